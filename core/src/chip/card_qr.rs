@@ -1,0 +1,150 @@
+//! The QR code printed on the front of a CCCD:
+//! `ID12|CMND9|name|DDMMYYYY|sex|address|DDMMYYYY` (CMND may be empty; an older 6-field form
+//! omits it). It is not signed: anyone can print one, so the result is marked unsigned.
+
+use serde::Serialize;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CardQrError {
+    #[error("card QR must have 6 or 7 fields separated by '|', found {0}")]
+    FieldCount(usize),
+    #[error("card QR field '{0}' is invalid")]
+    Field(&'static str),
+}
+
+/// A calendar date from the printed QR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QrDate {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl QrDate {
+    fn parse(s: &str, field: &'static str) -> Result<Self, CardQrError> {
+        let bad = || CardQrError::Field(field);
+        if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let num = |r: std::ops::Range<usize>| {
+            s.get(r).and_then(|v| v.parse::<u16>().ok()).ok_or_else(bad)
+        };
+        let (day, month, year) = (num(0..2)? as u8, num(2..4)? as u8, num(4..8)?);
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return Err(bad());
+        }
+        Ok(QrDate { year, month, day })
+    }
+
+    /// ISO 8601 `YYYY-MM-DD`.
+    pub fn iso(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// What the printed QR says. `signed` is always false: nothing vouches for these fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardQr {
+    pub id_number: String,
+    pub old_id_number: Option<String>,
+    pub full_name: String,
+    pub date_of_birth: QrDate,
+    pub sex: String,
+    pub address: String,
+    pub issue_date: QrDate,
+    pub signed: bool,
+}
+
+fn digits(s: &str, len: usize, field: &'static str) -> Result<String, CardQrError> {
+    if s.len() == len && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(CardQrError::Field(field))
+    }
+}
+
+/// Parses the printed QR text.
+pub fn parse(text: &str) -> Result<CardQr, CardQrError> {
+    let fields: Vec<&str> = text.trim().split('|').collect();
+    let (id, old, rest) = match fields.as_slice() {
+        [id, old, rest @ ..] if fields.len() == 7 => (*id, Some(*old), rest),
+        [id, rest @ ..] if fields.len() == 6 => (*id, None, rest),
+        _ => return Err(CardQrError::FieldCount(fields.len())),
+    };
+    let [name, dob, sex, address, issued] = rest else {
+        return Err(CardQrError::FieldCount(fields.len()));
+    };
+    let id_number = digits(id.trim(), 12, "ID number")?;
+    let old_id_number = match old.map(str::trim) {
+        None | Some("") => None,
+        Some(o) => Some(digits(o, 9, "old ID number")?),
+    };
+    let full_name = name.trim();
+    if full_name.is_empty() {
+        return Err(CardQrError::Field("name"));
+    }
+    Ok(CardQr {
+        id_number,
+        old_id_number,
+        full_name: full_name.to_owned(),
+        date_of_birth: QrDate::parse(dob.trim(), "date of birth")?,
+        sex: sex.trim().to_owned(),
+        address: address.trim().to_owned(),
+        issue_date: QrDate::parse(issued.trim(), "issue date")?,
+        signed: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_seven_and_six_field_forms() {
+        let q =
+            parse("079201234567|123456789|Nguyễn Văn An|07031990|Nam|Số 1 Lê Lợi, Huế|15082021")
+                .unwrap();
+        assert_eq!(q.id_number, "079201234567");
+        assert_eq!(q.old_id_number.as_deref(), Some("123456789"));
+        assert_eq!(q.date_of_birth.iso(), "1990-03-07");
+        assert_eq!(
+            q.issue_date,
+            QrDate {
+                year: 2021,
+                month: 8,
+                day: 15
+            }
+        );
+        assert!(!q.signed);
+        let q = parse("079201234567||Trần Thị Lan|01012001|Nữ|Hà Nội|02022022").unwrap();
+        assert_eq!(q.old_id_number, None);
+        let q = parse("079201234567|Trần Thị Lan|01012001|Nữ|Hà Nội|02022022").unwrap();
+        assert_eq!((q.old_id_number, q.sex.as_str()), (None, "Nữ"));
+    }
+
+    #[test]
+    fn rejects_bad_fields() {
+        assert_eq!(parse("a|b"), Err(CardQrError::FieldCount(2)));
+        assert_eq!(
+            parse("07920123456|x|N|07031990|Nam|A|15082021"),
+            Err(CardQrError::Field("ID number"))
+        );
+        assert_eq!(
+            parse("079201234567|12|N|07031990|Nam|A|15082021"),
+            Err(CardQrError::Field("old ID number"))
+        );
+        assert_eq!(
+            parse("079201234567||N|07131990|Nam|A|15082021"),
+            Err(CardQrError::Field("date of birth"))
+        );
+        assert_eq!(
+            parse("079201234567|| |07031990|Nam|A|15082021"),
+            Err(CardQrError::Field("name"))
+        );
+        assert_eq!(
+            parse("079201234567||N|07031990|Nam|A|1508202"),
+            Err(CardQrError::Field("issue date"))
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! Errors of the chip reader. Messages name the step and status word, never card contents.
+
+use super::sm::SmError;
+use super::tlv::TlvError;
+use super::transport::TransportError;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ChipError {
+    /// BAC or PACE was refused: the MRZ data or CAN do not match the card.
+    #[error("access denied: check the ID number, date of birth and expiry")]
+    AccessDenied,
+    /// The card has no eMRTD application.
+    #[error("not an eMRTD: the card has no ICAO 9303 application")]
+    NotEmrtd,
+    /// The link dropped and did not come back within the retry budget.
+    #[error("link lost and could not resume (hold the card still against the reader)")]
+    LinkLost,
+    #[error("{0}")]
+    Transport(TransportError),
+    #[error("secure messaging failed: {0}")]
+    SecureMessaging(#[from] SmError),
+    /// The card answered a command with an unexpected status word.
+    #[error("{command} failed with status {sw:04X}")]
+    Status { command: &'static str, sw: u16 },
+    /// The card sent data that does not parse.
+    #[error("malformed {what} from the card")]
+    Malformed { what: &'static str },
+    /// The card asks for something this reader does not implement.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// Invalid input from the caller (e.g. an ID number that is not 12 digits).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<TransportError> for ChipError {
+    fn from(e: TransportError) -> Self {
+        match e {
+            TransportError::LinkLost => ChipError::LinkLost,
+            other => ChipError::Transport(other),
+        }
+    }
+}
+
+impl ChipError {
+    /// A malformed-data error for `what`, from any parse error.
+    pub fn malformed(what: &'static str) -> impl Fn(TlvError) -> ChipError {
+        move |_| ChipError::Malformed { what }
+    }
+}

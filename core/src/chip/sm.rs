@@ -1,0 +1,369 @@
+//! Secure messaging (ICAO 9303-11 §9.8): protecting commands and checking responses, for the
+//! 3DES and AES families. The same session type serves the terminal (our reader) and the
+//! simulated chip in `eid-fixtures` (the `*_command` / `*_response` card-side methods).
+
+use super::apdu::{CommandApdu, EXTENDED_MAX_LE, ResponseApdu, SHORT_MAX_LE};
+use super::crypto::{self, Cipher, CryptoError, SecretKey};
+use super::tlv;
+use thiserror::Error;
+use zeroize::Zeroize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SmError {
+    /// The card answered without secure messaging: it has dropped the session.
+    #[error("card answered without secure messaging (status {0:04X})")]
+    Unprotected(u16),
+    #[error("secure messaging MAC check failed")]
+    BadMac,
+    #[error("secure messaging data objects malformed")]
+    Malformed,
+    #[error("secure messaging cryptogram invalid: {0}")]
+    Crypto(#[from] CryptoError),
+}
+
+impl From<tlv::TlvError> for SmError {
+    fn from(_: tlv::TlvError) -> Self {
+        SmError::Malformed
+    }
+}
+
+/// Session keys and send sequence counter of one secure-messaging session.
+pub struct SecureMessaging {
+    cipher: Cipher,
+    ks_enc: SecretKey,
+    ks_mac: SecretKey,
+    /// Send sequence counter, big-endian, one cipher block long.
+    ssc: Vec<u8>,
+}
+
+impl std::fmt::Debug for SecureMessaging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecureMessaging({}, keys redacted)", self.cipher.name())
+    }
+}
+
+impl Drop for SecureMessaging {
+    fn drop(&mut self) {
+        self.ssc.zeroize();
+    }
+}
+
+impl SecureMessaging {
+    /// A session with the given keys. `ssc` is left-padded with zeros to the block size
+    /// (BAC starts from RND.IC/RND.IFD, PACE and chip authentication from zero).
+    pub fn new(cipher: Cipher, ks_enc: SecretKey, ks_mac: SecretKey, ssc: &[u8]) -> Self {
+        let bs = cipher.block_size();
+        let mut full = vec![0u8; bs.saturating_sub(ssc.len())];
+        full.extend_from_slice(ssc.get(ssc.len().saturating_sub(bs)..).unwrap_or_default());
+        SecureMessaging {
+            cipher,
+            ks_enc,
+            ks_mac,
+            ssc: full,
+        }
+    }
+
+    pub fn cipher(&self) -> Cipher {
+        self.cipher
+    }
+
+    /// The current send sequence counter (tests compare it with the ICAO examples).
+    pub fn ssc(&self) -> &[u8] {
+        &self.ssc
+    }
+
+    fn increment_ssc(&mut self) {
+        for b in self.ssc.iter_mut().rev() {
+            let (v, carry) = b.overflowing_add(1);
+            *b = v;
+            if !carry {
+                break;
+            }
+        }
+    }
+
+    /// IV for the encrypted data object: zero for 3DES, E(KSenc, SSC) for AES (§9.8.6.1).
+    fn iv(&self) -> Result<Vec<u8>, CryptoError> {
+        match self.cipher {
+            Cipher::Tdes => Ok(vec![0u8; 8]),
+            _ => crypto::encrypt_block(self.cipher, self.ks_enc.as_bytes(), &self.ssc),
+        }
+    }
+
+    fn mac_over(&self, parts: &[&[u8]]) -> Result<[u8; 8], CryptoError> {
+        let mut input = self.ssc.clone();
+        for p in parts {
+            input.extend_from_slice(p);
+        }
+        let padded = crypto::pad(&input, self.cipher.block_size());
+        input.zeroize();
+        crypto::mac(self.cipher, self.ks_mac.as_bytes(), &padded)
+    }
+
+    fn encrypt_do(&self, ins: u8, plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if plain.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut padded = crypto::pad(plain, self.cipher.block_size());
+        let enc = crypto::encrypt_cbc(self.cipher, self.ks_enc.as_bytes(), &self.iv()?, &padded);
+        padded.zeroize();
+        let enc = enc?;
+        // Odd INS (e.g. READ BINARY B1) carries BER-TLV data in DO'85' without the padding byte.
+        Ok(if ins & 1 == 1 {
+            tlv::encode(0x85, &enc)
+        } else {
+            tlv::encode_parts(0x87, &[&[0x01], &enc])
+        })
+    }
+
+    fn decrypt_do(&self, tag: u32, value: &[u8]) -> Result<Vec<u8>, SmError> {
+        let cryptogram = match tag {
+            0x87 => match value.split_first() {
+                Some((0x01, c)) => c,
+                _ => return Err(SmError::Malformed),
+            },
+            _ => value,
+        };
+        let mut padded =
+            crypto::decrypt_cbc(self.cipher, self.ks_enc.as_bytes(), &self.iv()?, cryptogram)?;
+        let plain = crypto::unpad(&padded).map(<[u8]>::to_vec);
+        padded.zeroize();
+        Ok(plain?)
+    }
+
+    /// Protects a plain command APDU (terminal side).
+    pub fn protect(&mut self, cmd: &CommandApdu) -> Result<CommandApdu, SmError> {
+        let cla = cmd.cla | 0x0C;
+        let header = crypto::pad(&[cla, cmd.ins, cmd.p1, cmd.p2], self.cipher.block_size());
+        // The counter moves first: the AES IV is computed from the incremented SSC.
+        self.increment_ssc();
+        let do87 = self.encrypt_do(cmd.ins, &cmd.data)?;
+        let do97 = match cmd.le {
+            None => Vec::new(),
+            Some(le) if le > SHORT_MAX_LE => {
+                let le = if le >= EXTENDED_MAX_LE { 0 } else { le };
+                tlv::encode(0x97, &[(le >> 8) as u8, le as u8])
+            }
+            Some(le) => tlv::encode(0x97, &[if le >= SHORT_MAX_LE { 0 } else { le as u8 }]),
+        };
+        let mac = self.mac_over(&[&header, &do87, &do97])?;
+        let mut data = do87;
+        data.extend_from_slice(&do97);
+        data.extend_from_slice(&tlv::encode(0x8E, &mac));
+        // Le of the protected APDU: the full response, short or extended like the plain one.
+        let le = if cmd.needs_extended() || data.len() > 255 {
+            EXTENDED_MAX_LE
+        } else {
+            SHORT_MAX_LE
+        };
+        Ok(CommandApdu {
+            cla,
+            ins: cmd.ins,
+            p1: cmd.p1,
+            p2: cmd.p2,
+            data,
+            le: Some(le),
+        })
+    }
+
+    /// Checks and decrypts a protected response (terminal side).
+    pub fn unprotect(&mut self, resp: &ResponseApdu) -> Result<ResponseApdu, SmError> {
+        if resp.data.is_empty() {
+            return Err(SmError::Unprotected(resp.sw));
+        }
+        let (mut data_do, mut do99, mut do8e) = (None, None, None);
+        for item in tlv::Iter::new(&resp.data) {
+            let t = item?;
+            match t.tag {
+                0x85 | 0x87 => data_do = Some(t),
+                0x99 => do99 = Some(t),
+                0x8E => do8e = Some(t),
+                _ => return Err(SmError::Malformed),
+            }
+        }
+        let (Some(do99), Some(do8e)) = (do99, do8e) else {
+            return Err(SmError::Malformed);
+        };
+        let &[sw1, sw2] = do99.value else {
+            return Err(SmError::Malformed);
+        };
+        self.increment_ssc();
+        let encoded_data = data_do
+            .map(|t| tlv::encode(t.tag, t.value))
+            .unwrap_or_default();
+        let expected = self.mac_over(&[&encoded_data, &tlv::encode(0x99, do99.value)])?;
+        if !crypto::ct_eq(&expected, do8e.value) {
+            return Err(SmError::BadMac);
+        }
+        let data = match data_do {
+            Some(t) => self.decrypt_do(t.tag, t.value)?,
+            None => Vec::new(),
+        };
+        Ok(ResponseApdu::new(data, u16::from_be_bytes([sw1, sw2])))
+    }
+
+    /// Checks and decrypts a protected command (card side). Returns the plain command.
+    pub fn unprotect_command(&mut self, cmd: &CommandApdu) -> Result<CommandApdu, SmError> {
+        if cmd.cla & 0x0C != 0x0C {
+            return Err(SmError::Unprotected(0));
+        }
+        let (mut data_do, mut do97, mut do8e) = (None, None, None);
+        for item in tlv::Iter::new(&cmd.data) {
+            let t = item?;
+            match t.tag {
+                0x85 | 0x87 => data_do = Some(t),
+                0x97 => do97 = Some(t),
+                0x8E => do8e = Some(t),
+                _ => return Err(SmError::Malformed),
+            }
+        }
+        let do8e = do8e.ok_or(SmError::Malformed)?;
+        let header = crypto::pad(
+            &[cmd.cla, cmd.ins, cmd.p1, cmd.p2],
+            self.cipher.block_size(),
+        );
+        let enc_data = data_do
+            .map(|t| tlv::encode(t.tag, t.value))
+            .unwrap_or_default();
+        let enc_le = do97.map(|t| tlv::encode(0x97, t.value)).unwrap_or_default();
+        self.increment_ssc();
+        let expected = self.mac_over(&[&header, &enc_data, &enc_le])?;
+        if !crypto::ct_eq(&expected, do8e.value) {
+            return Err(SmError::BadMac);
+        }
+        let data = match data_do {
+            Some(t) => self.decrypt_do(t.tag, t.value)?,
+            None => Vec::new(),
+        };
+        let le = match do97.map(|t| t.value) {
+            None => None,
+            Some([0]) => Some(SHORT_MAX_LE),
+            Some([b]) => Some(usize::from(*b)),
+            Some([0, 0]) => Some(EXTENDED_MAX_LE),
+            Some([h, l]) => Some(usize::from(*h) << 8 | usize::from(*l)),
+            Some(_) => return Err(SmError::Malformed),
+        };
+        Ok(CommandApdu {
+            cla: cmd.cla & !0x0C,
+            ins: cmd.ins,
+            p1: cmd.p1,
+            p2: cmd.p2,
+            data,
+            le,
+        })
+    }
+
+    /// Protects a plain response (card side).
+    pub fn protect_response(
+        &mut self,
+        ins: u8,
+        resp: &ResponseApdu,
+    ) -> Result<ResponseApdu, SmError> {
+        self.increment_ssc();
+        let data_do = self.encrypt_do(ins, &resp.data)?;
+        let do99 = tlv::encode(0x99, &resp.sw.to_be_bytes());
+        let mac = self.mac_over(&[&data_do, &do99])?;
+        let mut data = data_do;
+        data.extend_from_slice(&do99);
+        data.extend_from_slice(&tlv::encode(0x8E, &mac));
+        Ok(ResponseApdu::new(data, resp.sw))
+    }
+
+    /// The most plaintext bytes one protected READ BINARY can return inside a response of
+    /// `max_response` bytes (status word included): DO'87' + DO'99' + DO'8E' overhead.
+    pub fn max_plain_response(cipher: Cipher, max_response: usize) -> usize {
+        let bs = cipher.block_size();
+        // SW (2) + DO'99' (4) + DO'8E' (10) + DO'87' tag (1) + length (up to 3) + padding byte 01.
+        let room = max_response.saturating_sub(2 + 4 + 10 + 1 + 3 + 1);
+        // Padded length must fit; padding always adds at least one byte.
+        (room / bs * bs).saturating_sub(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(c: Cipher) -> (SecureMessaging, SecureMessaging) {
+        let enc = vec![0x11; c.key_len()];
+        let mac = vec![0x22; c.key_len()];
+        let mk = || {
+            SecureMessaging::new(
+                c,
+                SecretKey::new(enc.clone()),
+                SecretKey::new(mac.clone()),
+                &[],
+            )
+        };
+        (mk(), mk())
+    }
+
+    #[test]
+    fn terminal_and_card_agree_for_every_cipher() {
+        for c in [Cipher::Tdes, Cipher::Aes128, Cipher::Aes192, Cipher::Aes256] {
+            let (mut term, mut card) = session(c);
+            for cmd in [
+                CommandApdu::new(0, 0xA4, 2, 0x0C).with_data(vec![0x01, 0x1E]),
+                CommandApdu::new(0, 0xB0, 0, 0).with_le(65536),
+                CommandApdu::new(0, 0xB1, 0, 0)
+                    .with_data(vec![0x54, 0x02, 0x80, 0x00])
+                    .with_le(256),
+                CommandApdu::new(0, 0x84, 0, 0),
+            ] {
+                let wire = term.protect(&cmd).unwrap();
+                let wire = CommandApdu::parse(&wire.to_bytes()).unwrap();
+                assert_eq!(card.unprotect_command(&wire).unwrap(), cmd);
+                let resp = ResponseApdu::new(vec![0x5A; 300], 0x6282);
+                let wire = card.protect_response(cmd.ins, &resp).unwrap();
+                assert_eq!(term.unprotect(&wire).unwrap(), resp);
+            }
+        }
+    }
+
+    #[test]
+    fn tampered_or_replayed_responses_fail() {
+        let (mut term, mut card) = session(Cipher::Aes128);
+        let cmd = CommandApdu::new(0, 0xB0, 0, 0).with_le(16);
+        card.unprotect_command(&term.protect(&cmd).unwrap())
+            .unwrap();
+        let good = card
+            .protect_response(0xB0, &ResponseApdu::new(vec![1; 16], 0x9000))
+            .unwrap();
+        for i in 0..good.data.len() {
+            let mut bad = good.clone();
+            bad.data[i] ^= 0x01;
+            let mut t = SecureMessaging::new(
+                Cipher::Aes128,
+                SecretKey::new(vec![0x11; 16]),
+                SecretKey::new(vec![0x22; 16]),
+                &[1],
+            );
+            assert!(t.unprotect(&bad).is_err(), "byte {i}");
+        }
+        assert!(term.unprotect(&good).is_ok());
+        // The same response again: the counter has moved on, so the MAC no longer matches.
+        assert_eq!(term.unprotect(&good), Err(SmError::BadMac));
+        assert_eq!(
+            term.unprotect(&ResponseApdu::status(0x6987)),
+            Err(SmError::Unprotected(0x6987))
+        );
+    }
+
+    #[test]
+    fn max_plain_response_fits() {
+        for c in [Cipher::Tdes, Cipher::Aes128] {
+            for max in [258usize, 1000, 65538] {
+                let n = SecureMessaging::max_plain_response(c, max);
+                let (_, mut card) = session(c);
+                let r = card
+                    .protect_response(0xB0, &ResponseApdu::new(vec![0; n], 0x9000))
+                    .unwrap();
+                assert!(r.to_bytes().len() <= max, "{c:?} {max} {n}");
+                assert!(
+                    n + c.block_size() * 2 > max.saturating_sub(25),
+                    "{c:?} {max} {n} too small"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! eid-core: the wallet's logic, with no FFI and no printing.
+//!
+//! Devices and networks are reached only through traits ([`chip::ApduTransport`] for cards), so
+//! every path runs in tests against the simulated card in `eid-fixtures`.
+
+pub mod chip;
