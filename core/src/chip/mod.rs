@@ -7,6 +7,7 @@ pub mod card_qr;
 pub mod channel;
 pub mod crypto;
 pub mod error;
+pub mod lds;
 pub mod sm;
 pub mod tlv;
 pub mod transport;
