@@ -1,4 +1,5 @@
 //! The printed QR of every synthetic citizen parses back to that citizen.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use eid_core::chip::card_qr;
 use eid_fixtures::citizens::{citizens, printed_qr};

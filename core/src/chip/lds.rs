@@ -99,7 +99,10 @@ mod tests {
 
     #[test]
     fn identifiers_follow_icao_9303_10() {
-        assert_eq!((LdsFile::DG1.fid(), LdsFile::DG1.sfi(), LdsFile::DG1.tag()), (0x0101, 1, 0x61));
+        assert_eq!(
+            (LdsFile::DG1.fid(), LdsFile::DG1.sfi(), LdsFile::DG1.tag()),
+            (0x0101, 1, 0x61)
+        );
         assert_eq!((LdsFile::DG13.fid(), LdsFile::DG13.tag()), (0x010D, 0x6D));
         assert_eq!((LdsFile::Sod.fid(), LdsFile::Sod.sfi()), (0x011D, 0x1D));
         assert_eq!(LdsFile::from_tag(0x6F), Some(LdsFile::DG15));

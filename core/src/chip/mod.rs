@@ -8,6 +8,7 @@ pub mod channel;
 pub mod crypto;
 pub mod error;
 pub mod lds;
+pub mod reader;
 pub mod sm;
 pub mod tlv;
 pub mod transport;

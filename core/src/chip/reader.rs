@@ -1,0 +1,484 @@
+//! The chip reader: access control, then the requested files in the largest blocks the link
+//! allows, resuming from the bytes already read when the link drops.
+//!
+//! Why it is fast on a flaky NFC link: a file is read with one READ BINARY of the largest size
+//! secure messaging fits into (extended length where available, with implicit selection by short
+//! EF identifier), and after a drop only access control is redone: reading continues at the
+//! offset reached.
+
+use super::apdu::{CommandApdu, EXTENDED_MAX_LE, ResponseApdu, SHORT_MAX_LE, ins, sw};
+use super::bac::{self, MrzKey};
+use super::channel::{Channel, Stats};
+use super::crypto::Rng;
+use super::error::ChipError;
+use super::lds::{EMRTD_AID, LdsFile};
+use super::sm::SecureMessaging;
+use super::tlv;
+use super::transport::ApduTransport;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What unlocks the chip: the MRZ data (BAC or PACE) or the card access number (PACE only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessKey {
+    Mrz(MrzKey),
+    /// The CAN printed on the card; for a CCCD the last 6 digits of the ID number.
+    Can(CanKey),
+}
+
+/// A card access number: digits, zeroized on drop, never printed.
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct CanKey(String);
+
+impl CanKey {
+    pub fn new(can: &str) -> Result<Self, ChipError> {
+        let can = can.trim();
+        if can.len() != 6 || !can.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ChipError::InvalidInput("the CAN must have 6 digits".into()));
+        }
+        Ok(CanKey(can.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for CanKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CanKey(redacted)")
+    }
+}
+
+/// The access control protocol that opened the chip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AccessControl {
+    #[serde(rename = "BAC")]
+    Bac,
+    #[serde(rename = "PACE")]
+    Pace,
+}
+
+/// Steps of a read, reported to a [`ProgressListener`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    AccessControl,
+    Reading,
+    ChipAuthentication,
+    ActiveAuthentication,
+    /// The link dropped; waiting for the card and re-establishing access control.
+    Resuming,
+    Done,
+}
+
+/// One progress report. Byte counts are of the file being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub stage: Stage,
+    pub file: Option<LdsFile>,
+    pub bytes_read: usize,
+    /// Known once the first block of the file has arrived.
+    pub bytes_total: Option<usize>,
+    /// Files finished so far, and how many were asked for.
+    pub files_done: usize,
+    pub files_total: usize,
+}
+
+/// Receives progress during a read (the UI shows it while the card is held still).
+pub trait ProgressListener {
+    fn on_progress(&self, progress: &Progress);
+}
+
+/// What to read. DG1 and EF.SOD are always worth reading; the photo (DG2) is large and optional.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRequest {
+    pub files: Vec<LdsFile>,
+    /// How many times to reconnect after the link drops before giving up.
+    pub max_resumes: u32,
+}
+
+impl ReadRequest {
+    /// EF.SOD, DG1, DG13, DG14, DG15, and DG2 when `photo` is set.
+    pub fn cccd(photo: bool) -> Self {
+        let mut files = vec![
+            LdsFile::DG14,
+            LdsFile::DG1,
+            LdsFile::DG13,
+            LdsFile::DG15,
+            LdsFile::Sod,
+        ];
+        if photo {
+            files.push(LdsFile::DG2);
+        }
+        ReadRequest {
+            files,
+            max_resumes: 20,
+        }
+    }
+}
+
+/// A file being read: the bytes so far and, once the header arrived, the total length.
+#[derive(Debug, Default, Clone)]
+struct PartialFile {
+    bytes: Vec<u8>,
+    total: Option<usize>,
+    absent: bool,
+}
+
+impl PartialFile {
+    fn complete(&self) -> bool {
+        self.absent || self.total.is_some_and(|t| self.bytes.len() >= t)
+    }
+}
+
+/// Reads a chip over a transport.
+pub struct Reader<'a, T> {
+    channel: Channel<T>,
+    key: AccessKey,
+    rng: &'a mut dyn Rng,
+    listener: Option<&'a dyn ProgressListener>,
+    method: Option<AccessControl>,
+    card_access: Option<Option<Vec<u8>>>,
+    selected: Option<LdsFile>,
+    /// Largest READ BINARY Le that worked; shrinks when a card refuses a size.
+    le_cap: usize,
+    files: BTreeMap<LdsFile, PartialFile>,
+    max_resumes: u32,
+    progress: Progress,
+}
+
+/// Everything read from the chip, raw, with how it was read.
+#[derive(Debug, Clone)]
+pub struct RawRead {
+    pub access_control: AccessControl,
+    pub card_access: Option<Vec<u8>>,
+    pub files: BTreeMap<LdsFile, Vec<u8>>,
+    pub stats: Stats,
+}
+
+impl<'a, T: ApduTransport> Reader<'a, T> {
+    pub fn new(transport: T, key: AccessKey, rng: &'a mut dyn Rng) -> Self {
+        Reader {
+            channel: Channel::new(transport),
+            key,
+            rng,
+            listener: None,
+            method: None,
+            card_access: None,
+            selected: None,
+            le_cap: EXTENDED_MAX_LE,
+            files: BTreeMap::new(),
+            max_resumes: 20,
+            progress: Progress {
+                stage: Stage::AccessControl,
+                file: None,
+                bytes_read: 0,
+                bytes_total: None,
+                files_done: 0,
+                files_total: 0,
+            },
+        }
+    }
+
+    pub fn with_listener(mut self, listener: &'a dyn ProgressListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.channel.stats
+    }
+
+    pub fn into_transport(self) -> T {
+        self.channel.into_transport()
+    }
+
+    fn report(&mut self, stage: Stage) {
+        self.progress.stage = stage;
+        if let Some(l) = self.listener {
+            l.on_progress(&self.progress);
+        }
+    }
+
+    /// Runs `op`, and when the link drops, reconnects, re-establishes access control and runs
+    /// it again. `op` must be resumable: it continues from state kept in `self`.
+    pub(crate) fn resuming<R>(
+        &mut self,
+        mut op: impl FnMut(&mut Self) -> Result<R, ChipError>,
+    ) -> Result<R, ChipError> {
+        loop {
+            match op(self) {
+                Err(ChipError::LinkLost) => self.resume()?,
+                other => return other,
+            }
+        }
+    }
+
+    fn resume(&mut self) -> Result<(), ChipError> {
+        loop {
+            if self.channel.stats.resumes >= u64::from(self.max_resumes) {
+                return Err(ChipError::LinkLost);
+            }
+            let stage = self.progress.stage;
+            self.report(Stage::Resuming);
+            self.selected = None;
+            let attempt = self.channel.reconnect().and_then(|()| self.establish());
+            match attempt {
+                Ok(()) => {
+                    self.progress.stage = stage;
+                    return Ok(());
+                }
+                Err(ChipError::LinkLost) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Opens the chip: PACE when EF.CardAccess offers it, BAC otherwise; selects the eMRTD
+    /// application. On a resume the protocol chosen the first time is used again.
+    pub fn open(&mut self) -> Result<AccessControl, ChipError> {
+        self.report(Stage::AccessControl);
+        self.resuming(|r| r.establish())?;
+        self.method.ok_or(ChipError::Cancelled)
+    }
+
+    fn establish(&mut self) -> Result<(), ChipError> {
+        self.channel.set_secure_messaging(None);
+        self.selected = None;
+        if self.card_access.is_none() {
+            self.card_access = Some(self.read_card_access()?);
+        }
+        let AccessKey::Mrz(mrz) = &self.key else {
+            return Err(ChipError::Unsupported("the card does not offer PACE, so the CAN cannot open it; use the ID number and dates".into()));
+        };
+        let mrz = mrz.clone();
+        self.select_application()?;
+        bac::authenticate(&mut self.channel, &mrz, &mut *self.rng)?;
+        self.method = Some(AccessControl::Bac);
+        Ok(())
+    }
+
+    /// EF.CardAccess lives under the master file and is read without secure messaging.
+    fn read_card_access(&mut self) -> Result<Option<Vec<u8>>, ChipError> {
+        let le = self.max_le();
+        let cmd =
+            CommandApdu::new(0, ins::READ_BINARY, 0x80 | LdsFile::CardAccess.sfi(), 0).with_le(le);
+        let resp = self.channel.send_plain(&cmd)?;
+        match resp.sw {
+            sw::OK | sw::END_OF_FILE if !resp.data.is_empty() => {
+                let mut bytes = resp.data;
+                let total = tlv::read_header(&bytes).ok().and_then(|h| h.total_len());
+                if let Some(total) = total {
+                    // Rare: EF.CardAccess longer than one block.
+                    while bytes.len() < total {
+                        let off = bytes.len();
+                        let more = self.channel.send_plain(
+                            &CommandApdu::new(0, ins::READ_BINARY, (off >> 8) as u8, off as u8)
+                                .with_le((total - off).min(le)),
+                        )?;
+                        if more.data.is_empty() {
+                            break;
+                        }
+                        bytes.extend_from_slice(&more.data);
+                    }
+                    bytes.truncate(total);
+                }
+                Ok(Some(bytes))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn select_application(&mut self) -> Result<(), ChipError> {
+        let cmd = CommandApdu::new(0, ins::SELECT, 0x04, 0x0C).with_data(EMRTD_AID.to_vec());
+        let resp = self.channel.send(&cmd)?;
+        match resp.sw {
+            sw::OK => Ok(()),
+            sw::FILE_NOT_FOUND | sw::WRONG_P1P2 | sw::WRONG_DATA => Err(ChipError::NotEmrtd),
+            other => Err(ChipError::Status {
+                command: "SELECT eMRTD application",
+                sw: other,
+            }),
+        }
+    }
+
+    /// Largest Le worth asking for: what the link carries minus the secure-messaging overhead.
+    fn max_le(&self) -> usize {
+        let limits = self.channel.limits();
+        let max_response = if limits.extended_length {
+            limits.max_response.min(EXTENDED_MAX_LE + 2)
+        } else {
+            limits.max_response.min(SHORT_MAX_LE + 2)
+        };
+        let plain = match self.channel.secure_messaging() {
+            Some(sm) => SecureMessaging::max_plain_response(sm.cipher(), max_response),
+            None => max_response.saturating_sub(2),
+        };
+        plain.min(self.le_cap).max(1)
+    }
+
+    /// Reads the requested files, resuming after link loss. Files the chip does not have are
+    /// left out of the result.
+    pub fn read_files(&mut self, files: &[LdsFile]) -> Result<(), ChipError> {
+        self.progress.files_total += files.len();
+        for &file in files {
+            self.progress.file = Some(file);
+            self.progress.bytes_read = 0;
+            self.progress.bytes_total = None;
+            self.report(Stage::Reading);
+            self.resuming(|r| r.read_file(file))?;
+            self.progress.files_done += 1;
+        }
+        Ok(())
+    }
+
+    /// The bytes of a file read so far, if complete.
+    pub fn file(&self, file: LdsFile) -> Option<&[u8]> {
+        self.files
+            .get(&file)
+            .filter(|p| p.complete() && !p.absent)
+            .map(|p| p.bytes.as_slice())
+    }
+
+    fn read_file(&mut self, file: LdsFile) -> Result<(), ChipError> {
+        loop {
+            let state = self.files.entry(file).or_default();
+            if state.complete() {
+                return Ok(());
+            }
+            let offset = state.bytes.len();
+            let remaining = state.total.map(|t| t - offset);
+            let le = remaining.map_or(self.max_le(), |r| r.min(self.max_le()));
+            let resp = self.read_binary(file, offset, le)?;
+            match resp.sw {
+                sw::OK | sw::END_OF_FILE => {
+                    let got = resp.data.len();
+                    let state = self.files.entry(file).or_default();
+                    state.bytes.extend_from_slice(&resp.data);
+                    if state.total.is_none() {
+                        if let Ok(h) = tlv::read_header(&state.bytes) {
+                            state.total = h.total_len();
+                        } else if state.bytes.len() >= 8 {
+                            return Err(ChipError::Malformed {
+                                what: "file header",
+                            });
+                        }
+                    }
+                    if got == 0 || resp.sw == sw::END_OF_FILE {
+                        // The file ends here whatever its header said.
+                        state.total = Some(state.bytes.len());
+                    }
+                    if let Some(t) = state.total {
+                        state.bytes.truncate(t.max(offset));
+                    }
+                    self.progress.bytes_read = state.bytes.len();
+                    self.progress.bytes_total = state.total;
+                    self.report(Stage::Reading);
+                }
+                sw::FILE_NOT_FOUND => {
+                    self.files.entry(file).or_default().absent = true;
+                    return Ok(());
+                }
+                s if s >> 8 == u16::from(sw::WRONG_LE_PREFIX) => {
+                    // 6Cxx: the card tells the right Le.
+                    let exact = usize::from(s as u8);
+                    self.le_cap = if exact == 0 { SHORT_MAX_LE } else { exact };
+                }
+                sw::WRONG_LENGTH if self.le_cap > 0xDF => {
+                    // The card refuses this Le: fall back to the size every chip accepts.
+                    self.le_cap = 0xDF;
+                }
+                sw::WRONG_P1P2 if offset > 0 => {
+                    // Offset beyond the end: the header overstated the length.
+                    let state = self.files.entry(file).or_default();
+                    state.total = Some(state.bytes.len());
+                }
+                sw::SECURITY_NOT_SATISFIED => {
+                    return Err(ChipError::Status {
+                        command: "READ BINARY (access to the file refused)",
+                        sw: resp.sw,
+                    });
+                }
+                other => {
+                    return Err(ChipError::Status {
+                        command: "READ BINARY",
+                        sw: other,
+                    });
+                }
+            }
+        }
+    }
+
+    /// One READ BINARY: by short EF identifier for the first block (selects the file as a side
+    /// effect, saving a SELECT), by offset after an explicit SELECT otherwise, and with the odd
+    /// instruction B1 beyond offset 32767.
+    fn read_binary(
+        &mut self,
+        file: LdsFile,
+        offset: usize,
+        le: usize,
+    ) -> Result<ResponseApdu, ChipError> {
+        if offset == 0 && self.selected != Some(file) {
+            let resp = self
+                .channel
+                .send(&CommandApdu::new(0, ins::READ_BINARY, 0x80 | file.sfi(), 0).with_le(le))?;
+            if resp.sw != sw::FILE_NOT_FOUND {
+                self.selected = Some(file);
+            }
+            return Ok(resp);
+        }
+        if self.selected != Some(file) {
+            let fid = file.fid().to_be_bytes();
+            let resp = self
+                .channel
+                .send(&CommandApdu::new(0, ins::SELECT, 0x02, 0x0C).with_data(fid.to_vec()))?;
+            if resp.sw != sw::OK {
+                return Ok(resp);
+            }
+            self.selected = Some(file);
+        }
+        if offset <= 0x7FFF {
+            let cmd = CommandApdu::new(0, ins::READ_BINARY, (offset >> 8) as u8, offset as u8)
+                .with_le(le);
+            return self.channel.send(&cmd);
+        }
+        // ISO 7816-4 §11.3.3: offset in DO'54', data returned in DO'53'.
+        let off = (offset as u32).to_be_bytes();
+        let start = off.iter().position(|b| *b != 0).unwrap_or(3);
+        let data = tlv::encode(0x54, off.get(start..).unwrap_or_default());
+        // DO'53' header takes up to 4 bytes of the response.
+        let cmd = CommandApdu::new(0, ins::READ_BINARY_ODD, 0, 0)
+            .with_data(data)
+            .with_le(le + 4);
+        let mut resp = self.channel.send(&cmd)?;
+        if !resp.data.is_empty() {
+            let (t, _) =
+                tlv::read(&resp.data).map_err(ChipError::malformed("READ BINARY response"))?;
+            resp.data = t
+                .expect_tag(0x53)
+                .map_err(ChipError::malformed("READ BINARY response"))?
+                .value
+                .to_vec();
+        }
+        Ok(resp)
+    }
+
+    /// The result: every complete file, how the chip was opened, and the link statistics.
+    pub fn finish(mut self) -> Result<RawRead, ChipError> {
+        self.progress.file = None;
+        self.report(Stage::Done);
+        let files = self
+            .files
+            .iter()
+            .filter(|(_, p)| p.complete() && !p.absent)
+            .map(|(f, p)| (*f, p.bytes.clone()))
+            .collect();
+        Ok(RawRead {
+            access_control: self.method.ok_or(ChipError::Cancelled)?,
+            card_access: self.card_access.clone().flatten(),
+            files,
+            stats: self.channel.stats,
+        })
+    }
+}
