@@ -7,6 +7,7 @@ pub mod card_qr;
 pub mod channel;
 pub mod crypto;
 pub mod dg13;
+pub mod dg2;
 pub mod error;
 pub mod lds;
 pub mod mrz;
