@@ -11,7 +11,9 @@ pub mod dg2;
 pub mod error;
 pub mod lds;
 pub mod mrz;
+pub mod pa;
 pub mod sm;
+pub mod sod;
 pub mod tlv;
 pub mod transport;
 
