@@ -68,7 +68,8 @@ pub fn field_name(number: u32) -> Option<&'static str> {
 
 /// Parsed DG13. `fields` maps every field number found, known or not, to its string values in
 /// card order (nested sequences flattened); serialises as `{version, oid, fields: {"1": [...]}}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// `Debug` shows field numbers only (no personal data).
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dg13 {
     pub version: Option<i64>,
     /// Dotted OID of the structure, when present.
@@ -224,6 +225,16 @@ fn integer(bytes: &[u8]) -> Option<i64> {
     let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
     let init: i64 = if negative { -1 } else { 0 };
     Some(bytes.iter().fold(init, |acc, b| (acc << 8) | i64::from(*b)))
+}
+
+impl std::fmt::Debug for Dg13 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dg13")
+            .field("version", &self.version)
+            .field("oid", &self.oid)
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Dg13 {
@@ -474,5 +485,6 @@ mod tests {
         }
         let e = Dg13Error::Structure;
         assert!(!format!("{e:?}{e}").contains("Nguy"));
+        assert!(!format!("{:?}", parse(&full).unwrap()).contains("Nguy"));
     }
 }

@@ -65,8 +65,8 @@ pub struct CheckDigit {
 }
 
 /// A parsed MRZ. Fields keep the MRZ letters; filler `<` is removed from the ends, and in names
-/// it becomes a space.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// it becomes a space. `Debug` shows only the format and check results (no personal data).
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Mrz {
     pub format: MrzFormat,
     /// The MRZ as read, lines concatenated without separators.
@@ -267,6 +267,15 @@ fn td2_or_td3(raw: String, format: MrzFormat) -> Mrz {
     }
 }
 
+impl std::fmt::Debug for Mrz {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mrz")
+            .field("format", &self.format)
+            .field("checks", &self.checks)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Mrz {
     /// The fields whose check digit did not match.
     pub fn failed_checks(&self) -> Vec<MrzField> {
@@ -346,6 +355,7 @@ mod tests {
         assert_eq!(m.lines().len(), 3);
         assert_eq!(m.lines()[1], "7408122F1204159UTO<<<<<<<<<<<6");
         assert_eq!(m.cccd_id_number(), None);
+        assert!(!format!("{m:?}").contains("ERIKSSON"));
     }
 
     #[test]

@@ -601,3 +601,172 @@ pub fn verify(
         signature_algorithm,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::asn1::{Any, BitString};
+    use ecdsa::signature::hazmat::PrehashSigner;
+
+    const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+
+    fn spki(point: &[u8], params: Any) -> SubjectPublicKeyInfoOwned {
+        SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: ObjectIdentifier::new_unwrap(EC_PUBLIC_KEY),
+                parameters: Some(params),
+            },
+            subject_public_key: BitString::from_bytes(point).unwrap(),
+        }
+    }
+
+    fn named(oid: &str) -> Any {
+        Any::encode_from(&ObjectIdentifier::new_unwrap(oid)).unwrap()
+    }
+
+    fn alg(oid: &str) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid: ObjectIdentifier::new_unwrap(oid),
+            parameters: None,
+        }
+    }
+
+    /// ECParameters with only the order meaningful (the verifier recognises curves by order).
+    fn explicit(order: &[u8]) -> Any {
+        let mut n = vec![0u8];
+        n.extend_from_slice(order);
+        let body = [
+            tlv::encode(0x02, &[1]),
+            tlv::encode(
+                0x30,
+                &tlv::encode(0x06, &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x01, 0x01]),
+            ),
+            tlv::encode(
+                0x30,
+                &[tlv::encode(0x04, &[1]), tlv::encode(0x04, &[2])].concat(),
+            ),
+            tlv::encode(0x04, &[4]),
+            tlv::encode(0x02, &n),
+            tlv::encode(0x02, &[1]),
+        ]
+        .concat();
+        Any::from_der(&tlv::encode(0x30, &body)).unwrap()
+    }
+
+    macro_rules! curve_case {
+        ($curve:ty, $len:expr, $oid:expr, $sig_oid:expr, $hash:expr) => {{
+            let key = ecdsa::SigningKey::<$curve>::from_slice(&[7u8; $len]).unwrap();
+            let point = key.verifying_key().to_sec1_point(false);
+            let message = b"signed attributes";
+            let sig: ecdsa::Signature<$curve> = key.sign_prehash(&$hash.digest(message)).unwrap();
+            let der_sig = sig.to_der().as_bytes().to_vec();
+            let plain = sig.to_bytes().to_vec();
+            for params in [named($oid), explicit(&order_bytes::<$curve>())] {
+                let k = spki(point.as_bytes(), params);
+                assert_eq!(
+                    verify_signature(&k, &alg($sig_oid), None, message, &der_sig),
+                    Ok(())
+                );
+                assert_eq!(
+                    verify_signature(&k, &alg($sig_oid), None, message, &plain),
+                    Ok(())
+                );
+                assert_eq!(
+                    verify_signature(&k, &alg($sig_oid), None, b"other", &der_sig),
+                    Err(SignatureError::Invalid)
+                );
+                // id-ecPublicKey as the signature algorithm takes the hash from the digest.
+                assert_eq!(
+                    verify_signature(&k, &alg(EC_PUBLIC_KEY), Some($hash), message, &der_sig),
+                    Ok(())
+                );
+            }
+        }};
+    }
+
+    #[test]
+    fn ecdsa_on_every_supported_curve() {
+        curve_case!(
+            p256::NistP256,
+            32,
+            "1.2.840.10045.3.1.7",
+            "1.2.840.10045.4.3.2",
+            HashAlgorithm::Sha256
+        );
+        curve_case!(
+            p384::NistP384,
+            48,
+            "1.3.132.0.34",
+            "1.2.840.10045.4.3.3",
+            HashAlgorithm::Sha384
+        );
+        curve_case!(
+            bp256::BrainpoolP256r1,
+            32,
+            "1.3.36.3.3.2.8.1.1.7",
+            "1.2.840.10045.4.3.2",
+            HashAlgorithm::Sha256
+        );
+        curve_case!(
+            bp384::BrainpoolP384r1,
+            48,
+            "1.3.36.3.3.2.8.1.1.11",
+            "1.2.840.10045.4.3.3",
+            HashAlgorithm::Sha384
+        );
+        // SHA-512 over P-256 (hash longer than the curve) also works.
+        curve_case!(
+            p256::NistP256,
+            32,
+            "1.2.840.10045.3.1.7",
+            "1.2.840.10045.4.3.4",
+            HashAlgorithm::Sha512
+        );
+    }
+
+    #[test]
+    fn unsupported_and_malformed_inputs_are_errors() {
+        let k = spki(&[4; 65], named("1.2.840.10045.3.1.7"));
+        assert_eq!(
+            verify_signature(&k, &alg("1.2.840.10045.4.3.2"), None, b"m", &[0x30, 0]),
+            Err(SignatureError::BadKey)
+        );
+        let k = spki(&[4; 133], named("1.3.132.0.35"));
+        assert!(matches!(
+            verify_signature(&k, &alg("1.2.840.10045.4.3.4"), None, b"m", &[]),
+            Err(SignatureError::Unsupported(_))
+        ));
+        assert!(matches!(
+            verify_signature(&k, &alg("1.2.3.4"), None, b"m", &[]),
+            Err(SignatureError::Unsupported(_))
+        ));
+        assert!(matches!(
+            verify_signature(&k, &alg("1.2.840.113549.1.1.1"), None, b"m", &[]),
+            Err(SignatureError::Unsupported(_))
+        ));
+        assert_eq!(
+            algorithm_name(&alg("1.2.840.113549.1.1.11"), None),
+            "RSA PKCS#1 v1.5 with SHA-256"
+        );
+        assert_eq!(
+            algorithm_name(&alg("1.2.840.113549.1.1.10"), None),
+            "RSA-PSS with SHA-1"
+        );
+    }
+
+    #[test]
+    fn trust_store_rejects_junk() {
+        let mut t = TrustStore::new();
+        assert_eq!(t.add_der(b"junk"), Err(TrustError::BadCertificate));
+        assert_eq!(
+            t.add_pem("no certificate here"),
+            Err(TrustError::UnknownFormat)
+        );
+        assert!(
+            t.add_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+                .is_err()
+        );
+        assert!(t.add_master_list(&[0x30, 0x00]).is_err());
+        assert!(t.is_empty());
+    }
+}
