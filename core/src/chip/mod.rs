@@ -6,10 +6,15 @@ pub mod bac;
 pub mod card_qr;
 pub mod channel;
 pub mod crypto;
+pub mod dg13;
+pub mod dg2;
 pub mod error;
 pub mod lds;
+pub mod mrz;
+pub mod pa;
 pub mod reader;
 pub mod sm;
+pub mod sod;
 pub mod tlv;
 pub mod transport;
 
