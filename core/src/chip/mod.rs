@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod ec;
 pub mod error;
 pub mod lds;
+pub mod pace;
 pub mod security_info;
 pub mod sm;
 pub mod tlv;
