@@ -1,8 +1,10 @@
 //! The CCCD chip reader: ISO 7816-4 APDUs and ICAO 9303 (BAC, PACE, secure messaging, LDS files,
 //! passive, chip and active authentication).
 
+pub mod aa;
 pub mod apdu;
 pub mod bac;
+pub mod ca;
 pub mod card_qr;
 pub mod channel;
 pub mod crypto;
