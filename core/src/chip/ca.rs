@@ -3,7 +3,10 @@
 //!
 //! The chip does not answer with a proof. Success shows in the next protected exchange: the
 //! caller MUST send one more command (e.g. SELECT or READ BINARY of the next file) and treat
-//! [`SmError::BadMac`](super::sm::SmError::BadMac) on its response as "chip not genuine".
+//! [`SmError::BadMac`](super::sm::SmError::BadMac) on its response as "chip not genuine". A chip
+//! that checks our MAC with other keys answers without secure messaging instead
+//! ([`SmError::Unprotected`](super::sm::SmError::Unprotected), e.g. 6988): also "not genuine".
+//! Either way [`Channel::send`] has already ended the session.
 
 use super::apdu::{CommandApdu, ins};
 use super::channel::Channel;
