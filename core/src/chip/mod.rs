@@ -1,18 +1,23 @@
 //! The CCCD chip reader: ISO 7816-4 APDUs and ICAO 9303 (BAC, PACE, secure messaging, LDS files,
 //! passive, chip and active authentication).
 
+pub mod aa;
 pub mod apdu;
 pub mod bac;
+pub mod ca;
 pub mod card_qr;
 pub mod channel;
 pub mod crypto;
 pub mod dg13;
 pub mod dg2;
+pub mod ec;
 pub mod error;
 pub mod lds;
 pub mod mrz;
 pub mod pa;
+pub mod pace;
 pub mod reader;
+pub mod security_info;
 pub mod sm;
 pub mod sod;
 pub mod tlv;

@@ -1,0 +1,506 @@
+//! PACE (ICAO 9303-11 §4.4, BSI TR-03110-2 §3.2) with ECDH generic mapping, terminal side, plus
+//! the pieces the simulated chip shares (password key, mapping, authentication tokens).
+
+use super::apdu::{CommandApdu, ResponseApdu, ins, sw};
+use super::bac::MrzKey;
+use super::channel::Channel;
+use super::crypto::{self, Cipher, KdfPurpose, Rng, SecretKey};
+use super::ec::{Curve, EcPoint, KeyPair};
+use super::error::ChipError;
+use super::security_info::{KeyAgreement, PaceInfo, PaceMapping};
+use super::sm::SecureMessaging;
+use super::tlv;
+use super::transport::ApduTransport;
+use der::asn1::ObjectIdentifier;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// The password PACE runs on. Zeroized on drop, never printed.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub enum PacePassword {
+    /// π = SHA-1 of the MRZ information (ICAO 9303-11 §9.7.3).
+    Mrz(MrzKey),
+    /// π = the card access number's ASCII digits (printed on the CCCD's front).
+    Can(String),
+}
+
+impl std::fmt::Debug for PacePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PacePassword::Mrz(_) => f.write_str("PacePassword::Mrz(redacted)"),
+            PacePassword::Can(_) => f.write_str("PacePassword::Can(redacted)"),
+        }
+    }
+}
+
+impl PacePassword {
+    /// A CAN: digits only (6 on ICAO documents).
+    pub fn can(can: &str) -> Result<Self, ChipError> {
+        let can = can.trim();
+        if can.is_empty() || can.len() > 12 || !can.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ChipError::InvalidInput("the CAN must be digits".into()));
+        }
+        Ok(PacePassword::Can(can.to_owned()))
+    }
+
+    /// Password reference of MSE:Set AT (ICAO 9303-11 §4.4.4.1): 01 MRZ, 02 CAN.
+    pub fn reference(&self) -> u8 {
+        match self {
+            PacePassword::Mrz(_) => 0x01,
+            PacePassword::Can(_) => 0x02,
+        }
+    }
+
+    /// The shared secret π.
+    pub fn secret(&self) -> SecretKey {
+        match self {
+            PacePassword::Mrz(m) => m.pace_password(),
+            PacePassword::Can(c) => SecretKey::new(c.as_bytes().to_vec()),
+        }
+    }
+}
+
+/// K_π = KDF(π, 3) (ICAO 9303-11 §9.7.3).
+pub fn password_key(pi: &SecretKey, cipher: Cipher) -> SecretKey {
+    crypto::kdf(pi.as_bytes(), KdfPurpose::Password, cipher)
+}
+
+/// Generic mapping (ICAO 9303-11 §4.4.3.3.1): G~ = s·G + H with H = SK_map · PK_map(peer).
+pub fn map_generator(
+    curve: Curve,
+    nonce: &[u8],
+    mapping_key: &KeyPair,
+    peer_mapping_key: &EcPoint,
+) -> Result<EcPoint, ChipError> {
+    let bad = |_| ChipError::Malformed {
+        what: "PACE mapping data",
+    };
+    let h = mapping_key.multiply(peer_mapping_key).map_err(bad)?;
+    curve
+        .generator()
+        .mul(nonce)
+        .map_err(bad)?
+        .add(&h)
+        .map_err(bad)
+}
+
+/// The public key data object of the token input (ICAO 9303-11 §4.4.3.4, §9.4.2):
+/// `7F49 { 06 protocol OID, 86 uncompressed point }`.
+pub fn public_key_data_object(protocol: &ObjectIdentifier, point: &EcPoint) -> Vec<u8> {
+    tlv::encode(
+        0x7F49,
+        &[
+            tlv::encode(0x06, protocol.as_bytes()),
+            tlv::encode(0x86, point.to_sec1()),
+        ]
+        .concat(),
+    )
+}
+
+/// Authentication token T = MAC(KS_mac, public key data object of the *other* side's key):
+/// the retail MAC over padded data for 3DES, AES-CMAC truncated to 8 bytes for AES
+/// (ICAO 9303-11 §9.7.4 / BSI TR-03110-3 A.2.4.2).
+pub fn authentication_token(
+    cipher: Cipher,
+    ks_mac: &SecretKey,
+    protocol: &ObjectIdentifier,
+    peer_key: &EcPoint,
+) -> Result<[u8; 8], ChipError> {
+    let input = public_key_data_object(protocol, peer_key);
+    let bad = |_| ChipError::Malformed {
+        what: "PACE token key",
+    };
+    match cipher {
+        Cipher::Tdes => {
+            crypto::mac(cipher, ks_mac.as_bytes(), &crypto::pad(&input, 8)).map_err(bad)
+        }
+        Cipher::Aes128 | Cipher::Aes192 | Cipher::Aes256 => {
+            use cmac::{Cmac, KeyInit, Mac};
+            macro_rules! cmac8 {
+                ($c:ty) => {{
+                    let mut m =
+                        <Cmac<$c> as KeyInit>::new_from_slice(ks_mac.as_bytes()).map_err(|_| {
+                            ChipError::Malformed {
+                                what: "PACE token key",
+                            }
+                        })?;
+                    m.update(&input);
+                    let tag = m.finalize().into_bytes();
+                    let mut out = [0u8; 8];
+                    out.copy_from_slice(tag.get(..8).unwrap_or(&[0; 8]));
+                    out
+                }};
+            }
+            Ok(match cipher {
+                Cipher::Aes128 => cmac8!(aes::Aes128),
+                Cipher::Aes192 => cmac8!(aes::Aes192),
+                _ => cmac8!(aes::Aes256),
+            })
+        }
+    }
+}
+
+/// Wraps data objects in the dynamic authentication data template `7C`.
+pub fn dynamic_auth_data(tag: u32, value: &[u8]) -> Vec<u8> {
+    tlv::encode(0x7C, &tlv::encode(tag, value))
+}
+
+/// The value of `tag` inside a `7C` template.
+pub fn read_dynamic_auth_data(data: &[u8], tag: u32) -> Option<Vec<u8>> {
+    let outer = tlv::read_exact(data, 0x7C).ok()?;
+    outer.children().find(tag).ok()?.map(|t| t.value.to_vec())
+}
+
+/// What PACE established; the test compares it with ICAO 9303-11 Appendix G.
+pub(crate) struct Established {
+    pub cipher: Cipher,
+    pub ks_enc: SecretKey,
+    pub ks_mac: SecretKey,
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub mapped_generator: EcPoint,
+}
+
+/// Runs PACE over `channel` and starts secure messaging with SSC 0. `info` is the PACEInfo of
+/// EF.CardAccess to run (see `SecurityInfos::best_pace`). A wrong password gives
+/// [`ChipError::AccessDenied`].
+pub fn authenticate<T: ApduTransport>(
+    channel: &mut Channel<T>,
+    password: &PacePassword,
+    info: &PaceInfo,
+    rng: &mut dyn Rng,
+) -> Result<(), ChipError> {
+    authenticate_with_parameter_ref(channel, password, info, false, rng)
+}
+
+/// Like [`authenticate`]; `send_parameter_id` adds the domain parameter ID (tag 84) to MSE:Set
+/// AT, which ICAO 9303-11 §4.4.4.1 requires when EF.CardAccess offers more than one set.
+pub fn authenticate_with_parameter_ref<T: ApduTransport>(
+    channel: &mut Channel<T>,
+    password: &PacePassword,
+    info: &PaceInfo,
+    send_parameter_id: bool,
+    rng: &mut dyn Rng,
+) -> Result<(), ChipError> {
+    channel.set_secure_messaging(None);
+    let Established {
+        cipher,
+        ks_enc,
+        ks_mac,
+        ..
+    } = run(channel, password, info, send_parameter_id, rng)?;
+    channel.set_secure_messaging(Some(SecureMessaging::new(cipher, ks_enc, ks_mac, &[])));
+    Ok(())
+}
+
+fn status(command: &'static str, resp: &ResponseApdu) -> ChipError {
+    ChipError::Status {
+        command,
+        sw: resp.sw,
+    }
+}
+
+/// 63Cx after MSE:Set AT is a warning with the remaining tries (ICAO 9303-11 §4.4.4.1).
+fn mse_ok(sw: u16) -> bool {
+    sw == sw::OK || (sw & 0xFFF0 == 0x63C0 && sw & 0x000F != 0)
+}
+
+fn general_authenticate<T: ApduTransport>(
+    channel: &mut Channel<T>,
+    last: bool,
+    tag: u32,
+    value: &[u8],
+    reply_tag: u32,
+) -> Result<Vec<u8>, ChipError> {
+    let data = if value.is_empty() {
+        vec![0x7C, 0x00]
+    } else {
+        dynamic_auth_data(tag, value)
+    };
+    // ICAO 9303-11 §4.4.4.2: command chaining (CLA 10) on all steps but the last.
+    let cla = if last { 0x00 } else { 0x10 };
+    let cmd = CommandApdu::new(cla, ins::GENERAL_AUTHENTICATE, 0, 0)
+        .with_data(data)
+        .with_le(256);
+    let resp = channel.send_plain(&cmd)?;
+    if !resp.is_ok() {
+        if last
+            && (resp.sw == sw::AUTH_FAILED
+                || resp.sw & 0xFFF0 == 0x63C0
+                || resp.sw == sw::SECURITY_NOT_SATISFIED)
+        {
+            return Err(ChipError::AccessDenied);
+        }
+        return Err(status("GENERAL AUTHENTICATE", &resp));
+    }
+    read_dynamic_auth_data(&resp.data, reply_tag).ok_or(ChipError::Malformed {
+        what: "GENERAL AUTHENTICATE response",
+    })
+}
+
+fn chip_point(curve: Curve, bytes: &[u8], ours: &EcPoint) -> Result<EcPoint, ChipError> {
+    let p = EcPoint::from_sec1(curve, bytes).map_err(|_| ChipError::Malformed {
+        what: "PACE public key",
+    })?;
+    // ICAO 9303-11 §4.4.3.3 / BSI TR-03110-2 §3.2.4: the chip's key must differ from ours.
+    if p == *ours {
+        return Err(ChipError::Malformed {
+            what: "PACE public key",
+        });
+    }
+    Ok(p)
+}
+
+pub(crate) fn run<T: ApduTransport>(
+    channel: &mut Channel<T>,
+    password: &PacePassword,
+    info: &PaceInfo,
+    send_parameter_id: bool,
+    rng: &mut dyn Rng,
+) -> Result<Established, ChipError> {
+    let protocol = info
+        .protocol()
+        .ok_or_else(|| ChipError::Unsupported("unknown PACE protocol".into()))?;
+    if protocol.agreement != KeyAgreement::Ecdh || protocol.mapping != PaceMapping::Generic {
+        return Err(ChipError::Unsupported(
+            "PACE other than ECDH generic mapping".into(),
+        ));
+    }
+    let curve = info
+        .curve()
+        .ok_or_else(|| ChipError::Unsupported("PACE domain parameters".into()))?;
+    let cipher = protocol.cipher;
+
+    // MSE:Set AT (ICAO 9303-11 §4.4.4.1).
+    let mut mse = tlv::encode(0x80, info.protocol.as_bytes());
+    mse.extend_from_slice(&tlv::encode(0x83, &[password.reference()]));
+    if send_parameter_id {
+        let id = info.parameter_id.unwrap_or_default();
+        let id = u8::try_from(id).map_err(|_| ChipError::Unsupported("parameter ID".into()))?;
+        mse.extend_from_slice(&tlv::encode(0x84, &[id]));
+    }
+    let resp = channel.send_plain(&CommandApdu::new(0x00, ins::MSE, 0xC1, 0xA4).with_data(mse))?;
+    if !mse_ok(resp.sw) {
+        return Err(status("MSE:Set AT", &resp));
+    }
+
+    // Step 1: encrypted nonce, s = D(K_π, z) (§4.4.3.3).
+    let z = general_authenticate(channel, false, 0, &[], 0x80)?;
+    if z.is_empty() || !z.len().is_multiple_of(cipher.block_size()) {
+        return Err(ChipError::Malformed { what: "PACE nonce" });
+    }
+    let k_pi = password_key(&password.secret(), cipher);
+    let s = Zeroizing::new(
+        crypto::decrypt_cbc(cipher, k_pi.as_bytes(), &vec![0; cipher.block_size()], &z)
+            .map_err(|_| ChipError::Malformed { what: "PACE nonce" })?,
+    );
+    if s.len() > curve.field_len() {
+        return Err(ChipError::Malformed { what: "PACE nonce" });
+    }
+
+    // Step 2: generic mapping.
+    let map_key = KeyPair::generate(curve, rng);
+    let chip_map = general_authenticate(channel, false, 0x81, map_key.public().to_sec1(), 0x82)?;
+    let chip_map = chip_point(curve, &chip_map, map_key.public())?;
+    let mapped_generator = map_generator(curve, &s, &map_key, &chip_map)?;
+    drop(map_key);
+
+    // Step 3: key agreement on the mapped generator.
+    let eph = KeyPair::generate_on(&mapped_generator, rng);
+    let chip_eph = general_authenticate(channel, false, 0x83, eph.public().to_sec1(), 0x84)?;
+    let chip_eph = chip_point(curve, &chip_eph, eph.public())?;
+    let shared = eph.agree(&chip_eph).map_err(|_| ChipError::Malformed {
+        what: "PACE public key",
+    })?;
+    let ks_enc = crypto::kdf(shared.as_bytes(), KdfPurpose::Enc, cipher);
+    let ks_mac = crypto::kdf(shared.as_bytes(), KdfPurpose::Mac, cipher);
+    drop(shared);
+
+    // Step 4: mutual authentication (§4.4.3.4).
+    let t_pcd = authentication_token(cipher, &ks_mac, &info.protocol, &chip_eph)?;
+    let t_picc = general_authenticate(channel, true, 0x85, &t_pcd, 0x86)?;
+    let expected = authentication_token(cipher, &ks_mac, &info.protocol, eph.public())?;
+    if !crypto::ct_eq(&expected, &t_picc) {
+        return Err(ChipError::AccessDenied);
+    }
+    Ok(Established {
+        cipher,
+        ks_enc,
+        ks_mac,
+        mapped_generator,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chip::security_info::SecurityInfos;
+    use crate::chip::transport::{TransportError, TransportLimits};
+    use serde_json::Value;
+    use std::collections::VecDeque;
+
+    fn hx(v: &Value, key: &str) -> Vec<u8> {
+        hex::decode(v[key].as_str().unwrap()).unwrap()
+    }
+
+    fn g1() -> Value {
+        let v: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/icao9303.json")).unwrap();
+        v["pace_ecdh_gm_aes128"].clone()
+    }
+
+    /// Replays a recorded APDU script, checking each command byte for byte.
+    struct Script(VecDeque<(Vec<u8>, Vec<u8>)>);
+
+    impl ApduTransport for Script {
+        fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+            let (expected, response) = self.0.pop_front().expect("script exhausted");
+            assert_eq!(hex::encode_upper(command), hex::encode_upper(&expected));
+            Ok(response)
+        }
+        fn limits(&self) -> TransportLimits {
+            TransportLimits::SHORT
+        }
+        fn reconnect(&mut self) -> Result<(), TransportError> {
+            Ok(())
+        }
+    }
+
+    /// Hands out fixed byte strings in order.
+    struct Fixed(VecDeque<Vec<u8>>);
+
+    impl Rng for Fixed {
+        fn fill(&mut self, out: &mut [u8]) {
+            let next = self.0.pop_front().expect("rng exhausted");
+            out.copy_from_slice(&next);
+        }
+    }
+
+    fn script(v: &Value) -> Script {
+        Script(
+            v["apdus"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| (hx(s, "command"), hx(s, "response")))
+                .collect(),
+        )
+    }
+
+    fn g1_password(v: &Value) -> PacePassword {
+        let m = &v["mrz_password"];
+        PacePassword::Mrz(
+            MrzKey::new(
+                m["document_number"].as_str().unwrap(),
+                m["date_of_birth"].as_str().unwrap(),
+                m["date_of_expiry"].as_str().unwrap(),
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn replays_icao_appendix_g1() {
+        let v = g1();
+        let password = g1_password(&v);
+        let info = SecurityInfos::parse(&hx(&v, "ef_cardaccess")).unwrap();
+        let info = info.best_pace().unwrap().clone();
+        assert_eq!(
+            password_key(&password.secret(), Cipher::Aes128).as_bytes(),
+            hx(&v, "k_pi")
+        );
+        let mut rng = Fixed(
+            [
+                hx(&v, "terminal_mapping_private_key"),
+                hx(&v, "terminal_ephemeral_private_key"),
+            ]
+            .into(),
+        );
+        let mut channel = Channel::new(script(&v));
+        let e = run(&mut channel, &password, &info, false, &mut rng).unwrap();
+        assert!(channel.transport_mut().0.is_empty());
+        let g = &v["mapped_generator"];
+        assert_eq!(e.mapped_generator.x(), hx(g, "x"));
+        assert_eq!(e.mapped_generator.y(), hx(g, "y"));
+        assert_eq!(e.ks_enc.as_bytes(), hx(&v, "ks_enc"));
+        assert_eq!(e.ks_mac.as_bytes(), hx(&v, "ks_mac"));
+
+        // The public entry point runs the same script and leaves SM on with SSC 0.
+        let mut rng = Fixed(
+            [
+                hx(&v, "terminal_mapping_private_key"),
+                hx(&v, "terminal_ephemeral_private_key"),
+            ]
+            .into(),
+        );
+        let mut channel = Channel::new(script(&v));
+        authenticate(&mut channel, &password, &info, &mut rng).unwrap();
+        let sm = channel.secure_messaging().unwrap();
+        assert_eq!(sm.cipher(), Cipher::Aes128);
+        assert_eq!(sm.ssc(), [0u8; 16]);
+    }
+
+    #[test]
+    fn g1_with_a_wrong_chip_token_is_access_denied() {
+        let v = g1();
+        let info = SecurityInfos::parse(&hx(&v, "ef_cardaccess")).unwrap();
+        let info = info.best_pace().unwrap().clone();
+        let mut s = script(&v);
+        let last = s.0.back_mut().unwrap();
+        last.1[5] ^= 1;
+        let mut rng = Fixed(
+            [
+                hx(&v, "terminal_mapping_private_key"),
+                hx(&v, "terminal_ephemeral_private_key"),
+            ]
+            .into(),
+        );
+        let mut channel = Channel::new(s);
+        assert_eq!(
+            authenticate(&mut channel, &g1_password(&v), &info, &mut rng),
+            Err(ChipError::AccessDenied)
+        );
+        assert!(channel.secure_messaging().is_none());
+
+        // The chip refusing our token with 6300.
+        let mut s = script(&v);
+        s.0.back_mut().unwrap().1 = vec![0x63, 0x00];
+        let mut rng = Fixed(
+            [
+                hx(&v, "terminal_mapping_private_key"),
+                hx(&v, "terminal_ephemeral_private_key"),
+            ]
+            .into(),
+        );
+        let mut channel = Channel::new(s);
+        assert_eq!(
+            authenticate(&mut channel, &g1_password(&v), &info, &mut rng),
+            Err(ChipError::AccessDenied)
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted_and_checked() {
+        let can = PacePassword::can("123456").unwrap();
+        assert_eq!(can.reference(), 2);
+        assert_eq!(can.secret().as_bytes(), b"123456");
+        assert_eq!(format!("{can:?}"), "PacePassword::Can(redacted)");
+        assert!(PacePassword::can("12a456").is_err());
+        assert!(PacePassword::can("").is_err());
+    }
+
+    #[test]
+    fn unsupported_protocols_are_refused_before_any_apdu() {
+        let info = PaceInfo {
+            protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.1.2"),
+            version: 2,
+            parameter_id: Some(2),
+        };
+        let mut channel = Channel::new(Script(VecDeque::new()));
+        let r = authenticate(
+            &mut channel,
+            &PacePassword::can("123456").unwrap(),
+            &info,
+            &mut Fixed(VecDeque::new()),
+        );
+        assert!(matches!(r, Err(ChipError::Unsupported(_))));
+    }
+}
