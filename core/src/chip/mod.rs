@@ -10,6 +10,7 @@ pub mod channel;
 pub mod crypto;
 pub mod dg13;
 pub mod dg2;
+pub mod document;
 pub mod ec;
 pub mod error;
 pub mod lds;

@@ -458,6 +458,31 @@ fn dsc_info(cert: &Certificate) -> DscInfo {
     }
 }
 
+impl PassiveAuthentication {
+    fn without_sod(status: PaStatus, reason: &str) -> Self {
+        PassiveAuthentication {
+            status,
+            reason: reason.to_owned(),
+            data_groups: Vec::new(),
+            message_digest_ok: false,
+            signature_ok: false,
+            chain: ChainStatus::NotChecked,
+            dsc: None,
+            signature_algorithm: String::new(),
+        }
+    }
+
+    /// Nothing could be checked (e.g. EF.SOD was not read).
+    pub fn not_checked(reason: &str) -> Self {
+        Self::without_sod(PaStatus::NotChecked, reason)
+    }
+
+    /// The SOD itself is unusable.
+    pub fn invalid(reason: &str) -> Self {
+        Self::without_sod(PaStatus::Invalid, reason)
+    }
+}
+
 /// Passive authentication of the data groups read (`number → file bytes`) against `sod`.
 /// Without a trust store the chain is not checked and the best result is `NotChecked`.
 pub fn verify(

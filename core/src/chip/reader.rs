@@ -6,12 +6,19 @@
 //! EF identifier), and after a drop only access control is redone: reading continues at the
 //! offset reached.
 
+use super::aa::{self, AaOutcome, AaPublicKey};
 use super::apdu::{CommandApdu, EXTENDED_MAX_LE, ResponseApdu, SHORT_MAX_LE, ins, sw};
-use super::bac::{self, MrzKey};
+use super::bac;
+use super::ca;
 use super::channel::{Channel, Stats};
 use super::crypto::Rng;
 use super::error::ChipError;
 use super::lds::{EMRTD_AID, LdsFile};
+use super::pace::{self, PacePassword};
+use super::security_info::{
+    ActiveAuthenticationInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo,
+    SecurityInfos,
+};
 use super::sm::SecureMessaging;
 use super::tlv;
 use super::transport::ApduTransport;
@@ -19,36 +26,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// What unlocks the chip: the MRZ data (BAC or PACE) or the card access number (PACE only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccessKey {
-    Mrz(MrzKey),
-    /// The CAN printed on the card; for a CCCD the last 6 digits of the ID number.
-    Can(CanKey),
-}
-
-/// A card access number: digits, zeroized on drop, never printed.
-#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
-pub struct CanKey(String);
-
-impl CanKey {
-    pub fn new(can: &str) -> Result<Self, ChipError> {
-        let can = can.trim();
-        if can.len() != 6 || !can.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ChipError::InvalidInput("the CAN must have 6 digits".into()));
-        }
-        Ok(CanKey(can.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for CanKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CanKey(redacted)")
-    }
-}
+/// For a CCCD the CAN is the last 6 digits of the ID number.
+pub type AccessKey = PacePassword;
 
 /// The access control protocol that opened the chip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,6 +125,19 @@ pub struct Reader<'a, T> {
     files: BTreeMap<LdsFile, PartialFile>,
     max_resumes: u32,
     progress: Progress,
+    /// Chip authentication to redo after a resume, so that later reads stay bound to the chip
+    /// that proved it holds the DG14 key.
+    binding: Option<(ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo)>,
+}
+
+/// Outcome of chip authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaOutcome {
+    Valid,
+    /// The chip could not continue secure messaging with the keys agreed on its DG14 key.
+    Invalid {
+        reason: String,
+    },
 }
 
 /// Everything read from the chip, raw, with how it was read.
@@ -178,7 +170,14 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
                 files_done: 0,
                 files_total: 0,
             },
+            binding: None,
         }
+    }
+
+    /// How many times to reconnect after the link drops before giving up.
+    pub fn with_max_resumes(mut self, max_resumes: u32) -> Self {
+        self.max_resumes = max_resumes;
+        self
     }
 
     pub fn with_listener(mut self, listener: &'a dyn ProgressListener) -> Self {
@@ -223,7 +222,16 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             let stage = self.progress.stage;
             self.report(Stage::Resuming);
             self.selected = None;
-            let attempt = self.channel.reconnect().and_then(|()| self.establish());
+            let attempt = self
+                .channel
+                .reconnect()
+                .and_then(|()| self.establish())
+                .and_then(|()| match self.binding.clone() {
+                    Some((info, key)) => {
+                        ca::authenticate(&mut self.channel, &info, &key, &mut *self.rng)
+                    }
+                    None => Ok(()),
+                });
             match attempt {
                 Ok(()) => {
                     self.progress.stage = stage;
@@ -248,6 +256,33 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
         self.selected = None;
         if self.card_access.is_none() {
             self.card_access = Some(self.read_card_access()?);
+        }
+        if self.method != Some(AccessControl::Bac) {
+            let infos = self
+                .card_access
+                .as_ref()
+                .and_then(|c| c.as_deref())
+                .and_then(|b| SecurityInfos::parse(b).ok());
+            if let Some(info) = infos.as_ref().and_then(SecurityInfos::best_pace).cloned() {
+                let several = infos.as_ref().is_some_and(|i| i.pace().count() > 1);
+                match pace::authenticate_with_parameter_ref(
+                    &mut self.channel,
+                    &self.key,
+                    &info,
+                    several,
+                    &mut *self.rng,
+                ) {
+                    Ok(()) => {
+                        self.method = Some(AccessControl::Pace);
+                        return self.select_application();
+                    }
+                    // A wrong password stays wrong with BAC; a lost link is resumed by the caller.
+                    Err(e @ (ChipError::AccessDenied | ChipError::LinkLost)) => return Err(e),
+                    // PACE not usable with this chip: fall back to BAC (ICAO 9303-11 §4.2).
+                    Err(_) if self.method.is_none() => self.channel.set_secure_messaging(None),
+                    Err(e) => return Err(e),
+                }
+            }
         }
         let AccessKey::Mrz(mrz) = &self.key else {
             return Err(ChipError::Unsupported("the card does not offer PACE, so the CAN cannot open it; use the ID number and dates".into()));
@@ -462,6 +497,47 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
                 .to_vec();
         }
         Ok(resp)
+    }
+
+    /// Chip authentication with the DG14 key (ICAO 9303-11 §6.2), confirmed by one protected
+    /// command under the new keys. On failure access control is re-established so reading can
+    /// go on, and the verdict says the chip is not genuine.
+    pub fn chip_authenticate(
+        &mut self,
+        info: &ChipAuthenticationInfo,
+        key: &ChipAuthenticationPublicKeyInfo,
+    ) -> Result<CaOutcome, ChipError> {
+        self.report(Stage::ChipAuthentication);
+        let outcome = self.resuming(|r| {
+            r.selected = None;
+            ca::authenticate(&mut r.channel, info, key, &mut *r.rng)?;
+            let probe = CommandApdu::new(0, ins::SELECT, 0x04, 0x0C).with_data(EMRTD_AID.to_vec());
+            match r.channel.send(&probe) {
+                Ok(resp) if resp.is_ok() => Ok(CaOutcome::Valid),
+                Ok(resp) => Ok(CaOutcome::Invalid {
+                    reason: format!("the chip refused to continue after chip authentication (status {:04X})", resp.sw),
+                }),
+                Err(ChipError::SecureMessaging(_)) => Ok(CaOutcome::Invalid {
+                    reason: "the chip could not continue secure messaging with keys agreed on its DG14 key: it does not hold that private key (a clone)".into(),
+                }),
+                Err(e) => Err(e),
+            }
+        })?;
+        match outcome {
+            CaOutcome::Valid => self.binding = Some((info.clone(), key.clone())),
+            CaOutcome::Invalid { .. } => self.resuming(|r| r.establish())?,
+        }
+        Ok(outcome)
+    }
+
+    /// Active authentication with the DG15 key (ICAO 9303-11 §6.1).
+    pub fn active_authenticate(
+        &mut self,
+        key: &AaPublicKey,
+        info: Option<&ActiveAuthenticationInfo>,
+    ) -> Result<AaOutcome, ChipError> {
+        self.report(Stage::ActiveAuthentication);
+        self.resuming(|r| aa::authenticate(&mut r.channel, key, info, &mut *r.rng))
     }
 
     /// The result: every complete file, how the chip was opened, and the link statistics.

@@ -1,0 +1,222 @@
+//! Reading a whole document: access control, the files, chip or active authentication, parsing
+//! and passive authentication, with a verdict and a reason for each check.
+
+use super::aa::{self, AaOutcome};
+use super::ca;
+use super::crypto::Rng;
+use super::dg2::{self, FaceImage};
+use super::dg13::{self, Dg13};
+use super::lds::LdsFile;
+use super::mrz::{self, Mrz};
+use super::pa::{self, PaStatus, PassiveAuthentication, TrustStore};
+use super::reader::{AccessControl, AccessKey, CaOutcome, ProgressListener, ReadRequest, Reader};
+use super::security_info::SecurityInfos;
+use super::sod;
+use super::{ApduTransport, ChipError, Stats};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Whether the chip proved it is genuine (not a copy of the data on another chip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthStatus {
+    Valid,
+    Invalid,
+    /// The chip offers neither chip nor active authentication.
+    NotSupported,
+}
+
+/// Chip authentication (CA, DG14) or active authentication (AA, DG15) result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChipAuthentication {
+    pub status: AuthStatus,
+    /// "CA" or "AA" when one was run.
+    pub method: Option<&'static str>,
+    pub reason: String,
+}
+
+/// A document read from the chip and checked.
+#[derive(Clone)]
+pub struct ChipDocument {
+    pub access_control: AccessControl,
+    pub mrz: Mrz,
+    pub dg13: Option<Dg13>,
+    pub face: Option<FaceImage>,
+    /// Every file read, raw (the evidence the backend re-checks at activation).
+    pub files: BTreeMap<LdsFile, Vec<u8>>,
+    pub passive_authentication: PassiveAuthentication,
+    pub chip_authentication: ChipAuthentication,
+    pub stats: Stats,
+}
+
+impl std::fmt::Debug for ChipDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChipDocument")
+            .field("access_control", &self.access_control)
+            .field(
+                "passive_authentication",
+                &self.passive_authentication.status,
+            )
+            .field("chip_authentication", &self.chip_authentication.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads and checks a document. Verdicts that fail are data in the result; only a read that
+/// cannot complete (wrong key, lost link, not an eMRTD) is an error.
+pub fn read_document<T: ApduTransport>(
+    transport: T,
+    key: AccessKey,
+    request: &ReadRequest,
+    trust: Option<&TrustStore>,
+    rng: &mut dyn Rng,
+    listener: Option<&dyn ProgressListener>,
+) -> Result<ChipDocument, ChipError> {
+    let mut reader = Reader::new(transport, key, rng).with_max_resumes(request.max_resumes);
+    if let Some(l) = listener {
+        reader = reader.with_listener(l);
+    }
+    reader.open()?;
+
+    // DG14 first: chip authentication binds every later read to the genuine chip.
+    let wants = |f: LdsFile| request.files.contains(&f);
+    let mut verdict = None;
+    if wants(LdsFile::DG14) {
+        reader.read_files(&[LdsFile::DG14])?;
+        let infos = reader
+            .file(LdsFile::DG14)
+            .map(SecurityInfos::parse_dg14)
+            .transpose();
+        match infos {
+            Ok(Some(infos)) => {
+                if let Some((info, key)) = ca::choose(&infos) {
+                    verdict = Some(match reader.chip_authenticate(&info, &key)? {
+                        CaOutcome::Valid => ChipAuthentication {
+                            status: AuthStatus::Valid,
+                            method: Some("CA"),
+                            reason:
+                                "the chip proved it holds the private key of its DG14 public key"
+                                    .into(),
+                        },
+                        CaOutcome::Invalid { reason } => ChipAuthentication {
+                            status: AuthStatus::Invalid,
+                            method: Some("CA"),
+                            reason,
+                        },
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(_) => {
+                verdict = Some(ChipAuthentication {
+                    status: AuthStatus::Invalid,
+                    method: Some("CA"),
+                    reason: "DG14 does not parse".into(),
+                })
+            }
+        }
+    }
+    let rest: Vec<LdsFile> = request
+        .files
+        .iter()
+        .copied()
+        .filter(|f| *f != LdsFile::DG14)
+        .collect();
+    reader.read_files(&rest)?;
+
+    if verdict.is_none()
+        && let Some(dg15) = reader.file(LdsFile::DG15)
+    {
+        verdict = Some(match aa::parse_dg15(dg15) {
+            Ok(key) => {
+                let info = reader
+                    .file(LdsFile::DG14)
+                    .and_then(|b| SecurityInfos::parse_dg14(b).ok())
+                    .and_then(|i| i.active_authentication().cloned());
+                match reader.active_authenticate(&key, info.as_ref())? {
+                        AaOutcome::Valid => ChipAuthentication {
+                            status: AuthStatus::Valid,
+                            method: Some("AA"),
+                            reason: "the chip signed our challenge with the private key of its DG15 public key".into(),
+                        },
+                        AaOutcome::Invalid { reason } => {
+                            ChipAuthentication { status: AuthStatus::Invalid, method: Some("AA"), reason: reason.into() }
+                        }
+                    }
+            }
+            Err(_) => ChipAuthentication {
+                status: AuthStatus::Invalid,
+                method: Some("AA"),
+                reason: "DG15 does not parse".into(),
+            },
+        });
+    }
+    let chip_authentication = verdict.unwrap_or(ChipAuthentication {
+        status: AuthStatus::NotSupported,
+        method: None,
+        reason:
+            "the chip offers neither chip authentication (DG14) nor active authentication (DG15)"
+                .into(),
+    });
+
+    let raw = reader.finish()?;
+    let dg1 = raw.files.get(&LdsFile::DG1).ok_or(ChipError::Malformed {
+        what: "document: no DG1",
+    })?;
+    let mrz = mrz::parse(dg1).map_err(|_| ChipError::Malformed { what: "DG1" })?;
+    let dg13 = raw
+        .files
+        .get(&LdsFile::DG13)
+        .map(|b| dg13::parse(b))
+        .transpose()
+        .map_err(|_| ChipError::Malformed { what: "DG13" })?;
+    let face = raw
+        .files
+        .get(&LdsFile::DG2)
+        .map(|b| dg2::parse(b))
+        .transpose()
+        .map_err(|_| ChipError::Malformed { what: "DG2" })?
+        .and_then(|d| d.faces.into_iter().next());
+    let passive_authentication = passive_authentication(&raw.files, trust);
+    Ok(ChipDocument {
+        access_control: raw.access_control,
+        mrz,
+        dg13,
+        face,
+        files: raw.files,
+        passive_authentication,
+        chip_authentication,
+        stats: raw.stats,
+    })
+}
+
+/// Passive authentication over the data groups read.
+pub fn passive_authentication(
+    files: &BTreeMap<LdsFile, Vec<u8>>,
+    trust: Option<&TrustStore>,
+) -> PassiveAuthentication {
+    let Some(sod_bytes) = files.get(&LdsFile::Sod) else {
+        return pa::PassiveAuthentication::not_checked("EF.SOD was not read");
+    };
+    match sod::parse(sod_bytes) {
+        Ok(sod) => {
+            let dgs: BTreeMap<u8, Vec<u8>> = files
+                .iter()
+                .filter_map(|(f, b)| match f {
+                    LdsFile::Dg(n) => Some((*n, b.clone())),
+                    _ => None,
+                })
+                .collect();
+            pa::verify(&sod, &dgs, trust)
+        }
+        Err(_) => pa::PassiveAuthentication::invalid("EF.SOD does not parse"),
+    }
+}
+
+impl ChipDocument {
+    /// Both checks passed: the data is the issuer's and the chip is genuine.
+    pub fn is_authentic(&self) -> bool {
+        self.passive_authentication.status == PaStatus::Valid
+            && self.chip_authentication.status == AuthStatus::Valid
+    }
+}

@@ -1,0 +1,280 @@
+//! A synthetic citizen's simulated CCCD read end to end: access control, files, chip
+//! authentication and passive authentication, with every fault knob of the simulated card.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use eid_core::chip::document::{AuthStatus, ChipDocument, read_document};
+use eid_core::chip::lds::LdsFile;
+use eid_core::chip::pa::{ChainStatus, DgHashStatus, PaStatus};
+use eid_core::chip::pace::PacePassword;
+use eid_core::chip::reader::{AccessControl, AccessKey, ReadRequest};
+use eid_core::chip::{ChipError, TransportLimits};
+use eid_fixtures::card::cccd::{self, CardOptions, Faults};
+use eid_fixtures::card::{ChipProfile, SimTransport};
+use eid_fixtures::citizens::{Citizen, citizens};
+use eid_fixtures::drbg::Drbg;
+
+const EXTENDED: TransportLimits = TransportLimits {
+    max_command: 65544,
+    max_response: 65538,
+    extended_length: true,
+};
+
+fn citizen() -> Citizen {
+    citizens().remove(0)
+}
+
+fn read_with(
+    options: CardOptions,
+    key: AccessKey,
+    drop_every: Option<u64>,
+) -> Result<ChipDocument, ChipError> {
+    let c = citizen();
+    let limits = if options.profile.extended_length {
+        EXTENDED
+    } else {
+        TransportLimits::SHORT
+    };
+    let mut link = SimTransport::new(cccd::card(&c, &options).unwrap(), limits);
+    if let Some(n) = drop_every {
+        link = link.drop_every(n);
+    }
+    let trust = cccd::trust_store().unwrap();
+    let mut rng = Drbg::new(b"chip-document-test", "terminal");
+    read_document(
+        link,
+        key,
+        &ReadRequest::cccd(true),
+        Some(&trust),
+        &mut rng,
+        None,
+    )
+}
+
+fn mrz_key() -> AccessKey {
+    PacePassword::Mrz(cccd::mrz_key(&citizen()).unwrap())
+}
+
+fn read(options: CardOptions) -> ChipDocument {
+    read_with(options, mrz_key(), None).unwrap()
+}
+
+fn faults(f: Faults) -> CardOptions {
+    CardOptions {
+        faults: f,
+        ..CardOptions::default()
+    }
+}
+
+#[test]
+fn genuine_card_reads_with_pace_and_passes_every_check() {
+    let c = citizen();
+    let doc = read(CardOptions::default());
+    assert_eq!(doc.access_control, AccessControl::Pace);
+    assert_eq!(
+        doc.passive_authentication.status,
+        PaStatus::Valid,
+        "{}",
+        doc.passive_authentication.reason
+    );
+    assert!(matches!(
+        doc.passive_authentication.chain,
+        ChainStatus::Trusted { .. }
+    ));
+    assert_eq!(
+        doc.chip_authentication.status,
+        AuthStatus::Valid,
+        "{}",
+        doc.chip_authentication.reason
+    );
+    assert_eq!(doc.chip_authentication.method, Some("CA"));
+    assert!(doc.is_authentic());
+    assert_eq!(doc.mrz.cccd_id_number(), Some(c.id_number.as_str()));
+    let dg13 = doc.dg13.as_ref().unwrap();
+    assert_eq!(dg13.id_number(), Some(c.id_number.as_str()));
+    assert_eq!(dg13.full_name(), Some(c.full_name.as_str()));
+    assert_eq!(dg13.father_name(), Some(c.father_name.as_str()));
+    let face = doc.face.as_ref().unwrap();
+    assert!(face.image.starts_with(&[0xFF, 0xD8]), "a JPEG");
+    for dg in [1, 2, 13, 14, 15] {
+        assert!(doc.files.contains_key(&LdsFile::Dg(dg)), "DG{dg}");
+    }
+}
+
+#[test]
+fn bac_only_card_and_can_key() {
+    let doc = read(CardOptions {
+        pace: false,
+        ..CardOptions::default()
+    });
+    assert_eq!(doc.access_control, AccessControl::Bac);
+    assert!(doc.is_authentic());
+    let can = PacePassword::can(citizen().can()).unwrap();
+    let doc = read_with(CardOptions::default(), can, None).unwrap();
+    assert_eq!(doc.access_control, AccessControl::Pace);
+    assert!(doc.is_authentic());
+    // A CAN cannot open a BAC-only card.
+    let can = PacePassword::can(citizen().can()).unwrap();
+    let err = read_with(
+        CardOptions {
+            pace: false,
+            ..CardOptions::default()
+        },
+        can,
+        None,
+    )
+    .unwrap_err();
+    assert!(matches!(err, ChipError::Unsupported(_)), "{err:?}");
+}
+
+#[test]
+fn wrong_mrz_or_can_is_access_denied_with_pace_and_bac() {
+    let c = citizen();
+    let wrong = || {
+        PacePassword::Mrz(
+            eid_core::chip::bac::MrzKey::for_cccd(&c.id_number, "010101", &c.expiry_date.yymmdd())
+                .unwrap(),
+        )
+    };
+    assert_eq!(
+        read_with(CardOptions::default(), wrong(), None).unwrap_err(),
+        ChipError::AccessDenied
+    );
+    let bac = CardOptions {
+        pace: false,
+        ..CardOptions::default()
+    };
+    assert_eq!(
+        read_with(bac, wrong(), None).unwrap_err(),
+        ChipError::AccessDenied
+    );
+    let can = PacePassword::can("000000").unwrap();
+    assert_eq!(
+        read_with(CardOptions::default(), can, None).unwrap_err(),
+        ChipError::AccessDenied
+    );
+}
+
+#[test]
+fn altered_data_group_fails_passive_authentication_naming_it() {
+    for dg in [1u8, 2, 13] {
+        let doc = read(faults(Faults {
+            tamper: Some(LdsFile::Dg(dg)),
+            ..Faults::default()
+        }));
+        let pa = &doc.passive_authentication;
+        assert_eq!(pa.status, PaStatus::Invalid, "DG{dg}");
+        assert!(pa.reason.contains(&format!("DG{dg}")), "{}", pa.reason);
+        let entry = pa.data_groups.iter().find(|r| r.dg == dg).unwrap();
+        assert_eq!(entry.status, DgHashStatus::Mismatch);
+        // The chip itself is genuine.
+        assert_eq!(doc.chip_authentication.status, AuthStatus::Valid);
+    }
+    let doc = read(faults(Faults {
+        tamper: Some(LdsFile::Sod),
+        ..Faults::default()
+    }));
+    assert_eq!(doc.passive_authentication.status, PaStatus::Invalid);
+    assert!(!doc.passive_authentication.signature_ok);
+}
+
+#[test]
+fn sod_signed_by_untrusted_key_fails_the_chain() {
+    let doc = read(faults(Faults {
+        untrusted: true,
+        ..Faults::default()
+    }));
+    assert_eq!(doc.passive_authentication.status, PaStatus::Invalid);
+    assert_eq!(doc.passive_authentication.chain, ChainStatus::Untrusted);
+    assert!(
+        doc.passive_authentication.signature_ok,
+        "the SOD is signed, just not by anyone trusted"
+    );
+}
+
+#[test]
+fn clone_passes_passive_but_fails_chip_authentication() {
+    let doc = read(faults(Faults {
+        clone: true,
+        ..Faults::default()
+    }));
+    assert_eq!(doc.passive_authentication.status, PaStatus::Valid);
+    assert_eq!(doc.chip_authentication.status, AuthStatus::Invalid);
+    assert_eq!(doc.chip_authentication.method, Some("CA"));
+    assert!(!doc.is_authentic());
+    // It still read everything after re-establishing access control.
+    assert!(doc.face.is_some() && doc.dg13.is_some());
+}
+
+#[test]
+fn clone_without_dg14_fails_active_authentication() {
+    let c = citizen();
+    let options = faults(Faults {
+        clone: true,
+        ..Faults::default()
+    });
+    let link = SimTransport::new(cccd::card(&c, &options).unwrap(), EXTENDED);
+    let mut rng = Drbg::new(b"t", "t");
+    let request = ReadRequest {
+        files: vec![LdsFile::DG1, LdsFile::DG15, LdsFile::Sod],
+        max_resumes: 3,
+    };
+    let doc = read_document(link, mrz_key(), &request, None, &mut rng, None).unwrap();
+    assert_eq!(doc.chip_authentication.method, Some("AA"));
+    assert_eq!(doc.chip_authentication.status, AuthStatus::Invalid);
+    let link = SimTransport::new(cccd::card(&c, &CardOptions::default()).unwrap(), EXTENDED);
+    let doc = read_document(link, mrz_key(), &request, None, &mut rng, None).unwrap();
+    assert_eq!(
+        (
+            doc.chip_authentication.method,
+            doc.chip_authentication.status
+        ),
+        (Some("AA"), AuthStatus::Valid)
+    );
+    assert_eq!(
+        doc.passive_authentication.status,
+        PaStatus::NotChecked,
+        "no trust store given"
+    );
+}
+
+#[test]
+fn short_apdus_and_link_drops_still_read_everything() {
+    let short = CardOptions {
+        profile: ChipProfile::SHORT,
+        ..CardOptions::default()
+    };
+    let clean = read(short.clone());
+    assert!(clean.is_authentic());
+    let dropped = read_with(short, mrz_key(), Some(40)).unwrap();
+    assert!(dropped.is_authentic());
+    assert_eq!(dropped.files, clean.files);
+    assert!(dropped.stats.resumes > 0);
+    assert!(
+        dropped.stats.apdu_count as f64 <= clean.stats.apdu_count as f64 * 1.3,
+        "{:?} vs {:?}",
+        dropped.stats,
+        clean.stats
+    );
+}
+
+#[test]
+fn every_synthetic_citizen_reads() {
+    for c in citizens() {
+        let link = SimTransport::new(cccd::card(&c, &CardOptions::default()).unwrap(), EXTENDED);
+        let trust = cccd::trust_store().unwrap();
+        let mut rng = Drbg::new(b"t", "t");
+        let key = PacePassword::Mrz(cccd::mrz_key(&c).unwrap());
+        let doc = read_document(
+            link,
+            key,
+            &ReadRequest::cccd(false),
+            Some(&trust),
+            &mut rng,
+            None,
+        )
+        .unwrap();
+        assert!(doc.is_authentic());
+        assert_eq!(doc.mrz.cccd_id_number(), Some(c.id_number.as_str()));
+        assert!(doc.face.is_none(), "the photo is only read when asked for");
+    }
+}
