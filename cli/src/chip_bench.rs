@@ -4,11 +4,11 @@
 //! The baseline reads the way many public readers do: BAC, then per file SELECT, a 4-byte header
 //! read and 223-byte blocks, and on link loss it starts the whole read again from scratch.
 
-use eid_core::chip::apdu::{ins, sw, CommandApdu};
+use eid_core::chip::apdu::{CommandApdu, ins, sw};
 use eid_core::chip::bac::{self, MrzKey};
-use eid_core::chip::lds::{LdsFile, EMRTD_AID};
+use eid_core::chip::lds::{EMRTD_AID, LdsFile};
 use eid_core::chip::reader::{AccessKey, Reader};
-use eid_core::chip::{tlv, Channel, ChipError, Stats, TransportLimits};
+use eid_core::chip::{Channel, ChipError, Stats, TransportLimits, tlv};
 use eid_fixtures::card::{SimCard, SimTransport};
 use eid_fixtures::drbg::Drbg;
 use serde::Serialize;
@@ -82,7 +82,8 @@ fn baseline_attempt(
     bac::authenticate(channel, key, rng)?;
     let mut total = 0;
     for file in files {
-        let sel = CommandApdu::new(0, ins::SELECT, 2, 0x0C).with_data(file.fid().to_be_bytes().to_vec());
+        let sel =
+            CommandApdu::new(0, ins::SELECT, 2, 0x0C).with_data(file.fid().to_be_bytes().to_vec());
         if channel.send(&sel)?.sw != sw::OK {
             continue;
         }
@@ -90,14 +91,20 @@ fn baseline_attempt(
         let len = tlv::read_header(&head.data)
             .ok()
             .and_then(|h| h.total_len())
-            .ok_or(ChipError::Malformed { what: "file header" })?;
+            .ok_or(ChipError::Malformed {
+                what: "file header",
+            })?;
         let mut offset = head.data.len();
         while offset < len {
             let le = (len - offset).min(BASELINE_BLOCK);
-            let cmd = CommandApdu::new(0, ins::READ_BINARY, (offset >> 8) as u8, offset as u8).with_le(le);
+            let cmd = CommandApdu::new(0, ins::READ_BINARY, (offset >> 8) as u8, offset as u8)
+                .with_le(le);
             let r = channel.send(&cmd)?;
             if r.data.is_empty() {
-                return Err(ChipError::Status { command: "READ BINARY", sw: r.sw });
+                return Err(ChipError::Status {
+                    command: "READ BINARY",
+                    sw: r.sw,
+                });
             }
             offset += r.data.len();
         }
@@ -116,12 +123,12 @@ pub struct Comparison {
 }
 
 pub fn compare(
-    make_card: &dyn Fn() -> SimCard,
+    make_card: &dyn Fn() -> Result<SimCard, String>,
     limits: TransportLimits,
     drop_every: Option<u64>,
     key: &MrzKey,
     files: &[LdsFile],
-) -> Comparison {
+) -> Result<Comparison, String> {
     let link = |card| {
         let t = SimTransport::new(card, limits);
         match drop_every {
@@ -129,8 +136,12 @@ pub fn compare(
             None => t,
         }
     };
-    let ours = ours(link(make_card()), key, files);
-    let baseline = baseline(link(make_card()), key, files);
+    let ours = ours(link(make_card()?), key, files);
+    let baseline = baseline(link(make_card()?), key, files);
     let round_trip_ratio = ours.apdu_count as f64 / baseline.apdu_count.max(1) as f64;
-    Comparison { ours, baseline, round_trip_ratio }
+    Ok(Comparison {
+        ours,
+        baseline,
+        round_trip_ratio,
+    })
 }

@@ -213,7 +213,26 @@ pub fn passive_authentication(
     }
 }
 
+/// Today's date (UTC) as (year, month, day).
+pub fn today() -> (u16, u8, u8) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    der::DateTime::from_unix_duration(now).map_or((1970, 1, 1), |d| (d.year(), d.month(), d.day()))
+}
+
 impl ChipDocument {
+    /// Whether the MRZ expiry date is before `today` (year, month, day). Expiry years are read as
+    /// 20YY: no CCCD or passport in use expires before 2000.
+    pub fn is_expired_on(&self, today: (u16, u8, u8)) -> bool {
+        let e = &self.mrz.date_of_expiry;
+        let num = |r: std::ops::Range<usize>| e.get(r).and_then(|v| v.parse::<u16>().ok());
+        match (num(0..2), num(2..4), num(4..6)) {
+            (Some(y), Some(m), Some(d)) => (2000 + y, m as u8, d as u8) < today,
+            _ => false,
+        }
+    }
+
     /// Both checks passed: the data is the issuer's and the chip is genuine.
     pub fn is_authentic(&self) -> bool {
         self.passive_authentication.status == PaStatus::Valid

@@ -20,6 +20,7 @@ use x509_cert::Certificate;
 
 /// Overall result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PaStatus {
     /// Hashes, SOD signature and certificate chain are all good.
     Valid,
@@ -31,6 +32,7 @@ pub enum PaStatus {
 
 /// Hash comparison for one data group that was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DgHashStatus {
     Match,
     Mismatch,
@@ -46,6 +48,7 @@ pub struct DgHashResult {
 
 /// Whether the DSC chains to a trusted CSCA.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChainStatus {
     /// Issued by this CSCA (its subject).
     Trusted { csca: String },

@@ -1,0 +1,226 @@
+//! The `eid` binary: chip read with every simulated-card knob, errors, bench, QR, fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn eid(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(args)
+        .output()
+        .expect("eid runs")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = eid(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn first_citizen() -> Value {
+    json(&["fixtures", "citizens", "--json"])[0].clone()
+}
+
+#[test]
+fn fixtures_citizens_lists_the_documented_fields() {
+    let all = json(&["fixtures", "citizens", "--json"]);
+    let rows = all.as_array().unwrap();
+    assert!(rows.len() >= 5);
+    for r in rows {
+        for k in ["id", "full_name", "dob", "expiry", "can", "phone"] {
+            assert!(r[k].is_string(), "{k}");
+        }
+        assert_eq!(r["id"].as_str().unwrap().len(), 12);
+        assert!(
+            r["id"]
+                .as_str()
+                .unwrap()
+                .ends_with(r["can"].as_str().unwrap())
+        );
+    }
+}
+
+#[test]
+fn sim_read_defaults_to_the_first_citizen_with_pace_and_valid_checks() {
+    let c = first_citizen();
+    let r = json(&["chip", "read", "--sim", "--json", "--stats"]);
+    assert_eq!(r["access_control"], "PACE");
+    assert_eq!(r["passive_authentication"]["status"], "valid");
+    assert_eq!(r["chip_authentication"]["status"], "valid");
+    assert_eq!(r["chip_authentication"]["method"], "CA");
+    assert_eq!(r["dg13"]["id_number"], c["id"]);
+    assert!(r["mrz"].as_str().unwrap().starts_with("IDVNM"));
+    assert!(r["stats"]["apdu_count"].as_u64().unwrap() > 5);
+    assert_eq!(r["stats"]["resumes"], 0);
+    assert!(r["photo"].is_null());
+    let r = json(&["chip", "read", "--sim", "--json", "--photo"]);
+    assert_eq!(r["photo"]["format"], "jpeg");
+}
+
+#[test]
+fn sim_knobs_give_their_verdicts() {
+    let r = json(&["chip", "read", "--sim", "--json", "--sim-bac-only"]);
+    assert_eq!(r["access_control"], "BAC");
+    for target in ["dg1", "dg2", "dg13", "sod"] {
+        let r = json(&[
+            "chip",
+            "read",
+            "--sim",
+            "--json",
+            "--photo",
+            "--sim-tamper",
+            target,
+        ]);
+        assert_eq!(r["passive_authentication"]["status"], "invalid", "{target}");
+        assert_eq!(r["chip_authentication"]["status"], "valid", "{target}");
+    }
+    let r = json(&["chip", "read", "--sim", "--json", "--sim-untrusted"]);
+    assert_eq!(r["passive_authentication"]["status"], "invalid");
+    let r = json(&["chip", "read", "--sim", "--json", "--sim-clone"]);
+    assert_eq!(r["passive_authentication"]["status"], "valid");
+    assert_eq!(r["chip_authentication"]["status"], "invalid");
+    let short = json(&[
+        "chip",
+        "read",
+        "--sim",
+        "--json",
+        "--photo",
+        "--stats",
+        "--sim-short-apdus",
+    ]);
+    let ext = json(&["chip", "read", "--sim", "--json", "--photo", "--stats"]);
+    assert!(short["stats"]["apdu_count"].as_u64() > ext["stats"]["apdu_count"].as_u64());
+    let dropped = json(&[
+        "chip",
+        "read",
+        "--sim",
+        "--json",
+        "--photo",
+        "--stats",
+        "--sim-short-apdus",
+        "--sim-drop-every",
+        "15",
+    ]);
+    assert_eq!(dropped["passive_authentication"]["status"], "valid");
+    assert!(dropped["stats"]["resumes"].as_u64().unwrap() >= 3);
+    assert_eq!(dropped["dg13"], short["dg13"]);
+}
+
+#[test]
+fn given_keys_are_used_and_wrong_ones_refused_with_one_clear_line() {
+    let c = first_citizen();
+    let (id, dob, expiry, can) = (
+        c["id"].as_str().unwrap(),
+        c["dob"].as_str().unwrap(),
+        c["expiry"].as_str().unwrap(),
+        c["can"].as_str().unwrap(),
+    );
+    let r = json(&[
+        "chip", "read", "--sim", "--json", "--id", id, "--dob", dob, "--expiry", expiry,
+    ]);
+    assert_eq!(r["passive_authentication"]["status"], "valid");
+    let r = json(&["chip", "read", "--sim", "--json", "--can", can]);
+    assert_eq!(r["access_control"], "PACE");
+    let docno = &id[3..];
+    let r = json(&[
+        "chip",
+        "read",
+        "--sim",
+        "--json",
+        "--sim-bac-only",
+        "--doc-number",
+        docno,
+        "--dob",
+        dob,
+        "--expiry",
+        expiry,
+    ]);
+    assert_eq!(r["access_control"], "BAC");
+
+    for args in [
+        vec![
+            "chip", "read", "--sim", "--id", id, "--dob", "010101", "--expiry", expiry,
+        ],
+        vec![
+            "chip",
+            "read",
+            "--sim",
+            "--sim-bac-only",
+            "--id",
+            id,
+            "--dob",
+            "010101",
+            "--expiry",
+            expiry,
+        ],
+        vec!["chip", "read", "--sim", "--can", "000000"],
+    ] {
+        let out = eid(&args);
+        assert!(!out.status.success());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            err.trim(),
+            "eid: access denied: check the ID number, date of birth and expiry",
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    let out = eid(&["chip", "read", "--sim", "--sim-drop-every", "1"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("link lost and could not resume")
+    );
+    let out = eid(&[
+        "chip", "read", "--sim", "--id", "12345", "--dob", dob, "--expiry", expiry,
+    ]);
+    assert!(String::from_utf8(out.stderr).unwrap().contains("12 digits"));
+}
+
+#[test]
+fn bench_meets_the_round_trip_targets() {
+    let b = json(&["chip", "bench", "--sim"]);
+    let ext = &b["extended_length"];
+    assert!(ext["clean"]["ours"]["finished"].as_bool().unwrap());
+    assert!(
+        ext["clean"]["round_trip_ratio"].as_f64().unwrap() <= 0.5,
+        "{ext}"
+    );
+    for mode in ["extended_length", "short_apdus"] {
+        let m = &b[mode];
+        assert!(
+            m["drop_every_40"]["ours"]["finished"].as_bool().unwrap(),
+            "{mode}"
+        );
+        assert!(
+            m["ours_drop_vs_clean"].as_f64().unwrap() <= 1.3,
+            "{mode}: {m}"
+        );
+        assert_eq!(m["clean"]["ours"]["file_bytes"], b["card"]["bytes"]);
+    }
+    assert!(
+        b["short_apdus"]["drop_every_40"]["ours"]["resumes"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+}
+
+#[test]
+fn parse_qr_marks_the_result_unsigned() {
+    let r = json(&[
+        "chip",
+        "parse-qr",
+        "--json",
+        "079201234567|123456789|Trần Thị Lan|01012001|Nữ|Hà Nội|02022022",
+    ]);
+    assert_eq!(r["signed"], false);
+    assert_eq!(r["old_id_number"], "123456789");
+    let out = eid(&["chip", "parse-qr", "nope"]);
+    assert!(!out.status.success());
+}
