@@ -3,4 +3,5 @@
 //! Devices and networks are reached only through traits ([`chip::ApduTransport`] for cards), so
 //! every path runs in tests against the simulated card in `eid-fixtures`.
 
+pub mod account;
 pub mod chip;
