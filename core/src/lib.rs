@@ -5,3 +5,4 @@
 
 pub mod account;
 pub mod chip;
+pub mod transactions;
