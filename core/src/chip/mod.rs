@@ -8,6 +8,8 @@ pub mod channel;
 pub mod crypto;
 pub mod error;
 pub mod lds;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 pub mod sm;
 pub mod tlv;
 pub mod transport;
