@@ -205,20 +205,31 @@ impl ApduTransport for PcscTransport {
         let mut state = ReaderState::new(self.reader.clone(), State::UNAWARE);
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            match self.ctx.get_status_change(
-                remaining.min(RECONNECT_POLL),
-                std::slice::from_mut(&mut state),
-            ) {
-                Ok(()) | Err(PcscError::Timeout) => {}
+            let step = remaining.min(RECONNECT_POLL);
+            let reader_there = match self
+                .ctx
+                .get_status_change(step, std::slice::from_mut(&mut state))
+            {
+                Ok(()) | Err(PcscError::Timeout) => !state
+                    .event_state()
+                    .intersects(State::UNKNOWN | State::IGNORE | State::UNAVAILABLE),
+                // The reader itself is away (unplugged): it may come back under the same name.
+                Err(PcscError::UnknownReader | PcscError::ReaderUnavailable) => false,
                 Err(e) => return Err(map_error("waiting for the card", e)),
+            };
+            if !reader_there {
+                std::thread::sleep(step);
+                state = ReaderState::new(self.reader.clone(), State::UNAWARE);
+                if remaining.is_zero() {
+                    return Err(TransportError::NoCard(format!(
+                        "reader {} did not come back within {} s",
+                        self.reader.to_string_lossy(),
+                        self.reconnect_timeout.as_secs()
+                    )));
+                }
+                continue;
             }
             let ev = state.event_state();
-            if ev.intersects(State::UNKNOWN | State::IGNORE) {
-                return Err(TransportError::NoCard(format!(
-                    "reader {} disappeared",
-                    self.reader.to_string_lossy()
-                )));
-            }
             if ev.contains(State::PRESENT) && !ev.contains(State::MUTE) {
                 match self.connect() {
                     Ok(()) => return Ok(()),
@@ -282,6 +293,7 @@ fn is_transient(e: PcscError) -> bool {
             | PcscError::ResetCard
             | PcscError::NoSmartcard
             | PcscError::UnpoweredCard
+            | PcscError::ReaderUnavailable
             | PcscError::UnresponsiveCard
             | PcscError::CommError
             | PcscError::NotTransacted
@@ -295,8 +307,10 @@ fn map_error(op: &str, e: PcscError) -> TransportError {
         PcscError::RemovedCard
         | PcscError::ResetCard
         | PcscError::NoSmartcard
-        | PcscError::UnpoweredCard => TransportError::LinkLost,
-        PcscError::NoReadersAvailable | PcscError::UnknownReader | PcscError::ReaderUnavailable => {
+        | PcscError::UnpoweredCard
+        // The reader went away under an open connection (unplugged): it may come back.
+        | PcscError::ReaderUnavailable => TransportError::LinkLost,
+        PcscError::NoReadersAvailable | PcscError::UnknownReader => {
             TransportError::NoCard(format!("{op}: reader not available ({e:?})"))
         }
         _ => TransportError::Other(format!("{op}: PC/SC error {e:?}")),
@@ -429,6 +443,10 @@ mod tests {
         );
         assert_eq!(
             map_error("connect", PcscError::NoSmartcard),
+            TransportError::LinkLost
+        );
+        assert_eq!(
+            map_error("transmit", PcscError::ReaderUnavailable),
             TransportError::LinkLost
         );
         assert!(matches!(
