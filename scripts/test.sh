@@ -32,5 +32,16 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo test"
 cargo test --workspace --all-features
 
+# --- PC/SC through a real pcscd ---------------------------------------------------------------
+# A private pcscd with the vpcd virtual reader; the test plugs a card into it over TCP and reads it
+# with PcscTransport. EID_PCSC_TEST=1: a missing virtual reader fails the test instead of skipping.
+step "PC/SC transport against the vpcd virtual reader"
+# shellcheck source=scripts/pcsc-env.sh
+. scripts/pcsc-env.sh
+trap pcsc_stop EXIT
+pcsc_start
+EID_PCSC_TEST=1 cargo test -p eid-tests --features pcsc --test pcsc
+pcsc_stop
+
 echo
 echo "all tests passed"

@@ -17,6 +17,8 @@ pub mod lds;
 pub mod mrz;
 pub mod pa;
 pub mod pace;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 pub mod reader;
 pub mod security_info;
 pub mod sm;
