@@ -5,3 +5,4 @@
 
 pub mod chip;
 pub mod keys;
+pub mod store;
