@@ -31,6 +31,9 @@ pub enum StoreError {
     /// Wiping could not checkpoint the write-ahead log, so old pages might remain on disk.
     #[error("the write-ahead log could not be checkpointed")]
     CheckpointBusy,
+    /// Meta keys starting with `store.` belong to the store itself.
+    #[error("meta keys starting with \"store.\" are reserved")]
+    ReservedMetaKey,
     /// A thread panicked while holding a connection.
     #[error("store connection lock poisoned")]
     Poisoned,

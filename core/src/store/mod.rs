@@ -31,6 +31,8 @@ use crate::chip::crypto::SecretKey;
 const DOCUMENTS: &str = "documents";
 const LOG: &str = "log";
 const META: &str = "meta";
+/// Meta keys the store keeps for itself; callers cannot write or delete them.
+const RESERVED_META_PREFIX: &str = "store.";
 /// Reserved meta key: a sealed constant that tells a wrong data key at open, before any document
 /// read fails.
 const KEY_CHECK: &str = "store.key_check";
@@ -189,7 +191,7 @@ impl Store {
             },
             None => {
                 let sealed = self.sealer.seal(&place, KEY_CHECK_VALUE)?;
-                self.meta_put(KEY_CHECK, &sealed)
+                self.meta_put_unchecked(KEY_CHECK, &sealed)
             }
         }
     }
@@ -360,6 +362,11 @@ impl Store {
 
     /// Sets a plaintext meta value; never for personal data.
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<()> {
+        check_meta_key(key)?;
+        self.meta_put_unchecked(key, value)
+    }
+
+    fn meta_put_unchecked(&self, key: &str, value: &[u8]) -> Result<()> {
         let conn = self.writer()?;
         conn.prepare_cached(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
@@ -370,6 +377,7 @@ impl Store {
     }
 
     pub fn meta_delete(&self, key: &str) -> Result<()> {
+        check_meta_key(key)?;
         let conn = self.writer()?;
         conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
             .execute([key])?;
@@ -391,6 +399,13 @@ impl Store {
         writer.execute_batch("VACUUM")?;
         checkpoint(&writer)
     }
+}
+
+fn check_meta_key(key: &str) -> Result<()> {
+    if key.starts_with(RESERVED_META_PREFIX) {
+        return Err(StoreError::ReservedMetaKey);
+    }
+    Ok(())
 }
 
 fn log_place<'a>(row: &'a [&'a [u8]]) -> Place<'a> {

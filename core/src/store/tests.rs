@@ -100,10 +100,25 @@ fn round_trips_documents_log_and_meta() {
     store.meta_delete("attempts").unwrap();
     assert_eq!(store.meta_get("attempts").unwrap(), None);
 
-    // Debug never shows contents.
-    let text = format!("{b:?} {:?} {:?}", list[0], log[0]);
-    assert!(!text.contains("body") || text.contains("body_len"));
-    assert!(!text.contains("115, 117, 109"), "{text}");
+    assert!(matches!(
+        store.meta_put("store.key_check", b"x"),
+        Err(StoreError::ReservedMetaKey)
+    ));
+    assert!(matches!(
+        store.meta_delete("store.key_check"),
+        Err(StoreError::ReservedMetaKey)
+    ));
+
+    // Debug shows lengths, never byte contents.
+    let text = format!("{b:?} {:?} {:?} {store:?}", list[0], log[0]);
+    assert!(!text.contains('['), "{text}");
+    assert!(text.contains("body_len: 7"), "{text}");
+}
+
+#[test]
+fn store_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
 }
 
 #[test]
