@@ -5,4 +5,6 @@
 
 pub mod account;
 pub mod chip;
+pub mod keys;
+pub mod store;
 pub mod transactions;

@@ -1,0 +1,49 @@
+//! Device keys: the [`KeyStore`] trait the platform's secure hardware implements (Android
+//! Keystore/StrongBox, iOS Secure Enclave, through UniFFI), and [`SoftwareKeyStore`], the Rust
+//! implementation for tests, desktop and the CLI.
+//!
+//! Callers address keys by alias and never hold private key bytes: they get public keys,
+//! signatures and wrapped (encrypted) blobs back.
+
+mod error;
+mod software;
+
+pub use error::KeyError;
+pub use software::SoftwareKeyStore;
+
+/// Platform secure key storage. Signatures use byte vectors, strings and [`KeyError`] only, so the
+/// trait maps one-to-one onto a UniFFI callback interface.
+///
+/// Two kinds of key live under separate aliases: P-256 signing keys (the device key that proves
+/// possession to the backend) and AES wrapping keys (which protect the store's data key). Using an
+/// alias with an operation of the other kind fails with [`KeyError::Crypto`].
+pub trait KeyStore: Send + Sync {
+    /// Creates a P-256 signing key under `alias` and returns its public key, SEC1 uncompressed
+    /// (65 bytes, `04 || X || Y`). Fails with [`KeyError::AlreadyExists`] if the alias is taken.
+    fn create_signing_key(&self, alias: &str) -> Result<Vec<u8>, KeyError>;
+
+    /// The SEC1 uncompressed public key of the signing key under `alias`, `None` if there is none.
+    fn public_key(&self, alias: &str) -> Result<Option<Vec<u8>>, KeyError>;
+
+    /// ECDSA P-256 over SHA-256(`message`), DER-encoded (`SEQUENCE { r, s }`).
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+
+    /// Deletes the key under `alias`; deleting a missing key is not an error, so a reset can
+    /// always be retried.
+    fn delete(&self, alias: &str) -> Result<(), KeyError>;
+
+    /// The key's attestation certificate chain (DER, leaf first), `None` where the platform (or
+    /// software) cannot attest. [`KeyError::NotFound`] if there is no key under `alias`.
+    fn attestation(&self, alias: &str) -> Result<Option<Vec<Vec<u8>>>, KeyError>;
+
+    /// Encrypts `key` under the wrapping key `alias`, creating that wrapping key first if missing.
+    fn wrap_key(&self, alias: &str, key: &[u8]) -> Result<Vec<u8>, KeyError>;
+
+    /// Decrypts a blob from [`KeyStore::wrap_key`] with the same alias; a blob that was altered
+    /// or wrapped under another alias fails with [`KeyError::Crypto`].
+    fn unwrap_key(
+        &self,
+        alias: &str,
+        wrapped: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError>;
+}
