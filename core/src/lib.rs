@@ -4,3 +4,4 @@
 //! every path runs in tests against the simulated card in `eid-fixtures`.
 
 pub mod chip;
+pub mod credential;
