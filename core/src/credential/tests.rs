@@ -503,7 +503,9 @@ fn parsers_never_panic_on_mutations() {
                 break;
             }
         }
-        assert!(verify(&t, &p.trust, NOW).is_err());
+        if t != seeds[round % seeds.len()] {
+            assert!(verify(&t, &p.trust, NOW).is_err());
+        }
         let _ = TrustList::decode(&t);
         let _ = format::peek_kind(&t);
         let _ = HealthRecord::from_json(&t);
