@@ -122,9 +122,9 @@ pub struct StatusRef {
     pub index: u32,
 }
 
-/// A credential that passed every check. `Debug` shows no personal data (the document's own
-/// `Debug` is redacted).
-#[derive(Debug, Clone, PartialEq)]
+/// A credential that passed every check. `Debug` shows no personal data and no correlatable
+/// handle (holder key, status index): kind, id, issuer, validity and the redacted document.
+#[derive(Clone, PartialEq)]
 pub struct VerifiedCredential {
     pub kind: DocumentKind,
     pub id: String,
@@ -137,6 +137,18 @@ pub struct VerifiedCredential {
     pub document: Document,
     /// DER of the issuer certificate.
     pub issuer_certificate: Vec<u8>,
+}
+
+impl fmt::Debug for VerifiedCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedCredential")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("validity", &self.validity)
+            .field("document", &self.document)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Credential id: 128 bits of SHA-256 over what makes a credential unique (issuer, status list
