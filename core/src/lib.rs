@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod chip;
+pub mod credential;
 pub mod keys;
 pub mod store;
 pub mod transactions;

@@ -1,0 +1,169 @@
+//! Wallet credentials: the four documents a citizen holds (identity card, driving licence,
+//! health insurance card, health record), each signed by its issuing authority as a CBOR
+//! payload in a COSE_Sign1 (see [`format`]) and checked against a [`TrustList`].
+//!
+//! No model's `Debug` shows personal data, and no error carries any.
+
+mod cbor;
+pub mod date;
+pub mod driving;
+pub mod error;
+pub mod format;
+pub mod health_insurance;
+pub mod health_record;
+pub mod identity;
+pub mod trust;
+
+pub use date::Date;
+pub use driving::{ClassEntitlement, DrivingLicence, LicenceClass};
+pub use error::{CredentialError, DocumentError, IssueError};
+pub use format::{IssuerKey, StatusRef, Validity, VerifiedCredential, issue, verify};
+pub use health_insurance::{BhytCode, HealthInsuranceCard, PrimaryCareFacility};
+pub use health_record::HealthRecord;
+pub use identity::{AccountLevel, EidAccount, IdentityCard, Sex};
+pub use trust::{TrustList, TrustListError};
+
+#[cfg(test)]
+mod tests;
+
+use ciborium::Value;
+use std::fmt;
+
+/// The kinds of document a wallet holds; each issuer is authorised for some of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DocumentKind {
+    /// Thẻ căn cước (CCCD), issued by the Ministry of Public Security (Bộ Công an).
+    Identity,
+    /// Giấy phép lái xe, issued by the transport authorities.
+    DrivingLicence,
+    /// Thẻ bảo hiểm y tế (BHYT), issued by Viet Nam Social Security (BHXH).
+    HealthInsurance,
+    /// Sổ sức khỏe điện tử, issued by the Ministry of Health (Bộ Y tế).
+    HealthRecord,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 4] = [
+        DocumentKind::Identity,
+        DocumentKind::DrivingLicence,
+        DocumentKind::HealthInsurance,
+        DocumentKind::HealthRecord,
+    ];
+
+    /// Name on the wire (credential `kind`, trust list).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Identity => "identity",
+            DocumentKind::DrivingLicence => "driving_licence",
+            DocumentKind::HealthInsurance => "health_insurance",
+            DocumentKind::HealthRecord => "health_record",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocumentKind> {
+        DocumentKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The Vietnamese title the wallet shows (the app localises from `kind` if it wants).
+    pub fn title(self) -> &'static str {
+        match self {
+            DocumentKind::Identity => "Thẻ căn cước",
+            DocumentKind::DrivingLicence => "Giấy phép lái xe",
+            DocumentKind::HealthInsurance => "Thẻ bảo hiểm y tế",
+            DocumentKind::HealthRecord => "Sổ sức khỏe điện tử",
+        }
+    }
+}
+
+impl fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One document of any kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Document {
+    Identity(IdentityCard),
+    DrivingLicence(DrivingLicence),
+    HealthInsurance(HealthInsuranceCard),
+    HealthRecord(HealthRecord),
+}
+
+/// What a wallet list shows for a document. `Debug` hides the holder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DocumentSummary {
+    pub kind: DocumentKind,
+    pub title: &'static str,
+    pub holder: String,
+    /// `None`: no expiry printed (e.g. a CCCD after 60, motorcycle classes, health records).
+    pub valid_until: Option<Date>,
+}
+
+impl fmt::Debug for DocumentSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DocumentSummary")
+            .field("kind", &self.kind)
+            .field("valid_until", &self.valid_until)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Document {
+    pub fn kind(&self) -> DocumentKind {
+        match self {
+            Document::Identity(_) => DocumentKind::Identity,
+            Document::DrivingLicence(_) => DocumentKind::DrivingLicence,
+            Document::HealthInsurance(_) => DocumentKind::HealthInsurance,
+            Document::HealthRecord(_) => DocumentKind::HealthRecord,
+        }
+    }
+
+    /// Every rule of the document's model; the error names the field.
+    pub fn validate(&self) -> Result<(), DocumentError> {
+        match self {
+            Document::Identity(d) => d.validate(),
+            Document::DrivingLicence(d) => d.validate(),
+            Document::HealthInsurance(d) => d.validate(),
+            Document::HealthRecord(d) => d.validate(),
+        }
+    }
+
+    pub fn summary(&self) -> DocumentSummary {
+        let (holder, valid_until) = match self {
+            Document::Identity(d) => (d.full_name.clone(), d.expiry_date),
+            Document::DrivingLicence(d) => (d.holder_name.clone(), d.valid_until()),
+            Document::HealthInsurance(d) => (d.holder_name.clone(), Some(d.valid_to)),
+            Document::HealthRecord(d) => (d.patient_name().unwrap_or_default(), None),
+        };
+        DocumentSummary {
+            kind: self.kind(),
+            title: self.kind().title(),
+            holder,
+            valid_until,
+        }
+    }
+
+    pub(crate) fn to_cbor(&self) -> Value {
+        match self {
+            Document::Identity(d) => d.to_cbor(),
+            Document::DrivingLicence(d) => d.to_cbor(),
+            Document::HealthInsurance(d) => d.to_cbor(),
+            Document::HealthRecord(d) => d.to_cbor(),
+        }
+    }
+
+    /// Reads and validates the `doc` map of a credential of `kind`.
+    pub(crate) fn from_cbor(kind: DocumentKind, value: &Value) -> Result<Document, DocumentError> {
+        Ok(match kind {
+            DocumentKind::Identity => Document::Identity(IdentityCard::from_cbor(value)?),
+            DocumentKind::DrivingLicence => {
+                Document::DrivingLicence(DrivingLicence::from_cbor(value)?)
+            }
+            DocumentKind::HealthInsurance => {
+                Document::HealthInsurance(HealthInsuranceCard::from_cbor(value)?)
+            }
+            DocumentKind::HealthRecord => Document::HealthRecord(HealthRecord::from_cbor(value)?),
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! The trust list: which CAs the wallet and verifiers trust to certify credential issuers, and
+//! which document kinds each issuer may issue.
+//!
+//! Trust has two parts because one national root certifies every ministry's issuer: a chain
+//! check alone would let the health ministry issue driving licences. So the list holds the CA
+//! certificates (anchors) and, per issuer certificate subject, the authorised kinds (police →
+//! identity, transport → driving licence, social insurance → health insurance card, health
+//! ministry → health record). An issuer certificate must chain to an anchor *and* be authorised.
+
+use super::DocumentKind;
+use super::cbor::{self, Fields};
+use super::error::CredentialError;
+use crate::chip::pa::TrustStore;
+use crate::chip::sod::SodCertificate;
+use ciborium::Value;
+use der::{Decode, Encode};
+use std::collections::BTreeSet;
+use std::str::FromStr;
+use thiserror::Error;
+use x509_cert::Certificate;
+use x509_cert::name::Name;
+
+/// Why a trust list could not be built or decoded. Never holds certificate content.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TrustListError {
+    #[error("malformed certificate")]
+    BadCertificate,
+    #[error("no certificate in the PEM text")]
+    NoCertificate,
+    #[error("malformed issuer name")]
+    BadName,
+    #[error("malformed trust list: {0}")]
+    Malformed(&'static str),
+}
+
+/// One issuer and what it may issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Authorisation {
+    /// DER of the issuer certificate's subject Name: compared exactly, no string forms.
+    subject: Vec<u8>,
+    kinds: BTreeSet<DocumentKind>,
+}
+
+/// Trusted CAs and issuer authorisations. Serialised with [`TrustList::encode`] so a backend
+/// can serve it (a verifier must get it over an authenticated channel).
+#[derive(Debug, Clone, Default)]
+pub struct TrustList {
+    cas: TrustStore,
+    /// The DER of each anchor, in insertion order, for encoding.
+    ca_der: Vec<Vec<u8>>,
+    issuers: Vec<Authorisation>,
+}
+
+const VERSION: u64 = 1;
+
+impl TrustList {
+    pub fn new() -> Self {
+        TrustList::default()
+    }
+
+    /// Adds a CA certificate (DER).
+    pub fn add_ca_der(&mut self, der: &[u8]) -> Result<(), TrustListError> {
+        self.cas
+            .add_der(der)
+            .map_err(|_| TrustListError::BadCertificate)?;
+        if !self.ca_der.iter().any(|d| d == der) {
+            self.ca_der.push(der.to_vec());
+        }
+        Ok(())
+    }
+
+    /// Adds every `CERTIFICATE` block of a PEM text (RFC 7468); returns how many.
+    pub fn add_ca_pem(&mut self, pem: &str) -> Result<usize, TrustListError> {
+        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+        const END: &str = "-----END CERTIFICATE-----";
+        let mut count = 0;
+        let mut rest = pem;
+        while let Some(start) = rest.find(BEGIN) {
+            let block = rest.get(start..).unwrap_or_default();
+            let end = block.find(END).ok_or(TrustListError::BadCertificate)? + END.len();
+            let (_, der) = der::pem::decode_vec(block.get(..end).unwrap_or_default().as_bytes())
+                .map_err(|_| TrustListError::BadCertificate)?;
+            self.add_ca_der(&der)?;
+            count += 1;
+            rest = block.get(end..).unwrap_or_default();
+        }
+        if count == 0 {
+            return Err(TrustListError::NoCertificate);
+        }
+        Ok(count)
+    }
+
+    /// Authorises the issuer with this subject (RFC 4514 text, e.g.
+    /// `CN=Bo Cong an TEST,O=Bo Cong an,C=VN`) for `kinds`, adding to what it had.
+    pub fn authorise(
+        &mut self,
+        issuer_subject: &str,
+        kinds: &[DocumentKind],
+    ) -> Result<(), TrustListError> {
+        let name = Name::from_str(issuer_subject).map_err(|_| TrustListError::BadName)?;
+        let der = name.to_der().map_err(|_| TrustListError::BadName)?;
+        self.authorise_der(der, kinds.iter().copied());
+        Ok(())
+    }
+
+    /// Authorises the subject of this issuer certificate (DER) for `kinds`.
+    pub fn authorise_certificate(
+        &mut self,
+        issuer_certificate: &[u8],
+        kinds: &[DocumentKind],
+    ) -> Result<(), TrustListError> {
+        let cert = Certificate::from_der(issuer_certificate)
+            .map_err(|_| TrustListError::BadCertificate)?;
+        let der = cert
+            .tbs_certificate()
+            .subject()
+            .to_der()
+            .map_err(|_| TrustListError::BadCertificate)?;
+        self.authorise_der(der, kinds.iter().copied());
+        Ok(())
+    }
+
+    fn authorise_der(&mut self, subject: Vec<u8>, kinds: impl Iterator<Item = DocumentKind>) {
+        match self.issuers.iter_mut().find(|a| a.subject == subject) {
+            Some(a) => a.kinds.extend(kinds),
+            None => self.issuers.push(Authorisation {
+                subject,
+                kinds: kinds.collect(),
+            }),
+        }
+    }
+
+    pub fn ca_count(&self) -> usize {
+        self.ca_der.len()
+    }
+
+    /// The kinds an issuer certificate subject (DER Name) may issue.
+    fn kinds_of(&self, subject_der: &[u8]) -> Option<&BTreeSet<DocumentKind>> {
+        self.issuers
+            .iter()
+            .find(|a| a.subject == subject_der)
+            .map(|a| &a.kinds)
+    }
+
+    /// The credential's issuer certificate: valid at `now`, issued by an anchor (signature
+    /// checked), and authorised for `kind`.
+    pub(crate) fn check(
+        &self,
+        issuer: &SodCertificate,
+        kind: DocumentKind,
+        now: u64,
+    ) -> Result<(), CredentialError> {
+        let validity = issuer.certificate.tbs_certificate().validity();
+        let now = std::time::Duration::from_secs(now);
+        if now < validity.not_before.to_unix_duration()
+            || now > validity.not_after.to_unix_duration()
+        {
+            return Err(CredentialError::UntrustedIssuer);
+        }
+        let anchor = self
+            .cas
+            .issuer_of(issuer)
+            .ok_or(CredentialError::UntrustedIssuer)?;
+        let ca_validity = anchor.tbs_certificate().validity();
+        if now < ca_validity.not_before.to_unix_duration()
+            || now > ca_validity.not_after.to_unix_duration()
+        {
+            return Err(CredentialError::UntrustedIssuer);
+        }
+        let subject = issuer
+            .certificate
+            .tbs_certificate()
+            .subject()
+            .to_der()
+            .map_err(|_| CredentialError::MalformedEncoding("issuer certificate"))?;
+        match self.kinds_of(&subject) {
+            Some(kinds) if kinds.contains(&kind) => Ok(()),
+            _ => Err(CredentialError::IssuerNotAuthorised(kind)),
+        }
+    }
+
+    /// CBOR: `{ "version": 1, "cas": [bstr DER certificate], "issuers": [{ "subject": bstr DER
+    /// Name, "kinds": [tstr] }] }`.
+    pub fn encode(&self) -> Result<Vec<u8>, TrustListError> {
+        let issuers = self
+            .issuers
+            .iter()
+            .map(|a| {
+                cbor::map(vec![
+                    ("subject", Some(Value::Bytes(a.subject.clone()))),
+                    (
+                        "kinds",
+                        Some(Value::Array(
+                            a.kinds.iter().map(|k| cbor::text(k.as_str())).collect(),
+                        )),
+                    ),
+                ])
+            })
+            .collect();
+        let value = cbor::map(vec![
+            ("version", Some(Value::from(VERSION))),
+            (
+                "cas",
+                Some(Value::Array(
+                    self.ca_der.iter().cloned().map(Value::Bytes).collect(),
+                )),
+            ),
+            ("issuers", Some(Value::Array(issuers))),
+        ]);
+        cbor::encode(&value).map_err(|_| TrustListError::Malformed("encoding"))
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<TrustList, TrustListError> {
+        let value = cbor::decode(bytes).ok_or(TrustListError::Malformed("CBOR"))?;
+        let bad = |what| move |_| TrustListError::Malformed(what);
+        let f = Fields::new(&value, "").map_err(bad("not a map"))?;
+        if f.uint("version").map_err(bad("version"))? != VERSION {
+            return Err(TrustListError::Malformed("unsupported version"));
+        }
+        let mut list = TrustList::new();
+        for ca in f.array("cas").map_err(bad("cas"))? {
+            let Value::Bytes(der) = ca else {
+                return Err(TrustListError::Malformed("cas"));
+            };
+            list.add_ca_der(der)?;
+        }
+        for issuer in f.array("issuers").map_err(bad("issuers"))? {
+            let i = Fields::new(issuer, "issuer").map_err(bad("issuers"))?;
+            let Some(Value::Bytes(subject)) = i.get("subject") else {
+                return Err(TrustListError::Malformed("issuer subject"));
+            };
+            Name::from_der(subject).map_err(|_| TrustListError::BadName)?;
+            let mut kinds = Vec::new();
+            for k in i.array("kinds").map_err(bad("issuer kinds"))? {
+                let kind = match k {
+                    Value::Text(t) => DocumentKind::parse(t),
+                    _ => None,
+                };
+                kinds.push(kind.ok_or(TrustListError::Malformed("issuer kinds"))?);
+            }
+            list.authorise_der(subject.clone(), kinds.into_iter());
+        }
+        Ok(list)
+    }
+}
+
+impl PartialEq for TrustList {
+    fn eq(&self, other: &Self) -> bool {
+        self.ca_der == other.ca_der && self.issuers == other.issuers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn junk_is_refused() {
+        let mut t = TrustList::new();
+        assert_eq!(t.add_ca_der(b"junk"), Err(TrustListError::BadCertificate));
+        assert_eq!(t.add_ca_pem("nothing"), Err(TrustListError::NoCertificate));
+        assert_eq!(
+            t.authorise("not a name", &[DocumentKind::Identity]),
+            Err(TrustListError::BadName)
+        );
+        assert!(TrustList::decode(b"\xa0").is_err());
+        assert!(TrustList::decode(&[]).is_err());
+        t.authorise("CN=Bo Y te TEST,C=VN", &[DocumentKind::HealthRecord])
+            .unwrap();
+        let back = TrustList::decode(&t.encode().unwrap()).unwrap();
+        assert_eq!(back, t);
+    }
+}
