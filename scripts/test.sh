@@ -29,18 +29,19 @@ cargo fmt --all -- --check
 step "cargo clippy (all features, -D warnings)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-step "cargo test"
-cargo test --workspace --all-features
-
-# --- PC/SC through a real pcscd ---------------------------------------------------------------
-# A private pcscd with the vpcd virtual reader; the test plugs a card into it over TCP and reads it
-# with PcscTransport. EID_PCSC_TEST=1: a missing virtual reader fails the test instead of skipping.
-step "PC/SC transport against the vpcd virtual reader"
+# --- Tests, with a real pcscd ---------------------------------------------------------------
+# A private pcscd with the vpcd virtual reader runs during the tests: the PC/SC tests plug the
+# simulated card into it over TCP and read it through libpcsclite, as from a desk reader.
+# EID_PCSC_TEST=1: a missing virtual reader fails those tests instead of skipping them.
 # shellcheck source=scripts/pcsc-env.sh
 . scripts/pcsc-env.sh
 trap pcsc_stop EXIT
+step "starting pcscd with the vpcd virtual reader"
 pcsc_start
-EID_PCSC_TEST=1 cargo test -p eid-tests --features pcsc --test pcsc
+
+step "cargo test (all features, PC/SC included)"
+EID_PCSC_TEST=1 cargo test --workspace --all-features
+
 pcsc_stop
 
 echo

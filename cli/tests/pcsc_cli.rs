@@ -1,0 +1,117 @@
+//! `eid chip read --pcsc` against the simulated CCCD plugged into the vsmartcard virtual reader:
+//! eid → libpcsclite → pcscd → vpcd driver → TCP → `eid fixtures vpcd-card` → simulated chip.
+//!
+//! Needs pcscd with the vpcd driver (`scripts/pcsc-env.sh`, started by `scripts/test.sh`).
+//! `EID_PCSC_TEST=1` makes a missing reader a failure; without it the test reports and passes
+//! (so `cargo test` works on a machine without pcscd).
+#![cfg(feature = "pcsc")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+use serde_json::Value;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Reader "Virtual PCD 00 01" listens on 35964; the transport test uses 00 00.
+const READER: &str = "Virtual PCD 00 01";
+const VPCD_ADDR: &str = "127.0.0.1:35964";
+
+fn eid(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+struct Card(Child);
+
+impl Drop for Card {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn plug_card(extra: &[&str]) -> Card {
+    let mut args = vec!["fixtures", "vpcd-card", "--addr", VPCD_ADDR];
+    args.extend_from_slice(extra);
+    let child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(&args)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Card(child)
+}
+
+/// Reads until the card is seen in the reader (vpcd reports it within a poll or two).
+fn read_json(args: &[&str]) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = eid(args);
+        if out.status.success() {
+            return serde_json::from_slice(&out.stdout).unwrap();
+        }
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            Instant::now() < deadline,
+            "eid {args:?} kept failing: {err}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// pcscd answers on its socket (the vpcd driver is part of the daemon started by the scripts).
+fn reader_present() -> bool {
+    std::path::Path::new("/run/pcscd/pcscd.comm").exists()
+}
+
+#[test]
+fn reads_the_simulated_cccd_through_pcscd() {
+    if !reader_present() {
+        assert!(
+            std::env::var("EID_PCSC_TEST").is_err(),
+            "EID_PCSC_TEST=1 but pcscd with vpcd is not running"
+        );
+        eprintln!(
+            "note: pcscd with vpcd is not running here; run scripts/test.sh for the PC/SC path"
+        );
+        return;
+    }
+    let citizens: Value =
+        serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
+    let c = &citizens[0];
+    let csca = std::env::temp_dir().join(format!("eid-test-csca-{}.pem", std::process::id()));
+    std::fs::write(&csca, eid(&["fixtures", "csca"]).stdout).unwrap();
+    let csca = csca.to_str().unwrap();
+
+    let _card = plug_card(&[]);
+    let (id, dob, expiry, can) = (
+        c["id"].as_str().unwrap(),
+        c["dob"].as_str().unwrap(),
+        c["expiry"].as_str().unwrap(),
+        c["can"].as_str().unwrap(),
+    );
+    let r = read_json(&[
+        "chip", "read", "--pcsc", "--reader", READER, "--id", id, "--dob", dob, "--expiry", expiry,
+        "--trust", csca, "--photo", "--json", "--stats",
+    ]);
+    assert_eq!(r["access_control"], "PACE");
+    assert_eq!(r["passive_authentication"]["status"], "valid", "{r}");
+    assert_eq!(r["chip_authentication"]["status"], "valid");
+    assert_eq!(r["dg13"]["id_number"], c["id"]);
+    assert_eq!(r["photo"]["format"], "jpeg");
+    let r = read_json(&[
+        "chip", "read", "--pcsc", "--reader", READER, "--can", can, "--json",
+    ]);
+    assert_eq!(
+        r["passive_authentication"]["status"], "not_checked",
+        "no --trust given"
+    );
+    assert_eq!(r["chip_authentication"]["status"], "valid");
+    // A wrong date of birth is refused by the chip, with the one-line error.
+    let out = eid(&[
+        "chip", "read", "--pcsc", "--reader", READER, "--id", id, "--dob", "010101", "--expiry",
+        expiry,
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("access denied"));
+}
