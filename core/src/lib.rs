@@ -9,3 +9,4 @@ pub mod credential;
 pub mod keys;
 pub mod store;
 pub mod transactions;
+pub mod wallet;

@@ -39,6 +39,30 @@ pub trait MetaStore {
     fn meta_delete(&self, key: &str) -> Result<(), AccountError>;
 }
 
+/// The wallet store's `meta` table holds the account state.
+impl MetaStore for crate::store::Store {
+    fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, AccountError> {
+        crate::store::Store::meta_get(self, key).map_err(|e| AccountError::Storage(e.to_string()))
+    }
+    fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), AccountError> {
+        crate::store::Store::meta_put(self, key, value)
+            .map_err(|e| AccountError::Storage(e.to_string()))
+    }
+    fn meta_delete(&self, key: &str) -> Result<(), AccountError> {
+        crate::store::Store::meta_delete(self, key)
+            .map_err(|e| AccountError::Storage(e.to_string()))
+    }
+}
+
+/// A checked passcode change, not yet written: the caller stores `record` under `record_key`
+/// together with the data key re-wrapped under `new_kek`, in one transaction.
+pub struct PasscodeChange {
+    pub old_kek: SecretKey,
+    pub new_kek: SecretKey,
+    pub record_key: &'static str,
+    pub record: Vec<u8>,
+}
+
 /// The account's state as the app shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -193,19 +217,23 @@ impl<'a> Account<'a> {
         }
     }
 
-    /// Changes the passcode after checking the old one; returns (old key, new key) so the caller
-    /// can re-wrap the data key.
-    pub fn change_passcode(
+    /// Checks the old passcode (lockout rules apply) and prepares the new one; see
+    /// [`PasscodeChange`].
+    pub fn prepare_passcode_change(
         &self,
         old: &Passcode,
         new: &Passcode,
         params: KdfParams,
         rng: &mut dyn Rng,
-    ) -> Result<(SecretKey, SecretKey), AccountError> {
+    ) -> Result<PasscodeChange, AccountError> {
         let old_kek = self.unlock(old)?;
         let (record, new_kek) = PasscodeRecord::create(new, params, rng)?;
-        self.meta.meta_put(KEY_PASSCODE, &encode(&record)?)?;
-        Ok((old_kek, new_kek))
+        Ok(PasscodeChange {
+            old_kek,
+            new_kek,
+            record_key: KEY_PASSCODE,
+            record: encode(&record)?,
+        })
     }
 
     /// The backend confirmed activation at `level`.
@@ -391,25 +419,19 @@ mod tests {
             .set_passcode(&p("123456"), KdfParams::FAST_FOR_TESTS, &mut OsRng)
             .unwrap();
         acc.activate(2).unwrap();
-        assert!(matches!(
-            acc.change_passcode(
-                &p("000000"),
-                &p("654321"),
-                KdfParams::FAST_FOR_TESTS,
-                &mut OsRng
-            ),
-            Err(AccountError::WrongPasscode { .. })
-        ));
-        let (old, new) = acc
-            .change_passcode(
-                &p("123456"),
-                &p("654321"),
-                KdfParams::FAST_FOR_TESTS,
-                &mut OsRng,
-            )
+        let f = KdfParams::FAST_FOR_TESTS;
+        let wrong = acc.prepare_passcode_change(&p("000000"), &p("654321"), f, &mut OsRng);
+        assert!(matches!(wrong, Err(AccountError::WrongPasscode { .. })));
+        let change = acc
+            .prepare_passcode_change(&p("123456"), &p("654321"), f, &mut OsRng)
             .unwrap();
-        assert_eq!(old, k1);
-        assert_eq!(acc.unlock(&p("654321")).unwrap(), new);
+        assert_eq!(change.old_kek, k1);
+        assert!(
+            acc.unlock(&p("654321")).is_err(),
+            "nothing changes until the caller writes it"
+        );
+        mem.meta_put(change.record_key, &change.record).unwrap();
+        assert_eq!(acc.unlock(&p("654321")).unwrap(), change.new_kek);
         assert!(acc.unlock(&p("123456")).is_err());
     }
 }

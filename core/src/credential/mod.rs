@@ -30,7 +30,10 @@ use ciborium::Value;
 use std::fmt;
 
 /// The kinds of document a wallet holds; each issuer is authorised for some of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     /// Thẻ căn cước (CCCD), issued by the Ministry of Public Security (Bộ Công an).
     Identity,

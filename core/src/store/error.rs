@@ -34,6 +34,9 @@ pub enum StoreError {
     /// Meta keys starting with `store.` belong to the store itself.
     #[error("meta keys starting with \"store.\" are reserved")]
     ReservedMetaKey,
+    /// Documents and the log need the data key: unlock the store first.
+    #[error("the store is locked")]
+    Locked,
     /// A thread panicked while holding a connection.
     #[error("store connection lock poisoned")]
     Poisoned,

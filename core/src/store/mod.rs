@@ -12,12 +12,12 @@
 mod db;
 mod error;
 mod schema;
-mod seal;
+pub(crate) mod seal;
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -116,7 +116,8 @@ impl std::fmt::Debug for LogEntry {
 pub struct Store {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
-    sealer: Sealer,
+    /// `None` while locked: only `meta` is usable then.
+    sealer: RwLock<Option<Sealer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -140,6 +141,20 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The data key's sealer while the store is unlocked.
+struct SealerGuard<'a>(RwLockReadGuard<'a, Option<Sealer>>);
+
+impl std::ops::Deref for SealerGuard<'_> {
+    type Target = Sealer;
+    fn deref(&self) -> &Sealer {
+        // Built only when the option is Some (see `Store::sealer`).
+        match &*self.0 {
+            Some(s) => s,
+            None => unreachable!("SealerGuard holds an unlocked sealer"),
+        }
+    }
+}
+
 /// A sealed document row, ready to insert.
 struct SealedDocument<'a> {
     id: &'a str,
@@ -152,17 +167,49 @@ impl Store {
     /// Opens (creating or upgrading) the store at `path`. `data_key` is 32 bytes; a key other than
     /// the one the store was created with fails with [`StoreError::WrongDataKey`].
     pub fn open(path: &Path, data_key: SecretKey) -> Result<Self> {
-        let sealer = Sealer::new(&data_key)?;
-        drop(data_key);
+        let store = Store::open_locked(path)?;
+        store.unlock(data_key)?;
+        Ok(store)
+    }
+
+    /// Opens (creating or upgrading) the store without its data key: only `meta` (account state,
+    /// lockout, wrapped keys) can be used until [`Store::unlock`].
+    pub fn open_locked(path: &Path) -> Result<Self> {
         let writer = db::open_writer(path, &StoreSchema)?;
         let reader = db::open_reader(path, &StoreSchema)?;
-        let store = Store {
+        Ok(Store {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
-            sealer,
-        };
-        store.check_data_key()?;
-        Ok(store)
+            sealer: RwLock::new(None),
+        })
+    }
+
+    /// Gives the store its data key (after the passcode or biometric unlocked it).
+    pub fn unlock(&self, data_key: SecretKey) -> Result<()> {
+        let sealer = Sealer::new(&data_key)?;
+        drop(data_key);
+        Self::check_data_key(self, &sealer)?;
+        *self.sealer.write().map_err(|_| StoreError::Poisoned)? = Some(sealer);
+        Ok(())
+    }
+
+    /// Forgets the data key (the app went to the background, or the user locked it).
+    pub fn lock(&self) {
+        if let Ok(mut s) = self.sealer.write() {
+            *s = None;
+        }
+    }
+
+    pub fn is_unlocked(&self) -> bool {
+        self.sealer.read().map(|s| s.is_some()).unwrap_or(false)
+    }
+
+    fn sealer(&self) -> Result<SealerGuard<'_>> {
+        let guard = self.sealer.read().map_err(|_| StoreError::Poisoned)?;
+        if guard.is_none() {
+            return Err(StoreError::Locked);
+        }
+        Ok(SealerGuard(guard))
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
@@ -182,15 +229,15 @@ impl Store {
     }
 
     /// Verifies the key-check value, writing it first in a new (or wiped) store.
-    fn check_data_key(&self) -> Result<()> {
+    fn check_data_key(&self, sealer: &Sealer) -> Result<()> {
         let place = Self::key_check_place();
         match self.meta_get(KEY_CHECK)? {
-            Some(sealed) => match self.sealer.open(&place, &sealed) {
+            Some(sealed) => match sealer.open(&place, &sealed) {
                 Ok(v) if crate::chip::crypto::ct_eq(&v, KEY_CHECK_VALUE) => Ok(()),
                 _ => Err(StoreError::WrongDataKey),
             },
             None => {
-                let sealed = self.sealer.seal(&place, KEY_CHECK_VALUE)?;
+                let sealed = sealer.seal(&place, KEY_CHECK_VALUE)?;
                 self.meta_put_unchecked(KEY_CHECK, &sealed)
             }
         }
@@ -202,9 +249,11 @@ impl Store {
             id: doc.id,
             kind: doc.kind,
             summary: self
-                .sealer
+                .sealer()?
                 .seal(&document_place("summary", &row), doc.summary)?,
-            body: self.sealer.seal(&document_place("body", &row), doc.body)?,
+            body: self
+                .sealer()?
+                .seal(&document_place("body", &row), doc.body)?,
         })
     }
 
@@ -264,9 +313,11 @@ impl Store {
         };
         let parts: [&[u8]; 2] = [id.as_bytes(), kind.as_bytes()];
         let summary = self
-            .sealer
+            .sealer()?
             .open(&document_place("summary", &parts), &summary)?;
-        let body = self.sealer.open(&document_place("body", &parts), &body)?;
+        let body = self
+            .sealer()?
+            .open(&document_place("body", &parts), &body)?;
         Ok(Some(Document {
             kind,
             summary,
@@ -294,7 +345,7 @@ impl Store {
             .map(|(id, kind, sealed)| {
                 let parts: [&[u8]; 2] = [id.as_bytes(), kind.as_bytes()];
                 let summary = self
-                    .sealer
+                    .sealer()?
                     .open(&document_place("summary", &parts), &sealed)?;
                 Ok(DocumentSummary { id, kind, summary })
             })
@@ -320,7 +371,7 @@ impl Store {
             .query_row([], |r| r.get(0))?;
         let (seq_bytes, at_bytes) = (seq.to_be_bytes(), at_ms.to_be_bytes());
         let sealed = self
-            .sealer
+            .sealer()?
             .seal(&log_place(&[&seq_bytes, &at_bytes]), record)?;
         tx.prepare_cached("INSERT INTO log (seq, at, record) VALUES (?1, ?2, ?3)")?
             .execute(params![seq, at_ms, sealed])?;
@@ -346,7 +397,7 @@ impl Store {
             .map(|(seq, at_ms, sealed)| {
                 let (seq_bytes, at_bytes) = (seq.to_be_bytes(), at_ms.to_be_bytes());
                 let record = self
-                    .sealer
+                    .sealer()?
                     .open(&log_place(&[&seq_bytes, &at_bytes]), &sealed)?;
                 Ok(LogEntry { seq, at_ms, record })
             })
@@ -361,6 +412,29 @@ impl Store {
     }
 
     /// Sets a plaintext meta value; never for personal data.
+    /// Writes several meta values in one transaction: all or none.
+    pub fn meta_put_all(&self, entries: &[(&str, &[u8])]) -> Result<()> {
+        if entries
+            .iter()
+            .any(|(k, _)| k.starts_with(RESERVED_META_PREFIX))
+        {
+            return Err(StoreError::ReservedMetaKey);
+        }
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            for (k, v) in entries {
+                put.execute(params![k, v])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<()> {
         check_meta_key(key)?;
         self.meta_put_unchecked(key, value)

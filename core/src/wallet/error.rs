@@ -1,0 +1,43 @@
+//! The wallet's error: every lower error folds into it here, once. Messages carry no personal
+//! data and no key bytes.
+
+use crate::account::AccountError;
+use crate::credential::CredentialError;
+use crate::keys::KeyError;
+use crate::store::StoreError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum WalletError {
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error("document refused: {0}")]
+    Credential(#[from] CredentialError),
+    #[error("secure key storage: {0}")]
+    Keys(#[from] KeyError),
+    #[error("wallet storage: {0}")]
+    Store(#[from] StoreError),
+    /// Documents and the log need the passcode (or biometric) first.
+    #[error("the wallet is locked: unlock it with the passcode")]
+    Locked,
+    #[error("the wallet is not set up yet (no passcode)")]
+    NotSetUp,
+    #[error("no document with that id")]
+    NotFound,
+    /// The wallet directory could not be created or read.
+    #[error("wallet directory: {0}")]
+    Io(String),
+    /// Stored data that no longer decodes (a bug or a newer app version).
+    #[error("stored {0} does not decode")]
+    Corrupt(&'static str),
+}
+
+impl WalletError {
+    /// The store refuses document access while locked; the app sees one `Locked`.
+    pub(crate) fn from_store(e: StoreError) -> Self {
+        match e {
+            StoreError::Locked => WalletError::Locked,
+            other => WalletError::Store(other),
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The facade an app uses: open a wallet in a directory with the platform's key store, then set
+//! it up or unlock it, and work with documents, the account and the transaction log.
+//!
+//! Keys: a random 32-byte data key seals every record of the store. It is kept wrapped twice —
+//! by the passcode's key encryption key (Argon2id) and then by the platform key store (hardware
+//! on phones) — so a copied database needs both the device and the passcode. With biometric
+//! unlock enabled, the platform key store also keeps a copy wrapped under a biometric-bound key.
+
+mod data_key;
+mod error;
+
+pub use error::WalletError;
+
+use crate::account::lockout::Clock;
+use crate::account::passcode::{KdfParams, Passcode};
+use crate::account::{Account, AccountState};
+use crate::chip::crypto::{OsRng, SecretKey};
+use crate::credential::{self, DocumentKind, TrustList, VerifiedCredential};
+use crate::keys::{KeyError, KeyStore};
+use crate::store::{NewDocument, Store};
+use crate::transactions::Transaction;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Alias of the device signing key in the platform key store (binds credentials and QR codes).
+pub const DEVICE_KEY_ALIAS: &str = "eid.device";
+/// The database file inside the wallet directory.
+pub const DB_FILE: &str = "wallet.db";
+const META_TRUST_LIST: &str = "wallet.trust_list";
+
+pub type Result<T, E = WalletError> = std::result::Result<T, E>;
+
+/// Whether a document can be shown as valid today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    Valid,
+    Expired,
+    NotYetValid,
+}
+
+/// A document as a list shows it. Sealed in the store as the record's summary.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentInfo {
+    pub id: String,
+    pub kind: DocumentKind,
+    pub title: String,
+    pub holder: String,
+    /// ISO date printed on the document, if it has one.
+    pub valid_until: Option<String>,
+    /// The credential's own validity, Unix seconds.
+    pub credential_not_before: u64,
+    pub credential_expires: u64,
+    pub issuer: String,
+}
+
+impl std::fmt::Debug for DocumentInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentInfo")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DocumentInfo {
+    fn from_verified(v: &VerifiedCredential) -> Self {
+        let s = v.document.summary();
+        DocumentInfo {
+            id: v.id.clone(),
+            kind: v.kind,
+            title: s.title.to_owned(),
+            holder: s.holder,
+            valid_until: s.valid_until.map(|d| d.to_string()),
+            credential_not_before: v.validity.not_before,
+            credential_expires: v.validity.expires,
+            issuer: v.issuer.clone(),
+        }
+    }
+
+    /// Valid, expired or not yet valid at `now` (Unix seconds): both the credential and the date
+    /// printed on the document count.
+    pub fn status_at(&self, now: u64) -> DocumentStatus {
+        let printed_expired = self
+            .valid_until
+            .as_deref()
+            .and_then(credential::Date::parse_iso)
+            .is_some_and(|d| d.unix_seconds().saturating_add(86_400) <= now);
+        if now < self.credential_not_before {
+            DocumentStatus::NotYetValid
+        } else if now >= self.credential_expires || printed_expired {
+            DocumentStatus::Expired
+        } else {
+            DocumentStatus::Valid
+        }
+    }
+}
+
+/// The wallet of one citizen on one device.
+pub struct Wallet {
+    store: Store,
+    keys: Arc<dyn KeyStore>,
+    clock: Arc<dyn Clock>,
+    kdf: KdfParams,
+}
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wallet")
+            .field("unlocked", &self.store.is_unlocked())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Wallet {
+    /// Opens (or creates) the wallet in `data_dir`. It starts locked: state and lockout can be
+    /// read, documents need [`Wallet::unlock`] (or [`Wallet::set_up`] the first time).
+    pub fn open(data_dir: &Path, keys: Arc<dyn KeyStore>, clock: Arc<dyn Clock>) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| WalletError::Io(e.kind().to_string()))?;
+        let store = Store::open_locked(&data_dir.join(DB_FILE))?;
+        Ok(Wallet {
+            store,
+            keys,
+            clock,
+            kdf: KdfParams::DEFAULT,
+        })
+    }
+
+    /// Passcode hashing cost (tests use a cheap one; apps keep the default).
+    pub fn with_kdf(mut self, kdf: KdfParams) -> Self {
+        self.kdf = kdf;
+        self
+    }
+
+    fn account(&self) -> Account<'_> {
+        Account::new(&self.store, &*self.clock)
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.clock.wall_ms() / 1000).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> Result<AccountState> {
+        Ok(self.account().state()?)
+    }
+
+    pub fn is_set_up(&self) -> Result<bool> {
+        Ok(self.account().has_passcode()?)
+    }
+
+    pub fn is_unlocked(&self) -> bool {
+        self.store.is_unlocked()
+    }
+
+    /// First run: sets the passcode, creates the data key and the device key, and unlocks.
+    /// Returns the device public key (SEC1, uncompressed P-256).
+    pub fn set_up(&self, passcode: &Passcode) -> Result<Vec<u8>> {
+        let kek = self
+            .account()
+            .set_passcode(passcode, self.kdf, &mut OsRng)?;
+        let data_key = data_key::generate();
+        let wrapped = data_key::wrap_for_passcode(&*self.keys, &kek, &data_key)?;
+        self.store.meta_put(data_key::META_WRAPPED, &wrapped)?;
+        let device_key = match self.keys.create_signing_key(DEVICE_KEY_ALIAS) {
+            Ok(pk) => pk,
+            // A key left by an earlier install of the app on this device: replace it.
+            Err(KeyError::AlreadyExists) => {
+                self.keys.delete(DEVICE_KEY_ALIAS)?;
+                self.keys.create_signing_key(DEVICE_KEY_ALIAS)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.store.unlock(data_key)?;
+        Ok(device_key)
+    }
+
+    /// Unlocks with the passcode (lockout rules apply).
+    pub fn unlock(&self, passcode: &Passcode) -> Result<()> {
+        let kek = self.account().unlock(passcode)?;
+        let data_key = self.data_key_with(&kek)?;
+        self.store.unlock(data_key)?;
+        Ok(())
+    }
+
+    fn data_key_with(&self, kek: &SecretKey) -> Result<SecretKey> {
+        let wrapped = self
+            .store
+            .meta_get(data_key::META_WRAPPED)?
+            .ok_or(WalletError::NotSetUp)?;
+        data_key::unwrap_with_passcode(&*self.keys, kek, &wrapped)
+    }
+
+    /// Lets biometric unlock release the data key: the platform key store keeps a copy wrapped
+    /// under a key that only opens after the platform's biometric prompt.
+    pub fn enable_biometric(&self, passcode: &Passcode) -> Result<()> {
+        let kek = self.account().unlock(passcode)?;
+        let data_key = self.data_key_with(&kek)?;
+        let wrapped = self
+            .keys
+            .wrap_key(data_key::BIOMETRIC_ALIAS, data_key.as_bytes())?;
+        self.store.meta_put(data_key::META_BIOMETRIC, &wrapped)?;
+        Ok(())
+    }
+
+    /// Unlocks through the platform's biometric prompt (the key store's `unwrap_key` shows it).
+    pub fn unlock_with_biometric(&self) -> Result<()> {
+        if self.state()? == AccountState::Revoked {
+            return Err(crate::account::AccountError::Revoked.into());
+        }
+        let wrapped = self
+            .store
+            .meta_get(data_key::META_BIOMETRIC)?
+            .ok_or(WalletError::NotSetUp)?;
+        let key = self.keys.unwrap_key(data_key::BIOMETRIC_ALIAS, &wrapped)?;
+        self.store.unlock(SecretKey::new(key.to_vec()))?;
+        Ok(())
+    }
+
+    /// Forgets the data key until the next unlock.
+    pub fn lock(&self) {
+        self.store.lock();
+    }
+
+    /// Changes the passcode: the new passcode record and the re-wrapped data key are written in
+    /// one transaction, so a crash leaves either the old or the new passcode working.
+    pub fn change_passcode(&self, old: &Passcode, new: &Passcode) -> Result<()> {
+        let change = self
+            .account()
+            .prepare_passcode_change(old, new, self.kdf, &mut OsRng)?;
+        let data_key = self.data_key_with(&change.old_kek)?;
+        let wrapped = data_key::wrap_for_passcode(&*self.keys, &change.new_kek, &data_key)?;
+        self.store.meta_put_all(&[
+            (change.record_key, change.record.as_slice()),
+            (data_key::META_WRAPPED, wrapped.as_slice()),
+        ])?;
+        Ok(())
+    }
+
+    /// Marks the account active at `level` (the backend confirmed activation).
+    pub fn activate(&self, level: u8) -> Result<()> {
+        Ok(self.account().activate(level)?)
+    }
+
+    /// The account was revoked: documents are wiped, the state stays `Revoked`.
+    pub fn revoke(&self) -> Result<()> {
+        for d in self
+            .store
+            .list_summaries()
+            .map_err(WalletError::from_store)?
+        {
+            self.store.delete_document(&d.id)?;
+        }
+        Ok(self.account().revoke()?)
+    }
+
+    /// The device public key (SEC1, uncompressed P-256).
+    pub fn device_public_key(&self) -> Result<Vec<u8>> {
+        self.keys
+            .public_key(DEVICE_KEY_ALIAS)?
+            .ok_or(WalletError::NotSetUp)
+    }
+
+    /// Signs with the device key (DER ECDSA P-256/SHA-256); only while unlocked.
+    pub fn sign_with_device_key(&self, message: &[u8]) -> Result<Vec<u8>> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        Ok(self.keys.sign(DEVICE_KEY_ALIAS, message)?)
+    }
+
+    /// Replaces the issuer trust list used to check documents.
+    pub fn set_trust_list(&self, list: &TrustList) -> Result<()> {
+        let bytes = list
+            .encode()
+            .map_err(|_| WalletError::Corrupt("trust list"))?;
+        Ok(self.store.meta_put(META_TRUST_LIST, &bytes)?)
+    }
+
+    pub fn trust_list(&self) -> Result<TrustList> {
+        let bytes = self
+            .store
+            .meta_get(META_TRUST_LIST)?
+            .ok_or(WalletError::Corrupt("trust list (none yet)"))?;
+        TrustList::decode(&bytes).map_err(|_| WalletError::Corrupt("trust list"))
+    }
+
+    fn verify_for_this_device(
+        &self,
+        credential: &[u8],
+        trust: &TrustList,
+        at: u64,
+    ) -> Result<VerifiedCredential> {
+        let verified = credential::verify(credential, trust, at)?;
+        let device = self.device_public_key()?;
+        if !crate::chip::crypto::ct_eq(&verified.holder_key, &device) {
+            return Err(credential::CredentialError::HolderKeyMissing.into());
+        }
+        Ok(verified)
+    }
+
+    /// Checks issuer credentials (signature, trust list, validity now, holder = this device,
+    /// document rules) and stores them, all or none, in one transaction.
+    pub fn import(&self, credentials: &[Vec<u8>]) -> Result<Vec<DocumentInfo>> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        let trust = self.trust_list()?;
+        let now = self.now();
+        let mut infos = Vec::with_capacity(credentials.len());
+        let mut summaries = Vec::with_capacity(credentials.len());
+        for c in credentials {
+            let v = self.verify_for_this_device(c, &trust, now)?;
+            let info = DocumentInfo::from_verified(&v);
+            summaries.push(serde_json::to_vec(&info).map_err(|_| WalletError::Corrupt("summary"))?);
+            infos.push(info);
+        }
+        let docs: Vec<NewDocument<'_>> = infos
+            .iter()
+            .zip(&summaries)
+            .zip(credentials)
+            .map(|((i, s), c)| NewDocument {
+                id: &i.id,
+                kind: i.kind.as_str(),
+                summary: s,
+                body: c,
+            })
+            .collect();
+        self.store
+            .put_documents(&docs)
+            .map_err(WalletError::from_store)?;
+        Ok(infos)
+    }
+
+    /// Every document, for the list screen (decrypts summaries only).
+    pub fn documents(&self) -> Result<Vec<DocumentInfo>> {
+        self.store
+            .list_summaries()
+            .map_err(WalletError::from_store)?
+            .into_iter()
+            .map(|s| {
+                serde_json::from_slice(&s.summary).map_err(|_| WalletError::Corrupt("summary"))
+            })
+            .collect()
+    }
+
+    /// Status of a listed document now.
+    pub fn status_of(&self, info: &DocumentInfo) -> DocumentStatus {
+        info.status_at(self.now())
+    }
+
+    /// One document with its full content, checked again (signature and trust; shown even when
+    /// expired, with its status).
+    pub fn document(&self, id: &str) -> Result<(DocumentInfo, VerifiedCredential)> {
+        let doc = self
+            .store
+            .document(id)
+            .map_err(WalletError::from_store)?
+            .ok_or(WalletError::NotFound)?;
+        let info: DocumentInfo =
+            serde_json::from_slice(&doc.summary).map_err(|_| WalletError::Corrupt("summary"))?;
+        // Check at a moment inside the credential's validity: expiry is reported as status.
+        let v = self.verify_for_this_device(
+            &doc.body,
+            &self.trust_list()?,
+            info.credential_not_before,
+        )?;
+        Ok((info, v))
+    }
+
+    /// Adds an entry to the transaction log (sealed).
+    pub fn record(&self, entry: &Transaction) -> Result<()> {
+        let bytes = entry
+            .to_bytes()
+            .map_err(|_| WalletError::Corrupt("transaction"))?;
+        self.store
+            .append_log(entry.at_ms, &bytes)
+            .map_err(WalletError::from_store)?;
+        Ok(())
+    }
+
+    /// The transaction log, oldest first.
+    pub fn transactions(&self) -> Result<Vec<Transaction>> {
+        self.store
+            .log()
+            .map_err(WalletError::from_store)?
+            .iter()
+            .map(|e| {
+                Transaction::from_bytes(&e.record).map_err(|_| WalletError::Corrupt("transaction"))
+            })
+            .collect()
+    }
+
+    /// Removes everything from this device: documents, log, account, keys.
+    pub fn wipe(&self) -> Result<()> {
+        self.store.wipe()?;
+        self.account().wipe()?;
+        for k in [
+            data_key::META_WRAPPED,
+            data_key::META_BIOMETRIC,
+            META_TRUST_LIST,
+        ] {
+            self.store.meta_delete(k)?;
+        }
+        for alias in [
+            DEVICE_KEY_ALIAS,
+            data_key::PASSCODE_ALIAS,
+            data_key::BIOMETRIC_ALIAS,
+        ] {
+            self.keys.delete(alias)?;
+        }
+        self.store.lock();
+        Ok(())
+    }
+}
