@@ -16,6 +16,14 @@ pub enum FixturesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create a wallet for the first synthetic citizen holding the fixture issuers' identity
+    /// card, driving licence, BHYT card and health record (no backend needed).
+    SeedWallet {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        #[arg(long, default_value = "123456")]
+        passcode: String,
+    },
     /// Print the test CSCA certificate (PEM) that signs the simulated cards' document signers.
     Csca,
     /// Plug a citizen's simulated CCCD into the vsmartcard virtual PC/SC reader (vpcd) and
@@ -72,6 +80,9 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode, String> {
                     );
                 }
             }
+        }
+        FixturesCommand::SeedWallet { data_dir, passcode } => {
+            return crate::wallet_cmd::seed(&data_dir, &passcode);
         }
         FixturesCommand::Csca => {
             let pki = TestPki::new().map_err(|e| e.to_string())?;

@@ -5,6 +5,7 @@ mod chip_bench;
 mod chip_cmd;
 mod fixtures_cmd;
 mod output;
+mod wallet_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     /// Synthetic test data.
     #[command(subcommand)]
     Fixtures(fixtures_cmd::FixturesCommand),
+    /// The citizen's wallet: documents, account state, transaction log.
+    Wallet(wallet_cmd::WalletArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Chip(cmd) => chip_cmd::run(cmd),
         Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
+        Command::Wallet(args) => wallet_cmd::run(args),
     };
     match result {
         Ok(code) => code,

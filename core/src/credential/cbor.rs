@@ -23,6 +23,34 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Value> {
     rest.is_empty().then_some(value)
 }
 
+/// CBOR → JSON for display: text keys, dates as strings, bytes as `{"bytes": n}`.
+pub(crate) fn to_display_json(value: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        Value::Integer(i) => i64::try_from(*i).map_or(J::Null, J::from),
+        Value::Bytes(b) => serde_json::json!({ "bytes": b.len() }),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Value::Text(t) => J::String(t.clone()),
+        Value::Bool(b) => J::Bool(*b),
+        Value::Null => J::Null,
+        Value::Tag(_, inner) => to_display_json(inner),
+        Value::Array(items) => J::Array(items.iter().map(to_display_json).collect()),
+        Value::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Value::Text(t) => t.clone(),
+                        other => to_display_json(other).to_string(),
+                    };
+                    (key, to_display_json(v))
+                })
+                .collect(),
+        ),
+        _ => J::Null,
+    }
+}
+
 pub(crate) fn text(s: impl Into<String>) -> Value {
     Value::Text(s.into())
 }

@@ -147,6 +147,12 @@ impl Document {
         }
     }
 
+    /// The document's fields as JSON, for display and export: dates as ISO strings, binary
+    /// fields (the photo) as their size only.
+    pub fn fields_json(&self) -> serde_json::Value {
+        cbor::to_display_json(&self.to_cbor())
+    }
+
     pub(crate) fn to_cbor(&self) -> Value {
         match self {
             Document::Identity(d) => d.to_cbor(),

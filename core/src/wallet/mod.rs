@@ -118,6 +118,13 @@ impl Wallet {
     /// read, documents need [`Wallet::unlock`] (or [`Wallet::set_up`] the first time).
     pub fn open(data_dir: &Path, keys: Arc<dyn KeyStore>, clock: Arc<dyn Clock>) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| WalletError::Io(e.kind().to_string()))?;
+        // Only the user may list or open the wallet's files.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| WalletError::Io(e.kind().to_string()))?;
+        }
         let store = Store::open_locked(&data_dir.join(DB_FILE))?;
         Ok(Wallet {
             store,

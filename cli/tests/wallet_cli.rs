@@ -1,0 +1,201 @@
+//! `eid fixtures seed-wallet` and `eid wallet ...`: documents, show, log, status, passcode errors,
+//! and no plaintext personal data anywhere under the data directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn eid(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(args)
+        .env_remove("EID_PASSCODE")
+        .output()
+        .unwrap()
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let out = eid(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn seed(dir: &Path) {
+    let out = eid(&[
+        "fixtures",
+        "seed-wallet",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--passcode",
+        "135790",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn seeded_wallet_lists_shows_and_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    seed(&dir);
+    let d = dir.to_str().unwrap();
+    let list = ok_json(&[
+        "wallet",
+        "--data-dir",
+        d,
+        "--passcode",
+        "135790",
+        "list",
+        "--json",
+    ]);
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    let mut kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "driving_licence",
+            "health_insurance",
+            "health_record",
+            "identity"
+        ]
+    );
+    for r in rows {
+        for k in ["id", "kind", "title", "holder", "valid_until", "status"] {
+            assert!(r.get(k).is_some(), "{k}");
+        }
+        assert_eq!(r["status"], "valid");
+        let id = r["id"].as_str().unwrap();
+        let shown = ok_json(&[
+            "wallet",
+            "--data-dir",
+            d,
+            "--passcode",
+            "135790",
+            "show",
+            id,
+            "--json",
+        ]);
+        assert_eq!(shown["id"], r["id"]);
+        assert!(shown["fields"].is_object());
+    }
+    let bhyt = rows
+        .iter()
+        .find(|r| r["kind"] == "health_insurance")
+        .unwrap();
+    let shown = ok_json(&[
+        "wallet",
+        "--data-dir",
+        d,
+        "--passcode",
+        "135790",
+        "show",
+        bhyt["id"].as_str().unwrap(),
+        "--json",
+    ]);
+    let code = shown["fields"]["code"].as_str().unwrap();
+    assert_eq!(code.len(), 15);
+
+    let log = ok_json(&[
+        "wallet",
+        "--data-dir",
+        d,
+        "--passcode",
+        "135790",
+        "log",
+        "--json",
+    ]);
+    assert_eq!(log[0]["kind"], "account");
+    let status = ok_json(&["wallet", "--data-dir", d, "status", "--json"]);
+    assert_eq!(status["state"]["state"], "active");
+    assert_eq!(status["state"]["level"], 2);
+
+    // The passcode can come from the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(["wallet", "--data-dir", d, "list"])
+        .env("EID_PASSCODE", "135790")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+
+    let out = eid(&["wallet", "--data-dir", d, "--passcode", "000000", "list"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "eid: wrong passcode (4 attempts left before the account locks)"
+    );
+    let out = eid(&["fixtures", "seed-wallet", "--data-dir", d]);
+    assert!(!out.status.success(), "seeding twice is refused");
+}
+
+#[test]
+fn no_personal_data_in_plaintext_after_seeding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    seed(&dir);
+    let d = dir.to_str().unwrap();
+    let citizen = &ok_json(&["fixtures", "citizens", "--json"])[0];
+    let list = ok_json(&[
+        "wallet",
+        "--data-dir",
+        d,
+        "--passcode",
+        "135790",
+        "list",
+        "--json",
+    ]);
+    let bhyt = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "health_insurance")
+        .unwrap();
+    let shown = ok_json(&[
+        "wallet",
+        "--data-dir",
+        d,
+        "--passcode",
+        "135790",
+        "show",
+        bhyt["id"].as_str().unwrap(),
+        "--json",
+    ]);
+    let markers = [
+        citizen["full_name"].as_str().unwrap().to_owned(),
+        citizen["id"].as_str().unwrap().to_owned(),
+        shown["fields"]["code"].as_str().unwrap().to_owned(),
+    ];
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        files += 1;
+        for m in &markers {
+            assert!(
+                !bytes.windows(m.len()).any(|w| w == m.as_bytes()),
+                "plaintext personal data in {}",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        files >= 2,
+        "the wallet database and the key store were scanned"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+}
