@@ -4,6 +4,7 @@
 //! every path runs in tests against the simulated card in `eid-fixtures`.
 
 pub mod account;
+pub mod api;
 pub mod chip;
 pub mod credential;
 pub mod keys;

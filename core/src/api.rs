@@ -1,0 +1,283 @@
+//! The HTTP API between the wallet and the backend: request and response bodies (JSON), error
+//! shape, and how a device signs its requests. Shared by `eid-backend` and the wallet's sync
+//! client so both sides compile against the same types.
+//!
+//! Binary fields are base64url without padding ([`B64`]). Every POST carries a
+//! `client_request_id` (UUID-like, chosen by the client): the backend answers a repeated id with
+//! the first answer (idempotent retries over a flaky network).
+
+use serde::{Deserialize, Serialize};
+
+/// Bytes carried as base64url (no padding) in JSON.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct B64(pub Vec<u8>);
+
+impl std::fmt::Debug for B64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "B64({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for B64 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        s.serialize_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for B64 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s.trim_end_matches('='))
+            .map(B64)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// API version prefix.
+pub const PREFIX: &str = "/v1";
+
+pub mod paths {
+    pub const HEALTH: &str = "/v1/health";
+    pub const ACTIVATION_START: &str = "/v1/activation/start";
+    pub const ACTIVATION_COMPLETE: &str = "/v1/activation/complete";
+    pub const DOCUMENTS: &str = "/v1/documents";
+    pub const TRUST_LIST: &str = "/v1/trust-list";
+    pub const STATUS_LIST: &str = "/v1/status-list";
+    pub const ACCOUNT_LOCK: &str = "/v1/account/lock";
+    pub const ACCOUNT_UNLOCK: &str = "/v1/account/unlock";
+    pub const ACCOUNT: &str = "/v1/account";
+    /// Development mode only: SMS codes "sent" by the backend.
+    pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
+    pub const OPENAPI: &str = "/openapi.json";
+}
+
+/// Every error response: `{"error": {...}}` with an HTTP status that matches `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ApiError,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// For people; never personal data.
+    pub message: String,
+    /// The request id of the backend's logs, for support.
+    pub request_id: String,
+}
+
+/// What went wrong, as the wallet acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the body does not parse or a field is malformed.
+    InvalidRequest,
+    /// 401: the SMS code is wrong (or the activation does not exist).
+    WrongCode,
+    /// 410: the SMS code or the activation expired.
+    CodeExpired,
+    /// 409: the SMS code was already used.
+    CodeUsed,
+    /// 422: the chip evidence does not verify or does not match the registry.
+    ChipEvidenceInvalid,
+    /// 401: the device signature on a request is missing, stale or wrong.
+    Unauthenticated,
+    /// 403: this device's binding was revoked (the account was activated elsewhere).
+    Revoked,
+    /// 423: the account is locked by the citizen.
+    AccountLocked,
+    /// 404
+    NotFound,
+    /// 429: too many attempts; retry after `Retry-After` seconds.
+    RateLimited,
+    /// 500/503
+    Internal,
+}
+
+/// POST /v1/activation/start
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationStart {
+    pub client_request_id: String,
+    /// 12-digit ID number.
+    pub id_number: String,
+    /// Mobile number, e.g. `0912345678`.
+    pub phone: String,
+}
+
+/// The same answer whether or not the ID number and phone match a citizen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationStarted {
+    pub activation_id: String,
+    /// 8 bytes the chip must sign with its active-authentication key (INTERNAL AUTHENTICATE).
+    pub chip_challenge: B64,
+    /// Unix seconds after which the SMS code and challenge are void.
+    pub expires_at: u64,
+}
+
+/// The chip data read during activation, as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChipEvidence {
+    pub sod: B64,
+    pub dg1: B64,
+    pub dg13: B64,
+    /// DG14 when present (chip authentication info), DG15 for the active-authentication key.
+    pub dg14: Option<B64>,
+    pub dg15: Option<B64>,
+    /// The chip's INTERNAL AUTHENTICATE answer over `chip_challenge`.
+    pub aa_signature: Option<B64>,
+}
+
+/// POST /v1/activation/complete
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationComplete {
+    pub client_request_id: String,
+    pub activation_id: String,
+    pub sms_code: String,
+    pub chip: ChipEvidence,
+    /// The device's P-256 public key (SEC1 uncompressed) from the platform key store.
+    pub device_public_key: B64,
+    /// Key attestation chain (DER certificates) when the platform offers one.
+    pub attestation: Option<Vec<B64>>,
+}
+
+/// The level-2 account, bound to this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationCompleted {
+    pub account_id: String,
+    pub level: u8,
+    /// The account credential (COSE_Sign1 by the police issuer, bound to the device key).
+    pub account_credential: B64,
+}
+
+/// One credential the backend holds for the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncedDocument {
+    pub id: String,
+    pub kind: String,
+    pub credential: B64,
+}
+
+/// GET /v1/documents?since=CURSOR (device-signed). `304 Not Modified` with `If-None-Match`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentsPage {
+    /// Pass back as `since` to get only what changed.
+    pub cursor: String,
+    pub documents: Vec<SyncedDocument>,
+    /// Ids the wallet must delete (revoked or replaced).
+    pub removed: Vec<String>,
+}
+
+/// GET /v1/trust-list: the issuer trust list (CBOR of `credential::TrustList`) and the CSCA
+/// certificates that sign chips' document signers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustListResponse {
+    pub version: u64,
+    pub issuers: B64,
+    pub csca: Vec<B64>,
+}
+
+/// GET /v1/status-list: a COSE_Sign1 by the police issuer over a CBOR map
+/// `{list, issued_at, ttl, revoked: bitstring (zlib-compressed), suspended: bitstring}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusListResponse {
+    pub list: String,
+    pub signed: B64,
+}
+
+/// GET /v1/account (device-signed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountStatus {
+    pub account_id: String,
+    pub level: u8,
+    pub state: AccountRemoteState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRemoteState {
+    Active,
+    Locked,
+    /// This device's binding was revoked (another device activated the account).
+    Revoked,
+}
+
+/// POST /v1/account/lock and /v1/account/unlock (device-signed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountLockRequest {
+    pub client_request_id: String,
+}
+
+/// Headers of a device-signed request.
+pub mod headers {
+    pub const ACCOUNT: &str = "x-eid-account";
+    /// Unix seconds; the backend accepts ±300 s.
+    pub const TIMESTAMP: &str = "x-eid-timestamp";
+    /// base64url DER ECDSA P-256/SHA-256 by the device key over [`super::signing_input`].
+    pub const SIGNATURE: &str = "x-eid-signature";
+    pub const REQUEST_ID: &str = "x-request-id";
+}
+
+/// Clock skew the backend tolerates on device-signed requests.
+pub const MAX_SKEW_SECONDS: u64 = 300;
+
+/// What the device signs: method, path with query, timestamp and SHA-256 of the body, one per
+/// line, so a signature cannot be replayed on another request.
+pub fn signing_input(method: &str, path_and_query: &str, timestamp: u64, body: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let body_hash = hex_lower(&Sha256::digest(body));
+    format!(
+        "eid-request-v1\n{}\n{}\n{}\n{}",
+        method.to_ascii_uppercase(),
+        path_and_query,
+        timestamp,
+        body_hash
+    )
+    .into_bytes()
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_travel_as_base64url() {
+        let s = ActivationStarted {
+            activation_id: "a".into(),
+            chip_challenge: B64(vec![0xFB, 0xFF, 0]),
+            expires_at: 5,
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains("\"chip_challenge\":\"-_8A\""), "{text}");
+        assert_eq!(serde_json::from_str::<ActivationStarted>(&text).unwrap(), s);
+        assert!(serde_json::from_str::<B64>("\"@@\"").is_err());
+    }
+
+    #[test]
+    fn errors_have_one_shape() {
+        let e = ErrorBody {
+            error: ApiError {
+                code: ErrorCode::ChipEvidenceInvalid,
+                message: "m".into(),
+                request_id: "r".into(),
+            },
+        };
+        let v: serde_json::Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["error"]["code"], "chip_evidence_invalid");
+    }
+
+    #[test]
+    fn signing_input_covers_every_part() {
+        let a = signing_input("get", "/v1/documents?since=3", 100, b"");
+        assert_ne!(a, signing_input("GET", "/v1/documents?since=4", 100, b""));
+        assert_ne!(a, signing_input("GET", "/v1/documents?since=3", 101, b""));
+        assert_ne!(a, signing_input("GET", "/v1/documents?since=3", 100, b"x"));
+        assert_eq!(a, signing_input("GET", "/v1/documents?since=3", 100, b""));
+    }
+}
