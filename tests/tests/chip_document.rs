@@ -217,6 +217,7 @@ fn clone_without_dg14_fails_active_authentication() {
     let request = ReadRequest {
         files: vec![LdsFile::DG1, LdsFile::DG15, LdsFile::Sod],
         max_resumes: 3,
+        aa_challenge: None,
     };
     let doc = read_document(link, mrz_key(), &request, None, &mut rng, None).unwrap();
     assert_eq!(doc.chip_authentication.method, Some("AA"));
@@ -276,5 +277,32 @@ fn every_synthetic_citizen_reads() {
         assert!(doc.is_authentic());
         assert_eq!(doc.mrz.cccd_id_number(), Some(c.id_number.as_str()));
         assert!(doc.face.is_none(), "the photo is only read when asked for");
+    }
+}
+
+#[test]
+fn the_chip_signs_a_verifiers_challenge() {
+    use eid_core::chip::aa::{self, AaOutcome};
+    let c = citizen();
+    let challenge = vec![1, 2, 3, 4, 5, 6, 7, 8];
+    let mut request = ReadRequest::cccd(false);
+    request.aa_challenge = Some(challenge.clone());
+    for clone in [false, true] {
+        let options = faults(Faults {
+            clone,
+            ..Faults::default()
+        });
+        let link = SimTransport::new(cccd::card(&c, &options).unwrap(), EXTENDED);
+        let mut rng = Drbg::new(b"t", "t");
+        let doc = read_document(link, mrz_key(), &request, None, &mut rng, None).unwrap();
+        let signature = doc
+            .aa_signature
+            .as_ref()
+            .expect("signature over the challenge");
+        let key = aa::parse_dg15(&doc.files[&LdsFile::DG15]).unwrap();
+        let outcome = aa::verify(&key, None, &challenge, signature).unwrap();
+        assert_eq!(outcome == AaOutcome::Valid, !clone, "clone={clone}");
+        let other = aa::verify(&key, None, &[9; 8], signature).unwrap();
+        assert_ne!(other, AaOutcome::Valid, "bound to that challenge");
     }
 }

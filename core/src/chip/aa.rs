@@ -139,6 +139,16 @@ pub fn authenticate<T: ApduTransport>(
 ) -> Result<AaOutcome, ChipError> {
     let mut challenge = [0u8; 8];
     rng.fill(&mut challenge);
+    let signature = internal_authenticate(channel, &challenge)?;
+    verify(dg15_key, aa_info, &challenge, &signature)
+}
+
+/// INTERNAL AUTHENTICATE over a given challenge (e.g. a backend's nonce, so that the backend
+/// itself can check the chip is genuine); returns the chip's signature unchecked.
+pub fn internal_authenticate<T: ApduTransport>(
+    channel: &mut Channel<T>,
+    challenge: &[u8],
+) -> Result<Vec<u8>, ChipError> {
     let cmd = CommandApdu::new(0, ins::INTERNAL_AUTHENTICATE, 0, 0)
         .with_data(challenge.to_vec())
         .with_le(256);
@@ -149,7 +159,7 @@ pub fn authenticate<T: ApduTransport>(
             sw: resp.sw,
         });
     }
-    verify(dg15_key, aa_info, &challenge, &resp.data)
+    Ok(resp.data)
 }
 
 /// Checks an active authentication signature over `challenge`.

@@ -46,6 +46,8 @@ pub struct ChipDocument {
     pub files: BTreeMap<LdsFile, Vec<u8>>,
     pub passive_authentication: PassiveAuthentication,
     pub chip_authentication: ChipAuthentication,
+    /// The chip's signature over [`ReadRequest::aa_challenge`], when one was given.
+    pub aa_signature: Option<Vec<u8>>,
     pub stats: Stats,
 }
 
@@ -151,6 +153,36 @@ pub fn read_document<T: ApduTransport>(
             },
         });
     }
+    // A verifier's own challenge: the chip signs it for that verifier; we check it too.
+    let mut aa_signature = None;
+    if let (Some(challenge), Some(dg15)) = (
+        &request.aa_challenge,
+        reader.file(LdsFile::DG15).map(<[u8]>::to_vec),
+    ) {
+        let signature = reader.sign_challenge(challenge)?;
+        if verdict.is_none() {
+            let key = aa::parse_dg15(&dg15).map_err(|_| ChipError::Malformed { what: "DG15" })?;
+            let info = reader
+                .file(LdsFile::DG14)
+                .and_then(|b| SecurityInfos::parse_dg14(b).ok())
+                .and_then(|i| i.active_authentication().cloned());
+            verdict = Some(
+                match aa::verify(&key, info.as_ref(), challenge, &signature)? {
+                    AaOutcome::Valid => ChipAuthentication {
+                        status: AuthStatus::Valid,
+                        method: Some("AA"),
+                        reason: "the chip signed the verifier's challenge with its DG15 key".into(),
+                    },
+                    AaOutcome::Invalid { reason } => ChipAuthentication {
+                        status: AuthStatus::Invalid,
+                        method: Some("AA"),
+                        reason: reason.into(),
+                    },
+                },
+            );
+        }
+        aa_signature = Some(signature);
+    }
     let chip_authentication = verdict.unwrap_or(ChipAuthentication {
         status: AuthStatus::NotSupported,
         method: None,
@@ -186,6 +218,7 @@ pub fn read_document<T: ApduTransport>(
         files: raw.files,
         passive_authentication,
         chip_authentication,
+        aa_signature,
         stats: raw.stats,
     })
 }

@@ -75,6 +75,9 @@ pub struct ReadRequest {
     pub files: Vec<LdsFile>,
     /// How many times to reconnect after the link drops before giving up.
     pub max_resumes: u32,
+    /// A challenge from a verifier (the backend at activation) for the chip to sign with its
+    /// active-authentication key; the signature is returned with the document.
+    pub aa_challenge: Option<Vec<u8>>,
 }
 
 impl ReadRequest {
@@ -93,6 +96,7 @@ impl ReadRequest {
         ReadRequest {
             files,
             max_resumes: 20,
+            aa_challenge: None,
         }
     }
 }
@@ -538,6 +542,12 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
     ) -> Result<AaOutcome, ChipError> {
         self.report(Stage::ActiveAuthentication);
         self.resuming(|r| aa::authenticate(&mut r.channel, key, info, &mut *r.rng))
+    }
+
+    /// INTERNAL AUTHENTICATE over a verifier's challenge; the signature is for that verifier.
+    pub fn sign_challenge(&mut self, challenge: &[u8]) -> Result<Vec<u8>, ChipError> {
+        self.report(Stage::ActiveAuthentication);
+        self.resuming(|r| aa::internal_authenticate(&mut r.channel, challenge))
     }
 
     /// The result: every complete file, how the chip was opened, and the link statistics.
