@@ -8,6 +8,8 @@ pub mod api;
 pub mod chip;
 pub mod credential;
 pub mod keys;
+pub mod runtime;
 pub mod store;
+pub mod sync;
 pub mod transactions;
 pub mod wallet;

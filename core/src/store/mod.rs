@@ -412,6 +412,53 @@ impl Store {
     }
 
     /// Sets a plaintext meta value; never for personal data.
+    /// Applies a sync in one transaction: documents upserted, others removed, meta written.
+    pub fn apply_sync(
+        &self,
+        documents: &[NewDocument<'_>],
+        removed: &[&str],
+        meta: &[(&str, &[u8])],
+    ) -> Result<()> {
+        if meta
+            .iter()
+            .any(|(k, _)| k.starts_with(RESERVED_META_PREFIX))
+        {
+            return Err(StoreError::ReservedMetaKey);
+        }
+        let sealed = documents
+            .iter()
+            .map(|d| self.seal_document(d))
+            .collect::<Result<Vec<_>>>()?;
+        let now = now_ms();
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO documents (id, kind, summary, body, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
+                     summary = excluded.summary, body = excluded.body,
+                     updated_at = excluded.updated_at",
+            )?;
+            for d in &sealed {
+                insert.execute(params![d.id, d.kind, d.summary, d.body, now])?;
+            }
+            let mut delete = tx.prepare_cached("DELETE FROM documents WHERE id = ?1")?;
+            for id in removed {
+                delete.execute([id])?;
+            }
+            let mut put = tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            for (k, v) in meta {
+                put.execute(params![k, v])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Writes several meta values in one transaction: all or none.
     pub fn meta_put_all(&self, entries: &[(&str, &[u8])]) -> Result<()> {
         if entries

@@ -17,6 +17,12 @@ pub enum WalletError {
     Keys(#[from] KeyError),
     #[error("wallet storage: {0}")]
     Store(#[from] StoreError),
+    /// The backend could not be reached or refused (nothing was changed locally).
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
+    /// Input from the user or app is malformed (ID number, phone, SMS code, ...).
+    #[error("{0}")]
+    InvalidInput(String),
     /// Documents and the log need the passcode (or biometric) first.
     #[error("the wallet is locked: unlock it with the passcode")]
     Locked,

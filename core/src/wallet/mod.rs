@@ -8,6 +8,9 @@
 
 mod data_key;
 mod error;
+mod sync;
+
+pub use sync::PendingActivation;
 
 pub use error::WalletError;
 
@@ -27,7 +30,7 @@ use std::sync::Arc;
 pub const DEVICE_KEY_ALIAS: &str = "eid.device";
 /// The database file inside the wallet directory.
 pub const DB_FILE: &str = "wallet.db";
-const META_TRUST_LIST: &str = "wallet.trust_list";
+pub(crate) const META_TRUST_LIST: &str = "wallet.trust_list";
 
 pub type Result<T, E = WalletError> = std::result::Result<T, E>;
 

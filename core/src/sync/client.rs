@@ -1,0 +1,340 @@
+//! HTTP client for the backend API (`crate::api`): JSON bodies, device-signed requests, retries
+//! with exponential backoff and jitter for what is safe to retry.
+
+use crate::api::{
+    self, ActivationComplete, ActivationCompleted, ActivationStart, ActivationStarted, ErrorBody,
+    ErrorCode,
+};
+use crate::api::{
+    AccountLockRequest, AccountStatus, B64, DocumentsPage, StatusListResponse, TrustListResponse,
+};
+use crate::chip::crypto::{OsRng, Rng};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why a backend call failed. Messages carry no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SyncError {
+    /// No answer after the retries (backend down, no network). Nothing was changed locally.
+    #[error("backend unreachable: {0}")]
+    Network(String),
+    /// The backend answered with an error.
+    #[error("backend refused ({code:?}): {message}")]
+    Api {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+        request_id: String,
+    },
+    /// The answer does not decode.
+    #[error("unexpected answer from the backend: {0}")]
+    Decode(String),
+    /// The device key could not sign (locked key store, user cancelled the prompt, ...).
+    #[error("the device key could not sign: {0}")]
+    Signing(String),
+}
+
+impl SyncError {
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            SyncError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// Signs requests with the device key (the wallet implements it over the platform key store).
+pub trait DeviceSigner: Send + Sync {
+    /// The account the device is bound to.
+    fn account_id(&self) -> String;
+    /// DER ECDSA P-256/SHA-256 over `message`.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError>;
+}
+
+/// Retry policy: attempts and the first backoff; each retry doubles it, plus up to 50 % jitter so
+/// a crowd of phones does not retry in step after an outage (VNeID's evening peaks).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub first_backoff: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            first_backoff: Duration::from_millis(250),
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A client of one backend.
+#[derive(Debug, Clone)]
+pub struct BackendClient {
+    base: String,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+/// A unique id for idempotent POSTs.
+pub fn new_request_id() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl BackendClient {
+    pub fn new(base_url: &str, retry: RetryPolicy) -> Result<Self, SyncError> {
+        // rustls needs a process-wide crypto provider; ring is the one the core already uses.
+        // Installing fails harmlessly when one is already installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(retry.timeout)
+            .user_agent(concat!("eid-wallet-core/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        Ok(BackendClient {
+            base: base_url.trim_end_matches('/').to_owned(),
+            http,
+            retry,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn backoff(&self, attempt: u32) {
+        let base = self
+            .retry
+            .first_backoff
+            .saturating_mul(1u32 << attempt.min(6));
+        let mut j = [0u8; 2];
+        OsRng.fill(&mut j);
+        let jitter = base.mul_f64(f64::from(u16::from_be_bytes(j)) / f64::from(u16::MAX) / 2.0);
+        tokio::time::sleep(base + jitter).await;
+    }
+
+    /// One call with retries. `signer` signs each attempt afresh (the timestamp changes).
+    async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        signer: Option<&dyn DeviceSigner>,
+        if_none_match: Option<&str>,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), SyncError> {
+        let mut last = SyncError::Network("no attempt made".into());
+        for attempt in 0..self.retry.attempts.max(1) {
+            if attempt > 0 {
+                self.backoff(attempt - 1).await;
+            }
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{}", self.base, path_and_query));
+            let bytes = body.clone().unwrap_or_default();
+            if body.is_some() {
+                req = req
+                    .header("content-type", "application/json")
+                    .body(bytes.clone());
+            }
+            if let Some(tag) = if_none_match {
+                req = req.header("if-none-match", tag);
+            }
+            if let Some(s) = signer {
+                let ts = now_seconds();
+                let sig = s.sign(&api::signing_input(
+                    method.as_str(),
+                    path_and_query,
+                    ts,
+                    &bytes,
+                ))?;
+                let sig =
+                    serde_json::to_value(B64(sig)).map_err(|e| SyncError::Decode(e.to_string()))?;
+                req = req
+                    .header(api::headers::ACCOUNT, s.account_id())
+                    .header(api::headers::TIMESTAMP, ts.to_string())
+                    .header(api::headers::SIGNATURE, sig.as_str().unwrap_or_default());
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = SyncError::Network(if e.is_timeout() {
+                        "timed out".into()
+                    } else {
+                        "connection failed".into()
+                    });
+                    continue;
+                }
+            };
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let bytes = match resp.bytes().await {
+                Ok(b) => b.to_vec(),
+                Err(_) => {
+                    last = SyncError::Network("answer cut off".into());
+                    continue;
+                }
+            };
+            if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                return Ok((status, headers, bytes));
+            }
+            let err = match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(b) => SyncError::Api {
+                    status: status.as_u16(),
+                    code: b.error.code,
+                    message: b.error.message,
+                    request_id: b.error.request_id,
+                },
+                Err(_) => SyncError::Api {
+                    status: status.as_u16(),
+                    code: if status.is_server_error() {
+                        ErrorCode::Internal
+                    } else {
+                        ErrorCode::InvalidRequest
+                    },
+                    message: format!("HTTP {status}"),
+                    request_id: String::new(),
+                },
+            };
+            // Only overload and server faults are worth another try; the rest will not change.
+            let retry = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            last = err;
+            if !retry {
+                break;
+            }
+        }
+        Err(last)
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        signer: Option<&dyn DeviceSigner>,
+    ) -> Result<T, SyncError> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| SyncError::Decode(e.to_string()))?;
+        let (_, _, bytes) = self.call(method, path, body, signer, None).await?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
+    }
+
+    pub async fn start_activation(
+        &self,
+        id_number: &str,
+        phone: &str,
+    ) -> Result<ActivationStarted, SyncError> {
+        let body = ActivationStart {
+            client_request_id: new_request_id(),
+            id_number: id_number.into(),
+            phone: phone.into(),
+        };
+        self.json(
+            Method::POST,
+            api::paths::ACTIVATION_START,
+            Some(&body),
+            None,
+        )
+        .await
+    }
+
+    pub async fn complete_activation(
+        &self,
+        body: &ActivationComplete,
+    ) -> Result<ActivationCompleted, SyncError> {
+        self.json(
+            Method::POST,
+            api::paths::ACTIVATION_COMPLETE,
+            Some(body),
+            None,
+        )
+        .await
+    }
+
+    /// Documents changed since `since`; `None` when the ETag still matches (304).
+    pub async fn documents(
+        &self,
+        signer: &dyn DeviceSigner,
+        since: Option<&str>,
+        etag: Option<&str>,
+    ) -> Result<Option<(DocumentsPage, Option<String>)>, SyncError> {
+        let path = match since {
+            Some(c) => format!("{}?since={}", api::paths::DOCUMENTS, c),
+            None => api::paths::DOCUMENTS.to_owned(),
+        };
+        let (status, headers, bytes) = self
+            .call(Method::GET, &path, None, Some(signer), etag)
+            .await?;
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let page = serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let tag = headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Some((page, tag)))
+    }
+
+    pub async fn trust_list(&self) -> Result<TrustListResponse, SyncError> {
+        self.json(Method::GET, api::paths::TRUST_LIST, None::<&()>, None)
+            .await
+    }
+
+    pub async fn status_list(&self) -> Result<StatusListResponse, SyncError> {
+        self.json(Method::GET, api::paths::STATUS_LIST, None::<&()>, None)
+            .await
+    }
+
+    pub async fn account(&self, signer: &dyn DeviceSigner) -> Result<AccountStatus, SyncError> {
+        self.json(Method::GET, api::paths::ACCOUNT, None::<&()>, Some(signer))
+            .await
+    }
+
+    /// Locks (`true`) or unlocks the account at the backend.
+    pub async fn set_account_locked(
+        &self,
+        signer: &dyn DeviceSigner,
+        locked: bool,
+    ) -> Result<AccountStatus, SyncError> {
+        let path = if locked {
+            api::paths::ACCOUNT_LOCK
+        } else {
+            api::paths::ACCOUNT_UNLOCK
+        };
+        let body = AccountLockRequest {
+            client_request_id: new_request_id(),
+        };
+        self.json(Method::POST, path, Some(&body), Some(signer))
+            .await
+    }
+
+    /// Development backends only: the newest SMS code sent to `phone`.
+    pub async fn dev_latest_code(&self, phone: &str) -> Result<Option<String>, SyncError> {
+        let path = format!("{}?phone={}", api::paths::DEV_OUTBOX, phone);
+        let v: serde_json::Value = self.json(Method::GET, &path, None::<&()>, None).await?;
+        let entries = v
+            .as_array()
+            .cloned()
+            .or_else(|| v.get("messages").and_then(|m| m.as_array().cloned()));
+        Ok(entries.and_then(|e| {
+            e.iter()
+                .rev()
+                .find_map(|m| m.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+        }))
+    }
+}

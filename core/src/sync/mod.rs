@@ -1,0 +1,50 @@
+//! Keeping the wallet in step with the backend: trust list, status list and documents are pulled
+//! and applied in one transaction, so the wallet always shows a consistent set and keeps working
+//! offline from what it has.
+
+pub mod client;
+
+pub use client::{BackendClient, DeviceSigner, RetryPolicy, SyncError};
+
+use serde::{Deserialize, Serialize};
+
+/// What the UI shows about sync. Persisted in the store's `meta` (no personal data).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    /// Last successful sync, Unix milliseconds.
+    pub last_synced_ms: Option<i64>,
+    pub last_attempt_ms: Option<i64>,
+    /// Why the last attempt failed (cleared by a success).
+    pub last_error: Option<String>,
+    /// Opaque position in the backend's document feed.
+    pub cursor: Option<String>,
+    pub etag: Option<String>,
+    /// When the status list was fetched (its age is shown to verifiers).
+    pub status_list_fetched_ms: Option<i64>,
+}
+
+/// Steps of a sync, for a progress indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStage {
+    TrustList,
+    StatusList,
+    Documents,
+    Applying,
+    Done,
+}
+
+pub trait SyncListener: Send + Sync {
+    fn on_sync(&self, stage: SyncStage);
+}
+
+/// What a sync changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub updated: usize,
+    pub removed: usize,
+    /// The backend had nothing new (ETag matched).
+    pub unchanged: bool,
+    /// This device's binding was revoked: documents were wiped.
+    pub revoked: bool,
+}

@@ -1,0 +1,283 @@
+//! Activation and sync: the wallet's side of the backend API.
+
+use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
+use crate::api::{ActivationComplete, B64, ChipEvidence, ErrorCode};
+use crate::chip::document::ChipDocument;
+use crate::chip::lds::LdsFile;
+use crate::chip::pa::PaStatus;
+use crate::credential::TrustList;
+use crate::store::NewDocument;
+use crate::sync::{
+    BackendClient, DeviceSigner, SyncError, SyncListener, SyncReport, SyncStage, SyncState,
+};
+
+const META_ACCOUNT_ID: &str = "wallet.account_id";
+const META_SYNC_STATE: &str = "wallet.sync_state";
+const META_CSCA: &str = "wallet.csca";
+const META_STATUS_LIST: &str = "wallet.status_list";
+const META_TRUST_LIST: &str = super::META_TRUST_LIST;
+
+/// An activation waiting for its SMS code and chip read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingActivation {
+    pub activation_id: String,
+    /// What the chip must sign (pass as `ReadRequest::aa_challenge`).
+    pub chip_challenge: Vec<u8>,
+    pub expires_at: u64,
+}
+
+/// Signs backend requests with this wallet's device key.
+struct WalletSigner<'a> {
+    wallet: &'a Wallet,
+    account_id: String,
+}
+
+impl DeviceSigner for WalletSigner<'_> {
+    fn account_id(&self) -> String {
+        self.account_id.clone()
+    }
+    fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, SyncError> {
+        self.wallet
+            .keys
+            .sign(DEVICE_KEY_ALIAS, message)
+            .map_err(|e| SyncError::Signing(e.to_string()))
+    }
+}
+
+fn check_digits(s: &str, len: std::ops::RangeInclusive<usize>, what: &str) -> Result<String> {
+    let t = s.trim();
+    if len.contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(t.to_owned())
+    } else {
+        Err(WalletError::InvalidInput(format!("{what} must be digits")))
+    }
+}
+
+impl Wallet {
+    /// The account this device is bound to, once activated.
+    pub fn account_id(&self) -> Result<Option<String>> {
+        Ok(self
+            .store
+            .meta_get(META_ACCOUNT_ID)?
+            .and_then(|b| String::from_utf8(b).ok()))
+    }
+
+    pub fn sync_state(&self) -> Result<SyncState> {
+        Ok(self
+            .store
+            .meta_get(META_SYNC_STATE)?
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default())
+    }
+
+    fn save_sync_state(&self, state: &SyncState) -> Result<()> {
+        let bytes = serde_json::to_vec(state).map_err(|_| WalletError::Corrupt("sync state"))?;
+        Ok(self.store.meta_put(META_SYNC_STATE, &bytes)?)
+    }
+
+    /// Step 1: ID number and phone; the backend sends an SMS code (the same answer whether or not
+    /// they match a citizen).
+    pub async fn start_activation(
+        &self,
+        client: &BackendClient,
+        id_number: &str,
+        phone: &str,
+    ) -> Result<PendingActivation> {
+        let id = check_digits(id_number, 12..=12, "the ID number (12 digits)")?;
+        let phone = check_digits(phone, 10..=11, "the phone number")?;
+        let started = client.start_activation(&id, &phone).await?;
+        Ok(PendingActivation {
+            activation_id: started.activation_id,
+            chip_challenge: started.chip_challenge.0,
+            expires_at: started.expires_at,
+        })
+    }
+
+    /// Step 2, after the wallet is set up with a passcode and the chip was read with
+    /// `aa_challenge = pending.chip_challenge`: sends the SMS code and the chip evidence, and on
+    /// success stores the account credential and becomes Active at the level granted.
+    pub async fn complete_activation(
+        &self,
+        client: &BackendClient,
+        pending: &PendingActivation,
+        sms_code: &str,
+        chip: &ChipDocument,
+    ) -> Result<(String, u8)> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        // Refuse locally what the backend would refuse anyway: clearer, and no code wasted.
+        if chip.passive_authentication.status == PaStatus::Invalid {
+            return Err(WalletError::InvalidInput(format!(
+                "the card's data did not verify: {}",
+                chip.passive_authentication.reason
+            )));
+        }
+        let file = |f: LdsFile| chip.files.get(&f).cloned().map(B64);
+        let evidence = ChipEvidence {
+            sod: file(LdsFile::Sod)
+                .ok_or(WalletError::InvalidInput("EF.SOD was not read".into()))?,
+            dg1: file(LdsFile::DG1).ok_or(WalletError::InvalidInput("DG1 was not read".into()))?,
+            dg13: file(LdsFile::DG13)
+                .ok_or(WalletError::InvalidInput("DG13 was not read".into()))?,
+            dg14: file(LdsFile::DG14),
+            dg15: file(LdsFile::DG15),
+            aa_signature: chip.aa_signature.clone().map(B64),
+        };
+        let body = ActivationComplete {
+            client_request_id: crate::sync::client::new_request_id(),
+            activation_id: pending.activation_id.clone(),
+            sms_code: check_digits(sms_code, 6..=6, "the SMS code (6 digits)")?,
+            chip: evidence,
+            device_public_key: B64(self.device_public_key()?),
+            attestation: self
+                .keys
+                .attestation(DEVICE_KEY_ALIAS)?
+                .map(|c| c.into_iter().map(B64).collect()),
+        };
+        let done = client.complete_activation(&body).await?;
+        // The account credential is checked like any document, against the backend's trust list.
+        self.pull_trust_list(client).await?;
+        self.import(&[done.account_credential.0])?;
+        self.store
+            .meta_put(META_ACCOUNT_ID, done.account_id.as_bytes())?;
+        self.activate(done.level)?;
+        Ok((done.account_id, done.level))
+    }
+
+    async fn pull_trust_list(&self, client: &BackendClient) -> Result<(Vec<u8>, Vec<u8>)> {
+        let t = client.trust_list().await?;
+        TrustList::decode(&t.issuers.0)
+            .map_err(|_| WalletError::Corrupt("trust list from the backend"))?;
+        let csca = serde_json::to_vec(&t.csca).map_err(|_| WalletError::Corrupt("CSCA list"))?;
+        self.store
+            .meta_put_all(&[(META_TRUST_LIST, &t.issuers.0), (META_CSCA, &csca)])?;
+        Ok((t.issuers.0, csca))
+    }
+
+    /// Pulls trust list, status list and documents and applies them in one transaction. On
+    /// failure nothing changes but the recorded error; the wallet keeps working from what it has.
+    /// A revoked binding (the account was activated on another device) wipes the documents.
+    pub async fn sync(
+        &self,
+        client: &BackendClient,
+        listener: Option<&dyn SyncListener>,
+    ) -> Result<SyncReport> {
+        let note = |s: SyncStage| {
+            if let Some(l) = listener {
+                l.on_sync(s);
+            }
+        };
+        let mut state = self.sync_state()?;
+        state.last_attempt_ms = Some(self.clock.wall_ms());
+        let result = self.sync_inner(client, &mut state, &note).await;
+        match &result {
+            Ok(_) => {
+                state.last_synced_ms = state.last_attempt_ms;
+                state.last_error = None;
+            }
+            Err(e) => state.last_error = Some(e.to_string()),
+        }
+        self.save_sync_state(&state)?;
+        note(SyncStage::Done);
+        result
+    }
+
+    async fn sync_inner(
+        &self,
+        client: &BackendClient,
+        state: &mut SyncState,
+        note: &dyn Fn(SyncStage),
+    ) -> Result<SyncReport> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        let account_id = self.account_id()?.ok_or(WalletError::InvalidInput(
+            "the wallet is not activated".into(),
+        ))?;
+        note(SyncStage::TrustList);
+        let t = client.trust_list().await?;
+        let trust = TrustList::decode(&t.issuers.0)
+            .map_err(|_| WalletError::Corrupt("trust list from the backend"))?;
+        let csca = serde_json::to_vec(&t.csca).map_err(|_| WalletError::Corrupt("CSCA list"))?;
+        note(SyncStage::StatusList);
+        let status = client.status_list().await?;
+        note(SyncStage::Documents);
+        let signer = WalletSigner {
+            wallet: self,
+            account_id,
+        };
+        let page = match client
+            .documents(&signer, state.cursor.as_deref(), state.etag.as_deref())
+            .await
+        {
+            Err(SyncError::Api {
+                code: ErrorCode::Revoked,
+                ..
+            }) => {
+                self.revoke()?;
+                return Ok(SyncReport {
+                    revoked: true,
+                    ..SyncReport::default()
+                });
+            }
+            other => other?,
+        };
+        note(SyncStage::Applying);
+        let now = self.now();
+        let mut report = SyncReport::default();
+        let (mut docs, mut infos, mut summaries, mut removed) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        match page {
+            None => report.unchanged = true,
+            Some((page, etag)) => {
+                for d in &page.documents {
+                    let v = self.verify_for_this_device(&d.credential.0, &trust, now)?;
+                    let info = super::DocumentInfo::from_verified(&v);
+                    summaries.push(
+                        serde_json::to_vec(&info).map_err(|_| WalletError::Corrupt("summary"))?,
+                    );
+                    infos.push(info);
+                    docs.push(d.credential.0.clone());
+                }
+                removed = page.removed;
+                state.cursor = Some(page.cursor);
+                state.etag = etag;
+            }
+        }
+        let new: Vec<NewDocument<'_>> = infos
+            .iter()
+            .zip(&summaries)
+            .zip(&docs)
+            .map(|((i, s), c)| NewDocument {
+                id: &i.id,
+                kind: i.kind.as_str(),
+                summary: s,
+                body: c,
+            })
+            .collect();
+        report.updated = new.len();
+        report.removed = removed.len();
+        state.status_list_fetched_ms = Some(self.clock.wall_ms());
+        state.last_synced_ms = Some(self.clock.wall_ms());
+        state.last_error = None;
+        let state_bytes =
+            serde_json::to_vec(&*state).map_err(|_| WalletError::Corrupt("sync state"))?;
+        let status_bytes =
+            serde_json::to_vec(&status).map_err(|_| WalletError::Corrupt("status list"))?;
+        let removed_refs: Vec<&str> = removed.iter().map(String::as_str).collect();
+        self.store
+            .apply_sync(
+                &new,
+                &removed_refs,
+                &[
+                    (META_TRUST_LIST, &t.issuers.0),
+                    (META_CSCA, &csca),
+                    (META_STATUS_LIST, &status_bytes),
+                    (META_SYNC_STATE, &state_bytes),
+                ],
+            )
+            .map_err(WalletError::from_store)?;
+        Ok(report)
+    }
+}
