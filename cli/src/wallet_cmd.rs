@@ -3,12 +3,21 @@
 
 use crate::output::print_json;
 use clap::{Args, Subcommand};
+use eid_core::account::AccountState;
 use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::Passcode;
+use eid_core::chip::TransportLimits;
+use eid_core::chip::crypto::OsRng;
 use eid_core::chip::crypto::SecretKey;
+use eid_core::chip::document::{ChipDocument, read_document};
+use eid_core::chip::pace::PacePassword;
+use eid_core::chip::reader::ReadRequest;
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
+use eid_core::sync::{BackendClient, RetryPolicy, SyncListener, SyncStage};
 use eid_core::transactions::{self, Outcome, Transaction, TransactionKind};
 use eid_core::wallet::{DocumentInfo, Wallet};
+use eid_fixtures::card::SimTransport;
+use eid_fixtures::card::cccd::{self, CardOptions};
 use eid_fixtures::{citizens, issuers};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -20,9 +29,12 @@ use std::sync::Arc;
 /// Options every wallet command shares.
 #[derive(Args)]
 pub struct WalletArgs {
-    /// Directory holding the wallet (created when seeding).
+    /// Directory holding the wallet (created when seeding or activating).
     #[arg(long)]
     pub data_dir: PathBuf,
+    /// Backend base URL (for activate and sync), e.g. http://127.0.0.1:8088
+    #[arg(long, env = "EID_BACKEND")]
+    pub backend: Option<String>,
     /// The 6-digit passcode (or EID_PASSCODE; otherwise asked on the terminal).
     #[arg(long, env = "EID_PASSCODE", hide_env_values = true)]
     pub passcode: Option<String>,
@@ -48,8 +60,28 @@ pub enum WalletCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Account state and document count (no passcode needed).
+    /// Account state, last sync and document count (no passcode needed).
     Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Activate the level-2 account: SMS code, passcode, chip read, then a first sync.
+    Activate {
+        /// 12-digit ID number.
+        #[arg(long)]
+        id: String,
+        /// Phone number registered for the ID.
+        #[arg(long)]
+        phone: String,
+        /// Read the simulated card of the synthetic citizen with this ID.
+        #[arg(long, required = true)]
+        sim: bool,
+        /// The SMS code (default: read from a development backend's outbox).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Pull documents, trust list and status list from the backend.
+    Sync {
         #[arg(long)]
         json: bool,
     },
@@ -114,24 +146,34 @@ fn row(w: &Wallet, d: &DocumentInfo) -> serde_json::Value {
 
 pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
     let w = open_wallet(&args.data_dir)?;
+    if let WalletCommand::Activate {
+        id, phone, code, ..
+    } = &args.command
+    {
+        let backend = args
+            .backend
+            .as_deref()
+            .ok_or("--backend URL is needed to activate")?;
+        return activate(
+            &w,
+            backend,
+            args.passcode.as_deref(),
+            id,
+            phone,
+            code.as_deref(),
+        );
+    }
     if !w.is_set_up().map_err(|e| e.to_string())? {
         return Err(format!(
-            "no wallet in {} (create one with `eid fixtures seed-wallet`)",
+            "no wallet in {} (create one with `eid fixtures seed-wallet` or `eid wallet activate`)",
             args.data_dir.display()
         ));
     }
     if let WalletCommand::Status { json } = args.command {
-        let state = w.state().map_err(|e| e.to_string())?;
-        let report = json!({ "state": state, "data_dir": args.data_dir });
-        if json {
-            print_json(&report)?;
-        } else {
-            println!("{}", serde_json::to_string(&state).unwrap_or_default());
-        }
-        return Ok(ExitCode::SUCCESS);
+        return status(&w, json);
     }
-    w.unlock(&passcode(args.passcode.as_deref())?)
-        .map_err(|e| e.to_string())?;
+    let pass = passcode(args.passcode.as_deref())?;
+    w.unlock(&pass).map_err(|e| e.to_string())?;
     match args.command {
         WalletCommand::List { json } => {
             let docs = w.documents().map_err(|e| e.to_string())?;
@@ -141,14 +183,9 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
             } else {
                 for r in rows {
                     let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
-                    println!(
-                        "{}  {:<22} {:<24} until {:<10} {}",
-                        s("id"),
-                        s("title"),
-                        s("holder"),
-                        s("valid_until"),
-                        s("status")
-                    );
+                    let (id, title, holder) = (s("id"), s("title"), s("holder"));
+                    let (until, status) = (s("valid_until"), s("status"));
+                    println!("{id}  {title:<22} {holder:<24} until {until:<10} {status}");
                 }
             }
         }
@@ -160,12 +197,8 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
             if json {
                 print_json(&out)?;
             } else {
-                println!(
-                    "{} — {} ({})",
-                    info.title,
-                    info.holder,
-                    out["status"].as_str().unwrap_or("-")
-                );
+                let status = out["status"].as_str().unwrap_or("-");
+                println!("{} — {} ({status})", info.title, info.holder);
                 println!("Issuer: {}", info.issuer);
                 println!(
                     "{}",
@@ -186,9 +219,151 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
                 );
             }
         }
-        WalletCommand::Status { .. } => {}
+        WalletCommand::Sync { json } => {
+            let backend = args
+                .backend
+                .as_deref()
+                .ok_or("--backend URL is needed to sync")?;
+            let client = client(backend)?;
+            let report =
+                block_on(w.sync(&client, Some(&StderrSync)))?.map_err(|e| e.to_string())?;
+            if json {
+                let state = w.sync_state().map_err(|e| e.to_string())?;
+                print_json(&json!({ "report": report, "state": state }))?;
+            } else if report.revoked {
+                println!(
+                    "this device's account was revoked (activated on another device): documents removed"
+                );
+            } else {
+                let note = if report.unchanged {
+                    " (nothing new)"
+                } else {
+                    ""
+                };
+                println!(
+                    "synced: {} updated, {} removed{note}",
+                    report.updated, report.removed
+                );
+            }
+        }
+        WalletCommand::Status { .. } | WalletCommand::Activate { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn client(backend: &str) -> Result<BackendClient, String> {
+    BackendClient::new(backend, RetryPolicy::default()).map_err(|e| e.to_string())
+}
+
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    eid_core::runtime::block_on(f).ok_or_else(|| "no async runtime could be started".to_owned())
+}
+
+/// Sync progress on a terminal.
+struct StderrSync;
+
+impl SyncListener for StderrSync {
+    fn on_sync(&self, stage: SyncStage) {
+        if std::io::stderr().is_terminal() && stage != SyncStage::Done {
+            let name = serde_json::to_string(&stage).unwrap_or_default();
+            eprintln!("  sync: {}", name.trim_matches('"'));
+        }
+    }
+}
+
+fn status(w: &Wallet, json: bool) -> Result<ExitCode, String> {
+    let state = w.state().map_err(|e| e.to_string())?;
+    let sync = w.sync_state().map_err(|e| e.to_string())?;
+    let (state_name, level) = match state {
+        AccountState::NotActivated => ("not_activated", None),
+        AccountState::Active { level } => ("active", Some(level)),
+        AccountState::Locked { level, .. } => ("locked", Some(level)),
+        AccountState::Revoked => ("revoked", None),
+    };
+    let report = json!({
+        "state": state_name,
+        "level": level,
+        "last_sync": sync.last_synced_ms,
+        "last_sync_error": sync.last_error,
+        "documents": w.document_count().map_err(|e| e.to_string())?,
+    });
+    if json {
+        print_json(&report)?;
+    } else {
+        let level = level.map(|l| format!(" (level {l})")).unwrap_or_default();
+        println!("account: {state_name}{level}");
+        println!("documents: {}", report["documents"]);
+        let last = sync
+            .last_synced_ms
+            .map_or("never".to_owned(), |ms| format!("{ms} (Unix ms)"));
+        println!("last sync: {last}");
+        if let Some(e) = sync.last_error {
+            println!("last sync error: {e}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn step(message: &str) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("==> {message}");
+    }
+}
+
+/// Activation against a backend with the simulated card of the citizen with `id`.
+fn activate(
+    w: &Wallet,
+    backend: &str,
+    given_passcode: Option<&str>,
+    id: &str,
+    phone: &str,
+    code: Option<&str>,
+) -> Result<ExitCode, String> {
+    let pass = passcode(given_passcode)?;
+    if w.is_set_up().map_err(|e| e.to_string())? {
+        w.unlock(&pass).map_err(|e| e.to_string())?;
+    } else {
+        w.set_up(&pass).map_err(|e| e.to_string())?;
+    }
+    let client = client(backend)?;
+    step("asking the backend for an SMS code");
+    let pending = block_on(w.start_activation(&client, id, phone))?.map_err(|e| e.to_string())?;
+    let code = match code {
+        Some(c) => c.to_owned(),
+        None => block_on(client.dev_latest_code(phone))?
+            .map_err(|e| e.to_string())?
+            .ok_or("no SMS code in the development outbox (is the backend in development mode?)")?,
+    };
+    step("reading the card's chip (hold it still)");
+    let doc = read_sim_card(id, &pending.chip_challenge)?;
+    step("sending the chip evidence");
+    let done = block_on(w.complete_activation(&client, &pending, &code, &doc))?;
+    let (account_id, level) = done.map_err(|e| e.to_string())?;
+    step("first sync");
+    let report = block_on(w.sync(&client, Some(&StderrSync)))?.map_err(|e| e.to_string())?;
+    println!(
+        "activated: account {account_id} at level {level}; {} documents synced",
+        report.updated
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The simulated CCCD of the synthetic citizen with this ID, read with the backend's challenge.
+fn read_sim_card(id: &str, challenge: &[u8]) -> Result<ChipDocument, String> {
+    let citizen = citizens::by_id(id)
+        .ok_or("no synthetic citizen has that ID number (only --sim cards exist here)")?;
+    let card = cccd::card(&citizen, &CardOptions::default()).map_err(|e| e.to_string())?;
+    let limits = TransportLimits {
+        max_command: 65544,
+        max_response: 65538,
+        extended_length: true,
+    };
+    let link = SimTransport::new(card, limits);
+    let key = PacePassword::Mrz(cccd::mrz_key(&citizen).map_err(|e| e.to_string())?);
+    let mut request = ReadRequest::cccd(true);
+    request.aa_challenge = Some(challenge.to_vec());
+    let trust = cccd::trust_store().map_err(|e| e.to_string())?;
+    read_document(link, key, &request, Some(&trust), &mut OsRng, None).map_err(|e| e.to_string())
 }
 
 /// `eid fixtures seed-wallet`: a wallet for the first synthetic citizen with the four fixture

@@ -115,8 +115,13 @@ fn seeded_wallet_lists_shows_and_logs() {
     ]);
     assert_eq!(log[0]["kind"], "account");
     let status = ok_json(&["wallet", "--data-dir", d, "status", "--json"]);
-    assert_eq!(status["state"]["state"], "active");
-    assert_eq!(status["state"]["level"], 2);
+    assert_eq!(status["state"], "active");
+    assert_eq!(status["level"], 2);
+    assert_eq!(status["documents"], 4);
+    assert!(
+        status["last_sync"].is_null(),
+        "a seeded wallet never synced"
+    );
 
     // The passcode can come from the environment.
     let out = Command::new(env!("CARGO_BIN_EXE_eid"))

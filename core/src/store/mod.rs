@@ -293,6 +293,13 @@ impl Store {
         Ok(())
     }
 
+    /// How many documents there are (ids are plaintext: no key needed).
+    pub fn document_count(&self) -> Result<u64> {
+        let conn = self.reader()?;
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// The decrypted document `id`, `None` if absent.
     pub fn document(&self, id: &str) -> Result<Option<Document>> {
         let row = {

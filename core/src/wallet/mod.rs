@@ -342,6 +342,11 @@ impl Wallet {
         Ok(infos)
     }
 
+    /// How many documents the wallet holds (works while locked).
+    pub fn document_count(&self) -> Result<u64> {
+        Ok(self.store.document_count()?)
+    }
+
     /// Every document, for the list screen (decrypts summaries only).
     pub fn documents(&self) -> Result<Vec<DocumentInfo>> {
         self.store
