@@ -75,6 +75,21 @@ fn main() -> Result<(), Box<dyn Error>> {
         drop(store);
     }
 
+    // Baseline in the same run: the same rows read by plain SQLite, nothing decrypted, so the
+    // ratio shows what sealing costs on this machine whatever its speed.
+    let mut baseline = Vec::new();
+    for _ in 0..REPETITIONS {
+        let start = Instant::now();
+        let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let mut stmt = conn.prepare("SELECT id, kind, summary FROM documents ORDER BY id")?;
+        let rows: Vec<(String, String, Vec<u8>)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+        baseline.push(micros(start));
+        if rows.len() != DOCUMENTS {
+            return Err("baseline lost rows".into());
+        }
+    }
+
     let store = Store::open(&path, data_key)?;
     let mut per_document = Vec::with_capacity(DOCUMENTS);
     for id in &ids {
@@ -90,11 +105,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         "{{\"documents\":{DOCUMENTS},\"summary_bytes\":{SUMMARY_LEN},\"body_bytes\":{BODY_LEN},\
          \"repetitions\":{REPETITIONS},\"db_bytes\":{db_bytes},\"fill_one_tx_us\":{fill_us:.0},\
          \"open_plus_list_median_us\":{:.0},\"open_median_us\":{:.0},\"list_median_us\":{:.0},\
-         \"document_median_us\":{:.1}}}",
-        median(open_list),
+         \"document_median_us\":{:.1},\"baseline_plain_open_list_median_us\":{:.0},\
+         \"sealed_vs_plain_ratio\":{:.2}}}",
+        median(open_list.clone()),
         median(open_only),
         median(list_only),
         median(per_document),
+        median(baseline.clone()),
+        median(open_list) / median(baseline).max(1.0),
     );
     Ok(())
 }
