@@ -3,7 +3,8 @@
 //! The first byte picks the cipher and the mode. Raw mode hands the rest to `unprotect` as a
 //! response APDU (almost always a MAC failure or malformed data objects). MAC'd mode builds a
 //! response with a correct MAC around an arbitrary cryptogram, so decryption and padding removal
-//! see hostile input too.
+//! see hostile input too. Mode bit 4 writes the cryptogram's length in a non-minimal form (as
+//! some cards do); the MAC covers the objects as sent, so that must verify as well.
 #![no_main]
 
 use eid_core::chip::apdu::ResponseApdu;
@@ -41,11 +42,17 @@ fuzz_target!(|data: &[u8]| {
     let Some((sw, value)) = rest.split_first_chunk::<2>() else {
         return;
     };
-    let tag = if mode & 4 == 0 { 0x87 } else { 0x85 };
-    let data_do = if mode & 8 == 0 {
-        tlv::encode(tag, value)
-    } else {
+    let tag: u8 = if mode & 4 == 0 { 0x87 } else { 0x85 };
+    let data_do = if mode & 8 != 0 {
         Vec::new()
+    } else if mode & 0x10 == 0 {
+        tlv::encode(u32::from(tag), value)
+    } else {
+        // A non-minimal length (82 LL LL), as some cards write: the MAC covers it as sent.
+        let Ok(len) = u16::try_from(value.len()) else {
+            return;
+        };
+        [&[tag, 0x82][..], &len.to_be_bytes(), value].concat()
     };
     let do99 = tlv::encode(0x99, sw);
     // The terminal checks the first response of a fresh session with SSC = 1.

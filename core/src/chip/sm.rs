@@ -4,7 +4,7 @@
 
 use super::apdu::{CommandApdu, EXTENDED_MAX_LE, ResponseApdu, SHORT_MAX_LE};
 use super::crypto::{self, Cipher, CryptoError, SecretKey};
-use super::tlv;
+use super::tlv::{self, Tlv};
 use thiserror::Error;
 use zeroize::Zeroize;
 
@@ -24,6 +24,57 @@ pub enum SmError {
 impl From<tlv::TlvError> for SmError {
     fn from(_: tlv::TlvError) -> Self {
         SmError::Malformed
+    }
+}
+
+/// The data objects of a protected APDU, as received.
+struct ProtectedDos<'a> {
+    /// DO'85' or DO'87' (the cryptogram).
+    data: Option<Tlv<'a>>,
+    /// DO'99' (status word) in a response, DO'97' (Le) in a command.
+    other: Option<Tlv<'a>>,
+    /// DO'8E' (the MAC).
+    mac: Tlv<'a>,
+    /// Every byte before DO'8E' exactly as sent: what the MAC covers (ICAO 9303-11 §9.8.3,
+    /// §9.8.4). Re-encoding the objects would fail on a card that writes non-minimal lengths.
+    mac_input: &'a [u8],
+}
+
+impl<'a> ProtectedDos<'a> {
+    /// Splits the data field of a protected APDU. Each object at most once, DO'8E' last and
+    /// present; anything else is malformed.
+    fn split(bytes: &'a [u8], other_tag: u32) -> Result<Self, SmError> {
+        let (mut data, mut other, mut mac) = (None, None, None);
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            if mac.is_some() {
+                return Err(SmError::Malformed);
+            }
+            let offset = bytes.len() - rest.len();
+            let (t, after) = tlv::read(rest)?;
+            let slot = match t.tag {
+                0x85 | 0x87 => &mut data,
+                0x8E => {
+                    let input = bytes.get(..offset).ok_or(SmError::Malformed)?;
+                    mac = Some((t, input));
+                    rest = after;
+                    continue;
+                }
+                tag if tag == other_tag => &mut other,
+                _ => return Err(SmError::Malformed),
+            };
+            if slot.replace(t).is_some() {
+                return Err(SmError::Malformed);
+            }
+            rest = after;
+        }
+        let (mac, mac_input) = mac.ok_or(SmError::Malformed)?;
+        Ok(ProtectedDos {
+            data,
+            other,
+            mac,
+            mac_input,
+        })
     }
 }
 
@@ -171,31 +222,17 @@ impl SecureMessaging {
         if resp.data.is_empty() {
             return Err(SmError::Unprotected(resp.sw));
         }
-        let (mut data_do, mut do99, mut do8e) = (None, None, None);
-        for item in tlv::Iter::new(&resp.data) {
-            let t = item?;
-            match t.tag {
-                0x85 | 0x87 => data_do = Some(t),
-                0x99 => do99 = Some(t),
-                0x8E => do8e = Some(t),
-                _ => return Err(SmError::Malformed),
-            }
-        }
-        let (Some(do99), Some(do8e)) = (do99, do8e) else {
-            return Err(SmError::Malformed);
-        };
+        let dos = ProtectedDos::split(&resp.data, 0x99)?;
+        let do99 = dos.other.ok_or(SmError::Malformed)?;
         let &[sw1, sw2] = do99.value else {
             return Err(SmError::Malformed);
         };
         self.increment_ssc();
-        let encoded_data = data_do
-            .map(|t| tlv::encode(t.tag, t.value))
-            .unwrap_or_default();
-        let expected = self.mac_over(&[&encoded_data, &tlv::encode(0x99, do99.value)])?;
-        if !crypto::ct_eq(&expected, do8e.value) {
+        let expected = self.mac_over(&[dos.mac_input])?;
+        if !crypto::ct_eq(&expected, dos.mac.value) {
             return Err(SmError::BadMac);
         }
-        let data = match data_do {
+        let data = match dos.data {
             Some(t) => self.decrypt_do(t.tag, t.value)?,
             None => Vec::new(),
         };
@@ -207,35 +244,21 @@ impl SecureMessaging {
         if cmd.cla & 0x0C != 0x0C {
             return Err(SmError::Unprotected(0));
         }
-        let (mut data_do, mut do97, mut do8e) = (None, None, None);
-        for item in tlv::Iter::new(&cmd.data) {
-            let t = item?;
-            match t.tag {
-                0x85 | 0x87 => data_do = Some(t),
-                0x97 => do97 = Some(t),
-                0x8E => do8e = Some(t),
-                _ => return Err(SmError::Malformed),
-            }
-        }
-        let do8e = do8e.ok_or(SmError::Malformed)?;
+        let dos = ProtectedDos::split(&cmd.data, 0x97)?;
         let header = crypto::pad(
             &[cmd.cla, cmd.ins, cmd.p1, cmd.p2],
             self.cipher.block_size(),
         );
-        let enc_data = data_do
-            .map(|t| tlv::encode(t.tag, t.value))
-            .unwrap_or_default();
-        let enc_le = do97.map(|t| tlv::encode(0x97, t.value)).unwrap_or_default();
         self.increment_ssc();
-        let expected = self.mac_over(&[&header, &enc_data, &enc_le])?;
-        if !crypto::ct_eq(&expected, do8e.value) {
+        let expected = self.mac_over(&[&header, dos.mac_input])?;
+        if !crypto::ct_eq(&expected, dos.mac.value) {
             return Err(SmError::BadMac);
         }
-        let data = match data_do {
+        let data = match dos.data {
             Some(t) => self.decrypt_do(t.tag, t.value)?,
             None => Vec::new(),
         };
-        let le = match do97.map(|t| t.value) {
+        let le = match dos.other.map(|t| t.value) {
             None => None,
             Some([0]) => Some(SHORT_MAX_LE),
             Some([b]) => Some(usize::from(*b)),
@@ -347,6 +370,100 @@ mod tests {
             term.unprotect(&ResponseApdu::status(0x6987)),
             Err(SmError::Unprotected(0x6987))
         );
+    }
+
+    /// `87 81 LL ...` instead of `87 LL ...`: the same object with a non-minimal length.
+    fn long_form(do87: &[u8]) -> Vec<u8> {
+        let (t, rest) = tlv::read(do87).unwrap();
+        assert!(rest.is_empty() && t.value.len() < 0x80);
+        [&[0x87, 0x81, t.value.len() as u8][..], t.value].concat()
+    }
+
+    #[test]
+    fn mac_covers_the_data_objects_as_received() {
+        // ICAO 9303-11 §9.8: the MAC is over the objects as sent. A card that writes DO'87' with
+        // a non-minimal length (87 81 09 ... for 9 bytes under 3DES) must still verify; the MAC
+        // used to be computed over the re-encoded, minimal form.
+        for c in [Cipher::Tdes, Cipher::Aes128, Cipher::Aes256] {
+            let (mut term, mut card) = session(c);
+            card.increment_ssc();
+            let plain = [0x5A, 0x01, 0x02];
+            let do87 = long_form(&card.encrypt_do(0xB0, &plain).unwrap());
+            if c == Cipher::Tdes {
+                assert_eq!(do87[..3], [0x87, 0x81, 0x09]);
+            }
+            let do99 = [0x99, 0x02, 0x90, 0x00];
+            let mac = card.mac_over(&[&do87, &do99]).unwrap();
+            let data = [&do87[..], &do99, &tlv::encode(0x8E, &mac)].concat();
+            let resp = ResponseApdu::new(data, 0x9000);
+            assert_eq!(
+                term.unprotect(&resp).unwrap(),
+                ResponseApdu::new(plain.to_vec(), 0x9000),
+                "{c:?}"
+            );
+
+            // The same objects re-encoded minimally no longer match that MAC.
+            let (mut term, _) = session(c);
+            let minimal = {
+                let (t, _) = tlv::read(&do87).unwrap();
+                tlv::encode(0x87, t.value)
+            };
+            let data = [&minimal[..], &do99, &tlv::encode(0x8E, &mac)].concat();
+            assert_eq!(
+                term.unprotect(&ResponseApdu::new(data, 0x9000)),
+                Err(SmError::BadMac)
+            );
+        }
+    }
+
+    #[test]
+    fn command_mac_covers_the_data_objects_as_received() {
+        for c in [Cipher::Tdes, Cipher::Aes128] {
+            let (mut term, mut card) = session(c);
+            term.increment_ssc();
+            let cmd = CommandApdu::new(0x0C, 0xA4, 0x02, 0x0C);
+            let do87 = long_form(&term.encrypt_do(cmd.ins, &[0x01, 0x1E]).unwrap());
+            let do97 = [0x97, 0x01, 0x00];
+            let header = crypto::pad(&[0x0C, 0xA4, 0x02, 0x0C], c.block_size());
+            let mac = term.mac_over(&[&header, &do87, &do97]).unwrap();
+            let wire = cmd
+                .with_data([&do87[..], &do97, &tlv::encode(0x8E, &mac)].concat())
+                .with_le(256);
+            let plain = card.unprotect_command(&wire).unwrap();
+            assert_eq!(
+                plain,
+                CommandApdu::new(0, 0xA4, 0x02, 0x0C)
+                    .with_data(vec![0x01, 0x1E])
+                    .with_le(256),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn data_objects_out_of_place_are_malformed() {
+        let (_, mut card) = session(Cipher::Aes128);
+        card.increment_ssc();
+        let do87 = card.encrypt_do(0xB0, &[1, 2, 3]).unwrap();
+        let do99 = tlv::encode(0x99, &[0x90, 0x00]);
+        let mac = card.mac_over(&[&do87, &do99]).unwrap();
+        let do8e = tlv::encode(0x8E, &mac);
+        for data in [
+            // Something after the MAC: not covered by it.
+            [&do87[..], &do99, &do8e, &do99].concat(),
+            // The cryptogram twice.
+            [&do87[..], &do87, &do99, &do8e].concat(),
+            // No MAC at all.
+            [&do87[..], &do99].concat(),
+            // An object that has no place here.
+            [&do87[..], &do99, &tlv::encode(0x97, &[0]), &do8e].concat(),
+        ] {
+            let (mut term, _) = session(Cipher::Aes128);
+            assert_eq!(
+                term.unprotect(&ResponseApdu::new(data, 0x9000)),
+                Err(SmError::Malformed)
+            );
+        }
     }
 
     #[test]

@@ -188,14 +188,21 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-/// Appends the encoding of a length (DER definite form).
+/// Appends the encoding of a length (DER definite form: short form below 128, otherwise `0x80 | n`
+/// followed by the `n` bytes of the length, as few as needed). Lengths of 16 MiB and more take
+/// the four-byte form `84`; a length beyond four bytes (only possible on 64-bit targets) is
+/// still written in full, though [`read_header`] reads at most four length bytes.
 pub fn encode_len(len: usize, out: &mut Vec<u8>) {
-    match len {
-        0..=0x7F => out.push(len as u8),
-        0x80..=0xFF => out.extend_from_slice(&[0x81, len as u8]),
-        0x100..=0xFFFF => out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
-        _ => out.extend_from_slice(&[0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]),
+    if len < 0x80 {
+        out.push(len as u8);
+        return;
     }
+    let bytes = len.to_be_bytes();
+    let skip = bytes.iter().take_while(|b| **b == 0).count();
+    let significant = bytes.get(skip..).unwrap_or_default();
+    // At most size_of::<usize>() (8) bytes, so the count fits the 7 bits of the long form.
+    out.push(0x80 | significant.len() as u8);
+    out.extend_from_slice(significant);
 }
 
 /// Encodes one TLV.
@@ -240,6 +247,34 @@ mod tests {
             let (tlv, rest) = read(&bytes).unwrap();
             assert_eq!((tlv.tag, tlv.value.len(), rest.len()), (0x7F61, len, 0));
         }
+    }
+
+    #[test]
+    fn lengths_of_16_mib_and_more_use_the_four_byte_form() {
+        // Used to be written as 83 00 00 00: the top byte was lost.
+        let enc = |len: usize| {
+            let mut out = Vec::new();
+            encode_len(len, &mut out);
+            out
+        };
+        assert_eq!(enc(0xFF_FFFF), [0x83, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(enc(0x100_0000), [0x84, 0x01, 0x00, 0x00, 0x00]);
+        assert_eq!(enc(0x1234_5678), [0x84, 0x12, 0x34, 0x56, 0x78]);
+        assert_eq!(enc(u32::MAX as usize), [0x84, 0xFF, 0xFF, 0xFF, 0xFF]);
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(enc(0x1_0000_0000), [0x85, 0x01, 0x00, 0x00, 0x00, 0x00]);
+        // The header reads back without the value being there.
+        for len in [0x100_0000usize, 0x1234_5678, u32::MAX as usize] {
+            let mut header = vec![0x04];
+            encode_len(len, &mut header);
+            let h = read_header(&header).unwrap();
+            assert_eq!((h.tag, h.header_len, h.value_len), (0x04, 6, len));
+        }
+        // And a whole 16 MiB object round-trips.
+        let big = encode(0x04, &vec![0xA5; 0x100_0000]);
+        let (tlv, rest) = read(&big).unwrap();
+        assert_eq!((tlv.value.len(), rest.len()), (0x100_0000, 0));
+        assert_eq!(&big[..6], [0x04, 0x84, 0x01, 0x00, 0x00, 0x00]);
     }
 
     #[test]
