@@ -80,10 +80,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut baseline = Vec::new();
     for _ in 0..REPETITIONS {
         let start = Instant::now();
-        let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
         let mut stmt = conn.prepare("SELECT id, kind, summary FROM documents ORDER BY id")?;
-        let rows: Vec<(String, String, Vec<u8>)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+        let rows: Vec<(String, String, Vec<u8>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
         baseline.push(micros(start));
         if rows.len() != DOCUMENTS {
             return Err("baseline lost rows".into());
