@@ -10,7 +10,8 @@ step() { printf '\n==> %s\n' "$*"; }
 # --- System packages (Debian) ---------------------------------------------------------------
 # libpcsclite-dev: the `pcsc` feature links libpcsclite; pcscd + vsmartcard-vpcd: a virtual PC/SC
 # reader that the simulated card plugs into, so the PC/SC path is tested for real.
-APT_PACKAGES=(pkg-config libpcsclite-dev pcscd vsmartcard-vpcd)
+# postgresql: the backend's test suite also runs against a throwaway PostgreSQL cluster.
+APT_PACKAGES=(pkg-config libpcsclite-dev pcscd vsmartcard-vpcd postgresql)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -35,14 +36,21 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 # EID_PCSC_TEST=1: a missing virtual reader fails those tests instead of skipping them.
 # shellcheck source=scripts/pcsc-env.sh
 . scripts/pcsc-env.sh
-trap pcsc_stop EXIT
+# A throwaway PostgreSQL on loopback: with EID_TEST_POSTGRES_URL set, the backend tests run
+# against it as well as SQLite (and fail, not skip, if it does not answer).
+# shellcheck source=scripts/postgres-env.sh
+. scripts/postgres-env.sh
+trap 'pcsc_stop; pg_stop' EXIT
 step "starting pcscd with the vpcd virtual reader"
 pcsc_start
+step "starting PostgreSQL on loopback"
+pg_start
 
 step "cargo test (all features, PC/SC included)"
 EID_PCSC_TEST=1 cargo test --workspace --all-features
 
 pcsc_stop
+pg_stop
 
 echo
 echo "all tests passed"

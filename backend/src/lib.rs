@@ -1,54 +1,281 @@
 //! eid-backend: the reference verification backend (issue "Reference backend, level-2
-//! activation and sync"). So far it serves its health endpoint; the API grows under /v1.
+//! activation and sync"): a synthetic population registry, level-2 activation with chip
+//! evidence, document sync, trust and status lists, account lock. The wire contract is
+//! `eid_core::api`; the OpenAPI document (`openapi.json`) describes it for other clients.
 
-use axum::{Json, Router, routing::get};
-use serde::Serialize;
+mod account;
+mod activation;
+mod auth;
+pub mod db;
+mod documents;
+pub mod error;
+mod evidence;
+mod http;
+mod issue;
+pub mod lists;
+pub mod registry;
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct Health {
-    pub status: &'static str,
-    pub version: &'static str,
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+use eid_core::api::{DevOutbox, DevSms, ErrorCode, paths};
+pub use error::Error;
+use error::{ApiFailure, json_response};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+pub use activation::{CODE_LIFETIME, MAX_WRONG_CODES, RATE_WINDOW};
+
+/// The OpenAPI 3.1 document of the API (checked in next to this crate's Cargo.toml).
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// Every route: method and path. The router is built from the same table as the tests that
+/// check it against the OpenAPI document.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", paths::HEALTH),
+    ("post", paths::ACTIVATION_START),
+    ("post", paths::ACTIVATION_COMPLETE),
+    ("get", paths::DOCUMENTS),
+    ("get", paths::TRUST_LIST),
+    ("get", paths::STATUS_LIST),
+    ("get", paths::ACCOUNT),
+    ("post", paths::ACCOUNT_LOCK),
+    ("post", paths::ACCOUNT_UNLOCK),
+    ("get", paths::DEV_OUTBOX),
+    ("get", paths::OPENAPI),
+];
+
+/// How the backend runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// Development mode: the SMS outbox is readable over HTTP and codes are logged.
+    pub dev_mode: bool,
+    /// Activation starts allowed per ID number and per phone in [`RATE_WINDOW`].
+    pub starts_per_hour: i64,
 }
 
-async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
+impl Config {
+    /// Development defaults for `url`.
+    pub fn development(database_url: impl Into<String>) -> Config {
+        Config {
+            database_url: database_url.into(),
+            dev_mode: true,
+            starts_per_hour: 5,
+        }
+    }
+}
+
+/// Wall clock with an adjustable offset, so tests can let codes expire without waiting.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset: AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> u64 {
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        real.saturating_add_signed(self.offset.load(Ordering::Relaxed))
+    }
+
+    /// Moves this clock by `seconds`.
+    pub fn advance(&self, seconds: i64) {
+        self.offset.fetch_add(seconds, Ordering::Relaxed);
+    }
+}
+
+/// Everything a handler needs.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: db::Store,
+    pub keys: registry::Keys,
+    pub config: Config,
+    pub clock: Clock,
+}
+
+impl AppState {
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    pub fn now_i64(&self) -> i64 {
+        i64::try_from(self.now()).unwrap_or(i64::MAX)
+    }
+}
+
+/// The backend: opened database, seeded registry, loaded keys.
+#[derive(Debug, Clone)]
+pub struct App {
+    state: Arc<AppState>,
+}
+
+impl App {
+    /// Opens the database (creating and migrating it), seeds the registry when empty and
+    /// loads the keys.
+    pub async fn open(config: Config) -> Result<App, Error> {
+        let store = db::Store::open(&config.database_url).await?;
+        let clock = Clock::default();
+        registry::seed_if_empty(&store, clock.now()).await?;
+        let keys = registry::Keys::load(&store).await?;
+        Ok(App {
+            state: Arc::new(AppState {
+                store,
+                keys,
+                config,
+                clock,
+            }),
+        })
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// The HTTP routes of the backend: exactly [`ROUTES`], so the table the OpenAPI test
+    /// checks is the router itself.
+    pub fn router(&self) -> Router {
+        ROUTES
+            .iter()
+            .filter_map(|(method, path)| handler(method, path).map(|h| (*path, h)))
+            .fold(Router::new(), |router, (path, h)| router.route(path, h))
+            .fallback(http::not_found)
+            .layer(axum::middleware::from_fn(http::request_context))
+            .with_state(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// The handler of each entry of [`ROUTES`].
+fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
+    Some(match (method, path) {
+        ("get", paths::HEALTH) => get(health),
+        ("post", paths::ACTIVATION_START) => post(activation::start),
+        ("post", paths::ACTIVATION_COMPLETE) => post(activation::complete),
+        ("get", paths::DOCUMENTS) => get(documents::list),
+        ("get", paths::TRUST_LIST) => get(lists::trust_list),
+        ("get", paths::STATUS_LIST) => get(lists::status_list),
+        ("get", paths::ACCOUNT) => get(account::get),
+        ("post", paths::ACCOUNT_LOCK) => post(account::lock),
+        ("post", paths::ACCOUNT_UNLOCK) => post(account::unlock),
+        ("get", paths::DEV_OUTBOX) => get(dev_outbox),
+        ("get", paths::OPENAPI) => get(openapi),
+        _ => return None,
     })
 }
 
-/// The HTTP routes of the backend.
-pub fn router() -> Router {
-    Router::new().route("/v1/health", get(health))
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
 }
 
-/// Serves the backend on `listener` until the task is dropped.
-pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router()).await
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    // Healthy means the database answers.
+    match sqlx::query("SELECT 1").fetch_one(state.store.pool()).await {
+        Ok(_) => Json(Health {
+            status: "ok".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        })
+        .into_response(),
+        Err(e) => ApiFailure::from(e).into_response(),
+    }
+}
+
+async fn openapi() -> Response {
+    let mut resp = (StatusCode::OK, OPENAPI_JSON).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    phone: Option<String>,
+}
+
+async fn dev_outbox(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<OutboxQuery>, QueryRejection>,
+) -> Response {
+    if !state.config.dev_mode {
+        return ApiFailure::new(ErrorCode::NotFound, "no such endpoint").into_response();
+    }
+    let Some(phone) = query.ok().and_then(|q| q.0.phone) else {
+        return ApiFailure::invalid("phone is required").into_response();
+    };
+    let rows = match sqlx::query(
+        "SELECT phone, body, created_at FROM sms_outbox WHERE phone = $1 ORDER BY id",
+    )
+    .bind(&phone)
+    .fetch_all(state.store.pool())
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return ApiFailure::from(e).into_response(),
+    };
+    let mut messages = Vec::new();
+    for row in rows {
+        let (Ok(phone), Ok(text), Ok(sent_at)) = (
+            row.try_get::<String, _>(0),
+            row.try_get::<String, _>(1),
+            row.try_get::<i64, _>(2),
+        ) else {
+            continue;
+        };
+        let code = text
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .unwrap_or_default()
+            .to_owned();
+        messages.push(DevSms {
+            phone,
+            code,
+            text,
+            sent_at: u64::try_from(sent_at).unwrap_or(0),
+        });
+    }
+    match serde_json::to_vec(&DevOutbox { messages }) {
+        Ok(body) => json_response(StatusCode::OK, body, None),
+        Err(_) => ApiFailure::new(ErrorCode::Internal, "encoding").into_response(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
 
-    #[tokio::test]
-    async fn health_answers_over_http() {
-        let resp = router()
-            .oneshot(Request::get("/v1/health").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["status"], "ok");
-        let missing = router()
-            .oneshot(Request::get("/v1/nope").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    #[test]
+    fn every_route_has_a_handler_once() {
+        for (i, (method, path)) in ROUTES.iter().enumerate() {
+            assert!(handler(method, path).is_some(), "{method} {path}");
+            assert!(
+                !ROUTES[..i].contains(&(*method, *path)),
+                "{method} {path} twice"
+            );
+        }
     }
 }

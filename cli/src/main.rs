@@ -5,6 +5,7 @@ mod chip_bench;
 mod chip_cmd;
 mod fixtures_cmd;
 mod output;
+mod serve_cmd;
 mod wallet_cmd;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ enum Command {
     Fixtures(fixtures_cmd::FixturesCommand),
     /// The citizen's wallet: documents, account state, transaction log.
     Wallet(wallet_cmd::WalletArgs),
+    /// Run the reference backend (development mode unless --production).
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Command::Chip(cmd) => chip_cmd::run(cmd),
         Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
         Command::Wallet(args) => wallet_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -210,6 +210,23 @@ pub struct AccountLockRequest {
     pub client_request_id: String,
 }
 
+/// GET /v1/dev/outbox?phone=PHONE, development mode only (404 otherwise): the SMS messages the
+/// backend "sent" to PHONE, oldest first, so tests and `eid wallet activate` can read the code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevOutbox {
+    pub messages: Vec<DevSms>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevSms {
+    pub phone: String,
+    /// The 6-digit code the message carries.
+    pub code: String,
+    pub text: String,
+    /// Unix seconds.
+    pub sent_at: u64,
+}
+
 /// Headers of a device-signed request.
 pub mod headers {
     pub const ACCOUNT: &str = "x-eid-account";

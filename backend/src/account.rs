@@ -1,0 +1,101 @@
+//! GET /v1/account, POST /v1/account/lock and /v1/account/unlock (device-signed).
+
+use crate::AppState;
+use crate::auth::{Device, authenticate};
+use crate::http::{Answer, idempotent, parse};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use eid_core::api::{AccountLockRequest, AccountRemoteState, AccountStatus};
+use std::sync::Arc;
+
+fn status_of(device: &Device, locked: bool) -> AccountStatus {
+    AccountStatus {
+        account_id: device.account_id.clone(),
+        level: device.level,
+        state: if device.revoked {
+            AccountRemoteState::Revoked
+        } else if locked {
+            AccountRemoteState::Locked
+        } else {
+            AccountRemoteState::Active
+        },
+    }
+}
+
+/// A revoked device may still ask: the answer (`revoked`) is what tells it to wipe.
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    match authenticate(&state, &method, &uri, &headers, b"").await {
+        Ok(device) => match Answer::ok(&status_of(&device, device.account_locked)) {
+            Ok(a) => crate::error::json_response(a.status, a.body, None),
+            Err(f) => f.into_response(),
+        },
+        Err(f) => f.into_response(),
+    }
+}
+
+pub async fn lock(
+    state: State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    set_locked(state, method, uri, headers, body, true).await
+}
+
+pub async fn unlock(
+    state: State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    set_locked(state, method, uri, headers, body, false).await
+}
+
+async fn set_locked(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    locked: bool,
+) -> Response {
+    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
+        Ok(d) => d,
+        Err(f) => return f.into_response(),
+    };
+    if let Err(f) = device.require_active(true) {
+        return f.into_response();
+    }
+    let req: AccountLockRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(f) => return f.into_response(),
+    };
+    let endpoint = if locked {
+        "account_lock"
+    } else {
+        "account_unlock"
+    };
+    let run = async {
+        let mut w = state.store.write().await?;
+        sqlx::query("UPDATE accounts SET state = $1, updated_at = $2 WHERE id = $3")
+            .bind(if locked { "locked" } else { "active" })
+            .bind(state.now_i64())
+            .bind(&device.account_id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await?;
+        tracing::info!(locked, "account lock changed");
+        Answer::ok(&status_of(&device, locked))
+    };
+    let scope = device.account_id.clone();
+    idempotent(&state, endpoint, &scope, &req.client_request_id, &body, run).await
+}

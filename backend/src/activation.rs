@@ -1,0 +1,372 @@
+//! Level-2 activation: ID number + phone → SMS code and chip challenge; then code + chip
+//! evidence + device key → account, device binding and the account credential.
+
+use crate::AppState;
+use crate::error::{ApiFailure, Error};
+use crate::evidence::{self, RegistryChip};
+use crate::http::{Answer, idempotent, parse, random_bytes, random_hex};
+use crate::issue;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use eid_core::api::{
+    ActivationComplete, ActivationCompleted, ActivationStart, ActivationStarted, B64, ErrorCode,
+};
+use eid_core::credential::{AccountLevel, Document, DocumentKind, EidAccount};
+use p256::ecdsa::VerifyingKey;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// SMS code and challenge lifetime.
+pub const CODE_LIFETIME: u64 = 300;
+/// Wrong codes after which an activation is void.
+pub const MAX_WRONG_CODES: i64 = 5;
+/// Rate limit window for starts per ID number and per phone.
+pub const RATE_WINDOW: u64 = 3600;
+
+fn is_id_number(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Vietnamese mobile numbers: 0 and 9 digits, or +84 and 9 digits.
+fn is_phone(s: &str) -> bool {
+    let digits = s.strip_prefix("+84").or_else(|| s.strip_prefix('0'));
+    digits.is_some_and(|d| d.len() == 9 && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What is stored instead of the code: bound to the activation so equal codes hash apart.
+fn code_hash(activation_id: &str, code: &str) -> Vec<u8> {
+    Sha256::new()
+        .chain_update(activation_id.as_bytes())
+        .chain_update(b":")
+        .chain_update(code.as_bytes())
+        .finalize()
+        .to_vec()
+}
+
+/// Six uniformly random digits (rejection sampling, no modulo bias).
+fn sms_code() -> Result<String, Error> {
+    loop {
+        let b = random_bytes(4)?;
+        let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        // 4_294_000_000 is the largest multiple of 10^6 below 2^32.
+        if n < 4_294_000_000 {
+            return Ok(format!("{:06}", n % 1_000_000));
+        }
+    }
+}
+
+/// "***" and the last three digits: enough for support, not a phone number.
+pub fn masked_phone(phone: &str) -> String {
+    let tail = phone.get(phone.len().saturating_sub(3)..).unwrap_or("");
+    format!("***{tail}")
+}
+
+pub async fn start(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let req: ActivationStart = match parse(&body) {
+        Ok(r) => r,
+        Err(f) => return axum::response::IntoResponse::into_response(f),
+    };
+    let run = start_inner(&state, &req);
+    idempotent(
+        &state,
+        "activation_start",
+        "",
+        &req.client_request_id,
+        &body,
+        run,
+    )
+    .await
+}
+
+async fn start_inner(state: &AppState, req: &ActivationStart) -> Result<Answer, ApiFailure> {
+    if !is_id_number(&req.id_number) {
+        return Err(ApiFailure::invalid("id_number must be 12 digits"));
+    }
+    if !is_phone(&req.phone) {
+        return Err(ApiFailure::invalid("phone is not a mobile number"));
+    }
+    let now = state.now_i64();
+    let window_start = now - RATE_WINDOW as i64;
+    let mut w = state.store.write().await?;
+    // Per ID number and per phone, whether or not they exist (the same answer for both).
+    for (column_query, value) in [
+        (
+            "SELECT COUNT(*), MIN(created_at) FROM activations WHERE id_number = $1 AND created_at > $2",
+            &req.id_number,
+        ),
+        (
+            "SELECT COUNT(*), MIN(created_at) FROM activations WHERE phone = $1 AND created_at > $2",
+            &req.phone,
+        ),
+    ] {
+        let row = sqlx::query(column_query)
+            .bind(value)
+            .bind(window_start)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let count: i64 = row.try_get(0)?;
+        let oldest: Option<i64> = row.try_get(1)?;
+        if count >= state.config.starts_per_hour {
+            let retry = oldest.map_or(RATE_WINDOW as i64, |o| o + RATE_WINDOW as i64 - now);
+            return Err(ApiFailure::rate_limited(u64::try_from(retry).unwrap_or(1)));
+        }
+    }
+    let matched = sqlx::query("SELECT 1 FROM citizens WHERE id_number = $1 AND phone = $2")
+        .bind(&req.id_number)
+        .bind(&req.phone)
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .is_some();
+    let activation_id = random_hex(16)?;
+    let challenge = random_bytes(8)?;
+    let code = sms_code()?;
+    // Unknown ID or phone: an activation whose code nobody knows, so completing it is
+    // indistinguishable from a wrong code.
+    let stored_hash = if matched {
+        code_hash(&activation_id, &code)
+    } else {
+        random_bytes(32)?
+    };
+    let expires_at = now + CODE_LIFETIME as i64;
+    sqlx::query(
+        "INSERT INTO activations (id, id_number, phone, matched, code_hash, challenge, \
+         created_at, expires_at, failed_attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
+    )
+    .bind(&activation_id)
+    .bind(&req.id_number)
+    .bind(&req.phone)
+    .bind(i64::from(matched))
+    .bind(&stored_hash)
+    .bind(&challenge)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *w.tx)
+    .await?;
+    if matched {
+        let text = format!("Ma kich hoat VNeID: {code}. Khong chia se ma nay voi ai.");
+        sqlx::query("INSERT INTO sms_outbox (phone, body, created_at) VALUES ($1, $2, $3)")
+            .bind(&req.phone)
+            .bind(&text)
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    w.commit().await?;
+    if matched {
+        let to = masked_phone(&req.phone);
+        if state.config.dev_mode {
+            // Development only: the outbox is read from this line (no real SMS gateway).
+            tracing::info!(to = %to, code = %code, "sms to {to}: code {code}");
+        } else {
+            tracing::info!(to = %to, "sms to {to}: code sent");
+        }
+    }
+    Answer::ok(&ActivationStarted {
+        activation_id,
+        chip_challenge: B64(challenge),
+        expires_at: u64::try_from(expires_at).unwrap_or(0),
+    })
+}
+
+pub async fn complete(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let req: ActivationComplete = match parse(&body) {
+        Ok(r) => r,
+        Err(f) => return axum::response::IntoResponse::into_response(f),
+    };
+    let run = complete_inner(&state, &req);
+    idempotent(
+        &state,
+        "activation_complete",
+        "",
+        &req.client_request_id,
+        &body,
+        run,
+    )
+    .await
+}
+
+fn wrong_code() -> ApiFailure {
+    ApiFailure::new(ErrorCode::WrongCode, "the SMS code is wrong")
+}
+
+async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<Answer, ApiFailure> {
+    let now = state.now_i64();
+    let mut w = state.store.write().await?;
+    let Some(row) = sqlx::query(
+        "SELECT id_number, matched, code_hash, challenge, expires_at, failed_attempts, used_at \
+         FROM activations WHERE id = $1",
+    )
+    .bind(&req.activation_id)
+    .fetch_optional(&mut *w.tx)
+    .await?
+    else {
+        return Err(wrong_code());
+    };
+    let id_number: String = row.try_get(0)?;
+    let matched: i64 = row.try_get(1)?;
+    let stored_hash: Vec<u8> = row.try_get(2)?;
+    let challenge: Vec<u8> = row.try_get(3)?;
+    let expires_at: i64 = row.try_get(4)?;
+    let failed: i64 = row.try_get(5)?;
+    let used_at: Option<i64> = row.try_get(6)?;
+    if used_at.is_some() {
+        return Err(ApiFailure::new(
+            ErrorCode::CodeUsed,
+            "the SMS code was already used",
+        ));
+    }
+    if now >= expires_at || failed >= MAX_WRONG_CODES {
+        return Err(ApiFailure::new(
+            ErrorCode::CodeExpired,
+            "the SMS code expired; start again",
+        ));
+    }
+    let given = code_hash(&req.activation_id, &req.sms_code);
+    let code_ok: bool = given.ct_eq(&stored_hash).into();
+    if !code_ok || matched == 0 {
+        sqlx::query("UPDATE activations SET failed_attempts = failed_attempts + 1 WHERE id = $1")
+            .bind(&req.activation_id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await?;
+        return Err(wrong_code());
+    }
+
+    // The code is right: now the chip.
+    let citizen = sqlx::query("SELECT dg1, dg13, dg15 FROM citizens WHERE id_number = $1")
+        .bind(&id_number)
+        .fetch_one(&mut *w.tx)
+        .await?;
+    let registry = RegistryChip {
+        dg1: citizen.try_get(0)?,
+        dg13: citizen.try_get(1)?,
+        dg15: citizen.try_get(2)?,
+    };
+    evidence::check(&req.chip, &registry, &challenge, &state.keys.chip_trust)?;
+    let device_key = VerifyingKey::from_sec1_bytes(&req.device_public_key.0)
+        .map_err(|_| ApiFailure::invalid("device_public_key is not a P-256 point"))?
+        .to_sec1_point(false)
+        .as_bytes()
+        .to_vec();
+
+    // All checks passed: one transaction binds the device and revokes the others.
+    let used = sqlx::query("UPDATE activations SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(&req.activation_id)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+    if used != 1 {
+        return Err(ApiFailure::new(
+            ErrorCode::CodeUsed,
+            "the SMS code was already used",
+        ));
+    }
+    let existing = sqlx::query("SELECT id FROM accounts WHERE id_number = $1")
+        .bind(&id_number)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    let account_id = match existing {
+        Some(row) => {
+            let id: String = row.try_get(0)?;
+            // A fresh level-2 proof (chip + SMS) also lifts a lock set from a lost phone.
+            sqlx::query("UPDATE accounts SET state = 'active', updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&id)
+                .execute(&mut *w.tx)
+                .await?;
+            id
+        }
+        None => {
+            let id = format!("VNEID-{}", random_hex(8)?.to_ascii_uppercase());
+            sqlx::query(
+                "INSERT INTO accounts (id, id_number, level, state, created_at, updated_at) \
+                 VALUES ($1, $2, 2, 'active', $3, $3)",
+            )
+            .bind(&id)
+            .bind(&id_number)
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?;
+            id
+        }
+    };
+    // One device at a time (Decree 69/2024): older bindings and their documents go.
+    let old_devices: Vec<String> =
+        sqlx::query("SELECT id FROM devices WHERE account_id = $1 AND revoked_at IS NULL")
+            .bind(&account_id)
+            .fetch_all(&mut *w.tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+    for old in &old_devices {
+        let seq = crate::db::next_counter(&mut w.tx, "seq").await?;
+        sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(old)
+            .execute(&mut *w.tx)
+            .await?;
+        sqlx::query(
+            "UPDATE documents SET removed_seq = $1 WHERE device_id = $2 AND removed_seq IS NULL",
+        )
+        .bind(seq)
+        .bind(old)
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    let device_id = random_hex(16)?;
+    sqlx::query(
+        "INSERT INTO devices (id, account_id, public_key, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&device_id)
+    .bind(&account_id)
+    .bind(&device_key)
+    .bind(now)
+    .execute(&mut *w.tx)
+    .await?;
+
+    // The account credential: the citizen's identity card with the account, for this device.
+    let record: Vec<u8> =
+        sqlx::query("SELECT record FROM registry_records WHERE id_number = $1 AND kind = $2")
+            .bind(&id_number)
+            .bind(DocumentKind::Identity.as_str())
+            .fetch_one(&mut *w.tx)
+            .await?
+            .try_get(0)?;
+    let Document::Identity(card) = state.keys.open_record(&record, state.now())? else {
+        return Err(Error::Registry("identity record of another kind".into()).into());
+    };
+    let doc = Document::Identity(card.with_account(EidAccount {
+        id: account_id.clone(),
+        level: AccountLevel::Level2,
+    }));
+    let credential = issue::store_new(state, &mut w.tx, &device_id, &device_key, &doc).await?;
+    w.commit().await?;
+    tracing::info!(revoked_devices = old_devices.len(), "activation completed");
+    Answer::ok(&ActivationCompleted {
+        account_id,
+        level: AccountLevel::Level2 as u8,
+        account_credential: B64(credential),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_codes() {
+        assert!(is_id_number("001099012345"));
+        assert!(!is_id_number("00109901234"));
+        assert!(is_phone("0912345678") && is_phone("+84912345678"));
+        assert!(!is_phone("912345678") && !is_phone("09123456789"));
+        let c = sms_code().unwrap();
+        assert!(c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(masked_phone("0912345678"), "***678");
+        assert_ne!(code_hash("a", "123456"), code_hash("b", "123456"));
+    }
+}

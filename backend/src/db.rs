@@ -1,0 +1,136 @@
+//! The database: one `sqlx::Any` pool over SQLite (default) or PostgreSQL, the migrations of
+//! each, and a writer lock for SQLite.
+//!
+//! Queries are written once in the SQL both accept (`$n` parameters, `ON CONFLICT`,
+//! `RETURNING`); only the DDL differs, hence one migration directory per database.
+
+use crate::error::Error;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Row, SqlSafeStr};
+use std::sync::Arc;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// Which database the URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The connection pool. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer at a time; a deferred transaction that reads and then writes can
+    /// fail with SQLITE_BUSY when another writer got in between, so writers queue here instead.
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction, holding the SQLite writer lock while it lives.
+pub struct WriteTx<'a> {
+    pub tx: sqlx::Transaction<'static, sqlx::Any>,
+    _guard: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn migrator(backend: Backend) -> Migrator {
+    let sql = match backend {
+        Backend::Sqlite => include_str!("../migrations/sqlite/0001_init.sql"),
+        Backend::Postgres => include_str!("../migrations/postgres/0001_init.sql"),
+    };
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "init".into(),
+        MigrationType::Simple,
+        sql.into_sql_str(),
+        false,
+    )])
+}
+
+impl Store {
+    /// Opens (and for SQLite creates) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Store, Error> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            // Create the file on first run unless the URL chose a mode.
+            let url = if rest.contains("mode=") {
+                url.to_owned()
+            } else if rest.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(Error::Config(
+                "database URL must start with sqlite: or postgres:".into(),
+            ));
+        };
+        let max = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(&url)
+            .await?;
+        if backend == Backend::Sqlite {
+            // WAL: readers never wait for the writer. Persistent in the file, so set once.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .fetch_optional(&pool)
+                .await?;
+        }
+        migrator(backend).run(&pool).await?;
+        Ok(Store {
+            pool,
+            backend,
+            writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begins a write transaction (serialised on SQLite).
+    pub async fn write(&self) -> Result<WriteTx<'_>, Error> {
+        let guard = match &self.writer {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Next value of a counter ('seq', 'status_index') inside `tx`.
+pub async fn next_counter(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    name: &'static str,
+) -> Result<i64, Error> {
+    let row: AnyRow =
+        sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+            .bind(name)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(row.try_get::<i64, _>(0)?)
+}

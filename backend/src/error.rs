@@ -1,0 +1,142 @@
+//! Errors: the rich internal [`Error`], and [`ApiFailure`], what a client sees (`ErrorBody` of
+//! the API contract). `From<Error> for ApiFailure` is the one place that maps one to the other;
+//! internal details go to the log, never to the client, and neither holds personal data.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use eid_core::api::{ApiError, ErrorBody, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("registry: {0}")]
+    Registry(String),
+    #[error("issuing a credential: {0}")]
+    Issue(#[from] eid_core::credential::IssueError),
+    #[error("random generator unavailable")]
+    Random,
+}
+
+tokio::task_local! {
+    /// The id of the request being handled (set by the request middleware), for error bodies.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request id, or "-" outside a request.
+pub fn current_request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+/// An error answer: code, a fixed message for people, and `Retry-After` for 429.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub code: ErrorCode,
+    pub message: &'static str,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiFailure {
+    pub const fn new(code: ErrorCode, message: &'static str) -> Self {
+        ApiFailure {
+            code,
+            message,
+            retry_after: None,
+        }
+    }
+
+    pub fn invalid(message: &'static str) -> Self {
+        ApiFailure::new(ErrorCode::InvalidRequest, message)
+    }
+
+    pub fn unauthenticated() -> Self {
+        ApiFailure::new(
+            ErrorCode::Unauthenticated,
+            "the device signature is missing, stale or wrong",
+        )
+    }
+
+    pub fn evidence(message: &'static str) -> Self {
+        ApiFailure::new(ErrorCode::ChipEvidenceInvalid, message)
+    }
+
+    pub fn rate_limited(retry_after: u64) -> Self {
+        ApiFailure {
+            code: ErrorCode::RateLimited,
+            message: "too many attempts; try again later",
+            retry_after: Some(retry_after.max(1)),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        status_of(self.code)
+    }
+
+    /// The JSON body, with the current request id.
+    pub fn body(&self) -> Vec<u8> {
+        let body = ErrorBody {
+            error: ApiError {
+                code: self.code,
+                message: self.message.to_owned(),
+                request_id: current_request_id(),
+            },
+        };
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+/// The HTTP status of each error code (as documented in `eid_core::api::ErrorCode`).
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::WrongCode | ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::CodeExpired => StatusCode::GONE,
+        ErrorCode::CodeUsed => StatusCode::CONFLICT,
+        ErrorCode::ChipEvidenceInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Revoked => StatusCode::FORBIDDEN,
+        ErrorCode::AccountLocked => StatusCode::LOCKED,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<Error> for ApiFailure {
+    fn from(e: Error) -> Self {
+        // The internal error is logged with the request id; the client gets a generic answer.
+        tracing::error!(request_id = %current_request_id(), error = %e, "internal error");
+        ApiFailure::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+impl From<sqlx::Error> for ApiFailure {
+    fn from(e: sqlx::Error) -> Self {
+        ApiFailure::from(Error::Db(e))
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        json_response(self.status(), self.body(), self.retry_after)
+    }
+}
+
+/// A JSON response from already encoded bytes.
+pub fn json_response(status: StatusCode, body: Vec<u8>, retry_after: Option<u64>) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}

@@ -1,0 +1,69 @@
+//! Server-side check of the chip evidence sent with an activation: passive authentication
+//! against the CSCA, the data matching the registry's citizen, and active authentication over
+//! the activation's challenge (so recorded evidence cannot be replayed and a clone without the
+//! chip's private key fails).
+
+use crate::error::ApiFailure;
+use eid_core::api::ChipEvidence;
+use eid_core::chip::aa::{self, AaOutcome};
+use eid_core::chip::pa::{self, PaStatus, TrustStore};
+use eid_core::chip::security_info::SecurityInfos;
+use eid_core::chip::sod;
+use std::collections::BTreeMap;
+
+/// The registry's copy of the citizen's chip files.
+pub struct RegistryChip {
+    pub dg1: Vec<u8>,
+    pub dg13: Vec<u8>,
+    pub dg15: Vec<u8>,
+}
+
+pub fn check(
+    evidence: &ChipEvidence,
+    registry: &RegistryChip,
+    challenge: &[u8],
+    trust: &TrustStore,
+) -> Result<(), ApiFailure> {
+    let sod =
+        sod::parse(&evidence.sod.0).map_err(|_| ApiFailure::evidence("the SOD does not parse"))?;
+    let mut dgs = BTreeMap::new();
+    dgs.insert(1u8, evidence.dg1.0.clone());
+    dgs.insert(13, evidence.dg13.0.clone());
+    if let Some(dg14) = &evidence.dg14 {
+        dgs.insert(14, dg14.0.clone());
+    }
+    if let Some(dg15) = &evidence.dg15 {
+        dgs.insert(15, dg15.0.clone());
+    }
+    // ICAO 9303-11 §5.1: every file hashed in the SOD, the SOD signed by a DSC of our CSCA.
+    if pa::verify(&sod, &dgs, Some(trust)).status != PaStatus::Valid {
+        return Err(ApiFailure::evidence("passive authentication failed"));
+    }
+    // Genuine data, but is it the citizen who started this activation?
+    if evidence.dg1.0 != registry.dg1 || evidence.dg13.0 != registry.dg13 {
+        return Err(ApiFailure::evidence(
+            "the chip data does not match the registry",
+        ));
+    }
+    let (Some(dg15), Some(signature)) = (&evidence.dg15, &evidence.aa_signature) else {
+        return Err(ApiFailure::evidence("active authentication is required"));
+    };
+    if dg15.0 != registry.dg15 {
+        return Err(ApiFailure::evidence(
+            "the chip key does not match the registry",
+        ));
+    }
+    let key = aa::parse_dg15(&dg15.0).map_err(|_| ApiFailure::evidence("DG15 does not parse"))?;
+    let info = match &evidence.dg14 {
+        Some(dg14) => SecurityInfos::parse_dg14(&dg14.0)
+            .map_err(|_| ApiFailure::evidence("DG14 does not parse"))?
+            .active_authentication()
+            .cloned(),
+        None => None,
+    };
+    // ICAO 9303-11 §6.1: the chip signed our challenge with the key DG15 announces.
+    match aa::verify(&key, info.as_ref(), challenge, &signature.0) {
+        Ok(AaOutcome::Valid) => Ok(()),
+        _ => Err(ApiFailure::evidence("active authentication failed")),
+    }
+}

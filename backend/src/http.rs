@@ -1,0 +1,193 @@
+//! Cross-cutting HTTP: request ids and request logging, JSON bodies, idempotent POSTs.
+
+use crate::AppState;
+use crate::error::{ApiFailure, REQUEST_ID, json_response};
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use eid_core::api::headers;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::time::Instant;
+
+/// Random bytes as lower-case hex (ids, nonces).
+pub fn random_hex(n: usize) -> Result<String, crate::error::Error> {
+    Ok(hex::encode(random_bytes(n)?))
+}
+
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, crate::error::Error> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).map_err(|_| crate::error::Error::Random)?;
+    Ok(b)
+}
+
+/// A client-chosen id we may echo and log: short and plain.
+fn is_plain_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Gives every request an id (the client's `x-request-id` when plain, else a new one), puts it
+/// on the response, and logs method, route, status and latency. The route template is logged,
+/// never the query string or an unmatched path, so no personal data reaches the log.
+pub async fn request_context(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(headers::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| is_plain_id(s))
+        .map(str::to_owned)
+        .or_else(|| random_hex(8).ok())
+        .unwrap_or_else(|| "-".to_owned());
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("<unmatched>", MatchedPath::as_str)
+        .to_owned();
+    let started = Instant::now();
+    let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(headers::REQUEST_ID, v);
+    }
+    tracing::info!(
+        request_id = %id,
+        method = %method,
+        route = %route,
+        status = resp.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    resp
+}
+
+/// Unknown routes answer in the API's error shape.
+pub async fn not_found() -> Response {
+    ApiFailure::new(eid_core::api::ErrorCode::NotFound, "no such endpoint").into_response()
+}
+
+/// Parses a JSON body; a body that does not fit the contract is `invalid_request`.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiFailure> {
+    serde_json::from_slice(body).map_err(|_| ApiFailure::invalid("the body does not parse"))
+}
+
+/// An encoded answer: status and JSON bytes.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn ok<T: serde::Serialize>(value: &T) -> Result<Answer, ApiFailure> {
+        let body = serde_json::to_vec(value)
+            .map_err(|_| ApiFailure::new(eid_core::api::ErrorCode::Internal, "encoding"))?;
+        Ok(Answer {
+            status: StatusCode::OK,
+            body,
+        })
+    }
+}
+
+/// Runs a POST at most once per `(endpoint, scope, client_request_id)`: a repeated id gets the
+/// stored first answer; the same id with another body is refused. Answers that a retry could
+/// change (5xx, 429) are not stored.
+pub async fn idempotent<F>(
+    state: &AppState,
+    endpoint: &'static str,
+    scope: &str,
+    client_request_id: &str,
+    request_body: &[u8],
+    run: F,
+) -> Response
+where
+    F: Future<Output = Result<Answer, ApiFailure>>,
+{
+    match idempotent_inner(state, endpoint, scope, client_request_id, request_body, run).await {
+        Ok(resp) => resp,
+        Err(f) => f.into_response(),
+    }
+}
+
+async fn idempotent_inner<F>(
+    state: &AppState,
+    endpoint: &'static str,
+    scope: &str,
+    client_request_id: &str,
+    request_body: &[u8],
+    run: F,
+) -> Result<Response, ApiFailure>
+where
+    F: Future<Output = Result<Answer, ApiFailure>>,
+{
+    if !is_plain_id(client_request_id) {
+        return Err(ApiFailure::invalid("client_request_id is malformed"));
+    }
+    let request_hash = Sha256::digest(request_body).to_vec();
+    let lookup = || async {
+        sqlx::query(
+            "SELECT request_hash, status, body FROM idempotency \
+             WHERE endpoint = $1 AND scope = $2 AND client_request_id = $3",
+        )
+        .bind(endpoint)
+        .bind(scope)
+        .bind(client_request_id)
+        .fetch_optional(state.store.pool())
+        .await
+    };
+    if let Some(row) = lookup().await? {
+        return replay(&row, &request_hash);
+    }
+    let (status, body, retry_after) = match run.await {
+        Ok(a) => (a.status, a.body, None),
+        Err(f) => (f.status(), f.body(), f.retry_after),
+    };
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        return Ok(json_response(status, body, retry_after));
+    }
+    let mut w = state.store.write().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency \
+         (endpoint, scope, client_request_id, request_hash, status, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(endpoint)
+    .bind(scope)
+    .bind(client_request_id)
+    .bind(&request_hash)
+    .bind(i64::from(status.as_u16()))
+    .bind(&body)
+    .bind(state.now_i64())
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected();
+    w.commit().await?;
+    if inserted == 0 {
+        // A concurrent request with the same id finished first: its answer is the answer.
+        if let Some(row) = lookup().await? {
+            return replay(&row, &request_hash);
+        }
+    }
+    Ok(json_response(status, body, retry_after))
+}
+
+fn replay(row: &sqlx::any::AnyRow, request_hash: &[u8]) -> Result<Response, ApiFailure> {
+    let stored_hash: Vec<u8> = row.try_get(0)?;
+    if stored_hash != request_hash {
+        return Err(ApiFailure::invalid(
+            "client_request_id was already used for another request",
+        ));
+    }
+    let status: i64 = row.try_get(1)?;
+    let body: Vec<u8> = row.try_get(2)?;
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = json_response(status, body, None);
+    resp.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(resp)
+}

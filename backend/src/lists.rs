@@ -1,0 +1,162 @@
+//! GET /v1/trust-list and GET /v1/status-list: public, signed or static, cacheable.
+
+use crate::AppState;
+use crate::error::{ApiFailure, Error, json_response};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ciborium::Value;
+use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use eid_core::api::{B64, StatusListResponse, TrustListResponse};
+use p256::ecdsa::Signature;
+use p256::ecdsa::signature::Signer;
+use sqlx::Row;
+use std::sync::Arc;
+
+/// The status list every credential of this backend points at.
+pub const STATUS_LIST_URI: &str = "urn:vn-eid:backend:status-list:1";
+/// COSE content type of the signed status list payload.
+pub const STATUS_LIST_CONTENT_TYPE: &str = "application/vnd.vn-eid.status-list+cbor";
+/// How long a fetched status list may be used (seconds): the payload's `ttl` and max-age.
+pub const STATUS_LIST_TTL: u64 = 300;
+/// The bitstrings cover at least this many entries, so their length says nothing about how
+/// many credentials exist (herd privacy, as in the IETF Token Status List draft).
+const MIN_ENTRIES: usize = 131_072;
+/// Version of the trust list content; bump when anchors or authorisations change.
+const TRUST_LIST_VERSION: u64 = 1;
+/// RFC 9360 §2: x5chain header parameter.
+const X5CHAIN: i64 = iana::HeaderParameter::X5Chain as i64;
+
+pub async fn trust_list(State(state): State<Arc<AppState>>) -> Response {
+    let body = TrustListResponse {
+        version: TRUST_LIST_VERSION,
+        issuers: B64(state.keys.trust_list_cbor.clone()),
+        csca: state.keys.csca.iter().cloned().map(B64).collect(),
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => {
+            let mut resp = json_response(StatusCode::OK, bytes, None);
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
+            resp
+        }
+        Err(_) => ApiFailure::from(Error::Random).into_response(),
+    }
+}
+
+/// Bit `index` of a bitstring, least significant bit first within each byte (the order of the
+/// IETF Token Status List draft), zlib-compressed (RFC 1950).
+fn bitstring(indices: &[i64]) -> Vec<u8> {
+    let max = indices
+        .iter()
+        .filter_map(|i| usize::try_from(*i).ok())
+        .max()
+        .unwrap_or(0);
+    let mut bits = vec![0u8; (max + 1).max(MIN_ENTRIES).div_ceil(8)];
+    for i in indices.iter().filter_map(|i| usize::try_from(*i).ok()) {
+        if let Some(b) = bits.get_mut(i / 8) {
+            *b |= 1 << (i % 8);
+        }
+    }
+    miniz_oxide::deflate::compress_to_vec_zlib(&bits, 9)
+}
+
+async fn indices(state: &AppState, query: &'static str) -> Result<Vec<i64>, Error> {
+    sqlx::query(query)
+        .fetch_all(state.store.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get(0).map_err(Error::from))
+        .collect()
+}
+
+pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
+    match status_list_inner(&state).await {
+        Ok(r) => r,
+        Err(e) => ApiFailure::from(e).into_response(),
+    }
+}
+
+async fn status_list_inner(state: &AppState) -> Result<Response, Error> {
+    // Revoked: credentials of devices whose binding was revoked. Suspended: credentials of a
+    // locked account's current device.
+    let revoked = indices(
+        state,
+        "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
+         WHERE v.revoked_at IS NOT NULL",
+    )
+    .await?;
+    let suspended = indices(
+        state,
+        "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
+         JOIN accounts a ON a.id = v.account_id \
+         WHERE v.revoked_at IS NULL AND a.state = 'locked'",
+    )
+    .await?;
+    let payload = Value::Map(vec![
+        (Value::from("list"), Value::from(STATUS_LIST_URI)),
+        (Value::from("issued_at"), Value::from(state.now())),
+        (Value::from("ttl"), Value::from(STATUS_LIST_TTL)),
+        (Value::from("revoked"), Value::Bytes(bitstring(&revoked))),
+        (
+            Value::from("suspended"),
+            Value::Bytes(bitstring(&suspended)),
+        ),
+    ]);
+    let mut encoded = Vec::new();
+    ciborium::into_writer(&payload, &mut encoded)
+        .map_err(|_| Error::Registry("status list encoding".into()))?;
+    let keys = &state.keys;
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES256)
+        .content_type(STATUS_LIST_CONTENT_TYPE.to_owned())
+        .value(X5CHAIN, Value::Bytes(keys.police_certificate.clone()))
+        .build();
+    let signed = CoseSign1Builder::new()
+        .protected(protected)
+        .payload(encoded)
+        // RFC 9053 §2.1: r || s.
+        .try_create_signature(&[], |tbs| {
+            keys.police_key
+                .try_sign(tbs)
+                .map(|s: Signature| s.to_bytes().to_vec())
+        })
+        .map_err(|_| Error::Registry("status list signature".into()))?
+        .build()
+        .to_tagged_vec()
+        .map_err(|_| Error::Registry("status list encoding".into()))?;
+    let body = serde_json::to_vec(&StatusListResponse {
+        list: STATUS_LIST_URI.to_owned(),
+        signed: B64(signed),
+    })
+    .map_err(|_| Error::Registry("status list encoding".into()))?;
+    let mut resp = json_response(StatusCode::OK, body, None);
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={STATUS_LIST_TTL}")) {
+        resp.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitstring_is_lsb_first_and_compact() {
+        let z = bitstring(&[0, 9, 200_000]);
+        assert!(z.len() < 200, "{}", z.len());
+        let bits = miniz_oxide::inflate::decompress_to_vec_zlib(&z).unwrap();
+        assert_eq!(bits.len(), 200_001usize.div_ceil(8));
+        assert_eq!(bits[0], 0b0000_0001);
+        assert_eq!(bits[1], 0b0000_0010);
+        assert_eq!(bits[25_000], 0b0000_0001);
+        assert_eq!(
+            miniz_oxide::inflate::decompress_to_vec_zlib(&bitstring(&[]))
+                .unwrap()
+                .len(),
+            MIN_ENTRIES / 8
+        );
+    }
+}

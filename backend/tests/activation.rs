@@ -1,0 +1,344 @@
+//! Activation: start, SMS code, chip evidence, device binding; every refusal leaves no trace.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use eid_core::api::{self, ActivationStart, ActivationStarted, B64, ErrorCode};
+use eid_core::chip::lds::LdsFile;
+use eid_core::credential::{self, Document, TrustList};
+use eid_fixtures::card::cccd::{CardOptions, Faults};
+use sqlx::Row;
+
+async fn count(h: &Harness, table: &str) -> i64 {
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(h.app.state().store.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+/// Nothing bound: no account, device or document.
+async fn assert_untouched(h: &Harness) {
+    for table in ["accounts", "devices", "documents"] {
+        assert_eq!(count(h, table).await, 0, "{} {table}", h.db);
+    }
+}
+
+async fn trust_list(h: &Harness) -> TrustList {
+    let r = h.get(api::paths::TRUST_LIST).await;
+    let list: api::TrustListResponse = r.json();
+    TrustList::decode(&list.issuers.0).unwrap()
+}
+
+#[tokio::test]
+async fn activation_binds_the_device_and_issues_the_account_credential() {
+    for h in harnesses().await {
+        let c = citizen(0);
+        let started = h.start(&c).await;
+        assert_eq!(started.chip_challenge.0.len(), 8);
+        let outbox = h.outbox(&c.phone).await;
+        assert_eq!(outbox.messages.len(), 1);
+        let code = &outbox.messages[0].code;
+        assert_eq!(code.len(), 6);
+        let device = DeviceKey::new();
+        let r = h
+            .complete(
+                &started,
+                code,
+                evidence(&c, &started.chip_challenge.0),
+                &device,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+        let done: api::ActivationCompleted = r.json();
+        assert_eq!(done.level, 2);
+        let trust = trust_list(&h).await;
+        let v =
+            credential::verify(&done.account_credential.0, &trust, h.app.clock().now()).unwrap();
+        assert_eq!(v.holder_key, device.public_key());
+        assert!(v.issuer.contains("Bo Cong an"));
+        let Document::Identity(card) = v.document else {
+            panic!("not an identity card")
+        };
+        assert_eq!(card.id_number, c.id_number);
+        assert_eq!(card.account.unwrap().id, done.account_id);
+        assert_eq!(count(&h, "accounts").await, 1);
+    }
+}
+
+#[tokio::test]
+async fn unknown_or_mismatched_citizens_get_the_same_answer_and_no_sms() {
+    for h in harnesses().await {
+        let c = citizen(1);
+        for (id, phone) in [
+            ("079123456789", c.phone.as_str()),
+            (c.id_number.as_str(), "0900000000"),
+        ] {
+            let r = h
+                .post(
+                    api::paths::ACTIVATION_START,
+                    &ActivationStart {
+                        client_request_id: request_id(),
+                        id_number: id.into(),
+                        phone: phone.into(),
+                    },
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK);
+            let started: ActivationStarted = r.json();
+            assert_eq!(started.chip_challenge.0.len(), 8);
+            assert!(h.outbox(phone).await.messages.is_empty());
+            // Whatever code is tried, it is wrong.
+            let r = h
+                .complete(
+                    &started,
+                    "000000",
+                    evidence(&c, &started.chip_challenge.0),
+                    &DeviceKey::new(),
+                )
+                .await;
+            assert_eq!(r.error(), ErrorCode::WrongCode, "{}", h.db);
+        }
+        assert_untouched(&h).await;
+        let r = h
+            .post(
+                api::paths::ACTIVATION_START,
+                &ActivationStart {
+                    client_request_id: request_id(),
+                    id_number: "12345".into(),
+                    phone: c.phone.clone(),
+                },
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.error(), ErrorCode::InvalidRequest);
+    }
+}
+
+#[tokio::test]
+async fn wrong_expired_exhausted_and_reused_codes_are_refused() {
+    for h in harnesses().await {
+        let c = citizen(2);
+        let device = DeviceKey::new();
+        // Wrong, then right: the wrong try changed nothing but the try counter.
+        let started = h.start(&c).await;
+        let code = h.code(&c.phone).await;
+        let wrong = if code == "111111" { "222222" } else { "111111" };
+        let ev = || evidence(&c, &started.chip_challenge.0);
+        let r = h.complete(&started, wrong, ev(), &device).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::UNAUTHORIZED, ErrorCode::WrongCode)
+        );
+        assert_untouched(&h).await;
+        // Expired.
+        h.app.clock().advance(eid_backend::CODE_LIFETIME as i64 + 1);
+        let r = h.complete(&started, &code, ev(), &device).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::GONE, ErrorCode::CodeExpired)
+        );
+        assert_untouched(&h).await;
+        // Five wrong tries void the activation, even for the right code afterwards.
+        let started = h.start(&c).await;
+        let code = h.code(&c.phone).await;
+        let ev = || evidence(&c, &started.chip_challenge.0);
+        for _ in 0..eid_backend::MAX_WRONG_CODES {
+            let r = h.complete(&started, wrong, ev(), &device).await;
+            assert_eq!(r.error(), ErrorCode::WrongCode);
+        }
+        let r = h.complete(&started, &code, ev(), &device).await;
+        assert_eq!(r.error(), ErrorCode::CodeExpired);
+        assert_untouched(&h).await;
+        // Used once, refused the second time.
+        let started = h.start(&c).await;
+        let code = h.code(&c.phone).await;
+        let ev = || evidence(&c, &started.chip_challenge.0);
+        assert_eq!(
+            h.complete(&started, &code, ev(), &device).await.status,
+            StatusCode::OK
+        );
+        let r = h.complete(&started, &code, ev(), &DeviceKey::new()).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::CONFLICT, ErrorCode::CodeUsed)
+        );
+        assert_eq!(count(&h, "devices").await, 1);
+    }
+}
+
+#[tokio::test]
+async fn bad_chip_evidence_is_refused_without_using_the_code() {
+    for h in harnesses().await {
+        let c = citizen(3);
+        let other = citizen(4);
+        let started = h.start(&c).await;
+        let code = h.code(&c.phone).await;
+        let challenge = started.chip_challenge.0.clone();
+        let tampered = CardOptions {
+            faults: Faults {
+                tamper: Some(LdsFile::Dg(13)),
+                ..Faults::default()
+            },
+            ..CardOptions::default()
+        };
+        let untrusted = CardOptions {
+            faults: Faults {
+                untrusted: true,
+                ..Faults::default()
+            },
+            ..CardOptions::default()
+        };
+        let mut replayed = evidence(&c, &challenge);
+        replayed.aa_signature = Some(B64(evidence(&c, &[7u8; 8]).aa_signature.unwrap().0));
+        let mut no_aa = evidence(&c, &challenge);
+        no_aa.aa_signature = None;
+        let mut one_byte = evidence(&c, &challenge);
+        let mid = one_byte.dg13.0.len() / 2;
+        one_byte.dg13.0[mid] ^= 0x01;
+        let cases = [
+            (
+                "tampered DG13",
+                evidence_with(&c, &challenge, &tampered, false),
+            ),
+            ("one byte of DG13", one_byte),
+            (
+                "untrusted signer",
+                evidence_with(&c, &challenge, &untrusted, false),
+            ),
+            (
+                "cloned chip",
+                evidence_with(&c, &challenge, &CardOptions::default(), true),
+            ),
+            ("another citizen", evidence(&other, &challenge)),
+            ("another challenge", replayed),
+            ("no active authentication", no_aa),
+        ];
+        for (what, ev) in cases {
+            let r = h.complete(&started, &code, ev, &DeviceKey::new()).await;
+            assert_eq!(
+                (r.status, r.error()),
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::ChipEvidenceInvalid
+                ),
+                "{what} on {}",
+                h.db
+            );
+            let body = String::from_utf8_lossy(&r.body).to_string();
+            assert!(!body.contains(&c.id_number) && !body.contains(&c.full_name));
+        }
+        // Not a P-256 point.
+        let r = h
+            .post(
+                api::paths::ACTIVATION_COMPLETE,
+                &api::ActivationComplete {
+                    client_request_id: request_id(),
+                    activation_id: started.activation_id.clone(),
+                    sms_code: code.clone(),
+                    chip: evidence(&c, &challenge),
+                    device_public_key: B64(vec![4; 65]),
+                    attestation: None,
+                },
+            )
+            .await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest);
+        assert_untouched(&h).await;
+        // The code is still good for the genuine chip.
+        let r = h
+            .complete(&started, &code, evidence(&c, &challenge), &DeviceKey::new())
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+    }
+}
+
+#[tokio::test]
+async fn starts_are_rate_limited_per_id_and_per_phone() {
+    for h in harnesses().await {
+        let c = citizen(5);
+        for _ in 0..5 {
+            h.start(&c).await;
+        }
+        let r = h
+            .post(
+                api::paths::ACTIVATION_START,
+                &ActivationStart {
+                    client_request_id: request_id(),
+                    id_number: c.id_number.clone(),
+                    phone: "0911111111".into(),
+                },
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited)
+        );
+        let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(retry > 0 && retry <= eid_backend::RATE_WINDOW);
+        // Per phone: other ID numbers on the same phone.
+        let r = h
+            .post(
+                api::paths::ACTIVATION_START,
+                &ActivationStart {
+                    client_request_id: request_id(),
+                    id_number: "001000000001".into(),
+                    phone: c.phone.clone(),
+                },
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        // An hour later it is allowed again.
+        h.app.clock().advance(eid_backend::RATE_WINDOW as i64 + 1);
+        h.start(&c).await;
+    }
+}
+
+#[tokio::test]
+async fn repeated_request_ids_get_the_first_answer() {
+    for h in harnesses().await {
+        let c = citizen(6);
+        let req = ActivationStart {
+            client_request_id: request_id(),
+            id_number: c.id_number.clone(),
+            phone: c.phone.clone(),
+        };
+        let a = h.post(api::paths::ACTIVATION_START, &req).await;
+        let b = h.post(api::paths::ACTIVATION_START, &req).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert_eq!(a.body, b.body);
+        assert_eq!(b.headers["idempotent-replayed"], "true");
+        assert_eq!(h.outbox(&c.phone).await.messages.len(), 1);
+        // The same id for another body is refused.
+        let r = h
+            .post(
+                api::paths::ACTIVATION_START,
+                &ActivationStart {
+                    phone: "0900000001".into(),
+                    ..req.clone()
+                },
+            )
+            .await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest);
+        // Completing twice with one id: the same account, one device.
+        let started: ActivationStarted = a.json();
+        let code = h.code(&c.phone).await;
+        let device = DeviceKey::new();
+        let body = api::ActivationComplete {
+            client_request_id: request_id(),
+            activation_id: started.activation_id.clone(),
+            sms_code: code,
+            chip: evidence(&c, &started.chip_challenge.0),
+            device_public_key: B64(device.public_key()),
+            attestation: None,
+        };
+        let first = h.post(api::paths::ACTIVATION_COMPLETE, &body).await;
+        let again = h.post(api::paths::ACTIVATION_COMPLETE, &body).await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert_eq!(first.body, again.body);
+        assert_eq!(count(&h, "devices").await, 1);
+    }
+}

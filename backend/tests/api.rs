@@ -1,0 +1,179 @@
+//! The API surface: every route documented in the OpenAPI document, error shape, request ids,
+//! development-only outbox, and logs without personal data.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use eid_backend::{App, Config, OPENAPI_JSON, ROUTES};
+use eid_core::api::{self, ErrorBody, ErrorCode};
+use std::sync::{Arc, Mutex};
+
+#[test]
+fn every_route_is_in_the_openapi_document_and_back() {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path) in ROUTES {
+        assert!(
+            paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+            "{method} {path} is not documented"
+        );
+    }
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            assert!(
+                ROUTES.contains(&(method.as_str(), path.as_str())),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_is_served_with_a_request_id() {
+    for h in harnesses().await {
+        for (method, path) in ROUTES {
+            let r = h
+                .send(
+                    Request::builder()
+                        .method(method.to_ascii_uppercase().as_str())
+                        .uri(*path)
+                        .header("content-type", "application/json")
+                        .body(Body::from("{}"))
+                        .unwrap(),
+                )
+                .await;
+            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            if r.status == StatusCode::NOT_FOUND {
+                panic!("{method} {path} is not routed");
+            }
+            assert!(r.headers.contains_key("x-request-id"), "{method} {path}");
+            if r.status.is_client_error() {
+                let e: ErrorBody = r.json();
+                assert_eq!(
+                    e.error.request_id,
+                    r.headers["x-request-id"].to_str().unwrap()
+                );
+            }
+        }
+        // The served document is the checked-in one.
+        let r = h.get(api::paths::OPENAPI).await;
+        assert_eq!(r.body, OPENAPI_JSON.as_bytes());
+        let health: eid_backend::Health = h.get(api::paths::HEALTH).await.json();
+        assert_eq!(health.status, "ok");
+        // Unknown routes: the error shape, with the caller's plain request id echoed.
+        let r = h
+            .send(
+                Request::get("/v1/citizens/001099012345")
+                    .header("x-request-id", "support-42")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert_eq!(r.headers["x-request-id"], "support-42");
+        let e: ErrorBody = r.json();
+        assert_eq!(
+            (e.error.code, e.error.request_id.as_str()),
+            (ErrorCode::NotFound, "support-42")
+        );
+        // Malformed bodies.
+        let r = h
+            .post_raw(api::paths::ACTIVATION_START, b"{not json".to_vec())
+            .await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_exists_only_in_development_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("prod.db").display());
+    let app = App::open(Config {
+        dev_mode: false,
+        ..Config::development(url.clone())
+    })
+    .await
+    .unwrap();
+    let h = Harness::from_app(app, "sqlite");
+    let c = citizen(0);
+    h.start(&c).await;
+    let r = h
+        .get(&format!("{}?phone={}", api::paths::DEV_OUTBOX, c.phone))
+        .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+    );
+    // Reopening an existing database neither reseeds nor loses anything.
+    h.app.state().store.close().await;
+    let again = App::open(Config::development(url)).await.unwrap();
+    let h = Harness::from_app(again, "sqlite");
+    assert_eq!(h.outbox(&c.phone).await.messages.len(), 1);
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_carry_requests_but_no_personal_data() {
+    // Global, not per thread: tracing caches per call site whether anyone listens, and tests on
+    // other threads would otherwise leave this test's call sites switched off.
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    for h in harnesses().await {
+        let c = citizen(7);
+        let device = h.activate(&c).await;
+        h.signed(&device, "GET", api::paths::DOCUMENTS, Vec::new(), &[])
+            .await;
+        // A refused completion too.
+        let started = h.start(&c).await;
+        h.complete(
+            &started,
+            "000000",
+            evidence(&c, &started.chip_challenge.0),
+            &DeviceKey::new(),
+        )
+        .await;
+        let code = h.code(&c.phone).await;
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("route=/v1/activation/complete"), "{log}");
+        assert!(log.contains("status=401"));
+        assert!(log.contains("latency_ms="));
+        let masked = format!("sms to ***{}: code {code}", &c.phone[7..]);
+        assert!(log.contains(&masked), "{log}");
+        for secret in [&c.id_number, &c.phone, &c.full_name, &c.mrz_surname] {
+            assert!(!log.contains(secret.as_str()), "personal data in the log");
+        }
+        // Codes appear only on the development outbox line.
+        for line in log
+            .lines()
+            .filter(|l| l.contains("code ") || l.contains("code="))
+        {
+            assert!(line.contains("sms to ***"), "{line}");
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! Test harness: the backend on a fresh database (SQLite in a temporary directory always, and
+//! PostgreSQL when `EID_TEST_POSTGRES_URL` is set: then a fresh database per test on that
+//! server, and an unreachable server fails the test), plus a simulated citizen with a chip and a
+//! device key.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode};
+use base64::Engine;
+use eid_backend::{App, Config};
+use eid_core::api::{
+    self, ActivationComplete, ActivationStart, ActivationStarted, B64, ChipEvidence, DevOutbox,
+    ErrorBody, ErrorCode, headers,
+};
+use eid_core::chip::ec::{Curve, HashAlg};
+use eid_core::chip::lds::LdsFile;
+use eid_fixtures::card::aa::ActiveAuthCard;
+use eid_fixtures::card::cccd;
+use eid_fixtures::citizens::{self, Citizen};
+use http_body_util::BodyExt;
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{DerSignature, SigningKey};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tower::ServiceExt;
+
+pub struct Harness {
+    pub app: App,
+    pub router: Router,
+    pub db: &'static str,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} {e}: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn error(&self) -> ErrorCode {
+        self.json::<ErrorBody>().error.code
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh client_request_id.
+pub fn request_id() -> String {
+    format!(
+        "req-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn sqlite() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+    let app = App::open(Config::development(url)).await.unwrap();
+    Harness {
+        router: app.router(),
+        app,
+        db: "sqlite",
+        _dir: Some(dir),
+    }
+}
+
+/// A new database on the test server, so tests run in parallel without sharing citizens.
+async fn postgres(url: &str) -> Harness {
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("EID_TEST_POSTGRES_URL is set but does not answer: {e}"));
+    let name = format!(
+        "eid_t_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
+    let app = App::open(Config::development(format!("{base}/{name}")))
+        .await
+        .unwrap();
+    Harness {
+        router: app.router(),
+        app,
+        db: "postgres",
+        _dir: None,
+    }
+}
+
+/// One harness per database under test.
+pub async fn harnesses() -> Vec<Harness> {
+    let mut out = vec![sqlite().await];
+    if let Ok(url) = std::env::var("EID_TEST_POSTGRES_URL")
+        && !url.is_empty()
+    {
+        out.push(postgres(&url).await);
+    }
+    out
+}
+
+pub fn citizen(i: usize) -> Citizen {
+    citizens::citizens()[i].clone()
+}
+
+impl Harness {
+    pub fn from_app(app: App, db: &'static str) -> Harness {
+        Harness {
+            router: app.router(),
+            app,
+            db,
+            _dir: None,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn post<T: Serialize>(&self, path: &str, body: &T) -> Reply {
+        self.post_raw(path, serde_json::to_vec(body).unwrap()).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> Reply {
+        self.send(
+            Request::post(path)
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn start(&self, c: &Citizen) -> ActivationStarted {
+        let r = self
+            .post(
+                api::paths::ACTIVATION_START,
+                &ActivationStart {
+                    client_request_id: request_id(),
+                    id_number: c.id_number.clone(),
+                    phone: c.phone.clone(),
+                },
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        r.json()
+    }
+
+    pub async fn outbox(&self, phone: &str) -> DevOutbox {
+        let r = self
+            .get(&format!("{}?phone={phone}", api::paths::DEV_OUTBOX))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        r.json()
+    }
+
+    /// The code of the latest SMS to `phone`.
+    pub async fn code(&self, phone: &str) -> String {
+        self.outbox(phone)
+            .await
+            .messages
+            .last()
+            .expect("an SMS")
+            .code
+            .clone()
+    }
+
+    pub async fn complete(
+        &self,
+        started: &ActivationStarted,
+        code: &str,
+        chip: ChipEvidence,
+        device: &DeviceKey,
+    ) -> Reply {
+        self.post(
+            api::paths::ACTIVATION_COMPLETE,
+            &ActivationComplete {
+                client_request_id: request_id(),
+                activation_id: started.activation_id.clone(),
+                sms_code: code.to_owned(),
+                chip,
+                device_public_key: B64(device.public_key()),
+                attestation: None,
+            },
+        )
+        .await
+    }
+
+    /// A full activation of `c` on a new device.
+    pub async fn activate(&self, c: &Citizen) -> DeviceKey {
+        let started = self.start(c).await;
+        let code = self.code(&c.phone).await;
+        let mut device = DeviceKey::new();
+        let r = self
+            .complete(
+                &started,
+                &code,
+                evidence(c, &started.chip_challenge.0),
+                &device,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let done: api::ActivationCompleted = r.json();
+        device.account = done.account_id;
+        device.account_credential = done.account_credential.0;
+        device
+    }
+
+    /// A device-signed request.
+    pub async fn signed(
+        &self,
+        device: &DeviceKey,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let now = self.app.clock().now();
+        self.signed_at(device, method, path, body, extra, now).await
+    }
+
+    pub async fn signed_at(
+        &self,
+        device: &DeviceKey,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+        timestamp: u64,
+    ) -> Reply {
+        let signature = device.sign(&api::signing_input(method, path, timestamp, &body));
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(headers::ACCOUNT, &device.account)
+            .header(headers::TIMESTAMP, timestamp.to_string())
+            .header(headers::SIGNATURE, signature)
+            .header("content-type", "application/json");
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+}
+
+/// The chip's files as evidence, with its active-authentication answer to `challenge`.
+pub fn evidence(c: &Citizen, challenge: &[u8]) -> ChipEvidence {
+    evidence_with(c, challenge, &cccd::CardOptions::default(), false)
+}
+
+/// `clone`: the answer comes from another key than the one DG15 announces (a cloned chip).
+pub fn evidence_with(
+    c: &Citizen,
+    challenge: &[u8],
+    options: &cccd::CardOptions,
+    clone: bool,
+) -> ChipEvidence {
+    let files = cccd::personalise(c, options).unwrap();
+    let file = |f: LdsFile| B64(files.get(&f).cloned().unwrap());
+    // The same seed as the simulated card (eid_fixtures::card::cccd).
+    let seed = format!("{}{}", c.id_number, if clone { "/clone" } else { "" });
+    let aa = ActiveAuthCard::from_seed(Curve::P256, seed.as_bytes(), HashAlg::Sha256);
+    let answer = aa.internal_authenticate(challenge);
+    assert_eq!(answer.sw, 0x9000);
+    ChipEvidence {
+        sod: file(LdsFile::Sod),
+        dg1: file(LdsFile::Dg(1)),
+        dg13: file(LdsFile::Dg(13)),
+        dg14: Some(file(LdsFile::Dg(14))),
+        dg15: Some(file(LdsFile::Dg(15))),
+        aa_signature: Some(B64(answer.data)),
+    }
+}
+
+/// A wallet's device key and, once activated, its account.
+pub struct DeviceKey {
+    key: SigningKey,
+    pub account: String,
+    pub account_credential: Vec<u8>,
+}
+
+impl DeviceKey {
+    pub fn new() -> DeviceKey {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).unwrap();
+        DeviceKey {
+            key: SigningKey::from_slice(&secret).unwrap(),
+            account: String::new(),
+            account_credential: Vec::new(),
+        }
+    }
+
+    pub fn public_key(&self) -> Vec<u8> {
+        self.key
+            .verifying_key()
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec()
+    }
+
+    pub fn sign(&self, message: &[u8]) -> String {
+        let sig: DerSignature = self.key.sign(message);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_bytes())
+    }
+}

@@ -1,0 +1,334 @@
+//! Document sync, device-signed requests, device change, account lock, trust and status lists.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use coset::{CoseSign1, TaggedCborSerializable};
+use der::Decode;
+use eid_core::api::{self, AccountLockRequest, AccountRemoteState, AccountStatus, ErrorCode};
+use eid_core::credential::{self, DocumentKind, TrustList};
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{Signature, VerifyingKey};
+
+async fn trust_list(h: &Harness) -> TrustList {
+    let r = h.get(api::paths::TRUST_LIST).await;
+    assert!(
+        r.headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let list: api::TrustListResponse = r.json();
+    assert_eq!(list.csca.len(), 1);
+    TrustList::decode(&list.issuers.0).unwrap()
+}
+
+async fn documents(h: &Harness, device: &DeviceKey, since: Option<&str>) -> Reply {
+    let path = match since {
+        Some(s) => format!("{}?since={s}", api::paths::DOCUMENTS),
+        None => api::paths::DOCUMENTS.to_owned(),
+    };
+    h.signed(device, "GET", &path, Vec::new(), &[]).await
+}
+
+/// The status list's (revoked, suspended) bits, after checking the police signature.
+async fn status_bits(h: &Harness) -> (Vec<u8>, Vec<u8>) {
+    let r = h.get(api::paths::STATUS_LIST).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=300")
+    );
+    let list: api::StatusListResponse = r.json();
+    let sign1 = CoseSign1::from_tagged_slice(&list.signed.0).unwrap();
+    let cert_der = sign1
+        .protected
+        .header
+        .rest
+        .iter()
+        .find_map(|(l, v)| (*l == coset::Label::Int(33)).then(|| v.as_bytes().unwrap().clone()))
+        .unwrap();
+    let cert = x509_cert::Certificate::from_der(&cert_der).unwrap();
+    assert!(
+        cert.tbs_certificate()
+            .subject()
+            .to_string()
+            .contains("Bo Cong an")
+    );
+    let point = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes()
+        .to_vec();
+    let key = VerifyingKey::from_sec1_bytes(&point).unwrap();
+    sign1
+        .verify_signature(&[], |sig, tbs| {
+            key.verify(tbs, &Signature::from_slice(sig).unwrap())
+        })
+        .unwrap();
+    let payload: ciborium::Value =
+        ciborium::from_reader(sign1.payload.as_deref().unwrap()).unwrap();
+    let map = payload.as_map().unwrap();
+    let field = |name: &str| {
+        map.iter()
+            .find(|(k, _)| k.as_text() == Some(name))
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(field("list").as_text().unwrap(), list.list);
+    let bits = |name: &str| {
+        miniz_oxide::inflate::decompress_to_vec_zlib(field(name).as_bytes().unwrap()).unwrap()
+    };
+    (bits("revoked"), bits("suspended"))
+}
+
+fn bit(bits: &[u8], index: u32) -> bool {
+    bits[(index / 8) as usize] & (1 << (index % 8)) != 0
+}
+
+#[tokio::test]
+async fn documents_are_issued_for_the_device_and_synced_by_cursor_and_etag() {
+    for h in harnesses().await {
+        let c = citizen(0);
+        let device = h.activate(&c).await;
+        let trust = trust_list(&h).await;
+        let r = documents(&h, &device, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+        let page: api::DocumentsPage = r.json();
+        let mut kinds: Vec<&str> = page.documents.iter().map(|d| d.kind.as_str()).collect();
+        kinds.sort_unstable();
+        assert_eq!(
+            kinds,
+            [
+                "driving_licence",
+                "health_insurance",
+                "health_record",
+                "identity"
+            ]
+        );
+        for d in &page.documents {
+            let v = credential::verify(&d.credential.0, &trust, h.app.clock().now()).unwrap();
+            assert_eq!(v.id, d.id);
+            assert_eq!(v.kind.as_str(), d.kind);
+            assert_eq!(v.holder_key, device.public_key());
+            assert_eq!(v.document.summary().holder, c.full_name);
+        }
+        let identity = page
+            .documents
+            .iter()
+            .find(|d| d.kind == "identity")
+            .unwrap();
+        assert_eq!(identity.credential.0, device.account_credential);
+        // Kept, not re-issued.
+        let again: api::DocumentsPage = documents(&h, &device, None).await.json();
+        assert_eq!(again, page);
+        // Unchanged since the cursor: an empty page.
+        let empty: api::DocumentsPage = documents(&h, &device, Some(&page.cursor)).await.json();
+        assert!(empty.documents.is_empty() && empty.removed.is_empty());
+        assert_eq!(empty.cursor, page.cursor);
+        // ETag.
+        let etag = r.headers["etag"].to_str().unwrap().to_owned();
+        let r304 = h
+            .signed(
+                &device,
+                "GET",
+                api::paths::DOCUMENTS,
+                Vec::new(),
+                &[("if-none-match", &etag)],
+            )
+            .await;
+        assert_eq!(r304.status, StatusCode::NOT_MODIFIED);
+        assert!(r304.body.is_empty());
+        let r = documents(&h, &device, Some("nope")).await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest);
+    }
+}
+
+#[tokio::test]
+async fn only_fresh_correct_signatures_are_accepted() {
+    for h in harnesses().await {
+        let device = h.activate(&citizen(1)).await;
+        let now = h.app.clock().now();
+        let path = api::paths::DOCUMENTS;
+        for (what, reply) in [
+            (
+                "stale",
+                h.signed_at(&device, "GET", path, Vec::new(), &[], now - 301)
+                    .await,
+            ),
+            (
+                "future",
+                h.signed_at(&device, "GET", path, Vec::new(), &[], now + 301)
+                    .await,
+            ),
+            ("other key", {
+                let mut other = DeviceKey::new();
+                other.account = device.account.clone();
+                h.signed(&other, "GET", path, Vec::new(), &[]).await
+            }),
+            ("unknown account", {
+                let mut other = DeviceKey::new();
+                other.account = "VNEID-0000".into();
+                h.signed(&other, "GET", path, Vec::new(), &[]).await
+            }),
+            ("unsigned", h.get(path).await),
+        ] {
+            assert_eq!(
+                (reply.status, reply.error()),
+                (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
+                "{what}"
+            );
+        }
+        // Signed for another path.
+        let sig = device.sign(&api::signing_input("GET", "/v1/account", now, b""));
+        let r = h
+            .send(
+                axum::http::Request::get(path)
+                    .header(api::headers::ACCOUNT, &device.account)
+                    .header(api::headers::TIMESTAMP, now.to_string())
+                    .header(api::headers::SIGNATURE, sig)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let ok = h
+            .signed_at(&device, "GET", path, Vec::new(), &[], now - 290)
+            .await;
+        assert_eq!(ok.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_new_device_revokes_the_old_one_and_its_credentials() {
+    for h in harnesses().await {
+        let c = citizen(2);
+        let first = h.activate(&c).await;
+        let page: api::DocumentsPage = documents(&h, &first, None).await.json();
+        let trust = trust_list(&h).await;
+        let indices: Vec<u32> = page
+            .documents
+            .iter()
+            .map(|d| {
+                credential::verify(&d.credential.0, &trust, h.app.clock().now())
+                    .unwrap()
+                    .status
+                    .index
+            })
+            .collect();
+        let (revoked, _) = status_bits(&h).await;
+        assert!(indices.iter().all(|i| !bit(&revoked, *i)));
+
+        let second = h.activate(&c).await;
+        assert_eq!(second.account, first.account);
+        let r = documents(&h, &first, None).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::FORBIDDEN, ErrorCode::Revoked)
+        );
+        let status: AccountStatus = h
+            .signed(&first, "GET", api::paths::ACCOUNT, Vec::new(), &[])
+            .await
+            .json();
+        assert_eq!(status.state, AccountRemoteState::Revoked);
+        let (revoked, _) = status_bits(&h).await;
+        assert!(indices.iter().all(|i| bit(&revoked, *i)), "{}", h.db);
+        // The new device gets its own credentials.
+        let page2: api::DocumentsPage = documents(&h, &second, None).await.json();
+        assert_eq!(page2.documents.len(), DocumentKind::ALL.len());
+        assert!(
+            page2
+                .documents
+                .iter()
+                .all(|d| page.documents.iter().all(|o| o.id != d.id))
+        );
+        let status: AccountStatus = h
+            .signed(&second, "GET", api::paths::ACCOUNT, Vec::new(), &[])
+            .await
+            .json();
+        assert_eq!(status.state, AccountRemoteState::Active);
+        assert_eq!(status.level, 2);
+    }
+}
+
+#[tokio::test]
+async fn lock_and_unlock_from_the_device() {
+    for h in harnesses().await {
+        let device = h.activate(&citizen(3)).await;
+        let page: api::DocumentsPage = documents(&h, &device, None).await.json();
+        let trust = trust_list(&h).await;
+        let index =
+            credential::verify(&page.documents[0].credential.0, &trust, h.app.clock().now())
+                .unwrap()
+                .status
+                .index;
+        let lock = serde_json::to_vec(&AccountLockRequest {
+            client_request_id: request_id(),
+        })
+        .unwrap();
+        let r = h
+            .signed(&device, "POST", api::paths::ACCOUNT_LOCK, lock.clone(), &[])
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.json::<AccountStatus>().state, AccountRemoteState::Locked);
+        // A retry of the same request: the same answer.
+        let again = h
+            .signed(&device, "POST", api::paths::ACCOUNT_LOCK, lock, &[])
+            .await;
+        assert_eq!(again.body, r.body);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        let r = documents(&h, &device, None).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::LOCKED, ErrorCode::AccountLocked)
+        );
+        let (revoked, suspended) = status_bits(&h).await;
+        assert!(bit(&suspended, index) && !bit(&revoked, index));
+        let status: AccountStatus = h
+            .signed(&device, "GET", api::paths::ACCOUNT, Vec::new(), &[])
+            .await
+            .json();
+        assert_eq!(status.state, AccountRemoteState::Locked);
+        // A signed body that was altered does not verify.
+        let unlock = serde_json::to_vec(&AccountLockRequest {
+            client_request_id: request_id(),
+        })
+        .unwrap();
+        let now = h.app.clock().now();
+        let sig = device.sign(&api::signing_input(
+            "POST",
+            api::paths::ACCOUNT_UNLOCK,
+            now,
+            b"{}",
+        ));
+        let r = h
+            .send(
+                axum::http::Request::post(api::paths::ACCOUNT_UNLOCK)
+                    .header(api::headers::ACCOUNT, &device.account)
+                    .header(api::headers::TIMESTAMP, now.to_string())
+                    .header(api::headers::SIGNATURE, sig)
+                    .body(axum::body::Body::from(unlock.clone()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let r = h
+            .signed(&device, "POST", api::paths::ACCOUNT_UNLOCK, unlock, &[])
+            .await;
+        assert_eq!(r.json::<AccountStatus>().state, AccountRemoteState::Active);
+        assert_eq!(documents(&h, &device, None).await.status, StatusCode::OK);
+        let (_, suspended) = status_bits(&h).await;
+        assert!(!bit(&suspended, index));
+    }
+}

@@ -1,0 +1,62 @@
+//! `eid serve`: the reference backend on a local address.
+
+use eid_backend::{App, Config};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the real one is printed).
+    #[arg(long, default_value = "127.0.0.1:8088")]
+    addr: String,
+    /// Database: sqlite://PATH (created on first run) or postgres://USER@HOST:PORT/DB.
+    #[arg(
+        long,
+        default_value = "sqlite://eid-backend.db",
+        env = "EID_DATABASE_URL"
+    )]
+    db: String,
+    /// Production mode: no development SMS outbox, SMS codes never logged.
+    #[arg(long)]
+    production: bool,
+    /// Log level: error, warn, info, debug, trace.
+    #[arg(long, default_value = "info", env = "EID_LOG")]
+    log: tracing_subscriber::filter::LevelFilter,
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
+    // Logs go to standard error; standard output only says where the server listens.
+    tracing_subscriber::fmt()
+        .with_max_level(args.log)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let config = Config {
+            dev_mode: !args.production,
+            ..Config::development(args.db)
+        };
+        let app = App::open(config)
+            .await
+            .map_err(|e| format!("cannot open the backend: {e}"))?;
+        let listener = tokio::net::TcpListener::bind(&args.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("no local address: {e}"))?;
+        println!("listening on http://{addr}");
+        // Scripts wait for this line.
+        let _ = std::io::stdout().flush();
+        app.serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("server failed: {e}"))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

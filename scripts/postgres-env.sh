@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Source me: a throwaway PostgreSQL cluster on loopback for the backend tests.
+#
+#   . scripts/postgres-env.sh
+#   pg_start        # initdb in a temporary directory, postgres on 127.0.0.1:<free port>,
+#                   # a database "eid_test"; exports EID_TEST_POSTGRES_URL
+#   ...             # cargo test: the backend suite also runs against PostgreSQL
+#   pg_stop         # stops the server and deletes the cluster
+#
+# Both are idempotent. Installs nothing (scripts/test.sh installs Debian's postgresql). Works as
+# root with no standard input: postgres refuses to run as root, so the cluster belongs to the
+# "postgres" user (created by the Debian package) or, without it, to a system user "eidpg".
+# The server's log is $PG_STATE_DIR/cluster/log while it runs.
+
+PG_STATE_DIR="${PG_STATE_DIR:-${TMPDIR:-/tmp}/eid-postgres}"
+
+_pg_log() { printf 'postgres-env: %s\n' "$*" >&2; }
+
+# The newest installed server's bin directory (Debian: /usr/lib/postgresql/<major>/bin).
+_pg_bindir() {
+  local d
+  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$d" ] && [ -x "$d/initdb" ] && printf '%s' "$d"
+}
+
+# The user the cluster runs as, and a way to run a command as that user.
+_pg_user() {
+  if [ "$(id -u)" -ne 0 ]; then
+    id -un
+  elif id postgres >/dev/null 2>&1; then
+    printf 'postgres'
+  else
+    id eidpg >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin eidpg
+    printf 'eidpg'
+  fi
+}
+
+_pg_as() {
+  local user="$1"
+  shift
+  if [ "$(id -u)" -ne 0 ]; then
+    "$@"
+  else
+    runuser -u "$user" -- "$@" </dev/null
+  fi
+}
+
+_pg_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+_pg_running() {
+  local bindir user
+  [ -f "$PG_STATE_DIR/cluster/data/postmaster.pid" ] || return 1
+  bindir="$(cat "$PG_STATE_DIR/bindir" 2>/dev/null)" || return 1
+  user="$(cat "$PG_STATE_DIR/user" 2>/dev/null)" || return 1
+  _pg_as "$user" "$bindir/pg_ctl" -D "$PG_STATE_DIR/cluster/data" status >/dev/null 2>&1
+}
+
+pg_start() {
+  local bindir user port attempt cluster
+  if _pg_running; then
+    EID_TEST_POSTGRES_URL="$(cat "$PG_STATE_DIR/url")"
+    export EID_TEST_POSTGRES_URL
+    return 0
+  fi
+  bindir="$(_pg_bindir)" || {
+    _pg_log "PostgreSQL server not installed (apt-get install postgresql)"
+    return 1
+  }
+  user="$(_pg_user)" || {
+    _pg_log "no user to run postgres as"
+    return 1
+  }
+  rm -rf "$PG_STATE_DIR"
+  mkdir -p "$PG_STATE_DIR"
+  cluster="$PG_STATE_DIR/cluster"
+  mkdir -p "$cluster"
+  chown "$user" "$cluster" 2>/dev/null || true
+  chmod 700 "$cluster"
+  # /tmp may be mode 1777 but PG_STATE_DIR is ours: let the cluster user through.
+  chmod 755 "$PG_STATE_DIR"
+  printf '%s' "$bindir" >"$PG_STATE_DIR/bindir"
+  printf '%s' "$user" >"$PG_STATE_DIR/user"
+  # trust on loopback only: a throwaway test cluster with no password to leak.
+  if ! _pg_as "$user" "$bindir/initdb" -D "$cluster/data" -U eid --auth=trust -E UTF8 \
+    --no-locale >"$cluster/initdb.log" 2>&1; then
+    _pg_log "initdb failed:"
+    tail -n 20 "$cluster/initdb.log" >&2
+    pg_stop
+    return 1
+  fi
+  for attempt in 1 2 3 4 5; do
+    port=$((20000 + (RANDOM % 40000)))
+    _pg_port_free "$port" || continue
+    # fsync off: the cluster is deleted afterwards, durability buys nothing here.
+    if _pg_as "$user" "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/log" -w -t 60 \
+      -o "-p $port -k $cluster -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+      start >/dev/null 2>&1; then
+      break
+    fi
+    port=""
+  done
+  if [ -z "$port" ]; then
+    _pg_log "postgres did not start; its log:"
+    tail -n 20 "$cluster/log" >&2 2>/dev/null || true
+    pg_stop
+    return 1
+  fi
+  if ! _pg_as "$user" "$bindir/createdb" -h 127.0.0.1 -p "$port" -U eid eid_test; then
+    _pg_log "createdb failed"
+    pg_stop
+    return 1
+  fi
+  EID_TEST_POSTGRES_URL="postgres://eid@127.0.0.1:$port/eid_test"
+  printf '%s' "$EID_TEST_POSTGRES_URL" >"$PG_STATE_DIR/url"
+  export EID_TEST_POSTGRES_URL
+  _pg_log "PostgreSQL ($(basename "$(dirname "$bindir")")) on 127.0.0.1:$port"
+  return 0
+}
+
+pg_stop() {
+  local bindir user
+  if [ -f "$PG_STATE_DIR/cluster/data/postmaster.pid" ]; then
+    bindir="$(cat "$PG_STATE_DIR/bindir" 2>/dev/null)"
+    user="$(cat "$PG_STATE_DIR/user" 2>/dev/null)"
+    if [ -n "$bindir" ] && [ -n "$user" ]; then
+      _pg_as "$user" "$bindir/pg_ctl" -D "$PG_STATE_DIR/cluster/data" -m fast -w stop \
+        >/dev/null 2>&1 || true
+    fi
+  fi
+  rm -rf "$PG_STATE_DIR"
+  unset EID_TEST_POSTGRES_URL
+  return 0
+}
