@@ -1,0 +1,269 @@
+//! The whole level-2 journey across crates, over real HTTP: the reference backend listens on
+//! 127.0.0.1, a wallet (core) activates with the simulated chip, syncs its documents, keeps
+//! working offline, and is revoked when the same citizen activates a second device.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use eid_backend::{App, Config};
+use eid_core::account::AccountState;
+use eid_core::account::lockout::{Clock, SystemClock};
+use eid_core::account::passcode::{KdfParams, Passcode};
+use eid_core::api::ErrorCode;
+use eid_core::chip::TransportLimits;
+use eid_core::chip::document::{ChipDocument, read_document};
+use eid_core::chip::pace::PacePassword;
+use eid_core::chip::reader::ReadRequest;
+use eid_core::credential::DocumentKind;
+use eid_core::keys::{KeyStore, SoftwareKeyStore};
+use eid_core::runtime::{block_on, runtime};
+use eid_core::sync::{BackendClient, RetryPolicy, SyncError};
+use eid_core::wallet::{Wallet, WalletError};
+use eid_fixtures::card::SimTransport;
+use eid_fixtures::card::cccd::{self, CardOptions, Faults};
+use eid_fixtures::citizens::{Citizen, citizens};
+use eid_fixtures::drbg::Drbg;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const EXTENDED: TransportLimits = TransportLimits {
+    max_command: 65544,
+    max_response: 65538,
+    extended_length: true,
+};
+
+/// The backend on a temporary SQLite database, served on a free loopback port.
+struct Backend {
+    url: String,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+fn backend() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+    let app = block_on(App::open(Config::development(url)))
+        .unwrap()
+        .unwrap();
+    let listener = block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap()
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    runtime().unwrap().spawn(async move {
+        let _ = app
+            .serve(listener, async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Backend {
+        url: format!("http://{addr}"),
+        _dir: dir,
+        stop: Some(tx),
+    }
+}
+
+fn client(url: &str) -> BackendClient {
+    let fast = RetryPolicy {
+        attempts: 2,
+        first_backoff: Duration::from_millis(20),
+        timeout: Duration::from_secs(10),
+    };
+    BackendClient::new(url, fast).unwrap()
+}
+
+fn wallet(dir: &Path) -> Wallet {
+    let keys: Arc<dyn KeyStore> = Arc::new(SoftwareKeyStore::in_memory());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
+    let w = Wallet::open(dir, keys, clock)
+        .unwrap()
+        .with_kdf(KdfParams::FAST_FOR_TESTS);
+    w.set_up(&Passcode::new("123456").unwrap()).unwrap();
+    w
+}
+
+fn read_chip(c: &Citizen, challenge: &[u8], faults: Faults) -> ChipDocument {
+    let options = CardOptions {
+        faults,
+        ..CardOptions::default()
+    };
+    let link = SimTransport::new(cccd::card(c, &options).unwrap(), EXTENDED);
+    let mut request = ReadRequest::cccd(false);
+    request.aa_challenge = Some(challenge.to_vec());
+    let key = PacePassword::Mrz(cccd::mrz_key(c).unwrap());
+    let trust = cccd::trust_store().unwrap();
+    read_document(
+        link,
+        key,
+        &request,
+        Some(&trust),
+        &mut Drbg::new(b"e2e", "terminal"),
+        None,
+    )
+    .unwrap()
+}
+
+/// Start, read the code from the dev outbox, read the chip with the server's challenge, complete.
+fn activate(
+    w: &Wallet,
+    api: &BackendClient,
+    c: &Citizen,
+    faults: Faults,
+) -> Result<(String, u8), WalletError> {
+    let pending = block_on(w.start_activation(api, &c.id_number, &c.phone)).unwrap()?;
+    let code = block_on(api.dev_latest_code(&c.phone))
+        .unwrap()
+        .unwrap()
+        .expect("a code in the outbox");
+    let chip = read_chip(c, &pending.chip_challenge, faults);
+    block_on(w.complete_activation(api, &pending, &code, &chip)).unwrap()
+}
+
+#[test]
+fn activation_sync_offline_and_device_change() {
+    let server = backend();
+    let api = client(&server.url);
+    let c = citizens().remove(1);
+    let dir1 = tempfile::tempdir().unwrap();
+    let first = wallet(dir1.path());
+    assert_eq!(first.state().unwrap(), AccountState::NotActivated);
+
+    let (account, level) = activate(&first, &api, &c, Faults::default()).unwrap();
+    assert_eq!(level, 2);
+    assert_eq!(first.state().unwrap(), AccountState::Active { level: 2 });
+    assert_eq!(
+        first.account_id().unwrap().as_deref(),
+        Some(account.as_str())
+    );
+
+    let report = block_on(first.sync(&api, None)).unwrap().unwrap();
+    assert!(report.updated >= 4, "{report:?}");
+    let kinds: Vec<DocumentKind> = first.documents().unwrap().iter().map(|d| d.kind).collect();
+    for k in DocumentKind::ALL {
+        assert!(kinds.contains(&k), "{k:?} synced");
+    }
+    let again = block_on(first.sync(&api, None)).unwrap().unwrap();
+    assert_eq!(again.updated, 0, "nothing new the second time: {again:?}");
+    assert!(first.sync_state().unwrap().last_synced_ms.is_some());
+
+    // Backend down: the sync fails with a clear error, the wallet keeps everything.
+    let count = first.documents().unwrap().len();
+    let down = client("http://127.0.0.1:9");
+    let err = block_on(first.sync(&down, None)).unwrap().unwrap_err();
+    assert!(
+        matches!(err, WalletError::Sync(SyncError::Network(_))),
+        "{err:?}"
+    );
+    assert_eq!(first.documents().unwrap().len(), count);
+    assert!(first.sync_state().unwrap().last_error.is_some());
+
+    // The same citizen activates a second phone: the first is revoked at its next sync.
+    let dir2 = tempfile::tempdir().unwrap();
+    let second = wallet(dir2.path());
+    let (account2, _) = activate(&second, &api, &c, Faults::default()).unwrap();
+    assert_eq!(account2, account, "same account, new device");
+    let report = block_on(first.sync(&api, None)).unwrap().unwrap();
+    assert!(report.revoked);
+    assert_eq!(first.state().unwrap(), AccountState::Revoked);
+    assert!(
+        first.documents().unwrap().is_empty(),
+        "the revoked wallet's documents are wiped"
+    );
+    assert!(block_on(second.sync(&api, None)).unwrap().unwrap().updated >= 4);
+}
+
+#[test]
+fn bad_activations_change_nothing() {
+    let server = backend();
+    let api = client(&server.url);
+    let c = citizens().remove(2);
+    let dir = tempfile::tempdir().unwrap();
+    let w = wallet(dir.path());
+
+    // Wrong SMS code.
+    let pending = block_on(w.start_activation(&api, &c.id_number, &c.phone))
+        .unwrap()
+        .unwrap();
+    let chip = read_chip(&c, &pending.chip_challenge, Faults::default());
+    let err = block_on(w.complete_activation(&api, &pending, "000000", &chip))
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::WrongCode)),
+        "{err:?}"
+    );
+    assert_eq!(w.state().unwrap(), AccountState::NotActivated);
+
+    // A cloned chip: its signature over the challenge is not by the DG15 key.
+    let err = activate(
+        &w,
+        &api,
+        &c,
+        Faults {
+            clone: true,
+            ..Faults::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::ChipEvidenceInvalid)),
+        "{err:?}"
+    );
+    // Altered DG13: refused locally already (passive authentication), the code is not spent.
+    let pending = block_on(w.start_activation(&api, &c.id_number, &c.phone))
+        .unwrap()
+        .unwrap();
+    let code = block_on(api.dev_latest_code(&c.phone))
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let tampered = read_chip(
+        &c,
+        &pending.chip_challenge,
+        Faults {
+            tamper: Some(eid_core::chip::lds::LdsFile::DG13),
+            ..Faults::default()
+        },
+    );
+    let err = block_on(w.complete_activation(&api, &pending, &code, &tampered))
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, WalletError::InvalidInput(_)), "{err:?}");
+    // Another citizen's chip for this ID's activation.
+    let other = citizens().remove(3);
+    let chip = read_chip(&other, &pending.chip_challenge, Faults::default());
+    let err = block_on(w.complete_activation(&api, &pending, &code, &chip))
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::ChipEvidenceInvalid)),
+        "{err:?}"
+    );
+    assert_eq!(w.state().unwrap(), AccountState::NotActivated);
+    assert_eq!(w.document_count().unwrap(), 0);
+
+    // Malformed input never reaches the backend.
+    assert!(matches!(
+        block_on(w.start_activation(&api, "123", &c.phone)).unwrap(),
+        Err(WalletError::InvalidInput(_))
+    ));
+    // An unknown ID gets the same answer as a known one, but no code ever arrives.
+    let unknown = block_on(w.start_activation(&api, "001099000000", "0900000000"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(unknown.chip_challenge.len(), 8);
+    assert_eq!(
+        block_on(api.dev_latest_code("0900000000"))
+            .unwrap()
+            .unwrap(),
+        None
+    );
+}
