@@ -22,7 +22,7 @@ pub enum SyncError {
     #[error("backend unreachable: {0}")]
     Network(String),
     /// The backend answered with an error.
-    #[error("backend refused ({code:?}): {message}")]
+    #[error("{message}")]
     Api {
         status: u16,
         code: ErrorCode,

@@ -1,0 +1,155 @@
+//! `eid serve` + `eid wallet activate --sim` + `status` + `sync`, as a person would run them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn eid(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(args)
+        .env_remove("EID_PASSCODE")
+        .env_remove("EID_BACKEND")
+        .output()
+        .unwrap()
+}
+
+/// Starts `eid serve` on a free port and returns it with its URL (from the line it prints).
+fn serve(db: &str) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("eid serve printed its address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("listening on ") {
+            break rest.trim().to_owned();
+        }
+    };
+    (Server(child), url)
+}
+
+#[test]
+fn serve_activate_status_sync() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve(&db);
+    let citizens: Value =
+        serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
+    let (id, phone) = (
+        citizens[4]["id"].as_str().unwrap(),
+        citizens[4]["phone"].as_str().unwrap(),
+    );
+    let dir = tmp.path().join("wallet");
+    let d = dir.to_str().unwrap();
+
+    let out = eid(&[
+        "wallet",
+        "--data-dir",
+        d,
+        "--backend",
+        &url,
+        "--passcode",
+        "112233",
+        "activate",
+        "--id",
+        id,
+        "--phone",
+        phone,
+        "--sim",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("level 2"));
+
+    let status: Value =
+        serde_json::from_slice(&eid(&["wallet", "--data-dir", d, "status", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(status["state"], "active");
+    assert_eq!(status["level"], 2);
+    assert!(status["last_sync"].as_i64().unwrap() > 0);
+    assert!(status["documents"].as_u64().unwrap() >= 4);
+
+    let out = eid(&[
+        "wallet",
+        "--data-dir",
+        d,
+        "--backend",
+        &url,
+        "--passcode",
+        "112233",
+        "sync",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sync: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sync["report"]["revoked"], false);
+
+    // A wrong code is refused with a clear line and the wallet stays as it was.
+    let other = tmp.path().join("other");
+    let out = eid(&[
+        "wallet",
+        "--data-dir",
+        other.to_str().unwrap(),
+        "--backend",
+        &url,
+        "--passcode",
+        "112233",
+        "activate",
+        "--id",
+        id,
+        "--phone",
+        phone,
+        "--sim",
+        "--code",
+        "000000",
+    ]);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "eid: the SMS code is wrong"
+    );
+
+    // Backend gone: sync fails cleanly, documents stay.
+    drop(_server);
+    let out = eid(&[
+        "wallet",
+        "--data-dir",
+        d,
+        "--backend",
+        &url,
+        "--passcode",
+        "112233",
+        "sync",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("backend unreachable"));
+    let status: Value =
+        serde_json::from_slice(&eid(&["wallet", "--data-dir", d, "status", "--json"]).stdout)
+            .unwrap();
+    assert!(status["documents"].as_u64().unwrap() >= 4);
+    assert!(status["last_sync_error"].is_string());
+}
