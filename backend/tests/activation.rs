@@ -342,3 +342,46 @@ async fn repeated_request_ids_get_the_first_answer() {
         assert_eq!(count(&h, "devices").await, 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_completions_bind_one_device() {
+    for h in harnesses().await {
+        let c = citizen(7);
+        // One code raced by two devices: exactly one wins.
+        let started = h.start(&c).await;
+        let code = h.code(&c.phone).await;
+        let ev = || evidence(&c, &started.chip_challenge.0);
+        let (a, b) = (DeviceKey::new(), DeviceKey::new());
+        let (ra, rb) = tokio::join!(
+            h.complete(&started, &code, ev(), &a),
+            h.complete(&started, &code, ev(), &b)
+        );
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{}", h.db);
+        // Two activations of one citizen at once: one account, one active device.
+        let s1 = h.start(&c).await;
+        let code1 = h.code(&c.phone).await;
+        let s2 = h.start(&c).await;
+        let code2 = h.code(&c.phone).await;
+        let (d1, d2) = (DeviceKey::new(), DeviceKey::new());
+        let (r1, r2) = tokio::join!(
+            h.complete(&s1, &code1, evidence(&c, &s1.chip_challenge.0), &d1),
+            h.complete(&s2, &code2, evidence(&c, &s2.chip_challenge.0), &d2)
+        );
+        assert_eq!(
+            (r1.status, r2.status),
+            (StatusCode::OK, StatusCode::OK),
+            "{}",
+            h.db
+        );
+        assert_eq!(count(&h, "accounts").await, 1);
+        let active: i64 = sqlx::query("SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL")
+            .fetch_one(h.app.state().store.pool())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(active, 1, "{}", h.db);
+    }
+}

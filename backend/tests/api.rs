@@ -177,3 +177,32 @@ async fn logs_carry_requests_but_no_personal_data() {
         }
     }
 }
+
+#[tokio::test]
+async fn serves_over_a_real_listener() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("listen.db").display());
+    let app = App::open(Config::development(url)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.serve(listener, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /v1/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("x-request-id:"));
+    assert!(answer.contains("\"status\":\"ok\""));
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
