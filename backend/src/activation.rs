@@ -246,6 +246,17 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
         dg15: citizen.try_get(2)?,
     };
     evidence::check(&req.chip, &registry, &challenge, &state.keys.chip_trust)?;
+    // Attestation chains are platform-specific (Android Key Attestation, Apple App Attest);
+    // until their roots are configured, a chain that is sent must at least be certificates.
+    if let Some(chain) = &req.attestation
+        && chain
+            .iter()
+            .any(|c| <x509_cert::Certificate as der::Decode>::from_der(&c.0).is_err())
+    {
+        return Err(ApiFailure::invalid(
+            "attestation is not a certificate chain",
+        ));
+    }
     let device_key = VerifyingKey::from_sec1_bytes(&req.device_public_key.0)
         .map_err(|_| ApiFailure::invalid("device_public_key is not a P-256 point"))?
         .to_sec1_point(false)

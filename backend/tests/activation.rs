@@ -247,6 +247,21 @@ async fn bad_chip_evidence_is_refused_without_using_the_code() {
             )
             .await;
         assert_eq!(r.error(), ErrorCode::InvalidRequest);
+        // An attestation that is not a certificate chain.
+        let r = h
+            .post(
+                api::paths::ACTIVATION_COMPLETE,
+                &api::ActivationComplete {
+                    client_request_id: request_id(),
+                    activation_id: started.activation_id.clone(),
+                    sms_code: code.clone(),
+                    chip: evidence(&c, &challenge),
+                    device_public_key: B64(DeviceKey::new().public_key()),
+                    attestation: Some(vec![B64(vec![0x30, 0x00])]),
+                },
+            )
+            .await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest);
         assert_untouched(&h).await;
         // The code is still good for the genuine chip.
         let r = h

@@ -23,6 +23,16 @@ async fn trust_list(h: &Harness) -> TrustList {
     );
     let list: api::TrustListResponse = r.json();
     assert_eq!(list.csca.len(), 1);
+    let etag = r.headers["etag"].to_str().unwrap().to_owned();
+    let again = h
+        .send(
+            axum::http::Request::get(api::paths::TRUST_LIST)
+                .header("if-none-match", &etag)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     TrustList::decode(&list.issuers.0).unwrap()
 }
 
