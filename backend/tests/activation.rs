@@ -400,3 +400,20 @@ async fn concurrent_completions_bind_one_device() {
         assert_eq!(active, 1, "{}", h.db);
     }
 }
+
+#[tokio::test]
+async fn old_activations_sms_and_answers_are_pruned() {
+    for h in harnesses().await {
+        let c = citizen(1);
+        h.activate(&c).await;
+        assert_eq!(h.app.prune().await.unwrap(), 0);
+        assert!(count(&h, "activations").await > 0);
+        h.app.clock().advance(eid_backend::RETENTION as i64 + 1);
+        assert!(h.app.prune().await.unwrap() >= 3);
+        for table in ["activations", "sms_outbox", "idempotency"] {
+            assert_eq!(count(&h, table).await, 0, "{table}");
+        }
+        // The account and its device stay.
+        assert_eq!(count(&h, "devices").await, 1);
+    }
+}
