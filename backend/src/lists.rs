@@ -94,14 +94,16 @@ pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn status_list_inner(state: &AppState) -> Result<Response, Error> {
-    // Revoked: credentials of devices whose binding was revoked. Suspended: credentials of a
+    // Revoked: credentials of devices whose binding was revoked, and renewed ones. Suspended: credentials of a
     // locked account's current device.
-    let revoked = indices(
+    let mut revoked = indices(
         state,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
          WHERE v.revoked_at IS NOT NULL",
     )
     .await?;
+    // Replaced by a renewal: the old credential must not outlive its replacement's issue.
+    revoked.extend(indices(state, "SELECT status_index FROM document_tombstones").await?);
     let suspended = indices(
         state,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
