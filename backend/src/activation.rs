@@ -246,6 +246,17 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
         dg15: citizen.try_get(2)?,
     };
     evidence::check(&req.chip, &registry, &challenge, &state.keys.chip_trust)?;
+    // Attestation chains are platform-specific (Android Key Attestation, Apple App Attest);
+    // until their roots are configured, a chain that is sent must at least be certificates.
+    if let Some(chain) = &req.attestation
+        && chain
+            .iter()
+            .any(|c| <x509_cert::Certificate as der::Decode>::from_der(&c.0).is_err())
+    {
+        return Err(ApiFailure::invalid(
+            "attestation is not a certificate chain",
+        ));
+    }
     let device_key = VerifyingKey::from_sec1_bytes(&req.device_public_key.0)
         .map_err(|_| ApiFailure::invalid("device_public_key is not a P-256 point"))?
         .to_sec1_point(false)
@@ -265,35 +276,30 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
             "the SMS code was already used",
         ));
     }
-    let existing = sqlx::query("SELECT id FROM accounts WHERE id_number = $1")
+    // Create the account unless it exists; ON CONFLICT because a concurrent activation of the
+    // same citizen may have created it since (PostgreSQL), then both use that one.
+    sqlx::query(
+        "INSERT INTO accounts (id, id_number, level, state, created_at, updated_at) \
+         VALUES ($1, $2, 2, 'active', $3, $3) ON CONFLICT (id_number) DO NOTHING",
+    )
+    .bind(format!("VNEID-{}", random_hex(8)?.to_ascii_uppercase()))
+    .bind(&id_number)
+    .bind(now)
+    .execute(&mut *w.tx)
+    .await?;
+    let account_id: String = sqlx::query("SELECT id FROM accounts WHERE id_number = $1")
         .bind(&id_number)
-        .fetch_optional(&mut *w.tx)
+        .fetch_one(&mut *w.tx)
+        .await?
+        .try_get(0)?;
+    // A fresh level-2 proof (chip + SMS) also lifts a lock set from a lost phone. On
+    // PostgreSQL this row lock also queues concurrent activations of one citizen, so the next
+    // one sees (and revokes) the device bound by the first.
+    sqlx::query("UPDATE accounts SET state = 'active', updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(&account_id)
+        .execute(&mut *w.tx)
         .await?;
-    let account_id = match existing {
-        Some(row) => {
-            let id: String = row.try_get(0)?;
-            // A fresh level-2 proof (chip + SMS) also lifts a lock set from a lost phone.
-            sqlx::query("UPDATE accounts SET state = 'active', updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(&id)
-                .execute(&mut *w.tx)
-                .await?;
-            id
-        }
-        None => {
-            let id = format!("VNEID-{}", random_hex(8)?.to_ascii_uppercase());
-            sqlx::query(
-                "INSERT INTO accounts (id, id_number, level, state, created_at, updated_at) \
-                 VALUES ($1, $2, 2, 'active', $3, $3)",
-            )
-            .bind(&id)
-            .bind(&id_number)
-            .bind(now)
-            .execute(&mut *w.tx)
-            .await?;
-            id
-        }
-    };
     // One device at a time (Decree 69/2024): older bindings and their documents go.
     let old_devices: Vec<String> =
         sqlx::query("SELECT id FROM devices WHERE account_id = $1 AND revoked_at IS NULL")

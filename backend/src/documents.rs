@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use eid_core::api::{B64, DocumentsPage, SyncedDocument};
-use eid_core::credential::DocumentKind;
+use eid_core::credential::{AccountLevel, Document, DocumentKind, EidAccount};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::sync::Arc;
@@ -53,6 +53,7 @@ async fn list_inner(
     device.require_active(false)?;
     let since = since_of(uri)?;
     ensure_documents(state, &device).await?;
+    renew_documents(state, &device).await?;
 
     let pool = state.store.pool();
     let mut documents = Vec::new();
@@ -71,24 +72,38 @@ async fn list_inner(
             credential: B64(row.try_get(2)?),
         });
     }
-    let removed = sqlx::query(
+    // Removed: credentials replaced by a renewal, and (for completeness: such a device is
+    // refused before this point) those of a revoked binding.
+    let mut removed = Vec::new();
+    for query in [
+        "SELECT id FROM document_tombstones WHERE device_id = $1 AND seq > $2 ORDER BY seq",
         "SELECT id FROM documents WHERE device_id = $1 AND removed_seq > $2 ORDER BY removed_seq",
+    ] {
+        for row in sqlx::query(query)
+            .bind(&device.id)
+            .bind(since)
+            .fetch_all(pool)
+            .await?
+        {
+            removed.push(row.try_get::<String, _>(0)?);
+        }
+    }
+    let row = sqlx::query(
+        "SELECT MAX(seq), MAX(removed_seq), \
+         (SELECT MAX(seq) FROM document_tombstones WHERE device_id = $1) \
+         FROM documents WHERE device_id = $1",
     )
     .bind(&device.id)
-    .bind(since)
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|r| r.try_get(0))
-    .collect::<Result<Vec<String>, _>>()?;
-    let row = sqlx::query("SELECT MAX(seq), MAX(removed_seq) FROM documents WHERE device_id = $1")
-        .bind(&device.id)
-        .fetch_one(pool)
-        .await?;
-    let latest = [row.try_get::<Option<i64>, _>(0)?, row.try_get(1)?]
-        .into_iter()
-        .flatten()
-        .fold(since, i64::max);
+    .fetch_one(pool)
+    .await?;
+    let latest = [
+        row.try_get::<Option<i64>, _>(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+    ]
+    .into_iter()
+    .flatten()
+    .fold(since, i64::max);
     let page = DocumentsPage {
         cursor: latest.to_string(),
         documents,
@@ -161,5 +176,75 @@ async fn ensure_documents(state: &AppState, device: &Device) -> Result<(), ApiFa
         issue::store_new(state, &mut w.tx, &device.id, &device.public_key, &doc).await?;
     }
     w.commit().await?;
+    Ok(())
+}
+
+/// The model of `kind` for the account's citizen; the identity card carries the account.
+async fn model(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    device: &Device,
+    kind: DocumentKind,
+) -> Result<Document, ApiFailure> {
+    let record: Vec<u8> = sqlx::query(
+        "SELECT r.record FROM registry_records r \
+         JOIN accounts a ON a.id_number = r.id_number WHERE a.id = $1 AND r.kind = $2",
+    )
+    .bind(&device.account_id)
+    .bind(kind.as_str())
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    Ok(match state.keys.open_record(&record, state.now())? {
+        Document::Identity(card) => Document::Identity(card.with_account(EidAccount {
+            id: device.account_id.clone(),
+            level: AccountLevel::Level2,
+        })),
+        other => other,
+    })
+}
+
+/// Renews the device's credentials that expire within [`issue::RENEW_BEFORE`].
+async fn renew_documents(state: &AppState, device: &Device) -> Result<(), ApiFailure> {
+    let issued_before = state.now_i64()
+        - i64::try_from(issue::CREDENTIAL_LIFETIME - issue::RENEW_BEFORE).unwrap_or(i64::MAX);
+    let due = "SELECT id, kind, status_index FROM documents \
+               WHERE device_id = $1 AND removed_seq IS NULL AND created_at <= $2";
+    let any_due = sqlx::query(due)
+        .bind(&device.id)
+        .bind(issued_before)
+        .fetch_optional(state.store.pool())
+        .await?
+        .is_some();
+    if !any_due {
+        return Ok(());
+    }
+    let mut w = state.store.write().await?;
+    // Read again under the write transaction: a concurrent sync may have renewed them.
+    let rows = sqlx::query(due)
+        .bind(&device.id)
+        .bind(issued_before)
+        .fetch_all(&mut *w.tx)
+        .await?;
+    for row in rows {
+        let id: String = row.try_get(0)?;
+        let kind: String = row.try_get(1)?;
+        let index: i64 = row.try_get(2)?;
+        let kind = DocumentKind::parse(&kind)
+            .ok_or_else(|| ApiFailure::from(crate::error::Error::Registry("kind".into())))?;
+        let doc = model(state, &mut w.tx, device, kind).await?;
+        issue::renew(
+            state,
+            &mut w.tx,
+            &device.id,
+            &device.public_key,
+            &id,
+            index,
+            &doc,
+        )
+        .await?;
+    }
+    w.commit().await?;
+    tracing::info!("credentials renewed");
     Ok(())
 }

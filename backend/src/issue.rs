@@ -1,4 +1,4 @@
-//! Issuing a document credential for a device and keeping it.
+//! Issuing a document credential for a device, keeping it, and renewing it before it expires.
 
 use crate::AppState;
 use crate::db::next_counter;
@@ -6,24 +6,32 @@ use crate::error::Error;
 use crate::lists::STATUS_LIST_URI;
 use eid_core::credential::{self, Document, StatusRef, Validity};
 
-/// Credentials handed to wallets are valid one year; the wallet syncs long before.
+/// Credentials handed to wallets are valid one year.
 pub const CREDENTIAL_LIFETIME: u64 = 365 * 86_400;
+/// A credential this close to its expiry is renewed on the device's next sync.
+pub const RENEW_BEFORE: u64 = 30 * 86_400;
 
-/// Issues `doc` for the device key with a new status list entry and stores it as the device's
-/// document of that kind (unless one appeared meanwhile). Returns the credential.
-pub async fn store_new(
+/// A signed credential and what the database keeps about it.
+struct Issued {
+    id: String,
+    bytes: Vec<u8>,
+    status_index: i64,
+    seq: i64,
+}
+
+async fn sign(
     state: &AppState,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    device_id: &str,
     device_key: &[u8],
     doc: &Document,
-) -> Result<Vec<u8>, Error> {
+) -> Result<Issued, Error> {
     let kind = doc.kind();
-    let index = next_counter(tx, "status_index").await?;
+    let status_index = next_counter(tx, "status_index").await?;
     let now = state.now();
     let status = StatusRef {
         list: STATUS_LIST_URI.into(),
-        index: u32::try_from(index).map_err(|_| Error::Registry("status list full".into()))?,
+        index: u32::try_from(status_index)
+            .map_err(|_| Error::Registry("status list full".into()))?,
     };
     let bytes = credential::issue(
         kind,
@@ -37,18 +45,73 @@ pub async fn store_new(
     let verified = credential::verify(&bytes, &state.keys.trust_list, now)
         .map_err(|e| Error::Registry(e.to_string()))?;
     let seq = next_counter(tx, "seq").await?;
+    Ok(Issued {
+        id: verified.id,
+        bytes,
+        status_index,
+        seq,
+    })
+}
+
+/// Issues `doc` for the device key with a new status list entry and stores it as the device's
+/// document of that kind (unless one appeared meanwhile). Returns the credential.
+pub async fn store_new(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    device_id: &str,
+    device_key: &[u8],
+    doc: &Document,
+) -> Result<Vec<u8>, Error> {
+    let issued = sign(state, tx, device_key, doc).await?;
     sqlx::query(
         "INSERT INTO documents (id, device_id, kind, credential, status_index, seq, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
     )
-    .bind(&verified.id)
+    .bind(&issued.id)
     .bind(device_id)
-    .bind(kind.as_str())
-    .bind(&bytes)
-    .bind(index)
-    .bind(seq)
+    .bind(doc.kind().as_str())
+    .bind(&issued.bytes)
+    .bind(issued.status_index)
+    .bind(issued.seq)
     .bind(state.now_i64())
     .execute(&mut **tx)
     .await?;
-    Ok(bytes)
+    Ok(issued.bytes)
+}
+
+/// Replaces the device's document `old_id` by a fresh credential of `doc`: the old id becomes a
+/// tombstone (the wallet deletes it; its status entry is revoked).
+pub async fn renew(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    device_id: &str,
+    device_key: &[u8],
+    old_id: &str,
+    old_status_index: i64,
+    doc: &Document,
+) -> Result<(), Error> {
+    let issued = sign(state, tx, device_key, doc).await?;
+    sqlx::query(
+        "INSERT INTO document_tombstones (id, device_id, status_index, seq) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(old_id)
+    .bind(device_id)
+    .bind(old_status_index)
+    .bind(issued.seq)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE documents SET id = $1, credential = $2, status_index = $3, seq = $4, \
+         created_at = $5 WHERE id = $6",
+    )
+    .bind(&issued.id)
+    .bind(&issued.bytes)
+    .bind(issued.status_index)
+    .bind(issued.seq)
+    .bind(state.now_i64())
+    .bind(old_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

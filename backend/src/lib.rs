@@ -31,6 +31,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use activation::{CODE_LIFETIME, MAX_WRONG_CODES, RATE_WINDOW};
 
+/// How long activations, development SMS and stored POST answers are kept (seconds). Longer
+/// than [`RATE_WINDOW`] and [`CODE_LIFETIME`], so pruning never weakens a limit.
+pub const RETENTION: u64 = 24 * 3600;
+
 /// The OpenAPI 3.1 document of the API (checked in next to this crate's Cargo.toml).
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
@@ -155,15 +159,50 @@ impl App {
             .with_state(self.state.clone())
     }
 
-    /// Serves on `listener` until `shutdown` completes.
+    /// Deletes what no request needs any more: activations past the rate-limit window and
+    /// their expiry, development SMS, and stored answers older than [`RETENTION`] (a client
+    /// retries a POST within minutes, not days). Returns the number of rows deleted.
+    pub async fn prune(&self) -> Result<u64, Error> {
+        let cutoff = self.state.now_i64() - RETENTION as i64;
+        let mut w = self.state.store.write().await?;
+        let mut deleted = 0;
+        for query in [
+            "DELETE FROM activations WHERE created_at < $1",
+            "DELETE FROM sms_outbox WHERE created_at < $1",
+            "DELETE FROM idempotency WHERE created_at < $1",
+        ] {
+            deleted += sqlx::query(query)
+                .bind(cutoff)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+        }
+        w.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Serves on `listener` until `shutdown` completes, pruning old rows every few minutes.
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
+        let app = self.clone();
+        let pruner = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                match app.prune().await {
+                    Ok(n) => tracing::debug!(rows = n, "pruned"),
+                    Err(e) => tracing::warn!(error = %e, "pruning failed"),
+                }
+            }
+        });
+        let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        pruner.abort();
+        served
     }
 }
 

@@ -3,13 +3,14 @@
 use crate::AppState;
 use crate::error::{ApiFailure, Error, json_response};
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ciborium::Value;
 use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
 use eid_core::api::{B64, StatusListResponse, TrustListResponse};
 use p256::ecdsa::Signature;
 use p256::ecdsa::signature::Signer;
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ const TRUST_LIST_VERSION: u64 = 1;
 /// RFC 9360 §2: x5chain header parameter.
 const X5CHAIN: i64 = iana::HeaderParameter::X5Chain as i64;
 
-pub async fn trust_list(State(state): State<Arc<AppState>>) -> Response {
+pub async fn trust_list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let body = TrustListResponse {
         version: TRUST_LIST_VERSION,
         issuers: B64(state.keys.trust_list_cbor.clone()),
@@ -35,11 +36,24 @@ pub async fn trust_list(State(state): State<Arc<AppState>>) -> Response {
     };
     match serde_json::to_vec(&body) {
         Ok(bytes) => {
-            let mut resp = json_response(StatusCode::OK, bytes, None);
-            resp.headers_mut().insert(
+            let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
+            let unchanged = headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+            let mut resp = if unchanged {
+                StatusCode::NOT_MODIFIED.into_response()
+            } else {
+                json_response(StatusCode::OK, bytes, None)
+            };
+            let h = resp.headers_mut();
+            h.insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=3600"),
             );
+            if let Ok(v) = HeaderValue::from_str(&etag) {
+                h.insert(header::ETAG, v);
+            }
             resp
         }
         Err(_) => ApiFailure::from(Error::Random).into_response(),
@@ -80,14 +94,16 @@ pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn status_list_inner(state: &AppState) -> Result<Response, Error> {
-    // Revoked: credentials of devices whose binding was revoked. Suspended: credentials of a
+    // Revoked: credentials of devices whose binding was revoked, and renewed ones. Suspended: credentials of a
     // locked account's current device.
-    let revoked = indices(
+    let mut revoked = indices(
         state,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
          WHERE v.revoked_at IS NOT NULL",
     )
     .await?;
+    // Replaced by a renewal: the old credential must not outlive its replacement's issue.
+    revoked.extend(indices(state, "SELECT status_index FROM document_tombstones").await?);
     let suspended = indices(
         state,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \

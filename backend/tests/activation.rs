@@ -247,6 +247,21 @@ async fn bad_chip_evidence_is_refused_without_using_the_code() {
             )
             .await;
         assert_eq!(r.error(), ErrorCode::InvalidRequest);
+        // An attestation that is not a certificate chain.
+        let r = h
+            .post(
+                api::paths::ACTIVATION_COMPLETE,
+                &api::ActivationComplete {
+                    client_request_id: request_id(),
+                    activation_id: started.activation_id.clone(),
+                    sms_code: code.clone(),
+                    chip: evidence(&c, &challenge),
+                    device_public_key: B64(DeviceKey::new().public_key()),
+                    attestation: Some(vec![B64(vec![0x30, 0x00])]),
+                },
+            )
+            .await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest);
         assert_untouched(&h).await;
         // The code is still good for the genuine chip.
         let r = h
@@ -339,6 +354,66 @@ async fn repeated_request_ids_get_the_first_answer() {
         let again = h.post(api::paths::ACTIVATION_COMPLETE, &body).await;
         assert_eq!(first.status, StatusCode::OK);
         assert_eq!(first.body, again.body);
+        assert_eq!(count(&h, "devices").await, 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_completions_bind_one_device() {
+    for h in harnesses().await {
+        let c = citizen(7);
+        // One code raced by two devices: exactly one wins.
+        let started = h.start(&c).await;
+        let code = h.code(&c.phone).await;
+        let ev = || evidence(&c, &started.chip_challenge.0);
+        let (a, b) = (DeviceKey::new(), DeviceKey::new());
+        let (ra, rb) = tokio::join!(
+            h.complete(&started, &code, ev(), &a),
+            h.complete(&started, &code, ev(), &b)
+        );
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{}", h.db);
+        // Two activations of one citizen at once: one account, one active device.
+        let s1 = h.start(&c).await;
+        let code1 = h.code(&c.phone).await;
+        let s2 = h.start(&c).await;
+        let code2 = h.code(&c.phone).await;
+        let (d1, d2) = (DeviceKey::new(), DeviceKey::new());
+        let (r1, r2) = tokio::join!(
+            h.complete(&s1, &code1, evidence(&c, &s1.chip_challenge.0), &d1),
+            h.complete(&s2, &code2, evidence(&c, &s2.chip_challenge.0), &d2)
+        );
+        assert_eq!(
+            (r1.status, r2.status),
+            (StatusCode::OK, StatusCode::OK),
+            "{}",
+            h.db
+        );
+        assert_eq!(count(&h, "accounts").await, 1);
+        let active: i64 = sqlx::query("SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL")
+            .fetch_one(h.app.state().store.pool())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(active, 1, "{}", h.db);
+    }
+}
+
+#[tokio::test]
+async fn old_activations_sms_and_answers_are_pruned() {
+    for h in harnesses().await {
+        let c = citizen(1);
+        h.activate(&c).await;
+        assert_eq!(h.app.prune().await.unwrap(), 0);
+        assert!(count(&h, "activations").await > 0);
+        h.app.clock().advance(eid_backend::RETENTION as i64 + 1);
+        assert!(h.app.prune().await.unwrap() >= 3);
+        for table in ["activations", "sms_outbox", "idempotency"] {
+            assert_eq!(count(&h, table).await, 0, "{table}");
+        }
+        // The account and its device stay.
         assert_eq!(count(&h, "devices").await, 1);
     }
 }

@@ -177,3 +177,218 @@ async fn logs_carry_requests_but_no_personal_data() {
         }
     }
 }
+
+#[tokio::test]
+async fn serves_over_a_real_listener() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("listen.db").display());
+    let app = App::open(Config::development(url)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.serve(listener, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /v1/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("x-request-id:"));
+    assert!(answer.contains("\"status\":\"ok\""));
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+/// The OpenAPI schemas name exactly the fields the Rust contract serialises.
+#[test]
+fn openapi_schemas_match_the_contract_types() {
+    use eid_core::api::*;
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+    let b = || B64(vec![1, 2, 3]);
+    let evidence = ChipEvidence {
+        sod: b(),
+        dg1: b(),
+        dg13: b(),
+        dg14: Some(b()),
+        dg15: Some(b()),
+        aa_signature: Some(b()),
+    };
+    let samples: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "ErrorBody",
+            serde_json::to_value(ErrorBody {
+                error: ApiError {
+                    code: ErrorCode::NotFound,
+                    message: "m".into(),
+                    request_id: "r".into(),
+                },
+            })
+            .unwrap(),
+        ),
+        (
+            "ApiError",
+            serde_json::to_value(ApiError {
+                code: ErrorCode::NotFound,
+                message: "m".into(),
+                request_id: "r".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "ActivationStart",
+            serde_json::to_value(ActivationStart {
+                client_request_id: "c".into(),
+                id_number: "001099012345".into(),
+                phone: "0912345678".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "ActivationStarted",
+            serde_json::to_value(ActivationStarted {
+                activation_id: "a".into(),
+                chip_challenge: b(),
+                expires_at: 1,
+            })
+            .unwrap(),
+        ),
+        ("ChipEvidence", serde_json::to_value(&evidence).unwrap()),
+        (
+            "ActivationComplete",
+            serde_json::to_value(ActivationComplete {
+                client_request_id: "c".into(),
+                activation_id: "a".into(),
+                sms_code: "123456".into(),
+                chip: evidence,
+                device_public_key: b(),
+                attestation: Some(vec![b()]),
+            })
+            .unwrap(),
+        ),
+        (
+            "ActivationCompleted",
+            serde_json::to_value(ActivationCompleted {
+                account_id: "a".into(),
+                level: 2,
+                account_credential: b(),
+            })
+            .unwrap(),
+        ),
+        (
+            "DocumentsPage",
+            serde_json::to_value(DocumentsPage {
+                cursor: "1".into(),
+                documents: vec![],
+                removed: vec![],
+            })
+            .unwrap(),
+        ),
+        (
+            "SyncedDocument",
+            serde_json::to_value(SyncedDocument {
+                id: "i".into(),
+                kind: "identity".into(),
+                credential: b(),
+            })
+            .unwrap(),
+        ),
+        (
+            "TrustListResponse",
+            serde_json::to_value(TrustListResponse {
+                version: 1,
+                issuers: b(),
+                csca: vec![b()],
+            })
+            .unwrap(),
+        ),
+        (
+            "StatusListResponse",
+            serde_json::to_value(StatusListResponse {
+                list: "l".into(),
+                signed: b(),
+            })
+            .unwrap(),
+        ),
+        (
+            "AccountStatus",
+            serde_json::to_value(AccountStatus {
+                account_id: "a".into(),
+                level: 2,
+                state: AccountRemoteState::Locked,
+            })
+            .unwrap(),
+        ),
+        (
+            "AccountLockRequest",
+            serde_json::to_value(AccountLockRequest {
+                client_request_id: "c".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "DevOutbox",
+            serde_json::to_value(DevOutbox { messages: vec![] }).unwrap(),
+        ),
+        (
+            "DevSms",
+            serde_json::to_value(DevSms {
+                phone: "p".into(),
+                code: "123456".into(),
+                text: "t".into(),
+                sent_at: 1,
+            })
+            .unwrap(),
+        ),
+    ];
+    for (name, value) in samples {
+        let schema = &doc["components"]["schemas"][name];
+        let mut documented: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} is not documented"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut actual: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        documented.sort_unstable();
+        actual.sort_unstable();
+        assert_eq!(documented, actual, "{name}");
+        for required in schema["required"].as_array().unwrap() {
+            assert!(actual.contains(&required.as_str().unwrap()), "{name}");
+        }
+    }
+    // Every error code is in the enum.
+    let codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap();
+    for code in [
+        ErrorCode::InvalidRequest,
+        ErrorCode::WrongCode,
+        ErrorCode::CodeExpired,
+        ErrorCode::CodeUsed,
+        ErrorCode::ChipEvidenceInvalid,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Revoked,
+        ErrorCode::AccountLocked,
+        ErrorCode::NotFound,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+    ] {
+        assert!(
+            codes.contains(&serde_json::to_value(code).unwrap()),
+            "{code:?}"
+        );
+    }
+}

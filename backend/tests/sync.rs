@@ -23,6 +23,16 @@ async fn trust_list(h: &Harness) -> TrustList {
     );
     let list: api::TrustListResponse = r.json();
     assert_eq!(list.csca.len(), 1);
+    let etag = r.headers["etag"].to_str().unwrap().to_owned();
+    let again = h
+        .send(
+            axum::http::Request::get(api::paths::TRUST_LIST)
+                .header("if-none-match", &etag)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     TrustList::decode(&list.issuers.0).unwrap()
 }
 
@@ -330,5 +340,48 @@ async fn lock_and_unlock_from_the_device() {
         assert_eq!(documents(&h, &device, None).await.status, StatusCode::OK);
         let (_, suspended) = status_bits(&h).await;
         assert!(!bit(&suspended, index));
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_renewed_before_they_expire() {
+    for h in harnesses().await {
+        let device = h.activate(&citizen(4)).await;
+        let first: api::DocumentsPage = documents(&h, &device, None).await.json();
+        let trust = trust_list(&h).await;
+        let old_indices: Vec<u32> = first
+            .documents
+            .iter()
+            .map(|d| {
+                credential::verify(&d.credential.0, &trust, h.app.clock().now())
+                    .unwrap()
+                    .status
+                    .index
+            })
+            .collect();
+        // 29 days before expiry (renewal starts at 30).
+        h.app.clock().advance((365 - 29) * 86_400);
+        let r = documents(&h, &device, Some(&first.cursor)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+        let renewed: api::DocumentsPage = r.json();
+        assert_eq!(renewed.documents.len(), DocumentKind::ALL.len(), "{}", h.db);
+        let mut removed = renewed.removed.clone();
+        removed.sort();
+        let mut old_ids: Vec<String> = first.documents.iter().map(|d| d.id.clone()).collect();
+        old_ids.sort();
+        assert_eq!(removed, old_ids);
+        let now = h.app.clock().now();
+        for d in &renewed.documents {
+            let v = credential::verify(&d.credential.0, &trust, now).unwrap();
+            assert_eq!(v.validity.issued_at, now);
+            assert_eq!(v.holder_key, device.public_key());
+        }
+        let (revoked, _) = status_bits(&h).await;
+        assert!(old_indices.iter().all(|i| bit(&revoked, *i)));
+        // Renewed once: the next sync is empty again, and a full sync holds only the new ones.
+        let next: api::DocumentsPage = documents(&h, &device, Some(&renewed.cursor)).await.json();
+        assert!(next.documents.is_empty() && next.removed.is_empty());
+        let full: api::DocumentsPage = documents(&h, &device, None).await.json();
+        assert_eq!(full.documents, renewed.documents);
     }
 }
