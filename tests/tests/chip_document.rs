@@ -306,3 +306,40 @@ fn the_chip_signs_a_verifiers_challenge() {
         assert_ne!(other, AaOutcome::Valid, "bound to that challenge");
     }
 }
+
+#[test]
+fn chips_that_answer_6cxx_are_read_too() {
+    let short = CardOptions {
+        profile: ChipProfile::SHORT,
+        ..CardOptions::default()
+    };
+    let strict = CardOptions {
+        profile: ChipProfile {
+            strict_le: true,
+            ..ChipProfile::SHORT
+        },
+        ..CardOptions::default()
+    };
+    let plain = read(short);
+    let doc = read(strict);
+    assert!(doc.is_authentic());
+    assert_eq!(
+        doc.access_control,
+        AccessControl::Pace,
+        "EF.CardAccess still found"
+    );
+    assert_eq!(doc.files, plain.files);
+    // DG1, DG14, DG15 and EF.CardAccess are shorter than one block: one 6Cxx and a re-read each.
+    assert!(
+        doc.stats.apdu_count > plain.stats.apdu_count,
+        "{:?} vs {:?}",
+        doc.stats,
+        plain.stats
+    );
+    assert!(
+        doc.stats.apdu_count <= plain.stats.apdu_count + 6,
+        "{:?} vs {:?}",
+        doc.stats,
+        plain.stats
+    );
+}

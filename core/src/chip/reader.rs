@@ -303,7 +303,13 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
         let le = self.max_le();
         let cmd =
             CommandApdu::new(0, ins::READ_BINARY, 0x80 | LdsFile::CardAccess.sfi(), 0).with_le(le);
-        let resp = self.channel.send_plain(&cmd)?;
+        let mut resp = self.channel.send_plain(&cmd)?;
+        if resp.sw >> 8 == u16::from(sw::WRONG_LE_PREFIX) {
+            // 6Cxx: the file is shorter than asked; the card says how long.
+            let exact = usize::from(resp.sw as u8);
+            let exact = if exact == 0 { SHORT_MAX_LE } else { exact };
+            resp = self.channel.send_plain(&cmd.clone().with_le(exact))?;
+        }
         match resp.sw {
             sw::OK | sw::END_OF_FILE if !resp.data.is_empty() => {
                 let mut bytes = resp.data;
@@ -381,6 +387,7 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
     }
 
     fn read_file(&mut self, file: LdsFile) -> Result<(), ChipError> {
+        let (mut retry_le, mut wrong_le_answers): (Option<usize>, u8) = (None, 0);
         loop {
             let state = self.files.entry(file).or_default();
             if state.complete() {
@@ -388,7 +395,10 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             }
             let offset = state.bytes.len();
             let remaining = state.total.map(|t| t - offset);
-            let le = remaining.map_or(self.max_le(), |r| r.min(self.max_le()));
+            let le = match retry_le.take() {
+                Some(exact) => exact,
+                None => remaining.map_or(self.max_le(), |r| r.min(self.max_le())),
+            };
             let resp = self.read_binary(file, offset, le)?;
             match resp.sw {
                 sw::OK | sw::END_OF_FILE => {
@@ -419,10 +429,12 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
                     self.files.entry(file).or_default().absent = true;
                     return Ok(());
                 }
-                s if s >> 8 == u16::from(sw::WRONG_LE_PREFIX) => {
-                    // 6Cxx: the card tells the right Le.
+                s if s >> 8 == u16::from(sw::WRONG_LE_PREFIX) && wrong_le_answers < 2 => {
+                    // 6Cxx: the card tells the right Le for this read; ask again with it (twice
+                    // at most, so a card that keeps answering 6Cxx cannot hold the reader).
+                    wrong_le_answers += 1;
                     let exact = usize::from(s as u8);
-                    self.le_cap = if exact == 0 { SHORT_MAX_LE } else { exact };
+                    retry_le = Some(if exact == 0 { SHORT_MAX_LE } else { exact });
                 }
                 sw::WRONG_LENGTH if self.le_cap > 0xDF => {
                     // The card refuses this Le: fall back to the size every chip accepts.
