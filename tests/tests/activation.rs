@@ -34,6 +34,7 @@ const EXTENDED: TransportLimits = TransportLimits {
 /// The backend on a temporary SQLite database, served on a free loopback port.
 struct Backend {
     url: String,
+    app: App,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -57,8 +58,9 @@ fn backend() -> Backend {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = app.clone();
     runtime().unwrap().spawn(async move {
-        let _ = app
+        let _ = served
             .serve(listener, async move {
                 let _ = rx.await;
             })
@@ -66,6 +68,7 @@ fn backend() -> Backend {
     });
     Backend {
         url: format!("http://{addr}"),
+        app,
         _dir: dir,
         stop: Some(tx),
     }
@@ -266,4 +269,81 @@ fn bad_activations_change_nothing() {
             .unwrap(),
         None
     );
+}
+
+#[test]
+fn expired_and_reused_codes_and_a_wrong_passcode_are_refused() {
+    let server = backend();
+    let api = client(&server.url);
+    let c = citizens().remove(5);
+    let dir = tempfile::tempdir().unwrap();
+    let w = wallet(dir.path());
+
+    // Expired: the backend's clock moves past the code's lifetime.
+    let pending = block_on(w.start_activation(&api, &c.id_number, &c.phone))
+        .unwrap()
+        .unwrap();
+    let code = block_on(api.dev_latest_code(&c.phone))
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let chip = read_chip(&c, &pending.chip_challenge, Faults::default());
+    server
+        .app
+        .clock()
+        .advance(eid_backend::CODE_LIFETIME as i64 + 1);
+    let err = block_on(w.complete_activation(&api, &pending, &code, &chip))
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::CodeExpired)),
+        "{err:?}"
+    );
+    assert_eq!(w.state().unwrap(), AccountState::NotActivated);
+    server
+        .app
+        .clock()
+        .advance(-(eid_backend::CODE_LIFETIME as i64 + 1));
+
+    // Reused: a code that activated once cannot activate again.
+    let pending = block_on(w.start_activation(&api, &c.id_number, &c.phone))
+        .unwrap()
+        .unwrap();
+    let code = block_on(api.dev_latest_code(&c.phone))
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let chip = read_chip(&c, &pending.chip_challenge, Faults::default());
+    block_on(w.complete_activation(&api, &pending, &code, &chip))
+        .unwrap()
+        .unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let other = wallet(dir2.path());
+    let err = block_on(other.complete_activation(&api, &pending, &code, &chip))
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::CodeUsed)),
+        "{err:?}"
+    );
+    assert_eq!(other.state().unwrap(), AccountState::NotActivated);
+    assert_eq!(other.document_count().unwrap(), 0);
+
+    // A wrong passcode keeps the activated wallet locked, with attempts counted.
+    w.lock();
+    let err = w.unlock(&Passcode::new("999999").unwrap()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WalletError::Account(eid_core::account::AccountError::WrongPasscode {
+                attempts_left: 4
+            })
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        block_on(w.sync(&api, None)).unwrap(),
+        Err(WalletError::Locked)
+    ));
+    assert_eq!(w.state().unwrap(), AccountState::Active { level: 2 });
 }
