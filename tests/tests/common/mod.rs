@@ -1,0 +1,127 @@
+//! Shared harness of the end-to-end tests: the backend on a loopback port, wallets, the
+//! simulated chip read with the backend's challenge, and activation.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use eid_backend::{App, Config};
+use eid_core::account::lockout::{Clock, SystemClock};
+use eid_core::account::passcode::{KdfParams, Passcode};
+use eid_core::chip::TransportLimits;
+use eid_core::chip::document::{ChipDocument, read_document};
+use eid_core::chip::pace::PacePassword;
+use eid_core::chip::reader::ReadRequest;
+use eid_core::keys::{KeyStore, SoftwareKeyStore};
+use eid_core::runtime::{block_on, runtime};
+use eid_core::sync::{BackendClient, RetryPolicy};
+use eid_core::wallet::{Wallet, WalletError};
+use eid_fixtures::card::SimTransport;
+use eid_fixtures::card::cccd::{self, CardOptions, Faults};
+use eid_fixtures::citizens::Citizen;
+use eid_fixtures::drbg::Drbg;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const EXTENDED: TransportLimits = TransportLimits {
+    max_command: 65544,
+    max_response: 65538,
+    extended_length: true,
+};
+
+/// The backend on a temporary SQLite database, served on a free loopback port.
+pub struct Backend {
+    pub url: String,
+    pub app: App,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub fn backend() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+    let app = block_on(App::open(Config::development(url)))
+        .unwrap()
+        .unwrap();
+    let listener = block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap()
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = app.clone();
+    runtime().unwrap().spawn(async move {
+        let _ = served
+            .serve(listener, async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Backend {
+        url: format!("http://{addr}"),
+        app,
+        _dir: dir,
+        stop: Some(tx),
+    }
+}
+
+pub fn client(url: &str) -> BackendClient {
+    let fast = RetryPolicy {
+        attempts: 2,
+        first_backoff: Duration::from_millis(20),
+        timeout: Duration::from_secs(10),
+    };
+    BackendClient::new(url, fast).unwrap()
+}
+
+pub fn wallet(dir: &Path) -> Wallet {
+    let keys: Arc<dyn KeyStore> = Arc::new(SoftwareKeyStore::in_memory());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
+    let w = Wallet::open(dir, keys, clock)
+        .unwrap()
+        .with_kdf(KdfParams::FAST_FOR_TESTS);
+    w.set_up(&Passcode::new("123456").unwrap()).unwrap();
+    w
+}
+
+pub fn read_chip(c: &Citizen, challenge: &[u8], faults: Faults) -> ChipDocument {
+    let options = CardOptions {
+        faults,
+        ..CardOptions::default()
+    };
+    let link = SimTransport::new(cccd::card(c, &options).unwrap(), EXTENDED);
+    let mut request = ReadRequest::cccd(false);
+    request.aa_challenge = Some(challenge.to_vec());
+    let key = PacePassword::Mrz(cccd::mrz_key(c).unwrap());
+    let trust = cccd::trust_store().unwrap();
+    read_document(
+        link,
+        key,
+        &request,
+        Some(&trust),
+        &mut Drbg::new(b"e2e", "terminal"),
+        None,
+    )
+    .unwrap()
+}
+
+/// Start, read the code from the dev outbox, read the chip with the server's challenge, complete.
+pub fn activate(
+    w: &Wallet,
+    api: &BackendClient,
+    c: &Citizen,
+    faults: Faults,
+) -> Result<(String, u8), WalletError> {
+    let pending = block_on(w.start_activation(api, &c.id_number, &c.phone)).unwrap()?;
+    let code = block_on(api.dev_latest_code(&c.phone))
+        .unwrap()
+        .unwrap()
+        .expect("a code in the outbox");
+    let chip = read_chip(c, &pending.chip_challenge, faults);
+    block_on(w.complete_activation(api, &pending, &code, &chip)).unwrap()
+}
