@@ -215,3 +215,21 @@ mod tests {
         Store::open(&old).await.unwrap();
     }
 }
+
+/// Creates database `name` (letters, digits, `_`) on the PostgreSQL server of `server_url` and
+/// returns its URL: a fresh database per test run, or for a new deployment.
+pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, Error> {
+    use sqlx::Connection;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::Config(
+            "database names are letters, digits and _".into(),
+        ));
+    }
+    let mut conn = sqlx::PgConnection::connect(server_url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
+    Ok(format!("{base}/{name}"))
+}

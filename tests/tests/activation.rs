@@ -1,11 +1,11 @@
 //! The whole level-2 journey across crates, over real HTTP: the reference backend listens on
 //! 127.0.0.1, a wallet (core) activates with the simulated chip, syncs its documents, keeps
 //! working offline, and is revoked when the same citizen activates a second device.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)] // test helpers outside #[test] fns
 
 mod common;
 
-use common::{activate, backend, client, read_chip, wallet};
+use common::{Backend, activate, backends, client, read_chip, wallet};
 use eid_core::account::AccountState;
 use eid_core::account::passcode::Passcode;
 use eid_core::api::ErrorCode;
@@ -18,7 +18,13 @@ use eid_fixtures::citizens::citizens;
 
 #[test]
 fn activation_sync_offline_and_device_change() {
-    let server = backend();
+    for (db, server) in backends() {
+        eprintln!("activation_sync_offline_and_device_change on {db}");
+        activation_sync_offline_and_device_change_on(server);
+    }
+}
+
+fn activation_sync_offline_and_device_change_on(server: Backend) {
     let api = client(&server.url);
     let c = citizens().remove(1);
     let dir1 = tempfile::tempdir().unwrap();
@@ -71,7 +77,13 @@ fn activation_sync_offline_and_device_change() {
 
 #[test]
 fn bad_activations_change_nothing() {
-    let server = backend();
+    for (db, server) in backends() {
+        eprintln!("bad_activations_change_nothing on {db}");
+        bad_activations_change_nothing_on(server);
+    }
+}
+
+fn bad_activations_change_nothing_on(server: Backend) {
     let api = client(&server.url);
     let c = citizens().remove(2);
     let dir = tempfile::tempdir().unwrap();
@@ -159,7 +171,13 @@ fn bad_activations_change_nothing() {
 
 #[test]
 fn expired_and_reused_codes_and_a_wrong_passcode_are_refused() {
-    let server = backend();
+    for (db, server) in backends() {
+        eprintln!("expired_and_reused_codes_and_a_wrong_passcode_are_refused on {db}");
+        expired_and_reused_codes_and_a_wrong_passcode_are_refused_on(server);
+    }
+}
+
+fn expired_and_reused_codes_and_a_wrong_passcode_are_refused_on(server: Backend) {
     let api = client(&server.url);
     let c = citizens().remove(5);
     let dir = tempfile::tempdir().unwrap();

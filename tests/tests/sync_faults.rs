@@ -2,11 +2,11 @@
 //! client's timeout, or cuts the response body in half; and the backend stops. Each time the
 //! wallet keeps its data and reports the error, and the next sync completes with nothing lost or
 //! duplicated.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)] // test helpers outside #[test] fns
 
 mod common;
 
-use common::{activate, backend};
+use common::{Backend, activate, backends};
 use eid_core::runtime::{block_on, runtime};
 use eid_core::sync::{BackendClient, RetryPolicy, SyncError};
 use eid_core::wallet::WalletError;
@@ -116,7 +116,13 @@ fn fast_client(url: &str) -> BackendClient {
 
 #[test]
 fn faults_during_sync_lose_and_duplicate_nothing() {
-    let server = backend();
+    for (db, server) in backends() {
+        eprintln!("faults_during_sync_lose_and_duplicate_nothing on {db}");
+        faults_during_sync_lose_and_duplicate_nothing_on(server);
+    }
+}
+
+fn faults_during_sync_lose_and_duplicate_nothing_on(server: Backend) {
     let c = citizens().remove(6);
     let dir = tempfile::tempdir().unwrap();
     let w = common::wallet(dir.path());

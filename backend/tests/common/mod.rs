@@ -23,7 +23,6 @@ use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{DerSignature, SigningKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tower::ServiceExt;
 
@@ -81,23 +80,15 @@ async fn sqlite() -> Harness {
 
 /// A new database on the test server, so tests run in parallel without sharing citizens.
 async fn postgres(url: &str) -> Harness {
-    let mut conn = sqlx::PgConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("EID_TEST_POSTGRES_URL is set but does not answer: {e}"));
     let name = format!(
         "eid_t_{}_{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
+    let db = eid_backend::db::create_postgres_database(url, &name)
         .await
-        .unwrap();
-    conn.close().await.unwrap();
-    let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
-    let app = App::open(Config::development(format!("{base}/{name}")))
-        .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("EID_TEST_POSTGRES_URL is set but does not answer: {e}"));
+    let app = App::open(Config::development(db)).await.unwrap();
     Harness {
         router: app.router(),
         app,

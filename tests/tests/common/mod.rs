@@ -27,11 +27,11 @@ const EXTENDED: TransportLimits = TransportLimits {
     extended_length: true,
 };
 
-/// The backend on a temporary SQLite database, served on a free loopback port.
+/// A backend served on a free loopback port until dropped.
 pub struct Backend {
     pub url: String,
     pub app: App,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -43,9 +43,33 @@ impl Drop for Backend {
     }
 }
 
+/// The backend on a temporary SQLite database, served on a free loopback port.
 pub fn backend() -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+    serve(url, Some(dir))
+}
+
+/// One backend per database under test: SQLite always, and a fresh PostgreSQL database when
+/// `EID_TEST_POSTGRES_URL` is set (the test script starts one; then it must answer).
+pub fn backends() -> Vec<(&'static str, Backend)> {
+    let mut all = vec![("sqlite", backend())];
+    if let Ok(server) = std::env::var("EID_TEST_POSTGRES_URL") {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "eid_e2e_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let url = block_on(eid_backend::db::create_postgres_database(&server, &name))
+            .unwrap()
+            .unwrap_or_else(|e| panic!("EID_TEST_POSTGRES_URL is set but does not answer: {e}"));
+        all.push(("postgres", serve(url, None)));
+    }
+    all
+}
+
+fn serve(url: String, dir: Option<tempfile::TempDir>) -> Backend {
     let app = block_on(App::open(Config::development(url)))
         .unwrap()
         .unwrap();
