@@ -165,6 +165,24 @@ pub async fn next_counter(
     Ok(row.try_get::<i64, _>(0)?)
 }
 
+/// Creates database `name` (letters, digits, `_`) on the PostgreSQL server of `server_url` and
+/// returns its URL: a fresh database per test run, or for a new deployment.
+pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, Error> {
+    use sqlx::Connection;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::Config(
+            "database names are letters, digits and _".into(),
+        ));
+    }
+    let mut conn = sqlx::PgConnection::connect(server_url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
+    Ok(format!("{base}/{name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,22 +232,4 @@ mod tests {
         upgraded.close().await;
         Store::open(&old).await.unwrap();
     }
-}
-
-/// Creates database `name` (letters, digits, `_`) on the PostgreSQL server of `server_url` and
-/// returns its URL: a fresh database per test run, or for a new deployment.
-pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, Error> {
-    use sqlx::Connection;
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(Error::Config(
-            "database names are letters, digits and _".into(),
-        ));
-    }
-    let mut conn = sqlx::PgConnection::connect(server_url).await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await?;
-    conn.close().await?;
-    let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
-    Ok(format!("{base}/{name}"))
 }
