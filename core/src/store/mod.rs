@@ -269,28 +269,7 @@ impl Store {
 
     /// Inserts or replaces several documents in one transaction: all or none are written.
     pub fn put_documents(&self, items: &[NewDocument<'_>]) -> Result<()> {
-        // Seal before taking the lock: encryption needs no database.
-        let sealed = items
-            .iter()
-            .map(|d| self.seal_document(d))
-            .collect::<Result<Vec<_>>>()?;
-        let now = now_ms();
-        let mut conn = self.writer()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO documents (id, kind, summary, body, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
-                     summary = excluded.summary, body = excluded.body,
-                     updated_at = excluded.updated_at",
-            )?;
-            for d in &sealed {
-                insert.execute(params![d.id, d.kind, d.summary, d.body, now])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+        self.apply_sync(items, &[], &[])
     }
 
     /// How many documents there are (ids are plaintext: no key needed).
@@ -419,7 +398,8 @@ impl Store {
     }
 
     /// Sets a plaintext meta value; never for personal data.
-    /// Applies a sync in one transaction: documents upserted, others removed, meta written.
+    /// One transaction: documents upserted (sealed before the lock is taken: encryption needs
+    /// no database), others removed, meta values written. All or nothing.
     pub fn apply_sync(
         &self,
         documents: &[NewDocument<'_>],
@@ -468,25 +448,7 @@ impl Store {
 
     /// Writes several meta values in one transaction: all or none.
     pub fn meta_put_all(&self, entries: &[(&str, &[u8])]) -> Result<()> {
-        if entries
-            .iter()
-            .any(|(k, _)| k.starts_with(RESERVED_META_PREFIX))
-        {
-            return Err(StoreError::ReservedMetaKey);
-        }
-        let mut conn = self.writer()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut put = tx.prepare_cached(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?;
-            for (k, v) in entries {
-                put.execute(params![k, v])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+        self.apply_sync(&[], &[], entries)
     }
 
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<()> {

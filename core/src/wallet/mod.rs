@@ -100,6 +100,46 @@ impl DocumentInfo {
     }
 }
 
+/// Credentials checked for this device, with the sealed-summary bytes the store keeps.
+pub(crate) struct CheckedBatch {
+    pub infos: Vec<DocumentInfo>,
+    summaries: Vec<Vec<u8>>,
+}
+
+impl CheckedBatch {
+    /// Verifies every credential now against `trust` and for this device; fails on the first bad.
+    pub fn new(w: &Wallet, credentials: &[Vec<u8>], trust: &TrustList) -> Result<Self> {
+        let now = w.now();
+        let mut batch = CheckedBatch {
+            infos: Vec::new(),
+            summaries: Vec::new(),
+        };
+        for c in credentials {
+            let info = DocumentInfo::from_verified(&w.verify_for_this_device(c, trust, now)?);
+            batch
+                .summaries
+                .push(serde_json::to_vec(&info).map_err(|_| WalletError::Corrupt("summary"))?);
+            batch.infos.push(info);
+        }
+        Ok(batch)
+    }
+
+    /// Rows for the store; `credentials` are the ones given to [`CheckedBatch::new`].
+    pub fn rows<'a>(&'a self, credentials: &'a [Vec<u8>]) -> Vec<NewDocument<'a>> {
+        self.infos
+            .iter()
+            .zip(&self.summaries)
+            .zip(credentials)
+            .map(|((i, s), c)| NewDocument {
+                id: &i.id,
+                kind: i.kind.as_str(),
+                summary: s,
+                body: c,
+            })
+            .collect()
+    }
+}
+
 /// The wallet of one citizen on one device.
 pub struct Wallet {
     store: Store,
@@ -315,31 +355,11 @@ impl Wallet {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);
         }
-        let trust = self.trust_list()?;
-        let now = self.now();
-        let mut infos = Vec::with_capacity(credentials.len());
-        let mut summaries = Vec::with_capacity(credentials.len());
-        for c in credentials {
-            let v = self.verify_for_this_device(c, &trust, now)?;
-            let info = DocumentInfo::from_verified(&v);
-            summaries.push(serde_json::to_vec(&info).map_err(|_| WalletError::Corrupt("summary"))?);
-            infos.push(info);
-        }
-        let docs: Vec<NewDocument<'_>> = infos
-            .iter()
-            .zip(&summaries)
-            .zip(credentials)
-            .map(|((i, s), c)| NewDocument {
-                id: &i.id,
-                kind: i.kind.as_str(),
-                summary: s,
-                body: c,
-            })
-            .collect();
+        let checked = CheckedBatch::new(self, credentials, &self.trust_list()?)?;
         self.store
-            .put_documents(&docs)
+            .put_documents(&checked.rows(credentials))
             .map_err(WalletError::from_store)?;
-        Ok(infos)
+        Ok(checked.infos)
     }
 
     /// How many documents the wallet holds (works while locked).

@@ -6,7 +6,6 @@ use crate::chip::document::ChipDocument;
 use crate::chip::lds::LdsFile;
 use crate::chip::pa::PaStatus;
 use crate::credential::TrustList;
-use crate::store::NewDocument;
 use crate::sync::{
     BackendClient, DeviceSigner, SyncError, SyncListener, SyncReport, SyncStage, SyncState,
 };
@@ -224,38 +223,19 @@ impl Wallet {
             other => other?,
         };
         note(SyncStage::Applying);
-        let now = self.now();
         let mut report = SyncReport::default();
-        let (mut docs, mut infos, mut summaries, mut removed) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut credentials, mut removed) = (Vec::new(), Vec::new());
         match page {
             None => report.unchanged = true,
             Some((page, etag)) => {
-                for d in &page.documents {
-                    let v = self.verify_for_this_device(&d.credential.0, &trust, now)?;
-                    let info = super::DocumentInfo::from_verified(&v);
-                    summaries.push(
-                        serde_json::to_vec(&info).map_err(|_| WalletError::Corrupt("summary"))?,
-                    );
-                    infos.push(info);
-                    docs.push(d.credential.0.clone());
-                }
+                credentials = page.documents.into_iter().map(|d| d.credential.0).collect();
                 removed = page.removed;
                 state.cursor = Some(page.cursor);
                 state.etag = etag;
             }
         }
-        let new: Vec<NewDocument<'_>> = infos
-            .iter()
-            .zip(&summaries)
-            .zip(&docs)
-            .map(|((i, s), c)| NewDocument {
-                id: &i.id,
-                kind: i.kind.as_str(),
-                summary: s,
-                body: c,
-            })
-            .collect();
+        let checked = super::CheckedBatch::new(self, &credentials, &trust)?;
+        let new = checked.rows(&credentials);
         report.updated = new.len();
         report.removed = removed.len();
         state.status_list_fetched_ms = Some(self.clock.wall_ms());
