@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Backend, activate, backends, client, read_chip, wallet};
+use common::{Backend, activate, backends, begin, client, read_chip, wallet};
 use eid_core::account::AccountState;
 use eid_core::account::passcode::Passcode;
 use eid_core::api::ErrorCode;
@@ -184,14 +184,7 @@ fn expired_and_reused_codes_and_a_wrong_passcode_are_refused_on(server: Backend)
     let w = wallet(dir.path());
 
     // Expired: the backend's clock moves past the code's lifetime.
-    let pending = block_on(w.start_activation(&api, &c.id_number, &c.phone))
-        .unwrap()
-        .unwrap();
-    let code = block_on(api.dev_latest_code(&c.phone))
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let chip = read_chip(&c, &pending.chip_challenge, Faults::default());
+    let (pending, code, chip) = begin(&w, &api, &c, Faults::default());
     server
         .app
         .clock()
@@ -210,14 +203,7 @@ fn expired_and_reused_codes_and_a_wrong_passcode_are_refused_on(server: Backend)
         .advance(-(eid_backend::CODE_LIFETIME as i64 + 1));
 
     // Reused: a code that activated once cannot activate again.
-    let pending = block_on(w.start_activation(&api, &c.id_number, &c.phone))
-        .unwrap()
-        .unwrap();
-    let code = block_on(api.dev_latest_code(&c.phone))
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let chip = read_chip(&c, &pending.chip_challenge, Faults::default());
+    let (pending, code, chip) = begin(&w, &api, &c, Faults::default());
     block_on(w.complete_activation(&api, &pending, &code, &chip))
         .unwrap()
         .unwrap();

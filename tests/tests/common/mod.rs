@@ -12,7 +12,7 @@ use eid_core::chip::reader::ReadRequest;
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::runtime::{block_on, runtime};
 use eid_core::sync::{BackendClient, RetryPolicy};
-use eid_core::wallet::{Wallet, WalletError};
+use eid_core::wallet::{PendingActivation, Wallet, WalletError};
 use eid_fixtures::card::SimTransport;
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};
 use eid_fixtures::citizens::Citizen;
@@ -134,6 +134,25 @@ pub fn read_chip(c: &Citizen, challenge: &[u8], faults: Faults) -> ChipDocument 
     .unwrap()
 }
 
+/// Starts an activation and returns it with the SMS code from the dev outbox and the chip read
+/// with the backend's challenge.
+pub fn begin(
+    w: &Wallet,
+    api: &BackendClient,
+    c: &Citizen,
+    faults: Faults,
+) -> (PendingActivation, String, ChipDocument) {
+    let pending = block_on(w.start_activation(api, &c.id_number, &c.phone))
+        .unwrap()
+        .unwrap();
+    let code = block_on(api.dev_latest_code(&c.phone))
+        .unwrap()
+        .unwrap()
+        .expect("a code in the outbox");
+    let chip = read_chip(c, &pending.chip_challenge, faults);
+    (pending, code, chip)
+}
+
 /// Start, read the code from the dev outbox, read the chip with the server's challenge, complete.
 pub fn activate(
     w: &Wallet,
@@ -141,11 +160,6 @@ pub fn activate(
     c: &Citizen,
     faults: Faults,
 ) -> Result<(String, u8), WalletError> {
-    let pending = block_on(w.start_activation(api, &c.id_number, &c.phone)).unwrap()?;
-    let code = block_on(api.dev_latest_code(&c.phone))
-        .unwrap()
-        .unwrap()
-        .expect("a code in the outbox");
-    let chip = read_chip(c, &pending.chip_challenge, faults);
+    let (pending, code, chip) = begin(w, api, c, faults);
     block_on(w.complete_activation(api, &pending, &code, &chip)).unwrap()
 }
