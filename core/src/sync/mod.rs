@@ -14,6 +14,9 @@ pub struct SyncState {
     /// Last successful sync, Unix milliseconds.
     pub last_synced_ms: Option<i64>,
     pub last_attempt_ms: Option<i64>,
+    /// A sync is under way (still set after a crash mid-sync: the UI can say it was interrupted).
+    #[serde(default)]
+    pub pending: bool,
     /// Why the last attempt failed (cleared by a success).
     pub last_error: Option<String>,
     /// Opaque position in the backend's document feed.

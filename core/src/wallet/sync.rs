@@ -169,7 +169,10 @@ impl Wallet {
         };
         let mut state = self.sync_state()?;
         state.last_attempt_ms = Some(self.clock.wall_ms());
+        state.pending = true;
+        self.save_sync_state(&state)?;
         let result = self.sync_inner(client, &mut state, &note).await;
+        state.pending = false;
         match &result {
             Ok(_) => {
                 state.last_synced_ms = state.last_attempt_ms;
