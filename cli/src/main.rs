@@ -4,6 +4,7 @@
 mod chip_bench;
 mod chip_cmd;
 mod fixtures_cmd;
+mod load_cmd;
 mod output;
 mod serve_cmd;
 mod wallet_cmd;
@@ -32,6 +33,14 @@ enum Command {
     Fixtures(fixtures_cmd::FixturesCommand),
     /// The citizen's wallet: documents, account state, transaction log.
     Wallet(wallet_cmd::WalletArgs),
+    /// Load-test preparation (scripts/load.sh): activate the synthetic citizens and write a wrk
+    /// script of device-signed sync requests.
+    LoadPrep {
+        #[arg(long)]
+        backend: String,
+        #[arg(long)]
+        lua: std::path::PathBuf,
+    },
     /// Run the reference backend (development mode unless --production).
     Serve(serve_cmd::ServeArgs),
 }
@@ -42,6 +51,7 @@ fn main() -> ExitCode {
         Command::Chip(cmd) => chip_cmd::run(cmd),
         Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
         Command::Wallet(args) => wallet_cmd::run(args),
+        Command::LoadPrep { backend, lua } => load_cmd::run(&backend, &lua),
         Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
