@@ -300,44 +300,22 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
 
     /// EF.CardAccess lives under the master file and is read without secure messaging.
     fn read_card_access(&mut self) -> Result<Option<Vec<u8>>, ChipError> {
-        let le = self.max_le();
-        let cmd =
-            CommandApdu::new(0, ins::READ_BINARY, 0x80 | LdsFile::CardAccess.sfi(), 0).with_le(le);
-        let mut resp = self.channel.send_plain(&cmd)?;
-        if resp.sw >> 8 == u16::from(sw::WRONG_LE_PREFIX) {
-            // 6Cxx: the file is shorter than asked; the card says how long.
-            let exact = usize::from(resp.sw as u8);
-            let exact = if exact == 0 { SHORT_MAX_LE } else { exact };
-            resp = self.channel.send_plain(&cmd.clone().with_le(exact))?;
-        }
-        match resp.sw {
-            sw::OK | sw::END_OF_FILE if !resp.data.is_empty() => {
-                let mut bytes = resp.data;
-                let total = tlv::read_header(&bytes).ok().and_then(|h| h.total_len());
-                if let Some(total) = total {
-                    // Rare: EF.CardAccess longer than one block.
-                    while bytes.len() < total {
-                        let off = bytes.len();
-                        let more = self.channel.send_plain(
-                            &CommandApdu::new(0, ins::READ_BINARY, (off >> 8) as u8, off as u8)
-                                .with_le((total - off).min(le)),
-                        )?;
-                        if more.data.is_empty() {
-                            break;
-                        }
-                        bytes.extend_from_slice(&more.data);
-                    }
-                    bytes.truncate(total);
-                }
-                Ok(Some(bytes))
-            }
-            _ => Ok(None),
+        // Before secure messaging the channel is plain, so the ordinary file read applies, with
+        // its block, 6282 and 6Cxx handling. Chips without PACE refuse in many ways: none of
+        // those refusals is an error, the chip simply offers BAC only.
+        self.progress.file = Some(LdsFile::CardAccess);
+        match self.read_file(LdsFile::CardAccess) {
+            Ok(()) => Ok(self.file(LdsFile::CardAccess).map(<[u8]>::to_vec)),
+            Err(ChipError::Status { .. } | ChipError::Malformed { .. }) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
     fn select_application(&mut self) -> Result<(), ChipError> {
         let cmd = CommandApdu::new(0, ins::SELECT, 0x04, 0x0C).with_data(EMRTD_AID.to_vec());
         let resp = self.channel.send(&cmd)?;
+        // Selecting the application deselects whatever file was current.
+        self.selected = None;
         match resp.sw {
             sw::OK => Ok(()),
             sw::FILE_NOT_FOUND | sw::WRONG_P1P2 | sw::WRONG_DATA => Err(ChipError::NotEmrtd),
