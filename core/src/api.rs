@@ -50,6 +50,10 @@ pub mod paths {
     pub const ACCOUNT_UNLOCK: &str = "/v1/account/unlock";
     pub const ACCOUNT: &str = "/v1/account";
     /// Development mode only: SMS codes "sent" by the backend.
+    /// Presentation credentials (QR presentations, docs/adr/0010).
+    pub const PRESENTATION_CREDENTIALS: &str = "/v1/presentation-credentials";
+    pub const TOKEN_REDEEM: &str = "/v1/presentations/redeem";
+    pub const ADMIN_VERIFIERS: &str = "/v1/admin/verifiers";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
     pub const OPENAPI: &str = "/openapi.json";
 }
@@ -93,6 +97,12 @@ pub enum ErrorCode {
     NotFound,
     /// 429: too many attempts; retry after `Retry-After` seconds.
     RateLimited,
+    /// 409: an online presentation token was already redeemed.
+    TokenUsed,
+    /// 410: an online presentation token expired.
+    TokenExpired,
+    /// 403: the verifier may not receive this profile.
+    NotAllowed,
     /// 500/503
     Internal,
 }
@@ -170,6 +180,59 @@ pub struct DocumentsPage {
     pub removed: Vec<String>,
 }
 
+/// POST /v1/presentation-credentials (device-signed): a batch of single-use presentation
+/// credentials of one profile, one per fresh device key (`present::credential`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresentationCredentialsRequest {
+    /// `present::Profile::as_str`.
+    pub profile: String,
+    /// SEC1 P-256 public keys, 1..=[`MAX_PRESENTATION_BATCH`], each used for one credential.
+    pub device_keys: Vec<B64>,
+    pub client_request_id: String,
+}
+
+/// Largest batch of presentation credentials one request may ask for.
+pub const MAX_PRESENTATION_BATCH: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresentationCredentialsIssued {
+    /// In the order of `device_keys`.
+    pub credentials: Vec<B64>,
+}
+
+/// POST /v1/presentations/redeem (verifier-signed: headers `x-eid-verifier`, timestamp,
+/// signature over [`signing_input`] with the verifier's key): redeems an online token once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRedeem {
+    /// The QR text (`VNT1:...`).
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRedeemed {
+    pub profile: String,
+    /// `{field name: value}` as in `present::Disclosed::to_json`.
+    pub fields: serde_json::Value,
+    /// Level of the e-identity account behind the token.
+    pub account_level: u8,
+    pub redeemed_at: u64,
+}
+
+/// POST /v1/admin/verifiers (`Authorization: Bearer <admin token>`): registers a verifier
+/// device (airport desk, clinic reception) and the profiles it may redeem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifierRegistration {
+    pub name: String,
+    /// SEC1 P-256 public key of the verifier device.
+    pub public_key: B64,
+    pub profiles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifierRegistered {
+    pub verifier_id: String,
+}
+
 /// GET /v1/trust-list: the issuer trust list (CBOR of `credential::TrustList`) and the CSCA
 /// certificates that sign chips' document signers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +298,8 @@ pub mod headers {
     /// base64url DER ECDSA P-256/SHA-256 by the device key over [`super::signing_input`].
     pub const SIGNATURE: &str = "x-eid-signature";
     pub const REQUEST_ID: &str = "x-request-id";
+    /// Verifier id on verifier-signed requests (instead of `x-eid-account`).
+    pub const VERIFIER: &str = "x-eid-verifier";
 }
 
 /// Clock skew the backend tolerates on device-signed requests.

@@ -8,6 +8,7 @@ pub mod api;
 pub mod chip;
 pub mod credential;
 pub mod keys;
+pub mod present;
 pub mod runtime;
 pub mod store;
 pub mod sync;

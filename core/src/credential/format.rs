@@ -51,7 +51,7 @@ impl fmt::Debug for IssuerKey {
 }
 
 /// The uncompressed P-256 point of a certificate's key, or `None` if it is another key type.
-fn p256_point(cert: &Certificate) -> Option<Vec<u8>> {
+pub(crate) fn p256_point(cert: &Certificate) -> Option<Vec<u8>> {
     let spki = cert.tbs_certificate().subject_public_key_info();
     if spki.algorithm.oid.to_string() != ID_EC_PUBLIC_KEY {
         return None;
@@ -86,6 +86,19 @@ impl IssuerKey {
 
     pub fn certificate(&self) -> &[u8] {
         &self.certificate
+    }
+
+    /// [`super::trust::key_id`] of the certificate: how compact credentials name their issuer.
+    pub fn kid(&self) -> [u8; 8] {
+        super::trust::key_id(&self.certificate)
+    }
+
+    /// ES256 signature, r || s (RFC 9053 §2.1), RFC 6979 deterministic nonce.
+    pub(crate) fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
+        self.key
+            .try_sign(message)
+            .map(|s: Signature| s.to_bytes().to_vec())
+            .map_err(|_| IssueError::Signing)
     }
 
     /// The certificate subject (RFC 4514), written as the credential's `iss`.

@@ -26,7 +26,7 @@ impl Sex {
         }
     }
 
-    fn parse(s: &str) -> Option<Sex> {
+    pub(crate) fn parse(s: &str) -> Option<Sex> {
         match s.trim() {
             "M" | "Nam" => Some(Sex::Male),
             "F" | "Nữ" | "Nu" => Some(Sex::Female),

@@ -14,6 +14,7 @@ pub mod health_record;
 pub mod identity;
 pub mod trust;
 
+pub(crate) use cbor::decode as cbor_decode;
 pub use date::Date;
 pub use driving::{ClassEntitlement, DrivingLicence, LicenceClass};
 pub use error::{CredentialError, DocumentError, IssueError};

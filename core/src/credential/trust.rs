@@ -49,6 +49,17 @@ pub struct TrustList {
     /// The DER of each anchor, in insertion order, for encoding.
     ca_der: Vec<Vec<u8>>,
     issuers: Vec<Authorisation>,
+    /// Certificates of authorised issuers (DER), so compact credentials that name their issuer
+    /// by key id instead of carrying its certificate (QR presentations) can be checked.
+    issuer_certs: Vec<Vec<u8>>,
+}
+
+/// Key id of an issuer certificate: the first 8 bytes of SHA-256 over its DER.
+pub fn key_id(certificate_der: &[u8]) -> [u8; 8] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, certificate_der);
+    let mut kid = [0u8; 8];
+    kid.copy_from_slice(digest.as_ref().get(..8).unwrap_or(&[0; 8]));
+    kid
 }
 
 const VERSION: u64 = 1;
@@ -117,7 +128,19 @@ impl TrustList {
             .to_der()
             .map_err(|_| TrustListError::BadCertificate)?;
         self.authorise_der(der, kinds.iter().copied());
+        if !self.issuer_certs.iter().any(|c| c == issuer_certificate) {
+            self.issuer_certs.push(issuer_certificate.to_vec());
+        }
         Ok(())
+    }
+
+    /// The certificate of an authorised issuer by [`key_id`].
+    pub fn issuer_by_kid(&self, kid: &[u8]) -> Option<SodCertificate> {
+        let der = self.issuer_certs.iter().find(|c| key_id(c) == kid)?;
+        Some(SodCertificate {
+            der: der.clone(),
+            certificate: Certificate::from_der(der).ok()?,
+        })
     }
 
     fn authorise_der(&mut self, subject: Vec<u8>, kinds: impl Iterator<Item = DocumentKind>) {
@@ -206,6 +229,18 @@ impl TrustList {
                 )),
             ),
             ("issuers", Some(Value::Array(issuers))),
+            (
+                "issuer_certs",
+                (!self.issuer_certs.is_empty()).then(|| {
+                    Value::Array(
+                        self.issuer_certs
+                            .iter()
+                            .cloned()
+                            .map(Value::Bytes)
+                            .collect(),
+                    )
+                }),
+            ),
         ]);
         cbor::encode(&value).map_err(|_| TrustListError::Malformed("encoding"))
     }
@@ -240,13 +275,25 @@ impl TrustList {
             }
             list.authorise_der(subject.clone(), kinds.into_iter());
         }
+        // Optional (lists from before presentations have none).
+        if f.get("issuer_certs").is_some() {
+            for c in f.array("issuer_certs").map_err(bad("issuer_certs"))? {
+                let Value::Bytes(der) = c else {
+                    return Err(TrustListError::Malformed("issuer_certs"));
+                };
+                Certificate::from_der(der).map_err(|_| TrustListError::BadCertificate)?;
+                list.issuer_certs.push(der.clone());
+            }
+        }
         Ok(list)
     }
 }
 
 impl PartialEq for TrustList {
     fn eq(&self, other: &Self) -> bool {
-        self.ca_der == other.ca_der && self.issuers == other.issuers
+        self.ca_der == other.ca_der
+            && self.issuers == other.issuers
+            && self.issuer_certs == other.issuer_certs
     }
 }
 
