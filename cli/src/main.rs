@@ -6,6 +6,7 @@ mod chip_cmd;
 mod fixtures_cmd;
 mod load_cmd;
 mod output;
+mod present_cmd;
 mod serve_cmd;
 mod wallet_cmd;
 
@@ -43,6 +44,13 @@ enum Command {
     },
     /// Run the reference backend (development mode unless --production).
     Serve(serve_cmd::ServeArgs),
+    /// Check a presentation QR as a verifier (exit 0 valid, 1 invalid).
+    Verify(present_cmd::VerifyArgs),
+    /// Payload bytes and QR version of every presentation profile.
+    QrSizes {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,6 +61,8 @@ fn main() -> ExitCode {
         Command::Wallet(args) => wallet_cmd::run(args),
         Command::LoadPrep { backend, lua } => load_cmd::run(&backend, &lua),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Verify(args) => present_cmd::verify(args),
+        Command::QrSizes { json } => present_cmd::sizes(json),
     };
     match result {
         Ok(code) => code,

@@ -85,6 +85,8 @@ pub enum WalletCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show a QR for a verifier: only the profile's fields, after the passcode.
+    Present(crate::present_cmd::PresentArgs),
 }
 
 /// The desktop's software key store. There is no secure hardware on a desktop: the key file is
@@ -108,7 +110,7 @@ fn open_key_store(dir: &Path) -> Result<Arc<dyn KeyStore>, String> {
     Ok(Arc::new(keys))
 }
 
-fn open_wallet(dir: &Path) -> Result<Wallet, String> {
+pub(crate) fn open_wallet(dir: &Path) -> Result<Wallet, String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
     Wallet::open(dir, open_key_store(dir)?, clock).map_err(|e| e.to_string())
 }
@@ -175,6 +177,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
     let pass = passcode(args.passcode.as_deref())?;
     w.unlock(&pass).map_err(|e| e.to_string())?;
     match args.command {
+        WalletCommand::Present(p) => return crate::present_cmd::present(&w, &pass, &p),
         WalletCommand::List { json } => {
             let docs = w.documents().map_err(|e| e.to_string())?;
             let rows: Vec<_> = docs.iter().map(|d| row(&w, d)).collect();
@@ -366,6 +369,9 @@ fn read_sim_card(id: &str, challenge: &[u8]) -> Result<ChipDocument, String> {
     read_document(link, key, &request, Some(&trust), &mut OsRng, None).map_err(|e| e.to_string())
 }
 
+/// Presentation credentials per profile a seeded wallet gets.
+const PRESENTATION_BATCH: usize = 8;
+
 /// `eid fixtures seed-wallet`: a wallet for the first synthetic citizen with the four fixture
 /// documents, activated at level 2, without a backend.
 pub fn seed(data_dir: &Path, passcode_text: &str) -> Result<ExitCode, String> {
@@ -376,10 +382,26 @@ pub fn seed(data_dir: &Path, passcode_text: &str) -> Result<ExitCode, String> {
             data_dir.display()
         ));
     }
+    let (documents, presentations) =
+        seed_into(&w, &passcode(Some(passcode_text))?, PRESENTATION_BATCH)?;
+    println!(
+        "wallet created in {} with {documents} documents and {presentations} presentation \
+         credentials (account level 2)",
+        data_dir.display(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets up an empty wallet for the first synthetic citizen: passcode, level 2, fixture trust
+/// list, the four documents and `per_profile` presentation credentials of each profile.
+/// Returns (documents, presentation credentials).
+pub(crate) fn seed_into(
+    w: &Wallet,
+    pass: &Passcode,
+    per_profile: usize,
+) -> Result<(usize, usize), String> {
     let citizen = citizens::citizens().remove(0);
-    let device = w
-        .set_up(&passcode(Some(passcode_text))?)
-        .map_err(|e| e.to_string())?;
+    let device = w.set_up(pass).map_err(|e| e.to_string())?;
     w.activate(2).map_err(|e| e.to_string())?;
     w.set_trust_list(&issuers::trust_list().map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
@@ -388,6 +410,8 @@ pub fn seed(data_dir: &Path, passcode_text: &str) -> Result<ExitCode, String> {
     let kinds: Vec<String> = issued.iter().map(|(k, _)| k.as_str().to_owned()).collect();
     let credentials: Vec<Vec<u8>> = issued.into_iter().map(|(_, c)| c).collect();
     let infos = w.import(&credentials).map_err(|e| e.to_string())?;
+    let presentations =
+        issuers::stock_presentations(w, &citizen, per_profile, now).map_err(|e| e.to_string())?;
     w.record(&Transaction {
         at_ms: (now * 1000) as i64,
         kind: TransactionKind::Account,
@@ -398,10 +422,5 @@ pub fn seed(data_dir: &Path, passcode_text: &str) -> Result<ExitCode, String> {
         detail: None,
     })
     .map_err(|e| e.to_string())?;
-    println!(
-        "wallet created in {} with {} documents (account level 2)",
-        data_dir.display(),
-        infos.len()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok((infos.len(), presentations))
 }

@@ -13,4 +13,5 @@ pub mod runtime;
 pub mod store;
 pub mod sync;
 pub mod transactions;
+pub mod verify;
 pub mod wallet;

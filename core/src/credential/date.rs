@@ -98,7 +98,20 @@ impl Date {
 
     /// The UTC date of a Unix time.
     pub fn from_unix(seconds: u64) -> Date {
-        let z = i64::try_from(seconds / 86_400).unwrap_or(0) + 719_468;
+        Date::from_unix_days(i64::try_from(seconds / 86_400).unwrap_or(0)).unwrap_or(Date {
+            year: 9999,
+            month: 12,
+            day: 31,
+        })
+    }
+
+    /// The date `days` after 1970-01-01 (negative: before), years 1..=9999; the inverse of
+    /// [`Date::unix_days`].
+    pub fn from_unix_days(days: i64) -> Option<Date> {
+        if !(-719_162..=2_932_896).contains(&days) {
+            return None;
+        }
+        let z = days + 719_468;
         let era = z.div_euclid(146_097);
         let doe = z - era * 146_097;
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -107,11 +120,11 @@ impl Date {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
-        Date {
-            year: u16::try_from(year.clamp(1970, 9999)).unwrap_or(9999),
-            month: u8::try_from(month).unwrap_or(1),
-            day: u8::try_from(day).unwrap_or(1),
-        }
+        Some(Date {
+            year: u16::try_from(year).ok()?,
+            month: u8::try_from(month).ok()?,
+            day: u8::try_from(day).ok()?,
+        })
     }
 
     /// The same day `years` later (29 February becomes 28 February).
@@ -163,6 +176,14 @@ mod tests {
             assert_eq!(d.unix_days(), i64::try_from(days).unwrap());
             assert!(Date::new(d.year(), d.month(), d.day()).is_some());
         }
+        // Before 1970 too (dates of birth travel as signed day counts in QR presentations).
+        for days in (-719_162..2_932_897i64).step_by(997) {
+            let d = Date::from_unix_days(days).unwrap();
+            assert_eq!(d.unix_days(), days);
+        }
+        assert_eq!(Date::from_unix_days(-1), Date::new(1969, 12, 31));
+        assert_eq!(Date::from_unix_days(-719_163), None);
+        assert_eq!(Date::from_unix_days(2_932_897), None);
         assert_eq!(
             Date::new(2000, 2, 29).unwrap().plus_years(25),
             Date::new(2025, 2, 28).unwrap()

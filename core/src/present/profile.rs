@@ -369,9 +369,7 @@ fn days(d: Date) -> Value {
 }
 
 fn date_from(v: &Value) -> Option<Date> {
-    let days = u64::try_from(v.as_integer()?).ok()?;
-    // Up to year 9999.
-    (days < 2_932_897).then(|| Date::from_unix(days * 86_400))
+    Date::from_unix_days(i64::try_from(v.as_integer()?).ok()?)
 }
 
 impl FieldValue {

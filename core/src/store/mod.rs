@@ -11,6 +11,7 @@
 
 mod db;
 mod error;
+mod presentations;
 mod schema;
 pub(crate) mod seal;
 #[cfg(test)]
@@ -23,6 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 pub use error::{Result, StoreError};
+pub use presentations::PresentationSlot;
 use schema::StoreSchema;
 use seal::{Place, Sealer};
 
@@ -142,7 +144,7 @@ fn now_ms() -> i64 {
 }
 
 /// The data key's sealer while the store is unlocked.
-struct SealerGuard<'a>(RwLockReadGuard<'a, Option<Sealer>>);
+pub(crate) struct SealerGuard<'a>(RwLockReadGuard<'a, Option<Sealer>>);
 
 impl std::ops::Deref for SealerGuard<'_> {
     type Target = Sealer;
@@ -204,7 +206,7 @@ impl Store {
         self.sealer.read().map(|s| s.is_some()).unwrap_or(false)
     }
 
-    fn sealer(&self) -> Result<SealerGuard<'_>> {
+    pub(crate) fn sealer(&self) -> Result<SealerGuard<'_>> {
         let guard = self.sealer.read().map_err(|_| StoreError::Poisoned)?;
         if guard.is_none() {
             return Err(StoreError::Locked);
@@ -212,11 +214,11 @@ impl Store {
         Ok(SealerGuard(guard))
     }
 
-    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+    pub(crate) fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
         self.writer.lock().map_err(|_| StoreError::Poisoned)
     }
 
-    fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
+    pub(crate) fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
         self.reader.lock().map_err(|_| StoreError::Poisoned)
     }
 
@@ -482,7 +484,7 @@ impl Store {
         let mut writer = self.writer()?;
         let _reader = self.reader()?;
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch("DELETE FROM documents; DELETE FROM log;")?;
+        tx.execute_batch("DELETE FROM documents; DELETE FROM log; DELETE FROM presentations;")?;
         // The key check stays: it holds no personal data and keeps binding the file to its key.
         tx.execute("DELETE FROM meta WHERE key <> ?1", [KEY_CHECK])?;
         tx.commit()?;

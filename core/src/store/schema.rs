@@ -1,6 +1,6 @@
 //! The store's schema and its migrations.
 //!
-//! v1: `documents` and `meta`. v2: adds `log`. `init` writes the newest schema directly; the test
+//! v1: `documents` and `meta`. v2: adds `log`. v3: adds `presentations`. `init` writes the newest schema directly; the test
 //! `upgraded_schema_equals_fresh` keeps it equal to v1 + every upgrade.
 
 use rusqlite::{Connection, Transaction};
@@ -31,18 +31,34 @@ const CREATE_LOG: &str = "CREATE TABLE log (
     record BLOB NOT NULL
 ) STRICT";
 
+/// Presentation credentials (v3): one row per single-use credential, named by the key-store
+/// alias of its own device key (random). `credential` is sealed and NULL until the issuer
+/// answered; `used_at` (ms) is NULL until first shown.
+const CREATE_PRESENTATIONS: &str = "CREATE TABLE presentations (
+    alias TEXT PRIMARY KEY,
+    profile TEXT NOT NULL,
+    credential BLOB,
+    used_at INTEGER,
+    created_at INTEGER NOT NULL
+) STRICT";
+
 pub(crate) struct StoreSchema;
 
 impl ConnectionInitializer for StoreSchema {
     const NAME: &'static str = "eid wallet store";
-    const END_VERSION: u32 = 2;
+    const END_VERSION: u32 = 3;
 
     fn prepare(&self, conn: &Connection) -> Result<()> {
         apply_pragmas(conn)
     }
 
     fn init(&self, tx: &Transaction<'_>) -> Result<()> {
-        for sql in [CREATE_DOCUMENTS, CREATE_META, CREATE_LOG] {
+        for sql in [
+            CREATE_DOCUMENTS,
+            CREATE_META,
+            CREATE_LOG,
+            CREATE_PRESENTATIONS,
+        ] {
             tx.execute_batch(sql)?;
         }
         Ok(())
@@ -51,6 +67,7 @@ impl ConnectionInitializer for StoreSchema {
     fn upgrade_from(&self, tx: &Transaction<'_>, version: u32) -> Result<()> {
         match version {
             1 => tx.execute_batch(CREATE_LOG)?,
+            2 => tx.execute_batch(CREATE_PRESENTATIONS)?,
             // open_writer only calls this for 1..END_VERSION.
             _ => return Err(rusqlite::Error::InvalidQuery.into()),
         }

@@ -291,7 +291,7 @@ fn a_newer_schema_is_refused() {
         Store::open(&path, key(7)),
         Err(StoreError::SchemaTooNew {
             found: 99,
-            supported: 2,
+            supported: 3,
             ..
         })
     ));

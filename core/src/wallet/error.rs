@@ -20,6 +20,9 @@ pub enum WalletError {
     /// The backend could not be reached or refused (nothing was changed locally).
     #[error(transparent)]
     Sync(#[from] crate::sync::SyncError),
+    /// A QR presentation could not be made.
+    #[error(transparent)]
+    Present(#[from] crate::present::PresentError),
     /// Input from the user or app is malformed (ID number, phone, SMS code, ...).
     #[error("{0}")]
     InvalidInput(String),

@@ -8,11 +8,13 @@
 
 mod data_key;
 mod error;
+mod present;
 mod sync;
 
 pub use sync::PendingActivation;
 
 pub use error::WalletError;
+pub use present::{Consent, PresentationOut, PresentationStock};
 
 use crate::account::lockout::Clock;
 use crate::account::passcode::{KdfParams, Passcode};

@@ -1,0 +1,291 @@
+//! `eid wallet ... present` (show a QR) and `eid verify` (check one), plus `eid qr-sizes`.
+
+use crate::output::print_json;
+use clap::Args;
+use eid_core::account::passcode::Passcode;
+use eid_core::credential::TrustList;
+use eid_core::present::{Profile, QrImage};
+use eid_core::sync::{BackendClient, RetryPolicy};
+use eid_core::verify::{StatusList, Verdict, Verifier};
+use eid_core::wallet::{Consent, PresentationOut, Wallet};
+use eid_fixtures::issuers;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Pixels per QR module in PNG output.
+const PNG_SCALE: usize = 6;
+
+fn profile(name: &str) -> Result<Profile, String> {
+    Profile::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Profile::ALL.iter().map(|p| p.as_str()).collect();
+        format!("unknown profile {name:?}; one of {}", names.join(", "))
+    })
+}
+
+fn hex(s: &str) -> Result<Vec<u8>, String> {
+    if !s.len().is_multiple_of(2) || s.len() > 128 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("the nonce must be hex, at most 64 bytes".into());
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Writes the PNG / SVG files asked for.
+pub fn write_images(qr: &QrImage, png: Option<&Path>, svg: Option<&Path>) -> Result<(), String> {
+    if let Some(p) = png {
+        let bytes = qr.to_png(PNG_SCALE).map_err(|e| e.to_string())?;
+        std::fs::write(p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if let Some(p) = svg {
+        std::fs::write(p, qr.to_svg(PNG_SCALE)).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// The `--json` shape of a presentation.
+pub fn presentation_json(out: &PresentationOut) -> serde_json::Value {
+    json!({
+        "text": out.text,
+        "qr_version": out.qr.version,
+        "ecc": out.qr.ecc,
+        "payload_bytes": out.payload_bytes,
+        "expires_at": out.expires_at,
+        "profile": out.profile.as_str(),
+        "online": out.online,
+        "reused": out.reused,
+        "fields": out.fields.0.iter().map(|(f, _)| f.name()).collect::<Vec<_>>(),
+    })
+}
+
+#[derive(Args)]
+pub struct PresentArgs {
+    /// airport | clinic | driving | age_over_18 | full
+    #[arg(long)]
+    pub profile: String,
+    /// Also write the QR as a PNG image.
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+    /// Also write the QR as an SVG image.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// An online token (redeemed by the verifier at the backend) instead of an offline QR.
+    #[arg(long)]
+    pub online: bool,
+    /// The verifier's nonce (hex), when its screen shows one.
+    #[arg(long)]
+    pub nonce: Option<String>,
+    /// Who receives it (for the transaction log).
+    #[arg(long, default_value = "QR verifier")]
+    pub to: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn present(w: &Wallet, pass: &Passcode, args: &PresentArgs) -> Result<ExitCode, String> {
+    let profile = profile(&args.profile)?;
+    let nonce = args.nonce.as_deref().map(hex).transpose()?;
+    let out = if args.online {
+        w.present_online(profile, Consent::Passcode(pass), &args.to)
+    } else {
+        w.present(profile, nonce.as_deref(), Consent::Passcode(pass), &args.to)
+    }
+    .map_err(|e| e.to_string())?;
+    write_images(&out.qr, args.png.as_deref(), args.svg.as_deref())?;
+    if args.json {
+        print_json(&presentation_json(&out))?;
+    } else {
+        eprintln!(
+            "{} QR for {}: shows {} (valid until {}, version {} ECC {}, {} bytes)",
+            if out.online { "online" } else { "offline" },
+            profile,
+            out.fields
+                .0
+                .iter()
+                .map(|(f, _)| f.label())
+                .collect::<Vec<_>>()
+                .join(", "),
+            out.expires_at,
+            out.qr.version,
+            out.qr.ecc,
+            out.payload_bytes
+        );
+        if out.reused {
+            eprintln!("note: no unused credential left, one was shown again: sync to refill");
+        }
+        print!("{}", out.qr.to_terminal());
+        println!("{}", out.text);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The scanned text.
+    #[arg(long, conflicts_with = "image", required_unless_present = "image")]
+    pub text: Option<String>,
+    /// A PNG image with the QR code.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Backend URL: fetch its trust list and status list first (offline QR).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Trust list file (CBOR as served in `issuers` of GET /v1/trust-list); default: the
+    /// fixture issuers.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// The nonce (hex) this verifier showed the wallet.
+    #[arg(long)]
+    pub nonce: Option<String>,
+    /// Accept only this profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The verifier this desk has: trust list from --trust or the fixtures, refreshed (with the
+/// status list) from the backend when one is given and answers.
+pub fn verifier(
+    trust: Option<&Path>,
+    backend: Option<&str>,
+    now: u64,
+) -> Result<(Verifier, Vec<String>), String> {
+    let mut warnings = Vec::new();
+    let mut list = match trust {
+        Some(p) => {
+            TrustList::decode(&std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        None => issuers::trust_list().map_err(|e| e.to_string())?,
+    };
+    let mut status = None;
+    if let Some(url) = backend {
+        let client = BackendClient::new(url, RetryPolicy::default()).map_err(|e| e.to_string())?;
+        let fetched = eid_core::runtime::block_on(async {
+            let t = client.trust_list().await?;
+            let s = client.status_list().await?;
+            Ok::<_, eid_core::sync::SyncError>((t, s))
+        })
+        .ok_or("no async runtime")?;
+        match fetched {
+            Ok((t, s)) => {
+                list = TrustList::decode(&t.issuers.0).map_err(|e| e.to_string())?;
+                match StatusList::from_signed(&s.signed.0, &list, now) {
+                    Ok(s) => status = Some(s),
+                    Err(e) => warnings.push(format!("status list refused: {e}")),
+                }
+            }
+            Err(e) => warnings.push(format!("backend unreachable, checked offline: {e}")),
+        }
+    }
+    let mut v = Verifier::new(list);
+    if let Some(s) = status {
+        v = v.with_status_list(s);
+    }
+    Ok((v, warnings))
+}
+
+pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
+    let text = match (&args.text, &args.image) {
+        (Some(t), _) => t.clone(),
+        (None, Some(p)) => eid_core::present::qr::decode_png(
+            &std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        )
+        .map_err(|e| e.to_string())?,
+        (None, None) => return Err("--text or --image is needed".into()),
+    };
+    let nonce = args.nonce.as_deref().map(hex).transpose()?;
+    let want = args.profile.as_deref().map(profile).transpose()?;
+    let now = now_s();
+    let (v, warnings) = verifier(args.trust.as_deref(), args.backend.as_deref(), now)?;
+    let mut verdict = v.verify_offline(&text, now, nonce.as_deref(), want);
+    verdict.warnings.extend(warnings);
+    print_verdict(&verdict, args.json)?;
+    Ok(if verdict.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+pub fn print_verdict(v: &Verdict, as_json: bool) -> Result<(), String> {
+    if as_json {
+        return print_json(v);
+    }
+    println!(
+        "{} ({} {})",
+        if v.valid { "VALID" } else { "INVALID" },
+        v.mode,
+        v.profile.as_deref().unwrap_or("?")
+    );
+    if let Some(map) = v.fields.as_object() {
+        for (k, val) in map {
+            println!("  {k}: {val}");
+        }
+    }
+    for r in &v.reasons {
+        println!("  reason: {r}");
+    }
+    for w in &v.warnings {
+        println!("  warning: {w}");
+    }
+    Ok(())
+}
+
+/// `eid qr-sizes`: payload bytes, text length and QR version at ECC M of every profile, from a
+/// fixture wallet (first synthetic citizen), with a verifier nonce and without.
+pub fn sizes(json_out: bool) -> Result<ExitCode, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let w = crate::wallet_cmd::open_wallet(dir.path())?;
+    let pass = Passcode::new("147258").map_err(|e| e.to_string())?;
+    crate::wallet_cmd::seed_into(&w, &pass, 2)?;
+    let mut rows = Vec::new();
+    for profile in Profile::ALL {
+        for nonce in [None, Some(&[7u8; 16][..])] {
+            let out = w
+                .present(profile, nonce, Consent::Passcode(&pass), "eid qr-sizes")
+                .map_err(|e| e.to_string())?;
+            rows.push(json!({
+                "profile": profile.as_str(),
+                "nonce": nonce.is_some(),
+                "payload_bytes": out.payload_bytes,
+                "text_chars": out.text.len(),
+                "qr_version": out.qr.version,
+                "ecc": out.qr.ecc,
+                "modules": out.qr.width,
+            }));
+        }
+    }
+    if json_out {
+        print_json(&rows)?;
+    } else {
+        println!("| profile | verifier nonce | payload bytes | text chars | QR version (ECC M) |");
+        println!("|---|---|---|---|---|");
+        for r in &rows {
+            println!(
+                "| {} | {} | {} | {} | {} ({}×{}) |",
+                r["profile"].as_str().unwrap_or("?"),
+                if r["nonce"].as_bool().unwrap_or(false) {
+                    "16 B"
+                } else {
+                    "none"
+                },
+                r["payload_bytes"],
+                r["text_chars"],
+                r["qr_version"],
+                r["modules"],
+                r["modules"]
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,137 @@
+//! The backend's status list (`GET /v1/status-list`): a COSE_Sign1 by the police issuer over
+//! `{list, issued_at, ttl, revoked, suspended}` with zlib-compressed bitstrings, bit `i` of
+//! byte `i / 8` least significant first (as in the IETF Token Status List draft).
+
+use crate::chip::sod::SodCertificate;
+use crate::credential::format::p256_point;
+use crate::credential::{DocumentKind, TrustList};
+use ciborium::Value;
+use coset::{CoseSign1, Label, TaggedCborSerializable, iana};
+use der::Decode;
+use thiserror::Error;
+use x509_cert::Certificate;
+
+/// Largest signed list accepted, and largest inflated bitstring (2^27 entries).
+const MAX_SIGNED: usize = 4 * 1024 * 1024;
+const MAX_BITS_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StatusListError {
+    #[error("status list malformed: {0}")]
+    Malformed(&'static str),
+    #[error("status list signature does not verify")]
+    BadSignature,
+    #[error("status list signer is not trusted")]
+    Untrusted,
+}
+
+/// What the list says of one credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Valid,
+    Revoked,
+    Suspended,
+}
+
+/// A checked status list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusList {
+    pub list: String,
+    pub issued_at: u64,
+    pub ttl: u64,
+    revoked: Vec<u8>,
+    suspended: Vec<u8>,
+}
+
+fn bit(bits: &[u8], index: u32) -> bool {
+    let i = index as usize;
+    bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
+}
+
+impl StatusList {
+    /// Checks the signature (an issuer authorised for identity documents, chaining to the trust
+    /// list) and decodes the bitstrings.
+    pub fn from_signed(
+        signed: &[u8],
+        trust: &TrustList,
+        now: u64,
+    ) -> Result<StatusList, StatusListError> {
+        use StatusListError::Malformed;
+        if signed.len() > MAX_SIGNED {
+            return Err(Malformed("too large"));
+        }
+        let sign1 = CoseSign1::from_tagged_slice(signed).map_err(|_| Malformed("not COSE"))?;
+        let der = sign1
+            .protected
+            .header
+            .rest
+            .iter()
+            .find(|(l, _)| *l == Label::Int(iana::HeaderParameter::X5Chain as i64))
+            .and_then(|(_, v)| v.as_bytes())
+            .ok_or(Malformed("x5chain"))?;
+        let certificate = Certificate::from_der(der).map_err(|_| Malformed("certificate"))?;
+        let point = p256_point(&certificate).ok_or(Malformed("signer key"))?;
+        sign1
+            .verify_signature(&[], |sig, tbs| {
+                ring::signature::UnparsedPublicKey::new(
+                    &ring::signature::ECDSA_P256_SHA256_FIXED,
+                    &point,
+                )
+                .verify(tbs, sig)
+            })
+            .map_err(|_| StatusListError::BadSignature)?;
+        let signer = SodCertificate {
+            der: der.clone(),
+            certificate,
+        };
+        trust
+            .check(&signer, DocumentKind::Identity, now)
+            .map_err(|_| StatusListError::Untrusted)?;
+        let payload = sign1.payload.as_deref().ok_or(Malformed("payload"))?;
+        let value = crate::credential::cbor_decode(payload).ok_or(Malformed("payload"))?;
+        let map = value.as_map().ok_or(Malformed("payload"))?;
+        let get = |k: &str| {
+            map.iter()
+                .find(|(key, _)| key.as_text() == Some(k))
+                .map(|(_, v)| v)
+        };
+        let uint = |k: &str| {
+            get(k)
+                .and_then(Value::as_integer)
+                .and_then(|i| u64::try_from(i).ok())
+                .ok_or(Malformed("header fields"))
+        };
+        let bits = |k: &str| -> Result<Vec<u8>, StatusListError> {
+            let z = get(k)
+                .and_then(Value::as_bytes)
+                .ok_or(Malformed("bitstring"))?;
+            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(z, MAX_BITS_BYTES)
+                .map_err(|_| Malformed("bitstring"))
+        };
+        Ok(StatusList {
+            list: get("list")
+                .and_then(Value::as_text)
+                .ok_or(Malformed("list"))?
+                .to_owned(),
+            issued_at: uint("issued_at")?,
+            ttl: uint("ttl")?,
+            revoked: bits("revoked")?,
+            suspended: bits("suspended")?,
+        })
+    }
+
+    pub fn status(&self, index: u32) -> Status {
+        if bit(&self.revoked, index) {
+            Status::Revoked
+        } else if bit(&self.suspended, index) {
+            Status::Suspended
+        } else {
+            Status::Valid
+        }
+    }
+
+    /// Seconds since the backend made the list.
+    pub fn age(&self, now: u64) -> u64 {
+        now.saturating_sub(self.issued_at)
+    }
+}

@@ -1,0 +1,344 @@
+//! Showing a QR: the wallet's side of `present` (docs/adr/0010).
+//!
+//! Offline: the next unused single-use credential of the profile, signed with its own device
+//! key over the current time and the verifier's nonce. Online: a one-minute token signed with
+//! the account's device key, which the verifier redeems at the backend. Either way the citizen
+//! confirms with the passcode or biometric first, and the presentation goes into the log.
+
+use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
+use crate::account::passcode::Passcode;
+use crate::credential::Document;
+use crate::present::payload::{PRESENTATION_LIFETIME, TOKEN_LIFETIME, raw_signature};
+use crate::present::{
+    Disclosed, PresentError, Presentation, PresentationCredential, Profile, QrImage, Token,
+    credential,
+};
+use crate::transactions::{Outcome, Transaction, TransactionKind};
+
+/// How the citizen confirmed.
+pub enum Consent<'a> {
+    Passcode(&'a Passcode),
+    /// The key store's unwrap shows the platform's biometric prompt.
+    Biometric,
+}
+
+/// A QR ready to show.
+#[derive(Debug, Clone)]
+pub struct PresentationOut {
+    pub profile: Profile,
+    pub text: String,
+    pub qr: QrImage,
+    /// Bytes before base45.
+    pub payload_bytes: usize,
+    /// Unix seconds after which verifiers refuse it.
+    pub expires_at: u64,
+    /// What it discloses (offline) or will disclose on redemption (online).
+    pub fields: Disclosed,
+    /// No unused credential was left: an already shown one was used again (two presentations
+    /// can then be linked). Sync to get a new batch.
+    pub reused: bool,
+    pub online: bool,
+}
+
+/// Credentials left per profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresentationStock {
+    pub profile: Profile,
+    pub unused: u64,
+}
+
+/// A stored credential chosen to show: key alias, bytes, whether it was shown before, and
+/// what it says.
+struct Chosen {
+    alias: String,
+    bytes: Vec<u8>,
+    reused: bool,
+    credential: PresentationCredential,
+}
+
+fn alias_for(profile: Profile) -> Result<String> {
+    let mut r = [0u8; 12];
+    getrandom::fill(&mut r).map_err(|_| WalletError::Present(PresentError::Signing))?;
+    Ok(format!(
+        "eid.present.{}.{}",
+        profile.as_str(),
+        hex_lower(&r)
+    ))
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Wallet {
+    fn confirm(&self, consent: Consent<'_>) -> Result<()> {
+        match consent {
+            Consent::Passcode(p) => self.unlock(p),
+            Consent::Biometric => self.unlock_with_biometric(),
+        }
+    }
+
+    fn verified_documents(&self) -> Result<Vec<Document>> {
+        Ok(self
+            .documents()?
+            .into_iter()
+            .filter_map(|info| self.document(&info.id).ok().map(|(_, v)| v.document))
+            .collect())
+    }
+
+    /// What `profile` would disclose, for the consent screen.
+    pub fn preview(&self, profile: Profile) -> Result<Disclosed> {
+        if let Some(c) = self.next_credential(profile, false)? {
+            return Ok(c.credential.fields);
+        }
+        Ok(profile.extract(&self.verified_documents()?, self.now())?)
+    }
+
+    /// Creates `n` fresh device keys for `profile` credentials; returns (alias, public key)
+    /// pairs to send to the issuer.
+    pub fn new_presentation_keys(
+        &self,
+        profile: Profile,
+        n: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let alias = alias_for(profile)?;
+            let pk = self.keys.create_signing_key(&alias)?;
+            out.push((alias, pk));
+        }
+        let aliases: Vec<String> = out.iter().map(|(a, _)| a.clone()).collect();
+        self.store
+            .add_presentation_slots(profile.as_str(), &aliases)
+            .map_err(WalletError::from_store)?;
+        Ok(out)
+    }
+
+    /// Stores the issuer's answer for keys made by [`Wallet::new_presentation_keys`], in the
+    /// same order. Each credential must verify, be of the slot's profile and bound to the
+    /// slot's key; otherwise nothing is stored.
+    pub fn import_presentation_credentials(
+        &self,
+        profile: Profile,
+        aliases: &[String],
+        credentials: &[Vec<u8>],
+    ) -> Result<usize> {
+        if aliases.len() != credentials.len() {
+            return Err(WalletError::InvalidInput(
+                "one credential per key expected".into(),
+            ));
+        }
+        let trust = self.trust_list()?;
+        let now = self.now();
+        let mut items = Vec::with_capacity(aliases.len());
+        for (alias, bytes) in aliases.iter().zip(credentials) {
+            let c = credential::verify(bytes, &trust, now)?;
+            let key = self
+                .keys
+                .public_key(alias)?
+                .ok_or(WalletError::InvalidInput("unknown presentation key".into()))?;
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&key)
+                .map_err(|_| WalletError::Corrupt("presentation key"))?
+                .to_sec1_point(false);
+            if c.profile != profile || key.as_bytes() != c.device_key.as_slice() {
+                return Err(
+                    PresentError::Malformed("credential for another key or profile").into(),
+                );
+            }
+            items.push((alias.clone(), bytes.clone()));
+        }
+        self.store
+            .fill_presentation_slots(&items)
+            .map_err(WalletError::from_store)?;
+        Ok(items.len())
+    }
+
+    /// Unused credentials left per profile.
+    pub fn presentation_stock(&self) -> Result<Vec<PresentationStock>> {
+        Profile::ALL
+            .into_iter()
+            .map(|profile| {
+                Ok(PresentationStock {
+                    profile,
+                    unused: self
+                        .store
+                        .unused_presentations(profile.as_str())
+                        .map_err(WalletError::from_store)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The next credential to show: the oldest unused valid one, else (`allow_reuse`) the
+    /// least recently shown valid one. Expired and unverifiable slots are dropped.
+    fn next_credential(&self, profile: Profile, allow_reuse: bool) -> Result<Option<Chosen>> {
+        let trust = self.trust_list()?;
+        let now = self.now();
+        let slots = self
+            .store
+            .presentation_slots(profile.as_str())
+            .map_err(WalletError::from_store)?;
+        let mut stale = Vec::new();
+        let mut unused = None;
+        let mut reusable: Option<(i64, Chosen)> = None;
+        for s in slots {
+            let Some(bytes) = s.credential else { continue };
+            match credential::verify(&bytes, &trust, now) {
+                Ok(c) => match s.used_at_ms {
+                    None if unused.is_none() => {
+                        unused = Some(Chosen {
+                            alias: s.alias,
+                            bytes,
+                            reused: false,
+                            credential: c,
+                        })
+                    }
+                    None => {}
+                    Some(at) if reusable.as_ref().is_none_or(|(t, _)| at < *t) => {
+                        reusable = Some((
+                            at,
+                            Chosen {
+                                alias: s.alias,
+                                bytes,
+                                reused: true,
+                                credential: c,
+                            },
+                        ));
+                    }
+                    Some(_) => {}
+                },
+                Err(PresentError::CredentialExpired) => stale.push(s.alias),
+                Err(_) => {}
+            }
+        }
+        if !stale.is_empty() {
+            for a in &stale {
+                let _ = self.keys.delete(a);
+            }
+            self.store
+                .delete_presentation_slots(&stale)
+                .map_err(WalletError::from_store)?;
+        }
+        Ok(unused.or(if allow_reuse {
+            reusable.map(|(_, c)| c)
+        } else {
+            None
+        }))
+    }
+
+    fn log_presentation(
+        &self,
+        profile: Profile,
+        counterparty: &str,
+        fields: &Disclosed,
+        detail: &str,
+    ) -> Result<()> {
+        self.record(&Transaction {
+            at_ms: self.clock.wall_ms(),
+            kind: TransactionKind::Presentation,
+            counterparty: counterparty.to_owned(),
+            profile: profile.as_str().to_owned(),
+            fields: fields.0.iter().map(|(f, _)| f.name().to_owned()).collect(),
+            outcome: Outcome::Success,
+            detail: Some(detail.to_owned()),
+        })
+    }
+
+    /// An offline QR for `profile`, bound to the verifier's `nonce` when it showed one.
+    pub fn present(
+        &self,
+        profile: Profile,
+        nonce: Option<&[u8]>,
+        consent: Consent<'_>,
+        counterparty: &str,
+    ) -> Result<PresentationOut> {
+        self.confirm(consent)?;
+        let Chosen {
+            alias,
+            bytes,
+            reused,
+            credential: c,
+        } = self
+            .next_credential(profile, true)?
+            .ok_or(PresentError::NoCredential)?;
+        let created_at = self.now();
+        let input = Presentation::signing_input(&bytes, created_at, nonce);
+        let signature = raw_signature(&self.keys.sign(&alias, &input)?)?;
+        let p = Presentation {
+            credential: bytes,
+            created_at,
+            nonce: nonce.map(<[u8]>::to_vec),
+            signature,
+        };
+        let payload_bytes = p.encode().len();
+        let text = p.to_text();
+        let qr = QrImage::encode(&text)?;
+        self.store
+            .mark_presentation_used(&alias, self.clock.wall_ms())
+            .map_err(WalletError::from_store)?;
+        self.log_presentation(
+            profile,
+            counterparty,
+            &c.fields,
+            if reused {
+                "offline QR (credential reused)"
+            } else {
+                "offline QR"
+            },
+        )?;
+        Ok(PresentationOut {
+            profile,
+            text,
+            qr,
+            payload_bytes,
+            expires_at: created_at + PRESENTATION_LIFETIME,
+            fields: c.fields,
+            reused,
+            online: false,
+        })
+    }
+
+    /// An online token for `profile`: the verifier redeems it once at the backend within a
+    /// minute and gets the fields from there.
+    pub fn present_online(
+        &self,
+        profile: Profile,
+        consent: Consent<'_>,
+        counterparty: &str,
+    ) -> Result<PresentationOut> {
+        self.confirm(consent)?;
+        let account = self.account_id()?.ok_or(WalletError::InvalidInput(
+            "online presentation needs an activated wallet".into(),
+        ))?;
+        let fields = profile.extract(&self.verified_documents()?, self.now())?;
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|_| WalletError::Present(PresentError::Signing))?;
+        let expires_at = self.now() + TOKEN_LIFETIME;
+        let input = Token::signing_input(&account, &id, profile, expires_at);
+        let signature = raw_signature(&self.keys.sign(DEVICE_KEY_ALIAS, &input)?)?;
+        let t = Token {
+            account,
+            id,
+            profile,
+            expires_at,
+            signature,
+        };
+        let payload_bytes = t.encode().len();
+        let text = t.to_text();
+        let qr = QrImage::encode(&text)?;
+        self.log_presentation(profile, counterparty, &fields, "online token")?;
+        Ok(PresentationOut {
+            profile,
+            text,
+            qr,
+            payload_bytes,
+            expires_at,
+            fields,
+            reused: false,
+            online: true,
+        })
+    }
+}
