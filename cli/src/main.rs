@@ -51,6 +51,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Offline verification time against the bare signature checks it contains, and
+    /// presentations built per second.
+    QrBench {
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +69,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Verify(args) => present_cmd::verify(args),
         Command::QrSizes { json } => present_cmd::sizes(json),
+        Command::QrBench { iterations } => present_cmd::bench(iterations),
     };
     match result {
         Ok(code) => code,

@@ -289,3 +289,79 @@ pub fn sizes(json_out: bool) -> Result<ExitCode, String> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// `eid qr-bench`: offline verification of an airport QR against the two bare ES256
+/// verifications it contains (issuer, device), measured in the same run, and presentations
+/// built per second on a fixture wallet (consent by biometric, so Argon2id is not measured).
+pub fn bench(iterations: usize) -> Result<ExitCode, String> {
+    use eid_core::present::{Presentation, QrPayload};
+    use std::time::Instant;
+    let iterations = iterations.max(10);
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let w = crate::wallet_cmd::open_wallet(dir.path())?;
+    let pass = Passcode::new("147258").map_err(|e| e.to_string())?;
+    crate::wallet_cmd::seed_into(&w, &pass, 8)?;
+    // The consent is measured apart from the presentation: biometric (a key-store unwrap here)
+    // instead of Argon2id, which the citizen pays once per QR whatever the format.
+    w.enable_biometric(&pass).map_err(|e| e.to_string())?;
+    let out = w
+        .present(
+            Profile::Airport,
+            None,
+            Consent::Passcode(&pass),
+            "eid qr-bench",
+        )
+        .map_err(|e| e.to_string())?;
+    let now = now_s();
+    let v = Verifier::new(issuers::trust_list().map_err(|e| e.to_string())?);
+    // The bare verifications: the issuer's over its COSE Sig_structure, the device's over the
+    // presentation's signing input, with the keys and messages prepared beforehand.
+    let Ok(QrPayload::Offline(p)) = QrPayload::parse(&out.text) else {
+        return Err("the presentation does not parse".into());
+    };
+    let bare = eid_core::present::credential::bare_verifications(&p.credential, v.trust())
+        .map_err(|e| e.to_string())?;
+    let device_input = Presentation::signing_input(&p.credential, p.created_at, None);
+    let device_key = eid_core::present::credential::verify(&p.credential, v.trust(), now)
+        .map_err(|e| e.to_string())?
+        .device_key;
+    let (mut full, mut base) = (Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        let t = Instant::now();
+        let verdict = v.verify_offline(&out.text, now, None, None);
+        full.push(t.elapsed().as_secs_f64() * 1e6);
+        if !verdict.valid {
+            return Err(format!("benchmark QR refused: {:?}", verdict.reasons));
+        }
+        let t = Instant::now();
+        let ok = bare()
+            && eid_core::present::payload::verify_es256(&device_key, &device_input, &p.signature);
+        base.push(t.elapsed().as_secs_f64() * 1e6);
+        if !ok {
+            return Err("bare verification failed".into());
+        }
+    }
+    let (full, base) = (median(full), median(base));
+    // Presentations: each uses a credential (reused once the batch is spent, which costs the same).
+    let n = iterations.min(200);
+    let t = Instant::now();
+    for _ in 0..n {
+        w.present(Profile::Airport, None, Consent::Biometric, "eid qr-bench")
+            .map_err(|e| e.to_string())?;
+    }
+    let per_s = n as f64 / t.elapsed().as_secs_f64();
+    print_json(&json!({
+        "iterations": iterations,
+        "offline_verify_us_median": (full * 10.0).round() / 10.0,
+        "bare_signature_verifications_us_median": (base * 10.0).round() / 10.0,
+        "ratio": (full / base * 100.0).round() / 100.0,
+        "presentations_per_s": per_s.round(),
+        "presentations_measured": n,
+    }))?;
+    Ok(ExitCode::SUCCESS)
+}

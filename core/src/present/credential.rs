@@ -227,3 +227,19 @@ pub fn verify(
 ) -> Result<PresentationCredential, PresentError> {
     parse(bytes)?.check(trust, now)
 }
+
+/// For benchmarks: the credential's bare issuer signature check (COSE Sig_structure, key and
+/// signature prepared beforehand), to compare [`verify`] and the verifier against.
+pub fn bare_verifications(
+    bytes: &[u8],
+    trust: &TrustList,
+) -> Result<impl Fn() -> bool, PresentError> {
+    let parsed = parse(bytes)?;
+    let issuer = trust
+        .issuer_by_kid(&parsed.kid)
+        .ok_or(PresentError::UnknownIssuer)?;
+    let point = p256_point(&issuer.certificate).ok_or(PresentError::Malformed("issuer key"))?;
+    let tbs = parsed.sign1.tbs_data(&[]);
+    let signature = parsed.sign1.signature;
+    Ok(move || super::payload::verify_es256(&point, &tbs, &signature))
+}

@@ -37,7 +37,7 @@ fn sig64(v: &Value) -> Option<[u8; 64]> {
 }
 
 /// ES256 check of a raw r || s signature with an uncompressed SEC1 point.
-pub(crate) fn verify_es256(point: &[u8], message: &[u8], signature: &[u8]) -> bool {
+pub fn verify_es256(point: &[u8], message: &[u8], signature: &[u8]) -> bool {
     ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
         .verify(message, signature)
         .is_ok()
@@ -98,7 +98,7 @@ impl Presentation {
         else {
             return Err(bad);
         };
-        Ok(Presentation {
+        let p = Presentation {
             credential: credential.as_bytes().ok_or(bad.clone())?.clone(),
             created_at: created_at
                 .as_integer()
@@ -109,8 +109,14 @@ impl Presentation {
                 Value::Bytes(n) if (1..=64).contains(&n.len()) => Some(n.clone()),
                 _ => return Err(bad),
             },
-            signature: sig64(signature).ok_or(bad)?,
-        })
+            signature: sig64(signature).ok_or(bad.clone())?,
+        };
+        // One encoding only: CBOR allows others for the same values (`undefined` reads as
+        // null, longer integer heads), and a changed byte must never verify.
+        if p.encode() != bytes {
+            return Err(bad);
+        }
+        Ok(p)
     }
 
     pub fn to_text(&self) -> String {
@@ -170,7 +176,7 @@ impl Token {
             return Err(bad);
         };
         let uint = |v: &Value| v.as_integer().and_then(|i| u64::try_from(i).ok());
-        Ok(Token {
+        let t = Token {
             account: account
                 .as_text()
                 .filter(|a| (1..=64).contains(&a.len()))
@@ -184,8 +190,12 @@ impl Token {
                 .and_then(Profile::from_code)
                 .ok_or(bad.clone())?,
             expires_at: uint(expires_at).ok_or(bad.clone())?,
-            signature: sig64(signature).ok_or(bad)?,
-        })
+            signature: sig64(signature).ok_or(bad.clone())?,
+        };
+        if t.encode() != bytes {
+            return Err(bad);
+        }
+        Ok(t)
     }
 
     pub fn to_text(&self) -> String {

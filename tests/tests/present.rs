@@ -1,0 +1,394 @@
+//! QR presentation without a backend: a wallet filled from the fixture issuers presents every
+//! profile, and the verifier accepts exactly what it should.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use eid_core::account::passcode::Passcode;
+use eid_core::present::payload::{FUTURE_SKEW, PRESENTATION_LIFETIME};
+use eid_core::present::{CredentialSpec, PresentError, Presentation, Profile, QrPayload};
+use eid_core::transactions::TransactionKind;
+use eid_core::verify::Verifier;
+use eid_core::wallet::{Consent, Wallet};
+use eid_fixtures::citizens::{self, Citizen};
+use eid_fixtures::issuers::{self, Issuers};
+
+fn pass() -> Passcode {
+    Passcode::new("123456").unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A wallet of the first citizen with documents and `per_profile` credentials of each profile.
+fn seeded(dir: &std::path::Path, per_profile: usize) -> (Wallet, Citizen) {
+    let w = common::wallet(dir);
+    let c = citizens::citizens().remove(0);
+    w.activate(2).unwrap();
+    w.set_trust_list(&issuers::trust_list().unwrap()).unwrap();
+    let device = w.device_public_key().unwrap();
+    let docs: Vec<Vec<u8>> = issuers::documents_for(&c, &device, now())
+        .unwrap()
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
+    w.import(&docs).unwrap();
+    issuers::stock_presentations(&w, &c, per_profile, now()).unwrap();
+    (w, c)
+}
+
+fn verifier() -> Verifier {
+    Verifier::new(issuers::trust_list().unwrap())
+}
+
+#[test]
+fn every_profile_round_trips_with_exactly_its_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, c) = seeded(dir.path(), 2);
+    let v = verifier();
+    for profile in Profile::ALL {
+        let out = w
+            .present(profile, None, Consent::Passcode(&pass()), "test desk")
+            .unwrap();
+        assert!(out.text.starts_with("VN1:"));
+        assert!(!out.reused);
+        let verdict = v.verify_offline(&out.text, now(), None, Some(profile));
+        assert!(verdict.valid, "{profile}: {:?}", verdict.reasons);
+        assert_eq!(verdict.profile.as_deref(), Some(profile.as_str()));
+        let fields = verdict.fields.as_object().unwrap();
+        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        for name in &names {
+            assert!(
+                profile.allowed().iter().any(|f| f.name() == *name),
+                "{profile} disclosed {name}"
+            );
+        }
+        for r in profile.required() {
+            assert!(
+                fields.contains_key(r.name()),
+                "{profile} lacks {}",
+                r.name()
+            );
+        }
+        match profile {
+            Profile::Airport | Profile::Full => {
+                assert_eq!(fields["id_number"], c.id_number.as_str());
+            }
+            Profile::AgeOver18 => {
+                assert_eq!(names, ["age_over_18"]);
+                assert_eq!(fields["age_over_18"], true);
+            }
+            Profile::Clinic => assert!(fields.contains_key("bhyt_code")),
+            Profile::Driving => assert!(fields.contains_key("licence_classes")),
+        }
+        // The QR's text is what the symbol encodes (alphanumeric mode, ECC M).
+        assert_eq!(out.qr.text, out.text);
+        assert_eq!(out.qr.ecc, "M");
+    }
+    let log = w.transactions().unwrap();
+    let shown: Vec<_> = log
+        .iter()
+        .filter(|t| t.kind == TransactionKind::Presentation)
+        .collect();
+    assert_eq!(shown.len(), Profile::ALL.len());
+    assert!(shown.iter().all(|t| t.counterparty == "test desk"));
+    // The log names fields, never values.
+    let dump = format!("{log:?}");
+    assert!(!dump.contains(&c.id_number));
+}
+
+#[test]
+fn airport_fits_the_size_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, _) = seeded(dir.path(), 1);
+    let out = w
+        .present(Profile::Airport, None, Consent::Passcode(&pass()), "desk")
+        .unwrap();
+    assert!(out.payload_bytes <= 330, "{} bytes", out.payload_bytes);
+    assert!(out.qr.version <= 13, "version {}", out.qr.version);
+}
+
+#[test]
+fn every_single_byte_change_of_the_payload_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, _) = seeded(dir.path(), 1);
+    let out = w
+        .present(Profile::AgeOver18, None, Consent::Passcode(&pass()), "desk")
+        .unwrap();
+    let Ok(QrPayload::Offline(p)) = QrPayload::parse(&out.text) else {
+        panic!("not an offline presentation");
+    };
+    let bytes = p.encode();
+    let v = verifier();
+    let t = now();
+    assert!(v.verify_offline(&out.text, t, None, None).valid);
+    let mut checked = 0;
+    for i in 0..bytes.len() {
+        for x in 1..=255u8 {
+            let mut b = bytes.clone();
+            b[i] ^= x;
+            let text = format!("VN1:{}", base45_encode(&b));
+            let verdict = v.verify_offline(&text, t, None, None);
+            assert!(!verdict.valid, "byte {i} ^ {x:#04x} accepted");
+            assert!(!verdict.reasons.is_empty());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, bytes.len() * 255);
+}
+
+fn base45_encode(b: &[u8]) -> String {
+    // Base45 (RFC 9285) written out here so the test does not trust the code under test.
+    const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+    let mut out = String::new();
+    for pair in b.chunks(2) {
+        let (n, digits) = match pair {
+            [a, b] => (u32::from(*a) * 256 + u32::from(*b), 3),
+            [a] => (u32::from(*a), 2),
+            _ => unreachable!(),
+        };
+        let mut n = n;
+        for _ in 0..digits {
+            out.push(A[(n % 45) as usize] as char);
+            n /= 45;
+        }
+    }
+    out
+}
+
+#[test]
+fn every_single_character_change_of_the_text_is_rejected() {
+    const ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+    let dir = tempfile::tempdir().unwrap();
+    let (w, _) = seeded(dir.path(), 1);
+    let out = w
+        .present(Profile::Airport, None, Consent::Passcode(&pass()), "desk")
+        .unwrap();
+    let QrPayload::Offline(p) = QrPayload::parse(&out.text).unwrap() else {
+        panic!("not an offline presentation")
+    };
+    // Our reference encoder agrees with the wallet's.
+    assert_eq!(base45_encode(&p.encode()), out.text["VN1:".len()..]);
+    let v = verifier();
+    let t = now();
+    let chars: Vec<char> = out.text.chars().collect();
+    let mut checked = 0;
+    for i in 0..chars.len() {
+        for c in ALPHABET.chars().filter(|c| *c != chars[i]) {
+            let mut changed = chars.clone();
+            changed[i] = c;
+            let text: String = changed.into_iter().collect();
+            // A trailing space is not a change of the content a scanner reads.
+            if text.trim() == out.text {
+                continue;
+            }
+            assert!(
+                !v.verify_offline(&text, t, None, None).valid,
+                "char {i} -> {c:?} accepted"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > chars.len() * 40);
+}
+
+#[test]
+fn freshness_nonce_and_profile_are_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, _) = seeded(dir.path(), 3);
+    let nonce = [0x5Au8; 16];
+    let out = w
+        .present(
+            Profile::Airport,
+            Some(&nonce),
+            Consent::Passcode(&pass()),
+            "desk",
+        )
+        .unwrap();
+    let Ok(QrPayload::Offline(p)) = QrPayload::parse(&out.text) else {
+        panic!()
+    };
+    let v = verifier();
+    let at = p.created_at;
+    let ok = |t: u64, n: Option<&[u8]>| v.verify_offline(&out.text, t, n, None);
+    assert!(ok(at, Some(&nonce)).valid);
+    assert!(ok(at + PRESENTATION_LIFETIME, Some(&nonce)).valid);
+    let stale = ok(at + PRESENTATION_LIFETIME + 1, Some(&nonce));
+    assert!(!stale.valid);
+    assert!(
+        stale.reasons.iter().any(|r| r.contains("older than")),
+        "{stale:?}"
+    );
+    // The scanner's clock behind the phone's: tolerated up to FUTURE_SKEW.
+    assert!(ok(at - FUTURE_SKEW, Some(&nonce)).valid);
+    assert!(!ok(at - FUTURE_SKEW - 1, Some(&nonce)).valid);
+    // Another nonce, or none shown by the wallet when the verifier expects one.
+    let wrong = ok(at, Some(&[0x5B; 16]));
+    assert!(!wrong.valid);
+    assert!(wrong.reasons.iter().any(|r| r.contains("nonce")));
+    assert!(wrong.fields.as_object().unwrap().is_empty());
+    let no_nonce = w
+        .present(Profile::Airport, None, Consent::Passcode(&pass()), "desk")
+        .unwrap();
+    assert!(
+        !v.verify_offline(&no_nonce.text, at, Some(&nonce), None)
+            .valid
+    );
+    // A desk that accepts only the clinic profile.
+    let clinic_only = v.verify_offline(&no_nonce.text, at, None, Some(Profile::Clinic));
+    assert!(!clinic_only.valid);
+    // Several failures: every reason is listed.
+    let both = v.verify_offline(&out.text, at + 3600, Some(&[1; 16]), Some(Profile::Clinic));
+    assert!(both.reasons.len() >= 3, "{:?}", both.reasons);
+}
+
+#[test]
+fn wrong_passcode_shows_nothing_and_batches_run_out_visibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, _) = seeded(dir.path(), 2);
+    let before = w.transactions().unwrap().len();
+    assert!(
+        w.present(
+            Profile::Airport,
+            None,
+            Consent::Passcode(&Passcode::new("654321").unwrap()),
+            "desk"
+        )
+        .is_err()
+    );
+    assert_eq!(w.transactions().unwrap().len(), before);
+    let texts: Vec<_> = (0..3)
+        .map(|_| {
+            w.present(Profile::AgeOver18, None, Consent::Passcode(&pass()), "shop")
+                .unwrap()
+        })
+        .collect();
+    // Two single-use credentials, then a reuse, reported.
+    assert!(!texts[0].reused && !texts[1].reused && texts[2].reused);
+    let cred = |t: &str| match QrPayload::parse(t).unwrap() {
+        QrPayload::Offline(p) => p.credential,
+        QrPayload::Token(_) => unreachable!(),
+    };
+    // Two presentations of different credentials share no byte string of the credential but
+    // the disclosed value: different serial, key, status index and signatures.
+    assert_ne!(cred(&texts[0].text), cred(&texts[1].text));
+    let stock = w.presentation_stock().unwrap();
+    assert_eq!(
+        stock
+            .iter()
+            .find(|s| s.profile == Profile::AgeOver18)
+            .unwrap()
+            .unused,
+        0
+    );
+}
+
+#[test]
+fn credentials_from_untrusted_or_unauthorised_issuers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, c) = seeded(dir.path(), 1);
+    let issuers = Issuers::new().unwrap();
+    let fields = Profile::Airport
+        .extract(&issuers::models_for(&c, now()).unwrap(), now())
+        .unwrap();
+    let keys = w.new_presentation_keys(Profile::Airport, 1).unwrap();
+    let spec = CredentialSpec {
+        profile: Profile::Airport,
+        fields: &fields,
+        device_key: &keys[0].1,
+        serial: [9; 8],
+        issued_at: now(),
+        expires: now() + 3600,
+        status_index: 1,
+    };
+    let v = verifier();
+    for (issuer, want) in [
+        (&issuers.untrusted, PresentError::UnknownIssuer),
+        // The transport authority may not vouch for identity fields.
+        (
+            issuers.issuer_for(eid_core::credential::DocumentKind::DrivingLicence),
+            PresentError::UntrustedIssuer,
+        ),
+    ] {
+        let cred = eid_core::present::credential::issue(&spec, issuer).unwrap();
+        assert_eq!(
+            eid_core::present::credential::verify(&cred, v.trust(), now()).unwrap_err(),
+            want
+        );
+        // The wallet refuses to store it either.
+        assert!(
+            w.import_presentation_credentials(Profile::Airport, &[keys[0].0.clone()], &[cred])
+                .is_err()
+        );
+    }
+    // A credential bound to a key that is not the slot's.
+    let other = w.new_presentation_keys(Profile::Airport, 1).unwrap();
+    let good = eid_core::present::credential::issue(
+        &spec,
+        issuers.issuer_for(eid_core::credential::DocumentKind::Identity),
+    )
+    .unwrap();
+    assert!(
+        w.import_presentation_credentials(
+            Profile::Airport,
+            &[other[0].0.clone()],
+            std::slice::from_ref(&good)
+        )
+        .is_err()
+    );
+    assert_eq!(
+        w.import_presentation_credentials(Profile::Airport, &[keys[0].0.clone()], &[good])
+            .unwrap(),
+        1
+    );
+    // A device signature by the wrong key (a presentation forged without the phone).
+    let out = w
+        .present(Profile::Airport, None, Consent::Passcode(&pass()), "desk")
+        .unwrap();
+    let QrPayload::Offline(mut p) = QrPayload::parse(&out.text).unwrap() else {
+        panic!()
+    };
+    let forged = eid_core::present::payload::raw_signature(
+        &w.sign_with_device_key(&Presentation::signing_input(
+            &p.credential,
+            p.created_at,
+            None,
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    p.signature = forged;
+    let verdict = v.verify_offline(&p.to_text(), now(), None, None);
+    assert!(!verdict.valid);
+    assert!(
+        verdict
+            .reasons
+            .iter()
+            .any(|r| r.contains("device signature"))
+    );
+}
+
+#[test]
+fn png_and_svg_encode_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, _) = seeded(dir.path(), 1);
+    let out = w
+        .present(Profile::Clinic, None, Consent::Passcode(&pass()), "clinic")
+        .unwrap();
+    let png = out.qr.to_png(4).unwrap();
+    assert_eq!(eid_core::present::qr::decode_png(&png).unwrap(), out.text);
+    let svg = out.qr.to_svg(4);
+    assert!(svg.starts_with("<svg") && svg.matches('M').count() > 100);
+    let term = out.qr.to_terminal();
+    assert_eq!(
+        term.lines().count(),
+        (out.qr.width + 8).div_ceil(2),
+        "two module rows a line"
+    );
+    assert_eq!(out.qr.modules.len(), out.qr.width * out.qr.width);
+    assert_eq!(out.qr.width, 17 + 4 * usize::from(out.qr.version));
+}
