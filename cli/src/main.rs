@@ -3,6 +3,7 @@
 
 mod chip_bench;
 mod chip_cmd;
+mod demo_cmd;
 mod fixtures_cmd;
 mod load_cmd;
 mod output;
@@ -46,6 +47,13 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Check a presentation QR as a verifier (exit 0 valid, 1 invalid).
     Verify(present_cmd::VerifyArgs),
+    /// The whole journey, timed: backend, activation with a simulated CCCD, sync, airport and
+    /// clinic QR codes verified.
+    Demo {
+        /// Do not draw the QR codes in the terminal.
+        #[arg(long)]
+        no_qr: bool,
+    },
     /// Payload bytes and QR version of every presentation profile.
     QrSizes {
         #[arg(long)]
@@ -68,6 +76,7 @@ fn main() -> ExitCode {
         Command::LoadPrep { backend, lua } => load_cmd::run(&backend, &lua),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Verify(args) => present_cmd::verify(args),
+        Command::Demo { no_qr } => demo_cmd::run(no_qr),
         Command::QrSizes { json } => present_cmd::sizes(json),
         Command::QrBench { iterations } => present_cmd::bench(iterations),
     };

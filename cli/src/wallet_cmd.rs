@@ -353,6 +353,15 @@ fn activate(
 
 /// The simulated CCCD of the synthetic citizen with this ID, read with the backend's challenge.
 fn read_sim_card(id: &str, challenge: &[u8]) -> Result<ChipDocument, String> {
+    read_sim_card_with(id, challenge, None)
+}
+
+/// [`read_sim_card`] with a progress listener.
+pub(crate) fn read_sim_card_with(
+    id: &str,
+    challenge: &[u8],
+    listener: Option<&dyn eid_core::chip::reader::ProgressListener>,
+) -> Result<ChipDocument, String> {
     let citizen = citizens::by_id(id)
         .ok_or("no synthetic citizen has that ID number (only --sim cards exist here)")?;
     let card = cccd::card(&citizen, &CardOptions::default()).map_err(|e| e.to_string())?;
@@ -366,7 +375,8 @@ fn read_sim_card(id: &str, challenge: &[u8]) -> Result<ChipDocument, String> {
     let mut request = ReadRequest::cccd(true);
     request.aa_challenge = Some(challenge.to_vec());
     let trust = cccd::trust_store().map_err(|e| e.to_string())?;
-    read_document(link, key, &request, Some(&trust), &mut OsRng, None).map_err(|e| e.to_string())
+    read_document(link, key, &request, Some(&trust), &mut OsRng, listener)
+        .map_err(|e| e.to_string())
 }
 
 /// Presentation credentials per profile a seeded wallet gets.
