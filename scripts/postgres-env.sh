@@ -91,9 +91,11 @@ pg_start() {
   for attempt in 1 2 3 4 5; do
     port=$((20000 + (RANDOM % 40000)))
     _pg_port_free "$port" || continue
-    # fsync off: the cluster is deleted afterwards, durability buys nothing here.
+    # A throwaway loopback cluster, deleted afterwards, so durability buys nothing: fsync off,
+    # synchronous_commit off (a commit does not wait for its WAL flush), full_page_writes off
+    # (no torn-page protection after a crash). Never use these settings for data you keep.
     if _pg_as "$user" "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/log" -w -t 60 \
-      -o "-p $port -k $cluster -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+      -o "-p $port -k $cluster -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
       start >/dev/null 2>&1; then
       break
     fi

@@ -93,6 +93,8 @@ async fn set_locked(
             .execute(&mut *w.tx)
             .await?;
         w.commit().await?;
+        crate::auth::invalidate(&state, &device.account_id);
+        crate::lists::invalidate_status(&state);
         tracing::info!(locked, "account lock changed");
         Answer::ok(&status_of(&device, locked))
     };

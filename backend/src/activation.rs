@@ -58,6 +58,16 @@ fn sms_code() -> Result<String, Error> {
     }
 }
 
+/// The `rate_keys` row of an ID number or phone: a hash, so the table holds no numbers.
+fn rate_key(what: &str, value: &str) -> Vec<u8> {
+    Sha256::new()
+        .chain_update(what.as_bytes())
+        .chain_update(b":")
+        .chain_update(value.as_bytes())
+        .finalize()
+        .to_vec()
+}
+
 /// "***" and the last three digits: enough for support, not a phone number.
 pub fn masked_phone(phone: &str) -> String {
     let tail = phone.get(phone.len().saturating_sub(3)..).unwrap_or("");
@@ -91,6 +101,22 @@ async fn start_inner(state: &AppState, req: &ActivationStart) -> Result<Answer, 
     let now = state.now_i64();
     let window_start = now - RATE_WINDOW as i64;
     let mut w = state.store.write().await?;
+    // Check and insert atomically: lock the ID's and the phone's rows first (always in this
+    // order, so two starts cannot wait on each other), so a concurrent start for the same ID or
+    // phone waits here until this one commits and then counts it.
+    for key in [
+        rate_key("id", &req.id_number),
+        rate_key("phone", &req.phone),
+    ] {
+        sqlx::query(
+            "INSERT INTO rate_keys (key, touched_at) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET touched_at = excluded.touched_at",
+        )
+        .bind(key)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+    }
     // Per ID number and per phone, whether or not they exist (the same answer for both).
     for (column_query, value) in [
         (
@@ -352,6 +378,12 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
     }));
     let credential = issue::store_new(state, &mut w.tx, &device_id, &device_key, &doc).await?;
     w.commit().await?;
+    crate::auth::invalidate(state, &account_id);
+    for old in &old_devices {
+        crate::documents::invalidate(state, old);
+    }
+    // Old devices' credentials are revoked, a lock is lifted.
+    crate::lists::invalidate_status(state);
     tracing::info!(revoked_devices = old_devices.len(), "activation completed");
     Answer::ok(&ActivationCompleted {
         account_id,

@@ -1,14 +1,19 @@
 //! Device-signed requests (`eid_core::api::signing_input`): the account header names the
 //! account, the signature must verify with one of its device keys, the timestamp must be
 //! within ±`MAX_SKEW_SECONDS`.
+//!
+//! [`authenticate`] is the one check of every device-signed endpoint. The account's device keys
+//! and state come from an in-memory cache (one query on a miss); every write that changes them
+//! (activation, lock, unlock) calls [`invalidate`] after its commit, so a revoked device or a
+//! locked account is refused from the next request on.
 
 use crate::AppState;
+use crate::cache::Cache;
 use crate::error::ApiFailure;
 use axum::http::{HeaderMap, Method, Uri};
 use base64::Engine;
 use eid_core::api::{ErrorCode, MAX_SKEW_SECONDS, headers, signing_input};
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{Signature, VerifyingKey};
+use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use sqlx::Row;
 
 /// The device that signed a request.
@@ -42,12 +47,81 @@ impl Device {
     }
 }
 
+/// What authentication needs of one account: its state and its devices, newest first.
+#[derive(Debug)]
+pub struct AccountKeys {
+    locked: bool,
+    level: u8,
+    devices: Vec<KnownDevice>,
+}
+
+#[derive(Debug)]
+struct KnownDevice {
+    id: String,
+    /// Uncompressed SEC1 point (activation stores it so).
+    public_key: Vec<u8>,
+    revoked: bool,
+}
+
+/// Device keys and state per account id.
+pub type AccountCache = Cache<String, AccountKeys>;
+
+/// Forgets what the cache holds of `account_id`. Call after committing a change to the
+/// account's devices or state.
+pub fn invalidate(state: &AppState, account_id: &str) {
+    state.accounts.invalidate(account_id);
+}
+
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiFailure> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(ApiFailure::unauthenticated)
 }
 
+/// The account's keys and state: cached, or read with one query (an unknown account is not
+/// cached, so made-up ids cannot fill the cache).
+async fn account_keys(
+    state: &AppState,
+    account_id: &str,
+) -> Result<std::sync::Arc<AccountKeys>, ApiFailure> {
+    let (hit, generation) = state.accounts.get(account_id);
+    if let Some(keys) = hit {
+        return Ok(keys);
+    }
+    let rows = sqlx::query(
+        "SELECT d.id, d.public_key, d.revoked_at, a.state, a.level FROM devices d \
+         JOIN accounts a ON a.id = d.account_id WHERE d.account_id = $1 \
+         ORDER BY d.created_at DESC",
+    )
+    .bind(account_id)
+    .fetch_all(state.store.pool())
+    .await?;
+    let mut keys = AccountKeys {
+        locked: false,
+        level: 0,
+        devices: Vec::with_capacity(rows.len()),
+    };
+    for row in &rows {
+        let revoked_at: Option<i64> = row.try_get(2)?;
+        keys.locked = row.try_get::<String, _>(3)? == "locked";
+        keys.level = u8::try_from(row.try_get::<i64, _>(4)?).unwrap_or(0);
+        keys.devices.push(KnownDevice {
+            id: row.try_get(0)?,
+            public_key: row.try_get(1)?,
+            revoked: revoked_at.is_some(),
+        });
+    }
+    let keys = std::sync::Arc::new(keys);
+    if !keys.devices.is_empty() {
+        state
+            .accounts
+            .insert(account_id.to_owned(), keys.clone(), generation);
+    }
+    Ok(keys)
+}
+
+/// Checks a device-signed request over `body` and returns the device that signed it (revoked
+/// or not: callers decide with [`Device::require_active`]).
 pub async fn authenticate(
     state: &AppState,
     method: &Method,
@@ -62,40 +136,27 @@ pub async fn authenticate(
     if state.now().abs_diff(timestamp) > MAX_SKEW_SECONDS {
         return Err(ApiFailure::unauthenticated());
     }
+    // DER-encoded ECDSA signature; ring parses it strictly when verifying.
     let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(header(h, headers::SIGNATURE)?.trim_end_matches('='))
-        .ok()
-        .and_then(|der| Signature::from_der(&der).ok())
-        .ok_or_else(ApiFailure::unauthenticated)?;
+        .map_err(|_| ApiFailure::unauthenticated())?;
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let message = signing_input(method.as_str(), path, timestamp, body);
-    let rows = sqlx::query(
-        "SELECT d.id, d.public_key, d.revoked_at, a.state, a.level FROM devices d \
-         JOIN accounts a ON a.id = d.account_id WHERE d.account_id = $1 \
-         ORDER BY d.created_at DESC",
-    )
-    .bind(account_id)
-    .fetch_all(state.store.pool())
-    .await?;
-    for row in rows {
-        let public_key: Vec<u8> = row.try_get(1)?;
-        let Ok(key) = VerifyingKey::from_sec1_bytes(&public_key) else {
-            continue;
-        };
-        if key.verify(&message, &signature).is_err() {
-            continue;
-        }
-        let revoked_at: Option<i64> = row.try_get(2)?;
-        let account_state: String = row.try_get(3)?;
-        let level: i64 = row.try_get(4)?;
-        return Ok(Device {
-            id: row.try_get(0)?,
-            account_id: account_id.to_owned(),
-            public_key,
-            revoked: revoked_at.is_some(),
-            account_locked: account_state == "locked",
-            level: u8::try_from(level).unwrap_or(0),
-        });
-    }
-    Err(ApiFailure::unauthenticated())
+    let keys = account_keys(state, account_id).await?;
+    let device = keys.devices.iter().find(|d| {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &d.public_key)
+            .verify(&message, &signature)
+            .is_ok()
+    });
+    let Some(device) = device else {
+        return Err(ApiFailure::unauthenticated());
+    };
+    Ok(Device {
+        id: device.id.clone(),
+        account_id: account_id.to_owned(),
+        public_key: device.public_key.clone(),
+        revoked: device.revoked,
+        account_locked: keys.locked,
+        level: keys.level,
+    })
 }

@@ -43,7 +43,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 2] = match backend {
+    let files: [(i64, &'static str, &'static str); 3] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -54,6 +54,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "renewal",
                 include_str!("../migrations/sqlite/0002_renewal.sql"),
+            ),
+            (
+                3,
+                "rate keys",
+                include_str!("../migrations/sqlite/0003_rate_keys.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -66,6 +71,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "renewal",
                 include_str!("../migrations/postgres/0002_renewal.sql"),
+            ),
+            (
+                3,
+                "rate keys",
+                include_str!("../migrations/postgres/0003_rate_keys.sql"),
             ),
         ],
     };
@@ -106,9 +116,12 @@ impl Store {
                 "database URL must start with sqlite: or postgres:".into(),
             ));
         };
+        // PostgreSQL runs a process per connection: more connections than a few per core only
+        // add context switches (the sync hot path is served from memory, see docs/adr/0010);
+        // 8 keeps concurrent activations going on a 2-core machine.
         let max = match backend {
             Backend::Sqlite => 4,
-            Backend::Postgres => 16,
+            Backend::Postgres => 8,
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)

@@ -3,8 +3,10 @@
 
 use crate::AppState;
 use crate::auth::{Device, authenticate};
-use crate::error::{ApiFailure, json_response};
+use crate::cache::Cache;
+use crate::error::ApiFailure;
 use crate::issue;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -43,6 +45,28 @@ fn since_of(uri: &Uri) -> Result<i64, ApiFailure> {
     Ok(since)
 }
 
+/// One encoded page of a device for one cursor, as sent.
+#[derive(Debug)]
+pub struct Page {
+    since: i64,
+    body: Bytes,
+    etag: HeaderValue,
+    /// When the device's oldest credential falls due for renewal: the page is stale from then.
+    renew_at: i64,
+}
+
+/// Encoded pages per device id (a few cursors each), dropped by [`invalidate`] whenever a
+/// credential of the device is issued, renewed or removed.
+pub type PageCache = Cache<String, Vec<Arc<Page>>>;
+
+/// Cursors kept per device: the full page and the few a wallet asks with after syncing.
+const PAGES_PER_DEVICE: usize = 4;
+
+/// Forgets the encoded pages of `device_id`. Call after committing a change to its documents.
+pub fn invalidate(state: &AppState, device_id: &str) {
+    state.pages.invalidate(device_id);
+}
+
 async fn list_inner(
     state: &AppState,
     method: &Method,
@@ -52,8 +76,58 @@ async fn list_inner(
     let device = authenticate(state, method, uri, headers, b"").await?;
     device.require_active(false)?;
     let since = since_of(uri)?;
-    ensure_documents(state, &device).await?;
-    renew_documents(state, &device).await?;
+    let now = state.now_i64();
+    let (pages, _) = state.pages.get(device.id.as_str());
+    let cached = pages.and_then(|pages| {
+        pages
+            .iter()
+            .find(|p| p.since == since && now < p.renew_at)
+            .cloned()
+    });
+    let page = match cached {
+        Some(page) => page,
+        None => build_page(state, &device, since).await?,
+    };
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().as_bytes() == page.etag.as_bytes() || t.trim() == "*")
+        });
+    let mut resp = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            page.body.clone(),
+        )
+            .into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, page.etag.clone());
+    // Per device and signed: no shared cache may keep it.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(resp)
+}
+
+/// Issues and renews what is due, reads and encodes the page of `since`, and caches it.
+async fn build_page(
+    state: &AppState,
+    device: &Device,
+    since: i64,
+) -> Result<Arc<Page>, ApiFailure> {
+    ensure_documents(state, device).await?;
+    renew_documents(state, device).await?;
+    // After our own writes (which invalidate): what is read from here on may be cached.
+    let (kept, generation) = state.pages.get(device.id.as_str());
 
     let pool = state.store.pool();
     let mut documents = Vec::new();
@@ -90,7 +164,8 @@ async fn list_inner(
     }
     let row = sqlx::query(
         "SELECT MAX(seq), MAX(removed_seq), \
-         (SELECT MAX(seq) FROM document_tombstones WHERE device_id = $1) \
+         (SELECT MAX(seq) FROM document_tombstones WHERE device_id = $1), \
+         MIN(CASE WHEN removed_seq IS NULL THEN created_at END) \
          FROM documents WHERE device_id = $1",
     )
     .bind(&device.id)
@@ -104,6 +179,9 @@ async fn list_inner(
     .into_iter()
     .flatten()
     .fold(since, i64::max);
+    let oldest: Option<i64> = row.try_get(3)?;
+    let renew_after =
+        i64::try_from(issue::CREDENTIAL_LIFETIME - issue::RENEW_BEFORE).unwrap_or(i64::MAX);
     let page = DocumentsPage {
         cursor: latest.to_string(),
         documents,
@@ -111,26 +189,31 @@ async fn list_inner(
     };
     let body = serde_json::to_vec(&page)
         .map_err(|_| ApiFailure::new(eid_core::api::ErrorCode::Internal, "encoding"))?;
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut resp = if matches {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        json_response(StatusCode::OK, body, None)
-    };
-    let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
+    let etag = HeaderValue::from_str(&format!(
+        "\"{}\"",
+        hex::encode(&Sha256::digest(&body)[..16])
+    ))
+    .map_err(|_| ApiFailure::new(eid_core::api::ErrorCode::Internal, "encoding"))?;
+    let page = Arc::new(Page {
+        since,
+        body: Bytes::from(body),
+        etag,
+        renew_at: oldest.map_or(i64::MAX, |o| o.saturating_add(renew_after)),
+    });
+    let mut pages: Vec<Arc<Page>> = kept
+        .iter()
+        .flat_map(|k| k.iter())
+        .filter(|p| p.since != since)
+        .cloned()
+        .collect();
+    if pages.len() >= PAGES_PER_DEVICE {
+        pages.remove(0);
     }
-    // Per device and signed: no shared cache may keep it.
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
-    Ok(resp)
+    pages.push(page.clone());
+    state
+        .pages
+        .insert(device.id.clone(), Arc::new(pages), generation);
+    Ok(page)
 }
 
 /// Issues the kinds the device does not hold yet (the identity card came with activation).
@@ -176,6 +259,7 @@ async fn ensure_documents(state: &AppState, device: &Device) -> Result<(), ApiFa
         issue::store_new(state, &mut w.tx, &device.id, &device.public_key, &doc).await?;
     }
     w.commit().await?;
+    invalidate(state, &device.id);
     Ok(())
 }
 
@@ -245,6 +329,9 @@ async fn renew_documents(state: &AppState, device: &Device) -> Result<(), ApiFai
         .await?;
     }
     w.commit().await?;
+    invalidate(state, &device.id);
+    // The replaced credentials are revoked.
+    crate::lists::invalidate_status(state);
     tracing::info!("credentials renewed");
     Ok(())
 }

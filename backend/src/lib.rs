@@ -6,6 +6,7 @@
 mod account;
 mod activation;
 mod auth;
+mod cache;
 pub mod db;
 mod documents;
 pub mod error;
@@ -63,6 +64,9 @@ pub struct Config {
     pub dev_mode: bool,
     /// Activation starts allowed per ID number and per phone in [`RATE_WINDOW`].
     pub starts_per_hour: i64,
+    /// Synthetic citizens seeded into an empty registry: the fixtures' population
+    /// (`eid_fixtures::citizens::POPULATION_SIZE`) unless a load measurement asks for more.
+    pub population: usize,
 }
 
 impl Config {
@@ -72,6 +76,7 @@ impl Config {
             database_url: database_url.into(),
             dev_mode: true,
             starts_per_hour: 5,
+            population: eid_fixtures::citizens::POPULATION_SIZE,
         }
     }
 }
@@ -103,6 +108,12 @@ pub struct AppState {
     pub keys: registry::Keys,
     pub config: Config,
     pub clock: Clock,
+    /// Device keys and state per account (see `auth`).
+    pub(crate) accounts: auth::AccountCache,
+    /// Encoded document pages per device (see `documents`).
+    pub(crate) pages: documents::PageCache,
+    /// The last signed status list (see `lists`).
+    pub(crate) status_list: lists::StatusListCache,
 }
 
 impl AppState {
@@ -127,7 +138,7 @@ impl App {
     pub async fn open(config: Config) -> Result<App, Error> {
         let store = db::Store::open(&config.database_url).await?;
         let clock = Clock::default();
-        registry::seed_if_empty(&store, clock.now()).await?;
+        registry::seed_if_empty(&store, clock.now(), config.population).await?;
         let keys = registry::Keys::load(&store).await?;
         Ok(App {
             state: Arc::new(AppState {
@@ -135,6 +146,9 @@ impl App {
                 keys,
                 config,
                 clock,
+                accounts: Default::default(),
+                pages: Default::default(),
+                status_list: Default::default(),
             }),
         })
     }
@@ -170,6 +184,7 @@ impl App {
             "DELETE FROM activations WHERE created_at < $1",
             "DELETE FROM sms_outbox WHERE created_at < $1",
             "DELETE FROM idempotency WHERE created_at < $1",
+            "DELETE FROM rate_keys WHERE touched_at < $1",
         ] {
             deleted += sqlx::query(query)
                 .bind(cutoff)

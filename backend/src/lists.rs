@@ -1,7 +1,9 @@
 //! GET /v1/trust-list and GET /v1/status-list: public, signed or static, cacheable.
 
 use crate::AppState;
+use crate::cache::Cache;
 use crate::error::{ApiFailure, Error, json_response};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,14 +25,28 @@ pub const STATUS_LIST_TTL: u64 = 300;
 /// The bitstrings cover at least this many entries, so their length says nothing about how
 /// many credentials exist (herd privacy, as in the IETF Token Status List draft).
 const MIN_ENTRIES: usize = 131_072;
-/// Version of the trust list content; bump when anchors or authorisations change.
-const TRUST_LIST_VERSION: u64 = 1;
+/// A status list this old is signed afresh on the next request even with no change, so what a
+/// client fetches stays usable for at least half of [`STATUS_LIST_TTL`].
+const STATUS_LIST_RESIGN_AFTER: u64 = STATUS_LIST_TTL / 2;
 /// RFC 9360 §2: x5chain header parameter.
 const X5CHAIN: i64 = iana::HeaderParameter::X5Chain as i64;
 
+/// The trust list's version: derived from its content (the first 8 bytes of a SHA-256 over the
+/// issuer list and the CSCA certificates, each length-prefixed), so it changes exactly when an
+/// anchor or an authorisation does. An identifier to compare for equality, not a counter.
+pub fn trust_list_version(issuers: &[u8], csca: &[Vec<u8>]) -> u64 {
+    let mut h = Sha256::new();
+    for part in std::iter::once(issuers).chain(csca.iter().map(Vec::as_slice)) {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    let d = h.finalize();
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
 pub async fn trust_list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let body = TrustListResponse {
-        version: TRUST_LIST_VERSION,
+        version: trust_list_version(&state.keys.trust_list_cbor, &state.keys.csca),
         issuers: B64(state.keys.trust_list_cbor.clone()),
         csca: state.keys.csca.iter().cloned().map(B64).collect(),
     };
@@ -86,14 +102,56 @@ async fn indices(state: &AppState, query: &'static str) -> Result<Vec<i64>, Erro
         .collect()
 }
 
-pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
-    match status_list_inner(&state).await {
-        Ok(r) => r,
-        Err(e) => ApiFailure::from(e).into_response(),
-    }
+/// The signed status list as sent, and when it was signed.
+#[derive(Debug)]
+pub struct SignedStatusList {
+    body: Bytes,
+    issued_at: u64,
 }
 
-async fn status_list_inner(state: &AppState) -> Result<Response, Error> {
+/// The last signed status list (one entry, key `()`), dropped by [`invalidate_status`] when a
+/// revocation or suspension changes and re-signed when it is half its TTL old.
+pub type StatusListCache = Cache<(), SignedStatusList>;
+
+/// Forgets the signed status list. Call after committing a change to what it revokes or
+/// suspends (a device revoked, a credential renewed, an account locked or unlocked).
+pub fn invalidate_status(state: &AppState) {
+    state.status_list.invalidate(&());
+}
+
+pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
+    let now = state.now();
+    let (cached, generation) = state.status_list.get(&());
+    let list = match cached.filter(|l| now.saturating_sub(l.issued_at) < STATUS_LIST_RESIGN_AFTER) {
+        Some(list) => list,
+        None => match sign_status_list(&state).await {
+            Ok(list) => {
+                let list = Arc::new(list);
+                state.status_list.insert((), list.clone(), generation);
+                list
+            }
+            Err(e) => return ApiFailure::from(e).into_response(),
+        },
+    };
+    let mut resp = (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        list.body.clone(),
+    )
+        .into_response();
+    // Usable for what is left of its TTL.
+    let left = STATUS_LIST_TTL.saturating_sub(now.saturating_sub(list.issued_at));
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={left}")) {
+        resp.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    resp
+}
+
+async fn sign_status_list(state: &AppState) -> Result<SignedStatusList, Error> {
+    let issued_at = state.now();
     // Revoked: credentials of devices whose binding was revoked, and renewed ones. Suspended: credentials of a
     // locked account's current device.
     let mut revoked = indices(
@@ -113,7 +171,7 @@ async fn status_list_inner(state: &AppState) -> Result<Response, Error> {
     .await?;
     let payload = Value::Map(vec![
         (Value::from("list"), Value::from(STATUS_LIST_URI)),
-        (Value::from("issued_at"), Value::from(state.now())),
+        (Value::from("issued_at"), Value::from(issued_at)),
         (Value::from("ttl"), Value::from(STATUS_LIST_TTL)),
         (Value::from("revoked"), Value::Bytes(bitstring(&revoked))),
         (
@@ -148,16 +206,26 @@ async fn status_list_inner(state: &AppState) -> Result<Response, Error> {
         signed: B64(signed),
     })
     .map_err(|_| Error::Registry("status list encoding".into()))?;
-    let mut resp = json_response(StatusCode::OK, body, None);
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={STATUS_LIST_TTL}")) {
-        resp.headers_mut().insert(header::CACHE_CONTROL, v);
-    }
-    Ok(resp)
+    Ok(SignedStatusList {
+        body: Bytes::from(body),
+        issued_at,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_trust_list_version_follows_its_content() {
+        let csca = vec![vec![1u8, 2], vec![3]];
+        let v = trust_list_version(b"issuers", &csca);
+        assert_eq!(v, trust_list_version(b"issuers", &csca));
+        assert_ne!(v, trust_list_version(b"issuers2", &csca));
+        assert_ne!(v, trust_list_version(b"issuers", &csca[..1]));
+        // Length prefixes: moving a byte between parts is another content.
+        assert_ne!(v, trust_list_version(b"issuers", &[vec![1u8], vec![2, 3]]));
+    }
 
     #[test]
     fn bitstring_is_lsb_first_and_compact() {

@@ -82,7 +82,7 @@ struct Seed {
     citizens: Vec<SeedCitizen>,
 }
 
-fn build_seed(now: u64) -> Result<Seed, Error> {
+fn build_seed(now: u64, population: usize) -> Result<Seed, Error> {
     let fixtures = Issuers::new().map_err(reg)?;
     let derived = fixture_issuer_keys();
     let mut issuer_keys = Vec::new();
@@ -103,7 +103,7 @@ fn build_seed(now: u64) -> Result<Seed, Error> {
     ];
     let holder = registry_holder();
     let mut out = Vec::new();
-    for c in citizens::citizens() {
+    for c in citizens::population(population) {
         let files = cccd::personalise(&c, &cccd::CardOptions::default()).map_err(reg)?;
         let file = |f: LdsFile| files.get(&f).cloned().ok_or_else(|| reg("chip file"));
         let mut records = Vec::new();
@@ -142,7 +142,7 @@ fn build_seed(now: u64) -> Result<Seed, Error> {
 
 /// Fills an empty registry from the fixtures. Returns whether it seeded. Safe when several
 /// processes start on one database at once (every insert ignores existing rows).
-pub async fn seed_if_empty(store: &Store, now: u64) -> Result<bool, Error> {
+pub async fn seed_if_empty(store: &Store, now: u64, population: usize) -> Result<bool, Error> {
     let count: i64 = sqlx::query("SELECT COUNT(*) FROM issuer_keys")
         .fetch_one(store.pool())
         .await?
@@ -151,7 +151,7 @@ pub async fn seed_if_empty(store: &Store, now: u64) -> Result<bool, Error> {
         return Ok(false);
     }
     // Signing the fixtures is CPU work: off the async workers.
-    let seed = tokio::task::spawn_blocking(move || build_seed(now))
+    let seed = tokio::task::spawn_blocking(move || build_seed(now, population))
         .await
         .map_err(reg)??;
     let mut w = store.write().await?;

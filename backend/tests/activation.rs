@@ -417,3 +417,40 @@ async fn old_activations_sms_and_answers_are_pruned() {
         assert_eq!(count(&h, "devices").await, 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_starts_never_pass_the_rate_limit() {
+    for h in harnesses().await {
+        let h = std::sync::Arc::new(h);
+        let c = citizen(4);
+        // Twice the limit at once, for one ID number and phone: exactly the limit gets through.
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (h, c) = (h.clone(), c.clone());
+                tokio::spawn(async move {
+                    h.post(
+                        api::paths::ACTIVATION_START,
+                        &ActivationStart {
+                            client_request_id: request_id(),
+                            id_number: c.id_number,
+                            phone: c.phone,
+                        },
+                    )
+                    .await
+                    .status
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        let limited = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!((ok, limited), (5, 5), "{}: {statuses:?}", h.db);
+        assert_eq!(count(&h, "activations").await, 5, "{}", h.db);
+    }
+}

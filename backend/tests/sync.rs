@@ -235,6 +235,10 @@ async fn a_new_device_revokes_the_old_one_and_its_credentials() {
         let (revoked, _) = status_bits(&h).await;
         assert!(indices.iter().all(|i| !bit(&revoked, *i)));
 
+        // The first device's keys and page are cached now (it just synced, twice: the second
+        // answer came from memory); the activation of another device must drop them, so the
+        // very next request of the first device is refused.
+        assert_eq!(documents(&h, &first, None).await.status, StatusCode::OK);
         let second = h.activate(&c).await;
         assert_eq!(second.account, first.account);
         let r = documents(&h, &first, None).await;
@@ -282,6 +286,17 @@ async fn lock_and_unlock_from_the_device() {
             client_request_id: request_id(),
         })
         .unwrap();
+        // Unchanged revocations: the same signed status list, not a new signature.
+        let signed = || async {
+            h.get(api::paths::STATUS_LIST)
+                .await
+                .json::<api::StatusListResponse>()
+                .signed
+        };
+        let before = signed().await;
+        // Signing afresh would carry another issued_at.
+        h.app.clock().advance(10);
+        assert_eq!(signed().await, before);
         let r = h
             .signed(&device, "POST", api::paths::ACCOUNT_LOCK, lock.clone(), &[])
             .await;
@@ -303,6 +318,7 @@ async fn lock_and_unlock_from_the_device() {
             (r.status, r.error()),
             (StatusCode::LOCKED, ErrorCode::AccountLocked)
         );
+        assert_ne!(signed().await, before, "a lock re-signs the status list");
         let (revoked, suspended) = status_bits(&h).await;
         assert!(bit(&suspended, index) && !bit(&revoked, index));
         let status: AccountStatus = h

@@ -1,7 +1,9 @@
-//! `eid load-prep`: the wallet side of `scripts/load.sh`. Activates every synthetic citizen on a
-//! fresh in-memory wallet against a development backend, timing only the backend calls, and writes
-//! a wrk Lua script that replays one device-signed `GET /v1/documents` per device (signatures are
-//! valid for the backend's ±300 s window, longer than a load run).
+//! `eid load-prep`: the wallet side of `scripts/load.sh`. Activates every citizen of a synthetic
+//! population (`eid serve --population N` seeded the backend with the same one) on fresh
+//! in-memory wallets, several in flight, syncs each wallet once, and writes a wrk Lua script that
+//! replays one device-signed `GET /v1/documents` per device (signatures are valid for the
+//! backend's ±300 s window, longer than a load run). With `EID_IF_NONE_MATCH=1` in wrk's
+//! environment the script sends each page's ETag, as a phone does after its first sync.
 
 use crate::output::print_json;
 use eid_core::account::lockout::{Clock, SystemClock};
@@ -17,11 +19,13 @@ use eid_core::sync::{BackendClient, RetryPolicy};
 use eid_core::wallet::Wallet;
 use eid_fixtures::card::SimTransport;
 use eid_fixtures::card::cccd::{self, CardOptions};
-use eid_fixtures::citizens;
+use eid_fixtures::citizens::{self, Citizen};
 use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -32,78 +36,136 @@ fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
     eid_core::runtime::block_on(f).ok_or_else(|| "no async runtime".to_owned())
 }
 
-pub fn run(backend: &str, lua_out: &Path) -> Result<ExitCode, String> {
-    let client = BackendClient::new(backend, RetryPolicy::default()).map_err(err)?;
+/// One activated device: the backend time its activation took and its wrk Lua entry.
+struct Activated {
+    backend_seconds: f64,
+    lua_entry: String,
+}
+
+/// Activates `c` on a fresh wallet (timing the backend calls only), syncs it once and signs
+/// the replayed request.
+fn activate(client: &BackendClient, c: &Citizen) -> Result<Activated, String> {
     let limits = TransportLimits {
         max_command: 65544,
         max_response: 65538,
         extended_length: true,
     };
-    let (mut backend_seconds, mut entries) = (0.0f64, Vec::new());
-    let all = citizens::citizens();
-    for c in &all {
-        let dir = tempfile::tempdir().map_err(err)?;
-        let keys: Arc<dyn KeyStore> = Arc::new(SoftwareKeyStore::in_memory());
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
-        // The cheap Argon2 cost: the passcode is not what this measures.
-        let w = Wallet::open(dir.path(), keys, clock)
-            .map_err(err)?
-            .with_kdf(KdfParams::FAST_FOR_TESTS);
-        w.set_up(&Passcode::new("123456").map_err(err)?)
-            .map_err(err)?;
-        let t0 = Instant::now();
-        let pending =
-            block_on(w.start_activation(&client, &c.id_number, &c.phone))?.map_err(err)?;
-        let code = block_on(client.dev_latest_code(&c.phone))?
-            .map_err(err)?
-            .ok_or("no code in the dev outbox")?;
-        backend_seconds += t0.elapsed().as_secs_f64();
-        let card = cccd::card(c, &CardOptions::default()).map_err(err)?;
-        let mut request = ReadRequest::cccd(false);
-        request.aa_challenge = Some(pending.chip_challenge.clone());
-        let key = PacePassword::Mrz(cccd::mrz_key(c).map_err(err)?);
-        let chip = read_document(
-            SimTransport::new(card, limits),
-            key,
-            &request,
-            None,
-            &mut OsRng,
-            None,
-        )
+    let dir = tempfile::tempdir().map_err(err)?;
+    let keys: Arc<dyn KeyStore> = Arc::new(SoftwareKeyStore::in_memory());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
+    // The cheap Argon2 cost: the passcode is not what this measures.
+    let w = Wallet::open(dir.path(), keys, clock)
+        .map_err(err)?
+        .with_kdf(KdfParams::FAST_FOR_TESTS);
+    w.set_up(&Passcode::new("123456").map_err(err)?)
         .map_err(err)?;
-        let t1 = Instant::now();
-        block_on(w.complete_activation(&client, &pending, &code, &chip))?.map_err(err)?;
-        backend_seconds += t1.elapsed().as_secs_f64();
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(err)?
-            .as_secs();
-        let sig = w
-            .sign_with_device_key(&api::signing_input("GET", api::paths::DOCUMENTS, ts, b""))
-            .map_err(err)?;
-        let sig = serde_json::to_value(B64(sig)).map_err(err)?;
-        let account = w.account_id().map_err(err)?.ok_or("no account id")?;
-        entries.push(format!(
-            "  {{account = \"{account}\", ts = \"{ts}\", sig = \"{}\"}},",
+    let t0 = Instant::now();
+    let pending = block_on(w.start_activation(client, &c.id_number, &c.phone))?.map_err(err)?;
+    let code = block_on(client.dev_latest_code(&c.phone))?
+        .map_err(err)?
+        .ok_or("no code in the dev outbox")?;
+    let mut backend_seconds = t0.elapsed().as_secs_f64();
+    let card = cccd::card(c, &CardOptions::default()).map_err(err)?;
+    let mut request = ReadRequest::cccd(false);
+    request.aa_challenge = Some(pending.chip_challenge.clone());
+    let key = PacePassword::Mrz(cccd::mrz_key(c).map_err(err)?);
+    let chip = read_document(
+        SimTransport::new(card, limits),
+        key,
+        &request,
+        None,
+        &mut OsRng,
+        None,
+    )
+    .map_err(err)?;
+    let t1 = Instant::now();
+    block_on(w.complete_activation(client, &pending, &code, &chip))?.map_err(err)?;
+    backend_seconds += t1.elapsed().as_secs_f64();
+    // The first sync, as the app does after activating: it also gives the page's ETag.
+    block_on(w.sync(client, None))?.map_err(err)?;
+    let etag = w.sync_state().map_err(err)?.etag.unwrap_or_default();
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(err)?
+        .as_secs();
+    let sig = w
+        .sign_with_device_key(&api::signing_input("GET", api::paths::DOCUMENTS, ts, b""))
+        .map_err(err)?;
+    let sig = serde_json::to_value(B64(sig)).map_err(err)?;
+    let account = w.account_id().map_err(err)?.ok_or("no account id")?;
+    // ETags are quoted hex: escape the quotes for Lua.
+    let etag = etag.replace('"', "\\\"");
+    Ok(Activated {
+        backend_seconds,
+        lua_entry: format!(
+            "  {{account = \"{account}\", ts = \"{ts}\", sig = \"{}\", etag = \"{etag}\"}},",
             sig.as_str().unwrap_or_default()
-        ));
+        ),
+    })
+}
+
+/// The `q` quantile (0..=1) of sorted `values`, nearest rank.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
     }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+pub fn run(
+    backend: &str,
+    lua_out: &Path,
+    population: usize,
+    concurrency: usize,
+) -> Result<ExitCode, String> {
+    let client = BackendClient::new(backend, RetryPolicy::default()).map_err(err)?;
+    let all = citizens::population(population);
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Result<Activated, String>>> = Mutex::new(Vec::new());
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..concurrency.max(1) {
+            s.spawn(|| {
+                while let Some(c) = all.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let r = activate(&client, c);
+                    done.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                }
+            });
+        }
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut latencies = Vec::new();
+    let mut entries = Vec::new();
+    for r in done {
+        let a = r?;
+        latencies.push(a.backend_seconds * 1000.0);
+        entries.push(a.lua_entry);
+    }
+    latencies.sort_by(f64::total_cmp);
     let lua = format!(
         "-- generated by `eid load-prep`: one signed GET /v1/documents per activated device\n\
-         local reqs = {{\n{}\n}}\nlocal i = 0\nrequest = function()\n  i = i % #reqs + 1\n  local r = reqs[i]\n  \
-         return wrk.format(\"GET\", \"{}\", {{[\"{}\"] = r.account, [\"{}\"] = r.ts, [\"{}\"] = r.sig}})\nend\n",
+         local reqs = {{\n{}\n}}\nlocal conditional = os.getenv(\"EID_IF_NONE_MATCH\") == \"1\"\n\
+         local i = 0\nrequest = function()\n  i = i % #reqs + 1\n  local r = reqs[i]\n  \
+         local h = {{[\"{}\"] = r.account, [\"{}\"] = r.ts, [\"{}\"] = r.sig}}\n  \
+         if conditional then h[\"If-None-Match\"] = r.etag end\n  \
+         return wrk.format(\"GET\", \"{}\", h)\nend\n",
         entries.join("\n"),
-        api::paths::DOCUMENTS,
         api::headers::ACCOUNT,
         api::headers::TIMESTAMP,
-        api::headers::SIGNATURE
+        api::headers::SIGNATURE,
+        api::paths::DOCUMENTS,
     );
     std::fs::write(lua_out, lua).map_err(err)?;
     print_json(&json!({
         "activations": all.len(),
-        "backend_seconds": backend_seconds,
-        "activations_per_s": all.len() as f64 / backend_seconds.max(1e-9),
-        "note": "sequential start + complete calls, chip reads excluded",
+        "concurrency": concurrency.max(1),
+        "wall_seconds": wall,
+        "activations_per_s": all.len() as f64 / wall.max(1e-9),
+        "p50_ms": quantile(&latencies, 0.50),
+        "p99_ms": quantile(&latencies, 0.99),
+        "note": "activations/s over wall time with the client's chip reads and first syncs on the same cores; p50/p99: backend calls (start, outbox, complete) per activation",
     }))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -42,6 +42,13 @@ enum Command {
         backend: String,
         #[arg(long)]
         lua: std::path::PathBuf,
+        /// Citizens to activate: the backend must have been seeded with at least as many
+        /// (`eid serve --population N`).
+        #[arg(long, default_value_t = eid_fixtures::citizens::POPULATION_SIZE)]
+        population: usize,
+        /// Activations in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
     },
     /// Run the reference backend (development mode unless --production).
     Serve(serve_cmd::ServeArgs),
@@ -73,7 +80,12 @@ fn main() -> ExitCode {
         Command::Chip(cmd) => chip_cmd::run(cmd),
         Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
         Command::Wallet(args) => wallet_cmd::run(args),
-        Command::LoadPrep { backend, lua } => load_cmd::run(&backend, &lua),
+        Command::LoadPrep {
+            backend,
+            lua,
+            population,
+            concurrency,
+        } => load_cmd::run(&backend, &lua, population, concurrency),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Verify(args) => present_cmd::verify(args),
         Command::Demo { no_qr } => demo_cmd::run(no_qr),

@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Production mode: no development SMS outbox, SMS codes never logged.
     #[arg(long)]
     production: bool,
+    /// Synthetic citizens to seed an empty registry with (load measurements use more; the
+    /// first ones are always the default population). Ignored when the registry is seeded.
+    #[arg(long, default_value_t = eid_fixtures::citizens::POPULATION_SIZE)]
+    population: usize,
     /// Log level: error, warn, info, debug, trace.
     #[arg(long, default_value = "info", env = "EID_LOG")]
     log: tracing_subscriber::filter::LevelFilter,
@@ -38,6 +42,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
     runtime.block_on(async {
         let config = Config {
             dev_mode: !args.production,
+            population: args.population,
             ..Config::development(args.db)
         };
         let app = App::open(config)
