@@ -14,6 +14,7 @@ mod http;
 mod issue;
 pub mod lists;
 pub mod registry;
+pub mod signing;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -22,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use eid_core::api::{DevOutbox, DevSms, ErrorCode, paths};
+use eid_core::signing::api::paths as signing_paths;
 pub use error::Error;
 use error::{ApiFailure, json_response};
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", paths::ACCOUNT_UNLOCK),
     ("get", paths::DEV_OUTBOX),
     ("get", paths::OPENAPI),
+    // Remote signing (issue 6).
+    ("post", signing_paths::ENROL),
+    ("get", signing_paths::CA_PEM),
+    ("post", signing_paths::CREDENTIALS_LIST),
+    ("post", signing_paths::CREDENTIALS_INFO),
+    ("post", signing_paths::CREDENTIALS_CHALLENGE),
+    ("post", signing_paths::CREDENTIALS_AUTHORIZE),
+    ("post", signing_paths::SIGN_HASH),
 ];
 
 /// How the backend runs.
@@ -103,6 +113,8 @@ pub struct AppState {
     pub keys: registry::Keys,
     pub config: Config,
     pub clock: Clock,
+    /// Remote signing; `None` when it is off (production without a seal key).
+    pub signing: Option<signing::Signing>,
 }
 
 impl AppState {
@@ -125,16 +137,26 @@ impl App {
     /// Opens the database (creating and migrating it), seeds the registry when empty and
     /// loads the keys.
     pub async fn open(config: Config) -> Result<App, Error> {
+        App::open_with_signer(config, &signing::SignerChoice::Software).await
+    }
+
+    /// [`App::open`] with the remote signing keys in the signer `choice`.
+    pub async fn open_with_signer(
+        config: Config,
+        choice: &signing::SignerChoice,
+    ) -> Result<App, Error> {
         let store = db::Store::open(&config.database_url).await?;
         let clock = Clock::default();
         registry::seed_if_empty(&store, clock.now()).await?;
         let keys = registry::Keys::load(&store).await?;
+        let signing = signing::Signing::open(&store, config.dev_mode, choice, clock.now()).await?;
         Ok(App {
             state: Arc::new(AppState {
                 store,
                 keys,
                 config,
                 clock,
+                signing,
             }),
         })
     }
@@ -220,6 +242,13 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("post", paths::ACCOUNT_UNLOCK) => post(account::unlock),
         ("get", paths::DEV_OUTBOX) => get(dev_outbox),
         ("get", paths::OPENAPI) => get(openapi),
+        ("post", signing_paths::ENROL) => post(signing::enrol),
+        ("get", signing_paths::CA_PEM) => get(signing::ca_pem),
+        ("post", signing_paths::CREDENTIALS_LIST) => post(signing::list),
+        ("post", signing_paths::CREDENTIALS_INFO) => post(signing::info),
+        ("post", signing_paths::CREDENTIALS_CHALLENGE) => post(signing::challenge),
+        ("post", signing_paths::CREDENTIALS_AUTHORIZE) => post(signing::authorize),
+        ("post", signing_paths::SIGN_HASH) => post(signing::sign_hash),
         _ => return None,
     })
 }

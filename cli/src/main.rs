@@ -7,6 +7,7 @@ mod fixtures_cmd;
 mod load_cmd;
 mod output;
 mod serve_cmd;
+mod signing_cmd;
 mod wallet_cmd;
 
 use clap::{Parser, Subcommand};

@@ -9,6 +9,7 @@ pub mod chip;
 pub mod credential;
 pub mod keys;
 pub mod runtime;
+pub mod signing;
 pub mod store;
 pub mod sync;
 pub mod transactions;

@@ -20,6 +20,9 @@ pub enum WalletError {
     /// The backend could not be reached or refused (nothing was changed locally).
     #[error(transparent)]
     Sync(#[from] crate::sync::SyncError),
+    /// Remote signing failed on this side (not enrolled, a signature that does not verify).
+    #[error(transparent)]
+    Signing(#[from] crate::signing::SigningError),
     /// Input from the user or app is malformed (ID number, phone, SMS code, ...).
     #[error("{0}")]
     InvalidInput(String),

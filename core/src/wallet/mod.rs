@@ -8,6 +8,7 @@
 
 mod data_key;
 mod error;
+mod signing;
 mod sync;
 
 pub use sync::PendingActivation;
