@@ -529,3 +529,103 @@ pub async fn sign_hash(
     };
     answer(run.await)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::SigningKey;
+    use p256::ecdsa::signature::Signer;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn key(n: u8) -> SigningKey {
+        SigningKey::from_slice(&[n; 32]).unwrap()
+    }
+
+    fn public(k: &SigningKey) -> Vec<u8> {
+        signer::public_of(k)
+    }
+
+    /// An authorisation of `hashes` signed by `by`.
+    fn request(by: &SigningKey, hashes: Vec<Vec<u8>>, expires_at: u64) -> AuthorizeRequest {
+        let message = authorization_input("sc-1", b"challenge", &hashes, expires_at);
+        let sig: Signature = by.sign(&message);
+        AuthorizeRequest {
+            client_request_id: "r".into(),
+            credential_id: "sc-1".into(),
+            challenge: B64(b"challenge".to_vec()),
+            hashes: hashes.into_iter().map(B64).collect(),
+            expires_at,
+            device_signature: B64(sig.to_der().as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn an_authorisation_counts_only_from_the_bound_device_for_its_exact_hashes() {
+        let device = key(1);
+        let ok = request(&device, vec![vec![7; 32]], NOW + 60);
+        check_authorization(&ok, &public(&device), NOW).unwrap();
+        // Another device's key.
+        let err = check_authorization(&ok, &public(&key(2)), NOW).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Unauthenticated);
+        // The same signature presented for other hashes, another credential or expiry.
+        let mut other = ok.clone();
+        other.hashes = vec![B64(vec![8; 32])];
+        assert_eq!(
+            check_authorization(&other, &public(&device), NOW)
+                .unwrap_err()
+                .code,
+            ErrorCode::Unauthenticated
+        );
+        let mut other = ok.clone();
+        other.credential_id = "sc-2".into();
+        assert!(check_authorization(&other, &public(&device), NOW).is_err());
+        let mut other = ok;
+        other.expires_at += 1;
+        assert!(check_authorization(&other, &public(&device), NOW).is_err());
+    }
+
+    #[test]
+    fn an_authorisation_is_short_lived_and_for_a_few_sha256_hashes() {
+        let device = key(1);
+        let pk = public(&device);
+        let past = request(&device, vec![vec![7; 32]], NOW);
+        assert_eq!(
+            check_authorization(&past, &pk, NOW).unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+        let far = request(&device, vec![vec![7; 32]], NOW + 3600);
+        assert!(check_authorization(&far, &pk, NOW).is_err());
+        for hashes in [vec![], vec![vec![7; 20]], vec![vec![7; 32]; MAX_HASHES + 1]] {
+            let r = request(&device, hashes, NOW + 60);
+            assert_eq!(
+                check_authorization(&r, &pk, NOW).unwrap_err().code,
+                ErrorCode::InvalidRequest
+            );
+        }
+        let many = request(&device, vec![vec![7; 32]; MAX_HASHES], NOW + 60);
+        check_authorization(&many, &pk, NOW).unwrap();
+    }
+
+    #[test]
+    fn a_sad_is_bound_to_the_hashes_and_their_order() {
+        let (a, b) = (B64(vec![1; 32]), B64(vec![2; 32]));
+        let ab = hashes_digest(&[a.clone(), b.clone()]);
+        assert_ne!(ab, hashes_digest(&[b.clone(), a.clone()]));
+        assert_ne!(ab, hashes_digest(std::slice::from_ref(&a)));
+        assert_eq!(ab, hashes_digest(&[a, b]));
+    }
+
+    #[test]
+    fn signer_choice_parses() {
+        assert_eq!("software".parse(), Ok(SignerChoice::Software));
+        assert_eq!(
+            "pkcs11:/usr/lib/softhsm/libsofthsm2.so".parse(),
+            Ok(SignerChoice::Pkcs11 {
+                module: "/usr/lib/softhsm/libsofthsm2.so".into()
+            })
+        );
+        assert!("pkcs11:".parse::<SignerChoice>().is_err());
+        assert!("hsm".parse::<SignerChoice>().is_err());
+    }
+}

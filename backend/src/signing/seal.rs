@@ -99,7 +99,7 @@ mod tests {
                 .open("a", &sealed)
                 .is_err()
         );
-        let mut altered = sealed.clone();
+        let mut altered = sealed;
         altered[20] ^= 1;
         assert!(k.open("a", &altered).is_err());
     }
