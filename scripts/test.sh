@@ -12,6 +12,8 @@ step() { printf '\n==> %s\n' "$*"; }
 # reader that the simulated card plugs into, so the PC/SC path is tested for real.
 # postgresql: the backend's test suite also runs against a throwaway PostgreSQL cluster.
 APT_PACKAGES=(pkg-config libpcsclite-dev pcscd vsmartcard-vpcd postgresql)
+# softhsm2, openssl, curl: remote signing through PKCS#11 and the `openssl cms -verify` check.
+APT_PACKAGES+=(softhsm2 openssl curl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,17 +42,27 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 # against it as well as SQLite (and fail, not skip, if it does not answer).
 # shellcheck source=scripts/postgres-env.sh
 . scripts/postgres-env.sh
-trap 'pcsc_stop; pg_stop' EXIT
+# shellcheck source=scripts/signing-check.sh
+. scripts/signing-check.sh
+trap 'pcsc_stop; pg_stop; signing_softhsm_stop' EXIT
 step "starting pcscd with the vpcd virtual reader"
 pcsc_start
 step "starting PostgreSQL on loopback"
 pg_start
+
+step "initialising a SoftHSM2 token (remote signing through PKCS#11)"
+signing_softhsm_start
 
 step "cargo test (all features, PC/SC included)"
 EID_PCSC_TEST=1 cargo test --workspace --all-features
 
 pcsc_stop
 pg_stop
+
+step "remote signing: openssl cms -verify on signatures made by \`eid wallet sign\`"
+cargo build -q -p eid-cli
+signing_openssl_check
+signing_softhsm_stop
 
 echo
 echo "all tests passed"

@@ -43,7 +43,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 3] = match backend {
+    let files: [(i64, &'static str, &'static str); 4] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -59,6 +59,11 @@ fn migrator(backend: Backend) -> Migrator {
                 3,
                 "rate keys",
                 include_str!("../migrations/sqlite/0003_rate_keys.sql"),
+            ),
+            (
+                4,
+                "remote_signing",
+                include_str!("../migrations/sqlite/0004_remote_signing.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -76,6 +81,11 @@ fn migrator(backend: Backend) -> Migrator {
                 3,
                 "rate keys",
                 include_str!("../migrations/postgres/0003_rate_keys.sql"),
+            ),
+            (
+                4,
+                "remote_signing",
+                include_str!("../migrations/postgres/0004_remote_signing.sql"),
             ),
         ],
     };

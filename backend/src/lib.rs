@@ -15,6 +15,7 @@ mod http;
 mod issue;
 pub mod lists;
 pub mod registry;
+pub mod signing;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -23,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use eid_core::api::{DevOutbox, DevSms, ErrorCode, paths};
+use eid_core::signing::api::paths as signing_paths;
 pub use error::Error;
 use error::{ApiFailure, json_response};
 use serde::{Deserialize, Serialize};
@@ -53,6 +55,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", paths::ACCOUNT_UNLOCK),
     ("get", paths::DEV_OUTBOX),
     ("get", paths::OPENAPI),
+    // Remote signing (issue 6).
+    ("post", signing_paths::ENROL),
+    ("get", signing_paths::CA_PEM),
+    ("post", signing_paths::CREDENTIALS_LIST),
+    ("post", signing_paths::CREDENTIALS_INFO),
+    ("post", signing_paths::CREDENTIALS_CHALLENGE),
+    ("post", signing_paths::CREDENTIALS_AUTHORIZE),
+    ("post", signing_paths::SIGN_HASH),
 ];
 
 /// How the backend runs.
@@ -114,6 +124,8 @@ pub struct AppState {
     pub(crate) pages: documents::PageCache,
     /// The last signed status list (see `lists`).
     pub(crate) status_list: lists::StatusListCache,
+    /// Remote signing; `None` when it is off (production without a seal key).
+    pub signing: Option<signing::Signing>,
 }
 
 impl AppState {
@@ -136,10 +148,19 @@ impl App {
     /// Opens the database (creating and migrating it), seeds the registry when empty and
     /// loads the keys.
     pub async fn open(config: Config) -> Result<App, Error> {
+        App::open_with_signer(config, &signing::SignerChoice::Software).await
+    }
+
+    /// [`App::open`] with the remote signing keys in the signer `choice`.
+    pub async fn open_with_signer(
+        config: Config,
+        choice: &signing::SignerChoice,
+    ) -> Result<App, Error> {
         let store = db::Store::open(&config.database_url).await?;
         let clock = Clock::default();
         registry::seed_if_empty(&store, clock.now(), config.population).await?;
         let keys = registry::Keys::load(&store).await?;
+        let signing = signing::Signing::open(&store, config.dev_mode, choice, clock.now()).await?;
         Ok(App {
             state: Arc::new(AppState {
                 store,
@@ -149,6 +170,7 @@ impl App {
                 accounts: Default::default(),
                 pages: Default::default(),
                 status_list: Default::default(),
+                signing,
             }),
         })
     }
@@ -235,6 +257,13 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("post", paths::ACCOUNT_UNLOCK) => post(account::unlock),
         ("get", paths::DEV_OUTBOX) => get(dev_outbox),
         ("get", paths::OPENAPI) => get(openapi),
+        ("post", signing_paths::ENROL) => post(signing::enrol),
+        ("get", signing_paths::CA_PEM) => get(signing::ca_pem),
+        ("post", signing_paths::CREDENTIALS_LIST) => post(signing::list),
+        ("post", signing_paths::CREDENTIALS_INFO) => post(signing::info),
+        ("post", signing_paths::CREDENTIALS_CHALLENGE) => post(signing::challenge),
+        ("post", signing_paths::CREDENTIALS_AUTHORIZE) => post(signing::authorize),
+        ("post", signing_paths::SIGN_HASH) => post(signing::sign_hash),
         _ => return None,
     })
 }

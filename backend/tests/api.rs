@@ -221,7 +221,7 @@ fn openapi_schemas_match_the_contract_types() {
         dg15: Some(b()),
         aa_signature: Some(b()),
     };
-    let samples: Vec<(&str, serde_json::Value)> = vec![
+    let mut samples: Vec<(&str, serde_json::Value)> = vec![
         (
             "ErrorBody",
             serde_json::to_value(ErrorBody {
@@ -348,6 +348,7 @@ fn openapi_schemas_match_the_contract_types() {
             .unwrap(),
         ),
     ];
+    samples.extend(signing_samples());
     for (name, value) in samples {
         let schema = &doc["components"]["schemas"][name];
         let mut documented: Vec<&str> = schema["properties"]
@@ -391,4 +392,97 @@ fn openapi_schemas_match_the_contract_types() {
             "{code:?}"
         );
     }
+}
+
+/// Samples of the remote signing types (issue 6) for the schema check.
+fn signing_samples() -> Vec<(&'static str, serde_json::Value)> {
+    use eid_core::api::B64;
+    use eid_core::signing::api::*;
+    let b = || B64(vec![1, 2, 3]);
+    let c = || "c".to_owned();
+    let info = CredentialInfo {
+        credential_id: c(),
+        status: "enabled".into(),
+        key_algo: SIGN_ALGO.into(),
+        key_len: 256,
+        certificates: vec![b()],
+        subject: "CN=x".into(),
+        valid_from: 1,
+        valid_to: 2,
+        scal: "2".into(),
+        auth_mode: "explicit".into(),
+    };
+    fn v<T: serde::Serialize>(x: &T) -> serde_json::Value {
+        serde_json::to_value(x).unwrap()
+    }
+    vec![
+        (
+            "EnrolRequest",
+            v(&EnrolRequest {
+                client_request_id: c(),
+            }),
+        ),
+        (
+            "CredentialsListRequest",
+            v(&CredentialsListRequest {
+                client_request_id: c(),
+            }),
+        ),
+        (
+            "CredentialRef",
+            v(&CredentialRef {
+                client_request_id: c(),
+                credential_id: c(),
+            }),
+        ),
+        (
+            "CredentialsList",
+            v(&CredentialsList {
+                credential_ids: vec![c()],
+                credential_infos: vec![info.clone()],
+            }),
+        ),
+        ("CredentialInfo", v(&info)),
+        (
+            "Challenge",
+            v(&Challenge {
+                challenge: b(),
+                expires_at: 1,
+            }),
+        ),
+        (
+            "AuthorizeRequest",
+            v(&AuthorizeRequest {
+                client_request_id: c(),
+                credential_id: c(),
+                challenge: b(),
+                hashes: vec![b()],
+                expires_at: 1,
+                device_signature: b(),
+            }),
+        ),
+        (
+            "Sad",
+            v(&Sad {
+                sad: c(),
+                expires_in: 1,
+            }),
+        ),
+        (
+            "SignHashRequest",
+            v(&SignHashRequest {
+                client_request_id: c(),
+                credential_id: c(),
+                sad: c(),
+                hashes: vec![b()],
+                sign_algo: SIGN_ALGO.into(),
+            }),
+        ),
+        (
+            "Signatures",
+            v(&Signatures {
+                signatures: vec![b()],
+            }),
+        ),
+    ]
 }

@@ -9,6 +9,7 @@ mod load_cmd;
 mod output;
 mod present_cmd;
 mod serve_cmd;
+mod signing_cmd;
 mod wallet_cmd;
 
 use clap::{Parser, Subcommand};

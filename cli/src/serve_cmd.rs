@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// Log level: error, warn, info, debug, trace.
     #[arg(long, default_value = "info", env = "EID_LOG")]
     log: tracing_subscriber::filter::LevelFilter,
+    /// Where citizens' remote signing keys live: `software` (sealed in the database) or
+    /// `pkcs11:MODULE_PATH` (token label and PIN from EID_PKCS11_TOKEN_LABEL, EID_PKCS11_PIN).
+    #[arg(long, default_value = "software", env = "EID_SIGNER")]
+    signer: eid_backend::signing::SignerChoice,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
@@ -45,7 +49,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
             population: args.population,
             ..Config::development(args.db)
         };
-        let app = App::open(config)
+        let app = App::open_with_signer(config, &args.signer)
             .await
             .map_err(|e| format!("cannot open the backend: {e}"))?;
         let listener = tokio::net::TcpListener::bind(&args.addr)

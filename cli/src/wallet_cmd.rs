@@ -87,6 +87,11 @@ pub enum WalletCommand {
     },
     /// Show a QR for a verifier: only the profile's fields, after the passcode.
     Present(crate::present_cmd::PresentArgs),
+    /// Remote signing credential: enrol, list.
+    #[command(subcommand)]
+    Signing(crate::signing_cmd::SigningCommand),
+    /// Sign a file with the remote signing key: a detached CMS signature (.p7s).
+    Sign(crate::signing_cmd::SignArgs),
 }
 
 /// The desktop's software key store. There is no secure hardware on a desktop: the key file is
@@ -249,16 +254,22 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
                 );
             }
         }
+        WalletCommand::Signing(command) => {
+            return crate::signing_cmd::signing(&w, args.backend.as_deref(), command);
+        }
+        WalletCommand::Sign(sign) => {
+            return crate::signing_cmd::sign(&w, args.backend.as_deref(), &pass, &sign);
+        }
         WalletCommand::Status { .. } | WalletCommand::Activate { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn client(backend: &str) -> Result<BackendClient, String> {
+pub(crate) fn client(backend: &str) -> Result<BackendClient, String> {
     BackendClient::new(backend, RetryPolicy::default()).map_err(|e| e.to_string())
 }
 
-fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
     eid_core::runtime::block_on(f).ok_or_else(|| "no async runtime could be started".to_owned())
 }
 

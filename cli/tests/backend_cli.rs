@@ -153,3 +153,64 @@ fn serve_activate_status_sync() {
     assert!(status["documents"].as_u64().unwrap() >= 4);
     assert!(status["last_sync_error"].is_string());
 }
+
+/// Remote signing from the command line: enrol, list, sign; a wrong passcode signs nothing.
+#[test]
+fn signing_enrol_list_and_sign_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve(&db);
+    let citizens: Value =
+        serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
+    let (id, phone) = (
+        citizens[5]["id"].as_str().unwrap(),
+        citizens[5]["phone"].as_str().unwrap(),
+    );
+    let dir = tmp.path().join("wallet");
+    let d = dir.to_str().unwrap();
+    let wallet = |passcode: &str, rest: &[&str]| {
+        let mut args = vec!["wallet", "--data-dir", d, "--backend", &url];
+        args.extend(["--passcode", passcode]);
+        args.extend(rest);
+        eid(&args)
+    };
+    let ok = |out: &Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&wallet(
+        "112233",
+        &["activate", "--id", id, "--phone", phone, "--sim"],
+    ));
+    let listed: Value =
+        serde_json::from_slice(&wallet("112233", &["signing", "list", "--json"]).stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 0);
+    let out = wallet("112233", &["signing", "enrol", "--json"]);
+    ok(&out);
+    let enrolled: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(enrolled[0]["status"], "enabled");
+    assert!(enrolled[0]["subject"].as_str().unwrap().contains(id));
+    let listed: Value =
+        serde_json::from_slice(&wallet("112233", &["signing", "list", "--json"]).stdout).unwrap();
+    assert_eq!(listed[0]["credential_id"], enrolled[0]["credential_id"]);
+
+    let file = tmp.path().join("form.txt");
+    std::fs::write(&file, b"to khai TEST").unwrap();
+    let sig = tmp.path().join("form.p7s");
+    let (f, s) = (file.to_str().unwrap(), sig.to_str().unwrap());
+    let out = wallet("112233", &["sign", "--file", f, "--out", s]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("form.txt"));
+    assert_eq!(std::fs::read(&sig).unwrap()[0], 0x30, "DER CMS");
+    // A wrong passcode: refused, nothing written.
+    let sig2 = tmp.path().join("again.p7s");
+    let out = wallet(
+        "999999",
+        &["sign", "--file", f, "--out", sig2.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(!sig2.exists());
+}

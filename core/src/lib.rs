@@ -10,6 +10,7 @@ pub mod credential;
 pub mod keys;
 pub mod present;
 pub mod runtime;
+pub mod signing;
 pub mod store;
 pub mod sync;
 pub mod transactions;

@@ -338,3 +338,6 @@ impl BackendClient {
         }))
     }
 }
+
+// Remote signing calls (issue 6).
+mod signing;

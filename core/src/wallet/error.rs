@@ -23,6 +23,9 @@ pub enum WalletError {
     /// A QR presentation could not be made.
     #[error(transparent)]
     Present(#[from] crate::present::PresentError),
+    /// Remote signing failed on this side (not enrolled, a signature that does not verify).
+    #[error(transparent)]
+    Signing(#[from] crate::signing::SigningError),
     /// Input from the user or app is malformed (ID number, phone, SMS code, ...).
     #[error("{0}")]
     InvalidInput(String),

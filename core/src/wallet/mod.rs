@@ -9,6 +9,7 @@
 mod data_key;
 mod error;
 mod present;
+mod signing;
 mod sync;
 
 pub use sync::PendingActivation;

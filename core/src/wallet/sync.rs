@@ -26,9 +26,9 @@ pub struct PendingActivation {
 }
 
 /// Signs backend requests with this wallet's device key.
-struct WalletSigner<'a> {
-    wallet: &'a Wallet,
-    account_id: String,
+pub(super) struct WalletSigner<'a> {
+    pub(super) wallet: &'a Wallet,
+    pub(super) account_id: String,
 }
 
 impl DeviceSigner for WalletSigner<'_> {

@@ -70,7 +70,22 @@ pub fn backends() -> Vec<(&'static str, Backend)> {
 }
 
 fn serve(url: String, dir: Option<tempfile::TempDir>) -> Backend {
-    let app = block_on(App::open(Config::development(url)))
+    serve_with_signer(url, dir, &eid_backend::signing::SignerChoice::Software)
+}
+
+/// The backend on a temporary SQLite database with its remote signing keys in `signer`.
+pub fn backend_with_signer(signer: &eid_backend::signing::SignerChoice) -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+    serve_with_signer(url, Some(dir), signer)
+}
+
+fn serve_with_signer(
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    signer: &eid_backend::signing::SignerChoice,
+) -> Backend {
+    let app = block_on(App::open_with_signer(Config::development(url), signer))
         .unwrap()
         .unwrap();
     let listener = block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

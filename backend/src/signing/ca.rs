@@ -1,0 +1,246 @@
+//! The test signing CA: a P-256 key sealed in the database and a self-signed certificate
+//! (created by the first backend that starts), and the certificates it issues to citizens'
+//! remote keys, subject taken from the registry's verified identity.
+
+use super::seal::SealKey;
+use super::signer::{public_of, random_key, signer_error};
+use crate::db::Store;
+use crate::error::Error;
+use der::asn1::{ObjectIdentifier, PrintableStringRef, SetOfVec, Utf8StringRef};
+use der::pem::LineEnding;
+use der::{Decode, Encode, EncodePem};
+use p256::ecdsa::{DerSignature, SigningKey};
+use sqlx::Row;
+use std::time::Duration;
+use x509_cert::Certificate;
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::certificate::TbsCertificate;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
+use x509_cert::ext::{Extension, ToExtension};
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+use x509_cert::time::Validity;
+use zeroize::Zeroizing;
+
+const CA_KEY_PURPOSE: &str = "eid remote signing CA key v1";
+/// Citizens' signing certificates are valid two years; the CA twenty.
+pub const USER_CERT_LIFETIME: u64 = 2 * 365 * 86_400;
+const CA_LIFETIME: u64 = 20 * 365 * 86_400;
+
+const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
+const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+const C: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
+
+fn ca_err(_: impl std::fmt::Display) -> Error {
+    signer_error("certificate")
+}
+
+/// A name of (type, value) pairs; `CN` and `O` as UTF8String (Vietnamese names), the rest as
+/// PrintableString (RFC 5280 §4.1.2.4, X.520).
+pub fn name(parts: &[(ObjectIdentifier, &str)]) -> Result<Name, Error> {
+    let mut rdns = Vec::new();
+    for (oid, value) in parts {
+        let value = if *oid == CN || *oid == O {
+            der::Any::encode_from(&Utf8StringRef::new(value).map_err(ca_err)?)
+        } else {
+            der::Any::encode_from(&PrintableStringRef::new(value).map_err(ca_err)?)
+        }
+        .map_err(ca_err)?;
+        let atv = AttributeTypeAndValue { oid: *oid, value };
+        rdns.push(RelativeDistinguishedName::from(
+            SetOfVec::try_from(vec![atv]).map_err(ca_err)?,
+        ));
+    }
+    // `Name` is built from its DER (x509-cert offers no safe constructor from an RdnSequence).
+    Name::from_der(&RdnSequence::from(rdns).to_der().map_err(ca_err)?).map_err(ca_err)
+}
+
+/// The subject of a citizen's signing certificate.
+pub fn citizen_name(full_name: &str, id_number: &str) -> Result<Name, Error> {
+    let serial = format!("CCCD-{id_number}");
+    name(&[(C, "VN"), (SERIAL_NUMBER, &serial), (CN, full_name)])
+}
+
+/// The certificate profile: SKI/AKI, key usage, CA constraints.
+struct Profile {
+    subject: Name,
+    issuer: Option<Name>,
+}
+
+impl BuilderProfile for Profile {
+    fn get_issuer(&self, subject: &Name) -> Name {
+        self.issuer.clone().unwrap_or_else(|| subject.clone())
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        spk: SubjectPublicKeyInfoRef<'_>,
+        issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        let mut ext = Vec::new();
+        let ski = SubjectKeyIdentifier::try_from(spk)?;
+        let aki = SubjectKeyIdentifier::try_from(issuer_spk)?;
+        ext.push(ski.to_extension(tbs.subject(), &ext)?);
+        ext.push(
+            AuthorityKeyIdentifier {
+                key_identifier: Some(aki.0),
+                ..Default::default()
+            }
+            .to_extension(tbs.subject(), &ext)?,
+        );
+        let is_ca = self.issuer.is_none();
+        let usage = if is_ca {
+            KeyUsages::KeyCertSign | KeyUsages::CRLSign
+        } else {
+            KeyUsages::DigitalSignature | KeyUsages::NonRepudiation
+        };
+        ext.push(KeyUsage(usage).to_extension(tbs.subject(), &ext)?);
+        if is_ca {
+            ext.push(
+                BasicConstraints {
+                    ca: true,
+                    path_len_constraint: Some(0),
+                }
+                .to_extension(tbs.subject(), &ext)?,
+            );
+        }
+        Ok(ext)
+    }
+}
+
+fn spki(public_key: &[u8]) -> Result<SubjectPublicKeyInfoOwned, Error> {
+    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(ca_err)?;
+    SubjectPublicKeyInfoOwned::from_key(&vk).map_err(ca_err)
+}
+
+fn validity(now: u64, lifetime: u64) -> Result<Validity, Error> {
+    let not_before = x509_cert::time::Time::try_from(
+        std::time::UNIX_EPOCH + Duration::from_secs(now.saturating_sub(300)),
+    )
+    .map_err(ca_err)?;
+    let not_after = x509_cert::time::Time::try_from(
+        std::time::UNIX_EPOCH + Duration::from_secs(now + lifetime),
+    )
+    .map_err(ca_err)?;
+    Ok(Validity::new(not_before, not_after))
+}
+
+fn build(
+    profile: Profile,
+    serial: &[u8],
+    validity: Validity,
+    spki: SubjectPublicKeyInfoOwned,
+    ca_key: &SigningKey,
+) -> Result<Vec<u8>, Error> {
+    let builder = CertificateBuilder::new(
+        profile,
+        SerialNumber::new(serial).map_err(ca_err)?,
+        validity,
+        spki,
+    )
+    .map_err(ca_err)?;
+    let cert = builder.build::<_, DerSignature>(ca_key).map_err(ca_err)?;
+    cert.to_der().map_err(ca_err)
+}
+
+/// A positive 16-byte serial number (RFC 5280 §4.1.2.2).
+fn serial() -> Result<Vec<u8>, Error> {
+    let mut s = crate::http::random_bytes(16)?;
+    if let Some(b) = s.first_mut() {
+        *b = (*b & 0x7F) | 0x01;
+    }
+    Ok(s)
+}
+
+/// The signing CA of the running backend.
+pub struct SigningCa {
+    key: SigningKey,
+    name: Name,
+    pub certificate: Vec<u8>,
+    pub pem: String,
+}
+
+impl std::fmt::Debug for SigningCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningCa").finish_non_exhaustive()
+    }
+}
+
+impl SigningCa {
+    /// Loads the CA from the database, creating it on the first start.
+    pub async fn load_or_create(store: &Store, seal: &SealKey, now: u64) -> Result<Self, Error> {
+        let select = "SELECT certificate, sealed_key FROM signing_ca WHERE id = 1";
+        if sqlx::query(select)
+            .fetch_optional(store.pool())
+            .await?
+            .is_none()
+        {
+            let key = random_key()?;
+            let subject = name(&[
+                (C, "VN"),
+                (O, "Bo Cong an TEST"),
+                (CN, "Remote Signing CA Viet Nam TEST"),
+            ])?;
+            let cert = build(
+                Profile {
+                    subject,
+                    issuer: None,
+                },
+                &serial()?,
+                validity(now, CA_LIFETIME)?,
+                spki(&public_of(&key))?,
+                &key,
+            )?;
+            let sealed = seal.seal(CA_KEY_PURPOSE, &Zeroizing::new(key.to_bytes().to_vec()))?;
+            let mut w = store.write().await?;
+            // Two backends starting at once: the first insert wins, both load it below.
+            sqlx::query(
+                "INSERT INTO signing_ca (id, certificate, sealed_key) VALUES (1, $1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&cert)
+            .bind(&sealed)
+            .execute(&mut *w.tx)
+            .await?;
+            w.commit().await?;
+        }
+        let row = sqlx::query(select).fetch_one(store.pool()).await?;
+        let certificate: Vec<u8> = row.try_get(0)?;
+        let sealed: Vec<u8> = row.try_get(1)?;
+        let secret = seal.open(CA_KEY_PURPOSE, &sealed)?;
+        let key = SigningKey::from_slice(&secret).map_err(ca_err)?;
+        let parsed = Certificate::from_der(&certificate).map_err(ca_err)?;
+        let pem = parsed.to_pem(LineEnding::LF).map_err(ca_err)?;
+        Ok(SigningCa {
+            key,
+            name: parsed.tbs_certificate().subject().clone(),
+            certificate,
+            pem,
+        })
+    }
+
+    /// A signing certificate for `public_key` (SEC1) with `subject`, valid from `now`.
+    pub fn issue(&self, subject: Name, public_key: &[u8], now: u64) -> Result<Vec<u8>, Error> {
+        build(
+            Profile {
+                subject,
+                issuer: Some(self.name.clone()),
+            },
+            &serial()?,
+            validity(now, USER_CERT_LIFETIME)?,
+            spki(public_key)?,
+            &self.key,
+        )
+    }
+}

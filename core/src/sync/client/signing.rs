@@ -1,0 +1,105 @@
+//! The remote signing calls (`crate::signing::api`): device-signed POSTs, and the CA.
+
+use super::{BackendClient, DeviceSigner, SyncError, new_request_id};
+use crate::signing::api::{
+    AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList,
+    CredentialsListRequest, EnrolRequest, Sad, SignHashRequest, Signatures, paths,
+};
+use reqwest::Method;
+
+impl BackendClient {
+    /// Creates (or returns) the account's signing credential.
+    pub async fn signing_enrol(
+        &self,
+        signer: &dyn DeviceSigner,
+    ) -> Result<CredentialInfo, SyncError> {
+        let body = EnrolRequest {
+            client_request_id: new_request_id(),
+        };
+        self.json(Method::POST, paths::ENROL, Some(&body), Some(signer))
+            .await
+    }
+
+    /// The signing CA certificate, PEM.
+    pub async fn signing_ca_pem(&self) -> Result<String, SyncError> {
+        let (_, _, bytes) = self
+            .call(Method::GET, paths::CA_PEM, None, None, None)
+            .await?;
+        String::from_utf8(bytes).map_err(|_| SyncError::Decode("CA certificate".into()))
+    }
+
+    pub async fn signing_credentials(
+        &self,
+        signer: &dyn DeviceSigner,
+    ) -> Result<CredentialsList, SyncError> {
+        let body = CredentialsListRequest {
+            client_request_id: new_request_id(),
+        };
+        self.json(
+            Method::POST,
+            paths::CREDENTIALS_LIST,
+            Some(&body),
+            Some(signer),
+        )
+        .await
+    }
+
+    pub async fn signing_credential_info(
+        &self,
+        signer: &dyn DeviceSigner,
+        credential_id: &str,
+    ) -> Result<CredentialInfo, SyncError> {
+        let body = CredentialRef {
+            client_request_id: new_request_id(),
+            credential_id: credential_id.into(),
+        };
+        self.json(
+            Method::POST,
+            paths::CREDENTIALS_INFO,
+            Some(&body),
+            Some(signer),
+        )
+        .await
+    }
+
+    pub async fn signing_challenge(
+        &self,
+        signer: &dyn DeviceSigner,
+        credential_id: &str,
+    ) -> Result<Challenge, SyncError> {
+        let body = CredentialRef {
+            client_request_id: new_request_id(),
+            credential_id: credential_id.into(),
+        };
+        self.json(
+            Method::POST,
+            paths::CREDENTIALS_CHALLENGE,
+            Some(&body),
+            Some(signer),
+        )
+        .await
+    }
+
+    pub async fn signing_authorize(
+        &self,
+        signer: &dyn DeviceSigner,
+        body: &AuthorizeRequest,
+    ) -> Result<Sad, SyncError> {
+        self.json(
+            Method::POST,
+            paths::CREDENTIALS_AUTHORIZE,
+            Some(body),
+            Some(signer),
+        )
+        .await
+    }
+
+    pub async fn signing_sign_hash(
+        &self,
+        signer: &dyn DeviceSigner,
+        body: &SignHashRequest,
+    ) -> Result<Signatures, SyncError> {
+        self.json(Method::POST, paths::SIGN_HASH, Some(body), Some(signer))
+            .await
+    }
+}
