@@ -67,6 +67,15 @@ kotlin() {
     -Deid.lib.dir="$ROOT/target/debug" -Deid.cli="$ROOT/target/debug/eid" \
     -Deid.generated.testing="$GEN_TESTING/kotlin" \
     test)
+  # -q hides Surefire's summary: say what ran.
+  python3 - android/jvm-test/target/surefire-reports <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+t = f = 0
+for p in glob.glob(sys.argv[1] + "/TEST-*.xml"):
+    s = ET.parse(p).getroot()
+    t += int(s.get("tests")); f += int(s.get("failures")) + int(s.get("errors"))
+print(f"Kotlin: {t - f} passed, {f} failed")
+PY
 }
 
 python_tests() {

@@ -52,5 +52,11 @@ EID_PCSC_TEST=1 cargo test --workspace --all-features
 pcsc_stop
 pg_stop
 
+# --- Mobile bindings ------------------------------------------------------------------------
+# The committed Kotlin/Swift/Python bindings must equal freshly generated ones; then the Kotlin
+# tests (Maven on the host JVM; apt installs maven if missing) and pytest (venv under target/).
+step "bindings: regenerate + diff, Kotlin and Python tests"
+scripts/bindings.sh all
+
 echo
 echo "all tests passed"

@@ -62,8 +62,8 @@ pub enum EidError {
     #[error("network: {reason}")]
     Network { reason: String },
     /// The backend refused the request (`code` is the API's error code, e.g. `rate_limited`).
-    #[error("backend: {message}")]
-    Backend { code: String, message: String },
+    #[error("backend: {detail}")]
+    Backend { code: String, detail: String },
     /// No key under this alias (key store).
     #[error("no key under this alias")]
     KeyNotFound,
@@ -195,12 +195,12 @@ impl From<SyncError> for EidError {
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default(),
-                    message,
+                    detail: message,
                 },
             },
             SyncError::Decode(reason) => EidError::Backend {
                 code: "decode".into(),
-                message: reason,
+                detail: reason,
             },
             SyncError::Signing(reason) => EidError::KeyStoreUnavailable { reason },
         }
@@ -249,7 +249,7 @@ mod tests {
             e,
             EidError::Backend {
                 code: "rate_limited".into(),
-                message: "slow down".into()
+                detail: "slow down".into()
             }
         );
         assert_eq!(

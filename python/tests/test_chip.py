@@ -55,7 +55,7 @@ def mrz(c):
 
 
 def test_reads_the_card_through_a_python_transport_and_resumes_after_drops(citizen):
-    card = eid_testing.SimulatedCard(citizen.id_number, 7)
+    card = eid_testing.SimulatedCard(citizen.id_number, 15)
     link, stages = SimLink(card), Stages()
     read = asyncio.run(
         read_chip(link, mrz(citizen), ChipReadOptions(photo=False, aa_challenge=None), stages, None)

