@@ -64,5 +64,11 @@ cargo build -q -p eid-cli
 signing_openssl_check
 signing_softhsm_stop
 
+# --- Mobile bindings ------------------------------------------------------------------------
+# The committed Kotlin/Swift/Python bindings must equal freshly generated ones; then the Kotlin
+# tests (Maven on the host JVM; apt installs maven if missing) and pytest (venv under target/).
+step "bindings: regenerate + diff, Kotlin and Python tests"
+scripts/bindings.sh all
+
 echo
 echo "all tests passed"

@@ -1,13 +1,99 @@
-//! The one public error of the bindings, and the one place that maps core errors to it.
+//! The one public error of the bindings, and the one place that maps core errors to it (and,
+//! for the foreign callbacks, back). Messages never contain personal data or key bytes.
 
+use eid_core::account::AccountError;
+use eid_core::api::ErrorCode;
 use eid_core::chip::card_qr::CardQrError;
+use eid_core::chip::{ChipError, TransportError};
+use eid_core::keys::KeyError;
+use eid_core::sync::SyncError;
+use eid_core::wallet::WalletError;
 
-/// Errors an app acts on. Messages never contain personal data.
-#[derive(Debug, thiserror::Error, uniffi::Error)]
+/// Errors an app acts on. Foreign `ApduTransport` and `KeyStore` implementations throw these too
+/// (Kotlin: `throw EidError.ChipLinkLost()` on `TagLostException`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum EidError {
-    /// The input given by the app or the user is malformed.
+    /// The input given by the app or the user is malformed (ID number, phone, SMS code, MRZ).
     #[error("invalid input: {reason}")]
     InvalidInput { reason: String },
+    /// Wrong passcode; after `attempts_left` more the account locks for a while.
+    #[error("wrong passcode ({attempts_left} attempts left)")]
+    WrongPasscode { attempts_left: u32 },
+    /// Too many wrong passcodes: no attempt is accepted before `until_ms` (wall clock, display
+    /// only; the wallet measures the wait with a clock the user cannot set).
+    #[error("locked after too many wrong passcodes")]
+    Locked { until_ms: i64, remaining_ms: i64 },
+    /// Documents need `unlock` (or biometric unlock) first.
+    #[error("the wallet is locked: unlock it first")]
+    NotUnlocked,
+    /// No passcode yet: call `set_up` first.
+    #[error("the wallet is not set up")]
+    NotSetUp,
+    /// `set_up` on a wallet that has a passcode: use `change_passcode`.
+    #[error("the wallet is already set up")]
+    AlreadySetUp,
+    /// The account was revoked (activated on another device): documents are gone.
+    #[error("the account was revoked")]
+    Revoked,
+    #[error("not found")]
+    NotFound,
+    /// The SMS code is wrong, expired or already used: ask for a new one.
+    #[error("the SMS code was refused: {reason}")]
+    SmsCodeRefused { reason: String },
+    /// BAC/PACE refused: the MRZ data or CAN do not match the card.
+    #[error("the card refused access: check the ID number, date of birth and expiry")]
+    ChipAccessDenied,
+    /// The card left the field and did not come back (hold it still and retry).
+    #[error("the link to the card was lost")]
+    ChipLinkLost,
+    /// The chip's data or the chip itself did not verify (altered data, cloned chip).
+    #[error("the card is not genuine: {reason}")]
+    ChipNotGenuine { reason: String },
+    /// Not a CCCD/eMRTD, or a protocol this reader lacks.
+    #[error("unsupported card: {reason}")]
+    ChipUnsupported { reason: String },
+    /// Any other failure while reading the card (status words, malformed data).
+    #[error("reading the card failed: {reason}")]
+    ChipFailed { reason: String },
+    /// The operation was cancelled (chip read cancelled or its coroutine/task dropped).
+    #[error("cancelled")]
+    Cancelled,
+    /// The backend could not be reached; nothing changed locally. Retry later.
+    #[error("network: {reason}")]
+    Network { reason: String },
+    /// The backend refused the request (`code` is the API's error code, e.g. `rate_limited`).
+    #[error("backend: {detail}")]
+    Backend { code: String, detail: String },
+    /// No key under this alias (key store).
+    #[error("no key under this alias")]
+    KeyNotFound,
+    /// A key already exists under this alias (key store).
+    #[error("a key already exists under this alias")]
+    KeyAlreadyExists,
+    /// The key needs the user's biometric or device credential first (show the prompt).
+    #[error("user authentication is required")]
+    UserAuthenticationRequired,
+    /// The key was invalidated (biometrics changed): set biometric unlock up again.
+    #[error("the key was invalidated")]
+    KeyInvalidated,
+    /// The key store cannot be reached (secure hardware busy or missing).
+    #[error("key store unavailable: {reason}")]
+    KeyStoreUnavailable { reason: String },
+    /// A cryptographic operation failed (tampered or foreign data).
+    #[error("cryptographic operation failed")]
+    Crypto,
+    /// Local storage failed or holds data this version cannot read.
+    #[error("storage: {reason}")]
+    Storage { reason: String },
+    /// A bug or an unexpected failure of a foreign callback.
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for EidError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        EidError::Internal { reason: e.reason }
+    }
 }
 
 impl From<CardQrError> for EidError {
@@ -15,5 +101,177 @@ impl From<CardQrError> for EidError {
         EidError::InvalidInput {
             reason: e.to_string(),
         }
+    }
+}
+
+impl From<AccountError> for EidError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::InvalidPasscode => EidError::InvalidInput {
+                reason: e.to_string(),
+            },
+            AccountError::WrongPasscode { attempts_left } => {
+                EidError::WrongPasscode { attempts_left }
+            }
+            AccountError::Locked {
+                until_ms,
+                remaining_ms,
+            } => EidError::Locked {
+                until_ms,
+                remaining_ms,
+            },
+            AccountError::NoPasscode => EidError::NotSetUp,
+            AccountError::PasscodeAlreadySet => EidError::AlreadySetUp,
+            AccountError::Revoked => EidError::Revoked,
+            AccountError::Storage(reason) => EidError::Storage { reason },
+        }
+    }
+}
+
+impl From<KeyError> for EidError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::NotFound => EidError::KeyNotFound,
+            KeyError::AlreadyExists => EidError::KeyAlreadyExists,
+            KeyError::UserAuthenticationRequired => EidError::UserAuthenticationRequired,
+            KeyError::Invalidated => EidError::KeyInvalidated,
+            KeyError::Unavailable(reason) => EidError::KeyStoreUnavailable { reason },
+            KeyError::Crypto => EidError::Crypto,
+        }
+    }
+}
+
+/// What a foreign key store threw, as the core's key error.
+pub(crate) fn to_key_error(e: EidError) -> KeyError {
+    match e {
+        EidError::KeyNotFound => KeyError::NotFound,
+        EidError::KeyAlreadyExists => KeyError::AlreadyExists,
+        EidError::UserAuthenticationRequired => KeyError::UserAuthenticationRequired,
+        EidError::KeyInvalidated => KeyError::Invalidated,
+        EidError::Crypto => KeyError::Crypto,
+        other => KeyError::Unavailable(other.to_string()),
+    }
+}
+
+/// What a foreign transport threw, as the core's transport error.
+pub(crate) fn to_transport_error(e: EidError) -> TransportError {
+    match e {
+        EidError::ChipLinkLost => TransportError::LinkLost,
+        other => TransportError::Other(other.to_string()),
+    }
+}
+
+impl From<ChipError> for EidError {
+    fn from(e: ChipError) -> Self {
+        match e {
+            ChipError::AccessDenied => EidError::ChipAccessDenied,
+            ChipError::LinkLost | ChipError::Transport(TransportError::LinkLost) => {
+                EidError::ChipLinkLost
+            }
+            ChipError::Cancelled => EidError::Cancelled,
+            ChipError::InvalidInput(reason) => EidError::InvalidInput { reason },
+            ChipError::NotEmrtd | ChipError::Unsupported(_) => EidError::ChipUnsupported {
+                reason: e.to_string(),
+            },
+            other => EidError::ChipFailed {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<SyncError> for EidError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Network(reason) => EidError::Network { reason },
+            SyncError::Api { code, message, .. } => match code {
+                ErrorCode::WrongCode | ErrorCode::CodeExpired | ErrorCode::CodeUsed => {
+                    EidError::SmsCodeRefused { reason: message }
+                }
+                ErrorCode::ChipEvidenceInvalid => EidError::ChipNotGenuine { reason: message },
+                ErrorCode::Revoked => EidError::Revoked,
+                other => EidError::Backend {
+                    code: serde_json::to_value(other)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    detail: message,
+                },
+            },
+            SyncError::Decode(reason) => EidError::Backend {
+                code: "decode".into(),
+                detail: reason,
+            },
+            SyncError::Signing(reason) => EidError::KeyStoreUnavailable { reason },
+        }
+    }
+}
+
+impl From<WalletError> for EidError {
+    fn from(e: WalletError) -> Self {
+        match e {
+            WalletError::Account(a) => a.into(),
+            WalletError::Keys(k) => k.into(),
+            WalletError::Sync(s) => s.into(),
+            WalletError::InvalidInput(reason) => EidError::InvalidInput { reason },
+            WalletError::Locked => EidError::NotUnlocked,
+            WalletError::NotSetUp => EidError::NotSetUp,
+            WalletError::NotFound => EidError::NotFound,
+            WalletError::Credential(_) | WalletError::Store(_) | WalletError::Io(_) => {
+                EidError::Storage {
+                    reason: e.to_string(),
+                }
+            }
+            WalletError::Corrupt(_) => EidError::Storage {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_and_sync_errors_map_to_what_the_app_acts_on() {
+        let e: EidError =
+            WalletError::Account(AccountError::WrongPasscode { attempts_left: 3 }).into();
+        assert_eq!(e, EidError::WrongPasscode { attempts_left: 3 });
+        let e: EidError = WalletError::Sync(SyncError::Api {
+            status: 429,
+            code: ErrorCode::RateLimited,
+            message: "slow down".into(),
+            request_id: "r".into(),
+        })
+        .into();
+        assert_eq!(
+            e,
+            EidError::Backend {
+                code: "rate_limited".into(),
+                detail: "slow down".into()
+            }
+        );
+        assert_eq!(
+            EidError::from(ChipError::Transport(TransportError::LinkLost)),
+            EidError::ChipLinkLost
+        );
+    }
+
+    #[test]
+    fn foreign_errors_round_trip_to_the_core() {
+        for k in [
+            KeyError::NotFound,
+            KeyError::AlreadyExists,
+            KeyError::UserAuthenticationRequired,
+            KeyError::Invalidated,
+            KeyError::Crypto,
+        ] {
+            assert_eq!(to_key_error(k.clone().into()), k);
+        }
+        assert_eq!(
+            to_transport_error(EidError::ChipLinkLost),
+            TransportError::LinkLost
+        );
     }
 }

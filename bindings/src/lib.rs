@@ -1,11 +1,28 @@
 //! eid-ffi: thin UniFFI wrappers over eid-core, no logic of its own.
 //! Every exported function converts types and maps errors in `error.rs`, nothing more.
+//! Surface decisions: docs/adr/0012-ffi-surface.md.
 #![allow(unsafe_code)] // the UniFFI scaffolding is generated unsafe FFI glue
 
 mod card_qr;
+mod chip;
 mod error;
+mod keys;
+mod log;
+mod run;
+mod wallet;
 
 pub use card_qr::{CardQr, parse_card_qr};
+pub use chip::{
+    ApduTransport, ChipAccessKey, ChipProgress, ChipRead, ChipReadCancel, ChipReadListener,
+    ChipReadOptions, ChipStage, ChipSummary, read_chip,
+};
 pub use error::EidError;
+pub use keys::KeyStore;
+pub use log::{LogForwarder, LogLevel, set_log_forwarder};
+pub use wallet::{
+    AccountStatus, Activation, DocumentDetail, DocumentInfo, DocumentKind, DocumentStatus,
+    PendingActivation, SyncListener, SyncReport, SyncStatus, SyncStep, TransactionEntry,
+    WalletConfig, WalletHandle,
+};
 
 uniffi::setup_scaffolding!();

@@ -189,7 +189,7 @@ impl Wallet {
         &self,
         client: &BackendClient,
         state: &mut SyncState,
-        note: &dyn Fn(SyncStage),
+        note: &(dyn Fn(SyncStage) + Sync),
     ) -> Result<SyncReport> {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);

@@ -1,0 +1,331 @@
+//! Reading the CCCD chip through the app's NFC link (Android `IsoDep`, iOS `NFCISO7816Tag`),
+//! with progress and cancellation.
+
+use crate::error::{EidError, to_transport_error};
+use crate::run::on_runtime_blocking;
+use eid_core::chip::bac::MrzKey;
+use eid_core::chip::crypto::OsRng;
+use eid_core::chip::document::{AuthStatus, ChipDocument, read_document};
+use eid_core::chip::pa::PaStatus;
+use eid_core::chip::pace::PacePassword;
+use eid_core::chip::reader::{self, ReadRequest};
+use eid_core::chip::{TransportError, TransportLimits};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The NFC link to the card, implemented by the app. Throw `EidError.ChipLinkLost` when the card
+/// left the field (Android `TagLostException`); the reader then calls `reconnect` and resumes.
+#[uniffi::export(with_foreign)]
+pub trait ApduTransport: Send + Sync {
+    /// Sends one command APDU and returns the response (data + SW1 SW2).
+    fn transceive(&self, command: Vec<u8>) -> Result<Vec<u8>, EidError>;
+    /// Largest APDU the link carries (`IsoDep.maxTransceiveLength`).
+    fn max_transceive_length(&self) -> u32;
+    /// Whether extended-length APDUs reach the card (`IsoDep.isExtendedLengthApduSupported`).
+    fn extended_length_supported(&self) -> bool;
+    /// Waits for the card to come back and reconnects (throw `ChipLinkLost` to give up).
+    fn reconnect(&self) -> Result<(), EidError>;
+}
+
+/// Stages of a chip read, for the "hold the card still" screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ChipStage {
+    AccessControl,
+    Reading,
+    ChipAuthentication,
+    ActiveAuthentication,
+    Resuming,
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ChipProgress {
+    pub stage: ChipStage,
+    /// `DG1`, `EF.SOD`, ... while reading a file.
+    pub file: Option<String>,
+    pub bytes_read: u64,
+    pub bytes_total: Option<u64>,
+    pub files_done: u32,
+    pub files_total: u32,
+}
+
+/// Receives progress during a read (called on the reading thread).
+#[uniffi::export(with_foreign)]
+pub trait ChipReadListener: Send + Sync {
+    fn on_progress(&self, progress: ChipProgress);
+}
+
+/// Cancels a chip read from another thread (a "Cancel" button). Cancelling the coroutine or Task
+/// that awaits `read_chip` cancels the read too.
+#[derive(Debug, Default, uniffi::Object)]
+pub struct ChipReadCancel {
+    flag: Arc<AtomicBool>,
+}
+
+#[uniffi::export]
+impl ChipReadCancel {
+    #[uniffi::constructor]
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
+
+/// What opens the chip: the MRZ data (dates YYMMDD) or the 6-digit CAN (last 6 digits of the ID).
+#[derive(Clone, uniffi::Enum)]
+pub enum ChipAccessKey {
+    Mrz {
+        id_number: String,
+        date_of_birth: String,
+        date_of_expiry: String,
+    },
+    Can {
+        can: String,
+    },
+}
+
+impl std::fmt::Debug for ChipAccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChipAccessKey(redacted)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ChipReadOptions {
+    /// Also read the portrait (DG2, about 15 KB: slower).
+    pub photo: bool,
+    /// The backend's challenge from `start_activation`, for the chip to sign.
+    pub aa_challenge: Option<Vec<u8>>,
+}
+
+/// The checked contents of a chip read, for display. Personal data: never log it.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ChipSummary {
+    /// `BAC` or `PACE`.
+    pub access_control: String,
+    pub document_number: String,
+    /// DG13 field 1 (the 12-digit ID), when DG13 was read.
+    pub id_number: Option<String>,
+    /// DG13 field 2, with diacritics.
+    pub full_name: Option<String>,
+    /// YYMMDD, from the MRZ.
+    pub date_of_birth: String,
+    pub date_of_expiry: String,
+    /// `valid`, `invalid` or `not_checked` (no CSCA to anchor the signature).
+    pub passive_authentication: String,
+    /// `valid`, `invalid` or `not_supported`; method `CA` or `AA`.
+    pub chip_authentication: String,
+    pub chip_authentication_method: Option<String>,
+    pub has_photo: bool,
+    pub apdu_count: u64,
+    pub resumes: u64,
+}
+
+impl std::fmt::Debug for ChipSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChipSummary")
+            .field("passive_authentication", &self.passive_authentication)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A finished chip read: the evidence `complete_activation` sends, and what to show.
+#[derive(uniffi::Object)]
+pub struct ChipRead {
+    pub(crate) document: ChipDocument,
+}
+
+impl std::fmt::Debug for ChipRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.document.fmt(f)
+    }
+}
+
+fn status_name<T: serde::Serialize>(s: &T) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[uniffi::export]
+impl ChipRead {
+    pub fn summary(&self) -> ChipSummary {
+        let d = &self.document;
+        let dg13 = |n: u32| {
+            d.dg13
+                .as_ref()
+                .and_then(|g| g.fields.get(&n))
+                .and_then(|v| v.first().cloned())
+        };
+        ChipSummary {
+            access_control: status_name(&d.access_control),
+            document_number: d.mrz.document_number.clone(),
+            id_number: dg13(1),
+            full_name: dg13(2),
+            date_of_birth: d.mrz.date_of_birth.clone(),
+            date_of_expiry: d.mrz.date_of_expiry.clone(),
+            passive_authentication: status_name(&d.passive_authentication.status),
+            chip_authentication: status_name(&d.chip_authentication.status),
+            chip_authentication_method: d.chip_authentication.method.map(str::to_owned),
+            has_photo: d.face.is_some(),
+            apdu_count: d.stats.apdu_count,
+            resumes: d.stats.resumes,
+        }
+    }
+
+    /// The portrait as encoded on the chip (JPEG or JPEG 2000), when it was read.
+    pub fn photo(&self) -> Option<Vec<u8>> {
+        self.document.face.as_ref().map(|f| f.image.clone())
+    }
+}
+
+/// The app's link as the core's transport; every APDU first checks for cancellation.
+struct ForeignLink {
+    link: Arc<dyn ApduTransport>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl ForeignLink {
+    fn check(&self) -> Result<(), TransportError> {
+        if self.cancelled.load(Ordering::SeqCst) {
+            Err(TransportError::Other("cancelled".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl eid_core::chip::ApduTransport for ForeignLink {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.check()?;
+        self.link
+            .transceive(command.to_vec())
+            .map_err(to_transport_error)
+    }
+    fn limits(&self) -> TransportLimits {
+        let max = usize::try_from(self.link.max_transceive_length()).unwrap_or(usize::MAX);
+        TransportLimits {
+            max_command: max,
+            max_response: max,
+            extended_length: self.link.extended_length_supported(),
+        }
+    }
+    fn reconnect(&mut self) -> Result<(), TransportError> {
+        self.check()?;
+        self.link.reconnect().map_err(to_transport_error)
+    }
+}
+
+struct ForeignListener(Arc<dyn ChipReadListener>);
+
+impl reader::ProgressListener for ForeignListener {
+    fn on_progress(&self, p: &reader::Progress) {
+        let stage = match p.stage {
+            reader::Stage::AccessControl => ChipStage::AccessControl,
+            reader::Stage::Reading => ChipStage::Reading,
+            reader::Stage::ChipAuthentication => ChipStage::ChipAuthentication,
+            reader::Stage::ActiveAuthentication => ChipStage::ActiveAuthentication,
+            reader::Stage::Resuming => ChipStage::Resuming,
+            reader::Stage::Done => ChipStage::Done,
+        };
+        let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
+        self.0.on_progress(ChipProgress {
+            stage,
+            file: p.file.map(|f| f.name()),
+            bytes_read: n(p.bytes_read),
+            bytes_total: p.bytes_total.map(n),
+            files_done: u32::try_from(p.files_done).unwrap_or(u32::MAX),
+            files_total: u32::try_from(p.files_total).unwrap_or(u32::MAX),
+        });
+    }
+}
+
+/// Sets the cancel flag when the awaiting future is dropped before the read ended.
+struct CancelOnDrop(Option<Arc<AtomicBool>>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Reads and checks a CCCD over the app's link. Blocking APDUs run on a worker thread of the
+/// core runtime. A chip whose data or key does not verify fails with `ChipNotGenuine`.
+#[uniffi::export]
+pub async fn read_chip(
+    transport: Arc<dyn ApduTransport>,
+    key: ChipAccessKey,
+    options: ChipReadOptions,
+    listener: Option<Arc<dyn ChipReadListener>>,
+    cancel: Option<Arc<ChipReadCancel>>,
+) -> Result<Arc<ChipRead>, EidError> {
+    let cancelled = cancel.map(|c| c.flag.clone()).unwrap_or_default();
+    let mut guard = CancelOnDrop(Some(cancelled.clone()));
+    let result = on_runtime_blocking("read_chip", move || {
+        read_blocking(transport, key, options, listener, cancelled)
+    })
+    .await;
+    guard.0 = None;
+    result
+}
+
+fn read_blocking(
+    transport: Arc<dyn ApduTransport>,
+    key: ChipAccessKey,
+    options: ChipReadOptions,
+    listener: Option<Arc<dyn ChipReadListener>>,
+    cancelled: Arc<AtomicBool>,
+) -> Result<Arc<ChipRead>, EidError> {
+    let key = match key {
+        ChipAccessKey::Mrz {
+            id_number,
+            date_of_birth,
+            date_of_expiry,
+        } => PacePassword::Mrz(MrzKey::for_cccd(
+            &id_number,
+            &date_of_birth,
+            &date_of_expiry,
+        )?),
+        ChipAccessKey::Can { can } => PacePassword::Can(can),
+    };
+    let mut request = ReadRequest::cccd(options.photo);
+    request.aa_challenge = options.aa_challenge;
+    let link = ForeignLink {
+        link: transport,
+        cancelled: cancelled.clone(),
+    };
+    let listener = listener.map(ForeignListener);
+    let read = read_document(
+        link,
+        key,
+        &request,
+        None,
+        &mut OsRng,
+        listener
+            .as_ref()
+            .map(|l| l as &dyn reader::ProgressListener),
+    );
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(EidError::Cancelled);
+    }
+    let document = read?;
+    if document.passive_authentication.status == PaStatus::Invalid {
+        return Err(EidError::ChipNotGenuine {
+            reason: document.passive_authentication.reason,
+        });
+    }
+    if document.chip_authentication.status == AuthStatus::Invalid {
+        return Err(EidError::ChipNotGenuine {
+            reason: document.chip_authentication.reason,
+        });
+    }
+    Ok(Arc::new(ChipRead { document }))
+}

@@ -1,0 +1,433 @@
+//! The wallet: one-line methods over `eid_core::wallet::Wallet`.
+
+use crate::chip::ChipRead;
+use crate::error::EidError;
+use crate::keys::{ForeignKeyStore, KeyStore};
+use crate::run::{logged, on_runtime};
+use eid_core::account::AccountState;
+use eid_core::account::lockout::SystemClock;
+use eid_core::account::passcode::Passcode;
+use eid_core::credential;
+use eid_core::sync::{BackendClient, RetryPolicy, SyncStage};
+use eid_core::wallet::{self as core, Wallet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the wallet keeps its files and which backend it talks to.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct WalletConfig {
+    /// A directory private to the app (Android `filesDir`, iOS Application Support).
+    pub data_dir: String,
+    /// e.g. `https://api.example.vn`.
+    pub backend_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AccountStatus {
+    NotActivated,
+    Active {
+        level: u8,
+    },
+    /// Active, but wrong passcodes locked it until `until_ms` (wall clock, display only).
+    Locked {
+        level: u8,
+        until_ms: i64,
+    },
+    Revoked,
+}
+
+impl From<AccountState> for AccountStatus {
+    fn from(s: AccountState) -> Self {
+        match s {
+            AccountState::NotActivated => AccountStatus::NotActivated,
+            AccountState::Active { level } => AccountStatus::Active { level },
+            AccountState::Locked { level, until_ms } => AccountStatus::Locked { level, until_ms },
+            AccountState::Revoked => AccountStatus::Revoked,
+        }
+    }
+}
+
+/// CCCD, driving licence (GPLX), health insurance card (BHYT), health record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DocumentKind {
+    Identity,
+    DrivingLicence,
+    HealthInsurance,
+    HealthRecord,
+}
+
+impl From<credential::DocumentKind> for DocumentKind {
+    fn from(k: credential::DocumentKind) -> Self {
+        match k {
+            credential::DocumentKind::Identity => DocumentKind::Identity,
+            credential::DocumentKind::DrivingLicence => DocumentKind::DrivingLicence,
+            credential::DocumentKind::HealthInsurance => DocumentKind::HealthInsurance,
+            credential::DocumentKind::HealthRecord => DocumentKind::HealthRecord,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DocumentStatus {
+    Valid,
+    Expired,
+    NotYetValid,
+}
+
+impl From<core::DocumentStatus> for DocumentStatus {
+    fn from(s: core::DocumentStatus) -> Self {
+        match s {
+            core::DocumentStatus::Valid => DocumentStatus::Valid,
+            core::DocumentStatus::Expired => DocumentStatus::Expired,
+            core::DocumentStatus::NotYetValid => DocumentStatus::NotYetValid,
+        }
+    }
+}
+
+/// A document as the list shows it.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DocumentInfo {
+    pub id: String,
+    pub kind: DocumentKind,
+    /// Vietnamese title, e.g. "Thẻ căn cước".
+    pub title: String,
+    pub holder: String,
+    /// ISO date printed on the document.
+    pub valid_until: Option<String>,
+    pub status: DocumentStatus,
+    pub issuer: String,
+}
+
+impl std::fmt::Debug for DocumentInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentInfo")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One document with all its fields, as JSON (`{ "full_name": ..., ... }`; health records are
+/// FHIR R4 bundles).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DocumentDetail {
+    pub info: DocumentInfo,
+    pub fields_json: String,
+}
+
+impl std::fmt::Debug for DocumentDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.info.fmt(f)
+    }
+}
+
+/// One entry of the transaction log (what was shared or signed, never the values).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TransactionEntry {
+    pub at_ms: i64,
+    /// `presentation`, `signing` or `account`.
+    pub kind: String,
+    pub counterparty: String,
+    pub profile: String,
+    pub fields: Vec<String>,
+    /// `success`, `refused` or `failed`.
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// An activation waiting for its SMS code and chip read.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PendingActivation {
+    pub activation_id: String,
+    /// Pass as `ChipReadOptions.aa_challenge`.
+    pub chip_challenge: Vec<u8>,
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Activation {
+    pub account_id: String,
+    pub level: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncStep {
+    TrustList,
+    StatusList,
+    Documents,
+    Applying,
+    Done,
+}
+
+/// Receives the steps of a sync.
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    fn on_sync(&self, step: SyncStep);
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    pub updated: u64,
+    pub removed: u64,
+    pub unchanged: bool,
+    /// This device was revoked: the documents were wiped.
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncStatus {
+    pub last_synced_ms: Option<i64>,
+    pub last_attempt_ms: Option<i64>,
+    /// A sync was under way (still true after a crash mid-sync).
+    pub pending: bool,
+    pub last_error: Option<String>,
+}
+
+struct ForeignSyncListener(Arc<dyn SyncListener>);
+
+impl eid_core::sync::SyncListener for ForeignSyncListener {
+    fn on_sync(&self, stage: SyncStage) {
+        self.0.on_sync(match stage {
+            SyncStage::TrustList => SyncStep::TrustList,
+            SyncStage::StatusList => SyncStep::StatusList,
+            SyncStage::Documents => SyncStep::Documents,
+            SyncStage::Applying => SyncStep::Applying,
+            SyncStage::Done => SyncStep::Done,
+        });
+    }
+}
+
+fn passcode(digits: &str) -> Result<Passcode, EidError> {
+    Ok(Passcode::new(digits)?)
+}
+
+fn name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The citizen's wallet on this device. Thread-safe; blocking methods do local work only (call
+/// them off the main thread), `async` ones reach the backend or the card.
+#[derive(Debug, uniffi::Object)]
+pub struct WalletHandle {
+    wallet: Arc<Wallet>,
+    backend: Arc<BackendClient>,
+}
+
+impl WalletHandle {
+    fn info(&self, i: &core::DocumentInfo) -> DocumentInfo {
+        DocumentInfo {
+            id: i.id.clone(),
+            kind: i.kind.into(),
+            title: i.title.clone(),
+            holder: i.holder.clone(),
+            valid_until: i.valid_until.clone(),
+            status: self.wallet.status_of(i).into(),
+            issuer: i.issuer.clone(),
+        }
+    }
+}
+
+#[uniffi::export]
+impl WalletHandle {
+    /// Opens (or creates) the wallet in `config.data_dir`; it starts locked.
+    #[uniffi::constructor]
+    pub fn open(config: WalletConfig, key_store: Arc<dyn KeyStore>) -> Result<Arc<Self>, EidError> {
+        let backend = BackendClient::new(&config.backend_url, RetryPolicy::default());
+        let wallet = Wallet::open(
+            &PathBuf::from(config.data_dir),
+            Arc::new(ForeignKeyStore(key_store)),
+            Arc::new(SystemClock::default()),
+        );
+        logged(
+            "open",
+            wallet.map_err(EidError::from).and_then(|w| {
+                Ok(Arc::new(WalletHandle {
+                    wallet: Arc::new(w),
+                    backend: Arc::new(backend?),
+                }))
+            }),
+        )
+    }
+
+    pub fn state(&self) -> Result<AccountStatus, EidError> {
+        logged("state", self.wallet.state().map(Into::into))
+    }
+
+    pub fn is_set_up(&self) -> Result<bool, EidError> {
+        logged("is_set_up", self.wallet.is_set_up())
+    }
+
+    pub fn is_unlocked(&self) -> bool {
+        self.wallet.is_unlocked()
+    }
+
+    /// First run: sets the 6-digit passcode, creates the device key, unlocks. Returns the device
+    /// public key (SEC1 uncompressed P-256).
+    pub fn set_up(&self, passcode: String) -> Result<Vec<u8>, EidError> {
+        logged(
+            "set_up",
+            self::passcode(&passcode).and_then(|p| Ok(self.wallet.set_up(&p)?)),
+        )
+    }
+
+    /// Fails with `WrongPasscode { attempts_left }` or `Locked { until_ms }`.
+    pub fn unlock(&self, passcode: String) -> Result<(), EidError> {
+        logged(
+            "unlock",
+            self::passcode(&passcode).and_then(|p| Ok(self.wallet.unlock(&p)?)),
+        )
+    }
+
+    pub fn lock(&self) {
+        self.wallet.lock();
+    }
+
+    pub fn change_passcode(&self, old: String, new: String) -> Result<(), EidError> {
+        let r = passcode(&old).and_then(|o| Ok((o, passcode(&new)?)));
+        logged(
+            "change_passcode",
+            r.and_then(|(o, n)| Ok(self.wallet.change_passcode(&o, &n)?)),
+        )
+    }
+
+    pub fn enable_biometric(&self, passcode: String) -> Result<(), EidError> {
+        logged(
+            "enable_biometric",
+            self::passcode(&passcode).and_then(|p| Ok(self.wallet.enable_biometric(&p)?)),
+        )
+    }
+
+    /// The key store's `unwrap_key` shows the platform's biometric prompt.
+    pub fn unlock_with_biometric(&self) -> Result<(), EidError> {
+        logged("unlock_with_biometric", self.wallet.unlock_with_biometric())
+    }
+
+    pub fn account_id(&self) -> Result<Option<String>, EidError> {
+        logged("account_id", self.wallet.account_id())
+    }
+
+    /// Works while locked.
+    pub fn document_count(&self) -> Result<u64, EidError> {
+        logged("document_count", self.wallet.document_count())
+    }
+
+    pub fn documents(&self) -> Result<Vec<DocumentInfo>, EidError> {
+        let docs = self.wallet.documents();
+        logged(
+            "documents",
+            docs.map(|d| d.iter().map(|i| self.info(i)).collect()),
+        )
+    }
+
+    pub fn document(&self, id: String) -> Result<DocumentDetail, EidError> {
+        let doc = self.wallet.document(&id).map(|(info, v)| DocumentDetail {
+            info: self.info(&info),
+            fields_json: v.document.fields_json().to_string(),
+        });
+        logged("document", doc)
+    }
+
+    pub fn transactions(&self) -> Result<Vec<TransactionEntry>, EidError> {
+        let log = self.wallet.transactions().map(|all| {
+            all.into_iter()
+                .map(|t| TransactionEntry {
+                    at_ms: t.at_ms,
+                    kind: name(&t.kind),
+                    counterparty: t.counterparty,
+                    profile: t.profile,
+                    fields: t.fields,
+                    outcome: name(&t.outcome),
+                    detail: t.detail,
+                })
+                .collect()
+        });
+        logged("transactions", log)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus, EidError> {
+        let s = self.wallet.sync_state().map(|s| SyncStatus {
+            last_synced_ms: s.last_synced_ms,
+            last_attempt_ms: s.last_attempt_ms,
+            pending: s.pending,
+            last_error: s.last_error,
+        });
+        logged("sync_status", s)
+    }
+
+    /// Removes everything from this device: documents, log, account, keys.
+    pub fn wipe(&self) -> Result<(), EidError> {
+        logged("wipe", self.wallet.wipe())
+    }
+
+    /// Activation step 1: the backend sends an SMS code to `phone`.
+    pub async fn start_activation(
+        &self,
+        id_number: String,
+        phone: String,
+    ) -> Result<PendingActivation, EidError> {
+        let (w, b) = (self.wallet.clone(), self.backend.clone());
+        on_runtime("start_activation", async move {
+            let p = w.start_activation(&b, &id_number, &phone).await?;
+            Ok(PendingActivation {
+                activation_id: p.activation_id,
+                chip_challenge: p.chip_challenge,
+                expires_at: p.expires_at,
+            })
+        })
+        .await
+    }
+
+    /// Activation step 2 (set up and unlocked; `chip` read with the pending challenge).
+    pub async fn complete_activation(
+        &self,
+        pending: PendingActivation,
+        sms_code: String,
+        chip: Arc<ChipRead>,
+    ) -> Result<Activation, EidError> {
+        let (w, b) = (self.wallet.clone(), self.backend.clone());
+        on_runtime("complete_activation", async move {
+            let pending = core::PendingActivation {
+                activation_id: pending.activation_id,
+                chip_challenge: pending.chip_challenge,
+                expires_at: pending.expires_at,
+            };
+            let (account_id, level) = w
+                .complete_activation(&b, &pending, &sms_code, &chip.document)
+                .await?;
+            Ok(Activation { account_id, level })
+        })
+        .await
+    }
+
+    /// Pulls trust list, status list and documents; all or nothing.
+    pub async fn sync(
+        &self,
+        listener: Option<Arc<dyn SyncListener>>,
+    ) -> Result<SyncReport, EidError> {
+        let (w, b) = (self.wallet.clone(), self.backend.clone());
+        on_runtime("sync", async move {
+            let listener = listener.map(ForeignSyncListener);
+            let r = w
+                .sync(
+                    &b,
+                    listener
+                        .as_ref()
+                        .map(|l| l as &dyn eid_core::sync::SyncListener),
+                )
+                .await?;
+            Ok(SyncReport {
+                updated: count(r.updated),
+                removed: count(r.removed),
+                unchanged: r.unchanged,
+                revoked: r.revoked,
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,122 @@
+// XCTests of the Swift bindings, mirroring android/jvm-test (run on macOS: scripts/build-xcframework.sh,
+// then `cd ios && swift test`). The full activation journey needs the test-only library
+// (simulated chip, dev SMS outbox) as an XCFramework too; it runs in Kotlin and Python meanwhile.
+import CryptoKit
+import Foundation
+import XCTest
+@testable import EidWallet
+
+/// The wallet's KeyStore in software (CryptoKit): what the Secure Enclave glue does in hardware.
+final class SoftwareKeyStore: KeyStore, @unchecked Sendable {
+    private var signing: [String: P256.Signing.PrivateKey] = [:]
+    private var wrapping: [String: SymmetricKey] = [:]
+    private let lock = NSLock()
+
+    func createSigningKey(alias: String) throws -> Data {
+        lock.lock(); defer { lock.unlock() }
+        if signing[alias] != nil { throw EidError.KeyAlreadyExists }
+        let key = P256.Signing.PrivateKey()
+        signing[alias] = key
+        return key.publicKey.x963Representation
+    }
+
+    func publicKey(alias: String) throws -> Data? {
+        lock.lock(); defer { lock.unlock() }
+        return signing[alias]?.publicKey.x963Representation
+    }
+
+    func sign(alias: String, message: Data) throws -> Data {
+        lock.lock(); defer { lock.unlock() }
+        guard let key = signing[alias] else { throw EidError.KeyNotFound }
+        return try key.signature(for: message).derRepresentation
+    }
+
+    func delete(alias: String) throws {
+        lock.lock(); defer { lock.unlock() }
+        signing[alias] = nil
+        wrapping[alias] = nil
+    }
+
+    func attestation(alias: String) throws -> [Data]? {
+        lock.lock(); defer { lock.unlock() }
+        if signing[alias] == nil { throw EidError.KeyNotFound }
+        return nil
+    }
+
+    func wrapKey(alias: String, key: Data) throws -> Data {
+        lock.lock(); defer { lock.unlock() }
+        let k = wrapping[alias] ?? SymmetricKey(size: .bits256)
+        wrapping[alias] = k
+        let sealed = try AES.GCM.seal(key, using: k, authenticating: Data(alias.utf8))
+        return sealed.combined!
+    }
+
+    func unwrapKey(alias: String, wrapped: Data) throws -> Data {
+        lock.lock(); defer { lock.unlock() }
+        guard let k = wrapping[alias] else { throw EidError.KeyNotFound }
+        do {
+            let box = try AES.GCM.SealedBox(combined: wrapped)
+            return try AES.GCM.open(box, using: k, authenticating: Data(alias.utf8))
+        } catch {
+            throw EidError.Crypto
+        }
+    }
+}
+
+/// A card without the eMRTD application: every SELECT is refused with 6A82.
+final class NotAPassport: ApduTransport, @unchecked Sendable {
+    var apdus = 0
+    func transceive(command: Data) throws -> Data { apdus += 1; return Data([0x6A, 0x82]) }
+    func maxTransceiveLength() -> UInt32 { 261 }
+    func extendedLengthSupported() -> Bool { false }
+    func reconnect() throws {}
+}
+
+final class EidWalletTests: XCTestCase {
+    private func openWallet() throws -> WalletHandle {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        return try WalletHandle.open(
+            config: WalletConfig(dataDir: dir.path, backendUrl: "http://127.0.0.1:9"),
+            keyStore: SoftwareKeyStore())
+    }
+
+    func testWrongPasscodeSurfacesAttemptsLeft() throws {
+        let wallet = try openWallet()
+        XCTAssertEqual(try wallet.setUp(passcode: "123456").count, 65)
+        wallet.lock()
+        XCTAssertThrowsError(try wallet.unlock(passcode: "000000")) { error in
+            guard case EidError.WrongPasscode(let left) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(left, 4)
+        }
+        XCTAssertThrowsError(try wallet.documents()) { error in
+            guard case EidError.NotUnlocked = error else { return XCTFail("\(error)") }
+        }
+        try wallet.unlock(passcode: "123456")
+        XCTAssertEqual(try wallet.documentCount(), 0)
+        XCTAssertEqual(try wallet.state(), .notActivated)
+    }
+
+    func testCardWithoutTheApplicationIsUnsupported() async throws {
+        let link = NotAPassport()
+        do {
+            _ = try await readChip(
+                transport: link,
+                key: .can(can: "123456"),
+                options: ChipReadOptions(photo: false, aaChallenge: nil),
+                listener: nil, cancel: nil)
+            XCTFail("read a card that has no eMRTD application")
+        } catch EidError.ChipUnsupported {
+            XCTAssertGreaterThan(link.apdus, 0)
+        }
+    }
+
+    func testUnreachableBackendIsNetwork() async throws {
+        let wallet = try openWallet()
+        _ = try wallet.setUp(passcode: "123456")
+        do {
+            _ = try await wallet.startActivation(idNumber: "001099012345", phone: "0912345678")
+            XCTFail("activation reached a backend on port 9")
+        } catch EidError.Network {
+        }
+    }
+}

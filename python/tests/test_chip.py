@@ -1,0 +1,91 @@
+"""A chip read through the bindings: a Python ApduTransport carries the simulated card's APDUs."""
+
+import asyncio
+
+import eid_testing
+import pytest
+from eid_wallet import (
+    ApduTransport,
+    ChipAccessKey,
+    ChipReadCancel,
+    ChipReadListener,
+    ChipReadOptions,
+    ChipStage,
+    EidError,
+    read_chip,
+)
+
+
+class SimLink(ApduTransport):
+    """What an NFC link does, over the simulated card: a dropped link raises ChipLinkLost."""
+
+    def __init__(self, card):
+        self.card = card
+        self.apdus = 0
+
+    def transceive(self, command):
+        self.apdus += 1
+        try:
+            return self.card.transceive(command)
+        except eid_testing.SimError.LinkLost:
+            raise EidError.ChipLinkLost() from None
+
+    def max_transceive_length(self):
+        return 65544
+
+    def extended_length_supported(self):
+        return True
+
+    def reconnect(self):
+        self.card.reconnect()
+
+
+class Stages(ChipReadListener):
+    def __init__(self):
+        self.seen = []
+
+    def on_progress(self, progress):
+        self.seen.append(progress.stage)
+
+
+def mrz(c):
+    return ChipAccessKey.MRZ(
+        id_number=c.id_number, date_of_birth=c.date_of_birth, date_of_expiry=c.date_of_expiry
+    )
+
+
+def test_reads_the_card_through_a_python_transport_and_resumes_after_drops(citizen):
+    card = eid_testing.SimulatedCard(citizen.id_number, 15)
+    link, stages = SimLink(card), Stages()
+    read = asyncio.run(
+        read_chip(link, mrz(citizen), ChipReadOptions(photo=False, aa_challenge=None), stages, None)
+    )
+    s = read.summary()
+    assert s.id_number == citizen.id_number
+    assert s.full_name == citizen.full_name
+    assert s.chip_authentication == "valid"
+    assert s.passive_authentication != "invalid"
+    assert card.reconnects() > 0 and s.resumes == card.reconnects()
+    assert s.apdu_count <= link.apdus
+    assert stages.seen[-1] == ChipStage.DONE
+    assert ChipStage.RESUMING in stages.seen
+
+
+def test_wrong_access_key_is_chip_access_denied(citizen):
+    card = eid_testing.SimulatedCard(citizen.id_number, None)
+    wrong = ChipAccessKey.MRZ(
+        id_number=citizen.id_number, date_of_birth="000101", date_of_expiry=citizen.date_of_expiry
+    )
+    with pytest.raises(EidError.ChipAccessDenied):
+        asyncio.run(read_chip(SimLink(card), wrong, ChipReadOptions(photo=False, aa_challenge=None), None, None))
+
+
+def test_cancelled_read_stops_before_the_card_is_read(citizen):
+    link = SimLink(eid_testing.SimulatedCard(citizen.id_number, None))
+    cancel = ChipReadCancel()
+    cancel.cancel()
+    with pytest.raises(EidError.Cancelled):
+        asyncio.run(
+            read_chip(link, mrz(citizen), ChipReadOptions(photo=False, aa_challenge=None), None, cancel)
+        )
+    assert link.apdus == 0

@@ -1,0 +1,66 @@
+"""Wallet open, set up, unlock, lock and wrong passcodes through the bindings."""
+
+import pytest
+from eid_wallet import AccountStatus, EidError, WalletConfig, WalletHandle
+
+
+def open_wallet(tmp_path, keys):
+    # Nothing listens on port 9: no test here reaches the backend.
+    return WalletHandle.open(WalletConfig(data_dir=str(tmp_path), backend_url="http://127.0.0.1:9"), keys)
+
+
+def test_set_up_unlock_lock_and_wrong_passcode(tmp_path, keys):
+    w = open_wallet(tmp_path, keys)
+    assert not w.is_set_up()
+    with pytest.raises(EidError.NotSetUp):
+        w.unlock("123456")
+    device_key = w.set_up("123456")
+    assert len(device_key) == 65 and device_key[0] == 4
+    assert w.is_unlocked()
+    assert w.documents() == []
+    assert w.state() == AccountStatus.NOT_ACTIVATED()
+    w.lock()
+    assert not w.is_unlocked()
+    with pytest.raises(EidError.WrongPasscode) as wrong:
+        w.unlock("654321")
+    assert wrong.value.attempts_left == 4
+    with pytest.raises(EidError.InvalidInput):
+        w.unlock("12ab")
+    w.unlock("123456")
+    assert w.is_unlocked()
+
+    # Reopened with the same key store, the same passcode opens it.
+    w.lock()
+    again = open_wallet(tmp_path, keys)
+    assert again.is_set_up()
+    again.unlock("123456")
+    assert again.document_count() == 0
+
+
+def test_five_wrong_passcodes_lock_the_account(tmp_path, keys):
+    w = open_wallet(tmp_path, keys)
+    w.set_up("123456")
+    w.lock()
+    left = []
+    for _ in range(4):
+        with pytest.raises(EidError.WrongPasscode) as e:
+            w.unlock("000000")
+        left.append(e.value.attempts_left)
+    assert left == [4, 3, 2, 1]
+    with pytest.raises(EidError.Locked) as locked:
+        w.unlock("000000")
+    assert locked.value.remaining_ms > 0
+    # The right passcode is refused too while the lock runs.
+    with pytest.raises(EidError.Locked):
+        w.unlock("123456")
+
+
+def test_sync_without_a_backend_is_a_network_error(tmp_path, keys):
+    import asyncio
+
+    w = open_wallet(tmp_path, keys)
+    w.set_up("123456")
+    with pytest.raises(EidError.InvalidInput):
+        asyncio.run(w.sync(None))  # not activated yet
+    with pytest.raises(EidError.Network):
+        asyncio.run(w.start_activation("001099012345", "0912345678"))

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The mobile bindings: builds libeid_ffi (and the test-only libeid_testing), generates the
+# Kotlin (android/), Swift (ios/) and Python (python/) bindings with the in-repo uniffi-bindgen,
+# and runs the Kotlin (Maven, host JVM) and Python (pytest) tests against the fresh library.
+#
+#   scripts/bindings.sh generate   regenerate the checked-in bindings
+#   scripts/bindings.sh check      regenerate and fail if they differ from what is committed
+#   scripts/bindings.sh kotlin     Kotlin tests (Maven; installs maven with apt if missing)
+#   scripts/bindings.sh python     pytest (in a venv under target/)
+#   scripts/bindings.sh all        check + kotlin + python (what scripts/test.sh runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+LIB="$ROOT/target/debug/libeid_ffi.so"
+TESTLIB="$ROOT/target/debug/libeid_testing.so"
+GEN_TESTING="$ROOT/target/bindings-testing"
+step() { printf '\n==> %s\n' "$*"; }
+
+build() {
+  step "cargo build eid-ffi (with the bindgen), eid-ffi-testing, eid (for eid serve)"
+  cargo build -q -p eid-ffi --features bindgen -p eid-ffi-testing -p eid-cli
+}
+
+bindgen() { "$ROOT/target/debug/uniffi-bindgen" generate --no-format "$@"; }
+
+generate() {
+  step "generating Kotlin, Swift and Python bindings"
+  local tmp; tmp="$(mktemp -d)"
+  bindgen --library "$LIB" --language kotlin --out-dir "$tmp/kotlin" >/dev/null
+  bindgen --library "$LIB" --language swift --out-dir "$tmp/swift" >/dev/null
+  bindgen --library "$LIB" --language python --out-dir "$tmp/python" >/dev/null
+  rm -rf android/src/main/kotlin/vn/eid/wallet/generated ios/Sources/EidWallet/EidWallet.swift
+  mkdir -p android/src/main/kotlin ios/Sources/EidWallet ios/Headers python/eid_wallet
+  cp -r "$tmp/kotlin/." android/src/main/kotlin/
+  cp "$tmp/swift/EidWallet.swift" ios/Sources/EidWallet/
+  cp "$tmp/swift/EidWalletFFI.h" "$tmp/swift/EidWalletFFI.modulemap" ios/Headers/
+  cp "$tmp/python/eid_ffi.py" python/eid_wallet/
+  rm -rf "$tmp"
+  # Test-only bindings: generated for the tests, never committed.
+  rm -rf "$GEN_TESTING"
+  bindgen --library "$TESTLIB" --language kotlin --out-dir "$GEN_TESTING/kotlin" >/dev/null
+  bindgen --library "$TESTLIB" --language python --out-dir "$GEN_TESTING/python" >/dev/null
+}
+
+GENERATED=(android/src/main/kotlin ios/Sources/EidWallet ios/Headers python/eid_wallet/eid_ffi.py)
+
+check() {
+  generate
+  step "generated bindings equal the committed ones"
+  git add -N "${GENERATED[@]}" 2>/dev/null || true
+  if ! git diff --exit-code --stat -- "${GENERATED[@]}"; then
+    echo "the bindings are out of date: run scripts/bindings.sh generate and commit" >&2
+    exit 1
+  fi
+}
+
+kotlin() {
+  if ! command -v mvn >/dev/null; then
+    step "installing maven"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends maven >/dev/null
+  fi
+  step "Kotlin tests on the host JVM (Maven)"
+  (cd android/jvm-test && mvn -B -q \
+    -Dmaven.repo.local="${EID_MAVEN_REPO:-$HOME/.m2/repository}" \
+    -Deid.lib.dir="$ROOT/target/debug" -Deid.cli="$ROOT/target/debug/eid" \
+    -Deid.generated.testing="$GEN_TESTING/kotlin" \
+    test)
+  # -q hides Surefire's summary: say what ran.
+  python3 - android/jvm-test/target/surefire-reports <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+t = f = 0
+for p in glob.glob(sys.argv[1] + "/TEST-*.xml"):
+    s = ET.parse(p).getroot()
+    t += int(s.get("tests")); f += int(s.get("failures")) + int(s.get("errors"))
+print(f"Kotlin: {t - f} passed, {f} failed")
+PY
+}
+
+python_tests() {
+  local venv="$ROOT/target/py-venv"
+  if [ ! -x "$venv/bin/pytest" ]; then
+    step "creating the pytest venv (target/py-venv)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q -r python/requirements-test.txt
+  fi
+  cp "$LIB" python/eid_wallet/
+  cp "$TESTLIB" "$GEN_TESTING/python/"
+  step "Python tests (pytest)"
+  EID_TESTING_DIR="$GEN_TESTING/python" EID_TESTING_LIB="$TESTLIB" EID_CLI="$ROOT/target/debug/eid" \
+    "$venv/bin/pytest" -q python/tests
+}
+
+case "${1:-all}" in
+  generate) build; generate ;;
+  check) build; check ;;
+  kotlin) build; generate; kotlin ;;
+  python) build; generate; python_tests ;;
+  all) build; check; kotlin; python_tests ;;
+  *) echo "usage: $0 [generate|check|kotlin|python|all]" >&2; exit 2 ;;
+esac
