@@ -96,10 +96,13 @@ fn present_and_verify(
     // The desk shows a fresh nonce; the QR must carry it back.
     let mut nonce = [0u8; 16];
     getrandom_fill(&mut nonce)?;
-    let shown = timed(&format!("present the {profile} QR (passcode, then sign)"), || {
-        w.present(profile, Some(&nonce), Consent::Passcode(pass), desk)
-            .map_err(|e| e.to_string())
-    })?;
+    let shown = timed(
+        &format!("present the {profile} QR (passcode, then sign)"),
+        || {
+            w.present(profile, Some(&nonce), Consent::Passcode(pass), desk)
+                .map_err(|e| e.to_string())
+        },
+    )?;
     let png: PathBuf = out_dir.join(format!("{profile}.png"));
     write_images(&shown.qr, Some(&png), None)?;
     println!(
@@ -114,10 +117,9 @@ fn present_and_verify(
         print!("{}", shown.qr.to_terminal());
     }
     let now = crate::present_cmd::now_s();
-    let (verifier, warnings) =
-        timed("verifier: fetch trust list and status list", || {
-            crate::present_cmd::verifier(None, Some(backend), now)
-        })?;
+    let (verifier, warnings) = timed("verifier: fetch trust list and status list", || {
+        crate::present_cmd::verifier(None, Some(backend), now)
+    })?;
     if !warnings.is_empty() {
         return Err(warnings.join("; "));
     }
@@ -177,10 +179,13 @@ pub fn run(no_qr: bool) -> Result<ExitCode, String> {
             Some(&ChipProgress),
         )
     })?;
-    let (_, level) = timed("complete activation (chip evidence checked by the backend)", || {
-        block_on(w.complete_activation(&client, &pending, &code, &chip))?
-            .map_err(|e| e.to_string())
-    })?;
+    let (_, level) = timed(
+        "complete activation (chip evidence checked by the backend)",
+        || {
+            block_on(w.complete_activation(&client, &pending, &code, &chip))?
+                .map_err(|e| e.to_string())
+        },
+    )?;
     println!("    account active at level {level}");
     let report = timed("sync documents, trust list, status list", || {
         block_on(w.sync(&client, None))?.map_err(|e| e.to_string())
