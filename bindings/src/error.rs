@@ -64,6 +64,13 @@ pub enum EidError {
     /// The backend refused the request (`code` is the API's error code, e.g. `rate_limited`).
     #[error("backend: {detail}")]
     Backend { code: String, detail: String },
+    /// A QR could not be made (offline: no presentation credential left, sync first).
+    #[error("presentation: {reason}")]
+    Presentation { reason: String },
+    /// Remote signing failed on this side (not enrolled, a returned signature that does not
+    /// verify).
+    #[error("signing: {reason}")]
+    Signing { reason: String },
     /// No key under this alias (key store).
     #[error("no key under this alias")]
     KeyNotFound,
@@ -222,6 +229,12 @@ impl From<WalletError> for EidError {
                     reason: e.to_string(),
                 }
             }
+            WalletError::Present(p) => EidError::Presentation {
+                reason: p.to_string(),
+            },
+            WalletError::Signing(s) => EidError::Signing {
+                reason: s.to_string(),
+            },
             WalletError::Corrupt(_) => EidError::Storage {
                 reason: e.to_string(),
             },

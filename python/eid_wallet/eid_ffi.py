@@ -3161,6 +3161,35 @@ class EidError:  # type: ignore
         def __repr__(self):
             return "EidError.Backend({})".format(str(self))
     _UniffiTempEidError.Backend = Backend # type: ignore
+    class Presentation(_UniffiTempEidError):
+        """
+        A QR could not be made (offline: no presentation credential left, sync first).
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "EidError.Presentation({})".format(str(self))
+    _UniffiTempEidError.Presentation = Presentation # type: ignore
+    class Signing(_UniffiTempEidError):
+        """
+        Remote signing failed on this side (not enrolled, a returned signature that does not
+        verify).
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "EidError.Signing({})".format(str(self))
+    _UniffiTempEidError.Signing = Signing # type: ignore
     class KeyNotFound(_UniffiTempEidError):
         """
         No key under this alias (key store).
@@ -3330,29 +3359,37 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 18:
-            return EidError.KeyNotFound(
+            return EidError.Presentation(
+                _UniffiFfiConverterString.read(buf),
             )
         if variant == 19:
-            return EidError.KeyAlreadyExists(
+            return EidError.Signing(
+                _UniffiFfiConverterString.read(buf),
             )
         if variant == 20:
-            return EidError.UserAuthenticationRequired(
+            return EidError.KeyNotFound(
             )
         if variant == 21:
-            return EidError.KeyInvalidated(
+            return EidError.KeyAlreadyExists(
             )
         if variant == 22:
+            return EidError.UserAuthenticationRequired(
+            )
+        if variant == 23:
+            return EidError.KeyInvalidated(
+            )
+        if variant == 24:
             return EidError.KeyStoreUnavailable(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 23:
+        if variant == 25:
             return EidError.Crypto(
             )
-        if variant == 24:
+        if variant == 26:
             return EidError.Storage(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 25:
+        if variant == 27:
             return EidError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -3404,6 +3441,12 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
         if isinstance(value, EidError.Backend):
             _UniffiFfiConverterString.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, EidError.Presentation):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, EidError.Signing):
+            _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, EidError.KeyNotFound):
             return
@@ -3472,24 +3515,30 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
             buf.write_i32(17)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, EidError.KeyNotFound):
+        if isinstance(value, EidError.Presentation):
             buf.write_i32(18)
-        if isinstance(value, EidError.KeyAlreadyExists):
-            buf.write_i32(19)
-        if isinstance(value, EidError.UserAuthenticationRequired):
-            buf.write_i32(20)
-        if isinstance(value, EidError.KeyInvalidated):
-            buf.write_i32(21)
-        if isinstance(value, EidError.KeyStoreUnavailable):
-            buf.write_i32(22)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.Crypto):
+        if isinstance(value, EidError.Signing):
+            buf.write_i32(19)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, EidError.KeyNotFound):
+            buf.write_i32(20)
+        if isinstance(value, EidError.KeyAlreadyExists):
+            buf.write_i32(21)
+        if isinstance(value, EidError.UserAuthenticationRequired):
+            buf.write_i32(22)
+        if isinstance(value, EidError.KeyInvalidated):
             buf.write_i32(23)
-        if isinstance(value, EidError.Storage):
+        if isinstance(value, EidError.KeyStoreUnavailable):
             buf.write_i32(24)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.Internal):
+        if isinstance(value, EidError.Crypto):
             buf.write_i32(25)
+        if isinstance(value, EidError.Storage):
+            buf.write_i32(26)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, EidError.Internal):
+            buf.write_i32(27)
             _UniffiFfiConverterString.write(value.reason, buf)
 
 

@@ -64,6 +64,36 @@ pub fn key_id(certificate_der: &[u8]) -> [u8; 8] {
 
 const VERSION: u64 = 1;
 
+/// An issuer certificate of the trust list with its chain checked once, for verifiers that
+/// check many compact credentials (QR presentations): its key, subject, the validity window it
+/// shares with its anchor, and the kinds it is authorised for.
+#[derive(Debug, Clone)]
+pub struct PreparedIssuer {
+    pub kid: [u8; 8],
+    /// SEC1 uncompressed P-256 point.
+    pub point: Vec<u8>,
+    /// RFC 4514 text.
+    pub subject: String,
+    chain_ok: bool,
+    not_before: u64,
+    not_after: u64,
+    kinds: BTreeSet<DocumentKind>,
+}
+
+impl PreparedIssuer {
+    /// The rules of [`TrustList::check`]: chain to an anchor, both valid at `now`, authorised
+    /// for `kind`.
+    pub fn check(&self, kind: DocumentKind, now: u64) -> Result<(), CredentialError> {
+        if !self.chain_ok || now < self.not_before || now > self.not_after {
+            return Err(CredentialError::UntrustedIssuer);
+        }
+        if !self.kinds.contains(&kind) {
+            return Err(CredentialError::IssuerNotAuthorised(kind));
+        }
+        Ok(())
+    }
+}
+
 impl TrustList {
     pub fn new() -> Self {
         TrustList::default()
@@ -132,6 +162,53 @@ impl TrustList {
             self.issuer_certs.push(issuer_certificate.to_vec());
         }
         Ok(())
+    }
+
+    /// The issuer certificate with this [`key_id`], prepared (its chain checked now).
+    pub fn prepared_issuer(&self, kid: &[u8]) -> Option<PreparedIssuer> {
+        let der = self.issuer_certs.iter().find(|c| key_id(c) == kid)?;
+        self.prepare(der)
+    }
+
+    /// Every issuer certificate, prepared: what a verifier device keeps between scans.
+    pub fn prepared_issuers(&self) -> Vec<PreparedIssuer> {
+        self.issuer_certs
+            .iter()
+            .filter_map(|der| self.prepare(der))
+            .collect()
+    }
+
+    fn prepare(&self, der: &[u8]) -> Option<PreparedIssuer> {
+        let certificate = Certificate::from_der(der).ok()?;
+        let point = super::format::p256_point(&certificate)?;
+        let tbs = certificate.tbs_certificate();
+        let subject = tbs.subject().to_string();
+        let subject_der = tbs.subject().to_der().ok()?;
+        let kinds = self.kinds_of(&subject_der).cloned().unwrap_or_default();
+        let secs = |t: x509_cert::time::Time| t.to_unix_duration().as_secs();
+        let (mut not_before, mut not_after) = (
+            secs(tbs.validity().not_before),
+            secs(tbs.validity().not_after),
+        );
+        let cert = SodCertificate {
+            der: der.to_vec(),
+            certificate: certificate.clone(),
+        };
+        let anchor = self.cas.issuer_of(&cert);
+        if let Some(a) = anchor {
+            let v = a.tbs_certificate().validity();
+            not_before = not_before.max(secs(v.not_before));
+            not_after = not_after.min(secs(v.not_after));
+        }
+        Some(PreparedIssuer {
+            kid: key_id(der),
+            point,
+            subject,
+            chain_ok: anchor.is_some(),
+            not_before,
+            not_after,
+            kinds,
+        })
     }
 
     /// The certificate of an authorised issuer by [`key_id`].

@@ -21,7 +21,7 @@
 
 use super::error::PresentError;
 use super::profile::{Disclosed, Profile};
-use crate::credential::format::p256_point;
+use crate::credential::trust::PreparedIssuer;
 use crate::credential::{IssueError, IssuerKey, TrustList};
 use ciborium::Value;
 use coset::{
@@ -187,25 +187,37 @@ impl Parsed {
     /// Issuer signature, issuer trust (chain, validity, authorised for the profile's source
     /// document) and the credential's own validity at `now`.
     pub(crate) fn check(
-        mut self,
+        self,
         trust: &TrustList,
         now: u64,
     ) -> Result<PresentationCredential, PresentError> {
         let issuer = trust
-            .issuer_by_kid(&self.kid)
+            .prepared_issuer(&self.kid)
             .ok_or(PresentError::UnknownIssuer)?;
-        let point = p256_point(&issuer.certificate).ok_or(PresentError::Malformed("issuer key"))?;
+        self.check_with(std::slice::from_ref(&issuer), now)
+    }
+
+    /// [`Parsed::check`] with issuers prepared beforehand (a verifier device's trust list).
+    pub(crate) fn check_with(
+        mut self,
+        issuers: &[PreparedIssuer],
+        now: u64,
+    ) -> Result<PresentationCredential, PresentError> {
+        let issuer = issuers
+            .iter()
+            .find(|i| i.kid.as_slice() == self.kid.as_slice())
+            .ok_or(PresentError::UnknownIssuer)?;
         self.sign1
             .verify_signature(&[], |sig, tbs| {
                 ring::signature::UnparsedPublicKey::new(
                     &ring::signature::ECDSA_P256_SHA256_FIXED,
-                    &point,
+                    &issuer.point,
                 )
                 .verify(tbs, sig)
             })
             .map_err(|_| PresentError::BadIssuerSignature)?;
-        trust
-            .check(&issuer, self.credential.profile.source(), now)
+        issuer
+            .check(self.credential.profile.source(), now)
             .map_err(|_| PresentError::UntrustedIssuer)?;
         let c = &mut self.credential;
         if now < c.issued_at.saturating_sub(crate::api::MAX_SKEW_SECONDS) {
@@ -214,7 +226,7 @@ impl Parsed {
         if now >= c.expires {
             return Err(PresentError::CredentialExpired);
         }
-        c.issuer = issuer.certificate.tbs_certificate().subject().to_string();
+        c.issuer = issuer.subject.clone();
         Ok(self.credential)
     }
 }
@@ -235,10 +247,10 @@ pub fn bare_verifications(
     trust: &TrustList,
 ) -> Result<impl Fn() -> bool, PresentError> {
     let parsed = parse(bytes)?;
-    let issuer = trust
-        .issuer_by_kid(&parsed.kid)
-        .ok_or(PresentError::UnknownIssuer)?;
-    let point = p256_point(&issuer.certificate).ok_or(PresentError::Malformed("issuer key"))?;
+    let point = trust
+        .prepared_issuer(&parsed.kid)
+        .ok_or(PresentError::UnknownIssuer)?
+        .point;
     let tbs = parsed.sign1.tbs_data(&[]);
     let signature = parsed.sign1.signature;
     Ok(move || super::payload::verify_es256(&point, &tbs, &signature))

@@ -13,6 +13,7 @@ pub mod status;
 pub use status::{Status, StatusList, StatusListError};
 
 use crate::credential::TrustList;
+use crate::credential::trust::PreparedIssuer;
 use crate::present::credential;
 use crate::present::payload::{FUTURE_SKEW, PRESENTATION_LIFETIME};
 use crate::present::{PresentError, Profile, QrPayload};
@@ -57,12 +58,15 @@ impl Verdict {
 #[derive(Debug, Clone)]
 pub struct Verifier {
     trust: TrustList,
+    /// The trust list's issuers with their chains checked once, not on every scan.
+    issuers: Vec<PreparedIssuer>,
     status: Option<StatusList>,
 }
 
 impl Verifier {
     pub fn new(trust: TrustList) -> Verifier {
         Verifier {
+            issuers: trust.prepared_issuers(),
             trust,
             status: None,
         }
@@ -104,7 +108,7 @@ impl Verifier {
         let claimed = parsed.credential.clone();
         let mut reasons: Vec<String> = Vec::new();
         let mut warnings = Vec::new();
-        if let Err(e) = parsed.check(&self.trust, now) {
+        if let Err(e) = parsed.check_with(&self.issuers, now) {
             reasons.push(e.to_string());
         }
         if !p.device_signature_ok(&claimed.device_key) {

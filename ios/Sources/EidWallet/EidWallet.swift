@@ -4142,6 +4142,17 @@ enum EidError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Backend(code: String, detail: String
     )
     /**
+     * A QR could not be made (offline: no presentation credential left, sync first).
+     */
+    case Presentation(reason: String
+    )
+    /**
+     * Remote signing failed on this side (not enrolled, a returned signature that does not
+     * verify).
+     */
+    case Signing(reason: String
+    )
+    /**
      * No key under this alias (key store).
      */
     case KeyNotFound
@@ -4242,18 +4253,24 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 18: return .KeyNotFound
-        case 19: return .KeyAlreadyExists
-        case 20: return .UserAuthenticationRequired
-        case 21: return .KeyInvalidated
-        case 22: return .KeyStoreUnavailable(
+        case 18: return .Presentation(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 23: return .Crypto
-        case 24: return .Storage(
+        case 19: return .Signing(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 25: return .Internal(
+        case 20: return .KeyNotFound
+        case 21: return .KeyAlreadyExists
+        case 22: return .UserAuthenticationRequired
+        case 23: return .KeyInvalidated
+        case 24: return .KeyStoreUnavailable(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 25: return .Crypto
+        case 26: return .Storage(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 27: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4347,38 +4364,48 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case .KeyNotFound:
+        case let .Presentation(reason):
             writeInt(&buf, Int32(18))
-        
-        
-        case .KeyAlreadyExists:
-            writeInt(&buf, Int32(19))
-        
-        
-        case .UserAuthenticationRequired:
-            writeInt(&buf, Int32(20))
-        
-        
-        case .KeyInvalidated:
-            writeInt(&buf, Int32(21))
-        
-        
-        case let .KeyStoreUnavailable(reason):
-            writeInt(&buf, Int32(22))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case .Crypto:
+        case let .Signing(reason):
+            writeInt(&buf, Int32(19))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .KeyNotFound:
+            writeInt(&buf, Int32(20))
+        
+        
+        case .KeyAlreadyExists:
+            writeInt(&buf, Int32(21))
+        
+        
+        case .UserAuthenticationRequired:
+            writeInt(&buf, Int32(22))
+        
+        
+        case .KeyInvalidated:
             writeInt(&buf, Int32(23))
         
         
-        case let .Storage(reason):
+        case let .KeyStoreUnavailable(reason):
             writeInt(&buf, Int32(24))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case .Crypto:
             writeInt(&buf, Int32(25))
+        
+        
+        case let .Storage(reason):
+            writeInt(&buf, Int32(26))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(27))
             FfiConverterString.write(reason, into: &buf)
             
         }

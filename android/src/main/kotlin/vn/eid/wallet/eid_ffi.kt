@@ -6124,6 +6124,29 @@ sealed class EidException: kotlin.Exception() {
     }
     
     /**
+     * A QR could not be made (offline: no presentation credential left, sync first).
+     */
+    class Presentation(
+        
+        val `reason`: kotlin.String
+        ) : EidException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * Remote signing failed on this side (not enrolled, a returned signature that does not
+     * verify).
+     */
+    class Signing(
+        
+        val `reason`: kotlin.String
+        ) : EidException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
      * No key under this alias (key store).
      */
     class KeyNotFound(
@@ -6257,18 +6280,24 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            18 -> EidException.KeyNotFound()
-            19 -> EidException.KeyAlreadyExists()
-            20 -> EidException.UserAuthenticationRequired()
-            21 -> EidException.KeyInvalidated()
-            22 -> EidException.KeyStoreUnavailable(
+            18 -> EidException.Presentation(
                 FfiConverterString.read(buf),
                 )
-            23 -> EidException.Crypto()
-            24 -> EidException.Storage(
+            19 -> EidException.Signing(
                 FfiConverterString.read(buf),
                 )
-            25 -> EidException.Internal(
+            20 -> EidException.KeyNotFound()
+            21 -> EidException.KeyAlreadyExists()
+            22 -> EidException.UserAuthenticationRequired()
+            23 -> EidException.KeyInvalidated()
+            24 -> EidException.KeyStoreUnavailable(
+                FfiConverterString.read(buf),
+                )
+            25 -> EidException.Crypto()
+            26 -> EidException.Storage(
+                FfiConverterString.read(buf),
+                )
+            27 -> EidException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -6355,6 +6384,16 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is EidException.Presentation -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is EidException.Signing -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is EidException.KeyNotFound -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -6475,38 +6514,48 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is EidException.KeyNotFound -> {
+            is EidException.Presentation -> {
                 buf.putInt(18)
-                Unit
-            }
-            is EidException.KeyAlreadyExists -> {
-                buf.putInt(19)
-                Unit
-            }
-            is EidException.UserAuthenticationRequired -> {
-                buf.putInt(20)
-                Unit
-            }
-            is EidException.KeyInvalidated -> {
-                buf.putInt(21)
-                Unit
-            }
-            is EidException.KeyStoreUnavailable -> {
-                buf.putInt(22)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.Crypto -> {
+            is EidException.Signing -> {
+                buf.putInt(19)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is EidException.KeyNotFound -> {
+                buf.putInt(20)
+                Unit
+            }
+            is EidException.KeyAlreadyExists -> {
+                buf.putInt(21)
+                Unit
+            }
+            is EidException.UserAuthenticationRequired -> {
+                buf.putInt(22)
+                Unit
+            }
+            is EidException.KeyInvalidated -> {
                 buf.putInt(23)
                 Unit
             }
-            is EidException.Storage -> {
+            is EidException.KeyStoreUnavailable -> {
                 buf.putInt(24)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.Internal -> {
+            is EidException.Crypto -> {
                 buf.putInt(25)
+                Unit
+            }
+            is EidException.Storage -> {
+                buf.putInt(26)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is EidException.Internal -> {
+                buf.putInt(27)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
