@@ -43,7 +43,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 2] = match backend {
+    let files: [(i64, &'static str, &'static str); 3] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -54,6 +54,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "renewal",
                 include_str!("../migrations/sqlite/0002_renewal.sql"),
+            ),
+            (
+                5,
+                "presentation",
+                include_str!("../migrations/sqlite/0005_presentation.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -66,6 +71,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "renewal",
                 include_str!("../migrations/postgres/0002_renewal.sql"),
+            ),
+            (
+                5,
+                "presentation",
+                include_str!("../migrations/postgres/0005_presentation.sql"),
             ),
         ],
     };

@@ -13,6 +13,7 @@ mod evidence;
 mod http;
 mod issue;
 pub mod lists;
+mod presentation;
 pub mod registry;
 
 use axum::extract::rejection::QueryRejection;
@@ -50,6 +51,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::ACCOUNT),
     ("post", paths::ACCOUNT_LOCK),
     ("post", paths::ACCOUNT_UNLOCK),
+    ("post", paths::PRESENTATION_CREDENTIALS),
+    ("post", paths::TOKEN_REDEEM),
+    ("post", paths::ADMIN_VERIFIERS),
     ("get", paths::DEV_OUTBOX),
     ("get", paths::OPENAPI),
 ];
@@ -63,6 +67,8 @@ pub struct Config {
     pub dev_mode: bool,
     /// Activation starts allowed per ID number and per phone in [`RATE_WINDOW`].
     pub starts_per_hour: i64,
+    /// Bearer token of the admin endpoints (verifier registration); none: they refuse everyone.
+    pub admin_token: Option<String>,
 }
 
 impl Config {
@@ -72,6 +78,7 @@ impl Config {
             database_url: database_url.into(),
             dev_mode: true,
             starts_per_hour: 5,
+            admin_token: None,
         }
     }
 }
@@ -103,6 +110,8 @@ pub struct AppState {
     pub keys: registry::Keys,
     pub config: Config,
     pub clock: Clock,
+    /// Caches of the presentation endpoints (verifiers, opened registry records).
+    pub presentation: presentation::Caches,
 }
 
 impl AppState {
@@ -135,6 +144,7 @@ impl App {
                 keys,
                 config,
                 clock,
+                presentation: presentation::Caches::default(),
             }),
         })
     }
@@ -161,7 +171,8 @@ impl App {
 
     /// Deletes what no request needs any more: activations past the rate-limit window and
     /// their expiry, development SMS, and stored answers older than [`RETENTION`] (a client
-    /// retries a POST within minutes, not days). Returns the number of rows deleted.
+    /// retries a POST within minutes, not days), and expired redeemed tokens; forgets the
+    /// opened registry records. Returns the number of rows deleted.
     pub async fn prune(&self) -> Result<u64, Error> {
         let cutoff = self.state.now_i64() - RETENTION as i64;
         let mut w = self.state.store.write().await?;
@@ -177,7 +188,14 @@ impl App {
                 .await?
                 .rows_affected();
         }
+        // Redeemed tokens once expired (with the clock-skew margin): expiry refuses them anyway.
+        deleted += sqlx::query("DELETE FROM redeemed_tokens WHERE expires_at < $1")
+            .bind(self.state.now_i64() - eid_core::api::MAX_SKEW_SECONDS as i64)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
         w.commit().await?;
+        self.state.presentation.clear_records();
         Ok(deleted)
     }
 
@@ -218,6 +236,9 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("get", paths::ACCOUNT) => get(account::get),
         ("post", paths::ACCOUNT_LOCK) => post(account::lock),
         ("post", paths::ACCOUNT_UNLOCK) => post(account::unlock),
+        ("post", paths::PRESENTATION_CREDENTIALS) => post(presentation::issue_credentials),
+        ("post", paths::TOKEN_REDEEM) => post(presentation::redeem),
+        ("post", paths::ADMIN_VERIFIERS) => post(presentation::register_verifier),
         ("get", paths::DEV_OUTBOX) => get(dev_outbox),
         ("get", paths::OPENAPI) => get(openapi),
         _ => return None,

@@ -94,11 +94,13 @@ pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn status_list_inner(state: &AppState) -> Result<Response, Error> {
-    // Revoked: credentials of devices whose binding was revoked, and renewed ones. Suspended: credentials of a
-    // locked account's current device.
+    // Revoked: credentials (documents and presentation credentials) of devices whose binding was
+    // revoked, and renewed ones. Suspended: credentials of a locked account's current device.
     let mut revoked = indices(
         state,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
+         WHERE v.revoked_at IS NOT NULL UNION ALL \
+         SELECT p.status_index FROM presentation_credentials p JOIN devices v ON v.id = p.device_id \
          WHERE v.revoked_at IS NOT NULL",
     )
     .await?;
@@ -107,6 +109,9 @@ async fn status_list_inner(state: &AppState) -> Result<Response, Error> {
     let suspended = indices(
         state,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
+         JOIN accounts a ON a.id = v.account_id \
+         WHERE v.revoked_at IS NULL AND a.state = 'locked' UNION ALL \
+         SELECT p.status_index FROM presentation_credentials p JOIN devices v ON v.id = p.device_id \
          JOIN accounts a ON a.id = v.account_id \
          WHERE v.revoked_at IS NULL AND a.state = 'locked'",
     )

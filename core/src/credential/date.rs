@@ -98,7 +98,13 @@ impl Date {
 
     /// The UTC date of a Unix time.
     pub fn from_unix(seconds: u64) -> Date {
-        let z = i64::try_from(seconds / 86_400).unwrap_or(0) + 719_468;
+        Date::from_unix_days(i64::try_from(seconds / 86_400).unwrap_or(0))
+    }
+
+    /// The date `days` after 1970-01-01 (before it when negative), clamped to the years
+    /// 1..=9999 (days -719_162..=2_932_896).
+    pub fn from_unix_days(days: i64) -> Date {
+        let z = days.clamp(-719_162, 2_932_896) + 719_468;
         let era = z.div_euclid(146_097);
         let doe = z - era * 146_097;
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -108,7 +114,7 @@ impl Date {
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
         Date {
-            year: u16::try_from(year.clamp(1970, 9999)).unwrap_or(9999),
+            year: u16::try_from(year.clamp(1, 9999)).unwrap_or(9999),
             month: u8::try_from(month).unwrap_or(1),
             day: u8::try_from(day).unwrap_or(1),
         }
@@ -131,6 +137,26 @@ impl fmt::Display for Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_before_and_after_1970_round_trip() {
+        for (y, m, d) in [
+            (1900, 1, 1),
+            (1965, 2, 28),
+            (1969, 12, 31),
+            (1970, 1, 1),
+            (9999, 12, 31),
+        ] {
+            let date = Date::new(y, m, d).unwrap();
+            assert_eq!(Date::from_unix_days(date.unix_days()), date);
+        }
+        assert_eq!(Date::new(1969, 12, 31).unwrap().unix_days(), -1);
+        assert_eq!(Date::from_unix_days(i64::MIN).year, 1);
+        assert_eq!(
+            Date::from_unix_days(i64::MAX),
+            Date::new(9999, 12, 31).unwrap()
+        );
+    }
 
     #[test]
     fn parsing_and_validity() {

@@ -369,9 +369,11 @@ fn days(d: Date) -> Value {
 }
 
 fn date_from(v: &Value) -> Option<Date> {
-    let days = u64::try_from(v.as_integer()?).ok()?;
-    // Up to year 9999.
-    (days < 2_932_897).then(|| Date::from_unix(days * 86_400))
+    // Days may be negative: most dates of birth are before 1970. Years 1 to 9999.
+    let days = i64::try_from(v.as_integer()?).ok()?;
+    (-719_162..=2_932_896)
+        .contains(&days)
+        .then(|| Date::from_unix_days(days))
 }
 
 impl FieldValue {
