@@ -17,63 +17,84 @@ use eid_core::sync::{BackendClient, RetryPolicy};
 use eid_core::wallet::Wallet;
 use eid_fixtures::card::SimTransport;
 use eid_fixtures::card::cccd::{self, CardOptions};
-use eid_fixtures::citizens;
+use eid_fixtures::citizens::{self, Citizen};
 use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
     eid_core::runtime::block_on(f).ok_or_else(|| "no async runtime".to_owned())
 }
 
-pub fn run(backend: &str, lua_out: &Path) -> Result<ExitCode, String> {
-    let client = BackendClient::new(backend, RetryPolicy::default()).map_err(err)?;
+/// An activated in-memory wallet (its directory lives as long as it does).
+pub(crate) struct Activated {
+    pub wallet: Wallet,
+    _dir: tempfile::TempDir,
+}
+
+/// Activates `c` on a fresh in-memory wallet; returns it and the seconds spent in backend calls
+/// (the simulated chip read excluded).
+pub(crate) fn activate(client: &BackendClient, c: &Citizen) -> Result<(Activated, f64), String> {
     let limits = TransportLimits {
         max_command: 65544,
         max_response: 65538,
         extended_length: true,
     };
+    let mut backend_seconds = 0.0f64;
+    let dir = tempfile::tempdir().map_err(err)?;
+    let keys: Arc<dyn KeyStore> = Arc::new(SoftwareKeyStore::in_memory());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
+    // The cheap Argon2 cost: the passcode is not what this measures.
+    let w = Wallet::open(dir.path(), keys, clock)
+        .map_err(err)?
+        .with_kdf(KdfParams::FAST_FOR_TESTS);
+    w.set_up(&Passcode::new("123456").map_err(err)?)
+        .map_err(err)?;
+    let t0 = Instant::now();
+    let pending = block_on(w.start_activation(client, &c.id_number, &c.phone))?.map_err(err)?;
+    let code = block_on(client.dev_latest_code(&c.phone))?
+        .map_err(err)?
+        .ok_or("no code in the dev outbox")?;
+    backend_seconds += t0.elapsed().as_secs_f64();
+    let card = cccd::card(c, &CardOptions::default()).map_err(err)?;
+    let mut request = ReadRequest::cccd(false);
+    request.aa_challenge = Some(pending.chip_challenge.clone());
+    let key = PacePassword::Mrz(cccd::mrz_key(c).map_err(err)?);
+    let chip = read_document(
+        SimTransport::new(card, limits),
+        key,
+        &request,
+        None,
+        &mut OsRng,
+        None,
+    )
+    .map_err(err)?;
+    let t1 = Instant::now();
+    block_on(w.complete_activation(client, &pending, &code, &chip))?.map_err(err)?;
+    backend_seconds += t1.elapsed().as_secs_f64();
+    Ok((
+        Activated {
+            wallet: w,
+            _dir: dir,
+        },
+        backend_seconds,
+    ))
+}
+
+pub fn run(backend: &str, lua_out: &Path) -> Result<ExitCode, String> {
+    let client = BackendClient::new(backend, RetryPolicy::default()).map_err(err)?;
     let (mut backend_seconds, mut entries) = (0.0f64, Vec::new());
     let all = citizens::citizens();
     for c in &all {
-        let dir = tempfile::tempdir().map_err(err)?;
-        let keys: Arc<dyn KeyStore> = Arc::new(SoftwareKeyStore::in_memory());
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
-        // The cheap Argon2 cost: the passcode is not what this measures.
-        let w = Wallet::open(dir.path(), keys, clock)
-            .map_err(err)?
-            .with_kdf(KdfParams::FAST_FOR_TESTS);
-        w.set_up(&Passcode::new("123456").map_err(err)?)
-            .map_err(err)?;
-        let t0 = Instant::now();
-        let pending =
-            block_on(w.start_activation(&client, &c.id_number, &c.phone))?.map_err(err)?;
-        let code = block_on(client.dev_latest_code(&c.phone))?
-            .map_err(err)?
-            .ok_or("no code in the dev outbox")?;
-        backend_seconds += t0.elapsed().as_secs_f64();
-        let card = cccd::card(c, &CardOptions::default()).map_err(err)?;
-        let mut request = ReadRequest::cccd(false);
-        request.aa_challenge = Some(pending.chip_challenge.clone());
-        let key = PacePassword::Mrz(cccd::mrz_key(c).map_err(err)?);
-        let chip = read_document(
-            SimTransport::new(card, limits),
-            key,
-            &request,
-            None,
-            &mut OsRng,
-            None,
-        )
-        .map_err(err)?;
-        let t1 = Instant::now();
-        block_on(w.complete_activation(&client, &pending, &code, &chip))?.map_err(err)?;
-        backend_seconds += t1.elapsed().as_secs_f64();
+        let (activated, seconds) = activate(&client, c)?;
+        backend_seconds += seconds;
+        let w = &activated.wallet;
         let ts = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_err(err)?

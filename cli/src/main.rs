@@ -5,6 +5,7 @@ mod chip_bench;
 mod chip_cmd;
 mod fixtures_cmd;
 mod load_cmd;
+mod load_redeem_cmd;
 mod output;
 mod serve_cmd;
 mod wallet_cmd;
@@ -41,6 +42,9 @@ enum Command {
         #[arg(long)]
         lua: std::path::PathBuf,
     },
+    /// Load-test preparation (scripts/load-redeem.sh): a verifier, activated citizens and a wrk
+    /// script redeeming unique online tokens once each.
+    LoadPrepRedeem(load_redeem_cmd::Args),
     /// Run the reference backend (development mode unless --production).
     Serve(serve_cmd::ServeArgs),
 }
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
         Command::Wallet(args) => wallet_cmd::run(args),
         Command::LoadPrep { backend, lua } => load_cmd::run(&backend, &lua),
+        Command::LoadPrepRedeem(args) => load_redeem_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
