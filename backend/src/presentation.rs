@@ -9,7 +9,7 @@
 
 use crate::AppState;
 use crate::auth::{SignedRequest, authenticate};
-use crate::db::next_counter;
+use crate::db::{Backend, next_counter};
 use crate::error::{ApiFailure, Error, json_response};
 use crate::http::{Answer, idempotent, parse, random_bytes, random_hex};
 use axum::body::Bytes;
@@ -430,20 +430,24 @@ async fn redeem_inner(
     }
     let fields = extract(token.profile, &documents, now)?;
     // One-time: the primary key admits each token id once, however many redeem it at once. A
-    // single statement is atomic on both databases.
-    let mut w = state.store.write().await?;
-    let inserted = sqlx::query(
+    // single statement is atomic on both databases: PostgreSQL runs it on its own (one round
+    // trip), SQLite in the queued writer transaction.
+    let insert = sqlx::query(
         "INSERT INTO redeemed_tokens (token_id, verifier_id, expires_at, redeemed_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(token.id.to_vec())
     .bind(verifier_id)
     .bind(i64::try_from(token.expires_at).unwrap_or(i64::MAX))
-    .bind(state.now_i64())
-    .execute(&mut *w.tx)
-    .await?
-    .rows_affected();
-    w.commit().await?;
+    .bind(state.now_i64());
+    let inserted = if state.store.backend() == Backend::Postgres {
+        insert.execute(state.store.pool()).await?.rows_affected()
+    } else {
+        let mut w = state.store.write().await?;
+        let n = insert.execute(&mut *w.tx).await?.rows_affected();
+        w.commit().await?;
+        n
+    };
     if inserted == 0 {
         return Err(ApiFailure::new(
             ErrorCode::TokenUsed,
