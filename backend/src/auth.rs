@@ -6,6 +6,9 @@
 //! and state come from an in-memory cache (one query on a miss); every write that changes them
 //! (activation, lock, unlock) calls [`invalidate`] after its commit, so a revoked device or a
 //! locked account is refused from the next request on.
+//!
+//! Verifier-signed requests (`crate::presentation`) use the same [`SignedRequest`] with the
+//! verifier header.
 
 use crate::AppState;
 use crate::cache::Cache;
@@ -122,6 +125,52 @@ async fn account_keys(
 
 /// Checks a device-signed request over `body` and returns the device that signed it (revoked
 /// or not: callers decide with [`Device::require_active`]).
+/// The parts of a signed request (`eid_core::api::signing_input`), shared by device- and
+/// verifier-signed requests: who claims to sign (the value of the id header), the message and
+/// the signature. Missing headers, a stale timestamp or a malformed signature are 401.
+pub struct SignedRequest<'a> {
+    pub signer: &'a str,
+    message: Vec<u8>,
+    /// DER ECDSA signature; ring parses it strictly when verifying.
+    signature: Vec<u8>,
+}
+
+impl<'a> SignedRequest<'a> {
+    pub fn parse(
+        state: &AppState,
+        method: &Method,
+        uri: &Uri,
+        h: &'a HeaderMap,
+        body: &[u8],
+        id_header: &str,
+    ) -> Result<SignedRequest<'a>, ApiFailure> {
+        let signer = header(h, id_header)?;
+        let timestamp: u64 = header(h, headers::TIMESTAMP)?
+            .parse()
+            .map_err(|_| ApiFailure::unauthenticated())?;
+        if state.now().abs_diff(timestamp) > MAX_SKEW_SECONDS {
+            return Err(ApiFailure::unauthenticated());
+        }
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header(h, headers::SIGNATURE)?.trim_end_matches('='))
+            .map_err(|_| ApiFailure::unauthenticated())?;
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        Ok(SignedRequest {
+            signer,
+            message: signing_input(method.as_str(), path, timestamp, body),
+            signature,
+        })
+    }
+
+    /// Whether the key of SEC1 `public_key` (uncompressed) made the signature: ring's P-256,
+    /// several times faster than the p256 crate's on this hot path.
+    pub fn verifies(&self, public_key: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public_key)
+            .verify(&self.message, &self.signature)
+            .is_ok()
+    }
+}
+
 pub async fn authenticate(
     state: &AppState,
     method: &Method,
@@ -129,26 +178,14 @@ pub async fn authenticate(
     h: &HeaderMap,
     body: &[u8],
 ) -> Result<Device, ApiFailure> {
-    let account_id = header(h, headers::ACCOUNT)?;
-    let timestamp: u64 = header(h, headers::TIMESTAMP)?
-        .parse()
-        .map_err(|_| ApiFailure::unauthenticated())?;
-    if state.now().abs_diff(timestamp) > MAX_SKEW_SECONDS {
-        return Err(ApiFailure::unauthenticated());
-    }
-    // DER-encoded ECDSA signature; ring parses it strictly when verifying.
-    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header(h, headers::SIGNATURE)?.trim_end_matches('='))
-        .map_err(|_| ApiFailure::unauthenticated())?;
-    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    let message = signing_input(method.as_str(), path, timestamp, body);
+    let request = SignedRequest::parse(state, method, uri, h, body, headers::ACCOUNT)?;
+    let account_id = request.signer;
     let keys = account_keys(state, account_id).await?;
-    let device = keys.devices.iter().find(|d| {
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &d.public_key)
-            .verify(&message, &signature)
-            .is_ok()
-    });
-    let Some(device) = device else {
+    let Some(device) = keys
+        .devices
+        .iter()
+        .find(|d| request.verifies(&d.public_key))
+    else {
         return Err(ApiFailure::unauthenticated());
     };
     Ok(Device {

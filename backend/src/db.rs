@@ -43,7 +43,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 4] = match backend {
+    let files: [(i64, &'static str, &'static str); 5] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -64,6 +64,11 @@ fn migrator(backend: Backend) -> Migrator {
                 4,
                 "remote_signing",
                 include_str!("../migrations/sqlite/0004_remote_signing.sql"),
+            ),
+            (
+                5,
+                "presentation",
+                include_str!("../migrations/sqlite/0005_presentation.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -86,6 +91,11 @@ fn migrator(backend: Backend) -> Migrator {
                 4,
                 "remote_signing",
                 include_str!("../migrations/postgres/0004_remote_signing.sql"),
+            ),
+            (
+                5,
+                "presentation",
+                include_str!("../migrations/postgres/0005_presentation.sql"),
             ),
         ],
     };

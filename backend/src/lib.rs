@@ -14,6 +14,7 @@ mod evidence;
 mod http;
 mod issue;
 pub mod lists;
+mod presentation;
 pub mod registry;
 pub mod signing;
 
@@ -53,6 +54,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::ACCOUNT),
     ("post", paths::ACCOUNT_LOCK),
     ("post", paths::ACCOUNT_UNLOCK),
+    ("post", paths::PRESENTATION_CREDENTIALS),
+    ("post", paths::TOKEN_REDEEM),
+    ("post", paths::ADMIN_VERIFIERS),
     ("get", paths::DEV_OUTBOX),
     ("get", paths::OPENAPI),
     // Remote signing (issue 6).
@@ -77,6 +81,8 @@ pub struct Config {
     /// Synthetic citizens seeded into an empty registry: the fixtures' population
     /// (`eid_fixtures::citizens::POPULATION_SIZE`) unless a load measurement asks for more.
     pub population: usize,
+    /// Bearer token of the admin endpoints (verifier registration); none: they refuse everyone.
+    pub admin_token: Option<String>,
 }
 
 impl Config {
@@ -87,6 +93,7 @@ impl Config {
             dev_mode: true,
             starts_per_hour: 5,
             population: eid_fixtures::citizens::POPULATION_SIZE,
+            admin_token: None,
         }
     }
 }
@@ -126,6 +133,8 @@ pub struct AppState {
     pub(crate) status_list: lists::StatusListCache,
     /// Remote signing; `None` when it is off (production without a seal key).
     pub signing: Option<signing::Signing>,
+    /// Caches of the presentation endpoints (verifiers, opened registry records).
+    pub presentation: presentation::Caches,
 }
 
 impl AppState {
@@ -171,6 +180,7 @@ impl App {
                 pages: Default::default(),
                 status_list: Default::default(),
                 signing,
+                presentation: presentation::Caches::default(),
             }),
         })
     }
@@ -197,7 +207,8 @@ impl App {
 
     /// Deletes what no request needs any more: activations past the rate-limit window and
     /// their expiry, development SMS, and stored answers older than [`RETENTION`] (a client
-    /// retries a POST within minutes, not days). Returns the number of rows deleted.
+    /// retries a POST within minutes, not days), and expired redeemed tokens; forgets the
+    /// opened registry records. Returns the number of rows deleted.
     pub async fn prune(&self) -> Result<u64, Error> {
         let cutoff = self.state.now_i64() - RETENTION as i64;
         let mut w = self.state.store.write().await?;
@@ -214,7 +225,14 @@ impl App {
                 .await?
                 .rows_affected();
         }
+        // Redeemed tokens once expired (with the clock-skew margin): expiry refuses them anyway.
+        deleted += sqlx::query("DELETE FROM redeemed_tokens WHERE expires_at < $1")
+            .bind(self.state.now_i64() - eid_core::api::MAX_SKEW_SECONDS as i64)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
         w.commit().await?;
+        self.state.presentation.clear_records();
         Ok(deleted)
     }
 
@@ -255,6 +273,9 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("get", paths::ACCOUNT) => get(account::get),
         ("post", paths::ACCOUNT_LOCK) => post(account::lock),
         ("post", paths::ACCOUNT_UNLOCK) => post(account::unlock),
+        ("post", paths::PRESENTATION_CREDENTIALS) => post(presentation::issue_credentials),
+        ("post", paths::TOKEN_REDEEM) => post(presentation::redeem),
+        ("post", paths::ADMIN_VERIFIERS) => post(presentation::register_verifier),
         ("get", paths::DEV_OUTBOX) => get(dev_outbox),
         ("get", paths::OPENAPI) => get(openapi),
         ("post", signing_paths::ENROL) => post(signing::enrol),

@@ -157,6 +157,8 @@ async fn sign_status_list(state: &AppState) -> Result<SignedStatusList, Error> {
     let mut revoked = indices(
         state,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
+         WHERE v.revoked_at IS NOT NULL UNION ALL \
+         SELECT p.status_index FROM presentation_credentials p JOIN devices v ON v.id = p.device_id \
          WHERE v.revoked_at IS NOT NULL",
     )
     .await?;
@@ -165,6 +167,9 @@ async fn sign_status_list(state: &AppState) -> Result<SignedStatusList, Error> {
     let suspended = indices(
         state,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
+         JOIN accounts a ON a.id = v.account_id \
+         WHERE v.revoked_at IS NULL AND a.state = 'locked' UNION ALL \
+         SELECT p.status_index FROM presentation_credentials p JOIN devices v ON v.id = p.device_id \
          JOIN accounts a ON a.id = v.account_id \
          WHERE v.revoked_at IS NULL AND a.state = 'locked'",
     )

@@ -347,6 +347,55 @@ fn openapi_schemas_match_the_contract_types() {
             })
             .unwrap(),
         ),
+        (
+            "PresentationCredentialsRequest",
+            serde_json::to_value(PresentationCredentialsRequest {
+                profile: "airport".into(),
+                device_keys: vec![b()],
+                client_request_id: "c".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "PresentationCredentialsIssued",
+            serde_json::to_value(PresentationCredentialsIssued {
+                credentials: vec![b()],
+            })
+            .unwrap(),
+        ),
+        (
+            "TokenRedeem",
+            serde_json::to_value(TokenRedeem {
+                token: "VNT1:".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "TokenRedeemed",
+            serde_json::to_value(TokenRedeemed {
+                profile: "airport".into(),
+                fields: serde_json::json!({}),
+                account_level: 2,
+                redeemed_at: 1,
+            })
+            .unwrap(),
+        ),
+        (
+            "VerifierRegistration",
+            serde_json::to_value(VerifierRegistration {
+                name: "n".into(),
+                public_key: b(),
+                profiles: vec!["clinic".into()],
+            })
+            .unwrap(),
+        ),
+        (
+            "VerifierRegistered",
+            serde_json::to_value(VerifierRegistered {
+                verifier_id: "v".into(),
+            })
+            .unwrap(),
+        ),
     ];
     samples.extend(signing_samples());
     for (name, value) in samples {
@@ -385,6 +434,9 @@ fn openapi_schemas_match_the_contract_types() {
         ErrorCode::AccountLocked,
         ErrorCode::NotFound,
         ErrorCode::RateLimited,
+        ErrorCode::TokenUsed,
+        ErrorCode::TokenExpired,
+        ErrorCode::NotAllowed,
         ErrorCode::Internal,
     ] {
         assert!(

@@ -6,12 +6,8 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use coset::{CoseSign1, TaggedCborSerializable};
-use der::Decode;
 use eid_core::api::{self, AccountLockRequest, AccountRemoteState, AccountStatus, ErrorCode};
 use eid_core::credential::{self, DocumentKind, TrustList};
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{Signature, VerifyingKey};
 
 async fn trust_list(h: &Harness) -> TrustList {
     let r = h.get(api::paths::TRUST_LIST).await;
@@ -42,64 +38,6 @@ async fn documents(h: &Harness, device: &DeviceKey, since: Option<&str>) -> Repl
         None => api::paths::DOCUMENTS.to_owned(),
     };
     h.signed(device, "GET", &path, Vec::new(), &[]).await
-}
-
-/// The status list's (revoked, suspended) bits, after checking the police signature.
-async fn status_bits(h: &Harness) -> (Vec<u8>, Vec<u8>) {
-    let r = h.get(api::paths::STATUS_LIST).await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert!(
-        r.headers["cache-control"]
-            .to_str()
-            .unwrap()
-            .contains("max-age=300")
-    );
-    let list: api::StatusListResponse = r.json();
-    let sign1 = CoseSign1::from_tagged_slice(&list.signed.0).unwrap();
-    let cert_der = sign1
-        .protected
-        .header
-        .rest
-        .iter()
-        .find_map(|(l, v)| (*l == coset::Label::Int(33)).then(|| v.as_bytes().unwrap().clone()))
-        .unwrap();
-    let cert = x509_cert::Certificate::from_der(&cert_der).unwrap();
-    assert!(
-        cert.tbs_certificate()
-            .subject()
-            .to_string()
-            .contains("Bo Cong an")
-    );
-    let point = cert
-        .tbs_certificate()
-        .subject_public_key_info()
-        .subject_public_key
-        .raw_bytes()
-        .to_vec();
-    let key = VerifyingKey::from_sec1_bytes(&point).unwrap();
-    sign1
-        .verify_signature(&[], |sig, tbs| {
-            key.verify(tbs, &Signature::from_slice(sig).unwrap())
-        })
-        .unwrap();
-    let payload: ciborium::Value =
-        ciborium::from_reader(sign1.payload.as_deref().unwrap()).unwrap();
-    let map = payload.as_map().unwrap();
-    let field = |name: &str| {
-        map.iter()
-            .find(|(k, _)| k.as_text() == Some(name))
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
-    assert_eq!(field("list").as_text().unwrap(), list.list);
-    let bits = |name: &str| {
-        miniz_oxide::inflate::decompress_to_vec_zlib(field(name).as_bytes().unwrap()).unwrap()
-    };
-    (bits("revoked"), bits("suspended"))
-}
-
-fn bit(bits: &[u8], index: u32) -> bool {
-    bits[(index / 8) as usize] & (1 << (index % 8)) != 0
 }
 
 #[tokio::test]

@@ -28,11 +28,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
     eid_core::runtime::block_on(f).ok_or_else(|| "no async runtime".to_owned())
 }
 
@@ -45,6 +45,44 @@ struct Activated {
 /// Activates `c` on a fresh wallet (timing the backend calls only), syncs it once and signs
 /// the replayed request.
 fn activate(client: &BackendClient, c: &Citizen) -> Result<Activated, String> {
+    let activated = activate_wallet(client, c)?;
+    let w = &activated.wallet;
+    // The first sync, as the app does after activating: it also gives the page's ETag.
+    block_on(w.sync(client, None))?.map_err(err)?;
+    let etag = w.sync_state().map_err(err)?.etag.unwrap_or_default();
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(err)?
+        .as_secs();
+    let sig = w
+        .sign_with_device_key(&api::signing_input("GET", api::paths::DOCUMENTS, ts, b""))
+        .map_err(err)?;
+    let sig = serde_json::to_value(B64(sig)).map_err(err)?;
+    let account = w.account_id().map_err(err)?.ok_or("no account id")?;
+    // ETags are quoted hex: escape the quotes for Lua.
+    let etag = etag.replace('"', "\\\"");
+    Ok(Activated {
+        backend_seconds: activated.backend_seconds,
+        lua_entry: format!(
+            "  {{account = \"{account}\", ts = \"{ts}\", sig = \"{}\", etag = \"{etag}\"}},",
+            sig.as_str().unwrap_or_default()
+        ),
+    })
+}
+
+/// An activated wallet in a temporary directory (which lives as long as it does).
+pub(crate) struct ActivatedWallet {
+    pub wallet: Wallet,
+    /// Seconds spent in backend calls (the simulated chip read excluded).
+    pub backend_seconds: f64,
+    _dir: tempfile::TempDir,
+}
+
+/// Activates `c` on a fresh in-memory wallet with its simulated card.
+pub(crate) fn activate_wallet(
+    client: &BackendClient,
+    c: &Citizen,
+) -> Result<ActivatedWallet, String> {
     let limits = TransportLimits {
         max_command: 65544,
         max_response: 65538,
@@ -81,26 +119,10 @@ fn activate(client: &BackendClient, c: &Citizen) -> Result<Activated, String> {
     let t1 = Instant::now();
     block_on(w.complete_activation(client, &pending, &code, &chip))?.map_err(err)?;
     backend_seconds += t1.elapsed().as_secs_f64();
-    // The first sync, as the app does after activating: it also gives the page's ETag.
-    block_on(w.sync(client, None))?.map_err(err)?;
-    let etag = w.sync_state().map_err(err)?.etag.unwrap_or_default();
-    let ts = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(err)?
-        .as_secs();
-    let sig = w
-        .sign_with_device_key(&api::signing_input("GET", api::paths::DOCUMENTS, ts, b""))
-        .map_err(err)?;
-    let sig = serde_json::to_value(B64(sig)).map_err(err)?;
-    let account = w.account_id().map_err(err)?.ok_or("no account id")?;
-    // ETags are quoted hex: escape the quotes for Lua.
-    let etag = etag.replace('"', "\\\"");
-    Ok(Activated {
+    Ok(ActivatedWallet {
+        wallet: w,
         backend_seconds,
-        lua_entry: format!(
-            "  {{account = \"{account}\", ts = \"{ts}\", sig = \"{}\", etag = \"{etag}\"}},",
-            sig.as_str().unwrap_or_default()
-        ),
+        _dir: dir,
     })
 }
 

@@ -6,6 +6,7 @@ mod chip_cmd;
 mod demo_cmd;
 mod fixtures_cmd;
 mod load_cmd;
+mod load_redeem_cmd;
 mod output;
 mod present_cmd;
 mod serve_cmd;
@@ -51,6 +52,9 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+    /// Load-test preparation (scripts/load-redeem.sh): a verifier, activated citizens and a wrk
+    /// script redeeming unique online tokens once each.
+    LoadPrepRedeem(load_redeem_cmd::Args),
     /// Run the reference backend (development mode unless --production).
     Serve(serve_cmd::ServeArgs),
     /// Check a presentation QR as a verifier (exit 0 valid, 1 invalid).
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
             population,
             concurrency,
         } => load_cmd::run(&backend, &lua, population, concurrency),
+        Command::LoadPrepRedeem(args) => load_redeem_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Verify(args) => present_cmd::verify(args),
         Command::Demo { no_qr } => demo_cmd::run(no_qr),

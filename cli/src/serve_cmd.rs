@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// first ones are always the default population). Ignored when the registry is seeded.
     #[arg(long, default_value_t = eid_fixtures::citizens::POPULATION_SIZE)]
     population: usize,
+    /// Bearer token of the admin endpoints (verifier registration). In development mode a
+    /// random one is made when none is given and printed once on standard output.
+    #[arg(long, env = "EID_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
     /// Log level: error, warn, info, debug, trace.
     #[arg(long, default_value = "info", env = "EID_LOG")]
     log: tracing_subscriber::filter::LevelFilter,
@@ -44,9 +48,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
+        let given = args.admin_token.filter(|t| !t.is_empty());
+        // Printed, never logged: standard output is the operator's, the log is shared.
+        let generated =
+            (given.is_none() && !args.production).then(eid_core::sync::client::new_request_id);
         let config = Config {
             dev_mode: !args.production,
             population: args.population,
+            admin_token: given.or_else(|| generated.clone()),
             ..Config::development(args.db)
         };
         let app = App::open_with_signer(config, &args.signer)
@@ -59,6 +68,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
             .local_addr()
             .map_err(|e| format!("no local address: {e}"))?;
         println!("listening on http://{addr}");
+        if let Some(token) = &generated {
+            println!("admin token: {token}");
+        }
         // Scripts wait for this line.
         let _ = std::io::stdout().flush();
         app.serve(listener, async {

@@ -8,6 +8,8 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use base64::Engine;
+use coset::{CoseSign1, TaggedCborSerializable};
+use der::Decode;
 use eid_backend::{App, Config};
 use eid_core::api::{
     self, ActivationComplete, ActivationStart, ActivationStarted, B64, ChipEvidence, DevOutbox,
@@ -19,8 +21,8 @@ use eid_fixtures::card::aa::ActiveAuthCard;
 use eid_fixtures::card::cccd;
 use eid_fixtures::citizens::{self, Citizen};
 use http_body_util::BodyExt;
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{DerSignature, SigningKey};
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,6 +57,17 @@ impl Reply {
     }
 }
 
+/// The admin token of every test backend.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// The development configuration of the tests: with [`ADMIN_TOKEN`].
+pub fn config(url: String) -> Config {
+    Config {
+        admin_token: Some(ADMIN_TOKEN.into()),
+        ..Config::development(url)
+    }
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A fresh client_request_id.
@@ -69,7 +82,7 @@ pub fn request_id() -> String {
 async fn sqlite() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("backend.db").display());
-    let app = App::open(Config::development(url)).await.unwrap();
+    let app = App::open(config(url)).await.unwrap();
     Harness {
         router: app.router(),
         app,
@@ -88,7 +101,7 @@ async fn postgres(url: &str) -> Harness {
     let db = eid_backend::db::create_postgres_database(url, &name)
         .await
         .unwrap_or_else(|e| panic!("EID_TEST_POSTGRES_URL is set but does not answer: {e}"));
-    let app = App::open(Config::development(db)).await.unwrap();
+    let app = App::open(config(db)).await.unwrap();
     Harness {
         router: app.router(),
         app,
@@ -304,6 +317,64 @@ pub fn evidence_with(
     }
 }
 
+/// The status list's (revoked, suspended) bits, after checking the police signature.
+pub async fn status_bits(h: &Harness) -> (Vec<u8>, Vec<u8>) {
+    let r = h.get(api::paths::STATUS_LIST).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=300")
+    );
+    let list: api::StatusListResponse = r.json();
+    let sign1 = CoseSign1::from_tagged_slice(&list.signed.0).unwrap();
+    let cert_der = sign1
+        .protected
+        .header
+        .rest
+        .iter()
+        .find_map(|(l, v)| (*l == coset::Label::Int(33)).then(|| v.as_bytes().unwrap().clone()))
+        .unwrap();
+    let cert = x509_cert::Certificate::from_der(&cert_der).unwrap();
+    assert!(
+        cert.tbs_certificate()
+            .subject()
+            .to_string()
+            .contains("Bo Cong an")
+    );
+    let point = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes()
+        .to_vec();
+    let key = VerifyingKey::from_sec1_bytes(&point).unwrap();
+    sign1
+        .verify_signature(&[], |sig, tbs| {
+            key.verify(tbs, &Signature::from_slice(sig).unwrap())
+        })
+        .unwrap();
+    let payload: ciborium::Value =
+        ciborium::from_reader(sign1.payload.as_deref().unwrap()).unwrap();
+    let map = payload.as_map().unwrap();
+    let field = |name: &str| {
+        map.iter()
+            .find(|(k, _)| k.as_text() == Some(name))
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(field("list").as_text().unwrap(), list.list);
+    let bits = |name: &str| {
+        miniz_oxide::inflate::decompress_to_vec_zlib(field(name).as_bytes().unwrap()).unwrap()
+    };
+    (bits("revoked"), bits("suspended"))
+}
+
+pub fn bit(bits: &[u8], index: u32) -> bool {
+    bits[(index / 8) as usize] & (1 << (index % 8)) != 0
+}
+
 /// A wallet's device key and, once activated, its account.
 pub struct DeviceKey {
     key: SigningKey,
@@ -328,6 +399,12 @@ impl DeviceKey {
             .to_sec1_point(false)
             .as_bytes()
             .to_vec()
+    }
+
+    /// ES256 r || s, as QR payloads carry it.
+    pub fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
+        let sig: Signature = self.key.sign(message);
+        sig.to_bytes().into()
     }
 
     pub fn sign(&self, message: &[u8]) -> String {

@@ -146,6 +146,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn days_before_and_after_1970_round_trip() {
+        for (y, m, d) in [
+            (1900, 1, 1),
+            (1965, 2, 28),
+            (1969, 12, 31),
+            (1970, 1, 1),
+            (9999, 12, 31),
+        ] {
+            let date = Date::new(y, m, d).unwrap();
+            assert_eq!(Date::from_unix_days(date.unix_days()), Some(date));
+        }
+        assert_eq!(Date::new(1969, 12, 31).unwrap().unix_days(), -1);
+        assert_eq!(Date::from_unix_days(i64::MIN), None);
+        assert_eq!(Date::from_unix_days(i64::MAX), None);
+    }
+
+    #[test]
     fn parsing_and_validity() {
         let d = Date::new(1990, 3, 7).unwrap();
         assert_eq!(Date::parse_iso("1990-03-07"), Some(d));

@@ -8,6 +8,10 @@ use crate::api::{
 use crate::api::{
     AccountLockRequest, AccountStatus, B64, DocumentsPage, StatusListResponse, TrustListResponse,
 };
+use crate::api::{
+    PresentationCredentialsIssued, PresentationCredentialsRequest, TokenRedeem, TokenRedeemed,
+    VerifierRegistered, VerifierRegistration,
+};
 use crate::chip::crypto::{OsRng, Rng};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -52,6 +56,100 @@ pub trait DeviceSigner: Send + Sync {
     fn account_id(&self) -> String;
     /// DER ECDSA P-256/SHA-256 over `message`.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError>;
+}
+
+/// Signs requests with a verifier device's key (`x-eid-verifier` instead of `x-eid-account`),
+/// for token redemption.
+pub trait VerifierSigner: Send + Sync {
+    /// The id the backend gave the verifier at registration.
+    fn verifier_id(&self) -> String;
+    /// DER ECDSA P-256/SHA-256 over `message`.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError>;
+}
+
+/// A verifier key held in memory (desk software, tests, load runs).
+#[derive(Clone)]
+pub struct VerifierKey {
+    pub verifier_id: String,
+    key: p256::ecdsa::SigningKey,
+}
+
+impl std::fmt::Debug for VerifierKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierKey")
+            .field("verifier_id", &self.verifier_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifierKey {
+    /// A fresh random key, not registered yet (empty id).
+    pub fn generate() -> VerifierKey {
+        loop {
+            let mut secret = [0u8; 32];
+            OsRng.fill(&mut secret);
+            if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&secret) {
+                return VerifierKey {
+                    verifier_id: String::new(),
+                    key,
+                };
+            }
+        }
+    }
+
+    /// SEC1 uncompressed public key, for [`VerifierRegistration::public_key`].
+    pub fn public_key(&self) -> Vec<u8> {
+        self.key
+            .verifying_key()
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec()
+    }
+}
+
+impl VerifierSigner for VerifierKey {
+    fn verifier_id(&self) -> String {
+        self.verifier_id.clone()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
+        use p256::ecdsa::signature::Signer as _;
+        let sig: p256::ecdsa::DerSignature = self.key.sign(message);
+        Ok(sig.as_bytes().to_vec())
+    }
+}
+
+/// Who signs a request, and so which id header it carries.
+#[derive(Clone, Copy)]
+enum Signer<'a> {
+    Device(&'a dyn DeviceSigner),
+    Verifier(&'a dyn VerifierSigner),
+}
+
+impl Signer<'_> {
+    fn id_header(&self) -> (&'static str, String) {
+        match self {
+            Signer::Device(s) => (api::headers::ACCOUNT, s.account_id()),
+            Signer::Verifier(s) => (api::headers::VERIFIER, s.verifier_id()),
+        }
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
+        match self {
+            Signer::Device(s) => s.sign(message),
+            Signer::Verifier(s) => s.sign(message),
+        }
+    }
+}
+
+/// How one call is made.
+#[derive(Clone, Copy, Default)]
+struct CallOptions<'a> {
+    signer: Option<Signer<'a>>,
+    if_none_match: Option<&'a str>,
+    bearer: Option<&'a str>,
+    /// The request may be sent again after it may have reached the backend (reads, POSTs with
+    /// a client_request_id). When not, only a connection that never opened is retried.
+    replay_safe: bool,
 }
 
 /// Retry policy: attempts and the first backoff; each retry doubles it, plus up to 50 % jitter so
@@ -126,7 +224,7 @@ impl BackendClient {
         tokio::time::sleep(base + jitter).await;
     }
 
-    /// One call with retries. `signer` signs each attempt afresh (the timestamp changes).
+    /// One replay-safe call with retries, device-signed when `signer` is given.
     async fn call(
         &self,
         method: Method,
@@ -134,6 +232,23 @@ impl BackendClient {
         body: Option<Vec<u8>>,
         signer: Option<&dyn DeviceSigner>,
         if_none_match: Option<&str>,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), SyncError> {
+        let options = CallOptions {
+            signer: signer.map(Signer::Device),
+            if_none_match,
+            bearer: None,
+            replay_safe: true,
+        };
+        self.call_with(method, path_and_query, body, options).await
+    }
+
+    /// One call with retries. The signer signs each attempt afresh (the timestamp changes).
+    async fn call_with(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        options: CallOptions<'_>,
     ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), SyncError> {
         let mut last = SyncError::Network("no attempt made".into());
         for attempt in 0..self.retry.attempts.max(1) {
@@ -149,10 +264,13 @@ impl BackendClient {
                     .header("content-type", "application/json")
                     .body(bytes.clone());
             }
-            if let Some(tag) = if_none_match {
+            if let Some(tag) = options.if_none_match {
                 req = req.header("if-none-match", tag);
             }
-            if let Some(s) = signer {
+            if let Some(token) = options.bearer {
+                req = req.header("authorization", format!("Bearer {token}"));
+            }
+            if let Some(s) = options.signer {
                 let ts = now_seconds();
                 let sig = s.sign(&api::signing_input(
                     method.as_str(),
@@ -162,8 +280,9 @@ impl BackendClient {
                 ))?;
                 let sig =
                     serde_json::to_value(B64(sig)).map_err(|e| SyncError::Decode(e.to_string()))?;
+                let (id_header, id) = s.id_header();
                 req = req
-                    .header(api::headers::ACCOUNT, s.account_id())
+                    .header(id_header, id)
                     .header(api::headers::TIMESTAMP, ts.to_string())
                     .header(api::headers::SIGNATURE, sig.as_str().unwrap_or_default());
             }
@@ -175,7 +294,12 @@ impl BackendClient {
                     } else {
                         "connection failed".into()
                     });
-                    continue;
+                    // A request that may have reached the backend is not sent again unless
+                    // that is harmless.
+                    if options.replay_safe || e.is_connect() {
+                        continue;
+                    }
+                    break;
                 }
             };
             let status = resp.status();
@@ -184,7 +308,10 @@ impl BackendClient {
                 Ok(b) => b.to_vec(),
                 Err(_) => {
                     last = SyncError::Network("answer cut off".into());
-                    continue;
+                    if options.replay_safe {
+                        continue;
+                    }
+                    break;
                 }
             };
             if status.is_success() || status == StatusCode::NOT_MODIFIED {
@@ -209,7 +336,9 @@ impl BackendClient {
                 },
             };
             // Only overload and server faults are worth another try; the rest will not change.
-            let retry = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            // A server fault may come after the work was done: only replay-safe calls retry it.
+            let retry = status == StatusCode::TOO_MANY_REQUESTS
+                || (status.is_server_error() && options.replay_safe);
             last = err;
             if !retry {
                 break;
@@ -321,6 +450,85 @@ impl BackendClient {
         };
         self.json(Method::POST, path, Some(&body), Some(signer))
             .await
+    }
+
+    /// A batch of presentation credentials of `profile` (`present::Profile::as_str`), one per
+    /// SEC1 P-256 key in `device_keys`, in their order. Retried with the same
+    /// client_request_id, so a retry gets the first batch, not a second one.
+    pub async fn presentation_credentials(
+        &self,
+        signer: &dyn DeviceSigner,
+        profile: &str,
+        device_keys: &[Vec<u8>],
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        let body = PresentationCredentialsRequest {
+            profile: profile.to_owned(),
+            device_keys: device_keys.iter().cloned().map(B64).collect(),
+            client_request_id: new_request_id(),
+        };
+        let issued: PresentationCredentialsIssued = self
+            .json(
+                Method::POST,
+                api::paths::PRESENTATION_CREDENTIALS,
+                Some(&body),
+                Some(signer),
+            )
+            .await?;
+        if issued.credentials.len() != device_keys.len() {
+            return Err(SyncError::Decode(
+                "not one credential per device key".into(),
+            ));
+        }
+        Ok(issued.credentials.into_iter().map(|c| c.0).collect())
+    }
+
+    /// Redeems an online token (the scanned `VNT1:...` text) as the verifier of `signer`.
+    ///
+    /// Redemption is one-time at the backend and not idempotent: a request that may have
+    /// reached it is never sent again (a retry would answer `token_used` for a token this
+    /// verifier did redeem). Only a connection that never opened is retried; after a timeout
+    /// the verifier asks the holder for a new token.
+    pub async fn redeem_token(
+        &self,
+        signer: &dyn VerifierSigner,
+        token_text: &str,
+    ) -> Result<TokenRedeemed, SyncError> {
+        let body = serde_json::to_vec(&TokenRedeem {
+            token: token_text.to_owned(),
+        })
+        .map_err(|e| SyncError::Decode(e.to_string()))?;
+        let options = CallOptions {
+            signer: Some(Signer::Verifier(signer)),
+            ..CallOptions::default()
+        };
+        let (_, _, bytes) = self
+            .call_with(Method::POST, api::paths::TOKEN_REDEEM, Some(body), options)
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
+    }
+
+    /// Registers a verifier with the backend's admin token; not retried once sent (a retry
+    /// could register it twice).
+    pub async fn register_verifier(
+        &self,
+        admin_token: &str,
+        registration: &VerifierRegistration,
+    ) -> Result<VerifierRegistered, SyncError> {
+        let body =
+            serde_json::to_vec(registration).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let options = CallOptions {
+            bearer: Some(admin_token),
+            ..CallOptions::default()
+        };
+        let (_, _, bytes) = self
+            .call_with(
+                Method::POST,
+                api::paths::ADMIN_VERIFIERS,
+                Some(body),
+                options,
+            )
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
     }
 
     /// Development backends only: the newest SMS code sent to `phone`.

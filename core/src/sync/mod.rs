@@ -4,7 +4,9 @@
 
 pub mod client;
 
-pub use client::{BackendClient, DeviceSigner, RetryPolicy, SyncError};
+pub use client::{
+    BackendClient, DeviceSigner, RetryPolicy, SyncError, VerifierKey, VerifierSigner,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,468 @@
+//! QR presentation (issue 5, docs/adr/0010), the backend's side:
+//!
+//! - POST /v1/presentation-credentials (device-signed): a batch of single-use presentation
+//!   credentials of one profile, one per fresh device key, each with its own serial and status
+//!   list entry (revoked with the device binding, suspended with the account, like documents).
+//! - POST /v1/admin/verifiers (admin token): registers a verifier device and its profiles.
+//! - POST /v1/presentations/redeem (verifier-signed): redeems an online token once and answers
+//!   the profile's fields from the registry.
+
+use crate::AppState;
+use crate::auth::{SignedRequest, authenticate};
+use crate::db::{Backend, next_counter};
+use crate::error::{ApiFailure, Error, json_response};
+use crate::http::{Answer, idempotent, parse, random_bytes, random_hex};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+use eid_core::api::{
+    B64, ErrorCode, MAX_PRESENTATION_BATCH, MAX_SKEW_SECONDS, PresentationCredentialsIssued,
+    PresentationCredentialsRequest, TokenRedeem, TokenRedeemed, VerifierRegistered,
+    VerifierRegistration, headers,
+};
+use eid_core::credential::{Document, DocumentKind};
+use eid_core::present::payload::TOKEN_LIFETIME;
+use eid_core::present::{self, CredentialSpec, Disclosed, PresentError, Profile, QrPayload};
+use p256::ecdsa::VerifyingKey;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use subtle::ConstantTimeEq;
+
+/// Presentation credentials are valid 30 days (the wallet asks for a new batch long before).
+pub const PRESENTATION_CREDENTIAL_LIFETIME: u64 = 30 * 86_400;
+/// Verifier names are for people (the desk's label), not identifiers.
+const MAX_VERIFIER_NAME: usize = 100;
+/// The record cache is dropped when it grows past this many entries (and on every prune).
+const MAX_CACHED_RECORDS: usize = 100_000;
+
+/// A registered verifier, as redemption needs it.
+#[derive(Debug)]
+struct Verifier {
+    /// SEC1 uncompressed point (what ring verifies with).
+    key: Vec<u8>,
+    profiles: Vec<Profile>,
+}
+
+/// In-memory caches of the hot redemption path. Both hold only what the database holds and
+/// checked data: verifiers (never changed once registered) and registry records opened by
+/// `Keys::open_record`, keyed by the SHA-256 of the record bytes (a row altered in the database
+/// is a new key, checked afresh).
+#[derive(Debug, Default)]
+pub struct Caches {
+    verifiers: RwLock<HashMap<String, Arc<Verifier>>>,
+    records: Mutex<HashMap<[u8; 32], Document>>,
+}
+
+impl Caches {
+    /// Forgets the opened records, so they are checked again at the current time.
+    pub fn clear_records(&self) {
+        if let Ok(mut r) = self.records.lock() {
+            r.clear();
+        }
+    }
+}
+
+fn not_verified() -> ApiFailure {
+    ApiFailure::invalid("the token does not verify")
+}
+
+fn admin_unauthenticated() -> ApiFailure {
+    ApiFailure::new(
+        ErrorCode::Unauthenticated,
+        "the admin token is missing or wrong",
+    )
+}
+
+/// The registry record `record` opened (checked against the trust list), through the cache.
+fn open_record(state: &AppState, record: &[u8]) -> Result<Document, Error> {
+    let hash: [u8; 32] = Sha256::digest(record).into();
+    if let Some(doc) = state
+        .presentation
+        .records
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&hash).cloned())
+    {
+        return Ok(doc);
+    }
+    let doc = state.keys.open_record(record, state.now())?;
+    if let Ok(mut c) = state.presentation.records.lock() {
+        if c.len() >= MAX_CACHED_RECORDS {
+            c.clear();
+        }
+        c.insert(hash, doc.clone());
+    }
+    Ok(doc)
+}
+
+/// The profile's fields from the citizen's documents; a missing source document is 404.
+fn extract(profile: Profile, documents: &[Document], now: u64) -> Result<Disclosed, ApiFailure> {
+    profile.extract(documents, now).map_err(|e| match e {
+        PresentError::MissingDocument(kind) => ApiFailure::new(
+            ErrorCode::NotFound,
+            match kind {
+                DocumentKind::DrivingLicence => "the citizen holds no driving licence",
+                DocumentKind::HealthInsurance => "the citizen holds no health insurance card",
+                DocumentKind::Identity => "the citizen's identity card is not in the registry",
+                DocumentKind::HealthRecord => "the citizen holds no health record",
+            },
+        ),
+        _ => ApiFailure::new(ErrorCode::Internal, "the profile's fields cannot be taken"),
+    })
+}
+
+/// The record kinds a profile reads: its source, and the identity card (the clinic takes the
+/// sex from it).
+fn record_kinds(profile: Profile) -> [&'static str; 2] {
+    [profile.source().as_str(), DocumentKind::Identity.as_str()]
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/presentation-credentials
+
+pub async fn issue_credentials(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
+        Ok(d) => d,
+        Err(f) => return f.into_response(),
+    };
+    if let Err(f) = device.require_active(false) {
+        return f.into_response();
+    }
+    let req: PresentationCredentialsRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(f) => return f.into_response(),
+    };
+    let run = issue_inner(&state, &device, &req);
+    idempotent(
+        &state,
+        "presentation_credentials",
+        &device.id,
+        &req.client_request_id,
+        &body,
+        run,
+    )
+    .await
+}
+
+async fn issue_inner(
+    state: &AppState,
+    device: &crate::auth::Device,
+    req: &PresentationCredentialsRequest,
+) -> Result<Answer, ApiFailure> {
+    let profile = Profile::parse(&req.profile).ok_or(ApiFailure::invalid("unknown profile"))?;
+    if req.device_keys.is_empty() || req.device_keys.len() > MAX_PRESENTATION_BATCH {
+        return Err(ApiFailure::invalid("device_keys must hold 1 to 16 keys"));
+    }
+    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(req.device_keys.len());
+    for k in &req.device_keys {
+        let key = VerifyingKey::from_sec1_bytes(&k.0)
+            .map_err(|_| ApiFailure::invalid("a device key is not a P-256 point"))?
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec();
+        // One key per credential: a repeated key would link two presentations.
+        if keys.contains(&key) {
+            return Err(ApiFailure::invalid("a device key is repeated"));
+        }
+        keys.push(key);
+    }
+    let [source, identity] = record_kinds(profile);
+    let mut documents = Vec::new();
+    for row in sqlx::query(
+        "SELECT r.record FROM registry_records r JOIN accounts a ON a.id_number = r.id_number \
+         WHERE a.id = $1 AND (r.kind = $2 OR r.kind = $3)",
+    )
+    .bind(&device.account_id)
+    .bind(source)
+    .bind(identity)
+    .fetch_all(state.store.pool())
+    .await?
+    {
+        let record: Vec<u8> = row.try_get(0)?;
+        documents.push(open_record(state, &record)?);
+    }
+    let now = state.now();
+    let fields = extract(profile, &documents, now)?;
+    let issuer = state.keys.issuer(profile.source())?;
+    let mut w = state.store.write().await?;
+    let mut credentials = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let status_index = next_counter(&mut w.tx, "status_index").await?;
+        let serial: [u8; 8] = random_bytes(8)?.try_into().map_err(|_| Error::Random)?;
+        let bytes = present::credential::issue(
+            &CredentialSpec {
+                profile,
+                fields: &fields,
+                device_key: key,
+                serial,
+                issued_at: now,
+                expires: now + PRESENTATION_CREDENTIAL_LIFETIME,
+                status_index: u32::try_from(status_index)
+                    .map_err(|_| Error::Registry("status list full".into()))?,
+            },
+            issuer,
+        )
+        .map_err(Error::from)?;
+        sqlx::query(
+            "INSERT INTO presentation_credentials \
+             (serial, device_id, profile, status_index, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(hex::encode(serial))
+        .bind(&device.id)
+        .bind(profile.as_str())
+        .bind(status_index)
+        .bind(state.now_i64())
+        .execute(&mut *w.tx)
+        .await?;
+        credentials.push(B64(bytes));
+    }
+    w.commit().await?;
+    tracing::info!(profile = %profile, count = credentials.len(), "presentation credentials issued");
+    Answer::ok(&PresentationCredentialsIssued { credentials })
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/admin/verifiers
+
+/// Whether the request carries the configured admin token (compared in constant time, over
+/// hashes so the length does not show either). No configured token: nobody is admin.
+fn is_admin(state: &AppState, h: &HeaderMap) -> bool {
+    let Some(expected) = state.config.admin_token.as_deref() else {
+        return false;
+    };
+    let Some(given) = h
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    Sha256::digest(given.trim().as_bytes())
+        .ct_eq(&Sha256::digest(expected.as_bytes()))
+        .into()
+}
+
+pub async fn register_verifier(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match register_inner(&state, &headers, &body).await {
+        Ok(a) => json_response(a.status, a.body, None),
+        Err(f) => f.into_response(),
+    }
+}
+
+async fn register_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Answer, ApiFailure> {
+    if !is_admin(state, headers) {
+        return Err(admin_unauthenticated());
+    }
+    let req: VerifierRegistration = parse(body)?;
+    let name = req.name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_VERIFIER_NAME
+        || name.chars().any(char::is_control)
+    {
+        return Err(ApiFailure::invalid(
+            "name must be 1 to 100 printable characters",
+        ));
+    }
+    let key = VerifyingKey::from_sec1_bytes(&req.public_key.0)
+        .map_err(|_| ApiFailure::invalid("public_key is not a P-256 point"))?;
+    let mut profiles = Vec::new();
+    for p in &req.profiles {
+        let profile = Profile::parse(p).ok_or(ApiFailure::invalid("unknown profile"))?;
+        if !profiles.contains(&profile) {
+            profiles.push(profile);
+        }
+    }
+    if profiles.is_empty() {
+        return Err(ApiFailure::invalid("a verifier needs at least one profile"));
+    }
+    let verifier_id = format!("VRF-{}", random_hex(8)?.to_ascii_uppercase());
+    let names: Vec<&str> = profiles.iter().map(|p| p.as_str()).collect();
+    let mut w = state.store.write().await?;
+    sqlx::query(
+        "INSERT INTO verifiers (id, name, public_key, profiles, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&verifier_id)
+    .bind(name)
+    .bind(key.to_sec1_point(false).as_bytes().to_vec())
+    .bind(names.join(","))
+    .bind(state.now_i64())
+    .execute(&mut *w.tx)
+    .await?;
+    w.commit().await?;
+    tracing::info!(verifier = %verifier_id, profiles = %names.join(","), "verifier registered");
+    Answer::ok(&VerifierRegistered { verifier_id })
+}
+
+/// The verifier `id`, from the cache or the database.
+async fn verifier(state: &AppState, id: &str) -> Result<Option<Arc<Verifier>>, ApiFailure> {
+    let cache = &state.presentation.verifiers;
+    if let Some(v) = cache.read().ok().and_then(|c| c.get(id).cloned()) {
+        return Ok(Some(v));
+    }
+    let Some(row) = sqlx::query("SELECT public_key, profiles FROM verifiers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(state.store.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let public_key: Vec<u8> = row.try_get(0)?;
+    let profiles: String = row.try_get(1)?;
+    let v = Arc::new(Verifier {
+        key: VerifyingKey::from_sec1_bytes(&public_key)
+            .map_err(|_| Error::Registry("verifier key".into()))?
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec(),
+        profiles: profiles.split(',').filter_map(Profile::parse).collect(),
+    });
+    if let Ok(mut c) = cache.write() {
+        c.insert(id.to_owned(), v.clone());
+    }
+    Ok(Some(v))
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/presentations/redeem
+
+pub async fn redeem(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match redeem_inner(&state, &method, &uri, &headers, &body).await {
+        Ok(a) => json_response(a.status, a.body, None),
+        Err(f) => f.into_response(),
+    }
+}
+
+async fn redeem_inner(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    h: &HeaderMap,
+    body: &[u8],
+) -> Result<Answer, ApiFailure> {
+    let request = SignedRequest::parse(state, method, uri, h, body, headers::VERIFIER)?;
+    let verifier_id = request.signer;
+    let verifier = verifier(state, verifier_id)
+        .await?
+        .ok_or_else(ApiFailure::unauthenticated)?;
+    if !request.verifies(&verifier.key) {
+        return Err(ApiFailure::unauthenticated());
+    }
+    let req: TokenRedeem = parse(body)?;
+    let token = match QrPayload::parse(&req.token) {
+        Ok(QrPayload::Token(t)) => t,
+        _ => {
+            return Err(ApiFailure::invalid(
+                "token is not an online presentation token",
+            ));
+        }
+    };
+    let now = state.now();
+    if token.expires_at <= now {
+        return Err(ApiFailure::new(
+            ErrorCode::TokenExpired,
+            "the token expired",
+        ));
+    }
+    // A wallet makes tokens that live TOKEN_LIFETIME; a longer-lived one is not one of them.
+    if token.expires_at > now + TOKEN_LIFETIME + MAX_SKEW_SECONDS {
+        return Err(ApiFailure::invalid(
+            "the token lives longer than a token may",
+        ));
+    }
+    if !verifier.profiles.contains(&token.profile) {
+        return Err(ApiFailure::new(
+            ErrorCode::NotAllowed,
+            "this verifier may not receive this profile",
+        ));
+    }
+    // The account, its current device key and the records the profile reads, in one query.
+    let [source, identity] = record_kinds(token.profile);
+    let rows = sqlx::query(
+        "SELECT a.state, a.level, d.public_key, r.record FROM accounts a \
+         JOIN devices d ON d.account_id = a.id AND d.revoked_at IS NULL \
+         JOIN registry_records r ON r.id_number = a.id_number \
+         WHERE a.id = $1 AND (r.kind = $2 OR r.kind = $3)",
+    )
+    .bind(&token.account)
+    .bind(source)
+    .bind(identity)
+    .fetch_all(state.store.pool())
+    .await?;
+    // Unknown account, no current device, or signed by another key (a revoked device's, a
+    // forger's): one answer, so the endpoint tells nothing about which accounts exist.
+    let first = rows.first().ok_or_else(not_verified)?;
+    let device_key: Vec<u8> = first.try_get(2)?;
+    if !token.signature_ok(&device_key) {
+        return Err(not_verified());
+    }
+    let account_state: String = first.try_get(0)?;
+    if account_state == "locked" {
+        return Err(ApiFailure::new(
+            ErrorCode::AccountLocked,
+            "the account is locked",
+        ));
+    }
+    let level: i64 = first.try_get(1)?;
+    let mut documents = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let record: Vec<u8> = row.try_get(3)?;
+        documents.push(open_record(state, &record)?);
+    }
+    let fields = extract(token.profile, &documents, now)?;
+    // One-time: the primary key admits each token id once, however many redeem it at once. A
+    // single statement is atomic on both databases: PostgreSQL runs it on its own (one round
+    // trip), SQLite in the queued writer transaction.
+    let insert = sqlx::query(
+        "INSERT INTO redeemed_tokens (token_id, verifier_id, expires_at, redeemed_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(token.id.to_vec())
+    .bind(verifier_id)
+    .bind(i64::try_from(token.expires_at).unwrap_or(i64::MAX))
+    .bind(state.now_i64());
+    let inserted = if state.store.backend() == Backend::Postgres {
+        insert.execute(state.store.pool()).await?.rows_affected()
+    } else {
+        let mut w = state.store.write().await?;
+        let n = insert.execute(&mut *w.tx).await?.rows_affected();
+        w.commit().await?;
+        n
+    };
+    if inserted == 0 {
+        return Err(ApiFailure::new(
+            ErrorCode::TokenUsed,
+            "the token was already redeemed",
+        ));
+    }
+    tracing::info!(verifier = %verifier_id, profile = %token.profile, "token redeemed");
+    Answer::ok(&TokenRedeemed {
+        profile: token.profile.as_str().to_owned(),
+        fields: fields.to_json(),
+        account_level: u8::try_from(level).unwrap_or(0),
+        redeemed_at: now,
+    })
+}

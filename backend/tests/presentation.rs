@@ -1,0 +1,578 @@
+//! QR presentation at the backend: presentation credentials for devices, verifier registration,
+//! one-time token redemption, and their status list entries.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use eid_core::api::{
+    self, B64, ErrorCode, PresentationCredentialsIssued, PresentationCredentialsRequest,
+    TokenRedeem, TokenRedeemed, VerifierRegistered, VerifierRegistration, headers,
+};
+use eid_core::credential::TrustList;
+use eid_core::present::{self, Profile, Token};
+use eid_core::sync::{VerifierKey, VerifierSigner};
+use eid_fixtures::citizens::Citizen;
+use std::collections::BTreeSet;
+
+async fn trust(h: &Harness) -> TrustList {
+    let list: api::TrustListResponse = h.get(api::paths::TRUST_LIST).await.json();
+    TrustList::decode(&list.issuers.0).unwrap()
+}
+
+fn request(profile: &str, keys: &[Vec<u8>], id: &str) -> Vec<u8> {
+    serde_json::to_vec(&PresentationCredentialsRequest {
+        profile: profile.into(),
+        device_keys: keys.iter().cloned().map(B64).collect(),
+        client_request_id: id.into(),
+    })
+    .unwrap()
+}
+
+async fn ask(h: &Harness, device: &DeviceKey, profile: &str, keys: &[Vec<u8>]) -> Reply {
+    let body = request(profile, keys, &request_id());
+    h.signed(
+        device,
+        "POST",
+        api::paths::PRESENTATION_CREDENTIALS,
+        body,
+        &[],
+    )
+    .await
+}
+
+fn fresh_keys(n: usize) -> Vec<Vec<u8>> {
+    (0..n).map(|_| DeviceKey::new().public_key()).collect()
+}
+
+/// What the profile must disclose for `c`: its fields from the fixtures' document models.
+fn expected(c: &Citizen, profile: Profile, now: u64) -> present::Disclosed {
+    let docs = eid_fixtures::issuers::models_for(c, now).unwrap();
+    profile.extract(&docs, now).unwrap()
+}
+
+async fn register(h: &Harness, profiles: &[Profile]) -> VerifierKey {
+    let mut key = VerifierKey::generate();
+    let r = h
+        .send(
+            Request::post(api::paths::ADMIN_VERIFIERS)
+                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    serde_json::to_vec(&VerifierRegistration {
+                        name: "Quầy thủ tục sân bay Nội Bài 3".into(),
+                        public_key: B64(key.public_key()),
+                        profiles: profiles.iter().map(|p| p.as_str().to_owned()).collect(),
+                    })
+                    .unwrap(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    key.verifier_id = r.json::<VerifierRegistered>().verifier_id;
+    key
+}
+
+fn token(device: &DeviceKey, profile: Profile, expires_at: u64) -> String {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).unwrap();
+    let input = Token::signing_input(&device.account, &id, profile, expires_at);
+    Token {
+        account: device.account.clone(),
+        id,
+        profile,
+        expires_at,
+        signature: device.sign_raw(&input),
+    }
+    .to_text()
+}
+
+/// A verifier-signed redemption of `token` at `timestamp`.
+async fn redeem_at(h: &Harness, verifier: &VerifierKey, token: &str, timestamp: u64) -> Reply {
+    use base64::Engine;
+    let body = serde_json::to_vec(&TokenRedeem {
+        token: token.into(),
+    })
+    .unwrap();
+    let path = api::paths::TOKEN_REDEEM;
+    let sig = verifier
+        .sign(&api::signing_input("POST", path, timestamp, &body))
+        .unwrap();
+    h.send(
+        Request::post(path)
+            .header(headers::VERIFIER, verifier.verifier_id())
+            .header(headers::TIMESTAMP, timestamp.to_string())
+            .header(
+                headers::SIGNATURE,
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
+            )
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn redeem(h: &Harness, verifier: &VerifierKey, token: &str) -> Reply {
+    redeem_at(h, verifier, token, h.app.clock().now()).await
+}
+
+#[tokio::test]
+async fn credentials_of_each_profile_verify_and_carry_exactly_its_fields() {
+    for h in harnesses().await {
+        let c = citizen(2);
+        let device = h.activate(&c).await;
+        let trust = trust(&h).await;
+        let mut all_indices = BTreeSet::new();
+        let mut all_serials = BTreeSet::new();
+        for profile in Profile::ALL {
+            let keys = fresh_keys(3);
+            let r = ask(&h, &device, profile.as_str(), &keys).await;
+            assert_eq!(r.status, StatusCode::OK, "{} {profile}", h.db);
+            let issued: PresentationCredentialsIssued = r.json();
+            assert_eq!(issued.credentials.len(), 3);
+            let now = h.app.clock().now();
+            for (cred, key) in issued.credentials.iter().zip(&keys) {
+                let v = present::credential::verify(&cred.0, &trust, now)
+                    .unwrap_or_else(|e| panic!("{profile}: {e}"));
+                assert_eq!(v.profile, profile);
+                assert_eq!(&v.device_key, key, "bound to its own key, in order");
+                assert_eq!(v.fields, expected(&c, profile, now), "{profile}");
+                assert_eq!(v.expires - v.issued_at, 30 * 86_400);
+                assert!(all_indices.insert(v.status_index), "status index reused");
+                assert!(all_serials.insert(v.serial), "serial reused");
+            }
+        }
+        // The age check discloses one yes/no and nothing else.
+        let age = expected(&c, Profile::AgeOver18, h.app.clock().now());
+        assert_eq!(age.0.len(), 1);
+        // Not the documents' status entries either.
+        let page: api::DocumentsPage = h
+            .signed(&device, "GET", api::paths::DOCUMENTS, Vec::new(), &[])
+            .await
+            .json();
+        for d in &page.documents {
+            let v =
+                eid_core::credential::verify(&d.credential.0, &trust, h.app.clock().now()).unwrap();
+            assert!(!all_indices.contains(&v.status.index));
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_requests_are_refused() {
+    for h in harnesses().await {
+        let device = h.activate(&citizen(3)).await;
+        for (what, profile, keys) in [
+            ("unknown profile", "bar", fresh_keys(1)),
+            ("no keys", "airport", vec![]),
+            (
+                "too many",
+                "airport",
+                fresh_keys(api::MAX_PRESENTATION_BATCH + 1),
+            ),
+            ("not a point", "airport", vec![vec![4u8; 65]]),
+            ("repeated", "airport", {
+                let k = fresh_keys(1);
+                vec![k[0].clone(), k[0].clone()]
+            }),
+        ] {
+            let r = ask(&h, &device, profile, &keys).await;
+            assert_eq!(
+                (r.status, r.error()),
+                (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
+                "{what}"
+            );
+        }
+        let r = ask(
+            &h,
+            &device,
+            "airport",
+            &fresh_keys(api::MAX_PRESENTATION_BATCH),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        // Unsigned.
+        let r = h
+            .post_raw(
+                api::paths::PRESENTATION_CREDENTIALS,
+                request("airport", &fresh_keys(1), "x"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_source_document_is_not_found_and_retries_get_the_first_batch() {
+    for h in harnesses().await {
+        let c = citizen(4);
+        let device = h.activate(&c).await;
+        sqlx::query("DELETE FROM registry_records WHERE id_number = $1 AND kind = $2")
+            .bind(&c.id_number)
+            .bind("driving_licence")
+            .execute(h.app.state().store.pool())
+            .await
+            .unwrap();
+        let r = ask(&h, &device, "driving", &fresh_keys(1)).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+        );
+        assert!(
+            r.json::<api::ErrorBody>()
+                .error
+                .message
+                .contains("driving licence")
+        );
+        // Idempotent by client_request_id: the same batch, not a second one.
+        let body = request("airport", &fresh_keys(2), &request_id());
+        let path = api::paths::PRESENTATION_CREDENTIALS;
+        let first = h.signed(&device, "POST", path, body.clone(), &[]).await;
+        let again = h.signed(&device, "POST", path, body, &[]).await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert_eq!(first.body, again.body);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+    }
+}
+
+#[tokio::test]
+async fn revocation_and_lock_reach_the_presentation_credentials() {
+    for h in harnesses().await {
+        let c = citizen(5);
+        let device = h.activate(&c).await;
+        let trust = trust(&h).await;
+        let issued: PresentationCredentialsIssued =
+            ask(&h, &device, "full", &fresh_keys(2)).await.json();
+        let indices: Vec<u32> = issued
+            .credentials
+            .iter()
+            .map(|b| {
+                present::credential::verify(&b.0, &trust, h.app.clock().now())
+                    .unwrap()
+                    .status_index
+            })
+            .collect();
+        let (revoked, suspended) = status_bits(&h).await;
+        assert!(
+            indices
+                .iter()
+                .all(|i| !bit(&revoked, *i) && !bit(&suspended, *i))
+        );
+        // Locked: suspended, and no new credentials.
+        let lock = |path| {
+            serde_json::to_vec(&api::AccountLockRequest {
+                client_request_id: format!("{path}-{}", request_id()),
+            })
+            .unwrap()
+        };
+        let r = h
+            .signed(&device, "POST", api::paths::ACCOUNT_LOCK, lock("l"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let (revoked, suspended) = status_bits(&h).await;
+        assert!(
+            indices
+                .iter()
+                .all(|i| !bit(&revoked, *i) && bit(&suspended, *i)),
+            "{}",
+            h.db
+        );
+        let r = ask(&h, &device, "full", &fresh_keys(1)).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::LOCKED, ErrorCode::AccountLocked)
+        );
+        let r = h
+            .signed(&device, "POST", api::paths::ACCOUNT_UNLOCK, lock("u"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        // A second activation of the citizen revokes the first device and its credentials.
+        let second = h.activate(&c).await;
+        let (revoked, suspended) = status_bits(&h).await;
+        assert!(
+            indices
+                .iter()
+                .all(|i| bit(&revoked, *i) && !bit(&suspended, *i)),
+            "{}",
+            h.db
+        );
+        let r = ask(&h, &device, "full", &fresh_keys(1)).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::FORBIDDEN, ErrorCode::Revoked)
+        );
+        // The new device's are not.
+        let fresh: PresentationCredentialsIssued =
+            ask(&h, &second, "full", &fresh_keys(1)).await.json();
+        let index =
+            present::credential::verify(&fresh.credentials[0].0, &trust, h.app.clock().now())
+                .unwrap()
+                .status_index;
+        let (revoked, _) = status_bits(&h).await;
+        assert!(!bit(&revoked, index));
+    }
+}
+
+#[tokio::test]
+async fn the_admin_endpoint_wants_the_admin_token() {
+    for h in harnesses().await {
+        let body = serde_json::to_vec(&VerifierRegistration {
+            name: "Phòng khám".into(),
+            public_key: B64(VerifierKey::generate().public_key()),
+            profiles: vec!["clinic".into()],
+        })
+        .unwrap();
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some("test-admin-token"),
+            Some("Bearer "),
+        ] {
+            let mut req = Request::post(api::paths::ADMIN_VERIFIERS);
+            if let Some(a) = auth {
+                req = req.header("authorization", a);
+            }
+            let r = h.send(req.body(Body::from(body.clone())).unwrap()).await;
+            assert_eq!(
+                (r.status, r.error()),
+                (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
+                "{auth:?}"
+            );
+        }
+        let admin = |body: Vec<u8>| {
+            Request::post(api::paths::ADMIN_VERIFIERS)
+                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+                .body(Body::from(body))
+                .unwrap()
+        };
+        assert_eq!(h.send(admin(body)).await.status, StatusCode::OK);
+        for bad in [
+            VerifierRegistration {
+                name: "x".into(),
+                public_key: B64(vec![1, 2, 3]),
+                profiles: vec!["clinic".into()],
+            },
+            VerifierRegistration {
+                name: "x".into(),
+                public_key: B64(VerifierKey::generate().public_key()),
+                profiles: vec!["everything".into()],
+            },
+            VerifierRegistration {
+                name: "x".into(),
+                public_key: B64(VerifierKey::generate().public_key()),
+                profiles: vec![],
+            },
+            VerifierRegistration {
+                name: " ".into(),
+                public_key: B64(VerifierKey::generate().public_key()),
+                profiles: vec!["clinic".into()],
+            },
+        ] {
+            let r = h.send(admin(serde_json::to_vec(&bad).unwrap())).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        }
+    }
+    // A backend without an admin token has no admin.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("noadmin.db").display());
+    let app = eid_backend::App::open(eid_backend::Config::development(url))
+        .await
+        .unwrap();
+    let h = Harness::from_app(app, "sqlite");
+    let r = h
+        .send(
+            Request::post(api::paths::ADMIN_VERIFIERS)
+                .header("authorization", "Bearer ")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn tokens_of_each_profile_are_redeemed_once() {
+    for h in harnesses().await {
+        let c = citizen(6);
+        let device = h.activate(&c).await;
+        let verifier = register(&h, &Profile::ALL).await;
+        for profile in Profile::ALL {
+            let now = h.app.clock().now();
+            let t = token(&device, profile, now + 60);
+            let r = redeem(&h, &verifier, &t).await;
+            assert_eq!(r.status, StatusCode::OK, "{} {profile}", h.db);
+            let redeemed: TokenRedeemed = r.json();
+            assert_eq!(redeemed.profile, profile.as_str());
+            assert_eq!(
+                redeemed.fields,
+                expected(&c, profile, now).to_json(),
+                "{profile}"
+            );
+            assert_eq!(redeemed.account_level, 2);
+            assert!(redeemed.redeemed_at.abs_diff(now) <= 1);
+            let again = redeem(&h, &verifier, &t).await;
+            assert_eq!(
+                (again.status, again.error()),
+                (StatusCode::CONFLICT, ErrorCode::TokenUsed),
+                "{profile}"
+            );
+        }
+        // Another verifier cannot redeem it either.
+        let t = token(&device, Profile::Airport, h.app.clock().now() + 60);
+        assert_eq!(redeem(&h, &verifier, &t).await.status, StatusCode::OK);
+        let other = register(&h, &[Profile::Airport]).await;
+        assert_eq!(redeem(&h, &other, &t).await.error(), ErrorCode::TokenUsed);
+    }
+}
+
+#[tokio::test]
+async fn expired_forged_and_unauthorised_redemptions_are_refused() {
+    for h in harnesses().await {
+        let c = citizen(7);
+        let device = h.activate(&c).await;
+        let verifier = register(&h, &[Profile::Airport, Profile::AgeOver18]).await;
+        let now = h.app.clock().now();
+        let check = |r: Reply, status: StatusCode, code: ErrorCode, what: &str| {
+            assert_eq!((r.status, r.error()), (status, code), "{what} {}", h.db);
+        };
+        let t = token(&device, Profile::Airport, now);
+        check(
+            redeem(&h, &verifier, &t).await,
+            StatusCode::GONE,
+            ErrorCode::TokenExpired,
+            "expired",
+        );
+        let t = token(&device, Profile::Airport, now + 60 + 300 + 1);
+        check(
+            redeem(&h, &verifier, &t).await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "living too long",
+        );
+        let mut forger = DeviceKey::new();
+        forger.account = device.account.clone();
+        let t = token(&forger, Profile::Airport, now + 60);
+        check(
+            redeem(&h, &verifier, &t).await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "wrong device key",
+        );
+        forger.account = "VNEID-0000".into();
+        let t = token(&forger, Profile::Airport, now + 60);
+        check(
+            redeem(&h, &verifier, &t).await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "unknown account",
+        );
+        check(
+            redeem(&h, &verifier, "VN1:ABC").await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "not a token",
+        );
+        let t = token(&device, Profile::Clinic, now + 60);
+        check(
+            redeem(&h, &verifier, &t).await,
+            StatusCode::FORBIDDEN,
+            ErrorCode::NotAllowed,
+            "profile not allowed",
+        );
+        // Verifier authentication.
+        let t = token(&device, Profile::Airport, now + 60);
+        let mut unknown = VerifierKey::generate();
+        unknown.verifier_id = "VRF-0000".into();
+        check(
+            redeem(&h, &unknown, &t).await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "unknown verifier",
+        );
+        let mut impostor = VerifierKey::generate();
+        impostor.verifier_id = verifier.verifier_id.clone();
+        check(
+            redeem(&h, &impostor, &t).await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "wrong verifier key",
+        );
+        check(
+            redeem_at(&h, &verifier, &t, now - 301).await,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "stale verifier signature",
+        );
+        let r = h
+            .post(api::paths::TOKEN_REDEEM, &TokenRedeem { token: t.clone() })
+            .await;
+        check(
+            r,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "unsigned",
+        );
+        // None of these used the token up.
+        assert_eq!(redeem(&h, &verifier, &t).await.status, StatusCode::OK);
+
+        // Locked account: refused.
+        let lock = serde_json::to_vec(&api::AccountLockRequest {
+            client_request_id: request_id(),
+        })
+        .unwrap();
+        h.signed(&device, "POST", api::paths::ACCOUNT_LOCK, lock, &[])
+            .await;
+        let t = token(&device, Profile::AgeOver18, now + 60);
+        check(
+            redeem(&h, &verifier, &t).await,
+            StatusCode::LOCKED,
+            ErrorCode::AccountLocked,
+            "locked",
+        );
+        // A new device: the old one's tokens no longer verify, the new one's do.
+        let second = h.activate(&c).await;
+        check(
+            redeem(&h, &verifier, &t).await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "revoked device",
+        );
+        let t = token(&second, Profile::AgeOver18, now + 60);
+        let r = redeem(&h, &verifier, &t).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.json::<TokenRedeemed>().fields["age_over_18"],
+            serde_json::json!(true)
+        );
+
+        // Pruned once expired, not before.
+        let count = || async {
+            let row = sqlx::query("SELECT COUNT(*) FROM redeemed_tokens")
+                .fetch_one(h.app.state().store.pool())
+                .await
+                .unwrap();
+            sqlx::Row::try_get::<i64, _>(&row, 0).unwrap()
+        };
+        h.app.prune().await.unwrap();
+        assert_eq!(count().await, 2);
+        h.app.clock().advance(60 + 300 + 1);
+        h.app.prune().await.unwrap();
+        assert_eq!(count().await, 0);
+        check(
+            redeem(&h, &verifier, &t).await,
+            StatusCode::GONE,
+            ErrorCode::TokenExpired,
+            "pruned and expired",
+        );
+    }
+}
