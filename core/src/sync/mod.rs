@@ -52,4 +52,8 @@ pub struct SyncReport {
     pub unchanged: bool,
     /// This device's binding was revoked: documents were wiped.
     pub revoked: bool,
+    /// Presentation credentials received (batches refill profiles running low).
+    pub presentation_credentials: usize,
+    /// Why refilling presentation credentials failed; documents were still synced.
+    pub presentation_error: Option<String>,
 }

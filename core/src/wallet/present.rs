@@ -70,7 +70,74 @@ fn hex_lower(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A profile is refilled at sync when fewer unused credentials than this are left.
+pub const PRESENTATION_LOW_WATER: u64 = 3;
+/// Credentials asked for per refill.
+pub const PRESENTATION_BATCH: usize = 8;
+
 impl Wallet {
+    /// Asks the backend for a batch of each profile that runs low (and whose source document the
+    /// wallet holds). Slots left empty by an earlier failed request are dropped first.
+    pub(super) async fn refill_presentations(
+        &self,
+        client: &crate::sync::BackendClient,
+        signer: &dyn crate::sync::client::DeviceSigner,
+    ) -> Result<usize> {
+        let kinds: Vec<_> = self
+            .verified_documents()?
+            .iter()
+            .map(Document::kind)
+            .collect();
+        let mut stored = 0;
+        for profile in Profile::ALL {
+            let empty: Vec<String> = self
+                .store
+                .presentation_slots(profile.as_str())
+                .map_err(WalletError::from_store)?
+                .into_iter()
+                .filter(|s| s.credential.is_none())
+                .map(|s| s.alias)
+                .collect();
+            self.drop_slots(&empty)?;
+            if !kinds.contains(&profile.source())
+                || self
+                    .store
+                    .unused_presentations(profile.as_str())
+                    .map_err(WalletError::from_store)?
+                    >= PRESENTATION_LOW_WATER
+            {
+                continue;
+            }
+            let (aliases, public): (Vec<String>, Vec<Vec<u8>>) = self
+                .new_presentation_keys(profile, PRESENTATION_BATCH)?
+                .into_iter()
+                .unzip();
+            match client
+                .presentation_credentials(signer, profile.as_str(), &public)
+                .await
+            {
+                Ok(creds) => {
+                    stored += self.import_presentation_credentials(profile, &aliases, &creds)?
+                }
+                Err(e) => {
+                    self.drop_slots(&aliases)?;
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(stored)
+    }
+
+    fn drop_slots(&self, aliases: &[String]) -> Result<()> {
+        for a in aliases {
+            // A key already gone is fine: the slot goes either way.
+            let _ = self.keys.delete(a);
+        }
+        self.store
+            .delete_presentation_slots(aliases)
+            .map_err(WalletError::from_store)
+    }
+
     fn confirm(&self, consent: Consent<'_>) -> Result<()> {
         match consent {
             Consent::Passcode(p) => self.unlock(p),
@@ -215,12 +282,7 @@ impl Wallet {
             }
         }
         if !stale.is_empty() {
-            for a in &stale {
-                let _ = self.keys.delete(a);
-            }
-            self.store
-                .delete_presentation_slots(&stale)
-                .map_err(WalletError::from_store)?;
+            self.drop_slots(&stale)?;
         }
         Ok(unused.or(if allow_reuse {
             reusable.map(|(_, c)| c)

@@ -261,6 +261,11 @@ impl Wallet {
                 ],
             )
             .map_err(WalletError::from_store)?;
+        // Presentation credentials: a failure here leaves the documents synced.
+        match self.refill_presentations(client, &signer).await {
+            Ok(n) => report.presentation_credentials = n,
+            Err(e) => report.presentation_error = Some(e.to_string()),
+        }
         Ok(report)
     }
 }

@@ -27,6 +27,9 @@ const EXTENDED: TransportLimits = TransportLimits {
     extended_length: true,
 };
 
+/// The admin token of the test backends (verifier registration).
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+
 /// A backend served on a free loopback port until dropped.
 pub struct Backend {
     pub url: String,
@@ -85,7 +88,11 @@ fn serve_with_signer(
     dir: Option<tempfile::TempDir>,
     signer: &eid_backend::signing::SignerChoice,
 ) -> Backend {
-    let app = block_on(App::open_with_signer(Config::development(url), signer))
+    let config = Config {
+        admin_token: Some(ADMIN_TOKEN.into()),
+        ..Config::development(url)
+    };
+    let app = block_on(App::open_with_signer(config, signer))
         .unwrap()
         .unwrap();
     let listener = block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -1,0 +1,136 @@
+//! `eid wallet ... present`, `eid verify`, `eid qr-sizes` and `eid demo` as a verifier desk and
+//! a citizen would run them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn eid(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(args)
+        .env_remove("EID_PASSCODE")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn present_then_verify_by_text_and_by_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w");
+    let w = w.to_str().unwrap();
+    let png = dir.path().join("airport.png");
+    let seeded = eid(&[
+        "fixtures",
+        "seed-wallet",
+        "--data-dir",
+        w,
+        "--passcode",
+        "135790",
+    ]);
+    assert!(seeded.status.success());
+    let out = eid(&[
+        "wallet",
+        "--data-dir",
+        w,
+        "--passcode",
+        "135790",
+        "present",
+        "--profile",
+        "airport",
+        "--png",
+        png.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p = json(&out);
+    let text = p["text"].as_str().unwrap();
+    assert!(p["payload_bytes"].as_u64().unwrap() <= 330);
+    assert!(p["qr_version"].as_u64().unwrap() <= 13);
+    assert_eq!(p["ecc"], "M");
+    assert!(p["expires_at"].as_u64().is_some());
+
+    let v = eid(&["verify", "--text", text, "--json"]);
+    assert_eq!(v.status.code(), Some(0));
+    let verdict = json(&v);
+    assert_eq!(verdict["valid"], true);
+    assert_eq!(verdict["profile"], "airport");
+    assert!(verdict["fields"]["full_name"].is_string());
+    assert!(verdict["fields"].get("place_of_residence").is_none());
+    assert!(verdict["checked_at"].as_u64().is_some());
+    // The PNG encodes exactly the text.
+    let img = eid(&["verify", "--image", png.to_str().unwrap(), "--json"]);
+    assert_eq!(img.status.code(), Some(0));
+    assert_eq!(json(&img)["valid"], true);
+
+    // One changed character: exit 1 with reasons.
+    let mut chars: Vec<char> = text.chars().collect();
+    let i = chars.len() / 2;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    let bad: String = chars.into_iter().collect();
+    let v = eid(&["verify", "--text", &bad, "--json"]);
+    assert_eq!(v.status.code(), Some(1));
+    let verdict = json(&v);
+    assert_eq!(verdict["valid"], false);
+    assert!(!verdict["reasons"].as_array().unwrap().is_empty());
+    assert_eq!(verdict["fields"], serde_json::json!({}));
+    // A desk expecting another nonce refuses it.
+    let v = eid(&["verify", "--text", text, "--nonce", "00112233", "--json"]);
+    assert_eq!(v.status.code(), Some(1));
+    // Wrong passcode: nothing is shown.
+    let out = eid(&[
+        "wallet",
+        "--data-dir",
+        w,
+        "--passcode",
+        "000000",
+        "present",
+        "--profile",
+        "clinic",
+    ]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn sizes_and_demo() {
+    let out = eid(&["qr-sizes", "--json"]);
+    assert!(out.status.success());
+    let rows = json(&out);
+    let airport = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == "airport" && r["nonce"] == false)
+        .unwrap();
+    assert!(airport["payload_bytes"].as_u64().unwrap() <= 330);
+    assert!(airport["qr_version"].as_u64().unwrap() <= 13);
+
+    let demo = eid(&["demo", "--no-qr"]);
+    let stdout = String::from_utf8_lossy(&demo.stdout);
+    assert!(
+        demo.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    assert_eq!(
+        stdout.matches("VALID (offline airport)").count(),
+        1,
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("VALID (offline clinic)").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(stdout.contains("account active at level 2"));
+    assert!(stdout.contains("demo finished"));
+}

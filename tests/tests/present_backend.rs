@@ -1,0 +1,156 @@
+//! QR presentation against the backend, on SQLite and PostgreSQL: sync brings presentation
+//! credentials, offline QRs verify with the backend's lists, a device change revokes the first
+//! device's credentials once the verifier refreshes its status list, and an online token is
+//! redeemed once by a registered verifier allowed that profile.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use eid_core::account::passcode::Passcode;
+use eid_core::api::{B64, ErrorCode, VerifierRegistration};
+use eid_core::credential::TrustList;
+use eid_core::present::payload::PRESENTATION_LIFETIME;
+use eid_core::present::{Profile, QrPayload};
+use eid_core::runtime::block_on;
+use eid_core::sync::client::VerifierKey;
+use eid_core::sync::{BackendClient, SyncError};
+use eid_core::verify::{StatusList, Verifier};
+use eid_core::wallet::Consent;
+use eid_fixtures::card::cccd::Faults;
+use eid_fixtures::citizens;
+
+fn pass() -> Passcode {
+    Passcode::new("123456").unwrap()
+}
+
+/// A verifier desk as it is after refreshing its lists from the backend.
+fn desk(api: &BackendClient, now: u64) -> Verifier {
+    let t = block_on(api.trust_list()).unwrap().unwrap();
+    let trust = TrustList::decode(&t.issuers.0).unwrap();
+    let s = block_on(api.status_list()).unwrap().unwrap();
+    let status = StatusList::from_signed(&s.signed.0, &trust, now).unwrap();
+    Verifier::new(trust).with_status_list(status)
+}
+
+fn api_code(e: SyncError) -> ErrorCode {
+    match e {
+        SyncError::Api { code, .. } => code,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[test]
+fn presentations_through_the_backend() {
+    for (db, b) in common::backends() {
+        let api = common::client(&b.url);
+        let c = citizens::citizens().remove(0);
+        let d1 = tempfile::tempdir().unwrap();
+        let w1 = common::wallet(d1.path());
+        common::activate(&w1, &api, &c, Faults::default()).unwrap();
+        let report = block_on(w1.sync(&api, None)).unwrap().unwrap();
+        assert_eq!(report.presentation_error, None, "{db}");
+        // Every profile: the citizen holds all four source documents.
+        assert_eq!(report.presentation_credentials, 5 * 8, "{db}");
+        // A second sync does not ask again: nothing runs low.
+        let again = block_on(w1.sync(&api, None)).unwrap().unwrap();
+        assert_eq!(again.presentation_credentials, 0, "{db}");
+
+        let now = b.app.clock().now();
+        let shown = w1
+            .present(
+                Profile::Airport,
+                None,
+                Consent::Passcode(&pass()),
+                "airport",
+            )
+            .unwrap();
+        let QrPayload::Offline(p) = QrPayload::parse(&shown.text).unwrap() else {
+            panic!()
+        };
+        let verdict = desk(&api, now).verify_offline(&shown.text, p.created_at, None, None);
+        assert!(verdict.valid, "{db}: {:?}", verdict.reasons);
+        assert_eq!(verdict.fields["id_number"], c.id_number.as_str());
+        assert!(verdict.status_list_age_s.is_some());
+
+        // Online: a desk registered for the airport profile redeems a token once.
+        let mut airport_desk = VerifierKey::generate();
+        airport_desk.verifier_id = block_on(api.register_verifier(
+            common::ADMIN_TOKEN,
+            &VerifierRegistration {
+                name: "Noi Bai T2 check-in 14".into(),
+                public_key: B64(airport_desk.public_key()),
+                profiles: vec!["airport".into()],
+            },
+        ))
+        .unwrap()
+        .unwrap()
+        .verifier_id;
+        let token = w1
+            .present_online(Profile::Airport, Consent::Passcode(&pass()), "airport")
+            .unwrap();
+        assert!(token.text.starts_with("VNT1:"));
+        let redeemed = block_on(api.redeem_token(&airport_desk, &token.text))
+            .unwrap()
+            .unwrap();
+        assert_eq!(redeemed.profile, "airport");
+        assert_eq!(redeemed.fields["id_number"], c.id_number.as_str());
+        assert_eq!(redeemed.account_level, 2);
+        let twice = block_on(api.redeem_token(&airport_desk, &token.text)).unwrap();
+        assert_eq!(api_code(twice.unwrap_err()), ErrorCode::TokenUsed, "{db}");
+        // The airport desk may not receive clinic data.
+        let clinic = w1
+            .present_online(Profile::Clinic, Consent::Passcode(&pass()), "clinic")
+            .unwrap();
+        let refused = block_on(api.redeem_token(&airport_desk, &clinic.text)).unwrap();
+        assert_eq!(
+            api_code(refused.unwrap_err()),
+            ErrorCode::NotAllowed,
+            "{db}"
+        );
+        // An offline verifier does not accept a token as a presentation.
+        assert!(
+            !desk(&api, now)
+                .verify_offline(&clinic.text, now, None, None)
+                .valid
+        );
+
+        // Device change: the citizen activates a new phone. The old phone's QR, still within
+        // its minute, is refused once the desk has the new status list.
+        let d2 = tempfile::tempdir().unwrap();
+        let w2 = common::wallet(d2.path());
+        common::activate(&w2, &api, &c, Faults::default()).unwrap();
+        let late = desk(&api, now).verify_offline(&shown.text, p.created_at, None, None);
+        assert!(!late.valid, "{db}");
+        assert!(
+            late.reasons.iter().any(|r| r.contains("revoked")),
+            "{db}: {:?}",
+            late.reasons
+        );
+        // The new phone's credentials are fine.
+        block_on(w2.sync(&api, None)).unwrap().unwrap();
+        let fresh = w2
+            .present(
+                Profile::Airport,
+                None,
+                Consent::Passcode(&pass()),
+                "airport",
+            )
+            .unwrap();
+        let QrPayload::Offline(p2) = QrPayload::parse(&fresh.text).unwrap() else {
+            panic!()
+        };
+        assert!(
+            desk(&api, now)
+                .verify_offline(&fresh.text, p2.created_at, None, None)
+                .valid
+        );
+        // And a minute later nothing shown earlier is accepted anyway.
+        let stale = desk(&api, now).verify_offline(
+            &fresh.text,
+            p2.created_at + PRESENTATION_LIFETIME + 1,
+            None,
+            None,
+        );
+        assert!(!stale.valid);
+    }
+}
