@@ -382,11 +382,9 @@ pub fn verify(
     let point = p256_point(&issuer.certificate).ok_or(Malformed("issuer key is not P-256"))?;
     sign1
         .verify_signature(&[], |signature, tbs| {
-            ring::signature::UnparsedPublicKey::new(
-                &ring::signature::ECDSA_P256_SHA256_FIXED,
-                &point,
-            )
-            .verify(tbs, signature)
+            crate::present::payload::verify_es256(&point, tbs, signature)
+                .then_some(())
+                .ok_or(())
         })
         .map_err(|_| BadSignature)?;
 

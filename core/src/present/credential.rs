@@ -209,11 +209,9 @@ impl Parsed {
             .ok_or(PresentError::UnknownIssuer)?;
         self.sign1
             .verify_signature(&[], |sig, tbs| {
-                ring::signature::UnparsedPublicKey::new(
-                    &ring::signature::ECDSA_P256_SHA256_FIXED,
-                    &issuer.point,
-                )
-                .verify(tbs, sig)
+                crate::present::payload::verify_es256(&issuer.point, tbs, sig)
+                    .then_some(())
+                    .ok_or(())
             })
             .map_err(|_| PresentError::BadIssuerSignature)?;
         issuer

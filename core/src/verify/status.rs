@@ -73,11 +73,9 @@ impl StatusList {
         let point = p256_point(&certificate).ok_or(Malformed("signer key"))?;
         sign1
             .verify_signature(&[], |sig, tbs| {
-                ring::signature::UnparsedPublicKey::new(
-                    &ring::signature::ECDSA_P256_SHA256_FIXED,
-                    &point,
-                )
-                .verify(tbs, sig)
+                crate::present::payload::verify_es256(&point, tbs, sig)
+                    .then_some(())
+                    .ok_or(())
             })
             .map_err(|_| StatusListError::BadSignature)?;
         let signer = SodCertificate {
