@@ -11,6 +11,7 @@ mod output;
 mod present_cmd;
 mod serve_cmd;
 mod signing_cmd;
+mod verifier_cmd;
 mod wallet_cmd;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +58,8 @@ enum Command {
     LoadPrepRedeem(load_redeem_cmd::Args),
     /// Run the reference backend (development mode unless --production).
     Serve(serve_cmd::ServeArgs),
+    /// A verifier desk: register its key with the backend (for online tokens).
+    Verifier(verifier_cmd::VerifierArgs),
     /// Check a presentation QR as a verifier (exit 0 valid, 1 invalid).
     Verify(present_cmd::VerifyArgs),
     /// The whole journey, timed: backend, activation with a simulated CCCD, sync, airport and
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         Command::LoadPrepRedeem(args) => load_redeem_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Verify(args) => present_cmd::verify(args),
+        Command::Verifier(args) => verifier_cmd::run(args),
         Command::Demo { no_qr } => demo_cmd::run(no_qr),
         Command::QrSizes { json } => present_cmd::sizes(json),
         Command::QrBench { iterations } => present_cmd::bench(iterations),

@@ -142,6 +142,9 @@ pub struct VerifyArgs {
     /// Accept only this profile.
     #[arg(long)]
     pub profile: Option<String>,
+    /// For online tokens: this desk's directory (`eid verifier register`); needs --backend.
+    #[arg(long)]
+    pub verifier_dir: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -206,9 +209,32 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     let nonce = args.nonce.as_deref().map(hex).transpose()?;
     let want = args.profile.as_deref().map(profile).transpose()?;
     let now = now_s();
-    let (v, warnings) = verifier(args.trust.as_deref(), args.backend.as_deref(), now)?;
-    let mut verdict = v.verify_offline(&text, now, nonce.as_deref(), want);
-    verdict.warnings.extend(warnings);
+    let verdict = if text
+        .trim()
+        .starts_with(eid_core::present::payload::TOKEN_PREFIX)
+    {
+        let (Some(url), Some(dir)) = (args.backend.as_deref(), args.verifier_dir.as_deref()) else {
+            return Err("an online token: verify it with --backend URL --verifier-dir DIR".into());
+        };
+        let desk = crate::verifier_cmd::desk(dir)?;
+        let client = BackendClient::new(url, RetryPolicy::default()).map_err(|e| e.to_string())?;
+        let mut verdict =
+            eid_core::runtime::block_on(eid_core::verify::redeem(&client, &desk, &text, now))
+                .ok_or("no async runtime")?;
+        if let Some(w) = want
+            && verdict.profile.as_deref() != Some(w.as_str())
+        {
+            verdict.valid = false;
+            verdict.fields = json!({});
+            verdict.reasons.push(format!("profile {w} expected"));
+        }
+        verdict
+    } else {
+        let (v, warnings) = verifier(args.trust.as_deref(), args.backend.as_deref(), now)?;
+        let mut verdict = v.verify_offline(&text, now, nonce.as_deref(), want);
+        verdict.warnings.extend(warnings);
+        verdict
+    };
     print_verdict(&verdict, args.json)?;
     Ok(if verdict.valid {
         ExitCode::SUCCESS

@@ -67,12 +67,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("no local address: {e}"))?;
-        println!("listening on http://{addr}");
+        // The admin token first: scripts wait for the "listening on" line and may close the
+        // pipe after it, so nothing is printed after that line (a write to a closed pipe fails).
+        let mut out = std::io::stdout().lock();
         if let Some(token) = &generated {
-            println!("admin token: {token}");
+            let _ = writeln!(out, "admin token: {token}");
         }
-        // Scripts wait for this line.
-        let _ = std::io::stdout().flush();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
+        drop(out);
         app.serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })

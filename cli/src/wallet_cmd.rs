@@ -97,7 +97,7 @@ pub enum WalletCommand {
 /// The desktop's software key store. There is no secure hardware on a desktop: the key file is
 /// sealed under a key bound to this machine and directory (device binding, not secrecy: the
 /// passcode is what protects the documents; see docs/adr/0006).
-fn open_key_store(dir: &Path) -> Result<Arc<dyn KeyStore>, String> {
+pub(crate) fn open_key_store(dir: &Path) -> Result<Arc<dyn KeyStore>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let machine = ["/etc/machine-id", "/var/lib/dbus/machine-id"]
         .iter()

@@ -25,8 +25,13 @@ fn eid(args: &[&str]) -> Output {
 
 /// Starts `eid serve` on a free port and returns it with its URL (from the line it prints).
 fn serve(db: &str) -> (Server, String) {
+    serve_with(db, &[])
+}
+
+fn serve_with(db: &str, extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
         .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -213,4 +218,110 @@ fn signing_enrol_list_and_sign_a_file() {
     );
     assert!(!out.status.success());
     assert!(!sig2.exists());
+}
+
+/// A clinic desk registers, a citizen shows an online token, the desk redeems it once.
+#[test]
+fn online_token_redeemed_once_by_a_registered_desk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "cli-admin"]);
+    let citizens: Value =
+        serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
+    let (id, phone) = (
+        citizens[2]["id"].as_str().unwrap(),
+        citizens[2]["phone"].as_str().unwrap(),
+    );
+    let w = tmp.path().join("wallet");
+    let w = w.to_str().unwrap();
+    let base = [
+        "wallet",
+        "--data-dir",
+        w,
+        "--backend",
+        &url,
+        "--passcode",
+        "246810",
+    ];
+    let act = eid(&[
+        &base[..],
+        &["activate", "--id", id, "--phone", phone, "--sim"],
+    ]
+    .concat());
+    assert!(
+        act.status.success(),
+        "{}",
+        String::from_utf8_lossy(&act.stderr)
+    );
+    let desk = tmp.path().join("desk");
+    let desk = desk.to_str().unwrap();
+    let reg = |token: &str| {
+        eid(&[
+            "verifier",
+            "--dir",
+            desk,
+            "--backend",
+            &url,
+            "register",
+            "--admin-token",
+            token,
+            "--name",
+            "Clinic reception 1",
+            "--profiles",
+            "clinic",
+        ])
+    };
+    assert!(!reg("wrong-token").status.success());
+    let ok = reg("cli-admin");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let shown = eid(&[
+        &base[..],
+        &["present", "--profile", "clinic", "--online", "--json"],
+    ]
+    .concat());
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let text: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let text = text["text"].as_str().unwrap().to_owned();
+    assert!(text.starts_with("VNT1:"));
+    let verify = || {
+        eid(&[
+            "verify",
+            "--text",
+            &text,
+            "--backend",
+            &url,
+            "--verifier-dir",
+            desk,
+            "--json",
+        ])
+    };
+    let first = verify();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let v: Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["profile"], "clinic");
+    assert!(v["fields"]["bhyt_code"].is_string());
+    let second = verify();
+    assert_eq!(second.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert!(
+        v["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("already redeemed")
+    );
 }

@@ -8,8 +8,10 @@
 //! the verifier's nonce; the status list (cached; its age is reported); the profile rules
 //! (only the profile's fields, the required ones present, checked while decoding).
 
+pub mod online;
 pub mod status;
 
+pub use online::{KeyStoreVerifier, redeem};
 pub use status::{Status, StatusList, StatusListError};
 
 use crate::credential::TrustList;
