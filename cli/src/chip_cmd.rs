@@ -250,6 +250,20 @@ fn read(args: &ReadArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The chip evidence for an activation from a card on a PC/SC reader: PACE with the CAN, every
+/// file the backend checks, active authentication over the backend's `challenge`. Passive
+/// authentication is left to the backend (it holds the CSCA list).
+pub(crate) fn read_pcsc_for_activation(
+    reader: Option<&str>,
+    can: &str,
+    challenge: &[u8],
+) -> Result<ChipDocument, String> {
+    let key = PacePassword::can(can).map_err(|e| e.to_string())?;
+    let mut request = ReadRequest::cccd(true);
+    request.aa_challenge = Some(challenge.to_vec());
+    read_with(open_pcsc(reader)?, key, &request, None, None)
+}
+
 fn read_with<T: ApduTransport>(
     link: T,
     key: AccessKey,

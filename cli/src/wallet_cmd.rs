@@ -74,8 +74,18 @@ pub enum WalletCommand {
         #[arg(long)]
         phone: String,
         /// Read the simulated card of the synthetic citizen with this ID.
-        #[arg(long, required = true)]
+        #[arg(long, conflicts_with = "pcsc", required_unless_present = "pcsc")]
         sim: bool,
+        /// Read the card on a PC/SC desk reader (build with --features pcsc).
+        #[arg(long)]
+        pcsc: bool,
+        /// PC/SC reader name (default: the first with a card).
+        #[arg(long, requires = "pcsc")]
+        reader: Option<String>,
+        /// The card's 6-digit CAN for PACE (default: the last 6 digits of the ID number, as
+        /// printed on the CCCD).
+        #[arg(long, requires = "pcsc")]
+        can: Option<String>,
         /// The SMS code (default: read from a development backend's outbox).
         #[arg(long)]
         code: Option<String>,
@@ -154,13 +164,33 @@ fn row(w: &Wallet, d: &DocumentInfo) -> serde_json::Value {
 pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
     let w = open_wallet(&args.data_dir)?;
     if let WalletCommand::Activate {
-        id, phone, code, ..
+        id,
+        phone,
+        code,
+        pcsc,
+        reader,
+        can,
+        ..
     } = &args.command
     {
         let backend = args
             .backend
             .as_deref()
             .ok_or("--backend URL is needed to activate")?;
+        let card = if *pcsc {
+            Card::Pcsc {
+                reader: reader.clone(),
+                can: match can {
+                    Some(c) => c.clone(),
+                    None => id
+                        .get(id.len().saturating_sub(6)..)
+                        .unwrap_or_default()
+                        .to_owned(),
+                },
+            }
+        } else {
+            Card::Sim
+        };
         return activate(
             &w,
             backend,
@@ -168,6 +198,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
             id,
             phone,
             code.as_deref(),
+            &card,
         );
     }
     if !w.is_set_up().map_err(|e| e.to_string())? {
@@ -324,7 +355,15 @@ fn step(message: &str) {
     }
 }
 
-/// Activation against a backend with the simulated card of the citizen with `id`.
+/// Where the activation reads the chip.
+enum Card {
+    /// The simulated card of the synthetic citizen with the ID number.
+    Sim,
+    /// A PC/SC reader, PACE with the CAN.
+    Pcsc { reader: Option<String>, can: String },
+}
+
+/// Activation against a backend with the card of the citizen with `id`.
 fn activate(
     w: &Wallet,
     backend: &str,
@@ -332,6 +371,7 @@ fn activate(
     id: &str,
     phone: &str,
     code: Option<&str>,
+    card: &Card,
 ) -> Result<ExitCode, String> {
     let pass = passcode(given_passcode)?;
     if w.is_set_up().map_err(|e| e.to_string())? {
@@ -349,7 +389,14 @@ fn activate(
             .ok_or("no SMS code in the development outbox (is the backend in development mode?)")?,
     };
     step("reading the card's chip (hold it still)");
-    let doc = read_sim_card(id, &pending.chip_challenge)?;
+    let doc = match card {
+        Card::Sim => read_sim_card(id, &pending.chip_challenge)?,
+        Card::Pcsc { reader, can } => crate::chip_cmd::read_pcsc_for_activation(
+            reader.as_deref(),
+            can,
+            &pending.chip_challenge,
+        )?,
+    };
     step("sending the chip evidence");
     let done = block_on(w.complete_activation(&client, &pending, &code, &doc))?;
     let (account_id, level) = done.map_err(|e| e.to_string())?;

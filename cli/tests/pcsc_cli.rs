@@ -115,3 +115,85 @@ fn reads_the_simulated_cccd_through_pcscd() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("access denied"));
 }
+
+/// `eid serve`, killed on drop; its URL from the line it prints.
+struct Backend(Child, String);
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn backend(db: &str) -> Backend {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .find_map(|l| l.ok()?.strip_prefix("listening on ").map(str::to_owned))
+        .expect("eid serve printed its address");
+    Backend(child, url)
+}
+
+/// Activation with the card on the desk reader: PACE with the CAN (the last 6 digits of the ID
+/// number by default), active authentication over the backend's challenge.
+#[test]
+fn activates_with_the_card_on_the_reader() {
+    if !reader_present() {
+        assert!(std::env::var("EID_PCSC_TEST").is_err());
+        return;
+    }
+    let citizens: Value =
+        serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
+    let c = &citizens[0];
+    let (id, phone) = (c["id"].as_str().unwrap(), c["phone"].as_str().unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let b = backend(&format!("sqlite://{}", tmp.path().join("b.db").display()));
+    let _card = plug_card(&[]);
+    let w = tmp.path().join("w");
+    let w = w.to_str().unwrap();
+    let activate = |extra: &[&str]| {
+        let mut args = vec![
+            "wallet",
+            "--data-dir",
+            w,
+            "--backend",
+            &b.1,
+            "--passcode",
+            "102938",
+            "activate",
+            "--id",
+            id,
+            "--phone",
+            phone,
+            "--pcsc",
+            "--reader",
+            READER,
+        ];
+        args.extend_from_slice(extra);
+        eid(&args)
+    };
+    // Wait until the card is in the reader (activation starts count against a rate limit).
+    let can = c["can"].as_str().unwrap();
+    read_json(&[
+        "chip", "read", "--pcsc", "--reader", READER, "--can", can, "--json",
+    ]);
+    let out = activate(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("at level 2"));
+    let status: Value =
+        serde_json::from_slice(&eid(&["wallet", "--data-dir", w, "status", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(status["state"], "active");
+    assert!(status["documents"].as_u64().unwrap() >= 4);
+}
