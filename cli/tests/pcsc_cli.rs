@@ -15,6 +15,15 @@ use std::time::{Duration, Instant};
 const READER: &str = "Virtual PCD 00 01";
 const VPCD_ADDR: &str = "127.0.0.1:35964";
 
+/// One simulated card at a time in that reader: the tests of this file take turns.
+static READER_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn reader_turn() -> std::sync::MutexGuard<'static, ()> {
+    READER_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn eid(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_eid"))
         .args(args)
@@ -66,6 +75,7 @@ fn reader_present() -> bool {
 
 #[test]
 fn reads_the_simulated_cccd_through_pcscd() {
+    let _turn = reader_turn();
     if !reader_present() {
         assert!(
             std::env::var("EID_PCSC_TEST").is_err(),
@@ -145,6 +155,7 @@ fn backend(db: &str) -> Backend {
 /// number by default), active authentication over the backend's challenge.
 #[test]
 fn activates_with_the_card_on_the_reader() {
+    let _turn = reader_turn();
     if !reader_present() {
         assert!(std::env::var("EID_PCSC_TEST").is_err());
         return;
