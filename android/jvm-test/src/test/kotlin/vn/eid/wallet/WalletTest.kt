@@ -32,7 +32,9 @@ class WalletTest {
         server = ProcessBuilder(cli, "serve", "--addr", "127.0.0.1:0", "--db", "sqlite://${serverDir.resolve("backend.db")}", "--log", "warn")
             .redirectError(ProcessBuilder.Redirect.DISCARD)
             .start()
-        val line = server.inputStream.bufferedReader().readLine() ?: error("eid serve exited")
+        // eid serve may print other lines (a development admin token) before its address.
+        val line = server.inputStream.bufferedReader().lineSequence()
+            .firstOrNull { it.startsWith("listening on ") } ?: error("eid serve exited")
         backendUrl = line.removePrefix("listening on ").trim()
         assertTrue(backendUrl.startsWith("http://127.0.0.1:"), line)
     }
