@@ -6,6 +6,7 @@
 use crate::present_cmd::{print_verdict, write_images};
 use eid_backend::{App, Config};
 use eid_core::account::passcode::Passcode;
+use eid_core::chip::crypto::{OsRng, Rng};
 use eid_core::chip::reader::{Progress, ProgressListener, Stage};
 use eid_core::present::Profile;
 use eid_core::sync::{BackendClient, RetryPolicy};
@@ -95,7 +96,7 @@ fn present_and_verify(
 ) -> Result<(), String> {
     // The desk shows a fresh nonce; the QR must carry it back.
     let mut nonce = [0u8; 16];
-    getrandom_fill(&mut nonce)?;
+    OsRng.fill(&mut nonce);
     let shown = timed(
         &format!("present the {profile} QR (passcode, then sign)"),
         || {
@@ -136,12 +137,6 @@ fn present_and_verify(
     if !verdict.valid {
         return Err(format!("the {profile} QR was refused"));
     }
-    Ok(())
-}
-
-fn getrandom_fill(b: &mut [u8]) -> Result<(), String> {
-    use eid_core::chip::crypto::{OsRng, Rng};
-    OsRng.fill(b);
     Ok(())
 }
 
