@@ -17,8 +17,8 @@ if ! command -v wrk >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
 fi
-cargo build --release -q -p eid-cli
-EID="$PWD/target/release/eid"
+cargo build --profile server -q -p eid-cli
+EID="$PWD/target/server/eid"
 work="$(mktemp -d)"
 server_pid=""
 cleanup() {
