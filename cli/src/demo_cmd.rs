@@ -119,7 +119,7 @@ fn present_and_verify(
     }
     let now = crate::present_cmd::now_s();
     let (verifier, warnings) = timed("verifier: fetch trust list and status list", || {
-        crate::present_cmd::verifier(None, Some(backend), now)
+        crate::present_cmd::verifier(None, Some(backend), None, now)
     })?;
     if !warnings.is_empty() {
         return Err(warnings.join("; "));

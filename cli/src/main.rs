@@ -4,6 +4,7 @@
 mod chip_bench;
 mod chip_cmd;
 mod demo_cmd;
+mod desk_cache;
 mod fixtures_cmd;
 mod load_cmd;
 mod load_redeem_cmd;

@@ -1,5 +1,6 @@
 //! `eid wallet ... present` (show a QR) and `eid verify` (check one), plus `eid qr-sizes`.
 
+use crate::desk_cache::{Cached, DeskCache};
 use crate::output::print_json;
 use clap::Args;
 use eid_core::account::passcode::Passcode;
@@ -142,6 +143,10 @@ pub struct VerifyArgs {
     /// Accept only this profile.
     #[arg(long)]
     pub profile: Option<String>,
+    /// Keep the lists fetched with --backend in this directory, and check with them when the
+    /// backend is not given or does not answer (the status list's age is reported).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
     /// For online tokens: this desk's directory (`eid verifier register`); needs --backend.
     #[arg(long)]
     pub verifier_dir: Option<PathBuf>,
@@ -156,10 +161,12 @@ pub(crate) fn now_s() -> u64 {
 }
 
 /// The verifier this desk has: trust list from --trust or the fixtures, refreshed (with the
-/// status list) from the backend when one is given and answers.
+/// status list) from the backend when one is given and answers. With a `cache` directory the
+/// fetched lists are kept there, and used when the backend is not given or does not answer.
 pub fn verifier(
     trust: Option<&Path>,
     backend: Option<&str>,
+    cache: Option<&Path>,
     now: u64,
 ) -> Result<(Verifier, Vec<String>), String> {
     let mut warnings = Vec::new();
@@ -170,24 +177,51 @@ pub fn verifier(
         }
         None => issuers::trust_list().map_err(|e| e.to_string())?,
     };
+    let cache = cache.map(DeskCache::new);
     let mut status = None;
+    let mut fetched = false;
     if let Some(url) = backend {
         let client = BackendClient::new(url, RetryPolicy::default()).map_err(|e| e.to_string())?;
-        let fetched = eid_core::runtime::block_on(async {
+        let answer = eid_core::runtime::block_on(async {
             let t = client.trust_list().await?;
             let s = client.status_list().await?;
             Ok::<_, eid_core::sync::SyncError>((t, s))
         })
         .ok_or("no async runtime")?;
-        match fetched {
+        match answer {
             Ok((t, s)) => {
+                fetched = true;
                 list = TrustList::decode(&t.issuers.0).map_err(|e| e.to_string())?;
                 match StatusList::from_signed(&s.signed.0, &list, now) {
-                    Ok(s) => status = Some(s),
+                    Ok(checked) => {
+                        status = Some(checked);
+                        if let Some(c) = &cache {
+                            c.store(&Cached {
+                                trust: t.issuers.0,
+                                status: s.signed.0,
+                            })?;
+                        }
+                    }
                     Err(e) => warnings.push(format!("status list refused: {e}")),
                 }
             }
             Err(e) => warnings.push(format!("backend unreachable, checked offline: {e}")),
+        }
+    }
+    if !fetched && let Some(cached) = cache.as_ref().map(DeskCache::load).transpose()?.flatten() {
+        if trust.is_none() {
+            list =
+                TrustList::decode(&cached.trust).map_err(|e| format!("cached trust list: {e}"))?;
+        }
+        match StatusList::from_signed(&cached.status, &list, now) {
+            Ok(checked) => {
+                warnings.push(format!(
+                    "lists from this desk's cache, fetched {} s ago",
+                    checked.age(now)
+                ));
+                status = Some(checked);
+            }
+            Err(e) => warnings.push(format!("cached status list refused: {e}")),
         }
     }
     let mut v = Verifier::new(list);
@@ -230,7 +264,12 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
         }
         verdict
     } else {
-        let (v, warnings) = verifier(args.trust.as_deref(), args.backend.as_deref(), now)?;
+        let (v, warnings) = verifier(
+            args.trust.as_deref(),
+            args.backend.as_deref(),
+            args.cache.as_deref(),
+            now,
+        )?;
         let mut verdict = v.verify_offline(&text, now, nonce.as_deref(), want);
         verdict.warnings.extend(warnings);
         verdict

@@ -325,3 +325,91 @@ fn online_token_redeemed_once_by_a_registered_desk() {
             .contains("already redeemed")
     );
 }
+
+/// A desk that fetched the lists with `--cache` keeps rejecting a revoked wallet's QR after the
+/// backend goes away; without the cache the same QR would pass with "revocation not checked".
+#[test]
+fn desk_cache_keeps_revocation_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (server, url) = serve(&db);
+    let citizens: Value =
+        serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
+    let (id, phone) = (
+        citizens[5]["id"].as_str().unwrap(),
+        citizens[5]["phone"].as_str().unwrap(),
+    );
+    let activate = |name: &str| {
+        let dir = tmp.path().join(name);
+        let out = eid(&[
+            "wallet",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--backend",
+            &url,
+            "--passcode",
+            "135790",
+            "activate",
+            "--id",
+            id,
+            "--phone",
+            phone,
+            "--sim",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    };
+    let old_phone = activate("old-phone");
+    let shown = eid(&[
+        "wallet",
+        "--data-dir",
+        old_phone.to_str().unwrap(),
+        "--passcode",
+        "135790",
+        "present",
+        "--profile",
+        "airport",
+        "--json",
+    ]);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let text: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let text = text["text"].as_str().unwrap().to_owned();
+    let cache = tmp.path().join("desk-cache");
+    let verify = |extra: &[&str]| {
+        let out = eid(&[&["verify", "--text", &text, "--json"], extra].concat());
+        (
+            out.status.code(),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        )
+    };
+    let (code, v) = verify(&["--backend", &url, "--cache", cache.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{v}");
+    assert!(cache.join("status-list.cose").is_file());
+
+    // The citizen moves to a new phone: the old one's presentation credentials are revoked.
+    activate("new-phone");
+    let (code, v) = verify(&["--backend", &url, "--cache", cache.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["reasons"].to_string().contains("revoked"), "{v}");
+
+    drop(server);
+    let (code, v) = verify(&["--backend", &url, "--cache", cache.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["reasons"].to_string().contains("revoked"), "{v}");
+    assert!(v["status_list_age_s"].is_u64(), "{v}");
+    let warnings = v["warnings"].to_string();
+    assert!(warnings.contains("backend unreachable"), "{v}");
+    assert!(warnings.contains("cache"), "{v}");
+
+    let (code, v) = verify(&[]);
+    assert_eq!(code, Some(0), "without the cache nothing says it was revoked: {v}");
+    assert!(v["warnings"].to_string().contains("revocation not checked"));
+}
