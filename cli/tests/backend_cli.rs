@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 struct Server(Child);
@@ -50,40 +51,56 @@ fn serve_with(db: &str, extra: &[&str]) -> (Server, String) {
     (Server(child), url)
 }
 
-#[test]
-fn serve_activate_status_sync() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
-    let (_server, url) = serve(&db);
+/// The fixtures' synthetic citizen `i`: (ID number, phone).
+fn citizen(i: usize) -> (String, String) {
     let citizens: Value =
         serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
-    let (id, phone) = (
-        citizens[4]["id"].as_str().unwrap(),
-        citizens[4]["phone"].as_str().unwrap(),
-    );
-    let dir = tmp.path().join("wallet");
-    let d = dir.to_str().unwrap();
+    let field = |k: &str| citizens[i][k].as_str().unwrap().to_owned();
+    (field("id"), field("phone"))
+}
 
-    let out = eid(&[
+/// `eid wallet --data-dir DIR --backend URL --passcode PASSCODE ARGS...`
+fn wallet(dir: &Path, url: &str, passcode: &str, args: &[&str]) -> Output {
+    let base = [
         "wallet",
         "--data-dir",
-        d,
+        dir.to_str().unwrap(),
         "--backend",
-        &url,
-        "--passcode",
-        "112233",
-        "activate",
-        "--id",
-        id,
-        "--phone",
-        phone,
-        "--sim",
-    ]);
+        url,
+    ];
+    eid(&[&base[..], &["--passcode", passcode], args].concat())
+}
+
+/// Activates the wallet in `dir` for the citizen with the simulated card.
+fn activate(dir: &Path, url: &str, passcode: &str, (id, phone): &(String, String)) -> Output {
+    wallet(
+        dir,
+        url,
+        passcode,
+        &["activate", "--id", id, "--phone", phone, "--sim"],
+    )
+}
+
+fn assert_ok(out: &Output) {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn serve_activate_status_sync() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve(&db);
+    let person = citizen(4);
+    let (id, phone) = (person.0.as_str(), person.1.as_str());
+    let dir = tmp.path().join("wallet");
+    let d = dir.to_str().unwrap();
+
+    let out = activate(&dir, &url, "112233", &person);
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("level 2"));
 
     let status: Value =
@@ -94,44 +111,20 @@ fn serve_activate_status_sync() {
     assert!(status["last_sync"].as_i64().unwrap() > 0);
     assert!(status["documents"].as_u64().unwrap() >= 4);
 
-    let out = eid(&[
-        "wallet",
-        "--data-dir",
-        d,
-        "--backend",
-        &url,
-        "--passcode",
-        "112233",
-        "sync",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = wallet(&dir, &url, "112233", &["sync", "--json"]);
+    assert_ok(&out);
     let sync: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(sync["report"]["revoked"], false);
 
     // A wrong code is refused with a clear line and the wallet stays as it was.
-    let other = tmp.path().join("other");
-    let out = eid(&[
-        "wallet",
-        "--data-dir",
-        other.to_str().unwrap(),
-        "--backend",
+    let out = wallet(
+        &tmp.path().join("other"),
         &url,
-        "--passcode",
         "112233",
-        "activate",
-        "--id",
-        id,
-        "--phone",
-        phone,
-        "--sim",
-        "--code",
-        "000000",
-    ]);
+        &[
+            "activate", "--id", id, "--phone", phone, "--sim", "--code", "000000",
+        ],
+    );
     assert!(!out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
@@ -140,16 +133,7 @@ fn serve_activate_status_sync() {
 
     // Backend gone: sync fails cleanly, documents stay.
     drop(_server);
-    let out = eid(&[
-        "wallet",
-        "--data-dir",
-        d,
-        "--backend",
-        &url,
-        "--passcode",
-        "112233",
-        "sync",
-    ]);
+    let out = wallet(&dir, &url, "112233", &["sync"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("backend unreachable"));
     let status: Value =
@@ -165,36 +149,16 @@ fn signing_enrol_list_and_sign_a_file() {
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
     let (_server, url) = serve(&db);
-    let citizens: Value =
-        serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
-    let (id, phone) = (
-        citizens[5]["id"].as_str().unwrap(),
-        citizens[5]["phone"].as_str().unwrap(),
-    );
+    let person = citizen(5);
+    let id = person.0.as_str();
     let dir = tmp.path().join("wallet");
-    let d = dir.to_str().unwrap();
-    let wallet = |passcode: &str, rest: &[&str]| {
-        let mut args = vec!["wallet", "--data-dir", d, "--backend", &url];
-        args.extend(["--passcode", passcode]);
-        args.extend(rest);
-        eid(&args)
-    };
-    let ok = |out: &Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    ok(&wallet(
-        "112233",
-        &["activate", "--id", id, "--phone", phone, "--sim"],
-    ));
+    let wallet = |passcode: &str, rest: &[&str]| wallet(&dir, &url, passcode, rest);
+    assert_ok(&activate(&dir, &url, "112233", &person));
     let listed: Value =
         serde_json::from_slice(&wallet("112233", &["signing", "list", "--json"]).stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 0);
     let out = wallet("112233", &["signing", "enrol", "--json"]);
-    ok(&out);
+    assert_ok(&out);
     let enrolled: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(enrolled[0]["status"], "enabled");
     assert!(enrolled[0]["subject"].as_str().unwrap().contains(id));
@@ -207,7 +171,7 @@ fn signing_enrol_list_and_sign_a_file() {
     let sig = tmp.path().join("form.p7s");
     let (f, s) = (file.to_str().unwrap(), sig.to_str().unwrap());
     let out = wallet("112233", &["sign", "--file", f, "--out", s]);
-    ok(&out);
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("form.txt"));
     assert_eq!(std::fs::read(&sig).unwrap()[0], 0x30, "DER CMS");
     // A wrong passcode: refused, nothing written.
@@ -226,33 +190,8 @@ fn online_token_redeemed_once_by_a_registered_desk() {
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
     let (_server, url) = serve_with(&db, &["--admin-token", "cli-admin"]);
-    let citizens: Value =
-        serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
-    let (id, phone) = (
-        citizens[2]["id"].as_str().unwrap(),
-        citizens[2]["phone"].as_str().unwrap(),
-    );
     let w = tmp.path().join("wallet");
-    let w = w.to_str().unwrap();
-    let base = [
-        "wallet",
-        "--data-dir",
-        w,
-        "--backend",
-        &url,
-        "--passcode",
-        "246810",
-    ];
-    let act = eid(&[
-        &base[..],
-        &["activate", "--id", id, "--phone", phone, "--sim"],
-    ]
-    .concat());
-    assert!(
-        act.status.success(),
-        "{}",
-        String::from_utf8_lossy(&act.stderr)
-    );
+    assert_ok(&activate(&w, &url, "246810", &citizen(2)));
     let desk = tmp.path().join("desk");
     let desk = desk.to_str().unwrap();
     let reg = |token: &str| {
@@ -272,22 +211,14 @@ fn online_token_redeemed_once_by_a_registered_desk() {
         ])
     };
     assert!(!reg("wrong-token").status.success());
-    let ok = reg("cli-admin");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    let shown = eid(&[
-        &base[..],
+    assert_ok(&reg("cli-admin"));
+    let shown = wallet(
+        &w,
+        &url,
+        "246810",
         &["present", "--profile", "clinic", "--online", "--json"],
-    ]
-    .concat());
-    assert!(
-        shown.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shown.stderr)
     );
+    assert_ok(&shown);
     let text: Value = serde_json::from_slice(&shown.stdout).unwrap();
     let text = text["text"].as_str().unwrap().to_owned();
     assert!(text.starts_with("VNT1:"));
@@ -333,53 +264,16 @@ fn desk_cache_keeps_revocation_offline() {
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
     let (server, url) = serve(&db);
-    let citizens: Value =
-        serde_json::from_slice(&eid(&["fixtures", "citizens", "--json"]).stdout).unwrap();
-    let (id, phone) = (
-        citizens[5]["id"].as_str().unwrap(),
-        citizens[5]["phone"].as_str().unwrap(),
-    );
-    let activate = |name: &str| {
-        let dir = tmp.path().join(name);
-        let out = eid(&[
-            "wallet",
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--backend",
-            &url,
-            "--passcode",
-            "135790",
-            "activate",
-            "--id",
-            id,
-            "--phone",
-            phone,
-            "--sim",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
-    };
-    let old_phone = activate("old-phone");
-    let shown = eid(&[
-        "wallet",
-        "--data-dir",
-        old_phone.to_str().unwrap(),
-        "--passcode",
+    let person = citizen(5);
+    let old_phone = tmp.path().join("old-phone");
+    assert_ok(&activate(&old_phone, &url, "135790", &person));
+    let shown = wallet(
+        &old_phone,
+        &url,
         "135790",
-        "present",
-        "--profile",
-        "airport",
-        "--json",
-    ]);
-    assert!(
-        shown.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shown.stderr)
+        &["present", "--profile", "airport", "--json"],
     );
+    assert_ok(&shown);
     let text: Value = serde_json::from_slice(&shown.stdout).unwrap();
     let text = text["text"].as_str().unwrap().to_owned();
     let cache = tmp.path().join("desk-cache");
@@ -395,7 +289,12 @@ fn desk_cache_keeps_revocation_offline() {
     assert!(cache.join("status-list.cose").is_file());
 
     // The citizen moves to a new phone: the old one's presentation credentials are revoked.
-    activate("new-phone");
+    assert_ok(&activate(
+        &tmp.path().join("new-phone"),
+        &url,
+        "135790",
+        &person,
+    ));
     let (code, v) = verify(&["--backend", &url, "--cache", cache.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{v}");
     assert!(v["reasons"].to_string().contains("revoked"), "{v}");
@@ -410,6 +309,10 @@ fn desk_cache_keeps_revocation_offline() {
     assert!(warnings.contains("cache"), "{v}");
 
     let (code, v) = verify(&[]);
-    assert_eq!(code, Some(0), "without the cache nothing says it was revoked: {v}");
+    assert_eq!(
+        code,
+        Some(0),
+        "without the cache nothing says it was revoked: {v}"
+    );
     assert!(v["warnings"].to_string().contains("revocation not checked"));
 }
