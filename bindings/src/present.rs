@@ -6,6 +6,7 @@ use crate::run::logged;
 use crate::wallet::{WalletHandle, passcode};
 use eid_core::present::{self, Disclosed};
 use eid_core::wallet::{self as core, PresentationOut};
+use zeroize::Zeroize;
 
 /// What a verifier asks for (docs/adr/0013).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -135,18 +136,21 @@ fn presentation(out: PresentationOut) -> Presentation {
 const OFFLINE_VERIFIER: &str = "QR verifier";
 const ONLINE_VERIFIER: &str = "online verifier";
 
-/// Runs `f` with the core's form of `consent`.
+/// Runs `f` with the core's form of `consent`, then wipes this copy of the digits.
 fn with_consent<T>(
-    consent: &Consent,
+    mut consent: Consent,
     f: impl FnOnce(core::Consent<'_>) -> Result<T, core::WalletError>,
 ) -> Result<T, EidError> {
-    match consent {
+    let r = match &consent {
         Consent::Passcode { passcode: digits } => {
-            let p = passcode(digits)?;
-            Ok(f(core::Consent::Passcode(&p))?)
+            passcode(digits).and_then(|p| f(core::Consent::Passcode(&p)).map_err(EidError::from))
         }
-        Consent::Biometric => Ok(f(core::Consent::Biometric)?),
+        Consent::Biometric => f(core::Consent::Biometric).map_err(EidError::from),
+    };
+    if let Consent::Passcode { passcode } = &mut consent {
+        passcode.zeroize();
     }
+    r
 }
 
 #[uniffi::export]
@@ -166,7 +170,7 @@ impl WalletHandle {
         consent: Consent,
         nonce: Option<Vec<u8>>,
     ) -> Result<Presentation, EidError> {
-        let out = with_consent(&consent, |c| {
+        let out = with_consent(consent, |c| {
             self.wallet
                 .present(profile.into(), nonce.as_deref(), c, OFFLINE_VERIFIER)
         });
@@ -180,7 +184,7 @@ impl WalletHandle {
         profile: Profile,
         consent: Consent,
     ) -> Result<Presentation, EidError> {
-        let out = with_consent(&consent, |c| {
+        let out = with_consent(consent, |c| {
             self.wallet
                 .present_online(profile.into(), c, ONLINE_VERIFIER)
         });

@@ -2,7 +2,7 @@
 //! consent screen and signing a file into a detached CMS, verified before it is returned.
 
 use crate::error::EidError;
-use crate::run::on_runtime;
+use crate::run::{logged, on_runtime};
 use crate::wallet::{WalletHandle, passcode};
 use eid_core::signing;
 
@@ -132,7 +132,7 @@ impl WalletHandle {
         passcode: String,
     ) -> Result<SignedDocument, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
-        let pass = self::passcode(&passcode)?;
+        let pass = logged("sign", self::passcode(&zeroize::Zeroizing::new(passcode)))?;
         on_runtime("sign", async move {
             let signed = w.sign(&b, &request.into(), &pass).await?;
             Ok(SignedDocument {

@@ -130,7 +130,9 @@ impl Verifier {
         logged("verifier", Self::build(&trust_list, status_list.as_deref()))
     }
 
-    /// Fetches the trust list and status list from the backend at `backend_url`.
+    /// Fetches the trust list and status list from the backend at `backend_url`: `Network`
+    /// when it cannot be reached (keep the verifier you have), `Crypto` when the status list
+    /// does not verify against the trust list.
     #[uniffi::constructor]
     pub async fn fetch(backend_url: String) -> Result<Arc<Self>, EidError> {
         let backend = client(&backend_url)?;

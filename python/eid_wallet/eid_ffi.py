@@ -571,7 +571,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_verifier_verify_offline() != 33353:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 58485:
+    if lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 19561:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_constructor_verifier_new() != 45291:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -5964,7 +5964,9 @@ class Verifier(VerifierProtocol):
     @classmethod
     async def fetch(cls, backend_url: str) -> Verifier:
         """
-        Fetches the trust list and status list from the backend at `backend_url`.
+        Fetches the trust list and status list from the backend at `backend_url`: `Network`
+        when it cannot be reached (keep the verifier you have), `Crypto` when the status list
+        does not verify against the trust list.
 """
         
         _UniffiFfiConverterString.check_lower(backend_url)

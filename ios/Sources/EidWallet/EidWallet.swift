@@ -2388,7 +2388,9 @@ public convenience init(trustList: Data, statusList: Data?)throws  {
 
     
     /**
-     * Fetches the trust list and status list from the backend at `backend_url`.
+     * Fetches the trust list and status list from the backend at `backend_url`: `Network`
+     * when it cannot be reached (keep the verifier you have), `Crypto` when the status list
+     * does not verify against the trust list.
      */
 public static func fetch(backendUrl: String)async throws  -> Verifier  {
     return
@@ -6740,7 +6742,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() != 34550) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 58485) {
+    if (uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 19561) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_verifier_new() != 45291) {

@@ -1424,7 +1424,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() and 0xFFFF) != 34550) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() and 0xFFFF) != 58485) {
+    if ((lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() and 0xFFFF) != 19561) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 45291) {
@@ -4634,7 +4634,9 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
     companion object {
         
     /**
-     * Fetches the trust list and status list from the backend at `backend_url`.
+     * Fetches the trust list and status list from the backend at `backend_url`: `Network`
+     * when it cannot be reached (keep the verifier you have), `Crypto` when the status list
+     * does not verify against the trust list.
      */
     @Throws(EidException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
