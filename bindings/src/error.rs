@@ -5,8 +5,11 @@ use eid_core::account::AccountError;
 use eid_core::api::ErrorCode;
 use eid_core::chip::card_qr::CardQrError;
 use eid_core::chip::{ChipError, TransportError};
+use eid_core::credential::TrustListError;
 use eid_core::keys::KeyError;
+use eid_core::present::PresentError;
 use eid_core::sync::SyncError;
+use eid_core::verify::StatusListError;
 use eid_core::wallet::WalletError;
 
 /// Errors an app acts on. Foreign `ApduTransport` and `KeyStore` implementations throw these too
@@ -67,6 +70,12 @@ pub enum EidError {
     /// A QR could not be made (offline: no presentation credential left, sync first).
     #[error("presentation: {reason}")]
     Presentation { reason: String },
+    /// An online token was already redeemed (by this desk or another): ask for a new QR.
+    #[error("the token was already redeemed")]
+    TokenUsed,
+    /// An online token is older than its minute: ask for a new QR.
+    #[error("the token expired")]
+    TokenExpired,
     /// Remote signing failed on this side (not enrolled, a returned signature that does not
     /// verify).
     #[error("signing: {reason}")]
@@ -197,6 +206,8 @@ impl From<SyncError> for EidError {
                 }
                 ErrorCode::ChipEvidenceInvalid => EidError::ChipNotGenuine { reason: message },
                 ErrorCode::Revoked => EidError::Revoked,
+                ErrorCode::TokenUsed => EidError::TokenUsed,
+                ErrorCode::TokenExpired => EidError::TokenExpired,
                 other => EidError::Backend {
                     code: serde_json::to_value(other)
                         .ok()
@@ -210,6 +221,34 @@ impl From<SyncError> for EidError {
                 detail: reason,
             },
             SyncError::Signing(reason) => EidError::KeyStoreUnavailable { reason },
+        }
+    }
+}
+
+impl From<PresentError> for EidError {
+    fn from(e: PresentError) -> Self {
+        EidError::Presentation {
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// A trust list or status list given to a verifier that does not decode or verify.
+impl From<TrustListError> for EidError {
+    fn from(e: TrustListError) -> Self {
+        EidError::InvalidInput {
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<StatusListError> for EidError {
+    fn from(e: StatusListError) -> Self {
+        match e {
+            StatusListError::Malformed(_) => EidError::InvalidInput {
+                reason: e.to_string(),
+            },
+            StatusListError::BadSignature | StatusListError::Untrusted => EidError::Crypto,
         }
     }
 }
@@ -229,9 +268,7 @@ impl From<WalletError> for EidError {
                     reason: e.to_string(),
                 }
             }
-            WalletError::Present(p) => EidError::Presentation {
-                reason: p.to_string(),
-            },
+            WalletError::Present(p) => p.into(),
             WalletError::Signing(s) => EidError::Signing {
                 reason: s.to_string(),
             },
@@ -269,6 +306,32 @@ mod tests {
             EidError::from(ChipError::Transport(TransportError::LinkLost)),
             EidError::ChipLinkLost
         );
+    }
+
+    #[test]
+    fn token_and_list_errors_are_typed() {
+        let api = |code| SyncError::Api {
+            status: 409,
+            code,
+            message: "m".into(),
+            request_id: "r".into(),
+        };
+        assert_eq!(
+            EidError::from(api(ErrorCode::TokenUsed)),
+            EidError::TokenUsed
+        );
+        assert_eq!(
+            EidError::from(api(ErrorCode::TokenExpired)),
+            EidError::TokenExpired
+        );
+        assert_eq!(
+            EidError::from(StatusListError::BadSignature),
+            EidError::Crypto
+        );
+        assert!(matches!(
+            EidError::from(WalletError::Present(PresentError::NoCredential)),
+            EidError::Presentation { .. }
+        ));
     }
 
     #[test]

@@ -8,7 +8,10 @@ mod chip;
 mod error;
 mod keys;
 mod log;
+mod present;
 mod run;
+mod signing;
+mod verify;
 mod wallet;
 
 pub use card_qr::{CardQr, parse_card_qr};
@@ -19,6 +22,9 @@ pub use chip::{
 pub use error::EidError;
 pub use keys::KeyStore;
 pub use log::{LogForwarder, LogLevel, set_log_forwarder};
+pub use present::{Consent, DisclosedField, Presentation, PresentationStock, Profile};
+pub use signing::{SignedDocument, SigningConsent, SigningCredential, SigningRequest};
+pub use verify::{Verdict, Verifier, VerifierDesk};
 pub use wallet::{
     AccountStatus, Activation, DocumentDetail, DocumentInfo, DocumentKind, DocumentStatus,
     PendingActivation, SyncListener, SyncReport, SyncStatus, SyncStep, TransactionEntry,

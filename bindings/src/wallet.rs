@@ -196,7 +196,7 @@ impl eid_core::sync::SyncListener for ForeignSyncListener {
     }
 }
 
-fn passcode(digits: &str) -> Result<Passcode, EidError> {
+pub(crate) fn passcode(digits: &str) -> Result<Passcode, EidError> {
     Ok(Passcode::new(digits)?)
 }
 
@@ -215,8 +215,8 @@ fn count(n: usize) -> u64 {
 /// them off the main thread), `async` ones reach the backend or the card.
 #[derive(Debug, uniffi::Object)]
 pub struct WalletHandle {
-    wallet: Arc<Wallet>,
-    backend: Arc<BackendClient>,
+    pub(crate) wallet: Arc<Wallet>,
+    pub(crate) backend: Arc<BackendClient>,
 }
 
 impl WalletHandle {

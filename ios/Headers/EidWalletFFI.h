@@ -566,6 +566,61 @@ void uniffi_eid_ffi_fn_init_callback_vtable_logforwarder(const UniffiVTableCallb
 void uniffi_eid_ffi_fn_method_logforwarder_log(uint64_t ptr, RustBuffer level, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_VERIFIER
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_VERIFIER
+uint64_t uniffi_eid_ffi_fn_clone_verifier(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_VERIFIER
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_VERIFIER
+void uniffi_eid_ffi_fn_free_verifier(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIER_FETCH
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIER_FETCH
+uint64_t uniffi_eid_ffi_fn_constructor_verifier_fetch(RustBuffer backend_url
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIER_NEW
+uint64_t uniffi_eid_ffi_fn_constructor_verifier_new(RustBuffer trust_list, RustBuffer status_list, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIER_VERIFY_OFFLINE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIER_VERIFY_OFFLINE
+RustBuffer uniffi_eid_ffi_fn_method_verifier_verify_offline(uint64_t ptr, RustBuffer text, RustBuffer nonce, RustBuffer expected_profile, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_VERIFIERDESK
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_VERIFIERDESK
+uint64_t uniffi_eid_ffi_fn_clone_verifierdesk(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_VERIFIERDESK
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_VERIFIERDESK
+void uniffi_eid_ffi_fn_free_verifierdesk(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIERDESK_OPEN
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIERDESK_OPEN
+uint64_t uniffi_eid_ffi_fn_constructor_verifierdesk_open(RustBuffer backend_url, uint64_t key_store, RustBuffer verifier_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIERDESK_REGISTER
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIERDESK_REGISTER
+uint64_t uniffi_eid_ffi_fn_constructor_verifierdesk_register(RustBuffer backend_url, uint64_t key_store, RustBuffer admin_token, RustBuffer name, RustBuffer profiles
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIERDESK_REDEEM
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIERDESK_REDEEM
+uint64_t uniffi_eid_ffi_fn_method_verifierdesk_redeem(uint64_t ptr, RustBuffer text
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIERDESK_VERIFIER_ID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIERDESK_VERIFIER_ID
+RustBuffer uniffi_eid_ffi_fn_method_verifierdesk_verifier_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_SYNCLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_SYNCLISTENER
 uint64_t uniffi_eid_ffi_fn_clone_synclistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -599,6 +654,46 @@ void uniffi_eid_ffi_fn_free_wallethandle(uint64_t handle, RustCallStatus *_Nonnu
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_WALLETHANDLE_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_WALLETHANDLE_OPEN
 uint64_t uniffi_eid_ffi_fn_constructor_wallethandle_open(RustBuffer config, uint64_t key_store, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENT
+RustBuffer uniffi_eid_ffi_fn_method_wallethandle_present(uint64_t ptr, RustBuffer profile, RustBuffer consent, RustBuffer nonce, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENT_ONLINE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENT_ONLINE
+RustBuffer uniffi_eid_ffi_fn_method_wallethandle_present_online(uint64_t ptr, RustBuffer profile, RustBuffer consent, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENTATION_PREVIEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENTATION_PREVIEW
+RustBuffer uniffi_eid_ffi_fn_method_wallethandle_presentation_preview(uint64_t ptr, RustBuffer profile, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENTATION_STOCK
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENTATION_STOCK
+RustBuffer uniffi_eid_ffi_fn_method_wallethandle_presentation_stock(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SIGN
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_sign(uint64_t ptr, RustBuffer request, RustBuffer passcode
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SIGNING_CONSENT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SIGNING_CONSENT
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_signing_consent(uint64_t ptr, RustBuffer request
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SIGNING_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SIGNING_CREDENTIALS
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_signing_credentials(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SIGNING_ENROL
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SIGNING_ENROL
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_signing_enrol(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_ACCOUNT_ID
@@ -1091,9 +1186,75 @@ uint16_t uniffi_eid_ffi_checksum_method_logforwarder_log(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_OFFLINE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_OFFLINE
+uint16_t uniffi_eid_ffi_checksum_method_verifier_verify_offline(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIERDESK_REDEEM
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIERDESK_REDEEM
+uint16_t uniffi_eid_ffi_checksum_method_verifierdesk_redeem(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIERDESK_VERIFIER_ID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIERDESK_VERIFIER_ID
+uint16_t uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_SYNC
 uint16_t uniffi_eid_ffi_checksum_method_synclistener_on_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_PRESENT
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_present(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_PRESENT_ONLINE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_PRESENT_ONLINE
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_present_online(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_PRESENTATION_PREVIEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_PRESENTATION_PREVIEW
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_PRESENTATION_STOCK
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_PRESENTATION_STOCK
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_presentation_stock(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SIGN
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_sign(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SIGNING_CONSENT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SIGNING_CONSENT
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_signing_consent(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SIGNING_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SIGNING_CREDENTIALS
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_signing_credentials(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SIGNING_ENROL
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SIGNING_ENROL
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_signing_enrol(void
     
 );
 #endif
@@ -1214,6 +1375,30 @@ uint16_t uniffi_eid_ffi_checksum_method_wallethandle_wipe(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_CHIPREADCANCEL_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_CHIPREADCANCEL_NEW
 uint16_t uniffi_eid_ffi_checksum_constructor_chipreadcancel_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_FETCH
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_FETCH
+uint16_t uniffi_eid_ffi_checksum_constructor_verifier_fetch(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_NEW
+uint16_t uniffi_eid_ffi_checksum_constructor_verifier_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_VERIFIERDESK_OPEN
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_VERIFIERDESK_OPEN
+uint16_t uniffi_eid_ffi_checksum_constructor_verifierdesk_open(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_VERIFIERDESK_REGISTER
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_VERIFIERDESK_REGISTER
+uint16_t uniffi_eid_ffi_checksum_constructor_verifierdesk_register(void
     
 );
 #endif

@@ -569,6 +569,20 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_synclistener_on_sync() != 29610:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_verifier_verify_offline() != 33353:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 19561:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_verifier_new() != 45291:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem() != 8537:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id() != 52396:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_open() != 35651:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_register() != 9686:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_account_id() != 16080:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode() != 16582:
@@ -589,7 +603,23 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_lock() != 53086:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_present() != 41679:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_present_online() != 45152:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview() != 33438:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_stock() != 33791:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_set_up() != 46160:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_sign() != 45364:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_signing_consent() != 1108:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_signing_credentials() != 2861:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_signing_enrol() != 18920:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_start_activation() != 17732:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -704,6 +734,27 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_logforwarder_log.restype = ctypes.c_ui
 _UniffiLib.uniffi_eid_ffi_checksum_method_synclistener_on_sync.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_synclistener_on_sync.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifier_verify_offline.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifier_verify_offline.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_fetch.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_fetch.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_new.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_verifierdesk_open.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_verifierdesk_open.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_verifierdesk_register.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_verifierdesk_register.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_account_id.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_account_id.restype = ctypes.c_uint16
@@ -734,9 +785,33 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_is_unlocked.restype = cty
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_present.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_present.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_present_online.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_present_online.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_stock.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_stock.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_set_up.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_set_up.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_sign.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_sign.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_signing_consent.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_signing_consent.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_signing_credentials.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_signing_credentials.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_signing_enrol.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_signing_enrol.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_start_activation.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_start_activation.restype = ctypes.c_uint16
@@ -892,6 +967,49 @@ _UniffiLib.uniffi_eid_ffi_fn_method_synclistener_on_sync.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_synclistener_on_sync.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_verifier_verify_offline.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_verifier_verify_offline.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_fetch.argtypes = (
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_fetch.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_new.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_redeem.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_redeem.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_verifier_id.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_verifier_id.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_open.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_open.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_register.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_register.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_account_id.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -948,12 +1066,57 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_presentation_preview.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_presentation_preview.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_presentation_stock.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_presentation_stock.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_set_up.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_set_up.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_sign.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_sign.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_consent.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_consent.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_credentials.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_credentials.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_enrol.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_enrol.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_start_activation.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1072,6 +1235,26 @@ _UniffiLib.uniffi_eid_ffi_fn_free_synclistener.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_free_synclistener.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_verifier.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_verifier.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_verifier.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_verifier.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_verifierdesk.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_verifierdesk.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_verifierdesk.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_verifierdesk.restype = None
 _UniffiLib.uniffi_eid_ffi_fn_clone_wallethandle.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -2072,6 +2255,52 @@ class _UniffiFfiConverterTypeChipSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.apdu_count, buf)
         _UniffiFfiConverterUInt64.write(value.resumes, buf)
 
+@dataclass
+class DisclosedField:
+    """
+    One disclosed field: its JSON name, the Vietnamese label and the value as text (dates ISO
+    8601; licence classes as JSON).
+"""
+    def __init__(self, *, name:str, label:str, value:str):
+        self.name = name
+        self.label = label
+        self.value = value
+        
+        
+
+    
+    def __str__(self):
+        return "DisclosedField(name={}, label={}, value={})".format(self.name, self.label, self.value)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label != other.label:
+            return False
+        if self.value != other.value:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDisclosedField(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DisclosedField(
+            name=_UniffiFfiConverterString.read(buf),
+            label=_UniffiFfiConverterString.read(buf),
+            value=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterString.check_lower(value.value)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterString.write(value.value, buf)
+
 
 
 
@@ -2333,6 +2562,483 @@ class _UniffiFfiConverterTypePendingActivation(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBytes.write(value.chip_challenge, buf)
         _UniffiFfiConverterUInt64.write(value.expires_at, buf)
 
+
+
+
+
+
+class Profile(enum.Enum):
+    """
+    What a verifier asks for (docs/adr/0013).
+"""
+    
+    AIRPORT = 0
+    """
+    Airport check-in: name, date of birth, sex, ID number, nationality, card expiry.
+"""
+    
+    CLINIC = 1
+    """
+    Clinic reception: name, date of birth, sex, BHYT code, benefit level, facility, validity.
+"""
+    
+    DRIVING = 2
+    """
+    Traffic check: licence number, classes, validity, points.
+"""
+    
+    AGE_OVER18 = 3
+    """
+    Yes or no, nothing else.
+"""
+    
+    FULL = 4
+    """
+    Every identity field but the photo.
+"""
+    
+
+
+class _UniffiFfiConverterTypeProfile(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Profile.AIRPORT
+        if variant == 2:
+            return Profile.CLINIC
+        if variant == 3:
+            return Profile.DRIVING
+        if variant == 4:
+            return Profile.AGE_OVER18
+        if variant == 5:
+            return Profile.FULL
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == Profile.AIRPORT:
+            return
+        if value == Profile.CLINIC:
+            return
+        if value == Profile.DRIVING:
+            return
+        if value == Profile.AGE_OVER18:
+            return
+        if value == Profile.FULL:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == Profile.AIRPORT:
+            buf.write_i32(1)
+        if value == Profile.CLINIC:
+            buf.write_i32(2)
+        if value == Profile.DRIVING:
+            buf.write_i32(3)
+        if value == Profile.AGE_OVER18:
+            buf.write_i32(4)
+        if value == Profile.FULL:
+            buf.write_i32(5)
+
+
+
+class _UniffiFfiConverterSequenceBoolean(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterBoolean.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterBoolean.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterBoolean.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeDisclosedField(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDisclosedField.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDisclosedField.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDisclosedField.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Presentation:
+    """
+    A QR ready to show. Draw `modules` (`size` × `size`, row-major, `true` = dark) with a quiet
+    zone of 4 light modules, or encode `text` with the platform's QR encoder at `ecc`.
+"""
+    def __init__(self, *, profile:Profile, text:str, qr_version:int, ecc:str, payload_bytes:int, expires_at:int, size:int, modules:typing.List[bool], fields:typing.List[DisclosedField], reused:bool, online:bool):
+        self.profile = profile
+        self.text = text
+        self.qr_version = qr_version
+        self.ecc = ecc
+        self.payload_bytes = payload_bytes
+        self.expires_at = expires_at
+        self.size = size
+        self.modules = modules
+        self.fields = fields
+        self.reused = reused
+        self.online = online
+        
+        
+
+    
+    def __str__(self):
+        return "Presentation(profile={}, text={}, qr_version={}, ecc={}, payload_bytes={}, expires_at={}, size={}, modules={}, fields={}, reused={}, online={})".format(self.profile, self.text, self.qr_version, self.ecc, self.payload_bytes, self.expires_at, self.size, self.modules, self.fields, self.reused, self.online)
+    def __eq__(self, other):
+        if self.profile != other.profile:
+            return False
+        if self.text != other.text:
+            return False
+        if self.qr_version != other.qr_version:
+            return False
+        if self.ecc != other.ecc:
+            return False
+        if self.payload_bytes != other.payload_bytes:
+            return False
+        if self.expires_at != other.expires_at:
+            return False
+        if self.size != other.size:
+            return False
+        if self.modules != other.modules:
+            return False
+        if self.fields != other.fields:
+            return False
+        if self.reused != other.reused:
+            return False
+        if self.online != other.online:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePresentation(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Presentation(
+            profile=_UniffiFfiConverterTypeProfile.read(buf),
+            text=_UniffiFfiConverterString.read(buf),
+            qr_version=_UniffiFfiConverterUInt8.read(buf),
+            ecc=_UniffiFfiConverterString.read(buf),
+            payload_bytes=_UniffiFfiConverterUInt64.read(buf),
+            expires_at=_UniffiFfiConverterUInt64.read(buf),
+            size=_UniffiFfiConverterUInt32.read(buf),
+            modules=_UniffiFfiConverterSequenceBoolean.read(buf),
+            fields=_UniffiFfiConverterSequenceTypeDisclosedField.read(buf),
+            reused=_UniffiFfiConverterBoolean.read(buf),
+            online=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeProfile.check_lower(value.profile)
+        _UniffiFfiConverterString.check_lower(value.text)
+        _UniffiFfiConverterUInt8.check_lower(value.qr_version)
+        _UniffiFfiConverterString.check_lower(value.ecc)
+        _UniffiFfiConverterUInt64.check_lower(value.payload_bytes)
+        _UniffiFfiConverterUInt64.check_lower(value.expires_at)
+        _UniffiFfiConverterUInt32.check_lower(value.size)
+        _UniffiFfiConverterSequenceBoolean.check_lower(value.modules)
+        _UniffiFfiConverterSequenceTypeDisclosedField.check_lower(value.fields)
+        _UniffiFfiConverterBoolean.check_lower(value.reused)
+        _UniffiFfiConverterBoolean.check_lower(value.online)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeProfile.write(value.profile, buf)
+        _UniffiFfiConverterString.write(value.text, buf)
+        _UniffiFfiConverterUInt8.write(value.qr_version, buf)
+        _UniffiFfiConverterString.write(value.ecc, buf)
+        _UniffiFfiConverterUInt64.write(value.payload_bytes, buf)
+        _UniffiFfiConverterUInt64.write(value.expires_at, buf)
+        _UniffiFfiConverterUInt32.write(value.size, buf)
+        _UniffiFfiConverterSequenceBoolean.write(value.modules, buf)
+        _UniffiFfiConverterSequenceTypeDisclosedField.write(value.fields, buf)
+        _UniffiFfiConverterBoolean.write(value.reused, buf)
+        _UniffiFfiConverterBoolean.write(value.online, buf)
+
+@dataclass
+class PresentationStock:
+    """
+    Unused presentation credentials left of one profile.
+"""
+    def __init__(self, *, profile:Profile, unused:int):
+        self.profile = profile
+        self.unused = unused
+        
+        
+
+    
+    def __str__(self):
+        return "PresentationStock(profile={}, unused={})".format(self.profile, self.unused)
+    def __eq__(self, other):
+        if self.profile != other.profile:
+            return False
+        if self.unused != other.unused:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePresentationStock(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PresentationStock(
+            profile=_UniffiFfiConverterTypeProfile.read(buf),
+            unused=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeProfile.check_lower(value.profile)
+        _UniffiFfiConverterUInt64.check_lower(value.unused)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeProfile.write(value.profile, buf)
+        _UniffiFfiConverterUInt64.write(value.unused, buf)
+
+@dataclass
+class SigningConsent:
+    """
+    What the consent screen shows before the passcode is asked.
+"""
+    def __init__(self, *, file_name:str, sha256_hex:str, size:int, relying_party:str, credential_id:str, signer:str):
+        self.file_name = file_name
+        self.sha256_hex = sha256_hex
+        self.size = size
+        self.relying_party = relying_party
+        self.credential_id = credential_id
+        self.signer = signer
+        
+        
+
+    
+    def __str__(self):
+        return "SigningConsent(file_name={}, sha256_hex={}, size={}, relying_party={}, credential_id={}, signer={})".format(self.file_name, self.sha256_hex, self.size, self.relying_party, self.credential_id, self.signer)
+    def __eq__(self, other):
+        if self.file_name != other.file_name:
+            return False
+        if self.sha256_hex != other.sha256_hex:
+            return False
+        if self.size != other.size:
+            return False
+        if self.relying_party != other.relying_party:
+            return False
+        if self.credential_id != other.credential_id:
+            return False
+        if self.signer != other.signer:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSigningConsent(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SigningConsent(
+            file_name=_UniffiFfiConverterString.read(buf),
+            sha256_hex=_UniffiFfiConverterString.read(buf),
+            size=_UniffiFfiConverterUInt64.read(buf),
+            relying_party=_UniffiFfiConverterString.read(buf),
+            credential_id=_UniffiFfiConverterString.read(buf),
+            signer=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.file_name)
+        _UniffiFfiConverterString.check_lower(value.sha256_hex)
+        _UniffiFfiConverterUInt64.check_lower(value.size)
+        _UniffiFfiConverterString.check_lower(value.relying_party)
+        _UniffiFfiConverterString.check_lower(value.credential_id)
+        _UniffiFfiConverterString.check_lower(value.signer)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.file_name, buf)
+        _UniffiFfiConverterString.write(value.sha256_hex, buf)
+        _UniffiFfiConverterUInt64.write(value.size, buf)
+        _UniffiFfiConverterString.write(value.relying_party, buf)
+        _UniffiFfiConverterString.write(value.credential_id, buf)
+        _UniffiFfiConverterString.write(value.signer, buf)
+
+@dataclass
+class SignedDocument:
+    """
+    A finished signature, already verified against the signing CA.
+"""
+    def __init__(self, *, cms:bytes, consent:SigningConsent, signing_time:int):
+        self.cms = cms
+        self.consent = consent
+        self.signing_time = signing_time
+        
+        
+
+    
+    def __str__(self):
+        return "SignedDocument(cms={}, consent={}, signing_time={})".format(self.cms, self.consent, self.signing_time)
+    def __eq__(self, other):
+        if self.cms != other.cms:
+            return False
+        if self.consent != other.consent:
+            return False
+        if self.signing_time != other.signing_time:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSignedDocument(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SignedDocument(
+            cms=_UniffiFfiConverterBytes.read(buf),
+            consent=_UniffiFfiConverterTypeSigningConsent.read(buf),
+            signing_time=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.cms)
+        _UniffiFfiConverterTypeSigningConsent.check_lower(value.consent)
+        _UniffiFfiConverterUInt64.check_lower(value.signing_time)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.cms, buf)
+        _UniffiFfiConverterTypeSigningConsent.write(value.consent, buf)
+        _UniffiFfiConverterUInt64.write(value.signing_time, buf)
+
+@dataclass
+class SigningCredential:
+    """
+    The account's remote signing credential.
+"""
+    def __init__(self, *, credential_id:str, subject:str, status:str, valid_from:int, valid_to:int, certificate:bytes):
+        self.credential_id = credential_id
+        self.subject = subject
+        self.status = status
+        self.valid_from = valid_from
+        self.valid_to = valid_to
+        self.certificate = certificate
+        
+        
+
+    
+    def __str__(self):
+        return "SigningCredential(credential_id={}, subject={}, status={}, valid_from={}, valid_to={}, certificate={})".format(self.credential_id, self.subject, self.status, self.valid_from, self.valid_to, self.certificate)
+    def __eq__(self, other):
+        if self.credential_id != other.credential_id:
+            return False
+        if self.subject != other.subject:
+            return False
+        if self.status != other.status:
+            return False
+        if self.valid_from != other.valid_from:
+            return False
+        if self.valid_to != other.valid_to:
+            return False
+        if self.certificate != other.certificate:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSigningCredential(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SigningCredential(
+            credential_id=_UniffiFfiConverterString.read(buf),
+            subject=_UniffiFfiConverterString.read(buf),
+            status=_UniffiFfiConverterString.read(buf),
+            valid_from=_UniffiFfiConverterUInt64.read(buf),
+            valid_to=_UniffiFfiConverterUInt64.read(buf),
+            certificate=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.credential_id)
+        _UniffiFfiConverterString.check_lower(value.subject)
+        _UniffiFfiConverterString.check_lower(value.status)
+        _UniffiFfiConverterUInt64.check_lower(value.valid_from)
+        _UniffiFfiConverterUInt64.check_lower(value.valid_to)
+        _UniffiFfiConverterBytes.check_lower(value.certificate)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.credential_id, buf)
+        _UniffiFfiConverterString.write(value.subject, buf)
+        _UniffiFfiConverterString.write(value.status, buf)
+        _UniffiFfiConverterUInt64.write(value.valid_from, buf)
+        _UniffiFfiConverterUInt64.write(value.valid_to, buf)
+        _UniffiFfiConverterBytes.write(value.certificate, buf)
+
+@dataclass
+class SigningRequest:
+    """
+    What the citizen is asked to sign: the file's name and bytes, and who asked for it.
+"""
+    def __init__(self, *, file_name:str, content:bytes, relying_party:str):
+        self.file_name = file_name
+        self.content = content
+        self.relying_party = relying_party
+        
+        
+
+    
+    def __str__(self):
+        return "SigningRequest(file_name={}, content={}, relying_party={})".format(self.file_name, self.content, self.relying_party)
+    def __eq__(self, other):
+        if self.file_name != other.file_name:
+            return False
+        if self.content != other.content:
+            return False
+        if self.relying_party != other.relying_party:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSigningRequest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SigningRequest(
+            file_name=_UniffiFfiConverterString.read(buf),
+            content=_UniffiFfiConverterBytes.read(buf),
+            relying_party=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.file_name)
+        _UniffiFfiConverterBytes.check_lower(value.content)
+        _UniffiFfiConverterString.check_lower(value.relying_party)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.file_name, buf)
+        _UniffiFfiConverterBytes.write(value.content, buf)
+        _UniffiFfiConverterString.write(value.relying_party, buf)
+
 @dataclass
 class SyncReport:
     def __init__(self, *, updated:int, removed:int, unchanged:bool, revoked:bool):
@@ -2558,6 +3264,106 @@ class _UniffiFfiConverterTypeTransactionEntry(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.fields, buf)
         _UniffiFfiConverterString.write(value.outcome, buf)
         _UniffiFfiConverterOptionalString.write(value.detail, buf)
+
+class _UniffiFfiConverterOptionalTypeProfile(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeProfile.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeProfile.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeProfile.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class Verdict:
+    """
+    The outcome of a check. `fields` is empty unless `valid`; `reasons` lists every failure.
+"""
+    def __init__(self, *, valid:bool, profile:typing.Optional[Profile], fields:typing.List[DisclosedField], reasons:typing.List[str], checked_at:int, online:bool, status_list_age_s:typing.Optional[int], warnings:typing.List[str]):
+        self.valid = valid
+        self.profile = profile
+        self.fields = fields
+        self.reasons = reasons
+        self.checked_at = checked_at
+        self.online = online
+        self.status_list_age_s = status_list_age_s
+        self.warnings = warnings
+        
+        
+
+    
+    def __str__(self):
+        return "Verdict(valid={}, profile={}, fields={}, reasons={}, checked_at={}, online={}, status_list_age_s={}, warnings={})".format(self.valid, self.profile, self.fields, self.reasons, self.checked_at, self.online, self.status_list_age_s, self.warnings)
+    def __eq__(self, other):
+        if self.valid != other.valid:
+            return False
+        if self.profile != other.profile:
+            return False
+        if self.fields != other.fields:
+            return False
+        if self.reasons != other.reasons:
+            return False
+        if self.checked_at != other.checked_at:
+            return False
+        if self.online != other.online:
+            return False
+        if self.status_list_age_s != other.status_list_age_s:
+            return False
+        if self.warnings != other.warnings:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeVerdict(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Verdict(
+            valid=_UniffiFfiConverterBoolean.read(buf),
+            profile=_UniffiFfiConverterOptionalTypeProfile.read(buf),
+            fields=_UniffiFfiConverterSequenceTypeDisclosedField.read(buf),
+            reasons=_UniffiFfiConverterSequenceString.read(buf),
+            checked_at=_UniffiFfiConverterUInt64.read(buf),
+            online=_UniffiFfiConverterBoolean.read(buf),
+            status_list_age_s=_UniffiFfiConverterOptionalUInt64.read(buf),
+            warnings=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.valid)
+        _UniffiFfiConverterOptionalTypeProfile.check_lower(value.profile)
+        _UniffiFfiConverterSequenceTypeDisclosedField.check_lower(value.fields)
+        _UniffiFfiConverterSequenceString.check_lower(value.reasons)
+        _UniffiFfiConverterUInt64.check_lower(value.checked_at)
+        _UniffiFfiConverterBoolean.check_lower(value.online)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.status_list_age_s)
+        _UniffiFfiConverterSequenceString.check_lower(value.warnings)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.valid, buf)
+        _UniffiFfiConverterOptionalTypeProfile.write(value.profile, buf)
+        _UniffiFfiConverterSequenceTypeDisclosedField.write(value.fields, buf)
+        _UniffiFfiConverterSequenceString.write(value.reasons, buf)
+        _UniffiFfiConverterUInt64.write(value.checked_at, buf)
+        _UniffiFfiConverterBoolean.write(value.online, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.status_list_age_s, buf)
+        _UniffiFfiConverterSequenceString.write(value.warnings, buf)
 
 @dataclass
 class WalletConfig:
@@ -2924,6 +3730,120 @@ class _UniffiFfiConverterTypeChipAccessKey(_UniffiConverterRustBuffer):
 
 
 
+
+
+
+class Consent:
+    """
+    How the citizen confirmed a presentation.
+"""
+    def __init__(self):
+        raise RuntimeError("Consent cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class PASSCODE:
+        
+        def __init__(self, passcode:str):
+            self.passcode = passcode
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Consent.PASSCODE(passcode={})".format(self.passcode)
+        def __eq__(self, other):
+            if not isinstance(other, Consent):
+                return NotImplemented
+            if not other.is_PASSCODE():
+                return False
+            if self.passcode != other.passcode:
+                return False
+            return True
+
+    @dataclass
+    class BIOMETRIC:
+        """
+        The key store's `unwrap_key` shows the platform's biometric prompt.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Consent.BIOMETRIC()".format()
+        def __eq__(self, other):
+            if not isinstance(other, Consent):
+                return NotImplemented
+            if not other.is_BIOMETRIC():
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_PASSCODE(self) -> bool:
+        return isinstance(self, Consent.PASSCODE)
+    def is_passcode(self) -> bool:
+        return isinstance(self, Consent.PASSCODE)
+    def is_BIOMETRIC(self) -> bool:
+        return isinstance(self, Consent.BIOMETRIC)
+    def is_biometric(self) -> bool:
+        return isinstance(self, Consent.BIOMETRIC)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+Consent.PASSCODE = type("Consent.PASSCODE", (Consent.PASSCODE, Consent,), {})  # type: ignore
+Consent.BIOMETRIC = type("Consent.BIOMETRIC", (Consent.BIOMETRIC, Consent,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeConsent(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Consent.PASSCODE(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 2:
+            return Consent.BIOMETRIC(
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_PASSCODE():
+            _UniffiFfiConverterString.check_lower(value.passcode)
+            return
+        if value.is_BIOMETRIC():
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_PASSCODE():
+            buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.passcode, buf)
+        if value.is_BIOMETRIC():
+            buf.write_i32(2)
+
+
+
+
+
 # EidError
 # We want to define each variant as a nested class that's also a subclass,
 # which is tricky in Python.  To accomplish this we're going to create each
@@ -3175,6 +4095,28 @@ class EidError:  # type: ignore
         def __repr__(self):
             return "EidError.Presentation({})".format(str(self))
     _UniffiTempEidError.Presentation = Presentation # type: ignore
+    class TokenUsed(_UniffiTempEidError):
+        """
+        An online token was already redeemed (by this desk or another): ask for a new QR.
+"""
+        
+        def __init__(self):
+            pass
+
+        def __repr__(self):
+            return "EidError.TokenUsed({})".format(str(self))
+    _UniffiTempEidError.TokenUsed = TokenUsed # type: ignore
+    class TokenExpired(_UniffiTempEidError):
+        """
+        An online token is older than its minute: ask for a new QR.
+"""
+        
+        def __init__(self):
+            pass
+
+        def __repr__(self):
+            return "EidError.TokenExpired({})".format(str(self))
+    _UniffiTempEidError.TokenExpired = TokenExpired # type: ignore
     class Signing(_UniffiTempEidError):
         """
         Remote signing failed on this side (not enrolled, a returned signature that does not
@@ -3363,33 +4305,39 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 19:
+            return EidError.TokenUsed(
+            )
+        if variant == 20:
+            return EidError.TokenExpired(
+            )
+        if variant == 21:
             return EidError.Signing(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 20:
+        if variant == 22:
             return EidError.KeyNotFound(
             )
-        if variant == 21:
+        if variant == 23:
             return EidError.KeyAlreadyExists(
             )
-        if variant == 22:
+        if variant == 24:
             return EidError.UserAuthenticationRequired(
             )
-        if variant == 23:
+        if variant == 25:
             return EidError.KeyInvalidated(
             )
-        if variant == 24:
+        if variant == 26:
             return EidError.KeyStoreUnavailable(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 25:
+        if variant == 27:
             return EidError.Crypto(
             )
-        if variant == 26:
+        if variant == 28:
             return EidError.Storage(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 27:
+        if variant == 29:
             return EidError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -3444,6 +4392,10 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
             return
         if isinstance(value, EidError.Presentation):
             _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, EidError.TokenUsed):
+            return
+        if isinstance(value, EidError.TokenExpired):
             return
         if isinstance(value, EidError.Signing):
             _UniffiFfiConverterString.check_lower(value.reason)
@@ -3518,27 +4470,31 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
         if isinstance(value, EidError.Presentation):
             buf.write_i32(18)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.Signing):
+        if isinstance(value, EidError.TokenUsed):
             buf.write_i32(19)
+        if isinstance(value, EidError.TokenExpired):
+            buf.write_i32(20)
+        if isinstance(value, EidError.Signing):
+            buf.write_i32(21)
             _UniffiFfiConverterString.write(value.reason, buf)
         if isinstance(value, EidError.KeyNotFound):
-            buf.write_i32(20)
-        if isinstance(value, EidError.KeyAlreadyExists):
-            buf.write_i32(21)
-        if isinstance(value, EidError.UserAuthenticationRequired):
             buf.write_i32(22)
-        if isinstance(value, EidError.KeyInvalidated):
+        if isinstance(value, EidError.KeyAlreadyExists):
             buf.write_i32(23)
-        if isinstance(value, EidError.KeyStoreUnavailable):
+        if isinstance(value, EidError.UserAuthenticationRequired):
             buf.write_i32(24)
-            _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.Crypto):
+        if isinstance(value, EidError.KeyInvalidated):
             buf.write_i32(25)
-        if isinstance(value, EidError.Storage):
+        if isinstance(value, EidError.KeyStoreUnavailable):
             buf.write_i32(26)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.Internal):
+        if isinstance(value, EidError.Crypto):
             buf.write_i32(27)
+        if isinstance(value, EidError.Storage):
+            buf.write_i32(28)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, EidError.Internal):
+            buf.write_i32(29)
             _UniffiFfiConverterString.write(value.reason, buf)
 
 
@@ -4983,6 +5939,315 @@ class _UniffiFfiConverterTypeSyncListener:
     def write(cls, value: SyncListener, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+
+class VerifierProtocol(typing.Protocol):
+    """
+    Checks offline QRs (`VN1:`) with the trust list (and status list) it was built with. Keep
+    one per list version: the issuers' chains are checked once, here, not on every scan.
+"""
+    
+    def verify_offline(self, text: str,nonce: typing.Optional[bytes],expected_profile: typing.Optional[Profile]) -> Verdict:
+        """
+        Checks a scanned offline QR now. `nonce`: the one this desk showed the wallet, if any;
+        `expected_profile`: the only profile this desk accepts, if restricted. An online token
+        is invalid here: redeem it with a `VerifierDesk`.
+"""
+        raise NotImplementedError
+
+class Verifier(VerifierProtocol):
+    """
+    Checks offline QRs (`VN1:`) with the trust list (and status list) it was built with. Keep
+    one per list version: the issuers' chains are checked once, here, not on every scan.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    async def fetch(cls, backend_url: str) -> Verifier:
+        """
+        Fetches the trust list and status list from the backend at `backend_url`: `Network`
+        when it cannot be reached (keep the verifier you have), `Crypto` when the status list
+        does not verify against the trust list.
+"""
+        
+        _UniffiFfiConverterString.check_lower(backend_url)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(backend_url),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerifier.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_fetch(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_u64,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_u64,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_u64,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    def __init__(self, trust_list: bytes,status_list: typing.Optional[bytes]):
+        """
+        From the backend's lists as fetched earlier: `trust_list` is the decoded `issuers` of
+        GET /v1/trust-list (CBOR), `status_list` the decoded `signed` of GET /v1/status-list
+        (COSE_Sign1, checked here against the trust list). Without a status list revocation is
+        not checked (the verdict warns).
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(trust_list)
+
+        _UniffiFfiConverterOptionalBytes.check_lower(status_list)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(trust_list),
+            _UniffiFfiConverterOptionalBytes.lower(status_list),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerifier.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_verifier, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_verifier, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def verify_offline(self, text: str,nonce: typing.Optional[bytes],expected_profile: typing.Optional[Profile]) -> Verdict:
+        """
+        Checks a scanned offline QR now. `nonce`: the one this desk showed the wallet, if any;
+        `expected_profile`: the only profile this desk accepts, if restricted. An online token
+        is invalid here: redeem it with a `VerifierDesk`.
+"""
+        
+        _UniffiFfiConverterString.check_lower(text)
+
+        _UniffiFfiConverterOptionalBytes.check_lower(nonce)
+
+        _UniffiFfiConverterOptionalTypeProfile.check_lower(expected_profile)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(text),
+            _UniffiFfiConverterOptionalBytes.lower(nonce),
+            _UniffiFfiConverterOptionalTypeProfile.lower(expected_profile),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerdict.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_verifier_verify_offline,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeVerifier:
+    @staticmethod
+    def lift(value: int) -> Verifier:
+        return Verifier._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: Verifier):
+        if not isinstance(value, Verifier):
+            raise TypeError("Expected Verifier instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: Verifier) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> Verifier:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: Verifier, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class VerifierDeskProtocol(typing.Protocol):
+    """
+    A verifier desk registered at the backend: its key lives in the desk's `KeyStore` (alias
+    `eid.verifier`), its id is kept by the app.
+"""
+    
+    async def redeem(self, text: str) -> Verdict:
+        """
+        Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+        fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
+        profile this desk may not receive), `Network` (retry or ask for an offline QR), or
+        `InvalidInput` for an offline QR.
+"""
+        raise NotImplementedError
+    def verifier_id(self, ) -> str:
+        raise NotImplementedError
+
+class VerifierDesk(VerifierDeskProtocol):
+    """
+    A verifier desk registered at the backend: its key lives in the desk's `KeyStore` (alias
+    `eid.verifier`), its id is kept by the app.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def open(cls, backend_url: str,key_store: KeyStore,verifier_id: str) -> VerifierDesk:
+        """
+        A desk registered earlier as `verifier_id`, its key in `key_store`.
+"""
+        
+        _UniffiFfiConverterString.check_lower(backend_url)
+
+        _UniffiFfiConverterTypeKeyStore.check_lower(key_store)
+
+        _UniffiFfiConverterString.check_lower(verifier_id)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(backend_url),
+            _UniffiFfiConverterTypeKeyStore.lower(key_store),
+            _UniffiFfiConverterString.lower(verifier_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerifierDesk.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_open,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    async def register(cls, backend_url: str,key_store: KeyStore,admin_token: str,name: str,profiles: typing.List[Profile]) -> VerifierDesk:
+        """
+        Creates the desk's key in `key_store` (or reuses it) and registers it with the backend's
+        admin token for `profiles`; keep `verifier_id()` to `open` the desk later.
+"""
+        
+        _UniffiFfiConverterString.check_lower(backend_url)
+
+        _UniffiFfiConverterTypeKeyStore.check_lower(key_store)
+
+        _UniffiFfiConverterString.check_lower(admin_token)
+
+        _UniffiFfiConverterString.check_lower(name)
+
+        _UniffiFfiConverterSequenceTypeProfile.check_lower(profiles)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(backend_url),
+            _UniffiFfiConverterTypeKeyStore.lower(key_store),
+            _UniffiFfiConverterString.lower(admin_token),
+            _UniffiFfiConverterString.lower(name),
+            _UniffiFfiConverterSequenceTypeProfile.lower(profiles),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerifierDesk.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_register(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_u64,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_u64,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_u64,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_verifierdesk, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_verifierdesk, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    async def redeem(self, text: str) -> Verdict:
+        """
+        Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+        fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
+        profile this desk may not receive), `Network` (retry or ask for an offline QR), or
+        `InvalidInput` for an offline QR.
+"""
+        
+        _UniffiFfiConverterString.check_lower(text)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(text),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerdict.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_redeem(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    def verifier_id(self, ) -> str:
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_verifier_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeVerifierDesk:
+    @staticmethod
+    def lift(value: int) -> VerifierDesk:
+        return VerifierDesk._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: VerifierDesk):
+        if not isinstance(value, VerifierDesk):
+            raise TypeError("Expected VerifierDesk instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: VerifierDesk) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> VerifierDesk:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: VerifierDesk, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
 class _UniffiFfiConverterSequenceTypeDocumentInfo(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -5004,6 +6269,52 @@ class _UniffiFfiConverterSequenceTypeDocumentInfo(_UniffiConverterRustBuffer):
 
         return [
             _UniffiFfiConverterTypeDocumentInfo.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypePresentationStock(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePresentationStock.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePresentationStock.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePresentationStock.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeSigningCredential(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeSigningCredential.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeSigningCredential.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeSigningCredential.read(buf) for i in range(count)
         ]
 
 class _UniffiFfiConverterOptionalTypeSyncListener(_UniffiConverterRustBuffer):
@@ -5087,10 +6398,56 @@ class WalletHandleProtocol(typing.Protocol):
         raise NotImplementedError
     def lock(self, ) -> None:
         raise NotImplementedError
+    def present(self, profile: Profile,consent: Consent,nonce: typing.Optional[bytes]) -> Presentation:
+        """
+        An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
+        when its screen shows one. Valid 60 s. Fails with `Presentation` when no credential of
+        the profile was ever synced.
+"""
+        raise NotImplementedError
+    def present_online(self, profile: Profile,consent: Consent) -> Presentation:
+        """
+        An online token for `profile` (signed here with the device key, no network): a
+        registered verifier redeems it once at the backend within a minute.
+"""
+        raise NotImplementedError
+    def presentation_preview(self, profile: Profile) -> typing.List[DisclosedField]:
+        """
+        What `profile` would disclose, for the consent screen (unlocked wallet).
+"""
+        raise NotImplementedError
+    def presentation_stock(self, ) -> typing.List[PresentationStock]:
+        """
+        Unused presentation credentials per profile (sync refills those running low).
+"""
+        raise NotImplementedError
     def set_up(self, passcode: str) -> bytes:
         """
         First run: sets the 6-digit passcode, creates the device key, unlocks. Returns the device
         public key (SEC1 uncompressed P-256).
+"""
+        raise NotImplementedError
+    async def sign(self, request: SigningRequest,passcode: str) -> SignedDocument:
+        """
+        Signs `request.content` after checking `passcode` (`WrongPasscode { attempts_left }`,
+        `Locked`): the device key authorises exactly this hash, the backend signs it, and the
+        CMS is verified before it is returned. Every attempt goes into the transaction log.
+"""
+        raise NotImplementedError
+    async def signing_consent(self, request: SigningRequest) -> SigningConsent:
+        """
+        What the consent screen shows for `request`: file, SHA-256, relying party, signer.
+"""
+        raise NotImplementedError
+    async def signing_credentials(self, ) -> typing.List[SigningCredential]:
+        """
+        The account's signing credentials at the backend.
+"""
+        raise NotImplementedError
+    async def signing_enrol(self, ) -> SigningCredential:
+        """
+        Gets the account's signing credential from the backend (created on the first call).
+        Activated and unlocked wallet.
 """
         raise NotImplementedError
     async def start_activation(self, id_number: str,phone: str) -> PendingActivation:
@@ -5323,6 +6680,87 @@ class WalletHandle(WalletHandleProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def present(self, profile: Profile,consent: Consent,nonce: typing.Optional[bytes]) -> Presentation:
+        """
+        An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
+        when its screen shows one. Valid 60 s. Fails with `Presentation` when no credential of
+        the profile was ever synced.
+"""
+        
+        _UniffiFfiConverterTypeProfile.check_lower(profile)
+
+        _UniffiFfiConverterTypeConsent.check_lower(consent)
+
+        _UniffiFfiConverterOptionalBytes.check_lower(nonce)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeProfile.lower(profile),
+            _UniffiFfiConverterTypeConsent.lower(consent),
+            _UniffiFfiConverterOptionalBytes.lower(nonce),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePresentation.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def present_online(self, profile: Profile,consent: Consent) -> Presentation:
+        """
+        An online token for `profile` (signed here with the device key, no network): a
+        registered verifier redeems it once at the backend within a minute.
+"""
+        
+        _UniffiFfiConverterTypeProfile.check_lower(profile)
+
+        _UniffiFfiConverterTypeConsent.check_lower(consent)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeProfile.lower(profile),
+            _UniffiFfiConverterTypeConsent.lower(consent),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePresentation.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def presentation_preview(self, profile: Profile) -> typing.List[DisclosedField]:
+        """
+        What `profile` would disclose, for the consent screen (unlocked wallet).
+"""
+        
+        _UniffiFfiConverterTypeProfile.check_lower(profile)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeProfile.lower(profile),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeDisclosedField.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_presentation_preview,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def presentation_stock(self, ) -> typing.List[PresentationStock]:
+        """
+        Unused presentation credentials per profile (sync refills those running low).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypePresentationStock.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_presentation_stock,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def set_up(self, passcode: str) -> bytes:
         """
         First run: sets the 6-digit passcode, creates the device key, unlocks. Returns the device
@@ -5342,6 +6780,86 @@ class WalletHandle(WalletHandleProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def sign(self, request: SigningRequest,passcode: str) -> SignedDocument:
+        """
+        Signs `request.content` after checking `passcode` (`WrongPasscode { attempts_left }`,
+        `Locked`): the device key authorises exactly this hash, the backend signs it, and the
+        CMS is verified before it is returned. Every attempt goes into the transaction log.
+"""
+        
+        _UniffiFfiConverterTypeSigningRequest.check_lower(request)
+
+        _UniffiFfiConverterString.check_lower(passcode)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeSigningRequest.lower(request),
+            _UniffiFfiConverterString.lower(passcode),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSignedDocument.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_sign(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def signing_consent(self, request: SigningRequest) -> SigningConsent:
+        """
+        What the consent screen shows for `request`: file, SHA-256, relying party, signer.
+"""
+        
+        _UniffiFfiConverterTypeSigningRequest.check_lower(request)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeSigningRequest.lower(request),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSigningConsent.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_consent(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def signing_credentials(self, ) -> typing.List[SigningCredential]:
+        """
+        The account's signing credentials at the backend.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeSigningCredential.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_credentials(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def signing_enrol(self, ) -> SigningCredential:
+        """
+        Gets the account's signing credential from the backend (created on the first call).
+        Activated and unlocked wallet.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSigningCredential.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_enrol(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def start_activation(self, id_number: str,phone: str) -> PendingActivation:
         """
         Activation step 1: the backend sends an SMS code to `phone`.
@@ -5573,6 +7091,29 @@ class _UniffiFfiConverterOptionalTypeLogForwarder(_UniffiConverterRustBuffer):
             return _UniffiFfiConverterTypeLogForwarder.read(buf)
         else:
             raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterSequenceTypeProfile(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeProfile.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeProfile.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeProfile.read(buf) for i in range(count)
+        ]
 def parse_card_qr(text: str) -> CardQr:
     """
     Parses the QR printed on the front of a CCCD.
@@ -5648,8 +7189,10 @@ __all__ = [
     "ChipStage",
     "DocumentKind",
     "DocumentStatus",
+    "Profile",
     "AccountStatus",
     "ChipAccessKey",
+    "Consent",
     "EidError",
     "LogLevel",
     "SyncStep",
@@ -5658,12 +7201,20 @@ __all__ = [
     "ChipProgress",
     "ChipReadOptions",
     "ChipSummary",
+    "DisclosedField",
     "DocumentInfo",
     "DocumentDetail",
     "PendingActivation",
+    "Presentation",
+    "PresentationStock",
+    "SigningConsent",
+    "SignedDocument",
+    "SigningCredential",
+    "SigningRequest",
     "SyncReport",
     "SyncStatus",
     "TransactionEntry",
+    "Verdict",
     "WalletConfig",
     "parse_card_qr",
     "read_chip",
@@ -5682,6 +7233,10 @@ __all__ = [
     "LogForwarder",
     "SyncListenerImpl",
     "SyncListener",
+    "Verifier",
+    "VerifierProtocol",
+    "VerifierDesk",
+    "VerifierDeskProtocol",
     "WalletHandle",
     "WalletHandleProtocol",
 ]

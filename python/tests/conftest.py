@@ -1,8 +1,12 @@
-"""Shared fixtures: the generated bindings, the test-only library, a software KeyStore."""
+"""Shared fixtures: the generated bindings, the test-only library, a software KeyStore, an
+NFC link over the simulated card, and `eid serve` with an activated wallet."""
 
+import asyncio
 import os
+import subprocess
 import sys
 import threading
+import uuid
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -14,7 +18,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.environ["EID_TESTING_DIR"])
 
 import eid_testing  # noqa: E402
-from eid_wallet import EidError, KeyStore  # noqa: E402
+from eid_wallet import (  # noqa: E402
+    ApduTransport,
+    ChipAccessKey,
+    ChipReadOptions,
+    EidError,
+    KeyStore,
+    WalletConfig,
+    WalletHandle,
+    read_chip,
+)
 
 
 class SoftwareKeyStore(KeyStore):
@@ -84,3 +97,75 @@ def keys():
 @pytest.fixture
 def citizen():
     return eid_testing.sim_citizens(2)[1]
+
+
+class SimLink(ApduTransport):
+    """What an NFC link does, over the simulated card: a dropped link raises ChipLinkLost."""
+
+    def __init__(self, card):
+        self.card = card
+        self.apdus = 0
+
+    def transceive(self, command):
+        self.apdus += 1
+        try:
+            return self.card.transceive(command)
+        except eid_testing.SimError.LinkLost:
+            raise EidError.ChipLinkLost() from None
+
+    def max_transceive_length(self):
+        return 65544
+
+    def extended_length_supported(self):
+        return True
+
+    def reconnect(self):
+        self.card.reconnect()
+
+
+def mrz(c):
+    return ChipAccessKey.MRZ(
+        id_number=c.id_number, date_of_birth=c.date_of_birth, date_of_expiry=c.date_of_expiry
+    )
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory):
+    """`eid serve` on SQLite in a temporary directory: (URL, admin token)."""
+    db = tmp_path_factory.mktemp("backend") / "backend.db"
+    token = str(uuid.uuid4())
+    server = subprocess.Popen(
+        [os.environ["EID_CLI"], "serve", "--addr", "127.0.0.1:0", "--db", f"sqlite://{db}", "--log", "warn"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "EID_ADMIN_TOKEN": token},
+        text=True,
+    )
+    url = None
+    for line in server.stdout:
+        if line.startswith("listening on "):
+            url = line.removeprefix("listening on ").strip()
+            break
+    assert url and url.startswith("http://127.0.0.1:"), "eid serve did not start"
+    yield url, token
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def activate(tmp_path, keys, backend_url, citizen):
+    """A wallet activated (level 2) for `citizen` against `backend_url`, and synced."""
+    w = WalletHandle.open(WalletConfig(data_dir=str(tmp_path), backend_url=backend_url), keys)
+    w.set_up("123456")
+
+    async def journey():
+        pending = await w.start_activation(citizen.id_number, citizen.phone)
+        link = SimLink(eid_testing.SimulatedCard(citizen.id_number, None))
+        chip = await read_chip(
+            link, mrz(citizen), ChipReadOptions(photo=False, aa_challenge=pending.chip_challenge), None, None
+        )
+        code = eid_testing.dev_sms_code(backend_url, citizen.phone)
+        await w.complete_activation(pending, code, chip)
+        await w.sync(None)
+
+    asyncio.run(journey())
+    return w

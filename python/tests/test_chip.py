@@ -4,8 +4,8 @@ import asyncio
 
 import eid_testing
 import pytest
+from conftest import SimLink, mrz
 from eid_wallet import (
-    ApduTransport,
     ChipAccessKey,
     ChipReadCancel,
     ChipReadListener,
@@ -16,42 +16,12 @@ from eid_wallet import (
 )
 
 
-class SimLink(ApduTransport):
-    """What an NFC link does, over the simulated card: a dropped link raises ChipLinkLost."""
-
-    def __init__(self, card):
-        self.card = card
-        self.apdus = 0
-
-    def transceive(self, command):
-        self.apdus += 1
-        try:
-            return self.card.transceive(command)
-        except eid_testing.SimError.LinkLost:
-            raise EidError.ChipLinkLost() from None
-
-    def max_transceive_length(self):
-        return 65544
-
-    def extended_length_supported(self):
-        return True
-
-    def reconnect(self):
-        self.card.reconnect()
-
-
 class Stages(ChipReadListener):
     def __init__(self):
         self.seen = []
 
     def on_progress(self, progress):
         self.seen.append(progress.stage)
-
-
-def mrz(c):
-    return ChipAccessKey.MRZ(
-        id_number=c.id_number, date_of_birth=c.date_of_birth, date_of_expiry=c.date_of_expiry
-    )
 
 
 def test_reads_the_card_through_a_python_transport_and_resumes_after_drops(citizen):

@@ -2303,10 +2303,418 @@ public func FfiConverterTypeSyncListener_lower(_ value: SyncListener) -> UInt64 
 
 
 /**
+ * Checks offline QRs (`VN1:`) with the trust list (and status list) it was built with. Keep
+ * one per list version: the issuers' chains are checked once, here, not on every scan.
+ */
+public protocol VerifierProtocol: AnyObject, Sendable {
+    
+    /**
+     * Checks a scanned offline QR now. `nonce`: the one this desk showed the wallet, if any;
+     * `expected_profile`: the only profile this desk accepts, if restricted. An online token
+     * is invalid here: redeem it with a `VerifierDesk`.
+     */
+    func verifyOffline(text: String, nonce: Data?, expectedProfile: Profile?)  -> Verdict
+    
+}
+/**
+ * Checks offline QRs (`VN1:`) with the trust list (and status list) it was built with. Keep
+ * one per list version: the issuers' chains are checked once, here, not on every scan.
+ */
+open class Verifier: VerifierProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_verifier(self.handle, $0) }
+    }
+    /**
+     * From the backend's lists as fetched earlier: `trust_list` is the decoded `issuers` of
+     * GET /v1/trust-list (CBOR), `status_list` the decoded `signed` of GET /v1/status-list
+     * (COSE_Sign1, checked here against the trust list). Without a status list revocation is
+     * not checked (the verdict warns).
+     */
+public convenience init(trustList: Data, statusList: Data?)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_constructor_verifier_new(
+        FfiConverterData.lower(trustList),
+        FfiConverterOptionData.lower(statusList),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_verifier(handle, $0) }
+    }
+
+    
+    /**
+     * Fetches the trust list and status list from the backend at `backend_url`: `Network`
+     * when it cannot be reached (keep the verifier you have), `Crypto` when the status list
+     * does not verify against the trust list.
+     */
+public static func fetch(backendUrl: String)async throws  -> Verifier  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_constructor_verifier_fetch(FfiConverterString.lower(backendUrl)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_u64,
+            completeFunc: ffi_eid_ffi_rust_future_complete_u64,
+            freeFunc: ffi_eid_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVerifier_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+
+    
+    /**
+     * Checks a scanned offline QR now. `nonce`: the one this desk showed the wallet, if any;
+     * `expected_profile`: the only profile this desk accepts, if restricted. An online token
+     * is invalid here: redeem it with a `VerifierDesk`.
+     */
+open func verifyOffline(text: String, nonce: Data?, expectedProfile: Profile?) -> Verdict  {
+    return try!  FfiConverterTypeVerdict_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_verifier_verify_offline(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),
+        FfiConverterOptionData.lower(nonce),
+        FfiConverterOptionTypeProfile.lower(expectedProfile),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerifier: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Verifier
+
+    public static func lift(_ handle: UInt64) throws -> Verifier {
+        return Verifier(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Verifier) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Verifier {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Verifier, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifier_lift(_ handle: UInt64) throws -> Verifier {
+    return try FfiConverterTypeVerifier.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifier_lower(_ value: Verifier) -> UInt64 {
+    return FfiConverterTypeVerifier.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A verifier desk registered at the backend: its key lives in the desk's `KeyStore` (alias
+ * `eid.verifier`), its id is kept by the app.
+ */
+public protocol VerifierDeskProtocol: AnyObject, Sendable {
+    
+    /**
+     * Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+     * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
+     * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
+     * `InvalidInput` for an offline QR.
+     */
+    func redeem(text: String) async throws  -> Verdict
+    
+    func verifierId()  -> String
+    
+}
+/**
+ * A verifier desk registered at the backend: its key lives in the desk's `KeyStore` (alias
+ * `eid.verifier`), its id is kept by the app.
+ */
+open class VerifierDesk: VerifierDeskProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_verifierdesk(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_verifierdesk(handle, $0) }
+    }
+
+    
+    /**
+     * A desk registered earlier as `verifier_id`, its key in `key_store`.
+     */
+public static func `open`(backendUrl: String, keyStore: KeyStore, verifierId: String)throws  -> VerifierDesk  {
+    return try  FfiConverterTypeVerifierDesk_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_constructor_verifierdesk_open(
+        FfiConverterString.lower(backendUrl),
+        FfiConverterTypeKeyStore_lower(keyStore),
+        FfiConverterString.lower(verifierId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Creates the desk's key in `key_store` (or reuses it) and registers it with the backend's
+     * admin token for `profiles`; keep `verifier_id()` to `open` the desk later.
+     */
+public static func register(backendUrl: String, keyStore: KeyStore, adminToken: String, name: String, profiles: [Profile])async throws  -> VerifierDesk  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_constructor_verifierdesk_register(FfiConverterString.lower(backendUrl),FfiConverterTypeKeyStore_lower(keyStore),FfiConverterString.lower(adminToken),FfiConverterString.lower(name),FfiConverterSequenceTypeProfile.lower(profiles)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_u64,
+            completeFunc: ffi_eid_ffi_rust_future_complete_u64,
+            freeFunc: ffi_eid_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVerifierDesk_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+
+    
+    /**
+     * Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+     * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
+     * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
+     * `InvalidInput` for an offline QR.
+     */
+open func redeem(text: String)async throws  -> Verdict  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_verifierdesk_redeem(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(text)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVerdict_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+open func verifierId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_verifierdesk_verifier_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerifierDesk: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = VerifierDesk
+
+    public static func lift(_ handle: UInt64) throws -> VerifierDesk {
+        return VerifierDesk(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: VerifierDesk) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerifierDesk {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: VerifierDesk, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifierDesk_lift(_ handle: UInt64) throws -> VerifierDesk {
+    return try FfiConverterTypeVerifierDesk.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifierDesk_lower(_ value: VerifierDesk) -> UInt64 {
+    return FfiConverterTypeVerifierDesk.lower(value)
+}
+
+
+
+
+
+
+/**
  * The citizen's wallet on this device. Thread-safe; blocking methods do local work only (call
  * them off the main thread), `async` ones reach the backend or the card.
  */
 public protocol WalletHandleProtocol: AnyObject, Sendable {
+    
+    /**
+     * An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
+     * when its screen shows one. Valid 60 s. Fails with `Presentation` when no credential of
+     * the profile was ever synced.
+     */
+    func present(profile: Profile, consent: Consent, nonce: Data?) throws  -> Presentation
+    
+    /**
+     * An online token for `profile` (signed here with the device key, no network): a
+     * registered verifier redeems it once at the backend within a minute.
+     */
+    func presentOnline(profile: Profile, consent: Consent) throws  -> Presentation
+    
+    /**
+     * What `profile` would disclose, for the consent screen (unlocked wallet).
+     */
+    func presentationPreview(profile: Profile) throws  -> [DisclosedField]
+    
+    /**
+     * Unused presentation credentials per profile (sync refills those running low).
+     */
+    func presentationStock() throws  -> [PresentationStock]
+    
+    /**
+     * Signs `request.content` after checking `passcode` (`WrongPasscode { attempts_left }`,
+     * `Locked`): the device key authorises exactly this hash, the backend signs it, and the
+     * CMS is verified before it is returned. Every attempt goes into the transaction log.
+     */
+    func sign(request: SigningRequest, passcode: String) async throws  -> SignedDocument
+    
+    /**
+     * What the consent screen shows for `request`: file, SHA-256, relying party, signer.
+     */
+    func signingConsent(request: SigningRequest) async throws  -> SigningConsent
+    
+    /**
+     * The account's signing credentials at the backend.
+     */
+    func signingCredentials() async throws  -> [SigningCredential]
+    
+    /**
+     * Gets the account's signing credential from the backend (created on the first call).
+     * Activated and unlocked wallet.
+     */
+    func signingEnrol() async throws  -> SigningCredential
     
     func accountId() throws  -> String?
     
@@ -2441,6 +2849,142 @@ public static func `open`(config: WalletConfig, keyStore: KeyStore)throws  -> Wa
 }
     
 
+    
+    /**
+     * An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
+     * when its screen shows one. Valid 60 s. Fails with `Presentation` when no credential of
+     * the profile was ever synced.
+     */
+open func present(profile: Profile, consent: Consent, nonce: Data?)throws  -> Presentation  {
+    return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_wallethandle_present(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeProfile_lower(profile),
+        FfiConverterTypeConsent_lower(consent),
+        FfiConverterOptionData.lower(nonce),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * An online token for `profile` (signed here with the device key, no network): a
+     * registered verifier redeems it once at the backend within a minute.
+     */
+open func presentOnline(profile: Profile, consent: Consent)throws  -> Presentation  {
+    return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_wallethandle_present_online(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeProfile_lower(profile),
+        FfiConverterTypeConsent_lower(consent),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What `profile` would disclose, for the consent screen (unlocked wallet).
+     */
+open func presentationPreview(profile: Profile)throws  -> [DisclosedField]  {
+    return try  FfiConverterSequenceTypeDisclosedField.lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_wallethandle_presentation_preview(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeProfile_lower(profile),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Unused presentation credentials per profile (sync refills those running low).
+     */
+open func presentationStock()throws  -> [PresentationStock]  {
+    return try  FfiConverterSequenceTypePresentationStock.lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_wallethandle_presentation_stock(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Signs `request.content` after checking `passcode` (`WrongPasscode { attempts_left }`,
+     * `Locked`): the device key authorises exactly this hash, the backend signs it, and the
+     * CMS is verified before it is returned. Every attempt goes into the transaction log.
+     */
+open func sign(request: SigningRequest, passcode: String)async throws  -> SignedDocument  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_sign(
+                        self.uniffiCloneHandle(),FfiConverterTypeSigningRequest_lower(request),FfiConverterString.lower(passcode)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSignedDocument_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+    /**
+     * What the consent screen shows for `request`: file, SHA-256, relying party, signer.
+     */
+open func signingConsent(request: SigningRequest)async throws  -> SigningConsent  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_signing_consent(
+                        self.uniffiCloneHandle(),FfiConverterTypeSigningRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSigningConsent_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+    /**
+     * The account's signing credentials at the backend.
+     */
+open func signingCredentials()async throws  -> [SigningCredential]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_signing_credentials(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeSigningCredential.lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+    /**
+     * Gets the account's signing credential from the backend (created on the first call).
+     * Activated and unlocked wallet.
+     */
+open func signingEnrol()async throws  -> SigningCredential  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_signing_enrol(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSigningCredential_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
     
 open func accountId()throws  -> String?  {
     return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
@@ -3130,6 +3674,68 @@ public func FfiConverterTypeChipSummary_lower(_ value: ChipSummary) -> RustBuffe
 
 
 /**
+ * One disclosed field: its JSON name, the Vietnamese label and the value as text (dates ISO
+ * 8601; licence classes as JSON).
+ */
+public struct DisclosedField: Equatable, Hashable {
+    public var name: String
+    public var label: String
+    public var value: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, label: String, value: String) {
+        self.name = name
+        self.label = label
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DisclosedField: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDisclosedField: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DisclosedField {
+        return
+            try DisclosedField(
+                name: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DisclosedField, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisclosedField_lift(_ buf: RustBuffer) throws -> DisclosedField {
+    return try FfiConverterTypeDisclosedField.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisclosedField_lower(_ value: DisclosedField) -> RustBuffer {
+    return FfiConverterTypeDisclosedField.lower(value)
+}
+
+
+/**
  * One document with all its fields, as JSON (`{ "full_name": ..., ... }`; health records are
  * FHIR R4 bundles).
  */
@@ -3340,6 +3946,515 @@ public func FfiConverterTypePendingActivation_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypePendingActivation_lower(_ value: PendingActivation) -> RustBuffer {
     return FfiConverterTypePendingActivation.lower(value)
+}
+
+
+/**
+ * A QR ready to show. Draw `modules` (`size` × `size`, row-major, `true` = dark) with a quiet
+ * zone of 4 light modules, or encode `text` with the platform's QR encoder at `ecc`.
+ */
+public struct Presentation: Equatable, Hashable {
+    public var profile: Profile
+    public var text: String
+    public var qrVersion: UInt8
+    /**
+     * "M".
+     */
+    public var ecc: String
+    /**
+     * Bytes before base45.
+     */
+    public var payloadBytes: UInt64
+    /**
+     * Unix seconds after which verifiers refuse it.
+     */
+    public var expiresAt: UInt64
+    public var size: UInt32
+    public var modules: [Bool]
+    /**
+     * What it discloses (online: what the verifier gets on redemption).
+     */
+    public var fields: [DisclosedField]
+    /**
+     * No unused credential was left and one was shown again (sync to refill).
+     */
+    public var reused: Bool
+    /**
+     * A `VNT1:` token to redeem at the backend, not an offline presentation.
+     */
+    public var online: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(profile: Profile, text: String, qrVersion: UInt8, 
+        /**
+         * "M".
+         */ecc: String, 
+        /**
+         * Bytes before base45.
+         */payloadBytes: UInt64, 
+        /**
+         * Unix seconds after which verifiers refuse it.
+         */expiresAt: UInt64, size: UInt32, modules: [Bool], 
+        /**
+         * What it discloses (online: what the verifier gets on redemption).
+         */fields: [DisclosedField], 
+        /**
+         * No unused credential was left and one was shown again (sync to refill).
+         */reused: Bool, 
+        /**
+         * A `VNT1:` token to redeem at the backend, not an offline presentation.
+         */online: Bool) {
+        self.profile = profile
+        self.text = text
+        self.qrVersion = qrVersion
+        self.ecc = ecc
+        self.payloadBytes = payloadBytes
+        self.expiresAt = expiresAt
+        self.size = size
+        self.modules = modules
+        self.fields = fields
+        self.reused = reused
+        self.online = online
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Presentation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePresentation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Presentation {
+        return
+            try Presentation(
+                profile: FfiConverterTypeProfile.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                qrVersion: FfiConverterUInt8.read(from: &buf), 
+                ecc: FfiConverterString.read(from: &buf), 
+                payloadBytes: FfiConverterUInt64.read(from: &buf), 
+                expiresAt: FfiConverterUInt64.read(from: &buf), 
+                size: FfiConverterUInt32.read(from: &buf), 
+                modules: FfiConverterSequenceBool.read(from: &buf), 
+                fields: FfiConverterSequenceTypeDisclosedField.read(from: &buf), 
+                reused: FfiConverterBool.read(from: &buf), 
+                online: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Presentation, into buf: inout [UInt8]) {
+        FfiConverterTypeProfile.write(value.profile, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterUInt8.write(value.qrVersion, into: &buf)
+        FfiConverterString.write(value.ecc, into: &buf)
+        FfiConverterUInt64.write(value.payloadBytes, into: &buf)
+        FfiConverterUInt64.write(value.expiresAt, into: &buf)
+        FfiConverterUInt32.write(value.size, into: &buf)
+        FfiConverterSequenceBool.write(value.modules, into: &buf)
+        FfiConverterSequenceTypeDisclosedField.write(value.fields, into: &buf)
+        FfiConverterBool.write(value.reused, into: &buf)
+        FfiConverterBool.write(value.online, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentation_lift(_ buf: RustBuffer) throws -> Presentation {
+    return try FfiConverterTypePresentation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentation_lower(_ value: Presentation) -> RustBuffer {
+    return FfiConverterTypePresentation.lower(value)
+}
+
+
+/**
+ * Unused presentation credentials left of one profile.
+ */
+public struct PresentationStock: Equatable, Hashable {
+    public var profile: Profile
+    public var unused: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(profile: Profile, unused: UInt64) {
+        self.profile = profile
+        self.unused = unused
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PresentationStock: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePresentationStock: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PresentationStock {
+        return
+            try PresentationStock(
+                profile: FfiConverterTypeProfile.read(from: &buf), 
+                unused: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PresentationStock, into buf: inout [UInt8]) {
+        FfiConverterTypeProfile.write(value.profile, into: &buf)
+        FfiConverterUInt64.write(value.unused, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationStock_lift(_ buf: RustBuffer) throws -> PresentationStock {
+    return try FfiConverterTypePresentationStock.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationStock_lower(_ value: PresentationStock) -> RustBuffer {
+    return FfiConverterTypePresentationStock.lower(value)
+}
+
+
+/**
+ * A finished signature, already verified against the signing CA.
+ */
+public struct SignedDocument: Equatable, Hashable {
+    /**
+     * Detached CMS SignedData (CAdES-BES), DER: save as `.p7s` next to the file.
+     */
+    public var cms: Data
+    public var consent: SigningConsent
+    /**
+     * Unix seconds.
+     */
+    public var signingTime: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Detached CMS SignedData (CAdES-BES), DER: save as `.p7s` next to the file.
+         */cms: Data, consent: SigningConsent, 
+        /**
+         * Unix seconds.
+         */signingTime: UInt64) {
+        self.cms = cms
+        self.consent = consent
+        self.signingTime = signingTime
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SignedDocument: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSignedDocument: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SignedDocument {
+        return
+            try SignedDocument(
+                cms: FfiConverterData.read(from: &buf), 
+                consent: FfiConverterTypeSigningConsent.read(from: &buf), 
+                signingTime: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SignedDocument, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.cms, into: &buf)
+        FfiConverterTypeSigningConsent.write(value.consent, into: &buf)
+        FfiConverterUInt64.write(value.signingTime, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignedDocument_lift(_ buf: RustBuffer) throws -> SignedDocument {
+    return try FfiConverterTypeSignedDocument.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignedDocument_lower(_ value: SignedDocument) -> RustBuffer {
+    return FfiConverterTypeSignedDocument.lower(value)
+}
+
+
+/**
+ * What the consent screen shows before the passcode is asked.
+ */
+public struct SigningConsent: Equatable, Hashable {
+    public var fileName: String
+    /**
+     * SHA-256 of the file, lower-case hex.
+     */
+    public var sha256Hex: String
+    public var size: UInt64
+    public var relyingParty: String
+    public var credentialId: String
+    /**
+     * Who signs: the certificate's subject.
+     */
+    public var signer: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(fileName: String, 
+        /**
+         * SHA-256 of the file, lower-case hex.
+         */sha256Hex: String, size: UInt64, relyingParty: String, credentialId: String, 
+        /**
+         * Who signs: the certificate's subject.
+         */signer: String) {
+        self.fileName = fileName
+        self.sha256Hex = sha256Hex
+        self.size = size
+        self.relyingParty = relyingParty
+        self.credentialId = credentialId
+        self.signer = signer
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SigningConsent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSigningConsent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SigningConsent {
+        return
+            try SigningConsent(
+                fileName: FfiConverterString.read(from: &buf), 
+                sha256Hex: FfiConverterString.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf), 
+                relyingParty: FfiConverterString.read(from: &buf), 
+                credentialId: FfiConverterString.read(from: &buf), 
+                signer: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SigningConsent, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.fileName, into: &buf)
+        FfiConverterString.write(value.sha256Hex, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterString.write(value.relyingParty, into: &buf)
+        FfiConverterString.write(value.credentialId, into: &buf)
+        FfiConverterString.write(value.signer, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSigningConsent_lift(_ buf: RustBuffer) throws -> SigningConsent {
+    return try FfiConverterTypeSigningConsent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSigningConsent_lower(_ value: SigningConsent) -> RustBuffer {
+    return FfiConverterTypeSigningConsent.lower(value)
+}
+
+
+/**
+ * The account's remote signing credential.
+ */
+public struct SigningCredential: Equatable, Hashable {
+    public var credentialId: String
+    /**
+     * The certificate's subject, e.g. `CN=NGUYEN VAN A,serialNumber=CCCD-001099012345,C=VN`.
+     */
+    public var subject: String
+    /**
+     * `enabled` or `disabled`.
+     */
+    public var status: String
+    /**
+     * Unix seconds.
+     */
+    public var validFrom: UInt64
+    public var validTo: UInt64
+    /**
+     * X.509 certificate, DER.
+     */
+    public var certificate: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(credentialId: String, 
+        /**
+         * The certificate's subject, e.g. `CN=NGUYEN VAN A,serialNumber=CCCD-001099012345,C=VN`.
+         */subject: String, 
+        /**
+         * `enabled` or `disabled`.
+         */status: String, 
+        /**
+         * Unix seconds.
+         */validFrom: UInt64, validTo: UInt64, 
+        /**
+         * X.509 certificate, DER.
+         */certificate: Data) {
+        self.credentialId = credentialId
+        self.subject = subject
+        self.status = status
+        self.validFrom = validFrom
+        self.validTo = validTo
+        self.certificate = certificate
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SigningCredential: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSigningCredential: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SigningCredential {
+        return
+            try SigningCredential(
+                credentialId: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterString.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                validFrom: FfiConverterUInt64.read(from: &buf), 
+                validTo: FfiConverterUInt64.read(from: &buf), 
+                certificate: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SigningCredential, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.credentialId, into: &buf)
+        FfiConverterString.write(value.subject, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterUInt64.write(value.validFrom, into: &buf)
+        FfiConverterUInt64.write(value.validTo, into: &buf)
+        FfiConverterData.write(value.certificate, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSigningCredential_lift(_ buf: RustBuffer) throws -> SigningCredential {
+    return try FfiConverterTypeSigningCredential.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSigningCredential_lower(_ value: SigningCredential) -> RustBuffer {
+    return FfiConverterTypeSigningCredential.lower(value)
+}
+
+
+/**
+ * What the citizen is asked to sign: the file's name and bytes, and who asked for it.
+ */
+public struct SigningRequest: Equatable, Hashable {
+    public var fileName: String
+    public var content: Data
+    /**
+     * The public service or company the signature is for.
+     */
+    public var relyingParty: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(fileName: String, content: Data, 
+        /**
+         * The public service or company the signature is for.
+         */relyingParty: String) {
+        self.fileName = fileName
+        self.content = content
+        self.relyingParty = relyingParty
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SigningRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSigningRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SigningRequest {
+        return
+            try SigningRequest(
+                fileName: FfiConverterString.read(from: &buf), 
+                content: FfiConverterData.read(from: &buf), 
+                relyingParty: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SigningRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.fileName, into: &buf)
+        FfiConverterData.write(value.content, into: &buf)
+        FfiConverterString.write(value.relyingParty, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSigningRequest_lift(_ buf: RustBuffer) throws -> SigningRequest {
+    return try FfiConverterTypeSigningRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSigningRequest_lower(_ value: SigningRequest) -> RustBuffer {
+    return FfiConverterTypeSigningRequest.lower(value)
 }
 
 
@@ -3565,6 +4680,117 @@ public func FfiConverterTypeTransactionEntry_lift(_ buf: RustBuffer) throws -> T
 #endif
 public func FfiConverterTypeTransactionEntry_lower(_ value: TransactionEntry) -> RustBuffer {
     return FfiConverterTypeTransactionEntry.lower(value)
+}
+
+
+/**
+ * The outcome of a check. `fields` is empty unless `valid`; `reasons` lists every failure.
+ */
+public struct Verdict: Equatable, Hashable {
+    public var valid: Bool
+    /**
+     * None when the QR could not be read far enough to know it.
+     */
+    public var profile: Profile?
+    public var fields: [DisclosedField]
+    public var reasons: [String]
+    /**
+     * Unix seconds of the check.
+     */
+    public var checkedAt: UInt64
+    /**
+     * Redeemed at the backend (an online token), not checked offline.
+     */
+    public var online: Bool
+    /**
+     * Age of the status list used; None: revocation was not checked.
+     */
+    public var statusListAgeS: UInt64?
+    /**
+     * Worth telling the officer but not a refusal (an old status list, none at all).
+     */
+    public var warnings: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(valid: Bool, 
+        /**
+         * None when the QR could not be read far enough to know it.
+         */profile: Profile?, fields: [DisclosedField], reasons: [String], 
+        /**
+         * Unix seconds of the check.
+         */checkedAt: UInt64, 
+        /**
+         * Redeemed at the backend (an online token), not checked offline.
+         */online: Bool, 
+        /**
+         * Age of the status list used; None: revocation was not checked.
+         */statusListAgeS: UInt64?, 
+        /**
+         * Worth telling the officer but not a refusal (an old status list, none at all).
+         */warnings: [String]) {
+        self.valid = valid
+        self.profile = profile
+        self.fields = fields
+        self.reasons = reasons
+        self.checkedAt = checkedAt
+        self.online = online
+        self.statusListAgeS = statusListAgeS
+        self.warnings = warnings
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Verdict: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerdict: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Verdict {
+        return
+            try Verdict(
+                valid: FfiConverterBool.read(from: &buf), 
+                profile: FfiConverterOptionTypeProfile.read(from: &buf), 
+                fields: FfiConverterSequenceTypeDisclosedField.read(from: &buf), 
+                reasons: FfiConverterSequenceString.read(from: &buf), 
+                checkedAt: FfiConverterUInt64.read(from: &buf), 
+                online: FfiConverterBool.read(from: &buf), 
+                statusListAgeS: FfiConverterOptionUInt64.read(from: &buf), 
+                warnings: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Verdict, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.valid, into: &buf)
+        FfiConverterOptionTypeProfile.write(value.profile, into: &buf)
+        FfiConverterSequenceTypeDisclosedField.write(value.fields, into: &buf)
+        FfiConverterSequenceString.write(value.reasons, into: &buf)
+        FfiConverterUInt64.write(value.checkedAt, into: &buf)
+        FfiConverterBool.write(value.online, into: &buf)
+        FfiConverterOptionUInt64.write(value.statusListAgeS, into: &buf)
+        FfiConverterSequenceString.write(value.warnings, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerdict_lift(_ buf: RustBuffer) throws -> Verdict {
+    return try FfiConverterTypeVerdict.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerdict_lower(_ value: Verdict) -> RustBuffer {
+    return FfiConverterTypeVerdict.lower(value)
 }
 
 
@@ -3902,6 +5128,81 @@ public func FfiConverterTypeChipStage_lower(_ value: ChipStage) -> RustBuffer {
 
 
 /**
+ * How the citizen confirmed a presentation.
+ */
+
+public enum Consent: Equatable, Hashable {
+    
+    case passcode(passcode: String
+    )
+    /**
+     * The key store's `unwrap_key` shows the platform's biometric prompt.
+     */
+    case biometric
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Consent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsent: FfiConverterRustBuffer {
+    typealias SwiftType = Consent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Consent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .passcode(passcode: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .biometric
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Consent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .passcode(passcode):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(passcode, into: &buf)
+            
+        
+        case .biometric:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsent_lift(_ buf: RustBuffer) throws -> Consent {
+    return try FfiConverterTypeConsent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsent_lower(_ value: Consent) -> RustBuffer {
+    return FfiConverterTypeConsent.lower(value)
+}
+
+
+
+/**
  * CCCD, driving licence (GPLX), health insurance card (BHYT), health record.
  */
 
@@ -4147,6 +5448,14 @@ enum EidError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Presentation(reason: String
     )
     /**
+     * An online token was already redeemed (by this desk or another): ask for a new QR.
+     */
+    case TokenUsed
+    /**
+     * An online token is older than its minute: ask for a new QR.
+     */
+    case TokenExpired
+    /**
      * Remote signing failed on this side (not enrolled, a returned signature that does not
      * verify).
      */
@@ -4256,21 +5565,23 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
         case 18: return .Presentation(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 19: return .Signing(
+        case 19: return .TokenUsed
+        case 20: return .TokenExpired
+        case 21: return .Signing(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 20: return .KeyNotFound
-        case 21: return .KeyAlreadyExists
-        case 22: return .UserAuthenticationRequired
-        case 23: return .KeyInvalidated
-        case 24: return .KeyStoreUnavailable(
+        case 22: return .KeyNotFound
+        case 23: return .KeyAlreadyExists
+        case 24: return .UserAuthenticationRequired
+        case 25: return .KeyInvalidated
+        case 26: return .KeyStoreUnavailable(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 25: return .Crypto
-        case 26: return .Storage(
+        case 27: return .Crypto
+        case 28: return .Storage(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 27: return .Internal(
+        case 29: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4369,43 +5680,51 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Signing(reason):
+        case .TokenUsed:
             writeInt(&buf, Int32(19))
+        
+        
+        case .TokenExpired:
+            writeInt(&buf, Int32(20))
+        
+        
+        case let .Signing(reason):
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(reason, into: &buf)
             
         
         case .KeyNotFound:
-            writeInt(&buf, Int32(20))
-        
-        
-        case .KeyAlreadyExists:
-            writeInt(&buf, Int32(21))
-        
-        
-        case .UserAuthenticationRequired:
             writeInt(&buf, Int32(22))
         
         
-        case .KeyInvalidated:
+        case .KeyAlreadyExists:
             writeInt(&buf, Int32(23))
         
         
-        case let .KeyStoreUnavailable(reason):
+        case .UserAuthenticationRequired:
             writeInt(&buf, Int32(24))
-            FfiConverterString.write(reason, into: &buf)
-            
         
-        case .Crypto:
+        
+        case .KeyInvalidated:
             writeInt(&buf, Int32(25))
         
         
-        case let .Storage(reason):
+        case let .KeyStoreUnavailable(reason):
             writeInt(&buf, Int32(26))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case .Crypto:
             writeInt(&buf, Int32(27))
+        
+        
+        case let .Storage(reason):
+            writeInt(&buf, Int32(28))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(29))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -4504,6 +5823,111 @@ public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel 
 #endif
 public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
     return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
+ * What a verifier asks for (docs/adr/0013).
+ */
+
+public enum Profile: Equatable, Hashable {
+    
+    /**
+     * Airport check-in: name, date of birth, sex, ID number, nationality, card expiry.
+     */
+    case airport
+    /**
+     * Clinic reception: name, date of birth, sex, BHYT code, benefit level, facility, validity.
+     */
+    case clinic
+    /**
+     * Traffic check: licence number, classes, validity, points.
+     */
+    case driving
+    /**
+     * Yes or no, nothing else.
+     */
+    case ageOver18
+    /**
+     * Every identity field but the photo.
+     */
+    case full
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Profile: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
+    typealias SwiftType = Profile
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Profile {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .airport
+        
+        case 2: return .clinic
+        
+        case 3: return .driving
+        
+        case 4: return .ageOver18
+        
+        case 5: return .full
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Profile, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .airport:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .clinic:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .driving:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .ageOver18:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .full:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProfile_lift(_ buf: RustBuffer) throws -> Profile {
+    return try FfiConverterTypeProfile.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProfile_lower(_ value: Profile) -> RustBuffer {
+    return FfiConverterTypeProfile.lower(value)
 }
 
 
@@ -4789,6 +6213,30 @@ fileprivate struct FfiConverterOptionTypeSyncListener: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeProfile: FfiConverterRustBuffer {
+    typealias SwiftType = Profile?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeProfile.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeProfile.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionSequenceData: FfiConverterRustBuffer {
     typealias SwiftType = [Data]?
 
@@ -4807,6 +6255,31 @@ fileprivate struct FfiConverterOptionSequenceData: FfiConverterRustBuffer {
         case 1: return try FfiConverterSequenceData.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceBool: FfiConverterRustBuffer {
+    typealias SwiftType = [Bool]
+
+    public static func write(_ value: [Bool], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterBool.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Bool] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Bool]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterBool.read(from: &buf))
+        }
+        return seq
     }
 }
 
@@ -4863,6 +6336,31 @@ fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDisclosedField: FfiConverterRustBuffer {
+    typealias SwiftType = [DisclosedField]
+
+    public static func write(_ value: [DisclosedField], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDisclosedField.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DisclosedField] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DisclosedField]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDisclosedField.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeDocumentInfo: FfiConverterRustBuffer {
     typealias SwiftType = [DocumentInfo]
 
@@ -4888,6 +6386,56 @@ fileprivate struct FfiConverterSequenceTypeDocumentInfo: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypePresentationStock: FfiConverterRustBuffer {
+    typealias SwiftType = [PresentationStock]
+
+    public static func write(_ value: [PresentationStock], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePresentationStock.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PresentationStock] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PresentationStock]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePresentationStock.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSigningCredential: FfiConverterRustBuffer {
+    typealias SwiftType = [SigningCredential]
+
+    public static func write(_ value: [SigningCredential], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSigningCredential.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SigningCredential] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SigningCredential]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSigningCredential.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeTransactionEntry: FfiConverterRustBuffer {
     typealias SwiftType = [TransactionEntry]
 
@@ -4905,6 +6453,31 @@ fileprivate struct FfiConverterSequenceTypeTransactionEntry: FfiConverterRustBuf
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeTransactionEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeProfile: FfiConverterRustBuffer {
+    typealias SwiftType = [Profile]
+
+    public static func write(_ value: [Profile], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeProfile.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Profile] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Profile]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeProfile.read(from: &buf))
         }
         return seq
     }
@@ -5073,7 +6646,40 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_logforwarder_log() != 44364) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_eid_ffi_checksum_method_verifier_verify_offline() != 33353) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_verifierdesk_redeem() != 8537) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id() != 52396) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_eid_ffi_checksum_method_synclistener_on_sync() != 29610) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_present() != 41679) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_present_online() != 45152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview() != 33438) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_presentation_stock() != 33791) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_sign() != 45364) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_signing_consent() != 1108) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_signing_credentials() != 2861) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_signing_enrol() != 18920) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_account_id() != 16080) {
@@ -5134,6 +6740,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() != 34550) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 19561) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_constructor_verifier_new() != 45291) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_constructor_verifierdesk_open() != 35651) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_constructor_verifierdesk_register() != 9686) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_wallethandle_open() != 20557) {

@@ -1,6 +1,8 @@
 // XCTests of the Swift bindings, mirroring android/jvm-test (run on macOS: scripts/build-xcframework.sh,
 // then `cd ios && swift test`). The full activation journey needs the test-only library
-// (simulated chip, dev SMS outbox) as an XCFramework too; it runs in Kotlin and Python meanwhile.
+// (simulated chip, dev SMS outbox) as an XCFramework too; it runs in Kotlin and Python meanwhile,
+// and so do the present/verify/redeem/sign round trips that need an activated wallet. Here: the
+// same calls up to where a backend or an activated wallet is needed.
 import CryptoKit
 import Foundation
 import XCTest
@@ -118,5 +120,50 @@ final class EidWalletTests: XCTestCase {
             XCTFail("activation reached a backend on port 9")
         } catch EidError.Network {
         }
+    }
+
+    func testPresentNeedsThePasscode() throws {
+        let wallet = try openWallet()
+        _ = try wallet.setUp(passcode: "123456")
+        wallet.lock()
+        XCTAssertThrowsError(
+            try wallet.present(profile: .airport, consent: .passcode(passcode: "000000"), nonce: nil)
+        ) { error in
+            guard case EidError.WrongPasscode(let left) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(left, 4)
+        }
+        XCTAssertFalse(wallet.isUnlocked())
+    }
+
+    func testVerifierRefusesATrustListThatDoesNotDecode() throws {
+        XCTAssertThrowsError(try Verifier(trustList: Data([1, 2, 3]), statusList: nil)) { error in
+            guard case EidError.InvalidInput = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testVerifierAndDeskNeedTheBackend() async throws {
+        do {
+            _ = try await Verifier.fetch(backendUrl: "http://127.0.0.1:9")
+            XCTFail("fetched lists from a backend on port 9")
+        } catch EidError.Network {
+        }
+        do {
+            _ = try await VerifierDesk.register(
+                backendUrl: "http://127.0.0.1:9", keyStore: SoftwareKeyStore(),
+                adminToken: "token", name: "desk", profiles: [.airport])
+            XCTFail("registered at a backend on port 9")
+        } catch EidError.Network {
+        }
+    }
+
+    func testSigningNeedsAnActivatedWallet() async throws {
+        let wallet = try openWallet()
+        _ = try wallet.setUp(passcode: "123456")
+        do {
+            _ = try await wallet.signingEnrol()
+            XCTFail("enrolled a wallet that is not activated")
+        } catch EidError.InvalidInput {
+        }
+        XCTAssertEqual(try wallet.presentationStock().map(\.unused).reduce(0, +), 0)
     }
 }

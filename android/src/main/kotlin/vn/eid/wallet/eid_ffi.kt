@@ -886,7 +886,29 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_method_logforwarder_log(
     ): Int
+    external fun uniffi_eid_ffi_checksum_method_verifier_verify_offline(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_verifierdesk_redeem(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_synclistener_on_sync(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_present(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_present_online(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_presentation_stock(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_sign(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_signing_consent(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_signing_credentials(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_signing_enrol(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_account_id(
     ): Int
@@ -927,6 +949,14 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_eid_ffi_checksum_method_wallethandle_wipe(
     ): Int
     external fun uniffi_eid_ffi_checksum_constructor_chipreadcancel_new(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_constructor_verifier_fetch(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_constructor_verifier_new(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_constructor_verifierdesk_open(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_constructor_verifierdesk_register(
     ): Int
     external fun uniffi_eid_ffi_checksum_constructor_wallethandle_open(
     ): Int
@@ -1023,6 +1053,28 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_eid_ffi_fn_method_logforwarder_log(`ptr`: Long,`level`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_clone_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_constructor_verifier_fetch(`backendUrl`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_eid_ffi_fn_constructor_verifier_new(`trustList`: RustBuffer.ByValue,`statusList`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_verifier_verify_offline(`ptr`: Long,`text`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`expectedProfile`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_clone_verifierdesk(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_verifierdesk(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_constructor_verifierdesk_open(`backendUrl`: RustBuffer.ByValue,`keyStore`: Long,`verifierId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_constructor_verifierdesk_register(`backendUrl`: RustBuffer.ByValue,`keyStore`: Long,`adminToken`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`profiles`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_verifierdesk_redeem(`ptr`: Long,`text`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_verifierdesk_verifier_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_clone_synclistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_free_synclistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1036,6 +1088,22 @@ internal object UniffiLib {
     external fun uniffi_eid_ffi_fn_free_wallethandle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_eid_ffi_fn_constructor_wallethandle_open(`config`: RustBuffer.ByValue,`keyStore`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_present(`ptr`: Long,`profile`: RustBuffer.ByValue,`consent`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_wallethandle_present_online(`ptr`: Long,`profile`: RustBuffer.ByValue,`consent`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_wallethandle_presentation_preview(`ptr`: Long,`profile`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_wallethandle_presentation_stock(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_wallethandle_sign(`ptr`: Long,`request`: RustBuffer.ByValue,`passcode`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_signing_consent(`ptr`: Long,`request`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_signing_credentials(`ptr`: Long,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_signing_enrol(`ptr`: Long,
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_account_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1260,7 +1328,40 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_logforwarder_log() and 0xFFFF) != 44364) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_method_verifier_verify_offline() and 0xFFFF) != 33353) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem() and 0xFFFF) != 8537) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id() and 0xFFFF) != 52396) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_method_synclistener_on_sync() and 0xFFFF) != 29610) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_present() and 0xFFFF) != 41679) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_present_online() and 0xFFFF) != 45152) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview() and 0xFFFF) != 33438) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_stock() and 0xFFFF) != 33791) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_sign() and 0xFFFF) != 45364) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_signing_consent() and 0xFFFF) != 1108) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_signing_credentials() and 0xFFFF) != 2861) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_signing_enrol() and 0xFFFF) != 18920) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_account_id() and 0xFFFF) != 16080) {
@@ -1321,6 +1422,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() and 0xFFFF) != 34550) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() and 0xFFFF) != 19561) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 45291) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_open() and 0xFFFF) != 35651) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_register() and 0xFFFF) != 9686) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_wallethandle_open() and 0xFFFF) != 20557) {
@@ -4355,10 +4468,708 @@ public object FfiConverterTypeSyncListener: FfiConverter<SyncListener, Long> {
 
 
 /**
+ * Checks offline QRs (`VN1:`) with the trust list (and status list) it was built with. Keep
+ * one per list version: the issuers' chains are checked once, here, not on every scan.
+ */
+public interface VerifierInterface {
+    
+    /**
+     * Checks a scanned offline QR now. `nonce`: the one this desk showed the wallet, if any;
+     * `expected_profile`: the only profile this desk accepts, if restricted. An online token
+     * is invalid here: redeem it with a `VerifierDesk`.
+     */
+    fun `verifyOffline`(`text`: kotlin.String, `nonce`: kotlin.ByteArray?, `expectedProfile`: Profile?): Verdict
+    
+    companion object
+}
+
+/**
+ * Checks offline QRs (`VN1:`) with the trust list (and status list) it was built with. Keep
+ * one per list version: the issuers' chains are checked once, here, not on every scan.
+ */
+open class Verifier: Disposable, AutoCloseable, VerifierInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * From the backend's lists as fetched earlier: `trust_list` is the decoded `issuers` of
+     * GET /v1/trust-list (CBOR), `status_list` the decoded `signed` of GET /v1/status-list
+     * (COSE_Sign1, checked here against the trust list). Without a status list revocation is
+     * not checked (the verdict warns).
+     */
+    constructor(`trustList`: kotlin.ByteArray, `statusList`: kotlin.ByteArray?) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_new(
+    
+        
+        FfiConverterByteArray.lower(`trustList`),
+        FfiConverterOptionalByteArray.lower(`statusList`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_verifier(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_verifier(handle, status)
+        }
+    }
+
+    
+    /**
+     * Checks a scanned offline QR now. `nonce`: the one this desk showed the wallet, if any;
+     * `expected_profile`: the only profile this desk accepts, if restricted. An online token
+     * is invalid here: redeem it with a `VerifierDesk`.
+     */override fun `verifyOffline`(`text`: kotlin.String, `nonce`: kotlin.ByteArray?, `expectedProfile`: Profile?): Verdict {
+            return FfiConverterTypeVerdict.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_verifier_verify_offline(
+        it,
+        
+        FfiConverterString.lower(`text`),
+        FfiConverterOptionalByteArray.lower(`nonce`),
+        FfiConverterOptionalTypeProfile.lower(`expectedProfile`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Fetches the trust list and status list from the backend at `backend_url`: `Network`
+     * when it cannot be reached (keep the verifier you have), `Crypto` when the status list
+     * does not verify against the trust list.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `fetch`(`backendUrl`: kotlin.String) : Verifier {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_fetch(
+        FfiConverterString.lower(`backendUrl`),),
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVerifier.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVerifier: FfiConverter<Verifier, Long> {
+    override fun lower(value: Verifier): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Verifier {
+        return Verifier(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Verifier {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Verifier) = 8UL
+
+    override fun write(value: Verifier, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A verifier desk registered at the backend: its key lives in the desk's `KeyStore` (alias
+ * `eid.verifier`), its id is kept by the app.
+ */
+public interface VerifierDeskInterface {
+    
+    /**
+     * Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+     * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
+     * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
+     * `InvalidInput` for an offline QR.
+     */
+    suspend fun `redeem`(`text`: kotlin.String): Verdict
+    
+    fun `verifierId`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * A verifier desk registered at the backend: its key lives in the desk's `KeyStore` (alias
+ * `eid.verifier`), its id is kept by the app.
+ */
+open class VerifierDesk: Disposable, AutoCloseable, VerifierDeskInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_verifierdesk(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_verifierdesk(handle, status)
+        }
+    }
+
+    
+    /**
+     * Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+     * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
+     * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
+     * `InvalidInput` for an offline QR.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `redeem`(`text`: kotlin.String) : Verdict {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_redeem(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`text`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVerdict.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+    override fun `verifierId`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_verifier_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * A desk registered earlier as `verifier_id`, its key in `key_store`.
+     */
+    @Throws(EidException::class) fun `open`(`backendUrl`: kotlin.String, `keyStore`: KeyStore, `verifierId`: kotlin.String): VerifierDesk {
+            return FfiConverterTypeVerifierDesk.lift(
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_open(
+    
+        
+        FfiConverterString.lower(`backendUrl`),
+        FfiConverterTypeKeyStore.lower(`keyStore`),
+        FfiConverterString.lower(`verifierId`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Creates the desk's key in `key_store` (or reuses it) and registers it with the backend's
+     * admin token for `profiles`; keep `verifier_id()` to `open` the desk later.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `register`(`backendUrl`: kotlin.String, `keyStore`: KeyStore, `adminToken`: kotlin.String, `name`: kotlin.String, `profiles`: List<Profile>) : VerifierDesk {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_register(
+        FfiConverterString.lower(`backendUrl`),
+        FfiConverterTypeKeyStore.lower(`keyStore`),
+        FfiConverterString.lower(`adminToken`),
+        FfiConverterString.lower(`name`),
+        FfiConverterSequenceTypeProfile.lower(`profiles`),),
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVerifierDesk.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVerifierDesk: FfiConverter<VerifierDesk, Long> {
+    override fun lower(value: VerifierDesk): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): VerifierDesk {
+        return VerifierDesk(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): VerifierDesk {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: VerifierDesk) = 8UL
+
+    override fun write(value: VerifierDesk, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The citizen's wallet on this device. Thread-safe; blocking methods do local work only (call
  * them off the main thread), `async` ones reach the backend or the card.
  */
 public interface WalletHandleInterface {
+    
+    /**
+     * An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
+     * when its screen shows one. Valid 60 s. Fails with `Presentation` when no credential of
+     * the profile was ever synced.
+     */
+    fun `present`(`profile`: Profile, `consent`: Consent, `nonce`: kotlin.ByteArray?): Presentation
+    
+    /**
+     * An online token for `profile` (signed here with the device key, no network): a
+     * registered verifier redeems it once at the backend within a minute.
+     */
+    fun `presentOnline`(`profile`: Profile, `consent`: Consent): Presentation
+    
+    /**
+     * What `profile` would disclose, for the consent screen (unlocked wallet).
+     */
+    fun `presentationPreview`(`profile`: Profile): List<DisclosedField>
+    
+    /**
+     * Unused presentation credentials per profile (sync refills those running low).
+     */
+    fun `presentationStock`(): List<PresentationStock>
+    
+    /**
+     * Signs `request.content` after checking `passcode` (`WrongPasscode { attempts_left }`,
+     * `Locked`): the device key authorises exactly this hash, the backend signs it, and the
+     * CMS is verified before it is returned. Every attempt goes into the transaction log.
+     */
+    suspend fun `sign`(`request`: SigningRequest, `passcode`: kotlin.String): SignedDocument
+    
+    /**
+     * What the consent screen shows for `request`: file, SHA-256, relying party, signer.
+     */
+    suspend fun `signingConsent`(`request`: SigningRequest): SigningConsent
+    
+    /**
+     * The account's signing credentials at the backend.
+     */
+    suspend fun `signingCredentials`(): List<SigningCredential>
+    
+    /**
+     * Gets the account's signing credential from the backend (created on the first call).
+     * Activated and unlocked wallet.
+     */
+    suspend fun `signingEnrol`(): SigningCredential
     
     fun `accountId`(): kotlin.String?
     
@@ -4529,6 +5340,185 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
         return uniffiRustCall() { status ->
             UniffiLib.uniffi_eid_ffi_fn_clone_wallethandle(handle, status)
         }
+    }
+
+    
+    /**
+     * An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
+     * when its screen shows one. Valid 60 s. Fails with `Presentation` when no credential of
+     * the profile was ever synced.
+     */
+    @Throws(EidException::class)override fun `present`(`profile`: Profile, `consent`: Consent, `nonce`: kotlin.ByteArray?): Presentation {
+            return FfiConverterTypePresentation.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present(
+        it,
+        
+        FfiConverterTypeProfile.lower(`profile`),
+        FfiConverterTypeConsent.lower(`consent`),
+        FfiConverterOptionalByteArray.lower(`nonce`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * An online token for `profile` (signed here with the device key, no network): a
+     * registered verifier redeems it once at the backend within a minute.
+     */
+    @Throws(EidException::class)override fun `presentOnline`(`profile`: Profile, `consent`: Consent): Presentation {
+            return FfiConverterTypePresentation.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online(
+        it,
+        
+        FfiConverterTypeProfile.lower(`profile`),
+        FfiConverterTypeConsent.lower(`consent`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * What `profile` would disclose, for the consent screen (unlocked wallet).
+     */
+    @Throws(EidException::class)override fun `presentationPreview`(`profile`: Profile): List<DisclosedField> {
+            return FfiConverterSequenceTypeDisclosedField.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_presentation_preview(
+        it,
+        
+        FfiConverterTypeProfile.lower(`profile`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Unused presentation credentials per profile (sync refills those running low).
+     */
+    @Throws(EidException::class)override fun `presentationStock`(): List<PresentationStock> {
+            return FfiConverterSequenceTypePresentationStock.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_presentation_stock(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Signs `request.content` after checking `passcode` (`WrongPasscode { attempts_left }`,
+     * `Locked`): the device key authorises exactly this hash, the backend signs it, and the
+     * CMS is verified before it is returned. Every attempt goes into the transaction log.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `sign`(`request`: SigningRequest, `passcode`: kotlin.String) : SignedDocument {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_sign(
+                uniffiHandle,
+                
+        FfiConverterTypeSigningRequest.lower(`request`),
+        FfiConverterString.lower(`passcode`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeSignedDocument.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * What the consent screen shows for `request`: file, SHA-256, relying party, signer.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `signingConsent`(`request`: SigningRequest) : SigningConsent {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_consent(
+                uniffiHandle,
+                
+        FfiConverterTypeSigningRequest.lower(`request`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeSigningConsent.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The account's signing credentials at the backend.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `signingCredentials`() : List<SigningCredential> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_credentials(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeSigningCredential.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Gets the account's signing credential from the backend (created on the first call).
+     * Activated and unlocked wallet.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `signingEnrol`() : SigningCredential {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_signing_enrol(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeSigningCredential.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
     }
 
     
@@ -5232,6 +6222,53 @@ public object FfiConverterTypeChipSummary: FfiConverterRustBuffer<ChipSummary> {
 
 
 /**
+ * One disclosed field: its JSON name, the Vietnamese label and the value as text (dates ISO
+ * 8601; licence classes as JSON).
+ */
+data class DisclosedField (
+    var `name`: kotlin.String
+    , 
+    var `label`: kotlin.String
+    , 
+    var `value`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDisclosedField: FfiConverterRustBuffer<DisclosedField> {
+    override fun read(buf: ByteBuffer): DisclosedField {
+        return DisclosedField(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DisclosedField) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterString.allocationSize(value.`value`)
+    )
+
+    override fun write(value: DisclosedField, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterString.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
  * One document with all its fields, as JSON (`{ "full_name": ..., ... }`; health records are
  * FHIR R4 bundles).
  */
@@ -5389,6 +6426,393 @@ public object FfiConverterTypePendingActivation: FfiConverterRustBuffer<PendingA
             FfiConverterString.write(value.`activationId`, buf)
             FfiConverterByteArray.write(value.`chipChallenge`, buf)
             FfiConverterULong.write(value.`expiresAt`, buf)
+    }
+}
+
+
+
+/**
+ * A QR ready to show. Draw `modules` (`size` × `size`, row-major, `true` = dark) with a quiet
+ * zone of 4 light modules, or encode `text` with the platform's QR encoder at `ecc`.
+ */
+data class Presentation (
+    var `profile`: Profile
+    , 
+    var `text`: kotlin.String
+    , 
+    var `qrVersion`: kotlin.UByte
+    , 
+    /**
+     * "M".
+     */
+    var `ecc`: kotlin.String
+    , 
+    /**
+     * Bytes before base45.
+     */
+    var `payloadBytes`: kotlin.ULong
+    , 
+    /**
+     * Unix seconds after which verifiers refuse it.
+     */
+    var `expiresAt`: kotlin.ULong
+    , 
+    var `size`: kotlin.UInt
+    , 
+    var `modules`: List<kotlin.Boolean>
+    , 
+    /**
+     * What it discloses (online: what the verifier gets on redemption).
+     */
+    var `fields`: List<DisclosedField>
+    , 
+    /**
+     * No unused credential was left and one was shown again (sync to refill).
+     */
+    var `reused`: kotlin.Boolean
+    , 
+    /**
+     * A `VNT1:` token to redeem at the backend, not an offline presentation.
+     */
+    var `online`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePresentation: FfiConverterRustBuffer<Presentation> {
+    override fun read(buf: ByteBuffer): Presentation {
+        return Presentation(
+            FfiConverterTypeProfile.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUByte.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceBoolean.read(buf),
+            FfiConverterSequenceTypeDisclosedField.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Presentation) = (
+            FfiConverterTypeProfile.allocationSize(value.`profile`) +
+            FfiConverterString.allocationSize(value.`text`) +
+            FfiConverterUByte.allocationSize(value.`qrVersion`) +
+            FfiConverterString.allocationSize(value.`ecc`) +
+            FfiConverterULong.allocationSize(value.`payloadBytes`) +
+            FfiConverterULong.allocationSize(value.`expiresAt`) +
+            FfiConverterUInt.allocationSize(value.`size`) +
+            FfiConverterSequenceBoolean.allocationSize(value.`modules`) +
+            FfiConverterSequenceTypeDisclosedField.allocationSize(value.`fields`) +
+            FfiConverterBoolean.allocationSize(value.`reused`) +
+            FfiConverterBoolean.allocationSize(value.`online`)
+    )
+
+    override fun write(value: Presentation, buf: ByteBuffer) {
+            FfiConverterTypeProfile.write(value.`profile`, buf)
+            FfiConverterString.write(value.`text`, buf)
+            FfiConverterUByte.write(value.`qrVersion`, buf)
+            FfiConverterString.write(value.`ecc`, buf)
+            FfiConverterULong.write(value.`payloadBytes`, buf)
+            FfiConverterULong.write(value.`expiresAt`, buf)
+            FfiConverterUInt.write(value.`size`, buf)
+            FfiConverterSequenceBoolean.write(value.`modules`, buf)
+            FfiConverterSequenceTypeDisclosedField.write(value.`fields`, buf)
+            FfiConverterBoolean.write(value.`reused`, buf)
+            FfiConverterBoolean.write(value.`online`, buf)
+    }
+}
+
+
+
+/**
+ * Unused presentation credentials left of one profile.
+ */
+data class PresentationStock (
+    var `profile`: Profile
+    , 
+    var `unused`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePresentationStock: FfiConverterRustBuffer<PresentationStock> {
+    override fun read(buf: ByteBuffer): PresentationStock {
+        return PresentationStock(
+            FfiConverterTypeProfile.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PresentationStock) = (
+            FfiConverterTypeProfile.allocationSize(value.`profile`) +
+            FfiConverterULong.allocationSize(value.`unused`)
+    )
+
+    override fun write(value: PresentationStock, buf: ByteBuffer) {
+            FfiConverterTypeProfile.write(value.`profile`, buf)
+            FfiConverterULong.write(value.`unused`, buf)
+    }
+}
+
+
+
+/**
+ * A finished signature, already verified against the signing CA.
+ */
+data class SignedDocument (
+    /**
+     * Detached CMS SignedData (CAdES-BES), DER: save as `.p7s` next to the file.
+     */
+    var `cms`: kotlin.ByteArray
+    , 
+    var `consent`: SigningConsent
+    , 
+    /**
+     * Unix seconds.
+     */
+    var `signingTime`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSignedDocument: FfiConverterRustBuffer<SignedDocument> {
+    override fun read(buf: ByteBuffer): SignedDocument {
+        return SignedDocument(
+            FfiConverterByteArray.read(buf),
+            FfiConverterTypeSigningConsent.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SignedDocument) = (
+            FfiConverterByteArray.allocationSize(value.`cms`) +
+            FfiConverterTypeSigningConsent.allocationSize(value.`consent`) +
+            FfiConverterULong.allocationSize(value.`signingTime`)
+    )
+
+    override fun write(value: SignedDocument, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`cms`, buf)
+            FfiConverterTypeSigningConsent.write(value.`consent`, buf)
+            FfiConverterULong.write(value.`signingTime`, buf)
+    }
+}
+
+
+
+/**
+ * What the consent screen shows before the passcode is asked.
+ */
+data class SigningConsent (
+    var `fileName`: kotlin.String
+    , 
+    /**
+     * SHA-256 of the file, lower-case hex.
+     */
+    var `sha256Hex`: kotlin.String
+    , 
+    var `size`: kotlin.ULong
+    , 
+    var `relyingParty`: kotlin.String
+    , 
+    var `credentialId`: kotlin.String
+    , 
+    /**
+     * Who signs: the certificate's subject.
+     */
+    var `signer`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSigningConsent: FfiConverterRustBuffer<SigningConsent> {
+    override fun read(buf: ByteBuffer): SigningConsent {
+        return SigningConsent(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SigningConsent) = (
+            FfiConverterString.allocationSize(value.`fileName`) +
+            FfiConverterString.allocationSize(value.`sha256Hex`) +
+            FfiConverterULong.allocationSize(value.`size`) +
+            FfiConverterString.allocationSize(value.`relyingParty`) +
+            FfiConverterString.allocationSize(value.`credentialId`) +
+            FfiConverterString.allocationSize(value.`signer`)
+    )
+
+    override fun write(value: SigningConsent, buf: ByteBuffer) {
+            FfiConverterString.write(value.`fileName`, buf)
+            FfiConverterString.write(value.`sha256Hex`, buf)
+            FfiConverterULong.write(value.`size`, buf)
+            FfiConverterString.write(value.`relyingParty`, buf)
+            FfiConverterString.write(value.`credentialId`, buf)
+            FfiConverterString.write(value.`signer`, buf)
+    }
+}
+
+
+
+/**
+ * The account's remote signing credential.
+ */
+data class SigningCredential (
+    var `credentialId`: kotlin.String
+    , 
+    /**
+     * The certificate's subject, e.g. `CN=NGUYEN VAN A,serialNumber=CCCD-001099012345,C=VN`.
+     */
+    var `subject`: kotlin.String
+    , 
+    /**
+     * `enabled` or `disabled`.
+     */
+    var `status`: kotlin.String
+    , 
+    /**
+     * Unix seconds.
+     */
+    var `validFrom`: kotlin.ULong
+    , 
+    var `validTo`: kotlin.ULong
+    , 
+    /**
+     * X.509 certificate, DER.
+     */
+    var `certificate`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSigningCredential: FfiConverterRustBuffer<SigningCredential> {
+    override fun read(buf: ByteBuffer): SigningCredential {
+        return SigningCredential(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SigningCredential) = (
+            FfiConverterString.allocationSize(value.`credentialId`) +
+            FfiConverterString.allocationSize(value.`subject`) +
+            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterULong.allocationSize(value.`validFrom`) +
+            FfiConverterULong.allocationSize(value.`validTo`) +
+            FfiConverterByteArray.allocationSize(value.`certificate`)
+    )
+
+    override fun write(value: SigningCredential, buf: ByteBuffer) {
+            FfiConverterString.write(value.`credentialId`, buf)
+            FfiConverterString.write(value.`subject`, buf)
+            FfiConverterString.write(value.`status`, buf)
+            FfiConverterULong.write(value.`validFrom`, buf)
+            FfiConverterULong.write(value.`validTo`, buf)
+            FfiConverterByteArray.write(value.`certificate`, buf)
+    }
+}
+
+
+
+/**
+ * What the citizen is asked to sign: the file's name and bytes, and who asked for it.
+ */
+data class SigningRequest (
+    var `fileName`: kotlin.String
+    , 
+    var `content`: kotlin.ByteArray
+    , 
+    /**
+     * The public service or company the signature is for.
+     */
+    var `relyingParty`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSigningRequest: FfiConverterRustBuffer<SigningRequest> {
+    override fun read(buf: ByteBuffer): SigningRequest {
+        return SigningRequest(
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SigningRequest) = (
+            FfiConverterString.allocationSize(value.`fileName`) +
+            FfiConverterByteArray.allocationSize(value.`content`) +
+            FfiConverterString.allocationSize(value.`relyingParty`)
+    )
+
+    override fun write(value: SigningRequest, buf: ByteBuffer) {
+            FfiConverterString.write(value.`fileName`, buf)
+            FfiConverterByteArray.write(value.`content`, buf)
+            FfiConverterString.write(value.`relyingParty`, buf)
     }
 }
 
@@ -5563,6 +6987,92 @@ public object FfiConverterTypeTransactionEntry: FfiConverterRustBuffer<Transacti
             FfiConverterSequenceString.write(value.`fields`, buf)
             FfiConverterString.write(value.`outcome`, buf)
             FfiConverterOptionalString.write(value.`detail`, buf)
+    }
+}
+
+
+
+/**
+ * The outcome of a check. `fields` is empty unless `valid`; `reasons` lists every failure.
+ */
+data class Verdict (
+    var `valid`: kotlin.Boolean
+    , 
+    /**
+     * None when the QR could not be read far enough to know it.
+     */
+    var `profile`: Profile?
+    , 
+    var `fields`: List<DisclosedField>
+    , 
+    var `reasons`: List<kotlin.String>
+    , 
+    /**
+     * Unix seconds of the check.
+     */
+    var `checkedAt`: kotlin.ULong
+    , 
+    /**
+     * Redeemed at the backend (an online token), not checked offline.
+     */
+    var `online`: kotlin.Boolean
+    , 
+    /**
+     * Age of the status list used; None: revocation was not checked.
+     */
+    var `statusListAgeS`: kotlin.ULong?
+    , 
+    /**
+     * Worth telling the officer but not a refusal (an old status list, none at all).
+     */
+    var `warnings`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVerdict: FfiConverterRustBuffer<Verdict> {
+    override fun read(buf: ByteBuffer): Verdict {
+        return Verdict(
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeProfile.read(buf),
+            FfiConverterSequenceTypeDisclosedField.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Verdict) = (
+            FfiConverterBoolean.allocationSize(value.`valid`) +
+            FfiConverterOptionalTypeProfile.allocationSize(value.`profile`) +
+            FfiConverterSequenceTypeDisclosedField.allocationSize(value.`fields`) +
+            FfiConverterSequenceString.allocationSize(value.`reasons`) +
+            FfiConverterULong.allocationSize(value.`checkedAt`) +
+            FfiConverterBoolean.allocationSize(value.`online`) +
+            FfiConverterOptionalULong.allocationSize(value.`statusListAgeS`) +
+            FfiConverterSequenceString.allocationSize(value.`warnings`)
+    )
+
+    override fun write(value: Verdict, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`valid`, buf)
+            FfiConverterOptionalTypeProfile.write(value.`profile`, buf)
+            FfiConverterSequenceTypeDisclosedField.write(value.`fields`, buf)
+            FfiConverterSequenceString.write(value.`reasons`, buf)
+            FfiConverterULong.write(value.`checkedAt`, buf)
+            FfiConverterBoolean.write(value.`online`, buf)
+            FfiConverterOptionalULong.write(value.`statusListAgeS`, buf)
+            FfiConverterSequenceString.write(value.`warnings`, buf)
     }
 }
 
@@ -5869,6 +7379,85 @@ public object FfiConverterTypeChipStage: FfiConverterRustBuffer<ChipStage> {
 
 
 /**
+ * How the citizen confirmed a presentation.
+ */
+sealed class Consent {
+    
+    data class Passcode(
+        val `passcode`: kotlin.String) : Consent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The key store's `unwrap_key` shows the platform's biometric prompt.
+     */
+    object Biometric : Consent()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
+    override fun read(buf: ByteBuffer): Consent {
+        return when(buf.getInt()) {
+            1 -> Consent.Passcode(
+                FfiConverterString.read(buf),
+                )
+            2 -> Consent.Biometric
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: Consent): ULong = when(value) {
+        is Consent.Passcode -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`passcode`)
+            )
+        }
+        is Consent.Biometric -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: Consent, buf: ByteBuffer) {
+        when(value) {
+            is Consent.Passcode -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`passcode`, buf)
+                Unit
+            }
+            is Consent.Biometric -> {
+                buf.putInt(2)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * CCCD, driving licence (GPLX), health insurance card (BHYT), health record.
  */
 
@@ -6135,6 +7724,24 @@ sealed class EidException: kotlin.Exception() {
     }
     
     /**
+     * An online token was already redeemed (by this desk or another): ask for a new QR.
+     */
+    class TokenUsed(
+        ) : EidException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * An online token is older than its minute: ask for a new QR.
+     */
+    class TokenExpired(
+        ) : EidException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
      * Remote signing failed on this side (not enrolled, a returned signature that does not
      * verify).
      */
@@ -6283,21 +7890,23 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
             18 -> EidException.Presentation(
                 FfiConverterString.read(buf),
                 )
-            19 -> EidException.Signing(
+            19 -> EidException.TokenUsed()
+            20 -> EidException.TokenExpired()
+            21 -> EidException.Signing(
                 FfiConverterString.read(buf),
                 )
-            20 -> EidException.KeyNotFound()
-            21 -> EidException.KeyAlreadyExists()
-            22 -> EidException.UserAuthenticationRequired()
-            23 -> EidException.KeyInvalidated()
-            24 -> EidException.KeyStoreUnavailable(
+            22 -> EidException.KeyNotFound()
+            23 -> EidException.KeyAlreadyExists()
+            24 -> EidException.UserAuthenticationRequired()
+            25 -> EidException.KeyInvalidated()
+            26 -> EidException.KeyStoreUnavailable(
                 FfiConverterString.read(buf),
                 )
-            25 -> EidException.Crypto()
-            26 -> EidException.Storage(
+            27 -> EidException.Crypto()
+            28 -> EidException.Storage(
                 FfiConverterString.read(buf),
                 )
-            27 -> EidException.Internal(
+            29 -> EidException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -6389,6 +7998,14 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is EidException.TokenUsed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is EidException.TokenExpired -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
             )
             is EidException.Signing -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -6519,43 +8136,51 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.Signing -> {
+            is EidException.TokenUsed -> {
                 buf.putInt(19)
+                Unit
+            }
+            is EidException.TokenExpired -> {
+                buf.putInt(20)
+                Unit
+            }
+            is EidException.Signing -> {
+                buf.putInt(21)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is EidException.KeyNotFound -> {
-                buf.putInt(20)
-                Unit
-            }
-            is EidException.KeyAlreadyExists -> {
-                buf.putInt(21)
-                Unit
-            }
-            is EidException.UserAuthenticationRequired -> {
                 buf.putInt(22)
                 Unit
             }
-            is EidException.KeyInvalidated -> {
+            is EidException.KeyAlreadyExists -> {
                 buf.putInt(23)
                 Unit
             }
-            is EidException.KeyStoreUnavailable -> {
+            is EidException.UserAuthenticationRequired -> {
                 buf.putInt(24)
-                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.Crypto -> {
+            is EidException.KeyInvalidated -> {
                 buf.putInt(25)
                 Unit
             }
-            is EidException.Storage -> {
+            is EidException.KeyStoreUnavailable -> {
                 buf.putInt(26)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.Internal -> {
+            is EidException.Crypto -> {
                 buf.putInt(27)
+                Unit
+            }
+            is EidException.Storage -> {
+                buf.putInt(28)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is EidException.Internal -> {
+                buf.putInt(29)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -6594,6 +8219,61 @@ public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
     override fun allocationSize(value: LogLevel) = 4UL
 
     override fun write(value: LogLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What a verifier asks for (docs/adr/0013).
+ */
+
+enum class Profile {
+    
+    /**
+     * Airport check-in: name, date of birth, sex, ID number, nationality, card expiry.
+     */
+    AIRPORT,
+    /**
+     * Clinic reception: name, date of birth, sex, BHYT code, benefit level, facility, validity.
+     */
+    CLINIC,
+    /**
+     * Traffic check: licence number, classes, validity, points.
+     */
+    DRIVING,
+    /**
+     * Yes or no, nothing else.
+     */
+    AGE_OVER18,
+    /**
+     * Every identity field but the photo.
+     */
+    FULL;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProfile: FfiConverterRustBuffer<Profile> {
+    override fun read(buf: ByteBuffer) = try {
+        Profile.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Profile) = 4UL
+
+    override fun write(value: Profile, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -6899,6 +8579,38 @@ public object FfiConverterOptionalTypeSyncListener: FfiConverterRustBuffer<SyncL
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeProfile: FfiConverterRustBuffer<Profile?> {
+    override fun read(buf: ByteBuffer): Profile? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeProfile.read(buf)
+    }
+
+    override fun allocationSize(value: Profile?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeProfile.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Profile?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeProfile.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalSequenceByteArray: FfiConverterRustBuffer<List<kotlin.ByteArray>?> {
     override fun read(buf: ByteBuffer): List<kotlin.ByteArray>? {
         if (buf.get().toInt() == 0) {
@@ -6921,6 +8633,34 @@ public object FfiConverterOptionalSequenceByteArray: FfiConverterRustBuffer<List
         } else {
             buf.put(1)
             FfiConverterSequenceByteArray.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceBoolean: FfiConverterRustBuffer<List<kotlin.Boolean>> {
+    override fun read(buf: ByteBuffer): List<kotlin.Boolean> {
+        val len = buf.getInt()
+        return List<kotlin.Boolean>(len) {
+            FfiConverterBoolean.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.Boolean>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterBoolean.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.Boolean>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterBoolean.write(it, buf)
         }
     }
 }
@@ -6987,6 +8727,34 @@ public object FfiConverterSequenceByteArray: FfiConverterRustBuffer<List<kotlin.
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeDisclosedField: FfiConverterRustBuffer<List<DisclosedField>> {
+    override fun read(buf: ByteBuffer): List<DisclosedField> {
+        val len = buf.getInt()
+        return List<DisclosedField>(len) {
+            FfiConverterTypeDisclosedField.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DisclosedField>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDisclosedField.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DisclosedField>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDisclosedField.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeDocumentInfo: FfiConverterRustBuffer<List<DocumentInfo>> {
     override fun read(buf: ByteBuffer): List<DocumentInfo> {
         val len = buf.getInt()
@@ -7015,6 +8783,62 @@ public object FfiConverterSequenceTypeDocumentInfo: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypePresentationStock: FfiConverterRustBuffer<List<PresentationStock>> {
+    override fun read(buf: ByteBuffer): List<PresentationStock> {
+        val len = buf.getInt()
+        return List<PresentationStock>(len) {
+            FfiConverterTypePresentationStock.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PresentationStock>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePresentationStock.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PresentationStock>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePresentationStock.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSigningCredential: FfiConverterRustBuffer<List<SigningCredential>> {
+    override fun read(buf: ByteBuffer): List<SigningCredential> {
+        val len = buf.getInt()
+        return List<SigningCredential>(len) {
+            FfiConverterTypeSigningCredential.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SigningCredential>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSigningCredential.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SigningCredential>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSigningCredential.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeTransactionEntry: FfiConverterRustBuffer<List<TransactionEntry>> {
     override fun read(buf: ByteBuffer): List<TransactionEntry> {
         val len = buf.getInt()
@@ -7033,6 +8857,34 @@ public object FfiConverterSequenceTypeTransactionEntry: FfiConverterRustBuffer<L
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeTransactionEntry.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeProfile: FfiConverterRustBuffer<List<Profile>> {
+    override fun read(buf: ByteBuffer): List<Profile> {
+        val len = buf.getInt()
+        return List<Profile>(len) {
+            FfiConverterTypeProfile.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Profile>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeProfile.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Profile>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeProfile.write(it, buf)
         }
     }
 }

@@ -1,0 +1,206 @@
+//! Showing a QR: the consent preview, offline presentations, online tokens and the stock of
+//! presentation credentials, as `WalletHandle` methods over `eid_core::wallet` (ADR 0013).
+
+use crate::error::EidError;
+use crate::run::logged;
+use crate::wallet::{WalletHandle, passcode};
+use eid_core::present::{self, Disclosed};
+use eid_core::wallet::{self as core, PresentationOut};
+use zeroize::Zeroize;
+
+/// What a verifier asks for (docs/adr/0013).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum Profile {
+    /// Airport check-in: name, date of birth, sex, ID number, nationality, card expiry.
+    Airport,
+    /// Clinic reception: name, date of birth, sex, BHYT code, benefit level, facility, validity.
+    Clinic,
+    /// Traffic check: licence number, classes, validity, points.
+    Driving,
+    /// Yes or no, nothing else.
+    AgeOver18,
+    /// Every identity field but the photo.
+    Full,
+}
+
+impl From<Profile> for present::Profile {
+    fn from(p: Profile) -> Self {
+        match p {
+            Profile::Airport => present::Profile::Airport,
+            Profile::Clinic => present::Profile::Clinic,
+            Profile::Driving => present::Profile::Driving,
+            Profile::AgeOver18 => present::Profile::AgeOver18,
+            Profile::Full => present::Profile::Full,
+        }
+    }
+}
+
+impl From<present::Profile> for Profile {
+    fn from(p: present::Profile) -> Self {
+        match p {
+            present::Profile::Airport => Profile::Airport,
+            present::Profile::Clinic => Profile::Clinic,
+            present::Profile::Driving => Profile::Driving,
+            present::Profile::AgeOver18 => Profile::AgeOver18,
+            present::Profile::Full => Profile::Full,
+        }
+    }
+}
+
+/// How the citizen confirmed a presentation.
+#[derive(Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Consent {
+    Passcode {
+        passcode: String,
+    },
+    /// The key store's `unwrap_key` shows the platform's biometric prompt.
+    Biometric,
+}
+
+/// One disclosed field: its JSON name, the Vietnamese label and the value as text (dates ISO
+/// 8601; licence classes as JSON).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DisclosedField {
+    pub name: String,
+    pub label: String,
+    pub value: String,
+}
+
+/// A QR ready to show. Draw `modules` (`size` × `size`, row-major, `true` = dark) with a quiet
+/// zone of 4 light modules, or encode `text` with the platform's QR encoder at `ecc`.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Presentation {
+    pub profile: Profile,
+    pub text: String,
+    pub qr_version: u8,
+    /// "M".
+    pub ecc: String,
+    /// Bytes before base45.
+    pub payload_bytes: u64,
+    /// Unix seconds after which verifiers refuse it.
+    pub expires_at: u64,
+    pub size: u32,
+    pub modules: Vec<bool>,
+    /// What it discloses (online: what the verifier gets on redemption).
+    pub fields: Vec<DisclosedField>,
+    /// No unused credential was left and one was shown again (sync to refill).
+    pub reused: bool,
+    /// A `VNT1:` token to redeem at the backend, not an offline presentation.
+    pub online: bool,
+}
+
+/// Unused presentation credentials left of one profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct PresentationStock {
+    pub profile: Profile,
+    pub unused: u64,
+}
+
+/// A JSON value as display text: strings as they are, anything else as JSON.
+pub(crate) fn display(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn disclosed(fields: &Disclosed) -> Vec<DisclosedField> {
+    fields
+        .0
+        .iter()
+        .map(|(f, v)| DisclosedField {
+            name: f.name().to_owned(),
+            label: f.label().to_owned(),
+            value: display(&v.to_json()),
+        })
+        .collect()
+}
+
+fn presentation(out: PresentationOut) -> Presentation {
+    Presentation {
+        profile: out.profile.into(),
+        qr_version: out.qr.version,
+        ecc: out.qr.ecc.to_owned(),
+        payload_bytes: u64::try_from(out.payload_bytes).unwrap_or(u64::MAX),
+        expires_at: out.expires_at,
+        size: u32::try_from(out.qr.width).unwrap_or(u32::MAX),
+        modules: out.qr.modules,
+        fields: disclosed(&out.fields),
+        reused: out.reused,
+        online: out.online,
+        text: out.text,
+    }
+}
+
+/// Who the transaction log names as the recipient (the wallet does not know the desk).
+const OFFLINE_VERIFIER: &str = "QR verifier";
+const ONLINE_VERIFIER: &str = "online verifier";
+
+/// Runs `f` with the core's form of `consent`, then wipes this copy of the digits.
+fn with_consent<T>(
+    mut consent: Consent,
+    f: impl FnOnce(core::Consent<'_>) -> Result<T, core::WalletError>,
+) -> Result<T, EidError> {
+    let r = match &consent {
+        Consent::Passcode { passcode: digits } => {
+            passcode(digits).and_then(|p| f(core::Consent::Passcode(&p)).map_err(EidError::from))
+        }
+        Consent::Biometric => f(core::Consent::Biometric).map_err(EidError::from),
+    };
+    if let Consent::Passcode { passcode } = &mut consent {
+        passcode.zeroize();
+    }
+    r
+}
+
+#[uniffi::export]
+impl WalletHandle {
+    /// What `profile` would disclose, for the consent screen (unlocked wallet).
+    pub fn presentation_preview(&self, profile: Profile) -> Result<Vec<DisclosedField>, EidError> {
+        let fields = self.wallet.preview(profile.into());
+        logged("presentation_preview", fields.map(|f| disclosed(&f)))
+    }
+
+    /// An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
+    /// when its screen shows one. Valid 60 s. Fails with `Presentation` when no credential of
+    /// the profile was ever synced.
+    pub fn present(
+        &self,
+        profile: Profile,
+        consent: Consent,
+        nonce: Option<Vec<u8>>,
+    ) -> Result<Presentation, EidError> {
+        let out = with_consent(consent, |c| {
+            self.wallet
+                .present(profile.into(), nonce.as_deref(), c, OFFLINE_VERIFIER)
+        });
+        logged("present", out.map(presentation))
+    }
+
+    /// An online token for `profile` (signed here with the device key, no network): a
+    /// registered verifier redeems it once at the backend within a minute.
+    pub fn present_online(
+        &self,
+        profile: Profile,
+        consent: Consent,
+    ) -> Result<Presentation, EidError> {
+        let out = with_consent(consent, |c| {
+            self.wallet
+                .present_online(profile.into(), c, ONLINE_VERIFIER)
+        });
+        logged("present_online", out.map(presentation))
+    }
+
+    /// Unused presentation credentials per profile (sync refills those running low).
+    pub fn presentation_stock(&self) -> Result<Vec<PresentationStock>, EidError> {
+        let stock = self.wallet.presentation_stock().map(|all| {
+            all.into_iter()
+                .map(|s| PresentationStock {
+                    profile: s.profile.into(),
+                    unused: s.unused,
+                })
+                .collect()
+        });
+        logged("presentation_stock", stock)
+    }
+}

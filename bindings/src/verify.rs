@@ -1,0 +1,313 @@
+//! Verifier desks (airport, clinic): `Verifier` checks offline QRs against the trust list and
+//! status list it was built with; `VerifierDesk` is a desk registered at the backend that
+//! redeems online tokens once. Both over `eid_core::verify`.
+
+use crate::error::EidError;
+use crate::keys::{ForeignKeyStore, KeyStore};
+use crate::present::{DisclosedField, Profile, display};
+use crate::run::{logged, on_runtime};
+use eid_core::api::{B64, TokenRedeemed, VerifierRegistration};
+use eid_core::credential::TrustList;
+use eid_core::present::{self, QrPayload};
+use eid_core::sync::{BackendClient, RetryPolicy};
+use eid_core::verify::{self as core, KeyStoreVerifier, StatusList};
+use std::sync::Arc;
+
+/// The desk's key alias in its key store.
+const VERIFIER_KEY_ALIAS: &str = "eid.verifier";
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The outcome of a check. `fields` is empty unless `valid`; `reasons` lists every failure.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Verdict {
+    pub valid: bool,
+    /// None when the QR could not be read far enough to know it.
+    pub profile: Option<Profile>,
+    pub fields: Vec<DisclosedField>,
+    pub reasons: Vec<String>,
+    /// Unix seconds of the check.
+    pub checked_at: u64,
+    /// Redeemed at the backend (an online token), not checked offline.
+    pub online: bool,
+    /// Age of the status list used; None: revocation was not checked.
+    pub status_list_age_s: Option<u64>,
+    /// Worth telling the officer but not a refusal (an old status list, none at all).
+    pub warnings: Vec<String>,
+}
+
+/// `{name: value}` as disclosed fields, in the profile's wire order.
+fn fields(profile: Option<present::Profile>, json: &serde_json::Value) -> Vec<DisclosedField> {
+    let Some(map) = json.as_object() else {
+        return Vec::new();
+    };
+    let known = profile.map_or(&[][..], present::Profile::allowed);
+    let labelled = known.iter().filter_map(|f| {
+        map.get(f.name()).map(|v| DisclosedField {
+            name: f.name().to_owned(),
+            label: f.label().to_owned(),
+            value: display(v),
+        })
+    });
+    let unknown = map
+        .iter()
+        .filter(|(k, _)| !known.iter().any(|f| f.name() == k.as_str()))
+        .map(|(k, v)| DisclosedField {
+            name: k.clone(),
+            label: k.clone(),
+            value: display(v),
+        });
+    labelled.chain(unknown).collect()
+}
+
+impl From<core::Verdict> for Verdict {
+    fn from(v: core::Verdict) -> Self {
+        let profile = v.profile.as_deref().and_then(present::Profile::parse);
+        Verdict {
+            valid: v.valid,
+            profile: profile.map(Into::into),
+            fields: fields(profile, &v.fields),
+            reasons: v.reasons,
+            checked_at: v.checked_at,
+            online: v.mode == "online",
+            status_list_age_s: v.status_list_age_s,
+            warnings: v.warnings,
+        }
+    }
+}
+
+fn redeemed(r: TokenRedeemed, now: u64) -> Verdict {
+    let profile = present::Profile::parse(&r.profile);
+    Verdict {
+        valid: true,
+        profile: profile.map(Into::into),
+        fields: fields(profile, &r.fields),
+        reasons: Vec::new(),
+        checked_at: now,
+        online: true,
+        status_list_age_s: None,
+        warnings: Vec::new(),
+    }
+}
+
+fn client(backend_url: &str) -> Result<BackendClient, EidError> {
+    Ok(BackendClient::new(backend_url, RetryPolicy::default())?)
+}
+
+/// Checks offline QRs (`VN1:`) with the trust list (and status list) it was built with. Keep
+/// one per list version: the issuers' chains are checked once, here, not on every scan.
+#[derive(Debug, uniffi::Object)]
+pub struct Verifier {
+    inner: core::Verifier,
+}
+
+impl Verifier {
+    fn build(trust_list: &[u8], status_list: Option<&[u8]>) -> Result<Arc<Self>, EidError> {
+        let trust = TrustList::decode(trust_list)?;
+        let status = status_list
+            .map(|s| StatusList::from_signed(s, &trust, now_s()))
+            .transpose()?;
+        let mut inner = core::Verifier::new(trust);
+        if let Some(s) = status {
+            inner = inner.with_status_list(s);
+        }
+        Ok(Arc::new(Verifier { inner }))
+    }
+}
+
+#[uniffi::export]
+impl Verifier {
+    /// From the backend's lists as fetched earlier: `trust_list` is the decoded `issuers` of
+    /// GET /v1/trust-list (CBOR), `status_list` the decoded `signed` of GET /v1/status-list
+    /// (COSE_Sign1, checked here against the trust list). Without a status list revocation is
+    /// not checked (the verdict warns).
+    #[uniffi::constructor]
+    pub fn new(trust_list: Vec<u8>, status_list: Option<Vec<u8>>) -> Result<Arc<Self>, EidError> {
+        logged("verifier", Self::build(&trust_list, status_list.as_deref()))
+    }
+
+    /// Fetches the trust list and status list from the backend at `backend_url`: `Network`
+    /// when it cannot be reached (keep the verifier you have), `Crypto` when the status list
+    /// does not verify against the trust list.
+    #[uniffi::constructor]
+    pub async fn fetch(backend_url: String) -> Result<Arc<Self>, EidError> {
+        let backend = client(&backend_url)?;
+        on_runtime("verifier_fetch", async move {
+            let trust = backend.trust_list().await?;
+            let status = backend.status_list().await?;
+            Self::build(&trust.issuers.0, Some(&status.signed.0))
+        })
+        .await
+    }
+
+    /// Checks a scanned offline QR now. `nonce`: the one this desk showed the wallet, if any;
+    /// `expected_profile`: the only profile this desk accepts, if restricted. An online token
+    /// is invalid here: redeem it with a `VerifierDesk`.
+    pub fn verify_offline(
+        &self,
+        text: String,
+        nonce: Option<Vec<u8>>,
+        expected_profile: Option<Profile>,
+    ) -> Verdict {
+        self.inner
+            .verify_offline(
+                &text,
+                now_s(),
+                nonce.as_deref(),
+                expected_profile.map(Into::into),
+            )
+            .into()
+    }
+}
+
+/// A verifier desk registered at the backend: its key lives in the desk's `KeyStore` (alias
+/// `eid.verifier`), its id is kept by the app.
+#[derive(uniffi::Object)]
+pub struct VerifierDesk {
+    signer: Arc<KeyStoreVerifier>,
+    backend: Arc<BackendClient>,
+}
+
+impl std::fmt::Debug for VerifierDesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierDesk")
+            .field("verifier_id", &self.signer.verifier_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifierDesk {
+    fn with(backend: BackendClient, key_store: Arc<dyn KeyStore>, verifier_id: String) -> Self {
+        VerifierDesk {
+            signer: Arc::new(KeyStoreVerifier {
+                keys: Arc::new(ForeignKeyStore(key_store)),
+                alias: VERIFIER_KEY_ALIAS.to_owned(),
+                verifier_id,
+            }),
+            backend: Arc::new(backend),
+        }
+    }
+}
+
+#[uniffi::export]
+impl VerifierDesk {
+    /// A desk registered earlier as `verifier_id`, its key in `key_store`.
+    #[uniffi::constructor]
+    pub fn open(
+        backend_url: String,
+        key_store: Arc<dyn KeyStore>,
+        verifier_id: String,
+    ) -> Result<Arc<Self>, EidError> {
+        let backend = logged("verifier_desk_open", client(&backend_url))?;
+        Ok(Arc::new(Self::with(backend, key_store, verifier_id)))
+    }
+
+    /// Creates the desk's key in `key_store` (or reuses it) and registers it with the backend's
+    /// admin token for `profiles`; keep `verifier_id()` to `open` the desk later.
+    #[uniffi::constructor]
+    pub async fn register(
+        backend_url: String,
+        key_store: Arc<dyn KeyStore>,
+        admin_token: String,
+        name: String,
+        profiles: Vec<Profile>,
+    ) -> Result<Arc<Self>, EidError> {
+        let backend = client(&backend_url)?;
+        on_runtime("verifier_register", async move {
+            let public_key = match key_store.public_key(VERIFIER_KEY_ALIAS.into())? {
+                Some(k) => k,
+                None => key_store.create_signing_key(VERIFIER_KEY_ALIAS.into())?,
+            };
+            let registration = VerifierRegistration {
+                name,
+                public_key: B64(public_key),
+                profiles: profiles
+                    .into_iter()
+                    .map(|p| present::Profile::from(p).as_str().to_owned())
+                    .collect(),
+            };
+            let registered = backend
+                .register_verifier(&admin_token, &registration)
+                .await?;
+            Ok(Arc::new(Self::with(
+                backend,
+                key_store,
+                registered.verifier_id,
+            )))
+        })
+        .await
+    }
+
+    pub fn verifier_id(&self) -> String {
+        self.signer.verifier_id.clone()
+    }
+
+    /// Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+    /// fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
+    /// profile this desk may not receive), `Network` (retry or ask for an offline QR), or
+    /// `InvalidInput` for an offline QR.
+    pub async fn redeem(&self, text: String) -> Result<Verdict, EidError> {
+        let (signer, backend) = (self.signer.clone(), self.backend.clone());
+        on_runtime("redeem", async move {
+            if let QrPayload::Offline(_) = QrPayload::parse(&text)? {
+                return Err(EidError::InvalidInput {
+                    reason: "an offline QR: verify it offline".into(),
+                });
+            }
+            let r = backend.redeem_token(&*signer, &text).await?;
+            Ok(redeemed(r, now_s()))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn verdict_fields_follow_the_profile_order_with_labels() {
+        let v = core::Verdict {
+            valid: true,
+            profile: Some("airport".into()),
+            fields: json!({"sex": "F", "full_name": "TRAN THI LAN", "extra": 3}),
+            reasons: Vec::new(),
+            checked_at: 7,
+            mode: "online",
+            status_list_age_s: None,
+            warnings: Vec::new(),
+        };
+        let v = Verdict::from(v);
+        assert_eq!(v.profile, Some(Profile::Airport));
+        assert!(v.online);
+        let got: Vec<_> = v
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.label.as_str(), f.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("full_name", "Họ và tên", "TRAN THI LAN"),
+                ("sex", "Giới tính", "F"),
+                ("extra", "extra", "3"),
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_lists_and_texts_are_refused() {
+        assert!(matches!(
+            Verifier::new(vec![1, 2, 3], None),
+            Err(EidError::InvalidInput { .. })
+        ));
+        for p in present::Profile::ALL {
+            assert_eq!(present::Profile::from(Profile::from(p)), p);
+        }
+    }
+}
