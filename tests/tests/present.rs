@@ -246,6 +246,27 @@ fn freshness_nonce_and_profile_are_enforced() {
     assert!(both.reasons.len() >= 3, "{:?}", both.reasons);
 }
 
+/// A wallet that never synced has no credential (and no trust list yet): it says "sync first",
+/// not that its store is corrupt.
+#[test]
+fn a_wallet_that_never_synced_asks_for_a_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = common::wallet(dir.path());
+    for profile in Profile::ALL {
+        let err = w
+            .present(profile, None, Consent::Passcode(&pass()), "desk")
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                eid_core::wallet::WalletError::Present(PresentError::NoCredential)
+            ),
+            "{profile}: {err}"
+        );
+    }
+    assert!(w.transactions().unwrap().is_empty(), "nothing was shown");
+}
+
 #[test]
 fn wrong_passcode_shows_nothing_and_batches_run_out_visibly() {
     let dir = tempfile::tempdir().unwrap();

@@ -242,12 +242,16 @@ impl Wallet {
     /// The next credential to show: the oldest unused valid one, else (`allow_reuse`) the
     /// least recently shown valid one. Expired and unverifiable slots are dropped.
     fn next_credential(&self, profile: Profile, allow_reuse: bool) -> Result<Option<Chosen>> {
-        let trust = self.trust_list()?;
-        let now = self.now();
         let slots = self
             .store
             .presentation_slots(profile.as_str())
             .map_err(WalletError::from_store)?;
+        if slots.is_empty() {
+            // Never synced (no trust list yet either): nothing to show, which is not corruption.
+            return Ok(None);
+        }
+        let trust = self.trust_list()?;
+        let now = self.now();
         let mut stale = Vec::new();
         let mut unused = None;
         let mut reusable: Option<(i64, Chosen)> = None;
