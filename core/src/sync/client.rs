@@ -1,5 +1,6 @@
 //! HTTP client for the backend API (`crate::api`): JSON bodies, device-signed requests, retries
-//! with exponential backoff and jitter for what is safe to retry.
+//! with exponential backoff and jitter for what is safe to retry. HTTP/1.1 through ureq, whose
+//! blocking calls run on the core runtime's blocking pool (docs/adr/0009, 0014).
 
 use crate::api::{
     self, ActivationComplete, ActivationCompleted, ActivationStart, ActivationStarted, ErrorBody,
@@ -13,11 +14,12 @@ use crate::api::{
     VerifierRegistered, VerifierRegistration,
 };
 use crate::chip::crypto::{OsRng, Rng};
-use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
+use ureq::http::{HeaderMap, Method, StatusCode};
 
 /// Why a backend call failed. Messages carry no personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -175,8 +177,46 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone)]
 pub struct BackendClient {
     base: String,
-    http: reqwest::Client,
+    http: ureq::Agent,
     retry: RetryPolicy,
+}
+
+/// The largest answer read (a page of documents with photos is well below it).
+const MAX_ANSWER: u64 = 64 * 1024 * 1024;
+
+/// Why one attempt failed.
+enum Failure {
+    /// Before the request could reach the backend (name, connection, TLS handshake).
+    Connect(&'static str),
+    /// After it may have: no answer, or an answer cut off.
+    Sent(&'static str),
+    /// Not a valid HTTP request (a header value the caller passed, say): never sent.
+    Invalid(String),
+}
+
+fn failure(e: &ureq::Error) -> Failure {
+    use std::io::ErrorKind as K;
+    use ureq::Timeout as T;
+    match e {
+        ureq::Error::Timeout(T::Resolve | T::Connect) => Failure::Connect("timed out"),
+        ureq::Error::Timeout(_) => Failure::Sent("timed out"),
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::Tls(_)
+        | ureq::Error::Rustls(_) => Failure::Connect("connection failed"),
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                K::ConnectionRefused
+                    | K::AddrNotAvailable
+                    | K::NetworkUnreachable
+                    | K::HostUnreachable
+            ) =>
+        {
+            Failure::Connect("connection failed")
+        }
+        _ => Failure::Sent("connection failed"),
+    }
 }
 
 /// A unique id for idempotent POSTs.
@@ -194,14 +234,20 @@ fn now_seconds() -> u64 {
 
 impl BackendClient {
     pub fn new(base_url: &str, retry: RetryPolicy) -> Result<Self, SyncError> {
-        // rustls needs a process-wide crypto provider; ring is the one the core already uses.
-        // Installing fails harmlessly when one is already installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(retry.timeout)
+        // TLS: rustls on ring (the crypto the core already uses), the platform's verifier.
+        let tls = ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .build();
+        let http = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .timeout_global(Some(retry.timeout))
+            // Error statuses are answers: the body says why (ErrorBody).
+            .http_status_as_error(false)
             .user_agent(concat!("eid-wallet-core/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SyncError::Network(e.to_string()))?;
+            .new_agent();
         Ok(BackendClient {
             base: base_url.trim_end_matches('/').to_owned(),
             http,
@@ -232,7 +278,7 @@ impl BackendClient {
         body: Option<Vec<u8>>,
         signer: Option<&dyn DeviceSigner>,
         if_none_match: Option<&str>,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), SyncError> {
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), SyncError> {
         let options = CallOptions {
             signer: signer.map(Signer::Device),
             if_none_match,
@@ -249,20 +295,19 @@ impl BackendClient {
         path_and_query: &str,
         body: Option<Vec<u8>>,
         options: CallOptions<'_>,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), SyncError> {
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), SyncError> {
         let mut last = SyncError::Network("no attempt made".into());
         for attempt in 0..self.retry.attempts.max(1) {
             if attempt > 0 {
                 self.backoff(attempt - 1).await;
             }
-            let mut req = self
-                .http
-                .request(method.clone(), format!("{}{}", self.base, path_and_query));
-            let bytes = body.clone().unwrap_or_default();
+            let payload = body.clone();
+            let bytes = payload.as_deref().unwrap_or_default();
+            let mut req = ureq::http::Request::builder()
+                .method(method.clone())
+                .uri(format!("{}{}", self.base, path_and_query));
             if body.is_some() {
-                req = req
-                    .header("content-type", "application/json")
-                    .body(bytes.clone());
+                req = req.header("content-type", "application/json");
             }
             if let Some(tag) = options.if_none_match {
                 req = req.header("if-none-match", tag);
@@ -276,7 +321,7 @@ impl BackendClient {
                     method.as_str(),
                     path_and_query,
                     ts,
-                    &bytes,
+                    bytes,
                 ))?;
                 let sig =
                     serde_json::to_value(B64(sig)).map_err(|e| SyncError::Decode(e.to_string()))?;
@@ -286,28 +331,42 @@ impl BackendClient {
                     .header(api::headers::TIMESTAMP, ts.to_string())
                     .header(api::headers::SIGNATURE, sig.as_str().unwrap_or_default());
             }
-            let resp = match req.send().await {
+            let agent = self.http.clone();
+            // ureq blocks: the exchange runs on the runtime's blocking pool, body included.
+            let exchange = tokio::task::spawn_blocking(move || {
+                let sent = match payload {
+                    Some(b) => req.body(b).map(|r| agent.run(r)),
+                    None => req.body(()).map(|r| agent.run(r)),
+                };
+                let mut resp = sent
+                    .map_err(|e| Failure::Invalid(e.to_string()))?
+                    .map_err(|e| failure(&e))?;
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_ANSWER)
+                    .read_to_vec()
+                    .map_err(|_| Failure::Sent("answer cut off"))?;
+                Ok((status, headers, body))
+            })
+            .await
+            .unwrap_or(Err(Failure::Sent("connection failed")));
+            let (status, headers, bytes) = match exchange {
                 Ok(r) => r,
-                Err(e) => {
-                    last = SyncError::Network(if e.is_timeout() {
-                        "timed out".into()
-                    } else {
-                        "connection failed".into()
-                    });
+                Err(Failure::Connect(why)) => {
+                    // The request never left: sending it again is always harmless.
+                    last = SyncError::Network(why.into());
+                    continue;
+                }
+                Err(Failure::Invalid(why)) => {
+                    return Err(SyncError::Network(format!("invalid request: {why}")));
+                }
+                Err(Failure::Sent(why)) => {
+                    last = SyncError::Network(why.into());
                     // A request that may have reached the backend is not sent again unless
                     // that is harmless.
-                    if options.replay_safe || e.is_connect() {
-                        continue;
-                    }
-                    break;
-                }
-            };
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let bytes = match resp.bytes().await {
-                Ok(b) => b.to_vec(),
-                Err(_) => {
-                    last = SyncError::Network("answer cut off".into());
                     if options.replay_safe {
                         continue;
                     }

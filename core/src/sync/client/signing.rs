@@ -5,7 +5,7 @@ use crate::signing::api::{
     AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList,
     CredentialsListRequest, EnrolRequest, Sad, SignHashRequest, Signatures, paths,
 };
-use reqwest::Method;
+use ureq::http::Method;
 
 impl BackendClient {
     /// Creates (or returns) the account's signing credential.
