@@ -18,4 +18,11 @@ fn main() {
     if var("PROFILE") == "release" && lld {
         println!("cargo:rustc-link-arg-cdylib=-Wl,--icf=all");
     }
+    // Relative relocations packed as DT_RELR (a bitmap instead of 24 bytes each): about 340 KB
+    // less on x86_64, where nearly all of the library's 14 000 dynamic relocations are relative.
+    // The NDK's clang driver already packs them for Android API 28 and later, so this makes the
+    // x86_64 measurement closer to the phone's; glibc loads DT_RELR since 2.36.
+    if var("PROFILE") == "release" && var("TARGET") == "x86_64-unknown-linux-gnu" {
+        println!("cargo:rustc-link-arg-cdylib=-Wl,-z,pack-relative-relocs");
+    }
 }
