@@ -45,10 +45,8 @@ final class Backend {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         process = Process()
         process.executableURL = URL(fileURLWithPath: cli)
-        process.arguments = [
-            "serve", "--addr", "127.0.0.1:0",
-            "--db", "sqlite://\(dir.appendingPathComponent("backend.db").path)", "--log", "warn",
-        ]
+        let db = dir.appendingPathComponent("backend.db").path
+        process.arguments = ["serve", "--addr", "127.0.0.1:0", "--db", "sqlite://\(db)", "--log", "warn"]
         var env = ProcessInfo.processInfo.environment
         env["EID_ADMIN_TOKEN"] = adminToken
         process.environment = env
