@@ -4,7 +4,7 @@
 import Foundation
 import PackageDescription
 
-let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+let here = URL(fileURLWithPath: Context.packageDirectory)
 
 // Test support, present only after `scripts/build-xcframework.sh --with-test-support` (macOS):
 // the test-only library (simulated chip, synthetic citizens, dev SMS outbox) as a dynamic

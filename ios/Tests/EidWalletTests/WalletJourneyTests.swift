@@ -218,7 +218,7 @@ final class WalletJourneyTests: XCTestCase {
         XCTAssertEqual(qr.modules.count, Int(qr.size) * Int(qr.size))
         // The top-left finder pattern: a dark 7-module edge row.
         XCTAssertTrue(qr.modules.prefix(7).allSatisfy { $0 }, "finder pattern")
-        XCTAssertTrue((200...400).contains(qr.payloadBytes), "payload \(qr.payloadBytes)")
+        XCTAssertTrue((UInt64(200)...400).contains(qr.payloadBytes), "payload \(qr.payloadBytes)")
         XCTAssertGreaterThan(qr.expiresAt, UInt64(Date().timeIntervalSince1970))
         XCTAssertEqual(try wallet.presentationStock().first { $0.profile == .airport }?.unused, airport - 1)
 
