@@ -4,7 +4,8 @@
 # and runs the Kotlin (Maven, host JVM) and Python (pytest) tests against the fresh library.
 #
 #   scripts/bindings.sh generate   regenerate the checked-in bindings
-#   scripts/bindings.sh check      regenerate and fail if they differ from what is committed
+#   scripts/bindings.sh check      regenerate and fail if they differ from what is committed,
+#                                  and check the XCTests' calls against the generated Swift
 #   scripts/bindings.sh kotlin     Kotlin tests (Maven; installs maven with apt if missing)
 #   scripts/bindings.sh python     pytest (in a venv under target/)
 #   scripts/bindings.sh all        check + kotlin + python (what scripts/test.sh runs)
@@ -40,6 +41,7 @@ generate() {
   rm -rf "$GEN_TESTING"
   bindgen --library "$TESTLIB" --language kotlin --out-dir "$GEN_TESTING/kotlin" >/dev/null
   bindgen --library "$TESTLIB" --language python --out-dir "$GEN_TESTING/python" >/dev/null
+  bindgen --library "$TESTLIB" --language swift --out-dir "$GEN_TESTING/swift" >/dev/null
 }
 
 GENERATED=(android/src/main/kotlin ios/Sources/EidWallet ios/Headers python/eid_wallet/eid_ffi.py)
@@ -52,6 +54,11 @@ check() {
     echo "the bindings are out of date: run scripts/bindings.sh generate and commit" >&2
     exit 1
   fi
+  # No Swift compiler here: names, argument labels and protocol conformances of the XCTests
+  # against the generated Swift (EidWallet and the test-only EidWalletTesting).
+  step "XCTests against the generated Swift API"
+  python3 scripts/check-swift-tests.py ios/Sources/EidWallet/EidWallet.swift \
+    "$GEN_TESTING/swift/EidWalletTesting.swift" -- ios/Tests/EidWalletTests/*.swift
 }
 
 kotlin() {

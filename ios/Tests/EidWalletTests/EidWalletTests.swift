@@ -1,8 +1,8 @@
 // XCTests of the Swift bindings, mirroring android/jvm-test (run on macOS: scripts/build-xcframework.sh,
-// then `cd ios && swift test`). The full activation journey needs the test-only library
-// (simulated chip, dev SMS outbox) as an XCFramework too; it runs in Kotlin and Python meanwhile,
-// and so do the present/verify/redeem/sign round trips that need an activated wallet. Here: the
-// same calls up to where a backend or an activated wallet is needed.
+// then `cd ios && swift test`). Here: the calls that need neither a backend nor the test-only
+// library. The journeys that do (activation with the simulated chip, sync, present/verify,
+// online tokens, remote signing) are in WalletJourneyTests.swift: they need
+// scripts/build-xcframework.sh --with-test-support and EID_CLI (see ios/README.md).
 import CryptoKit
 import Foundation
 import XCTest
@@ -74,15 +74,53 @@ final class NotAPassport: ApduTransport, @unchecked Sendable {
     func reconnect() throws {}
 }
 
+/// Collects what a listener or the log forwarder receives (called on Rust's threads).
+final class Collected<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [T] = []
+
+    func add(_ item: T) {
+        lock.lock(); defer { lock.unlock() }
+        items.append(item)
+    }
+
+    var all: [T] {
+        lock.lock(); defer { lock.unlock() }
+        return items
+    }
+}
+
+/// The library's log lines, as an app forwards them to os_log.
+final class LogLines: LogForwarder, @unchecked Sendable {
+    let lines = Collected<(level: LogLevel, message: String)>()
+    func log(level: LogLevel, message: String) { lines.add((level: level, message: message)) }
+}
+
+/// Runs `body`, fails when it throws nothing, and hands the error to `check`.
+func assertThrowsAsync<T>(
+    _ body: () async throws -> T, _ check: (Error) -> Void = { _ in },
+    file: StaticString = #filePath, line: UInt = #line
+) async {
+    do {
+        _ = try await body()
+        XCTFail("no error thrown", file: file, line: line)
+    } catch {
+        check(error)
+    }
+}
+
 final class EidWalletTests: XCTestCase {
-    private func openWallet() throws -> WalletHandle {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+    private func openWallet(in dir: URL? = nil) throws -> WalletHandle {
+        let dir = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         return try WalletHandle.open(
             config: WalletConfig(dataDir: dir.path, backendUrl: "http://127.0.0.1:9"),
             keyStore: SoftwareKeyStore())
     }
 
-    func testWrongPasscodeSurfacesAttemptsLeft() throws {
+    func testWrongPasscodeSurfacesAttemptsLeftAndIsLoggedWithoutDigits() throws {
+        let log = LogLines()
+        setLogForwarder(forwarder: log, maxLevel: .debug)
+        defer { setLogForwarder(forwarder: nil, maxLevel: .error) }
         let wallet = try openWallet()
         XCTAssertEqual(try wallet.setUp(passcode: "123456").count, 65)
         wallet.lock()
@@ -90,12 +128,18 @@ final class EidWalletTests: XCTestCase {
             guard case EidError.WrongPasscode(let left) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(left, 4)
         }
+        XCTAssertFalse(wallet.isUnlocked())
         XCTAssertThrowsError(try wallet.documents()) { error in
             guard case EidError.NotUnlocked = error else { return XCTFail("\(error)") }
         }
         try wallet.unlock(passcode: "123456")
         XCTAssertEqual(try wallet.documentCount(), 0)
         XCTAssertEqual(try wallet.state(), .notActivated)
+        let lines = log.lines.all
+        XCTAssertTrue(
+            lines.contains { $0.level == .warn && $0.message.hasPrefix("unlock: wrong passcode") }, "\(lines)")
+        XCTAssertFalse(
+            lines.contains { $0.message.contains("000000") || $0.message.contains("123456") }, "\(lines)")
     }
 
     func testCardWithoutTheApplicationIsUnsupported() async throws {
@@ -113,13 +157,21 @@ final class EidWalletTests: XCTestCase {
     }
 
     func testUnreachableBackendIsNetwork() async throws {
-        let wallet = try openWallet()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        let wallet = try openWallet(in: dir)
         _ = try wallet.setUp(passcode: "123456")
         do {
             _ = try await wallet.startActivation(idNumber: "001099012345", phone: "0912345678")
             XCTFail("activation reached a backend on port 9")
         } catch EidError.Network {
         }
+        await assertThrowsAsync({ try await Verifier.fetch(backendUrl: "http://127.0.0.1:9") }) { error in
+            guard case EidError.Network = error else { return XCTFail("\(error)") }
+        }
+        await assertThrowsAsync({ try await wallet.signingEnrol() }) { error in
+            guard case EidError.InvalidInput = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("wallet.db").path))
     }
 
     func testPresentNeedsThePasscode() throws {
