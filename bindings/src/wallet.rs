@@ -252,11 +252,11 @@ impl WalletHandle {
         );
         logged(
             "open",
-            wallet.map_err(EidError::from).and_then(|w| {
-                Ok(Arc::new(WalletHandle {
+            wallet.map(|w| {
+                Arc::new(WalletHandle {
                     wallet: Arc::new(w),
                     backend: Arc::new(backend),
-                }))
+                })
             }),
         )
     }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use eid_core::api::{B64, VerifierRegistration};
+use eid_core::api::{B64, VerifierRegistered, VerifierRegistration};
 use eid_core::runtime::block_on;
 use eid_core::sync::client::VerifierKey;
 use eid_core::sync::{
@@ -84,26 +84,35 @@ fn client(url: &str, transport: Arc<Scripted>) -> BackendClient {
     BackendClient::with_transport(url, policy, transport)
 }
 
-fn registration(name: &str) -> VerifierRegistration {
-    VerifierRegistration {
-        name: name.into(),
+/// Registers a new desk through a transport following `script`: the outcome, and the exchanges.
+fn register(
+    url: &str,
+    token: &str,
+    script: &[Step],
+) -> (Result<VerifierRegistered, SyncError>, Vec<(String, bool)>) {
+    let t = Scripted::with(script);
+    let registration = VerifierRegistration {
+        name: "desk".into(),
         public_key: B64(VerifierKey::generate().public_key()),
         profiles: vec!["airport".into()],
-    }
+    };
+    let api = client(url, t.clone());
+    let outcome = block_on(api.register_verifier(token, &registration)).unwrap();
+    (outcome, t.seen())
 }
 
 #[test]
 fn not_sent_is_retried_even_for_a_call_that_is_not_replay_safe() {
     let server = common::backend();
-    let t = Scripted::with(&[Step::NotSent, Step::NotSent]);
-    let api = client(&server.url, t.clone());
-    let registered = block_on(api.register_verifier(common::ADMIN_TOKEN, &registration("desk")))
-        .unwrap()
-        .unwrap();
-    assert!(!registered.verifier_id.is_empty());
+    let (registered, seen) = register(
+        &server.url,
+        common::ADMIN_TOKEN,
+        &[Step::NotSent, Step::NotSent],
+    );
+    assert!(!registered.unwrap().verifier_id.is_empty());
     let post = "POST admin/verifiers".to_owned();
     assert_eq!(
-        t.seen(),
+        seen,
         [(post.clone(), false), (post.clone(), false), (post, true)],
         "two refused connections, then the one that reached the backend"
     );
@@ -112,14 +121,10 @@ fn not_sent_is_retried_even_for_a_call_that_is_not_replay_safe() {
 #[test]
 fn maybe_sent_is_not_retried_for_a_call_that_is_not_replay_safe() {
     let server = common::backend();
-    let t = Scripted::with(&[Step::LoseAnswer]);
-    let api = client(&server.url, t.clone());
-    let lost = block_on(api.register_verifier(common::ADMIN_TOKEN, &registration("desk")))
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(lost, SyncError::Network("timed out".into()));
+    let (lost, seen) = register(&server.url, common::ADMIN_TOKEN, &[Step::LoseAnswer]);
+    assert_eq!(lost.unwrap_err(), SyncError::Network("timed out".into()));
     assert_eq!(
-        t.seen(),
+        seen,
         [("POST admin/verifiers".to_owned(), true)],
         "sent once: a second registration could register the desk twice"
     );
@@ -136,14 +141,11 @@ fn maybe_sent_is_retried_for_a_replay_safe_call_and_answers_flow_through() {
     assert_eq!(t.seen(), [(get.clone(), true), (get, true)]);
 
     // An error status is an answer, not a failure: no retry, the backend's error decoded.
-    let t = Scripted::with(&[]);
-    let api = client(&server.url, t.clone());
-    let refused = block_on(api.register_verifier("not-the-token", &registration("x")))
-        .unwrap()
-        .unwrap_err();
+    let (refused, seen) = register(&server.url, "not-the-token", &[]);
+    let refused = refused.unwrap_err();
     assert!(
         matches!(refused, SyncError::Api { status: 401, .. }),
         "{refused:?}"
     );
-    assert_eq!(t.seen().len(), 1);
+    assert_eq!(seen.len(), 1);
 }
