@@ -1,6 +1,7 @@
 //! The one public error of the bindings, and the one place that maps core errors to it (and,
 //! for the foreign callbacks, back). Messages never contain personal data or key bytes.
 
+use crate::http::HttpTransportError;
 use eid_core::account::AccountError;
 use eid_core::api::ErrorCode;
 use eid_core::chip::card_qr::CardQrError;
@@ -8,7 +9,7 @@ use eid_core::chip::{ChipError, TransportError};
 use eid_core::credential::TrustListError;
 use eid_core::keys::KeyError;
 use eid_core::present::PresentError;
-use eid_core::sync::SyncError;
+use eid_core::sync::{SyncError, TransportFailure};
 use eid_core::verify::StatusListError;
 use eid_core::wallet::WalletError;
 
@@ -166,6 +167,24 @@ pub(crate) fn to_key_error(e: EidError) -> KeyError {
         EidError::KeyInvalidated => KeyError::Invalidated,
         EidError::Crypto => KeyError::Crypto,
         other => KeyError::Unavailable(other.to_string()),
+    }
+}
+
+/// A foreign HTTP transport that threw something else than `HttpTransportError` (a bug): the
+/// request may have left, so only replay-safe calls are retried.
+impl From<uniffi::UnexpectedUniFFICallbackError> for HttpTransportError {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        HttpTransportError::MaybeSent {
+            reason: "the app's HTTP transport failed".into(),
+        }
+    }
+}
+
+/// What a foreign HTTP transport threw, as the core's transport failure.
+pub(crate) fn to_transport_failure(e: HttpTransportError) -> TransportFailure {
+    match e {
+        HttpTransportError::NotSent { reason } => TransportFailure::NotSent(reason),
+        HttpTransportError::MaybeSent { reason } => TransportFailure::MaybeSent(reason),
     }
 }
 
@@ -349,5 +368,19 @@ mod tests {
             to_transport_error(EidError::ChipLinkLost),
             TransportError::LinkLost
         );
+        let why = || "ConnectException".to_owned();
+        assert_eq!(
+            to_transport_failure(HttpTransportError::NotSent { reason: why() }),
+            TransportFailure::NotSent(why())
+        );
+        assert_eq!(
+            to_transport_failure(HttpTransportError::MaybeSent { reason: why() }),
+            TransportFailure::MaybeSent(why())
+        );
+        let bug = uniffi::UnexpectedUniFFICallbackError::new("NullPointerException");
+        assert!(matches!(
+            to_transport_failure(bug.into()),
+            TransportFailure::MaybeSent(_)
+        ));
     }
 }

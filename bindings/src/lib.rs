@@ -6,6 +6,7 @@
 mod card_qr;
 mod chip;
 mod error;
+mod http;
 mod keys;
 mod log;
 mod present;
@@ -20,6 +21,7 @@ pub use chip::{
     ChipReadOptions, ChipStage, ChipSummary, read_chip,
 };
 pub use error::EidError;
+pub use http::{HttpRequest, HttpResponse, HttpTransport, HttpTransportError};
 pub use keys::KeyStore;
 pub use log::{LogForwarder, LogLevel, set_log_forwarder};
 pub use present::{Consent, DisclosedField, Presentation, PresentationStock, Profile};

@@ -3,13 +3,14 @@
 //! redeems online tokens once. Both over `eid_core::verify`.
 
 use crate::error::EidError;
+use crate::http::{HttpTransport, client};
 use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::present::{DisclosedField, Profile, display};
 use crate::run::{logged, on_runtime};
 use eid_core::api::{B64, TokenRedeemed, VerifierRegistration};
 use eid_core::credential::TrustList;
 use eid_core::present::{self, QrPayload};
-use eid_core::sync::{BackendClient, RetryPolicy};
+use eid_core::sync::BackendClient;
 use eid_core::verify::{self as core, KeyStoreVerifier, StatusList};
 use std::sync::Arc;
 
@@ -94,10 +95,6 @@ fn redeemed(r: TokenRedeemed, now: u64) -> Verdict {
     }
 }
 
-fn client(backend_url: &str) -> Result<BackendClient, EidError> {
-    Ok(BackendClient::new(backend_url, RetryPolicy::default())?)
-}
-
 /// Checks offline QRs (`VN1:`) with the trust list (and status list) it was built with. Keep
 /// one per list version: the issuers' chains are checked once, here, not on every scan.
 #[derive(Debug, uniffi::Object)]
@@ -130,12 +127,15 @@ impl Verifier {
         logged("verifier", Self::build(&trust_list, status_list.as_deref()))
     }
 
-    /// Fetches the trust list and status list from the backend at `backend_url`: `Network`
-    /// when it cannot be reached (keep the verifier you have), `Crypto` when the status list
-    /// does not verify against the trust list.
+    /// Fetches the trust list and status list from the backend at `backend_url` through `http`:
+    /// `Network` when it cannot be reached (keep the verifier you have), `Crypto` when the status
+    /// list does not verify against the trust list.
     #[uniffi::constructor]
-    pub async fn fetch(backend_url: String) -> Result<Arc<Self>, EidError> {
-        let backend = client(&backend_url)?;
+    pub async fn fetch(
+        backend_url: String,
+        http: Arc<dyn HttpTransport>,
+    ) -> Result<Arc<Self>, EidError> {
+        let backend = client(&backend_url, http);
         on_runtime("verifier_fetch", async move {
             let trust = backend.trust_list().await?;
             let status = backend.status_list().await?;
@@ -195,19 +195,24 @@ impl VerifierDesk {
 
 #[uniffi::export]
 impl VerifierDesk {
-    /// A desk registered earlier as `verifier_id`, its key in `key_store`.
+    /// A desk registered earlier as `verifier_id`, its key in `key_store`, talking to the
+    /// backend through `http`.
     #[uniffi::constructor]
     pub fn open(
         backend_url: String,
         key_store: Arc<dyn KeyStore>,
         verifier_id: String,
-    ) -> Result<Arc<Self>, EidError> {
-        let backend = logged("verifier_desk_open", client(&backend_url))?;
-        Ok(Arc::new(Self::with(backend, key_store, verifier_id)))
+        http: Arc<dyn HttpTransport>,
+    ) -> Arc<Self> {
+        Arc::new(Self::with(
+            client(&backend_url, http),
+            key_store,
+            verifier_id,
+        ))
     }
 
     /// Creates the desk's key in `key_store` (or reuses it) and registers it with the backend's
-    /// admin token for `profiles`; keep `verifier_id()` to `open` the desk later.
+    /// admin token for `profiles`, through `http`; keep `verifier_id()` to `open` the desk later.
     #[uniffi::constructor]
     pub async fn register(
         backend_url: String,
@@ -215,8 +220,9 @@ impl VerifierDesk {
         admin_token: String,
         name: String,
         profiles: Vec<Profile>,
+        http: Arc<dyn HttpTransport>,
     ) -> Result<Arc<Self>, EidError> {
-        let backend = client(&backend_url)?;
+        let backend = client(&backend_url, http);
         on_runtime("verifier_register", async move {
             let public_key = match key_store.public_key(VERIFIER_KEY_ALIAS.into())? {
                 Some(k) => k,

@@ -2,13 +2,14 @@
 
 use crate::chip::ChipRead;
 use crate::error::EidError;
+use crate::http::{self, HttpTransport};
 use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::run::{logged, on_runtime};
 use eid_core::account::AccountState;
 use eid_core::account::lockout::SystemClock;
 use eid_core::account::passcode::Passcode;
 use eid_core::credential;
-use eid_core::sync::{BackendClient, RetryPolicy, SyncStage};
+use eid_core::sync::{BackendClient, SyncStage};
 use eid_core::wallet::{self as core, Wallet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -235,10 +236,15 @@ impl WalletHandle {
 
 #[uniffi::export]
 impl WalletHandle {
-    /// Opens (or creates) the wallet in `config.data_dir`; it starts locked.
+    /// Opens (or creates) the wallet in `config.data_dir`; it starts locked. Its backend calls
+    /// go through `http`, the app's network stack.
     #[uniffi::constructor]
-    pub fn open(config: WalletConfig, key_store: Arc<dyn KeyStore>) -> Result<Arc<Self>, EidError> {
-        let backend = BackendClient::new(&config.backend_url, RetryPolicy::default());
+    pub fn open(
+        config: WalletConfig,
+        key_store: Arc<dyn KeyStore>,
+        http: Arc<dyn HttpTransport>,
+    ) -> Result<Arc<Self>, EidError> {
+        let backend = http::client(&config.backend_url, http);
         let wallet = Wallet::open(
             &PathBuf::from(config.data_dir),
             Arc::new(ForeignKeyStore(key_store)),
@@ -246,11 +252,11 @@ impl WalletHandle {
         );
         logged(
             "open",
-            wallet.map_err(EidError::from).and_then(|w| {
-                Ok(Arc::new(WalletHandle {
+            wallet.map(|w| {
+                Arc::new(WalletHandle {
                     wallet: Arc::new(w),
-                    backend: Arc::new(backend?),
-                }))
+                    backend: Arc::new(backend),
+                })
             }),
         )
     }

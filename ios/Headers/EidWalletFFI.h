@@ -278,6 +278,13 @@ typedef void (*UniffiCallbackInterfaceChipReadListenerMethod0)(uint64_t, RustBuf
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_STORE_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_STORE_METHOD0
 typedef void (*UniffiCallbackInterfaceKeyStoreMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
@@ -360,6 +367,15 @@ typedef struct UniffiVTableCallbackInterfaceChipReadListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceChipReadListenerMethod0 _Nonnull onProgress;
 } UniffiVTableCallbackInterfaceChipReadListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+typedef struct UniffiVTableCallbackInterfaceHttpTransport {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull exchange;
+} UniffiVTableCallbackInterfaceHttpTransport;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_KEY_STORE
@@ -496,6 +512,26 @@ void uniffi_eid_ffi_fn_init_callback_vtable_chipreadlistener(const UniffiVTableC
 void uniffi_eid_ffi_fn_method_chipreadlistener_on_progress(uint64_t ptr, RustBuffer progress, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_HTTPTRANSPORT
+uint64_t uniffi_eid_ffi_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_HTTPTRANSPORT
+void uniffi_eid_ffi_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+void uniffi_eid_ffi_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_HTTPTRANSPORT_EXCHANGE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_HTTPTRANSPORT_EXCHANGE
+RustBuffer uniffi_eid_ffi_fn_method_httptransport_exchange(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_KEYSTORE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_KEYSTORE
 uint64_t uniffi_eid_ffi_fn_clone_keystore(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -578,7 +614,7 @@ void uniffi_eid_ffi_fn_free_verifier(uint64_t handle, RustCallStatus *_Nonnull o
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIER_FETCH
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIER_FETCH
-uint64_t uniffi_eid_ffi_fn_constructor_verifier_fetch(RustBuffer backend_url
+uint64_t uniffi_eid_ffi_fn_constructor_verifier_fetch(RustBuffer backend_url, uint64_t http
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIER_NEW
@@ -603,12 +639,12 @@ void uniffi_eid_ffi_fn_free_verifierdesk(uint64_t handle, RustCallStatus *_Nonnu
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIERDESK_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIERDESK_OPEN
-uint64_t uniffi_eid_ffi_fn_constructor_verifierdesk_open(RustBuffer backend_url, uint64_t key_store, RustBuffer verifier_id, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_eid_ffi_fn_constructor_verifierdesk_open(RustBuffer backend_url, uint64_t key_store, RustBuffer verifier_id, uint64_t http, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIERDESK_REGISTER
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_VERIFIERDESK_REGISTER
-uint64_t uniffi_eid_ffi_fn_constructor_verifierdesk_register(RustBuffer backend_url, uint64_t key_store, RustBuffer admin_token, RustBuffer name, RustBuffer profiles
+uint64_t uniffi_eid_ffi_fn_constructor_verifierdesk_register(RustBuffer backend_url, uint64_t key_store, RustBuffer admin_token, RustBuffer name, RustBuffer profiles, uint64_t http
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIERDESK_REDEEM
@@ -653,7 +689,7 @@ void uniffi_eid_ffi_fn_free_wallethandle(uint64_t handle, RustCallStatus *_Nonnu
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_WALLETHANDLE_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_WALLETHANDLE_OPEN
-uint64_t uniffi_eid_ffi_fn_constructor_wallethandle_open(RustBuffer config, uint64_t key_store, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_eid_ffi_fn_constructor_wallethandle_open(RustBuffer config, uint64_t key_store, uint64_t http, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENT
@@ -1135,6 +1171,12 @@ uint16_t uniffi_eid_ffi_checksum_method_chipreadcancel_is_cancelled(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_CHIPREADLISTENER_ON_PROGRESS
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_CHIPREADLISTENER_ON_PROGRESS
 uint16_t uniffi_eid_ffi_checksum_method_chipreadlistener_on_progress(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_EXCHANGE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_EXCHANGE
+uint16_t uniffi_eid_ffi_checksum_method_httptransport_exchange(void
     
 );
 #endif

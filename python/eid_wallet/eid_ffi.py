@@ -551,6 +551,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_chipreadlistener_on_progress() != 37592:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_httptransport_exchange() != 55719:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_keystore_create_signing_key() != 49220:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_keystore_public_key() != 59903:
@@ -571,7 +573,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_verifier_verify_offline() != 33353:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 19561:
+    if lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 28148:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_constructor_verifier_new() != 45291:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -579,9 +581,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id() != 52396:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_open() != 35651:
+    if lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_open() != 29387:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_register() != 9686:
+    if lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_register() != 62344:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_account_id() != 16080:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -637,7 +639,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_wipe() != 21586:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_constructor_wallethandle_open() != 20557:
+    if lib.uniffi_eid_ffi_checksum_constructor_wallethandle_open() != 13804:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
 
 # A ctypes library to expose the extern-C FFI definitions.
@@ -707,6 +709,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_constructor_chipreadcancel_new.restype = ctyp
 _UniffiLib.uniffi_eid_ffi_checksum_method_chipreadlistener_on_progress.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_chipreadlistener_on_progress.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_httptransport_exchange.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_httptransport_exchange.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_keystore_create_signing_key.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_keystore_create_signing_key.restype = ctypes.c_uint16
@@ -909,6 +914,12 @@ _UniffiLib.uniffi_eid_ffi_fn_method_chipreadlistener_on_progress.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_chipreadlistener_on_progress.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_httptransport_exchange.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_httptransport_exchange.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_method_keystore_create_signing_key.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -977,6 +988,7 @@ _UniffiLib.uniffi_eid_ffi_fn_method_verifier_verify_offline.argtypes = (
 _UniffiLib.uniffi_eid_ffi_fn_method_verifier_verify_offline.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_fetch.argtypes = (
     _UniffiRustBuffer,
+    ctypes.c_uint64,
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_fetch.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_new.argtypes = (
@@ -999,6 +1011,7 @@ _UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_open.argtypes = (
     _UniffiRustBuffer,
     ctypes.c_uint64,
     _UniffiRustBuffer,
+    ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_open.restype = ctypes.c_uint64
@@ -1008,6 +1021,7 @@ _UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_register.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
+    ctypes.c_uint64,
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_register.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_account_id.argtypes = (
@@ -1162,6 +1176,7 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_wipe.restype = None
 _UniffiLib.uniffi_eid_ffi_fn_constructor_wallethandle_open.argtypes = (
     _UniffiRustBuffer,
     ctypes.c_uint64,
+    ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_wallethandle_open.restype = ctypes.c_uint64
@@ -1205,6 +1220,16 @@ _UniffiLib.uniffi_eid_ffi_fn_free_chipreadlistener.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_free_chipreadlistener.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_httptransport.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_httptransport.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_httptransport.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_httptransport.restype = None
 _UniffiLib.uniffi_eid_ffi_fn_clone_keystore.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1311,6 +1336,23 @@ _UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_chipreadlistener.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfaceEidFfiChipReadListener),
 )
 _UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_chipreadlistener.restype = None
+_UNIFFI_CALLBACK_INTERFACE_EID_FFI_HTTP_TRANSPORT_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_HTTP_TRANSPORT = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_HTTP_TRANSPORT = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfaceEidFfiHttpTransport(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_HTTP_TRANSPORT),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_HTTP_TRANSPORT),
+        ("exchange", _UNIFFI_CALLBACK_INTERFACE_EID_FFI_HTTP_TRANSPORT_METHOD0),
+    ]
+_UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_httptransport.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfaceEidFfiHttpTransport),
+)
+_UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_httptransport.restype = None
 _UNIFFI_CALLBACK_INTERFACE_EID_FFI_KEY_STORE_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.POINTER(_UniffiRustBuffer),
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -2516,6 +2558,153 @@ class _UniffiFfiConverterTypeDocumentDetail(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterTypeDocumentInfo.write(value.info, buf)
         _UniffiFfiConverterString.write(value.fields_json, buf)
+
+class _UniffiFfiConverterMapStringString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, items):
+        for (key, value) in items.items():
+            _UniffiFfiConverterString.check_lower(key)
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, items, buf):
+        buf.write_i32(len(items))
+        for (key, value) in items.items():
+            _UniffiFfiConverterString.write(key, buf)
+            _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative map size")
+
+        # It would be nice to use a dict comprehension,
+        # but in Python 3.7 and before the evaluation order is not according to spec,
+        # so we we're reading the value before the key.
+        # This loop makes the order explicit: first reading the key, then the value.
+        d = {}
+        for i in range(count):
+            key = _UniffiFfiConverterString.read(buf)
+            val = _UniffiFfiConverterString.read(buf)
+            d[key] = val
+        return d
+
+@dataclass
+class HttpRequest:
+    """
+    One request to the backend. Header names are lower case; `body` is JSON when present. It
+    carries signatures and personal data: never log it.
+"""
+    def __init__(self, *, method:str, url:str, headers:dict[str, str], body:typing.Optional[bytes], timeout_ms:int):
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout_ms = timeout_ms
+        
+        
+
+    
+    def __str__(self):
+        return "HttpRequest(method={}, url={}, headers={}, body={}, timeout_ms={})".format(self.method, self.url, self.headers, self.body, self.timeout_ms)
+    def __eq__(self, other):
+        if self.method != other.method:
+            return False
+        if self.url != other.url:
+            return False
+        if self.headers != other.headers:
+            return False
+        if self.body != other.body:
+            return False
+        if self.timeout_ms != other.timeout_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHttpRequest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HttpRequest(
+            method=_UniffiFfiConverterString.read(buf),
+            url=_UniffiFfiConverterString.read(buf),
+            headers=_UniffiFfiConverterMapStringString.read(buf),
+            body=_UniffiFfiConverterOptionalBytes.read(buf),
+            timeout_ms=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.method)
+        _UniffiFfiConverterString.check_lower(value.url)
+        _UniffiFfiConverterMapStringString.check_lower(value.headers)
+        _UniffiFfiConverterOptionalBytes.check_lower(value.body)
+        _UniffiFfiConverterUInt64.check_lower(value.timeout_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.method, buf)
+        _UniffiFfiConverterString.write(value.url, buf)
+        _UniffiFfiConverterMapStringString.write(value.headers, buf)
+        _UniffiFfiConverterOptionalBytes.write(value.body, buf)
+        _UniffiFfiConverterUInt64.write(value.timeout_ms, buf)
+
+class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u16"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**16
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u16()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u16(value)
+
+@dataclass
+class HttpResponse:
+    """
+    The backend's answer, whatever its status: return 4xx/5xx answers too, with their body.
+"""
+    def __init__(self, *, status:int, headers:dict[str, str], body:bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        
+        
+
+    
+    def __str__(self):
+        return "HttpResponse(status={}, headers={}, body={})".format(self.status, self.headers, self.body)
+    def __eq__(self, other):
+        if self.status != other.status:
+            return False
+        if self.headers != other.headers:
+            return False
+        if self.body != other.body:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHttpResponse(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HttpResponse(
+            status=_UniffiFfiConverterUInt16.read(buf),
+            headers=_UniffiFfiConverterMapStringString.read(buf),
+            body=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt16.check_lower(value.status)
+        _UniffiFfiConverterMapStringString.check_lower(value.headers)
+        _UniffiFfiConverterBytes.check_lower(value.body)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt16.write(value.status, buf)
+        _UniffiFfiConverterMapStringString.write(value.headers, buf)
+        _UniffiFfiConverterBytes.write(value.body, buf)
 
 @dataclass
 class PendingActivation:
@@ -4499,6 +4688,95 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
 
 
 
+# HttpTransportError
+# We want to define each variant as a nested class that's also a subclass,
+# which is tricky in Python.  To accomplish this we're going to create each
+# class separately, then manually add the child classes to the base class's
+# __dict__.  All of this happens in dummy class to avoid polluting the module
+# namespace.
+class HttpTransportError(Exception):
+    """
+    Why an exchange brought no answer. `reason` names the kind of failure only (an exception's
+    class, say): never the URL, headers or body.
+"""
+    pass
+
+_UniffiTempHttpTransportError = HttpTransportError
+
+class HttpTransportError:  # type: ignore
+    """
+    Why an exchange brought no answer. `reason` names the kind of failure only (an exception's
+    class, say): never the URL, headers or body.
+"""
+    
+    class NotSent(_UniffiTempHttpTransportError):
+        """
+        The request cannot have reached the backend: name not resolved, connection refused or
+        unreachable, connect timeout, TLS handshake (certificate refused, pin mismatch).
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "HttpTransportError.NotSent({})".format(str(self))
+    _UniffiTempHttpTransportError.NotSent = NotSent # type: ignore
+    class MaybeSent(_UniffiTempHttpTransportError):
+        """
+        It may have: a timeout or a cut connection after sending, an answer cut off.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "HttpTransportError.MaybeSent({})".format(str(self))
+    _UniffiTempHttpTransportError.MaybeSent = MaybeSent # type: ignore
+
+HttpTransportError = _UniffiTempHttpTransportError # type: ignore
+del _UniffiTempHttpTransportError
+
+
+class _UniffiFfiConverterTypeHttpTransportError(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return HttpTransportError.NotSent(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 2:
+            return HttpTransportError.MaybeSent(
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if isinstance(value, HttpTransportError.NotSent):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, HttpTransportError.MaybeSent):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+
+    @staticmethod
+    def write(value, buf):
+        if isinstance(value, HttpTransportError.NotSent):
+            buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, HttpTransportError.MaybeSent):
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value.reason, buf)
+
+
+
 
 
 
@@ -5215,6 +5493,149 @@ class _UniffiFfiConverterTypeChipReadListener:
 
     @classmethod
     def write(cls, value: ChipReadListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class HttpTransport():
+    """
+    Carries the wallet's HTTP exchanges, implemented by the app with the platform's network
+    stack (trust store, Network Security Config or ATS, pinning, proxies). Blocking: the library
+    calls it on a worker thread, never on the main thread. HTTP error statuses are answers, not
+    errors; throw `HttpTransportError` only when no answer came.
+"""
+    
+    def exchange(self, request: HttpRequest) -> HttpResponse:
+        raise NotImplementedError
+
+class HttpTransportImpl(HttpTransport):
+    """
+    Carries the wallet's HTTP exchanges, implemented by the app with the platform's network
+    stack (trust store, Network Security Config or ATS, pinning, proxies). Blocking: the library
+    calls it on a worker thread, never on the main thread. HTTP error statuses are answers, not
+    errors; throw `HttpTransportError` only when no answer came.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_httptransport, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_httptransport, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def exchange(self, request: HttpRequest) -> HttpResponse:
+        
+        _UniffiFfiConverterTypeHttpRequest.check_lower(request)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeHttpRequest.lower(request),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeHttpResponse.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHttpTransportError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_httptransport_exchange,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplHttpTransportImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_HTTP_TRANSPORT_METHOD0
+    def exchange(
+            uniffi_handle,
+            request,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeHttpTransport._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeHttpRequest.lift(request), )
+            uniffi_method = uniffi_obj.exchange
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterTypeHttpResponse.lower(v)
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                HttpTransportError,
+                _UniffiFfiConverterTypeHttpTransportError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_HTTP_TRANSPORT
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeHttpTransport._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_HTTP_TRANSPORT
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeHttpTransport._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceEidFfiHttpTransport(
+        _uniffi_free,
+        _uniffi_clone,
+        exchange,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_httptransport(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeHttpTransport:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return HttpTransportImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeHttpTransport._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: HttpTransport):
+        if not isinstance(value, HttpTransport):
+            raise TypeError("Expected HttpTransport subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: HttpTransport):
+         if isinstance(value, HttpTransportImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeHttpTransport._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: HttpTransport, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 class _UniffiFfiConverterSequenceBytes(_UniffiConverterRustBuffer):
@@ -5962,16 +6383,19 @@ class Verifier(VerifierProtocol):
     
     _handle: ctypes.c_uint64
     @classmethod
-    async def fetch(cls, backend_url: str) -> Verifier:
+    async def fetch(cls, backend_url: str,http: HttpTransport) -> Verifier:
         """
-        Fetches the trust list and status list from the backend at `backend_url`: `Network`
-        when it cannot be reached (keep the verifier you have), `Crypto` when the status list
-        does not verify against the trust list.
+        Fetches the trust list and status list from the backend at `backend_url` through `http`:
+        `Network` when it cannot be reached (keep the verifier you have), `Crypto` when the status
+        list does not verify against the trust list.
 """
         
         _UniffiFfiConverterString.check_lower(backend_url)
+
+        _UniffiFfiConverterTypeHttpTransport.check_lower(http)
         _uniffi_lowered_args = (
             _UniffiFfiConverterString.lower(backend_url),
+            _UniffiFfiConverterTypeHttpTransport.lower(http),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeVerifier.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -6106,9 +6530,10 @@ class VerifierDesk(VerifierDeskProtocol):
     
     _handle: ctypes.c_uint64
     @classmethod
-    def open(cls, backend_url: str,key_store: KeyStore,verifier_id: str) -> VerifierDesk:
+    def open(cls, backend_url: str,key_store: KeyStore,verifier_id: str,http: HttpTransport) -> VerifierDesk:
         """
-        A desk registered earlier as `verifier_id`, its key in `key_store`.
+        A desk registered earlier as `verifier_id`, its key in `key_store`, talking to the
+        backend through `http`.
 """
         
         _UniffiFfiConverterString.check_lower(backend_url)
@@ -6116,13 +6541,16 @@ class VerifierDesk(VerifierDeskProtocol):
         _UniffiFfiConverterTypeKeyStore.check_lower(key_store)
 
         _UniffiFfiConverterString.check_lower(verifier_id)
+
+        _UniffiFfiConverterTypeHttpTransport.check_lower(http)
         _uniffi_lowered_args = (
             _UniffiFfiConverterString.lower(backend_url),
             _UniffiFfiConverterTypeKeyStore.lower(key_store),
             _UniffiFfiConverterString.lower(verifier_id),
+            _UniffiFfiConverterTypeHttpTransport.lower(http),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeVerifierDesk.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_error_converter = None
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_open,
@@ -6130,10 +6558,10 @@ class VerifierDesk(VerifierDeskProtocol):
         )
         return cls._uniffi_make_instance(_uniffi_ffi_result)
     @classmethod
-    async def register(cls, backend_url: str,key_store: KeyStore,admin_token: str,name: str,profiles: typing.List[Profile]) -> VerifierDesk:
+    async def register(cls, backend_url: str,key_store: KeyStore,admin_token: str,name: str,profiles: typing.List[Profile],http: HttpTransport) -> VerifierDesk:
         """
         Creates the desk's key in `key_store` (or reuses it) and registers it with the backend's
-        admin token for `profiles`; keep `verifier_id()` to `open` the desk later.
+        admin token for `profiles`, through `http`; keep `verifier_id()` to `open` the desk later.
 """
         
         _UniffiFfiConverterString.check_lower(backend_url)
@@ -6145,12 +6573,15 @@ class VerifierDesk(VerifierDeskProtocol):
         _UniffiFfiConverterString.check_lower(name)
 
         _UniffiFfiConverterSequenceTypeProfile.check_lower(profiles)
+
+        _UniffiFfiConverterTypeHttpTransport.check_lower(http)
         _uniffi_lowered_args = (
             _UniffiFfiConverterString.lower(backend_url),
             _UniffiFfiConverterTypeKeyStore.lower(key_store),
             _UniffiFfiConverterString.lower(admin_token),
             _UniffiFfiConverterString.lower(name),
             _UniffiFfiConverterSequenceTypeProfile.lower(profiles),
+            _UniffiFfiConverterTypeHttpTransport.lower(http),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeVerifierDesk.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -6490,17 +6921,21 @@ class WalletHandle(WalletHandleProtocol):
     
     _handle: ctypes.c_uint64
     @classmethod
-    def open(cls, config: WalletConfig,key_store: KeyStore) -> WalletHandle:
+    def open(cls, config: WalletConfig,key_store: KeyStore,http: HttpTransport) -> WalletHandle:
         """
-        Opens (or creates) the wallet in `config.data_dir`; it starts locked.
+        Opens (or creates) the wallet in `config.data_dir`; it starts locked. Its backend calls
+        go through `http`, the app's network stack.
 """
         
         _UniffiFfiConverterTypeWalletConfig.check_lower(config)
 
         _UniffiFfiConverterTypeKeyStore.check_lower(key_store)
+
+        _UniffiFfiConverterTypeHttpTransport.check_lower(http)
         _uniffi_lowered_args = (
             _UniffiFfiConverterTypeWalletConfig.lower(config),
             _UniffiFfiConverterTypeKeyStore.lower(key_store),
+            _UniffiFfiConverterTypeHttpTransport.lower(http),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeWalletHandle.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -7194,6 +7629,7 @@ __all__ = [
     "ChipAccessKey",
     "Consent",
     "EidError",
+    "HttpTransportError",
     "LogLevel",
     "SyncStep",
     "Activation",
@@ -7204,6 +7640,8 @@ __all__ = [
     "DisclosedField",
     "DocumentInfo",
     "DocumentDetail",
+    "HttpRequest",
+    "HttpResponse",
     "PendingActivation",
     "Presentation",
     "PresentationStock",
@@ -7227,6 +7665,8 @@ __all__ = [
     "ChipReadCancelProtocol",
     "ChipReadListenerImpl",
     "ChipReadListener",
+    "HttpTransportImpl",
+    "HttpTransport",
     "KeyStoreImpl",
     "KeyStore",
     "LogForwarderImpl",

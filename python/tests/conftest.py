@@ -23,11 +23,35 @@ from eid_wallet import (  # noqa: E402
     ChipAccessKey,
     ChipReadOptions,
     EidError,
+    HttpTransport,
     KeyStore,
+    UrllibTransport,
     WalletConfig,
     WalletHandle,
     read_chip,
 )
+
+
+class CountingTransport(HttpTransport):
+    """The platform transport, counting what went through it (no request content kept)."""
+
+    def __init__(self):
+        self.inner = UrllibTransport()
+        self.exchanges = []
+        self.failures = []
+
+    def exchange(self, request):
+        self.exchanges.append(request.method)
+        try:
+            return self.inner.exchange(request)
+        except Exception as e:
+            self.failures.append(type(e).__name__)
+            raise
+
+
+@pytest.fixture
+def http():
+    return CountingTransport()
 
 
 class SoftwareKeyStore(KeyStore):
@@ -152,9 +176,11 @@ def backend(tmp_path_factory):
     server.wait(timeout=10)
 
 
-def activate(tmp_path, keys, backend_url, citizen):
-    """A wallet activated (level 2) for `citizen` against `backend_url`, and synced."""
-    w = WalletHandle.open(WalletConfig(data_dir=str(tmp_path), backend_url=backend_url), keys)
+def activate(tmp_path, keys, backend_url, citizen, http=None):
+    """A wallet activated (level 2) for `citizen` against `backend_url` through `http` (the
+    platform transport), and synced."""
+    http = http or UrllibTransport()
+    w = WalletHandle.open(WalletConfig(data_dir=str(tmp_path), backend_url=backend_url), keys, http)
     w.set_up("123456")
 
     async def journey():

@@ -1,12 +1,13 @@
 """Wallet open, set up, unlock, lock and wrong passcodes through the bindings."""
 
 import pytest
-from eid_wallet import AccountStatus, EidError, WalletConfig, WalletHandle
+from eid_wallet import AccountStatus, EidError, UrllibTransport, WalletConfig, WalletHandle
 
 
-def open_wallet(tmp_path, keys):
+def open_wallet(tmp_path, keys, http=None):
     # Nothing listens on port 9: no test here reaches the backend.
-    return WalletHandle.open(WalletConfig(data_dir=str(tmp_path), backend_url="http://127.0.0.1:9"), keys)
+    config = WalletConfig(data_dir=str(tmp_path), backend_url="http://127.0.0.1:9")
+    return WalletHandle.open(config, keys, http or UrllibTransport())
 
 
 def test_set_up_unlock_lock_and_wrong_passcode(tmp_path, keys):
@@ -55,12 +56,16 @@ def test_five_wrong_passcodes_lock_the_account(tmp_path, keys):
         w.unlock("123456")
 
 
-def test_sync_without_a_backend_is_a_network_error(tmp_path, keys):
+def test_sync_without_a_backend_is_a_network_error(tmp_path, keys, http):
     import asyncio
 
-    w = open_wallet(tmp_path, keys)
+    w = open_wallet(tmp_path, keys, http)
     w.set_up("123456")
     with pytest.raises(EidError.InvalidInput):
         asyncio.run(w.sync(None))  # not activated yet
+    assert http.exchanges == []
     with pytest.raises(EidError.Network):
         asyncio.run(w.start_activation("001099012345", "0912345678"))
+    # A refused connection never sent the POST: all 4 attempts were made.
+    assert http.exchanges == ["POST"] * 4
+    assert http.failures == ["NotSent"] * 4

@@ -1,7 +1,9 @@
 //! HTTP client for the backend API (`crate::api`): JSON bodies, device-signed requests, retries
-//! with exponential backoff and jitter for what is safe to retry. HTTP/1.1 through ureq, whose
-//! blocking calls run on the core runtime's blocking pool (docs/adr/0009, 0014).
+//! with exponential backoff and jitter for what is safe to retry. The exchanges go through an
+//! [`HttpTransport`] (ureq on desktop, the app's network stack on mobile), whose blocking calls
+//! run on the core runtime's blocking pool (docs/adr/0014, 0015, 0016).
 
+use super::transport::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
 use crate::api::{
     self, ActivationComplete, ActivationCompleted, ActivationStart, ActivationStarted, ErrorBody,
     ErrorCode,
@@ -19,7 +21,6 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
-use ureq::http::{HeaderMap, Method, StatusCode};
 
 /// Why a backend call failed. Messages carry no personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -177,46 +178,17 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone)]
 pub struct BackendClient {
     base: String,
-    http: ureq::Agent,
+    http: Arc<dyn HttpTransport>,
     retry: RetryPolicy,
 }
 
-/// The largest answer read (a page of documents with photos is well below it).
-const MAX_ANSWER: u64 = 64 * 1024 * 1024;
+const NOT_MODIFIED: u16 = 304;
+const TOO_MANY_REQUESTS: u16 = 429;
 
-/// Why one attempt failed.
-enum Failure {
-    /// Before the request could reach the backend (name, connection, TLS handshake).
-    Connect(&'static str),
-    /// After it may have: no answer, or an answer cut off.
-    Sent(&'static str),
-    /// Not a valid HTTP request (a header value the caller passed, say): never sent.
-    Invalid(String),
-}
-
-fn failure(e: &ureq::Error) -> Failure {
-    use std::io::ErrorKind as K;
-    use ureq::Timeout as T;
-    match e {
-        ureq::Error::Timeout(T::Resolve | T::Connect) => Failure::Connect("timed out"),
-        ureq::Error::Timeout(_) => Failure::Sent("timed out"),
-        ureq::Error::HostNotFound
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::Tls(_)
-        | ureq::Error::Rustls(_) => Failure::Connect("connection failed"),
-        ureq::Error::Io(io)
-            if matches!(
-                io.kind(),
-                K::ConnectionRefused
-                    | K::AddrNotAvailable
-                    | K::NetworkUnreachable
-                    | K::HostUnreachable
-            ) =>
-        {
-            Failure::Connect("connection failed")
-        }
-        _ => Failure::Sent("connection failed"),
-    }
+/// A header value HTTP cannot carry (a control character in a token the caller passed): such a
+/// request is refused before any attempt, whatever the transport.
+fn invalid_header_value(v: &str) -> bool {
+    v.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
 }
 
 /// A unique id for idempotent POSTs.
@@ -233,26 +205,24 @@ fn now_seconds() -> u64 {
 }
 
 impl BackendClient {
-    pub fn new(base_url: &str, retry: RetryPolicy) -> Result<Self, SyncError> {
-        // TLS: rustls on ring (the crypto the core already uses), the platform's verifier.
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .build();
-        let http = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .timeout_global(Some(retry.timeout))
-            // Error statuses are answers: the body says why (ErrorBody).
-            .http_status_as_error(false)
-            .user_agent(concat!("eid-wallet-core/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
-        Ok(BackendClient {
+    /// A client whose exchanges go through `http` (the app's network stack on mobile).
+    pub fn with_transport(
+        base_url: &str,
+        retry: RetryPolicy,
+        http: Arc<dyn HttpTransport>,
+    ) -> Self {
+        BackendClient {
             base: base_url.trim_end_matches('/').to_owned(),
             http,
             retry,
-        })
+        }
+    }
+
+    /// A client over ureq and rustls (CLI, tests, desktop).
+    #[cfg(feature = "http-ureq")]
+    pub fn new(base_url: &str, retry: RetryPolicy) -> Result<Self, SyncError> {
+        let http = Arc::new(super::ureq_transport::UreqTransport::new());
+        Ok(Self::with_transport(base_url, retry, http))
     }
 
     pub fn base_url(&self) -> &str {
@@ -278,7 +248,7 @@ impl BackendClient {
         body: Option<Vec<u8>>,
         signer: Option<&dyn DeviceSigner>,
         if_none_match: Option<&str>,
-    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), SyncError> {
+    ) -> Result<HttpResponse, SyncError> {
         let options = CallOptions {
             signer: signer.map(Signer::Device),
             if_none_match,
@@ -288,83 +258,90 @@ impl BackendClient {
         self.call_with(method, path_and_query, body, options).await
     }
 
-    /// One call with retries. The signer signs each attempt afresh (the timestamp changes).
+    /// The request of one attempt. The signer signs each attempt afresh (the timestamp changes).
+    fn request(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Vec<u8>>,
+        options: CallOptions<'_>,
+    ) -> Result<HttpRequest, SyncError> {
+        let mut headers = vec![(
+            "user-agent".to_owned(),
+            concat!("eid-wallet-core/", env!("CARGO_PKG_VERSION")).to_owned(),
+        )];
+        let mut header = |name: &str, value: String| headers.push((name.to_owned(), value));
+        if body.is_some() {
+            header("content-type", "application/json".into());
+        }
+        if let Some(tag) = options.if_none_match {
+            header("if-none-match", tag.to_owned());
+        }
+        if let Some(token) = options.bearer {
+            header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(s) = options.signer {
+            let ts = now_seconds();
+            let bytes = body.map_or(&[][..], Vec::as_slice);
+            let sig = s.sign(&api::signing_input(
+                method.as_str(),
+                path_and_query,
+                ts,
+                bytes,
+            ))?;
+            let sig =
+                serde_json::to_value(B64(sig)).map_err(|e| SyncError::Decode(e.to_string()))?;
+            let (id_header, id) = s.id_header();
+            header(id_header, id);
+            header(api::headers::TIMESTAMP, ts.to_string());
+            header(
+                api::headers::SIGNATURE,
+                sig.as_str().unwrap_or_default().to_owned(),
+            );
+        }
+        if headers.iter().any(|(_, v)| invalid_header_value(v)) {
+            return Err(SyncError::Network(
+                "invalid request: a header value HTTP cannot carry".into(),
+            ));
+        }
+        Ok(HttpRequest {
+            method,
+            url: format!("{}{}", self.base, path_and_query),
+            headers,
+            body: body.cloned(),
+            timeout: self.retry.timeout,
+        })
+    }
+
+    /// One call with retries.
     async fn call_with(
         &self,
         method: Method,
         path_and_query: &str,
         body: Option<Vec<u8>>,
         options: CallOptions<'_>,
-    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), SyncError> {
+    ) -> Result<HttpResponse, SyncError> {
         let mut last = SyncError::Network("no attempt made".into());
         for attempt in 0..self.retry.attempts.max(1) {
             if attempt > 0 {
                 self.backoff(attempt - 1).await;
             }
-            let payload = body.clone();
-            let bytes = payload.as_deref().unwrap_or_default();
-            let mut req = ureq::http::Request::builder()
-                .method(method.clone())
-                .uri(format!("{}{}", self.base, path_and_query));
-            if body.is_some() {
-                req = req.header("content-type", "application/json");
-            }
-            if let Some(tag) = options.if_none_match {
-                req = req.header("if-none-match", tag);
-            }
-            if let Some(token) = options.bearer {
-                req = req.header("authorization", format!("Bearer {token}"));
-            }
-            if let Some(s) = options.signer {
-                let ts = now_seconds();
-                let sig = s.sign(&api::signing_input(
-                    method.as_str(),
-                    path_and_query,
-                    ts,
-                    bytes,
-                ))?;
-                let sig =
-                    serde_json::to_value(B64(sig)).map_err(|e| SyncError::Decode(e.to_string()))?;
-                let (id_header, id) = s.id_header();
-                req = req
-                    .header(id_header, id)
-                    .header(api::headers::TIMESTAMP, ts.to_string())
-                    .header(api::headers::SIGNATURE, sig.as_str().unwrap_or_default());
-            }
-            let agent = self.http.clone();
-            // ureq blocks: the exchange runs on the runtime's blocking pool, body included.
-            let exchange = tokio::task::spawn_blocking(move || {
-                let sent = match payload {
-                    Some(b) => req.body(b).map(|r| agent.run(r)),
-                    None => req.body(()).map(|r| agent.run(r)),
-                };
-                let mut resp = sent
-                    .map_err(|e| Failure::Invalid(e.to_string()))?
-                    .map_err(|e| failure(&e))?;
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                let body = resp
-                    .body_mut()
-                    .with_config()
-                    .limit(MAX_ANSWER)
-                    .read_to_vec()
-                    .map_err(|_| Failure::Sent("answer cut off"))?;
-                Ok((status, headers, body))
-            })
-            .await
-            .unwrap_or(Err(Failure::Sent("connection failed")));
-            let (status, headers, bytes) = match exchange {
+            let request = self.request(method, path_and_query, body.as_ref(), options)?;
+            let http = self.http.clone();
+            // The transport blocks: the exchange runs on the runtime's blocking pool, body
+            // included.
+            let exchange = tokio::task::spawn_blocking(move || http.exchange(request))
+                .await
+                .unwrap_or(Err(TransportFailure::MaybeSent("connection failed".into())));
+            let resp = match exchange {
                 Ok(r) => r,
-                Err(Failure::Connect(why)) => {
+                Err(TransportFailure::NotSent(why)) => {
                     // The request never left: sending it again is always harmless.
-                    last = SyncError::Network(why.into());
+                    last = SyncError::Network(why);
                     continue;
                 }
-                Err(Failure::Invalid(why)) => {
-                    return Err(SyncError::Network(format!("invalid request: {why}")));
-                }
-                Err(Failure::Sent(why)) => {
-                    last = SyncError::Network(why.into());
+                Err(TransportFailure::MaybeSent(why)) => {
+                    last = SyncError::Network(why);
                     // A request that may have reached the backend is not sent again unless
                     // that is harmless.
                     if options.replay_safe {
@@ -373,19 +350,21 @@ impl BackendClient {
                     break;
                 }
             };
-            if status.is_success() || status == StatusCode::NOT_MODIFIED {
-                return Ok((status, headers, bytes));
+            let status = resp.status;
+            if (200..300).contains(&status) || status == NOT_MODIFIED {
+                return Ok(resp);
             }
-            let err = match serde_json::from_slice::<ErrorBody>(&bytes) {
+            let server_error = (500..600).contains(&status);
+            let err = match serde_json::from_slice::<ErrorBody>(&resp.body) {
                 Ok(b) => SyncError::Api {
-                    status: status.as_u16(),
+                    status,
                     code: b.error.code,
                     message: b.error.message,
                     request_id: b.error.request_id,
                 },
                 Err(_) => SyncError::Api {
-                    status: status.as_u16(),
-                    code: if status.is_server_error() {
+                    status,
+                    code: if server_error {
                         ErrorCode::Internal
                     } else {
                         ErrorCode::InvalidRequest
@@ -396,8 +375,7 @@ impl BackendClient {
             };
             // Only overload and server faults are worth another try; the rest will not change.
             // A server fault may come after the work was done: only replay-safe calls retry it.
-            let retry = status == StatusCode::TOO_MANY_REQUESTS
-                || (status.is_server_error() && options.replay_safe);
+            let retry = status == TOO_MANY_REQUESTS || (server_error && options.replay_safe);
             last = err;
             if !retry {
                 break;
@@ -417,8 +395,8 @@ impl BackendClient {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| SyncError::Decode(e.to_string()))?;
-        let (_, _, bytes) = self.call(method, path, body, signer, None).await?;
-        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
+        let resp = self.call(method, path, body, signer, None).await?;
+        serde_json::from_slice(&resp.body).map_err(|e| SyncError::Decode(e.to_string()))
     }
 
     pub async fn start_activation(
@@ -432,7 +410,7 @@ impl BackendClient {
             phone: phone.into(),
         };
         self.json(
-            Method::POST,
+            Method::Post,
             api::paths::ACTIVATION_START,
             Some(&body),
             None,
@@ -445,7 +423,7 @@ impl BackendClient {
         body: &ActivationComplete,
     ) -> Result<ActivationCompleted, SyncError> {
         self.json(
-            Method::POST,
+            Method::Post,
             api::paths::ACTIVATION_COMPLETE,
             Some(body),
             None,
@@ -464,32 +442,30 @@ impl BackendClient {
             Some(c) => format!("{}?since={}", api::paths::DOCUMENTS, c),
             None => api::paths::DOCUMENTS.to_owned(),
         };
-        let (status, headers, bytes) = self
-            .call(Method::GET, &path, None, Some(signer), etag)
+        let resp = self
+            .call(Method::Get, &path, None, Some(signer), etag)
             .await?;
-        if status == StatusCode::NOT_MODIFIED {
+        if resp.status == NOT_MODIFIED {
             return Ok(None);
         }
-        let page = serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
-        let tag = headers
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let page =
+            serde_json::from_slice(&resp.body).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let tag = resp.header("etag").map(str::to_owned);
         Ok(Some((page, tag)))
     }
 
     pub async fn trust_list(&self) -> Result<TrustListResponse, SyncError> {
-        self.json(Method::GET, api::paths::TRUST_LIST, None::<&()>, None)
+        self.json(Method::Get, api::paths::TRUST_LIST, None::<&()>, None)
             .await
     }
 
     pub async fn status_list(&self) -> Result<StatusListResponse, SyncError> {
-        self.json(Method::GET, api::paths::STATUS_LIST, None::<&()>, None)
+        self.json(Method::Get, api::paths::STATUS_LIST, None::<&()>, None)
             .await
     }
 
     pub async fn account(&self, signer: &dyn DeviceSigner) -> Result<AccountStatus, SyncError> {
-        self.json(Method::GET, api::paths::ACCOUNT, None::<&()>, Some(signer))
+        self.json(Method::Get, api::paths::ACCOUNT, None::<&()>, Some(signer))
             .await
     }
 
@@ -507,7 +483,7 @@ impl BackendClient {
         let body = AccountLockRequest {
             client_request_id: new_request_id(),
         };
-        self.json(Method::POST, path, Some(&body), Some(signer))
+        self.json(Method::Post, path, Some(&body), Some(signer))
             .await
     }
 
@@ -527,7 +503,7 @@ impl BackendClient {
         };
         let issued: PresentationCredentialsIssued = self
             .json(
-                Method::POST,
+                Method::Post,
                 api::paths::PRESENTATION_CREDENTIALS,
                 Some(&body),
                 Some(signer),
@@ -560,10 +536,10 @@ impl BackendClient {
             signer: Some(Signer::Verifier(signer)),
             ..CallOptions::default()
         };
-        let (_, _, bytes) = self
-            .call_with(Method::POST, api::paths::TOKEN_REDEEM, Some(body), options)
+        let resp = self
+            .call_with(Method::Post, api::paths::TOKEN_REDEEM, Some(body), options)
             .await?;
-        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
+        serde_json::from_slice(&resp.body).map_err(|e| SyncError::Decode(e.to_string()))
     }
 
     /// Registers a verifier with the backend's admin token; not retried once sent (a retry
@@ -579,21 +555,21 @@ impl BackendClient {
             bearer: Some(admin_token),
             ..CallOptions::default()
         };
-        let (_, _, bytes) = self
+        let resp = self
             .call_with(
-                Method::POST,
+                Method::Post,
                 api::paths::ADMIN_VERIFIERS,
                 Some(body),
                 options,
             )
             .await?;
-        serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()))
+        serde_json::from_slice(&resp.body).map_err(|e| SyncError::Decode(e.to_string()))
     }
 
     /// Development backends only: the newest SMS code sent to `phone`.
     pub async fn dev_latest_code(&self, phone: &str) -> Result<Option<String>, SyncError> {
         let path = format!("{}?phone={}", api::paths::DEV_OUTBOX, phone);
-        let v: serde_json::Value = self.json(Method::GET, &path, None::<&()>, None).await?;
+        let v: serde_json::Value = self.json(Method::Get, &path, None::<&()>, None).await?;
         let entries = v
             .as_array()
             .cloned()

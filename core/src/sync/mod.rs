@@ -3,10 +3,16 @@
 //! offline from what it has.
 
 pub mod client;
+pub mod transport;
+#[cfg(feature = "http-ureq")]
+pub mod ureq_transport;
 
 pub use client::{
     BackendClient, DeviceSigner, RetryPolicy, SyncError, VerifierKey, VerifierSigner,
 };
+pub use transport::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
+#[cfg(feature = "http-ureq")]
+pub use ureq_transport::UreqTransport;
 
 use serde::{Deserialize, Serialize};
 

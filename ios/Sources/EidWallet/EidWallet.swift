@@ -487,6 +487,22 @@ fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -1442,6 +1458,218 @@ public func FfiConverterTypeChipReadListener_lower(_ value: ChipReadListener) ->
 
 
 /**
+ * Carries the wallet's HTTP exchanges, implemented by the app with the platform's network
+ * stack (trust store, Network Security Config or ATS, pinning, proxies). Blocking: the library
+ * calls it on a worker thread, never on the main thread. HTTP error statuses are answers, not
+ * errors; throw `HttpTransportError` only when no answer came.
+ */
+public protocol HttpTransport: AnyObject, Sendable {
+    
+    func exchange(request: HttpRequest) throws  -> HttpResponse
+    
+}
+/**
+ * Carries the wallet's HTTP exchanges, implemented by the app with the platform's network
+ * stack (trust store, Network Security Config or ATS, pinning, proxies). Blocking: the library
+ * calls it on a worker thread, never on the main thread. HTTP error statuses are answers, not
+ * errors; throw `HttpTransportError` only when no answer came.
+ */
+open class HttpTransportImpl: HttpTransport, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_httptransport(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_httptransport(handle, $0) }
+    }
+
+    
+
+    
+open func exchange(request: HttpRequest)throws  -> HttpResponse  {
+    return try  FfiConverterTypeHttpResponse_lift(try rustCallWithError(FfiConverterTypeHttpTransportError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_httptransport_exchange(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceHttpTransport {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceHttpTransport = UniffiVTableCallbackInterfaceHttpTransport(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeHttpTransport.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface HttpTransport: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeHttpTransport.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface HttpTransport: handle missing in uniffiClone")
+            }
+        },
+        exchange: { (
+            uniffiHandle: UInt64,
+            request: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> HttpResponse in
+                guard let uniffiObj = try? FfiConverterTypeHttpTransport.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.exchange(
+                     request: try FfiConverterTypeHttpRequest_lift(request)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeHttpResponse_lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeHttpTransportError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceHttpTransport> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceHttpTransport>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitHttpTransport() {
+    uniffi_eid_ffi_fn_init_callback_vtable_httptransport(UniffiCallbackInterfaceHttpTransport.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpTransport: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<HttpTransport>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = HttpTransport
+
+    public static func lift(_ handle: UInt64) throws -> HttpTransport {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HttpTransportImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: HttpTransport) -> UInt64 {
+         if let rustImpl = value as? HttpTransportImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpTransport {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: HttpTransport, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransport_lift(_ handle: UInt64) throws -> HttpTransport {
+    return try FfiConverterTypeHttpTransport.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt64 {
+    return FfiConverterTypeHttpTransport.lower(value)
+}
+
+
+
+
+
+
+/**
  * Secure key storage implemented by the app. Same contract as the core's `KeyStore`: P-256
  * signing keys (public keys SEC1 uncompressed, signatures DER ECDSA over SHA-256 of `message`)
  * and AES wrapping keys (`wrap_key` creates the key on first use). Throw `EidError.KeyNotFound`,
@@ -2388,15 +2616,15 @@ public convenience init(trustList: Data, statusList: Data?)throws  {
 
     
     /**
-     * Fetches the trust list and status list from the backend at `backend_url`: `Network`
-     * when it cannot be reached (keep the verifier you have), `Crypto` when the status list
-     * does not verify against the trust list.
+     * Fetches the trust list and status list from the backend at `backend_url` through `http`:
+     * `Network` when it cannot be reached (keep the verifier you have), `Crypto` when the status
+     * list does not verify against the trust list.
      */
-public static func fetch(backendUrl: String)async throws  -> Verifier  {
+public static func fetch(backendUrl: String, http: HttpTransport)async throws  -> Verifier  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_eid_ffi_fn_constructor_verifier_fetch(FfiConverterString.lower(backendUrl)
+                uniffi_eid_ffi_fn_constructor_verifier_fetch(FfiConverterString.lower(backendUrl),FfiConverterTypeHttpTransport_lower(http)
                 )
             },
             pollFunc: ffi_eid_ffi_rust_future_poll_u64,
@@ -2549,28 +2777,30 @@ open class VerifierDesk: VerifierDeskProtocol, @unchecked Sendable {
 
     
     /**
-     * A desk registered earlier as `verifier_id`, its key in `key_store`.
+     * A desk registered earlier as `verifier_id`, its key in `key_store`, talking to the
+     * backend through `http`.
      */
-public static func `open`(backendUrl: String, keyStore: KeyStore, verifierId: String)throws  -> VerifierDesk  {
-    return try  FfiConverterTypeVerifierDesk_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+public static func `open`(backendUrl: String, keyStore: KeyStore, verifierId: String, http: HttpTransport) -> VerifierDesk  {
+    return try!  FfiConverterTypeVerifierDesk_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_eid_ffi_fn_constructor_verifierdesk_open(
         FfiConverterString.lower(backendUrl),
         FfiConverterTypeKeyStore_lower(keyStore),
-        FfiConverterString.lower(verifierId),uniffiCallStatus
+        FfiConverterString.lower(verifierId),
+        FfiConverterTypeHttpTransport_lower(http),uniffiCallStatus
     )
 })
 }
     
     /**
      * Creates the desk's key in `key_store` (or reuses it) and registers it with the backend's
-     * admin token for `profiles`; keep `verifier_id()` to `open` the desk later.
+     * admin token for `profiles`, through `http`; keep `verifier_id()` to `open` the desk later.
      */
-public static func register(backendUrl: String, keyStore: KeyStore, adminToken: String, name: String, profiles: [Profile])async throws  -> VerifierDesk  {
+public static func register(backendUrl: String, keyStore: KeyStore, adminToken: String, name: String, profiles: [Profile], http: HttpTransport)async throws  -> VerifierDesk  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_eid_ffi_fn_constructor_verifierdesk_register(FfiConverterString.lower(backendUrl),FfiConverterTypeKeyStore_lower(keyStore),FfiConverterString.lower(adminToken),FfiConverterString.lower(name),FfiConverterSequenceTypeProfile.lower(profiles)
+                uniffi_eid_ffi_fn_constructor_verifierdesk_register(FfiConverterString.lower(backendUrl),FfiConverterTypeKeyStore_lower(keyStore),FfiConverterString.lower(adminToken),FfiConverterString.lower(name),FfiConverterSequenceTypeProfile.lower(profiles),FfiConverterTypeHttpTransport_lower(http)
                 )
             },
             pollFunc: ffi_eid_ffi_rust_future_poll_u64,
@@ -2836,14 +3066,16 @@ open class WalletHandle: WalletHandleProtocol, @unchecked Sendable {
 
     
     /**
-     * Opens (or creates) the wallet in `config.data_dir`; it starts locked.
+     * Opens (or creates) the wallet in `config.data_dir`; it starts locked. Its backend calls
+     * go through `http`, the app's network stack.
      */
-public static func `open`(config: WalletConfig, keyStore: KeyStore)throws  -> WalletHandle  {
+public static func `open`(config: WalletConfig, keyStore: KeyStore, http: HttpTransport)throws  -> WalletHandle  {
     return try  FfiConverterTypeWalletHandle_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
         uniffiCallStatus in
     uniffi_eid_ffi_fn_constructor_wallethandle_open(
         FfiConverterTypeWalletConfig_lower(config),
-        FfiConverterTypeKeyStore_lower(keyStore),uniffiCallStatus
+        FfiConverterTypeKeyStore_lower(keyStore),
+        FfiConverterTypeHttpTransport_lower(http),uniffiCallStatus
     )
 })
 }
@@ -3879,6 +4111,149 @@ public func FfiConverterTypeDocumentInfo_lift(_ buf: RustBuffer) throws -> Docum
 #endif
 public func FfiConverterTypeDocumentInfo_lower(_ value: DocumentInfo) -> RustBuffer {
     return FfiConverterTypeDocumentInfo.lower(value)
+}
+
+
+/**
+ * One request to the backend. Header names are lower case; `body` is JSON when present. It
+ * carries signatures and personal data: never log it.
+ */
+public struct HttpRequest: Equatable, Hashable {
+    /**
+     * `GET` or `POST`.
+     */
+    public var method: String
+    public var url: String
+    public var headers: [String: String]
+    public var body: Data?
+    /**
+     * For the whole exchange, answer included.
+     */
+    public var timeoutMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `GET` or `POST`.
+         */method: String, url: String, headers: [String: String], body: Data?, 
+        /**
+         * For the whole exchange, answer included.
+         */timeoutMs: UInt64) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutMs = timeoutMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpRequest {
+        return
+            try HttpRequest(
+                method: FfiConverterString.read(from: &buf), 
+                url: FfiConverterString.read(from: &buf), 
+                headers: FfiConverterDictionaryStringString.read(from: &buf), 
+                body: FfiConverterOptionData.read(from: &buf), 
+                timeoutMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.method, into: &buf)
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterDictionaryStringString.write(value.headers, into: &buf)
+        FfiConverterOptionData.write(value.body, into: &buf)
+        FfiConverterUInt64.write(value.timeoutMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lift(_ buf: RustBuffer) throws -> HttpRequest {
+    return try FfiConverterTypeHttpRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lower(_ value: HttpRequest) -> RustBuffer {
+    return FfiConverterTypeHttpRequest.lower(value)
+}
+
+
+/**
+ * The backend's answer, whatever its status: return 4xx/5xx answers too, with their body.
+ */
+public struct HttpResponse: Equatable, Hashable {
+    public var status: UInt16
+    public var headers: [String: String]
+    public var body: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(status: UInt16, headers: [String: String], body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpResponse: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpResponse: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpResponse {
+        return
+            try HttpResponse(
+                status: FfiConverterUInt16.read(from: &buf), 
+                headers: FfiConverterDictionaryStringString.read(from: &buf), 
+                body: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpResponse, into buf: inout [UInt8]) {
+        FfiConverterUInt16.write(value.status, into: &buf)
+        FfiConverterDictionaryStringString.write(value.headers, into: &buf)
+        FfiConverterData.write(value.body, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponse_lift(_ buf: RustBuffer) throws -> HttpResponse {
+    return try FfiConverterTypeHttpResponse.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuffer {
+    return FfiConverterTypeHttpResponse.lower(value)
 }
 
 
@@ -5747,6 +6122,102 @@ public func FfiConverterTypeEidError_lower(_ value: EidError) -> RustBuffer {
 }
 
 
+/**
+ * Why an exchange brought no answer. `reason` names the kind of failure only (an exception's
+ * class, say): never the URL, headers or body.
+ */
+public 
+enum HttpTransportError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The request cannot have reached the backend: name not resolved, connection refused or
+     * unreachable, connect timeout, TLS handshake (certificate refused, pin mismatch).
+     */
+    case NotSent(reason: String
+    )
+    /**
+     * It may have: a timeout or a cut connection after sending, an answer cut off.
+     */
+    case MaybeSent(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension HttpTransportError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpTransportError: FfiConverterRustBuffer {
+    typealias SwiftType = HttpTransportError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpTransportError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .NotSent(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .MaybeSent(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HttpTransportError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .NotSent(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .MaybeSent(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransportError_lift(_ buf: RustBuffer) throws -> HttpTransportError {
+    return try FfiConverterTypeHttpTransportError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransportError_lower(_ value: HttpTransportError) -> RustBuffer {
+    return FfiConverterTypeHttpTransportError.lower(value)
+}
+
+
 
 public enum LogLevel: Equatable, Hashable {
     
@@ -6482,6 +6953,32 @@ fileprivate struct FfiConverterSequenceTypeProfile: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
+    public static func write(_ value: [String: String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: String] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: String]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterString.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -6622,6 +7119,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_chipreadlistener_on_progress() != 37592) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_eid_ffi_checksum_method_httptransport_exchange() != 55719) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_eid_ffi_checksum_method_keystore_create_signing_key() != 49220) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6742,24 +7242,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() != 34550) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 19561) {
+    if (uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 28148) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_verifier_new() != 45291) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_constructor_verifierdesk_open() != 35651) {
+    if (uniffi_eid_ffi_checksum_constructor_verifierdesk_open() != 29387) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_constructor_verifierdesk_register() != 9686) {
+    if (uniffi_eid_ffi_checksum_constructor_verifierdesk_register() != 62344) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_constructor_wallethandle_open() != 20557) {
+    if (uniffi_eid_ffi_checksum_constructor_wallethandle_open() != 13804) {
         return InitializationResult.apiChecksumMismatch
     }
 
     uniffiCallbackInitApduTransport()
     uniffiCallbackInitChipReadListener()
+    uniffiCallbackInitHttpTransport()
     uniffiCallbackInitKeyStore()
     uniffiCallbackInitLogForwarder()
     uniffiCallbackInitSyncListener()

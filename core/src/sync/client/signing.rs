@@ -1,11 +1,10 @@
 //! The remote signing calls (`crate::signing::api`): device-signed POSTs, and the CA.
 
-use super::{BackendClient, DeviceSigner, SyncError, new_request_id};
+use super::{BackendClient, DeviceSigner, Method, SyncError, new_request_id};
 use crate::signing::api::{
     AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList,
     CredentialsListRequest, EnrolRequest, Sad, SignHashRequest, Signatures, paths,
 };
-use ureq::http::Method;
 
 impl BackendClient {
     /// Creates (or returns) the account's signing credential.
@@ -16,16 +15,16 @@ impl BackendClient {
         let body = EnrolRequest {
             client_request_id: new_request_id(),
         };
-        self.json(Method::POST, paths::ENROL, Some(&body), Some(signer))
+        self.json(Method::Post, paths::ENROL, Some(&body), Some(signer))
             .await
     }
 
     /// The signing CA certificate, PEM.
     pub async fn signing_ca_pem(&self) -> Result<String, SyncError> {
-        let (_, _, bytes) = self
-            .call(Method::GET, paths::CA_PEM, None, None, None)
+        let resp = self
+            .call(Method::Get, paths::CA_PEM, None, None, None)
             .await?;
-        String::from_utf8(bytes).map_err(|_| SyncError::Decode("CA certificate".into()))
+        String::from_utf8(resp.body).map_err(|_| SyncError::Decode("CA certificate".into()))
     }
 
     pub async fn signing_credentials(
@@ -36,7 +35,7 @@ impl BackendClient {
             client_request_id: new_request_id(),
         };
         self.json(
-            Method::POST,
+            Method::Post,
             paths::CREDENTIALS_LIST,
             Some(&body),
             Some(signer),
@@ -54,7 +53,7 @@ impl BackendClient {
             credential_id: credential_id.into(),
         };
         self.json(
-            Method::POST,
+            Method::Post,
             paths::CREDENTIALS_INFO,
             Some(&body),
             Some(signer),
@@ -72,7 +71,7 @@ impl BackendClient {
             credential_id: credential_id.into(),
         };
         self.json(
-            Method::POST,
+            Method::Post,
             paths::CREDENTIALS_CHALLENGE,
             Some(&body),
             Some(signer),
@@ -86,7 +85,7 @@ impl BackendClient {
         body: &AuthorizeRequest,
     ) -> Result<Sad, SyncError> {
         self.json(
-            Method::POST,
+            Method::Post,
             paths::CREDENTIALS_AUTHORIZE,
             Some(body),
             Some(signer),
@@ -99,7 +98,7 @@ impl BackendClient {
         signer: &dyn DeviceSigner,
         body: &SignHashRequest,
     ) -> Result<Signatures, SyncError> {
-        self.json(Method::POST, paths::SIGN_HASH, Some(body), Some(signer))
+        self.json(Method::Post, paths::SIGN_HASH, Some(body), Some(signer))
             .await
     }
 }

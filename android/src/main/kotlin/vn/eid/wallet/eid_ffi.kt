@@ -672,6 +672,9 @@ internal interface UniffiCallbackInterfaceApduTransportMethod3 : com.sun.jna.Cal
 internal interface UniffiCallbackInterfaceChipReadListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceKeyStoreMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`alias`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -743,6 +746,25 @@ internal open class UniffiVTableCallbackInterfaceChipReadListener(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onProgress` = other.`onProgress`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "exchange")
+internal open class UniffiVTableCallbackInterfaceHttpTransport(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `exchange`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `exchange`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
+    ): UniffiVTableCallbackInterfaceHttpTransport(`uniffiFree`,`uniffiClone`,`exchange`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceHttpTransport) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `exchange` = other.`exchange`
     }
 
 }
@@ -870,6 +892,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_method_chipreadlistener_on_progress(
     ): Int
+    external fun uniffi_eid_ffi_checksum_method_httptransport_exchange(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_keystore_create_signing_key(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_keystore_public_key(
@@ -978,6 +1002,7 @@ internal object UniffiLib {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "eid_ffi"))
         uniffiCallbackInterfaceApduTransport.register(this)
         uniffiCallbackInterfaceChipReadListener.register(this)
+        uniffiCallbackInterfaceHttpTransport.register(this)
         uniffiCallbackInterfaceKeyStore.register(this)
         uniffiCallbackInterfaceLogForwarder.register(this)
         uniffiCallbackInterfaceSyncListener.register(this)
@@ -1025,6 +1050,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_eid_ffi_fn_method_chipreadlistener_on_progress(`ptr`: Long,`progress`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_clone_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_init_callback_vtable_httptransport(`vtable`: UniffiVTableCallbackInterfaceHttpTransport,
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_httptransport_exchange(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_clone_keystore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_free_keystore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1057,7 +1090,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_eid_ffi_fn_free_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_eid_ffi_fn_constructor_verifier_fetch(`backendUrl`: RustBuffer.ByValue,
+    external fun uniffi_eid_ffi_fn_constructor_verifier_fetch(`backendUrl`: RustBuffer.ByValue,`http`: Long,
     ): Long
     external fun uniffi_eid_ffi_fn_constructor_verifier_new(`trustList`: RustBuffer.ByValue,`statusList`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1067,9 +1100,9 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_eid_ffi_fn_free_verifierdesk(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_eid_ffi_fn_constructor_verifierdesk_open(`backendUrl`: RustBuffer.ByValue,`keyStore`: Long,`verifierId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_eid_ffi_fn_constructor_verifierdesk_open(`backendUrl`: RustBuffer.ByValue,`keyStore`: Long,`verifierId`: RustBuffer.ByValue,`http`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_eid_ffi_fn_constructor_verifierdesk_register(`backendUrl`: RustBuffer.ByValue,`keyStore`: Long,`adminToken`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`profiles`: RustBuffer.ByValue,
+    external fun uniffi_eid_ffi_fn_constructor_verifierdesk_register(`backendUrl`: RustBuffer.ByValue,`keyStore`: Long,`adminToken`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`profiles`: RustBuffer.ByValue,`http`: Long,
     ): Long
     external fun uniffi_eid_ffi_fn_method_verifierdesk_redeem(`ptr`: Long,`text`: RustBuffer.ByValue,
     ): Long
@@ -1087,7 +1120,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_eid_ffi_fn_free_wallethandle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_eid_ffi_fn_constructor_wallethandle_open(`config`: RustBuffer.ByValue,`keyStore`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_eid_ffi_fn_constructor_wallethandle_open(`config`: RustBuffer.ByValue,`keyStore`: Long,`http`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_present(`ptr`: Long,`profile`: RustBuffer.ByValue,`consent`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1304,6 +1337,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_chipreadlistener_on_progress() and 0xFFFF) != 37592) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_method_httptransport_exchange() and 0xFFFF) != 55719) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_method_keystore_create_signing_key() and 0xFFFF) != 49220) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1424,19 +1460,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() and 0xFFFF) != 34550) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() and 0xFFFF) != 19561) {
+    if ((lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() and 0xFFFF) != 28148) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 45291) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_open() and 0xFFFF) != 35651) {
+    if ((lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_open() and 0xFFFF) != 29387) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_register() and 0xFFFF) != 9686) {
+    if ((lib.uniffi_eid_ffi_checksum_constructor_verifierdesk_register() and 0xFFFF) != 62344) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_constructor_wallethandle_open() and 0xFFFF) != 20557) {
+    if ((lib.uniffi_eid_ffi_checksum_constructor_wallethandle_open() and 0xFFFF) != 13804) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1691,6 +1727,33 @@ public object FfiConverterUByte: FfiConverter<UByte, Byte> {
 
     override fun write(value: UByte, buf: ByteBuffer) {
         buf.put(value.toByte())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
     }
 }
 
@@ -3279,6 +3342,336 @@ public object FfiConverterTypeChipReadListener: FfiConverter<ChipReadListener, L
 
 
 /**
+ * Carries the wallet's HTTP exchanges, implemented by the app with the platform's network
+ * stack (trust store, Network Security Config or ATS, pinning, proxies). Blocking: the library
+ * calls it on a worker thread, never on the main thread. HTTP error statuses are answers, not
+ * errors; throw `HttpTransportError` only when no answer came.
+ */
+public interface HttpTransport {
+    
+    fun `exchange`(`request`: HttpRequest): HttpResponse
+    
+    companion object
+}
+
+/**
+ * Carries the wallet's HTTP exchanges, implemented by the app with the platform's network
+ * stack (trust store, Network Security Config or ATS, pinning, proxies). Blocking: the library
+ * calls it on a worker thread, never on the main thread. HTTP error statuses are answers, not
+ * errors; throw `HttpTransportError` only when no answer came.
+ */
+open class HttpTransportImpl: Disposable, AutoCloseable, HttpTransport
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_httptransport(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_httptransport(handle, status)
+        }
+    }
+
+    
+    @Throws(HttpTransportException::class)override fun `exchange`(`request`: HttpRequest): HttpResponse {
+            return FfiConverterTypeHttpResponse.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HttpTransportException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_httptransport_exchange(
+        it,
+        
+        FfiConverterTypeHttpRequest.lower(`request`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceHttpTransport {
+    internal object `exchange`: UniffiCallbackInterfaceHttpTransportMethod0 {
+        override fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeHttpTransport.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`exchange`(
+                    FfiConverterTypeHttpRequest.lift(`request`),
+                )
+            }
+            val writeReturn = { value: HttpResponse -> uniffiOutReturn.setValue(FfiConverterTypeHttpResponse.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: HttpTransportException -> FfiConverterTypeHttpTransportError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeHttpTransport.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeHttpTransport.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceHttpTransport.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `exchange`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_eid_ffi_fn_init_callback_vtable_httptransport(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpTransport: FfiConverter<HttpTransport, Long> {
+    internal val handleMap = UniffiHandleMap<HttpTransport>()
+
+    override fun lower(value: HttpTransport): Long {
+        if (value is HttpTransportImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): HttpTransport {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HttpTransportImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): HttpTransport {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: HttpTransport) = 8UL
+
+    override fun write(value: HttpTransport, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Secure key storage implemented by the app. Same contract as the core's `KeyStore`: P-256
  * signing keys (public keys SEC1 uncompressed, signatures DER ECDSA over SHA-256 of `message`)
  * and AES wrapping keys (`wrap_key` creates the key on first use). Throw `EidError.KeyNotFound`,
@@ -4634,16 +5027,17 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
     companion object {
         
     /**
-     * Fetches the trust list and status list from the backend at `backend_url`: `Network`
-     * when it cannot be reached (keep the verifier you have), `Crypto` when the status list
-     * does not verify against the trust list.
+     * Fetches the trust list and status list from the backend at `backend_url` through `http`:
+     * `Network` when it cannot be reached (keep the verifier you have), `Crypto` when the status
+     * list does not verify against the trust list.
      */
     @Throws(EidException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-     suspend fun `fetch`(`backendUrl`: kotlin.String) : Verifier {
+     suspend fun `fetch`(`backendUrl`: kotlin.String, `http`: HttpTransport) : Verifier {
         return uniffiRustCallAsync(
         UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_fetch(
-        FfiConverterString.lower(`backendUrl`),),
+        FfiConverterString.lower(`backendUrl`),
+        FfiConverterTypeHttpTransport.lower(`http`),),
         { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_u64(future, callback, continuation) },
         { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_u64(future, continuation) },
         { future -> UniffiLib.ffi_eid_ffi_rust_future_free_u64(future) },
@@ -4953,17 +5347,18 @@ open class VerifierDesk: Disposable, AutoCloseable, VerifierDeskInterface
     companion object {
         
     /**
-     * A desk registered earlier as `verifier_id`, its key in `key_store`.
-     */
-    @Throws(EidException::class) fun `open`(`backendUrl`: kotlin.String, `keyStore`: KeyStore, `verifierId`: kotlin.String): VerifierDesk {
+     * A desk registered earlier as `verifier_id`, its key in `key_store`, talking to the
+     * backend through `http`.
+     */ fun `open`(`backendUrl`: kotlin.String, `keyStore`: KeyStore, `verifierId`: kotlin.String, `http`: HttpTransport): VerifierDesk {
             return FfiConverterTypeVerifierDesk.lift(
-    uniffiRustCallWithError(EidException) { _status ->
+    uniffiRustCall() { _status ->
     UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_open(
     
         
         FfiConverterString.lower(`backendUrl`),
         FfiConverterTypeKeyStore.lower(`keyStore`),
-        FfiConverterString.lower(`verifierId`),_status)
+        FfiConverterString.lower(`verifierId`),
+        FfiConverterTypeHttpTransport.lower(`http`),_status)
 }
     )
     }
@@ -4972,18 +5367,19 @@ open class VerifierDesk: Disposable, AutoCloseable, VerifierDeskInterface
         
     /**
      * Creates the desk's key in `key_store` (or reuses it) and registers it with the backend's
-     * admin token for `profiles`; keep `verifier_id()` to `open` the desk later.
+     * admin token for `profiles`, through `http`; keep `verifier_id()` to `open` the desk later.
      */
     @Throws(EidException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-     suspend fun `register`(`backendUrl`: kotlin.String, `keyStore`: KeyStore, `adminToken`: kotlin.String, `name`: kotlin.String, `profiles`: List<Profile>) : VerifierDesk {
+     suspend fun `register`(`backendUrl`: kotlin.String, `keyStore`: KeyStore, `adminToken`: kotlin.String, `name`: kotlin.String, `profiles`: List<Profile>, `http`: HttpTransport) : VerifierDesk {
         return uniffiRustCallAsync(
         UniffiLib.uniffi_eid_ffi_fn_constructor_verifierdesk_register(
         FfiConverterString.lower(`backendUrl`),
         FfiConverterTypeKeyStore.lower(`keyStore`),
         FfiConverterString.lower(`adminToken`),
         FfiConverterString.lower(`name`),
-        FfiConverterSequenceTypeProfile.lower(`profiles`),),
+        FfiConverterSequenceTypeProfile.lower(`profiles`),
+        FfiConverterTypeHttpTransport.lower(`http`),),
         { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_u64(future, callback, continuation) },
         { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_u64(future, continuation) },
         { future -> UniffiLib.ffi_eid_ffi_rust_future_free_u64(future) },
@@ -5846,16 +6242,18 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
     companion object {
         
     /**
-     * Opens (or creates) the wallet in `config.data_dir`; it starts locked.
+     * Opens (or creates) the wallet in `config.data_dir`; it starts locked. Its backend calls
+     * go through `http`, the app's network stack.
      */
-    @Throws(EidException::class) fun `open`(`config`: WalletConfig, `keyStore`: KeyStore): WalletHandle {
+    @Throws(EidException::class) fun `open`(`config`: WalletConfig, `keyStore`: KeyStore, `http`: HttpTransport): WalletHandle {
             return FfiConverterTypeWalletHandle.lift(
     uniffiRustCallWithError(EidException) { _status ->
     UniffiLib.uniffi_eid_ffi_fn_constructor_wallethandle_open(
     
         
         FfiConverterTypeWalletConfig.lower(`config`),
-        FfiConverterTypeKeyStore.lower(`keyStore`),_status)
+        FfiConverterTypeKeyStore.lower(`keyStore`),
+        FfiConverterTypeHttpTransport.lower(`http`),_status)
 }
     )
     }
@@ -6377,6 +6775,115 @@ public object FfiConverterTypeDocumentInfo: FfiConverterRustBuffer<DocumentInfo>
             FfiConverterOptionalString.write(value.`validUntil`, buf)
             FfiConverterTypeDocumentStatus.write(value.`status`, buf)
             FfiConverterString.write(value.`issuer`, buf)
+    }
+}
+
+
+
+/**
+ * One request to the backend. Header names are lower case; `body` is JSON when present. It
+ * carries signatures and personal data: never log it.
+ */
+data class HttpRequest (
+    /**
+     * `GET` or `POST`.
+     */
+    var `method`: kotlin.String
+    , 
+    var `url`: kotlin.String
+    , 
+    var `headers`: Map<kotlin.String, kotlin.String>
+    , 
+    var `body`: kotlin.ByteArray?
+    , 
+    /**
+     * For the whole exchange, answer included.
+     */
+    var `timeoutMs`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpRequest: FfiConverterRustBuffer<HttpRequest> {
+    override fun read(buf: ByteBuffer): HttpRequest {
+        return HttpRequest(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterMapStringString.read(buf),
+            FfiConverterOptionalByteArray.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpRequest) = (
+            FfiConverterString.allocationSize(value.`method`) +
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterMapStringString.allocationSize(value.`headers`) +
+            FfiConverterOptionalByteArray.allocationSize(value.`body`) +
+            FfiConverterULong.allocationSize(value.`timeoutMs`)
+    )
+
+    override fun write(value: HttpRequest, buf: ByteBuffer) {
+            FfiConverterString.write(value.`method`, buf)
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterMapStringString.write(value.`headers`, buf)
+            FfiConverterOptionalByteArray.write(value.`body`, buf)
+            FfiConverterULong.write(value.`timeoutMs`, buf)
+    }
+}
+
+
+
+/**
+ * The backend's answer, whatever its status: return 4xx/5xx answers too, with their body.
+ */
+data class HttpResponse (
+    var `status`: kotlin.UShort
+    , 
+    var `headers`: Map<kotlin.String, kotlin.String>
+    , 
+    var `body`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpResponse: FfiConverterRustBuffer<HttpResponse> {
+    override fun read(buf: ByteBuffer): HttpResponse {
+        return HttpResponse(
+            FfiConverterUShort.read(buf),
+            FfiConverterMapStringString.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpResponse) = (
+            FfiConverterUShort.allocationSize(value.`status`) +
+            FfiConverterMapStringString.allocationSize(value.`headers`) +
+            FfiConverterByteArray.allocationSize(value.`body`)
+    )
+
+    override fun write(value: HttpResponse, buf: ByteBuffer) {
+            FfiConverterUShort.write(value.`status`, buf)
+            FfiConverterMapStringString.write(value.`headers`, buf)
+            FfiConverterByteArray.write(value.`body`, buf)
     }
 }
 
@@ -8192,6 +8699,100 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
 
 
 
+
+/**
+ * Why an exchange brought no answer. `reason` names the kind of failure only (an exception's
+ * class, say): never the URL, headers or body.
+ */
+sealed class HttpTransportException: kotlin.Exception() {
+    
+    /**
+     * The request cannot have reached the backend: name not resolved, connection refused or
+     * unreachable, connect timeout, TLS handshake (certificate refused, pin mismatch).
+     */
+    class NotSent(
+        
+        val `reason`: kotlin.String
+        ) : HttpTransportException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * It may have: a timeout or a cut connection after sending, an answer cut off.
+     */
+    class MaybeSent(
+        
+        val `reason`: kotlin.String
+        ) : HttpTransportException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<HttpTransportException> {
+        override fun lift(error_buf: RustBuffer.ByValue): HttpTransportException = FfiConverterTypeHttpTransportError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpTransportError : FfiConverterRustBuffer<HttpTransportException> {
+    override fun read(buf: ByteBuffer): HttpTransportException {
+        
+
+        return when(buf.getInt()) {
+            1 -> HttpTransportException.NotSent(
+                FfiConverterString.read(buf),
+                )
+            2 -> HttpTransportException.MaybeSent(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: HttpTransportException): ULong {
+        return when(value) {
+            is HttpTransportException.NotSent -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is HttpTransportException.MaybeSent -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: HttpTransportException, buf: ByteBuffer) {
+        when(value) {
+            is HttpTransportException.NotSent -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is HttpTransportException.MaybeSent -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
+
 enum class LogLevel {
     
     ERROR,
@@ -8885,6 +9486,45 @@ public object FfiConverterSequenceTypeProfile: FfiConverterRustBuffer<List<Profi
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeProfile.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.String, kotlin.String>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, kotlin.String> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, kotlin.String>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterString.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, kotlin.String>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterString.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterString.write(v, buf)
         }
     }
 }

@@ -52,8 +52,11 @@ class WalletTest {
         serverDir.toFile().deleteRecursively()
     }
 
+    /** The app's network stack: every backend call of these tests goes through it. */
+    private val http = CountingTransport(HttpUrlConnectionTransport())
+
     private fun open(dir: Path, keys: KeyStore = SoftwareKeyStore()) =
-        WalletHandle.open(WalletConfig(dir.toString(), backendUrl), keys)
+        WalletHandle.open(WalletConfig(dir.toString(), backendUrl), keys, http)
 
     private fun mrzKey(c: vn.eid.wallet.testing.SimCitizen) =
         ChipAccessKey.Mrz(c.idNumber, c.dateOfBirth, c.dateOfExpiry)
@@ -115,6 +118,7 @@ class WalletTest {
         val identity = wallet.document(docs.first { it.kind == DocumentKind.IDENTITY }.id)
         assertTrue(identity.fieldsJson.contains(citizen.idNumber))
         assertEquals(null, wallet.syncStatus().lastError)
+        assertEquals(emptyList<HttpTransportException>(), http.failures)
     }
 
     @Test
@@ -153,12 +157,15 @@ class WalletTest {
 
     @Test
     fun unreachableBackendIsNetwork(@TempDir dir: Path) {
-        val wallet = WalletHandle.open(WalletConfig(dir.toString(), "http://127.0.0.1:9"), SoftwareKeyStore())
+        val refused = CountingTransport(HttpUrlConnectionTransport())
+        val wallet = WalletHandle.open(WalletConfig(dir.toString(), "http://127.0.0.1:9"), SoftwareKeyStore(), refused)
         wallet.setUp("123456")
         assertThrows<EidException.Network> {
             runBlocking { wallet.startActivation("001099012345", "0912345678") }
         }
-        assertThrows<EidException.Network> { runBlocking { Verifier.fetch("http://127.0.0.1:9") } }
+        // A refused connection is NotSent: retried (4 attempts) even for this POST.
+        assertEquals(4, refused.failures.count { it is HttpTransportException.NotSent }, refused.failures.toString())
+        assertThrows<EidException.Network> { runBlocking { Verifier.fetch("http://127.0.0.1:9", refused) } }
         assertThrows<EidException.InvalidInput> { runBlocking { wallet.signingEnrol() } }
         assertTrue(File(dir.toFile(), "wallet.db").exists())
     }
@@ -188,7 +195,9 @@ class WalletTest {
         assertTrue(qr.expiresAt.toLong() > System.currentTimeMillis() / 1000)
         assertEquals(stock.getValue(Profile.AIRPORT) - 1uL, wallet.presentationStock().first { it.profile == Profile.AIRPORT }.unused)
 
-        val verifier = Verifier.fetch(backendUrl)
+        val before = http.exchanges.get()
+        val verifier = Verifier.fetch(backendUrl, http)
+        assertEquals(2, http.exchanges.get() - before, "trust list and status list through the app's transport")
         val verdict = verifier.verifyOffline(qr.text, nonce, Profile.AIRPORT)
         assertTrue(verdict.valid, verdict.reasons.toString())
         assertEquals(Profile.AIRPORT, verdict.profile)
@@ -226,10 +235,10 @@ class WalletTest {
         assertEquals(token.size.toInt() * token.size.toInt(), token.modules.size)
 
         assertThrows<EidException.Backend> {
-            runBlocking { VerifierDesk.register(backendUrl, SoftwareKeyStore(), "not-the-token", "desk", listOf(Profile.AIRPORT)) }
+            runBlocking { VerifierDesk.register(backendUrl, SoftwareKeyStore(), "not-the-token", "desk", listOf(Profile.AIRPORT), http) }
         }
         val deskKeys = SoftwareKeyStore()
-        val desk = VerifierDesk.register(backendUrl, deskKeys, adminToken, "Noi Bai T2 check-in 14", listOf(Profile.AIRPORT))
+        val desk = VerifierDesk.register(backendUrl, deskKeys, adminToken, "Noi Bai T2 check-in 14", listOf(Profile.AIRPORT), http)
         assertTrue(desk.verifierId().isNotEmpty())
         assertNotNull(deskKeys.publicKey("eid.verifier"), "the desk key lives in the desk's key store")
 
@@ -240,11 +249,11 @@ class WalletTest {
         assertEquals(citizen.fullName, verdict.fields.first { it.name == "full_name" }.value)
 
         // The same desk, reopened from its id, cannot redeem the token again.
-        val reopened = VerifierDesk.open(backendUrl, deskKeys, desk.verifierId())
+        val reopened = VerifierDesk.open(backendUrl, deskKeys, desk.verifierId(), http)
         assertThrows<EidException.TokenUsed> { runBlocking { reopened.redeem(token.text) } }
 
         // A clinic-only desk may not receive an airport token; an offline QR is not redeemed.
-        val clinic = VerifierDesk.register(backendUrl, SoftwareKeyStore(), adminToken, "clinic", listOf(Profile.CLINIC))
+        val clinic = VerifierDesk.register(backendUrl, SoftwareKeyStore(), adminToken, "clinic", listOf(Profile.CLINIC), http)
         val second = wallet.presentOnline(Profile.AIRPORT, Consent.Passcode("123456"))
         val refused = assertThrows<EidException.Backend> { runBlocking { clinic.redeem(second.text) } }
         assertEquals("not_allowed", refused.code)
@@ -256,7 +265,9 @@ class WalletTest {
     fun enrolAndSignAFileIntoADetachedCms(@TempDir dir: Path): Unit = runBlocking {
         val citizen = simCitizens(6u)[5]
         val wallet = activated(dir, citizen)
+        val before = http.exchanges.get()
         val credential = wallet.signingEnrol()
+        assertTrue(http.exchanges.get() > before, "enrolment went through the app's transport")
         assertEquals("enabled", credential.status)
         assertTrue(credential.subject.contains(citizen.idNumber), credential.subject)
         assertEquals(0x30, credential.certificate[0].toInt())

@@ -1,0 +1,65 @@
+"""The online calls through the platform transport (UrllibTransport): a desk fetches the lists,
+registers and redeems an online token once; the wallet enrols and signs at the backend."""
+
+import asyncio
+import hashlib
+
+import eid_testing
+import pytest
+from conftest import activate
+from eid_wallet import Consent, EidError, Profile, SigningRequest, Verifier, VerifierDesk
+
+
+def test_fetch_register_and_redeem_once_through_the_app_transport(tmp_path, keys, backend, http):
+    url, admin = backend
+    citizen = eid_testing.sim_citizens(3)[2]
+    w = activate(tmp_path / "wallet", keys, url, citizen, http)
+    assert http.failures == []
+    activation_and_sync = len(http.exchanges)
+    assert activation_and_sync >= 5, http.exchanges  # start, complete, lists, documents
+
+    async def desk_journey():
+        verifier = await Verifier.fetch(url, http)
+        assert http.exchanges[activation_and_sync:] == ["GET", "GET"]  # trust and status lists
+        qr = w.present(Profile.AIRPORT, Consent.PASSCODE(passcode="123456"), None)
+        assert verifier.verify_offline(qr.text, None, Profile.AIRPORT).valid
+
+        with pytest.raises(EidError.Backend):
+            await VerifierDesk.register(url, type(keys)(), "not-the-token", "desk", [Profile.AIRPORT], http)
+        desk_keys = type(keys)()
+        desk = await VerifierDesk.register(url, desk_keys, admin, "Noi Bai T2", [Profile.AIRPORT], http)
+        token = w.present_online(Profile.AIRPORT, Consent.PASSCODE(passcode="123456"))
+        verdict = await desk.redeem(token.text)
+        assert verdict.valid and verdict.online, verdict.reasons
+        assert {f.name: f.value for f in verdict.fields}["full_name"] == citizen.full_name
+        reopened = VerifierDesk.open(url, desk_keys, desk.verifier_id(), http)
+        with pytest.raises(EidError.TokenUsed):
+            await reopened.redeem(token.text)
+
+    asyncio.run(desk_journey())
+    assert http.failures == []
+
+
+def test_enrol_and_sign_through_the_app_transport(tmp_path, keys, backend, http):
+    url, _ = backend
+    citizen = eid_testing.sim_citizens(4)[3]
+    w = activate(tmp_path, keys, url, citizen, http)
+    content = "Tờ khai đăng ký thường trú".encode()
+
+    async def sign():
+        before = len(http.exchanges)
+        credential = await w.signing_enrol()
+        assert credential.status == "enabled"
+        assert len(http.exchanges) > before
+        return await w.sign(SigningRequest(file_name="to-khai.pdf", content=content, relying_party="UBND"), "123456")
+
+    signed = asyncio.run(sign())
+    assert signed.consent.sha256_hex == hashlib.sha256(content).hexdigest()
+    assert signed.cms[0] == 0x30 and len(signed.cms) > 500
+    assert http.failures == []
+
+
+def test_unreachable_backend_is_a_network_error_for_verifiers(http):
+    with pytest.raises(EidError.Network):
+        asyncio.run(Verifier.fetch("http://127.0.0.1:9", http))
+    assert http.failures and set(http.failures) == {"NotSent"}
