@@ -114,7 +114,7 @@ final class EidWalletTests: XCTestCase {
         let dir = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         return try WalletHandle.open(
             config: WalletConfig(dataDir: dir.path, backendUrl: "http://127.0.0.1:9"),
-            keyStore: SoftwareKeyStore())
+            keyStore: SoftwareKeyStore(), http: URLSessionTransport())
     }
 
     func testWrongPasscodeSurfacesAttemptsLeftAndIsLoggedWithoutDigits() throws {
@@ -165,7 +165,7 @@ final class EidWalletTests: XCTestCase {
             XCTFail("activation reached a backend on port 9")
         } catch EidError.Network {
         }
-        await assertThrowsAsync({ try await Verifier.fetch(backendUrl: "http://127.0.0.1:9") }) { error in
+        await assertThrowsAsync({ try await Verifier.fetch(backendUrl: "http://127.0.0.1:9", http: URLSessionTransport()) }) { error in
             guard case EidError.Network = error else { return XCTFail("\(error)") }
         }
         await assertThrowsAsync({ try await wallet.signingEnrol() }) { error in
@@ -195,14 +195,14 @@ final class EidWalletTests: XCTestCase {
 
     func testVerifierAndDeskNeedTheBackend() async throws {
         do {
-            _ = try await Verifier.fetch(backendUrl: "http://127.0.0.1:9")
+            _ = try await Verifier.fetch(backendUrl: "http://127.0.0.1:9", http: URLSessionTransport())
             XCTFail("fetched lists from a backend on port 9")
         } catch EidError.Network {
         }
         do {
             _ = try await VerifierDesk.register(
                 backendUrl: "http://127.0.0.1:9", keyStore: SoftwareKeyStore(),
-                adminToken: "token", name: "desk", profiles: [.airport])
+                adminToken: "token", name: "desk", profiles: [.airport], http: URLSessionTransport())
             XCTFail("registered at a backend on port 9")
         } catch EidError.Network {
         }

@@ -117,7 +117,7 @@ final class WalletJourneyTests: XCTestCase {
     }
 
     private func openWallet(_ dir: URL, _ backendUrl: String, keys: KeyStore = SoftwareKeyStore()) throws -> WalletHandle {
-        try WalletHandle.open(config: WalletConfig(dataDir: dir.path, backendUrl: backendUrl), keyStore: keys)
+        try WalletHandle.open(config: WalletConfig(dataDir: dir.path, backendUrl: backendUrl), keyStore: keys, http: URLSessionTransport())
     }
 
     private func mrzKey(_ c: SimCitizen) -> ChipAccessKey {
@@ -222,7 +222,7 @@ final class WalletJourneyTests: XCTestCase {
         XCTAssertGreaterThan(qr.expiresAt, UInt64(Date().timeIntervalSince1970))
         XCTAssertEqual(try wallet.presentationStock().first { $0.profile == .airport }?.unused, airport - 1)
 
-        let verifier = try await Verifier.fetch(backendUrl: backend.url)
+        let verifier = try await Verifier.fetch(backendUrl: backend.url, http: URLSessionTransport())
         let verdict = verifier.verifyOffline(text: qr.text, nonce: nonce, expectedProfile: .airport)
         XCTAssertTrue(verdict.valid, "\(verdict.reasons)")
         XCTAssertEqual(verdict.profile, Profile.airport)
@@ -265,14 +265,14 @@ final class WalletJourneyTests: XCTestCase {
         await assertThrowsAsync({
             try await VerifierDesk.register(
                 backendUrl: backend.url, keyStore: SoftwareKeyStore(), adminToken: "not-the-token",
-                name: "desk", profiles: [.airport])
+                name: "desk", profiles: [.airport], http: URLSessionTransport())
         }) { error in
             guard case EidError.Backend = error else { return XCTFail("\(error)") }
         }
         let deskKeys = SoftwareKeyStore()
         let desk = try await VerifierDesk.register(
             backendUrl: backend.url, keyStore: deskKeys, adminToken: backend.adminToken,
-            name: "Noi Bai T2 check-in 14", profiles: [.airport])
+            name: "Noi Bai T2 check-in 14", profiles: [.airport], http: URLSessionTransport())
         XCTAssertFalse(desk.verifierId().isEmpty)
         XCTAssertNotNil(try deskKeys.publicKey(alias: "eid.verifier"), "the desk key lives in the desk's key store")
 
@@ -283,7 +283,9 @@ final class WalletJourneyTests: XCTestCase {
         XCTAssertEqual(verdict.fields.first { $0.name == "full_name" }?.value, citizen.fullName)
 
         // The same desk, reopened from its id, cannot redeem the token again.
-        let reopened = try VerifierDesk.open(backendUrl: backend.url, keyStore: deskKeys, verifierId: desk.verifierId())
+        let reopened = VerifierDesk.open(
+            backendUrl: backend.url, keyStore: deskKeys, verifierId: desk.verifierId(),
+            http: URLSessionTransport())
         await assertThrowsAsync({ try await reopened.redeem(text: token.text) }) { error in
             guard case EidError.TokenUsed = error else { return XCTFail("\(error)") }
         }
@@ -291,7 +293,7 @@ final class WalletJourneyTests: XCTestCase {
         // A clinic-only desk may not receive an airport token; an offline QR is not redeemed.
         let clinic = try await VerifierDesk.register(
             backendUrl: backend.url, keyStore: SoftwareKeyStore(), adminToken: backend.adminToken,
-            name: "clinic", profiles: [.clinic])
+            name: "clinic", profiles: [.clinic], http: URLSessionTransport())
         let second = try wallet.presentOnline(profile: .airport, consent: .passcode(passcode: "123456"))
         await assertThrowsAsync({ try await clinic.redeem(text: second.text) }) { error in
             guard case EidError.Backend(let code, _) = error else { return XCTFail("\(error)") }
