@@ -51,7 +51,9 @@ impl Default for Limits {
         Limits {
             max_connections: 1000,
             max_connections_per_client: 100,
-            header_read_timeout: Duration::from_secs(10),
+            // Longer than the wallet's keep-alive pool age (ureq: 15 s), so the client drops an
+            // idle connection before the server does and never sends on one being closed.
+            header_read_timeout: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             body_read_timeout: Duration::from_secs(20),
             // Activation evidence (SOD, DG1/13/14/15, attestation chain) is a few tens of KB.
