@@ -2,7 +2,7 @@
 //! bodies within size and time limits, JSON bodies, idempotent POSTs.
 
 use crate::AppState;
-use crate::error::{ApiFailure, REQUEST_ID, json_response};
+use crate::error::{ApiFailure, REQUEST_ID, code_of_status, failure_with_status, json_response};
 use crate::input::is_client_request_id as is_plain_id;
 use crate::limits::Limits;
 use axum::body::Body;
@@ -10,7 +10,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use eid_core::api::{ErrorCode, headers};
+use eid_core::api::headers;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -64,12 +64,6 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     resp
 }
 
-/// An error answer of `status` with `code`: for the statuses a transport-level refusal has
-/// (405, 408, 413) that no [`ErrorCode`] maps to.
-fn failure(status: StatusCode, code: ErrorCode, message: &'static str) -> Response {
-    json_response(status, ApiFailure::new(code, message).body(), None)
-}
-
 /// Every error in the API's shape: an error answer that is not JSON (axum's own refusals, such
 /// as 405 for a wrong method) gets an `ErrorBody` for its status; the status and other headers
 /// (`Allow`, `Retry-After`) stay.
@@ -82,21 +76,7 @@ fn as_error_body(resp: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }
-    let (code, message) = match status {
-        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such endpoint"),
-        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::InvalidRequest, "method not allowed"),
-        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::InvalidRequest, "the body is too large"),
-        StatusCode::REQUEST_TIMEOUT => (ErrorCode::InvalidRequest, "the request was too slow"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            (ErrorCode::InvalidRequest, "unsupported content type")
-        }
-        StatusCode::UNAUTHORIZED => (ErrorCode::Unauthenticated, "not authenticated"),
-        StatusCode::TOO_MANY_REQUESTS => {
-            (ErrorCode::RateLimited, "too many attempts; try again later")
-        }
-        s if s.is_server_error() => (ErrorCode::Internal, "internal error"),
-        _ => (ErrorCode::InvalidRequest, "the request is not valid"),
-    };
+    let (code, message) = code_of_status(status);
     let (mut parts, _) = resp.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
@@ -110,13 +90,7 @@ fn as_error_body(resp: Response) -> Response {
 /// within `body_read_timeout` of the head (else 408), so a slow or endless upload holds nothing
 /// past those limits.
 pub async fn read_body(limits: Limits, req: Request, next: Next) -> Response {
-    let too_large = || {
-        failure(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::InvalidRequest,
-            "the body is too large",
-        )
-    };
+    let too_large = || failure_with_status(StatusCode::PAYLOAD_TOO_LARGE);
     let (parts, body) = req.into_parts();
     let announced = parts
         .headers
@@ -130,20 +104,8 @@ pub async fn read_body(limits: Limits, req: Request, next: Next) -> Response {
     let bytes = match tokio::time::timeout(limits.body_read_timeout, read).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
-        Ok(Err(_)) => {
-            return failure(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidRequest,
-                "the body could not be read",
-            );
-        }
-        Err(_) => {
-            return failure(
-                StatusCode::REQUEST_TIMEOUT,
-                ErrorCode::InvalidRequest,
-                "the request was too slow",
-            );
-        }
+        Ok(Err(_)) => return ApiFailure::invalid("the body could not be read").into_response(),
+        Err(_) => return failure_with_status(StatusCode::REQUEST_TIMEOUT),
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

@@ -32,6 +32,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
+/// hyper's read buffer, so the largest request head (hyper's minimum is 8 KiB).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 /// Serves `router` on `listener` until `shutdown` completes and every connection has ended.
 pub async fn run(
     listener: TcpListener,
@@ -111,6 +114,9 @@ async fn connection(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        // A request head beyond about this size is refused by hyper (431; its default is
+        // ~400 KiB): bounds the memory one connection can make the server hold for its head.
+        .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
     let mut conn = pin!(builder.serve_connection(io, service));
     let mut ticker =
