@@ -18,7 +18,8 @@ TOKENS="${TOKENS:-40000}"
 measure() { # $1 = name, $2 = database URL
   local name="$1" db="$2" token stats
   token="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  EID_ADMIN_TOKEN="$token" serve "$name" "$db"
+  # One loopback client activates the whole population: no activation throttles (ADR 0019).
+  EID_ADMIN_TOKEN="$token" serve "$name" "$db" --client-rate 0 --global-rate 0
   EID_ADMIN_TOKEN="$token" "$EID" load-prep-redeem --backend "$url" --lua "$work/$name.lua" \
     --tokens "$TOKENS" --threads 2 >"$work/$name.prep"
   stats="$(wrk_json "$url" "$work/$name.lua")"

@@ -20,7 +20,8 @@ CONCURRENCY="${CONCURRENCY:-8}"
 
 measure() { # $1 = name, $2 = database URL
   local name="$1" db="$2" prep full cond
-  serve "$name" "$db" --population "$POPULATION"
+  # One loopback client activates the whole population: no activation throttles (ADR 0019).
+  serve "$name" "$db" --population "$POPULATION" --client-rate 0 --global-rate 0
   prep="$("$EID" load-prep --backend "$url" --lua "$work/$name.lua" \
     --population "$POPULATION" --concurrency "$CONCURRENCY")"
   full="{$(EID_IF_NONE_MATCH=0 wrk_json "$url" "$work/$name.lua")}"

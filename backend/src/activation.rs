@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::error::{ApiFailure, Error};
 use crate::evidence::{self, RegistryChip};
 use crate::http::{Answer, idempotent, parse, random_bytes, random_hex};
+use crate::input;
 use crate::issue;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,16 +26,6 @@ pub const CODE_LIFETIME: u64 = 300;
 pub const MAX_WRONG_CODES: i64 = 5;
 /// Rate limit window for starts per ID number and per phone.
 pub const RATE_WINDOW: u64 = 3600;
-
-fn is_id_number(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Vietnamese mobile numbers: 0 and 9 digits, or +84 and 9 digits.
-fn is_phone(s: &str) -> bool {
-    let digits = s.strip_prefix("+84").or_else(|| s.strip_prefix('0'));
-    digits.is_some_and(|d| d.len() == 9 && d.bytes().all(|b| b.is_ascii_digit()))
-}
 
 /// What is stored instead of the code: bound to the activation so equal codes hash apart.
 fn code_hash(activation_id: &str, code: &str) -> Vec<u8> {
@@ -58,12 +49,13 @@ fn sms_code() -> Result<String, Error> {
     }
 }
 
-/// The `rate_keys` row of an ID number or phone: a hash, so the table holds no numbers.
-fn rate_key(what: &str, value: &str) -> Vec<u8> {
+/// The `rate_keys` row of an (ID number, phone) pair: a hash, so the table holds no numbers.
+fn rate_key(id_number: &str, phone: &str) -> Vec<u8> {
     Sha256::new()
-        .chain_update(what.as_bytes())
+        .chain_update(b"pair:")
+        .chain_update(id_number.as_bytes())
         .chain_update(b":")
-        .chain_update(value.as_bytes())
+        .chain_update(phone.as_bytes())
         .finalize()
         .to_vec()
 }
@@ -92,57 +84,48 @@ pub async fn start(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
 }
 
 async fn start_inner(state: &AppState, req: &ActivationStart) -> Result<Answer, ApiFailure> {
-    if !is_id_number(&req.id_number) {
+    if !input::is_id_number(&req.id_number) {
         return Err(ApiFailure::invalid("id_number must be 12 digits"));
     }
-    if !is_phone(&req.phone) {
+    // `+84…` and `0…` are one phone: the registry's `0…` form from here on.
+    let Some(phone) = input::normalise_phone(&req.phone) else {
         return Err(ApiFailure::invalid("phone is not a mobile number"));
-    }
+    };
     let now = state.now_i64();
     let window_start = now - RATE_WINDOW as i64;
     let mut w = state.store.write().await?;
-    // Check and insert atomically: lock the ID's and the phone's rows first (always in this
-    // order, so two starts cannot wait on each other), so a concurrent start for the same ID or
-    // phone waits here until this one commits and then counts it.
-    for key in [
-        rate_key("id", &req.id_number),
-        rate_key("phone", &req.phone),
-    ] {
-        sqlx::query(
-            "INSERT INTO rate_keys (key, touched_at) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET touched_at = excluded.touched_at",
-        )
-        .bind(key)
-        .bind(now)
-        .execute(&mut *w.tx)
-        .await?;
-    }
-    // Per ID number and per phone, whether or not they exist (the same answer for both).
-    for (column_query, value) in [
-        (
-            "SELECT COUNT(*), MIN(created_at) FROM activations WHERE id_number = $1 AND created_at > $2",
-            &req.id_number,
-        ),
-        (
-            "SELECT COUNT(*), MIN(created_at) FROM activations WHERE phone = $1 AND created_at > $2",
-            &req.phone,
-        ),
-    ] {
-        let row = sqlx::query(column_query)
-            .bind(value)
-            .bind(window_start)
-            .fetch_one(&mut *w.tx)
-            .await?;
-        let count: i64 = row.try_get(0)?;
-        let oldest: Option<i64> = row.try_get(1)?;
-        if count >= state.config.starts_per_hour {
-            let retry = oldest.map_or(RATE_WINDOW as i64, |o| o + RATE_WINDOW as i64 - now);
-            return Err(ApiFailure::rate_limited(u64::try_from(retry).unwrap_or(1)));
-        }
+    // Check and insert atomically: lock the pair's row first, so a concurrent start for the same
+    // pair waits here until this one commits and then counts it.
+    sqlx::query(
+        "INSERT INTO rate_keys (key, touched_at) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET touched_at = excluded.touched_at",
+    )
+    .bind(rate_key(&req.id_number, &phone))
+    .bind(now)
+    .execute(&mut *w.tx)
+    .await?;
+    // Per (ID number, phone) pair, whether or not it matches the registry (the same answer for
+    // both): starts with other phones for an ID, or other IDs for a phone, never block the
+    // citizen's own pair, and the limit says nothing about whether a pair matches. Floods of
+    // pairs are the per-client and global throttles' job (docs/adr/0019).
+    let row = sqlx::query(
+        "SELECT COUNT(*), MIN(created_at) FROM activations \
+         WHERE id_number = $1 AND phone = $2 AND created_at > $3",
+    )
+    .bind(&req.id_number)
+    .bind(&phone)
+    .bind(window_start)
+    .fetch_one(&mut *w.tx)
+    .await?;
+    let count: i64 = row.try_get(0)?;
+    let oldest: Option<i64> = row.try_get(1)?;
+    if count >= state.config.starts_per_hour {
+        let retry = oldest.map_or(RATE_WINDOW as i64, |o| o + RATE_WINDOW as i64 - now);
+        return Err(ApiFailure::rate_limited(u64::try_from(retry).unwrap_or(1)));
     }
     let matched = sqlx::query("SELECT 1 FROM citizens WHERE id_number = $1 AND phone = $2")
         .bind(&req.id_number)
-        .bind(&req.phone)
+        .bind(&phone)
         .fetch_optional(&mut *w.tx)
         .await?
         .is_some();
@@ -163,7 +146,7 @@ async fn start_inner(state: &AppState, req: &ActivationStart) -> Result<Answer, 
     )
     .bind(&activation_id)
     .bind(&req.id_number)
-    .bind(&req.phone)
+    .bind(&phone)
     .bind(i64::from(matched))
     .bind(&stored_hash)
     .bind(&challenge)
@@ -172,23 +155,11 @@ async fn start_inner(state: &AppState, req: &ActivationStart) -> Result<Answer, 
     .execute(&mut *w.tx)
     .await?;
     if matched {
-        let text = format!("Ma kich hoat VNeID: {code}. Khong chia se ma nay voi ai.");
-        sqlx::query("INSERT INTO sms_outbox (phone, body, created_at) VALUES ($1, $2, $3)")
-            .bind(&req.phone)
-            .bind(&text)
-            .bind(now)
-            .execute(&mut *w.tx)
-            .await?;
+        state.sms.record(&mut w.tx, &phone, &code, now).await?;
     }
     w.commit().await?;
     if matched {
-        let to = masked_phone(&req.phone);
-        if state.config.dev_mode {
-            // Development only: the outbox is read from this line (no real SMS gateway).
-            tracing::info!(to = %to, code = %code, "sms to {to}: code {code}");
-        } else {
-            tracing::info!(to = %to, "sms to {to}: code sent");
-        }
+        state.sms.deliver(&phone, &code);
     }
     Answer::ok(&ActivationStarted {
         activation_id,
@@ -218,45 +189,76 @@ fn wrong_code() -> ApiFailure {
     ApiFailure::new(ErrorCode::WrongCode, "the SMS code is wrong")
 }
 
-async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<Answer, ApiFailure> {
-    let now = state.now_i64();
-    let mut w = state.store.write().await?;
-    let Some(row) = sqlx::query(
-        "SELECT id_number, matched, code_hash, challenge, expires_at, failed_attempts, used_at \
-         FROM activations WHERE id = $1",
+/// What a try at an activation needs once it is counted.
+struct Claimed {
+    id_number: String,
+    matched: bool,
+    code_hash: Vec<u8>,
+    challenge: Vec<u8>,
+}
+
+/// Counts this try against the activation before its code is looked at: one atomic UPDATE that
+/// only succeeds while the activation is unused, unexpired and below [`MAX_WRONG_CODES`] tries.
+/// On PostgreSQL it takes the row lock until the transaction ends, so concurrent tries queue and
+/// each sees the count the previous ones left: at most [`MAX_WRONG_CODES`] codes are ever
+/// checked. A try that turns out right gives its count back (see `complete_inner`); a try whose
+/// transaction rolls back (bad chip evidence) never counted.
+async fn claim_try(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    activation_id: &str,
+    now: i64,
+) -> Result<Claimed, ApiFailure> {
+    let claimed = sqlx::query(
+        "UPDATE activations SET failed_attempts = failed_attempts + 1 \
+         WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND failed_attempts < $3 \
+         RETURNING id_number, matched, code_hash, challenge",
     )
-    .bind(&req.activation_id)
-    .fetch_optional(&mut *w.tx)
-    .await?
-    else {
+    .bind(activation_id)
+    .bind(now)
+    .bind(MAX_WRONG_CODES)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = claimed {
+        return Ok(Claimed {
+            id_number: row.try_get(0)?,
+            matched: row.try_get::<i64, _>(1)? != 0,
+            code_hash: row.try_get(2)?,
+            challenge: row.try_get(3)?,
+        });
+    }
+    // Why not: unknown (a wrong code, as for an activation nobody can complete), used, or
+    // expired / out of tries.
+    let row = sqlx::query("SELECT used_at FROM activations WHERE id = $1")
+        .bind(activation_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else {
         return Err(wrong_code());
     };
-    let id_number: String = row.try_get(0)?;
-    let matched: i64 = row.try_get(1)?;
-    let stored_hash: Vec<u8> = row.try_get(2)?;
-    let challenge: Vec<u8> = row.try_get(3)?;
-    let expires_at: i64 = row.try_get(4)?;
-    let failed: i64 = row.try_get(5)?;
-    let used_at: Option<i64> = row.try_get(6)?;
-    if used_at.is_some() {
-        return Err(ApiFailure::new(
-            ErrorCode::CodeUsed,
-            "the SMS code was already used",
-        ));
+    let used_at: Option<i64> = row.try_get(0)?;
+    Err(if used_at.is_some() {
+        ApiFailure::new(ErrorCode::CodeUsed, "the SMS code was already used")
+    } else {
+        ApiFailure::new(ErrorCode::CodeExpired, "the SMS code expired; start again")
+    })
+}
+
+async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<Answer, ApiFailure> {
+    if !input::is_sms_code(&req.sms_code) {
+        return Err(ApiFailure::invalid("sms_code must be 6 digits"));
     }
-    if now >= expires_at || failed >= MAX_WRONG_CODES {
-        return Err(ApiFailure::new(
-            ErrorCode::CodeExpired,
-            "the SMS code expired; start again",
-        ));
-    }
+    let now = state.now_i64();
+    let mut w = state.store.write().await?;
+    let Claimed {
+        id_number,
+        matched,
+        code_hash: stored_hash,
+        challenge,
+    } = claim_try(&mut w.tx, &req.activation_id, now).await?;
     let given = code_hash(&req.activation_id, &req.sms_code);
     let code_ok: bool = given.ct_eq(&stored_hash).into();
-    if !code_ok || matched == 0 {
-        sqlx::query("UPDATE activations SET failed_attempts = failed_attempts + 1 WHERE id = $1")
-            .bind(&req.activation_id)
-            .execute(&mut *w.tx)
-            .await?;
+    if !code_ok || !matched {
+        // The try stays counted.
         w.commit().await?;
         return Err(wrong_code());
     }
@@ -290,12 +292,16 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
         .to_vec();
 
     // All checks passed: one transaction binds the device and revokes the others.
-    let used = sqlx::query("UPDATE activations SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(&req.activation_id)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
+    // Used, and the right try is not a failed one.
+    let used = sqlx::query(
+        "UPDATE activations SET used_at = $1, failed_attempts = failed_attempts - 1 \
+         WHERE id = $2 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(&req.activation_id)
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected();
     if used != 1 {
         return Err(ApiFailure::new(
             ErrorCode::CodeUsed,
@@ -398,10 +404,6 @@ mod tests {
 
     #[test]
     fn formats_and_codes() {
-        assert!(is_id_number("001099012345"));
-        assert!(!is_id_number("00109901234"));
-        assert!(is_phone("0912345678") && is_phone("+84912345678"));
-        assert!(!is_phone("912345678") && !is_phone("09123456789"));
         let c = sms_code().unwrap();
         assert!(c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(masked_phone("0912345678"), "***678");

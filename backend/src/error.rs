@@ -109,6 +109,32 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
+/// The code and message of an error answer that only has a status (axum's own refusals, the
+/// listener's limits): the other direction of [`status_of`].
+pub fn code_of_status(status: StatusCode) -> (ErrorCode, &'static str) {
+    match status {
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::InvalidRequest, "method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::InvalidRequest, "the body is too large"),
+        StatusCode::REQUEST_TIMEOUT => (ErrorCode::InvalidRequest, "the request was too slow"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::InvalidRequest, "unsupported content type")
+        }
+        StatusCode::UNAUTHORIZED => (ErrorCode::Unauthenticated, "not authenticated"),
+        StatusCode::TOO_MANY_REQUESTS => {
+            (ErrorCode::RateLimited, "too many attempts; try again later")
+        }
+        s if s.is_server_error() => (ErrorCode::Internal, "internal error"),
+        _ => (ErrorCode::InvalidRequest, "the request is not valid"),
+    }
+}
+
+/// An error answer with `status` (for the statuses no [`ErrorCode`] maps to: 405, 408, 413).
+pub fn failure_with_status(status: StatusCode) -> Response {
+    let (code, message) = code_of_status(status);
+    json_response(status, ApiFailure::new(code, message).body(), None)
+}
+
 impl From<Error> for ApiFailure {
     fn from(e: Error) -> Self {
         // The internal error is logged with the request id; the client gets a generic answer.

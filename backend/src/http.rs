@@ -1,12 +1,17 @@
-//! Cross-cutting HTTP: request ids and request logging, JSON bodies, idempotent POSTs.
+//! Cross-cutting HTTP: request ids and request logging, every error as an `ErrorBody`, request
+//! bodies within size and time limits, JSON bodies, idempotent POSTs.
 
 use crate::AppState;
-use crate::error::{ApiFailure, REQUEST_ID, json_response};
+use crate::error::{ApiFailure, REQUEST_ID, code_of_status, failure_with_status, json_response};
+use crate::input::is_client_request_id as is_plain_id;
+use crate::limits::Limits;
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use eid_core::api::headers;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -21,13 +26,6 @@ pub fn random_bytes(n: usize) -> Result<Vec<u8>, crate::error::Error> {
     let mut b = vec![0u8; n];
     getrandom::fill(&mut b).map_err(|_| crate::error::Error::Random)?;
     Ok(b)
-}
-
-/// A client-chosen id we may echo and log: short and plain.
-fn is_plain_id(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Gives every request an id (the client's `x-request-id` when plain, else a new one), puts it
@@ -49,7 +47,9 @@ pub async fn request_context(req: Request, next: Next) -> Response {
         .map_or("<unmatched>", MatchedPath::as_str)
         .to_owned();
     let started = Instant::now();
-    let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    let mut resp = REQUEST_ID
+        .scope(id.clone(), async { as_error_body(next.run(req).await) })
+        .await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(headers::REQUEST_ID, v);
     }
@@ -62,6 +62,53 @@ pub async fn request_context(req: Request, next: Next) -> Response {
         "request"
     );
     resp
+}
+
+/// Every error in the API's shape: an error answer that is not JSON (axum's own refusals, such
+/// as 405 for a wrong method) gets an `ErrorBody` for its status; the status and other headers
+/// (`Allow`, `Retry-After`) stay.
+fn as_error_body(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (code, message) = code_of_status(status);
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(ApiFailure::new(code, message).body()))
+}
+
+/// Reads the whole request body before the handler runs, at most `max_body_bytes` (else 413)
+/// within `body_read_timeout` of the head (else 408), so a slow or endless upload holds nothing
+/// past those limits.
+pub async fn read_body(limits: Limits, req: Request, next: Next) -> Response {
+    let too_large = || failure_with_status(StatusCode::PAYLOAD_TOO_LARGE);
+    let (parts, body) = req.into_parts();
+    let announced = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limits.max_body_bytes as u64) {
+        return too_large();
+    }
+    let read = Limited::new(body, limits.max_body_bytes).collect();
+    let bytes = match tokio::time::timeout(limits.body_read_timeout, read).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
+        Ok(Err(_)) => return ApiFailure::invalid("the body could not be read").into_response(),
+        Err(_) => return failure_with_status(StatusCode::REQUEST_TIMEOUT),
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Unknown routes answer in the API's error shape.

@@ -12,11 +12,16 @@ mod documents;
 pub mod error;
 mod evidence;
 mod http;
+pub mod input;
 mod issue;
+pub mod limits;
 pub mod lists;
 mod presentation;
 pub mod registry;
+mod server;
 pub mod signing;
+pub mod sms;
+mod throttle;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -76,13 +81,17 @@ pub struct Config {
     pub database_url: String,
     /// Development mode: the SMS outbox is readable over HTTP and codes are logged.
     pub dev_mode: bool,
-    /// Activation starts allowed per ID number and per phone in [`RATE_WINDOW`].
+    /// Activation starts allowed per (ID number, phone) pair in [`RATE_WINDOW`].
     pub starts_per_hour: i64,
     /// Synthetic citizens seeded into an empty registry: the fixtures' population
     /// (`eid_fixtures::citizens::POPULATION_SIZE`) unless a load measurement asks for more.
     pub population: usize,
     /// Bearer token of the admin endpoints (verifier registration); none: they refuse everyone.
     pub admin_token: Option<String>,
+    /// Connection caps, timeouts, body size, throttles (docs/adr/0019).
+    pub limits: limits::Limits,
+    /// Where production sends activation codes (development: the outbox).
+    pub sms_gateway: Option<sms::Gateway>,
 }
 
 impl Config {
@@ -94,6 +103,8 @@ impl Config {
             starts_per_hour: 5,
             population: eid_fixtures::citizens::POPULATION_SIZE,
             admin_token: None,
+            limits: limits::Limits::default(),
+            sms_gateway: None,
         }
     }
 }
@@ -135,6 +146,10 @@ pub struct AppState {
     pub signing: Option<signing::Signing>,
     /// Caches of the presentation endpoints (verifiers, opened registry records).
     pub presentation: presentation::Caches,
+    /// Token buckets of the unauthenticated endpoints.
+    pub(crate) throttle: throttle::Throttle,
+    /// Where activation codes go.
+    pub(crate) sms: sms::SmsSender,
 }
 
 impl AppState {
@@ -170,6 +185,9 @@ impl App {
         registry::seed_if_empty(&store, clock.now(), config.population).await?;
         let keys = registry::Keys::load(&store).await?;
         let signing = signing::Signing::open(&store, config.dev_mode, choice, clock.now()).await?;
+        let throttle =
+            throttle::Throttle::new(config.limits.client_throttle, config.limits.global_throttle);
+        let sms = sms::SmsSender::new(config.dev_mode, config.sms_gateway.as_ref());
         Ok(App {
             state: Arc::new(AppState {
                 store,
@@ -181,6 +199,8 @@ impl App {
                 status_list: Default::default(),
                 signing,
                 presentation: presentation::Caches::default(),
+                throttle,
+                sms,
             }),
         })
     }
@@ -194,13 +214,28 @@ impl App {
     }
 
     /// The HTTP routes of the backend: exactly [`ROUTES`], so the table the OpenAPI test
-    /// checks is the router itself.
+    /// checks is the router itself. The unauthenticated ones are throttled; every body is read
+    /// within the size and time limits before a handler sees it; every answer carries the request
+    /// id and every error is an `ErrorBody`.
     pub fn router(&self) -> Router {
+        let limits = self.state.config.limits.clone();
         ROUTES
             .iter()
             .filter_map(|(method, path)| handler(method, path).map(|h| (*path, h)))
+            .map(|(path, h)| {
+                if THROTTLED.contains(&path) {
+                    let guard =
+                        axum::middleware::from_fn_with_state(self.state.clone(), throttle::guard);
+                    (path, h.route_layer(guard))
+                } else {
+                    (path, h)
+                }
+            })
             .fold(Router::new(), |router, (path, h)| router.route(path, h))
             .fallback(http::not_found)
+            .layer(axum::middleware::from_fn(move |req, next| {
+                http::read_body(limits.clone(), req, next)
+            }))
             .layer(axum::middleware::from_fn(http::request_context))
             .with_state(self.state.clone())
     }
@@ -253,13 +288,16 @@ impl App {
                 }
             }
         });
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served =
+            server::run(listener, self.router(), &self.state.config.limits, shutdown).await;
         pruner.abort();
         served
     }
 }
+
+/// The routes anyone may call without a device or verifier signature, throttled per client and
+/// globally (redeem is verifier-signed, the GETs are cached public lists).
+const THROTTLED: &[&str] = &[paths::ACTIVATION_START, paths::ACTIVATION_COMPLETE];
 
 /// The handler of each entry of [`ROUTES`].
 fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
@@ -331,6 +369,8 @@ async fn dev_outbox(
     let Some(phone) = query.ok().and_then(|q| q.0.phone) else {
         return ApiFailure::invalid("phone is required").into_response();
     };
+    // The form the outbox holds (`+84…` is the same phone).
+    let phone = input::normalise_phone(&phone).unwrap_or(phone);
     let rows = match sqlx::query(
         "SELECT phone, body, created_at FROM sms_outbox WHERE phone = $1 ORDER BY id",
     )

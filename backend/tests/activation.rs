@@ -271,44 +271,200 @@ async fn bad_chip_evidence_is_refused_without_using_the_code() {
     }
 }
 
+async fn start_as(h: &Harness, id_number: &str, phone: &str) -> Reply {
+    h.post(
+        api::paths::ACTIVATION_START,
+        &ActivationStart {
+            client_request_id: request_id(),
+            id_number: id_number.into(),
+            phone: phone.into(),
+        },
+    )
+    .await
+}
+
+/// Fails on b40b263: five starts with other phones for an ID number gave its owner 429.
 #[tokio::test]
-async fn starts_are_rate_limited_per_id_and_per_phone() {
+async fn strangers_cannot_block_the_owners_pair_and_the_limit_is_per_pair() {
     for h in harnesses().await {
         let c = citizen(5);
+        // Starts for the owner's ID with other phones, and for other IDs with the owner's phone.
+        for i in 0..6 {
+            let r = start_as(&h, &c.id_number, &format!("09111111{i:02}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+            let r = start_as(&h, &format!("00100000000{i}"), &c.phone).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+        }
+        // The owner's pair is not blocked by any of them.
         for _ in 0..5 {
             h.start(&c).await;
         }
+        // Its own limit holds, in either form of the phone.
+        let plus84 = format!("+84{}", &c.phone[1..]);
+        for phone in [c.phone.as_str(), plus84.as_str()] {
+            let r = start_as(&h, &c.id_number, phone).await;
+            assert_eq!(
+                (r.status, r.error()),
+                (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+                "{}",
+                h.db
+            );
+            let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!(retry > 0 && retry <= eid_backend::RATE_WINDOW);
+        }
+        let owner: api::ErrorBody = start_as(&h, &c.id_number, &c.phone).await.json();
+        // A pair that matches nobody is limited the same way: the limit tells nothing.
+        for _ in 0..5 {
+            assert_eq!(
+                start_as(&h, &c.id_number, "0900000009").await.status,
+                StatusCode::OK
+            );
+        }
+        let r = start_as(&h, &c.id_number, "0900000009").await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        let stranger: api::ErrorBody = r.json();
+        assert_eq!(
+            (stranger.error.code, stranger.error.message),
+            (owner.error.code, owner.error.message)
+        );
+        // An hour later it is allowed again.
+        h.app.clock().advance(eid_backend::RATE_WINDOW as i64 + 1);
+        h.start(&c).await;
+    }
+}
+
+/// Fails on b40b263: `+84…` did not match the registry's `0…`, so no SMS was sent.
+#[tokio::test]
+async fn plus84_phones_match_the_registry() {
+    for h in harnesses().await {
+        let c = citizen(3);
+        let plus84 = format!("+84{}", &c.phone[1..]);
+        let r = start_as(&h, &c.id_number, &plus84).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let started: ActivationStarted = r.json();
+        // The SMS goes to the registry's phone, found in either form.
+        assert_eq!(h.outbox(&c.phone).await.messages.len(), 1, "{}", h.db);
+        let code = h.code(&plus84.replace('+', "%2B")).await;
         let r = h
-            .post(
-                api::paths::ACTIVATION_START,
-                &ActivationStart {
-                    client_request_id: request_id(),
-                    id_number: c.id_number.clone(),
-                    phone: "0911111111".into(),
-                },
+            .complete(
+                &started,
+                &code,
+                evidence(&c, &started.chip_challenge.0),
+                &DeviceKey::new(),
             )
             .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+        // Not a mobile number in either form.
+        for bad in ["+8491234567", "84912345678", "+840912345678"] {
+            let r = start_as(&h, &c.id_number, bad).await;
+            assert_eq!(r.error(), ErrorCode::InvalidRequest, "{bad}");
+        }
+    }
+}
+
+/// A POST from `peer`, as the listener hands it to the router.
+async fn post_from(h: &Harness, peer: [u8; 4], path: &str, body: Vec<u8>) -> Reply {
+    let mut req = axum::http::Request::post(path)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let addr = std::net::SocketAddr::from((peer, 40000));
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    h.send(req).await
+}
+
+async fn start_from(h: &Harness, peer: [u8; 4], id_number: &str, phone: &str) -> Reply {
+    let body = serde_json::to_vec(&ActivationStart {
+        client_request_id: request_id(),
+        id_number: id_number.into(),
+        phone: phone.into(),
+    })
+    .unwrap();
+    post_from(h, peer, api::paths::ACTIVATION_START, body).await
+}
+
+/// Fails on b40b263: all 2,000 starts of one client went through.
+#[tokio::test]
+async fn a_flood_from_one_client_is_throttled_and_others_get_through() {
+    for h in harnesses().await {
+        let burst = h.app.state().config.limits.client_throttle.burst as usize;
+        let mut ok = 0;
+        let mut limited = 0;
+        for i in 0..2000u32 {
+            let r = start_from(
+                &h,
+                [10, 0, 0, 1],
+                &format!("{:012}", 900_000 + i),
+                &format!("09{i:08}"),
+            )
+            .await;
+            match r.status {
+                StatusCode::OK => ok += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    assert_eq!(r.error(), ErrorCode::RateLimited);
+                    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+                    assert!(retry >= 1);
+                    limited += 1;
+                }
+                s => panic!("{s}"),
+            }
+        }
+        // The burst, and what refilled while the flood ran (30 a minute).
+        assert!(ok >= burst && ok <= burst + 10, "{}: {ok} passed", h.db);
+        assert_eq!(ok + limited, 2000);
+        assert!(count(&h, "activations").await <= ok as i64);
+        // Another client is not affected.
+        let c = citizen(2);
+        let r = start_from(&h, [10, 0, 0, 2], &c.id_number, &c.phone).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+        // The flooding client is throttled on completions too, the other one is not.
+        let r = post_from(
+            &h,
+            [10, 0, 0, 1],
+            api::paths::ACTIVATION_COMPLETE,
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        let r = post_from(
+            &h,
+            [10, 0, 0, 2],
+            api::paths::ACTIVATION_COMPLETE,
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest);
+    }
+}
+
+#[tokio::test]
+async fn the_global_throttle_holds_for_all_clients() {
+    let tune = |mut c: eid_backend::Config| {
+        c.limits.global_throttle = eid_backend::limits::Rate {
+            per_minute: 1,
+            burst: 5,
+        };
+        c
+    };
+    for h in harnesses_with(tune).await {
+        for i in 0..5u8 {
+            let r = start_from(
+                &h,
+                [10, 0, 1, i],
+                &format!("{:012}", 800_000 + u32::from(i)),
+                "0900000001",
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK);
+        }
+        let r = start_from(&h, [10, 0, 2, 1], "001000000001", "0900000001").await;
         assert_eq!(
             (r.status, r.error()),
             (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited)
         );
         let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
-        assert!(retry > 0 && retry <= eid_backend::RATE_WINDOW);
-        // Per phone: other ID numbers on the same phone.
-        let r = h
-            .post(
-                api::paths::ACTIVATION_START,
-                &ActivationStart {
-                    client_request_id: request_id(),
-                    id_number: "001000000001".into(),
-                    phone: c.phone.clone(),
-                },
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-        // An hour later it is allowed again.
-        h.app.clock().advance(eid_backend::RATE_WINDOW as i64 + 1);
-        h.start(&c).await;
+        assert!((1..=60).contains(&retry), "{retry}");
     }
 }
 
@@ -452,5 +608,163 @@ async fn concurrent_starts_never_pass_the_rate_limit() {
             .count();
         assert_eq!((ok, limited), (5, 5), "{}: {statuses:?}", h.db);
         assert_eq!(count(&h, "activations").await, 5, "{}", h.db);
+    }
+}
+
+/// Fails on b40b263 on PostgreSQL: 9–10 of 200 concurrent wrong codes were checked (the try
+/// counter was read without a row lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_codes_check_at_most_five() {
+    for h in harnesses_with(unthrottled).await {
+        let h = std::sync::Arc::new(h);
+        let c = citizen(6);
+        let started = h.start(&c).await;
+        let code = h.code(&c.phone).await;
+        let wrong = if code == "111111" { "222222" } else { "111111" };
+        let chip = evidence(&c, &started.chip_challenge.0);
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let (h, started, chip) = (h.clone(), started.clone(), chip.clone());
+                tokio::spawn(async move {
+                    h.complete(&started, wrong, chip, &DeviceKey::new())
+                        .await
+                        .status
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::GONE => {}
+                s => panic!("{}: {s}", h.db),
+            }
+        }
+        assert!(checked <= 5, "{}: {checked} wrong codes were checked", h.db);
+        assert_eq!(checked, 5, "{}", h.db);
+        // The right code afterwards is refused too.
+        let r = h.complete(&started, &code, chip, &DeviceKey::new()).await;
+        assert_eq!(r.error(), ErrorCode::CodeExpired, "{}", h.db);
+        assert_untouched(&h).await;
+    }
+}
+
+/// Every row of every table, as text (blobs read as UTF-8, lossily), for finding a value.
+async fn rows(h: &Harness) -> std::collections::HashSet<String> {
+    let pool = h.app.state().store.pool();
+    let tables_query = match h.db {
+        "postgres" => {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
+             WHERE table_schema = 'public'"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table'",
+    };
+    let tables: Vec<String> = sqlx::query(tables_query)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get(0).unwrap())
+        .filter(|t: &String| !t.starts_with("_sqlx") && !t.starts_with("sqlite_"))
+        .collect();
+    assert!(tables.contains(&"sms_outbox".to_owned()) && tables.len() > 10);
+    let mut out = std::collections::HashSet::new();
+    for table in tables {
+        let all = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        for row in all {
+            let mut line = format!("{table}:");
+            for i in 0..row.len() {
+                if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                    line += &v.unwrap_or_default();
+                } else if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                    line += &String::from_utf8_lossy(&v.unwrap_or_default());
+                } else if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                    line += &v.map(|n| n.to_string()).unwrap_or_default();
+                }
+                line.push('|');
+            }
+            out.insert(line);
+        }
+    }
+    out
+}
+
+/// A fake SMS gateway on loopback: the messages it received, with their authorization header.
+async fn gateway() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+) {
+    use axum::routing::post;
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/send",
+        post(
+            move |headers: axum::http::HeaderMap, body: axum::Json<serde_json::Value>| async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                store.lock().unwrap().push((auth, body.0));
+                StatusCode::ACCEPTED
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/send", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+/// Fails on b40b263 (the outbox held every code, in production too): in production the code goes
+/// to the gateway and nowhere in the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_keeps_no_code_in_the_database() {
+    let (url, received) = gateway().await;
+    let tune = move |mut c: eid_backend::Config| {
+        c.dev_mode = false;
+        c.sms_gateway = Some(eid_backend::sms::Gateway {
+            url: url.clone(),
+            token: Some("gateway-token".into()),
+        });
+        c
+    };
+    for h in harnesses_with(tune).await {
+        received.lock().unwrap().clear();
+        let c = citizen(4);
+        let before = rows(&h).await;
+        let started = h.start(&c).await;
+        let mut waited = 0;
+        while received.lock().unwrap().is_empty() && waited < 200 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            waited += 1;
+        }
+        let (auth, message) = received.lock().unwrap().first().cloned().expect("an SMS");
+        assert_eq!(auth, "Bearer gateway-token");
+        assert_eq!(message["to"], format!("+84{}", &c.phone[1..]));
+        let text = message["text"].as_str().unwrap();
+        let code: String = text
+            .split(|ch: char| !ch.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .unwrap()
+            .to_owned();
+        for row in rows(&h).await.difference(&before) {
+            assert!(!row.contains(&code), "{}: the code is in {row}", h.db);
+        }
+        assert_eq!(count(&h, "sms_outbox").await, 0);
+        // And the code works.
+        let r = h
+            .complete(
+                &started,
+                &code,
+                evidence(&c, &started.chip_challenge.0),
+                &DeviceKey::new(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", h.db);
     }
 }

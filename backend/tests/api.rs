@@ -112,10 +112,19 @@ async fn the_outbox_exists_only_in_development_mode() {
         (r.status, r.error()),
         (StatusCode::NOT_FOUND, ErrorCode::NotFound)
     );
-    // Reopening an existing database neither reseeds nor loses anything.
+    // Reopening an existing database neither reseeds nor loses anything; the production start
+    // left no message (its code went to the SMS sender, not the outbox).
     h.app.state().store.close().await;
     let again = App::open(Config::development(url)).await.unwrap();
     let h = Harness::from_app(again, "sqlite");
+    assert_eq!(h.outbox(&c.phone).await.messages.len(), 0);
+    let activations: i64 = sqlx::query("SELECT COUNT(*) FROM activations")
+        .fetch_one(h.app.state().store.pool())
+        .await
+        .map(|r| sqlx::Row::get(&r, 0))
+        .unwrap();
+    assert_eq!(activations, 1);
+    h.start(&c).await;
     assert_eq!(h.outbox(&c.phone).await.messages.len(), 1);
 }
 
@@ -537,4 +546,107 @@ fn signing_samples() -> Vec<(&'static str, serde_json::Value)> {
             }),
         ),
     ]
+}
+
+/// The request patterns of the OpenAPI document are the server's validation: the same sample
+/// strings pass or fail both. Fails on b40b263 (no pattern for client_request_id, phone, code).
+#[test]
+fn openapi_patterns_are_what_the_server_enforces() {
+    use eid_backend::input;
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let pattern = |schema: &str, field: &str| -> regex_lite::Regex {
+        let p = schemas[schema]["properties"][field]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{field} has no pattern"));
+        regex_lite::Regex::new(p).unwrap()
+    };
+    let samples = [
+        "",
+        "0",
+        "0912345678",
+        "+84912345678",
+        "912345678",
+        "09123456789",
+        "+8491234567",
+        "84912345678",
+        "+840912345678",
+        "001099012345",
+        "00109901234",
+        "0010990123456",
+        "123456",
+        "12345",
+        "1234567",
+        "12345a",
+        "req-1_A",
+        "a b",
+        "ab/c",
+        "é",
+        "٣٤٥٦٧٨",
+    ];
+    let long = "a".repeat(64);
+    let too_long = "a".repeat(65);
+    let phone_ok = |s: &str| input::normalise_phone(s).is_some();
+    type Check<'a> = (&'a str, &'a str, &'a dyn Fn(&str) -> bool);
+    let checks: [Check<'_>; 3] = [
+        ("ActivationStart", "id_number", &input::is_id_number),
+        ("ActivationStart", "phone", &phone_ok),
+        ("ActivationComplete", "sms_code", &input::is_sms_code),
+    ];
+    for (schema, field, server) in checks {
+        let re = pattern(schema, field);
+        for s in samples {
+            assert_eq!(re.is_match(s), server(s), "{schema}.{field}: {s:?}");
+        }
+    }
+    // Every client_request_id, in every schema that has one.
+    let mut with_id = 0;
+    for (name, schema) in schemas {
+        if schema["properties"].get("client_request_id").is_none() {
+            continue;
+        }
+        with_id += 1;
+        let re = pattern(name, "client_request_id");
+        for s in samples
+            .iter()
+            .copied()
+            .chain([long.as_str(), too_long.as_str()])
+        {
+            assert_eq!(
+                re.is_match(s),
+                input::is_client_request_id(s),
+                "{name}.client_request_id: {s:?}"
+            );
+        }
+    }
+    assert!(with_id >= 8, "{with_id}");
+}
+
+/// Fails on b40b263: 413 and 405 were plain text (or empty), not the API's error shape.
+#[tokio::test]
+async fn every_refusal_is_an_error_body() {
+    let h = harnesses().await.remove(0);
+    let big = vec![b' '; h.app.state().config.limits.max_body_bytes + 1];
+    let r = h.post_raw(api::paths::ACTIVATION_START, big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.headers["content-type"], "application/json");
+    let e: ErrorBody = r.json();
+    assert_eq!(e.error.code, ErrorCode::InvalidRequest);
+    assert_eq!(
+        e.error.request_id,
+        r.headers["x-request-id"].to_str().unwrap()
+    );
+    // A wrong method.
+    let r = h.get(api::paths::ACTIVATION_START).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers.contains_key("allow"));
+    assert_eq!(r.error(), ErrorCode::InvalidRequest);
+    let r = h
+        .send(
+            Request::delete(api::paths::HEALTH)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.error(), ErrorCode::InvalidRequest);
 }

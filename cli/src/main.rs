@@ -11,6 +11,7 @@ mod load_redeem_cmd;
 mod output;
 mod present_cmd;
 mod serve_cmd;
+mod serve_limits;
 mod signing_cmd;
 mod verifier_cmd;
 mod wallet_cmd;

@@ -34,6 +34,8 @@ pub struct ServeArgs {
     /// `pkcs11:MODULE_PATH` (token label and PIN from EID_PKCS11_TOKEN_LABEL, EID_PKCS11_PIN).
     #[arg(long, default_value = "software", env = "EID_SIGNER")]
     signer: eid_backend::signing::SignerChoice,
+    #[command(flatten)]
+    limits: crate::serve_limits::LimitArgs,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
@@ -52,12 +54,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
         // Printed, never logged: standard output is the operator's, the log is shared.
         let generated =
             (given.is_none() && !args.production).then(eid_core::sync::client::new_request_id);
-        let config = Config {
+        let config = args.limits.apply(Config {
             dev_mode: !args.production,
             population: args.population,
             admin_token: given.or_else(|| generated.clone()),
             ..Config::development(args.db)
-        };
+        });
         let app = App::open_with_signer(config, &args.signer)
             .await
             .map_err(|e| format!("cannot open the backend: {e}"))?;

@@ -77,7 +77,8 @@ pub struct ApiError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
-    /// 400: the body does not parse or a field is malformed.
+    /// 400: the body does not parse or a field is malformed. Also the code of the transport-level
+    /// refusals: 405 (wrong method), 408 (body too slow), 413 (body too large).
     InvalidRequest,
     /// 401: the SMS code is wrong (or the activation does not exist).
     WrongCode,
@@ -95,7 +96,7 @@ pub enum ErrorCode {
     AccountLocked,
     /// 404
     NotFound,
-    /// 429: too many attempts; retry after `Retry-After` seconds.
+    /// 429: too many attempts, requests or connections; retry after `Retry-After` seconds.
     RateLimited,
     /// 409: an online presentation token was already redeemed.
     TokenUsed,

@@ -79,10 +79,10 @@ pub fn request_id() -> String {
     )
 }
 
-async fn sqlite() -> Harness {
+async fn sqlite(tune: &dyn Fn(Config) -> Config) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("backend.db").display());
-    let app = App::open(config(url)).await.unwrap();
+    let app = App::open(tune(config(url))).await.unwrap();
     Harness {
         router: app.router(),
         app,
@@ -92,7 +92,7 @@ async fn sqlite() -> Harness {
 }
 
 /// A new database on the test server, so tests run in parallel without sharing citizens.
-async fn postgres(url: &str) -> Harness {
+async fn postgres(url: &str, tune: &dyn Fn(Config) -> Config) -> Harness {
     let name = format!(
         "eid_t_{}_{}",
         std::process::id(),
@@ -101,7 +101,7 @@ async fn postgres(url: &str) -> Harness {
     let db = eid_backend::db::create_postgres_database(url, &name)
         .await
         .unwrap_or_else(|e| panic!("EID_TEST_POSTGRES_URL is set but does not answer: {e}"));
-    let app = App::open(config(db)).await.unwrap();
+    let app = App::open(tune(config(db))).await.unwrap();
     Harness {
         router: app.router(),
         app,
@@ -112,13 +112,27 @@ async fn postgres(url: &str) -> Harness {
 
 /// One harness per database under test.
 pub async fn harnesses() -> Vec<Harness> {
-    let mut out = vec![sqlite().await];
+    harnesses_with(|c| c).await
+}
+
+/// [`harnesses`] with the test configuration changed by `tune`.
+pub async fn harnesses_with(tune: impl Fn(Config) -> Config) -> Vec<Harness> {
+    let mut out = vec![sqlite(&tune).await];
     if let Ok(url) = std::env::var("EID_TEST_POSTGRES_URL")
         && !url.is_empty()
     {
-        out.push(postgres(&url).await);
+        out.push(postgres(&url, &tune).await);
     }
     out
+}
+
+/// A configuration without the throttles of the unauthenticated endpoints (tests that send many
+/// requests from the one client a router test has).
+pub fn unthrottled(c: Config) -> Config {
+    let mut c = c;
+    c.limits.client_throttle = eid_backend::limits::Rate::OFF;
+    c.limits.global_throttle = eid_backend::limits::Rate::OFF;
+    c
 }
 
 pub fn citizen(i: usize) -> Citizen {
