@@ -271,15 +271,13 @@ async fn register_inner(
         return Err(admin_unauthenticated());
     }
     let req: VerifierRegistration = parse(body)?;
-    let name = req.name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_VERIFIER_NAME
-        || name.chars().any(char::is_control)
-    {
-        return Err(ApiFailure::invalid(
-            "name must be 1 to 100 printable characters",
-        ));
-    }
+    // Citizens see this name: NFC, and no bidirectional or zero-width character that would let
+    // one desk's name pass for another's (eid_core::text).
+    let name = eid_core::text::display_text(&req.name, MAX_VERIFIER_NAME).map_err(|_| {
+        ApiFailure::invalid(
+            "name must be 1 to 100 printable characters, without bidirectional or zero-width ones",
+        )
+    })?;
     let key = VerifyingKey::from_sec1_bytes(&req.public_key.0)
         .map_err(|_| ApiFailure::invalid("public_key is not a P-256 point"))?;
     let mut profiles = Vec::new();
@@ -300,7 +298,7 @@ async fn register_inner(
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&verifier_id)
-    .bind(name)
+    .bind(&name)
     .bind(key.to_sec1_point(false).as_bytes().to_vec())
     .bind(names.join(","))
     .bind(state.now_i64())

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod api;
+pub mod calendar;
 pub mod chip;
 pub mod credential;
 pub mod keys;
@@ -14,5 +15,6 @@ pub mod signing;
 pub mod store;
 pub mod sync;
 pub mod transactions;
+pub mod text;
 pub mod verify;
 pub mod wallet;
