@@ -200,7 +200,7 @@ async fn sign_status_list(state: &AppState) -> Result<SignedStatusList, Error> {
         .try_create_signature(&[], |tbs| {
             keys.police_key
                 .try_sign(tbs)
-                .map(|s: Signature| s.to_bytes().to_vec())
+                .map(|s: Signature| s.normalize_s().to_bytes().to_vec())
         })
         .map_err(|_| Error::Registry("status list signature".into()))?
         .build()

@@ -331,12 +331,14 @@ impl Wallet {
             .ok_or(WalletError::NotSetUp)
     }
 
-    /// Signs with the device key (DER ECDSA P-256/SHA-256); only while unlocked.
+    /// Signs with the device key (DER ECDSA P-256/SHA-256, low-S: [`crate::es256`]); only
+    /// while unlocked.
     pub fn sign_with_device_key(&self, message: &[u8]) -> Result<Vec<u8>> {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);
         }
-        Ok(self.keys.sign(DEVICE_KEY_ALIAS, message)?)
+        let der = self.keys.sign(DEVICE_KEY_ALIAS, message)?;
+        Ok(crate::es256::normalize_der(&der).ok_or(KeyError::Crypto)?)
     }
 
     /// Replaces the issuer trust list used to check documents.
