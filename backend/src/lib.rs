@@ -17,6 +17,7 @@ pub mod lists;
 mod presentation;
 pub mod registry;
 pub mod signing;
+mod status_index;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
