@@ -17,10 +17,10 @@
 
 use crate::AppState;
 use crate::cache::Cache;
+use crate::db::Backend;
 use crate::error::ApiFailure;
 use axum::http::{HeaderMap, Method, Uri};
 use base64::Engine;
-use crate::db::Backend;
 use eid_core::api::{ErrorCode, MAX_SKEW_SECONDS, headers, is_valid_nonce, signing_input};
 use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use sqlx::Row;

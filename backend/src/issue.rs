@@ -2,9 +2,9 @@
 
 use crate::AppState;
 use crate::db::next_counter;
-use crate::status_index;
 use crate::error::Error;
 use crate::lists::STATUS_LIST_URI;
+use crate::status_index;
 use eid_core::credential::{self, Document, StatusRef, Validity};
 
 /// Credentials handed to wallets are valid one year.

@@ -123,7 +123,10 @@ fn build_seed(now: u64, population: usize) -> Result<Seed, Error> {
     ];
     let holder = registry_holder();
     let mut out = Vec::new();
-    for c in citizens::population(population).into_iter().map(nfc_citizen) {
+    for c in citizens::population(population)
+        .into_iter()
+        .map(nfc_citizen)
+    {
         let files = cccd::personalise(&c, &cccd::CardOptions::default()).map_err(reg)?;
         let file = |f: LdsFile| files.get(&f).cloned().ok_or_else(|| reg("chip file"));
         let mut records = Vec::new();

@@ -52,11 +52,12 @@ pub async fn allocate(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<
     let range = range_for(allocated)?;
     for _ in 0..MAX_DRAWS {
         let index = draw(range)?;
-        let taken = sqlx::query("INSERT INTO status_indexes (idx) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind(i64::try_from(index).map_err(|_| full())?)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
+        let taken =
+            sqlx::query("INSERT INTO status_indexes (idx) VALUES ($1) ON CONFLICT DO NOTHING")
+                .bind(i64::try_from(index).map_err(|_| full())?)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
         if taken == 1 {
             return u32::try_from(index).map_err(|_| full());
         }

@@ -589,14 +589,28 @@ fn visible_fields(qr: &str) -> Vec<(&'static str, Vec<u8>)> {
     let payload: ciborium::Value =
         ciborium::from_reader(sign1.payload.as_deref().unwrap()).unwrap();
     let mut fields = vec![
-        ("protected header (alg, kid)", sign1.protected.clone().to_vec().unwrap()),
-        ("unprotected header", sign1.unprotected.clone().to_cbor_value().map(|v| {
-            let mut b = Vec::new();
-            ciborium::into_writer(&v, &mut b).unwrap();
-            b
-        }).unwrap()),
-        ("issuer signature", sign1.signature.clone()),
-        ("presentation created_at", p.created_at.to_be_bytes().to_vec()),
+        (
+            "protected header (alg, kid)",
+            sign1.protected.clone().to_vec().unwrap(),
+        ),
+        (
+            "unprotected header",
+            sign1
+                .unprotected
+                .clone()
+                .to_cbor_value()
+                .map(|v| {
+                    let mut b = Vec::new();
+                    ciborium::into_writer(&v, &mut b).unwrap();
+                    b
+                })
+                .unwrap(),
+        ),
+        ("issuer signature", sign1.signature),
+        (
+            "presentation created_at",
+            p.created_at.to_be_bytes().to_vec(),
+        ),
         ("presentation nonce", p.nonce.clone().unwrap_or_default()),
         ("device signature", p.signature.to_vec()),
     ];
@@ -610,7 +624,11 @@ fn visible_fields(qr: &str) -> Vec<(&'static str, Vec<u8>)> {
         "disclosed fields",
     ];
     let entries = payload.as_map().unwrap();
-    assert_eq!(entries.len(), names.len(), "a claim nobody checks for linkability");
+    assert_eq!(
+        entries.len(),
+        names.len(),
+        "a claim nobody checks for linkability"
+    );
     for (i, name) in names.iter().enumerate() {
         let (k, v) = &entries[i];
         assert_eq!(k.as_integer(), Some((i as u8 + 1).into()), "claim order");
@@ -670,7 +688,10 @@ async fn a_verifier_cannot_group_presentations_by_citizen() {
         }
         let n = seen.len();
         // Every visible field: one value for all, or one value per presentation.
-        let decoded: Vec<_> = seen.iter().map(|(_, _, qr, _)| visible_fields(qr)).collect();
+        let decoded: Vec<_> = seen
+            .iter()
+            .map(|(_, _, qr, _)| visible_fields(qr))
+            .collect();
         for f in 0..decoded[0].len() {
             let name = decoded[0][f].0;
             if name == "disclosed fields" {
@@ -697,7 +718,11 @@ async fn a_verifier_cannot_group_presentations_by_citizen() {
                     .collect();
                 idx.sort_unstable();
                 let close = idx.windows(2).filter(|w| w[1] - w[0] <= 2).count();
-                assert_eq!(close, 0, "{}: a batch's status indexes lie together: {idx:?}", h.db);
+                assert_eq!(
+                    close, 0,
+                    "{}: a batch's status indexes lie together: {idx:?}",
+                    h.db
+                );
             }
         }
         // ... and in index order the citizens are mixed: a neighbour is the same citizen about
@@ -734,7 +759,11 @@ async fn verifier_names_are_nfc_without_invisible_characters() {
                 ))
                 .unwrap()
         };
-        let r = h.send(post("Be\u{302}\u{323}nh vie\u{302}\u{323}n Ba\u{323}ch Mai".into())).await;
+        let r = h
+            .send(post(
+                "Be\u{302}\u{323}nh vie\u{302}\u{323}n Ba\u{323}ch Mai".into(),
+            ))
+            .await;
         assert_eq!(r.status, StatusCode::OK);
         let id = r.json::<VerifierRegistered>().verifier_id;
         use sqlx::Row;
@@ -745,7 +774,10 @@ async fn verifier_names_are_nfc_without_invisible_characters() {
             .unwrap()
             .get(0);
         assert_eq!(name, "Bệnh viện Bạch Mai");
-        for c in ['\u{202E}', '\u{2066}', '\u{200E}', '\u{061C}', '\u{200B}', '\u{200D}', '\u{FEFF}', '\u{2060}'] {
+        for c in [
+            '\u{202E}', '\u{2066}', '\u{200E}', '\u{061C}', '\u{200B}', '\u{200D}', '\u{FEFF}',
+            '\u{2060}',
+        ] {
             let r = h.send(post(format!("Bệnh viện{c} Bạch Mai"))).await;
             assert_eq!(
                 (r.status, r.error()),

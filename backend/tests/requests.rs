@@ -34,7 +34,13 @@ struct Captured {
 }
 
 impl Captured {
-    fn device(h: &Harness, d: &DeviceKey, method: &'static str, path: &'static str, body: Vec<u8>) -> Captured {
+    fn device(
+        h: &Harness,
+        d: &DeviceKey,
+        method: &'static str,
+        path: &'static str,
+        body: Vec<u8>,
+    ) -> Captured {
         let timestamp = h.app.clock().now();
         let nonce = api::new_nonce();
         let signature = d.sign(&api::signing_input(method, path, timestamp, &nonce, &body));
@@ -122,22 +128,54 @@ async fn a_replayed_signed_post_is_refused() {
         let device = h.activate(&citizen(2)).await;
         // Issue: the replay gets no second batch, nor the first batch's answer.
         let id = request_id();
-        let first = Captured::device(&h, &device, "POST", api::paths::PRESENTATION_CREDENTIALS, presentation_request(&id));
+        let first = Captured::device(
+            &h,
+            &device,
+            "POST",
+            api::paths::PRESENTATION_CREDENTIALS,
+            presentation_request(&id),
+        );
         let r = first.send(&h).await;
         assert_eq!(r.status, StatusCode::OK, "{}", h.db);
         let issued: PresentationCredentialsIssued = r.json();
         unauthenticated(&first.send(&h).await, "replayed issuance");
         // The client's retry: a fresh nonce and signature, the same body.
-        let retry = Captured::device(&h, &device, "POST", api::paths::PRESENTATION_CREDENTIALS, first.body.clone());
+        let retry = Captured::device(
+            &h,
+            &device,
+            "POST",
+            api::paths::PRESENTATION_CREDENTIALS,
+            first.body.clone(),
+        );
         let again = retry.send(&h).await;
         assert_eq!(again.status, StatusCode::OK);
         assert_eq!(again.json::<PresentationCredentialsIssued>(), issued);
         // Lock, unlock, then the captured lock once more: the account stays unlocked.
-        let body = |id: String| serde_json::to_vec(&AccountLockRequest { client_request_id: id }).unwrap();
-        let lock = Captured::device(&h, &device, "POST", api::paths::ACCOUNT_LOCK, body(request_id()));
-        assert_eq!(lock.send(&h).await.json::<AccountStatus>().state, AccountRemoteState::Locked);
+        let body = |id: String| {
+            serde_json::to_vec(&AccountLockRequest {
+                client_request_id: id,
+            })
+            .unwrap()
+        };
+        let lock = Captured::device(
+            &h,
+            &device,
+            "POST",
+            api::paths::ACCOUNT_LOCK,
+            body(request_id()),
+        );
+        assert_eq!(
+            lock.send(&h).await.json::<AccountStatus>().state,
+            AccountRemoteState::Locked
+        );
         let r = h
-            .signed(&device, "POST", api::paths::ACCOUNT_UNLOCK, body(request_id()), &[])
+            .signed(
+                &device,
+                "POST",
+                api::paths::ACCOUNT_UNLOCK,
+                body(request_id()),
+                &[],
+            )
             .await;
         assert_eq!(r.json::<AccountStatus>().state, AccountRemoteState::Active);
         h.app.clock().advance(200);
@@ -187,7 +225,13 @@ async fn high_s_twins_of_request_and_token_signatures_are_refused() {
         let read = Captured::device(&h, &device, "GET", api::paths::ACCOUNT, Vec::new());
         unauthenticated(&read.high_s().send(&h).await, "high-S read");
         assert_eq!(read.send(&h).await.status, StatusCode::OK);
-        let write = Captured::device(&h, &device, "POST", api::paths::PRESENTATION_CREDENTIALS, presentation_request(&request_id()));
+        let write = Captured::device(
+            &h,
+            &device,
+            "POST",
+            api::paths::PRESENTATION_CREDENTIALS,
+            presentation_request(&request_id()),
+        );
         unauthenticated(&write.high_s().send(&h).await, "high-S write");
         assert_eq!(write.send(&h).await.status, StatusCode::OK);
         // Verifier-signed, and the token inside.
@@ -217,15 +261,29 @@ async fn high_s_twins_of_request_and_token_signatures_are_refused() {
             expires_at,
             signature: [0; 64],
         };
-        token.signature = device.sign_raw(&Token::signing_input(&token.account, &token.id, token.profile, expires_at));
+        token.signature = device.sign_raw(&Token::signing_input(
+            &token.account,
+            &token.id,
+            token.profile,
+            expires_at,
+        ));
         assert!(es256::is_low_s(&token.signature));
         let redeem = |t: &Token| {
-            Captured::verifier(&h, &verifier, api::paths::TOKEN_REDEEM, serde_json::to_vec(&TokenRedeem { token: t.to_text() }).unwrap())
+            Captured::verifier(
+                &h,
+                &verifier,
+                api::paths::TOKEN_REDEEM,
+                serde_json::to_vec(&TokenRedeem { token: t.to_text() }).unwrap(),
+            )
         };
         let mut twin = token.clone();
         twin.signature = es256::flip_s(&token.signature).unwrap();
         let r = redeem(&twin).send(&h).await;
-        assert_eq!((r.status, r.error()), (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest), "high-S token");
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
+            "high-S token"
+        );
         let good = redeem(&token);
         unauthenticated(&good.high_s().send(&h).await, "high-S verifier signature");
         assert_eq!(good.send(&h).await.status, StatusCode::OK, "{}", h.db);

@@ -230,11 +230,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
                 for r in rows {
                     let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
                     if s("status") == "damaged" {
-                        println!(
-                            "{}  {:<22} damaged: cannot be read",
-                            s("id"),
-                            s("kind")
-                        );
+                        println!("{}  {:<22} damaged: cannot be read", s("id"), s("kind"));
                         continue;
                     }
                     let (id, title, holder) = (s("id"), s("title"), s("holder"));

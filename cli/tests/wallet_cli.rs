@@ -232,7 +232,11 @@ fn list_names_a_damaged_document_and_an_empty_db_is_damaged() {
         .unwrap();
     }
     let out = list(true);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 4);
@@ -262,6 +266,9 @@ fn list_names_a_damaged_document_and_an_empty_db_is_damaged() {
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
-        assert!(err.contains("damaged") && !err.contains("no wallet"), "{err}");
+        assert!(
+            err.contains("damaged") && !err.contains("no wallet"),
+            "{err}"
+        );
     }
 }

@@ -392,14 +392,26 @@ mod tests {
     fn signing_input_covers_every_part() {
         let n = "0123456789abcdef";
         let a = signing_input("get", "/v1/documents?since=3", 100, n, b"");
-        assert_ne!(a, signing_input("GET", "/v1/documents?since=4", 100, n, b""));
-        assert_ne!(a, signing_input("GET", "/v1/documents?since=3", 101, n, b""));
-        assert_ne!(a, signing_input("GET", "/v1/documents?since=3", 100, n, b"x"));
+        assert_ne!(
+            a,
+            signing_input("GET", "/v1/documents?since=4", 100, n, b"")
+        );
+        assert_ne!(
+            a,
+            signing_input("GET", "/v1/documents?since=3", 101, n, b"")
+        );
+        assert_ne!(
+            a,
+            signing_input("GET", "/v1/documents?since=3", 100, n, b"x")
+        );
         assert_ne!(
             a,
             signing_input("GET", "/v1/documents?since=3", 100, "0123456789abcdee", b"")
         );
-        assert_eq!(a, signing_input("GET", "/v1/documents?since=3", 100, n, b""));
+        assert_eq!(
+            a,
+            signing_input("GET", "/v1/documents?since=3", 100, n, b"")
+        );
     }
 
     #[test]
@@ -407,7 +419,13 @@ mod tests {
         let (a, b) = (new_nonce(), new_nonce());
         assert_ne!(a, b);
         assert!(is_valid_nonce(&a) && is_valid_nonce(&b));
-        for bad in ["", "short", "with space 012345", "ü0123456789abcdef", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "short",
+            "with space 012345",
+            "ü0123456789abcdef",
+            &"a".repeat(65),
+        ] {
             assert!(!is_valid_nonce(bad), "{bad}");
         }
     }

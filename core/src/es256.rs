@@ -38,23 +38,17 @@ pub fn raw_from_der(der: &[u8]) -> Option<[u8; 64]> {
 /// ES256 check of a raw low-S r || s signature with an uncompressed SEC1 point.
 pub fn verify_raw(point: &[u8], message: &[u8], signature: &[u8]) -> bool {
     is_low_s(signature)
-        && ring::signature::UnparsedPublicKey::new(
-            &ring::signature::ECDSA_P256_SHA256_FIXED,
-            point,
-        )
-        .verify(message, signature)
-        .is_ok()
+        && ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
+            .verify(message, signature)
+            .is_ok()
 }
 
 /// ES256 check of a DER low-S signature with an uncompressed SEC1 point.
 pub fn verify_der(point: &[u8], message: &[u8], der: &[u8]) -> bool {
     der_is_low_s(der)
-        && ring::signature::UnparsedPublicKey::new(
-            &ring::signature::ECDSA_P256_SHA256_ASN1,
-            point,
-        )
-        .verify(message, der)
-        .is_ok()
+        && ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, point)
+            .verify(message, der)
+            .is_ok()
 }
 
 /// The same signature with s replaced by n − s (the other valid encoding), for tests.

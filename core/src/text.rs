@@ -66,7 +66,10 @@ mod tests {
         assert_ne!(nfd, composed);
         assert_eq!(nfc(nfd), composed);
         assert_eq!(display_text(nfd, 100).unwrap(), composed);
-        assert_eq!(display_text(&format!("  {composed} "), 100).unwrap(), composed);
+        assert_eq!(
+            display_text(&format!("  {composed} "), 100).unwrap(),
+            composed
+        );
     }
 
     #[test]
@@ -77,7 +80,12 @@ mod tests {
             '\u{200D}', '\u{FEFF}', '\u{2060}', '\u{0007}', '\n',
         ] {
             let name = format!("Bệnh viện{c} Bạch Mai");
-            assert_eq!(display_text(&name, 100), Err(TextError::Invisible), "{:?}", c);
+            assert_eq!(
+                display_text(&name, 100),
+                Err(TextError::Invisible),
+                "{:?}",
+                c
+            );
         }
         assert_eq!(display_text(" \t ", 100), Err(TextError::Empty));
         assert_eq!(display_text(&"á".repeat(101), 100), Err(TextError::TooLong));

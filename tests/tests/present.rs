@@ -440,7 +440,9 @@ fn high_s_twins_of_valid_signatures_are_refused() {
         };
         // What our wallet and issuers make is low-S, and verifies.
         assert!(eid_core::es256::is_low_s(&p.signature));
-        assert!(eid_core::es256::is_low_s(&p.credential[p.credential.len() - 64..]));
+        assert!(eid_core::es256::is_low_s(
+            &p.credential[p.credential.len() - 64..]
+        ));
         assert!(v.verify_offline(&out.text, t, None, None).valid);
         // The device signature's twin.
         let mut twin = p.clone();

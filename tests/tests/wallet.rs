@@ -329,7 +329,11 @@ fn one_damaged_document_does_not_hide_the_others() {
     let w = seeded(dir.path(), &keys, &clock);
     let all = w.documents().unwrap();
     assert_eq!(all.len(), 4);
-    let victim = all.iter().find(|d| d.kind == DocumentKind::DrivingLicence).unwrap().clone();
+    let victim = all
+        .iter()
+        .find(|d| d.kind == DocumentKind::DrivingLicence)
+        .unwrap()
+        .clone();
     drop(w);
     {
         let db = rusqlite::Connection::open(dir.path().join("wallet.db")).unwrap();

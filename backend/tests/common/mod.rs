@@ -415,6 +415,7 @@ impl DeviceKey {
 
     pub fn sign(&self, message: &[u8]) -> String {
         let sig: Signature = self.key.sign(message);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.normalize_s().to_der().as_bytes())
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sig.normalize_s().to_der().as_bytes())
     }
 }

@@ -87,8 +87,8 @@ pub fn parse(text: &str) -> Result<CardQr, CardQrError> {
     // Shown to people: NFC, and nothing invisible that changes how it reads (crate::text).
     let full_name =
         crate::text::display_text(name, MAX_TEXT).map_err(|_| CardQrError::Field("name"))?;
-    let address = crate::text::display_text(address, MAX_TEXT)
-        .map_err(|_| CardQrError::Field("address"))?;
+    let address =
+        crate::text::display_text(address, MAX_TEXT).map_err(|_| CardQrError::Field("address"))?;
     Ok(CardQr {
         id_number,
         old_id_number,
@@ -162,14 +162,20 @@ mod tests {
         assert_eq!(q.full_name, "Trần Thị Lan");
         assert_eq!(q.address, "Hà Nội");
         assert_eq!(q.sex, "Nữ");
-        for c in ['\u{202E}', '\u{2067}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{FEFF}', '\u{2060}'] {
+        for c in [
+            '\u{202E}', '\u{2067}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{FEFF}', '\u{2060}',
+        ] {
             assert_eq!(
-                parse(&format!("079201234567||Trần{c} Thị Lan|01012001|Nữ|Hà Nội|02022022")),
+                parse(&format!(
+                    "079201234567||Trần{c} Thị Lan|01012001|Nữ|Hà Nội|02022022"
+                )),
                 Err(CardQrError::Field("name")),
                 "{c:?}"
             );
             assert_eq!(
-                parse(&format!("079201234567||Trần Thị Lan|01012001|Nữ|Hà{c} Nội|02022022")),
+                parse(&format!(
+                    "079201234567||Trần Thị Lan|01012001|Nữ|Hà{c} Nội|02022022"
+                )),
                 Err(CardQrError::Field("address")),
                 "{c:?}"
             );

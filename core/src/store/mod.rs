@@ -66,6 +66,10 @@ pub struct DocumentSummary {
     pub summary: Vec<u8>,
 }
 
+/// One document row as [`Store::list_summaries_each`] gives it: id, kind, and the opened
+/// summary or why it did not open.
+pub type SummaryRow = (String, String, Result<Vec<u8>>);
+
 /// A decrypted log record.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LogEntry {
@@ -344,7 +348,7 @@ impl Store {
     /// open is given as its id and kind with the error, and the others still come (the list
     /// screen shows them and names the damaged one). Fails as a whole only when locked or when
     /// the database cannot be read.
-    pub fn list_summaries_each(&self) -> Result<Vec<(String, String, Result<Vec<u8>>)>> {
+    pub fn list_summaries_each(&self) -> Result<Vec<SummaryRow>> {
         let rows = {
             let conn = self.reader()?;
             let mut stmt =
