@@ -9,13 +9,19 @@
 //!
 //! Verifier-signed requests (`crate::presentation`) use the same [`SignedRequest`] with the
 //! verifier header.
+//!
+//! Replay (issue 12, docs/adr/0020): every signed request carries a random nonce inside the
+//! signed message; a device-signed request that changes state is refused when its nonce was
+//! seen before ([`SignedRequest::consume_nonce`]). Token redemption, the one verifier-signed
+//! call, is single-use by the token itself.
 
 use crate::AppState;
 use crate::cache::Cache;
+use crate::db::Backend;
 use crate::error::ApiFailure;
 use axum::http::{HeaderMap, Method, Uri};
 use base64::Engine;
-use eid_core::api::{ErrorCode, MAX_SKEW_SECONDS, headers, signing_input};
+use eid_core::api::{ErrorCode, MAX_SKEW_SECONDS, headers, is_valid_nonce, signing_input};
 use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use sqlx::Row;
 
@@ -65,6 +71,11 @@ struct KnownDevice {
     public_key: Vec<u8>,
     revoked: bool,
 }
+
+/// How long a seen nonce is kept: a request is accepted while its timestamp is within
+/// ±[`MAX_SKEW_SECONDS`] of the backend's clock, so a replay comes at most twice that after the
+/// first arrival.
+pub const NONCE_RETENTION: u64 = 2 * MAX_SKEW_SECONDS + 60;
 
 /// Device keys and state per account id.
 pub type AccountCache = Cache<String, AccountKeys>;
@@ -130,8 +141,10 @@ async fn account_keys(
 /// the signature. Missing headers, a stale timestamp or a malformed signature are 401.
 pub struct SignedRequest<'a> {
     pub signer: &'a str,
+    /// The request's nonce (`x-eid-nonce`), part of the signed message.
+    nonce: &'a str,
     message: Vec<u8>,
-    /// DER ECDSA signature; ring parses it strictly when verifying.
+    /// DER ECDSA signature, low-S (checked by `parse`); ring parses it strictly when verifying.
     signature: Vec<u8>,
 }
 
@@ -151,15 +164,53 @@ impl<'a> SignedRequest<'a> {
         if state.now().abs_diff(timestamp) > MAX_SKEW_SECONDS {
             return Err(ApiFailure::unauthenticated());
         }
+        let nonce = header(h, headers::NONCE)?;
+        if !is_valid_nonce(nonce) {
+            return Err(ApiFailure::unauthenticated());
+        }
         let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(header(h, headers::SIGNATURE)?.trim_end_matches('='))
             .map_err(|_| ApiFailure::unauthenticated())?;
+        // One encoding per signature: the high-S twin of a valid signature is refused.
+        if !eid_core::es256::der_is_low_s(&signature) {
+            return Err(ApiFailure::unauthenticated());
+        }
         let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
         Ok(SignedRequest {
             signer,
-            message: signing_input(method.as_str(), path, timestamp, body),
+            nonce,
+            message: signing_input(method.as_str(), path, timestamp, nonce, body),
             signature,
         })
+    }
+
+    /// Records the nonce of a verified request; a nonce this signer used before is a replay
+    /// (401). The primary key decides, so a replay sent to another instance at the same moment
+    /// is refused too. Rows outlive the timestamp window (`App::prune` keeps
+    /// [`NONCE_RETENTION`]), after which the timestamp check refuses the request anyway.
+    pub async fn consume_nonce(&self, state: &AppState) -> Result<(), ApiFailure> {
+        let insert = sqlx::query(
+            "INSERT INTO request_nonces (signer, nonce, seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(self.signer)
+        .bind(self.nonce)
+        .bind(state.now_i64());
+        let inserted = if state.store.backend() == Backend::Postgres {
+            insert.execute(state.store.pool()).await?.rows_affected()
+        } else {
+            let mut w = state.store.write().await?;
+            let n = insert.execute(&mut *w.tx).await?.rows_affected();
+            w.commit().await?;
+            n
+        };
+        if inserted == 0 {
+            return Err(ApiFailure::new(
+                ErrorCode::Unauthenticated,
+                "this signed request was already received",
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the key of SEC1 `public_key` (uncompressed) made the signature: ring's P-256,
@@ -188,6 +239,10 @@ pub async fn authenticate(
     else {
         return Err(ApiFailure::unauthenticated());
     };
+    // Reads may be repeated; a request that changes state is taken once (docs/adr/0020).
+    if method != Method::GET && method != Method::HEAD {
+        request.consume_nonce(state).await?;
+    }
     Ok(Device {
         id: device.id.clone(),
         account_id: account_id.to_owned(),

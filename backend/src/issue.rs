@@ -4,6 +4,7 @@ use crate::AppState;
 use crate::db::next_counter;
 use crate::error::Error;
 use crate::lists::STATUS_LIST_URI;
+use crate::status_index;
 use eid_core::credential::{self, Document, StatusRef, Validity};
 
 /// Credentials handed to wallets are valid one year.
@@ -26,12 +27,11 @@ async fn sign(
     doc: &Document,
 ) -> Result<Issued, Error> {
     let kind = doc.kind();
-    let status_index = next_counter(tx, "status_index").await?;
+    let index = status_index::allocate(tx).await?;
     let now = state.now();
     let status = StatusRef {
         list: STATUS_LIST_URI.into(),
-        index: u32::try_from(status_index)
-            .map_err(|_| Error::Registry("status list full".into()))?,
+        index,
     };
     let bytes = credential::issue(
         kind,
@@ -48,7 +48,7 @@ async fn sign(
     Ok(Issued {
         id: verified.id,
         bytes,
-        status_index,
+        status_index: i64::from(index),
         seq,
     })
 }

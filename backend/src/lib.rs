@@ -21,6 +21,7 @@ pub mod registry;
 mod server;
 pub mod signing;
 pub mod sms;
+mod status_index;
 mod throttle;
 
 use axum::extract::rejection::QueryRejection;
@@ -242,7 +243,8 @@ impl App {
 
     /// Deletes what no request needs any more: activations past the rate-limit window and
     /// their expiry, development SMS, and stored answers older than [`RETENTION`] (a client
-    /// retries a POST within minutes, not days), and expired redeemed tokens; forgets the
+    /// retries a POST within minutes, not days), request nonces past the timestamp window, and
+    /// expired redeemed tokens; forgets the
     /// opened registry records. Returns the number of rows deleted.
     pub async fn prune(&self) -> Result<u64, Error> {
         let cutoff = self.state.now_i64() - RETENTION as i64;
@@ -260,6 +262,12 @@ impl App {
                 .await?
                 .rows_affected();
         }
+        // Request nonces once the timestamp check refuses a replay anyway.
+        deleted += sqlx::query("DELETE FROM request_nonces WHERE seen_at < $1")
+            .bind(self.state.now_i64() - auth::NONCE_RETENTION as i64)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
         // Redeemed tokens once expired (with the clock-skew margin): expiry refuses them anyway.
         deleted += sqlx::query("DELETE FROM redeemed_tokens WHERE expires_at < $1")
             .bind(self.state.now_i64() - eid_core::api::MAX_SKEW_SECONDS as i64)

@@ -24,7 +24,7 @@ pub const STATUS_LIST_CONTENT_TYPE: &str = "application/vnd.vn-eid.status-list+c
 pub const STATUS_LIST_TTL: u64 = 300;
 /// The bitstrings cover at least this many entries, so their length says nothing about how
 /// many credentials exist (herd privacy, as in the IETF Token Status List draft).
-const MIN_ENTRIES: usize = 131_072;
+pub(crate) const MIN_ENTRIES: usize = 131_072;
 /// A status list this old is signed afresh on the next request even with no change, so what a
 /// client fetches stays usable for at least half of [`STATUS_LIST_TTL`].
 const STATUS_LIST_RESIGN_AFTER: u64 = STATUS_LIST_TTL / 2;
@@ -196,11 +196,11 @@ async fn sign_status_list(state: &AppState) -> Result<SignedStatusList, Error> {
     let signed = CoseSign1Builder::new()
         .protected(protected)
         .payload(encoded)
-        // RFC 9053 §2.1: r || s.
+        // RFC 9053 §2.1: r || s, low-S (eid_core::es256).
         .try_create_signature(&[], |tbs| {
             keys.police_key
                 .try_sign(tbs)
-                .map(|s: Signature| s.to_bytes().to_vec())
+                .map(|s: Signature| s.normalize_s().to_bytes().to_vec())
         })
         .map_err(|_| Error::Registry("status list signature".into()))?
         .build()

@@ -9,9 +9,10 @@
 
 use crate::AppState;
 use crate::auth::{SignedRequest, authenticate};
-use crate::db::{Backend, next_counter};
+use crate::db::Backend;
 use crate::error::{ApiFailure, Error, json_response};
 use crate::http::{Answer, idempotent, parse, random_bytes, random_hex};
+use crate::status_index;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri, header};
@@ -33,6 +34,8 @@ use subtle::ConstantTimeEq;
 
 /// Presentation credentials are valid 30 days (the wallet asks for a new batch long before).
 pub const PRESENTATION_CREDENTIAL_LIFETIME: u64 = 30 * 86_400;
+/// Presentation credentials are issued at the start of their UTC day (seconds per day).
+pub const VALIDITY_GRANULARITY: u64 = 86_400;
 /// Verifier names are for people (the desk's label), not identifiers.
 const MAX_VERIFIER_NAME: usize = 100;
 /// The record cache is dropped when it grows past this many entries (and on every prune).
@@ -193,10 +196,13 @@ async fn issue_inner(
     let now = state.now();
     let fields = extract(profile, &documents, now)?;
     let issuer = state.keys.issuer(profile.source())?;
+    // Validity from the start of the day: every credential issued that day carries the same
+    // times, so they say nothing about the batch or the citizen (docs/adr/0020).
+    let issued_at = now - now % VALIDITY_GRANULARITY;
     let mut w = state.store.write().await?;
     let mut credentials = Vec::with_capacity(keys.len());
     for key in &keys {
-        let status_index = next_counter(&mut w.tx, "status_index").await?;
+        let status_index = status_index::allocate(&mut w.tx).await?;
         let serial: [u8; 8] = random_bytes(8)?.try_into().map_err(|_| Error::Random)?;
         let bytes = present::credential::issue(
             &CredentialSpec {
@@ -204,10 +210,9 @@ async fn issue_inner(
                 fields: &fields,
                 device_key: key,
                 serial,
-                issued_at: now,
-                expires: now + PRESENTATION_CREDENTIAL_LIFETIME,
-                status_index: u32::try_from(status_index)
-                    .map_err(|_| Error::Registry("status list full".into()))?,
+                issued_at,
+                expires: issued_at + PRESENTATION_CREDENTIAL_LIFETIME,
+                status_index,
             },
             issuer,
         )
@@ -219,7 +224,7 @@ async fn issue_inner(
         .bind(hex::encode(serial))
         .bind(&device.id)
         .bind(profile.as_str())
-        .bind(status_index)
+        .bind(i64::from(status_index))
         .bind(state.now_i64())
         .execute(&mut *w.tx)
         .await?;
@@ -271,15 +276,13 @@ async fn register_inner(
         return Err(admin_unauthenticated());
     }
     let req: VerifierRegistration = parse(body)?;
-    let name = req.name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_VERIFIER_NAME
-        || name.chars().any(char::is_control)
-    {
-        return Err(ApiFailure::invalid(
-            "name must be 1 to 100 printable characters",
-        ));
-    }
+    // Citizens see this name: NFC, and no bidirectional or zero-width character that would let
+    // one desk's name pass for another's (eid_core::text).
+    let name = eid_core::text::display_text(&req.name, MAX_VERIFIER_NAME).map_err(|_| {
+        ApiFailure::invalid(
+            "name must be 1 to 100 printable characters, without bidirectional or zero-width ones",
+        )
+    })?;
     let key = VerifyingKey::from_sec1_bytes(&req.public_key.0)
         .map_err(|_| ApiFailure::invalid("public_key is not a P-256 point"))?;
     let mut profiles = Vec::new();
@@ -300,7 +303,7 @@ async fn register_inner(
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&verifier_id)
-    .bind(name)
+    .bind(&name)
     .bind(key.to_sec1_point(false).as_bytes().to_vec())
     .bind(names.join(","))
     .bind(state.now_i64())

@@ -11,7 +11,7 @@ use eid_core::credential::{
     self, Document, DocumentKind, IssuerKey, StatusRef, TrustList, Validity,
 };
 use eid_fixtures::card::cccd;
-use eid_fixtures::citizens;
+use eid_fixtures::citizens::{self, Citizen};
 use eid_fixtures::drbg::Drbg;
 use eid_fixtures::issuers::{self, ISSUER_SEED, Issuers};
 use eid_fixtures::pki::TestPki;
@@ -76,6 +76,26 @@ struct SeedCitizen {
     records: Vec<(DocumentKind, Vec<u8>)>,
 }
 
+/// The citizen with every name and address in Unicode NFC, as the registry keeps text (one
+/// encoding per name, so equal names are equal bytes; issue 12).
+fn nfc_citizen(mut c: Citizen) -> Citizen {
+    use eid_core::text::nfc;
+    for s in [
+        &mut c.full_name,
+        &mut c.ethnicity,
+        &mut c.religion,
+        &mut c.place_of_origin,
+        &mut c.place_of_residence,
+        &mut c.identifying_marks,
+        &mut c.father_name,
+        &mut c.mother_name,
+    ] {
+        *s = nfc(s);
+    }
+    c.spouse_name = c.spouse_name.as_deref().map(nfc);
+    c
+}
+
 struct Seed {
     issuer_keys: Vec<(DocumentKind, Vec<u8>, Vec<u8>)>,
     anchors: Vec<(&'static str, Vec<u8>)>,
@@ -103,7 +123,10 @@ fn build_seed(now: u64, population: usize) -> Result<Seed, Error> {
     ];
     let holder = registry_holder();
     let mut out = Vec::new();
-    for c in citizens::population(population) {
+    for c in citizens::population(population)
+        .into_iter()
+        .map(nfc_citizen)
+    {
         let files = cccd::personalise(&c, &cccd::CardOptions::default()).map_err(reg)?;
         let file = |f: LdsFile| files.get(&f).cloned().ok_or_else(|| reg("chip file"));
         let mut records = Vec::new();
@@ -299,5 +322,23 @@ impl Keys {
     pub fn open_record(&self, record: &[u8], now: u64) -> Result<Document, Error> {
         let v = credential::verify(record, &self.trust_list, now).map_err(reg)?;
         Ok(v.document)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12: what enters the registry is NFC, whatever encoding the source used.
+    #[test]
+    fn seeded_text_is_nfc() {
+        let mut c = citizens::citizens().remove(0);
+        c.full_name = "Nguye\u{302}\u{303}n Va\u{306}n An".into();
+        c.place_of_residence = "Ha\u{300} No\u{302}\u{323}i".into();
+        c.spouse_name = Some("Tra\u{302}\u{300}n Thi\u{323} Lan".into());
+        let n = nfc_citizen(c);
+        assert_eq!(n.full_name, "Nguyễn Văn An");
+        assert_eq!(n.place_of_residence, "Hà Nội");
+        assert_eq!(n.spouse_name.as_deref(), Some("Trần Thị Lan"));
     }
 }

@@ -104,13 +104,15 @@ async fn redeem_at(h: &Harness, verifier: &VerifierKey, token: &str, timestamp: 
     })
     .unwrap();
     let path = api::paths::TOKEN_REDEEM;
+    let nonce = api::new_nonce();
     let sig = verifier
-        .sign(&api::signing_input("POST", path, timestamp, &body))
+        .sign(&api::signing_input("POST", path, timestamp, &nonce, &body))
         .unwrap();
     h.send(
         Request::post(path)
             .header(headers::VERIFIER, verifier.verifier_id())
             .header(headers::TIMESTAMP, timestamp.to_string())
+            .header(headers::NONCE, nonce)
             .header(
                 headers::SIGNATURE,
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
@@ -574,5 +576,214 @@ async fn expired_forged_and_unauthorised_redemptions_are_refused() {
             ErrorCode::TokenExpired,
             "pruned and expired",
         );
+    }
+}
+
+/// What a verifier sees of one offline presentation, field by field, as comparable bytes.
+fn visible_fields(qr: &str) -> Vec<(&'static str, Vec<u8>)> {
+    use coset::{AsCborValue, CborSerializable};
+    let present::QrPayload::Offline(p) = present::QrPayload::parse(qr).unwrap() else {
+        panic!("not an offline presentation")
+    };
+    let sign1 = coset::CoseSign1::from_slice(&p.credential).unwrap();
+    let payload: ciborium::Value =
+        ciborium::from_reader(sign1.payload.as_deref().unwrap()).unwrap();
+    let mut fields = vec![
+        (
+            "protected header (alg, kid)",
+            sign1.protected.clone().to_vec().unwrap(),
+        ),
+        (
+            "unprotected header",
+            sign1
+                .unprotected
+                .clone()
+                .to_cbor_value()
+                .map(|v| {
+                    let mut b = Vec::new();
+                    ciborium::into_writer(&v, &mut b).unwrap();
+                    b
+                })
+                .unwrap(),
+        ),
+        ("issuer signature", sign1.signature),
+        (
+            "presentation created_at",
+            p.created_at.to_be_bytes().to_vec(),
+        ),
+        ("presentation nonce", p.nonce.clone().unwrap_or_default()),
+        ("device signature", p.signature.to_vec()),
+    ];
+    let names = [
+        "profile",
+        "serial",
+        "issued_at",
+        "expires",
+        "device key",
+        "status index",
+        "disclosed fields",
+    ];
+    let entries = payload.as_map().unwrap();
+    assert_eq!(
+        entries.len(),
+        names.len(),
+        "a claim nobody checks for linkability"
+    );
+    for (i, name) in names.iter().enumerate() {
+        let (k, v) = &entries[i];
+        assert_eq!(k.as_integer(), Some((i as u8 + 1).into()), "claim order");
+        let mut b = Vec::new();
+        ciborium::into_writer(v, &mut b).unwrap();
+        fields.push((*name, b));
+    }
+    fields
+}
+
+/// Issue 12, finding 5: many presentations of several citizens, decoded as a verifier decodes
+/// them; no field but the disclosed ones groups them by citizen, and the status indexes carry
+/// no order or adjacency.
+#[tokio::test]
+async fn a_verifier_cannot_group_presentations_by_citizen() {
+    use std::collections::BTreeMap;
+    const CITIZENS: usize = 4;
+    const BATCHES: usize = 3;
+    const BATCH: usize = 8;
+    for h in harnesses().await {
+        // Start an hour into a UTC day, so the run (under an hour of backend time) stays in it.
+        let now = h.app.clock().now();
+        h.app
+            .clock()
+            .advance((now - now % 86_400 + 86_400 + 3_600 - now) as i64);
+        let trust = trust(&h).await;
+        let mut devices = Vec::new();
+        for i in 0..CITIZENS {
+            devices.push(h.activate(&citizen(i + 1)).await);
+        }
+        // (citizen, batch, qr text, status index)
+        let mut seen: Vec<(usize, usize, String, u32)> = Vec::new();
+        for batch in 0..BATCHES {
+            for (who, device) in devices.iter().enumerate() {
+                let keys: Vec<DeviceKey> = (0..BATCH).map(|_| DeviceKey::new()).collect();
+                let publics: Vec<Vec<u8>> = keys.iter().map(DeviceKey::public_key).collect();
+                let r = ask(&h, device, Profile::AgeOver18.as_str(), &publics).await;
+                assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+                let issued: PresentationCredentialsIssued = r.json();
+                for (cred, key) in issued.credentials.iter().zip(&keys) {
+                    // Each presented a little later, as a wallet would at a desk.
+                    h.app.clock().advance(7);
+                    let created_at = h.app.clock().now();
+                    let input = present::Presentation::signing_input(&cred.0, created_at, None);
+                    let qr = present::Presentation {
+                        credential: cred.0.clone(),
+                        created_at,
+                        nonce: None,
+                        signature: key.sign_raw(&input),
+                    }
+                    .to_text();
+                    let v = present::credential::verify(&cred.0, &trust, created_at).unwrap();
+                    seen.push((who, batch, qr, v.status_index));
+                }
+                h.app.clock().advance(41);
+            }
+        }
+        let n = seen.len();
+        // Every visible field: one value for all, or one value per presentation.
+        let decoded: Vec<_> = seen
+            .iter()
+            .map(|(_, _, qr, _)| visible_fields(qr))
+            .collect();
+        for f in 0..decoded[0].len() {
+            let name = decoded[0][f].0;
+            if name == "disclosed fields" {
+                continue;
+            }
+            let mut groups: BTreeMap<&[u8], BTreeSet<usize>> = BTreeMap::new();
+            for (i, fields) in decoded.iter().enumerate() {
+                groups.entry(&fields[f].1).or_default().insert(seen[i].0);
+            }
+            assert!(
+                groups.len() == 1 || groups.len() == n,
+                "{}: {name} splits {n} presentations of {CITIZENS} citizens into {} groups",
+                h.db,
+                groups.len()
+            );
+        }
+        // No adjacency: the indexes of a batch are not neighbours ...
+        for batch in 0..BATCHES {
+            for who in 0..CITIZENS {
+                let mut idx: Vec<u32> = seen
+                    .iter()
+                    .filter(|s| s.0 == who && s.1 == batch)
+                    .map(|s| s.3)
+                    .collect();
+                idx.sort_unstable();
+                let close = idx.windows(2).filter(|w| w[1] - w[0] <= 2).count();
+                assert_eq!(
+                    close, 0,
+                    "{}: a batch's status indexes lie together: {idx:?}",
+                    h.db
+                );
+            }
+        }
+        // ... and in index order the citizens are mixed: a neighbour is the same citizen about
+        // as often as chance says (23 of 95), far from the 7 in 8 of consecutive batches.
+        let mut by_index: Vec<&(usize, usize, String, u32)> = seen.iter().collect();
+        by_index.sort_by_key(|s| s.3);
+        let same = by_index.windows(2).filter(|w| w[0].0 == w[1].0).count();
+        assert!(
+            same * 2 < n - 1,
+            "{}: {same} of {} index neighbours belong to one citizen",
+            h.db,
+            n - 1
+        );
+    }
+}
+
+/// Issue 12: a verifier's name (shown to citizens) is kept in NFC, and one with a
+/// bidirectional control or a zero-width character is refused (b40b263 took them).
+#[tokio::test]
+async fn verifier_names_are_nfc_without_invisible_characters() {
+    for h in harnesses().await {
+        let post = |name: String| {
+            let key = VerifierKey::generate();
+            Request::post(api::paths::ADMIN_VERIFIERS)
+                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    serde_json::to_vec(&VerifierRegistration {
+                        name,
+                        public_key: B64(key.public_key()),
+                        profiles: vec!["airport".into()],
+                    })
+                    .unwrap(),
+                ))
+                .unwrap()
+        };
+        let r = h
+            .send(post(
+                "Be\u{302}\u{323}nh vie\u{302}\u{323}n Ba\u{323}ch Mai".into(),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let id = r.json::<VerifierRegistered>().verifier_id;
+        use sqlx::Row;
+        let name: String = sqlx::query("SELECT name FROM verifiers WHERE id = $1")
+            .bind(&id)
+            .fetch_one(h.app.state().store.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(name, "Bệnh viện Bạch Mai");
+        for c in [
+            '\u{202E}', '\u{2066}', '\u{200E}', '\u{061C}', '\u{200B}', '\u{200D}', '\u{FEFF}',
+            '\u{2060}',
+        ] {
+            let r = h.send(post(format!("Bệnh viện{c} Bạch Mai"))).await;
+            assert_eq!(
+                (r.status, r.error()),
+                (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
+                "{c:?}"
+            );
+        }
     }
 }

@@ -134,12 +134,14 @@ async fn only_fresh_correct_signatures_are_accepted() {
             );
         }
         // Signed for another path.
-        let sig = device.sign(&api::signing_input("GET", "/v1/account", now, b""));
+        let nonce = api::new_nonce();
+        let sig = device.sign(&api::signing_input("GET", "/v1/account", now, &nonce, b""));
         let r = h
             .send(
                 axum::http::Request::get(path)
                     .header(api::headers::ACCOUNT, &device.account)
                     .header(api::headers::TIMESTAMP, now.to_string())
+                    .header(api::headers::NONCE, nonce)
                     .header(api::headers::SIGNATURE, sig)
                     .body(axum::body::Body::empty())
                     .unwrap(),
@@ -270,10 +272,12 @@ async fn lock_and_unlock_from_the_device() {
         })
         .unwrap();
         let now = h.app.clock().now();
+        let nonce = api::new_nonce();
         let sig = device.sign(&api::signing_input(
             "POST",
             api::paths::ACCOUNT_UNLOCK,
             now,
+            &nonce,
             b"{}",
         ));
         let r = h
@@ -281,6 +285,7 @@ async fn lock_and_unlock_from_the_device() {
                 axum::http::Request::post(api::paths::ACCOUNT_UNLOCK)
                     .header(api::headers::ACCOUNT, &device.account)
                     .header(api::headers::TIMESTAMP, now.to_string())
+                    .header(api::headers::NONCE, nonce)
                     .header(api::headers::SIGNATURE, sig)
                     .body(axum::body::Body::from(unlock.clone()))
                     .unwrap(),

@@ -99,20 +99,23 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         }
         .to_text();
         let body = serde_json::to_string(&TokenRedeem { token: text }).map_err(err)?;
+        let nonce = api::new_nonce();
         let sig = verifier
             .sign(&api::signing_input(
                 "POST",
                 api::paths::TOKEN_REDEEM,
                 ts,
+                &nonce,
                 body.as_bytes(),
             ))
             .map_err(err)?;
         let sig = serde_json::to_value(B64(sig)).map_err(err)?;
         let _ = writeln!(
             entries,
-            "  {{{}, {}}},",
+            "  {{{}, {}, {}}},",
             lua_str(&body),
-            lua_str(sig.as_str().unwrap_or_default())
+            lua_str(sig.as_str().unwrap_or_default()),
+            lua_str(&nonce)
         );
     }
     let lua = format!(
@@ -125,12 +128,13 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
          local i = nil\n\
          request = function()\n  if i == nil then i = tid end\n  local r = reqs[i % #reqs + 1]\n  i = i + nthreads\n  \
          return wrk.format(\"POST\", \"{path}\", {{[\"content-type\"] = \"application/json\", \
-         [\"{vh}\"] = \"{vid}\", [\"{th}\"] = \"{ts}\", [\"{sh}\"] = r[2]}}, r[1])\nend\n",
+         [\"{vh}\"] = \"{vid}\", [\"{th}\"] = \"{ts}\", [\"{nh}\"] = r[3], [\"{sh}\"] = r[2]}}, r[1])\nend\n",
         threads = args.threads.max(1),
         path = api::paths::TOKEN_REDEEM,
         vh = api::headers::VERIFIER,
         vid = verifier.verifier_id,
         th = api::headers::TIMESTAMP,
+        nh = api::headers::NONCE,
         sh = api::headers::SIGNATURE,
     );
     std::fs::write(&args.lua, lua).map_err(err)?;

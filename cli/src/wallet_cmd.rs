@@ -215,13 +215,24 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
     match args.command {
         WalletCommand::Present(p) => return crate::present_cmd::present(&w, &pass, &p),
         WalletCommand::List { json } => {
-            let docs = w.documents().map_err(|e| e.to_string())?;
-            let rows: Vec<_> = docs.iter().map(|d| row(&w, d)).collect();
+            // One unreadable document does not hide the others: it is listed as damaged, by
+            // id and kind only.
+            let list = w.document_list().map_err(|e| e.to_string())?;
+            let mut rows: Vec<_> = list.documents.iter().map(|d| row(&w, d)).collect();
+            rows.extend(
+                list.damaged
+                    .iter()
+                    .map(|d| json!({"id": d.id, "kind": d.kind, "status": "damaged"})),
+            );
             if json {
                 print_json(&rows)?;
             } else {
                 for r in rows {
                     let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
+                    if s("status") == "damaged" {
+                        println!("{}  {:<22} damaged: cannot be read", s("id"), s("kind"));
+                        continue;
+                    }
                     let (id, title, holder) = (s("id"), s("title"), s("holder"));
                     let (until, status) = (s("valid_until"), s("status"));
                     println!("{id}  {title:<22} {holder:<24} until {until:<10} {status}");

@@ -223,4 +223,16 @@ fn parse_qr_marks_the_result_unsigned() {
     assert_eq!(r["old_id_number"], "123456789");
     let out = eid(&["chip", "parse-qr", "nope"]);
     assert!(!out.status.success());
+    // Issue 12: a date that does not exist is refused (31 February 2001); b40b263 took it.
+    let out = eid(&[
+        "chip",
+        "parse-qr",
+        "079201234567|123456789|Trần Thị Lan|31022001|Nữ|Hà Nội|02022022",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("date of birth"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -204,3 +204,71 @@ fn no_personal_data_in_plaintext_after_seeding() {
         );
     }
 }
+
+/// Issue 12: `eid wallet list` with one damaged document lists the other three and names the
+/// damaged one by id; a zero-byte wallet.db is reported as damaged in one line, not as "no
+/// wallet". Both failed on b40b263.
+#[test]
+fn list_names_a_damaged_document_and_an_empty_db_is_damaged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    seed(&dir);
+    let d = dir.to_str().unwrap();
+    let list = |json: bool| {
+        let mut args = vec!["wallet", "--data-dir", d, "--passcode", "135790", "list"];
+        if json {
+            args.push("--json");
+        }
+        eid(&args)
+    };
+    let before: Value = serde_json::from_slice(&list(true).stdout).unwrap();
+    let victim = before[0]["id"].as_str().unwrap().to_owned();
+    {
+        let db = rusqlite::Connection::open(dir.join("wallet.db")).unwrap();
+        db.execute(
+            "UPDATE documents SET summary = CAST(x'00' || summary AS BLOB) WHERE id = ?1",
+            [&victim],
+        )
+        .unwrap();
+    }
+    let out = list(true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    let damaged: Vec<&Value> = rows.iter().filter(|r| r["status"] == "damaged").collect();
+    assert_eq!(damaged.len(), 1);
+    assert_eq!(damaged[0]["id"], victim.as_str());
+    assert!(damaged[0].get("holder").is_none());
+    assert_eq!(rows.iter().filter(|r| r["status"] == "valid").count(), 3);
+    let text = String::from_utf8(list(false).stdout).unwrap();
+    assert_eq!(text.lines().count(), 4);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(&victim) && l.contains("damaged")),
+        "{text}"
+    );
+
+    // Truncated to zero bytes: damaged, in one line.
+    std::fs::write(dir.join("wallet.db"), b"").unwrap();
+    for f in ["wallet.db-wal", "wallet.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    for args in [
+        vec!["wallet", "--data-dir", d, "--passcode", "135790", "list"],
+        vec!["wallet", "--data-dir", d, "status"],
+    ] {
+        let out = eid(&args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("damaged") && !err.contains("no wallet"),
+            "{err}"
+        );
+    }
+}

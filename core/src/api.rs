@@ -296,8 +296,12 @@ pub mod headers {
     pub const ACCOUNT: &str = "x-eid-account";
     /// Unix seconds; the backend accepts ±300 s.
     pub const TIMESTAMP: &str = "x-eid-timestamp";
-    /// base64url DER ECDSA P-256/SHA-256 by the device key over [`super::signing_input`].
+    /// base64url DER ECDSA P-256/SHA-256 (low-S) by the device key over
+    /// [`super::signing_input`].
     pub const SIGNATURE: &str = "x-eid-signature";
+    /// A fresh random value per signed request ([`super::new_nonce`]): the backend refuses a
+    /// state-changing request whose nonce it has seen (docs/adr/0020).
+    pub const NONCE: &str = "x-eid-nonce";
     pub const REQUEST_ID: &str = "x-request-id";
     /// Verifier id on verifier-signed requests (instead of `x-eid-account`).
     pub const VERIFIER: &str = "x-eid-verifier";
@@ -306,19 +310,46 @@ pub mod headers {
 /// Clock skew the backend tolerates on device-signed requests.
 pub const MAX_SKEW_SECONDS: u64 = 300;
 
-/// What the device signs: method, path with query, timestamp and SHA-256 of the body, one per
-/// line, so a signature cannot be replayed on another request.
-pub fn signing_input(method: &str, path_and_query: &str, timestamp: u64, body: &[u8]) -> Vec<u8> {
+/// What the device signs: method, path with query, timestamp, nonce and SHA-256 of the body,
+/// one per line, so a signature cannot be used for another request, nor (the nonce) the same
+/// request twice.
+pub fn signing_input(
+    method: &str,
+    path_and_query: &str,
+    timestamp: u64,
+    nonce: &str,
+    body: &[u8],
+) -> Vec<u8> {
     use sha2::{Digest, Sha256};
     let body_hash = hex_lower(&Sha256::digest(body));
     format!(
-        "eid-request-v1\n{}\n{}\n{}\n{}",
+        "eid-request-v2\n{}\n{}\n{}\n{}\n{}",
         method.to_ascii_uppercase(),
         path_and_query,
         timestamp,
+        nonce,
         body_hash
     )
     .into_bytes()
+}
+
+/// Nonce lengths the backend accepts, in characters of the base64url alphabet.
+pub const NONCE_LENGTH: std::ops::RangeInclusive<usize> = 16..=64;
+
+/// Whether `nonce` is one the backend accepts: 16 to 64 base64url characters.
+pub fn is_valid_nonce(nonce: &str) -> bool {
+    NONCE_LENGTH.contains(&nonce.len())
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A fresh nonce for one signed request: 16 random bytes as hex.
+pub fn new_nonce() -> String {
+    use crate::chip::crypto::{OsRng, Rng};
+    let mut b = [0u8; 16];
+    OsRng.fill(&mut b);
+    hex_lower(&b)
 }
 
 fn hex_lower(bytes: &[u8]) -> String {
@@ -360,10 +391,43 @@ mod tests {
 
     #[test]
     fn signing_input_covers_every_part() {
-        let a = signing_input("get", "/v1/documents?since=3", 100, b"");
-        assert_ne!(a, signing_input("GET", "/v1/documents?since=4", 100, b""));
-        assert_ne!(a, signing_input("GET", "/v1/documents?since=3", 101, b""));
-        assert_ne!(a, signing_input("GET", "/v1/documents?since=3", 100, b"x"));
-        assert_eq!(a, signing_input("GET", "/v1/documents?since=3", 100, b""));
+        let n = "0123456789abcdef";
+        let a = signing_input("get", "/v1/documents?since=3", 100, n, b"");
+        assert_ne!(
+            a,
+            signing_input("GET", "/v1/documents?since=4", 100, n, b"")
+        );
+        assert_ne!(
+            a,
+            signing_input("GET", "/v1/documents?since=3", 101, n, b"")
+        );
+        assert_ne!(
+            a,
+            signing_input("GET", "/v1/documents?since=3", 100, n, b"x")
+        );
+        assert_ne!(
+            a,
+            signing_input("GET", "/v1/documents?since=3", 100, "0123456789abcdee", b"")
+        );
+        assert_eq!(
+            a,
+            signing_input("GET", "/v1/documents?since=3", 100, n, b"")
+        );
+    }
+
+    #[test]
+    fn nonces_are_fresh_and_accepted() {
+        let (a, b) = (new_nonce(), new_nonce());
+        assert_ne!(a, b);
+        assert!(is_valid_nonce(&a) && is_valid_nonce(&b));
+        for bad in [
+            "",
+            "short",
+            "with space 012345",
+            "ü0123456789abcdef",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_valid_nonce(bad), "{bad}");
+        }
     }
 }

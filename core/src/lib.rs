@@ -5,14 +5,17 @@
 
 pub mod account;
 pub mod api;
+pub mod calendar;
 pub mod chip;
 pub mod credential;
+pub mod es256;
 pub mod keys;
 pub mod present;
 pub mod runtime;
 pub mod signing;
 pub mod store;
 pub mod sync;
+pub mod text;
 pub mod transactions;
 pub mod verify;
 pub mod wallet;

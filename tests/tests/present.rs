@@ -413,3 +413,55 @@ fn png_and_svg_encode_the_text() {
     assert_eq!(out.qr.modules.len(), out.qr.width * out.qr.width);
     assert_eq!(out.qr.width, 17 + 4 * usize::from(out.qr.version));
 }
+
+/// `bytes` whose last 64 bytes are an ES256 r || s (a COSE_Sign1 ends with its signature),
+/// with s replaced by n − s: the same signature's other valid ECDSA encoding.
+fn with_high_s_twin(bytes: &[u8]) -> Vec<u8> {
+    let cut = bytes.len() - 64;
+    let mut out = bytes[..cut].to_vec();
+    out.extend_from_slice(&eid_core::es256::flip_s(&bytes[cut..]).unwrap());
+    out
+}
+
+/// Issue 12, finding 6: a signature has one valid encoding. The high-S twin (s' = n − s) of a
+/// valid device signature, credential issuer signature or document issuer signature is refused.
+#[test]
+fn high_s_twins_of_valid_signatures_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, c) = seeded(dir.path(), 4);
+    let v = verifier();
+    let t = now();
+    for _ in 0..4 {
+        let out = w
+            .present(Profile::AgeOver18, None, Consent::Passcode(&pass()), "desk")
+            .unwrap();
+        let QrPayload::Offline(p) = QrPayload::parse(&out.text).unwrap() else {
+            panic!()
+        };
+        // What our wallet and issuers make is low-S, and verifies.
+        assert!(eid_core::es256::is_low_s(&p.signature));
+        assert!(eid_core::es256::is_low_s(
+            &p.credential[p.credential.len() - 64..]
+        ));
+        assert!(v.verify_offline(&out.text, t, None, None).valid);
+        // The device signature's twin.
+        let mut twin = p.clone();
+        twin.signature = eid_core::es256::flip_s(&p.signature).unwrap();
+        let verdict = v.verify_offline(&twin.to_text(), t, None, None);
+        assert!(!verdict.valid, "high-S device signature accepted");
+        // The credential issuer signature's twin.
+        let cred = with_high_s_twin(&p.credential);
+        assert!(eid_core::present::credential::verify(&p.credential, v.trust(), t).is_ok());
+        assert_eq!(
+            eid_core::present::credential::verify(&cred, v.trust(), t).unwrap_err(),
+            PresentError::BadIssuerSignature
+        );
+    }
+    // A document credential's issuer signature.
+    let device = w.device_public_key().unwrap();
+    let trust = issuers::trust_list().unwrap();
+    for (_, doc) in issuers::documents_for(&c, &device, t).unwrap() {
+        assert!(eid_core::credential::verify(&doc, &trust, t).is_ok());
+        assert!(eid_core::credential::verify(&with_high_s_twin(&doc), &trust, t).is_err());
+    }
+}

@@ -216,6 +216,15 @@ fn enrol_list_sign_and_every_refusal_on(server: &Backend) {
         "an authorisation by another device"
     );
 
+    // Issue 12: the high-S twin (s' = n - s) of this device's valid authorisation signature: no
+    // SAD (b40b263 gave one; p256 verifies both forms).
+    let twin = |m: &[u8]| eid_core::es256::flip_s_der(&device(m)).unwrap();
+    assert_eq!(
+        code_of(authorize(&api, &w, &id, &a, &twin)),
+        ErrorCode::Unauthenticated,
+        "a high-S authorisation"
+    );
+
     // A made-up SAD, and an expired one (the backend's clock moves past its lifetime).
     assert_eq!(
         code_of(sign_hash(&api, &w, &id, "AAAA", &a)),

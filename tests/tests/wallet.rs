@@ -319,3 +319,80 @@ fn no_plaintext_personal_data_in_any_file() {
     drop(w);
     scan("after close");
 }
+
+/// Issue 12: one document whose sealed row no longer opens does not hide the others; it is
+/// named (by id and kind only). Fails on b40b263 (`documents()` failed as a whole).
+#[test]
+fn one_damaged_document_does_not_hide_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, clock) = (Arc::new(SoftwareKeyStore::in_memory()), TestClock::new());
+    let w = seeded(dir.path(), &keys, &clock);
+    let all = w.documents().unwrap();
+    assert_eq!(all.len(), 4);
+    let victim = all
+        .iter()
+        .find(|d| d.kind == DocumentKind::DrivingLicence)
+        .unwrap()
+        .clone();
+    drop(w);
+    {
+        let db = rusqlite::Connection::open(dir.path().join("wallet.db")).unwrap();
+        let n = db
+            .execute(
+                "UPDATE documents SET summary = CAST(x'00' || summary AS BLOB) WHERE id = ?1",
+                [&victim.id],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let w = open(dir.path(), &keys, &clock);
+    w.unlock(&pass("123456")).unwrap();
+    let rest = w.documents().unwrap();
+    assert_eq!(rest.len(), 3);
+    assert!(rest.iter().all(|d| d.id != victim.id));
+    let list = w.document_list().unwrap();
+    assert_eq!(list.documents, rest);
+    assert_eq!(list.damaged.len(), 1);
+    assert_eq!(list.damaged[0].id, victim.id);
+    assert_eq!(list.damaged[0].kind, "driving_licence");
+    // Nothing personal in what names it.
+    let named = format!("{:?}", list.damaged);
+    assert!(!named.contains(&citizen().full_name) && !named.contains(&citizen().id_number));
+    // Revoking still removes every row, the damaged one too.
+    w.revoke().unwrap();
+    let db = rusqlite::Connection::open(dir.path().join("wallet.db")).unwrap();
+    let left: i64 = db
+        .query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+/// Issue 12: a wallet.db truncated to zero bytes is reported as damaged, not opened as a new,
+/// empty wallet (b40b263 said "not set up" and offered to start over).
+#[test]
+fn a_zero_byte_wallet_db_is_damaged_not_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, clock) = (Arc::new(SoftwareKeyStore::in_memory()), TestClock::new());
+    drop(seeded(dir.path(), &keys, &clock));
+    let db = dir.path().join("wallet.db");
+    std::fs::write(&db, b"").unwrap();
+    for f in ["wallet.db-wal", "wallet.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(f));
+    }
+    let keys_dyn: Arc<dyn KeyStore> = keys.clone();
+    let clock_dyn: Arc<dyn Clock> = clock.clone();
+    let e = Wallet::open(dir.path(), keys_dyn, clock_dyn).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            WalletError::Store(eid_core::store::StoreError::Damaged { .. })
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("damaged"), "{e}");
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "left as found");
+    // A directory without a database is still a new wallet.
+    let fresh = tempfile::tempdir().unwrap();
+    let w = open(fresh.path(), &keys, &clock);
+    assert!(!w.is_set_up().unwrap());
+}

@@ -22,7 +22,7 @@ use eid_fixtures::card::cccd;
 use eid_fixtures::citizens::{self, Citizen};
 use http_body_util::BodyExt;
 use p256::ecdsa::signature::{Signer, Verifier};
-use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -287,12 +287,14 @@ impl Harness {
         extra: &[(&str, &str)],
         timestamp: u64,
     ) -> Reply {
-        let signature = device.sign(&api::signing_input(method, path, timestamp, &body));
+        let nonce = api::new_nonce();
+        let signature = device.sign(&api::signing_input(method, path, timestamp, &nonce, &body));
         let mut req = Request::builder()
             .method(method)
             .uri(path)
             .header(headers::ACCOUNT, &device.account)
             .header(headers::TIMESTAMP, timestamp.to_string())
+            .header(headers::NONCE, nonce)
             .header(headers::SIGNATURE, signature)
             .header("content-type", "application/json");
         for (k, v) in extra {
@@ -422,11 +424,12 @@ impl DeviceKey {
     /// ES256 r || s, as QR payloads carry it.
     pub fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
         let sig: Signature = self.key.sign(message);
-        sig.to_bytes().into()
+        sig.normalize_s().to_bytes().into()
     }
 
     pub fn sign(&self, message: &[u8]) -> String {
-        let sig: DerSignature = self.key.sign(message);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_bytes())
+        let sig: Signature = self.key.sign(message);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sig.normalize_s().to_der().as_bytes())
     }
 }

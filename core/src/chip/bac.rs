@@ -24,11 +24,15 @@ impl std::fmt::Debug for MrzKey {
     }
 }
 
+/// Whether `s` is a date that exists, as YYMMDD. The century is not written, so 29 February
+/// is taken in any year divisible by 4 (2000 was a leap year, 1900 was not).
 fn is_yymmdd(s: &str) -> bool {
     s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) && {
-        let month: u8 = s.get(2..4).and_then(|m| m.parse().ok()).unwrap_or(0);
-        let day: u8 = s.get(4..6).and_then(|d| d.parse().ok()).unwrap_or(0);
-        (1..=12).contains(&month) && (1..=31).contains(&day)
+        let two = |r: std::ops::Range<usize>| s.get(r).and_then(|v| v.parse::<u8>().ok());
+        let (Some(yy), Some(month), Some(day)) = (two(0..2), two(2..4), two(4..6)) else {
+            return false;
+        };
+        crate::calendar::is_date(2000 + u16::from(yy), month, day)
     }
 }
 
@@ -240,6 +244,21 @@ mod tests {
 
     fn hx(v: &Value, key: &str) -> Vec<u8> {
         hex::decode(v[key].as_str().unwrap()).unwrap()
+    }
+
+    /// Issue 12: dates that do not exist are refused (b40b263 took any day 1 to 31).
+    #[test]
+    fn yymmdd_dates_must_exist() {
+        for good in ["000229", "240229", "690806", "991231", "010430", "010131"] {
+            assert!(is_yymmdd(good), "{good}");
+        }
+        for bad in [
+            "000231", "010229", "230229", "010431", "010631", "010931", "011131", "010230",
+            "000000", "001301", "010100", "0102", "01023a", "+10101",
+        ] {
+            assert!(!is_yymmdd(bad), "{bad}");
+        }
+        assert!(MrzKey::new("L898902C", "690231", "940623").is_err());
     }
 
     #[test]

@@ -5,6 +5,9 @@
 use serde::Serialize;
 use thiserror::Error;
 
+/// Longest name or address taken, in characters (the printed QR holds far less).
+const MAX_TEXT: usize = 200;
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CardQrError {
     #[error("card QR must have 6 or 7 fields separated by '|', found {0}")]
@@ -31,7 +34,8 @@ impl QrDate {
             s.get(r).and_then(|v| v.parse::<u16>().ok()).ok_or_else(bad)
         };
         let (day, month, year) = (num(0..2)? as u8, num(2..4)? as u8, num(4..8)?);
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        // A date that exists: no 31 February, no 29 February 2001.
+        if !(1900..=9999).contains(&year) || !crate::calendar::is_date(year, month, day) {
             return Err(bad());
         }
         Ok(QrDate { year, month, day })
@@ -80,17 +84,18 @@ pub fn parse(text: &str) -> Result<CardQr, CardQrError> {
         None | Some("") => None,
         Some(o) => Some(digits(o, 9, "old ID number")?),
     };
-    let full_name = name.trim();
-    if full_name.is_empty() {
-        return Err(CardQrError::Field("name"));
-    }
+    // Shown to people: NFC, and nothing invisible that changes how it reads (crate::text).
+    let full_name =
+        crate::text::display_text(name, MAX_TEXT).map_err(|_| CardQrError::Field("name"))?;
+    let address =
+        crate::text::display_text(address, MAX_TEXT).map_err(|_| CardQrError::Field("address"))?;
     Ok(CardQr {
         id_number,
         old_id_number,
-        full_name: full_name.to_owned(),
+        full_name,
         date_of_birth: QrDate::parse(dob.trim(), "date of birth")?,
-        sex: sex.trim().to_owned(),
-        address: address.trim().to_owned(),
+        sex: crate::text::nfc(sex.trim()),
+        address,
         issue_date: QrDate::parse(issued.trim(), "issue date")?,
         signed: false,
     })
@@ -144,6 +149,57 @@ mod tests {
         );
         assert_eq!(
             parse("079201234567||N|07031990|Nam|A|1508202"),
+            Err(CardQrError::Field("issue date"))
+        );
+    }
+
+    /// Issue 12: names and addresses come out in NFC; bidirectional controls and zero-width
+    /// characters in them are refused (b40b263 passed them through).
+    #[test]
+    fn names_are_nfc_and_invisible_characters_refused() {
+        let q = parse("079201234567||Tra\u{302}\u{300}n Thi\u{323} Lan|01012001|Nu\u{31B}\u{303}|Ha\u{300} Nô\u{323}i|02022022")
+            .unwrap();
+        assert_eq!(q.full_name, "Trần Thị Lan");
+        assert_eq!(q.address, "Hà Nội");
+        assert_eq!(q.sex, "Nữ");
+        for c in [
+            '\u{202E}', '\u{2067}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{FEFF}', '\u{2060}',
+        ] {
+            assert_eq!(
+                parse(&format!(
+                    "079201234567||Trần{c} Thị Lan|01012001|Nữ|Hà Nội|02022022"
+                )),
+                Err(CardQrError::Field("name")),
+                "{c:?}"
+            );
+            assert_eq!(
+                parse(&format!(
+                    "079201234567||Trần Thị Lan|01012001|Nữ|Hà{c} Nội|02022022"
+                )),
+                Err(CardQrError::Field("address")),
+                "{c:?}"
+            );
+        }
+    }
+
+    /// Issue 12: dates that do not exist are refused (b40b263 took any day 1 to 31).
+    #[test]
+    fn dates_must_exist() {
+        for (dob, ok) in [
+            ("31022001", false),
+            ("29022001", false),
+            ("29021900", false),
+            ("31042001", false),
+            ("29022000", true),
+            ("29022024", true),
+            ("31122001", true),
+            ("01010000", false),
+        ] {
+            let text = format!("079201234567||N|{dob}|Nam|A|15082021");
+            assert_eq!(parse(&text).is_ok(), ok, "{dob}");
+        }
+        assert_eq!(
+            parse("079201234567||N|07031990|Nam|A|31092021"),
             Err(CardQrError::Field("issue date"))
         );
     }

@@ -93,11 +93,12 @@ impl IssuerKey {
         super::trust::key_id(&self.certificate)
     }
 
-    /// ES256 signature, r || s (RFC 9053 §2.1), RFC 6979 deterministic nonce.
+    /// ES256 signature, r || s (RFC 9053 §2.1), RFC 6979 deterministic nonce, low-S
+    /// ([`crate::es256`]).
     pub(crate) fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
         self.key
             .try_sign(message)
-            .map(|s: Signature| s.to_bytes().to_vec())
+            .map(|s: Signature| s.normalize_s().to_bytes().to_vec())
             .map_err(|_| IssueError::Signing)
     }
 
@@ -280,12 +281,13 @@ pub(crate) fn sign_payload(claims: &Value, issuer: &IssuerKey) -> Result<Vec<u8>
     let sign1 = CoseSign1Builder::new()
         .protected(protected)
         .payload(payload)
-        // RFC 9053 §2.1: the signature is r || s, 32 bytes each; RFC 6979 deterministic nonce.
+        // RFC 9053 §2.1: the signature is r || s, 32 bytes each; RFC 6979 deterministic nonce;
+        // low-S (crate::es256).
         .try_create_signature(&[], |tbs| {
             issuer
                 .key
                 .try_sign(tbs)
-                .map(|s: Signature| s.to_bytes().to_vec())
+                .map(|s: Signature| s.normalize_s().to_bytes().to_vec())
         })
         .map_err(|_| IssueError::Signing)?
         .build();

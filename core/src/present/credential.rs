@@ -16,8 +16,10 @@
 //! | 6 | status list index of this credential |
 //! | 7 | the profile's fields `{field key: value}` |
 //!
-//! Every credential has its own serial, device key and status index, so two presentations of
-//! two credentials of a batch share nothing but the disclosed values.
+//! Every credential has its own serial, device key and status index (drawn at random by the
+//! backend), and its times are those of every credential issued that day (the start of the UTC
+//! day), so two presentations of two credentials of a batch share nothing but the disclosed
+//! values (docs/adr/0020). Signatures are low-S only ([`crate::es256`]).
 
 use super::error::PresentError;
 use super::profile::{Disclosed, Profile};

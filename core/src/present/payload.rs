@@ -36,20 +36,15 @@ fn sig64(v: &Value) -> Option<[u8; 64]> {
     v.as_bytes()?.as_slice().try_into().ok()
 }
 
-/// ES256 check of a raw r || s signature with an uncompressed SEC1 point.
+/// ES256 check of a raw r || s signature with an uncompressed SEC1 point: low-S only
+/// ([`crate::es256`]).
 pub fn verify_es256(point: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
-        .verify(message, signature)
-        .is_ok()
+    crate::es256::verify_raw(point, message, signature)
 }
 
-/// A DER ECDSA signature (what key stores give) as r || s.
+/// A DER ECDSA signature (what key stores give) as low-S r || s.
 pub fn raw_signature(der: &[u8]) -> Result<[u8; 64], PresentError> {
-    let sig = p256::ecdsa::Signature::from_der(der).map_err(|_| PresentError::Signing)?;
-    sig.to_bytes()
-        .as_slice()
-        .try_into()
-        .map_err(|_| PresentError::Signing)
+    crate::es256::raw_from_der(der).ok_or(PresentError::Signing)
 }
 
 fn decode_text(text: &str, prefix: &str) -> Result<Vec<u8>, PresentError> {

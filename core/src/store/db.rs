@@ -27,6 +27,9 @@ pub(crate) trait ConnectionInitializer {
 
 /// Opens the one read-write connection and brings the schema to `END_VERSION`.
 pub(crate) fn open_writer<I: ConnectionInitializer>(path: &Path, init: &I) -> Result<Connection> {
+    if is_truncated(path) {
+        return Err(StoreError::Damaged { database: I::NAME });
+    }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -55,6 +58,16 @@ pub(crate) fn open_writer<I: ConnectionInitializer>(path: &Path, init: &I) -> Re
     }
     tx.commit()?;
     Ok(conn)
+}
+
+/// A database file that exists with zero bytes and no write-ahead log beside it. SQLite would
+/// take it for a new, empty database; we never leave one so (the first transaction writes the
+/// schema before the file is handed out), so it is a truncated store.
+fn is_truncated(path: &Path) -> bool {
+    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    len(path) == Some(0) && len(Path::new(&wal)).unwrap_or(0) == 0
 }
 
 /// Opens a connection that only reads (`query_only`), after the writer has set the schema up.

@@ -37,6 +37,11 @@ pub enum StoreError {
     /// Documents and the log need the data key: unlock the store first.
     #[error("the store is locked")]
     Locked,
+    /// The database file exists but is empty (zero bytes, no write-ahead log): it was truncated,
+    /// not created by us. Not treated as a new store, so the app does not offer to start over
+    /// on top of a wallet that needs restoring.
+    #[error("{database}: the file is empty (damaged); restore it from a backup or reinstall")]
+    Damaged { database: &'static str },
     /// A thread panicked while holding a connection.
     #[error("store connection lock poisoned")]
     Poisoned,

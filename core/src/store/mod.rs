@@ -66,6 +66,10 @@ pub struct DocumentSummary {
     pub summary: Vec<u8>,
 }
 
+/// One document row as [`Store::list_summaries_each`] gives it: id, kind, and the opened
+/// summary or why it did not open.
+pub type SummaryRow = (String, String, Result<Vec<u8>>);
+
 /// A decrypted log record.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LogEntry {
@@ -338,6 +342,35 @@ impl Store {
                 Ok(DocumentSummary { id, kind, summary })
             })
             .collect()
+    }
+
+    /// Every document's decrypted summary, ordered by id, each on its own: a row that does not
+    /// open is given as its id and kind with the error, and the others still come (the list
+    /// screen shows them and names the damaged one). Fails as a whole only when locked or when
+    /// the database cannot be read.
+    pub fn list_summaries_each(&self) -> Result<Vec<SummaryRow>> {
+        let rows = {
+            let conn = self.reader()?;
+            let mut stmt =
+                conn.prepare_cached("SELECT id, kind, summary FROM documents ORDER BY id")?;
+            stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let sealer = self.sealer()?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, sealed)| {
+                let parts: [&[u8]; 2] = [id.as_bytes(), kind.as_bytes()];
+                let summary = sealer.open(&document_place("summary", &parts), &sealed);
+                (id, kind, summary)
+            })
+            .collect())
     }
 
     /// Deletes document `id`; returns whether it existed.

@@ -116,8 +116,8 @@ impl VerifierSigner for VerifierKey {
     }
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
         use p256::ecdsa::signature::Signer as _;
-        let sig: p256::ecdsa::DerSignature = self.key.sign(message);
-        Ok(sig.as_bytes().to_vec())
+        let sig: p256::ecdsa::Signature = self.key.sign(message);
+        Ok(sig.normalize_s().to_der().as_bytes().to_vec())
     }
 }
 
@@ -282,18 +282,26 @@ impl BackendClient {
         }
         if let Some(s) = options.signer {
             let ts = now_seconds();
+            // A new nonce each attempt: a retry is a new request to the replay check, and the
+            // client_request_id in the body makes its answer the first one's.
+            let nonce = api::new_nonce();
             let bytes = body.map_or(&[][..], Vec::as_slice);
             let sig = s.sign(&api::signing_input(
                 method.as_str(),
                 path_and_query,
                 ts,
+                &nonce,
                 bytes,
             ))?;
+            // One encoding per signature: the backend takes low-S only (crate::es256).
+            let sig = crate::es256::normalize_der(&sig)
+                .ok_or_else(|| SyncError::Signing("not a DER ECDSA signature".into()))?;
             let sig =
                 serde_json::to_value(B64(sig)).map_err(|e| SyncError::Decode(e.to_string()))?;
             let (id_header, id) = s.id_header();
             header(id_header, id);
             header(api::headers::TIMESTAMP, ts.to_string());
+            header(api::headers::NONCE, nonce);
             header(
                 api::headers::SIGNATURE,
                 sig.as_str().unwrap_or_default().to_owned(),

@@ -103,6 +103,22 @@ impl DocumentInfo {
     }
 }
 
+/// A stored document that cannot be read. Its id is random and its kind a category, so naming
+/// them discloses nothing personal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DamagedDocument {
+    pub id: String,
+    /// The kind as stored (`identity`, `driving_licence`, ...), unchecked.
+    pub kind: String,
+}
+
+/// The wallet's documents: those that read, and those that do not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentList {
+    pub documents: Vec<DocumentInfo>,
+    pub damaged: Vec<DamagedDocument>,
+}
+
 /// Credentials checked for this device, with the sealed-summary bytes the store keeps.
 pub(crate) struct CheckedBatch {
     pub infos: Vec<DocumentInfo>,
@@ -297,12 +313,13 @@ impl Wallet {
 
     /// The account was revoked: documents are wiped, the state stays `Revoked`.
     pub fn revoke(&self) -> Result<()> {
-        for d in self
+        // Every row, readable or not: a revoked wallet keeps no document.
+        for (id, _, _) in self
             .store
-            .list_summaries()
+            .list_summaries_each()
             .map_err(WalletError::from_store)?
         {
-            self.store.delete_document(&d.id)?;
+            self.store.delete_document(&id)?;
         }
         Ok(self.account().revoke()?)
     }
@@ -314,12 +331,14 @@ impl Wallet {
             .ok_or(WalletError::NotSetUp)
     }
 
-    /// Signs with the device key (DER ECDSA P-256/SHA-256); only while unlocked.
+    /// Signs with the device key (DER ECDSA P-256/SHA-256, low-S: [`crate::es256`]); only
+    /// while unlocked.
     pub fn sign_with_device_key(&self, message: &[u8]) -> Result<Vec<u8>> {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);
         }
-        Ok(self.keys.sign(DEVICE_KEY_ALIAS, message)?)
+        let der = self.keys.sign(DEVICE_KEY_ALIAS, message)?;
+        Ok(crate::es256::normalize_der(&der).ok_or(KeyError::Crypto)?)
     }
 
     /// Replaces the issuer trust list used to check documents.
@@ -379,16 +398,31 @@ impl Wallet {
         Ok(self.store.document_count()?)
     }
 
-    /// Every document, for the list screen (decrypts summaries only).
+    /// Every readable document, for the list screen (decrypts summaries only). A document that
+    /// cannot be read does not hide the others: it is left out here and named by
+    /// [`Wallet::document_list`].
     pub fn documents(&self) -> Result<Vec<DocumentInfo>> {
-        self.store
-            .list_summaries()
+        Ok(self.document_list()?.documents)
+    }
+
+    /// The readable documents and the ones that are not (altered, sealed under another key, or
+    /// a summary that no longer decodes), named by id and stored kind only.
+    pub fn document_list(&self) -> Result<DocumentList> {
+        let mut list = DocumentList::default();
+        for (id, kind, summary) in self
+            .store
+            .list_summaries_each()
             .map_err(WalletError::from_store)?
-            .into_iter()
-            .map(|s| {
-                serde_json::from_slice(&s.summary).map_err(|_| WalletError::Corrupt("summary"))
-            })
-            .collect()
+        {
+            match summary
+                .ok()
+                .and_then(|s| serde_json::from_slice::<DocumentInfo>(&s).ok())
+            {
+                Some(info) => list.documents.push(info),
+                None => list.damaged.push(DamagedDocument { id, kind }),
+            }
+        }
+        Ok(list)
     }
 
     /// Status of a listed document now.
