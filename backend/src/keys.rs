@@ -183,8 +183,8 @@ fn fixtures() -> Result<Vec<NewRow>, Error> {
         id: format!("initial:{ISSUER_ROOT}"),
         purpose: ISSUER_ROOT.into(),
         origin: FIXTURE,
-        certificate: issuers.root.clone(),
-        key: secrets.root.clone(),
+        certificate: issuers.root,
+        key: secrets.root,
         signs_from: 0,
     });
     Ok(rows)
