@@ -5,8 +5,8 @@
 //! fixtures' wallets and QR codes verify against a development backend.
 //!
 //! Rotation: [`rotate`] adds a key for a kind that signs from a given time on; the key before it
-//! stays in the trust list until everything it signed has expired ([`MAX_SIGNED_LIFETIME`] after
-//! its successor took over). Registry records are checked against every issuer key ever made.
+//! stays in the trust list until everything it signed has expired ([`RETIRE_AFTER`] after its
+//! successor took over). Registry records are checked against every issuer key ever made.
 //!
 //! The current identity (police) key also signs the status list: verifiers already trust it for
 //! that (`eid_core::verify::StatusList`), and it rotates with it.
@@ -31,6 +31,10 @@ pub const ISSUER_ROOT: &str = "issuer_root";
 /// The longest validity of anything an issuer key signs: wallet credentials (one year);
 /// presentation credentials and status lists are shorter.
 pub const MAX_SIGNED_LIFETIME: u64 = crate::issue::CREDENTIAL_LIFETIME;
+/// How long a replaced key stays in the trust list after its successor starts signing: what it
+/// signed lives at most [`MAX_SIGNED_LIFETIME`]; a week more for a backend restarted late (keys are
+/// read at start, so until then it still signs with the old key).
+pub const RETIRE_AFTER: u64 = MAX_SIGNED_LIFETIME + 7 * 86_400;
 /// Generated issuer certificates are valid this long from when their key starts signing: rotate
 /// well before (the trust list needs them [`MAX_SIGNED_LIFETIME`] past the successor's start).
 pub const ISSUER_CERT_LIFETIME: u64 = 10 * 365 * 86_400;
@@ -289,7 +293,7 @@ impl IssuerEntry {
     /// Whether verifiers still need it at `now`: until everything it signed has expired.
     fn trusted_at(&self, now: u64) -> bool {
         self.signs_until
-            .is_none_or(|until| now < until.saturating_add(MAX_SIGNED_LIFETIME))
+            .is_none_or(|until| now < until.saturating_add(RETIRE_AFTER))
     }
 }
 
@@ -463,8 +467,8 @@ pub struct Rotated {
     pub predecessor_retires_at: u64,
 }
 
-/// Adds a new key for `kind` that signs from `from` (Unix seconds, not before the newest key of
-/// the kind), certified by the database's issuer root under the same subject (so it keeps the
+/// Adds a new key for `kind` that signs from `from` (Unix seconds; a past time means `now`; after
+/// the newest key of the kind), certified by the database's issuer root under the same subject (so it keeps the
 /// kind's authorisation). Running backends take it on their next start; publish the new trust
 /// list before `from`.
 pub async fn rotate(
@@ -474,6 +478,8 @@ pub async fn rotate(
     from: u64,
     now: u64,
 ) -> Result<Rotated, Error> {
+    // Never backdated: the old key may have signed until now.
+    let from = from.max(now);
     let all = open_all(store, kek).await?;
     let purpose = issuer_purpose(kind);
     let root = all
@@ -529,7 +535,7 @@ pub async fn rotate(
         id,
         certificate,
         signs_from: from,
-        predecessor_retires_at: from.saturating_add(MAX_SIGNED_LIFETIME),
+        predecessor_retires_at: from.saturating_add(RETIRE_AFTER),
     })
 }
 

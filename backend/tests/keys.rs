@@ -8,7 +8,7 @@
 mod common;
 
 use common::Harness;
-use eid_backend::keys::{self, Keys, MAX_SIGNED_LIFETIME};
+use eid_backend::keys::{self, Keys, RETIRE_AFTER};
 use eid_backend::signing::seal::SealKey;
 use eid_backend::{App, Config};
 use eid_core::api::{StatusListResponse, TrustListResponse, paths};
@@ -227,7 +227,7 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
         let rotated = keys::rotate(&store, &kek(1), DocumentKind::Identity, from, t0)
             .await
             .unwrap();
-        assert_eq!(rotated.predecessor_retires_at, from + MAX_SIGNED_LIFETIME);
+        assert_eq!(rotated.predecessor_retires_at, from + RETIRE_AFTER);
         let new_kid = credential::trust::key_id(&rotated.certificate);
         assert_ne!(new_kid, old_kid);
         // Not before its date, and never out of order.
@@ -276,8 +276,17 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
                 .kid()
         );
 
-        // Once everything the old key signed has expired it leaves the trust list.
+        // Still there just before everything the old key signed (and a week) has expired...
         let t2 = rotated.predecessor_retires_at;
+        let k = Keys::load(&store, &kek(1), t2 - 1).await.unwrap();
+        assert!(
+            k.trust_list
+                .prepared_issuers()
+                .iter()
+                .any(|i| i.kid == old_kid),
+            "{db}"
+        );
+        // ... then it leaves the trust list.
         let k = Keys::load(&store, &kek(1), t2).await.unwrap();
         let kids: BTreeSet<[u8; 8]> = k
             .trust_list
@@ -288,7 +297,10 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
         assert!(!kids.contains(&old_kid), "{db}");
         assert!(kids.contains(&new_kid), "{db}");
         assert_eq!(k.trust_list.anchors().len(), 1);
-        credential::verify(&new_credential, &k.trust_list, t2 - 1).unwrap();
+        let later = identity_credential(&k, t2, &holder_key);
+        credential::verify(&later, &k.trust_list, t2).unwrap();
+        // What the old key signed has expired by now anyway.
+        assert!(credential::verify(&old_credential, &k.trust_list, t2).is_err());
         // Registry records signed by the old key still open (records are checked against
         // every key the database ever had).
         let record: Vec<u8> =
