@@ -27,7 +27,7 @@ ms() { # wrk latency like 1.23ms / 456.00us / 1.2s -> milliseconds
 serve() {
   local name="$1" db="$2"
   shift 2
-  "$EID" serve --addr 127.0.0.1:0 --db "$db" --log warn "$@" \
+  "$EID" serve --dev --addr 127.0.0.1:0 --db "$db" --log warn "$@" \
     >"$work/$name.out" 2>"$work/$name.err" &
   server_pid=$!
   for _ in $(seq 600); do grep -q "listening on" "$work/$name.out" 2>/dev/null && break; sleep 0.1; done

@@ -62,7 +62,7 @@ _signing_round() {
   local signer="$1" dir="$SIGNING_STATE_DIR/round-${1%%:*}" eid="${EID_BIN:-target/debug/eid}"
   local url id phone i
   mkdir -p "$dir"
-  "$eid" serve --addr 127.0.0.1:0 --db "sqlite://$dir/backend.db" --signer "$signer" \
+  "$eid" serve --dev --addr 127.0.0.1:0 --db "sqlite://$dir/backend.db" --signer "$signer" \
     >"$dir/serve.out" 2>"$dir/serve.log" &
   SIGNING_SERVE_PID=$!
   for i in $(seq 1 100); do

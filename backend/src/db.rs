@@ -43,7 +43,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 6] = match backend {
+    let files: [(i64, &'static str, &'static str); 7] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -72,8 +72,13 @@ fn migrator(backend: Backend) -> Migrator {
             ),
             (
                 6,
+                "backend keys",
+                include_str!("../migrations/sqlite/0006_backend_keys.sql"),
+            ),
+            (
+                7,
                 "privacy",
-                include_str!("../migrations/sqlite/0006_privacy.sql"),
+                include_str!("../migrations/sqlite/0007_privacy.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -104,8 +109,13 @@ fn migrator(backend: Backend) -> Migrator {
             ),
             (
                 6,
+                "backend keys",
+                include_str!("../migrations/postgres/0006_backend_keys.sql"),
+            ),
+            (
+                7,
                 "privacy",
-                include_str!("../migrations/postgres/0006_privacy.sql"),
+                include_str!("../migrations/postgres/0007_privacy.sql"),
             ),
         ],
     };

@@ -39,7 +39,7 @@ async fn sign(
         device_key,
         Validity::starting(now, CREDENTIAL_LIFETIME),
         &status,
-        state.keys.issuer(kind)?,
+        state.keys.issuer_at(kind, now)?,
     )?;
     // Check what we hand out as a wallet would, and take its id from it.
     let verified = credential::verify(&bytes, &state.keys.trust_list, now)

@@ -14,6 +14,7 @@ mod evidence;
 mod http;
 pub mod input;
 mod issue;
+pub mod keys;
 pub mod limits;
 pub mod lists;
 mod presentation;
@@ -35,6 +36,7 @@ use eid_core::signing::api::paths as signing_paths;
 pub use error::Error;
 use error::{ApiFailure, json_response};
 use serde::{Deserialize, Serialize};
+use signing::seal::{KEK_ENV, SealKey};
 use sqlx::Row;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -80,7 +82,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub struct Config {
     /// `sqlite://PATH` or `postgres://...`.
     pub database_url: String,
-    /// Development mode: the SMS outbox is readable over HTTP and codes are logged.
+    /// Development mode: the public fixture issuer keys, the SMS outbox readable over HTTP and
+    /// codes logged. Never for a deployment.
     pub dev_mode: bool,
     /// Activation starts allowed per (ID number, phone) pair in [`RATE_WINDOW`].
     pub starts_per_hour: i64,
@@ -93,10 +96,14 @@ pub struct Config {
     pub limits: limits::Limits,
     /// Where production sends activation codes (development: the outbox).
     pub sms_gateway: Option<sms::Gateway>,
+    /// The key-encryption key every private key in the database is sealed under; `None`: from
+    /// the environment (`EID_KEK`), or in development mode the public development key.
+    pub kek: Option<Arc<SealKey>>,
 }
 
 impl Config {
-    /// Development defaults for `url`.
+    /// Development defaults for `url`: fixture keys, outbox, KEK from the environment or the
+    /// development key.
     pub fn development(database_url: impl Into<String>) -> Config {
         Config {
             database_url: database_url.into(),
@@ -106,7 +113,39 @@ impl Config {
             admin_token: None,
             limits: limits::Limits::default(),
             sms_gateway: None,
+            kek: None,
         }
+    }
+
+    /// A deployment on `url`: keys generated on the first start and sealed under `kek`, no
+    /// outbox, no logged codes, admin endpoints only with a token.
+    pub fn production(
+        database_url: impl Into<String>,
+        kek: SealKey,
+        admin_token: Option<String>,
+    ) -> Config {
+        Config {
+            dev_mode: false,
+            admin_token,
+            kek: Some(Arc::new(kek)),
+            ..Config::development(database_url)
+        }
+    }
+
+    /// The configured KEK, else the one from the environment; production without one is an
+    /// error (one line, for `eid serve`).
+    fn resolve_kek(&self) -> Result<Arc<SealKey>, Error> {
+        if let Some(k) = &self.kek {
+            return Ok(k.clone());
+        }
+        SealKey::from_env(self.dev_mode)?
+            .map(Arc::new)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "{KEK_ENV} is not set: production needs a key-encryption key (64 hex digits, \
+                     e.g. from `openssl rand -hex 32`), or start with --dev"
+                ))
+            })
     }
 }
 
@@ -134,7 +173,7 @@ impl Clock {
 #[derive(Debug)]
 pub struct AppState {
     pub store: db::Store,
-    pub keys: registry::Keys,
+    pub keys: keys::Keys,
     pub config: Config,
     pub clock: Clock,
     /// Device keys and state per account (see `auth`).
@@ -143,7 +182,8 @@ pub struct AppState {
     pub(crate) pages: documents::PageCache,
     /// The last signed status list (see `lists`).
     pub(crate) status_list: lists::StatusListCache,
-    /// Remote signing; `None` when it is off (production without a seal key).
+    /// Remote signing (always on since the KEK is required; an `Option` for tests that turn
+    /// it off).
     pub signing: Option<signing::Signing>,
     /// Caches of the presentation endpoints (verifiers, opened registry records).
     pub presentation: presentation::Caches,
@@ -181,11 +221,19 @@ impl App {
         config: Config,
         choice: &signing::SignerChoice,
     ) -> Result<App, Error> {
+        let kek = config.resolve_kek()?;
         let store = db::Store::open(&config.database_url).await?;
         let clock = Clock::default();
-        registry::seed_if_empty(&store, clock.now(), config.population).await?;
-        let keys = registry::Keys::load(&store).await?;
-        let signing = signing::Signing::open(&store, config.dev_mode, choice, clock.now()).await?;
+        keys::ensure(&store, &kek, config.dev_mode, clock.now()).await?;
+        let mut keys = keys::Keys::load(&store, &kek, clock.now()).await?;
+        if registry::seed_if_empty(&store, &keys, clock.now(), config.population).await? {
+            // Again with the chips' CSCA the seed added.
+            keys = keys::Keys::load(&store, &kek, clock.now()).await?;
+        }
+        let signing = Some(signing::Signing::open(&store, kek, choice, clock.now()).await?);
+        if config.admin_token.is_none() {
+            tracing::info!("no admin token: the admin endpoints refuse every request");
+        }
         let throttle =
             throttle::Throttle::new(config.limits.client_throttle, config.limits.global_throttle);
         let sms = sms::SmsSender::new(config.dev_mode, config.sms_gateway.as_ref());

@@ -1,24 +1,21 @@
 //! The synthetic population registry, seeded from the fixtures on first start: citizens with
-//! their phones and chip files, their document models, the four issuer keys, the issuers' trust
-//! root and the chips' CSCA. Then [`Keys`]: what the running backend signs and verifies with,
-//! loaded from the database (the database, not the fixtures, is the running system's truth).
+//! their phones and chip files, their document models (registry records signed by the
+//! database's own issuer keys, `crate::keys`) and the chips' CSCA.
 
 use crate::db::Store;
 use crate::error::Error;
+use crate::keys::Keys;
 use eid_core::chip::lds::LdsFile;
-use eid_core::chip::pa::TrustStore;
-use eid_core::credential::{
-    self, Document, DocumentKind, IssuerKey, StatusRef, TrustList, Validity,
-};
+use eid_core::credential::{self, DocumentKind, IssuerKey, StatusRef, Validity};
 use eid_fixtures::card::cccd;
 use eid_fixtures::citizens::{self, Citizen};
-use eid_fixtures::drbg::Drbg;
-use eid_fixtures::issuers::{self, ISSUER_SEED, Issuers};
+use eid_fixtures::issuers;
 use eid_fixtures::pki::TestPki;
 use p256::ecdsa::SigningKey;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Registry records stay verifiable this long (the documents they hold carry their own dates).
 const RECORD_LIFETIME: u64 = 20 * 365 * 86_400;
@@ -37,32 +34,6 @@ fn registry_holder() -> Vec<u8> {
     SigningKey::from_slice(&secret)
         .map(|k| k.verifying_key().to_sec1_point(false).as_bytes().to_vec())
         .unwrap_or_default()
-}
-
-/// The issuers' private keys as `eid_fixtures::issuers::Issuers::generate` derives them (root,
-/// untrusted root, police, transport, social insurance, health, rogue). The fixtures keep them
-/// inside `IssuerKey`; `IssuerKey::new` below proves each one matches its certificate, so a
-/// change of the fixtures' derivation fails the seeding instead of signing with a wrong key.
-fn fixture_issuer_keys() -> Vec<SigningKey> {
-    let mut d = Drbg::new(ISSUER_SEED, "issuers");
-    (0..7)
-        .map(|_| {
-            loop {
-                if let Ok(k) = SigningKey::from_slice(&d.bytes(32)) {
-                    break k;
-                }
-            }
-        })
-        .collect()
-}
-
-fn kind_index(kind: DocumentKind) -> usize {
-    match kind {
-        DocumentKind::Identity => 2,
-        DocumentKind::DrivingLicence => 3,
-        DocumentKind::HealthInsurance => 4,
-        DocumentKind::HealthRecord => 5,
-    }
 }
 
 struct SeedCitizen {
@@ -97,30 +68,20 @@ fn nfc_citizen(mut c: Citizen) -> Citizen {
 }
 
 struct Seed {
-    issuer_keys: Vec<(DocumentKind, Vec<u8>, Vec<u8>)>,
     anchors: Vec<(&'static str, Vec<u8>)>,
     citizens: Vec<SeedCitizen>,
 }
 
-fn build_seed(now: u64, population: usize) -> Result<Seed, Error> {
-    let fixtures = Issuers::new().map_err(reg)?;
-    let derived = fixture_issuer_keys();
-    let mut issuer_keys = Vec::new();
-    for kind in DocumentKind::ALL {
-        let key = derived
-            .get(kind_index(kind))
-            .cloned()
-            .ok_or_else(|| reg("issuer key"))?;
-        let cert = fixtures.issuer_for(kind).certificate().to_vec();
-        let secret = key.to_bytes().to_vec();
-        IssuerKey::new(cert.clone(), key).map_err(reg)?;
-        issuer_keys.push((kind, cert, secret));
-    }
+/// The population's chip files and registry records, each record signed by the issuer key of
+/// its kind (the database's own keys, see `crate::keys`).
+fn build_seed(
+    issuers: &BTreeMap<DocumentKind, Arc<IssuerKey>>,
+    now: u64,
+    population: usize,
+) -> Result<Seed, Error> {
     let pki = TestPki::new().map_err(reg)?;
-    let anchors = vec![
-        ("issuer_root", fixtures.root.clone()),
-        ("csca", pki.csca.der),
-    ];
+    // The chips' CSCA stays the fixtures' one: the synthetic cards are signed by it.
+    let anchors = vec![("csca", pki.csca.der)];
     let holder = registry_holder();
     let mut out = Vec::new();
     for c in citizens::population(population)
@@ -141,7 +102,7 @@ fn build_seed(now: u64, population: usize) -> Result<Seed, Error> {
                     list: RECORD_STATUS_LIST.into(),
                     index: 0,
                 },
-                fixtures.issuer_for(kind),
+                issuers.get(&kind).ok_or_else(|| reg("issuer key"))?,
             )?;
             records.push((kind, record));
         }
@@ -157,24 +118,33 @@ fn build_seed(now: u64, population: usize) -> Result<Seed, Error> {
         });
     }
     Ok(Seed {
-        issuer_keys,
         anchors,
         citizens: out,
     })
 }
 
-/// Fills an empty registry from the fixtures. Returns whether it seeded. Safe when several
-/// processes start on one database at once (every insert ignores existing rows).
-pub async fn seed_if_empty(store: &Store, now: u64, population: usize) -> Result<bool, Error> {
-    let count: i64 = sqlx::query("SELECT COUNT(*) FROM issuer_keys")
+/// Fills an empty registry from the fixtures, the records signed by `keys`. Returns whether
+/// it seeded. Safe when several processes start on one database at once (every insert ignores
+/// existing rows, all in one transaction).
+pub async fn seed_if_empty(
+    store: &Store,
+    keys: &Keys,
+    now: u64,
+    population: usize,
+) -> Result<bool, Error> {
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM citizens")
         .fetch_one(store.pool())
         .await?
         .try_get(0)?;
     if count > 0 {
         return Ok(false);
     }
+    let issuers = DocumentKind::ALL
+        .into_iter()
+        .map(|kind| keys.issuer_arc(kind, now).map(|k| (kind, k)))
+        .collect::<Result<BTreeMap<_, _>, Error>>()?;
     // Signing the fixtures is CPU work: off the async workers.
-    let seed = tokio::task::spawn_blocking(move || build_seed(now, population))
+    let seed = tokio::task::spawn_blocking(move || build_seed(&issuers, now, population))
         .await
         .map_err(reg)??;
     let mut w = store.write().await?;
@@ -214,115 +184,12 @@ pub async fn seed_if_empty(store: &Store, now: u64, population: usize) -> Result
         .execute(&mut *w.tx)
         .await?;
     }
-    // Issuer keys last: their presence marks a complete seed.
-    for (kind, cert, key) in &seed.issuer_keys {
-        sqlx::query(
-            "INSERT INTO issuer_keys (kind, certificate, private_key) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(kind.as_str())
-        .bind(cert)
-        .bind(key)
-        .execute(&mut *w.tx)
-        .await?;
-    }
     w.commit().await?;
     tracing::info!(
         citizens = seed.citizens.len(),
         "registry seeded from fixtures"
     );
     Ok(true)
-}
-
-/// The keys and trust material of the running backend.
-pub struct Keys {
-    issuers: BTreeMap<DocumentKind, IssuerKey>,
-    /// The police issuer's key also signs the status list.
-    pub police_key: SigningKey,
-    pub police_certificate: Vec<u8>,
-    /// Issuer trust root and authorisations (what wallets and verifiers get).
-    pub trust_list: TrustList,
-    pub trust_list_cbor: Vec<u8>,
-    /// CSCA certificates (DER) of the chips.
-    pub csca: Vec<Vec<u8>>,
-    /// The same CSCAs, for passive authentication.
-    pub chip_trust: TrustStore,
-}
-
-impl std::fmt::Debug for Keys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys").finish_non_exhaustive()
-    }
-}
-
-impl Keys {
-    pub async fn load(store: &Store) -> Result<Keys, Error> {
-        let mut issuers = BTreeMap::new();
-        let mut police = None;
-        for row in sqlx::query("SELECT kind, certificate, private_key FROM issuer_keys")
-            .fetch_all(store.pool())
-            .await?
-        {
-            let kind: String = row.try_get(0)?;
-            let kind = DocumentKind::parse(&kind).ok_or_else(|| reg("unknown issuer kind"))?;
-            let cert: Vec<u8> = row.try_get(1)?;
-            let secret: Vec<u8> = row.try_get(2)?;
-            let key = SigningKey::from_slice(&secret).map_err(|_| reg("issuer key"))?;
-            if kind == DocumentKind::Identity {
-                police = Some((key.clone(), cert.clone()));
-            }
-            issuers.insert(kind, IssuerKey::new(cert, key)?);
-        }
-        let (police_key, police_certificate) = police.ok_or_else(|| reg("no police issuer key"))?;
-        if issuers.len() != DocumentKind::ALL.len() {
-            return Err(reg("an issuer key is missing"));
-        }
-        let mut trust_list = TrustList::new();
-        let mut chip_trust = TrustStore::new();
-        let mut csca = Vec::new();
-        for row in sqlx::query("SELECT purpose, certificate FROM trust_anchors ORDER BY purpose")
-            .fetch_all(store.pool())
-            .await?
-        {
-            let purpose: String = row.try_get(0)?;
-            let der: Vec<u8> = row.try_get(1)?;
-            match purpose.as_str() {
-                "issuer_root" => trust_list.add_ca_der(&der).map_err(reg)?,
-                "csca" => {
-                    chip_trust.add_der(&der).map_err(reg)?;
-                    csca.push(der);
-                }
-                _ => return Err(reg("unknown trust anchor purpose")),
-            }
-        }
-        for (kind, key) in &issuers {
-            trust_list
-                .authorise_certificate(key.certificate(), &[*kind])
-                .map_err(reg)?;
-        }
-        let trust_list_cbor = trust_list.encode().map_err(reg)?;
-        Ok(Keys {
-            issuers,
-            police_key,
-            police_certificate,
-            trust_list,
-            trust_list_cbor,
-            csca,
-            chip_trust,
-        })
-    }
-
-    pub fn issuer(&self, kind: DocumentKind) -> Result<&IssuerKey, Error> {
-        self.issuers
-            .get(&kind)
-            .ok_or_else(|| reg("no issuer for this kind"))
-    }
-
-    /// The model inside a registry record, checked against the issuer trust list.
-    pub fn open_record(&self, record: &[u8], now: u64) -> Result<Document, Error> {
-        let v = credential::verify(record, &self.trust_list, now).map_err(reg)?;
-        Ok(v.document)
-    }
 }
 
 #[cfg(test)]

@@ -96,12 +96,10 @@ async fn every_route_is_served_with_a_request_id() {
 async fn the_outbox_exists_only_in_development_mode() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("prod.db").display());
-    let app = App::open(Config {
-        dev_mode: false,
-        ..Config::development(url.clone())
-    })
-    .await
-    .unwrap();
+    let kek = || eid_backend::signing::seal::SealKey::new(&[9u8; 32]).unwrap();
+    let app = App::open(Config::production(url.clone(), kek(), None))
+        .await
+        .unwrap();
     let h = Harness::from_app(app, "sqlite");
     let c = citizen(0);
     h.start(&c).await;
@@ -115,7 +113,12 @@ async fn the_outbox_exists_only_in_development_mode() {
     // Reopening an existing database neither reseeds nor loses anything; the production start
     // left no message (its code went to the SMS sender, not the outbox).
     h.app.state().store.close().await;
-    let again = App::open(Config::development(url)).await.unwrap();
+    let again = App::open(Config {
+        kek: Some(Arc::new(kek())),
+        ..Config::development(url)
+    })
+    .await
+    .unwrap();
     let h = Harness::from_app(again, "sqlite");
     assert_eq!(h.outbox(&c.phone).await.messages.len(), 0);
     let activations: i64 = sqlx::query("SELECT COUNT(*) FROM activations")

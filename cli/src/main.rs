@@ -6,6 +6,7 @@ mod chip_cmd;
 mod demo_cmd;
 mod desk_cache;
 mod fixtures_cmd;
+mod keys_cmd;
 mod load_cmd;
 mod load_redeem_cmd;
 mod output;
@@ -58,7 +59,9 @@ enum Command {
     /// Load-test preparation (scripts/load-redeem.sh): a verifier, activated citizens and a wrk
     /// script redeeming unique online tokens once each.
     LoadPrepRedeem(load_redeem_cmd::Args),
-    /// Run the reference backend (development mode unless --production).
+    /// The backend's own keys: list, rotate (ADR 0018).
+    Keys(keys_cmd::KeysArgs),
+    /// Run the reference backend (production-safe unless --dev: needs EID_KEK).
     Serve(serve_cmd::ServeArgs),
     /// A verifier desk: register its key with the backend (for online tokens).
     Verifier(verifier_cmd::VerifierArgs),
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
             concurrency,
         } => load_cmd::run(&backend, &lua, population, concurrency),
         Command::LoadPrepRedeem(args) => load_redeem_cmd::run(args),
+        Command::Keys(args) => keys_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Verify(args) => present_cmd::verify(args),
         Command::Verifier(args) => verifier_cmd::run(args),

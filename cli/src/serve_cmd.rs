@@ -1,5 +1,7 @@
-//! `eid serve`: the reference backend on a local address.
+//! `eid serve`: the reference backend on a local address. Production-safe by default (keys of
+//! its own, sealed under `EID_KEK`; no outbox; no logged codes); `--dev` for development.
 
+use eid_backend::signing::seal::SealKey;
 use eid_backend::{App, Config};
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,14 +18,21 @@ pub struct ServeArgs {
         env = "EID_DATABASE_URL"
     )]
     db: String,
-    /// Production mode: no development SMS outbox, SMS codes never logged.
+    /// Development mode: the public fixture issuer keys (anyone can forge what this backend
+    /// signs), the SMS outbox readable over HTTP, SMS codes logged, an admin token made and
+    /// printed when none is given. Never for a deployment. Without it the backend needs
+    /// EID_KEK (64 hex digits) and generates keys of its own on the first start.
     #[arg(long)]
+    dev: bool,
+    /// Accepted for older scripts and ignored: production is the default (ADR 0018).
+    #[arg(long, hide = true, conflicts_with = "dev")]
     production: bool,
     /// Synthetic citizens to seed an empty registry with (load measurements use more; the
     /// first ones are always the default population). Ignored when the registry is seeded.
     #[arg(long, default_value_t = eid_fixtures::citizens::POPULATION_SIZE)]
     population: usize,
-    /// Bearer token of the admin endpoints (verifier registration). In development mode a
+    /// Bearer token of the admin endpoints (verifier registration), at least 32 characters
+    /// in production; without one the admin endpoints refuse everyone. In development mode a
     /// random one is made when none is given and printed once on standard output.
     #[arg(long, env = "EID_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -38,7 +47,50 @@ pub struct ServeArgs {
     limits: crate::serve_limits::LimitArgs,
 }
 
+/// Shortest admin token accepted in production (a guessable token opens verifier registration).
+const MIN_ADMIN_TOKEN: usize = 32;
+
+/// The backend's configuration, or the one-line reason it cannot run.
+fn config(args: &ServeArgs) -> Result<(Config, Option<String>), String> {
+    let given = args.admin_token.clone().filter(|t| !t.is_empty());
+    if args.dev {
+        // Printed, never logged: standard output is the operator's, the log is shared.
+        let generated = given.is_none().then(eid_core::sync::client::new_request_id);
+        let config = Config {
+            population: args.population,
+            admin_token: given.or_else(|| generated.clone()),
+            ..Config::development(args.db.clone())
+        };
+        return Ok((config, generated));
+    }
+    let kek = SealKey::from_env(false)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "{} is not set: production needs a key-encryption key (64 hex digits, e.g. \
+                 `openssl rand -hex 32`); use --dev for development",
+                eid_backend::signing::seal::KEK_ENV
+            )
+        })?;
+    if given
+        .as_ref()
+        .is_some_and(|t| t.chars().count() < MIN_ADMIN_TOKEN)
+    {
+        return Err(format!(
+            "the admin token is shorter than {MIN_ADMIN_TOKEN} characters (EID_ADMIN_TOKEN)"
+        ));
+    }
+    let config = Config {
+        population: args.population,
+        ..Config::production(args.db.clone(), kek, given)
+    };
+    Ok((config, None))
+}
+
 pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
+    // Checked before anything starts, so a missing setting is one line and nothing else.
+    let (config, generated) = config(&args)?;
+    let config = args.limits.clone().apply(config);
     // Logs go to standard error; standard output only says where the server listens.
     tracing_subscriber::fmt()
         .with_max_level(args.log)
@@ -50,16 +102,6 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
-        let given = args.admin_token.filter(|t| !t.is_empty());
-        // Printed, never logged: standard output is the operator's, the log is shared.
-        let generated =
-            (given.is_none() && !args.production).then(eid_core::sync::client::new_request_id);
-        let config = args.limits.apply(Config {
-            dev_mode: !args.production,
-            population: args.population,
-            admin_token: given.or_else(|| generated.clone()),
-            ..Config::development(args.db)
-        });
         let app = App::open_with_signer(config, &args.signer)
             .await
             .map_err(|e| format!("cannot open the backend: {e}"))?;

@@ -5,7 +5,7 @@ use eid_backend::Config;
 use eid_backend::limits::{Limits, Rate};
 use std::time::Duration;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct LimitArgs {
     /// Open connections at most (keep it below `ulimit -n`).
     #[arg(long, env = "EID_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]

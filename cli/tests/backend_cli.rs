@@ -31,7 +31,7 @@ fn serve(db: &str) -> (Server, String) {
 
 fn serve_with(db: &str, extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
+        .args(["serve", "--dev", "--addr", "127.0.0.1:0", "--db", db])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -315,4 +315,176 @@ fn desk_cache_keeps_revocation_offline() {
         "without the cache nothing says it was revoked: {v}"
     );
     assert!(v["warnings"].to_string().contains("revocation not checked"));
+}
+
+const KEK: &str = "5ac0ffee5ac0ffee5ac0ffee5ac0ffee5ac0ffee5ac0ffee5ac0ffee5ac0ffee";
+
+/// `eid serve` without --dev, with `env` set (and EID_KEK/EID_SIGNING_SEAL_KEY/EID_ADMIN_TOKEN
+/// removed unless given).
+fn serve_production(db: &str, env: &[(&str, &str)], extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eid"));
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--db", db])
+        .args(extra)
+        .env_remove("EID_KEK")
+        .env_remove("EID_SIGNING_SEAL_KEY")
+        .env_remove("EID_ADMIN_TOKEN");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// What a production start that must fail printed: exit status, standard error.
+fn refused(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn production_refuses_to_start_without_what_it_needs_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("prod.db").display());
+    // No key-encryption key.
+    let err = refused(serve_production(&db, &[], &[]));
+    assert!(err.contains("EID_KEK is not set"), "{err}");
+    // A KEK that is not 32 bytes of hex.
+    let err = refused(serve_production(&db, &[("EID_KEK", "abcd")], &[]));
+    assert!(err.contains("EID_KEK"), "{err}");
+    // A guessable admin token.
+    let err = refused(serve_production(
+        &db,
+        &[("EID_KEK", KEK), ("EID_ADMIN_TOKEN", "short")],
+        &[],
+    ));
+    assert!(err.contains("admin token"), "{err}");
+    // A development database is never served with production settings.
+    let dev_db = format!("sqlite://{}", dir.path().join("dev.db").display());
+    drop(serve(&dev_db));
+    let err = refused(serve_production(&dev_db, &[("EID_KEK", KEK)], &[]));
+    assert!(err.contains("--dev"), "{err}");
+    // --dev and the old --production contradict each other.
+    let out = eid(&["serve", "--dev", "--production", "--db", &db]);
+    assert!(!out.status.success());
+}
+
+/// The production default: keys of its own (listed as generated, none with a fixture key id),
+/// no admin token printed; `eid keys rotate` adds an identity key that the
+/// next start publishes next to the old one.
+#[test]
+fn production_serves_keys_of_its_own_and_rotates_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("prod.db").display());
+    let mut child = serve_production(&db, &[("EID_KEK", KEK)], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    // No generated admin token in production: the first line is the address.
+    let url = first
+        .strip_prefix("listening on ")
+        .unwrap()
+        .trim()
+        .to_owned();
+    let server = Server(child);
+    assert!(url.starts_with("http://127.0.0.1:"));
+    drop(server);
+
+    let keys = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_eid"))
+            .args(["keys", "--db", &db])
+            .args(extra)
+            .env("EID_KEK", KEK)
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        out
+    };
+    let listed: Value = serde_json::from_slice(&keys(&["list", "--json"]).stdout).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 5);
+    assert!(listed.iter().all(|k| k["origin"] == "generated"));
+    // The same listing of a development database shows the fixtures' keys: the key ids differ.
+    let dev_db = format!("sqlite://{}", dir.path().join("dev.db").display());
+    drop(serve(&dev_db));
+    let dev: Value = serde_json::from_slice(
+        &Command::new(env!("CARGO_BIN_EXE_eid"))
+            .args(["keys", "--db", &dev_db, "list", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let dev = dev.as_array().unwrap();
+    assert!(dev.iter().all(|k| k["origin"] == "fixture"));
+    for k in listed {
+        assert!(dev.iter().all(|d| d["kid"] != k["kid"]), "{k}");
+    }
+
+    let out = keys(&["rotate", "--kind", "identity", "--from", "2099-01-01"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("new identity key"), "{text}");
+    let listed: Value = serde_json::from_slice(&keys(&["list", "--json"]).stdout).unwrap();
+    let identity: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["purpose"] == "issuer:identity")
+        .collect();
+    assert_eq!(identity.len(), 2);
+    assert_eq!(identity[1]["signs_from"], 4_070_908_800u64);
+    // Not a second time for the same date, and not without the KEK.
+    let again = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args([
+            "keys",
+            "--db",
+            &db,
+            "rotate",
+            "--kind",
+            "identity",
+            "--from",
+            "2099-01-01",
+        ])
+        .env("EID_KEK", KEK)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let no_kek = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args([
+            "keys",
+            "--db",
+            &db,
+            "rotate",
+            "--kind",
+            "identity",
+            "--from",
+            "2100-01-01",
+        ])
+        .env_remove("EID_KEK")
+        .env_remove("EID_SIGNING_SEAL_KEY")
+        .output()
+        .unwrap();
+    assert!(!no_kek.status.success());
+    // The backend starts again with both identity keys.
+    let mut child = serve_production(&db, &[("EID_KEK", KEK)], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    drop(Server(child));
+    assert!(line.starts_with("listening on "), "{line}");
 }

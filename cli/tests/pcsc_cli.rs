@@ -139,7 +139,7 @@ impl Drop for Backend {
 fn backend(db: &str) -> Backend {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
+        .args(["serve", "--dev", "--addr", "127.0.0.1:0", "--db", db])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

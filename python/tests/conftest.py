@@ -159,7 +159,7 @@ def backend(tmp_path_factory):
     db = tmp_path_factory.mktemp("backend") / "backend.db"
     token = str(uuid.uuid4())
     server = subprocess.Popen(
-        [os.environ["EID_CLI"], "serve", "--addr", "127.0.0.1:0", "--db", f"sqlite://{db}", "--log", "warn"],
+        [os.environ["EID_CLI"], "serve", "--dev", "--addr", "127.0.0.1:0", "--db", f"sqlite://{db}", "--log", "warn"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "EID_ADMIN_TOKEN": token},

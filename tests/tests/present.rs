@@ -246,6 +246,91 @@ fn freshness_nonce_and_profile_are_enforced() {
     assert!(both.reasons.len() >= 3, "{:?}", both.reasons);
 }
 
+/// A QR that carries a verifier's nonce was made for that verifier's challenge: shown to a desk
+/// that asked for none (relayed from another desk, or replayed), it proves nothing here.
+/// Failed on b40b263 (the nonce was only checked when the desk had one).
+#[test]
+fn a_nonce_the_desk_did_not_ask_for_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, _) = seeded(dir.path(), 2);
+    let nonce = [0x33u8; 16];
+    let out = w
+        .present(
+            Profile::Airport,
+            Some(&nonce),
+            Consent::Passcode(&pass()),
+            "desk",
+        )
+        .unwrap();
+    let Ok(QrPayload::Offline(p)) = QrPayload::parse(&out.text) else {
+        panic!()
+    };
+    let v = verifier();
+    assert!(
+        v.verify_offline(&out.text, p.created_at, Some(&nonce), None)
+            .valid
+    );
+    let elsewhere = v.verify_offline(&out.text, p.created_at, None, None);
+    assert!(!elsewhere.valid);
+    assert!(
+        elsewhere.reasons.iter().any(|r| r.contains("did not ask")),
+        "{elsewhere:?}"
+    );
+    assert!(elsewhere.fields.as_object().unwrap().is_empty());
+    // Without a nonce on either side it stays valid.
+    let plain = w
+        .present(Profile::Airport, None, Consent::Passcode(&pass()), "desk")
+        .unwrap();
+    assert!(
+        v.verify_offline(&plain.text, p.created_at, None, None)
+            .valid
+    );
+}
+
+/// A status list whose bitstrings stop before the credential's index says nothing about it: the
+/// verdict is invalid. Failed on b40b263 (`bit()` read a missing byte as "not revoked").
+#[test]
+fn a_status_index_outside_the_status_list_is_invalid() {
+    use eid_core::verify::StatusList;
+    let dir = tempfile::tempdir().unwrap();
+    let (w, _) = seeded(dir.path(), 1);
+    let out = w
+        .present(Profile::Airport, None, Consent::Passcode(&pass()), "desk")
+        .unwrap();
+    let Ok(QrPayload::Offline(p)) = QrPayload::parse(&out.text) else {
+        panic!()
+    };
+    let t = p.created_at;
+    let fixtures = Issuers::new().unwrap();
+    let secrets = issuers::IssuerSecrets::new();
+    let trust = fixtures.trust_list().unwrap();
+    let list = |bits: &[u8]| {
+        let signed = eid_backend::lists::sign_status_list(
+            &secrets.police,
+            fixtures.police.certificate(),
+            t,
+            bits,
+            bits,
+        )
+        .unwrap();
+        StatusList::from_signed(&signed, &trust, t).unwrap()
+    };
+    // A list covering every index: valid.
+    let full = verifier().with_status_list(list(&vec![0u8; 131_072 / 8]));
+    assert!(full.verify_offline(&out.text, t, None, None).valid);
+    // An empty list: the index lies outside it.
+    let short = verifier().with_status_list(list(&[]));
+    let verdict = short.verify_offline(&out.text, t, None, None);
+    assert!(!verdict.valid, "{verdict:?}");
+    assert!(
+        verdict
+            .reasons
+            .iter()
+            .any(|r| r.contains("outside the status list")),
+        "{verdict:?}"
+    );
+}
+
 /// A wallet that never synced has no credential (and no trust list yet): it says "sync first",
 /// not that its store is corrupt.
 #[test]

@@ -32,10 +32,10 @@ const CA_KEY_PURPOSE: &str = "eid remote signing CA key v1";
 pub const USER_CERT_LIFETIME: u64 = 2 * 365 * 86_400;
 const CA_LIFETIME: u64 = 20 * 365 * 86_400;
 
-const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+pub(crate) const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
-const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
-const C: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
+pub(crate) const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+pub(crate) const C: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
 
 fn ca_err(_: impl std::fmt::Display) -> Error {
     signer_error("certificate")
@@ -67,10 +67,11 @@ pub fn citizen_name(full_name: &str, id_number: &str) -> Result<Name, Error> {
     name(&[(C, "VN"), (SERIAL_NUMBER, &serial), (CN, full_name)])
 }
 
-/// The certificate profile: SKI/AKI, key usage, CA constraints.
-struct Profile {
-    subject: Name,
-    issuer: Option<Name>,
+/// The certificate profile: SKI/AKI, key usage, CA constraints. No issuer: a self-signed CA
+/// (path length 0); an issuer: an end-entity signing certificate.
+pub(crate) struct Profile {
+    pub subject: Name,
+    pub issuer: Option<Name>,
 }
 
 impl BuilderProfile for Profile {
@@ -119,12 +120,12 @@ impl BuilderProfile for Profile {
     }
 }
 
-fn spki(public_key: &[u8]) -> Result<SubjectPublicKeyInfoOwned, Error> {
+pub(crate) fn spki(public_key: &[u8]) -> Result<SubjectPublicKeyInfoOwned, Error> {
     let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(ca_err)?;
     SubjectPublicKeyInfoOwned::from_key(&vk).map_err(ca_err)
 }
 
-fn validity(now: u64, lifetime: u64) -> Result<Validity, Error> {
+pub(crate) fn validity(now: u64, lifetime: u64) -> Result<Validity, Error> {
     let not_before = x509_cert::time::Time::try_from(
         std::time::UNIX_EPOCH + Duration::from_secs(now.saturating_sub(300)),
     )
@@ -136,7 +137,7 @@ fn validity(now: u64, lifetime: u64) -> Result<Validity, Error> {
     Ok(Validity::new(not_before, not_after))
 }
 
-fn build(
+pub(crate) fn build(
     profile: Profile,
     serial: &[u8],
     validity: Validity,
@@ -155,7 +156,7 @@ fn build(
 }
 
 /// A positive 16-byte serial number (RFC 5280 §4.1.2.2).
-fn serial() -> Result<Vec<u8>, Error> {
+pub(crate) fn serial() -> Result<Vec<u8>, Error> {
     let mut s = crate::http::random_bytes(16)?;
     if let Some(b) = s.first_mut() {
         *b = (*b & 0x7F) | 0x01;

@@ -66,25 +66,20 @@ pub struct Signing {
 }
 
 impl Signing {
-    /// The service, or `None` in production without a seal key (remote signing off).
+    /// The service, its CA key and software keys sealed under the backend's KEK.
     pub async fn open(
         store: &crate::db::Store,
-        dev_mode: bool,
+        seal: Arc<SealKey>,
         choice: &SignerChoice,
         now: u64,
-    ) -> Result<Option<Signing>, Error> {
-        let Some(seal) = SealKey::from_env(dev_mode)? else {
-            tracing::info!("remote signing off: no seal key");
-            return Ok(None);
-        };
-        let seal = Arc::new(seal);
+    ) -> Result<Signing, Error> {
         let signer: Arc<dyn KeySigner> = match choice {
             SignerChoice::Software => Arc::new(signer::SoftwareSigner::new(seal.clone())),
             SignerChoice::Pkcs11 { module } => Arc::new(pkcs11::Pkcs11Signer::from_env(module)?),
         };
         let ca = SigningCa::load_or_create(store, &seal, now).await?;
         tracing::info!(signer = signer.kind(), "remote signing on");
-        Ok(Some(Signing { signer, ca }))
+        Ok(Signing { signer, ca })
     }
 }
 

@@ -1,12 +1,16 @@
-//! Keys at rest: AES-256-GCM under the backend's seal key (`EID_SIGNING_SEAL_KEY`, 64 hex
-//! digits), a random 96-bit nonce per blob, and a purpose string as associated data so a blob
-//! cannot be moved to another use.
+//! Keys at rest: AES-256-GCM under the backend's one key-encryption key (KEK: `EID_KEK`, 64 hex
+//! digits; `EID_SIGNING_SEAL_KEY`, its name before ADR 0018, is still read), a random 96-bit
+//! nonce per blob, and a purpose string as associated data so a blob cannot be moved to another
+//! use. Everything the backend keeps secret in its database is sealed with it: issuer keys, the
+//! remote signing CA key, citizens' software signing keys.
 
 use crate::error::Error;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use zeroize::Zeroizing;
 
-/// Environment variable holding the seal key.
+/// Environment variable holding the key-encryption key.
+pub const KEK_ENV: &str = "EID_KEK";
+/// The former name of [`KEK_ENV`], read when [`KEK_ENV`] is not set.
 pub const SEAL_KEY_ENV: &str = "EID_SIGNING_SEAL_KEY";
 
 pub struct SealKey(LessSafeKey);
@@ -24,25 +28,35 @@ impl SealKey {
         Ok(SealKey(LessSafeKey::new(k)))
     }
 
-    /// The key from [`SEAL_KEY_ENV`]; in development mode without it, a fixed development key
-    /// (logged as such). `None`: production without a key, remote signing stays off.
+    /// The key from [`KEK_ENV`] (or [`SEAL_KEY_ENV`]); in development mode without either, the
+    /// public development key (logged as such). `None`: production without a key.
     pub fn from_env(dev_mode: bool) -> Result<Option<SealKey>, Error> {
-        match std::env::var(SEAL_KEY_ENV) {
-            Ok(text) => {
+        let var = [KEK_ENV, SEAL_KEY_ENV]
+            .into_iter()
+            .find_map(|name| std::env::var(name).ok().map(|v| (name, Zeroizing::new(v))));
+        match var {
+            Some((name, text)) => {
                 let bytes = Zeroizing::new(
                     hex::decode(text.trim())
-                        .map_err(|_| Error::Config(format!("{SEAL_KEY_ENV} is not hex")))?,
+                        .map_err(|_| Error::Config(format!("{name} is not hex")))?,
                 );
-                SealKey::new(&bytes).map(Some)
+                SealKey::new(&bytes)
+                    .map_err(|_| Error::Config(format!("{name} must be 64 hex digits")))
+                    .map(Some)
             }
-            Err(_) if dev_mode => {
+            None if dev_mode => {
                 tracing::warn!(
-                    "remote signing uses the development seal key ({SEAL_KEY_ENV} is not set)"
+                    "keys are sealed under the public development key ({KEK_ENV} is not set)"
                 );
-                SealKey::new(&dev_key()).map(Some)
+                SealKey::development().map(Some)
             }
-            Err(_) => Ok(None),
+            None => Ok(None),
         }
+    }
+
+    /// The development key: public, so only for development databases.
+    pub fn development() -> Result<SealKey, Error> {
+        SealKey::new(&dev_key())
     }
 
     pub fn seal(&self, purpose: &str, plain: &[u8]) -> Result<Vec<u8>, Error> {

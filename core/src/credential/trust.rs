@@ -234,6 +234,11 @@ impl TrustList {
         self.ca_der.len()
     }
 
+    /// The anchors (CA certificates, DER), in insertion order.
+    pub fn anchors(&self) -> &[Vec<u8>] {
+        &self.ca_der
+    }
+
     /// The kinds an issuer certificate subject (DER Name) may issue.
     fn kinds_of(&self, subject_der: &[u8]) -> Option<&BTreeSet<DocumentKind>> {
         self.issuers

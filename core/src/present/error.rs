@@ -31,10 +31,14 @@ pub enum PresentError {
     FromTheFuture,
     #[error("the verifier's nonce does not match")]
     WrongNonce,
+    #[error("the presentation carries a verifier nonce this desk did not ask for")]
+    UnexpectedNonce,
     #[error("the credential is revoked")]
     Revoked,
     #[error("the credential is suspended")]
     Suspended,
+    #[error("the credential's status index lies outside the status list")]
+    StatusUnknown,
     #[error("signing failed")]
     Signing,
     #[error("the QR code could not be made: {0}")]

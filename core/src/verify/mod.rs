@@ -121,14 +121,16 @@ impl Verifier {
         } else if now.saturating_sub(p.created_at) > PRESENTATION_LIFETIME {
             reasons.push(PresentError::Stale(PRESENTATION_LIFETIME).to_string());
         }
-        if let Some(expected) = nonce {
-            let ok = p
-                .nonce
-                .as_deref()
-                .is_some_and(|n| crate::chip::crypto::ct_eq(n, expected));
-            if !ok {
-                reasons.push(PresentError::WrongNonce.to_string());
+        match (nonce, p.nonce.as_deref()) {
+            (Some(expected), shown) => {
+                if !shown.is_some_and(|n| crate::chip::crypto::ct_eq(n, expected)) {
+                    reasons.push(PresentError::WrongNonce.to_string());
+                }
             }
+            // A nonce this desk never showed: the QR was made for another verifier's
+            // challenge (relayed or replayed), so it proves nothing to this desk.
+            (None, Some(_)) => reasons.push(PresentError::UnexpectedNonce.to_string()),
+            (None, None) => {}
         }
         let status_list_age_s = self.status.as_ref().map(|s| s.age(now));
         match &self.status {
@@ -137,6 +139,7 @@ impl Verifier {
                     Status::Valid => {}
                     Status::Revoked => reasons.push(PresentError::Revoked.to_string()),
                     Status::Suspended => reasons.push(PresentError::Suspended.to_string()),
+                    Status::Unknown => reasons.push(PresentError::StatusUnknown.to_string()),
                 }
                 if s.age(now) > s.ttl {
                     warnings.push(format!(

@@ -31,6 +31,9 @@ pub enum Status {
     Valid,
     Revoked,
     Suspended,
+    /// The index lies outside the list's bitstrings: the list says nothing about this
+    /// credential, so a verifier must not accept it (fail closed).
+    Unknown,
 }
 
 /// A checked status list.
@@ -43,9 +46,10 @@ pub struct StatusList {
     suspended: Vec<u8>,
 }
 
-fn bit(bits: &[u8], index: u32) -> bool {
-    let i = index as usize;
-    bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
+/// Bit `index`, or `None` when the bitstring is too short to hold it.
+fn bit(bits: &[u8], index: u32) -> Option<bool> {
+    let i = usize::try_from(index).ok()?;
+    bits.get(i / 8).map(|b| b & (1 << (i % 8)) != 0)
 }
 
 impl StatusList {
@@ -118,18 +122,48 @@ impl StatusList {
         })
     }
 
+    /// The status of entry `index`; [`Status::Unknown`] when either bitstring does not reach
+    /// it (a list shorter than the credential's index cannot vouch for it).
     pub fn status(&self, index: u32) -> Status {
-        if bit(&self.revoked, index) {
-            Status::Revoked
-        } else if bit(&self.suspended, index) {
-            Status::Suspended
-        } else {
-            Status::Valid
+        match (bit(&self.revoked, index), bit(&self.suspended, index)) {
+            (Some(true), _) => Status::Revoked,
+            (Some(false), Some(true)) => Status::Suspended,
+            (Some(false), Some(false)) => Status::Valid,
+            _ => Status::Unknown,
         }
     }
 
     /// Seconds since the backend made the list.
     pub fn age(&self, now: u64) -> u64 {
         now.saturating_sub(self.issued_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(revoked: Vec<u8>, suspended: Vec<u8>) -> StatusList {
+        StatusList {
+            list: "l".into(),
+            issued_at: 0,
+            ttl: 300,
+            revoked,
+            suspended,
+        }
+    }
+
+    #[test]
+    fn an_index_beyond_either_bitstring_is_unknown() {
+        let l = list(vec![0b0000_0010, 0], vec![0b0000_0100]);
+        assert_eq!(l.status(0), Status::Valid);
+        assert_eq!(l.status(1), Status::Revoked);
+        assert_eq!(l.status(2), Status::Suspended);
+        assert_eq!(l.status(7), Status::Valid);
+        // Covered by `revoked` but not by `suspended`, then by neither.
+        assert_eq!(l.status(8), Status::Unknown);
+        assert_eq!(l.status(16), Status::Unknown);
+        assert_eq!(l.status(u32::MAX), Status::Unknown);
+        assert_eq!(list(Vec::new(), Vec::new()).status(0), Status::Unknown);
     }
 }

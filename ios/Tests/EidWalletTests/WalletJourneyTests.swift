@@ -46,7 +46,7 @@ final class Backend {
         process = Process()
         process.executableURL = URL(fileURLWithPath: cli)
         let db = dir.appendingPathComponent("backend.db").path
-        process.arguments = ["serve", "--addr", "127.0.0.1:0", "--db", "sqlite://\(db)", "--log", "warn"]
+        process.arguments = ["serve", "--dev", "--addr", "127.0.0.1:0", "--db", "sqlite://\(db)", "--log", "warn"]
         var env = ProcessInfo.processInfo.environment
         env["EID_ADMIN_TOKEN"] = adminToken
         process.environment = env

@@ -34,7 +34,7 @@ class WalletTest {
     @BeforeAll
     fun startBackend() {
         val cli = System.getProperty("eid.cli") ?: error("-Deid.cli is not set")
-        server = ProcessBuilder(cli, "serve", "--addr", "127.0.0.1:0", "--db", "sqlite://${serverDir.resolve("backend.db")}", "--log", "warn")
+        server = ProcessBuilder(cli, "serve", "--dev", "--addr", "127.0.0.1:0", "--db", "sqlite://${serverDir.resolve("backend.db")}", "--log", "warn")
             .apply { environment()["EID_ADMIN_TOKEN"] = adminToken }
             .redirectError(ProcessBuilder.Redirect.DISCARD)
             .start()

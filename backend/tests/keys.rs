@@ -1,0 +1,315 @@
+//! The backend's own keys (ADR 0018), on SQLite and PostgreSQL: a production backend generates
+//! issuer keys of its own (nothing shared with the fixtures, different per database), keeps them
+//! sealed under the KEK, signs its status list and registry records with them, refuses a wrong
+//! KEK or a development database, and rotates an issuer key without breaking what the old one
+//! signed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Harness;
+use eid_backend::keys::{self, Keys, RETIRE_AFTER};
+use eid_backend::signing::seal::SealKey;
+use eid_backend::{App, Config};
+use eid_core::api::{StatusListResponse, TrustListResponse, paths};
+use eid_core::credential::{self, DocumentKind, StatusRef, TrustList, Validity};
+use eid_core::verify::StatusList;
+use eid_fixtures::issuers::{Issuers, models_for};
+use sqlx::Row;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn kek_bytes(seed: u8) -> [u8; 32] {
+    let mut k = [seed; 32];
+    k[0] = 0xA5;
+    k
+}
+
+fn kek(seed: u8) -> SealKey {
+    SealKey::new(&kek_bytes(seed)).unwrap()
+}
+
+/// A fresh database URL per call: SQLite in `dir`, and PostgreSQL when configured.
+async fn fresh_urls(dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut out = vec![(
+        "sqlite",
+        format!("sqlite://{}", dir.join(format!("keys-{n}.db")).display()),
+    )];
+    if let Ok(server) = std::env::var("EID_TEST_POSTGRES_URL")
+        && !server.is_empty()
+    {
+        let name = format!("eid_k_{}_{n}", std::process::id());
+        let url = eid_backend::db::create_postgres_database(&server, &name)
+            .await
+            .unwrap();
+        out.push(("postgres", url));
+    }
+    out
+}
+
+/// A production backend on `url` (population 3: the keys are what matter here).
+async fn production(url: &str, seed: u8) -> Result<App, eid_backend::Error> {
+    App::open(Config {
+        population: 3,
+        ..Config::production(url, kek(seed), None)
+    })
+    .await
+}
+
+/// Every public key (SEC1 point) of a trust list: anchors and issuers.
+fn points(trust: &TrustList) -> BTreeSet<Vec<u8>> {
+    use der::Decode;
+    let mut out: BTreeSet<Vec<u8>> = trust
+        .prepared_issuers()
+        .into_iter()
+        .map(|i| i.point)
+        .collect();
+    for der in trust.anchors() {
+        let cert = x509_cert::Certificate::from_der(der).unwrap();
+        let spki = cert.tbs_certificate().subject_public_key_info();
+        out.insert(spki.subject_public_key.as_bytes().unwrap().to_vec());
+    }
+    out
+}
+
+async fn published_trust(h: &Harness) -> TrustList {
+    let r = h.get(paths::TRUST_LIST).await;
+    assert_eq!(r.status, 200);
+    let t: TrustListResponse = r.json();
+    TrustList::decode(&t.issuers.0).unwrap()
+}
+
+#[tokio::test]
+async fn production_keys_are_its_own_and_differ_per_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Issuers::new().unwrap().trust_list().unwrap();
+    let holder = p256::ecdsa::SigningKey::from_slice(&[7u8; 32])
+        .unwrap()
+        .verifying_key()
+        .to_sec1_point(false)
+        .as_bytes()
+        .to_vec();
+    let fixture_points = points(&fixtures);
+    assert_eq!(fixture_points.len(), 5, "root and four issuers");
+    for ((db, a), (_, b)) in fresh_urls(dir.path())
+        .await
+        .into_iter()
+        .zip(fresh_urls(dir.path()).await)
+    {
+        let ha = Harness::from_app(production(&a, 1).await.unwrap(), db);
+        let hb = Harness::from_app(production(&b, 1).await.unwrap(), db);
+        let ta = published_trust(&ha).await;
+        let tb = published_trust(&hb).await;
+        let (pa, pb) = (points(&ta), points(&tb));
+        assert_eq!(pa.len(), 5, "{db}: root and four issuers");
+        assert!(pa.is_disjoint(&fixture_points), "{db}: a fixture key");
+        assert!(pa.is_disjoint(&pb), "{db}: two databases share a key");
+        // No certificate in common with the fixtures either.
+        for der in ta.anchors() {
+            assert!(!fixtures.anchors().contains(der), "{db}");
+        }
+        // Each kind is authorised for exactly its issuer, chained to the generated root.
+        let now = ha.app.clock().now();
+        for kind in DocumentKind::ALL {
+            let issuer = ha.app.state().keys.issuer(kind).unwrap();
+            let prepared = ta.prepared_issuer(&issuer.kid()).unwrap();
+            prepared.check(kind, now).unwrap();
+            // A fixture-signed credential is refused by this backend's trust list.
+            let c = eid_fixtures::citizens::citizens().remove(0);
+            let doc = models_for(&c, now)
+                .unwrap()
+                .into_iter()
+                .find(|d| d.kind() == kind)
+                .unwrap();
+            let forged =
+                Issuers::issue_by(Issuers::new().unwrap().issuer_for(kind), &doc, &holder, now)
+                    .unwrap();
+            credential::verify(&forged, &fixtures, now).unwrap();
+            assert!(credential::verify(&forged, &ta, now).is_err(), "{db}");
+        }
+        // The status list is signed by a generated key and verifies with the published list.
+        let r = ha.get(paths::STATUS_LIST).await;
+        let s: StatusListResponse = r.json();
+        StatusList::from_signed(&s.signed.0, &ta, now).unwrap();
+        assert!(StatusList::from_signed(&s.signed.0, &fixtures, now).is_err());
+        // Registry records are signed by the generated keys and open.
+        let record: Vec<u8> = sqlx::query("SELECT record FROM registry_records LIMIT 1")
+            .fetch_one(ha.app.state().store.pool())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        ha.app.state().keys.open_record(&record, now).unwrap();
+        assert!(credential::verify(&record, &fixtures, now).is_err());
+        // Every stored key is generated, none from the fixtures.
+        let listed = keys::list(&ha.app.state().store).await.unwrap();
+        assert_eq!(listed.len(), 5, "{db}");
+        assert!(listed.iter().all(|k| k.origin == "generated"), "{db}");
+    }
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_keys_and_a_wrong_kek_or_a_dev_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (db, url) in fresh_urls(dir.path()).await {
+        let first = Harness::from_app(production(&url, 1).await.unwrap(), db);
+        let before = published_trust(&first).await.encode().unwrap();
+        first.app.state().store.close().await;
+        drop(first);
+        let again = Harness::from_app(production(&url, 1).await.unwrap(), db);
+        assert_eq!(
+            published_trust(&again).await.encode().unwrap(),
+            before,
+            "{db}"
+        );
+        again.app.state().store.close().await;
+        drop(again);
+        let wrong = production(&url, 2).await.unwrap_err().to_string();
+        assert!(wrong.contains("does not open"), "{db}: {wrong}");
+    }
+    for (db, url) in fresh_urls(dir.path()).await {
+        let dev = App::open(Config {
+            population: 3,
+            ..Config::development(url.clone())
+        })
+        .await
+        .unwrap();
+        dev.state().store.close().await;
+        let refused = production(&url, 1).await.unwrap_err().to_string();
+        assert!(refused.contains("--dev"), "{db}: {refused}");
+        assert!(!refused.contains('\n'), "{db}: one line");
+    }
+}
+
+fn identity_credential(keys: &Keys, now: u64, holder: &[u8]) -> Vec<u8> {
+    let c = eid_fixtures::citizens::citizens().remove(0);
+    let doc = models_for(&c, now)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.kind() == DocumentKind::Identity)
+        .unwrap();
+    credential::issue(
+        DocumentKind::Identity,
+        &doc,
+        holder,
+        Validity::starting(now, eid_backend::keys::MAX_SIGNED_LIFETIME),
+        &StatusRef {
+            list: "urn:test".into(),
+            index: 1,
+        },
+        keys.issuer_at(DocumentKind::Identity, now).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_credentials_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+    let holder_key = device
+        .verifying_key()
+        .to_sec1_point(false)
+        .as_bytes()
+        .to_vec();
+    for (db, url) in fresh_urls(dir.path()).await {
+        let app = production(&url, 1).await.unwrap();
+        let store = app.state().store.clone();
+        let t0 = app.clock().now();
+        let before = Keys::load(&store, &kek(1), t0).await.unwrap();
+        let old_kid = before.issuer_at(DocumentKind::Identity, t0).unwrap().kid();
+        // A credential signed just before the rotation, valid one year.
+        let old_credential = identity_credential(&before, t0, &holder_key);
+
+        let from = t0 + 3600;
+        let rotated = keys::rotate(&store, &kek(1), DocumentKind::Identity, from, t0)
+            .await
+            .unwrap();
+        assert_eq!(rotated.predecessor_retires_at, from + RETIRE_AFTER);
+        let new_kid = credential::trust::key_id(&rotated.certificate);
+        assert_ne!(new_kid, old_kid);
+        // Not before its date, and never out of order.
+        assert!(
+            keys::rotate(&store, &kek(1), DocumentKind::Identity, from, t0)
+                .await
+                .is_err()
+        );
+
+        // Restarted before `from`: both keys published, the old one still signs.
+        let k = Keys::load(&store, &kek(1), t0 + 60).await.unwrap();
+        let kids: BTreeSet<[u8; 8]> = k
+            .trust_list
+            .prepared_issuers()
+            .iter()
+            .map(|i| i.kid)
+            .collect();
+        assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{db}");
+        assert_eq!(
+            k.issuer_at(DocumentKind::Identity, t0 + 60).unwrap().kid(),
+            old_kid
+        );
+        // From `from` on the new key signs; the old credential still verifies.
+        let t1 = from + 60;
+        let k = Keys::load(&store, &kek(1), t1).await.unwrap();
+        assert_eq!(
+            k.issuer_at(DocumentKind::Identity, t1).unwrap().kid(),
+            new_kid
+        );
+        credential::verify(&old_credential, &k.trust_list, t1).unwrap();
+        let new_credential = identity_credential(&k, t1, &holder_key);
+        let v = credential::verify(&new_credential, &k.trust_list, t1).unwrap();
+        assert_eq!(credential::trust::key_id(&v.issuer_certificate), new_kid);
+        // The status list moves to the new key too, and verifies with the published list.
+        let (sk, cert) = k.status_signer(t1).unwrap();
+        assert_eq!(credential::trust::key_id(cert), new_kid);
+        let signed =
+            eid_backend::lists::sign_status_list(sk, cert, t1, &[0; 16], &[0; 16]).unwrap();
+        StatusList::from_signed(&signed, &k.trust_list, t1).unwrap();
+        // Other kinds are untouched.
+        assert_eq!(
+            k.issuer_at(DocumentKind::DrivingLicence, t1).unwrap().kid(),
+            before
+                .issuer_at(DocumentKind::DrivingLicence, t0)
+                .unwrap()
+                .kid()
+        );
+
+        // Still there just before everything the old key signed (and a week) has expired...
+        let t2 = rotated.predecessor_retires_at;
+        let k = Keys::load(&store, &kek(1), t2 - 1).await.unwrap();
+        assert!(
+            k.trust_list
+                .prepared_issuers()
+                .iter()
+                .any(|i| i.kid == old_kid),
+            "{db}"
+        );
+        // ... then it leaves the trust list.
+        let k = Keys::load(&store, &kek(1), t2).await.unwrap();
+        let kids: BTreeSet<[u8; 8]> = k
+            .trust_list
+            .prepared_issuers()
+            .iter()
+            .map(|i| i.kid)
+            .collect();
+        assert!(!kids.contains(&old_kid), "{db}");
+        assert!(kids.contains(&new_kid), "{db}");
+        assert_eq!(k.trust_list.anchors().len(), 1);
+        let later = identity_credential(&k, t2, &holder_key);
+        credential::verify(&later, &k.trust_list, t2).unwrap();
+        // What the old key signed has expired by now anyway.
+        assert!(credential::verify(&old_credential, &k.trust_list, t2).is_err());
+        // Registry records signed by the old key still open (records are checked against
+        // every key the database ever had).
+        let record: Vec<u8> =
+            sqlx::query("SELECT record FROM registry_records WHERE kind = 'identity' LIMIT 1")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .try_get(0)
+                .unwrap();
+        k.open_record(&record, t2).unwrap();
+    }
+}

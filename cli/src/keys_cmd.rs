@@ -1,0 +1,125 @@
+//! `eid keys`: the backend's own keys in its database (ADR 0018): list them, or rotate an
+//! issuer key so that a new one signs from a date on.
+
+use crate::output::print_json;
+use eid_backend::db::Store;
+use eid_backend::keys;
+use eid_backend::signing::seal::{KEK_ENV, SealKey};
+use eid_core::credential::{Date, DocumentKind};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct KeysArgs {
+    /// The backend's database (as for `eid serve`).
+    #[arg(
+        long,
+        default_value = "sqlite://eid-backend.db",
+        env = "EID_DATABASE_URL",
+        global = true
+    )]
+    db: String,
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum KeysCommand {
+    /// Every key: purpose, origin (generated or fixture), key id, from when it signs.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A new key for one document kind, signing from `--from` on; the current one stays in the
+    /// trust list until what it signed has expired. Restart the backends to take it up, before
+    /// that date.
+    Rotate {
+        /// identity, driving_licence, health_insurance or health_record.
+        #[arg(long)]
+        kind: String,
+        /// YYYY-MM-DD (midnight UTC), Unix seconds, or `now`.
+        #[arg(long)]
+        from: String,
+        /// A development database (sealed under the development key unless EID_KEK is set).
+        #[arg(long)]
+        dev: bool,
+    },
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `YYYY-MM-DD`, Unix seconds or `now`.
+fn parse_time(text: &str) -> Result<u64, String> {
+    if text == "now" {
+        return Ok(now());
+    }
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(seconds);
+    }
+    Date::parse_iso(text)
+        .map(Date::unix_seconds)
+        .ok_or_else(|| format!("--from: expected YYYY-MM-DD, Unix seconds or now, got {text}"))
+}
+
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+        .map(|rt| rt.block_on(f))
+}
+
+pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
+    match args.command {
+        KeysCommand::List { json } => block_on(async {
+            let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
+            let list = keys::list(&store).await.map_err(|e| e.to_string())?;
+            if json {
+                print_json(&list)?;
+            } else {
+                let mut out = std::io::stdout().lock();
+                for k in &list {
+                    let _ = writeln!(
+                        out,
+                        "{:<28} {:<9} kid {} signs from {}",
+                        k.purpose, k.origin, k.kid, k.signs_from
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        })?,
+        KeysCommand::Rotate { kind, from, dev } => {
+            let kind = DocumentKind::parse(&kind).ok_or_else(|| {
+                "--kind: identity, driving_licence, health_insurance or health_record".to_owned()
+            })?;
+            let from = parse_time(&from)?;
+            let kek = SealKey::from_env(dev)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| {
+                    format!("{KEK_ENV} is not set (or --dev for a development database)")
+                })?;
+            block_on(async {
+                let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
+                let r = keys::rotate(&store, &kek, kind, from, now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let _ = writeln!(
+                    std::io::stdout().lock(),
+                    "new {} key {} signs from {}; the previous one leaves the trust list at {}",
+                    kind.as_str(),
+                    eid_core::credential::trust::key_id(&r.certificate)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>(),
+                    r.signs_from,
+                    r.predecessor_retires_at
+                );
+                Ok(ExitCode::SUCCESS)
+            })?
+        }
+    }
+}
