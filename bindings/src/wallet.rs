@@ -323,11 +323,24 @@ impl WalletHandle {
         logged("document_count", self.wallet.document_count())
     }
 
+    // The readable documents. One that cannot be read does not hide the others: it is left out
+    // and named in the log (id and kind only). A plain comment: the generated bindings keep
+    // their text (issue 12).
     pub fn documents(&self) -> Result<Vec<DocumentInfo>, EidError> {
-        let docs = self.wallet.documents();
+        let list = self.wallet.document_list();
+        if let Ok(l) = &list {
+            for d in &l.damaged {
+                crate::log::log(crate::log::LogLevel::Warn, || {
+                    format!(
+                        "documents: {} ({}) is damaged and cannot be read",
+                        d.id, d.kind
+                    )
+                });
+            }
+        }
         logged(
             "documents",
-            docs.map(|d| d.iter().map(|i| self.info(i)).collect()),
+            list.map(|l| l.documents.iter().map(|i| self.info(i)).collect()),
         )
     }
 
