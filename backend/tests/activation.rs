@@ -727,6 +727,10 @@ async fn production_keeps_no_code_in_the_database() {
     let (url, received) = gateway().await;
     let tune = move |mut c: eid_backend::Config| {
         c.dev_mode = false;
+        // Production seals its generated keys under a key-encryption key (ADR 0018).
+        c.kek = Some(std::sync::Arc::new(
+            eid_backend::signing::seal::SealKey::new(&[7; 32]).unwrap(),
+        ));
         c.sms_gateway = Some(eid_backend::sms::Gateway {
             url: url.clone(),
             token: Some("gateway-token".into()),
