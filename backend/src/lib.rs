@@ -327,7 +327,8 @@ impl App {
         Ok(deleted)
     }
 
-    /// Serves on `listener` until `shutdown` completes, pruning old rows every few minutes.
+    /// Serves on `listener` until `shutdown` completes, within the connection caps and timeouts
+    /// of [`Config::limits`] (see `server`), pruning old rows every few minutes.
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,

@@ -104,6 +104,11 @@ impl Throttle {
             if b.clients.len() >= MAX_TRACKED {
                 b.clients
                     .retain(|_, bucket| !bucket.is_full(client_rate, now));
+                // Still full (many clients at once, e.g. from many IPv6 prefixes): start afresh,
+                // as the caches do (ADR 0010); the global bucket still holds.
+                if b.clients.len() >= MAX_TRACKED {
+                    b.clients.clear();
+                }
             }
             b.clients.insert(client, Bucket::full(client_rate, now));
         }
