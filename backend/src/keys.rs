@@ -13,17 +13,21 @@
 
 use crate::db::Store;
 use crate::error::Error;
+use crate::signing::KeySigner;
 use crate::signing::ca::{self, C, CN, O, Profile};
 use crate::signing::seal::SealKey;
 use crate::signing::signer::{public_of, random_key};
 use der::Decode;
 use eid_core::chip::pa::TrustStore;
-use eid_core::credential::{self, Document, DocumentKind, IssuerKey, TrustList};
-use p256::ecdsa::SigningKey;
+use eid_core::credential::{self, Document, DocumentKind, Es256Signer, IssuerKey, TrustList};
+use p256::ecdsa::signature::{Keypair, Signer};
+use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::sync::Arc;
 use x509_cert::Certificate;
 use x509_cert::name::Name;
+use x509_cert::spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier};
 use zeroize::Zeroizing;
 
 /// Purpose of the issuer trust root's row.
@@ -61,6 +65,123 @@ fn keys_err(what: &str) -> Error {
     Error::Config(format!("backend keys: {what}"))
 }
 
+/// Where the backend's keys are kept: sealed under the KEK in the database, or generated and
+/// held on a PKCS#11 token (`--issuer-keys pkcs11:MODULE`; the database keeps their CKA_ID).
+#[derive(Clone, Debug)]
+pub struct Vault {
+    pub kek: Arc<SealKey>,
+    /// New keys go on this token; keys already on a token need it.
+    pub token: Option<Arc<dyn KeySigner>>,
+}
+
+impl Vault {
+    /// Keys sealed under `kek`.
+    pub fn sealed(kek: SealKey) -> Vault {
+        Vault {
+            kek: Arc::new(kek),
+            token: None,
+        }
+    }
+}
+
+const SEALED: &str = "sealed";
+const PKCS11: &str = "pkcs11";
+
+/// ES256 by a key on the token: CKM_ECDSA over the SHA-256 the caller computes.
+struct TokenEs256 {
+    signer: Arc<dyn KeySigner>,
+    handle: Vec<u8>,
+}
+
+impl Es256Signer for TokenEs256 {
+    fn sign_es256(&self, message: &[u8]) -> Option<Vec<u8>> {
+        let der = self
+            .signer
+            .sign_hash(&self.handle, &Sha256::digest(message))
+            .ok()?;
+        Signature::from_der(&der)
+            .ok()
+            .map(|s| s.to_bytes().to_vec())
+    }
+}
+
+/// A private key of a row: in memory (opened from its seal) or on the token.
+enum RowKey {
+    Sealed(SigningKey),
+    Token {
+        token: Arc<TokenEs256>,
+        public: VerifyingKey,
+    },
+}
+
+impl RowKey {
+    /// A new key where the vault puts new keys.
+    fn generate(vault: &Vault) -> Result<RowKey, Error> {
+        match &vault.token {
+            None => random_key().map(RowKey::Sealed),
+            Some(signer) => {
+                let new = signer.generate()?;
+                let public = VerifyingKey::from_sec1_bytes(&new.public_key)
+                    .map_err(|_| keys_err("token public key"))?;
+                Ok(RowKey::Token {
+                    token: Arc::new(TokenEs256 {
+                        signer: signer.clone(),
+                        handle: new.handle,
+                    }),
+                    public,
+                })
+            }
+        }
+    }
+
+    fn public(&self) -> Vec<u8> {
+        match self {
+            RowKey::Sealed(k) => public_of(k),
+            RowKey::Token { public, .. } => public.to_sec1_point(false).as_bytes().to_vec(),
+        }
+    }
+
+    fn issuer_key(&self, certificate: Vec<u8>) -> Result<IssuerKey, Error> {
+        match self {
+            RowKey::Sealed(k) => IssuerKey::new(certificate, k.clone()),
+            RowKey::Token { token, .. } => IssuerKey::external(certificate, token.clone()),
+        }
+        .map_err(|_| keys_err("an issuer key does not match its certificate"))
+    }
+}
+
+// What the certificate builder needs of the key that signs a certificate.
+impl Keypair for RowKey {
+    type VerifyingKey = VerifyingKey;
+    fn verifying_key(&self) -> VerifyingKey {
+        match self {
+            RowKey::Sealed(k) => *k.verifying_key(),
+            RowKey::Token { public, .. } => *public,
+        }
+    }
+}
+
+impl DynSignatureAlgorithmIdentifier for RowKey {
+    fn signature_algorithm_identifier(&self) -> x509_cert::spki::Result<AlgorithmIdentifierOwned> {
+        SigningKey::from_slice(&[1u8; 32])
+            .map_err(|_| x509_cert::spki::Error::KeyMalformed)?
+            .signature_algorithm_identifier()
+    }
+}
+
+impl Signer<DerSignature> for RowKey {
+    fn try_sign(&self, msg: &[u8]) -> Result<DerSignature, p256::ecdsa::signature::Error> {
+        match self {
+            RowKey::Sealed(k) => k.try_sign(msg),
+            RowKey::Token { token, .. } => token
+                .sign_es256(msg)
+                .and_then(|raw| Signature::from_slice(&raw).ok())
+                .map(|s| s.to_der())
+                .ok_or_else(p256::ecdsa::signature::Error::new),
+        }
+    }
+}
+
 /// The purpose of an issuer key's row.
 pub fn issuer_purpose(kind: DocumentKind) -> String {
     format!("issuer:{}", kind.as_str())
@@ -78,26 +199,33 @@ struct NewRow {
     purpose: String,
     origin: &'static str,
     certificate: Vec<u8>,
-    key: SigningKey,
+    key: RowKey,
     signs_from: u64,
 }
 
 async fn insert(store: &Store, kek: &SealKey, rows: &[NewRow], now: u64) -> Result<(), Error> {
     let mut w = store.write().await?;
     for r in rows {
-        let secret = Zeroizing::new(r.key.to_bytes().to_vec());
-        let sealed = kek.seal(&aad(&r.id, &r.purpose), &secret)?;
+        let (holder, key_ref) = match &r.key {
+            RowKey::Sealed(k) => {
+                let secret = Zeroizing::new(k.to_bytes().to_vec());
+                (SEALED, kek.seal(&aad(&r.id, &r.purpose), &secret)?)
+            }
+            RowKey::Token { token, .. } => (PKCS11, token.handle.clone()),
+        };
         // Two backends starting on one database at once insert the same ids: the first wins
         // whole (one transaction), the other inserts nothing.
         sqlx::query(
-            "INSERT INTO backend_keys (id, purpose, origin, certificate, sealed_key, signs_from, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            "INSERT INTO backend_keys (id, purpose, origin, certificate, holder, key_ref, \
+             signs_from, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(&r.id)
         .bind(&r.purpose)
         .bind(r.origin)
         .bind(&r.certificate)
-        .bind(&sealed)
+        .bind(holder)
+        .bind(&key_ref)
         .bind(i64::try_from(r.signs_from).unwrap_or(i64::MAX))
         .bind(i64::try_from(now).unwrap_or(i64::MAX))
         .execute(&mut *w.tx)
@@ -114,8 +242,8 @@ fn name_of(o: &str, cn: &str) -> Result<Name, Error> {
 /// `lifetime` seconds.
 fn certify(
     subject: Name,
-    key: &SigningKey,
-    root: Option<(&Name, &SigningKey)>,
+    key: &RowKey,
+    root: Option<(&Name, &RowKey)>,
     from: u64,
     lifetime: u64,
 ) -> Result<Vec<u8>, Error> {
@@ -127,19 +255,19 @@ fn certify(
         },
         &ca::serial()?,
         ca::validity(from, lifetime)?,
-        ca::spki(&public_of(key))?,
+        ca::spki(&key.public())?,
         signer,
     )
 }
 
 /// The initial keys of a production database: a new root and four issuers under it.
-fn generate(now: u64) -> Result<Vec<NewRow>, Error> {
-    let root_key = random_key()?;
+fn generate(vault: &Vault, now: u64) -> Result<Vec<NewRow>, Error> {
+    let root_key = RowKey::generate(vault)?;
     let root_name = name_of(ROOT_NAME.0, ROOT_NAME.1)?;
     let root_cert = certify(root_name.clone(), &root_key, None, now, ROOT_LIFETIME)?;
     let mut rows = Vec::new();
     for kind in DocumentKind::ALL {
-        let key = random_key()?;
+        let key = RowKey::generate(vault)?;
         let (o, cn) = issuer_name(kind);
         let certificate = certify(
             name_of(o, cn)?,
@@ -179,7 +307,7 @@ fn fixtures() -> Result<Vec<NewRow>, Error> {
             purpose: issuer_purpose(kind),
             origin: FIXTURE,
             certificate: issuers.issuer_for(kind).certificate().to_vec(),
-            key: secrets.issuer_for(kind).clone(),
+            key: RowKey::Sealed(secrets.issuer_for(kind).clone()),
             signs_from: 0,
         })
         .collect();
@@ -188,7 +316,7 @@ fn fixtures() -> Result<Vec<NewRow>, Error> {
         purpose: ISSUER_ROOT.into(),
         origin: FIXTURE,
         certificate: issuers.root,
-        key: secrets.root,
+        key: RowKey::Sealed(secrets.root),
         signs_from: 0,
     });
     Ok(rows)
@@ -196,7 +324,7 @@ fn fixtures() -> Result<Vec<NewRow>, Error> {
 
 /// Makes the keys on a database's first start: generated ones in production, the fixtures' in
 /// development. Refuses a production start on a database holding development keys.
-pub async fn ensure(store: &Store, kek: &SealKey, dev_mode: bool, now: u64) -> Result<(), Error> {
+pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> Result<(), Error> {
     let origins: Vec<String> = sqlx::query("SELECT DISTINCT origin FROM backend_keys")
         .fetch_all(store.pool())
         .await?
@@ -226,11 +354,17 @@ pub async fn ensure(store: &Store, kek: &SealKey, dev_mode: bool, now: u64) -> R
             ));
         }
     }
-    let rows =
-        tokio::task::spawn_blocking(move || if dev_mode { fixtures() } else { generate(now) })
-            .await
-            .map_err(|_| keys_err("generation"))??;
-    insert(store, kek, &rows, now).await?;
+    let v = vault.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        if dev_mode {
+            fixtures()
+        } else {
+            generate(&v, now)
+        }
+    })
+    .await
+    .map_err(|_| keys_err("generation"))??;
+    insert(store, &vault.kek, &rows, now).await?;
     if dev_mode {
         tracing::warn!("development mode: the issuer keys are the public fixture keys");
     } else {
@@ -244,13 +378,13 @@ struct Opened {
     id: String,
     purpose: String,
     certificate: Vec<u8>,
-    key: SigningKey,
+    key: RowKey,
     signs_from: u64,
 }
 
-async fn open_all(store: &Store, kek: &SealKey) -> Result<Vec<Opened>, Error> {
+async fn open_all(store: &Store, vault: &Vault) -> Result<Vec<Opened>, Error> {
     let rows = sqlx::query(
-        "SELECT id, purpose, certificate, sealed_key, signs_from FROM backend_keys \
+        "SELECT id, purpose, certificate, holder, key_ref, signs_from FROM backend_keys \
          ORDER BY purpose, signs_from, id",
     )
     .fetch_all(store.pool())
@@ -260,12 +394,37 @@ async fn open_all(store: &Store, kek: &SealKey) -> Result<Vec<Opened>, Error> {
         let id: String = row.try_get(0)?;
         let purpose: String = row.try_get(1)?;
         let certificate: Vec<u8> = row.try_get(2)?;
-        let sealed: Vec<u8> = row.try_get(3)?;
-        let signs_from: i64 = row.try_get(4)?;
-        let secret = kek.open(&aad(&id, &purpose), &sealed).map_err(|_| {
-            keys_err("a sealed key does not open: is this the key-encryption key it was made with?")
-        })?;
-        let key = SigningKey::from_slice(&secret).map_err(|_| keys_err("stored key"))?;
+        let holder: String = row.try_get(3)?;
+        let key_ref: Vec<u8> = row.try_get(4)?;
+        let signs_from: i64 = row.try_get(5)?;
+        let key = match holder.as_str() {
+            SEALED => {
+                let secret = vault.kek.open(&aad(&id, &purpose), &key_ref).map_err(|_| {
+                    keys_err(
+                        "a sealed key does not open: is this the key-encryption key it was made with?",
+                    )
+                })?;
+                RowKey::Sealed(SigningKey::from_slice(&secret).map_err(|_| keys_err("stored key"))?)
+            }
+            PKCS11 => {
+                let signer = vault.token.clone().ok_or_else(|| {
+                    keys_err(
+                        "the keys are on a PKCS#11 token: start with --issuer-keys pkcs11:MODULE",
+                    )
+                })?;
+                let point =
+                    certificate_point(&certificate).ok_or_else(|| keys_err("certificate"))?;
+                RowKey::Token {
+                    token: Arc::new(TokenEs256 {
+                        signer,
+                        handle: key_ref,
+                    }),
+                    public: VerifyingKey::from_sec1_bytes(&point)
+                        .map_err(|_| keys_err("certificate key"))?,
+                }
+            }
+            _ => return Err(keys_err("unknown key holder")),
+        };
         out.push(Opened {
             id,
             purpose,
@@ -285,8 +444,6 @@ struct IssuerEntry {
     /// When its successor starts signing; `None`: it is the newest.
     signs_until: Option<u64>,
     key: Arc<IssuerKey>,
-    /// The same key, for the status list (the identity issuer's).
-    signing: SigningKey,
 }
 
 impl IssuerEntry {
@@ -330,12 +487,12 @@ fn certificate_point(der: &[u8]) -> Option<Vec<u8>> {
 impl Keys {
     /// Opens every key of the database (they must open under `kek` and match their
     /// certificates) and builds the trust list as it stands at `now`.
-    pub async fn load(store: &Store, kek: &SealKey, now: u64) -> Result<Keys, Error> {
+    pub async fn load(store: &Store, vault: &Vault, now: u64) -> Result<Keys, Error> {
         let mut root = None;
         let mut issuers: Vec<IssuerEntry> = Vec::new();
-        for k in open_all(store, kek).await? {
+        for k in open_all(store, vault).await? {
             if k.purpose == ISSUER_ROOT {
-                if certificate_point(&k.certificate).as_deref() != Some(&public_of(&k.key)) {
+                if certificate_point(&k.certificate).as_deref() != Some(&k.key.public()) {
                     return Err(keys_err("the root key does not match its certificate"));
                 }
                 root = Some(k.certificate);
@@ -346,9 +503,7 @@ impl Keys {
                 .strip_prefix("issuer:")
                 .and_then(DocumentKind::parse)
                 .ok_or_else(|| keys_err("unknown key purpose"))?;
-            let signing = k.key.clone();
-            let key = IssuerKey::new(k.certificate, k.key)
-                .map_err(|_| keys_err("an issuer key does not match its certificate"))?;
+            let key = k.key.issuer_key(k.certificate)?;
             // Rows come ordered by purpose and start: the previous entry of the same kind is
             // this one's predecessor.
             if let Some(prev) = issuers.last_mut().filter(|p| p.kind == kind) {
@@ -359,7 +514,6 @@ impl Keys {
                 signs_from: k.signs_from,
                 signs_until: None,
                 key: Arc::new(key),
-                signing,
             });
         }
         let root = root.ok_or_else(|| keys_err("no issuer root"))?;
@@ -436,10 +590,9 @@ impl Keys {
         self.entry_at(kind, now).map(|e| e.key.clone())
     }
 
-    /// The status list's signer at `now` (the identity issuer): key and certificate.
-    pub fn status_signer(&self, now: u64) -> Result<(&SigningKey, &[u8]), Error> {
-        let e = self.entry_at(DocumentKind::Identity, now)?;
-        Ok((&e.signing, e.key.certificate()))
+    /// The status list's signer at `now`: the identity issuer.
+    pub fn status_signer(&self, now: u64) -> Result<&IssuerKey, Error> {
+        self.issuer_at(DocumentKind::Identity, now)
     }
 
     /// The model inside a registry record, checked against every issuer key of this database.
@@ -473,14 +626,14 @@ pub struct Rotated {
 /// list before `from`.
 pub async fn rotate(
     store: &Store,
-    kek: &SealKey,
+    vault: &Vault,
     kind: DocumentKind,
     from: u64,
     now: u64,
 ) -> Result<Rotated, Error> {
     // Never backdated: the old key may have signed until now.
     let from = from.max(now);
-    let all = open_all(store, kek).await?;
+    let all = open_all(store, vault).await?;
     let purpose = issuer_purpose(kind);
     let root = all
         .iter()
@@ -509,7 +662,7 @@ pub async fn rotate(
         .clone();
     // Valid from now (it is published before it signs) until ISSUER_CERT_LIFETIME after `from`.
     let start = now.min(from);
-    let key = random_key()?;
+    let key = RowKey::generate(vault)?;
     let certificate = certify(
         subject,
         &key,
@@ -530,7 +683,7 @@ pub async fn rotate(
         key,
         signs_from: from,
     };
-    insert(store, kek, std::slice::from_ref(&row), now).await?;
+    insert(store, &vault.kek, std::slice::from_ref(&row), now).await?;
     Ok(Rotated {
         id,
         certificate,
@@ -594,15 +747,21 @@ mod tests {
                     .unwrap(),
             );
         }
-        let kek = SealKey::new(&[0x42; 32]).unwrap();
+        let vault = Vault::sealed(SealKey::new(&[0x42; 32]).unwrap());
         for url in urls {
             let store = Store::open(&url).await.unwrap();
-            ensure(&store, &kek, false, 1_800_000_000).await.unwrap();
-            let opened = open_all(&store, &kek).await.unwrap();
+            ensure(&store, &vault, false, 1_800_000_000).await.unwrap();
+            let opened = open_all(&store, &vault).await.unwrap();
             assert_eq!(opened.len(), 5);
-            let scalars: Vec<Vec<u8>> = opened.iter().map(|k| k.key.to_bytes().to_vec()).collect();
+            let scalars: Vec<Vec<u8>> = opened
+                .iter()
+                .map(|k| match &k.key {
+                    RowKey::Sealed(k) => k.to_bytes().to_vec(),
+                    RowKey::Token { .. } => panic!("not on a token"),
+                })
+                .collect();
             let mut stored = Vec::new();
-            for row in sqlx::query("SELECT id, purpose, certificate, sealed_key FROM backend_keys")
+            for row in sqlx::query("SELECT id, purpose, certificate, key_ref FROM backend_keys")
                 .fetch_all(store.pool())
                 .await
                 .unwrap()
@@ -636,16 +795,16 @@ mod tests {
     async fn a_sealed_key_moved_to_another_row_does_not_open() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("m.db").display());
-        let kek = SealKey::new(&[0x43; 32]).unwrap();
+        let vault = Vault::sealed(SealKey::new(&[0x43; 32]).unwrap());
         let store = Store::open(&url).await.unwrap();
-        ensure(&store, &kek, false, 1_800_000_000).await.unwrap();
+        ensure(&store, &vault, false, 1_800_000_000).await.unwrap();
         sqlx::query(
-            "UPDATE backend_keys SET sealed_key = (SELECT sealed_key FROM backend_keys \
+            "UPDATE backend_keys SET key_ref = (SELECT key_ref FROM backend_keys \
              WHERE purpose = 'issuer_root') WHERE purpose = 'issuer:identity'",
         )
         .execute(store.pool())
         .await
         .unwrap();
-        assert!(open_all(&store, &kek).await.is_err());
+        assert!(open_all(&store, &vault).await.is_err());
     }
 }

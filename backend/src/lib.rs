@@ -99,6 +99,9 @@ pub struct Config {
     /// The key-encryption key every private key in the database is sealed under; `None`: from
     /// the environment (`EID_KEK`), or in development mode the public development key.
     pub kek: Option<Arc<SealKey>>,
+    /// Where new issuer keys are made and kept: sealed in the database (`Software`, default) or
+    /// on a PKCS#11 token (token label and PIN as for the remote signer).
+    pub issuer_keys: signing::SignerChoice,
 }
 
 impl Config {
@@ -114,6 +117,7 @@ impl Config {
             limits: limits::Limits::default(),
             sms_gateway: None,
             kek: None,
+            issuer_keys: signing::SignerChoice::Software,
         }
     }
 
@@ -222,15 +226,33 @@ impl App {
         choice: &signing::SignerChoice,
     ) -> Result<App, Error> {
         let kek = config.resolve_kek()?;
+        // One session per PKCS#11 module: the issuer keys and the remote signer share it.
+        let token: Option<Arc<dyn signing::KeySigner>> = match &config.issuer_keys {
+            signing::SignerChoice::Software => None,
+            signing::SignerChoice::Pkcs11 { module } => {
+                Some(Arc::new(signing::pkcs11::Pkcs11Signer::from_env(module)?))
+            }
+        };
+        let shared = match (choice, &config.issuer_keys) {
+            (
+                signing::SignerChoice::Pkcs11 { module: a },
+                signing::SignerChoice::Pkcs11 { module: b },
+            ) if a == b => token.clone(),
+            _ => None,
+        };
+        let vault = keys::Vault {
+            kek: kek.clone(),
+            token,
+        };
         let store = db::Store::open(&config.database_url).await?;
         let clock = Clock::default();
-        keys::ensure(&store, &kek, config.dev_mode, clock.now()).await?;
-        let mut keys = keys::Keys::load(&store, &kek, clock.now()).await?;
+        keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
+        let mut keys = keys::Keys::load(&store, &vault, clock.now()).await?;
         if registry::seed_if_empty(&store, &keys, clock.now(), config.population).await? {
             // Again with the chips' CSCA the seed added.
-            keys = keys::Keys::load(&store, &kek, clock.now()).await?;
+            keys = keys::Keys::load(&store, &vault, clock.now()).await?;
         }
-        let signing = Some(signing::Signing::open(&store, kek, choice, clock.now()).await?);
+        let signing = Some(signing::Signing::open(&store, kek, choice, shared, clock.now()).await?);
         if config.admin_token.is_none() {
             tracing::info!("no admin token: the admin endpoints refuse every request");
         }

@@ -10,8 +10,7 @@ use axum::response::{IntoResponse, Response};
 use ciborium::Value;
 use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
 use eid_core::api::{B64, StatusListResponse, TrustListResponse};
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{Signature, SigningKey};
+use eid_core::credential::IssuerKey;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::sync::Arc;
@@ -94,11 +93,10 @@ fn bitstring(indices: &[i64]) -> Vec<u8> {
 }
 
 /// The signed status list (COSE_Sign1, tagged) of `revoked` and `suspended` bitstrings (raw;
-/// zlib-compressed here, RFC 1950) signed by `key` with its `certificate` in x5chain. Public so
+/// zlib-compressed here, RFC 1950) signed by `key` with its certificate in x5chain. Public so
 /// tests can sign lists the backend would never make (e.g. shorter than a credential's index).
 pub fn sign_status_list(
-    key: &SigningKey,
-    certificate: &[u8],
+    key: &IssuerKey,
     issued_at: u64,
     revoked: &[u8],
     suspended: &[u8],
@@ -122,16 +120,13 @@ pub fn sign_status_list(
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::ES256)
         .content_type(STATUS_LIST_CONTENT_TYPE.to_owned())
-        .value(X5CHAIN, Value::Bytes(certificate.to_vec()))
+        .value(X5CHAIN, Value::Bytes(key.certificate().to_vec()))
         .build();
     CoseSign1Builder::new()
         .protected(protected)
         .payload(encoded)
-        // RFC 9053 §2.1: r || s, low-S (eid_core::es256).
-        .try_create_signature(&[], |tbs| {
-            key.try_sign(tbs)
-                .map(|s: Signature| s.normalize_s().to_bytes().to_vec())
-        })
+        // RFC 9053 §2.1: r || s, low-S (IssuerKey::sign_raw).
+        .try_create_signature(&[], |tbs| key.sign_raw(tbs))
         .map_err(|_| Error::Registry("status list signature".into()))?
         .build()
         .to_tagged_vec()
@@ -219,10 +214,8 @@ async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
          WHERE v.revoked_at IS NULL AND a.state = 'locked'",
     )
     .await?;
-    let (key, certificate) = state.keys.status_signer(issued_at)?;
     let signed = sign_status_list(
-        key,
-        certificate,
+        state.keys.status_signer(issued_at)?,
         issued_at,
         &bitstring(&revoked),
         &bitstring(&suspended),

@@ -8,11 +8,12 @@
 mod common;
 
 use common::Harness;
-use eid_backend::keys::{self, Keys, RETIRE_AFTER};
+use eid_backend::keys::{self, Keys, RETIRE_AFTER, Vault};
 use eid_backend::signing::seal::SealKey;
 use eid_backend::{App, Config};
 use eid_core::api::{StatusListResponse, TrustListResponse, paths};
 use eid_core::credential::{self, DocumentKind, StatusRef, TrustList, Validity};
+
 use eid_core::verify::StatusList;
 use eid_fixtures::issuers::{Issuers, models_for};
 use sqlx::Row;
@@ -29,6 +30,10 @@ fn kek_bytes(seed: u8) -> [u8; 32] {
 
 fn kek(seed: u8) -> SealKey {
     SealKey::new(&kek_bytes(seed)).unwrap()
+}
+
+fn vault(seed: u8) -> Vault {
+    Vault::sealed(kek(seed))
 }
 
 /// A fresh database URL per call: SQLite in `dir`, and PostgreSQL when configured.
@@ -218,13 +223,13 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
         let app = production(&url, 1).await.unwrap();
         let store = app.state().store.clone();
         let t0 = app.clock().now();
-        let before = Keys::load(&store, &kek(1), t0).await.unwrap();
+        let before = Keys::load(&store, &vault(1), t0).await.unwrap();
         let old_kid = before.issuer_at(DocumentKind::Identity, t0).unwrap().kid();
         // A credential signed just before the rotation, valid one year.
         let old_credential = identity_credential(&before, t0, &holder_key);
 
         let from = t0 + 3600;
-        let rotated = keys::rotate(&store, &kek(1), DocumentKind::Identity, from, t0)
+        let rotated = keys::rotate(&store, &vault(1), DocumentKind::Identity, from, t0)
             .await
             .unwrap();
         assert_eq!(rotated.predecessor_retires_at, from + RETIRE_AFTER);
@@ -232,13 +237,13 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
         assert_ne!(new_kid, old_kid);
         // Not before its date, and never out of order.
         assert!(
-            keys::rotate(&store, &kek(1), DocumentKind::Identity, from, t0)
+            keys::rotate(&store, &vault(1), DocumentKind::Identity, from, t0)
                 .await
                 .is_err()
         );
 
         // Restarted before `from`: both keys published, the old one still signs.
-        let k = Keys::load(&store, &kek(1), t0 + 60).await.unwrap();
+        let k = Keys::load(&store, &vault(1), t0 + 60).await.unwrap();
         let kids: BTreeSet<[u8; 8]> = k
             .trust_list
             .prepared_issuers()
@@ -252,7 +257,7 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
         );
         // From `from` on the new key signs; the old credential still verifies.
         let t1 = from + 60;
-        let k = Keys::load(&store, &kek(1), t1).await.unwrap();
+        let k = Keys::load(&store, &vault(1), t1).await.unwrap();
         assert_eq!(
             k.issuer_at(DocumentKind::Identity, t1).unwrap().kid(),
             new_kid
@@ -262,10 +267,9 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
         let v = credential::verify(&new_credential, &k.trust_list, t1).unwrap();
         assert_eq!(credential::trust::key_id(&v.issuer_certificate), new_kid);
         // The status list moves to the new key too, and verifies with the published list.
-        let (sk, cert) = k.status_signer(t1).unwrap();
-        assert_eq!(credential::trust::key_id(cert), new_kid);
-        let signed =
-            eid_backend::lists::sign_status_list(sk, cert, t1, &[0; 16], &[0; 16]).unwrap();
+        let signer = k.status_signer(t1).unwrap();
+        assert_eq!(signer.kid(), new_kid);
+        let signed = eid_backend::lists::sign_status_list(signer, t1, &[0; 16], &[0; 16]).unwrap();
         StatusList::from_signed(&signed, &k.trust_list, t1).unwrap();
         // Other kinds are untouched.
         assert_eq!(
@@ -278,7 +282,7 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
 
         // Still there just before everything the old key signed (and a week) has expired...
         let t2 = rotated.predecessor_retires_at;
-        let k = Keys::load(&store, &kek(1), t2 - 1).await.unwrap();
+        let k = Keys::load(&store, &vault(1), t2 - 1).await.unwrap();
         assert!(
             k.trust_list
                 .prepared_issuers()
@@ -287,7 +291,7 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
             "{db}"
         );
         // ... then it leaves the trust list.
-        let k = Keys::load(&store, &kek(1), t2).await.unwrap();
+        let k = Keys::load(&store, &vault(1), t2).await.unwrap();
         let kids: BTreeSet<[u8; 8]> = k
             .trust_list
             .prepared_issuers()
@@ -312,4 +316,91 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
                 .unwrap();
         k.open_record(&record, t2).unwrap();
     }
+}
+
+/// `--issuer-keys pkcs11:MODULE`: the root and issuer keys are generated on the token (SoftHSM2 in
+/// the tests) and never leave it; the database keeps their CKA_ID. Runs when `EID_PKCS11_TEST` is
+/// set (scripts/signing-check.sh makes the token, as for tests/tests/signing.rs).
+#[tokio::test]
+async fn issuer_keys_on_a_pkcs11_token() {
+    if std::env::var("EID_PKCS11_TEST").is_err() {
+        eprintln!("EID_PKCS11_TEST not set: PKCS#11 issuer key test not run");
+        return;
+    }
+    let module = std::env::var("EID_PKCS11_MODULE")
+        .expect("EID_PKCS11_TEST is set, so EID_PKCS11_MODULE must name the module");
+    let choice = eid_backend::signing::SignerChoice::Pkcs11 {
+        module: module.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("token.db").display());
+    let config = || Config {
+        population: 3,
+        issuer_keys: choice.clone(),
+        ..Config::production(url.clone(), kek(3), None)
+    };
+    let app = App::open(config()).await.unwrap();
+    let h = Harness::from_app(app, "sqlite");
+    let trust = published_trust(&h).await;
+    let fixtures = Issuers::new().unwrap().trust_list().unwrap();
+    assert_eq!(points(&trust).len(), 5);
+    assert!(points(&trust).is_disjoint(&points(&fixtures)));
+    let store = h.app.state().store.clone();
+    for row in sqlx::query("SELECT holder, key_ref FROM backend_keys")
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+    {
+        assert_eq!(row.try_get::<String, _>(0).unwrap(), "pkcs11");
+        // A CKA_ID, not a key.
+        assert_eq!(row.try_get::<Vec<u8>, _>(1).unwrap().len(), 16);
+    }
+    // The token signs credentials, registry records and the status list.
+    let now = h.app.clock().now();
+    let device = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+    let holder = device
+        .verifying_key()
+        .to_sec1_point(false)
+        .as_bytes()
+        .to_vec();
+    let c = identity_credential(&h.app.state().keys, now, &holder);
+    credential::verify(&c, &trust, now).unwrap();
+    let s: StatusListResponse = h.get(paths::STATUS_LIST).await.json();
+    StatusList::from_signed(&s.signed.0, &trust, now).unwrap();
+    let record: Vec<u8> = sqlx::query("SELECT record FROM registry_records LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    h.app.state().keys.open_record(&record, now).unwrap();
+    drop(h);
+
+    // Rotation makes the new key on the token too, certified by the root on the token.
+    let token: std::sync::Arc<dyn eid_backend::signing::KeySigner> =
+        std::sync::Arc::new(eid_backend::signing::pkcs11::Pkcs11Signer::from_env(&module).unwrap());
+    let v = Vault {
+        kek: std::sync::Arc::new(kek(3)),
+        token: Some(token),
+    };
+    let r = keys::rotate(&store, &v, DocumentKind::Identity, now + 60, now)
+        .await
+        .unwrap();
+    let k = Keys::load(&store, &v, now + 120).await.unwrap();
+    let signer = k.issuer_at(DocumentKind::Identity, now + 120).unwrap();
+    assert_eq!(signer.kid(), credential::trust::key_id(&r.certificate));
+    let c2 = identity_credential(&k, now + 120, &holder);
+    credential::verify(&c2, &k.trust_list, now + 120).unwrap();
+    credential::verify(&c, &k.trust_list, now + 120).unwrap();
+    store.close().await;
+
+    // Without the token the keys cannot be used: the start is refused.
+    let err = App::open(Config {
+        issuer_keys: eid_backend::signing::SignerChoice::Software,
+        ..config()
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("PKCS#11"), "{err}");
 }

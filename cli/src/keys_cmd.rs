@@ -43,6 +43,10 @@ enum KeysCommand {
         /// A development database (sealed under the development key unless EID_KEK is set).
         #[arg(long)]
         dev: bool,
+        /// Make the new key on this PKCS#11 module (`pkcs11:MODULE_PATH`; token label and PIN
+        /// from EID_PKCS11_TOKEN_LABEL, EID_PKCS11_PIN), as `eid serve --issuer-keys`.
+        #[arg(long, default_value = "software", env = "EID_ISSUER_KEYS")]
+        issuer_keys: eid_backend::signing::SignerChoice,
     },
 }
 
@@ -92,7 +96,12 @@ pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         })?,
-        KeysCommand::Rotate { kind, from, dev } => {
+        KeysCommand::Rotate {
+            kind,
+            from,
+            dev,
+            issuer_keys,
+        } => {
             let kind = DocumentKind::parse(&kind).ok_or_else(|| {
                 "--kind: identity, driving_licence, health_insurance or health_record".to_owned()
             })?;
@@ -102,9 +111,23 @@ pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
                 .ok_or_else(|| {
                     format!("{KEK_ENV} is not set (or --dev for a development database)")
                 })?;
+            let token: Option<std::sync::Arc<dyn eid_backend::signing::KeySigner>> =
+                match &issuer_keys {
+                    eid_backend::signing::SignerChoice::Software => None,
+                    eid_backend::signing::SignerChoice::Pkcs11 { module } => {
+                        Some(std::sync::Arc::new(
+                            eid_backend::signing::pkcs11::Pkcs11Signer::from_env(module)
+                                .map_err(|e| e.to_string())?,
+                        ))
+                    }
+                };
+            let vault = keys::Vault {
+                kek: std::sync::Arc::new(kek),
+                token,
+            };
             block_on(async {
                 let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
-                let r = keys::rotate(&store, &kek, kind, from, now())
+                let r = keys::rotate(&store, &vault, kind, from, now())
                     .await
                     .map_err(|e| e.to_string())?;
                 let _ = writeln!(

@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// `pkcs11:MODULE_PATH` (token label and PIN from EID_PKCS11_TOKEN_LABEL, EID_PKCS11_PIN).
     #[arg(long, default_value = "software", env = "EID_SIGNER")]
     signer: eid_backend::signing::SignerChoice,
+    /// Where the backend's issuer keys are made and kept on the first start: `software`
+    /// (sealed under EID_KEK in the database) or `pkcs11:MODULE_PATH` (generated on the token,
+    /// never extractable; token label and PIN as for --signer).
+    #[arg(long, default_value = "software", env = "EID_ISSUER_KEYS")]
+    issuer_keys: eid_backend::signing::SignerChoice,
     #[command(flatten)]
     limits: crate::serve_limits::LimitArgs,
 }
@@ -82,6 +87,7 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>), String> {
     }
     let config = Config {
         population: args.population,
+        issuer_keys: args.issuer_keys.clone(),
         ..Config::production(args.db.clone(), kek, given)
     };
     Ok((config, None))

@@ -302,17 +302,9 @@ fn a_status_index_outside_the_status_list_is_invalid() {
     };
     let t = p.created_at;
     let fixtures = Issuers::new().unwrap();
-    let secrets = issuers::IssuerSecrets::new();
     let trust = fixtures.trust_list().unwrap();
     let list = |bits: &[u8]| {
-        let signed = eid_backend::lists::sign_status_list(
-            &secrets.police,
-            fixtures.police.certificate(),
-            t,
-            bits,
-            bits,
-        )
-        .unwrap();
+        let signed = eid_backend::lists::sign_status_list(&fixtures.police, t, bits, bits).unwrap();
         StatusList::from_signed(&signed, &trust, t).unwrap()
     };
     // A list covering every index: valid.

@@ -1,7 +1,8 @@
 -- The backend's own keys (ADR 0018). Keep in step with ../sqlite.
 
--- The issuer trust root ('issuer_root') and the issuers ('issuer:identity', ...): each key sealed
--- (AES-256-GCM) under the key-encryption key, bound to its row id and purpose. A kind has
+-- The issuer trust root ('issuer_root') and the issuers ('issuer:identity', ...). `holder`
+-- 'sealed': `key_ref` is the key sealed (AES-256-GCM) under the key-encryption key, bound to its
+-- row id and purpose; 'pkcs11': `key_ref` is the CKA_ID of the key on the token. A kind has
 -- several rows after a rotation: the one with the latest `signs_from` not in the future signs;
 -- older ones stay in the trust list until the credentials they signed have expired.
 -- `origin`: 'generated' (production) or 'fixture' (development: the public fixture keys).
@@ -10,7 +11,8 @@ CREATE TABLE backend_keys (
     purpose TEXT NOT NULL,
     origin TEXT NOT NULL,
     certificate BYTEA NOT NULL,
-    sealed_key BYTEA NOT NULL,
+    holder TEXT NOT NULL,
+    key_ref BYTEA NOT NULL,
     signs_from BIGINT NOT NULL,
     created_at BIGINT NOT NULL
 );

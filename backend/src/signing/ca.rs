@@ -137,13 +137,19 @@ pub(crate) fn validity(now: u64, lifetime: u64) -> Result<Validity, Error> {
     Ok(Validity::new(not_before, not_after))
 }
 
-pub(crate) fn build(
+pub(crate) fn build<S>(
     profile: Profile,
     serial: &[u8],
     validity: Validity,
     spki: SubjectPublicKeyInfoOwned,
-    ca_key: &SigningKey,
-) -> Result<Vec<u8>, Error> {
+    ca_key: &S,
+) -> Result<Vec<u8>, Error>
+where
+    S: p256::ecdsa::signature::Signer<DerSignature>
+        + p256::ecdsa::signature::Keypair
+        + x509_cert::spki::DynSignatureAlgorithmIdentifier,
+    S::VerifyingKey: x509_cert::spki::EncodePublicKey,
+{
     let builder = CertificateBuilder::new(
         profile,
         SerialNumber::new(serial).map_err(ca_err)?,

@@ -66,16 +66,22 @@ pub struct Signing {
 }
 
 impl Signing {
-    /// The service, its CA key and software keys sealed under the backend's KEK.
+    /// The service, its CA key and software keys sealed under the backend's KEK; `shared`: a
+    /// session already open on the PKCS#11 module of `choice`.
     pub async fn open(
         store: &crate::db::Store,
         seal: Arc<SealKey>,
         choice: &SignerChoice,
+        shared: Option<Arc<dyn KeySigner>>,
         now: u64,
     ) -> Result<Signing, Error> {
-        let signer: Arc<dyn KeySigner> = match choice {
-            SignerChoice::Software => Arc::new(signer::SoftwareSigner::new(seal.clone())),
-            SignerChoice::Pkcs11 { module } => Arc::new(pkcs11::Pkcs11Signer::from_env(module)?),
+        let signer: Arc<dyn KeySigner> = match (choice, shared) {
+            (SignerChoice::Software, _) => Arc::new(signer::SoftwareSigner::new(seal.clone())),
+            // The token session the issuer keys already opened on this module.
+            (SignerChoice::Pkcs11 { .. }, Some(token)) => token,
+            (SignerChoice::Pkcs11 { module }, None) => {
+                Arc::new(pkcs11::Pkcs11Signer::from_env(module)?)
+            }
         };
         let ca = SigningCa::load_or_create(store, &seal, now).await?;
         tracing::info!(signer = signer.kind(), "remote signing on");

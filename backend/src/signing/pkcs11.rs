@@ -5,6 +5,7 @@
 use super::signer::{KeySigner, NewKey, signer_error};
 use crate::error::Error;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
 use cryptoki::session::{Session, UserType};
@@ -41,9 +42,13 @@ impl Pkcs11Signer {
     /// Loads `module`, finds the token labelled `label` and logs in with `pin`.
     pub fn open(module: &str, label: &str, pin: &str) -> Result<Self, Error> {
         let context = Pkcs11::new(module).map_err(p11)?;
-        context
-            .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-            .map_err(p11)?;
+        // Another signer of this process may have initialised the module already (the issuer
+        // keys and the remote signer on two tokens of one module, or a backend reopened).
+        match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(())
+            | Err(cryptoki::error::Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+            Err(e) => return Err(p11(e)),
+        }
         let slot = context
             .get_slots_with_token()
             .map_err(p11)?

@@ -34,12 +34,25 @@ const CNF_COSE_KEY: i64 = 1;
 const ID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 const SECP256R1: &str = "1.2.840.10045.3.1.7";
 
-/// An issuer's signing key and certificate. The key is zeroized on drop (`SigningKey` is
-/// `ZeroizeOnDrop`) and never printed.
+/// An ES256 signer whose private key stays elsewhere (e.g. a PKCS#11 token).
+pub trait Es256Signer: Send + Sync {
+    /// ES256 over `message` (SHA-256, then ECDSA P-256): r || s, 64 bytes; `None` on failure.
+    fn sign_es256(&self, message: &[u8]) -> Option<Vec<u8>>;
+}
+
+/// Where an issuer's private key is.
+enum IssuerSecret {
+    /// In memory, zeroized on drop (`SigningKey` is `ZeroizeOnDrop`).
+    Software(SigningKey),
+    /// Behind a signer (a token): never in this process.
+    External(std::sync::Arc<dyn Es256Signer>),
+}
+
+/// An issuer's signing key and certificate. The key is never printed.
 pub struct IssuerKey {
     certificate: Vec<u8>,
     name: String,
-    key: SigningKey,
+    key: IssuerSecret,
 }
 
 impl fmt::Debug for IssuerKey {
@@ -80,7 +93,27 @@ impl IssuerKey {
         Ok(IssuerKey {
             name: cert.tbs_certificate().subject().to_string(),
             certificate: certificate_der,
-            key,
+            key: IssuerSecret::Software(key),
+        })
+    }
+
+    /// An issuer whose key stays in `signer`; it must hold the key certified by
+    /// `certificate_der` (checked by signing a probe and verifying it with the certificate).
+    pub fn external(
+        certificate_der: Vec<u8>,
+        signer: std::sync::Arc<dyn Es256Signer>,
+    ) -> Result<IssuerKey, IssueError> {
+        let cert = Certificate::from_der(&certificate_der).map_err(|_| IssueError::BadIssuerKey)?;
+        let point = p256_point(&cert).ok_or(IssueError::BadIssuerKey)?;
+        const PROBE: &[u8] = b"eid issuer key possession probe v1";
+        let sig = signer.sign_es256(PROBE).ok_or(IssueError::Signing)?;
+        if !crate::present::payload::verify_es256(&point, PROBE, &sig) {
+            return Err(IssueError::BadIssuerKey);
+        }
+        Ok(IssuerKey {
+            name: cert.tbs_certificate().subject().to_string(),
+            certificate: certificate_der,
+            key: IssuerSecret::External(signer),
         })
     }
 
@@ -93,13 +126,17 @@ impl IssuerKey {
         super::trust::key_id(&self.certificate)
     }
 
-    /// ES256 signature, r || s (RFC 9053 §2.1), RFC 6979 deterministic nonce, low-S
-    /// ([`crate::es256`]).
-    pub(crate) fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
-        self.key
-            .try_sign(message)
-            .map(|s: Signature| s.normalize_s().to_bytes().to_vec())
-            .map_err(|_| IssueError::Signing)
+    /// ES256 signature, r || s (RFC 9053 §2.1), RFC 6979 deterministic nonce for software
+    /// keys; always low-S ([`crate::es256`]), also when a token made it.
+    pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
+        let signature = match &self.key {
+            IssuerSecret::Software(key) => key.try_sign(message).map_err(|_| IssueError::Signing)?,
+            IssuerSecret::External(signer) => signer
+                .sign_es256(message)
+                .and_then(|s| Signature::from_slice(&s).ok())
+                .ok_or(IssueError::Signing)?,
+        };
+        Ok(signature.normalize_s().to_bytes().to_vec())
     }
 
     /// The certificate subject (RFC 4514), written as the credential's `iss`.
@@ -281,14 +318,8 @@ pub(crate) fn sign_payload(claims: &Value, issuer: &IssuerKey) -> Result<Vec<u8>
     let sign1 = CoseSign1Builder::new()
         .protected(protected)
         .payload(payload)
-        // RFC 9053 §2.1: the signature is r || s, 32 bytes each; RFC 6979 deterministic nonce;
-        // low-S (crate::es256).
-        .try_create_signature(&[], |tbs| {
-            issuer
-                .key
-                .try_sign(tbs)
-                .map(|s: Signature| s.normalize_s().to_bytes().to_vec())
-        })
+        // RFC 9053 §2.1: the signature is r || s, 32 bytes each; low-S (crate::es256).
+        .try_create_signature(&[], |tbs| issuer.sign_raw(tbs))
         .map_err(|_| IssueError::Signing)?
         .build();
     sign1.to_tagged_vec().map_err(|_| IssueError::Encoding)

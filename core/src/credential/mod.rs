@@ -18,7 +18,7 @@ pub(crate) use cbor::decode as cbor_decode;
 pub use date::Date;
 pub use driving::{ClassEntitlement, DrivingLicence, LicenceClass};
 pub use error::{CredentialError, DocumentError, IssueError};
-pub use format::{IssuerKey, StatusRef, Validity, VerifiedCredential, issue, verify};
+pub use format::{Es256Signer, IssuerKey, StatusRef, Validity, VerifiedCredential, issue, verify};
 pub use health_insurance::{BhytCode, HealthInsuranceCard, PrimaryCareFacility};
 pub use health_record::HealthRecord;
 pub use identity::{AccountLevel, EidAccount, IdentityCard, Sex};
