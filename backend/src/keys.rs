@@ -27,7 +27,9 @@ use sqlx::Row;
 use std::sync::Arc;
 use x509_cert::Certificate;
 use x509_cert::name::Name;
-use x509_cert::spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier};
+use x509_cert::spki::{
+    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, ObjectIdentifier,
+};
 use zeroize::Zeroizing;
 
 /// Purpose of the issuer trust root's row.
@@ -84,6 +86,9 @@ impl Vault {
     }
 }
 
+/// ecdsa-with-SHA256 (RFC 5758 §3.2).
+const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
 const SEALED: &str = "sealed";
 const PKCS11: &str = "pkcs11";
 
@@ -99,9 +104,10 @@ impl Es256Signer for TokenEs256 {
             .signer
             .sign_hash(&self.handle, &Sha256::digest(message))
             .ok()?;
+        // Low-S, as software keys sign: one encoding per signature, whatever the token gives.
         Signature::from_der(&der)
             .ok()
-            .map(|s| s.to_bytes().to_vec())
+            .map(|s| s.normalize_s().to_bytes().to_vec())
     }
 }
 
@@ -163,9 +169,11 @@ impl Keypair for RowKey {
 
 impl DynSignatureAlgorithmIdentifier for RowKey {
     fn signature_algorithm_identifier(&self) -> x509_cert::spki::Result<AlgorithmIdentifierOwned> {
-        SigningKey::from_slice(&[1u8; 32])
-            .map_err(|_| x509_cert::spki::Error::KeyMalformed)?
-            .signature_algorithm_identifier()
+        // No parameters (RFC 5758 §3.2).
+        Ok(AlgorithmIdentifierOwned {
+            oid: ECDSA_WITH_SHA256,
+            parameters: None,
+        })
     }
 }
 

@@ -126,7 +126,8 @@ impl IssuerKey {
         super::trust::key_id(&self.certificate)
     }
 
-    /// ES256 signature, r || s (RFC 9053 §2.1), RFC 6979 deterministic nonce.
+    /// ES256 signature, r || s (RFC 9053 §2.1): RFC 6979 deterministic nonce for a key in
+    /// memory, the signer's for an external one.
     pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
         match &self.key {
             IssuerSecret::Software(key) => key
