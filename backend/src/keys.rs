@@ -706,6 +706,8 @@ pub struct KeyInfo {
     pub id: String,
     pub purpose: String,
     pub origin: String,
+    /// `sealed` (in the database under the KEK) or `pkcs11` (on the token).
+    pub holder: String,
     /// Hex of the first 8 bytes of SHA-256 over the certificate (the credentials' `kid`).
     pub kid: String,
     pub signs_from: u64,
@@ -714,7 +716,7 @@ pub struct KeyInfo {
 /// Every key of the database, without opening any.
 pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
     let rows = sqlx::query(
-        "SELECT id, purpose, origin, certificate, signs_from FROM backend_keys \
+        "SELECT id, purpose, origin, certificate, signs_from, holder FROM backend_keys \
          ORDER BY purpose, signs_from, id",
     )
     .fetch_all(store.pool())
@@ -726,6 +728,7 @@ pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
             id: row.try_get(0)?,
             purpose: row.try_get(1)?,
             origin: row.try_get(2)?,
+            holder: row.try_get(5)?,
             kid: hex::encode(credential::trust::key_id(&certificate)),
             signs_from: u64::try_from(row.try_get::<i64, _>(4)?).unwrap_or(0),
         });
