@@ -27,7 +27,9 @@ use sqlx::Row;
 use std::sync::Arc;
 use x509_cert::Certificate;
 use x509_cert::name::Name;
-use x509_cert::spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier};
+use x509_cert::spki::{
+    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, ObjectIdentifier,
+};
 use zeroize::Zeroizing;
 
 /// Purpose of the issuer trust root's row.
@@ -84,6 +86,9 @@ impl Vault {
     }
 }
 
+/// ecdsa-with-SHA256 (RFC 5758 §3.2).
+const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
 const SEALED: &str = "sealed";
 const PKCS11: &str = "pkcs11";
 
@@ -99,9 +104,10 @@ impl Es256Signer for TokenEs256 {
             .signer
             .sign_hash(&self.handle, &Sha256::digest(message))
             .ok()?;
+        // Low-S, as software keys sign: one encoding per signature, whatever the token gives.
         Signature::from_der(&der)
             .ok()
-            .map(|s| s.to_bytes().to_vec())
+            .map(|s| s.normalize_s().to_bytes().to_vec())
     }
 }
 
@@ -163,9 +169,11 @@ impl Keypair for RowKey {
 
 impl DynSignatureAlgorithmIdentifier for RowKey {
     fn signature_algorithm_identifier(&self) -> x509_cert::spki::Result<AlgorithmIdentifierOwned> {
-        SigningKey::from_slice(&[1u8; 32])
-            .map_err(|_| x509_cert::spki::Error::KeyMalformed)?
-            .signature_algorithm_identifier()
+        // No parameters (RFC 5758 §3.2).
+        Ok(AlgorithmIdentifierOwned {
+            oid: ECDSA_WITH_SHA256,
+            parameters: None,
+        })
     }
 }
 
@@ -698,6 +706,8 @@ pub struct KeyInfo {
     pub id: String,
     pub purpose: String,
     pub origin: String,
+    /// `sealed` (in the database under the KEK) or `pkcs11` (on the token).
+    pub holder: String,
     /// Hex of the first 8 bytes of SHA-256 over the certificate (the credentials' `kid`).
     pub kid: String,
     pub signs_from: u64,
@@ -706,7 +716,7 @@ pub struct KeyInfo {
 /// Every key of the database, without opening any.
 pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
     let rows = sqlx::query(
-        "SELECT id, purpose, origin, certificate, signs_from FROM backend_keys \
+        "SELECT id, purpose, origin, certificate, signs_from, holder FROM backend_keys \
          ORDER BY purpose, signs_from, id",
     )
     .fetch_all(store.pool())
@@ -718,6 +728,7 @@ pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
             id: row.try_get(0)?,
             purpose: row.try_get(1)?,
             origin: row.try_get(2)?,
+            holder: row.try_get(5)?,
             kid: hex::encode(credential::trust::key_id(&certificate)),
             signs_from: u64::try_from(row.try_get::<i64, _>(4)?).unwrap_or(0),
         });

@@ -153,6 +153,7 @@ async fn production_keys_are_its_own_and_differ_per_database() {
         let listed = keys::list(&ha.app.state().store).await.unwrap();
         assert_eq!(listed.len(), 5, "{db}");
         assert!(listed.iter().all(|k| k.origin == "generated"), "{db}");
+        assert!(listed.iter().all(|k| k.holder == "sealed"), "{db}");
     }
 }
 

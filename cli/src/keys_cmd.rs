@@ -89,8 +89,8 @@ pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
                 for k in &list {
                     let _ = writeln!(
                         out,
-                        "{:<28} {:<9} kid {} signs from {}",
-                        k.purpose, k.origin, k.kid, k.signs_from
+                        "{:<24} {:<9} {:<6} kid {} signs from {}",
+                        k.purpose, k.origin, k.holder, k.kid, k.signs_from
                     );
                 }
             }

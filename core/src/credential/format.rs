@@ -126,8 +126,8 @@ impl IssuerKey {
         super::trust::key_id(&self.certificate)
     }
 
-    /// ES256 signature, r || s (RFC 9053 §2.1), RFC 6979 deterministic nonce for software
-    /// keys; always low-S ([`crate::es256`]), also when a token made it.
+    /// ES256 signature, r || s (RFC 9053 §2.1): RFC 6979 deterministic nonce for a key in
+    /// memory, the signer's for an external one; always low-S ([`crate::es256`]).
     pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
         let signature = match &self.key {
             IssuerSecret::Software(key) => key.try_sign(message).map_err(|_| IssueError::Signing)?,
