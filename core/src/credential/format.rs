@@ -130,7 +130,9 @@ impl IssuerKey {
     /// memory, the signer's for an external one; always low-S ([`crate::es256`]).
     pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
         let signature = match &self.key {
-            IssuerSecret::Software(key) => key.try_sign(message).map_err(|_| IssueError::Signing)?,
+            IssuerSecret::Software(key) => {
+                key.try_sign(message).map_err(|_| IssueError::Signing)?
+            }
             IssuerSecret::External(signer) => signer
                 .sign_es256(message)
                 .and_then(|s| Signature::from_slice(&s).ok())
