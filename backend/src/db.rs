@@ -43,7 +43,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 5] = match backend {
+    let files: [(i64, &'static str, &'static str); 6] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -69,6 +69,11 @@ fn migrator(backend: Backend) -> Migrator {
                 5,
                 "presentation",
                 include_str!("../migrations/sqlite/0005_presentation.sql"),
+            ),
+            (
+                6,
+                "consent",
+                include_str!("../migrations/sqlite/0006_consent.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -96,6 +101,11 @@ fn migrator(backend: Backend) -> Migrator {
                 5,
                 "presentation",
                 include_str!("../migrations/postgres/0005_presentation.sql"),
+            ),
+            (
+                6,
+                "consent",
+                include_str!("../migrations/postgres/0006_consent.sql"),
             ),
         ],
     };

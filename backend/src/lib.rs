@@ -7,6 +7,7 @@ mod account;
 mod activation;
 mod auth;
 mod cache;
+mod consent;
 pub mod db;
 mod documents;
 pub mod error;
@@ -57,6 +58,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", paths::PRESENTATION_CREDENTIALS),
     ("post", paths::TOKEN_REDEEM),
     ("post", paths::ADMIN_VERIFIERS),
+    // Citizen consent (docs/adr/0017).
+    ("post", paths::CONSENT_REGISTER),
+    ("post", paths::CONSENT_START),
+    ("post", paths::PRESENTATION_TOKENS),
     ("get", paths::DEV_OUTBOX),
     ("get", paths::OPENAPI),
     // Remote signing (issue 6).
@@ -135,6 +140,9 @@ pub struct AppState {
     pub signing: Option<signing::Signing>,
     /// Caches of the presentation endpoints (verifiers, opened registry records).
     pub presentation: presentation::Caches,
+    /// Citizen consent (docs/adr/0017); `None` when it is off (production without a seal key:
+    /// the consented actions are refused).
+    pub(crate) consent: Option<consent::Consent>,
 }
 
 impl AppState {
@@ -170,6 +178,7 @@ impl App {
         registry::seed_if_empty(&store, clock.now(), config.population).await?;
         let keys = registry::Keys::load(&store).await?;
         let signing = signing::Signing::open(&store, config.dev_mode, choice, clock.now()).await?;
+        let consent = consent::Consent::open(&store, config.dev_mode, clock.now()).await?;
         Ok(App {
             state: Arc::new(AppState {
                 store,
@@ -181,6 +190,7 @@ impl App {
                 status_list: Default::default(),
                 signing,
                 presentation: presentation::Caches::default(),
+                consent,
             }),
         })
     }
@@ -225,12 +235,19 @@ impl App {
                 .await?
                 .rows_affected();
         }
-        // Redeemed tokens once expired (with the clock-skew margin): expiry refuses them anyway.
-        deleted += sqlx::query("DELETE FROM redeemed_tokens WHERE expires_at < $1")
-            .bind(self.state.now_i64() - eid_core::api::MAX_SKEW_SECONDS as i64)
-            .execute(&mut *w.tx)
-            .await?
-            .rows_affected();
+        // Redeemed and registered tokens once expired (with the clock-skew margin): expiry
+        // refuses them anyway; consent logins past their lifetime.
+        for query in [
+            "DELETE FROM redeemed_tokens WHERE expires_at < $1",
+            "DELETE FROM registered_tokens WHERE expires_at < $1",
+            "DELETE FROM consent_sessions WHERE expires_at < $1",
+        ] {
+            deleted += sqlx::query(query)
+                .bind(self.state.now_i64() - eid_core::api::MAX_SKEW_SECONDS as i64)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+        }
         w.commit().await?;
         self.state.presentation.clear_records();
         Ok(deleted)
@@ -276,6 +293,9 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("post", paths::PRESENTATION_CREDENTIALS) => post(presentation::issue_credentials),
         ("post", paths::TOKEN_REDEEM) => post(presentation::redeem),
         ("post", paths::ADMIN_VERIFIERS) => post(presentation::register_verifier),
+        ("post", paths::CONSENT_REGISTER) => post(consent::register),
+        ("post", paths::CONSENT_START) => post(consent::start),
+        ("post", paths::PRESENTATION_TOKENS) => post(presentation::register_token),
         ("get", paths::DEV_OUTBOX) => get(dev_outbox),
         ("get", paths::OPENAPI) => get(openapi),
         ("post", signing_paths::ENROL) => post(signing::enrol),

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod api;
 pub mod chip;
+pub mod consent;
 pub mod credential;
 pub mod keys;
 pub mod present;
