@@ -66,7 +66,10 @@ impl Wallet {
     /// passcode unlocks the wallet (local lockout), then an OPAQUE login at the backend proves
     /// it there. A passcode the backend does not accept is `WrongPasscode` with the backend's
     /// attempts left.
-    pub(super) async fn consent_proof(
+    ///
+    /// Public for callers that build a consented request themselves (the calls of this wallet
+    /// make their proofs on their own).
+    pub async fn consent_proof(
         &self,
         client: &BackendClient,
         passcode: &Passcode,
