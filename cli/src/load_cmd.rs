@@ -78,6 +78,9 @@ pub(crate) struct ActivatedWallet {
     _dir: tempfile::TempDir,
 }
 
+/// The passcode of the load runs' wallets.
+pub(crate) const LOAD_PASSCODE: &str = "123456";
+
 /// Activates `c` on a fresh in-memory wallet with its simulated card.
 pub(crate) fn activate_wallet(
     client: &BackendClient,
@@ -95,7 +98,7 @@ pub(crate) fn activate_wallet(
     let w = Wallet::open(dir.path(), keys, clock)
         .map_err(err)?
         .with_kdf(KdfParams::FAST_FOR_TESTS);
-    let pass = Passcode::new("123456").map_err(err)?;
+    let pass = Passcode::new(LOAD_PASSCODE).map_err(err)?;
     w.set_up(&pass).map_err(err)?;
     let t0 = Instant::now();
     let pending = block_on(w.start_activation(client, &c.id_number, &c.phone))?.map_err(err)?;

@@ -41,7 +41,12 @@ impl Wallet {
     ) -> Result<()> {
         let upload = consent::registration_finish(state, passcode, response, self.kdf)?;
         self.store.meta_put(META_PENDING_UPLOAD, &upload)?;
-        self.send_pending_registration(client, signer).await
+        match self.send_pending_registration(client, signer).await {
+            // The account is active: a send lost on the network is sent again before the next
+            // consent, so activation does not fail for it.
+            Err(WalletError::Sync(SyncError::Network(_))) => Ok(()),
+            other => other,
+        }
     }
 
     async fn send_pending_registration(

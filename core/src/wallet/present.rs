@@ -431,6 +431,28 @@ impl Wallet {
         result
     }
 
+    /// Registers an online token of this wallet (`VNT1:` text signed with the device key) at the
+    /// backend with the citizen's consent; the backend redeems only registered tokens.
+    /// [`Wallet::present_online`] does this itself; load tools that mint tokens call it.
+    pub async fn register_online_token(
+        &self,
+        client: &crate::sync::BackendClient,
+        token_text: &str,
+        passcode: &Passcode,
+    ) -> Result<()> {
+        let proof = self
+            .remote_consent(
+                client,
+                passcode,
+                consent_action::PRESENTATION_TOKEN,
+                &token_digest(token_text),
+            )
+            .await?;
+        let signer = self.request_signer()?;
+        client.register_token(&signer, token_text, proof).await?;
+        Ok(())
+    }
+
     async fn present_online_inner(
         &self,
         client: &crate::sync::BackendClient,
@@ -458,16 +480,7 @@ impl Wallet {
         let text = t.to_text();
         let qr = QrImage::encode(&text)?;
         // Registered with the citizen's consent before it is shown.
-        let proof = self
-            .remote_consent(
-                client,
-                passcode,
-                consent_action::PRESENTATION_TOKEN,
-                &token_digest(&text),
-            )
-            .await?;
-        let signer = self.request_signer()?;
-        client.register_token(&signer, &text, proof).await?;
+        self.register_online_token(client, &text, passcode).await?;
         self.log_presentation(profile, counterparty, &fields, "online token")?;
         Ok(PresentationOut {
             profile,
