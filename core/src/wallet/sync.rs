@@ -151,15 +151,16 @@ impl Wallet {
         self.store
             .meta_put(META_ACCOUNT_ID, done.account_id.as_bytes())?;
         self.activate(done.level)?;
-        let response = done.consent_registration.ok_or(WalletError::InvalidInput(
-            "the backend does not offer citizen consent".into(),
-        ))?;
-        let signer = WalletSigner {
-            wallet: self,
-            account_id: done.account_id.clone(),
-        };
-        self.finish_consent_registration(client, &signer, registration, passcode, &response.0)
-            .await?;
+        // A backend without citizen consent (production without a seal key) answers none: the
+        // account is active, and the backend refuses the consented actions.
+        if let Some(response) = done.consent_registration {
+            let signer = WalletSigner {
+                wallet: self,
+                account_id: done.account_id.clone(),
+            };
+            self.finish_consent_registration(client, &signer, registration, passcode, &response.0)
+                .await?;
+        }
         Ok((done.account_id, done.level))
     }
 
