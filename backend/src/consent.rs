@@ -1,8 +1,9 @@
 //! Citizen consent for remote actions (docs/adr/0017), the backend's side of OPAQUE (RFC 9807):
 //!
 //! - the `ServerSetup`, made on first start and kept sealed in the database;
-//! - POST /v1/consent/register (device-signed): the passcode's record, once per device binding,
-//!   replaced only with a consent proof for a passcode change;
+//! - POST /v1/consent/register (device-signed): the passcode's record, once per device binding
+//!   and only within [`REGISTRATION_WINDOW`] of its activation, replaced only with a consent
+//!   proof for a passcode change;
 //! - POST /v1/consent/start (device-signed): counts the attempt first, then answers KE2 and
 //!   keeps the login state (sealed, single use, [`CONSENT_LIFETIME`]);
 //! - [`check`]: what the four consented actions call before they act.
@@ -139,17 +140,28 @@ fn service(state: &AppState) -> Result<&Consent, ApiFailure> {
     ))
 }
 
+/// Seconds after activation within which the binding's first record must be uploaded.
+pub const REGISTRATION_WINDOW: u64 = 300;
+
 /// At activation (inside its transaction): the answer to the wallet's registration request for
-/// the new device binding's first record. `None` when the wallet sent none or consent is off.
-pub fn activation_response(
+/// the new device binding's first record, and the registration window it opens. `None` when the
+/// wallet sent none or consent is off: then the binding can never register.
+pub async fn activation_response(
     state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     device_id: &str,
     request: Option<&B64>,
 ) -> Result<Option<B64>, ApiFailure> {
-    match (request, state.consent.as_ref()) {
-        (Some(r), Some(c)) => Ok(Some(B64(c.registration_response(device_id, 1, &r.0)?))),
-        _ => Ok(None),
-    }
+    let (Some(r), Some(c)) = (request, state.consent.as_ref()) else {
+        return Ok(None);
+    };
+    let response = c.registration_response(device_id, 1, &r.0)?;
+    sqlx::query("INSERT INTO consent_pending (device_id, expires_at) VALUES ($1, $2)")
+        .bind(device_id)
+        .bind(state.now_i64() + REGISTRATION_WINDOW as i64)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(B64(response)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,6 +214,22 @@ async fn register_inner(
         // key cannot register a passcode of its own.
         None => {
             let mut w = state.store.write().await?;
+            // The window the activation opened, used once: OPAQUE cannot tie the upload to the
+            // activation's request, so a late upload could be anyone's with the device key.
+            let open = sqlx::query(
+                "DELETE FROM consent_pending WHERE device_id = $1 AND expires_at > $2 \
+                 RETURNING device_id",
+            )
+            .bind(&device.id)
+            .bind(now)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+            if open.is_none() {
+                return Err(ApiFailure::new(
+                    ErrorCode::NotAllowed,
+                    "no passcode registration is open for this device (activate it again)",
+                ));
+            }
             let n = sqlx::query(
                 "INSERT INTO consent_records (device_id, generation, record, updated_at) \
                  VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING",

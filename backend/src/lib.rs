@@ -241,6 +241,7 @@ impl App {
             "DELETE FROM redeemed_tokens WHERE expires_at < $1",
             "DELETE FROM registered_tokens WHERE expires_at < $1",
             "DELETE FROM consent_sessions WHERE expires_at < $1",
+            "DELETE FROM consent_pending WHERE expires_at < $1",
         ] {
             deleted += sqlx::query(query)
                 .bind(self.state.now_i64() - eid_core::api::MAX_SKEW_SECONDS as i64)

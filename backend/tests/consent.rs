@@ -542,3 +542,75 @@ async fn a_passcode_change_needs_the_old_passcode() {
         );
     }
 }
+
+/// A binding activated without a passcode registration cannot consent: the four actions stay
+/// refused, and no record can be registered for it later either.
+#[tokio::test]
+async fn without_a_registration_nothing_is_consented() {
+    for h in harnesses().await {
+        let c = citizen(6);
+        let started = h.start(&c).await;
+        let code = h.code(&c.phone).await;
+        let mut device = DeviceKey::new();
+        let r = h
+            .post(
+                api::paths::ACTIVATION_COMPLETE,
+                &api::ActivationComplete {
+                    client_request_id: request_id(),
+                    activation_id: started.activation_id.clone(),
+                    sms_code: code,
+                    chip: evidence(&c, &started.chip_challenge.0),
+                    device_public_key: B64(device.public_key()),
+                    attestation: None,
+                    consent_registration: None,
+                },
+            )
+            .await;
+        let done: api::ActivationCompleted = r.json();
+        assert_eq!(done.consent_registration, None);
+        device.account = done.account_id;
+        let (_, r) = h.consent_start(&device, PASSCODE).await;
+        refused(&r, "a login without a record");
+        let t = token(&device, Profile::AgeOver18, h.app.clock().now() + 60);
+        refused(&h.post_token(&device, &t, None).await, "a token");
+        // A record of one's own choosing would let the device key log in without the passcode:
+        // the activation opened no registration window, so none is accepted.
+        let r = h
+            .register_consent(&device, &own_upload(PASSCODE), None)
+            .await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::FORBIDDEN, ErrorCode::NotAllowed)
+        );
+    }
+}
+
+/// The activation's registration window closes: a record uploaded later is refused.
+#[tokio::test]
+async fn the_first_record_is_accepted_only_soon_after_activation() {
+    for h in harnesses().await {
+        let c = citizen(7);
+        let started = h.start(&c).await;
+        let code = h.code(&c.phone).await;
+        let mut device = DeviceKey::new();
+        let r = h
+            .complete(
+                &started,
+                &code,
+                evidence(&c, &started.chip_challenge.0),
+                &device,
+            )
+            .await;
+        let done: api::ActivationCompleted = r.json();
+        device.account = done.account_id;
+        let upload = device.finish_registration(&done.consent_registration.unwrap().0);
+        h.app.clock().advance(301);
+        let r = h.register_consent(&device, &upload, None).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::FORBIDDEN, ErrorCode::NotAllowed)
+        );
+        let (_, r) = h.consent_start(&device, PASSCODE).await;
+        refused(&r, "no record");
+    }
+}

@@ -17,6 +17,14 @@ CREATE TABLE consent_records (
     updated_at BIGINT NOT NULL
 );
 
+-- A registration the activation opened: the binding's first record is accepted only until
+-- expires_at and only once (a record the device key alone could register later would let whoever
+-- holds a copy of that key log in without the passcode).
+CREATE TABLE consent_pending (
+    device_id TEXT PRIMARY KEY REFERENCES devices (id),
+    expires_at BIGINT NOT NULL
+);
+
 -- Consent logins started and not finished correctly, per account, and the lock they set.
 CREATE TABLE consent_attempts (
     account_id TEXT PRIMARY KEY REFERENCES accounts (id),
