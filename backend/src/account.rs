@@ -1,4 +1,5 @@
-//! GET /v1/account, POST /v1/account/lock and /v1/account/unlock (device-signed).
+//! GET /v1/account, POST /v1/account/lock and /v1/account/unlock (device-signed; unlocking
+//! also needs the citizen's consent, docs/adr/0017).
 
 use crate::AppState;
 use crate::auth::{Device, authenticate};
@@ -7,7 +8,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use eid_core::api::{AccountLockRequest, AccountRemoteState, AccountStatus};
+use eid_core::api::{
+    AccountLockRequest, AccountRemoteState, AccountStatus, account_unlock_digest, consent_action,
+};
 use std::sync::Arc;
 
 fn status_of(device: &Device, locked: bool) -> AccountStatus {
@@ -85,6 +88,18 @@ async fn set_locked(
         "account_unlock"
     };
     let run = async {
+        // Unlocking needs the citizen (docs/adr/0017); locking does not: a lost phone must be
+        // lockable with what is left of it.
+        if !locked {
+            crate::consent::check(
+                &state,
+                &device,
+                req.consent.as_ref(),
+                consent_action::ACCOUNT_UNLOCK,
+                &account_unlock_digest(&device.account_id),
+            )
+            .await?;
+        }
         let mut w = state.store.write().await?;
         sqlx::query("UPDATE accounts SET state = $1, updated_at = $2 WHERE id = $3")
             .bind(if locked { "locked" } else { "active" })

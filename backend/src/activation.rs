@@ -383,6 +383,14 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
         level: AccountLevel::Level2,
     }));
     let credential = issue::store_new(state, &mut w.tx, &device_id, &device_key, &doc).await?;
+    // The citizen's passcode for consent (docs/adr/0017): the answer for this binding's record.
+    let consent_registration = crate::consent::activation_response(
+        state,
+        &mut w.tx,
+        &device_id,
+        req.consent_registration.as_ref(),
+    )
+    .await?;
     w.commit().await?;
     crate::auth::invalidate(state, &account_id);
     for old in &old_devices {
@@ -395,6 +403,7 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
         account_id,
         level: AccountLevel::Level2 as u8,
         account_credential: B64(credential),
+        consent_registration,
     })
 }
 

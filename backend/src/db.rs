@@ -43,7 +43,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 7] = match backend {
+    let files: [(i64, &'static str, &'static str); 8] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -79,6 +79,11 @@ fn migrator(backend: Backend) -> Migrator {
                 7,
                 "privacy",
                 include_str!("../migrations/sqlite/0007_privacy.sql"),
+            ),
+            (
+                8,
+                "consent",
+                include_str!("../migrations/sqlite/0008_consent.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -116,6 +121,11 @@ fn migrator(backend: Backend) -> Migrator {
                 7,
                 "privacy",
                 include_str!("../migrations/postgres/0007_privacy.sql"),
+            ),
+            (
+                8,
+                "consent",
+                include_str!("../migrations/postgres/0008_consent.sql"),
             ),
         ],
     };

@@ -99,7 +99,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::CodeExpired => StatusCode::GONE,
         ErrorCode::CodeUsed | ErrorCode::TokenUsed => StatusCode::CONFLICT,
         ErrorCode::TokenExpired => StatusCode::GONE,
-        ErrorCode::NotAllowed => StatusCode::FORBIDDEN,
+        ErrorCode::NotAllowed | ErrorCode::ConsentRequired => StatusCode::FORBIDDEN,
         ErrorCode::ChipEvidenceInvalid => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::Revoked => StatusCode::FORBIDDEN,
         ErrorCode::AccountLocked => StatusCode::LOCKED,

@@ -7,6 +7,7 @@ mod account;
 mod activation;
 mod auth;
 mod cache;
+mod consent;
 pub mod db;
 mod documents;
 pub mod error;
@@ -65,6 +66,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", paths::PRESENTATION_CREDENTIALS),
     ("post", paths::TOKEN_REDEEM),
     ("post", paths::ADMIN_VERIFIERS),
+    // Citizen consent (docs/adr/0017).
+    ("post", paths::CONSENT_REGISTER),
+    ("post", paths::CONSENT_START),
+    ("post", paths::PRESENTATION_TOKENS),
     ("get", paths::DEV_OUTBOX),
     ("get", paths::OPENAPI),
     // Remote signing (issue 6).
@@ -195,6 +200,8 @@ pub struct AppState {
     pub(crate) throttle: throttle::Throttle,
     /// Where activation codes go.
     pub(crate) sms: sms::SmsSender,
+    /// Citizen consent (docs/adr/0017); always on since every backend has a KEK.
+    pub(crate) consent: Option<consent::Consent>,
 }
 
 impl AppState {
@@ -252,13 +259,15 @@ impl App {
             // Again with the chips' CSCA the seed added.
             keys = keys::Keys::load(&store, &vault, clock.now()).await?;
         }
-        let signing = Some(signing::Signing::open(&store, kek, choice, shared, clock.now()).await?);
+        let signing =
+            Some(signing::Signing::open(&store, kek.clone(), choice, shared, clock.now()).await?);
         if config.admin_token.is_none() {
             tracing::info!("no admin token: the admin endpoints refuse every request");
         }
         let throttle =
             throttle::Throttle::new(config.limits.client_throttle, config.limits.global_throttle);
         let sms = sms::SmsSender::new(config.dev_mode, config.sms_gateway.as_ref());
+        let consent = consent::Consent::open(&store, kek.clone(), clock.now()).await?;
         Ok(App {
             state: Arc::new(AppState {
                 store,
@@ -272,6 +281,7 @@ impl App {
                 presentation: presentation::Caches::default(),
                 throttle,
                 sms,
+                consent,
             }),
         })
     }
@@ -338,12 +348,20 @@ impl App {
             .execute(&mut *w.tx)
             .await?
             .rows_affected();
-        // Redeemed tokens once expired (with the clock-skew margin): expiry refuses them anyway.
-        deleted += sqlx::query("DELETE FROM redeemed_tokens WHERE expires_at < $1")
-            .bind(self.state.now_i64() - eid_core::api::MAX_SKEW_SECONDS as i64)
-            .execute(&mut *w.tx)
-            .await?
-            .rows_affected();
+        // Redeemed and registered tokens once expired (with the clock-skew margin): expiry
+        // refuses them anyway; consent logins past their lifetime.
+        for query in [
+            "DELETE FROM redeemed_tokens WHERE expires_at < $1",
+            "DELETE FROM registered_tokens WHERE expires_at < $1",
+            "DELETE FROM consent_sessions WHERE expires_at < $1",
+            "DELETE FROM consent_pending WHERE expires_at < $1",
+        ] {
+            deleted += sqlx::query(query)
+                .bind(self.state.now_i64() - eid_core::api::MAX_SKEW_SECONDS as i64)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+        }
         w.commit().await?;
         self.state.presentation.clear_records();
         Ok(deleted)
@@ -393,6 +411,9 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("post", paths::PRESENTATION_CREDENTIALS) => post(presentation::issue_credentials),
         ("post", paths::TOKEN_REDEEM) => post(presentation::redeem),
         ("post", paths::ADMIN_VERIFIERS) => post(presentation::register_verifier),
+        ("post", paths::CONSENT_REGISTER) => post(consent::register),
+        ("post", paths::CONSENT_START) => post(consent::start),
+        ("post", paths::PRESENTATION_TOKENS) => post(presentation::register_token),
         ("get", paths::DEV_OUTBOX) => get(dev_outbox),
         ("get", paths::OPENAPI) => get(openapi),
         ("post", signing_paths::ENROL) => post(signing::enrol),

@@ -4,8 +4,10 @@
 //!   credentials of one profile, one per fresh device key, each with its own serial and status
 //!   list entry (revoked with the device binding, suspended with the account, like documents).
 //! - POST /v1/admin/verifiers (admin token): registers a verifier device and its profiles.
-//! - POST /v1/presentations/redeem (verifier-signed): redeems an online token once and answers
-//!   the profile's fields from the registry.
+//! - POST /v1/presentations/tokens (device-signed, with the citizen's consent): registers an
+//!   online token before the wallet shows it (docs/adr/0017).
+//! - POST /v1/presentations/redeem (verifier-signed): redeems a registered online token once
+//!   and answers the profile's fields from the registry.
 
 use crate::AppState;
 use crate::auth::{SignedRequest, authenticate};
@@ -19,8 +21,9 @@ use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use eid_core::api::{
     B64, ErrorCode, MAX_PRESENTATION_BATCH, MAX_SKEW_SECONDS, PresentationCredentialsIssued,
-    PresentationCredentialsRequest, TokenRedeem, TokenRedeemed, VerifierRegistered,
-    VerifierRegistration, headers,
+    PresentationCredentialsRequest, TokenRedeem, TokenRedeemed, TokenRegistered, TokenRegistration,
+    VerifierRegistered, VerifierRegistration, consent_action, headers,
+    presentation_credentials_digest, token_digest,
 };
 use eid_core::credential::{Document, DocumentKind};
 use eid_core::present::payload::TOKEN_LIFETIME;
@@ -161,6 +164,16 @@ async fn issue_inner(
     device: &crate::auth::Device,
     req: &PresentationCredentialsRequest,
 ) -> Result<Answer, ApiFailure> {
+    // Credentials for keys the citizen agreed to (docs/adr/0017), not for any key the device
+    // key file names. Checked first, so a proved passcode counts as a success whatever follows.
+    crate::consent::check(
+        state,
+        device,
+        req.consent.as_ref(),
+        consent_action::PRESENTATION_CREDENTIALS,
+        &presentation_credentials_digest(&req.profile, &req.device_keys),
+    )
+    .await?;
     let profile = Profile::parse(&req.profile).ok_or(ApiFailure::invalid("unknown profile"))?;
     if req.device_keys.is_empty() || req.device_keys.len() > MAX_PRESENTATION_BATCH {
         return Err(ApiFailure::invalid("device_keys must hold 1 to 16 keys"));
@@ -344,6 +357,89 @@ async fn verifier(state: &AppState, id: &str) -> Result<Option<Arc<Verifier>>, A
 }
 
 // ---------------------------------------------------------------------------------------------
+// POST /v1/presentations/tokens
+
+pub async fn register_token(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
+        Ok(d) => d,
+        Err(f) => return f.into_response(),
+    };
+    if let Err(f) = device.require_active(false) {
+        return f.into_response();
+    }
+    let req: TokenRegistration = match parse(&body) {
+        Ok(r) => r,
+        Err(f) => return f.into_response(),
+    };
+    let run = register_token_inner(&state, &device, &req);
+    idempotent(
+        &state,
+        "token_register",
+        &device.id,
+        &req.client_request_id,
+        &body,
+        run,
+    )
+    .await
+}
+
+/// Registers an online token of this device's account, signed by this device, live, with the
+/// citizen's consent over its text.
+async fn register_token_inner(
+    state: &AppState,
+    device: &crate::auth::Device,
+    req: &TokenRegistration,
+) -> Result<Answer, ApiFailure> {
+    let token = match QrPayload::parse(&req.token) {
+        Ok(QrPayload::Token(t)) => t,
+        _ => {
+            return Err(ApiFailure::invalid(
+                "token is not an online presentation token",
+            ));
+        }
+    };
+    if token.account != device.account_id || !token.signature_ok(&device.public_key) {
+        return Err(ApiFailure::invalid(
+            "the token is not this device's account's",
+        ));
+    }
+    let now = state.now();
+    if token.expires_at <= now || token.expires_at > now + TOKEN_LIFETIME + MAX_SKEW_SECONDS {
+        return Err(ApiFailure::invalid(
+            "the token is expired or lives too long",
+        ));
+    }
+    crate::consent::check(
+        state,
+        device,
+        req.consent.as_ref(),
+        consent_action::PRESENTATION_TOKEN,
+        &token_digest(&req.token),
+    )
+    .await?;
+    let mut w = state.store.write().await?;
+    sqlx::query(
+        "INSERT INTO registered_tokens (token_id, account_id, expires_at) VALUES ($1, $2, $3)          ON CONFLICT DO NOTHING",
+    )
+    .bind(token.id.to_vec())
+    .bind(&device.account_id)
+    .bind(i64::try_from(token.expires_at).unwrap_or(i64::MAX))
+    .execute(&mut *w.tx)
+    .await?;
+    w.commit().await?;
+    tracing::info!(profile = %token.profile, "online token registered");
+    Answer::ok(&TokenRegistered {
+        expires_at: token.expires_at,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // POST /v1/presentations/redeem
 
 pub async fn redeem(
@@ -421,6 +517,19 @@ async fn redeem_inner(
     let device_key: Vec<u8> = first.try_get(2)?;
     if !token.signature_ok(&device_key) {
         return Err(not_verified());
+    }
+    // Only tokens the wallet registered with the citizen's consent (docs/adr/0017).
+    let registered =
+        sqlx::query("SELECT 1 FROM registered_tokens WHERE token_id = $1 AND account_id = $2")
+            .bind(token.id.to_vec())
+            .bind(&token.account)
+            .fetch_optional(state.store.pool())
+            .await?;
+    if registered.is_none() {
+        return Err(ApiFailure::new(
+            ErrorCode::ConsentRequired,
+            "the token was not registered with the citizen's consent",
+        ));
     }
     let account_state: String = first.try_get(0)?;
     if account_state == "locked" {

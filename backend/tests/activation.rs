@@ -243,6 +243,7 @@ async fn bad_chip_evidence_is_refused_without_using_the_code() {
                     chip: evidence(&c, &challenge),
                     device_public_key: B64(vec![4; 65]),
                     attestation: None,
+                    consent_registration: None,
                 },
             )
             .await;
@@ -258,6 +259,23 @@ async fn bad_chip_evidence_is_refused_without_using_the_code() {
                     chip: evidence(&c, &challenge),
                     device_public_key: B64(DeviceKey::new().public_key()),
                     attestation: Some(vec![B64(vec![0x30, 0x00])]),
+                    consent_registration: None,
+                },
+            )
+            .await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest);
+        // A consent registration request that is not a ristretto255 point.
+        let r = h
+            .post(
+                api::paths::ACTIVATION_COMPLETE,
+                &api::ActivationComplete {
+                    client_request_id: request_id(),
+                    activation_id: started.activation_id.clone(),
+                    sms_code: code.clone(),
+                    chip: evidence(&c, &challenge),
+                    device_public_key: B64(DeviceKey::new().public_key()),
+                    attestation: None,
+                    consent_registration: Some(B64(vec![0xFF; 32])),
                 },
             )
             .await;
@@ -512,6 +530,7 @@ async fn repeated_request_ids_get_the_first_answer() {
             chip: evidence(&c, &started.chip_challenge.0),
             device_public_key: B64(device.public_key()),
             attestation: None,
+            consent_registration: None,
         };
         let first = h.post(api::paths::ACTIVATION_COMPLETE, &body).await;
         let again = h.post(api::paths::ACTIVATION_COMPLETE, &body).await;

@@ -282,6 +282,7 @@ fn openapi_schemas_match_the_contract_types() {
                 chip: evidence,
                 device_public_key: b(),
                 attestation: Some(vec![b()]),
+                consent_registration: Some(b()),
             })
             .unwrap(),
         ),
@@ -291,6 +292,7 @@ fn openapi_schemas_match_the_contract_types() {
                 account_id: "a".into(),
                 level: 2,
                 account_credential: b(),
+                consent_registration: Some(b()),
             })
             .unwrap(),
         ),
@@ -342,6 +344,7 @@ fn openapi_schemas_match_the_contract_types() {
             "AccountLockRequest",
             serde_json::to_value(AccountLockRequest {
                 client_request_id: "c".into(),
+                consent: Some(proof()),
             })
             .unwrap(),
         ),
@@ -365,6 +368,7 @@ fn openapi_schemas_match_the_contract_types() {
                 profile: "airport".into(),
                 device_keys: vec![b()],
                 client_request_id: "c".into(),
+                consent: Some(proof()),
             })
             .unwrap(),
         ),
@@ -409,6 +413,7 @@ fn openapi_schemas_match_the_contract_types() {
             .unwrap(),
         ),
     ];
+    samples.extend(consent_samples());
     samples.extend(signing_samples());
     for (name, value) in samples {
         let schema = &doc["components"]["schemas"][name];
@@ -449,6 +454,7 @@ fn openapi_schemas_match_the_contract_types() {
         ErrorCode::TokenUsed,
         ErrorCode::TokenExpired,
         ErrorCode::NotAllowed,
+        ErrorCode::ConsentRequired,
         ErrorCode::Internal,
     ] {
         assert!(
@@ -456,6 +462,62 @@ fn openapi_schemas_match_the_contract_types() {
             "{code:?}"
         );
     }
+}
+
+fn proof() -> eid_core::api::ConsentProof {
+    eid_core::api::ConsentProof {
+        consent_id: "c".into(),
+        finalization: eid_core::api::B64(vec![1]),
+        mac: eid_core::api::B64(vec![2]),
+    }
+}
+
+/// Samples of the citizen consent types (docs/adr/0017) for the schema check.
+fn consent_samples() -> Vec<(&'static str, serde_json::Value)> {
+    use eid_core::api::*;
+    let b = || B64(vec![1, 2, 3]);
+    fn v<T: serde::Serialize>(x: &T) -> serde_json::Value {
+        serde_json::to_value(x).unwrap()
+    }
+    vec![
+        ("ConsentProof", v(&proof())),
+        (
+            "ConsentRegister",
+            v(&ConsentRegister {
+                client_request_id: "c".into(),
+                upload: b(),
+                consent: Some(proof()),
+            }),
+        ),
+        ("ConsentRegistered", v(&ConsentRegistered { generation: 1 })),
+        (
+            "ConsentStart",
+            v(&ConsentStart {
+                client_request_id: "c".into(),
+                credential_request: b(),
+                registration_request: Some(b()),
+            }),
+        ),
+        (
+            "ConsentStarted",
+            v(&ConsentStarted {
+                consent_id: "c".into(),
+                credential_response: b(),
+                attempts_left: 4,
+                expires_at: 1,
+                registration_response: Some(b()),
+            }),
+        ),
+        (
+            "TokenRegistration",
+            v(&TokenRegistration {
+                client_request_id: "c".into(),
+                token: "VNT1:".into(),
+                consent: Some(proof()),
+            }),
+        ),
+        ("TokenRegistered", v(&TokenRegistered { expires_at: 1 })),
+    ]
 }
 
 /// Samples of the remote signing types (issue 6) for the schema check.
@@ -523,6 +585,7 @@ fn signing_samples() -> Vec<(&'static str, serde_json::Value)> {
                 hashes: vec![b()],
                 expires_at: 1,
                 device_signature: b(),
+                consent: Some(proof()),
             }),
         ),
         (

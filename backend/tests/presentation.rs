@@ -9,11 +9,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::*;
 use eid_core::api::{
-    self, B64, ErrorCode, PresentationCredentialsIssued, PresentationCredentialsRequest,
-    TokenRedeem, TokenRedeemed, VerifierRegistered, VerifierRegistration, headers,
+    self, B64, ConsentProof, ErrorCode, PresentationCredentialsIssued,
+    PresentationCredentialsRequest, TokenRedeem, TokenRedeemed, VerifierRegistered,
+    VerifierRegistration, headers,
 };
 use eid_core::credential::TrustList;
-use eid_core::present::{self, Profile, Token};
+use eid_core::present::{self, Profile};
 use eid_core::sync::{VerifierKey, VerifierSigner};
 use eid_fixtures::citizens::Citizen;
 use std::collections::BTreeSet;
@@ -23,17 +24,41 @@ async fn trust(h: &Harness) -> TrustList {
     TrustList::decode(&list.issuers.0).unwrap()
 }
 
-fn request(profile: &str, keys: &[Vec<u8>], id: &str) -> Vec<u8> {
+fn request(profile: &str, keys: &[Vec<u8>], id: &str, consent: Option<ConsentProof>) -> Vec<u8> {
     serde_json::to_vec(&PresentationCredentialsRequest {
         profile: profile.into(),
         device_keys: keys.iter().cloned().map(B64).collect(),
         client_request_id: id.into(),
+        consent,
     })
     .unwrap()
 }
 
+/// The citizen's consent to a batch, when the backend gives one (not to a revoked device).
+async fn batch_consent(
+    h: &Harness,
+    device: &DeviceKey,
+    profile: &str,
+    keys: &[Vec<u8>],
+) -> Option<ConsentProof> {
+    let keys: Vec<B64> = keys.iter().cloned().map(B64).collect();
+    match h
+        .try_consent(
+            device,
+            PASSCODE,
+            api::consent_action::PRESENTATION_CREDENTIALS,
+            &api::presentation_credentials_digest(profile, &keys),
+        )
+        .await
+    {
+        Consented::Proof(p) => Some(p),
+        _ => None,
+    }
+}
+
 async fn ask(h: &Harness, device: &DeviceKey, profile: &str, keys: &[Vec<u8>]) -> Reply {
-    let body = request(profile, keys, &request_id());
+    let consent = batch_consent(h, device, profile, keys).await;
+    let body = request(profile, keys, &request_id(), consent);
     h.signed(
         device,
         "POST",
@@ -80,20 +105,6 @@ async fn register(h: &Harness, profiles: &[Profile]) -> VerifierKey {
     );
     key.verifier_id = r.json::<VerifierRegistered>().verifier_id;
     key
-}
-
-fn token(device: &DeviceKey, profile: Profile, expires_at: u64) -> String {
-    let mut id = [0u8; 16];
-    getrandom::fill(&mut id).unwrap();
-    let input = Token::signing_input(&device.account, &id, profile, expires_at);
-    Token {
-        account: device.account.clone(),
-        id,
-        profile,
-        expires_at,
-        signature: device.sign_raw(&input),
-    }
-    .to_text()
 }
 
 /// A verifier-signed redemption of `token` at `timestamp`.
@@ -207,7 +218,7 @@ async fn malformed_requests_are_refused() {
         let r = h
             .post_raw(
                 api::paths::PRESENTATION_CREDENTIALS,
-                request("airport", &fresh_keys(1), "x"),
+                request("airport", &fresh_keys(1), "x", None),
             )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -237,7 +248,9 @@ async fn a_missing_source_document_is_not_found_and_retries_get_the_first_batch(
                 .contains("driving licence")
         );
         // Idempotent by client_request_id: the same batch, not a second one.
-        let body = request("airport", &fresh_keys(2), &request_id());
+        let keys = fresh_keys(2);
+        let consent = batch_consent(&h, &device, "airport", &keys).await;
+        let body = request("airport", &keys, &request_id(), consent);
         let path = api::paths::PRESENTATION_CREDENTIALS;
         let first = h.signed(&device, "POST", path, body.clone(), &[]).await;
         let again = h.signed(&device, "POST", path, body, &[]).await;
@@ -271,14 +284,13 @@ async fn revocation_and_lock_reach_the_presentation_credentials() {
                 .all(|i| !bit(&revoked, *i) && !bit(&suspended, *i))
         );
         // Locked: suspended, and no new credentials.
-        let lock = |path| {
-            serde_json::to_vec(&api::AccountLockRequest {
-                client_request_id: format!("{path}-{}", request_id()),
-            })
-            .unwrap()
-        };
+        let lock = serde_json::to_vec(&api::AccountLockRequest {
+            client_request_id: request_id(),
+            consent: None,
+        })
+        .unwrap();
         let r = h
-            .signed(&device, "POST", api::paths::ACCOUNT_LOCK, lock("l"), &[])
+            .signed(&device, "POST", api::paths::ACCOUNT_LOCK, lock, &[])
             .await;
         assert_eq!(r.status, StatusCode::OK);
         let (revoked, suspended) = status_bits(&h).await;
@@ -294,9 +306,7 @@ async fn revocation_and_lock_reach_the_presentation_credentials() {
             (r.status, r.error()),
             (StatusCode::LOCKED, ErrorCode::AccountLocked)
         );
-        let r = h
-            .signed(&device, "POST", api::paths::ACCOUNT_UNLOCK, lock("u"), &[])
-            .await;
+        let r = h.unlock(&device).await;
         assert_eq!(r.status, StatusCode::OK);
         // A second activation of the citizen revokes the first device and its credentials.
         let second = h.activate(&c).await;
@@ -410,7 +420,7 @@ async fn tokens_of_each_profile_are_redeemed_once() {
         let verifier = register(&h, &Profile::ALL).await;
         for profile in Profile::ALL {
             let now = h.app.clock().now();
-            let t = token(&device, profile, now + 60);
+            let t = h.registered_token(&device, profile, now + 60).await;
             let r = redeem(&h, &verifier, &t).await;
             assert_eq!(r.status, StatusCode::OK, "{} {profile}", h.db);
             let redeemed: TokenRedeemed = r.json();
@@ -430,7 +440,9 @@ async fn tokens_of_each_profile_are_redeemed_once() {
             );
         }
         // Another verifier cannot redeem it either.
-        let t = token(&device, Profile::Airport, h.app.clock().now() + 60);
+        let t = h
+            .registered_token(&device, Profile::Airport, h.app.clock().now() + 60)
+            .await;
         assert_eq!(redeem(&h, &verifier, &t).await.status, StatusCode::OK);
         let other = register(&h, &[Profile::Airport]).await;
         assert_eq!(redeem(&h, &other, &t).await.error(), ErrorCode::TokenUsed);
@@ -492,7 +504,9 @@ async fn expired_forged_and_unauthorised_redemptions_are_refused() {
             "profile not allowed",
         );
         // Verifier authentication.
-        let t = token(&device, Profile::Airport, now + 60);
+        let t = h
+            .registered_token(&device, Profile::Airport, now + 60)
+            .await;
         let mut unknown = VerifierKey::generate();
         unknown.verifier_id = "VRF-0000".into();
         check(
@@ -527,14 +541,17 @@ async fn expired_forged_and_unauthorised_redemptions_are_refused() {
         // None of these used the token up.
         assert_eq!(redeem(&h, &verifier, &t).await.status, StatusCode::OK);
 
-        // Locked account: refused.
+        // Locked account: refused (a token registered before the lock).
+        let t = h
+            .registered_token(&device, Profile::AgeOver18, now + 60)
+            .await;
         let lock = serde_json::to_vec(&api::AccountLockRequest {
             client_request_id: request_id(),
+            consent: None,
         })
         .unwrap();
         h.signed(&device, "POST", api::paths::ACCOUNT_LOCK, lock, &[])
             .await;
-        let t = token(&device, Profile::AgeOver18, now + 60);
         check(
             redeem(&h, &verifier, &t).await,
             StatusCode::LOCKED,
@@ -549,7 +566,9 @@ async fn expired_forged_and_unauthorised_redemptions_are_refused() {
             ErrorCode::InvalidRequest,
             "revoked device",
         );
-        let t = token(&second, Profile::AgeOver18, now + 60);
+        let t = h
+            .registered_token(&second, Profile::AgeOver18, now + 60)
+            .await;
         let r = redeem(&h, &verifier, &t).await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(

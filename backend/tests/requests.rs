@@ -102,11 +102,22 @@ impl Captured {
     }
 }
 
-fn presentation_request(id: &str) -> Vec<u8> {
+/// A presentation-credentials request with the citizen's consent (docs/adr/0017).
+async fn presentation_request(h: &Harness, device: &DeviceKey, id: &str) -> Vec<u8> {
+    let profile = Profile::AgeOver18.as_str();
+    let device_keys = vec![B64(DeviceKey::new().public_key())];
+    let consent = h
+        .consent(
+            device,
+            api::consent_action::PRESENTATION_CREDENTIALS,
+            &api::presentation_credentials_digest(profile, &device_keys),
+        )
+        .await;
     serde_json::to_vec(&PresentationCredentialsRequest {
-        profile: Profile::AgeOver18.as_str().into(),
-        device_keys: vec![B64(DeviceKey::new().public_key())],
+        profile: profile.into(),
+        device_keys,
         client_request_id: id.into(),
+        consent: Some(consent),
     })
     .unwrap()
 }
@@ -133,7 +144,7 @@ async fn a_replayed_signed_post_is_refused() {
             &device,
             "POST",
             api::paths::PRESENTATION_CREDENTIALS,
-            presentation_request(&id),
+            presentation_request(&h, &device, &id).await,
         );
         let r = first.send(&h).await;
         assert_eq!(r.status, StatusCode::OK, "{}", h.db);
@@ -154,6 +165,7 @@ async fn a_replayed_signed_post_is_refused() {
         let body = |id: String| {
             serde_json::to_vec(&AccountLockRequest {
                 client_request_id: id,
+                consent: None,
             })
             .unwrap()
         };
@@ -168,15 +180,7 @@ async fn a_replayed_signed_post_is_refused() {
             lock.send(&h).await.json::<AccountStatus>().state,
             AccountRemoteState::Locked
         );
-        let r = h
-            .signed(
-                &device,
-                "POST",
-                api::paths::ACCOUNT_UNLOCK,
-                body(request_id()),
-                &[],
-            )
-            .await;
+        let r = h.unlock(&device).await;
         assert_eq!(r.json::<AccountStatus>().state, AccountRemoteState::Active);
         h.app.clock().advance(200);
         unauthenticated(&lock.send(&h).await, "replayed lock");
@@ -230,7 +234,7 @@ async fn high_s_twins_of_request_and_token_signatures_are_refused() {
             &device,
             "POST",
             api::paths::PRESENTATION_CREDENTIALS,
-            presentation_request(&request_id()),
+            presentation_request(&h, &device, &request_id()).await,
         );
         unauthenticated(&write.high_s().send(&h).await, "high-S write");
         assert_eq!(write.send(&h).await.status, StatusCode::OK);

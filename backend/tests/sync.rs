@@ -224,6 +224,7 @@ async fn lock_and_unlock_from_the_device() {
                 .index;
         let lock = serde_json::to_vec(&AccountLockRequest {
             client_request_id: request_id(),
+            consent: None,
         })
         .unwrap();
         // Unchanged revocations: the same signed status list, not a new signature.
@@ -269,6 +270,7 @@ async fn lock_and_unlock_from_the_device() {
         // A signed body that was altered does not verify.
         let unlock = serde_json::to_vec(&AccountLockRequest {
             client_request_id: request_id(),
+            consent: None,
         })
         .unwrap();
         let now = h.app.clock().now();
@@ -292,9 +294,15 @@ async fn lock_and_unlock_from_the_device() {
             )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        // The device key alone does not unlock (docs/adr/0017): the citizen's consent does.
         let r = h
             .signed(&device, "POST", api::paths::ACCOUNT_UNLOCK, unlock, &[])
             .await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::FORBIDDEN, ErrorCode::ConsentRequired)
+        );
+        let r = h.unlock(&device).await;
         assert_eq!(r.json::<AccountStatus>().state, AccountRemoteState::Active);
         assert_eq!(documents(&h, &device, None).await.status, StatusCode::OK);
         let (_, suspended) = status_bits(&h).await;

@@ -2,11 +2,12 @@
 //! presentation credentials, as `WalletHandle` methods over `eid_core::wallet` (ADR 0013).
 
 use crate::error::EidError;
-use crate::run::logged;
-use crate::wallet::{WalletHandle, passcode};
+use crate::passcode::Passcode;
+use crate::run::{logged, on_runtime};
+use crate::wallet::WalletHandle;
 use eid_core::present::{self, Disclosed};
 use eid_core::wallet::{self as core, PresentationOut};
-use zeroize::Zeroize;
+use std::sync::Arc;
 
 /// What a verifier asks for (docs/adr/0013).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -47,11 +48,14 @@ impl From<present::Profile> for Profile {
     }
 }
 
-/// How the citizen confirmed a presentation.
-#[derive(Clone, PartialEq, Eq, uniffi::Enum)]
+/// How the citizen confirmed an offline presentation. The passcode is a [`Passcode`] object,
+/// so printing a `Consent` never shows the digits. Online and remote actions take a
+/// `Passcode` directly: biometric unlock cannot prove the passcode to the backend
+/// (docs/adr/0017).
+#[derive(Clone, uniffi::Enum)]
 pub enum Consent {
     Passcode {
-        passcode: String,
+        passcode: Arc<Passcode>,
     },
     /// The key store's `unwrap_key` shows the platform's biometric prompt.
     Biometric,
@@ -136,21 +140,16 @@ fn presentation(out: PresentationOut) -> Presentation {
 const OFFLINE_VERIFIER: &str = "QR verifier";
 const ONLINE_VERIFIER: &str = "online verifier";
 
-/// Runs `f` with the core's form of `consent`, then wipes this copy of the digits.
+/// Runs `f` with the core's form of `consent`.
 fn with_consent<T>(
-    mut consent: Consent,
+    consent: &Consent,
     f: impl FnOnce(core::Consent<'_>) -> Result<T, core::WalletError>,
 ) -> Result<T, EidError> {
-    let r = match &consent {
-        Consent::Passcode { passcode: digits } => {
-            passcode(digits).and_then(|p| f(core::Consent::Passcode(&p)).map_err(EidError::from))
-        }
-        Consent::Biometric => f(core::Consent::Biometric).map_err(EidError::from),
-    };
-    if let Consent::Passcode { passcode } = &mut consent {
-        passcode.zeroize();
+    match consent {
+        Consent::Passcode { passcode } => f(core::Consent::Passcode(&passcode.0)),
+        Consent::Biometric => f(core::Consent::Biometric),
     }
-    r
+    .map_err(EidError::from)
 }
 
 #[uniffi::export]
@@ -170,25 +169,29 @@ impl WalletHandle {
         consent: Consent,
         nonce: Option<Vec<u8>>,
     ) -> Result<Presentation, EidError> {
-        let out = with_consent(consent, |c| {
+        let out = with_consent(&consent, |c| {
             self.wallet
                 .present(profile.into(), nonce.as_deref(), c, OFFLINE_VERIFIER)
         });
         logged("present", out.map(presentation))
     }
 
-    /// An online token for `profile` (signed here with the device key, no network): a
-    /// registered verifier redeems it once at the backend within a minute.
-    pub fn present_online(
+    /// An online token for `profile`, signed with the device key and registered at the
+    /// backend with the citizen's passcode (docs/adr/0017) before it is returned: a registered
+    /// verifier redeems it once within a minute. Needs the network and the passcode.
+    pub async fn present_online(
         &self,
         profile: Profile,
-        consent: Consent,
+        passcode: Arc<Passcode>,
     ) -> Result<Presentation, EidError> {
-        let out = with_consent(consent, |c| {
-            self.wallet
-                .present_online(profile.into(), c, ONLINE_VERIFIER)
-        });
-        logged("present_online", out.map(presentation))
+        let (w, b) = (self.wallet.clone(), self.backend.clone());
+        on_runtime("present_online", async move {
+            let out = w
+                .present_online(&b, profile.into(), &passcode.0, ONLINE_VERIFIER)
+                .await?;
+            Ok(presentation(out))
+        })
+        .await
     }
 
     /// Unused presentation credentials per profile (sync refills those running low).

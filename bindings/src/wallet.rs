@@ -172,6 +172,11 @@ pub struct SyncReport {
     pub unchanged: bool,
     /// This device was revoked: the documents were wiped.
     pub revoked: bool,
+    /// Presentation credentials received (only when `sync` was given the passcode).
+    pub presentation_credentials: u64,
+    /// Why refilling presentation credentials failed or was skipped (no passcode given);
+    /// the documents were still synced.
+    pub presentation_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -402,12 +407,14 @@ impl WalletHandle {
         .await
     }
 
-    /// Activation step 2 (set up and unlocked; `chip` read with the pending challenge).
+    /// Activation step 2 (set up; `chip` read with the pending challenge). The passcode is
+    /// registered at the backend as the citizen's consent for remote actions (docs/adr/0017).
     pub async fn complete_activation(
         &self,
         pending: PendingActivation,
         sms_code: String,
         chip: Arc<ChipRead>,
+        passcode: Arc<crate::passcode::Passcode>,
     ) -> Result<Activation, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("complete_activation", async move {
@@ -417,17 +424,21 @@ impl WalletHandle {
                 expires_at: pending.expires_at,
             };
             let (account_id, level) = w
-                .complete_activation(&b, &pending, &sms_code, &chip.document)
+                .complete_activation(&b, &pending, &sms_code, &chip.document, &passcode.0)
                 .await?;
             Ok(Activation { account_id, level })
         })
         .await
     }
 
-    /// Pulls trust list, status list and documents; all or nothing.
+    /// Pulls trust list, status list and documents; all or nothing. With the `passcode`, also
+    /// refills the presentation credentials of profiles running low (their issuance needs the
+    /// citizen's consent, docs/adr/0017); without it, `presentation_error` says so when one
+    /// runs low.
     pub async fn sync(
         &self,
         listener: Option<Arc<dyn SyncListener>>,
+        passcode: Option<Arc<crate::passcode::Passcode>>,
     ) -> Result<SyncReport, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("sync", async move {
@@ -438,6 +449,7 @@ impl WalletHandle {
                     listener
                         .as_ref()
                         .map(|l| l as &dyn eid_core::sync::SyncListener),
+                    passcode.as_ref().map(|p| &p.0),
                 )
                 .await?;
             Ok(SyncReport {
@@ -445,7 +457,49 @@ impl WalletHandle {
                 removed: count(r.removed),
                 unchanged: r.unchanged,
                 revoked: r.revoked,
+                presentation_credentials: count(r.presentation_credentials),
+                presentation_error: r.presentation_error,
             })
+        })
+        .await
+    }
+
+    /// Locks the account at the backend (lost or stolen phone): the device key alone may.
+    pub async fn lock_account_remote(&self) -> Result<(), EidError> {
+        let (w, b) = (self.wallet.clone(), self.backend.clone());
+        on_runtime("lock_account_remote", async move {
+            w.lock_account_remote(&b).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Unlocks the account at the backend: needs the citizen's passcode, proved to the backend
+    /// (`WrongPasscode { attempts_left }` with the backend's count; five failures lock remote
+    /// consent for a while: `Backend { code: "rate_limited" }`).
+    pub async fn unlock_account_remote(
+        &self,
+        passcode: Arc<crate::passcode::Passcode>,
+    ) -> Result<(), EidError> {
+        let (w, b) = (self.wallet.clone(), self.backend.clone());
+        on_runtime("unlock_account_remote", async move {
+            w.unlock_account_remote(&b, &passcode.0).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Changes the passcode of an activated wallet, at the backend too, with the old one.
+    /// (`change_passcode` is for a wallet that is not activated yet.)
+    pub async fn change_passcode_online(
+        &self,
+        old: Arc<crate::passcode::Passcode>,
+        new: Arc<crate::passcode::Passcode>,
+    ) -> Result<(), EidError> {
+        let (w, b) = (self.wallet.clone(), self.backend.clone());
+        on_runtime("change_passcode_online", async move {
+            w.change_passcode_online(&b, &old.0, &new.0).await?;
+            Ok(())
         })
         .await
     }

@@ -177,14 +177,15 @@ pub fn run(no_qr: bool) -> Result<ExitCode, String> {
     let (_, level) = timed(
         "complete activation (chip evidence checked by the backend)",
         || {
-            block_on(w.complete_activation(&client, &pending, &code, &chip))?
+            block_on(w.complete_activation(&client, &pending, &code, &chip, &pass))?
                 .map_err(|e| e.to_string())
         },
     )?;
     println!("    account active at level {level}");
-    let report = timed("sync documents, trust list, status list", || {
-        block_on(w.sync(&client, None))?.map_err(|e| e.to_string())
-    })?;
+    let report = timed(
+        "sync documents, trust list, status list, presentation credentials (passcode)",
+        || block_on(w.sync(&client, None, Some(&pass)))?.map_err(|e| e.to_string()),
+    )?;
     println!("    {} documents", report.updated);
     let terminal = !no_qr;
     present_and_verify(

@@ -48,7 +48,7 @@ fn activate(client: &BackendClient, c: &Citizen) -> Result<Activated, String> {
     let activated = activate_wallet(client, c)?;
     let w = &activated.wallet;
     // The first sync, as the app does after activating: it also gives the page's ETag.
-    block_on(w.sync(client, None))?.map_err(err)?;
+    block_on(w.sync(client, None, None))?.map_err(err)?;
     let etag = w.sync_state().map_err(err)?.etag.unwrap_or_default();
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -86,6 +86,9 @@ pub(crate) struct ActivatedWallet {
     _dir: tempfile::TempDir,
 }
 
+/// The passcode of the load runs' wallets.
+pub(crate) const LOAD_PASSCODE: &str = "123456";
+
 /// Activates `c` on a fresh in-memory wallet with its simulated card.
 pub(crate) fn activate_wallet(
     client: &BackendClient,
@@ -103,8 +106,8 @@ pub(crate) fn activate_wallet(
     let w = Wallet::open(dir.path(), keys, clock)
         .map_err(err)?
         .with_kdf(KdfParams::FAST_FOR_TESTS);
-    w.set_up(&Passcode::new("123456").map_err(err)?)
-        .map_err(err)?;
+    let pass = Passcode::new(LOAD_PASSCODE).map_err(err)?;
+    w.set_up(&pass).map_err(err)?;
     let t0 = Instant::now();
     let pending = block_on(w.start_activation(client, &c.id_number, &c.phone))?.map_err(err)?;
     let code = block_on(client.dev_latest_code(&c.phone))?
@@ -125,7 +128,7 @@ pub(crate) fn activate_wallet(
     )
     .map_err(err)?;
     let t1 = Instant::now();
-    block_on(w.complete_activation(client, &pending, &code, &chip))?.map_err(err)?;
+    block_on(w.complete_activation(client, &pending, &code, &chip, &pass))?.map_err(err)?;
     backend_seconds += t1.elapsed().as_secs_f64();
     Ok(ActivatedWallet {
         wallet: w,

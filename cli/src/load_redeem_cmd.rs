@@ -7,6 +7,7 @@
 
 use crate::load_cmd::{activate_wallet, block_on, err};
 use crate::output::print_json;
+use eid_core::account::passcode::Passcode;
 use eid_core::api::{self, B64, MAX_SKEW_SECONDS, TokenRedeem, VerifierRegistration};
 use eid_core::present::payload::{TOKEN_LIFETIME, raw_signature};
 use eid_core::present::{Profile, Token};
@@ -98,6 +99,13 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             signature: raw_signature(&der).map_err(err)?,
         }
         .to_text();
+        // Only tokens registered with the citizen's consent redeem (docs/adr/0017).
+        block_on(wallets[i].wallet.register_online_token(
+            &client,
+            &text,
+            &Passcode::new(crate::load_cmd::LOAD_PASSCODE).map_err(err)?,
+        ))?
+        .map_err(err)?;
         let body = serde_json::to_string(&TokenRedeem { token: text }).map_err(err)?;
         let nonce = api::new_nonce();
         let sig = verifier

@@ -85,11 +85,20 @@ pub struct PresentArgs {
     pub json: bool,
 }
 
-pub fn present(w: &Wallet, pass: &Passcode, args: &PresentArgs) -> Result<ExitCode, String> {
+/// Shows a QR; an online token needs the backend (it is registered there with the citizen's
+/// consent before it is shown, docs/adr/0017).
+pub fn present(
+    w: &Wallet,
+    pass: &Passcode,
+    backend: Option<&str>,
+    args: &PresentArgs,
+) -> Result<ExitCode, String> {
     let profile = profile(&args.profile)?;
     let nonce = args.nonce.as_deref().map(hex).transpose()?;
     let out = if args.online {
-        w.present_online(profile, Consent::Passcode(pass), &args.to)
+        let backend = backend.ok_or("--backend URL is needed for an online token")?;
+        let client = crate::wallet_cmd::client(backend)?;
+        crate::wallet_cmd::block_on(w.present_online(&client, profile, pass, &args.to))?
     } else {
         w.present(profile, nonce.as_deref(), Consent::Passcode(pass), &args.to)
     }

@@ -102,6 +102,16 @@ pub enum WalletCommand {
     Signing(crate::signing_cmd::SigningCommand),
     /// Sign a file with the remote signing key: a detached CMS signature (.p7s).
     Sign(crate::signing_cmd::SignArgs),
+    /// Lock the account at the backend (lost phone: the device key alone may).
+    LockAccount,
+    /// Unlock the account at the backend (needs the passcode: the citizen's consent).
+    UnlockAccount,
+    /// Change the passcode (an activated wallet changes it at the backend too).
+    ChangePasscode {
+        /// The new 6-digit passcode (or EID_NEW_PASSCODE).
+        #[arg(long, env = "EID_NEW_PASSCODE", hide_env_values = true)]
+        new: String,
+    },
 }
 
 /// The desktop's software key store. There is no secure hardware on a desktop: the key file is
@@ -213,7 +223,9 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
     let pass = passcode(args.passcode.as_deref())?;
     w.unlock(&pass).map_err(|e| e.to_string())?;
     match args.command {
-        WalletCommand::Present(p) => return crate::present_cmd::present(&w, &pass, &p),
+        WalletCommand::Present(p) => {
+            return crate::present_cmd::present(&w, &pass, args.backend.as_deref(), &p);
+        }
         WalletCommand::List { json } => {
             // One unreadable document does not hide the others: it is listed as damaged, by
             // id and kind only.
@@ -275,8 +287,8 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
                 .as_deref()
                 .ok_or("--backend URL is needed to sync")?;
             let client = client(backend)?;
-            let report =
-                block_on(w.sync(&client, Some(&StderrSync)))?.map_err(|e| e.to_string())?;
+            let report = block_on(w.sync(&client, Some(&StderrSync), Some(&pass)))?
+                .map_err(|e| e.to_string())?;
             if json {
                 let state = w.sync_state().map_err(|e| e.to_string())?;
                 print_json(&json!({ "report": report, "state": state }))?;
@@ -301,6 +313,34 @@ pub fn run(args: WalletArgs) -> Result<ExitCode, String> {
         }
         WalletCommand::Sign(sign) => {
             return crate::signing_cmd::sign(&w, args.backend.as_deref(), &pass, &sign);
+        }
+        WalletCommand::LockAccount | WalletCommand::UnlockAccount => {
+            let backend = args
+                .backend
+                .as_deref()
+                .ok_or("--backend URL is needed to lock or unlock the account")?;
+            let client = client(backend)?;
+            let status = if matches!(args.command, WalletCommand::LockAccount) {
+                block_on(w.lock_account_remote(&client))?
+            } else {
+                block_on(w.unlock_account_remote(&client, &pass))?
+            }
+            .map_err(|e| e.to_string())?;
+            println!("account {}: {:?}", status.account_id, status.state);
+        }
+        WalletCommand::ChangePasscode { new } => {
+            let new = Passcode::new(&new).map_err(|e| e.to_string())?;
+            if w.account_id().map_err(|e| e.to_string())?.is_some() {
+                let backend = args.backend.as_deref().ok_or(
+                    "--backend URL is needed: an activated wallet changes its passcode online",
+                )?;
+                let client = client(backend)?;
+                block_on(w.change_passcode_online(&client, &pass, &new))?
+                    .map_err(|e| e.to_string())?;
+            } else {
+                w.change_passcode(&pass, &new).map_err(|e| e.to_string())?;
+            }
+            println!("passcode changed");
         }
         WalletCommand::Status { .. } | WalletCommand::Activate { .. } => {}
     }
@@ -409,10 +449,11 @@ fn activate(
         )?,
     };
     step("sending the chip evidence");
-    let done = block_on(w.complete_activation(&client, &pending, &code, &doc))?;
+    let done = block_on(w.complete_activation(&client, &pending, &code, &doc, &pass))?;
     let (account_id, level) = done.map_err(|e| e.to_string())?;
     step("first sync");
-    let report = block_on(w.sync(&client, Some(&StderrSync)))?.map_err(|e| e.to_string())?;
+    let report =
+        block_on(w.sync(&client, Some(&StderrSync), Some(&pass)))?.map_err(|e| e.to_string())?;
     println!(
         "activated: account {account_id} at level {level}; {} documents synced",
         report.updated

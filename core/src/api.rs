@@ -53,6 +53,11 @@ pub mod paths {
     /// Presentation credentials (QR presentations, docs/adr/0010).
     pub const PRESENTATION_CREDENTIALS: &str = "/v1/presentation-credentials";
     pub const TOKEN_REDEEM: &str = "/v1/presentations/redeem";
+    /// Online tokens registered by the wallet, with the citizen's consent, before it shows them.
+    pub const PRESENTATION_TOKENS: &str = "/v1/presentations/tokens";
+    /// Citizen consent (docs/adr/0017): the passcode's OPAQUE record, and a consent login.
+    pub const CONSENT_REGISTER: &str = "/v1/consent/register";
+    pub const CONSENT_START: &str = "/v1/consent/start";
     pub const ADMIN_VERIFIERS: &str = "/v1/admin/verifiers";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
     pub const OPENAPI: &str = "/openapi.json";
@@ -104,6 +109,10 @@ pub enum ErrorCode {
     TokenExpired,
     /// 403: the verifier may not receive this profile.
     NotAllowed,
+    /// 403: the action needs the citizen's consent (docs/adr/0017) and the request carries no
+    /// valid proof: missing, wrong passcode, already used, expired, for another action, or no
+    /// passcode is registered for this device yet.
+    ConsentRequired,
     /// 500/503
     Internal,
 }
@@ -152,6 +161,11 @@ pub struct ActivationComplete {
     pub device_public_key: B64,
     /// Key attestation chain (DER certificates) when the platform offers one.
     pub attestation: Option<Vec<B64>>,
+    /// The OPAQUE `RegistrationRequest` of the citizen's passcode (blinded: the backend never
+    /// learns the passcode). Without it the account cannot give consent for the actions of
+    /// docs/adr/0017 until the device is activated again.
+    #[serde(default)]
+    pub consent_registration: Option<B64>,
 }
 
 /// The level-2 account, bound to this device.
@@ -161,6 +175,10 @@ pub struct ActivationCompleted {
     pub level: u8,
     /// The account credential (COSE_Sign1 by the police issuer, bound to the device key).
     pub account_credential: B64,
+    /// The OPAQUE `RegistrationResponse` to `ActivationComplete::consent_registration`; the
+    /// wallet finishes the registration with [`ConsentRegister`].
+    #[serde(default)]
+    pub consent_registration: Option<B64>,
 }
 
 /// One credential the backend holds for the device.
@@ -190,6 +208,9 @@ pub struct PresentationCredentialsRequest {
     /// SEC1 P-256 public keys, 1..=[`MAX_PRESENTATION_BATCH`], each used for one credential.
     pub device_keys: Vec<B64>,
     pub client_request_id: String,
+    /// The citizen's consent over [`presentation_credentials_digest`].
+    #[serde(default)]
+    pub consent: Option<ConsentProof>,
 }
 
 /// Largest batch of presentation credentials one request may ask for.
@@ -272,6 +293,154 @@ pub enum AccountRemoteState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountLockRequest {
     pub client_request_id: String,
+    /// Unlocking needs the citizen's consent over [`account_unlock_digest`]; locking does not
+    /// (a lost phone must be lockable from the device key alone).
+    #[serde(default)]
+    pub consent: Option<ConsentProof>,
+}
+
+/// POST /v1/presentations/tokens (device-signed): registers an online token (`VNT1:...`) with
+/// the citizen's consent before the wallet shows it; the backend redeems only registered tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRegistration {
+    pub client_request_id: String,
+    pub token: String,
+    /// Consent over [`token_digest`].
+    #[serde(default)]
+    pub consent: Option<ConsentProof>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRegistered {
+    pub expires_at: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Citizen consent (docs/adr/0017): OPAQUE (RFC 9807), messages of `crate::consent::Suite`.
+
+/// Consent logins started but not finished correctly, after which remote consent locks.
+pub const MAX_CONSENT_FAILURES: u32 = 5;
+/// Seconds a started consent login stays usable.
+pub const CONSENT_LIFETIME: u64 = 120;
+
+/// POST /v1/consent/register (device-signed): the OPAQUE `RegistrationUpload` of the passcode.
+/// Accepted once per device binding; replacing it (passcode change) needs `consent` for
+/// [`consent_action::PASSCODE_CHANGE`] over [`registration_digest`] of `upload`, from a login
+/// started with a `registration_request`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRegister {
+    pub client_request_id: String,
+    pub upload: B64,
+    #[serde(default)]
+    pub consent: Option<ConsentProof>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRegistered {
+    /// How many times this device's passcode was registered (1 after activation).
+    pub generation: u32,
+}
+
+/// POST /v1/consent/start (device-signed): KE1 of a consent login. The backend counts the
+/// attempt before it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentStart {
+    pub client_request_id: String,
+    /// OPAQUE `CredentialRequest` (KE1).
+    pub credential_request: B64,
+    /// For a passcode change: the new passcode's `RegistrationRequest`.
+    #[serde(default)]
+    pub registration_request: Option<B64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentStarted {
+    pub consent_id: String,
+    /// OPAQUE `CredentialResponse` (KE2).
+    pub credential_response: B64,
+    /// Attempts left before remote consent locks, should this one fail.
+    pub attempts_left: u32,
+    /// Unix seconds after which the login is void.
+    pub expires_at: u64,
+    /// The `RegistrationResponse` to `ConsentStart::registration_request`.
+    #[serde(default)]
+    pub registration_response: Option<B64>,
+}
+
+/// The citizen's consent to one action: the finished login and a MAC under its session key
+/// over [`consent_input`]. Single use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentProof {
+    pub consent_id: String,
+    /// OPAQUE `CredentialFinalization` (KE3).
+    pub finalization: B64,
+    /// HMAC-SHA256(session key, [`consent_input`]).
+    pub mac: B64,
+}
+
+/// The actions that need the citizen's consent.
+pub mod consent_action {
+    pub const SIGNING_AUTHORIZE: &str = "signing_authorize";
+    pub const ACCOUNT_UNLOCK: &str = "account_unlock";
+    pub const PRESENTATION_CREDENTIALS: &str = "presentation_credentials";
+    pub const PRESENTATION_TOKEN: &str = "presentation_token";
+    pub const PASSCODE_CHANGE: &str = "passcode_change";
+}
+
+/// What a consent MAC covers: the action and the SHA-256 of its exact parameters.
+pub fn consent_input(action: &str, params_digest: &[u8]) -> Vec<u8> {
+    format!("eid-consent-v1\n{action}\n{}", hex_lower(params_digest)).into_bytes()
+}
+
+/// HMAC-SHA256 under a consent login's session key over [`consent_input`].
+pub fn consent_mac(session_key: &[u8], action: &str, params_digest: &[u8]) -> Vec<u8> {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, session_key);
+    ring::hmac::sign(&key, &consent_input(action, params_digest))
+        .as_ref()
+        .to_vec()
+}
+
+/// Whether `mac` is [`consent_mac`] (compared in constant time).
+pub fn consent_mac_ok(session_key: &[u8], action: &str, params_digest: &[u8], mac: &[u8]) -> bool {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, session_key);
+    ring::hmac::verify(&key, &consent_input(action, params_digest), mac).is_ok()
+}
+
+fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Parameters of an account unlock: the account.
+pub fn account_unlock_digest(account_id: &str) -> [u8; 32] {
+    sha256_parts(&[account_id.as_bytes()])
+}
+
+/// Parameters of a presentation credential batch: the profile and the keys, in order.
+pub fn presentation_credentials_digest(profile: &str, device_keys: &[B64]) -> [u8; 32] {
+    let mut parts: Vec<&[u8]> = vec![profile.as_bytes()];
+    parts.extend(device_keys.iter().map(|k| k.0.as_slice()));
+    sha256_parts(&parts)
+}
+
+/// Parameters of an online token registration: the token text.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    sha256_parts(&[token.as_bytes()])
+}
+
+/// Parameters of a passcode change: the new `RegistrationUpload`.
+pub fn registration_digest(upload: &[u8]) -> [u8; 32] {
+    sha256_parts(&[upload])
+}
+
+/// Parameters of a remote signing authorisation: `signing::api::authorization_input`.
+pub fn signing_authorization_digest(authorization_input: &[u8]) -> [u8; 32] {
+    sha256_parts(&[authorization_input])
 }
 
 /// GET /v1/dev/outbox?phone=PHONE, development mode only (404 otherwise): the SMS messages the
@@ -387,6 +556,48 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::to_value(&e).unwrap();
         assert_eq!(v["error"]["code"], "chip_evidence_invalid");
+    }
+
+    #[test]
+    fn a_consent_mac_covers_key_action_and_parameters() {
+        let d = token_digest("VNT1:abc");
+        let mac = consent_mac(b"session", consent_action::PRESENTATION_TOKEN, &d);
+        assert!(consent_mac_ok(
+            b"session",
+            consent_action::PRESENTATION_TOKEN,
+            &d,
+            &mac
+        ));
+        assert!(!consent_mac_ok(
+            b"other",
+            consent_action::PRESENTATION_TOKEN,
+            &d,
+            &mac
+        ));
+        assert!(!consent_mac_ok(
+            b"session",
+            consent_action::ACCOUNT_UNLOCK,
+            &d,
+            &mac
+        ));
+        let other = token_digest("VNT1:abd");
+        assert!(!consent_mac_ok(
+            b"session",
+            consent_action::PRESENTATION_TOKEN,
+            &other,
+            &mac
+        ));
+        assert!(!consent_mac_ok(
+            b"session",
+            consent_action::PRESENTATION_TOKEN,
+            &d,
+            &mac[..31]
+        ));
+        // Length-prefixed parts: moving bytes between the profile and the keys changes it.
+        assert_ne!(
+            presentation_credentials_digest("ab", &[B64(b"c".to_vec())]),
+            presentation_credentials_digest("a", &[B64(b"bc".to_vec())])
+        );
     }
 
     #[test]

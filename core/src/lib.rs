@@ -7,6 +7,7 @@ pub mod account;
 pub mod api;
 pub mod calendar;
 pub mod chip;
+pub mod consent;
 pub mod credential;
 pub mod es256;
 pub mod keys;

@@ -602,6 +602,31 @@ void uniffi_eid_ffi_fn_init_callback_vtable_logforwarder(const UniffiVTableCallb
 void uniffi_eid_ffi_fn_method_logforwarder_log(uint64_t ptr, RustBuffer level, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_PASSCODE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_PASSCODE
+uint64_t uniffi_eid_ffi_fn_clone_passcode(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_PASSCODE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_PASSCODE
+void uniffi_eid_ffi_fn_free_passcode(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_PASSCODE_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_PASSCODE_NEW
+uint64_t uniffi_eid_ffi_fn_constructor_passcode_new(RustBuffer digits, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_PASSCODE_UNIFFI_TRAIT_DEBUG
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_PASSCODE_UNIFFI_TRAIT_DEBUG
+RustBuffer uniffi_eid_ffi_fn_method_passcode_uniffi_trait_debug(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_PASSCODE_UNIFFI_TRAIT_DISPLAY
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_PASSCODE_UNIFFI_TRAIT_DISPLAY
+RustBuffer uniffi_eid_ffi_fn_method_passcode_uniffi_trait_display(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_VERIFIER
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_VERIFIER
 uint64_t uniffi_eid_ffi_fn_clone_verifier(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -699,7 +724,7 @@ RustBuffer uniffi_eid_ffi_fn_method_wallethandle_present(uint64_t ptr, RustBuffe
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENT_ONLINE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENT_ONLINE
-RustBuffer uniffi_eid_ffi_fn_method_wallethandle_present_online(uint64_t ptr, RustBuffer profile, RustBuffer consent, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_present_online(uint64_t ptr, RustBuffer profile, uint64_t passcode
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENTATION_PREVIEW
@@ -742,9 +767,14 @@ RustBuffer uniffi_eid_ffi_fn_method_wallethandle_account_id(uint64_t ptr, RustCa
 void uniffi_eid_ffi_fn_method_wallethandle_change_passcode(uint64_t ptr, RustBuffer old, RustBuffer new, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_CHANGE_PASSCODE_ONLINE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_CHANGE_PASSCODE_ONLINE
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_change_passcode_online(uint64_t ptr, uint64_t old, uint64_t new
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_COMPLETE_ACTIVATION
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_COMPLETE_ACTIVATION
-uint64_t uniffi_eid_ffi_fn_method_wallethandle_complete_activation(uint64_t ptr, RustBuffer pending, RustBuffer sms_code, uint64_t chip
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_complete_activation(uint64_t ptr, RustBuffer pending, RustBuffer sms_code, uint64_t chip, uint64_t passcode
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_DOCUMENT
@@ -782,6 +812,11 @@ int8_t uniffi_eid_ffi_fn_method_wallethandle_is_unlocked(uint64_t ptr, RustCallS
 void uniffi_eid_ffi_fn_method_wallethandle_lock(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_LOCK_ACCOUNT_REMOTE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_LOCK_ACCOUNT_REMOTE
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SET_UP
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SET_UP
 RustBuffer uniffi_eid_ffi_fn_method_wallethandle_set_up(uint64_t ptr, RustBuffer passcode, RustCallStatus *_Nonnull out_status
@@ -799,7 +834,7 @@ RustBuffer uniffi_eid_ffi_fn_method_wallethandle_state(uint64_t ptr, RustCallSta
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SYNC
-uint64_t uniffi_eid_ffi_fn_method_wallethandle_sync(uint64_t ptr, RustBuffer listener
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_sync(uint64_t ptr, RustBuffer listener, RustBuffer passcode
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_SYNC_STATUS
@@ -815,6 +850,11 @@ RustBuffer uniffi_eid_ffi_fn_method_wallethandle_transactions(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_UNLOCK
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_UNLOCK
 void uniffi_eid_ffi_fn_method_wallethandle_unlock(uint64_t ptr, RustBuffer passcode, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_UNLOCK_ACCOUNT_REMOTE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_UNLOCK_ACCOUNT_REMOTE
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_unlock_account_remote(uint64_t ptr, uint64_t passcode
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_UNLOCK_WITH_BIOMETRIC
@@ -1312,6 +1352,12 @@ uint16_t uniffi_eid_ffi_checksum_method_wallethandle_change_passcode(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_CHANGE_PASSCODE_ONLINE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_CHANGE_PASSCODE_ONLINE
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_change_passcode_online(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_COMPLETE_ACTIVATION
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_COMPLETE_ACTIVATION
 uint16_t uniffi_eid_ffi_checksum_method_wallethandle_complete_activation(void
@@ -1360,6 +1406,12 @@ uint16_t uniffi_eid_ffi_checksum_method_wallethandle_lock(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_LOCK_ACCOUNT_REMOTE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_LOCK_ACCOUNT_REMOTE
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SET_UP
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_SET_UP
 uint16_t uniffi_eid_ffi_checksum_method_wallethandle_set_up(void
@@ -1402,6 +1454,12 @@ uint16_t uniffi_eid_ffi_checksum_method_wallethandle_unlock(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_UNLOCK_ACCOUNT_REMOTE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_UNLOCK_ACCOUNT_REMOTE
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_unlock_account_remote(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_UNLOCK_WITH_BIOMETRIC
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_UNLOCK_WITH_BIOMETRIC
 uint16_t uniffi_eid_ffi_checksum_method_wallethandle_unlock_with_biometric(void
@@ -1417,6 +1475,12 @@ uint16_t uniffi_eid_ffi_checksum_method_wallethandle_wipe(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_CHIPREADCANCEL_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_CHIPREADCANCEL_NEW
 uint16_t uniffi_eid_ffi_checksum_constructor_chipreadcancel_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_PASSCODE_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_PASSCODE_NEW
+uint16_t uniffi_eid_ffi_checksum_constructor_passcode_new(void
     
 );
 #endif

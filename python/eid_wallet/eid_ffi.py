@@ -569,6 +569,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_logforwarder_log() != 44364:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_passcode_new() != 32336:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_synclistener_on_sync() != 29610:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_verifier_verify_offline() != 33353:
@@ -589,7 +591,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode() != 16582:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() != 56058:
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode_online() != 41406:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() != 40045:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_document() != 26390:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -605,9 +609,11 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_lock() != 53086:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote() != 35918:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_present() != 41679:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_wallethandle_present_online() != 45152:
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_present_online() != 32404:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview() != 33438:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -627,13 +633,15 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_state() != 25180:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_wallethandle_sync() != 30529:
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_sync() != 35076:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_sync_status() != 1238:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_transactions() != 17122:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_unlock() != 37176:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_unlock_account_remote() != 37026:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_unlock_with_biometric() != 51904:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -736,6 +744,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_keystore_unwrap_key.restype = ctypes.c
 _UniffiLib.uniffi_eid_ffi_checksum_method_logforwarder_log.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_logforwarder_log.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_passcode_new.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_passcode_new.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_synclistener_on_sync.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_synclistener_on_sync.restype = ctypes.c_uint16
@@ -766,6 +777,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_account_id.restype = ctyp
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode_online.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode_online.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation.restype = ctypes.c_uint16
@@ -790,6 +804,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_is_unlocked.restype = cty
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_present.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_present.restype = ctypes.c_uint16
@@ -835,6 +852,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_transactions.restype = ct
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_unlock.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_unlock.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_unlock_account_remote.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_unlock_account_remote.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_unlock_with_biometric.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_unlock_with_biometric.restype = ctypes.c_uint16
@@ -972,6 +992,21 @@ _UniffiLib.uniffi_eid_ffi_fn_method_logforwarder_log.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_logforwarder_log.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_debug.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_debug.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_display.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_display.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_constructor_passcode_new.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_passcode_new.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_synclistener_on_sync.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1036,10 +1071,17 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_change_passcode.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_change_passcode.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_change_passcode_online.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_change_passcode_online.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_complete_activation.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
+    ctypes.c_uint64,
     ctypes.c_uint64,
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_complete_activation.restype = ctypes.c_uint64
@@ -1080,6 +1122,10 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1091,10 +1137,9 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present.restype = _UniffiRustBu
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
-    _UniffiRustBuffer,
-    ctypes.POINTER(_UniffiRustCallStatus),
+    ctypes.c_uint64,
 )
-_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_presentation_preview.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1145,6 +1190,7 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_state.restype = _UniffiRustBuff
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_sync.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
+    _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_sync.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_sync_status.argtypes = (
@@ -1163,6 +1209,11 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_unlock.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_unlock.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_unlock_account_remote.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_unlock_account_remote.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_unlock_with_biometric.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1250,6 +1301,16 @@ _UniffiLib.uniffi_eid_ffi_fn_free_logforwarder.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_free_logforwarder.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_passcode.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_passcode.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_passcode.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_passcode.restype = None
 _UniffiLib.uniffi_eid_ffi_fn_clone_synclistener.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -3230,17 +3291,19 @@ class _UniffiFfiConverterTypeSigningRequest(_UniffiConverterRustBuffer):
 
 @dataclass
 class SyncReport:
-    def __init__(self, *, updated:int, removed:int, unchanged:bool, revoked:bool):
+    def __init__(self, *, updated:int, removed:int, unchanged:bool, revoked:bool, presentation_credentials:int, presentation_error:typing.Optional[str]):
         self.updated = updated
         self.removed = removed
         self.unchanged = unchanged
         self.revoked = revoked
+        self.presentation_credentials = presentation_credentials
+        self.presentation_error = presentation_error
         
         
 
     
     def __str__(self):
-        return "SyncReport(updated={}, removed={}, unchanged={}, revoked={})".format(self.updated, self.removed, self.unchanged, self.revoked)
+        return "SyncReport(updated={}, removed={}, unchanged={}, revoked={}, presentation_credentials={}, presentation_error={})".format(self.updated, self.removed, self.unchanged, self.revoked, self.presentation_credentials, self.presentation_error)
     def __eq__(self, other):
         if self.updated != other.updated:
             return False
@@ -3249,6 +3312,10 @@ class SyncReport:
         if self.unchanged != other.unchanged:
             return False
         if self.revoked != other.revoked:
+            return False
+        if self.presentation_credentials != other.presentation_credentials:
+            return False
+        if self.presentation_error != other.presentation_error:
             return False
         return True
 
@@ -3260,6 +3327,8 @@ class _UniffiFfiConverterTypeSyncReport(_UniffiConverterRustBuffer):
             removed=_UniffiFfiConverterUInt64.read(buf),
             unchanged=_UniffiFfiConverterBoolean.read(buf),
             revoked=_UniffiFfiConverterBoolean.read(buf),
+            presentation_credentials=_UniffiFfiConverterUInt64.read(buf),
+            presentation_error=_UniffiFfiConverterOptionalString.read(buf),
         )
 
     @staticmethod
@@ -3268,6 +3337,8 @@ class _UniffiFfiConverterTypeSyncReport(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.check_lower(value.removed)
         _UniffiFfiConverterBoolean.check_lower(value.unchanged)
         _UniffiFfiConverterBoolean.check_lower(value.revoked)
+        _UniffiFfiConverterUInt64.check_lower(value.presentation_credentials)
+        _UniffiFfiConverterOptionalString.check_lower(value.presentation_error)
 
     @staticmethod
     def write(value, buf):
@@ -3275,6 +3346,8 @@ class _UniffiFfiConverterTypeSyncReport(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.removed, buf)
         _UniffiFfiConverterBoolean.write(value.unchanged, buf)
         _UniffiFfiConverterBoolean.write(value.revoked, buf)
+        _UniffiFfiConverterUInt64.write(value.presentation_credentials, buf)
+        _UniffiFfiConverterOptionalString.write(value.presentation_error, buf)
 
 class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "i64"
@@ -3918,13 +3991,121 @@ class _UniffiFfiConverterTypeChipAccessKey(_UniffiConverterRustBuffer):
 
 
 
+class PasscodeProtocol(typing.Protocol):
+    """
+    A 6-digit passcode. Made once from the digits the user typed; its string form is redacted.
+"""
+    
+    pass
+
+class Passcode(PasscodeProtocol):
+    """
+    A 6-digit passcode. Made once from the digits the user typed; its string form is redacted.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, digits: str):
+        """
+        Fails with `InvalidInput` unless `digits` are 6 digits.
+"""
+        
+        _UniffiFfiConverterString.check_lower(digits)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(digits),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePasscode.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_passcode_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_passcode, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_passcode, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+
+
+    # The Rust `Debug::fmt` implementation.
+    def __repr__(self) -> str:
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_debug,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    # The Rust `Display::fmt` implementation.
+    def __str__(self) -> str:
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_display,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+class _UniffiFfiConverterTypePasscode:
+    @staticmethod
+    def lift(value: int) -> Passcode:
+        return Passcode._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: Passcode):
+        if not isinstance(value, Passcode):
+            raise TypeError("Expected Passcode instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: Passcode) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> Passcode:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: Passcode, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 
 
 
 
 class Consent:
     """
-    How the citizen confirmed a presentation.
+    How the citizen confirmed an offline presentation. The passcode is a [`Passcode`] object,
+    so printing a `Consent` never shows the digits. Online and remote actions take a
+    `Passcode` directly: biometric unlock cannot prove the passcode to the backend
+    (docs/adr/0017).
 """
     def __init__(self):
         raise RuntimeError("Consent cannot be instantiated directly")
@@ -3933,7 +4114,7 @@ class Consent:
     @dataclass
     class PASSCODE:
         
-        def __init__(self, passcode:str):
+        def __init__(self, passcode:Passcode):
             self.passcode = passcode
             
             
@@ -4005,7 +4186,7 @@ class _UniffiFfiConverterTypeConsent(_UniffiConverterRustBuffer):
         variant = buf.read_i32()
         if variant == 1:
             return Consent.PASSCODE(
-                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterTypePasscode.read(buf),
             )
         if variant == 2:
             return Consent.BIOMETRIC(
@@ -4015,7 +4196,7 @@ class _UniffiFfiConverterTypeConsent(_UniffiConverterRustBuffer):
     @staticmethod
     def check_lower(value):
         if value.is_PASSCODE():
-            _UniffiFfiConverterString.check_lower(value.passcode)
+            _UniffiFfiConverterTypePasscode.check_lower(value.passcode)
             return
         if value.is_BIOMETRIC():
             return
@@ -4025,7 +4206,7 @@ class _UniffiFfiConverterTypeConsent(_UniffiConverterRustBuffer):
     def write(value, buf):
         if value.is_PASSCODE():
             buf.write_i32(1)
-            _UniffiFfiConverterString.write(value.passcode, buf)
+            _UniffiFfiConverterTypePasscode.write(value.passcode, buf)
         if value.is_BIOMETRIC():
             buf.write_i32(2)
 
@@ -6773,6 +6954,31 @@ class _UniffiFfiConverterOptionalTypeSyncListener(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+class _UniffiFfiConverterOptionalTypePasscode(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypePasscode.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypePasscode.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypePasscode.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 class _UniffiFfiConverterSequenceTypeTransactionEntry(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -6807,9 +7013,16 @@ class WalletHandleProtocol(typing.Protocol):
         raise NotImplementedError
     def change_passcode(self, old: str,new: str) -> None:
         raise NotImplementedError
-    async def complete_activation(self, pending: PendingActivation,sms_code: str,chip: ChipRead) -> Activation:
+    async def change_passcode_online(self, old: Passcode,new: Passcode) -> None:
         """
-        Activation step 2 (set up and unlocked; `chip` read with the pending challenge).
+        Changes the passcode of an activated wallet, at the backend too, with the old one.
+        (`change_passcode` is for a wallet that is not activated yet.)
+"""
+        raise NotImplementedError
+    async def complete_activation(self, pending: PendingActivation,sms_code: str,chip: ChipRead,passcode: Passcode) -> Activation:
+        """
+        Activation step 2 (set up; `chip` read with the pending challenge). The passcode is
+        registered at the backend as the citizen's consent for remote actions (docs/adr/0017).
 """
         raise NotImplementedError
     def document(self, id: str) -> DocumentDetail:
@@ -6829,6 +7042,11 @@ class WalletHandleProtocol(typing.Protocol):
         raise NotImplementedError
     def lock(self, ) -> None:
         raise NotImplementedError
+    async def lock_account_remote(self, ) -> None:
+        """
+        Locks the account at the backend (lost or stolen phone): the device key alone may.
+"""
+        raise NotImplementedError
     def present(self, profile: Profile,consent: Consent,nonce: typing.Optional[bytes]) -> Presentation:
         """
         An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
@@ -6836,10 +7054,11 @@ class WalletHandleProtocol(typing.Protocol):
         the profile was ever synced.
 """
         raise NotImplementedError
-    def present_online(self, profile: Profile,consent: Consent) -> Presentation:
+    async def present_online(self, profile: Profile,passcode: Passcode) -> Presentation:
         """
-        An online token for `profile` (signed here with the device key, no network): a
-        registered verifier redeems it once at the backend within a minute.
+        An online token for `profile`, signed with the device key and registered at the
+        backend with the citizen's passcode (docs/adr/0017) before it is returned: a registered
+        verifier redeems it once within a minute. Needs the network and the passcode.
 """
         raise NotImplementedError
     def presentation_preview(self, profile: Profile) -> typing.List[DisclosedField]:
@@ -6888,9 +7107,12 @@ class WalletHandleProtocol(typing.Protocol):
         raise NotImplementedError
     def state(self, ) -> AccountStatus:
         raise NotImplementedError
-    async def sync(self, listener: typing.Optional[SyncListener]) -> SyncReport:
+    async def sync(self, listener: typing.Optional[SyncListener],passcode: typing.Optional[Passcode]) -> SyncReport:
         """
-        Pulls trust list, status list and documents; all or nothing.
+        Pulls trust list, status list and documents; all or nothing. With the `passcode`, also
+        refills the presentation credentials of profiles running low (their issuance needs the
+        citizen's consent, docs/adr/0017); without it, `presentation_error` says so when one
+        runs low.
 """
         raise NotImplementedError
     def sync_status(self, ) -> SyncStatus:
@@ -6900,6 +7122,13 @@ class WalletHandleProtocol(typing.Protocol):
     def unlock(self, passcode: str) -> None:
         """
         Fails with `WrongPasscode { attempts_left }` or `Locked { until_ms }`.
+"""
+        raise NotImplementedError
+    async def unlock_account_remote(self, passcode: Passcode) -> None:
+        """
+        Unlocks the account at the backend: needs the citizen's passcode, proved to the backend
+        (`WrongPasscode { attempts_left }` with the backend's count; five failures lock remote
+        consent for a while: `Backend { code: "rate_limited" }`).
 """
         raise NotImplementedError
     def unlock_with_biometric(self, ) -> None:
@@ -6996,9 +7225,34 @@ class WalletHandle(WalletHandleProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    async def complete_activation(self, pending: PendingActivation,sms_code: str,chip: ChipRead) -> Activation:
+    async def change_passcode_online(self, old: Passcode,new: Passcode) -> None:
         """
-        Activation step 2 (set up and unlocked; `chip` read with the pending challenge).
+        Changes the passcode of an activated wallet, at the backend too, with the old one.
+        (`change_passcode` is for a wallet that is not activated yet.)
+"""
+        
+        _UniffiFfiConverterTypePasscode.check_lower(old)
+
+        _UniffiFfiConverterTypePasscode.check_lower(new)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypePasscode.lower(old),
+            _UniffiFfiConverterTypePasscode.lower(new),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_change_passcode_online(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_void,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_void,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_void,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def complete_activation(self, pending: PendingActivation,sms_code: str,chip: ChipRead,passcode: Passcode) -> Activation:
+        """
+        Activation step 2 (set up; `chip` read with the pending challenge). The passcode is
+        registered at the backend as the citizen's consent for remote actions (docs/adr/0017).
 """
         
         _UniffiFfiConverterTypePendingActivation.check_lower(pending)
@@ -7006,11 +7260,14 @@ class WalletHandle(WalletHandleProtocol):
         _UniffiFfiConverterString.check_lower(sms_code)
 
         _UniffiFfiConverterTypeChipRead.check_lower(chip)
+
+        _UniffiFfiConverterTypePasscode.check_lower(passcode)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterTypePendingActivation.lower(pending),
             _UniffiFfiConverterString.lower(sms_code),
             _UniffiFfiConverterTypeChipRead.lower(chip),
+            _UniffiFfiConverterTypePasscode.lower(passcode),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeActivation.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -7115,6 +7372,23 @@ class WalletHandle(WalletHandleProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def lock_account_remote(self, ) -> None:
+        """
+        Locks the account at the backend (lost or stolen phone): the device key alone may.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_void,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_void,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_void,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     def present(self, profile: Profile,consent: Consent,nonce: typing.Optional[bytes]) -> Presentation:
         """
         An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
@@ -7141,28 +7415,31 @@ class WalletHandle(WalletHandleProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def present_online(self, profile: Profile,consent: Consent) -> Presentation:
+    async def present_online(self, profile: Profile,passcode: Passcode) -> Presentation:
         """
-        An online token for `profile` (signed here with the device key, no network): a
-        registered verifier redeems it once at the backend within a minute.
+        An online token for `profile`, signed with the device key and registered at the
+        backend with the citizen's passcode (docs/adr/0017) before it is returned: a registered
+        verifier redeems it once within a minute. Needs the network and the passcode.
 """
         
         _UniffiFfiConverterTypeProfile.check_lower(profile)
 
-        _UniffiFfiConverterTypeConsent.check_lower(consent)
+        _UniffiFfiConverterTypePasscode.check_lower(passcode)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterTypeProfile.lower(profile),
-            _UniffiFfiConverterTypeConsent.lower(consent),
+            _UniffiFfiConverterTypePasscode.lower(passcode),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypePresentation.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
             _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online,
-            *_uniffi_lowered_args,
         )
-        return _uniffi_lift_return(_uniffi_ffi_result)
     def presentation_preview(self, profile: Profile) -> typing.List[DisclosedField]:
         """
         What `profile` would disclose, for the consent screen (unlocked wallet).
@@ -7330,15 +7607,21 @@ class WalletHandle(WalletHandleProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    async def sync(self, listener: typing.Optional[SyncListener]) -> SyncReport:
+    async def sync(self, listener: typing.Optional[SyncListener],passcode: typing.Optional[Passcode]) -> SyncReport:
         """
-        Pulls trust list, status list and documents; all or nothing.
+        Pulls trust list, status list and documents; all or nothing. With the `passcode`, also
+        refills the presentation credentials of profiles running low (their issuance needs the
+        citizen's consent, docs/adr/0017); without it, `presentation_error` says so when one
+        runs low.
 """
         
         _UniffiFfiConverterOptionalTypeSyncListener.check_lower(listener)
+
+        _UniffiFfiConverterOptionalTypePasscode.check_lower(passcode)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterOptionalTypeSyncListener.lower(listener),
+            _UniffiFfiConverterOptionalTypePasscode.lower(passcode),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeSyncReport.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -7392,6 +7675,28 @@ class WalletHandle(WalletHandleProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def unlock_account_remote(self, passcode: Passcode) -> None:
+        """
+        Unlocks the account at the backend: needs the citizen's passcode, proved to the backend
+        (`WrongPasscode { attempts_left }` with the backend's count; five failures lock remote
+        consent for a while: `Backend { code: "rate_limited" }`).
+"""
+        
+        _UniffiFfiConverterTypePasscode.check_lower(passcode)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypePasscode.lower(passcode),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_unlock_account_remote(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_void,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_void,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_void,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     def unlock_with_biometric(self, ) -> None:
         """
         The key store's `unwrap_key` shows the platform's biometric prompt.
@@ -7657,6 +7962,8 @@ __all__ = [
     "parse_card_qr",
     "read_chip",
     "set_log_forwarder",
+    "Passcode",
+    "PasscodeProtocol",
     "ApduTransportImpl",
     "ApduTransport",
     "ChipRead",

@@ -19,6 +19,7 @@ sys.path.insert(0, os.environ["EID_TESTING_DIR"])
 
 import eid_testing  # noqa: E402
 from eid_wallet import (  # noqa: E402
+    Passcode,
     ApduTransport,
     ChipAccessKey,
     ChipReadOptions,
@@ -190,8 +191,9 @@ def activate(tmp_path, keys, backend_url, citizen, http=None):
             link, mrz(citizen), ChipReadOptions(photo=False, aa_challenge=pending.chip_challenge), None, None
         )
         code = eid_testing.dev_sms_code(backend_url, citizen.phone)
-        await w.complete_activation(pending, code, chip)
-        await w.sync(None)
+        await w.complete_activation(pending, code, chip, Passcode("123456"))
+        # With the passcode: presentation credentials need the citizen's consent (ADR 0017).
+        await w.sync(None, Passcode("123456"))
 
     asyncio.run(journey())
     return w

@@ -7,7 +7,7 @@ import hashlib
 import eid_testing
 import pytest
 from conftest import activate
-from eid_wallet import Consent, EidError, Profile, SigningRequest, Verifier, VerifierDesk
+from eid_wallet import Consent, EidError, Passcode, Profile, SigningRequest, Verifier, VerifierDesk
 
 
 def test_fetch_register_and_redeem_once_through_the_app_transport(tmp_path, keys, backend, http):
@@ -21,14 +21,15 @@ def test_fetch_register_and_redeem_once_through_the_app_transport(tmp_path, keys
     async def desk_journey():
         verifier = await Verifier.fetch(url, http)
         assert http.exchanges[activation_and_sync:] == ["GET", "GET"]  # trust and status lists
-        qr = w.present(Profile.AIRPORT, Consent.PASSCODE(passcode="123456"), None)
+        qr = w.present(Profile.AIRPORT, Consent.PASSCODE(passcode=Passcode("123456")), None)
         assert verifier.verify_offline(qr.text, None, Profile.AIRPORT).valid
 
         with pytest.raises(EidError.Backend):
             await VerifierDesk.register(url, type(keys)(), "not-the-token", "desk", [Profile.AIRPORT], http)
         desk_keys = type(keys)()
         desk = await VerifierDesk.register(url, desk_keys, admin, "Noi Bai T2", [Profile.AIRPORT], http)
-        token = w.present_online(Profile.AIRPORT, Consent.PASSCODE(passcode="123456"))
+        # Registered at the backend with the passcode before it is shown (ADR 0017).
+        token = await w.present_online(Profile.AIRPORT, Passcode("123456"))
         verdict = await desk.redeem(token.text)
         assert verdict.valid and verdict.online, verdict.reasons
         assert {f.name: f.value for f in verdict.fields}["full_name"] == citizen.full_name

@@ -8,7 +8,7 @@ import urllib.request
 import eid_testing
 import pytest
 from conftest import activate
-from eid_wallet import Consent, EidError, Profile, Verifier
+from eid_wallet import Consent, EidError, Passcode, Profile, Verifier
 
 
 def fetch(url):
@@ -39,7 +39,7 @@ def test_present_and_verify_offline_round_trip_and_tamper(tmp_path, keys, backen
     assert {f.name: f.value for f in preview}["full_name"] == citizen.full_name
 
     nonce = bytes(range(16))
-    qr = w.present(Profile.AIRPORT, Consent.PASSCODE(passcode="123456"), nonce)
+    qr = w.present(Profile.AIRPORT, Consent.PASSCODE(passcode=Passcode("123456")), nonce)
     assert qr.text.startswith("VN1:") and not qr.online
     assert len(qr.modules) == qr.size * qr.size and qr.size == 17 + 4 * qr.qr_version
 
@@ -80,8 +80,17 @@ def test_present_needs_the_passcode(tmp_path, keys, backend):
     w = activate(tmp_path, keys, url, eid_testing.sim_citizens(7)[6])
     w.lock()
     with pytest.raises(EidError.WrongPasscode) as wrong:
-        w.present(Profile.AGE_OVER18, Consent.PASSCODE(passcode="000000"), None)
+        w.present(Profile.AGE_OVER18, Consent.PASSCODE(passcode=Passcode("000000")), None)
     assert wrong.value.attempts_left == 4
     assert not w.is_unlocked()
-    qr = w.present(Profile.AGE_OVER18, Consent.PASSCODE(passcode="123456"), None)
+    qr = w.present(Profile.AGE_OVER18, Consent.PASSCODE(passcode=Passcode("123456")), None)
     assert [f.name for f in qr.fields] == ["age_over_18"]
+
+
+def test_a_passcode_never_prints_its_digits():
+    consent = Consent.PASSCODE(passcode=Passcode("135790"))
+    for shown in (str(consent), repr(consent), str(consent.passcode), repr(consent.passcode), f"{consent}"):
+        assert "135790" not in shown and "1357" not in shown, shown
+    assert str(consent.passcode) == "Passcode(******)"
+    with pytest.raises(EidError.InvalidInput):
+        Passcode("12345")

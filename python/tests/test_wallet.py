@@ -62,7 +62,7 @@ def test_sync_without_a_backend_is_a_network_error(tmp_path, keys, http):
     w = open_wallet(tmp_path, keys, http)
     w.set_up("123456")
     with pytest.raises(EidError.InvalidInput):
-        asyncio.run(w.sync(None))  # not activated yet
+        asyncio.run(w.sync(None, None))  # not activated yet
     assert http.exchanges == []
     with pytest.raises(EidError.Network):
         asyncio.run(w.start_activation("001099012345", "0912345678"))

@@ -42,7 +42,9 @@ fn activation_sync_offline_and_device_change_on(server: Backend) {
         Some(account.as_str())
     );
 
-    let report = block_on(first.sync(&api, None)).unwrap().unwrap();
+    let report = block_on(first.sync(&api, None, Some(&common::pass())))
+        .unwrap()
+        .unwrap();
     assert!(report.updated >= 4, "{report:?}");
     server.app.clock().advance(-200);
     let kinds: Vec<DocumentKind> = first.documents().unwrap().iter().map(|d| d.kind).collect();
@@ -50,14 +52,18 @@ fn activation_sync_offline_and_device_change_on(server: Backend) {
         assert!(kinds.contains(&k), "{k:?} synced");
     }
     assert!(!first.sync_state().unwrap().pending);
-    let again = block_on(first.sync(&api, None)).unwrap().unwrap();
+    let again = block_on(first.sync(&api, None, Some(&common::pass())))
+        .unwrap()
+        .unwrap();
     assert_eq!(again.updated, 0, "nothing new the second time: {again:?}");
     assert!(first.sync_state().unwrap().last_synced_ms.is_some());
 
     // Backend down: the sync fails with a clear error, the wallet keeps everything.
     let count = first.documents().unwrap().len();
     let down = client("http://127.0.0.1:9");
-    let err = block_on(first.sync(&down, None)).unwrap().unwrap_err();
+    let err = block_on(first.sync(&down, None, Some(&common::pass())))
+        .unwrap()
+        .unwrap_err();
     assert!(
         matches!(err, WalletError::Sync(SyncError::Network(_))),
         "{err:?}"
@@ -70,14 +76,22 @@ fn activation_sync_offline_and_device_change_on(server: Backend) {
     let second = wallet(dir2.path());
     let (account2, _) = activate(&second, &api, &c, Faults::default()).unwrap();
     assert_eq!(account2, account, "same account, new device");
-    let report = block_on(first.sync(&api, None)).unwrap().unwrap();
+    let report = block_on(first.sync(&api, None, Some(&common::pass())))
+        .unwrap()
+        .unwrap();
     assert!(report.revoked);
     assert_eq!(first.state().unwrap(), AccountState::Revoked);
     assert!(
         first.documents().unwrap().is_empty(),
         "the revoked wallet's documents are wiped"
     );
-    assert!(block_on(second.sync(&api, None)).unwrap().unwrap().updated >= 4);
+    assert!(
+        block_on(second.sync(&api, None, Some(&common::pass())))
+            .unwrap()
+            .unwrap()
+            .updated
+            >= 4
+    );
 }
 
 #[test]
@@ -99,7 +113,7 @@ fn bad_activations_change_nothing_on(server: Backend) {
         .unwrap()
         .unwrap();
     let chip = read_chip(&c, &pending.chip_challenge, Faults::default());
-    let err = block_on(w.complete_activation(&api, &pending, "000000", &chip))
+    let err = block_on(w.complete_activation(&api, &pending, "000000", &chip, &common::pass()))
         .unwrap()
         .unwrap_err();
     assert!(
@@ -139,14 +153,14 @@ fn bad_activations_change_nothing_on(server: Backend) {
             ..Faults::default()
         },
     );
-    let err = block_on(w.complete_activation(&api, &pending, &code, &tampered))
+    let err = block_on(w.complete_activation(&api, &pending, &code, &tampered, &common::pass()))
         .unwrap()
         .unwrap_err();
     assert!(matches!(err, WalletError::InvalidInput(_)), "{err:?}");
     // Another citizen's chip for this ID's activation.
     let other = citizens().remove(3);
     let chip = read_chip(&other, &pending.chip_challenge, Faults::default());
-    let err = block_on(w.complete_activation(&api, &pending, &code, &chip))
+    let err = block_on(w.complete_activation(&api, &pending, &code, &chip, &common::pass()))
         .unwrap()
         .unwrap_err();
     assert!(
@@ -194,7 +208,7 @@ fn expired_and_reused_codes_and_a_wrong_passcode_are_refused_on(server: Backend)
         .app
         .clock()
         .advance(eid_backend::CODE_LIFETIME as i64 + 1);
-    let err = block_on(w.complete_activation(&api, &pending, &code, &chip))
+    let err = block_on(w.complete_activation(&api, &pending, &code, &chip, &common::pass()))
         .unwrap()
         .unwrap_err();
     assert!(
@@ -209,12 +223,12 @@ fn expired_and_reused_codes_and_a_wrong_passcode_are_refused_on(server: Backend)
 
     // Reused: a code that activated once cannot activate again.
     let (pending, code, chip) = begin(&w, &api, &c, Faults::default());
-    block_on(w.complete_activation(&api, &pending, &code, &chip))
+    block_on(w.complete_activation(&api, &pending, &code, &chip, &common::pass()))
         .unwrap()
         .unwrap();
     let dir2 = tempfile::tempdir().unwrap();
     let other = wallet(dir2.path());
-    let err = block_on(other.complete_activation(&api, &pending, &code, &chip))
+    let err = block_on(other.complete_activation(&api, &pending, &code, &chip, &common::pass()))
         .unwrap()
         .unwrap_err();
     assert!(
@@ -237,7 +251,7 @@ fn expired_and_reused_codes_and_a_wrong_passcode_are_refused_on(server: Backend)
         "{err:?}"
     );
     assert!(matches!(
-        block_on(w.sync(&api, None)).unwrap(),
+        block_on(w.sync(&api, None, Some(&common::pass()))).unwrap(),
         Err(WalletError::Locked)
     ));
     assert_eq!(w.state().unwrap(), AccountState::Active { level: 2 });

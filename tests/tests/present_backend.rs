@@ -47,12 +47,16 @@ fn presentations_through_the_backend() {
         let d1 = tempfile::tempdir().unwrap();
         let w1 = common::wallet(d1.path());
         common::activate(&w1, &api, &c, Faults::default()).unwrap();
-        let report = block_on(w1.sync(&api, None)).unwrap().unwrap();
+        let report = block_on(w1.sync(&api, None, Some(&common::pass())))
+            .unwrap()
+            .unwrap();
         assert_eq!(report.presentation_error, None, "{db}");
         // Every profile: the citizen holds all four source documents.
         assert_eq!(report.presentation_credentials, 5 * 8, "{db}");
         // A second sync does not ask again: nothing runs low.
-        let again = block_on(w1.sync(&api, None)).unwrap().unwrap();
+        let again = block_on(w1.sync(&api, None, Some(&common::pass())))
+            .unwrap()
+            .unwrap();
         assert_eq!(again.presentation_credentials, 0, "{db}");
 
         let now = b.app.clock().now();
@@ -85,8 +89,8 @@ fn presentations_through_the_backend() {
         .unwrap()
         .unwrap()
         .verifier_id;
-        let token = w1
-            .present_online(Profile::Airport, Consent::Passcode(&pass()), "airport")
+        let token = block_on(w1.present_online(&api, Profile::Airport, &pass(), "airport"))
+            .unwrap()
             .unwrap();
         assert!(token.text.starts_with("VNT1:"));
         let redeemed = block_on(api.redeem_token(&airport_desk, &token.text))
@@ -98,8 +102,8 @@ fn presentations_through_the_backend() {
         let twice = block_on(api.redeem_token(&airport_desk, &token.text)).unwrap();
         assert_eq!(api_code(twice.unwrap_err()), ErrorCode::TokenUsed, "{db}");
         // The airport desk may not receive clinic data.
-        let clinic = w1
-            .present_online(Profile::Clinic, Consent::Passcode(&pass()), "clinic")
+        let clinic = block_on(w1.present_online(&api, Profile::Clinic, &pass(), "clinic"))
+            .unwrap()
             .unwrap();
         let refused = block_on(api.redeem_token(&airport_desk, &clinic.text)).unwrap();
         assert_eq!(
@@ -127,7 +131,9 @@ fn presentations_through_the_backend() {
             late.reasons
         );
         // The new phone's credentials are fine.
-        block_on(w2.sync(&api, None)).unwrap().unwrap();
+        block_on(w2.sync(&api, None, Some(&common::pass())))
+            .unwrap()
+            .unwrap();
         let fresh = w2
             .present(
                 Profile::Airport,

@@ -65,6 +65,16 @@ fn authorize(
         hashes: hashes.iter().cloned().map(B64).collect(),
         expires_at,
         device_signature: B64(sign(&message)),
+        consent: Some(
+            block_on(w.consent_proof(
+                api,
+                &common::pass(),
+                eid_core::api::consent_action::SIGNING_AUTHORIZE,
+                &eid_core::api::signing_authorization_digest(&message),
+            ))
+            .unwrap()
+            .unwrap(),
+        ),
     };
     block_on(api.signing_authorize(&d, &body))
         .unwrap()

@@ -140,7 +140,9 @@ fn faults_during_sync_lose_and_duplicate_nothing_on(server: Backend) {
         (CUT_BODY, "cut body"),
     ] {
         mode.store(fault, Ordering::SeqCst);
-        let err = block_on(w.sync(&via_proxy, None)).unwrap().unwrap_err();
+        let err = block_on(w.sync(&via_proxy, None, Some(&common::pass())))
+            .unwrap()
+            .unwrap_err();
         match (fault, &err) {
             (ERROR_500, WalletError::Sync(SyncError::Api { status: 500, .. })) => {}
             (STALL, WalletError::Sync(SyncError::Network(_))) => {}
@@ -159,7 +161,9 @@ fn faults_during_sync_lose_and_duplicate_nothing_on(server: Backend) {
     }
 
     mode.store(PASS, Ordering::SeqCst);
-    let report = block_on(w.sync(&via_proxy, None)).unwrap().unwrap();
+    let report = block_on(w.sync(&via_proxy, None, Some(&common::pass())))
+        .unwrap()
+        .unwrap();
     assert!(report.updated >= 4, "{report:?}");
     let synced = w.documents().unwrap();
     let mut ids: Vec<_> = synced.iter().map(|d| d.id.clone()).collect();
@@ -172,7 +176,7 @@ fn faults_during_sync_lose_and_duplicate_nothing_on(server: Backend) {
     let url = server.url.clone();
     drop(server);
     std::thread::sleep(Duration::from_millis(200));
-    let err = block_on(w.sync(&fast_client(&url), None))
+    let err = block_on(w.sync(&fast_client(&url), None, Some(&common::pass())))
         .unwrap()
         .unwrap_err();
     assert!(

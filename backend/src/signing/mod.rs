@@ -20,7 +20,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ca::SigningCa;
 use der::Decode;
-use eid_core::api::{B64, ErrorCode, MAX_SKEW_SECONDS};
+use eid_core::api::{
+    B64, ErrorCode, MAX_SKEW_SECONDS, consent_action, signing_authorization_digest,
+};
 use eid_core::signing::api::{
     AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList, MAX_HASHES,
     SAD_LIFETIME, SIGN_ALGO, Sad, SignHashRequest, Signatures, authorization_input,
@@ -405,7 +407,8 @@ pub fn check_authorization(
 }
 
 /// POST /v1/signing/credentials/authorize: checks the device's authorisation of exactly these
-/// hashes, consumes the challenge and answers a one-time SAD (stored hashed).
+/// hashes and the citizen's consent to it (docs/adr/0017), consumes the challenge and answers a
+/// one-time SAD (stored hashed).
 pub async fn authorize(
     State(state): State<Arc<AppState>>,
     method: Method,
@@ -437,6 +440,21 @@ pub async fn authorize(
             return Err(refused("the challenge is unknown, used or expired"));
         }
         check_authorization(&req, &device.public_key, now)?;
+        // The device key says which hashes; the citizen's consent says that they want it.
+        let hashes: Vec<Vec<u8>> = req.hashes.iter().map(|h| h.0.clone()).collect();
+        crate::consent::check(
+            &state,
+            &device,
+            req.consent.as_ref(),
+            consent_action::SIGNING_AUTHORIZE,
+            &signing_authorization_digest(&authorization_input(
+                &req.credential_id,
+                &req.challenge.0,
+                &hashes,
+                req.expires_at,
+            )),
+        )
+        .await?;
         let sad = random_bytes(32)?;
         let expires_at = req.expires_at.min(now + SAD_LIFETIME);
         let mut w = state.store.write().await?;
@@ -559,6 +577,7 @@ mod tests {
             hashes: hashes.into_iter().map(B64).collect(),
             expires_at,
             device_signature: B64(sig.to_der().as_bytes().to_vec()),
+            consent: None,
         }
     }
 

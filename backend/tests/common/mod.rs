@@ -11,12 +11,14 @@ use base64::Engine;
 use coset::{CoseSign1, TaggedCborSerializable};
 use der::Decode;
 use eid_backend::{App, Config};
+use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::api::{
-    self, ActivationComplete, ActivationStart, ActivationStarted, B64, ChipEvidence, DevOutbox,
-    ErrorBody, ErrorCode, headers,
+    self, ActivationComplete, ActivationStart, ActivationStarted, B64, ChipEvidence, ConsentProof,
+    DevOutbox, ErrorBody, ErrorCode, headers,
 };
 use eid_core::chip::ec::{Curve, HashAlg};
 use eid_core::chip::lds::LdsFile;
+use eid_core::consent;
 use eid_fixtures::card::aa::ActiveAuthCard;
 use eid_fixtures::card::cccd;
 use eid_fixtures::citizens::{self, Citizen};
@@ -25,6 +27,7 @@ use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tower::ServiceExt;
 
@@ -55,6 +58,22 @@ impl Reply {
     pub fn error(&self) -> ErrorCode {
         self.json::<ErrorBody>().error.code
     }
+}
+
+/// The passcode every test wallet registers at activation.
+pub const PASSCODE: &str = "135790";
+/// Argon2id cost of the tests' OPAQUE key stretching.
+pub const KDF: KdfParams = KdfParams::FAST_FOR_TESTS;
+
+/// How a consent attempt ended.
+pub enum Consented {
+    Proof(ConsentProof),
+    /// The backend refused to start (locked, not registered, ...).
+    Refused(Reply),
+    /// The backend answered; the passcode did not open it.
+    WrongPasscode {
+        attempts_left: u32,
+    },
 }
 
 /// The admin token of every test backend.
@@ -235,6 +254,7 @@ impl Harness {
                 chip,
                 device_public_key: B64(device.public_key()),
                 attestation: None,
+                consent_registration: Some(B64(device.start_registration())),
             },
         )
         .await
@@ -262,7 +282,152 @@ impl Harness {
         let done: api::ActivationCompleted = r.json();
         device.account = done.account_id;
         device.account_credential = done.account_credential.0;
+        let upload = device.finish_registration(&done.consent_registration.unwrap().0);
+        let r = self.register_consent(&device, &upload, None).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
         device
+    }
+
+    /// POST /v1/account/unlock with the citizen's consent.
+    pub async fn unlock(&self, device: &DeviceKey) -> Reply {
+        let proof = self
+            .consent(
+                device,
+                api::consent_action::ACCOUNT_UNLOCK,
+                &api::account_unlock_digest(&device.account),
+            )
+            .await;
+        let body = serde_json::to_vec(&api::AccountLockRequest {
+            client_request_id: request_id(),
+            consent: Some(proof),
+        })
+        .unwrap();
+        self.signed(device, "POST", api::paths::ACCOUNT_UNLOCK, body, &[])
+            .await
+    }
+
+    /// An online token of `device` for `profile`, registered with the citizen's consent.
+    pub async fn registered_token(
+        &self,
+        device: &DeviceKey,
+        profile: eid_core::present::Profile,
+        expires_at: u64,
+    ) -> String {
+        let t = token(device, profile, expires_at);
+        let r = self.register_token(device, &t).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        t
+    }
+
+    /// POST /v1/presentations/tokens with the citizen's consent.
+    pub async fn register_token(&self, device: &DeviceKey, token: &str) -> Reply {
+        let proof = self
+            .consent(
+                device,
+                api::consent_action::PRESENTATION_TOKEN,
+                &api::token_digest(token),
+            )
+            .await;
+        self.post_token(device, token, Some(proof)).await
+    }
+
+    pub async fn post_token(
+        &self,
+        device: &DeviceKey,
+        token: &str,
+        proof: Option<ConsentProof>,
+    ) -> Reply {
+        let body = serde_json::to_vec(&api::TokenRegistration {
+            client_request_id: request_id(),
+            token: token.to_owned(),
+            consent: proof,
+        })
+        .unwrap();
+        self.signed(device, "POST", api::paths::PRESENTATION_TOKENS, body, &[])
+            .await
+    }
+
+    /// POST /v1/consent/register.
+    pub async fn register_consent(
+        &self,
+        device: &DeviceKey,
+        upload: &[u8],
+        proof: Option<ConsentProof>,
+    ) -> Reply {
+        let body = serde_json::to_vec(&api::ConsentRegister {
+            client_request_id: request_id(),
+            upload: B64(upload.to_vec()),
+            consent: proof,
+        })
+        .unwrap();
+        self.signed(device, "POST", api::paths::CONSENT_REGISTER, body, &[])
+            .await
+    }
+
+    /// POST /v1/consent/start with a login of `passcode`.
+    pub async fn consent_start(
+        &self,
+        device: &DeviceKey,
+        passcode: &str,
+    ) -> (consent::Login, Reply) {
+        let (login, ke1) = consent::login_start(&Passcode::new(passcode).unwrap()).unwrap();
+        let body = serde_json::to_vec(&api::ConsentStart {
+            client_request_id: request_id(),
+            credential_request: B64(ke1),
+            registration_request: None,
+        })
+        .unwrap();
+        let r = self
+            .signed(device, "POST", api::paths::CONSENT_START, body, &[])
+            .await;
+        (login, r)
+    }
+
+    /// A consent login with `passcode` and its proof for `action` over `digest`.
+    pub async fn try_consent(
+        &self,
+        device: &DeviceKey,
+        passcode: &str,
+        action: &str,
+        digest: &[u8],
+    ) -> Consented {
+        let (login, r) = self.consent_start(device, passcode).await;
+        if r.status != StatusCode::OK {
+            return Consented::Refused(r);
+        }
+        let started: api::ConsentStarted = r.json();
+        match consent::login_finish(
+            login,
+            &Passcode::new(passcode).unwrap(),
+            &started.consent_id,
+            &started.credential_response.0,
+            KDF,
+        ) {
+            Ok(done) => Consented::Proof(done.proof(action, digest)),
+            Err(consent::ConsentError::WrongPasscode) => Consented::WrongPasscode {
+                attempts_left: started.attempts_left,
+            },
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The citizen's consent (with [`PASSCODE`]) to `action` over `digest`.
+    pub async fn consent(&self, device: &DeviceKey, action: &str, digest: &[u8]) -> ConsentProof {
+        match self.try_consent(device, PASSCODE, action, digest).await {
+            Consented::Proof(p) => p,
+            Consented::Refused(r) => panic!("{} {}", r.status, String::from_utf8_lossy(&r.body)),
+            Consented::WrongPasscode { .. } => panic!("the test passcode was refused"),
+        }
     }
 
     /// A device-signed request.
@@ -302,6 +467,21 @@ impl Harness {
         }
         self.send(req.body(Body::from(body)).unwrap()).await
     }
+}
+
+/// An online token of `device` (not registered).
+pub fn token(device: &DeviceKey, profile: eid_core::present::Profile, expires_at: u64) -> String {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).unwrap();
+    let input = eid_core::present::Token::signing_input(&device.account, &id, profile, expires_at);
+    eid_core::present::Token {
+        account: device.account.clone(),
+        id,
+        profile,
+        expires_at,
+        signature: device.sign_raw(&input),
+    }
+    .to_text()
 }
 
 /// The chip's files as evidence, with its active-authentication answer to `challenge`.
@@ -400,6 +580,8 @@ pub struct DeviceKey {
     key: SigningKey,
     pub account: String,
     pub account_credential: Vec<u8>,
+    /// The consent registration sent with activation, until its answer comes.
+    registration: Mutex<Option<consent::Registration>>,
 }
 
 impl DeviceKey {
@@ -410,6 +592,7 @@ impl DeviceKey {
             key: SigningKey::from_slice(&secret).unwrap(),
             account: String::new(),
             account_credential: Vec::new(),
+            registration: Mutex::new(None),
         }
     }
 
@@ -431,5 +614,35 @@ impl DeviceKey {
         let sig: Signature = self.key.sign(message);
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(sig.normalize_s().to_der().as_bytes())
+    }
+
+    /// The device's private key (to sign remote-signing authorisations with).
+    pub fn signing_key(&self) -> SigningKey {
+        self.key.clone()
+    }
+
+    /// A copy of this device's key file and account (what a thief of the phone's files holds).
+    pub fn copy(&self) -> DeviceKey {
+        DeviceKey {
+            key: self.key.clone(),
+            account: self.account.clone(),
+            account_credential: self.account_credential.clone(),
+            registration: Mutex::new(None),
+        }
+    }
+
+    /// Starts registering [`PASSCODE`]: the request bytes for activation.
+    pub fn start_registration(&self) -> Vec<u8> {
+        let (state, request) =
+            consent::registration_start(&Passcode::new(PASSCODE).unwrap()).unwrap();
+        *self.registration.lock().unwrap() = Some(state);
+        request
+    }
+
+    /// The upload that finishes the registration started with activation.
+    pub fn finish_registration(&self, response: &[u8]) -> Vec<u8> {
+        let state = self.registration.lock().unwrap().take().unwrap();
+        consent::registration_finish(state, &Passcode::new(PASSCODE).unwrap(), response, KDF)
+            .unwrap()
     }
 }

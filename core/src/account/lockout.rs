@@ -15,6 +15,16 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub const FIRST_LOCK_MS: i64 = 60_000;
 pub const MAX_LOCK_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The lock after `failures` failed attempts: none before [`MAX_ATTEMPTS`], then 1 minute,
+/// doubling with each further failure, capped at 24 hours. The backend's remote-consent lock
+/// (docs/adr/0017) uses the same rule.
+pub fn lock_ms(failures: u32) -> Option<i64> {
+    (failures >= MAX_ATTEMPTS).then(|| {
+        let doublings = (failures - MAX_ATTEMPTS).min(20);
+        (FIRST_LOCK_MS << doublings).min(MAX_LOCK_MS)
+    })
+}
+
 /// Time sources, supplied by the platform (Android: `SystemClock.elapsedRealtime()` and
 /// `BOOT_COUNT`; iOS: `mach_continuous_time`-based uptime and the boot time).
 pub trait Clock: Send + Sync {
@@ -109,9 +119,8 @@ impl Lockout {
     pub fn record_failure(&mut self, clock: &dyn Clock) {
         self.observe(clock);
         self.failures = self.failures.saturating_add(1);
-        if self.failures >= MAX_ATTEMPTS {
-            let doublings = (self.failures - MAX_ATTEMPTS).min(20);
-            self.remaining_ms = (FIRST_LOCK_MS << doublings).min(MAX_LOCK_MS);
+        if let Some(ms) = lock_ms(self.failures) {
+            self.remaining_ms = ms;
         }
     }
 

@@ -27,7 +27,7 @@ impl Passcode {
         Ok(Passcode(d.to_owned()))
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
 }

@@ -92,6 +92,10 @@ pub struct AuthorizeRequest {
     pub expires_at: u64,
     /// The device key's DER ECDSA P-256/SHA-256 over [`authorization_input`].
     pub device_signature: B64,
+    /// The citizen's consent (docs/adr/0017) over
+    /// `crate::api::signing_authorization_digest(authorization_input(..))`.
+    #[serde(default)]
+    pub consent: Option<crate::api::ConsentProof>,
 }
 
 /// The signature activation data (CSC `SAD`, `expiresIn`).

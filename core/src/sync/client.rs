@@ -478,10 +478,12 @@ impl BackendClient {
     }
 
     /// Locks (`true`) or unlocks the account at the backend.
+    /// Unlocking needs the citizen's `consent` (docs/adr/0017); locking does not.
     pub async fn set_account_locked(
         &self,
         signer: &dyn DeviceSigner,
         locked: bool,
+        consent: Option<crate::api::ConsentProof>,
     ) -> Result<AccountStatus, SyncError> {
         let path = if locked {
             api::paths::ACCOUNT_LOCK
@@ -490,6 +492,7 @@ impl BackendClient {
         };
         let body = AccountLockRequest {
             client_request_id: new_request_id(),
+            consent,
         };
         self.json(Method::Post, path, Some(&body), Some(signer))
             .await
@@ -503,11 +506,13 @@ impl BackendClient {
         signer: &dyn DeviceSigner,
         profile: &str,
         device_keys: &[Vec<u8>],
+        consent: crate::api::ConsentProof,
     ) -> Result<Vec<Vec<u8>>, SyncError> {
         let body = PresentationCredentialsRequest {
             profile: profile.to_owned(),
             device_keys: device_keys.iter().cloned().map(B64).collect(),
             client_request_id: new_request_id(),
+            consent: Some(consent),
         };
         let issued: PresentationCredentialsIssued = self
             .json(
@@ -592,3 +597,5 @@ impl BackendClient {
 
 // Remote signing calls (issue 6).
 mod signing;
+// Citizen consent calls (docs/adr/0017).
+mod consent;

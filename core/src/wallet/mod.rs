@@ -6,6 +6,7 @@
 //! on phones) — so a copied database needs both the device and the passcode. With biometric
 //! unlock enabled, the platform key store also keeps a copy wrapped under a biometric-bound key.
 
+mod consent;
 mod data_key;
 mod error;
 mod present;
@@ -291,14 +292,38 @@ impl Wallet {
         self.store.lock();
     }
 
-    /// Changes the passcode: the new passcode record and the re-wrapped data key are written in
-    /// one transaction, so a crash leaves either the old or the new passcode working.
+    /// Changes the passcode of a wallet that is not activated: the new passcode record and the
+    /// re-wrapped data key are written in one transaction, so a crash leaves either the old or
+    /// the new passcode working. An activated wallet's passcode is also the citizen's consent at
+    /// the backend (docs/adr/0017): it changes with [`Wallet::change_passcode_online`] only.
     pub fn change_passcode(&self, old: &Passcode, new: &Passcode) -> Result<()> {
+        if self.account_id()?.is_some() {
+            return Err(WalletError::InvalidInput(
+                "an activated wallet changes its passcode online, with the backend".into(),
+            ));
+        }
+        let change = self.prepare_change(old, new)?;
+        self.commit_change(change)
+    }
+
+    /// Checks the old passcode and prepares the new record and the re-wrapped data key.
+    fn prepare_change(
+        &self,
+        old: &Passcode,
+        new: &Passcode,
+    ) -> Result<(crate::account::PasscodeChange, Vec<u8>)> {
         let change = self
             .account()
             .prepare_passcode_change(old, new, self.kdf, &mut OsRng)?;
         let data_key = self.data_key_with(&change.old_kek)?;
         let wrapped = data_key::wrap_for_passcode(&*self.keys, &change.new_kek, &data_key)?;
+        Ok((change, wrapped))
+    }
+
+    fn commit_change(
+        &self,
+        (change, wrapped): (crate::account::PasscodeChange, Vec<u8>),
+    ) -> Result<()> {
         self.store.meta_put_all(&[
             (change.record_key, change.record.as_slice()),
             (data_key::META_WRAPPED, wrapped.as_slice()),

@@ -1,12 +1,14 @@
 //! Showing a QR: the wallet's side of `present` (docs/adr/0010).
 //!
 //! Offline: the next unused single-use credential of the profile, signed with its own device
-//! key over the current time and the verifier's nonce. Online: a one-minute token signed with
-//! the account's device key, which the verifier redeems at the backend. Either way the citizen
-//! confirms with the passcode or biometric first, and the presentation goes into the log.
+//! key over the current time and the verifier's nonce; the citizen confirms with the passcode
+//! or biometric. Online: a one-minute token signed with the account's device key, registered
+//! at the backend with the citizen's consent (passcode, docs/adr/0017), which the verifier
+//! redeems there. Either way the presentation goes into the log.
 
 use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
+use crate::api::{B64, consent_action, presentation_credentials_digest, token_digest};
 use crate::credential::Document;
 use crate::present::payload::{PRESENTATION_LIFETIME, TOKEN_LIFETIME, raw_signature};
 use crate::present::{
@@ -77,18 +79,20 @@ pub const PRESENTATION_BATCH: usize = 8;
 
 impl Wallet {
     /// Asks the backend for a batch of each profile that runs low (and whose source document the
-    /// wallet holds). Slots left empty by an earlier failed request are dropped first.
+    /// wallet holds), each batch with the citizen's consent (docs/adr/0017): without the
+    /// passcode nothing is asked for. Slots left empty by an earlier failed request are dropped
+    /// first.
     pub(super) async fn refill_presentations(
         &self,
         client: &crate::sync::BackendClient,
-        signer: &dyn crate::sync::client::DeviceSigner,
+        passcode: Option<&Passcode>,
     ) -> Result<usize> {
         let kinds: Vec<_> = self
             .verified_documents()?
             .iter()
             .map(Document::kind)
             .collect();
-        let mut stored = 0;
+        let mut low = Vec::new();
         for profile in Profile::ALL {
             let empty: Vec<String> = self
                 .store
@@ -99,29 +103,60 @@ impl Wallet {
                 .map(|s| s.alias)
                 .collect();
             self.drop_slots(&empty)?;
-            if !kinds.contains(&profile.source())
-                || self
+            if kinds.contains(&profile.source())
+                && self
                     .store
                     .unused_presentations(profile.as_str())
                     .map_err(WalletError::from_store)?
-                    >= PRESENTATION_LOW_WATER
+                    < PRESENTATION_LOW_WATER
             {
-                continue;
+                low.push(profile);
             }
+        }
+        if low.is_empty() {
+            return Ok(0);
+        }
+        let passcode = passcode.ok_or(WalletError::InvalidInput(
+            "new presentation credentials need the citizen's passcode".into(),
+        ))?;
+        self.unlock(passcode)?;
+        let signer = self.request_signer()?;
+        let mut stored = 0;
+        for profile in low {
             let (aliases, public): (Vec<String>, Vec<Vec<u8>>) = self
                 .new_presentation_keys(profile, PRESENTATION_BATCH)?
                 .into_iter()
                 .unzip();
-            match client
-                .presentation_credentials(signer, profile.as_str(), &public)
-                .await
-            {
+            let keys: Vec<B64> = public.iter().cloned().map(B64).collect();
+            let result = async {
+                let proof = self
+                    .remote_consent(
+                        client,
+                        passcode,
+                        consent_action::PRESENTATION_CREDENTIALS,
+                        &presentation_credentials_digest(profile.as_str(), &keys),
+                    )
+                    .await?;
+                Ok(client
+                    .presentation_credentials(&signer, profile.as_str(), &public, proof)
+                    .await?)
+            }
+            .await;
+            self.log_consented(
+                TransactionKind::Account,
+                "backend",
+                &format!("presentation credentials: {}", profile.as_str()),
+                vec![],
+                &result,
+                None,
+            )?;
+            match result {
                 Ok(creds) => {
                     stored += self.import_presentation_credentials(profile, &aliases, &creds)?
                 }
                 Err(e) => {
                     self.drop_slots(&aliases)?;
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
         }
@@ -368,14 +403,63 @@ impl Wallet {
     }
 
     /// An online token for `profile`: the verifier redeems it once at the backend within a
-    /// minute and gets the fields from there.
-    pub fn present_online(
+    /// minute and gets the fields from there. The backend redeems only tokens registered with
+    /// the citizen's consent (docs/adr/0017), so this needs the backend and the passcode
+    /// (biometric unlock cannot prove the passcode to the backend).
+    pub async fn present_online(
         &self,
+        client: &crate::sync::BackendClient,
         profile: Profile,
-        consent: Consent<'_>,
+        passcode: &Passcode,
         counterparty: &str,
     ) -> Result<PresentationOut> {
-        self.confirm(consent)?;
+        self.unlock(passcode)?;
+        let result = self
+            .present_online_inner(client, profile, passcode, counterparty)
+            .await;
+        // A success was logged with the fields disclosed; a refusal is logged here.
+        if result.is_err() {
+            self.log_consented(
+                TransactionKind::Presentation,
+                counterparty,
+                profile.as_str(),
+                vec![],
+                &result,
+                None,
+            )?;
+        }
+        result
+    }
+
+    /// Registers an online token of this wallet (`VNT1:` text signed with the device key) at the
+    /// backend with the citizen's consent; the backend redeems only registered tokens.
+    /// [`Wallet::present_online`] does this itself; load tools that mint tokens call it.
+    pub async fn register_online_token(
+        &self,
+        client: &crate::sync::BackendClient,
+        token_text: &str,
+        passcode: &Passcode,
+    ) -> Result<()> {
+        let proof = self
+            .remote_consent(
+                client,
+                passcode,
+                consent_action::PRESENTATION_TOKEN,
+                &token_digest(token_text),
+            )
+            .await?;
+        let signer = self.request_signer()?;
+        client.register_token(&signer, token_text, proof).await?;
+        Ok(())
+    }
+
+    async fn present_online_inner(
+        &self,
+        client: &crate::sync::BackendClient,
+        profile: Profile,
+        passcode: &Passcode,
+        counterparty: &str,
+    ) -> Result<PresentationOut> {
         let account = self.account_id()?.ok_or(WalletError::InvalidInput(
             "online presentation needs an activated wallet".into(),
         ))?;
@@ -395,6 +479,8 @@ impl Wallet {
         let payload_bytes = t.encode().len();
         let text = t.to_text();
         let qr = QrImage::encode(&text)?;
+        // Registered with the citizen's consent before it is shown.
+        self.register_online_token(client, &text, passcode).await?;
         self.log_presentation(profile, counterparty, &fields, "online token")?;
         Ok(PresentationOut {
             profile,

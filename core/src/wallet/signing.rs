@@ -5,7 +5,7 @@
 use super::sync::WalletSigner;
 use super::{Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
-use crate::api::B64;
+use crate::api::{B64, consent_action, signing_authorization_digest};
 use crate::signing::api::{
     AuthorizeRequest, CredentialInfo, SAD_LIFETIME, SIGN_ALGO, SignHashRequest,
 };
@@ -38,7 +38,7 @@ fn credential_of(info: CredentialInfo) -> Result<SigningCredential> {
 }
 
 impl Wallet {
-    fn request_signer(&self) -> Result<WalletSigner<'_>> {
+    pub(super) fn request_signer(&self) -> Result<WalletSigner<'_>> {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);
         }
@@ -95,8 +95,9 @@ impl Wallet {
     }
 
     /// Signs `request.content` with the account's remote key after checking `passcode`: the
-    /// device key authorises exactly this hash, the backend signs it, the CMS is verified
-    /// before it is returned. Every attempt is logged.
+    /// device key authorises exactly this hash, the passcode proves the citizen's consent to
+    /// the backend (docs/adr/0017), the backend signs it, the CMS is verified before it is
+    /// returned. Every attempt is logged.
     pub async fn sign(
         &self,
         client: &BackendClient,
@@ -108,7 +109,7 @@ impl Wallet {
         let credential = self.enabled_credential(client).await?;
         let consent = consent(request, &credential);
         let result = self
-            .sign_inner(client, request, &credential, &consent)
+            .sign_inner(client, request, &credential, &consent, passcode)
             .await;
         let (outcome, detail) = match &result {
             Ok(_) => (Outcome::Success, None),
@@ -135,6 +136,7 @@ impl Wallet {
         request: &SigningRequest,
         credential: &SigningCredential,
         consent: &SigningConsent,
+        passcode: &Passcode,
     ) -> Result<SignedDocument> {
         let ca = self
             .store
@@ -151,12 +153,17 @@ impl Wallet {
         let id = &credential.credential_id;
         let challenge = client.signing_challenge(&signer, id).await?;
         let expires_at = signing_time + SAD_LIFETIME;
-        let authorisation = self.sign_with_device_key(&api::authorization_input(
-            id,
-            &challenge.challenge.0,
-            &hashes,
-            expires_at,
-        ))?;
+        let input = api::authorization_input(id, &challenge.challenge.0, &hashes, expires_at);
+        let authorisation = self.sign_with_device_key(&input)?;
+        // The citizen's consent to exactly this authorisation (docs/adr/0017).
+        let proof = self
+            .remote_consent(
+                client,
+                passcode,
+                consent_action::SIGNING_AUTHORIZE,
+                &signing_authorization_digest(&input),
+            )
+            .await?;
         let sad = client
             .signing_authorize(
                 &signer,
@@ -167,6 +174,7 @@ impl Wallet {
                     hashes: hashes.iter().cloned().map(B64).collect(),
                     expires_at,
                     device_signature: B64(authorisation),
+                    consent: Some(proof),
                 },
             )
             .await?;

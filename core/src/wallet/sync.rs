@@ -1,6 +1,7 @@
 //! Activation and sync: the wallet's side of the backend API.
 
 use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
+use crate::account::passcode::Passcode;
 use crate::api::{ActivationComplete, B64, ChipEvidence, ErrorCode};
 use crate::chip::document::ChipDocument;
 use crate::chip::lds::LdsFile;
@@ -95,16 +96,19 @@ impl Wallet {
     /// Step 2, after the wallet is set up with a passcode and the chip was read with
     /// `aa_challenge = pending.chip_challenge`: sends the SMS code and the chip evidence, and on
     /// success stores the account credential and becomes Active at the level granted.
+    ///
+    /// The passcode is registered at the backend as the citizen's consent for remote actions
+    /// (docs/adr/0017): checked here first, so the backend never holds a passcode the citizen
+    /// did not set.
     pub async fn complete_activation(
         &self,
         client: &BackendClient,
         pending: &PendingActivation,
         sms_code: &str,
         chip: &ChipDocument,
+        passcode: &Passcode,
     ) -> Result<(String, u8)> {
-        if !self.is_unlocked() {
-            return Err(WalletError::Locked);
-        }
+        self.unlock(passcode)?;
         // Refuse locally what the backend would refuse anyway: clearer, and no code wasted.
         if chip.passive_authentication.status == PaStatus::Invalid {
             return Err(WalletError::InvalidInput(format!(
@@ -133,6 +137,12 @@ impl Wallet {
                 .keys
                 .attestation(DEVICE_KEY_ALIAS)?
                 .map(|c| c.into_iter().map(B64).collect()),
+            consent_registration: None,
+        };
+        let (registration, request) = crate::consent::registration_start(passcode)?;
+        let body = ActivationComplete {
+            consent_registration: Some(B64(request)),
+            ..body
         };
         let done = client.complete_activation(&body).await?;
         // The account credential is checked like any document, against the backend's trust list.
@@ -141,6 +151,16 @@ impl Wallet {
         self.store
             .meta_put(META_ACCOUNT_ID, done.account_id.as_bytes())?;
         self.activate(done.level)?;
+        // A backend without citizen consent (production without a seal key) answers none: the
+        // account is active, and the backend refuses the consented actions.
+        if let Some(response) = done.consent_registration {
+            let signer = WalletSigner {
+                wallet: self,
+                account_id: done.account_id.clone(),
+            };
+            self.finish_consent_registration(client, &signer, registration, passcode, &response.0)
+                .await?;
+        }
         Ok((done.account_id, done.level))
     }
 
@@ -157,10 +177,15 @@ impl Wallet {
     /// Pulls trust list, status list and documents and applies them in one transaction. On
     /// failure nothing changes but the recorded error; the wallet keeps working from what it has.
     /// A revoked binding (the account was activated on another device) wipes the documents.
+    ///
+    /// Presentation credentials are refilled only with the citizen's `passcode` (their issuance
+    /// needs consent, docs/adr/0017); without it the documents sync and
+    /// `SyncReport::presentation_error` says that the passcode is needed when a profile runs low.
     pub async fn sync(
         &self,
         client: &BackendClient,
         listener: Option<&dyn SyncListener>,
+        passcode: Option<&Passcode>,
     ) -> Result<SyncReport> {
         let note = |s: SyncStage| {
             if let Some(l) = listener {
@@ -171,7 +196,7 @@ impl Wallet {
         state.last_attempt_ms = Some(self.clock.wall_ms());
         state.pending = true;
         self.save_sync_state(&state)?;
-        let result = self.sync_inner(client, &mut state, &note).await;
+        let result = self.sync_inner(client, &mut state, &note, passcode).await;
         state.pending = false;
         match &result {
             Ok(_) => {
@@ -190,6 +215,7 @@ impl Wallet {
         client: &BackendClient,
         state: &mut SyncState,
         note: &(dyn Fn(SyncStage) + Sync),
+        passcode: Option<&Passcode>,
     ) -> Result<SyncReport> {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);
@@ -262,7 +288,7 @@ impl Wallet {
             )
             .map_err(WalletError::from_store)?;
         // Presentation credentials: a failure here leaves the documents synced.
-        match self.refill_presentations(client, &signer).await {
+        match self.refill_presentations(client, passcode).await {
             Ok(n) => report.presentation_credentials = n,
             Err(e) => report.presentation_error = Some(e.to_string()),
         }

@@ -2327,6 +2327,152 @@ public func FfiConverterTypeLogForwarder_lower(_ value: LogForwarder) -> UInt64 
 
 
 /**
+ * A 6-digit passcode. Made once from the digits the user typed; its string form is redacted.
+ */
+public protocol PasscodeProtocol: AnyObject, Sendable {
+    
+}
+/**
+ * A 6-digit passcode. Made once from the digits the user typed; its string form is redacted.
+ */
+open class Passcode: PasscodeProtocol, @unchecked Sendable, CustomDebugStringConvertible, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_passcode(self.handle, $0) }
+    }
+    /**
+     * Fails with `InvalidInput` unless `digits` are 6 digits.
+     */
+public convenience init(digits: String)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_constructor_passcode_new(
+        FfiConverterString.lower(digits),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_passcode(handle, $0) }
+    }
+
+    
+
+    
+
+    
+// The local Rust `Debug` implementation.
+public var debugDescription: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_passcode_uniffi_trait_debug(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_passcode_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePasscode: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Passcode
+
+    public static func lift(_ handle: UInt64) throws -> Passcode {
+        return Passcode(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Passcode) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Passcode {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Passcode, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePasscode_lift(_ handle: UInt64) throws -> Passcode {
+    return try FfiConverterTypePasscode.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePasscode_lower(_ value: Passcode) -> UInt64 {
+    return FfiConverterTypePasscode.lower(value)
+}
+
+
+
+
+
+
+/**
  * Receives the steps of a sync.
  */
 public protocol SyncListener: AnyObject, Sendable {
@@ -2908,10 +3054,11 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
     func present(profile: Profile, consent: Consent, nonce: Data?) throws  -> Presentation
     
     /**
-     * An online token for `profile` (signed here with the device key, no network): a
-     * registered verifier redeems it once at the backend within a minute.
+     * An online token for `profile`, signed with the device key and registered at the
+     * backend with the citizen's passcode (docs/adr/0017) before it is returned: a registered
+     * verifier redeems it once within a minute. Needs the network and the passcode.
      */
-    func presentOnline(profile: Profile, consent: Consent) throws  -> Presentation
+    func presentOnline(profile: Profile, passcode: Passcode) async throws  -> Presentation
     
     /**
      * What `profile` would disclose, for the consent screen (unlocked wallet).
@@ -2951,9 +3098,16 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
     func changePasscode(old: String, new: String) throws 
     
     /**
-     * Activation step 2 (set up and unlocked; `chip` read with the pending challenge).
+     * Changes the passcode of an activated wallet, at the backend too, with the old one.
+     * (`change_passcode` is for a wallet that is not activated yet.)
      */
-    func completeActivation(pending: PendingActivation, smsCode: String, chip: ChipRead) async throws  -> Activation
+    func changePasscodeOnline(old: Passcode, new: Passcode) async throws 
+    
+    /**
+     * Activation step 2 (set up; `chip` read with the pending challenge). The passcode is
+     * registered at the backend as the citizen's consent for remote actions (docs/adr/0017).
+     */
+    func completeActivation(pending: PendingActivation, smsCode: String, chip: ChipRead, passcode: Passcode) async throws  -> Activation
     
     func document(id: String) throws  -> DocumentDetail
     
@@ -2973,6 +3127,11 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
     func lock() 
     
     /**
+     * Locks the account at the backend (lost or stolen phone): the device key alone may.
+     */
+    func lockAccountRemote() async throws 
+    
+    /**
      * First run: sets the 6-digit passcode, creates the device key, unlocks. Returns the device
      * public key (SEC1 uncompressed P-256).
      */
@@ -2986,9 +3145,12 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
     func state() throws  -> AccountStatus
     
     /**
-     * Pulls trust list, status list and documents; all or nothing.
+     * Pulls trust list, status list and documents; all or nothing. With the `passcode`, also
+     * refills the presentation credentials of profiles running low (their issuance needs the
+     * citizen's consent, docs/adr/0017); without it, `presentation_error` says so when one
+     * runs low.
      */
-    func sync(listener: SyncListener?) async throws  -> SyncReport
+    func sync(listener: SyncListener?, passcode: Passcode?) async throws  -> SyncReport
     
     func syncStatus() throws  -> SyncStatus
     
@@ -2998,6 +3160,13 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
      * Fails with `WrongPasscode { attempts_left }` or `Locked { until_ms }`.
      */
     func unlock(passcode: String) throws 
+    
+    /**
+     * Unlocks the account at the backend: needs the citizen's passcode, proved to the backend
+     * (`WrongPasscode { attempts_left }` with the backend's count; five failures lock remote
+     * consent for a while: `Backend { code: "rate_limited" }`).
+     */
+    func unlockAccountRemote(passcode: Passcode) async throws 
     
     /**
      * The key store's `unwrap_key` shows the platform's biometric prompt.
@@ -3100,18 +3269,24 @@ open func present(profile: Profile, consent: Consent, nonce: Data?)throws  -> Pr
 }
     
     /**
-     * An online token for `profile` (signed here with the device key, no network): a
-     * registered verifier redeems it once at the backend within a minute.
+     * An online token for `profile`, signed with the device key and registered at the
+     * backend with the citizen's passcode (docs/adr/0017) before it is returned: a registered
+     * verifier redeems it once within a minute. Needs the network and the passcode.
      */
-open func presentOnline(profile: Profile, consent: Consent)throws  -> Presentation  {
-    return try  FfiConverterTypePresentation_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
-        uniffiCallStatus in
-    uniffi_eid_ffi_fn_method_wallethandle_present_online(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeProfile_lower(profile),
-        FfiConverterTypeConsent_lower(consent),uniffiCallStatus
-    )
-})
+open func presentOnline(profile: Profile, passcode: Passcode)async throws  -> Presentation  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_present_online(
+                        self.uniffiCloneHandle(),FfiConverterTypeProfile_lower(profile),FfiConverterTypePasscode_lower(passcode)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePresentation_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
 }
     
     /**
@@ -3238,14 +3413,35 @@ open func changePasscode(old: String, new: String)throws   {try rustCallWithErro
 }
     
     /**
-     * Activation step 2 (set up and unlocked; `chip` read with the pending challenge).
+     * Changes the passcode of an activated wallet, at the backend too, with the old one.
+     * (`change_passcode` is for a wallet that is not activated yet.)
      */
-open func completeActivation(pending: PendingActivation, smsCode: String, chip: ChipRead)async throws  -> Activation  {
+open func changePasscodeOnline(old: Passcode, new: Passcode)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_change_passcode_online(
+                        self.uniffiCloneHandle(),FfiConverterTypePasscode_lower(old),FfiConverterTypePasscode_lower(new)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_void,
+            completeFunc: ffi_eid_ffi_rust_future_complete_void,
+            freeFunc: ffi_eid_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+    /**
+     * Activation step 2 (set up; `chip` read with the pending challenge). The passcode is
+     * registered at the backend as the citizen's consent for remote actions (docs/adr/0017).
+     */
+open func completeActivation(pending: PendingActivation, smsCode: String, chip: ChipRead, passcode: Passcode)async throws  -> Activation  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_eid_ffi_fn_method_wallethandle_complete_activation(
-                        self.uniffiCloneHandle(),FfiConverterTypePendingActivation_lower(pending),FfiConverterString.lower(smsCode),FfiConverterTypeChipRead_lower(chip)
+                        self.uniffiCloneHandle(),FfiConverterTypePendingActivation_lower(pending),FfiConverterString.lower(smsCode),FfiConverterTypeChipRead_lower(chip),FfiConverterTypePasscode_lower(passcode)
                 )
             },
             pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
@@ -3323,6 +3519,25 @@ open func lock()  {try! rustCall() {
 }
     
     /**
+     * Locks the account at the backend (lost or stolen phone): the device key alone may.
+     */
+open func lockAccountRemote()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_void,
+            completeFunc: ffi_eid_ffi_rust_future_complete_void,
+            freeFunc: ffi_eid_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+    /**
      * First run: sets the 6-digit passcode, creates the device key, unlocks. Returns the device
      * public key (SEC1 uncompressed P-256).
      */
@@ -3365,14 +3580,17 @@ open func state()throws  -> AccountStatus  {
 }
     
     /**
-     * Pulls trust list, status list and documents; all or nothing.
+     * Pulls trust list, status list and documents; all or nothing. With the `passcode`, also
+     * refills the presentation credentials of profiles running low (their issuance needs the
+     * citizen's consent, docs/adr/0017); without it, `presentation_error` says so when one
+     * runs low.
      */
-open func sync(listener: SyncListener?)async throws  -> SyncReport  {
+open func sync(listener: SyncListener?, passcode: Passcode?)async throws  -> SyncReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_eid_ffi_fn_method_wallethandle_sync(
-                        self.uniffiCloneHandle(),FfiConverterOptionTypeSyncListener.lower(listener)
+                        self.uniffiCloneHandle(),FfiConverterOptionTypeSyncListener.lower(listener),FfiConverterOptionTypePasscode.lower(passcode)
                 )
             },
             pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
@@ -3411,6 +3629,27 @@ open func unlock(passcode: String)throws   {try rustCallWithError(FfiConverterTy
         FfiConverterString.lower(passcode),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Unlocks the account at the backend: needs the citizen's passcode, proved to the backend
+     * (`WrongPasscode { attempts_left }` with the backend's count; five failures lock remote
+     * consent for a while: `Backend { code: "rate_limited" }`).
+     */
+open func unlockAccountRemote(passcode: Passcode)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_unlock_account_remote(
+                        self.uniffiCloneHandle(),FfiConverterTypePasscode_lower(passcode)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_void,
+            completeFunc: ffi_eid_ffi_rust_future_complete_void,
+            freeFunc: ffi_eid_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeEidError_lift
+        )
 }
     
     /**
@@ -4841,17 +5080,35 @@ public struct SyncReport: Equatable, Hashable {
      * This device was revoked: the documents were wiped.
      */
     public var revoked: Bool
+    /**
+     * Presentation credentials received (only when `sync` was given the passcode).
+     */
+    public var presentationCredentials: UInt64
+    /**
+     * Why refilling presentation credentials failed or was skipped (no passcode given);
+     * the documents were still synced.
+     */
+    public var presentationError: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(updated: UInt64, removed: UInt64, unchanged: Bool, 
         /**
          * This device was revoked: the documents were wiped.
-         */revoked: Bool) {
+         */revoked: Bool, 
+        /**
+         * Presentation credentials received (only when `sync` was given the passcode).
+         */presentationCredentials: UInt64, 
+        /**
+         * Why refilling presentation credentials failed or was skipped (no passcode given);
+         * the documents were still synced.
+         */presentationError: String?) {
         self.updated = updated
         self.removed = removed
         self.unchanged = unchanged
         self.revoked = revoked
+        self.presentationCredentials = presentationCredentials
+        self.presentationError = presentationError
     }
 
     
@@ -4873,7 +5130,9 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 updated: FfiConverterUInt64.read(from: &buf), 
                 removed: FfiConverterUInt64.read(from: &buf), 
                 unchanged: FfiConverterBool.read(from: &buf), 
-                revoked: FfiConverterBool.read(from: &buf)
+                revoked: FfiConverterBool.read(from: &buf), 
+                presentationCredentials: FfiConverterUInt64.read(from: &buf), 
+                presentationError: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4882,6 +5141,8 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.removed, into: &buf)
         FfiConverterBool.write(value.unchanged, into: &buf)
         FfiConverterBool.write(value.revoked, into: &buf)
+        FfiConverterUInt64.write(value.presentationCredentials, into: &buf)
+        FfiConverterOptionString.write(value.presentationError, into: &buf)
     }
 }
 
@@ -5503,12 +5764,15 @@ public func FfiConverterTypeChipStage_lower(_ value: ChipStage) -> RustBuffer {
 
 
 /**
- * How the citizen confirmed a presentation.
+ * How the citizen confirmed an offline presentation. The passcode is a [`Passcode`] object,
+ * so printing a `Consent` never shows the digits. Online and remote actions take a
+ * `Passcode` directly: biometric unlock cannot prove the passcode to the backend
+ * (docs/adr/0017).
  */
 
-public enum Consent: Equatable, Hashable {
+public enum Consent {
     
-    case passcode(passcode: String
+    case passcode(passcode: Passcode
     )
     /**
      * The key store's `unwrap_key` shows the platform's biometric prompt.
@@ -5535,7 +5799,7 @@ public struct FfiConverterTypeConsent: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .passcode(passcode: try FfiConverterString.read(from: &buf)
+        case 1: return .passcode(passcode: try FfiConverterTypePasscode.read(from: &buf)
         )
         
         case 2: return .biometric
@@ -5550,7 +5814,7 @@ public struct FfiConverterTypeConsent: FfiConverterRustBuffer {
         
         case let .passcode(passcode):
             writeInt(&buf, Int32(1))
-            FfiConverterString.write(passcode, into: &buf)
+            FfiConverterTypePasscode.write(passcode, into: &buf)
             
         
         case .biometric:
@@ -6660,6 +6924,30 @@ fileprivate struct FfiConverterOptionTypeLogForwarder: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePasscode: FfiConverterRustBuffer {
+    typealias SwiftType = Passcode?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePasscode.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePasscode.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSyncListener: FfiConverterRustBuffer {
     typealias SwiftType = SyncListener?
 
@@ -7161,7 +7449,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_wallethandle_present() != 41679) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_wallethandle_present_online() != 45152) {
+    if (uniffi_eid_ffi_checksum_method_wallethandle_present_online() != 32404) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview() != 33438) {
@@ -7188,7 +7476,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_wallethandle_change_passcode() != 16582) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() != 56058) {
+    if (uniffi_eid_ffi_checksum_method_wallethandle_change_passcode_online() != 41406) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() != 40045) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_document() != 26390) {
@@ -7212,6 +7503,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_wallethandle_lock() != 53086) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote() != 35918) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_eid_ffi_checksum_method_wallethandle_set_up() != 46160) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7221,7 +7515,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_wallethandle_state() != 25180) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_wallethandle_sync() != 30529) {
+    if (uniffi_eid_ffi_checksum_method_wallethandle_sync() != 35076) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_sync_status() != 1238) {
@@ -7233,6 +7527,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_wallethandle_unlock() != 37176) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_unlock_account_remote() != 37026) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_eid_ffi_checksum_method_wallethandle_unlock_with_biometric() != 51904) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7240,6 +7537,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() != 34550) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_constructor_passcode_new() != 32336) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_verifier_fetch() != 28148) {

@@ -179,7 +179,7 @@ final class EidWalletTests: XCTestCase {
         _ = try wallet.setUp(passcode: "123456")
         wallet.lock()
         XCTAssertThrowsError(
-            try wallet.present(profile: .airport, consent: .passcode(passcode: "000000"), nonce: nil)
+            try wallet.present(profile: .airport, consent: .passcode(passcode: try Passcode(digits: "000000")), nonce: nil)
         ) { error in
             guard case EidError.WrongPasscode(let left) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(left, 4)

@@ -135,8 +135,9 @@ final class WalletJourneyTests: XCTestCase {
             options: ChipReadOptions(photo: false, aaChallenge: pending.chipChallenge),
             listener: nil, cancel: nil)
         let code = try XCTUnwrap(try devSmsCode(backendUrl: backend.url, phone: citizen.phone))
-        _ = try await wallet.completeActivation(pending: pending, smsCode: code, chip: chip)
-        _ = try await wallet.sync(listener: nil)
+        _ = try await wallet.completeActivation(pending: pending, smsCode: code, chip: chip, passcode: try Passcode(digits: "123456"))
+        // With the passcode: presentation credentials need the citizen's consent (ADR 0017).
+        _ = try await wallet.sync(listener: nil, passcode: try Passcode(digits: "123456"))
         return wallet
     }
 
@@ -163,13 +164,13 @@ final class WalletJourneyTests: XCTestCase {
         XCTAssertGreaterThan(card.reconnects(), 0, "the link dropped and the read resumed")
         XCTAssertEqual(listener.stages.all.last, ChipStage.done)
 
-        let activation = try await wallet.completeActivation(pending: pending, smsCode: smsCode, chip: chip)
+        let activation = try await wallet.completeActivation(pending: pending, smsCode: smsCode, chip: chip, passcode: try Passcode(digits: "123456"))
         XCTAssertEqual(activation.level, 2)
         XCTAssertEqual(try wallet.state(), AccountStatus.active(level: 2))
         XCTAssertEqual(try wallet.accountId(), activation.accountId)
 
         let steps = Steps()
-        let report = try await wallet.sync(listener: steps)
+        let report = try await wallet.sync(listener: steps, passcode: nil)
         XCTAssertGreaterThanOrEqual(report.updated, 4, "documents synced: \(report)")
         XCTAssertEqual(steps.steps.all, [.trustList, .statusList, .documents, .applying, .done])
         let docs = try wallet.documents()
@@ -209,7 +210,7 @@ final class WalletJourneyTests: XCTestCase {
         XCTAssertEqual(preview.first { $0.name == "full_name" }?.label, "Họ và tên")
 
         let nonce = Data((0..<16).map { UInt8($0) })
-        let qr = try wallet.present(profile: .airport, consent: .passcode(passcode: "123456"), nonce: nonce)
+        let qr = try wallet.present(profile: .airport, consent: .passcode(passcode: try Passcode(digits: "123456")), nonce: nonce)
         XCTAssertTrue(qr.text.hasPrefix("VN1:"), String(qr.text.prefix(8)))
         XCTAssertFalse(qr.online)
         XCTAssertEqual(qr.ecc, "M")
@@ -253,11 +254,21 @@ final class WalletJourneyTests: XCTestCase {
         XCTAssertTrue(try wallet.transactions().contains { $0.kind == "presentation" && $0.profile == "airport" })
     }
 
+    func testAPasscodeNeverPrintsItsDigits() throws {
+        let consent = Consent.passcode(passcode: try Passcode(digits: "135790"))
+        guard case let .passcode(passcode) = consent else { return XCTFail("not a passcode") }
+        for shown in [passcode.description, passcode.debugDescription, "\(passcode)", String(describing: consent)] {
+            XCTAssertFalse(shown.contains("135790"), shown)
+        }
+        XCTAssertEqual(passcode.description, "Passcode(******)")
+        XCTAssertThrowsError(try Passcode(digits: "12345"))
+    }
+
     func testPresentOnlineAndRedeemOnceAtARegisteredDesk() async throws {
         let backend = try Backend.shared()
         let citizen = simCitizens(count: 5)[4]
         let wallet = try await activated(backend, citizen)
-        let token = try wallet.presentOnline(profile: .airport, consent: .passcode(passcode: "123456"))
+        let token = try await wallet.presentOnline(profile: .airport, passcode: try Passcode(digits: "123456"))
         XCTAssertTrue(token.online)
         XCTAssertTrue(token.text.hasPrefix("VNT1:"), String(token.text.prefix(8)))
         XCTAssertEqual(token.modules.count, Int(token.size) * Int(token.size))
@@ -294,12 +305,12 @@ final class WalletJourneyTests: XCTestCase {
         let clinic = try await VerifierDesk.register(
             backendUrl: backend.url, keyStore: SoftwareKeyStore(), adminToken: backend.adminToken,
             name: "clinic", profiles: [.clinic], http: URLSessionTransport())
-        let second = try wallet.presentOnline(profile: .airport, consent: .passcode(passcode: "123456"))
+        let second = try await wallet.presentOnline(profile: .airport, passcode: try Passcode(digits: "123456"))
         await assertThrowsAsync({ try await clinic.redeem(text: second.text) }) { error in
             guard case EidError.Backend(let code, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(code, "not_allowed")
         }
-        let offline = try wallet.present(profile: .airport, consent: .passcode(passcode: "123456"), nonce: nil)
+        let offline = try wallet.present(profile: .airport, consent: .passcode(passcode: try Passcode(digits: "123456")), nonce: nil)
         await assertThrowsAsync({ try await desk.redeem(text: offline.text) }) { error in
             guard case EidError.InvalidInput = error else { return XCTFail("\(error)") }
         }

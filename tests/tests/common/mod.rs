@@ -131,7 +131,7 @@ pub fn wallet(dir: &Path) -> Wallet {
     let w = Wallet::open(dir, keys, clock)
         .unwrap()
         .with_kdf(KdfParams::FAST_FOR_TESTS);
-    w.set_up(&Passcode::new("123456").unwrap()).unwrap();
+    w.set_up(&pass()).unwrap();
     w
 }
 
@@ -183,5 +183,10 @@ pub fn activate(
     faults: Faults,
 ) -> Result<(String, u8), WalletError> {
     let (pending, code, chip) = begin(w, api, c, faults);
-    block_on(w.complete_activation(api, &pending, &code, &chip)).unwrap()
+    block_on(w.complete_activation(api, &pending, &code, &chip, &pass())).unwrap()
+}
+
+/// The passcode of every test wallet.
+pub fn pass() -> Passcode {
+    Passcode::new("123456").unwrap()
 }

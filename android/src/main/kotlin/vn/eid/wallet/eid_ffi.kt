@@ -938,6 +938,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_change_passcode(
     ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_change_passcode_online(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_complete_activation(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_document(
@@ -954,6 +956,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_lock(
     ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_set_up(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_start_activation(
@@ -968,11 +972,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_unlock(
     ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_unlock_account_remote(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_unlock_with_biometric(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_wipe(
     ): Int
     external fun uniffi_eid_ffi_checksum_constructor_chipreadcancel_new(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_constructor_passcode_new(
     ): Int
     external fun uniffi_eid_ffi_checksum_constructor_verifier_fetch(
     ): Int
@@ -1086,6 +1094,16 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_eid_ffi_fn_method_logforwarder_log(`ptr`: Long,`level`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_clone_passcode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_passcode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_constructor_passcode_new(`digits`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_passcode_uniffi_trait_debug(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_passcode_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_clone_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_free_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1124,8 +1142,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_present(`ptr`: Long,`profile`: RustBuffer.ByValue,`consent`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_eid_ffi_fn_method_wallethandle_present_online(`ptr`: Long,`profile`: RustBuffer.ByValue,`consent`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_wallethandle_present_online(`ptr`: Long,`profile`: RustBuffer.ByValue,`passcode`: Long,
+    ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_presentation_preview(`ptr`: Long,`profile`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_method_wallethandle_presentation_stock(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1142,7 +1160,9 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_method_wallethandle_change_passcode(`ptr`: Long,`old`: RustBuffer.ByValue,`new`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_eid_ffi_fn_method_wallethandle_complete_activation(`ptr`: Long,`pending`: RustBuffer.ByValue,`smsCode`: RustBuffer.ByValue,`chip`: Long,
+    external fun uniffi_eid_ffi_fn_method_wallethandle_change_passcode_online(`ptr`: Long,`old`: Long,`new`: Long,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_complete_activation(`ptr`: Long,`pending`: RustBuffer.ByValue,`smsCode`: RustBuffer.ByValue,`chip`: Long,`passcode`: Long,
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_document(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1158,13 +1178,15 @@ internal object UniffiLib {
     ): Byte
     external fun uniffi_eid_ffi_fn_method_wallethandle_lock(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote(`ptr`: Long,
+    ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_set_up(`ptr`: Long,`passcode`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_method_wallethandle_start_activation(`ptr`: Long,`idNumber`: RustBuffer.ByValue,`phone`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_eid_ffi_fn_method_wallethandle_sync(`ptr`: Long,`listener`: RustBuffer.ByValue,
+    external fun uniffi_eid_ffi_fn_method_wallethandle_sync(`ptr`: Long,`listener`: RustBuffer.ByValue,`passcode`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_sync_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1172,6 +1194,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_method_wallethandle_unlock(`ptr`: Long,`passcode`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_method_wallethandle_unlock_account_remote(`ptr`: Long,`passcode`: Long,
+    ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_unlock_with_biometric(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_eid_ffi_fn_method_wallethandle_wipe(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1379,7 +1403,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_present() and 0xFFFF) != 41679) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_present_online() and 0xFFFF) != 45152) {
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_present_online() and 0xFFFF) != 32404) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_presentation_preview() and 0xFFFF) != 33438) {
@@ -1406,7 +1430,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode() and 0xFFFF) != 16582) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() and 0xFFFF) != 56058) {
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode_online() and 0xFFFF) != 41406) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() and 0xFFFF) != 40045) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_document() and 0xFFFF) != 26390) {
@@ -1430,6 +1457,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_lock() and 0xFFFF) != 53086) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote() and 0xFFFF) != 35918) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_set_up() and 0xFFFF) != 46160) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1439,7 +1469,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_state() and 0xFFFF) != 25180) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_sync() and 0xFFFF) != 30529) {
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_sync() and 0xFFFF) != 35076) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_sync_status() and 0xFFFF) != 1238) {
@@ -1451,6 +1481,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_unlock() and 0xFFFF) != 37176) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_unlock_account_remote() and 0xFFFF) != 37026) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_unlock_with_biometric() and 0xFFFF) != 51904) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1458,6 +1491,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() and 0xFFFF) != 34550) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_constructor_passcode_new() and 0xFFFF) != 32336) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_verifier_fetch() and 0xFFFF) != 28148) {
@@ -4544,6 +4580,276 @@ public object FfiConverterTypeLogForwarder: FfiConverter<LogForwarder, Long> {
 
 
 /**
+ * A 6-digit passcode. Made once from the digits the user typed; its string form is redacted.
+ */
+public interface PasscodeInterface {
+    
+    companion object
+}
+
+/**
+ * A 6-digit passcode. Made once from the digits the user typed; its string form is redacted.
+ */
+open class Passcode: Disposable, AutoCloseable, PasscodeInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * Fails with `InvalidInput` unless `digits` are 6 digits.
+     */
+    constructor(`digits`: kotlin.String) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_constructor_passcode_new(
+    
+        
+        FfiConverterString.lower(`digits`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_passcode(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_passcode(handle, status)
+        }
+    }
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_display(
+        it,
+        _status)
+}
+    }
+    )
+    }
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePasscode: FfiConverter<Passcode, Long> {
+    override fun lower(value: Passcode): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Passcode {
+        return Passcode(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Passcode {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Passcode) = 8UL
+
+    override fun write(value: Passcode, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Receives the steps of a sync.
  */
 public interface SyncListener {
@@ -5529,10 +5835,11 @@ public interface WalletHandleInterface {
     fun `present`(`profile`: Profile, `consent`: Consent, `nonce`: kotlin.ByteArray?): Presentation
     
     /**
-     * An online token for `profile` (signed here with the device key, no network): a
-     * registered verifier redeems it once at the backend within a minute.
+     * An online token for `profile`, signed with the device key and registered at the
+     * backend with the citizen's passcode (docs/adr/0017) before it is returned: a registered
+     * verifier redeems it once within a minute. Needs the network and the passcode.
      */
-    fun `presentOnline`(`profile`: Profile, `consent`: Consent): Presentation
+    suspend fun `presentOnline`(`profile`: Profile, `passcode`: Passcode): Presentation
     
     /**
      * What `profile` would disclose, for the consent screen (unlocked wallet).
@@ -5572,9 +5879,16 @@ public interface WalletHandleInterface {
     fun `changePasscode`(`old`: kotlin.String, `new`: kotlin.String)
     
     /**
-     * Activation step 2 (set up and unlocked; `chip` read with the pending challenge).
+     * Changes the passcode of an activated wallet, at the backend too, with the old one.
+     * (`change_passcode` is for a wallet that is not activated yet.)
      */
-    suspend fun `completeActivation`(`pending`: PendingActivation, `smsCode`: kotlin.String, `chip`: ChipRead): Activation
+    suspend fun `changePasscodeOnline`(`old`: Passcode, `new`: Passcode)
+    
+    /**
+     * Activation step 2 (set up; `chip` read with the pending challenge). The passcode is
+     * registered at the backend as the citizen's consent for remote actions (docs/adr/0017).
+     */
+    suspend fun `completeActivation`(`pending`: PendingActivation, `smsCode`: kotlin.String, `chip`: ChipRead, `passcode`: Passcode): Activation
     
     fun `document`(`id`: kotlin.String): DocumentDetail
     
@@ -5594,6 +5908,11 @@ public interface WalletHandleInterface {
     fun `lock`()
     
     /**
+     * Locks the account at the backend (lost or stolen phone): the device key alone may.
+     */
+    suspend fun `lockAccountRemote`()
+    
+    /**
      * First run: sets the 6-digit passcode, creates the device key, unlocks. Returns the device
      * public key (SEC1 uncompressed P-256).
      */
@@ -5607,9 +5926,12 @@ public interface WalletHandleInterface {
     fun `state`(): AccountStatus
     
     /**
-     * Pulls trust list, status list and documents; all or nothing.
+     * Pulls trust list, status list and documents; all or nothing. With the `passcode`, also
+     * refills the presentation credentials of profiles running low (their issuance needs the
+     * citizen's consent, docs/adr/0017); without it, `presentation_error` says so when one
+     * runs low.
      */
-    suspend fun `sync`(`listener`: SyncListener?): SyncReport
+    suspend fun `sync`(`listener`: SyncListener?, `passcode`: Passcode?): SyncReport
     
     fun `syncStatus`(): SyncStatus
     
@@ -5619,6 +5941,13 @@ public interface WalletHandleInterface {
      * Fails with `WrongPasscode { attempts_left }` or `Locked { until_ms }`.
      */
     fun `unlock`(`passcode`: kotlin.String)
+    
+    /**
+     * Unlocks the account at the backend: needs the citizen's passcode, proved to the backend
+     * (`WrongPasscode { attempts_left }` with the backend's count; five failures lock remote
+     * consent for a while: `Backend { code: "rate_limited" }`).
+     */
+    suspend fun `unlockAccountRemote`(`passcode`: Passcode)
     
     /**
      * The key store's `unwrap_key` shows the platform's biometric prompt.
@@ -5762,23 +6091,31 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
 
     
     /**
-     * An online token for `profile` (signed here with the device key, no network): a
-     * registered verifier redeems it once at the backend within a minute.
+     * An online token for `profile`, signed with the device key and registered at the
+     * backend with the citizen's passcode (docs/adr/0017) before it is returned: a registered
+     * verifier redeems it once within a minute. Needs the network and the passcode.
      */
-    @Throws(EidException::class)override fun `presentOnline`(`profile`: Profile, `consent`: Consent): Presentation {
-            return FfiConverterTypePresentation.lift(
-    callWithHandle {
-    uniffiRustCallWithError(EidException) { _status ->
-    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online(
-        it,
-        
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `presentOnline`(`profile`: Profile, `passcode`: Passcode) : Presentation {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present_online(
+                uniffiHandle,
+                
         FfiConverterTypeProfile.lower(`profile`),
-        FfiConverterTypeConsent.lower(`consent`),_status)
-}
-    }
+        FfiConverterTypePasscode.lower(`passcode`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePresentation.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
     )
     }
-    
 
     
     /**
@@ -5948,11 +6285,40 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
 
     
     /**
-     * Activation step 2 (set up and unlocked; `chip` read with the pending challenge).
+     * Changes the passcode of an activated wallet, at the backend too, with the old one.
+     * (`change_passcode` is for a wallet that is not activated yet.)
      */
     @Throws(EidException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `completeActivation`(`pending`: PendingActivation, `smsCode`: kotlin.String, `chip`: ChipRead) : Activation {
+    override suspend fun `changePasscodeOnline`(`old`: Passcode, `new`: Passcode) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_change_passcode_online(
+                uniffiHandle,
+                
+        FfiConverterTypePasscode.lower(`old`),
+        FfiConverterTypePasscode.lower(`new`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Activation step 2 (set up; `chip` read with the pending challenge). The passcode is
+     * registered at the backend as the citizen's consent for remote actions (docs/adr/0017).
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `completeActivation`(`pending`: PendingActivation, `smsCode`: kotlin.String, `chip`: ChipRead, `passcode`: Passcode) : Activation {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_complete_activation(
@@ -5961,6 +6327,7 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
         FfiConverterTypePendingActivation.lower(`pending`),
         FfiConverterString.lower(`smsCode`),
         FfiConverterTypeChipRead.lower(`chip`),
+        FfiConverterTypePasscode.lower(`passcode`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -6074,6 +6441,31 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
 
     
     /**
+     * Locks the account at the backend (lost or stolen phone): the device key alone may.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `lockAccountRemote`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * First run: sets the 6-digit passcode, creates the device key, unlocks. Returns the device
      * public key (SEC1 uncompressed P-256).
      */
@@ -6133,17 +6525,21 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
 
     
     /**
-     * Pulls trust list, status list and documents; all or nothing.
+     * Pulls trust list, status list and documents; all or nothing. With the `passcode`, also
+     * refills the presentation credentials of profiles running low (their issuance needs the
+     * citizen's consent, docs/adr/0017); without it, `presentation_error` says so when one
+     * runs low.
      */
     @Throws(EidException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `sync`(`listener`: SyncListener?) : SyncReport {
+    override suspend fun `sync`(`listener`: SyncListener?, `passcode`: Passcode?) : SyncReport {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_sync(
                 uniffiHandle,
                 
         FfiConverterOptionalTypeSyncListener.lower(`listener`),
+        FfiConverterOptionalTypePasscode.lower(`passcode`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -6200,6 +6596,34 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
     }
     
     
+
+    
+    /**
+     * Unlocks the account at the backend: needs the citizen's passcode, proved to the backend
+     * (`WrongPasscode { attempts_left }` with the backend's count; five failures lock remote
+     * consent for a while: `Backend { code: "rate_limited" }`).
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `unlockAccountRemote`(`passcode`: Passcode) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_unlock_account_remote(
+                uniffiHandle,
+                
+        FfiConverterTypePasscode.lower(`passcode`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -7336,6 +7760,17 @@ data class SyncReport (
      * This device was revoked: the documents were wiped.
      */
     var `revoked`: kotlin.Boolean
+    , 
+    /**
+     * Presentation credentials received (only when `sync` was given the passcode).
+     */
+    var `presentationCredentials`: kotlin.ULong
+    , 
+    /**
+     * Why refilling presentation credentials failed or was skipped (no passcode given);
+     * the documents were still synced.
+     */
+    var `presentationError`: kotlin.String?
     
 ){
     
@@ -7356,6 +7791,8 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterULong.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -7363,7 +7800,9 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterULong.allocationSize(value.`updated`) +
             FfiConverterULong.allocationSize(value.`removed`) +
             FfiConverterBoolean.allocationSize(value.`unchanged`) +
-            FfiConverterBoolean.allocationSize(value.`revoked`)
+            FfiConverterBoolean.allocationSize(value.`revoked`) +
+            FfiConverterULong.allocationSize(value.`presentationCredentials`) +
+            FfiConverterOptionalString.allocationSize(value.`presentationError`)
     )
 
     override fun write(value: SyncReport, buf: ByteBuffer) {
@@ -7371,6 +7810,8 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterULong.write(value.`removed`, buf)
             FfiConverterBoolean.write(value.`unchanged`, buf)
             FfiConverterBoolean.write(value.`revoked`, buf)
+            FfiConverterULong.write(value.`presentationCredentials`, buf)
+            FfiConverterOptionalString.write(value.`presentationError`, buf)
     }
 }
 
@@ -7886,12 +8327,15 @@ public object FfiConverterTypeChipStage: FfiConverterRustBuffer<ChipStage> {
 
 
 /**
- * How the citizen confirmed a presentation.
+ * How the citizen confirmed an offline presentation. The passcode is a [`Passcode`] object,
+ * so printing a `Consent` never shows the digits. Online and remote actions take a
+ * `Passcode` directly: biometric unlock cannot prove the passcode to the backend
+ * (docs/adr/0017).
  */
-sealed class Consent {
+sealed class Consent: Disposable  {
     
     data class Passcode(
-        val `passcode`: kotlin.String) : Consent()
+        val `passcode`: vn.eid.wallet.Passcode) : Consent()
         
     {
         
@@ -7906,6 +8350,21 @@ sealed class Consent {
     
     
 
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        when(this) {
+            is Consent.Passcode -> {
+                
+    Disposable.destroy(
+        this.`passcode`
+    )
+                
+            }
+            is Consent.Biometric -> {// Nothing to destroy
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
     
 
     
@@ -7922,7 +8381,7 @@ public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
     override fun read(buf: ByteBuffer): Consent {
         return when(buf.getInt()) {
             1 -> Consent.Passcode(
-                FfiConverterString.read(buf),
+                FfiConverterTypePasscode.read(buf),
                 )
             2 -> Consent.Biometric
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -7934,7 +8393,7 @@ public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`passcode`)
+                + FfiConverterTypePasscode.allocationSize(value.`passcode`)
             )
         }
         is Consent.Biometric -> {
@@ -7949,7 +8408,7 @@ public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
         when(value) {
             is Consent.Passcode -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`passcode`, buf)
+                FfiConverterTypePasscode.write(value.`passcode`, buf)
                 Unit
             }
             is Consent.Biometric -> {
@@ -9138,6 +9597,38 @@ public object FfiConverterOptionalTypeLogForwarder: FfiConverterRustBuffer<LogFo
         } else {
             buf.put(1)
             FfiConverterTypeLogForwarder.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypePasscode: FfiConverterRustBuffer<Passcode?> {
+    override fun read(buf: ByteBuffer): Passcode? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePasscode.read(buf)
+    }
+
+    override fun allocationSize(value: Passcode?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePasscode.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Passcode?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePasscode.write(value, buf)
         }
     }
 }

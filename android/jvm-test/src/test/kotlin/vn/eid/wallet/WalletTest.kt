@@ -68,8 +68,9 @@ class WalletTest {
         val pending = wallet.startActivation(citizen.idNumber, citizen.phone)
         val link = SimLink(SimulatedCard(citizen.idNumber, null))
         val chip = readChip(link, mrzKey(citizen), ChipReadOptions(false, pending.chipChallenge), null, null)
-        wallet.completeActivation(pending, devSmsCode(backendUrl, citizen.phone)!!, chip)
-        wallet.sync(null)
+        wallet.completeActivation(pending, devSmsCode(backendUrl, citizen.phone)!!, chip, Passcode("123456"))
+        // With the passcode: presentation credentials need the citizen's consent (ADR 0017).
+        wallet.sync(null, Passcode("123456"))
         return wallet
     }
 
@@ -99,7 +100,7 @@ class WalletTest {
         assertTrue(card.reconnects() > 0uL, "the link dropped and the read resumed")
         assertEquals(ChipStage.DONE, stages.last())
 
-        val activation = wallet.completeActivation(pending, code!!, chip)
+        val activation = wallet.completeActivation(pending, code!!, chip, Passcode("123456"))
         assertEquals(2.toUByte(), activation.level)
         assertEquals(AccountStatus.Active(2.toUByte()), wallet.state())
         assertEquals(activation.accountId, wallet.accountId())
@@ -109,7 +110,7 @@ class WalletTest {
             override fun onSync(step: SyncStep) {
                 steps.add(step)
             }
-        })
+        }, null)
         assertTrue(report.updated >= 4uL, "documents synced: $report")
         assertEquals(listOf(SyncStep.TRUST_LIST, SyncStep.STATUS_LIST, SyncStep.DOCUMENTS, SyncStep.APPLYING, SyncStep.DONE), steps)
         val docs = wallet.documents()
@@ -182,7 +183,7 @@ class WalletTest {
         assertEquals("Họ và tên", preview.first { it.name == "full_name" }.label)
 
         val nonce = ByteArray(16) { it.toByte() }
-        val qr = wallet.present(Profile.AIRPORT, Consent.Passcode("123456"), nonce)
+        val qr = wallet.present(Profile.AIRPORT, Consent.Passcode(Passcode("123456")), nonce)
         assertTrue(qr.text.startsWith("VN1:"), qr.text.take(8))
         assertFalse(qr.online)
         assertEquals("M", qr.ecc)
@@ -229,7 +230,7 @@ class WalletTest {
     fun presentOnlineAndRedeemOnceAtARegisteredDesk(@TempDir dir: Path): Unit = runBlocking {
         val citizen = simCitizens(5u)[4]
         val wallet = activated(dir, citizen)
-        val token = wallet.presentOnline(Profile.AIRPORT, Consent.Passcode("123456"))
+        val token = wallet.presentOnline(Profile.AIRPORT, Passcode("123456"))
         assertTrue(token.online)
         assertTrue(token.text.startsWith("VNT1:"), token.text.take(8))
         assertEquals(token.size.toInt() * token.size.toInt(), token.modules.size)
@@ -254,11 +255,32 @@ class WalletTest {
 
         // A clinic-only desk may not receive an airport token; an offline QR is not redeemed.
         val clinic = VerifierDesk.register(backendUrl, SoftwareKeyStore(), adminToken, "clinic", listOf(Profile.CLINIC), http)
-        val second = wallet.presentOnline(Profile.AIRPORT, Consent.Passcode("123456"))
+        val second = wallet.presentOnline(Profile.AIRPORT, Passcode("123456"))
         val refused = assertThrows<EidException.Backend> { runBlocking { clinic.redeem(second.text) } }
         assertEquals("not_allowed", refused.code)
-        val offline = wallet.present(Profile.AIRPORT, Consent.Passcode("123456"), null)
+        val offline = wallet.present(Profile.AIRPORT, Consent.Passcode(Passcode("123456")), null)
         assertThrows<EidException.InvalidInput> { runBlocking { desk.redeem(offline.text) } }
+    }
+
+    @Test
+    fun aPasscodeNeverPrintsItsDigits() {
+        val consent = Consent.Passcode(Passcode("135790"))
+        for (shown in listOf(consent.toString(), consent.passcode.toString(), "$consent")) {
+            assertFalse(shown.contains("135790"), shown)
+            assertFalse(shown.contains("1357"), shown)
+        }
+        assertEquals("Passcode(******)", consent.passcode.toString())
+        assertThrows<EidException.InvalidInput> { Passcode("12345") }
+    }
+
+    @Test
+    fun theAccountIsUnlockedAtTheBackendOnlyWithThePasscode(@TempDir dir: Path): Unit = runBlocking {
+        val citizen = simCitizens(7u)[6]
+        val wallet = activated(dir, citizen)
+        wallet.lockAccountRemote()
+        assertThrows<EidException.WrongPasscode> { runBlocking { wallet.unlockAccountRemote(Passcode("000000")) } }
+        wallet.unlockAccountRemote(Passcode("123456"))
+        assertTrue(wallet.transactions().any { it.profile == "account unlock" && it.outcome == "success" })
     }
 
     @Test

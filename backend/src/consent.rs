@@ -1,0 +1,480 @@
+//! Citizen consent for remote actions (docs/adr/0017), the backend's side of OPAQUE (RFC 9807):
+//!
+//! - the `ServerSetup`, made on first start and kept sealed in the database;
+//! - POST /v1/consent/register (device-signed): the passcode's record, once per device binding
+//!   and only within [`REGISTRATION_WINDOW`] of its activation, replaced only with a consent
+//!   proof for a passcode change;
+//! - POST /v1/consent/start (device-signed): counts the attempt first, then answers KE2 and
+//!   keeps the login state (sealed, single use, [`CONSENT_LIFETIME`]);
+//! - [`check`]: what the four consented actions call before they act.
+//!
+//! Five logins started and not finished correctly lock remote consent for the account with the
+//! local lockout's backoff (1 min, doubling, 24 h cap): 429 `rate_limited` with Retry-After.
+
+use crate::AppState;
+use crate::auth::{Device, authenticate};
+use crate::db::Store;
+use crate::error::{ApiFailure, Error};
+use crate::http::{Answer, idempotent, parse, random_hex};
+use crate::signing::seal::SealKey;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use eid_core::account::lockout::lock_ms;
+use eid_core::api::{
+    B64, CONSENT_LIFETIME, ConsentProof, ConsentRegister, ConsentRegistered, ConsentStart,
+    ConsentStarted, ErrorCode, MAX_CONSENT_FAILURES, consent_action, consent_mac_ok,
+    registration_digest,
+};
+use eid_core::consent::{CONTEXT, Suite, SysRng};
+use opaque_ke::{
+    CredentialFinalization, CredentialRequest, Identifiers, RegistrationRequest,
+    RegistrationUpload, ServerLogin, ServerLoginParameters, ServerRegistration, ServerSetup,
+};
+use sqlx::Row;
+use std::sync::Arc;
+
+/// Purposes of the sealed blobs (associated data, so one cannot stand in for the other).
+const SEAL_SETUP: &str = "consent-setup";
+const SEAL_LOGIN: &str = "consent-login";
+
+/// The consent service of a running backend.
+pub struct Consent {
+    setup: ServerSetup<Suite>,
+    seal: Arc<SealKey>,
+}
+
+impl std::fmt::Debug for Consent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Consent(..)")
+    }
+}
+
+fn params() -> ServerLoginParameters<'static, 'static> {
+    ServerLoginParameters {
+        context: Some(CONTEXT),
+        identifiers: Identifiers::default(),
+    }
+}
+
+/// The OPAQUE credential identifier of generation `generation` of a device's record: fresh
+/// per device binding and per passcode change, so no OPRF key is ever used twice.
+fn credential_id(device_id: &str, generation: i64) -> Vec<u8> {
+    format!("{device_id}/{generation}").into_bytes()
+}
+
+fn required(message: &'static str) -> ApiFailure {
+    ApiFailure::new(ErrorCode::ConsentRequired, message)
+}
+
+fn stored(what: &'static str) -> impl FnOnce(opaque_ke::errors::ProtocolError) -> ApiFailure {
+    move |_| ApiFailure::from(Error::Config(format!("stored {what} does not decode")))
+}
+
+impl Consent {
+    /// The service with its setup (made on first start and stored sealed under the backend's
+    /// key-encryption key, docs/adr/0018).
+    pub async fn open(
+        store: &Store,
+        seal: Arc<SealKey>,
+        now: u64,
+    ) -> Result<Option<Consent>, Error> {
+        let load = || async {
+            sqlx::query("SELECT sealed FROM consent_setup WHERE id = 1")
+                .fetch_optional(store.pool())
+                .await
+        };
+        if load().await?.is_none() {
+            let fresh = ServerSetup::<Suite>::new(&mut SysRng);
+            let sealed = seal.seal(SEAL_SETUP, &fresh.serialize())?;
+            let mut w = store.write().await?;
+            // Another instance starting at the same moment may win: then both use its setup.
+            sqlx::query(
+                "INSERT INTO consent_setup (id, sealed, created_at) VALUES (1, $1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(sealed)
+            .bind(i64::try_from(now).unwrap_or(i64::MAX))
+            .execute(&mut *w.tx)
+            .await?;
+            w.commit().await?;
+        }
+        let row = load()
+            .await?
+            .ok_or(Error::Config("consent setup missing".into()))?;
+        let sealed: Vec<u8> = row.try_get(0)?;
+        let setup = ServerSetup::<Suite>::deserialize(&seal.open(SEAL_SETUP, &sealed)?)
+            .map_err(|_| Error::Config("the consent setup does not decode".into()))?;
+        Ok(Some(Consent { setup, seal }))
+    }
+
+    /// The `RegistrationResponse` to a device's `RegistrationRequest` for `generation`.
+    fn registration_response(
+        &self,
+        device_id: &str,
+        generation: i64,
+        request: &[u8],
+    ) -> Result<Vec<u8>, ApiFailure> {
+        let request = RegistrationRequest::<Suite>::deserialize(request)
+            .map_err(|_| ApiFailure::invalid("the consent registration request is malformed"))?;
+        let answer = ServerRegistration::<Suite>::start(
+            &self.setup,
+            request,
+            &credential_id(device_id, generation),
+        )
+        .map_err(|_| ApiFailure::invalid("the consent registration request is malformed"))?;
+        Ok(answer.message.serialize().to_vec())
+    }
+}
+
+fn service(state: &AppState) -> Result<&Consent, ApiFailure> {
+    state.consent.as_ref().ok_or(required(
+        "citizen consent is not configured on this backend",
+    ))
+}
+
+/// Seconds after activation within which the binding's first record must be uploaded.
+pub const REGISTRATION_WINDOW: u64 = 300;
+
+/// At activation (inside its transaction): the answer to the wallet's registration request for
+/// the new device binding's first record, and the registration window it opens. `None` when the
+/// wallet sent none or consent is off: then the binding can never register.
+pub async fn activation_response(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    device_id: &str,
+    request: Option<&B64>,
+) -> Result<Option<B64>, ApiFailure> {
+    let (Some(r), Some(c)) = (request, state.consent.as_ref()) else {
+        return Ok(None);
+    };
+    let response = c.registration_response(device_id, 1, &r.0)?;
+    sqlx::query("INSERT INTO consent_pending (device_id, expires_at) VALUES ($1, $2)")
+        .bind(device_id)
+        .bind(state.now_i64() + REGISTRATION_WINDOW as i64)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(B64(response)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/consent/register
+
+pub async fn register(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
+        Ok(d) => d,
+        Err(f) => return f.into_response(),
+    };
+    if let Err(f) = device.require_active(false) {
+        return f.into_response();
+    }
+    let req: ConsentRegister = match parse(&body) {
+        Ok(r) => r,
+        Err(f) => return f.into_response(),
+    };
+    let run = register_inner(&state, &device, &req);
+    idempotent(
+        &state,
+        "consent_register",
+        &device.id,
+        &req.client_request_id,
+        &body,
+        run,
+    )
+    .await
+}
+
+async fn register_inner(
+    state: &AppState,
+    device: &Device,
+    req: &ConsentRegister,
+) -> Result<Answer, ApiFailure> {
+    service(state)?;
+    let upload = RegistrationUpload::<Suite>::deserialize(&req.upload.0)
+        .map_err(|_| ApiFailure::invalid("the consent registration upload is malformed"))?;
+    let record = ServerRegistration::<Suite>::finish(upload)
+        .serialize()
+        .to_vec();
+    let now = state.now_i64();
+    let generation = match &req.consent {
+        // The first record of this device binding: accepted once, so a later copy of the device
+        // key cannot register a passcode of its own.
+        None => {
+            let mut w = state.store.write().await?;
+            // The window the activation opened, used once: OPAQUE cannot tie the upload to the
+            // activation's request, so a late upload could be anyone's with the device key.
+            let open = sqlx::query(
+                "DELETE FROM consent_pending WHERE device_id = $1 AND expires_at > $2 \
+                 RETURNING device_id",
+            )
+            .bind(&device.id)
+            .bind(now)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+            if open.is_none() {
+                return Err(ApiFailure::new(
+                    ErrorCode::NotAllowed,
+                    "no passcode registration is open for this device (activate it again)",
+                ));
+            }
+            let n = sqlx::query(
+                "INSERT INTO consent_records (device_id, generation, record, updated_at) \
+                 VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(&device.id)
+            .bind(&record)
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+            w.commit().await?;
+            if n != 1 {
+                return Err(ApiFailure::new(
+                    ErrorCode::NotAllowed,
+                    "a passcode is already registered for this device; change it with the old one",
+                ));
+            }
+            1
+        }
+        // A passcode change: consent with the old passcode over exactly this upload.
+        Some(proof) => {
+            let generation = check(
+                state,
+                device,
+                Some(proof),
+                consent_action::PASSCODE_CHANGE,
+                &registration_digest(&req.upload.0),
+            )
+            .await?
+            .ok_or(required(
+                "the consent login was not started for a passcode change",
+            ))?;
+            let mut w = state.store.write().await?;
+            let n = sqlx::query(
+                "UPDATE consent_records SET generation = $1, record = $2, updated_at = $3 \
+                 WHERE device_id = $4 AND generation = $5",
+            )
+            .bind(generation)
+            .bind(&record)
+            .bind(now)
+            .bind(&device.id)
+            .bind(generation - 1)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+            w.commit().await?;
+            if n != 1 {
+                return Err(required("the passcode was changed in the meantime"));
+            }
+            generation
+        }
+    };
+    tracing::info!(generation, "consent record registered");
+    Answer::ok(&ConsentRegistered {
+        generation: u32::try_from(generation).unwrap_or(u32::MAX),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/consent/start
+
+pub async fn start(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
+        Ok(d) => d,
+        Err(f) => return f.into_response(),
+    };
+    // A locked account may still log in: unlocking is one of the consented actions.
+    if let Err(f) = device.require_active(true) {
+        return f.into_response();
+    }
+    let req: ConsentStart = match parse(&body) {
+        Ok(r) => r,
+        Err(f) => return f.into_response(),
+    };
+    let run = start_inner(&state, &device, &req);
+    idempotent(
+        &state,
+        "consent_start",
+        &device.id,
+        &req.client_request_id,
+        &body,
+        run,
+    )
+    .await
+}
+
+async fn start_inner(
+    state: &AppState,
+    device: &Device,
+    req: &ConsentStart,
+) -> Result<Answer, ApiFailure> {
+    let consent = service(state)?;
+    let row = sqlx::query("SELECT generation, record FROM consent_records WHERE device_id = $1")
+        .bind(&device.id)
+        .fetch_optional(state.store.pool())
+        .await?
+        .ok_or(required("no passcode is registered for this device"))?;
+    let generation: i64 = row.try_get(0)?;
+    let record = ServerRegistration::<Suite>::deserialize(&row.try_get::<Vec<u8>, _>(1)?)
+        .map_err(stored("consent record"))?;
+    let ke1 = CredentialRequest::<Suite>::deserialize(&req.credential_request.0)
+        .map_err(|_| ApiFailure::invalid("the consent request is malformed"))?;
+    // Checked before counting, so a malformed request costs nothing; evaluated after.
+    if let Some(r) = &req.registration_request {
+        RegistrationRequest::<Suite>::deserialize(&r.0)
+            .map_err(|_| ApiFailure::invalid("the registration request is malformed"))?;
+    }
+    // Each KE2 lets its holder test one passcode offline: the attempt counts before the answer.
+    let attempts_left = count_attempt(state, &device.account_id).await?;
+    let login = ServerLogin::start(
+        &mut SysRng,
+        &consent.setup,
+        Some(record),
+        ke1,
+        &credential_id(&device.id, generation),
+        params(),
+    )
+    .map_err(|_| ApiFailure::invalid("the consent request is malformed"))?;
+    let change_generation = req.registration_request.as_ref().map(|_| generation + 1);
+    let registration_response = match (&req.registration_request, change_generation) {
+        (Some(r), Some(g)) => Some(B64(consent.registration_response(&device.id, g, &r.0)?)),
+        _ => None,
+    };
+    let consent_id = random_hex(16)?;
+    let expires_at = state.now() + CONSENT_LIFETIME;
+    let sealed = consent.seal.seal(SEAL_LOGIN, &login.state.serialize())?;
+    let mut w = state.store.write().await?;
+    sqlx::query(
+        "INSERT INTO consent_sessions \
+         (id, device_id, account_id, state, change_generation, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&consent_id)
+    .bind(&device.id)
+    .bind(&device.account_id)
+    .bind(sealed)
+    .bind(change_generation)
+    .bind(i64::try_from(expires_at).unwrap_or(i64::MAX))
+    .execute(&mut *w.tx)
+    .await?;
+    w.commit().await?;
+    Answer::ok(&ConsentStarted {
+        consent_id,
+        credential_response: B64(login.message.serialize().to_vec()),
+        attempts_left,
+        expires_at,
+        registration_response,
+    })
+}
+
+/// Counts one consent attempt for the account, or refuses while remote consent is locked.
+/// Returns the attempts left should this one fail. One atomic `UPDATE ... RETURNING` on a
+/// row that concurrent starts queue on (PostgreSQL row lock; SQLite's single writer), so N
+/// parallel starts count N and none passes a lock set by another.
+async fn count_attempt(state: &AppState, account_id: &str) -> Result<u32, ApiFailure> {
+    let now = state.now_i64();
+    let mut w = state.store.write().await?;
+    sqlx::query(
+        "INSERT INTO consent_attempts (account_id, failures, locked_until) VALUES ($1, 0, 0) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(account_id)
+    .execute(&mut *w.tx)
+    .await?;
+    let counted = sqlx::query(
+        "UPDATE consent_attempts SET failures = failures + 1 \
+         WHERE account_id = $1 AND locked_until <= $2 RETURNING failures",
+    )
+    .bind(account_id)
+    .bind(now)
+    .fetch_optional(&mut *w.tx)
+    .await?;
+    let Some(row) = counted else {
+        let until: i64 =
+            sqlx::query("SELECT locked_until FROM consent_attempts WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_one(&mut *w.tx)
+                .await?
+                .try_get(0)?;
+        w.commit().await?;
+        tracing::info!("consent refused: remote consent locked");
+        return Err(ApiFailure::rate_limited(
+            u64::try_from(until - now).unwrap_or(1),
+        ));
+    };
+    let failures = u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX);
+    if let Some(ms) = lock_ms(failures) {
+        sqlx::query("UPDATE consent_attempts SET locked_until = $1 WHERE account_id = $2")
+            .bind(now + ms / 1000)
+            .bind(account_id)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    w.commit().await?;
+    Ok(MAX_CONSENT_FAILURES.saturating_sub(failures))
+}
+
+/// The check of every consented action: `proof` must finish a login this device started (not
+/// expired; used up whatever the outcome) and carry the MAC over `action` and `params_digest`.
+/// On success the account's attempt counter starts again. Returns the generation a passcode
+/// change may register, when the login was started for one.
+pub async fn check(
+    state: &AppState,
+    device: &Device,
+    proof: Option<&ConsentProof>,
+    action: &str,
+    params_digest: &[u8],
+) -> Result<Option<i64>, ApiFailure> {
+    let consent = service(state)?;
+    let proof = proof.ok_or(required(
+        "this action needs the citizen's consent (passcode)",
+    ))?;
+    let now = state.now_i64();
+    // Single use: the login goes first, whatever follows.
+    let mut w = state.store.write().await?;
+    let row = sqlx::query(
+        "DELETE FROM consent_sessions WHERE id = $1 AND device_id = $2 \
+         RETURNING state, expires_at, change_generation",
+    )
+    .bind(&proof.consent_id)
+    .bind(&device.id)
+    .fetch_optional(&mut *w.tx)
+    .await?;
+    w.commit().await?;
+    let refused = || required("the consent is unknown, used, expired or wrong");
+    let row = row.ok_or_else(refused)?;
+    let (sealed, expires_at): (Vec<u8>, i64) = (row.try_get(0)?, row.try_get(1)?);
+    let change_generation: Option<i64> = row.try_get(2)?;
+    if expires_at <= now {
+        return Err(refused());
+    }
+    let login = ServerLogin::<Suite>::deserialize(&consent.seal.open(SEAL_LOGIN, &sealed)?)
+        .map_err(stored("consent login"))?;
+    let ke3 = CredentialFinalization::<Suite>::deserialize(&proof.finalization.0)
+        .map_err(|_| refused())?;
+    let done = login.finish(ke3, params()).map_err(|_| refused())?;
+    if !consent_mac_ok(&done.session_key, action, params_digest, &proof.mac.0) {
+        return Err(refused());
+    }
+    let mut w = state.store.write().await?;
+    sqlx::query("UPDATE consent_attempts SET failures = 0, locked_until = 0 WHERE account_id = $1")
+        .bind(&device.account_id)
+        .execute(&mut *w.tx)
+        .await?;
+    w.commit().await?;
+    tracing::info!(action, "citizen consent verified");
+    Ok(change_generation)
+}
