@@ -107,7 +107,9 @@ async fn authorize_with(
         &hashes,
         expires_at,
     );
-    let sig: p256::ecdsa::DerSignature = signing_key.sign(&input);
+    // Low-S, the one encoding the backend accepts (ADR 0020).
+    let sig: p256::ecdsa::Signature = signing_key.sign(&input);
+    let sig = sig.normalize_s().to_der();
     let body = AuthorizeRequest {
         client_request_id: request_id(),
         credential_id: info.credential_id,
@@ -298,7 +300,9 @@ async fn authorize_signed(h: &Harness, owner: &DeviceKey, key: &p256::ecdsa::Sig
             &api::signing_authorization_digest(&input),
         )
         .await;
-    let sig: p256::ecdsa::DerSignature = key.sign(&input);
+    // Low-S, the one encoding the backend accepts (ADR 0020).
+    let sig: p256::ecdsa::Signature = key.sign(&input);
+    let sig = sig.normalize_s().to_der();
     let body = AuthorizeRequest {
         client_request_id: request_id(),
         credential_id: info.credential_id,
