@@ -272,6 +272,9 @@ async fn high_s_twins_of_request_and_token_signatures_are_refused() {
             expires_at,
         ));
         assert!(es256::is_low_s(&token.signature));
+        // Registered with the citizen's consent, as the wallet does before showing it (ADR 0017).
+        let registered = h.register_token(&device, &token.to_text()).await;
+        assert_eq!(registered.status, StatusCode::OK, "{}", h.db);
         let redeem = |t: &Token| {
             Captured::verifier(
                 &h,

@@ -154,9 +154,10 @@ impl KeyStore for SoftwareKeyStore {
         match self.lock()?.get(alias) {
             None => Err(KeyError::NotFound),
             Some(Material::Signing(key)) => {
-                // SHA-256 is the digest p256 pairs with the curve; nonces per RFC 6979.
+                // SHA-256 is the digest p256 pairs with the curve; nonces per RFC 6979; low-S,
+                // the one encoding verifiers accept (crate::es256).
                 let signature: Signature = key.try_sign(message).map_err(|_| KeyError::Crypto)?;
-                Ok(signature.to_der().as_bytes().to_vec())
+                Ok(signature.normalize_s().to_der().as_bytes().to_vec())
             }
             Some(Material::Wrapping(_)) => Err(KeyError::Crypto),
         }
