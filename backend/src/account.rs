@@ -2,8 +2,9 @@
 //! also needs the citizen's consent, docs/adr/0017).
 
 use crate::AppState;
-use crate::auth::{Device, authenticate};
-use crate::http::{Answer, idempotent, parse};
+use crate::auth::{Device, Scope, authenticate, device_post};
+use crate::error::ApiFailure;
+use crate::http::Answer;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
@@ -71,48 +72,51 @@ async fn set_locked(
     body: Bytes,
     locked: bool,
 ) -> Response {
-    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
-        Ok(d) => d,
-        Err(f) => return f.into_response(),
-    };
-    if let Err(f) = device.require_active(true) {
-        return f.into_response();
-    }
-    let req: AccountLockRequest = match parse(&body) {
-        Ok(r) => r,
-        Err(f) => return f.into_response(),
-    };
     let endpoint = if locked {
         "account_lock"
     } else {
         "account_unlock"
     };
-    let run = async {
-        // Unlocking needs the citizen (docs/adr/0017); locking does not: a lost phone must be
-        // lockable with what is left of it.
-        if !locked {
-            crate::consent::check(
-                &state,
-                &device,
-                req.consent.as_ref(),
-                consent_action::ACCOUNT_UNLOCK,
-                &account_unlock_digest(&device.account_id),
-            )
-            .await?;
-        }
-        let mut w = state.store.write().await?;
-        sqlx::query("UPDATE accounts SET state = $1, updated_at = $2 WHERE id = $3")
-            .bind(if locked { "locked" } else { "active" })
-            .bind(state.now_i64())
-            .bind(&device.account_id)
-            .execute(&mut *w.tx)
-            .await?;
-        w.commit().await?;
-        crate::auth::invalidate(&state, &device.account_id);
-        crate::lists::invalidate_status(&state);
-        tracing::info!(locked, "account lock changed");
-        Answer::ok(&status_of(&device, locked))
-    };
-    let scope = device.account_id.clone();
-    idempotent(&state, endpoint, &scope, &req.client_request_id, &body, run).await
+    device_post(
+        &state,
+        (&method, &uri, &headers, &body),
+        endpoint,
+        (Scope::Account, true),
+        async |device, req: &AccountLockRequest| {
+            set_locked_inner(&state, device, req, locked).await
+        },
+    )
+    .await
+}
+
+async fn set_locked_inner(
+    state: &AppState,
+    device: &Device,
+    req: &AccountLockRequest,
+    locked: bool,
+) -> Result<Answer, ApiFailure> {
+    // Unlocking needs the citizen (docs/adr/0017); locking does not: a lost phone must be
+    // lockable with what is left of it.
+    if !locked {
+        crate::consent::check(
+            state,
+            device,
+            req.consent.as_ref(),
+            consent_action::ACCOUNT_UNLOCK,
+            &account_unlock_digest(&device.account_id),
+        )
+        .await?;
+    }
+    let mut w = state.store.write().await?;
+    sqlx::query("UPDATE accounts SET state = $1, updated_at = $2 WHERE id = $3")
+        .bind(if locked { "locked" } else { "active" })
+        .bind(state.now_i64())
+        .bind(&device.account_id)
+        .execute(&mut *w.tx)
+        .await?;
+    w.commit().await?;
+    crate::auth::invalidate(state, &device.account_id);
+    crate::lists::invalidate_status(state);
+    tracing::info!(locked, "account lock changed");
+    Answer::ok(&status_of(device, locked))
 }

@@ -19,10 +19,13 @@ use crate::AppState;
 use crate::cache::Cache;
 use crate::db::Backend;
 use crate::error::ApiFailure;
+use crate::http::{Answer, ClientRequest, idempotent, parse};
 use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use eid_core::api::{ErrorCode, MAX_SKEW_SECONDS, headers, is_valid_nonce, signing_input};
 use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+use serde::de::DeserializeOwned;
 use sqlx::Row;
 
 /// The device that signed a request.
@@ -251,4 +254,40 @@ pub async fn authenticate(
         account_locked: keys.locked,
         level: keys.level,
     })
+}
+
+/// Whose retries an idempotent device-signed POST recognises (`http::idempotent`'s scope).
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    Device,
+    Account,
+}
+
+/// Every device-signed, idempotent POST: the signing device (an active binding; a locked account
+/// only when `allow_locked`), the parsed body, then `run` at most once per `client_request_id`.
+pub async fn device_post<T: DeserializeOwned + ClientRequest>(
+    state: &AppState,
+    request: (&Method, &Uri, &HeaderMap, &[u8]),
+    endpoint: &'static str,
+    (scope, allow_locked): (Scope, bool),
+    run: impl AsyncFnOnce(&Device, &T) -> Result<Answer, ApiFailure>,
+) -> Response {
+    let (method, uri, h, body) = request;
+    let device = match authenticate(state, method, uri, h, body).await {
+        Ok(d) => d,
+        Err(f) => return f.into_response(),
+    };
+    if let Err(f) = device.require_active(allow_locked) {
+        return f.into_response();
+    }
+    let req: T = match parse(body) {
+        Ok(r) => r,
+        Err(f) => return f.into_response(),
+    };
+    let scope = match scope {
+        Scope::Device => &device.id,
+        Scope::Account => &device.account_id,
+    };
+    let id = req.client_request_id().to_owned();
+    idempotent(state, endpoint, scope, &id, body, run(&device, &req)).await
 }

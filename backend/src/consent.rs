@@ -12,15 +12,15 @@
 //! local lockout's backoff (1 min, doubling, 24 h cap): 429 `rate_limited` with Retry-After.
 
 use crate::AppState;
-use crate::auth::{Device, authenticate};
+use crate::auth::{Device, Scope, device_post};
 use crate::db::Store;
 use crate::error::{ApiFailure, Error};
-use crate::http::{Answer, idempotent, parse, random_hex};
+use crate::http::{Answer, random_hex};
 use crate::signing::seal::SealKey;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use eid_core::account::lockout::lock_ms;
 use eid_core::api::{
     B64, CONSENT_LIFETIME, ConsentProof, ConsentRegister, ConsentRegistered, ConsentStart,
@@ -168,25 +168,12 @@ pub async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
-        Ok(d) => d,
-        Err(f) => return f.into_response(),
-    };
-    if let Err(f) = device.require_active(false) {
-        return f.into_response();
-    }
-    let req: ConsentRegister = match parse(&body) {
-        Ok(r) => r,
-        Err(f) => return f.into_response(),
-    };
-    let run = register_inner(&state, &device, &req);
-    idempotent(
+    device_post(
         &state,
+        (&method, &uri, &headers, &body),
         "consent_register",
-        &device.id,
-        &req.client_request_id,
-        &body,
-        run,
+        (Scope::Device, false),
+        async |device, req: &ConsentRegister| register_inner(&state, device, req).await,
     )
     .await
 }
@@ -292,26 +279,13 @@ pub async fn start(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
-        Ok(d) => d,
-        Err(f) => return f.into_response(),
-    };
     // A locked account may still log in: unlocking is one of the consented actions.
-    if let Err(f) = device.require_active(true) {
-        return f.into_response();
-    }
-    let req: ConsentStart = match parse(&body) {
-        Ok(r) => r,
-        Err(f) => return f.into_response(),
-    };
-    let run = start_inner(&state, &device, &req);
-    idempotent(
+    device_post(
         &state,
+        (&method, &uri, &headers, &body),
         "consent_start",
-        &device.id,
-        &req.client_request_id,
-        &body,
-        run,
+        (Scope::Device, true),
+        async |device, req: &ConsentStart| start_inner(&state, device, req).await,
     )
     .await
 }

@@ -138,6 +138,29 @@ impl Answer {
     }
 }
 
+/// A POST body that carries the client's `client_request_id` (idempotent retries).
+pub trait ClientRequest {
+    fn client_request_id(&self) -> &str;
+}
+
+macro_rules! client_requests {
+    ($($t:ty),*) => {$(
+        impl ClientRequest for $t {
+            fn client_request_id(&self) -> &str {
+                &self.client_request_id
+            }
+        }
+    )*};
+}
+
+client_requests!(
+    eid_core::api::AccountLockRequest,
+    eid_core::api::PresentationCredentialsRequest,
+    eid_core::api::TokenRegistration,
+    eid_core::api::ConsentRegister,
+    eid_core::api::ConsentStart
+);
+
 /// Runs a POST at most once per `(endpoint, scope, client_request_id)`: a repeated id gets the
 /// stored first answer; the same id with another body is refused. Answers that a retry could
 /// change (5xx, 429) are not stored.

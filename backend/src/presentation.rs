@@ -10,10 +10,10 @@
 //!   and answers the profile's fields from the registry.
 
 use crate::AppState;
-use crate::auth::{SignedRequest, authenticate};
+use crate::auth::{Scope, SignedRequest, device_post};
 use crate::db::Backend;
 use crate::error::{ApiFailure, Error, json_response};
-use crate::http::{Answer, idempotent, parse, random_bytes, random_hex};
+use crate::http::{Answer, parse, random_bytes, random_hex};
 use crate::status_index;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -136,25 +136,12 @@ pub async fn issue_credentials(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
-        Ok(d) => d,
-        Err(f) => return f.into_response(),
-    };
-    if let Err(f) = device.require_active(false) {
-        return f.into_response();
-    }
-    let req: PresentationCredentialsRequest = match parse(&body) {
-        Ok(r) => r,
-        Err(f) => return f.into_response(),
-    };
-    let run = issue_inner(&state, &device, &req);
-    idempotent(
+    device_post(
         &state,
+        (&method, &uri, &headers, &body),
         "presentation_credentials",
-        &device.id,
-        &req.client_request_id,
-        &body,
-        run,
+        (Scope::Device, false),
+        async |device, req: &PresentationCredentialsRequest| issue_inner(&state, device, req).await,
     )
     .await
 }
@@ -366,25 +353,12 @@ pub async fn register_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let device = match authenticate(&state, &method, &uri, &headers, &body).await {
-        Ok(d) => d,
-        Err(f) => return f.into_response(),
-    };
-    if let Err(f) = device.require_active(false) {
-        return f.into_response();
-    }
-    let req: TokenRegistration = match parse(&body) {
-        Ok(r) => r,
-        Err(f) => return f.into_response(),
-    };
-    let run = register_token_inner(&state, &device, &req);
-    idempotent(
+    device_post(
         &state,
+        (&method, &uri, &headers, &body),
         "token_register",
-        &device.id,
-        &req.client_request_id,
-        &body,
-        run,
+        (Scope::Device, false),
+        async |device, req: &TokenRegistration| register_token_inner(&state, device, req).await,
     )
     .await
 }
