@@ -141,6 +141,7 @@ impl From<AccountError> for EidError {
             AccountError::PasscodeAlreadySet => EidError::AlreadySetUp,
             AccountError::Revoked => EidError::Revoked,
             AccountError::Storage(reason) => EidError::Storage { reason },
+            AccountError::Keys(e) => e.into(),
         }
     }
 }
@@ -307,6 +308,15 @@ mod tests {
         let e: EidError =
             WalletError::Account(AccountError::WrongPasscode { attempts_left: 3 }).into();
         assert_eq!(e, EidError::WrongPasscode { attempts_left: 3 });
+        // The key store wrapping the passcode verifier: the key store's own error.
+        let e: EidError =
+            WalletError::Account(AccountError::Keys(KeyError::Unavailable("busy".into()))).into();
+        assert_eq!(
+            e,
+            EidError::KeyStoreUnavailable {
+                reason: "busy".into()
+            }
+        );
         let e: EidError = WalletError::Sync(SyncError::Api {
             status: 429,
             code: ErrorCode::RateLimited,

@@ -8,8 +8,9 @@ pub mod lockout;
 pub mod passcode;
 
 use crate::chip::crypto::{Rng, SecretKey};
+use crate::keys::KeyError;
 use lockout::{Clock, Lockout};
-use passcode::{KdfParams, Passcode, PasscodeRecord};
+use passcode::{KdfParams, Passcode, PasscodeRecord, VerifierKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -30,6 +31,9 @@ pub enum AccountError {
     Revoked,
     #[error("storage: {0}")]
     Storage(String),
+    /// The platform key store, which holds the passcode verifier's wrapping key, failed.
+    #[error("secure key storage: {0}")]
+    Keys(#[from] KeyError),
 }
 
 /// Where account state lives: non-personal key/value records.
@@ -91,10 +95,11 @@ const KEY_STATE: &str = "account.state";
 const KEY_PASSCODE: &str = "account.passcode";
 const KEY_LOCKOUT: &str = "account.lockout";
 
-/// The account over a store and a clock.
+/// The account over a store, a clock and the key store key that wraps the passcode verifier.
 pub struct Account<'a> {
     meta: &'a dyn MetaStore,
     clock: &'a dyn Clock,
+    verifier_key: VerifierKey<'a>,
 }
 
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, AccountError> {
@@ -107,8 +112,16 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, AccountError>
 }
 
 impl<'a> Account<'a> {
-    pub fn new(meta: &'a dyn MetaStore, clock: &'a dyn Clock) -> Self {
-        Account { meta, clock }
+    pub fn new(
+        meta: &'a dyn MetaStore,
+        clock: &'a dyn Clock,
+        verifier_key: VerifierKey<'a>,
+    ) -> Self {
+        Account {
+            meta,
+            clock,
+            verifier_key,
+        }
     }
 
     fn stored(&self) -> Result<Stored, AccountError> {
@@ -168,7 +181,7 @@ impl<'a> Account<'a> {
         if self.has_passcode()? {
             return Err(AccountError::PasscodeAlreadySet);
         }
-        let (record, kek) = PasscodeRecord::create(passcode, params, rng)?;
+        let (record, kek) = PasscodeRecord::create(passcode, params, rng, self.verifier_key)?;
         self.meta.meta_put(KEY_PASSCODE, &encode(&record)?)?;
         self.save_lockout(&Lockout::default())?;
         Ok(kek)
@@ -177,7 +190,10 @@ impl<'a> Account<'a> {
     /// Checks the passcode and returns its key encryption key.
     ///
     /// The attempt is recorded as a failure *before* the check and cleared only when it
-    /// succeeds, so killing the app in the middle of a check does not give a free guess.
+    /// succeeds, so killing the app in the middle of a check does not give a free guess. The
+    /// stored verifier is opened with the key store before that (it checks no guess, so a key
+    /// store that cannot be reached costs no attempt). A record from before issue 12, with its
+    /// verifier in plaintext, is rewritten in the wrapped form on the first successful unlock.
     pub fn unlock(&self, passcode: &Passcode) -> Result<SecretKey, AccountError> {
         if self.stored()? == Stored::Revoked {
             return Err(AccountError::Revoked);
@@ -192,13 +208,18 @@ impl<'a> Account<'a> {
                 remaining_ms: remaining,
             });
         }
+        let expected = record.open_verifier(self.verifier_key)?;
         let mut tentative = l.clone();
         tentative.record_failure(self.clock);
         self.save_lockout(&tentative)?;
-        match record.check(passcode)? {
+        match record.check(passcode, &expected)? {
             Some(kek) => {
                 l.reset();
                 self.save_lockout(&l)?;
+                if record.is_plaintext() {
+                    let upgraded = record.wrapped(&expected, self.verifier_key)?;
+                    self.meta.meta_put(KEY_PASSCODE, &encode(&upgraded)?)?;
+                }
                 Ok(kek)
             }
             None => {
@@ -227,7 +248,7 @@ impl<'a> Account<'a> {
         rng: &mut dyn Rng,
     ) -> Result<PasscodeChange, AccountError> {
         let old_kek = self.unlock(old)?;
-        let (record, new_kek) = PasscodeRecord::create(new, params, rng)?;
+        let (record, new_kek) = PasscodeRecord::create(new, params, rng, self.verifier_key)?;
         Ok(PasscodeChange {
             old_kek,
             new_kek,
@@ -264,6 +285,7 @@ mod tests {
     use super::lockout::tests::FakeClock;
     use super::*;
     use crate::chip::crypto::OsRng;
+    use crate::keys::SoftwareKeyStore;
     use std::collections::BTreeMap;
     use std::sync::Mutex;
 
@@ -289,10 +311,20 @@ mod tests {
         Passcode::new(s).unwrap()
     }
 
+    /// One in-memory key store shared by the tests' accounts.
+    fn key() -> VerifierKey<'static> {
+        static KEYS: std::sync::LazyLock<SoftwareKeyStore> =
+            std::sync::LazyLock::new(SoftwareKeyStore::in_memory);
+        VerifierKey {
+            keys: &*KEYS,
+            alias: "eid.data",
+        }
+    }
+
     #[test]
     fn lifecycle_not_activated_active_revoked() {
         let (mem, clock) = (Mem::default(), FakeClock::new());
-        let acc = Account::new(&mem, &clock);
+        let acc = Account::new(&mem, &clock, key());
         assert_eq!(acc.state().unwrap(), AccountState::NotActivated);
         assert_eq!(acc.unlock(&p("123456")), Err(AccountError::NoPasscode));
         let kek = acc
@@ -319,14 +351,14 @@ mod tests {
     fn lockout_survives_restarts_and_wall_clock_changes() {
         let (mem, clock) = (Mem::default(), FakeClock::new());
         {
-            let acc = Account::new(&mem, &clock);
+            let acc = Account::new(&mem, &clock, key());
             acc.set_passcode(&p("123456"), KdfParams::FAST_FOR_TESTS, &mut OsRng)
                 .unwrap();
             acc.activate(2).unwrap();
         }
         // Each attempt through a fresh Account: the app restarted in between.
         for left in (1..=4).rev() {
-            let acc = Account::new(&mem, &clock);
+            let acc = Account::new(&mem, &clock, key());
             assert_eq!(
                 acc.unlock(&p("111111")),
                 Err(AccountError::WrongPasscode {
@@ -334,7 +366,7 @@ mod tests {
                 })
             );
         }
-        let acc = Account::new(&mem, &clock);
+        let acc = Account::new(&mem, &clock, key());
         assert!(matches!(
             acc.unlock(&p("111111")),
             Err(AccountError::Locked {
@@ -353,7 +385,7 @@ mod tests {
         ));
         // The user moves the wall clock a day ahead and restarts the app: still locked.
         clock.set_wall(clock.wall_ms() + 86_400_000);
-        let acc = Account::new(&mem, &clock);
+        let acc = Account::new(&mem, &clock, key());
         assert!(matches!(
             acc.unlock(&p("123456")),
             Err(AccountError::Locked {
@@ -364,12 +396,12 @@ mod tests {
         // Time passes on the monotonic clock; a reboot neither ends nor restarts the lock.
         clock.advance(20_000);
         assert!(matches!(
-            Account::new(&mem, &clock).state().unwrap(),
+            Account::new(&mem, &clock, key()).state().unwrap(),
             AccountState::Locked { .. }
         ));
         clock.reboot();
         assert!(matches!(
-            Account::new(&mem, &clock).unlock(&p("123456")),
+            Account::new(&mem, &clock, key()).unlock(&p("123456")),
             Err(AccountError::Locked {
                 remaining_ms: 40_000,
                 ..
@@ -377,7 +409,7 @@ mod tests {
         ));
         clock.advance(40_000);
         // Next wrong passcode locks again, twice as long.
-        let acc = Account::new(&mem, &clock);
+        let acc = Account::new(&mem, &clock, key());
         assert!(matches!(
             acc.unlock(&p("999999")),
             Err(AccountError::Locked {
@@ -386,10 +418,14 @@ mod tests {
             })
         ));
         clock.advance(120_000);
-        assert!(Account::new(&mem, &clock).unlock(&p("123456")).is_ok());
+        assert!(
+            Account::new(&mem, &clock, key())
+                .unlock(&p("123456"))
+                .is_ok()
+        );
         // The right passcode reset the counter.
         assert_eq!(
-            Account::new(&mem, &clock).unlock(&p("000001")),
+            Account::new(&mem, &clock, key()).unlock(&p("000001")),
             Err(AccountError::WrongPasscode { attempts_left: 4 })
         );
     }
@@ -397,7 +433,7 @@ mod tests {
     #[test]
     fn a_check_killed_midway_still_counts() {
         let (mem, clock) = (Mem::default(), FakeClock::new());
-        let acc = Account::new(&mem, &clock);
+        let acc = Account::new(&mem, &clock, key());
         acc.set_passcode(&p("123456"), KdfParams::FAST_FOR_TESTS, &mut OsRng)
             .unwrap();
         acc.activate(2).unwrap();
@@ -412,9 +448,34 @@ mod tests {
     }
 
     #[test]
+    fn a_verifier_the_key_store_cannot_open_costs_no_attempt() {
+        let (mem, clock) = (Mem::default(), FakeClock::new());
+        let acc = Account::new(&mem, &clock, key());
+        acc.set_passcode(&p("123456"), KdfParams::FAST_FOR_TESTS, &mut OsRng)
+            .unwrap();
+        let other = SoftwareKeyStore::in_memory();
+        let elsewhere = VerifierKey {
+            keys: &other,
+            alias: "eid.data",
+        };
+        let copy = Account::new(&mem, &clock, elsewhere);
+        for _ in 0..6 {
+            assert!(matches!(
+                copy.unlock(&p("123456")),
+                Err(AccountError::Keys(_))
+            ));
+        }
+        assert_eq!(
+            acc.unlock(&p("000000")),
+            Err(AccountError::WrongPasscode { attempts_left: 4 })
+        );
+        assert!(acc.unlock(&p("123456")).is_ok());
+    }
+
+    #[test]
     fn change_passcode_needs_the_old_one() {
         let (mem, clock) = (Mem::default(), FakeClock::new());
-        let acc = Account::new(&mem, &clock);
+        let acc = Account::new(&mem, &clock, key());
         let k1 = acc
             .set_passcode(&p("123456"), KdfParams::FAST_FOR_TESTS, &mut OsRng)
             .unwrap();

@@ -1,7 +1,9 @@
-//! The 6-digit passcode: Argon2id with a random salt gives both a verifier (stored) and a key
-//! encryption key (never stored) that wraps the wallet's data key.
+//! The 6-digit passcode: Argon2id with a random salt gives both a verifier (stored wrapped by the
+//! platform key store, so the wallet's files alone cannot check a guess) and a key encryption key
+//! (never stored) that wraps the wallet's data key.
 
 use crate::chip::crypto::{Rng, SecretKey, ct_eq};
+use crate::keys::KeyStore;
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -55,12 +57,49 @@ impl KdfParams {
     };
 }
 
-/// What is stored: salt, cost and the verifier half of the Argon2id output.
+/// The platform key store's wrapping key that protects the stored verifier: without the key
+/// store (hardware on phones), a copy of the wallet's files cannot check a passcode guess.
+#[derive(Clone, Copy)]
+pub struct VerifierKey<'a> {
+    pub keys: &'a dyn KeyStore,
+    pub alias: &'a str,
+}
+
+impl VerifierKey<'_> {
+    fn wrap(&self, verifier: &[u8; 32]) -> Result<Vec<u8>, AccountError> {
+        Ok(self.keys.wrap_key(self.alias, verifier)?)
+    }
+
+    fn unwrap(&self, wrapped: &[u8]) -> Result<Zeroizing<[u8; 32]>, AccountError> {
+        let plain = self.keys.unwrap_key(self.alias, wrapped)?;
+        let mut out = Zeroizing::new([0u8; 32]);
+        if plain.len() != out.len() {
+            return Err(AccountError::Storage("passcode record is corrupt".into()));
+        }
+        out.copy_from_slice(&plain);
+        Ok(out)
+    }
+}
+
+/// How the verifier is stored.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StoredVerifier {
+    /// Wrapped by the platform key store ([`VerifierKey`]), since issue 12.
+    WrappedVerifier(Vec<u8>),
+    /// Before issue 12: in plaintext. Still read, and replaced by the wrapped form on the first
+    /// successful unlock; never written.
+    Verifier([u8; 32]),
+}
+
+/// What is stored: salt, cost and the verifier half of the Argon2id output, wrapped by the
+/// platform key store.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasscodeRecord {
     pub salt: [u8; 16],
     pub params: KdfParams,
-    pub verifier: [u8; 32],
+    #[serde(flatten)]
+    verifier: StoredVerifier,
 }
 
 impl std::fmt::Debug for PasscodeRecord {
@@ -85,18 +124,23 @@ fn derive(
     Ok(out)
 }
 
-fn split(out: &[u8; 64]) -> ([u8; 32], SecretKey) {
-    let mut verifier = [0u8; 32];
+fn split(out: &[u8; 64]) -> (Zeroizing<[u8; 32]>, SecretKey) {
+    let mut verifier = Zeroizing::new([0u8; 32]);
     verifier.copy_from_slice(&out[..32]);
     (verifier, SecretKey::new(out[32..].to_vec()))
 }
 
+/// The verifier a record holds, opened (see [`PasscodeRecord::open_verifier`]).
+pub struct OpenVerifier(Zeroizing<[u8; 32]>);
+
 impl PasscodeRecord {
-    /// Hashes a new passcode with a fresh salt; returns the record and the key encryption key.
+    /// Hashes a new passcode with a fresh salt and wraps its verifier under `key`; returns the
+    /// record and the key encryption key.
     pub fn create(
         passcode: &Passcode,
         params: KdfParams,
         rng: &mut dyn Rng,
+        key: VerifierKey<'_>,
     ) -> Result<(Self, SecretKey), AccountError> {
         let mut salt = [0u8; 16];
         rng.fill(&mut salt);
@@ -106,19 +150,48 @@ impl PasscodeRecord {
             PasscodeRecord {
                 salt,
                 params,
-                verifier,
+                verifier: StoredVerifier::WrappedVerifier(key.wrap(&verifier)?),
             },
             kek,
         ))
     }
 
+    /// Opens the stored verifier with the key store. Checks no passcode: the lockout counts the
+    /// attempt between this and [`PasscodeRecord::check`].
+    pub fn open_verifier(&self, key: VerifierKey<'_>) -> Result<OpenVerifier, AccountError> {
+        Ok(OpenVerifier(match &self.verifier {
+            StoredVerifier::WrappedVerifier(w) => key.unwrap(w)?,
+            StoredVerifier::Verifier(v) => Zeroizing::new(*v),
+        }))
+    }
+
     /// The key encryption key if `passcode` is right (constant-time comparison).
-    pub fn check(&self, passcode: &Passcode) -> Result<Option<SecretKey>, AccountError> {
+    pub fn check(
+        &self,
+        passcode: &Passcode,
+        expected: &OpenVerifier,
+    ) -> Result<Option<SecretKey>, AccountError> {
         let out = derive(passcode, &self.salt, self.params)?;
-        let (mut verifier, kek) = split(&out);
-        let ok = ct_eq(&verifier, &self.verifier);
-        verifier.zeroize();
-        Ok(ok.then_some(kek))
+        let (verifier, kek) = split(&out);
+        Ok(ct_eq(&verifier[..], &expected.0[..]).then_some(kek))
+    }
+
+    /// A record from before issue 12, with its verifier in plaintext.
+    pub fn is_plaintext(&self) -> bool {
+        matches!(self.verifier, StoredVerifier::Verifier(_))
+    }
+
+    /// The same record with its verifier wrapped under `key`.
+    pub fn wrapped(
+        &self,
+        verifier: &OpenVerifier,
+        key: VerifierKey<'_>,
+    ) -> Result<Self, AccountError> {
+        Ok(PasscodeRecord {
+            salt: self.salt,
+            params: self.params,
+            verifier: StoredVerifier::WrappedVerifier(key.wrap(&verifier.0)?),
+        })
     }
 }
 
@@ -126,18 +199,81 @@ impl PasscodeRecord {
 mod tests {
     use super::*;
     use crate::chip::crypto::OsRng;
+    use crate::keys::SoftwareKeyStore;
+
+    fn key(keys: &SoftwareKeyStore) -> VerifierKey<'_> {
+        VerifierKey {
+            keys,
+            alias: "eid.test",
+        }
+    }
+
+    fn check(rec: &PasscodeRecord, keys: &SoftwareKeyStore, p: &str) -> Option<SecretKey> {
+        let expected = rec.open_verifier(key(keys)).unwrap();
+        rec.check(&Passcode::new(p).unwrap(), &expected).unwrap()
+    }
 
     #[test]
     fn right_passcode_gives_the_same_key_wrong_one_nothing() {
+        let keys = SoftwareKeyStore::in_memory();
         let p = Passcode::new("123456").unwrap();
-        let (rec, kek) = PasscodeRecord::create(&p, KdfParams::FAST_FOR_TESTS, &mut OsRng).unwrap();
-        assert_eq!(rec.check(&p).unwrap(), Some(kek.clone()));
-        assert_eq!(rec.check(&Passcode::new("123457").unwrap()).unwrap(), None);
-        let (rec2, kek2) =
-            PasscodeRecord::create(&p, KdfParams::FAST_FOR_TESTS, &mut OsRng).unwrap();
+        let f = KdfParams::FAST_FOR_TESTS;
+        let (rec, kek) = PasscodeRecord::create(&p, f, &mut OsRng, key(&keys)).unwrap();
+        assert_eq!(check(&rec, &keys, "123456"), Some(kek.clone()));
+        assert_eq!(check(&rec, &keys, "123457"), None);
+        let (rec2, kek2) = PasscodeRecord::create(&p, f, &mut OsRng, key(&keys)).unwrap();
         assert_ne!(rec2.salt, rec.salt, "fresh salt");
         assert_ne!(kek2, kek);
-        assert_ne!(&rec.verifier[..], kek.as_bytes(), "verifier and key differ");
+        assert!(!rec.is_plaintext());
+        let verifier = rec.open_verifier(key(&keys)).unwrap();
+        assert_ne!(&verifier.0[..], kek.as_bytes(), "verifier and key differ");
+    }
+
+    #[test]
+    fn the_verifier_opens_only_with_its_key_store() {
+        let keys = SoftwareKeyStore::in_memory();
+        let p = Passcode::new("123456").unwrap();
+        let (rec, _) =
+            PasscodeRecord::create(&p, KdfParams::FAST_FOR_TESTS, &mut OsRng, key(&keys)).unwrap();
+        let other = SoftwareKeyStore::in_memory();
+        assert!(rec.open_verifier(key(&other)).is_err());
+        let wrong_alias = VerifierKey {
+            keys: &keys,
+            alias: "eid.other",
+        };
+        assert!(rec.open_verifier(wrong_alias).is_err());
+        // A blob that opens but is not 32 bytes (another wrapped key moved here) is refused.
+        let mut moved = rec;
+        moved.verifier =
+            StoredVerifier::WrappedVerifier(keys.wrap_key("eid.test", &[7; 60]).unwrap());
+        assert!(moved.open_verifier(key(&keys)).is_err());
+    }
+
+    #[test]
+    fn a_plaintext_record_still_checks_and_wraps() {
+        let keys = SoftwareKeyStore::in_memory();
+        let p = Passcode::new("123456").unwrap();
+        let (rec, kek) =
+            PasscodeRecord::create(&p, KdfParams::FAST_FOR_TESTS, &mut OsRng, key(&keys)).unwrap();
+        let verifier = rec.open_verifier(key(&keys)).unwrap();
+        // The form written before issue 12.
+        let old = serde_json::json!({
+            "salt": rec.salt,
+            "params": rec.params,
+            "verifier": *verifier.0,
+        });
+        let old: PasscodeRecord = serde_json::from_value(old).unwrap();
+        assert!(old.is_plaintext());
+        assert_eq!(check(&old, &keys, "123456"), Some(kek.clone()));
+        assert_eq!(check(&old, &keys, "654321"), None);
+        let upgraded = old
+            .wrapped(&old.open_verifier(key(&keys)).unwrap(), key(&keys))
+            .unwrap();
+        assert!(!upgraded.is_plaintext());
+        assert_eq!(upgraded.salt, rec.salt);
+        assert_eq!(check(&upgraded, &keys, "123456"), Some(kek));
+        let json = serde_json::to_value(&upgraded).unwrap();
+        assert!(json.get("verifier").is_none() && json.get("wrapped_verifier").is_some());
     }
 
     #[test]
@@ -155,8 +291,10 @@ mod tests {
     fn default_cost_is_memory_hard() {
         // Argon2id with 19 MiB: the record says so, and it still verifies.
         let p = Passcode::new("654321").unwrap();
-        let (rec, _) = PasscodeRecord::create(&p, KdfParams::DEFAULT, &mut OsRng).unwrap();
+        let keys = SoftwareKeyStore::in_memory();
+        let (rec, _) =
+            PasscodeRecord::create(&p, KdfParams::DEFAULT, &mut OsRng, key(&keys)).unwrap();
         assert_eq!(rec.params.memory_kib, 19 * 1024);
-        assert!(rec.check(&p).unwrap().is_some());
+        assert!(check(&rec, &keys, "654321").is_some());
     }
 }

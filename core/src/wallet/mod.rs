@@ -3,7 +3,9 @@
 //!
 //! Keys: a random 32-byte data key seals every record of the store. It is kept wrapped twice —
 //! by the passcode's key encryption key (Argon2id) and then by the platform key store (hardware
-//! on phones) — so a copied database needs both the device and the passcode. With biometric
+//! on phones) — so a copied database needs both the device and the passcode. The passcode's
+//! stored verifier is wrapped by the same platform key, so the database alone cannot check a
+//! guess either. With biometric
 //! unlock enabled, the platform key store also keeps a copy wrapped under a biometric-bound key.
 
 mod consent;
@@ -19,7 +21,7 @@ pub use error::WalletError;
 pub use present::{Consent, PresentationOut, PresentationStock};
 
 use crate::account::lockout::Clock;
-use crate::account::passcode::{KdfParams, Passcode};
+use crate::account::passcode::{KdfParams, Passcode, VerifierKey};
 use crate::account::{Account, AccountState};
 use crate::chip::crypto::{OsRng, SecretKey};
 use crate::credential::{self, DocumentKind, TrustList, VerifiedCredential};
@@ -204,7 +206,12 @@ impl Wallet {
     }
 
     fn account(&self) -> Account<'_> {
-        Account::new(&self.store, &*self.clock)
+        // The passcode verifier is wrapped by the same platform key as the data key.
+        let verifier_key = VerifierKey {
+            keys: &*self.keys,
+            alias: data_key::PASSCODE_ALIAS,
+        };
+        Account::new(&self.store, &*self.clock, verifier_key)
     }
 
     fn now(&self) -> u64 {
