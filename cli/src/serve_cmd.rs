@@ -85,6 +85,13 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>), String> {
             "the admin token is shorter than {MIN_ADMIN_TOKEN} characters (EID_ADMIN_TOKEN)"
         ));
     }
+    if !args.limits.has_sms_gateway() {
+        return Err(
+            "EID_SMS_GATEWAY is not set: production sends activation codes through an SMS \
+                    gateway (--sms-gateway URL); use --dev for development"
+                .into(),
+        );
+    }
     let config = Config {
         population: args.population,
         issuer_keys: args.issuer_keys.clone(),

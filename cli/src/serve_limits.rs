@@ -42,6 +42,11 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
+    /// Whether an SMS gateway is configured (production needs one to send activation codes).
+    pub fn has_sms_gateway(&self) -> bool {
+        self.sms_gateway.as_deref().is_some_and(|u| !u.is_empty())
+    }
+
     /// `config` with these limits and gateway.
     pub fn apply(self, config: Config) -> Config {
         let defaults = Limits::default();

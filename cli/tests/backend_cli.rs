@@ -327,7 +327,9 @@ fn serve_production(db: &str, env: &[(&str, &str)], extra: &[&str]) -> Command {
         .args(extra)
         .env_remove("EID_KEK")
         .env_remove("EID_SIGNING_SEAL_KEY")
-        .env_remove("EID_ADMIN_TOKEN");
+        .env_remove("EID_ADMIN_TOKEN")
+        // A gateway that is never reached (no activation in these tests); `env` may clear it.
+        .env("EID_SMS_GATEWAY", "http://127.0.0.1:9/sms");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -365,6 +367,13 @@ fn production_refuses_to_start_without_what_it_needs_in_one_line() {
         &[],
     ));
     assert!(err.contains("admin token"), "{err}");
+    // No SMS gateway: activation codes could not reach anyone.
+    let err = refused(serve_production(
+        &db,
+        &[("EID_KEK", KEK), ("EID_SMS_GATEWAY", "")],
+        &[],
+    ));
+    assert!(err.contains("EID_SMS_GATEWAY"), "{err}");
     // A development database is never served with production settings.
     let dev_db = format!("sqlite://{}", dir.path().join("dev.db").display());
     drop(serve(&dev_db));
