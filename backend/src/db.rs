@@ -43,7 +43,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 8] = match backend {
+    let files: [(i64, &'static str, &'static str); 9] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -84,6 +84,11 @@ fn migrator(backend: Backend) -> Migrator {
                 8,
                 "consent",
                 include_str!("../migrations/sqlite/0008_consent.sql"),
+            ),
+            (
+                9,
+                "token registration",
+                include_str!("../migrations/sqlite/0009_token_registration.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -126,6 +131,11 @@ fn migrator(backend: Backend) -> Migrator {
                 8,
                 "consent",
                 include_str!("../migrations/postgres/0008_consent.sql"),
+            ),
+            (
+                9,
+                "token registration",
+                include_str!("../migrations/postgres/0009_token_registration.sql"),
             ),
         ],
     };

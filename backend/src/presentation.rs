@@ -71,8 +71,10 @@ impl Caches {
     }
 }
 
+/// Not registered, registered as another token, or no longer signed by the registering
+/// account's current device: one answer, so redemption tells nothing about whose it is.
 fn not_verified() -> ApiFailure {
-    ApiFailure::invalid("the token does not verify")
+    ApiFailure::invalid("the token does not verify or was not registered")
 }
 
 fn admin_unauthenticated() -> ApiFailure {
@@ -363,8 +365,10 @@ pub async fn register_token(
     .await
 }
 
-/// Registers an online token of this device's account, signed by this device, live, with the
-/// citizen's consent over its text.
+/// Registers an online token signed by this device, live, with the citizen's consent over its
+/// text. The token names no account: the registration binds its id to this device (and so its
+/// account) and to a digest of the whole token (profile, expiry, signature), which is how
+/// redemption finds whose it is.
 async fn register_token_inner(
     state: &AppState,
     device: &crate::auth::Device,
@@ -378,10 +382,8 @@ async fn register_token_inner(
             ));
         }
     };
-    if token.account != device.account_id || !token.signature_ok(&device.public_key) {
-        return Err(ApiFailure::invalid(
-            "the token is not this device's account's",
-        ));
+    if !token.signature_ok(&device.public_key) {
+        return Err(ApiFailure::invalid("the token is not this device's"));
     }
     let now = state.now();
     if token.expires_at <= now || token.expires_at > now + TOKEN_LIFETIME + MAX_SKEW_SECONDS {
@@ -397,15 +399,37 @@ async fn register_token_inner(
         &token_digest(&req.token),
     )
     .await?;
+    // The canonical text: the same token registers and redeems under one digest however its
+    // text was spaced.
+    let digest = token_digest(&token.to_text()).to_vec();
     let mut w = state.store.write().await?;
-    sqlx::query(
-        "INSERT INTO registered_tokens (token_id, account_id, expires_at) VALUES ($1, $2, $3)          ON CONFLICT DO NOTHING",
+    let inserted = sqlx::query(
+        "INSERT INTO registered_tokens (token_id, account_id, device_id, token_digest, expires_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(token.id.to_vec())
     .bind(&device.account_id)
+    .bind(&device.id)
+    .bind(&digest)
     .bind(i64::try_from(token.expires_at).unwrap_or(i64::MAX))
     .execute(&mut *w.tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        // A retry of the same registration is fine; another token under a taken id is not.
+        let same = sqlx::query(
+            "SELECT 1 FROM registered_tokens \
+             WHERE token_id = $1 AND device_id = $2 AND token_digest = $3",
+        )
+        .bind(token.id.to_vec())
+        .bind(&device.id)
+        .bind(&digest)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        if same.is_none() {
+            return Err(ApiFailure::invalid("the token id is taken"));
+        }
+    }
     w.commit().await?;
     tracing::info!(profile = %token.profile, "online token registered");
     Answer::ok(&TokenRegistered {
@@ -472,38 +496,43 @@ async fn redeem_inner(
             "this verifier may not receive this profile",
         ));
     }
-    // The account, its current device key and the records the profile reads, in one query.
+    // Only tokens the wallet registered with the citizen's consent (docs/adr/0017). The token
+    // names no account: the registration gives the account and the device that signed it, the
+    // device only while it is the account's current one (not revoked). The registration's digest
+    // covers the whole token, so a token with a registered id but another profile, expiry or
+    // signature is not that registration's. Then the account, the device key and the records the
+    // profile reads, in one query.
     let [source, identity] = record_kinds(token.profile);
     let rows = sqlx::query(
-        "SELECT a.state, a.level, d.public_key, r.record FROM accounts a \
-         JOIN devices d ON d.account_id = a.id AND d.revoked_at IS NULL \
+        "SELECT a.state, a.level, d.public_key, r.record, t.token_digest \
+         FROM registered_tokens t \
+         JOIN accounts a ON a.id = t.account_id \
+         JOIN devices d ON d.id = t.device_id AND d.account_id = a.id AND d.revoked_at IS NULL \
          JOIN registry_records r ON r.id_number = a.id_number \
-         WHERE a.id = $1 AND (r.kind = $2 OR r.kind = $3)",
+         WHERE t.token_id = $1 AND (r.kind = $2 OR r.kind = $3)",
     )
-    .bind(&token.account)
+    .bind(token.id.to_vec())
     .bind(source)
     .bind(identity)
     .fetch_all(state.store.pool())
     .await?;
-    // Unknown account, no current device, or signed by another key (a revoked device's, a
-    // forger's): one answer, so the endpoint tells nothing about which accounts exist.
+    // Not registered, registered as another token, no current device, or signed by another key
+    // (a revoked device's, a forger's): one answer.
     let first = rows.first().ok_or_else(not_verified)?;
+    // Rows registered before migration 0009 have no digest (and no device): they never redeem.
+    let registered_digest: Option<Vec<u8>> = first.try_get(4)?;
+    let digest = token_digest(&token.to_text());
+    if !bool::from(
+        registered_digest
+            .unwrap_or_default()
+            .as_slice()
+            .ct_eq(digest.as_slice()),
+    ) {
+        return Err(not_verified());
+    }
     let device_key: Vec<u8> = first.try_get(2)?;
     if !token.signature_ok(&device_key) {
         return Err(not_verified());
-    }
-    // Only tokens the wallet registered with the citizen's consent (docs/adr/0017).
-    let registered =
-        sqlx::query("SELECT 1 FROM registered_tokens WHERE token_id = $1 AND account_id = $2")
-            .bind(token.id.to_vec())
-            .bind(&token.account)
-            .fetch_optional(state.store.pool())
-            .await?;
-    if registered.is_none() {
-        return Err(ApiFailure::new(
-            ErrorCode::ConsentRequired,
-            "the token was not registered with the citizen's consent",
-        ));
     }
     let account_state: String = first.try_get(0)?;
     if account_state == "locked" {

@@ -382,7 +382,7 @@ fn openapi_schemas_match_the_contract_types() {
         (
             "TokenRedeem",
             serde_json::to_value(TokenRedeem {
-                token: "VNT1:".into(),
+                token: "VNT2:".into(),
             })
             .unwrap(),
         ),
@@ -512,7 +512,7 @@ fn consent_samples() -> Vec<(&'static str, serde_json::Value)> {
             "TokenRegistration",
             v(&TokenRegistration {
                 client_request_id: "c".into(),
-                token: "VNT1:".into(),
+                token: "VNT2:".into(),
                 consent: Some(proof()),
             }),
         ),

@@ -482,6 +482,46 @@ async fn expired_forged_and_unauthorised_redemptions_are_refused() {
             ErrorCode::InvalidRequest,
             "wrong device key",
         );
+        // A forger's token under the id of a registered one (seen on a citizen's screen): the
+        // registration binds the whole token, so it is not that registration's.
+        let registered = h
+            .registered_token(&device, Profile::Airport, now + 60)
+            .await;
+        let present::QrPayload::Token(mut forged) = present::QrPayload::parse(&registered).unwrap()
+        else {
+            panic!("not a token")
+        };
+        forged.signature = forger.sign_raw(&present::Token::signing_input(
+            &forged.id,
+            forged.profile,
+            forged.expires_at,
+        ));
+        check(
+            redeem(&h, &verifier, &forged.to_text()).await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "forged under a registered id",
+        );
+        // Nor can another token take a registered id (even the same device's): the id is taken.
+        let mut other = forged.clone();
+        other.profile = Profile::AgeOver18;
+        other.signature = device.sign_raw(&present::Token::signing_input(
+            &other.id,
+            other.profile,
+            other.expires_at,
+        ));
+        let r = h.register_token(&device, &other.to_text()).await;
+        check(
+            r,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "another token under a registered id",
+        );
+        // The same registration again is fine (a retry).
+        assert_eq!(
+            h.register_token(&device, &registered).await.status,
+            StatusCode::OK
+        );
         forger.account = "VNEID-0000".into();
         let t = token(&forger, Profile::Airport, now + 60);
         check(
@@ -802,6 +842,83 @@ async fn verifier_names_are_nfc_without_invisible_characters() {
                 (r.status, r.error()),
                 (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
                 "{c:?}"
+            );
+        }
+    }
+}
+
+/// What a verifier sees of one online token: the text's prefix and each element of the CBOR
+/// array under it, as comparable bytes (decoded generically, whatever the token's version).
+fn visible_token_fields(qr: &str) -> Vec<Vec<u8>> {
+    let (prefix, body) = qr.split_once(':').unwrap();
+    let bytes = base45::decode(body).unwrap();
+    let value: ciborium::Value = ciborium::from_reader(bytes.as_slice()).unwrap();
+    let mut fields = vec![prefix.as_bytes().to_vec()];
+    for v in value.as_array().unwrap() {
+        let mut b = Vec::new();
+        ciborium::into_writer(v, &mut b).unwrap();
+        fields.push(b);
+    }
+    fields
+}
+
+/// Issue 12, finding 5: online tokens of several citizens, made and registered as a wallet does
+/// and decoded as a verifier decodes them. Each field is one value for all tokens or one value
+/// per token, so nothing in them groups a citizen's tokens (b40b263's tokens named the account);
+/// the backend still finds whose each is and redeems it once.
+#[tokio::test]
+async fn a_verifier_cannot_group_online_tokens_by_citizen() {
+    use std::collections::BTreeMap;
+    const CITIZENS: usize = 3;
+    const TOKENS: usize = 4;
+    for h in harnesses().await {
+        let verifier = register(&h, &[Profile::AgeOver18]).await;
+        let mut devices = Vec::new();
+        for i in 0..CITIZENS {
+            devices.push((citizen(i + 1), h.activate(&citizen(i + 1)).await));
+        }
+        // (citizen, qr text)
+        let mut seen: Vec<(usize, String)> = Vec::new();
+        for _ in 0..TOKENS {
+            for (who, (c, device)) in devices.iter().enumerate() {
+                // Each shown a little later, as a wallet would at a desk.
+                h.app.clock().advance(7);
+                let now = h.app.clock().now();
+                let qr = h
+                    .registered_token(device, Profile::AgeOver18, now + 60)
+                    .await;
+                // The backend finds the citizen from the registration alone.
+                let r = redeem(&h, &verifier, &qr).await;
+                assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+                let redeemed: TokenRedeemed = r.json();
+                assert_eq!(
+                    redeemed.fields,
+                    expected(c, Profile::AgeOver18, now).to_json()
+                );
+                assert_eq!(redeemed.account_level, 2);
+                assert_eq!(
+                    redeem(&h, &verifier, &qr).await.error(),
+                    ErrorCode::TokenUsed
+                );
+                seen.push((who, qr));
+            }
+        }
+        let n = seen.len();
+        let decoded: Vec<_> = seen
+            .iter()
+            .map(|(_, qr)| visible_token_fields(qr))
+            .collect();
+        assert!(decoded.iter().all(|d| d.len() == decoded[0].len()));
+        for f in 0..decoded[0].len() {
+            let mut groups: BTreeMap<&[u8], BTreeSet<usize>> = BTreeMap::new();
+            for (i, fields) in decoded.iter().enumerate() {
+                groups.entry(&fields[f]).or_default().insert(seen[i].0);
+            }
+            assert!(
+                groups.len() == 1 || groups.len() == n,
+                "{}: token field {f} splits {n} tokens of {CITIZENS} citizens into {} groups",
+                h.db,
+                groups.len()
             );
         }
     }

@@ -259,18 +259,13 @@ async fn high_s_twins_of_request_and_token_signatures_are_refused() {
         verifier.verifier_id = r.json::<api::VerifierRegistered>().verifier_id;
         let expires_at = h.app.clock().now() + 50;
         let mut token = Token {
-            account: device.account.clone(),
             id: [7; 16],
             profile: Profile::AgeOver18,
             expires_at,
             signature: [0; 64],
         };
-        token.signature = device.sign_raw(&Token::signing_input(
-            &token.account,
-            &token.id,
-            token.profile,
-            expires_at,
-        ));
+        token.signature =
+            device.sign_raw(&Token::signing_input(&token.id, token.profile, expires_at));
         assert!(es256::is_low_s(&token.signature));
         // Registered with the citizen's consent, as the wallet does before showing it (ADR 0017).
         let registered = h.register_token(&device, &token.to_text()).await;

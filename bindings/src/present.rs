@@ -89,7 +89,7 @@ pub struct Presentation {
     pub fields: Vec<DisclosedField>,
     /// No unused credential was left and one was shown again (sync to refill).
     pub reused: bool,
-    /// A `VNT1:` token to redeem at the backend, not an offline presentation.
+    /// A `VNT2:` token to redeem at the backend, not an offline presentation.
     pub online: bool,
 }
 

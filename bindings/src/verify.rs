@@ -252,7 +252,7 @@ impl VerifierDesk {
         self.signer.verifier_id.clone()
     }
 
-    /// Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+    /// Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
     /// fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
     /// profile this desk may not receive), `Network` (retry or ask for an offline QR), or
     /// `InvalidInput` for an offline QR.

@@ -66,15 +66,6 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     for c in &citizens::citizens() {
         wallets.push(activate_wallet(&client, c)?);
     }
-    let accounts: Vec<String> = wallets
-        .iter()
-        .map(|a| {
-            a.wallet
-                .account_id()
-                .map_err(err)?
-                .ok_or("no account id".to_owned())
-        })
-        .collect::<Result<_, _>>()?;
     let start = now()?;
     // Valid from start - 50 to start + 550 at the backend (±MAX_SKEW).
     let ts = start + MAX_SKEW_SECONDS - 50;
@@ -86,13 +77,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         let mut id = [0u8; 16];
         id[..8].copy_from_slice(&(n as u64).to_be_bytes());
         id[8..].copy_from_slice(&start.to_be_bytes());
-        let input = Token::signing_input(&accounts[i], &id, profile, expires_at);
+        let input = Token::signing_input(&id, profile, expires_at);
         let der = wallets[i]
             .wallet
             .sign_with_device_key(&input)
             .map_err(err)?;
         let text = Token {
-            account: accounts[i].clone(),
             id,
             profile,
             expires_at,
@@ -148,7 +138,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     std::fs::write(&args.lua, lua).map_err(err)?;
     print_json(&json!({
         "verifier": verifier.verifier_id,
-        "accounts": accounts.len(),
+        "accounts": wallets.len(),
         "tokens": args.tokens,
         "valid_for_s": expires_at.saturating_sub(now()?),
     }))?;

@@ -221,7 +221,7 @@ fn online_token_redeemed_once_by_a_registered_desk() {
     assert_ok(&shown);
     let text: Value = serde_json::from_slice(&shown.stdout).unwrap();
     let text = text["text"].as_str().unwrap().to_owned();
-    assert!(text.starts_with("VNT1:"));
+    assert!(text.starts_with("VNT2:"));
     let verify = || {
         eid(&[
             "verify",

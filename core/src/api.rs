@@ -226,7 +226,7 @@ pub struct PresentationCredentialsIssued {
 /// signature over [`signing_input`] with the verifier's key): redeems an online token once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRedeem {
-    /// The QR text (`VNT1:...`).
+    /// The QR text (`VNT2:...`).
     pub token: String,
 }
 
@@ -299,7 +299,7 @@ pub struct AccountLockRequest {
     pub consent: Option<ConsentProof>,
 }
 
-/// POST /v1/presentations/tokens (device-signed): registers an online token (`VNT1:...`) with
+/// POST /v1/presentations/tokens (device-signed): registers an online token (`VNT2:...`) with
 /// the citizen's consent before the wallet shows it; the backend redeems only registered tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRegistration {
@@ -560,7 +560,7 @@ mod tests {
 
     #[test]
     fn a_consent_mac_covers_key_action_and_parameters() {
-        let d = token_digest("VNT1:abc");
+        let d = token_digest("VNT2:abc");
         let mac = consent_mac(b"session", consent_action::PRESENTATION_TOKEN, &d);
         assert!(consent_mac_ok(
             b"session",
@@ -580,7 +580,7 @@ mod tests {
             &d,
             &mac
         ));
-        let other = token_digest("VNT1:abd");
+        let other = token_digest("VNT2:abd");
         assert!(!consent_mac_ok(
             b"session",
             consent_action::PRESENTATION_TOKEN,

@@ -6694,7 +6694,7 @@ class VerifierDeskProtocol(typing.Protocol):
     
     async def redeem(self, text: str) -> Verdict:
         """
-        Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+        Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
         fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
         profile this desk may not receive), `Network` (retry or ask for an offline QR), or
         `InvalidInput` for an offline QR.
@@ -6797,7 +6797,7 @@ class VerifierDesk(VerifierDeskProtocol):
         return inst
     async def redeem(self, text: str) -> Verdict:
         """
-        Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+        Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
         fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
         profile this desk may not receive), `Network` (retry or ask for an offline QR), or
         `InvalidInput` for an offline QR.

@@ -113,13 +113,12 @@ fn a_copied_wallet_and_key_store_without_the_passcode_authorise_nothing() {
         let mut id = [0u8; 16];
         eid_core::chip::crypto::Rng::fill(&mut eid_core::chip::crypto::OsRng, &mut id);
         let expires_at = b.app.clock().now() + 60;
-        let input = Token::signing_input(&account, &id, Profile::Full, expires_at);
+        let input = Token::signing_input(&id, Profile::Full, expires_at);
         let sig = eid_core::present::payload::raw_signature(
             &thief.keys.sign(DEVICE_KEY_ALIAS, &input).unwrap(),
         )
         .unwrap();
         let text = Token {
-            account: account.clone(),
             id,
             profile: Profile::Full,
             expires_at,

@@ -92,7 +92,7 @@ fn presentations_through_the_backend() {
         let token = block_on(w1.present_online(&api, Profile::Airport, &pass(), "airport"))
             .unwrap()
             .unwrap();
-        assert!(token.text.starts_with("VNT1:"));
+        assert!(token.text.starts_with("VNT2:"));
         let redeemed = block_on(api.redeem_token(&airport_desk, &token.text))
             .unwrap()
             .unwrap();

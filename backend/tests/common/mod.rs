@@ -473,9 +473,8 @@ impl Harness {
 pub fn token(device: &DeviceKey, profile: eid_core::present::Profile, expires_at: u64) -> String {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).unwrap();
-    let input = eid_core::present::Token::signing_input(&device.account, &id, profile, expires_at);
+    let input = eid_core::present::Token::signing_input(&id, profile, expires_at);
     eid_core::present::Token {
-        account: device.account.clone(),
         id,
         profile,
         expires_at,

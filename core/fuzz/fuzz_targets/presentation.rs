@@ -1,4 +1,4 @@
-//! QR presentations over arbitrary input: the `VN1:`/`VNT1:` text parser, the payload decoders
+//! QR presentations over arbitrary input: the `VN1:`/`VNT2:` text parser, the payload decoders
 //! behind base45, presentation credentials and the whole offline verifier never panic, and with
 //! nothing trusted nothing is ever valid.
 #![no_main]

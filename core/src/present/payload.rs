@@ -5,16 +5,22 @@
 //! nonce: bstr / null, signature: bstr(64)]`; the signature is ES256 (r || s) by the credential's
 //! device key over [`Presentation::signing_input`].
 //!
-//! Online, `VNT1:` + base45 of `[account: tstr, token id: bstr(16), profile: uint,
-//! expires_at: uint, signature: bstr(64)]`, signed by the account's bound device key over
-//! [`Token::signing_input`]. The verifier redeems it at the backend.
+//! Online, `VNT2:` + base45 of `[token id: bstr(16), profile: uint, expires_at: uint,
+//! signature: bstr(64)]`, signed by the account's bound device key over
+//! [`Token::signing_input`]. It names no account: the wallet registers it at the backend
+//! (device-signed, with the citizen's consent) before showing it, and the backend finds the
+//! account and the device from that registration when the verifier redeems it. The id is random
+//! and the expiry is one minute after creation, so nothing in it is shared by one citizen's
+//! tokens. The earlier `VNT2:` form (which carried the account) is refused.
 
 use super::error::PresentError;
 use super::profile::Profile;
 use ciborium::Value;
 
 pub const OFFLINE_PREFIX: &str = "VN1:";
-pub const TOKEN_PREFIX: &str = "VNT1:";
+pub const TOKEN_PREFIX: &str = "VNT2:";
+/// The earlier online token form, which named the account: recognised only to be refused.
+pub const OLD_TOKEN_PREFIX: &str = "VNT1:";
 /// How long an offline presentation is valid after it was made (seconds).
 pub const PRESENTATION_LIFETIME: u64 = 60;
 /// How long an online token is valid (seconds).
@@ -128,7 +134,6 @@ impl Presentation {
 /// An online token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    pub account: String,
     pub id: [u8; 16],
     pub profile: Profile,
     pub expires_at: u64,
@@ -136,16 +141,10 @@ pub struct Token {
 }
 
 impl Token {
-    /// What the device key signs: CBOR `["VN-EID token v1", account, id, profile, expires_at]`.
-    pub fn signing_input(
-        account: &str,
-        id: &[u8; 16],
-        profile: Profile,
-        expires_at: u64,
-    ) -> Vec<u8> {
+    /// What the device key signs: CBOR `["VN-EID token v2", id, profile, expires_at]`.
+    pub fn signing_input(id: &[u8; 16], profile: Profile, expires_at: u64) -> Vec<u8> {
         encode(&Value::Array(vec![
-            Value::Text("VN-EID token v1".into()),
-            Value::Text(account.to_owned()),
+            Value::Text("VN-EID token v2".into()),
             Value::Bytes(id.to_vec()),
             Value::from(profile.code()),
             Value::from(expires_at),
@@ -154,7 +153,6 @@ impl Token {
 
     pub fn encode(&self) -> Vec<u8> {
         encode(&Value::Array(vec![
-            Value::Text(self.account.clone()),
             Value::Bytes(self.id.to_vec()),
             Value::from(self.profile.code()),
             Value::from(self.expires_at),
@@ -165,18 +163,13 @@ impl Token {
     pub fn decode(bytes: &[u8]) -> Result<Token, PresentError> {
         let bad = PresentError::Malformed("token");
         let value = crate::credential::cbor_decode(bytes).ok_or(bad.clone())?;
-        let [account, id, profile, expires_at, signature] =
+        let [id, profile, expires_at, signature] =
             value.as_array().map(Vec::as_slice).ok_or(bad.clone())?
         else {
             return Err(bad);
         };
         let uint = |v: &Value| v.as_integer().and_then(|i| u64::try_from(i).ok());
         let t = Token {
-            account: account
-                .as_text()
-                .filter(|a| (1..=64).contains(&a.len()))
-                .ok_or(bad.clone())?
-                .to_owned(),
             id: id
                 .as_bytes()
                 .and_then(|b| b.as_slice().try_into().ok())
@@ -198,7 +191,7 @@ impl Token {
     }
 
     pub fn signature_ok(&self, device_key: &[u8]) -> bool {
-        let input = Self::signing_input(&self.account, &self.id, self.profile, self.expires_at);
+        let input = Self::signing_input(&self.id, self.profile, self.expires_at);
         verify_es256(device_key, &input, &self.signature)
     }
 }
@@ -216,6 +209,11 @@ impl QrPayload {
             return Err(PresentError::Malformed("text too long"));
         }
         let t = text.trim();
+        if t.starts_with(OLD_TOKEN_PREFIX) {
+            return Err(PresentError::Malformed(
+                "VNT1 token (named the account): no longer accepted, make a new token",
+            ));
+        }
         if t.starts_with(TOKEN_PREFIX) {
             Ok(QrPayload::Token(Token::decode(&decode_text(
                 t,
@@ -227,5 +225,50 @@ impl QrPayload {
                 OFFLINE_PREFIX,
             )?)?))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token() -> Token {
+        Token {
+            id: [9; 16],
+            profile: Profile::AgeOver18,
+            expires_at: 1_800_000_060,
+            signature: [3; 64],
+        }
+    }
+
+    #[test]
+    fn a_token_round_trips_and_is_smaller_than_one_naming_the_account() {
+        let t = token();
+        let text = t.to_text();
+        assert!(text.starts_with("VNT2:"));
+        assert_eq!(QrPayload::parse(&text), Ok(QrPayload::Token(t.clone())));
+        // The array head, 17 id, 1 profile, 5 expiry, 66 signature bytes: the `VNT1:` form
+        // carried a ~17-byte account id besides.
+        assert_eq!(t.encode().len(), 90);
+    }
+
+    #[test]
+    fn the_old_token_form_naming_the_account_is_refused() {
+        // `VNT1:` + [account, id, profile, expires_at, signature], as b40b263 made them.
+        let old = encode(&Value::Array(vec![
+            Value::Text("VNEID-0123456789".into()),
+            Value::Bytes(vec![9; 16]),
+            Value::from(Profile::AgeOver18.code()),
+            Value::from(1_800_000_060u64),
+            Value::Bytes(vec![3; 64]),
+        ]));
+        let text = format!("{OLD_TOKEN_PREFIX}{}", base45::encode(&old));
+        let Err(PresentError::Malformed(why)) = QrPayload::parse(&text) else {
+            panic!("an old token parsed")
+        };
+        assert!(why.contains("VNT1"), "{why}");
+        // Nor does its body pass as a new token.
+        let as_new = format!("{TOKEN_PREFIX}{}", base45::encode(&old));
+        assert!(QrPayload::parse(&as_new).is_err());
     }
 }

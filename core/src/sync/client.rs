@@ -530,7 +530,7 @@ impl BackendClient {
         Ok(issued.credentials.into_iter().map(|c| c.0).collect())
     }
 
-    /// Redeems an online token (the scanned `VNT1:...` text) as the verifier of `signer`.
+    /// Redeems an online token (the scanned `VNT2:...` text) as the verifier of `signer`.
     ///
     /// Redemption is one-time at the backend and not idempotent: a request that may have
     /// reached it is never sent again (a retry would answer `token_used` for a token this

@@ -1,4 +1,4 @@
-//! Online mode: a verifier desk redeems a `VNT1:` token at the backend, once, and gets the
+//! Online mode: a verifier desk redeems a `VNT2:` token at the backend, once, and gets the
 //! consented fields from there. The desk signs its request with its own registered key.
 
 use super::Verdict;

@@ -431,7 +431,7 @@ impl Wallet {
         result
     }
 
-    /// Registers an online token of this wallet (`VNT1:` text signed with the device key) at the
+    /// Registers an online token of this wallet (`VNT2:` text signed with the device key) at the
     /// backend with the citizen's consent; the backend redeems only registered tokens.
     /// [`Wallet::present_online`] does this itself; load tools that mint tokens call it.
     pub async fn register_online_token(
@@ -460,17 +460,18 @@ impl Wallet {
         passcode: &Passcode,
         counterparty: &str,
     ) -> Result<PresentationOut> {
-        let account = self.account_id()?.ok_or(WalletError::InvalidInput(
+        // The token does not name the account (the backend finds it from the registration),
+        // but only an activated wallet can register one.
+        self.account_id()?.ok_or(WalletError::InvalidInput(
             "online presentation needs an activated wallet".into(),
         ))?;
         let fields = profile.extract(&self.verified_documents()?, self.now())?;
         let mut id = [0u8; 16];
         getrandom::fill(&mut id).map_err(|_| WalletError::Present(PresentError::Signing))?;
         let expires_at = self.now() + TOKEN_LIFETIME;
-        let input = Token::signing_input(&account, &id, profile, expires_at);
+        let input = Token::signing_input(&id, profile, expires_at);
         let signature = raw_signature(&self.keys.sign(DEVICE_KEY_ALIAS, &input)?)?;
         let t = Token {
-            account,
             id,
             profile,
             expires_at,

@@ -2857,7 +2857,7 @@ public func FfiConverterTypeVerifier_lower(_ value: Verifier) -> UInt64 {
 public protocol VerifierDeskProtocol: AnyObject, Sendable {
     
     /**
-     * Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+     * Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
      * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
      * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
      * `InvalidInput` for an offline QR.
@@ -2960,7 +2960,7 @@ public static func register(backendUrl: String, keyStore: KeyStore, adminToken: 
 
     
     /**
-     * Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+     * Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
      * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
      * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
      * `InvalidInput` for an offline QR.
@@ -4594,7 +4594,7 @@ public struct Presentation: Equatable, Hashable {
      */
     public var reused: Bool
     /**
-     * A `VNT1:` token to redeem at the backend, not an offline presentation.
+     * A `VNT2:` token to redeem at the backend, not an offline presentation.
      */
     public var online: Bool
 
@@ -4617,7 +4617,7 @@ public struct Presentation: Equatable, Hashable {
          * No unused credential was left and one was shown again (sync to refill).
          */reused: Bool, 
         /**
-         * A `VNT1:` token to redeem at the backend, not an offline presentation.
+         * A `VNT2:` token to redeem at the backend, not an offline presentation.
          */online: Bool) {
         self.profile = profile
         self.text = text

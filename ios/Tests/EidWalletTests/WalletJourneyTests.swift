@@ -270,7 +270,7 @@ final class WalletJourneyTests: XCTestCase {
         let wallet = try await activated(backend, citizen)
         let token = try await wallet.presentOnline(profile: .airport, passcode: try Passcode(digits: "123456"))
         XCTAssertTrue(token.online)
-        XCTAssertTrue(token.text.hasPrefix("VNT1:"), String(token.text.prefix(8)))
+        XCTAssertTrue(token.text.hasPrefix("VNT2:"), String(token.text.prefix(8)))
         XCTAssertEqual(token.modules.count, Int(token.size) * Int(token.size))
 
         await assertThrowsAsync({

@@ -5486,7 +5486,7 @@ public object FfiConverterTypeVerifier: FfiConverter<Verifier, Long> {
 public interface VerifierDeskInterface {
     
     /**
-     * Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+     * Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
      * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
      * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
      * `InvalidInput` for an offline QR.
@@ -5605,7 +5605,7 @@ open class VerifierDesk: Disposable, AutoCloseable, VerifierDeskInterface
 
     
     /**
-     * Redeems a scanned online token (`VNT1:`) once at the backend and returns the consented
+     * Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
      * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
      * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
      * `InvalidInput` for an offline QR.
@@ -7403,7 +7403,7 @@ data class Presentation (
     var `reused`: kotlin.Boolean
     , 
     /**
-     * A `VNT1:` token to redeem at the backend, not an offline presentation.
+     * A `VNT2:` token to redeem at the backend, not an offline presentation.
      */
     var `online`: kotlin.Boolean
     

@@ -232,7 +232,7 @@ class WalletTest {
         val wallet = activated(dir, citizen)
         val token = wallet.presentOnline(Profile.AIRPORT, Passcode("123456"))
         assertTrue(token.online)
-        assertTrue(token.text.startsWith("VNT1:"), token.text.take(8))
+        assertTrue(token.text.startsWith("VNT2:"), token.text.take(8))
         assertEquals(token.size.toInt() * token.size.toInt(), token.modules.size)
 
         assertThrows<EidException.Backend> {
