@@ -579,7 +579,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_constructor_verifier_new() != 45291:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem() != 8537:
+    if lib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem() != 64640:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id() != 52396:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")

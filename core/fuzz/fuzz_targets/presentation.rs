@@ -1,11 +1,13 @@
-//! QR presentations over arbitrary input: the `VN1:`/`VNT2:` text parser, the payload decoders
-//! behind base45, presentation credentials and the whole offline verifier never panic, and with
-//! nothing trusted nothing is ever valid.
+//! QR presentations over arbitrary input: the `VN1:`/`VNT2:` text parser (and the refused
+//! `VNT1:`), the payload decoders behind base45, presentation credentials and the whole offline
+//! verifier never panic, and with nothing trusted nothing is ever valid.
 #![no_main]
 
 use eid_core::credential::TrustList;
 use eid_core::present::credential;
-use eid_core::present::payload::{OFFLINE_PREFIX, Presentation, QrPayload, TOKEN_PREFIX, Token};
+use eid_core::present::payload::{
+    OFFLINE_PREFIX, OLD_TOKEN_PREFIX, Presentation, QrPayload, TOKEN_PREFIX, Token,
+};
 use eid_core::verify::Verifier;
 use libfuzzer_sys::fuzz_target;
 
@@ -20,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     // The bytes as scanned text, and wrapped in each prefix so that the decoders behind base45
     // are reached from the text parser too.
     let mut texts = vec![String::from_utf8_lossy(data).into_owned()];
-    for prefix in [OFFLINE_PREFIX, TOKEN_PREFIX] {
+    for prefix in [OFFLINE_PREFIX, TOKEN_PREFIX, OLD_TOKEN_PREFIX] {
         texts.push(format!("{prefix}{}", base45::encode(data)));
     }
     for text in &texts {

@@ -7437,7 +7437,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_verifier_verify_offline() != 33353) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_verifierdesk_redeem() != 8537) {
+    if (uniffi_eid_ffi_checksum_method_verifierdesk_redeem() != 64640) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id() != 52396) {

@@ -1391,7 +1391,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_verifier_verify_offline() and 0xFFFF) != 33353) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem() and 0xFFFF) != 8537) {
+    if ((lib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem() and 0xFFFF) != 64640) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id() and 0xFFFF) != 52396) {
