@@ -75,11 +75,7 @@ fn stored(what: &'static str) -> impl FnOnce(opaque_ke::errors::ProtocolError) -
 impl Consent {
     /// The service with its setup (made on first start and stored sealed under the backend's
     /// key-encryption key, docs/adr/0018).
-    pub async fn open(
-        store: &Store,
-        seal: Arc<SealKey>,
-        now: u64,
-    ) -> Result<Option<Consent>, Error> {
+    pub async fn open(store: &Store, seal: Arc<SealKey>, now: u64) -> Result<Consent, Error> {
         let load = || async {
             sqlx::query("SELECT sealed FROM consent_setup WHERE id = 1")
                 .fetch_optional(store.pool())
@@ -106,7 +102,7 @@ impl Consent {
         let sealed: Vec<u8> = row.try_get(0)?;
         let setup = ServerSetup::<Suite>::deserialize(&seal.open(SEAL_SETUP, &sealed)?)
             .map_err(|_| Error::Config("the consent setup does not decode".into()))?;
-        Ok(Some(Consent { setup, seal }))
+        Ok(Consent { setup, seal })
     }
 
     /// The `RegistrationResponse` to a device's `RegistrationRequest` for `generation`.
@@ -128,28 +124,22 @@ impl Consent {
     }
 }
 
-fn service(state: &AppState) -> Result<&Consent, ApiFailure> {
-    state.consent.as_ref().ok_or(required(
-        "citizen consent is not configured on this backend",
-    ))
-}
-
 /// Seconds after activation within which the binding's first record must be uploaded.
 pub const REGISTRATION_WINDOW: u64 = 300;
 
 /// At activation (inside its transaction): the answer to the wallet's registration request for
 /// the new device binding's first record, and the registration window it opens. `None` when the
-/// wallet sent none or consent is off: then the binding can never register.
+/// wallet sent none: then the binding can never register.
 pub async fn activation_response(
     state: &AppState,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     device_id: &str,
     request: Option<&B64>,
 ) -> Result<Option<B64>, ApiFailure> {
-    let (Some(r), Some(c)) = (request, state.consent.as_ref()) else {
+    let Some(r) = request else {
         return Ok(None);
     };
-    let response = c.registration_response(device_id, 1, &r.0)?;
+    let response = state.consent.registration_response(device_id, 1, &r.0)?;
     sqlx::query("INSERT INTO consent_pending (device_id, expires_at) VALUES ($1, $2)")
         .bind(device_id)
         .bind(state.now_i64() + REGISTRATION_WINDOW as i64)
@@ -183,7 +173,6 @@ async fn register_inner(
     device: &Device,
     req: &ConsentRegister,
 ) -> Result<Answer, ApiFailure> {
-    service(state)?;
     let upload = RegistrationUpload::<Suite>::deserialize(&req.upload.0)
         .map_err(|_| ApiFailure::invalid("the consent registration upload is malformed"))?;
     let record = ServerRegistration::<Suite>::finish(upload)
@@ -295,7 +284,7 @@ async fn start_inner(
     device: &Device,
     req: &ConsentStart,
 ) -> Result<Answer, ApiFailure> {
-    let consent = service(state)?;
+    let consent = &state.consent;
     let row = sqlx::query("SELECT generation, record FROM consent_records WHERE device_id = $1")
         .bind(&device.id)
         .fetch_optional(state.store.pool())
@@ -412,7 +401,7 @@ pub async fn check(
     action: &str,
     params_digest: &[u8],
 ) -> Result<Option<i64>, ApiFailure> {
-    let consent = service(state)?;
+    let consent = &state.consent;
     let proof = proof.ok_or(required(
         "this action needs the citizen's consent (passcode)",
     ))?;

@@ -201,7 +201,7 @@ pub struct AppState {
     /// Where activation codes go.
     pub(crate) sms: sms::SmsSender,
     /// Citizen consent (docs/adr/0017); always on since every backend has a KEK.
-    pub(crate) consent: Option<consent::Consent>,
+    pub(crate) consent: consent::Consent,
 }
 
 impl AppState {

@@ -77,7 +77,7 @@ async fn authorize_with(
     h: &Harness,
     device: &DeviceKey,
     signing_key: &p256::ecdsa::SigningKey,
-    proof: impl FnOnce(&[u8]) -> Option<ConsentProof>,
+    proof: impl AsyncFnOnce(&[u8]) -> Option<ConsentProof>,
 ) -> Reply {
     let post = |path: &'static str, body: Vec<u8>| h.signed(device, "POST", path, body, &[]);
     let info: CredentialInfo = post(
@@ -117,7 +117,7 @@ async fn authorize_with(
         hashes: hashes.into_iter().map(B64).collect(),
         expires_at,
         device_signature: B64(sig.as_bytes().to_vec()),
-        consent: proof(&api::signing_authorization_digest(&input)),
+        consent: proof(&api::signing_authorization_digest(&input)).await,
     };
     post(
         eid_core::signing::api::paths::CREDENTIALS_AUTHORIZE,
@@ -136,7 +136,7 @@ async fn a_copy_of_the_device_key_without_the_passcode_authorises_none_of_the_fo
         let key = owner.signing_key();
 
         // 1. Remote signing.
-        let r = authorize_with(&h, &thief, &key, |_| None).await;
+        let r = authorize_with(&h, &thief, &key, async |_| None).await;
         refused(&r, "signing authorisation without consent");
         // A guess at the passcode gives no proof: the wallet's side cannot finish the login.
         match h
@@ -159,16 +159,16 @@ async fn a_copy_of_the_device_key_without_the_passcode_authorises_none_of_the_fo
             finalization: B64(vec![0; 64]),
             mac: B64(vec![0; 32]),
         };
-        let r = authorize_with(&h, &thief, &key, |_| Some(forged)).await;
+        let r = authorize_with(&h, &thief, &key, async |_| Some(forged)).await;
         refused(&r, "signing authorisation with a forged proof");
         // The owner too needs consent; a proof over another authorisation is refused; a proof
         // over exactly this one gets the SAD.
-        let r = authorize_with(&h, &owner, &key, |_| None).await;
+        let r = authorize_with(&h, &owner, &key, async |_| None).await;
         refused(&r, "the owner without consent");
         let other = h
             .consent(&owner, consent_action::SIGNING_AUTHORIZE, &[3; 32])
             .await;
-        let r = authorize_with(&h, &owner, &key, |_| Some(other)).await;
+        let r = authorize_with(&h, &owner, &key, async |_| Some(other)).await;
         refused(&r, "a proof over another authorisation");
         let r = authorize_signed(&h, &owner, &key).await;
         assert_eq!(
@@ -264,58 +264,12 @@ fn own_upload(passcode: &str) -> Vec<u8> {
 
 /// A signing authorisation with a fresh challenge and the owner's consent over exactly it.
 async fn authorize_signed(h: &Harness, owner: &DeviceKey, key: &p256::ecdsa::SigningKey) -> Reply {
-    // Fetch a challenge, consent over exactly this authorisation, authorise.
-    let post = |path: &'static str, body: Vec<u8>| h.signed(owner, "POST", path, body, &[]);
-    let info: CredentialInfo = post(
-        eid_core::signing::api::paths::ENROL,
-        serde_json::to_vec(&EnrolRequest {
-            client_request_id: request_id(),
-        })
-        .unwrap(),
-    )
-    .await
-    .json();
-    let challenge: Challenge = post(
-        eid_core::signing::api::paths::CREDENTIALS_CHALLENGE,
-        serde_json::to_vec(&CredentialRef {
-            client_request_id: request_id(),
-            credential_id: info.credential_id.clone(),
-        })
-        .unwrap(),
-    )
-    .await
-    .json();
-    let hashes = vec![vec![9u8; 32]];
-    let expires_at = h.app.clock().now() + 60;
-    let input = authorization_input(
-        &info.credential_id,
-        &challenge.challenge.0,
-        &hashes,
-        expires_at,
-    );
-    let proof = h
-        .consent(
-            owner,
-            consent_action::SIGNING_AUTHORIZE,
-            &api::signing_authorization_digest(&input),
+    authorize_with(h, owner, key, async |digest: &[u8]| {
+        Some(
+            h.consent(owner, consent_action::SIGNING_AUTHORIZE, digest)
+                .await,
         )
-        .await;
-    // Low-S, the one encoding the backend accepts (ADR 0020).
-    let sig: p256::ecdsa::Signature = key.sign(&input);
-    let sig = sig.normalize_s().to_der();
-    let body = AuthorizeRequest {
-        client_request_id: request_id(),
-        credential_id: info.credential_id,
-        challenge: challenge.challenge,
-        hashes: hashes.into_iter().map(B64).collect(),
-        expires_at,
-        device_signature: B64(sig.as_bytes().to_vec()),
-        consent: Some(proof),
-    };
-    post(
-        eid_core::signing::api::paths::CREDENTIALS_AUTHORIZE,
-        serde_json::to_vec(&body).unwrap(),
-    )
+    })
     .await
 }
 
