@@ -4,13 +4,13 @@
 # citizens and pre-makes TOKENS unique tokens with verifier signatures; wrk posts each once.
 # Bounded: DURATION seconds per database. Prints one JSON object per database.
 #
-#   scripts/load-redeem.sh                 # 10 s per database, 32 connections, 40000 tokens
+#   scripts/load-redeem.sh                 # 10 s per database, 32 connections, 60000 tokens
 #   DURATION=5 CONNECTIONS=64 TOKENS=30000 scripts/load-redeem.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
-TOKENS="${TOKENS:-40000}"
+TOKENS="${TOKENS:-60000}"
 
 # shellcheck source=scripts/load-common.sh
 . scripts/load-common.sh

@@ -114,8 +114,10 @@ async fn connection(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        // A request head beyond about this size is refused by hyper (431; its default is
-        // ~400 KiB): bounds the memory one connection can make the server hold for its head.
+        // A request head that does not fit hyper's read buffer is refused by hyper itself (431,
+        // no body, closed; its default is ~400 KiB). hyper checks after each read and one read
+        // may fill the buffer's spare capacity, so the limit is this size to about twice it
+        // (measured: 110 KiB passes, 120 KiB is refused). Bounds the memory of one head.
         .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
     let mut conn = pin!(builder.serve_connection(io, service));

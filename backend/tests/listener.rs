@@ -295,3 +295,37 @@ async fn the_connection_cap_holds() {
     drop(held);
     served.stop().await;
 }
+
+/// What never became a request: a head hyper cannot parse is answered by hyper itself with its
+/// bare status (400 malformed, 431 too large) and no body, and the connection is closed (hyper
+/// has no hook for that answer's body; docs/adr/0019). The server keeps answering others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsable_heads_are_refused_and_closed() {
+    let served = serve(Limits::default()).await;
+    let mut garbage = connect_from([127, 0, 0, 2], served.addr).await;
+    garbage
+        .write_all(b"NOT HTTP AT ALL\r\n\x00\x01\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(&mut garbage, Duration::from_secs(5))
+        .await
+        .expect("closed after the answer");
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+
+    let mut huge = connect_from([127, 0, 0, 3], served.addr).await;
+    let mut head = b"GET /v1/health HTTP/1.1\r\nhost: x\r\nx-big: ".to_vec();
+    head.extend(std::iter::repeat_n(b'a', 200 * 1024));
+    head.extend_from_slice(b"\r\n\r\n");
+    // The server may close before all of it is written.
+    let _ = huge.write_all(&head).await;
+    let answer = until_closed(&mut huge, Duration::from_secs(5))
+        .await
+        .expect("closed after the answer");
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
+    let (answer, _) = health(served.addr).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    served.stop().await;
+}
