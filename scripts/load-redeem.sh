@@ -15,8 +15,8 @@ TOKENS="${TOKENS:-60000}"
 # shellcheck source=scripts/load-common.sh
 . scripts/load-common.sh
 
-measure() { # $1 = name, $2 = database URL
-  local name="$1" db="$2" token stats
+measure() { # $1 = name, $2 = database URL, $3 = its durability settings (JSON)
+  local name="$1" db="$2" settings="$3" token stats
   token="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   # One loopback client activates the whole population: no activation throttles (ADR 0019).
   EID_ADMIN_TOKEN="$token" serve "$name" "$db" --client-rate 0 --global-rate 0
@@ -26,14 +26,17 @@ measure() { # $1 = name, $2 = database URL
   stop_server
   grep -q '"non_2xx_or_3xx":0' <<<"$stats" ||
     echo "load-redeem: refused requests: tokens ran out (raise TOKENS) or the backend failed" >&2
-  printf '{"database":"%s",%s,"tokens":%s,"seconds":%s,"connections":%s}\n' \
-    "$name" "$stats" "$TOKENS" "$DURATION" "$CONNECTIONS"
+  printf '{"database":"%s",%s,"tokens":%s,"seconds":%s,"connections":%s,"settings":%s}\n' \
+    "$name" "$stats" "$TOKENS" "$DURATION" "$CONNECTIONS" "$settings"
 }
 
-measure sqlite "sqlite://$work/load.db"
+# sqlx opens SQLite with synchronous=FULL; the backend sets WAL.
+measure sqlite "sqlite://$work/load.db" '{"journal_mode":"wal","synchronous":"full"}'
 # Its own cluster directory: other runs on this machine may use the default one.
 export PG_STATE_DIR="${PG_STATE_DIR:-${TMPDIR:-/tmp}/eid-postgres-redeem-$$}"
 # shellcheck source=scripts/postgres-env.sh
 . scripts/postgres-env.sh
+# Durable, as deployed (not the test suite's fast throwaway settings): see postgres-env.sh.
+export PG_DURABLE=1
 pg_start >/dev/null
-measure postgres "$EID_TEST_POSTGRES_URL"
+measure postgres "$EID_TEST_POSTGRES_URL" "$(pg_settings_json)"

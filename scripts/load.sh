@@ -18,8 +18,8 @@ CONCURRENCY="${CONCURRENCY:-8}"
 # shellcheck source=scripts/load-common.sh
 . scripts/load-common.sh
 
-measure() { # $1 = name, $2 = database URL
-  local name="$1" db="$2" prep full cond
+measure() { # $1 = name, $2 = database URL, $3 = its durability settings (JSON)
+  local name="$1" db="$2" settings="$3" prep full cond
   # One loopback client activates the whole population: no activation throttles (ADR 0019).
   serve "$name" "$db" --population "$POPULATION" --client-rate 0 --global-rate 0
   prep="$("$EID" load-prep --backend "$url" --lua "$work/$name.lua" \
@@ -27,12 +27,15 @@ measure() { # $1 = name, $2 = database URL
   full="{$(EID_IF_NONE_MATCH=0 wrk_json "$url" "$work/$name.lua")}"
   cond="{$(EID_IF_NONE_MATCH=1 wrk_json "$url" "$work/$name.lua")}"
   stop_server
-  printf '{"database":"%s","activation":%s,"sync_full_pages":%s,"sync_304":%s,"seconds":%s,"connections":%s}\n' \
-    "$name" "$(tr -d '\n' <<<"$prep")" "$full" "$cond" "$DURATION" "$CONNECTIONS"
+  printf '{"database":"%s","activation":%s,"sync_full_pages":%s,"sync_304":%s,"seconds":%s,"connections":%s,"settings":%s}\n' \
+    "$name" "$(tr -d '\n' <<<"$prep")" "$full" "$cond" "$DURATION" "$CONNECTIONS" "$settings"
 }
 
-measure sqlite "sqlite://$work/load.db"
+# sqlx opens SQLite with synchronous=FULL; the backend sets WAL.
+measure sqlite "sqlite://$work/load.db" '{"journal_mode":"wal","synchronous":"full"}'
 # shellcheck source=scripts/postgres-env.sh
 . scripts/postgres-env.sh
+# Durable, as deployed (not the test suite's fast throwaway settings): see postgres-env.sh.
+export PG_DURABLE=1
 pg_start >/dev/null
-measure postgres "$EID_TEST_POSTGRES_URL"
+measure postgres "$EID_TEST_POSTGRES_URL" "$(pg_settings_json)"

@@ -6,6 +6,8 @@
 #                   # a database "eid_test"; exports EID_TEST_POSTGRES_URL
 #   ...             # cargo test: the backend suite also runs against PostgreSQL
 #   pg_stop         # stops the server and deletes the cluster
+#   PG_DURABLE=1    # before pg_start: fsync/synchronous_commit/full_page_writes on (load runs)
+#   pg_settings_json  # those three settings of the running cluster, as JSON
 #
 # Both are idempotent. Installs nothing (scripts/test.sh installs Debian's postgresql). Works as
 # root with no standard input: postgres refuses to run as root, so the cluster belongs to the
@@ -55,6 +57,25 @@ _pg_running() {
   _pg_as "$user" "$bindir/pg_ctl" -D "$PG_STATE_DIR/cluster/data" status >/dev/null 2>&1
 }
 
+# For functional tests a throwaway loopback cluster, deleted afterwards, where durability buys
+# nothing: fsync off, synchronous_commit off (a commit does not wait for its WAL flush),
+# full_page_writes off (no torn-page protection after a crash). PG_DURABLE=1 keeps PostgreSQL's
+# defaults (all three on), as a deployment runs: the load scripts measure with it.
+_pg_durability() {
+  [ "${PG_DURABLE:-0}" = 1 ] || printf '%s' "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+}
+
+# The running cluster's durability settings as JSON, for measurements to state them.
+pg_settings_json() {
+  local bindir user port
+  bindir="$(cat "$PG_STATE_DIR/bindir")"
+  user="$(cat "$PG_STATE_DIR/user")"
+  port="${EID_TEST_POSTGRES_URL##*:}"
+  port="${port%%/*}"
+  _pg_as "$user" "$bindir/psql" -h 127.0.0.1 -p "$port" -U eid -d eid_test -At -c \
+    "SELECT json_object_agg(name, setting) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')"
+}
+
 pg_start() {
   local bindir user port attempt cluster
   if _pg_running; then
@@ -91,11 +112,8 @@ pg_start() {
   for attempt in 1 2 3 4 5; do
     port=$((20000 + (RANDOM % 40000)))
     _pg_port_free "$port" || continue
-    # A throwaway loopback cluster, deleted afterwards, so durability buys nothing: fsync off,
-    # synchronous_commit off (a commit does not wait for its WAL flush), full_page_writes off
-    # (no torn-page protection after a crash). Never use these settings for data you keep.
     if _pg_as "$user" "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/log" -w -t 60 \
-      -o "-p $port -k $cluster -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-p $port -k $cluster -c listen_addresses=127.0.0.1 -c max_connections=200 $(_pg_durability)" \
       start >/dev/null 2>&1; then
       break
     fi
