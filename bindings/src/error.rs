@@ -10,7 +10,7 @@ use eid_core::credential::TrustListError;
 use eid_core::keys::KeyError;
 use eid_core::present::PresentError;
 use eid_core::sync::{SyncError, TransportFailure};
-use eid_core::verify::StatusListError;
+use eid_core::verify::{RedeemError, StatusListError};
 use eid_core::wallet::WalletError;
 
 /// Errors an app acts on. Foreign `ApduTransport` and `KeyStore` implementations throw these too
@@ -253,6 +253,19 @@ impl From<PresentError> for EidError {
     }
 }
 
+/// A token a verifier desk could not redeem.
+impl From<RedeemError> for EidError {
+    fn from(e: RedeemError) -> Self {
+        match e {
+            RedeemError::OfflineQr => EidError::InvalidInput {
+                reason: e.to_string(),
+            },
+            RedeemError::Unreadable(p) => p.into(),
+            RedeemError::Backend(s) => s.into(),
+        }
+    }
+}
+
 /// A trust list or status list given to a verifier that does not decode or verify.
 impl From<TrustListError> for EidError {
     fn from(e: TrustListError) -> Self {
@@ -361,6 +374,16 @@ mod tests {
             EidError::from(WalletError::Present(PresentError::NoCredential)),
             EidError::Presentation { .. }
         ));
+        assert_eq!(
+            EidError::from(RedeemError::Backend(api(ErrorCode::TokenUsed))),
+            EidError::TokenUsed
+        );
+        assert_eq!(
+            EidError::from(RedeemError::OfflineQr),
+            EidError::InvalidInput {
+                reason: "an offline QR: verify it offline".into()
+            }
+        );
     }
 
     #[test]
