@@ -205,6 +205,9 @@ impl From<ChipError> for EidError {
                 EidError::ChipLinkLost
             }
             ChipError::Cancelled => EidError::Cancelled,
+            ChipError::NotGenuine(n) => EidError::ChipNotGenuine {
+                reason: n.reason().to_owned(),
+            },
             ChipError::InvalidInput(reason) => EidError::InvalidInput { reason },
             ChipError::NotEmrtd | ChipError::Unsupported(_) => EidError::ChipUnsupported {
                 reason: e.to_string(),
