@@ -318,6 +318,7 @@ impl From<WalletError> for EidError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eid_core::chip::NotGenuine;
 
     #[test]
     fn account_and_sync_errors_map_to_what_the_app_acts_on() {
@@ -350,6 +351,13 @@ mod tests {
         assert_eq!(
             EidError::from(ChipError::Transport(TransportError::LinkLost)),
             EidError::ChipLinkLost
+        );
+        // The check's own reason, as before the one genuine-card rule.
+        assert_eq!(
+            EidError::from(ChipError::NotGenuine(NotGenuine::Chip("AA failed".into()))),
+            EidError::ChipNotGenuine {
+                reason: "AA failed".into()
+            }
         );
     }
 
