@@ -3,12 +3,9 @@
 
 use crate::error::{EidError, to_transport_error};
 use crate::run::on_runtime_blocking;
-use eid_core::chip::bac::MrzKey;
-use eid_core::chip::crypto::OsRng;
-use eid_core::chip::document::{AuthStatus, ChipDocument, read_document};
-use eid_core::chip::pa::PaStatus;
-use eid_core::chip::pace::PacePassword;
-use eid_core::chip::reader::{self, ReadRequest};
+use eid_core::chip::cccd::{CccdKey, CccdReadOptions, read_cccd};
+use eid_core::chip::document::ChipDocument;
+use eid_core::chip::reader;
 use eid_core::chip::{TransportError, TransportLimits};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -185,40 +182,25 @@ impl ChipRead {
     }
 }
 
-/// The app's link as the core's transport; every APDU first checks for cancellation.
-struct ForeignLink {
-    link: Arc<dyn ApduTransport>,
-    cancelled: Arc<AtomicBool>,
-}
-
-impl ForeignLink {
-    fn check(&self) -> Result<(), TransportError> {
-        if self.cancelled.load(Ordering::SeqCst) {
-            Err(TransportError::Other("cancelled".into()))
-        } else {
-            Ok(())
-        }
-    }
-}
+/// The app's link as the core's transport.
+struct ForeignLink(Arc<dyn ApduTransport>);
 
 impl eid_core::chip::ApduTransport for ForeignLink {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.check()?;
-        self.link
+        self.0
             .transceive(command.to_vec())
             .map_err(to_transport_error)
     }
     fn limits(&self) -> TransportLimits {
-        let max = usize::try_from(self.link.max_transceive_length()).unwrap_or(usize::MAX);
+        let max = usize::try_from(self.0.max_transceive_length()).unwrap_or(usize::MAX);
         TransportLimits {
             max_command: max,
             max_response: max,
-            extended_length: self.link.extended_length_supported(),
+            extended_length: self.0.extended_length_supported(),
         }
     }
     fn reconnect(&mut self) -> Result<(), TransportError> {
-        self.check()?;
-        self.link.reconnect().map_err(to_transport_error)
+        self.0.reconnect().map_err(to_transport_error)
     }
 }
 
@@ -289,43 +271,26 @@ fn read_blocking(
             id_number,
             date_of_birth,
             date_of_expiry,
-        } => PacePassword::Mrz(MrzKey::for_cccd(
-            &id_number,
-            &date_of_birth,
-            &date_of_expiry,
-        )?),
-        ChipAccessKey::Can { can } => PacePassword::Can(can),
+        } => CccdKey::Mrz {
+            id_number,
+            date_of_birth,
+            date_of_expiry,
+        },
+        ChipAccessKey::Can { can } => CccdKey::Can(can),
     };
-    let mut request = ReadRequest::cccd(options.photo);
-    request.aa_challenge = options.aa_challenge;
-    let link = ForeignLink {
-        link: transport,
-        cancelled: cancelled.clone(),
+    let options = CccdReadOptions {
+        photo: options.photo,
+        aa_challenge: options.aa_challenge,
     };
     let listener = listener.map(ForeignListener);
-    let read = read_document(
-        link,
-        key,
-        &request,
-        None,
-        &mut OsRng,
+    let document = read_cccd(
+        ForeignLink(transport),
+        &key,
+        &options,
         listener
             .as_ref()
             .map(|l| l as &dyn reader::ProgressListener),
-    );
-    if cancelled.load(Ordering::SeqCst) {
-        return Err(EidError::Cancelled);
-    }
-    let document = read?;
-    if document.passive_authentication.status == PaStatus::Invalid {
-        return Err(EidError::ChipNotGenuine {
-            reason: document.passive_authentication.reason,
-        });
-    }
-    if document.chip_authentication.status == AuthStatus::Invalid {
-        return Err(EidError::ChipNotGenuine {
-            reason: document.chip_authentication.reason,
-        });
-    }
+        &cancelled,
+    )?;
     Ok(Arc::new(ChipRead { document }))
 }

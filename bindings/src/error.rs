@@ -10,7 +10,7 @@ use eid_core::credential::TrustListError;
 use eid_core::keys::KeyError;
 use eid_core::present::PresentError;
 use eid_core::sync::{SyncError, TransportFailure};
-use eid_core::verify::StatusListError;
+use eid_core::verify::{RedeemError, StatusListError};
 use eid_core::wallet::WalletError;
 
 /// Errors an app acts on. Foreign `ApduTransport` and `KeyStore` implementations throw these too
@@ -205,6 +205,9 @@ impl From<ChipError> for EidError {
                 EidError::ChipLinkLost
             }
             ChipError::Cancelled => EidError::Cancelled,
+            ChipError::NotGenuine(n) => EidError::ChipNotGenuine {
+                reason: n.reason().to_owned(),
+            },
             ChipError::InvalidInput(reason) => EidError::InvalidInput { reason },
             ChipError::NotEmrtd | ChipError::Unsupported(_) => EidError::ChipUnsupported {
                 reason: e.to_string(),
@@ -249,6 +252,19 @@ impl From<PresentError> for EidError {
     fn from(e: PresentError) -> Self {
         EidError::Presentation {
             reason: e.to_string(),
+        }
+    }
+}
+
+/// A token a verifier desk could not redeem.
+impl From<RedeemError> for EidError {
+    fn from(e: RedeemError) -> Self {
+        match e {
+            RedeemError::OfflineQr => EidError::InvalidInput {
+                reason: e.to_string(),
+            },
+            RedeemError::Unreadable(p) => p.into(),
+            RedeemError::Backend(s) => s.into(),
         }
     }
 }
@@ -302,6 +318,7 @@ impl From<WalletError> for EidError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eid_core::chip::NotGenuine;
 
     #[test]
     fn account_and_sync_errors_map_to_what_the_app_acts_on() {
@@ -335,6 +352,13 @@ mod tests {
             EidError::from(ChipError::Transport(TransportError::LinkLost)),
             EidError::ChipLinkLost
         );
+        // The check's own reason, as before the one genuine-card rule.
+        assert_eq!(
+            EidError::from(ChipError::NotGenuine(NotGenuine::Chip("AA failed".into()))),
+            EidError::ChipNotGenuine {
+                reason: "AA failed".into()
+            }
+        );
     }
 
     #[test]
@@ -361,6 +385,16 @@ mod tests {
             EidError::from(WalletError::Present(PresentError::NoCredential)),
             EidError::Presentation { .. }
         ));
+        assert_eq!(
+            EidError::from(RedeemError::Backend(api(ErrorCode::TokenUsed))),
+            EidError::TokenUsed
+        );
+        assert_eq!(
+            EidError::from(RedeemError::OfflineQr),
+            EidError::InvalidInput {
+                reason: "an offline QR: verify it offline".into()
+            }
+        );
     }
 
     #[test]

@@ -5,11 +5,11 @@
 use crate::error::EidError;
 use crate::http::{HttpTransport, client};
 use crate::keys::{ForeignKeyStore, KeyStore};
-use crate::present::{DisclosedField, Profile, display};
+use crate::present::{DisclosedField, Profile, disclosed};
 use crate::run::{logged, on_runtime};
-use eid_core::api::{B64, TokenRedeemed, VerifierRegistration};
+use eid_core::api::{B64, VerifierRegistration};
 use eid_core::credential::TrustList;
-use eid_core::present::{self, QrPayload};
+use eid_core::present;
 use eid_core::sync::BackendClient;
 use eid_core::verify::{self as core, KeyStoreVerifier, StatusList};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub struct Verdict {
     /// None when the QR could not be read far enough to know it.
     pub profile: Option<Profile>,
     pub fields: Vec<DisclosedField>,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<VerdictReason>,
     /// Unix seconds of the check.
     pub checked_at: u64,
     /// Redeemed at the backend (an online token), not checked offline.
@@ -41,57 +41,166 @@ pub struct Verdict {
     pub warnings: Vec<String>,
 }
 
-/// `{name: value}` as disclosed fields, in the profile's wire order.
-fn fields(profile: Option<present::Profile>, json: &serde_json::Value) -> Vec<DisclosedField> {
-    let Some(map) = json.as_object() else {
-        return Vec::new();
-    };
-    let known = profile.map_or(&[][..], present::Profile::allowed);
-    let labelled = known.iter().filter_map(|f| {
-        map.get(f.name()).map(|v| DisclosedField {
-            name: f.name().to_owned(),
-            label: f.label().to_owned(),
-            value: display(v),
-        })
-    });
-    let unknown = map
-        .iter()
-        .filter(|(k, _)| !known.iter().any(|f| f.name() == k.as_str()))
-        .map(|(k, v)| DisclosedField {
-            name: k.clone(),
-            label: k.clone(),
-            value: display(v),
-        });
-    labelled.chain(unknown).collect()
+/// One failed check of a verdict: translate by the variant, or show `message()` (English).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum VerdictReason {
+    /// Not a presentation QR of this scheme.
+    NotAPresentation,
+    /// The QR or its credential does not decode; `detail` names the part.
+    Malformed {
+        detail: String,
+    },
+    /// An online token given to `Verifier.verify_offline`: redeem it with a `VerifierDesk`.
+    OnlineToken,
+    /// An offline QR given to the online redeem.
+    OfflineQr,
+    UnknownIssuer,
+    /// The issuer's chain, validity or authorisation for the profile's document failed.
+    UntrustedIssuer,
+    BadIssuerSignature,
+    CredentialNotYetValid,
+    CredentialExpired,
+    BadDeviceSignature,
+    FromTheFuture,
+    /// Older than its lifetime.
+    Stale {
+        max_age_s: u64,
+    },
+    WrongNonce,
+    /// A nonce this desk did not show (made for another verifier).
+    UnexpectedNonce,
+    Revoked,
+    Suspended,
+    /// The status index lies outside the status list.
+    StatusUnknown,
+    /// Another profile than the desk accepts.
+    WrongProfile {
+        presented: Profile,
+        expected: Profile,
+    },
+    /// Not of the profile the desk accepts.
+    ProfileExpected {
+        expected: Profile,
+    },
+    TokenUsed,
+    TokenExpired,
+    /// This desk may not receive the profile.
+    NotAllowed,
+    /// The backend does not know this desk or its signature failed.
+    DeskNotRecognised,
+    AccountLocked,
+    BackendRefused {
+        detail: String,
+    },
+    BackendUnreachable {
+        detail: String,
+    },
 }
 
-impl From<core::Verdict> for Verdict {
-    fn from(v: core::Verdict) -> Self {
-        let profile = v.profile.as_deref().and_then(present::Profile::parse);
-        Verdict {
-            valid: v.valid,
-            profile: profile.map(Into::into),
-            fields: fields(profile, &v.fields),
-            reasons: v.reasons,
-            checked_at: v.checked_at,
-            online: v.mode == "online",
-            status_list_age_s: v.status_list_age_s,
-            warnings: v.warnings,
+impl From<core::Reason> for VerdictReason {
+    fn from(r: core::Reason) -> Self {
+        use core::Reason as R;
+        match r {
+            R::NotAPresentation => Self::NotAPresentation,
+            R::Malformed(detail) => Self::Malformed { detail },
+            R::OnlineToken => Self::OnlineToken,
+            R::OfflineQr => Self::OfflineQr,
+            R::UnknownIssuer => Self::UnknownIssuer,
+            R::UntrustedIssuer => Self::UntrustedIssuer,
+            R::BadIssuerSignature => Self::BadIssuerSignature,
+            R::CredentialNotYetValid => Self::CredentialNotYetValid,
+            R::CredentialExpired => Self::CredentialExpired,
+            R::BadDeviceSignature => Self::BadDeviceSignature,
+            R::FromTheFuture => Self::FromTheFuture,
+            R::Stale { max_age_s } => Self::Stale { max_age_s },
+            R::WrongNonce => Self::WrongNonce,
+            R::UnexpectedNonce => Self::UnexpectedNonce,
+            R::Revoked => Self::Revoked,
+            R::Suspended => Self::Suspended,
+            R::StatusUnknown => Self::StatusUnknown,
+            R::WrongProfile {
+                presented,
+                expected,
+            } => Self::WrongProfile {
+                presented: presented.into(),
+                expected: expected.into(),
+            },
+            R::ProfileExpected { expected } => Self::ProfileExpected {
+                expected: expected.into(),
+            },
+            R::TokenUsed => Self::TokenUsed,
+            R::TokenExpired => Self::TokenExpired,
+            R::NotAllowed => Self::NotAllowed,
+            R::DeskNotRecognised => Self::DeskNotRecognised,
+            R::AccountLocked => Self::AccountLocked,
+            R::BackendRefused(detail) => Self::BackendRefused { detail },
+            R::BackendUnreachable(detail) => Self::BackendUnreachable { detail },
         }
     }
 }
 
-fn redeemed(r: TokenRedeemed, now: u64) -> Verdict {
-    let profile = present::Profile::parse(&r.profile);
-    Verdict {
-        valid: true,
-        profile: profile.map(Into::into),
-        fields: fields(profile, &r.fields),
-        reasons: Vec::new(),
-        checked_at: now,
-        online: true,
-        status_list_age_s: None,
-        warnings: Vec::new(),
+impl From<VerdictReason> for core::Reason {
+    fn from(r: VerdictReason) -> Self {
+        use VerdictReason as V;
+        match r {
+            V::NotAPresentation => Self::NotAPresentation,
+            V::Malformed { detail } => Self::Malformed(detail),
+            V::OnlineToken => Self::OnlineToken,
+            V::OfflineQr => Self::OfflineQr,
+            V::UnknownIssuer => Self::UnknownIssuer,
+            V::UntrustedIssuer => Self::UntrustedIssuer,
+            V::BadIssuerSignature => Self::BadIssuerSignature,
+            V::CredentialNotYetValid => Self::CredentialNotYetValid,
+            V::CredentialExpired => Self::CredentialExpired,
+            V::BadDeviceSignature => Self::BadDeviceSignature,
+            V::FromTheFuture => Self::FromTheFuture,
+            V::Stale { max_age_s } => Self::Stale { max_age_s },
+            V::WrongNonce => Self::WrongNonce,
+            V::UnexpectedNonce => Self::UnexpectedNonce,
+            V::Revoked => Self::Revoked,
+            V::Suspended => Self::Suspended,
+            V::StatusUnknown => Self::StatusUnknown,
+            V::WrongProfile {
+                presented,
+                expected,
+            } => Self::WrongProfile {
+                presented: presented.into(),
+                expected: expected.into(),
+            },
+            V::ProfileExpected { expected } => Self::ProfileExpected {
+                expected: expected.into(),
+            },
+            V::TokenUsed => Self::TokenUsed,
+            V::TokenExpired => Self::TokenExpired,
+            V::NotAllowed => Self::NotAllowed,
+            V::DeskNotRecognised => Self::DeskNotRecognised,
+            V::AccountLocked => Self::AccountLocked,
+            V::BackendRefused { detail } => Self::BackendRefused(detail),
+            V::BackendUnreachable { detail } => Self::BackendUnreachable(detail),
+        }
+    }
+}
+
+#[uniffi::export]
+impl VerdictReason {
+    /// The English text for the officer (what `eid verify` prints).
+    pub fn message(&self) -> String {
+        core::Reason::from(self.clone()).message()
+    }
+}
+
+impl From<core::Verdict> for Verdict {
+    fn from(v: core::Verdict) -> Self {
+        Verdict {
+            valid: v.valid,
+            profile: v.profile.map(Into::into),
+            fields: disclosed(&v.fields),
+            reasons: v.reasons.into_iter().map(Into::into).collect(),
+            checked_at: v.checked_at,
+            online: v.mode == core::Mode::Online,
+            status_list_age_s: v.status_list_age_s,
+            warnings: v.warnings,
+        }
     }
 }
 
@@ -259,13 +368,8 @@ impl VerifierDesk {
     pub async fn redeem(&self, text: String) -> Result<Verdict, EidError> {
         let (signer, backend) = (self.signer.clone(), self.backend.clone());
         on_runtime("redeem", async move {
-            if let QrPayload::Offline(_) = QrPayload::parse(&text)? {
-                return Err(EidError::InvalidInput {
-                    reason: "an offline QR: verify it offline".into(),
-                });
-            }
-            let r = backend.redeem_token(&*signer, &text).await?;
-            Ok(redeemed(r, now_s()))
+            let verdict = core::redeem(&backend, &*signer, &text, now_s()).await?;
+            Ok(verdict.into())
         })
         .await
     }
@@ -274,17 +378,23 @@ impl VerifierDesk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use eid_core::credential::Sex;
+    use eid_core::present::{Disclosed, Field, FieldValue};
 
     #[test]
     fn verdict_fields_follow_the_profile_order_with_labels() {
+        // The backend's JSON is read into typed fields in the profile's order by the core
+        // (`eid_core::verify::redeem`, tested there, unknown fields refused); here the labels.
         let v = core::Verdict {
             valid: true,
-            profile: Some("airport".into()),
-            fields: json!({"sex": "F", "full_name": "TRAN THI LAN", "extra": 3}),
+            profile: Some(present::Profile::Airport),
+            fields: Disclosed(vec![
+                (Field::FullName, FieldValue::Text("TRAN THI LAN".into())),
+                (Field::Sex, FieldValue::Sex(Sex::Female)),
+            ]),
             reasons: Vec::new(),
             checked_at: 7,
-            mode: "online",
+            mode: core::Mode::Online,
             status_list_age_s: None,
             warnings: Vec::new(),
         };
@@ -301,9 +411,28 @@ mod tests {
             [
                 ("full_name", "Họ và tên", "TRAN THI LAN"),
                 ("sex", "Giới tính", "F"),
-                ("extra", "extra", "3"),
             ]
         );
+    }
+
+    #[test]
+    fn reasons_cross_as_enums_with_the_core_message() {
+        let wrong = core::Reason::WrongProfile {
+            presented: present::Profile::Clinic,
+            expected: present::Profile::Airport,
+        };
+        let r = VerdictReason::from(wrong.clone());
+        assert_eq!(
+            r,
+            VerdictReason::WrongProfile {
+                presented: Profile::Clinic,
+                expected: Profile::Airport
+            }
+        );
+        assert_eq!(r.message(), wrong.message());
+        assert_eq!(core::Reason::from(r), wrong);
+        let stale = VerdictReason::from(core::Reason::Stale { max_age_s: 60 });
+        assert_eq!(stale.message(), "the presentation is older than 60 s");
     }
 
     #[test]

@@ -7,9 +7,10 @@ use eid_core::account::passcode::Passcode;
 use eid_core::credential::TrustList;
 use eid_core::present::{Profile, QrImage};
 use eid_core::sync::{BackendClient, RetryPolicy};
-use eid_core::verify::{StatusList, Verdict, Verifier};
+use eid_core::verify::{Reason, StatusList, Verdict, Verifier};
 use eid_core::wallet::{Consent, PresentationOut, Wallet};
 use eid_fixtures::issuers;
+use serde::Serialize;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -263,13 +264,10 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
         let client = BackendClient::new(url, RetryPolicy::default()).map_err(|e| e.to_string())?;
         let mut verdict =
             eid_core::runtime::block_on(eid_core::verify::redeem(&client, &desk, &text, now))
-                .ok_or("no async runtime")?;
-        if let Some(w) = want
-            && verdict.profile.as_deref() != Some(w.as_str())
-        {
-            verdict.valid = false;
-            verdict.fields = json!({});
-            verdict.reasons.push(format!("profile {w} expected"));
+                .ok_or("no async runtime")?
+                .unwrap_or_else(|e| e.to_verdict(now));
+        if let Some(w) = want {
+            verdict.expect_profile(w);
         }
         verdict
     } else {
@@ -291,15 +289,43 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     })
 }
 
+/// A verdict as `eid verify` shows it (`--json`, and the text form's fields): the one place a
+/// verdict becomes JSON. Field order and names are the output format.
+#[derive(Serialize)]
+struct VerdictJson<'a> {
+    valid: bool,
+    profile: Option<&'static str>,
+    fields: serde_json::Value,
+    reasons: Vec<String>,
+    checked_at: u64,
+    mode: &'static str,
+    status_list_age_s: Option<u64>,
+    warnings: &'a [String],
+}
+
+fn verdict_json(v: &Verdict) -> VerdictJson<'_> {
+    VerdictJson {
+        valid: v.valid,
+        profile: v.profile.map(Profile::as_str),
+        fields: v.fields.to_json(),
+        reasons: v.reasons.iter().map(Reason::message).collect(),
+        checked_at: v.checked_at,
+        mode: v.mode.as_str(),
+        status_list_age_s: v.status_list_age_s,
+        warnings: &v.warnings,
+    }
+}
+
 pub fn print_verdict(v: &Verdict, as_json: bool) -> Result<(), String> {
+    let v = verdict_json(v);
     if as_json {
-        return print_json(v);
+        return print_json(&v);
     }
     println!(
         "{} ({} {})",
         if v.valid { "VALID" } else { "INVALID" },
         v.mode,
-        v.profile.as_deref().unwrap_or("?")
+        v.profile.unwrap_or("?")
     );
     if let Some(map) = v.fields.as_object() {
         for (k, val) in map {
@@ -309,7 +335,7 @@ pub fn print_verdict(v: &Verdict, as_json: bool) -> Result<(), String> {
     for r in &v.reasons {
         println!("  reason: {r}");
     }
-    for w in &v.warnings {
+    for w in v.warnings {
         println!("  warning: {w}");
     }
     Ok(())

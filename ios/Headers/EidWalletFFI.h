@@ -867,6 +867,11 @@ void uniffi_eid_ffi_fn_method_wallethandle_unlock_with_biometric(uint64_t ptr, R
 void uniffi_eid_ffi_fn_method_wallethandle_wipe(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERDICTREASON_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERDICTREASON_MESSAGE
+RustBuffer uniffi_eid_ffi_fn_method_verdictreason_message(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_PARSE_CARD_QR
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_PARSE_CARD_QR
 RustBuffer uniffi_eid_ffi_fn_func_parse_card_qr(RustBuffer text, RustCallStatus *_Nonnull out_status

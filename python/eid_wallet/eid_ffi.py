@@ -1231,6 +1231,11 @@ _UniffiLib.uniffi_eid_ffi_fn_constructor_wallethandle_open.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_wallethandle_open.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_verdictreason_message.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_verdictreason_message.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_clone_apdutransport.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -3552,12 +3557,989 @@ class _UniffiFfiConverterOptionalTypeProfile(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+
+
+
+
+
+class VerdictReason:
+    """
+    One failed check of a verdict: translate by the variant, or show `message()` (English).
+"""
+    def __init__(self):
+        raise RuntimeError("VerdictReason cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class NOT_A_PRESENTATION:
+        """
+        Not a presentation QR of this scheme.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.NOT_A_PRESENTATION()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_NOT_A_PRESENTATION():
+                return False
+            return True
+
+    @dataclass
+    class MALFORMED:
+        """
+        The QR or its credential does not decode; `detail` names the part.
+"""
+        
+        def __init__(self, detail:str):
+            self.detail = detail
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.MALFORMED(detail={})".format(self.detail)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_MALFORMED():
+                return False
+            if self.detail != other.detail:
+                return False
+            return True
+
+    @dataclass
+    class ONLINE_TOKEN:
+        """
+        An online token given to `Verifier.verify_offline`: redeem it with a `VerifierDesk`.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.ONLINE_TOKEN()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_ONLINE_TOKEN():
+                return False
+            return True
+
+    @dataclass
+    class OFFLINE_QR:
+        """
+        An offline QR given to the online redeem.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.OFFLINE_QR()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_OFFLINE_QR():
+                return False
+            return True
+
+    @dataclass
+    class UNKNOWN_ISSUER:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.UNKNOWN_ISSUER()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_UNKNOWN_ISSUER():
+                return False
+            return True
+
+    @dataclass
+    class UNTRUSTED_ISSUER:
+        """
+        The issuer's chain, validity or authorisation for the profile's document failed.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.UNTRUSTED_ISSUER()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_UNTRUSTED_ISSUER():
+                return False
+            return True
+
+    @dataclass
+    class BAD_ISSUER_SIGNATURE:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.BAD_ISSUER_SIGNATURE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_BAD_ISSUER_SIGNATURE():
+                return False
+            return True
+
+    @dataclass
+    class CREDENTIAL_NOT_YET_VALID:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.CREDENTIAL_NOT_YET_VALID()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_CREDENTIAL_NOT_YET_VALID():
+                return False
+            return True
+
+    @dataclass
+    class CREDENTIAL_EXPIRED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.CREDENTIAL_EXPIRED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_CREDENTIAL_EXPIRED():
+                return False
+            return True
+
+    @dataclass
+    class BAD_DEVICE_SIGNATURE:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.BAD_DEVICE_SIGNATURE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_BAD_DEVICE_SIGNATURE():
+                return False
+            return True
+
+    @dataclass
+    class FROM_THE_FUTURE:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.FROM_THE_FUTURE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_FROM_THE_FUTURE():
+                return False
+            return True
+
+    @dataclass
+    class STALE:
+        """
+        Older than its lifetime.
+"""
+        
+        def __init__(self, max_age_s:int):
+            self.max_age_s = max_age_s
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.STALE(max_age_s={})".format(self.max_age_s)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_STALE():
+                return False
+            if self.max_age_s != other.max_age_s:
+                return False
+            return True
+
+    @dataclass
+    class WRONG_NONCE:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.WRONG_NONCE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_WRONG_NONCE():
+                return False
+            return True
+
+    @dataclass
+    class UNEXPECTED_NONCE:
+        """
+        A nonce this desk did not show (made for another verifier).
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.UNEXPECTED_NONCE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_UNEXPECTED_NONCE():
+                return False
+            return True
+
+    @dataclass
+    class REVOKED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.REVOKED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_REVOKED():
+                return False
+            return True
+
+    @dataclass
+    class SUSPENDED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.SUSPENDED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_SUSPENDED():
+                return False
+            return True
+
+    @dataclass
+    class STATUS_UNKNOWN:
+        """
+        The status index lies outside the status list.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.STATUS_UNKNOWN()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_STATUS_UNKNOWN():
+                return False
+            return True
+
+    @dataclass
+    class WRONG_PROFILE:
+        """
+        Another profile than the desk accepts.
+"""
+        
+        def __init__(self, presented:Profile, expected:Profile):
+            self.presented = presented
+            
+            
+            self.expected = expected
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.WRONG_PROFILE(presented={}, expected={})".format(self.presented, self.expected)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_WRONG_PROFILE():
+                return False
+            if self.presented != other.presented:
+                return False
+            if self.expected != other.expected:
+                return False
+            return True
+
+    @dataclass
+    class PROFILE_EXPECTED:
+        """
+        Not of the profile the desk accepts.
+"""
+        
+        def __init__(self, expected:Profile):
+            self.expected = expected
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.PROFILE_EXPECTED(expected={})".format(self.expected)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_PROFILE_EXPECTED():
+                return False
+            if self.expected != other.expected:
+                return False
+            return True
+
+    @dataclass
+    class TOKEN_USED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.TOKEN_USED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_TOKEN_USED():
+                return False
+            return True
+
+    @dataclass
+    class TOKEN_EXPIRED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.TOKEN_EXPIRED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_TOKEN_EXPIRED():
+                return False
+            return True
+
+    @dataclass
+    class NOT_ALLOWED:
+        """
+        This desk may not receive the profile.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.NOT_ALLOWED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_NOT_ALLOWED():
+                return False
+            return True
+
+    @dataclass
+    class DESK_NOT_RECOGNISED:
+        """
+        The backend does not know this desk or its signature failed.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.DESK_NOT_RECOGNISED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_DESK_NOT_RECOGNISED():
+                return False
+            return True
+
+    @dataclass
+    class ACCOUNT_LOCKED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.ACCOUNT_LOCKED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_ACCOUNT_LOCKED():
+                return False
+            return True
+
+    @dataclass
+    class BACKEND_REFUSED:
+        
+        def __init__(self, detail:str):
+            self.detail = detail
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.BACKEND_REFUSED(detail={})".format(self.detail)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_BACKEND_REFUSED():
+                return False
+            if self.detail != other.detail:
+                return False
+            return True
+
+    @dataclass
+    class BACKEND_UNREACHABLE:
+        
+        def __init__(self, detail:str):
+            self.detail = detail
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.BACKEND_UNREACHABLE(detail={})".format(self.detail)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_BACKEND_UNREACHABLE():
+                return False
+            if self.detail != other.detail:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_NOT_A_PRESENTATION(self) -> bool:
+        return isinstance(self, VerdictReason.NOT_A_PRESENTATION)
+    def is_not_a_presentation(self) -> bool:
+        return isinstance(self, VerdictReason.NOT_A_PRESENTATION)
+    def is_MALFORMED(self) -> bool:
+        return isinstance(self, VerdictReason.MALFORMED)
+    def is_malformed(self) -> bool:
+        return isinstance(self, VerdictReason.MALFORMED)
+    def is_ONLINE_TOKEN(self) -> bool:
+        return isinstance(self, VerdictReason.ONLINE_TOKEN)
+    def is_online_token(self) -> bool:
+        return isinstance(self, VerdictReason.ONLINE_TOKEN)
+    def is_OFFLINE_QR(self) -> bool:
+        return isinstance(self, VerdictReason.OFFLINE_QR)
+    def is_offline_qr(self) -> bool:
+        return isinstance(self, VerdictReason.OFFLINE_QR)
+    def is_UNKNOWN_ISSUER(self) -> bool:
+        return isinstance(self, VerdictReason.UNKNOWN_ISSUER)
+    def is_unknown_issuer(self) -> bool:
+        return isinstance(self, VerdictReason.UNKNOWN_ISSUER)
+    def is_UNTRUSTED_ISSUER(self) -> bool:
+        return isinstance(self, VerdictReason.UNTRUSTED_ISSUER)
+    def is_untrusted_issuer(self) -> bool:
+        return isinstance(self, VerdictReason.UNTRUSTED_ISSUER)
+    def is_BAD_ISSUER_SIGNATURE(self) -> bool:
+        return isinstance(self, VerdictReason.BAD_ISSUER_SIGNATURE)
+    def is_bad_issuer_signature(self) -> bool:
+        return isinstance(self, VerdictReason.BAD_ISSUER_SIGNATURE)
+    def is_CREDENTIAL_NOT_YET_VALID(self) -> bool:
+        return isinstance(self, VerdictReason.CREDENTIAL_NOT_YET_VALID)
+    def is_credential_not_yet_valid(self) -> bool:
+        return isinstance(self, VerdictReason.CREDENTIAL_NOT_YET_VALID)
+    def is_CREDENTIAL_EXPIRED(self) -> bool:
+        return isinstance(self, VerdictReason.CREDENTIAL_EXPIRED)
+    def is_credential_expired(self) -> bool:
+        return isinstance(self, VerdictReason.CREDENTIAL_EXPIRED)
+    def is_BAD_DEVICE_SIGNATURE(self) -> bool:
+        return isinstance(self, VerdictReason.BAD_DEVICE_SIGNATURE)
+    def is_bad_device_signature(self) -> bool:
+        return isinstance(self, VerdictReason.BAD_DEVICE_SIGNATURE)
+    def is_FROM_THE_FUTURE(self) -> bool:
+        return isinstance(self, VerdictReason.FROM_THE_FUTURE)
+    def is_from_the_future(self) -> bool:
+        return isinstance(self, VerdictReason.FROM_THE_FUTURE)
+    def is_STALE(self) -> bool:
+        return isinstance(self, VerdictReason.STALE)
+    def is_stale(self) -> bool:
+        return isinstance(self, VerdictReason.STALE)
+    def is_WRONG_NONCE(self) -> bool:
+        return isinstance(self, VerdictReason.WRONG_NONCE)
+    def is_wrong_nonce(self) -> bool:
+        return isinstance(self, VerdictReason.WRONG_NONCE)
+    def is_UNEXPECTED_NONCE(self) -> bool:
+        return isinstance(self, VerdictReason.UNEXPECTED_NONCE)
+    def is_unexpected_nonce(self) -> bool:
+        return isinstance(self, VerdictReason.UNEXPECTED_NONCE)
+    def is_REVOKED(self) -> bool:
+        return isinstance(self, VerdictReason.REVOKED)
+    def is_revoked(self) -> bool:
+        return isinstance(self, VerdictReason.REVOKED)
+    def is_SUSPENDED(self) -> bool:
+        return isinstance(self, VerdictReason.SUSPENDED)
+    def is_suspended(self) -> bool:
+        return isinstance(self, VerdictReason.SUSPENDED)
+    def is_STATUS_UNKNOWN(self) -> bool:
+        return isinstance(self, VerdictReason.STATUS_UNKNOWN)
+    def is_status_unknown(self) -> bool:
+        return isinstance(self, VerdictReason.STATUS_UNKNOWN)
+    def is_WRONG_PROFILE(self) -> bool:
+        return isinstance(self, VerdictReason.WRONG_PROFILE)
+    def is_wrong_profile(self) -> bool:
+        return isinstance(self, VerdictReason.WRONG_PROFILE)
+    def is_PROFILE_EXPECTED(self) -> bool:
+        return isinstance(self, VerdictReason.PROFILE_EXPECTED)
+    def is_profile_expected(self) -> bool:
+        return isinstance(self, VerdictReason.PROFILE_EXPECTED)
+    def is_TOKEN_USED(self) -> bool:
+        return isinstance(self, VerdictReason.TOKEN_USED)
+    def is_token_used(self) -> bool:
+        return isinstance(self, VerdictReason.TOKEN_USED)
+    def is_TOKEN_EXPIRED(self) -> bool:
+        return isinstance(self, VerdictReason.TOKEN_EXPIRED)
+    def is_token_expired(self) -> bool:
+        return isinstance(self, VerdictReason.TOKEN_EXPIRED)
+    def is_NOT_ALLOWED(self) -> bool:
+        return isinstance(self, VerdictReason.NOT_ALLOWED)
+    def is_not_allowed(self) -> bool:
+        return isinstance(self, VerdictReason.NOT_ALLOWED)
+    def is_DESK_NOT_RECOGNISED(self) -> bool:
+        return isinstance(self, VerdictReason.DESK_NOT_RECOGNISED)
+    def is_desk_not_recognised(self) -> bool:
+        return isinstance(self, VerdictReason.DESK_NOT_RECOGNISED)
+    def is_ACCOUNT_LOCKED(self) -> bool:
+        return isinstance(self, VerdictReason.ACCOUNT_LOCKED)
+    def is_account_locked(self) -> bool:
+        return isinstance(self, VerdictReason.ACCOUNT_LOCKED)
+    def is_BACKEND_REFUSED(self) -> bool:
+        return isinstance(self, VerdictReason.BACKEND_REFUSED)
+    def is_backend_refused(self) -> bool:
+        return isinstance(self, VerdictReason.BACKEND_REFUSED)
+    def is_BACKEND_UNREACHABLE(self) -> bool:
+        return isinstance(self, VerdictReason.BACKEND_UNREACHABLE)
+    def is_backend_unreachable(self) -> bool:
+        return isinstance(self, VerdictReason.BACKEND_UNREACHABLE)
+    
+    def message(self, ) -> str:
+        """
+        The English text for the officer (what `eid verify` prints).
+"""
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeVerdictReason.lower(self),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_verdictreason_message,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+VerdictReason.NOT_A_PRESENTATION = type("VerdictReason.NOT_A_PRESENTATION", (VerdictReason.NOT_A_PRESENTATION, VerdictReason,), {})  # type: ignore
+VerdictReason.MALFORMED = type("VerdictReason.MALFORMED", (VerdictReason.MALFORMED, VerdictReason,), {})  # type: ignore
+VerdictReason.ONLINE_TOKEN = type("VerdictReason.ONLINE_TOKEN", (VerdictReason.ONLINE_TOKEN, VerdictReason,), {})  # type: ignore
+VerdictReason.OFFLINE_QR = type("VerdictReason.OFFLINE_QR", (VerdictReason.OFFLINE_QR, VerdictReason,), {})  # type: ignore
+VerdictReason.UNKNOWN_ISSUER = type("VerdictReason.UNKNOWN_ISSUER", (VerdictReason.UNKNOWN_ISSUER, VerdictReason,), {})  # type: ignore
+VerdictReason.UNTRUSTED_ISSUER = type("VerdictReason.UNTRUSTED_ISSUER", (VerdictReason.UNTRUSTED_ISSUER, VerdictReason,), {})  # type: ignore
+VerdictReason.BAD_ISSUER_SIGNATURE = type("VerdictReason.BAD_ISSUER_SIGNATURE", (VerdictReason.BAD_ISSUER_SIGNATURE, VerdictReason,), {})  # type: ignore
+VerdictReason.CREDENTIAL_NOT_YET_VALID = type("VerdictReason.CREDENTIAL_NOT_YET_VALID", (VerdictReason.CREDENTIAL_NOT_YET_VALID, VerdictReason,), {})  # type: ignore
+VerdictReason.CREDENTIAL_EXPIRED = type("VerdictReason.CREDENTIAL_EXPIRED", (VerdictReason.CREDENTIAL_EXPIRED, VerdictReason,), {})  # type: ignore
+VerdictReason.BAD_DEVICE_SIGNATURE = type("VerdictReason.BAD_DEVICE_SIGNATURE", (VerdictReason.BAD_DEVICE_SIGNATURE, VerdictReason,), {})  # type: ignore
+VerdictReason.FROM_THE_FUTURE = type("VerdictReason.FROM_THE_FUTURE", (VerdictReason.FROM_THE_FUTURE, VerdictReason,), {})  # type: ignore
+VerdictReason.STALE = type("VerdictReason.STALE", (VerdictReason.STALE, VerdictReason,), {})  # type: ignore
+VerdictReason.WRONG_NONCE = type("VerdictReason.WRONG_NONCE", (VerdictReason.WRONG_NONCE, VerdictReason,), {})  # type: ignore
+VerdictReason.UNEXPECTED_NONCE = type("VerdictReason.UNEXPECTED_NONCE", (VerdictReason.UNEXPECTED_NONCE, VerdictReason,), {})  # type: ignore
+VerdictReason.REVOKED = type("VerdictReason.REVOKED", (VerdictReason.REVOKED, VerdictReason,), {})  # type: ignore
+VerdictReason.SUSPENDED = type("VerdictReason.SUSPENDED", (VerdictReason.SUSPENDED, VerdictReason,), {})  # type: ignore
+VerdictReason.STATUS_UNKNOWN = type("VerdictReason.STATUS_UNKNOWN", (VerdictReason.STATUS_UNKNOWN, VerdictReason,), {})  # type: ignore
+VerdictReason.WRONG_PROFILE = type("VerdictReason.WRONG_PROFILE", (VerdictReason.WRONG_PROFILE, VerdictReason,), {})  # type: ignore
+VerdictReason.PROFILE_EXPECTED = type("VerdictReason.PROFILE_EXPECTED", (VerdictReason.PROFILE_EXPECTED, VerdictReason,), {})  # type: ignore
+VerdictReason.TOKEN_USED = type("VerdictReason.TOKEN_USED", (VerdictReason.TOKEN_USED, VerdictReason,), {})  # type: ignore
+VerdictReason.TOKEN_EXPIRED = type("VerdictReason.TOKEN_EXPIRED", (VerdictReason.TOKEN_EXPIRED, VerdictReason,), {})  # type: ignore
+VerdictReason.NOT_ALLOWED = type("VerdictReason.NOT_ALLOWED", (VerdictReason.NOT_ALLOWED, VerdictReason,), {})  # type: ignore
+VerdictReason.DESK_NOT_RECOGNISED = type("VerdictReason.DESK_NOT_RECOGNISED", (VerdictReason.DESK_NOT_RECOGNISED, VerdictReason,), {})  # type: ignore
+VerdictReason.ACCOUNT_LOCKED = type("VerdictReason.ACCOUNT_LOCKED", (VerdictReason.ACCOUNT_LOCKED, VerdictReason,), {})  # type: ignore
+VerdictReason.BACKEND_REFUSED = type("VerdictReason.BACKEND_REFUSED", (VerdictReason.BACKEND_REFUSED, VerdictReason,), {})  # type: ignore
+VerdictReason.BACKEND_UNREACHABLE = type("VerdictReason.BACKEND_UNREACHABLE", (VerdictReason.BACKEND_UNREACHABLE, VerdictReason,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeVerdictReason(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return VerdictReason.NOT_A_PRESENTATION(
+            )
+        if variant == 2:
+            return VerdictReason.MALFORMED(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 3:
+            return VerdictReason.ONLINE_TOKEN(
+            )
+        if variant == 4:
+            return VerdictReason.OFFLINE_QR(
+            )
+        if variant == 5:
+            return VerdictReason.UNKNOWN_ISSUER(
+            )
+        if variant == 6:
+            return VerdictReason.UNTRUSTED_ISSUER(
+            )
+        if variant == 7:
+            return VerdictReason.BAD_ISSUER_SIGNATURE(
+            )
+        if variant == 8:
+            return VerdictReason.CREDENTIAL_NOT_YET_VALID(
+            )
+        if variant == 9:
+            return VerdictReason.CREDENTIAL_EXPIRED(
+            )
+        if variant == 10:
+            return VerdictReason.BAD_DEVICE_SIGNATURE(
+            )
+        if variant == 11:
+            return VerdictReason.FROM_THE_FUTURE(
+            )
+        if variant == 12:
+            return VerdictReason.STALE(
+                _UniffiFfiConverterUInt64.read(buf),
+            )
+        if variant == 13:
+            return VerdictReason.WRONG_NONCE(
+            )
+        if variant == 14:
+            return VerdictReason.UNEXPECTED_NONCE(
+            )
+        if variant == 15:
+            return VerdictReason.REVOKED(
+            )
+        if variant == 16:
+            return VerdictReason.SUSPENDED(
+            )
+        if variant == 17:
+            return VerdictReason.STATUS_UNKNOWN(
+            )
+        if variant == 18:
+            return VerdictReason.WRONG_PROFILE(
+                _UniffiFfiConverterTypeProfile.read(buf),
+                _UniffiFfiConverterTypeProfile.read(buf),
+            )
+        if variant == 19:
+            return VerdictReason.PROFILE_EXPECTED(
+                _UniffiFfiConverterTypeProfile.read(buf),
+            )
+        if variant == 20:
+            return VerdictReason.TOKEN_USED(
+            )
+        if variant == 21:
+            return VerdictReason.TOKEN_EXPIRED(
+            )
+        if variant == 22:
+            return VerdictReason.NOT_ALLOWED(
+            )
+        if variant == 23:
+            return VerdictReason.DESK_NOT_RECOGNISED(
+            )
+        if variant == 24:
+            return VerdictReason.ACCOUNT_LOCKED(
+            )
+        if variant == 25:
+            return VerdictReason.BACKEND_REFUSED(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 26:
+            return VerdictReason.BACKEND_UNREACHABLE(
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_NOT_A_PRESENTATION():
+            return
+        if value.is_MALFORMED():
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if value.is_ONLINE_TOKEN():
+            return
+        if value.is_OFFLINE_QR():
+            return
+        if value.is_UNKNOWN_ISSUER():
+            return
+        if value.is_UNTRUSTED_ISSUER():
+            return
+        if value.is_BAD_ISSUER_SIGNATURE():
+            return
+        if value.is_CREDENTIAL_NOT_YET_VALID():
+            return
+        if value.is_CREDENTIAL_EXPIRED():
+            return
+        if value.is_BAD_DEVICE_SIGNATURE():
+            return
+        if value.is_FROM_THE_FUTURE():
+            return
+        if value.is_STALE():
+            _UniffiFfiConverterUInt64.check_lower(value.max_age_s)
+            return
+        if value.is_WRONG_NONCE():
+            return
+        if value.is_UNEXPECTED_NONCE():
+            return
+        if value.is_REVOKED():
+            return
+        if value.is_SUSPENDED():
+            return
+        if value.is_STATUS_UNKNOWN():
+            return
+        if value.is_WRONG_PROFILE():
+            _UniffiFfiConverterTypeProfile.check_lower(value.presented)
+            _UniffiFfiConverterTypeProfile.check_lower(value.expected)
+            return
+        if value.is_PROFILE_EXPECTED():
+            _UniffiFfiConverterTypeProfile.check_lower(value.expected)
+            return
+        if value.is_TOKEN_USED():
+            return
+        if value.is_TOKEN_EXPIRED():
+            return
+        if value.is_NOT_ALLOWED():
+            return
+        if value.is_DESK_NOT_RECOGNISED():
+            return
+        if value.is_ACCOUNT_LOCKED():
+            return
+        if value.is_BACKEND_REFUSED():
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if value.is_BACKEND_UNREACHABLE():
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_NOT_A_PRESENTATION():
+            buf.write_i32(1)
+        if value.is_MALFORMED():
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if value.is_ONLINE_TOKEN():
+            buf.write_i32(3)
+        if value.is_OFFLINE_QR():
+            buf.write_i32(4)
+        if value.is_UNKNOWN_ISSUER():
+            buf.write_i32(5)
+        if value.is_UNTRUSTED_ISSUER():
+            buf.write_i32(6)
+        if value.is_BAD_ISSUER_SIGNATURE():
+            buf.write_i32(7)
+        if value.is_CREDENTIAL_NOT_YET_VALID():
+            buf.write_i32(8)
+        if value.is_CREDENTIAL_EXPIRED():
+            buf.write_i32(9)
+        if value.is_BAD_DEVICE_SIGNATURE():
+            buf.write_i32(10)
+        if value.is_FROM_THE_FUTURE():
+            buf.write_i32(11)
+        if value.is_STALE():
+            buf.write_i32(12)
+            _UniffiFfiConverterUInt64.write(value.max_age_s, buf)
+        if value.is_WRONG_NONCE():
+            buf.write_i32(13)
+        if value.is_UNEXPECTED_NONCE():
+            buf.write_i32(14)
+        if value.is_REVOKED():
+            buf.write_i32(15)
+        if value.is_SUSPENDED():
+            buf.write_i32(16)
+        if value.is_STATUS_UNKNOWN():
+            buf.write_i32(17)
+        if value.is_WRONG_PROFILE():
+            buf.write_i32(18)
+            _UniffiFfiConverterTypeProfile.write(value.presented, buf)
+            _UniffiFfiConverterTypeProfile.write(value.expected, buf)
+        if value.is_PROFILE_EXPECTED():
+            buf.write_i32(19)
+            _UniffiFfiConverterTypeProfile.write(value.expected, buf)
+        if value.is_TOKEN_USED():
+            buf.write_i32(20)
+        if value.is_TOKEN_EXPIRED():
+            buf.write_i32(21)
+        if value.is_NOT_ALLOWED():
+            buf.write_i32(22)
+        if value.is_DESK_NOT_RECOGNISED():
+            buf.write_i32(23)
+        if value.is_ACCOUNT_LOCKED():
+            buf.write_i32(24)
+        if value.is_BACKEND_REFUSED():
+            buf.write_i32(25)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if value.is_BACKEND_UNREACHABLE():
+            buf.write_i32(26)
+            _UniffiFfiConverterString.write(value.detail, buf)
+
+
+
+class _UniffiFfiConverterSequenceTypeVerdictReason(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeVerdictReason.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeVerdictReason.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeVerdictReason.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class Verdict:
     """
     The outcome of a check. `fields` is empty unless `valid`; `reasons` lists every failure.
 """
-    def __init__(self, *, valid:bool, profile:typing.Optional[Profile], fields:typing.List[DisclosedField], reasons:typing.List[str], checked_at:int, online:bool, status_list_age_s:typing.Optional[int], warnings:typing.List[str]):
+    def __init__(self, *, valid:bool, profile:typing.Optional[Profile], fields:typing.List[DisclosedField], reasons:typing.List[VerdictReason], checked_at:int, online:bool, status_list_age_s:typing.Optional[int], warnings:typing.List[str]):
         self.valid = valid
         self.profile = profile
         self.fields = fields
@@ -3598,7 +4580,7 @@ class _UniffiFfiConverterTypeVerdict(_UniffiConverterRustBuffer):
             valid=_UniffiFfiConverterBoolean.read(buf),
             profile=_UniffiFfiConverterOptionalTypeProfile.read(buf),
             fields=_UniffiFfiConverterSequenceTypeDisclosedField.read(buf),
-            reasons=_UniffiFfiConverterSequenceString.read(buf),
+            reasons=_UniffiFfiConverterSequenceTypeVerdictReason.read(buf),
             checked_at=_UniffiFfiConverterUInt64.read(buf),
             online=_UniffiFfiConverterBoolean.read(buf),
             status_list_age_s=_UniffiFfiConverterOptionalUInt64.read(buf),
@@ -3610,7 +4592,7 @@ class _UniffiFfiConverterTypeVerdict(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.check_lower(value.valid)
         _UniffiFfiConverterOptionalTypeProfile.check_lower(value.profile)
         _UniffiFfiConverterSequenceTypeDisclosedField.check_lower(value.fields)
-        _UniffiFfiConverterSequenceString.check_lower(value.reasons)
+        _UniffiFfiConverterSequenceTypeVerdictReason.check_lower(value.reasons)
         _UniffiFfiConverterUInt64.check_lower(value.checked_at)
         _UniffiFfiConverterBoolean.check_lower(value.online)
         _UniffiFfiConverterOptionalUInt64.check_lower(value.status_list_age_s)
@@ -3621,7 +4603,7 @@ class _UniffiFfiConverterTypeVerdict(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.valid, buf)
         _UniffiFfiConverterOptionalTypeProfile.write(value.profile, buf)
         _UniffiFfiConverterSequenceTypeDisclosedField.write(value.fields, buf)
-        _UniffiFfiConverterSequenceString.write(value.reasons, buf)
+        _UniffiFfiConverterSequenceTypeVerdictReason.write(value.reasons, buf)
         _UniffiFfiConverterUInt64.write(value.checked_at, buf)
         _UniffiFfiConverterBoolean.write(value.online, buf)
         _UniffiFfiConverterOptionalUInt64.write(value.status_list_age_s, buf)
@@ -7930,6 +8912,7 @@ __all__ = [
     "DocumentKind",
     "DocumentStatus",
     "Profile",
+    "VerdictReason",
     "AccountStatus",
     "ChipAccessKey",
     "Consent",

@@ -2,12 +2,13 @@
 //! authentication and passive authentication, with every fault knob of the simulated card.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
+use eid_core::chip::cccd::{CccdKey, CccdReadOptions, read_cccd};
 use eid_core::chip::document::{AuthStatus, ChipDocument, read_document};
 use eid_core::chip::lds::LdsFile;
 use eid_core::chip::pa::{ChainStatus, DgHashStatus, PaStatus};
 use eid_core::chip::pace::PacePassword;
 use eid_core::chip::reader::{AccessControl, AccessKey, ReadRequest};
-use eid_core::chip::{ChipError, TransportLimits};
+use eid_core::chip::{ChipError, NotGenuine, TransportLimits};
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};
 use eid_fixtures::card::{ChipProfile, SimTransport};
 use eid_fixtures::citizens::{Citizen, citizens};
@@ -50,6 +51,12 @@ fn read_with(
     )
 }
 
+/// Both checks proved: the data is the issuer's and the chip is genuine.
+fn authentic(doc: &ChipDocument) -> bool {
+    doc.passive_authentication.status == PaStatus::Valid
+        && doc.chip_authentication.status == AuthStatus::Valid
+}
+
 fn mrz_key() -> AccessKey {
     PacePassword::Mrz(cccd::mrz_key(&citizen()).unwrap())
 }
@@ -87,7 +94,7 @@ fn genuine_card_reads_with_pace_and_passes_every_check() {
         doc.chip_authentication.reason
     );
     assert_eq!(doc.chip_authentication.method, Some("CA"));
-    assert!(doc.is_authentic());
+    assert!(authentic(&doc));
     assert_eq!(doc.mrz.cccd_id_number(), Some(c.id_number.as_str()));
     let dg13 = doc.dg13.as_ref().unwrap();
     assert_eq!(dg13.id_number(), Some(c.id_number.as_str()));
@@ -107,11 +114,11 @@ fn bac_only_card_and_can_key() {
         ..CardOptions::default()
     });
     assert_eq!(doc.access_control, AccessControl::Bac);
-    assert!(doc.is_authentic());
+    assert!(authentic(&doc));
     let can = PacePassword::can(citizen().can()).unwrap();
     let doc = read_with(CardOptions::default(), can, None).unwrap();
     assert_eq!(doc.access_control, AccessControl::Pace);
-    assert!(doc.is_authentic());
+    assert!(authentic(&doc));
     // A CAN cannot open a BAC-only card.
     let can = PacePassword::can(citizen().can()).unwrap();
     let err = read_with(
@@ -200,7 +207,7 @@ fn clone_passes_passive_but_fails_chip_authentication() {
     assert_eq!(doc.passive_authentication.status, PaStatus::Valid);
     assert_eq!(doc.chip_authentication.status, AuthStatus::Invalid);
     assert_eq!(doc.chip_authentication.method, Some("CA"));
-    assert!(!doc.is_authentic());
+    assert!(!authentic(&doc));
     // It still read everything after re-establishing access control.
     assert!(doc.face.is_some() && doc.dg13.is_some());
 }
@@ -245,9 +252,9 @@ fn short_apdus_and_link_drops_still_read_everything() {
         ..CardOptions::default()
     };
     let clean = read(short.clone());
-    assert!(clean.is_authentic());
+    assert!(authentic(&clean));
     let dropped = read_with(short, mrz_key(), Some(40)).unwrap();
-    assert!(dropped.is_authentic());
+    assert!(authentic(&dropped));
     assert_eq!(dropped.files, clean.files);
     assert!(dropped.stats.resumes > 0);
     assert!(
@@ -274,7 +281,7 @@ fn every_synthetic_citizen_reads() {
             None,
         )
         .unwrap();
-        assert!(doc.is_authentic());
+        assert!(authentic(&doc));
         assert_eq!(doc.mrz.cccd_id_number(), Some(c.id_number.as_str()));
         assert!(doc.face.is_none(), "the photo is only read when asked for");
     }
@@ -322,7 +329,7 @@ fn chips_that_answer_6cxx_are_read_too() {
     };
     let plain = read(short);
     let doc = read(strict);
-    assert!(doc.is_authentic());
+    assert!(authentic(&doc));
     assert_eq!(
         doc.access_control,
         AccessControl::Pace,
@@ -342,4 +349,65 @@ fn chips_that_answer_6cxx_are_read_too() {
         doc.stats,
         plain.stats
     );
+}
+
+/// The wallet's read (`read_cccd`, what the bindings call): the genuine-card rule refuses altered
+/// data and cloned chips, lets checks that could not run pass, and a cancelled read is cancelled.
+#[test]
+fn the_wallet_read_refuses_cards_that_are_not_genuine() {
+    use std::sync::atomic::AtomicBool;
+    let c = citizen();
+    let key = CccdKey::Mrz {
+        id_number: c.id_number.clone(),
+        date_of_birth: c.date_of_birth.yymmdd(),
+        date_of_expiry: c.expiry_date.yymmdd(),
+    };
+    let options = CccdReadOptions {
+        photo: false,
+        aa_challenge: Some(vec![1, 2, 3, 4, 5, 6, 7, 8]),
+    };
+    let link = |f: Faults| SimTransport::new(cccd::card(&c, &faults(f)).unwrap(), EXTENDED);
+    let go = AtomicBool::new(false);
+    let doc = read_cccd(link(Faults::default()), &key, &options, None, &go).unwrap();
+    // No CSCA on a phone: passive authentication is not checked, and that does not refuse.
+    assert_eq!(doc.passive_authentication.status, PaStatus::NotChecked);
+    assert_eq!(doc.chip_authentication.status, AuthStatus::Valid);
+    assert!(doc.aa_signature.is_some() && doc.face.is_none());
+    assert_eq!(doc.require_genuine(), Ok(()));
+
+    let clone = Faults {
+        clone: true,
+        ..Faults::default()
+    };
+    let err = read_cccd(link(clone), &key, &options, None, &go).unwrap_err();
+    assert!(
+        matches!(&err, ChipError::NotGenuine(NotGenuine::Chip(_))),
+        "{err:?}"
+    );
+    let altered = Faults {
+        tamper: Some(LdsFile::DG13),
+        ..Faults::default()
+    };
+    let err = read_cccd(link(altered), &key, &options, None, &go).unwrap_err();
+    let ChipError::NotGenuine(NotGenuine::Data(reason)) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("DG13"), "{reason}");
+
+    let can = CccdKey::Can(c.can().to_owned());
+    assert!(read_cccd(link(Faults::default()), &can, &options, None, &go).is_ok());
+    let stop = AtomicBool::new(true);
+    assert_eq!(
+        read_cccd(link(Faults::default()), &key, &options, None, &stop).unwrap_err(),
+        ChipError::Cancelled
+    );
+    let bad = CccdKey::Mrz {
+        id_number: "123".into(),
+        date_of_birth: "900101".into(),
+        date_of_expiry: "300101".into(),
+    };
+    assert!(matches!(
+        read_cccd(link(Faults::default()), &bad, &options, None, &go),
+        Err(ChipError::InvalidInput(_))
+    ));
 }

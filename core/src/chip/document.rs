@@ -10,9 +10,9 @@ use super::lds::LdsFile;
 use super::mrz::{self, Mrz};
 use super::pa::{self, PaStatus, PassiveAuthentication, TrustStore};
 use super::reader::{AccessControl, AccessKey, CaOutcome, ProgressListener, ReadRequest, Reader};
-use super::security_info::SecurityInfos;
+use super::security_info::{ActiveAuthenticationInfo, SecurityInfos};
 use super::sod;
-use super::{ApduTransport, ChipError, Stats};
+use super::{ApduTransport, ChipError, NotGenuine, Stats};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -81,42 +81,10 @@ pub fn read_document<T: ApduTransport>(
     reader.open()?;
 
     // DG14 first: chip authentication binds every later read to the genuine chip.
-    let wants = |f: LdsFile| request.files.contains(&f);
     let mut verdict = None;
-    if wants(LdsFile::DG14) {
+    if request.files.contains(&LdsFile::DG14) {
         reader.read_files(&[LdsFile::DG14])?;
-        let infos = reader
-            .file(LdsFile::DG14)
-            .map(SecurityInfos::parse_dg14)
-            .transpose();
-        match infos {
-            Ok(Some(infos)) => {
-                if let Some((info, key)) = ca::choose(&infos) {
-                    verdict = Some(match reader.chip_authenticate(&info, &key)? {
-                        CaOutcome::Valid => ChipAuthentication {
-                            status: AuthStatus::Valid,
-                            method: Some("CA"),
-                            reason:
-                                "the chip proved it holds the private key of its DG14 public key"
-                                    .into(),
-                        },
-                        CaOutcome::Invalid { reason } => ChipAuthentication {
-                            status: AuthStatus::Invalid,
-                            method: Some("CA"),
-                            reason,
-                        },
-                    });
-                }
-            }
-            Ok(None) => {}
-            Err(_) => {
-                verdict = Some(ChipAuthentication {
-                    status: AuthStatus::Invalid,
-                    method: Some("CA"),
-                    reason: "DG14 does not parse".into(),
-                })
-            }
-        }
+        verdict = chip_authentication(&mut reader)?;
     }
     let rest: Vec<LdsFile> = request
         .files
@@ -131,26 +99,11 @@ pub fn read_document<T: ApduTransport>(
     {
         verdict = Some(match aa::parse_dg15(dg15) {
             Ok(key) => {
-                let info = reader
-                    .file(LdsFile::DG14)
-                    .and_then(|b| SecurityInfos::parse_dg14(b).ok())
-                    .and_then(|i| i.active_authentication().cloned());
-                match reader.active_authenticate(&key, info.as_ref())? {
-                        AaOutcome::Valid => ChipAuthentication {
-                            status: AuthStatus::Valid,
-                            method: Some("AA"),
-                            reason: "the chip signed our challenge with the private key of its DG15 public key".into(),
-                        },
-                        AaOutcome::Invalid { reason } => {
-                            ChipAuthentication { status: AuthStatus::Invalid, method: Some("AA"), reason: reason.into() }
-                        }
-                    }
+                let info = aa_info(&reader);
+                let outcome = reader.active_authenticate(&key, info.as_ref())?;
+                auth_verdict("AA", aa_outcome(outcome, AA_PROVEN))
             }
-            Err(_) => ChipAuthentication {
-                status: AuthStatus::Invalid,
-                method: Some("AA"),
-                reason: "DG15 does not parse".into(),
-            },
+            Err(_) => auth_verdict("AA", Err("DG15 does not parse".into())),
         });
     }
     // A verifier's own challenge: the chip signs it for that verifier; we check it too.
@@ -162,24 +115,8 @@ pub fn read_document<T: ApduTransport>(
         let signature = reader.sign_challenge(challenge)?;
         if verdict.is_none() {
             let key = aa::parse_dg15(&dg15).map_err(|_| ChipError::Malformed { what: "DG15" })?;
-            let info = reader
-                .file(LdsFile::DG14)
-                .and_then(|b| SecurityInfos::parse_dg14(b).ok())
-                .and_then(|i| i.active_authentication().cloned());
-            verdict = Some(
-                match aa::verify(&key, info.as_ref(), challenge, &signature)? {
-                    AaOutcome::Valid => ChipAuthentication {
-                        status: AuthStatus::Valid,
-                        method: Some("AA"),
-                        reason: "the chip signed the verifier's challenge with its DG15 key".into(),
-                    },
-                    AaOutcome::Invalid { reason } => ChipAuthentication {
-                        status: AuthStatus::Invalid,
-                        method: Some("AA"),
-                        reason: reason.into(),
-                    },
-                },
-            );
+            let outcome = aa::verify(&key, aa_info(&reader).as_ref(), challenge, &signature)?;
+            verdict = Some(auth_verdict("AA", aa_outcome(outcome, AA_VERIFIER_PROVEN)));
         }
         aa_signature = Some(signature);
     }
@@ -221,6 +158,58 @@ pub fn read_document<T: ApduTransport>(
         aa_signature,
         stats: raw.stats,
     })
+}
+
+const CA_PROVEN: &str = "the chip proved it holds the private key of its DG14 public key";
+const AA_PROVEN: &str = "the chip signed our challenge with the private key of its DG15 public key";
+const AA_VERIFIER_PROVEN: &str = "the chip signed the verifier's challenge with its DG15 key";
+
+/// The verdict of one method (`CA` or `AA`): valid with what it proved, or invalid with why.
+fn auth_verdict(method: &'static str, outcome: Result<&str, String>) -> ChipAuthentication {
+    let (status, reason) = match outcome {
+        Ok(proven) => (AuthStatus::Valid, proven.to_owned()),
+        Err(failure) => (AuthStatus::Invalid, failure),
+    };
+    ChipAuthentication {
+        status,
+        method: Some(method),
+        reason,
+    }
+}
+
+fn aa_outcome(outcome: AaOutcome, proven: &'static str) -> Result<&'static str, String> {
+    match outcome {
+        AaOutcome::Valid => Ok(proven),
+        AaOutcome::Invalid { reason } => Err(reason.into()),
+    }
+}
+
+/// The active authentication parameters DG14 gives (the hash for ECDSA keys), if read.
+fn aa_info<T: ApduTransport>(reader: &Reader<'_, T>) -> Option<ActiveAuthenticationInfo> {
+    reader
+        .file(LdsFile::DG14)
+        .and_then(|b| SecurityInfos::parse_dg14(b).ok())
+        .and_then(|i| i.active_authentication().cloned())
+}
+
+/// Chip authentication with the key DG14 offers (DG14 already read): `None` when it offers
+/// none.
+fn chip_authentication<T: ApduTransport>(
+    reader: &mut Reader<'_, T>,
+) -> Result<Option<ChipAuthentication>, ChipError> {
+    let infos = match reader.file(LdsFile::DG14).map(SecurityInfos::parse_dg14) {
+        None => return Ok(None),
+        Some(Err(_)) => return Ok(Some(auth_verdict("CA", Err("DG14 does not parse".into())))),
+        Some(Ok(infos)) => infos,
+    };
+    let Some((info, key)) = ca::choose(&infos) else {
+        return Ok(None);
+    };
+    let outcome = match reader.chip_authenticate(&info, &key)? {
+        CaOutcome::Valid => Ok(CA_PROVEN),
+        CaOutcome::Invalid { reason } => Err(reason),
+    };
+    Ok(Some(auth_verdict("CA", outcome)))
 }
 
 /// Passive authentication over the data groups read.
@@ -266,9 +255,17 @@ impl ChipDocument {
         }
     }
 
-    /// Both checks passed: the data is the issuer's and the chip is genuine.
-    pub fn is_authentic(&self) -> bool {
-        self.passive_authentication.status == PaStatus::Valid
-            && self.chip_authentication.status == AuthStatus::Valid
+    /// The genuine-card rule: refused when passive authentication failed (the data is not the
+    /// issuer's) or chip/active authentication failed (a copy of the data on another chip).
+    /// Checks that could not run (no CSCA on a phone, a chip without CA/AA) do not refuse: the
+    /// backend re-checks the evidence at activation against its own trust and challenge.
+    pub fn require_genuine(&self) -> Result<(), NotGenuine> {
+        if self.passive_authentication.status == PaStatus::Invalid {
+            return Err(NotGenuine::Data(self.passive_authentication.reason.clone()));
+        }
+        if self.chip_authentication.status == AuthStatus::Invalid {
+            return Err(NotGenuine::Chip(self.chip_authentication.reason.clone()));
+        }
+        Ok(())
     }
 }

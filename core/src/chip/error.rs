@@ -34,6 +34,29 @@ pub enum ChipError {
     InvalidInput(String),
     #[error("cancelled")]
     Cancelled,
+    /// The card was read but is not genuine ([`super::document::ChipDocument::require_genuine`]).
+    #[error(transparent)]
+    NotGenuine(NotGenuine),
+}
+
+/// Why a card is not genuine. The reason names the check, never card contents.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NotGenuine {
+    /// Passive authentication failed: altered data, or a signature by no issuer.
+    #[error("the card's data did not verify: {0}")]
+    Data(String),
+    /// Chip or active authentication failed: the chip may be a clone.
+    #[error("the chip did not prove it is genuine: {0}")]
+    Chip(String),
+}
+
+impl NotGenuine {
+    /// The failed check's own reason.
+    pub fn reason(&self) -> &str {
+        match self {
+            NotGenuine::Data(r) | NotGenuine::Chip(r) => r,
+        }
+    }
 }
 
 impl From<TransportError> for ChipError {

@@ -6,6 +6,7 @@ pub mod apdu;
 pub mod bac;
 pub mod ca;
 pub mod card_qr;
+pub mod cccd;
 pub mod channel;
 pub mod crypto;
 pub mod dg13;
@@ -27,5 +28,5 @@ pub mod tlv;
 pub mod transport;
 
 pub use channel::{Channel, Stats};
-pub use error::ChipError;
+pub use error::{ChipError, NotGenuine};
 pub use transport::{ApduTransport, TransportError, TransportLimits};

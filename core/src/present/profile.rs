@@ -433,6 +433,38 @@ impl FieldValue {
         })
     }
 
+    /// The value of `field` from its [`FieldValue::to_json`] form (the backend's redeem
+    /// answer); `None` when it does not have the field's type.
+    pub(crate) fn from_json(field: Field, v: &serde_json::Value) -> Option<FieldValue> {
+        use Field::*;
+        let date = |v: &serde_json::Value| Date::parse_iso(v.as_str()?);
+        Some(match field {
+            FullName | IdNumber | Nationality | PlaceOfOrigin | PlaceOfResidence | BhytCode
+            | FacilityCode | FacilityName | LicenceNumber => {
+                FieldValue::Text(v.as_str()?.to_owned())
+            }
+            DateOfBirth | CardExpiry | IssueDate | ValidFrom | ValidTo | LicenceValidUntil => {
+                FieldValue::Date(date(v)?)
+            }
+            Sex => FieldValue::Sex(crate::credential::Sex::parse(v.as_str()?)?),
+            BenefitLevel | Points => FieldValue::Uint(v.as_u64()?),
+            AgeOver18 => FieldValue::Bool(v.as_bool()?),
+            LicenceClasses => FieldValue::Classes(
+                v.as_array()?
+                    .iter()
+                    .map(|c| {
+                        let code = c.get("class")?.as_str()?.to_owned();
+                        let expiry = match c.get("expiry")? {
+                            serde_json::Value::Null => None,
+                            e => Some(date(e)?),
+                        };
+                        Some((code, expiry))
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+        })
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
         match self {
@@ -475,6 +507,32 @@ impl Disclosed {
                 .map(|(f, v)| (f.name().to_owned(), v.to_json()))
                 .collect(),
         )
+    }
+
+    /// Reads `{name: value}` ([`Disclosed::to_json`], the backend's redeem answer) for
+    /// `profile`: each name one of the profile's fields and of its type, in the order of
+    /// [`Profile::allowed`].
+    pub(crate) fn from_json(
+        profile: Profile,
+        v: &serde_json::Value,
+    ) -> Result<Disclosed, &'static str> {
+        let map = v.as_object().ok_or("fields are not a map")?;
+        if map
+            .keys()
+            .any(|k| !profile.allowed().iter().any(|f| f.name() == k.as_str()))
+        {
+            return Err("a field outside the profile");
+        }
+        let mut out = Vec::with_capacity(map.len());
+        for field in profile.allowed() {
+            if let Some(value) = map.get(field.name()) {
+                out.push((
+                    *field,
+                    FieldValue::from_json(*field, value).ok_or("bad field value")?,
+                ));
+            }
+        }
+        Ok(Disclosed(out))
     }
 
     pub(crate) fn to_cbor(&self) -> Value {

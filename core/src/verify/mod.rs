@@ -9,32 +9,50 @@
 //! (only the profile's fields, the required ones present, checked while decoding).
 
 pub mod online;
+mod reason;
 pub mod status;
 
-pub use online::{KeyStoreVerifier, redeem};
+pub use online::{KeyStoreVerifier, RedeemError, redeem};
+pub use reason::Reason;
 pub use status::{Status, StatusList, StatusListError};
 
 use crate::credential::TrustList;
 use crate::credential::trust::PreparedIssuer;
 use crate::present::credential;
 use crate::present::payload::{FUTURE_SKEW, PRESENTATION_LIFETIME};
-use crate::present::{PresentError, Profile, QrPayload};
-use serde::Serialize;
+use crate::present::{Disclosed, Profile, QrPayload};
 
-/// The outcome of a check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// How a presentation was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A `VN1:` QR checked on the desk.
+    Offline,
+    /// A `VNT2:` token redeemed at the backend.
+    Online,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Offline => "offline",
+            Mode::Online => "online",
+        }
+    }
+}
+
+/// The outcome of a check. `Debug` shows field names, not values.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub valid: bool,
     /// `None` when the QR could not be read far enough to know it.
-    pub profile: Option<String>,
+    pub profile: Option<Profile>,
     /// The disclosed fields; empty unless valid.
-    pub fields: serde_json::Value,
+    pub fields: Disclosed,
     /// Why it is invalid; empty when valid.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     /// Unix seconds of this check.
     pub checked_at: u64,
-    /// `offline` or `online`.
-    pub mode: &'static str,
+    pub mode: Mode,
     /// Age of the status list used, seconds; `None`: no status list was available.
     pub status_list_age_s: Option<u64>,
     /// Worth telling the officer but not a refusal (e.g. an old status list).
@@ -42,16 +60,26 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub(crate) fn invalid(mode: &'static str, now: u64, reason: impl ToString) -> Verdict {
+    pub(crate) fn invalid(mode: Mode, now: u64, reason: impl Into<Reason>) -> Verdict {
         Verdict {
             valid: false,
             profile: None,
-            fields: serde_json::json!({}),
-            reasons: vec![reason.to_string()],
+            fields: Disclosed::default(),
+            reasons: vec![reason.into()],
             checked_at: now,
             mode,
             status_list_age_s: None,
             warnings: Vec::new(),
+        }
+    }
+
+    /// A desk that accepts only `expected`: anything else (a refused token included) is
+    /// invalid and discloses nothing.
+    pub fn expect_profile(&mut self, expected: Profile) {
+        if self.profile != Some(expected) {
+            self.valid = false;
+            self.fields = Disclosed::default();
+            self.reasons.push(Reason::ProfileExpected { expected });
         }
     }
 }
@@ -95,41 +123,39 @@ impl Verifier {
         let p = match QrPayload::parse(text) {
             Ok(QrPayload::Offline(p)) => p,
             Ok(QrPayload::Token(_)) => {
-                return Verdict::invalid(
-                    "online",
-                    now,
-                    "an online token: verify it with the backend (--backend)",
-                );
+                return Verdict::invalid(Mode::Online, now, Reason::OnlineToken);
             }
-            Err(e) => return Verdict::invalid("offline", now, e),
+            Err(e) => return Verdict::invalid(Mode::Offline, now, e),
         };
         let parsed = match credential::parse(&p.credential) {
             Ok(c) => c,
-            Err(e) => return Verdict::invalid("offline", now, e),
+            Err(e) => return Verdict::invalid(Mode::Offline, now, e),
         };
         let claimed = parsed.credential.clone();
-        let mut reasons: Vec<String> = Vec::new();
+        let mut reasons: Vec<Reason> = Vec::new();
         let mut warnings = Vec::new();
         if let Err(e) = parsed.check_with(&self.issuers, now) {
-            reasons.push(e.to_string());
+            reasons.push(e.into());
         }
         if !p.device_signature_ok(&claimed.device_key) {
-            reasons.push(PresentError::BadDeviceSignature.to_string());
+            reasons.push(Reason::BadDeviceSignature);
         }
         if p.created_at > now.saturating_add(FUTURE_SKEW) {
-            reasons.push(PresentError::FromTheFuture.to_string());
+            reasons.push(Reason::FromTheFuture);
         } else if now.saturating_sub(p.created_at) > PRESENTATION_LIFETIME {
-            reasons.push(PresentError::Stale(PRESENTATION_LIFETIME).to_string());
+            reasons.push(Reason::Stale {
+                max_age_s: PRESENTATION_LIFETIME,
+            });
         }
         match (nonce, p.nonce.as_deref()) {
             (Some(expected), shown) => {
                 if !shown.is_some_and(|n| crate::chip::crypto::ct_eq(n, expected)) {
-                    reasons.push(PresentError::WrongNonce.to_string());
+                    reasons.push(Reason::WrongNonce);
                 }
             }
             // A nonce this desk never showed: the QR was made for another verifier's
             // challenge (relayed or replayed), so it proves nothing to this desk.
-            (None, Some(_)) => reasons.push(PresentError::UnexpectedNonce.to_string()),
+            (None, Some(_)) => reasons.push(Reason::UnexpectedNonce),
             (None, None) => {}
         }
         let status_list_age_s = self.status.as_ref().map(|s| s.age(now));
@@ -137,9 +163,9 @@ impl Verifier {
             Some(s) => {
                 match s.status(claimed.status_index) {
                     Status::Valid => {}
-                    Status::Revoked => reasons.push(PresentError::Revoked.to_string()),
-                    Status::Suspended => reasons.push(PresentError::Suspended.to_string()),
-                    Status::Unknown => reasons.push(PresentError::StatusUnknown.to_string()),
+                    Status::Revoked => reasons.push(Reason::Revoked),
+                    Status::Suspended => reasons.push(Reason::Suspended),
+                    Status::Unknown => reasons.push(Reason::StatusUnknown),
                 }
                 if s.age(now) > s.ttl {
                     warnings.push(format!(
@@ -153,23 +179,23 @@ impl Verifier {
         if let Some(want) = profile
             && want != claimed.profile
         {
-            reasons.push(format!(
-                "profile {} presented, {} expected",
-                claimed.profile, want
-            ));
+            reasons.push(Reason::WrongProfile {
+                presented: claimed.profile,
+                expected: want,
+            });
         }
         let valid = reasons.is_empty();
         Verdict {
             valid,
-            profile: Some(claimed.profile.as_str().to_owned()),
+            profile: Some(claimed.profile),
             fields: if valid {
-                claimed.fields.to_json()
+                claimed.fields
             } else {
-                serde_json::json!({})
+                Disclosed::default()
             },
             reasons,
             checked_at: now,
-            mode: "offline",
+            mode: Mode::Offline,
             status_list_age_s,
             warnings,
         }

@@ -3,9 +3,9 @@
 use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
 use crate::api::{ActivationComplete, B64, ChipEvidence, ErrorCode};
+use crate::chip::NotGenuine;
 use crate::chip::document::ChipDocument;
 use crate::chip::lds::LdsFile;
-use crate::chip::pa::PaStatus;
 use crate::credential::TrustList;
 use crate::sync::{
     BackendClient, DeviceSigner, SyncError, SyncListener, SyncReport, SyncStage, SyncState,
@@ -110,11 +110,10 @@ impl Wallet {
     ) -> Result<(String, u8)> {
         self.unlock(passcode)?;
         // Refuse locally what the backend would refuse anyway: clearer, and no code wasted.
-        if chip.passive_authentication.status == PaStatus::Invalid {
-            return Err(WalletError::InvalidInput(format!(
-                "the card's data did not verify: {}",
-                chip.passive_authentication.reason
-            )));
+        // A chip that failed chip/active authentication goes on: the backend judges the
+        // signature over its own challenge and answers `chip_evidence_invalid`.
+        if let Err(e @ NotGenuine::Data(_)) = chip.require_genuine() {
+            return Err(WalletError::InvalidInput(e.to_string()));
         }
         let file = |f: LdsFile| chip.files.get(&f).cloned().map(B64);
         let evidence = ChipEvidence {

@@ -5329,7 +5329,7 @@ public struct Verdict: Equatable, Hashable {
      */
     public var profile: Profile?
     public var fields: [DisclosedField]
-    public var reasons: [String]
+    public var reasons: [VerdictReason]
     /**
      * Unix seconds of the check.
      */
@@ -5352,7 +5352,7 @@ public struct Verdict: Equatable, Hashable {
     public init(valid: Bool, 
         /**
          * None when the QR could not be read far enough to know it.
-         */profile: Profile?, fields: [DisclosedField], reasons: [String], 
+         */profile: Profile?, fields: [DisclosedField], reasons: [VerdictReason], 
         /**
          * Unix seconds of the check.
          */checkedAt: UInt64, 
@@ -5394,7 +5394,7 @@ public struct FfiConverterTypeVerdict: FfiConverterRustBuffer {
                 valid: FfiConverterBool.read(from: &buf), 
                 profile: FfiConverterOptionTypeProfile.read(from: &buf), 
                 fields: FfiConverterSequenceTypeDisclosedField.read(from: &buf), 
-                reasons: FfiConverterSequenceString.read(from: &buf), 
+                reasons: FfiConverterSequenceTypeVerdictReason.read(from: &buf), 
                 checkedAt: FfiConverterUInt64.read(from: &buf), 
                 online: FfiConverterBool.read(from: &buf), 
                 statusListAgeS: FfiConverterOptionUInt64.read(from: &buf), 
@@ -5406,7 +5406,7 @@ public struct FfiConverterTypeVerdict: FfiConverterRustBuffer {
         FfiConverterBool.write(value.valid, into: &buf)
         FfiConverterOptionTypeProfile.write(value.profile, into: &buf)
         FfiConverterSequenceTypeDisclosedField.write(value.fields, into: &buf)
-        FfiConverterSequenceString.write(value.reasons, into: &buf)
+        FfiConverterSequenceTypeVerdictReason.write(value.reasons, into: &buf)
         FfiConverterUInt64.write(value.checkedAt, into: &buf)
         FfiConverterBool.write(value.online, into: &buf)
         FfiConverterOptionUInt64.write(value.statusListAgeS, into: &buf)
@@ -6753,6 +6753,310 @@ public func FfiConverterTypeSyncStep_lower(_ value: SyncStep) -> RustBuffer {
 }
 
 
+
+/**
+ * One failed check of a verdict: translate by the variant, or show `message()` (English).
+ */
+
+public enum VerdictReason: Equatable, Hashable {
+    
+    /**
+     * Not a presentation QR of this scheme.
+     */
+    case notAPresentation
+    /**
+     * The QR or its credential does not decode; `detail` names the part.
+     */
+    case malformed(detail: String
+    )
+    /**
+     * An online token given to `Verifier.verify_offline`: redeem it with a `VerifierDesk`.
+     */
+    case onlineToken
+    /**
+     * An offline QR given to the online redeem.
+     */
+    case offlineQr
+    case unknownIssuer
+    /**
+     * The issuer's chain, validity or authorisation for the profile's document failed.
+     */
+    case untrustedIssuer
+    case badIssuerSignature
+    case credentialNotYetValid
+    case credentialExpired
+    case badDeviceSignature
+    case fromTheFuture
+    /**
+     * Older than its lifetime.
+     */
+    case stale(maxAgeS: UInt64
+    )
+    case wrongNonce
+    /**
+     * A nonce this desk did not show (made for another verifier).
+     */
+    case unexpectedNonce
+    case revoked
+    case suspended
+    /**
+     * The status index lies outside the status list.
+     */
+    case statusUnknown
+    /**
+     * Another profile than the desk accepts.
+     */
+    case wrongProfile(presented: Profile, expected: Profile
+    )
+    /**
+     * Not of the profile the desk accepts.
+     */
+    case profileExpected(expected: Profile
+    )
+    case tokenUsed
+    case tokenExpired
+    /**
+     * This desk may not receive the profile.
+     */
+    case notAllowed
+    /**
+     * The backend does not know this desk or its signature failed.
+     */
+    case deskNotRecognised
+    case accountLocked
+    case backendRefused(detail: String
+    )
+    case backendUnreachable(detail: String
+    )
+
+
+
+    /**
+     * The English text for the officer (what `eid verify` prints).
+     */
+public func message() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_verdictreason_message(
+            FfiConverterTypeVerdictReason_lower(self),uniffiCallStatus
+    )
+})
+}
+
+
+
+}
+
+#if compiler(>=6)
+extension VerdictReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerdictReason: FfiConverterRustBuffer {
+    typealias SwiftType = VerdictReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerdictReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notAPresentation
+        
+        case 2: return .malformed(detail: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .onlineToken
+        
+        case 4: return .offlineQr
+        
+        case 5: return .unknownIssuer
+        
+        case 6: return .untrustedIssuer
+        
+        case 7: return .badIssuerSignature
+        
+        case 8: return .credentialNotYetValid
+        
+        case 9: return .credentialExpired
+        
+        case 10: return .badDeviceSignature
+        
+        case 11: return .fromTheFuture
+        
+        case 12: return .stale(maxAgeS: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 13: return .wrongNonce
+        
+        case 14: return .unexpectedNonce
+        
+        case 15: return .revoked
+        
+        case 16: return .suspended
+        
+        case 17: return .statusUnknown
+        
+        case 18: return .wrongProfile(presented: try FfiConverterTypeProfile.read(from: &buf), expected: try FfiConverterTypeProfile.read(from: &buf)
+        )
+        
+        case 19: return .profileExpected(expected: try FfiConverterTypeProfile.read(from: &buf)
+        )
+        
+        case 20: return .tokenUsed
+        
+        case 21: return .tokenExpired
+        
+        case 22: return .notAllowed
+        
+        case 23: return .deskNotRecognised
+        
+        case 24: return .accountLocked
+        
+        case 25: return .backendRefused(detail: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 26: return .backendUnreachable(detail: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: VerdictReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .notAPresentation:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .malformed(detail):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case .onlineToken:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .offlineQr:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .unknownIssuer:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .untrustedIssuer:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .badIssuerSignature:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .credentialNotYetValid:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .credentialExpired:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .badDeviceSignature:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .fromTheFuture:
+            writeInt(&buf, Int32(11))
+        
+        
+        case let .stale(maxAgeS):
+            writeInt(&buf, Int32(12))
+            FfiConverterUInt64.write(maxAgeS, into: &buf)
+            
+        
+        case .wrongNonce:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .unexpectedNonce:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .revoked:
+            writeInt(&buf, Int32(15))
+        
+        
+        case .suspended:
+            writeInt(&buf, Int32(16))
+        
+        
+        case .statusUnknown:
+            writeInt(&buf, Int32(17))
+        
+        
+        case let .wrongProfile(presented,expected):
+            writeInt(&buf, Int32(18))
+            FfiConverterTypeProfile.write(presented, into: &buf)
+            FfiConverterTypeProfile.write(expected, into: &buf)
+            
+        
+        case let .profileExpected(expected):
+            writeInt(&buf, Int32(19))
+            FfiConverterTypeProfile.write(expected, into: &buf)
+            
+        
+        case .tokenUsed:
+            writeInt(&buf, Int32(20))
+        
+        
+        case .tokenExpired:
+            writeInt(&buf, Int32(21))
+        
+        
+        case .notAllowed:
+            writeInt(&buf, Int32(22))
+        
+        
+        case .deskNotRecognised:
+            writeInt(&buf, Int32(23))
+        
+        
+        case .accountLocked:
+            writeInt(&buf, Int32(24))
+        
+        
+        case let .backendRefused(detail):
+            writeInt(&buf, Int32(25))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .backendUnreachable(detail):
+            writeInt(&buf, Int32(26))
+            FfiConverterString.write(detail, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerdictReason_lift(_ buf: RustBuffer) throws -> VerdictReason {
+    return try FfiConverterTypeVerdictReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerdictReason_lower(_ value: VerdictReason) -> RustBuffer {
+    return FfiConverterTypeVerdictReason.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -7237,6 +7541,31 @@ fileprivate struct FfiConverterSequenceTypeProfile: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeProfile.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeVerdictReason: FfiConverterRustBuffer {
+    typealias SwiftType = [VerdictReason]
+
+    public static func write(_ value: [VerdictReason], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVerdictReason.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VerdictReason] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [VerdictReason]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVerdictReason.read(from: &buf))
         }
         return seq
     }

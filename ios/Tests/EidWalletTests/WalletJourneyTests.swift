@@ -243,7 +243,7 @@ final class WalletJourneyTests: XCTestCase {
 
         let wrongNonce = verifier.verifyOffline(text: qr.text, nonce: Data(count: 16), expectedProfile: .airport)
         XCTAssertFalse(wrongNonce.valid)
-        XCTAssertTrue(wrongNonce.reasons.contains { $0.contains("nonce") }, "\(wrongNonce.reasons)")
+        XCTAssertTrue(wrongNonce.reasons.contains { $0.message().contains("nonce") }, "\(wrongNonce.reasons)")
 
         let otherDesk = verifier.verifyOffline(text: qr.text, nonce: nonce, expectedProfile: .clinic)
         XCTAssertFalse(otherDesk.valid)

@@ -1200,6 +1200,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_eid_ffi_fn_method_wallethandle_wipe(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_method_verdictreason_message(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_func_parse_card_qr(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_func_read_chip(`transport`: Long,`key`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
@@ -7953,7 +7955,7 @@ data class Verdict (
     , 
     var `fields`: List<DisclosedField>
     , 
-    var `reasons`: List<kotlin.String>
+    var `reasons`: List<VerdictReason>
     , 
     /**
      * Unix seconds of the check.
@@ -7993,7 +7995,7 @@ public object FfiConverterTypeVerdict: FfiConverterRustBuffer<Verdict> {
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalTypeProfile.read(buf),
             FfiConverterSequenceTypeDisclosedField.read(buf),
-            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeVerdictReason.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalULong.read(buf),
@@ -8005,7 +8007,7 @@ public object FfiConverterTypeVerdict: FfiConverterRustBuffer<Verdict> {
             FfiConverterBoolean.allocationSize(value.`valid`) +
             FfiConverterOptionalTypeProfile.allocationSize(value.`profile`) +
             FfiConverterSequenceTypeDisclosedField.allocationSize(value.`fields`) +
-            FfiConverterSequenceString.allocationSize(value.`reasons`) +
+            FfiConverterSequenceTypeVerdictReason.allocationSize(value.`reasons`) +
             FfiConverterULong.allocationSize(value.`checkedAt`) +
             FfiConverterBoolean.allocationSize(value.`online`) +
             FfiConverterOptionalULong.allocationSize(value.`statusListAgeS`) +
@@ -8016,7 +8018,7 @@ public object FfiConverterTypeVerdict: FfiConverterRustBuffer<Verdict> {
             FfiConverterBoolean.write(value.`valid`, buf)
             FfiConverterOptionalTypeProfile.write(value.`profile`, buf)
             FfiConverterSequenceTypeDisclosedField.write(value.`fields`, buf)
-            FfiConverterSequenceString.write(value.`reasons`, buf)
+            FfiConverterSequenceTypeVerdictReason.write(value.`reasons`, buf)
             FfiConverterULong.write(value.`checkedAt`, buf)
             FfiConverterBoolean.write(value.`online`, buf)
             FfiConverterOptionalULong.write(value.`statusListAgeS`, buf)
@@ -9379,6 +9381,521 @@ public object FfiConverterTypeSyncStep: FfiConverterRustBuffer<SyncStep> {
 
 
 
+/**
+ * One failed check of a verdict: translate by the variant, or show `message()` (English).
+ */
+sealed class VerdictReason {
+    
+    /**
+     * Not a presentation QR of this scheme.
+     */
+    object NotAPresentation : VerdictReason()
+    
+    
+    /**
+     * The QR or its credential does not decode; `detail` names the part.
+     */
+    data class Malformed(
+        val `detail`: kotlin.String) : VerdictReason()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * An online token given to `Verifier.verify_offline`: redeem it with a `VerifierDesk`.
+     */
+    object OnlineToken : VerdictReason()
+    
+    
+    /**
+     * An offline QR given to the online redeem.
+     */
+    object OfflineQr : VerdictReason()
+    
+    
+    object UnknownIssuer : VerdictReason()
+    
+    
+    /**
+     * The issuer's chain, validity or authorisation for the profile's document failed.
+     */
+    object UntrustedIssuer : VerdictReason()
+    
+    
+    object BadIssuerSignature : VerdictReason()
+    
+    
+    object CredentialNotYetValid : VerdictReason()
+    
+    
+    object CredentialExpired : VerdictReason()
+    
+    
+    object BadDeviceSignature : VerdictReason()
+    
+    
+    object FromTheFuture : VerdictReason()
+    
+    
+    /**
+     * Older than its lifetime.
+     */
+    data class Stale(
+        val `maxAgeS`: kotlin.ULong) : VerdictReason()
+        
+    {
+        
+
+        companion object
+    }
+    
+    object WrongNonce : VerdictReason()
+    
+    
+    /**
+     * A nonce this desk did not show (made for another verifier).
+     */
+    object UnexpectedNonce : VerdictReason()
+    
+    
+    object Revoked : VerdictReason()
+    
+    
+    object Suspended : VerdictReason()
+    
+    
+    /**
+     * The status index lies outside the status list.
+     */
+    object StatusUnknown : VerdictReason()
+    
+    
+    /**
+     * Another profile than the desk accepts.
+     */
+    data class WrongProfile(
+        val `presented`: vn.eid.wallet.Profile, 
+        val `expected`: vn.eid.wallet.Profile) : VerdictReason()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Not of the profile the desk accepts.
+     */
+    data class ProfileExpected(
+        val `expected`: vn.eid.wallet.Profile) : VerdictReason()
+        
+    {
+        
+
+        companion object
+    }
+    
+    object TokenUsed : VerdictReason()
+    
+    
+    object TokenExpired : VerdictReason()
+    
+    
+    /**
+     * This desk may not receive the profile.
+     */
+    object NotAllowed : VerdictReason()
+    
+    
+    /**
+     * The backend does not know this desk or its signature failed.
+     */
+    object DeskNotRecognised : VerdictReason()
+    
+    
+    object AccountLocked : VerdictReason()
+    
+    
+    data class BackendRefused(
+        val `detail`: kotlin.String) : VerdictReason()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class BackendUnreachable(
+        val `detail`: kotlin.String) : VerdictReason()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+    /**
+     * The English text for the officer (what `eid verify` prints).
+     */ fun `message`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_verdictreason_message(FfiConverterTypeVerdictReason.lower(this),
+        _status)
+}
+    )
+    }
+    
+
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVerdictReason : FfiConverterRustBuffer<VerdictReason>{
+    override fun read(buf: ByteBuffer): VerdictReason {
+        return when(buf.getInt()) {
+            1 -> VerdictReason.NotAPresentation
+            2 -> VerdictReason.Malformed(
+                FfiConverterString.read(buf),
+                )
+            3 -> VerdictReason.OnlineToken
+            4 -> VerdictReason.OfflineQr
+            5 -> VerdictReason.UnknownIssuer
+            6 -> VerdictReason.UntrustedIssuer
+            7 -> VerdictReason.BadIssuerSignature
+            8 -> VerdictReason.CredentialNotYetValid
+            9 -> VerdictReason.CredentialExpired
+            10 -> VerdictReason.BadDeviceSignature
+            11 -> VerdictReason.FromTheFuture
+            12 -> VerdictReason.Stale(
+                FfiConverterULong.read(buf),
+                )
+            13 -> VerdictReason.WrongNonce
+            14 -> VerdictReason.UnexpectedNonce
+            15 -> VerdictReason.Revoked
+            16 -> VerdictReason.Suspended
+            17 -> VerdictReason.StatusUnknown
+            18 -> VerdictReason.WrongProfile(
+                FfiConverterTypeProfile.read(buf),
+                FfiConverterTypeProfile.read(buf),
+                )
+            19 -> VerdictReason.ProfileExpected(
+                FfiConverterTypeProfile.read(buf),
+                )
+            20 -> VerdictReason.TokenUsed
+            21 -> VerdictReason.TokenExpired
+            22 -> VerdictReason.NotAllowed
+            23 -> VerdictReason.DeskNotRecognised
+            24 -> VerdictReason.AccountLocked
+            25 -> VerdictReason.BackendRefused(
+                FfiConverterString.read(buf),
+                )
+            26 -> VerdictReason.BackendUnreachable(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: VerdictReason): ULong = when(value) {
+        is VerdictReason.NotAPresentation -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.Malformed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+        is VerdictReason.OnlineToken -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.OfflineQr -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.UnknownIssuer -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.UntrustedIssuer -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.BadIssuerSignature -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.CredentialNotYetValid -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.CredentialExpired -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.BadDeviceSignature -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.FromTheFuture -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.Stale -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`maxAgeS`)
+            )
+        }
+        is VerdictReason.WrongNonce -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.UnexpectedNonce -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.Revoked -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.Suspended -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.StatusUnknown -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.WrongProfile -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeProfile.allocationSize(value.`presented`)
+                + FfiConverterTypeProfile.allocationSize(value.`expected`)
+            )
+        }
+        is VerdictReason.ProfileExpected -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeProfile.allocationSize(value.`expected`)
+            )
+        }
+        is VerdictReason.TokenUsed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.TokenExpired -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.NotAllowed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.DeskNotRecognised -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.AccountLocked -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VerdictReason.BackendRefused -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+        is VerdictReason.BackendUnreachable -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+    }
+
+    override fun write(value: VerdictReason, buf: ByteBuffer) {
+        when(value) {
+            is VerdictReason.NotAPresentation -> {
+                buf.putInt(1)
+                Unit
+            }
+            is VerdictReason.Malformed -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is VerdictReason.OnlineToken -> {
+                buf.putInt(3)
+                Unit
+            }
+            is VerdictReason.OfflineQr -> {
+                buf.putInt(4)
+                Unit
+            }
+            is VerdictReason.UnknownIssuer -> {
+                buf.putInt(5)
+                Unit
+            }
+            is VerdictReason.UntrustedIssuer -> {
+                buf.putInt(6)
+                Unit
+            }
+            is VerdictReason.BadIssuerSignature -> {
+                buf.putInt(7)
+                Unit
+            }
+            is VerdictReason.CredentialNotYetValid -> {
+                buf.putInt(8)
+                Unit
+            }
+            is VerdictReason.CredentialExpired -> {
+                buf.putInt(9)
+                Unit
+            }
+            is VerdictReason.BadDeviceSignature -> {
+                buf.putInt(10)
+                Unit
+            }
+            is VerdictReason.FromTheFuture -> {
+                buf.putInt(11)
+                Unit
+            }
+            is VerdictReason.Stale -> {
+                buf.putInt(12)
+                FfiConverterULong.write(value.`maxAgeS`, buf)
+                Unit
+            }
+            is VerdictReason.WrongNonce -> {
+                buf.putInt(13)
+                Unit
+            }
+            is VerdictReason.UnexpectedNonce -> {
+                buf.putInt(14)
+                Unit
+            }
+            is VerdictReason.Revoked -> {
+                buf.putInt(15)
+                Unit
+            }
+            is VerdictReason.Suspended -> {
+                buf.putInt(16)
+                Unit
+            }
+            is VerdictReason.StatusUnknown -> {
+                buf.putInt(17)
+                Unit
+            }
+            is VerdictReason.WrongProfile -> {
+                buf.putInt(18)
+                FfiConverterTypeProfile.write(value.`presented`, buf)
+                FfiConverterTypeProfile.write(value.`expected`, buf)
+                Unit
+            }
+            is VerdictReason.ProfileExpected -> {
+                buf.putInt(19)
+                FfiConverterTypeProfile.write(value.`expected`, buf)
+                Unit
+            }
+            is VerdictReason.TokenUsed -> {
+                buf.putInt(20)
+                Unit
+            }
+            is VerdictReason.TokenExpired -> {
+                buf.putInt(21)
+                Unit
+            }
+            is VerdictReason.NotAllowed -> {
+                buf.putInt(22)
+                Unit
+            }
+            is VerdictReason.DeskNotRecognised -> {
+                buf.putInt(23)
+                Unit
+            }
+            is VerdictReason.AccountLocked -> {
+                buf.putInt(24)
+                Unit
+            }
+            is VerdictReason.BackendRefused -> {
+                buf.putInt(25)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is VerdictReason.BackendUnreachable -> {
+                buf.putInt(26)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
 
 /**
  * @suppress
@@ -9977,6 +10494,34 @@ public object FfiConverterSequenceTypeProfile: FfiConverterRustBuffer<List<Profi
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeProfile.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeVerdictReason: FfiConverterRustBuffer<List<VerdictReason>> {
+    override fun read(buf: ByteBuffer): List<VerdictReason> {
+        val len = buf.getInt()
+        return List<VerdictReason>(len) {
+            FfiConverterTypeVerdictReason.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<VerdictReason>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeVerdictReason.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<VerdictReason>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeVerdictReason.write(it, buf)
         }
     }
 }

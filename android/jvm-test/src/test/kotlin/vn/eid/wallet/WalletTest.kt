@@ -217,7 +217,7 @@ class WalletTest {
 
         val wrongNonce = verifier.verifyOffline(qr.text, ByteArray(16), Profile.AIRPORT)
         assertFalse(wrongNonce.valid)
-        assertTrue(wrongNonce.reasons.any { it.contains("nonce") }, wrongNonce.reasons.toString())
+        assertTrue(wrongNonce.reasons.any { it.message().contains("nonce") }, wrongNonce.reasons.toString())
 
         val otherDesk = verifier.verifyOffline(qr.text, nonce, Profile.CLINIC)
         assertFalse(otherDesk.valid)
