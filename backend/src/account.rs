@@ -1,10 +1,10 @@
 //! GET /v1/account, POST /v1/account/lock and /v1/account/unlock (device-signed; unlocking
 //! also needs the citizen's consent, docs/adr/0017).
 
-use crate::AppState;
 use crate::auth::{Device, Scope, authenticate, device_post};
 use crate::error::ApiFailure;
 use crate::http::Answer;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};

@@ -1,12 +1,12 @@
 //! Level-2 activation: ID number + phone → SMS code and chip challenge; then code + chip
 //! evidence + device key → account, device binding and the account credential.
 
-use crate::AppState;
 use crate::error::{ApiFailure, Error};
 use crate::evidence::{self, RegistryChip};
 use crate::http::{Answer, idempotent, parse, random_bytes, random_hex};
 use crate::input;
 use crate::issue;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;

@@ -15,11 +15,11 @@
 //! seen before ([`SignedRequest::consume_nonce`]). Token redemption, the one verifier-signed
 //! call, is single-use by the token itself.
 
-use crate::AppState;
 use crate::cache::Cache;
 use crate::db::Backend;
 use crate::error::ApiFailure;
 use crate::http::{Answer, ClientRequest, idempotent, parse};
+use crate::state::AppState;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;

@@ -11,12 +11,12 @@
 //! Five logins started and not finished correctly lock remote consent for the account with the
 //! local lockout's backoff (1 min, doubling, 24 h cap): 429 `rate_limited` with Retry-After.
 
-use crate::AppState;
 use crate::auth::{Device, Scope, device_post};
 use crate::db::Store;
 use crate::error::{ApiFailure, Error};
 use crate::http::{Answer, random_hex};
 use crate::signing::seal::SealKey;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};

@@ -1,10 +1,10 @@
 //! Cross-cutting HTTP: request ids and request logging, every error as an `ErrorBody`, request
 //! bodies within size and time limits, JSON bodies, idempotent POSTs.
 
-use crate::AppState;
 use crate::error::{ApiFailure, REQUEST_ID, code_of_status, failure_with_status, json_response};
 use crate::input::is_client_request_id as is_plain_id;
 use crate::limits::Limits;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};

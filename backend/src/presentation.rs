@@ -9,11 +9,11 @@
 //! - POST /v1/presentations/redeem (verifier-signed): redeems a registered online token once
 //!   and answers the profile's fields from the registry.
 
-use crate::AppState;
 use crate::auth::{Scope, SignedRequest, device_post};
 use crate::db::Backend;
 use crate::error::{ApiFailure, Error, json_response};
 use crate::http::{Answer, parse, random_bytes, random_hex};
+use crate::state::AppState;
 use crate::status_index;
 use axum::body::Bytes;
 use axum::extract::State;

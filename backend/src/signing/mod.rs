@@ -9,10 +9,10 @@ pub mod pkcs11;
 pub mod seal;
 pub mod signer;
 
-use crate::AppState;
 use crate::auth::{Device, authenticate};
 use crate::error::{ApiFailure, Error, json_response};
 use crate::http::{Answer, parse, random_bytes};
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
