@@ -3,7 +3,7 @@
 
 use crate::error::{ApiFailure, Error};
 use crate::evidence::{self, RegistryChip};
-use crate::http::{Answer, idempotent, parse, random_bytes, random_hex};
+use crate::http::{Answer, idempotent_post, random_bytes, random_hex};
 use crate::input;
 use crate::issue;
 use crate::state::AppState;
@@ -67,20 +67,7 @@ pub fn masked_phone(phone: &str) -> String {
 }
 
 pub async fn start(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let req: ActivationStart = match parse(&body) {
-        Ok(r) => r,
-        Err(f) => return axum::response::IntoResponse::into_response(f),
-    };
-    let run = start_inner(&state, &req);
-    idempotent(
-        &state,
-        "activation_start",
-        "",
-        &req.client_request_id,
-        &body,
-        run,
-    )
-    .await
+    idempotent_post(&state, "activation_start", "", &body, start_inner).await
 }
 
 async fn start_inner(state: &AppState, req: &ActivationStart) -> Result<Answer, ApiFailure> {
@@ -169,20 +156,7 @@ async fn start_inner(state: &AppState, req: &ActivationStart) -> Result<Answer, 
 }
 
 pub async fn complete(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let req: ActivationComplete = match parse(&body) {
-        Ok(r) => r,
-        Err(f) => return axum::response::IntoResponse::into_response(f),
-    };
-    let run = complete_inner(&state, &req);
-    idempotent(
-        &state,
-        "activation_complete",
-        "",
-        &req.client_request_id,
-        &body,
-        run,
-    )
-    .await
+    idempotent_post(&state, "activation_complete", "", &body, complete_inner).await
 }
 
 fn wrong_code() -> ApiFailure {

@@ -105,37 +105,34 @@ impl App {
     /// expired redeemed tokens; forgets the
     /// opened registry records. Returns the number of rows deleted.
     pub async fn prune(&self) -> Result<u64, Error> {
-        let cutoff = self.state.now_i64() - RETENTION as i64;
+        let now = self.state.now_i64();
+        let kept = now - RETENTION as i64;
+        // Request nonces once the timestamp check refuses a replay anyway.
+        let nonces = now - auth::NONCE_RETENTION as i64;
+        // Redeemed and registered tokens once expired (with the clock-skew margin): expiry
+        // refuses them anyway; consent logins past their lifetime.
+        let expired = now - eid_core::api::MAX_SKEW_SECONDS as i64;
         let mut w = self.state.store.write().await?;
         let mut deleted = 0;
-        for query in [
-            "DELETE FROM activations WHERE created_at < $1",
-            "DELETE FROM sms_outbox WHERE created_at < $1",
-            "DELETE FROM idempotency WHERE created_at < $1",
-            "DELETE FROM rate_keys WHERE touched_at < $1",
+        for (query, cutoff) in [
+            ("DELETE FROM activations WHERE created_at < $1", kept),
+            ("DELETE FROM sms_outbox WHERE created_at < $1", kept),
+            ("DELETE FROM idempotency WHERE created_at < $1", kept),
+            ("DELETE FROM rate_keys WHERE touched_at < $1", kept),
+            ("DELETE FROM request_nonces WHERE seen_at < $1", nonces),
+            ("DELETE FROM redeemed_tokens WHERE expires_at < $1", expired),
+            (
+                "DELETE FROM registered_tokens WHERE expires_at < $1",
+                expired,
+            ),
+            (
+                "DELETE FROM consent_sessions WHERE expires_at < $1",
+                expired,
+            ),
+            ("DELETE FROM consent_pending WHERE expires_at < $1", expired),
         ] {
             deleted += sqlx::query(query)
                 .bind(cutoff)
-                .execute(&mut *w.tx)
-                .await?
-                .rows_affected();
-        }
-        // Request nonces once the timestamp check refuses a replay anyway.
-        deleted += sqlx::query("DELETE FROM request_nonces WHERE seen_at < $1")
-            .bind(self.state.now_i64() - auth::NONCE_RETENTION as i64)
-            .execute(&mut *w.tx)
-            .await?
-            .rows_affected();
-        // Redeemed and registered tokens once expired (with the clock-skew margin): expiry
-        // refuses them anyway; consent logins past their lifetime.
-        for query in [
-            "DELETE FROM redeemed_tokens WHERE expires_at < $1",
-            "DELETE FROM registered_tokens WHERE expires_at < $1",
-            "DELETE FROM consent_sessions WHERE expires_at < $1",
-            "DELETE FROM consent_pending WHERE expires_at < $1",
-        ] {
-            deleted += sqlx::query(query)
-                .bind(self.state.now_i64() - eid_core::api::MAX_SKEW_SECONDS as i64)
                 .execute(&mut *w.tx)
                 .await?
                 .rows_affected();
