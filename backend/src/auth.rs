@@ -294,6 +294,23 @@ impl<S: Send + Sync> FromRequest<S> for SignedCall {
 }
 
 impl SignedCall {
+    /// This call's signature, by the signer the header `id_header` names (see
+    /// [`SignedRequest::parse`]).
+    pub fn signed_request(
+        &self,
+        state: &AppState,
+        id_header: &str,
+    ) -> Result<SignedRequest<'_>, ApiFailure> {
+        SignedRequest::parse(
+            state,
+            &self.method,
+            &self.uri,
+            &self.headers,
+            &self.body,
+            id_header,
+        )
+    }
+
     /// The device that signed this call (see [`authenticate`]).
     pub async fn device(&self, state: &AppState) -> Result<Device, ApiFailure> {
         authenticate(state, &self.method, &self.uri, &self.headers, &self.body).await

@@ -9,7 +9,7 @@
 //! - POST /v1/presentations/redeem (verifier-signed): redeems a registered online token once
 //!   and answers the profile's fields from the registry.
 
-use crate::auth::{Device, Scope, SignedCall, SignedRequest, device_post};
+use crate::auth::{Device, Scope, SignedCall, device_post};
 use crate::error::{ApiFailure, Error};
 use crate::http::{Answer, parse, random_bytes, random_hex};
 use crate::state::AppState;
@@ -419,13 +419,7 @@ pub async fn redeem(State(state): State<Arc<AppState>>, call: SignedCall) -> Res
 }
 
 async fn redeem_inner(state: &AppState, call: &SignedCall) -> Result<Answer, ApiFailure> {
-    let SignedCall {
-        method,
-        uri,
-        headers: h,
-        body,
-    } = call;
-    let request = SignedRequest::parse(state, method, uri, h, body, headers::VERIFIER)?;
+    let request = call.signed_request(state, headers::VERIFIER)?;
     let verifier_id = request.signer;
     let verifier = verifier(state, verifier_id)
         .await?
@@ -433,7 +427,7 @@ async fn redeem_inner(state: &AppState, call: &SignedCall) -> Result<Answer, Api
     if !request.verifies(&verifier.key) {
         return Err(ApiFailure::unauthenticated());
     }
-    let req: TokenRedeem = parse(body)?;
+    let req: TokenRedeem = parse(&call.body)?;
     let token = match QrPayload::parse(&req.token) {
         Ok(QrPayload::Token(t)) => t,
         _ => {
