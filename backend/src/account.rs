@@ -1,11 +1,10 @@
 //! GET /v1/account, POST /v1/account/lock and /v1/account/unlock (device-signed; unlocking
 //! also needs the citizen's consent, docs/adr/0017).
 
-use crate::AppState;
-use crate::auth::{Device, Scope, authenticate, device_post};
+use crate::auth::{Device, Scope, SignedCall, authenticate, device_post};
 use crate::error::ApiFailure;
 use crate::http::Answer;
-use axum::body::Bytes;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
@@ -35,57 +34,30 @@ pub async fn get(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    match authenticate(&state, &method, &uri, &headers, b"").await {
-        Ok(device) => match Answer::ok(&status_of(&device, device.account_locked)) {
-            Ok(a) => crate::error::json_response(a.status, a.body, None),
-            Err(f) => f.into_response(),
-        },
-        Err(f) => f.into_response(),
-    }
+    let device = authenticate(&state, &method, &uri, &headers, b"").await;
+    device
+        .and_then(|device| Answer::ok(&status_of(&device, device.account_locked)))
+        .into_response()
 }
 
-pub async fn lock(
-    state: State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    set_locked(state, method, uri, headers, body, true).await
+pub async fn lock(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    set_locked(&state, &call, true).await
 }
 
-pub async fn unlock(
-    state: State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    set_locked(state, method, uri, headers, body, false).await
+pub async fn unlock(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    set_locked(&state, &call, false).await
 }
 
-async fn set_locked(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-    locked: bool,
-) -> Response {
+async fn set_locked(state: &AppState, call: &SignedCall, locked: bool) -> Response {
     let endpoint = if locked {
         "account_lock"
     } else {
         "account_unlock"
     };
-    device_post(
-        &state,
-        (&method, &uri, &headers, &body),
-        endpoint,
-        (Scope::Account, true),
-        async |device, req: &AccountLockRequest| {
-            set_locked_inner(&state, device, req, locked).await
-        },
-    )
+    let post = (Scope::Account, true);
+    device_post(state, call, endpoint, post, async |state, device, req| {
+        set_locked_inner(state, device, req, locked).await
+    })
     .await
 }
 

@@ -15,11 +15,12 @@
 //! seen before ([`SignedRequest::consume_nonce`]). Token redemption, the one verifier-signed
 //! call, is single-use by the token itself.
 
-use crate::AppState;
 use crate::cache::Cache;
-use crate::db::Backend;
 use crate::error::ApiFailure;
-use crate::http::{Answer, ClientRequest, idempotent, parse};
+use crate::http::{Answer, ClientRequest, idempotent_post};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -192,21 +193,18 @@ impl<'a> SignedRequest<'a> {
     /// is refused too. Rows outlive the timestamp window (`App::prune` keeps
     /// [`NONCE_RETENTION`]), after which the timestamp check refuses the request anyway.
     pub async fn consume_nonce(&self, state: &AppState) -> Result<(), ApiFailure> {
-        let insert = sqlx::query(
-            "INSERT INTO request_nonces (signer, nonce, seen_at) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(self.signer)
-        .bind(self.nonce)
-        .bind(state.now_i64());
-        let inserted = if state.store.backend() == Backend::Postgres {
-            insert.execute(state.store.pool()).await?.rows_affected()
-        } else {
-            let mut w = state.store.write().await?;
-            let n = insert.execute(&mut *w.tx).await?.rows_affected();
-            w.commit().await?;
-            n
-        };
+        let inserted = state
+            .store
+            .execute_alone(
+                sqlx::query(
+                    "INSERT INTO request_nonces (signer, nonce, seen_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(self.signer)
+                .bind(self.nonce)
+                .bind(state.now_i64()),
+            )
+            .await?;
         if inserted == 0 {
             return Err(ApiFailure::new(
                 ErrorCode::Unauthenticated,
@@ -256,38 +254,95 @@ pub async fn authenticate(
     })
 }
 
-/// Whose retries an idempotent device-signed POST recognises (`http::idempotent`'s scope).
+/// Whose retries an idempotent device-signed POST recognises (`http::idempotent_post`'s scope).
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {
     Device,
     Account,
 }
 
+/// What a device- or verifier-signed POST brings: the method, the path and query, the headers
+/// and the body, which the signature covers (`eid_core::api::signing_input`). The one extractor
+/// of every signed POST handler.
+pub struct SignedCall {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for SignedCall {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let (method, uri, headers) = (
+            parts.method.clone(),
+            parts.uri.clone(),
+            parts.headers.clone(),
+        );
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(SignedCall {
+            method,
+            uri,
+            headers,
+            body,
+        })
+    }
+}
+
+impl SignedCall {
+    /// This call's signature, by the signer the header `id_header` names (see
+    /// [`SignedRequest::parse`]).
+    pub fn signed_request(
+        &self,
+        state: &AppState,
+        id_header: &str,
+    ) -> Result<SignedRequest<'_>, ApiFailure> {
+        SignedRequest::parse(
+            state,
+            &self.method,
+            &self.uri,
+            &self.headers,
+            &self.body,
+            id_header,
+        )
+    }
+
+    /// The device that signed this call (see [`authenticate`]).
+    pub async fn device(&self, state: &AppState) -> Result<Device, ApiFailure> {
+        authenticate(state, &self.method, &self.uri, &self.headers, &self.body).await
+    }
+}
+
 /// Every device-signed, idempotent POST: the signing device (an active binding; a locked account
 /// only when `allow_locked`), the parsed body, then `run` at most once per `client_request_id`.
 pub async fn device_post<T: DeserializeOwned + ClientRequest>(
     state: &AppState,
-    request: (&Method, &Uri, &HeaderMap, &[u8]),
+    call: &SignedCall,
     endpoint: &'static str,
     (scope, allow_locked): (Scope, bool),
-    run: impl AsyncFnOnce(&Device, &T) -> Result<Answer, ApiFailure>,
+    run: impl AsyncFnOnce(&AppState, &Device, &T) -> Result<Answer, ApiFailure>,
 ) -> Response {
-    let (method, uri, h, body) = request;
-    let device = match authenticate(state, method, uri, h, body).await {
+    let device = match call.device(state).await {
         Ok(d) => d,
         Err(f) => return f.into_response(),
     };
     if let Err(f) = device.require_active(allow_locked) {
         return f.into_response();
     }
-    let req: T = match parse(body) {
-        Ok(r) => r,
-        Err(f) => return f.into_response(),
-    };
     let scope = match scope {
         Scope::Device => &device.id,
         Scope::Account => &device.account_id,
     };
-    let id = req.client_request_id().to_owned();
-    idempotent(state, endpoint, scope, &id, body, run(&device, &req)).await
+    idempotent_post(
+        state,
+        endpoint,
+        scope,
+        &call.body,
+        async |state, req: &T| run(state, &device, req).await,
+    )
+    .await
 }

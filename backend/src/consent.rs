@@ -11,15 +11,13 @@
 //! Five logins started and not finished correctly lock remote consent for the account with the
 //! local lockout's backoff (1 min, doubling, 24 h cap): 429 `rate_limited` with Retry-After.
 
-use crate::AppState;
-use crate::auth::{Device, Scope, device_post};
+use crate::auth::{Device, Scope, SignedCall, device_post};
 use crate::db::Store;
 use crate::error::{ApiFailure, Error};
 use crate::http::{Answer, random_hex};
 use crate::signing::seal::SealKey;
-use axum::body::Bytes;
+use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use eid_core::account::lockout::lock_ms;
 use eid_core::api::{
@@ -151,21 +149,9 @@ pub async fn activation_response(
 // ---------------------------------------------------------------------------------------------
 // POST /v1/consent/register
 
-pub async fn register(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    device_post(
-        &state,
-        (&method, &uri, &headers, &body),
-        "consent_register",
-        (Scope::Device, false),
-        async |device, req: &ConsentRegister| register_inner(&state, device, req).await,
-    )
-    .await
+pub async fn register(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    let post = (Scope::Device, false);
+    device_post(&state, &call, "consent_register", post, register_inner).await
 }
 
 async fn register_inner(
@@ -261,22 +247,10 @@ async fn register_inner(
 // ---------------------------------------------------------------------------------------------
 // POST /v1/consent/start
 
-pub async fn start(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn start(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
     // A locked account may still log in: unlocking is one of the consented actions.
-    device_post(
-        &state,
-        (&method, &uri, &headers, &body),
-        "consent_start",
-        (Scope::Device, true),
-        async |device, req: &ConsentStart| start_inner(&state, device, req).await,
-    )
-    .await
+    let post = (Scope::Device, true);
+    device_post(&state, &call, "consent_start", post, start_inner).await
 }
 
 async fn start_inner(

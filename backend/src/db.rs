@@ -7,7 +7,8 @@
 use crate::error::Error;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Row, SqlSafeStr};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Database, Row, SqlSafeStr};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -218,6 +219,21 @@ impl Store {
         };
         let tx = self.pool.begin().await?;
         Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Runs one statement atomically on its own and answers the rows it changed: on PostgreSQL
+    /// straight on the pool (one round trip), on SQLite in the queued writer transaction.
+    pub async fn execute_alone(
+        &self,
+        statement: Query<'_, Any, <Any as Database>::Arguments>,
+    ) -> Result<u64, Error> {
+        if self.backend == Backend::Postgres {
+            return Ok(statement.execute(&self.pool).await?.rows_affected());
+        }
+        let mut w = self.write().await?;
+        let n = statement.execute(&mut *w.tx).await?.rows_affected();
+        w.commit().await?;
+        Ok(n)
     }
 
     pub async fn close(&self) {

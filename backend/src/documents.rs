@@ -1,11 +1,11 @@
 //! GET /v1/documents: the device's credentials, issued on first request and kept, with a
 //! since-cursor (an unchanged wallet gets an empty page) and an ETag.
 
-use crate::AppState;
 use crate::auth::{Device, authenticate};
 use crate::cache::Cache;
 use crate::error::ApiFailure;
 use crate::issue;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};

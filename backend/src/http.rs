@@ -1,10 +1,10 @@
 //! Cross-cutting HTTP: request ids and request logging, every error as an `ErrorBody`, request
 //! bodies within size and time limits, JSON bodies, idempotent POSTs.
 
-use crate::AppState;
 use crate::error::{ApiFailure, REQUEST_ID, code_of_status, failure_with_status, json_response};
 use crate::input::is_client_request_id as is_plain_id;
 use crate::limits::Limits;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -138,6 +138,12 @@ impl Answer {
     }
 }
 
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        json_response(self.status, self.body, None)
+    }
+}
+
 /// A POST body that carries the client's `client_request_id` (idempotent retries).
 pub trait ClientRequest {
     fn client_request_id(&self) -> &str;
@@ -154,6 +160,8 @@ macro_rules! client_requests {
 }
 
 client_requests!(
+    eid_core::api::ActivationStart,
+    eid_core::api::ActivationComplete,
     eid_core::api::AccountLockRequest,
     eid_core::api::PresentationCredentialsRequest,
     eid_core::api::TokenRegistration,
@@ -161,27 +169,27 @@ client_requests!(
     eid_core::api::ConsentStart
 );
 
-/// Runs a POST at most once per `(endpoint, scope, client_request_id)`: a repeated id gets the
-/// stored first answer; the same id with another body is refused. Answers that a retry could
-/// change (5xx, 429) are not stored.
-pub async fn idempotent<F>(
+/// Every idempotent POST: the parsed body (else 400), then `run` over it at most once per
+/// `(endpoint, scope, client_request_id)`: a repeated id gets the stored first answer; the same
+/// id with another body is refused. Answers that a retry could change (5xx, 429) are not stored.
+pub async fn idempotent_post<T: DeserializeOwned + ClientRequest>(
     state: &AppState,
     endpoint: &'static str,
     scope: &str,
-    client_request_id: &str,
-    request_body: &[u8],
-    run: F,
-) -> Response
-where
-    F: Future<Output = Result<Answer, ApiFailure>>,
-{
-    match idempotent_inner(state, endpoint, scope, client_request_id, request_body, run).await {
-        Ok(resp) => resp,
-        Err(f) => f.into_response(),
-    }
+    body: &[u8],
+    run: impl AsyncFnOnce(&AppState, &T) -> Result<Answer, ApiFailure>,
+) -> Response {
+    let req: T = match parse(body) {
+        Ok(r) => r,
+        Err(f) => return f.into_response(),
+    };
+    let id = req.client_request_id();
+    idempotent(state, endpoint, scope, id, body, run(state, &req))
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn idempotent_inner<F>(
+async fn idempotent<F>(
     state: &AppState,
     endpoint: &'static str,
     scope: &str,

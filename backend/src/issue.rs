@@ -1,9 +1,9 @@
 //! Issuing a document credential for a device, keeping it, and renewing it before it expires.
 
-use crate::AppState;
 use crate::db::next_counter;
 use crate::error::Error;
 use crate::lists::STATUS_LIST_URI;
+use crate::state::AppState;
 use crate::status_index;
 use eid_core::credential::{self, Document, StatusRef, Validity};
 

@@ -1,8 +1,8 @@
 //! GET /v1/trust-list and GET /v1/status-list: public, signed or static, cacheable.
 
-use crate::AppState;
 use crate::cache::Cache;
 use crate::error::{ApiFailure, Error, json_response};
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

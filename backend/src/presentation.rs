@@ -9,15 +9,14 @@
 //! - POST /v1/presentations/redeem (verifier-signed): redeems a registered online token once
 //!   and answers the profile's fields from the registry.
 
-use crate::AppState;
-use crate::auth::{Scope, SignedRequest, device_post};
-use crate::db::Backend;
-use crate::error::{ApiFailure, Error, json_response};
+use crate::auth::{Device, Scope, SignedCall, device_post};
+use crate::error::{ApiFailure, Error};
 use crate::http::{Answer, parse, random_bytes, random_hex};
+use crate::state::AppState;
 use crate::status_index;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use eid_core::api::{
     B64, ErrorCode, MAX_PRESENTATION_BATCH, MAX_SKEW_SECONDS, PresentationCredentialsIssued,
@@ -131,26 +130,14 @@ fn record_kinds(profile: Profile) -> [&'static str; 2] {
 // ---------------------------------------------------------------------------------------------
 // POST /v1/presentation-credentials
 
-pub async fn issue_credentials(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    device_post(
-        &state,
-        (&method, &uri, &headers, &body),
-        "presentation_credentials",
-        (Scope::Device, false),
-        async |device, req: &PresentationCredentialsRequest| issue_inner(&state, device, req).await,
-    )
-    .await
+pub async fn issue_credentials(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    let post = (Scope::Device, false);
+    device_post(&state, &call, "presentation_credentials", post, issue_inner).await
 }
 
 async fn issue_inner(
     state: &AppState,
-    device: &crate::auth::Device,
+    device: &Device,
     req: &PresentationCredentialsRequest,
 ) -> Result<Answer, ApiFailure> {
     // Credentials for keys the citizen agreed to (docs/adr/0017), not for any key the device
@@ -263,10 +250,9 @@ pub async fn register_verifier(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match register_inner(&state, &headers, &body).await {
-        Ok(a) => json_response(a.status, a.body, None),
-        Err(f) => f.into_response(),
-    }
+    register_inner(&state, &headers, &body)
+        .await
+        .into_response()
 }
 
 async fn register_inner(
@@ -348,21 +334,9 @@ async fn verifier(state: &AppState, id: &str) -> Result<Option<Arc<Verifier>>, A
 // ---------------------------------------------------------------------------------------------
 // POST /v1/presentations/tokens
 
-pub async fn register_token(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    device_post(
-        &state,
-        (&method, &uri, &headers, &body),
-        "token_register",
-        (Scope::Device, false),
-        async |device, req: &TokenRegistration| register_token_inner(&state, device, req).await,
-    )
-    .await
+pub async fn register_token(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    let post = (Scope::Device, false);
+    device_post(&state, &call, "token_register", post, register_token_inner).await
 }
 
 /// Registers an online token signed by this device, live, with the citizen's consent over its
@@ -371,7 +345,7 @@ pub async fn register_token(
 /// redemption finds whose it is.
 async fn register_token_inner(
     state: &AppState,
-    device: &crate::auth::Device,
+    device: &Device,
     req: &TokenRegistration,
 ) -> Result<Answer, ApiFailure> {
     let token = match QrPayload::parse(&req.token) {
@@ -440,27 +414,12 @@ async fn register_token_inner(
 // ---------------------------------------------------------------------------------------------
 // POST /v1/presentations/redeem
 
-pub async fn redeem(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match redeem_inner(&state, &method, &uri, &headers, &body).await {
-        Ok(a) => json_response(a.status, a.body, None),
-        Err(f) => f.into_response(),
-    }
+pub async fn redeem(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    redeem_inner(&state, &call).await.into_response()
 }
 
-async fn redeem_inner(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    h: &HeaderMap,
-    body: &[u8],
-) -> Result<Answer, ApiFailure> {
-    let request = SignedRequest::parse(state, method, uri, h, body, headers::VERIFIER)?;
+async fn redeem_inner(state: &AppState, call: &SignedCall) -> Result<Answer, ApiFailure> {
+    let request = call.signed_request(state, headers::VERIFIER)?;
     let verifier_id = request.signer;
     let verifier = verifier(state, verifier_id)
         .await?
@@ -468,7 +427,7 @@ async fn redeem_inner(
     if !request.verifies(&verifier.key) {
         return Err(ApiFailure::unauthenticated());
     }
-    let req: TokenRedeem = parse(body)?;
+    let req: TokenRedeem = parse(&call.body)?;
     let token = match QrPayload::parse(&req.token) {
         Ok(QrPayload::Token(t)) => t,
         _ => {
@@ -551,22 +510,19 @@ async fn redeem_inner(
     // One-time: the primary key admits each token id once, however many redeem it at once. A
     // single statement is atomic on both databases: PostgreSQL runs it on its own (one round
     // trip), SQLite in the queued writer transaction.
-    let insert = sqlx::query(
-        "INSERT INTO redeemed_tokens (token_id, verifier_id, expires_at, redeemed_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(token.id.to_vec())
-    .bind(verifier_id)
-    .bind(i64::try_from(token.expires_at).unwrap_or(i64::MAX))
-    .bind(state.now_i64());
-    let inserted = if state.store.backend() == Backend::Postgres {
-        insert.execute(state.store.pool()).await?.rows_affected()
-    } else {
-        let mut w = state.store.write().await?;
-        let n = insert.execute(&mut *w.tx).await?.rows_affected();
-        w.commit().await?;
-        n
-    };
+    let inserted = state
+        .store
+        .execute_alone(
+            sqlx::query(
+                "INSERT INTO redeemed_tokens (token_id, verifier_id, expires_at, redeemed_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(token.id.to_vec())
+            .bind(verifier_id)
+            .bind(i64::try_from(token.expires_at).unwrap_or(i64::MAX))
+            .bind(state.now_i64()),
+        )
+        .await?;
     if inserted == 0 {
         return Err(ApiFailure::new(
             ErrorCode::TokenUsed,

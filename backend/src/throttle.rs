@@ -3,9 +3,9 @@
 //! caches: docs/adr/0010, 0019). A refused request is 429 `rate_limited` with `Retry-After`,
 //! before its handler runs.
 
-use crate::AppState;
 use crate::error::ApiFailure;
 use crate::limits::Rate;
+use crate::state::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

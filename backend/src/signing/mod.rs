@@ -9,13 +9,12 @@ pub mod pkcs11;
 pub mod seal;
 pub mod signer;
 
-use crate::AppState;
-use crate::auth::{Device, authenticate};
-use crate::error::{ApiFailure, Error, json_response};
+use crate::auth::{Device, SignedCall};
+use crate::error::{ApiFailure, Error};
 use crate::http::{Answer, parse, random_bytes};
-use axum::body::Bytes;
+use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ca::SigningCa;
@@ -24,13 +23,15 @@ use eid_core::api::{
     B64, ErrorCode, MAX_SKEW_SECONDS, consent_action, signing_authorization_digest,
 };
 use eid_core::signing::api::{
-    AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList, MAX_HASHES,
-    SAD_LIFETIME, SIGN_ALGO, Sad, SignHashRequest, Signatures, authorization_input,
+    AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList,
+    CredentialsListRequest, EnrolRequest, MAX_HASHES, SAD_LIFETIME, SIGN_ALGO, Sad,
+    SignHashRequest, Signatures, authorization_input,
 };
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use seal::SealKey;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 pub use signer::KeySigner;
@@ -98,33 +99,42 @@ fn refused(message: &'static str) -> ApiFailure {
 const SAD_REFUSED: &str =
     "the signature activation data is unknown, used, expired or for other hashes";
 
+/// The service, or 404 when remote signing is off.
+fn service(state: &AppState) -> Result<&Signing, ApiFailure> {
+    state.signing.as_ref().ok_or(ApiFailure::new(
+        ErrorCode::NotFound,
+        "remote signing is not configured",
+    ))
+}
+
 /// The service, the signing device (active, account not locked) and the parsed body.
 async fn begin<'a, T: DeserializeOwned>(
     state: &'a AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
+    call: &SignedCall,
 ) -> Result<(&'a Signing, Device, T), ApiFailure> {
-    let service = state.signing.as_ref().ok_or(ApiFailure::new(
-        ErrorCode::NotFound,
-        "remote signing is not configured",
-    ))?;
-    let device = authenticate(state, method, uri, headers, body).await?;
+    let service = service(state)?;
+    let device = call.device(state).await?;
     device.require_active(false)?;
     if device.level < 2 {
         return Err(ApiFailure::invalid(
             "remote signing needs a level-2 account",
         ));
     }
-    Ok((service, device, parse(body)?))
+    Ok((service, device, parse(&call.body)?))
 }
 
-fn answer<T: serde::Serialize>(result: Result<T, ApiFailure>) -> Response {
-    match result.and_then(|v| Answer::ok(&v)) {
-        Ok(a) => json_response(a.status, a.body, None),
-        Err(f) => f.into_response(),
-    }
+/// Every signed endpoint of the service ([`begin`]), then `run` with the service, the device
+/// and the body; its value is the answer.
+async fn signing_post<T: DeserializeOwned, R: Serialize>(
+    state: &AppState,
+    call: &SignedCall,
+    run: impl AsyncFnOnce(&AppState, &Signing, Device, T) -> Result<R, ApiFailure>,
+) -> Response {
+    let result = async {
+        let (service, device, req) = begin(state, call).await?;
+        run(state, service, device, req).await
+    };
+    result.await.and_then(|v| Answer::ok(&v)).into_response()
 }
 
 /// A credential row: id, certificate, revoked_at, signer, key handle.
@@ -201,25 +211,16 @@ fn info_of(service: &Signing, row: &CredentialRow) -> Result<CredentialInfo, Api
 }
 
 /// POST /v1/signing/enrol: the account's credential, created with a new key on first call.
-pub async fn enrol(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(enrol_inner(&state, &method, &uri, &headers, &body).await)
+pub async fn enrol(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    signing_post(&state, &call, enrol_inner).await
 }
 
 async fn enrol_inner(
     state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
+    service: &Signing,
+    device: Device,
+    _req: EnrolRequest,
 ) -> Result<CredentialInfo, ApiFailure> {
-    let (service, device, _req): (_, _, eid_core::signing::api::EnrolRequest) =
-        begin(state, method, uri, headers, body).await?;
     let existing = credentials_of(state, &device.account_id, None).await?;
     if let Some(c) = existing.iter().find(|c| !c.revoked) {
         return info_of(service, c);
@@ -268,9 +269,9 @@ async fn enrol_inner(
 
 /// GET /v1/signing/ca.pem
 pub async fn ca_pem(State(state): State<Arc<AppState>>) -> Response {
-    let Some(service) = state.signing.as_ref() else {
-        return ApiFailure::new(ErrorCode::NotFound, "remote signing is not configured")
-            .into_response();
+    let service = match service(&state) {
+        Ok(s) => s,
+        Err(f) => return f.into_response(),
     };
     let mut resp = (StatusCode::OK, service.ca.pem.clone()).into_response();
     resp.headers_mut().insert(
@@ -281,84 +282,78 @@ pub async fn ca_pem(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// POST /v1/signing/credentials/list
-pub async fn list(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let run = async {
-        let (service, device, _req): (_, _, eid_core::signing::api::CredentialsListRequest) =
-            begin(&state, &method, &uri, &headers, &body).await?;
-        let rows = credentials_of(&state, &device.account_id, None).await?;
-        Ok(CredentialsList {
-            credential_ids: rows.iter().map(|r| r.id.clone()).collect(),
-            credential_infos: rows
-                .iter()
-                .map(|r| info_of(service, r))
-                .collect::<Result<_, _>>()?,
-        })
-    };
-    answer(run.await)
+pub async fn list(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    signing_post(&state, &call, list_inner).await
+}
+
+async fn list_inner(
+    state: &AppState,
+    service: &Signing,
+    device: Device,
+    _req: CredentialsListRequest,
+) -> Result<CredentialsList, ApiFailure> {
+    let rows = credentials_of(state, &device.account_id, None).await?;
+    Ok(CredentialsList {
+        credential_ids: rows.iter().map(|r| r.id.clone()).collect(),
+        credential_infos: rows
+            .iter()
+            .map(|r| info_of(service, r))
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 /// POST /v1/signing/credentials/info
-pub async fn info(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let run = async {
-        let (service, device, req): (_, _, CredentialRef) =
-            begin(&state, &method, &uri, &headers, &body).await?;
-        let row = credentials_of(&state, &device.account_id, Some(&req.credential_id))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(ApiFailure::new(
-                ErrorCode::NotFound,
-                "no such signing credential",
-            ))?;
-        info_of(service, &row)
-    };
-    answer(run.await)
+pub async fn info(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    signing_post(&state, &call, info_inner).await
+}
+
+async fn info_inner(
+    state: &AppState,
+    service: &Signing,
+    device: Device,
+    req: CredentialRef,
+) -> Result<CredentialInfo, ApiFailure> {
+    let row = credentials_of(state, &device.account_id, Some(&req.credential_id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(ApiFailure::new(
+            ErrorCode::NotFound,
+            "no such signing credential",
+        ))?;
+    info_of(service, &row)
 }
 
 /// POST /v1/signing/credentials/getChallenge: a one-time challenge for this device.
-pub async fn challenge(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let run = async {
-        let (_, device, req): (_, _, CredentialRef) =
-            begin(&state, &method, &uri, &headers, &body).await?;
-        let credential = enabled_credential(&state, &device, &req.credential_id).await?;
-        let challenge = random_bytes(32)?;
-        let expires_at = state.now() + SAD_LIFETIME;
-        let mut w = state.store.write().await?;
-        sqlx::query(
-            "INSERT INTO signing_challenges (challenge, credential_id, device_id, expires_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&challenge)
-        .bind(&credential.id)
-        .bind(&device.id)
-        .bind(i64::try_from(expires_at).unwrap_or(i64::MAX))
-        .execute(&mut *w.tx)
-        .await?;
-        w.commit().await?;
-        Ok(Challenge {
-            challenge: B64(challenge),
-            expires_at,
-        })
-    };
-    answer(run.await)
+pub async fn challenge(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    signing_post(&state, &call, challenge_inner).await
+}
+
+async fn challenge_inner(
+    state: &AppState,
+    _service: &Signing,
+    device: Device,
+    req: CredentialRef,
+) -> Result<Challenge, ApiFailure> {
+    let credential = enabled_credential(state, &device, &req.credential_id).await?;
+    let challenge = random_bytes(32)?;
+    let expires_at = state.now() + SAD_LIFETIME;
+    let mut w = state.store.write().await?;
+    sqlx::query(
+        "INSERT INTO signing_challenges (challenge, credential_id, device_id, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&challenge)
+    .bind(&credential.id)
+    .bind(&device.id)
+    .bind(i64::try_from(expires_at).unwrap_or(i64::MAX))
+    .execute(&mut *w.tx)
+    .await?;
+    w.commit().await?;
+    Ok(Challenge {
+        challenge: B64(challenge),
+        expires_at,
+    })
 }
 
 /// What a SAD is bound to: the count and the hashes, in order.
@@ -409,145 +404,141 @@ pub fn check_authorization(
 /// POST /v1/signing/credentials/authorize: checks the device's authorisation of exactly these
 /// hashes and the citizen's consent to it (docs/adr/0017), consumes the challenge and answers a
 /// one-time SAD (stored hashed).
-pub async fn authorize(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let run = async {
-        let (_, device, req): (_, _, AuthorizeRequest) =
-            begin(&state, &method, &uri, &headers, &body).await?;
-        let credential = enabled_credential(&state, &device, &req.credential_id).await?;
-        let now = state.now();
-        let now_i = state.now_i64();
-        let mut w = state.store.write().await?;
-        // The challenge goes first, whatever follows: one attempt per challenge.
-        let consumed = sqlx::query(
-            "UPDATE signing_challenges SET used_at = $1 WHERE challenge = $2 \
-             AND credential_id = $3 AND device_id = $4 AND used_at IS NULL AND expires_at > $1",
-        )
-        .bind(now_i)
-        .bind(&req.challenge.0)
-        .bind(&credential.id)
-        .bind(&device.id)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
-        w.commit().await?;
-        if consumed != 1 {
-            return Err(refused("the challenge is unknown, used or expired"));
-        }
-        check_authorization(&req, &device.public_key, now)?;
-        // The device key says which hashes; the citizen's consent says that they want it.
-        let hashes: Vec<Vec<u8>> = req.hashes.iter().map(|h| h.0.clone()).collect();
-        crate::consent::check(
-            &state,
-            &device,
-            req.consent.as_ref(),
-            consent_action::SIGNING_AUTHORIZE,
-            &signing_authorization_digest(&authorization_input(
-                &req.credential_id,
-                &req.challenge.0,
-                &hashes,
-                req.expires_at,
-            )),
-        )
-        .await?;
-        let sad = random_bytes(32)?;
-        let expires_at = req.expires_at.min(now + SAD_LIFETIME);
-        let mut w = state.store.write().await?;
-        sqlx::query(
-            "INSERT INTO signing_sads \
-             (sad_hash, credential_id, device_id, hashes_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(Sha256::digest(&sad).to_vec())
-        .bind(&credential.id)
-        .bind(&device.id)
-        .bind(hashes_digest(&req.hashes))
-        .bind(now_i)
-        .bind(i64::try_from(expires_at).unwrap_or(i64::MAX))
-        .execute(&mut *w.tx)
-        .await?;
-        w.commit().await?;
-        Ok(Sad {
-            sad: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&sad),
-            expires_in: expires_at - now,
-        })
-    };
-    answer(run.await)
+pub async fn authorize(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    signing_post(&state, &call, authorize_inner).await
+}
+
+async fn authorize_inner(
+    state: &AppState,
+    _service: &Signing,
+    device: Device,
+    req: AuthorizeRequest,
+) -> Result<Sad, ApiFailure> {
+    let credential = enabled_credential(state, &device, &req.credential_id).await?;
+    let now = state.now();
+    let now_i = state.now_i64();
+    let mut w = state.store.write().await?;
+    // The challenge goes first, whatever follows: one attempt per challenge.
+    let consumed = sqlx::query(
+        "UPDATE signing_challenges SET used_at = $1 WHERE challenge = $2 \
+         AND credential_id = $3 AND device_id = $4 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now_i)
+    .bind(&req.challenge.0)
+    .bind(&credential.id)
+    .bind(&device.id)
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected();
+    w.commit().await?;
+    if consumed != 1 {
+        return Err(refused("the challenge is unknown, used or expired"));
+    }
+    check_authorization(&req, &device.public_key, now)?;
+    // The device key says which hashes; the citizen's consent says that they want it.
+    let hashes: Vec<Vec<u8>> = req.hashes.iter().map(|h| h.0.clone()).collect();
+    crate::consent::check(
+        state,
+        &device,
+        req.consent.as_ref(),
+        consent_action::SIGNING_AUTHORIZE,
+        &signing_authorization_digest(&authorization_input(
+            &req.credential_id,
+            &req.challenge.0,
+            &hashes,
+            req.expires_at,
+        )),
+    )
+    .await?;
+    let sad = random_bytes(32)?;
+    let expires_at = req.expires_at.min(now + SAD_LIFETIME);
+    let mut w = state.store.write().await?;
+    sqlx::query(
+        "INSERT INTO signing_sads \
+         (sad_hash, credential_id, device_id, hashes_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(Sha256::digest(&sad).to_vec())
+    .bind(&credential.id)
+    .bind(&device.id)
+    .bind(hashes_digest(&req.hashes))
+    .bind(now_i)
+    .bind(i64::try_from(expires_at).unwrap_or(i64::MAX))
+    .execute(&mut *w.tx)
+    .await?;
+    w.commit().await?;
+    Ok(Sad {
+        sad: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&sad),
+        expires_in: expires_at - now,
+    })
 }
 
 /// POST /v1/signing/signatures/signHash: consumes the SAD (whatever the outcome, so a SAD is
 /// tried once), then signs the hashes it was issued for.
-pub async fn sign_hash(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let run = async {
-        let (service, device, req): (_, _, SignHashRequest) =
-            begin(&state, &method, &uri, &headers, &body).await?;
-        let sad = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(req.sad.trim_end_matches('='))
-            .map_err(|_| refused(SAD_REFUSED))?;
-        let now_i = state.now_i64();
-        let mut w = state.store.write().await?;
-        let row = sqlx::query(
-            "UPDATE signing_sads SET used_at = $1 WHERE sad_hash = $2 AND used_at IS NULL \
-             RETURNING credential_id, device_id, hashes_hash, expires_at",
-        )
-        .bind(now_i)
-        .bind(Sha256::digest(&sad).to_vec())
-        .fetch_optional(&mut *w.tx)
-        .await?;
-        w.commit().await?;
-        let row = row.ok_or(refused(SAD_REFUSED))?;
-        let (credential_id, device_id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-        let (hashes_hash, expires_at): (Vec<u8>, i64) = (row.try_get(2)?, row.try_get(3)?);
-        if credential_id != req.credential_id
-            || device_id != device.id
-            || expires_at <= now_i
-            || hashes_hash != hashes_digest(&req.hashes)
-            || req.sign_algo != SIGN_ALGO
-        {
-            return Err(refused(SAD_REFUSED));
-        }
-        let credential = enabled_credential(&state, &device, &credential_id).await?;
-        if credential.signer != service.signer.kind() {
-            return Err(ApiFailure::from(Error::Config(
-                "the credential's key is in another signer".into(),
-            )));
-        }
-        let cert = x509_cert::Certificate::from_der(&credential.certificate)
-            .map_err(|_| ApiFailure::from(Error::Config("stored certificate".into())))?;
-        let public = VerifyingKey::from_sec1_bytes(
-            cert.tbs_certificate()
-                .subject_public_key_info()
-                .subject_public_key
-                .raw_bytes(),
-        )
-        .map_err(|_| ApiFailure::from(Error::Config("stored certificate key".into())))?;
-        let mut signatures = Vec::new();
-        for h in &req.hashes {
-            let der = service.signer.sign_hash(&credential.handle, &h.0)?;
-            // A signer fault must not leave as a signature.
-            Signature::from_der(&der)
-                .ok()
-                .filter(|s| public.verify_prehash(&h.0, s).is_ok())
-                .ok_or(ApiFailure::from(Error::Config(
-                    "the signer's signature does not verify".into(),
-                )))?;
-            signatures.push(B64(der));
-        }
-        tracing::info!(credential = %credential.id, count = signatures.len(), "hashes signed");
-        Ok(Signatures { signatures })
-    };
-    answer(run.await)
+pub async fn sign_hash(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
+    signing_post(&state, &call, sign_hash_inner).await
+}
+
+async fn sign_hash_inner(
+    state: &AppState,
+    service: &Signing,
+    device: Device,
+    req: SignHashRequest,
+) -> Result<Signatures, ApiFailure> {
+    let sad = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(req.sad.trim_end_matches('='))
+        .map_err(|_| refused(SAD_REFUSED))?;
+    let now_i = state.now_i64();
+    let mut w = state.store.write().await?;
+    let row = sqlx::query(
+        "UPDATE signing_sads SET used_at = $1 WHERE sad_hash = $2 AND used_at IS NULL \
+         RETURNING credential_id, device_id, hashes_hash, expires_at",
+    )
+    .bind(now_i)
+    .bind(Sha256::digest(&sad).to_vec())
+    .fetch_optional(&mut *w.tx)
+    .await?;
+    w.commit().await?;
+    let row = row.ok_or(refused(SAD_REFUSED))?;
+    let (credential_id, device_id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    let (hashes_hash, expires_at): (Vec<u8>, i64) = (row.try_get(2)?, row.try_get(3)?);
+    if credential_id != req.credential_id
+        || device_id != device.id
+        || expires_at <= now_i
+        || hashes_hash != hashes_digest(&req.hashes)
+        || req.sign_algo != SIGN_ALGO
+    {
+        return Err(refused(SAD_REFUSED));
+    }
+    let credential = enabled_credential(state, &device, &credential_id).await?;
+    if credential.signer != service.signer.kind() {
+        return Err(ApiFailure::from(Error::Config(
+            "the credential's key is in another signer".into(),
+        )));
+    }
+    let cert = x509_cert::Certificate::from_der(&credential.certificate)
+        .map_err(|_| ApiFailure::from(Error::Config("stored certificate".into())))?;
+    let public = VerifyingKey::from_sec1_bytes(
+        cert.tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes(),
+    )
+    .map_err(|_| ApiFailure::from(Error::Config("stored certificate key".into())))?;
+    let mut signatures = Vec::new();
+    for h in &req.hashes {
+        let der = service.signer.sign_hash(&credential.handle, &h.0)?;
+        // A signer fault must not leave as a signature.
+        Signature::from_der(&der)
+            .ok()
+            .filter(|s| public.verify_prehash(&h.0, s).is_ok())
+            .ok_or(ApiFailure::from(Error::Config(
+                "the signer's signature does not verify".into(),
+            )))?;
+        signatures.push(B64(der));
+    }
+    tracing::info!(credential = %credential.id, count = signatures.len(), "hashes signed");
+    Ok(Signatures { signatures })
 }
 
 #[cfg(test)]

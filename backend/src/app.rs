@@ -1,0 +1,168 @@
+//! The running backend ([`App`]): opening (database, keys, registry, services), pruning and
+//! serving.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::Error;
+use crate::state::AppState;
+use crate::{auth, consent, db, keys, presentation, registry, server, signing, sms, throttle};
+use axum::Router;
+use std::sync::Arc;
+
+/// How long activations, development SMS and stored POST answers are kept (seconds). Longer
+/// than [`RATE_WINDOW`](crate::RATE_WINDOW) and [`CODE_LIFETIME`](crate::CODE_LIFETIME), so
+/// pruning never weakens a limit.
+pub const RETENTION: u64 = 24 * 3600;
+
+/// The backend: opened database, seeded registry, loaded keys.
+#[derive(Debug, Clone)]
+pub struct App {
+    state: Arc<AppState>,
+}
+
+impl App {
+    /// Opens the database (creating and migrating it), seeds the registry when empty and
+    /// loads the keys.
+    pub async fn open(config: Config) -> Result<App, Error> {
+        App::open_with_signer(config, &signing::SignerChoice::Software).await
+    }
+
+    /// [`App::open`] with the remote signing keys in the signer `choice`.
+    pub async fn open_with_signer(
+        config: Config,
+        choice: &signing::SignerChoice,
+    ) -> Result<App, Error> {
+        let kek = config.resolve_kek()?;
+        // One session per PKCS#11 module: the issuer keys and the remote signer share it.
+        let token: Option<Arc<dyn signing::KeySigner>> = match &config.issuer_keys {
+            signing::SignerChoice::Software => None,
+            signing::SignerChoice::Pkcs11 { module } => {
+                Some(Arc::new(signing::pkcs11::Pkcs11Signer::from_env(module)?))
+            }
+        };
+        let shared = match (choice, &config.issuer_keys) {
+            (
+                signing::SignerChoice::Pkcs11 { module: a },
+                signing::SignerChoice::Pkcs11 { module: b },
+            ) if a == b => token.clone(),
+            _ => None,
+        };
+        let vault = keys::Vault {
+            kek: kek.clone(),
+            token,
+        };
+        let store = db::Store::open(&config.database_url).await?;
+        let clock = Clock::default();
+        keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
+        let mut keys = keys::Keys::load(&store, &vault, clock.now()).await?;
+        if registry::seed_if_empty(&store, &keys, clock.now(), config.population).await? {
+            // Again with the chips' CSCA the seed added.
+            keys = keys::Keys::load(&store, &vault, clock.now()).await?;
+        }
+        let signing =
+            Some(signing::Signing::open(&store, kek.clone(), choice, shared, clock.now()).await?);
+        if config.admin_token.is_none() {
+            tracing::info!("no admin token: the admin endpoints refuse every request");
+        }
+        let throttle =
+            throttle::Throttle::new(config.limits.client_throttle, config.limits.global_throttle);
+        let sms = sms::SmsSender::new(config.dev_mode, config.sms_gateway.as_ref());
+        let consent = consent::Consent::open(&store, kek.clone(), clock.now()).await?;
+        Ok(App {
+            state: Arc::new(AppState {
+                store,
+                keys,
+                config,
+                clock,
+                accounts: Default::default(),
+                pages: Default::default(),
+                status_list: Default::default(),
+                signing,
+                presentation: presentation::Caches::default(),
+                throttle,
+                sms,
+                consent,
+            }),
+        })
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// The HTTP routes of the backend (see [`crate::router`]).
+    pub fn router(&self) -> Router {
+        crate::router(self.state.clone())
+    }
+
+    /// Deletes what no request needs any more: activations past the rate-limit window and
+    /// their expiry, development SMS, and stored answers older than [`RETENTION`] (a client
+    /// retries a POST within minutes, not days), request nonces past the timestamp window, and
+    /// expired redeemed tokens; forgets the
+    /// opened registry records. Returns the number of rows deleted.
+    pub async fn prune(&self) -> Result<u64, Error> {
+        let now = self.state.now_i64();
+        let kept = now - RETENTION as i64;
+        // Request nonces once the timestamp check refuses a replay anyway.
+        let nonces = now - auth::NONCE_RETENTION as i64;
+        // Redeemed and registered tokens once expired (with the clock-skew margin): expiry
+        // refuses them anyway; consent logins past their lifetime.
+        let expired = now - eid_core::api::MAX_SKEW_SECONDS as i64;
+        let mut w = self.state.store.write().await?;
+        let mut deleted = 0;
+        for (query, cutoff) in [
+            ("DELETE FROM activations WHERE created_at < $1", kept),
+            ("DELETE FROM sms_outbox WHERE created_at < $1", kept),
+            ("DELETE FROM idempotency WHERE created_at < $1", kept),
+            ("DELETE FROM rate_keys WHERE touched_at < $1", kept),
+            ("DELETE FROM request_nonces WHERE seen_at < $1", nonces),
+            ("DELETE FROM redeemed_tokens WHERE expires_at < $1", expired),
+            (
+                "DELETE FROM registered_tokens WHERE expires_at < $1",
+                expired,
+            ),
+            (
+                "DELETE FROM consent_sessions WHERE expires_at < $1",
+                expired,
+            ),
+            ("DELETE FROM consent_pending WHERE expires_at < $1", expired),
+        ] {
+            deleted += sqlx::query(query)
+                .bind(cutoff)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+        }
+        w.commit().await?;
+        self.state.presentation.clear_records();
+        Ok(deleted)
+    }
+
+    /// Serves on `listener` until `shutdown` completes, within the connection caps and timeouts
+    /// of [`Config::limits`] (see `server`), pruning old rows every few minutes.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self.clone();
+        let pruner = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                match app.prune().await {
+                    Ok(n) => tracing::debug!(rows = n, "pruned"),
+                    Err(e) => tracing::warn!(error = %e, "pruning failed"),
+                }
+            }
+        });
+        let served =
+            server::run(listener, self.router(), &self.state.config.limits, shutdown).await;
+        pruner.abort();
+        served
+    }
+}

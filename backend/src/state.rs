@@ -1,0 +1,42 @@
+//! What every handler shares: the store, the keys, the configuration, the clock and the caches
+//! ([`AppState`]).
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::{auth, consent, db, documents, keys, lists, presentation, signing, sms, throttle};
+
+/// Everything a handler needs.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: db::Store,
+    pub keys: keys::Keys,
+    pub config: Config,
+    pub clock: Clock,
+    /// Device keys and state per account (see `auth`).
+    pub(crate) accounts: auth::AccountCache,
+    /// Encoded document pages per device (see `documents`).
+    pub(crate) pages: documents::PageCache,
+    /// The last signed status list (see `lists`).
+    pub(crate) status_list: lists::StatusListCache,
+    /// Remote signing (always on since the KEK is required; an `Option` for tests that turn
+    /// it off).
+    pub signing: Option<signing::Signing>,
+    /// Caches of the presentation endpoints (verifiers, opened registry records).
+    pub presentation: presentation::Caches,
+    /// Token buckets of the unauthenticated endpoints.
+    pub(crate) throttle: throttle::Throttle,
+    /// Where activation codes go.
+    pub(crate) sms: sms::SmsSender,
+    /// Citizen consent (docs/adr/0017); always on since every backend has a KEK.
+    pub(crate) consent: consent::Consent,
+}
+
+impl AppState {
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    pub fn now_i64(&self) -> i64 {
+        i64::try_from(self.now()).unwrap_or(i64::MAX)
+    }
+}
