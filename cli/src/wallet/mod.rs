@@ -117,122 +117,136 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
     }
     let pass = passcode(args.passcode.as_deref())?;
     w.unlock(&pass)?;
+    let backend = args.backend.as_deref();
     match args.command {
-        WalletCommand::Present(p) => {
-            return present::present(&w, &pass, args.backend.as_deref(), &p);
-        }
-        WalletCommand::List { json } => {
-            // One unreadable document does not hide the others: it is listed as damaged, by
-            // id and kind only.
-            let list = w.document_list()?;
-            let mut rows: Vec<_> = list.documents.iter().map(|d| row(&w, d)).collect();
-            rows.extend(
-                list.damaged
-                    .iter()
-                    .map(|d| json!({"id": d.id, "kind": d.kind, "status": "damaged"})),
-            );
-            if json {
-                print_json(&rows)?;
-            } else {
-                for r in rows {
-                    let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
-                    if s("status") == "damaged" {
-                        println!("{}  {:<22} damaged: cannot be read", s("id"), s("kind"));
-                        continue;
-                    }
-                    let (id, title, holder) = (s("id"), s("title"), s("holder"));
-                    let (until, status) = (s("valid_until"), s("status"));
-                    println!("{id}  {title:<22} {holder:<24} until {until:<10} {status}");
-                }
-            }
-        }
-        WalletCommand::Show { id, json } => {
-            let (info, verified) = w.document(&id)?;
-            let mut out = row(&w, &info);
-            out["issuer"] = json!(info.issuer);
-            out["fields"] = verified.document.fields_json();
-            if json {
-                print_json(&out)?;
-            } else {
-                let status = out["status"].as_str().unwrap_or("-");
-                println!("{} — {} ({status})", info.title, info.holder);
-                println!("Issuer: {}", info.issuer);
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&out["fields"]).unwrap_or_default()
-                );
-            }
-        }
-        WalletCommand::Log { json } => {
-            let entries = w.transactions()?;
-            if json {
-                print_json(&entries)?;
-            } else if entries.is_empty() {
-                println!("no transactions yet");
-            } else {
-                println!("{}", transactions::export_json(&entries)?);
-            }
-        }
-        WalletCommand::Sync { json } => {
-            let backend = args
-                .backend
-                .as_deref()
-                .context("--backend URL is needed to sync")?;
-            let client = client(backend)?;
-            let report = block_on(w.sync(&client, Some(&StderrSync), Some(&pass)))??;
-            if json {
-                let state = w.sync_state()?;
-                print_json(&json!({ "report": report, "state": state }))?;
-            } else if report.revoked {
-                println!(
-                    "this device's account was revoked (activated on another device): documents removed"
-                );
-            } else {
-                let note = if report.unchanged {
-                    " (nothing new)"
-                } else {
-                    ""
-                };
-                println!(
-                    "synced: {} updated, {} removed{note}",
-                    report.updated, report.removed
-                );
-            }
-        }
-        WalletCommand::Signing(command) => {
-            return signing::signing(&w, args.backend.as_deref(), command);
-        }
-        WalletCommand::Sign(sign) => {
-            return signing::sign(&w, args.backend.as_deref(), &pass, &sign);
-        }
-        WalletCommand::LockAccount | WalletCommand::UnlockAccount => {
-            let backend = args
-                .backend
-                .as_deref()
-                .context("--backend URL is needed to lock or unlock the account")?;
-            let client = client(backend)?;
-            let status = if matches!(args.command, WalletCommand::LockAccount) {
-                block_on(w.lock_account_remote(&client))?
-            } else {
-                block_on(w.unlock_account_remote(&client, &pass))?
-            }?;
-            println!("account {}: {:?}", status.account_id, status.state);
-        }
-        WalletCommand::ChangePasscode { new } => {
-            let new = Passcode::new(&new)?;
-            if w.account_id()?.is_some() {
-                let backend = args.backend.as_deref().context(
-                    "--backend URL is needed: an activated wallet changes its passcode online",
-                )?;
-                let client = client(backend)?;
-                block_on(w.change_passcode_online(&client, &pass, &new))??;
-            } else {
-                w.change_passcode(&pass, &new)?;
-            }
-            println!("passcode changed");
-        }
-        WalletCommand::Status { .. } | WalletCommand::Activate(_) => {}
+        WalletCommand::Present(p) => present::present(&w, &pass, backend, &p),
+        WalletCommand::List { json } => list(&w, json),
+        WalletCommand::Show { id, json } => show(&w, &id, json),
+        WalletCommand::Log { json } => log(&w, json),
+        WalletCommand::Sync { json } => sync(&w, &pass, backend, json),
+        WalletCommand::Signing(command) => signing::signing(&w, backend, command),
+        WalletCommand::Sign(sign) => signing::sign(&w, backend, &pass, &sign),
+        WalletCommand::LockAccount => lock(&w, None, backend),
+        WalletCommand::UnlockAccount => lock(&w, Some(&pass), backend),
+        WalletCommand::ChangePasscode { new } => change_passcode(&w, &pass, &new, backend),
+        WalletCommand::Status { .. } | WalletCommand::Activate(_) => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The documents; one unreadable document does not hide the others: it is listed as damaged,
+/// by id and kind only.
+fn list(w: &Wallet, json: bool) -> Result<ExitCode> {
+    let list = w.document_list()?;
+    let mut rows: Vec<_> = list.documents.iter().map(|d| row(w, d)).collect();
+    rows.extend(
+        list.damaged
+            .iter()
+            .map(|d| json!({"id": d.id, "kind": d.kind, "status": "damaged"})),
+    );
+    if json {
+        print_json(&rows)?;
+    } else {
+        for r in rows {
+            let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
+            if s("status") == "damaged" {
+                println!("{}  {:<22} damaged: cannot be read", s("id"), s("kind"));
+                continue;
+            }
+            let (id, title, holder) = (s("id"), s("title"), s("holder"));
+            let (until, status) = (s("valid_until"), s("status"));
+            println!("{id}  {title:<22} {holder:<24} until {until:<10} {status}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One document with all its fields.
+fn show(w: &Wallet, id: &str, json: bool) -> Result<ExitCode> {
+    let (info, verified) = w.document(id)?;
+    let mut out = row(w, &info);
+    out["issuer"] = json!(info.issuer);
+    out["fields"] = verified.document.fields_json();
+    if json {
+        print_json(&out)?;
+    } else {
+        let status = out["status"].as_str().unwrap_or("-");
+        println!("{} — {} ({status})", info.title, info.holder);
+        println!("Issuer: {}", info.issuer);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out["fields"]).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The transaction log.
+fn log(w: &Wallet, json: bool) -> Result<ExitCode> {
+    let entries = w.transactions()?;
+    if json {
+        print_json(&entries)?;
+    } else if entries.is_empty() {
+        println!("no transactions yet");
+    } else {
+        println!("{}", transactions::export_json(&entries)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Documents, trust list and status list from the backend.
+fn sync(w: &Wallet, pass: &Passcode, backend: Option<&str>, json: bool) -> Result<ExitCode> {
+    let client = client(backend.context("--backend URL is needed to sync")?)?;
+    let report = block_on(w.sync(&client, Some(&StderrSync), Some(pass)))??;
+    if json {
+        let state = w.sync_state()?;
+        print_json(&json!({ "report": report, "state": state }))?;
+    } else if report.revoked {
+        println!(
+            "this device's account was revoked (activated on another device): documents removed"
+        );
+    } else {
+        let note = if report.unchanged {
+            " (nothing new)"
+        } else {
+            ""
+        };
+        println!(
+            "synced: {} updated, {} removed{note}",
+            report.updated, report.removed
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Locks the account at the backend, or unlocks it with the passcode (`unlock_with`).
+fn lock(w: &Wallet, unlock_with: Option<&Passcode>, backend: Option<&str>) -> Result<ExitCode> {
+    let backend = backend.context("--backend URL is needed to lock or unlock the account")?;
+    let client = client(backend)?;
+    let status = match unlock_with {
+        None => block_on(w.lock_account_remote(&client))?,
+        Some(pass) => block_on(w.unlock_account_remote(&client, pass))?,
+    }?;
+    println!("account {}: {:?}", status.account_id, status.state);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new passcode: at the backend too once the wallet is activated.
+fn change_passcode(
+    w: &Wallet,
+    pass: &Passcode,
+    new: &str,
+    backend: Option<&str>,
+) -> Result<ExitCode> {
+    let new = Passcode::new(new)?;
+    if w.account_id()?.is_some() {
+        let backend = backend
+            .context("--backend URL is needed: an activated wallet changes its passcode online")?;
+        let client = client(backend)?;
+        block_on(w.change_passcode_online(&client, pass, &new))??;
+    } else {
+        w.change_passcode(pass, &new)?;
+    }
+    println!("passcode changed");
     Ok(ExitCode::SUCCESS)
 }
 
