@@ -1,13 +1,90 @@
-//! Printing helpers shared by the subcommands.
+//! Printing helpers shared by the subcommands: JSON on standard output, QR images, and the one
+//! text an error is shown as.
 
+use anyhow::{Context as _, Result};
+use eid_core::present::QrImage;
 use serde::Serialize;
 use std::io::Write;
+use std::path::Path;
 
 /// Prints a value as pretty JSON on standard output. A closed pipe (`| head`) is not an error.
-pub fn print_json<T: Serialize>(value: &T) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
     match writeln!(std::io::stdout().lock(), "{text}") {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
+    }
+}
+
+/// Pixels per QR module in PNG output.
+const PNG_SCALE: usize = 6;
+
+/// Writes the PNG / SVG files asked for.
+pub fn write_images(qr: &QrImage, png: Option<&Path>, svg: Option<&Path>) -> Result<()> {
+    if let Some(p) = png {
+        let bytes = qr.to_png(PNG_SCALE)?;
+        std::fs::write(p, bytes).with_context(|| p.display().to_string())?;
+    }
+    if let Some(p) = svg {
+        std::fs::write(p, qr.to_svg(PNG_SCALE)).with_context(|| p.display().to_string())?;
+    }
+    Ok(())
+}
+
+/// An error with its causes, `outer: cause: cause` as anyhow's `{:#}` writes it, except that a
+/// cause already in the text is not repeated: the core's and the backend's errors write their
+/// source into their own message and also return it as `source()`.
+pub fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that writes its source into its message and returns it too, as thiserror's
+    /// `#[error("storage: {0}")] Store(#[from] E)` does.
+    #[derive(Debug)]
+    struct Storage(std::io::Error);
+
+    impl std::fmt::Display for Storage {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "storage: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Storage {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn disk_full() -> std::io::Error {
+        std::io::Error::other("disk full")
+    }
+
+    #[test]
+    fn shows_every_cause_once() {
+        let plain: anyhow::Result<()> = Err(disk_full()).context("cannot write /tmp/x");
+        let plain = plain.err().map(|e| error_text(&e));
+        assert_eq!(plain.as_deref(), Some("cannot write /tmp/x: disk full"));
+
+        let nested: anyhow::Result<()> = Err(Storage(disk_full())).context("sync");
+        let nested = nested.err().map(|e| error_text(&e));
+        assert_eq!(nested.as_deref(), Some("sync: storage: disk full"));
+
+        let bare = anyhow::Error::new(Storage(disk_full()));
+        assert_eq!(error_text(&bare), "storage: disk full");
     }
 }

@@ -3,13 +3,16 @@
 //! of the first synthetic citizen, syncs, shows the airport QR (terminal + PNG) and the clinic
 //! QR, and a verifier checks each with the backend's trust and status lists.
 
-use crate::present_cmd::{print_verdict, write_images};
+use crate::card::read_sim_card;
+use crate::context::{block_on, client, now_s, open_wallet};
+use crate::output::{error_text, write_images};
+use crate::verify::{print_verdict, verifier};
+use anyhow::{Context as _, Result, bail};
 use eid_backend::{App, Config};
 use eid_core::account::passcode::Passcode;
 use eid_core::chip::crypto::{OsRng, Rng};
 use eid_core::chip::reader::{Progress, ProgressListener, Stage};
 use eid_core::present::Profile;
-use eid_core::sync::{BackendClient, RetryPolicy};
 use eid_core::wallet::{Consent, Wallet};
 use eid_fixtures::citizens;
 use std::io::Write;
@@ -19,12 +22,8 @@ use std::time::Instant;
 
 const PASSCODE: &str = "147258";
 
-fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
-    eid_core::runtime::block_on(f).ok_or_else(|| "no async runtime".to_owned())
-}
-
 /// Prints a step and how long it took.
-fn timed<T>(name: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+fn timed<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     print!("==> {name} ... ");
     let _ = std::io::stdout().flush();
     let t = Instant::now();
@@ -32,7 +31,7 @@ fn timed<T>(name: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Stri
     let ms = t.elapsed().as_secs_f64() * 1000.0;
     match &out {
         Ok(_) => println!("ok ({ms:.0} ms)"),
-        Err(e) => println!("FAILED after {ms:.0} ms: {e}"),
+        Err(e) => println!("FAILED after {ms:.0} ms: {}", error_text(e)),
     }
     out
 }
@@ -67,22 +66,21 @@ impl ProgressListener for ChipProgress {
 }
 
 /// The backend on a loopback port, in the core's runtime, until the process ends.
-fn start_backend(dir: &Path) -> Result<String, String> {
+fn start_backend(dir: &Path) -> Result<String> {
     let db = format!("sqlite://{}", dir.join("backend.db").display());
-    let rt = eid_core::runtime::runtime().ok_or("no async runtime")?;
-    rt.block_on(async {
+    block_on(async {
         let app = App::open(Config::development(db))
             .await
-            .map_err(|e| format!("backend: {e}"))?;
+            .context("backend")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| format!("listen: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .context("listen")?;
+        let addr = listener.local_addr()?;
         tokio::spawn(async move {
             let _ = app.serve(listener, std::future::pending::<()>()).await;
         });
-        Ok(format!("http://{addr}"))
-    })
+        Ok::<_, anyhow::Error>(format!("http://{addr}"))
+    })?
 }
 
 fn present_and_verify(
@@ -93,16 +91,13 @@ fn present_and_verify(
     desk: &str,
     out_dir: &Path,
     terminal: bool,
-) -> Result<(), String> {
+) -> Result<()> {
     // The desk shows a fresh nonce; the QR must carry it back.
     let mut nonce = [0u8; 16];
     OsRng.fill(&mut nonce);
     let shown = timed(
         &format!("present the {profile} QR (passcode, then sign)"),
-        || {
-            w.present(profile, Some(&nonce), Consent::Passcode(pass), desk)
-                .map_err(|e| e.to_string())
-        },
+        || Ok(w.present(profile, Some(&nonce), Consent::Passcode(pass), desk)?),
     )?;
     let png: PathBuf = out_dir.join(format!("{profile}.png"));
     write_images(&shown.qr, Some(&png), None)?;
@@ -111,64 +106,66 @@ fn present_and_verify(
         shown.payload_bytes,
         shown.qr.version,
         shown.qr.ecc,
-        shown.expires_at.saturating_sub(crate::present_cmd::now_s()),
+        shown.expires_at.saturating_sub(now_s()),
         png.display()
     );
     if terminal {
         print!("{}", shown.qr.to_terminal());
     }
-    let now = crate::present_cmd::now_s();
+    let now = now_s();
     let (verifier, warnings) = timed("verifier: fetch trust list and status list", || {
-        crate::present_cmd::verifier(None, Some(backend), None, now)
+        verifier(None, Some(backend), None, now)
     })?;
     if !warnings.is_empty() {
-        return Err(warnings.join("; "));
+        bail!("{}", warnings.join("; "));
     }
     let text = timed(&format!("{desk}: scan the PNG"), || {
-        eid_core::present::qr::decode_png(
-            &std::fs::read(&png).map_err(|e| format!("{}: {e}", png.display()))?,
-        )
-        .map_err(|e| e.to_string())
+        Ok(eid_core::present::qr::decode_png(
+            &std::fs::read(&png).with_context(|| png.display().to_string())?,
+        )?)
     })?;
     let verdict = timed(&format!("{desk}: verify offline"), || {
         Ok(verifier.verify_offline(&text, now, Some(&nonce), Some(profile)))
     })?;
     print_verdict(&verdict, false)?;
     if !verdict.valid {
-        return Err(format!("the {profile} QR was refused"));
+        bail!("the {profile} QR was refused");
     }
     Ok(())
 }
 
-pub fn run(no_qr: bool) -> Result<ExitCode, String> {
+/// `eid demo`: every step timed; exit 0 when both QR codes were accepted.
+pub fn run(no_qr: bool) -> Result<ExitCode> {
     let started = Instant::now();
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir()?;
     let out_dir = std::env::temp_dir().join("eid-demo");
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).with_context(|| out_dir.display().to_string())?;
     let citizen = citizens::citizens().remove(0);
     println!("eid demo: a synthetic citizen activates the e-ID wallet, then shows QR codes.");
     let backend = timed("start the backend (in-process, temporary SQLite)", || {
         start_backend(dir.path())
     })?;
     println!("    listening on {backend}");
-    let client = BackendClient::new(&backend, RetryPolicy::default()).map_err(|e| e.to_string())?;
-    let w = crate::wallet_cmd::open_wallet(&dir.path().join("wallet"))?;
-    let pass = Passcode::new(PASSCODE).map_err(|e| e.to_string())?;
+    let client = client(&backend)?;
+    let w = open_wallet(&dir.path().join("wallet"))?;
+    let pass = Passcode::new(PASSCODE)?;
     timed("set up the wallet with a 6-digit passcode", || {
-        w.set_up(&pass).map(|_| ()).map_err(|e| e.to_string())
+        w.set_up(&pass)?;
+        Ok(())
     })?;
     let pending = timed("activation: ID number + phone, SMS code sent", || {
-        block_on(w.start_activation(&client, &citizen.id_number, &citizen.phone))?
-            .map_err(|e| e.to_string())
+        Ok(block_on(w.start_activation(
+            &client,
+            &citizen.id_number,
+            &citizen.phone,
+        ))??)
     })?;
     let code = timed("read the SMS code (development outbox)", || {
-        block_on(client.dev_latest_code(&citizen.phone))?
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "no SMS code".to_owned())
+        block_on(client.dev_latest_code(&citizen.phone))??.context("no SMS code")
     })?;
     let chip = timed("read the CCCD chip over NFC (simulated card)", || {
         println!();
-        crate::wallet_cmd::read_sim_card_with(
+        read_sim_card(
             &citizen.id_number,
             &pending.chip_challenge,
             Some(&ChipProgress),
@@ -177,14 +174,15 @@ pub fn run(no_qr: bool) -> Result<ExitCode, String> {
     let (_, level) = timed(
         "complete activation (chip evidence checked by the backend)",
         || {
-            block_on(w.complete_activation(&client, &pending, &code, &chip, &pass))?
-                .map_err(|e| e.to_string())
+            Ok(block_on(w.complete_activation(
+                &client, &pending, &code, &chip, &pass,
+            ))??)
         },
     )?;
     println!("    account active at level {level}");
     let report = timed(
         "sync documents, trust list, status list, presentation credentials (passcode)",
-        || block_on(w.sync(&client, None, Some(&pass)))?.map_err(|e| e.to_string()),
+        || Ok(block_on(w.sync(&client, None, Some(&pass)))??),
     )?;
     println!("    {} documents", report.updated);
     let terminal = !no_qr;

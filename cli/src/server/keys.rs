@@ -1,7 +1,9 @@
 //! `eid keys`: the backend's own keys in its database (ADR 0018): list them, or rotate an
 //! issuer key so that a new one signs from a date on.
 
+use crate::context::{block_on, now_s};
 use crate::output::print_json;
+use anyhow::{Context as _, Result, anyhow};
 use eid_backend::db::Store;
 use eid_backend::keys;
 use eid_backend::signing::seal::{KEK_ENV, SealKey};
@@ -50,38 +52,24 @@ enum KeysCommand {
     },
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// `YYYY-MM-DD`, Unix seconds or `now`.
-fn parse_time(text: &str) -> Result<u64, String> {
+fn parse_time(text: &str) -> Result<u64> {
     if text == "now" {
-        return Ok(now());
+        return Ok(now_s());
     }
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(seconds);
     }
     Date::parse_iso(text)
         .map(Date::unix_seconds)
-        .ok_or_else(|| format!("--from: expected YYYY-MM-DD, Unix seconds or now, got {text}"))
+        .ok_or_else(|| anyhow!("--from: expected YYYY-MM-DD, Unix seconds or now, got {text}"))
 }
 
-fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))
-        .map(|rt| rt.block_on(f))
-}
-
-pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
+pub fn run(args: KeysArgs) -> Result<ExitCode> {
     match args.command {
         KeysCommand::List { json } => block_on(async {
-            let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
-            let list = keys::list(&store).await.map_err(|e| e.to_string())?;
+            let store = Store::open(&args.db).await?;
+            let list = keys::list(&store).await?;
             if json {
                 print_json(&list)?;
             } else {
@@ -94,7 +82,7 @@ pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
                     );
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
         })?,
         KeysCommand::Rotate {
             kind,
@@ -102,22 +90,18 @@ pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
             dev,
             issuer_keys,
         } => {
-            let kind = DocumentKind::parse(&kind).ok_or_else(|| {
-                "--kind: identity, driving_licence, health_insurance or health_record".to_owned()
-            })?;
+            let kind = DocumentKind::parse(&kind)
+                .context("--kind: identity, driving_licence, health_insurance or health_record")?;
             let from = parse_time(&from)?;
-            let kek = SealKey::from_env(dev)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| {
-                    format!("{KEK_ENV} is not set (or --dev for a development database)")
-                })?;
+            let kek = SealKey::from_env(dev)?.ok_or_else(|| {
+                anyhow!("{KEK_ENV} is not set (or --dev for a development database)")
+            })?;
             let token: Option<std::sync::Arc<dyn eid_backend::signing::KeySigner>> =
                 match &issuer_keys {
                     eid_backend::signing::SignerChoice::Software => None,
                     eid_backend::signing::SignerChoice::Pkcs11 { module } => {
                         Some(std::sync::Arc::new(
-                            eid_backend::signing::pkcs11::Pkcs11Signer::from_env(module)
-                                .map_err(|e| e.to_string())?,
+                            eid_backend::signing::pkcs11::Pkcs11Signer::from_env(module)?,
                         ))
                     }
                 };
@@ -126,10 +110,8 @@ pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
                 token,
             };
             block_on(async {
-                let store = Store::open(&args.db).await.map_err(|e| e.to_string())?;
-                let r = keys::rotate(&store, &vault, kind, from, now())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let store = Store::open(&args.db).await?;
+                let r = keys::rotate(&store, &vault, kind, from, now_s()).await?;
                 let _ = writeln!(
                     std::io::stdout().lock(),
                     "new {} key {} signs from {}; the previous one leaves the trust list at {}",
@@ -141,7 +123,7 @@ pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
                     r.signs_from,
                     r.predecessor_retires_at
                 );
-                Ok(ExitCode::SUCCESS)
+                Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
             })?
         }
     }

@@ -1,17 +1,17 @@
-//! `eid chip ...`: read a CCCD (simulated or on a PC/SC reader), benchmark the reader, parse the
-//! printed QR.
+//! `eid chip ...`: read a CCCD (simulated or on a PC/SC reader), parse the printed QR; `eid chip
+//! bench` runs from `dev/chip_bench.rs`.
 
-use crate::chip_bench;
+use crate::card::{EXTENDED, open_pcsc, read_with};
 use crate::output::print_json;
+use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use eid_core::chip::TransportLimits;
 use eid_core::chip::bac::MrzKey;
-use eid_core::chip::crypto::OsRng;
-use eid_core::chip::document::{ChipDocument, read_document};
+use eid_core::chip::document::ChipDocument;
 use eid_core::chip::lds::LdsFile;
 use eid_core::chip::pa::TrustStore;
 use eid_core::chip::pace::PacePassword;
 use eid_core::chip::reader::{AccessKey, Progress, ProgressListener, ReadRequest, Stage};
-use eid_core::chip::{ApduTransport, ChipError, TransportLimits};
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};
 use eid_fixtures::card::{ChipProfile, SimTransport};
 use eid_fixtures::citizens::{self, Citizen};
@@ -106,24 +106,17 @@ pub struct ReadArgs {
     sim_bac_only: bool,
 }
 
-pub fn run(cmd: ChipCommand) -> Result<ExitCode, String> {
+pub fn run(cmd: ChipCommand) -> Result<ExitCode> {
     match cmd {
         ChipCommand::Read(args) => read(&args),
-        ChipCommand::Bench { .. } => bench(),
+        ChipCommand::Bench { .. } => crate::dev::chip_bench::run(),
         ChipCommand::ParseQr { text, json } => parse_qr(&text, json),
     }
 }
 
-/// Extended-length limits of a modern reader (and the simulated one).
-const EXTENDED: TransportLimits = TransportLimits {
-    max_command: 65544,
-    max_response: 65538,
-    extended_length: true,
-};
-
-fn access_key(args: &ReadArgs, sim_citizen: Option<&Citizen>) -> Result<AccessKey, String> {
+fn access_key(args: &ReadArgs, sim_citizen: Option<&Citizen>) -> Result<AccessKey> {
     if let Some(can) = &args.can {
-        return PacePassword::can(can).map_err(|e| e.to_string());
+        return Ok(PacePassword::can(can)?);
     }
     let given = args.id.is_some()
         || args.doc_number.is_some()
@@ -131,21 +124,19 @@ fn access_key(args: &ReadArgs, sim_citizen: Option<&Citizen>) -> Result<AccessKe
         || args.expiry.is_some();
     if !given {
         if let Some(c) = sim_citizen {
-            return cccd::mrz_key(c)
-                .map(PacePassword::Mrz)
-                .map_err(|e| e.to_string());
+            return Ok(PacePassword::Mrz(cccd::mrz_key(c)?));
         }
-        return Err("give --id (or --doc-number) with --dob and --expiry, or --can".into());
+        bail!("give --id (or --doc-number) with --dob and --expiry, or --can");
     }
     let (Some(dob), Some(expiry)) = (&args.dob, &args.expiry) else {
-        return Err("--dob and --expiry (YYMMDD) are needed with --id or --doc-number".into());
+        bail!("--dob and --expiry (YYMMDD) are needed with --id or --doc-number");
     };
     let key = match (&args.id, &args.doc_number) {
         (Some(id), _) => MrzKey::for_cccd(id, dob, expiry),
         (None, Some(doc)) => MrzKey::new(doc, dob, expiry),
-        (None, None) => return Err("give --id or --doc-number".into()),
+        (None, None) => bail!("give --id or --doc-number"),
     };
-    key.map(PacePassword::Mrz).map_err(|e| e.to_string())
+    Ok(PacePassword::Mrz(key?))
 }
 
 fn sim_options(args: &ReadArgs) -> CardOptions {
@@ -193,7 +184,7 @@ impl ProgressListener for StderrProgress {
     }
 }
 
-fn read(args: &ReadArgs) -> Result<ExitCode, String> {
+fn read(args: &ReadArgs) -> Result<ExitCode> {
     let mut request = ReadRequest::cccd(args.photo || args.save_photo.is_some());
     request.max_resumes = 50;
     let listener = StderrProgress;
@@ -203,7 +194,7 @@ fn read(args: &ReadArgs) -> Result<ExitCode, String> {
     let mut trust = if args.trust.is_empty() {
         None
     } else {
-        Some(TrustStore::from_files(&args.trust).map_err(|e| format!("trust store: {e}"))?)
+        Some(TrustStore::from_files(&args.trust).context("trust store")?)
     };
     let doc = if args.sim {
         let all = citizens::citizens();
@@ -213,7 +204,7 @@ fn read(args: &ReadArgs) -> Result<ExitCode, String> {
             .and_then(|id| all.iter().find(|c| c.id_number == id))
             .unwrap_or(&all[0]);
         let key = access_key(args, Some(citizen))?;
-        let card = cccd::card(citizen, &sim_options(args)).map_err(|e| e.to_string())?;
+        let card = cccd::card(citizen, &sim_options(args))?;
         let limits = if args.sim_short_apdus {
             TransportLimits::SHORT
         } else {
@@ -224,7 +215,7 @@ fn read(args: &ReadArgs) -> Result<ExitCode, String> {
             link = link.drop_every(n);
         }
         if trust.is_none() {
-            trust = Some(cccd::trust_store().map_err(|e| e.to_string())?);
+            trust = Some(cccd::trust_store()?);
         }
         read_with(link, key, &request, trust.as_ref(), listener)?
     } else {
@@ -239,7 +230,7 @@ fn read(args: &ReadArgs) -> Result<ExitCode, String> {
     };
     if let (Some(path), Some(face)) = (&args.save_photo, &doc.face) {
         std::fs::write(path, &face.image)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let report = report(&doc, args.stats);
     if args.json {
@@ -248,41 +239,6 @@ fn read(args: &ReadArgs) -> Result<ExitCode, String> {
         print_human(&doc, &report);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The chip evidence for an activation from a card on a PC/SC reader: PACE with the CAN, every
-/// file the backend checks, active authentication over the backend's `challenge`. Passive
-/// authentication is left to the backend (it holds the CSCA list).
-pub(crate) fn read_pcsc_for_activation(
-    reader: Option<&str>,
-    can: &str,
-    challenge: &[u8],
-) -> Result<ChipDocument, String> {
-    let key = PacePassword::can(can).map_err(|e| e.to_string())?;
-    let mut request = ReadRequest::cccd(true);
-    request.aa_challenge = Some(challenge.to_vec());
-    read_with(open_pcsc(reader)?, key, &request, None, None)
-}
-
-fn read_with<T: ApduTransport>(
-    link: T,
-    key: AccessKey,
-    request: &ReadRequest,
-    trust: Option<&TrustStore>,
-    listener: Option<&dyn ProgressListener>,
-) -> Result<ChipDocument, String> {
-    read_document(link, key, request, trust, &mut OsRng, listener)
-        .map_err(|e: ChipError| e.to_string())
-}
-
-#[cfg(feature = "pcsc")]
-fn open_pcsc(reader: Option<&str>) -> Result<eid_core::chip::pcsc::PcscTransport, String> {
-    eid_core::chip::pcsc::PcscTransport::open(reader, true).map_err(|e| e.to_string())
-}
-
-#[cfg(not(feature = "pcsc"))]
-fn open_pcsc(_reader: Option<&str>) -> Result<SimTransport<eid_fixtures::card::SimCard>, String> {
-    Err("this eid was built without PC/SC support: rebuild with `--features pcsc` (needs libpcsclite-dev)".into())
 }
 
 /// The JSON report: verdicts are data, so an invalid card still gives exit code 0.
@@ -372,65 +328,8 @@ fn print_human(doc: &ChipDocument, report: &Value) {
     }
 }
 
-fn bench() -> Result<ExitCode, String> {
-    let citizen = citizens::citizens().remove(0);
-    let key = cccd::mrz_key(&citizen).map_err(|e| e.to_string())?;
-    // BAC on both sides so the comparison is about reading, not about the access protocol.
-    let options = |profile: ChipProfile| CardOptions {
-        profile,
-        pace: false,
-        faults: Faults::default(),
-    };
-    let files = [
-        LdsFile::Com,
-        LdsFile::Sod,
-        LdsFile::DG1,
-        LdsFile::DG2,
-        LdsFile::DG13,
-        LdsFile::DG14,
-        LdsFile::DG15,
-    ];
-    let card = |profile: ChipProfile| {
-        let c = citizen.clone();
-        move || cccd::card(&c, &options(profile.clone())).map_err(|e| e.to_string())
-    };
-    let ext = card(ChipProfile::EXTENDED);
-    let short = card(ChipProfile::SHORT);
-    let total: usize = cccd::personalise(&citizen, &options(ChipProfile::EXTENDED))
-        .map_err(|e| e.to_string())?
-        .iter()
-        .filter(|(f, _)| files.contains(f))
-        .map(|(_, b)| b.len())
-        .sum();
-    let ext_clean = chip_bench::compare(&ext, EXTENDED, None, &key, &files)?;
-    let ext_drop = chip_bench::compare(&ext, EXTENDED, Some(40), &key, &files)?;
-    let short_clean = chip_bench::compare(&short, TransportLimits::SHORT, None, &key, &files)?;
-    let short_drop = chip_bench::compare(&short, TransportLimits::SHORT, Some(40), &key, &files)?;
-    let ratio =
-        |a: &chip_bench::Run, b: &chip_bench::Run| a.apdu_count as f64 / b.apdu_count.max(1) as f64;
-    let report = json!({
-        "card": {"files": files.iter().map(|f| f.name()).collect::<Vec<_>>(), "bytes": total, "access_control": "BAC"},
-        "extended_length": {
-            "clean": ext_clean,
-            "drop_every_40": ext_drop,
-            "ours_drop_vs_clean": ratio(&ext_drop.ours, &ext_clean.ours),
-        },
-        "short_apdus": {
-            "clean": short_clean,
-            "drop_every_40": short_drop,
-            "ours_drop_vs_clean": ratio(&short_drop.ours, &short_clean.ours),
-        },
-        "targets": {
-            "extended_clean_round_trip_ratio_max": 0.5,
-            "ours_drop_vs_clean_max": 1.3,
-        },
-    });
-    print_json(&report)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn parse_qr(text: &str, json: bool) -> Result<ExitCode, String> {
-    let qr = eid_core::chip::card_qr::parse(text).map_err(|e| e.to_string())?;
+fn parse_qr(text: &str, json: bool) -> Result<ExitCode> {
+    let qr = eid_core::chip::card_qr::parse(text)?;
     if json {
         print_json(&qr)?;
     } else {

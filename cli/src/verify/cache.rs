@@ -3,6 +3,7 @@
 //! list it fetched. The files hold only what the backend serves publicly; the status list is
 //! checked against the trust list again every time it is loaded, and its age is reported.
 
+use anyhow::{Context as _, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -28,26 +29,26 @@ impl DeskCache {
 
     /// Replaces both lists; each file is written aside and renamed, so a crash leaves the old
     /// copy or the new one, never half of one.
-    pub fn store(&self, lists: &Cached) -> Result<(), String> {
-        fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+    pub fn store(&self, lists: &Cached) -> Result<()> {
+        fs::create_dir_all(&self.dir).with_context(|| self.dir.display().to_string())?;
         for (name, bytes) in [(TRUST, &lists.trust), (STATUS, &lists.status)] {
             let path = self.dir.join(name);
             let part = self.dir.join(format!("{name}.part"));
             fs::write(&part, bytes)
                 .and_then(|()| fs::rename(&part, &path))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .with_context(|| path.display().to_string())?;
         }
         Ok(())
     }
 
     /// The lists last stored, or `None` when this desk has never fetched any.
-    pub fn load(&self) -> Result<Option<Cached>, String> {
+    pub fn load(&self) -> Result<Option<Cached>> {
         let read = |name: &str| {
             let path = self.dir.join(name);
             match fs::read(&path) {
                 Ok(b) => Ok(Some(b)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(format!("{}: {e}", path.display())),
+                Err(e) => Err(anyhow::Error::new(e).context(path.display().to_string())),
             }
         };
         Ok(match (read(TRUST)?, read(STATUS)?) {

@@ -5,13 +5,15 @@
 //! verifier signature. Tokens live TOKEN_LIFETIME + MAX_SKEW (the longest the backend accepts)
 //! and signatures are dated so both stay valid for about five minutes after the preparation.
 
-use crate::load_cmd::{activate_wallet, block_on, err};
+use super::load::{LOAD_PASSCODE, activate_wallet};
+use crate::context::{block_on, client, now_s};
 use crate::output::print_json;
+use anyhow::Result;
 use eid_core::account::passcode::Passcode;
 use eid_core::api::{self, B64, MAX_SKEW_SECONDS, TokenRedeem, VerifierRegistration};
 use eid_core::present::payload::{TOKEN_LIFETIME, raw_signature};
 use eid_core::present::{Profile, Token};
-use eid_core::sync::{BackendClient, RetryPolicy, VerifierKey, VerifierSigner};
+use eid_core::sync::{VerifierKey, VerifierSigner};
 use eid_fixtures::citizens;
 use serde_json::json;
 use std::fmt::Write as _;
@@ -37,20 +39,14 @@ pub struct Args {
     threads: usize,
 }
 
-fn now() -> Result<u64, String> {
-    Ok(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(err)?
-        .as_secs())
-}
-
 /// A Lua string literal (the texts here are base45 / base64url / digits, but be safe).
 fn lua_str(s: &str) -> String {
     format!("{s:?}")
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
-    let client = BackendClient::new(&args.backend, RetryPolicy::default()).map_err(err)?;
+/// `eid load-prep-redeem`: the verifier, the tokens and the wrk script.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let client = client(&args.backend)?;
     let mut verifier = VerifierKey::generate();
     verifier.verifier_id = block_on(client.register_verifier(
         &args.admin_token,
@@ -59,14 +55,13 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             public_key: B64(verifier.public_key()),
             profiles: Profile::ALL.iter().map(|p| p.as_str().to_owned()).collect(),
         },
-    ))?
-    .map_err(err)?
+    ))??
     .verifier_id;
     let mut wallets = Vec::new();
     for c in &citizens::citizens() {
         wallets.push(activate_wallet(&client, c)?);
     }
-    let start = now()?;
+    let start = now_s();
     // Valid from start - 50 to start + 550 at the backend (±MAX_SKEW).
     let ts = start + MAX_SKEW_SECONDS - 50;
     let expires_at = start + TOKEN_LIFETIME + MAX_SKEW_SECONDS - 5;
@@ -78,36 +73,30 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         id[..8].copy_from_slice(&(n as u64).to_be_bytes());
         id[8..].copy_from_slice(&start.to_be_bytes());
         let input = Token::signing_input(&id, profile, expires_at);
-        let der = wallets[i]
-            .wallet
-            .sign_with_device_key(&input)
-            .map_err(err)?;
+        let der = wallets[i].wallet.sign_with_device_key(&input)?;
         let text = Token {
             id,
             profile,
             expires_at,
-            signature: raw_signature(&der).map_err(err)?,
+            signature: raw_signature(&der)?,
         }
         .to_text();
         // Only tokens registered with the citizen's consent redeem (docs/adr/0017).
         block_on(wallets[i].wallet.register_online_token(
             &client,
             &text,
-            &Passcode::new(crate::load_cmd::LOAD_PASSCODE).map_err(err)?,
-        ))?
-        .map_err(err)?;
-        let body = serde_json::to_string(&TokenRedeem { token: text }).map_err(err)?;
+            &Passcode::new(LOAD_PASSCODE)?,
+        ))??;
+        let body = serde_json::to_string(&TokenRedeem { token: text })?;
         let nonce = api::new_nonce();
-        let sig = verifier
-            .sign(&api::signing_input(
-                "POST",
-                api::paths::TOKEN_REDEEM,
-                ts,
-                &nonce,
-                body.as_bytes(),
-            ))
-            .map_err(err)?;
-        let sig = serde_json::to_value(B64(sig)).map_err(err)?;
+        let sig = verifier.sign(&api::signing_input(
+            "POST",
+            api::paths::TOKEN_REDEEM,
+            ts,
+            &nonce,
+            body.as_bytes(),
+        ))?;
+        let sig = serde_json::to_value(B64(sig))?;
         let _ = writeln!(
             entries,
             "  {{{}, {}, {}}},",
@@ -135,12 +124,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         nh = api::headers::NONCE,
         sh = api::headers::SIGNATURE,
     );
-    std::fs::write(&args.lua, lua).map_err(err)?;
+    std::fs::write(&args.lua, lua)?;
     print_json(&json!({
         "verifier": verifier.verifier_id,
         "accounts": wallets.len(),
         "tokens": args.tokens,
-        "valid_for_s": expires_at.saturating_sub(now()?),
+        "valid_for_s": expires_at.saturating_sub(now_s()),
     }))?;
     Ok(ExitCode::SUCCESS)
 }

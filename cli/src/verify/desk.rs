@@ -2,7 +2,9 @@
 //! key in its key store and registers it with the backend's admin token; `eid verify
 //! --verifier-dir DIR` then redeems online tokens as that desk.
 
+use crate::context::{block_on, client, open_key_store};
 use crate::output::print_json;
+use anyhow::{Context as _, Result, anyhow};
 use clap::{Args, Subcommand};
 use eid_core::api::{B64, VerifierRegistration};
 use eid_core::verify::KeyStoreVerifier;
@@ -48,56 +50,51 @@ pub enum VerifierCommand {
     },
 }
 
-pub fn run(args: VerifierArgs) -> Result<ExitCode, String> {
+/// `eid verifier register`: the desk's key, made once, registered with the admin token.
+pub fn run(args: VerifierArgs) -> Result<ExitCode> {
     let VerifierCommand::Register {
         admin_token,
         name,
         profiles,
     } = args.command;
-    let keys = crate::wallet_cmd::open_key_store(&args.dir)?;
-    let public_key = match keys.public_key(ALIAS).map_err(|e| e.to_string())? {
+    let keys = open_key_store(&args.dir)?;
+    let public_key = match keys.public_key(ALIAS)? {
         Some(k) => k,
-        None => keys.create_signing_key(ALIAS).map_err(|e| e.to_string())?,
+        None => keys.create_signing_key(ALIAS)?,
     };
-    let client = eid_core::sync::BackendClient::new(&args.backend, Default::default())
-        .map_err(|e| e.to_string())?;
-    let registered = eid_core::runtime::block_on(client.register_verifier(
+    let client = client(&args.backend)?;
+    let registered = block_on(client.register_verifier(
         &admin_token,
         &VerifierRegistration {
             name: name.clone(),
             public_key: B64(public_key),
             profiles: profiles.clone(),
         },
-    ))
-    .ok_or("no async runtime")?
-    .map_err(|e| e.to_string())?;
+    ))??;
     let desk = Desk {
         verifier_id: registered.verifier_id,
         name,
         profiles,
     };
     let path = args.dir.join(FILE);
-    std::fs::write(
-        &path,
-        serde_json::to_vec_pretty(&desk).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&desk)?)
+        .with_context(|| path.display().to_string())?;
     print_json(&desk)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The desk registered in `dir`, as a request signer.
-pub fn desk(dir: &Path) -> Result<KeyStoreVerifier, String> {
+pub fn desk(dir: &Path) -> Result<KeyStoreVerifier> {
     let path = dir.join(FILE);
     let desk: Desk = serde_json::from_slice(&std::fs::read(&path).map_err(|e| {
-        format!(
+        anyhow!(
             "{}: {e} (register the desk with `eid verifier register`)",
             path.display()
         )
     })?)
-    .map_err(|e| format!("{}: {e}", path.display()))?;
+    .with_context(|| path.display().to_string())?;
     Ok(KeyStoreVerifier {
-        keys: crate::wallet_cmd::open_key_store(dir)?,
+        keys: open_key_store(dir)?,
         alias: ALIAS.to_owned(),
         verifier_id: desk.verifier_id,
     })

@@ -5,35 +5,42 @@
 //! backend's ±300 s window, longer than a load run). With `EID_IF_NONE_MATCH=1` in wrk's
 //! environment the script sends each page's ETag, as a phone does after its first sync.
 
+use crate::card::{EXTENDED, read_with};
+use crate::context::{block_on, client, now_s};
 use crate::output::print_json;
+use anyhow::{Context as _, Result};
 use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::api::{self, B64};
-use eid_core::chip::TransportLimits;
-use eid_core::chip::crypto::OsRng;
-use eid_core::chip::document::read_document;
 use eid_core::chip::pace::PacePassword;
 use eid_core::chip::reader::ReadRequest;
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
-use eid_core::sync::{BackendClient, RetryPolicy};
+use eid_core::sync::BackendClient;
 use eid_core::wallet::Wallet;
 use eid_fixtures::card::SimTransport;
 use eid_fixtures::card::cccd::{self, CardOptions};
 use eid_fixtures::citizens::{self, Citizen};
 use serde_json::json;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-pub(crate) fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
-pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
-    eid_core::runtime::block_on(f).ok_or_else(|| "no async runtime".to_owned())
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    backend: String,
+    #[arg(long)]
+    lua: PathBuf,
+    /// Citizens to activate: the backend must have been seeded with at least as many
+    /// (`eid serve --population N`).
+    #[arg(long, default_value_t = eid_fixtures::citizens::POPULATION_SIZE)]
+    population: usize,
+    /// Activations in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
 }
 
 /// One activated device: the backend time its activation took and its wrk Lua entry.
@@ -44,29 +51,24 @@ struct Activated {
 
 /// Activates `c` on a fresh wallet (timing the backend calls only), syncs it once and signs
 /// the replayed request.
-fn activate(client: &BackendClient, c: &Citizen) -> Result<Activated, String> {
+fn activate(client: &BackendClient, c: &Citizen) -> Result<Activated> {
     let activated = activate_wallet(client, c)?;
     let w = &activated.wallet;
     // The first sync, as the app does after activating: it also gives the page's ETag.
-    block_on(w.sync(client, None, None))?.map_err(err)?;
-    let etag = w.sync_state().map_err(err)?.etag.unwrap_or_default();
-    let ts = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(err)?
-        .as_secs();
+    block_on(w.sync(client, None, None))??;
+    let etag = w.sync_state()?.etag.unwrap_or_default();
+    let ts = now_s();
     // A GET may be sent again (the load tool replays it); only state changes consume nonces.
     let nonce = api::new_nonce();
-    let sig = w
-        .sign_with_device_key(&api::signing_input(
-            "GET",
-            api::paths::DOCUMENTS,
-            ts,
-            &nonce,
-            b"",
-        ))
-        .map_err(err)?;
-    let sig = serde_json::to_value(B64(sig)).map_err(err)?;
-    let account = w.account_id().map_err(err)?.ok_or("no account id")?;
+    let sig = w.sign_with_device_key(&api::signing_input(
+        "GET",
+        api::paths::DOCUMENTS,
+        ts,
+        &nonce,
+        b"",
+    ))?;
+    let sig = serde_json::to_value(B64(sig))?;
+    let account = w.account_id()?.context("no account id")?;
     // ETags are quoted hex: escape the quotes for Lua.
     let etag = etag.replace('"', "\\\"");
     Ok(Activated {
@@ -90,45 +92,25 @@ pub(crate) struct ActivatedWallet {
 pub(crate) const LOAD_PASSCODE: &str = "123456";
 
 /// Activates `c` on a fresh in-memory wallet with its simulated card.
-pub(crate) fn activate_wallet(
-    client: &BackendClient,
-    c: &Citizen,
-) -> Result<ActivatedWallet, String> {
-    let limits = TransportLimits {
-        max_command: 65544,
-        max_response: 65538,
-        extended_length: true,
-    };
-    let dir = tempfile::tempdir().map_err(err)?;
+pub(crate) fn activate_wallet(client: &BackendClient, c: &Citizen) -> Result<ActivatedWallet> {
+    let dir = tempfile::tempdir()?;
     let keys: Arc<dyn KeyStore> = Arc::new(SoftwareKeyStore::in_memory());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
     // The cheap Argon2 cost: the passcode is not what this measures.
-    let w = Wallet::open(dir.path(), keys, clock)
-        .map_err(err)?
-        .with_kdf(KdfParams::FAST_FOR_TESTS);
-    let pass = Passcode::new(LOAD_PASSCODE).map_err(err)?;
-    w.set_up(&pass).map_err(err)?;
+    let w = Wallet::open(dir.path(), keys, clock)?.with_kdf(KdfParams::FAST_FOR_TESTS);
+    let pass = Passcode::new(LOAD_PASSCODE)?;
+    w.set_up(&pass)?;
     let t0 = Instant::now();
-    let pending = block_on(w.start_activation(client, &c.id_number, &c.phone))?.map_err(err)?;
-    let code = block_on(client.dev_latest_code(&c.phone))?
-        .map_err(err)?
-        .ok_or("no code in the dev outbox")?;
+    let pending = block_on(w.start_activation(client, &c.id_number, &c.phone))??;
+    let code = block_on(client.dev_latest_code(&c.phone))??.context("no code in the dev outbox")?;
     let mut backend_seconds = t0.elapsed().as_secs_f64();
-    let card = cccd::card(c, &CardOptions::default()).map_err(err)?;
+    let card = cccd::card(c, &CardOptions::default())?;
     let mut request = ReadRequest::cccd(false);
     request.aa_challenge = Some(pending.chip_challenge.clone());
-    let key = PacePassword::Mrz(cccd::mrz_key(c).map_err(err)?);
-    let chip = read_document(
-        SimTransport::new(card, limits),
-        key,
-        &request,
-        None,
-        &mut OsRng,
-        None,
-    )
-    .map_err(err)?;
+    let key = PacePassword::Mrz(cccd::mrz_key(c)?);
+    let chip = read_with(SimTransport::new(card, EXTENDED), key, &request, None, None)?;
     let t1 = Instant::now();
-    block_on(w.complete_activation(client, &pending, &code, &chip, &pass))?.map_err(err)?;
+    block_on(w.complete_activation(client, &pending, &code, &chip, &pass))??;
     backend_seconds += t1.elapsed().as_secs_f64();
     Ok(ActivatedWallet {
         wallet: w,
@@ -146,16 +128,13 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-pub fn run(
-    backend: &str,
-    lua_out: &Path,
-    population: usize,
-    concurrency: usize,
-) -> Result<ExitCode, String> {
-    let client = BackendClient::new(backend, RetryPolicy::default()).map_err(err)?;
+/// `eid load-prep`: activates the population and writes the wrk script.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let (lua_out, population, concurrency) = (&args.lua, args.population, args.concurrency);
+    let client = client(&args.backend)?;
     let all = citizens::population(population);
     let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Result<Activated, String>>> = Mutex::new(Vec::new());
+    let done: Mutex<Vec<Result<Activated>>> = Mutex::new(Vec::new());
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..concurrency.max(1) {
@@ -191,7 +170,7 @@ pub fn run(
         api::headers::SIGNATURE,
         api::paths::DOCUMENTS,
     );
-    std::fs::write(lua_out, lua).map_err(err)?;
+    std::fs::write(lua_out, lua)?;
     print_json(&json!({
         "activations": all.len(),
         "concurrency": concurrency.max(1),

@@ -4,14 +4,22 @@
 //! The baseline reads the way many public readers do: BAC, then per file SELECT, a 4-byte header
 //! read and 223-byte blocks, and on link loss it starts the whole read again from scratch.
 
+use crate::card::EXTENDED;
+use crate::output::print_json;
+use anyhow::Result;
 use eid_core::chip::apdu::{CommandApdu, ins, sw};
 use eid_core::chip::bac::{self, MrzKey};
 use eid_core::chip::lds::{EMRTD_AID, LdsFile};
 use eid_core::chip::reader::{AccessKey, Reader};
 use eid_core::chip::{Channel, ChipError, Stats, TransportLimits, tlv};
+use eid_fixtures::card::ChipProfile;
+use eid_fixtures::card::cccd::{self, CardOptions, Faults};
 use eid_fixtures::card::{SimCard, SimTransport};
+use eid_fixtures::citizens;
 use eid_fixtures::drbg::Drbg;
 use serde::Serialize;
+use serde_json::json;
+use std::process::ExitCode;
 
 /// Block size of the baseline: the classic 0xDF that fits any short secure-messaging response.
 const BASELINE_BLOCK: usize = 0xDF;
@@ -123,12 +131,12 @@ pub struct Comparison {
 }
 
 pub fn compare(
-    make_card: &dyn Fn() -> Result<SimCard, String>,
+    make_card: &dyn Fn() -> Result<SimCard>,
     limits: TransportLimits,
     drop_every: Option<u64>,
     key: &MrzKey,
     files: &[LdsFile],
-) -> Result<Comparison, String> {
+) -> Result<Comparison> {
     let link = |card| {
         let t = SimTransport::new(card, limits);
         match drop_every {
@@ -144,4 +152,60 @@ pub fn compare(
         baseline,
         round_trip_ratio,
     })
+}
+
+/// `eid chip bench --sim`: both readers on clean and lossy links, extended and short APDUs.
+pub fn run() -> Result<ExitCode> {
+    let citizen = citizens::citizens().remove(0);
+    let key = cccd::mrz_key(&citizen)?;
+    // BAC on both sides so the comparison is about reading, not about the access protocol.
+    let options = |profile: ChipProfile| CardOptions {
+        profile,
+        pace: false,
+        faults: Faults::default(),
+    };
+    let files = [
+        LdsFile::Com,
+        LdsFile::Sod,
+        LdsFile::DG1,
+        LdsFile::DG2,
+        LdsFile::DG13,
+        LdsFile::DG14,
+        LdsFile::DG15,
+    ];
+    let card = |profile: ChipProfile| {
+        let c = citizen.clone();
+        move || Ok(cccd::card(&c, &options(profile.clone()))?)
+    };
+    let ext = card(ChipProfile::EXTENDED);
+    let short = card(ChipProfile::SHORT);
+    let total: usize = cccd::personalise(&citizen, &options(ChipProfile::EXTENDED))?
+        .iter()
+        .filter(|(f, _)| files.contains(f))
+        .map(|(_, b)| b.len())
+        .sum();
+    let ext_clean = compare(&ext, EXTENDED, None, &key, &files)?;
+    let ext_drop = compare(&ext, EXTENDED, Some(40), &key, &files)?;
+    let short_clean = compare(&short, TransportLimits::SHORT, None, &key, &files)?;
+    let short_drop = compare(&short, TransportLimits::SHORT, Some(40), &key, &files)?;
+    let ratio = |a: &Run, b: &Run| a.apdu_count as f64 / b.apdu_count.max(1) as f64;
+    let report = json!({
+        "card": {"files": files.iter().map(|f| f.name()).collect::<Vec<_>>(), "bytes": total, "access_control": "BAC"},
+        "extended_length": {
+            "clean": ext_clean,
+            "drop_every_40": ext_drop,
+            "ours_drop_vs_clean": ratio(&ext_drop.ours, &ext_clean.ours),
+        },
+        "short_apdus": {
+            "clean": short_clean,
+            "drop_every_40": short_drop,
+            "ours_drop_vs_clean": ratio(&short_drop.ours, &short_clean.ours),
+        },
+        "targets": {
+            "extended_clean_round_trip_ratio_max": 0.5,
+            "ours_drop_vs_clean_max": 1.3,
+        },
+    });
+    print_json(&report)?;
+    Ok(ExitCode::SUCCESS)
 }

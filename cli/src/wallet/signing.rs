@@ -1,8 +1,9 @@
 //! `eid wallet ... signing enrol|list` and `eid wallet ... sign --file FILE --out SIG.p7s`:
 //! the citizen's remote signing key (issue 6).
 
+use crate::context::{block_on, client};
 use crate::output::print_json;
-use crate::wallet_cmd::{block_on, client};
+use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use eid_core::account::passcode::Passcode;
 use eid_core::signing::{SigningCredential, SigningRequest};
@@ -49,21 +50,15 @@ fn row(c: &SigningCredential) -> serde_json::Value {
     })
 }
 
-fn backend(url: Option<&str>) -> Result<eid_core::sync::BackendClient, String> {
-    client(url.ok_or("--backend URL is needed for remote signing")?)
+fn backend(url: Option<&str>) -> Result<eid_core::sync::BackendClient> {
+    client(url.context("--backend URL is needed for remote signing")?)
 }
 
-pub fn signing(w: &Wallet, url: Option<&str>, command: SigningCommand) -> Result<ExitCode, String> {
+pub fn signing(w: &Wallet, url: Option<&str>, command: SigningCommand) -> Result<ExitCode> {
     let api = backend(url)?;
     let (credentials, json) = match command {
-        SigningCommand::Enrol { json } => (
-            vec![block_on(w.signing_enrol(&api))?.map_err(|e| e.to_string())?],
-            json,
-        ),
-        SigningCommand::List { json } => (
-            block_on(w.signing_credentials(&api))?.map_err(|e| e.to_string())?,
-            json,
-        ),
+        SigningCommand::Enrol { json } => (vec![block_on(w.signing_enrol(&api))??], json),
+        SigningCommand::List { json } => (block_on(w.signing_credentials(&api))??, json),
     };
     let rows: Vec<_> = credentials.iter().map(row).collect();
     if json {
@@ -83,9 +78,9 @@ pub fn sign(
     url: Option<&str>,
     passcode: &Passcode,
     args: &SignArgs,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode> {
     let api = backend(url)?;
-    let content = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
+    let content = std::fs::read(&args.file).with_context(|| args.file.display().to_string())?;
     let request = SigningRequest {
         file_name: args
             .file
@@ -95,15 +90,15 @@ pub fn sign(
         relying_party: args.relying_party.clone(),
     };
     // The consent the phone would show; the passcode given is the citizen's yes.
-    let consent = block_on(w.signing_consent(&api, &request))?.map_err(|e| e.to_string())?;
+    let consent = block_on(w.signing_consent(&api, &request))??;
     if std::io::stderr().is_terminal() {
         eprintln!("Signing {} ({} bytes)", consent.file_name, consent.size);
         eprintln!("  SHA-256: {}", consent.sha256_hex);
         eprintln!("  for:     {}", consent.relying_party);
         eprintln!("  as:      {}", consent.signer);
     }
-    let signed = block_on(w.sign(&api, &request, passcode))?.map_err(|e| e.to_string())?;
-    std::fs::write(&args.out, &signed.cms).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let signed = block_on(w.sign(&api, &request, passcode))??;
+    std::fs::write(&args.out, &signed.cms).with_context(|| args.out.display().to_string())?;
     println!(
         "signed {} (sha256 {}): {}",
         consent.file_name,

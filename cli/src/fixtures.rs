@@ -1,11 +1,19 @@
-//! `eid fixtures ...`: the synthetic population and test PKI.
+//! `eid fixtures ...`: the synthetic population and test PKI, and `eid fixtures seed-wallet`,
+//! which fills a wallet from the fixture issuers without a backend.
 
+use crate::context::{now_s, open_wallet, passcode};
 use crate::output::print_json;
+use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
+use eid_core::account::passcode::Passcode;
+use eid_core::transactions::{Outcome, Transaction, TransactionKind};
+use eid_core::wallet::Wallet;
 use eid_fixtures::card::cccd::{self, CardOptions};
 use eid_fixtures::citizens::{self, Citizen};
+use eid_fixtures::issuers;
 use eid_fixtures::pki::TestPki;
 use serde::Serialize;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
@@ -64,7 +72,7 @@ impl<'a> From<&'a Citizen> for CitizenRow<'a> {
     }
 }
 
-pub fn run(cmd: FixturesCommand) -> Result<ExitCode, String> {
+pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
     match cmd {
         FixturesCommand::Citizens { json } => {
             let all = citizens::citizens();
@@ -82,11 +90,11 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode, String> {
             }
         }
         FixturesCommand::SeedWallet { data_dir, passcode } => {
-            return crate::wallet_cmd::seed(&data_dir, &passcode);
+            return seed(&data_dir, &passcode);
         }
         FixturesCommand::Csca => {
-            let pki = TestPki::new().map_err(|e| e.to_string())?;
-            print!("{}", pki.csca.pem().map_err(|e| e.to_string())?);
+            let pki = TestPki::new()?;
+            print!("{}", pki.csca.pem()?);
         }
         FixturesCommand::VpcdCard { addr, id, bac_only } => {
             let all = citizens::citizens();
@@ -94,20 +102,68 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode, String> {
                 Some(id) => all
                     .iter()
                     .find(|c| c.id_number == id)
-                    .ok_or("no synthetic citizen has that ID")?,
+                    .context("no synthetic citizen has that ID")?,
                 None => &all[0],
             };
             let options = CardOptions {
                 pace: !bac_only,
                 ..CardOptions::default()
             };
-            let mut card = cccd::card(citizen, &options).map_err(|e| e.to_string())?;
+            let mut card = cccd::card(citizen, &options)?;
             eprintln!("eid: serving the simulated CCCD to vpcd at {addr} (stop with Ctrl-C)");
             // Runs until the process is stopped.
             let never = AtomicBool::new(false);
-            eid_fixtures::vpcd::serve(&mut card, &addr, &never)
-                .map_err(|e| format!("vpcd: {e}"))?;
+            eid_fixtures::vpcd::serve(&mut card, &addr, &never).context("vpcd")?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Presentation credentials per profile a seeded wallet gets.
+const PRESENTATION_BATCH: usize = 8;
+
+/// `eid fixtures seed-wallet`: a wallet for the first synthetic citizen with the four fixture
+/// documents, activated at level 2, without a backend.
+fn seed(data_dir: &Path, passcode_text: &str) -> Result<ExitCode> {
+    let w = open_wallet(data_dir)?;
+    if w.is_set_up()? {
+        bail!(
+            "{} already holds a wallet; use an empty directory",
+            data_dir.display()
+        );
+    }
+    let (documents, presentations) =
+        seed_into(&w, &passcode(Some(passcode_text))?, PRESENTATION_BATCH)?;
+    println!(
+        "wallet created in {} with {documents} documents and {presentations} presentation \
+         credentials (account level 2)",
+        data_dir.display(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets up an empty wallet for the first synthetic citizen: passcode, level 2, fixture trust
+/// list, the four documents and `per_profile` presentation credentials of each profile.
+/// Returns (documents, presentation credentials).
+pub fn seed_into(w: &Wallet, pass: &Passcode, per_profile: usize) -> Result<(usize, usize)> {
+    let citizen = citizens::citizens().remove(0);
+    let device = w.set_up(pass)?;
+    w.activate(2)?;
+    w.set_trust_list(&issuers::trust_list()?)?;
+    let now = now_s();
+    let issued = issuers::documents_for(&citizen, &device, now)?;
+    let kinds: Vec<String> = issued.iter().map(|(k, _)| k.as_str().to_owned()).collect();
+    let credentials: Vec<Vec<u8>> = issued.into_iter().map(|(_, c)| c).collect();
+    let infos = w.import(&credentials)?;
+    let presentations = issuers::stock_presentations(w, &citizen, per_profile, now)?;
+    w.record(&Transaction {
+        at_ms: (now * 1000) as i64,
+        kind: TransactionKind::Account,
+        counterparty: "eid fixtures seed-wallet".into(),
+        profile: "level-2 activation (fixture issuers, no backend)".into(),
+        fields: kinds,
+        outcome: Outcome::Success,
+        detail: None,
+    })?;
+    Ok((infos.len(), presentations))
 }

@@ -1,6 +1,7 @@
 //! `eid serve`: the reference backend on a local address. Production-safe by default (keys of
 //! its own, sealed under `EID_KEK`; no outbox; no logged codes); `--dev` for development.
 
+use anyhow::{Context as _, Result, anyhow, bail};
 use eid_backend::signing::seal::SealKey;
 use eid_backend::{App, Config};
 use std::io::Write;
@@ -49,14 +50,14 @@ pub struct ServeArgs {
     #[arg(long, default_value = "software", env = "EID_ISSUER_KEYS")]
     issuer_keys: eid_backend::signing::SignerChoice,
     #[command(flatten)]
-    limits: crate::serve_limits::LimitArgs,
+    limits: super::limits::LimitArgs,
 }
 
 /// Shortest admin token accepted in production (a guessable token opens verifier registration).
 const MIN_ADMIN_TOKEN: usize = 32;
 
 /// The backend's configuration, or the one-line reason it cannot run.
-fn config(args: &ServeArgs) -> Result<(Config, Option<String>), String> {
+fn config(args: &ServeArgs) -> Result<(Config, Option<String>)> {
     let given = args.admin_token.clone().filter(|t| !t.is_empty());
     if args.dev {
         // Printed, never logged: standard output is the operator's, the log is shared.
@@ -68,28 +69,23 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>), String> {
         };
         return Ok((config, generated));
     }
-    let kek = SealKey::from_env(false)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "{} is not set: production needs a key-encryption key (64 hex digits, e.g. \
+    let kek = SealKey::from_env(false)?.ok_or_else(|| {
+        anyhow!(
+            "{} is not set: production needs a key-encryption key (64 hex digits, e.g. \
                  `openssl rand -hex 32`); use --dev for development",
-                eid_backend::signing::seal::KEK_ENV
-            )
-        })?;
+            eid_backend::signing::seal::KEK_ENV
+        )
+    })?;
     if given
         .as_ref()
         .is_some_and(|t| t.chars().count() < MIN_ADMIN_TOKEN)
     {
-        return Err(format!(
-            "the admin token is shorter than {MIN_ADMIN_TOKEN} characters (EID_ADMIN_TOKEN)"
-        ));
+        bail!("the admin token is shorter than {MIN_ADMIN_TOKEN} characters (EID_ADMIN_TOKEN)");
     }
     if !args.limits.has_sms_gateway() {
-        return Err(
+        bail!(
             "EID_SMS_GATEWAY is not set: production sends activation codes through an SMS \
-                    gateway (--sms-gateway URL); use --dev for development"
-                .into(),
+             gateway (--sms-gateway URL); use --dev for development"
         );
     }
     let config = Config {
@@ -100,7 +96,8 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>), String> {
     Ok((config, None))
 }
 
-pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
+/// `eid serve`: runs until Ctrl-C, on a runtime of its own (the server's, not the core's).
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // Checked before anything starts, so a missing setting is one line and nothing else.
     let (config, generated) = config(&args)?;
     let config = args.limits.clone().apply(config);
@@ -113,17 +110,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        .context("cannot start the runtime")?;
     runtime.block_on(async {
         let app = App::open_with_signer(config, &args.signer)
             .await
-            .map_err(|e| format!("cannot open the backend: {e}"))?;
+            .context("cannot open the backend")?;
         let listener = tokio::net::TcpListener::bind(&args.addr)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| format!("no local address: {e}"))?;
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let addr = listener.local_addr().context("no local address")?;
         // The admin token first: scripts wait for the "listening on" line and may close the
         // pipe after it, so nothing is printed after that line (a write to a closed pipe fails).
         let mut out = std::io::stdout().lock();
@@ -137,7 +132,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .map_err(|e| format!("server failed: {e}"))?;
+        .context("server failed")?;
         Ok(ExitCode::SUCCESS)
     })
 }

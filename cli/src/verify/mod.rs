@@ -1,0 +1,218 @@
+//! `eid verify`: check a presentation QR as a verifier desk (offline with the trust and status
+//! lists, or an online token redeemed at the backend), and `eid verifier register`, the desk's
+//! key at the backend. [`print_verdict`] is the one place a verdict becomes output.
+
+mod cache;
+pub mod desk;
+
+use crate::context::{block_on, client, now_s};
+use crate::output::print_json;
+use crate::values::{nonce, profile};
+use anyhow::{Context as _, Result, bail};
+use cache::{Cached, DeskCache};
+use clap::Args;
+use eid_core::credential::TrustList;
+use eid_core::present::Profile;
+use eid_core::verify::{Reason, StatusList, Verdict, Verifier};
+use eid_fixtures::issuers;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The scanned text.
+    #[arg(long, conflicts_with = "image", required_unless_present = "image")]
+    pub text: Option<String>,
+    /// A PNG image with the QR code.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Backend URL: fetch its trust list and status list first (offline QR).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Trust list file (CBOR as served in `issuers` of GET /v1/trust-list); default: the
+    /// fixture issuers.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// The nonce (hex) this verifier showed the wallet.
+    #[arg(long)]
+    pub nonce: Option<String>,
+    /// Accept only this profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Keep the lists fetched with --backend in this directory, and check with them when the
+    /// backend is not given or does not answer (the status list's age is reported).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// For online tokens: this desk's directory (`eid verifier register`); needs --backend.
+    #[arg(long)]
+    pub verifier_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The verifier this desk has: trust list from --trust or the fixtures, refreshed (with the
+/// status list) from the backend when one is given and answers. With a `cache` directory the
+/// fetched lists are kept there, and used when the backend is not given or does not answer.
+pub fn verifier(
+    trust: Option<&Path>,
+    backend: Option<&str>,
+    cache: Option<&Path>,
+    now: u64,
+) -> Result<(Verifier, Vec<String>)> {
+    let mut warnings = Vec::new();
+    let mut list = match trust {
+        Some(p) => TrustList::decode(&std::fs::read(p).with_context(|| p.display().to_string())?)
+            .with_context(|| p.display().to_string())?,
+        None => issuers::trust_list()?,
+    };
+    let cache = cache.map(DeskCache::new);
+    let mut status = None;
+    let mut fetched = false;
+    if let Some(url) = backend {
+        let client = client(url)?;
+        let answer = block_on(async {
+            let t = client.trust_list().await?;
+            let s = client.status_list().await?;
+            Ok::<_, eid_core::sync::SyncError>((t, s))
+        })?;
+        match answer {
+            Ok((t, s)) => {
+                fetched = true;
+                list = TrustList::decode(&t.issuers.0)?;
+                match StatusList::from_signed(&s.signed.0, &list, now) {
+                    Ok(checked) => {
+                        status = Some(checked);
+                        if let Some(c) = &cache {
+                            c.store(&Cached {
+                                trust: t.issuers.0,
+                                status: s.signed.0,
+                            })?;
+                        }
+                    }
+                    Err(e) => warnings.push(format!("status list refused: {e}")),
+                }
+            }
+            Err(e) => warnings.push(format!("backend unreachable, checked offline: {e}")),
+        }
+    }
+    if !fetched && let Some(cached) = cache.as_ref().map(DeskCache::load).transpose()?.flatten() {
+        if trust.is_none() {
+            list = TrustList::decode(&cached.trust).context("cached trust list")?;
+        }
+        match StatusList::from_signed(&cached.status, &list, now) {
+            Ok(checked) => {
+                warnings.push(format!(
+                    "lists from this desk's cache, fetched {} s ago",
+                    checked.age(now)
+                ));
+                status = Some(checked);
+            }
+            Err(e) => warnings.push(format!("cached status list refused: {e}")),
+        }
+    }
+    let mut v = Verifier::new(list);
+    if let Some(s) = status {
+        v = v.with_status_list(s);
+    }
+    Ok((v, warnings))
+}
+
+/// `eid verify`: exit 0 for a valid presentation, 1 for an invalid one.
+pub fn run(args: VerifyArgs) -> Result<ExitCode> {
+    let text = match (&args.text, &args.image) {
+        (Some(t), _) => t.clone(),
+        (None, Some(p)) => eid_core::present::qr::decode_png(
+            &std::fs::read(p).with_context(|| p.display().to_string())?,
+        )?,
+        (None, None) => bail!("--text or --image is needed"),
+    };
+    let nonce = args.nonce.as_deref().map(nonce).transpose()?;
+    let want = args.profile.as_deref().map(profile).transpose()?;
+    let now = now_s();
+    let verdict = if text
+        .trim()
+        .starts_with(eid_core::present::payload::TOKEN_PREFIX)
+    {
+        let (Some(url), Some(dir)) = (args.backend.as_deref(), args.verifier_dir.as_deref()) else {
+            bail!("an online token: verify it with --backend URL --verifier-dir DIR");
+        };
+        let desk = desk::desk(dir)?;
+        let client = client(url)?;
+        let mut verdict = block_on(eid_core::verify::redeem(&client, &desk, &text, now))?
+            .unwrap_or_else(|e| e.to_verdict(now));
+        if let Some(w) = want {
+            verdict.expect_profile(w);
+        }
+        verdict
+    } else {
+        let (v, warnings) = verifier(
+            args.trust.as_deref(),
+            args.backend.as_deref(),
+            args.cache.as_deref(),
+            now,
+        )?;
+        let mut verdict = v.verify_offline(&text, now, nonce.as_deref(), want);
+        verdict.warnings.extend(warnings);
+        verdict
+    };
+    print_verdict(&verdict, args.json)?;
+    Ok(if verdict.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A verdict as `eid verify` shows it (`--json`, and the text form's fields). Field order and
+/// names are the output format.
+#[derive(Serialize)]
+struct VerdictJson<'a> {
+    valid: bool,
+    profile: Option<&'static str>,
+    fields: serde_json::Value,
+    reasons: Vec<String>,
+    checked_at: u64,
+    mode: &'static str,
+    status_list_age_s: Option<u64>,
+    warnings: &'a [String],
+}
+
+fn verdict_json(v: &Verdict) -> VerdictJson<'_> {
+    VerdictJson {
+        valid: v.valid,
+        profile: v.profile.map(Profile::as_str),
+        fields: v.fields.to_json(),
+        reasons: v.reasons.iter().map(Reason::message).collect(),
+        checked_at: v.checked_at,
+        mode: v.mode.as_str(),
+        status_list_age_s: v.status_list_age_s,
+        warnings: &v.warnings,
+    }
+}
+
+/// A verdict on standard output: JSON, or a line per field, reason and warning.
+pub fn print_verdict(v: &Verdict, as_json: bool) -> Result<()> {
+    let v = verdict_json(v);
+    if as_json {
+        return print_json(&v);
+    }
+    println!(
+        "{} ({} {})",
+        if v.valid { "VALID" } else { "INVALID" },
+        v.mode,
+        v.profile.unwrap_or("?")
+    );
+    if let Some(map) = v.fields.as_object() {
+        for (k, val) in map {
+            println!("  {k}: {val}");
+        }
+    }
+    for r in &v.reasons {
+        println!("  reason: {r}");
+    }
+    for w in v.warnings {
+        println!("  warning: {w}");
+    }
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! `eid wallet --data-dir DIR ...`: the citizen's wallet on this computer. This file holds the
+//! options, the dispatch and the account commands (list, show, log, status, sync, lock, change
+//! passcode); activation, presentation and signing have a file each.
+
+mod activate;
+mod present;
+mod signing;
+
+use crate::context::{block_on, client, open_wallet, passcode};
+use crate::output::print_json;
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand};
+use eid_core::account::AccountState;
+use eid_core::account::passcode::Passcode;
+use eid_core::sync::{SyncListener, SyncStage};
+use eid_core::transactions;
+use eid_core::wallet::{DocumentInfo, Wallet};
+use serde_json::json;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options every wallet command shares.
+#[derive(Args)]
+pub struct WalletArgs {
+    /// Directory holding the wallet (created when seeding or activating).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Backend base URL (for activate and sync), e.g. http://127.0.0.1:8088
+    #[arg(long, env = "EID_BACKEND")]
+    pub backend: Option<String>,
+    /// The 6-digit passcode (or EID_PASSCODE; otherwise asked on the terminal).
+    #[arg(long, env = "EID_PASSCODE", hide_env_values = true)]
+    pub passcode: Option<String>,
+    #[command(subcommand)]
+    pub command: WalletCommand,
+}
+
+#[derive(Subcommand)]
+pub enum WalletCommand {
+    /// The documents: id, kind, title, holder, valid until, status.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One document with all its fields.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The transaction log: every presentation and signature.
+    Log {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Account state, last sync and document count (no passcode needed).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Activate the level-2 account: SMS code, passcode, chip read, then a first sync.
+    Activate(activate::ActivateArgs),
+    /// Pull documents, trust list and status list from the backend.
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a QR for a verifier: only the profile's fields, after the passcode.
+    Present(present::PresentArgs),
+    /// Remote signing credential: enrol, list.
+    #[command(subcommand)]
+    Signing(signing::SigningCommand),
+    /// Sign a file with the remote signing key: a detached CMS signature (.p7s).
+    Sign(signing::SignArgs),
+    /// Lock the account at the backend (lost phone: the device key alone may).
+    LockAccount,
+    /// Unlock the account at the backend (needs the passcode: the citizen's consent).
+    UnlockAccount,
+    /// Change the passcode (an activated wallet changes it at the backend too).
+    ChangePasscode {
+        /// The new 6-digit passcode (or EID_NEW_PASSCODE).
+        #[arg(long, env = "EID_NEW_PASSCODE", hide_env_values = true)]
+        new: String,
+    },
+}
+
+fn row(w: &Wallet, d: &DocumentInfo) -> serde_json::Value {
+    json!({
+        "id": d.id,
+        "kind": d.kind,
+        "title": d.title,
+        "holder": d.holder,
+        "valid_until": d.valid_until,
+        "status": w.status_of(d),
+    })
+}
+
+pub fn run(args: WalletArgs) -> Result<ExitCode> {
+    let w = open_wallet(&args.data_dir)?;
+    if let WalletCommand::Activate(activate) = &args.command {
+        return activate::run(
+            &w,
+            args.backend.as_deref(),
+            args.passcode.as_deref(),
+            activate,
+        );
+    }
+    if !w.is_set_up()? {
+        bail!(
+            "no wallet in {} (create one with `eid fixtures seed-wallet` or `eid wallet activate`)",
+            args.data_dir.display()
+        );
+    }
+    if let WalletCommand::Status { json } = args.command {
+        return status(&w, json);
+    }
+    let pass = passcode(args.passcode.as_deref())?;
+    w.unlock(&pass)?;
+    let backend = args.backend.as_deref();
+    match args.command {
+        WalletCommand::Present(p) => present::present(&w, &pass, backend, &p),
+        WalletCommand::List { json } => list(&w, json),
+        WalletCommand::Show { id, json } => show(&w, &id, json),
+        WalletCommand::Log { json } => log(&w, json),
+        WalletCommand::Sync { json } => sync(&w, &pass, backend, json),
+        WalletCommand::Signing(command) => signing::signing(&w, backend, command),
+        WalletCommand::Sign(sign) => signing::sign(&w, backend, &pass, &sign),
+        WalletCommand::LockAccount => lock(&w, None, backend),
+        WalletCommand::UnlockAccount => lock(&w, Some(&pass), backend),
+        WalletCommand::ChangePasscode { new } => change_passcode(&w, &pass, &new, backend),
+        WalletCommand::Status { .. } | WalletCommand::Activate(_) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The documents; one unreadable document does not hide the others: it is listed as damaged,
+/// by id and kind only.
+fn list(w: &Wallet, json: bool) -> Result<ExitCode> {
+    let list = w.document_list()?;
+    let mut rows: Vec<_> = list.documents.iter().map(|d| row(w, d)).collect();
+    rows.extend(
+        list.damaged
+            .iter()
+            .map(|d| json!({"id": d.id, "kind": d.kind, "status": "damaged"})),
+    );
+    if json {
+        print_json(&rows)?;
+    } else {
+        for r in rows {
+            let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
+            if s("status") == "damaged" {
+                println!("{}  {:<22} damaged: cannot be read", s("id"), s("kind"));
+                continue;
+            }
+            let (id, title, holder) = (s("id"), s("title"), s("holder"));
+            let (until, status) = (s("valid_until"), s("status"));
+            println!("{id}  {title:<22} {holder:<24} until {until:<10} {status}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One document with all its fields.
+fn show(w: &Wallet, id: &str, json: bool) -> Result<ExitCode> {
+    let (info, verified) = w.document(id)?;
+    let mut out = row(w, &info);
+    out["issuer"] = json!(info.issuer);
+    out["fields"] = verified.document.fields_json();
+    if json {
+        print_json(&out)?;
+    } else {
+        let status = out["status"].as_str().unwrap_or("-");
+        println!("{} — {} ({status})", info.title, info.holder);
+        println!("Issuer: {}", info.issuer);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out["fields"]).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The transaction log.
+fn log(w: &Wallet, json: bool) -> Result<ExitCode> {
+    let entries = w.transactions()?;
+    if json {
+        print_json(&entries)?;
+    } else if entries.is_empty() {
+        println!("no transactions yet");
+    } else {
+        println!("{}", transactions::export_json(&entries)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Documents, trust list and status list from the backend.
+fn sync(w: &Wallet, pass: &Passcode, backend: Option<&str>, json: bool) -> Result<ExitCode> {
+    let client = client(backend.context("--backend URL is needed to sync")?)?;
+    let report = block_on(w.sync(&client, Some(&StderrSync), Some(pass)))??;
+    if json {
+        let state = w.sync_state()?;
+        print_json(&json!({ "report": report, "state": state }))?;
+    } else if report.revoked {
+        println!(
+            "this device's account was revoked (activated on another device): documents removed"
+        );
+    } else {
+        let note = if report.unchanged {
+            " (nothing new)"
+        } else {
+            ""
+        };
+        println!(
+            "synced: {} updated, {} removed{note}",
+            report.updated, report.removed
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Locks the account at the backend, or unlocks it with the passcode (`unlock_with`).
+fn lock(w: &Wallet, unlock_with: Option<&Passcode>, backend: Option<&str>) -> Result<ExitCode> {
+    let backend = backend.context("--backend URL is needed to lock or unlock the account")?;
+    let client = client(backend)?;
+    let status = match unlock_with {
+        None => block_on(w.lock_account_remote(&client))?,
+        Some(pass) => block_on(w.unlock_account_remote(&client, pass))?,
+    }?;
+    println!("account {}: {:?}", status.account_id, status.state);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new passcode: at the backend too once the wallet is activated.
+fn change_passcode(
+    w: &Wallet,
+    pass: &Passcode,
+    new: &str,
+    backend: Option<&str>,
+) -> Result<ExitCode> {
+    let new = Passcode::new(new)?;
+    if w.account_id()?.is_some() {
+        let backend = backend
+            .context("--backend URL is needed: an activated wallet changes its passcode online")?;
+        let client = client(backend)?;
+        block_on(w.change_passcode_online(&client, pass, &new))??;
+    } else {
+        w.change_passcode(pass, &new)?;
+    }
+    println!("passcode changed");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sync progress on a terminal.
+struct StderrSync;
+
+impl SyncListener for StderrSync {
+    fn on_sync(&self, stage: SyncStage) {
+        if std::io::stderr().is_terminal() && stage != SyncStage::Done {
+            let name = serde_json::to_string(&stage).unwrap_or_default();
+            eprintln!("  sync: {}", name.trim_matches('"'));
+        }
+    }
+}
+
+fn status(w: &Wallet, json: bool) -> Result<ExitCode> {
+    let state = w.state()?;
+    let sync = w.sync_state()?;
+    let (state_name, level) = match state {
+        AccountState::NotActivated => ("not_activated", None),
+        AccountState::Active { level } => ("active", Some(level)),
+        AccountState::Locked { level, .. } => ("locked", Some(level)),
+        AccountState::Revoked => ("revoked", None),
+    };
+    let report = json!({
+        "state": state_name,
+        "level": level,
+        "last_sync": sync.last_synced_ms,
+        "last_sync_error": sync.last_error,
+        "documents": w.document_count()?,
+    });
+    if json {
+        print_json(&report)?;
+    } else {
+        let level = level.map(|l| format!(" (level {l})")).unwrap_or_default();
+        println!("account: {state_name}{level}");
+        println!("documents: {}", report["documents"]);
+        let last = sync
+            .last_synced_ms
+            .map_or("never".to_owned(), |ms| format!("{ms} (Unix ms)"));
+        println!("last sync: {last}");
+        if let Some(e) = sync.last_error {
+            println!("last sync error: {e}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
