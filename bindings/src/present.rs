@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 pub use eid_core::present::Profile;
 
-/// What a verifier asks for (docs/adr/0013). The core's type: this mirror is checked by the
-/// compiler against it and only generates the FFI code (a UniFFI remote type).
+/// What a verifier asks for (docs/adr/0013).
 #[uniffi::remote(Enum)]
 pub enum Profile {
     /// Airport check-in: name, date of birth, sex, ID number, nationality, card expiry.

@@ -98,8 +98,9 @@ pub enum VerdictReason {
     },
 }
 
-/// The English text of `reason` for the officer (what `eid verify` prints). A function, not a
-/// method: UniFFI exports no methods on a type of another crate.
+/// The English text of `reason` for the officer (what `eid verify` prints).
+// A function, not a `VerdictReason` method: UniFFI exports methods through an inherent impl,
+// which Rust allows only in the crate that defines the type (the core).
 #[uniffi::export]
 pub fn verdict_reason_message(reason: &VerdictReason) -> String {
     reason.message()
