@@ -531,7 +531,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_set_log_forwarder() != 58929:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() != 52917:
+    if lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_apdutransport_transceive() != 59659:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -2989,8 +2989,7 @@ class _UniffiFfiConverterTypePendingActivation(_UniffiConverterRustBuffer):
 
 class Profile(enum.Enum):
     """
-    What a verifier asks for (docs/adr/0013). The core's type: this mirror is checked by the
-    compiler against it and only generates the FFI code (a UniFFI remote type).
+    What a verifier asks for (docs/adr/0013).
 """
     
     AIRPORT = 0
@@ -9175,8 +9174,7 @@ def set_log_forwarder(forwarder: typing.Optional[LogForwarder],max_level: LogLev
     return _uniffi_lift_return(_uniffi_ffi_result)
 def verdict_reason_message(reason: VerdictReason) -> str:
     """
-    The English text of `reason` for the officer (what `eid verify` prints). A function, not a
-    method: UniFFI exports no methods on a type of another crate.
+    The English text of `reason` for the officer (what `eid verify` prints).
 """
     
     _UniffiFfiConverterTypeVerdictReason.check_lower(reason)

@@ -6778,8 +6778,7 @@ public func FfiConverterTypePassiveAuthStatus_lower(_ value: PassiveAuthStatus) 
 
 
 /**
- * What a verifier asks for (docs/adr/0013). The core's type: this mirror is checked by the
- * compiler against it and only generates the FFI code (a UniFFI remote type).
+ * What a verifier asks for (docs/adr/0013).
  */
 
 public enum Profile: Equatable, Hashable {
@@ -8053,8 +8052,7 @@ public func setLogForwarder(forwarder: LogForwarder?, maxLevel: LogLevel)  {try!
 }
 }
 /**
- * The English text of `reason` for the officer (what `eid verify` prints). A function, not a
- * method: UniFFI exports no methods on a type of another crate.
+ * The English text of `reason` for the officer (what `eid verify` prints).
  */
 public func verdictReasonMessage(reason: VerdictReason) -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -8089,7 +8087,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_func_set_log_forwarder() != 58929) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 52917) {
+    if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_apdutransport_transceive() != 59659) {

@@ -1338,7 +1338,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_func_set_log_forwarder() and 0xFFFF) != 58929) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() and 0xFFFF) != 52917) {
+    if ((lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() and 0xFFFF) != 48933) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_apdutransport_transceive() and 0xFFFF) != 59659) {
@@ -9414,8 +9414,7 @@ public object FfiConverterTypePassiveAuthStatus: FfiConverterRustBuffer<PassiveA
 
 
 /**
- * What a verifier asks for (docs/adr/0013). The core's type: this mirror is checked by the
- * compiler against it and only generates the FFI code (a UniFFI remote type).
+ * What a verifier asks for (docs/adr/0013).
  */
 
 enum class Profile {
@@ -10826,8 +10825,7 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
     
 
         /**
-         * The English text of `reason` for the officer (what `eid verify` prints). A function, not a
-         * method: UniFFI exports no methods on a type of another crate.
+         * The English text of `reason` for the officer (what `eid verify` prints).
          */ fun `verdictReasonMessage`(`reason`: VerdictReason): kotlin.String {
             return FfiConverterString.lift(
     uniffiRustCall() { _status ->
