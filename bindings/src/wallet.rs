@@ -130,8 +130,10 @@ pub enum TransactionOutcome {
     Failed,
 }
 
+pub use eid_core::wallet::PendingActivation;
+
 /// An activation waiting for its SMS code and chip read.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct PendingActivation {
     pub activation_id: String,
     /// Pass as `ChipReadOptions.aa_challenge`.
@@ -382,12 +384,7 @@ impl WalletHandle {
     ) -> Result<PendingActivation, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("start_activation", async move {
-            let p = w.start_activation(&b, &id_number, &phone).await?;
-            Ok(PendingActivation {
-                activation_id: p.activation_id,
-                chip_challenge: p.chip_challenge,
-                expires_at: p.expires_at,
-            })
+            Ok(w.start_activation(&b, &id_number, &phone).await?)
         })
         .await
     }
@@ -403,11 +400,6 @@ impl WalletHandle {
     ) -> Result<Activation, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("complete_activation", async move {
-            let pending = core::PendingActivation {
-                activation_id: pending.activation_id,
-                chip_challenge: pending.chip_challenge,
-                expires_at: pending.expires_at,
-            };
             let (account_id, level) = w
                 .complete_activation(&b, &pending, &sms_code, &chip.document, &passcode.0)
                 .await?;
