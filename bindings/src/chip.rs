@@ -24,15 +24,51 @@ pub trait ApduTransport: Send + Sync {
     fn reconnect(&self) -> Result<(), EidError>;
 }
 
+pub type ChipStage = reader::Stage;
+
 /// Stages of a chip read, for the "hold the card still" screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum ChipStage {
     AccessControl,
     Reading,
     ChipAuthentication,
     ActiveAuthentication,
+    /// The link dropped; waiting for the card and re-establishing access control.
     Resuming,
     Done,
+}
+
+pub use eid_core::chip::reader::AccessControl;
+
+/// The access control protocol that opened the chip.
+#[uniffi::remote(Enum)]
+pub enum AccessControl {
+    Bac,
+    Pace,
+}
+
+pub type PassiveAuthStatus = eid_core::chip::pa::PaStatus;
+
+/// Passive authentication: whether the data is the one the issuer signed.
+#[uniffi::remote(Enum)]
+pub enum PassiveAuthStatus {
+    /// Hashes, SOD signature and certificate chain are all good.
+    Valid,
+    /// Something does not verify: the data may have been altered or the SOD is not genuine.
+    Invalid,
+    /// Nothing failed, but not everything could be checked (no CSCA to anchor the signature).
+    NotChecked,
+}
+
+pub type ChipAuthStatus = eid_core::chip::document::AuthStatus;
+
+/// Chip or active authentication: whether the chip holds the key its data names.
+#[uniffi::remote(Enum)]
+pub enum ChipAuthStatus {
+    Valid,
+    Invalid,
+    /// The chip offers neither chip nor active authentication.
+    NotSupported,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -103,8 +139,7 @@ pub struct ChipReadOptions {
 /// The checked contents of a chip read, for display. Personal data: never log it.
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ChipSummary {
-    /// `BAC` or `PACE`.
-    pub access_control: String,
+    pub access_control: AccessControl,
     pub document_number: String,
     /// DG13 field 1 (the 12-digit ID), when DG13 was read.
     pub id_number: Option<String>,
@@ -113,10 +148,9 @@ pub struct ChipSummary {
     /// YYMMDD, from the MRZ.
     pub date_of_birth: String,
     pub date_of_expiry: String,
-    /// `valid`, `invalid` or `not_checked` (no CSCA to anchor the signature).
-    pub passive_authentication: String,
-    /// `valid`, `invalid` or `not_supported`; method `CA` or `AA`.
-    pub chip_authentication: String,
+    pub passive_authentication: PassiveAuthStatus,
+    /// Method `CA` or `AA` when one was run.
+    pub chip_authentication: ChipAuthStatus,
     pub chip_authentication_method: Option<String>,
     pub has_photo: bool,
     pub apdu_count: u64,
@@ -143,13 +177,6 @@ impl std::fmt::Debug for ChipRead {
     }
 }
 
-fn status_name<T: serde::Serialize>(s: &T) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 #[uniffi::export]
 impl ChipRead {
     pub fn summary(&self) -> ChipSummary {
@@ -161,14 +188,14 @@ impl ChipRead {
                 .and_then(|v| v.first().cloned())
         };
         ChipSummary {
-            access_control: status_name(&d.access_control),
+            access_control: d.access_control,
             document_number: d.mrz.document_number.clone(),
             id_number: dg13(1),
             full_name: dg13(2),
             date_of_birth: d.mrz.date_of_birth.clone(),
             date_of_expiry: d.mrz.date_of_expiry.clone(),
-            passive_authentication: status_name(&d.passive_authentication.status),
-            chip_authentication: status_name(&d.chip_authentication.status),
+            passive_authentication: d.passive_authentication.status,
+            chip_authentication: d.chip_authentication.status,
             chip_authentication_method: d.chip_authentication.method.map(str::to_owned),
             has_photo: d.face.is_some(),
             apdu_count: d.stats.apdu_count,
@@ -208,17 +235,9 @@ struct ForeignListener(Arc<dyn ChipReadListener>);
 
 impl reader::ProgressListener for ForeignListener {
     fn on_progress(&self, p: &reader::Progress) {
-        let stage = match p.stage {
-            reader::Stage::AccessControl => ChipStage::AccessControl,
-            reader::Stage::Reading => ChipStage::Reading,
-            reader::Stage::ChipAuthentication => ChipStage::ChipAuthentication,
-            reader::Stage::ActiveAuthentication => ChipStage::ActiveAuthentication,
-            reader::Stage::Resuming => ChipStage::Resuming,
-            reader::Stage::Done => ChipStage::Done,
-        };
         let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
         self.0.on_progress(ChipProgress {
-            stage,
+            stage: p.stage,
             file: p.file.map(|f| f.name()),
             bytes_read: n(p.bytes_read),
             bytes_total: p.bytes_total.map(n),

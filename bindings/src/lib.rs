@@ -1,6 +1,8 @@
 //! eid-ffi: thin UniFFI wrappers over eid-core, no logic of its own.
 //! Every exported function converts types and maps errors in `error.rs`, nothing more.
-//! Surface decisions: docs/adr/0012-ffi-surface.md.
+//! Surface decisions: docs/adr/0012-ffi-surface.md. The core's plain enums cross as they are:
+//! each `#[uniffi::remote(Enum)]` block restates one for UniFFI, and the compiler checks it
+//! against the core's definition (no hand-written copies or conversions).
 #![allow(unsafe_code)] // the UniFFI scaffolding is generated unsafe FFI glue
 
 mod card_qr;
@@ -18,8 +20,9 @@ mod wallet;
 
 pub use card_qr::{CardQr, parse_card_qr};
 pub use chip::{
-    ApduTransport, ChipAccessKey, ChipProgress, ChipRead, ChipReadCancel, ChipReadListener,
-    ChipReadOptions, ChipStage, ChipSummary, read_chip,
+    AccessControl, ApduTransport, ChipAccessKey, ChipAuthStatus, ChipProgress, ChipRead,
+    ChipReadCancel, ChipReadListener, ChipReadOptions, ChipStage, ChipSummary, PassiveAuthStatus,
+    read_chip,
 };
 pub use error::EidError;
 pub use http::{HttpRequest, HttpResponse, HttpTransport, HttpTransportError};
@@ -28,11 +31,11 @@ pub use log::{LogForwarder, LogLevel, set_log_forwarder};
 pub use passcode::Passcode;
 pub use present::{Consent, DisclosedField, Presentation, PresentationStock, Profile};
 pub use signing::{SignedDocument, SigningConsent, SigningCredential, SigningRequest};
-pub use verify::{Verdict, Verifier, VerifierDesk};
+pub use verify::{Verdict, VerdictReason, Verifier, VerifierDesk, verdict_reason_message};
 pub use wallet::{
     AccountStatus, Activation, DocumentDetail, DocumentInfo, DocumentKind, DocumentStatus,
     PendingActivation, SyncListener, SyncReport, SyncStatus, SyncStep, TransactionEntry,
-    WalletConfig, WalletHandle,
+    TransactionKind, TransactionOutcome, WalletConfig, WalletHandle,
 };
 
 uniffi::setup_scaffolding!();

@@ -5,12 +5,14 @@ use crate::error::EidError;
 use crate::passcode::Passcode;
 use crate::run::{logged, on_runtime};
 use crate::wallet::WalletHandle;
-use eid_core::present::{self, Disclosed};
+use eid_core::present::Disclosed;
 use eid_core::wallet::{self as core, PresentationOut};
 use std::sync::Arc;
 
+pub use eid_core::present::Profile;
+
 /// What a verifier asks for (docs/adr/0013).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum Profile {
     /// Airport check-in: name, date of birth, sex, ID number, nationality, card expiry.
     Airport,
@@ -22,30 +24,6 @@ pub enum Profile {
     AgeOver18,
     /// Every identity field but the photo.
     Full,
-}
-
-impl From<Profile> for present::Profile {
-    fn from(p: Profile) -> Self {
-        match p {
-            Profile::Airport => present::Profile::Airport,
-            Profile::Clinic => present::Profile::Clinic,
-            Profile::Driving => present::Profile::Driving,
-            Profile::AgeOver18 => present::Profile::AgeOver18,
-            Profile::Full => present::Profile::Full,
-        }
-    }
-}
-
-impl From<present::Profile> for Profile {
-    fn from(p: present::Profile) -> Self {
-        match p {
-            present::Profile::Airport => Profile::Airport,
-            present::Profile::Clinic => Profile::Clinic,
-            present::Profile::Driving => Profile::Driving,
-            present::Profile::AgeOver18 => Profile::AgeOver18,
-            present::Profile::Full => Profile::Full,
-        }
-    }
 }
 
 /// How the citizen confirmed an offline presentation. The passcode is a [`Passcode`] object,
@@ -122,7 +100,7 @@ pub(crate) fn disclosed(fields: &Disclosed) -> Vec<DisclosedField> {
 
 fn presentation(out: PresentationOut) -> Presentation {
     Presentation {
-        profile: out.profile.into(),
+        profile: out.profile,
         qr_version: out.qr.version,
         ecc: out.qr.ecc.to_owned(),
         payload_bytes: u64::try_from(out.payload_bytes).unwrap_or(u64::MAX),
@@ -156,7 +134,7 @@ fn with_consent<T>(
 impl WalletHandle {
     /// What `profile` would disclose, for the consent screen (unlocked wallet).
     pub fn presentation_preview(&self, profile: Profile) -> Result<Vec<DisclosedField>, EidError> {
-        let fields = self.wallet.preview(profile.into());
+        let fields = self.wallet.preview(profile);
         logged("presentation_preview", fields.map(|f| disclosed(&f)))
     }
 
@@ -171,7 +149,7 @@ impl WalletHandle {
     ) -> Result<Presentation, EidError> {
         let out = with_consent(&consent, |c| {
             self.wallet
-                .present(profile.into(), nonce.as_deref(), c, OFFLINE_VERIFIER)
+                .present(profile, nonce.as_deref(), c, OFFLINE_VERIFIER)
         });
         logged("present", out.map(presentation))
     }
@@ -187,7 +165,7 @@ impl WalletHandle {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("present_online", async move {
             let out = w
-                .present_online(&b, profile.into(), &passcode.0, ONLINE_VERIFIER)
+                .present_online(&b, profile, &passcode.0, ONLINE_VERIFIER)
                 .await?;
             Ok(presentation(out))
         })
@@ -199,7 +177,7 @@ impl WalletHandle {
         let stock = self.wallet.presentation_stock().map(|all| {
             all.into_iter()
                 .map(|s| PresentationStock {
-                    profile: s.profile.into(),
+                    profile: s.profile,
                     unused: s.unused,
                 })
                 .collect()

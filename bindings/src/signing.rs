@@ -4,10 +4,10 @@
 use crate::error::EidError;
 use crate::run::{logged, on_runtime};
 use crate::wallet::{WalletHandle, passcode};
-use eid_core::signing;
+pub use eid_core::signing::{SignedDocument, SigningConsent, SigningCredential, SigningRequest};
 
 /// The account's remote signing credential.
-#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct SigningCredential {
     pub credential_id: String,
     /// The certificate's subject, e.g. `CN=NGUYEN VAN A,serialNumber=CCCD-001099012345,C=VN`.
@@ -21,21 +21,8 @@ pub struct SigningCredential {
     pub certificate: Vec<u8>,
 }
 
-impl From<signing::SigningCredential> for SigningCredential {
-    fn from(c: signing::SigningCredential) -> Self {
-        SigningCredential {
-            credential_id: c.credential_id,
-            subject: c.subject,
-            status: c.status,
-            valid_from: c.valid_from,
-            valid_to: c.valid_to,
-            certificate: c.certificate,
-        }
-    }
-}
-
 /// What the citizen is asked to sign: the file's name and bytes, and who asked for it.
-#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct SigningRequest {
     pub file_name: String,
     pub content: Vec<u8>,
@@ -43,18 +30,8 @@ pub struct SigningRequest {
     pub relying_party: String,
 }
 
-impl From<SigningRequest> for signing::SigningRequest {
-    fn from(r: SigningRequest) -> Self {
-        signing::SigningRequest {
-            file_name: r.file_name,
-            content: r.content,
-            relying_party: r.relying_party,
-        }
-    }
-}
-
 /// What the consent screen shows before the passcode is asked.
-#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct SigningConsent {
     pub file_name: String,
     /// SHA-256 of the file, lower-case hex.
@@ -66,21 +43,8 @@ pub struct SigningConsent {
     pub signer: String,
 }
 
-impl From<signing::SigningConsent> for SigningConsent {
-    fn from(c: signing::SigningConsent) -> Self {
-        SigningConsent {
-            file_name: c.file_name,
-            sha256_hex: c.sha256_hex,
-            size: c.size,
-            relying_party: c.relying_party,
-            credential_id: c.credential_id,
-            signer: c.signer,
-        }
-    }
-}
-
 /// A finished signature, already verified against the signing CA.
-#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct SignedDocument {
     /// Detached CMS SignedData (CAdES-BES), DER: save as `.p7s` next to the file.
     pub cms: Vec<u8>,
@@ -95,9 +59,10 @@ impl WalletHandle {
     /// Activated and unlocked wallet.
     pub async fn signing_enrol(&self) -> Result<SigningCredential, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
-        on_runtime("signing_enrol", async move {
-            Ok(w.signing_enrol(&b).await?.into())
-        })
+        on_runtime(
+            "signing_enrol",
+            async move { Ok(w.signing_enrol(&b).await?) },
+        )
         .await
     }
 
@@ -105,8 +70,7 @@ impl WalletHandle {
     pub async fn signing_credentials(&self) -> Result<Vec<SigningCredential>, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("signing_credentials", async move {
-            let all = w.signing_credentials(&b).await?;
-            Ok(all.into_iter().map(Into::into).collect())
+            Ok(w.signing_credentials(&b).await?)
         })
         .await
     }
@@ -118,7 +82,7 @@ impl WalletHandle {
     ) -> Result<SigningConsent, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("signing_consent", async move {
-            Ok(w.signing_consent(&b, &request.into()).await?.into())
+            Ok(w.signing_consent(&b, &request).await?)
         })
         .await
     }
@@ -133,14 +97,10 @@ impl WalletHandle {
     ) -> Result<SignedDocument, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         let pass = logged("sign", self::passcode(&zeroize::Zeroizing::new(passcode)))?;
-        on_runtime("sign", async move {
-            let signed = w.sign(&b, &request.into(), &pass).await?;
-            Ok(SignedDocument {
-                cms: signed.cms,
-                consent: signed.consent.into(),
-                signing_time: signed.signing_time,
-            })
-        })
+        on_runtime(
+            "sign",
+            async move { Ok(w.sign(&b, &request, &pass).await?) },
+        )
         .await
     }
 }

@@ -9,7 +9,6 @@ use crate::present::{DisclosedField, Profile, disclosed};
 use crate::run::{logged, on_runtime};
 use eid_core::api::{B64, VerifierRegistration};
 use eid_core::credential::TrustList;
-use eid_core::present;
 use eid_core::sync::BackendClient;
 use eid_core::verify::{self as core, KeyStoreVerifier, StatusList};
 use std::sync::Arc;
@@ -41,8 +40,10 @@ pub struct Verdict {
     pub warnings: Vec<String>,
 }
 
+pub type VerdictReason = core::Reason;
+
 /// One failed check of a verdict: translate by the variant, or show `message()` (English).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum VerdictReason {
     /// Not a presentation QR of this scheme.
     NotAPresentation,
@@ -97,105 +98,21 @@ pub enum VerdictReason {
     },
 }
 
-impl From<core::Reason> for VerdictReason {
-    fn from(r: core::Reason) -> Self {
-        use core::Reason as R;
-        match r {
-            R::NotAPresentation => Self::NotAPresentation,
-            R::Malformed(detail) => Self::Malformed { detail },
-            R::OnlineToken => Self::OnlineToken,
-            R::OfflineQr => Self::OfflineQr,
-            R::UnknownIssuer => Self::UnknownIssuer,
-            R::UntrustedIssuer => Self::UntrustedIssuer,
-            R::BadIssuerSignature => Self::BadIssuerSignature,
-            R::CredentialNotYetValid => Self::CredentialNotYetValid,
-            R::CredentialExpired => Self::CredentialExpired,
-            R::BadDeviceSignature => Self::BadDeviceSignature,
-            R::FromTheFuture => Self::FromTheFuture,
-            R::Stale { max_age_s } => Self::Stale { max_age_s },
-            R::WrongNonce => Self::WrongNonce,
-            R::UnexpectedNonce => Self::UnexpectedNonce,
-            R::Revoked => Self::Revoked,
-            R::Suspended => Self::Suspended,
-            R::StatusUnknown => Self::StatusUnknown,
-            R::WrongProfile {
-                presented,
-                expected,
-            } => Self::WrongProfile {
-                presented: presented.into(),
-                expected: expected.into(),
-            },
-            R::ProfileExpected { expected } => Self::ProfileExpected {
-                expected: expected.into(),
-            },
-            R::TokenUsed => Self::TokenUsed,
-            R::TokenExpired => Self::TokenExpired,
-            R::NotAllowed => Self::NotAllowed,
-            R::DeskNotRecognised => Self::DeskNotRecognised,
-            R::AccountLocked => Self::AccountLocked,
-            R::BackendRefused(detail) => Self::BackendRefused { detail },
-            R::BackendUnreachable(detail) => Self::BackendUnreachable { detail },
-        }
-    }
-}
-
-impl From<VerdictReason> for core::Reason {
-    fn from(r: VerdictReason) -> Self {
-        use VerdictReason as V;
-        match r {
-            V::NotAPresentation => Self::NotAPresentation,
-            V::Malformed { detail } => Self::Malformed(detail),
-            V::OnlineToken => Self::OnlineToken,
-            V::OfflineQr => Self::OfflineQr,
-            V::UnknownIssuer => Self::UnknownIssuer,
-            V::UntrustedIssuer => Self::UntrustedIssuer,
-            V::BadIssuerSignature => Self::BadIssuerSignature,
-            V::CredentialNotYetValid => Self::CredentialNotYetValid,
-            V::CredentialExpired => Self::CredentialExpired,
-            V::BadDeviceSignature => Self::BadDeviceSignature,
-            V::FromTheFuture => Self::FromTheFuture,
-            V::Stale { max_age_s } => Self::Stale { max_age_s },
-            V::WrongNonce => Self::WrongNonce,
-            V::UnexpectedNonce => Self::UnexpectedNonce,
-            V::Revoked => Self::Revoked,
-            V::Suspended => Self::Suspended,
-            V::StatusUnknown => Self::StatusUnknown,
-            V::WrongProfile {
-                presented,
-                expected,
-            } => Self::WrongProfile {
-                presented: presented.into(),
-                expected: expected.into(),
-            },
-            V::ProfileExpected { expected } => Self::ProfileExpected {
-                expected: expected.into(),
-            },
-            V::TokenUsed => Self::TokenUsed,
-            V::TokenExpired => Self::TokenExpired,
-            V::NotAllowed => Self::NotAllowed,
-            V::DeskNotRecognised => Self::DeskNotRecognised,
-            V::AccountLocked => Self::AccountLocked,
-            V::BackendRefused { detail } => Self::BackendRefused(detail),
-            V::BackendUnreachable { detail } => Self::BackendUnreachable(detail),
-        }
-    }
-}
-
+/// The English text of `reason` for the officer (what `eid verify` prints).
+// A function, not a `VerdictReason` method: UniFFI exports methods through an inherent impl,
+// which Rust allows only in the crate that defines the type (the core).
 #[uniffi::export]
-impl VerdictReason {
-    /// The English text for the officer (what `eid verify` prints).
-    pub fn message(&self) -> String {
-        core::Reason::from(self.clone()).message()
-    }
+pub fn verdict_reason_message(reason: &VerdictReason) -> String {
+    reason.message()
 }
 
 impl From<core::Verdict> for Verdict {
     fn from(v: core::Verdict) -> Self {
         Verdict {
             valid: v.valid,
-            profile: v.profile.map(Into::into),
+            profile: v.profile,
             fields: disclosed(&v.fields),
-            reasons: v.reasons.into_iter().map(Into::into).collect(),
+            reasons: v.reasons,
             checked_at: v.checked_at,
             online: v.mode == core::Mode::Online,
             status_list_age_s: v.status_list_age_s,
@@ -263,12 +180,7 @@ impl Verifier {
         expected_profile: Option<Profile>,
     ) -> Verdict {
         self.inner
-            .verify_offline(
-                &text,
-                now_s(),
-                nonce.as_deref(),
-                expected_profile.map(Into::into),
-            )
+            .verify_offline(&text, now_s(), nonce.as_deref(), expected_profile)
             .into()
     }
 }
@@ -342,7 +254,7 @@ impl VerifierDesk {
                 public_key: B64(public_key),
                 profiles: profiles
                     .into_iter()
-                    .map(|p| present::Profile::from(p).as_str().to_owned())
+                    .map(|p| p.as_str().to_owned())
                     .collect(),
             };
             let registered = backend
@@ -379,7 +291,7 @@ impl VerifierDesk {
 mod tests {
     use super::*;
     use eid_core::credential::Sex;
-    use eid_core::present::{Disclosed, Field, FieldValue};
+    use eid_core::present::{self, Disclosed, Field, FieldValue};
 
     #[test]
     fn verdict_fields_follow_the_profile_order_with_labels() {
@@ -415,13 +327,27 @@ mod tests {
         );
     }
 
+    /// What crosses the FFI comes back as it went (the remote types' generated converters).
+    fn through_ffi<T>(v: T) -> T
+    where
+        T: uniffi::Lower<crate::UniFfiTag> + uniffi::Lift<crate::UniFfiTag>,
+    {
+        let mut buf = Vec::new();
+        <T as uniffi::Lower<crate::UniFfiTag>>::write(v, &mut buf);
+        let mut read = buf.as_slice();
+        match <T as uniffi::Lift<crate::UniFfiTag>>::try_read(&mut read) {
+            Ok(v) if read.is_empty() => v,
+            _ => panic!("the FFI form does not read back"),
+        }
+    }
+
     #[test]
     fn reasons_cross_as_enums_with_the_core_message() {
         let wrong = core::Reason::WrongProfile {
             presented: present::Profile::Clinic,
             expected: present::Profile::Airport,
         };
-        let r = VerdictReason::from(wrong.clone());
+        let r: VerdictReason = through_ffi(wrong.clone());
         assert_eq!(
             r,
             VerdictReason::WrongProfile {
@@ -429,10 +355,13 @@ mod tests {
                 expected: Profile::Airport
             }
         );
-        assert_eq!(r.message(), wrong.message());
-        assert_eq!(core::Reason::from(r), wrong);
-        let stale = VerdictReason::from(core::Reason::Stale { max_age_s: 60 });
-        assert_eq!(stale.message(), "the presentation is older than 60 s");
+        assert_eq!(verdict_reason_message(&r), wrong.message());
+        assert_eq!(r, wrong);
+        let stale: VerdictReason = through_ffi(core::Reason::Stale { max_age_s: 60 });
+        assert_eq!(
+            verdict_reason_message(&stale),
+            "the presentation is older than 60 s"
+        );
     }
 
     #[test]
@@ -442,7 +371,7 @@ mod tests {
             Err(EidError::InvalidInput { .. })
         ));
         for p in present::Profile::ALL {
-            assert_eq!(present::Profile::from(Profile::from(p)), p);
+            assert_eq!(through_ffi::<Profile>(p), p);
         }
     }
 }

@@ -8,7 +8,6 @@ use crate::run::{logged, on_runtime};
 use eid_core::account::AccountState;
 use eid_core::account::lockout::SystemClock;
 use eid_core::account::passcode::Passcode;
-use eid_core::credential;
 use eid_core::sync::{BackendClient, SyncStage};
 use eid_core::wallet::{self as core, Wallet};
 use std::path::PathBuf;
@@ -23,7 +22,10 @@ pub struct WalletConfig {
     pub backend_url: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub type AccountStatus = AccountState;
+
+/// The account's state as the app shows it.
+#[uniffi::remote(Enum)]
 pub enum AccountStatus {
     NotActivated,
     Active {
@@ -37,19 +39,10 @@ pub enum AccountStatus {
     Revoked,
 }
 
-impl From<AccountState> for AccountStatus {
-    fn from(s: AccountState) -> Self {
-        match s {
-            AccountState::NotActivated => AccountStatus::NotActivated,
-            AccountState::Active { level } => AccountStatus::Active { level },
-            AccountState::Locked { level, until_ms } => AccountStatus::Locked { level, until_ms },
-            AccountState::Revoked => AccountStatus::Revoked,
-        }
-    }
-}
+pub use eid_core::credential::DocumentKind;
 
 /// CCCD, driving licence (GPLX), health insurance card (BHYT), health record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum DocumentKind {
     Identity,
     DrivingLicence,
@@ -57,32 +50,13 @@ pub enum DocumentKind {
     HealthRecord,
 }
 
-impl From<credential::DocumentKind> for DocumentKind {
-    fn from(k: credential::DocumentKind) -> Self {
-        match k {
-            credential::DocumentKind::Identity => DocumentKind::Identity,
-            credential::DocumentKind::DrivingLicence => DocumentKind::DrivingLicence,
-            credential::DocumentKind::HealthInsurance => DocumentKind::HealthInsurance,
-            credential::DocumentKind::HealthRecord => DocumentKind::HealthRecord,
-        }
-    }
-}
+pub use eid_core::wallet::DocumentStatus;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum DocumentStatus {
     Valid,
     Expired,
     NotYetValid,
-}
-
-impl From<core::DocumentStatus> for DocumentStatus {
-    fn from(s: core::DocumentStatus) -> Self {
-        match s {
-            core::DocumentStatus::Valid => DocumentStatus::Valid,
-            core::DocumentStatus::Expired => DocumentStatus::Expired,
-            core::DocumentStatus::NotYetValid => DocumentStatus::NotYetValid,
-        }
-    }
 }
 
 /// A document as the list shows it.
@@ -125,18 +99,41 @@ impl std::fmt::Debug for DocumentDetail {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct TransactionEntry {
     pub at_ms: i64,
-    /// `presentation`, `signing` or `account`.
-    pub kind: String,
+    pub kind: TransactionKind,
     pub counterparty: String,
     pub profile: String,
     pub fields: Vec<String>,
-    /// `success`, `refused` or `failed`.
-    pub outcome: String,
+    pub outcome: TransactionOutcome,
     pub detail: Option<String>,
 }
 
+pub use eid_core::transactions::TransactionKind;
+
+/// What a transaction log entry records.
+#[uniffi::remote(Enum)]
+pub enum TransactionKind {
+    /// A QR shown to a verifier (offline or online).
+    Presentation,
+    /// A remote signature authorised on this device.
+    Signing,
+    /// Activation, device change, lock, unlock and other account events.
+    Account,
+}
+
+pub type TransactionOutcome = eid_core::transactions::Outcome;
+
+/// How a transaction ended.
+#[uniffi::remote(Enum)]
+pub enum TransactionOutcome {
+    Success,
+    Refused,
+    Failed,
+}
+
+pub use eid_core::wallet::PendingActivation;
+
 /// An activation waiting for its SMS code and chip read.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct PendingActivation {
     pub activation_id: String,
     /// Pass as `ChipReadOptions.aa_challenge`.
@@ -150,7 +147,10 @@ pub struct Activation {
     pub level: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub type SyncStep = SyncStage;
+
+/// Steps of a sync, for a progress indicator.
+#[uniffi::remote(Enum)]
 pub enum SyncStep {
     TrustList,
     StatusList,
@@ -192,25 +192,12 @@ struct ForeignSyncListener(Arc<dyn SyncListener>);
 
 impl eid_core::sync::SyncListener for ForeignSyncListener {
     fn on_sync(&self, stage: SyncStage) {
-        self.0.on_sync(match stage {
-            SyncStage::TrustList => SyncStep::TrustList,
-            SyncStage::StatusList => SyncStep::StatusList,
-            SyncStage::Documents => SyncStep::Documents,
-            SyncStage::Applying => SyncStep::Applying,
-            SyncStage::Done => SyncStep::Done,
-        });
+        self.0.on_sync(stage);
     }
 }
 
 pub(crate) fn passcode(digits: &str) -> Result<Passcode, EidError> {
     Ok(Passcode::new(digits)?)
-}
-
-fn name<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn count(n: usize) -> u64 {
@@ -229,11 +216,11 @@ impl WalletHandle {
     fn info(&self, i: &core::DocumentInfo) -> DocumentInfo {
         DocumentInfo {
             id: i.id.clone(),
-            kind: i.kind.into(),
+            kind: i.kind,
             title: i.title.clone(),
             holder: i.holder.clone(),
             valid_until: i.valid_until.clone(),
-            status: self.wallet.status_of(i).into(),
+            status: self.wallet.status_of(i),
             issuer: i.issuer.clone(),
         }
     }
@@ -267,7 +254,7 @@ impl WalletHandle {
     }
 
     pub fn state(&self) -> Result<AccountStatus, EidError> {
-        logged("state", self.wallet.state().map(Into::into))
+        logged("state", self.wallet.state())
     }
 
     pub fn is_set_up(&self) -> Result<bool, EidError> {
@@ -362,11 +349,11 @@ impl WalletHandle {
             all.into_iter()
                 .map(|t| TransactionEntry {
                     at_ms: t.at_ms,
-                    kind: name(&t.kind),
+                    kind: t.kind,
                     counterparty: t.counterparty,
                     profile: t.profile,
                     fields: t.fields,
-                    outcome: name(&t.outcome),
+                    outcome: t.outcome,
                     detail: t.detail,
                 })
                 .collect()
@@ -397,12 +384,7 @@ impl WalletHandle {
     ) -> Result<PendingActivation, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("start_activation", async move {
-            let p = w.start_activation(&b, &id_number, &phone).await?;
-            Ok(PendingActivation {
-                activation_id: p.activation_id,
-                chip_challenge: p.chip_challenge,
-                expires_at: p.expires_at,
-            })
+            Ok(w.start_activation(&b, &id_number, &phone).await?)
         })
         .await
     }
@@ -418,11 +400,6 @@ impl WalletHandle {
     ) -> Result<Activation, EidError> {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("complete_activation", async move {
-            let pending = core::PendingActivation {
-                activation_id: pending.activation_id,
-                chip_challenge: pending.chip_challenge,
-                expires_at: pending.expires_at,
-            };
             let (account_id, level) = w
                 .complete_activation(&b, &pending, &sms_code, &chip.document, &passcode.0)
                 .await?;

@@ -867,11 +867,6 @@ void uniffi_eid_ffi_fn_method_wallethandle_unlock_with_biometric(uint64_t ptr, R
 void uniffi_eid_ffi_fn_method_wallethandle_wipe(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERDICTREASON_MESSAGE
-#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERDICTREASON_MESSAGE
-RustBuffer uniffi_eid_ffi_fn_method_verdictreason_message(RustBuffer ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_PARSE_CARD_QR
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_PARSE_CARD_QR
 RustBuffer uniffi_eid_ffi_fn_func_parse_card_qr(RustBuffer text, RustCallStatus *_Nonnull out_status
@@ -885,6 +880,11 @@ uint64_t uniffi_eid_ffi_fn_func_read_chip(uint64_t transport, RustBuffer key, Ru
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_SET_LOG_FORWARDER
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_SET_LOG_FORWARDER
 void uniffi_eid_ffi_fn_func_set_log_forwarder(RustBuffer forwarder, RustBuffer max_level, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_VERDICT_REASON_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_VERDICT_REASON_MESSAGE
+RustBuffer uniffi_eid_ffi_fn_func_verdict_reason_message(RustBuffer reason, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_EID_FFI_RUSTBUFFER_ALLOC
@@ -1162,6 +1162,12 @@ uint16_t uniffi_eid_ffi_checksum_func_read_chip(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_SET_LOG_FORWARDER
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_SET_LOG_FORWARDER
 uint16_t uniffi_eid_ffi_checksum_func_set_log_forwarder(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_VERDICT_REASON_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_VERDICT_REASON_MESSAGE
+uint16_t uniffi_eid_ffi_checksum_func_verdict_reason_message(void
     
 );
 #endif

@@ -531,6 +531,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_set_log_forwarder() != 58929:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_apdutransport_transceive() != 59659:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_apdutransport_max_transceive_length() != 37326:
@@ -687,6 +689,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_func_read_chip.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_func_set_log_forwarder.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_func_set_log_forwarder.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_func_verdict_reason_message.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_func_verdict_reason_message.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_apdutransport_transceive.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_apdutransport_transceive.restype = ctypes.c_uint16
@@ -883,6 +888,11 @@ _UniffiLib.uniffi_eid_ffi_fn_func_set_log_forwarder.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_func_set_log_forwarder.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_func_verdict_reason_message.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_func_verdict_reason_message.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_method_apdutransport_transceive.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1231,11 +1241,6 @@ _UniffiLib.uniffi_eid_ffi_fn_constructor_wallethandle_open.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_wallethandle_open.restype = ctypes.c_uint64
-_UniffiLib.uniffi_eid_ffi_fn_method_verdictreason_message.argtypes = (
-    _UniffiRustBuffer,
-    ctypes.POINTER(_UniffiRustCallStatus),
-)
-_UniffiLib.uniffi_eid_ffi_fn_method_verdictreason_message.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_clone_apdutransport.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -2016,6 +2021,9 @@ class ChipStage(enum.Enum):
     ACTIVE_AUTHENTICATION = 3
     
     RESUMING = 4
+    """
+    The link dropped; waiting for the card and re-establishing access control.
+"""
     
     DONE = 5
     
@@ -2264,12 +2272,169 @@ class _UniffiFfiConverterTypeChipReadOptions(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.photo, buf)
         _UniffiFfiConverterOptionalBytes.write(value.aa_challenge, buf)
 
+
+
+
+
+
+class AccessControl(enum.Enum):
+    """
+    The access control protocol that opened the chip.
+"""
+    
+    BAC = 0
+    
+    PACE = 1
+    
+
+
+class _UniffiFfiConverterTypeAccessControl(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return AccessControl.BAC
+        if variant == 2:
+            return AccessControl.PACE
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == AccessControl.BAC:
+            return
+        if value == AccessControl.PACE:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == AccessControl.BAC:
+            buf.write_i32(1)
+        if value == AccessControl.PACE:
+            buf.write_i32(2)
+
+
+
+
+
+
+
+
+class PassiveAuthStatus(enum.Enum):
+    """
+    Passive authentication: whether the data is the one the issuer signed.
+"""
+    
+    VALID = 0
+    """
+    Hashes, SOD signature and certificate chain are all good.
+"""
+    
+    INVALID = 1
+    """
+    Something does not verify: the data may have been altered or the SOD is not genuine.
+"""
+    
+    NOT_CHECKED = 2
+    """
+    Nothing failed, but not everything could be checked (no CSCA to anchor the signature).
+"""
+    
+
+
+class _UniffiFfiConverterTypePassiveAuthStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return PassiveAuthStatus.VALID
+        if variant == 2:
+            return PassiveAuthStatus.INVALID
+        if variant == 3:
+            return PassiveAuthStatus.NOT_CHECKED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == PassiveAuthStatus.VALID:
+            return
+        if value == PassiveAuthStatus.INVALID:
+            return
+        if value == PassiveAuthStatus.NOT_CHECKED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == PassiveAuthStatus.VALID:
+            buf.write_i32(1)
+        if value == PassiveAuthStatus.INVALID:
+            buf.write_i32(2)
+        if value == PassiveAuthStatus.NOT_CHECKED:
+            buf.write_i32(3)
+
+
+
+
+
+
+
+
+class ChipAuthStatus(enum.Enum):
+    """
+    Chip or active authentication: whether the chip holds the key its data names.
+"""
+    
+    VALID = 0
+    
+    INVALID = 1
+    
+    NOT_SUPPORTED = 2
+    """
+    The chip offers neither chip nor active authentication.
+"""
+    
+
+
+class _UniffiFfiConverterTypeChipAuthStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ChipAuthStatus.VALID
+        if variant == 2:
+            return ChipAuthStatus.INVALID
+        if variant == 3:
+            return ChipAuthStatus.NOT_SUPPORTED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ChipAuthStatus.VALID:
+            return
+        if value == ChipAuthStatus.INVALID:
+            return
+        if value == ChipAuthStatus.NOT_SUPPORTED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ChipAuthStatus.VALID:
+            buf.write_i32(1)
+        if value == ChipAuthStatus.INVALID:
+            buf.write_i32(2)
+        if value == ChipAuthStatus.NOT_SUPPORTED:
+            buf.write_i32(3)
+
+
+
 @dataclass
 class ChipSummary:
     """
     The checked contents of a chip read, for display. Personal data: never log it.
 """
-    def __init__(self, *, access_control:str, document_number:str, id_number:typing.Optional[str], full_name:typing.Optional[str], date_of_birth:str, date_of_expiry:str, passive_authentication:str, chip_authentication:str, chip_authentication_method:typing.Optional[str], has_photo:bool, apdu_count:int, resumes:int):
+    def __init__(self, *, access_control:AccessControl, document_number:str, id_number:typing.Optional[str], full_name:typing.Optional[str], date_of_birth:str, date_of_expiry:str, passive_authentication:PassiveAuthStatus, chip_authentication:ChipAuthStatus, chip_authentication_method:typing.Optional[str], has_photo:bool, apdu_count:int, resumes:int):
         self.access_control = access_control
         self.document_number = document_number
         self.id_number = id_number
@@ -2319,14 +2484,14 @@ class _UniffiFfiConverterTypeChipSummary(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
         return ChipSummary(
-            access_control=_UniffiFfiConverterString.read(buf),
+            access_control=_UniffiFfiConverterTypeAccessControl.read(buf),
             document_number=_UniffiFfiConverterString.read(buf),
             id_number=_UniffiFfiConverterOptionalString.read(buf),
             full_name=_UniffiFfiConverterOptionalString.read(buf),
             date_of_birth=_UniffiFfiConverterString.read(buf),
             date_of_expiry=_UniffiFfiConverterString.read(buf),
-            passive_authentication=_UniffiFfiConverterString.read(buf),
-            chip_authentication=_UniffiFfiConverterString.read(buf),
+            passive_authentication=_UniffiFfiConverterTypePassiveAuthStatus.read(buf),
+            chip_authentication=_UniffiFfiConverterTypeChipAuthStatus.read(buf),
             chip_authentication_method=_UniffiFfiConverterOptionalString.read(buf),
             has_photo=_UniffiFfiConverterBoolean.read(buf),
             apdu_count=_UniffiFfiConverterUInt64.read(buf),
@@ -2335,14 +2500,14 @@ class _UniffiFfiConverterTypeChipSummary(_UniffiConverterRustBuffer):
 
     @staticmethod
     def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.access_control)
+        _UniffiFfiConverterTypeAccessControl.check_lower(value.access_control)
         _UniffiFfiConverterString.check_lower(value.document_number)
         _UniffiFfiConverterOptionalString.check_lower(value.id_number)
         _UniffiFfiConverterOptionalString.check_lower(value.full_name)
         _UniffiFfiConverterString.check_lower(value.date_of_birth)
         _UniffiFfiConverterString.check_lower(value.date_of_expiry)
-        _UniffiFfiConverterString.check_lower(value.passive_authentication)
-        _UniffiFfiConverterString.check_lower(value.chip_authentication)
+        _UniffiFfiConverterTypePassiveAuthStatus.check_lower(value.passive_authentication)
+        _UniffiFfiConverterTypeChipAuthStatus.check_lower(value.chip_authentication)
         _UniffiFfiConverterOptionalString.check_lower(value.chip_authentication_method)
         _UniffiFfiConverterBoolean.check_lower(value.has_photo)
         _UniffiFfiConverterUInt64.check_lower(value.apdu_count)
@@ -2350,14 +2515,14 @@ class _UniffiFfiConverterTypeChipSummary(_UniffiConverterRustBuffer):
 
     @staticmethod
     def write(value, buf):
-        _UniffiFfiConverterString.write(value.access_control, buf)
+        _UniffiFfiConverterTypeAccessControl.write(value.access_control, buf)
         _UniffiFfiConverterString.write(value.document_number, buf)
         _UniffiFfiConverterOptionalString.write(value.id_number, buf)
         _UniffiFfiConverterOptionalString.write(value.full_name, buf)
         _UniffiFfiConverterString.write(value.date_of_birth, buf)
         _UniffiFfiConverterString.write(value.date_of_expiry, buf)
-        _UniffiFfiConverterString.write(value.passive_authentication, buf)
-        _UniffiFfiConverterString.write(value.chip_authentication, buf)
+        _UniffiFfiConverterTypePassiveAuthStatus.write(value.passive_authentication, buf)
+        _UniffiFfiConverterTypeChipAuthStatus.write(value.chip_authentication, buf)
         _UniffiFfiConverterOptionalString.write(value.chip_authentication_method, buf)
         _UniffiFfiConverterBoolean.write(value.has_photo, buf)
         _UniffiFfiConverterUInt64.write(value.apdu_count, buf)
@@ -3440,6 +3605,66 @@ class _UniffiFfiConverterTypeSyncStatus(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.pending, buf)
         _UniffiFfiConverterOptionalString.write(value.last_error, buf)
 
+
+
+
+
+
+class TransactionKind(enum.Enum):
+    """
+    What a transaction log entry records.
+"""
+    
+    PRESENTATION = 0
+    """
+    A QR shown to a verifier (offline or online).
+"""
+    
+    SIGNING = 1
+    """
+    A remote signature authorised on this device.
+"""
+    
+    ACCOUNT = 2
+    """
+    Activation, device change, lock, unlock and other account events.
+"""
+    
+
+
+class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return TransactionKind.PRESENTATION
+        if variant == 2:
+            return TransactionKind.SIGNING
+        if variant == 3:
+            return TransactionKind.ACCOUNT
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == TransactionKind.PRESENTATION:
+            return
+        if value == TransactionKind.SIGNING:
+            return
+        if value == TransactionKind.ACCOUNT:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == TransactionKind.PRESENTATION:
+            buf.write_i32(1)
+        if value == TransactionKind.SIGNING:
+            buf.write_i32(2)
+        if value == TransactionKind.ACCOUNT:
+            buf.write_i32(3)
+
+
+
 class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -3463,12 +3688,63 @@ class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.read(buf) for i in range(count)
         ]
 
+
+
+
+
+
+class TransactionOutcome(enum.Enum):
+    """
+    How a transaction ended.
+"""
+    
+    SUCCESS = 0
+    
+    REFUSED = 1
+    
+    FAILED = 2
+    
+
+
+class _UniffiFfiConverterTypeTransactionOutcome(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return TransactionOutcome.SUCCESS
+        if variant == 2:
+            return TransactionOutcome.REFUSED
+        if variant == 3:
+            return TransactionOutcome.FAILED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == TransactionOutcome.SUCCESS:
+            return
+        if value == TransactionOutcome.REFUSED:
+            return
+        if value == TransactionOutcome.FAILED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == TransactionOutcome.SUCCESS:
+            buf.write_i32(1)
+        if value == TransactionOutcome.REFUSED:
+            buf.write_i32(2)
+        if value == TransactionOutcome.FAILED:
+            buf.write_i32(3)
+
+
+
 @dataclass
 class TransactionEntry:
     """
     One entry of the transaction log (what was shared or signed, never the values).
 """
-    def __init__(self, *, at_ms:int, kind:str, counterparty:str, profile:str, fields:typing.List[str], outcome:str, detail:typing.Optional[str]):
+    def __init__(self, *, at_ms:int, kind:TransactionKind, counterparty:str, profile:str, fields:typing.List[str], outcome:TransactionOutcome, detail:typing.Optional[str]):
         self.at_ms = at_ms
         self.kind = kind
         self.counterparty = counterparty
@@ -3504,32 +3780,32 @@ class _UniffiFfiConverterTypeTransactionEntry(_UniffiConverterRustBuffer):
     def read(buf):
         return TransactionEntry(
             at_ms=_UniffiFfiConverterInt64.read(buf),
-            kind=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterTypeTransactionKind.read(buf),
             counterparty=_UniffiFfiConverterString.read(buf),
             profile=_UniffiFfiConverterString.read(buf),
             fields=_UniffiFfiConverterSequenceString.read(buf),
-            outcome=_UniffiFfiConverterString.read(buf),
+            outcome=_UniffiFfiConverterTypeTransactionOutcome.read(buf),
             detail=_UniffiFfiConverterOptionalString.read(buf),
         )
 
     @staticmethod
     def check_lower(value):
         _UniffiFfiConverterInt64.check_lower(value.at_ms)
-        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterTypeTransactionKind.check_lower(value.kind)
         _UniffiFfiConverterString.check_lower(value.counterparty)
         _UniffiFfiConverterString.check_lower(value.profile)
         _UniffiFfiConverterSequenceString.check_lower(value.fields)
-        _UniffiFfiConverterString.check_lower(value.outcome)
+        _UniffiFfiConverterTypeTransactionOutcome.check_lower(value.outcome)
         _UniffiFfiConverterOptionalString.check_lower(value.detail)
 
     @staticmethod
     def write(value, buf):
         _UniffiFfiConverterInt64.write(value.at_ms, buf)
-        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterTypeTransactionKind.write(value.kind, buf)
         _UniffiFfiConverterString.write(value.counterparty, buf)
         _UniffiFfiConverterString.write(value.profile, buf)
         _UniffiFfiConverterSequenceString.write(value.fields, buf)
-        _UniffiFfiConverterString.write(value.outcome, buf)
+        _UniffiFfiConverterTypeTransactionOutcome.write(value.outcome, buf)
         _UniffiFfiConverterOptionalString.write(value.detail, buf)
 
 class _UniffiFfiConverterOptionalTypeProfile(_UniffiConverterRustBuffer):
@@ -4244,21 +4520,6 @@ class VerdictReason:
     def is_backend_unreachable(self) -> bool:
         return isinstance(self, VerdictReason.BACKEND_UNREACHABLE)
     
-    def message(self, ) -> str:
-        """
-        The English text for the officer (what `eid verify` prints).
-"""
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterTypeVerdictReason.lower(self),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterString.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_verdictreason_message,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
 
 # Now, a little trick - we make each nested variant class be a subclass of the main
 # enum class, so that method calls and instance checks etc will work intuitively.
@@ -4654,6 +4915,9 @@ class _UniffiFfiConverterTypeWalletConfig(_UniffiConverterRustBuffer):
 
 
 class AccountStatus:
+    """
+    The account's state as the app shows it.
+"""
     def __init__(self):
         raise RuntimeError("AccountStatus cannot be instantiated directly")
 
@@ -6000,6 +6264,9 @@ class _UniffiFfiConverterTypeLogLevel(_UniffiConverterRustBuffer):
 
 
 class SyncStep(enum.Enum):
+    """
+    Steps of a sync, for a progress indicator.
+"""
     
     TRUST_LIST = 0
     
@@ -8905,13 +9172,35 @@ def set_log_forwarder(forwarder: typing.Optional[LogForwarder],max_level: LogLev
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def verdict_reason_message(reason: VerdictReason) -> str:
+    """
+    The English text of `reason` for the officer (what `eid verify` prints).
+"""
+    
+    _UniffiFfiConverterTypeVerdictReason.check_lower(reason)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeVerdictReason.lower(reason),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_eid_ffi_fn_func_verdict_reason_message,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 
 __all__ = [
     "InternalError",
     "ChipStage",
+    "AccessControl",
+    "PassiveAuthStatus",
+    "ChipAuthStatus",
     "DocumentKind",
     "DocumentStatus",
     "Profile",
+    "TransactionKind",
+    "TransactionOutcome",
     "VerdictReason",
     "AccountStatus",
     "ChipAccessKey",
@@ -8945,6 +9234,7 @@ __all__ = [
     "parse_card_qr",
     "read_chip",
     "set_log_forwarder",
+    "verdict_reason_message",
     "Passcode",
     "PasscodeProtocol",
     "ApduTransportImpl",

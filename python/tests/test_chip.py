@@ -7,11 +7,13 @@ import pytest
 from conftest import SimLink, mrz
 from eid_wallet import (
     ChipAccessKey,
+    ChipAuthStatus,
     ChipReadCancel,
     ChipReadListener,
     ChipReadOptions,
     ChipStage,
     EidError,
+    PassiveAuthStatus,
     read_chip,
 )
 
@@ -33,8 +35,8 @@ def test_reads_the_card_through_a_python_transport_and_resumes_after_drops(citiz
     s = read.summary()
     assert s.id_number == citizen.id_number
     assert s.full_name == citizen.full_name
-    assert s.chip_authentication == "valid"
-    assert s.passive_authentication != "invalid"
+    assert s.chip_authentication == ChipAuthStatus.VALID
+    assert s.passive_authentication != PassiveAuthStatus.INVALID
     assert card.reconnects() > 0 and s.resumes == card.reconnects()
     assert s.apdu_count <= link.apdus
     assert stages.seen[-1] == ChipStage.DONE

@@ -8,7 +8,7 @@ import urllib.request
 import eid_testing
 import pytest
 from conftest import activate
-from eid_wallet import Consent, EidError, Passcode, Profile, Verifier
+from eid_wallet import Consent, EidError, Passcode, Profile, Verifier, verdict_reason_message
 
 
 def fetch(url):
@@ -57,7 +57,7 @@ def test_present_and_verify_offline_round_trip_and_tamper(tmp_path, keys, backen
 
     wrong_nonce = verifier.verify_offline(qr.text, bytes(16), None)
     assert not wrong_nonce.valid
-    assert any("nonce" in r.message() for r in wrong_nonce.reasons)
+    assert any("nonce" in verdict_reason_message(r) for r in wrong_nonce.reasons)
 
     # Without a status list revocation is not checked, and the verdict says so.
     unchecked = Verifier(trust, None).verify_offline(qr.text, nonce, None)

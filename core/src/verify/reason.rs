@@ -12,7 +12,9 @@ pub enum Reason {
     /// The text is not a presentation QR of this scheme.
     NotAPresentation,
     /// The QR or its credential does not decode; names the part that does not.
-    Malformed(String),
+    Malformed {
+        detail: String,
+    },
     /// An online token given to the offline check: redeem it at the backend.
     OnlineToken,
     /// An offline QR given to the online redeem: check it offline.
@@ -55,9 +57,13 @@ pub enum Reason {
     /// The holder's account is locked.
     AccountLocked,
     /// Another refusal of the backend, with its message.
-    BackendRefused(String),
+    BackendRefused {
+        detail: String,
+    },
     /// The backend could not be reached or answered something unreadable.
-    BackendUnreachable(String),
+    BackendUnreachable {
+        detail: String,
+    },
 }
 
 impl Reason {
@@ -65,7 +71,7 @@ impl Reason {
     pub fn code(&self) -> &'static str {
         match self {
             Reason::NotAPresentation => "not_a_presentation",
-            Reason::Malformed(_) => "malformed",
+            Reason::Malformed { .. } => "malformed",
             Reason::OnlineToken => "online_token",
             Reason::OfflineQr => "offline_qr",
             Reason::UnknownIssuer => "unknown_issuer",
@@ -88,8 +94,8 @@ impl Reason {
             Reason::NotAllowed => "not_allowed",
             Reason::DeskNotRecognised => "desk_not_recognised",
             Reason::AccountLocked => "account_locked",
-            Reason::BackendRefused(_) => "backend_refused",
-            Reason::BackendUnreachable(_) => "backend_unreachable",
+            Reason::BackendRefused { .. } => "backend_refused",
+            Reason::BackendUnreachable { .. } => "backend_unreachable",
         }
     }
 
@@ -98,7 +104,7 @@ impl Reason {
         let present = |e: PresentError| e.to_string();
         match self {
             Reason::NotAPresentation => present(PresentError::NotAPresentation),
-            Reason::Malformed(what) => format!("malformed: {what}"),
+            Reason::Malformed { detail } => format!("malformed: {detail}"),
             Reason::OnlineToken => {
                 "an online token: verify it with the backend (--backend)".to_owned()
             }
@@ -128,8 +134,8 @@ impl Reason {
                 "this desk is not registered or its signature failed".to_owned()
             }
             Reason::AccountLocked => "the holder's account is locked".to_owned(),
-            Reason::BackendRefused(detail) => format!("the backend refused the token: {detail}"),
-            Reason::BackendUnreachable(detail) => {
+            Reason::BackendRefused { detail } => format!("the backend refused the token: {detail}"),
+            Reason::BackendUnreachable { detail } => {
                 format!("backend unreachable, try again or use an offline QR: {detail}")
             }
         }
@@ -149,7 +155,9 @@ impl From<PresentError> for Reason {
     fn from(e: PresentError) -> Reason {
         match e {
             PresentError::NotAPresentation => Reason::NotAPresentation,
-            PresentError::Malformed(what) => Reason::Malformed(what.to_owned()),
+            PresentError::Malformed(what) => Reason::Malformed {
+                detail: what.to_owned(),
+            },
             PresentError::UnknownIssuer => Reason::UnknownIssuer,
             PresentError::UntrustedIssuer => Reason::UntrustedIssuer,
             PresentError::BadIssuerSignature => Reason::BadIssuerSignature,
@@ -166,7 +174,9 @@ impl From<PresentError> for Reason {
             PresentError::MissingDocument(_)
             | PresentError::NoCredential
             | PresentError::Signing
-            | PresentError::Qr(_) => Reason::Malformed("presentation".to_owned()),
+            | PresentError::Qr(_) => Reason::Malformed {
+                detail: "presentation".to_owned(),
+            },
         }
     }
 }
@@ -181,9 +191,13 @@ impl From<&SyncError> for Reason {
                 ErrorCode::NotAllowed => Reason::NotAllowed,
                 ErrorCode::Unauthenticated => Reason::DeskNotRecognised,
                 ErrorCode::AccountLocked => Reason::AccountLocked,
-                _ => Reason::BackendRefused(e.to_string()),
+                _ => Reason::BackendRefused {
+                    detail: e.to_string(),
+                },
             },
-            other => Reason::BackendUnreachable(other.to_string()),
+            other => Reason::BackendUnreachable {
+                detail: other.to_string(),
+            },
         }
     }
 }

@@ -4015,10 +4015,7 @@ public func FfiConverterTypeChipReadOptions_lower(_ value: ChipReadOptions) -> R
  * The checked contents of a chip read, for display. Personal data: never log it.
  */
 public struct ChipSummary: Equatable, Hashable {
-    /**
-     * `BAC` or `PACE`.
-     */
-    public var accessControl: String
+    public var accessControl: AccessControl
     public var documentNumber: String
     /**
      * DG13 field 1 (the 12-digit ID), when DG13 was read.
@@ -4033,14 +4030,11 @@ public struct ChipSummary: Equatable, Hashable {
      */
     public var dateOfBirth: String
     public var dateOfExpiry: String
+    public var passiveAuthentication: PassiveAuthStatus
     /**
-     * `valid`, `invalid` or `not_checked` (no CSCA to anchor the signature).
+     * Method `CA` or `AA` when one was run.
      */
-    public var passiveAuthentication: String
-    /**
-     * `valid`, `invalid` or `not_supported`; method `CA` or `AA`.
-     */
-    public var chipAuthentication: String
+    public var chipAuthentication: ChipAuthStatus
     public var chipAuthenticationMethod: String?
     public var hasPhoto: Bool
     public var apduCount: UInt64
@@ -4048,10 +4042,7 @@ public struct ChipSummary: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(
-        /**
-         * `BAC` or `PACE`.
-         */accessControl: String, documentNumber: String, 
+    public init(accessControl: AccessControl, documentNumber: String, 
         /**
          * DG13 field 1 (the 12-digit ID), when DG13 was read.
          */idNumber: String?, 
@@ -4060,13 +4051,10 @@ public struct ChipSummary: Equatable, Hashable {
          */fullName: String?, 
         /**
          * YYMMDD, from the MRZ.
-         */dateOfBirth: String, dateOfExpiry: String, 
+         */dateOfBirth: String, dateOfExpiry: String, passiveAuthentication: PassiveAuthStatus, 
         /**
-         * `valid`, `invalid` or `not_checked` (no CSCA to anchor the signature).
-         */passiveAuthentication: String, 
-        /**
-         * `valid`, `invalid` or `not_supported`; method `CA` or `AA`.
-         */chipAuthentication: String, chipAuthenticationMethod: String?, hasPhoto: Bool, apduCount: UInt64, resumes: UInt64) {
+         * Method `CA` or `AA` when one was run.
+         */chipAuthentication: ChipAuthStatus, chipAuthenticationMethod: String?, hasPhoto: Bool, apduCount: UInt64, resumes: UInt64) {
         self.accessControl = accessControl
         self.documentNumber = documentNumber
         self.idNumber = idNumber
@@ -4097,14 +4085,14 @@ public struct FfiConverterTypeChipSummary: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChipSummary {
         return
             try ChipSummary(
-                accessControl: FfiConverterString.read(from: &buf), 
+                accessControl: FfiConverterTypeAccessControl.read(from: &buf), 
                 documentNumber: FfiConverterString.read(from: &buf), 
                 idNumber: FfiConverterOptionString.read(from: &buf), 
                 fullName: FfiConverterOptionString.read(from: &buf), 
                 dateOfBirth: FfiConverterString.read(from: &buf), 
                 dateOfExpiry: FfiConverterString.read(from: &buf), 
-                passiveAuthentication: FfiConverterString.read(from: &buf), 
-                chipAuthentication: FfiConverterString.read(from: &buf), 
+                passiveAuthentication: FfiConverterTypePassiveAuthStatus.read(from: &buf), 
+                chipAuthentication: FfiConverterTypeChipAuthStatus.read(from: &buf), 
                 chipAuthenticationMethod: FfiConverterOptionString.read(from: &buf), 
                 hasPhoto: FfiConverterBool.read(from: &buf), 
                 apduCount: FfiConverterUInt64.read(from: &buf), 
@@ -4113,14 +4101,14 @@ public struct FfiConverterTypeChipSummary: FfiConverterRustBuffer {
     }
 
     public static func write(_ value: ChipSummary, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.accessControl, into: &buf)
+        FfiConverterTypeAccessControl.write(value.accessControl, into: &buf)
         FfiConverterString.write(value.documentNumber, into: &buf)
         FfiConverterOptionString.write(value.idNumber, into: &buf)
         FfiConverterOptionString.write(value.fullName, into: &buf)
         FfiConverterString.write(value.dateOfBirth, into: &buf)
         FfiConverterString.write(value.dateOfExpiry, into: &buf)
-        FfiConverterString.write(value.passiveAuthentication, into: &buf)
-        FfiConverterString.write(value.chipAuthentication, into: &buf)
+        FfiConverterTypePassiveAuthStatus.write(value.passiveAuthentication, into: &buf)
+        FfiConverterTypeChipAuthStatus.write(value.chipAuthentication, into: &buf)
         FfiConverterOptionString.write(value.chipAuthenticationMethod, into: &buf)
         FfiConverterBool.write(value.hasPhoto, into: &buf)
         FfiConverterUInt64.write(value.apduCount, into: &buf)
@@ -5235,28 +5223,16 @@ public func FfiConverterTypeSyncStatus_lower(_ value: SyncStatus) -> RustBuffer 
  */
 public struct TransactionEntry: Equatable, Hashable {
     public var atMs: Int64
-    /**
-     * `presentation`, `signing` or `account`.
-     */
-    public var kind: String
+    public var kind: TransactionKind
     public var counterparty: String
     public var profile: String
     public var fields: [String]
-    /**
-     * `success`, `refused` or `failed`.
-     */
-    public var outcome: String
+    public var outcome: TransactionOutcome
     public var detail: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(atMs: Int64, 
-        /**
-         * `presentation`, `signing` or `account`.
-         */kind: String, counterparty: String, profile: String, fields: [String], 
-        /**
-         * `success`, `refused` or `failed`.
-         */outcome: String, detail: String?) {
+    public init(atMs: Int64, kind: TransactionKind, counterparty: String, profile: String, fields: [String], outcome: TransactionOutcome, detail: String?) {
         self.atMs = atMs
         self.kind = kind
         self.counterparty = counterparty
@@ -5283,22 +5259,22 @@ public struct FfiConverterTypeTransactionEntry: FfiConverterRustBuffer {
         return
             try TransactionEntry(
                 atMs: FfiConverterInt64.read(from: &buf), 
-                kind: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeTransactionKind.read(from: &buf), 
                 counterparty: FfiConverterString.read(from: &buf), 
                 profile: FfiConverterString.read(from: &buf), 
                 fields: FfiConverterSequenceString.read(from: &buf), 
-                outcome: FfiConverterString.read(from: &buf), 
+                outcome: FfiConverterTypeTransactionOutcome.read(from: &buf), 
                 detail: FfiConverterOptionString.read(from: &buf)
         )
     }
 
     public static func write(_ value: TransactionEntry, into buf: inout [UInt8]) {
         FfiConverterInt64.write(value.atMs, into: &buf)
-        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterTypeTransactionKind.write(value.kind, into: &buf)
         FfiConverterString.write(value.counterparty, into: &buf)
         FfiConverterString.write(value.profile, into: &buf)
         FfiConverterSequenceString.write(value.fields, into: &buf)
-        FfiConverterString.write(value.outcome, into: &buf)
+        FfiConverterTypeTransactionOutcome.write(value.outcome, into: &buf)
         FfiConverterOptionString.write(value.detail, into: &buf)
     }
 }
@@ -5499,6 +5475,78 @@ public func FfiConverterTypeWalletConfig_lower(_ value: WalletConfig) -> RustBuf
 }
 
 
+/**
+ * The access control protocol that opened the chip.
+ */
+
+public enum AccessControl: Equatable, Hashable {
+    
+    case bac
+    case pace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AccessControl: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccessControl: FfiConverterRustBuffer {
+    typealias SwiftType = AccessControl
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccessControl {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .bac
+        
+        case 2: return .pace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AccessControl, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .bac:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .pace:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessControl_lift(_ buf: RustBuffer) throws -> AccessControl {
+    return try FfiConverterTypeAccessControl.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessControl_lower(_ value: AccessControl) -> RustBuffer {
+    return FfiConverterTypeAccessControl.lower(value)
+}
+
+
+
+/**
+ * The account's state as the app shows it.
+ */
 
 public enum AccountStatus: Equatable, Hashable {
     
@@ -5667,6 +5715,85 @@ public func FfiConverterTypeChipAccessKey_lower(_ value: ChipAccessKey) -> RustB
 
 
 /**
+ * Chip or active authentication: whether the chip holds the key its data names.
+ */
+
+public enum ChipAuthStatus: Equatable, Hashable {
+    
+    case valid
+    case invalid
+    /**
+     * The chip offers neither chip nor active authentication.
+     */
+    case notSupported
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ChipAuthStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChipAuthStatus: FfiConverterRustBuffer {
+    typealias SwiftType = ChipAuthStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChipAuthStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .valid
+        
+        case 2: return .invalid
+        
+        case 3: return .notSupported
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ChipAuthStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .valid:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .invalid:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .notSupported:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChipAuthStatus_lift(_ buf: RustBuffer) throws -> ChipAuthStatus {
+    return try FfiConverterTypeChipAuthStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChipAuthStatus_lower(_ value: ChipAuthStatus) -> RustBuffer {
+    return FfiConverterTypeChipAuthStatus.lower(value)
+}
+
+
+
+/**
  * Stages of a chip read, for the "hold the card still" screen.
  */
 
@@ -5676,6 +5803,9 @@ public enum ChipStage: Equatable, Hashable {
     case reading
     case chipAuthentication
     case activeAuthentication
+    /**
+     * The link dropped; waiting for the card and re-establishing access control.
+     */
     case resuming
     case done
 
@@ -6563,6 +6693,91 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
 
 
 /**
+ * Passive authentication: whether the data is the one the issuer signed.
+ */
+
+public enum PassiveAuthStatus: Equatable, Hashable {
+    
+    /**
+     * Hashes, SOD signature and certificate chain are all good.
+     */
+    case valid
+    /**
+     * Something does not verify: the data may have been altered or the SOD is not genuine.
+     */
+    case invalid
+    /**
+     * Nothing failed, but not everything could be checked (no CSCA to anchor the signature).
+     */
+    case notChecked
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PassiveAuthStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePassiveAuthStatus: FfiConverterRustBuffer {
+    typealias SwiftType = PassiveAuthStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PassiveAuthStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .valid
+        
+        case 2: return .invalid
+        
+        case 3: return .notChecked
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PassiveAuthStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .valid:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .invalid:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .notChecked:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePassiveAuthStatus_lift(_ buf: RustBuffer) throws -> PassiveAuthStatus {
+    return try FfiConverterTypePassiveAuthStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePassiveAuthStatus_lower(_ value: PassiveAuthStatus) -> RustBuffer {
+    return FfiConverterTypePassiveAuthStatus.lower(value)
+}
+
+
+
+/**
  * What a verifier asks for (docs/adr/0013).
  */
 
@@ -6667,6 +6882,9 @@ public func FfiConverterTypeProfile_lower(_ value: Profile) -> RustBuffer {
 
 
 
+/**
+ * Steps of a sync, for a progress indicator.
+ */
 
 public enum SyncStep: Equatable, Hashable {
     
@@ -6755,6 +6973,167 @@ public func FfiConverterTypeSyncStep_lower(_ value: SyncStep) -> RustBuffer {
 
 
 /**
+ * What a transaction log entry records.
+ */
+
+public enum TransactionKind: Equatable, Hashable {
+    
+    /**
+     * A QR shown to a verifier (offline or online).
+     */
+    case presentation
+    /**
+     * A remote signature authorised on this device.
+     */
+    case signing
+    /**
+     * Activation, device change, lock, unlock and other account events.
+     */
+    case account
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TransactionKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTransactionKind: FfiConverterRustBuffer {
+    typealias SwiftType = TransactionKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TransactionKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .presentation
+        
+        case 2: return .signing
+        
+        case 3: return .account
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TransactionKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .presentation:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .signing:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .account:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTransactionKind_lift(_ buf: RustBuffer) throws -> TransactionKind {
+    return try FfiConverterTypeTransactionKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTransactionKind_lower(_ value: TransactionKind) -> RustBuffer {
+    return FfiConverterTypeTransactionKind.lower(value)
+}
+
+
+
+/**
+ * How a transaction ended.
+ */
+
+public enum TransactionOutcome: Equatable, Hashable {
+    
+    case success
+    case refused
+    case failed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TransactionOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTransactionOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = TransactionOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TransactionOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .success
+        
+        case 2: return .refused
+        
+        case 3: return .failed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TransactionOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .success:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .refused:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .failed:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTransactionOutcome_lift(_ buf: RustBuffer) throws -> TransactionOutcome {
+    return try FfiConverterTypeTransactionOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTransactionOutcome_lower(_ value: TransactionOutcome) -> RustBuffer {
+    return FfiConverterTypeTransactionOutcome.lower(value)
+}
+
+
+
+/**
  * One failed check of a verdict: translate by the variant, or show `message()` (English).
  */
 
@@ -6830,18 +7209,6 @@ public enum VerdictReason: Equatable, Hashable {
     )
 
 
-
-    /**
-     * The English text for the officer (what `eid verify` prints).
-     */
-public func message() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_eid_ffi_fn_method_verdictreason_message(
-            FfiConverterTypeVerdictReason_lower(self),uniffiCallStatus
-    )
-})
-}
 
 
 
@@ -7684,6 +8051,17 @@ public func setLogForwarder(forwarder: LogForwarder?, maxLevel: LogLevel)  {try!
     )
 }
 }
+/**
+ * The English text of `reason` for the officer (what `eid verify` prints).
+ */
+public func verdictReasonMessage(reason: VerdictReason) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_func_verdict_reason_message(
+        FfiConverterTypeVerdictReason_lower(reason),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -7707,6 +8085,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_set_log_forwarder() != 58929) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_apdutransport_transceive() != 59659) {

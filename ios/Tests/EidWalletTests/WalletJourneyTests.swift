@@ -160,7 +160,7 @@ final class WalletJourneyTests: XCTestCase {
             listener: listener, cancel: nil)
         let summary = chip.summary()
         XCTAssertEqual(summary.idNumber, citizen.idNumber)
-        XCTAssertEqual(summary.chipAuthentication, "valid")
+        XCTAssertEqual(summary.chipAuthentication, .valid)
         XCTAssertGreaterThan(card.reconnects(), 0, "the link dropped and the read resumed")
         XCTAssertEqual(listener.stages.all.last, ChipStage.done)
 
@@ -243,7 +243,7 @@ final class WalletJourneyTests: XCTestCase {
 
         let wrongNonce = verifier.verifyOffline(text: qr.text, nonce: Data(count: 16), expectedProfile: .airport)
         XCTAssertFalse(wrongNonce.valid)
-        XCTAssertTrue(wrongNonce.reasons.contains { $0.message().contains("nonce") }, "\(wrongNonce.reasons)")
+        XCTAssertTrue(wrongNonce.reasons.contains { verdictReasonMessage(reason: $0).contains("nonce") }, "\(wrongNonce.reasons)")
 
         let otherDesk = verifier.verifyOffline(text: qr.text, nonce: nonce, expectedProfile: .clinic)
         XCTAssertFalse(otherDesk.valid)
@@ -251,7 +251,7 @@ final class WalletJourneyTests: XCTestCase {
         XCTAssertThrowsError(try Verifier(trustList: Data([1, 2, 3]), statusList: nil)) { error in
             guard case EidError.InvalidInput = error else { return XCTFail("\(error)") }
         }
-        XCTAssertTrue(try wallet.transactions().contains { $0.kind == "presentation" && $0.profile == "airport" })
+        XCTAssertTrue(try wallet.transactions().contains { $0.kind == .presentation && $0.profile == "airport" })
     }
 
     func testAPasscodeNeverPrintsItsDigits() throws {
@@ -345,7 +345,7 @@ final class WalletJourneyTests: XCTestCase {
         let lenBytes = Int(cms[1] & 0x7f)
         let len = (0..<lenBytes).reduce(0) { acc, k in (acc << 8) | Int(cms[2 + k]) }
         XCTAssertEqual(cms.count, 2 + lenBytes + len)
-        XCTAssertTrue(try wallet.transactions().contains { $0.kind == "signing" && $0.outcome == "success" })
+        XCTAssertTrue(try wallet.transactions().contains { $0.kind == .signing && $0.outcome == .success })
 
         await assertThrowsAsync({ try await wallet.sign(request: request, passcode: "000000") }) { error in
             guard case EidError.WrongPasscode(let left) = error else { return XCTFail("\(error)") }

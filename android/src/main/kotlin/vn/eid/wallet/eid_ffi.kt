@@ -874,6 +874,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_func_set_log_forwarder(
     ): Int
+    external fun uniffi_eid_ffi_checksum_func_verdict_reason_message(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_apdutransport_transceive(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_apdutransport_max_transceive_length(
@@ -1200,14 +1202,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_eid_ffi_fn_method_wallethandle_wipe(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_eid_ffi_fn_method_verdictreason_message(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_func_parse_card_qr(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_func_read_chip(`transport`: Long,`key`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_eid_ffi_fn_func_set_log_forwarder(`forwarder`: RustBuffer.ByValue,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_func_verdict_reason_message(`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_eid_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_eid_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1334,6 +1336,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_func_set_log_forwarder() and 0xFFFF) != 58929) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() and 0xFFFF) != 48933) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_apdutransport_transceive() and 0xFFFF) != 59659) {
@@ -6940,10 +6945,7 @@ public object FfiConverterTypeChipReadOptions: FfiConverterRustBuffer<ChipReadOp
  * The checked contents of a chip read, for display. Personal data: never log it.
  */
 data class ChipSummary (
-    /**
-     * `BAC` or `PACE`.
-     */
-    var `accessControl`: kotlin.String
+    var `accessControl`: AccessControl
     , 
     var `documentNumber`: kotlin.String
     , 
@@ -6964,15 +6966,12 @@ data class ChipSummary (
     , 
     var `dateOfExpiry`: kotlin.String
     , 
-    /**
-     * `valid`, `invalid` or `not_checked` (no CSCA to anchor the signature).
-     */
-    var `passiveAuthentication`: kotlin.String
+    var `passiveAuthentication`: PassiveAuthStatus
     , 
     /**
-     * `valid`, `invalid` or `not_supported`; method `CA` or `AA`.
+     * Method `CA` or `AA` when one was run.
      */
-    var `chipAuthentication`: kotlin.String
+    var `chipAuthentication`: ChipAuthStatus
     , 
     var `chipAuthenticationMethod`: kotlin.String?
     , 
@@ -6997,14 +6996,14 @@ data class ChipSummary (
 public object FfiConverterTypeChipSummary: FfiConverterRustBuffer<ChipSummary> {
     override fun read(buf: ByteBuffer): ChipSummary {
         return ChipSummary(
-            FfiConverterString.read(buf),
+            FfiConverterTypeAccessControl.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypePassiveAuthStatus.read(buf),
+            FfiConverterTypeChipAuthStatus.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterULong.read(buf),
@@ -7013,14 +7012,14 @@ public object FfiConverterTypeChipSummary: FfiConverterRustBuffer<ChipSummary> {
     }
 
     override fun allocationSize(value: ChipSummary) = (
-            FfiConverterString.allocationSize(value.`accessControl`) +
+            FfiConverterTypeAccessControl.allocationSize(value.`accessControl`) +
             FfiConverterString.allocationSize(value.`documentNumber`) +
             FfiConverterOptionalString.allocationSize(value.`idNumber`) +
             FfiConverterOptionalString.allocationSize(value.`fullName`) +
             FfiConverterString.allocationSize(value.`dateOfBirth`) +
             FfiConverterString.allocationSize(value.`dateOfExpiry`) +
-            FfiConverterString.allocationSize(value.`passiveAuthentication`) +
-            FfiConverterString.allocationSize(value.`chipAuthentication`) +
+            FfiConverterTypePassiveAuthStatus.allocationSize(value.`passiveAuthentication`) +
+            FfiConverterTypeChipAuthStatus.allocationSize(value.`chipAuthentication`) +
             FfiConverterOptionalString.allocationSize(value.`chipAuthenticationMethod`) +
             FfiConverterBoolean.allocationSize(value.`hasPhoto`) +
             FfiConverterULong.allocationSize(value.`apduCount`) +
@@ -7028,14 +7027,14 @@ public object FfiConverterTypeChipSummary: FfiConverterRustBuffer<ChipSummary> {
     )
 
     override fun write(value: ChipSummary, buf: ByteBuffer) {
-            FfiConverterString.write(value.`accessControl`, buf)
+            FfiConverterTypeAccessControl.write(value.`accessControl`, buf)
             FfiConverterString.write(value.`documentNumber`, buf)
             FfiConverterOptionalString.write(value.`idNumber`, buf)
             FfiConverterOptionalString.write(value.`fullName`, buf)
             FfiConverterString.write(value.`dateOfBirth`, buf)
             FfiConverterString.write(value.`dateOfExpiry`, buf)
-            FfiConverterString.write(value.`passiveAuthentication`, buf)
-            FfiConverterString.write(value.`chipAuthentication`, buf)
+            FfiConverterTypePassiveAuthStatus.write(value.`passiveAuthentication`, buf)
+            FfiConverterTypeChipAuthStatus.write(value.`chipAuthentication`, buf)
             FfiConverterOptionalString.write(value.`chipAuthenticationMethod`, buf)
             FfiConverterBoolean.write(value.`hasPhoto`, buf)
             FfiConverterULong.write(value.`apduCount`, buf)
@@ -7876,10 +7875,7 @@ public object FfiConverterTypeSyncStatus: FfiConverterRustBuffer<SyncStatus> {
 data class TransactionEntry (
     var `atMs`: kotlin.Long
     , 
-    /**
-     * `presentation`, `signing` or `account`.
-     */
-    var `kind`: kotlin.String
+    var `kind`: TransactionKind
     , 
     var `counterparty`: kotlin.String
     , 
@@ -7887,10 +7883,7 @@ data class TransactionEntry (
     , 
     var `fields`: List<kotlin.String>
     , 
-    /**
-     * `success`, `refused` or `failed`.
-     */
-    var `outcome`: kotlin.String
+    var `outcome`: TransactionOutcome
     , 
     var `detail`: kotlin.String?
     
@@ -7910,32 +7903,32 @@ public object FfiConverterTypeTransactionEntry: FfiConverterRustBuffer<Transacti
     override fun read(buf: ByteBuffer): TransactionEntry {
         return TransactionEntry(
             FfiConverterLong.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeTransactionKind.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterSequenceString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeTransactionOutcome.read(buf),
             FfiConverterOptionalString.read(buf),
         )
     }
 
     override fun allocationSize(value: TransactionEntry) = (
             FfiConverterLong.allocationSize(value.`atMs`) +
-            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterTypeTransactionKind.allocationSize(value.`kind`) +
             FfiConverterString.allocationSize(value.`counterparty`) +
             FfiConverterString.allocationSize(value.`profile`) +
             FfiConverterSequenceString.allocationSize(value.`fields`) +
-            FfiConverterString.allocationSize(value.`outcome`) +
+            FfiConverterTypeTransactionOutcome.allocationSize(value.`outcome`) +
             FfiConverterOptionalString.allocationSize(value.`detail`)
     )
 
     override fun write(value: TransactionEntry, buf: ByteBuffer) {
             FfiConverterLong.write(value.`atMs`, buf)
-            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterTypeTransactionKind.write(value.`kind`, buf)
             FfiConverterString.write(value.`counterparty`, buf)
             FfiConverterString.write(value.`profile`, buf)
             FfiConverterSequenceString.write(value.`fields`, buf)
-            FfiConverterString.write(value.`outcome`, buf)
+            FfiConverterTypeTransactionOutcome.write(value.`outcome`, buf)
             FfiConverterOptionalString.write(value.`detail`, buf)
     }
 }
@@ -8075,6 +8068,46 @@ public object FfiConverterTypeWalletConfig: FfiConverterRustBuffer<WalletConfig>
 
 
 
+/**
+ * The access control protocol that opened the chip.
+ */
+
+enum class AccessControl {
+    
+    BAC,
+    PACE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccessControl: FfiConverterRustBuffer<AccessControl> {
+    override fun read(buf: ByteBuffer) = try {
+        AccessControl.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AccessControl) = 4UL
+
+    override fun write(value: AccessControl, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * The account's state as the app shows it.
+ */
 sealed class AccountStatus {
     
     object NotActivated : AccountStatus()
@@ -8288,6 +8321,47 @@ public object FfiConverterTypeChipAccessKey : FfiConverterRustBuffer<ChipAccessK
 
 
 /**
+ * Chip or active authentication: whether the chip holds the key its data names.
+ */
+
+enum class ChipAuthStatus {
+    
+    VALID,
+    INVALID,
+    /**
+     * The chip offers neither chip nor active authentication.
+     */
+    NOT_SUPPORTED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChipAuthStatus: FfiConverterRustBuffer<ChipAuthStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        ChipAuthStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ChipAuthStatus) = 4UL
+
+    override fun write(value: ChipAuthStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Stages of a chip read, for the "hold the card still" screen.
  */
 
@@ -8297,6 +8371,9 @@ enum class ChipStage {
     READING,
     CHIP_AUTHENTICATION,
     ACTIVE_AUTHENTICATION,
+    /**
+     * The link dropped; waiting for the card and re-establishing access control.
+     */
     RESUMING,
     DONE;
 
@@ -9290,6 +9367,53 @@ public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
 
 
 /**
+ * Passive authentication: whether the data is the one the issuer signed.
+ */
+
+enum class PassiveAuthStatus {
+    
+    /**
+     * Hashes, SOD signature and certificate chain are all good.
+     */
+    VALID,
+    /**
+     * Something does not verify: the data may have been altered or the SOD is not genuine.
+     */
+    INVALID,
+    /**
+     * Nothing failed, but not everything could be checked (no CSCA to anchor the signature).
+     */
+    NOT_CHECKED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePassiveAuthStatus: FfiConverterRustBuffer<PassiveAuthStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        PassiveAuthStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PassiveAuthStatus) = 4UL
+
+    override fun write(value: PassiveAuthStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * What a verifier asks for (docs/adr/0013).
  */
 
@@ -9344,6 +9468,9 @@ public object FfiConverterTypeProfile: FfiConverterRustBuffer<Profile> {
 
 
 
+/**
+ * Steps of a sync, for a progress indicator.
+ */
 
 enum class SyncStep {
     
@@ -9373,6 +9500,91 @@ public object FfiConverterTypeSyncStep: FfiConverterRustBuffer<SyncStep> {
     override fun allocationSize(value: SyncStep) = 4UL
 
     override fun write(value: SyncStep, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What a transaction log entry records.
+ */
+
+enum class TransactionKind {
+    
+    /**
+     * A QR shown to a verifier (offline or online).
+     */
+    PRESENTATION,
+    /**
+     * A remote signature authorised on this device.
+     */
+    SIGNING,
+    /**
+     * Activation, device change, lock, unlock and other account events.
+     */
+    ACCOUNT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTransactionKind: FfiConverterRustBuffer<TransactionKind> {
+    override fun read(buf: ByteBuffer) = try {
+        TransactionKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: TransactionKind) = 4UL
+
+    override fun write(value: TransactionKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How a transaction ended.
+ */
+
+enum class TransactionOutcome {
+    
+    SUCCESS,
+    REFUSED,
+    FAILED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTransactionOutcome: FfiConverterRustBuffer<TransactionOutcome> {
+    override fun read(buf: ByteBuffer) = try {
+        TransactionOutcome.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: TransactionOutcome) = 4UL
+
+    override fun write(value: TransactionOutcome, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -9541,19 +9753,6 @@ sealed class VerdictReason {
     
 
     
-    
-    /**
-     * The English text for the officer (what `eid verify` prints).
-     */ fun `message`(): kotlin.String {
-            return FfiConverterString.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_eid_ffi_fn_method_verdictreason_message(FfiConverterTypeVerdictReason.lower(this),
-        _status)
-}
-    )
-    }
-    
-
     
 
 
@@ -10623,6 +10822,20 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         FfiConverterTypeLogLevel.lower(`maxLevel`),_status)
 }
     
+    
+
+        /**
+         * The English text of `reason` for the officer (what `eid verify` prints).
+         */ fun `verdictReasonMessage`(`reason`: VerdictReason): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_func_verdict_reason_message(
+    
+        
+        FfiConverterTypeVerdictReason.lower(`reason`),_status)
+}
+    )
+    }
     
 
 

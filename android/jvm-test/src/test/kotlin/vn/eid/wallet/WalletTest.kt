@@ -96,7 +96,7 @@ class WalletTest {
         val chip = readChip(link, mrzKey(citizen), ChipReadOptions(false, pending.chipChallenge), listener, null)
         val summary = chip.summary()
         assertEquals(citizen.idNumber, summary.idNumber)
-        assertEquals("valid", summary.chipAuthentication)
+        assertEquals(ChipAuthStatus.VALID, summary.chipAuthentication)
         assertTrue(card.reconnects() > 0uL, "the link dropped and the read resumed")
         assertEquals(ChipStage.DONE, stages.last())
 
@@ -217,13 +217,13 @@ class WalletTest {
 
         val wrongNonce = verifier.verifyOffline(qr.text, ByteArray(16), Profile.AIRPORT)
         assertFalse(wrongNonce.valid)
-        assertTrue(wrongNonce.reasons.any { it.message().contains("nonce") }, wrongNonce.reasons.toString())
+        assertTrue(wrongNonce.reasons.any { verdictReasonMessage(it).contains("nonce") }, wrongNonce.reasons.toString())
 
         val otherDesk = verifier.verifyOffline(qr.text, nonce, Profile.CLINIC)
         assertFalse(otherDesk.valid)
 
         assertThrows<EidException.InvalidInput> { Verifier(byteArrayOf(1, 2, 3), null) }
-        assertTrue(wallet.transactions().any { it.kind == "presentation" && it.profile == "airport" })
+        assertTrue(wallet.transactions().any { it.kind == TransactionKind.PRESENTATION && it.profile == "airport" })
     }
 
     @Test
@@ -280,7 +280,7 @@ class WalletTest {
         wallet.lockAccountRemote()
         assertThrows<EidException.WrongPasscode> { runBlocking { wallet.unlockAccountRemote(Passcode("000000")) } }
         wallet.unlockAccountRemote(Passcode("123456"))
-        assertTrue(wallet.transactions().any { it.profile == "account unlock" && it.outcome == "success" })
+        assertTrue(wallet.transactions().any { it.profile == "account unlock" && it.outcome == TransactionOutcome.SUCCESS })
     }
 
     @Test
@@ -312,7 +312,7 @@ class WalletTest {
         assertTrue(signed.cms[1].toInt() and 0x80 != 0)
         val len = (0 until lenBytes).fold(0) { acc, k -> (acc shl 8) or (signed.cms[2 + k].toInt() and 0xff) }
         assertEquals(signed.cms.size, 2 + lenBytes + len)
-        assertTrue(wallet.transactions().any { it.kind == "signing" && it.outcome == "success" })
+        assertTrue(wallet.transactions().any { it.kind == TransactionKind.SIGNING && it.outcome == TransactionOutcome.SUCCESS })
 
         val wrong = assertThrows<EidException.WrongPasscode> { runBlocking { wallet.sign(request, "000000") } }
         assertEquals(4u, wrong.attemptsLeft)
