@@ -4,12 +4,12 @@
 use crate::error::{EidError, to_transport_error};
 use crate::run::on_runtime_blocking;
 use eid_core::chip::bac::MrzKey;
-use eid_core::chip::crypto::OsRng;
 use eid_core::chip::document::{AuthStatus, ChipDocument, read_document};
 use eid_core::chip::pa::PaStatus;
 use eid_core::chip::pace::PacePassword;
 use eid_core::chip::reader::{self, ReadRequest};
 use eid_core::chip::{TransportError, TransportLimits};
+use eid_crypto::OsRng;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -5,13 +5,14 @@ use crate::chip_bench;
 use crate::output::print_json;
 use clap::{Args, Subcommand, ValueEnum};
 use eid_core::chip::bac::MrzKey;
-use eid_core::chip::crypto::OsRng;
+use eid_core::chip::csca;
 use eid_core::chip::document::{ChipDocument, read_document};
 use eid_core::chip::lds::LdsFile;
-use eid_core::chip::pa::TrustStore;
 use eid_core::chip::pace::PacePassword;
 use eid_core::chip::reader::{AccessKey, Progress, ProgressListener, ReadRequest, Stage};
 use eid_core::chip::{ApduTransport, ChipError, TransportLimits};
+use eid_crypto::OsRng;
+use eid_crypto::trust::TrustStore;
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};
 use eid_fixtures::card::{ChipProfile, SimTransport};
 use eid_fixtures::citizens::{self, Citizen};
@@ -203,7 +204,7 @@ fn read(args: &ReadArgs) -> Result<ExitCode, String> {
     let mut trust = if args.trust.is_empty() {
         None
     } else {
-        Some(TrustStore::from_files(&args.trust).map_err(|e| format!("trust store: {e}"))?)
+        Some(csca::from_files(&args.trust).map_err(|e| format!("trust store: {e}"))?)
     };
     let doc = if args.sim {
         let all = citizens::citizens();

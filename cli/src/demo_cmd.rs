@@ -6,11 +6,11 @@
 use crate::present_cmd::{print_verdict, write_images};
 use eid_backend::{App, Config};
 use eid_core::account::passcode::Passcode;
-use eid_core::chip::crypto::{OsRng, Rng};
 use eid_core::chip::reader::{Progress, ProgressListener, Stage};
 use eid_core::present::Profile;
 use eid_core::sync::{BackendClient, RetryPolicy};
 use eid_core::wallet::{Consent, Wallet};
+use eid_crypto::{OsRng, Rng};
 use eid_fixtures::citizens;
 use std::io::Write;
 use std::path::{Path, PathBuf};

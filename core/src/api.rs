@@ -515,7 +515,7 @@ pub fn is_valid_nonce(nonce: &str) -> bool {
 
 /// A fresh nonce for one signed request: 16 random bytes as hex.
 pub fn new_nonce() -> String {
-    use crate::chip::crypto::{OsRng, Rng};
+    use eid_crypto::{OsRng, Rng};
     let mut b = [0u8; 16];
     OsRng.fill(&mut b);
     hex_lower(&b)

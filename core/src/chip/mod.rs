@@ -7,7 +7,7 @@ pub mod bac;
 pub mod ca;
 pub mod card_qr;
 pub mod channel;
-pub mod crypto;
+pub mod csca;
 pub mod dg13;
 pub mod dg2;
 pub mod document;
@@ -23,7 +23,7 @@ pub mod reader;
 pub mod security_info;
 pub mod sm;
 pub mod sod;
-pub mod tlv;
+pub mod symmetric;
 pub mod transport;
 
 pub use channel::{Channel, Stats};

@@ -10,13 +10,13 @@ use super::cbor::{self, Fields};
 use super::error::{CredentialError, IssueError};
 use super::trust::TrustList;
 use super::{Document, DocumentKind};
-use crate::chip::sod::SodCertificate;
 use ciborium::Value;
 use coset::{
     AsCborValue, CoseKey, CoseKeyBuilder, CoseSign1, CoseSign1Builder, HeaderBuilder, KeyType,
     Label, RegisteredLabelWithPrivate, TaggedCborSerializable, iana,
 };
 use der::Decode;
+use eid_crypto::x509::{SignerCertificate, p256_point};
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use std::fmt;
@@ -30,9 +30,6 @@ pub const MAX_CREDENTIAL_BYTES: usize = 1024 * 1024;
 const X5CHAIN: i64 = iana::HeaderParameter::X5Chain as i64;
 /// RFC 8747 §3.1: `cnf` member holding a COSE_Key.
 const CNF_COSE_KEY: i64 = 1;
-
-const ID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
-const SECP256R1: &str = "1.2.840.10045.3.1.7";
 
 /// An ES256 signer whose private key stays elsewhere (e.g. a PKCS#11 token).
 pub trait Es256Signer: Send + Sync {
@@ -63,25 +60,6 @@ impl fmt::Debug for IssuerKey {
     }
 }
 
-/// The uncompressed P-256 point of a certificate's key, or `None` if it is another key type.
-pub(crate) fn p256_point(cert: &Certificate) -> Option<Vec<u8>> {
-    let spki = cert.tbs_certificate().subject_public_key_info();
-    if spki.algorithm.oid.to_string() != ID_EC_PUBLIC_KEY {
-        return None;
-    }
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()?
-        .decode_as::<der::asn1::ObjectIdentifier>()
-        .ok()?;
-    if curve.to_string() != SECP256R1 {
-        return None;
-    }
-    let point = spki.subject_public_key.as_bytes()?;
-    (point.len() == 65 && point.first() == Some(&4)).then(|| point.to_vec())
-}
-
 impl IssuerKey {
     /// The key must be the one certified by `certificate_der` (a P-256 certificate).
     pub fn new(certificate_der: Vec<u8>, key: SigningKey) -> Result<IssuerKey, IssueError> {
@@ -107,7 +85,7 @@ impl IssuerKey {
         let point = p256_point(&cert).ok_or(IssueError::BadIssuerKey)?;
         const PROBE: &[u8] = b"eid issuer key possession probe v1";
         let sig = signer.sign_es256(PROBE).ok_or(IssueError::Signing)?;
-        if !crate::present::payload::verify_es256(&point, PROBE, &sig) {
+        if !eid_crypto::es256::verify_raw(&point, PROBE, &sig) {
             return Err(IssueError::BadIssuerKey);
         }
         Ok(IssuerKey {
@@ -127,7 +105,7 @@ impl IssuerKey {
     }
 
     /// ES256 signature, r || s (RFC 9053 §2.1): RFC 6979 deterministic nonce for a key in
-    /// memory, the signer's for an external one; always low-S ([`crate::es256`]).
+    /// memory, the signer's for an external one; always low-S ([`eid_crypto::es256`]).
     pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
         let signature = match &self.key {
             IssuerSecret::Software(key) => {
@@ -320,7 +298,7 @@ pub(crate) fn sign_payload(claims: &Value, issuer: &IssuerKey) -> Result<Vec<u8>
     let sign1 = CoseSign1Builder::new()
         .protected(protected)
         .payload(payload)
-        // RFC 9053 §2.1: the signature is r || s, 32 bytes each; low-S (crate::es256).
+        // RFC 9053 §2.1: the signature is r || s, 32 bytes each; low-S (eid_crypto::es256).
         .try_create_signature(&[], |tbs| issuer.sign_raw(tbs))
         .map_err(|_| IssueError::Signing)?
         .build();
@@ -329,7 +307,7 @@ pub(crate) fn sign_payload(claims: &Value, issuer: &IssuerKey) -> Result<Vec<u8>
 
 /// The issuer certificate from the protected `x5chain`: a bstr, or an array whose first
 /// element is the signer's certificate (RFC 9360 §2).
-fn issuer_certificate(sign1: &CoseSign1) -> Result<SodCertificate, CredentialError> {
+fn issuer_certificate(sign1: &CoseSign1) -> Result<SignerCertificate, CredentialError> {
     let value = sign1
         .protected
         .header
@@ -348,7 +326,7 @@ fn issuer_certificate(sign1: &CoseSign1) -> Result<SodCertificate, CredentialErr
     };
     let certificate = Certificate::from_der(der)
         .map_err(|_| CredentialError::MalformedEncoding("issuer certificate"))?;
-    Ok(SodCertificate {
+    Ok(SignerCertificate {
         der: der.clone(),
         certificate,
     })
@@ -417,7 +395,7 @@ pub fn verify(
     let point = p256_point(&issuer.certificate).ok_or(Malformed("issuer key is not P-256"))?;
     sign1
         .verify_signature(&[], |signature, tbs| {
-            crate::present::payload::verify_es256(&point, tbs, signature)
+            eid_crypto::es256::verify_raw(&point, tbs, signature)
                 .then_some(())
                 .ok_or(())
         })

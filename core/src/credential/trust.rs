@@ -10,10 +10,10 @@
 use super::DocumentKind;
 use super::cbor::{self, Fields};
 use super::error::CredentialError;
-use crate::chip::pa::TrustStore;
-use crate::chip::sod::SodCertificate;
 use ciborium::Value;
 use der::{Decode, Encode};
+use eid_crypto::trust::TrustStore;
+use eid_crypto::x509::{SignerCertificate, p256_point};
 use std::collections::BTreeSet;
 use std::str::FromStr;
 use thiserror::Error;
@@ -180,7 +180,7 @@ impl TrustList {
 
     fn prepare(&self, der: &[u8]) -> Option<PreparedIssuer> {
         let certificate = Certificate::from_der(der).ok()?;
-        let point = super::format::p256_point(&certificate)?;
+        let point = p256_point(&certificate)?;
         let tbs = certificate.tbs_certificate();
         let subject = tbs.subject().to_string();
         let subject_der = tbs.subject().to_der().ok()?;
@@ -190,7 +190,7 @@ impl TrustList {
             secs(tbs.validity().not_before),
             secs(tbs.validity().not_after),
         );
-        let cert = SodCertificate {
+        let cert = SignerCertificate {
             der: der.to_vec(),
             certificate: certificate.clone(),
         };
@@ -212,9 +212,9 @@ impl TrustList {
     }
 
     /// The certificate of an authorised issuer by [`key_id`].
-    pub fn issuer_by_kid(&self, kid: &[u8]) -> Option<SodCertificate> {
+    pub fn issuer_by_kid(&self, kid: &[u8]) -> Option<SignerCertificate> {
         let der = self.issuer_certs.iter().find(|c| key_id(c) == kid)?;
-        Some(SodCertificate {
+        Some(SignerCertificate {
             der: der.clone(),
             certificate: Certificate::from_der(der).ok()?,
         })
@@ -251,7 +251,7 @@ impl TrustList {
     /// checked), and authorised for `kind`.
     pub(crate) fn check(
         &self,
-        issuer: &SodCertificate,
+        issuer: &SignerCertificate,
         kind: DocumentKind,
         now: u64,
     ) -> Result<(), CredentialError> {

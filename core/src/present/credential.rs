@@ -19,7 +19,7 @@
 //! Every credential has its own serial, device key and status index (drawn at random by the
 //! backend), and its times are those of every credential issued that day (the start of the UTC
 //! day), so two presentations of two credentials of a batch share nothing but the disclosed
-//! values (docs/adr/0020). Signatures are low-S only ([`crate::es256`]).
+//! values (docs/adr/0020). Signatures are low-S only ([`eid_crypto::es256`]).
 
 use super::error::PresentError;
 use super::profile::{Disclosed, Profile};
@@ -211,7 +211,7 @@ impl Parsed {
             .ok_or(PresentError::UnknownIssuer)?;
         self.sign1
             .verify_signature(&[], |sig, tbs| {
-                crate::present::payload::verify_es256(&issuer.point, tbs, sig)
+                eid_crypto::es256::verify_raw(&issuer.point, tbs, sig)
                     .then_some(())
                     .ok_or(())
             })
@@ -253,5 +253,5 @@ pub fn bare_verifications(
         .point;
     let tbs = parsed.sign1.tbs_data(&[]);
     let signature = parsed.sign1.signature;
-    Ok(move || super::payload::verify_es256(&point, &tbs, &signature))
+    Ok(move || eid_crypto::es256::verify_raw(&point, &tbs, &signature))
 }

@@ -2,12 +2,11 @@
 //! `{list, issued_at, ttl, revoked, suspended}` with zlib-compressed bitstrings, bit `i` of
 //! byte `i / 8` least significant first (as in the IETF Token Status List draft).
 
-use crate::chip::sod::SodCertificate;
-use crate::credential::format::p256_point;
 use crate::credential::{DocumentKind, TrustList};
 use ciborium::Value;
 use coset::{CoseSign1, Label, TaggedCborSerializable, iana};
 use der::Decode;
+use eid_crypto::x509::{SignerCertificate, p256_point};
 use thiserror::Error;
 use x509_cert::Certificate;
 
@@ -77,12 +76,12 @@ impl StatusList {
         let point = p256_point(&certificate).ok_or(Malformed("signer key"))?;
         sign1
             .verify_signature(&[], |sig, tbs| {
-                crate::present::payload::verify_es256(&point, tbs, sig)
+                eid_crypto::es256::verify_raw(&point, tbs, sig)
                     .then_some(())
                     .ok_or(())
             })
             .map_err(|_| StatusListError::BadSignature)?;
-        let signer = SodCertificate {
+        let signer = SignerCertificate {
             der: der.clone(),
             certificate,
         };
