@@ -4,6 +4,7 @@
 //! chips, credentials or the wallet (docs/adr/0021).
 
 pub mod cms;
+pub mod cose;
 pub mod es256;
 pub mod hash;
 mod random;

@@ -11,11 +11,9 @@ use super::error::{CredentialError, IssueError};
 use super::trust::TrustList;
 use super::{Document, DocumentKind};
 use ciborium::Value;
-use coset::{
-    AsCborValue, CoseKey, CoseKeyBuilder, CoseSign1, CoseSign1Builder, HeaderBuilder, KeyType,
-    Label, RegisteredLabelWithPrivate, TaggedCborSerializable, iana,
-};
+use coset::{AsCborValue, CoseKey, CoseKeyBuilder, KeyType, Label, iana};
 use der::Decode;
+use eid_crypto::cose::{self, HeaderError, HeaderRules, Protected, Sign1, SignError, Tagging};
 use eid_crypto::x509::{SignerCertificate, p256_point};
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
@@ -26,8 +24,6 @@ use x509_cert::Certificate;
 pub const CONTENT_TYPE: &str = "application/vnd.vn-eid.credential+cbor";
 /// Largest credential accepted (a health record with its bundle fits easily).
 pub const MAX_CREDENTIAL_BYTES: usize = 1024 * 1024;
-/// RFC 9360 §2: x5chain header parameter.
-const X5CHAIN: i64 = iana::HeaderParameter::X5Chain as i64;
 /// RFC 8747 §3.1: `cnf` member holding a COSE_Key.
 const CNF_COSE_KEY: i64 = 1;
 
@@ -290,40 +286,28 @@ pub(crate) fn claims(
 /// COSE_Sign1 over the encoded claims.
 pub(crate) fn sign_payload(claims: &Value, issuer: &IssuerKey) -> Result<Vec<u8>, IssueError> {
     let payload = cbor::encode(claims).map_err(|_| IssueError::Encoding)?;
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::ES256)
-        .content_type(CONTENT_TYPE.to_owned())
-        .value(X5CHAIN, Value::Bytes(issuer.certificate.clone()))
-        .build();
-    let sign1 = CoseSign1Builder::new()
-        .protected(protected)
-        .payload(payload)
-        // RFC 9053 §2.1: the signature is r || s, 32 bytes each; low-S (eid_crypto::es256).
-        .try_create_signature(&[], |tbs| issuer.sign_raw(tbs))
-        .map_err(|_| IssueError::Signing)?
-        .build();
-    sign1.to_tagged_vec().map_err(|_| IssueError::Encoding)
+    let protected = Protected {
+        content_type: Some(CONTENT_TYPE),
+        x5chain: Some(&issuer.certificate),
+        ..Protected::default()
+    };
+    // RFC 9053 §2.1: the signature is r || s, 32 bytes each; low-S (eid_crypto::es256).
+    cose::sign_es256(&protected, payload, Tagging::Tagged, |tbs| {
+        issuer.sign_raw(tbs)
+    })
+    .map_err(|e| match e {
+        SignError::Signer(_) => IssueError::Signing,
+        SignError::Encoding => IssueError::Encoding,
+    })
 }
 
 /// The issuer certificate from the protected `x5chain`: a bstr, or an array whose first
 /// element is the signer's certificate (RFC 9360 §2).
-fn issuer_certificate(sign1: &CoseSign1) -> Result<SignerCertificate, CredentialError> {
+fn issuer_certificate(sign1: &Sign1) -> Result<SignerCertificate, CredentialError> {
     let value = sign1
-        .protected
-        .header
-        .rest
-        .iter()
-        .find(|(l, _)| *l == Label::Int(X5CHAIN))
-        .map(|(_, v)| v)
+        .x5chain()
         .ok_or(CredentialError::MalformedEncoding("no x5chain"))?;
-    let der = match value {
-        Value::Bytes(b) => b,
-        Value::Array(a) => match a.first() {
-            Some(Value::Bytes(b)) => b,
-            _ => return Err(CredentialError::MalformedEncoding("x5chain")),
-        },
-        _ => return Err(CredentialError::MalformedEncoding("x5chain")),
-    };
+    let der = cose::x5chain_leaf(value).ok_or(CredentialError::MalformedEncoding("x5chain"))?;
     let certificate = Certificate::from_der(der)
         .map_err(|_| CredentialError::MalformedEncoding("issuer certificate"))?;
     Ok(SignerCertificate {
@@ -376,32 +360,27 @@ pub fn verify(
     if bytes.len() > MAX_CREDENTIAL_BYTES {
         return Err(Malformed("too large"));
     }
-    let sign1 = CoseSign1::from_tagged_slice(bytes).map_err(|_| Malformed("not a COSE_Sign1"))?;
-    let header = &sign1.protected.header;
-    if header.alg != Some(RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256)) {
-        return Err(Malformed("algorithm is not ES256"));
-    }
-    if header.content_type != Some(coset::ContentType::Text(CONTENT_TYPE.to_owned())) {
-        return Err(Malformed("content type"));
-    }
-    if !header.crit.is_empty() {
-        return Err(Malformed("unknown critical header"));
-    }
-    // Nothing unsigned rides along.
-    if !sign1.unprotected.is_empty() {
-        return Err(Malformed("unprotected header is not empty"));
-    }
+    let sign1 = Sign1::decode(bytes, Tagging::Tagged).ok_or(Malformed("not a COSE_Sign1"))?;
+    let rules = HeaderRules {
+        content_type: Some(CONTENT_TYPE),
+        other_parameters: true,
+    };
+    // Nothing unsigned rides along (an empty unprotected header).
+    sign1.check_header(&rules).map_err(|e| {
+        Malformed(match e {
+            HeaderError::Algorithm => "algorithm is not ES256",
+            HeaderError::ContentType => "content type",
+            HeaderError::Critical | HeaderError::OtherParameters => "unknown critical header",
+            HeaderError::Unprotected => "unprotected header is not empty",
+        })
+    })?;
     let issuer = issuer_certificate(&sign1)?;
     let point = p256_point(&issuer.certificate).ok_or(Malformed("issuer key is not P-256"))?;
-    sign1
-        .verify_signature(&[], |signature, tbs| {
-            eid_crypto::es256::verify_raw(&point, tbs, signature)
-                .then_some(())
-                .ok_or(())
-        })
-        .map_err(|_| BadSignature)?;
+    if !sign1.verify_es256(&point) {
+        return Err(BadSignature);
+    }
 
-    let payload = sign1.payload.as_deref().ok_or(Malformed("no payload"))?;
+    let payload = sign1.payload().ok_or(Malformed("no payload"))?;
     let claims = cbor::decode(payload).ok_or(Malformed("payload is not CBOR"))?;
     let f = Fields::new(&claims, "").map_err(|_| Malformed("claims are not a map"))?;
     let kind = f
@@ -457,8 +436,8 @@ pub fn verify(
 
 /// The kind a credential claims, without any check: for routing only, never for trust.
 pub fn peek_kind(bytes: &[u8]) -> Option<DocumentKind> {
-    let sign1 = CoseSign1::from_tagged_slice(bytes).ok()?;
-    let claims = cbor::decode(sign1.payload.as_deref()?)?;
+    let sign1 = Sign1::decode(bytes, Tagging::Tagged)?;
+    let claims = cbor::decode(sign1.payload()?)?;
     let f = Fields::new(&claims, "").ok()?;
     DocumentKind::parse(f.text("kind").ok()?)
 }
