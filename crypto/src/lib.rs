@@ -7,6 +7,7 @@ pub mod cms;
 pub mod cose;
 pub mod es256;
 pub mod hash;
+pub mod pem;
 mod random;
 mod secret;
 pub mod signature;

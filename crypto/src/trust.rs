@@ -1,6 +1,7 @@
 //! Trust anchors: the CA certificates a verifier trusts, and finding the one that issued a
 //! certificate (by key identifier or name, then checked by signature).
 
+use crate::pem::{self, PemError};
 use crate::x509::{
     SignerCertificate, authority_key_identifier, subject_key_identifier, verify_certificate,
 };
@@ -60,24 +61,14 @@ impl TrustStore {
 
     /// Adds every `CERTIFICATE` block of a PEM text; returns how many.
     pub fn add_pem(&mut self, pem: &str) -> Result<usize, TrustError> {
-        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-        const END: &str = "-----END CERTIFICATE-----";
-        let mut count = 0;
-        let mut rest = pem;
-        while let Some(start) = rest.find(BEGIN) {
-            let after = rest.get(start..).unwrap_or_default();
-            let end = after.find(END).ok_or(TrustError::BadCertificate)? + END.len();
-            let block = after.get(..end).unwrap_or_default();
-            let (_, der) =
-                der::pem::decode_vec(block.as_bytes()).map_err(|_| TrustError::BadCertificate)?;
-            self.add_der(&der)?;
-            count += 1;
-            rest = after.get(end..).unwrap_or_default();
-        }
-        if count == 0 {
-            return Err(TrustError::UnknownFormat);
-        }
-        Ok(count)
+        pem::for_each_certificate(
+            pem,
+            |der| self.add_der(der),
+            |e| match e {
+                PemError::NoCertificate => TrustError::UnknownFormat,
+                PemError::Malformed => TrustError::BadCertificate,
+            },
+        )
     }
 
     /// The anchor that issued `cert`, checked by signature: candidates are found by authority key

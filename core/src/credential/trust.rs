@@ -12,6 +12,7 @@ use super::cbor::{self, Fields};
 use super::error::CredentialError;
 use ciborium::Value;
 use der::{Decode, Encode};
+use eid_crypto::pem::{self, PemError};
 use eid_crypto::trust::TrustStore;
 use eid_crypto::x509::{SignerCertificate, p256_point};
 use std::collections::BTreeSet;
@@ -112,23 +113,14 @@ impl TrustList {
 
     /// Adds every `CERTIFICATE` block of a PEM text (RFC 7468); returns how many.
     pub fn add_ca_pem(&mut self, pem: &str) -> Result<usize, TrustListError> {
-        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-        const END: &str = "-----END CERTIFICATE-----";
-        let mut count = 0;
-        let mut rest = pem;
-        while let Some(start) = rest.find(BEGIN) {
-            let block = rest.get(start..).unwrap_or_default();
-            let end = block.find(END).ok_or(TrustListError::BadCertificate)? + END.len();
-            let (_, der) = der::pem::decode_vec(block.get(..end).unwrap_or_default().as_bytes())
-                .map_err(|_| TrustListError::BadCertificate)?;
-            self.add_ca_der(&der)?;
-            count += 1;
-            rest = block.get(end..).unwrap_or_default();
-        }
-        if count == 0 {
-            return Err(TrustListError::NoCertificate);
-        }
-        Ok(count)
+        pem::for_each_certificate(
+            pem,
+            |der| self.add_ca_der(der),
+            |e| match e {
+                PemError::NoCertificate => TrustListError::NoCertificate,
+                PemError::Malformed => TrustListError::BadCertificate,
+            },
+        )
     }
 
     /// Authorises the issuer with this subject (RFC 4514 text, e.g.
