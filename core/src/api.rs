@@ -525,9 +525,6 @@ fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Remote signing (CSC API v2 subset): its types, paths and authorisation input.
-pub use crate::signing::api as signing;
-
 #[cfg(test)]
 mod tests {
     use super::*;
