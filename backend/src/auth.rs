@@ -176,7 +176,7 @@ impl<'a> SignedRequest<'a> {
             .decode(header(h, headers::SIGNATURE)?.trim_end_matches('='))
             .map_err(|_| ApiFailure::unauthenticated())?;
         // One encoding per signature: the high-S twin of a valid signature is refused.
-        if !eid_core::es256::der_is_low_s(&signature) {
+        if !eid_crypto::es256::der_is_low_s(&signature) {
             return Err(ApiFailure::unauthenticated());
         }
         let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());

@@ -6,9 +6,10 @@
 use crate::error::ApiFailure;
 use eid_core::api::ChipEvidence;
 use eid_core::chip::aa::{self, AaOutcome};
-use eid_core::chip::pa::{self, PaStatus, TrustStore};
+use eid_core::chip::pa::{self, PaStatus};
 use eid_core::chip::security_info::SecurityInfos;
 use eid_core::chip::sod;
+use eid_crypto::trust::TrustStore;
 use std::collections::BTreeMap;
 
 /// The registry's copy of the citizen's chip files.

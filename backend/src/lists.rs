@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ciborium::Value;
-use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
 use eid_core::api::{B64, StatusListResponse, TrustListResponse};
 use eid_core::credential::IssuerKey;
+use eid_crypto::cose::{self, Protected, SignError, Tagging};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::sync::Arc;
@@ -27,8 +27,6 @@ pub(crate) const MIN_ENTRIES: usize = 131_072;
 /// A status list this old is signed afresh on the next request even with no change, so what a
 /// client fetches stays usable for at least half of [`STATUS_LIST_TTL`].
 const STATUS_LIST_RESIGN_AFTER: u64 = STATUS_LIST_TTL / 2;
-/// RFC 9360 §2: x5chain header parameter.
-const X5CHAIN: i64 = iana::HeaderParameter::X5Chain as i64;
 
 /// The trust list's version: derived from its content (the first 8 bytes of a SHA-256 over the
 /// issuer list and the CSCA certificates, each length-prefixed), so it changes exactly when an
@@ -117,20 +115,19 @@ pub fn sign_status_list(
     let mut encoded = Vec::new();
     ciborium::into_writer(&payload, &mut encoded)
         .map_err(|_| Error::Registry("status list encoding".into()))?;
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::ES256)
-        .content_type(STATUS_LIST_CONTENT_TYPE.to_owned())
-        .value(X5CHAIN, Value::Bytes(key.certificate().to_vec()))
-        .build();
-    CoseSign1Builder::new()
-        .protected(protected)
-        .payload(encoded)
-        // RFC 9053 §2.1: r || s, low-S (IssuerKey::sign_raw).
-        .try_create_signature(&[], |tbs| key.sign_raw(tbs))
-        .map_err(|_| Error::Registry("status list signature".into()))?
-        .build()
-        .to_tagged_vec()
-        .map_err(|_| Error::Registry("status list encoding".into()))
+    let protected = Protected {
+        content_type: Some(STATUS_LIST_CONTENT_TYPE),
+        x5chain: Some(key.certificate()),
+        ..Protected::default()
+    };
+    // RFC 9053 §2.1: r || s, low-S (IssuerKey::sign_raw).
+    cose::sign_es256(&protected, encoded, Tagging::Tagged, |tbs| {
+        key.sign_raw(tbs)
+    })
+    .map_err(|e| match e {
+        SignError::Signer(_) => Error::Registry("status list signature".into()),
+        SignError::Encoding => Error::Registry("status list encoding".into()),
+    })
 }
 
 async fn indices(state: &AppState, query: &'static str) -> Result<Vec<i64>, Error> {

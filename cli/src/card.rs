@@ -4,11 +4,11 @@
 use anyhow::{Context as _, Result};
 use eid_core::chip::ApduTransport;
 use eid_core::chip::TransportLimits;
-use eid_core::chip::crypto::OsRng;
 use eid_core::chip::document::{ChipDocument, read_document};
-use eid_core::chip::pa::TrustStore;
 use eid_core::chip::pace::PacePassword;
 use eid_core::chip::reader::{AccessKey, ProgressListener, ReadRequest};
+use eid_crypto::OsRng;
+use eid_crypto::trust::TrustStore;
 use eid_fixtures::card::SimTransport;
 use eid_fixtures::card::cccd::{self, CardOptions};
 use eid_fixtures::citizens;

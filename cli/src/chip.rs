@@ -7,9 +7,9 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use eid_core::chip::TransportLimits;
 use eid_core::chip::bac::MrzKey;
+use eid_core::chip::csca;
 use eid_core::chip::document::ChipDocument;
 use eid_core::chip::lds::LdsFile;
-use eid_core::chip::pa::TrustStore;
 use eid_core::chip::pace::PacePassword;
 use eid_core::chip::reader::{AccessKey, Progress, ProgressListener, ReadRequest, Stage};
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};
@@ -194,7 +194,7 @@ fn read(args: &ReadArgs) -> Result<ExitCode> {
     let mut trust = if args.trust.is_empty() {
         None
     } else {
-        Some(TrustStore::from_files(&args.trust).context("trust store")?)
+        Some(csca::from_files(&args.trust).context("trust store")?)
     };
     let doc = if args.sim {
         let all = citizens::citizens();

@@ -4,10 +4,10 @@
 use anyhow::{Context as _, Result, bail};
 use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::Passcode;
-use eid_core::chip::crypto::SecretKey;
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::sync::{BackendClient, RetryPolicy};
 use eid_core::wallet::Wallet;
+use eid_crypto::SecretKey;
 use sha2::{Digest, Sha256};
 use std::io::IsTerminal;
 use std::path::Path;

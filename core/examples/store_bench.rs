@@ -11,8 +11,8 @@
 use std::error::Error;
 use std::time::Instant;
 
-use eid_core::chip::crypto::{OsRng, Rng, SecretKey};
 use eid_core::store::{NewDocument, Store};
+use eid_crypto::{OsRng, Rng, SecretKey};
 
 const DOCUMENTS: usize = 1_000;
 const SUMMARY_LEN: usize = 300;

@@ -515,7 +515,7 @@ pub fn is_valid_nonce(nonce: &str) -> bool {
 
 /// A fresh nonce for one signed request: 16 random bytes as hex.
 pub fn new_nonce() -> String {
-    use crate::chip::crypto::{OsRng, Rng};
+    use eid_crypto::{OsRng, Rng};
     let mut b = [0u8; 16];
     OsRng.fill(&mut b);
     hex_lower(&b)
@@ -524,9 +524,6 @@ pub fn new_nonce() -> String {
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
-
-/// Remote signing (CSC API v2 subset): its types, paths and authorisation input.
-pub use crate::signing::api as signing;
 
 #[cfg(test)]
 mod tests {

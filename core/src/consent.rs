@@ -81,7 +81,7 @@ impl opaque_ke::rand::RngCore for SysRng {
         u64::from_le_bytes(b)
     }
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        crate::chip::crypto::Rng::fill(&mut crate::chip::crypto::OsRng, dest);
+        eid_crypto::Rng::fill(&mut eid_crypto::OsRng, dest);
     }
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), opaque_ke::rand::Error> {
         self.fill_bytes(dest);

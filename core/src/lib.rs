@@ -9,7 +9,6 @@ pub mod calendar;
 pub mod chip;
 pub mod consent;
 pub mod credential;
-pub mod es256;
 pub mod keys;
 pub mod present;
 pub mod runtime;

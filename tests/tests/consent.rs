@@ -13,7 +13,6 @@ use eid_core::account::AccountError;
 use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::api::{AccountRemoteState, B64, ConsentProof, ErrorCode};
-use eid_core::chip::crypto::SecretKey;
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::present::{Profile, Token};
 use eid_core::runtime::block_on;
@@ -21,6 +20,7 @@ use eid_core::signing::api::{AuthorizeRequest, authorization_input};
 use eid_core::sync::{BackendClient, DeviceSigner, SyncError};
 use eid_core::transactions::{Outcome, TransactionKind};
 use eid_core::wallet::{DEVICE_KEY_ALIAS, Wallet, WalletError};
+use eid_crypto::SecretKey;
 use eid_fixtures::card::cccd::Faults;
 use eid_fixtures::citizens;
 use std::path::Path;
@@ -111,7 +111,7 @@ fn a_copied_wallet_and_key_store_without_the_passcode_authorise_nothing() {
         assert_eq!(code_of(r), ErrorCode::ConsentRequired, "{db}: credentials");
         // An online token: not registered, so not redeemed.
         let mut id = [0u8; 16];
-        eid_core::chip::crypto::Rng::fill(&mut eid_core::chip::crypto::OsRng, &mut id);
+        eid_crypto::Rng::fill(&mut eid_crypto::OsRng, &mut id);
         let expires_at = b.app.clock().now() + 60;
         let input = Token::signing_input(&id, Profile::Full, expires_at);
         let sig = eid_core::present::payload::raw_signature(

@@ -503,7 +503,7 @@ fn png_and_svg_encode_the_text() {
 fn with_high_s_twin(bytes: &[u8]) -> Vec<u8> {
     let cut = bytes.len() - 64;
     let mut out = bytes[..cut].to_vec();
-    out.extend_from_slice(&eid_core::es256::flip_s(&bytes[cut..]).unwrap());
+    out.extend_from_slice(&eid_crypto::es256::flip_s(&bytes[cut..]).unwrap());
     out
 }
 
@@ -523,14 +523,14 @@ fn high_s_twins_of_valid_signatures_are_refused() {
             panic!()
         };
         // What our wallet and issuers make is low-S, and verifies.
-        assert!(eid_core::es256::is_low_s(&p.signature));
-        assert!(eid_core::es256::is_low_s(
+        assert!(eid_crypto::es256::is_low_s(&p.signature));
+        assert!(eid_crypto::es256::is_low_s(
             &p.credential[p.credential.len() - 64..]
         ));
         assert!(v.verify_offline(&out.text, t, None, None).valid);
         // The device signature's twin.
         let mut twin = p.clone();
-        twin.signature = eid_core::es256::flip_s(&p.signature).unwrap();
+        twin.signature = eid_crypto::es256::flip_s(&p.signature).unwrap();
         let verdict = v.verify_offline(&twin.to_text(), t, None, None);
         assert!(!verdict.valid, "high-S device signature accepted");
         // The credential issuer signature's twin.

@@ -4,8 +4,8 @@
 use eid_core::chip::bac::MrzKey;
 use eid_core::chip::lds::LdsFile;
 use eid_core::chip::reader::{AccessControl, AccessKey, Progress, ProgressListener, Reader};
-use eid_core::chip::tlv;
 use eid_core::chip::{ChipError, TransportLimits};
+use eid_crypto::tlv;
 use eid_fixtures::card::{ChipProfile, SimCard, SimTransport};
 use eid_fixtures::drbg::Drbg;
 use std::cell::RefCell;

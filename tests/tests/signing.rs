@@ -228,7 +228,7 @@ fn enrol_list_sign_and_every_refusal_on(server: &Backend) {
 
     // Issue 12: the high-S twin (s' = n - s) of this device's valid authorisation signature: no
     // SAD (b40b263 gave one; p256 verifies both forms).
-    let twin = |m: &[u8]| eid_core::es256::flip_s_der(&device(m)).unwrap();
+    let twin = |m: &[u8]| eid_crypto::es256::flip_s_der(&device(m)).unwrap();
     assert_eq!(
         code_of(authorize(&api, &w, &id, &a, &twin)),
         ErrorCode::Unauthenticated,

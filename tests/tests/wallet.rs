@@ -6,11 +6,11 @@
 use eid_core::account::lockout::Clock;
 use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::account::{AccountError, AccountState};
-use eid_core::chip::crypto::SecretKey;
 use eid_core::credential::{CredentialError, Document, DocumentKind};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::transactions::{Outcome, Transaction, TransactionKind};
 use eid_core::wallet::{DocumentStatus, Wallet, WalletError};
+use eid_crypto::SecretKey;
 use eid_fixtures::citizens::{Citizen, citizens};
 use eid_fixtures::issuers;
 use std::path::Path;

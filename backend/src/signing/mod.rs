@@ -391,7 +391,7 @@ pub fn check_authorization(
     let verified = VerifyingKey::from_sec1_bytes(device_public_key)
         .ok()
         .zip(Signature::from_der(&req.device_signature.0).ok())
-        // Low-S only (eid_core::es256): one valid encoding per signature.
+        // Low-S only (eid_crypto::es256): one valid encoding per signature.
         .is_some_and(|(k, s)| s.normalize_s() == s && k.verify(&message, &s).is_ok());
     if !verified {
         return Err(refused(

@@ -106,8 +106,7 @@ pub fn bench(iterations: usize) -> Result<ExitCode> {
             bail!("benchmark QR refused: {reasons:?}");
         }
         let t = Instant::now();
-        let ok = bare()
-            && eid_core::present::payload::verify_es256(&device_key, &device_input, &p.signature);
+        let ok = bare() && eid_crypto::es256::verify_raw(&device_key, &device_input, &p.signature);
         base.push(t.elapsed().as_secs_f64() * 1e6);
         if !ok {
             bail!("bare verification failed");

@@ -8,9 +8,10 @@
 #![no_main]
 
 use eid_core::chip::apdu::ResponseApdu;
-use eid_core::chip::crypto::{self, Cipher, SecretKey};
+use eid_core::chip::symmetric::{self, Cipher};
 use eid_core::chip::sm::SecureMessaging;
-use eid_core::chip::tlv;
+use eid_crypto::SecretKey;
+use eid_crypto::tlv;
 use libfuzzer_sys::fuzz_target;
 
 const CIPHERS: [Cipher; 4] = [Cipher::Tdes, Cipher::Aes128, Cipher::Aes192, Cipher::Aes256];
@@ -61,10 +62,10 @@ fuzz_target!(|data: &[u8]| {
     input[bs - 1] = 1;
     input.extend_from_slice(&data_do);
     input.extend_from_slice(&do99);
-    let mac = crypto::mac(
+    let mac = symmetric::mac(
         cipher,
         &[0x22; 32][..cipher.key_len()],
-        &crypto::pad(&input, bs),
+        &symmetric::pad(&input, bs),
     )
     .expect("fixed key has the right length");
     let mut body = data_do;

@@ -2,7 +2,7 @@
 //! object that reads the same.
 #![no_main]
 
-use eid_core::chip::tlv;
+use eid_crypto::tlv;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

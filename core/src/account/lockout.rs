@@ -47,7 +47,7 @@ pub struct SystemClock {
 impl Default for SystemClock {
     fn default() -> Self {
         let mut b = [0u8; 16];
-        crate::chip::crypto::Rng::fill(&mut crate::chip::crypto::OsRng, &mut b);
+        eid_crypto::Rng::fill(&mut eid_crypto::OsRng, &mut b);
         SystemClock {
             process_start: std::time::Instant::now(),
             fallback_boot: b.iter().map(|x| format!("{x:02x}")).collect(),

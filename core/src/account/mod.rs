@@ -7,8 +7,8 @@
 pub mod lockout;
 pub mod passcode;
 
-use crate::chip::crypto::{Rng, SecretKey};
 use crate::keys::KeyError;
+use eid_crypto::{Rng, SecretKey};
 use lockout::{Clock, Lockout};
 use passcode::{KdfParams, Passcode, PasscodeRecord, VerifierKey};
 use serde::{Deserialize, Serialize};
@@ -284,8 +284,8 @@ impl<'a> Account<'a> {
 mod tests {
     use super::lockout::tests::FakeClock;
     use super::*;
-    use crate::chip::crypto::OsRng;
     use crate::keys::SoftwareKeyStore;
+    use eid_crypto::OsRng;
     use std::collections::BTreeMap;
     use std::sync::Mutex;
 

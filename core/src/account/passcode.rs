@@ -2,9 +2,9 @@
 //! platform key store, so the wallet's files alone cannot check a guess) and a key encryption key
 //! (never stored) that wraps the wallet's data key.
 
-use crate::chip::crypto::{Rng, SecretKey, ct_eq};
 use crate::keys::KeyStore;
 use argon2::{Algorithm, Argon2, Params, Version};
+use eid_crypto::{Rng, SecretKey, ct_eq};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -198,8 +198,8 @@ impl PasscodeRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::crypto::OsRng;
     use crate::keys::SoftwareKeyStore;
+    use eid_crypto::OsRng;
 
     fn key(keys: &SoftwareKeyStore) -> VerifierKey<'_> {
         VerifierKey {

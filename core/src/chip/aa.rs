@@ -7,16 +7,16 @@
 
 use super::apdu::{CommandApdu, ins};
 use super::channel::Channel;
-use super::crypto::Rng;
 use super::ec::{self, EcPoint, HashAlg, SignatureFormat};
 use super::error::ChipError;
 use super::security_info::ActiveAuthenticationInfo;
-use super::tlv;
 use super::transport::ApduTransport;
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
 use crypto_bigint::{Odd, U4096};
 use der::asn1::{BitString, ObjectIdentifier, Uint};
 use der::{Decode, Encode};
+use eid_crypto::Rng;
+use eid_crypto::tlv;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 /// rsaEncryption (PKCS #1).
@@ -290,7 +290,7 @@ fn verify_iso9796_2(modulus: &[u8], exponent: &[u8], challenge: &[u8], sig: &[u8
         return invalid("RSA signature too short");
     };
     let expected = hash.digest(&[m1, challenge].concat());
-    if super::crypto::ct_eq(&expected, h) {
+    if eid_crypto::ct_eq(&expected, h) {
         AaOutcome::Valid
     } else {
         invalid("RSA signature does not verify")
@@ -300,8 +300,8 @@ fn verify_iso9796_2(modulus: &[u8], exponent: &[u8], challenge: &[u8], sig: &[u8
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::crypto::SecretKey;
     use crate::chip::ec::{Curve, KeyPair};
+    use eid_crypto::SecretKey;
 
     // A 1024-bit RSA test key generated for these tests (e = 65537).
     const N: &str = "ACB11A50B77B6100A62E7A979CF47DF152F80D0C2926004DBC2CC7347449A8383917EA7C51AE03174134FF1F377CDB0DE9667233CBF79E20AFFC6A397AE8ADBE6BC9B3FB493E892833F8AEDB338CFD790A43A72D14D45B5CD4EFED9B874C9CCFE4FE35298EA6701A050318E50C47981ADD8C5CC9D7D5E1089AE76E4D011017DB";

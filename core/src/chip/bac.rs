@@ -3,10 +3,11 @@
 
 use super::apdu::{CommandApdu, ins};
 use super::channel::Channel;
-use super::crypto::{self, Cipher, KdfPurpose, Rng, SecretKey};
 use super::error::ChipError;
 use super::sm::SecureMessaging;
+use super::symmetric::{self, Cipher, KdfPurpose};
 use super::transport::ApduTransport;
+use eid_crypto::{Rng, SecretKey, ct_eq};
 use sha1::{Digest, Sha1};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -134,22 +135,25 @@ pub struct BacKeys {
 impl BacKeys {
     pub fn from_seed(seed: &SecretKey) -> Self {
         BacKeys {
-            k_enc: crypto::kdf(seed.as_bytes(), KdfPurpose::Enc, Cipher::Tdes),
-            k_mac: crypto::kdf(seed.as_bytes(), KdfPurpose::Mac, Cipher::Tdes),
+            k_enc: symmetric::kdf(seed.as_bytes(), KdfPurpose::Enc, Cipher::Tdes),
+            k_mac: symmetric::kdf(seed.as_bytes(), KdfPurpose::Mac, Cipher::Tdes),
         }
     }
 
     /// E(K_enc, data) || MAC(K_mac, E) as sent in EXTERNAL AUTHENTICATE and its answer.
     pub fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, ChipError> {
-        let enc = crypto::encrypt_cbc(Cipher::Tdes, self.k_enc.as_bytes(), &[0; 8], plain)
+        let enc = symmetric::encrypt_cbc(Cipher::Tdes, self.k_enc.as_bytes(), &[0; 8], plain)
             .map_err(|_| ChipError::Malformed {
                 what: "BAC cryptogram",
             })?;
-        let mac = crypto::mac(Cipher::Tdes, self.k_mac.as_bytes(), &crypto::pad(&enc, 8)).map_err(
-            |_| ChipError::Malformed {
-                what: "BAC cryptogram",
-            },
-        )?;
+        let mac = symmetric::mac(
+            Cipher::Tdes,
+            self.k_mac.as_bytes(),
+            &symmetric::pad(&enc, 8),
+        )
+        .map_err(|_| ChipError::Malformed {
+            what: "BAC cryptogram",
+        })?;
         let mut out = enc;
         out.extend_from_slice(&mac);
         Ok(out)
@@ -159,11 +163,11 @@ impl BacKeys {
     pub fn open(&self, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let (enc, mac) = sealed.split_at_checked(sealed.len().checked_sub(8)?)?;
         let expected =
-            crypto::mac(Cipher::Tdes, self.k_mac.as_bytes(), &crypto::pad(enc, 8)).ok()?;
-        if !crypto::ct_eq(&expected, mac) {
+            symmetric::mac(Cipher::Tdes, self.k_mac.as_bytes(), &symmetric::pad(enc, 8)).ok()?;
+        if !ct_eq(&expected, mac) {
             return None;
         }
-        crypto::decrypt_cbc(Cipher::Tdes, self.k_enc.as_bytes(), &[0; 8], enc)
+        symmetric::decrypt_cbc(Cipher::Tdes, self.k_enc.as_bytes(), &[0; 8], enc)
             .ok()
             .map(Zeroizing::new)
     }
@@ -177,8 +181,8 @@ pub fn session(k_ifd: &[u8], k_icc: &[u8], rnd_icc: &[u8], rnd_ifd: &[u8]) -> Se
     ssc.extend_from_slice(rnd_ifd.get(4..8).unwrap_or_default());
     SecureMessaging::new(
         Cipher::Tdes,
-        crypto::kdf(&seed, KdfPurpose::Enc, Cipher::Tdes),
-        crypto::kdf(&seed, KdfPurpose::Mac, Cipher::Tdes),
+        symmetric::kdf(&seed, KdfPurpose::Enc, Cipher::Tdes),
+        symmetric::kdf(&seed, KdfPurpose::Mac, Cipher::Tdes),
         &ssc,
     )
 }
@@ -224,7 +228,7 @@ pub fn authenticate<T: ApduTransport>(
             what: "BAC response",
         });
     };
-    if !crypto::ct_eq(rnd_icc2, &rnd_icc) || !crypto::ct_eq(rnd_ifd2, &rnd_ifd) {
+    if !ct_eq(rnd_icc2, &rnd_icc) || !ct_eq(rnd_ifd2, &rnd_ifd) {
         return Err(ChipError::AccessDenied);
     }
     channel.set_secure_messaging(Some(session(k_ifd.as_ref(), k_icc, &rnd_icc, &rnd_ifd)));
@@ -323,11 +327,11 @@ mod tests {
             .map(|(a, b)| a ^ b)
             .collect();
         assert_eq!(
-            crypto::kdf(&seed, KdfPurpose::Enc, Cipher::Tdes).as_bytes(),
+            symmetric::kdf(&seed, KdfPurpose::Enc, Cipher::Tdes).as_bytes(),
             hx(v, "ks_enc_parity_adjusted")
         );
         assert_eq!(
-            crypto::kdf(&seed, KdfPurpose::Mac, Cipher::Tdes).as_bytes(),
+            symmetric::kdf(&seed, KdfPurpose::Mac, Cipher::Tdes).as_bytes(),
             hx(v, "ks_mac_parity_adjusted")
         );
     }

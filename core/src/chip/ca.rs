@@ -10,7 +10,6 @@
 
 use super::apdu::{CommandApdu, ins};
 use super::channel::Channel;
-use super::crypto::{self, KdfPurpose, Rng};
 use super::ec::KeyPair;
 use super::error::ChipError;
 use super::pace::dynamic_auth_data;
@@ -18,9 +17,11 @@ use super::security_info::{
     ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo, KeyAgreement, SecurityInfos,
 };
 use super::sm::SecureMessaging;
-use super::tlv;
+use super::symmetric::{self, KdfPurpose};
 use super::transport::ApduTransport;
 use der::asn1::ObjectIdentifier;
+use eid_crypto::Rng;
+use eid_crypto::tlv;
 use zeroize::Zeroizing;
 
 /// The protocol and key to run from DG14: a ChipAuthenticationInfo with its public key (matched
@@ -47,7 +48,7 @@ pub fn choose(
     if infos.chip_authentication().next().is_none() {
         let key = keys.first()?;
         return Some((
-            ChipAuthenticationInfo::ecdh(crypto::Cipher::Tdes, key.key_id),
+            ChipAuthenticationInfo::ecdh(symmetric::Cipher::Tdes, key.key_id),
             (*key).clone(),
         ));
     }
@@ -86,7 +87,7 @@ pub fn authenticate<T: ApduTransport>(
         .map(|id| tlv::encode(0x84, &key_ref(id)))
         .unwrap_or_default();
 
-    if cipher == crypto::Cipher::Tdes {
+    if cipher == symmetric::Cipher::Tdes {
         // MSE:Set KAT (ICAO 9303-11 §6.2.4.1).
         let data = [tlv::encode(0x91, eph.public().to_sec1()), id_do].concat();
         let resp = channel.send(&CommandApdu::new(0, ins::MSE, 0x41, 0xA6).with_data(data))?;
@@ -131,8 +132,8 @@ pub fn authenticate<T: ApduTransport>(
     let shared = Zeroizing::new(shared.as_bytes().to_vec());
     channel.set_secure_messaging(Some(SecureMessaging::new(
         cipher,
-        crypto::kdf(&shared, KdfPurpose::Enc, cipher),
-        crypto::kdf(&shared, KdfPurpose::Mac, cipher),
+        symmetric::kdf(&shared, KdfPurpose::Enc, cipher),
+        symmetric::kdf(&shared, KdfPurpose::Mac, cipher),
         &[],
     )));
     Ok(())
@@ -141,9 +142,10 @@ pub fn authenticate<T: ApduTransport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::crypto::{Cipher, SecretKey};
     use crate::chip::ec::Curve;
     use crate::chip::security_info::SecurityInfo;
+    use crate::chip::symmetric::Cipher;
+    use eid_crypto::SecretKey;
 
     #[test]
     fn chooses_key_by_id_and_defaults_to_3des() {

@@ -3,11 +3,11 @@
 //! cancellation.
 
 use super::bac::MrzKey;
-use super::crypto::OsRng;
 use super::document::{ChipDocument, read_document};
 use super::pace::PacePassword;
 use super::reader::{ProgressListener, ReadRequest};
 use super::{ApduTransport, ChipError, TransportError, TransportLimits};
+use eid_crypto::OsRng;
 use std::sync::atomic::{AtomicBool, Ordering};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 

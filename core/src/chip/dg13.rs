@@ -7,7 +7,7 @@
 //! non-minimal lengths and unsorted SETs written by real cards are accepted; the OID is decoded
 //! with `der`.
 
-use super::tlv::{self, Tlv};
+use eid_crypto::tlv::{self, Tlv};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use thiserror::Error;

@@ -4,7 +4,7 @@
 //! `75 { 7F61 { 02 count, 7F60 { A1 header, 5F2E|7F2E record }* } }`. Every face of every
 //! template is returned.
 
-use super::tlv::{self, Tlv};
+use eid_crypto::tlv::{self, Tlv};
 use serde::Serialize;
 use thiserror::Error;
 

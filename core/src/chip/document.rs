@@ -3,16 +3,17 @@
 
 use super::aa::{self, AaOutcome};
 use super::ca;
-use super::crypto::Rng;
 use super::dg2::{self, FaceImage};
 use super::dg13::{self, Dg13};
 use super::lds::LdsFile;
 use super::mrz::{self, Mrz};
-use super::pa::{self, PaStatus, PassiveAuthentication, TrustStore};
+use super::pa::{self, PaStatus, PassiveAuthentication};
 use super::reader::{AccessControl, AccessKey, CaOutcome, ProgressListener, ReadRequest, Reader};
 use super::security_info::{ActiveAuthenticationInfo, SecurityInfos};
 use super::sod;
 use super::{ApduTransport, ChipError, NotGenuine, Stats};
+use eid_crypto::Rng;
+use eid_crypto::trust::TrustStore;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

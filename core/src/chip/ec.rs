@@ -3,11 +3,11 @@
 //! the RustCrypto curve crates; this module only dispatches over the four curves and works on
 //! byte encodings (SEC1 points, big-endian scalars).
 
-use super::crypto::{Rng, SecretKey};
-use super::tlv;
 use der::asn1::{Any, BitString, ObjectIdentifier, OctetString, Uint};
 use der::{Tag, Tagged};
 use ecdsa::EcdsaCurve;
+use eid_crypto::tlv;
+use eid_crypto::{Rng, SecretKey};
 use elliptic_curve::ff::{Field, PrimeField};
 use elliptic_curve::group::Group;
 use elliptic_curve::hazmat::FieldArithmetic;

@@ -1,8 +1,8 @@
 //! Errors of the chip reader. Messages name the step and status word, never card contents.
 
 use super::sm::SmError;
-use super::tlv::TlvError;
 use super::transport::TransportError;
+use eid_crypto::tlv::TlvError;
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -8,7 +8,7 @@ pub mod ca;
 pub mod card_qr;
 pub mod cccd;
 pub mod channel;
-pub mod crypto;
+pub mod csca;
 pub mod dg13;
 pub mod dg2;
 pub mod document;
@@ -24,7 +24,7 @@ pub mod reader;
 pub mod security_info;
 pub mod sm;
 pub mod sod;
-pub mod tlv;
+pub mod symmetric;
 pub mod transport;
 
 pub use channel::{Channel, Stats};

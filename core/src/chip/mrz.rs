@@ -6,7 +6,7 @@
 
 use super::bac::{MrzKey, check_digit};
 use super::error::ChipError;
-use super::tlv;
+use eid_crypto::tlv;
 use serde::Serialize;
 use thiserror::Error;
 

@@ -4,14 +4,15 @@
 use super::apdu::{CommandApdu, ResponseApdu, ins, sw};
 use super::bac::MrzKey;
 use super::channel::Channel;
-use super::crypto::{self, Cipher, KdfPurpose, Rng, SecretKey};
 use super::ec::{Curve, EcPoint, KeyPair};
 use super::error::ChipError;
 use super::security_info::{KeyAgreement, PaceInfo, PaceMapping};
 use super::sm::SecureMessaging;
-use super::tlv;
+use super::symmetric::{self, Cipher, KdfPurpose};
 use super::transport::ApduTransport;
 use der::asn1::ObjectIdentifier;
+use eid_crypto::tlv;
+use eid_crypto::{Rng, SecretKey, ct_eq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// The password PACE runs on. Zeroized on drop, never printed.
@@ -61,7 +62,7 @@ impl PacePassword {
 
 /// K_π = KDF(π, 3) (ICAO 9303-11 §9.7.3).
 pub fn password_key(pi: &SecretKey, cipher: Cipher) -> SecretKey {
-    crypto::kdf(pi.as_bytes(), KdfPurpose::Password, cipher)
+    symmetric::kdf(pi.as_bytes(), KdfPurpose::Password, cipher)
 }
 
 /// Generic mapping (ICAO 9303-11 §4.4.3.3.1): G~ = s·G + H with H = SK_map · PK_map(peer).
@@ -111,7 +112,7 @@ pub fn authentication_token(
     };
     match cipher {
         Cipher::Tdes => {
-            crypto::mac(cipher, ks_mac.as_bytes(), &crypto::pad(&input, 8)).map_err(bad)
+            symmetric::mac(cipher, ks_mac.as_bytes(), &symmetric::pad(&input, 8)).map_err(bad)
         }
         Cipher::Aes128 | Cipher::Aes192 | Cipher::Aes256 => {
             use cmac::{Cmac, KeyInit, Mac};
@@ -289,7 +290,7 @@ pub(crate) fn run<T: ApduTransport>(
     }
     let k_pi = password_key(&password.secret(), cipher);
     let s = Zeroizing::new(
-        crypto::decrypt_cbc(cipher, k_pi.as_bytes(), &vec![0; cipher.block_size()], &z)
+        symmetric::decrypt_cbc(cipher, k_pi.as_bytes(), &vec![0; cipher.block_size()], &z)
             .map_err(|_| ChipError::Malformed { what: "PACE nonce" })?,
     );
     if s.len() > curve.field_len() {
@@ -310,15 +311,15 @@ pub(crate) fn run<T: ApduTransport>(
     let shared = eph.agree(&chip_eph).map_err(|_| ChipError::Malformed {
         what: "PACE public key",
     })?;
-    let ks_enc = crypto::kdf(shared.as_bytes(), KdfPurpose::Enc, cipher);
-    let ks_mac = crypto::kdf(shared.as_bytes(), KdfPurpose::Mac, cipher);
+    let ks_enc = symmetric::kdf(shared.as_bytes(), KdfPurpose::Enc, cipher);
+    let ks_mac = symmetric::kdf(shared.as_bytes(), KdfPurpose::Mac, cipher);
     drop(shared);
 
     // Step 4: mutual authentication (§4.4.3.4).
     let t_pcd = authentication_token(cipher, &ks_mac, &info.protocol, &chip_eph)?;
     let t_picc = general_authenticate(channel, true, 0x85, &t_pcd, 0x86)?;
     let expected = authentication_token(cipher, &ks_mac, &info.protocol, eph.public())?;
-    if !crypto::ct_eq(&expected, &t_picc) {
+    if !ct_eq(&expected, &t_picc) {
         return Err(ChipError::AccessDenied);
     }
     Ok(Established {

@@ -11,7 +11,6 @@ use super::apdu::{CommandApdu, EXTENDED_MAX_LE, ResponseApdu, SHORT_MAX_LE, ins,
 use super::bac;
 use super::ca;
 use super::channel::{Channel, Stats};
-use super::crypto::Rng;
 use super::error::ChipError;
 use super::lds::{EMRTD_AID, LdsFile};
 use super::pace::{self, PacePassword};
@@ -20,8 +19,9 @@ use super::security_info::{
     SecurityInfos,
 };
 use super::sm::SecureMessaging;
-use super::tlv;
 use super::transport::ApduTransport;
+use eid_crypto::Rng;
+use eid_crypto::tlv;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

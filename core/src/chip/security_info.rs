@@ -5,12 +5,12 @@
 //! fields do not parse, is kept as [`SecurityInfo::Unknown`]. Only a malformed outer structure
 //! is an error.
 
-use super::crypto::Cipher;
 use super::ec::{Curve, EcPoint, HashAlg};
 use super::error::ChipError;
-use super::tlv;
+use super::symmetric::Cipher;
 use der::asn1::{AnyRef, ObjectIdentifier};
 use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
+use eid_crypto::tlv;
 use spki::SubjectPublicKeyInfoOwned;
 
 /// Protocol OIDs (BSI TR-03110-3 A.1.1, ICAO 9303-11 §9.2).
@@ -551,8 +551,8 @@ fn encode_entry(e: &SecurityInfo) -> Result<Vec<u8>, ChipError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::crypto::SecretKey;
     use crate::chip::ec::KeyPair;
+    use eid_crypto::SecretKey;
 
     fn h(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()

@@ -3,8 +3,9 @@
 //! simulated chip in `eid-fixtures` (the `*_command` / `*_response` card-side methods).
 
 use super::apdu::{CommandApdu, EXTENDED_MAX_LE, ResponseApdu, SHORT_MAX_LE};
-use super::crypto::{self, Cipher, CryptoError, SecretKey};
-use super::tlv::{self, Tlv};
+use super::symmetric::{self, Cipher, CryptoError};
+use eid_crypto::tlv::{self, Tlv};
+use eid_crypto::{SecretKey, ct_eq};
 use thiserror::Error;
 use zeroize::Zeroize;
 
@@ -137,7 +138,7 @@ impl SecureMessaging {
     fn iv(&self) -> Result<Vec<u8>, CryptoError> {
         match self.cipher {
             Cipher::Tdes => Ok(vec![0u8; 8]),
-            _ => crypto::encrypt_block(self.cipher, self.ks_enc.as_bytes(), &self.ssc),
+            _ => symmetric::encrypt_block(self.cipher, self.ks_enc.as_bytes(), &self.ssc),
         }
     }
 
@@ -146,17 +147,17 @@ impl SecureMessaging {
         for p in parts {
             input.extend_from_slice(p);
         }
-        let padded = crypto::pad(&input, self.cipher.block_size());
+        let padded = symmetric::pad(&input, self.cipher.block_size());
         input.zeroize();
-        crypto::mac(self.cipher, self.ks_mac.as_bytes(), &padded)
+        symmetric::mac(self.cipher, self.ks_mac.as_bytes(), &padded)
     }
 
     fn encrypt_do(&self, ins: u8, plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
         if plain.is_empty() {
             return Ok(Vec::new());
         }
-        let mut padded = crypto::pad(plain, self.cipher.block_size());
-        let enc = crypto::encrypt_cbc(self.cipher, self.ks_enc.as_bytes(), &self.iv()?, &padded);
+        let mut padded = symmetric::pad(plain, self.cipher.block_size());
+        let enc = symmetric::encrypt_cbc(self.cipher, self.ks_enc.as_bytes(), &self.iv()?, &padded);
         padded.zeroize();
         let enc = enc?;
         // Odd INS (e.g. READ BINARY B1) carries BER-TLV data in DO'85' without the padding byte.
@@ -176,8 +177,8 @@ impl SecureMessaging {
             _ => value,
         };
         let mut padded =
-            crypto::decrypt_cbc(self.cipher, self.ks_enc.as_bytes(), &self.iv()?, cryptogram)?;
-        let plain = crypto::unpad(&padded).map(<[u8]>::to_vec);
+            symmetric::decrypt_cbc(self.cipher, self.ks_enc.as_bytes(), &self.iv()?, cryptogram)?;
+        let plain = symmetric::unpad(&padded).map(<[u8]>::to_vec);
         padded.zeroize();
         Ok(plain?)
     }
@@ -185,7 +186,7 @@ impl SecureMessaging {
     /// Protects a plain command APDU (terminal side).
     pub fn protect(&mut self, cmd: &CommandApdu) -> Result<CommandApdu, SmError> {
         let cla = cmd.cla | 0x0C;
-        let header = crypto::pad(&[cla, cmd.ins, cmd.p1, cmd.p2], self.cipher.block_size());
+        let header = symmetric::pad(&[cla, cmd.ins, cmd.p1, cmd.p2], self.cipher.block_size());
         // The counter moves first: the AES IV is computed from the incremented SSC.
         self.increment_ssc();
         let do87 = self.encrypt_do(cmd.ins, &cmd.data)?;
@@ -229,7 +230,7 @@ impl SecureMessaging {
         };
         self.increment_ssc();
         let expected = self.mac_over(&[dos.mac_input])?;
-        if !crypto::ct_eq(&expected, dos.mac.value) {
+        if !ct_eq(&expected, dos.mac.value) {
             return Err(SmError::BadMac);
         }
         let data = match dos.data {
@@ -245,13 +246,13 @@ impl SecureMessaging {
             return Err(SmError::Unprotected(0));
         }
         let dos = ProtectedDos::split(&cmd.data, 0x97)?;
-        let header = crypto::pad(
+        let header = symmetric::pad(
             &[cmd.cla, cmd.ins, cmd.p1, cmd.p2],
             self.cipher.block_size(),
         );
         self.increment_ssc();
         let expected = self.mac_over(&[&header, dos.mac_input])?;
-        if !crypto::ct_eq(&expected, dos.mac.value) {
+        if !ct_eq(&expected, dos.mac.value) {
             return Err(SmError::BadMac);
         }
         let data = match dos.data {
@@ -424,7 +425,7 @@ mod tests {
             let cmd = CommandApdu::new(0x0C, 0xA4, 0x02, 0x0C);
             let do87 = long_form(&term.encrypt_do(cmd.ins, &[0x01, 0x1E]).unwrap());
             let do97 = [0x97, 0x01, 0x00];
-            let header = crypto::pad(&[0x0C, 0xA4, 0x02, 0x0C], c.block_size());
+            let header = symmetric::pad(&[0x0C, 0xA4, 0x02, 0x0C], c.block_size());
             let mac = term.mac_over(&[&header, &do87, &do97]).unwrap();
             let wire = cmd
                 .with_data([&do87[..], &do97, &tlv::encode(0x8E, &mac)].concat())

@@ -5,12 +5,14 @@
 //! hashed (signed attributes, eContent, certificates) are kept as read; each piece is then decoded
 //! with `cms`/`x509-cert`/`der`. Only DER is accepted inside the pieces (no indefinite lengths).
 
-use super::tlv;
 use cms::cert::IssuerAndSerialNumber;
 use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier, SignerInfo};
 use der::asn1::{ObjectIdentifier, OctetString, PrintableString};
 use der::{Decode, Encode, Sequence};
-use sha2::Digest;
+use eid_crypto::cms::{ATTR_CONTENT_TYPE, ATTR_MESSAGE_DIGEST, ID_SIGNED_DATA};
+use eid_crypto::hash::HashAlgorithm;
+use eid_crypto::tlv;
+use eid_crypto::x509::{SignerCertificate, subject_key_identifier};
 use spki::AlgorithmIdentifierOwned;
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -20,14 +22,6 @@ use x509_cert::Certificate;
 pub const ID_LDS_SECURITY_OBJECT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.136.1.1.1");
 /// `id-icao-cscaMasterList` (ICAO 9303-12 §9).
 pub const ID_CSCA_MASTER_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.136.1.1.2");
-/// CMS `id-signedData`.
-pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-/// CMS attribute `contentType`.
-pub const ATTR_CONTENT_TYPE: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-/// CMS attribute `messageDigest`.
-pub const ATTR_MESSAGE_DIGEST: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 
 /// Why EF.SOD could not be read. No content in the messages.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -42,59 +36,6 @@ pub enum SodError {
     NoSigner,
     #[error("unsupported hash algorithm {0}")]
     UnsupportedHash(String),
-}
-
-/// A hash algorithm of the LDS security object or of a signer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum HashAlgorithm {
-    Sha1,
-    Sha224,
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl HashAlgorithm {
-    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        Some(match oid.to_string().as_str() {
-            "1.3.14.3.2.26" => HashAlgorithm::Sha1,
-            "2.16.840.1.101.3.4.2.4" => HashAlgorithm::Sha224,
-            "2.16.840.1.101.3.4.2.1" => HashAlgorithm::Sha256,
-            "2.16.840.1.101.3.4.2.2" => HashAlgorithm::Sha384,
-            "2.16.840.1.101.3.4.2.3" => HashAlgorithm::Sha512,
-            _ => return None,
-        })
-    }
-
-    pub fn oid(self) -> ObjectIdentifier {
-        ObjectIdentifier::new_unwrap(match self {
-            HashAlgorithm::Sha1 => "1.3.14.3.2.26",
-            HashAlgorithm::Sha224 => "2.16.840.1.101.3.4.2.4",
-            HashAlgorithm::Sha256 => "2.16.840.1.101.3.4.2.1",
-            HashAlgorithm::Sha384 => "2.16.840.1.101.3.4.2.2",
-            HashAlgorithm::Sha512 => "2.16.840.1.101.3.4.2.3",
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            HashAlgorithm::Sha1 => "SHA-1",
-            HashAlgorithm::Sha224 => "SHA-224",
-            HashAlgorithm::Sha256 => "SHA-256",
-            HashAlgorithm::Sha384 => "SHA-384",
-            HashAlgorithm::Sha512 => "SHA-512",
-        }
-    }
-
-    pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        match self {
-            HashAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
-            HashAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
-            HashAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
-            HashAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            HashAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
-        }
-    }
 }
 
 /// `DataGroupHash` (ICAO 9303-10 §4.6.2.2).
@@ -120,13 +61,6 @@ pub struct LdsSecurityObject {
     pub data_group_hash_values: Vec<DataGroupHash>,
     #[asn1(optional = "true")]
     pub lds_version_info: Option<LdsVersionInfo>,
-}
-
-/// A certificate from the SOD, with its bytes as read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SodCertificate {
-    pub der: Vec<u8>,
-    pub certificate: Certificate,
 }
 
 /// How the signer identifies its certificate.
@@ -164,24 +98,10 @@ pub struct Sod {
     /// The encapsulated content (DER of the LDSSecurityObject) as read, for re-hashing.
     pub econtent: Vec<u8>,
     /// Certificates carried in the SignedData (normally the DSC).
-    pub certificates: Vec<SodCertificate>,
+    pub certificates: Vec<SignerCertificate>,
     pub signer: Signer,
     /// How many SignerInfos the SOD has (only the first is used).
     pub signer_count: usize,
-}
-
-/// The whole encodings of the TLVs in `content`.
-pub(crate) fn elements(content: &[u8]) -> Result<Vec<&[u8]>, SodError> {
-    let mut out = Vec::new();
-    let mut rest = content;
-    while !rest.is_empty() {
-        let h = tlv::read_header(rest).map_err(|_| SodError::Structure)?;
-        let total = h.total_len().ok_or(SodError::Structure)?;
-        let (one, after) = rest.split_at_checked(total).ok_or(SodError::Structure)?;
-        out.push(one);
-        rest = after;
-    }
-    Ok(out)
 }
 
 /// The parts of a CMS SignedData, as byte slices of the input.
@@ -210,7 +130,7 @@ pub(crate) fn signed_data_parts(content_info: &[u8]) -> Result<SignedDataParts<'
         .filter(|t| t.tag == 0xA0)
         .ok_or(SodError::NotSignedData)?;
     let sd = tlv::read_exact(explicit.value, 0x30).map_err(|_| SodError::Structure)?;
-    let parts = elements(sd.value)?;
+    let parts = tlv::elements(sd.value).map_err(|_| SodError::Structure)?;
     let mut encap = None;
     let mut certificates = Vec::new();
     let mut signer_infos = Vec::new();
@@ -219,8 +139,10 @@ pub(crate) fn signed_data_parts(content_info: &[u8]) -> Result<SignedDataParts<'
         let (t, _) = tlv::read(part).map_err(|_| SodError::Structure)?;
         match (i, t.tag) {
             (2, 0x30) => encap = Some(*part),
-            (_, 0xA0) => certificates = elements(t.value)?,
-            (_, 0x31) if i + 1 == parts.len() && i > 1 => signer_infos = elements(t.value)?,
+            (_, 0xA0) => certificates = tlv::elements(t.value).map_err(|_| SodError::Structure)?,
+            (_, 0x31) if i + 1 == parts.len() && i > 1 => {
+                signer_infos = tlv::elements(t.value).map_err(|_| SodError::Structure)?
+            }
             _ => {}
         }
     }
@@ -276,7 +198,7 @@ pub fn parse(bytes: &[u8]) -> Result<Sod, SodError> {
             // Other certificate formats ([3] other) are skipped.
             Certificate::from_der(der)
                 .ok()
-                .map(|certificate| SodCertificate {
+                .map(|certificate| SignerCertificate {
                     der: der.to_vec(),
                     certificate,
                 })
@@ -340,7 +262,7 @@ fn signer(raw: &[u8]) -> Result<Signer, SodError> {
 impl Sod {
     /// The certificate the SignerInfo names; if none matches and there is exactly one
     /// certificate, that one.
-    pub fn signer_certificate(&self) -> Option<&SodCertificate> {
+    pub fn signer_certificate(&self) -> Option<&SignerCertificate> {
         let matching = self.certificates.iter().find(|c| {
             let tbs = c.certificate.tbs_certificate();
             match &self.signer.sid {
@@ -363,25 +285,6 @@ impl Sod {
     pub fn hash_of(&self, dg: u8) -> Option<&[u8]> {
         self.data_group_hashes.get(&dg).map(Vec::as_slice)
     }
-}
-
-/// The subject key identifier extension of a certificate.
-pub fn subject_key_identifier(cert: &Certificate) -> Option<Vec<u8>> {
-    cert.tbs_certificate()
-        .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
-        .ok()
-        .flatten()
-        .map(|(_, ski)| ski.0.as_bytes().to_vec())
-}
-
-/// The key identifier of a certificate's authority key identifier extension.
-pub fn authority_key_identifier(cert: &Certificate) -> Option<Vec<u8>> {
-    cert.tbs_certificate()
-        .get_extension::<x509_cert::ext::pkix::AuthorityKeyIdentifier>()
-        .ok()
-        .flatten()
-        .and_then(|(_, aki)| aki.key_identifier)
-        .map(|k| k.as_bytes().to_vec())
 }
 
 /// The DER of an `LDSSecurityObject` V0 over `hashes`, for building SODs.
@@ -412,23 +315,6 @@ pub fn encode_lds_security_object(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hashes_match_known_values() {
-        assert_eq!(
-            hex::encode(HashAlgorithm::Sha256.digest(b"abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        for h in [
-            HashAlgorithm::Sha1,
-            HashAlgorithm::Sha224,
-            HashAlgorithm::Sha256,
-            HashAlgorithm::Sha384,
-            HashAlgorithm::Sha512,
-        ] {
-            assert_eq!(HashAlgorithm::from_oid(&h.oid()), Some(h));
-        }
-    }
 
     #[test]
     fn lds_security_object_round_trips() {

@@ -10,13 +10,11 @@ use super::cbor::{self, Fields};
 use super::error::{CredentialError, IssueError};
 use super::trust::TrustList;
 use super::{Document, DocumentKind};
-use crate::chip::sod::SodCertificate;
 use ciborium::Value;
-use coset::{
-    AsCborValue, CoseKey, CoseKeyBuilder, CoseSign1, CoseSign1Builder, HeaderBuilder, KeyType,
-    Label, RegisteredLabelWithPrivate, TaggedCborSerializable, iana,
-};
+use coset::{AsCborValue, CoseKey, CoseKeyBuilder, KeyType, Label, iana};
 use der::Decode;
+use eid_crypto::cose::{self, HeaderError, HeaderRules, Protected, Sign1, SignError, Tagging};
+use eid_crypto::x509::{SignerCertificate, p256_point};
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use std::fmt;
@@ -26,13 +24,8 @@ use x509_cert::Certificate;
 pub const CONTENT_TYPE: &str = "application/vnd.vn-eid.credential+cbor";
 /// Largest credential accepted (a health record with its bundle fits easily).
 pub const MAX_CREDENTIAL_BYTES: usize = 1024 * 1024;
-/// RFC 9360 §2: x5chain header parameter.
-const X5CHAIN: i64 = iana::HeaderParameter::X5Chain as i64;
 /// RFC 8747 §3.1: `cnf` member holding a COSE_Key.
 const CNF_COSE_KEY: i64 = 1;
-
-const ID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
-const SECP256R1: &str = "1.2.840.10045.3.1.7";
 
 /// An ES256 signer whose private key stays elsewhere (e.g. a PKCS#11 token).
 pub trait Es256Signer: Send + Sync {
@@ -63,25 +56,6 @@ impl fmt::Debug for IssuerKey {
     }
 }
 
-/// The uncompressed P-256 point of a certificate's key, or `None` if it is another key type.
-pub(crate) fn p256_point(cert: &Certificate) -> Option<Vec<u8>> {
-    let spki = cert.tbs_certificate().subject_public_key_info();
-    if spki.algorithm.oid.to_string() != ID_EC_PUBLIC_KEY {
-        return None;
-    }
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()?
-        .decode_as::<der::asn1::ObjectIdentifier>()
-        .ok()?;
-    if curve.to_string() != SECP256R1 {
-        return None;
-    }
-    let point = spki.subject_public_key.as_bytes()?;
-    (point.len() == 65 && point.first() == Some(&4)).then(|| point.to_vec())
-}
-
 impl IssuerKey {
     /// The key must be the one certified by `certificate_der` (a P-256 certificate).
     pub fn new(certificate_der: Vec<u8>, key: SigningKey) -> Result<IssuerKey, IssueError> {
@@ -107,7 +81,7 @@ impl IssuerKey {
         let point = p256_point(&cert).ok_or(IssueError::BadIssuerKey)?;
         const PROBE: &[u8] = b"eid issuer key possession probe v1";
         let sig = signer.sign_es256(PROBE).ok_or(IssueError::Signing)?;
-        if !crate::present::payload::verify_es256(&point, PROBE, &sig) {
+        if !eid_crypto::es256::verify_raw(&point, PROBE, &sig) {
             return Err(IssueError::BadIssuerKey);
         }
         Ok(IssuerKey {
@@ -127,7 +101,7 @@ impl IssuerKey {
     }
 
     /// ES256 signature, r || s (RFC 9053 §2.1): RFC 6979 deterministic nonce for a key in
-    /// memory, the signer's for an external one; always low-S ([`crate::es256`]).
+    /// memory, the signer's for an external one; always low-S ([`eid_crypto::es256`]).
     pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
         let signature = match &self.key {
             IssuerSecret::Software(key) => {
@@ -312,43 +286,31 @@ pub(crate) fn claims(
 /// COSE_Sign1 over the encoded claims.
 pub(crate) fn sign_payload(claims: &Value, issuer: &IssuerKey) -> Result<Vec<u8>, IssueError> {
     let payload = cbor::encode(claims).map_err(|_| IssueError::Encoding)?;
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::ES256)
-        .content_type(CONTENT_TYPE.to_owned())
-        .value(X5CHAIN, Value::Bytes(issuer.certificate.clone()))
-        .build();
-    let sign1 = CoseSign1Builder::new()
-        .protected(protected)
-        .payload(payload)
-        // RFC 9053 §2.1: the signature is r || s, 32 bytes each; low-S (crate::es256).
-        .try_create_signature(&[], |tbs| issuer.sign_raw(tbs))
-        .map_err(|_| IssueError::Signing)?
-        .build();
-    sign1.to_tagged_vec().map_err(|_| IssueError::Encoding)
+    let protected = Protected {
+        content_type: Some(CONTENT_TYPE),
+        x5chain: Some(&issuer.certificate),
+        ..Protected::default()
+    };
+    // RFC 9053 §2.1: the signature is r || s, 32 bytes each; low-S (eid_crypto::es256).
+    cose::sign_es256(&protected, payload, Tagging::Tagged, |tbs| {
+        issuer.sign_raw(tbs)
+    })
+    .map_err(|e| match e {
+        SignError::Signer(_) => IssueError::Signing,
+        SignError::Encoding => IssueError::Encoding,
+    })
 }
 
 /// The issuer certificate from the protected `x5chain`: a bstr, or an array whose first
 /// element is the signer's certificate (RFC 9360 §2).
-fn issuer_certificate(sign1: &CoseSign1) -> Result<SodCertificate, CredentialError> {
+fn issuer_certificate(sign1: &Sign1) -> Result<SignerCertificate, CredentialError> {
     let value = sign1
-        .protected
-        .header
-        .rest
-        .iter()
-        .find(|(l, _)| *l == Label::Int(X5CHAIN))
-        .map(|(_, v)| v)
+        .x5chain()
         .ok_or(CredentialError::MalformedEncoding("no x5chain"))?;
-    let der = match value {
-        Value::Bytes(b) => b,
-        Value::Array(a) => match a.first() {
-            Some(Value::Bytes(b)) => b,
-            _ => return Err(CredentialError::MalformedEncoding("x5chain")),
-        },
-        _ => return Err(CredentialError::MalformedEncoding("x5chain")),
-    };
+    let der = cose::x5chain_leaf(value).ok_or(CredentialError::MalformedEncoding("x5chain"))?;
     let certificate = Certificate::from_der(der)
         .map_err(|_| CredentialError::MalformedEncoding("issuer certificate"))?;
-    Ok(SodCertificate {
+    Ok(SignerCertificate {
         der: der.clone(),
         certificate,
     })
@@ -398,32 +360,27 @@ pub fn verify(
     if bytes.len() > MAX_CREDENTIAL_BYTES {
         return Err(Malformed("too large"));
     }
-    let sign1 = CoseSign1::from_tagged_slice(bytes).map_err(|_| Malformed("not a COSE_Sign1"))?;
-    let header = &sign1.protected.header;
-    if header.alg != Some(RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256)) {
-        return Err(Malformed("algorithm is not ES256"));
-    }
-    if header.content_type != Some(coset::ContentType::Text(CONTENT_TYPE.to_owned())) {
-        return Err(Malformed("content type"));
-    }
-    if !header.crit.is_empty() {
-        return Err(Malformed("unknown critical header"));
-    }
-    // Nothing unsigned rides along.
-    if !sign1.unprotected.is_empty() {
-        return Err(Malformed("unprotected header is not empty"));
-    }
+    let sign1 = Sign1::decode(bytes, Tagging::Tagged).ok_or(Malformed("not a COSE_Sign1"))?;
+    let rules = HeaderRules {
+        content_type: Some(CONTENT_TYPE),
+        other_parameters: true,
+    };
+    // Nothing unsigned rides along (an empty unprotected header).
+    sign1.check_header(&rules).map_err(|e| {
+        Malformed(match e {
+            HeaderError::Algorithm => "algorithm is not ES256",
+            HeaderError::ContentType => "content type",
+            HeaderError::Critical | HeaderError::OtherParameters => "unknown critical header",
+            HeaderError::Unprotected => "unprotected header is not empty",
+        })
+    })?;
     let issuer = issuer_certificate(&sign1)?;
     let point = p256_point(&issuer.certificate).ok_or(Malformed("issuer key is not P-256"))?;
-    sign1
-        .verify_signature(&[], |signature, tbs| {
-            crate::present::payload::verify_es256(&point, tbs, signature)
-                .then_some(())
-                .ok_or(())
-        })
-        .map_err(|_| BadSignature)?;
+    if !sign1.verify_es256(&point) {
+        return Err(BadSignature);
+    }
 
-    let payload = sign1.payload.as_deref().ok_or(Malformed("no payload"))?;
+    let payload = sign1.payload().ok_or(Malformed("no payload"))?;
     let claims = cbor::decode(payload).ok_or(Malformed("payload is not CBOR"))?;
     let f = Fields::new(&claims, "").map_err(|_| Malformed("claims are not a map"))?;
     let kind = f
@@ -479,8 +436,8 @@ pub fn verify(
 
 /// The kind a credential claims, without any check: for routing only, never for trust.
 pub fn peek_kind(bytes: &[u8]) -> Option<DocumentKind> {
-    let sign1 = CoseSign1::from_tagged_slice(bytes).ok()?;
-    let claims = cbor::decode(sign1.payload.as_deref()?)?;
+    let sign1 = Sign1::decode(bytes, Tagging::Tagged)?;
+    let claims = cbor::decode(sign1.payload()?)?;
     let f = Fields::new(&claims, "").ok()?;
     DocumentKind::parse(f.text("kind").ok()?)
 }

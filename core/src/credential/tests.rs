@@ -4,10 +4,10 @@
 use super::format::{self, CONTENT_TYPE};
 use super::health_record;
 use super::*;
-use crate::chip::tlv::encode;
 use ciborium::Value;
 use der::Encode;
 use der::asn1::ObjectIdentifier;
+use eid_crypto::tlv::encode;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 

@@ -10,10 +10,11 @@
 use super::DocumentKind;
 use super::cbor::{self, Fields};
 use super::error::CredentialError;
-use crate::chip::pa::TrustStore;
-use crate::chip::sod::SodCertificate;
 use ciborium::Value;
 use der::{Decode, Encode};
+use eid_crypto::pem::{self, PemError};
+use eid_crypto::trust::TrustStore;
+use eid_crypto::x509::{SignerCertificate, p256_point};
 use std::collections::BTreeSet;
 use std::str::FromStr;
 use thiserror::Error;
@@ -112,23 +113,14 @@ impl TrustList {
 
     /// Adds every `CERTIFICATE` block of a PEM text (RFC 7468); returns how many.
     pub fn add_ca_pem(&mut self, pem: &str) -> Result<usize, TrustListError> {
-        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-        const END: &str = "-----END CERTIFICATE-----";
-        let mut count = 0;
-        let mut rest = pem;
-        while let Some(start) = rest.find(BEGIN) {
-            let block = rest.get(start..).unwrap_or_default();
-            let end = block.find(END).ok_or(TrustListError::BadCertificate)? + END.len();
-            let (_, der) = der::pem::decode_vec(block.get(..end).unwrap_or_default().as_bytes())
-                .map_err(|_| TrustListError::BadCertificate)?;
-            self.add_ca_der(&der)?;
-            count += 1;
-            rest = block.get(end..).unwrap_or_default();
-        }
-        if count == 0 {
-            return Err(TrustListError::NoCertificate);
-        }
-        Ok(count)
+        pem::for_each_certificate(
+            pem,
+            |der| self.add_ca_der(der),
+            |e| match e {
+                PemError::NoCertificate => TrustListError::NoCertificate,
+                PemError::Malformed => TrustListError::BadCertificate,
+            },
+        )
     }
 
     /// Authorises the issuer with this subject (RFC 4514 text, e.g.
@@ -180,7 +172,7 @@ impl TrustList {
 
     fn prepare(&self, der: &[u8]) -> Option<PreparedIssuer> {
         let certificate = Certificate::from_der(der).ok()?;
-        let point = super::format::p256_point(&certificate)?;
+        let point = p256_point(&certificate)?;
         let tbs = certificate.tbs_certificate();
         let subject = tbs.subject().to_string();
         let subject_der = tbs.subject().to_der().ok()?;
@@ -190,7 +182,7 @@ impl TrustList {
             secs(tbs.validity().not_before),
             secs(tbs.validity().not_after),
         );
-        let cert = SodCertificate {
+        let cert = SignerCertificate {
             der: der.to_vec(),
             certificate: certificate.clone(),
         };
@@ -212,9 +204,9 @@ impl TrustList {
     }
 
     /// The certificate of an authorised issuer by [`key_id`].
-    pub fn issuer_by_kid(&self, kid: &[u8]) -> Option<SodCertificate> {
+    pub fn issuer_by_kid(&self, kid: &[u8]) -> Option<SignerCertificate> {
         let der = self.issuer_certs.iter().find(|c| key_id(c) == kid)?;
-        Some(SodCertificate {
+        Some(SignerCertificate {
             der: der.clone(),
             certificate: Certificate::from_der(der).ok()?,
         })
@@ -251,7 +243,7 @@ impl TrustList {
     /// checked), and authorised for `kind`.
     pub(crate) fn check(
         &self,
-        issuer: &SodCertificate,
+        issuer: &SignerCertificate,
         kind: DocumentKind,
         now: u64,
     ) -> Result<(), CredentialError> {

@@ -17,7 +17,7 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::{KeyError, KeyStore};
-use crate::chip::crypto::{OsRng, Rng, SecretKey};
+use eid_crypto::{OsRng, Rng, SecretKey};
 
 /// First byte of a wrapped key, so the format can change without guessing.
 const WRAP_VERSION: u8 = 1;
@@ -155,7 +155,7 @@ impl KeyStore for SoftwareKeyStore {
             None => Err(KeyError::NotFound),
             Some(Material::Signing(key)) => {
                 // SHA-256 is the digest p256 pairs with the curve; nonces per RFC 6979; low-S,
-                // the one encoding verifiers accept (crate::es256).
+                // the one encoding verifiers accept (eid_crypto::es256).
                 let signature: Signature = key.try_sign(message).map_err(|_| KeyError::Crypto)?;
                 Ok(signature.normalize_s().to_der().as_bytes().to_vec())
             }

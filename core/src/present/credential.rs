@@ -19,16 +19,14 @@
 //! Every credential has its own serial, device key and status index (drawn at random by the
 //! backend), and its times are those of every credential issued that day (the start of the UTC
 //! day), so two presentations of two credentials of a batch share nothing but the disclosed
-//! values (docs/adr/0020). Signatures are low-S only ([`crate::es256`]).
+//! values (docs/adr/0020). Signatures are low-S only ([`eid_crypto::es256`]).
 
 use super::error::PresentError;
 use super::profile::{Disclosed, Profile};
 use crate::credential::trust::PreparedIssuer;
 use crate::credential::{IssueError, IssuerKey, TrustList};
 use ciborium::Value;
-use coset::{
-    CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, RegisteredLabelWithPrivate, iana,
-};
+use eid_crypto::cose::{self, HeaderError, HeaderRules, Protected, Sign1, SignError, Tagging};
 use p256::ecdsa::VerifyingKey;
 use std::fmt;
 
@@ -67,17 +65,18 @@ pub fn issue(spec: &CredentialSpec<'_>, issuer: &IssuerKey) -> Result<Vec<u8>, I
     ]);
     let mut encoded = Vec::new();
     ciborium::into_writer(&payload, &mut encoded).map_err(|_| IssueError::Encoding)?;
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::ES256)
-        .key_id(issuer.kid().to_vec())
-        .build();
-    CoseSign1Builder::new()
-        .protected(protected)
-        .payload(encoded)
-        .try_create_signature(&[], |tbs| issuer.sign_raw(tbs))?
-        .build()
-        .to_vec()
-        .map_err(|_| IssueError::Encoding)
+    let kid = issuer.kid();
+    let protected = Protected {
+        kid: Some(&kid),
+        ..Protected::default()
+    };
+    cose::sign_es256(&protected, encoded, Tagging::Untagged, |tbs| {
+        issuer.sign_raw(tbs)
+    })
+    .map_err(|e| match e {
+        SignError::Signer(e) => e,
+        SignError::Encoding => IssueError::Encoding,
+    })
 }
 
 /// A presentation credential whose issuer signature, trust and validity were checked.
@@ -108,7 +107,7 @@ impl fmt::Debug for PresentationCredential {
 /// The unverified parts of a credential: for the wallet's routing and for the verifier's
 /// individual checks.
 pub(crate) struct Parsed {
-    pub sign1: CoseSign1,
+    pub sign1: Sign1,
     pub kid: Vec<u8>,
     pub credential: PresentationCredential,
 }
@@ -119,22 +118,23 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, PresentError> {
     if bytes.len() > MAX_CREDENTIAL_BYTES {
         return Err(Malformed("credential too large"));
     }
-    let sign1 = CoseSign1::from_slice(bytes).map_err(|_| Malformed("credential is not COSE"))?;
-    let h = &sign1.protected.header;
-    if h.alg != Some(RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256)) {
-        return Err(Malformed("credential algorithm"));
-    }
-    if !h.crit.is_empty() || !h.rest.is_empty() || h.content_type.is_some() {
-        return Err(Malformed("credential header"));
-    }
-    if !sign1.unprotected.is_empty() {
-        return Err(Malformed("unprotected header is not empty"));
-    }
-    let kid = h.key_id.clone();
-    let payload = sign1
-        .payload
-        .as_deref()
-        .ok_or(Malformed("credential payload"))?;
+    let sign1 =
+        Sign1::decode(bytes, Tagging::Untagged).ok_or(Malformed("credential is not COSE"))?;
+    let rules = HeaderRules {
+        content_type: None,
+        other_parameters: false,
+    };
+    sign1.check_header(&rules).map_err(|e| {
+        Malformed(match e {
+            HeaderError::Algorithm => "credential algorithm",
+            HeaderError::ContentType | HeaderError::Critical | HeaderError::OtherParameters => {
+                "credential header"
+            }
+            HeaderError::Unprotected => "unprotected header is not empty",
+        })
+    })?;
+    let kid = sign1.kid().to_vec();
+    let payload = sign1.payload().ok_or(Malformed("credential payload"))?;
     let value = crate::credential::cbor_decode(payload).ok_or(Malformed("credential payload"))?;
     let entries = value.as_map().ok_or(Malformed("credential payload"))?;
     let get = |k: u8| {
@@ -209,13 +209,9 @@ impl Parsed {
             .iter()
             .find(|i| i.kid.as_slice() == self.kid.as_slice())
             .ok_or(PresentError::UnknownIssuer)?;
-        self.sign1
-            .verify_signature(&[], |sig, tbs| {
-                crate::present::payload::verify_es256(&issuer.point, tbs, sig)
-                    .then_some(())
-                    .ok_or(())
-            })
-            .map_err(|_| PresentError::BadIssuerSignature)?;
+        if !self.sign1.verify_es256(&issuer.point) {
+            return Err(PresentError::BadIssuerSignature);
+        }
         issuer
             .check(self.credential.profile.source(), now)
             .map_err(|_| PresentError::UntrustedIssuer)?;
@@ -251,7 +247,7 @@ pub fn bare_verifications(
         .prepared_issuer(&parsed.kid)
         .ok_or(PresentError::UnknownIssuer)?
         .point;
-    let tbs = parsed.sign1.tbs_data(&[]);
-    let signature = parsed.sign1.signature;
-    Ok(move || super::payload::verify_es256(&point, &tbs, &signature))
+    let tbs = parsed.sign1.tbs();
+    let signature = parsed.sign1.signature().to_vec();
+    Ok(move || eid_crypto::es256::verify_raw(&point, &tbs, &signature))
 }

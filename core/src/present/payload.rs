@@ -42,15 +42,9 @@ fn sig64(v: &Value) -> Option<[u8; 64]> {
     v.as_bytes()?.as_slice().try_into().ok()
 }
 
-/// ES256 check of a raw r || s signature with an uncompressed SEC1 point: low-S only
-/// ([`crate::es256`]).
-pub fn verify_es256(point: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    crate::es256::verify_raw(point, message, signature)
-}
-
 /// A DER ECDSA signature (what key stores give) as low-S r || s.
 pub fn raw_signature(der: &[u8]) -> Result<[u8; 64], PresentError> {
-    crate::es256::raw_from_der(der).ok_or(PresentError::Signing)
+    eid_crypto::es256::raw_from_der(der).ok_or(PresentError::Signing)
 }
 
 fn decode_text(text: &str, prefix: &str) -> Result<Vec<u8>, PresentError> {
@@ -127,7 +121,7 @@ impl Presentation {
     /// Checks the device signature with the credential's device key (uncompressed point).
     pub fn device_signature_ok(&self, device_key: &[u8]) -> bool {
         let input = Self::signing_input(&self.credential, self.created_at, self.nonce.as_deref());
-        verify_es256(device_key, &input, &self.signature)
+        eid_crypto::es256::verify_raw(device_key, &input, &self.signature)
     }
 }
 
@@ -192,7 +186,7 @@ impl Token {
 
     pub fn signature_ok(&self, device_key: &[u8]) -> bool {
         let input = Self::signing_input(&self.id, self.profile, self.expires_at);
-        verify_es256(device_key, &input, &self.signature)
+        eid_crypto::es256::verify_raw(device_key, &input, &self.signature)
     }
 }
 

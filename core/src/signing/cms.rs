@@ -5,8 +5,6 @@
 //! attributes (whose SHA-256 the backend signs) and the assembly around the signature.
 
 use super::SigningError;
-use crate::chip::pa::{self, verify_signature};
-use crate::chip::sod::{ATTR_CONTENT_TYPE, ATTR_MESSAGE_DIGEST, ID_SIGNED_DATA, SodCertificate};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
@@ -14,6 +12,9 @@ use cms::signed_data::{
 };
 use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec, UtcTime};
 use der::{Decode, Encode, Sequence};
+use eid_crypto::cms::{ATTR_CONTENT_TYPE, ATTR_MESSAGE_DIGEST, ID_SIGNED_DATA};
+use eid_crypto::signature::verify_signature;
+use eid_crypto::x509::{SignerCertificate, verify_certificate};
 use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
@@ -230,8 +231,8 @@ pub fn verify_detached(
     )
     .map_err(|_| bad("the signature does not verify"))?;
     let ca = Certificate::from_der(ca_der).map_err(|_| bad("CA certificate"))?;
-    pa::verify_certificate(
-        &SodCertificate {
+    verify_certificate(
+        &SignerCertificate {
             der: cert_der.clone(),
             certificate: cert.clone(),
         },

@@ -28,7 +28,7 @@ pub use presentations::PresentationSlot;
 use schema::StoreSchema;
 use seal::{Place, Sealer};
 
-use crate::chip::crypto::SecretKey;
+use eid_crypto::SecretKey;
 
 const DOCUMENTS: &str = "documents";
 const LOG: &str = "log";
@@ -239,7 +239,7 @@ impl Store {
         let place = Self::key_check_place();
         match self.meta_get(KEY_CHECK)? {
             Some(sealed) => match sealer.open(&place, &sealed) {
-                Ok(v) if crate::chip::crypto::ct_eq(&v, KEY_CHECK_VALUE) => Ok(()),
+                Ok(v) if eid_crypto::ct_eq(&v, KEY_CHECK_VALUE) => Ok(()),
                 _ => Err(StoreError::WrongDataKey),
             },
             None => {

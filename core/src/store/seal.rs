@@ -9,7 +9,7 @@
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
 use super::error::{Result, StoreError};
-use crate::chip::crypto::{OsRng, Rng, SecretKey};
+use eid_crypto::{OsRng, Rng, SecretKey};
 
 const VERSION: u8 = 1;
 const TAG_LEN: usize = 16;

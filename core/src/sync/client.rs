@@ -15,7 +15,7 @@ use crate::api::{
     PresentationCredentialsIssued, PresentationCredentialsRequest, TokenRedeem, TokenRedeemed,
     VerifierRegistered, VerifierRegistration,
 };
-use crate::chip::crypto::{OsRng, Rng};
+use eid_crypto::{OsRng, Rng};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -293,8 +293,8 @@ impl BackendClient {
                 &nonce,
                 bytes,
             ))?;
-            // One encoding per signature: the backend takes low-S only (crate::es256).
-            let sig = crate::es256::normalize_der(&sig)
+            // One encoding per signature: the backend takes low-S only (eid_crypto::es256).
+            let sig = eid_crypto::es256::normalize_der(&sig)
                 .ok_or_else(|| SyncError::Signing("not a DER ECDSA signature".into()))?;
             let sig =
                 serde_json::to_value(B64(sig)).map_err(|e| SyncError::Decode(e.to_string()))?;

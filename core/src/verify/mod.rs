@@ -149,7 +149,7 @@ impl Verifier {
         }
         match (nonce, p.nonce.as_deref()) {
             (Some(expected), shown) => {
-                if !shown.is_some_and(|n| crate::chip::crypto::ct_eq(n, expected)) {
+                if !shown.is_some_and(|n| eid_crypto::ct_eq(n, expected)) {
                     reasons.push(Reason::WrongNonce);
                 }
             }

@@ -2,12 +2,11 @@
 //! `{list, issued_at, ttl, revoked, suspended}` with zlib-compressed bitstrings, bit `i` of
 //! byte `i / 8` least significant first (as in the IETF Token Status List draft).
 
-use crate::chip::sod::SodCertificate;
-use crate::credential::format::p256_point;
 use crate::credential::{DocumentKind, TrustList};
 use ciborium::Value;
-use coset::{CoseSign1, Label, TaggedCborSerializable, iana};
 use der::Decode;
+use eid_crypto::cose::{Sign1, Tagging};
+use eid_crypto::x509::{SignerCertificate, p256_point};
 use thiserror::Error;
 use x509_cert::Certificate;
 
@@ -64,32 +63,24 @@ impl StatusList {
         if signed.len() > MAX_SIGNED {
             return Err(Malformed("too large"));
         }
-        let sign1 = CoseSign1::from_tagged_slice(signed).map_err(|_| Malformed("not COSE"))?;
+        let sign1 = Sign1::decode(signed, Tagging::Tagged).ok_or(Malformed("not COSE"))?;
         let der = sign1
-            .protected
-            .header
-            .rest
-            .iter()
-            .find(|(l, _)| *l == Label::Int(iana::HeaderParameter::X5Chain as i64))
-            .and_then(|(_, v)| v.as_bytes())
+            .x5chain()
+            .and_then(Value::as_bytes)
             .ok_or(Malformed("x5chain"))?;
         let certificate = Certificate::from_der(der).map_err(|_| Malformed("certificate"))?;
         let point = p256_point(&certificate).ok_or(Malformed("signer key"))?;
-        sign1
-            .verify_signature(&[], |sig, tbs| {
-                crate::present::payload::verify_es256(&point, tbs, sig)
-                    .then_some(())
-                    .ok_or(())
-            })
-            .map_err(|_| StatusListError::BadSignature)?;
-        let signer = SodCertificate {
+        if !sign1.verify_es256(&point) {
+            return Err(StatusListError::BadSignature);
+        }
+        let signer = SignerCertificate {
             der: der.clone(),
             certificate,
         };
         trust
             .check(&signer, DocumentKind::Identity, now)
             .map_err(|_| StatusListError::Untrusted)?;
-        let payload = sign1.payload.as_deref().ok_or(Malformed("payload"))?;
+        let payload = sign1.payload().ok_or(Malformed("payload"))?;
         let value = crate::credential::cbor_decode(payload).ok_or(Malformed("payload"))?;
         let map = value.as_map().ok_or(Malformed("payload"))?;
         let get = |k: &str| {

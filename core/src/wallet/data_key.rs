@@ -2,9 +2,9 @@
 //! by the platform key store; a second copy wrapped under a biometric-bound platform key.
 
 use super::{Result, WalletError};
-use crate::chip::crypto::{OsRng, Rng, SecretKey};
 use crate::keys::KeyStore;
 use crate::store::seal::{Place, Sealer};
+use eid_crypto::{OsRng, Rng, SecretKey};
 
 /// Platform key that wraps the passcode-sealed data key (hardware-bound on phones).
 pub const PASSCODE_ALIAS: &str = "eid.data";

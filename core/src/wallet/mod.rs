@@ -23,11 +23,11 @@ pub use present::{Consent, PresentationOut, PresentationStock};
 use crate::account::lockout::Clock;
 use crate::account::passcode::{KdfParams, Passcode, VerifierKey};
 use crate::account::{Account, AccountState};
-use crate::chip::crypto::{OsRng, SecretKey};
 use crate::credential::{self, DocumentKind, TrustList, VerifiedCredential};
 use crate::keys::{KeyError, KeyStore};
 use crate::store::{NewDocument, Store};
 use crate::transactions::Transaction;
+use eid_crypto::{OsRng, SecretKey};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
@@ -363,14 +363,14 @@ impl Wallet {
             .ok_or(WalletError::NotSetUp)
     }
 
-    /// Signs with the device key (DER ECDSA P-256/SHA-256, low-S: [`crate::es256`]); only
+    /// Signs with the device key (DER ECDSA P-256/SHA-256, low-S: [`eid_crypto::es256`]); only
     /// while unlocked.
     pub fn sign_with_device_key(&self, message: &[u8]) -> Result<Vec<u8>> {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);
         }
         let der = self.keys.sign(DEVICE_KEY_ALIAS, message)?;
-        Ok(crate::es256::normalize_der(&der).ok_or(KeyError::Crypto)?)
+        Ok(eid_crypto::es256::normalize_der(&der).ok_or(KeyError::Crypto)?)
     }
 
     /// Replaces the issuer trust list used to check documents.
@@ -406,7 +406,7 @@ impl Wallet {
             other => other?,
         };
         let device = self.device_public_key()?;
-        if !crate::chip::crypto::ct_eq(&verified.holder_key, &device) {
+        if !eid_crypto::ct_eq(&verified.holder_key, &device) {
             return Err(credential::CredentialError::HolderKeyMissing.into());
         }
         Ok(verified)

@@ -6,10 +6,11 @@ use cbc::cipher::block_padding::NoPadding;
 use cbc::cipher::{BlockCipherEncrypt, BlockModeDecrypt, BlockModeEncrypt, KeyInit, KeyIvInit};
 use cmac::{Cmac, Mac};
 use des::{Des, TdesEde2};
+use eid_crypto::SecretKey;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, Zeroizing};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum CryptoError {
@@ -67,26 +68,6 @@ pub enum KdfPurpose {
     Password = 3,
 }
 
-/// A symmetric key, zeroized on drop and never printed.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
-pub struct SecretKey(Vec<u8>);
-
-impl SecretKey {
-    pub fn new(bytes: Vec<u8>) -> Self {
-        SecretKey(bytes)
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SecretKey({} bytes, redacted)", self.0.len())
-    }
-}
-
 /// KDF(K, c) of ICAO 9303-11 §9.7.1: SHA-1 for 3DES and AES-128, SHA-256 for AES-192/256;
 /// 3DES keys get their DES parity bits adjusted.
 pub fn kdf(shared_secret: &[u8], purpose: KdfPurpose, cipher: Cipher) -> SecretKey {
@@ -111,7 +92,7 @@ pub fn kdf(shared_secret: &[u8], purpose: KdfPurpose, cipher: Cipher) -> SecretK
     if cipher == Cipher::Tdes {
         adjust_des_parity(&mut key);
     }
-    SecretKey(key)
+    SecretKey::new(key)
 }
 
 /// Sets the low bit of each byte so that every byte has odd parity (FIPS 46-3).
@@ -265,30 +246,6 @@ fn encrypt_cbc_final(ka: &[u8], kb: &[u8], state: &[u8]) -> Result<Vec<u8>, Cryp
     des_b.decrypt_block(&mut block);
     des_a.encrypt_block(&mut block);
     Ok(block.to_vec())
-}
-
-/// Constant-time comparison for MACs and authentication tokens.
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.ct_eq(b))
-}
-
-/// Source of randomness for challenges and ephemeral keys; tests inject fixed values.
-pub trait Rng {
-    fn fill(&mut self, out: &mut [u8]);
-}
-
-/// The operating system's random number generator.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OsRng;
-
-impl Rng for OsRng {
-    fn fill(&mut self, out: &mut [u8]) {
-        // getrandom fails only where there is no OS entropy source at all; a wallet cannot run
-        // safely there, so stopping is the only correct answer.
-        #[allow(clippy::expect_used)]
-        getrandom::fill(out).expect("the operating system has no random number generator");
-    }
 }
 
 #[cfg(test)]

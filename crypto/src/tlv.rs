@@ -1,4 +1,5 @@
-//! A small zero-copy BER-TLV reader and writer for LDS files and APDU data objects.
+//! A small zero-copy BER-TLV reader and writer for LDS files, APDU data objects and the exact
+//! bytes of certificate and CMS parts (what was signed, as read).
 //!
 //! `der` cannot be used here: LDS tags such as `5F1F` or `7F61` have tag numbers above 30, which
 //! `der` 0.8 does not represent (see docs/adr/0003). Definite lengths only (ICAO 9303-10 §4.4 uses
@@ -135,6 +136,22 @@ pub fn read_exact(input: &[u8], tag: u32) -> Result<Tlv<'_>, TlvError> {
         return Err(TlvError::BadLength(input.len() - rest.len()));
     }
     tlv.expect_tag(tag)
+}
+
+/// The whole encodings (header and value) of the consecutive TLVs in `content`.
+pub fn elements(content: &[u8]) -> Result<Vec<&[u8]>, TlvError> {
+    let mut out = Vec::new();
+    let mut rest = content;
+    while !rest.is_empty() {
+        let h = read_header(rest)?;
+        let total = h.total_len().ok_or(TlvError::BadLength(0))?;
+        let (one, after) = rest
+            .split_at_checked(total)
+            .ok_or(TlvError::Truncated(content.len()))?;
+        out.push(one);
+        rest = after;
+    }
+    Ok(out)
 }
 
 /// Iterates over consecutive TLVs; yields an error once and then stops.

@@ -1,0 +1,306 @@
+//! COSE_Sign1 (RFC 9052 §4.2) with ES256 (RFC 9053 §2.1), the one place that signs and checks
+//! them: issuer credentials, presentation credentials and the status list.
+//!
+//! Signing takes the key as a closure (a key in memory or on a token); the signature is r || s,
+//! low-S ([`crate::es256`]). Checking is split so each format keeps its own rules and error
+//! messages: decode, [`Sign1::check_header`], [`Sign1::verify_es256`] with the signer's point.
+
+use crate::es256;
+use ciborium::Value;
+use coset::{
+    CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, Label,
+    RegisteredLabelWithPrivate, TaggedCborSerializable, iana,
+};
+
+/// RFC 9360 §2: the x5chain header parameter.
+pub const X5CHAIN: i64 = iana::HeaderParameter::X5Chain as i64;
+
+/// Whether the CBOR carries the COSE_Sign1 tag (18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tagging {
+    Tagged,
+    Untagged,
+}
+
+/// The protected header of a COSE_Sign1 to sign: `alg` is always ES256; the rest optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Protected<'a> {
+    /// `content type` (3), as text.
+    pub content_type: Option<&'a str>,
+    /// `kid` (4).
+    pub kid: Option<&'a [u8]>,
+    /// `x5chain` (33) as one certificate (DER).
+    pub x5chain: Option<&'a [u8]>,
+}
+
+/// Why signing failed: the signer's own error, or encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignError<E> {
+    Signer(E),
+    Encoding,
+}
+
+/// Signs `payload` as a COSE_Sign1 with ES256; `sign` gets the Sig_structure and returns r || s.
+pub fn sign_es256<E>(
+    protected: &Protected<'_>,
+    payload: Vec<u8>,
+    tagging: Tagging,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Vec<u8>, SignError<E>> {
+    let mut header = HeaderBuilder::new().algorithm(iana::Algorithm::ES256);
+    if let Some(content_type) = protected.content_type {
+        header = header.content_type(content_type.to_owned());
+    }
+    if let Some(kid) = protected.kid {
+        header = header.key_id(kid.to_vec());
+    }
+    if let Some(certificate) = protected.x5chain {
+        header = header.value(X5CHAIN, Value::Bytes(certificate.to_vec()));
+    }
+    let sign1 = CoseSign1Builder::new()
+        .protected(header.build())
+        .payload(payload)
+        .try_create_signature(&[], sign)
+        .map_err(SignError::Signer)?
+        .build();
+    match tagging {
+        Tagging::Tagged => sign1.to_tagged_vec(),
+        Tagging::Untagged => sign1.to_vec(),
+    }
+    .map_err(|_| SignError::Encoding)
+}
+
+/// What the protected header of a COSE_Sign1 must look like, besides `alg` = ES256.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderRules<'a> {
+    /// The content type it must carry (`None`: it must carry none).
+    pub content_type: Option<&'a str>,
+    /// Whether parameters other than alg, crit, content type and kid may appear (x5chain).
+    pub other_parameters: bool,
+}
+
+/// The first rule a header breaks, in the order they are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderError {
+    /// `alg` is not ES256.
+    Algorithm,
+    ContentType,
+    /// A critical parameter (none is understood).
+    Critical,
+    /// A parameter the rules do not allow.
+    OtherParameters,
+    /// The unprotected header is not empty (nothing unsigned rides along).
+    Unprotected,
+}
+
+/// A decoded COSE_Sign1 whose signature is not checked yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sign1(CoseSign1);
+
+impl Sign1 {
+    /// Decodes a COSE_Sign1; `None` if it is not one (or the tag does not match `tagging`).
+    pub fn decode(bytes: &[u8], tagging: Tagging) -> Option<Sign1> {
+        match tagging {
+            Tagging::Tagged => CoseSign1::from_tagged_slice(bytes),
+            Tagging::Untagged => CoseSign1::from_slice(bytes),
+        }
+        .ok()
+        .map(Sign1)
+    }
+
+    /// Checks the protected header against `rules` and that the unprotected one is empty.
+    pub fn check_header(&self, rules: &HeaderRules<'_>) -> Result<(), HeaderError> {
+        let h = &self.0.protected.header;
+        if h.alg != Some(RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256)) {
+            return Err(HeaderError::Algorithm);
+        }
+        let content_type = rules
+            .content_type
+            .map(|t| coset::ContentType::Text(t.to_owned()));
+        if h.content_type != content_type {
+            return Err(HeaderError::ContentType);
+        }
+        if !h.crit.is_empty() {
+            return Err(HeaderError::Critical);
+        }
+        if !rules.other_parameters && !h.rest.is_empty() {
+            return Err(HeaderError::OtherParameters);
+        }
+        if !self.0.unprotected.is_empty() {
+            return Err(HeaderError::Unprotected);
+        }
+        Ok(())
+    }
+
+    /// The protected `kid` (empty when absent).
+    pub fn kid(&self) -> &[u8] {
+        &self.0.protected.header.key_id
+    }
+
+    /// The protected `x5chain` value as it is (a bstr or an array, RFC 9360 §2).
+    pub fn x5chain(&self) -> Option<&Value> {
+        self.0
+            .protected
+            .header
+            .rest
+            .iter()
+            .find(|(l, _)| *l == Label::Int(X5CHAIN))
+            .map(|(_, v)| v)
+    }
+
+    pub fn payload(&self) -> Option<&[u8]> {
+        self.0.payload.as_deref()
+    }
+
+    /// Whether the signature is a valid low-S ES256 signature by `point` (SEC1 uncompressed),
+    /// with no external data.
+    pub fn verify_es256(&self, point: &[u8]) -> bool {
+        self.0
+            .verify_signature(&[], |signature, tbs| {
+                es256::verify_raw(point, tbs, signature)
+                    .then_some(())
+                    .ok_or(())
+            })
+            .is_ok()
+    }
+
+    /// The Sig_structure the signature covers (for benchmarks that time the bare check).
+    pub fn tbs(&self) -> Vec<u8> {
+        self.0.tbs_data(&[])
+    }
+
+    pub fn signature(&self) -> &[u8] {
+        &self.0.signature
+    }
+}
+
+/// The signer's certificate in an x5chain value: a bstr, or the first element of an array
+/// (RFC 9360 §2).
+pub fn x5chain_leaf(value: &Value) -> Option<&Vec<u8>> {
+    match value {
+        Value::Bytes(b) => Some(b),
+        Value::Array(a) => match a.first() {
+            Some(Value::Bytes(b)) => Some(b),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::Signer;
+    use p256::ecdsa::{Signature, SigningKey};
+
+    fn key() -> SigningKey {
+        SigningKey::from_slice(&[9u8; 32]).unwrap()
+    }
+
+    fn point() -> Vec<u8> {
+        key()
+            .verifying_key()
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec()
+    }
+
+    fn signer(tbs: &[u8]) -> Result<Vec<u8>, ()> {
+        let s: Signature = key().sign(tbs);
+        Ok(s.normalize_s().to_bytes().to_vec())
+    }
+
+    #[test]
+    fn signed_objects_verify_and_tampered_ones_do_not() {
+        let protected = Protected {
+            content_type: Some("application/x-test"),
+            x5chain: Some(b"certificate"),
+            ..Default::default()
+        };
+        let bytes = sign_es256(&protected, b"payload".to_vec(), Tagging::Tagged, signer).unwrap();
+        let s = Sign1::decode(&bytes, Tagging::Tagged).unwrap();
+        assert!(Sign1::decode(&bytes, Tagging::Untagged).is_none());
+        assert!(s.verify_es256(&point()));
+        assert_eq!(s.payload(), Some(&b"payload"[..]));
+        assert_eq!(
+            s.x5chain().and_then(x5chain_leaf).map(Vec::as_slice),
+            Some(&b"certificate"[..])
+        );
+        let rules = HeaderRules {
+            content_type: Some("application/x-test"),
+            other_parameters: true,
+        };
+        assert_eq!(s.check_header(&rules), Ok(()));
+        assert_eq!(
+            s.check_header(&HeaderRules {
+                content_type: Some("other"),
+                ..rules
+            }),
+            Err(HeaderError::ContentType)
+        );
+        assert_eq!(
+            s.check_header(&HeaderRules {
+                other_parameters: false,
+                ..rules
+            }),
+            Err(HeaderError::OtherParameters)
+        );
+        // Every byte flipped: never a valid signature, never a panic.
+        for i in 0..bytes.len() {
+            let mut t = bytes.clone();
+            t[i] ^= 0x01;
+            if let Some(s) = Sign1::decode(&t, Tagging::Tagged) {
+                assert!(!s.verify_es256(&point()), "byte {i}");
+            }
+        }
+        // Another key does not verify it.
+        let other = SigningKey::from_slice(&[8u8; 32]).unwrap();
+        assert!(!s.verify_es256(other.verifying_key().to_sec1_point(false).as_bytes()));
+    }
+
+    #[test]
+    fn untagged_with_kid_and_signer_errors() {
+        let protected = Protected {
+            kid: Some(b"kid1"),
+            ..Default::default()
+        };
+        let bytes = sign_es256(&protected, vec![1], Tagging::Untagged, signer).unwrap();
+        let s = Sign1::decode(&bytes, Tagging::Untagged).unwrap();
+        assert_eq!(s.kid(), b"kid1");
+        assert!(s.x5chain().is_none());
+        assert_eq!(
+            s.check_header(&HeaderRules {
+                content_type: None,
+                other_parameters: false
+            }),
+            Ok(())
+        );
+        assert_eq!(
+            es256::verify_raw(&point(), &s.tbs(), s.signature()),
+            s.verify_es256(&point())
+        );
+        assert_eq!(
+            sign_es256(
+                &protected,
+                vec![1],
+                Tagging::Untagged,
+                |_| Err::<Vec<u8>, _>(7)
+            ),
+            Err(SignError::Signer(7))
+        );
+    }
+
+    #[test]
+    fn x5chain_forms() {
+        let cert = Value::Bytes(vec![1, 2]);
+        assert_eq!(x5chain_leaf(&cert), Some(&vec![1, 2]));
+        assert_eq!(
+            x5chain_leaf(&Value::Array(vec![cert, Value::Bytes(vec![3])])),
+            Some(&vec![1, 2])
+        );
+        assert_eq!(x5chain_leaf(&Value::Array(vec![])), None);
+        assert_eq!(x5chain_leaf(&Value::Text("x".into())), None);
+        assert!(Sign1::decode(&[], Tagging::Tagged).is_none());
+        assert!(Sign1::decode(&[0xd2, 0x84], Tagging::Tagged).is_none());
+    }
+}
