@@ -6,7 +6,7 @@
 
 use crate::activation::masked_phone;
 use crate::error::Error;
-use eid_core::sync::{HttpRequest, HttpTransport, Method, UreqTransport};
+use eid_core::client::{HttpRequest, HttpTransport, Method, UreqTransport};
 use std::sync::Arc;
 use std::time::Duration;
 

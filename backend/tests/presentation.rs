@@ -13,9 +13,9 @@ use eid_core::api::{
     PresentationCredentialsRequest, TokenRedeem, TokenRedeemed, VerifierRegistered,
     VerifierRegistration, headers,
 };
+use eid_core::client::{VerifierKey, VerifierSigner};
 use eid_core::credential::TrustList;
 use eid_core::present::{self, Profile};
-use eid_core::sync::{VerifierKey, VerifierSigner};
 use eid_fixtures::citizens::Citizen;
 use std::collections::BTreeSet;
 

@@ -14,8 +14,10 @@ mod error;
 mod present;
 mod signing;
 mod sync;
+mod sync_state;
 
 pub use sync::PendingActivation;
+pub use sync_state::{SyncListener, SyncReport, SyncStage, SyncState};
 
 pub use error::WalletError;
 pub use present::{Consent, PresentationOut, PresentationStock};

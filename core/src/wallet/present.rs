@@ -84,7 +84,7 @@ impl Wallet {
     /// first.
     pub(super) async fn refill_presentations(
         &self,
-        client: &crate::sync::BackendClient,
+        client: &crate::client::BackendClient,
         passcode: Option<&Passcode>,
     ) -> Result<usize> {
         let kinds: Vec<_> = self
@@ -408,7 +408,7 @@ impl Wallet {
     /// (biometric unlock cannot prove the passcode to the backend).
     pub async fn present_online(
         &self,
-        client: &crate::sync::BackendClient,
+        client: &crate::client::BackendClient,
         profile: Profile,
         passcode: &Passcode,
         counterparty: &str,
@@ -436,7 +436,7 @@ impl Wallet {
     /// [`Wallet::present_online`] does this itself; load tools that mint tokens call it.
     pub async fn register_online_token(
         &self,
-        client: &crate::sync::BackendClient,
+        client: &crate::client::BackendClient,
         token_text: &str,
         passcode: &Passcode,
     ) -> Result<()> {
@@ -455,7 +455,7 @@ impl Wallet {
 
     async fn present_online_inner(
         &self,
-        client: &crate::sync::BackendClient,
+        client: &crate::client::BackendClient,
         profile: Profile,
         passcode: &Passcode,
         counterparty: &str,

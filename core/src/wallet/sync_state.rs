@@ -1,18 +1,7 @@
-//! Keeping the wallet in step with the backend: trust list, status list and documents are pulled
-//! and applied in one transaction, so the wallet always shows a consistent set and keeps working
-//! offline from what it has.
-
-pub mod client;
-pub mod transport;
-#[cfg(feature = "http-ureq")]
-pub mod ureq_transport;
-
-pub use client::{
-    BackendClient, DeviceSigner, RetryPolicy, SyncError, VerifierKey, VerifierSigner,
-};
-pub use transport::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
-#[cfg(feature = "http-ureq")]
-pub use ureq_transport::UreqTransport;
+//! What the wallet knows about keeping in step with the backend: its persisted state, the steps a
+//! sync goes through (for a progress indicator) and what a sync changed. Trust list, status list
+//! and documents are pulled and applied in one transaction, so the wallet always shows a
+//! consistent set and keeps working offline from what it has.
 
 use serde::{Deserialize, Serialize};
 
