@@ -1,7 +1,8 @@
 //! eid-core: the wallet's logic, with no FFI and no printing.
 //!
-//! Devices and networks are reached only through traits ([`chip::ApduTransport`] for cards), so
-//! every path runs in tests against the simulated card in `eid-fixtures`.
+//! Devices, keys, networks and clocks are reached only through the platform traits, all found in
+//! [`platform`] ([`platform::ApduTransport`] for cards, ...), so every path runs in tests against
+//! the simulated card in `eid-fixtures`.
 
 pub mod account;
 pub mod api;
@@ -11,6 +12,7 @@ pub mod client;
 pub mod consent;
 pub mod credential;
 pub mod keys;
+pub mod platform;
 pub mod present;
 pub mod runtime;
 pub mod signing;

@@ -10,11 +10,11 @@
 mod common;
 
 use eid_core::account::AccountError;
-use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::api::{AccountRemoteState, B64, ConsentProof, ErrorCode};
 use eid_core::client::{BackendClient, ClientError, DeviceSigner};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
+use eid_core::platform::{Clock, SystemClock};
 use eid_core::present::{Profile, Token};
 use eid_core::runtime::block_on;
 use eid_core::signing::api::{AuthorizeRequest, authorization_input};

@@ -8,10 +8,8 @@ mod common;
 
 use eid_core::api::{B64, VerifierRegistered, VerifierRegistration};
 use eid_core::client::VerifierKey;
-use eid_core::client::{
-    BackendClient, ClientError, HttpRequest, HttpResponse, HttpTransport, RetryPolicy,
-    TransportFailure, UreqTransport,
-};
+use eid_core::client::{BackendClient, ClientError, RetryPolicy, UreqTransport};
+use eid_core::platform::{HttpRequest, HttpResponse, HttpTransport, TransportFailure};
 use eid_core::runtime::block_on;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,6 @@
 //! [`HttpTransport`] (ureq on desktop, the app's network stack on mobile), whose blocking calls
 //! run on the core runtime's blocking pool (docs/adr/0014, 0015, 0016).
 
-use super::transport::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
 use super::{ClientError, DeviceSigner, VerifierSigner};
 use crate::api::{
     self, ActivationComplete, ActivationCompleted, ActivationStart, ActivationStarted, ErrorBody,
@@ -16,6 +15,7 @@ use crate::api::{
     PresentationCredentialsIssued, PresentationCredentialsRequest, TokenRedeem, TokenRedeemed,
     VerifierRegistered, VerifierRegistration,
 };
+use crate::platform::http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
 use eid_crypto::{OsRng, Rng};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -7,13 +7,11 @@
 mod backend;
 mod error;
 mod signer;
-pub mod transport;
 #[cfg(feature = "http-ureq")]
 pub mod ureq_transport;
 
 pub use backend::{BackendClient, RetryPolicy, new_request_id};
 pub use error::ClientError;
 pub use signer::{DeviceSigner, VerifierKey, VerifierSigner};
-pub use transport::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
 #[cfg(feature = "http-ureq")]
 pub use ureq_transport::UreqTransport;

@@ -1,6 +1,6 @@
 //! Activation and sync: the wallet's side of the backend API.
 
-use super::sync_state::{SyncListener, SyncReport, SyncStage, SyncState};
+use super::sync_state::{SyncReport, SyncState};
 use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
 use crate::api::{ActivationComplete, B64, ChipEvidence, ErrorCode};
@@ -9,6 +9,7 @@ use crate::chip::document::ChipDocument;
 use crate::chip::lds::LdsFile;
 use crate::client::{BackendClient, ClientError, DeviceSigner};
 use crate::credential::TrustList;
+use crate::platform::{SyncListener, SyncStage};
 
 const META_ACCOUNT_ID: &str = "wallet.account_id";
 const META_SYNC_STATE: &str = "wallet.sync_state";

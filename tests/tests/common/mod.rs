@@ -3,7 +3,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use eid_backend::{App, Config};
-use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::chip::TransportLimits;
 use eid_core::chip::document::{ChipDocument, read_document};
@@ -11,6 +10,7 @@ use eid_core::chip::pace::PacePassword;
 use eid_core::chip::reader::ReadRequest;
 use eid_core::client::{BackendClient, RetryPolicy};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
+use eid_core::platform::{Clock, SystemClock};
 use eid_core::runtime::{block_on, runtime};
 use eid_core::wallet::{PendingActivation, Wallet, WalletError};
 use eid_fixtures::card::SimTransport;

@@ -5,7 +5,8 @@ use crate::api::{
     B64, ConsentProof, ConsentRegister, ConsentRegistered, ConsentStart, ConsentStarted,
     TokenRegistered, TokenRegistration, paths,
 };
-use crate::client::{ClientError, DeviceSigner, Method};
+use crate::client::{ClientError, DeviceSigner};
+use crate::platform::http::Method;
 
 impl BackendClient {
     /// Sends the passcode's OPAQUE `RegistrationUpload`; `consent` for a passcode change.

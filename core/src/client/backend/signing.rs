@@ -1,7 +1,8 @@
 //! The remote signing calls (`crate::signing::api`): device-signed POSTs, and the CA.
 
 use super::{BackendClient, new_request_id};
-use crate::client::{ClientError, DeviceSigner, Method};
+use crate::client::{ClientError, DeviceSigner};
+use crate::platform::http::Method;
 use crate::signing::api::{
     AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList,
     CredentialsListRequest, EnrolRequest, Sad, SignHashRequest, Signatures, paths,
