@@ -13,7 +13,7 @@ use crate::credential::Document;
 use crate::present::payload::{PRESENTATION_LIFETIME, TOKEN_LIFETIME, raw_signature};
 use crate::present::{
     Disclosed, PresentError, Presentation, PresentationCredential, Profile, QrImage, Token,
-    credential,
+    presentation_credential,
 };
 use crate::transactions::{Outcome, Transaction, TransactionKind};
 
@@ -237,7 +237,7 @@ impl Wallet {
         let now = self.now();
         let mut items = Vec::with_capacity(aliases.len());
         for (alias, bytes) in aliases.iter().zip(credentials) {
-            let c = credential::verify(bytes, &trust, now)?;
+            let c = presentation_credential::verify(bytes, &trust, now)?;
             let key = self
                 .keys
                 .public_key(alias)?
@@ -292,7 +292,7 @@ impl Wallet {
         let mut reusable: Option<(i64, Chosen)> = None;
         for s in slots {
             let Some(bytes) = s.credential else { continue };
-            match credential::verify(&bytes, &trust, now) {
+            match presentation_credential::verify(&bytes, &trust, now) {
                 Ok(c) => match s.used_at_ms {
                     None if unused.is_none() => {
                         unused = Some(Chosen {
