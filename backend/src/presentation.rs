@@ -193,7 +193,7 @@ async fn issue_inner(
     for key in &keys {
         let status_index = status_index::allocate(&mut w.tx).await?;
         let serial: [u8; 8] = random_bytes(8)?.try_into().map_err(|_| Error::Random)?;
-        let bytes = present::credential::issue(
+        let bytes = present::presentation_credential::issue(
             &CredentialSpec {
                 profile,
                 fields: &fields,

@@ -6,7 +6,8 @@
 
 use crate::activation::masked_phone;
 use crate::error::Error;
-use eid_core::sync::{HttpRequest, HttpTransport, Method, UreqTransport};
+use eid_core::client::UreqTransport;
+use eid_core::platform::{HttpRequest, HttpTransport, Method};
 use std::sync::Arc;
 use std::time::Duration;
 

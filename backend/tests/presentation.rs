@@ -13,9 +13,9 @@ use eid_core::api::{
     PresentationCredentialsRequest, TokenRedeem, TokenRedeemed, VerifierRegistered,
     VerifierRegistration, headers,
 };
+use eid_core::client::{VerifierKey, VerifierSigner};
 use eid_core::credential::TrustList;
 use eid_core::present::{self, Profile};
-use eid_core::sync::{VerifierKey, VerifierSigner};
 use eid_fixtures::citizens::Citizen;
 use std::collections::BTreeSet;
 
@@ -155,7 +155,7 @@ async fn credentials_of_each_profile_verify_and_carry_exactly_its_fields() {
             assert_eq!(issued.credentials.len(), 3);
             let now = h.app.clock().now();
             for (cred, key) in issued.credentials.iter().zip(&keys) {
-                let v = present::credential::verify(&cred.0, &trust, now)
+                let v = present::presentation_credential::verify(&cred.0, &trust, now)
                     .unwrap_or_else(|e| panic!("{profile}: {e}"));
                 assert_eq!(v.profile, profile);
                 assert_eq!(&v.device_key, key, "bound to its own key, in order");
@@ -272,7 +272,7 @@ async fn revocation_and_lock_reach_the_presentation_credentials() {
             .credentials
             .iter()
             .map(|b| {
-                present::credential::verify(&b.0, &trust, h.app.clock().now())
+                present::presentation_credential::verify(&b.0, &trust, h.app.clock().now())
                     .unwrap()
                     .status_index
             })
@@ -326,10 +326,13 @@ async fn revocation_and_lock_reach_the_presentation_credentials() {
         // The new device's are not.
         let fresh: PresentationCredentialsIssued =
             ask(&h, &second, "full", &fresh_keys(1)).await.json();
-        let index =
-            present::credential::verify(&fresh.credentials[0].0, &trust, h.app.clock().now())
-                .unwrap()
-                .status_index;
+        let index = present::presentation_credential::verify(
+            &fresh.credentials[0].0,
+            &trust,
+            h.app.clock().now(),
+        )
+        .unwrap()
+        .status_index;
         let (revoked, _) = status_bits(&h).await;
         assert!(!bit(&revoked, index));
     }
@@ -739,7 +742,8 @@ async fn a_verifier_cannot_group_presentations_by_citizen() {
                         signature: key.sign_raw(&input),
                     }
                     .to_text();
-                    let v = present::credential::verify(&cred.0, &trust, created_at).unwrap();
+                    let v = present::presentation_credential::verify(&cred.0, &trust, created_at)
+                        .unwrap();
                     seen.push((who, batch, qr, v.status_index));
                 }
                 h.app.clock().advance(41);

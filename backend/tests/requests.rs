@@ -13,8 +13,8 @@ use eid_core::api::{
     self, AccountLockRequest, AccountRemoteState, AccountStatus, B64, ErrorCode,
     PresentationCredentialsIssued, PresentationCredentialsRequest, TokenRedeem, headers,
 };
+use eid_core::client::{VerifierKey, VerifierSigner};
 use eid_core::present::{Profile, Token};
-use eid_core::sync::{VerifierKey, VerifierSigner};
 use eid_crypto::es256;
 
 const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -212,7 +212,7 @@ impl ChipRead {
 /// The app's link as the core's transport.
 struct ForeignLink(Arc<dyn ApduTransport>);
 
-impl eid_core::chip::ApduTransport for ForeignLink {
+impl eid_core::platform::ApduTransport for ForeignLink {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
         self.0
             .transceive(command.to_vec())

@@ -6,10 +6,11 @@ use eid_core::account::AccountError;
 use eid_core::api::ErrorCode;
 use eid_core::chip::card_qr::CardQrError;
 use eid_core::chip::{ChipError, TransportError};
+use eid_core::client::ClientError;
 use eid_core::credential::TrustListError;
 use eid_core::keys::KeyError;
+use eid_core::platform::TransportFailure;
 use eid_core::present::PresentError;
-use eid_core::sync::{SyncError, TransportFailure};
 use eid_core::verify::{RedeemError, StatusListError};
 use eid_core::wallet::WalletError;
 
@@ -219,11 +220,11 @@ impl From<ChipError> for EidError {
     }
 }
 
-impl From<SyncError> for EidError {
-    fn from(e: SyncError) -> Self {
+impl From<ClientError> for EidError {
+    fn from(e: ClientError) -> Self {
         match e {
-            SyncError::Network(reason) => EidError::Network { reason },
-            SyncError::Api { code, message, .. } => match code {
+            ClientError::Network(reason) => EidError::Network { reason },
+            ClientError::Api { code, message, .. } => match code {
                 ErrorCode::WrongCode | ErrorCode::CodeExpired | ErrorCode::CodeUsed => {
                     EidError::SmsCodeRefused { reason: message }
                 }
@@ -239,11 +240,11 @@ impl From<SyncError> for EidError {
                     detail: message,
                 },
             },
-            SyncError::Decode(reason) => EidError::Backend {
+            ClientError::Decode(reason) => EidError::Backend {
                 code: "decode".into(),
                 detail: reason,
             },
-            SyncError::Signing(reason) => EidError::KeyStoreUnavailable { reason },
+            ClientError::DeviceKey(reason) => EidError::KeyStoreUnavailable { reason },
         }
     }
 }
@@ -294,7 +295,7 @@ impl From<WalletError> for EidError {
         match e {
             WalletError::Account(a) => a.into(),
             WalletError::Keys(k) => k.into(),
-            WalletError::Sync(s) => s.into(),
+            WalletError::Backend(s) => s.into(),
             WalletError::InvalidInput(reason) => EidError::InvalidInput { reason },
             WalletError::Locked => EidError::NotUnlocked,
             WalletError::NotSetUp => EidError::NotSetUp,
@@ -334,7 +335,7 @@ mod tests {
                 reason: "busy".into()
             }
         );
-        let e: EidError = WalletError::Sync(SyncError::Api {
+        let e: EidError = WalletError::Backend(ClientError::Api {
             status: 429,
             code: ErrorCode::RateLimited,
             message: "slow down".into(),
@@ -363,7 +364,7 @@ mod tests {
 
     #[test]
     fn token_and_list_errors_are_typed() {
-        let api = |code| SyncError::Api {
+        let api = |code| ClientError::Api {
             status: 409,
             code,
             message: "m".into(),

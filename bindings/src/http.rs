@@ -4,8 +4,8 @@
 //! the transport only carries bytes.
 
 use crate::error::to_transport_failure;
-use eid_core::sync::transport as core;
-use eid_core::sync::{BackendClient, RetryPolicy};
+use eid_core::client::{BackendClient, RetryPolicy};
+use eid_core::platform::http as core;
 use std::collections::HashMap;
 use std::sync::Arc;
 

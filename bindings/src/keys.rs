@@ -25,7 +25,7 @@ pub trait KeyStore: Send + Sync {
 /// The app's key store as the core sees it.
 pub(crate) struct ForeignKeyStore(pub Arc<dyn KeyStore>);
 
-impl eid_core::keys::KeyStore for ForeignKeyStore {
+impl eid_core::platform::KeyStore for ForeignKeyStore {
     fn create_signing_key(&self, alias: &str) -> Result<Vec<u8>, KeyError> {
         self.0
             .create_signing_key(alias.into())

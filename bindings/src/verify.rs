@@ -8,8 +8,8 @@ use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::present::{DisclosedField, Profile, disclosed};
 use crate::run::{logged, on_runtime};
 use eid_core::api::{B64, VerifierRegistration};
+use eid_core::client::BackendClient;
 use eid_core::credential::TrustList;
-use eid_core::sync::BackendClient;
 use eid_core::verify::{self as core, KeyStoreVerifier, StatusList};
 use std::sync::Arc;
 

@@ -6,9 +6,10 @@ use crate::http::{self, HttpTransport};
 use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::run::{logged, on_runtime};
 use eid_core::account::AccountState;
-use eid_core::account::lockout::SystemClock;
 use eid_core::account::passcode::Passcode;
-use eid_core::sync::{BackendClient, SyncStage};
+use eid_core::client::BackendClient;
+use eid_core::platform::SyncStage;
+use eid_core::platform::SystemClock;
 use eid_core::wallet::{self as core, Wallet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -190,7 +191,7 @@ pub struct SyncStatus {
 
 struct ForeignSyncListener(Arc<dyn SyncListener>);
 
-impl eid_core::sync::SyncListener for ForeignSyncListener {
+impl eid_core::platform::SyncListener for ForeignSyncListener {
     fn on_sync(&self, stage: SyncStage) {
         self.0.on_sync(stage);
     }
@@ -425,7 +426,7 @@ impl WalletHandle {
                     &b,
                     listener
                         .as_ref()
-                        .map(|l| l as &dyn eid_core::sync::SyncListener),
+                        .map(|l| l as &dyn eid_core::platform::SyncListener),
                     passcode.as_ref().map(|p| &p.0),
                 )
                 .await?;

@@ -2,10 +2,10 @@
 //! key store, a wallet in a directory, a backend client and the passcode.
 
 use anyhow::{Context as _, Result, bail};
-use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::Passcode;
+use eid_core::client::{BackendClient, RetryPolicy};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
-use eid_core::sync::{BackendClient, RetryPolicy};
+use eid_core::platform::{Clock, SystemClock};
 use eid_core::wallet::Wallet;
 use eid_crypto::SecretKey;
 use sha2::{Digest, Sha256};

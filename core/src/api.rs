@@ -200,7 +200,7 @@ pub struct DocumentsPage {
 }
 
 /// POST /v1/presentation-credentials (device-signed): a batch of single-use presentation
-/// credentials of one profile, one per fresh device key (`present::credential`).
+/// credentials of one profile, one per fresh device key (`present::presentation_credential`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresentationCredentialsRequest {
     /// `present::Profile::as_str`.

@@ -1,20 +1,22 @@
 //! eid-core: the wallet's logic, with no FFI and no printing.
 //!
-//! Devices and networks are reached only through traits ([`chip::ApduTransport`] for cards), so
-//! every path runs in tests against the simulated card in `eid-fixtures`.
+//! Devices, keys, networks and clocks are reached only through the platform traits, all found in
+//! [`platform`] ([`platform::ApduTransport`] for cards, ...), so every path runs in tests against
+//! the simulated card in `eid-fixtures`.
 
 pub mod account;
 pub mod api;
 pub mod calendar;
 pub mod chip;
+pub mod client;
 pub mod consent;
 pub mod credential;
 pub mod keys;
+pub mod platform;
 pub mod present;
 pub mod runtime;
 pub mod signing;
 pub mod store;
-pub mod sync;
 pub mod text;
 pub mod transactions;
 pub mod verify;

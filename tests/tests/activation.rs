@@ -9,9 +9,9 @@ use common::{Backend, activate, backends, begin, client, read_chip, wallet};
 use eid_core::account::AccountState;
 use eid_core::account::passcode::Passcode;
 use eid_core::api::ErrorCode;
+use eid_core::client::ClientError;
 use eid_core::credential::DocumentKind;
 use eid_core::runtime::block_on;
-use eid_core::sync::SyncError;
 use eid_core::wallet::WalletError;
 use eid_fixtures::card::cccd::Faults;
 use eid_fixtures::citizens::citizens;
@@ -65,7 +65,7 @@ fn activation_sync_offline_and_device_change_on(server: Backend) {
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(err, WalletError::Sync(SyncError::Network(_))),
+        matches!(err, WalletError::Backend(ClientError::Network(_))),
         "{err:?}"
     );
     assert_eq!(first.documents().unwrap().len(), count);
@@ -117,7 +117,7 @@ fn bad_activations_change_nothing_on(server: Backend) {
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::WrongCode)),
+        matches!(&err, WalletError::Backend(e) if e.code() == Some(ErrorCode::WrongCode)),
         "{err:?}"
     );
     assert_eq!(w.state().unwrap(), AccountState::NotActivated);
@@ -134,7 +134,7 @@ fn bad_activations_change_nothing_on(server: Backend) {
     )
     .unwrap_err();
     assert!(
-        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::ChipEvidenceInvalid)),
+        matches!(&err, WalletError::Backend(e) if e.code() == Some(ErrorCode::ChipEvidenceInvalid)),
         "{err:?}"
     );
     // Altered DG13: refused locally already (passive authentication), the code is not spent.
@@ -164,7 +164,7 @@ fn bad_activations_change_nothing_on(server: Backend) {
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::ChipEvidenceInvalid)),
+        matches!(&err, WalletError::Backend(e) if e.code() == Some(ErrorCode::ChipEvidenceInvalid)),
         "{err:?}"
     );
     assert_eq!(w.state().unwrap(), AccountState::NotActivated);
@@ -212,7 +212,7 @@ fn expired_and_reused_codes_and_a_wrong_passcode_are_refused_on(server: Backend)
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::CodeExpired)),
+        matches!(&err, WalletError::Backend(e) if e.code() == Some(ErrorCode::CodeExpired)),
         "{err:?}"
     );
     assert_eq!(w.state().unwrap(), AccountState::NotActivated);
@@ -232,7 +232,7 @@ fn expired_and_reused_codes_and_a_wrong_passcode_are_refused_on(server: Backend)
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::CodeUsed)),
+        matches!(&err, WalletError::Backend(e) if e.code() == Some(ErrorCode::CodeUsed)),
         "{err:?}"
     );
     assert_eq!(other.state().unwrap(), AccountState::NotActivated);

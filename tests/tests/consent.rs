@@ -10,14 +10,14 @@
 mod common;
 
 use eid_core::account::AccountError;
-use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::api::{AccountRemoteState, B64, ConsentProof, ErrorCode};
+use eid_core::client::{BackendClient, ClientError, DeviceSigner};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
+use eid_core::platform::{Clock, SystemClock};
 use eid_core::present::{Profile, Token};
 use eid_core::runtime::block_on;
 use eid_core::signing::api::{AuthorizeRequest, authorization_input};
-use eid_core::sync::{BackendClient, DeviceSigner, SyncError};
 use eid_core::transactions::{Outcome, TransactionKind};
 use eid_core::wallet::{DEVICE_KEY_ALIAS, Wallet, WalletError};
 use eid_crypto::SecretKey;
@@ -60,14 +60,14 @@ impl DeviceSigner for Thief {
     fn account_id(&self) -> String {
         self.account.clone()
     }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ClientError> {
         self.keys
             .sign(DEVICE_KEY_ALIAS, message)
-            .map_err(|e| SyncError::Signing(e.to_string()))
+            .map_err(|e| ClientError::DeviceKey(e.to_string()))
     }
 }
 
-fn code_of<T: std::fmt::Debug>(r: Result<T, SyncError>) -> ErrorCode {
+fn code_of<T: std::fmt::Debug>(r: Result<T, ClientError>) -> ErrorCode {
     r.unwrap_err().code().expect("an API error")
 }
 
@@ -148,7 +148,7 @@ fn a_copied_wallet_and_key_store_without_the_passcode_authorise_nothing() {
         let r = block_on(api.signing_authorize(
             &thief,
             &AuthorizeRequest {
-                client_request_id: eid_core::sync::client::new_request_id(),
+                client_request_id: eid_core::client::new_request_id(),
                 credential_id: enrolled.credential_id.clone(),
                 challenge: challenge.challenge,
                 hashes: hashes.into_iter().map(B64).collect(),

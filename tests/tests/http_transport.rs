@@ -7,12 +7,10 @@
 mod common;
 
 use eid_core::api::{B64, VerifierRegistered, VerifierRegistration};
+use eid_core::client::VerifierKey;
+use eid_core::client::{BackendClient, ClientError, RetryPolicy, UreqTransport};
+use eid_core::platform::{HttpRequest, HttpResponse, HttpTransport, TransportFailure};
 use eid_core::runtime::block_on;
-use eid_core::sync::client::VerifierKey;
-use eid_core::sync::{
-    BackendClient, HttpRequest, HttpResponse, HttpTransport, RetryPolicy, SyncError,
-    TransportFailure, UreqTransport,
-};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -89,7 +87,7 @@ fn register(
     url: &str,
     token: &str,
     script: &[Step],
-) -> (Result<VerifierRegistered, SyncError>, Vec<(String, bool)>) {
+) -> (Result<VerifierRegistered, ClientError>, Vec<(String, bool)>) {
     let t = Scripted::with(script);
     let registration = VerifierRegistration {
         name: "desk".into(),
@@ -122,7 +120,7 @@ fn not_sent_is_retried_even_for_a_call_that_is_not_replay_safe() {
 fn maybe_sent_is_not_retried_for_a_call_that_is_not_replay_safe() {
     let server = common::backend();
     let (lost, seen) = register(&server.url, common::ADMIN_TOKEN, &[Step::LoseAnswer]);
-    assert_eq!(lost.unwrap_err(), SyncError::Network("timed out".into()));
+    assert_eq!(lost.unwrap_err(), ClientError::Network("timed out".into()));
     assert_eq!(
         seen,
         [("POST admin/verifiers".to_owned(), true)],
@@ -144,7 +142,7 @@ fn maybe_sent_is_retried_for_a_replay_safe_call_and_answers_flow_through() {
     let (refused, seen) = register(&server.url, "not-the-token", &[]);
     let refused = refused.unwrap_err();
     assert!(
-        matches!(refused, SyncError::Api { status: 401, .. }),
+        matches!(refused, ClientError::Api { status: 401, .. }),
         "{refused:?}"
     );
     assert_eq!(seen.len(), 1);

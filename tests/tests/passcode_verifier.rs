@@ -5,9 +5,9 @@
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use eid_core::account::AccountError;
-use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
+use eid_core::platform::{Clock, SystemClock};
 use eid_core::wallet::{DB_FILE, Wallet, WalletError};
 use serde_json::Value;
 use std::path::Path;

@@ -419,9 +419,10 @@ fn credentials_from_untrusted_or_unauthorised_issuers_are_refused() {
             PresentError::UntrustedIssuer,
         ),
     ] {
-        let cred = eid_core::present::credential::issue(&spec, issuer).unwrap();
+        let cred = eid_core::present::presentation_credential::issue(&spec, issuer).unwrap();
         assert_eq!(
-            eid_core::present::credential::verify(&cred, v.trust(), now()).unwrap_err(),
+            eid_core::present::presentation_credential::verify(&cred, v.trust(), now())
+                .unwrap_err(),
             want
         );
         // The wallet refuses to store it either.
@@ -432,7 +433,7 @@ fn credentials_from_untrusted_or_unauthorised_issuers_are_refused() {
     }
     // A credential bound to a key that is not the slot's.
     let other = w.new_presentation_keys(Profile::Airport, 1).unwrap();
-    let good = eid_core::present::credential::issue(
+    let good = eid_core::present::presentation_credential::issue(
         &spec,
         issuers.issuer_for(eid_core::credential::DocumentKind::Identity),
     )
@@ -535,9 +536,11 @@ fn high_s_twins_of_valid_signatures_are_refused() {
         assert!(!verdict.valid, "high-S device signature accepted");
         // The credential issuer signature's twin.
         let cred = with_high_s_twin(&p.credential);
-        assert!(eid_core::present::credential::verify(&p.credential, v.trust(), t).is_ok());
+        assert!(
+            eid_core::present::presentation_credential::verify(&p.credential, v.trust(), t).is_ok()
+        );
         assert_eq!(
-            eid_core::present::credential::verify(&cred, v.trust(), t).unwrap_err(),
+            eid_core::present::presentation_credential::verify(&cred, v.trust(), t).unwrap_err(),
             PresentError::BadIssuerSignature
         );
     }

@@ -8,12 +8,12 @@ mod common;
 
 use eid_core::account::passcode::Passcode;
 use eid_core::api::{B64, ErrorCode, VerifierRegistration};
+use eid_core::client::VerifierKey;
+use eid_core::client::{BackendClient, ClientError};
 use eid_core::credential::TrustList;
 use eid_core::present::payload::PRESENTATION_LIFETIME;
 use eid_core::present::{Profile, QrPayload};
 use eid_core::runtime::block_on;
-use eid_core::sync::client::VerifierKey;
-use eid_core::sync::{BackendClient, SyncError};
 use eid_core::verify::{StatusList, Verifier};
 use eid_core::wallet::Consent;
 use eid_fixtures::card::cccd::Faults;
@@ -32,9 +32,9 @@ fn desk(api: &BackendClient, now: u64) -> Verifier {
     Verifier::new(trust).with_status_list(status)
 }
 
-fn api_code(e: SyncError) -> ErrorCode {
+fn api_code(e: ClientError) -> ErrorCode {
     match e {
-        SyncError::Api { code, .. } => code,
+        ClientError::Api { code, .. } => code,
         other => panic!("expected an API error, got {other:?}"),
     }
 }

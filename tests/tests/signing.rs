@@ -9,12 +9,12 @@ mod common;
 use common::{Backend, activate, backends, client, wallet};
 use eid_core::account::passcode::Passcode;
 use eid_core::api::{B64, ErrorCode};
+use eid_core::client::{BackendClient, ClientError, DeviceSigner};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::runtime::block_on;
 use eid_core::signing::SigningRequest;
 use eid_core::signing::api::{AuthorizeRequest, SIGN_ALGO, SignHashRequest, authorization_input};
 use eid_core::signing::cms::verify_detached;
-use eid_core::sync::{BackendClient, DeviceSigner, SyncError};
 use eid_core::transactions::{Outcome, TransactionKind};
 use eid_core::wallet::{Wallet, WalletError};
 use eid_fixtures::card::cccd::Faults;
@@ -27,12 +27,12 @@ impl DeviceSigner for Device<'_> {
     fn account_id(&self) -> String {
         self.0.account_id().unwrap().unwrap()
     }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ClientError> {
         Ok(self.0.sign_with_device_key(message).unwrap())
     }
 }
 
-fn code_of<T: std::fmt::Debug>(r: Result<T, SyncError>) -> ErrorCode {
+fn code_of<T: std::fmt::Debug>(r: Result<T, ClientError>) -> ErrorCode {
     r.unwrap_err().code().expect("an API error")
 }
 
@@ -51,7 +51,7 @@ fn authorize(
     credential_id: &str,
     hashes: &[Vec<u8>],
     sign: &dyn Fn(&[u8]) -> Vec<u8>,
-) -> Result<String, SyncError> {
+) -> Result<String, ClientError> {
     let d = Device(w);
     let challenge = block_on(api.signing_challenge(&d, credential_id))
         .unwrap()
@@ -59,7 +59,7 @@ fn authorize(
     let expires_at = challenge.expires_at;
     let message = authorization_input(credential_id, &challenge.challenge.0, hashes, expires_at);
     let body = AuthorizeRequest {
-        client_request_id: eid_core::sync::client::new_request_id(),
+        client_request_id: eid_core::client::new_request_id(),
         credential_id: credential_id.into(),
         challenge: challenge.challenge,
         hashes: hashes.iter().cloned().map(B64).collect(),
@@ -87,9 +87,9 @@ fn sign_hash(
     credential_id: &str,
     sad: &str,
     hashes: &[Vec<u8>],
-) -> Result<Vec<B64>, SyncError> {
+) -> Result<Vec<B64>, ClientError> {
     let body = SignHashRequest {
-        client_request_id: eid_core::sync::client::new_request_id(),
+        client_request_id: eid_core::client::new_request_id(),
         credential_id: credential_id.into(),
         sad: sad.into(),
         hashes: hashes.iter().cloned().map(B64).collect(),
@@ -263,7 +263,7 @@ fn enrol_list_sign_and_every_refusal_on(server: &Backend) {
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(&err, WalletError::Sync(e) if e.code() == Some(ErrorCode::Revoked)),
+        matches!(&err, WalletError::Backend(e) if e.code() == Some(ErrorCode::Revoked)),
         "{err:?}"
     );
     // The account's new device signs with the same credential.

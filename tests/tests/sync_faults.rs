@@ -7,8 +7,8 @@
 mod common;
 
 use common::{Backend, activate, backends};
+use eid_core::client::{BackendClient, ClientError, RetryPolicy};
 use eid_core::runtime::{block_on, runtime};
-use eid_core::sync::{BackendClient, RetryPolicy, SyncError};
 use eid_core::wallet::WalletError;
 use eid_fixtures::card::cccd::Faults;
 use eid_fixtures::citizens::citizens;
@@ -144,9 +144,9 @@ fn faults_during_sync_lose_and_duplicate_nothing_on(server: Backend) {
             .unwrap()
             .unwrap_err();
         match (fault, &err) {
-            (ERROR_500, WalletError::Sync(SyncError::Api { status: 500, .. })) => {}
-            (STALL, WalletError::Sync(SyncError::Network(_))) => {}
-            (CUT_BODY, WalletError::Sync(SyncError::Network(_) | SyncError::Decode(_))) => {}
+            (ERROR_500, WalletError::Backend(ClientError::Api { status: 500, .. })) => {}
+            (STALL, WalletError::Backend(ClientError::Network(_))) => {}
+            (CUT_BODY, WalletError::Backend(ClientError::Network(_) | ClientError::Decode(_))) => {}
             _ => panic!("{name}: unexpected {err:?}"),
         }
         assert_eq!(
@@ -180,7 +180,7 @@ fn faults_during_sync_lose_and_duplicate_nothing_on(server: Backend) {
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(err, WalletError::Sync(SyncError::Network(_))),
+        matches!(err, WalletError::Backend(ClientError::Network(_))),
         "{err:?}"
     );
     assert_eq!(w.documents().unwrap(), synced);

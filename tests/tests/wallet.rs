@@ -3,11 +3,11 @@
 //! scan of every file for plaintext personal data.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-use eid_core::account::lockout::Clock;
 use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::account::{AccountError, AccountState};
 use eid_core::credential::{CredentialError, Document, DocumentKind};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
+use eid_core::platform::Clock;
 use eid_core::transactions::{Outcome, Transaction, TransactionKind};
 use eid_core::wallet::{DocumentStatus, Wallet, WalletError};
 use eid_crypto::SecretKey;

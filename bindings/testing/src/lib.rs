@@ -112,7 +112,7 @@ impl SimulatedCard {
 #[uniffi::export]
 pub fn dev_sms_code(backend_url: String, phone: String) -> Result<Option<String>, SimError> {
     let client =
-        eid_core::sync::BackendClient::new(&backend_url, Default::default()).map_err(failed)?;
+        eid_core::client::BackendClient::new(&backend_url, Default::default()).map_err(failed)?;
     eid_core::runtime::block_on(client.dev_latest_code(&phone))
         .ok_or_else(|| failed("no runtime"))?
         .map_err(failed)

@@ -92,10 +92,12 @@ pub fn bench(iterations: usize) -> Result<ExitCode> {
     let Ok(QrPayload::Offline(p)) = QrPayload::parse(&out.text) else {
         bail!("the presentation does not parse");
     };
-    let bare = eid_core::present::credential::bare_verifications(&p.credential, v.trust())?;
+    let bare =
+        eid_core::present::presentation_credential::bare_verifications(&p.credential, v.trust())?;
     let device_input = Presentation::signing_input(&p.credential, p.created_at, None);
     let device_key =
-        eid_core::present::credential::verify(&p.credential, v.trust(), now)?.device_key;
+        eid_core::present::presentation_credential::verify(&p.credential, v.trust(), now)?
+            .device_key;
     let (mut full, mut base) = (Vec::new(), Vec::new());
     for _ in 0..iterations {
         let t = Instant::now();

@@ -61,7 +61,7 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>)> {
     let given = args.admin_token.clone().filter(|t| !t.is_empty());
     if args.dev {
         // Printed, never logged: standard output is the operator's, the log is shared.
-        let generated = given.is_none().then(eid_core::sync::client::new_request_id);
+        let generated = given.is_none().then(eid_core::client::new_request_id);
         let config = Config {
             population: args.population,
             admin_token: given.or_else(|| generated.clone()),

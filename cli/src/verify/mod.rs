@@ -74,7 +74,7 @@ pub fn verifier(
         let answer = block_on(async {
             let t = client.trust_list().await?;
             let s = client.status_list().await?;
-            Ok::<_, eid_core::sync::SyncError>((t, s))
+            Ok::<_, eid_core::client::ClientError>((t, s))
         })?;
         match answer {
             Ok((t, s)) => {

@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use eid_core::account::AccountState;
 use eid_core::account::passcode::Passcode;
-use eid_core::sync::{SyncListener, SyncStage};
+use eid_core::platform::{SyncListener, SyncStage};
 use eid_core::transactions;
 use eid_core::wallet::{DocumentInfo, Wallet};
 use serde_json::json;

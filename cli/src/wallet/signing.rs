@@ -50,7 +50,7 @@ fn row(c: &SigningCredential) -> serde_json::Value {
     })
 }
 
-fn backend(url: Option<&str>) -> Result<eid_core::sync::BackendClient> {
+fn backend(url: Option<&str>) -> Result<eid_core::client::BackendClient> {
     client(url.context("--backend URL is needed for remote signing")?)
 }
 

@@ -8,8 +8,9 @@ pub mod lockout;
 pub mod passcode;
 
 use crate::keys::KeyError;
+use crate::platform::Clock;
 use eid_crypto::{Rng, SecretKey};
-use lockout::{Clock, Lockout};
+use lockout::Lockout;
 use passcode::{KdfParams, Passcode, PasscodeRecord, VerifierKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

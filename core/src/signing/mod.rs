@@ -10,7 +10,7 @@ pub mod cms;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Why signing failed locally (backend refusals arrive as `SyncError`). No personal data.
+/// Why signing failed locally (backend refusals arrive as `ClientError`). No personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SigningError {
     /// The wallet has no signing credential yet (`enrol` first).

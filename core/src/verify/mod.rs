@@ -18,8 +18,8 @@ pub use status::{Status, StatusList, StatusListError};
 
 use crate::credential::TrustList;
 use crate::credential::trust::PreparedIssuer;
-use crate::present::credential;
 use crate::present::payload::{FUTURE_SKEW, PRESENTATION_LIFETIME};
+use crate::present::presentation_credential;
 use crate::present::{Disclosed, Profile, QrPayload};
 
 /// How a presentation was checked.
@@ -127,7 +127,7 @@ impl Verifier {
             }
             Err(e) => return Verdict::invalid(Mode::Offline, now, e),
         };
-        let parsed = match credential::parse(&p.credential) {
+        let parsed = match presentation_credential::parse(&p.credential) {
             Ok(c) => c,
             Err(e) => return Verdict::invalid(Mode::Offline, now, e),
         };

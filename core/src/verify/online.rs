@@ -3,10 +3,10 @@
 
 use super::{Mode, Reason, Verdict};
 use crate::api::TokenRedeemed;
+use crate::client::VerifierSigner;
+use crate::client::{BackendClient, ClientError};
 use crate::keys::KeyStore;
 use crate::present::{Disclosed, PresentError, Profile, QrPayload};
-use crate::sync::client::VerifierSigner;
-use crate::sync::{BackendClient, SyncError};
 use std::sync::Arc;
 
 /// A verifier key kept in a [`KeyStore`] (the desk's secure storage) under `alias`, registered
@@ -21,10 +21,10 @@ impl VerifierSigner for KeyStoreVerifier {
     fn verifier_id(&self) -> String {
         self.verifier_id.clone()
     }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ClientError> {
         self.keys
             .sign(&self.alias, message)
-            .map_err(|e| SyncError::Signing(e.to_string()))
+            .map_err(|e| ClientError::DeviceKey(e.to_string()))
     }
 }
 
@@ -38,9 +38,9 @@ pub enum RedeemError {
     #[error(transparent)]
     Unreadable(PresentError),
     /// The backend refused the token or could not be reached (or answered something that is
-    /// not the token's profile and fields: `SyncError::Decode`).
+    /// not the token's profile and fields: `ClientError::Decode`).
     #[error(transparent)]
-    Backend(#[from] SyncError),
+    Backend(#[from] ClientError),
 }
 
 impl RedeemError {
@@ -71,8 +71,8 @@ pub async fn redeem(
 }
 
 /// The backend's answer as a verdict: its profile and fields read as the profile's typed fields.
-fn redeemed(answer: &TokenRedeemed, now: u64) -> Result<Verdict, SyncError> {
-    let decode = |what: &str| SyncError::Decode(format!("redeemed token: {what}"));
+fn redeemed(answer: &TokenRedeemed, now: u64) -> Result<Verdict, ClientError> {
+    let decode = |what: &str| ClientError::Decode(format!("redeemed token: {what}"));
     let profile = Profile::parse(&answer.profile).ok_or_else(|| decode("unknown profile"))?;
     let fields = Disclosed::from_json(profile, &answer.fields).map_err(decode)?;
     Ok(Verdict {
@@ -138,10 +138,10 @@ mod tests {
             answer("airport", json!(["full_name"])),
             answer("pub", json!({})),
         ] {
-            assert!(matches!(redeemed(&bad, 7), Err(SyncError::Decode(_))));
+            assert!(matches!(redeemed(&bad, 7), Err(ClientError::Decode(_))));
         }
         // The refusal reads as the backend's failure.
-        let e = RedeemError::from(SyncError::Decode("x".into()));
+        let e = RedeemError::from(ClientError::Decode("x".into()));
         let v = e.to_verdict(9);
         assert!(!v.valid && v.fields.0.is_empty() && v.mode == Mode::Online);
         assert_eq!(v.reasons[0].code(), "backend_unreachable");

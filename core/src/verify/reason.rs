@@ -2,8 +2,8 @@
 //! translate by it), [`Reason::message`] the English text the CLI prints.
 
 use crate::api::ErrorCode;
+use crate::client::ClientError;
 use crate::present::{PresentError, Profile};
-use crate::sync::SyncError;
 use std::fmt;
 
 /// One failed check of a presentation.
@@ -182,10 +182,10 @@ impl From<PresentError> for Reason {
 }
 
 /// Why the backend did not give a token's fields, for the officer.
-impl From<&SyncError> for Reason {
-    fn from(e: &SyncError) -> Reason {
+impl From<&ClientError> for Reason {
+    fn from(e: &ClientError) -> Reason {
         match e {
-            SyncError::Api { code, .. } => match code {
+            ClientError::Api { code, .. } => match code {
                 ErrorCode::TokenUsed => Reason::TokenUsed,
                 ErrorCode::TokenExpired => Reason::TokenExpired,
                 ErrorCode::NotAllowed => Reason::NotAllowed,
@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn backend_refusals_are_typed() {
-        let api = |code| SyncError::Api {
+        let api = |code| ClientError::Api {
             status: 409,
             code,
             message: "m".into(),
@@ -260,7 +260,7 @@ mod tests {
             Reason::from(&api(ErrorCode::RateLimited)).message(),
             "the backend refused the token: m"
         );
-        let down = Reason::from(&SyncError::Network("timeout".into()));
+        let down = Reason::from(&ClientError::Network("timeout".into()));
         assert_eq!(down.code(), "backend_unreachable");
         assert_eq!(
             down.message(),

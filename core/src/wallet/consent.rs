@@ -10,8 +10,8 @@ use crate::account::passcode::Passcode;
 use crate::api::{
     AccountStatus, ConsentProof, account_unlock_digest, consent_action, registration_digest,
 };
+use crate::client::{BackendClient, ClientError};
 use crate::consent::{self, ConsentError};
-use crate::sync::{BackendClient, SyncError};
 use crate::transactions::{Outcome, Transaction, TransactionKind};
 
 /// A registration upload not yet accepted by the backend (sent again before the next consent).
@@ -21,9 +21,9 @@ impl From<ConsentError> for WalletError {
     fn from(e: ConsentError) -> Self {
         match e {
             ConsentError::WrongPasscode => AccountError::WrongPasscode { attempts_left: 0 }.into(),
-            ConsentError::Protocol(what) => {
-                WalletError::Sync(crate::sync::SyncError::Decode(format!("consent: {what}")))
-            }
+            ConsentError::Protocol(what) => WalletError::Backend(
+                crate::client::ClientError::Decode(format!("consent: {what}")),
+            ),
         }
     }
 }
@@ -44,7 +44,7 @@ impl Wallet {
         match self.send_pending_registration(client, signer).await {
             // The account is active: a send lost on the network is sent again before the next
             // consent, so activation does not fail for it.
-            Err(WalletError::Sync(SyncError::Network(_))) => Ok(()),
+            Err(WalletError::Backend(ClientError::Network(_))) => Ok(()),
             other => other,
         }
     }
@@ -194,7 +194,7 @@ impl Wallet {
         }
         let (outcome, detail) = match result {
             Ok(_) => (Outcome::Success, detail),
-            Err(e @ (WalletError::Sync(SyncError::Api { .. }) | WalletError::Account(_))) => {
+            Err(e @ (WalletError::Backend(ClientError::Api { .. }) | WalletError::Account(_))) => {
                 (Outcome::Refused, Some(e.to_string()))
             }
             Err(e) => (Outcome::Failed, Some(e.to_string())),

@@ -19,7 +19,7 @@ pub enum WalletError {
     Store(#[from] StoreError),
     /// The backend could not be reached or refused (nothing was changed locally).
     #[error(transparent)]
-    Sync(#[from] crate::sync::SyncError),
+    Backend(#[from] crate::client::ClientError),
     /// A QR presentation could not be made.
     #[error(transparent)]
     Present(#[from] crate::present::PresentError),

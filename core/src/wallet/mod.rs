@@ -14,17 +14,19 @@ mod error;
 mod present;
 mod signing;
 mod sync;
+mod sync_state;
 
 pub use sync::PendingActivation;
+pub use sync_state::{SyncReport, SyncState};
 
 pub use error::WalletError;
 pub use present::{Consent, PresentationOut, PresentationStock};
 
-use crate::account::lockout::Clock;
 use crate::account::passcode::{KdfParams, Passcode, VerifierKey};
 use crate::account::{Account, AccountState};
 use crate::credential::{self, DocumentKind, TrustList, VerifiedCredential};
 use crate::keys::{KeyError, KeyStore};
+use crate::platform::Clock;
 use crate::store::{NewDocument, Store};
 use crate::transactions::Transaction;
 use eid_crypto::{OsRng, SecretKey};

@@ -13,7 +13,7 @@ use crate::credential::Document;
 use crate::present::payload::{PRESENTATION_LIFETIME, TOKEN_LIFETIME, raw_signature};
 use crate::present::{
     Disclosed, PresentError, Presentation, PresentationCredential, Profile, QrImage, Token,
-    credential,
+    presentation_credential,
 };
 use crate::transactions::{Outcome, Transaction, TransactionKind};
 
@@ -84,7 +84,7 @@ impl Wallet {
     /// first.
     pub(super) async fn refill_presentations(
         &self,
-        client: &crate::sync::BackendClient,
+        client: &crate::client::BackendClient,
         passcode: Option<&Passcode>,
     ) -> Result<usize> {
         let kinds: Vec<_> = self
@@ -237,7 +237,7 @@ impl Wallet {
         let now = self.now();
         let mut items = Vec::with_capacity(aliases.len());
         for (alias, bytes) in aliases.iter().zip(credentials) {
-            let c = credential::verify(bytes, &trust, now)?;
+            let c = presentation_credential::verify(bytes, &trust, now)?;
             let key = self
                 .keys
                 .public_key(alias)?
@@ -292,7 +292,7 @@ impl Wallet {
         let mut reusable: Option<(i64, Chosen)> = None;
         for s in slots {
             let Some(bytes) = s.credential else { continue };
-            match credential::verify(&bytes, &trust, now) {
+            match presentation_credential::verify(&bytes, &trust, now) {
                 Ok(c) => match s.used_at_ms {
                     None if unused.is_none() => {
                         unused = Some(Chosen {
@@ -408,7 +408,7 @@ impl Wallet {
     /// (biometric unlock cannot prove the passcode to the backend).
     pub async fn present_online(
         &self,
-        client: &crate::sync::BackendClient,
+        client: &crate::client::BackendClient,
         profile: Profile,
         passcode: &Passcode,
         counterparty: &str,
@@ -436,7 +436,7 @@ impl Wallet {
     /// [`Wallet::present_online`] does this itself; load tools that mint tokens call it.
     pub async fn register_online_token(
         &self,
-        client: &crate::sync::BackendClient,
+        client: &crate::client::BackendClient,
         token_text: &str,
         passcode: &Passcode,
     ) -> Result<()> {
@@ -455,7 +455,7 @@ impl Wallet {
 
     async fn present_online_inner(
         &self,
-        client: &crate::sync::BackendClient,
+        client: &crate::client::BackendClient,
         profile: Profile,
         passcode: &Passcode,
         counterparty: &str,

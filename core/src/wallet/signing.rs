@@ -6,6 +6,7 @@ use super::sync::WalletSigner;
 use super::{Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
 use crate::api::{B64, consent_action, signing_authorization_digest};
+use crate::client::{BackendClient, ClientError};
 use crate::signing::api::{
     AuthorizeRequest, CredentialInfo, SAD_LIFETIME, SIGN_ALGO, SignHashRequest,
 };
@@ -13,7 +14,6 @@ use crate::signing::cms::{SignedAttributes, verify_detached};
 use crate::signing::{
     SignedDocument, SigningConsent, SigningCredential, SigningError, SigningRequest, api, hex,
 };
-use crate::sync::{BackendClient, SyncError};
 use crate::transactions::{Outcome, Transaction, TransactionKind};
 use sha2::{Digest, Sha256};
 
@@ -113,7 +113,7 @@ impl Wallet {
             .await;
         let (outcome, detail) = match &result {
             Ok(_) => (Outcome::Success, None),
-            Err(WalletError::Sync(SyncError::Api { message, .. })) => {
+            Err(WalletError::Backend(ClientError::Api { message, .. })) => {
                 (Outcome::Refused, Some(message.clone()))
             }
             Err(e) => (Outcome::Failed, Some(e.to_string())),
@@ -168,7 +168,7 @@ impl Wallet {
             .signing_authorize(
                 &signer,
                 &AuthorizeRequest {
-                    client_request_id: crate::sync::client::new_request_id(),
+                    client_request_id: crate::client::new_request_id(),
                     credential_id: id.clone(),
                     challenge: challenge.challenge,
                     hashes: hashes.iter().cloned().map(B64).collect(),
@@ -182,7 +182,7 @@ impl Wallet {
             .signing_sign_hash(
                 &signer,
                 &SignHashRequest {
-                    client_request_id: crate::sync::client::new_request_id(),
+                    client_request_id: crate::client::new_request_id(),
                     credential_id: id.clone(),
                     sad: sad.sad,
                     hashes: hashes.into_iter().map(B64).collect(),

@@ -1,15 +1,15 @@
 //! Activation and sync: the wallet's side of the backend API.
 
+use super::sync_state::{SyncReport, SyncState};
 use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
 use crate::api::{ActivationComplete, B64, ChipEvidence, ErrorCode};
 use crate::chip::NotGenuine;
 use crate::chip::document::ChipDocument;
 use crate::chip::lds::LdsFile;
+use crate::client::{BackendClient, ClientError, DeviceSigner};
 use crate::credential::TrustList;
-use crate::sync::{
-    BackendClient, DeviceSigner, SyncError, SyncListener, SyncReport, SyncStage, SyncState,
-};
+use crate::platform::{SyncListener, SyncStage};
 
 const META_ACCOUNT_ID: &str = "wallet.account_id";
 const META_SYNC_STATE: &str = "wallet.sync_state";
@@ -36,11 +36,11 @@ impl DeviceSigner for WalletSigner<'_> {
     fn account_id(&self) -> String {
         self.account_id.clone()
     }
-    fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, SyncError> {
+    fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, ClientError> {
         self.wallet
             .keys
             .sign(DEVICE_KEY_ALIAS, message)
-            .map_err(|e| SyncError::Signing(e.to_string()))
+            .map_err(|e| ClientError::DeviceKey(e.to_string()))
     }
 }
 
@@ -127,7 +127,7 @@ impl Wallet {
             aa_signature: chip.aa_signature.clone().map(B64),
         };
         let body = ActivationComplete {
-            client_request_id: crate::sync::client::new_request_id(),
+            client_request_id: crate::client::new_request_id(),
             activation_id: pending.activation_id.clone(),
             sms_code: check_digits(sms_code, 6..=6, "the SMS code (6 digits)")?,
             chip: evidence,
@@ -238,7 +238,7 @@ impl Wallet {
             .documents(&signer, state.cursor.as_deref(), state.etag.as_deref())
             .await
         {
-            Err(SyncError::Api {
+            Err(ClientError::Api {
                 code: ErrorCode::Revoked,
                 ..
             }) => {

@@ -3,15 +3,15 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use eid_backend::{App, Config};
-use eid_core::account::lockout::{Clock, SystemClock};
 use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::chip::TransportLimits;
 use eid_core::chip::document::{ChipDocument, read_document};
 use eid_core::chip::pace::PacePassword;
 use eid_core::chip::reader::ReadRequest;
+use eid_core::client::{BackendClient, RetryPolicy};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
+use eid_core::platform::{Clock, SystemClock};
 use eid_core::runtime::{block_on, runtime};
-use eid_core::sync::{BackendClient, RetryPolicy};
 use eid_core::wallet::{PendingActivation, Wallet, WalletError};
 use eid_fixtures::card::SimTransport;
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};

@@ -3,7 +3,7 @@
 //! [`HttpTransport`] (ureq on desktop, the app's network stack on mobile), whose blocking calls
 //! run on the core runtime's blocking pool (docs/adr/0014, 0015, 0016).
 
-use super::transport::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
+use super::{ClientError, DeviceSigner, VerifierSigner};
 use crate::api::{
     self, ActivationComplete, ActivationCompleted, ActivationStart, ActivationStarted, ErrorBody,
     ErrorCode,
@@ -15,111 +15,12 @@ use crate::api::{
     PresentationCredentialsIssued, PresentationCredentialsRequest, TokenRedeem, TokenRedeemed,
     VerifierRegistered, VerifierRegistration,
 };
+use crate::platform::http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
 use eid_crypto::{OsRng, Rng};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
-use thiserror::Error;
-
-/// Why a backend call failed. Messages carry no personal data.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SyncError {
-    /// No answer after the retries (backend down, no network). Nothing was changed locally.
-    #[error("backend unreachable: {0}")]
-    Network(String),
-    /// The backend answered with an error.
-    #[error("{message}")]
-    Api {
-        status: u16,
-        code: ErrorCode,
-        message: String,
-        request_id: String,
-    },
-    /// The answer does not decode.
-    #[error("unexpected answer from the backend: {0}")]
-    Decode(String),
-    /// The device key could not sign (locked key store, user cancelled the prompt, ...).
-    #[error("the device key could not sign: {0}")]
-    Signing(String),
-}
-
-impl SyncError {
-    pub fn code(&self) -> Option<ErrorCode> {
-        match self {
-            SyncError::Api { code, .. } => Some(*code),
-            _ => None,
-        }
-    }
-}
-
-/// Signs requests with the device key (the wallet implements it over the platform key store).
-pub trait DeviceSigner: Send + Sync {
-    /// The account the device is bound to.
-    fn account_id(&self) -> String;
-    /// DER ECDSA P-256/SHA-256 over `message`.
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError>;
-}
-
-/// Signs requests with a verifier device's key (`x-eid-verifier` instead of `x-eid-account`),
-/// for token redemption.
-pub trait VerifierSigner: Send + Sync {
-    /// The id the backend gave the verifier at registration.
-    fn verifier_id(&self) -> String;
-    /// DER ECDSA P-256/SHA-256 over `message`.
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError>;
-}
-
-/// A verifier key held in memory (desk software, tests, load runs).
-#[derive(Clone)]
-pub struct VerifierKey {
-    pub verifier_id: String,
-    key: p256::ecdsa::SigningKey,
-}
-
-impl std::fmt::Debug for VerifierKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VerifierKey")
-            .field("verifier_id", &self.verifier_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl VerifierKey {
-    /// A fresh random key, not registered yet (empty id).
-    pub fn generate() -> VerifierKey {
-        loop {
-            let mut secret = [0u8; 32];
-            OsRng.fill(&mut secret);
-            if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&secret) {
-                return VerifierKey {
-                    verifier_id: String::new(),
-                    key,
-                };
-            }
-        }
-    }
-
-    /// SEC1 uncompressed public key, for [`VerifierRegistration::public_key`].
-    pub fn public_key(&self) -> Vec<u8> {
-        self.key
-            .verifying_key()
-            .to_sec1_point(false)
-            .as_bytes()
-            .to_vec()
-    }
-}
-
-impl VerifierSigner for VerifierKey {
-    fn verifier_id(&self) -> String {
-        self.verifier_id.clone()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
-        use p256::ecdsa::signature::Signer as _;
-        let sig: p256::ecdsa::Signature = self.key.sign(message);
-        Ok(sig.normalize_s().to_der().as_bytes().to_vec())
-    }
-}
 
 /// Who signs a request, and so which id header it carries.
 #[derive(Clone, Copy)]
@@ -136,7 +37,7 @@ impl Signer<'_> {
         }
     }
 
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ClientError> {
         match self {
             Signer::Device(s) => s.sign(message),
             Signer::Verifier(s) => s.sign(message),
@@ -220,7 +121,7 @@ impl BackendClient {
 
     /// A client over ureq and rustls (CLI, tests, desktop).
     #[cfg(feature = "http-ureq")]
-    pub fn new(base_url: &str, retry: RetryPolicy) -> Result<Self, SyncError> {
+    pub fn new(base_url: &str, retry: RetryPolicy) -> Result<Self, ClientError> {
         let http = Arc::new(super::ureq_transport::UreqTransport::new());
         Ok(Self::with_transport(base_url, retry, http))
     }
@@ -248,7 +149,7 @@ impl BackendClient {
         body: Option<Vec<u8>>,
         signer: Option<&dyn DeviceSigner>,
         if_none_match: Option<&str>,
-    ) -> Result<HttpResponse, SyncError> {
+    ) -> Result<HttpResponse, ClientError> {
         let options = CallOptions {
             signer: signer.map(Signer::Device),
             if_none_match,
@@ -265,7 +166,7 @@ impl BackendClient {
         path_and_query: &str,
         body: Option<&Vec<u8>>,
         options: CallOptions<'_>,
-    ) -> Result<HttpRequest, SyncError> {
+    ) -> Result<HttpRequest, ClientError> {
         let mut headers = vec![(
             "user-agent".to_owned(),
             concat!("eid-wallet-core/", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -295,9 +196,9 @@ impl BackendClient {
             ))?;
             // One encoding per signature: the backend takes low-S only (eid_crypto::es256).
             let sig = eid_crypto::es256::normalize_der(&sig)
-                .ok_or_else(|| SyncError::Signing("not a DER ECDSA signature".into()))?;
+                .ok_or_else(|| ClientError::DeviceKey("not a DER ECDSA signature".into()))?;
             let sig =
-                serde_json::to_value(B64(sig)).map_err(|e| SyncError::Decode(e.to_string()))?;
+                serde_json::to_value(B64(sig)).map_err(|e| ClientError::Decode(e.to_string()))?;
             let (id_header, id) = s.id_header();
             header(id_header, id);
             header(api::headers::TIMESTAMP, ts.to_string());
@@ -308,7 +209,7 @@ impl BackendClient {
             );
         }
         if headers.iter().any(|(_, v)| invalid_header_value(v)) {
-            return Err(SyncError::Network(
+            return Err(ClientError::Network(
                 "invalid request: a header value HTTP cannot carry".into(),
             ));
         }
@@ -328,8 +229,8 @@ impl BackendClient {
         path_and_query: &str,
         body: Option<Vec<u8>>,
         options: CallOptions<'_>,
-    ) -> Result<HttpResponse, SyncError> {
-        let mut last = SyncError::Network("no attempt made".into());
+    ) -> Result<HttpResponse, ClientError> {
+        let mut last = ClientError::Network("no attempt made".into());
         for attempt in 0..self.retry.attempts.max(1) {
             if attempt > 0 {
                 self.backoff(attempt - 1).await;
@@ -345,11 +246,11 @@ impl BackendClient {
                 Ok(r) => r,
                 Err(TransportFailure::NotSent(why)) => {
                     // The request never left: sending it again is always harmless.
-                    last = SyncError::Network(why);
+                    last = ClientError::Network(why);
                     continue;
                 }
                 Err(TransportFailure::MaybeSent(why)) => {
-                    last = SyncError::Network(why);
+                    last = ClientError::Network(why);
                     // A request that may have reached the backend is not sent again unless
                     // that is harmless.
                     if options.replay_safe {
@@ -364,13 +265,13 @@ impl BackendClient {
             }
             let server_error = (500..600).contains(&status);
             let err = match serde_json::from_slice::<ErrorBody>(&resp.body) {
-                Ok(b) => SyncError::Api {
+                Ok(b) => ClientError::Api {
                     status,
                     code: b.error.code,
                     message: b.error.message,
                     request_id: b.error.request_id,
                 },
-                Err(_) => SyncError::Api {
+                Err(_) => ClientError::Api {
                     status,
                     code: if server_error {
                         ErrorCode::Internal
@@ -398,20 +299,20 @@ impl BackendClient {
         path: &str,
         body: Option<&impl Serialize>,
         signer: Option<&dyn DeviceSigner>,
-    ) -> Result<T, SyncError> {
+    ) -> Result<T, ClientError> {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| SyncError::Decode(e.to_string()))?;
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
         let resp = self.call(method, path, body, signer, None).await?;
-        serde_json::from_slice(&resp.body).map_err(|e| SyncError::Decode(e.to_string()))
+        serde_json::from_slice(&resp.body).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     pub async fn start_activation(
         &self,
         id_number: &str,
         phone: &str,
-    ) -> Result<ActivationStarted, SyncError> {
+    ) -> Result<ActivationStarted, ClientError> {
         let body = ActivationStart {
             client_request_id: new_request_id(),
             id_number: id_number.into(),
@@ -429,7 +330,7 @@ impl BackendClient {
     pub async fn complete_activation(
         &self,
         body: &ActivationComplete,
-    ) -> Result<ActivationCompleted, SyncError> {
+    ) -> Result<ActivationCompleted, ClientError> {
         self.json(
             Method::Post,
             api::paths::ACTIVATION_COMPLETE,
@@ -445,7 +346,7 @@ impl BackendClient {
         signer: &dyn DeviceSigner,
         since: Option<&str>,
         etag: Option<&str>,
-    ) -> Result<Option<(DocumentsPage, Option<String>)>, SyncError> {
+    ) -> Result<Option<(DocumentsPage, Option<String>)>, ClientError> {
         let path = match since {
             Some(c) => format!("{}?since={}", api::paths::DOCUMENTS, c),
             None => api::paths::DOCUMENTS.to_owned(),
@@ -457,22 +358,22 @@ impl BackendClient {
             return Ok(None);
         }
         let page =
-            serde_json::from_slice(&resp.body).map_err(|e| SyncError::Decode(e.to_string()))?;
+            serde_json::from_slice(&resp.body).map_err(|e| ClientError::Decode(e.to_string()))?;
         let tag = resp.header("etag").map(str::to_owned);
         Ok(Some((page, tag)))
     }
 
-    pub async fn trust_list(&self) -> Result<TrustListResponse, SyncError> {
+    pub async fn trust_list(&self) -> Result<TrustListResponse, ClientError> {
         self.json(Method::Get, api::paths::TRUST_LIST, None::<&()>, None)
             .await
     }
 
-    pub async fn status_list(&self) -> Result<StatusListResponse, SyncError> {
+    pub async fn status_list(&self) -> Result<StatusListResponse, ClientError> {
         self.json(Method::Get, api::paths::STATUS_LIST, None::<&()>, None)
             .await
     }
 
-    pub async fn account(&self, signer: &dyn DeviceSigner) -> Result<AccountStatus, SyncError> {
+    pub async fn account(&self, signer: &dyn DeviceSigner) -> Result<AccountStatus, ClientError> {
         self.json(Method::Get, api::paths::ACCOUNT, None::<&()>, Some(signer))
             .await
     }
@@ -484,7 +385,7 @@ impl BackendClient {
         signer: &dyn DeviceSigner,
         locked: bool,
         consent: Option<crate::api::ConsentProof>,
-    ) -> Result<AccountStatus, SyncError> {
+    ) -> Result<AccountStatus, ClientError> {
         let path = if locked {
             api::paths::ACCOUNT_LOCK
         } else {
@@ -507,7 +408,7 @@ impl BackendClient {
         profile: &str,
         device_keys: &[Vec<u8>],
         consent: crate::api::ConsentProof,
-    ) -> Result<Vec<Vec<u8>>, SyncError> {
+    ) -> Result<Vec<Vec<u8>>, ClientError> {
         let body = PresentationCredentialsRequest {
             profile: profile.to_owned(),
             device_keys: device_keys.iter().cloned().map(B64).collect(),
@@ -523,7 +424,7 @@ impl BackendClient {
             )
             .await?;
         if issued.credentials.len() != device_keys.len() {
-            return Err(SyncError::Decode(
+            return Err(ClientError::Decode(
                 "not one credential per device key".into(),
             ));
         }
@@ -540,11 +441,11 @@ impl BackendClient {
         &self,
         signer: &dyn VerifierSigner,
         token_text: &str,
-    ) -> Result<TokenRedeemed, SyncError> {
+    ) -> Result<TokenRedeemed, ClientError> {
         let body = serde_json::to_vec(&TokenRedeem {
             token: token_text.to_owned(),
         })
-        .map_err(|e| SyncError::Decode(e.to_string()))?;
+        .map_err(|e| ClientError::Decode(e.to_string()))?;
         let options = CallOptions {
             signer: Some(Signer::Verifier(signer)),
             ..CallOptions::default()
@@ -552,7 +453,7 @@ impl BackendClient {
         let resp = self
             .call_with(Method::Post, api::paths::TOKEN_REDEEM, Some(body), options)
             .await?;
-        serde_json::from_slice(&resp.body).map_err(|e| SyncError::Decode(e.to_string()))
+        serde_json::from_slice(&resp.body).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     /// Registers a verifier with the backend's admin token; not retried once sent (a retry
@@ -561,9 +462,9 @@ impl BackendClient {
         &self,
         admin_token: &str,
         registration: &VerifierRegistration,
-    ) -> Result<VerifierRegistered, SyncError> {
+    ) -> Result<VerifierRegistered, ClientError> {
         let body =
-            serde_json::to_vec(registration).map_err(|e| SyncError::Decode(e.to_string()))?;
+            serde_json::to_vec(registration).map_err(|e| ClientError::Decode(e.to_string()))?;
         let options = CallOptions {
             bearer: Some(admin_token),
             ..CallOptions::default()
@@ -576,11 +477,11 @@ impl BackendClient {
                 options,
             )
             .await?;
-        serde_json::from_slice(&resp.body).map_err(|e| SyncError::Decode(e.to_string()))
+        serde_json::from_slice(&resp.body).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     /// Development backends only: the newest SMS code sent to `phone`.
-    pub async fn dev_latest_code(&self, phone: &str) -> Result<Option<String>, SyncError> {
+    pub async fn dev_latest_code(&self, phone: &str) -> Result<Option<String>, ClientError> {
         let path = format!("{}?phone={}", api::paths::DEV_OUTBOX, phone);
         let v: serde_json::Value = self.json(Method::Get, &path, None::<&()>, None).await?;
         let entries = v

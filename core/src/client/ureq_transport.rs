@@ -2,7 +2,7 @@
 //! platform verifier: the CLI, the tests and desktop builds (`http-ureq` feature). The mobile
 //! library leaves it out and uses the app's network stack (docs/adr/0015, 0016).
 
-use super::transport::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
+use crate::platform::http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
 use std::sync::Arc;
 
 /// The largest answer read (a page of documents with photos is well below it).

@@ -1,10 +1,12 @@
 //! The citizen consent calls (docs/adr/0017): device-signed POSTs.
 
-use super::{BackendClient, DeviceSigner, Method, SyncError, new_request_id};
+use super::{BackendClient, new_request_id};
 use crate::api::{
     B64, ConsentProof, ConsentRegister, ConsentRegistered, ConsentStart, ConsentStarted,
     TokenRegistered, TokenRegistration, paths,
 };
+use crate::client::{ClientError, DeviceSigner};
+use crate::platform::http::Method;
 
 impl BackendClient {
     /// Sends the passcode's OPAQUE `RegistrationUpload`; `consent` for a passcode change.
@@ -13,7 +15,7 @@ impl BackendClient {
         signer: &dyn DeviceSigner,
         upload: &[u8],
         consent: Option<ConsentProof>,
-    ) -> Result<ConsentRegistered, SyncError> {
+    ) -> Result<ConsentRegistered, ClientError> {
         let body = ConsentRegister {
             client_request_id: new_request_id(),
             upload: B64(upload.to_vec()),
@@ -36,7 +38,7 @@ impl BackendClient {
         signer: &dyn DeviceSigner,
         credential_request: Vec<u8>,
         registration_request: Option<Vec<u8>>,
-    ) -> Result<ConsentStarted, SyncError> {
+    ) -> Result<ConsentStarted, ClientError> {
         let body = ConsentStart {
             client_request_id: new_request_id(),
             credential_request: B64(credential_request),
@@ -57,7 +59,7 @@ impl BackendClient {
         signer: &dyn DeviceSigner,
         token: &str,
         consent: ConsentProof,
-    ) -> Result<TokenRegistered, SyncError> {
+    ) -> Result<TokenRegistered, ClientError> {
         let body = TokenRegistration {
             client_request_id: new_request_id(),
             token: token.to_owned(),

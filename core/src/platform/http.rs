@@ -1,7 +1,8 @@
-//! The HTTP exchange under [`super::BackendClient`]: one blocking request/answer, implemented by
-//! ureq for the CLI, tests and desktop (`http-ureq` feature, [`super::ureq_transport`]) and by the
-//! app's own network stack on mobile (OkHttp/HttpURLConnection, URLSession; docs/adr/0016).
-//! The client signs requests, retries and decodes; a transport only carries bytes.
+//! The HTTP exchange under the backend client (`crate::client::BackendClient`): one blocking
+//! request/answer, implemented by ureq for the CLI, tests and desktop (`http-ureq` feature,
+//! `crate::client::UreqTransport`) and by the app's own network stack on mobile
+//! (OkHttp/HttpURLConnection, URLSession; docs/adr/0016). The client signs requests, retries and
+//! decodes; a transport only carries bytes.
 
 use std::time::Duration;
 

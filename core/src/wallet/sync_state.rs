@@ -1,18 +1,7 @@
-//! Keeping the wallet in step with the backend: trust list, status list and documents are pulled
-//! and applied in one transaction, so the wallet always shows a consistent set and keeps working
-//! offline from what it has.
-
-pub mod client;
-pub mod transport;
-#[cfg(feature = "http-ureq")]
-pub mod ureq_transport;
-
-pub use client::{
-    BackendClient, DeviceSigner, RetryPolicy, SyncError, VerifierKey, VerifierSigner,
-};
-pub use transport::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
-#[cfg(feature = "http-ureq")]
-pub use ureq_transport::UreqTransport;
+//! What the wallet knows about keeping in step with the backend: its persisted state and what a
+//! sync changed (the steps a sync reports to the UI are `crate::platform::SyncStage`). Trust list, status list
+//! and documents are pulled and applied in one transaction, so the wallet always shows a
+//! consistent set and keeps working offline from what it has.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,21 +21,6 @@ pub struct SyncState {
     pub etag: Option<String>,
     /// When the status list was fetched (its age is shown to verifiers).
     pub status_list_fetched_ms: Option<i64>,
-}
-
-/// Steps of a sync, for a progress indicator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncStage {
-    TrustList,
-    StatusList,
-    Documents,
-    Applying,
-    Done,
-}
-
-pub trait SyncListener: Send + Sync {
-    fn on_sync(&self, stage: SyncStage);
 }
 
 /// What a sync changed.

@@ -1,6 +1,8 @@
 //! The remote signing calls (`crate::signing::api`): device-signed POSTs, and the CA.
 
-use super::{BackendClient, DeviceSigner, Method, SyncError, new_request_id};
+use super::{BackendClient, new_request_id};
+use crate::client::{ClientError, DeviceSigner};
+use crate::platform::http::Method;
 use crate::signing::api::{
     AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList,
     CredentialsListRequest, EnrolRequest, Sad, SignHashRequest, Signatures, paths,
@@ -11,7 +13,7 @@ impl BackendClient {
     pub async fn signing_enrol(
         &self,
         signer: &dyn DeviceSigner,
-    ) -> Result<CredentialInfo, SyncError> {
+    ) -> Result<CredentialInfo, ClientError> {
         let body = EnrolRequest {
             client_request_id: new_request_id(),
         };
@@ -20,17 +22,17 @@ impl BackendClient {
     }
 
     /// The signing CA certificate, PEM.
-    pub async fn signing_ca_pem(&self) -> Result<String, SyncError> {
+    pub async fn signing_ca_pem(&self) -> Result<String, ClientError> {
         let resp = self
             .call(Method::Get, paths::CA_PEM, None, None, None)
             .await?;
-        String::from_utf8(resp.body).map_err(|_| SyncError::Decode("CA certificate".into()))
+        String::from_utf8(resp.body).map_err(|_| ClientError::Decode("CA certificate".into()))
     }
 
     pub async fn signing_credentials(
         &self,
         signer: &dyn DeviceSigner,
-    ) -> Result<CredentialsList, SyncError> {
+    ) -> Result<CredentialsList, ClientError> {
         let body = CredentialsListRequest {
             client_request_id: new_request_id(),
         };
@@ -47,7 +49,7 @@ impl BackendClient {
         &self,
         signer: &dyn DeviceSigner,
         credential_id: &str,
-    ) -> Result<CredentialInfo, SyncError> {
+    ) -> Result<CredentialInfo, ClientError> {
         let body = CredentialRef {
             client_request_id: new_request_id(),
             credential_id: credential_id.into(),
@@ -65,7 +67,7 @@ impl BackendClient {
         &self,
         signer: &dyn DeviceSigner,
         credential_id: &str,
-    ) -> Result<Challenge, SyncError> {
+    ) -> Result<Challenge, ClientError> {
         let body = CredentialRef {
             client_request_id: new_request_id(),
             credential_id: credential_id.into(),
@@ -83,7 +85,7 @@ impl BackendClient {
         &self,
         signer: &dyn DeviceSigner,
         body: &AuthorizeRequest,
-    ) -> Result<Sad, SyncError> {
+    ) -> Result<Sad, ClientError> {
         self.json(
             Method::Post,
             paths::CREDENTIALS_AUTHORIZE,
@@ -97,7 +99,7 @@ impl BackendClient {
         &self,
         signer: &dyn DeviceSigner,
         body: &SignHashRequest,
-    ) -> Result<Signatures, SyncError> {
+    ) -> Result<Signatures, ClientError> {
         self.json(Method::Post, paths::SIGN_HASH, Some(body), Some(signer))
             .await
     }
