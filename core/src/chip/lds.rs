@@ -72,11 +72,6 @@ impl LdsFile {
         }
     }
 
-    /// Whether the file lives under the master file rather than the eMRTD application.
-    pub fn under_master_file(self) -> bool {
-        self == LdsFile::CardAccess
-    }
-
     /// Short name for reports ("DG13", "EF.SOD").
     pub fn name(self) -> String {
         match self {

@@ -102,11 +102,6 @@ impl PcscTransport {
         self
     }
 
-    /// The reader this transport talks to.
-    pub fn reader_name(&self) -> String {
-        self.reader.to_string_lossy().into_owned()
-    }
-
     /// The ATR of the connected card (empty while disconnected).
     pub fn atr(&self) -> &[u8] {
         &self.atr

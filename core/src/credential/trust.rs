@@ -203,15 +203,6 @@ impl TrustList {
         })
     }
 
-    /// The certificate of an authorised issuer by [`key_id`].
-    pub fn issuer_by_kid(&self, kid: &[u8]) -> Option<SignerCertificate> {
-        let der = self.issuer_certs.iter().find(|c| key_id(c) == kid)?;
-        Some(SignerCertificate {
-            der: der.clone(),
-            certificate: Certificate::from_der(der).ok()?,
-        })
-    }
-
     fn authorise_der(&mut self, subject: Vec<u8>, kinds: impl Iterator<Item = DocumentKind>) {
         match self.issuers.iter_mut().find(|a| a.subject == subject) {
             Some(a) => a.kinds.extend(kinds),
