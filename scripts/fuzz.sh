@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the parsers of eid-core with libFuzzer (cargo-fuzz), on stable Rust.
+# Fuzzes the parsers of eid-core and eid-icao (the chip reader) with libFuzzer (cargo-fuzz), on stable Rust.
 #
 #   scripts/fuzz.sh                 # every target, 60 s each
 #   scripts/fuzz.sh tlv 300         # one target, 5 minutes

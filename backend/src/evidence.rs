@@ -5,11 +5,11 @@
 
 use crate::error::ApiFailure;
 use eid_core::api::ChipEvidence;
-use eid_core::chip::aa::{self, AaOutcome};
-use eid_core::chip::pa::{self, PaStatus};
-use eid_core::chip::security_info::SecurityInfos;
-use eid_core::chip::sod;
 use eid_crypto::trust::TrustStore;
+use eid_icao::aa::{self, AaOutcome};
+use eid_icao::pa::{self, PaStatus};
+use eid_icao::security_info::SecurityInfos;
+use eid_icao::sod;
 use std::collections::BTreeMap;
 
 /// The registry's copy of the citizen's chip files.

@@ -265,8 +265,8 @@ async fn register_inner(
     }
     let req: VerifierRegistration = parse(body)?;
     // Citizens see this name: NFC, and no bidirectional or zero-width character that would let
-    // one desk's name pass for another's (eid_core::text).
-    let name = eid_core::text::display_text(&req.name, MAX_VERIFIER_NAME).map_err(|_| {
+    // one desk's name pass for another's (eid_icao::text).
+    let name = eid_icao::text::display_text(&req.name, MAX_VERIFIER_NAME).map_err(|_| {
         ApiFailure::invalid(
             "name must be 1 to 100 printable characters, without bidirectional or zero-width ones",
         )

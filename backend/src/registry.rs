@@ -5,12 +5,12 @@
 use crate::db::Store;
 use crate::error::Error;
 use crate::keys::Keys;
-use eid_core::chip::lds::LdsFile;
 use eid_core::credential::{self, DocumentKind, IssuerKey, StatusRef, Validity};
 use eid_fixtures::card::cccd;
 use eid_fixtures::citizens::{self, Citizen};
 use eid_fixtures::issuers;
 use eid_fixtures::pki::TestPki;
+use eid_icao::lds::LdsFile;
 use p256::ecdsa::SigningKey;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -50,7 +50,7 @@ struct SeedCitizen {
 /// The citizen with every name and address in Unicode NFC, as the registry keeps text (one
 /// encoding per name, so equal names are equal bytes; issue 12).
 fn nfc_citizen(mut c: Citizen) -> Citizen {
-    use eid_core::text::nfc;
+    use eid_icao::text::nfc;
     for s in [
         &mut c.full_name,
         &mut c.ethnicity,

@@ -7,9 +7,9 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 use eid_core::api::{self, ActivationStart, ActivationStarted, B64, ErrorCode};
-use eid_core::chip::lds::LdsFile;
 use eid_core::credential::{self, Document, TrustList};
 use eid_fixtures::card::cccd::{CardOptions, Faults};
+use eid_icao::lds::LdsFile;
 use sqlx::Row;
 
 async fn count(h: &Harness, table: &str) -> i64 {

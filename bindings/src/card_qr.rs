@@ -20,7 +20,7 @@ pub struct CardQr {
 /// Parses the QR printed on the front of a CCCD.
 #[uniffi::export]
 pub fn parse_card_qr(text: String) -> Result<CardQr, EidError> {
-    let q = eid_core::chip::card_qr::parse(&text)?;
+    let q = eid_icao::card_qr::parse(&text)?;
     Ok(CardQr {
         id_number: q.id_number,
         old_id_number: q.old_id_number,

@@ -3,10 +3,10 @@
 
 use crate::error::{EidError, to_transport_error};
 use crate::run::on_runtime_blocking;
-use eid_core::chip::cccd::{CccdKey, CccdReadOptions, read_cccd};
-use eid_core::chip::document::ChipDocument;
-use eid_core::chip::reader;
-use eid_core::chip::{TransportError, TransportLimits};
+use eid_icao::cccd::{CccdKey, CccdReadOptions, read_cccd};
+use eid_icao::document::ChipDocument;
+use eid_icao::reader;
+use eid_icao::{TransportError, TransportLimits};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -38,7 +38,7 @@ pub enum ChipStage {
     Done,
 }
 
-pub use eid_core::chip::reader::AccessControl;
+pub use eid_icao::reader::AccessControl;
 
 /// The access control protocol that opened the chip.
 #[uniffi::remote(Enum)]
@@ -47,7 +47,7 @@ pub enum AccessControl {
     Pace,
 }
 
-pub type PassiveAuthStatus = eid_core::chip::pa::PaStatus;
+pub type PassiveAuthStatus = eid_icao::pa::PaStatus;
 
 /// Passive authentication: whether the data is the one the issuer signed.
 #[uniffi::remote(Enum)]
@@ -60,7 +60,7 @@ pub enum PassiveAuthStatus {
     NotChecked,
 }
 
-pub type ChipAuthStatus = eid_core::chip::document::AuthStatus;
+pub type ChipAuthStatus = eid_icao::document::AuthStatus;
 
 /// Chip or active authentication: whether the chip holds the key its data names.
 #[uniffi::remote(Enum)]

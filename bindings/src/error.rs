@@ -4,8 +4,6 @@
 use crate::http::HttpTransportError;
 use eid_core::account::AccountError;
 use eid_core::api::ErrorCode;
-use eid_core::chip::card_qr::CardQrError;
-use eid_core::chip::{ChipError, TransportError};
 use eid_core::client::ClientError;
 use eid_core::credential::TrustListError;
 use eid_core::keys::KeyError;
@@ -13,6 +11,8 @@ use eid_core::platform::TransportFailure;
 use eid_core::present::PresentError;
 use eid_core::verify::{RedeemError, StatusListError};
 use eid_core::wallet::WalletError;
+use eid_icao::card_qr::CardQrError;
+use eid_icao::{ChipError, TransportError};
 
 /// Errors an app acts on. Foreign `ApduTransport` and `KeyStore` implementations throw these too
 /// (Kotlin: `throw EidError.ChipLinkLost()` on `TagLostException`).
@@ -319,7 +319,7 @@ impl From<WalletError> for EidError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eid_core::chip::NotGenuine;
+    use eid_icao::NotGenuine;
 
     #[test]
     fn account_and_sync_errors_map_to_what_the_app_acts_on() {

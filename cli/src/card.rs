@@ -2,16 +2,16 @@
 //! reader (with `--features pcsc`).
 
 use anyhow::{Context as _, Result};
-use eid_core::chip::ApduTransport;
-use eid_core::chip::TransportLimits;
-use eid_core::chip::document::{ChipDocument, read_document};
-use eid_core::chip::pace::PacePassword;
-use eid_core::chip::reader::{AccessKey, ProgressListener, ReadRequest};
 use eid_crypto::OsRng;
 use eid_crypto::trust::TrustStore;
 use eid_fixtures::card::SimTransport;
 use eid_fixtures::card::cccd::{self, CardOptions};
 use eid_fixtures::citizens;
+use eid_icao::ApduTransport;
+use eid_icao::TransportLimits;
+use eid_icao::document::{ChipDocument, read_document};
+use eid_icao::pace::PacePassword;
+use eid_icao::reader::{AccessKey, ProgressListener, ReadRequest};
 
 /// Extended-length limits of a modern reader (and the simulated one).
 pub const EXTENDED: TransportLimits = TransportLimits {
@@ -67,8 +67,8 @@ pub fn read_pcsc_for_activation(
 
 /// The PC/SC reader with this name, or the first with a card.
 #[cfg(feature = "pcsc")]
-pub fn open_pcsc(reader: Option<&str>) -> Result<eid_core::chip::pcsc::PcscTransport> {
-    Ok(eid_core::chip::pcsc::PcscTransport::open(reader, true)?)
+pub fn open_pcsc(reader: Option<&str>) -> Result<eid_icao::pcsc::PcscTransport> {
+    Ok(eid_icao::pcsc::PcscTransport::open(reader, true)?)
 }
 
 /// Without the `pcsc` feature there is no reader to open.

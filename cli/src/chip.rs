@@ -5,16 +5,16 @@ use crate::card::{EXTENDED, open_pcsc, read_with};
 use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use eid_core::chip::TransportLimits;
-use eid_core::chip::bac::MrzKey;
-use eid_core::chip::csca;
-use eid_core::chip::document::ChipDocument;
-use eid_core::chip::lds::LdsFile;
-use eid_core::chip::pace::PacePassword;
-use eid_core::chip::reader::{AccessKey, Progress, ProgressListener, ReadRequest, Stage};
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};
 use eid_fixtures::card::{ChipProfile, SimTransport};
 use eid_fixtures::citizens::{self, Citizen};
+use eid_icao::TransportLimits;
+use eid_icao::bac::MrzKey;
+use eid_icao::csca;
+use eid_icao::document::ChipDocument;
+use eid_icao::lds::LdsFile;
+use eid_icao::pace::PacePassword;
+use eid_icao::reader::{AccessKey, Progress, ProgressListener, ReadRequest, Stage};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -248,7 +248,7 @@ fn report(doc: &ChipDocument, stats: bool) -> Value {
             .fields
             .iter()
             .map(|(n, values)| {
-                let name = eid_core::chip::dg13::field_name(*n)
+                let name = eid_icao::dg13::field_name(*n)
                     .map_or_else(|| format!("field_{n}"), str::to_owned);
                 let value = match values.as_slice() {
                     [one] => json!(one),
@@ -263,7 +263,7 @@ fn report(doc: &ChipDocument, stats: bool) -> Value {
         "access_control": doc.access_control,
         "mrz": doc.mrz.lines().join("\n"),
         "mrz_check_digits_ok": doc.mrz.checks_ok(),
-        "document_expired": doc.is_expired_on(eid_core::chip::document::today()),
+        "document_expired": doc.is_expired_on(eid_icao::document::today()),
         "dg13": dg13,
         "photo": doc.face.as_ref().map(|f| json!({
             "format": format!("{:?}", f.format).to_lowercase(),
@@ -298,7 +298,7 @@ fn print_human(doc: &ChipDocument, report: &Value) {
         println!("Valid until:     {}", d.expiry_date().unwrap_or("-"));
     }
     println!("MRZ:\n  {}", doc.mrz.lines().join("\n  "));
-    if doc.is_expired_on(eid_core::chip::document::today()) {
+    if doc.is_expired_on(eid_icao::document::today()) {
         println!("Document:        EXPIRED");
     }
     if let Some(f) = &doc.face {
@@ -329,7 +329,7 @@ fn print_human(doc: &ChipDocument, report: &Value) {
 }
 
 fn parse_qr(text: &str, json: bool) -> Result<ExitCode> {
-    let qr = eid_core::chip::card_qr::parse(text)?;
+    let qr = eid_icao::card_qr::parse(text)?;
     if json {
         print_json(&qr)?;
     } else {

@@ -6,8 +6,6 @@
 
 pub mod account;
 pub mod api;
-pub mod calendar;
-pub mod chip;
 pub mod client;
 pub mod consent;
 pub mod credential;
@@ -17,7 +15,6 @@ pub mod present;
 pub mod runtime;
 pub mod signing;
 pub mod store;
-pub mod text;
 pub mod transactions;
 pub mod verify;
 pub mod wallet;

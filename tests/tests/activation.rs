@@ -149,7 +149,7 @@ fn bad_activations_change_nothing_on(server: Backend) {
         &c,
         &pending.chip_challenge,
         Faults {
-            tamper: Some(eid_core::chip::lds::LdsFile::DG13),
+            tamper: Some(eid_icao::lds::LdsFile::DG13),
             ..Faults::default()
         },
     );

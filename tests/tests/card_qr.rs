@@ -1,8 +1,8 @@
 //! The printed QR of every synthetic citizen parses back to that citizen.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-use eid_core::chip::card_qr;
 use eid_fixtures::citizens::{citizens, printed_qr};
+use eid_icao::card_qr;
 
 #[test]
 fn printed_qr_of_every_citizen_parses_back() {

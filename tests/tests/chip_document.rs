@@ -2,17 +2,17 @@
 //! authentication and passive authentication, with every fault knob of the simulated card.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-use eid_core::chip::cccd::{CccdKey, CccdReadOptions, read_cccd};
-use eid_core::chip::document::{AuthStatus, ChipDocument, read_document};
-use eid_core::chip::lds::LdsFile;
-use eid_core::chip::pa::{ChainStatus, DgHashStatus, PaStatus};
-use eid_core::chip::pace::PacePassword;
-use eid_core::chip::reader::{AccessControl, AccessKey, ReadRequest};
-use eid_core::chip::{ChipError, NotGenuine, TransportLimits};
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};
 use eid_fixtures::card::{ChipProfile, SimTransport};
 use eid_fixtures::citizens::{Citizen, citizens};
 use eid_fixtures::drbg::Drbg;
+use eid_icao::cccd::{CccdKey, CccdReadOptions, read_cccd};
+use eid_icao::document::{AuthStatus, ChipDocument, read_document};
+use eid_icao::lds::LdsFile;
+use eid_icao::pa::{ChainStatus, DgHashStatus, PaStatus};
+use eid_icao::pace::PacePassword;
+use eid_icao::reader::{AccessControl, AccessKey, ReadRequest};
+use eid_icao::{ChipError, NotGenuine, TransportLimits};
 
 const EXTENDED: TransportLimits = TransportLimits {
     max_command: 65544,
@@ -138,7 +138,7 @@ fn wrong_mrz_or_can_is_access_denied_with_pace_and_bac() {
     let c = citizen();
     let wrong = || {
         PacePassword::Mrz(
-            eid_core::chip::bac::MrzKey::for_cccd(&c.id_number, "010101", &c.expiry_date.yymmdd())
+            eid_icao::bac::MrzKey::for_cccd(&c.id_number, "010101", &c.expiry_date.yymmdd())
                 .unwrap(),
         )
     };
@@ -289,7 +289,7 @@ fn every_synthetic_citizen_reads() {
 
 #[test]
 fn the_chip_signs_a_verifiers_challenge() {
-    use eid_core::chip::aa::{self, AaOutcome};
+    use eid_icao::aa::{self, AaOutcome};
     let c = citizen();
     let challenge = vec![1, 2, 3, 4, 5, 6, 7, 8];
     let mut request = ReadRequest::cccd(false);

@@ -9,11 +9,11 @@
 // The helpers below are test code too (the workspace allows these inside #[test] functions only).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use eid_core::chip::apdu::CommandApdu;
-use eid_core::chip::pcsc::{PcscTransport, list_readers};
-use eid_core::chip::{ApduTransport, TransportError};
 use eid_fixtures::card::SmartCard;
 use eid_fixtures::vpcd;
+use eid_icao::apdu::CommandApdu;
+use eid_icao::pcsc::{PcscTransport, list_readers};
+use eid_icao::{ApduTransport, TransportError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};

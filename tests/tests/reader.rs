@@ -1,13 +1,13 @@
 //! The reader against the simulated chip: access control, block sizes, resume after link loss.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-use eid_core::chip::bac::MrzKey;
-use eid_core::chip::lds::LdsFile;
-use eid_core::chip::reader::{AccessControl, AccessKey, Progress, ProgressListener, Reader};
-use eid_core::chip::{ChipError, TransportLimits};
 use eid_crypto::tlv;
 use eid_fixtures::card::{ChipProfile, SimCard, SimTransport};
 use eid_fixtures::drbg::Drbg;
+use eid_icao::bac::MrzKey;
+use eid_icao::lds::LdsFile;
+use eid_icao::reader::{AccessControl, AccessKey, Progress, ProgressListener, Reader};
+use eid_icao::{ChipError, TransportLimits};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -41,7 +41,7 @@ fn extended() -> TransportLimits {
 fn read(
     transport: SimTransport<SimCard>,
     key: MrzKey,
-) -> Result<eid_core::chip::reader::RawRead, ChipError> {
+) -> Result<eid_icao::reader::RawRead, ChipError> {
     let mut rng = Drbg::new(b"reader-test", "terminal");
     let mut reader = Reader::new(transport, AccessKey::Mrz(key), &mut rng);
     reader.open()?;
@@ -155,8 +155,5 @@ fn progress_reports_bytes_of_each_file() {
     assert!(dg2.windows(2).all(|w| w[0].bytes_read < w[1].bytes_read));
     let last = dg2.last().unwrap();
     assert_eq!(Some(last.bytes_read), last.bytes_total);
-    assert_eq!(
-        events.last().unwrap().stage,
-        eid_core::chip::reader::Stage::Done
-    );
+    assert_eq!(events.last().unwrap().stage, eid_icao::reader::Stage::Done);
 }

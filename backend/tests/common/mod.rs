@@ -16,12 +16,12 @@ use eid_core::api::{
     self, ActivationComplete, ActivationStart, ActivationStarted, B64, ChipEvidence, ConsentProof,
     DevOutbox, ErrorBody, ErrorCode, headers,
 };
-use eid_core::chip::ec::{Curve, HashAlg};
-use eid_core::chip::lds::LdsFile;
 use eid_core::consent;
 use eid_fixtures::card::aa::ActiveAuthCard;
 use eid_fixtures::card::cccd;
 use eid_fixtures::citizens::{self, Citizen};
+use eid_icao::ec::{Curve, HashAlg};
+use eid_icao::lds::LdsFile;
 use http_body_util::BodyExt;
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};

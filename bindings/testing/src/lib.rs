@@ -4,10 +4,10 @@
 //! generated bindings) never contain any of it.
 #![allow(unsafe_code)] // the UniFFI scaffolding is generated unsafe FFI glue
 
-use eid_core::chip::{ApduTransport, TransportError, TransportLimits};
 use eid_fixtures::card::cccd::{self, CardOptions};
 use eid_fixtures::card::{SimCard, SimTransport};
 use eid_fixtures::citizens;
+use eid_icao::{ApduTransport, TransportError, TransportLimits};
 use std::sync::Mutex;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]

@@ -2,7 +2,7 @@
 //! encodes to bytes that parse to the same command.
 #![no_main]
 
-use eid_core::chip::apdu::{CommandApdu, ResponseApdu};
+use eid_icao::apdu::{CommandApdu, ResponseApdu};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

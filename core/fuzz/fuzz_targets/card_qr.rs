@@ -1,7 +1,7 @@
 //! Printed CCCD QR parsing over arbitrary text: never panics.
 #![no_main]
 
-use eid_core::chip::card_qr;
+use eid_icao::card_qr;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

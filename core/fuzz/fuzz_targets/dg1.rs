@@ -2,7 +2,7 @@
 //! accessor of a parsed MRZ is safe too.
 #![no_main]
 
-use eid_core::chip::mrz::{self, Mrz};
+use eid_icao::mrz::{self, Mrz};
 use libfuzzer_sys::fuzz_target;
 
 fn exercise(m: &Mrz) {

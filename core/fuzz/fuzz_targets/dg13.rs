@@ -2,7 +2,7 @@
 //! result is safe too.
 #![no_main]
 
-use eid_core::chip::dg13::{self, field_name};
+use eid_icao::dg13::{self, field_name};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! consistent.
 #![no_main]
 
-use eid_core::chip::dg2::{self, ImageFormat};
+use eid_icao::dg2::{self, ImageFormat};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

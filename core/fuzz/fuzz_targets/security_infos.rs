@@ -2,8 +2,8 @@
 //! neither do the accessors and re-encoding of what parsed.
 #![no_main]
 
-use eid_core::chip::aa;
-use eid_core::chip::security_info::SecurityInfos;
+use eid_icao::aa;
+use eid_icao::security_info::SecurityInfos;
 use libfuzzer_sys::fuzz_target;
 
 fn exercise(infos: &SecurityInfos) {

@@ -7,9 +7,9 @@
 //! some cards do); the MAC covers the objects as sent, so that must verify as well.
 #![no_main]
 
-use eid_core::chip::apdu::ResponseApdu;
-use eid_core::chip::symmetric::{self, Cipher};
-use eid_core::chip::sm::SecureMessaging;
+use eid_icao::apdu::ResponseApdu;
+use eid_icao::symmetric::{self, Cipher};
+use eid_icao::sm::SecureMessaging;
 use eid_crypto::SecretKey;
 use eid_crypto::tlv;
 use libfuzzer_sys::fuzz_target;
@@ -74,6 +74,6 @@ fuzz_target!(|data: &[u8]| {
     let resp = ResponseApdu::new(body, u16::from_be_bytes(*sw));
     match sm.unprotect(&resp) {
         Ok(plain) => assert_eq!(plain.sw, u16::from_be_bytes(*sw)),
-        Err(e) => assert_ne!(e, eid_core::chip::sm::SmError::BadMac, "MAC built right"),
+        Err(e) => assert_ne!(e, eid_icao::sm::SmError::BadMac, "MAC built right"),
     }
 });

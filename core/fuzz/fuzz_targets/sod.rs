@@ -3,8 +3,8 @@
 //! itself as DG1.
 #![no_main]
 
-use eid_core::chip::pa::{self, PaStatus};
-use eid_core::chip::sod;
+use eid_icao::pa::{self, PaStatus};
+use eid_icao::sod;
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 

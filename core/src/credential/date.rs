@@ -13,7 +13,7 @@ pub struct Date {
     day: u8,
 }
 
-use crate::calendar::days_in_month;
+use eid_icao::calendar::days_in_month;
 
 fn number(s: &str) -> Option<u16> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {

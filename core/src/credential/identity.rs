@@ -4,9 +4,9 @@
 use super::cbor::{self, Fields};
 use super::date::Date;
 use super::error::DocumentError;
-use crate::chip::dg13::Dg13;
-use crate::chip::mrz::Mrz;
 use ciborium::Value;
+use eid_icao::dg13::Dg13;
+use eid_icao::mrz::Mrz;
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,7 +272,7 @@ impl IdentityCard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::{dg13, mrz};
+    use eid_icao::{dg13, mrz};
 
     fn dg13(fields: &[(u32, &str)]) -> Dg13 {
         let mut d = Dg13::default();

@@ -27,9 +27,9 @@ mod clock;
 pub mod http;
 mod sync_listener;
 
-pub use crate::chip::ApduTransport;
-pub use crate::chip::reader::{Progress, ProgressListener};
 pub use crate::keys::KeyStore;
 pub use clock::{Clock, SystemClock};
+pub use eid_icao::ApduTransport;
+pub use eid_icao::reader::{Progress, ProgressListener};
 pub use http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
 pub use sync_listener::{SyncListener, SyncStage};

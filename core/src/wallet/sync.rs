@@ -4,12 +4,12 @@ use super::sync_state::{SyncReport, SyncState};
 use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
 use crate::api::{ActivationComplete, B64, ChipEvidence, ErrorCode};
-use crate::chip::NotGenuine;
-use crate::chip::document::ChipDocument;
-use crate::chip::lds::LdsFile;
 use crate::client::{BackendClient, ClientError, DeviceSigner};
 use crate::credential::TrustList;
 use crate::platform::{SyncListener, SyncStage};
+use eid_icao::NotGenuine;
+use eid_icao::document::ChipDocument;
+use eid_icao::lds::LdsFile;
 
 const META_ACCOUNT_ID: &str = "wallet.account_id";
 const META_SYNC_STATE: &str = "wallet.sync_state";

@@ -4,10 +4,6 @@
 
 use eid_backend::{App, Config};
 use eid_core::account::passcode::{KdfParams, Passcode};
-use eid_core::chip::TransportLimits;
-use eid_core::chip::document::{ChipDocument, read_document};
-use eid_core::chip::pace::PacePassword;
-use eid_core::chip::reader::ReadRequest;
 use eid_core::client::{BackendClient, RetryPolicy};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::platform::{Clock, SystemClock};
@@ -17,6 +13,10 @@ use eid_fixtures::card::SimTransport;
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};
 use eid_fixtures::citizens::Citizen;
 use eid_fixtures::drbg::Drbg;
+use eid_icao::TransportLimits;
+use eid_icao::document::{ChipDocument, read_document};
+use eid_icao::pace::PacePassword;
+use eid_icao::reader::ReadRequest;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;

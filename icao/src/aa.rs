@@ -300,7 +300,7 @@ fn verify_iso9796_2(modulus: &[u8], exponent: &[u8], challenge: &[u8], sig: &[u8
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::ec::{Curve, KeyPair};
+    use crate::ec::{Curve, KeyPair};
     use eid_crypto::SecretKey;
 
     // A 1024-bit RSA test key generated for these tests (e = 65537).

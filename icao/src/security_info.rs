@@ -551,7 +551,7 @@ fn encode_entry(e: &SecurityInfo) -> Result<Vec<u8>, ChipError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::ec::KeyPair;
+    use crate::ec::KeyPair;
     use eid_crypto::SecretKey;
 
     fn h(s: &str) -> Vec<u8> {

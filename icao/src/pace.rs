@@ -333,8 +333,8 @@ pub(crate) fn run<T: ApduTransport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::security_info::SecurityInfos;
-    use crate::chip::transport::{TransportError, TransportLimits};
+    use crate::security_info::SecurityInfos;
+    use crate::transport::{TransportError, TransportLimits};
     use serde_json::Value;
     use std::collections::VecDeque;
 
@@ -344,7 +344,7 @@ mod tests {
 
     fn g1() -> Value {
         let v: Value =
-            serde_json::from_str(include_str!("../../tests/vectors/icao9303.json")).unwrap();
+            serde_json::from_str(include_str!("../tests/vectors/icao9303.json")).unwrap();
         v["pace_ecdh_gm_aes128"].clone()
     }
 

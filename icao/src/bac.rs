@@ -238,11 +238,11 @@ pub fn authenticate<T: ApduTransport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::apdu::{CommandApdu, ResponseApdu};
+    use crate::apdu::{CommandApdu, ResponseApdu};
     use serde_json::Value;
 
     fn vectors() -> Value {
-        let text = include_str!("../../tests/vectors/icao9303.json");
+        let text = include_str!("../tests/vectors/icao9303.json");
         serde_json::from_str(text).unwrap()
     }
 

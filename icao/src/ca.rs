@@ -142,9 +142,9 @@ pub fn authenticate<T: ApduTransport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::ec::Curve;
-    use crate::chip::security_info::SecurityInfo;
-    use crate::chip::symmetric::Cipher;
+    use crate::ec::Curve;
+    use crate::security_info::SecurityInfo;
+    use crate::symmetric::Cipher;
     use eid_crypto::SecretKey;
 
     #[test]
