@@ -57,6 +57,11 @@ struct CitizenRow<'a> {
     expiry: String,
     can: &'a str,
     phone: &'a str,
+    /// The MRZ (DG1) forms: sex `M`/`F`, surname and given names as printed in the MRZ (`<` for
+    /// spaces), so an independent reader can compare DG1 with the citizen.
+    sex: String,
+    mrz_surname: &'a str,
+    mrz_given_names: &'a str,
 }
 
 impl<'a> From<&'a Citizen> for CitizenRow<'a> {
@@ -68,6 +73,9 @@ impl<'a> From<&'a Citizen> for CitizenRow<'a> {
             expiry: c.expiry_date.yymmdd(),
             can: c.can(),
             phone: &c.phone,
+            sex: c.sex.mrz().to_string(),
+            mrz_surname: &c.mrz_surname,
+            mrz_given_names: &c.mrz_given_names,
         }
     }
 }
