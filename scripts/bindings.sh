@@ -97,13 +97,15 @@ kotlin() {
 
 # The Android glue (IsoDepTransport, AndroidKeyStore, HttpUrlConnectionTransport) with the
 # generated bindings, compiled against org.robolectric:android-all (Android 14, no SDK needed),
-# and the Robolectric tests of the NFC transport. Needs no native library.
+# and the Robolectric tests of the NFC transport, one of them a whole read through the native
+# library and the simulated card (test-only bindings).
 android_glue() {
   need_maven
   step "Android glue: compile against the Android 14 framework, Robolectric tests (Maven)"
   rm -rf android/robolectric-test/target/surefire-reports
   (cd android/robolectric-test && mvn -B -q \
     -Dmaven.repo.local="${EID_MAVEN_REPO:-$HOME/.m2/repository}" \
+    -Deid.lib.dir="$ROOT/target/debug" -Deid.generated.testing="$GEN_TESTING/kotlin" \
     test)
   surefire_summary "Android glue" android/robolectric-test/target/surefire-reports
 }
@@ -126,7 +128,7 @@ case "${1:-all}" in
   generate) build; generate ;;
   check) build; check ;;
   kotlin) build; generate; kotlin ;;
-  android) android_glue ;;
+  android) build; generate; android_glue ;;
   python) build; generate; python_tests ;;
   all) build; check; kotlin; android_glue; python_tests ;;
   *) echo "usage: $0 [generate|check|kotlin|android|python|all]" >&2; exit 2 ;;
