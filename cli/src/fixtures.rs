@@ -9,6 +9,7 @@ use eid_core::account::passcode::Passcode;
 use eid_core::transactions::{Outcome, Transaction, TransactionKind};
 use eid_core::wallet::Wallet;
 use eid_fixtures::card::cccd::{self, CardOptions};
+use eid_fixtures::card::sim::ChipProfile;
 use eid_fixtures::citizens::{self, Citizen};
 use eid_fixtures::issuers;
 use eid_fixtures::pki::TestPki;
@@ -46,6 +47,9 @@ pub enum FixturesCommand {
         /// A chip without PACE (BAC only).
         #[arg(long)]
         bac_only: bool,
+        /// A chip without extended length: short APDUs, responses of at most 258 bytes.
+        #[arg(long)]
+        short_apdus: bool,
     },
 }
 
@@ -104,7 +108,12 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
             let pki = TestPki::new()?;
             print!("{}", pki.csca.pem()?);
         }
-        FixturesCommand::VpcdCard { addr, id, bac_only } => {
+        FixturesCommand::VpcdCard {
+            addr,
+            id,
+            bac_only,
+            short_apdus,
+        } => {
             let all = citizens::citizens();
             let citizen = match id {
                 Some(id) => all
@@ -115,6 +124,11 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
             };
             let options = CardOptions {
                 pace: !bac_only,
+                profile: if short_apdus {
+                    ChipProfile::SHORT
+                } else {
+                    ChipProfile::EXTENDED
+                },
                 ..CardOptions::default()
             };
             let mut card = cccd::card(citizen, &options)?;

@@ -63,7 +63,7 @@ class JmrtdReadsSimulatedCccdTest {
   private static X509Certificate csca;
   /** Citizen 0's card, with PACE, chip and active authentication. */
   private static SimulatedCard paceCard;
-  /** Citizen 1's card, an older chip: BAC only, no EF.CardAccess. */
+  /** Citizen 1's card, an older chip: BAC only (no EF.CardAccess), short APDUs only. */
   private static SimulatedCard bacCard;
 
   @BeforeAll
@@ -96,14 +96,22 @@ class JmrtdReadsSimulatedCccdTest {
     }
   }
 
-  /** A fresh power-up of the card, with JMRTD configured like its default desk reader. */
+  /**
+   * A fresh power-up of the card, with JMRTD configured like a desk reader: extended length for
+   * secure messaging when the ATR announces it (card capabilities, third byte, bit 0x40).
+   */
   private static Session connect(SimulatedCard card, boolean sfi) throws CardServiceException {
     PcscCardService link = new PcscCardService(card.terminal);
+    link.open();
+    byte[] atr = link.getATR();
+    boolean extended = atr.length > 8 && atr[5] == 0x73 && (atr[8] & 0x40) != 0;
     PassportService service =
         new PassportService(
             link,
             PassportService.NORMAL_MAX_TRANCEIVE_LENGTH,
-            PassportService.EXTENDED_MAX_TRANCEIVE_LENGTH,
+            extended
+                ? PassportService.EXTENDED_MAX_TRANCEIVE_LENGTH
+                : PassportService.NORMAL_MAX_TRANCEIVE_LENGTH,
             PassportService.DEFAULT_MAX_BLOCKSIZE,
             sfi,
             true);
@@ -252,6 +260,7 @@ class JmrtdReadsSimulatedCccdTest {
   void basicAccessControlThenEveryFileAndPassiveAuthentication() throws Exception {
     Fixtures.Citizen c = citizens.get(0);
     try (Session s = connect(paceCard, true)) {
+      assertEquals(0x40, s.link().getATR()[8] & 0x40, "the ATR announces extended length");
       s.service().sendSelectApplet(false);
       s.service().doBAC(bacKey(c));
       byte[] comBytes = read(s.service(), PassportService.EF_COM);
@@ -375,9 +384,11 @@ class JmrtdReadsSimulatedCccdTest {
   }
 
   @Test
-  void olderChipWithoutPaceReadsWithBac() throws Exception {
+  void olderChipWithoutPaceOrExtendedLengthReadsWithBac() throws Exception {
     Fixtures.Citizen c = citizens.get(1);
     try (Session s = connect(bacCard, true)) {
+      byte[] atr = s.link().getATR();
+      assertEquals(0, atr[8] & 0x40, "the older chip's ATR announces no extended length");
       CardServiceException e = assertThrows(CardServiceException.class,
           () -> read(s.service(), PassportService.EF_CARD_ACCESS));
       assertTrue(s.link().statusWords.contains(0x6A82),
@@ -394,6 +405,9 @@ class JmrtdReadsSimulatedCccdTest {
         assertFalse(si instanceof PACEInfo, "an older chip announces no PACE in DG14");
       }
       assertPassiveAuthentication(read(s.service(), PassportService.EF_SOD), dgs);
+      assertFace(dgs.get(2));
+      assertTrue(s.link().statusWords.stream().allMatch(sw -> sw == 0x9000 || sw == 0x6282),
+          "status words: " + hex(s.link().statusWords));
     }
   }
 

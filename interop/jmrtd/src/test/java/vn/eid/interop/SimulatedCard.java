@@ -21,12 +21,14 @@ final class SimulatedCard implements AutoCloseable {
     this.terminal = terminal;
   }
 
-  static SimulatedCard plug(String reader, String vpcdAddr, String id, boolean bacOnly)
+  /** `olderChip`: BAC only (no EF.CardAccess) and short APDUs only, like chips of the 2000s. */
+  static SimulatedCard plug(String reader, String vpcdAddr, String id, boolean olderChip)
       throws Exception {
     List<String> cmd =
         new ArrayList<>(List.of(Fixtures.CLI, "fixtures", "vpcd-card", "--addr", vpcdAddr, "--id", id));
-    if (bacOnly) {
+    if (olderChip) {
       cmd.add("--bac-only");
+      cmd.add("--short-apdus");
     }
     Process p =
         new ProcessBuilder(cmd)
