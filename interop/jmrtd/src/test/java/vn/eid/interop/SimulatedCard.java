@@ -35,6 +35,8 @@ final class SimulatedCard implements AutoCloseable {
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .redirectError(ProcessBuilder.Redirect.DISCARD)
             .start();
+    // A JVM stopped before @AfterAll must not leave the card process behind.
+    Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));
     try {
       CardTerminal t = terminals().getTerminal(reader);
       if (t == null) {
