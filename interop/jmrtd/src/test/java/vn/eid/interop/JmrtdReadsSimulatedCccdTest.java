@@ -89,10 +89,14 @@ class JmrtdReadsSimulatedCccdTest {
 
   // --- the link -------------------------------------------------------------------------------
 
-  private record Session(PassportService service, PcscCardService link) implements AutoCloseable {
+  private record Session(PassportService service, PcscCardService link, long startNanos)
+      implements AutoCloseable {
     @Override
     public void close() {
       service.close();
+      // One line per session for the test log: how much this read cost over PC/SC.
+      System.out.printf("jmrtd: %d APDUs in %d ms%n", link.statusWords.size(),
+          (System.nanoTime() - startNanos) / 1_000_000);
     }
   }
 
@@ -116,7 +120,7 @@ class JmrtdReadsSimulatedCccdTest {
             sfi,
             true);
     service.open();
-    return new Session(service, link);
+    return new Session(service, link, System.nanoTime());
   }
 
   private static BACKey bacKey(Fixtures.Citizen c) {
