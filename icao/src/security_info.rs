@@ -5,8 +5,10 @@
 //! fields do not parse, is kept as [`SecurityInfo::Unknown`]. Only a malformed outer structure
 //! is an error.
 
+use super::dh::DhGroup;
 use super::ec::{Curve, EcPoint, HashAlg};
 use super::error::ChipError;
+use super::group::PaceGroup;
 use super::symmetric::Cipher;
 use der::asn1::{AnyRef, ObjectIdentifier};
 use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
@@ -107,12 +109,25 @@ pub struct PaceProtocol {
 }
 
 impl PaceProtocol {
-    /// id-PACE-ECDH-GM-* with the given cipher, the only family this reader runs.
+    /// id-PACE-ECDH-GM-* with the given cipher.
     pub fn ecdh_gm(cipher: Cipher) -> Self {
         PaceProtocol {
             agreement: KeyAgreement::Ecdh,
             mapping: PaceMapping::Generic,
             cipher,
+        }
+    }
+
+    /// Whether this reader (and the simulated chip) can run it: generic mapping over ECDH or
+    /// DH with any cipher, integrated mapping over ECDH with AES-128 (ICAO 9303-11 §4.4.3.3.2;
+    /// the pseudo-random function is implemented for 128-bit keys, as the worked example).
+    pub fn is_supported(&self) -> bool {
+        match self.mapping {
+            PaceMapping::Generic => true,
+            PaceMapping::Integrated => {
+                self.agreement == KeyAgreement::Ecdh && self.cipher == Cipher::Aes128
+            }
+            PaceMapping::ChipAuthentication => false,
         }
     }
 
@@ -158,10 +173,27 @@ pub struct PaceInfo {
 impl PaceInfo {
     /// PACE version 2 with ECDH generic mapping on a standardized curve.
     pub fn ecdh_gm(cipher: Cipher, curve: Curve) -> Self {
+        PaceInfo::new(PaceProtocol::ecdh_gm(cipher), PaceGroup::Ec(curve))
+    }
+
+    /// PACE version 2 with DH generic mapping on a standardized MODP group.
+    pub fn dh_gm(cipher: Cipher, group: DhGroup) -> Self {
+        PaceInfo::new(
+            PaceProtocol {
+                agreement: KeyAgreement::Dh,
+                mapping: PaceMapping::Generic,
+                cipher,
+            },
+            PaceGroup::Dh(group),
+        )
+    }
+
+    /// PACE version 2 with `protocol` on the standardized domain parameters `group`.
+    pub fn new(protocol: PaceProtocol, group: PaceGroup) -> Self {
         PaceInfo {
-            protocol: PaceProtocol::ecdh_gm(cipher).oid().unwrap_or(oid::ID_PACE),
+            protocol: protocol.oid().unwrap_or(oid::ID_PACE),
             version: 2,
-            parameter_id: Some(u32::from(curve.param_id())),
+            parameter_id: Some(u32::from(group.param_id())),
         }
     }
 
@@ -177,12 +209,33 @@ impl PaceInfo {
         self.parameter_id.and_then(Curve::from_param_id)
     }
 
-    /// Whether this reader can run it: ECDH generic mapping on one of the four curves.
+    /// The standardized group of the parameter ID, when it matches the protocol's key
+    /// agreement (a DH protocol with a curve's ID is no usable group).
+    pub fn group(&self) -> Option<PaceGroup> {
+        let group = self.parameter_id.and_then(PaceGroup::from_param_id)?;
+        let protocol = self.protocol()?;
+        (group.agreement() == protocol.agreement).then_some(group)
+    }
+
+    /// Whether this reader can run it: PACE version 2, a protocol of
+    /// [`PaceProtocol::is_supported`] on standardized domain parameters it knows (the four
+    /// curves, the three MODP groups).
     pub fn is_supported(&self) -> bool {
-        self.protocol()
-            .is_some_and(|p| p.agreement == KeyAgreement::Ecdh && p.mapping == PaceMapping::Generic)
-            && self.curve().is_some()
+        self.protocol().is_some_and(|p| p.is_supported())
+            && self.group().is_some()
             && self.version == 2
+    }
+
+    /// The preference key of [`SecurityInfos::pace_preference`], larger first.
+    fn preference(&self) -> (bool, bool, bool, u8, u16) {
+        let p = self.protocol();
+        (
+            p.is_some_and(|p| p.cipher != Cipher::Tdes),
+            p.is_some_and(|p| p.agreement == KeyAgreement::Ecdh),
+            p.is_some_and(|p| p.mapping == PaceMapping::Generic),
+            p.map_or(0, |p| cipher_arc(p.cipher)),
+            self.group().map_or(0, PaceGroup::strength),
+        )
     }
 }
 
@@ -341,11 +394,24 @@ impl SecurityInfos {
         })
     }
 
-    /// The PACE entry to run: the first supported one, preferring AES and larger keys.
+    /// The PACE entries this reader can run, best first (docs/adr/0025):
+    /// 1. AES before 3DES (3DES has 112-bit keys and 64-bit blocks: the weakest link);
+    /// 2. ECDH before DH (the curves are at least as strong as the MODP groups, the 1024-bit
+    ///    group only 80 bits, and ECDH is several times faster on the chip);
+    /// 3. generic before integrated mapping (the one every chip and reader implements);
+    /// 4. the longer AES key, then the stronger group.
+    ///
+    /// Entries that tie keep the order of EF.CardAccess. Entries this reader cannot run (other
+    /// versions, unknown parameter IDs, chip authentication mapping) are left out.
+    pub fn pace_preference(&self) -> Vec<&PaceInfo> {
+        let mut supported: Vec<&PaceInfo> = self.pace().filter(|p| p.is_supported()).collect();
+        supported.sort_by_key(|p| std::cmp::Reverse(p.preference()));
+        supported
+    }
+
+    /// The PACE entry to run: the first of [`SecurityInfos::pace_preference`].
     pub fn best_pace(&self) -> Option<&PaceInfo> {
-        self.pace()
-            .filter(|p| p.is_supported())
-            .max_by_key(|p| p.cipher().map(cipher_arc).unwrap_or(0))
+        self.pace_preference().into_iter().next()
     }
 
     pub fn chip_authentication(&self) -> impl Iterator<Item = &ChipAuthenticationInfo> {
