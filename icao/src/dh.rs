@@ -6,7 +6,10 @@
 
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
 use crypto_bigint::{Odd, U1024, U2048, Uint};
+use der::asn1::{Any, BitString, ObjectIdentifier};
+use der::{Decode, Encode};
 use eid_crypto::{Rng, SecretKey};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -110,6 +113,89 @@ impl DhGroup {
             group: self,
             bytes: left_pad(&decode_hex(self.hex().1), self.element_len()),
         }
+    }
+}
+
+/// dhpublicnumber (ANSI X9.42, RFC 3279 §2.3.3): a DH public key with explicit domain
+/// parameters.
+pub const DH_PUBLIC_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10046.2.1");
+
+/// X9.42 `DomainParameters` (RFC 3279 §2.3.3).
+#[derive(Clone, Debug, der::Sequence)]
+struct DomainParameters {
+    p: der::asn1::Uint,
+    g: der::asn1::Uint,
+    q: der::asn1::Uint,
+    j: Option<der::asn1::Uint>,
+    validation_params: Option<Any>,
+}
+
+fn strip(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|b| *b != 0).unwrap_or(v.len());
+    v.get(start..).unwrap_or_default()
+}
+
+impl DhGroup {
+    /// The group of an `AlgorithmIdentifier`: dhpublicnumber with explicit p, g, q equal to one
+    /// of the three groups, or BSI standardizedDomainParameters with ID 0, 1 or 2.
+    pub fn from_algorithm(alg: &AlgorithmIdentifierOwned) -> Result<DhGroup, DhError> {
+        let params = alg.parameters.as_ref().ok_or(DhError::InvalidElement)?;
+        if alg.oid == super::ec::oid::STANDARDIZED_DOMAIN_PARAMETERS {
+            let id: u32 = params.decode_as().map_err(|_| DhError::InvalidElement)?;
+            return DhGroup::from_param_id(id).ok_or(DhError::InvalidElement);
+        }
+        if alg.oid != DH_PUBLIC_NUMBER {
+            return Err(DhError::InvalidElement);
+        }
+        let d: DomainParameters = params.decode_as().map_err(|_| DhError::InvalidElement)?;
+        DhGroup::ALL
+            .into_iter()
+            .find(|g| {
+                strip(d.p.as_bytes()) == strip(&g.p())
+                    && strip(d.g.as_bytes()) == strip(g.generator().to_bytes())
+                    && strip(d.q.as_bytes()) == strip(&g.q())
+            })
+            .ok_or(DhError::InvalidElement)
+    }
+
+    /// dhpublicnumber with this group's explicit p, g and q.
+    pub fn algorithm_identifier(self) -> Result<AlgorithmIdentifierOwned, DhError> {
+        let bad = |_| DhError::InvalidElement;
+        let params = DomainParameters {
+            p: der::asn1::Uint::new(&self.p()).map_err(bad)?,
+            g: der::asn1::Uint::new(self.generator().to_bytes()).map_err(bad)?,
+            q: der::asn1::Uint::new(&self.q()).map_err(bad)?,
+            j: None,
+            validation_params: None,
+        };
+        Ok(AlgorithmIdentifierOwned {
+            oid: DH_PUBLIC_NUMBER,
+            parameters: Some(Any::encode_from(&params).map_err(bad)?),
+        })
+    }
+}
+
+impl DhElement {
+    /// The DH public key of a `SubjectPublicKeyInfo` (the key is a DER INTEGER in the BIT
+    /// STRING, RFC 3279 §2.3.3), checked to be in the group's subgroup.
+    pub fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<DhElement, DhError> {
+        let group = DhGroup::from_algorithm(&spki.algorithm)?;
+        let bytes = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or(DhError::InvalidElement)?;
+        let y = der::asn1::Uint::from_der(bytes).map_err(|_| DhError::InvalidElement)?;
+        DhElement::from_bytes(group, y.as_bytes())
+    }
+
+    /// A `SubjectPublicKeyInfo` for this value with explicit domain parameters.
+    pub fn to_spki(&self) -> Result<SubjectPublicKeyInfoOwned, DhError> {
+        let bad = |_| DhError::InvalidElement;
+        let y = der::asn1::Uint::new(&self.bytes).map_err(bad)?;
+        Ok(SubjectPublicKeyInfoOwned {
+            algorithm: self.group.algorithm_identifier()?,
+            subject_public_key: BitString::from_bytes(&y.to_der().map_err(bad)?).map_err(bad)?,
+        })
     }
 }
 
@@ -394,3 +480,82 @@ const G_2048_256: &str = concat!(
     "2F63078490F00EF8D647D148D47954515E2327CFEF98C582664B4C0F6CC41659",
 );
 const Q_2048_256: &str = "8CF83642A709A097B447997640129DA299B1A47D1EB3750BA308B0FE64F5FBD3";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Counter(u8);
+    impl Rng for Counter {
+        fn fill(&mut self, out: &mut [u8]) {
+            for b in out.iter_mut() {
+                self.0 = self.0.wrapping_mul(13).wrapping_add(7);
+                *b = self.0;
+            }
+        }
+    }
+
+    #[test]
+    fn groups_agree_and_check_their_elements() {
+        for group in DhGroup::ALL {
+            assert_eq!(DhGroup::from_param_id(group.param_id().into()), Some(group));
+            assert_eq!(group.p().len(), group.element_len());
+            assert_eq!(group.q().len(), group.order_len());
+            let g = group.generator();
+            assert!(DhElement::from_bytes(group, g.to_bytes()).is_ok());
+            let mut rng = Counter(1);
+            let a = DhKeyPair::generate_on(&g, &mut rng);
+            let b = DhKeyPair::generate_on(&g, &mut rng);
+            assert_eq!(
+                a.agree(b.public()).unwrap().as_bytes(),
+                b.agree(a.public()).unwrap().as_bytes()
+            );
+            assert_eq!(
+                a.agree(b.public()).unwrap().as_bytes().len(),
+                group.element_len()
+            );
+            // 0, 1, p-1, p, values longer than p and values outside the subgroup are refused.
+            let p = group.p();
+            let mut p_minus_1 = p.clone();
+            if let Some(last) = p_minus_1.last_mut() {
+                *last -= 1;
+            }
+            for bad in [
+                vec![0],
+                vec![1],
+                p_minus_1,
+                p.clone(),
+                vec![3],
+                vec![1; 300],
+            ] {
+                assert!(DhElement::from_bytes(group, &bad).is_err(), "{group:?}");
+            }
+            // g^q = 1: an exponent equal to q gives no usable element.
+            assert!(g.pow(&group.q()).is_err());
+            assert!(g.pow(&[0, 0]).is_err());
+            // SubjectPublicKeyInfo with explicit parameters round-trips.
+            let spki = a.public().to_spki().unwrap();
+            assert_eq!(DhElement::from_spki(&spki).unwrap(), *a.public());
+            // Standardized domain parameters name the group by its ID.
+            let standardized = SubjectPublicKeyInfoOwned {
+                algorithm: AlgorithmIdentifierOwned {
+                    oid: super::super::ec::oid::STANDARDIZED_DOMAIN_PARAMETERS,
+                    parameters: Some(Any::encode_from(&u32::from(group.param_id())).unwrap()),
+                },
+                subject_public_key: spki.subject_public_key.clone(),
+            };
+            assert_eq!(DhElement::from_spki(&standardized).unwrap(), *a.public());
+        }
+        // Parameters of no known group are refused.
+        let other = DhGroup::Modp2048q224.algorithm_identifier().unwrap();
+        let spki = SubjectPublicKeyInfoOwned {
+            algorithm: other,
+            subject_public_key: DhGroup::Modp2048q256
+                .generator()
+                .to_spki()
+                .unwrap()
+                .subject_public_key,
+        };
+        assert!(DhElement::from_spki(&spki).is_err());
+    }
+}

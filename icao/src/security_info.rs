@@ -5,10 +5,10 @@
 //! fields do not parse, is kept as [`SecurityInfo::Unknown`]. Only a malformed outer structure
 //! is an error.
 
-use super::dh::DhGroup;
+use super::dh::{DhElement, DhGroup};
 use super::ec::{Curve, EcPoint, HashAlg};
 use super::error::ChipError;
-use super::group::PaceGroup;
+use super::group::{Element, PaceGroup};
 use super::symmetric::Cipher;
 use der::asn1::{AnyRef, ObjectIdentifier};
 use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
@@ -257,6 +257,15 @@ impl ChipAuthenticationInfo {
         }
     }
 
+    /// id-CA-DH-{cipher}, version 1.
+    pub fn dh(cipher: Cipher, key_id: Option<u32>) -> Self {
+        ChipAuthenticationInfo {
+            protocol: child_oid(&oid::ID_CA, &[1, cipher_arc(cipher)]).unwrap_or(oid::ID_CA),
+            version: 1,
+            key_id,
+        }
+    }
+
     /// Key agreement and cipher of the protocol OID.
     pub fn algorithm(&self) -> Option<(KeyAgreement, Cipher)> {
         let (k, c) = two_arcs_under(&self.protocol, &oid::ID_CA)?;
@@ -292,6 +301,45 @@ impl ChipAuthenticationPublicKeyInfo {
                 .map_err(|_| ChipError::Malformed { what: "public key" })?,
             key_id,
         })
+    }
+
+    /// An id-PK-DH entry with explicit X9.42 domain parameters.
+    pub fn dh(key: &DhElement, key_id: Option<u32>) -> Result<Self, ChipError> {
+        Ok(ChipAuthenticationPublicKeyInfo {
+            protocol: oid::ID_PK_DH,
+            public_key: key
+                .to_spki()
+                .map_err(|_| ChipError::Malformed { what: "public key" })?,
+            key_id,
+        })
+    }
+
+    /// The key agreement of the key's protocol (id-PK-DH or id-PK-ECDH).
+    pub fn agreement(&self) -> Option<KeyAgreement> {
+        if self.protocol == oid::ID_PK_ECDH {
+            Some(KeyAgreement::Ecdh)
+        } else if self.protocol == oid::ID_PK_DH {
+            Some(KeyAgreement::Dh)
+        } else {
+            None
+        }
+    }
+
+    /// The chip's static key, EC or DH, checked to be in its group.
+    pub fn public_key(&self) -> Result<Element, ChipError> {
+        match self.agreement() {
+            Some(KeyAgreement::Ecdh) => self.ec_public_key().map(Element::Ec),
+            Some(KeyAgreement::Dh) => DhElement::from_spki(&self.public_key)
+                .map(Element::Dh)
+                .map_err(|_| {
+                    ChipError::Unsupported(
+                        "chip authentication DH key outside the standardized groups".into(),
+                    )
+                }),
+            None => Err(ChipError::Unsupported(
+                "chip authentication key of an unknown kind".into(),
+            )),
+        }
     }
 
     /// The chip's static EC key (curve from named or explicit parameters, point checked).
