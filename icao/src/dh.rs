@@ -5,7 +5,7 @@
 //! exponent run in time that depends only on the exponent's (public) length.
 
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
-use crypto_bigint::{Odd, U1024, U2048, Uint};
+use crypto_bigint::{NonZero, Odd, U1024, U2048, U4096, Uint};
 use der::asn1::{Any, BitString, ObjectIdentifier};
 use der::{Decode, Encode};
 use eid_crypto::{Rng, SecretKey};
@@ -114,6 +114,41 @@ impl DhGroup {
             bytes: left_pad(&decode_hex(self.hex().1), self.element_len()),
         }
     }
+}
+
+impl DhGroup {
+    /// Integrated mapping's f_g (ICAO 9303-11 §4.4.3.3.2): `(x mod p)^((p-1)/q) mod p`, an
+    /// element of the order-q subgroup, for x the big-endian output of the pseudo-random
+    /// function (at most 512 bytes).
+    pub fn map_to_subgroup(self, x: &[u8]) -> Result<DhElement, DhError> {
+        let p = self.p();
+        let reduced = reduce(x, &p).ok_or(DhError::InvalidElement)?;
+        let j = on_group!(self, g_cofactor(&p, &self.q())).ok_or(DhError::InvalidElement)?;
+        let base = DhElement {
+            group: self,
+            bytes: reduced,
+        };
+        if base.bytes.iter().all(|b| *b == 0) {
+            return Err(DhError::InvalidElement);
+        }
+        base.pow(&j)
+    }
+}
+
+/// `x mod p` as p-length bytes.
+fn reduce(x: &[u8], p: &[u8]) -> Option<Vec<u8>> {
+    const W: usize = U4096::LIMBS;
+    let modulus = NonZero::new(to_uint::<W>(p)?).into_option()?;
+    let r = Zeroizing::new(to_uint::<W>(x)?.rem_vartime(&modulus));
+    from_uint(&*r, p.len())
+}
+
+/// `(p-1)/q`, p-length bytes (public).
+fn g_cofactor<const L: usize>(p: &[u8], q: &[u8]) -> Option<Vec<u8>> {
+    let p_minus_1 = to_uint::<L>(p)?.wrapping_sub(&Uint::ONE);
+    let q = NonZero::new(to_uint::<L>(q)?).into_option()?;
+    let (j, _) = p_minus_1.div_rem_vartime(&q);
+    from_uint(&j, p.len())
 }
 
 /// dhpublicnumber (ANSI X9.42, RFC 3279 §2.3.3): a DH public key with explicit domain

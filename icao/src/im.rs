@@ -1,8 +1,8 @@
-//! PACE integrated mapping for ECDH (ICAO 9303-11 §4.4.3.3.2 and Appendix B): the mapped
-//! generator is a point derived from both nonces, G~ = f_G(R_p(s, t)), with no key agreement
-//! in the mapping step.
+//! PACE integrated mapping (ICAO 9303-11 §4.4.3.3.2 and Appendix B): the mapped generator is
+//! derived from both nonces, G~ = f_G(R_p(s, t)) (a point for ECDH, a subgroup element for DH),
+//! with no key agreement in the mapping step.
 
-use super::dh::{from_uint, to_uint};
+use super::dh::{DhElement, DhGroup, from_uint, to_uint};
 use super::ec::{Curve, EcPoint};
 use super::symmetric::{self, Cipher};
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
@@ -65,6 +65,17 @@ pub fn map(curve: Curve, cipher: Cipher, s: &[u8], t: &[u8]) -> Result<EcPoint, 
     let p_bits = curve.field_len() * 8;
     let r = pseudo_random(cipher, s, t, p_bits)?;
     point_encode(curve, &r)
+}
+
+/// The mapped generator f_g(R_p(s, t)) in a MODP group: R's output to the power (p-1)/q.
+pub fn map_dh(
+    group: DhGroup,
+    cipher: Cipher,
+    s: &[u8],
+    t: &[u8],
+) -> Result<DhElement, MappingError> {
+    let r = pseudo_random(cipher, s, t, group.element_len() * 8)?;
+    group.map_to_subgroup(&r).map_err(|_| MappingError::NoPoint)
 }
 
 /// f_G of ICAO 9303-11 Appendix B.2 (simplified SWU for p ≡ 3 mod 4, affine coordinates) of
@@ -158,5 +169,37 @@ mod tests {
             map(Curve::P256, Cipher::Aes128, &[1; 8], &[2; 16]),
             Err(MappingError::BadNonce)
         );
+    }
+
+    /// ICAO 9303-11 Appendix H.2 (PACE integrated mapping, DH on the 1024-bit MODP group).
+    #[test]
+    fn icao_appendix_h2_mapping() {
+        let s = h("FA5B7E3E 49753A0D B9178B7B 9BD898C8");
+        let t = h("B3A6DB3C 870C3E99 245E0D1C 06B747DE");
+        let r = pseudo_random(Cipher::Aes128, &s, &t, 1024).unwrap();
+        assert_eq!(
+            *r,
+            h(
+                "EAB98D13 E0905295 2AA72990 7C3C9461 84DEA0FE 74AD2B3A F506F0A8 3018459C \
+               38099CD1 F7FF4EA0 A078DB1F AC136550 5E3DC855 00EF95E2 0B4EEF2E 88489233 \
+               BEE0546B 472F994B 618D1687 02406791 DEEF3CB4 810932EC 278F3533 FDB860EB \
+               4835C36F A4F1BF3F A0B828A7 18C96BDE 88FBA38A 3E6C35AA A1095925 1EB5FC71 \
+               0FC18725 8995944C 0F926E24 9373F485"
+            )
+        );
+        let g = map_dh(DhGroup::Modp1024, Cipher::Aes128, &s, &t).unwrap();
+        assert_eq!(
+            g.to_bytes(),
+            h(
+                "1D7D767F 11E333BC D6DBAEF4 0E799E7A 926B9697 3550656F F3C83072 6D118D61 \
+               C276CDCC 61D475CF 03A98E0C 0E79CAEB A5BE2557 8BD4551D 0B109032 36F0B0F9 \
+               76852FA7 8EEA14EA 0ACA87D1 E91F688F E0DFF897 BBE35A47 2621D343 564B262F \
+               34223AE8 FC59B664 BFEDFA2B FE7516CA 5510A6BB B633D517 EC25D4E0 BBAA16C2"
+            )
+        );
+        for group in [DhGroup::Modp2048q224, DhGroup::Modp2048q256] {
+            let g = map_dh(group, Cipher::Aes128, &s, &t).unwrap();
+            assert_eq!(g.group(), group);
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! PACE (ICAO 9303-11 §4.4, BSI TR-03110-2 §3.2), terminal side: generic mapping over ECDH and
-//! DH, integrated mapping over ECDH; plus the pieces the simulated chip shares (password key,
+//! PACE (ICAO 9303-11 §4.4, BSI TR-03110-2 §3.2), terminal side: generic and integrated
+//! mapping over ECDH and DH; plus the pieces the simulated chip shares (password key,
 //! mappings, authentication tokens).
 
 use super::apdu::{CommandApdu, ResponseApdu, ins, sw};
@@ -87,20 +87,19 @@ pub fn map_generator(
         .map_err(bad)
 }
 
-/// Integrated mapping (ICAO 9303-11 §4.4.3.3.2): G~ = f_G(R_p(s, t)), ECDH with AES-128.
+/// Integrated mapping (ICAO 9303-11 §4.4.3.3.2): G~ = f_G(R_p(s, t)), ECDH or DH, AES-128.
 pub fn integrated_map(
     group: PaceGroup,
     cipher: Cipher,
     nonce: &[u8],
     terminal_nonce: &[u8],
 ) -> Result<Element, ChipError> {
-    let PaceGroup::Ec(curve) = group else {
-        return Err(ChipError::Unsupported(
-            "PACE integrated mapping with DH".into(),
-        ));
+    let mapped = match group {
+        PaceGroup::Ec(curve) => im::map(curve, cipher, nonce, terminal_nonce).map(Element::Ec),
+        PaceGroup::Dh(g) => im::map_dh(g, cipher, nonce, terminal_nonce).map(Element::Dh),
     };
-    match im::map(curve, cipher, nonce, terminal_nonce) {
-        Ok(g) => Ok(Element::Ec(g)),
+    match mapped {
+        Ok(g) => Ok(g),
         Err(im::MappingError::UnsupportedCipher) => Err(ChipError::Unsupported(
             "PACE integrated mapping with a cipher other than AES-128".into(),
         )),
@@ -557,9 +556,9 @@ mod tests {
 
     #[test]
     fn unsupported_protocols_are_refused_before_any_apdu() {
-        // DH integrated mapping: recognised, not run by this reader.
+        // Chip authentication mapping: recognised, not run by this reader.
         let info = PaceInfo {
-            protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.3.2"),
+            protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.6.2"),
             version: 2,
             parameter_id: Some(2),
         };
@@ -749,6 +748,66 @@ mod tests {
         assert_eq!(
             authenticate(&mut channel, &password, &info, &mut rng),
             Err(ChipError::AccessDenied)
+        );
+    }
+
+    /// ICAO 9303-11 Appendix H.2: PACE with DH integrated mapping, step by step (the published
+    /// terminal key is a full-length exponent, so the exchange is checked piece by piece).
+    #[test]
+    fn icao_appendix_h2_dh_integrated_mapping() {
+        let v = vectors("pace_dh_im_aes128");
+        let info = PaceInfo::new(
+            crate::security_info::PaceProtocol {
+                agreement: crate::security_info::KeyAgreement::Dh,
+                mapping: PaceMapping::Integrated,
+                cipher: Cipher::Aes128,
+            },
+            PaceGroup::Dh(crate::dh::DhGroup::Modp1024),
+        );
+        assert_eq!(
+            info.protocol.to_string(),
+            v["ef_cardaccess_pace_info"]["protocol"]
+        );
+        assert!(info.is_supported());
+        let password = PacePassword::can(v["can"].as_str().unwrap()).unwrap();
+        let k_pi = password_key(&password.secret(), Cipher::Aes128);
+        assert_eq!(k_pi.as_bytes(), hx(&v, "k_pi"));
+        let s = symmetric::decrypt_cbc(
+            Cipher::Aes128,
+            k_pi.as_bytes(),
+            &[0; 16],
+            &hx(&v, "encrypted_nonce"),
+        )
+        .unwrap();
+        assert_eq!(s, hx(&v, "decrypted_nonce"));
+        let group = info.group().unwrap();
+        let mapped = integrated_map(group, Cipher::Aes128, &s, &hx(&v, "terminal_nonce")).unwrap();
+        assert_eq!(mapped.to_bytes(), hx(&v, "mapped_generator"));
+        let eph = GroupKeyPair::from_private_on(
+            &mapped,
+            SecretKey::new(hx(&v, "terminal_ephemeral_private_key")),
+        )
+        .unwrap();
+        assert_eq!(
+            eph.public().to_bytes(),
+            hx(&v, "terminal_ephemeral_public_key")
+        );
+        let chip = group.decode(&hx(&v, "chip_ephemeral_public_key")).unwrap();
+        let shared = eph.agree(&chip).unwrap();
+        assert_eq!(shared.as_bytes(), hx(&v, "shared_secret"));
+        let ks_mac = symmetric::kdf(shared.as_bytes(), KdfPurpose::Mac, Cipher::Aes128);
+        assert_eq!(
+            symmetric::kdf(shared.as_bytes(), KdfPurpose::Enc, Cipher::Aes128).as_bytes(),
+            hx(&v, "ks_enc")
+        );
+        assert_eq!(ks_mac.as_bytes(), hx(&v, "ks_mac"));
+        assert_eq!(
+            authentication_token(Cipher::Aes128, &ks_mac, &info.protocol, &chip).unwrap(),
+            hx(&v, "terminal_token").as_slice()
+        );
+        assert_eq!(
+            authentication_token(Cipher::Aes128, &ks_mac, &info.protocol, &eph.public()).unwrap(),
+            hx(&v, "chip_token").as_slice()
         );
     }
 }

@@ -119,14 +119,13 @@ impl PaceProtocol {
     }
 
     /// Whether this reader (and the simulated chip) can run it: generic mapping over ECDH or
-    /// DH with any cipher, integrated mapping over ECDH with AES-128 (ICAO 9303-11 §4.4.3.3.2;
-    /// the pseudo-random function is implemented for 128-bit keys, as the worked example).
+    /// DH with any cipher, integrated mapping over ECDH or DH with AES-128 (ICAO 9303-11
+    /// §4.4.3.3.2; the pseudo-random function is implemented for 128-bit keys and blocks, as in
+    /// the worked examples). Chip authentication mapping is not run.
     pub fn is_supported(&self) -> bool {
         match self.mapping {
             PaceMapping::Generic => true,
-            PaceMapping::Integrated => {
-                self.agreement == KeyAgreement::Ecdh && self.cipher == Cipher::Aes128
-            }
+            PaceMapping::Integrated => self.cipher == Cipher::Aes128,
             PaceMapping::ChipAuthentication => false,
         }
     }
@@ -709,9 +708,9 @@ mod tests {
                 protocol: Some(oid::ID_TA),
                 der: ta,
             },
-            // A DH-IM PACE entry: recognised, reported as unsupported.
+            // A DH-IM PACE entry with 3DES: recognised, reported as unsupported.
             SecurityInfo::Pace(PaceInfo {
-                protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.3.2"),
+                protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.3.1"),
                 version: 2,
                 parameter_id: Some(2),
             }),
