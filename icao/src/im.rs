@@ -5,6 +5,7 @@
 use super::dh::{DhElement, DhGroup, from_uint, to_uint};
 use super::ec::{Curve, EcPoint};
 use super::symmetric::{self, Cipher};
+use crypto_bigint::ctutils::{CtEq, CtSelect};
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
 use crypto_bigint::{NonZero, Odd, U512, Uint};
 use zeroize::Zeroizing;
@@ -108,11 +109,10 @@ pub fn point_encode(curve: Curve, r: &[u8]) -> Result<EcPoint, MappingError> {
     let quarter = p.wrapping_add(&Uint::ONE).shr_vartime(2);
     let exponent = p.wrapping_sub(&Uint::ONE).wrapping_sub(&quarter);
     let big_a = h2.pow_vartime(&exponent);
-    let (x, y) = if big_a.square().mul(&h2) == one {
-        (x2, big_a.mul(&h2))
-    } else {
-        (x3, big_a.mul(&u))
-    };
+    // Which candidate is on the curve depends on the secret nonce: choose in constant time.
+    let is_x2 = big_a.square().mul(&h2).ct_eq(&one);
+    let x = x3.ct_select(&x2, is_x2);
+    let y = big_a.mul(&u).ct_select(&big_a.mul(&h2), is_x2);
     let mut sec1 = vec![0x04];
     sec1.extend_from_slice(&from_uint(&x.retrieve(), len).ok_or(MappingError::NoPoint)?);
     sec1.extend_from_slice(&from_uint(&y.retrieve(), len).ok_or(MappingError::NoPoint)?);

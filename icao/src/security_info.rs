@@ -789,4 +789,64 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn pace_preference_orders_supported_entries_and_keeps_ties_in_file_order() {
+        let im = |agreement, group| {
+            PaceInfo::new(
+                PaceProtocol {
+                    agreement,
+                    mapping: PaceMapping::Integrated,
+                    cipher: Cipher::Aes128,
+                },
+                group,
+            )
+        };
+        let entries = vec![
+            PaceInfo::ecdh_gm(Cipher::Tdes, Curve::BrainpoolP384r1),
+            PaceInfo::dh_gm(Cipher::Aes256, DhGroup::Modp2048q256),
+            im(KeyAgreement::Dh, PaceGroup::Dh(DhGroup::Modp1024)),
+            PaceInfo::ecdh_gm(Cipher::Aes128, Curve::P256),
+            im(KeyAgreement::Ecdh, PaceGroup::Ec(Curve::P384)),
+            PaceInfo::ecdh_gm(Cipher::Aes128, Curve::BrainpoolP256r1),
+            PaceInfo::ecdh_gm(Cipher::Aes128, Curve::P384),
+            PaceInfo::dh_gm(Cipher::Aes128, DhGroup::Modp1024),
+            // Not runnable: a DH protocol on a curve's ID, an unknown ID, version 1, CAM.
+            PaceInfo {
+                parameter_id: Some(13),
+                ..PaceInfo::dh_gm(Cipher::Aes256, DhGroup::Modp1024)
+            },
+            PaceInfo {
+                parameter_id: Some(9),
+                ..PaceInfo::ecdh_gm(Cipher::Aes256, Curve::P256)
+            },
+            PaceInfo {
+                version: 1,
+                ..PaceInfo::ecdh_gm(Cipher::Aes256, Curve::P256)
+            },
+            PaceInfo::new(
+                PaceProtocol {
+                    agreement: KeyAgreement::Ecdh,
+                    mapping: PaceMapping::ChipAuthentication,
+                    cipher: Cipher::Aes256,
+                },
+                PaceGroup::Ec(Curve::P256),
+            ),
+        ];
+        let infos = SecurityInfos {
+            entries: entries.iter().cloned().map(SecurityInfo::Pace).collect(),
+        };
+        let order: Vec<&PaceInfo> = infos.pace_preference();
+        let expected: Vec<&PaceInfo> = [6, 3, 5, 4, 1, 7, 2, 0]
+            .iter()
+            .map(|i| &entries[*i])
+            .collect();
+        // P-384 (192-bit) before the two 128-bit curves, which keep their file order.
+        assert_eq!(order, expected);
+        assert_eq!(infos.best_pace(), Some(&entries[6]));
+        // The same entries in another file order give the same choice.
+        let mut reversed = infos.clone();
+        reversed.entries.reverse();
+        assert_eq!(reversed.best_pace(), Some(&entries[6]));
+    }
 }
