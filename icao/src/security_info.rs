@@ -849,4 +849,45 @@ mod tests {
         reversed.entries.reverse();
         assert_eq!(reversed.best_pace(), Some(&entries[6]));
     }
+
+    /// A chip writes DG14: its DH key entry, however corrupted, parses or is refused, never a
+    /// panic; the intact one gives the key back.
+    #[test]
+    fn dh_key_entries_never_panic() {
+        let bytes = |n: usize| -> Vec<u8> { (0..n).map(|i| (i * 37 + 11) as u8).collect() };
+        let group = DhGroup::Modp1024;
+        let key =
+            crate::dh::DhKeyPair::from_private_on(&group.generator(), SecretKey::new(bytes(20)))
+                .unwrap();
+        let info = ChipAuthenticationPublicKeyInfo::dh(key.public(), Some(1)).unwrap();
+        let dg14 = SecurityInfos {
+            entries: vec![SecurityInfo::ChipAuthenticationPublicKey(info)],
+        }
+        .encode_dg14()
+        .unwrap();
+        let back = SecurityInfos::parse_dg14(&dg14).unwrap();
+        let k = back.chip_authentication_keys().next().unwrap();
+        assert_eq!(k.agreement(), Some(KeyAgreement::Dh));
+        assert_eq!(
+            k.public_key().unwrap(),
+            crate::group::Element::Dh(key.public().clone())
+        );
+        let mut x: u32 = 7;
+        for i in (0..dg14.len()).step_by(3) {
+            for _ in 0..8 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let mut bad = dg14.clone();
+                bad[i] = (x >> 16) as u8;
+                if let Ok(infos) = SecurityInfos::parse_dg14(&bad) {
+                    for k in infos.chip_authentication_keys() {
+                        let _ = k.public_key();
+                    }
+                }
+            }
+        }
+        for n in [0, 1, 127, 128, 129, 300] {
+            let _ = PaceGroup::Dh(group).decode(&bytes(n));
+            let _ = PaceGroup::Ec(Curve::P256).decode(&bytes(n));
+        }
+    }
 }
