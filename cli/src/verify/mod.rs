@@ -139,7 +139,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         };
         let desk = desk::desk(dir)?;
         let client = client(url)?;
-        let mut verdict = block_on(eid_core::verify::redeem(&client, &desk, &text, now))?
+        let mut verdict = block_on(eid_core::client::redeem(&client, &desk, &text, now))?
             .unwrap_or_else(|e| e.to_verdict(now));
         if let Some(w) = want {
             verdict.expect_profile(w);
