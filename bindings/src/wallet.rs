@@ -6,7 +6,7 @@ use crate::http::{self, HttpTransport};
 use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::run::{logged, on_runtime};
 use eid_core::account::AccountState;
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::client::BackendClient;
 use eid_core::platform::SyncStage;
 use eid_core::platform::SystemClock;

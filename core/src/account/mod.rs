@@ -4,14 +4,17 @@
 //! runs. Everything is persisted through [`MetaStore`] (the wallet store's `meta` table), so it
 //! survives restarts.
 
-pub mod lockout;
-pub mod passcode;
+pub(crate) mod lockout;
+pub(crate) mod passcode;
+
+pub use lockout::lock_ms;
+pub use passcode::{KdfParams, Passcode};
 
 use crate::keys::KeyError;
 use crate::platform::Clock;
 use eid_crypto::{Rng, SecretKey};
 use lockout::Lockout;
-use passcode::{KdfParams, Passcode, PasscodeRecord, VerifierKey};
+use passcode::{PasscodeRecord, VerifierKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 

@@ -53,7 +53,7 @@ impl VerifierKey {
         }
     }
 
-    /// SEC1 uncompressed public key, for [`VerifierRegistration::public_key`].
+    /// SEC1 uncompressed public key, for [`crate::api::VerifierRegistration::public_key`].
     pub fn public_key(&self) -> Vec<u8> {
         self.key
             .verifying_key()

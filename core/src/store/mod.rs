@@ -263,8 +263,16 @@ impl Store {
         })
     }
 
-    /// Inserts or replaces one document, in one transaction.
-    pub fn put_document(&self, id: &str, kind: &str, summary: &[u8], body: &[u8]) -> Result<()> {
+    /// Inserts or replaces one document, in one transaction (tests only: the wallet writes
+    /// documents in batches, [`Self::put_documents`]).
+    #[cfg(test)]
+    pub(crate) fn put_document(
+        &self,
+        id: &str,
+        kind: &str,
+        summary: &[u8],
+        body: &[u8],
+    ) -> Result<()> {
         self.put_documents(&[NewDocument {
             id,
             kind,

@@ -10,7 +10,7 @@
 //! (only the profile's fields, the required ones present, checked while decoding).
 
 mod reason;
-pub mod status;
+pub(crate) mod status;
 
 pub use reason::Reason;
 pub use status::{Status, StatusList, StatusListError};
