@@ -68,7 +68,7 @@ pub struct DocumentSummary {
 
 /// One document row as [`Store::list_summaries_each`] gives it: id, kind, and the opened
 /// summary or why it did not open.
-pub type SummaryRow = (String, String, Result<Vec<u8>>);
+pub(crate) type SummaryRow = (String, String, Result<Vec<u8>>);
 
 /// A decrypted log record.
 #[derive(Clone, PartialEq, Eq)]
