@@ -34,7 +34,7 @@ mod throttle;
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
 use eid_core::api::paths;
-use eid_core::signing::api::paths as signing_paths;
+use eid_core::signing::paths as signing_paths;
 use std::sync::Arc;
 
 pub use activation::{CODE_LIFETIME, MAX_WRONG_CODES, RATE_WINDOW};

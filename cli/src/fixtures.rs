@@ -5,7 +5,7 @@ use crate::context::{now_s, open_wallet, passcode};
 use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::transactions::{Outcome, Transaction, TransactionKind};
 use eid_core::wallet::Wallet;
 use eid_fixtures::card::cccd::{self, CardOptions};

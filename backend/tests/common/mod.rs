@@ -11,7 +11,7 @@ use base64::Engine;
 use coset::{CoseSign1, TaggedCborSerializable};
 use der::Decode;
 use eid_backend::{App, Config};
-use eid_core::account::passcode::{KdfParams, Passcode};
+use eid_core::account::{KdfParams, Passcode};
 use eid_core::api::{
     self, ActivationComplete, ActivationStart, ActivationStarted, B64, ChipEvidence, ConsentProof,
     DevOutbox, ErrorBody, ErrorCode, headers,
