@@ -1,11 +1,14 @@
 //! The running backend ([`App`]): opening (database, keys, registry, services), pruning and
 //! serving.
 
+use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Error;
 use crate::state::AppState;
-use crate::{auth, consent, db, keys, presentation, registry, server, signing, sms, throttle};
+use crate::{
+    auth, coherence, consent, db, keys, presentation, registry, server, signing, sms, throttle,
+};
 use axum::Router;
 use std::sync::Arc;
 
@@ -68,22 +71,27 @@ impl App {
             throttle::Throttle::new(config.limits.client_throttle, config.limits.global_throttle);
         let sms = sms::SmsSender::new(config.dev_mode, config.sms_gateway.as_ref());
         let consent = consent::Consent::open(&store, kek.clone(), clock.now()).await?;
-        Ok(App {
-            state: Arc::new(AppState {
-                store,
-                keys,
-                config,
-                clock,
-                accounts: Default::default(),
-                pages: Default::default(),
-                status_list: Default::default(),
-                signing,
-                presentation: presentation::Caches::default(),
-                throttle,
-                sms,
-                consent,
-            }),
-        })
+        let coherence = coherence::Coherence::new(store.backend())?;
+        let gate = coherence.gate();
+        let state = Arc::new(AppState {
+            store,
+            keys,
+            config,
+            clock,
+            accounts: Cache::new(gate.clone()),
+            pages: Cache::new(gate.clone()),
+            status_list: Cache::new(gate),
+            coherence,
+            signing,
+            presentation: presentation::Caches::default(),
+            throttle,
+            sms,
+            consent,
+        });
+        // PostgreSQL: hear the other instances' invalidations before using the caches.
+        coherence::spawn_listener(&state);
+        coherence::wait_listening(&state).await;
+        Ok(App { state })
     }
 
     pub fn state(&self) -> &Arc<AppState> {

@@ -9,6 +9,7 @@ mod app;
 mod auth;
 mod cache;
 mod clock;
+mod coherence;
 mod config;
 mod consent;
 pub mod db;
