@@ -151,12 +151,15 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` completes, within the connection caps and timeouts
-    /// of [`Config::limits`] (see `server`), pruning old rows every few minutes.
+    /// of [`Config::limits`] (see `server`), pruning old rows every few minutes. On SQLite, only
+    /// one server per database file (docs/adr/0027): a second one is refused (`AddrInUse`).
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Held while serving: a second process on the same SQLite file is refused.
+        let _single = single_sqlite_server(&self.state.config.database_url)?;
         let app = self.clone();
         let pruner = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -172,5 +175,37 @@ impl App {
             server::run(listener, self.router(), &self.state.config.limits, shutdown).await;
         pruner.abort();
         served
+    }
+}
+
+/// SQLite is served by one process (docs/adr/0027): its caches hear no other process, and its
+/// writer lock is per process. An exclusive lock on `<file>.serve-lock`, held while serving;
+/// `None` for PostgreSQL and in-memory databases.
+fn single_sqlite_server(url: &str) -> std::io::Result<Option<std::fs::File>> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(None);
+    };
+    let path = rest
+        .strip_prefix("//")
+        .unwrap_or(rest)
+        .split('?')
+        .next()
+        .unwrap_or("");
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{path}.serve-lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "another process serves this SQLite database: SQLite is served by one process; \
+             several instances need PostgreSQL (docs/adr/0027)",
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }

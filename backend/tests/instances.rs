@@ -199,6 +199,49 @@ async fn listener_pid(url: &str, i: usize) -> Option<i32> {
     pid
 }
 
+/// SQLite has no channel between processes: a second server on the same file is refused.
+#[tokio::test]
+async fn sqlite_is_served_by_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+    let first = App::open(config(url.clone())).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let serving = tokio::spawn(async move {
+        first
+            .serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    // The first server holds the file once it serves.
+    let second = App::open(config(url.clone())).await.unwrap();
+    let refused = within(Duration::from_secs(5), async || {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let served = tokio::time::timeout(
+            Duration::from_millis(200),
+            second.serve(listener, std::future::pending()),
+        )
+        .await;
+        matches!(served, Ok(Err(e)) if e.kind() == std::io::ErrorKind::AddrInUse)
+    })
+    .await;
+    assert!(refused.is_some(), "a second server on one SQLite file");
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+    // Once the first stopped, another may serve.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let served = tokio::time::timeout(
+        Duration::from_millis(300),
+        second.serve(listener, std::future::pending()),
+    )
+    .await;
+    assert!(
+        served.is_err(),
+        "serving after the first stopped: {served:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_change_on_one_instance_is_refused_on_the_others_within_a_second() {
     let Some(cl) = cluster(3).await else { return };
