@@ -17,6 +17,7 @@ mod documents;
 pub mod error;
 mod evidence;
 mod http;
+mod idempotency;
 pub mod input;
 mod issue;
 pub mod keys;

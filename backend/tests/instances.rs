@@ -381,6 +381,31 @@ async fn futures_join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_request_id_runs_once_across_instances() {
+    let Some(cl) = cluster(3).await else { return };
+    let c = citizen(4);
+    // A client's retries of one start, at once, landing on every instance.
+    let req = api::ActivationStart {
+        client_request_id: request_id(),
+        id_number: c.id_number.clone(),
+        phone: c.phone.clone(),
+    };
+    let replies =
+        futures_join_all((0..9).map(|_| cl.proxy.post(api::paths::ACTIVATION_START, &req))).await;
+    for r in &replies {
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.body, replies[0].body);
+    }
+    let sent = cl.instances[1].outbox(&c.phone).await.messages.len();
+    assert_eq!(sent, 1, "one start, one SMS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_whose_listener_died_serves_nothing_it_missed() {
     let Some(cl) = cluster(2).await else { return };
     let [a, b] = &cl.instances[..] else {
