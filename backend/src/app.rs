@@ -87,6 +87,7 @@ impl App {
             throttle,
             sms,
             consent,
+            draining: Default::default(),
         });
         // PostgreSQL: hear the other instances' invalidations before using the caches.
         coherence::spawn_listener(&state);
@@ -151,8 +152,12 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` completes, within the connection caps and timeouts
-    /// of [`Config::limits`] (see `server`), pruning old rows every few minutes. On SQLite, only
-    /// one server per database file (docs/adr/0027): a second one is refused (`AddrInUse`).
+    /// of [`Config::limits`] (see `server`), pruning old rows every few minutes. When `shutdown`
+    /// completes the readiness endpoint turns 503 for [`Limits::drain_delay`], then the listener
+    /// stops accepting and in-flight requests finish. On SQLite, only one server per database
+    /// file (docs/adr/0027): a second one is refused (`AddrInUse`).
+    ///
+    /// [`Limits::drain_delay`]: crate::limits::Limits::drain_delay
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
@@ -171,6 +176,21 @@ impl App {
                 }
             }
         });
+        // Shutdown: not ready first, serve on for the drain delay (the balancer takes this
+        // instance out), then stop accepting and finish what is in flight.
+        let state = self.state.clone();
+        let drain = self.state.config.limits.drain_delay;
+        let shutdown = async move {
+            shutdown.await;
+            state
+                .draining
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            tracing::info!(
+                drain_ms = drain.as_millis() as u64,
+                "shutting down: not ready, draining"
+            );
+            tokio::time::sleep(drain).await;
+        };
         let served =
             server::run(listener, self.router(), &self.state.config.limits, shutdown).await;
         pruner.abort();

@@ -33,6 +33,8 @@ pub struct AppState {
     pub(crate) sms: sms::SmsSender,
     /// Citizen consent (docs/adr/0017); always on since every backend has a KEK.
     pub(crate) consent: consent::Consent,
+    /// Shutting down: the readiness endpoint answers 503 (docs/adr/0027).
+    pub(crate) draining: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
