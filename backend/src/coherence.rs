@@ -101,11 +101,13 @@ pub async fn commit(
                 .await?;
         }
     }
-    w.commit().await?;
+    let committed = w.commit().await;
+    // Even when the commit reports an error: it may have committed (the connection lost on
+    // COMMIT), and this instance skips its own notifications. Forgetting is always safe.
     for change in changes {
         apply(state, *change);
     }
-    Ok(())
+    committed
 }
 
 /// The notification payloads of `changes` by `instance`, each within [`MAX_PAYLOAD`].
