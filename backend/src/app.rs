@@ -88,6 +88,7 @@ impl App {
             sms,
             consent,
             draining: Default::default(),
+            serve_lock: Default::default(),
         });
         // PostgreSQL: hear the other instances' invalidations before using the caches.
         coherence::spawn_listener(&state);
@@ -164,7 +165,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // Held while serving: a second process on the same SQLite file is refused.
-        let _single = single_sqlite_server(&self.state.config.database_url)?;
+        self.claim_sqlite()?;
         let app = self.clone();
         let pruner = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -194,7 +195,25 @@ impl App {
         let served =
             server::run(listener, self.router(), &self.state.config.limits, shutdown).await;
         pruner.abort();
+        if let Ok(mut held) = self.state.serve_lock.lock() {
+            *held = None;
+        }
         served
+    }
+
+    /// SQLite: claims the database file for this server (a lock held until [`App::serve`]
+    /// returns), or refuses with `AddrInUse` when another process serves it. `serve` claims it
+    /// itself; call this first to refuse before announcing anything. PostgreSQL: nothing.
+    pub fn claim_sqlite(&self) -> std::io::Result<()> {
+        let mut held = self
+            .state
+            .serve_lock
+            .lock()
+            .map_err(|_| std::io::Error::other("serve lock poisoned"))?;
+        if held.is_none() {
+            *held = single_sqlite_server(&self.state.config.database_url)?;
+        }
+        Ok(())
     }
 }
 

@@ -35,6 +35,8 @@ pub struct AppState {
     pub(crate) consent: consent::Consent,
     /// Shutting down: the readiness endpoint answers 503 (docs/adr/0027).
     pub(crate) draining: std::sync::atomic::AtomicBool,
+    /// SQLite: the lock on `<file>.serve-lock` while this backend serves (`App::claim_sqlite`).
+    pub(crate) serve_lock: std::sync::Mutex<Option<std::fs::File>>,
 }
 
 impl AppState {

@@ -132,6 +132,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         let app = App::open_with_signer(config, &args.signer)
             .await
             .context("cannot open the backend")?;
+        // SQLite is served by one process: refused before anything is announced.
+        app.claim_sqlite().context("cannot serve this database")?;
         let listener = tokio::net::TcpListener::bind(&args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
