@@ -37,6 +37,9 @@ struct Cluster {
     proxy: Harness,
     /// The database all instances share.
     url: String,
+    /// Its name, and the URL of the server's own test database (to alter this one from).
+    name: String,
+    server: String,
 }
 
 /// `n` instances on a fresh database, or `None` (with a note) without a PostgreSQL server.
@@ -79,6 +82,8 @@ async fn cluster(n: usize) -> Option<Cluster> {
         instances,
         proxy: Harness::over_http(first, "postgres", proxy),
         url,
+        name,
+        server,
     })
 }
 
@@ -468,4 +473,58 @@ async fn an_instance_whose_listener_died_serves_nothing_it_missed() {
     );
     assert_eq!(documents(b, &second).await.status, StatusCode::OK);
     db.close().await.unwrap();
+}
+
+/// GET /v1/ready of `h`: the status and, when ready, the caches' state.
+async fn ready(h: &Harness) -> (StatusCode, Option<String>) {
+    let r = h.get(eid_backend::READY).await;
+    let caches = (r.status == StatusCode::OK).then(|| r.json::<eid_backend::Ready>().caches);
+    if r.status != StatusCode::OK {
+        assert_eq!(r.headers["retry-after"], "1");
+    }
+    (r.status, caches)
+}
+
+/// Readiness follows the database: 503 (within its 2 s bound) while the database refuses
+/// connections, and ready again by itself, caches on, once it accepts them (issue 17 "Faults").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_and_recovers_by_itself() {
+    let Some(cl) = cluster(1).await else { return };
+    let a = &cl.instances[0];
+    let device = a.activate(&citizen(5)).await;
+    assert_eq!(ready(a).await, (StatusCode::OK, Some("on".into())));
+    let mut admin = sqlx::PgConnection::connect(&cl.server).await.unwrap();
+    let allow = |on: bool| format!("ALTER DATABASE {} ALLOW_CONNECTIONS {on}", cl.name);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(allow(false)))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&cl.name)
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let down = within(Duration::from_secs(5), async || {
+        ready(a).await.0 == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    eprintln!("database refused -> not ready after {down:?}");
+    assert!(down.is_some(), "still ready without a database");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(allow(true)))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let back = within(Duration::from_secs(10), async || {
+        ready(a).await == (StatusCode::OK, Some("on".into()))
+    })
+    .await;
+    eprintln!("database back -> ready, caches on, after {back:?}");
+    assert!(back.is_some(), "did not recover");
+    assert_eq!(documents(a, &device).await.status, StatusCode::OK);
+    admin.close().await.unwrap();
 }
