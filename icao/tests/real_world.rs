@@ -294,9 +294,8 @@ fn bsi_2008_passport_hashes_match_and_its_p224_signature_is_reported_unchecked()
 
 /// Finding (issue 14): this test passport's DG15 encodes its RSA modulus as a DER INTEGER
 /// without the leading 00 byte (so, read strictly, a negative number), as some early chips do.
-/// JMRTD reads the key; our `parse_dg15` rejects it as malformed. Left to the reader's owners.
+/// JMRTD reads the key, and so do we (`aa::rsa_public_key` reads the INTEGERs as unsigned).
 #[test]
-#[ignore = "parse_dg15 rejects an RSA modulus written without its leading 00 (BSI 2008 test passport)"]
 fn dg15_with_an_unpadded_rsa_modulus_is_read() {
     match parse_dg15(bsi2008::DG15).unwrap() {
         AaPublicKey::Rsa { modulus, exponent } => {
