@@ -15,6 +15,7 @@ pub mod client;
 pub mod consent;
 pub mod credential;
 pub mod keys;
+pub mod mdoc;
 pub mod platform;
 pub mod present;
 pub mod runtime;

@@ -4,11 +4,16 @@
 //! Signing takes the key as a closure (a key in memory or on a token); the signature is r || s,
 //! low-S ([`crate::es256`]). Checking is split so each format keeps its own rules and error
 //! messages: decode, [`Sign1::check_header`], [`Sign1::verify_es256`] with the signer's point.
+//!
+//! ISO/IEC 18013-5 (mdoc) adds three forms, checked here too so COSE stays in one place: the
+//! x5chain in the *unprotected* header ([`Sign1::unprotected_x5chain`]), detached payloads
+//! ([`Sign1::verify_es256_detached`], [`sign_es256_detached`]) and COSE_Mac0 with HMAC 256/256
+//! ([`Mac0`]).
 
 use crate::es256;
 use ciborium::Value;
 use coset::{
-    CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, Label,
+    CborSerializable, CoseMac0, CoseSign1, CoseSign1Builder, HeaderBuilder, Label,
     RegisteredLabelWithPrivate, TaggedCborSerializable, iana,
 };
 
@@ -68,6 +73,32 @@ pub fn sign_es256<E>(
         Tagging::Untagged => sign1.to_vec(),
     }
     .map_err(|_| SignError::Encoding)
+}
+
+/// Signs a detached `payload` (RFC 9052 §4.1: the payload travels elsewhere and the COSE_Sign1
+/// carries `nil`), untagged, with ES256 in the protected header and `x5chain` (if any) in the
+/// unprotected one, as ISO/IEC 18013-5 §9.1.3.4 (device signature) and §9.1.2.4 (issuer auth) use.
+pub fn sign_es256_detached<E>(
+    payload: &[u8],
+    unprotected_x5chain: Option<&[u8]>,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Vec<u8>, SignError<E>> {
+    let mut unprotected = HeaderBuilder::new();
+    if let Some(certificate) = unprotected_x5chain {
+        unprotected = unprotected.value(X5CHAIN, Value::Bytes(certificate.to_vec()));
+    }
+    CoseSign1Builder::new()
+        .protected(
+            HeaderBuilder::new()
+                .algorithm(iana::Algorithm::ES256)
+                .build(),
+        )
+        .unprotected(unprotected.build())
+        .try_create_detached_signature(payload, &[], sign)
+        .map_err(SignError::Signer)?
+        .build()
+        .to_vec()
+        .map_err(|_| SignError::Encoding)
 }
 
 /// What the protected header of a COSE_Sign1 must look like, besides `alg` = ES256.
@@ -152,6 +183,50 @@ impl Sign1 {
         self.0.payload.as_deref()
     }
 
+    /// Whether the protected `alg` is ES256 and nothing critical is asked of the reader.
+    pub fn is_es256(&self) -> bool {
+        let h = &self.0.protected.header;
+        h.alg == Some(RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256))
+            && h.crit.is_empty()
+    }
+
+    /// The *unprotected* `x5chain` value (ISO/IEC 18013-5 puts the document signer there).
+    pub fn unprotected_x5chain(&self) -> Option<&Value> {
+        self.0
+            .unprotected
+            .rest
+            .iter()
+            .find(|(l, _)| *l == Label::Int(X5CHAIN))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether the signature is a valid ES256 signature by `point`, in either S form
+    /// ([`es256::verify_raw_any_s`]: ISO/IEC 18013-5 issuer signatures).
+    pub fn verify_es256_any_s(&self, point: &[u8]) -> bool {
+        self.0
+            .verify_signature(&[], |signature, tbs| {
+                es256::verify_raw_any_s(point, tbs, signature)
+                    .then_some(())
+                    .ok_or(())
+            })
+            .is_ok()
+    }
+
+    /// Whether the signature is a valid ES256 signature by `point`, in either S form
+    /// ([`es256::verify_raw_any_s`]), over the detached `payload` (ISO/IEC 18013-5 device and
+    /// reader signatures); false if the COSE_Sign1 carries a payload of its own.
+    pub fn verify_es256_detached(&self, point: &[u8], payload: &[u8]) -> bool {
+        self.0.payload.is_none()
+            && self
+                .0
+                .verify_detached_signature(payload, &[], |signature, tbs| {
+                    es256::verify_raw_any_s(point, tbs, signature)
+                        .then_some(())
+                        .ok_or(())
+                })
+                .is_ok()
+    }
+
     /// Whether the signature is a valid low-S ES256 signature by `point` (SEC1 uncompressed),
     /// with no external data.
     pub fn verify_es256(&self, point: &[u8]) -> bool {
@@ -171,6 +246,63 @@ impl Sign1 {
 
     pub fn signature(&self) -> &[u8] {
         &self.0.signature
+    }
+}
+
+/// A decoded, untagged COSE_Mac0 (RFC 9052 §6.2) whose tag is not checked yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mac0(CoseMac0);
+
+impl Mac0 {
+    pub fn decode(bytes: &[u8]) -> Option<Mac0> {
+        CoseMac0::from_slice(bytes).ok().map(Mac0)
+    }
+
+    /// Whether the protected `alg` is HMAC 256/256 (5) and nothing critical is asked.
+    pub fn is_hmac256(&self) -> bool {
+        let h = &self.0.protected.header;
+        h.alg
+            == Some(RegisteredLabelWithPrivate::Assigned(
+                iana::Algorithm::HMAC_256_256,
+            ))
+            && h.crit.is_empty()
+    }
+
+    /// Whether the tag is the HMAC-SHA-256 under `key` of the MAC_structure over the detached
+    /// `payload` (compared in constant time); false if the COSE_Mac0 carries a payload.
+    pub fn verify_hmac256_detached(&self, key: &[u8], payload: &[u8]) -> bool {
+        if self.0.payload.is_some() {
+            return false;
+        }
+        let tbm = coset::mac_structure_data(
+            coset::MacContext::CoseMac0,
+            self.0.protected.clone(),
+            &[],
+            payload,
+        );
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+        ring::hmac::verify(&key, &tbm, &self.0.tag).is_ok()
+    }
+
+    /// A COSE_Mac0 with HMAC 256/256 over a detached `payload` (the holder's device MAC).
+    pub fn create_hmac256_detached(key: &[u8], payload: &[u8]) -> Option<Vec<u8>> {
+        let protected = coset::ProtectedHeader {
+            original_data: None,
+            header: HeaderBuilder::new()
+                .algorithm(iana::Algorithm::HMAC_256_256)
+                .build(),
+        };
+        let tbm =
+            coset::mac_structure_data(coset::MacContext::CoseMac0, protected.clone(), &[], payload);
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+        let tag = ring::hmac::sign(&key, &tbm).as_ref().to_vec();
+        CoseMac0 {
+            protected,
+            tag,
+            ..Default::default()
+        }
+        .to_vec()
+        .ok()
     }
 }
 

@@ -43,6 +43,15 @@ pub fn verify_raw(point: &[u8], message: &[u8], signature: &[u8]) -> bool {
             .is_ok()
 }
 
+/// ES256 check of a raw r || s signature in either S form. Only for formats whose standard does
+/// not ask for low-S and whose signatures serve as no identifier: ISO/IEC 18013-5 issuer, device
+/// and reader signatures (its Annex D example is signed high-S).
+pub fn verify_raw_any_s(point: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
+        .verify(message, signature)
+        .is_ok()
+}
+
 /// ES256 check of a DER low-S signature with an uncompressed SEC1 point.
 pub fn verify_der(point: &[u8], message: &[u8], der: &[u8]) -> bool {
     der_is_low_s(der)

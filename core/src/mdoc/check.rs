@@ -1,0 +1,186 @@
+//! The reader's check of a DeviceResponse (ISO/IEC 18013-5 §9.3.1): issuer authentication (the
+//! MSO's ES256 signature by the document signer in the unprotected x5chain, issued by a trusted
+//! IACA, both certificates valid now), the digest of every disclosed element, the MSO's docType
+//! and validity, and device authentication (signature by the MSO's device key, or MAC under
+//! EMacKey) over DeviceAuthentication with this session's transcript. First failure wins.
+
+use super::cbor;
+use super::error::{CheckError, MdocError};
+use super::mso::MobileSecurityObject;
+use super::response::{
+    DeviceAuth, DeviceResponse, Document, STATUS_OK, device_authentication_bytes,
+};
+use super::session_keys;
+use super::transcript::SessionTranscript;
+use ciborium::Value;
+use eid_crypto::cose::{Mac0, Sign1, Tagging, x5chain_leaf};
+use eid_crypto::trust::TrustStore;
+use eid_crypto::x509::{SignerCertificate, p256_point};
+use eid_crypto::{SecretKey, ct_eq};
+use x509_cert::Certificate;
+
+/// What the reader knows when it checks: the session, the IACAs it trusts, the time.
+pub struct ReaderContext<'a> {
+    pub transcript: &'a SessionTranscript,
+    pub iacas: &'a TrustStore,
+    /// Unix seconds.
+    pub now: u64,
+    /// The reader's ephemeral private key (EReaderKey), needed for a device MAC.
+    pub e_reader_private: Option<&'a SecretKey>,
+}
+
+/// A document that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedDocument {
+    pub doc_type: String,
+    /// (namespace, element identifier, value) of every disclosed element.
+    pub elements: Vec<(String, String, Value)>,
+    /// The document signer certificate (DER).
+    pub document_signer: Vec<u8>,
+    pub mso: MobileSecurityObject,
+    /// Whether the device authenticated by MAC (otherwise by signature).
+    pub device_mac: bool,
+}
+
+/// Checks every document of an encoded DeviceResponse.
+pub fn check_device_response(
+    bytes: &[u8],
+    ctx: &ReaderContext<'_>,
+) -> Result<Vec<VerifiedDocument>, CheckError> {
+    let response = DeviceResponse::parse(bytes)?;
+    if response.status != STATUS_OK {
+        return Err(CheckError::Status(response.status));
+    }
+    if response.documents.is_empty() {
+        return Err(CheckError::NoDocuments);
+    }
+    response
+        .documents
+        .iter()
+        .map(|d| check_document(d, ctx))
+        .collect()
+}
+
+fn within(cert: &Certificate, now: u64) -> bool {
+    let v = cert.tbs_certificate().validity();
+    v.not_before.to_unix_duration().as_secs() <= now
+        && now <= v.not_after.to_unix_duration().as_secs()
+}
+
+/// Issuer authentication: the MSO, verified, and the document signer's DER.
+fn issuer_auth(
+    issuer_auth: &[u8],
+    ctx: &ReaderContext<'_>,
+) -> Result<(MobileSecurityObject, Vec<u8>), CheckError> {
+    let sign1 = Sign1::decode(issuer_auth, Tagging::Untagged).ok_or(CheckError::IssuerAuthForm)?;
+    if !sign1.is_es256() {
+        return Err(CheckError::IssuerAuthForm);
+    }
+    let ds_der = sign1
+        .unprotected_x5chain()
+        .and_then(x5chain_leaf)
+        .ok_or(CheckError::IssuerAuthForm)?;
+    let ds = SignerCertificate::from_der(ds_der).map_err(|_| CheckError::IssuerAuthForm)?;
+    let iaca = ctx
+        .iacas
+        .issuer_of(&ds)
+        .ok_or(CheckError::UntrustedIssuer)?;
+    let point = p256_point(&ds.certificate).ok_or(CheckError::IssuerAuthForm)?;
+    if !sign1.verify_es256_any_s(&point) {
+        return Err(CheckError::IssuerSignature);
+    }
+    if !within(&ds.certificate, ctx.now) || !within(iaca, ctx.now) {
+        return Err(CheckError::CertificateExpired);
+    }
+    let payload = sign1.payload().ok_or(CheckError::IssuerAuthForm)?;
+    Ok((MobileSecurityObject::parse_bytes(payload)?, ds.der))
+}
+
+/// Checks one document.
+pub fn check_document(
+    doc: &Document,
+    ctx: &ReaderContext<'_>,
+) -> Result<VerifiedDocument, CheckError> {
+    let (mso, document_signer) = issuer_auth(&doc.issuer_signed.issuer_auth, ctx)?;
+    if mso.doc_type != doc.doc_type {
+        return Err(CheckError::DocType);
+    }
+    let v = mso.validity;
+    if v.signed > v.valid_from || ctx.now < v.valid_from || ctx.now > v.valid_until {
+        return Err(CheckError::Validity);
+    }
+    let algorithm = mso.digest_algorithm.ok_or(CheckError::DigestAlgorithm)?;
+    let mut elements = Vec::new();
+    for (namespace, items) in &doc.issuer_signed.namespaces {
+        let mut seen = std::collections::BTreeSet::new();
+        for item in items {
+            let expected = mso
+                .value_digests
+                .iter()
+                .find(|(ns, id, _)| ns == namespace && *id == item.digest_id)
+                .map(|(_, _, d)| d);
+            let ok = expected.is_some_and(|d| ct_eq(d, &algorithm.digest(&item.bytes.encoded())));
+            if !ok {
+                return Err(CheckError::Digest {
+                    namespace: namespace.clone(),
+                });
+            }
+            if !seen.insert(item.element_identifier.as_str()) {
+                return Err(CheckError::DuplicateElement {
+                    namespace: namespace.clone(),
+                });
+            }
+            elements.push((
+                namespace.clone(),
+                item.element_identifier.clone(),
+                item.element_value.clone(),
+            ));
+        }
+    }
+    // Device-signed elements are not supported yet: the namespaces must be an empty map.
+    let device_ns = doc
+        .device_signed
+        .namespaces
+        .item()
+        .map_err(CheckError::Malformed)?;
+    if !cbor::map(&device_ns, "DeviceNameSpaces")
+        .map_err(CheckError::Malformed)?
+        .is_empty()
+    {
+        return Err(CheckError::Malformed(MdocError::Structure(
+            "DeviceNameSpaces",
+        )));
+    }
+    let payload =
+        device_authentication_bytes(ctx.transcript, &doc.doc_type, &doc.device_signed.namespaces);
+    let device_mac = match &doc.device_signed.auth {
+        DeviceAuth::Signature(s) => {
+            let sign1 = Sign1::decode(s, Tagging::Untagged).ok_or(CheckError::DeviceAuth)?;
+            if !sign1.is_es256() || !sign1.verify_es256_detached(mso.device_key.sec1(), &payload) {
+                return Err(CheckError::DeviceAuth);
+            }
+            false
+        }
+        DeviceAuth::Mac(m) => {
+            let private = ctx.e_reader_private.ok_or(CheckError::NoReaderKey)?;
+            let key = session_keys::derive(
+                private,
+                &mso.device_key,
+                &ctx.transcript.bytes(),
+                b"EMacKey",
+            )?;
+            let mac0 = Mac0::decode(m).ok_or(CheckError::DeviceAuth)?;
+            if !mac0.is_hmac256() || !mac0.verify_hmac256_detached(key.as_bytes(), &payload) {
+                return Err(CheckError::DeviceAuth);
+            }
+            true
+        }
+    };
+    Ok(VerifiedDocument {
+        doc_type: doc.doc_type.clone(),
+        elements,
+        document_signer,
+        mso,
+        device_mac,
+    })
+}

@@ -1,0 +1,116 @@
+//! IssuerSigned (ISO/IEC 18013-5 §8.3.2.1.2.2): the disclosed elements as IssuerSignedItemBytes
+//! (each `#6.24(bstr .cbor IssuerSignedItem)` kept exactly as received, since its digest is in the
+//! MSO) and the issuer's COSE_Sign1 over the MSO.
+
+use super::cbor::{self, Tagged24};
+use super::error::MdocError;
+use ciborium::Value;
+
+/// One disclosed element.
+#[derive(Clone, PartialEq)]
+pub struct IssuerSignedItem {
+    pub digest_id: u64,
+    pub random: Vec<u8>,
+    pub element_identifier: String,
+    pub element_value: Value,
+    /// IssuerSignedItemBytes as received: what the MSO digest covers.
+    pub bytes: Tagged24,
+}
+
+impl std::fmt::Debug for IssuerSignedItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Element values are personal data: identifier and digest ID only.
+        f.debug_struct("IssuerSignedItem")
+            .field("digest_id", &self.digest_id)
+            .field("element_identifier", &self.element_identifier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IssuerSignedItem {
+    /// Builds an item (keys in the order of the standard's examples).
+    pub fn new(digest_id: u64, random: Vec<u8>, identifier: &str, value: Value) -> Self {
+        let bytes = Tagged24::of(&Value::Map(vec![
+            (Value::from("digestID"), Value::from(digest_id)),
+            (Value::from("random"), Value::Bytes(random.clone())),
+            (Value::from("elementIdentifier"), Value::from(identifier)),
+            (Value::from("elementValue"), value.clone()),
+        ]));
+        IssuerSignedItem {
+            digest_id,
+            random,
+            element_identifier: identifier.to_owned(),
+            element_value: value,
+            bytes,
+        }
+    }
+
+    fn from_tagged(bytes: Tagged24) -> Result<IssuerSignedItem, MdocError> {
+        const WHAT: &str = "IssuerSignedItem";
+        let value = bytes.item()?;
+        let m = cbor::map(&value, WHAT)?;
+        Ok(IssuerSignedItem {
+            digest_id: cbor::uint(cbor::get(m, "digestID"), WHAT)?,
+            random: cbor::bytes(cbor::get(m, "random"), WHAT)?.to_vec(),
+            element_identifier: cbor::text(cbor::get(m, "elementIdentifier"), WHAT)?.to_owned(),
+            element_value: cbor::get(m, "elementValue")
+                .cloned()
+                .ok_or(MdocError::Structure(WHAT))?,
+            bytes,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuerSigned {
+    /// Namespace → disclosed items, in the order received.
+    pub namespaces: Vec<(String, Vec<IssuerSignedItem>)>,
+    /// issuerAuth, re-encoded from the received array (its signed parts are bstrs, kept exact).
+    pub issuer_auth: Vec<u8>,
+}
+
+impl IssuerSigned {
+    pub(crate) fn from_value(value: &Value) -> Result<IssuerSigned, MdocError> {
+        const WHAT: &str = "IssuerSigned";
+        let m = cbor::map(value, WHAT)?;
+        let mut namespaces = Vec::new();
+        if let Some(ns) = cbor::get(m, "nameSpaces") {
+            for (name, items) in cbor::map(ns, WHAT)? {
+                let name = cbor::text(Some(name), WHAT)?.to_owned();
+                let items = cbor::array(items, WHAT)?
+                    .iter()
+                    .map(|i| IssuerSignedItem::from_tagged(Tagged24::from_value(i, WHAT)?))
+                    .collect::<Result<Vec<_>, _>>()?;
+                namespaces.push((name, items));
+            }
+        }
+        let issuer_auth =
+            cbor::encode(cbor::get(m, "issuerAuth").ok_or(MdocError::Structure(WHAT))?);
+        Ok(IssuerSigned {
+            namespaces,
+            issuer_auth,
+        })
+    }
+
+    /// Parses an encoded IssuerSigned (what `mdoc export` writes).
+    pub fn parse(bytes: &[u8]) -> Result<IssuerSigned, MdocError> {
+        IssuerSigned::from_value(&cbor::decode(bytes)?)
+    }
+
+    pub(crate) fn to_value(&self) -> Result<Value, MdocError> {
+        let ns = self
+            .namespaces
+            .iter()
+            .map(|(n, items)| {
+                (
+                    Value::from(n.as_str()),
+                    Value::Array(items.iter().map(|i| i.bytes.to_value()).collect()),
+                )
+            })
+            .collect();
+        Ok(Value::Map(vec![
+            (Value::from("nameSpaces"), Value::Map(ns)),
+            (Value::from("issuerAuth"), cbor::decode(&self.issuer_auth)?),
+        ]))
+    }
+}
