@@ -7,7 +7,7 @@
 //!
 //! ISO/IEC 18013-5 (mdoc) adds three forms, checked here too so COSE stays in one place: the
 //! x5chain in the *unprotected* header ([`Sign1::unprotected_x5chain`]), detached payloads
-//! ([`Sign1::verify_es256_detached`], [`sign_es256_detached`]) and COSE_Mac0 with HMAC 256/256
+//! ([`Sign1::verify_es256_detached`], [`sign_es256_unprotected_x5chain`]) and COSE_Mac0 with HMAC 256/256
 //! ([`Mac0`]).
 
 use crate::es256;
@@ -75,26 +75,34 @@ pub fn sign_es256<E>(
     .map_err(|_| SignError::Encoding)
 }
 
-/// Signs a detached `payload` (RFC 9052 §4.1: the payload travels elsewhere and the COSE_Sign1
-/// carries `nil`), untagged, with ES256 in the protected header and `x5chain` (if any) in the
-/// unprotected one, as ISO/IEC 18013-5 §9.1.3.4 (device signature) and §9.1.2.4 (issuer auth) use.
-pub fn sign_es256_detached<E>(
+/// Signs `payload` as an untagged COSE_Sign1 in the ISO/IEC 18013-5 form: ES256 in the protected
+/// header, `x5chain` (if any) in the unprotected one; the payload carried (issuerAuth over the
+/// MSO, §9.1.2.4) or detached (RFC 9052 §4.1: `nil` in its place; device signature §9.1.3.4).
+pub fn sign_es256_unprotected_x5chain<E>(
     payload: &[u8],
-    unprotected_x5chain: Option<&[u8]>,
+    detached: bool,
+    x5chain: Option<&[u8]>,
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
 ) -> Result<Vec<u8>, SignError<E>> {
     let mut unprotected = HeaderBuilder::new();
-    if let Some(certificate) = unprotected_x5chain {
+    if let Some(certificate) = x5chain {
         unprotected = unprotected.value(X5CHAIN, Value::Bytes(certificate.to_vec()));
     }
-    CoseSign1Builder::new()
+    let builder = CoseSign1Builder::new()
         .protected(
             HeaderBuilder::new()
                 .algorithm(iana::Algorithm::ES256)
                 .build(),
         )
-        .unprotected(unprotected.build())
-        .try_create_detached_signature(payload, &[], sign)
+        .unprotected(unprotected.build());
+    let builder = if detached {
+        builder.try_create_detached_signature(payload, &[], sign)
+    } else {
+        builder
+            .payload(payload.to_vec())
+            .try_create_signature(&[], sign)
+    };
+    builder
         .map_err(SignError::Signer)?
         .build()
         .to_vec()

@@ -7,7 +7,8 @@
 //! `mdoc:` URI), `transcript` (SessionTranscript), `session` (SessionEstablishment, SessionData),
 //! `session_keys` (ECDH, HKDF, AES-256-GCM), `request` (DeviceRequest, ItemsRequest),
 //! `issuer_signed`, `mso`, `response` (DeviceResponse, DeviceSigned, DeviceAuthentication),
-//! `time` (tdate), `check` (the reader's verification). Proven against the standard's Annex D
+//! `time` (tdate), `check` (the reader's verification), `issue` (IssuerSigned and MSO from
+//! elements), `holder` (selective disclosure and the device signature). Proven against the standard's Annex D
 //! example in `core/tests/mdoc_annex_d.rs`.
 
 mod cbor;
@@ -15,6 +16,8 @@ mod check;
 mod cose_key;
 mod engagement;
 mod error;
+mod holder;
+mod issue;
 mod issuer_signed;
 mod mso;
 mod request;
@@ -29,6 +32,8 @@ pub use check::{ReaderContext, VerifiedDocument, check_device_response, check_do
 pub use cose_key::P256Key;
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
 pub use error::{CheckError, MdocError};
+pub use holder::{disclose, respond};
+pub use issue::{MsoSpec, NamespaceElements, issue_mdoc};
 pub use issuer_signed::{IssuerSigned, IssuerSignedItem};
 pub use mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
 pub use request::{DeviceRequest, DocRequest, ItemsRequest, RequestedElement};

@@ -1,0 +1,60 @@
+//! The holder's side of a presentation (ISO/IEC 18013-5 §8.3.2.1.2.2, §9.1.3): from the issued
+//! IssuerSigned, only the elements the reader asked for (selective disclosure: the other items
+//! are left out, their digests stay hidden in the MSO), and the device signature over
+//! DeviceAuthentication with this session's transcript, by the MSO's device key.
+
+use super::cbor::Tagged24;
+use super::issuer_signed::IssuerSigned;
+use super::request::ItemsRequest;
+use super::response::{DeviceAuth, DeviceSigned, Document, device_authentication_bytes};
+use super::transcript::SessionTranscript;
+use ciborium::Value;
+use eid_crypto::cose::{SignError, sign_es256_unprotected_x5chain};
+
+/// The IssuerSigned with only the requested elements of `request` (its docType must match).
+pub fn disclose(issued: &IssuerSigned, request: &ItemsRequest) -> IssuerSigned {
+    let namespaces = issued
+        .namespaces
+        .iter()
+        .map(|(ns, items)| {
+            let kept = items
+                .iter()
+                .filter(|i| {
+                    request
+                        .elements
+                        .iter()
+                        .any(|e| &e.namespace == ns && e.identifier == i.element_identifier)
+                })
+                .cloned()
+                .collect::<Vec<_>>();
+            (ns.clone(), kept)
+        })
+        .filter(|(_, items)| !items.is_empty())
+        .collect();
+    IssuerSigned {
+        namespaces,
+        issuer_auth: issued.issuer_auth.clone(),
+    }
+}
+
+/// A Document answering `request`: disclosed elements and a device signature by `sign` (ES256
+/// r || s over the Sig_structure, with the MSO's device key).
+pub fn respond<E>(
+    issued: &IssuerSigned,
+    doc_type: &str,
+    request: &ItemsRequest,
+    transcript: &SessionTranscript,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Document, SignError<E>> {
+    let device_namespaces = Tagged24::of(&Value::Map(Vec::new()));
+    let payload = device_authentication_bytes(transcript, doc_type, &device_namespaces);
+    let signature = sign_es256_unprotected_x5chain(&payload, true, None, sign)?;
+    Ok(Document {
+        doc_type: doc_type.to_owned(),
+        issuer_signed: disclose(issued, request),
+        device_signed: DeviceSigned {
+            namespaces: device_namespaces,
+            auth: DeviceAuth::Signature(signature),
+        },
+    })
+}
