@@ -4,9 +4,10 @@
 
 use ciborium::Value;
 use eid_core::mdoc::{
-    CheckError, DeviceEngagement, DeviceRequest, DeviceResponse, P256Key, ReaderContext, Role,
-    STATUS_SESSION_TERMINATION, SessionCipher, SessionData, SessionEstablishment, SessionKeys,
-    SessionTranscript, check_device_response,
+    CheckError, DeviceEngagement, DeviceRequest, DeviceResponse, DocRequest, P256Key,
+    ReaderAuthError, ReaderContext, Role, STATUS_SESSION_TERMINATION, SessionCipher, SessionData,
+    SessionEstablishment, SessionKeys, SessionTranscript, check_device_response,
+    verify_reader_auth,
 };
 use eid_crypto::SecretKey;
 use eid_crypto::cose::{Sign1, Tagging, x5chain_leaf};
@@ -178,12 +179,36 @@ fn device_request_and_reader_authentication() {
     let reader_point = p256_point(&cert.certificate).unwrap();
     let payload = doc.reader_authentication_bytes(&transcript());
     assert!(auth.verify_es256_detached(&reader_point, &payload));
-    let other = doc.reader_authentication_bytes(&SessionTranscript::new(
-        b"\xa0",
-        transcript().e_reader_key_bytes,
-        Value::Null,
-    ));
+    let other_session =
+        SessionTranscript::new(b"\xa0", transcript().e_reader_key_bytes, Value::Null);
+    let other = doc.reader_authentication_bytes(&other_session);
     assert!(!auth.verify_es256_detached(&reader_point, &other));
+    // The library's check: the reader certificate valid 2020-10-01 to 2023-12-31.
+    let t = transcript();
+    assert_eq!(
+        verify_reader_auth(doc, &t, &roots, INSIDE_VALIDITY),
+        Ok(v("reader_cert"))
+    );
+    assert_eq!(
+        verify_reader_auth(doc, &other_session, &roots, INSIDE_VALIDITY),
+        Err(ReaderAuthError::Signature)
+    );
+    assert_eq!(
+        verify_reader_auth(doc, &t, &iacas(), INSIDE_VALIDITY),
+        Err(ReaderAuthError::Untrusted)
+    );
+    assert_eq!(
+        verify_reader_auth(doc, &t, &roots, 1_800_000_000),
+        Err(ReaderAuthError::Expired)
+    );
+    let unsigned = DocRequest {
+        items: doc.items.clone(),
+        reader_auth: None,
+    };
+    assert_eq!(
+        verify_reader_auth(&unsigned, &t, &roots, INSIDE_VALIDITY),
+        Err(ReaderAuthError::Unsigned)
+    );
 }
 
 fn ctx_parts() -> (SessionTranscript, TrustStore, SecretKey) {

@@ -5,7 +5,7 @@
 //!
 //! One job per file: `cbor` (exact decoding, tag 24), `cose_key`, `engagement` (DeviceEngagement,
 //! `mdoc:` URI), `transcript` (SessionTranscript), `session` (SessionEstablishment, SessionData),
-//! `session_keys` (ECDH, HKDF, AES-256-GCM), `request` (DeviceRequest, ItemsRequest),
+//! `session_keys` (ECDH, HKDF, AES-256-GCM), `request` (DeviceRequest, ItemsRequest), `reader_auth` (the holder's check of the reader),
 //! `issuer_signed`, `mso`, `response` (DeviceResponse, DeviceSigned, DeviceAuthentication),
 //! `time` (tdate), `check` (the reader's verification), `issue` (IssuerSigned and MSO from
 //! elements), `holder` (selective disclosure and the device signature). Proven against the standard's Annex D
@@ -20,6 +20,7 @@ mod holder;
 mod issue;
 mod issuer_signed;
 mod mso;
+mod reader_auth;
 mod request;
 mod response;
 mod session;
@@ -36,6 +37,7 @@ pub use holder::{disclose, respond};
 pub use issue::{MsoSpec, NamespaceElements, issue_mdoc};
 pub use issuer_signed::{IssuerSigned, IssuerSignedItem};
 pub use mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
+pub use reader_auth::{ReaderAuthError, verify_reader_auth};
 pub use request::{DeviceRequest, DocRequest, ItemsRequest, RequestedElement};
 pub use response::{
     DeviceAuth, DeviceResponse, DeviceSigned, Document, STATUS_OK, device_authentication_bytes,

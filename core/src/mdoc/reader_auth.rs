@@ -1,0 +1,64 @@
+//! Reader authentication (ISO/IEC 18013-5 §9.1.4): the holder's check that a DocRequest was
+//! signed, over ReaderAuthentication with this session's transcript, by a reader certificate
+//! issued by a reader CA it trusts and valid now. The certificate is returned so the wallet can
+//! show the citizen who is asking.
+
+use super::request::DocRequest;
+use super::transcript::SessionTranscript;
+use eid_crypto::cose::{Sign1, Tagging, x5chain_leaf};
+use eid_crypto::trust::TrustStore;
+use eid_crypto::x509::{SignerCertificate, p256_point};
+use thiserror::Error;
+
+/// Why a reader is not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ReaderAuthError {
+    #[error("the request is not signed by the reader")]
+    Unsigned,
+    #[error("readerAuth is not an ES256 COSE_Sign1 with a reader certificate")]
+    Form,
+    #[error("reader certificate not issued by a trusted reader CA")]
+    Untrusted,
+    #[error("reader certificate not valid now")]
+    Expired,
+    #[error("reader signature invalid")]
+    Signature,
+}
+
+/// Checks `request`'s readerAuth; returns the reader certificate (DER).
+pub fn verify_reader_auth(
+    request: &DocRequest,
+    transcript: &SessionTranscript,
+    reader_cas: &TrustStore,
+    now: u64,
+) -> Result<Vec<u8>, ReaderAuthError> {
+    let bytes = request
+        .reader_auth
+        .as_ref()
+        .ok_or(ReaderAuthError::Unsigned)?;
+    let sign1 = Sign1::decode(bytes, Tagging::Untagged).ok_or(ReaderAuthError::Form)?;
+    if !sign1.is_es256() {
+        return Err(ReaderAuthError::Form);
+    }
+    let der = sign1
+        .unprotected_x5chain()
+        .and_then(x5chain_leaf)
+        .ok_or(ReaderAuthError::Form)?;
+    let cert = SignerCertificate::from_der(der).map_err(|_| ReaderAuthError::Form)?;
+    let ca = reader_cas
+        .issuer_of(&cert)
+        .ok_or(ReaderAuthError::Untrusted)?;
+    let point = p256_point(&cert.certificate).ok_or(ReaderAuthError::Form)?;
+    if !sign1.verify_es256_detached(&point, &request.reader_authentication_bytes(transcript)) {
+        return Err(ReaderAuthError::Signature);
+    }
+    let within = |c: &x509_cert::Certificate| {
+        let v = c.tbs_certificate().validity();
+        v.not_before.to_unix_duration().as_secs() <= now
+            && now <= v.not_after.to_unix_duration().as_secs()
+    };
+    if !within(&cert.certificate) || !within(ca) {
+        return Err(ReaderAuthError::Expired);
+    }
+    Ok(cert.der)
+}
