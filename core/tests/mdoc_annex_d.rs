@@ -6,7 +6,7 @@ use ciborium::Value;
 use eid_core::mdoc::{
     CheckError, DeviceEngagement, DeviceRequest, DeviceResponse, DocRequest, P256Key,
     ReaderAuthError, ReaderContext, Role, STATUS_SESSION_TERMINATION, SessionCipher, SessionData,
-    SessionEstablishment, SessionKeys, SessionTranscript, check_device_response,
+    SessionEstablishment, SessionKeys, SessionTranscript, check_device_response, respond_with_mac,
     verify_reader_auth,
 };
 use eid_crypto::SecretKey;
@@ -367,4 +367,29 @@ fn no_byte_of_the_device_response_can_forge_an_element() {
         check_device_response(&t, &ctx),
         Err(CheckError::NoDocuments)
     );
+}
+
+#[test]
+fn holder_rebuilds_the_example_device_response_with_its_device_mac() {
+    // From the example's IssuerSigned, the example's request (all elements asked for are
+    // present), the static device key and the reader's ephemeral key, our holder writes the
+    // example DeviceResponse byte for byte: same disclosure, same EMacKey, same MAC tag.
+    let bytes = v("device_response");
+    let example = DeviceResponse::parse(&bytes).unwrap();
+    let request = DeviceRequest::parse(&v("device_request")).unwrap();
+    let doc = respond_with_mac(
+        &example.documents[0].issuer_signed,
+        "org.iso.18013.5.1.mDL",
+        &request.doc_requests[0].items,
+        &transcript(),
+        &SecretKey::new(key("static_device_key_d")),
+        &point("ephemeral_reader_key"),
+    )
+    .unwrap();
+    let ours = DeviceResponse {
+        version: "1.0".into(),
+        documents: vec![doc],
+        status: 0,
+    };
+    assert_eq!(ours.encode().unwrap(), bytes);
 }

@@ -252,6 +252,11 @@ impl Sign1 {
         self.0.tbs_data(&[])
     }
 
+    /// The Sig_structure over a detached payload.
+    pub fn tbs_detached(&self, payload: &[u8]) -> Vec<u8> {
+        self.0.tbs_detached_data(payload, &[])
+    }
+
     pub fn signature(&self) -> &[u8] {
         &self.0.signature
     }
@@ -442,5 +447,58 @@ mod tests {
         assert_eq!(x5chain_leaf(&Value::Text("x".into())), None);
         assert!(Sign1::decode(&[], Tagging::Tagged).is_none());
         assert!(Sign1::decode(&[0xd2, 0x84], Tagging::Tagged).is_none());
+    }
+
+    #[test]
+    fn mac0_and_detached_forms() {
+        let mac = Mac0::create_hmac256_detached(&[1u8; 32], b"payload").unwrap();
+        let m = Mac0::decode(&mac).unwrap();
+        assert!(m.is_hmac256());
+        assert!(m.verify_hmac256_detached(&[1u8; 32], b"payload"));
+        assert!(!m.verify_hmac256_detached(&[2u8; 32], b"payload"));
+        assert!(!m.verify_hmac256_detached(&[1u8; 32], b"payloaD"));
+        // Byte 6 is the nil payload; coset reads `undefined` (f7) as absent too, which changes
+        // nothing the tag covers.
+        assert_eq!(mac[6], 0xf6);
+        for i in (0..mac.len()).filter(|i| *i != 6) {
+            let mut t = mac.clone();
+            t[i] ^= 0x01;
+            if let Some(m) = Mac0::decode(&t) {
+                assert!(
+                    !(m.is_hmac256() && m.verify_hmac256_detached(&[1u8; 32], b"payload")),
+                    "byte {i}"
+                );
+            }
+        }
+        // Detached ES256 with the certificate unprotected; high-S accepted here only.
+        let bytes =
+            sign_es256_unprotected_x5chain(b"detached", true, Some(b"cert"), signer).unwrap();
+        let s = Sign1::decode(&bytes, Tagging::Untagged).unwrap();
+        assert!(s.is_es256() && s.payload().is_none());
+        assert_eq!(
+            s.unprotected_x5chain()
+                .and_then(x5chain_leaf)
+                .map(Vec::as_slice),
+            Some(&b"cert"[..])
+        );
+        assert!(s.verify_es256_detached(&point(), b"detached"));
+        assert!(!s.verify_es256_detached(&point(), b"other"));
+        let high = es256::flip_s(s.signature()).unwrap();
+        assert!(es256::verify_raw_any_s(
+            &point(),
+            &s.tbs_detached(b"detached"),
+            &high
+        ));
+        assert!(!es256::verify_raw(
+            &point(),
+            &s.tbs_detached(b"detached"),
+            &high
+        ));
+        // Attached: the payload is carried and a detached check refuses it.
+        let bytes = sign_es256_unprotected_x5chain(b"carried", false, None, signer).unwrap();
+        let s = Sign1::decode(&bytes, Tagging::Untagged).unwrap();
+        assert_eq!(s.payload(), Some(&b"carried"[..]));
+        assert!(s.verify_es256_any_s(&point()));
+        assert!(!s.verify_es256_detached(&point(), b"carried"));
     }
 }

@@ -1,15 +1,20 @@
 //! The holder's side of a presentation (ISO/IEC 18013-5 §8.3.2.1.2.2, §9.1.3): from the issued
 //! IssuerSigned, only the elements the reader asked for (selective disclosure: the other items
 //! are left out, their digests stay hidden in the MSO), and the device signature over
-//! DeviceAuthentication with this session's transcript, by the MSO's device key.
+//! DeviceAuthentication with this session's transcript, by the MSO's device key, or the device
+//! MAC under EMacKey (ECDH of the device key and the reader's ephemeral key, §9.1.3.5).
 
 use super::cbor::Tagged24;
+use super::cose_key::P256Key;
+use super::error::MdocError;
 use super::issuer_signed::IssuerSigned;
 use super::request::ItemsRequest;
 use super::response::{DeviceAuth, DeviceSigned, Document, device_authentication_bytes};
+use super::session_keys;
 use super::transcript::SessionTranscript;
 use ciborium::Value;
-use eid_crypto::cose::{SignError, sign_es256_unprotected_x5chain};
+use eid_crypto::SecretKey;
+use eid_crypto::cose::{Mac0, SignError, sign_es256_unprotected_x5chain};
 
 /// The IssuerSigned with only the requested elements of `request` (its docType must match).
 pub fn disclose(issued: &IssuerSigned, request: &ItemsRequest) -> IssuerSigned {
@@ -55,6 +60,36 @@ pub fn respond<E>(
         device_signed: DeviceSigned {
             namespaces: device_namespaces,
             auth: DeviceAuth::Signature(signature),
+        },
+    })
+}
+
+/// A Document answering `request` with a device MAC: HMAC-SHA-256 under EMacKey, derived from
+/// the device key's private scalar and the reader's ephemeral key (EReaderKey).
+pub fn respond_with_mac(
+    issued: &IssuerSigned,
+    doc_type: &str,
+    request: &ItemsRequest,
+    transcript: &SessionTranscript,
+    device_private: &SecretKey,
+    e_reader_key: &P256Key,
+) -> Result<Document, MdocError> {
+    let device_namespaces = Tagged24::of(&Value::Map(Vec::new()));
+    let payload = device_authentication_bytes(transcript, doc_type, &device_namespaces);
+    let key = session_keys::derive(
+        device_private,
+        e_reader_key,
+        &transcript.bytes(),
+        b"EMacKey",
+    )?;
+    let mac = Mac0::create_hmac256_detached(key.as_bytes(), &payload)
+        .ok_or(MdocError::Structure("COSE_Mac0"))?;
+    Ok(Document {
+        doc_type: doc_type.to_owned(),
+        issuer_signed: disclose(issued, request),
+        device_signed: DeviceSigned {
+            namespaces: device_namespaces,
+            auth: DeviceAuth::Mac(mac),
         },
     })
 }

@@ -33,7 +33,7 @@ pub use check::{ReaderContext, VerifiedDocument, check_device_response, check_do
 pub use cose_key::P256Key;
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
 pub use error::{CheckError, MdocError};
-pub use holder::{disclose, respond};
+pub use holder::{disclose, respond, respond_with_mac};
 pub use issue::{MsoSpec, NamespaceElements, issue_mdoc};
 pub use issuer_signed::{IssuerSigned, IssuerSignedItem};
 pub use mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
