@@ -263,6 +263,11 @@ fn device_response_passes_issuer_digest_validity_and_device_mac_checks() {
         ]
     );
     assert_eq!(doc.elements[0].2, Value::from("Doe"));
+    // Debug output names elements, never their values (personal data).
+    let debug = format!("{doc:?} {:?}", DeviceResponse::parse(&bytes).unwrap());
+    assert!(
+        debug.contains("family_name") && !debug.contains("Doe") && !debug.contains("123456789")
+    );
     assert_eq!(doc.elements[3].2, Value::from("123456789"));
 }
 

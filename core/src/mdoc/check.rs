@@ -29,8 +29,8 @@ pub struct ReaderContext<'a> {
     pub e_reader_private: Option<&'a SecretKey>,
 }
 
-/// A document that passed every check.
-#[derive(Debug, Clone, PartialEq)]
+/// A document that passed every check. Its Debug output names the elements, never their values.
+#[derive(Clone, PartialEq)]
 pub struct VerifiedDocument {
     pub doc_type: String,
     /// (namespace, element identifier, value) of every disclosed element.
@@ -40,6 +40,21 @@ pub struct VerifiedDocument {
     pub mso: MobileSecurityObject,
     /// Whether the device authenticated by MAC (otherwise by signature).
     pub device_mac: bool,
+}
+
+impl std::fmt::Debug for VerifiedDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<(&str, &str)> = self
+            .elements
+            .iter()
+            .map(|(ns, id, _)| (ns.as_str(), id.as_str()))
+            .collect();
+        f.debug_struct("VerifiedDocument")
+            .field("doc_type", &self.doc_type)
+            .field("elements", &names)
+            .field("device_mac", &self.device_mac)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Checks every document of an encoded DeviceResponse.
