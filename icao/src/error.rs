@@ -5,6 +5,10 @@ use super::transport::TransportError;
 use eid_crypto::tlv::TlvError;
 use thiserror::Error;
 
+/// What a citizen sees when PACE with the card access number was refused.
+pub const WRONG_CAN: &str =
+    "access denied: check the card access number (CAN), the 6 digits on the front of the card";
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ChipError {
     /// BAC or PACE was refused: the MRZ data or CAN do not match the card.
@@ -69,6 +73,25 @@ impl From<TransportError> for ChipError {
 }
 
 impl ChipError {
+    /// Whether the chip ended the secure-messaging session (6987/6988 without secure
+    /// messaging, ICAO 9303-11 §9.8.6.2): the reader re-establishes access control and goes on.
+    pub fn session_ended(&self) -> bool {
+        matches!(
+            self,
+            ChipError::SecureMessaging(SmError::Unprotected(0x6987 | 0x6988))
+        )
+    }
+
+    /// The sentence to show a citizen for this error when they typed `key`: the same as the
+    /// error's own text, except that access refused after a CAN asks to check the CAN (the
+    /// error itself cannot know which key the citizen typed).
+    pub fn message_for(&self, key: &crate::pace::PacePassword) -> String {
+        match (self, key) {
+            (ChipError::AccessDenied, crate::pace::PacePassword::Can(_)) => WRONG_CAN.into(),
+            _ => self.to_string(),
+        }
+    }
+
     /// A malformed-data error for `what`, from any parse error.
     pub fn malformed(what: &'static str) -> impl Fn(TlvError) -> ChipError {
         move |_| ChipError::Malformed { what }
