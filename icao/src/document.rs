@@ -189,6 +189,12 @@ pub fn read_document<T: ApduTransport>(
         passive_authentication.reason =
             format!("the SOD lists {hidden_data} but the chip answered that it has no such file");
     }
+    if raw.absent.contains(&LdsFile::Sod) {
+        // Every ICAO chip has EF.SOD: one that says it has none withholds the issuer's proof.
+        passive_authentication = PassiveAuthentication::invalid(
+            "the chip answered that it has no EF.SOD: nothing shows the data is the issuer's",
+        );
+    }
     Ok(ChipDocument {
         access_control: raw.access_control,
         mrz,

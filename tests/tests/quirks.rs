@@ -268,6 +268,28 @@ fn a_chip_hiding_files_its_sod_lists_is_refused() {
     .unwrap();
     assert_eq!(doc.passive_authentication.status, PaStatus::Invalid);
     assert!(doc.passive_authentication.reason.contains("DG13"));
+    // Every ICAO chip has EF.SOD: one without it withholds the issuer's proof.
+    let mut files = cccd::personalise(&c, &CardOptions::default()).unwrap();
+    files.remove(&LdsFile::Sod);
+    let key = cccd::mrz_key(&c).unwrap();
+    let card = SimCard::new(ChipProfile::EXTENDED, files, &key, b"no-sod");
+    let without_keys = ReadRequest {
+        files: vec![LdsFile::DG1, LdsFile::DG13, LdsFile::Sod],
+        max_resumes: 3,
+        aa_challenge: None,
+    };
+    let doc = read_document(
+        SimTransport::new(card, EXTENDED),
+        mrz(),
+        &without_keys,
+        None,
+        &mut rng,
+        None,
+    )
+    .unwrap();
+    assert_eq!(doc.passive_authentication.status, PaStatus::Invalid);
+    assert!(doc.passive_authentication.reason.contains("no EF.SOD"));
+    assert!(doc.require_genuine().is_err());
 }
 
 /// Item 3: the master file cannot be selected (reported for Vietnamese CCCD cards).
