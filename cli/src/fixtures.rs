@@ -8,6 +8,7 @@ use clap::Subcommand;
 use eid_core::account::passcode::Passcode;
 use eid_core::transactions::{Outcome, Transaction, TransactionKind};
 use eid_core::wallet::Wallet;
+use eid_fixtures::card::Quirk;
 use eid_fixtures::card::cccd::{self, CardOptions};
 use eid_fixtures::citizens::{self, Citizen};
 use eid_fixtures::issuers;
@@ -46,6 +47,10 @@ pub enum FixturesCommand {
         /// A chip without PACE (BAC only).
         #[arg(long)]
         bac_only: bool,
+        /// Behave like chips in the wild (repeatable; `eid chip quirks` lists them), so other
+        /// readers over PC/SC meet the same behaviours as ours.
+        #[arg(long, value_name = "NAME", value_parser = |s: &str| s.parse::<Quirk>())]
+        quirk: Vec<Quirk>,
     },
 }
 
@@ -96,7 +101,12 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
             let pki = TestPki::new()?;
             print!("{}", pki.csca.pem()?);
         }
-        FixturesCommand::VpcdCard { addr, id, bac_only } => {
+        FixturesCommand::VpcdCard {
+            addr,
+            id,
+            bac_only,
+            quirk,
+        } => {
             let all = citizens::citizens();
             let citizen = match id {
                 Some(id) => all
@@ -107,6 +117,7 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
             };
             let options = CardOptions {
                 pace: !bac_only,
+                quirks: quirk,
                 ..CardOptions::default()
             };
             let mut card = cccd::card(citizen, &options)?;
