@@ -74,11 +74,12 @@ impl From<TransportError> for ChipError {
 
 impl ChipError {
     /// Whether the chip ended the secure-messaging session (6987/6988 without secure
-    /// messaging, ICAO 9303-11 §9.8.6.2): the reader re-establishes access control and goes on.
+    /// messaging, ICAO 9303-11 §9.8.6.2; or 6982 to a read that worked under the session, which
+    /// the reader reports so): the reader re-establishes access control and goes on.
     pub fn session_ended(&self) -> bool {
         matches!(
             self,
-            ChipError::SecureMessaging(SmError::Unprotected(0x6987 | 0x6988))
+            ChipError::SecureMessaging(SmError::Unprotected(0x6987 | 0x6988 | 0x6982))
         )
     }
 

@@ -19,7 +19,7 @@ use super::security_info::{
     ActiveAuthenticationInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo, PaceInfo,
     SecurityInfos,
 };
-use super::sm::SecureMessaging;
+use super::sm::{SecureMessaging, SmError};
 use super::symmetric::Cipher;
 use super::transport::ApduTransport;
 use eid_crypto::Rng;
@@ -135,6 +135,10 @@ pub struct Reader<'a, T> {
     card_access_refused: bool,
     /// Sessions the chip ended (6987/6988) and the reader re-established, in this read.
     reestablished: u32,
+    /// Where a READ BINARY under secure messaging was last refused with 6982: a chip that lost
+    /// its session's security state says so; refused again at the same place after a new
+    /// session, the file really is closed to us.
+    refused_at: Option<(LdsFile, usize)>,
     files: BTreeMap<LdsFile, PartialFile>,
     max_resumes: u32,
     progress: Progress,
@@ -194,6 +198,7 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             no_sfi: false,
             card_access_refused: false,
             reestablished: 0,
+            refused_at: None,
             files: BTreeMap::new(),
             max_resumes: 20,
             progress: Progress {
@@ -548,6 +553,16 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
                     // Offset beyond the end: the header overstated the length.
                     let state = self.files.entry(file).or_default();
                     state.total = Some(state.bytes.len());
+                }
+                sw::SECURITY_NOT_SATISFIED
+                    if self.channel.secure_messaging().is_some()
+                        && self.refused_at != Some((file, offset)) =>
+                {
+                    // Some chips forget the session (a timeout, a reset) and answer 6982
+                    // without secure messaging: a new session, then the same read once more.
+                    self.refused_at = Some((file, offset));
+                    self.channel.set_secure_messaging(None);
+                    return Err(SmError::Unprotected(sw::SECURITY_NOT_SATISFIED).into());
                 }
                 sw::SECURITY_NOT_SATISFIED => {
                     return Err(ChipError::Status {

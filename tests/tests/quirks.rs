@@ -511,3 +511,28 @@ fn quirk_names_are_stable_and_unique() {
     }
     assert_eq!(Quirk::from_name("plain-errors"), Some(Quirk::PlainErrors));
 }
+
+/// Item 1: a chip that forgets its session between reads answers 6982 without secure
+/// messaging; the reader opens a new session and reads on from where it was (a read refused
+/// again at the same place after a new session is an error, not a loop).
+#[test]
+fn a_chip_that_forgets_its_session_is_read_on_a_new_one() {
+    let short = CardOptions {
+        profile: ChipProfile::SHORT,
+        quirks: vec![Quirk::SessionLost6982],
+        ..CardOptions::default()
+    };
+    let o = read_card(&short, mrz(), |t| t);
+    let doc = o.doc.unwrap();
+    assert_authentic(&doc, "session-lost-6982");
+    assert!(o.pace_attempts >= 2, "a new session: {}", o.pace_attempts);
+    let clean = read_card(
+        &CardOptions {
+            profile: ChipProfile::SHORT,
+            ..CardOptions::default()
+        },
+        mrz(),
+        |t| t,
+    );
+    assert_same_files(&doc, &clean.doc.unwrap(), "session-lost-6982");
+}

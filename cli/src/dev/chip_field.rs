@@ -29,18 +29,22 @@ Each card is drawn independently (per mille of cards):
   link: extended length 600, short APDUs only 400
   per-APDU drop probability: none 600, up to 1% 250, 1-5% 100, 5-15% 50
   quirks, each independently: plain-errors 40, plain-errors-end-session 30,
-  plain-errors-count-ssc 30, no-do99 50, long-do87 50, no-dg14 50, no-dg15 50,
-  no-dg13 30, no-dg2 30, no-com 50, no-card-access 150, select-mf-6d00 100,
+  plain-errors-count-ssc 30, session-lost-6982 30, no-do99 50, long-do87 50,
+  no-dg14 50, no-dg15 50, no-dg13 30, no-dg2 30, no-com 50, no-card-access 150, select-mf-6d00 100,
   card-access-in-applet 30, card-access-6982 30, pace-refused-6982 20,
   pace-refused-6a80 20, pace-fails-6300 20, no-sfi-6a86 30, no-sfi-6b00 20,
   no-extended-length 50, no-le-zero 30, one max-response-{223,231,255,1024} 100
 A card is readable when the key is right and opens it: MRZ data always (BAC), a CAN only
-when the card offers working PACE. Modelled time: 25 ms per APDU plus the bytes at 106 kbit/s.";
+when the card offers working PACE. Each card is read as the wallet reads at activation (DG14,
+DG1, DG13, DG15, EF.SOD, no photo) with up to 20 automatic resumes: \"one tap\" is a read that
+completes without the citizen doing anything, resumes included. Modelled time: 25 ms per APDU
+plus the bytes at 106 kbit/s.";
 
-const QUIRK_PER_MILLE: [(Quirk, u64); 21] = [
+const QUIRK_PER_MILLE: [(Quirk, u64); 22] = [
     (Quirk::PlainErrors, 40),
     (Quirk::PlainErrorsEndSession, 30),
     (Quirk::PlainErrorsCountSsc, 30),
+    (Quirk::SessionLost6982, 30),
     (Quirk::NoDo99, 50),
     (Quirk::LongDo87, 50),
     (Quirk::NoDg14, 50),
