@@ -139,6 +139,8 @@ pub struct Reader<'a, T> {
     /// its session's security state says so; refused again at the same place after a new
     /// session, the file really is closed to us.
     refused_at: Option<(LdsFile, usize)>,
+    /// PACE failed once: BAC from then on, also after a drop before BAC finished.
+    pace_failed: bool,
     files: BTreeMap<LdsFile, PartialFile>,
     max_resumes: u32,
     progress: Progress,
@@ -199,6 +201,7 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             card_access_refused: false,
             reestablished: 0,
             refused_at: None,
+            pace_failed: false,
             files: BTreeMap::new(),
             max_resumes: 20,
             progress: Progress {
@@ -311,7 +314,7 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
         if self.card_access.is_none() {
             self.card_access = Some(self.read_card_access()?);
         }
-        if self.method != Some(AccessControl::Bac) {
+        if self.method != Some(AccessControl::Bac) && !self.pace_failed {
             let infos = self
                 .card_access
                 .as_ref()
@@ -365,7 +368,10 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             return Err(error);
         }
         match (&self.key, error) {
-            (AccessKey::Mrz(_), _) => Ok(()),
+            (AccessKey::Mrz(_), _) => {
+                self.pace_failed = true;
+                Ok(())
+            }
             // The CAN does not match (`ChipError::message_for` asks to check it).
             (AccessKey::Can(_), e @ (ChipError::AccessDenied | ChipError::Transport(_))) => Err(e),
             (AccessKey::Can(_), ChipError::Cancelled) => Err(ChipError::Cancelled),

@@ -364,11 +364,14 @@ fn pace_refused_or_failing_falls_back_to_bac_once() {
         }
         assert_eq!(o.pace_attempts, 1, "{quirk}: never a blind retry");
     }
-    // A resume after the fallback goes straight to BAC.
-    let o = read_card(&with(&[Quirk::PaceRefused6982]), mrz(), |t| t.drop_every(9));
-    assert_eq!(o.doc.unwrap().access_control, AccessControl::Bac);
-    assert!(o.reconnects > 0);
-    assert_eq!(o.pace_attempts, 1);
+    // A resume after the fallback goes straight to BAC, also when the link drops during BAC
+    // (PACE failing costs 5 APDUs: the 7th, GET CHALLENGE, is lost).
+    for n in [7, 9] {
+        let o = read_card(&with(&[Quirk::PaceFails6300]), mrz(), |t| t.drop_every(n));
+        assert_eq!(o.doc.unwrap().access_control, AccessControl::Bac);
+        assert!(o.reconnects > 0);
+        assert_eq!(o.pace_attempts, 1, "drop every {n}");
+    }
 }
 
 /// Item 4: a wrong CAN is one PACE attempt and a clear error; a wrong MRZ is refused by BAC too.
@@ -535,4 +538,48 @@ fn a_chip_that_forgets_its_session_is_read_on_a_new_one() {
         |t| t,
     );
     assert_same_files(&doc, &clean.doc.unwrap(), "session-lost-6982");
+}
+
+/// The other half: a file still refused (6982) at the same place on a new session is closed to
+/// us. One new session, then a clear error; never a loop of sessions.
+#[test]
+fn a_file_refused_again_on_a_new_session_is_an_error() {
+    /// Answers every protected READ BINARY of DG13 (SFI 13) with a plain 6982.
+    struct ClosedDg13(Shared);
+    impl ApduTransport for ClosedDg13 {
+        fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+            if let [cla, 0xB0, 0x8D, ..] = command
+                && cla & 0x0C == 0x0C
+            {
+                return Ok(vec![0x69, 0x82]);
+            }
+            self.0.transmit(command)
+        }
+        fn limits(&self) -> TransportLimits {
+            self.0.limits()
+        }
+        fn reconnect(&mut self) -> Result<(), TransportError> {
+            self.0.reconnect()
+        }
+    }
+    let card = cccd::card(&citizen(), &CardOptions::default()).unwrap();
+    let shared = Shared(Rc::new(RefCell::new(SimTransport::new(card, EXTENDED))));
+    let mut rng = Drbg::new(b"t", "t");
+    let err = read_document(
+        ClosedDg13(shared.clone()),
+        mrz(),
+        &request(),
+        None,
+        &mut rng,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ChipError::Status {
+            command: "READ BINARY (access to the file refused)",
+            sw: 0x6982
+        }
+    );
+    assert_eq!(shared.0.borrow().card().quirks().pace_attempts, 2);
 }
