@@ -133,7 +133,7 @@ pub struct Reader<'a, T> {
     no_sfi: bool,
     /// EF.CardAccess answered 6982 before access control: PACE parameters unknown.
     card_access_refused: bool,
-    /// Sessions the chip ended (6987/6988) and the reader re-established, in this read.
+    /// Sessions the chip ended (6987/6988, or 6982 to a read) that the reader re-established.
     reestablished: u32,
     /// Where a READ BINARY under secure messaging was last refused with 6982: a chip that lost
     /// its session's security state says so; refused again at the same place after a new
@@ -173,8 +173,8 @@ pub struct RawRead {
     pub stats: Stats,
 }
 
-/// How many times one read re-establishes a session the chip ended (6987/6988) before the read
-/// fails: enough for chips that end the session on every error answer, not a loop.
+/// How many times one read re-establishes a session the chip ended (6987/6988/6982) before
+/// the read fails: enough for chips that end the session on every error answer, not a loop.
 const MAX_REESTABLISH: u32 = 8;
 
 /// The smallest READ BINARY Le the reader shrinks to for a card that refuses lengths.

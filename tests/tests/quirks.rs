@@ -455,6 +455,22 @@ fn length_limits_are_learnt_not_fatal() {
             doc.stats
         );
     }
+    // Le=00 is what a short link asks for first (EF.CardAccess before secure messaging): one
+    // refusal, then Le=DF.
+    let short_le = CardOptions {
+        profile: ChipProfile::SHORT,
+        quirks: vec![Quirk::NoLeZero],
+        ..CardOptions::default()
+    };
+    let doc = read_card(&short_le, mrz(), |t| t).doc.unwrap();
+    assert_eq!(doc.access_control, AccessControl::Pace);
+    assert_same_files(&doc, &short, "no-le-zero, short link");
+    assert!(
+        doc.stats.apdu_count == short.stats.apdu_count + 1,
+        "{:?} vs {:?}",
+        doc.stats,
+        short.stats
+    );
 }
 
 /// Item 10: link faults on top of every quirk: the read still completes, resuming from the
