@@ -7,8 +7,10 @@
 #   scripts/bindings.sh check      regenerate and fail if they differ from what is committed,
 #                                  and check the XCTests' calls against the generated Swift
 #   scripts/bindings.sh kotlin     Kotlin tests (Maven; installs maven with apt if missing)
+#   scripts/bindings.sh android    the Android glue (androidMain) compiled against the Android 14
+#                                  framework classes, and its Robolectric tests (Maven)
 #   scripts/bindings.sh python     pytest (in a venv under target/)
-#   scripts/bindings.sh all        check + kotlin + python (what scripts/test.sh runs)
+#   scripts/bindings.sh all        check + kotlin + android + python (what scripts/test.sh runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -61,28 +63,51 @@ check() {
     "$GEN_TESTING/swift/EidWalletTesting.swift" -- ios/Tests/EidWalletTests/*.swift
 }
 
-kotlin() {
+need_maven() {
   if ! command -v mvn >/dev/null; then
     step "installing maven"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends maven >/dev/null
   fi
+}
+
+# Counts Surefire's reports (-q hides its summary): "<label>: N passed, N failed".
+surefire_summary() {
+  python3 - "$1" "$2" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+t = f = 0
+for p in glob.glob(sys.argv[2] + "/TEST-*.xml"):
+    s = ET.parse(p).getroot()
+    t += int(s.get("tests")); f += int(s.get("failures")) + int(s.get("errors"))
+print(f"{sys.argv[1]}: {t - f} passed, {f} failed")
+PY
+}
+
+kotlin() {
+  need_maven
   step "Kotlin tests on the host JVM (Maven)"
   (cd android/jvm-test && mvn -B -q \
     -Dmaven.repo.local="${EID_MAVEN_REPO:-$HOME/.m2/repository}" \
     -Deid.lib.dir="$ROOT/target/debug" -Deid.cli="$ROOT/target/debug/eid" \
     -Deid.generated.testing="$GEN_TESTING/kotlin" \
     test)
-  # -q hides Surefire's summary: say what ran.
-  python3 - android/jvm-test/target/surefire-reports <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
-t = f = 0
-for p in glob.glob(sys.argv[1] + "/TEST-*.xml"):
-    s = ET.parse(p).getroot()
-    t += int(s.get("tests")); f += int(s.get("failures")) + int(s.get("errors"))
-print(f"Kotlin: {t - f} passed, {f} failed")
-PY
+  surefire_summary Kotlin android/jvm-test/target/surefire-reports
+}
+
+# The Android glue (IsoDepTransport, AndroidKeyStore, HttpUrlConnectionTransport) with the
+# generated bindings, compiled against org.robolectric:android-all (Android 14, no SDK needed),
+# and the Robolectric tests of the NFC transport, one of them a whole read through the native
+# library and the simulated card (test-only bindings).
+android_glue() {
+  need_maven
+  step "Android glue: compile against the Android 14 framework, Robolectric tests (Maven)"
+  rm -rf android/robolectric-test/target/surefire-reports
+  (cd android/robolectric-test && mvn -B -q \
+    -Dmaven.repo.local="${EID_MAVEN_REPO:-$HOME/.m2/repository}" \
+    -Deid.lib.dir="$ROOT/target/debug" -Deid.generated.testing="$GEN_TESTING/kotlin" \
+    test)
+  surefire_summary "Android glue" android/robolectric-test/target/surefire-reports
 }
 
 python_tests() {
@@ -103,7 +128,8 @@ case "${1:-all}" in
   generate) build; generate ;;
   check) build; check ;;
   kotlin) build; generate; kotlin ;;
+  android) build; generate; android_glue ;;
   python) build; generate; python_tests ;;
-  all) build; check; kotlin; python_tests ;;
-  *) echo "usage: $0 [generate|check|kotlin|python|all]" >&2; exit 2 ;;
+  all) build; check; kotlin; android_glue; python_tests ;;
+  *) echo "usage: $0 [generate|check|kotlin|android|python|all]" >&2; exit 2 ;;
 esac

@@ -14,6 +14,8 @@ step() { printf '\n==> %s\n' "$*"; }
 APT_PACKAGES=(pkg-config libpcsclite-dev pcscd vsmartcard-vpcd postgresql)
 # softhsm2, openssl, curl: remote signing through PKCS#11 and the `openssl cms -verify` check.
 APT_PACKAGES+=(softhsm2 openssl curl)
+# A JDK and maven: the Kotlin tests, the Android glue and the independent JMRTD reader.
+APT_PACKAGES+=(openjdk-17-jdk-headless maven)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -63,6 +65,12 @@ step "remote signing: openssl cms -verify on signatures made by \`eid wallet sig
 cargo build -q -p eid-cli
 signing_openssl_check
 signing_softhsm_stop
+
+# --- Independent reader ---------------------------------------------------------------------
+# JMRTD (Maven Central) reads the simulated CCCD through javax.smartcardio + pcscd + vpcd: the
+# simulator behaves like a chip to a reader we did not write (interop/jmrtd, README).
+step "independent reader: JMRTD reads the simulated card over PC/SC"
+scripts/interop-jmrtd.sh
 
 # --- Mobile bindings ------------------------------------------------------------------------
 # The committed Kotlin/Swift/Python bindings must equal freshly generated ones; then the Kotlin

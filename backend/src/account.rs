@@ -2,6 +2,7 @@
 //! also needs the citizen's consent, docs/adr/0017).
 
 use crate::auth::{Device, Scope, SignedCall, authenticate, device_post};
+use crate::coherence::{self, Change};
 use crate::error::ApiFailure;
 use crate::http::Answer;
 use crate::state::AppState;
@@ -86,9 +87,8 @@ async fn set_locked_inner(
         .bind(&device.account_id)
         .execute(&mut *w.tx)
         .await?;
-    w.commit().await?;
-    crate::auth::invalidate(state, &device.account_id);
-    crate::lists::invalidate_status(state);
+    let changes = [Change::Account(&device.account_id), Change::StatusList];
+    coherence::commit(state, w, &changes).await?;
     tracing::info!(locked, "account lock changed");
     Answer::ok(&status_of(device, locked))
 }

@@ -1,11 +1,14 @@
 //! The running backend ([`App`]): opening (database, keys, registry, services), pruning and
 //! serving.
 
+use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Error;
 use crate::state::AppState;
-use crate::{auth, consent, db, keys, presentation, registry, server, signing, sms, throttle};
+use crate::{
+    auth, coherence, consent, db, keys, presentation, registry, server, signing, sms, throttle,
+};
 use axum::Router;
 use std::sync::Arc;
 
@@ -68,22 +71,29 @@ impl App {
             throttle::Throttle::new(config.limits.client_throttle, config.limits.global_throttle);
         let sms = sms::SmsSender::new(config.dev_mode, config.sms_gateway.as_ref());
         let consent = consent::Consent::open(&store, kek.clone(), clock.now()).await?;
-        Ok(App {
-            state: Arc::new(AppState {
-                store,
-                keys,
-                config,
-                clock,
-                accounts: Default::default(),
-                pages: Default::default(),
-                status_list: Default::default(),
-                signing,
-                presentation: presentation::Caches::default(),
-                throttle,
-                sms,
-                consent,
-            }),
-        })
+        let coherence = coherence::Coherence::new(store.backend())?;
+        let gate = coherence.gate();
+        let state = Arc::new(AppState {
+            store,
+            keys,
+            config,
+            clock,
+            accounts: Cache::new(gate.clone()),
+            pages: Cache::new(gate.clone()),
+            status_list: Cache::new(gate),
+            coherence,
+            signing,
+            presentation: presentation::Caches::default(),
+            throttle,
+            sms,
+            consent,
+            draining: Default::default(),
+            serve_lock: Default::default(),
+        });
+        // PostgreSQL: hear the other instances' invalidations before using the caches.
+        coherence::spawn_listener(&state);
+        coherence::wait_listening(&state).await;
+        Ok(App { state })
     }
 
     pub fn state(&self) -> &Arc<AppState> {
@@ -143,12 +153,19 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` completes, within the connection caps and timeouts
-    /// of [`Config::limits`] (see `server`), pruning old rows every few minutes.
+    /// of [`Config::limits`] (see `server`), pruning old rows every few minutes. When `shutdown`
+    /// completes the readiness endpoint turns 503 for [`Limits::drain_delay`], then the listener
+    /// stops accepting and in-flight requests finish. On SQLite, only one server per database
+    /// file (docs/adr/0027): a second one is refused (`AddrInUse`).
+    ///
+    /// [`Limits::drain_delay`]: crate::limits::Limits::drain_delay
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Held while serving: a second process on the same SQLite file is refused.
+        self.claim_sqlite()?;
         let app = self.clone();
         let pruner = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -160,9 +177,74 @@ impl App {
                 }
             }
         });
+        // Shutdown: not ready first, serve on for the drain delay (the balancer takes this
+        // instance out), then stop accepting and finish what is in flight.
+        let state = self.state.clone();
+        let drain = self.state.config.limits.drain_delay;
+        let shutdown = async move {
+            shutdown.await;
+            state
+                .draining
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            tracing::info!(
+                drain_ms = drain.as_millis() as u64,
+                "shutting down: not ready, draining"
+            );
+            tokio::time::sleep(drain).await;
+        };
         let served =
             server::run(listener, self.router(), &self.state.config.limits, shutdown).await;
         pruner.abort();
+        if let Ok(mut held) = self.state.serve_lock.lock() {
+            *held = None;
+        }
         served
+    }
+
+    /// SQLite: claims the database file for this server (a lock held until [`App::serve`]
+    /// returns), or refuses with `AddrInUse` when another process serves it. `serve` claims it
+    /// itself; call this first to refuse before announcing anything. PostgreSQL: nothing.
+    pub fn claim_sqlite(&self) -> std::io::Result<()> {
+        let mut held = self
+            .state
+            .serve_lock
+            .lock()
+            .map_err(|_| std::io::Error::other("serve lock poisoned"))?;
+        if held.is_none() {
+            *held = single_sqlite_server(&self.state.config.database_url)?;
+        }
+        Ok(())
+    }
+}
+
+/// SQLite is served by one process (docs/adr/0027): its caches hear no other process, and its
+/// writer lock is per process. An exclusive lock on `<file>.serve-lock`, held while serving;
+/// `None` for PostgreSQL and in-memory databases.
+fn single_sqlite_server(url: &str) -> std::io::Result<Option<std::fs::File>> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(None);
+    };
+    let path = rest
+        .strip_prefix("//")
+        .unwrap_or(rest)
+        .split('?')
+        .next()
+        .unwrap_or("");
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{path}.serve-lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "another process serves this SQLite database: SQLite is served by one process; \
+             several instances need PostgreSQL (docs/adr/0027)",
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }

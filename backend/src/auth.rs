@@ -4,8 +4,8 @@
 //!
 //! [`authenticate`] is the one check of every device-signed endpoint. The account's device keys
 //! and state come from an in-memory cache (one query on a miss); every write that changes them
-//! (activation, lock, unlock) calls [`invalidate`] after its commit, so a revoked device or a
-//! locked account is refused from the next request on.
+//! (activation, lock, unlock) commits with `coherence::Change::Account`, so a revoked device or
+//! a locked account is refused from the next request on, on every instance (docs/adr/0027).
 //!
 //! Verifier-signed requests (`crate::presentation`) use the same [`SignedRequest`] with the
 //! verifier header.
@@ -83,12 +83,6 @@ pub const NONCE_RETENTION: u64 = 2 * MAX_SKEW_SECONDS + 60;
 
 /// Device keys and state per account id.
 pub type AccountCache = Cache<String, AccountKeys>;
-
-/// Forgets what the cache holds of `account_id`. Call after committing a change to the
-/// account's devices or state.
-pub fn invalidate(state: &AppState, account_id: &str) {
-    state.accounts.invalidate(account_id);
-}
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiFailure> {
     h.get(name)

@@ -1,15 +1,21 @@
 //! In-memory read caches of the request hot path (device keys and account state, encoded
-//! document pages), invalidated by the writes of this process. See docs/adr/0010.
+//! document pages), invalidated by the writes of this process and, on PostgreSQL, by those of
+//! the other instances on the same database (`coherence`). See docs/adr/0010 and 0027.
 //!
 //! A reader that misses notes the cache's generation *before* it reads the database and stores
 //! what it read only if no invalidation happened since: a write that commits while the reader
 //! is between its read and its store bumps the generation, so a value read before that commit
 //! is never stored after the invalidation that should have removed it. Writers invalidate after
 //! their commit (invalidating before it would let a reader cache the pre-commit state).
+//!
+//! Every cache of a process shares one [`Gate`]: while it is closed (the notifications of the
+//! other instances may be missed) no cache answers or stores anything, so every request reads
+//! the database. Closing and opening clear the caches (see `coherence`).
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Entries kept before the cache starts afresh (a crude bound; entries are small).
@@ -25,39 +31,83 @@ struct Inner<K, V> {
     entries: HashMap<K, Arc<V>>,
 }
 
+/// Whether the caches of a process may be used at all: open on SQLite (one process), open on
+/// PostgreSQL only while the process hears the other instances' invalidations.
+#[derive(Debug)]
+pub struct Gate {
+    open: AtomicBool,
+}
+
+impl Gate {
+    pub fn new(open: bool) -> Arc<Gate> {
+        Arc::new(Gate {
+            open: AtomicBool::new(open),
+        })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    pub fn set(&self, open: bool) {
+        self.open.store(open, Ordering::SeqCst);
+    }
+}
+
 #[derive(Debug)]
 pub struct Cache<K, V> {
     inner: RwLock<Inner<K, V>>,
+    gate: Arc<Gate>,
 }
 
 impl<K, V> Default for Cache<K, V> {
+    /// A cache of its own, always open.
     fn default() -> Self {
+        Cache::new(Gate::new(true))
+    }
+}
+
+impl<K, V> Cache<K, V> {
+    /// An empty cache used only while `gate` is open.
+    pub fn new(gate: Arc<Gate>) -> Self {
         Cache {
             inner: RwLock::new(Inner {
                 generation: 0,
                 entries: HashMap::new(),
             }),
+            gate,
         }
+    }
+
+    /// Forgets every entry and refuses every store of a value read before now.
+    pub fn clear(&self) {
+        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        inner.generation += 1;
+        inner.entries.clear();
     }
 }
 
 impl<K: Eq + Hash, V> Cache<K, V> {
-    /// The entry of `key`, and the generation to read the database under on a miss.
+    /// The entry of `key` (none while the gate is closed), and the generation to read the
+    /// database under on a miss.
     pub fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> (Option<Arc<V>>, Generation)
     where
         K: Borrow<Q>,
     {
         let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        (
-            inner.entries.get(key).cloned(),
-            Generation(inner.generation),
-        )
+        let hit = if self.gate.is_open() {
+            inner.entries.get(key).cloned()
+        } else {
+            None
+        };
+        (hit, Generation(inner.generation))
     }
 
-    /// Stores `value` read under `generation`, unless an invalidation happened since.
+    /// Stores `value` read under `generation`, unless an invalidation happened since or the
+    /// gate is closed.
     pub fn insert(&self, key: K, value: Arc<V>, generation: Generation) -> bool {
         let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if inner.generation != generation.0 {
+        if inner.generation != generation.0 || !self.gate.is_open() {
             return false;
         }
         if inner.entries.len() >= MAX_ENTRIES {
@@ -95,5 +145,27 @@ mod tests {
         assert_eq!(c.get(&"a").0.as_deref(), Some(&2));
         c.invalidate(&"a");
         assert!(c.get(&"a").0.is_none());
+    }
+
+    #[test]
+    fn a_closed_gate_answers_and_stores_nothing() {
+        let gate = Gate::new(true);
+        let c: Cache<&str, u32> = Cache::new(gate.clone());
+        let (None, g) = c.get(&"a") else { panic!() };
+        assert!(c.insert("a", Arc::new(1), g));
+        // The listener is lost: closed, then cleared (`coherence`).
+        gate.set(false);
+        assert!(c.get(&"a").0.is_none());
+        let (None, g) = c.get(&"b") else { panic!() };
+        assert!(!c.insert("b", Arc::new(2), g));
+        c.clear();
+        // Back: cleared again, then opened; what was read while closed is not stored.
+        c.clear();
+        gate.set(true);
+        assert!(!c.insert("b", Arc::new(2), g));
+        assert!(c.get(&"a").0.is_none());
+        let (None, g) = c.get(&"b") else { panic!() };
+        assert!(c.insert("b", Arc::new(3), g));
+        assert_eq!(c.get(&"b").0.as_deref(), Some(&3));
     }
 }

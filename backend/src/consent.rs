@@ -19,7 +19,7 @@ use crate::signing::seal::SealKey;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
-use eid_core::account::lockout::lock_ms;
+use eid_core::account::lock_ms;
 use eid_core::api::{
     B64, CONSENT_LIFETIME, ConsentProof, ConsentRegister, ConsentRegistered, ConsentStart,
     ConsentStarted, ErrorCode, MAX_CONSENT_FAILURES, consent_action, consent_mac_ok,

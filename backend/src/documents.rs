@@ -3,6 +3,7 @@
 
 use crate::auth::{Device, authenticate};
 use crate::cache::Cache;
+use crate::coherence::{self, Change};
 use crate::error::ApiFailure;
 use crate::issue;
 use crate::state::AppState;
@@ -55,17 +56,12 @@ pub struct Page {
     renew_at: i64,
 }
 
-/// Encoded pages per device id (a few cursors each), dropped by [`invalidate`] whenever a
-/// credential of the device is issued, renewed or removed.
+/// Encoded pages per device id (a few cursors each), dropped (`coherence::Change::Pages`)
+/// whenever a credential of the device is issued, renewed or removed.
 pub type PageCache = Cache<String, Vec<Arc<Page>>>;
 
 /// Cursors kept per device: the full page and the few a wallet asks with after syncing.
 const PAGES_PER_DEVICE: usize = 4;
-
-/// Forgets the encoded pages of `device_id`. Call after committing a change to its documents.
-pub fn invalidate(state: &AppState, device_id: &str) {
-    state.pages.invalidate(device_id);
-}
 
 async fn list_inner(
     state: &AppState,
@@ -258,8 +254,7 @@ async fn ensure_documents(state: &AppState, device: &Device) -> Result<(), ApiFa
         let doc = state.keys.open_record(&record, state.now())?;
         issue::store_new(state, &mut w.tx, &device.id, &device.public_key, &doc).await?;
     }
-    w.commit().await?;
-    invalidate(state, &device.id);
+    coherence::commit(state, w, &[Change::Pages(&device.id)]).await?;
     Ok(())
 }
 
@@ -328,10 +323,8 @@ async fn renew_documents(state: &AppState, device: &Device) -> Result<(), ApiFai
         )
         .await?;
     }
-    w.commit().await?;
-    invalidate(state, &device.id);
-    // The replaced credentials are revoked.
-    crate::lists::invalidate_status(state);
+    // The replaced credentials are revoked (the status list).
+    coherence::commit(state, w, &[Change::Pages(&device.id), Change::StatusList]).await?;
     tracing::info!("credentials renewed");
     Ok(())
 }

@@ -40,6 +40,9 @@ pub struct ApiFailure {
     pub code: ErrorCode,
     pub message: &'static str,
     pub retry_after: Option<u64>,
+    /// The database cannot be reached (down, restarting, out of connections): 503 with
+    /// `Retry-After` instead of the code's 500, so clients and balancers try again (issue 17).
+    pub unavailable: bool,
 }
 
 impl ApiFailure {
@@ -48,6 +51,7 @@ impl ApiFailure {
             code,
             message,
             retry_after: None,
+            unavailable: false,
         }
     }
 
@@ -71,10 +75,24 @@ impl ApiFailure {
             code: ErrorCode::RateLimited,
             message: "too many attempts; try again later",
             retry_after: Some(retry_after.max(1)),
+            unavailable: false,
+        }
+    }
+
+    /// The database is out of reach for now: `internal`, 503, `Retry-After: 1`.
+    pub fn unavailable() -> Self {
+        ApiFailure {
+            code: ErrorCode::Internal,
+            message: "the service is unavailable for a moment; try again",
+            retry_after: Some(1),
+            unavailable: true,
         }
     }
 
     pub fn status(&self) -> StatusCode {
+        if self.unavailable {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         status_of(self.code)
     }
 
@@ -138,8 +156,31 @@ pub fn failure_with_status(status: StatusCode) -> Response {
 impl From<Error> for ApiFailure {
     fn from(e: Error) -> Self {
         // The internal error is logged with the request id; the client gets a generic answer.
+        if let Error::Db(db) = &e
+            && is_unreachable(db)
+        {
+            tracing::warn!(request_id = %current_request_id(), error = %e, "database unavailable");
+            return ApiFailure::unavailable();
+        }
         tracing::error!(request_id = %current_request_id(), error = %e, "internal error");
         ApiFailure::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+/// Whether `e` says the database cannot be reached now (rather than that a statement failed):
+/// no connection within the pool's timeout, a broken connection, or PostgreSQL's connection
+/// exceptions (SQLSTATE class 08) and shutdown / starting-up refusals (57P01–57P03).
+fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 
@@ -167,4 +208,25 @@ pub fn json_response(status: StatusCode, body: Vec<u8>, retry_after: Option<u64>
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_503_with_retry_after() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ] {
+            let resp = ApiFailure::from(e).into_response();
+            assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+        }
+        // A statement that fails is not an outage.
+        let resp = ApiFailure::from(sqlx::Error::RowNotFound).into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!resp.headers().contains_key(header::RETRY_AFTER));
+    }
 }

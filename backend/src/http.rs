@@ -13,8 +13,6 @@ use axum::response::{IntoResponse, Response};
 use eid_core::api::headers;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
-use sqlx::Row;
 use std::time::Instant;
 
 /// Random bytes as lower-case hex (ids, nonces).
@@ -170,8 +168,9 @@ client_requests!(
 );
 
 /// Every idempotent POST: the parsed body (else 400), then `run` over it at most once per
-/// `(endpoint, scope, client_request_id)`: a repeated id gets the stored first answer; the same
-/// id with another body is refused. Answers that a retry could change (5xx, 429) are not stored.
+/// `(endpoint, scope, client_request_id)` (see `idempotency`): a repeated id gets the stored
+/// first answer; the same id with another body is refused. Answers that a retry could change
+/// (5xx, 429) are not stored.
 pub async fn idempotent_post<T: DeserializeOwned + ClientRequest>(
     state: &AppState,
     endpoint: &'static str,
@@ -184,88 +183,7 @@ pub async fn idempotent_post<T: DeserializeOwned + ClientRequest>(
         Err(f) => return f.into_response(),
     };
     let id = req.client_request_id();
-    idempotent(state, endpoint, scope, id, body, run(state, &req))
+    crate::idempotency::once(state, endpoint, scope, id, body, run(state, &req))
         .await
         .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn idempotent<F>(
-    state: &AppState,
-    endpoint: &'static str,
-    scope: &str,
-    client_request_id: &str,
-    request_body: &[u8],
-    run: F,
-) -> Result<Response, ApiFailure>
-where
-    F: Future<Output = Result<Answer, ApiFailure>>,
-{
-    if !is_plain_id(client_request_id) {
-        return Err(ApiFailure::invalid("client_request_id is malformed"));
-    }
-    let request_hash = Sha256::digest(request_body).to_vec();
-    let lookup = || async {
-        sqlx::query(
-            "SELECT request_hash, status, body FROM idempotency \
-             WHERE endpoint = $1 AND scope = $2 AND client_request_id = $3",
-        )
-        .bind(endpoint)
-        .bind(scope)
-        .bind(client_request_id)
-        .fetch_optional(state.store.pool())
-        .await
-    };
-    if let Some(row) = lookup().await? {
-        return replay(&row, &request_hash);
-    }
-    let (status, body, retry_after) = match run.await {
-        Ok(a) => (a.status, a.body, None),
-        Err(f) => (f.status(), f.body(), f.retry_after),
-    };
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        return Ok(json_response(status, body, retry_after));
-    }
-    let mut w = state.store.write().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency \
-         (endpoint, scope, client_request_id, request_hash, status, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-    )
-    .bind(endpoint)
-    .bind(scope)
-    .bind(client_request_id)
-    .bind(&request_hash)
-    .bind(i64::from(status.as_u16()))
-    .bind(&body)
-    .bind(state.now_i64())
-    .execute(&mut *w.tx)
-    .await?
-    .rows_affected();
-    w.commit().await?;
-    if inserted == 0 {
-        // A concurrent request with the same id finished first: its answer is the answer.
-        if let Some(row) = lookup().await? {
-            return replay(&row, &request_hash);
-        }
-    }
-    Ok(json_response(status, body, retry_after))
-}
-
-fn replay(row: &sqlx::any::AnyRow, request_hash: &[u8]) -> Result<Response, ApiFailure> {
-    let stored_hash: Vec<u8> = row.try_get(0)?;
-    if stored_hash != request_hash {
-        return Err(ApiFailure::invalid(
-            "client_request_id was already used for another request",
-        ));
-    }
-    let status: i64 = row.try_get(1)?;
-    let body: Vec<u8> = row.try_get(2)?;
-    let status = u16::try_from(status)
-        .ok()
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = json_response(status, body, None);
-    resp.headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(resp)
 }

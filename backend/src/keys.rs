@@ -729,7 +729,7 @@ pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
             purpose: row.try_get(1)?,
             origin: row.try_get(2)?,
             holder: row.try_get(5)?,
-            kid: hex::encode(credential::trust::key_id(&certificate)),
+            kid: hex::encode(credential::key_id(&certificate)),
             signs_from: u64::try_from(row.try_get::<i64, _>(4)?).unwrap_or(0),
         });
     }

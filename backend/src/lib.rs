@@ -9,6 +9,7 @@ mod app;
 mod auth;
 mod cache;
 mod clock;
+mod coherence;
 mod config;
 mod consent;
 pub mod db;
@@ -16,6 +17,7 @@ mod documents;
 pub mod error;
 mod evidence;
 mod http;
+mod idempotency;
 pub mod input;
 mod issue;
 pub mod keys;
@@ -34,7 +36,7 @@ mod throttle;
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
 use eid_core::api::paths;
-use eid_core::signing::api::paths as signing_paths;
+use eid_core::signing::paths as signing_paths;
 use std::sync::Arc;
 
 pub use activation::{CODE_LIFETIME, MAX_WRONG_CODES, RATE_WINDOW};
@@ -42,7 +44,7 @@ pub use app::{App, RETENTION};
 pub use clock::Clock;
 pub use config::Config;
 pub use error::Error;
-pub use meta::Health;
+pub use meta::{Health, READY, Ready};
 pub use state::AppState;
 
 /// The OpenAPI 3.1 document of the API (checked in next to this crate's Cargo.toml).
@@ -52,6 +54,7 @@ pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 /// check it against the OpenAPI document.
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::HEALTH),
+    ("get", meta::READY),
     ("post", paths::ACTIVATION_START),
     ("post", paths::ACTIVATION_COMPLETE),
     ("get", paths::DOCUMENTS),
@@ -113,6 +116,7 @@ const THROTTLED: &[&str] = &[paths::ACTIVATION_START, paths::ACTIVATION_COMPLETE
 fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
     Some(match (method, path) {
         ("get", paths::HEALTH) => get(meta::health),
+        ("get", meta::READY) => get(meta::ready),
         ("post", paths::ACTIVATION_START) => post(activation::start),
         ("post", paths::ACTIVATION_COMPLETE) => post(activation::complete),
         ("get", paths::DOCUMENTS) => get(documents::list),

@@ -44,6 +44,11 @@ pub struct Limits {
     pub client_throttle: Rate,
     /// All clients together on the unauthenticated endpoints.
     pub global_throttle: Rate,
+    /// After the shutdown signal, how long the readiness endpoint answers 503 while the listener
+    /// still serves, so a load balancer takes the instance out before it stops accepting
+    /// (docs/adr/0027). Then in-flight requests finish. Deployments: the balancer's check
+    /// interval (0 by default, so embedded servers and tests stop at once).
+    pub drain_delay: Duration,
 }
 
 impl Default for Limits {
@@ -66,6 +71,7 @@ impl Default for Limits {
                 per_minute: 12_000,
                 burst: 400,
             },
+            drain_delay: Duration::ZERO,
         }
     }
 }

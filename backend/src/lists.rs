@@ -146,15 +146,10 @@ pub struct SignedStatusList {
     issued_at: u64,
 }
 
-/// The last signed status list (one entry, key `()`), dropped by [`invalidate_status`] when a
-/// revocation or suspension changes and re-signed when it is half its TTL old.
+/// The last signed status list (one entry, key `()`), dropped when a revocation or suspension
+/// changes (`coherence::Change::StatusList`: a device revoked, a credential renewed, an account
+/// locked or unlocked) and re-signed when it is half its TTL old.
 pub type StatusListCache = Cache<(), SignedStatusList>;
-
-/// Forgets the signed status list. Call after committing a change to what it revokes or
-/// suspends (a device revoked, a credential renewed, an account locked or unlocked).
-pub fn invalidate_status(state: &AppState) {
-    state.status_list.invalidate(&());
-}
 
 pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
     let now = state.now();

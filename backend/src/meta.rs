@@ -1,5 +1,6 @@
-//! The service's own endpoints: GET /health, GET /openapi.json and, in development mode only,
-//! GET /dev/outbox (the SMS a development backend did not send).
+//! The service's own endpoints: GET /health (liveness), GET /ready (readiness), GET
+//! /openapi.json and, in development mode only, GET /dev/outbox (the SMS a development backend
+//! did not send).
 
 use crate::error::{ApiFailure, json_response};
 use crate::state::AppState;
@@ -29,6 +30,53 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         })
         .into_response(),
         Err(e) => ApiFailure::from(e).into_response(),
+    }
+}
+
+/// The readiness endpoint (a backend path, not part of the wallet's contract).
+pub const READY: &str = "/v1/ready";
+/// How long readiness waits for the database.
+const READY_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Ready {
+    /// "ready".
+    pub status: String,
+    /// "on", or "bypassed" while the cache listener is not listening (PostgreSQL,
+    /// docs/adr/0027): still correct, every read goes to the database.
+    pub caches: String,
+}
+
+/// Ready: not shutting down and the database answers within 2 s; else 503 with Retry-After
+/// (a load balancer sends nothing new here).
+pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let unavailable = || {
+        let body = ApiFailure::new(ErrorCode::Internal, "not ready: try another instance").body();
+        json_response(StatusCode::SERVICE_UNAVAILABLE, body, Some(1))
+    };
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return unavailable();
+    }
+    let probe = sqlx::query("SELECT 1").fetch_one(state.store.pool());
+    match tokio::time::timeout(READY_DB_TIMEOUT, probe).await {
+        Ok(Ok(_)) => Json(Ready {
+            status: "ready".into(),
+            caches: if state.coherence.is_listening() {
+                "on"
+            } else {
+                "bypassed"
+            }
+            .into(),
+        })
+        .into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            unavailable()
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database does not answer in time");
+            unavailable()
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use eid_core::api::{
     presentation_credentials_digest, token_digest,
 };
 use eid_core::credential::{Document, DocumentKind};
-use eid_core::present::payload::TOKEN_LIFETIME;
+use eid_core::present::TOKEN_LIFETIME;
 use eid_core::present::{self, CredentialSpec, Disclosed, PresentError, Profile, QrPayload};
 use p256::ecdsa::VerifyingKey;
 use sha2::{Digest, Sha256};
@@ -193,7 +193,7 @@ async fn issue_inner(
     for key in &keys {
         let status_index = status_index::allocate(&mut w.tx).await?;
         let serial: [u8; 8] = random_bytes(8)?.try_into().map_err(|_| Error::Random)?;
-        let bytes = present::presentation_credential::issue(
+        let bytes = present::issue_presentation_credential(
             &CredentialSpec {
                 profile,
                 fields: &fields,

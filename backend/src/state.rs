@@ -3,7 +3,9 @@
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::{auth, consent, db, documents, keys, lists, presentation, signing, sms, throttle};
+use crate::{
+    auth, coherence, consent, db, documents, keys, lists, presentation, signing, sms, throttle,
+};
 
 /// Everything a handler needs.
 #[derive(Debug)]
@@ -18,6 +20,8 @@ pub struct AppState {
     pub(crate) pages: documents::PageCache,
     /// The last signed status list (see `lists`).
     pub(crate) status_list: lists::StatusListCache,
+    /// The three caches above across instances on one PostgreSQL (docs/adr/0027).
+    pub(crate) coherence: coherence::Coherence,
     /// Remote signing (always on since the KEK is required; an `Option` for tests that turn
     /// it off).
     pub signing: Option<signing::Signing>,
@@ -29,6 +33,10 @@ pub struct AppState {
     pub(crate) sms: sms::SmsSender,
     /// Citizen consent (docs/adr/0017); always on since every backend has a KEK.
     pub(crate) consent: consent::Consent,
+    /// Shutting down: the readiness endpoint answers 503 (docs/adr/0027).
+    pub(crate) draining: std::sync::atomic::AtomicBool,
+    /// SQLite: the lock on `<file>.serve-lock` while this backend serves (`App::claim_sqlite`).
+    pub(crate) serve_lock: std::sync::Mutex<Option<std::fs::File>>,
 }
 
 impl AppState {

@@ -1,7 +1,8 @@
 //! Throttles of the unauthenticated endpoints (activation start and complete): a token bucket per
-//! client and one for all clients together, in memory (per backend process, like the hot-path
-//! caches: docs/adr/0010, 0019). A refused request is 429 `rate_limited` with `Retry-After`,
-//! before its handler runs.
+//! client and one for all clients together, in memory per backend instance (docs/adr/0019): N
+//! instances on one database allow N times the rates (docs/adr/0027: set each instance's share,
+//! or throttle at the proxy). A refused request is 429 `rate_limited` with `Retry-After`, before
+//! its handler runs.
 
 use crate::error::ApiFailure;
 use crate::limits::Rate;

@@ -523,7 +523,7 @@ fn consent_samples() -> Vec<(&'static str, serde_json::Value)> {
 /// Samples of the remote signing types (issue 6) for the schema check.
 fn signing_samples() -> Vec<(&'static str, serde_json::Value)> {
     use eid_core::api::B64;
-    use eid_core::signing::api::*;
+    use eid_core::signing::*;
     let b = || B64(vec![1, 2, 3]);
     let c = || "c".to_owned();
     let info = CredentialInfo {

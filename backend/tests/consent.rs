@@ -12,7 +12,7 @@ use eid_core::api::{
     self, AccountRemoteState, AccountStatus, B64, ConsentProof, ErrorCode, consent_action,
 };
 use eid_core::present::Profile;
-use eid_core::signing::api::{
+use eid_core::signing::{
     AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, EnrolRequest, Sad,
     authorization_input,
 };
@@ -81,7 +81,7 @@ async fn authorize_with(
 ) -> Reply {
     let post = |path: &'static str, body: Vec<u8>| h.signed(device, "POST", path, body, &[]);
     let info: CredentialInfo = post(
-        eid_core::signing::api::paths::ENROL,
+        eid_core::signing::paths::ENROL,
         serde_json::to_vec(&EnrolRequest {
             client_request_id: request_id(),
         })
@@ -90,7 +90,7 @@ async fn authorize_with(
     .await
     .json();
     let challenge: Challenge = post(
-        eid_core::signing::api::paths::CREDENTIALS_CHALLENGE,
+        eid_core::signing::paths::CREDENTIALS_CHALLENGE,
         serde_json::to_vec(&CredentialRef {
             client_request_id: request_id(),
             credential_id: info.credential_id.clone(),
@@ -120,7 +120,7 @@ async fn authorize_with(
         consent: proof(&api::signing_authorization_digest(&input)).await,
     };
     post(
-        eid_core::signing::api::paths::CREDENTIALS_AUTHORIZE,
+        eid_core::signing::paths::CREDENTIALS_AUTHORIZE,
         serde_json::to_vec(&body).unwrap(),
     )
     .await
@@ -247,7 +247,7 @@ async fn a_copy_of_the_device_key_without_the_passcode_authorises_none_of_the_fo
 /// all a thief can do without the activation's answer).
 fn own_upload(passcode: &str) -> Vec<u8> {
     use eid_core::consent::{Suite, SysRng};
-    let p = eid_core::account::passcode::Passcode::new(passcode).unwrap();
+    let p = eid_core::account::Passcode::new(passcode).unwrap();
     let setup = opaque_ke::ServerSetup::<Suite>::new(&mut SysRng);
     let (state, request) = eid_core::consent::registration_start(&p).unwrap();
     let response = opaque_ke::ServerRegistration::<Suite>::start(
@@ -425,7 +425,7 @@ async fn parallel_logins_are_each_counted() {
 /// A passcode change needs the old passcode and replaces the record; the old one then fails.
 #[tokio::test]
 async fn a_passcode_change_needs_the_old_passcode() {
-    use eid_core::account::passcode::Passcode;
+    use eid_core::account::Passcode;
     use eid_core::consent;
     for h in harnesses().await {
         let owner = h.activate(&citizen(5)).await;

@@ -234,7 +234,7 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
             .await
             .unwrap();
         assert_eq!(rotated.predecessor_retires_at, from + RETIRE_AFTER);
-        let new_kid = credential::trust::key_id(&rotated.certificate);
+        let new_kid = credential::key_id(&rotated.certificate);
         assert_ne!(new_kid, old_kid);
         // Not before its date, and never out of order.
         assert!(
@@ -266,7 +266,7 @@ async fn a_rotated_key_signs_from_its_date_and_the_old_one_stays_until_its_crede
         credential::verify(&old_credential, &k.trust_list, t1).unwrap();
         let new_credential = identity_credential(&k, t1, &holder_key);
         let v = credential::verify(&new_credential, &k.trust_list, t1).unwrap();
-        assert_eq!(credential::trust::key_id(&v.issuer_certificate), new_kid);
+        assert_eq!(credential::key_id(&v.issuer_certificate), new_kid);
         // The status list moves to the new key too, and verifies with the published list.
         let signer = k.status_signer(t1).unwrap();
         assert_eq!(signer.kid(), new_kid);
@@ -389,7 +389,7 @@ async fn issuer_keys_on_a_pkcs11_token() {
         .unwrap();
     let k = Keys::load(&store, &v, now + 120).await.unwrap();
     let signer = k.issuer_at(DocumentKind::Identity, now + 120).unwrap();
-    assert_eq!(signer.kid(), credential::trust::key_id(&r.certificate));
+    assert_eq!(signer.kid(), credential::key_id(&r.certificate));
     let c2 = identity_credential(&k, now + 120, &holder);
     credential::verify(&c2, &k.trust_list, now + 120).unwrap();
     credential::verify(&c, &k.trust_list, now + 120).unwrap();

@@ -329,3 +329,73 @@ async fn unparsable_heads_are_refused_and_closed() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     served.stop().await;
 }
+
+/// GET `path` on a new connection from 127.0.0.1: the whole answer.
+async fn get(addr: SocketAddr, path: &str) -> String {
+    let mut s = connect_from([127, 0, 0, 1], addr).await;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let answer = until_closed(&mut s, Duration::from_secs(10))
+        .await
+        .expect("an answer");
+    String::from_utf8_lossy(&answer).to_string()
+}
+
+/// Graceful shutdown (issue 17 "Faults", docs/adr/0027): readiness turns 503 first while the
+/// listener still serves for the drain delay, a request in flight is answered, then the
+/// listener stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_turns_readiness_off_first_and_finishes_what_is_in_flight() {
+    let drain = Duration::from_millis(800);
+    let mut served = serve(Limits {
+        drain_delay: drain,
+        ..Limits::default()
+    })
+    .await;
+    let ready = get(served.addr, eid_backend::READY).await;
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let (_, body) = ready.split_once("\r\n\r\n").unwrap();
+    let r: eid_backend::Ready = serde_json::from_str(body).unwrap();
+    assert_eq!((r.status.as_str(), r.caches.as_str()), ("ready", "on"));
+    // A request in flight: its head and half its body are in.
+    let body =
+        br#"{"client_request_id":"drain-1","id_number":"001099012345","phone":"0912345678"}"#;
+    let mut in_flight = connect_from([127, 0, 0, 1], served.addr).await;
+    in_flight
+        .write_all(
+            format!(
+                "POST /v1/activation/start HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    in_flight.write_all(&body[..20]).await.unwrap();
+    let stopping = Instant::now();
+    served.stop.take().unwrap().send(()).unwrap();
+    // Not ready at once, while still serving (the balancer's checks see it).
+    let not_ready = get(served.addr, eid_backend::READY).await;
+    assert!(not_ready.starts_with("HTTP/1.1 503"), "{not_ready}");
+    assert!(not_ready.contains("retry-after: 1"), "{not_ready}");
+    assert!(stopping.elapsed() < drain);
+    let health = get(served.addr, "/v1/health").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    // The request in flight is finished and answered.
+    in_flight.write_all(&body[20..]).await.unwrap();
+    let answer = read_answer(&mut in_flight).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(in_flight);
+    tokio::time::timeout(Duration::from_secs(10), &mut served.server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+    assert!(stopping.elapsed() >= drain, "{:?}", stopping.elapsed());
+    assert!(
+        TcpStream::connect(served.addr).await.is_err(),
+        "still accepting"
+    );
+}

@@ -155,7 +155,7 @@ async fn credentials_of_each_profile_verify_and_carry_exactly_its_fields() {
             assert_eq!(issued.credentials.len(), 3);
             let now = h.app.clock().now();
             for (cred, key) in issued.credentials.iter().zip(&keys) {
-                let v = present::presentation_credential::verify(&cred.0, &trust, now)
+                let v = present::verify_presentation_credential(&cred.0, &trust, now)
                     .unwrap_or_else(|e| panic!("{profile}: {e}"));
                 assert_eq!(v.profile, profile);
                 assert_eq!(&v.device_key, key, "bound to its own key, in order");
@@ -272,7 +272,7 @@ async fn revocation_and_lock_reach_the_presentation_credentials() {
             .credentials
             .iter()
             .map(|b| {
-                present::presentation_credential::verify(&b.0, &trust, h.app.clock().now())
+                present::verify_presentation_credential(&b.0, &trust, h.app.clock().now())
                     .unwrap()
                     .status_index
             })
@@ -326,7 +326,7 @@ async fn revocation_and_lock_reach_the_presentation_credentials() {
         // The new device's are not.
         let fresh: PresentationCredentialsIssued =
             ask(&h, &second, "full", &fresh_keys(1)).await.json();
-        let index = present::presentation_credential::verify(
+        let index = present::verify_presentation_credential(
             &fresh.credentials[0].0,
             &trust,
             h.app.clock().now(),
@@ -742,7 +742,7 @@ async fn a_verifier_cannot_group_presentations_by_citizen() {
                         signature: key.sign_raw(&input),
                     }
                     .to_text();
-                    let v = present::presentation_credential::verify(&cred.0, &trust, created_at)
+                    let v = present::verify_presentation_credential(&cred.0, &trust, created_at)
                         .unwrap();
                     seen.push((who, batch, qr, v.status_index));
                 }

@@ -71,6 +71,9 @@ pub enum ChipAuthStatus {
     NotSupported,
 }
 
+// Mapped by hand (`ForeignListener` below), not `uniffi::remote`: the reader's
+// `eid_icao::reader::Progress` counts in `usize` (no UniFFI type) and names the file as an
+// `LdsFile`, where the apps see `u64`/`u32` counts and the file's name.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ChipProgress {
     pub stage: ChipStage,

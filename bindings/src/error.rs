@@ -4,12 +4,12 @@
 use crate::http::HttpTransportError;
 use eid_core::account::AccountError;
 use eid_core::api::ErrorCode;
-use eid_core::client::ClientError;
+use eid_core::client::{ClientError, RedeemError};
 use eid_core::credential::TrustListError;
 use eid_core::keys::KeyError;
 use eid_core::platform::TransportFailure;
 use eid_core::present::PresentError;
-use eid_core::verify::{RedeemError, StatusListError};
+use eid_core::verify::StatusListError;
 use eid_core::wallet::WalletError;
 use eid_icao::card_qr::CardQrError;
 use eid_icao::{ChipError, TransportError};

@@ -5,9 +5,14 @@
 
 use crate::error::to_transport_failure;
 use eid_core::client::{BackendClient, RetryPolicy};
-use eid_core::platform::http as core;
+use eid_core::platform as core;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+// `HttpRequest` and `HttpResponse` are mapped by hand (`ForeignHttp` below), not
+// `uniffi::remote`: the core's headers are an ordered list of pairs (UniFFI has no tuples), its
+// method an enum and its timeout a `Duration`, where the apps see a map, "GET"/"POST" and
+// `timeout_ms`.
 
 /// One request to the backend. Header names are lower case; `body` is JSON when present. It
 /// carries signatures and personal data: never log it.

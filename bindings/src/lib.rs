@@ -1,8 +1,9 @@
 //! eid-ffi: thin UniFFI wrappers over eid-core, no logic of its own.
 //! Every exported function converts types and maps errors in `error.rs`, nothing more.
-//! Surface decisions: docs/adr/0012-ffi-surface.md. The core's plain enums cross as they are:
-//! each `#[uniffi::remote(Enum)]` block restates one for UniFFI, and the compiler checks it
-//! against the core's definition (no hand-written copies or conversions).
+//! Surface decisions: docs/adr/0012-ffi-surface.md. The core's plain enums and records cross as
+//! they are: each `#[uniffi::remote(Enum)]` or `#[uniffi::remote(Record)]` block restates one
+//! for UniFFI, and the compiler checks it against the core's definition (no hand-written copies
+//! or conversions). The few records still mapped by hand say why beside their definition.
 #![allow(unsafe_code)] // the UniFFI scaffolding is generated unsafe FFI glue
 
 mod card_qr;

@@ -3,13 +3,13 @@
 //! so logging a `Consent.Passcode` or a passcode argument leaks nothing.
 
 use crate::error::EidError;
-use eid_core::account::passcode;
+use eid_core::account;
 use zeroize::Zeroizing;
 
 /// A 6-digit passcode. Made once from the digits the user typed; its string form is redacted.
 #[derive(uniffi::Object)]
 #[uniffi::export(Debug, Display)]
-pub struct Passcode(pub(crate) passcode::Passcode);
+pub struct Passcode(pub(crate) account::Passcode);
 
 const REDACTED: &str = "Passcode(******)";
 
@@ -31,7 +31,7 @@ impl Passcode {
     #[uniffi::constructor]
     pub fn new(digits: String) -> Result<Self, EidError> {
         let digits = Zeroizing::new(digits);
-        Ok(Passcode(passcode::Passcode::new(&digits)?))
+        Ok(Passcode(account::Passcode::new(&digits)?))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Verifier desks (airport, clinic): `Verifier` checks offline QRs against the trust list and
 //! status list it was built with; `VerifierDesk` is a desk registered at the backend that
-//! redeems online tokens once. Both over `eid_core::verify`.
+//! redeems online tokens once. Over `eid_core::verify` (the checks) and `eid_core::client` (the
+//! online redeem).
 
 use crate::error::EidError;
 use crate::http::{HttpTransport, client};
@@ -8,9 +9,9 @@ use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::present::{DisclosedField, Profile, disclosed};
 use crate::run::{logged, on_runtime};
 use eid_core::api::{B64, VerifierRegistration};
-use eid_core::client::BackendClient;
+use eid_core::client::{BackendClient, KeyStoreVerifier, redeem};
 use eid_core::credential::TrustList;
-use eid_core::verify::{self as core, KeyStoreVerifier, StatusList};
+use eid_core::verify::{self as core, StatusList};
 use std::sync::Arc;
 
 /// The desk's key alias in its key store.
@@ -280,7 +281,7 @@ impl VerifierDesk {
     pub async fn redeem(&self, text: String) -> Result<Verdict, EidError> {
         let (signer, backend) = (self.signer.clone(), self.backend.clone());
         on_runtime("redeem", async move {
-            let verdict = core::redeem(&backend, &*signer, &text, now_s()).await?;
+            let verdict = redeem(&backend, &*signer, &text, now_s()).await?;
             Ok(verdict.into())
         })
         .await
@@ -296,7 +297,7 @@ mod tests {
     #[test]
     fn verdict_fields_follow_the_profile_order_with_labels() {
         // The backend's JSON is read into typed fields in the profile's order by the core
-        // (`eid_core::verify::redeem`, tested there, unknown fields refused); here the labels.
+        // (`eid_core::client::redeem`, tested there, unknown fields refused); here the labels.
         let v = core::Verdict {
             valid: true,
             profile: Some(present::Profile::Airport),

@@ -6,7 +6,7 @@ use crate::http::{self, HttpTransport};
 use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::run::{logged, on_runtime};
 use eid_core::account::AccountState;
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::client::BackendClient;
 use eid_core::platform::SyncStage;
 use eid_core::platform::SystemClock;
@@ -166,7 +166,10 @@ pub trait SyncListener: Send + Sync {
     fn on_sync(&self, step: SyncStep);
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub use eid_core::wallet::SyncReport;
+
+/// What a sync changed.
+#[uniffi::remote(Record)]
 pub struct SyncReport {
     pub updated: u64,
     pub removed: u64,
@@ -180,6 +183,9 @@ pub struct SyncReport {
     pub presentation_error: Option<String>,
 }
 
+// Mapped by hand (`sync_status` below), not `uniffi::remote`: the core's `SyncState` also
+// holds the document feed's cursor and ETag and the status list's fetch time, which a remote
+// record would have to show the app.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncStatus {
     pub last_synced_ms: Option<i64>,
@@ -199,10 +205,6 @@ impl eid_core::platform::SyncListener for ForeignSyncListener {
 
 pub(crate) fn passcode(digits: &str) -> Result<Passcode, EidError> {
     Ok(Passcode::new(digits)?)
-}
-
-fn count(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// The citizen's wallet on this device. Thread-safe; blocking methods do local work only (call
@@ -421,23 +423,14 @@ impl WalletHandle {
         let (w, b) = (self.wallet.clone(), self.backend.clone());
         on_runtime("sync", async move {
             let listener = listener.map(ForeignSyncListener);
-            let r = w
-                .sync(
-                    &b,
-                    listener
-                        .as_ref()
-                        .map(|l| l as &dyn eid_core::platform::SyncListener),
-                    passcode.as_ref().map(|p| &p.0),
-                )
-                .await?;
-            Ok(SyncReport {
-                updated: count(r.updated),
-                removed: count(r.removed),
-                unchanged: r.unchanged,
-                revoked: r.revoked,
-                presentation_credentials: count(r.presentation_credentials),
-                presentation_error: r.presentation_error,
-            })
+            Ok(w.sync(
+                &b,
+                listener
+                    .as_ref()
+                    .map(|l| l as &dyn eid_core::platform::SyncListener),
+                passcode.as_ref().map(|p| &p.0),
+            )
+            .await?)
         })
         .await
     }

@@ -2,7 +2,7 @@
 //! key store, a wallet in a directory, a backend client and the passcode.
 
 use anyhow::{Context as _, Result, bail};
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::client::{BackendClient, RetryPolicy};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::platform::{Clock, SystemClock};

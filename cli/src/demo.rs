@@ -9,7 +9,7 @@ use crate::output::{error_text, write_images};
 use crate::verify::{print_verdict, verifier};
 use anyhow::{Context as _, Result, bail};
 use eid_backend::{App, Config};
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::present::Profile;
 use eid_core::wallet::{Consent, Wallet};
 use eid_crypto::{OsRng, Rng};
@@ -120,7 +120,7 @@ fn present_and_verify(
         bail!("{}", warnings.join("; "));
     }
     let text = timed(&format!("{desk}: scan the PNG"), || {
-        Ok(eid_core::present::qr::decode_png(
+        Ok(eid_core::present::decode_png(
             &std::fs::read(&png).with_context(|| png.display().to_string())?,
         )?)
     })?;

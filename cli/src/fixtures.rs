@@ -5,11 +5,12 @@ use crate::context::{now_s, open_wallet, passcode};
 use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::transactions::{Outcome, Transaction, TransactionKind};
 use eid_core::wallet::Wallet;
 use eid_fixtures::card::Quirk;
 use eid_fixtures::card::cccd::{self, CardOptions};
+use eid_fixtures::card::sim::ChipProfile;
 use eid_fixtures::citizens::{self, Citizen};
 use eid_fixtures::issuers;
 use eid_fixtures::pki::TestPki;
@@ -51,6 +52,9 @@ pub enum FixturesCommand {
         /// readers over PC/SC meet the same behaviours as ours.
         #[arg(long, value_name = "NAME", value_parser = |s: &str| s.parse::<Quirk>())]
         quirk: Vec<Quirk>,
+        /// A chip without extended length: short APDUs, responses of at most 258 bytes.
+        #[arg(long)]
+        short_apdus: bool,
     },
 }
 
@@ -62,6 +66,11 @@ struct CitizenRow<'a> {
     expiry: String,
     can: &'a str,
     phone: &'a str,
+    /// The MRZ (DG1) forms: sex `M`/`F`, surname and given names as printed in the MRZ (`<` for
+    /// spaces), so an independent reader can compare DG1 with the citizen.
+    sex: String,
+    mrz_surname: &'a str,
+    mrz_given_names: &'a str,
 }
 
 impl<'a> From<&'a Citizen> for CitizenRow<'a> {
@@ -73,6 +82,9 @@ impl<'a> From<&'a Citizen> for CitizenRow<'a> {
             expiry: c.expiry_date.yymmdd(),
             can: c.can(),
             phone: &c.phone,
+            sex: c.sex.mrz().to_string(),
+            mrz_surname: &c.mrz_surname,
+            mrz_given_names: &c.mrz_given_names,
         }
     }
 }
@@ -106,6 +118,7 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
             id,
             bac_only,
             quirk,
+            short_apdus,
         } => {
             let all = citizens::citizens();
             let citizen = match id {
@@ -118,6 +131,11 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
             let options = CardOptions {
                 pace: !bac_only,
                 quirks: quirk,
+                profile: if short_apdus {
+                    ChipProfile::SHORT
+                } else {
+                    ChipProfile::EXTENDED
+                },
                 ..CardOptions::default()
             };
             let mut card = cccd::card(citizen, &options)?;

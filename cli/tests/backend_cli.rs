@@ -497,3 +497,51 @@ fn production_serves_keys_of_its_own_and_rotates_them() {
     drop(Server(child));
     assert!(line.starts_with("listening on "), "{line}");
 }
+
+/// `eid serve` stops on SIGTERM (what service managers send) by draining, with exit status 0,
+/// and a second `eid serve` on the same SQLite file is refused while the first runs
+/// (docs/adr/0027).
+#[test]
+fn serve_stops_on_sigterm_and_sqlite_has_one_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("b.db").display());
+    let (mut server, _url) = serve(&db);
+    let second = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(["serve", "--dev", "--addr", "127.0.0.1:0", "--db", &db])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    // Refused before it announces an address a script would wait for.
+    assert!(
+        second.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("another process serves this SQLite"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}

@@ -36,9 +36,6 @@ impl<'de> Deserialize<'de> for B64 {
     }
 }
 
-/// API version prefix.
-pub const PREFIX: &str = "/v1";
-
 pub mod paths {
     pub const HEALTH: &str = "/v1/health";
     pub const ACTIVATION_START: &str = "/v1/activation/start";
@@ -200,7 +197,7 @@ pub struct DocumentsPage {
 }
 
 /// POST /v1/presentation-credentials (device-signed): a batch of single-use presentation
-/// credentials of one profile, one per fresh device key (`present::presentation_credential`).
+/// credentials of one profile, one per fresh device key (`crate::present::PresentationCredential`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresentationCredentialsRequest {
     /// `present::Profile::as_str`.
@@ -438,7 +435,7 @@ pub fn registration_digest(upload: &[u8]) -> [u8; 32] {
     sha256_parts(&[upload])
 }
 
-/// Parameters of a remote signing authorisation: `signing::api::authorization_input`.
+/// Parameters of a remote signing authorisation: `crate::signing::authorization_input`.
 pub fn signing_authorization_digest(authorization_input: &[u8]) -> [u8; 32] {
     sha256_parts(&[authorization_input])
 }

@@ -3,7 +3,8 @@
 //! - of the chip reader (the `eid-icao` crate, below the core: the compiler keeps it from reaching
 //!   up), only the chip-reading entry points are used: crypto, PKI and encodings come from
 //!   `eid-crypto`, never from the reader's internals;
-//! - no two top-level modules of the crate reach each other, directly or round a longer loop.
+//! - no two top-level modules of the crate reach each other, directly or round a longer loop;
+//! - no arrow named in `UPWARD_ARROWS` runs up a layer (`verify → client`).
 //!
 //! Every `crate::…` (and `eid_core::…`) path in code is read, comments left out, including
 //! grouped `use crate::{a, b::c}` forms; `eid_icao::…` paths are read as `chip::…`.
@@ -277,6 +278,24 @@ fn top_level_modules_form_no_cycle() {
     if let Some(cycle) = find_cycle(&graph) {
         panic!("modules reach each other: {}", cycle.join(" → "));
     }
+}
+
+/// Arrows that would run up a layer (ARCHITECTURE.md): the verifier's checks and verdict sit
+/// below the backend client, so the client may use them and not the other way round (the desk's
+/// online redeem lives in `client/`).
+const UPWARD_ARROWS: &[(&str, &str)] = &[("verify", "client")];
+
+#[test]
+fn no_arrow_runs_up_a_layer() {
+    let graph = arrows(&read_crate());
+    // The scan sees the verifier's real arrows (so a missing arrow means something).
+    assert!(graph.get("verify").is_some_and(|t| t.contains("present")));
+    let bad: Vec<String> = UPWARD_ARROWS
+        .iter()
+        .filter(|(from, to)| graph.get(*from).is_some_and(|t| t.contains(*to)))
+        .map(|(from, to)| format!("{from} → {to}"))
+        .collect();
+    assert!(bad.is_empty(), "arrows running up: {}", bad.join(", "));
 }
 
 #[test]

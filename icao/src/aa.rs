@@ -43,6 +43,24 @@ struct RsaPublicKey {
     public_exponent: Uint,
 }
 
+/// The modulus and public exponent of an RSAPublicKey (RFC 8017 A.1.1), as unsigned big-endian
+/// bytes without leading zeros. Read leniently: some issued chips write a modulus with its top
+/// bit set but without the leading 00 that DER asks for (the 2008 BSI test passport does), and
+/// readers in the field (JMRTD) take it as the unsigned number it is meant to be. A strict DER
+/// decoder would call it negative and refuse the whole DG15.
+fn rsa_public_key(bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let seq = tlv::read_exact(bytes, 0x30).ok()?;
+    let mut items = seq.children();
+    let mut unsigned = || -> Option<Vec<u8>> {
+        let int = items.next()?.ok()?.expect_tag(0x02).ok()?;
+        let start = int.value.iter().position(|&b| b != 0)?;
+        Some(int.value[start..].to_vec())
+    };
+    let modulus = unsigned()?;
+    let exponent = unsigned()?;
+    items.next().is_none().then_some((modulus, exponent))
+}
+
 impl AaPublicKey {
     /// From DG15's SubjectPublicKeyInfo.
     pub fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Self, ChipError> {
@@ -51,15 +69,11 @@ impl AaPublicKey {
         };
         if spki.algorithm.oid == RSA_ENCRYPTION {
             let bytes = spki.subject_public_key.as_bytes().ok_or_else(malformed)?;
-            let key = RsaPublicKey::from_der(bytes).map_err(|_| malformed())?;
-            let modulus = key.modulus.as_bytes().to_vec();
+            let (modulus, exponent) = rsa_public_key(bytes).ok_or_else(malformed)?;
             if modulus.len() > RSA_MAX_BYTES || modulus.len() < 64 {
                 return Err(ChipError::Unsupported("RSA key size".into()));
             }
-            return Ok(AaPublicKey::Rsa {
-                modulus,
-                exponent: key.public_exponent.as_bytes().to_vec(),
-            });
+            return Ok(AaPublicKey::Rsa { modulus, exponent });
         }
         EcPoint::from_spki(spki)
             .map(AaPublicKey::Ec)

@@ -1,5 +1,6 @@
-//! Chip authentication version 1 with ECDH (ICAO 9303-11 §6.2, BSI TR-03110-1 §3.4): proves the
-//! chip holds the private key of DG14 and replaces the secure-messaging keys.
+//! Chip authentication version 1 with ECDH or DH (ICAO 9303-11 §6.2, BSI TR-03110-1 §3.4):
+//! proves the chip holds the private key of DG14 and replaces the secure-messaging keys (after
+//! BAC or PACE alike), with 3DES (MSE:Set KAT) or AES (MSE:Set AT + GENERAL AUTHENTICATE).
 //!
 //! The chip does not answer with a proof. Success shows in the next protected exchange: the
 //! caller MUST send one more command (e.g. SELECT or READ BINARY of the next file) and treat
@@ -10,8 +11,8 @@
 
 use super::apdu::{CommandApdu, ins};
 use super::channel::Channel;
-use super::ec::KeyPair;
 use super::error::ChipError;
+use super::group::GroupKeyPair;
 use super::pace::dynamic_auth_data;
 use super::security_info::{
     ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo, KeyAgreement, SecurityInfos,
@@ -24,33 +25,40 @@ use eid_crypto::Rng;
 use eid_crypto::tlv;
 use zeroize::Zeroizing;
 
-/// The protocol and key to run from DG14: a ChipAuthenticationInfo with its public key (matched
-/// by keyId when several keys exist). Without ChipAuthenticationInfo, id-CA-ECDH-3DES-CBC-CBC
-/// is implied (EAC 1.x chips, BSI TR-03110-3 A.1.1.2).
+/// The protocol and key to run from DG14: a ChipAuthenticationInfo with a public key of its key
+/// agreement (matched by keyId when the info has one and several keys exist). Without
+/// ChipAuthenticationInfo, id-CA-{ECDH,DH}-3DES-CBC-CBC is implied by the first usable key
+/// (EAC 1.x chips, BSI TR-03110-3 A.1.1.2). Infos and keys this reader cannot use are passed
+/// over.
 pub fn choose(
     infos: &SecurityInfos,
 ) -> Option<(ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo)> {
     let keys: Vec<_> = infos
         .chip_authentication_keys()
-        .filter(|k| k.ec_public_key().is_ok())
+        .filter(|k| k.public_key().is_ok())
         .collect();
     for ca in infos.chip_authentication() {
-        if ca.algorithm().map(|(k, _)| k) != Some(KeyAgreement::Ecdh) {
+        let Some((agreement, _)) = ca.algorithm() else {
             continue;
-        }
-        let key = keys
+        };
+        let usable: Vec<_> = keys
             .iter()
-            .find(|k| ca.key_id.is_none() || k.key_id == ca.key_id || keys.len() == 1);
+            .filter(|k| k.agreement() == Some(agreement))
+            .collect();
+        let key = usable
+            .iter()
+            .find(|k| ca.key_id.is_none() || k.key_id == ca.key_id || usable.len() == 1);
         if let Some(key) = key {
-            return Some((ca.clone(), (*key).clone()));
+            return Some((ca.clone(), (**key).clone()));
         }
     }
     if infos.chip_authentication().next().is_none() {
         let key = keys.first()?;
-        return Some((
-            ChipAuthenticationInfo::ecdh(symmetric::Cipher::Tdes, key.key_id),
-            (*key).clone(),
-        ));
+        let info = match key.agreement()? {
+            KeyAgreement::Ecdh => ChipAuthenticationInfo::ecdh(symmetric::Cipher::Tdes, key.key_id),
+            KeyAgreement::Dh => ChipAuthenticationInfo::dh(symmetric::Cipher::Tdes, key.key_id),
+        };
+        return Some((info, (*key).clone()));
     }
     None
 }
@@ -70,9 +78,9 @@ pub fn authenticate<T: ApduTransport>(
     key: &ChipAuthenticationPublicKeyInfo,
     rng: &mut dyn Rng,
 ) -> Result<(), ChipError> {
-    let Some((KeyAgreement::Ecdh, cipher)) = ca_info.algorithm() else {
+    let Some((agreement, cipher)) = ca_info.algorithm() else {
         return Err(ChipError::Unsupported(
-            "chip authentication other than ECDH".into(),
+            "chip authentication protocol unknown".into(),
         ));
     };
     if channel.secure_messaging().is_none() {
@@ -80,8 +88,16 @@ pub fn authenticate<T: ApduTransport>(
             "chip authentication needs BAC or PACE first".into(),
         ));
     }
-    let chip_key = key.ec_public_key()?;
-    let eph = KeyPair::generate(chip_key.curve(), rng);
+    let chip_key = key.public_key()?;
+    if chip_key.group().agreement() != agreement {
+        return Err(ChipError::Malformed {
+            what: "chip authentication public key",
+        });
+    }
+    // The ephemeral key on the static key's domain parameters; sent as a SEC1 point or as the
+    // p-length DH value.
+    let eph = GroupKeyPair::generate_on(&chip_key.group().generator(), rng);
+    let eph_public = eph.public();
     let key_id = ca_info.key_id.or(key.key_id);
     let id_do = key_id
         .map(|id| tlv::encode(0x84, &key_ref(id)))
@@ -89,7 +105,7 @@ pub fn authenticate<T: ApduTransport>(
 
     if cipher == symmetric::Cipher::Tdes {
         // MSE:Set KAT (ICAO 9303-11 §6.2.4.1).
-        let data = [tlv::encode(0x91, eph.public().to_sec1()), id_do].concat();
+        let data = [tlv::encode(0x91, eph_public.to_bytes()), id_do].concat();
         let resp = channel.send(&CommandApdu::new(0, ins::MSE, 0x41, 0xA6).with_data(data))?;
         if !resp.is_ok() {
             return Err(ChipError::Status {
@@ -109,7 +125,7 @@ pub fn authenticate<T: ApduTransport>(
             });
         }
         let cmd = CommandApdu::new(0, ins::GENERAL_AUTHENTICATE, 0, 0)
-            .with_data(dynamic_auth_data(0x80, eph.public().to_sec1()))
+            .with_data(dynamic_auth_data(0x80, eph_public.to_bytes()))
             .with_le(256);
         let resp = channel.send(&cmd)?;
         if !resp.is_ok() {
@@ -130,6 +146,7 @@ pub fn authenticate<T: ApduTransport>(
         what: "chip authentication public key",
     })?;
     let shared = Zeroizing::new(shared.as_bytes().to_vec());
+    drop(eph);
     channel.set_secure_messaging(Some(SecureMessaging::new(
         cipher,
         symmetric::kdf(&shared, KdfPurpose::Enc, cipher),
@@ -142,7 +159,7 @@ pub fn authenticate<T: ApduTransport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ec::Curve;
+    use crate::ec::{Curve, KeyPair};
     use crate::security_info::SecurityInfo;
     use crate::symmetric::Cipher;
     use eid_crypto::SecretKey;

@@ -203,4 +203,19 @@ mod tests {
             Err(CardQrError::Field("issue date"))
         );
     }
+
+    /// Issue 14: a QR written with tone marks before the vowel marks (ầ as a + ̀ + ̂, ữ as
+    /// u + ̃ + ̛) reads as the NFC name a card shows.
+    #[test]
+    fn tone_marks_before_vowel_marks_read_as_nfc() {
+        let q = parse(
+            "079201234567||Tra\u{300}\u{302}n Thi\u{323} Lan|01012001|Nu\u{303}\u{31B}|\
+             Ha\u{300} No\u{323}\u{302}i, \u{110}u\u{301}\u{31B}c Ho\u{300}\u{302}ng|02022022",
+        )
+        .unwrap();
+        assert_eq!(q.full_name, "Trần Thị Lan");
+        assert_eq!(q.sex, "Nữ");
+        assert_eq!(q.address, "Hà Nội, Đức Hồng");
+        assert_eq!(crate::text::mrz_ascii(&q.full_name), "TRAN THI LAN");
+    }
 }

@@ -191,8 +191,13 @@ fn collect(t: &Tlv<'_>, values: &mut Vec<String>, depth: usize) -> Result<(), Dg
     Ok(())
 }
 
-/// Decodes a string of any ASN.1 string type; unknown types as UTF-8 or else Latin-1.
+/// Decodes a string of any ASN.1 string type (unknown types as UTF-8 or else Latin-1), in NFC
+/// with Vietnamese marks in order ([`crate::text::nfc`]), whatever form the card wrote.
 fn text(tag: u32, value: &[u8]) -> String {
+    crate::text::nfc(&raw_text(tag, value))
+}
+
+fn raw_text(tag: u32, value: &[u8]) -> String {
     match tag {
         // BMPString: UTF-16BE.
         0x1E => {
@@ -486,5 +491,68 @@ mod tests {
         let e = Dg13Error::Structure;
         assert!(!format!("{e:?}{e}").contains("Nguy"));
         assert!(!format!("{:?}", parse(&full).unwrap()).contains("Nguy"));
+    }
+
+    /// Names and addresses come out in NFC whatever form the card wrote: NFD, tone marks before
+    /// the vowel marks, UTF8String or BMPString.
+    #[test]
+    fn names_and_addresses_come_out_in_nfc_whatever_the_card_wrote() {
+        use unicode_normalization::UnicodeNormalization;
+        let bmp = |s: &str| {
+            let units: Vec<u8> = s.encode_utf16().flat_map(u16::to_be_bytes).collect();
+            encode(0x1E, &units)
+        };
+        let name = "Nguyễn Thị Ngọc Ánh";
+        let residence = "Số 12 Hẻm 3 Đường Hưởng Lợi, Phường Bến Thành, Quận 1";
+        let father = "Đặng Văn Ước";
+        let tone_first = |s: &str| -> String {
+            // Decompose, then put every tone mark before the vowel mark it follows.
+            let mut v: Vec<char> = s.nfd().collect();
+            for i in 1..v.len() {
+                if matches!(v[i], '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}')
+                    && matches!(v[i - 1], '\u{302}' | '\u{306}' | '\u{31B}')
+                {
+                    v.swap(i - 1, i);
+                }
+            }
+            v.into_iter().collect()
+        };
+        assert_ne!(tone_first(name), name.nfd().collect::<String>());
+        for (form, encode_as) in [
+            ("NFD", 0u8),
+            ("tone first", 0),
+            ("NFD as BMPString", 1),
+            ("tone first as BMPString", 1),
+        ] {
+            let written = |s: &str| -> Vec<u8> {
+                let t = if form.starts_with("NFD") {
+                    s.nfd().collect()
+                } else {
+                    tone_first(s)
+                };
+                assert_ne!(t, s);
+                if encode_as == 0 { utf8(&t) } else { bmp(&t) }
+            };
+            let d = parse(&dg13(&[
+                entry(2, &written(name)),
+                entry(8, &written("Xã Tân Lập, Hà Nội")),
+                entry(9, &written(residence)),
+                entry(
+                    13,
+                    &encode(0x30, &[written(father), written("Lê Thị Mai")].concat()),
+                ),
+            ]))
+            .unwrap();
+            assert_eq!(d.full_name(), Some(name), "{form}");
+            assert_eq!(d.place_of_origin(), Some("Xã Tân Lập, Hà Nội"), "{form}");
+            assert_eq!(d.place_of_residence(), Some(residence), "{form}");
+            assert_eq!(d.father_name(), Some(father), "{form}");
+            assert_eq!(d.mother_name(), Some("Lê Thị Mai"), "{form}");
+            // The ASCII form the MRZ carries for the same name.
+            assert_eq!(
+                crate::text::mrz_ascii(d.full_name().unwrap()),
+                "NGUYEN THI NGOC ANH"
+            );
+        }
     }
 }

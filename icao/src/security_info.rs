@@ -5,8 +5,10 @@
 //! fields do not parse, is kept as [`SecurityInfo::Unknown`]. Only a malformed outer structure
 //! is an error.
 
+use super::dh::{DhElement, DhGroup};
 use super::ec::{Curve, EcPoint, HashAlg};
 use super::error::ChipError;
+use super::group::{Element, PaceGroup};
 use super::symmetric::Cipher;
 use der::asn1::{AnyRef, ObjectIdentifier};
 use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
@@ -107,12 +109,24 @@ pub struct PaceProtocol {
 }
 
 impl PaceProtocol {
-    /// id-PACE-ECDH-GM-* with the given cipher, the only family this reader runs.
+    /// id-PACE-ECDH-GM-* with the given cipher.
     pub fn ecdh_gm(cipher: Cipher) -> Self {
         PaceProtocol {
             agreement: KeyAgreement::Ecdh,
             mapping: PaceMapping::Generic,
             cipher,
+        }
+    }
+
+    /// Whether this reader (and the simulated chip) can run it: generic mapping over ECDH or
+    /// DH with any cipher, integrated mapping over ECDH or DH with AES-128 (ICAO 9303-11
+    /// §4.4.3.3.2; the pseudo-random function is implemented for 128-bit keys and blocks, as in
+    /// the worked examples). Chip authentication mapping is not run.
+    pub fn is_supported(&self) -> bool {
+        match self.mapping {
+            PaceMapping::Generic => true,
+            PaceMapping::Integrated => self.cipher == Cipher::Aes128,
+            PaceMapping::ChipAuthentication => false,
         }
     }
 
@@ -158,10 +172,27 @@ pub struct PaceInfo {
 impl PaceInfo {
     /// PACE version 2 with ECDH generic mapping on a standardized curve.
     pub fn ecdh_gm(cipher: Cipher, curve: Curve) -> Self {
+        PaceInfo::new(PaceProtocol::ecdh_gm(cipher), PaceGroup::Ec(curve))
+    }
+
+    /// PACE version 2 with DH generic mapping on a standardized MODP group.
+    pub fn dh_gm(cipher: Cipher, group: DhGroup) -> Self {
+        PaceInfo::new(
+            PaceProtocol {
+                agreement: KeyAgreement::Dh,
+                mapping: PaceMapping::Generic,
+                cipher,
+            },
+            PaceGroup::Dh(group),
+        )
+    }
+
+    /// PACE version 2 with `protocol` on the standardized domain parameters `group`.
+    pub fn new(protocol: PaceProtocol, group: PaceGroup) -> Self {
         PaceInfo {
-            protocol: PaceProtocol::ecdh_gm(cipher).oid().unwrap_or(oid::ID_PACE),
+            protocol: protocol.oid().unwrap_or(oid::ID_PACE),
             version: 2,
-            parameter_id: Some(u32::from(curve.param_id())),
+            parameter_id: Some(u32::from(group.param_id())),
         }
     }
 
@@ -177,12 +208,33 @@ impl PaceInfo {
         self.parameter_id.and_then(Curve::from_param_id)
     }
 
-    /// Whether this reader can run it: ECDH generic mapping on one of the four curves.
+    /// The standardized group of the parameter ID, when it matches the protocol's key
+    /// agreement (a DH protocol with a curve's ID is no usable group).
+    pub fn group(&self) -> Option<PaceGroup> {
+        let group = self.parameter_id.and_then(PaceGroup::from_param_id)?;
+        let protocol = self.protocol()?;
+        (group.agreement() == protocol.agreement).then_some(group)
+    }
+
+    /// Whether this reader can run it: PACE version 2, a protocol of
+    /// [`PaceProtocol::is_supported`] on standardized domain parameters it knows (the four
+    /// curves, the three MODP groups).
     pub fn is_supported(&self) -> bool {
-        self.protocol()
-            .is_some_and(|p| p.agreement == KeyAgreement::Ecdh && p.mapping == PaceMapping::Generic)
-            && self.curve().is_some()
+        self.protocol().is_some_and(|p| p.is_supported())
+            && self.group().is_some()
             && self.version == 2
+    }
+
+    /// The preference key of [`SecurityInfos::pace_preference`], larger first.
+    fn preference(&self) -> (bool, bool, bool, u8, u16) {
+        let p = self.protocol();
+        (
+            p.is_some_and(|p| p.cipher != Cipher::Tdes),
+            p.is_some_and(|p| p.agreement == KeyAgreement::Ecdh),
+            p.is_some_and(|p| p.mapping == PaceMapping::Generic),
+            p.map_or(0, |p| cipher_arc(p.cipher)),
+            self.group().map_or(0, PaceGroup::strength),
+        )
     }
 }
 
@@ -199,6 +251,15 @@ impl ChipAuthenticationInfo {
     pub fn ecdh(cipher: Cipher, key_id: Option<u32>) -> Self {
         ChipAuthenticationInfo {
             protocol: child_oid(&oid::ID_CA, &[2, cipher_arc(cipher)]).unwrap_or(oid::ID_CA),
+            version: 1,
+            key_id,
+        }
+    }
+
+    /// id-CA-DH-{cipher}, version 1.
+    pub fn dh(cipher: Cipher, key_id: Option<u32>) -> Self {
+        ChipAuthenticationInfo {
+            protocol: child_oid(&oid::ID_CA, &[1, cipher_arc(cipher)]).unwrap_or(oid::ID_CA),
             version: 1,
             key_id,
         }
@@ -239,6 +300,45 @@ impl ChipAuthenticationPublicKeyInfo {
                 .map_err(|_| ChipError::Malformed { what: "public key" })?,
             key_id,
         })
+    }
+
+    /// An id-PK-DH entry with explicit X9.42 domain parameters.
+    pub fn dh(key: &DhElement, key_id: Option<u32>) -> Result<Self, ChipError> {
+        Ok(ChipAuthenticationPublicKeyInfo {
+            protocol: oid::ID_PK_DH,
+            public_key: key
+                .to_spki()
+                .map_err(|_| ChipError::Malformed { what: "public key" })?,
+            key_id,
+        })
+    }
+
+    /// The key agreement of the key's protocol (id-PK-DH or id-PK-ECDH).
+    pub fn agreement(&self) -> Option<KeyAgreement> {
+        if self.protocol == oid::ID_PK_ECDH {
+            Some(KeyAgreement::Ecdh)
+        } else if self.protocol == oid::ID_PK_DH {
+            Some(KeyAgreement::Dh)
+        } else {
+            None
+        }
+    }
+
+    /// The chip's static key, EC or DH, checked to be in its group.
+    pub fn public_key(&self) -> Result<Element, ChipError> {
+        match self.agreement() {
+            Some(KeyAgreement::Ecdh) => self.ec_public_key().map(Element::Ec),
+            Some(KeyAgreement::Dh) => DhElement::from_spki(&self.public_key)
+                .map(Element::Dh)
+                .map_err(|_| {
+                    ChipError::Unsupported(
+                        "chip authentication DH key outside the standardized groups".into(),
+                    )
+                }),
+            None => Err(ChipError::Unsupported(
+                "chip authentication key of an unknown kind".into(),
+            )),
+        }
     }
 
     /// The chip's static EC key (curve from named or explicit parameters, point checked).
@@ -341,11 +441,24 @@ impl SecurityInfos {
         })
     }
 
-    /// The PACE entry to run: the first supported one, preferring AES and larger keys.
+    /// The PACE entries this reader can run, best first (docs/adr/0025):
+    /// 1. AES before 3DES (3DES has 112-bit keys and 64-bit blocks: the weakest link);
+    /// 2. ECDH before DH (the curves are at least as strong as the MODP groups, the 1024-bit
+    ///    group only 80 bits, and ECDH is several times faster on the chip);
+    /// 3. generic before integrated mapping (the one every chip and reader implements);
+    /// 4. the longer AES key, then the stronger group.
+    ///
+    /// Entries that tie keep the order of EF.CardAccess. Entries this reader cannot run (other
+    /// versions, unknown parameter IDs, chip authentication mapping) are left out.
+    pub fn pace_preference(&self) -> Vec<&PaceInfo> {
+        let mut supported: Vec<&PaceInfo> = self.pace().filter(|p| p.is_supported()).collect();
+        supported.sort_by_key(|p| std::cmp::Reverse(p.preference()));
+        supported
+    }
+
+    /// The PACE entry to run: the first of [`SecurityInfos::pace_preference`].
     pub fn best_pace(&self) -> Option<&PaceInfo> {
-        self.pace()
-            .filter(|p| p.is_supported())
-            .max_by_key(|p| p.cipher().map(cipher_arc).unwrap_or(0))
+        self.pace_preference().into_iter().next()
     }
 
     pub fn chip_authentication(&self) -> impl Iterator<Item = &ChipAuthenticationInfo> {
@@ -595,9 +708,9 @@ mod tests {
                 protocol: Some(oid::ID_TA),
                 der: ta,
             },
-            // A DH-IM PACE entry: recognised, reported as unsupported.
+            // A DH-IM PACE entry with 3DES: recognised, reported as unsupported.
             SecurityInfo::Pace(PaceInfo {
-                protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.3.2"),
+                protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.3.1"),
                 version: 2,
                 parameter_id: Some(2),
             }),
@@ -674,6 +787,107 @@ mod tests {
                 let _ = SecurityInfos::parse(&bad);
                 let _ = SecurityInfos::parse_dg14(&tlv::encode(0x6E, &bad));
             }
+        }
+    }
+
+    #[test]
+    fn pace_preference_orders_supported_entries_and_keeps_ties_in_file_order() {
+        let im = |agreement, group| {
+            PaceInfo::new(
+                PaceProtocol {
+                    agreement,
+                    mapping: PaceMapping::Integrated,
+                    cipher: Cipher::Aes128,
+                },
+                group,
+            )
+        };
+        let entries = vec![
+            PaceInfo::ecdh_gm(Cipher::Tdes, Curve::BrainpoolP384r1),
+            PaceInfo::dh_gm(Cipher::Aes256, DhGroup::Modp2048q256),
+            im(KeyAgreement::Dh, PaceGroup::Dh(DhGroup::Modp1024)),
+            PaceInfo::ecdh_gm(Cipher::Aes128, Curve::P256),
+            im(KeyAgreement::Ecdh, PaceGroup::Ec(Curve::P384)),
+            PaceInfo::ecdh_gm(Cipher::Aes128, Curve::BrainpoolP256r1),
+            PaceInfo::ecdh_gm(Cipher::Aes128, Curve::P384),
+            PaceInfo::dh_gm(Cipher::Aes128, DhGroup::Modp1024),
+            // Not runnable: a DH protocol on a curve's ID, an unknown ID, version 1, CAM.
+            PaceInfo {
+                parameter_id: Some(13),
+                ..PaceInfo::dh_gm(Cipher::Aes256, DhGroup::Modp1024)
+            },
+            PaceInfo {
+                parameter_id: Some(9),
+                ..PaceInfo::ecdh_gm(Cipher::Aes256, Curve::P256)
+            },
+            PaceInfo {
+                version: 1,
+                ..PaceInfo::ecdh_gm(Cipher::Aes256, Curve::P256)
+            },
+            PaceInfo::new(
+                PaceProtocol {
+                    agreement: KeyAgreement::Ecdh,
+                    mapping: PaceMapping::ChipAuthentication,
+                    cipher: Cipher::Aes256,
+                },
+                PaceGroup::Ec(Curve::P256),
+            ),
+        ];
+        let infos = SecurityInfos {
+            entries: entries.iter().cloned().map(SecurityInfo::Pace).collect(),
+        };
+        let order: Vec<&PaceInfo> = infos.pace_preference();
+        let expected: Vec<&PaceInfo> = [6, 3, 5, 4, 1, 7, 2, 0]
+            .iter()
+            .map(|i| &entries[*i])
+            .collect();
+        // P-384 (192-bit) before the two 128-bit curves, which keep their file order.
+        assert_eq!(order, expected);
+        assert_eq!(infos.best_pace(), Some(&entries[6]));
+        // The same entries in another file order give the same choice.
+        let mut reversed = infos.clone();
+        reversed.entries.reverse();
+        assert_eq!(reversed.best_pace(), Some(&entries[6]));
+    }
+
+    /// A chip writes DG14: its DH key entry, however corrupted, parses or is refused, never a
+    /// panic; the intact one gives the key back.
+    #[test]
+    fn dh_key_entries_never_panic() {
+        let bytes = |n: usize| -> Vec<u8> { (0..n).map(|i| (i * 37 + 11) as u8).collect() };
+        let group = DhGroup::Modp1024;
+        let key =
+            crate::dh::DhKeyPair::from_private_on(&group.generator(), SecretKey::new(bytes(20)))
+                .unwrap();
+        let info = ChipAuthenticationPublicKeyInfo::dh(key.public(), Some(1)).unwrap();
+        let dg14 = SecurityInfos {
+            entries: vec![SecurityInfo::ChipAuthenticationPublicKey(info)],
+        }
+        .encode_dg14()
+        .unwrap();
+        let back = SecurityInfos::parse_dg14(&dg14).unwrap();
+        let k = back.chip_authentication_keys().next().unwrap();
+        assert_eq!(k.agreement(), Some(KeyAgreement::Dh));
+        assert_eq!(
+            k.public_key().unwrap(),
+            crate::group::Element::Dh(key.public().clone())
+        );
+        let mut x: u32 = 7;
+        for i in (0..dg14.len()).step_by(3) {
+            for _ in 0..8 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let mut bad = dg14.clone();
+                bad[i] = (x >> 16) as u8;
+                if let Ok(infos) = SecurityInfos::parse_dg14(&bad) {
+                    for k in infos.chip_authentication_keys() {
+                        let _ = k.public_key();
+                    }
+                }
+            }
+        }
+        for n in [0, 1, 127, 128, 129, 300] {
+            let _ = PaceGroup::Dh(group).decode(&bytes(n));
+            let _ = PaceGroup::Ec(Curve::P256).decode(&bytes(n));
         }
     }
 }

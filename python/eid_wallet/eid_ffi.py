@@ -1906,6 +1906,32 @@ class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+
+class _UniffiFfiConverterTypeQrDate:
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value, buf)
+
+    @staticmethod
+    def read(buf):
+        return _UniffiFfiConverterString.read(buf)
+
+    @staticmethod
+    def lift(value):
+        return _UniffiFfiConverterString.lift(value)
+
+    @staticmethod
+    def check_lower(value):
+        return _UniffiFfiConverterString.check_lower(value)
+
+    @staticmethod
+    def lower(value):
+        return _UniffiFfiConverterString.lower(value)
+
+
+QrDate = str
+
+
 class _UniffiFfiConverterBoolean:
     @classmethod
     def check_lower(cls, value):
@@ -1932,7 +1958,7 @@ class CardQr:
     """
     What the QR printed on a CCCD says. `signed` is always false.
 """
-    def __init__(self, *, id_number:str, old_id_number:typing.Optional[str], full_name:str, date_of_birth:str, sex:str, address:str, issue_date:str, signed:bool):
+    def __init__(self, *, id_number:str, old_id_number:typing.Optional[str], full_name:str, date_of_birth:QrDate, sex:str, address:str, issue_date:QrDate, signed:bool):
         self.id_number = id_number
         self.old_id_number = old_id_number
         self.full_name = full_name
@@ -1973,10 +1999,10 @@ class _UniffiFfiConverterTypeCardQr(_UniffiConverterRustBuffer):
             id_number=_UniffiFfiConverterString.read(buf),
             old_id_number=_UniffiFfiConverterOptionalString.read(buf),
             full_name=_UniffiFfiConverterString.read(buf),
-            date_of_birth=_UniffiFfiConverterString.read(buf),
+            date_of_birth=_UniffiFfiConverterTypeQrDate.read(buf),
             sex=_UniffiFfiConverterString.read(buf),
             address=_UniffiFfiConverterString.read(buf),
-            issue_date=_UniffiFfiConverterString.read(buf),
+            issue_date=_UniffiFfiConverterTypeQrDate.read(buf),
             signed=_UniffiFfiConverterBoolean.read(buf),
         )
 
@@ -1985,10 +2011,10 @@ class _UniffiFfiConverterTypeCardQr(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.check_lower(value.id_number)
         _UniffiFfiConverterOptionalString.check_lower(value.old_id_number)
         _UniffiFfiConverterString.check_lower(value.full_name)
-        _UniffiFfiConverterString.check_lower(value.date_of_birth)
+        _UniffiFfiConverterTypeQrDate.check_lower(value.date_of_birth)
         _UniffiFfiConverterString.check_lower(value.sex)
         _UniffiFfiConverterString.check_lower(value.address)
-        _UniffiFfiConverterString.check_lower(value.issue_date)
+        _UniffiFfiConverterTypeQrDate.check_lower(value.issue_date)
         _UniffiFfiConverterBoolean.check_lower(value.signed)
 
     @staticmethod
@@ -1996,10 +2022,10 @@ class _UniffiFfiConverterTypeCardQr(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.id_number, buf)
         _UniffiFfiConverterOptionalString.write(value.old_id_number, buf)
         _UniffiFfiConverterString.write(value.full_name, buf)
-        _UniffiFfiConverterString.write(value.date_of_birth, buf)
+        _UniffiFfiConverterTypeQrDate.write(value.date_of_birth, buf)
         _UniffiFfiConverterString.write(value.sex, buf)
         _UniffiFfiConverterString.write(value.address, buf)
-        _UniffiFfiConverterString.write(value.issue_date, buf)
+        _UniffiFfiConverterTypeQrDate.write(value.issue_date, buf)
         _UniffiFfiConverterBoolean.write(value.signed, buf)
 
 
@@ -3461,6 +3487,9 @@ class _UniffiFfiConverterTypeSigningRequest(_UniffiConverterRustBuffer):
 
 @dataclass
 class SyncReport:
+    """
+    What a sync changed.
+"""
     def __init__(self, *, updated:int, removed:int, unchanged:bool, revoked:bool, presentation_credentials:int, presentation_error:typing.Optional[str]):
         self.updated = updated
         self.removed = removed

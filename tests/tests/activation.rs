@@ -7,7 +7,7 @@ mod common;
 
 use common::{Backend, activate, backends, begin, client, read_chip, wallet};
 use eid_core::account::AccountState;
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::api::ErrorCode;
 use eid_core::client::ClientError;
 use eid_core::credential::DocumentKind;

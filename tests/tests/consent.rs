@@ -10,14 +10,14 @@
 mod common;
 
 use eid_core::account::AccountError;
-use eid_core::account::passcode::{KdfParams, Passcode};
+use eid_core::account::{KdfParams, Passcode};
 use eid_core::api::{AccountRemoteState, B64, ConsentProof, ErrorCode};
 use eid_core::client::{BackendClient, ClientError, DeviceSigner};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::platform::{Clock, SystemClock};
 use eid_core::present::{Profile, Token};
 use eid_core::runtime::block_on;
-use eid_core::signing::api::{AuthorizeRequest, authorization_input};
+use eid_core::signing::{AuthorizeRequest, authorization_input};
 use eid_core::transactions::{Outcome, TransactionKind};
 use eid_core::wallet::{DEVICE_KEY_ALIAS, Wallet, WalletError};
 use eid_crypto::SecretKey;
@@ -114,10 +114,9 @@ fn a_copied_wallet_and_key_store_without_the_passcode_authorise_nothing() {
         eid_crypto::Rng::fill(&mut eid_crypto::OsRng, &mut id);
         let expires_at = b.app.clock().now() + 60;
         let input = Token::signing_input(&id, Profile::Full, expires_at);
-        let sig = eid_core::present::payload::raw_signature(
-            &thief.keys.sign(DEVICE_KEY_ALIAS, &input).unwrap(),
-        )
-        .unwrap();
+        let sig =
+            eid_core::present::raw_signature(&thief.keys.sign(DEVICE_KEY_ALIAS, &input).unwrap())
+                .unwrap();
         let text = Token {
             id,
             profile: Profile::Full,

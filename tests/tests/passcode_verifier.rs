@@ -5,7 +5,7 @@
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use eid_core::account::AccountError;
-use eid_core::account::passcode::{KdfParams, Passcode};
+use eid_core::account::{KdfParams, Passcode};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::platform::{Clock, SystemClock};
 use eid_core::wallet::{DB_FILE, Wallet, WalletError};

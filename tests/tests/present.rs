@@ -4,9 +4,9 @@
 
 mod common;
 
-use eid_core::account::passcode::Passcode;
-use eid_core::present::payload::{FUTURE_SKEW, PRESENTATION_LIFETIME};
+use eid_core::account::Passcode;
 use eid_core::present::{CredentialSpec, PresentError, Presentation, Profile, QrPayload};
+use eid_core::present::{FUTURE_SKEW, PRESENTATION_LIFETIME};
 use eid_core::transactions::TransactionKind;
 use eid_core::verify::Verifier;
 use eid_core::wallet::{Consent, Wallet};
@@ -419,10 +419,9 @@ fn credentials_from_untrusted_or_unauthorised_issuers_are_refused() {
             PresentError::UntrustedIssuer,
         ),
     ] {
-        let cred = eid_core::present::presentation_credential::issue(&spec, issuer).unwrap();
+        let cred = eid_core::present::issue_presentation_credential(&spec, issuer).unwrap();
         assert_eq!(
-            eid_core::present::presentation_credential::verify(&cred, v.trust(), now())
-                .unwrap_err(),
+            eid_core::present::verify_presentation_credential(&cred, v.trust(), now()).unwrap_err(),
             want
         );
         // The wallet refuses to store it either.
@@ -433,7 +432,7 @@ fn credentials_from_untrusted_or_unauthorised_issuers_are_refused() {
     }
     // A credential bound to a key that is not the slot's.
     let other = w.new_presentation_keys(Profile::Airport, 1).unwrap();
-    let good = eid_core::present::presentation_credential::issue(
+    let good = eid_core::present::issue_presentation_credential(
         &spec,
         issuers.issuer_for(eid_core::credential::DocumentKind::Identity),
     )
@@ -458,7 +457,7 @@ fn credentials_from_untrusted_or_unauthorised_issuers_are_refused() {
     let QrPayload::Offline(mut p) = QrPayload::parse(&out.text).unwrap() else {
         panic!()
     };
-    let forged = eid_core::present::payload::raw_signature(
+    let forged = eid_core::present::raw_signature(
         &w.sign_with_device_key(&Presentation::signing_input(
             &p.credential,
             p.created_at,
@@ -486,7 +485,7 @@ fn png_and_svg_encode_the_text() {
         .present(Profile::Clinic, None, Consent::Passcode(&pass()), "clinic")
         .unwrap();
     let png = out.qr.to_png(4).unwrap();
-    assert_eq!(eid_core::present::qr::decode_png(&png).unwrap(), out.text);
+    assert_eq!(eid_core::present::decode_png(&png).unwrap(), out.text);
     let svg = out.qr.to_svg(4);
     assert!(svg.starts_with("<svg") && svg.matches('M').count() > 100);
     let term = out.qr.to_terminal();
@@ -537,10 +536,10 @@ fn high_s_twins_of_valid_signatures_are_refused() {
         // The credential issuer signature's twin.
         let cred = with_high_s_twin(&p.credential);
         assert!(
-            eid_core::present::presentation_credential::verify(&p.credential, v.trust(), t).is_ok()
+            eid_core::present::verify_presentation_credential(&p.credential, v.trust(), t).is_ok()
         );
         assert_eq!(
-            eid_core::present::presentation_credential::verify(&cred, v.trust(), t).unwrap_err(),
+            eid_core::present::verify_presentation_credential(&cred, v.trust(), t).unwrap_err(),
             PresentError::BadIssuerSignature
         );
     }

@@ -6,12 +6,12 @@
 
 mod common;
 
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::api::{B64, ErrorCode, VerifierRegistration};
 use eid_core::client::VerifierKey;
 use eid_core::client::{BackendClient, ClientError};
 use eid_core::credential::TrustList;
-use eid_core::present::payload::PRESENTATION_LIFETIME;
+use eid_core::present::PRESENTATION_LIFETIME;
 use eid_core::present::{Profile, QrPayload};
 use eid_core::runtime::block_on;
 use eid_core::verify::{StatusList, Verifier};

@@ -7,14 +7,14 @@
 mod common;
 
 use common::{Backend, activate, backends, client, wallet};
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::api::{B64, ErrorCode};
 use eid_core::client::{BackendClient, ClientError, DeviceSigner};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::runtime::block_on;
 use eid_core::signing::SigningRequest;
-use eid_core::signing::api::{AuthorizeRequest, SIGN_ALGO, SignHashRequest, authorization_input};
-use eid_core::signing::cms::verify_detached;
+use eid_core::signing::verify_detached;
+use eid_core::signing::{AuthorizeRequest, SIGN_ALGO, SignHashRequest, authorization_input};
 use eid_core::transactions::{Outcome, TransactionKind};
 use eid_core::wallet::{Wallet, WalletError};
 use eid_fixtures::card::cccd::Faults;

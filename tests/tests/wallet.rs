@@ -3,8 +3,8 @@
 //! scan of every file for plaintext personal data.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-use eid_core::account::passcode::{KdfParams, Passcode};
 use eid_core::account::{AccountError, AccountState};
+use eid_core::account::{KdfParams, Passcode};
 use eid_core::credential::{CredentialError, Document, DocumentKind};
 use eid_core::keys::{KeyStore, SoftwareKeyStore};
 use eid_core::platform::Clock;

@@ -8,6 +8,7 @@
 mod repo;
 mod rules;
 
+use crate::coherence::{self, Change};
 use crate::error::ApiFailure;
 use crate::evidence;
 use crate::http::{Answer, idempotent_post, random_bytes, random_hex};
@@ -160,13 +161,11 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
         req.consent_registration.as_ref(),
     )
     .await?;
-    w.commit().await?;
-    crate::auth::invalidate(state, &account_id);
-    for old in &old_devices {
-        crate::documents::invalidate(state, old);
-    }
-    // Old devices' credentials are revoked, a lock is lifted.
-    crate::lists::invalidate_status(state);
+    // The account's devices changed, the old devices' pages went; their credentials are
+    // revoked and a lock is lifted (the status list): in every instance's caches.
+    let mut changes = vec![Change::Account(&account_id), Change::StatusList];
+    changes.extend(old_devices.iter().map(|old| Change::Pages(old)));
+    coherence::commit(state, w, &changes).await?;
     tracing::info!(revoked_devices = old_devices.len(), "activation completed");
     Answer::ok(&ActivationCompleted {
         account_id,

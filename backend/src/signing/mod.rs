@@ -22,7 +22,7 @@ use der::Decode;
 use eid_core::api::{
     B64, ErrorCode, MAX_SKEW_SECONDS, consent_action, signing_authorization_digest,
 };
-use eid_core::signing::api::{
+use eid_core::signing::{
     AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList,
     CredentialsListRequest, EnrolRequest, MAX_HASHES, SAD_LIFETIME, SIGN_ALGO, Sad,
     SignHashRequest, Signatures, authorization_input,

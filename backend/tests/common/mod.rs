@@ -11,7 +11,7 @@ use base64::Engine;
 use coset::{CoseSign1, TaggedCborSerializable};
 use der::Decode;
 use eid_backend::{App, Config};
-use eid_core::account::passcode::{KdfParams, Passcode};
+use eid_core::account::{KdfParams, Passcode};
 use eid_core::api::{
     self, ActivationComplete, ActivationStart, ActivationStarted, B64, ChipEvidence, ConsentProof,
     DevOutbox, ErrorBody, ErrorCode, headers,
@@ -36,6 +36,9 @@ pub struct Harness {
     pub router: Router,
     pub db: &'static str,
     _dir: Option<tempfile::TempDir>,
+    /// Requests go over HTTP to this address (a served instance, or a proxy in front of
+    /// several) instead of straight into `router`.
+    remote: Option<std::net::SocketAddr>,
 }
 
 pub struct Reply {
@@ -107,6 +110,7 @@ async fn sqlite(tune: &dyn Fn(Config) -> Config) -> Harness {
         app,
         db: "sqlite",
         _dir: Some(dir),
+        remote: None,
     }
 }
 
@@ -126,6 +130,7 @@ async fn postgres(url: &str, tune: &dyn Fn(Config) -> Config) -> Harness {
         app,
         db: "postgres",
         _dir: None,
+        remote: None,
     }
 }
 
@@ -165,11 +170,37 @@ impl Harness {
             app,
             db,
             _dir: None,
+            remote: None,
+        }
+    }
+
+    /// Requests go over HTTP/1.1 to `addr`, one connection each; `app` gives the clock.
+    pub fn over_http(app: App, db: &'static str, addr: std::net::SocketAddr) -> Harness {
+        Harness {
+            remote: Some(addr),
+            ..Harness::from_app(app, db)
         }
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
-        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let resp = match self.remote {
+            None => self
+                .router
+                .clone()
+                .oneshot(req)
+                .await
+                .unwrap()
+                .map(Body::new),
+            Some(addr) => {
+                let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let (mut sender, conn) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await
+                        .unwrap();
+                tokio::spawn(conn);
+                sender.send_request(req).await.unwrap().map(Body::new)
+            }
+        };
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.into_body().collect().await.unwrap().to_bytes();

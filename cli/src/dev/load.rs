@@ -9,7 +9,7 @@ use crate::card::{EXTENDED, read_with};
 use crate::context::{block_on, client, now_s};
 use crate::output::print_json;
 use anyhow::{Context as _, Result};
-use eid_core::account::passcode::{KdfParams, Passcode};
+use eid_core::account::{KdfParams, Passcode};
 use eid_core::api::{self, B64};
 use eid_core::client::BackendClient;
 use eid_core::keys::{KeyStore, SoftwareKeyStore};

@@ -5,7 +5,7 @@ use crate::context::{now_s, open_wallet};
 use crate::fixtures::seed_into;
 use crate::output::print_json;
 use anyhow::{Result, bail};
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::present::Profile;
 use eid_core::verify::Verifier;
 use eid_core::wallet::Consent;
@@ -92,11 +92,10 @@ pub fn bench(iterations: usize) -> Result<ExitCode> {
     let Ok(QrPayload::Offline(p)) = QrPayload::parse(&out.text) else {
         bail!("the presentation does not parse");
     };
-    let bare =
-        eid_core::present::presentation_credential::bare_verifications(&p.credential, v.trust())?;
+    let bare = eid_core::present::bare_verifications(&p.credential, v.trust())?;
     let device_input = Presentation::signing_input(&p.credential, p.created_at, None);
     let device_key =
-        eid_core::present::presentation_credential::verify(&p.credential, v.trust(), now)?
+        eid_core::present::verify_presentation_credential(&p.credential, v.trust(), now)?
             .device_key;
     let (mut full, mut base) = (Vec::new(), Vec::new());
     for _ in 0..iterations {

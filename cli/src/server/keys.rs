@@ -116,7 +116,7 @@ pub fn run(args: KeysArgs) -> Result<ExitCode> {
                     std::io::stdout().lock(),
                     "new {} key {} signs from {}; the previous one leaves the trust list at {}",
                     kind.as_str(),
-                    eid_core::credential::trust::key_id(&r.certificate)
+                    eid_core::credential::key_id(&r.certificate)
                         .iter()
                         .map(|b| format!("{b:02x}"))
                         .collect::<String>(),

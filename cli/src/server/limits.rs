@@ -32,6 +32,11 @@ pub struct LimitArgs {
     /// Activation starts and completions per minute for all clients together; 0: off.
     #[arg(long, env = "EID_GLOBAL_RATE", default_value_t = Limits::default().global_throttle.per_minute)]
     global_rate: u32,
+    /// Seconds the readiness endpoint (/v1/ready) answers 503 after SIGTERM or Ctrl-C before the
+    /// listener stops accepting (set it to the load balancer's check interval); then in-flight
+    /// requests finish.
+    #[arg(long, env = "EID_DRAIN_SECONDS", default_value_t = Limits::default().drain_delay.as_secs())]
+    drain_seconds: u64,
     /// Production: the SMS gateway's URL (POST {"to","text"}, see docs/adr/0019). Without it a
     /// production backend sends no activation codes.
     #[arg(long, env = "EID_SMS_GATEWAY")]
@@ -68,6 +73,7 @@ impl LimitArgs {
                     per_minute: self.global_rate,
                     burst: global_burst,
                 },
+                drain_delay: Duration::from_secs(self.drain_seconds),
             },
             sms_gateway: self.sms_gateway.filter(|u| !u.is_empty()).map(|url| {
                 eid_backend::sms::Gateway {

@@ -96,7 +96,24 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>)> {
     Ok((config, None))
 }
 
-/// `eid serve`: runs until Ctrl-C, on a runtime of its own (the server's, not the core's).
+/// Ctrl-C, or SIGTERM (what service managers and orchestrators send): then the backend turns
+/// not-ready, drains and stops (`App::serve`).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `eid serve`: runs until Ctrl-C or SIGTERM, on a runtime of its own (the server's, not the core's).
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // Checked before anything starts, so a missing setting is one line and nothing else.
     let (config, generated) = config(&args)?;
@@ -115,6 +132,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         let app = App::open_with_signer(config, &args.signer)
             .await
             .context("cannot open the backend")?;
+        // SQLite is served by one process: refused before anything is announced.
+        app.claim_sqlite().context("cannot serve this database")?;
         let listener = tokio::net::TcpListener::bind(&args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -128,11 +147,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         let _ = writeln!(out, "listening on http://{addr}");
         let _ = out.flush();
         drop(out);
-        app.serve(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("server failed")?;
+        app.serve(listener, stop_signal())
+            .await
+            .context("server failed")?;
         Ok(ExitCode::SUCCESS)
     })
 }

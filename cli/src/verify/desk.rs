@@ -7,7 +7,7 @@ use crate::output::print_json;
 use anyhow::{Context as _, Result, anyhow};
 use clap::{Args, Subcommand};
 use eid_core::api::{B64, VerifierRegistration};
-use eid_core::verify::KeyStoreVerifier;
+use eid_core::client::KeyStoreVerifier;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -122,7 +122,7 @@ pub fn verifier(
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let text = match (&args.text, &args.image) {
         (Some(t), _) => t.clone(),
-        (None, Some(p)) => eid_core::present::qr::decode_png(
+        (None, Some(p)) => eid_core::present::decode_png(
             &std::fs::read(p).with_context(|| p.display().to_string())?,
         )?,
         (None, None) => bail!("--text or --image is needed"),
@@ -130,16 +130,13 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let nonce = args.nonce.as_deref().map(nonce).transpose()?;
     let want = args.profile.as_deref().map(profile).transpose()?;
     let now = now_s();
-    let verdict = if text
-        .trim()
-        .starts_with(eid_core::present::payload::TOKEN_PREFIX)
-    {
+    let verdict = if text.trim().starts_with(eid_core::present::TOKEN_PREFIX) {
         let (Some(url), Some(dir)) = (args.backend.as_deref(), args.verifier_dir.as_deref()) else {
             bail!("an online token: verify it with --backend URL --verifier-dir DIR");
         };
         let desk = desk::desk(dir)?;
         let client = client(url)?;
-        let mut verdict = block_on(eid_core::verify::redeem(&client, &desk, &text, now))?
+        let mut verdict = block_on(eid_core::client::redeem(&client, &desk, &text, now))?
             .unwrap_or_else(|e| e.to_verdict(now));
         if let Some(w) = want {
             verdict.expect_profile(w);

@@ -11,7 +11,7 @@ use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use eid_core::account::AccountState;
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::platform::{SyncListener, SyncStage};
 use eid_core::transactions;
 use eid_core::wallet::{DocumentInfo, Wallet};

@@ -6,7 +6,7 @@ use crate::output::{print_json, write_images};
 use crate::values::{nonce, profile};
 use anyhow::{Context as _, Result};
 use clap::Args;
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::wallet::{Consent, PresentationOut, Wallet};
 use serde_json::json;
 use std::path::PathBuf;

@@ -5,7 +5,7 @@ use crate::context::{block_on, client};
 use crate::output::print_json;
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
-use eid_core::account::passcode::Passcode;
+use eid_core::account::Passcode;
 use eid_core::signing::{SigningCredential, SigningRequest};
 use eid_core::wallet::Wallet;
 use serde_json::json;

@@ -4,8 +4,8 @@
 #![no_main]
 
 use eid_core::credential::TrustList;
-use eid_core::present::presentation_credential;
-use eid_core::present::payload::{
+use eid_core::present::{
+    verify_presentation_credential,
     OFFLINE_PREFIX, OLD_TOKEN_PREFIX, Presentation, QrPayload, TOKEN_PREFIX, Token,
 };
 use eid_core::verify::Verifier;
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let verifier = Verifier::new(TrustList::new());
     let _ = Presentation::decode(data);
     let _ = Token::decode(data);
-    assert!(presentation_credential::verify(data, &TrustList::new(), NOW).is_err());
+    assert!(verify_presentation_credential(data, &TrustList::new(), NOW).is_err());
     // The bytes as scanned text, and wrapped in each prefix so that the decoders behind base45
     // are reached from the text parser too.
     let mut texts = vec![String::from_utf8_lossy(data).into_owned()];

@@ -8,17 +8,18 @@ use libfuzzer_sys::fuzz_target;
 
 fn exercise(infos: &SecurityInfos) {
     for p in infos.pace() {
-        let _ = (p.protocol(), p.cipher(), p.curve(), p.is_supported());
+        let _ = (p.protocol(), p.cipher(), p.curve(), p.group(), p.is_supported());
         if let Some(proto) = p.protocol() {
             let _ = proto.oid();
         }
     }
     let _ = infos.best_pace();
+    let _ = infos.pace_preference();
     for c in infos.chip_authentication() {
         let _ = (c.algorithm(), c.cipher());
     }
     for k in infos.chip_authentication_keys() {
-        let _ = k.ec_public_key();
+        let _ = (k.ec_public_key(), k.agreement(), k.public_key());
     }
     if let Some(a) = infos.active_authentication() {
         let _ = a.hash();

@@ -16,7 +16,7 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub const FIRST_LOCK_MS: i64 = 60_000;
 pub const MAX_LOCK_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// The lock after `failures` failed attempts: none before [`MAX_ATTEMPTS`], then 1 minute,
+/// The lock after `failures` failed attempts: none before `MAX_ATTEMPTS` (5), then 1 minute,
 /// doubling with each further failure, capped at 24 hours. The backend's remote-consent lock
 /// (docs/adr/0017) uses the same rule.
 pub fn lock_ms(failures: u32) -> Option<i64> {

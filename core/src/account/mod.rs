@@ -4,14 +4,17 @@
 //! runs. Everything is persisted through [`MetaStore`] (the wallet store's `meta` table), so it
 //! survives restarts.
 
-pub mod lockout;
-pub mod passcode;
+pub(crate) mod lockout;
+pub(crate) mod passcode;
+
+pub use lockout::lock_ms;
+pub use passcode::{KdfParams, Passcode};
 
 use crate::keys::KeyError;
 use crate::platform::Clock;
 use eid_crypto::{Rng, SecretKey};
 use lockout::Lockout;
-use passcode::{KdfParams, Passcode, PasscodeRecord, VerifierKey};
+use passcode::{PasscodeRecord, VerifierKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -168,12 +171,12 @@ impl<'a> Account<'a> {
         })
     }
 
-    pub fn has_passcode(&self) -> Result<bool, AccountError> {
+    pub(crate) fn has_passcode(&self) -> Result<bool, AccountError> {
         Ok(self.meta.meta_get(KEY_PASSCODE)?.is_some())
     }
 
     /// Sets the first passcode; returns its key encryption key.
-    pub fn set_passcode(
+    pub(crate) fn set_passcode(
         &self,
         passcode: &Passcode,
         params: KdfParams,
@@ -241,7 +244,7 @@ impl<'a> Account<'a> {
 
     /// Checks the old passcode (lockout rules apply) and prepares the new one; see
     /// [`PasscodeChange`].
-    pub fn prepare_passcode_change(
+    pub(crate) fn prepare_passcode_change(
         &self,
         old: &Passcode,
         new: &Passcode,

@@ -126,10 +126,6 @@ impl BackendClient {
         Ok(Self::with_transport(base_url, retry, http))
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base
-    }
-
     async fn backoff(&self, attempt: u32) {
         let base = self
             .retry

@@ -1,17 +1,20 @@
 //! The backend client: every call the wallet and a verifier desk make to the backend (activation,
 //! documents, trust and status lists, presentation credentials, tokens, consent, remote signing,
-//! verifier registration), over the platform's [`HttpTransport`], with its one error
+//! verifier registration, a desk's online redeem as a [`crate::verify::Verdict`]), over the
+//! platform's [`HttpTransport`](crate::platform::HttpTransport), with its one error
 //! ([`ClientError`]). What a sync means for the wallet (its state, steps and report) is the
 //! wallet's (`crate::wallet`).
 
 mod backend;
 mod error;
+mod redeem;
 mod signer;
 #[cfg(feature = "http-ureq")]
-pub mod ureq_transport;
+pub(crate) mod ureq_transport;
 
 pub use backend::{BackendClient, RetryPolicy, new_request_id};
 pub use error::ClientError;
-pub use signer::{DeviceSigner, VerifierKey, VerifierSigner};
+pub use redeem::{RedeemError, redeem};
+pub use signer::{DeviceSigner, KeyStoreVerifier, VerifierKey, VerifierSigner};
 #[cfg(feature = "http-ureq")]
 pub use ureq_transport::UreqTransport;

@@ -1,8 +1,10 @@
 //! Who signs requests to the backend: the wallet's device key ([`DeviceSigner`]) or a verifier's
-//! key ([`VerifierSigner`], [`VerifierKey`] for desks, tests and load runs).
+//! key ([`VerifierSigner`]: [`KeyStoreVerifier`] for desks, [`VerifierKey`] for tests and load runs).
 
 use super::ClientError;
+use crate::keys::KeyStore;
 use eid_crypto::{OsRng, Rng};
+use std::sync::Arc;
 
 /// Signs requests with the device key (the wallet implements it over the platform key store).
 pub trait DeviceSigner: Send + Sync {
@@ -51,7 +53,7 @@ impl VerifierKey {
         }
     }
 
-    /// SEC1 uncompressed public key, for [`VerifierRegistration::public_key`].
+    /// SEC1 uncompressed public key, for [`crate::api::VerifierRegistration::public_key`].
     pub fn public_key(&self) -> Vec<u8> {
         self.key
             .verifying_key()
@@ -69,5 +71,24 @@ impl VerifierSigner for VerifierKey {
         use p256::ecdsa::signature::Signer as _;
         let sig: p256::ecdsa::Signature = self.key.sign(message);
         Ok(sig.normalize_s().to_der().as_bytes().to_vec())
+    }
+}
+
+/// A verifier key kept in a [`KeyStore`] (the desk's secure storage) under `alias`, registered
+/// at the backend as `verifier_id`.
+pub struct KeyStoreVerifier {
+    pub keys: Arc<dyn KeyStore>,
+    pub alias: String,
+    pub verifier_id: String,
+}
+
+impl VerifierSigner for KeyStoreVerifier {
+    fn verifier_id(&self) -> String {
+        self.verifier_id.clone()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ClientError> {
+        self.keys
+            .sign(&self.alias, message)
+            .map_err(|e| ClientError::DeviceKey(e.to_string()))
     }
 }

@@ -54,7 +54,7 @@ impl Date {
     }
 
     /// `DD/MM/YYYY`, as printed on Vietnamese documents and stored in CCCD DG13.
-    pub fn parse_vn(s: &str) -> Option<Date> {
+    pub(crate) fn parse_vn(s: &str) -> Option<Date> {
         let mut parts = s.trim().split('/');
         let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() || y.len() != 4 || d.is_empty() || d.len() > 2 || m.len() > 2 {

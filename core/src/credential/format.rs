@@ -434,8 +434,9 @@ pub fn verify(
     })
 }
 
-/// The kind a credential claims, without any check: for routing only, never for trust.
-pub fn peek_kind(bytes: &[u8]) -> Option<DocumentKind> {
+/// The kind a credential claims, without any check (tests only: nothing routes on it).
+#[cfg(test)]
+pub(crate) fn peek_kind(bytes: &[u8]) -> Option<DocumentKind> {
     let sign1 = Sign1::decode(bytes, Tagging::Tagged)?;
     let claims = cbor::decode(sign1.payload()?)?;
     let f = Fields::new(&claims, "").ok()?;

@@ -5,14 +5,14 @@
 //! No model's `Debug` shows personal data, and no error carries any.
 
 mod cbor;
-pub mod date;
-pub mod driving;
-pub mod error;
-pub mod format;
-pub mod health_insurance;
-pub mod health_record;
-pub mod identity;
-pub mod trust;
+pub(crate) mod date;
+pub(crate) mod driving;
+pub(crate) mod error;
+pub(crate) mod format;
+pub(crate) mod health_insurance;
+pub(crate) mod health_record;
+pub(crate) mod identity;
+pub(crate) mod trust;
 
 pub(crate) use cbor::decode as cbor_decode;
 pub use date::Date;
@@ -22,7 +22,7 @@ pub use format::{Es256Signer, IssuerKey, StatusRef, Validity, VerifiedCredential
 pub use health_insurance::{BhytCode, HealthInsuranceCard, PrimaryCareFacility};
 pub use health_record::HealthRecord;
 pub use identity::{AccountLevel, EidAccount, IdentityCard, Sex};
-pub use trust::{TrustList, TrustListError};
+pub use trust::{TrustList, TrustListError, key_id};
 
 #[cfg(test)]
 mod tests;

@@ -12,10 +12,12 @@ use super::cbor::{self, Fields};
 use super::error::CredentialError;
 use ciborium::Value;
 use der::{Decode, Encode};
+#[cfg(test)]
 use eid_crypto::pem::{self, PemError};
 use eid_crypto::trust::TrustStore;
 use eid_crypto::x509::{SignerCertificate, p256_point};
 use std::collections::BTreeSet;
+#[cfg(test)]
 use std::str::FromStr;
 use thiserror::Error;
 use x509_cert::Certificate;
@@ -111,8 +113,10 @@ impl TrustList {
         Ok(())
     }
 
-    /// Adds every `CERTIFICATE` block of a PEM text (RFC 7468); returns how many.
-    pub fn add_ca_pem(&mut self, pem: &str) -> Result<usize, TrustListError> {
+    /// Adds every `CERTIFICATE` block of a PEM text (RFC 7468); returns how many. Tests only:
+    /// trust lists arrive signed from the backend, CAs as DER.
+    #[cfg(test)]
+    pub(crate) fn add_ca_pem(&mut self, pem: &str) -> Result<usize, TrustListError> {
         pem::for_each_certificate(
             pem,
             |der| self.add_ca_der(der),
@@ -124,8 +128,10 @@ impl TrustList {
     }
 
     /// Authorises the issuer with this subject (RFC 4514 text, e.g.
-    /// `CN=Bo Cong an TEST,O=Bo Cong an,C=VN`) for `kinds`, adding to what it had.
-    pub fn authorise(
+    /// `CN=Bo Cong an TEST,O=Bo Cong an,C=VN`) for `kinds`, adding to what it had. Tests only:
+    /// issuers are authorised by their certificate ([`Self::authorise_certificate`]).
+    #[cfg(test)]
+    pub(crate) fn authorise(
         &mut self,
         issuer_subject: &str,
         kinds: &[DocumentKind],

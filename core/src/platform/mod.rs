@@ -24,7 +24,7 @@
 //! to look. The FFI adds one listener of its own, the log forwarder (`bindings/src/log.rs`).
 
 mod clock;
-pub mod http;
+pub(crate) mod http;
 mod sync_listener;
 
 pub use crate::keys::KeyStore;

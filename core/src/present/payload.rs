@@ -119,7 +119,7 @@ impl Presentation {
     }
 
     /// Checks the device signature with the credential's device key (uncompressed point).
-    pub fn device_signature_ok(&self, device_key: &[u8]) -> bool {
+    pub(crate) fn device_signature_ok(&self, device_key: &[u8]) -> bool {
         let input = Self::signing_input(&self.credential, self.created_at, self.nonce.as_deref());
         eid_crypto::es256::verify_raw(device_key, &input, &self.signature)
     }

@@ -110,8 +110,9 @@ impl QrImage {
         )
     }
 
-    /// Greyscale pixels, `scale` a module, with the quiet zone: (side, pixels).
-    pub fn to_pixels(&self, scale: usize) -> (usize, Vec<u8>) {
+    /// Greyscale pixels, `scale` a module, with the quiet zone: (side, pixels); for the PNG.
+    #[cfg(feature = "qr-image")]
+    fn to_pixels(&self, scale: usize) -> (usize, Vec<u8>) {
         let side = (self.width + 2 * QUIET_ZONE) * scale;
         let mut px = vec![255u8; side * side];
         for (i, p) in px.iter_mut().enumerate() {

@@ -2,10 +2,17 @@
 //! signer (HSM); each signature is authorised on this phone with the passcode and the device key
 //! (sole control, SCAL2). The wallet builds the CMS around the remote signature and checks it
 //! before handing it out. The `Wallet` methods are in `wallet/signing.rs`; the wire types in
-//! [`api`]; the CMS in [`cms`].
+//! `api.rs` (re-exported here, with the CSC [`paths`]); the CMS in `cms.rs` ([`verify_detached`]).
 
-pub mod api;
-pub mod cms;
+pub(crate) mod api;
+pub(crate) mod cms;
+
+pub use api::{
+    AuthorizeRequest, Challenge, CredentialInfo, CredentialRef, CredentialsList,
+    CredentialsListRequest, EnrolRequest, MAX_HASHES, SAD_LIFETIME, SIGN_ALGO, Sad,
+    SignHashRequest, Signatures, authorization_input, paths,
+};
+pub use cms::verify_detached;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

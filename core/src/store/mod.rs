@@ -68,7 +68,7 @@ pub struct DocumentSummary {
 
 /// One document row as [`Store::list_summaries_each`] gives it: id, kind, and the opened
 /// summary or why it did not open.
-pub type SummaryRow = (String, String, Result<Vec<u8>>);
+pub(crate) type SummaryRow = (String, String, Result<Vec<u8>>);
 
 /// A decrypted log record.
 #[derive(Clone, PartialEq, Eq)]
@@ -180,7 +180,7 @@ impl Store {
 
     /// Opens (creating or upgrading) the store without its data key: only `meta` (account state,
     /// lockout, wrapped keys) can be used until [`Store::unlock`].
-    pub fn open_locked(path: &Path) -> Result<Self> {
+    pub(crate) fn open_locked(path: &Path) -> Result<Self> {
         let writer = db::open_writer(path, &StoreSchema)?;
         let reader = db::open_reader(path, &StoreSchema)?;
         Ok(Store {
@@ -263,8 +263,16 @@ impl Store {
         })
     }
 
-    /// Inserts or replaces one document, in one transaction.
-    pub fn put_document(&self, id: &str, kind: &str, summary: &[u8], body: &[u8]) -> Result<()> {
+    /// Inserts or replaces one document, in one transaction (tests only: the wallet writes
+    /// documents in batches, [`Self::put_documents`]).
+    #[cfg(test)]
+    pub(crate) fn put_document(
+        &self,
+        id: &str,
+        kind: &str,
+        summary: &[u8],
+        body: &[u8],
+    ) -> Result<()> {
         self.put_documents(&[NewDocument {
             id,
             kind,
@@ -348,7 +356,7 @@ impl Store {
     /// open is given as its id and kind with the error, and the others still come (the list
     /// screen shows them and names the damaged one). Fails as a whole only when locked or when
     /// the database cannot be read.
-    pub fn list_summaries_each(&self) -> Result<Vec<SummaryRow>> {
+    pub(crate) fn list_summaries_each(&self) -> Result<Vec<SummaryRow>> {
         let rows = {
             let conn = self.reader()?;
             let mut stmt =
@@ -374,7 +382,7 @@ impl Store {
     }
 
     /// Deletes document `id`; returns whether it existed.
-    pub fn delete_document(&self, id: &str) -> Result<bool> {
+    pub(crate) fn delete_document(&self, id: &str) -> Result<bool> {
         let conn = self.writer()?;
         let n = conn
             .prepare_cached("DELETE FROM documents WHERE id = ?1")?
@@ -383,7 +391,7 @@ impl Store {
     }
 
     /// Appends a sealed log record and returns its sequence number (1, 2, ...).
-    pub fn append_log(&self, at_ms: i64, record: &[u8]) -> Result<i64> {
+    pub(crate) fn append_log(&self, at_ms: i64, record: &[u8]) -> Result<i64> {
         let mut conn = self.writer()?;
         // The seal binds seq, so seq is chosen here, under the write lock, not by SQLite on insert.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -435,7 +443,7 @@ impl Store {
     /// Sets a plaintext meta value; never for personal data.
     /// One transaction: documents upserted (sealed before the lock is taken: encryption needs
     /// no database), others removed, meta values written. All or nothing.
-    pub fn apply_sync(
+    pub(crate) fn apply_sync(
         &self,
         documents: &[NewDocument<'_>],
         removed: &[&str],
@@ -482,7 +490,7 @@ impl Store {
     }
 
     /// Writes several meta values in one transaction: all or none.
-    pub fn meta_put_all(&self, entries: &[(&str, &[u8])]) -> Result<()> {
+    pub(crate) fn meta_put_all(&self, entries: &[(&str, &[u8])]) -> Result<()> {
         self.apply_sync(&[], &[], entries)
     }
 

@@ -37,7 +37,7 @@ fn place<'a>(row: &'a [&'a [u8]]) -> Place<'a> {
 
 impl Store {
     /// New empty slots of `profile`, one per alias.
-    pub fn add_presentation_slots(&self, profile: &str, aliases: &[String]) -> Result<()> {
+    pub(crate) fn add_presentation_slots(&self, profile: &str, aliases: &[String]) -> Result<()> {
         let now = now_ms();
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -54,7 +54,7 @@ impl Store {
     }
 
     /// Fills slots with their credentials, all or none.
-    pub fn fill_presentation_slots(&self, items: &[(String, Vec<u8>)]) -> Result<()> {
+    pub(crate) fn fill_presentation_slots(&self, items: &[(String, Vec<u8>)]) -> Result<()> {
         let sealed = items
             .iter()
             .map(|(alias, cred)| {
@@ -76,7 +76,7 @@ impl Store {
     }
 
     /// Every slot of `profile`, oldest first, credentials decrypted.
-    pub fn presentation_slots(&self, profile: &str) -> Result<Vec<PresentationSlot>> {
+    pub(crate) fn presentation_slots(&self, profile: &str) -> Result<Vec<PresentationSlot>> {
         let rows = {
             let conn = self.reader()?;
             let mut stmt = conn.prepare_cached(
@@ -112,7 +112,7 @@ impl Store {
     }
 
     /// Marks a slot shown at `at_ms`; false if there is no such slot.
-    pub fn mark_presentation_used(&self, alias: &str, at_ms: i64) -> Result<bool> {
+    pub(crate) fn mark_presentation_used(&self, alias: &str, at_ms: i64) -> Result<bool> {
         let conn = self.writer()?;
         let n = conn
             .prepare_cached("UPDATE presentations SET used_at = ?2 WHERE alias = ?1")?
@@ -120,7 +120,7 @@ impl Store {
         Ok(n == 1)
     }
 
-    pub fn delete_presentation_slots(&self, aliases: &[String]) -> Result<()> {
+    pub(crate) fn delete_presentation_slots(&self, aliases: &[String]) -> Result<()> {
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
@@ -134,7 +134,7 @@ impl Store {
     }
 
     /// How many issued, unused credentials `profile` has.
-    pub fn unused_presentations(&self, profile: &str) -> Result<u64> {
+    pub(crate) fn unused_presentations(&self, profile: &str) -> Result<u64> {
         let conn = self.reader()?;
         let n: Option<i64> = conn
             .prepare_cached(

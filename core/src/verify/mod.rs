@@ -1,5 +1,6 @@
-//! The verifier: checks a scanned QR (offline presentation or online token) and says valid or
-//! invalid with every reason.
+//! The verifier: checks a scanned offline QR and says valid or invalid with every reason. An
+//! online token is redeemed at the backend by the desk's client (`crate::client::redeem`), which
+//! gives the same [`Verdict`]; this module never reaches the network.
 //!
 //! Offline checks, all run so the verdict lists every failure: format; issuer signature, trust
 //! (chain to the trust list, authorised for the profile's source document) and validity of the
@@ -8,11 +9,9 @@
 //! the verifier's nonce; the status list (cached; its age is reported); the profile rules
 //! (only the profile's fields, the required ones present, checked while decoding).
 
-pub mod online;
 mod reason;
-pub mod status;
+pub(crate) mod status;
 
-pub use online::{KeyStoreVerifier, RedeemError, redeem};
 pub use reason::Reason;
 pub use status::{Status, StatusList, StatusListError};
 

@@ -1,8 +1,6 @@
 //! Why a verdict is invalid: one typed reason per failed check. [`Reason::code`] is stable (apps
 //! translate by it), [`Reason::message`] the English text the CLI prints.
 
-use crate::api::ErrorCode;
-use crate::client::ClientError;
 use crate::present::{PresentError, Profile};
 use std::fmt;
 
@@ -181,27 +179,6 @@ impl From<PresentError> for Reason {
     }
 }
 
-/// Why the backend did not give a token's fields, for the officer.
-impl From<&ClientError> for Reason {
-    fn from(e: &ClientError) -> Reason {
-        match e {
-            ClientError::Api { code, .. } => match code {
-                ErrorCode::TokenUsed => Reason::TokenUsed,
-                ErrorCode::TokenExpired => Reason::TokenExpired,
-                ErrorCode::NotAllowed => Reason::NotAllowed,
-                ErrorCode::Unauthenticated => Reason::DeskNotRecognised,
-                ErrorCode::AccountLocked => Reason::AccountLocked,
-                _ => Reason::BackendRefused {
-                    detail: e.to_string(),
-                },
-            },
-            other => Reason::BackendUnreachable {
-                detail: other.to_string(),
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,31 +217,6 @@ mod tests {
             }
             .message(),
             "profile clinic presented, airport expected"
-        );
-    }
-
-    #[test]
-    fn backend_refusals_are_typed() {
-        let api = |code| ClientError::Api {
-            status: 409,
-            code,
-            message: "m".into(),
-            request_id: "r".into(),
-        };
-        assert_eq!(Reason::from(&api(ErrorCode::TokenUsed)), Reason::TokenUsed);
-        assert_eq!(
-            Reason::from(&api(ErrorCode::Unauthenticated)),
-            Reason::DeskNotRecognised
-        );
-        assert_eq!(
-            Reason::from(&api(ErrorCode::RateLimited)).message(),
-            "the backend refused the token: m"
-        );
-        let down = Reason::from(&ClientError::Network("timeout".into()));
-        assert_eq!(down.code(), "backend_unreachable");
-        assert_eq!(
-            down.message(),
-            "backend unreachable, try again or use an offline QR: backend unreachable: timeout"
         );
     }
 }

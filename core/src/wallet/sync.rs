@@ -264,8 +264,8 @@ impl Wallet {
         }
         let checked = super::CheckedBatch::new(self, &credentials, &trust)?;
         let new = checked.rows(&credentials);
-        report.updated = new.len();
-        report.removed = removed.len();
+        report.updated = new.len() as u64;
+        report.removed = removed.len() as u64;
         state.status_list_fetched_ms = Some(self.clock.wall_ms());
         state.last_synced_ms = Some(self.clock.wall_ms());
         state.last_error = None;
@@ -288,7 +288,7 @@ impl Wallet {
             .map_err(WalletError::from_store)?;
         // Presentation credentials: a failure here leaves the documents synced.
         match self.refill_presentations(client, passcode).await {
-            Ok(n) => report.presentation_credentials = n,
+            Ok(n) => report.presentation_credentials = n as u64,
             Err(e) => report.presentation_error = Some(e.to_string()),
         }
         Ok(report)

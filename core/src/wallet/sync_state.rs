@@ -23,17 +23,17 @@ pub struct SyncState {
     pub status_list_fetched_ms: Option<i64>,
 }
 
-/// What a sync changed.
+/// What a sync changed. Counts are `u64` so the record crosses the FFI as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
-    pub updated: usize,
-    pub removed: usize,
+    pub updated: u64,
+    pub removed: u64,
     /// The backend had nothing new (ETag matched).
     pub unchanged: bool,
     /// This device's binding was revoked: documents were wiped.
     pub revoked: bool,
     /// Presentation credentials received (batches refill profiles running low).
-    pub presentation_credentials: usize,
+    pub presentation_credentials: u64,
     /// Why refilling presentation credentials failed; documents were still synced.
     pub presentation_error: Option<String>,
 }

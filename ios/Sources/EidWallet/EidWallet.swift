@@ -3786,13 +3786,13 @@ public struct CardQr: Equatable, Hashable {
     /**
      * ISO 8601 date.
      */
-    public var dateOfBirth: String
+    public var dateOfBirth: QrDate
     public var sex: String
     public var address: String
     /**
      * ISO 8601 date.
      */
-    public var issueDate: String
+    public var issueDate: QrDate
     public var signed: Bool
 
     // Default memberwise initializers are never public by default, so we
@@ -3800,10 +3800,10 @@ public struct CardQr: Equatable, Hashable {
     public init(idNumber: String, oldIdNumber: String?, fullName: String, 
         /**
          * ISO 8601 date.
-         */dateOfBirth: String, sex: String, address: String, 
+         */dateOfBirth: QrDate, sex: String, address: String, 
         /**
          * ISO 8601 date.
-         */issueDate: String, signed: Bool) {
+         */issueDate: QrDate, signed: Bool) {
         self.idNumber = idNumber
         self.oldIdNumber = oldIdNumber
         self.fullName = fullName
@@ -3833,10 +3833,10 @@ public struct FfiConverterTypeCardQr: FfiConverterRustBuffer {
                 idNumber: FfiConverterString.read(from: &buf), 
                 oldIdNumber: FfiConverterOptionString.read(from: &buf), 
                 fullName: FfiConverterString.read(from: &buf), 
-                dateOfBirth: FfiConverterString.read(from: &buf), 
+                dateOfBirth: FfiConverterTypeQrDate.read(from: &buf), 
                 sex: FfiConverterString.read(from: &buf), 
                 address: FfiConverterString.read(from: &buf), 
-                issueDate: FfiConverterString.read(from: &buf), 
+                issueDate: FfiConverterTypeQrDate.read(from: &buf), 
                 signed: FfiConverterBool.read(from: &buf)
         )
     }
@@ -3845,10 +3845,10 @@ public struct FfiConverterTypeCardQr: FfiConverterRustBuffer {
         FfiConverterString.write(value.idNumber, into: &buf)
         FfiConverterOptionString.write(value.oldIdNumber, into: &buf)
         FfiConverterString.write(value.fullName, into: &buf)
-        FfiConverterString.write(value.dateOfBirth, into: &buf)
+        FfiConverterTypeQrDate.write(value.dateOfBirth, into: &buf)
         FfiConverterString.write(value.sex, into: &buf)
         FfiConverterString.write(value.address, into: &buf)
-        FfiConverterString.write(value.issueDate, into: &buf)
+        FfiConverterTypeQrDate.write(value.issueDate, into: &buf)
         FfiConverterBool.write(value.signed, into: &buf)
     }
 }
@@ -5060,6 +5060,9 @@ public func FfiConverterTypeSigningRequest_lower(_ value: SigningRequest) -> Rus
 }
 
 
+/**
+ * What a sync changed.
+ */
 public struct SyncReport: Equatable, Hashable {
     public var updated: UInt64
     public var removed: UInt64
@@ -7963,6 +7966,46 @@ fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
         return dict
     }
 }
+
+
+public typealias QrDate = String
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQrDate: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QrDate {
+        return try FfiConverterString.read(from: &buf)
+    }
+
+    public static func write(_ value: QrDate, into buf: inout [UInt8]) {
+        return FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> QrDate {
+        return try FfiConverterString.lift(value)
+    }
+
+    public static func lower(_ value: QrDate) -> RustBuffer {
+        return FfiConverterString.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrDate_lift(_ value: RustBuffer) throws -> QrDate {
+    return try FfiConverterTypeQrDate.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrDate_lower(_ value: QrDate) -> RustBuffer {
+    return FfiConverterTypeQrDate.lower(value)
+}
+
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 

@@ -22,7 +22,7 @@ impl BackendClient {
     }
 
     /// The signing CA certificate, PEM.
-    pub async fn signing_ca_pem(&self) -> Result<String, ClientError> {
+    pub(crate) async fn signing_ca_pem(&self) -> Result<String, ClientError> {
         let resp = self
             .call(Method::Get, paths::CA_PEM, None, None, None)
             .await?;

@@ -5,25 +5,27 @@ import android.nfc.tech.IsoDep
 import java.io.IOException
 
 /**
- * The NFC link to a CCCD for `readChip`. Needs the Android SDK: this source set is compiled by
- * the app's Gradle build (see the README), not by the host-JVM tests.
+ * The NFC link to a CCCD for `readChip`. Compiled against the Android framework classes and
+ * tested under Robolectric by `android/robolectric-test` (scripts/bindings.sh android).
  *
- * A `TagLostException` becomes `EidException.ChipLinkLost`: the reader then calls [reconnect]
- * and resumes where it stopped, so the user only has to hold the card against the phone again.
+ * Every way the link can fail while the card is being read becomes `EidException.ChipLinkLost`,
+ * the one error the reader resumes from: it then calls [reconnect] and goes on from the last
+ * byte read, so the citizen only has to hold the card against the phone again. That covers
+ * `TagLostException` (card moved away), the `IOException` Android throws when a transceive
+ * times out (a slow chip or a weak field), a `SecurityException` for a tag object that is out
+ * of date, and an `IllegalStateException` when the link was closed underneath us.
  */
-class IsoDepTransport(private val isoDep: IsoDep, private val reconnectTimeoutMs: Long = 15_000) : ApduTransport {
+class IsoDepTransport(
+    private val isoDep: IsoDep,
+    private val reconnectTimeoutMs: Long = 15_000,
+    transceiveTimeoutMs: Int = 5_000,
+) : ApduTransport {
     init {
-        isoDep.timeout = 5_000
-        if (!isoDep.isConnected) isoDep.connect()
+        isoDep.timeout = transceiveTimeoutMs
+        linkCall { if (!isoDep.isConnected) isoDep.connect() }
     }
 
-    override fun transceive(command: ByteArray): ByteArray = try {
-        isoDep.transceive(command)
-    } catch (e: TagLostException) {
-        throw EidException.ChipLinkLost()
-    } catch (e: IOException) {
-        throw EidException.ChipFailed("NFC: ${e.javaClass.simpleName}")
-    }
+    override fun transceive(command: ByteArray): ByteArray = linkCall { isoDep.transceive(command) }
 
     override fun maxTransceiveLength(): UInt = isoDep.maxTransceiveLength.toUInt()
 
@@ -37,9 +39,29 @@ class IsoDepTransport(private val isoDep: IsoDep, private val reconnectTimeoutMs
                 isoDep.connect()
                 return
             } catch (e: IOException) {
-                Thread.sleep(200)
+                Thread.sleep(RETRY_MS)
+            } catch (e: SecurityException) {
+                Thread.sleep(RETRY_MS)
+            } catch (e: IllegalStateException) {
+                Thread.sleep(RETRY_MS)
             }
         }
         throw EidException.ChipLinkLost()
+    }
+
+    private inline fun <T> linkCall(block: () -> T): T = try {
+        block()
+    } catch (e: TagLostException) {
+        throw EidException.ChipLinkLost()
+    } catch (e: IOException) {
+        throw EidException.ChipLinkLost()
+    } catch (e: SecurityException) {
+        throw EidException.ChipLinkLost()
+    } catch (e: IllegalStateException) {
+        throw EidException.ChipLinkLost()
+    }
+
+    private companion object {
+        const val RETRY_MS = 200L
     }
 }

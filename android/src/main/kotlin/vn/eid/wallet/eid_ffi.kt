@@ -6772,7 +6772,7 @@ data class CardQr (
     /**
      * ISO 8601 date.
      */
-    var `dateOfBirth`: kotlin.String
+    var `dateOfBirth`: QrDate
     , 
     var `sex`: kotlin.String
     , 
@@ -6781,7 +6781,7 @@ data class CardQr (
     /**
      * ISO 8601 date.
      */
-    var `issueDate`: kotlin.String
+    var `issueDate`: QrDate
     , 
     var `signed`: kotlin.Boolean
     
@@ -6803,10 +6803,10 @@ public object FfiConverterTypeCardQr: FfiConverterRustBuffer<CardQr> {
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterTypeQrDate.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeQrDate.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
@@ -6815,10 +6815,10 @@ public object FfiConverterTypeCardQr: FfiConverterRustBuffer<CardQr> {
             FfiConverterString.allocationSize(value.`idNumber`) +
             FfiConverterOptionalString.allocationSize(value.`oldIdNumber`) +
             FfiConverterString.allocationSize(value.`fullName`) +
-            FfiConverterString.allocationSize(value.`dateOfBirth`) +
+            FfiConverterTypeQrDate.allocationSize(value.`dateOfBirth`) +
             FfiConverterString.allocationSize(value.`sex`) +
             FfiConverterString.allocationSize(value.`address`) +
-            FfiConverterString.allocationSize(value.`issueDate`) +
+            FfiConverterTypeQrDate.allocationSize(value.`issueDate`) +
             FfiConverterBoolean.allocationSize(value.`signed`)
     )
 
@@ -6826,10 +6826,10 @@ public object FfiConverterTypeCardQr: FfiConverterRustBuffer<CardQr> {
             FfiConverterString.write(value.`idNumber`, buf)
             FfiConverterOptionalString.write(value.`oldIdNumber`, buf)
             FfiConverterString.write(value.`fullName`, buf)
-            FfiConverterString.write(value.`dateOfBirth`, buf)
+            FfiConverterTypeQrDate.write(value.`dateOfBirth`, buf)
             FfiConverterString.write(value.`sex`, buf)
             FfiConverterString.write(value.`address`, buf)
-            FfiConverterString.write(value.`issueDate`, buf)
+            FfiConverterTypeQrDate.write(value.`issueDate`, buf)
             FfiConverterBoolean.write(value.`signed`, buf)
     }
 }
@@ -7750,6 +7750,9 @@ public object FfiConverterTypeSigningRequest: FfiConverterRustBuffer<SigningRequ
 
 
 
+/**
+ * What a sync changed.
+ */
 data class SyncReport (
     var `updated`: kotlin.ULong
     , 
@@ -10763,6 +10766,11 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         }
     }
 }
+
+
+
+public typealias QrDate = kotlin.String
+public typealias FfiConverterTypeQrDate = FfiConverterString
 
 
 

@@ -1,37 +1,17 @@
-//! Online mode: a verifier desk redeems a `VNT2:` token at the backend, once, and gets the
-//! consented fields from there. The desk signs its request with its own registered key.
+//! Online mode of the verifier: a desk redeems a `VNT2:` token at the backend, once, and gets
+//! the consented fields from there as a [`Verdict`]. The desk signs its request with its own
+//! registered key. It lives with the client, above the verifier's checks (`crate::verify`), so
+//! the verifier never reaches up to the network.
 
-use super::{Mode, Reason, Verdict};
-use crate::api::TokenRedeemed;
-use crate::client::VerifierSigner;
-use crate::client::{BackendClient, ClientError};
-use crate::keys::KeyStore;
+use super::{BackendClient, ClientError, VerifierSigner};
+use crate::api::{ErrorCode, TokenRedeemed};
 use crate::present::{Disclosed, PresentError, Profile, QrPayload};
-use std::sync::Arc;
-
-/// A verifier key kept in a [`KeyStore`] (the desk's secure storage) under `alias`, registered
-/// at the backend as `verifier_id`.
-pub struct KeyStoreVerifier {
-    pub keys: Arc<dyn KeyStore>,
-    pub alias: String,
-    pub verifier_id: String,
-}
-
-impl VerifierSigner for KeyStoreVerifier {
-    fn verifier_id(&self) -> String {
-        self.verifier_id.clone()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ClientError> {
-        self.keys
-            .sign(&self.alias, message)
-            .map_err(|e| ClientError::DeviceKey(e.to_string()))
-    }
-}
+use crate::verify::{Mode, Reason, Verdict};
 
 /// Why a token gave no fields.
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
-    /// An offline QR: check it with [`super::Verifier::verify_offline`].
+    /// An offline QR: check it with [`crate::verify::Verifier::verify_offline`].
     #[error("an offline QR: verify it offline")]
     OfflineQr,
     /// The text does not decode as a token.
@@ -50,6 +30,27 @@ impl RedeemError {
             RedeemError::OfflineQr => Verdict::invalid(Mode::Offline, now, Reason::OfflineQr),
             RedeemError::Unreadable(e) => Verdict::invalid(Mode::Online, now, e.clone()),
             RedeemError::Backend(e) => Verdict::invalid(Mode::Online, now, Reason::from(e)),
+        }
+    }
+}
+
+/// Why the backend did not give a token's fields, for the officer.
+impl From<&ClientError> for Reason {
+    fn from(e: &ClientError) -> Reason {
+        match e {
+            ClientError::Api { code, .. } => match code {
+                ErrorCode::TokenUsed => Reason::TokenUsed,
+                ErrorCode::TokenExpired => Reason::TokenExpired,
+                ErrorCode::NotAllowed => Reason::NotAllowed,
+                ErrorCode::Unauthenticated => Reason::DeskNotRecognised,
+                ErrorCode::AccountLocked => Reason::AccountLocked,
+                _ => Reason::BackendRefused {
+                    detail: e.to_string(),
+                },
+            },
+            other => Reason::BackendUnreachable {
+                detail: other.to_string(),
+            },
         }
     }
 }
@@ -149,6 +150,31 @@ mod tests {
         assert_eq!(
             (offline.mode, &offline.reasons[..]),
             (Mode::Offline, &[Reason::OfflineQr][..])
+        );
+    }
+
+    #[test]
+    fn backend_refusals_are_typed() {
+        let api = |code| ClientError::Api {
+            status: 409,
+            code,
+            message: "m".into(),
+            request_id: "r".into(),
+        };
+        assert_eq!(Reason::from(&api(ErrorCode::TokenUsed)), Reason::TokenUsed);
+        assert_eq!(
+            Reason::from(&api(ErrorCode::Unauthenticated)),
+            Reason::DeskNotRecognised
+        );
+        assert_eq!(
+            Reason::from(&api(ErrorCode::RateLimited)).message(),
+            "the backend refused the token: m"
+        );
+        let down = Reason::from(&ClientError::Network("timeout".into()));
+        assert_eq!(down.code(), "backend_unreachable");
+        assert_eq!(
+            down.message(),
+            "backend unreachable, try again or use an offline QR: backend unreachable: timeout"
         );
     }
 }
