@@ -157,7 +157,6 @@ fn given_keys_are_used_and_wrong_ones_refused_with_one_clear_line() {
             "--expiry",
             expiry,
         ],
-        vec!["chip", "read", "--sim", "--can", "000000"],
     ] {
         let out = eid(&args);
         assert!(!out.status.success());
@@ -169,6 +168,14 @@ fn given_keys_are_used_and_wrong_ones_refused_with_one_clear_line() {
         );
         assert!(out.stdout.is_empty());
     }
+    // Issue 14 item 4: a wrong CAN names the CAN, not the MRZ data.
+    let out = eid(&["chip", "read", "--sim", "--can", "000000"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap().trim(),
+        "eid: access denied: check the card access number (CAN), the 6 digits on the front of the card"
+    );
+    assert!(out.stdout.is_empty());
     let out = eid(&["chip", "read", "--sim", "--sim-drop-every", "1"]);
     assert!(!out.status.success());
     assert!(

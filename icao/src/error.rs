@@ -5,15 +5,17 @@ use super::transport::TransportError;
 use eid_crypto::tlv::TlvError;
 use thiserror::Error;
 
-/// What a citizen sees when PACE with the card access number was refused.
-pub const WRONG_CAN: &str =
-    "access denied: check the card access number (CAN), the 6 digits on the front of the card";
-
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ChipError {
     /// BAC or PACE was refused: the MRZ data or CAN do not match the card.
     #[error("access denied: check the ID number, date of birth and expiry")]
     AccessDenied,
+    /// PACE with the card access number was refused: the CAN does not match the card. Only a
+    /// citizen's typing can fix it, so the reader never tries again by itself (issue 14, item 4).
+    #[error(
+        "access denied: check the card access number (CAN), the 6 digits on the front of the card"
+    )]
+    WrongCan,
     /// The card has no eMRTD application.
     #[error("not an eMRTD: the card has no ICAO 9303 application")]
     NotEmrtd,
@@ -81,16 +83,6 @@ impl ChipError {
             self,
             ChipError::SecureMessaging(SmError::Unprotected(0x6987 | 0x6988 | 0x6982))
         )
-    }
-
-    /// The sentence to show a citizen for this error when they typed `key`: the same as the
-    /// error's own text, except that access refused after a CAN asks to check the CAN (the
-    /// error itself cannot know which key the citizen typed).
-    pub fn message_for(&self, key: &crate::pace::PacePassword) -> String {
-        match (self, key) {
-            (ChipError::AccessDenied, crate::pace::PacePassword::Can(_)) => WRONG_CAN.into(),
-            _ => self.to_string(),
-        }
     }
 
     /// A malformed-data error for `what`, from any parse error.

@@ -372,8 +372,9 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
                 self.pace_failed = true;
                 Ok(())
             }
-            // The CAN does not match (`ChipError::message_for` asks to check it).
-            (AccessKey::Can(_), e @ (ChipError::AccessDenied | ChipError::Transport(_))) => Err(e),
+            // The CAN does not match: say so, and let the citizen type it again.
+            (AccessKey::Can(_), ChipError::AccessDenied) => Err(ChipError::WrongCan),
+            (AccessKey::Can(_), e @ ChipError::Transport(_)) => Err(e),
             (AccessKey::Can(_), ChipError::Cancelled) => Err(ChipError::Cancelled),
             (AccessKey::Can(_), _) => Err(ChipError::Unsupported(
                 "the card refused PACE, so the CAN cannot open it: enter the ID number, date of birth and expiry instead".into(),

@@ -253,7 +253,7 @@ pub fn run(args: &FieldArgs) -> Result<ExitCode> {
             Err(e) => {
                 let category = category(&e);
                 let entry = failures
-                    .entry((category.to_owned(), e.message_for(&key)))
+                    .entry((category.to_owned(), e.to_string()))
                     .or_default();
                 entry.count += 1;
                 entry.readable += u64::from(d.readable());
@@ -307,7 +307,7 @@ pub fn run(args: &FieldArgs) -> Result<ExitCode> {
 fn category(e: &eid_icao::ChipError) -> &'static str {
     use eid_icao::ChipError as E;
     match e {
-        E::AccessDenied => "access_denied",
+        E::AccessDenied | E::WrongCan => "access_denied",
         E::LinkLost | E::Transport(_) => "link_lost",
         E::Unsupported(_) | E::NotEmrtd => "unsupported",
         E::NotGenuine(_) => "not_genuine",
