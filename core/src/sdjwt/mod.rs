@@ -25,7 +25,7 @@ pub use error::SdJwtError;
 pub use holder::{KeyBinding, bind, present, select};
 pub use issue::{IssueOptions, issue};
 pub use issuer_key::IssuerKey;
-pub use jws::{Es256Signer, Jws, jwk_from_point, point_from_jwk};
+pub use jws::{Es256Signer, Jws, jwk_from_point, point_from_jwk, sign as sign_jws};
 pub use path::{ClaimPath, PathElem};
 pub use status_list::{INVALID, SUSPENDED, StatusList, StatusListClaims, StatusReference, VALID};
 pub use verify::{KeyBindingPolicy, Verified, VerifyOptions, verify};
