@@ -7,7 +7,6 @@ use super::disclosure::{self, Disclosure, SALT_BYTES};
 use super::error::SdJwtError;
 use super::jws::{self, Es256Signer, b64};
 use super::path::{ClaimPath, PathElem};
-use base64::Engine;
 use eid_crypto::Rng;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -134,19 +133,7 @@ pub fn issue(
         return Err(SdJwtError::Signing);
     };
     payload.insert("_sd_alg".into(), "sha-256".into());
-    let mut header = Map::new();
-    header.insert("typ".into(), options.typ.into());
-    if !options.x5c.is_empty() {
-        let std_b64 = base64::engine::general_purpose::STANDARD;
-        header.insert(
-            "x5c".into(),
-            options
-                .x5c
-                .iter()
-                .map(|c| Value::from(std_b64.encode(c)))
-                .collect(),
-        );
-    }
+    let header = jws::header(options.typ, options.x5c);
     let jwt = jws::sign(header, &payload, signer)?;
     Ok(SdJwt {
         jwt,

@@ -108,6 +108,18 @@ pub fn sign(
     Ok(format!("{input}.{}", b64(&sig)))
 }
 
+/// A header with `typ` and, when the chain is not empty, `x5c` (standard base64 DER, leaf first).
+pub(crate) fn header(typ: &str, x5c: &[Vec<u8>]) -> Map<String, Value> {
+    let mut header = Map::new();
+    header.insert("typ".into(), typ.into());
+    if !x5c.is_empty() {
+        let std_b64 = base64::engine::general_purpose::STANDARD;
+        let chain = x5c.iter().map(|c| Value::from(std_b64.encode(c)));
+        header.insert("x5c".into(), chain.collect());
+    }
+    header
+}
+
 /// The public JWK of an uncompressed P-256 point (`{"kty":"EC","crv":"P-256","x","y"}`).
 pub fn jwk_from_point(point: &[u8]) -> Option<Value> {
     if point.len() != 65 || point.first() != Some(&4) {

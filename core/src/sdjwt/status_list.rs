@@ -115,15 +115,15 @@ impl StatusList {
         Ok(StatusList { bits, bytes })
     }
 
-    /// Signs the list as a `statuslist+jwt` for `uri` (its `sub`).
+    /// Signs the list as a `statuslist+jwt` for `claims.uri` (its `sub`), with the signer's
+    /// certificate chain (DER, leaf first; may be empty) in `x5c`.
     pub fn sign_jwt(
         &self,
         claims: &StatusListClaims<'_>,
-        x5c_or_kid: Map<String, Value>,
+        x5c: &[Vec<u8>],
         signer: &dyn Es256Signer,
     ) -> Result<String, SdJwtError> {
-        let mut header = x5c_or_kid;
-        header.insert("typ".into(), "statuslist+jwt".into());
+        let header = jws::header("statuslist+jwt", x5c);
         let mut payload = Map::new();
         payload.insert("sub".into(), claims.uri.into());
         payload.insert("iat".into(), claims.issued_at.into());
