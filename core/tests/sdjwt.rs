@@ -161,8 +161,12 @@ fn holder_presents_a_subset_and_the_verifier_sees_exactly_it() {
     }
     assert_eq!(c["vct"], json!("urn:eudi:pid:vn:1"));
     // The Debug form names claims, never their values.
-    let shown = format!("{verified:?} {:?}", sd.disclosures);
-    assert!(!shown.contains("Lan") && !shown.contains("Hà Nội"));
+    let jws = eid_core::sdjwt::Jws::parse(&sd.jwt).unwrap();
+    let shown = format!("{verified:?} {sd:?} {jws:?}");
+    assert!(shown.contains("given_name") && shown.contains("vct"));
+    for secret in ["Lan", "Hà Nội", "urn:eudi", &sd.jwt[..40]] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
 }
 
 #[test]

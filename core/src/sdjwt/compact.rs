@@ -9,11 +9,21 @@ const MAX_COMPACT: usize = 1024 * 1024;
 const MAX_DISCLOSURES: usize = 4096;
 
 /// An SD-JWT or SD-JWT+KB as received or issued.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SdJwt {
     pub jwt: String,
     pub disclosures: Vec<Disclosure>,
     pub kb_jwt: Option<String>,
+}
+
+// The JWT's payload and the disclosures are personal data: Debug names the disclosed claims.
+impl std::fmt::Debug for SdJwt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdJwt")
+            .field("disclosures", &self.disclosures)
+            .field("key_bound", &self.kb_jwt.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SdJwt {

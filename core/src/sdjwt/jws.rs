@@ -34,7 +34,7 @@ impl Es256Signer for p256::ecdsa::SigningKey {
 }
 
 /// A parsed compact JWS whose JSON has been read (the signature is not yet checked).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Jws {
     pub header: Map<String, Value>,
     pub payload: Map<String, Value>,
@@ -47,6 +47,17 @@ fn json_object(part: &str) -> Result<Map<String, Value>, SdJwtError> {
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(SdJwtError::Malformed("not a JSON object")),
+    }
+}
+
+// Payloads hold personal data: Debug shows the header's alg and typ and the claim names only.
+impl std::fmt::Debug for Jws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jws")
+            .field("alg", &self.header.get("alg"))
+            .field("typ", &self.header.get("typ"))
+            .field("claims", &self.payload.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
