@@ -434,13 +434,13 @@ fn rfc9901_section7_processing_rules() {
     // And the accepted forms: a decoy digest is ignored, an array element disclosed.
     let ok = crafted(
         &issuer,
-        json!({"_sd": [d, eid_core::sdjwt::digest("decoy")], "n": [{"...": e}, "FR"]}),
+        json!({"vct": "urn:x", "_sd": [d, eid_core::sdjwt::digest("decoy")], "n": [{"...": e}, "FR"]}),
         &[&name, &elem],
     );
     let c = verify(&ok, &opts).unwrap().claims;
     assert_eq!(
         Value::Object(c),
-        json!({"given_name": "Lan", "n": ["VN", "FR"]})
+        json!({"vct": "urn:x", "given_name": "Lan", "n": ["VN", "FR"]})
     );
 }
 
@@ -507,6 +507,67 @@ fn every_truncation_and_byte_change_is_refused_without_panic() {
     );
     let deep = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, deep);
     assert!(Disclosure::parse(&deep).is_err());
+}
+
+#[test]
+fn holder_checks_what_it_is_issued() {
+    let (issuer, device) = (key(1), key(2));
+    let sd = issued(&issuer, &device);
+    let ip = point(&issuer);
+    let text = sd.to_compact();
+    assert_eq!(
+        eid_core::sdjwt::receive(&text, IssuerKey::Key(&ip), NOW).unwrap(),
+        sd
+    );
+    assert_eq!(
+        eid_core::sdjwt::receive(&text, IssuerKey::Key(&point(&key(3))), NOW),
+        Err(SdJwtError::BadSignature)
+    );
+    // A leaf disclosure dropped in transit is fine (the holder just cannot show it) ...
+    let mut fewer = sd.clone();
+    fewer
+        .disclosures
+        .retain(|d| d.name.as_deref() != Some("given_name"));
+    assert_eq!(fewer.disclosures.len(), sd.disclosures.len() - 1);
+    assert!(eid_core::sdjwt::receive(&fewer.to_compact(), IssuerKey::Key(&ip), NOW).is_ok());
+    // ... but not a parent without which its children's disclosures hang unreferenced, nor
+    // one the issuer did not sign, nor an attached KB-JWT.
+    let mut orphans = sd.clone();
+    orphans
+        .disclosures
+        .retain(|d| d.name.as_deref() != Some("address"));
+    assert_eq!(
+        eid_core::sdjwt::receive(&orphans.to_compact(), IssuerKey::Key(&ip), NOW),
+        Err(SdJwtError::Disclosure("disclosure not referenced"))
+    );
+    let mut more = sd.clone();
+    more.disclosures
+        .push(Disclosure::new("c2FsdA".into(), Some("x"), json!(1)));
+    assert_eq!(
+        eid_core::sdjwt::receive(&more.to_compact(), IssuerKey::Key(&ip), NOW),
+        Err(SdJwtError::Disclosure("disclosure not referenced"))
+    );
+    let bound = present(&sd, &requested(), &binding(NOW), &device).unwrap();
+    assert!(eid_core::sdjwt::receive(&bound, IssuerKey::Key(&ip), NOW).is_err());
+}
+
+#[test]
+fn an_sd_jwt_vc_without_vct_is_refused() {
+    let issuer = key(1);
+    let ip = point(&issuer);
+    let opts = VerifyOptions {
+        key_binding: None,
+        ..options(&ip)
+    };
+    let name = Disclosure::new("c2FsdA".into(), Some("vct"), json!("urn:x"));
+    // Neither absent nor hidden behind a disclosure (issue() refuses to conceal it).
+    for payload in [json!({"iss": "x"}), json!({"_sd": [name.digest()]})] {
+        assert_eq!(
+            verify(&crafted(&issuer, payload, &[&name][..0]), &opts),
+            Err(SdJwtError::Malformed("SD-JWT VC without vct"))
+        );
+    }
+    assert!(verify(&crafted(&issuer, json!({"vct": "urn:x"}), &[]), &opts).is_ok());
 }
 
 #[test]

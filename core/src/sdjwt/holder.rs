@@ -6,8 +6,10 @@
 use super::compact::SdJwt;
 use super::disclosure::Disclosure;
 use super::error::SdJwtError;
+use super::issuer_key::IssuerKey;
 use super::jws::{self, Es256Signer, Jws};
 use super::path::{ClaimPath, PathElem};
+use super::verify::{VerifyOptions, verify};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -115,6 +117,23 @@ impl<'a> Chooser<'a> {
             _ => Err(SdJwtError::ClaimNotFound),
         }
     }
+}
+
+/// The holder's check of an SD-JWT it is issued (RFC 9901 §7.2): the verifier's checks without
+/// key binding (signature, every disclosure referenced once, validity), and no KB-JWT attached.
+pub fn receive(issued: &str, issuer: IssuerKey<'_>, now: u64) -> Result<SdJwt, SdJwtError> {
+    let options = VerifyOptions {
+        issuer,
+        typ: None,
+        now,
+        key_binding: None,
+    };
+    verify(issued, &options)?;
+    let sd_jwt = SdJwt::parse(issued)?;
+    if sd_jwt.kb_jwt.is_some() {
+        return Err(SdJwtError::Malformed("issued SD-JWT carries a KB-JWT"));
+    }
+    Ok(sd_jwt)
 }
 
 /// The SD-JWT with only the disclosures the `requested` claim paths need, in the issued order.

@@ -22,7 +22,7 @@ mod verify;
 pub use compact::SdJwt;
 pub use disclosure::{Disclosure, digest};
 pub use error::SdJwtError;
-pub use holder::{KeyBinding, bind, present, select};
+pub use holder::{KeyBinding, bind, present, receive, select};
 pub use issue::{IssueOptions, issue};
 pub use issuer_key::IssuerKey;
 pub use jws::{Es256Signer, Jws, jwk_from_point, point_from_jwk, sign as sign_jws};

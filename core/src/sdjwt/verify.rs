@@ -197,6 +197,10 @@ pub fn verify(presentation: &str, options: &VerifyOptions<'_>) -> Result<Verifie
     let point = options.issuer.resolve(&jws.header, options.now)?;
     jws.verify(&point)?;
     let claims = process(&jws.payload, &sd_jwt.disclosures)?;
+    // SD-JWT VC (draft-ietf-oauth-sd-jwt-vc §3.2.2.2): a `dc+sd-jwt` names its type in `vct`.
+    if jws.typ() == Some(super::SD_JWT_VC_TYP) && !claims.get("vct").is_some_and(Value::is_string) {
+        return Err(SdJwtError::Malformed("SD-JWT VC without vct"));
+    }
     if number(&claims, "exp")?.is_some_and(|exp| options.now >= exp) {
         return Err(SdJwtError::Expired("exp"));
     }
