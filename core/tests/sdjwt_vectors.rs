@@ -157,6 +157,49 @@ fn rfc9901_a4_with_key_binding() {
 }
 
 #[test]
+fn sd_jwt_vc_draft08_presentation_with_key_binding() {
+    let text = vector("sd-jwt/sd-jwt-vc-08-4.2-presentation-kb.txt");
+    let point = issuer_point();
+    let mut opts = VerifyOptions {
+        issuer: IssuerKey::Key(&point),
+        typ: Some("dc+sd-jwt"),
+        now: 1_733_230_200,
+        key_binding: Some(KeyBindingPolicy {
+            audience: "https://example.com/verifier",
+            nonce: "1234567890",
+            max_age: 300,
+        }),
+    };
+    let verified = verify(text.trim(), &opts).unwrap();
+    assert!(verified.key_bound);
+    assert_eq!(
+        Value::Object(verified.claims),
+        json!({
+            "iss": "https://example.com/issuer",
+            "iat": 1683000000,
+            "exp": 1883000000,
+            "vct": "https://credentials.example.com/identity_credential",
+            "cnf": {"jwk": {"kty": "EC", "crv": "P-256",
+                "x": "TCAER19Zvu3OHF4j4W4vfSVoHIP1ILilDls7vCeGemc",
+                "y": "ZxjiWWbZMQGHVWKVQ4hbSIirsVfuecCE6t4jT9F2HZQ"}},
+            "is_over_65": true,
+            "address": {"street_address": "123 Main St", "locality": "Anytown",
+                "region": "Anystate", "country": "US"}
+        })
+    );
+    opts.key_binding = Some(KeyBindingPolicy {
+        audience: "https://example.com/verifier",
+        nonce: "1234567890",
+        max_age: 30,
+    });
+    opts.now = 1_733_230_140 + 31;
+    assert_eq!(
+        verify(text.trim(), &opts),
+        Err(SdJwtError::KeyBinding("iat not fresh"))
+    );
+}
+
+#[test]
 fn rfc9901_examples_fail_with_another_key_or_a_changed_payload() {
     let text = vector("sd-jwt/rfc9901-a1-simple-structured.txt");
     let holder = point_from_jwk(&json!({"kty": "EC", "crv": "P-256",
