@@ -571,6 +571,46 @@ fn an_sd_jwt_vc_without_vct_is_refused() {
 }
 
 #[test]
+fn jws_headers_we_do_not_understand_are_refused() {
+    let issuer = key(1);
+    let ip = point(&issuer);
+    let opts = VerifyOptions {
+        key_binding: None,
+        typ: None,
+        ..options(&ip)
+    };
+    let payload = json!({"vct": "urn:x"});
+    let mut crit = Map::new();
+    crit.insert("crit".into(), json!(["b64"]));
+    crit.insert("b64".into(), json!(false));
+    let jwt = sign_jws(crit, payload.as_object().unwrap(), &issuer).unwrap();
+    assert_eq!(
+        verify(&format!("{jwt}~"), &opts),
+        Err(SdJwtError::Malformed("crit header"))
+    );
+    // alg none (unsigned) and another alg are refused whatever the signature.
+    let good = sign_jws(Map::new(), payload.as_object().unwrap(), &issuer).unwrap();
+    let sig = good.rsplit('.').next().unwrap();
+    let b64 = |v: Value| {
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            v.to_string(),
+        )
+    };
+    let body = good.split('.').nth(1).unwrap();
+    for alg in ["none", "HS256", "ES384", "RS256"] {
+        let header = b64(json!({"alg": alg}));
+        for s in ["", sig] {
+            assert_eq!(
+                verify(&format!("{header}.{body}.{s}~"), &opts),
+                Err(SdJwtError::UnsupportedAlgorithm),
+                "{alg}"
+            );
+        }
+    }
+}
+
+#[test]
 fn device_keys_sign_low_s() {
     for i in 1..=16u8 {
         let sig = key(i).sign_es256(&[i; 8]).unwrap();

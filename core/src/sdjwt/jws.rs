@@ -74,6 +74,10 @@ impl Jws {
             return Err(SdJwtError::Malformed("not three JWS parts"));
         };
         let header = json_object(h)?;
+        // RFC 7515 §4.1.11: we understand no extension, so any `crit` header is refused.
+        if header.contains_key("crit") {
+            return Err(SdJwtError::Malformed("crit header"));
+        }
         let payload = json_object(p)?;
         let signature = unb64(s).ok_or(SdJwtError::Malformed("signature"))?;
         Ok(Jws {
