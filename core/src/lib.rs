@@ -18,6 +18,7 @@ pub mod keys;
 pub mod platform;
 pub mod present;
 pub mod runtime;
+pub mod sdjwt;
 pub mod signing;
 pub mod store;
 pub mod transactions;
