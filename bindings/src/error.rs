@@ -48,6 +48,9 @@ pub enum EidError {
     /// BAC/PACE refused: the MRZ data or CAN do not match the card.
     #[error("the card refused access: check the ID number, date of birth and expiry")]
     ChipAccessDenied,
+    /// PACE with the card access number refused: the CAN does not match the card.
+    #[error("the card refused access: check the card access number (CAN)")]
+    ChipWrongCan,
     /// The card left the field and did not come back (hold it still and retry).
     #[error("the link to the card was lost")]
     ChipLinkLost,
@@ -202,6 +205,7 @@ impl From<ChipError> for EidError {
     fn from(e: ChipError) -> Self {
         match e {
             ChipError::AccessDenied => EidError::ChipAccessDenied,
+            ChipError::WrongCan => EidError::ChipWrongCan,
             ChipError::LinkLost | ChipError::Transport(TransportError::LinkLost) => {
                 EidError::ChipLinkLost
             }

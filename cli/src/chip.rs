@@ -6,7 +6,7 @@ use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use eid_fixtures::card::cccd::{self, CardOptions, Faults};
-use eid_fixtures::card::{ChipProfile, SimTransport};
+use eid_fixtures::card::{ChipProfile, Quirk, SimTransport};
 use eid_fixtures::citizens::{self, Citizen};
 use eid_icao::TransportLimits;
 use eid_icao::bac::MrzKey;
@@ -29,6 +29,14 @@ pub enum ChipCommand {
         #[arg(long, required = true)]
         sim: bool,
     },
+    /// List the behaviours of real chips the simulated card can imitate (`--sim-quirk NAME`).
+    Quirks {
+        #[arg(long)]
+        json: bool,
+    },
+    /// First-tap success in the field: read N simulated cards with a random mix of quirks over
+    /// links that drop, and report one-tap reads, resumes, failures and modelled time.
+    Field(crate::dev::chip_field::FieldArgs),
     /// Parse the QR printed on the front of a CCCD (unsigned).
     ParseQr {
         text: String,
@@ -104,12 +112,21 @@ pub struct ReadArgs {
     /// Simulated card: no PACE in EF.CardAccess (BAC only, like older chips).
     #[arg(long, requires = "sim")]
     sim_bac_only: bool,
+    /// Simulated card: behave like chips in the wild (repeatable; `eid chip quirks` lists them).
+    #[arg(long, requires = "sim", value_name = "NAME", value_parser = parse_quirk)]
+    sim_quirk: Vec<Quirk>,
+}
+
+fn parse_quirk(name: &str) -> Result<Quirk, String> {
+    name.parse()
 }
 
 pub fn run(cmd: ChipCommand) -> Result<ExitCode> {
     match cmd {
         ChipCommand::Read(args) => read(&args),
         ChipCommand::Bench { .. } => crate::dev::chip_bench::run(),
+        ChipCommand::Quirks { json } => quirks(json),
+        ChipCommand::Field(args) => crate::dev::chip_field::run(&args),
         ChipCommand::ParseQr { text, json } => parse_qr(&text, json),
     }
 }
@@ -158,7 +175,24 @@ fn sim_options(args: &ReadArgs) -> CardOptions {
             untrusted: args.sim_untrusted,
             clone: args.sim_clone,
         },
+        quirks: args.sim_quirk.clone(),
     }
+}
+
+/// `eid chip quirks`: one line per behaviour.
+fn quirks(json: bool) -> Result<ExitCode> {
+    if json {
+        let list: Vec<Value> = Quirk::ALL
+            .iter()
+            .map(|q| json!({"name": q.name(), "description": q.describe()}))
+            .collect();
+        print_json(&list)?;
+    } else {
+        for q in Quirk::ALL {
+            println!("{:<26} {}", q.name(), q.describe());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Shows progress on standard error when it is a terminal (not in JSON mode).
@@ -279,6 +313,7 @@ fn report(doc: &ChipDocument, stats: bool) -> Value {
             "signature_algorithm": doc.passive_authentication.signature_algorithm,
         },
         "chip_authentication": doc.chip_authentication,
+        "absent_files": doc.absent_files.iter().map(|f| f.name()).collect::<Vec<_>>(),
     });
     if stats {
         out["stats"] = json!(doc.stats);
@@ -323,6 +358,10 @@ fn print_human(doc: &ChipDocument, report: &Value) {
         s(&ca["method"]),
         s(&ca["reason"])
     );
+    if !doc.absent_files.is_empty() {
+        let names: Vec<String> = doc.absent_files.iter().map(|f| f.name()).collect();
+        println!("Not on the chip:  {}", names.join(", "));
+    }
     if let Some(st) = report.get("stats") {
         println!("Link:            {st}");
     }

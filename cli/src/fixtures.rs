@@ -8,6 +8,7 @@ use clap::Subcommand;
 use eid_core::account::Passcode;
 use eid_core::transactions::{Outcome, Transaction, TransactionKind};
 use eid_core::wallet::Wallet;
+use eid_fixtures::card::Quirk;
 use eid_fixtures::card::cccd::{self, CardOptions};
 use eid_fixtures::card::sim::ChipProfile;
 use eid_fixtures::citizens::{self, Citizen};
@@ -47,6 +48,10 @@ pub enum FixturesCommand {
         /// A chip without PACE (BAC only).
         #[arg(long)]
         bac_only: bool,
+        /// Behave like chips in the wild (repeatable; `eid chip quirks` lists them), so other
+        /// readers over PC/SC meet the same behaviours as ours.
+        #[arg(long, value_name = "NAME", value_parser = |s: &str| s.parse::<Quirk>())]
+        quirk: Vec<Quirk>,
         /// A chip without extended length: short APDUs, responses of at most 258 bytes.
         #[arg(long)]
         short_apdus: bool,
@@ -112,6 +117,7 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
             addr,
             id,
             bac_only,
+            quirk,
             short_apdus,
         } => {
             let all = citizens::citizens();
@@ -124,6 +130,7 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
             };
             let options = CardOptions {
                 pace: !bac_only,
+                quirks: quirk,
                 profile: if short_apdus {
                     ChipProfile::SHORT
                 } else {

@@ -19,6 +19,7 @@ pub mod mdoc;
 pub mod platform;
 pub mod present;
 pub mod runtime;
+pub mod sdjwt;
 pub mod signing;
 pub mod store;
 pub mod transactions;

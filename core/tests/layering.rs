@@ -284,6 +284,7 @@ fn top_level_modules_form_no_cycle() {
 /// below the backend client, so the client may use them and not the other way round (the desk's
 /// online redeem lives in `client/`). `mdoc` (ISO/IEC 18013-5) is a protocol module: formats
 /// (`credential`) and eid-crypto below it, nothing of state, client or facade.
+/// SD-JWT (`sdjwt/`) is a protocol module too: of the crate it may use `credential` only.
 const UPWARD_ARROWS: &[(&str, &str)] = &[
     ("verify", "client"),
     ("mdoc", "client"),
@@ -293,6 +294,19 @@ const UPWARD_ARROWS: &[(&str, &str)] = &[
     ("mdoc", "account"),
     ("mdoc", "platform"),
     ("mdoc", "transactions"),
+    ("sdjwt", "account"),
+    ("sdjwt", "api"),
+    ("sdjwt", "client"),
+    ("sdjwt", "consent"),
+    ("sdjwt", "keys"),
+    ("sdjwt", "platform"),
+    ("sdjwt", "present"),
+    ("sdjwt", "runtime"),
+    ("sdjwt", "signing"),
+    ("sdjwt", "store"),
+    ("sdjwt", "transactions"),
+    ("sdjwt", "verify"),
+    ("sdjwt", "wallet"),
 ];
 
 #[test]

@@ -45,6 +45,9 @@ pub struct ChipDocument {
     pub face: Option<FaceImage>,
     /// Every file read, raw (the evidence the backend re-checks at activation).
     pub files: BTreeMap<LdsFile, Vec<u8>>,
+    /// Files asked for that the chip does not have (6A82): optional files a card may be issued
+    /// without (DG2, DG13, DG14, DG15, EF.COM).
+    pub absent_files: Vec<LdsFile>,
     pub passive_authentication: PassiveAuthentication,
     pub chip_authentication: ChipAuthentication,
     /// The chip's signature over [`ReadRequest::aa_challenge`], when one was given.
@@ -121,15 +124,47 @@ pub fn read_document<T: ApduTransport>(
         }
         aa_signature = Some(signature);
     }
-    let chip_authentication = verdict.unwrap_or(ChipAuthentication {
+    let raw = reader.finish()?;
+    let chip_authentication = verdict.unwrap_or_else(|| ChipAuthentication {
         status: AuthStatus::NotSupported,
         method: None,
-        reason:
-            "the chip offers neither chip authentication (DG14) nor active authentication (DG15)"
-                .into(),
+        reason: not_supported_reason(request, &raw.absent),
     });
-
-    let raw = reader.finish()?;
+    let sod = raw
+        .files
+        .get(&LdsFile::Sod)
+        .and_then(|b| sod::parse(b).ok());
+    // The SOD lists every data group the chip was issued with: one the chip now says it does
+    // not have is being hidden. DG14/DG15 hidden is how a clone avoids proving it holds their
+    // keys, so that refuses the chip; any other hidden data group refuses the data.
+    let hidden: Vec<u8> = raw
+        .absent
+        .iter()
+        .filter_map(|f| match f {
+            LdsFile::Dg(n) if sod.as_ref().is_some_and(|s| s.hash_of(*n).is_some()) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    let hidden_names = |keep: &dyn Fn(u8) -> bool| {
+        hidden
+            .iter()
+            .filter(|n| keep(**n))
+            .map(|n| format!("DG{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let hidden_keys = hidden_names(&|n| n == 14 || n == 15);
+    let chip_authentication = if hidden_keys.is_empty() {
+        chip_authentication
+    } else {
+        ChipAuthentication {
+            status: AuthStatus::Invalid,
+            method: chip_authentication.method,
+            reason: format!(
+                "the SOD lists {hidden_keys} but the chip answered that it has no such file: a chip hiding its authentication key (a clone)"
+            ),
+        }
+    };
     let dg1 = raw.files.get(&LdsFile::DG1).ok_or(ChipError::Malformed {
         what: "document: no DG1",
     })?;
@@ -147,18 +182,48 @@ pub fn read_document<T: ApduTransport>(
         .transpose()
         .map_err(|_| ChipError::Malformed { what: "DG2" })?
         .and_then(|d| d.faces.into_iter().next());
-    let passive_authentication = passive_authentication(&raw.files, trust);
+    let mut passive_authentication = passive_authentication(&raw.files, trust);
+    let hidden_data = hidden_names(&|n| n != 14 && n != 15);
+    if !hidden_data.is_empty() && passive_authentication.status != PaStatus::Invalid {
+        passive_authentication.status = PaStatus::Invalid;
+        passive_authentication.reason =
+            format!("the SOD lists {hidden_data} but the chip answered that it has no such file");
+    }
+    if raw.absent.contains(&LdsFile::Sod) {
+        // Every ICAO chip has EF.SOD: one that says it has none withholds the issuer's proof.
+        passive_authentication = PassiveAuthentication::invalid(
+            "the chip answered that it has no EF.SOD: nothing shows the data is the issuer's",
+        );
+    }
     Ok(ChipDocument {
         access_control: raw.access_control,
         mrz,
         dg13,
         face,
         files: raw.files,
+        absent_files: raw.absent,
         passive_authentication,
         chip_authentication,
         aa_signature,
         stats: raw.stats,
     })
+}
+
+/// Why neither chip nor active authentication ran, naming the files the chip does not have.
+fn not_supported_reason(request: &ReadRequest, absent: &[LdsFile]) -> String {
+    let missing: Vec<String> = [LdsFile::DG14, LdsFile::DG15]
+        .into_iter()
+        .filter(|f| absent.contains(f))
+        .map(LdsFile::name)
+        .collect();
+    let asked = [LdsFile::DG14, LdsFile::DG15]
+        .iter()
+        .all(|f| request.files.contains(f));
+    if asked && missing.len() == 2 {
+        "the chip has neither DG14 nor DG15 (absent): it was issued without chip or active authentication, like BAC-only passports; the data is still checked by passive authentication".into()
+    } else {
+        "the chip offers neither chip authentication (DG14) nor active authentication (DG15)".into()
+    }
 }
 
 const CA_PROVEN: &str = "the chip proved it holds the private key of its DG14 public key";

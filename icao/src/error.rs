@@ -10,6 +10,12 @@ pub enum ChipError {
     /// BAC or PACE was refused: the MRZ data or CAN do not match the card.
     #[error("access denied: check the ID number, date of birth and expiry")]
     AccessDenied,
+    /// PACE with the card access number was refused: the CAN does not match the card. Only a
+    /// citizen's typing can fix it, so the reader never tries again by itself (issue 14, item 4).
+    #[error(
+        "access denied: check the card access number (CAN), the 6 digits on the front of the card"
+    )]
+    WrongCan,
     /// The card has no eMRTD application.
     #[error("not an eMRTD: the card has no ICAO 9303 application")]
     NotEmrtd,
@@ -69,6 +75,16 @@ impl From<TransportError> for ChipError {
 }
 
 impl ChipError {
+    /// Whether the chip ended the secure-messaging session (6987/6988 without secure
+    /// messaging, ICAO 9303-11 §9.8.6.2; or 6982 to a read that worked under the session, which
+    /// the reader reports so): the reader re-establishes access control and goes on.
+    pub fn session_ended(&self) -> bool {
+        matches!(
+            self,
+            ChipError::SecureMessaging(SmError::Unprotected(0x6987 | 0x6988 | 0x6982))
+        )
+    }
+
     /// A malformed-data error for `what`, from any parse error.
     pub fn malformed(what: &'static str) -> impl Fn(TlvError) -> ChipError {
         move |_| ChipError::Malformed { what }

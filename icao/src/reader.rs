@@ -11,14 +11,16 @@ use super::apdu::{CommandApdu, EXTENDED_MAX_LE, ResponseApdu, SHORT_MAX_LE, ins,
 use super::bac;
 use super::ca;
 use super::channel::{Channel, Stats};
+use super::ec::Curve;
 use super::error::ChipError;
 use super::lds::{EMRTD_AID, LdsFile};
 use super::pace::{self, PacePassword};
 use super::security_info::{
-    ActiveAuthenticationInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo,
+    ActiveAuthenticationInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo, PaceInfo,
     SecurityInfos,
 };
-use super::sm::SecureMessaging;
+use super::sm::{SecureMessaging, SmError};
+use super::symmetric::Cipher;
 use super::transport::ApduTransport;
 use eid_crypto::Rng;
 use eid_crypto::tlv;
@@ -124,8 +126,21 @@ pub struct Reader<'a, T> {
     method: Option<AccessControl>,
     card_access: Option<Option<Vec<u8>>>,
     selected: Option<LdsFile>,
-    /// Largest READ BINARY Le that worked; shrinks when a card refuses a size.
-    le_cap: usize,
+    /// Largest READ BINARY Le to ask for, without and with secure messaging; shrinks when a
+    /// card refuses a size or answers with less than asked.
+    le_caps: [usize; 2],
+    /// The chip refused READ BINARY with a short EF identifier: files are selected by FID.
+    no_sfi: bool,
+    /// EF.CardAccess answered 6982 before access control: PACE parameters unknown.
+    card_access_refused: bool,
+    /// Sessions the chip ended (6987/6988, or 6982 to a read) that the reader re-established.
+    reestablished: u32,
+    /// Where a READ BINARY under secure messaging was last refused with 6982: a chip that lost
+    /// its session's security state says so; refused again at the same place after a new
+    /// session, the file really is closed to us.
+    refused_at: Option<(LdsFile, usize)>,
+    /// PACE failed once: BAC from then on, also after a drop before BAC finished.
+    pace_failed: bool,
     files: BTreeMap<LdsFile, PartialFile>,
     max_resumes: u32,
     progress: Progress,
@@ -133,6 +148,9 @@ pub struct Reader<'a, T> {
     /// that proved it holds the DG14 key.
     binding: Option<(ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo)>,
 }
+
+/// `6A86`: incorrect P1-P2 (how chips without short EF identifiers refuse them).
+const SW_INCORRECT_P1P2: u16 = 0x6A86;
 
 /// Outcome of chip authentication.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +168,22 @@ pub struct RawRead {
     pub access_control: AccessControl,
     pub card_access: Option<Vec<u8>>,
     pub files: BTreeMap<LdsFile, Vec<u8>>,
+    /// Files asked for that the chip says it does not have (6A82).
+    pub absent: Vec<LdsFile>,
     pub stats: Stats,
+}
+
+/// How many times one read re-establishes a session the chip ended (6987/6988/6982) before
+/// the read fails: enough for chips that end the session on every error answer, not a loop.
+const MAX_REESTABLISH: u32 = 8;
+
+/// The smallest READ BINARY Le the reader shrinks to for a card that refuses lengths.
+const MIN_LE: usize = 32;
+
+/// PACE parameters to try when EF.CardAccess is refused and only a CAN opens the card: the
+/// CCCD's (ECDH generic mapping, AES-128, brainpoolP256r1).
+fn default_pace_info() -> PaceInfo {
+    PaceInfo::ecdh_gm(Cipher::Aes128, Curve::BrainpoolP256r1)
 }
 
 impl<'a, T: ApduTransport> Reader<'a, T> {
@@ -163,7 +196,12 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             method: None,
             card_access: None,
             selected: None,
-            le_cap: EXTENDED_MAX_LE,
+            le_caps: [EXTENDED_MAX_LE; 2],
+            no_sfi: false,
+            card_access_refused: false,
+            reestablished: 0,
+            refused_at: None,
+            pace_failed: false,
             files: BTreeMap::new(),
             max_resumes: 20,
             progress: Progress {
@@ -213,8 +251,32 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
         loop {
             match op(self) {
                 Err(ChipError::LinkLost) => self.resume()?,
+                Err(e)
+                    if e.session_ended()
+                        && self.method.is_some()
+                        && self.reestablished < MAX_REESTABLISH =>
+                {
+                    // The chip ended secure messaging (often after an error it answered
+                    // plain): a new session, as after a drop, but without waiting for the card.
+                    self.reestablished += 1;
+                    match self.reestablish() {
+                        Ok(()) => {}
+                        Err(ChipError::LinkLost) => self.resume()?,
+                        Err(e) => return Err(e),
+                    }
+                }
                 other => return other,
             }
+        }
+    }
+
+    /// Access control again on the same link, and chip authentication when it bound the read.
+    fn reestablish(&mut self) -> Result<(), ChipError> {
+        self.selected = None;
+        self.establish()?;
+        match self.binding.clone() {
+            Some((info, key)) => ca::authenticate(&mut self.channel, &info, &key, &mut *self.rng),
+            None => Ok(()),
         }
     }
 
@@ -226,16 +288,7 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             let stage = self.progress.stage;
             self.report(Stage::Resuming);
             self.selected = None;
-            let attempt = self
-                .channel
-                .reconnect()
-                .and_then(|()| self.establish())
-                .and_then(|()| match self.binding.clone() {
-                    Some((info, key)) => {
-                        ca::authenticate(&mut self.channel, &info, &key, &mut *self.rng)
-                    }
-                    None => Ok(()),
-                });
+            let attempt = self.channel.reconnect().and_then(|()| self.reestablish());
             match attempt {
                 Ok(()) => {
                     self.progress.stage = stage;
@@ -261,13 +314,20 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
         if self.card_access.is_none() {
             self.card_access = Some(self.read_card_access()?);
         }
-        if self.method != Some(AccessControl::Bac) {
+        if self.method != Some(AccessControl::Bac) && !self.pace_failed {
             let infos = self
                 .card_access
                 .as_ref()
                 .and_then(|c| c.as_deref())
                 .and_then(|b| SecurityInfos::parse(b).ok());
-            if let Some(info) = infos.as_ref().and_then(SecurityInfos::best_pace).cloned() {
+            let offered = infos.as_ref().and_then(SecurityInfos::best_pace).cloned();
+            // EF.CardAccess refused (6982): with MRZ data BAC opens the card; with only a CAN,
+            // PACE with the CCCD's parameters is the one attempt that can work.
+            let guessed = (offered.is_none()
+                && self.card_access_refused
+                && matches!(self.key, AccessKey::Can(_)))
+            .then(default_pace_info);
+            if let Some(info) = offered.or(guessed) {
                 let several = infos.as_ref().is_some_and(|i| i.pace().count() > 1);
                 match pace::authenticate_with_parameter_ref(
                     &mut self.channel,
@@ -280,11 +340,10 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
                         self.method = Some(AccessControl::Pace);
                         return self.select_application();
                     }
-                    // A wrong password stays wrong with BAC; a lost link is resumed by the caller.
-                    Err(e @ (ChipError::AccessDenied | ChipError::LinkLost)) => return Err(e),
-                    // PACE not usable with this chip: fall back to BAC (ICAO 9303-11 §4.2).
-                    Err(_) if self.method.is_none() => self.channel.set_secure_messaging(None),
-                    Err(e) => return Err(e),
+                    // A lost link is resumed by the caller (PACE again, it worked before or
+                    // did not get to run).
+                    Err(ChipError::LinkLost) => return Err(ChipError::LinkLost),
+                    Err(e) => self.pace_failed(e)?,
                 }
             }
         }
@@ -298,14 +357,62 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
         Ok(())
     }
 
+    /// PACE did not open the chip. Never a second PACE attempt (no blind retries that could
+    /// block the card): with MRZ data, BAC once on the re-selected application with a fresh
+    /// session (ICAO 9303-11 §4.2; a wrong MRZ is then refused by BAC too); with only a CAN, an
+    /// error that says what to do.
+    fn pace_failed(&mut self, error: ChipError) -> Result<(), ChipError> {
+        self.channel.set_secure_messaging(None);
+        if self.method.is_some() {
+            // PACE opened this chip before (a resume): the failure is the failure.
+            return Err(error);
+        }
+        match (&self.key, error) {
+            (AccessKey::Mrz(_), _) => {
+                self.pace_failed = true;
+                Ok(())
+            }
+            // The CAN does not match: say so, and let the citizen type it again.
+            (AccessKey::Can(_), ChipError::AccessDenied) => Err(ChipError::WrongCan),
+            (AccessKey::Can(_), e @ ChipError::Transport(_)) => Err(e),
+            (AccessKey::Can(_), ChipError::Cancelled) => Err(ChipError::Cancelled),
+            (AccessKey::Can(_), _) => Err(ChipError::Unsupported(
+                "the card refused PACE, so the CAN cannot open it: enter the ID number, date of birth and expiry instead".into(),
+            )),
+        }
+    }
+
     /// EF.CardAccess lives under the master file and is read without secure messaging.
     fn read_card_access(&mut self) -> Result<Option<Vec<u8>>, ChipError> {
         // Before secure messaging the channel is plain, so the ordinary file read applies, with
         // its block, 6282 and 6Cxx handling. Chips without PACE refuse in many ways: none of
         // those refusals is an error, the chip simply offers BAC only.
         self.progress.file = Some(LdsFile::CardAccess);
+        let found = self.read_card_access_here()?;
+        if found.is_some() || !matches!(self.key, AccessKey::Can(_)) || self.card_access_refused {
+            return Ok(found);
+        }
+        // Only a CAN, so only PACE can open the card: some chips keep EF.CardAccess inside the
+        // eMRTD application (reachable by SFI or SELECT P1=02 there). With MRZ data BAC opens
+        // such a chip, and BAC-only cards are not charged this extra round trip.
+        self.files.remove(&LdsFile::CardAccess);
+        match self.select_application() {
+            Ok(()) => self.read_card_access_here(),
+            Err(ChipError::Status { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read_card_access_here(&mut self) -> Result<Option<Vec<u8>>, ChipError> {
         match self.read_file(LdsFile::CardAccess) {
             Ok(()) => Ok(self.file(LdsFile::CardAccess).map(<[u8]>::to_vec)),
+            Err(ChipError::Status {
+                sw: sw::SECURITY_NOT_SATISFIED,
+                ..
+            }) => {
+                self.card_access_refused = true;
+                Ok(None)
+            }
             Err(ChipError::Status { .. } | ChipError::Malformed { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -329,6 +436,15 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
     /// Largest Le worth asking for: what the link carries minus the secure-messaging overhead.
     fn max_le(&self) -> usize {
         let limits = self.channel.limits();
+        let cap = self.le_caps[self.phase()];
+        if limits.extended_length
+            && limits.max_response >= EXTENDED_MAX_LE + 2
+            && cap >= EXTENDED_MAX_LE
+        {
+            // Le=0000: as much as the chip sends at once (ISO 7816-4 §5.1). A chip with a
+            // smaller buffer answers less, and the reader keeps to that size from then on.
+            return EXTENDED_MAX_LE;
+        }
         let max_response = if limits.extended_length {
             limits.max_response.min(EXTENDED_MAX_LE + 2)
         } else {
@@ -338,7 +454,12 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             Some(sm) => SecureMessaging::max_plain_response(sm.cipher(), max_response),
             None => max_response.saturating_sub(2),
         };
-        plain.min(self.le_cap).max(1)
+        plain.min(cap).max(1)
+    }
+
+    /// 0 before secure messaging, 1 under it: chips limit lengths differently in each.
+    fn phase(&self) -> usize {
+        usize::from(self.channel.secure_messaging().is_some())
     }
 
     /// Reads the requested files, resuming after link loss. Files the chip does not have are
@@ -381,6 +502,11 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             match resp.sw {
                 sw::OK | sw::END_OF_FILE => {
                     let got = resp.data.len();
+                    if resp.sw == sw::OK && got > 0 && got < le {
+                        // Less than asked and not the end: the most this chip sends at once.
+                        let phase = self.phase();
+                        self.le_caps[phase] = self.le_caps[phase].min(got);
+                    }
                     let state = self.files.entry(file).or_default();
                     state.bytes.extend_from_slice(&resp.data);
                     if state.total.is_none() {
@@ -414,14 +540,36 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
                     let exact = usize::from(s as u8);
                     retry_le = Some(if exact == 0 { SHORT_MAX_LE } else { exact });
                 }
-                sw::WRONG_LENGTH if self.le_cap > 0xDF => {
-                    // The card refuses this Le: fall back to the size every chip accepts.
-                    self.le_cap = 0xDF;
+                sw::WRONG_LENGTH if le > MIN_LE => {
+                    // The card refuses this Le: first the size every short APDU carries (also
+                    // for cards that refuse extended length or Le=00), then smaller steps for
+                    // chips with small buffers.
+                    let phase = self.phase();
+                    let next = if le > 0xDF {
+                        0xDF
+                    } else {
+                        (le * 7 / 8).max(MIN_LE)
+                    };
+                    self.le_caps[phase] = self.le_caps[phase].min(next);
+                    if le > SHORT_MAX_LE {
+                        // Extended length refused: not worth trying in the other phase either.
+                        self.le_caps[1 - phase] = self.le_caps[1 - phase].min(0xDF);
+                    }
                 }
                 sw::WRONG_P1P2 if offset > 0 => {
                     // Offset beyond the end: the header overstated the length.
                     let state = self.files.entry(file).or_default();
                     state.total = Some(state.bytes.len());
+                }
+                sw::SECURITY_NOT_SATISFIED
+                    if self.channel.secure_messaging().is_some()
+                        && self.refused_at != Some((file, offset)) =>
+                {
+                    // Some chips forget the session (a timeout, a reset) and answer 6982
+                    // without secure messaging: a new session, then the same read once more.
+                    self.refused_at = Some((file, offset));
+                    self.channel.set_secure_messaging(None);
+                    return Err(SmError::Unprotected(sw::SECURITY_NOT_SATISFIED).into());
                 }
                 sw::SECURITY_NOT_SATISFIED => {
                     return Err(ChipError::Status {
@@ -448,14 +596,22 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
         offset: usize,
         le: usize,
     ) -> Result<ResponseApdu, ChipError> {
-        if offset == 0 && self.selected != Some(file) {
+        if offset == 0 && self.selected != Some(file) && !self.no_sfi {
             let resp = self
                 .channel
                 .send(&CommandApdu::new(0, ins::READ_BINARY, 0x80 | file.sfi(), 0).with_le(le))?;
-            if resp.sw != sw::FILE_NOT_FOUND {
-                self.selected = Some(file);
+            match resp.sw {
+                // No short EF identifiers on this chip (6A86 or 6B00, ISO 7816-4 §11.1.1):
+                // SELECT by file identifier from now on.
+                SW_INCORRECT_P1P2 | sw::WRONG_P1P2 => self.no_sfi = true,
+                // Only data says the chip selected the file; after a refusal (6700, 6Cxx) the
+                // next try is by SFI again.
+                sw::OK | sw::END_OF_FILE => {
+                    self.selected = Some(file);
+                    return Ok(resp);
+                }
+                _ => return Ok(resp),
             }
-            return Ok(resp);
         }
         if self.selected != Some(file) {
             let fid = file.fid().to_be_bytes();
@@ -550,10 +706,17 @@ impl<'a, T: ApduTransport> Reader<'a, T> {
             .filter(|(_, p)| p.complete() && !p.absent)
             .map(|(f, p)| (*f, p.bytes.clone()))
             .collect();
+        let absent = self
+            .files
+            .iter()
+            .filter(|(f, p)| p.absent && **f != LdsFile::CardAccess)
+            .map(|(f, _)| *f)
+            .collect();
         Ok(RawRead {
             access_control: self.method.ok_or(ChipError::Cancelled)?,
             card_access: self.card_access.clone().flatten(),
             files,
+            absent,
             stats: self.channel.stats,
         })
     }

@@ -79,6 +79,15 @@ impl<'a> ProtectedDos<'a> {
     }
 }
 
+/// How a chip writes a protected response (the simulated chip's quirks use the other forms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResponseForm {
+    /// Leave DO'99' (the status word) out.
+    pub without_status: bool,
+    /// Write DO'87' with a long-form length (`87 81 LL`).
+    pub long_length: bool,
+}
+
 /// Session keys and send sequence counter of one secure-messaging session.
 pub struct SecureMessaging {
     cipher: Cipher,
@@ -224,9 +233,15 @@ impl SecureMessaging {
             return Err(SmError::Unprotected(resp.sw));
         }
         let dos = ProtectedDos::split(&resp.data, 0x99)?;
-        let do99 = dos.other.ok_or(SmError::Malformed)?;
-        let &[sw1, sw2] = do99.value else {
-            return Err(SmError::Malformed);
+        // DO'99' is how the status word is MACed; a chip may leave it out (ISO 7816-4 §10.2),
+        // and then only the plain status word says how the command went. The data stays MACed:
+        // an altered status can at most cut a file short, which its hash in the SOD shows.
+        let [sw1, sw2] = match dos.other {
+            Some(do99) => match do99.value {
+                &[sw1, sw2] => [sw1, sw2],
+                _ => return Err(SmError::Malformed),
+            },
+            None => resp.sw.to_be_bytes(),
         };
         self.increment_ssc();
         let expected = self.mac_over(&[dos.mac_input])?;
@@ -283,9 +298,30 @@ impl SecureMessaging {
         ins: u8,
         resp: &ResponseApdu,
     ) -> Result<ResponseApdu, SmError> {
+        self.protect_response_as(ins, resp, ResponseForm::default())
+    }
+
+    /// Protects a plain response (card side) in one of the forms chips use.
+    pub fn protect_response_as(
+        &mut self,
+        ins: u8,
+        resp: &ResponseApdu,
+        form: ResponseForm,
+    ) -> Result<ResponseApdu, SmError> {
         self.increment_ssc();
-        let data_do = self.encrypt_do(ins, &resp.data)?;
-        let do99 = tlv::encode(0x99, &resp.sw.to_be_bytes());
+        let mut data_do = self.encrypt_do(ins, &resp.data)?;
+        if form.long_length
+            && let Ok((t, _)) = tlv::read(&data_do)
+            && t.tag == 0x87
+            && t.value.len() < 0x100
+        {
+            data_do = [&[0x87, 0x81, t.value.len() as u8][..], t.value].concat();
+        }
+        let do99 = if form.without_status {
+            Vec::new()
+        } else {
+            tlv::encode(0x99, &resp.sw.to_be_bytes())
+        };
         let mac = self.mac_over(&[&data_do, &do99])?;
         let mut data = data_do;
         data.extend_from_slice(&do99);

@@ -5632,6 +5632,17 @@ class EidError:  # type: ignore
         def __repr__(self):
             return "EidError.ChipAccessDenied({})".format(str(self))
     _UniffiTempEidError.ChipAccessDenied = ChipAccessDenied # type: ignore
+    class ChipWrongCan(_UniffiTempEidError):
+        """
+        PACE with the card access number refused: the CAN does not match the card.
+"""
+        
+        def __init__(self):
+            pass
+
+        def __repr__(self):
+            return "EidError.ChipWrongCan({})".format(str(self))
+    _UniffiTempEidError.ChipWrongCan = ChipWrongCan # type: ignore
     class ChipLinkLost(_UniffiTempEidError):
         """
         The card left the field and did not come back (hold it still and retry).
@@ -5919,70 +5930,73 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
             return EidError.ChipAccessDenied(
             )
         if variant == 11:
-            return EidError.ChipLinkLost(
+            return EidError.ChipWrongCan(
             )
         if variant == 12:
+            return EidError.ChipLinkLost(
+            )
+        if variant == 13:
             return EidError.ChipNotGenuine(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 13:
+        if variant == 14:
             return EidError.ChipUnsupported(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 14:
+        if variant == 15:
             return EidError.ChipFailed(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 15:
+        if variant == 16:
             return EidError.Cancelled(
             )
-        if variant == 16:
+        if variant == 17:
             return EidError.Network(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 17:
+        if variant == 18:
             return EidError.Backend(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 18:
+        if variant == 19:
             return EidError.Presentation(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 19:
+        if variant == 20:
             return EidError.TokenUsed(
             )
-        if variant == 20:
+        if variant == 21:
             return EidError.TokenExpired(
             )
-        if variant == 21:
+        if variant == 22:
             return EidError.Signing(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 22:
+        if variant == 23:
             return EidError.KeyNotFound(
             )
-        if variant == 23:
+        if variant == 24:
             return EidError.KeyAlreadyExists(
             )
-        if variant == 24:
+        if variant == 25:
             return EidError.UserAuthenticationRequired(
             )
-        if variant == 25:
+        if variant == 26:
             return EidError.KeyInvalidated(
             )
-        if variant == 26:
+        if variant == 27:
             return EidError.KeyStoreUnavailable(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 27:
+        if variant == 28:
             return EidError.Crypto(
             )
-        if variant == 28:
+        if variant == 29:
             return EidError.Storage(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 29:
+        if variant == 30:
             return EidError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -6014,6 +6028,8 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, EidError.ChipAccessDenied):
+            return
+        if isinstance(value, EidError.ChipWrongCan):
             return
         if isinstance(value, EidError.ChipLinkLost):
             return
@@ -6092,54 +6108,56 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.write(value.reason, buf)
         if isinstance(value, EidError.ChipAccessDenied):
             buf.write_i32(10)
-        if isinstance(value, EidError.ChipLinkLost):
+        if isinstance(value, EidError.ChipWrongCan):
             buf.write_i32(11)
-        if isinstance(value, EidError.ChipNotGenuine):
+        if isinstance(value, EidError.ChipLinkLost):
             buf.write_i32(12)
-            _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.ChipUnsupported):
+        if isinstance(value, EidError.ChipNotGenuine):
             buf.write_i32(13)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.ChipFailed):
+        if isinstance(value, EidError.ChipUnsupported):
             buf.write_i32(14)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.Cancelled):
+        if isinstance(value, EidError.ChipFailed):
             buf.write_i32(15)
-        if isinstance(value, EidError.Network):
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, EidError.Cancelled):
             buf.write_i32(16)
+        if isinstance(value, EidError.Network):
+            buf.write_i32(17)
             _UniffiFfiConverterString.write(value.reason, buf)
         if isinstance(value, EidError.Backend):
-            buf.write_i32(17)
+            buf.write_i32(18)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
         if isinstance(value, EidError.Presentation):
-            buf.write_i32(18)
+            buf.write_i32(19)
             _UniffiFfiConverterString.write(value.reason, buf)
         if isinstance(value, EidError.TokenUsed):
-            buf.write_i32(19)
-        if isinstance(value, EidError.TokenExpired):
             buf.write_i32(20)
-        if isinstance(value, EidError.Signing):
+        if isinstance(value, EidError.TokenExpired):
             buf.write_i32(21)
+        if isinstance(value, EidError.Signing):
+            buf.write_i32(22)
             _UniffiFfiConverterString.write(value.reason, buf)
         if isinstance(value, EidError.KeyNotFound):
-            buf.write_i32(22)
-        if isinstance(value, EidError.KeyAlreadyExists):
             buf.write_i32(23)
-        if isinstance(value, EidError.UserAuthenticationRequired):
+        if isinstance(value, EidError.KeyAlreadyExists):
             buf.write_i32(24)
-        if isinstance(value, EidError.KeyInvalidated):
+        if isinstance(value, EidError.UserAuthenticationRequired):
             buf.write_i32(25)
-        if isinstance(value, EidError.KeyStoreUnavailable):
+        if isinstance(value, EidError.KeyInvalidated):
             buf.write_i32(26)
+        if isinstance(value, EidError.KeyStoreUnavailable):
+            buf.write_i32(27)
             _UniffiFfiConverterString.write(value.reason, buf)
         if isinstance(value, EidError.Crypto):
-            buf.write_i32(27)
-        if isinstance(value, EidError.Storage):
             buf.write_i32(28)
+        if isinstance(value, EidError.Storage):
+            buf.write_i32(29)
             _UniffiFfiConverterString.write(value.reason, buf)
         if isinstance(value, EidError.Internal):
-            buf.write_i32(29)
+            buf.write_i32(30)
             _UniffiFfiConverterString.write(value.reason, buf)
 
 

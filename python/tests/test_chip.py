@@ -43,6 +43,20 @@ def test_reads_the_card_through_a_python_transport_and_resumes_after_drops(citiz
     assert ChipStage.RESUMING in stages.seen
 
 
+def test_wrong_can_is_chip_wrong_can(citizen):
+    card = eid_testing.SimulatedCard(citizen.id_number, None)
+    with pytest.raises(EidError.ChipWrongCan):
+        asyncio.run(
+            read_chip(
+                SimLink(card),
+                ChipAccessKey.CAN(can="000000"),
+                ChipReadOptions(photo=False, aa_challenge=None),
+                None,
+                None,
+            )
+        )
+
+
 def test_wrong_access_key_is_chip_access_denied(citizen):
     card = eid_testing.SimulatedCard(citizen.id_number, None)
     wrong = ChipAccessKey.MRZ(

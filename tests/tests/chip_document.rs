@@ -154,10 +154,11 @@ fn wrong_mrz_or_can_is_access_denied_with_pace_and_bac() {
         read_with(bac, wrong(), None).unwrap_err(),
         ChipError::AccessDenied
     );
+    // Issue 14 item 4: with only a CAN, a wrong CAN says so (it was the MRZ wording before).
     let can = PacePassword::can("000000").unwrap();
     assert_eq!(
         read_with(CardOptions::default(), can, None).unwrap_err(),
-        ChipError::AccessDenied
+        ChipError::WrongCan
     );
 }
 

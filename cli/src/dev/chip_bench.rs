@@ -164,6 +164,7 @@ pub fn run() -> Result<ExitCode> {
         profile,
         pace: false,
         faults: Faults::default(),
+        quirks: Vec::new(),
     };
     let files = [
         LdsFile::Com,

@@ -6182,6 +6182,10 @@ enum EidError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case ChipAccessDenied
     /**
+     * PACE with the card access number refused: the CAN does not match the card.
+     */
+    case ChipWrongCan
+    /**
      * The card left the field and did not come back (hold it still and retry).
      */
     case ChipLinkLost
@@ -6316,44 +6320,45 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
             reason: try FfiConverterString.read(from: &buf)
             )
         case 10: return .ChipAccessDenied
-        case 11: return .ChipLinkLost
-        case 12: return .ChipNotGenuine(
+        case 11: return .ChipWrongCan
+        case 12: return .ChipLinkLost
+        case 13: return .ChipNotGenuine(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 13: return .ChipUnsupported(
+        case 14: return .ChipUnsupported(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 14: return .ChipFailed(
+        case 15: return .ChipFailed(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 15: return .Cancelled
-        case 16: return .Network(
+        case 16: return .Cancelled
+        case 17: return .Network(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 17: return .Backend(
+        case 18: return .Backend(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 18: return .Presentation(
+        case 19: return .Presentation(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 19: return .TokenUsed
-        case 20: return .TokenExpired
-        case 21: return .Signing(
+        case 20: return .TokenUsed
+        case 21: return .TokenExpired
+        case 22: return .Signing(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 22: return .KeyNotFound
-        case 23: return .KeyAlreadyExists
-        case 24: return .UserAuthenticationRequired
-        case 25: return .KeyInvalidated
-        case 26: return .KeyStoreUnavailable(
+        case 23: return .KeyNotFound
+        case 24: return .KeyAlreadyExists
+        case 25: return .UserAuthenticationRequired
+        case 26: return .KeyInvalidated
+        case 27: return .KeyStoreUnavailable(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 27: return .Crypto
-        case 28: return .Storage(
+        case 28: return .Crypto
+        case 29: return .Storage(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 29: return .Internal(
+        case 30: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -6413,90 +6418,94 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(10))
         
         
-        case .ChipLinkLost:
+        case .ChipWrongCan:
             writeInt(&buf, Int32(11))
         
         
-        case let .ChipNotGenuine(reason):
+        case .ChipLinkLost:
             writeInt(&buf, Int32(12))
-            FfiConverterString.write(reason, into: &buf)
-            
         
-        case let .ChipUnsupported(reason):
+        
+        case let .ChipNotGenuine(reason):
             writeInt(&buf, Int32(13))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .ChipFailed(reason):
+        case let .ChipUnsupported(reason):
             writeInt(&buf, Int32(14))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case .Cancelled:
+        case let .ChipFailed(reason):
             writeInt(&buf, Int32(15))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .Cancelled:
+            writeInt(&buf, Int32(16))
         
         
         case let .Network(reason):
-            writeInt(&buf, Int32(16))
+            writeInt(&buf, Int32(17))
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Backend(code,detail):
-            writeInt(&buf, Int32(17))
+            writeInt(&buf, Int32(18))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Presentation(reason):
-            writeInt(&buf, Int32(18))
+            writeInt(&buf, Int32(19))
             FfiConverterString.write(reason, into: &buf)
             
         
         case .TokenUsed:
-            writeInt(&buf, Int32(19))
-        
-        
-        case .TokenExpired:
             writeInt(&buf, Int32(20))
         
         
-        case let .Signing(reason):
+        case .TokenExpired:
             writeInt(&buf, Int32(21))
+        
+        
+        case let .Signing(reason):
+            writeInt(&buf, Int32(22))
             FfiConverterString.write(reason, into: &buf)
             
         
         case .KeyNotFound:
-            writeInt(&buf, Int32(22))
-        
-        
-        case .KeyAlreadyExists:
             writeInt(&buf, Int32(23))
         
         
-        case .UserAuthenticationRequired:
+        case .KeyAlreadyExists:
             writeInt(&buf, Int32(24))
         
         
-        case .KeyInvalidated:
+        case .UserAuthenticationRequired:
             writeInt(&buf, Int32(25))
         
         
-        case let .KeyStoreUnavailable(reason):
+        case .KeyInvalidated:
             writeInt(&buf, Int32(26))
+        
+        
+        case let .KeyStoreUnavailable(reason):
+            writeInt(&buf, Int32(27))
             FfiConverterString.write(reason, into: &buf)
             
         
         case .Crypto:
-            writeInt(&buf, Int32(27))
+            writeInt(&buf, Int32(28))
         
         
         case let .Storage(reason):
-            writeInt(&buf, Int32(28))
+            writeInt(&buf, Int32(29))
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Internal(reason):
-            writeInt(&buf, Int32(29))
+            writeInt(&buf, Int32(30))
             FfiConverterString.write(reason, into: &buf)
             
         }

@@ -8686,6 +8686,15 @@ sealed class EidException: kotlin.Exception() {
     }
     
     /**
+     * PACE with the card access number refused: the CAN does not match the card.
+     */
+    class ChipWrongCan(
+        ) : EidException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
      * The card left the field and did not come back (hold it still and retry).
      */
     class ChipLinkLost(
@@ -8917,44 +8926,45 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 FfiConverterString.read(buf),
                 )
             10 -> EidException.ChipAccessDenied()
-            11 -> EidException.ChipLinkLost()
-            12 -> EidException.ChipNotGenuine(
+            11 -> EidException.ChipWrongCan()
+            12 -> EidException.ChipLinkLost()
+            13 -> EidException.ChipNotGenuine(
                 FfiConverterString.read(buf),
                 )
-            13 -> EidException.ChipUnsupported(
+            14 -> EidException.ChipUnsupported(
                 FfiConverterString.read(buf),
                 )
-            14 -> EidException.ChipFailed(
+            15 -> EidException.ChipFailed(
                 FfiConverterString.read(buf),
                 )
-            15 -> EidException.Cancelled()
-            16 -> EidException.Network(
+            16 -> EidException.Cancelled()
+            17 -> EidException.Network(
                 FfiConverterString.read(buf),
                 )
-            17 -> EidException.Backend(
+            18 -> EidException.Backend(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            18 -> EidException.Presentation(
+            19 -> EidException.Presentation(
                 FfiConverterString.read(buf),
                 )
-            19 -> EidException.TokenUsed()
-            20 -> EidException.TokenExpired()
-            21 -> EidException.Signing(
+            20 -> EidException.TokenUsed()
+            21 -> EidException.TokenExpired()
+            22 -> EidException.Signing(
                 FfiConverterString.read(buf),
                 )
-            22 -> EidException.KeyNotFound()
-            23 -> EidException.KeyAlreadyExists()
-            24 -> EidException.UserAuthenticationRequired()
-            25 -> EidException.KeyInvalidated()
-            26 -> EidException.KeyStoreUnavailable(
+            23 -> EidException.KeyNotFound()
+            24 -> EidException.KeyAlreadyExists()
+            25 -> EidException.UserAuthenticationRequired()
+            26 -> EidException.KeyInvalidated()
+            27 -> EidException.KeyStoreUnavailable(
                 FfiConverterString.read(buf),
                 )
-            27 -> EidException.Crypto()
-            28 -> EidException.Storage(
+            28 -> EidException.Crypto()
+            29 -> EidException.Storage(
                 FfiConverterString.read(buf),
                 )
-            29 -> EidException.Internal(
+            30 -> EidException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -9005,6 +9015,10 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is EidException.ChipAccessDenied -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is EidException.ChipWrongCan -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
             )
@@ -9145,90 +9159,94 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 buf.putInt(10)
                 Unit
             }
-            is EidException.ChipLinkLost -> {
+            is EidException.ChipWrongCan -> {
                 buf.putInt(11)
                 Unit
             }
-            is EidException.ChipNotGenuine -> {
+            is EidException.ChipLinkLost -> {
                 buf.putInt(12)
-                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.ChipUnsupported -> {
+            is EidException.ChipNotGenuine -> {
                 buf.putInt(13)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.ChipFailed -> {
+            is EidException.ChipUnsupported -> {
                 buf.putInt(14)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.Cancelled -> {
+            is EidException.ChipFailed -> {
                 buf.putInt(15)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is EidException.Cancelled -> {
+                buf.putInt(16)
                 Unit
             }
             is EidException.Network -> {
-                buf.putInt(16)
+                buf.putInt(17)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is EidException.Backend -> {
-                buf.putInt(17)
+                buf.putInt(18)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is EidException.Presentation -> {
-                buf.putInt(18)
+                buf.putInt(19)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is EidException.TokenUsed -> {
-                buf.putInt(19)
-                Unit
-            }
-            is EidException.TokenExpired -> {
                 buf.putInt(20)
                 Unit
             }
-            is EidException.Signing -> {
+            is EidException.TokenExpired -> {
                 buf.putInt(21)
+                Unit
+            }
+            is EidException.Signing -> {
+                buf.putInt(22)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is EidException.KeyNotFound -> {
-                buf.putInt(22)
-                Unit
-            }
-            is EidException.KeyAlreadyExists -> {
                 buf.putInt(23)
                 Unit
             }
-            is EidException.UserAuthenticationRequired -> {
+            is EidException.KeyAlreadyExists -> {
                 buf.putInt(24)
                 Unit
             }
-            is EidException.KeyInvalidated -> {
+            is EidException.UserAuthenticationRequired -> {
                 buf.putInt(25)
                 Unit
             }
-            is EidException.KeyStoreUnavailable -> {
+            is EidException.KeyInvalidated -> {
                 buf.putInt(26)
+                Unit
+            }
+            is EidException.KeyStoreUnavailable -> {
+                buf.putInt(27)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is EidException.Crypto -> {
-                buf.putInt(27)
+                buf.putInt(28)
                 Unit
             }
             is EidException.Storage -> {
-                buf.putInt(28)
+                buf.putInt(29)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is EidException.Internal -> {
-                buf.putInt(29)
+                buf.putInt(30)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
