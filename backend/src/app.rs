@@ -73,17 +73,19 @@ impl App {
         let consent = consent::Consent::open(&store, kek.clone(), clock.now()).await?;
         let coherence = coherence::Coherence::new(store.backend())?;
         let gate = coherence.gate();
+        let metrics = crate::metrics::Metrics::new();
         let state = Arc::new(AppState {
             store,
             keys,
             config,
             clock,
-            accounts: Cache::new(gate.clone()),
-            pages: Cache::new(gate.clone()),
-            status_list: Cache::new(gate),
+            accounts: Cache::new(gate.clone(), metrics.cache("accounts")),
+            pages: Cache::new(gate.clone(), metrics.cache("document_pages")),
+            status_list: Cache::new(gate, metrics.cache("status_list")),
+            presentation: presentation::Caches::new(&metrics),
+            metrics,
             coherence,
             signing,
-            presentation: presentation::Caches::default(),
             throttle,
             sms,
             consent,
@@ -107,6 +109,30 @@ impl App {
     /// The HTTP routes of the backend (see [`crate::router`]).
     pub fn router(&self) -> Router {
         crate::router(self.state.clone())
+    }
+
+    /// The metrics address's routes: `GET /metrics` only (docs/adr/0030). Never merged into
+    /// [`App::router`]: serve it on an address of its own that only the scraper reaches.
+    pub fn metrics_router(&self) -> Router {
+        Router::new()
+            .route(
+                crate::metrics::PATH,
+                axum::routing::get(crate::metrics::metrics),
+            )
+            .with_state(self.state.clone())
+    }
+
+    /// Serves [`App::metrics_router`] on `listener` until `shutdown` completes (the API's
+    /// connection limits apply); a failure is logged.
+    pub async fn serve_metrics(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let limits = &self.state.config.limits;
+        if let Err(e) = server::run(listener, self.metrics_router(), limits, shutdown).await {
+            tracing::warn!(error = %e, "metrics listener failed");
+        }
     }
 
     /// Deletes what no request needs any more: activations past the rate-limit window and

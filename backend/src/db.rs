@@ -211,6 +211,11 @@ impl Store {
         &self.pool
     }
 
+    /// Every pool by name, for `/metrics`.
+    pub fn pools(&self) -> Vec<(&'static str, &AnyPool)> {
+        vec![("primary", &self.pool)]
+    }
+
     /// Begins a write transaction (serialised on SQLite).
     pub async fn write(&self) -> Result<WriteTx<'_>, Error> {
         let guard = match &self.writer {
