@@ -54,7 +54,10 @@ impl App {
             kek: kek.clone(),
             token,
         };
-        let store = db::Store::open(&config.database_url).await?;
+        let mut store = db::Store::open(&config.database_url).await?;
+        if let Some(url) = &config.replica_url {
+            store = store.with_replica(url)?;
+        }
         let clock = Clock::default();
         keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
         let mut keys = keys::Keys::load(&store, &vault, clock.now()).await?;

@@ -28,6 +28,7 @@ mod meta;
 mod metrics;
 mod presentation;
 pub mod registry;
+mod replica;
 mod server;
 pub mod signing;
 pub mod sms;

@@ -42,6 +42,11 @@ struct CacheLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     pool: &'static str,
 }
@@ -69,6 +74,7 @@ pub struct Metrics {
     pool_max: Family<PoolLabels, Gauge>,
     pool_connections: Family<PoolStateLabels, Gauge>,
     listener_up: Gauge,
+    public_reads: Family<SourceLabels, Counter>,
 }
 
 /// The hit and miss counters of one cache (unregistered ones for a cache of its own).
@@ -130,7 +136,15 @@ impl Metrics {
              other instances' invalidations, always on SQLite; 0 while they are bypassed",
             listener_up.clone(),
         );
+        let public_reads = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "public_reads",
+            "Database reads of the public lists (status list), by where they ran: primary (no \
+             replica configured), replica, or primary_fallback (the replica was down or behind)",
+            public_reads.clone(),
+        );
         Metrics {
+            public_reads,
             registry,
             requests,
             latency,
@@ -149,6 +163,15 @@ impl Metrics {
             hits: self.cache_hits.get_or_create_owned(&labels),
             misses: self.cache_misses.get_or_create_owned(&labels),
         }
+    }
+
+    /// Counts one public read (see `replica`).
+    pub fn public_read(&self, source: crate::replica::Source) {
+        self.public_reads
+            .get_or_create(&SourceLabels {
+                source: source.label(),
+            })
+            .inc();
     }
 
     /// Counts one answered request. `route` is the matched route template, or `None`.

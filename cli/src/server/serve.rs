@@ -19,6 +19,11 @@ pub struct ServeArgs {
         env = "EID_DATABASE_URL"
     )]
     db: String,
+    /// A PostgreSQL streaming replica of --db (postgres://USER@HOST:PORT/DB) for the public,
+    /// cacheable reads (the status list); everything that must see the latest write stays on
+    /// the primary. A replica that is down or behind is skipped (docs/adr/0030).
+    #[arg(long, env = "EID_REPLICA_URL")]
+    replica_url: Option<String>,
     /// Development mode: the public fixture issuer keys (anyone can forge what this backend
     /// signs), the SMS outbox readable over HTTP, SMS codes logged, an admin token made and
     /// printed when none is given. Never for a deployment. Without it the backend needs
@@ -126,7 +131,10 @@ async fn stop_signal() {
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // Checked before anything starts, so a missing setting is one line and nothing else.
     let (config, generated) = config(&args)?;
-    let config = args.limits.clone().apply(config);
+    let config = Config {
+        replica_url: args.replica_url.clone().filter(|u| !u.is_empty()),
+        ..args.limits.clone().apply(config)
+    };
     // Logs go to standard error; standard output only says where the server listens.
     tracing_subscriber::util::SubscriberInitExt::init(eid_backend::logs::subscriber(
         args.log_format,
