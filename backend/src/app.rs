@@ -133,7 +133,9 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
         let limits = &self.state.config.limits;
-        if let Err(e) = server::run(listener, self.metrics_router(), limits, shutdown).await {
+        let counts = server::ConnectionCounts::default();
+        if let Err(e) = server::run(listener, self.metrics_router(), limits, counts, shutdown).await
+        {
             tracing::warn!(error = %e, "metrics listener failed");
         }
     }
@@ -221,8 +223,15 @@ impl App {
             );
             tokio::time::sleep(drain).await;
         };
-        let served =
-            server::run(listener, self.router(), &self.state.config.limits, shutdown).await;
+        let counts = self.state.metrics.connections();
+        let served = server::run(
+            listener,
+            self.router(),
+            &self.state.config.limits,
+            counts,
+            shutdown,
+        )
+        .await;
         pruner.abort();
         if let Ok(mut held) = self.state.serve_lock.lock() {
             *held = None;

@@ -75,6 +75,7 @@ pub struct Metrics {
     pool_connections: Family<PoolStateLabels, Gauge>,
     listener_up: Gauge,
     public_reads: Family<SourceLabels, Counter>,
+    connections: crate::server::ConnectionCounts,
 }
 
 /// The hit and miss counters of one cache (unregistered ones for a cache of its own).
@@ -143,7 +144,19 @@ impl Metrics {
              replica configured), replica, or primary_fallback (the replica was down or behind)",
             public_reads.clone(),
         );
+        let connections = crate::server::ConnectionCounts::default();
+        registry.register(
+            "http_open_connections",
+            "Connections the API's listener serves now",
+            connections.open.clone(),
+        );
+        registry.register(
+            "http_refused_connections",
+            "Connections answered 429 and closed at the per-client connection cap",
+            connections.refused.clone(),
+        );
         Metrics {
+            connections,
             public_reads,
             registry,
             requests,
@@ -163,6 +176,11 @@ impl Metrics {
             hits: self.cache_hits.get_or_create_owned(&labels),
             misses: self.cache_misses.get_or_create_owned(&labels),
         }
+    }
+
+    /// The API listener's connection gauges.
+    pub fn connections(&self) -> crate::server::ConnectionCounts {
+        self.connections.clone()
     }
 
     /// Counts one public read (see `replica`).

@@ -251,3 +251,62 @@ async fn metrics_count_requests_per_route_template_with_cumulative_histograms() 
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_count_open_and_refused_connections() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tune = |mut c: eid_backend::Config| {
+        c.limits.max_connections_per_client = 3;
+        c
+    };
+    for h in harnesses_with(tune).await {
+        let db = h.db;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = h.app.clone();
+        let served = tokio::spawn(async move {
+            app.serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let open_now = async |want: f64| {
+            for _ in 0..200 {
+                let (_, s) = scrape(&h).await;
+                if value(&s, "eid_http_open_connections", &[]) == want {
+                    return s;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("{db}: open connections never {want}");
+        };
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            c.write_all(b"GET /v1/health HTTP/1.1\r\nhost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut buf = [0u8; 12];
+            c.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"HTTP/1.1 200", "{db}");
+            held.push(c);
+        }
+        open_now(3.0).await;
+        // The fourth from the same address: 429 and closed, counted, never open.
+        let mut fourth = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut answer = Vec::new();
+        fourth.read_to_end(&mut answer).await.unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 429"), "{db}");
+        let s = open_now(3.0).await;
+        assert_eq!(
+            value(&s, "eid_http_refused_connections_total", &[]),
+            1.0,
+            "{db}"
+        );
+        drop(held);
+        open_now(0.0).await;
+        let _ = stop.send(());
+        served.await.unwrap().unwrap();
+    }
+}
