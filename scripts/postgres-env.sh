@@ -8,6 +8,9 @@
 #   pg_stop         # stops the server and deletes the cluster
 #   PG_DURABLE=1    # before pg_start: fsync/synchronous_commit/full_page_writes on (load runs)
 #   pg_settings_json  # those three settings of the running cluster, as JSON
+#   pg_start_replica  # after pg_start: a streaming replica (pg_basebackup -R) on a second port,
+#                   # hot standby, with pg_stat_statements loaded (the replica test counts the
+#                   # statements run there); exports EID_TEST_POSTGRES_REPLICA_URL
 #
 # Both are idempotent. Installs nothing (scripts/test.sh installs Debian's postgresql). Works as
 # root with no standard input: postgres refuses to run as root, so the cluster belongs to the
@@ -137,8 +140,76 @@ pg_start() {
   return 0
 }
 
+# A streaming replica of the running cluster: a base backup of the primary with -R (standby.signal
+# and primary_conninfo written for us, WAL streamed during the copy), started on a free port with
+# the primary's settings (a hot standby needs max_connections >= the primary's) and
+# pg_stat_statements preloaded. The extension is created on the primary first (a standby is
+# read-only) and arrives with the backup.
+pg_start_replica() {
+  local bindir user port rport attempt replica
+  [ -n "${EID_TEST_POSTGRES_URL:-}" ] || {
+    _pg_log "pg_start first"
+    return 1
+  }
+  if [ -f "$PG_STATE_DIR/replica_url" ] && [ -f "$PG_STATE_DIR/replica/data/postmaster.pid" ]; then
+    EID_TEST_POSTGRES_REPLICA_URL="$(cat "$PG_STATE_DIR/replica_url")"
+    export EID_TEST_POSTGRES_REPLICA_URL
+    return 0
+  fi
+  bindir="$(cat "$PG_STATE_DIR/bindir")"
+  user="$(cat "$PG_STATE_DIR/user")"
+  port="${EID_TEST_POSTGRES_URL##*:}"
+  port="${port%%/*}"
+  replica="$PG_STATE_DIR/replica"
+  rm -rf "$replica"
+  mkdir -p "$replica"
+  chown "$user" "$replica" 2>/dev/null || true
+  chmod 700 "$replica"
+  _pg_as "$user" "$bindir/psql" -h 127.0.0.1 -p "$port" -U eid -d postgres -q -c \
+    "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null || {
+    _pg_log "cannot create pg_stat_statements on the primary"
+    return 1
+  }
+  # --checkpoint=fast: the backup starts at once instead of after a spread checkpoint.
+  if ! _pg_as "$user" "$bindir/pg_basebackup" -h 127.0.0.1 -p "$port" -U eid -D "$replica/data" \
+    -R -X stream --checkpoint=fast >"$replica/basebackup.log" 2>&1; then
+    _pg_log "pg_basebackup failed:"
+    tail -n 20 "$replica/basebackup.log" >&2
+    return 1
+  fi
+  for attempt in 1 2 3 4 5; do
+    rport=$((20000 + (RANDOM % 40000)))
+    _pg_port_free "$rport" || continue
+    if _pg_as "$user" "$bindir/pg_ctl" -D "$replica/data" -l "$replica/log" -w -t 30 \
+      -o "-p $rport -k $replica -c listen_addresses=127.0.0.1 -c max_connections=200 -c hot_standby=on -c shared_preload_libraries=pg_stat_statements $(_pg_durability)" \
+      start >/dev/null 2>&1; then
+      break
+    fi
+    rport=""
+  done
+  if [ -z "$rport" ]; then
+    _pg_log "the replica did not start; its log:"
+    tail -n 20 "$replica/log" >&2 2>/dev/null || true
+    return 1
+  fi
+  EID_TEST_POSTGRES_REPLICA_URL="postgres://eid@127.0.0.1:$rport/eid_test"
+  printf '%s' "$EID_TEST_POSTGRES_REPLICA_URL" >"$PG_STATE_DIR/replica_url"
+  export EID_TEST_POSTGRES_REPLICA_URL
+  _pg_log "PostgreSQL streaming replica on 127.0.0.1:$rport"
+  return 0
+}
+
 pg_stop() {
   local bindir user
+  if [ -f "$PG_STATE_DIR/replica/data/postmaster.pid" ]; then
+    bindir="$(cat "$PG_STATE_DIR/bindir" 2>/dev/null)"
+    user="$(cat "$PG_STATE_DIR/user" 2>/dev/null)"
+    if [ -n "$bindir" ] && [ -n "$user" ]; then
+      _pg_as "$user" "$bindir/pg_ctl" -D "$PG_STATE_DIR/replica/data" -m fast -w stop \
+        >/dev/null 2>&1 || true
+    fi
+  fi
+  unset EID_TEST_POSTGRES_REPLICA_URL
   if [ -f "$PG_STATE_DIR/cluster/data/postmaster.pid" ]; then
     bindir="$(cat "$PG_STATE_DIR/bindir" 2>/dev/null)"
     user="$(cat "$PG_STATE_DIR/user" 2>/dev/null)"

@@ -49,8 +49,9 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 trap 'pcsc_stop; pg_stop; signing_softhsm_stop' EXIT
 step "starting pcscd with the vpcd virtual reader"
 pcsc_start
-step "starting PostgreSQL on loopback"
+step "starting PostgreSQL on loopback, and a streaming replica of it (backend/tests/replica.rs)"
 pg_start
+pg_start_replica
 
 step "initialising a SoftHSM2 token (remote signing through PKCS#11)"
 signing_softhsm_start

@@ -54,7 +54,10 @@ impl App {
             kek: kek.clone(),
             token,
         };
-        let store = db::Store::open(&config.database_url).await?;
+        let mut store = db::Store::open(&config.database_url).await?;
+        if let Some(url) = &config.replica_url {
+            store = store.with_replica(url)?;
+        }
         let clock = Clock::default();
         keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
         let mut keys = keys::Keys::load(&store, &vault, clock.now()).await?;
@@ -73,17 +76,19 @@ impl App {
         let consent = consent::Consent::open(&store, kek.clone(), clock.now()).await?;
         let coherence = coherence::Coherence::new(store.backend())?;
         let gate = coherence.gate();
+        let metrics = crate::metrics::Metrics::new();
         let state = Arc::new(AppState {
             store,
             keys,
             config,
             clock,
-            accounts: Cache::new(gate.clone()),
-            pages: Cache::new(gate.clone()),
-            status_list: Cache::new(gate),
+            accounts: Cache::new(gate.clone(), metrics.cache("accounts")),
+            pages: Cache::new(gate.clone(), metrics.cache("document_pages")),
+            status_list: Cache::new(gate, metrics.cache("status_list")),
+            presentation: presentation::Caches::new(&metrics),
+            metrics,
             coherence,
             signing,
-            presentation: presentation::Caches::default(),
             throttle,
             sms,
             consent,
@@ -107,6 +112,32 @@ impl App {
     /// The HTTP routes of the backend (see [`crate::router`]).
     pub fn router(&self) -> Router {
         crate::router(self.state.clone())
+    }
+
+    /// The metrics address's routes: `GET /metrics` only (docs/adr/0030). Never merged into
+    /// [`App::router`]: serve it on an address of its own that only the scraper reaches.
+    pub fn metrics_router(&self) -> Router {
+        Router::new()
+            .route(
+                crate::metrics::PATH,
+                axum::routing::get(crate::metrics::metrics),
+            )
+            .with_state(self.state.clone())
+    }
+
+    /// Serves [`App::metrics_router`] on `listener` until `shutdown` completes (the API's
+    /// connection limits apply); a failure is logged.
+    pub async fn serve_metrics(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let limits = &self.state.config.limits;
+        let counts = server::ConnectionCounts::default();
+        if let Err(e) = server::run(listener, self.metrics_router(), limits, counts, shutdown).await
+        {
+            tracing::warn!(error = %e, "metrics listener failed");
+        }
     }
 
     /// Deletes what no request needs any more: activations past the rate-limit window and
@@ -192,8 +223,15 @@ impl App {
             );
             tokio::time::sleep(drain).await;
         };
-        let served =
-            server::run(listener, self.router(), &self.state.config.limits, shutdown).await;
+        let counts = self.state.metrics.connections();
+        let served = server::run(
+            listener,
+            self.router(),
+            &self.state.config.limits,
+            counts,
+            shutdown,
+        )
+        .await;
         pruner.abort();
         if let Ok(mut held) = self.state.serve_lock.lock() {
             *held = None;

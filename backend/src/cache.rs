@@ -12,6 +12,7 @@
 //! other instances may be missed) no cache answers or stores anything, so every request reads
 //! the database. Closing and opening clear the caches (see `coherence`).
 
+use crate::metrics::CacheCounters;
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -58,24 +59,28 @@ impl Gate {
 pub struct Cache<K, V> {
     inner: RwLock<Inner<K, V>>,
     gate: Arc<Gate>,
+    /// Hits and misses, for `/metrics`.
+    counters: CacheCounters,
 }
 
 impl<K, V> Default for Cache<K, V> {
-    /// A cache of its own, always open.
+    /// A cache of its own, always open, counted nowhere.
     fn default() -> Self {
-        Cache::new(Gate::new(true))
+        Cache::new(Gate::new(true), CacheCounters::default())
     }
 }
 
 impl<K, V> Cache<K, V> {
-    /// An empty cache used only while `gate` is open.
-    pub fn new(gate: Arc<Gate>) -> Self {
+    /// An empty cache used only while `gate` is open, counting its hits and misses in
+    /// `counters`.
+    pub fn new(gate: Arc<Gate>, counters: CacheCounters) -> Self {
         Cache {
             inner: RwLock::new(Inner {
                 generation: 0,
                 entries: HashMap::new(),
             }),
             gate,
+            counters,
         }
     }
 
@@ -100,6 +105,11 @@ impl<K: Eq + Hash, V> Cache<K, V> {
         } else {
             None
         };
+        if hit.is_some() {
+            self.counters.hits.inc();
+        } else {
+            self.counters.misses.inc();
+        }
         (hit, Generation(inner.generation))
     }
 
@@ -150,7 +160,7 @@ mod tests {
     #[test]
     fn a_closed_gate_answers_and_stores_nothing() {
         let gate = Gate::new(true);
-        let c: Cache<&str, u32> = Cache::new(gate.clone());
+        let c: Cache<&str, u32> = Cache::new(gate.clone(), CacheCounters::default());
         let (None, g) = c.get(&"a") else { panic!() };
         assert!(c.insert("a", Arc::new(1), g));
         // The listener is lost: closed, then cleared (`coherence`).
@@ -167,5 +177,19 @@ mod tests {
         let (None, g) = c.get(&"b") else { panic!() };
         assert!(c.insert("b", Arc::new(3), g));
         assert_eq!(c.get(&"b").0.as_deref(), Some(&3));
+    }
+
+    #[test]
+    fn hits_and_misses_are_counted_and_a_closed_gate_is_a_miss() {
+        let gate = Gate::new(true);
+        let counters = CacheCounters::default();
+        let c: Cache<&str, u32> = Cache::new(gate.clone(), counters.clone());
+        let (None, g) = c.get(&"a") else { panic!() };
+        assert!(c.insert("a", Arc::new(1), g));
+        assert!(c.get(&"a").0.is_some());
+        assert!(c.get(&"a").0.is_some());
+        gate.set(false);
+        assert!(c.get(&"a").0.is_none());
+        assert_eq!((counters.hits.get(), counters.misses.get()), (2, 2));
     }
 }

@@ -92,6 +92,13 @@ pub async fn commit(
     changes: &[Change<'_>],
 ) -> Result<(), Error> {
     if state.store.backend() == Backend::Postgres && !changes.is_empty() {
+        if changes.contains(&Change::StatusList) {
+            // Flushed before it is acknowledged, whatever the server's default: a status list
+            // read on a replica waits for the primary's flushed WAL (`replica`, ADR 0030).
+            sqlx::query("SET LOCAL synchronous_commit TO on")
+                .execute(&mut *w.tx)
+                .await?;
+        }
         for payload in payloads(&state.coherence.instance, changes) {
             // pg_notify returns void, which sqlx::Any does not decode: count its one row.
             sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")

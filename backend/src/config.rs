@@ -10,6 +10,9 @@ use std::sync::Arc;
 pub struct Config {
     /// `sqlite://PATH` or `postgres://...`.
     pub database_url: String,
+    /// A PostgreSQL streaming replica of `database_url` for the public, cacheable reads (the
+    /// status list; docs/adr/0030). `None`: every read goes to the primary.
+    pub replica_url: Option<String>,
     /// Development mode: the public fixture issuer keys, the SMS outbox readable over HTTP and
     /// codes logged. Never for a deployment.
     pub dev_mode: bool,
@@ -39,6 +42,7 @@ impl Config {
     pub fn development(database_url: impl Into<String>) -> Config {
         Config {
             database_url: database_url.into(),
+            replica_url: None,
             dev_mode: true,
             starts_per_hour: 5,
             population: eid_fixtures::citizens::POPULATION_SIZE,

@@ -27,6 +27,8 @@ pub struct Store {
     /// SQLite has one writer at a time; a deferred transaction that reads and then writes can
     /// fail with SQLITE_BUSY when another writer got in between, so writers queue here instead.
     writer: Option<Arc<Mutex<()>>>,
+    /// A streaming replica for the public reads (`replica`), connected on first use.
+    replica: Option<AnyPool>,
 }
 
 /// A write transaction, holding the SQLite writer lock while it lives.
@@ -200,7 +202,27 @@ impl Store {
             pool,
             backend,
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            replica: None,
         })
+    }
+
+    /// This store with the streaming replica at `url` for the public reads (PostgreSQL only;
+    /// see `replica`). Nothing connects to it until a public read.
+    pub fn with_replica(self, url: &str) -> Result<Store, Error> {
+        if self.backend != Backend::Postgres {
+            return Err(Error::Config(
+                "a read replica needs a PostgreSQL primary (--db postgres://...)".into(),
+            ));
+        }
+        Ok(Store {
+            replica: Some(crate::replica::pool(url)?),
+            ..self
+        })
+    }
+
+    /// The replica's pool, if one is configured.
+    pub fn replica(&self) -> Option<&AnyPool> {
+        self.replica.as_ref()
     }
 
     pub fn backend(&self) -> Backend {
@@ -209,6 +231,15 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Every pool by name, for `/metrics`.
+    pub fn pools(&self) -> Vec<(&'static str, &AnyPool)> {
+        let mut pools = vec![("primary", &self.pool)];
+        if let Some(r) = &self.replica {
+            pools.push(("replica", r));
+        }
+        pools
     }
 
     /// Begins a write transaction (serialised on SQLite).
@@ -237,6 +268,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(r) = &self.replica {
+            r.close().await;
+        }
         self.pool.close().await;
     }
 }

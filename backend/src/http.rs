@@ -6,14 +6,16 @@ use crate::input::is_client_request_id as is_plain_id;
 use crate::limits::Limits;
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use eid_core::api::headers;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// Random bytes as lower-case hex (ids, nonces).
 pub fn random_hex(n: usize) -> Result<String, crate::error::Error> {
@@ -27,14 +29,20 @@ pub fn random_bytes(n: usize) -> Result<Vec<u8>, crate::error::Error> {
 }
 
 /// Gives every request an id (the client's `x-request-id` when plain, else a new one), puts it
-/// on the response, and logs method, route, status and latency. The route template is logged,
-/// never the query string or an unmatched path, so no personal data reaches the log.
-pub async fn request_context(req: Request, next: Next) -> Response {
+/// on the response, runs the request in a `request` span holding the id (so every line logged
+/// while it runs carries it), logs method, route, status and latency, and counts it for
+/// `/metrics`. The route template is logged, never the query string or an unmatched path, so no
+/// personal data reaches the log.
+pub async fn request_context(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let id = req
         .headers()
         .get(headers::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|s| is_plain_id(s))
+        .filter(|s| is_sane_request_id(s))
         .map(str::to_owned)
         .or_else(|| random_hex(8).ok())
         .unwrap_or_else(|| "-".to_owned());
@@ -42,24 +50,44 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or("<unmatched>", MatchedPath::as_str)
-        .to_owned();
+        .map(|m| m.as_str().to_owned());
+    let route_text = route.as_deref().unwrap_or("<unmatched>");
+    let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
     let mut resp = REQUEST_ID
-        .scope(id.clone(), async { as_error_body(next.run(req).await) })
+        .scope(
+            id.clone(),
+            async { as_error_body(next.run(req).await) }.instrument(span.clone()),
+        )
         .await;
+    let elapsed = started.elapsed();
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(headers::REQUEST_ID, v);
     }
-    tracing::info!(
-        request_id = %id,
-        method = %method,
-        route = %route,
-        status = resp.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
+    state.metrics.request(
+        method.as_str(),
+        route.as_deref(),
+        resp.status(),
+        elapsed.as_secs_f64(),
     );
+    span.in_scope(|| {
+        tracing::info!(
+            request_id = %id,
+            method = %method,
+            route = %route_text,
+            status = resp.status().as_u16(),
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        )
+    });
     resp
+}
+
+/// An incoming request id the backend takes over: what a client request id may be (1–64
+/// letters, digits, `-`, `_`) and not only digits, so an ID number or a phone sent as a
+/// request id never reaches the log (a new id is made instead).
+fn is_sane_request_id(s: &str) -> bool {
+    is_plain_id(s) && !s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Every error in the API's shape: an error answer that is not JSON (axum's own refusals, such
@@ -186,4 +214,22 @@ pub async fn idempotent_post<T: DeserializeOwned + ClientRequest>(
     crate::idempotency::once(state, endpoint, scope, id, body, run(state, &req))
         .await
         .unwrap_or_else(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_that_could_be_personal_data_are_not_taken_over() {
+        assert!(is_sane_request_id("a1b2-c3_d4"));
+        assert!(is_sane_request_id("req-7"));
+        // An ID number or a phone, a path, too long.
+        assert!(!is_sane_request_id("001099012345"));
+        assert!(!is_sane_request_id("0912345678"));
+        assert!(!is_sane_request_id("+84912345678"));
+        assert!(!is_sane_request_id("a/b"));
+        assert!(!is_sane_request_id(&"a".repeat(65)));
+        assert!(!is_sane_request_id(""));
+    }
 }

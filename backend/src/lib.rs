@@ -23,9 +23,12 @@ mod issue;
 pub mod keys;
 pub mod limits;
 pub mod lists;
+pub mod logs;
 mod meta;
+mod metrics;
 mod presentation;
 pub mod registry;
+mod replica;
 mod server;
 pub mod signing;
 pub mod sms;
@@ -104,7 +107,10 @@ fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             http::read_body(limits.clone(), req, next)
         }))
-        .layer(axum::middleware::from_fn(http::request_context))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::request_context,
+        ))
         .with_state(state)
 }
 

@@ -2,6 +2,7 @@
 
 use crate::cache::Cache;
 use crate::error::{ApiFailure, Error, json_response};
+use crate::replica;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -130,9 +131,9 @@ pub fn sign_status_list(
     })
 }
 
-async fn indices(state: &AppState, query: &'static str) -> Result<Vec<i64>, Error> {
+async fn indices(conn: &mut sqlx::AnyConnection, query: &'static str) -> Result<Vec<i64>, Error> {
     sqlx::query(query)
-        .fetch_all(state.store.pool())
+        .fetch_all(conn)
         .await?
         .iter()
         .map(|r| r.try_get(0).map_err(Error::from))
@@ -184,10 +185,14 @@ pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
 
 async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
     let issued_at = state.now();
+    // A public read: the replica when one is configured and caught up (docs/adr/0030).
+    let (mut conn, source) = replica::connection(&state.store).await?;
+    state.metrics.public_read(source);
+    let conn = &mut *conn;
     // Revoked: credentials of devices whose binding was revoked, and renewed ones. Suspended: credentials of a
     // locked account's current device.
     let mut revoked = indices(
-        state,
+        conn,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
          WHERE v.revoked_at IS NOT NULL UNION ALL \
          SELECT p.status_index FROM presentation_credentials p JOIN devices v ON v.id = p.device_id \
@@ -195,9 +200,9 @@ async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
     )
     .await?;
     // Replaced by a renewal: the old credential must not outlive its replacement's issue.
-    revoked.extend(indices(state, "SELECT status_index FROM document_tombstones").await?);
+    revoked.extend(indices(conn, "SELECT status_index FROM document_tombstones").await?);
     let suspended = indices(
-        state,
+        conn,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
          JOIN accounts a ON a.id = v.account_id \
          WHERE v.revoked_at IS NULL AND a.state = 'locked' UNION ALL \

@@ -12,6 +12,7 @@
 use crate::auth::{Device, Scope, SignedCall, device_post};
 use crate::error::{ApiFailure, Error};
 use crate::http::{Answer, parse, random_bytes, random_hex};
+use crate::metrics::{CacheCounters, Metrics};
 use crate::state::AppState;
 use crate::status_index;
 use axum::body::Bytes;
@@ -59,9 +60,21 @@ struct Verifier {
 pub struct Caches {
     verifiers: RwLock<HashMap<String, Arc<Verifier>>>,
     records: Mutex<HashMap<[u8; 32], Document>>,
+    /// Hits and misses of each, for `/metrics`.
+    verifier_counters: CacheCounters,
+    record_counters: CacheCounters,
 }
 
 impl Caches {
+    /// Empty caches counted in `metrics`.
+    pub fn new(metrics: &Metrics) -> Caches {
+        Caches {
+            verifier_counters: metrics.cache("verifiers"),
+            record_counters: metrics.cache("registry_records"),
+            ..Caches::default()
+        }
+    }
+
     /// Forgets the opened records, so they are checked again at the current time.
     pub fn clear_records(&self) {
         if let Ok(mut r) = self.records.lock() {
@@ -93,8 +106,10 @@ fn open_record(state: &AppState, record: &[u8]) -> Result<Document, Error> {
         .ok()
         .and_then(|c| c.get(&hash).cloned())
     {
+        state.presentation.record_counters.hits.inc();
         return Ok(doc);
     }
+    state.presentation.record_counters.misses.inc();
     let doc = state.keys.open_record(record, state.now())?;
     if let Ok(mut c) = state.presentation.records.lock() {
         if c.len() >= MAX_CACHED_RECORDS {
@@ -306,8 +321,10 @@ async fn register_inner(
 async fn verifier(state: &AppState, id: &str) -> Result<Option<Arc<Verifier>>, ApiFailure> {
     let cache = &state.presentation.verifiers;
     if let Some(v) = cache.read().ok().and_then(|c| c.get(id).cloned()) {
+        state.presentation.verifier_counters.hits.inc();
         return Ok(Some(v));
     }
+    state.presentation.verifier_counters.misses.inc();
     let Some(row) = sqlx::query("SELECT public_key, profiles FROM verifiers WHERE id = $1")
         .bind(id)
         .fetch_optional(state.store.pool())

@@ -20,6 +20,8 @@ use axum::extract::ConnectInfo;
 use eid_core::api::ErrorCode;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::{Pin, pin};
@@ -35,11 +37,13 @@ use tower::ServiceExt;
 /// hyper's read buffer, so the largest request head (hyper's minimum is 8 KiB).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// Serves `router` on `listener` until `shutdown` completes and every connection has ended.
+/// Serves `router` on `listener` until `shutdown` completes and every connection has ended,
+/// counting open and refused connections in `counts` (`/metrics`).
 pub async fn run(
     listener: TcpListener,
     router: Router,
     limits: &Limits,
+    counts: ConnectionCounts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let max = u32::try_from(limits.max_connections)
@@ -72,9 +76,11 @@ pub async fn run(
         let Some(ticket) =
             per_client.enter(client_key(peer.ip()), limits.max_connections_per_client)
         else {
+            counts.refused.inc();
             tokio::spawn(refuse(stream, permit));
             continue;
         };
+        let open = OpenConnection::new(&counts.open);
         let _ = stream.set_nodelay(true);
         tokio::spawn(connection(
             stream,
@@ -82,7 +88,7 @@ pub async fn run(
             router.clone(),
             limits.clone(),
             stop_rx.clone(),
-            (permit, ticket),
+            (permit, ticket, open),
         ));
     }
     drop(listener);
@@ -98,7 +104,7 @@ async fn connection(
     router: Router,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
-    _held: (OwnedSemaphorePermit, Ticket),
+    _held: (OwnedSemaphorePermit, Ticket, OpenConnection),
 ) {
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched {
@@ -147,6 +153,31 @@ async fn connection(
                 }
             }
         }
+    }
+}
+
+/// The connection gauges of a listener (unregistered ones count nowhere).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionCounts {
+    /// Connections being served now.
+    pub open: Gauge,
+    /// Connections answered 429 and closed at the per-client cap.
+    pub refused: Counter,
+}
+
+/// One served connection in the open gauge, until dropped.
+struct OpenConnection(Gauge);
+
+impl OpenConnection {
+    fn new(open: &Gauge) -> OpenConnection {
+        open.inc();
+        OpenConnection(open.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

@@ -33,6 +33,8 @@ pub struct AppState {
     pub(crate) sms: sms::SmsSender,
     /// Citizen consent (docs/adr/0017); always on since every backend has a KEK.
     pub(crate) consent: consent::Consent,
+    /// What `/metrics` shows (docs/adr/0030).
+    pub(crate) metrics: crate::metrics::Metrics,
     /// Shutting down: the readiness endpoint answers 503 (docs/adr/0027).
     pub(crate) draining: std::sync::atomic::AtomicBool,
     /// SQLite: the lock on `<file>.serve-lock` while this backend serves (`App::claim_sqlite`).

@@ -545,3 +545,83 @@ fn serve_stops_on_sigterm_and_sqlite_has_one_server() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// `eid serve --log-format json --metrics-addr`: an activation and a sync by the wallet leave
+/// JSON lines with request ids and without the citizen's data; the metrics address counts them
+/// and the API's address has no /metrics (docs/adr/0030).
+#[test]
+fn serve_logs_json_and_serves_metrics_on_its_own_address() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let log_path = tmp.path().join("serve.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(["serve", "--dev", "--addr", "127.0.0.1:0", "--db", &db])
+        .args(["--log-format", "json", "--metrics-addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut metrics = None;
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("eid serve printed its address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("metrics on http://") {
+            metrics = Some(rest.trim_end_matches("/metrics").to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("listening on ") {
+            break rest.trim().to_owned();
+        }
+    };
+    let server = Server(child);
+    let get = |addr: &str, path: &str| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let person = citizen(5);
+    let dir = tmp.path().join("wallet");
+    assert_ok(&activate(&dir, &url, "246813", &person));
+    assert_ok(&wallet(&dir, &url, "246813", &["sync", "--json"]));
+
+    let api = url.trim_start_matches("http://");
+    assert!(get(api, "/metrics").starts_with("HTTP/1.1 404"));
+    let scraped = get(metrics.as_deref().expect("a metrics line"), "/metrics");
+    assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
+    assert!(scraped.contains("text/plain; version=0.0.4"));
+    let completed = scraped
+        .lines()
+        .find(|l| {
+            l.starts_with("eid_http_requests_total{")
+                && l.contains("route=\"/v1/activation/complete\"")
+                && l.contains("status=\"2xx\"")
+        })
+        .expect("activation completions counted");
+    assert!(completed.ends_with(" 1"), "{completed}");
+    drop(server);
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let mut requests = 0;
+    for line in log.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if v["fields"]["message"] == "request" {
+            requests += 1;
+            let id = v["fields"]["request_id"].as_str().expect("a request id");
+            assert_eq!(v["span"]["request_id"], id, "{line}");
+        }
+    }
+    assert!(requests >= 4, "{requests} request lines");
+    let (id, phone) = &person;
+    for secret in [id.as_str(), phone.as_str(), &phone[1..], "246813"] {
+        assert!(!log.contains(secret), "the log holds {secret}");
+    }
+}

@@ -19,6 +19,11 @@ pub struct ServeArgs {
         env = "EID_DATABASE_URL"
     )]
     db: String,
+    /// A PostgreSQL streaming replica of --db (postgres://USER@HOST:PORT/DB) for the public,
+    /// cacheable reads (the status list); everything that must see the latest write stays on
+    /// the primary. A replica that is down or behind is skipped (docs/adr/0030).
+    #[arg(long, env = "EID_REPLICA_URL")]
+    replica_url: Option<String>,
     /// Development mode: the public fixture issuer keys (anyone can forge what this backend
     /// signs), the SMS outbox readable over HTTP, SMS codes logged, an admin token made and
     /// printed when none is given. Never for a deployment. Without it the backend needs
@@ -40,6 +45,15 @@ pub struct ServeArgs {
     /// Log level: error, warn, info, debug, trace.
     #[arg(long, default_value = "info", env = "EID_LOG")]
     log: tracing_subscriber::filter::LevelFilter,
+    /// Log lines as `text` (for people) or `json` (one object per line, with the request id of
+    /// each request's lines; for a log collector).
+    #[arg(long, default_value = "text", env = "EID_LOG_FORMAT")]
+    log_format: eid_backend::logs::LogFormat,
+    /// Serve GET /metrics (Prometheus text format) on this address, e.g. 127.0.0.1:9188: a
+    /// listener of its own, never the API's, so bind it to loopback or an internal interface
+    /// that only the scraper reaches. Without it there is no metrics endpoint.
+    #[arg(long, env = "EID_METRICS_ADDR")]
+    metrics_addr: Option<String>,
     /// Where citizens' remote signing keys live: `software` (sealed in the database) or
     /// `pkcs11:MODULE_PATH` (token label and PIN from EID_PKCS11_TOKEN_LABEL, EID_PKCS11_PIN).
     #[arg(long, default_value = "software", env = "EID_SIGNER")]
@@ -117,13 +131,16 @@ async fn stop_signal() {
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // Checked before anything starts, so a missing setting is one line and nothing else.
     let (config, generated) = config(&args)?;
-    let config = args.limits.clone().apply(config);
+    let config = Config {
+        replica_url: args.replica_url.clone().filter(|u| !u.is_empty()),
+        ..args.limits.clone().apply(config)
+    };
     // Logs go to standard error; standard output only says where the server listens.
-    tracing_subscriber::fmt()
-        .with_max_level(args.log)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
+    tracing_subscriber::util::SubscriberInitExt::init(eid_backend::logs::subscriber(
+        args.log_format,
+        args.log,
+        std::io::stderr,
+    ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -138,15 +155,33 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         let addr = listener.local_addr().context("no local address")?;
+        let metrics = match &args.metrics_addr {
+            Some(a) => {
+                let l = tokio::net::TcpListener::bind(a)
+                    .await
+                    .with_context(|| format!("cannot listen on {a} (metrics)"))?;
+                Some(l)
+            }
+            None => None,
+        };
         // The admin token first: scripts wait for the "listening on" line and may close the
         // pipe after it, so nothing is printed after that line (a write to a closed pipe fails).
         let mut out = std::io::stdout().lock();
         if let Some(token) = &generated {
             let _ = writeln!(out, "admin token: {token}");
         }
+        if let Some(l) = &metrics {
+            let m = l.local_addr().context("no local address")?;
+            let _ = writeln!(out, "metrics on http://{m}/metrics");
+        }
         let _ = writeln!(out, "listening on http://{addr}");
         let _ = out.flush();
         drop(out);
+        if let Some(l) = metrics {
+            // Ends with the process (after the API's listener has drained).
+            let app = app.clone();
+            tokio::spawn(async move { app.serve_metrics(l, std::future::pending()).await });
+        }
         app.serve(listener, stop_signal())
             .await
             .context("server failed")?;

@@ -1,0 +1,218 @@
+//! `eid serve --log-format json` (docs/adr/0030): the log of a run of requests (an activation
+//! with an ID number and phone, syncs, a token registered with the passcode and redeemed) is
+//! JSON lines, every line logged while a request runs carries that request's id, and no line
+//! holds the ID number, phone, name, passcode, token, keys or credentials.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use common::*;
+use eid_backend::logs::{LogFormat, subscriber};
+use eid_core::api::{self, TokenRedeem, VerifierRegistered, VerifierRegistration};
+use eid_core::client::{VerifierKey, VerifierSigner};
+use eid_core::present::Profile;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::filter::LevelFilter;
+
+/// The log, in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+async fn register_verifier(h: &Harness) -> VerifierKey {
+    let mut key = VerifierKey::generate();
+    let r = h
+        .send(
+            Request::post(api::paths::ADMIN_VERIFIERS)
+                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    serde_json::to_vec(&VerifierRegistration {
+                        name: "Quầy sân bay".into(),
+                        public_key: api::B64(key.public_key()),
+                        profiles: vec![Profile::AgeOver18.as_str().to_owned()],
+                    })
+                    .unwrap(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    key.verifier_id = r.json::<VerifierRegistered>().verifier_id;
+    key
+}
+
+async fn redeem(h: &Harness, verifier: &VerifierKey, token: &str) -> Reply {
+    let body = serde_json::to_vec(&TokenRedeem {
+        token: token.into(),
+    })
+    .unwrap();
+    let path = api::paths::TOKEN_REDEEM;
+    let (now, nonce) = (h.app.clock().now(), api::new_nonce());
+    let sig = verifier
+        .sign(&api::signing_input("POST", path, now, &nonce, &body))
+        .unwrap();
+    h.send(
+        Request::post(path)
+            .header(api::headers::VERIFIER, verifier.verifier_id())
+            .header(api::headers::TIMESTAMP, now.to_string())
+            .header(api::headers::NONCE, nonce)
+            .header(
+                api::headers::SIGNATURE,
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
+            )
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn json_logs_carry_request_ids_and_no_personal_data() {
+    for h in harnesses_with(unthrottled).await {
+        let db = h.db;
+        let log = Captured::default();
+        // What `eid serve --log-format json` installs, on this test's thread (the router runs
+        // on it: a current-thread runtime).
+        let guard = tracing::subscriber::set_default(subscriber(
+            LogFormat::Json,
+            LevelFilter::DEBUG,
+            log.clone(),
+        ));
+        let c = citizen(1);
+        let device = h.activate(&c).await;
+        let sync = h
+            .signed(&device, "GET", api::paths::DOCUMENTS, Vec::new(), &[])
+            .await;
+        assert_eq!(sync.status, StatusCode::OK, "{db}");
+        let verifier = register_verifier(&h).await;
+        let expires = h.app.clock().now() + 120;
+        let token = h
+            .registered_token(&device, Profile::AgeOver18, expires)
+            .await;
+        assert_eq!(
+            redeem(&h, &verifier, &token).await.status,
+            StatusCode::OK,
+            "{db}"
+        );
+        // A sane request id is taken over and returned; one that could be an ID number is not.
+        let mine = h
+            .send(
+                Request::get(api::paths::HEALTH)
+                    .header(api::headers::REQUEST_ID, "probe-1234")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(mine.headers[api::headers::REQUEST_ID], "probe-1234");
+        let personal = h
+            .send(
+                Request::get(api::paths::HEALTH)
+                    .header(api::headers::REQUEST_ID, c.id_number.as_str())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let replaced = personal.headers[api::headers::REQUEST_ID].to_str().unwrap();
+        assert_ne!(replaced, c.id_number, "{db}");
+        assert!(!replaced.is_empty(), "{db}");
+        drop(guard);
+
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{db}: not JSON ({e}): {l}"))
+            })
+            .collect();
+        // Each request: one "request" line with its id, in its span, ids unique.
+        let requests: Vec<&serde_json::Value> = lines
+            .iter()
+            .filter(|l| l["fields"]["message"] == "request")
+            .collect();
+        // start, outbox, complete, consent registration, sync, verifier, consent start and
+        // proof inside registered_token (>= 2), token registration, redeem, 2 health.
+        assert!(
+            requests.len() >= 11,
+            "{db}: {} request lines",
+            requests.len()
+        );
+        let mut ids = HashSet::new();
+        for r in &requests {
+            let id = r["fields"]["request_id"].as_str().expect("request_id");
+            assert_eq!(r["span"]["request_id"], id, "{db}: {r}");
+            assert!(ids.insert(id.to_owned()), "{db}: id {id} twice");
+            let route = r["fields"]["route"].as_str().unwrap();
+            assert!(!route.contains('?'), "{db}: {route}");
+        }
+        assert!(ids.contains("probe-1234"), "{db}");
+        assert!(ids.contains(replaced), "{db}");
+        // Every line is logged within a request (nothing else ran), and carries its id.
+        for l in &lines {
+            let id = l["span"]["request_id"].as_str();
+            assert!(
+                id.is_some_and(|id| ids.contains(id)),
+                "{db}: a line without a request id: {l}"
+            );
+            assert!(
+                l["level"].is_string() && l["timestamp"].is_string(),
+                "{db}: {l}"
+            );
+        }
+        // The handlers' own lines are there (so the check below reads real lines).
+        for message in [
+            "activation completed",
+            "token redeemed",
+            "online token registered",
+        ] {
+            assert!(
+                lines.iter().any(|l| l["fields"]["message"] == message),
+                "{db}: no {message:?} line"
+            );
+        }
+
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let phone_digits = c.phone.trim_start_matches('0').to_owned();
+        let secrets = [
+            ("ID number", c.id_number.clone()),
+            ("phone", c.phone.clone()),
+            ("phone digits", phone_digits),
+            ("name", c.full_name.clone()),
+            ("passcode", PASSCODE.to_owned()),
+            ("token", token.clone()),
+            ("device key", b64(&device.public_key())),
+            ("device key (hex)", hex::encode(device.public_key())),
+            ("verifier key", b64(&verifier.public_key())),
+            ("account credential", b64(&device.account_credential)),
+            ("admin token", ADMIN_TOKEN.to_owned()),
+        ];
+        for (what, secret) in &secrets {
+            assert!(secret.len() >= 6, "{what}");
+            assert!(
+                !text.contains(secret.as_str()),
+                "{db}: the log holds the {what}"
+            );
+        }
+    }
+}
