@@ -11,13 +11,10 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use base64::Engine;
+use axum::http::StatusCode;
 use common::*;
 use eid_backend::App;
-use eid_core::api::{self, ErrorCode, TokenRedeem, VerifierRegistered, VerifierRegistration};
-use eid_core::client::{VerifierKey, VerifierSigner};
+use eid_core::api::{self, ErrorCode};
 use eid_core::credential::{self, TrustList};
 use eid_core::present::Profile;
 use sqlx::{Connection, Row};
@@ -138,55 +135,6 @@ async fn status_indices(h: &Harness, device: &DeviceKey) -> Vec<u32> {
                 .index
         })
         .collect()
-}
-
-async fn register_verifier(h: &Harness) -> VerifierKey {
-    let mut key = VerifierKey::generate();
-    let r = h
-        .send(
-            Request::post(api::paths::ADMIN_VERIFIERS)
-                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
-                .header("content-type", "application/json")
-                .body(Body::from(
-                    serde_json::to_vec(&VerifierRegistration {
-                        name: "Quầy sân bay".into(),
-                        public_key: api::B64(key.public_key()),
-                        profiles: vec![Profile::AgeOver18.as_str().to_owned()],
-                    })
-                    .unwrap(),
-                ))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
-    key.verifier_id = r.json::<VerifierRegistered>().verifier_id;
-    key
-}
-
-async fn redeem(h: &Harness, verifier: &VerifierKey, token: &str) -> Reply {
-    let body = serde_json::to_vec(&TokenRedeem {
-        token: token.into(),
-    })
-    .unwrap();
-    let path = api::paths::TOKEN_REDEEM;
-    let (now, nonce) = (h.app.clock().now(), api::new_nonce());
-    let sig = verifier
-        .sign(&api::signing_input("POST", path, now, &nonce, &body))
-        .unwrap();
-    h.send(
-        Request::post(path)
-            .header(api::headers::VERIFIER, verifier.verifier_id())
-            .header(api::headers::TIMESTAMP, now.to_string())
-            .header(api::headers::NONCE, nonce)
-            .header(
-                api::headers::SIGNATURE,
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
-            )
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
 }
 
 /// The server process of instance `i`'s notification listener, if it has one.
@@ -325,7 +273,7 @@ async fn a_token_is_redeemed_once_across_instances() {
     let [a, b, _] = &cl.instances[..] else {
         unreachable!()
     };
-    let verifier = register_verifier(a).await;
+    let verifier = register_verifier(a, &[Profile::AgeOver18]).await;
     let device = a.activate(&citizen(2)).await;
     let expires = a.app.clock().now() + 60;
     let token = a

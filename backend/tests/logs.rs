@@ -11,8 +11,7 @@ use axum::http::{Request, StatusCode};
 use base64::Engine;
 use common::*;
 use eid_backend::logs::{LogFormat, subscriber};
-use eid_core::api::{self, TokenRedeem, VerifierRegistered, VerifierRegistration};
-use eid_core::client::{VerifierKey, VerifierSigner};
+use eid_core::api;
 use eid_core::present::Profile;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -39,55 +38,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
-async fn register_verifier(h: &Harness) -> VerifierKey {
-    let mut key = VerifierKey::generate();
-    let r = h
-        .send(
-            Request::post(api::paths::ADMIN_VERIFIERS)
-                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
-                .header("content-type", "application/json")
-                .body(Body::from(
-                    serde_json::to_vec(&VerifierRegistration {
-                        name: "Quầy sân bay".into(),
-                        public_key: api::B64(key.public_key()),
-                        profiles: vec![Profile::AgeOver18.as_str().to_owned()],
-                    })
-                    .unwrap(),
-                ))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
-    key.verifier_id = r.json::<VerifierRegistered>().verifier_id;
-    key
-}
-
-async fn redeem(h: &Harness, verifier: &VerifierKey, token: &str) -> Reply {
-    let body = serde_json::to_vec(&TokenRedeem {
-        token: token.into(),
-    })
-    .unwrap();
-    let path = api::paths::TOKEN_REDEEM;
-    let (now, nonce) = (h.app.clock().now(), api::new_nonce());
-    let sig = verifier
-        .sign(&api::signing_input("POST", path, now, &nonce, &body))
-        .unwrap();
-    h.send(
-        Request::post(path)
-            .header(api::headers::VERIFIER, verifier.verifier_id())
-            .header(api::headers::TIMESTAMP, now.to_string())
-            .header(api::headers::NONCE, nonce)
-            .header(
-                api::headers::SIGNATURE,
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
-            )
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn json_logs_carry_request_ids_and_no_personal_data() {
     for h in harnesses_with(unthrottled).await {
@@ -106,7 +56,7 @@ async fn json_logs_carry_request_ids_and_no_personal_data() {
             .signed(&device, "GET", api::paths::DOCUMENTS, Vec::new(), &[])
             .await;
         assert_eq!(sync.status, StatusCode::OK, "{db}");
-        let verifier = register_verifier(&h).await;
+        let verifier = register_verifier(&h, &[Profile::AgeOver18]).await;
         let expires = h.app.clock().now() + 120;
         let token = h
             .registered_token(&device, Profile::AgeOver18, expires)

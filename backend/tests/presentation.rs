@@ -11,9 +11,9 @@ use common::*;
 use eid_core::api::{
     self, B64, ConsentProof, ErrorCode, PresentationCredentialsIssued,
     PresentationCredentialsRequest, TokenRedeem, TokenRedeemed, VerifierRegistered,
-    VerifierRegistration, headers,
+    VerifierRegistration,
 };
-use eid_core::client::{VerifierKey, VerifierSigner};
+use eid_core::client::VerifierKey;
 use eid_core::credential::TrustList;
 use eid_core::present::{self, Profile};
 use eid_fixtures::citizens::Citizen;
@@ -77,66 +77,6 @@ fn fresh_keys(n: usize) -> Vec<Vec<u8>> {
 fn expected(c: &Citizen, profile: Profile, now: u64) -> present::Disclosed {
     let docs = eid_fixtures::issuers::models_for(c, now).unwrap();
     profile.extract(&docs, now).unwrap()
-}
-
-async fn register(h: &Harness, profiles: &[Profile]) -> VerifierKey {
-    let mut key = VerifierKey::generate();
-    let r = h
-        .send(
-            Request::post(api::paths::ADMIN_VERIFIERS)
-                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
-                .header("content-type", "application/json")
-                .body(Body::from(
-                    serde_json::to_vec(&VerifierRegistration {
-                        name: "Quầy thủ tục sân bay Nội Bài 3".into(),
-                        public_key: B64(key.public_key()),
-                        profiles: profiles.iter().map(|p| p.as_str().to_owned()).collect(),
-                    })
-                    .unwrap(),
-                ))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
-    key.verifier_id = r.json::<VerifierRegistered>().verifier_id;
-    key
-}
-
-/// A verifier-signed redemption of `token` at `timestamp`.
-async fn redeem_at(h: &Harness, verifier: &VerifierKey, token: &str, timestamp: u64) -> Reply {
-    use base64::Engine;
-    let body = serde_json::to_vec(&TokenRedeem {
-        token: token.into(),
-    })
-    .unwrap();
-    let path = api::paths::TOKEN_REDEEM;
-    let nonce = api::new_nonce();
-    let sig = verifier
-        .sign(&api::signing_input("POST", path, timestamp, &nonce, &body))
-        .unwrap();
-    h.send(
-        Request::post(path)
-            .header(headers::VERIFIER, verifier.verifier_id())
-            .header(headers::TIMESTAMP, timestamp.to_string())
-            .header(headers::NONCE, nonce)
-            .header(
-                headers::SIGNATURE,
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
-            )
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
-}
-
-async fn redeem(h: &Harness, verifier: &VerifierKey, token: &str) -> Reply {
-    redeem_at(h, verifier, token, h.app.clock().now()).await
 }
 
 #[tokio::test]
@@ -420,7 +360,7 @@ async fn tokens_of_each_profile_are_redeemed_once() {
     for h in harnesses().await {
         let c = citizen(6);
         let device = h.activate(&c).await;
-        let verifier = register(&h, &Profile::ALL).await;
+        let verifier = register_verifier(&h, &Profile::ALL).await;
         for profile in Profile::ALL {
             let now = h.app.clock().now();
             let t = h.registered_token(&device, profile, now + 60).await;
@@ -447,7 +387,7 @@ async fn tokens_of_each_profile_are_redeemed_once() {
             .registered_token(&device, Profile::Airport, h.app.clock().now() + 60)
             .await;
         assert_eq!(redeem(&h, &verifier, &t).await.status, StatusCode::OK);
-        let other = register(&h, &[Profile::Airport]).await;
+        let other = register_verifier(&h, &[Profile::Airport]).await;
         assert_eq!(redeem(&h, &other, &t).await.error(), ErrorCode::TokenUsed);
     }
 }
@@ -457,7 +397,7 @@ async fn expired_forged_and_unauthorised_redemptions_are_refused() {
     for h in harnesses().await {
         let c = citizen(7);
         let device = h.activate(&c).await;
-        let verifier = register(&h, &[Profile::Airport, Profile::AgeOver18]).await;
+        let verifier = register_verifier(&h, &[Profile::Airport, Profile::AgeOver18]).await;
         let now = h.app.clock().now();
         let check = |r: Reply, status: StatusCode, code: ErrorCode, what: &str| {
             assert_eq!((r.status, r.error()), (status, code), "{what} {}", h.db);
@@ -876,7 +816,7 @@ async fn a_verifier_cannot_group_online_tokens_by_citizen() {
     const CITIZENS: usize = 3;
     const TOKENS: usize = 4;
     for h in harnesses().await {
-        let verifier = register(&h, &[Profile::AgeOver18]).await;
+        let verifier = register_verifier(&h, &[Profile::AgeOver18]).await;
         let mut devices = Vec::new();
         for i in 0..CITIZENS {
             devices.push((citizen(i + 1), h.activate(&citizen(i + 1)).await));

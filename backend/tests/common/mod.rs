@@ -14,9 +14,12 @@ use eid_backend::{App, Config};
 use eid_core::account::{KdfParams, Passcode};
 use eid_core::api::{
     self, ActivationComplete, ActivationStart, ActivationStarted, B64, ChipEvidence, ConsentProof,
-    DevOutbox, ErrorBody, ErrorCode, headers,
+    DevOutbox, ErrorBody, ErrorCode, TokenRedeem, VerifierRegistered, VerifierRegistration,
+    headers,
 };
+use eid_core::client::{VerifierKey, VerifierSigner};
 use eid_core::consent;
+use eid_core::present::Profile;
 use eid_fixtures::card::aa::ActiveAuthCard;
 use eid_fixtures::card::cccd;
 use eid_fixtures::citizens::{self, Citizen};
@@ -675,4 +678,65 @@ impl DeviceKey {
         consent::registration_finish(state, &Passcode::new(PASSCODE).unwrap(), response, KDF)
             .unwrap()
     }
+}
+
+/// A verifier registered by the admin for `profiles`, with its signing key.
+pub async fn register_verifier(h: &Harness, profiles: &[Profile]) -> VerifierKey {
+    let mut key = VerifierKey::generate();
+    let r = h
+        .send(
+            Request::post(api::paths::ADMIN_VERIFIERS)
+                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    serde_json::to_vec(&VerifierRegistration {
+                        name: "Quầy thủ tục sân bay Nội Bài 3".into(),
+                        public_key: B64(key.public_key()),
+                        profiles: profiles.iter().map(|p| p.as_str().to_owned()).collect(),
+                    })
+                    .unwrap(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    key.verifier_id = r.json::<VerifierRegistered>().verifier_id;
+    key
+}
+
+/// A verifier-signed redemption of `token` at `timestamp`.
+pub async fn redeem_at(h: &Harness, verifier: &VerifierKey, token: &str, timestamp: u64) -> Reply {
+    let body = serde_json::to_vec(&TokenRedeem {
+        token: token.into(),
+    })
+    .unwrap();
+    let path = api::paths::TOKEN_REDEEM;
+    let nonce = api::new_nonce();
+    let sig = verifier
+        .sign(&api::signing_input("POST", path, timestamp, &nonce, &body))
+        .unwrap();
+    h.send(
+        Request::post(path)
+            .header(headers::VERIFIER, verifier.verifier_id())
+            .header(headers::TIMESTAMP, timestamp.to_string())
+            .header(headers::NONCE, nonce)
+            .header(
+                headers::SIGNATURE,
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
+            )
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+/// A verifier-signed redemption of `token` now.
+pub async fn redeem(h: &Harness, verifier: &VerifierKey, token: &str) -> Reply {
+    redeem_at(h, verifier, token, h.app.clock().now()).await
 }
