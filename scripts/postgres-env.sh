@@ -52,6 +52,23 @@ _pg_as() {
 
 _pg_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Starts the cluster in $3/data (socket and log in $3) on a free random loopback port, waiting
+# at most $4 s, with extra server options $5; prints the port. Up to five ports are tried.
+_pg_start_on_free_port() {
+  local user="$1" bindir="$2" dir="$3" wait="$4" extra="$5" port attempt
+  for attempt in 1 2 3 4 5; do
+    port=$((20000 + (RANDOM % 40000)))
+    _pg_port_free "$port" || continue
+    if _pg_as "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t "$wait" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $extra $(_pg_durability)" \
+      start >/dev/null 2>&1; then
+      printf '%s' "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
 _pg_running() {
   local bindir user
   [ -f "$PG_STATE_DIR/cluster/data/postmaster.pid" ] || return 1
@@ -112,17 +129,7 @@ pg_start() {
     pg_stop
     return 1
   fi
-  for attempt in 1 2 3 4 5; do
-    port=$((20000 + (RANDOM % 40000)))
-    _pg_port_free "$port" || continue
-    if _pg_as "$user" "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/log" -w -t 60 \
-      -o "-p $port -k $cluster -c listen_addresses=127.0.0.1 -c max_connections=200 $(_pg_durability)" \
-      start >/dev/null 2>&1; then
-      break
-    fi
-    port=""
-  done
-  if [ -z "$port" ]; then
+  if ! port="$(_pg_start_on_free_port "$user" "$bindir" "$cluster" 60 "")"; then
     _pg_log "postgres did not start; its log:"
     tail -n 20 "$cluster/log" >&2 2>/dev/null || true
     pg_stop
@@ -177,17 +184,8 @@ pg_start_replica() {
     tail -n 20 "$replica/basebackup.log" >&2
     return 1
   fi
-  for attempt in 1 2 3 4 5; do
-    rport=$((20000 + (RANDOM % 40000)))
-    _pg_port_free "$rport" || continue
-    if _pg_as "$user" "$bindir/pg_ctl" -D "$replica/data" -l "$replica/log" -w -t 30 \
-      -o "-p $rport -k $replica -c listen_addresses=127.0.0.1 -c max_connections=200 -c hot_standby=on -c shared_preload_libraries=pg_stat_statements $(_pg_durability)" \
-      start >/dev/null 2>&1; then
-      break
-    fi
-    rport=""
-  done
-  if [ -z "$rport" ]; then
+  if ! rport="$(_pg_start_on_free_port "$user" "$bindir" "$replica" 30 \
+    "-c hot_standby=on -c shared_preload_libraries=pg_stat_statements")"; then
     _pg_log "the replica did not start; its log:"
     tail -n 20 "$replica/log" >&2 2>/dev/null || true
     return 1
