@@ -84,10 +84,16 @@ pub async fn request_context(
 }
 
 /// An incoming request id the backend takes over: what a client request id may be (1–64
-/// letters, digits, `-`, `_`) and not only digits, so an ID number or a phone sent as a
-/// request id never reaches the log (a new id is made instead).
+/// letters, digits, `-`, `_`), not only digits and with no run of 9 or more digits, so an ID
+/// number (12 digits, 9 for the old CMND) or a phone sent in a request id never reaches the
+/// log (a new id is made instead).
 fn is_sane_request_id(s: &str) -> bool {
-    is_plain_id(s) && !s.bytes().all(|b| b.is_ascii_digit())
+    let longest_digit_run = s
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    is_plain_id(s) && !s.bytes().all(|b| b.is_ascii_digit()) && longest_digit_run < 9
 }
 
 /// Every error in the API's shape: an error answer that is not JSON (axum's own refusals, such
@@ -228,6 +234,10 @@ mod tests {
         assert!(!is_sane_request_id("001099012345"));
         assert!(!is_sane_request_id("0912345678"));
         assert!(!is_sane_request_id("+84912345678"));
+        // ... also inside a longer id.
+        assert!(!is_sane_request_id("req-001099012345"));
+        assert!(!is_sane_request_id("a0912345678"));
+        assert!(is_sane_request_id("req-12345678-b"));
         assert!(!is_sane_request_id("a/b"));
         assert!(!is_sane_request_id(&"a".repeat(65)));
         assert!(!is_sane_request_id(""));
