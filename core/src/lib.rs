@@ -16,6 +16,7 @@ pub mod consent;
 pub mod credential;
 pub mod keys;
 pub mod mdoc;
+pub mod oid4vp;
 pub mod platform;
 pub mod present;
 pub mod runtime;

@@ -37,6 +37,19 @@ impl IssuerKey<'_> {
             IssuerKey::Key(point) => return Ok(point.to_vec()),
             IssuerKey::X5c(trust) => trust,
         };
+        let certs = x5c_chain(header, trust, now)?;
+        let leaf = certs.first().ok_or(SdJwtError::Untrusted)?;
+        p256_point(&leaf.certificate).ok_or(SdJwtError::UnsupportedAlgorithm)
+    }
+}
+
+/// The `x5c` chain of a JWS header (leaf first), each certificate within its validity at `now`,
+/// each signed by the next, the last issued by (or equal to) an anchor of `trust`.
+pub(crate) fn x5c_chain(
+    header: &Map<String, Value>,
+    trust: &TrustStore,
+    now: u64,
+) -> Result<Vec<SignerCertificate>, SdJwtError> {
         let chain = header
             .get("x5c")
             .and_then(Value::as_array)
@@ -67,7 +80,5 @@ impl IssuerKey<'_> {
         if !anchored {
             return Err(SdJwtError::Untrusted);
         }
-        let leaf = certs.first().ok_or(SdJwtError::Untrusted)?;
-        p256_point(&leaf.certificate).ok_or(SdJwtError::UnsupportedAlgorithm)
-    }
+    Ok(certs)
 }

@@ -30,5 +30,11 @@ pub use path::{ClaimPath, PathElem};
 pub use status_list::{INVALID, SUSPENDED, StatusList, StatusListClaims, StatusReference, VALID};
 pub use verify::{KeyBindingPolicy, Verified, VerifyOptions, verify};
 
+// For OpenID4VP (`crate::oid4vp`): the request object's x5c chain, base64url, and the claims an
+// SD-JWT shows with no disclosure (what a verifier sees as always disclosed).
+pub(crate) use issuer_key::x5c_chain;
+pub(crate) use jws::{b64, unb64};
+pub(crate) use verify::process;
+
 /// The `typ` of an SD-JWT VC.
 pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";

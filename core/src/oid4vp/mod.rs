@@ -1,0 +1,54 @@
+//! OpenID for Verifiable Presentations 1.0 with DCQL and SD-JWT VC (issue 16, docs/adr/0033),
+//! both sides, as pure protocol: functions take and give URIs, bodies and parsed structures; the
+//! caller does the HTTP. A protocol module: it uses `sdjwt` and eid-crypto only.
+//!
+//! Wallet: [`parse_authorization_uri`] → (fetch by reference) → [`verify_request_object`] or
+//! [`unsigned_request`] → [`select`] (DCQL over the wallet's SD-JWT VCs) → consent →
+//! [`vp_token`] → [`respond`] (`direct_post` / `direct_post.jwt`) or [`decline`].
+//! Relying party: [`request_object`] + [`authorization_uri`] → [`verify_response`].
+//!
+//! One job per file: `uri`, `form`, `client_id`, `request` (wallet side), `dcql` (the query),
+//! `claims_path` (path processing), `select` (matching), `scope` (registration and purposes),
+//! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `error`.
+
+mod claims_path;
+mod client_id;
+mod dcql;
+mod error;
+mod form;
+mod jwe;
+mod request;
+mod response;
+mod rp_request;
+mod rp_verify;
+mod scope;
+mod select;
+mod uri;
+
+pub use client_id::{ClientId, ClientIdPrefix, dns_names, x509_hash};
+pub use dcql::{
+    ClaimQuery, CredentialQuery, CredentialSetQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC,
+    Meta, path_from_json, path_to_json,
+};
+pub use error::Oid4vpError;
+pub use form::{decode as form_decode, encode as form_encode};
+pub use jwe::{Decrypted, Enc, choose_key, concat_kdf, decrypt, encrypt};
+pub use request::{
+    AuthorizationRequest, ClientMetadata, REQUEST_OBJECT_TYP, ResponseMode, RpCertificate,
+    SELF_ISSUED_AUD, WalletPolicy, unsigned_request, verify_request_object,
+};
+pub use response::{FORM_CONTENT_TYPE, ResponsePost, decline, respond, vp_token};
+pub use rp_request::{
+    PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, request_object,
+};
+pub use rp_verify::{
+    MemoryNonceLedger, NonceLedger, ResponsePolicy, VerifiedPresentation, by_query,
+    verify_response,
+};
+pub use scope::{Purpose, RpRegistration, covers};
+pub use select::{Selected, Selection, WalletCredential, select};
+pub use uri::{
+    AuthorizationUri, RequestSource, RequestUriMethod, parse_authorization_uri,
+    request_uri_post_body,
+};
+pub use claims_path::select as select_claims;

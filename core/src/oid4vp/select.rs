@@ -1,0 +1,170 @@
+//! The wallet's evaluation of a DCQL query (OpenID4VP 1.0 §6.4) over its SD-JWT VCs: which
+//! credentials match each credential query (format, `vct_values`, holder binding, claims with
+//! `values`, the first satisfiable claim set), which credential queries to answer (every one, or
+//! the first satisfiable option of each credential set, optional sets when they can be met), and
+//! for each presentation the concrete claim paths to disclose, nothing more.
+
+use super::claims_path;
+use super::dcql::{ClaimQuery, CredentialQuery, DcqlQuery, FORMAT_SD_JWT_VC, Meta};
+use super::error::Oid4vpError;
+use crate::sdjwt::{ClaimPath, Es256Signer, Jws, SdJwt, process};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// An SD-JWT VC the wallet holds (as issued, with every disclosure) and the device key its
+/// `cnf` names.
+pub struct WalletCredential<'a> {
+    /// The wallet's own name for it (shown to the citizen, kept in the transaction log).
+    pub handle: String,
+    pub issued: SdJwt,
+    pub device_key: &'a dyn Es256Signer,
+    claims: Value,
+}
+
+impl std::fmt::Debug for WalletCredential<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalletCredential")
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> WalletCredential<'a> {
+    /// Reads the credential's claims with every disclosure in place (the wallet's own view).
+    pub fn new(
+        handle: &str,
+        issued: SdJwt,
+        device_key: &'a dyn Es256Signer,
+    ) -> Result<WalletCredential<'a>, Oid4vpError> {
+        let jws = Jws::parse(&issued.jwt)?;
+        let claims = Value::Object(process(&jws.payload, &issued.disclosures)?);
+        Ok(WalletCredential {
+            handle: handle.to_owned(),
+            issued,
+            device_key,
+            claims,
+        })
+    }
+
+    /// The credential's type.
+    pub fn vct(&self) -> Option<&str> {
+        self.claims.get("vct").and_then(Value::as_str)
+    }
+
+    /// The credential's claims with every disclosure in place.
+    pub fn claims(&self) -> &Value {
+        &self.claims
+    }
+}
+
+/// One presentation to make: the credential query it answers, the wallet credential (index),
+/// and the concrete claim paths to disclose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selected {
+    pub query_id: String,
+    pub credential: usize,
+    pub disclose: Vec<ClaimPath>,
+}
+
+/// What the wallet would send for a query (shown to the citizen before consent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    pub presentations: Vec<Selected>,
+}
+
+/// The claims of one claims query in the credential: their concrete paths, keeping only values
+/// that match `values` when given (a claim whose value does not match counts as absent, §6.4.1).
+fn claim_matches(claims: &Value, q: &ClaimQuery) -> Option<Vec<ClaimPath>> {
+    let found: Vec<ClaimPath> = claims_path::select(claims, &q.path)?
+        .into_iter()
+        .filter(|(_, v)| q.values.as_ref().is_none_or(|vals| vals.contains(v)))
+        .map(|(at, _)| at)
+        .collect();
+    (!found.is_empty()).then_some(found)
+}
+
+/// The claim paths to disclose if `credential` answers `query`, or `None`.
+fn credential_matches(query: &CredentialQuery, c: &WalletCredential<'_>) -> Option<Vec<ClaimPath>> {
+    if query.format != FORMAT_SD_JWT_VC {
+        return None; // mso_mdoc is answered by the mdoc module, other formats never.
+    }
+    if let Meta::SdJwtVc {
+        vct_values: Some(vcts),
+    } = &query.meta
+        && !c.vct().is_some_and(|v| vcts.iter().any(|x| x == v))
+    {
+        return None;
+    }
+    if query.require_cryptographic_holder_binding && c.claims.get("cnf").is_none() {
+        return None;
+    }
+    // §6.4.1: the first option (claim set) the credential can satisfy.
+    query.options().into_iter().find_map(|option| {
+        let mut paths = Vec::new();
+        for q in option {
+            paths.extend(claim_matches(&c.claims, q)?);
+        }
+        Some(paths)
+    })
+}
+
+/// Evaluates the query over the wallet's credentials.
+pub fn select(
+    query: &DcqlQuery,
+    wallet: &[WalletCredential<'_>],
+) -> Result<Selection, Oid4vpError> {
+    let mut candidates: BTreeMap<&str, Vec<Selected>> = BTreeMap::new();
+    for q in &query.credentials {
+        let mut found: Vec<Selected> = wallet
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                credential_matches(q, c).map(|disclose| Selected {
+                    query_id: q.id.clone(),
+                    credential: i,
+                    disclose,
+                })
+            })
+            .collect();
+        if !q.multiple {
+            found.truncate(1);
+        }
+        if !found.is_empty() {
+            candidates.insert(&q.id, found);
+        }
+    }
+    let chosen: Vec<&str> = match &query.credential_sets {
+        None => {
+            if candidates.len() != query.credentials.len() {
+                return Err(Oid4vpError::NoMatch);
+            }
+            query.credentials.iter().map(|c| c.id.as_str()).collect()
+        }
+        Some(sets) => {
+            let mut chosen = Vec::new();
+            for set in sets {
+                let option = set
+                    .options
+                    .iter()
+                    .find(|o| o.iter().all(|id| candidates.contains_key(id.as_str())));
+                match option {
+                    Some(o) => chosen.extend(o.iter().map(String::as_str)),
+                    None if set.required => return Err(Oid4vpError::NoMatch),
+                    None => {}
+                }
+            }
+            // In the order of `credentials`, each once.
+            query
+                .credentials
+                .iter()
+                .map(|c| c.id.as_str())
+                .filter(|id| chosen.contains(id))
+                .collect()
+        }
+    };
+    let presentations = chosen
+        .into_iter()
+        .flat_map(|id| candidates.remove(id).unwrap_or_default())
+        .collect();
+    Ok(Selection { presentations })
+}
