@@ -101,7 +101,10 @@ fn every_specification_example_reads_and_writes_back_the_same() {
     let sets = q.credential_sets.as_ref().unwrap();
     assert_eq!(sets.len(), 2);
     assert!(sets[0].required && !sets[1].required);
-    assert_eq!(sets[0].options[2], ["pid_reduced_cred_1", "pid_reduced_cred_2"]);
+    assert_eq!(
+        sets[0].options[2],
+        ["pid_reduced_cred_1", "pid_reduced_cred_2"]
+    );
 }
 
 #[test]
@@ -111,8 +114,12 @@ fn simple_example_discloses_exactly_the_three_claims() {
     let john = json!({"given_name": "John", "family_name": "Doe", "birthdate": "1940-01-01",
         "address": {"street_address": "123 Main St", "locality": "Anytown", "postal_code": "90210"}});
     let wallet = [
-        WalletCredential::new("other", credential("https://other.example/vc", john.clone()), &key)
-            .unwrap(),
+        WalletCredential::new(
+            "other",
+            credential("https://other.example/vc", john.clone()),
+            &key,
+        )
+        .unwrap(),
         WalletCredential::new("pid", credential(IDENTITY, john), &key).unwrap(),
     ];
     let s = select(&q, &wallet).unwrap();
@@ -140,13 +147,21 @@ fn value_matching_example_needs_the_values() {
         json!({"given_name": "John", "family_name": family, "postal_code": postal,
             "address": {"street_address": "123 Main St"}})
     };
-    let ok = [WalletCredential::new("a", credential(IDENTITY, claims("Doe", json!("90211"))), &key)
-        .unwrap()];
+    let ok = [WalletCredential::new(
+        "a",
+        credential(IDENTITY, claims("Doe", json!("90211"))),
+        &key,
+    )
+    .unwrap()];
     assert_eq!(select(&q, &ok).unwrap().presentations[0].disclose.len(), 4);
-    for (family, postal) in [("Doe", json!("10115")), ("Roe", json!("90210")), ("Doe", json!(90210))]
-    {
-        let w = [WalletCredential::new("b", credential(IDENTITY, claims(family, postal)), &key)
-            .unwrap()];
+    for (family, postal) in [
+        ("Doe", json!("10115")),
+        ("Roe", json!("90210")),
+        ("Doe", json!(90210)),
+    ] {
+        let w = [
+            WalletCredential::new("b", credential(IDENTITY, claims(family, postal)), &key).unwrap(),
+        ];
         assert_eq!(select(&q, &w), Err(Oid4vpError::NoMatch), "{family}");
     }
 }
@@ -168,7 +183,11 @@ fn claims_alternatives_example_takes_the_first_option_it_can_meet() {
     let s = select(&q, &w).unwrap();
     assert_eq!(
         paths(&s, 0),
-        [json!(["family_name"]), json!(["postal_code"]), json!(["date_of_birth"])]
+        [
+            json!(["family_name"]),
+            json!(["postal_code"]),
+            json!(["date_of_birth"])
+        ]
     );
     // With every claim, the first option wins and postal_code stays undisclosed.
     let w = [WalletCredential::new(
@@ -267,7 +286,10 @@ fn null_and_index_paths_select_array_elements() {
     let key = device();
     let w = [WalletCredential::new(
         "p",
-        credential(IDENTITY, json!({"nationalities": ["VN", "FR"], "degrees": [{"type": "BSc"}, {"type": "MSc"}]})),
+        credential(
+            IDENTITY,
+            json!({"nationalities": ["VN", "FR"], "degrees": [{"type": "BSc"}, {"type": "MSc"}]}),
+        ),
         &key,
     )
     .unwrap()];
@@ -281,7 +303,11 @@ fn null_and_index_paths_select_array_elements() {
         paths(&s, 0),
         [json!(["degrees", 0, "type"]), json!(["degrees", 1, "type"])]
     );
-    let s = select(&q(json!([{"path": ["nationalities", null], "values": ["FR"]}])), &w).unwrap();
+    let s = select(
+        &q(json!([{"path": ["nationalities", null], "values": ["FR"]}])),
+        &w,
+    )
+    .unwrap();
     assert_eq!(paths(&s, 0), [json!(["nationalities", 1])]);
     let s = select(&q(json!([{"path": ["nationalities", 0]}])), &w).unwrap();
     assert_eq!(paths(&s, 0), [json!(["nationalities", 0])]);
@@ -293,7 +319,11 @@ fn null_and_index_paths_select_array_elements() {
     let none = DcqlQuery::parse(&json!({"credentials": [{"id": "q", "format": "dc+sd-jwt",
         "meta": {"vct_values": [IDENTITY]}}]}))
     .unwrap();
-    assert!(select(&none, &w).unwrap().presentations[0].disclose.is_empty());
+    assert!(
+        select(&none, &w).unwrap().presentations[0]
+            .disclose
+            .is_empty()
+    );
 }
 
 #[test]

@@ -39,21 +39,31 @@ impl ClientId {
                     && rest.split('.').all(|label| {
                         !label.is_empty()
                             && label.len() <= 63
-                            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                            && label
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                     });
                 if !valid {
-                    return Err(Oid4vpError::ClientId("x509_san_dns value is not a DNS name"));
+                    return Err(Oid4vpError::ClientId(
+                        "x509_san_dns value is not a DNS name",
+                    ));
                 }
                 ClientIdPrefix::X509SanDns(rest.to_ascii_lowercase())
             }
             "x509_hash" => {
                 if crate::sdjwt::unb64(rest).is_none_or(|h| h.len() != 32) {
-                    return Err(Oid4vpError::ClientId("x509_hash value is not a SHA-256 hash"));
+                    return Err(Oid4vpError::ClientId(
+                        "x509_hash value is not a SHA-256 hash",
+                    ));
                 }
                 ClientIdPrefix::X509Hash(rest.to_owned())
             }
             "redirect_uri" => ClientIdPrefix::RedirectUri(rest.to_owned()),
-            _ => return Err(Oid4vpError::ClientId("unsupported client identifier prefix")),
+            _ => {
+                return Err(Oid4vpError::ClientId(
+                    "unsupported client identifier prefix",
+                ));
+            }
         };
         Ok(ClientId {
             raw: raw.to_owned(),
@@ -75,7 +85,9 @@ impl ClientId {
                 if dns_names(leaf).iter().any(|n| n.eq_ignore_ascii_case(dns)) {
                     Ok(())
                 } else {
-                    Err(Oid4vpError::ClientId("DNS name not a SAN of the leaf certificate"))
+                    Err(Oid4vpError::ClientId(
+                        "DNS name not a SAN of the leaf certificate",
+                    ))
                 }
             }
             ClientIdPrefix::X509Hash(hash) => {
@@ -83,7 +95,9 @@ impl ClientId {
                 if eid_crypto::ct_eq(actual.as_bytes(), hash.as_bytes()) {
                     Ok(())
                 } else {
-                    Err(Oid4vpError::ClientId("x509_hash does not match the leaf certificate"))
+                    Err(Oid4vpError::ClientId(
+                        "x509_hash does not match the leaf certificate",
+                    ))
                 }
             }
             ClientIdPrefix::RedirectUri(_) => Err(Oid4vpError::ClientId(
@@ -123,7 +137,10 @@ mod tests {
     #[test]
     fn prefixes_are_read_and_others_refused() {
         let c = ClientId::parse("x509_san_dns:Bank.Example.vn").unwrap();
-        assert_eq!(c.prefix, ClientIdPrefix::X509SanDns("bank.example.vn".into()));
+        assert_eq!(
+            c.prefix,
+            ClientIdPrefix::X509SanDns("bank.example.vn".into())
+        );
         assert_eq!(c.as_str(), "x509_san_dns:Bank.Example.vn");
         let hash = "Uvo3HtuIxuhC92rShpgqcT3YXwrqRxWEviRiA0OZszk";
         assert!(ClientId::parse(&format!("x509_hash:{hash}")).is_ok());

@@ -65,7 +65,9 @@ use Oid4vpError::Malformed;
 
 /// §6.1 / §6.3: non-empty, alphanumeric, `_` or `-`.
 fn is_id(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn id(v: Option<&Value>) -> Result<String, Oid4vpError> {
@@ -170,7 +172,11 @@ fn meta(format: &str, v: &Value) -> Result<Meta, Oid4vpError> {
         FORMAT_MSO_MDOC => Meta::Mdoc {
             doctype_value: obj
                 .get("doctype_value")
-                .map(|d| d.as_str().map(str::to_owned).ok_or(Malformed("doctype_value")))
+                .map(|d| {
+                    d.as_str()
+                        .map(str::to_owned)
+                        .ok_or(Malformed("doctype_value"))
+                })
                 .transpose()?,
         },
         _ => Meta::Other(obj.clone()),
@@ -241,7 +247,9 @@ fn credential_query(v: &Value) -> Result<CredentialQuery, Oid4vpError> {
 impl DcqlQuery {
     /// Reads and checks a DCQL query.
     pub fn parse(v: &Value) -> Result<DcqlQuery, Oid4vpError> {
-        let obj = v.as_object().ok_or(Malformed("dcql_query is not an object"))?;
+        let obj = v
+            .as_object()
+            .ok_or(Malformed("dcql_query is not an object"))?;
         let credentials = non_empty_array(
             obj.get("credentials").unwrap_or(&Value::Null),
             "credentials",
@@ -286,7 +294,11 @@ impl DcqlQuery {
 
     /// The query as JSON.
     pub fn to_json(&self) -> Value {
-        let credentials: Vec<Value> = self.credentials.iter().map(CredentialQuery::to_json).collect();
+        let credentials: Vec<Value> = self
+            .credentials
+            .iter()
+            .map(CredentialQuery::to_json)
+            .collect();
         let mut out = json!({ "credentials": credentials });
         if let Some(sets) = &self.credential_sets {
             out["credential_sets"] = sets
@@ -306,11 +318,16 @@ impl DcqlQuery {
 impl CredentialQuery {
     fn to_json(&self) -> Value {
         let meta = match &self.meta {
-            Meta::SdJwtVc { vct_values: Some(v) } => json!({ "vct_values": v }),
+            Meta::SdJwtVc {
+                vct_values: Some(v),
+            } => json!({ "vct_values": v }),
             Meta::Mdoc {
                 doctype_value: Some(d),
             } => json!({ "doctype_value": d }),
-            Meta::SdJwtVc { vct_values: None } | Meta::Mdoc { doctype_value: None } => json!({}),
+            Meta::SdJwtVc { vct_values: None }
+            | Meta::Mdoc {
+                doctype_value: None,
+            } => json!({}),
             Meta::Other(m) => Value::Object(m.clone()),
         };
         let mut out = json!({"id": self.id, "format": self.format, "meta": meta});

@@ -58,7 +58,13 @@ use Oid4vpError::Encryption;
 
 /// The Concat KDF of RFC 7518 §4.6.2 for direct key agreement: SHA-256 over
 /// `counter(1) || Z || AlgorithmID(enc) || PartyUInfo(apu) || PartyVInfo(apv) || keydatalen`.
-pub fn concat_kdf(z: &[u8], enc: &str, apu: &[u8], apv: &[u8], key_len: usize) -> Zeroizing<Vec<u8>> {
+pub fn concat_kdf(
+    z: &[u8],
+    enc: &str,
+    apu: &[u8],
+    apv: &[u8],
+    key_len: usize,
+) -> Zeroizing<Vec<u8>> {
     let len32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes();
     let mut h = Sha256::new();
     h.update(1u32.to_be_bytes());
@@ -135,9 +141,8 @@ pub fn encrypt(
     let protected = b64(&serde_json::to_vec(&header).map_err(|_| Encryption("header"))?);
     let z = ecdh(&ephemeral, &recipient_key);
     let cek = concat_kdf(&z, enc.name(), &[], &[], enc.key_len());
-    let key = LessSafeKey::new(
-        UnboundKey::new(enc.aead(), &cek).map_err(|_| Encryption("content key"))?,
-    );
+    let key =
+        LessSafeKey::new(UnboundKey::new(enc.aead(), &cek).map_err(|_| Encryption("content key"))?);
     let mut iv = [0u8; 12];
     rng.fill(&mut iv);
     let mut ciphertext = plaintext.to_vec();
@@ -184,7 +189,9 @@ pub fn decrypt(
     if text("alg") != Some("ECDH-ES") {
         return Err(Encryption("alg"));
     }
-    let enc = text("enc").and_then(Enc::from_name).ok_or(Encryption("enc"))?;
+    let enc = text("enc")
+        .and_then(Enc::from_name)
+        .ok_or(Encryption("enc"))?;
     if header.contains_key("crit") || header.contains_key("zip") {
         return Err(Encryption("crit or zip header"));
     }
@@ -209,14 +216,15 @@ pub fn decrypt(
     let iv: [u8; 12] = unb64(iv)
         .and_then(|v| v.try_into().ok())
         .ok_or(Encryption("iv"))?;
-    let tag = unb64(tag).filter(|t| t.len() == 16).ok_or(Encryption("tag"))?;
+    let tag = unb64(tag)
+        .filter(|t| t.len() == 16)
+        .ok_or(Encryption("tag"))?;
     let mut buffer = unb64(ciphertext).ok_or(Encryption("ciphertext"))?;
     buffer.extend_from_slice(&tag);
     let z = ecdh(recipient, &public_key(&epk)?);
     let cek = concat_kdf(&z, enc.name(), &apu, &apv, enc.key_len());
-    let key = LessSafeKey::new(
-        UnboundKey::new(enc.aead(), &cek).map_err(|_| Encryption("content key"))?,
-    );
+    let key =
+        LessSafeKey::new(UnboundKey::new(enc.aead(), &cek).map_err(|_| Encryption("content key"))?);
     let plain = key
         .open_in_place(
             Nonce::assume_unique_for_key(iv),
@@ -262,8 +270,8 @@ mod tests {
         assert_eq!(
             *z,
             [
-                158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251,
-                49, 110, 163, 218, 128, 106, 72, 246, 218, 167, 121, 140, 254, 144, 196
+                158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49,
+                110, 163, 218, 128, 106, 72, 246, 218, 167, 121, 140, 254, 144, 196
             ]
         );
         assert_eq!(*ecdh(&bob, &alice_pub), *z);
@@ -271,7 +279,9 @@ mod tests {
         assert_eq!(b64(&derived), "VqqN6vgjbSBcIijNcacQGg");
         assert_eq!(
             *derived,
-            [86, 170, 141, 234, 248, 35, 109, 32, 92, 34, 40, 205, 113, 167, 16, 26]
+            [
+                86, 170, 141, 234, 248, 35, 109, 32, 92, 34, 40, 205, 113, 167, 16, 26
+            ]
         );
     }
 }

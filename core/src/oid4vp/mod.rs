@@ -25,6 +25,7 @@ mod scope;
 mod select;
 mod uri;
 
+pub use claims_path::select as select_claims;
 pub use client_id::{ClientId, ClientIdPrefix, dns_names, x509_hash};
 pub use dcql::{
     ClaimQuery, CredentialQuery, CredentialSetQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC,
@@ -42,8 +43,7 @@ pub use rp_request::{
     PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, request_object,
 };
 pub use rp_verify::{
-    MemoryNonceLedger, NonceLedger, ResponsePolicy, VerifiedPresentation, by_query,
-    verify_response,
+    MemoryNonceLedger, NonceLedger, ResponsePolicy, VerifiedPresentation, by_query, verify_response,
 };
 pub use scope::{Purpose, RpRegistration, covers};
 pub use select::{Selected, Selection, WalletCredential, select};
@@ -51,4 +51,3 @@ pub use uri::{
     AuthorizationUri, RequestSource, RequestUriMethod, parse_authorization_uri,
     request_uri_post_body,
 };
-pub use claims_path::select as select_claims;

@@ -63,7 +63,9 @@ impl ClientMetadata {
                 .iter()
                 .map(|e| e.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
-                .ok_or(Oid4vpError::Malformed("encrypted_response_enc_values_supported"))?,
+                .ok_or(Oid4vpError::Malformed(
+                    "encrypted_response_enc_values_supported",
+                ))?,
             Some(_) => {
                 return Err(Oid4vpError::Malformed(
                     "encrypted_response_enc_values_supported",
@@ -80,12 +82,14 @@ impl ClientMetadata {
     /// The encryption key (from `jwks`) and content encryption (the first of the RP's supported
     /// values we also support; A128GCM when it names none, §8.3).
     pub fn encryption(&self) -> Result<(Value, Enc), Oid4vpError> {
-        let key = self
-            .jwks
-            .as_ref()
-            .and_then(choose_key)
-            .cloned()
-            .ok_or(Oid4vpError::Encryption("no P-256 ECDH-ES key in client_metadata.jwks"))?;
+        let key =
+            self.jwks
+                .as_ref()
+                .and_then(choose_key)
+                .cloned()
+                .ok_or(Oid4vpError::Encryption(
+                    "no P-256 ECDH-ES key in client_metadata.jwks",
+                ))?;
         let enc = if self.encrypted_response_enc_values_supported.is_empty() {
             Enc::A128Gcm
         } else {
@@ -191,9 +195,16 @@ pub fn verify_request_object(
     from_parameters(client_id, Some(certificate), &jws.payload, policy)
 }
 
-fn check_validity(payload: &Map<String, Value>, policy: &WalletPolicy<'_>) -> Result<(), Oid4vpError> {
+fn check_validity(
+    payload: &Map<String, Value>,
+    policy: &WalletPolicy<'_>,
+) -> Result<(), Oid4vpError> {
     use Oid4vpError::RequestValidity;
-    let number = |name: &str| payload.get(name).map(|v| v.as_u64().ok_or(RequestValidity("time claim")));
+    let number = |name: &str| {
+        payload
+            .get(name)
+            .map(|v| v.as_u64().ok_or(RequestValidity("time claim")))
+    };
     if let Some(exp) = number("exp").transpose()?
         && policy.now >= exp
     {
@@ -249,8 +260,9 @@ pub fn unsigned_request(
     let mut payload = Map::new();
     for (name, value) in params {
         let value = match name.as_str() {
-            "dcql_query" | "client_metadata" => serde_json::from_str(value)
-                .map_err(|_| Oid4vpError::Malformed("JSON parameter"))?,
+            "dcql_query" | "client_metadata" => {
+                serde_json::from_str(value).map_err(|_| Oid4vpError::Malformed("JSON parameter"))?
+            }
             _ => Value::from(value.as_str()),
         };
         payload.insert(name.clone(), value);
@@ -316,7 +328,11 @@ fn from_parameters(
         .iter()
         .find(|r| r.client_id == client_id.as_str())
         .ok_or(Oid4vpError::Unregistered)?;
-    if !registration.response_uris.iter().any(|u| *u == response_uri) {
+    if !registration
+        .response_uris
+        .iter()
+        .any(|u| *u == response_uri)
+    {
         return Err(Oid4vpError::ResponseUri);
     }
     let purpose = registration.purpose_for(&dcql)?.name.clone();

@@ -95,7 +95,9 @@ pub fn request_object(
     });
     let kid = match (spec.response_mode, spec.encryption_key) {
         (ResponseMode::DirectPostJwt, None) => {
-            return Err(Oid4vpError::Encryption("direct_post.jwt needs an encryption key"));
+            return Err(Oid4vpError::Encryption(
+                "direct_post.jwt needs an encryption key",
+            ));
         }
         (_, Some((kid, point))) => {
             let mut jwk = jwk_from_point(point).ok_or(Oid4vpError::Encryption("key"))?;
@@ -117,7 +119,10 @@ pub fn request_object(
     let std_b64 = base64::engine::general_purpose::STANDARD;
     header.insert(
         "x5c".into(),
-        rp.x5c.iter().map(|c| Value::from(std_b64.encode(c))).collect(),
+        rp.x5c
+            .iter()
+            .map(|c| Value::from(std_b64.encode(c)))
+            .collect(),
     );
     let jwt = sign_jws(header, &payload, rp.key).map_err(|_| Oid4vpError::Signing)?;
     Ok((

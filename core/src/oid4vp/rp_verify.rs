@@ -13,8 +13,8 @@ use super::jwe;
 use super::request::ResponseMode;
 use super::rp_request::PendingRequest;
 use crate::sdjwt::{
-    self, ClaimPath, IssuerKey, Jws, KeyBindingPolicy, PathElem, SD_JWT_VC_TYP, SdJwt,
-    StatusList, StatusReference, VALID, VerifyOptions,
+    self, ClaimPath, IssuerKey, Jws, KeyBindingPolicy, PathElem, SD_JWT_VC_TYP, SdJwt, StatusList,
+    StatusReference, VALID, VerifyOptions,
 };
 use eid_crypto::trust::TrustStore;
 use p256::SecretKey;
@@ -98,7 +98,9 @@ fn parameters(
         }
         ResponseMode::DirectPostJwt => {
             if form.contains_key("vp_token") {
-                return Err(Oid4vpError::Encryption("unencrypted response to direct_post.jwt"));
+                return Err(Oid4vpError::Encryption(
+                    "unencrypted response to direct_post.jwt",
+                ));
             }
             let jwe = form
                 .get("response")
@@ -109,7 +111,9 @@ fn parameters(
             let decrypted = jwe::decrypt(jwe, key, pending.kid.as_deref())?;
             match serde_json::from_slice(&decrypted.plaintext) {
                 Ok(Value::Object(map)) => Ok(map),
-                _ => Err(Oid4vpError::Malformed("decrypted response is not a JSON object")),
+                _ => Err(Oid4vpError::Malformed(
+                    "decrypted response is not a JSON object",
+                )),
             }
         }
     }
@@ -141,18 +145,24 @@ pub fn verify_response(
         let query = pending
             .dcql
             .credential(id)
-            .ok_or(Oid4vpError::NotSatisfied("presentation for an unknown query"))?;
+            .ok_or(Oid4vpError::NotSatisfied(
+                "presentation for an unknown query",
+            ))?;
         let list = list
             .as_array()
             .filter(|l| !l.is_empty())
-            .ok_or(Oid4vpError::Malformed("vp_token entry is not a non-empty array"))?;
+            .ok_or(Oid4vpError::Malformed(
+                "vp_token entry is not a non-empty array",
+            ))?;
         if !query.multiple && list.len() != 1 {
-            return Err(Oid4vpError::NotSatisfied("several presentations without multiple"));
+            return Err(Oid4vpError::NotSatisfied(
+                "several presentations without multiple",
+            ));
         }
         for p in list {
-            let p = p
-                .as_str()
-                .ok_or(Oid4vpError::Malformed("SD-JWT presentation is not a string"))?;
+            let p = p.as_str().ok_or(Oid4vpError::Malformed(
+                "SD-JWT presentation is not a string",
+            ))?;
             out.push(presentation(pending, query, p, policy)?);
         }
     }
@@ -164,7 +174,10 @@ pub fn verify_response(
     Ok(out)
 }
 
-fn credential_sets_satisfied(dcql: &DcqlQuery, returned: &BTreeSet<&str>) -> Result<(), Oid4vpError> {
+fn credential_sets_satisfied(
+    dcql: &DcqlQuery,
+    returned: &BTreeSet<&str>,
+) -> Result<(), Oid4vpError> {
     use Oid4vpError::NotSatisfied;
     let Some(sets) = &dcql.credential_sets else {
         return if returned.len() == dcql.credentials.len() {
@@ -241,7 +254,13 @@ fn presentation(
         satisfied_any = true;
         let requested: Vec<&ClaimPath> = option.iter().map(|q| &q.path).collect();
         let mut disclosed = Vec::new();
-        if added(&claims, Some(&baseline), &ClaimPath(Vec::new()), &requested, &mut disclosed) {
+        if added(
+            &claims,
+            Some(&baseline),
+            &ClaimPath(Vec::new()),
+            &requested,
+            &mut disclosed,
+        ) {
             let Value::Object(claims) = claims else {
                 return Err(Oid4vpError::Malformed("claims"));
             };
@@ -259,13 +278,17 @@ fn presentation(
     })
 }
 
-fn check_status(claims: &Map<String, Value>, policy: &ResponsePolicy<'_>) -> Result<(), Oid4vpError> {
+fn check_status(
+    claims: &Map<String, Value>,
+    policy: &ResponsePolicy<'_>,
+) -> Result<(), Oid4vpError> {
     if claims.get("status").is_none() {
         return Ok(());
     }
-    let reference =
-        StatusReference::from_claims(claims).ok_or(Oid4vpError::Status("status claim malformed"))?;
-    let list = (policy.status_list)(&reference.uri).ok_or(Oid4vpError::Status("list unavailable"))?;
+    let reference = StatusReference::from_claims(claims)
+        .ok_or(Oid4vpError::Status("status claim malformed"))?;
+    let list =
+        (policy.status_list)(&reference.uri).ok_or(Oid4vpError::Status("list unavailable"))?;
     match list.get(reference.idx) {
         Some(VALID) => Ok(()),
         Some(_) => Err(Oid4vpError::Status("revoked or suspended")),
@@ -326,7 +349,8 @@ fn added(
                     .all(|(i, (v, bv))| check(v, Some(bv), at.then(PathElem::Index(i))));
             }
             // Elements were disclosed: those not among the always-visible ones count as added.
-            let mut visible: Vec<&Value> = base_items.map(|b| b.iter().collect()).unwrap_or_default();
+            let mut visible: Vec<&Value> =
+                base_items.map(|b| b.iter().collect()).unwrap_or_default();
             items.iter().enumerate().all(|(i, v)| {
                 if let Some(pos) = visible.iter().position(|b| *b == v) {
                     visible.remove(pos);
@@ -341,7 +365,9 @@ fn added(
 }
 
 /// The verified claims by query id (convenience for callers that want one map per query).
-pub fn by_query(presentations: &[VerifiedPresentation]) -> BTreeMap<&str, Vec<&VerifiedPresentation>> {
+pub fn by_query(
+    presentations: &[VerifiedPresentation],
+) -> BTreeMap<&str, Vec<&VerifiedPresentation>> {
     let mut out: BTreeMap<&str, Vec<&VerifiedPresentation>> = BTreeMap::new();
     for p in presentations {
         out.entry(p.query_id.as_str()).or_default().push(p);

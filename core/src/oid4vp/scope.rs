@@ -28,12 +28,16 @@ pub struct RpRegistration {
 /// allowed `null` covers any index or `null` and an allowed index only itself.
 pub fn covers(allowed: &ClaimPath, requested: &ClaimPath) -> bool {
     allowed.0.len() <= requested.0.len()
-        && allowed.0.iter().zip(&requested.0).all(|(a, r)| match (a, r) {
-            (PathElem::Key(a), PathElem::Key(r)) => a == r,
-            (PathElem::AllElements, PathElem::Index(_) | PathElem::AllElements) => true,
-            (PathElem::Index(a), PathElem::Index(r)) => a == r,
-            _ => false,
-        })
+        && allowed
+            .0
+            .iter()
+            .zip(&requested.0)
+            .all(|(a, r)| match (a, r) {
+                (PathElem::Key(a), PathElem::Key(r)) => a == r,
+                (PathElem::AllElements, PathElem::Index(_) | PathElem::AllElements) => true,
+                (PathElem::Index(a), PathElem::Index(r)) => a == r,
+                _ => false,
+            })
 }
 
 impl Purpose {
@@ -66,9 +70,15 @@ mod tests {
         let k = |keys: &[&str]| ClaimPath::keys(keys);
         assert!(covers(&k(&["address"]), &k(&["address", "formatted"])));
         assert!(!covers(&k(&["address", "formatted"]), &k(&["address"])));
-        assert!(!covers(&k(&["age_equal_or_over", "18"]), &k(&["age_equal_or_over", "21"])));
+        assert!(!covers(
+            &k(&["age_equal_or_over", "18"]),
+            &k(&["age_equal_or_over", "21"])
+        ));
         let all = k(&["nationalities"]).then(PathElem::AllElements);
-        assert!(covers(&all, &k(&["nationalities"]).then(PathElem::Index(3))));
+        assert!(covers(
+            &all,
+            &k(&["nationalities"]).then(PathElem::Index(3))
+        ));
         assert!(!covers(
             &k(&["nationalities"]).then(PathElem::Index(0)),
             &all

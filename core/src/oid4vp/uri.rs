@@ -91,7 +91,10 @@ pub fn parse_authorization_uri(uri: &str) -> Result<AuthorizationUri, Oid4vpErro
 /// The body of the wallet's POST to a `request_uri` (`request_uri_method=post`, §5.10.1):
 /// `wallet_metadata` and `wallet_nonce`, both optional. Sent with `Content-Type:
 /// application/x-www-form-urlencoded` and `Accept: application/oauth-authz-req+jwt`.
-pub fn request_uri_post_body(wallet_nonce: Option<&str>, wallet_metadata: Option<&Value>) -> String {
+pub fn request_uri_post_body(
+    wallet_nonce: Option<&str>,
+    wallet_metadata: Option<&Value>,
+) -> String {
     let metadata = wallet_metadata.map(Value::to_string);
     let mut pairs = Vec::new();
     if let Some(m) = &metadata {
@@ -121,7 +124,8 @@ mod tests {
                 method: RequestUriMethod::Post
             }
         );
-        let u = parse_authorization_uri("https://wallet.example/?client_id=x&request=a.b.c").unwrap();
+        let u =
+            parse_authorization_uri("https://wallet.example/?client_id=x&request=a.b.c").unwrap();
         assert_eq!(u.source, RequestSource::Object("a.b.c".into()));
         for bad in [
             "openid4vp://?request_uri=https%3A%2F%2Fa",

@@ -50,35 +50,34 @@ pub(crate) fn x5c_chain(
     trust: &TrustStore,
     now: u64,
 ) -> Result<Vec<SignerCertificate>, SdJwtError> {
-        let chain = header
-            .get("x5c")
-            .and_then(Value::as_array)
-            .filter(|c| !c.is_empty() && c.len() <= MAX_CHAIN)
-            .ok_or(SdJwtError::Untrusted)?;
-        let certs = chain
-            .iter()
-            .map(|c| {
-                let der = c
-                    .as_str()
-                    .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-                    .ok_or(SdJwtError::Malformed("x5c"))?;
-                SignerCertificate::from_der(&der).map_err(|_| SdJwtError::Malformed("x5c"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if !certs.iter().all(|c| within_validity(c, now)) {
-            return Err(SdJwtError::Untrusted);
+    let chain = header
+        .get("x5c")
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty() && c.len() <= MAX_CHAIN)
+        .ok_or(SdJwtError::Untrusted)?;
+    let certs = chain
+        .iter()
+        .map(|c| {
+            let der = c
+                .as_str()
+                .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                .ok_or(SdJwtError::Malformed("x5c"))?;
+            SignerCertificate::from_der(&der).map_err(|_| SdJwtError::Malformed("x5c"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !certs.iter().all(|c| within_validity(c, now)) {
+        return Err(SdJwtError::Untrusted);
+    }
+    for pair in certs.windows(2) {
+        if let [child, parent] = pair {
+            verify_certificate(child, &parent.certificate).map_err(|_| SdJwtError::Untrusted)?;
         }
-        for pair in certs.windows(2) {
-            if let [child, parent] = pair {
-                verify_certificate(child, &parent.certificate)
-                    .map_err(|_| SdJwtError::Untrusted)?;
-            }
-        }
-        let top = certs.last().ok_or(SdJwtError::Untrusted)?;
-        let anchored =
-            trust.issuer_of(top).is_some() || trust.certificates().any(|a| *a == top.certificate);
-        if !anchored {
-            return Err(SdJwtError::Untrusted);
-        }
+    }
+    let top = certs.last().ok_or(SdJwtError::Untrusted)?;
+    let anchored =
+        trust.issuer_of(top).is_some() || trust.certificates().any(|a| *a == top.certificate);
+    if !anchored {
+        return Err(SdJwtError::Untrusted);
+    }
     Ok(certs)
 }
