@@ -329,7 +329,7 @@ fn null_and_index_paths_select_array_elements() {
 #[test]
 fn malformed_queries_are_refused() {
     let cred = |extra: Value| {
-        let mut c = json!({"id": "q", "format": "dc+sd-jwt", "meta": {}});
+        let mut c = json!({"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": ["v"]}});
         for (k, v) in extra.as_object().unwrap() {
             c[k] = v.clone();
         }
@@ -338,10 +338,13 @@ fn malformed_queries_are_refused() {
     let bad = [
         json!({"credentials": []}),
         json!({}),
-        json!({"credentials": [{"id": "a b", "format": "dc+sd-jwt", "meta": {}}]}),
+        json!({"credentials": [{"id": "a b", "format": "dc+sd-jwt", "meta": {"vct_values": ["v"]}}]}),
         json!({"credentials": [{"id": "q", "format": "dc+sd-jwt"}]}),
-        json!({"credentials": [{"id": "q", "format": "dc+sd-jwt", "meta": {}},
-            {"id": "q", "format": "dc+sd-jwt", "meta": {}}]}),
+        cred(json!({"meta": {}})),
+        cred(json!({"meta": {"vct_values": []}})),
+        cred(json!({"meta": {"vct_values": [1]}})),
+        json!({"credentials": [{"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": ["v"]}},
+            {"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": ["v"]}}]}),
         cred(json!({"claim_sets": [["a"]]})),
         cred(json!({"claims": [{"path": ["a"]}], "claim_sets": [["a"]]})),
         cred(json!({"claims": [{"id": "a", "path": ["a"]}], "claim_sets": [["b"]]})),
@@ -352,10 +355,11 @@ fn malformed_queries_are_refused() {
         cred(json!({"claims": [{"path": ["a"], "values": [{"x": 1}]}]})),
         cred(json!({"claims": [{"path": ["a"], "values": []}]})),
         cred(json!({"multiple": "yes"})),
-        json!({"credentials": [{"id": "q", "format": "dc+sd-jwt", "meta": {}}],
+        json!({"credentials": [{"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": ["v"]}}],
             "credential_sets": [{"options": [["other"]]}]}),
-        json!({"credentials": [{"id": "q", "format": "mso_mdoc", "meta": {},
+        json!({"credentials": [{"id": "q", "format": "mso_mdoc", "meta": {"doctype_value": "d"},
             "claims": [{"path": ["org.iso.18013.5.1"]}]}]}),
+        json!({"credentials": [{"id": "q", "format": "mso_mdoc", "meta": {}}]}),
     ];
     for q in bad {
         assert!(
@@ -364,6 +368,14 @@ fn malformed_queries_are_refused() {
         );
     }
     assert!(path_from_json(&json!(["a", null, 0])).is_ok());
+    // The base of these cases is itself valid: each case fails on its own change.
+    assert!(DcqlQuery::parse(&cred(json!({}))).is_ok());
+    assert!(
+        DcqlQuery::parse(&cred(
+            json!({"claims": [{"id": "a", "path": ["a"]}], "claim_sets": [["a"]]})
+        ))
+        .is_ok()
+    );
 }
 
 /// OpenID4VP 1.0 §8.3: the example encrypted response decrypts with the example private key

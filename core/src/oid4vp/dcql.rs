@@ -37,10 +37,10 @@ pub struct CredentialQuery {
 /// The format-specific `meta` of a credential query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Meta {
-    /// `dc+sd-jwt`: the accepted `vct` values (B.3.5); `None` places no constraint.
-    SdJwtVc { vct_values: Option<Vec<String>> },
-    /// `mso_mdoc`: the doctype (B.2.3).
-    Mdoc { doctype_value: Option<String> },
+    /// `dc+sd-jwt`: the accepted `vct` values (B.3.5, required).
+    SdJwtVc { vct_values: Vec<String> },
+    /// `mso_mdoc`: the doctype (B.2.3, required).
+    Mdoc { doctype_value: String },
     /// Any other format: kept as sent, never matched.
     Other(Map<String, Value>),
 }
@@ -159,25 +159,20 @@ fn meta(format: &str, v: &Value) -> Result<Meta, Oid4vpError> {
     let obj = v.as_object().ok_or(Malformed("meta is required"))?;
     Ok(match format {
         FORMAT_SD_JWT_VC => Meta::SdJwtVc {
-            vct_values: obj
-                .get("vct_values")
-                .map(|vals| {
-                    non_empty_array(vals, "vct_values")?
-                        .iter()
-                        .map(|x| x.as_str().map(str::to_owned).ok_or(Malformed("vct_values")))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .transpose()?,
+            vct_values: non_empty_array(
+                obj.get("vct_values").unwrap_or(&Value::Null),
+                "vct_values",
+            )?
+            .iter()
+            .map(|x| x.as_str().map(str::to_owned).ok_or(Malformed("vct_values")))
+            .collect::<Result<Vec<_>, _>>()?,
         },
         FORMAT_MSO_MDOC => Meta::Mdoc {
             doctype_value: obj
                 .get("doctype_value")
-                .map(|d| {
-                    d.as_str()
-                        .map(str::to_owned)
-                        .ok_or(Malformed("doctype_value"))
-                })
-                .transpose()?,
+                .and_then(Value::as_str)
+                .ok_or(Malformed("doctype_value"))?
+                .to_owned(),
         },
         _ => Meta::Other(obj.clone()),
     })
@@ -318,16 +313,8 @@ impl DcqlQuery {
 impl CredentialQuery {
     fn to_json(&self) -> Value {
         let meta = match &self.meta {
-            Meta::SdJwtVc {
-                vct_values: Some(v),
-            } => json!({ "vct_values": v }),
-            Meta::Mdoc {
-                doctype_value: Some(d),
-            } => json!({ "doctype_value": d }),
-            Meta::SdJwtVc { vct_values: None }
-            | Meta::Mdoc {
-                doctype_value: None,
-            } => json!({}),
+            Meta::SdJwtVc { vct_values } => json!({ "vct_values": vct_values }),
+            Meta::Mdoc { doctype_value } => json!({ "doctype_value": doctype_value }),
             Meta::Other(m) => Value::Object(m.clone()),
         };
         let mut out = json!({"id": self.id, "format": self.format, "meta": meta});

@@ -229,10 +229,7 @@ fn presentation(
         },
     )?;
     check_status(&verified.claims, policy)?;
-    if let Meta::SdJwtVc {
-        vct_values: Some(vcts),
-    } = &query.meta
-    {
+    if let Meta::SdJwtVc { vct_values: vcts } = &query.meta {
         let vct = verified.claims.get("vct").and_then(Value::as_str);
         if !vct.is_some_and(|v| vcts.iter().any(|x| x == v)) {
             return Err(Oid4vpError::NotSatisfied("vct not requested"));

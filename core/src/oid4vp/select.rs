@@ -88,9 +88,7 @@ fn credential_matches(query: &CredentialQuery, c: &WalletCredential<'_>) -> Opti
     if query.format != FORMAT_SD_JWT_VC {
         return None; // mso_mdoc is answered by the mdoc module, other formats never.
     }
-    if let Meta::SdJwtVc {
-        vct_values: Some(vcts),
-    } = &query.meta
+    if let Meta::SdJwtVc { vct_values: vcts } = &query.meta
         && !c.vct().is_some_and(|v| vcts.iter().any(|x| x == v))
     {
         return None;
