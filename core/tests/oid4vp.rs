@@ -666,7 +666,7 @@ fn unsigned_requests_only_from_redirect_uri_test_rps_when_allowed() {
     assert_eq!(r.response_uri, "https://rp.test.example/cb");
     assert!(r.certificate.is_none());
     // An x509 client id without a signature: refused even when test RPs are allowed.
-    let mut forged = params.clone();
+    let mut forged = params;
     forged.insert("client_id".into(), BANK.into());
     forged.insert("response_uri".into(), BANK_RESPONSE.into());
     assert_eq!(

@@ -328,11 +328,7 @@ fn from_parameters(
         .iter()
         .find(|r| r.client_id == client_id.as_str())
         .ok_or(Oid4vpError::Unregistered)?;
-    if !registration
-        .response_uris
-        .iter()
-        .any(|u| *u == response_uri)
-    {
+    if !registration.response_uris.contains(&response_uri) {
         return Err(Oid4vpError::ResponseUri);
     }
     let purpose = registration.purpose_for(&dcql)?.name.clone();
