@@ -988,6 +988,35 @@ fn over_disclosure_and_unsatisfied_queries_are_refused_by_the_rp() {
         .unwrap_err(),
         Oid4vpError::NotSatisfied("a requested credential is missing")
     );
+    // A credential of another type than the query's.
+    let other_type = PendingRequest {
+        dcql: DcqlQuery::parse(&json!({"credentials": [{
+            "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:eudi:pid:1"]},
+            "claims": [{"path": ["family_name"]}, {"path": ["given_name"]}, {"path": ["birthdate"]}]
+        }]}))
+        .unwrap(),
+        ..pending.clone()
+    };
+    let body = post(&t);
+    assert_eq!(
+        verify(
+            &w,
+            &other_type,
+            &body,
+            &mut MemoryNonceLedger::default(),
+            NOW + 20
+        )
+        .unwrap_err(),
+        Oid4vpError::NotSatisfied("vct not requested")
+    );
+    verify(
+        &w,
+        &pending,
+        &body,
+        &mut MemoryNonceLedger::default(),
+        NOW + 20,
+    )
+    .unwrap();
     // The citizen declined.
     let body = oid4vp::decline(&request).body;
     assert_eq!(
@@ -1015,6 +1044,50 @@ fn hostile_request_objects_never_panic() {
         assert!(
             oid4vp::verify_request_object(&flip(&jwt, at), BANK, &p).is_err(),
             "byte {at}"
+        );
+    }
+    // The bank's check of hostile response bodies: cut anywhere or changed, refused, no panic.
+    let (pending, request) = bank_exchange(&w, "n-fuzz2");
+    let key = device(7);
+    let wallet = [WalletCredential::new("pid", pid(0, &key), &key).unwrap()];
+    let direct = PendingRequest {
+        response_mode: ResponseMode::DirectPost,
+        ..pending
+    };
+    let token = oid4vp::vp_token(
+        &request,
+        &oid4vp::select(&request.dcql, &wallet).unwrap(),
+        &wallet,
+        NOW + 10,
+    )
+    .unwrap();
+    let body = oid4vp::form_encode(&[("vp_token", &token.to_string()), ("state", STATE)]);
+    verify(
+        &w,
+        &direct,
+        &body,
+        &mut MemoryNonceLedger::default(),
+        NOW + 20,
+    )
+    .unwrap();
+    for cut in (0..body.len() - 1).step_by(11) {
+        let r = verify(
+            &w,
+            &direct,
+            &body[..cut],
+            &mut MemoryNonceLedger::default(),
+            NOW + 20,
+        );
+        assert!(r.is_err(), "cut {cut}");
+    }
+    for at in (0..body.len()).step_by(17) {
+        let changed = flip(&body, at);
+        let _ = verify(
+            &w,
+            &direct,
+            &changed,
+            &mut MemoryNonceLedger::default(),
+            NOW + 20,
         );
     }
 }

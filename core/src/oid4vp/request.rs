@@ -169,11 +169,6 @@ pub fn verify_request_object(
         return Err(Oid4vpError::ClientId("client_id differs from the URI's"));
     }
     let client_id = ClientId::parse(claimed)?;
-    if matches!(client_id.prefix, ClientIdPrefix::RedirectUri(_)) {
-        return Err(Oid4vpError::ClientId(
-            "a redirect_uri client cannot sign its request",
-        ));
-    }
     let chain = x5c_chain(&jws.header, policy.rp_trust, policy.now).map_err(|e| match e {
         crate::sdjwt::SdJwtError::Malformed(_) => Oid4vpError::Malformed("x5c"),
         _ => Oid4vpError::UntrustedRp,
