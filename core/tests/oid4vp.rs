@@ -291,6 +291,27 @@ fn bank_request_wallet_answer_bank_gets_exactly_the_asked_claims() {
         ["response"],
         "only the JWE travels"
     );
+    // The JWE header: ECDH-ES, the RP's first supported enc, the key's kid, an ephemeral key.
+    let protected = form["response"].split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, protected)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            &header["alg"],
+            &header["enc"],
+            &header["kid"],
+            &header["epk"]["crv"]
+        ),
+        (
+            &json!("ECDH-ES"),
+            &json!("A256GCM"),
+            &json!("rp-enc-1"),
+            &json!("P-256")
+        )
+    );
     assert!(!post.body.contains(&citizens()[0].id_number));
     // The bank verifies.
     let mut ledger = MemoryNonceLedger::default();

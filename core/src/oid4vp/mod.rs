@@ -35,8 +35,9 @@ pub use error::Oid4vpError;
 pub use form::{decode as form_decode, encode as form_encode};
 pub use jwe::{Decrypted, Enc, choose_key, concat_kdf, decrypt, encrypt};
 pub use request::{
-    AuthorizationRequest, ClientMetadata, REQUEST_OBJECT_TYP, ResponseMode, RpCertificate,
-    SELF_ISSUED_AUD, WalletPolicy, unsigned_request, verify_request_object,
+    AuthorizationRequest, ClientMetadata, REQUEST_OBJECT_CONTENT_TYPE, REQUEST_OBJECT_TYP,
+    ResponseMode, RpCertificate, SELF_ISSUED_AUD, WalletPolicy, unsigned_request,
+    verify_request_object,
 };
 pub use response::{FORM_CONTENT_TYPE, ResponsePost, decline, respond, vp_token};
 pub use rp_request::{

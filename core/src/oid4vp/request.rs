@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 
 /// The `typ` of a request object (RFC 9101 §10.8).
 pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
+/// The content type of a request object fetched from a `request_uri` (the wallet's `Accept`).
+pub const REQUEST_OBJECT_CONTENT_TYPE: &str = "application/oauth-authz-req+jwt";
 /// The `aud` of a request object under static discovery (§5.8).
 pub const SELF_ISSUED_AUD: &str = "https://self-issued.me/v2";
 /// Seconds a request object's `iat` may lie ahead of our clock.
