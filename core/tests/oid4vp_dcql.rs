@@ -404,3 +404,53 @@ fn the_specifications_encrypted_response_example_decrypts() {
     let other = p256::SecretKey::from_slice(&[5u8; 32]).unwrap();
     assert!(decrypt(jwe.trim(), &other, None).is_err());
 }
+
+/// OpenID4VP 1.0 Appendix B.3.3: the example SD-JWT VC payload (`sd_jwt_vc_payload.json`) with
+/// the three disclosures printed there. Every printed disclosure's digest is in the payload's
+/// `_sd` (the wallet's reading refuses one that is not), and the simple DCQL query for the two
+/// names picks exactly the two printed disclosures, in the wallet's presentation too.
+#[test]
+fn the_specifications_sd_jwt_vc_example_answers_a_query_for_the_names() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let given = "WyIyR0xDNDJzS1F2ZUNmR2ZyeU5STjl3IiwgImdpdmVuX25hbWUiLCAiSm9obiJd";
+    let family = "WyJlbHVWNU9nM2dTTklJOEVZbnN4QV9BIiwgImZhbWlseV9uYW1lIiwgIkRvZSJd";
+    let birth = "WyI2SWo3dE0tYTVpVlBHYm9TNXRtdlZBIiwgImJpcnRoZGF0ZSIsICIxOTQwLTAxLTAxIl0";
+    assert_eq!(
+        eid_core::sdjwt::digest(given),
+        "jsu9yVulwQQlhFlM_3JlzMaSFzglhQG0DpfayQwLUK4"
+    );
+    let payload = vector("sd_jwt_vc_payload.json");
+    // The issuer signature is not the wallet's concern here (checked when the credential was
+    // received); a placeholder stands in for it.
+    let jwt = format!(
+        "{}.{}.{}",
+        b64.encode(br#"{"alg":"ES256","typ":"dc+sd-jwt"}"#),
+        b64.encode(payload.to_string()),
+        b64.encode([0u8; 64])
+    );
+    let issued =
+        eid_core::sdjwt::SdJwt::parse(&format!("{jwt}~{given}~{family}~{birth}~")).unwrap();
+    let key = device();
+    let w = [WalletCredential::new("spec", issued.clone(), &key).unwrap()];
+    assert_eq!(w[0].claims()["given_name"], "John");
+    assert_eq!(w[0].claims()["birthdate"], "1940-01-01");
+    let q = DcqlQuery::parse(
+        &json!({"credentials": [{"id": "my_credential", "format": "dc+sd-jwt",
+        "meta": {"vct_values": [IDENTITY]},
+        "claims": [{"path": ["family_name"]}, {"path": ["given_name"]}]}]}),
+    )
+    .unwrap();
+    let s = select(&q, &w).unwrap();
+    let chosen = eid_core::sdjwt::select(&issued, &s.presentations[0].disclose).unwrap();
+    let encoded: Vec<&str> = chosen
+        .disclosures
+        .iter()
+        .map(|d| d.encoded.as_str())
+        .collect();
+    assert_eq!(encoded, [given, family]);
+    // A disclosure whose digest the payload does not hold is refused.
+    let foreign = "WyJzYWx0IiwgImdpdmVuX25hbWUiLCAiTWFsbG9yeSJd";
+    let bad = eid_core::sdjwt::SdJwt::parse(&format!("{jwt}~{foreign}~")).unwrap();
+    assert!(WalletCredential::new("bad", bad, &key).is_err());
+}
