@@ -81,6 +81,26 @@ impl ClientMetadata {
         })
     }
 
+    /// Whether the RP accepts our SD-JWT VC presentations: ES256 for the issuer JWT and the KB-JWT
+    /// when its `vp_formats_supported` names `dc+sd-jwt` algorithms (B.3.5); no entry, no limit.
+    pub fn accepts_our_sd_jwt(&self) -> bool {
+        let Some(format) = self
+            .vp_formats_supported
+            .as_ref()
+            .and_then(|f| f.get(super::dcql::FORMAT_SD_JWT_VC))
+        else {
+            return true;
+        };
+        ["sd-jwt_alg_values", "kb-jwt_alg_values"]
+            .iter()
+            .all(|name| {
+                format
+                    .get(*name)
+                    .and_then(Value::as_array)
+                    .is_none_or(|algs| algs.iter().any(|a| a.as_str() == Some("ES256")))
+            })
+    }
+
     /// The encryption key (from `jwks`) and content encryption (the first of the RP's supported
     /// values we also support; A128GCM when it names none, §8.3).
     pub fn encryption(&self) -> Result<(Value, Enc), Oid4vpError> {
@@ -320,6 +340,9 @@ fn from_parameters(
     if response_mode == ResponseMode::DirectPostJwt {
         client_metadata.encryption()?;
     }
+    if !client_metadata.accepts_our_sd_jwt() {
+        return Err(Unsupported("the RP accepts no ES256 SD-JWT VC"));
+    }
     let registration = policy
         .registrations
         .iter()
@@ -341,4 +364,47 @@ fn from_parameters(
         dcql,
         client_metadata,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn client_metadata_encryption_and_formats() {
+        let key = json!({"kty": "EC", "crv": "P-256", "use": "enc", "alg": "ECDH-ES", "kid": "k1",
+            "x": "YO4epjifD-KWeq1sL2tNmm36BhXnkJ0He-WqMYrp9Fk",
+            "y": "Hekpm0zfK7C-YccH5iBjcIXgf6YdUvNUac_0At55Okk"});
+        let sig_key = json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ECDH-ES", "kid": "s",
+            "x": "YO4epjifD-KWeq1sL2tNmm36BhXnkJ0He-WqMYrp9Fk",
+            "y": "Hekpm0zfK7C-YccH5iBjcIXgf6YdUvNUac_0At55Okk"});
+        let m = |v: Value| ClientMetadata::parse(Some(&v)).unwrap();
+        // The spec's §8.3 example metadata: the P-256 key, A128GCM (A128CBC-HS256 not ours).
+        let md = m(json!({"jwks": {"keys": [sig_key, key]},
+            "encrypted_response_enc_values_supported": ["A128CBC-HS256", "A128GCM"]}));
+        let (chosen, enc) = md.encryption().unwrap();
+        assert_eq!((chosen["kid"].as_str(), enc), (Some("k1"), Enc::A128Gcm));
+        let md = m(json!({"jwks": {"keys": [key]}}));
+        assert_eq!(
+            md.encryption().unwrap().1,
+            Enc::A128Gcm,
+            "A128GCM by default"
+        );
+        let md = m(json!({"jwks": {"keys": [key]},
+            "encrypted_response_enc_values_supported": ["A256CBC-HS512"]}));
+        assert!(md.encryption().is_err());
+        assert!(
+            m(json!({"jwks": {"keys": [sig_key]}}))
+                .encryption()
+                .is_err()
+        );
+        // vp_formats_supported: ES256 must be among the listed algorithms.
+        assert!(m(json!({})).accepts_our_sd_jwt());
+        assert!(m(json!({"vp_formats_supported": {"mso_mdoc": {}}})).accepts_our_sd_jwt());
+        let formats = |sd: Value, kb: Value| json!({"vp_formats_supported": {"dc+sd-jwt": {"sd-jwt_alg_values": sd, "kb-jwt_alg_values": kb}}});
+        assert!(m(formats(json!(["ES256", "ES384"]), json!(["ES256"]))).accepts_our_sd_jwt());
+        assert!(!m(formats(json!(["EdDSA"]), json!(["ES256"]))).accepts_our_sd_jwt());
+        assert!(!m(formats(json!(["ES256"]), json!(["ES384"]))).accepts_our_sd_jwt());
+    }
 }
