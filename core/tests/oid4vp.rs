@@ -1112,3 +1112,36 @@ fn hostile_request_objects_never_panic() {
         );
     }
 }
+
+#[test]
+fn trusted_authorities_aki_picks_credentials_by_their_issuers_ca() {
+    let issuers = Issuers::new().unwrap();
+    let police =
+        eid_crypto::x509::SignerCertificate::from_der(issuers.police.certificate()).unwrap();
+    let aki = eid_crypto::x509::authority_key_identifier(&police.certificate).unwrap();
+    let aki = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, aki);
+    let key = device(7);
+    let wallet = [WalletCredential::new("pid", pid(0, &key), &key).unwrap()];
+    let query = |authorities: Value| {
+        DcqlQuery::parse(&json!({"credentials": [{"id": "pid", "format": "dc+sd-jwt",
+            "meta": {"vct_values": [PID_VCT]}, "trusted_authorities": authorities,
+            "claims": [{"path": ["given_name"]}]}]}))
+        .unwrap()
+    };
+    let ours = query(json!([{"type": "aki", "values": ["s9tIpPmhxdiuNkHMEWNpYim8S8Y", aki]}]));
+    assert_eq!(
+        oid4vp::select(&ours, &wallet).unwrap().presentations.len(),
+        1
+    );
+    let other = query(json!([{"type": "aki", "values": ["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]));
+    assert_eq!(oid4vp::select(&other, &wallet), Err(Oid4vpError::NoMatch));
+    // A type the wallet cannot evaluate does not filter.
+    let mixed = query(
+        json!([{"type": "aki", "values": ["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]},
+        {"type": "etsi_tl", "values": ["https://lotl.example.com"]}]),
+    );
+    assert_eq!(
+        oid4vp::select(&mixed, &wallet).unwrap().presentations.len(),
+        1
+    );
+}

@@ -1,5 +1,6 @@
 //! The wallet's evaluation of a DCQL query (OpenID4VP 1.0 §6.4) over its SD-JWT VCs: which
-//! credentials match each credential query (format, `vct_values`, holder binding, claims with
+//! credentials match each credential query (format, `vct_values`, holder binding,
+//! `trusted_authorities` of type `aki`, claims with
 //! `values`, the first satisfiable claim set), which credential queries to answer (every one, or
 //! the first satisfiable option of each credential set, optional sets when they can be met), and
 //! for each presentation the concrete claim paths to disclose, nothing more.
@@ -7,7 +8,9 @@
 use super::claims_path;
 use super::dcql::{ClaimQuery, CredentialQuery, DcqlQuery, FORMAT_SD_JWT_VC, Meta};
 use super::error::Oid4vpError;
-use crate::sdjwt::{ClaimPath, Es256Signer, Jws, SdJwt, process};
+use crate::sdjwt::{ClaimPath, Es256Signer, Jws, SdJwt, b64, process};
+use base64::Engine;
+use eid_crypto::x509::{SignerCertificate, authority_key_identifier};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -19,6 +22,8 @@ pub struct WalletCredential<'a> {
     pub issued: SdJwt,
     pub device_key: &'a dyn Es256Signer,
     claims: Value,
+    /// The authority key identifiers (base64url) of the issuer's `x5c` certificates.
+    akis: Vec<String>,
 }
 
 impl std::fmt::Debug for WalletCredential<'_> {
@@ -38,11 +43,26 @@ impl<'a> WalletCredential<'a> {
     ) -> Result<WalletCredential<'a>, Oid4vpError> {
         let jws = Jws::parse(&issued.jwt)?;
         let claims = Value::Object(process(&jws.payload, &issued.disclosures)?);
+        let akis = jws
+            .header
+            .get("x5c")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(c.as_str()?)
+                    .ok()?;
+                let cert = SignerCertificate::from_der(&der).ok()?;
+                authority_key_identifier(&cert.certificate).map(|k| b64(&k))
+            })
+            .collect();
         Ok(WalletCredential {
             handle: handle.to_owned(),
             issued,
             device_key,
             claims,
+            akis,
         })
     }
 
@@ -83,6 +103,25 @@ fn claim_matches(claims: &Value, q: &ClaimQuery) -> Option<Vec<ClaimPath>> {
     (!found.is_empty()).then_some(found)
 }
 
+/// §6.1.1: with `trusted_authorities` of type `aki` only, a credential matches when one value is
+/// the authority key identifier of a certificate in its issuer's `x5c`. A list with a type we
+/// cannot evaluate (`etsi_tl`, `openid_federation`) does not filter: that entry might match, and
+/// the verifier checks issuers itself.
+fn trusted_authority(query: &CredentialQuery, c: &WalletCredential<'_>) -> bool {
+    let Some(list) = &query.trusted_authorities else {
+        return true;
+    };
+    let is_aki = |t: &Value| t.get("type").and_then(Value::as_str) == Some("aki");
+    if !list.iter().all(is_aki) {
+        return true;
+    }
+    list.iter()
+        .filter_map(|t| t.get("values").and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|a| c.akis.iter().any(|k| k == a))
+}
+
 /// The claim paths to disclose if `credential` answers `query`, or `None`.
 fn credential_matches(query: &CredentialQuery, c: &WalletCredential<'_>) -> Option<Vec<ClaimPath>> {
     if query.format != FORMAT_SD_JWT_VC {
@@ -94,6 +133,9 @@ fn credential_matches(query: &CredentialQuery, c: &WalletCredential<'_>) -> Opti
         return None;
     }
     if query.require_cryptographic_holder_binding && c.claims.get("cnf").is_none() {
+        return None;
+    }
+    if !trusted_authority(query, c) {
         return None;
     }
     // §6.4.1: the first option (claim set) the credential can satisfy.
