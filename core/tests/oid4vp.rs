@@ -1145,3 +1145,66 @@ fn trusted_authorities_aki_picks_credentials_by_their_issuers_ca() {
         1
     );
 }
+
+#[test]
+fn resolve_request_fetches_by_get_or_post_or_reads_the_object_by_value() {
+    let w = world();
+    // By reference with POST: the wallet's nonce reaches the RP, which signs it in.
+    let uri = oid4vp::authorization_uri("openid4vp://", BANK, BANK_REQUEST, RequestUriMethod::Post);
+    let mut seen = Vec::new();
+    let mut fetch = |at: &str, body: Option<&str>| {
+        seen.push((at.to_owned(), body.map(str::to_owned)));
+        let form = oid4vp::form_decode(body.unwrap_or_default())?;
+        let rp = Rp {
+            wallet_nonce: form.get("wallet_nonce").map(String::as_str),
+            ..Rp::bank(&w)
+        };
+        Ok(rp.request("n-resolve").0)
+    };
+    let r = oid4vp::resolve_request(&uri, &policy(&w, Some("wn-1")), &mut fetch).unwrap();
+    assert_eq!(r.nonce, "n-resolve");
+    assert_eq!(
+        seen,
+        [(
+            BANK_REQUEST.to_owned(),
+            Some("wallet_nonce=wn-1".to_owned())
+        )]
+    );
+    // By reference with GET (no body); the RP cannot know a wallet nonce then.
+    let uri = oid4vp::authorization_uri("openid4vp://", BANK, BANK_REQUEST, RequestUriMethod::Get);
+    let mut fetch = |_: &str, body: Option<&str>| {
+        assert!(body.is_none());
+        Ok(Rp::bank(&w).request("n-get").0)
+    };
+    assert_eq!(
+        oid4vp::resolve_request(&uri, &policy(&w, None), &mut fetch)
+            .unwrap()
+            .nonce,
+        "n-get"
+    );
+    // By value.
+    let (jwt, _) = Rp::bank(&w).request("n-value");
+    let uri = format!(
+        "openid4vp://?{}",
+        oid4vp::form_encode(&[("client_id", BANK), ("request", &jwt)])
+    );
+    let mut never =
+        |_: &str, _: Option<&str>| -> Result<String, Oid4vpError> { panic!("nothing to fetch") };
+    assert_eq!(
+        oid4vp::resolve_request(&uri, &policy(&w, None), &mut never)
+            .unwrap()
+            .nonce,
+        "n-value"
+    );
+    // A fetch that fails is the answer.
+    let mut failing = |_: &str, _: Option<&str>| Err(Oid4vpError::Malformed("HTTP 404"));
+    assert_eq!(
+        oid4vp::resolve_request(
+            &oid4vp::authorization_uri("openid4vp://", BANK, BANK_REQUEST, RequestUriMethod::Get),
+            &policy(&w, None),
+            &mut failing
+        )
+        .unwrap_err(),
+        Oid4vpError::Malformed("HTTP 404")
+    );
+}

@@ -2,12 +2,12 @@
 //! both sides, as pure protocol: functions take and give URIs, bodies and parsed structures; the
 //! caller does the HTTP. A protocol module: it uses `sdjwt` and eid-crypto only.
 //!
-//! Wallet: [`parse_authorization_uri`] → (fetch by reference) → [`verify_request_object`] or
-//! [`unsigned_request`] → [`select`] (DCQL over the wallet's SD-JWT VCs) → consent →
+//! Wallet: [`resolve_request`] ([`parse_authorization_uri`] → fetch by reference with the
+//! caller's HTTP → [`verify_request_object`] or [`unsigned_request`]) → [`select`] (DCQL over the wallet's SD-JWT VCs) → consent →
 //! [`vp_token`] → [`respond`] (`direct_post` / `direct_post.jwt`) or [`decline`].
 //! Relying party: [`request_object`] + [`authorization_uri`] → [`verify_response`].
 //!
-//! One job per file: `uri`, `form`, `client_id`, `request` (wallet side), `dcql` (the query),
+//! One job per file: `uri`, `form`, `client_id`, `request` (wallet side), `resolve` (URI to verified request), `dcql` (the query),
 //! `claims_path` (path processing), `select` (matching), `scope` (registration and purposes),
 //! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `error`.
 
@@ -18,6 +18,7 @@ mod error;
 mod form;
 mod jwe;
 mod request;
+mod resolve;
 mod response;
 mod rp_request;
 mod rp_verify;
@@ -39,6 +40,7 @@ pub use request::{
     ResponseMode, RpCertificate, SELF_ISSUED_AUD, WalletPolicy, unsigned_request,
     verify_request_object,
 };
+pub use resolve::resolve_request;
 pub use response::{FORM_CONTENT_TYPE, ResponsePost, decline, respond, vp_token};
 pub use rp_request::{
     PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, request_object,
