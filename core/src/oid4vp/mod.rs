@@ -40,7 +40,7 @@ pub use request::{
     ResponseMode, RpCertificate, SELF_ISSUED_AUD, WalletPolicy, unsigned_request,
     verify_request_object,
 };
-pub use resolve::resolve_request;
+pub use resolve::{FetchRequest, resolve_request};
 pub use response::{FORM_CONTENT_TYPE, ResponsePost, decline, respond, vp_token};
 pub use rp_request::{
     PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, request_object,

@@ -7,11 +7,14 @@ use super::error::Oid4vpError;
 use super::request::{AuthorizationRequest, WalletPolicy, unsigned_request, verify_request_object};
 use super::uri::{RequestSource, RequestUriMethod, parse_authorization_uri, request_uri_post_body};
 
+/// The caller's HTTP: `(request_uri, Some(form body) for POST / None for GET)` → response body.
+pub type FetchRequest<'a> = dyn FnMut(&str, Option<&str>) -> Result<String, Oid4vpError> + 'a;
+
 /// Parses the URI, fetches the request object if it is by reference, and verifies the request.
 pub fn resolve_request(
     uri: &str,
     policy: &WalletPolicy<'_>,
-    fetch: &mut dyn FnMut(&str, Option<&str>) -> Result<String, Oid4vpError>,
+    fetch: &mut FetchRequest<'_>,
 ) -> Result<AuthorizationRequest, Oid4vpError> {
     let parsed = parse_authorization_uri(uri)?;
     match &parsed.source {
