@@ -1177,7 +1177,7 @@ fn resolve_request_fetches_by_get_or_post_or_reads_the_object_by_value() {
         Ok(Rp::bank(&w).request("n-get").0)
     };
     assert_eq!(
-        oid4vp::resolve_request(&uri, &policy(&w, None), &mut fetch)
+        oid4vp::resolve_request(&uri, &policy(&w, Some("wn-2")), &mut fetch)
             .unwrap()
             .nonce,
         "n-get"

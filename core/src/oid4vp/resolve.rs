@@ -17,19 +17,28 @@ pub fn resolve_request(
     fetch: &mut FetchRequest<'_>,
 ) -> Result<AuthorizationRequest, Oid4vpError> {
     let parsed = parse_authorization_uri(uri)?;
+    // The wallet nonce is only sent, and so only expected back, with a POST.
+    let without_nonce = WalletPolicy {
+        wallet_nonce: None,
+        ..*policy
+    };
     match &parsed.source {
-        RequestSource::Object(jwt) => verify_request_object(jwt, &parsed.client_id, policy),
+        RequestSource::Object(jwt) => verify_request_object(jwt, &parsed.client_id, &without_nonce),
         RequestSource::Reference {
             request_uri,
-            method,
+            method: RequestUriMethod::Post,
         } => {
-            let body = match method {
-                RequestUriMethod::Get => None,
-                RequestUriMethod::Post => Some(request_uri_post_body(policy.wallet_nonce, None)),
-            };
-            let jwt = fetch(request_uri, body.as_deref())?;
+            let body = request_uri_post_body(policy.wallet_nonce, None);
+            let jwt = fetch(request_uri, Some(&body))?;
             verify_request_object(&jwt, &parsed.client_id, policy)
         }
-        RequestSource::Parameters(params) => unsigned_request(params, policy),
+        RequestSource::Reference {
+            request_uri,
+            method: RequestUriMethod::Get,
+        } => {
+            let jwt = fetch(request_uri, None)?;
+            verify_request_object(&jwt, &parsed.client_id, &without_nonce)
+        }
+        RequestSource::Parameters(params) => unsigned_request(params, &without_nonce),
     }
 }
