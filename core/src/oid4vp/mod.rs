@@ -7,12 +7,13 @@
 //! [`vp_token`] → [`respond`] (`direct_post` / `direct_post.jwt`) or [`decline`].
 //! Relying party: [`request_object`] + [`authorization_uri`] → [`verify_response`].
 //!
-//! One job per file: `uri`, `form`, `client_id`, `request` (wallet side), `resolve` (URI to verified request), `dcql` (the query),
+//! One job per file: `uri`, `form`, `client_id`, `client_metadata`, `request` (wallet side), `resolve` (URI to verified request), `dcql` (the query),
 //! `claims_path` (path processing), `select` (matching), `scope` (registration and purposes),
 //! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `error`.
 
 mod claims_path;
 mod client_id;
+mod client_metadata;
 mod dcql;
 mod error;
 mod form;
@@ -28,6 +29,7 @@ mod uri;
 
 pub use claims_path::select as select_claims;
 pub use client_id::{ClientId, ClientIdPrefix, dns_names, x509_hash};
+pub use client_metadata::ClientMetadata;
 pub use dcql::{
     ClaimQuery, CredentialQuery, CredentialSetQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC,
     Meta, path_from_json, path_to_json,
@@ -36,9 +38,8 @@ pub use error::Oid4vpError;
 pub use form::{decode as form_decode, encode as form_encode};
 pub use jwe::{Decrypted, Enc, choose_key, concat_kdf, decrypt, encrypt};
 pub use request::{
-    AuthorizationRequest, ClientMetadata, REQUEST_OBJECT_CONTENT_TYPE, REQUEST_OBJECT_TYP,
-    ResponseMode, RpCertificate, SELF_ISSUED_AUD, WalletPolicy, unsigned_request,
-    verify_request_object,
+    AuthorizationRequest, REQUEST_OBJECT_CONTENT_TYPE, REQUEST_OBJECT_TYP, ResponseMode,
+    RpCertificate, SELF_ISSUED_AUD, WalletPolicy, unsigned_request, verify_request_object,
 };
 pub use resolve::{FetchRequest, resolve_request};
 pub use response::{FORM_CONTENT_TYPE, ResponsePost, decline, respond, vp_token};

@@ -7,10 +7,10 @@
 //! (response URI, a purpose covering the query), and `exp`/`iat`/`aud`/`wallet_nonce`.
 
 use super::client_id::{ClientId, ClientIdPrefix, dns_names};
+use super::client_metadata::ClientMetadata;
 use super::dcql::DcqlQuery;
 use super::error::Oid4vpError;
 use super::form::https_host;
-use super::jwe::{Enc, choose_key};
 use super::scope::RpRegistration;
 use crate::sdjwt::{Jws, x5c_chain};
 use eid_crypto::trust::TrustStore;
@@ -40,87 +40,6 @@ impl ResponseMode {
             ResponseMode::DirectPost => "direct_post",
             ResponseMode::DirectPostJwt => "direct_post.jwt",
         }
-    }
-}
-
-/// The relying party's metadata from `client_metadata` (§5.1).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ClientMetadata {
-    pub jwks: Option<Value>,
-    pub encrypted_response_enc_values_supported: Vec<String>,
-    pub vp_formats_supported: Option<Value>,
-}
-
-impl ClientMetadata {
-    fn parse(v: Option<&Value>) -> Result<ClientMetadata, Oid4vpError> {
-        let Some(v) = v else {
-            return Ok(ClientMetadata::default());
-        };
-        let obj = v
-            .as_object()
-            .ok_or(Oid4vpError::Malformed("client_metadata"))?;
-        let encs = match obj.get("encrypted_response_enc_values_supported") {
-            None => Vec::new(),
-            Some(Value::Array(a)) if !a.is_empty() => a
-                .iter()
-                .map(|e| e.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or(Oid4vpError::Malformed(
-                    "encrypted_response_enc_values_supported",
-                ))?,
-            Some(_) => {
-                return Err(Oid4vpError::Malformed(
-                    "encrypted_response_enc_values_supported",
-                ));
-            }
-        };
-        Ok(ClientMetadata {
-            jwks: obj.get("jwks").cloned(),
-            encrypted_response_enc_values_supported: encs,
-            vp_formats_supported: obj.get("vp_formats_supported").cloned(),
-        })
-    }
-
-    /// Whether the RP accepts our SD-JWT VC presentations: ES256 for the issuer JWT and the KB-JWT
-    /// when its `vp_formats_supported` names `dc+sd-jwt` algorithms (B.3.5); no entry, no limit.
-    pub fn accepts_our_sd_jwt(&self) -> bool {
-        let Some(format) = self
-            .vp_formats_supported
-            .as_ref()
-            .and_then(|f| f.get(super::dcql::FORMAT_SD_JWT_VC))
-        else {
-            return true;
-        };
-        ["sd-jwt_alg_values", "kb-jwt_alg_values"]
-            .iter()
-            .all(|name| {
-                format
-                    .get(*name)
-                    .and_then(Value::as_array)
-                    .is_none_or(|algs| algs.iter().any(|a| a.as_str() == Some("ES256")))
-            })
-    }
-
-    /// The encryption key (from `jwks`) and content encryption (the first of the RP's supported
-    /// values we also support; A128GCM when it names none, §8.3).
-    pub fn encryption(&self) -> Result<(Value, Enc), Oid4vpError> {
-        let key =
-            self.jwks
-                .as_ref()
-                .and_then(choose_key)
-                .cloned()
-                .ok_or(Oid4vpError::Encryption(
-                    "no P-256 ECDH-ES key in client_metadata.jwks",
-                ))?;
-        let enc = if self.encrypted_response_enc_values_supported.is_empty() {
-            Enc::A128Gcm
-        } else {
-            self.encrypted_response_enc_values_supported
-                .iter()
-                .find_map(|e| Enc::from_name(e))
-                .ok_or(Oid4vpError::Encryption("no supported enc"))?
-        };
-        Ok((key, enc))
     }
 }
 
@@ -364,47 +283,4 @@ fn from_parameters(
         dcql,
         client_metadata,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn client_metadata_encryption_and_formats() {
-        let key = json!({"kty": "EC", "crv": "P-256", "use": "enc", "alg": "ECDH-ES", "kid": "k1",
-            "x": "YO4epjifD-KWeq1sL2tNmm36BhXnkJ0He-WqMYrp9Fk",
-            "y": "Hekpm0zfK7C-YccH5iBjcIXgf6YdUvNUac_0At55Okk"});
-        let sig_key = json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ECDH-ES", "kid": "s",
-            "x": "YO4epjifD-KWeq1sL2tNmm36BhXnkJ0He-WqMYrp9Fk",
-            "y": "Hekpm0zfK7C-YccH5iBjcIXgf6YdUvNUac_0At55Okk"});
-        let m = |v: Value| ClientMetadata::parse(Some(&v)).unwrap();
-        // The spec's §8.3 example metadata: the P-256 key, A128GCM (A128CBC-HS256 not ours).
-        let md = m(json!({"jwks": {"keys": [sig_key, key]},
-            "encrypted_response_enc_values_supported": ["A128CBC-HS256", "A128GCM"]}));
-        let (chosen, enc) = md.encryption().unwrap();
-        assert_eq!((chosen["kid"].as_str(), enc), (Some("k1"), Enc::A128Gcm));
-        let md = m(json!({"jwks": {"keys": [key]}}));
-        assert_eq!(
-            md.encryption().unwrap().1,
-            Enc::A128Gcm,
-            "A128GCM by default"
-        );
-        let md = m(json!({"jwks": {"keys": [key]},
-            "encrypted_response_enc_values_supported": ["A256CBC-HS512"]}));
-        assert!(md.encryption().is_err());
-        assert!(
-            m(json!({"jwks": {"keys": [sig_key]}}))
-                .encryption()
-                .is_err()
-        );
-        // vp_formats_supported: ES256 must be among the listed algorithms.
-        assert!(m(json!({})).accepts_our_sd_jwt());
-        assert!(m(json!({"vp_formats_supported": {"mso_mdoc": {}}})).accepts_our_sd_jwt());
-        let formats = |sd: Value, kb: Value| json!({"vp_formats_supported": {"dc+sd-jwt": {"sd-jwt_alg_values": sd, "kb-jwt_alg_values": kb}}});
-        assert!(m(formats(json!(["ES256", "ES384"]), json!(["ES256"]))).accepts_our_sd_jwt());
-        assert!(!m(formats(json!(["EdDSA"]), json!(["ES256"]))).accepts_our_sd_jwt());
-        assert!(!m(formats(json!(["ES256"]), json!(["ES384"]))).accepts_our_sd_jwt());
-    }
 }
