@@ -9,7 +9,7 @@
 //!
 //! One job per file: `uri`, `form`, `client_id`, `client_metadata`, `request` (wallet side), `resolve` (URI to verified request), `dcql` (the query),
 //! `claims_path` (path processing), `select` (matching), `scope` (registration and purposes),
-//! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `error`.
+//! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `minimal` (no claim beyond the asked), `error`.
 
 mod claims_path;
 mod client_id;
@@ -18,6 +18,7 @@ mod dcql;
 mod error;
 mod form;
 mod jwe;
+mod minimal;
 mod request;
 mod resolve;
 mod response;

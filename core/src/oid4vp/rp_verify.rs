@@ -5,15 +5,16 @@
 //! the presentations satisfy the DCQL query (credential sets, `vct`, a claim set) and disclose
 //! nothing outside the claims asked, and last that the nonce was never accepted before.
 
-use super::claims_path::{self, same_claim};
+use super::claims_path;
 use super::dcql::{CredentialQuery, DcqlQuery, FORMAT_SD_JWT_VC, Meta};
 use super::error::Oid4vpError;
 use super::form;
 use super::jwe;
+use super::minimal::added;
 use super::request::ResponseMode;
 use super::rp_request::PendingRequest;
 use crate::sdjwt::{
-    self, ClaimPath, IssuerKey, Jws, KeyBindingPolicy, PathElem, SD_JWT_VC_TYP, SdJwt, StatusList,
+    self, ClaimPath, IssuerKey, Jws, KeyBindingPolicy, SD_JWT_VC_TYP, SdJwt, StatusList,
     StatusReference, VALID, VerifyOptions,
 };
 use eid_crypto::trust::TrustStore;
@@ -290,74 +291,6 @@ fn check_status(
         Some(VALID) => Ok(()),
         Some(_) => Err(Oid4vpError::Status("revoked or suspended")),
         None => Err(Oid4vpError::Status("index outside the list")),
-    }
-}
-
-/// `requested` reaches `at` or lies below it (so `at` is on the way to a requested claim).
-fn on_the_way(at: &ClaimPath, requested: &[&ClaimPath]) -> (bool, bool) {
-    let inside = requested
-        .iter()
-        .any(|r| r.0.len() <= at.0.len() && same_claim(&r.0, &at.0[..r.0.len()]));
-    let above = requested.iter().any(|r| {
-        r.0.len() > at.0.len() && r.0.get(..at.0.len()).is_some_and(|p| same_claim(p, &at.0))
-    });
-    (inside, above)
-}
-
-/// Walks the presented claims against the always-visible ones: every claim that only a
-/// disclosure can have brought must be a requested claim, inside one, or on the way to one.
-/// Records the disclosed claims; `false` on a claim outside all of them.
-fn added(
-    value: &Value,
-    baseline: Option<&Value>,
-    at: &ClaimPath,
-    requested: &[&ClaimPath],
-    disclosed: &mut Vec<ClaimPath>,
-) -> bool {
-    let mut check = |child: &Value, base: Option<&Value>, path: ClaimPath| -> bool {
-        if base.is_some() {
-            return added(child, base, &path, requested, disclosed);
-        }
-        let (inside, above) = on_the_way(&path, requested);
-        if inside {
-            disclosed.push(path);
-            true
-        } else if above {
-            disclosed.push(path.clone());
-            added(child, None, &path, requested, disclosed)
-        } else {
-            false
-        }
-    };
-    match value {
-        Value::Object(map) => map.iter().all(|(k, v)| {
-            let base = baseline.and_then(|b| b.get(k));
-            check(v, base, at.then(PathElem::Key(k.clone())))
-        }),
-        Value::Array(items) => {
-            let base_items = baseline.and_then(Value::as_array);
-            if let Some(b) = base_items
-                && b.len() == items.len()
-            {
-                return items
-                    .iter()
-                    .zip(b)
-                    .enumerate()
-                    .all(|(i, (v, bv))| check(v, Some(bv), at.then(PathElem::Index(i))));
-            }
-            // Elements were disclosed: those not among the always-visible ones count as added.
-            let mut visible: Vec<&Value> =
-                base_items.map(|b| b.iter().collect()).unwrap_or_default();
-            items.iter().enumerate().all(|(i, v)| {
-                if let Some(pos) = visible.iter().position(|b| *b == v) {
-                    visible.remove(pos);
-                    true
-                } else {
-                    check(v, None, at.then(PathElem::Index(i)))
-                }
-            })
-        }
-        _ => true,
     }
 }
 
