@@ -1,8 +1,10 @@
-//! How session messages travel (ISO/IEC 18013-5 §8.3.3): BLE GATT (`ble`), NFC APDUs and the
-//! NFC static handover (`nfc`, `ndef`), and a length-prefixed byte stream standing in for BLE
-//! between two processes (`stream`). The platform moves bytes; framing, chunking and state are here.
+//! How session messages travel (ISO/IEC 18013-5 §8.3.3): BLE GATT framing, chunking and State
+//! (`ble`), whole presentations over a blocking GATT link (`gatt_session`), a TCP stand-in for
+//! BLE between two processes (`tcp`), the NFC static handover (`ndef`) and NFC data retrieval
+//! with the holder as the card (`nfc`). The platform moves bytes; framing and state are here.
 
 pub mod ble;
+pub mod gatt_session;
 pub mod ndef;
 pub mod nfc;
-pub mod stream;
+pub mod tcp;
