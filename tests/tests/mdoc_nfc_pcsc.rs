@@ -68,7 +68,9 @@ fn key(seed: u8) -> eid_crypto::SecretKey {
 fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
     let Some(reader) = second_vpcd_reader() else {
         if std::env::var("EID_PCSC_TEST").as_deref() == Ok("1") {
-            panic!("EID_PCSC_TEST=1 but no second vpcd reader: start pcscd with scripts/pcsc-env.sh");
+            panic!(
+                "EID_PCSC_TEST=1 but no second vpcd reader: start pcscd with scripts/pcsc-env.sh"
+            );
         }
         eprintln!("skipped: no vpcd reader (set EID_PCSC_TEST=1 to make this an error)");
         return;
@@ -100,7 +102,10 @@ fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
             card.holder.apdus
         });
         let mut t = open_when_present(&reader);
-        assert!(t.limits().extended_length, "the holder's ATR announces extended length");
+        assert!(
+            t.limits().extended_length,
+            "the holder's ATR announces extended length"
+        );
         // The licence request carries the portrait: several KB in one extended response.
         let (_, items) = presets.iter().find(|(n, _)| *n == "licence").unwrap();
         let mut sign = |tbs: &[u8]| f.reader.sign(tbs);
@@ -108,7 +113,14 @@ fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
             certificate: &f.reader.certificate,
             sign: &mut sign,
         };
-        let read = read_mdoc(&mut t, key(2), std::slice::from_ref(items), Some(signer), &iacas, NOW);
+        let read = read_mdoc(
+            &mut t,
+            key(2),
+            std::slice::from_ref(items),
+            Some(signer),
+            &iacas,
+            NOW,
+        );
         stop.store(true, Ordering::SeqCst);
         let apdus_seen = bridge.join().unwrap();
         let read = read.unwrap();
@@ -118,7 +130,10 @@ fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
         assert_eq!(docs[0].doc_type, eid_fixtures::mdoc::MDL);
         assert_eq!(docs[0].elements.len(), items.elements.len());
         assert!(read.response_bytes > 2000);
-        assert_eq!(read.apdus.0, apdus_seen, "every APDU went through pcscd to the holder");
+        assert_eq!(
+            read.apdus.0, apdus_seen,
+            "every APDU went through pcscd to the holder"
+        );
         assert!(read.apdus.0 <= 10);
     });
     assert_eq!(asked, 1);

@@ -47,7 +47,9 @@ pub fn serve_holder(
     loop {
         let (c, v) = match link.receive() {
             Ok(x) => x,
-            Err(BleError::Disconnected { .. }) if session.is_finished() || outcome.decision.is_some() => {
+            Err(BleError::Disconnected { .. })
+                if session.is_finished() || outcome.decision.is_some() =>
+            {
                 session.transport_ended();
                 return Ok(outcome);
             }
@@ -62,7 +64,9 @@ pub fn serve_holder(
                     let decision = consent(&shown);
                     outcome.request = Some(shown);
                     outcome.decision = Some(decision);
-                    let reply = session.decide(decision, source).map_err(|_| BleError::State)?;
+                    let reply = session
+                        .decide(decision, source)
+                        .map_err(|_| BleError::State)?;
                     endpoint.send(link, &reply)?;
                 }
                 HolderStep::Ended { reason, reply } => {

@@ -69,7 +69,9 @@ impl GattLink for TcpGatt {
         if value.len() + 3 > TCP_MTU {
             return Err(BleError::Platform("value longer than MTU - 3".into()));
         }
-        self.stream.write_all(&frame(characteristic, value)).map_err(lost)
+        self.stream
+            .write_all(&frame(characteristic, value))
+            .map_err(lost)
     }
 
     fn read(&mut self, _: Characteristic) -> Result<Vec<u8>, BleError> {
@@ -142,8 +144,18 @@ mod tests {
                 }
             }
         }
-        assert_eq!(events, [BleEvent::Started, BleEvent::Message(message), BleEvent::Ended]);
+        assert_eq!(
+            events,
+            [
+                BleEvent::Started,
+                BleEvent::Message(message),
+                BleEvent::Ended
+            ]
+        );
         client.join().unwrap();
-        assert_eq!(link.receive(), Err(BleError::Disconnected { mid_message: false }));
+        assert_eq!(
+            link.receive(),
+            Err(BleError::Disconnected { mid_message: false })
+        );
     }
 }
