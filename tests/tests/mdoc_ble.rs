@@ -32,7 +32,7 @@ fn every_preset_in_both_modes_and_at_every_mtu() {
                     &mut f,
                     mode,
                     cfg,
-                    &[items.clone()],
+                    std::slice::from_ref(&items),
                     Decision::Accept,
                     false,
                     NOW,

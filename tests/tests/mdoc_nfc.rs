@@ -155,7 +155,15 @@ fn decline_over_nfc_and_a_card_that_is_not_an_mdoc() {
         extended: true,
     };
     let items = eid_fixtures::mdoc::items_request(PHOTOID, &["family_name"]);
-    let read = read_mdoc(&mut t, key(6), &[items.clone()], None, &iacas, NOW).unwrap();
+    let read = read_mdoc(
+        &mut t,
+        key(6),
+        std::slice::from_ref(&items),
+        None,
+        &iacas,
+        NOW,
+    )
+    .unwrap();
     assert_eq!(
         read.outcome,
         ReaderOutcome::Ended {

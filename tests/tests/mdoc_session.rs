@@ -428,7 +428,7 @@ fn no_byte_of_an_item_the_mso_or_the_device_signature_can_be_changed() {
     }
     assert!(tried > 400, "{tried} bytes tried");
     // And through the session: one changed MSO byte, sealed as the holder would, is refused.
-    let mut t = plain.clone();
+    let mut t = plain;
     t[at - 20] ^= 0x01;
     let mut holder_cipher = SessionCipher::new(holder_keys, Role::Device);
     let sealed = SessionData {

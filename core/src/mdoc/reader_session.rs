@@ -19,12 +19,15 @@ use eid_crypto::cose::sign_es256_unprotected_x5chain;
 use eid_crypto::trust::TrustStore;
 use thiserror::Error;
 
+/// ES256 (r || s, SHA-256) over a Sig_structure with the reader key.
+pub type ReaderSignFn<'a> = dyn FnMut(&[u8]) -> Result<Vec<u8>, ReaderError> + 'a;
+
 /// The reader's certificate and a signer with its key, for readerAuth.
 pub struct ReaderSigner<'a> {
     /// The reader certificate (DER), carried in readerAuth's x5chain.
     pub certificate: &'a [u8],
     /// ES256 (r || s, SHA-256) over the Sig_structure with the reader key.
-    pub sign: &'a mut dyn FnMut(&[u8]) -> Result<Vec<u8>, ReaderError>,
+    pub sign: &'a mut ReaderSignFn<'a>,
 }
 
 /// What the holder answered.

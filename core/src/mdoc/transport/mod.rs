@@ -3,6 +3,7 @@
 //! BLE between two processes (`tcp`), the NFC static handover (`ndef`) and NFC data retrieval
 //! with the holder as the card (`nfc`). The platform moves bytes; framing and state are here.
 
+pub mod apdu;
 pub mod ble;
 pub mod gatt_session;
 pub mod ndef;

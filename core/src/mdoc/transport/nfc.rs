@@ -9,13 +9,13 @@
 //! chaining (CLA bit 0x10) otherwise; the holder's message comes back in the response, also in
 //! `53`; what does not fit Le is announced with SW 61xx and fetched with GET RESPONSE (INS C0).
 
+use super::apdu::{Command as CommandApdu, SHORT_MAX_LE, response, split_response, sw};
 use super::ndef::{NfcLimits, StaticHandover, handover_select, parse_handover_select};
 use crate::mdoc::engagement::DeviceEngagement;
 use crate::mdoc::error::MdocError;
 use crate::mdoc::holder_session::{
     Decision, HolderPolicy, HolderSession, HolderStep, MdocSource, PresentationRequest,
 };
-use eid_icao::apdu::{CommandApdu, ResponseApdu, SHORT_MAX_LE, sw};
 use eid_icao::{ApduTransport, TransportError};
 use thiserror::Error;
 
@@ -85,7 +85,7 @@ fn unwrap(bytes: &[u8]) -> Option<&[u8]> {
 }
 
 fn status_only(code: u16) -> Vec<u8> {
-    ResponseApdu::status(code).to_bytes()
+    response(&[], code)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +190,7 @@ impl<'a> NfcHolder<'a> {
     /// One command APDU in, its response out (data + SW1 SW2). Never panics.
     pub fn process_apdu(&mut self, apdu: &[u8]) -> Vec<u8> {
         self.apdus += 1;
-        let Ok(cmd) = CommandApdu::parse(apdu) else {
+        let Some(cmd) = CommandApdu::parse(apdu) else {
             return status_only(sw::WRONG_LENGTH);
         };
         if cmd.cla & !CLA_CHAINING != 0 {
@@ -262,7 +262,7 @@ impl<'a> NfcHolder<'a> {
         let Some(rest) = file.get(offset..) else {
             return status_only(sw::WRONG_P1P2);
         };
-        ResponseApdu::new(rest[..rest.len().min(le)].to_vec(), sw::OK).to_bytes()
+        response(&rest[..rest.len().min(le)], sw::OK)
     }
 
     fn envelope(&mut self, cmd: &CommandApdu) -> Vec<u8> {
@@ -321,7 +321,7 @@ impl<'a> NfcHolder<'a> {
             n if n >= 256 => 0x6100,
             n => 0x6100 | n as u16,
         };
-        ResponseApdu::new(data, code).to_bytes()
+        response(&data, code)
     }
 }
 
@@ -342,18 +342,28 @@ pub enum NfcError {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ApduCount(pub usize);
 
+/// A response: data and status word.
+struct Response {
+    data: Vec<u8>,
+    sw: u16,
+}
+
 fn transmit(
     t: &mut dyn ApduTransport,
     cmd: &CommandApdu,
     count: &mut ApduCount,
-) -> Result<ResponseApdu, NfcError> {
+) -> Result<Response, NfcError> {
     count.0 += 1;
     let raw = t.transmit(&cmd.to_bytes())?;
-    ResponseApdu::parse(&raw).map_err(|_| NfcError::Malformed)
+    let (data, sw) = split_response(&raw).ok_or(NfcError::Malformed)?;
+    Ok(Response {
+        data: data.to_vec(),
+        sw,
+    })
 }
 
-fn expect_ok(r: ResponseApdu) -> Result<Vec<u8>, NfcError> {
-    if r.is_ok() {
+fn expect_ok(r: Response) -> Result<Vec<u8>, NfcError> {
+    if r.sw == sw::OK {
         Ok(r.data)
     } else {
         Err(NfcError::Status(r.sw))
