@@ -200,3 +200,25 @@ fn decline_over_nfc_and_a_card_that_is_not_an_mdoc() {
         NfcError::Status(0x6A82)
     );
 }
+
+#[test]
+fn a_card_that_keeps_announcing_more_data_without_sending_any_is_refused() {
+    struct Endless;
+    impl eid_icao::ApduTransport for Endless {
+        fn transmit(&mut self, _: &[u8]) -> Result<Vec<u8>, eid_icao::TransportError> {
+            Ok(vec![0x61, 0x00])
+        }
+        fn limits(&self) -> eid_icao::TransportLimits {
+            eid_icao::TransportLimits::SHORT
+        }
+        fn reconnect(&mut self) -> Result<(), eid_icao::TransportError> {
+            Ok(())
+        }
+    }
+    let mut count = ApduCount::default();
+    assert_eq!(
+        eid_core::mdoc::transport::nfc::exchange(&mut Endless, &[0xa0], &mut count),
+        Err(NfcError::Malformed)
+    );
+    assert_eq!(count.0, 1);
+}

@@ -11,12 +11,14 @@ pub fn ephemeral_key(rng: &mut dyn Rng) -> Result<(SecretKey, P256Key), MdocErro
     for _ in 0..16 {
         let mut d = vec![0u8; 32];
         rng.fill(&mut d);
-        let Ok(sk) = p256::SecretKey::from_slice(&d) else {
+        // Wrapped first, so a refused candidate is wiped like the kept one.
+        let d = SecretKey::new(d);
+        let Ok(sk) = p256::SecretKey::from_slice(d.as_bytes()) else {
             continue;
         };
         let point = p256::ecdsa::VerifyingKey::from(sk.public_key()).to_sec1_point(false);
         let public = P256Key::from_sec1(point.as_bytes())?;
-        return Ok((SecretKey::new(d), public));
+        return Ok((d, public));
     }
     Err(MdocError::Key)
 }

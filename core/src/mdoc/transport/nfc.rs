@@ -461,6 +461,8 @@ pub fn exchange(
         out.extend_from_slice(&r.data);
         match r.sw {
             sw::OK => break,
+            // "More data" must come with data, or a card could keep the reader asking forever.
+            s if s >> 8 == 0x61 && r.data.is_empty() => return Err(NfcError::Malformed),
             s if s >> 8 == 0x61 => {
                 let next = if extended { 65536 } else { SHORT_MAX_LE };
                 r = transmit(
