@@ -1,9 +1,12 @@
-//! The NFC handover of ISO/IEC 18013-5 Annex D: the example SessionTranscript's Handover Select
-//! message read by our NDEF parser gives back the example DeviceEngagement.
+//! The transport parts of ISO/IEC 18013-5 Annex D: the example QR engagement's BLE options
+//! (central client mode and its UUID) rebuilt byte for byte by our builder, and the example
+//! SessionTranscript's Handover Select message read by our NDEF parser, giving back the example
+//! DeviceEngagement.
 #![allow(clippy::unwrap_used)]
 
-use eid_core::mdoc::SessionTranscript;
+use eid_core::mdoc::transport::ble::{ble_options, retrieval_method};
 use eid_core::mdoc::transport::ndef::{parse_handover_select, parse_message};
+use eid_core::mdoc::{DeviceEngagement, SessionTranscript};
 
 fn v(name: &str) -> Vec<u8> {
     let path = format!(
@@ -38,4 +41,18 @@ fn annex_d_handover_select_carries_the_example_engagement() {
     let hr = parts[1].as_bytes().unwrap();
     assert!(parse_message(hr).is_ok());
     assert!(parse_handover_select(hr).is_err());
+}
+
+#[test]
+fn annex_d_engagement_ble_options_are_rebuilt_exactly() {
+    let bytes = v("device_engagement");
+    let e = DeviceEngagement::parse(&bytes).unwrap();
+    let uuid: [u8; 16] = hex::decode("45efef742b2c4837a9a3b0e1d05a6917")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    // mdoc central client mode only, with the reader's service UUID.
+    assert_eq!(ble_options(&e.retrieval_methods), Some((None, Some(uuid))));
+    let rebuilt = DeviceEngagement::new(e.e_device_key, vec![retrieval_method(None, Some(uuid))]);
+    assert_eq!(rebuilt.encoded(), bytes);
 }
