@@ -139,13 +139,30 @@ fn an_iaca_the_desk_does_not_trust_makes_the_answer_not_valid() {
     std::fs::write(&pem, &csca.stdout).unwrap();
     let (mut child, uri, addr, err) = holder(&[]);
     let out = eid(&[
-        "mdoc", "read", "--engagement", &uri, "--tcp", &addr, "--elements", "family_name",
-        "--trust", pem.to_str().unwrap(), "--json",
+        "mdoc",
+        "read",
+        "--engagement",
+        &uri,
+        "--tcp",
+        &addr,
+        "--elements",
+        "family_name",
+        "--trust",
+        pem.to_str().unwrap(),
+        "--json",
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
-    assert_eq!(v["reasons"][0], "document signer not issued by a trusted IACA");
+    assert_eq!(
+        v["reasons"][0],
+        "document signer not issued by a trusted IACA"
+    );
     assert_eq!(v["elements"], Value::Object(Default::default()));
     assert!(child.wait().unwrap().success());
     drop(err);

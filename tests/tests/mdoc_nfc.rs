@@ -222,3 +222,43 @@ fn a_card_that_keeps_announcing_more_data_without_sending_any_is_refused() {
     );
     assert_eq!(count.0, 1);
 }
+
+#[test]
+fn random_apdus_never_panic_the_holder_card() {
+    let f = MdocFixtures::new().unwrap();
+    let mut wallet = f.wallet;
+    let mut consent = |_: &PresentationRequest| Decision::Accept;
+    let policy = HolderPolicy {
+        reader_cas: None,
+        require_reader_auth: false,
+        now: NOW,
+    };
+    let mut holder = NfcHolder::new(key(8), policy, &mut wallet, &mut consent).unwrap();
+    let mut state = 0x1234_5678_u32;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    let prefixes: [&[u8]; 5] = [
+        &[
+            0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x48, 0x04, 0x00,
+        ],
+        &[0x00, 0xC3, 0x00, 0x00],
+        &[0x10, 0xC3, 0x00, 0x00],
+        &[0x00, 0xC0, 0x00, 0x00],
+        &[0x00, 0xB0],
+    ];
+    for i in 0..20_000u32 {
+        let mut apdu = prefixes[(i % 5) as usize].to_vec();
+        let extra = (next() % 40) as usize;
+        apdu.extend((0..extra).map(|_| next() as u8));
+        if i % 7 == 0 {
+            // Re-select now and then, so ENVELOPE and GET RESPONSE reach the session code.
+            holder.process_apdu(prefixes[0]);
+        }
+        let r = holder.process_apdu(&apdu);
+        assert!(r.len() >= 2);
+    }
+}
