@@ -11,6 +11,7 @@ mod context;
 mod demo;
 mod dev;
 mod fixtures;
+mod mdoc;
 mod output;
 mod server;
 mod values;
@@ -41,6 +42,12 @@ enum Command {
     Fixtures(fixtures::FixturesCommand),
     /// The citizen's wallet: documents, account state, transaction log.
     Wallet(wallet::WalletArgs),
+    /// ISO/IEC 18013-5 mdoc reading (a verifier desk) and the size/time table.
+    #[command(subcommand)]
+    Mdoc(mdoc::MdocCommand),
+    /// Developer tools (`eid dev mdoc-holder`).
+    #[command(subcommand)]
+    Dev(dev::DevCommand),
     /// Load-test preparation (scripts/load.sh): activate the synthetic citizens and write a wrk
     /// script of device-signed sync requests.
     LoadPrep(dev::load::Args),
@@ -81,6 +88,8 @@ fn main() -> ExitCode {
         Command::Chip(cmd) => chip::run(cmd),
         Command::Fixtures(cmd) => fixtures::run(cmd),
         Command::Wallet(args) => wallet::run(args),
+        Command::Mdoc(cmd) => mdoc::run(cmd),
+        Command::Dev(cmd) => dev::run(cmd),
         Command::LoadPrep(args) => dev::load::run(args),
         Command::LoadPrepRedeem(args) => dev::load_redeem::run(args),
         Command::Keys(args) => server::keys::run(args),

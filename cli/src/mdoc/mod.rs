@@ -1,0 +1,29 @@
+//! `eid mdoc ...`: an ISO/IEC 18013-5 reader desk (`read`, over PC/SC NFC or the TCP stand-in for
+//! BLE) and the size/time table of the request presets (`sizes`). The holder side for tests is
+//! `eid dev mdoc-holder`.
+
+pub mod json;
+pub mod read;
+pub mod sizes;
+
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum MdocCommand {
+    /// Read an mdoc holder as a verifier desk: engagement, (signed) request, checked response.
+    /// Prints {valid, doctype, elements, reasons, reader_authenticated}; exit 0 valid, 1 not.
+    Read(read::ReadArgs),
+    /// Engagement QR version, DeviceRequest and DeviceResponse bytes, modelled BLE time and NFC
+    /// APDU count of the airport, hotel, age and licence requests (fixture mdocs).
+    Sizes {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cmd: MdocCommand) -> anyhow::Result<std::process::ExitCode> {
+    match cmd {
+        MdocCommand::Read(args) => read::run(args),
+        MdocCommand::Sizes { json } => sizes::run(json),
+    }
+}

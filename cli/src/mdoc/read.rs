@@ -1,0 +1,211 @@
+//! `eid mdoc read`: the verifier desk's side of ISO/IEC 18013-5 over NFC (a phone on a PC/SC
+//! reader, `--pcsc`) or the TCP stand-in for BLE (`--engagement 'mdoc:...' --tcp ADDR`).
+
+use super::json::cbor_to_json;
+use crate::context::now_s;
+use crate::output::print_json;
+use anyhow::{Context as _, Result, bail};
+use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_options};
+use eid_core::mdoc::transport::gatt_session::run_reader;
+use eid_core::mdoc::transport::tcp::TcpGatt;
+use eid_core::mdoc::{
+    DeviceEngagement, ReaderError, ReaderOutcome, ReaderSession, ReaderSigner,
+    STATUS_SESSION_TERMINATION, ephemeral_key,
+};
+use eid_crypto::trust::TrustStore;
+use eid_fixtures::mdoc::{MdocFixtures, PHOTOID, items_request};
+use serde_json::{Map, json};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct ReadArgs {
+    /// NFC through a PC/SC reader (the phone or test holder on the reader).
+    #[arg(long, conflicts_with_all = ["engagement", "tcp"])]
+    pcsc: bool,
+    /// The PC/SC reader's name (default: the first one holding a card).
+    #[arg(long, requires = "pcsc")]
+    reader: Option<String>,
+    /// The holder's QR engagement (`mdoc:` URI).
+    #[arg(long, requires = "tcp")]
+    engagement: Option<String>,
+    /// Address of the holder's TCP stand-in for BLE.
+    #[arg(long, requires = "engagement")]
+    tcp: Option<String>,
+    /// Elements to ask for, comma-separated: `identifier` (in the docType's namespace) or
+    /// `namespace/identifier`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    elements: Vec<String>,
+    /// The docType asked for.
+    #[arg(long, default_value = PHOTOID)]
+    doctype: String,
+    /// PEM file of the IACA certificates to trust (default: the fixture trust root, for tests).
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// Do not sign the request (no reader authentication).
+    #[arg(long)]
+    no_reader_auth: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+fn iacas(args: &ReadArgs, f: &MdocFixtures) -> Result<TrustStore> {
+    match &args.trust {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let mut t = TrustStore::new();
+            if t.add_pem(&pem)? == 0 {
+                bail!("no certificate in {}", path.display());
+            }
+            Ok(t)
+        }
+        None => Ok(f.iacas()?),
+    }
+}
+
+pub fn run(args: ReadArgs) -> Result<ExitCode> {
+    let f = MdocFixtures::new()?;
+    let trust = iacas(&args, &f)?;
+    let ids: Vec<&str> = args.elements.iter().map(String::as_str).collect();
+    let items = [items_request(&args.doctype, &ids)];
+    let (e_reader, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
+    let mut sign = |tbs: &[u8]| f.reader.sign(tbs);
+    let signer = (!args.no_reader_auth).then(|| ReaderSigner {
+        certificate: &f.reader.certificate,
+        sign: &mut sign,
+    });
+    let reader_authenticated = signer.is_some();
+    let now = now_s();
+    let outcome = if args.pcsc {
+        read_pcsc(&args, e_reader, &items, signer, &trust, now)?
+    } else {
+        let (Some(uri), Some(addr)) = (&args.engagement, &args.tcp) else {
+            bail!("give --pcsc, or --engagement and --tcp");
+        };
+        let engagement = DeviceEngagement::from_uri(uri.trim())?;
+        if !matches!(
+            ble_options(&engagement.retrieval_methods),
+            Some((Some(_), _))
+        ) {
+            bail!(
+                "the engagement offers no BLE peripheral server mode (which the TCP link stands in for)"
+            );
+        }
+        let key_bytes = engagement.e_device_key_bytes.clone();
+        let mut reader = ReaderSession::new(e_reader, engagement, ciborium::Value::Null)?;
+        let establishment = reader.establish(&items, signer).map_err(reader_err)?;
+        let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+        let mut link = TcpGatt::new(stream);
+        let mut endpoint = BleEndpoint::new(BleMode::PeripheralServer, BleRole::Reader, &key_bytes);
+        run_reader(
+            &mut link,
+            &mut endpoint,
+            &mut reader,
+            &establishment,
+            &trust,
+            now,
+        )?
+    };
+    report(&args, outcome, reader_authenticated)
+}
+
+fn primary_namespace(doc_type: &str) -> &'static str {
+    if doc_type == eid_fixtures::mdoc::MDL {
+        eid_fixtures::mdoc::MDL_NS
+    } else {
+        eid_fixtures::mdoc::PHOTOID_NS
+    }
+}
+
+fn reader_err(e: ReaderError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+#[cfg(feature = "pcsc")]
+fn read_pcsc(
+    args: &ReadArgs,
+    e_reader: eid_crypto::SecretKey,
+    items: &[eid_core::mdoc::ItemsRequest],
+    signer: Option<ReaderSigner<'_>>,
+    trust: &TrustStore,
+    now: u64,
+) -> Result<ReaderOutcome> {
+    use eid_core::mdoc::transport::nfc::read_mdoc;
+    use eid_icao::pcsc::PcscTransport;
+    let mut t = PcscTransport::open(args.reader.as_deref(), true)?;
+    Ok(read_mdoc(&mut t, e_reader, items, signer, trust, now)?.outcome)
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn read_pcsc(
+    _: &ReadArgs,
+    _: eid_crypto::SecretKey,
+    _: &[eid_core::mdoc::ItemsRequest],
+    _: Option<ReaderSigner<'_>>,
+    _: &TrustStore,
+    _: u64,
+) -> Result<ReaderOutcome> {
+    bail!("this eid was built without PC/SC (cargo feature `pcsc`)")
+}
+
+fn report(args: &ReadArgs, outcome: ReaderOutcome, reader_authenticated: bool) -> Result<ExitCode> {
+    let (valid, doctype, elements, reasons) = match outcome {
+        ReaderOutcome::Response(Ok(docs)) => {
+            let mut elements = Map::new();
+            let mut doctype = None;
+            for d in &docs {
+                doctype.get_or_insert_with(|| d.doc_type.clone());
+                for (ns, id, v) in &d.elements {
+                    // Elements of the docType's own namespace by identifier, others qualified.
+                    let key = if ns == primary_namespace(&d.doc_type) {
+                        id.clone()
+                    } else {
+                        format!("{ns}/{id}")
+                    };
+                    elements.insert(key, cbor_to_json(v));
+                }
+            }
+            (true, doctype, elements, Vec::new())
+        }
+        ReaderOutcome::Response(Err(e)) => (false, None, Map::new(), vec![e.to_string()]),
+        ReaderOutcome::Ended { status } => {
+            let why = if status == STATUS_SESSION_TERMINATION {
+                "the holder ended the session without a response (declined or refused)".to_owned()
+            } else {
+                format!("the holder answered with status {status}")
+            };
+            (false, None, Map::new(), vec![why])
+        }
+    };
+    let out = json!({
+        "valid": valid,
+        "doctype": doctype.unwrap_or_else(|| args.doctype.clone()),
+        "elements": elements,
+        "reasons": reasons,
+        "reader_authenticated": reader_authenticated,
+    });
+    if args.json {
+        print_json(&out)?;
+    } else {
+        println!("{}", if valid { "VALID" } else { "NOT VALID" });
+        for (k, v) in out["elements"].as_object().into_iter().flatten() {
+            let shown = match v {
+                serde_json::Value::String(s) if s.len() > 60 => {
+                    format!("<{} base64 chars>", s.len())
+                }
+                other => other.to_string(),
+            };
+            println!("  {k}: {shown}");
+        }
+        for r in out["reasons"].as_array().into_iter().flatten() {
+            println!("  reason: {}", r.as_str().unwrap_or_default());
+        }
+    }
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

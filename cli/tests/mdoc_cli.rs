@@ -1,0 +1,197 @@
+//! `eid mdoc read` against `eid dev mdoc-holder` as two processes over the TCP stand-in for BLE,
+//! and `eid mdoc sizes`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+fn eid(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Starts the holder; returns it, its engagement URI and its address.
+fn holder(extra: &[&str]) -> (Child, String, String, BufReader<std::process::ChildStderr>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(["dev", "mdoc-holder", "--tcp", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut uri = String::new();
+    out.read_line(&mut uri).unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let addr = loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "holder ended early");
+        if let Some(a) = line.trim().strip_prefix("listening on ") {
+            break a.to_owned();
+        }
+    };
+    (child, uri.trim().to_owned(), addr, err)
+}
+
+fn rest(mut err: BufReader<std::process::ChildStderr>) -> String {
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut err, &mut s).unwrap();
+    s
+}
+
+#[test]
+fn read_a_holder_in_another_process_over_tcp() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("engagement.png");
+    let (mut child, uri, addr, err) =
+        holder(&["--require-reader-auth", "--qr-png", png.to_str().unwrap()]);
+    assert!(uri.starts_with("mdoc:"), "{uri}");
+    let png_bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let out = eid(&[
+        "mdoc",
+        "read",
+        "--engagement",
+        &uri,
+        "--tcp",
+        &addr,
+        "--elements",
+        "family_name,birth_date,age_over_18",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["doctype"], "org.iso.23220.photoid.1");
+    assert_eq!(v["reader_authenticated"], true);
+    assert_eq!(v["reasons"], Value::Array(vec![]));
+    let e = v["elements"].as_object().unwrap();
+    assert_eq!(e.len(), 3);
+    assert_eq!(e["age_over_18"], true);
+    assert!(e["birth_date"].as_str().unwrap().len() == 10);
+    assert!(child.wait().unwrap().success());
+    let shown = rest(err);
+    assert!(
+        shown.contains("request from CN=Noi Bai Airport Border Desk TEST"),
+        "{shown}"
+    );
+    assert!(shown.contains("org.iso.23220.1/birth_date"));
+}
+
+#[test]
+fn an_unauthenticated_reader_is_refused_and_a_decline_is_not_valid() {
+    let (mut child, uri, addr, err) = holder(&["--require-reader-auth"]);
+    let out = eid(&[
+        "mdoc",
+        "read",
+        "--engagement",
+        &uri,
+        "--tcp",
+        &addr,
+        "--elements",
+        "family_name",
+        "--no-reader-auth",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["reader_authenticated"], false);
+    assert_eq!(v["elements"], Value::Object(Default::default()));
+    assert!(!v["reasons"].as_array().unwrap().is_empty());
+    assert!(child.wait().unwrap().success());
+    assert!(rest(err).contains("ReaderRefused(Unsigned)"));
+
+    let (mut child, uri, addr, err) = holder(&["--decline"]);
+    let out = eid(&[
+        "mdoc",
+        "read",
+        "--engagement",
+        &uri,
+        "--tcp",
+        &addr,
+        "--elements",
+        "family_name",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert!(v["reasons"][0].as_str().unwrap().contains("declined"));
+    assert!(rest(err).contains("answer: Decline"));
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn an_iaca_the_desk_does_not_trust_makes_the_answer_not_valid() {
+    // The CSCA of the simulated chips is a real certificate, but not the mdocs' IACA.
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("other.pem");
+    let csca = eid(&["fixtures", "csca"]);
+    assert!(csca.status.success());
+    std::fs::write(&pem, &csca.stdout).unwrap();
+    let (mut child, uri, addr, err) = holder(&[]);
+    let out = eid(&[
+        "mdoc",
+        "read",
+        "--engagement",
+        &uri,
+        "--tcp",
+        &addr,
+        "--elements",
+        "family_name",
+        "--trust",
+        pem.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(
+        v["reasons"][0],
+        "document signer not issued by a trusted IACA"
+    );
+    assert_eq!(v["elements"], Value::Object(Default::default()));
+    assert!(child.wait().unwrap().success());
+    drop(err);
+}
+
+#[test]
+fn sizes_table() {
+    let out = eid(&["mdoc", "sizes", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["request"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["airport", "hotel", "age", "licence"]);
+    for r in &rows {
+        assert!(r["engagement_qr_version"].as_u64().unwrap() <= 10);
+        assert!(r["ble_modelled_seconds"].as_f64().unwrap() > 0.0);
+        assert!(r["nfc_apdus_extended"].as_u64().unwrap() < r["nfc_apdus_short"].as_u64().unwrap());
+    }
+    // BLE target: the airport request and answer within 0.3 s at 20 KB/s, MTU 185.
+    assert!(rows[0]["ble_modelled_seconds"].as_f64().unwrap() <= 0.3);
+    // The licence carries the portrait: by far the largest answer.
+    assert!(
+        rows[3]["device_response_bytes"].as_u64().unwrap()
+            > 5 * rows[0]["device_response_bytes"].as_u64().unwrap()
+    );
+}

@@ -1,0 +1,101 @@
+//! `eid mdoc read --pcsc` against `eid dev mdoc-holder --nfc-vpcd`: a desk reader reading the
+//! holder (the phone in HCE mode) through libpcsclite → pcscd → vpcd → TCP → the holder process.
+//!
+//! Needs pcscd with the vpcd driver (`scripts/pcsc-env.sh`, started by `scripts/test.sh`).
+//! `EID_PCSC_TEST=1` makes a missing reader a failure; without it the test reports and passes.
+#![cfg(feature = "pcsc")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The second virtual reader (35964); the transport tests use the first.
+const READER: &str = "Virtual PCD 00 01";
+const VPCD_ADDR: &str = "127.0.0.1:35964";
+
+struct Holder(Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_desk_reads_the_holder_over_pcsc() {
+    if !eid_icao::pcsc::list_readers()
+        .unwrap_or_default()
+        .iter()
+        .any(|r| r == READER)
+    {
+        if std::env::var("EID_PCSC_TEST").as_deref() == Ok("1") {
+            panic!("EID_PCSC_TEST=1 but no {READER}: start pcscd with scripts/pcsc-env.sh");
+        }
+        eprintln!("skipped: no vpcd reader (set EID_PCSC_TEST=1 to make this an error)");
+        return;
+    }
+    let mut holder = Holder(
+        Command::new(env!("CARGO_BIN_EXE_eid"))
+            .args([
+                "dev",
+                "mdoc-holder",
+                "--nfc-vpcd",
+                "--vpcd",
+                VPCD_ADDR,
+                "--require-reader-auth",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let v: Value = loop {
+        let out = Command::new(env!("CARGO_BIN_EXE_eid"))
+            .args([
+                "mdoc",
+                "read",
+                "--pcsc",
+                "--reader",
+                READER,
+                "--doctype",
+                "org.iso.18013.5.1.mDL",
+                "--elements",
+                "family_name,driving_privileges,portrait",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break serde_json::from_slice(&out.stdout).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["doctype"], "org.iso.18013.5.1.mDL");
+    assert_eq!(v["reader_authenticated"], true);
+    assert_eq!(
+        v["elements"]["driving_privileges"][0]["vehicle_category_code"],
+        "B"
+    );
+    // The portrait (a JPEG, several KB) arrives whole: base64 of FF D8 ...
+    assert!(
+        v["elements"]["portrait"]
+            .as_str()
+            .unwrap()
+            .starts_with("/9j/")
+    );
+    // The holder ends once its session is over.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while holder.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "holder still running");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,557 @@
+//! NFC engagement and data retrieval (ISO/IEC 18013-5 §8.2.2.1, §8.3.3.2) with the holder's phone
+//! as the card (Android HCE-like: [`NfcHolder::process_apdu`] takes a command APDU and gives the
+//! response) and the reader on any [`ApduTransport`] (PC/SC desk reader, phone NFC).
+//!
+//! Engagement: an NFC Forum Type 4 Tag (NDEF application D2 76 00 00 85 01 01, capability
+//! container E103, NDEF file E104) holding the static Handover Select message ([`super::ndef`]).
+//! Data retrieval: SELECT the mdoc application A0 00 00 02 48 04 00; every reader message goes
+//! in ENVELOPE (INS C3) wrapped as BER-TLV `53`, extended length when the link allows it, command
+//! chaining (CLA bit 0x10) otherwise; the holder's message comes back in the response, also in
+//! `53`; what does not fit Le is announced with SW 61xx and fetched with GET RESPONSE (INS C0).
+
+use super::apdu::{Command as CommandApdu, SHORT_MAX_LE, response, split_response, sw};
+use super::ndef::{NfcLimits, StaticHandover, handover_select, parse_handover_select};
+use crate::mdoc::engagement::DeviceEngagement;
+use crate::mdoc::error::MdocError;
+use crate::mdoc::holder_session::{
+    Decision, HolderPolicy, HolderSession, HolderStep, MdocSource, PresentationRequest,
+};
+use eid_icao::{ApduTransport, TransportError};
+use thiserror::Error;
+
+/// AID of the mdoc data retrieval application.
+pub const MDOC_AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x02, 0x48, 0x04, 0x00];
+/// AID of the NFC Forum Type 4 Tag NDEF application.
+pub const NDEF_AID: [u8; 7] = [0xD2, 0x76, 0x00, 0x00, 0x85, 0x01, 0x01];
+const CC_FILE: [u8; 2] = [0xE1, 0x03];
+const NDEF_FILE: [u8; 2] = [0xE1, 0x04];
+/// ENVELOPE.
+pub const INS_ENVELOPE: u8 = 0xC3;
+/// GET RESPONSE.
+pub const INS_GET_RESPONSE: u8 = 0xC0;
+const INS_SELECT: u8 = 0xA4;
+const INS_READ_BINARY: u8 = 0xB0;
+/// BER-TLV tag wrapping session messages in ENVELOPE and its responses.
+const TAG_DATA: u8 = 0x53;
+const CLA_CHAINING: u8 = 0x10;
+/// Largest message accepted in chained ENVELOPEs (a DeviceRequest is a few KB).
+const MAX_COMMAND_MESSAGE: usize = 1024 * 1024;
+/// The Type 4 Tag's largest READ BINARY (MLe).
+const T4T_MLE: u16 = 0xFF;
+/// ATR of the holder as a contactless card in a PC/SC reader: card capabilities announce
+/// extended Lc/Le (ISO 7816-4 §8.1.1.2.7), so desk readers use extended ENVELOPEs.
+pub const HOLDER_ATR: [u8; 10] = [0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x80, 0x21, 0xC0, 0x96];
+
+/// BER-TLV `53` with a definite length.
+fn wrap(data: &[u8]) -> Vec<u8> {
+    let n = data.len();
+    let mut out = vec![TAG_DATA];
+    if n < 0x80 {
+        out.push(n as u8);
+    } else if n <= 0xFF {
+        out.extend_from_slice(&[0x81, n as u8]);
+    } else if n <= 0xFFFF {
+        out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]);
+    } else {
+        out.extend_from_slice(&[0x83, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    }
+    out.extend_from_slice(data);
+    out
+}
+
+/// The value of a BER-TLV `53`, which must fill `bytes` exactly.
+fn unwrap(bytes: &[u8]) -> Option<&[u8]> {
+    let (&tag, rest) = bytes.split_first()?;
+    if tag != TAG_DATA {
+        return None;
+    }
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = match first {
+        n if n < 0x80 => (usize::from(n), rest),
+        0x81 => (usize::from(*rest.first()?), rest.get(1..)?),
+        0x82 => (
+            usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?])),
+            rest.get(2..)?,
+        ),
+        0x83 => (
+            usize::from(*rest.first()?) << 16
+                | usize::from(*rest.get(1)?) << 8
+                | usize::from(*rest.get(2)?),
+            rest.get(3..)?,
+        ),
+        _ => return None,
+    };
+    (rest.len() == len).then_some(rest)
+}
+
+fn status_only(code: u16) -> Vec<u8> {
+    response(&[], code)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Selected {
+    None,
+    NdefApp,
+    CapabilityContainer,
+    NdefFile,
+    Mdoc,
+}
+
+/// The holder as an NFC card: the Type 4 Tag with the handover, and the mdoc application that
+/// runs the [`HolderSession`]. `consent` is asked when a request arrives.
+pub struct NfcHolder<'a> {
+    session: HolderSession,
+    policy: HolderPolicy<'a>,
+    source: &'a mut dyn MdocSource,
+    consent: &'a mut dyn FnMut(&PresentationRequest) -> Decision,
+    ndef_file: Vec<u8>,
+    selected: Selected,
+    /// Chained ENVELOPE data gathered so far.
+    command: Vec<u8>,
+    /// Response bytes not yet fetched by GET RESPONSE.
+    pending: Vec<u8>,
+    /// APDUs processed (for the size table).
+    pub apdus: usize,
+    /// The last request shown (tests and the CLI print it).
+    pub last_request: Option<PresentationRequest>,
+}
+
+impl std::fmt::Debug for NfcHolder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NfcHolder")
+            .field("selected", &self.selected)
+            .field("apdus", &self.apdus)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The limits the holder announces in its NFC carrier record.
+pub const HOLDER_LIMITS: NfcLimits = NfcLimits {
+    max_command_data: 0xFFFF,
+    max_response_data: 0xFFFF,
+};
+
+impl<'a> NfcHolder<'a> {
+    /// A holder engaged by NFC: a fresh DeviceEngagement for `e_device_private` (no retrieval
+    /// methods: they are in the handover), its Handover Select in the NDEF file, and the session
+    /// whose transcript carries `[HandoverSelect, null]`.
+    pub fn new(
+        e_device_private: eid_crypto::SecretKey,
+        policy: HolderPolicy<'a>,
+        source: &'a mut dyn MdocSource,
+        consent: &'a mut dyn FnMut(&PresentationRequest) -> Decision,
+    ) -> Result<NfcHolder<'a>, MdocError> {
+        let engagement = DeviceEngagement::new(
+            crate::mdoc::ephemeral::public_key(&e_device_private)?,
+            vec![],
+        );
+        let hs = handover_select(&engagement, HOLDER_LIMITS);
+        let session = HolderSession::new(
+            e_device_private,
+            engagement,
+            super::ndef::static_handover(&hs),
+        )?;
+        let mut ndef_file = (hs.len() as u16).to_be_bytes().to_vec();
+        ndef_file.extend_from_slice(&hs);
+        Ok(NfcHolder {
+            session,
+            policy,
+            source,
+            consent,
+            ndef_file,
+            selected: Selected::None,
+            command: Vec::new(),
+            pending: Vec::new(),
+            apdus: 0,
+            last_request: None,
+        })
+    }
+
+    pub fn session(&self) -> &HolderSession {
+        &self.session
+    }
+
+    /// A field reset (power cycle): the selection and any half-sent answer are lost; the
+    /// engagement and the session stay, as on a phone whose wallet screen is still open.
+    pub fn field_reset(&mut self) {
+        self.selected = Selected::None;
+        self.command.clear();
+        self.pending.clear();
+    }
+
+    /// The holder gave up (wallet screen closed): the session is over.
+    pub fn deactivated(&mut self) {
+        self.session.transport_ended();
+        self.selected = Selected::None;
+        self.command.clear();
+        self.pending.clear();
+    }
+
+    /// One command APDU in, its response out (data + SW1 SW2). Never panics.
+    pub fn process_apdu(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.apdus += 1;
+        let Some(cmd) = CommandApdu::parse(apdu) else {
+            return status_only(sw::WRONG_LENGTH);
+        };
+        if cmd.cla & !CLA_CHAINING != 0 {
+            return status_only(sw::CLA_NOT_SUPPORTED);
+        }
+        match cmd.ins {
+            INS_SELECT => self.select(&cmd),
+            INS_READ_BINARY => self.read_binary(&cmd),
+            INS_ENVELOPE => self.envelope(&cmd),
+            INS_GET_RESPONSE => self.get_response(&cmd),
+            _ => status_only(sw::INS_NOT_SUPPORTED),
+        }
+    }
+
+    fn select(&mut self, cmd: &CommandApdu) -> Vec<u8> {
+        self.command.clear();
+        self.pending.clear();
+        match (cmd.p1, cmd.data.as_slice()) {
+            (0x04, aid) if aid == NDEF_AID => {
+                self.selected = Selected::NdefApp;
+                status_only(sw::OK)
+            }
+            (0x04, aid) if aid == MDOC_AID => {
+                self.selected = Selected::Mdoc;
+                status_only(sw::OK)
+            }
+            (0x00, f) if f == CC_FILE && self.selected != Selected::None => {
+                self.selected = Selected::CapabilityContainer;
+                status_only(sw::OK)
+            }
+            (0x00, f) if f == NDEF_FILE && self.selected != Selected::None => {
+                self.selected = Selected::NdefFile;
+                status_only(sw::OK)
+            }
+            _ => status_only(sw::FILE_NOT_FOUND),
+        }
+    }
+
+    fn capability_container(&self) -> Vec<u8> {
+        let max = (self.ndef_file.len() as u16).to_be_bytes();
+        let mle = T4T_MLE.to_be_bytes();
+        vec![
+            0x00,
+            0x0F,
+            0x20,
+            mle[0],
+            mle[1],
+            0x00,
+            0xFF,
+            0x04,
+            0x06,
+            NDEF_FILE[0],
+            NDEF_FILE[1],
+            max[0],
+            max[1],
+            0x00,
+            0xFF,
+        ]
+    }
+
+    fn read_binary(&mut self, cmd: &CommandApdu) -> Vec<u8> {
+        let file = match self.selected {
+            Selected::CapabilityContainer => self.capability_container(),
+            Selected::NdefFile => self.ndef_file.clone(),
+            _ => return status_only(sw::FILE_NOT_FOUND),
+        };
+        let offset = usize::from(u16::from_be_bytes([cmd.p1 & 0x7F, cmd.p2]));
+        let le = cmd.le.unwrap_or(SHORT_MAX_LE).min(usize::from(T4T_MLE));
+        let Some(rest) = file.get(offset..) else {
+            return status_only(sw::WRONG_P1P2);
+        };
+        response(&rest[..rest.len().min(le)], sw::OK)
+    }
+
+    fn envelope(&mut self, cmd: &CommandApdu) -> Vec<u8> {
+        if self.selected != Selected::Mdoc {
+            return status_only(sw::SECURITY_NOT_SATISFIED);
+        }
+        if self.command.len() + cmd.data.len() > MAX_COMMAND_MESSAGE {
+            self.command.clear();
+            return status_only(sw::WRONG_LENGTH);
+        }
+        self.command.extend_from_slice(&cmd.data);
+        if cmd.cla & CLA_CHAINING != 0 {
+            return status_only(sw::OK);
+        }
+        let whole = std::mem::take(&mut self.command);
+        let Some(message) = unwrap(&whole) else {
+            return status_only(sw::WRONG_DATA);
+        };
+        let reply = match self.session.receive(message, &self.policy, &*self.source) {
+            Ok(HolderStep::Request(shown)) => {
+                let decision = (self.consent)(&shown);
+                self.last_request = Some(shown);
+                match self.session.decide(decision, self.source) {
+                    Ok(r) => Some(r),
+                    Err(_) => Some(self.session.terminate()),
+                }
+            }
+            Ok(HolderStep::Ended { reply, .. }) => reply,
+            Err(_) => return status_only(sw::WRONG_DATA),
+        };
+        match reply {
+            Some(r) => {
+                self.pending = wrap(&r);
+                self.answer(cmd.le.unwrap_or(SHORT_MAX_LE))
+            }
+            None => status_only(sw::OK),
+        }
+    }
+
+    fn get_response(&mut self, cmd: &CommandApdu) -> Vec<u8> {
+        if self.pending.is_empty() {
+            return status_only(sw::WRONG_DATA);
+        }
+        self.answer(cmd.le.unwrap_or(SHORT_MAX_LE))
+    }
+
+    /// Up to `le` pending bytes; 61xx announces what remains (xx = 00: 256 or more).
+    fn answer(&mut self, le: usize) -> Vec<u8> {
+        let le = le.min(usize::from(HOLDER_LIMITS.max_response_data));
+        let n = self.pending.len().min(le);
+        let data: Vec<u8> = self.pending.drain(..n).collect();
+        let remaining = self.pending.len();
+        let code = match remaining {
+            0 => sw::OK,
+            // SW2 = 00: 256 bytes or more remain.
+            n if n >= 256 => 0x6100,
+            n => 0x6100 | n as u16,
+        };
+        response(&data, code)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NfcError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The card answered with an unexpected status word (the word is not secret).
+    #[error("card status {0:04X}")]
+    Status(u16),
+    #[error("malformed response from the card")]
+    Malformed,
+    #[error(transparent)]
+    Mdoc(#[from] MdocError),
+}
+
+/// Counts the APDUs a reader sent (for the size table).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ApduCount(pub usize);
+
+/// A response: data and status word.
+struct Response {
+    data: Vec<u8>,
+    sw: u16,
+}
+
+fn transmit(
+    t: &mut dyn ApduTransport,
+    cmd: &CommandApdu,
+    count: &mut ApduCount,
+) -> Result<Response, NfcError> {
+    count.0 += 1;
+    let raw = t.transmit(&cmd.to_bytes())?;
+    let (data, sw) = split_response(&raw).ok_or(NfcError::Malformed)?;
+    Ok(Response {
+        data: data.to_vec(),
+        sw,
+    })
+}
+
+fn expect_ok(r: Response) -> Result<Vec<u8>, NfcError> {
+    if r.sw == sw::OK {
+        Ok(r.data)
+    } else {
+        Err(NfcError::Status(r.sw))
+    }
+}
+
+/// The reader's side: reads the engagement from the Type 4 Tag, then exchanges messages.
+pub fn read_engagement(
+    t: &mut dyn ApduTransport,
+    count: &mut ApduCount,
+) -> Result<StaticHandover, NfcError> {
+    let select_aid = |aid: &[u8]| {
+        CommandApdu::new(0x00, INS_SELECT, 0x04, 0x00)
+            .with_data(aid.to_vec())
+            .with_le(256)
+    };
+    let select_file =
+        |f: &[u8]| CommandApdu::new(0x00, INS_SELECT, 0x00, 0x0C).with_data(f.to_vec());
+    expect_ok(transmit(t, &select_aid(&NDEF_AID), count)?)?;
+    expect_ok(transmit(t, &select_file(&CC_FILE), count)?)?;
+    let cc = expect_ok(transmit(
+        t,
+        &CommandApdu::new(0, INS_READ_BINARY, 0, 0).with_le(15),
+        count,
+    )?)?;
+    let mle = match cc.get(3..5) {
+        Some([h, l]) => usize::from(u16::from_be_bytes([*h, *l])).clamp(1, 255),
+        _ => return Err(NfcError::Malformed),
+    };
+    expect_ok(transmit(t, &select_file(&NDEF_FILE), count)?)?;
+    let nlen = expect_ok(transmit(
+        t,
+        &CommandApdu::new(0, INS_READ_BINARY, 0, 0).with_le(2),
+        count,
+    )?)?;
+    let [h, l] = nlen.as_slice() else {
+        return Err(NfcError::Malformed);
+    };
+    let total = usize::from(u16::from_be_bytes([*h, *l]));
+    let mut message = Vec::with_capacity(total);
+    while message.len() < total {
+        let offset = message.len() + 2;
+        let want = (total - message.len()).min(mle);
+        let cmd = CommandApdu::new(0, INS_READ_BINARY, (offset >> 8) as u8 & 0x7F, offset as u8)
+            .with_le(want);
+        let part = expect_ok(transmit(t, &cmd, count)?)?;
+        if part.is_empty() || part.len() > want {
+            return Err(NfcError::Malformed);
+        }
+        message.extend_from_slice(&part);
+    }
+    Ok(parse_handover_select(&message)?)
+}
+
+/// Selects the mdoc application.
+pub fn select_mdoc(t: &mut dyn ApduTransport, count: &mut ApduCount) -> Result<(), NfcError> {
+    let cmd = CommandApdu::new(0x00, INS_SELECT, 0x04, 0x0C).with_data(MDOC_AID.to_vec());
+    expect_ok(transmit(t, &cmd, count)?)?;
+    Ok(())
+}
+
+/// Sends one session message in ENVELOPE and returns the holder's message (empty when the
+/// holder answered with no data, e.g. to a termination).
+pub fn exchange(
+    t: &mut dyn ApduTransport,
+    message: &[u8],
+    count: &mut ApduCount,
+) -> Result<Vec<u8>, NfcError> {
+    let data = wrap(message);
+    let extended = t.limits().extended_length;
+    let (piece, le) = if extended {
+        (0xFFFF, 65536)
+    } else {
+        (255, SHORT_MAX_LE)
+    };
+    let parts: Vec<&[u8]> = data.chunks(piece).collect();
+    let mut response = None;
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let cla = if last { 0x00 } else { CLA_CHAINING };
+        let mut cmd = CommandApdu::new(cla, INS_ENVELOPE, 0x00, 0x00).with_data(part.to_vec());
+        if last {
+            cmd = cmd.with_le(le);
+        }
+        let r = transmit(t, &cmd, count)?;
+        if !last {
+            expect_ok(r)?;
+        } else {
+            response = Some(r);
+        }
+    }
+    let mut r = response.ok_or(NfcError::Malformed)?;
+    let mut out = Vec::new();
+    loop {
+        out.extend_from_slice(&r.data);
+        match r.sw {
+            sw::OK => break,
+            // "More data" must come with data, or a card could keep the reader asking forever.
+            s if s >> 8 == 0x61 && r.data.is_empty() => return Err(NfcError::Malformed),
+            s if s >> 8 == 0x61 => {
+                let next = if extended { 65536 } else { SHORT_MAX_LE };
+                r = transmit(
+                    t,
+                    &CommandApdu::new(0, INS_GET_RESPONSE, 0, 0).with_le(next),
+                    count,
+                )?;
+            }
+            s => return Err(NfcError::Status(s)),
+        }
+        if out.len() > MAX_COMMAND_MESSAGE * 16 {
+            return Err(NfcError::Malformed);
+        }
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    unwrap(&out).map(<[u8]>::to_vec).ok_or(NfcError::Malformed)
+}
+
+/// What a reader got over NFC.
+#[derive(Debug)]
+pub struct NfcRead {
+    pub outcome: crate::mdoc::reader_session::ReaderOutcome,
+    /// Whether the request was signed (reader authentication offered).
+    pub reader_authenticated: bool,
+    pub apdus: ApduCount,
+    pub request_bytes: usize,
+    pub response_bytes: usize,
+}
+
+/// A whole reading: engagement from the Type 4 Tag (static handover), session with
+/// `e_reader_private`, the request for `items` (signed when `signer` is given), the response
+/// checked against `iacas` at `now`, then the session terminated (status 20).
+pub fn read_mdoc(
+    t: &mut dyn ApduTransport,
+    e_reader_private: eid_crypto::SecretKey,
+    items: &[crate::mdoc::request::ItemsRequest],
+    signer: Option<crate::mdoc::reader_session::ReaderSigner<'_>>,
+    iacas: &eid_crypto::trust::TrustStore,
+    now: u64,
+) -> Result<NfcRead, NfcError> {
+    use crate::mdoc::reader_session::{ReaderError, ReaderSession};
+    let mut count = ApduCount::default();
+    let handover = read_engagement(t, &mut count)?;
+    let mut reader = ReaderSession::new(e_reader_private, handover.engagement, handover.handover)?;
+    let reader_authenticated = signer.is_some();
+    let establishment = reader.establish(items, signer).map_err(|e| match e {
+        ReaderError::Mdoc(m) => NfcError::Mdoc(m),
+        _ => NfcError::Malformed,
+    })?;
+    select_mdoc(t, &mut count)?;
+    let response = exchange(t, &establishment, &mut count)?;
+    let outcome = reader.receive(&response, iacas, now).map_err(|e| match e {
+        ReaderError::Mdoc(m) => NfcError::Mdoc(m),
+        _ => NfcError::Malformed,
+    })?;
+    if !matches!(
+        outcome,
+        crate::mdoc::reader_session::ReaderOutcome::Ended { .. }
+    ) {
+        let end = reader.terminate();
+        exchange(t, &end, &mut count)?;
+    }
+    Ok(NfcRead {
+        outcome,
+        reader_authenticated,
+        apdus: count,
+        request_bytes: establishment.len(),
+        response_bytes: response.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ber_tlv_53_lengths() {
+        for n in [0, 1, 127, 128, 255, 256, 65535, 65536] {
+            let d = vec![7u8; n];
+            let w = wrap(&d);
+            assert_eq!(unwrap(&w), Some(d.as_slice()), "{n}");
+            assert!(unwrap(&w[..w.len() - 1]).is_none() || n == 0);
+        }
+        assert_eq!(wrap(&[1, 2]), [0x53, 2, 1, 2]);
+        assert_eq!(&wrap(&[0; 200])[..3], [0x53, 0x81, 200]);
+        assert_eq!(&wrap(&[0; 300])[..4], [0x53, 0x82, 0x01, 0x2c]);
+        assert!(unwrap(&[0x54, 0]).is_none());
+        assert!(unwrap(&[0x53, 0x84, 0, 0, 0, 0]).is_none());
+    }
+}

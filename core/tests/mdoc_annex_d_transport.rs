@@ -1,0 +1,58 @@
+//! The transport parts of ISO/IEC 18013-5 Annex D: the example QR engagement's BLE options
+//! (central client mode and its UUID) rebuilt byte for byte by our builder, and the example
+//! SessionTranscript's Handover Select message read by our NDEF parser, giving back the example
+//! DeviceEngagement.
+#![allow(clippy::unwrap_used)]
+
+use eid_core::mdoc::transport::ble::{ble_options, retrieval_method};
+use eid_core::mdoc::transport::ndef::{parse_handover_select, parse_message};
+use eid_core::mdoc::{DeviceEngagement, SessionTranscript};
+
+fn v(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/vectors/iso18013-5/{name}.hex",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap()
+}
+
+#[test]
+fn annex_d_handover_select_carries_the_example_engagement() {
+    let t = SessionTranscript::parse_bytes(&v("session_transcript_bytes")).unwrap();
+    let parts = t.handover.as_array().unwrap();
+    let hs = parts[0].as_bytes().unwrap();
+    let read = parse_handover_select(hs).unwrap();
+    assert_eq!(read.engagement.encoded(), t.device_engagement_bytes.inner());
+    // The example offers BLE, not NFC data retrieval.
+    assert_eq!(read.nfc, None);
+    let records = parse_message(hs).unwrap();
+    let types: Vec<&[u8]> = records.iter().map(|r| r.record_type.as_slice()).collect();
+    assert_eq!(
+        types,
+        [
+            &b"Hs"[..],
+            b"application/vnd.bluetooth.le.oob",
+            b"iso.org:18013:deviceengagement"
+        ]
+    );
+    assert_eq!(records[2].id, b"mdoc");
+    // The example's Handover Request (negotiated handover) parses as NDEF too, but is not a
+    // Handover Select.
+    let hr = parts[1].as_bytes().unwrap();
+    assert!(parse_message(hr).is_ok());
+    assert!(parse_handover_select(hr).is_err());
+}
+
+#[test]
+fn annex_d_engagement_ble_options_are_rebuilt_exactly() {
+    let bytes = v("device_engagement");
+    let e = DeviceEngagement::parse(&bytes).unwrap();
+    let uuid: [u8; 16] = hex::decode("45efef742b2c4837a9a3b0e1d05a6917")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    // mdoc central client mode only, with the reader's service UUID.
+    assert_eq!(ble_options(&e.retrieval_methods), Some((None, Some(uuid))));
+    let rebuilt = DeviceEngagement::new(e.e_device_key, vec![retrieval_method(None, Some(uuid))]);
+    assert_eq!(rebuilt.encoded(), bytes);
+}

@@ -1,0 +1,461 @@
+//! ISO/IEC 18013-5 presentation sessions in memory: the holder's and the reader's state machines
+//! (eid_core::mdoc::{HolderSession, ReaderSession}) with the fixture mdocs, reader
+//! authentication, the citizen's decision, tampering and wrong keys.
+#![allow(clippy::unwrap_used)]
+
+use ciborium::Value;
+use eid_core::mdoc::{
+    CheckError, Decision, DeviceEngagement, DeviceResponse, HolderError, HolderPolicy,
+    HolderSession, HolderStep, ReaderAuthError, ReaderContext, ReaderError, ReaderOutcome,
+    ReaderSession, ReaderSigner, Role, STATUS_SESSION_TERMINATION, SessionCipher, SessionData,
+    SessionEnd, SessionKeys, check_device_response, ephemeral_key,
+};
+use eid_crypto::SecretKey;
+use eid_crypto::cose::Sign1;
+use eid_fixtures::mdoc::{MdocFixtures, NOW, PHOTOID, items_request, request_presets};
+
+struct Seq(u8);
+impl eid_crypto::Rng for Seq {
+    fn fill(&mut self, out: &mut [u8]) {
+        for b in out {
+            self.0 = self.0.wrapping_mul(97).wrapping_add(13);
+            *b = self.0;
+        }
+    }
+}
+
+fn keys(seed: u8) -> SecretKey {
+    ephemeral_key(&mut Seq(seed)).unwrap().0
+}
+
+struct Run {
+    holder: HolderSession,
+    holder_private: SecretKey,
+    reader: ReaderSession,
+    reader_private: SecretKey,
+    establishment: Vec<u8>,
+}
+
+/// Engagement by QR, the reader's first message (signed by `signer` when given).
+fn engage(
+    f: &MdocFixtures,
+    elements: &[&str],
+    signed: Option<&eid_fixtures::mdoc::FixtureReader>,
+) -> Run {
+    let holder_private = keys(1);
+    let holder = HolderSession::qr(holder_private.clone(), vec![]).unwrap();
+    let uri = holder.qr_uri();
+    assert!(uri.starts_with("mdoc:"));
+    let engagement = DeviceEngagement::from_uri(&uri).unwrap();
+    let reader_private = keys(2);
+    let mut reader = ReaderSession::new(reader_private.clone(), engagement, Value::Null).unwrap();
+    let request = items_request(PHOTOID, elements);
+    let establishment = match signed {
+        Some(r) => {
+            let mut sign = |tbs: &[u8]| r.sign(tbs);
+            reader
+                .establish(
+                    &[request],
+                    Some(ReaderSigner {
+                        certificate: &r.certificate,
+                        sign: &mut sign,
+                    }),
+                )
+                .unwrap()
+        }
+        None => reader.establish(&[request], None).unwrap(),
+    };
+    let _ = f;
+    Run {
+        holder,
+        holder_private,
+        reader,
+        reader_private,
+        establishment,
+    }
+}
+
+#[test]
+fn full_round_trip_with_reader_authentication_and_selective_disclosure() {
+    let mut f = MdocFixtures::new().unwrap();
+    let cas = f.reader.cas().unwrap();
+    let iacas = f.iacas().unwrap();
+    let mut run = engage(
+        &f,
+        &["family_name", "birth_date", "age_over_18"],
+        Some(&f.reader),
+    );
+    let policy = HolderPolicy {
+        reader_cas: Some(&cas),
+        require_reader_auth: true,
+        now: NOW,
+    };
+    let step = run
+        .holder
+        .receive(&run.establishment, &policy, &f.wallet)
+        .unwrap();
+    let HolderStep::Request(shown) = step else {
+        panic!("a request to show: {step:?}")
+    };
+    let reader = shown.reader.clone().unwrap();
+    assert!(
+        reader.subject.contains("Noi Bai Airport Border Desk TEST"),
+        "{}",
+        reader.subject
+    );
+    assert_eq!(reader.certificate, f.reader.certificate);
+    assert_eq!(shown.documents.len(), 1);
+    assert!(shown.documents[0].held);
+    let ids: Vec<(&str, bool)> = shown.documents[0]
+        .elements
+        .iter()
+        .map(|e| (e.identifier.as_str(), e.intent_to_retain))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("family_name", false),
+            ("birth_date", false),
+            ("age_over_18", false)
+        ]
+    );
+    // Deciding twice, or receiving while the citizen decides, is a state error.
+    assert_eq!(
+        run.holder.receive(&run.establishment, &policy, &f.wallet),
+        Err(HolderError::State)
+    );
+    let reply = run.holder.decide(Decision::Accept, &mut f.wallet).unwrap();
+    assert_eq!(
+        run.holder.decide(Decision::Accept, &mut f.wallet),
+        Err(HolderError::State)
+    );
+    let ReaderOutcome::Response(Ok(docs)) = run.reader.receive(&reply, &iacas, NOW).unwrap() else {
+        panic!("a verified response")
+    };
+    let [doc] = docs.as_slice() else {
+        panic!("one document")
+    };
+    assert_eq!(doc.doc_type, PHOTOID);
+    let got: Vec<&str> = doc.elements.iter().map(|(_, id, _)| id.as_str()).collect();
+    assert_eq!(got, ["family_name", "birth_date", "age_over_18"]);
+    assert!(doc.mso.value_digests.len() > 10, "the rest stays hidden");
+    assert!(!doc.device_mac);
+    // The reader ends the session with status 20; the holder is finished.
+    let end = run.reader.terminate();
+    assert_eq!(
+        SessionData::parse(&end).unwrap().status,
+        Some(STATUS_SESSION_TERMINATION)
+    );
+    assert_eq!(
+        run.holder.receive(&end, &policy, &f.wallet).unwrap(),
+        HolderStep::Ended {
+            reason: SessionEnd::ByReader,
+            reply: None
+        }
+    );
+    assert!(run.holder.is_finished());
+    let _ = (run.holder_private, run.reader_private);
+}
+
+#[test]
+fn every_preset_round_trips_unauthenticated_when_the_policy_allows() {
+    let mut f = MdocFixtures::new().unwrap();
+    let iacas = f.iacas().unwrap();
+    for (name, request) in request_presets() {
+        let holder_private = keys(5);
+        let mut holder = HolderSession::qr(holder_private, vec![]).unwrap();
+        let engagement = DeviceEngagement::from_uri(&holder.qr_uri()).unwrap();
+        let mut reader = ReaderSession::new(keys(6), engagement, Value::Null).unwrap();
+        let est = reader
+            .establish(std::slice::from_ref(&request), None)
+            .unwrap();
+        let policy = HolderPolicy {
+            reader_cas: None,
+            require_reader_auth: false,
+            now: NOW,
+        };
+        let HolderStep::Request(shown) = holder.receive(&est, &policy, &f.wallet).unwrap() else {
+            panic!("{name}: request")
+        };
+        assert_eq!(shown.reader, None, "{name}");
+        assert_eq!(shown.reader_auth_error, Some(ReaderAuthError::Untrusted));
+        let reply = holder.decide(Decision::Accept, &mut f.wallet).unwrap();
+        let ReaderOutcome::Response(Ok(docs)) = reader.receive(&reply, &iacas, NOW).unwrap() else {
+            panic!("{name}: verified")
+        };
+        assert_eq!(docs[0].doc_type, request.doc_type, "{name}");
+        assert_eq!(docs[0].elements.len(), request.elements.len(), "{name}");
+    }
+}
+
+#[test]
+fn reader_auth_required_refuses_unsigned_and_untrusted_readers() {
+    let f = MdocFixtures::new().unwrap();
+    let cas = f.reader.cas().unwrap();
+    let policy = HolderPolicy {
+        reader_cas: Some(&cas),
+        require_reader_auth: true,
+        now: NOW,
+    };
+    let iacas = f.iacas().unwrap();
+    for (signer, why) in [
+        (None, ReaderAuthError::Unsigned),
+        (Some(&f.rogue_reader), ReaderAuthError::Untrusted),
+    ] {
+        let mut run = engage(&f, &["family_name"], signer);
+        let step = run
+            .holder
+            .receive(&run.establishment, &policy, &f.wallet)
+            .unwrap();
+        let HolderStep::Ended {
+            reason: SessionEnd::ReaderRefused(got),
+            reply: Some(reply),
+        } = step
+        else {
+            panic!("refused: {step:?}")
+        };
+        assert_eq!(got, why);
+        assert!(run.holder.is_finished());
+        assert_eq!(
+            run.reader.receive(&reply, &iacas, NOW).unwrap(),
+            ReaderOutcome::Ended {
+                status: STATUS_SESSION_TERMINATION
+            }
+        );
+    }
+    // Without the requirement, the rogue reader is shown as unauthenticated, not as trusted.
+    let lax = HolderPolicy {
+        require_reader_auth: false,
+        ..policy
+    };
+    let mut run = engage(&f, &["family_name"], Some(&f.rogue_reader));
+    let HolderStep::Request(shown) = run
+        .holder
+        .receive(&run.establishment, &lax, &f.wallet)
+        .unwrap()
+    else {
+        panic!("request")
+    };
+    assert_eq!(shown.reader, None);
+    assert_eq!(shown.reader_auth_error, Some(ReaderAuthError::Untrusted));
+    // An expired view of the reader certificate: refused under the requirement.
+    let late = HolderPolicy {
+        now: 2_500_000_000,
+        ..policy
+    };
+    let mut run = engage(&f, &["family_name"], Some(&f.reader));
+    let step = run
+        .holder
+        .receive(&run.establishment, &late, &f.wallet)
+        .unwrap();
+    assert!(matches!(
+        step,
+        HolderStep::Ended {
+            reason: SessionEnd::ReaderRefused(ReaderAuthError::Expired),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn decline_ends_the_session_with_status_20_and_discloses_nothing() {
+    let mut f = MdocFixtures::new().unwrap();
+    let cas = f.reader.cas().unwrap();
+    let policy = HolderPolicy {
+        reader_cas: Some(&cas),
+        require_reader_auth: false,
+        now: NOW,
+    };
+    let mut run = engage(&f, &["family_name"], Some(&f.reader));
+    assert!(matches!(
+        run.holder
+            .receive(&run.establishment, &policy, &f.wallet)
+            .unwrap(),
+        HolderStep::Request(_)
+    ));
+    let reply = run.holder.decide(Decision::Decline, &mut f.wallet).unwrap();
+    let data = SessionData::parse(&reply).unwrap();
+    assert_eq!(
+        (data.data, data.status),
+        (None, Some(STATUS_SESSION_TERMINATION))
+    );
+    assert!(run.holder.is_finished());
+    assert_eq!(
+        run.reader
+            .receive(&reply, &f.iacas().unwrap(), NOW)
+            .unwrap(),
+        ReaderOutcome::Ended {
+            status: STATUS_SESSION_TERMINATION
+        }
+    );
+}
+
+#[test]
+fn wrong_session_keys_are_answered_with_status_10_and_do_not_open() {
+    let mut f = MdocFixtures::new().unwrap();
+    let policy = HolderPolicy {
+        reader_cas: None,
+        require_reader_auth: false,
+        now: NOW,
+    };
+    // The reader engaged with another holder's key: the holder cannot open its request.
+    let mut holder = HolderSession::qr(keys(1), vec![]).unwrap();
+    let other = HolderSession::qr(keys(9), vec![]).unwrap();
+    let mut reader = ReaderSession::new(keys(2), other.engagement().clone(), Value::Null).unwrap();
+    let est = reader
+        .establish(&[items_request(PHOTOID, &["family_name"])], None)
+        .unwrap();
+    let step = holder.receive(&est, &policy, &f.wallet).unwrap();
+    let HolderStep::Ended {
+        reason: SessionEnd::Encryption,
+        reply: Some(reply),
+    } = step
+    else {
+        panic!("status 10: {step:?}")
+    };
+    assert_eq!(SessionData::parse(&reply).unwrap().status, Some(10));
+    assert_eq!(
+        reader.receive(&reply, &f.iacas().unwrap(), NOW).unwrap(),
+        ReaderOutcome::Ended { status: 10 }
+    );
+    // Garbage instead of SessionEstablishment: status 11.
+    let mut holder = HolderSession::qr(keys(1), vec![]).unwrap();
+    let step = holder.receive(b"\x01\x02", &policy, &f.wallet).unwrap();
+    assert!(matches!(
+        step,
+        HolderStep::Ended {
+            reason: SessionEnd::Decoding,
+            ..
+        }
+    ));
+    // A response sealed with other keys does not open on the reader.
+    let mut run = engage(&f, &["family_name"], None);
+    run.holder
+        .receive(&run.establishment, &policy, &f.wallet)
+        .unwrap();
+    let reply = run.holder.decide(Decision::Accept, &mut f.wallet).unwrap();
+    let mut stranger = engage(&f, &["family_name"], None);
+    let mut other_reader =
+        ReaderSession::new(keys(3), stranger.holder.engagement().clone(), Value::Null).unwrap();
+    other_reader
+        .establish(&[items_request(PHOTOID, &["family_name"])], None)
+        .unwrap();
+    assert!(matches!(
+        other_reader.receive(&reply, &f.iacas().unwrap(), NOW),
+        Err(ReaderError::Mdoc(_))
+    ));
+    // A flipped ciphertext byte does not open either.
+    let mut data = SessionData::parse(&reply).unwrap();
+    data.data.as_mut().unwrap()[3] ^= 1;
+    assert!(
+        run.reader
+            .receive(&data.encode(), &f.iacas().unwrap(), NOW)
+            .is_err()
+    );
+    let _ = stranger.holder.terminate();
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).position(|w| w == needle).unwrap()
+}
+
+#[test]
+fn no_byte_of_an_item_the_mso_or_the_device_signature_can_be_changed() {
+    let mut f = MdocFixtures::new().unwrap();
+    let iacas = f.iacas().unwrap();
+    let policy = HolderPolicy {
+        reader_cas: None,
+        require_reader_auth: false,
+        now: NOW,
+    };
+    let mut run = engage(&f, &["family_name", "birth_date"], None);
+    run.holder
+        .receive(&run.establishment, &policy, &f.wallet)
+        .unwrap();
+    let reply = run.holder.decide(Decision::Accept, &mut f.wallet).unwrap();
+    // Open the reply as the holder sealed it, to tamper with the plaintext DeviceResponse.
+    let transcript = run.reader.transcript().clone();
+    let reader_key = eid_core::mdoc::public_key(&run.reader_private).unwrap();
+    let holder_keys =
+        SessionKeys::derive(&run.holder_private, &reader_key, &transcript.bytes()).unwrap();
+    let mut reader_cipher = SessionCipher::new(holder_keys.clone(), Role::Reader);
+    reader_cipher.encrypt(b"skip counter 1").unwrap();
+    let plain = reader_cipher
+        .decrypt(SessionData::parse(&reply).unwrap().data.as_ref().unwrap())
+        .unwrap();
+    let ctx = ReaderContext {
+        transcript: &transcript,
+        iacas: &iacas,
+        now: NOW,
+        e_reader_private: Some(&run.reader_private),
+    };
+    assert!(check_device_response(&plain, &ctx).is_ok());
+    let response = DeviceResponse::parse(&plain).unwrap();
+    let doc = &response.documents[0];
+    let mut ranges = Vec::new();
+    for (_, items) in &doc.issuer_signed.namespaces {
+        for item in items {
+            let inner = item.bytes.inner();
+            let at = find(&plain, inner);
+            ranges.push(("IssuerSignedItem", at..at + inner.len()));
+        }
+    }
+    let issuer_auth = Sign1::decode(
+        &doc.issuer_signed.issuer_auth,
+        eid_crypto::cose::Tagging::Untagged,
+    )
+    .unwrap();
+    let mso = issuer_auth.payload().unwrap();
+    let at = find(&plain, mso);
+    ranges.push(("MSO", at..at + mso.len()));
+    let eid_core::mdoc::DeviceAuth::Signature(sig) = &doc.device_signed.auth else {
+        panic!("device signature")
+    };
+    let sig = Sign1::decode(sig, eid_crypto::cose::Tagging::Untagged).unwrap();
+    let at = find(&plain, sig.signature());
+    ranges.push(("device signature", at..at + 64));
+    let mut tried = 0;
+    for (what, range) in ranges {
+        for i in range {
+            let mut t = plain.clone();
+            t[i] ^= 0x01;
+            tried += 1;
+            assert!(
+                check_device_response(&t, &ctx).is_err(),
+                "{what}: byte {i} changed and still accepted"
+            );
+        }
+    }
+    assert!(tried > 400, "{tried} bytes tried");
+    // And through the session: one changed MSO byte, sealed as the holder would, is refused.
+    let mut t = plain;
+    t[at - 20] ^= 0x01;
+    let mut holder_cipher = SessionCipher::new(holder_keys, Role::Device);
+    let sealed = SessionData {
+        data: Some(holder_cipher.encrypt(&t).unwrap()),
+        status: None,
+    }
+    .encode();
+    let mut reader = ReaderSession::new(
+        run.reader_private.clone(),
+        run.holder.engagement().clone(),
+        Value::Null,
+    )
+    .unwrap();
+    reader
+        .establish(
+            &[items_request(PHOTOID, &["family_name", "birth_date"])],
+            None,
+        )
+        .unwrap();
+    let ReaderOutcome::Response(Err(e)) = reader.receive(&sealed, &iacas, NOW).unwrap() else {
+        panic!("refused")
+    };
+    assert!(
+        matches!(
+            e,
+            CheckError::DeviceAuth | CheckError::Malformed(_) | CheckError::IssuerSignature
+        ),
+        "{e:?}"
+    );
+}
