@@ -97,6 +97,11 @@ impl IssuerSigned {
         IssuerSigned::from_value(&cbor::decode(bytes)?)
     }
 
+    /// The encoded IssuerSigned (what `mdoc export` writes and [`IssuerSigned::parse`] reads).
+    pub fn encode(&self) -> Result<Vec<u8>, MdocError> {
+        Ok(cbor::encode(&self.to_value()?))
+    }
+
     pub(crate) fn to_value(&self) -> Result<Value, MdocError> {
         let ns = self
             .namespaces

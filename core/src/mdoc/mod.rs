@@ -33,7 +33,10 @@ mod time;
 mod transcript;
 
 pub use cbor::Tagged24;
-pub use check::{ReaderContext, VerifiedDocument, check_device_response, check_document};
+pub use check::{
+    IssuerVerified, ReaderContext, VerifiedDocument, check_device_response, check_document,
+    check_issuer_signed,
+};
 pub use cose_key::P256Key;
 pub use doctypes::{
     AGE_THRESHOLDS, BHYT_DOCTYPE, BHYT_NAMESPACE, CCCD_NAMESPACE, ChipFiles, DOCTYPES,

@@ -9,8 +9,8 @@
 //! fetched for its `ttl`.
 
 use super::cbor;
-use super::check::VerifiedDocument;
 use super::error::{CheckError, MdocError};
+use super::mso::MobileSecurityObject;
 use crate::sdjwt::StatusList;
 use ciborium::Value;
 use eid_crypto::cose::{Protected, Sign1, SignError, Tagging, sign_es256, x5chain_leaf};
@@ -184,10 +184,10 @@ pub fn verify_status_list_cwt(
     })
 }
 
-/// The status of a verified document in `list` (the list its MSO names): valid, or why not.
-/// A document without a status reference passes; an index past the list's end fails closed.
-pub fn check_status(doc: &VerifiedDocument, list: &StatusList) -> Result<(), CheckError> {
-    let Some(status) = &doc.mso.status else {
+/// The status of a verified MSO in `list` (the list it names): valid, or why not. An MSO
+/// without a status reference passes; an index past the list's end fails closed.
+pub fn check_status(mso: &MobileSecurityObject, list: &StatusList) -> Result<(), CheckError> {
+    let Some(status) = &mso.status else {
         return Ok(());
     };
     match list.get(status.idx) {
@@ -236,19 +236,20 @@ impl StatusListCache {
             .ok_or(CheckError::StatusList)
     }
 
-    /// Checks `doc`'s status, fetching its list through the cache when it names one.
+    /// Checks a verified MSO's status (`VerifiedDocument::mso`, `IssuerVerified::mso`), fetching
+    /// its list through the cache when it names one.
     pub fn check<E>(
         &mut self,
-        doc: &VerifiedDocument,
+        mso: &MobileSecurityObject,
         iacas: &TrustStore,
         now: u64,
         fetch: impl FnOnce(&str) -> Result<Vec<u8>, E>,
     ) -> Result<(), CheckError> {
-        let Some(status) = &doc.mso.status else {
+        let Some(status) = &mso.status else {
             return Ok(());
         };
         let uri = status.uri.clone();
         let list = self.get(&uri, iacas, now, fetch)?;
-        check_status(doc, list)
+        check_status(mso, list)
     }
 }
