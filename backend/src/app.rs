@@ -7,7 +7,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::{
-    auth, coherence, consent, db, keys, mdoc_keys, presentation, registry, server, signing, sms, throttle,
+    auth, coherence, consent, db, keys, mdoc_keys, presentation, registry, server, signing, sms,
+    throttle,
 };
 use axum::Router;
 use std::sync::Arc;

@@ -211,7 +211,12 @@ pub(crate) struct NewRow {
     pub(crate) signs_from: u64,
 }
 
-pub(crate) async fn insert(store: &Store, kek: &SealKey, rows: &[NewRow], now: u64) -> Result<(), Error> {
+pub(crate) async fn insert(
+    store: &Store,
+    kek: &SealKey,
+    rows: &[NewRow],
+    now: u64,
+) -> Result<(), Error> {
     let mut w = store.write().await?;
     for r in rows {
         let (holder, key_ref) = match &r.key {

@@ -195,10 +195,7 @@ async fn serve_form(state: &AppState, cwt: bool) -> Response {
         Err(e) => return ApiFailure::from(e).into_response(),
     };
     let (content_type, body) = if cwt {
-        (
-            eid_core::mdoc::STATUS_LIST_CWT_MEDIA_TYPE,
-            list.cwt.clone(),
-        )
+        (eid_core::mdoc::STATUS_LIST_CWT_MEDIA_TYPE, list.cwt.clone())
     } else {
         ("application/json", list.body.clone())
     };
@@ -275,7 +272,7 @@ fn sign_cwt(
     revoked: &[i64],
     suspended: &[i64],
 ) -> Result<Vec<u8>, Error> {
-    use eid_core::sdjwt::{INVALID, StatusList, SUSPENDED};
+    use eid_core::sdjwt::{INVALID, SUSPENDED, StatusList};
     let len = revoked
         .iter()
         .chain(suspended)

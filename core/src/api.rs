@@ -465,7 +465,11 @@ pub fn presentation_credentials_digest(profile: &str, device_keys: &[B64]) -> [u
 }
 
 /// Parameters of a credential batch: the format, the type and the keys, in order.
-pub fn credential_batch_digest(format: &str, credential_type: &str, device_keys: &[B64]) -> [u8; 32] {
+pub fn credential_batch_digest(
+    format: &str,
+    credential_type: &str,
+    device_keys: &[B64],
+) -> [u8; 32] {
     let mut parts: Vec<&[u8]> = vec![format.as_bytes(), credential_type.as_bytes()];
     parts.extend(device_keys.iter().map(|k| k.0.as_slice()));
     sha256_parts(&parts)

@@ -47,14 +47,17 @@ pub(crate) enum MdocProfile {
 impl MdocProfile {
     fn issuer_uri(&self) -> &str {
         match self {
-            MdocProfile::Iaca { issuer_uri, .. } | MdocProfile::DocumentSigner { issuer_uri, .. } => {
-                issuer_uri
-            }
+            MdocProfile::Iaca { issuer_uri, .. }
+            | MdocProfile::DocumentSigner { issuer_uri, .. } => issuer_uri,
         }
     }
 }
 
-fn ext<T: Encode>(oid: ObjectIdentifier, critical: bool, value: &T) -> x509_cert::builder::Result<Extension> {
+fn ext<T: Encode>(
+    oid: ObjectIdentifier,
+    critical: bool,
+    value: &T,
+) -> x509_cert::builder::Result<Extension> {
     Ok(Extension {
         extn_id: oid,
         critical,
@@ -131,7 +134,11 @@ impl BuilderProfile for MdocProfile {
                     true,
                     &KeyUsage(KeyUsages::DigitalSignature.into()),
                 )?);
-                out.push(ext(ExtendedKeyUsage::OID, true, &ExtendedKeyUsage(vec![MDL_DS]))?);
+                out.push(ext(
+                    ExtendedKeyUsage::OID,
+                    true,
+                    &ExtendedKeyUsage(vec![MDL_DS]),
+                )?);
             }
         }
         out.push(ext(IssuerAltName::OID, false, &alt)?);

@@ -98,9 +98,7 @@ fn issuer_auth(
         .and_then(x5chain_leaf)
         .ok_or(CheckError::IssuerAuthForm)?;
     let ds = SignerCertificate::from_der(ds_der).map_err(|_| CheckError::IssuerAuthForm)?;
-    let iaca = iacas
-        .issuer_of(&ds)
-        .ok_or(CheckError::UntrustedIssuer)?;
+    let iaca = iacas.issuer_of(&ds).ok_or(CheckError::UntrustedIssuer)?;
     let point = p256_point(&ds.certificate).ok_or(CheckError::IssuerAuthForm)?;
     if !sign1.verify_es256_any_s(&point) {
         return Err(CheckError::IssuerSignature);
