@@ -69,13 +69,25 @@ fn the_token_verifies_and_its_entries_decide() {
     assert!(list.set(6, eid_core::sdjwt::SUSPENDED));
     let bytes = token(&issuers, &list, URI, Some(NOW + 3600));
     let v = verify_status_list_cwt(&bytes, URI, &iacas(&issuers), NOW).unwrap();
-    assert_eq!((v.issued_at, v.expires_at, v.ttl), (NOW, Some(NOW + 3600), Some(300)));
+    assert_eq!(
+        (v.issued_at, v.expires_at, v.ttl),
+        (NOW, Some(NOW + 3600), Some(300))
+    );
     assert_eq!(v.list, list);
     assert_eq!(check_status(&mso_with(4), &v.list), Ok(()));
-    assert_eq!(check_status(&mso_with(5), &v.list), Err(CheckError::Revoked));
-    assert_eq!(check_status(&mso_with(6), &v.list), Err(CheckError::Suspended));
+    assert_eq!(
+        check_status(&mso_with(5), &v.list),
+        Err(CheckError::Revoked)
+    );
+    assert_eq!(
+        check_status(&mso_with(6), &v.list),
+        Err(CheckError::Suspended)
+    );
     // Past the list's end: fail closed.
-    assert_eq!(check_status(&mso_with(5000), &v.list), Err(CheckError::StatusList));
+    assert_eq!(
+        check_status(&mso_with(5000), &v.list),
+        Err(CheckError::StatusList)
+    );
     // An MSO naming no list has nothing to check.
     let mut none = mso_with(5);
     none.status = None;
@@ -142,9 +154,15 @@ fn the_cache_fetches_again_only_after_the_ttl() {
         fetches.set(fetches.get() + 1);
         Ok::<_, ()>(bytes.clone())
     };
-    assert_eq!(cache.check(&mso_with(3), &t, NOW, |_| fetch(&valid)), Ok(()));
+    assert_eq!(
+        cache.check(&mso_with(3), &t, NOW, |_| fetch(&valid)),
+        Ok(())
+    );
     // Within the ttl (300 s) the cached list answers, even though the issuer revoked since.
-    assert_eq!(cache.check(&mso_with(3), &t, NOW + 299, |_| fetch(&revoked)), Ok(()));
+    assert_eq!(
+        cache.check(&mso_with(3), &t, NOW + 299, |_| fetch(&revoked)),
+        Ok(())
+    );
     assert_eq!(fetches.get(), 1);
     assert_eq!(
         cache.check(&mso_with(3), &t, NOW + 300, |_| fetch(&revoked)),

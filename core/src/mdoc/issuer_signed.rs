@@ -73,6 +73,14 @@ impl IssuerSigned {
     pub(crate) fn from_value(value: &Value) -> Result<IssuerSigned, MdocError> {
         const WHAT: &str = "IssuerSigned";
         let m = cbor::map(value, WHAT)?;
+        // The CDDL's map is closed: a key it does not name (a misspelt "nameSpaces" would leave
+        // an IssuerSigned that verifies with nothing in it) is malformed.
+        if m
+            .iter()
+            .any(|(k, _)| !matches!(k.as_text(), Some("nameSpaces" | "issuerAuth")))
+        {
+            return Err(MdocError::Structure(WHAT));
+        }
         let mut namespaces = Vec::new();
         if let Some(ns) = cbor::get(m, "nameSpaces") {
             for (name, items) in cbor::map(ns, WHAT)? {
