@@ -175,6 +175,15 @@ async fn each_doctype_comes_as_single_use_msos_under_the_iaca_of_the_trust_list(
                     use sqlx::Row;
                     let sod = element(v, mdoc::DTC_NAMESPACE, "sod").unwrap();
                     assert_eq!(sod.as_bytes().unwrap(), &row.get::<Vec<u8>, _>(0));
+                    // DG13's fields without a standard element, read from the chip's DG13.
+                    assert_eq!(
+                        element(v, mdoc::CCCD_NAMESPACE, "ethnicity"),
+                        Some(&Value::Text(c.ethnicity.clone()))
+                    );
+                    assert_eq!(
+                        element(v, mdoc::CCCD_NAMESPACE, "religion"),
+                        Some(&Value::Text(c.religion.clone()))
+                    );
                     let dg13 = element(v, mdoc::DTC_NAMESPACE, "dg13").unwrap();
                     assert_eq!(dg13.as_bytes().unwrap(), &row.get::<Vec<u8>, _>(1));
                 }

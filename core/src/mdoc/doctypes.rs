@@ -5,7 +5,8 @@
 //!   `org.iso.23220.photoid.1`; the ISO/IEC TS 23220-2 elements in `org.iso.23220.1`; the chip's
 //!   SOD and data groups in the DTC namespace `org.iso.23220.dtc.1` (`version`, `sod`, `dg1`..),
 //!   so a reader can redo ICAO passive authentication; what DG13 holds beyond any standard
-//!   element in `vn.gov.cccd.1`.
+//!   element (place of origin, ethnicity, religion, identifying marks, parents, spouse, old
+//!   CMND number) in `vn.gov.cccd.1`.
 //! - Driving licence → mDL (ISO/IEC 18013-5 §7.2): `org.iso.18013.5.1.mDL`, elements in
 //!   `org.iso.18013.5.1` incl. `driving_privileges` with the printed class codes (the 2025 set
 //!   A1 … DE, or the set before 2025 for older licences, told apart by the class's issue date);
@@ -151,10 +152,11 @@ pub fn photo_id_elements(
     iso.push(el("resident_address", text(&card.place_of_residence)));
     iso.push(el("document_number", text(&card.id_number)));
     let photo_id = vec![el("person_id", text(&card.id_number))];
-    let cccd = vec![
+    let mut cccd = vec![
         el("place_of_origin", text(&card.place_of_origin)),
         el("nationality_text", text(&card.nationality)),
     ];
+    cccd.extend(dg13_elements(chip));
     let mut out = vec![
         (ISO_23220_NAMESPACE.to_owned(), iso),
         (PHOTO_ID_NAMESPACE.to_owned(), photo_id),
@@ -171,6 +173,30 @@ pub fn photo_id_elements(
         out.push((DTC_NAMESPACE.to_owned(), dtc));
     }
     out
+}
+
+/// The DG13 fields no standard element carries, from the chip's DG13 when given (each only
+/// when the card has it): ethnicity, religion, identifying marks, parents, spouse and the old
+/// 9-digit CMND number.
+fn dg13_elements(chip: Option<&ChipFiles>) -> Vec<(String, Value)> {
+    let Some(dg13) = chip
+        .and_then(|c| c.data_groups.iter().find(|(n, _)| *n == 13))
+        .and_then(|(_, bytes)| eid_icao::dg13::parse(bytes).ok())
+    else {
+        return Vec::new();
+    };
+    [
+        ("ethnicity", dg13.ethnicity()),
+        ("religion", dg13.religion()),
+        ("identifying_marks", dg13.identifying_marks()),
+        ("father_name", dg13.father_name()),
+        ("mother_name", dg13.mother_name()),
+        ("spouse_name", dg13.spouse_name()),
+        ("old_id_number", dg13.old_id_number()),
+    ]
+    .into_iter()
+    .filter_map(|(id, v)| v.filter(|v| !v.trim().is_empty()).map(|v| el(id, text(v))))
+    .collect()
 }
 
 /// `driving_privileges` (ISO/IEC 18013-5 §7.2.4): one map per class, the printed code as

@@ -75,8 +75,7 @@ impl IssuerSigned {
         let m = cbor::map(value, WHAT)?;
         // The CDDL's map is closed: a key it does not name (a misspelt "nameSpaces" would leave
         // an IssuerSigned that verifies with nothing in it) is malformed.
-        if m
-            .iter()
+        if m.iter()
             .any(|(k, _)| !matches!(k.as_text(), Some("nameSpaces" | "issuerAuth")))
         {
             return Err(MdocError::Structure(WHAT));
