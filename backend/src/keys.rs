@@ -722,8 +722,18 @@ pub struct KeyInfo {
     pub signs_from: u64,
 }
 
-/// Every key of the database, without opening any.
+/// Every credential issuer key of the database (root and issuers), without opening any; the
+/// mdoc PKI's keys are listed by `mdoc_keys::list`.
 pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
+    Ok(list_all(store)
+        .await?
+        .into_iter()
+        .filter(|k| !k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX))
+        .collect())
+}
+
+/// Every row of `backend_keys`, without opening any.
+pub(crate) async fn list_all(store: &Store) -> Result<Vec<KeyInfo>, Error> {
     let rows = sqlx::query(
         "SELECT id, purpose, origin, certificate, signs_from, holder FROM backend_keys \
          ORDER BY purpose, signs_from, id",

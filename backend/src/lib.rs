@@ -26,7 +26,7 @@ pub mod limits;
 pub mod lists;
 pub mod logs;
 mod mdoc_issue;
-mod mdoc_keys;
+pub mod mdoc_keys;
 mod meta;
 mod metrics;
 mod presentation;

@@ -152,3 +152,13 @@ pub async fn load(store: &Store, vault: &Vault) -> Result<MdocKeys, Error> {
         signer: signer.ok_or_else(|| keys_err("no mdoc document signer"))?,
     })
 }
+
+/// The mdoc PKI's keys (IACA, document signers), without opening any: what `eid keys list`
+/// shows after the issuer keys.
+pub async fn list(store: &Store) -> Result<Vec<crate::keys::KeyInfo>, Error> {
+    Ok(crate::keys::list_all(store)
+        .await?
+        .into_iter()
+        .filter(|k| k.purpose.starts_with(PURPOSE_PREFIX))
+        .collect())
+}

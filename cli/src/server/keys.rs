@@ -69,7 +69,8 @@ pub fn run(args: KeysArgs) -> Result<ExitCode> {
     match args.command {
         KeysCommand::List { json } => block_on(async {
             let store = Store::open(&args.db).await?;
-            let list = keys::list(&store).await?;
+            let mut list = keys::list(&store).await?;
+            list.extend(eid_backend::mdoc_keys::list(&store).await?);
             if json {
                 print_json(&list)?;
             } else {
