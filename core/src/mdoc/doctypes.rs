@@ -480,7 +480,7 @@ mod tests {
         // Class A never expires: the licence has no expiry date, so no element (not an invented
         // date); without it, the latest class expiry.
         assert_eq!(get(&ns, MDL_NAMESPACE, "expiry_date"), None);
-        let mut expiring = licence.clone();
+        let mut expiring = licence;
         expiring.classes.remove(0);
         let ns2 = mdl_elements(&expiring, None, d(2026, 3, 3));
         assert_eq!(
