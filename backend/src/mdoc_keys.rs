@@ -153,8 +153,8 @@ pub async fn load(store: &Store, vault: &Vault) -> Result<MdocKeys, Error> {
     })
 }
 
-/// The mdoc PKI's keys (IACA, document signers), without opening any: what `eid keys list`
-/// shows after the issuer keys.
+/// The mdoc PKI's keys (IACA, document signers), without opening any: what
+/// `eid keys list --mdoc` shows.
 pub async fn list(store: &Store) -> Result<Vec<crate::keys::KeyInfo>, Error> {
     Ok(crate::keys::list_all(store)
         .await?

@@ -126,3 +126,43 @@ impl IssuerSigned {
         ]))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer_signed(keys: &[&str]) -> Vec<u8> {
+        let item = IssuerSignedItem::new(0, vec![1; 16], "age_over_18", Value::Bool(true));
+        let mut m = Vec::new();
+        for k in keys {
+            let v = match *k {
+                "issuerAuth" => Value::Array(vec![]),
+                _ => Value::Map(vec![(
+                    Value::from("org.iso.23220.1"),
+                    Value::Array(vec![item.bytes.to_value()]),
+                )]),
+            };
+            m.push((Value::from(*k), v));
+        }
+        cbor::encode(&Value::Map(m))
+    }
+
+    /// The CDDL's IssuerSigned map is closed: a misspelt "nameSpaces" is not an IssuerSigned
+    /// without elements (which would verify, showing nothing) but a malformed one.
+    #[test]
+    fn only_the_keys_of_the_cddl_are_read() {
+        let ok = IssuerSigned::parse(&issuer_signed(&["nameSpaces", "issuerAuth"])).unwrap();
+        assert_eq!(ok.namespaces.len(), 1);
+        assert!(IssuerSigned::parse(&issuer_signed(&["issuerAuth"])).is_ok());
+        for keys in [
+            &["nameSpacez", "issuerAuth"][..],
+            &["nameSpaces", "issuerAuth", "extra"],
+        ] {
+            assert_eq!(
+                IssuerSigned::parse(&issuer_signed(keys)),
+                Err(MdocError::Structure("IssuerSigned")),
+                "{keys:?}"
+            );
+        }
+    }
+}
