@@ -55,9 +55,21 @@ async fn issue_inner(
     }
     let keys = fresh_device_keys(&req.device_keys)?;
     let now = state.now();
-    let elements = mdoc_issue::elements(state, &device.account_id, doc_type, now).await?;
+    let source = mdoc_issue::elements(state, &device.account_id, doc_type, now).await?;
     let issued_at = now - now % VALIDITY_GRANULARITY;
-    let valid_until = issued_at + BATCH_CREDENTIAL_LIFETIME;
+    // Never past the document's own validity: an MSO of an expiring card ends with the card.
+    let valid_until = source
+        .document_end
+        .map_or(issued_at + BATCH_CREDENTIAL_LIFETIME, |end| {
+            end.min(issued_at + BATCH_CREDENTIAL_LIFETIME)
+        });
+    if valid_until <= now {
+        return Err(ApiFailure::new(
+            eid_core::api::ErrorCode::NotFound,
+            "the citizen's document has expired",
+        ));
+    }
+    let elements = source.elements;
     let profile = format!("{}:{doc_type}", req.format);
     let mut w = state.store.write().await?;
     let mut credentials = Vec::with_capacity(keys.len());

@@ -24,12 +24,23 @@ fn missing(what: &'static str) -> ApiFailure {
 }
 
 /// The elements of `doc_type` for the account's citizen on the day of `now`.
+pub struct Source {
+    pub elements: Vec<NamespaceElements>,
+    /// The end of the document's last valid day (Unix seconds); `None`: it never expires. No
+    /// MSO outlives its document.
+    pub document_end: Option<u64>,
+}
+
+fn end_of(date: Option<Date>) -> Option<u64> {
+    date.map(|d| d.unix_seconds() + 86_400)
+}
+
 pub async fn elements(
     state: &AppState,
     account_id: &str,
     doc_type: &str,
     now: u64,
-) -> Result<Vec<NamespaceElements>, ApiFailure> {
+) -> Result<Source, ApiFailure> {
     let mut documents = Vec::new();
     for row in sqlx::query(
         "SELECT r.record FROM registry_records r JOIN accounts a ON a.id_number = r.id_number \
@@ -53,12 +64,10 @@ pub async fn elements(
                 "the citizen's identity card is not in the registry",
             ))?;
             let chip = chip_files(state, account_id).await?;
-            Ok(mdoc::photo_id_elements(
-                card,
-                chip.as_ref(),
-                IDENTITY_AUTHORITY,
-                today,
-            ))
+            Ok(Source {
+                elements: mdoc::photo_id_elements(card, chip.as_ref(), IDENTITY_AUTHORITY, today),
+                document_end: end_of(card.expiry_date),
+            })
         }
         mdoc::MDL_DOCTYPE => {
             let licence = documents
@@ -69,7 +78,10 @@ pub async fn elements(
                 })
                 .ok_or(missing("the citizen holds no driving licence"))?;
             let portrait = identity.and_then(|c| c.photo.as_deref());
-            Ok(mdoc::mdl_elements(licence, portrait, today))
+            Ok(Source {
+                elements: mdoc::mdl_elements(licence, portrait, today),
+                document_end: end_of(licence.valid_until()),
+            })
         }
         mdoc::BHYT_DOCTYPE => {
             let card = documents
@@ -79,7 +91,10 @@ pub async fn elements(
                     _ => None,
                 })
                 .ok_or(missing("the citizen holds no health insurance card"))?;
-            Ok(mdoc::bhyt_elements(card))
+            Ok(Source {
+                elements: mdoc::bhyt_elements(card),
+                document_end: end_of(Some(card.valid_to)),
+            })
         }
         _ => Err(ApiFailure::invalid("unknown credential type")),
     }

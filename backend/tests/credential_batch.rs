@@ -80,6 +80,22 @@ fn checked(
     (signed, v)
 }
 
+/// The end of the last day of the registry's document behind `doc_type` (Unix seconds).
+fn document_end(c: &eid_fixtures::citizens::Citizen, doc_type: &str, now: u64) -> Option<u64> {
+    use eid_core::credential::DocumentKind;
+    let kind = match doc_type {
+        mdoc::PHOTO_ID_DOCTYPE => DocumentKind::Identity,
+        mdoc::MDL_DOCTYPE => DocumentKind::DrivingLicence,
+        _ => DocumentKind::HealthInsurance,
+    };
+    eid_fixtures::issuers::models_for(c, now)
+        .unwrap()
+        .iter()
+        .find(|d| d.kind() == kind)
+        .and_then(|d| d.summary().valid_until)
+        .map(|d| d.unix_seconds() + 86_400)
+}
+
 fn element<'a>(v: &'a IssuerVerified, ns: &str, id: &str) -> Option<&'a Value> {
     v.elements
         .iter()
@@ -131,10 +147,12 @@ async fn each_doctype_comes_as_single_use_msos_under_the_iaca_of_the_trust_list(
                     key.as_slice(),
                     "bound to its own key, in order"
                 );
-                assert_eq!(
-                    v.mso.validity.valid_until - v.mso.validity.valid_from,
-                    30 * 86_400
-                );
+                // 30 days, but never past the document's own last day (a BHYT card ends on 31
+                // December).
+                let from = v.mso.validity.valid_from;
+                let until = document_end(&c, doc_type, now)
+                    .map_or(from + 30 * 86_400, |end| end.min(from + 30 * 86_400));
+                assert_eq!(v.mso.validity.valid_until, until, "{doc_type}");
                 assert_eq!(v.mso.validity.valid_from % 86_400, 0, "day granularity");
                 let status = v.mso.status.as_ref().unwrap();
                 assert!(status.uri.ends_with(api::paths::STATUS_LIST_CWT));
@@ -319,5 +337,36 @@ async fn unknown_formats_types_and_bad_keys_are_refused() {
             .signed(&device, "POST", api::paths::CREDENTIAL_BATCHES, body, &[])
             .await;
         assert_eq!(r.error(), ErrorCode::ConsentRequired);
+    }
+}
+
+#[tokio::test]
+async fn no_mso_outlives_its_document() {
+    for h in harnesses().await {
+        let c = citizen(6);
+        let device = h.activate(&c).await;
+        let (iacas, _) = iacas(&h).await;
+        let now = h.app.clock().now();
+        let end = document_end(&c, mdoc::BHYT_DOCTYPE, now).unwrap();
+        // Ten days before the BHYT card ends: the MSOs end with it, not 30 days on.
+        let skip = i64::try_from(end - 10 * 86_400).unwrap() - i64::try_from(now).unwrap();
+        if skip > 0 {
+            h.app.clock().advance(skip);
+        }
+        let now = h.app.clock().now();
+        let issued: CredentialBatchIssued = ask(&h, &device, mdoc::BHYT_DOCTYPE, &fresh_keys(1))
+            .await
+            .json();
+        let v = checked(&issued.credentials[0].0, mdoc::BHYT_DOCTYPE, &iacas, now).1;
+        assert_eq!(v.mso.validity.valid_until, end, "{}", h.db);
+        // Past its end: none issued.
+        h.app.clock().advance(i64::try_from(end - now).unwrap() + 1);
+        let r = ask(&h, &device, mdoc::BHYT_DOCTYPE, &fresh_keys(1)).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            "{}",
+            h.db
+        );
     }
 }
