@@ -58,7 +58,7 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
                     .into(),
             ));
         }
-        return Ok(());
+        return renew_if_due(store, vault, dev_mode, now).await;
     }
     let (iaca_key, ds_key, origin, suffix) = if dev_mode {
         let s = eid_fixtures::iaca::IacaSecrets::new();
@@ -126,6 +126,79 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
     ];
     insert(store, &vault.kek, &rows, now).await?;
     tracing::info!(development = dev_mode, "mdoc IACA and document signer made");
+    Ok(())
+}
+
+/// A document signer is replaced this long before its certificate ends, so every MSO (30 days)
+/// and CWT status list it signs stays within its validity.
+pub const RENEW_BEFORE: u64 = 90 * 86_400;
+
+fn not_after(der: &[u8]) -> Result<u64, Error> {
+    use der::Decode;
+    Ok(x509_cert::Certificate::from_der(der)
+        .map_err(|_| keys_err("mdoc certificate"))?
+        .tbs_certificate()
+        .validity()
+        .not_after
+        .to_unix_duration()
+        .as_secs())
+}
+
+/// On a start less than [`RENEW_BEFORE`] before the newest document signer's certificate ends,
+/// a new document signer (a new key; in development the fixture key again) certified by the
+/// IACA signs from now on. Readers trust the IACA, so nothing else changes.
+async fn renew_if_due(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> Result<(), Error> {
+    let opened = open_all(store, vault).await?;
+    let newest = opened
+        .iter()
+        .rfind(|k| k.purpose == DOCUMENT_SIGNER_PURPOSE)
+        .ok_or_else(|| keys_err("no mdoc document signer"))?;
+    if not_after(&newest.certificate)? > now.saturating_add(RENEW_BEFORE) {
+        return Ok(());
+    }
+    let iaca = opened
+        .iter()
+        .rfind(|k| k.purpose == IACA_PURPOSE)
+        .ok_or_else(|| keys_err("no mdoc IACA"))?;
+    let iaca_cert = {
+        use der::Decode;
+        x509_cert::Certificate::from_der(&iaca.certificate).map_err(|_| keys_err("IACA"))?
+    };
+    let subject = {
+        use der::Decode;
+        x509_cert::Certificate::from_der(&newest.certificate)
+            .map_err(|_| keys_err("document signer"))?
+            .tbs_certificate()
+            .subject()
+            .clone()
+    };
+    let (key, origin) = if dev_mode {
+        let s = eid_fixtures::iaca::IacaSecrets::new();
+        (RowKey::Sealed(s.document_signer), FIXTURE)
+    } else {
+        (RowKey::generate(vault)?, GENERATED)
+    };
+    let certificate = ca::build(
+        MdocProfile::DocumentSigner {
+            subject,
+            issuer: iaca_cert.tbs_certificate().subject().clone(),
+            issuer_uri: ISSUER_URI.into(),
+        },
+        &ca::serial()?,
+        ca::validity(now, DOCUMENT_SIGNER_LIFETIME - MARGIN)?,
+        ca::spki(&key.public())?,
+        &iaca.key,
+    )?;
+    let row = NewRow {
+        id: hex::encode(crate::http::random_bytes(16)?),
+        purpose: DOCUMENT_SIGNER_PURPOSE.into(),
+        origin,
+        certificate,
+        key,
+        signs_from: now,
+    };
+    insert(store, &vault.kek, std::slice::from_ref(&row), now).await?;
+    tracing::info!("mdoc document signer renewed");
     Ok(())
 }
 

@@ -94,3 +94,53 @@ async fn production_generates_its_own_iaca_and_refuses_the_development_one() {
         assert!(refused.contains("--dev"), "{db}: {refused}");
     }
 }
+
+#[tokio::test]
+async fn the_document_signer_is_renewed_before_its_certificate_ends() {
+    use eid_backend::db::Store;
+    use eid_backend::keys::Vault;
+    let dir = tempfile::tempdir().unwrap();
+    for (db, url) in fresh_urls(dir.path()).await {
+        let app = production(&url).await.unwrap();
+        let first = app.state().mdoc.signer.certificate().to_vec();
+        let iaca = app.state().mdoc.iaca.clone();
+        let now = app.clock().now();
+        app.state().store.close().await;
+        drop(app);
+        let store = Store::open(&url).await.unwrap();
+        let vault = Vault::sealed(SealKey::new(&[0x5a; 32]).unwrap());
+        // Well before the end: nothing changes.
+        mdoc_keys::ensure(&store, &vault, false, now + 86_400)
+            .await
+            .unwrap();
+        let keys = mdoc_keys::load(&store, &vault).await.unwrap();
+        assert_eq!(keys.signer.certificate(), first.as_slice(), "{db}");
+        // 400 days on, under 90 days before the 457-day certificate ends: a new signer.
+        let later = now + 400 * 86_400;
+        mdoc_keys::ensure(&store, &vault, false, later)
+            .await
+            .unwrap();
+        let keys = mdoc_keys::load(&store, &vault).await.unwrap();
+        let renewed = keys.signer.certificate().to_vec();
+        assert_ne!(renewed, first, "{db}");
+        assert_eq!(keys.iaca, iaca, "{db}: the IACA stays");
+        assert!(is_annex_b_document_signer(&renewed, &iaca).unwrap(), "{db}");
+        let ends = |der: &[u8]| {
+            use der::Decode;
+            x509_cert::Certificate::from_der(der)
+                .unwrap()
+                .tbs_certificate()
+                .validity()
+                .not_after
+                .to_unix_duration()
+                .as_secs()
+        };
+        assert!(ends(&renewed) > later + 300 * 86_400, "{db}");
+        // Once renewed, a second start does not renew again.
+        mdoc_keys::ensure(&store, &vault, false, later)
+            .await
+            .unwrap();
+        assert_eq!(mdoc_keys::list(&store).await.unwrap().len(), 3, "{db}");
+        store.close().await;
+    }
+}

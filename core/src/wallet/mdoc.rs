@@ -7,7 +7,7 @@ use super::{Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
 use crate::api::{B64, consent_action, credential_batch_digest, credential_format};
 use crate::credential::{Document, DocumentKind};
-use crate::mdoc::{self, IssuerSigned, IssuerVerified, check_issuer_signed};
+use crate::mdoc::{self, CheckError, IssuerSigned, IssuerVerified, check_issuer_signed};
 use crate::present::PresentError;
 use crate::transactions::TransactionKind;
 use eid_crypto::trust::TrustStore;
@@ -88,14 +88,44 @@ impl Wallet {
         doc_type: &str,
         iacas: &TrustStore,
     ) -> Result<(IssuerSigned, IssuerVerified)> {
-        let signed = IssuerSigned::parse(bytes).map_err(refused)?;
-        let verified =
-            check_issuer_signed(&signed, doc_type, iacas, self.now()).map_err(refused)?;
+        self.mdoc_verdict(bytes, doc_type, iacas).map_err(refused)
+    }
+
+    fn mdoc_verdict(
+        &self,
+        bytes: &[u8],
+        doc_type: &str,
+        iacas: &TrustStore,
+    ) -> std::result::Result<(IssuerSigned, IssuerVerified), CheckError> {
+        let signed = IssuerSigned::parse(bytes)?;
+        let verified = check_issuer_signed(&signed, doc_type, iacas, self.now())?;
         Ok((signed, verified))
     }
 
+    /// Drops the slots of `doc_type` that are empty (an earlier failed request) or whose MSO
+    /// has expired (or its document signer): they will never be shown.
+    fn drop_stale_mdocs(&self, doc_type: &str) -> Result<()> {
+        let iacas = self.iacas()?;
+        let stale: Vec<String> = self
+            .store
+            .presentation_slots(&slot_profile(doc_type))
+            .map_err(WalletError::from_store)?
+            .into_iter()
+            .filter(|s| match &s.credential {
+                None => true,
+                Some(bytes) => matches!(
+                    self.mdoc_verdict(bytes, doc_type, &iacas),
+                    Err(CheckError::Validity | CheckError::CertificateExpired)
+                ),
+            })
+            .map(|s| s.alias)
+            .collect();
+        self.drop_mdoc_slots(&stale)
+    }
+
     /// Asks for a batch of every held docType that runs low, with the citizen's consent; empty
-    /// slots left by an earlier failure are dropped first. Returns the MSOs stored.
+    /// slots left by an earlier failure and expired MSOs are dropped first. Returns the MSOs
+    /// stored.
     pub(super) async fn refill_mdocs(
         &self,
         client: &crate::client::BackendClient,
@@ -106,16 +136,7 @@ impl Wallet {
             let Some(doc_type) = doc_type_of(doc.kind()) else {
                 continue;
             };
-            let profile = slot_profile(doc_type);
-            let empty: Vec<String> = self
-                .store
-                .presentation_slots(&profile)
-                .map_err(WalletError::from_store)?
-                .into_iter()
-                .filter(|s| s.credential.is_none())
-                .map(|s| s.alias)
-                .collect();
-            self.drop_mdoc_slots(&empty)?;
+            self.drop_stale_mdocs(doc_type)?;
             if self.mdoc_unused(doc_type)? < MDOC_LOW_WATER && !low.contains(&doc_type) {
                 low.push(doc_type);
             }
