@@ -6,7 +6,7 @@
 use super::{Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
 use crate::api::{B64, consent_action, credential_batch_digest, credential_format};
-use crate::credential::{Document, DocumentKind};
+use crate::credential::DocumentKind;
 use crate::mdoc::{self, CheckError, IssuerSigned, IssuerVerified, check_issuer_signed};
 use crate::present::PresentError;
 use crate::transactions::TransactionKind;
@@ -44,13 +44,23 @@ pub struct MdocStock {
     pub valid_until: Option<u64>,
 }
 
-/// An MSO chosen to present: its device key's alias and the IssuerSigned.
-#[derive(Debug, Clone)]
+/// An MSO chosen to present: its device key's alias and the IssuerSigned. `Debug` shows neither
+/// element values nor the encoded bytes (which hold them).
+#[derive(Clone)]
 pub struct HeldMdoc {
     pub alias: String,
     pub issuer_signed: IssuerSigned,
     /// The encoded IssuerSigned as the issuer sent it.
     pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for HeldMdoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldMdoc")
+            .field("alias", &self.alias)
+            .field("bytes", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 fn refused(_: impl std::fmt::Display) -> WalletError {
@@ -132,7 +142,7 @@ impl Wallet {
         passcode: Option<&Passcode>,
     ) -> Result<usize> {
         let mut low = Vec::new();
-        for doc in self.held_documents()? {
+        for doc in self.verified_documents()? {
             let Some(doc_type) = doc_type_of(doc.kind()) else {
                 continue;
             };
@@ -185,14 +195,6 @@ impl Wallet {
             }
         }
         Ok(stored)
-    }
-
-    fn held_documents(&self) -> Result<Vec<Document>> {
-        Ok(self
-            .documents()?
-            .into_iter()
-            .filter_map(|info| self.document(&info.id).ok().map(|(_, v)| v.document))
-            .collect())
     }
 
     fn drop_mdoc_slots(&self, aliases: &[String]) -> Result<()> {
