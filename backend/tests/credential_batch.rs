@@ -184,6 +184,11 @@ async fn each_doctype_comes_as_single_use_msos_under_the_iaca_of_the_trust_list(
                         Some(&Value::Text("VN".into()))
                     );
                     assert!(element(v, mdoc::ISO_23220_NAMESPACE, "age_over_18").is_some());
+                    let portrait = element(v, mdoc::ISO_23220_NAMESPACE, "portrait").unwrap();
+                    assert!(
+                        portrait.as_bytes().unwrap().starts_with(&[0xFF, 0xD8]),
+                        "JPEG"
+                    );
                     // The chip's SOD and data groups, as the registry holds them.
                     let row = sqlx::query("SELECT sod, dg13 FROM citizens WHERE id_number = $1")
                         .bind(&c.id_number)
@@ -209,6 +214,8 @@ async fn each_doctype_comes_as_single_use_msos_under_the_iaca_of_the_trust_list(
                     let privileges = element(v, mdoc::MDL_NAMESPACE, "driving_privileges").unwrap();
                     assert!(!privileges.as_array().unwrap().is_empty());
                     assert!(element(v, mdoc::GPLX_NAMESPACE, "points_remaining").is_some());
+                    // The licence record has no photo: the identity card's portrait.
+                    assert!(element(v, mdoc::MDL_NAMESPACE, "portrait").is_some());
                 }
                 _ => {
                     assert!(element(v, mdoc::BHYT_NAMESPACE, "card_number").is_some());
