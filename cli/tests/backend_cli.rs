@@ -674,7 +674,7 @@ fn mdoc_list_and_export() {
         .unwrap()
         .as_secs();
     check_issuer_signed(&signed, MDL_DOCTYPE, &iacas, now).unwrap();
-    let mut tampered = bytes.clone();
+    let mut tampered = bytes;
     let last = tampered.len() - 1;
     tampered[last] ^= 0x01;
     let refused = IssuerSigned::parse(&tampered)
