@@ -7,7 +7,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::{
-    auth, coherence, consent, db, keys, presentation, registry, server, signing, sms, throttle,
+    auth, coherence, consent, db, keys, mdoc_keys, presentation, registry, server, signing, sms,
+    throttle,
 };
 use axum::Router;
 use std::sync::Arc;
@@ -60,6 +61,8 @@ impl App {
         }
         let clock = Clock::default();
         keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
+        mdoc_keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
+        let mdoc = mdoc_keys::load(&store, &vault).await?;
         let mut keys = keys::Keys::load(&store, &vault, clock.now()).await?;
         if registry::seed_if_empty(&store, &keys, clock.now(), config.population).await? {
             // Again with the chips' CSCA the seed added.
@@ -80,6 +83,7 @@ impl App {
         let state = Arc::new(AppState {
             store,
             keys,
+            mdoc,
             config,
             clock,
             accounts: Cache::new(gate.clone(), metrics.cache("accounts")),

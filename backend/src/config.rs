@@ -34,7 +34,13 @@ pub struct Config {
     /// Where new issuer keys are made and kept: sealed in the database (`Software`, default) or
     /// on a PKCS#11 token (token label and PIN as for the remote signer).
     pub issuer_keys: signing::SignerChoice,
+    /// The backend's public base URL (no trailing slash): what the MSOs' status list `uri`
+    /// (draft-ietf-oauth-status-list) is made of, so readers can fetch it.
+    pub public_url: String,
 }
+
+/// The public base URL when none is configured (an `.invalid` host: never resolvable).
+pub const DEFAULT_PUBLIC_URL: &str = "https://backend.eid.invalid";
 
 impl Config {
     /// Development defaults for `url`: fixture keys, outbox, KEK from the environment or the
@@ -51,6 +57,7 @@ impl Config {
             sms_gateway: None,
             kek: None,
             issuer_keys: signing::SignerChoice::Software,
+            public_url: DEFAULT_PUBLIC_URL.into(),
         }
     }
 

@@ -196,6 +196,7 @@ client_requests!(
     eid_core::api::ActivationComplete,
     eid_core::api::AccountLockRequest,
     eid_core::api::PresentationCredentialsRequest,
+    eid_core::api::CredentialBatchRequest,
     eid_core::api::TokenRegistration,
     eid_core::api::ConsentRegister,
     eid_core::api::ConsentStart

@@ -48,8 +48,8 @@ pub const ISSUER_CERT_LIFETIME: u64 = 10 * 365 * 86_400;
 const ROOT_LIFETIME: u64 = 25 * 365 * 86_400;
 
 /// Where a key came from: generated for this database, or the public fixtures (development).
-const GENERATED: &str = "generated";
-const FIXTURE: &str = "fixture";
+pub(crate) const GENERATED: &str = "generated";
+pub(crate) const FIXTURE: &str = "fixture";
 
 /// Subjects of the generated PKI (C, O, CN).
 const ROOT_NAME: (&str, &str) = ("Bo Cong an", "Viet Nam eID Trust Root");
@@ -63,7 +63,7 @@ fn issuer_name(kind: DocumentKind) -> (&'static str, &'static str) {
     }
 }
 
-fn keys_err(what: &str) -> Error {
+pub(crate) fn keys_err(what: &str) -> Error {
     Error::Config(format!("backend keys: {what}"))
 }
 
@@ -93,7 +93,7 @@ const SEALED: &str = "sealed";
 const PKCS11: &str = "pkcs11";
 
 /// ES256 by a key on the token: CKM_ECDSA over the SHA-256 the caller computes.
-struct TokenEs256 {
+pub(crate) struct TokenEs256 {
     signer: Arc<dyn KeySigner>,
     handle: Vec<u8>,
 }
@@ -112,7 +112,7 @@ impl Es256Signer for TokenEs256 {
 }
 
 /// A private key of a row: in memory (opened from its seal) or on the token.
-enum RowKey {
+pub(crate) enum RowKey {
     Sealed(SigningKey),
     Token {
         token: Arc<TokenEs256>,
@@ -122,7 +122,7 @@ enum RowKey {
 
 impl RowKey {
     /// A new key where the vault puts new keys.
-    fn generate(vault: &Vault) -> Result<RowKey, Error> {
+    pub(crate) fn generate(vault: &Vault) -> Result<RowKey, Error> {
         match &vault.token {
             None => random_key().map(RowKey::Sealed),
             Some(signer) => {
@@ -140,14 +140,14 @@ impl RowKey {
         }
     }
 
-    fn public(&self) -> Vec<u8> {
+    pub(crate) fn public(&self) -> Vec<u8> {
         match self {
             RowKey::Sealed(k) => public_of(k),
             RowKey::Token { public, .. } => public.to_sec1_point(false).as_bytes().to_vec(),
         }
     }
 
-    fn issuer_key(&self, certificate: Vec<u8>) -> Result<IssuerKey, Error> {
+    pub(crate) fn issuer_key(&self, certificate: Vec<u8>) -> Result<IssuerKey, Error> {
         match self {
             RowKey::Sealed(k) => IssuerKey::new(certificate, k.clone()),
             RowKey::Token { token, .. } => IssuerKey::external(certificate, token.clone()),
@@ -202,16 +202,21 @@ fn aad(id: &str, purpose: &str) -> String {
 }
 
 /// A key to insert.
-struct NewRow {
-    id: String,
-    purpose: String,
-    origin: &'static str,
-    certificate: Vec<u8>,
-    key: RowKey,
-    signs_from: u64,
+pub(crate) struct NewRow {
+    pub(crate) id: String,
+    pub(crate) purpose: String,
+    pub(crate) origin: &'static str,
+    pub(crate) certificate: Vec<u8>,
+    pub(crate) key: RowKey,
+    pub(crate) signs_from: u64,
 }
 
-async fn insert(store: &Store, kek: &SealKey, rows: &[NewRow], now: u64) -> Result<(), Error> {
+pub(crate) async fn insert(
+    store: &Store,
+    kek: &SealKey,
+    rows: &[NewRow],
+    now: u64,
+) -> Result<(), Error> {
     let mut w = store.write().await?;
     for r in rows {
         let (holder, key_ref) = match &r.key {
@@ -242,7 +247,7 @@ async fn insert(store: &Store, kek: &SealKey, rows: &[NewRow], now: u64) -> Resu
     w.commit().await
 }
 
-fn name_of(o: &str, cn: &str) -> Result<Name, Error> {
+pub(crate) fn name_of(o: &str, cn: &str) -> Result<Name, Error> {
     ca::name(&[(C, "VN"), (O, o), (CN, cn)])
 }
 
@@ -382,15 +387,15 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
 }
 
 /// A stored key, opened.
-struct Opened {
-    id: String,
-    purpose: String,
-    certificate: Vec<u8>,
-    key: RowKey,
-    signs_from: u64,
+pub(crate) struct Opened {
+    pub(crate) id: String,
+    pub(crate) purpose: String,
+    pub(crate) certificate: Vec<u8>,
+    pub(crate) key: RowKey,
+    pub(crate) signs_from: u64,
 }
 
-async fn open_all(store: &Store, vault: &Vault) -> Result<Vec<Opened>, Error> {
+pub(crate) async fn open_all(store: &Store, vault: &Vault) -> Result<Vec<Opened>, Error> {
     let rows = sqlx::query(
         "SELECT id, purpose, certificate, holder, key_ref, signs_from FROM backend_keys \
          ORDER BY purpose, signs_from, id",
@@ -483,7 +488,7 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-fn certificate_point(der: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn certificate_point(der: &[u8]) -> Option<Vec<u8>> {
     let cert = Certificate::from_der(der).ok()?;
     cert.tbs_certificate()
         .subject_public_key_info()
@@ -499,6 +504,10 @@ impl Keys {
         let mut root = None;
         let mut issuers: Vec<IssuerEntry> = Vec::new();
         for k in open_all(store, vault).await? {
+            // The mdoc PKI's keys are `mdoc_keys`'.
+            if k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX) {
+                continue;
+            }
             if k.purpose == ISSUER_ROOT {
                 if certificate_point(&k.certificate).as_deref() != Some(&k.key.public()) {
                     return Err(keys_err("the root key does not match its certificate"));
@@ -713,8 +722,18 @@ pub struct KeyInfo {
     pub signs_from: u64,
 }
 
-/// Every key of the database, without opening any.
+/// Every credential issuer key of the database (root and issuers), without opening any; the
+/// mdoc PKI's keys are listed by `mdoc_keys::list`.
 pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
+    Ok(list_all(store)
+        .await?
+        .into_iter()
+        .filter(|k| !k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX))
+        .collect())
+}
+
+/// Every row of `backend_keys`, without opening any.
+pub(crate) async fn list_all(store: &Store) -> Result<Vec<KeyInfo>, Error> {
     let rows = sqlx::query(
         "SELECT id, purpose, origin, certificate, signs_from, holder FROM backend_keys \
          ORDER BY purpose, signs_from, id",

@@ -7,6 +7,7 @@ mod account;
 mod activation;
 mod app;
 mod auth;
+mod batch;
 mod cache;
 mod clock;
 mod coherence;
@@ -24,6 +25,8 @@ pub mod keys;
 pub mod limits;
 pub mod lists;
 pub mod logs;
+mod mdoc_issue;
+pub mod mdoc_keys;
 mod meta;
 mod metrics;
 mod presentation;
@@ -67,6 +70,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", paths::ACCOUNT_LOCK),
     ("post", paths::ACCOUNT_UNLOCK),
     ("post", paths::PRESENTATION_CREDENTIALS),
+    // Credential batches in standard formats and their CWT status list (docs/adr/0031).
+    ("post", paths::CREDENTIAL_BATCHES),
+    ("get", paths::STATUS_LIST_CWT),
     ("post", paths::TOKEN_REDEEM),
     ("post", paths::ADMIN_VERIFIERS),
     // Citizen consent (docs/adr/0017).
@@ -132,6 +138,8 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("post", paths::ACCOUNT_LOCK) => post(account::lock),
         ("post", paths::ACCOUNT_UNLOCK) => post(account::unlock),
         ("post", paths::PRESENTATION_CREDENTIALS) => post(presentation::issue_credentials),
+        ("post", paths::CREDENTIAL_BATCHES) => post(batch::issue),
+        ("get", paths::STATUS_LIST_CWT) => get(lists::status_list_cwt),
         ("post", paths::TOKEN_REDEEM) => post(presentation::redeem),
         ("post", paths::ADMIN_VERIFIERS) => post(presentation::register_verifier),
         ("post", paths::CONSENT_REGISTER) => post(consent::register),

@@ -47,6 +47,7 @@ pub async fn trust_list(State(state): State<Arc<AppState>>, headers: HeaderMap) 
         version: trust_list_version(&state.keys.trust_list_cbor, &state.keys.csca),
         issuers: B64(state.keys.trust_list_cbor.clone()),
         csca: state.keys.csca.iter().cloned().map(B64).collect(),
+        iaca: vec![B64(state.mdoc.iaca.clone())],
     };
     match serde_json::to_vec(&body) {
         Ok(bytes) => {
@@ -140,10 +141,12 @@ async fn indices(conn: &mut sqlx::AnyConnection, query: &'static str) -> Result<
         .collect()
 }
 
-/// The signed status list as sent, and when it was signed.
+/// The signed status list as sent, its Token Status List (CWT) form, and when both were
+/// signed: one query, one cache entry, one invalidation for both forms.
 #[derive(Debug)]
 pub struct SignedStatusList {
     body: Bytes,
+    cwt: Bytes,
     issued_at: u64,
 }
 
@@ -152,27 +155,54 @@ pub struct SignedStatusList {
 /// locked or unlocked) and re-signed when it is half its TTL old.
 pub type StatusListCache = Cache<(), SignedStatusList>;
 
-pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
+/// The current signed lists, from the cache while fresh.
+async fn current(state: &AppState) -> Result<Arc<SignedStatusList>, Error> {
     let now = state.now();
     let (cached, generation) = state.status_list.get(&());
-    let list = match cached.filter(|l| now.saturating_sub(l.issued_at) < STATUS_LIST_RESIGN_AFTER) {
-        Some(list) => list,
-        None => match sign_current(&state).await {
-            Ok(list) => {
-                let list = Arc::new(list);
-                state.status_list.insert((), list.clone(), generation);
-                list
-            }
-            Err(e) => return ApiFailure::from(e).into_response(),
-        },
+    match cached.filter(|l| now.saturating_sub(l.issued_at) < STATUS_LIST_RESIGN_AFTER) {
+        Some(list) => Ok(list),
+        None => {
+            let list = Arc::new(sign_current(state).await?);
+            state.status_list.insert((), list.clone(), generation);
+            Ok(list)
+        }
+    }
+}
+
+pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
+    serve_form(&state, false).await
+}
+
+/// GET /v1/status-list/cwt: the Token Status List (draft-ietf-oauth-status-list) in CWT form,
+/// what the MSOs' `status` names (docs/adr/0031).
+pub async fn status_list_cwt(State(state): State<Arc<AppState>>) -> Response {
+    serve_form(&state, true).await
+}
+
+/// The URI of the CWT status list: the MSOs' `status.status_list.uri` and the token's `sub`.
+pub fn status_list_cwt_uri(state: &AppState) -> String {
+    format!(
+        "{}{}",
+        state.config.public_url.trim_end_matches('/'),
+        eid_core::api::paths::STATUS_LIST_CWT
+    )
+}
+
+async fn serve_form(state: &AppState, cwt: bool) -> Response {
+    let now = state.now();
+    let list = match current(state).await {
+        Ok(list) => list,
+        Err(e) => return ApiFailure::from(e).into_response(),
+    };
+    let (content_type, body) = if cwt {
+        (eid_core::mdoc::STATUS_LIST_CWT_MEDIA_TYPE, list.cwt.clone())
+    } else {
+        ("application/json", list.body.clone())
     };
     let mut resp = (
         StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        list.body.clone(),
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
     )
         .into_response();
     // Usable for what is left of its TTL.
@@ -222,10 +252,55 @@ async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
         signed: B64(signed),
     })
     .map_err(|_| Error::Registry("status list encoding".into()))?;
+    let cwt = sign_cwt(state, issued_at, &revoked, &suspended)?;
     Ok(SignedStatusList {
         body: Bytes::from(body),
+        cwt: Bytes::from(cwt),
         issued_at,
     })
+}
+
+/// A CWT status list is used at most this long after it was signed (`exp`): a reader offline
+/// for a day still has an answer, not a year-old one.
+pub const STATUS_LIST_CWT_LIFETIME: u64 = 86_400;
+
+/// The Token Status List (CWT, 2 bits: 1 invalid, 2 suspended) of the same entries, signed by
+/// the mdoc document signer (readers trust its IACA already).
+fn sign_cwt(
+    state: &AppState,
+    issued_at: u64,
+    revoked: &[i64],
+    suspended: &[i64],
+) -> Result<Vec<u8>, Error> {
+    use eid_core::sdjwt::{INVALID, SUSPENDED, StatusList};
+    let len = revoked
+        .iter()
+        .chain(suspended)
+        .filter_map(|i| usize::try_from(*i).ok())
+        .max()
+        .map_or(0, |m| m + 1)
+        .max(MIN_ENTRIES);
+    let encoding = || Error::Registry("status list encoding".into());
+    let mut list = StatusList::new(2, len).map_err(|_| encoding())?;
+    for (indexes, status) in [(suspended, SUSPENDED), (revoked, INVALID)] {
+        for i in indexes.iter().filter_map(|i| u64::try_from(*i).ok()) {
+            list.set(i, status);
+        }
+    }
+    let uri = status_list_cwt_uri(state);
+    let signer = &state.mdoc.signer;
+    eid_core::mdoc::sign_status_list_cwt(
+        &list,
+        &eid_core::mdoc::StatusListCwtClaims {
+            uri: &uri,
+            issued_at,
+            expires_at: Some(issued_at + STATUS_LIST_CWT_LIFETIME),
+            ttl: Some(STATUS_LIST_TTL),
+        },
+        signer.certificate(),
+        |tbs| signer.sign_raw(tbs),
+    )
+    .map_err(|_| Error::Registry("status list signature".into()))
 }
 
 #[cfg(test)]

@@ -169,19 +169,7 @@ async fn issue_inner(
     if req.device_keys.is_empty() || req.device_keys.len() > MAX_PRESENTATION_BATCH {
         return Err(ApiFailure::invalid("device_keys must hold 1 to 16 keys"));
     }
-    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(req.device_keys.len());
-    for k in &req.device_keys {
-        let key = VerifyingKey::from_sec1_bytes(&k.0)
-            .map_err(|_| ApiFailure::invalid("a device key is not a P-256 point"))?
-            .to_sec1_point(false)
-            .as_bytes()
-            .to_vec();
-        // One key per credential: a repeated key would link two presentations.
-        if keys.contains(&key) {
-            return Err(ApiFailure::invalid("a device key is repeated"));
-        }
-        keys.push(key);
-    }
+    let keys = fresh_device_keys(&req.device_keys)?;
     let [source, identity] = record_kinds(profile);
     let mut documents = Vec::new();
     for row in sqlx::query(
@@ -237,6 +225,29 @@ async fn issue_inner(
     w.commit().await?;
     tracing::info!(profile = %profile, count = credentials.len(), "presentation credentials issued");
     Answer::ok(&PresentationCredentialsIssued { credentials })
+}
+
+/// The device keys of a batch request as SEC1 uncompressed points, each a P-256 point and none
+/// repeated (a repeated key would link two presentations). The caller checks the count.
+pub(crate) fn fresh_device_keys(device_keys: &[B64]) -> Result<Vec<Vec<u8>>, ApiFailure> {
+    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(device_keys.len());
+    for k in device_keys {
+        let key = VerifyingKey::from_sec1_bytes(&k.0)
+            .map_err(|_| ApiFailure::invalid("a device key is not a P-256 point"))?
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec();
+        if keys.contains(&key) {
+            return Err(ApiFailure::invalid("a device key is repeated"));
+        }
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+/// The registry record `record` opened, through the cache (for the other batch formats).
+pub(crate) fn open_registry_record(state: &AppState, record: &[u8]) -> Result<Document, Error> {
+    open_record(state, record)
 }
 
 // ---------------------------------------------------------------------------------------------

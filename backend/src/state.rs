@@ -4,7 +4,8 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::{
-    auth, coherence, consent, db, documents, keys, lists, presentation, signing, sms, throttle,
+    auth, coherence, consent, db, documents, keys, lists, mdoc_keys, presentation, signing, sms,
+    throttle,
 };
 
 /// Everything a handler needs.
@@ -12,6 +13,8 @@ use crate::{
 pub struct AppState {
     pub store: db::Store,
     pub keys: keys::Keys,
+    /// The mdoc IACA and document signer (docs/adr/0031).
+    pub mdoc: mdoc_keys::MdocKeys,
     pub config: Config,
     pub clock: Clock,
     /// Device keys and state per account (see `auth`).

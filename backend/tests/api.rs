@@ -320,6 +320,7 @@ fn openapi_schemas_match_the_contract_types() {
                 version: 1,
                 issuers: b(),
                 csca: vec![b()],
+                iaca: vec![b()],
             })
             .unwrap(),
         ),
@@ -375,6 +376,26 @@ fn openapi_schemas_match_the_contract_types() {
         (
             "PresentationCredentialsIssued",
             serde_json::to_value(PresentationCredentialsIssued {
+                credentials: vec![b()],
+            })
+            .unwrap(),
+        ),
+        (
+            "CredentialBatchRequest",
+            serde_json::to_value(CredentialBatchRequest {
+                format: "mso_mdoc".into(),
+                credential_type: "org.iso.18013.5.1.mDL".into(),
+                device_keys: vec![b()],
+                client_request_id: "c".into(),
+                consent: Some(proof()),
+            })
+            .unwrap(),
+        ),
+        (
+            "CredentialBatchIssued",
+            serde_json::to_value(CredentialBatchIssued {
+                format: "mso_mdoc".into(),
+                credential_type: "org.iso.18013.5.1.mDL".into(),
                 credentials: vec![b()],
             })
             .unwrap(),

@@ -625,3 +625,90 @@ fn serve_logs_json_and_serves_metrics_on_its_own_address() {
         assert!(!log.contains(secret), "the log holds {secret}");
     }
 }
+
+#[test]
+fn mdoc_list_and_export() {
+    use eid_core::mdoc::{DOCTYPES, IssuerSigned, MDL_DOCTYPE, check_issuer_signed};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve(&db);
+    let dir = tmp.path().join("wallet");
+    assert_ok(&activate(&dir, &url, "112233", &citizen(1)));
+    // Activation's first sync had the passcode: a batch of each docType held.
+    let out = wallet(&dir, &url, "112233", &["mdoc", "list", "--json"]);
+    assert_ok(&out);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = list.as_array().unwrap();
+    let doctypes: Vec<&str> = rows
+        .iter()
+        .map(|r| r["doctype"].as_str().unwrap())
+        .collect();
+    assert_eq!(doctypes, DOCTYPES);
+    assert!(rows.iter().all(|r| r["unused"] == 8), "{list}");
+    assert!(
+        rows.iter()
+            .all(|r| r["valid_until"].as_u64() > r["valid_from"].as_u64())
+    );
+
+    let file = tmp.path().join("mdl.cbor");
+    let f = file.to_str().unwrap();
+    let out = wallet(
+        &dir,
+        &url,
+        "112233",
+        &["mdoc", "export", "--doctype", MDL_DOCTYPE, "--out", f],
+    );
+    assert_ok(&out);
+    // What an outside tool does: decode, check against the IACA the backend publishes.
+    let api = eid_core::client::BackendClient::new(&url, eid_core::client::RetryPolicy::default())
+        .unwrap();
+    let t = eid_core::runtime::block_on(api.trust_list())
+        .unwrap()
+        .unwrap();
+    let mut iacas = eid_crypto::trust::TrustStore::new();
+    iacas.add_der(&t.iaca[0].0).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let signed = IssuerSigned::parse(&bytes).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    check_issuer_signed(&signed, MDL_DOCTYPE, &iacas, now).unwrap();
+    let mut tampered = bytes;
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
+    let refused = IssuerSigned::parse(&tampered)
+        .map_err(|e| e.to_string())
+        .and_then(|s| check_issuer_signed(&s, MDL_DOCTYPE, &iacas, now).map_err(|e| e.to_string()));
+    assert!(refused.is_err());
+    // The exported one counts as used.
+    let out = wallet(&dir, &url, "112233", &["mdoc", "list", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[1]["unused"], 7);
+    // An unknown docType: a clear refusal.
+    let out = wallet(
+        &dir,
+        &url,
+        "112233",
+        &["mdoc", "export", "--doctype", "org.example.1", "--out", f],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no unused"));
+    // The development database's mdoc PKI: the fixtures' keys, listed apart from the issuers'.
+    let out = eid(&["keys", "--db", &db, "list", "--mdoc", "--json"]);
+    assert_ok(&out);
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let purposes: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(purposes, ["mdoc:document_signer", "mdoc:iaca"]);
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["origin"] == "fixture")
+    );
+}

@@ -50,6 +50,10 @@ pub mod paths {
     /// Presentation credentials (QR presentations, docs/adr/0010).
     pub const PRESENTATION_CREDENTIALS: &str = "/v1/presentation-credentials";
     pub const TOKEN_REDEEM: &str = "/v1/presentations/redeem";
+    /// Batches of single-use credentials in a standard format (ISO mdoc; docs/adr/0031).
+    pub const CREDENTIAL_BATCHES: &str = "/v1/credential-batches";
+    /// The Token Status List in CWT form (draft-ietf-oauth-status-list) the MSOs reference.
+    pub const STATUS_LIST_CWT: &str = "/v1/status-list/cwt";
     /// Online tokens registered by the wallet, with the citizen's consent, before it shows them.
     pub const PRESENTATION_TOKENS: &str = "/v1/presentations/tokens";
     /// Citizen consent (docs/adr/0017): the passcode's OPAQUE record, and a consent login.
@@ -219,6 +223,37 @@ pub struct PresentationCredentialsIssued {
     pub credentials: Vec<B64>,
 }
 
+/// Credential formats a batch may be asked in (`CredentialBatchRequest::format`).
+pub mod credential_format {
+    /// ISO/IEC 18013-5 mdoc: each credential an encoded IssuerSigned, its MSO bound to one key.
+    pub const MSO_MDOC: &str = "mso_mdoc";
+}
+
+/// POST /v1/credential-batches (device-signed): single-use credentials of one type in one
+/// format, one per fresh device key, each with its own status list entry (docs/adr/0031). The
+/// batch machinery is shared by formats: `mso_mdoc` today (`credential_type` a docType).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialBatchRequest {
+    /// [`credential_format`].
+    pub format: String,
+    /// The docType (mdoc).
+    pub credential_type: String,
+    /// SEC1 P-256 public keys, 1..=[`MAX_PRESENTATION_BATCH`], each used for one credential.
+    pub device_keys: Vec<B64>,
+    pub client_request_id: String,
+    /// The citizen's consent over [`credential_batch_digest`].
+    #[serde(default)]
+    pub consent: Option<ConsentProof>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialBatchIssued {
+    pub format: String,
+    pub credential_type: String,
+    /// In the order of `device_keys` (mdoc: an encoded IssuerSigned each).
+    pub credentials: Vec<B64>,
+}
+
 /// POST /v1/presentations/redeem (verifier-signed: headers `x-eid-verifier`, timestamp,
 /// signature over [`signing_input`] with the verifier's key): redeems an online token once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +294,9 @@ pub struct TrustListResponse {
     pub version: u64,
     pub issuers: B64,
     pub csca: Vec<B64>,
+    /// IACA root certificates (ISO/IEC 18013-5 Annex B) of the mdoc document signers.
+    #[serde(default)]
+    pub iaca: Vec<B64>,
 }
 
 /// GET /v1/status-list: a COSE_Sign1 by the police issuer over a CBOR map
@@ -381,6 +419,7 @@ pub mod consent_action {
     pub const ACCOUNT_UNLOCK: &str = "account_unlock";
     pub const PRESENTATION_CREDENTIALS: &str = "presentation_credentials";
     pub const PRESENTATION_TOKEN: &str = "presentation_token";
+    pub const CREDENTIAL_BATCH: &str = "credential_batch";
     pub const PASSCODE_CHANGE: &str = "passcode_change";
 }
 
@@ -421,6 +460,17 @@ pub fn account_unlock_digest(account_id: &str) -> [u8; 32] {
 /// Parameters of a presentation credential batch: the profile and the keys, in order.
 pub fn presentation_credentials_digest(profile: &str, device_keys: &[B64]) -> [u8; 32] {
     let mut parts: Vec<&[u8]> = vec![profile.as_bytes()];
+    parts.extend(device_keys.iter().map(|k| k.0.as_slice()));
+    sha256_parts(&parts)
+}
+
+/// Parameters of a credential batch: the format, the type and the keys, in order.
+pub fn credential_batch_digest(
+    format: &str,
+    credential_type: &str,
+    device_keys: &[B64],
+) -> [u8; 32] {
+    let mut parts: Vec<&[u8]> = vec![format.as_bytes(), credential_type.as_bytes()];
     parts.extend(device_keys.iter().map(|k| k.0.as_slice()));
     sha256_parts(&parts)
 }

@@ -36,7 +36,12 @@ pub struct Protected<'a> {
     pub kid: Option<&'a [u8]>,
     /// `x5chain` (33) as one certificate (DER).
     pub x5chain: Option<&'a [u8]>,
+    /// `typ` (16, RFC 9596), as text: the media type of the whole COSE object.
+    pub typ: Option<&'a str>,
 }
+
+/// RFC 9596 §2: the `typ` header parameter.
+pub const TYP: i64 = 16;
 
 /// Why signing failed: the signer's own error, or encoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +66,9 @@ pub fn sign_es256<E>(
     }
     if let Some(certificate) = protected.x5chain {
         header = header.value(X5CHAIN, Value::Bytes(certificate.to_vec()));
+    }
+    if let Some(typ) = protected.typ {
+        header = header.value(TYP, Value::Text(typ.to_owned()));
     }
     let sign1 = CoseSign1Builder::new()
         .protected(header.build())
@@ -185,6 +193,17 @@ impl Sign1 {
             .iter()
             .find(|(l, _)| *l == Label::Int(X5CHAIN))
             .map(|(_, v)| v)
+    }
+
+    /// The protected `typ` (RFC 9596) when it is text.
+    pub fn typ(&self) -> Option<&str> {
+        self.0
+            .protected
+            .header
+            .rest
+            .iter()
+            .find(|(l, _)| *l == Label::Int(TYP))
+            .and_then(|(_, v)| v.as_text())
     }
 
     pub fn payload(&self) -> Option<&[u8]> {

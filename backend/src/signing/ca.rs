@@ -37,7 +37,7 @@ const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
 pub(crate) const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
 pub(crate) const C: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
 
-fn ca_err(_: impl std::fmt::Display) -> Error {
+pub(crate) fn ca_err(_: impl std::fmt::Display) -> Error {
     signer_error("certificate")
 }
 
@@ -137,8 +137,8 @@ pub(crate) fn validity(now: u64, lifetime: u64) -> Result<Validity, Error> {
     Ok(Validity::new(not_before, not_after))
 }
 
-pub(crate) fn build<S>(
-    profile: Profile,
+pub(crate) fn build<S, P: BuilderProfile>(
+    profile: P,
     serial: &[u8],
     validity: Validity,
     spki: SubjectPublicKeyInfoOwned,

@@ -31,6 +31,9 @@ enum KeysCommand {
     List {
         #[arg(long)]
         json: bool,
+        /// The mdoc PKI's keys (IACA, document signer; docs/adr/0031) instead of the issuers'.
+        #[arg(long)]
+        mdoc: bool,
     },
     /// A new key for one document kind, signing from `--from` on; the current one stays in the
     /// trust list until what it signed has expired. Restart the backends to take it up, before
@@ -67,9 +70,13 @@ fn parse_time(text: &str) -> Result<u64> {
 
 pub fn run(args: KeysArgs) -> Result<ExitCode> {
     match args.command {
-        KeysCommand::List { json } => block_on(async {
+        KeysCommand::List { json, mdoc } => block_on(async {
             let store = Store::open(&args.db).await?;
-            let list = keys::list(&store).await?;
+            let list = if mdoc {
+                eid_backend::mdoc_keys::list(&store).await?
+            } else {
+                keys::list(&store).await?
+            };
             if json {
                 print_json(&list)?;
             } else {

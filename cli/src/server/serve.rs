@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// never extractable; token label and PIN as for --signer).
     #[arg(long, default_value = "software", env = "EID_ISSUER_KEYS")]
     issuer_keys: eid_backend::signing::SignerChoice,
+    /// The backend's public base URL, as readers reach it: the mdocs' status list URI is made
+    /// of it (docs/adr/0031). Development default: http://ADDR; production default: an
+    /// `.invalid` host, so set it.
+    #[arg(long, env = "EID_PUBLIC_URL")]
+    public_url: Option<String>,
     #[command(flatten)]
     limits: super::limits::LimitArgs,
 }
@@ -79,6 +84,10 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>)> {
         let config = Config {
             population: args.population,
             admin_token: given.or_else(|| generated.clone()),
+            public_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", args.addr)),
             ..Config::development(args.db.clone())
         };
         return Ok((config, generated));
@@ -102,10 +111,12 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>)> {
              gateway (--sms-gateway URL); use --dev for development"
         );
     }
+    let base = Config::production(args.db.clone(), kek, given);
     let config = Config {
         population: args.population,
         issuer_keys: args.issuer_keys.clone(),
-        ..Config::production(args.db.clone(), kek, given)
+        public_url: args.public_url.clone().unwrap_or(base.public_url.clone()),
+        ..base
     };
     Ok((config, None))
 }

@@ -3,6 +3,7 @@
 //! passcode); activation, presentation and signing have a file each.
 
 mod activate;
+mod mdoc;
 mod present;
 mod signing;
 
@@ -71,6 +72,9 @@ pub enum WalletCommand {
     /// Remote signing credential: enrol, list.
     #[command(subcommand)]
     Signing(signing::SigningCommand),
+    /// ISO 18013-5 mdocs held: list, export.
+    #[command(subcommand)]
+    Mdoc(mdoc::MdocCommand),
     /// Sign a file with the remote signing key: a detached CMS signature (.p7s).
     Sign(signing::SignArgs),
     /// Lock the account at the backend (lost phone: the device key alone may).
@@ -125,6 +129,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
         WalletCommand::Log { json } => log(&w, json),
         WalletCommand::Sync { json } => sync(&w, &pass, backend, json),
         WalletCommand::Signing(command) => signing::signing(&w, backend, command),
+        WalletCommand::Mdoc(command) => mdoc::run(&w, command),
         WalletCommand::Sign(sign) => signing::sign(&w, backend, &pass, &sign),
         WalletCommand::LockAccount => lock(&w, None, backend),
         WalletCommand::UnlockAccount => lock(&w, Some(&pass), backend),

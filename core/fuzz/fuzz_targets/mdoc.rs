@@ -1,11 +1,13 @@
 //! ISO/IEC 18013-5 structures over arbitrary input: every mdoc parser and the reader's whole
-//! DeviceResponse check (in the Annex D session, with its IACA trusted) never panic; a parsed
-//! DeviceResponse or DeviceRequest re-encodes to bytes that parse to the same value.
+//! DeviceResponse check (in the Annex D session, with its IACA trusted), an IssuerSigned's check
+//! and the Token Status List (CWT) verification never panic; a parsed DeviceResponse or
+//! DeviceRequest re-encodes to bytes that parse to the same value.
 #![no_main]
 
 use eid_core::mdoc::{
     DeviceEngagement, DeviceRequest, DeviceResponse, IssuerSigned, MobileSecurityObject,
     ReaderContext, SessionData, SessionEstablishment, SessionTranscript, check_device_response,
+    check_issuer_signed, verify_status_list_cwt,
 };
 use eid_crypto::SecretKey;
 use eid_crypto::trust::TrustStore;
@@ -56,4 +58,9 @@ fuzz_target!(|data: &[u8]| {
         e_reader_private: Some(&reader),
     };
     let _ = check_device_response(data, &ctx);
+    if let Ok(signed) = IssuerSigned::parse(data) {
+        let _ = check_issuer_signed(&signed, "org.iso.18013.5.1.mDL", &iacas, NOW);
+    }
+    let uri = "https://backend.eid.invalid/v1/status-list/cwt";
+    let _ = verify_status_list_cwt(data, uri, &iacas, NOW);
 });

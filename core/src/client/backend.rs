@@ -369,6 +369,15 @@ impl BackendClient {
             .await
     }
 
+    /// The Token Status List in CWT form (`application/statuslist+cwt`) the MSOs reference;
+    /// the caller verifies it (`mdoc::verify_status_list_cwt`, or through `StatusListCache`).
+    pub async fn status_list_cwt(&self) -> Result<Vec<u8>, ClientError> {
+        let resp = self
+            .call(Method::Get, api::paths::STATUS_LIST_CWT, None, None, None)
+            .await?;
+        Ok(resp.body)
+    }
+
     pub async fn account(&self, signer: &dyn DeviceSigner) -> Result<AccountStatus, ClientError> {
         self.json(Method::Get, api::paths::ACCOUNT, None::<&()>, Some(signer))
             .await
@@ -422,6 +431,42 @@ impl BackendClient {
         if issued.credentials.len() != device_keys.len() {
             return Err(ClientError::Decode(
                 "not one credential per device key".into(),
+            ));
+        }
+        Ok(issued.credentials.into_iter().map(|c| c.0).collect())
+    }
+
+    /// A batch of single-use credentials of `credential_type` in `format` (docs/adr/0031), one
+    /// per device key, in order.
+    pub async fn credential_batch(
+        &self,
+        signer: &dyn DeviceSigner,
+        format: &str,
+        credential_type: &str,
+        device_keys: &[Vec<u8>],
+        consent: crate::api::ConsentProof,
+    ) -> Result<Vec<Vec<u8>>, ClientError> {
+        let body = crate::api::CredentialBatchRequest {
+            format: format.to_owned(),
+            credential_type: credential_type.to_owned(),
+            device_keys: device_keys.iter().cloned().map(B64).collect(),
+            client_request_id: new_request_id(),
+            consent: Some(consent),
+        };
+        let issued: crate::api::CredentialBatchIssued = self
+            .json(
+                Method::Post,
+                api::paths::CREDENTIAL_BATCHES,
+                Some(&body),
+                Some(signer),
+            )
+            .await?;
+        if issued.credentials.len() != device_keys.len()
+            || issued.format != format
+            || issued.credential_type != credential_type
+        {
+            return Err(ClientError::Decode(
+                "not one credential of the type asked for per device key".into(),
             ));
         }
         Ok(issued.credentials.into_iter().map(|c| c.0).collect())

@@ -6,6 +6,7 @@
 
 use super::cbor;
 use super::error::{CheckError, MdocError};
+use super::issuer_signed::IssuerSigned;
 use super::mso::MobileSecurityObject;
 use super::response::{
     DeviceAuth, DeviceResponse, Document, STATUS_OK, device_authentication_bytes,
@@ -85,7 +86,8 @@ fn within(cert: &Certificate, now: u64) -> bool {
 /// Issuer authentication: the MSO, verified, and the document signer's DER.
 fn issuer_auth(
     issuer_auth: &[u8],
-    ctx: &ReaderContext<'_>,
+    iacas: &TrustStore,
+    now: u64,
 ) -> Result<(MobileSecurityObject, Vec<u8>), CheckError> {
     let sign1 = Sign1::decode(issuer_auth, Tagging::Untagged).ok_or(CheckError::IssuerAuthForm)?;
     if !sign1.is_es256() {
@@ -96,37 +98,63 @@ fn issuer_auth(
         .and_then(x5chain_leaf)
         .ok_or(CheckError::IssuerAuthForm)?;
     let ds = SignerCertificate::from_der(ds_der).map_err(|_| CheckError::IssuerAuthForm)?;
-    let iaca = ctx
-        .iacas
-        .issuer_of(&ds)
-        .ok_or(CheckError::UntrustedIssuer)?;
+    let iaca = iacas.issuer_of(&ds).ok_or(CheckError::UntrustedIssuer)?;
     let point = p256_point(&ds.certificate).ok_or(CheckError::IssuerAuthForm)?;
     if !sign1.verify_es256_any_s(&point) {
         return Err(CheckError::IssuerSignature);
     }
-    if !within(&ds.certificate, ctx.now) || !within(iaca, ctx.now) {
+    if !within(&ds.certificate, now) || !within(iaca, now) {
         return Err(CheckError::CertificateExpired);
     }
     let payload = sign1.payload().ok_or(CheckError::IssuerAuthForm)?;
     Ok((MobileSecurityObject::parse_bytes(payload)?, ds.der))
 }
 
-/// Checks one document.
-pub fn check_document(
-    doc: &Document,
-    ctx: &ReaderContext<'_>,
-) -> Result<VerifiedDocument, CheckError> {
-    let (mso, document_signer) = issuer_auth(&doc.issuer_signed.issuer_auth, ctx)?;
-    if mso.doc_type != doc.doc_type {
+/// What issuer authentication alone establishes of an IssuerSigned: the verified MSO, the
+/// document signer, and every element whose digest matched. Not a presentation: nothing here
+/// says the holder's device took part.
+#[derive(Clone, PartialEq)]
+pub struct IssuerVerified {
+    /// (namespace, element identifier, value) of every element carried.
+    pub elements: Vec<(String, String, Value)>,
+    /// The document signer certificate (DER).
+    pub document_signer: Vec<u8>,
+    pub mso: MobileSecurityObject,
+}
+
+impl std::fmt::Debug for IssuerVerified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<(&str, &str)> = self
+            .elements
+            .iter()
+            .map(|(ns, id, _)| (ns.as_str(), id.as_str()))
+            .collect();
+        f.debug_struct("IssuerVerified")
+            .field("elements", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks an IssuerSigned on its own (e.g. one `mdoc export` wrote): issuer authentication
+/// against `iacas`, the MSO's docType equal to `doc_type`, its validity at `now`, and the digest
+/// of every element carried.
+pub fn check_issuer_signed(
+    issuer_signed: &IssuerSigned,
+    doc_type: &str,
+    iacas: &TrustStore,
+    now: u64,
+) -> Result<IssuerVerified, CheckError> {
+    let (mso, document_signer) = issuer_auth(&issuer_signed.issuer_auth, iacas, now)?;
+    if mso.doc_type != doc_type {
         return Err(CheckError::DocType);
     }
     let v = mso.validity;
-    if v.signed > v.valid_from || ctx.now < v.valid_from || ctx.now > v.valid_until {
+    if v.signed > v.valid_from || now < v.valid_from || now > v.valid_until {
         return Err(CheckError::Validity);
     }
     let algorithm = mso.digest_algorithm.ok_or(CheckError::DigestAlgorithm)?;
     let mut elements = Vec::new();
-    for (namespace, items) in &doc.issuer_signed.namespaces {
+    for (namespace, items) in &issuer_signed.namespaces {
         let mut seen = std::collections::BTreeSet::new();
         for item in items {
             let expected = mso
@@ -152,6 +180,23 @@ pub fn check_document(
             ));
         }
     }
+    Ok(IssuerVerified {
+        elements,
+        document_signer,
+        mso,
+    })
+}
+
+/// Checks one document.
+pub fn check_document(
+    doc: &Document,
+    ctx: &ReaderContext<'_>,
+) -> Result<VerifiedDocument, CheckError> {
+    let IssuerVerified {
+        elements,
+        document_signer,
+        mso,
+    } = check_issuer_signed(&doc.issuer_signed, &doc.doc_type, ctx.iacas, ctx.now)?;
     // Device-signed elements are not supported yet: the namespaces must be an empty map.
     let device_ns = doc
         .device_signed

@@ -68,6 +68,16 @@ pub enum CheckError {
     /// Neither deviceSignature nor deviceMac verifies over DeviceAuthentication.
     #[error("device authentication invalid")]
     DeviceAuth,
+    /// The MSO's status list entry says revoked (or any status other than valid or suspended).
+    #[error("MSO revoked")]
+    Revoked,
+    /// The MSO's status list entry says suspended.
+    #[error("MSO suspended")]
+    Suspended,
+    /// The status list the MSO names could not be fetched, does not verify, is expired or
+    /// does not reach the MSO's entry.
+    #[error("status list unavailable or invalid")]
+    StatusList,
     /// deviceMac was used but the reader has no ephemeral key to derive EMacKey with.
     #[error("device MAC needs the reader's ephemeral key")]
     NoReaderKey,

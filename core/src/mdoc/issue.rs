@@ -5,6 +5,7 @@
 use super::cose_key::P256Key;
 use super::issuer_signed::{IssuerSigned, IssuerSignedItem};
 use super::mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
+use super::status_list::MsoStatus;
 use ciborium::Value;
 use eid_crypto::Rng;
 use eid_crypto::cose::{SignError, sign_es256_unprotected_x5chain};
@@ -45,6 +46,18 @@ pub fn issue_mdoc<E>(
     rng: &mut dyn Rng,
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
 ) -> Result<IssuerSigned, SignError<E>> {
+    issue_mdoc_with_status(spec, None, namespaces, document_signer, rng, sign)
+}
+
+/// [`issue_mdoc`] with the MSO's status list entry (`status`, draft-ietf-oauth-status-list).
+pub fn issue_mdoc_with_status<E>(
+    spec: &MsoSpec<'_>,
+    status: Option<MsoStatus>,
+    namespaces: &[NamespaceElements],
+    document_signer: &[u8],
+    rng: &mut dyn Rng,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<IssuerSigned, SignError<E>> {
     let algorithm = DigestAlgorithm::Sha256;
     let mut signed = Vec::new();
     let mut value_digests = Vec::new();
@@ -71,6 +84,7 @@ pub fn issue_mdoc<E>(
         device_key: spec.device_key.clone(),
         doc_type: spec.doc_type.to_owned(),
         validity: spec.validity,
+        status,
     };
     let issuer_auth =
         sign_es256_unprotected_x5chain(&mso.to_bytes(), false, Some(document_signer), sign)?;

@@ -73,6 +73,13 @@ impl IssuerSigned {
     pub(crate) fn from_value(value: &Value) -> Result<IssuerSigned, MdocError> {
         const WHAT: &str = "IssuerSigned";
         let m = cbor::map(value, WHAT)?;
+        // The CDDL's map is closed: a key it does not name (a misspelt "nameSpaces" would leave
+        // an IssuerSigned that verifies with nothing in it) is malformed.
+        if m.iter()
+            .any(|(k, _)| !matches!(k.as_text(), Some("nameSpaces" | "issuerAuth")))
+        {
+            return Err(MdocError::Structure(WHAT));
+        }
         let mut namespaces = Vec::new();
         if let Some(ns) = cbor::get(m, "nameSpaces") {
             for (name, items) in cbor::map(ns, WHAT)? {
@@ -97,6 +104,11 @@ impl IssuerSigned {
         IssuerSigned::from_value(&cbor::decode(bytes)?)
     }
 
+    /// The encoded IssuerSigned (what `mdoc export` writes and [`IssuerSigned::parse`] reads).
+    pub fn encode(&self) -> Result<Vec<u8>, MdocError> {
+        Ok(cbor::encode(&self.to_value()?))
+    }
+
     pub(crate) fn to_value(&self) -> Result<Value, MdocError> {
         let ns = self
             .namespaces
@@ -112,5 +124,45 @@ impl IssuerSigned {
             (Value::from("nameSpaces"), Value::Map(ns)),
             (Value::from("issuerAuth"), cbor::decode(&self.issuer_auth)?),
         ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer_signed(keys: &[&str]) -> Vec<u8> {
+        let item = IssuerSignedItem::new(0, vec![1; 16], "age_over_18", Value::Bool(true));
+        let mut m = Vec::new();
+        for k in keys {
+            let v = match *k {
+                "issuerAuth" => Value::Array(vec![]),
+                _ => Value::Map(vec![(
+                    Value::from("org.iso.23220.1"),
+                    Value::Array(vec![item.bytes.to_value()]),
+                )]),
+            };
+            m.push((Value::from(*k), v));
+        }
+        cbor::encode(&Value::Map(m))
+    }
+
+    /// The CDDL's IssuerSigned map is closed: a misspelt "nameSpaces" is not an IssuerSigned
+    /// without elements (which would verify, showing nothing) but a malformed one.
+    #[test]
+    fn only_the_keys_of_the_cddl_are_read() {
+        let ok = IssuerSigned::parse(&issuer_signed(&["nameSpaces", "issuerAuth"])).unwrap();
+        assert_eq!(ok.namespaces.len(), 1);
+        assert!(IssuerSigned::parse(&issuer_signed(&["issuerAuth"])).is_ok());
+        for keys in [
+            &["nameSpacez", "issuerAuth"][..],
+            &["nameSpaces", "issuerAuth", "extra"],
+        ] {
+            assert_eq!(
+                IssuerSigned::parse(&issuer_signed(keys)),
+                Err(MdocError::Structure("IssuerSigned")),
+                "{keys:?}"
+            );
+        }
     }
 }

@@ -10,12 +10,15 @@
 //! `time` (tdate), `check` (the reader's verification), `issue` (IssuerSigned and MSO from
 //! elements), `holder` (selective disclosure and the device signature), `ephemeral` (session
 //! key pairs), `holder_session` and `reader_session` (the two sides' state machines, no I/O),
-//! `transport/` (BLE GATT framing, NFC APDUs and handover, byte-stream framing). Proven against the standard's Annex D
+//! `transport/` (BLE GATT framing, NFC APDUs and handover, byte-stream framing), `doctypes`
+//! (PhotoID, mDL and BHYT as data, mapped from our documents), `status_list` (the Token Status
+//! List in CWT form, the MSO's reference to it, and the reader's check). Proven against the standard's Annex D
 //! example in `core/tests/mdoc_annex_d.rs`.
 
 mod cbor;
 mod check;
 mod cose_key;
+mod doctypes;
 mod engagement;
 mod ephemeral;
 mod error;
@@ -30,13 +33,23 @@ mod request;
 mod response;
 mod session;
 mod session_keys;
+mod status_list;
 mod time;
 mod transcript;
 pub mod transport;
 
 pub use cbor::Tagged24;
-pub use check::{ReaderContext, VerifiedDocument, check_device_response, check_document};
+pub use check::{
+    IssuerVerified, ReaderContext, VerifiedDocument, check_device_response, check_document,
+    check_issuer_signed,
+};
 pub use cose_key::P256Key;
+pub use doctypes::{
+    AGE_THRESHOLDS, BHYT_DOCTYPE, BHYT_NAMESPACE, CCCD_NAMESPACE, ChipFiles, DOCTYPES,
+    DTC_NAMESPACE, GPLX_NAMESPACE, ISO_23220_NAMESPACE, MDL_DOCTYPE, MDL_NAMESPACE,
+    PHOTO_ID_DOCTYPE, PHOTO_ID_NAMESPACE, age_on, bhyt_elements, driving_privileges, full_date,
+    mdl_elements, photo_id_elements,
+};
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
 pub use ephemeral::{ephemeral_key, public_key};
 pub use error::{CheckError, MdocError};
@@ -45,7 +58,7 @@ pub use holder_session::{
     Decision, HolderError, HolderPolicy, HolderSession, HolderStep, MdocSource,
     PresentationRequest, ReaderIdentity, RequestedDocument, SessionEnd, termination_message,
 };
-pub use issue::{MsoSpec, NamespaceElements, issue_mdoc};
+pub use issue::{MsoSpec, NamespaceElements, issue_mdoc, issue_mdoc_with_status};
 pub use issuer_signed::{IssuerSigned, IssuerSignedItem};
 pub use mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
 pub use reader_auth::{ReaderAuthError, verify_reader_auth};
@@ -59,6 +72,11 @@ pub use session::{
     SessionEstablishment,
 };
 pub use session_keys::{Role, SessionCipher, SessionKeys};
+pub use status_list::{
+    MsoStatus, STATUS_LIST_CWT_MEDIA_TYPE, STATUS_LIST_CWT_TYP, StatusListCache,
+    StatusListCwtClaims, VerifiedStatusList, check_status, sign_status_list_cwt,
+    verify_status_list_cwt,
+};
 pub use transcript::SessionTranscript;
 
 #[cfg(test)]

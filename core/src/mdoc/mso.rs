@@ -4,6 +4,7 @@
 use super::cbor::{self, Tagged24};
 use super::cose_key::P256Key;
 use super::error::MdocError;
+use super::status_list::MsoStatus;
 use super::time;
 use ciborium::Value;
 
@@ -61,6 +62,8 @@ pub struct MobileSecurityObject {
     pub device_key: P256Key,
     pub doc_type: String,
     pub validity: ValidityInfo,
+    /// `status` (draft-ietf-oauth-status-list, mdoc): the MSO's Token Status List entry.
+    pub status: Option<MsoStatus>,
 }
 
 impl MobileSecurityObject {
@@ -106,7 +109,12 @@ impl MobileSecurityObject {
             Some(v) => Some(time::tdate_seconds(v).ok_or(MdocError::Structure("validityInfo"))?),
             None => None,
         };
+        let status = match cbor::get(m, "status") {
+            Some(v) => Some(MsoStatus::from_value(v)?),
+            None => None,
+        };
         Ok(MobileSecurityObject {
+            status,
             version,
             digest_algorithm,
             value_digests,
@@ -149,7 +157,7 @@ impl MobileSecurityObject {
             .digest_algorithm
             .unwrap_or(DigestAlgorithm::Sha256)
             .name();
-        Tagged24::of(&Value::Map(vec![
+        let mut entries = vec![
             (Value::from("version"), Value::from(self.version.as_str())),
             (Value::from("digestAlgorithm"), Value::from(algorithm)),
             (Value::from("valueDigests"), Value::Map(namespaces)),
@@ -159,7 +167,10 @@ impl MobileSecurityObject {
             ),
             (Value::from("docType"), Value::from(self.doc_type.as_str())),
             (Value::from("validityInfo"), Value::Map(validity)),
-        ]))
-        .encoded()
+        ];
+        if let Some(status) = &self.status {
+            entries.push((Value::from("status"), status.to_value()));
+        }
+        Tagged24::of(&Value::Map(entries)).encoded()
     }
 }

@@ -90,10 +90,25 @@ impl StatusList {
         }
     }
 
+    /// The zlib-deflated byte array: `lst` of both forms (base64url in JSON, a bstr in CBOR).
+    pub fn compressed(&self) -> Vec<u8> {
+        miniz_oxide::deflate::compress_to_vec_zlib(&self.bytes, 9)
+    }
+
+    /// A list from `bits` and its zlib-deflated byte array, inflated to at most 16 MiB.
+    pub fn from_compressed(bits: u8, z: &[u8]) -> Result<StatusList, SdJwtError> {
+        use SdJwtError::StatusList as Bad;
+        if ![1, 2, 4, 8].contains(&bits) {
+            return Err(Bad("bits"));
+        }
+        let bytes = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(z, MAX_BYTES)
+            .map_err(|_| Bad("lst does not inflate"))?;
+        Ok(StatusList { bits, bytes })
+    }
+
     /// `{"bits": n, "lst": base64url(zlib(bytes))}`.
     pub fn to_json(&self) -> Value {
-        let z = miniz_oxide::deflate::compress_to_vec_zlib(&self.bytes, 9);
-        json!({"bits": self.bits, "lst": b64(&z)})
+        json!({"bits": self.bits, "lst": b64(&self.compressed())})
     }
 
     /// Reads `{"bits", "lst"}`.
@@ -110,9 +125,7 @@ impl StatusList {
             .and_then(Value::as_str)
             .and_then(unb64)
             .ok_or(Bad("lst"))?;
-        let bytes = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&z, MAX_BYTES)
-            .map_err(|_| Bad("lst does not inflate"))?;
-        Ok(StatusList { bits, bytes })
+        StatusList::from_compressed(bits, &z)
     }
 
     /// Signs the list as a `statuslist+jwt` for `claims.uri` (its `sub`), with the signer's

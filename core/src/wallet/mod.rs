@@ -11,6 +11,7 @@
 mod consent;
 mod data_key;
 mod error;
+mod mdoc;
 mod present;
 mod signing;
 mod sync;
@@ -20,6 +21,7 @@ pub use sync::PendingActivation;
 pub use sync_state::{SyncReport, SyncState};
 
 pub use error::WalletError;
+pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
 pub use present::{Consent, PresentationOut, PresentationStock};
 
 use crate::account::passcode::{KdfParams, Passcode, VerifierKey};

@@ -180,7 +180,7 @@ impl Wallet {
         }
     }
 
-    fn verified_documents(&self) -> Result<Vec<Document>> {
+    pub(super) fn verified_documents(&self) -> Result<Vec<Document>> {
         Ok(self
             .documents()?
             .into_iter()

@@ -16,6 +16,7 @@ const META_SYNC_STATE: &str = "wallet.sync_state";
 const META_CSCA: &str = "wallet.csca";
 const META_STATUS_LIST: &str = "wallet.status_list";
 const META_TRUST_LIST: &str = super::META_TRUST_LIST;
+const META_IACA: &str = super::mdoc::META_IACA;
 
 /// An activation waiting for its SMS code and chip read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,8 +169,12 @@ impl Wallet {
         TrustList::decode(&t.issuers.0)
             .map_err(|_| WalletError::Corrupt("trust list from the backend"))?;
         let csca = serde_json::to_vec(&t.csca).map_err(|_| WalletError::Corrupt("CSCA list"))?;
-        self.store
-            .meta_put_all(&[(META_TRUST_LIST, &t.issuers.0), (META_CSCA, &csca)])?;
+        let iaca = serde_json::to_vec(&t.iaca).map_err(|_| WalletError::Corrupt("IACA list"))?;
+        self.store.meta_put_all(&[
+            (META_TRUST_LIST, &t.issuers.0),
+            (META_CSCA, &csca),
+            (META_IACA, &iaca),
+        ])?;
         Ok((t.issuers.0, csca))
     }
 
@@ -227,6 +232,7 @@ impl Wallet {
         let trust = TrustList::decode(&t.issuers.0)
             .map_err(|_| WalletError::Corrupt("trust list from the backend"))?;
         let csca = serde_json::to_vec(&t.csca).map_err(|_| WalletError::Corrupt("CSCA list"))?;
+        let iaca = serde_json::to_vec(&t.iaca).map_err(|_| WalletError::Corrupt("IACA list"))?;
         note(SyncStage::StatusList);
         let status = client.status_list().await?;
         note(SyncStage::Documents);
@@ -281,6 +287,7 @@ impl Wallet {
                 &[
                     (META_TRUST_LIST, &t.issuers.0),
                     (META_CSCA, &csca),
+                    (META_IACA, &iaca),
                     (META_STATUS_LIST, &status_bytes),
                     (META_SYNC_STATE, &state_bytes),
                 ],
@@ -290,6 +297,13 @@ impl Wallet {
         match self.refill_presentations(client, passcode).await {
             Ok(n) => report.presentation_credentials = n as u64,
             Err(e) => report.presentation_error = Some(e.to_string()),
+        }
+        // mdocs (docs/adr/0031): `mdoc_stock` shows what arrived (the report's count stays the
+        // QR credentials'); a failure is reported like theirs, the first one winning.
+        if report.presentation_error.is_none()
+            && let Err(e) = self.refill_mdocs(client, passcode).await
+        {
+            report.presentation_error = Some(e.to_string());
         }
         Ok(report)
     }

@@ -1,0 +1,355 @@
+//! The mdocs the wallet holds (docs/adr/0031): per docType, a stock of single-use MSOs, each
+//! bound to its own device key, refilled at sync when it runs low (with the citizen's consent,
+//! like presentation credentials), kept sealed in the presentation slots under the profile
+//! `mso_mdoc:<docType>`, one marked used per presentation or export.
+
+use super::{Result, Wallet, WalletError};
+use crate::account::passcode::Passcode;
+use crate::api::{B64, consent_action, credential_batch_digest, credential_format};
+use crate::credential::DocumentKind;
+use crate::mdoc::{self, CheckError, IssuerSigned, IssuerVerified, check_issuer_signed};
+use crate::present::PresentError;
+use crate::transactions::TransactionKind;
+use eid_crypto::trust::TrustStore;
+
+/// A docType is refilled at sync when fewer unused MSOs than this are left.
+pub const MDOC_LOW_WATER: u64 = 3;
+/// MSOs asked for per refill.
+pub const MDOC_BATCH: usize = 8;
+/// Where the IACA certificates of the last trust list are kept (JSON list of base64url DER).
+pub(crate) const META_IACA: &str = "wallet.iaca";
+
+/// The docType of the mdoc each document kind is held as.
+pub fn doc_type_of(kind: DocumentKind) -> Option<&'static str> {
+    match kind {
+        DocumentKind::Identity => Some(mdoc::PHOTO_ID_DOCTYPE),
+        DocumentKind::DrivingLicence => Some(mdoc::MDL_DOCTYPE),
+        DocumentKind::HealthInsurance => Some(mdoc::BHYT_DOCTYPE),
+        DocumentKind::HealthRecord => None,
+    }
+}
+
+fn slot_profile(doc_type: &str) -> String {
+    format!("{}:{doc_type}", credential_format::MSO_MDOC)
+}
+
+/// What `mdoc list` shows of one docType.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdocStock {
+    pub doc_type: String,
+    /// Unused MSOs that verify now.
+    pub unused: u64,
+    /// The validity of the newest of them (Unix seconds), if any.
+    pub valid_from: Option<u64>,
+    pub valid_until: Option<u64>,
+}
+
+/// An MSO chosen to present: its device key's alias and the IssuerSigned. `Debug` shows neither
+/// element values nor the encoded bytes (which hold them).
+#[derive(Clone)]
+pub struct HeldMdoc {
+    pub alias: String,
+    pub issuer_signed: IssuerSigned,
+    /// The encoded IssuerSigned as the issuer sent it.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for HeldMdoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldMdoc")
+            .field("alias", &self.alias)
+            .field("bytes", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn refused(_: impl std::fmt::Display) -> WalletError {
+    WalletError::Present(PresentError::Malformed("mdoc does not verify"))
+}
+
+fn alias_for(doc_type: &str) -> Result<String> {
+    let mut r = [0u8; 12];
+    getrandom::fill(&mut r).map_err(|_| WalletError::Present(PresentError::Signing))?;
+    let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("eid.mdoc.{doc_type}.{hex}"))
+}
+
+impl Wallet {
+    /// The IACAs of the last trust list.
+    pub fn iacas(&self) -> Result<TrustStore> {
+        let mut store = TrustStore::new();
+        let Some(bytes) = self.store.meta_get(META_IACA)? else {
+            return Ok(store);
+        };
+        let list: Vec<B64> =
+            serde_json::from_slice(&bytes).map_err(|_| WalletError::Corrupt("IACA list"))?;
+        for der in list {
+            store
+                .add_der(&der.0)
+                .map_err(|_| WalletError::Corrupt("IACA list"))?;
+        }
+        Ok(store)
+    }
+
+    /// Checks an IssuerSigned of `doc_type` against the IACAs now.
+    fn check_mdoc(
+        &self,
+        bytes: &[u8],
+        doc_type: &str,
+        iacas: &TrustStore,
+    ) -> Result<(IssuerSigned, IssuerVerified)> {
+        self.mdoc_verdict(bytes, doc_type, iacas).map_err(refused)
+    }
+
+    fn mdoc_verdict(
+        &self,
+        bytes: &[u8],
+        doc_type: &str,
+        iacas: &TrustStore,
+    ) -> std::result::Result<(IssuerSigned, IssuerVerified), CheckError> {
+        let signed = IssuerSigned::parse(bytes)?;
+        let verified = check_issuer_signed(&signed, doc_type, iacas, self.now())?;
+        Ok((signed, verified))
+    }
+
+    /// Drops the slots of `doc_type` that are empty (an earlier failed request) or whose MSO
+    /// has expired (or its document signer): they will never be shown.
+    fn drop_stale_mdocs(&self, doc_type: &str) -> Result<()> {
+        let iacas = self.iacas()?;
+        let stale: Vec<String> = self
+            .store
+            .presentation_slots(&slot_profile(doc_type))
+            .map_err(WalletError::from_store)?
+            .into_iter()
+            .filter(|s| match &s.credential {
+                None => true,
+                Some(bytes) => matches!(
+                    self.mdoc_verdict(bytes, doc_type, &iacas),
+                    Err(CheckError::Validity | CheckError::CertificateExpired)
+                ),
+            })
+            .map(|s| s.alias)
+            .collect();
+        self.drop_mdoc_slots(&stale)
+    }
+
+    /// Asks for a batch of every held docType that runs low, with the citizen's consent; empty
+    /// slots left by an earlier failure and expired MSOs are dropped first. Returns the MSOs
+    /// stored.
+    pub(super) async fn refill_mdocs(
+        &self,
+        client: &crate::client::BackendClient,
+        passcode: Option<&Passcode>,
+    ) -> Result<usize> {
+        let mut low = Vec::new();
+        for doc in self.verified_documents()? {
+            let Some(doc_type) = doc_type_of(doc.kind()) else {
+                continue;
+            };
+            self.drop_stale_mdocs(doc_type)?;
+            if self.mdoc_unused(doc_type)? < MDOC_LOW_WATER && !low.contains(&doc_type) {
+                low.push(doc_type);
+            }
+        }
+        if low.is_empty() {
+            return Ok(0);
+        }
+        let passcode = passcode.ok_or(WalletError::InvalidInput(
+            "new mdoc credentials need the citizen's passcode".into(),
+        ))?;
+        self.unlock(passcode)?;
+        let signer = self.request_signer()?;
+        let mut stored = 0;
+        for doc_type in low {
+            let (aliases, public) = self.new_mdoc_keys(doc_type, MDOC_BATCH)?;
+            let keys: Vec<B64> = public.iter().cloned().map(B64).collect();
+            let format = credential_format::MSO_MDOC;
+            let result = async {
+                let proof = self
+                    .remote_consent(
+                        client,
+                        passcode,
+                        consent_action::CREDENTIAL_BATCH,
+                        &credential_batch_digest(format, doc_type, &keys),
+                    )
+                    .await?;
+                Ok(client
+                    .credential_batch(&signer, format, doc_type, &public, proof)
+                    .await?)
+            }
+            .await;
+            self.log_consented(
+                TransactionKind::Account,
+                "backend",
+                &format!("mdoc credentials: {doc_type}"),
+                vec![],
+                &result,
+                None,
+            )?;
+            match result {
+                Ok(creds) => stored += self.import_mdocs(doc_type, &aliases, &creds)?,
+                Err(e) => {
+                    self.drop_mdoc_slots(&aliases)?;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(stored)
+    }
+
+    fn drop_mdoc_slots(&self, aliases: &[String]) -> Result<()> {
+        for a in aliases {
+            // A key already gone is fine: the slot goes either way.
+            let _ = self.keys.delete(a);
+        }
+        self.store
+            .delete_presentation_slots(aliases)
+            .map_err(WalletError::from_store)
+    }
+
+    /// `n` fresh device keys for MSOs of `doc_type`, each with an empty slot.
+    fn new_mdoc_keys(&self, doc_type: &str, n: usize) -> Result<(Vec<String>, Vec<Vec<u8>>)> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        let (mut aliases, mut public) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            let alias = alias_for(doc_type)?;
+            public.push(self.keys.create_signing_key(&alias)?);
+            aliases.push(alias);
+        }
+        self.store
+            .add_presentation_slots(&slot_profile(doc_type), &aliases)
+            .map_err(WalletError::from_store)?;
+        Ok((aliases, public))
+    }
+
+    /// Stores the issuer's MSOs for the keys of `aliases`, in order: each must verify against
+    /// the IACAs, be of `doc_type` and bound to its slot's key; otherwise nothing is stored.
+    fn import_mdocs(
+        &self,
+        doc_type: &str,
+        aliases: &[String],
+        credentials: &[Vec<u8>],
+    ) -> Result<usize> {
+        if aliases.len() != credentials.len() {
+            return Err(WalletError::InvalidInput(
+                "one credential per key expected".into(),
+            ));
+        }
+        let iacas = self.iacas()?;
+        let mut items = Vec::with_capacity(aliases.len());
+        for (alias, bytes) in aliases.iter().zip(credentials) {
+            let (_, v) = self.check_mdoc(bytes, doc_type, &iacas)?;
+            let key = self
+                .keys
+                .public_key(alias)?
+                .ok_or(WalletError::InvalidInput("unknown mdoc key".into()))?;
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&key)
+                .map_err(|_| WalletError::Corrupt("mdoc key"))?
+                .to_sec1_point(false);
+            if key.as_bytes() != v.mso.device_key.sec1() {
+                return Err(PresentError::Malformed("mdoc for another key").into());
+            }
+            items.push((alias.clone(), bytes.clone()));
+        }
+        self.store
+            .fill_presentation_slots(&items)
+            .map_err(WalletError::from_store)?;
+        Ok(items.len())
+    }
+
+    /// Unused MSOs of `doc_type` that verify now.
+    fn mdoc_unused(&self, doc_type: &str) -> Result<u64> {
+        Ok(self.mdoc_stock_of(doc_type)?.unused)
+    }
+
+    fn mdoc_stock_of(&self, doc_type: &str) -> Result<MdocStock> {
+        let iacas = self.iacas()?;
+        let mut stock = MdocStock {
+            doc_type: doc_type.to_owned(),
+            unused: 0,
+            valid_from: None,
+            valid_until: None,
+        };
+        for s in self
+            .store
+            .presentation_slots(&slot_profile(doc_type))
+            .map_err(WalletError::from_store)?
+        {
+            let (Some(bytes), None) = (s.credential, s.used_at_ms) else {
+                continue;
+            };
+            if let Ok((_, v)) = self.check_mdoc(&bytes, doc_type, &iacas) {
+                stock.unused += 1;
+                let validity = v.mso.validity;
+                if stock.valid_until.is_none_or(|u| validity.valid_until > u) {
+                    stock.valid_from = Some(validity.valid_from);
+                    stock.valid_until = Some(validity.valid_until);
+                }
+            }
+        }
+        Ok(stock)
+    }
+
+    /// The mdocs held: one entry per docType with any slot, in [`mdoc::DOCTYPES`] order.
+    pub fn mdoc_stock(&self) -> Result<Vec<MdocStock>> {
+        let mut out = Vec::new();
+        for doc_type in mdoc::DOCTYPES {
+            let has_slots = !self
+                .store
+                .presentation_slots(&slot_profile(doc_type))
+                .map_err(WalletError::from_store)?
+                .is_empty();
+            if has_slots {
+                out.push(self.mdoc_stock_of(doc_type)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The oldest unused MSO of `doc_type` that verifies now, marked used: for one presentation
+    /// (or one export: an MSO shown outside is as linkable as a presented one). `None` when no
+    /// unused one is left (sync to refill).
+    pub fn take_mdoc(&self, doc_type: &str) -> Result<Option<HeldMdoc>> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        let iacas = self.iacas()?;
+        for s in self
+            .store
+            .presentation_slots(&slot_profile(doc_type))
+            .map_err(WalletError::from_store)?
+        {
+            let (Some(bytes), None) = (s.credential, s.used_at_ms) else {
+                continue;
+            };
+            let Ok((issuer_signed, _)) = self.check_mdoc(&bytes, doc_type, &iacas) else {
+                continue;
+            };
+            let at = i64::try_from(self.now().saturating_mul(1000)).unwrap_or(i64::MAX);
+            self.store
+                .mark_presentation_used(&s.alias, at)
+                .map_err(WalletError::from_store)?;
+            return Ok(Some(HeldMdoc {
+                alias: s.alias,
+                issuer_signed,
+                bytes,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Signs `message` with the device key of a held MSO (ES256 r || s, low-S): the device
+    /// signature of an mdoc presentation. Only while unlocked.
+    pub fn sign_with_mdoc_key(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        let der = self.keys.sign(alias, message)?;
+        let der = eid_crypto::es256::normalize_der(&der).ok_or(crate::keys::KeyError::Crypto)?;
+        let sig =
+            p256::ecdsa::Signature::from_der(&der).map_err(|_| crate::keys::KeyError::Crypto)?;
+        Ok(sig.to_bytes().to_vec())
+    }
+}
