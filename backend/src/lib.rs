@@ -16,6 +16,7 @@ pub mod db;
 mod documents;
 pub mod error;
 mod evidence;
+mod faults;
 mod health;
 mod http;
 mod idempotency;

@@ -7,7 +7,12 @@
 //! starts one and runs this file on its own, one test at a time; without them the tests are
 //! skipped with a note.
 
-#![allow(clippy::unwrap_used, clippy::print_stderr)] // test helpers outside #[test] fns
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    clippy::print_stdout
+)] // test helpers outside #[test] fns
 
 mod common;
 
@@ -15,6 +20,7 @@ use axum::http::StatusCode;
 use common::*;
 use eid_backend::App;
 use eid_core::api::{self, ActivationStart};
+use eid_core::present::Profile;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -82,17 +88,14 @@ async fn postgres_stopped_under_load_is_503_with_retry_after_then_recovers() {
         return;
     };
     let url = database(&server).await;
-    let tune = |c: eid_backend::Config| {
-        let mut c = unthrottled(c);
-        c.starts_per_hour = 1_000_000;
-        c
-    };
     let mut instances = Vec::new();
     let mut served = Vec::new();
     for i in 0..2 {
-        let app = App::open(tune(config(format!("{url}?application_name=eid_f{i}"))))
-            .await
-            .unwrap();
+        let app = App::open(child_config(config(format!(
+            "{url}?application_name=eid_f{i}"
+        ))))
+        .await
+        .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let a = app.clone();
@@ -117,7 +120,7 @@ async fn postgres_stopped_under_load_is_503_with_retry_after_then_recovers() {
                 n += 1;
                 let sent = t0.elapsed();
                 let started = Instant::now();
-                let reply = if n % 2 == 0 {
+                let reply = if n.is_multiple_of(2) {
                     let c = citizen(n % 5);
                     let body = ActivationStart {
                         client_request_id: request_id(),
@@ -219,4 +222,429 @@ async fn postgres_stopped_under_load_is_503_with_retry_after_then_recovers() {
     for s in &served {
         assert!(!s.is_finished());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instances in processes of their own (they are killed): this test binary run again as
+// `child_server`, serving the database `EID_FAULT_CHILD_DB` on a free port it prints.
+
+/// Not a test: the server process the fault tests start and kill (run by [`Child::start`]).
+#[test]
+#[ignore = "the server process of the fault tests, started by them"]
+fn child_server() {
+    let Ok(url) = std::env::var("EID_FAULT_CHILD_DB") else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let app = App::open(child_config(config(url))).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{CHILD_ADDR}{}", listener.local_addr().unwrap());
+        app.serve(listener, std::future::pending()).await.unwrap();
+    });
+}
+
+const CHILD_ADDR: &str = "EID_FAULT_CHILD_ADDR=";
+
+fn child_config(c: eid_backend::Config) -> eid_backend::Config {
+    let mut c = unthrottled(c);
+    c.starts_per_hour = 1_000_000;
+    c
+}
+
+/// A backend instance in a process of its own.
+struct Child {
+    process: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Child {
+    /// Starts an instance on `url` named `name`, with `env` set (fault hooks).
+    fn start(url: &str, name: &str, env: &[(&str, &str)]) -> Child {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["child_server", "--exact", "--ignored", "--nocapture"])
+            .env(
+                "EID_FAULT_CHILD_DB",
+                format!("{url}?application_name={name}"),
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut process = cmd.spawn().unwrap();
+        let stdout = process.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(a) = line.strip_prefix(CHILD_ADDR) {
+                    let _ = tx.send(a.parse::<std::net::SocketAddr>().unwrap());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the child instance serves");
+        Child { process, addr }
+    }
+
+    /// Whether the process is still running.
+    fn alive(&mut self) -> bool {
+        self.process.try_wait().unwrap().is_none()
+    }
+
+    /// SIGKILL.
+    fn kill(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One HTTP/1.1 request on a connection of its own; an `Err` when the connection fails or the
+/// server dies before it answers.
+async fn try_send(
+    addr: std::net::SocketAddr,
+    req: axum::http::Request<axum::body::Body>,
+) -> Result<Reply, String> {
+    use http_body_util::BodyExt;
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+async fn count(url: &str, sql: &'static str, arg: &str) -> i64 {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let row = sqlx::query(sql)
+        .bind(arg)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    row.try_get::<i64, _>(0).unwrap()
+}
+
+/// The gap of docs/adr/0034: the process dies after an idempotent POST committed its effect and
+/// before its answer went out. The client's retry, on another instance, must get the first
+/// answer (replayed) and apply nothing twice: one activation started, one device bound.
+#[cfg(feature = "fault-injection")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_crash_between_commit_and_answer_gets_the_same_answer() {
+    let Some((server, _)) = fault_cluster() else {
+        return;
+    };
+    let url = database(&server).await;
+    // The migrations and the seeded registry, before the instances start.
+    let app = App::open(child_config(config(url.clone()))).await.unwrap();
+    let mut dies_after_start = Child::start(
+        &url,
+        "eid_crash_a",
+        &[("EID_FAULT_EXIT_AFTER", "activation_start")],
+    );
+    let mut dies_after_complete = Child::start(
+        &url,
+        "eid_crash_c",
+        &[("EID_FAULT_EXIT_AFTER", "activation_complete")],
+    );
+    let survivor = Child::start(&url, "eid_crash_b", &[]);
+    let h = Harness::over_http(app, "postgres", survivor.addr);
+    let c = citizen(1);
+
+    let start = ActivationStart {
+        client_request_id: request_id(),
+        id_number: c.id_number.clone(),
+        phone: c.phone.clone(),
+    };
+    let died = try_send(
+        dies_after_start.addr,
+        post_json(api::paths::ACTIVATION_START, &start),
+    )
+    .await;
+    assert!(died.is_err(), "{:?}", died.map(|r| r.status));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!dies_after_start.alive());
+    let retry = try_send(
+        survivor.addr,
+        post_json(api::paths::ACTIVATION_START, &start),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        retry.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&retry.body)
+    );
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    let started: api::ActivationStarted = retry.json();
+    let activations = "SELECT COUNT(*) FROM activations WHERE id_number = $1";
+    assert_eq!(count(&url, activations, &c.id_number).await, 1);
+
+    let code = h.code(&c.phone).await;
+    let device = DeviceKey::new();
+    let complete = api::ActivationComplete {
+        client_request_id: request_id(),
+        activation_id: started.activation_id.clone(),
+        sms_code: code,
+        chip: evidence(&c, &started.chip_challenge.0),
+        device_public_key: api::B64(device.public_key()),
+        attestation: None,
+        consent_registration: None,
+    };
+    let died = try_send(
+        dies_after_complete.addr,
+        post_json(api::paths::ACTIVATION_COMPLETE, &complete),
+    )
+    .await;
+    assert!(died.is_err(), "{:?}", died.map(|r| r.status));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!dies_after_complete.alive());
+    let retry = try_send(
+        survivor.addr,
+        post_json(api::paths::ACTIVATION_COMPLETE, &complete),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        retry.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&retry.body)
+    );
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    let done: api::ActivationCompleted = retry.json();
+    let devices = "SELECT COUNT(*) FROM devices WHERE account_id = $1";
+    assert_eq!(count(&url, devices, &done.account_id).await, 1);
+}
+
+/// Tries that got no answer (the killed instance's), over all [`until_answered`].
+static UNANSWERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sends what `request` makes (a fresh one each try: signed requests carry a new nonce) to
+/// `addr` until it is answered with neither 5xx nor 429, as a client that retries on another
+/// instance does (the proxy hands each new connection to the next one). The answer and
+/// whether some earlier try got no answer at all.
+async fn until_answered(
+    addr: std::net::SocketAddr,
+    request: impl Fn() -> axum::http::Request<axum::body::Body>,
+) -> (Reply, bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut lost = false;
+    loop {
+        assert!(Instant::now() < deadline, "no answer within 60 s");
+        match try_send(addr, request()).await {
+            Ok(r) if !(r.status.is_server_error() || r.status == StatusCode::TOO_MANY_REQUESTS) => {
+                return (r, lost);
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(_) => {
+                UNANSWERED.fetch_add(1, Ordering::SeqCst);
+                lost = true;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+fn post_json<T: serde::Serialize>(path: &str, body: &T) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post(path)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap()
+}
+
+/// One citizen's activation through the proxy, each POST retried with its idempotency key
+/// until answered: the account id.
+async fn activate_retrying(
+    proxy: std::net::SocketAddr,
+    c: &eid_fixtures::citizens::Citizen,
+) -> String {
+    let start = ActivationStart {
+        client_request_id: request_id(),
+        id_number: c.id_number.clone(),
+        phone: c.phone.clone(),
+    };
+    let (r, _) = until_answered(proxy, || post_json(api::paths::ACTIVATION_START, &start)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let started: api::ActivationStarted = r.json();
+    let outbox = format!("{}?phone={}", api::paths::DEV_OUTBOX, c.phone);
+    let (r, _) = until_answered(proxy, || {
+        axum::http::Request::get(&outbox)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    })
+    .await;
+    let code = r
+        .json::<api::DevOutbox>()
+        .messages
+        .last()
+        .unwrap()
+        .code
+        .clone();
+    let device = DeviceKey::new();
+    let complete = api::ActivationComplete {
+        client_request_id: request_id(),
+        activation_id: started.activation_id.clone(),
+        sms_code: code,
+        chip: evidence(c, &started.chip_challenge.0),
+        device_public_key: api::B64(device.public_key()),
+        attestation: None,
+        consent_registration: None,
+    };
+    let (r, _) = until_answered(proxy, || {
+        post_json(api::paths::ACTIVATION_COMPLETE, &complete)
+    })
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r.json::<api::ActivationCompleted>().account_id
+}
+
+/// kill -9 of one of three instances behind a round-robin proxy while citizens activate and
+/// verifiers redeem: clients retry on the others with their idempotency keys; afterwards the
+/// database holds each activation once (one started, one account, one device per citizen)
+/// and each token redeemed once, with no token answered twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_killed_under_load_loses_nothing_and_applies_nothing_twice() {
+    let Some((server, _)) = fault_cluster() else {
+        return;
+    };
+    let url = database(&server).await;
+    let mut seeding = child_config(config(url.clone()));
+    seeding.population = 40;
+    let app = App::open(seeding).await.unwrap();
+    let mut children: Vec<Child> = (0..3)
+        .map(|i| Child::start(&url, &format!("eid_kill_{i}"), &[]))
+        .collect();
+    let proxy = round_robin(children.iter().map(|c| c.addr).collect()).await;
+    let h = Harness::over_http(app, "postgres", children[0].addr);
+
+    // Tokens to redeem: 4 citizens' devices, 6 registered tokens each.
+    let population = eid_fixtures::citizens::population(40);
+    let verifier = Arc::new(register_verifier(&h, &[Profile::Airport]).await);
+    let expires = h.app.clock().now() + 60;
+    let mut tokens = Vec::new();
+    for c in &population[..4] {
+        let device = h.activate(c).await;
+        for _ in 0..6 {
+            tokens.push(h.registered_token(&device, Profile::Airport, expires).await);
+        }
+    }
+
+    // Load: 24 activations and the redemptions, 12 at a time; one instance killed meanwhile.
+    let work = Arc::new(tokio::sync::Semaphore::new(12));
+    let mut activations = Vec::new();
+    for c in population[8..32].iter().cloned() {
+        let work = work.clone();
+        activations.push(tokio::spawn(async move {
+            let _slot = work.acquire().await.unwrap();
+            let account = activate_retrying(proxy, &c).await;
+            (c.id_number, account)
+        }));
+    }
+    let mut redemptions = Vec::new();
+    for token in tokens.iter().cloned() {
+        let (work, verifier) = (work.clone(), verifier.clone());
+        let now = h.app.clock().now();
+        redemptions.push(tokio::spawn(async move {
+            let _slot = work.acquire().await.unwrap();
+            let (r, lost) = until_answered(proxy, || redeem_request(&verifier, &token, now)).await;
+            (token, r, lost)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    children[1].kill();
+    let killed_at = Instant::now();
+
+    let mut accounts = Vec::new();
+    for a in activations {
+        accounts.push(a.await.unwrap());
+    }
+    let mut redeemed = 0;
+    let mut answers_lost = 0;
+    for r in redemptions {
+        let (token, reply, lost) = r.await.unwrap();
+        match reply.status {
+            StatusCode::OK => redeemed += 1,
+            // Redeemed by a try whose answer was lost with the instance: one-time tokens are
+            // not idempotent per verifier (a second redemption is always refused).
+            _ => {
+                assert!(lost, "{token}: {}", String::from_utf8_lossy(&reply.body));
+                assert_eq!(reply.error(), api::ErrorCode::TokenUsed);
+                answers_lost += 1;
+            }
+        }
+    }
+    // Each activation once: one started, one account, one device.
+    for (id_number, account) in &accounts {
+        let n = "SELECT COUNT(*) FROM activations WHERE id_number = $1";
+        assert_eq!(count(&url, n, id_number).await, 1, "activations");
+        let n = "SELECT COUNT(*) FROM accounts WHERE id_number = $1";
+        assert_eq!(count(&url, n, id_number).await, 1, "accounts");
+        let n = "SELECT COUNT(*) FROM devices WHERE account_id = $1";
+        assert_eq!(count(&url, n, account).await, 1, "devices");
+    }
+    // Each token redeemed once, none lost from the database.
+    let n = "SELECT COUNT(*) FROM redeemed_tokens WHERE verifier_id = $1";
+    assert_eq!(
+        count(&url, n, &verifier.verifier_id).await,
+        i64::try_from(tokens.len()).unwrap()
+    );
+    assert_eq!(redeemed + answers_lost, tokens.len());
+    // The kill met the load: some tries went unanswered and were retried.
+    let unanswered = UNANSWERED.load(Ordering::SeqCst);
+    assert!(unanswered > 0);
+    eprintln!(
+        "kill -9 under load: {unanswered} tries unanswered and retried; {} activations, {} \
+         redemptions ({} answered, {} answers lost with the killed instance), done {} ms after \
+         the kill",
+        accounts.len(),
+        tokens.len(),
+        redeemed,
+        answers_lost,
+        killed_at.elapsed().as_millis()
+    );
+    assert!(!children[1].alive());
+    assert!(children[0].alive() && children[2].alive());
 }
