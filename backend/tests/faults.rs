@@ -648,3 +648,143 @@ async fn an_instance_killed_under_load_loses_nothing_and_applies_nothing_twice()
     assert!(!children[1].alive());
     assert!(children[0].alive() && children[2].alive());
 }
+
+/// A device-signed POST of `body` to `path` on `addr` (no retry).
+async fn signed_post<T: serde::Serialize>(
+    h: &Harness,
+    addr: std::net::SocketAddr,
+    device: &DeviceKey,
+    path: &str,
+    body: &T,
+) -> Result<Reply, String> {
+    let body = serde_json::to_vec(body).unwrap();
+    let now = h.app.clock().now();
+    let nonce = api::new_nonce();
+    let signature = device.sign(&api::signing_input("POST", path, now, &nonce, &body));
+    let req = axum::http::Request::post(path)
+        .header(api::headers::ACCOUNT, &device.account)
+        .header(api::headers::TIMESTAMP, now.to_string())
+        .header(api::headers::NONCE, nonce)
+        .header(api::headers::SIGNATURE, signature)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    try_send(addr, req).await
+}
+
+/// Remote signing through the same gap: the instance dies after signHash committed the used SAD
+/// and its signatures; the retry (same `client_request_id`) on another instance gets the same
+/// signatures, and the SAD was used once.
+#[cfg(feature = "fault-injection")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_retried_after_a_crash_gets_the_same_signatures() {
+    use eid_core::signing::{self as csc, paths};
+    use sha2::Digest as _;
+    let Some((server, _)) = fault_cluster() else {
+        return;
+    };
+    let url = database(&server).await;
+    let app = App::open(child_config(config(url.clone()))).await.unwrap();
+    let mut dies = Child::start(&url, "eid_sign_a", &[("EID_FAULT_EXIT_AFTER", "sign_hash")]);
+    let survivor = Child::start(&url, "eid_sign_b", &[]);
+    let h = Harness::over_http(app, "postgres", survivor.addr);
+    let device = h.activate(&citizen(2)).await;
+    let ok = |r: Result<Reply, String>| {
+        let r = r.unwrap();
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        r
+    };
+
+    let enrol = csc::EnrolRequest {
+        client_request_id: request_id(),
+    };
+    let info: csc::CredentialInfo =
+        ok(signed_post(&h, survivor.addr, &device, paths::ENROL, &enrol).await).json();
+    let credential = csc::CredentialRef {
+        client_request_id: request_id(),
+        credential_id: info.credential_id.clone(),
+    };
+    let challenge: csc::Challenge = ok(signed_post(
+        &h,
+        survivor.addr,
+        &device,
+        paths::CREDENTIALS_CHALLENGE,
+        &credential,
+    )
+    .await)
+    .json();
+    let hashes = vec![sha2::Sha256::digest(b"to-khai.pdf").to_vec()];
+    let message = csc::authorization_input(
+        &info.credential_id,
+        &challenge.challenge.0,
+        &hashes,
+        challenge.expires_at,
+    );
+    let device_signature: p256::ecdsa::Signature =
+        p256::ecdsa::signature::Signer::sign(&device.signing_key(), &message);
+    let consent = h
+        .consent(
+            &device,
+            api::consent_action::SIGNING_AUTHORIZE,
+            &api::signing_authorization_digest(&message),
+        )
+        .await;
+    let authorize = csc::AuthorizeRequest {
+        client_request_id: request_id(),
+        credential_id: info.credential_id.clone(),
+        challenge: challenge.challenge,
+        hashes: hashes.iter().cloned().map(api::B64).collect(),
+        expires_at: challenge.expires_at,
+        device_signature: api::B64(device_signature.normalize_s().to_der().as_bytes().to_vec()),
+        consent: Some(consent),
+    };
+    let sad: csc::Sad = ok(signed_post(
+        &h,
+        survivor.addr,
+        &device,
+        paths::CREDENTIALS_AUTHORIZE,
+        &authorize,
+    )
+    .await)
+    .json();
+
+    let sign = csc::SignHashRequest {
+        client_request_id: request_id(),
+        credential_id: info.credential_id.clone(),
+        sad: sad.sad.clone(),
+        hashes: hashes.iter().cloned().map(api::B64).collect(),
+        sign_algo: csc::SIGN_ALGO.into(),
+    };
+    let died = signed_post(&h, dies.addr, &device, paths::SIGN_HASH, &sign).await;
+    assert!(died.is_err(), "{:?}", died.map(|r| r.status));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!dies.alive());
+    let retry = ok(signed_post(&h, survivor.addr, &device, paths::SIGN_HASH, &sign).await);
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    let signatures: csc::Signatures = retry.json();
+    assert_eq!(signatures.signatures.len(), 1);
+    // The same signature the dead instance made: the one committed with the used SAD.
+    let stored = "SELECT COUNT(*) FROM idempotency WHERE endpoint = 'sign_hash' AND scope <> $1";
+    assert_eq!(count(&url, stored, "").await, 1);
+    let used = "SELECT COUNT(*) FROM signing_sads WHERE used_at IS NOT NULL AND credential_id = $1";
+    assert_eq!(count(&url, used, &info.credential_id).await, 1);
+    // A new request id with the used SAD: refused (the SAD was used once).
+    let again = csc::SignHashRequest {
+        client_request_id: request_id(),
+        ..sign
+    };
+    let r = signed_post(&h, survivor.addr, &device, paths::SIGN_HASH, &again)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+}
