@@ -98,7 +98,11 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 for i in "${!pids[@]}"; do
   kill -0 "${pids[$i]}" 2>/dev/null || { echo "instance $i died" >&2; exit 1; }
 done
-EID_LOAD_SETTINGS="$(printf '{"phones":%s,"full_sync_connections":%s,"phone_interval_s":%s,"ramp_s":%s,"hold_s":%s,"backend_instances":%s,"open_file_limit":%s,"somaxconn":%s,"local_port_range":"%s","cores":%s,"load_average_before":"%s","load_average_after":"%s","postgres":%s}' \
+# The instances' warnings, kept for a look (target/load-concurrency/serveN.err).
+mkdir -p target/load-concurrency
+cp "$work"/serve*.err target/load-concurrency/
+warnings="$(cat "$work"/serve*.err | grep -c " WARN " || true)"
+EID_LOAD_SETTINGS="$(printf '{"phones":%s,"full_sync_connections":%s,"phone_interval_s":%s,"ramp_s":%s,"hold_s":%s,"backend_instances":%s,"open_file_limit":%s,"somaxconn":%s,"local_port_range":"%s","cores":%s,"load_average_before":"%s","load_average_after":"%s","postgres":%s,"server_warnings":%s}' \
   "$PHONES" "$FULL" "$PHONE_INTERVAL" "$RAMP" "$HOLD" "$instances" "$nofile" "$somaxconn" \
-  "$port_range" "$(nproc)" "$load_before" "$load_after" "$(pg_settings_json)")" \
+  "$port_range" "$(nproc)" "$load_before" "$load_after" "$(pg_settings_json)" "$warnings")" \
   "$CLIENT" -merge "$work"/worker*.json

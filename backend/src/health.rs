@@ -2,8 +2,10 @@
 //! its handler runs, so while PostgreSQL is down each request is answered 503 with
 //! `Retry-After` at once instead of waiting for a connection.
 //!
-//! - Down: a probe on a connection of its own (`<application_name>-health`) fails: a connect
-//!   refused, or no answer to `SELECT 1` within [`PROBE_TIMEOUT`]. A request that meets an
+//! - Down: a probe on a connection of its own (`<application_name>-health`) fails with an
+//!   error (a connect refused, a connection ended: at once), or gets no answer within
+//!   [`PROBE_TIMEOUT`] [`SLOW_PROBES`] times in a row (a starved runtime or a busy server is
+//!   slow, not down; a partitioned one is noticed within about 2 s). A request that meets an
 //!   unreachable database (its 503) asks for a probe at once ([`Health::suspect`]), so an outage
 //!   is noticed by the first request that meets it, not by the next tick; a busy pool alone
 //!   never marks it down (the probe answers).
@@ -28,6 +30,8 @@ use tokio::sync::Notify;
 
 /// How long a probe (connect, then `SELECT 1`) may take before the database counts as down.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Probes without an answer in a row that make the database count as down.
+const SLOW_PROBES: u32 = 3;
 /// How often the database is probed while it answers.
 const UP_PROBE: Duration = Duration::from_secs(1);
 /// How often while it does not.
@@ -88,9 +92,16 @@ pub fn spawn_prober(state: &Arc<AppState>) {
 
 async fn probe_loop(state: Weak<AppState>, options: PgConnectOptions) {
     let mut conn: Option<PgConnection> = None;
+    let mut slow = 0;
     loop {
-        let up = probe(&mut conn, &options).await;
+        let probed = probe(&mut conn, &options).await;
+        slow = if probed == Probe::Slow { slow + 1 } else { 0 };
         let Some(s) = state.upgrade() else { return };
+        let up = match probed {
+            Probe::Up => true,
+            Probe::Failed => false,
+            Probe::Slow => slow < SLOW_PROBES && s.health.is_up(),
+        };
         s.health.set(up);
         let wait = if up { UP_PROBE } else { DOWN_PROBE };
         let health = &s.health;
@@ -102,24 +113,36 @@ async fn probe_loop(state: Weak<AppState>, options: PgConnectOptions) {
     }
 }
 
+/// What one probe found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Up,
+    /// An error: refused, ended, failed.
+    Failed,
+    /// No answer within [`PROBE_TIMEOUT`].
+    Slow,
+}
+
 /// One probe: (re)connects if needed, then `SELECT 1`, each within [`PROBE_TIMEOUT`]. A
-/// failed connection is dropped, so the next probe connects afresh.
-async fn probe(conn: &mut Option<PgConnection>, options: &PgConnectOptions) -> bool {
+/// connection that failed or did not answer is dropped, so the next probe connects afresh.
+async fn probe(conn: &mut Option<PgConnection>, options: &PgConnectOptions) -> Probe {
     if conn.is_none() {
         match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(options)).await {
             Ok(Ok(c)) => *conn = Some(c),
-            _ => return false,
+            Ok(Err(_)) => return Probe::Failed,
+            Err(_) => return Probe::Slow,
         }
     }
-    let Some(c) = conn.as_mut() else { return false };
-    let answered = matches!(
-        tokio::time::timeout(PROBE_TIMEOUT, c.ping()).await,
-        Ok(Ok(()))
-    );
-    if !answered {
-        *conn = None;
-    }
-    answered
+    let Some(c) = conn.as_mut() else {
+        return Probe::Failed;
+    };
+    let probed = match tokio::time::timeout(PROBE_TIMEOUT, c.ping()).await {
+        Ok(Ok(())) => return Probe::Up,
+        Ok(Err(_)) => Probe::Failed,
+        Err(_) => Probe::Slow,
+    };
+    *conn = None;
+    probed
 }
 
 /// The routes that need no database (liveness, readiness which says so itself, the trust list
