@@ -56,7 +56,7 @@ trap cleanup EXIT
 
 # shellcheck source=scripts/postgres-env.sh
 . scripts/postgres-env.sh
-PG_STATE_DIR="${TMPDIR:-/tmp}/eid-postgres-concurrency"
+PG_STATE_DIR="${TMPDIR:-/tmp}/eid-postgres-concurrency-$$"
 export PG_DURABLE=1
 pg_start >/dev/null
 
