@@ -650,6 +650,7 @@ async fn an_instance_killed_under_load_loses_nothing_and_applies_nothing_twice()
 }
 
 /// A device-signed POST of `body` to `path` on `addr` (no retry).
+#[cfg(feature = "fault-injection")]
 async fn signed_post<T: serde::Serialize>(
     h: &Harness,
     addr: std::net::SocketAddr,
