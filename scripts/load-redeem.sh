@@ -33,7 +33,9 @@ measure() { # $1 = name, $2 = database URL, $3 = its durability settings (JSON)
 # sqlx opens SQLite with synchronous=FULL; the backend sets WAL.
 measure sqlite "sqlite://$work/load.db" '{"journal_mode":"wal","synchronous":"full"}'
 # Its own cluster directory: other runs on this machine may use the default one.
-export PG_STATE_DIR="${PG_STATE_DIR:-${TMPDIR:-/tmp}/eid-postgres-redeem-$$}"
+# A cluster of this run's own, always (not an inherited PG_STATE_DIR: pg_start would reuse that
+# cluster, whatever its settings, and the exit would delete it).
+export PG_STATE_DIR="${TMPDIR:-/tmp}/eid-postgres-redeem-$$"
 # shellcheck source=scripts/postgres-env.sh
 . scripts/postgres-env.sh
 # Durable, as deployed (not the test suite's fast throwaway settings): see postgres-env.sh.

@@ -33,6 +33,9 @@ measure() { # $1 = name, $2 = database URL, $3 = its durability settings (JSON)
 
 # sqlx opens SQLite with synchronous=FULL; the backend sets WAL.
 measure sqlite "sqlite://$work/load.db" '{"journal_mode":"wal","synchronous":"full"}'
+# A cluster of this run's own, always: pg_start reuses a running cluster in PG_STATE_DIR (the
+# default one may be another user's test cluster, fast and not durable) and the exit deletes it.
+export PG_STATE_DIR="${TMPDIR:-/tmp}/eid-postgres-load-$$"
 # shellcheck source=scripts/postgres-env.sh
 . scripts/postgres-env.sh
 # Durable, as deployed (not the test suite's fast throwaway settings): see postgres-env.sh.

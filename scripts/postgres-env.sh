@@ -6,6 +6,7 @@
 #                   # a database "eid_test"; exports EID_TEST_POSTGRES_URL
 #   ...             # cargo test: the backend suite also runs against PostgreSQL
 #   pg_stop         # stops the server and deletes the cluster
+#   pg_pause, pg_resume  # stop the primary (-m fast) and start it again on its port (fault tests)
 #   PG_DURABLE=1    # before pg_start: fsync/synchronous_commit/full_page_writes on (load runs)
 #   pg_settings_json  # those three settings of the running cluster, as JSON
 #   pg_start_replica  # after pg_start: a streaming replica (pg_basebackup -R) on a second port,
@@ -59,14 +60,37 @@ _pg_start_on_free_port() {
   for attempt in 1 2 3 4 5; do
     port=$((20000 + (RANDOM % 40000)))
     _pg_port_free "$port" || continue
-    if _pg_as "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t "$wait" \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $extra $(_pg_durability)" \
-      start >/dev/null 2>&1; then
+    if _pg_start_on "$user" "$bindir" "$dir" "$wait" "$extra" "$port"; then
       printf '%s' "$port"
       return 0
     fi
   done
   return 1
+}
+
+# Starts the cluster in $3/data on port $6 (see _pg_start_on_free_port).
+_pg_start_on() {
+  local user="$1" bindir="$2" dir="$3" wait="$4" extra="$5" port="$6"
+  _pg_as "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t "$wait" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $extra $(_pg_durability)" \
+    start >/dev/null 2>&1
+}
+
+# Fault tests (backend/tests/faults.rs): stops the running primary as an operator's restart
+# does (pg_ctl stop -m fast: sessions are ended, new connections refused), and starts it again
+# on the same port. The cluster and its data stay.
+pg_pause() {
+  _pg_as "$(cat "$PG_STATE_DIR/user")" "$(cat "$PG_STATE_DIR/bindir")/pg_ctl" \
+    -D "$PG_STATE_DIR/cluster/data" -m fast -w stop >/dev/null
+}
+
+pg_resume() {
+  local port
+  port="$(cat "$PG_STATE_DIR/url")"
+  port="${port##*:}"
+  port="${port%%/*}"
+  _pg_start_on "$(cat "$PG_STATE_DIR/user")" "$(cat "$PG_STATE_DIR/bindir")" \
+    "$PG_STATE_DIR/cluster" 30 "" "$port"
 }
 
 _pg_running() {

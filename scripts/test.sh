@@ -62,6 +62,17 @@ EID_PCSC_TEST=1 cargo test --workspace --all-features
 pcsc_stop
 pg_stop
 
+# Faults (backend/tests/faults.rs, docs/adr/0034): PostgreSQL stopped and started under load,
+# an instance killed with SIGKILL. A cluster of their own (they stop it), one test at a time.
+step "faults: PostgreSQL restarted under load, an instance killed (backend/tests/faults.rs)"
+(
+  PG_STATE_DIR="${TMPDIR:-/tmp}/eid-postgres-faults"
+  trap pg_stop EXIT
+  pg_start
+  EID_TEST_FAULT_POSTGRES_URL="$EID_TEST_POSTGRES_URL" EID_TEST_FAULT_PG_STATE="$PG_STATE_DIR" \
+    timeout 600 cargo test -p eid-backend --all-features --test faults -- --test-threads=1
+)
+
 step "remote signing: openssl cms -verify on signatures made by \`eid wallet sign\`"
 cargo build -q -p eid-cli
 signing_openssl_check

@@ -88,7 +88,9 @@ async fn set_locked_inner(
         .execute(&mut *w.tx)
         .await?;
     let changes = [Change::Account(&device.account_id), Change::StatusList];
+    let answer = Answer::ok(&status_of(device, locked));
+    crate::idempotency::record(&mut w.tx, &answer).await?;
     coherence::commit(state, w, &changes).await?;
     tracing::info!(locked, "account lock changed");
-    Answer::ok(&status_of(device, locked))
+    answer
 }

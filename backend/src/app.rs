@@ -96,12 +96,15 @@ impl App {
             throttle,
             sms,
             consent,
+            health: Default::default(),
             draining: Default::default(),
             serve_lock: Default::default(),
         });
         // PostgreSQL: hear the other instances' invalidations before using the caches.
         coherence::spawn_listener(&state);
         coherence::wait_listening(&state).await;
+        // PostgreSQL: notice an outage (and its end) without waiting for the pool.
+        crate::health::spawn_prober(&state);
         Ok(App { state })
     }
 

@@ -165,7 +165,7 @@ async fn register_inner(
         .serialize()
         .to_vec();
     let now = state.now_i64();
-    let generation = match &req.consent {
+    let (mut w, generation) = match &req.consent {
         // The first record of this device binding: accepted once, so a later copy of the device
         // key cannot register a passcode of its own.
         None => {
@@ -196,14 +196,12 @@ async fn register_inner(
             .execute(&mut *w.tx)
             .await?
             .rows_affected();
-            w.commit().await?;
-            if n != 1 {
-                return Err(ApiFailure::new(
-                    ErrorCode::NotAllowed,
-                    "a passcode is already registered for this device; change it with the old one",
-                ));
-            }
-            1
+            // The window is used either way.
+            let registered = (n == 1).then_some(1).ok_or(ApiFailure::new(
+                ErrorCode::NotAllowed,
+                "a passcode is already registered for this device; change it with the old one",
+            ));
+            (w, registered)
         }
         // A passcode change: consent with the old passcode over exactly this upload.
         Some(proof) => {
@@ -231,17 +229,24 @@ async fn register_inner(
             .execute(&mut *w.tx)
             .await?
             .rows_affected();
-            w.commit().await?;
-            if n != 1 {
-                return Err(required("the passcode was changed in the meantime"));
-            }
-            generation
+            let changed = (n == 1)
+                .then_some(generation)
+                .ok_or(required("the passcode was changed in the meantime"));
+            (w, changed)
         }
     };
-    tracing::info!(generation, "consent record registered");
-    Answer::ok(&ConsentRegistered {
-        generation: u32::try_from(generation).unwrap_or(u32::MAX),
-    })
+    // The answer commits with the record (docs/adr/0034).
+    let answer = generation.and_then(|generation| {
+        Answer::ok(&ConsentRegistered {
+            generation: u32::try_from(generation).unwrap_or(u32::MAX),
+        })
+    });
+    crate::idempotency::record(&mut w.tx, &answer).await?;
+    w.commit().await?;
+    if answer.is_ok() {
+        tracing::info!("consent record registered");
+    }
+    answer
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,14 +312,16 @@ async fn start_inner(
     .bind(i64::try_from(expires_at).unwrap_or(i64::MAX))
     .execute(&mut *w.tx)
     .await?;
-    w.commit().await?;
-    Answer::ok(&ConsentStarted {
+    let answer = Answer::ok(&ConsentStarted {
         consent_id,
         credential_response: B64(login.message.serialize().to_vec()),
         attempts_left,
         expires_at,
         registration_response,
-    })
+    });
+    crate::idempotency::record(&mut w.tx, &answer).await?;
+    w.commit().await?;
+    answer
 }
 
 /// Counts one consent attempt for the account, or refuses while remote consent is locked.

@@ -12,6 +12,11 @@ use sqlx::{Any, AnyPool, Database, Row, SqlSafeStr};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
+/// How long a request waits for a pooled connection before it is answered 503 (docs/adr/0034):
+/// while PostgreSQL is down the pool retries its connect until then, so this bounds how long a
+/// request in flight at the outage waits (later ones are answered at once, see `health`).
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Which database the URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -188,7 +193,7 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(std::time::Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(&url)
             .await?;
         if backend == Backend::Sqlite {

@@ -17,6 +17,8 @@ pub mod db;
 mod documents;
 pub mod error;
 mod evidence;
+mod faults;
+mod health;
 mod http;
 mod idempotency;
 pub mod input;
@@ -110,6 +112,10 @@ fn router(state: Arc<AppState>) -> Router {
         })
         .fold(Router::new(), |router, (path, h)| router.route(path, h))
         .fallback(http::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            health::guard,
+        ))
         .layer(axum::middleware::from_fn(move |req, next| {
             http::read_body(limits.clone(), req, next)
         }))

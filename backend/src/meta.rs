@@ -54,7 +54,7 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
         let body = ApiFailure::new(ErrorCode::Internal, "not ready: try another instance").body();
         json_response(StatusCode::SERVICE_UNAVAILABLE, body, Some(1))
     };
-    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) || !state.health.is_up() {
         return unavailable();
     }
     let probe = sqlx::query("SELECT 1").fetch_one(state.store.pool());
@@ -70,10 +70,12 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
         })
         .into_response(),
         Ok(Err(e)) => {
+            state.health.suspect();
             tracing::warn!(error = %e, "not ready: the database does not answer");
             unavailable()
         }
         Err(_) => {
+            state.health.suspect();
             tracing::warn!("not ready: the database does not answer in time");
             unavailable()
         }

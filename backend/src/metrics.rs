@@ -74,6 +74,7 @@ pub struct Metrics {
     pool_max: Family<PoolLabels, Gauge>,
     pool_connections: Family<PoolStateLabels, Gauge>,
     listener_up: Gauge,
+    database_up: Gauge,
     public_reads: Family<SourceLabels, Counter>,
     connections: crate::server::ConnectionCounts,
 }
@@ -137,6 +138,13 @@ impl Metrics {
              other instances' invalidations, always on SQLite; 0 while they are bypassed",
             listener_up.clone(),
         );
+        let database_up = Gauge::default();
+        registry.register(
+            "database_up",
+            "1 while the primary database answers its probe (docs/adr/0034); 0 while requests \
+             that need it are answered 503",
+            database_up.clone(),
+        );
         let public_reads = Family::<SourceLabels, Counter>::default();
         registry.register(
             "public_reads",
@@ -166,6 +174,7 @@ impl Metrics {
             pool_max,
             pool_connections,
             listener_up,
+            database_up,
         }
     }
 
@@ -220,6 +229,7 @@ impl Metrics {
         }
         self.listener_up
             .set(i64::from(state.coherence.is_listening()));
+        self.database_up.set(i64::from(state.health.is_up()));
         let mut out = String::new();
         prometheus_text::encode(&mut out, &self.registry)?;
         Ok(out)

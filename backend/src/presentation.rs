@@ -222,9 +222,12 @@ async fn issue_inner(
         .await?;
         credentials.push(B64(bytes));
     }
+    let count = credentials.len();
+    let answer = Answer::ok(&PresentationCredentialsIssued { credentials });
+    crate::idempotency::record(&mut w.tx, &answer).await?;
     w.commit().await?;
-    tracing::info!(profile = %profile, count = credentials.len(), "presentation credentials issued");
-    Answer::ok(&PresentationCredentialsIssued { credentials })
+    tracing::info!(profile = %profile, count, "presentation credentials issued");
+    answer
 }
 
 /// The device keys of a batch request as SEC1 uncompressed points, each a P-256 point and none
@@ -432,11 +435,13 @@ async fn register_token_inner(
             return Err(ApiFailure::invalid("the token id is taken"));
         }
     }
+    let answer = Answer::ok(&TokenRegistered {
+        expires_at: token.expires_at,
+    });
+    crate::idempotency::record(&mut w.tx, &answer).await?;
     w.commit().await?;
     tracing::info!(profile = %token.profile, "online token registered");
-    Answer::ok(&TokenRegistered {
-        expires_at: token.expires_at,
-    })
+    answer
 }
 
 // ---------------------------------------------------------------------------------------------

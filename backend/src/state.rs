@@ -38,6 +38,8 @@ pub struct AppState {
     pub(crate) consent: consent::Consent,
     /// What `/metrics` shows (docs/adr/0030).
     pub(crate) metrics: crate::metrics::Metrics,
+    /// Whether the primary answers; 503 at once while not (docs/adr/0034).
+    pub(crate) health: crate::health::Health,
     /// Shutting down: the readiness endpoint answers 503 (docs/adr/0027).
     pub(crate) draining: std::sync::atomic::AtomicBool,
     /// SQLite: the lock on `<file>.serve-lock` while this backend serves (`App::claim_sqlite`).

@@ -18,10 +18,8 @@ use eid_core::api::{self, ErrorCode};
 use eid_core::credential::{self, TrustList};
 use eid_core::present::Profile;
 use sqlx::{Connection, Row};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// How soon another instance must answer what one instance committed.
 const PROMPTLY: Duration = Duration::from_secs(1);
@@ -82,24 +80,6 @@ async fn cluster(n: usize) -> Option<Cluster> {
         name,
         server,
     })
-}
-
-/// A TCP proxy that hands each new connection to the next of `backends` in turn.
-async fn round_robin(backends: Vec<SocketAddr>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let next = AtomicUsize::new(0);
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let to = backends[next.fetch_add(1, Ordering::Relaxed) % backends.len()];
-            tokio::spawn(async move {
-                if let Ok(mut server) = TcpStream::connect(to).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-            });
-        }
-    });
-    addr
 }
 
 async fn documents(h: &Harness, device: &DeviceKey) -> Reply {

@@ -238,6 +238,7 @@ async fn metrics_count_requests_per_route_template_with_cumulative_histograms() 
             "{db}: {idle} {used}"
         );
         assert_eq!(value(&samples, "eid_cache_listener_up", &[]), 1.0, "{db}");
+        assert_eq!(value(&samples, "eid_database_up", &[]), 1.0, "{db}");
 
         // Counters move: three more syncs, three more in the count.
         for _ in 0..3 {

@@ -12,6 +12,7 @@ use crate::coherence::{self, Change};
 use crate::error::ApiFailure;
 use crate::evidence;
 use crate::http::{Answer, idempotent_post, random_bytes, random_hex};
+use crate::idempotency;
 use crate::input;
 use crate::issue;
 use crate::state::AppState;
@@ -74,15 +75,18 @@ async fn start_inner(state: &AppState, req: &ActivationStart) -> Result<Answer, 
     if matched {
         state.sms.record(&mut w.tx, &phone, &code, now).await?;
     }
+    // The answer commits with the activation (docs/adr/0034): a retry after a crash replays it.
+    let answer = Answer::ok(&ActivationStarted {
+        activation_id,
+        chip_challenge: B64(challenge),
+        expires_at: u64::try_from(expires_at).unwrap_or(0),
+    });
+    idempotency::record(&mut w.tx, &answer).await?;
     w.commit().await?;
     if matched {
         state.sms.deliver(&phone, &code);
     }
-    Answer::ok(&ActivationStarted {
-        activation_id,
-        chip_challenge: B64(challenge),
-        expires_at: u64::try_from(expires_at).unwrap_or(0),
-    })
+    answer
 }
 
 pub async fn complete(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
@@ -118,9 +122,11 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
         challenge,
     } = claim_try(&mut w.tx, &req.activation_id, now).await?;
     if let Err(wrong) = rules::check_code(&req.activation_id, &req.sms_code, &code_hash, matched) {
-        // The try stays counted.
+        // The try stays counted, and the answer with it.
+        let answer = Err(wrong);
+        idempotency::record(&mut w.tx, &answer).await?;
         w.commit().await?;
-        return Err(wrong);
+        return answer;
     }
 
     // The code is right: now the chip.
@@ -165,12 +171,14 @@ async fn complete_inner(state: &AppState, req: &ActivationComplete) -> Result<An
     // revoked and a lock is lifted (the status list): in every instance's caches.
     let mut changes = vec![Change::Account(&account_id), Change::StatusList];
     changes.extend(old_devices.iter().map(|old| Change::Pages(old)));
-    coherence::commit(state, w, &changes).await?;
-    tracing::info!(revoked_devices = old_devices.len(), "activation completed");
-    Answer::ok(&ActivationCompleted {
-        account_id,
+    let answer = Answer::ok(&ActivationCompleted {
+        account_id: account_id.clone(),
         level: AccountLevel::Level2 as u8,
         account_credential: B64(credential),
         consent_registration,
-    })
+    });
+    idempotency::record(&mut w.tx, &answer).await?;
+    coherence::commit(state, w, &changes).await?;
+    tracing::info!(revoked_devices = old_devices.len(), "activation completed");
+    answer
 }

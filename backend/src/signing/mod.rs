@@ -475,13 +475,34 @@ async fn authorize_inner(
 }
 
 /// POST /v1/signing/signatures/signHash: consumes the SAD (whatever the outcome, so a SAD is
-/// tried once), then signs the hashes it was issued for.
+/// tried once) and signs the hashes it was issued for, in one transaction with the answer
+/// (docs/adr/0034): a retry with the same `client_request_id` gets the same signatures, even
+/// after the instance that signed died before answering.
 pub async fn sign_hash(State(state): State<Arc<AppState>>, call: SignedCall) -> Response {
-    signing_post(&state, &call, sign_hash_inner).await
+    let (service, device, req) = match begin::<SignHashRequest>(&state, &call).await {
+        Ok(b) => b,
+        Err(f) => return f.into_response(),
+    };
+    let (scope, id) = (device.id.clone(), req.client_request_id.clone());
+    let run = async {
+        let mut w = state.store.write().await?;
+        let outcome = sign_hash_in(&state, &mut w.tx, service, device, req)
+            .await
+            .and_then(|s| Answer::ok(&s));
+        crate::idempotency::record(&mut w.tx, &outcome).await?;
+        // The SAD is used whatever the outcome.
+        w.commit().await?;
+        outcome
+    };
+    crate::idempotency::once(&state, "sign_hash", &scope, &id, &call.body, run)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn sign_hash_inner(
+/// Uses the SAD in `tx` and signs; the signatures, or why not.
+async fn sign_hash_in(
     state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     service: &Signing,
     device: Device,
     req: SignHashRequest,
@@ -490,16 +511,14 @@ async fn sign_hash_inner(
         .decode(req.sad.trim_end_matches('='))
         .map_err(|_| refused(SAD_REFUSED))?;
     let now_i = state.now_i64();
-    let mut w = state.store.write().await?;
     let row = sqlx::query(
         "UPDATE signing_sads SET used_at = $1 WHERE sad_hash = $2 AND used_at IS NULL \
          RETURNING credential_id, device_id, hashes_hash, expires_at",
     )
     .bind(now_i)
     .bind(Sha256::digest(&sad).to_vec())
-    .fetch_optional(&mut *w.tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    w.commit().await?;
     let row = row.ok_or(refused(SAD_REFUSED))?;
     let (credential_id, device_id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
     let (hashes_hash, expires_at): (Vec<u8>, i64) = (row.try_get(2)?, row.try_get(3)?);

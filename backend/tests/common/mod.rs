@@ -711,6 +711,11 @@ pub async fn register_verifier(h: &Harness, profiles: &[Profile]) -> VerifierKey
 
 /// A verifier-signed redemption of `token` at `timestamp`.
 pub async fn redeem_at(h: &Harness, verifier: &VerifierKey, token: &str, timestamp: u64) -> Reply {
+    h.send(redeem_request(verifier, token, timestamp)).await
+}
+
+/// The request of a verifier-signed redemption of `token` at `timestamp`.
+pub fn redeem_request(verifier: &VerifierKey, token: &str, timestamp: u64) -> Request<Body> {
     let body = serde_json::to_vec(&TokenRedeem {
         token: token.into(),
     })
@@ -720,23 +725,40 @@ pub async fn redeem_at(h: &Harness, verifier: &VerifierKey, token: &str, timesta
     let sig = verifier
         .sign(&api::signing_input("POST", path, timestamp, &nonce, &body))
         .unwrap();
-    h.send(
-        Request::post(path)
-            .header(headers::VERIFIER, verifier.verifier_id())
-            .header(headers::TIMESTAMP, timestamp.to_string())
-            .header(headers::NONCE, nonce)
-            .header(
-                headers::SIGNATURE,
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
-            )
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
+    Request::post(path)
+        .header(headers::VERIFIER, verifier.verifier_id())
+        .header(headers::TIMESTAMP, timestamp.to_string())
+        .header(headers::NONCE, nonce)
+        .header(
+            headers::SIGNATURE,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
+        )
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap()
 }
 
 /// A verifier-signed redemption of `token` now.
 pub async fn redeem(h: &Harness, verifier: &VerifierKey, token: &str) -> Reply {
     redeem_at(h, verifier, token, h.app.clock().now()).await
+}
+
+/// A TCP proxy that hands each new connection to the next of `backends` in turn (the
+/// multi-instance and fault tests' balancer; a backend that refuses the connection gets the
+/// client's connection closed, as a balancer without health checks does).
+pub async fn round_robin(backends: Vec<std::net::SocketAddr>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let to = backends[next.fetch_add(1, Ordering::Relaxed) % backends.len()];
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    addr
 }

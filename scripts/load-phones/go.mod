@@ -1,0 +1,3 @@
+module eid.example/loadphones
+
+go 1.22
