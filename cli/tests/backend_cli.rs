@@ -712,3 +712,130 @@ fn mdoc_list_and_export() {
             .all(|k| k["origin"] == "fixture")
     );
 }
+
+/// `eid wallet mdoc present` answers `eid mdoc read` (two processes, the TCP stand-in for BLE)
+/// with an MSO the backend issued: the reader trusts only the backend's IACA; the presentation
+/// takes one MSO and lands in the wallet's log; a decline discloses nothing and is logged too.
+#[test]
+fn mdoc_present_from_the_wallet_to_a_reader() {
+    use base64::Engine as _;
+    use eid_core::mdoc::PHOTO_ID_DOCTYPE;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve(&db);
+    let dir = tmp.path().join("wallet");
+    assert_ok(&activate(&dir, &url, "112233", &citizen(2)));
+    let api = eid_core::client::BackendClient::new(&url, eid_core::client::RetryPolicy::default())
+        .unwrap();
+    let t = eid_core::runtime::block_on(api.trust_list())
+        .unwrap()
+        .unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&t.iaca[0].0);
+    // RFC 7468: 64 characters per line.
+    let b64 = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let pem = tmp.path().join("iaca.pem");
+    std::fs::write(
+        &pem,
+        format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"),
+    )
+    .unwrap();
+
+    let present = |extra: &[&str]| {
+        let base = [
+            "wallet",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--passcode",
+            "112233",
+        ];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+            .args(base)
+            .args(["mdoc", "present", "--tcp", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove("EID_PASSCODE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut uri = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut uri)
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let addr = loop {
+            let mut line = String::new();
+            assert!(err.read_line(&mut line).unwrap() > 0, "holder ended early");
+            if let Some(a) = line.trim().strip_prefix("listening on ") {
+                break a.to_owned();
+            }
+        };
+        let read = eid(&[
+            "mdoc",
+            "read",
+            "--engagement",
+            uri.trim(),
+            "--tcp",
+            &addr,
+            "--elements",
+            "family_name,birth_date,age_over_18",
+            "--trust",
+            pem.to_str().unwrap(),
+            "--json",
+        ]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!(
+                    "holder still waiting; reader said: {}",
+                    String::from_utf8_lossy(&read.stderr)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert!(status.success());
+        let mut shown = String::new();
+        std::io::Read::read_to_string(&mut err, &mut shown).unwrap();
+        (read, shown)
+    };
+
+    let (read, shown) = present(&[]);
+    assert_ok(&read);
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["doctype"], PHOTO_ID_DOCTYPE);
+    assert_eq!(v["elements"].as_object().unwrap().len(), 3, "{v}");
+    assert_eq!(v["elements"]["age_over_18"], true);
+    assert!(shown.contains("org.iso.23220.1/family_name"), "{shown}");
+    let out = wallet(&dir, &url, "112233", &["mdoc", "list", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let photo = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["doctype"] == PHOTO_ID_DOCTYPE)
+        .unwrap();
+    assert_eq!(photo["unused"], 7, "{list}");
+
+    let (read, _) = present(&["--decline"]);
+    assert_eq!(read.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["elements"], Value::Object(Default::default()));
+
+    let out = wallet(&dir, &url, "112233", &["log", "--json"]);
+    assert_ok(&out);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(log.matches("ISO 18013-5").count(), 2, "{log}");
+    assert!(log.contains("org.iso.23220.photoid.1/org.iso.23220.1/birth_date"));
+    assert!(!log.contains(&citizen(2).0), "no ID number in the log");
+}

@@ -1,74 +1,25 @@
 //! `eid dev mdoc-holder`: an ISO/IEC 18013-5 holder serving the fixture mdocs, for trying and
-//! testing readers: over the TCP stand-in for BLE (`--tcp ADDR`: prints the `mdoc:` engagement
-//! as the first line of standard output, optionally as a PNG, waits for one reader) or as an NFC
-//! card in the vsmartcard virtual reader (`--nfc-vpcd`: the phone in HCE mode on a desk reader).
-//! Consent is given automatically (`--decline` refuses); the request is shown on standard error.
-//! `eid wallet mdoc present` will do the same with the wallet's stored mdocs.
+//! testing readers (transports in `crate::mdoc::hold`). Consent is given automatically
+//! (`--decline` refuses); the request is shown on standard error. `eid wallet mdoc present` does
+//! the same with the wallet's stored MSOs.
 
 use crate::context::now_s;
-use anyhow::{Context as _, Result, bail};
-use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, retrieval_method};
-use eid_core::mdoc::transport::gatt_session::serve_holder;
-use eid_core::mdoc::transport::nfc::NfcHolder;
-use eid_core::mdoc::transport::tcp::TcpGatt;
-use eid_core::mdoc::{Decision, HolderPolicy, HolderSession, PresentationRequest, ephemeral_key};
-use eid_core::present::QrImage;
-use eid_fixtures::card::SmartCard;
+use crate::mdoc::hold::{self, HolderTransport};
+use anyhow::Result;
+use eid_core::mdoc::{Decision, HolderPolicy, PresentationRequest};
 use eid_fixtures::mdoc::MdocFixtures;
-use eid_fixtures::mdoc_card::MdocCard;
-use std::io::Write;
-use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(clap::Args)]
 pub struct MdocHolderArgs {
-    /// Be a card in the vpcd virtual reader (NFC engagement by static handover).
-    #[arg(long, conflicts_with = "tcp")]
-    nfc_vpcd: bool,
-    /// vpcd's address (its first reader listens on 35963, the second on 35964).
-    #[arg(long, default_value = eid_fixtures::vpcd::DEFAULT_ADDR, requires = "nfc_vpcd")]
-    vpcd: String,
-    /// Listen here for the reader (the TCP stand-in for BLE peripheral server mode); port 0
-    /// picks a free one (printed on standard error).
-    #[arg(long)]
-    tcp: Option<String>,
-    /// Also write the engagement QR code as a PNG (TCP mode).
-    #[arg(long)]
-    qr_png: Option<PathBuf>,
+    #[command(flatten)]
+    transport: HolderTransport,
     /// Refuse readers that do not authenticate with a certificate of the fixture reader CA.
     #[arg(long)]
     require_reader_auth: bool,
     /// Decline the request (the reader gets a session termination, no data).
     #[arg(long)]
     decline: bool,
-}
-
-fn show(r: &PresentationRequest, decision: Decision) {
-    let who = r
-        .reader
-        .as_ref()
-        .map_or("an unauthenticated reader".to_owned(), |i| {
-            i.subject.clone()
-        });
-    eprintln!("request from {who}:");
-    for d in &r.documents {
-        for e in &d.elements {
-            eprintln!(
-                "  {} {}/{}{}",
-                d.doc_type,
-                e.namespace,
-                e.identifier,
-                if e.intent_to_retain {
-                    " (will be retained)"
-                } else {
-                    ""
-                }
-            );
-        }
-    }
-    eprintln!("answer: {decision:?}");
 }
 
 pub fn run(args: MdocHolderArgs) -> Result<ExitCode> {
@@ -84,95 +35,11 @@ pub fn run(args: MdocHolderArgs) -> Result<ExitCode> {
     } else {
         Decision::Accept
     };
-    let mut answered = false;
     let mut consent = |r: &PresentationRequest| {
-        show(r, decision);
-        answered = true;
+        hold::show(r);
+        eprintln!("answer: {decision:?}");
         decision
     };
-    let (e_device, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
-    if args.nfc_vpcd {
-        let holder = NfcHolder::new(e_device, policy, &mut f.wallet, &mut consent)?;
-        let stop = AtomicBool::new(false);
-        let mut card = StopWhenDone {
-            card: MdocCard { holder },
-            stop: &stop,
-        };
-        eprintln!(
-            "holder in the virtual reader at {} (NFC engagement); waiting for a reader",
-            args.vpcd
-        );
-        eid_fixtures::vpcd::serve(&mut card, &args.vpcd, &stop)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let Some(addr) = args.tcp.as_deref() else {
-        bail!("give --tcp ADDR or --nfc-vpcd");
-    };
-    let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
-    let mut session =
-        HolderSession::qr(e_device, vec![retrieval_method(Some(random_uuid()), None)])?;
-    let uri = session.qr_uri();
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{uri}")?;
-        out.flush()?;
-    }
-    if let Some(path) = &args.qr_png {
-        std::fs::write(path, QrImage::encode(&uri)?.to_png(6)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    eprintln!("listening on {}", listener.local_addr()?);
-    let (stream, _) = listener.accept()?;
-    let mut link = TcpGatt::new(stream);
-    let mut endpoint = BleEndpoint::new(
-        BleMode::PeripheralServer,
-        BleRole::Holder,
-        session.e_device_key_bytes(),
-    );
-    let outcome = serve_holder(
-        &mut link,
-        &mut endpoint,
-        &mut session,
-        &policy,
-        &mut f.wallet,
-        &mut consent,
-    )?;
-    if let Some(end) = outcome.end {
-        eprintln!("session ended: {end:?}");
-    }
+    hold::serve(&args.transport, policy, &mut f.wallet, &mut consent)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn random_uuid() -> [u8; 16] {
-    let mut u = [0u8; 16];
-    eid_crypto::Rng::fill(&mut eid_crypto::OsRng, &mut u);
-    // RFC 9562 version 4, variant 10.
-    u[6] = (u[6] & 0x0F) | 0x40;
-    u[8] = (u[8] & 0x3F) | 0x80;
-    u
-}
-
-/// The card, which stops the vpcd bridge once its session is over.
-struct StopWhenDone<'c, 'a> {
-    card: MdocCard<'a>,
-    stop: &'c AtomicBool,
-}
-
-impl SmartCard for StopWhenDone<'_, '_> {
-    fn atr(&self) -> Vec<u8> {
-        self.card.atr()
-    }
-    fn power_on(&mut self) {
-        self.card.power_on();
-    }
-    fn power_off(&mut self) {
-        self.card.power_off();
-    }
-    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
-        let r = self.card.process(apdu);
-        if self.card.holder.session().is_finished() {
-            self.stop.store(true, Ordering::SeqCst);
-        }
-        r
-    }
 }

@@ -2,6 +2,7 @@
 //! BLE) and the size/time table of the request presets (`sizes`). The holder side for tests is
 //! `eid dev mdoc-holder`.
 
+pub mod hold;
 pub mod json;
 pub mod read;
 pub mod sizes;

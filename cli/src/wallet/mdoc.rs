@@ -1,11 +1,16 @@
 //! `eid wallet --data-dir D mdoc ...`: the mdocs the wallet holds (docs/adr/0031): `list` (per
-//! docType, its validity and the unused single-use MSOs) and `export` (one MSO's IssuerSigned
-//! CBOR, for outside tools; it counts as used).
+//! docType, its validity and the unused single-use MSOs), `export` (one MSO's IssuerSigned
+//! CBOR, for outside tools; it counts as used) and `present` (one ISO 18013-5 session with a
+//! reader over NFC-through-vpcd or the TCP stand-in for BLE, docs/adr/0032).
 
+use crate::context::now_s;
+use crate::mdoc::hold::{self, HolderTransport};
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use eid_core::wallet::Wallet;
+use eid_core::mdoc::{Decision, HolderPolicy, PresentationRequest};
+use eid_core::wallet::{Wallet, WalletMdocs};
 use serde_json::json;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,13 +29,61 @@ pub enum MdocCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Wait for one reader (engagement printed, and as PNG), show its request, answer after
+    /// consent: the passcode given, and on a terminal a yes to the elements shown.
+    Present {
+        #[command(flatten)]
+        transport: HolderTransport,
+        /// Decline whatever is asked (the reader gets a session termination, no data).
+        #[arg(long)]
+        decline: bool,
+    },
 }
 
 pub fn run(w: &Wallet, command: MdocCommand) -> Result<ExitCode> {
     match command {
         MdocCommand::List { json } => list(w, json),
         MdocCommand::Export { doctype, out } => export(w, &doctype, &out),
+        MdocCommand::Present { transport, decline } => present(w, &transport, decline),
     }
+}
+
+fn present(w: &Wallet, transport: &HolderTransport, decline: bool) -> Result<ExitCode> {
+    let mut source = WalletMdocs::new(w);
+    // The trust list carries no reader CAs yet: every reader is shown as unauthenticated.
+    let policy = HolderPolicy {
+        reader_cas: None,
+        require_reader_auth: false,
+        now: now_s(),
+    };
+    let mut seen = None;
+    let mut consent = |r: &PresentationRequest| {
+        hold::show(r);
+        let decision = if decline || !confirmed() {
+            Decision::Decline
+        } else {
+            Decision::Accept
+        };
+        eprintln!("answer: {decision:?}");
+        seen = Some((r.clone(), decision));
+        decision
+    };
+    hold::serve(transport, policy, &mut source, &mut consent)?;
+    if let Some((request, decision)) = seen {
+        source.record(&request, decision)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// On a terminal the citizen says yes to the elements shown; without one the passcode given
+/// on the command line is the consent.
+fn confirmed() -> bool {
+    if !std::io::stdin().is_terminal() {
+        return true;
+    }
+    eprint!("share these? [y/N] ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).is_ok() && line.trim().eq_ignore_ascii_case("y")
 }
 
 fn list(w: &Wallet, json: bool) -> Result<ExitCode> {

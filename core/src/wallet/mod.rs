@@ -12,6 +12,7 @@ mod consent;
 mod data_key;
 mod error;
 mod mdoc;
+mod mdoc_source;
 mod present;
 mod signing;
 mod sync;
@@ -22,6 +23,7 @@ pub use sync_state::{SyncReport, SyncState};
 
 pub use error::WalletError;
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
+pub use mdoc_source::WalletMdocs;
 pub use present::{Consent, PresentationOut, PresentationStock};
 
 use crate::account::passcode::{KdfParams, Passcode, VerifierKey};
