@@ -43,13 +43,17 @@ pub struct VerifiedDocument {
     pub device_mac: bool,
 }
 
+/// (namespace, identifier) of each element, for `Debug` output without the values.
+fn element_names(elements: &[(String, String, Value)]) -> Vec<(&str, &str)> {
+    elements
+        .iter()
+        .map(|(ns, id, _)| (ns.as_str(), id.as_str()))
+        .collect()
+}
+
 impl std::fmt::Debug for VerifiedDocument {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<(&str, &str)> = self
-            .elements
-            .iter()
-            .map(|(ns, id, _)| (ns.as_str(), id.as_str()))
-            .collect();
+        let names = element_names(&self.elements);
         f.debug_struct("VerifiedDocument")
             .field("doc_type", &self.doc_type)
             .field("elements", &names)
@@ -124,11 +128,7 @@ pub struct IssuerVerified {
 
 impl std::fmt::Debug for IssuerVerified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<(&str, &str)> = self
-            .elements
-            .iter()
-            .map(|(ns, id, _)| (ns.as_str(), id.as_str()))
-            .collect();
+        let names = element_names(&self.elements);
         f.debug_struct("IssuerVerified")
             .field("elements", &names)
             .finish_non_exhaustive()

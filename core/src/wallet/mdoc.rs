@@ -130,7 +130,7 @@ impl Wallet {
             })
             .map(|s| s.alias)
             .collect();
-        self.drop_mdoc_slots(&stale)
+        self.drop_slots(&stale)
     }
 
     /// Asks for a batch of every held docType that runs low, with the citizen's consent; empty
@@ -189,22 +189,12 @@ impl Wallet {
             match result {
                 Ok(creds) => stored += self.import_mdocs(doc_type, &aliases, &creds)?,
                 Err(e) => {
-                    self.drop_mdoc_slots(&aliases)?;
+                    self.drop_slots(&aliases)?;
                     return Err(e);
                 }
             }
         }
         Ok(stored)
-    }
-
-    fn drop_mdoc_slots(&self, aliases: &[String]) -> Result<()> {
-        for a in aliases {
-            // A key already gone is fine: the slot goes either way.
-            let _ = self.keys.delete(a);
-        }
-        self.store
-            .delete_presentation_slots(aliases)
-            .map_err(WalletError::from_store)
     }
 
     /// `n` fresh device keys for MSOs of `doc_type`, each with an empty slot.

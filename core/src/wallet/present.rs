@@ -163,7 +163,8 @@ impl Wallet {
         Ok(stored)
     }
 
-    fn drop_slots(&self, aliases: &[String]) -> Result<()> {
+    /// Drops empty or stale presentation slots with their device keys.
+    pub(super) fn drop_slots(&self, aliases: &[String]) -> Result<()> {
         for a in aliases {
             // A key already gone is fine: the slot goes either way.
             let _ = self.keys.delete(a);
