@@ -545,6 +545,7 @@ impl BackendClient {
 }
 
 // Remote signing calls (issue 6).
+mod relying_parties;
 mod signing;
 // Citizen consent calls (docs/adr/0017).
 mod consent;
