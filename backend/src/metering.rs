@@ -120,7 +120,8 @@ pub async fn report(state: &AppState, from: i64, to: i64) -> Result<Vec<Metering
 /// `from` and `to` of the query string as days; `to` defaults to today, `from` to 30 days
 /// before `to`.
 fn range(query: Option<&str>, today: i64) -> Result<(i64, i64), ApiFailure> {
-    let bad = || ApiFailure::invalid("from and to are dates YYYY-MM-DD, from <= to, at most 366 days");
+    let bad =
+        || ApiFailure::invalid("from and to are dates YYYY-MM-DD, from <= to, at most 366 days");
     let (mut from, mut to) = (None, None);
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').ok_or_else(bad)?;

@@ -83,7 +83,9 @@ fn loopback(host: &str) -> bool {
 pub fn uri(s: &str, dev_mode: bool) -> Result<String, ApiFailure> {
     let bad = |why: &'static str| ApiFailure::invalid(why);
     if s.is_empty() || s.len() > MAX_URI || s.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return Err(bad("a URI has no space or control character, at most 2048 bytes"));
+        return Err(bad(
+            "a URI has no space or control character, at most 2048 bytes",
+        ));
     }
     let (secure, rest) = if let Some(r) = s.strip_prefix("https://") {
         (true, r)
@@ -106,20 +108,26 @@ pub fn uri(s: &str, dev_mode: bool) -> Result<String, ApiFailure> {
             .unwrap_or("")
             .to_ascii_lowercase()
     } else {
-        authority.split(':').next().unwrap_or("").to_ascii_lowercase()
+        authority
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
     };
     let port = authority[host.len().min(authority.len())..].strip_prefix(':');
     if port.is_some_and(|p| p.is_empty() || p.parse::<u16>().is_err()) {
         return Err(bad("a URI port is 0 to 65535"));
     }
-    let host_ok = loopback(&host)
-        || dns_name(&host).is_ok()
-        || host.parse::<std::net::Ipv4Addr>().is_ok();
+    let host_ok =
+        loopback(&host) || dns_name(&host).is_ok() || host.parse::<std::net::Ipv4Addr>().is_ok();
     if host.is_empty() || !host_ok {
         return Err(bad("a URI needs a DNS name or IP address as its host"));
     }
-    if !secure && !(dev_mode && loopback(&host)) {
-        return Err(bad("a URI must be https (plain http only to loopback on a development backend)"));
+    let allowed_plain = dev_mode && loopback(&host);
+    if !secure && !allowed_plain {
+        return Err(bad(
+            "a URI must be https (plain http only to loopback on a development backend)",
+        ));
     }
     Ok(s.to_owned())
 }
@@ -208,12 +216,13 @@ pub fn public_key_of(req: &RpRegistrationRequest) -> Result<Vec<u8>, ApiFailure>
 
 /// Every check of a registration request.
 pub fn check(req: &RpRegistrationRequest, dev_mode: bool) -> Result<Checked, ApiFailure> {
-    let legal_name = eid_icao::text::display_text(&req.legal_name, MAX_LEGAL_NAME).map_err(|_| {
-        ApiFailure::invalid(
-            "legal_name must be 1 to 200 printable characters, without bidirectional or \
+    let legal_name =
+        eid_icao::text::display_text(&req.legal_name, MAX_LEGAL_NAME).map_err(|_| {
+            ApiFailure::invalid(
+                "legal_name must be 1 to 200 printable characters, without bidirectional or \
              zero-width ones",
-        )
-    })?;
+            )
+        })?;
     let number = req.registration_number.trim();
     if number.is_empty()
         || number.len() > MAX_REGISTRATION_NUMBER
@@ -298,7 +307,9 @@ pub async fn all(
     active_only: bool,
 ) -> Result<Vec<RpRecord>, Error> {
     let query = if active_only {
-        format!("SELECT {COLUMNS} FROM relying_parties WHERE status = 'active' ORDER BY created_at, id")
+        format!(
+            "SELECT {COLUMNS} FROM relying_parties WHERE status = 'active' ORDER BY created_at, id"
+        )
     } else {
         format!("SELECT {COLUMNS} FROM relying_parties ORDER BY created_at, id")
     };
@@ -453,9 +464,8 @@ pub async fn suspend(
 
 /// The active relying party of `client_id`: its id and purposes, for the hub's own flows.
 pub async fn active(state: &AppState, client_id: &str) -> Result<Option<RpRecord>, Error> {
-    let query = format!(
-        "SELECT {COLUMNS} FROM relying_parties WHERE client_id = $1 AND status = 'active'"
-    );
+    let query =
+        format!("SELECT {COLUMNS} FROM relying_parties WHERE client_id = $1 AND status = 'active'");
     sqlx::query(sqlx::AssertSqlSafe(query))
         .bind(client_id)
         .fetch_optional(state.store.pool())
@@ -473,7 +483,16 @@ mod tests {
     #[test]
     fn dns_names_are_checked_and_lowered() {
         assert_eq!(dns_name("Bank.Example.VN").unwrap(), "bank.example.vn");
-        for bad in ["bank", "bank..vn", "-bank.vn", "bank-.vn", "ba nk.vn", "bank.vn/x", "1.2.3.4", ""] {
+        for bad in [
+            "bank",
+            "bank..vn",
+            "-bank.vn",
+            "bank-.vn",
+            "ba nk.vn",
+            "bank.vn/x",
+            "1.2.3.4",
+            "",
+        ] {
             assert!(dns_name(bad).is_err(), "{bad}");
         }
     }
@@ -508,7 +527,11 @@ mod tests {
         let got = purposes_of(&[p("login", vec![]), p("age_check", vec![])]).unwrap();
         assert!(got[0].claims.is_empty());
         assert_eq!(got[1].claims[0], json!(["age_equal_or_over", "18"]));
-        let custom = purposes_of(&[p("sim_registration", vec![json!(["given_name"]), json!(["nationalities", null])])]).unwrap();
+        let custom = purposes_of(&[p(
+            "sim_registration",
+            vec![json!(["given_name"]), json!(["nationalities", null])],
+        )])
+        .unwrap();
         assert_eq!(custom[0].claims[1], json!(["nationalities", null]));
         for bad in [
             vec![],

@@ -57,8 +57,8 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
         return Ok(());
     }
     let (key, certificate, origin) = if dev_mode {
-        let pki = eid_fixtures::relying_parties::RpPki::new()
-            .map_err(|_| keys_err("fixture RP CA"))?;
+        let pki =
+            eid_fixtures::relying_parties::RpPki::new().map_err(|_| keys_err("fixture RP CA"))?;
         (
             RowKey::Sealed(pki.ca.signing_key().clone()),
             pki.ca.der.clone(),

@@ -47,12 +47,13 @@ pub fn sign_registry(key: &IssuerKey, doc: &RpRegistryDocument) -> Result<Vec<u8
         x5chain: Some(key.certificate()),
         ..Protected::default()
     };
-    cose::sign_es256(&protected, payload, Tagging::Tagged, |tbs| key.sign_raw(tbs)).map_err(
-        |e| match e {
-            SignError::Signer(_) => Error::Registry("registry signature".into()),
-            SignError::Encoding => Error::Registry("registry encoding".into()),
-        },
-    )
+    cose::sign_es256(&protected, payload, Tagging::Tagged, |tbs| {
+        key.sign_raw(tbs)
+    })
+    .map_err(|e| match e {
+        SignError::Signer(_) => Error::Registry("registry signature".into()),
+        SignError::Encoding => Error::Registry("registry encoding".into()),
+    })
 }
 
 async fn sign_current(state: &AppState) -> Result<SignedRegistry, Error> {

@@ -4,8 +4,8 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::{
-    auth, coherence, consent, db, documents, keys, lists, mdoc_keys, presentation, rp_keys, rp_registry,
-    signing, sms, throttle,
+    auth, coherence, consent, db, documents, keys, lists, mdoc_keys, presentation, rp_keys,
+    rp_registry, signing, sms, throttle,
 };
 
 /// Everything a handler needs.

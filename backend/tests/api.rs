@@ -801,7 +801,9 @@ fn hub_samples() -> Vec<(&'static str, serde_json::Value)> {
         ),
         (
             "RpRegistryResponse",
-            v(serde_json::to_value(RpRegistryResponse { signed: B64(vec![1]) })),
+            v(serde_json::to_value(RpRegistryResponse {
+                signed: B64(vec![1]),
+            })),
         ),
         ("RpPublic", v(serde_json::to_value(&public))),
         (

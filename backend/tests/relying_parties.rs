@@ -29,6 +29,9 @@ use serde_json::json;
 
 const BANK: &str = "bank.example.vn";
 
+/// One change that makes a registration wrong.
+type Change = Box<dyn Fn(&mut RpRegistrationRequest)>;
+
 fn rp_key(n: u8) -> SigningKey {
     SigningKey::from_slice(&[n; 32]).unwrap()
 }
@@ -46,7 +49,10 @@ fn registration(dns: &str, key: &SigningKey) -> RpRegistrationRequest {
         registration_number: "0101234567".into(),
         logo_url: Some("https://bank.example.vn/logo.png".into()),
         dns_name: dns.into(),
-        response_uris: vec![format!("https://{}/oid4vp/response", dns.to_ascii_lowercase())],
+        response_uris: vec![format!(
+            "https://{}/oid4vp/response",
+            dns.to_ascii_lowercase()
+        )],
         purposes: vec![
             RpPurpose {
                 name: "login".into(),
@@ -66,7 +72,13 @@ fn registration(dns: &str, key: &SigningKey) -> RpRegistrationRequest {
     }
 }
 
-async fn admin(h: &Harness, method: &str, path: &str, body: Option<Vec<u8>>, token: Option<&str>) -> Reply {
+async fn admin(
+    h: &Harness,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+    token: Option<&str>,
+) -> Reply {
     let mut b = Request::builder()
         .method(method)
         .uri(path)
@@ -115,7 +127,13 @@ async fn registry(h: &Harness) -> (RpRegistry, Reply) {
 }
 
 /// A request object of the registered bank, signed with its key and certificate.
-fn request_object(client_id: &str, key: &SigningKey, cert: &[u8], dcql: &DcqlQuery, now: u64) -> String {
+fn request_object(
+    client_id: &str,
+    key: &SigningKey,
+    cert: &[u8],
+    dcql: &DcqlQuery,
+    now: u64,
+) -> String {
     oid4vp::request_object(
         &RpSigner {
             client_id,
@@ -158,18 +176,29 @@ async fn the_access_certificate_passes_the_wallets_openid4vp_checks_within_the_r
         let db = h.db;
         let key = rp_key(7);
         let r = register(&h, &registration("Bank.Example.VN", &key)).await;
-        assert_eq!(r.status, StatusCode::OK, "{db}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{db}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let rec: RpRecord = r.json();
         assert_eq!(rec.client_id, format!("x509_san_dns:{BANK}"), "{db}");
         assert_eq!(rec.status, "active");
         assert!(rec.id.starts_with("RP-"));
         // The known purposes got their fixed sets, the custom one kept its paths.
         assert!(rec.purposes[0].claims.is_empty());
-        assert_eq!(rec.purposes[1].claims[0], json!(["age_equal_or_over", "18"]));
+        assert_eq!(
+            rec.purposes[1].claims[0],
+            json!(["age_equal_or_over", "18"])
+        );
         assert_eq!(rec.purposes[2].claims.len(), 2);
         let cert = rec.access_certificate.0.clone();
         assert!(is_access_certificate(&cert, BANK).unwrap(), "{db}");
-        assert!(rec.access_certificate_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(
+            rec.access_certificate_pem
+                .starts_with("-----BEGIN CERTIFICATE-----")
+        );
         // Development: the RP CA is the fixtures', so their bank and city verify too.
         let (_, rp_trust, rp_ca) = trust(&h).await;
         let fixture = eid_fixtures::relying_parties::RpPki::new().unwrap();
@@ -194,7 +223,13 @@ async fn the_access_certificate_passes_the_wallets_openid4vp_checks_within_the_r
         };
         let client_id = format!("x509_san_dns:{BANK}");
         // Within the age check: accepted, the purpose named.
-        let jwt = request_object(&client_id, &key, &cert, &query(&[&["age_equal_or_over", "18"]]), now);
+        let jwt = request_object(
+            &client_id,
+            &key,
+            &cert,
+            &query(&[&["age_equal_or_over", "18"]]),
+            now,
+        );
         let ok = oid4vp::verify_request_object(&jwt, &client_id, &policy).unwrap();
         assert_eq!(ok.purpose, "age_check", "{db}");
         assert_eq!(ok.certificate.unwrap().dns_names, [BANK]);
@@ -207,13 +242,25 @@ async fn the_access_certificate_passes_the_wallets_openid4vp_checks_within_the_r
         );
         // The same certificate claimed for another name: its SAN does not match.
         let other = "x509_san_dns:hue-s.example.vn";
-        let jwt = request_object(other, &key, &cert, &query(&[&["age_equal_or_over", "18"]]), now);
+        let jwt = request_object(
+            other,
+            &key,
+            &cert,
+            &query(&[&["age_equal_or_over", "18"]]),
+            now,
+        );
         assert!(matches!(
             oid4vp::verify_request_object(&jwt, other, &policy).unwrap_err(),
             Oid4vpError::ClientId(_)
         ));
         // Signed by another key than the certified one.
-        let jwt = request_object(&client_id, &rp_key(8), &cert, &query(&[&["age_equal_or_over", "18"]]), now);
+        let jwt = request_object(
+            &client_id,
+            &rp_key(8),
+            &cert,
+            &query(&[&["age_equal_or_over", "18"]]),
+            now,
+        );
         assert_eq!(
             oid4vp::verify_request_object(&jwt, &client_id, &policy).unwrap_err(),
             Oid4vpError::RequestSignature
@@ -234,11 +281,18 @@ async fn the_access_certificate_passes_the_wallets_openid4vp_checks_within_the_r
         let mut jwk_req = registration("city.example.vn", &rp_key(9));
         jwk_req.public_key_pem = None;
         jwk_req.public_key_jwk = Some(
-            eid_core::sdjwt::jwk_from_point(rp_key(9).verifying_key().to_sec1_point(false).as_bytes())
-                .unwrap(),
+            eid_core::sdjwt::jwk_from_point(
+                rp_key(9).verifying_key().to_sec1_point(false).as_bytes(),
+            )
+            .unwrap(),
         );
         let r = register(&h, &jwk_req).await;
-        assert_eq!(r.status, StatusCode::OK, "{db}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{db}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
 }
 
@@ -249,31 +303,103 @@ async fn registrations_are_refused_without_the_admin_token_or_with_a_bad_field()
         let good = registration(BANK, &rp_key(7));
         let body = serde_json::to_vec(&good).unwrap();
         for token in [None, Some("wrong-token")] {
-            let r = admin(&h, "POST", paths::ADMIN_RELYING_PARTIES, Some(body.clone()), token).await;
+            let r = admin(
+                &h,
+                "POST",
+                paths::ADMIN_RELYING_PARTIES,
+                Some(body.clone()),
+                token,
+            )
+            .await;
             assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{db}");
             assert_eq!(r.error(), ErrorCode::Unauthenticated);
-            for (method, path) in [("GET", paths::ADMIN_RELYING_PARTIES.to_owned()), ("GET", paths::ADMIN_METERING.to_owned()), ("DELETE", format!("{}/RP-X", paths::ADMIN_RELYING_PARTIES))] {
+            for (method, path) in [
+                ("GET", paths::ADMIN_RELYING_PARTIES.to_owned()),
+                ("GET", paths::ADMIN_METERING.to_owned()),
+                ("DELETE", format!("{}/RP-X", paths::ADMIN_RELYING_PARTIES)),
+            ] {
                 let r = admin(&h, method, &path, None, token).await;
                 assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{db} {method} {path}");
             }
         }
-        let bad: Vec<(&str, Box<dyn Fn(&mut RpRegistrationRequest)>)> = vec![
-            ("bad DNS name", Box::new(|r| r.dns_name = "bank example".into())),
-            ("one-label DNS name", Box::new(|r| r.dns_name = "bank".into())),
-            ("non-https response URI", Box::new(|r| r.response_uris = vec![format!("http://{BANK}/cb")])),
-            ("loopback http outside development", Box::new(|r| r.response_uris = vec!["ftp://127.0.0.1/cb".into()])),
-            ("non-https logo", Box::new(|r| r.logo_url = Some("http://bank.example.vn/logo.png".into()))),
+        let bad: Vec<(&str, Change)> = vec![
+            (
+                "bad DNS name",
+                Box::new(|r| r.dns_name = "bank example".into()),
+            ),
+            (
+                "one-label DNS name",
+                Box::new(|r| r.dns_name = "bank".into()),
+            ),
+            (
+                "non-https response URI",
+                Box::new(|r| r.response_uris = vec![format!("http://{BANK}/cb")]),
+            ),
+            (
+                "loopback http outside development",
+                Box::new(|r| r.response_uris = vec!["ftp://127.0.0.1/cb".into()]),
+            ),
+            (
+                "non-https logo",
+                Box::new(|r| r.logo_url = Some("http://bank.example.vn/logo.png".into())),
+            ),
             ("no response URI", Box::new(|r| r.response_uris.clear())),
-            ("unknown purpose", Box::new(|r| r.purposes = vec![RpPurpose { name: "marketing".into(), claims: vec![] }])),
+            (
+                "unknown purpose",
+                Box::new(|r| {
+                    r.purposes = vec![RpPurpose {
+                        name: "marketing".into(),
+                        claims: vec![],
+                    }]
+                }),
+            ),
             ("no purpose", Box::new(|r| r.purposes.clear())),
-            ("malformed claim path", Box::new(|r| r.purposes = vec![RpPurpose { name: "x".into(), claims: vec![json!([])] }])),
-            ("claims on a known purpose", Box::new(|r| r.purposes = vec![RpPurpose { name: "login".into(), claims: vec![json!(["birthdate"])] }])),
+            (
+                "malformed claim path",
+                Box::new(|r| {
+                    r.purposes = vec![RpPurpose {
+                        name: "x".into(),
+                        claims: vec![json!([])],
+                    }]
+                }),
+            ),
+            (
+                "claims on a known purpose",
+                Box::new(|r| {
+                    r.purposes = vec![RpPurpose {
+                        name: "login".into(),
+                        claims: vec![json!(["birthdate"])],
+                    }]
+                }),
+            ),
             ("no key", Box::new(|r| r.public_key_pem = None)),
-            ("two keys", Box::new(|r| r.public_key_jwk = Some(json!({"kty": "EC"})))),
-            ("not a key", Box::new(|r| r.public_key_pem = Some("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".into()))),
-            ("a private JWK", Box::new(|r| { r.public_key_pem = None; r.public_key_jwk = Some(json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"})); })),
-            ("bidirectional name", Box::new(|r| r.legal_name = "Bank\u{202E}".into())),
-            ("bad registration number", Box::new(|r| r.registration_number = "01 23;".into())),
+            (
+                "two keys",
+                Box::new(|r| r.public_key_jwk = Some(json!({"kty": "EC"}))),
+            ),
+            (
+                "not a key",
+                Box::new(|r| {
+                    r.public_key_pem =
+                        Some("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".into())
+                }),
+            ),
+            (
+                "a private JWK",
+                Box::new(|r| {
+                    r.public_key_pem = None;
+                    r.public_key_jwk =
+                        Some(json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}));
+                }),
+            ),
+            (
+                "bidirectional name",
+                Box::new(|r| r.legal_name = "Bank\u{202E}".into()),
+            ),
+            (
+                "bad registration number",
+                Box::new(|r| r.registration_number = "01 23;".into()),
+            ),
         ];
         for (what, change) in bad {
             let mut req = good.clone();
@@ -282,10 +408,24 @@ async fn registrations_are_refused_without_the_admin_token_or_with_a_bad_field()
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}: {what}");
             assert_eq!(r.error(), ErrorCode::InvalidRequest, "{db}: {what}");
         }
-        let r = admin(&h, "POST", paths::ADMIN_RELYING_PARTIES, Some(b"{not json".to_vec()), Some(ADMIN_TOKEN)).await;
+        let r = admin(
+            &h,
+            "POST",
+            paths::ADMIN_RELYING_PARTIES,
+            Some(b"{not json".to_vec()),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         // Nothing was stored by any of them.
-        let r = admin(&h, "GET", paths::ADMIN_RELYING_PARTIES, None, Some(ADMIN_TOKEN)).await;
+        let r = admin(
+            &h,
+            "GET",
+            paths::ADMIN_RELYING_PARTIES,
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
         assert!(r.json::<RpList>().relying_parties.is_empty(), "{db}");
         // Loopback http is a development convenience (this backend is one).
         let mut dev = good.clone();
@@ -302,42 +442,105 @@ async fn suspension_takes_the_relying_party_out_of_the_signed_registry() {
     for h in harnesses().await {
         let db = h.db;
         let a: RpRecord = register(&h, &registration(BANK, &rp_key(7))).await.json();
-        let b: RpRecord = register(&h, &registration("hue-s.example.vn", &rp_key(8))).await.json();
+        let b: RpRecord = register(&h, &registration("hue-s.example.vn", &rp_key(8)))
+            .await
+            .json();
         let (reg, r) = registry(&h).await;
         assert_eq!(reg.relying_parties.len(), 2, "{db}");
         let bank = reg.registration(&a.client_id).unwrap();
         assert_eq!(bank.name, "Ngân hàng Example");
-        assert_eq!(bank.response_uris, [format!("https://{BANK}/oid4vp/response")]);
+        assert_eq!(
+            bank.response_uris,
+            [format!("https://{BANK}/oid4vp/response")]
+        );
         assert_eq!(reg.relying_parties[0].registration_number, "0101234567");
-        assert!(r.headers["cache-control"].to_str().unwrap().starts_with("public"));
+        assert!(
+            r.headers["cache-control"]
+                .to_str()
+                .unwrap()
+                .starts_with("public")
+        );
         let etag = r.headers["etag"].to_str().unwrap().to_owned();
         // Unchanged: 304 on the ETag.
         let again = h
-            .send(Request::get(paths::RELYING_PARTIES).header("if-none-match", &etag).body(Body::empty()).unwrap())
+            .send(
+                Request::get(paths::RELYING_PARTIES)
+                    .header("if-none-match", &etag)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await;
         assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{db}");
         // The admin sees both, one by one.
-        let one = admin(&h, "GET", &format!("{}/{}", paths::ADMIN_RELYING_PARTIES, b.id), None, Some(ADMIN_TOKEN)).await;
+        let one = admin(
+            &h,
+            "GET",
+            &format!("{}/{}", paths::ADMIN_RELYING_PARTIES, b.id),
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
         assert_eq!(one.json::<RpRecord>(), b);
-        let missing = admin(&h, "GET", &format!("{}/RP-NONE", paths::ADMIN_RELYING_PARTIES), None, Some(ADMIN_TOKEN)).await;
+        let missing = admin(
+            &h,
+            "GET",
+            &format!("{}/RP-NONE", paths::ADMIN_RELYING_PARTIES),
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
         assert_eq!(missing.status, StatusCode::NOT_FOUND);
         // Suspended: out of the registry at once, a new ETag; kept for the admin.
-        let s = admin(&h, "DELETE", &format!("{}/{}", paths::ADMIN_RELYING_PARTIES, a.id), None, Some(ADMIN_TOKEN)).await;
+        let s = admin(
+            &h,
+            "DELETE",
+            &format!("{}/{}", paths::ADMIN_RELYING_PARTIES, a.id),
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
         assert_eq!(s.status, StatusCode::OK, "{db}");
         assert_eq!(s.json::<RpRecord>().status, "suspended");
         let (reg, r) = registry(&h).await;
         assert!(reg.registration(&a.client_id).is_none(), "{db}");
         assert!(reg.registration(&b.client_id).is_some(), "{db}");
         assert_ne!(r.headers["etag"].to_str().unwrap(), etag);
-        let all: RpList = admin(&h, "GET", paths::ADMIN_RELYING_PARTIES, None, Some(ADMIN_TOKEN)).await.json();
+        let all: RpList = admin(
+            &h,
+            "GET",
+            paths::ADMIN_RELYING_PARTIES,
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await
+        .json();
         let status = |id: &str| {
-            all.relying_parties.iter().find(|r| r.id == id).unwrap().status.clone()
+            all.relying_parties
+                .iter()
+                .find(|r| r.id == id)
+                .unwrap()
+                .status
+                .clone()
         };
-        assert_eq!((status(&a.id), status(&b.id)), ("suspended".into(), "active".into()), "{db}");
+        assert_eq!(
+            (status(&a.id), status(&b.id)),
+            ("suspended".into(), "active".into()),
+            "{db}"
+        );
         // Suspending again changes nothing; a suspended name is not registered anew.
-        let s = admin(&h, "DELETE", &format!("{}/{}", paths::ADMIN_RELYING_PARTIES, a.id), None, Some(ADMIN_TOKEN)).await;
+        let s = admin(
+            &h,
+            "DELETE",
+            &format!("{}/{}", paths::ADMIN_RELYING_PARTIES, a.id),
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
         assert_eq!(s.json::<RpRecord>().status, "suspended");
-        assert_eq!(register(&h, &registration(BANK, &rp_key(7))).await.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            register(&h, &registration(BANK, &rp_key(7))).await.status,
+            StatusCode::BAD_REQUEST
+        );
     }
 }
 
@@ -359,7 +562,12 @@ async fn a_tampered_or_expired_registry_is_refused() {
             RpRegistryError::BadSignature
         );
         assert_eq!(
-            RpRegistry::from_signed(&signed, &issuers, now + eid_backend::rp_registry::REGISTRY_LIFETIME).unwrap_err(),
+            RpRegistry::from_signed(
+                &signed,
+                &issuers,
+                now + eid_backend::rp_registry::REGISTRY_LIFETIME
+            )
+            .unwrap_err(),
             RpRegistryError::Expired
         );
         // Signed by a key the trust list does not authorise (the RP CA's own fixture bank).
@@ -375,7 +583,11 @@ async fn a_tampered_or_expired_registry_is_refused() {
 async fn production(url: &str) -> Result<App, eid_backend::Error> {
     App::open(Config {
         population: 3,
-        ..Config::production(url, SealKey::new(&[0x5a; 32]).unwrap(), Some(ADMIN_TOKEN.into()))
+        ..Config::production(
+            url,
+            SealKey::new(&[0x5a; 32]).unwrap(),
+            Some(ADMIN_TOKEN.into()),
+        )
     })
     .await
 }
@@ -383,12 +595,20 @@ async fn production(url: &str) -> Result<App, eid_backend::Error> {
 #[tokio::test]
 async fn production_generates_its_own_rp_ca_and_refuses_the_development_one() {
     let dir = tempfile::tempdir().unwrap();
-    let mut urls = vec![("sqlite", format!("sqlite://{}", dir.path().join("p.db").display()))];
+    let mut urls = vec![(
+        "sqlite",
+        format!("sqlite://{}", dir.path().join("p.db").display()),
+    )];
     if let Ok(server) = std::env::var("EID_TEST_POSTGRES_URL")
         && !server.is_empty()
     {
         let name = format!("eid_rpca_{}", std::process::id());
-        urls.push(("postgres", eid_backend::db::create_postgres_database(&server, &name).await.unwrap()));
+        urls.push((
+            "postgres",
+            eid_backend::db::create_postgres_database(&server, &name)
+                .await
+                .unwrap(),
+        ));
     }
     let fixture = eid_fixtures::relying_parties::RpPki::new().unwrap();
     for (db, url) in urls {
@@ -397,21 +617,38 @@ async fn production_generates_its_own_rp_ca_and_refuses_the_development_one() {
         assert_ne!(ca, fixture.ca.der, "{db}");
         let subject = {
             use der::Decode;
-            x509_cert::Certificate::from_der(&ca).unwrap().tbs_certificate().subject().to_string()
+            x509_cert::Certificate::from_der(&ca)
+                .unwrap()
+                .tbs_certificate()
+                .subject()
+                .to_string()
         };
-        assert!(subject.contains("RP CA Viet Nam") && !subject.contains("TEST"), "{db}: {subject}");
-        let listed = eid_backend::rp_keys::list(&app.state().store).await.unwrap();
+        assert!(
+            subject.contains("RP CA Viet Nam") && !subject.contains("TEST"),
+            "{db}: {subject}"
+        );
+        let listed = eid_backend::rp_keys::list(&app.state().store)
+            .await
+            .unwrap();
         assert_eq!(listed.len(), 1);
-        assert_eq!((listed[0].origin.as_str(), listed[0].holder.as_str()), ("generated", "sealed"));
+        assert_eq!(
+            (listed[0].origin.as_str(), listed[0].holder.as_str()),
+            ("generated", "sealed")
+        );
         // Production: loopback http is refused too.
         let h = Harness::from_app(app.clone(), db);
         let mut dev = registration(BANK, &rp_key(7));
         dev.response_uris = vec!["http://127.0.0.1:8080/cb".into()];
-        assert_eq!(register(&h, &dev).await.status, StatusCode::BAD_REQUEST, "{db}");
+        assert_eq!(
+            register(&h, &dev).await.status,
+            StatusCode::BAD_REQUEST,
+            "{db}"
+        );
         let rec: RpRecord = register(&h, &registration(BANK, &rp_key(7))).await.json();
         let mut anchors = TrustStore::new();
         anchors.add_der(&ca).unwrap();
-        let leaf = eid_crypto::x509::SignerCertificate::from_der(&rec.access_certificate.0).unwrap();
+        let leaf =
+            eid_crypto::x509::SignerCertificate::from_der(&rec.access_certificate.0).unwrap();
         assert!(anchors.issuer_of(&leaf).is_some(), "{db}");
         app.state().store.close().await;
         drop((h, app));
@@ -434,8 +671,13 @@ async fn production_generates_its_own_rp_ca_and_refuses_the_development_one() {
             .await
             .unwrap_err()
             .to_string();
-        assert!(refused.contains("RP CA") && refused.contains("--dev"), "{db}: {refused}");
-        eid_backend::rp_keys::ensure(&store, &vault, true, now).await.unwrap();
+        assert!(
+            refused.contains("RP CA") && refused.contains("--dev"),
+            "{db}: {refused}"
+        );
+        eid_backend::rp_keys::ensure(&store, &vault, true, now)
+            .await
+            .unwrap();
         store.close().await;
     }
 }
@@ -445,9 +687,13 @@ async fn metering_counts_across_two_instances_and_reports_per_rp_purpose_kind_an
     for h in harnesses().await {
         let db = h.db;
         let bank: RpRecord = register(&h, &registration(BANK, &rp_key(7))).await.json();
-        let city: RpRecord = register(&h, &registration("hue-s.example.vn", &rp_key(8))).await.json();
+        let city: RpRecord = register(&h, &registration("hue-s.example.vn", &rp_key(8)))
+            .await
+            .json();
         // A second instance on the same database.
-        let second = App::open(common::config(h.app.state().config.database_url.clone())).await.unwrap();
+        let second = App::open(common::config(h.app.state().config.database_url.clone()))
+            .await
+            .unwrap();
         let day0 = 20_454 * 86_400; // 2026-01-01
         let (a, b) = (h.app.state(), second.state());
         for (state, rp, purpose, kind, at) in [
@@ -455,10 +701,18 @@ async fn metering_counts_across_two_instances_and_reports_per_rp_purpose_kind_an
             (b, &bank.id, "login", BillableKind::Login, day0 + 20),
             (a, &bank.id, "login", BillableKind::Login, day0 + 86_399),
             (b, &bank.id, "login", BillableKind::Login, day0 + 86_400),
-            (b, &bank.id, "age_check", BillableKind::PresentationVerification, day0 + 30),
+            (
+                b,
+                &bank.id,
+                "age_check",
+                BillableKind::PresentationVerification,
+                day0 + 30,
+            ),
             (a, &city.id, "login", BillableKind::ChipCheck, day0 + 40),
         ] {
-            metering::record(state, rp, purpose, kind, at).await.unwrap();
+            metering::record(state, rp, purpose, kind, at)
+                .await
+                .unwrap();
         }
         // Concurrently from both instances: none lost.
         let mut tasks = Vec::new();
@@ -466,38 +720,95 @@ async fn metering_counts_across_two_instances_and_reports_per_rp_purpose_kind_an
             let s = if i % 2 == 0 { a.clone() } else { b.clone() };
             let rp = city.id.clone();
             tasks.push(tokio::spawn(async move {
-                metering::record(&s, &rp, "age_check", BillableKind::PresentationVerification, day0 + i).await.unwrap();
+                metering::record(
+                    &s,
+                    &rp,
+                    "age_check",
+                    BillableKind::PresentationVerification,
+                    day0 + i,
+                )
+                .await
+                .unwrap();
             }));
         }
         for t in tasks {
             t.await.unwrap();
         }
         let h2 = Harness::from_app(second.clone(), db);
-        let r = admin(&h2, "GET", &format!("{}?from=2026-01-01&to=2026-01-02", paths::ADMIN_METERING), None, Some(ADMIN_TOKEN)).await;
-        assert_eq!(r.status, StatusCode::OK, "{db}: {}", String::from_utf8_lossy(&r.body));
+        let r = admin(
+            &h2,
+            "GET",
+            &format!("{}?from=2026-01-01&to=2026-01-02", paths::ADMIN_METERING),
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{db}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let report: MeteringReport = r.json();
-        assert_eq!((report.from.as_str(), report.to.as_str()), ("2026-01-01", "2026-01-02"));
+        assert_eq!(
+            (report.from.as_str(), report.to.as_str()),
+            ("2026-01-01", "2026-01-02")
+        );
         let rows: Vec<(String, String, String, String, u64)> = report
             .rows
             .into_iter()
             .map(|r| (r.client_id, r.purpose, r.kind, r.day, r.count))
             .collect();
-        let row = |c: &str, p: &str, k: &str, d: &str, n: u64| (format!("x509_san_dns:{c}"), p.to_owned(), k.to_owned(), d.to_owned(), n);
+        let row = |c: &str, p: &str, k: &str, d: &str, n: u64| {
+            (
+                format!("x509_san_dns:{c}"),
+                p.to_owned(),
+                k.to_owned(),
+                d.to_owned(),
+                n,
+            )
+        };
         assert_eq!(
             rows,
             [
-                row(BANK, "age_check", "presentation_verification", "2026-01-01", 1),
+                row(
+                    BANK,
+                    "age_check",
+                    "presentation_verification",
+                    "2026-01-01",
+                    1
+                ),
                 row(BANK, "login", "login", "2026-01-01", 3),
                 row(BANK, "login", "login", "2026-01-02", 1),
-                row("hue-s.example.vn", "age_check", "presentation_verification", "2026-01-01", 20),
+                row(
+                    "hue-s.example.vn",
+                    "age_check",
+                    "presentation_verification",
+                    "2026-01-01",
+                    20
+                ),
                 row("hue-s.example.vn", "login", "chip_check", "2026-01-01", 1),
             ],
             "{db}"
         );
         // Only the days asked for.
-        let r = admin(&h2, "GET", &format!("{}?from=2026-01-02&to=2026-01-02", paths::ADMIN_METERING), None, Some(ADMIN_TOKEN)).await;
+        let r = admin(
+            &h2,
+            "GET",
+            &format!("{}?from=2026-01-02&to=2026-01-02", paths::ADMIN_METERING),
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
         assert_eq!(r.json::<MeteringReport>().rows.len(), 1, "{db}");
-        let r = admin(&h2, "GET", &format!("{}?from=2026-01-03&to=2026-01-01", paths::ADMIN_METERING), None, Some(ADMIN_TOKEN)).await;
+        let r = admin(
+            &h2,
+            "GET",
+            &format!("{}?from=2026-01-03&to=2026-01-01", paths::ADMIN_METERING),
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         // Counts and names only: no column could hold a claim value or a citizen.
         let columns: Vec<String> = match db {
@@ -516,7 +827,11 @@ async fn metering_counts_across_two_instances_and_reports_per_rp_purpose_kind_an
                 .map(|r| sqlx::Row::try_get(r, 0).unwrap())
                 .collect(),
         };
-        assert_eq!(columns, ["rp_id", "purpose", "kind", "day", "count"], "{db}");
+        assert_eq!(
+            columns,
+            ["rp_id", "purpose", "kind", "day", "count"],
+            "{db}"
+        );
         second.state().store.close().await;
     }
 }
@@ -527,8 +842,13 @@ async fn a_registration_on_one_instance_reaches_the_others_registry() {
         return;
     };
     let name = format!("eid_rpx_{}", std::process::id());
-    let url = eid_backend::db::create_postgres_database(&server, &name).await.unwrap();
-    let a = Harness::from_app(App::open(common::config(url.clone())).await.unwrap(), "postgres");
+    let url = eid_backend::db::create_postgres_database(&server, &name)
+        .await
+        .unwrap();
+    let a = Harness::from_app(
+        App::open(common::config(url.clone())).await.unwrap(),
+        "postgres",
+    );
     let b = Harness::from_app(App::open(common::config(url)).await.unwrap(), "postgres");
     // B signs (and caches) an empty registry first.
     assert!(registry(&b).await.0.relying_parties.is_empty());
@@ -538,7 +858,10 @@ async fn a_registration_on_one_instance_reaches_the_others_registry() {
         if registry(&b).await.0.registration(&rec.client_id).is_some() {
             break;
         }
-        assert!(start.elapsed() < std::time::Duration::from_secs(5), "B never heard of it");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "B never heard of it"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -112,18 +112,15 @@ pub fn run(args: RpArgs) -> Result<ExitCode> {
             key_pem,
             out_cert,
         } => {
-            let pem = std::fs::read_to_string(&key_pem)
-                .with_context(|| key_pem.display().to_string())?;
+            let pem =
+                std::fs::read_to_string(&key_pem).with_context(|| key_pem.display().to_string())?;
             let req = RpRegistrationRequest {
                 legal_name: name,
                 registration_number,
                 logo_url,
                 dns_name: dns,
                 response_uris,
-                purposes: purposes
-                    .iter()
-                    .map(|p| purpose(p))
-                    .collect::<Result<_>>()?,
+                purposes: purposes.iter().map(|p| purpose(p)).collect::<Result<_>>()?,
                 public_key_pem: Some(pem),
                 public_key_jwk: None,
             };
@@ -138,11 +135,8 @@ pub fn run(args: RpArgs) -> Result<ExitCode> {
             print_json(&block_on(api.list_relying_parties(&args.admin_token))??)?;
         }
         RpCommand::Report { from, to, json } => {
-            let report = block_on(api.metering_report(
-                &args.admin_token,
-                from.as_deref(),
-                to.as_deref(),
-            ))??;
+            let report =
+                block_on(api.metering_report(&args.admin_token, from.as_deref(), to.as_deref()))??;
             if json {
                 print_json(&report)?;
             } else {

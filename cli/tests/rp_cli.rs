@@ -40,7 +40,10 @@ fn serve(db: &str) -> (Server, String) {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = loop {
-        let line = lines.next().expect("eid serve printed its address").unwrap();
+        let line = lines
+            .next()
+            .expect("eid serve printed its address")
+            .unwrap();
         if let Some(rest) = line.strip_prefix("listening on ") {
             break rest.trim().to_owned();
         }
@@ -68,12 +71,28 @@ fn an_admin_registers_lists_and_reports_relying_parties() {
     let cert = tmp.path().join("rp-cert.pem");
     let register = |token: &str, purpose: &str| {
         eid(&[
-            "rp", "--backend", &url, "--admin-token", token, "register",
-            "--name", "Ngan hang Example", "--registration-number", "0101234567",
-            "--dns", "bank.example.vn",
-            "--response-uri", "https://bank.example.vn/oid4vp/response",
-            "--purpose", "login", "--purpose", purpose,
-            "--key-pem", key.to_str().unwrap(), "--out-cert", cert.to_str().unwrap(),
+            "rp",
+            "--backend",
+            &url,
+            "--admin-token",
+            token,
+            "register",
+            "--name",
+            "Ngan hang Example",
+            "--registration-number",
+            "0101234567",
+            "--dns",
+            "bank.example.vn",
+            "--response-uri",
+            "https://bank.example.vn/oid4vp/response",
+            "--purpose",
+            "login",
+            "--purpose",
+            purpose,
+            "--key-pem",
+            key.to_str().unwrap(),
+            "--out-cert",
+            cert.to_str().unwrap(),
         ])
     };
     // A wrong token and an unknown purpose are refused, with the backend's reason.
@@ -85,17 +104,49 @@ fn an_admin_registers_lists_and_reports_relying_parties() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown purpose"));
     let rec = ok(&register("rp-admin", "sim=given_name,address.formatted"));
     assert_eq!(rec["client_id"], "x509_san_dns:bank.example.vn");
-    assert_eq!(rec["purposes"][1]["claims"][1], serde_json::json!(["address", "formatted"]));
+    assert_eq!(
+        rec["purposes"][1]["claims"][1],
+        serde_json::json!(["address", "formatted"])
+    );
     let pem = std::fs::read_to_string(&cert).unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
     assert_eq!(pem, rec["access_certificate_pem"].as_str().unwrap());
-    let list = ok(&eid(&["rp", "--backend", &url, "--admin-token", "rp-admin", "list"]));
+    let list = ok(&eid(&[
+        "rp",
+        "--backend",
+        &url,
+        "--admin-token",
+        "rp-admin",
+        "list",
+    ]));
     assert_eq!(list["relying_parties"].as_array().unwrap().len(), 1);
     // Nothing billed yet: an empty report over the default range.
-    let report = ok(&eid(&["rp", "--backend", &url, "--admin-token", "rp-admin", "report", "--json"]));
+    let report = ok(&eid(&[
+        "rp",
+        "--backend",
+        &url,
+        "--admin-token",
+        "rp-admin",
+        "report",
+        "--json",
+    ]));
     assert_eq!(report["rows"], serde_json::json!([]));
-    let text = eid(&["rp", "--backend", &url, "--admin-token", "rp-admin", "report", "--from", "2026-01-01", "--to", "2026-01-31"]);
+    let text = eid(&[
+        "rp",
+        "--backend",
+        &url,
+        "--admin-token",
+        "rp-admin",
+        "report",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-31",
+    ]);
     assert!(text.status.success());
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("metering 2026-01-01 .. 2026-01-31") && text.contains("total 0"), "{text}");
+    assert!(
+        text.contains("metering 2026-01-01 .. 2026-01-31") && text.contains("total 0"),
+        "{text}"
+    );
 }

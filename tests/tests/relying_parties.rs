@@ -63,8 +63,14 @@ impl HttpTransport for Tamperer {
         let registry = request.url.ends_with(paths::RELYING_PARTIES);
         let mut r = self.inner.exchange(request)?;
         if registry && self.tamper.load(Ordering::SeqCst) {
-            let mut body: eid_core::api::RpRegistryResponse = serde_json::from_slice(&r.body).unwrap();
-            let at = body.signed.0.windows(3).position(|w| w == b"ekyc").unwrap_or(body.signed.0.len() - 80);
+            let mut body: eid_core::api::RpRegistryResponse =
+                serde_json::from_slice(&r.body).unwrap();
+            let at = body
+                .signed
+                .0
+                .windows(3)
+                .position(|w| w == b"ekyc")
+                .unwrap_or(body.signed.0.len() - 80);
             body.signed.0[at] ^= 0x20;
             r.body = serde_json::to_vec(&body).unwrap();
         }
@@ -99,22 +105,33 @@ fn the_wallet_syncs_the_signed_registry_and_refuses_a_tampered_one() {
         block_on(w.sync(&api, None, None)).unwrap().unwrap();
         let reg = w.rp_registration(&client_id).unwrap().expect("registered");
         assert_eq!(reg.name, "Ngân hàng Example", "{db}");
-        assert_eq!(reg.response_uris, [format!("https://{BANK}/oid4vp/response")]);
+        assert_eq!(
+            reg.response_uris,
+            [format!("https://{BANK}/oid4vp/response")]
+        );
         assert_eq!(reg.purposes.len(), 1);
         assert_eq!(reg.purposes[0].name, "ekyc");
         assert!(!reg.purposes[0].claims.is_empty());
         assert_eq!(w.rp_registrations().unwrap().len(), 1);
         // The access certificate chains to what the wallet stored.
-        let leaf = eid_crypto::x509::SignerCertificate::from_der(&rec.access_certificate.0).unwrap();
+        let leaf =
+            eid_crypto::x509::SignerCertificate::from_der(&rec.access_certificate.0).unwrap();
         assert!(w.rp_trust().unwrap().issuer_of(&leaf).is_some(), "{db}");
         // Another relying party registers, and the registry the wallet receives is altered: the
         // sync fails, the wallet keeps what it had.
         admin_register(&b.url, "hue-s.example.vn");
         transport.tamper.store(true, Ordering::SeqCst);
         let err = block_on(w.sync(&api, None, None)).unwrap().unwrap_err();
-        assert!(err.to_string().contains("relying-party registry"), "{db}: {err}");
+        assert!(
+            err.to_string().contains("relying-party registry"),
+            "{db}: {err}"
+        );
         assert!(w.rp_registration(&client_id).unwrap().is_some());
-        assert_eq!(w.rp_registration("x509_san_dns:hue-s.example.vn").unwrap(), None, "{db}");
+        assert_eq!(
+            w.rp_registration("x509_san_dns:hue-s.example.vn").unwrap(),
+            None,
+            "{db}"
+        );
         // Untampered again: both.
         transport.tamper.store(false, Ordering::SeqCst);
         block_on(w.sync(&api, None, None)).unwrap().unwrap();

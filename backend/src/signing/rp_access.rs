@@ -85,9 +85,7 @@ impl BuilderProfile for AccessProfile {
             ext(
                 SubjectAltName::OID,
                 false,
-                &SubjectAltName(vec![GeneralName::DnsName(Ia5String::new(
-                    &self.dns_name,
-                )?)]),
+                &SubjectAltName(vec![GeneralName::DnsName(Ia5String::new(&self.dns_name)?)]),
             )?,
             ext(
                 ExtendedKeyUsage::OID,

@@ -75,7 +75,8 @@ mod tests {
     fn the_known_purposes_allow_what_they_say() {
         assert!(known_claims(LOGIN).unwrap().is_empty());
         let age = known_claims(AGE_CHECK).unwrap();
-        let allows = |set: &[ClaimPath], p: &[&str]| set.iter().any(|a| covers(a, &ClaimPath::keys(p)));
+        let allows =
+            |set: &[ClaimPath], p: &[&str]| set.iter().any(|a| covers(a, &ClaimPath::keys(p)));
         assert!(allows(&age, &["age_equal_or_over", "18"]));
         assert!(!allows(&age, &["age_equal_or_over", "21"]));
         assert!(!allows(&age, &["birthdate"]));

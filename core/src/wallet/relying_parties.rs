@@ -30,9 +30,7 @@ impl Wallet {
     /// The registration of an active relying party by its client id (with its prefix, e.g.
     /// `x509_san_dns:bank.example.vn`).
     pub fn rp_registration(&self, client_id: &str) -> Result<Option<RpRegistration>> {
-        Ok(self
-            .rp_registry()?
-            .and_then(|r| r.registration(client_id)))
+        Ok(self.rp_registry()?.and_then(|r| r.registration(client_id)))
     }
 
     /// Every active relying party's registration.

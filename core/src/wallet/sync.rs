@@ -245,10 +245,9 @@ impl Wallet {
         let rp_ca = serde_json::to_vec(&t.rp_ca).map_err(|_| WalletError::Corrupt("RP CA list"))?;
         let registry = match client.relying_parties().await {
             Ok(r) => {
-                crate::verify::RpRegistry::from_signed(&r.signed.0, &trust, self.now())
-                    .map_err(|_| {
-                        WalletError::Corrupt("relying-party registry (signature or signer)")
-                    })?;
+                crate::verify::RpRegistry::from_signed(&r.signed.0, &trust, self.now()).map_err(
+                    |_| WalletError::Corrupt("relying-party registry (signature or signer)"),
+                )?;
                 Some(r.signed.0)
             }
             Err(ClientError::Api {

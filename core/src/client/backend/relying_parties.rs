@@ -44,8 +44,13 @@ impl BackendClient {
 
     /// Every registered relying party.
     pub async fn list_relying_parties(&self, admin_token: &str) -> Result<RpList, ClientError> {
-        self.admin(admin_token, Method::Get, api::paths::ADMIN_RELYING_PARTIES, None)
-            .await
+        self.admin(
+            admin_token,
+            Method::Get,
+            api::paths::ADMIN_RELYING_PARTIES,
+            None,
+        )
+        .await
     }
 
     /// The billable events from `from` to `to` (`YYYY-MM-DD`, both optional).
