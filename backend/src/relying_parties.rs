@@ -25,7 +25,9 @@ use p256::ecdsa::VerifyingKey;
 use sqlx::Row;
 use std::sync::Arc;
 
-const MAX_LEGAL_NAME: usize = 200;
+/// X.520's upper bound of the organization and common names (RFC 5280 Appendix A), where the
+/// legal name goes in the access certificate.
+const MAX_LEGAL_NAME: usize = 64;
 const MAX_REGISTRATION_NUMBER: usize = 64;
 const MAX_URI: usize = 2048;
 const MAX_URIS: usize = 16;
@@ -219,7 +221,7 @@ pub fn check(req: &RpRegistrationRequest, dev_mode: bool) -> Result<Checked, Api
     let legal_name =
         eid_icao::text::display_text(&req.legal_name, MAX_LEGAL_NAME).map_err(|_| {
             ApiFailure::invalid(
-                "legal_name must be 1 to 200 printable characters, without bidirectional or \
+                "legal_name must be 1 to 64 printable characters, without bidirectional or \
              zero-width ones",
             )
         })?;

@@ -400,6 +400,10 @@ async fn registrations_are_refused_without_the_admin_token_or_with_a_bad_field()
                 "bad registration number",
                 Box::new(|r| r.registration_number = "01 23;".into()),
             ),
+            (
+                "legal name over 64 characters",
+                Box::new(|r| r.legal_name = "A".repeat(65)),
+            ),
         ];
         for (what, change) in bad {
             let mut req = good.clone();
