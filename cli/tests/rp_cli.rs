@@ -149,4 +149,9 @@ fn an_admin_registers_lists_and_reports_relying_parties() {
         text.contains("metering 2026-01-01 .. 2026-01-31") && text.contains("total 0"),
         "{text}"
     );
+    // The RP CA is a backend key of its own: the development one.
+    let keys = ok(&eid(&["keys", "--db", &db, "list", "--rp", "--json"]));
+    assert_eq!(keys[0]["purpose"], "rp:ca");
+    assert_eq!(keys[0]["origin"], "fixture");
+    assert_eq!(keys.as_array().unwrap().len(), 1);
 }
