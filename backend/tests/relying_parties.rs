@@ -581,6 +581,51 @@ async fn a_tampered_or_expired_registry_is_refused() {
             RpRegistryError::Untrusted
         );
         assert!(RpRegistry::from_signed(b"junk", &issuers, now).is_err());
+        // Properly signed but not a registry a wallet may use: another list's name, or an entry
+        // whose claim path does not read (the whole registry is refused, not just the entry).
+        let key = h.app.state().keys.status_signer(now).unwrap();
+        let doc = |registry: &str, claims: Vec<serde_json::Value>| api::RpRegistryDocument {
+            registry: registry.into(),
+            issued_at: now,
+            expires_at: now + 60,
+            relying_parties: vec![api::RpPublic {
+                client_id: format!("x509_san_dns:{BANK}"),
+                name: "B".into(),
+                registration_number: "1".into(),
+                logo_url: None,
+                response_uris: vec![],
+                purposes: vec![RpPurpose {
+                    name: "x".into(),
+                    claims,
+                }],
+            }],
+        };
+        let uri = eid_core::verify::rp_registry::RP_REGISTRY_URI;
+        let sign = |d| eid_backend::rp_registry::sign_registry(key, &d).unwrap();
+        let good = sign(doc(uri, vec![json!(["given_name"])]));
+        assert_eq!(
+            RpRegistry::from_signed(&good, &issuers, now)
+                .unwrap()
+                .registration(&format!("x509_san_dns:{BANK}"))
+                .unwrap()
+                .purposes[0]
+                .claims
+                .len(),
+            1
+        );
+        for bad in [
+            sign(doc(
+                "urn:vn-eid:backend:status-list:1",
+                vec![json!(["given_name"])],
+            )),
+            sign(doc(uri, vec![json!([])])),
+            sign(doc(uri, vec![json!({"path": "given_name"})])),
+        ] {
+            assert!(matches!(
+                RpRegistry::from_signed(&bad, &issuers, now).unwrap_err(),
+                RpRegistryError::Malformed(_)
+            ));
+        }
     }
 }
 
