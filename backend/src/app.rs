@@ -7,8 +7,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::{
-    auth, coherence, consent, db, keys, mdoc_keys, presentation, registry, server, signing, sms,
-    throttle,
+    auth, coherence, consent, db, keys, mdoc_keys, presentation, registry, rp_keys, server,
+    signing, sms, throttle,
 };
 use axum::Router;
 use std::sync::Arc;
@@ -63,6 +63,8 @@ impl App {
         keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
         mdoc_keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
         let mdoc = mdoc_keys::load(&store, &vault).await?;
+        rp_keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
+        let rp_ca = rp_keys::load(&store, &vault).await?;
         let mut keys = keys::Keys::load(&store, &vault, clock.now()).await?;
         if registry::seed_if_empty(&store, &keys, clock.now(), config.population).await? {
             // Again with the chips' CSCA the seed added.
@@ -84,11 +86,13 @@ impl App {
             store,
             keys,
             mdoc,
+            rp_ca,
             config,
             clock,
             accounts: Cache::new(gate.clone(), metrics.cache("accounts")),
             pages: Cache::new(gate.clone(), metrics.cache("document_pages")),
-            status_list: Cache::new(gate, metrics.cache("status_list")),
+            status_list: Cache::new(gate.clone(), metrics.cache("status_list")),
+            rp_registry: Cache::new(gate, metrics.cache("rp_registry")),
             presentation: presentation::Caches::new(&metrics),
             metrics,
             coherence,

@@ -14,7 +14,7 @@
 //!   the gate is always open.
 //!
 //! A payload is the sending instance's id on the first line, then one change per line:
-//! `a <account id>`, `p <device id>`, `s` (the ids are random, no personal data).
+//! `a <account id>`, `p <device id>`, `s`, `r` (the ids are random, no personal data).
 
 use crate::cache::Gate;
 use crate::db::{Backend, WriteTx};
@@ -44,6 +44,8 @@ pub enum Change<'a> {
     Pages(&'a str),
     /// What the status list revokes or suspends (`lists`).
     StatusList,
+    /// The relying parties (`rp_registry`).
+    RelyingParties,
 }
 
 impl Change<'_> {
@@ -52,6 +54,7 @@ impl Change<'_> {
             Change::Account(id) => format!("a {id}"),
             Change::Pages(id) => format!("p {id}"),
             Change::StatusList => "s".to_owned(),
+            Change::RelyingParties => "r".to_owned(),
         }
     }
 }
@@ -138,6 +141,7 @@ fn apply(state: &AppState, change: Change<'_>) {
         Change::Account(id) => state.accounts.invalidate(id),
         Change::Pages(id) => state.pages.invalidate(id),
         Change::StatusList => state.status_list.invalidate(&()),
+        Change::RelyingParties => state.rp_registry.invalidate(&()),
     }
 }
 
@@ -146,6 +150,7 @@ fn clear_all(state: &AppState) {
     state.accounts.clear();
     state.pages.clear();
     state.status_list.clear();
+    state.rp_registry.clear();
 }
 
 /// Applies a notification from another instance; one from this instance is skipped. A line it
@@ -160,6 +165,7 @@ fn receive(state: &AppState, payload: &str) {
             Some(("a", id)) => Change::Account(id),
             Some(("p", id)) => Change::Pages(id),
             None if line == "s" => Change::StatusList,
+            None if line == "r" => Change::RelyingParties,
             _ => {
                 tracing::warn!("unknown cache notification: every cache cleared");
                 clear_all(state);

@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 9] = match backend {
+    let files: [(i64, &'static str, &'static str); 10] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -97,6 +97,11 @@ fn migrator(backend: Backend) -> Migrator {
                 9,
                 "token registration",
                 include_str!("../migrations/sqlite/0009_token_registration.sql"),
+            ),
+            (
+                10,
+                "relying parties",
+                include_str!("../migrations/sqlite/0010_relying_parties.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -144,6 +149,11 @@ fn migrator(backend: Backend) -> Migrator {
                 9,
                 "token registration",
                 include_str!("../migrations/postgres/0009_token_registration.sql"),
+            ),
+            (
+                10,
+                "relying parties",
+                include_str!("../migrations/postgres/0010_relying_parties.sql"),
             ),
         ],
     };

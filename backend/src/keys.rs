@@ -505,7 +505,9 @@ impl Keys {
         let mut issuers: Vec<IssuerEntry> = Vec::new();
         for k in open_all(store, vault).await? {
             // The mdoc PKI's keys are `mdoc_keys`'.
-            if k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX) {
+            if k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX)
+                || k.purpose.starts_with(crate::rp_keys::PURPOSE_PREFIX)
+            {
                 continue;
             }
             if k.purpose == ISSUER_ROOT {
@@ -723,12 +725,15 @@ pub struct KeyInfo {
 }
 
 /// Every credential issuer key of the database (root and issuers), without opening any; the
-/// mdoc PKI's keys are listed by `mdoc_keys::list`.
+/// mdoc PKI's keys are listed by `mdoc_keys::list`, the RP CA by `rp_keys::list`.
 pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
     Ok(list_all(store)
         .await?
         .into_iter()
-        .filter(|k| !k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX))
+        .filter(|k| {
+            !k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX)
+                && !k.purpose.starts_with(crate::rp_keys::PURPOSE_PREFIX)
+        })
         .collect())
 }
 

@@ -30,10 +30,14 @@ pub mod logs;
 mod mdoc_issue;
 pub mod mdoc_keys;
 mod meta;
+pub mod metering;
 mod metrics;
 mod presentation;
 pub mod registry;
+pub mod relying_parties;
 mod replica;
+pub mod rp_keys;
+pub mod rp_registry;
 mod server;
 pub mod signing;
 pub mod sms;
@@ -42,7 +46,7 @@ mod status_index;
 mod throttle;
 
 use axum::Router;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use eid_core::api::paths;
 use eid_core::signing::paths as signing_paths;
 use std::sync::Arc;
@@ -77,6 +81,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::STATUS_LIST_CWT),
     ("post", paths::TOKEN_REDEEM),
     ("post", paths::ADMIN_VERIFIERS),
+    // The relying-party hub (issue 16, docs/adr/0036).
+    ("post", paths::ADMIN_RELYING_PARTIES),
+    ("get", paths::ADMIN_RELYING_PARTIES),
+    ("get", paths::ADMIN_RELYING_PARTY),
+    ("delete", paths::ADMIN_RELYING_PARTY),
+    ("get", paths::ADMIN_METERING),
+    ("get", paths::RELYING_PARTIES),
     // Citizen consent (docs/adr/0017).
     ("post", paths::CONSENT_REGISTER),
     ("post", paths::CONSENT_START),
@@ -148,6 +159,12 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("get", paths::STATUS_LIST_CWT) => get(lists::status_list_cwt),
         ("post", paths::TOKEN_REDEEM) => post(presentation::redeem),
         ("post", paths::ADMIN_VERIFIERS) => post(presentation::register_verifier),
+        ("post", paths::ADMIN_RELYING_PARTIES) => post(relying_parties::register),
+        ("get", paths::ADMIN_RELYING_PARTIES) => get(relying_parties::list),
+        ("get", paths::ADMIN_RELYING_PARTY) => get(relying_parties::get),
+        ("delete", paths::ADMIN_RELYING_PARTY) => delete(relying_parties::suspend),
+        ("get", paths::ADMIN_METERING) => get(metering::metering),
+        ("get", paths::RELYING_PARTIES) => get(rp_registry::registry),
         ("post", paths::CONSENT_REGISTER) => post(consent::register),
         ("post", paths::CONSENT_START) => post(consent::start),
         ("post", paths::PRESENTATION_TOKENS) => post(presentation::register_token),

@@ -89,7 +89,7 @@ fn not_verified() -> ApiFailure {
     ApiFailure::invalid("the token does not verify or was not registered")
 }
 
-fn admin_unauthenticated() -> ApiFailure {
+pub(crate) fn admin_unauthenticated() -> ApiFailure {
     ApiFailure::new(
         ErrorCode::Unauthenticated,
         "the admin token is missing or wrong",
@@ -258,7 +258,7 @@ pub(crate) fn open_registry_record(state: &AppState, record: &[u8]) -> Result<Do
 
 /// Whether the request carries the configured admin token (compared in constant time, over
 /// hashes so the length does not show either). No configured token: nobody is admin.
-fn is_admin(state: &AppState, h: &HeaderMap) -> bool {
+pub(crate) fn is_admin(state: &AppState, h: &HeaderMap) -> bool {
     let Some(expected) = state.config.admin_token.as_deref() else {
         return false;
     };

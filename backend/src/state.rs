@@ -4,8 +4,8 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::{
-    auth, coherence, consent, db, documents, keys, lists, mdoc_keys, presentation, signing, sms,
-    throttle,
+    auth, coherence, consent, db, documents, keys, lists, mdoc_keys, presentation, rp_keys,
+    rp_registry, signing, sms, throttle,
 };
 
 /// Everything a handler needs.
@@ -15,6 +15,8 @@ pub struct AppState {
     pub keys: keys::Keys,
     /// The mdoc IACA and document signer (docs/adr/0031).
     pub mdoc: mdoc_keys::MdocKeys,
+    /// The RP CA that issues relying parties' access certificates (docs/adr/0036).
+    pub rp_ca: rp_keys::RpCa,
     pub config: Config,
     pub clock: Clock,
     /// Device keys and state per account (see `auth`).
@@ -23,6 +25,8 @@ pub struct AppState {
     pub(crate) pages: documents::PageCache,
     /// The last signed status list (see `lists`).
     pub(crate) status_list: lists::StatusListCache,
+    /// The last signed relying-party registry (see `rp_registry`).
+    pub(crate) rp_registry: rp_registry::RegistryCache,
     /// The three caches above across instances on one PostgreSQL (docs/adr/0027).
     pub(crate) coherence: coherence::Coherence,
     /// Remote signing (always on since the KEK is required; an `Option` for tests that turn

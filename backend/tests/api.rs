@@ -321,6 +321,7 @@ fn openapi_schemas_match_the_contract_types() {
                 issuers: b(),
                 csca: vec![b()],
                 iaca: vec![b()],
+                rp_ca: vec![b()],
             })
             .unwrap(),
         ),
@@ -436,6 +437,7 @@ fn openapi_schemas_match_the_contract_types() {
     ];
     samples.extend(consent_samples());
     samples.extend(signing_samples());
+    samples.extend(hub_samples());
     for (name, value) in samples {
         let schema = &doc["components"]["schemas"][name];
         let mut documented: Vec<&str> = schema["properties"]
@@ -736,4 +738,91 @@ async fn every_refusal_is_an_error_body() {
         )
         .await;
     assert_eq!(r.error(), ErrorCode::InvalidRequest);
+}
+
+/// The relying-party hub's types (docs/adr/0036).
+fn hub_samples() -> Vec<(&'static str, serde_json::Value)> {
+    use eid_core::api::*;
+    let purpose = RpPurpose {
+        name: "login".into(),
+        claims: vec![serde_json::json!(["x"])],
+    };
+    let record = RpRecord {
+        id: "RP-1".into(),
+        client_id: "x509_san_dns:a.vn".into(),
+        legal_name: "A".into(),
+        registration_number: "1".into(),
+        logo_url: None,
+        dns_name: "a.vn".into(),
+        response_uris: vec!["https://a.vn/cb".into()],
+        purposes: vec![purpose.clone()],
+        status: "active".into(),
+        created_at: 1,
+        access_certificate: B64(vec![1]),
+        access_certificate_pem: "p".into(),
+    };
+    let public = RpPublic {
+        client_id: "x509_san_dns:a.vn".into(),
+        name: "A".into(),
+        registration_number: "1".into(),
+        logo_url: Some("https://a.vn/l.png".into()),
+        response_uris: vec!["https://a.vn/cb".into()],
+        purposes: vec![purpose.clone()],
+    };
+    let row = MeteringRow {
+        client_id: "x509_san_dns:a.vn".into(),
+        purpose: "login".into(),
+        kind: "login".into(),
+        day: "2026-01-01".into(),
+        count: 1,
+    };
+    let v = |x: serde_json::Result<serde_json::Value>| x.unwrap();
+    vec![
+        ("RpPurpose", v(serde_json::to_value(&purpose))),
+        (
+            "RpRegistrationRequest",
+            v(serde_json::to_value(RpRegistrationRequest {
+                legal_name: "A".into(),
+                registration_number: "1".into(),
+                logo_url: None,
+                dns_name: "a.vn".into(),
+                response_uris: vec![],
+                purposes: vec![],
+                public_key_pem: None,
+                public_key_jwk: None,
+            })),
+        ),
+        ("RpRecord", v(serde_json::to_value(&record))),
+        (
+            "RpList",
+            v(serde_json::to_value(RpList {
+                relying_parties: vec![record],
+            })),
+        ),
+        (
+            "RpRegistryResponse",
+            v(serde_json::to_value(RpRegistryResponse {
+                signed: B64(vec![1]),
+            })),
+        ),
+        ("RpPublic", v(serde_json::to_value(&public))),
+        (
+            "RpRegistryDocument",
+            v(serde_json::to_value(RpRegistryDocument {
+                registry: "r".into(),
+                issued_at: 1,
+                expires_at: 2,
+                relying_parties: vec![public],
+            })),
+        ),
+        ("MeteringRow", v(serde_json::to_value(&row))),
+        (
+            "MeteringReport",
+            v(serde_json::to_value(MeteringReport {
+                from: "2026-01-01".into(),
+                to: "2026-01-02".into(),
+                rows: vec![row],
+            })),
+        ),
+    ]
 }

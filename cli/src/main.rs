@@ -13,6 +13,7 @@ mod dev;
 mod fixtures;
 mod mdoc;
 mod output;
+mod rp;
 mod server;
 mod values;
 mod verify;
@@ -58,6 +59,8 @@ enum Command {
     Keys(server::keys::KeysArgs),
     /// Run the reference backend (production-safe unless --dev: needs EID_KEK).
     Serve(server::serve::ServeArgs),
+    /// The relying-party hub (admin): register a relying party, list them, the metering report.
+    Rp(rp::RpArgs),
     /// A verifier desk: register its key with the backend (for online tokens).
     Verifier(verify::desk::VerifierArgs),
     /// Check a presentation QR as a verifier (exit 0 valid, 1 invalid).
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => server::serve::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Verifier(args) => verify::desk::run(args),
+        Command::Rp(args) => rp::run(args),
         Command::Demo { no_qr } => demo::run(no_qr),
         Command::QrSizes { json } => dev::qr::sizes(json),
         Command::QrBench { iterations } => dev::qr::bench(iterations),

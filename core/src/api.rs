@@ -60,6 +60,14 @@ pub mod paths {
     pub const CONSENT_REGISTER: &str = "/v1/consent/register";
     pub const CONSENT_START: &str = "/v1/consent/start";
     pub const ADMIN_VERIFIERS: &str = "/v1/admin/verifiers";
+    /// Relying parties of the OpenID4VP hub (issue 16, docs/adr/0036): registration (admin),
+    /// one registration, and its suspension (`DELETE`).
+    pub const ADMIN_RELYING_PARTIES: &str = "/v1/admin/relying-parties";
+    pub const ADMIN_RELYING_PARTY: &str = "/v1/admin/relying-parties/{id}";
+    /// The billable events per relying party, purpose, kind and day (admin).
+    pub const ADMIN_METERING: &str = "/v1/admin/metering";
+    /// The signed registry of active relying parties the wallet syncs.
+    pub const RELYING_PARTIES: &str = "/v1/relying-parties";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
     pub const OPENAPI: &str = "/openapi.json";
 }
@@ -297,6 +305,118 @@ pub struct TrustListResponse {
     /// IACA root certificates (ISO/IEC 18013-5 Annex B) of the mdoc document signers.
     #[serde(default)]
     pub iaca: Vec<B64>,
+    /// The RP CA certificates that issue the relying parties' access certificates (OpenID4VP
+    /// `x509_san_dns` request objects; docs/adr/0036).
+    #[serde(default)]
+    pub rp_ca: Vec<B64>,
+}
+
+/// One purpose of a relying party: its name and the claim paths (OpenID4VP DCQL claims path
+/// pointers: arrays of strings, non-negative integers and `null`) it may ask for. In a
+/// registration request the known purposes (`login`, `ekyc`, `age_check`) leave `claims` empty
+/// and get their fixed set; any other name must list its paths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpPurpose {
+    pub name: String,
+    #[serde(default)]
+    pub claims: Vec<serde_json::Value>,
+}
+
+/// POST /v1/admin/relying-parties (`Authorization: Bearer <admin token>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpRegistrationRequest {
+    pub legal_name: String,
+    /// The business registration number (letters, digits, `-`, `/`, `.`).
+    pub registration_number: String,
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    /// The DNS name of its access certificate; its client id is `x509_san_dns:<dns_name>`.
+    pub dns_name: String,
+    /// Where its OpenID4VP responses go (`response_uri`) and where it redirects (https; plain
+    /// http only to a loopback host on a development backend).
+    pub response_uris: Vec<String>,
+    pub purposes: Vec<RpPurpose>,
+    /// Its P-256 public key: a PEM `PUBLIC KEY` (SPKI) ...
+    #[serde(default)]
+    pub public_key_pem: Option<String>,
+    /// ... or a JWK (`kty` EC, `crv` P-256).
+    #[serde(default)]
+    pub public_key_jwk: Option<serde_json::Value>,
+}
+
+/// A registered relying party as the admin API answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpRecord {
+    pub id: String,
+    pub client_id: String,
+    pub legal_name: String,
+    pub registration_number: String,
+    pub logo_url: Option<String>,
+    pub dns_name: String,
+    pub response_uris: Vec<String>,
+    /// With the claim paths each allows (the fixed sets of the known purposes filled in).
+    pub purposes: Vec<RpPurpose>,
+    /// `active` or `suspended`.
+    pub status: String,
+    pub created_at: u64,
+    /// Its access certificate (DER), issued by the RP CA.
+    pub access_certificate: B64,
+    /// The same certificate in PEM.
+    pub access_certificate_pem: String,
+}
+
+/// GET /v1/admin/relying-parties.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpList {
+    pub relying_parties: Vec<RpRecord>,
+}
+
+/// GET /v1/relying-parties: a COSE_Sign1 (tagged) by the police issuer, like the status list,
+/// over the JSON of [`RpRegistryDocument`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpRegistryResponse {
+    pub signed: B64,
+}
+
+/// The payload of the signed relying-party registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpRegistryDocument {
+    pub registry: String,
+    pub issued_at: u64,
+    /// A wallet stops using it after this (a suspension reaches every wallet within it).
+    pub expires_at: u64,
+    pub relying_parties: Vec<RpPublic>,
+}
+
+/// What wallets learn of one active relying party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpPublic {
+    pub client_id: String,
+    pub name: String,
+    pub registration_number: String,
+    pub logo_url: Option<String>,
+    pub response_uris: Vec<String>,
+    pub purposes: Vec<RpPurpose>,
+}
+
+/// GET /v1/admin/metering?from=YYYY-MM-DD&to=YYYY-MM-DD: billable events per relying party,
+/// purpose, kind and UTC day (counts only: no claim values, no citizen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeteringReport {
+    pub from: String,
+    pub to: String,
+    pub rows: Vec<MeteringRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeteringRow {
+    pub client_id: String,
+    pub purpose: String,
+    /// `login`, `presentation_verification`, `chip_check`.
+    pub kind: String,
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub count: u64,
 }
 
 /// GET /v1/status-list: a COSE_Sign1 by the police issuer over a CBOR map

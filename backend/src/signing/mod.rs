@@ -7,6 +7,7 @@
 pub mod ca;
 pub mod iaca;
 pub mod pkcs11;
+pub mod rp_access;
 pub mod seal;
 pub mod signer;
 

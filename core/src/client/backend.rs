@@ -369,6 +369,13 @@ impl BackendClient {
             .await
     }
 
+    /// The signed registry of active relying parties (docs/adr/0036); the caller verifies it
+    /// (`verify::RpRegistry::from_signed`).
+    pub async fn relying_parties(&self) -> Result<crate::api::RpRegistryResponse, ClientError> {
+        self.json(Method::Get, api::paths::RELYING_PARTIES, None::<&()>, None)
+            .await
+    }
+
     /// The Token Status List in CWT form (`application/statuslist+cwt`) the MSOs reference;
     /// the caller verifies it (`mdoc::verify_status_list_cwt`, or through `StatusListCache`).
     pub async fn status_list_cwt(&self) -> Result<Vec<u8>, ClientError> {
@@ -538,6 +545,7 @@ impl BackendClient {
 }
 
 // Remote signing calls (issue 6).
+mod relying_parties;
 mod signing;
 // Citizen consent calls (docs/adr/0017).
 mod consent;

@@ -8,7 +8,7 @@
 //! Relying party: [`request_object`] + [`authorization_uri`] → [`verify_response`].
 //!
 //! One job per file: `uri`, `form`, `client_id`, `client_metadata`, `request` (wallet side), `resolve` (URI to verified request), `dcql` (the query),
-//! `claims_path` (path processing), `select` (matching), `scope` (registration and purposes),
+//! `claims_path` (path processing), `select` (matching), `scope` (registration and purposes), `purposes` (the known ones),
 //! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `minimal` (no claim beyond the asked), `error`.
 
 mod claims_path;
@@ -19,6 +19,7 @@ mod error;
 mod form;
 mod jwe;
 mod minimal;
+pub mod purposes;
 mod request;
 mod resolve;
 mod response;

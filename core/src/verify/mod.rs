@@ -10,9 +10,11 @@
 //! (only the profile's fields, the required ones present, checked while decoding).
 
 mod reason;
+pub mod rp_registry;
 pub(crate) mod status;
 
 pub use reason::Reason;
+pub use rp_registry::{RpRegistry, RpRegistryError};
 pub use status::{Status, StatusList, StatusListError};
 
 use crate::credential::TrustList;

@@ -14,6 +14,7 @@ mod error;
 mod mdoc;
 mod mdoc_source;
 mod present;
+mod relying_parties;
 mod signing;
 mod sync;
 mod sync_state;

@@ -17,6 +17,8 @@ const META_CSCA: &str = "wallet.csca";
 const META_STATUS_LIST: &str = "wallet.status_list";
 const META_TRUST_LIST: &str = super::META_TRUST_LIST;
 const META_IACA: &str = super::mdoc::META_IACA;
+const META_RP_REGISTRY: &str = super::relying_parties::META_RP_REGISTRY;
+const META_RP_CA: &str = super::relying_parties::META_RP_CA;
 
 /// An activation waiting for its SMS code and chip read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,10 +172,12 @@ impl Wallet {
             .map_err(|_| WalletError::Corrupt("trust list from the backend"))?;
         let csca = serde_json::to_vec(&t.csca).map_err(|_| WalletError::Corrupt("CSCA list"))?;
         let iaca = serde_json::to_vec(&t.iaca).map_err(|_| WalletError::Corrupt("IACA list"))?;
+        let rp_ca = serde_json::to_vec(&t.rp_ca).map_err(|_| WalletError::Corrupt("RP CA list"))?;
         self.store.meta_put_all(&[
             (META_TRUST_LIST, &t.issuers.0),
             (META_CSCA, &csca),
             (META_IACA, &iaca),
+            (META_RP_CA, &rp_ca),
         ])?;
         Ok((t.issuers.0, csca))
     }
@@ -235,6 +239,23 @@ impl Wallet {
         let iaca = serde_json::to_vec(&t.iaca).map_err(|_| WalletError::Corrupt("IACA list"))?;
         note(SyncStage::StatusList);
         let status = client.status_list().await?;
+        // The relying parties (docs/adr/0036): checked against the trust list just fetched; one
+        // that does not verify fails the sync and nothing changes. A backend without a hub
+        // (404) leaves the stored registry as it is.
+        let rp_ca = serde_json::to_vec(&t.rp_ca).map_err(|_| WalletError::Corrupt("RP CA list"))?;
+        let registry = match client.relying_parties().await {
+            Ok(r) => {
+                crate::verify::RpRegistry::from_signed(&r.signed.0, &trust, self.now()).map_err(
+                    |_| WalletError::Corrupt("relying-party registry (signature or signer)"),
+                )?;
+                Some(r.signed.0)
+            }
+            Err(ClientError::Api {
+                code: ErrorCode::NotFound,
+                ..
+            }) => None,
+            Err(e) => return Err(e.into()),
+        };
         note(SyncStage::Documents);
         let signer = WalletSigner {
             wallet: self,
@@ -280,18 +301,19 @@ impl Wallet {
         let status_bytes =
             serde_json::to_vec(&status).map_err(|_| WalletError::Corrupt("status list"))?;
         let removed_refs: Vec<&str> = removed.iter().map(String::as_str).collect();
+        let mut meta: Vec<(&str, &[u8])> = vec![
+            (META_TRUST_LIST, &t.issuers.0),
+            (META_CSCA, &csca),
+            (META_IACA, &iaca),
+            (META_RP_CA, &rp_ca),
+            (META_STATUS_LIST, &status_bytes),
+            (META_SYNC_STATE, &state_bytes),
+        ];
+        if let Some(r) = &registry {
+            meta.push((META_RP_REGISTRY, r));
+        }
         self.store
-            .apply_sync(
-                &new,
-                &removed_refs,
-                &[
-                    (META_TRUST_LIST, &t.issuers.0),
-                    (META_CSCA, &csca),
-                    (META_IACA, &iaca),
-                    (META_STATUS_LIST, &status_bytes),
-                    (META_SYNC_STATE, &state_bytes),
-                ],
-            )
+            .apply_sync(&new, &removed_refs, &meta)
             .map_err(WalletError::from_store)?;
         // Presentation credentials: a failure here leaves the documents synced.
         match self.refill_presentations(client, passcode).await {

@@ -1,0 +1,77 @@
+//! The relying-party hub's admin calls (docs/adr/0036), with the backend's admin token:
+//! registration, the list, the metering report. What `eid rp` uses.
+
+use super::{BackendClient, CallOptions};
+use crate::api::{self, MeteringReport, RpList, RpRecord, RpRegistrationRequest};
+use crate::client::ClientError;
+use crate::platform::http::Method;
+use serde::de::DeserializeOwned;
+
+impl BackendClient {
+    async fn admin<T: DeserializeOwned>(
+        &self,
+        admin_token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, ClientError> {
+        let options = CallOptions {
+            bearer: Some(admin_token),
+            // Reads may be sent again; a registration only if it never left.
+            replay_safe: method == Method::Get,
+            ..CallOptions::default()
+        };
+        let resp = self.call_with(method, path, body, options).await?;
+        serde_json::from_slice(&resp.body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Registers a relying party; its access certificate comes back with it.
+    pub async fn register_relying_party(
+        &self,
+        admin_token: &str,
+        registration: &RpRegistrationRequest,
+    ) -> Result<RpRecord, ClientError> {
+        let body =
+            serde_json::to_vec(registration).map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.admin(
+            admin_token,
+            Method::Post,
+            api::paths::ADMIN_RELYING_PARTIES,
+            Some(body),
+        )
+        .await
+    }
+
+    /// Every registered relying party.
+    pub async fn list_relying_parties(&self, admin_token: &str) -> Result<RpList, ClientError> {
+        self.admin(
+            admin_token,
+            Method::Get,
+            api::paths::ADMIN_RELYING_PARTIES,
+            None,
+        )
+        .await
+    }
+
+    /// The billable events from `from` to `to` (`YYYY-MM-DD`, both optional).
+    pub async fn metering_report(
+        &self,
+        admin_token: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<MeteringReport, ClientError> {
+        let mut query = Vec::new();
+        if let Some(f) = from {
+            query.push(format!("from={f}"));
+        }
+        if let Some(t) = to {
+            query.push(format!("to={t}"));
+        }
+        let path = if query.is_empty() {
+            api::paths::ADMIN_METERING.to_owned()
+        } else {
+            format!("{}?{}", api::paths::ADMIN_METERING, query.join("&"))
+        };
+        self.admin(admin_token, Method::Get, &path, None).await
+    }
+}
