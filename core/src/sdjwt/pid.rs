@@ -16,7 +16,6 @@ use super::path::{ClaimPath, PathElem};
 use super::status_list::StatusList;
 use super::verify::{KeyBindingPolicy, Verified, VerifyOptions, verify};
 use crate::credential::{Date, DocumentKind, IdentityCard, TrustList};
-use crate::mdoc::{AGE_THRESHOLDS, age_on};
 use base64::Engine;
 use eid_crypto::trust::TrustStore;
 use serde_json::{Map, Value, json};
@@ -25,6 +24,8 @@ use serde_json::{Map, Value, json};
 pub const PID_VCT: &str = "urn:eudi:pid:vn:1";
 /// Decoy digests per `_sd` array of an issued PID.
 pub const PID_DECOYS: usize = 3;
+/// The `age_equal_or_over` thresholds: the mdocs' `age_over_NN` set (few: each is a disclosure).
+const AGE_THRESHOLDS: [u8; 4] = [16, 18, 21, 65];
 /// ISO 3166-1 alpha-2 of the issuing state.
 const VN: &str = "VN";
 
@@ -41,7 +42,7 @@ fn split_name(full: &str) -> (String, String) {
 /// without the JWT's own (`iss`, `iat`, `exp`, `vct`, `cnf`, `status`).
 pub fn pid_claims(card: &IdentityCard, issuing_authority: &str, today: Date) -> Map<String, Value> {
     let (family, given) = split_name(&card.full_name);
-    let age = age_on(card.date_of_birth, today);
+    let age = card.date_of_birth.years_until(today);
     let mut claims = Map::new();
     claims.insert("family_name".into(), family.into());
     claims.insert("given_name".into(), given.into());
