@@ -107,7 +107,7 @@ pub fn sign(
     };
     claims.insert("status".into(), status.to_claim());
     claims.extend(pid.claims.clone());
-    let (signer, x5c) = identity_signer(state, from.max(state.now()))?;
+    let (signer, x5c) = identity_signer(state, state.now())?;
     let mut rng = eid_crypto::OsRng;
     let mut issued = sdjwt::issue(
         &claims,
