@@ -236,7 +236,8 @@ pub mod credential_format {
 
 /// POST /v1/credential-batches (device-signed): single-use credentials of one type in one
 /// format, one per fresh device key, each with its own status list entry (docs/adr/0031). The
-/// batch machinery is shared by formats: `mso_mdoc` today (`credential_type` a docType).
+/// batch machinery is shared by formats: `mso_mdoc` (`credential_type` a docType) and
+/// `dc+sd-jwt` (`credential_type` the `vct`, docs/adr/0035).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialBatchRequest {
     /// [`credential_format`].

@@ -1,8 +1,8 @@
 //! SD-JWT (RFC 9901) and SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, `typ` `dc+sd-jwt`): issuing
 //! with selectively disclosable claims (nested objects, array elements, decoys), the holder's
 //! choice of disclosures and KB-JWT, the verifier's checks; and the IETF Token Status List in
-//! its JWT form. A protocol module: it uses eid-crypto only (docs/adr/0029 for the JOSE choice:
-//! a minimal compact JWS over eid-crypto's ES256, no JOSE crate).
+//! its JWT form. A protocol module: it uses eid-crypto only, but for `pid` (docs/adr/0029 for the
+//! JOSE choice: a minimal compact JWS over eid-crypto's ES256, no JOSE crate).
 //!
 //! One job per file: `jws` (compact JWS, JWK), `disclosure`, `path` (claim paths), `compact`
 //! (the `~` serialization), `issue`, `holder`, `verify`, `issuer_key` (given key or x5c to a
