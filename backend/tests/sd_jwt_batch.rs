@@ -202,6 +202,24 @@ async fn the_identity_comes_as_single_use_pid_sd_jwt_vcs_under_the_trust_list() 
             assert_eq!(list.get(*i), Some(0));
         }
         assert_eq!(list.bits(), 2);
+        // Signed in the same pass as the CWT form: the same time, the same entries.
+        let r = h.get(api::paths::STATUS_LIST_JWT).await;
+        let jwt = Jws::parse(std::str::from_utf8(&r.body).unwrap()).unwrap();
+        let t: api::TrustListResponse = h.get(api::paths::TRUST_LIST).await.json();
+        let mut iacas = eid_crypto::trust::TrustStore::new();
+        iacas.add_der(&t.iaca[0].0).unwrap();
+        let cwt = h.get(api::paths::STATUS_LIST_CWT).await;
+        let cwt = eid_core::mdoc::verify_status_list_cwt(
+            &cwt.body,
+            &eid_backend::lists::status_list_cwt_uri(h.app.state()),
+            &iacas,
+            h.app.clock().now(),
+        )
+        .unwrap();
+        assert_eq!(jwt.payload["iat"].as_u64(), Some(cwt.issued_at));
+        assert_eq!(jwt.payload["exp"].as_u64(), cwt.expires_at);
+        assert_eq!(jwt.payload["ttl"].as_u64(), cwt.ttl);
+        assert_eq!(list, cwt.list);
     }
 }
 
