@@ -112,10 +112,12 @@ android_glue() {
 
 python_tests() {
   local venv="$ROOT/target/py-venv"
-  if [ ! -x "$venv/bin/pytest" ]; then
+  # (Re)installed when the requirements changed since the venv was made.
+  if [ ! -x "$venv/bin/pytest" ] || ! cmp -s python/requirements-test.txt "$venv/requirements-test.txt"; then
     step "creating the pytest venv (target/py-venv)"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q -r python/requirements-test.txt
+    cp python/requirements-test.txt "$venv/requirements-test.txt"
   fi
   cp "$LIB" python/eid_wallet/
   cp "$TESTLIB" "$GEN_TESTING/python/"

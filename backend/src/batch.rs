@@ -2,7 +2,7 @@
 //! type in one standard format, one per fresh device key, each with its own validity, random
 //! salts and status list entry, like the QR presentation batches (`presentation`). The batch
 //! machinery (consent, keys, status entries, the record of what was issued) is the format's
-//! neighbour: `mso_mdoc` (`mdoc_issue`) today, SD-JWT VC next.
+//! neighbour: `mso_mdoc` (`mdoc_issue`) and `dc+sd-jwt` (`sdjwt_issue`, docs/adr/0035).
 //!
 //! What was issued is recorded in `presentation_credentials` with the profile
 //! `<format>:<type>`, so the status lists revoke it with the device binding and suspend it with
@@ -13,7 +13,7 @@ use crate::error::ApiFailure;
 use crate::http::{Answer, random_bytes};
 use crate::presentation::{VALIDITY_GRANULARITY, fresh_device_keys};
 use crate::state::AppState;
-use crate::{mdoc_issue, status_index};
+use crate::{mdoc_issue, sdjwt_issue, status_index};
 use axum::extract::State;
 use axum::response::Response;
 use eid_core::api::{
@@ -45,21 +45,27 @@ async fn issue_inner(
         &credential_batch_digest(&req.format, &req.credential_type, &req.device_keys),
     )
     .await?;
-    if req.format != credential_format::MSO_MDOC {
-        return Err(ApiFailure::invalid("unknown credential format"));
+    let credential_type = match req.format.as_str() {
+        credential_format::MSO_MDOC => mdoc_issue::doc_type(&req.credential_type),
+        credential_format::SD_JWT_VC => sdjwt_issue::vct(&req.credential_type),
+        _ => return Err(ApiFailure::invalid("unknown credential format")),
     }
-    let doc_type = mdoc_issue::doc_type(&req.credential_type)
-        .ok_or(ApiFailure::invalid("unknown credential type"))?;
+    .ok_or(ApiFailure::invalid("unknown credential type"))?;
     if req.device_keys.is_empty() || req.device_keys.len() > MAX_PRESENTATION_BATCH {
         return Err(ApiFailure::invalid("device_keys must hold 1 to 16 keys"));
     }
     let keys = fresh_device_keys(&req.device_keys)?;
     let now = state.now();
-    let source = mdoc_issue::elements(state, &device.account_id, doc_type, now).await?;
+    let source = if req.format == credential_format::SD_JWT_VC {
+        Source::SdJwt(sdjwt_issue::pid(state, &device.account_id, now).await?)
+    } else {
+        Source::Mdoc(mdoc_issue::elements(state, &device.account_id, credential_type, now).await?)
+    };
     let issued_at = now - now % VALIDITY_GRANULARITY;
-    // Never past the document's own validity: an MSO of an expiring card ends with the card.
+    // Never past the document's own validity: a credential of an expiring card ends with the
+    // card.
     let valid_until = source
-        .document_end
+        .document_end()
         .map_or(issued_at + BATCH_CREDENTIAL_LIFETIME, |end| {
             end.min(issued_at + BATCH_CREDENTIAL_LIFETIME)
         });
@@ -69,21 +75,24 @@ async fn issue_inner(
             "the citizen's document has expired",
         ));
     }
-    let elements = source.elements;
-    let profile = format!("{}:{doc_type}", req.format);
+    let profile = format!("{}:{credential_type}", req.format);
     let mut w = state.store.write().await?;
     let mut credentials = Vec::with_capacity(keys.len());
     for key in &keys {
         let status_index = status_index::allocate(&mut w.tx).await?;
         let serial = hex::encode(random_bytes(8)?);
-        let bytes = mdoc_issue::sign(
-            state,
-            doc_type,
-            &elements,
-            key,
-            (issued_at, valid_until),
-            status_index,
-        )?;
+        let validity = (issued_at, valid_until);
+        let bytes = match &source {
+            Source::Mdoc(m) => mdoc_issue::sign(
+                state,
+                credential_type,
+                &m.elements,
+                key,
+                validity,
+                status_index,
+            )?,
+            Source::SdJwt(pid) => sdjwt_issue::sign(state, pid, key, validity, status_index)?,
+        };
         sqlx::query(
             "INSERT INTO presentation_credentials \
              (serial, device_id, profile, status_index, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -98,10 +107,25 @@ async fn issue_inner(
         credentials.push(B64(bytes));
     }
     w.commit().await?;
-    tracing::info!(format = %req.format, doc_type, count = credentials.len(), "credential batch issued");
+    tracing::info!(format = %req.format, credential_type, count = credentials.len(), "credential batch issued");
     Answer::ok(&CredentialBatchIssued {
         format: req.format.clone(),
-        credential_type: doc_type.to_owned(),
+        credential_type: credential_type.to_owned(),
         credentials,
     })
+}
+
+/// What one batch's credentials are made of, per format.
+enum Source {
+    Mdoc(mdoc_issue::Source),
+    SdJwt(sdjwt_issue::Pid),
+}
+
+impl Source {
+    fn document_end(&self) -> Option<u64> {
+        match self {
+            Source::Mdoc(m) => m.document_end,
+            Source::SdJwt(p) => p.document_end,
+        }
+    }
 }

@@ -38,6 +38,7 @@ pub mod relying_parties;
 mod replica;
 pub mod rp_keys;
 pub mod rp_registry;
+mod sdjwt_issue;
 mod server;
 pub mod signing;
 pub mod sms;
@@ -79,6 +80,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     // Credential batches in standard formats and their CWT status list (docs/adr/0031).
     ("post", paths::CREDENTIAL_BATCHES),
     ("get", paths::STATUS_LIST_CWT),
+    // SD-JWT VC batches name the JWT form (docs/adr/0035).
+    ("get", paths::STATUS_LIST_JWT),
     ("post", paths::TOKEN_REDEEM),
     ("post", paths::ADMIN_VERIFIERS),
     // The relying-party hub (issue 16, docs/adr/0036).
@@ -157,6 +160,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("post", paths::PRESENTATION_CREDENTIALS) => post(presentation::issue_credentials),
         ("post", paths::CREDENTIAL_BATCHES) => post(batch::issue),
         ("get", paths::STATUS_LIST_CWT) => get(lists::status_list_cwt),
+        ("get", paths::STATUS_LIST_JWT) => get(lists::status_list_jwt),
         ("post", paths::TOKEN_REDEEM) => post(presentation::redeem),
         ("post", paths::ADMIN_VERIFIERS) => post(presentation::register_verifier),
         ("post", paths::ADMIN_RELYING_PARTIES) => post(relying_parties::register),

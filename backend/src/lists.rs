@@ -1,4 +1,5 @@
-//! GET /v1/trust-list and GET /v1/status-list: public, signed or static, cacheable.
+//! GET /v1/trust-list and GET /v1/status-list (and its Token Status List forms, CWT and JWT):
+//! public, signed or static, cacheable.
 
 use crate::cache::Cache;
 use crate::error::{ApiFailure, Error, json_response};
@@ -142,13 +143,22 @@ async fn indices(conn: &mut sqlx::AnyConnection, query: &'static str) -> Result<
         .collect()
 }
 
-/// The signed status list as sent, its Token Status List (CWT) form, and when both were
-/// signed: one query, one cache entry, one invalidation for both forms.
+/// The signed status list as sent, its Token Status List forms (CWT, JWT), and when they were
+/// signed: one query, one cache entry, one invalidation for every form.
 #[derive(Debug)]
 pub struct SignedStatusList {
     body: Bytes,
     cwt: Bytes,
+    jwt: Bytes,
     issued_at: u64,
+}
+
+/// The forms of the status list served.
+#[derive(Clone, Copy)]
+enum Form {
+    Own,
+    Cwt,
+    Jwt,
 }
 
 /// The last signed status list (one entry, key `()`), dropped when a revocation or suspension
@@ -171,13 +181,28 @@ async fn current(state: &AppState) -> Result<Arc<SignedStatusList>, Error> {
 }
 
 pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
-    serve_form(&state, false).await
+    serve_form(&state, Form::Own).await
 }
 
 /// GET /v1/status-list/cwt: the Token Status List (draft-ietf-oauth-status-list) in CWT form,
 /// what the MSOs' `status` names (docs/adr/0031).
 pub async fn status_list_cwt(State(state): State<Arc<AppState>>) -> Response {
-    serve_form(&state, true).await
+    serve_form(&state, Form::Cwt).await
+}
+
+/// GET /v1/status-list/jwt: the Token Status List in JWT form (`statuslist+jwt`), what the
+/// SD-JWT VCs' `status` names (docs/adr/0035).
+pub async fn status_list_jwt(State(state): State<Arc<AppState>>) -> Response {
+    serve_form(&state, Form::Jwt).await
+}
+
+/// The URI of the JWT status list: the SD-JWT VCs' `status.status_list.uri` and its `sub`.
+pub fn status_list_jwt_uri(state: &AppState) -> String {
+    format!(
+        "{}{}",
+        state.config.public_url.trim_end_matches('/'),
+        eid_core::api::paths::STATUS_LIST_JWT
+    )
 }
 
 /// The URI of the CWT status list: the MSOs' `status.status_list.uri` and the token's `sub`.
@@ -189,16 +214,19 @@ pub fn status_list_cwt_uri(state: &AppState) -> String {
     )
 }
 
-async fn serve_form(state: &AppState, cwt: bool) -> Response {
+async fn serve_form(state: &AppState, form: Form) -> Response {
     let now = state.now();
     let list = match current(state).await {
         Ok(list) => list,
         Err(e) => return ApiFailure::from(e).into_response(),
     };
-    let (content_type, body) = if cwt {
-        (eid_core::mdoc::STATUS_LIST_CWT_MEDIA_TYPE, list.cwt.clone())
-    } else {
-        ("application/json", list.body.clone())
+    let (content_type, body) = match form {
+        Form::Cwt => (eid_core::mdoc::STATUS_LIST_CWT_MEDIA_TYPE, list.cwt.clone()),
+        Form::Jwt => (
+            eid_core::sdjwt::STATUS_LIST_JWT_MEDIA_TYPE,
+            list.jwt.clone(),
+        ),
+        Form::Own => ("application/json", list.body.clone()),
     };
     let mut resp = (
         StatusCode::OK,
@@ -253,10 +281,13 @@ async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
         signed: B64(signed),
     })
     .map_err(|_| Error::Registry("status list encoding".into()))?;
-    let cwt = sign_cwt(state, issued_at, &revoked, &suspended)?;
+    let list = token_status_list(&revoked, &suspended)?;
+    let cwt = sign_cwt(state, issued_at, &list)?;
+    let jwt = sign_jwt(state, issued_at, &list)?;
     Ok(SignedStatusList {
         body: Bytes::from(body),
         cwt: Bytes::from(cwt),
+        jwt: Bytes::from(jwt),
         issued_at,
     })
 }
@@ -265,14 +296,11 @@ async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
 /// for a day still has an answer, not a year-old one.
 pub const STATUS_LIST_CWT_LIFETIME: u64 = 86_400;
 
-/// The Token Status List (CWT, 2 bits: 1 invalid, 2 suspended) of the same entries, signed by
-/// the mdoc document signer (readers trust its IACA already).
-fn sign_cwt(
-    state: &AppState,
-    issued_at: u64,
+/// The Token Status List (2 bits: 1 invalid, 2 suspended) of the same entries, for both forms.
+fn token_status_list(
     revoked: &[i64],
     suspended: &[i64],
-) -> Result<Vec<u8>, Error> {
+) -> Result<eid_core::sdjwt::StatusList, Error> {
     use eid_core::sdjwt::{INVALID, SUSPENDED, StatusList};
     let len = revoked
         .iter()
@@ -281,17 +309,26 @@ fn sign_cwt(
         .max()
         .map_or(0, |m| m + 1)
         .max(MIN_ENTRIES);
-    let encoding = || Error::Registry("status list encoding".into());
-    let mut list = StatusList::new(2, len).map_err(|_| encoding())?;
+    let mut list =
+        StatusList::new(2, len).map_err(|_| Error::Registry("status list encoding".into()))?;
     for (indexes, status) in [(suspended, SUSPENDED), (revoked, INVALID)] {
         for i in indexes.iter().filter_map(|i| u64::try_from(*i).ok()) {
             list.set(i, status);
         }
     }
+    Ok(list)
+}
+
+/// The CWT form, signed by the mdoc document signer (readers trust its IACA already).
+fn sign_cwt(
+    state: &AppState,
+    issued_at: u64,
+    list: &eid_core::sdjwt::StatusList,
+) -> Result<Vec<u8>, Error> {
     let uri = status_list_cwt_uri(state);
     let signer = &state.mdoc.signer;
     eid_core::mdoc::sign_status_list_cwt(
-        &list,
+        list,
         &eid_core::mdoc::StatusListCwtClaims {
             uri: &uri,
             issued_at,
@@ -301,6 +338,30 @@ fn sign_cwt(
         signer.certificate(),
         |tbs| signer.sign_raw(tbs),
     )
+    .map_err(|_| Error::Registry("status list signature".into()))
+}
+
+/// The JWT form (`statuslist+jwt`), signed by the identity issuer with its certificate in
+/// `x5c` (what signs the SD-JWT VCs; verifiers chain it to the trust list's root). The same
+/// lifetime and ttl as the CWT form.
+fn sign_jwt(
+    state: &AppState,
+    issued_at: u64,
+    list: &eid_core::sdjwt::StatusList,
+) -> Result<Vec<u8>, Error> {
+    let uri = status_list_jwt_uri(state);
+    let (signer, x5c) = crate::sdjwt_issue::identity_signer(state, issued_at)?;
+    list.sign_jwt(
+        &eid_core::sdjwt::StatusListClaims {
+            uri: &uri,
+            issued_at,
+            expires_at: Some(issued_at + STATUS_LIST_CWT_LIFETIME),
+            ttl: Some(STATUS_LIST_TTL),
+        },
+        &x5c,
+        &signer,
+    )
+    .map(String::into_bytes)
     .map_err(|_| Error::Registry("status list signature".into()))
 }
 

@@ -12,7 +12,7 @@ use eid_core::mdoc::{
 use sqlx::Row;
 
 /// The issuing authority named in the PhotoID (the card's issuer).
-const IDENTITY_AUTHORITY: &str = "Bộ Công an";
+pub(crate) const IDENTITY_AUTHORITY: &str = "Bộ Công an";
 
 /// The docType of `credential_type`, if this backend issues it.
 pub fn doc_type(credential_type: &str) -> Option<&'static str> {
@@ -31,16 +31,16 @@ pub struct Source {
     pub document_end: Option<u64>,
 }
 
-fn end_of(date: Option<Date>) -> Option<u64> {
+pub(crate) fn end_of(date: Option<Date>) -> Option<u64> {
     date.map(|d| d.unix_seconds() + 86_400)
 }
 
-pub async fn elements(
+/// The citizen's documents from the registry records of the account (every batch format's
+/// source).
+pub(crate) async fn registry_documents(
     state: &AppState,
     account_id: &str,
-    doc_type: &str,
-    now: u64,
-) -> Result<Source, ApiFailure> {
+) -> Result<Vec<Document>, ApiFailure> {
     let mut documents = Vec::new();
     for row in sqlx::query(
         "SELECT r.record FROM registry_records r JOIN accounts a ON a.id_number = r.id_number \
@@ -53,6 +53,16 @@ pub async fn elements(
         let record: Vec<u8> = row.try_get(0)?;
         documents.push(crate::presentation::open_registry_record(state, &record)?);
     }
+    Ok(documents)
+}
+
+pub async fn elements(
+    state: &AppState,
+    account_id: &str,
+    doc_type: &str,
+    now: u64,
+) -> Result<Source, ApiFailure> {
+    let documents = registry_documents(state, account_id).await?;
     let identity = documents.iter().find_map(|d| match d {
         Document::Identity(c) => Some(c),
         _ => None,

@@ -839,3 +839,113 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
     assert!(log.contains("org.iso.23220.photoid.1/org.iso.23220.1/birth_date"));
     assert!(!log.contains(&citizen(2).0), "no ID number in the log");
 }
+
+/// `eid wallet sdjwt list/export` against `eid serve --dev` (docs/adr/0035): activation's sync
+/// brings 8 PID SD-JWT VCs; one exported verifies with eid_core::sdjwt against the trust list
+/// and is valid in the JWT status list; a lock shows the stock suspended, a new activation on
+/// another phone invalid.
+#[test]
+fn sdjwt_list_export_and_status() {
+    use eid_core::credential::TrustList;
+    use eid_core::sdjwt::{self, PID_VCT, SdJwt, StatusReference};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve(&db);
+    let dir = tmp.path().join("wallet");
+    let person = citizen(3);
+    assert_ok(&activate(&dir, &url, "112233", &person));
+    let list = |dir: &Path| -> Value {
+        let out = wallet(dir, &url, "112233", &["sdjwt", "list", "--json"]);
+        assert_ok(&out);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let rows = list(&dir);
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["vct"], PID_VCT);
+    assert_eq!(rows[0]["unused"], 8, "{rows}");
+    assert_eq!(rows[0]["status"], "valid", "{rows}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(rows[0]["valid_until"].as_u64().unwrap() > now);
+
+    let file = tmp.path().join("pid.sd-jwt");
+    let f = file.to_str().unwrap();
+    let out = wallet(
+        &dir,
+        &url,
+        "112233",
+        &["sdjwt", "export", "--vct", PID_VCT, "--out", f],
+    );
+    assert_ok(&out);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.ends_with('~'), "issued form, no KB-JWT");
+    let sd = SdJwt::parse(&text).unwrap();
+    assert!(sd.kb_jwt.is_none());
+    assert_eq!(sd.disclosures.len(), 18);
+    // What an outside verifier does: the trust list the backend publishes, the issuer's x5c.
+    let api = eid_core::client::BackendClient::new(&url, eid_core::client::RetryPolicy::default())
+        .unwrap();
+    let t = eid_core::runtime::block_on(api.trust_list())
+        .unwrap()
+        .unwrap();
+    let trust = TrustList::decode(&t.issuers.0).unwrap();
+    let v = sdjwt::verify_pid(&text, &trust, now, None).unwrap();
+    assert_eq!(
+        v.claims["personal_administrative_number"],
+        person.0.as_str()
+    );
+    assert_eq!(v.claims["vct"], PID_VCT);
+    assert!(v.claims["cnf"]["jwk"].is_object());
+    let mut tampered = text.clone().into_bytes();
+    let at = text.find('.').unwrap() + 5;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert!(sdjwt::verify_pid(&tampered, &trust, now, None).is_err());
+    // Its entry in the JWT Token Status List: valid.
+    let status = StatusReference::from_claims(&v.claims).unwrap();
+    assert!(status.uri.ends_with("/v1/status-list/jwt"));
+    let jwt = eid_core::runtime::block_on(api.status_list_jwt())
+        .unwrap()
+        .unwrap();
+    let statuses = sdjwt::verify_status_list_jwt(&jwt, &status.uri, &trust, now).unwrap();
+    assert_eq!(statuses.get(status.idx), Some(0));
+    // The exported one counts as used.
+    assert_eq!(list(&dir)[0]["unused"], 7);
+    // An unknown vct: a clear refusal.
+    let out = wallet(
+        &dir,
+        &url,
+        "112233",
+        &["sdjwt", "export", "--vct", "urn:eudi:pid:1", "--out", f],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no unused"));
+
+    // Locked: the next sync (refused) still fetches the status list; the stock is suspended.
+    assert_ok(&wallet(&dir, &url, "112233", &["lock-account"]));
+    let _ = wallet(&dir, &url, "112233", &["sync"]);
+    assert_eq!(list(&dir)[0]["status"], "suspended");
+    assert_ok(&wallet(&dir, &url, "112233", &["unlock-account"]));
+    assert_ok(&wallet(&dir, &url, "112233", &["sync"]));
+    assert_eq!(list(&dir)[0]["status"], "valid");
+    // Another phone activated: this one's SD-JWT VCs are revoked with its binding (the wallet
+    // learns it at sync and no longer opens); the new phone holds a fresh, valid stock.
+    let other = tmp.path().join("other");
+    assert_ok(&activate(&other, &url, "112233", &person));
+    let out = wallet(&dir, &url, "112233", &["sync"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("revoked"));
+    let out = wallet(&dir, &url, "112233", &["sdjwt", "list", "--json"]);
+    assert!(!out.status.success());
+    let rows = list(&other);
+    assert_eq!(
+        (&rows[0]["unused"], &rows[0]["status"]),
+        (&Value::from(8), &Value::from("valid"))
+    );
+    let jwt = eid_core::runtime::block_on(api.status_list_jwt())
+        .unwrap()
+        .unwrap();
+    let statuses = sdjwt::verify_status_list_jwt(&jwt, &status.uri, &trust, now).unwrap();
+    assert_eq!(statuses.get(status.idx), Some(sdjwt::INVALID));
+}

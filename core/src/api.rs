@@ -54,6 +54,8 @@ pub mod paths {
     pub const CREDENTIAL_BATCHES: &str = "/v1/credential-batches";
     /// The Token Status List in CWT form (draft-ietf-oauth-status-list) the MSOs reference.
     pub const STATUS_LIST_CWT: &str = "/v1/status-list/cwt";
+    /// The Token Status List in JWT form the SD-JWT VCs name (docs/adr/0035).
+    pub const STATUS_LIST_JWT: &str = "/v1/status-list/jwt";
     /// Online tokens registered by the wallet, with the citizen's consent, before it shows them.
     pub const PRESENTATION_TOKENS: &str = "/v1/presentations/tokens";
     /// Citizen consent (docs/adr/0017): the passcode's OPAQUE record, and a consent login.
@@ -235,16 +237,20 @@ pub struct PresentationCredentialsIssued {
 pub mod credential_format {
     /// ISO/IEC 18013-5 mdoc: each credential an encoded IssuerSigned, its MSO bound to one key.
     pub const MSO_MDOC: &str = "mso_mdoc";
+    /// SD-JWT VC (docs/adr/0035): each credential the UTF-8 of an issued SD-JWT (`~`-terminated,
+    /// every disclosure, no KB-JWT), `cnf.jwk` the key.
+    pub const SD_JWT_VC: &str = "dc+sd-jwt";
 }
 
 /// POST /v1/credential-batches (device-signed): single-use credentials of one type in one
 /// format, one per fresh device key, each with its own status list entry (docs/adr/0031). The
-/// batch machinery is shared by formats: `mso_mdoc` today (`credential_type` a docType).
+/// batch machinery is shared by formats: `mso_mdoc` (`credential_type` a docType) and
+/// `dc+sd-jwt` (`credential_type` the `vct`, docs/adr/0035).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialBatchRequest {
     /// [`credential_format`].
     pub format: String,
-    /// The docType (mdoc).
+    /// The docType (mdoc) or the `vct` (SD-JWT VC).
     pub credential_type: String,
     /// SEC1 P-256 public keys, 1..=[`MAX_PRESENTATION_BATCH`], each used for one credential.
     pub device_keys: Vec<B64>,

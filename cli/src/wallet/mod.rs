@@ -5,6 +5,7 @@
 mod activate;
 mod mdoc;
 mod present;
+mod sdjwt;
 mod signing;
 
 use crate::context::{block_on, client, open_wallet, passcode};
@@ -75,6 +76,9 @@ pub enum WalletCommand {
     /// ISO 18013-5 mdocs held: list, export.
     #[command(subcommand)]
     Mdoc(mdoc::MdocCommand),
+    /// SD-JWT VCs held (the identity as a PID): list, export.
+    #[command(subcommand)]
+    Sdjwt(sdjwt::SdJwtCommand),
     /// Sign a file with the remote signing key: a detached CMS signature (.p7s).
     Sign(signing::SignArgs),
     /// Lock the account at the backend (lost phone: the device key alone may).
@@ -130,6 +134,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
         WalletCommand::Sync { json } => sync(&w, &pass, backend, json),
         WalletCommand::Signing(command) => signing::signing(&w, backend, command),
         WalletCommand::Mdoc(command) => mdoc::run(&w, command),
+        WalletCommand::Sdjwt(command) => sdjwt::run(&w, command),
         WalletCommand::Sign(sign) => signing::sign(&w, backend, &pass, &sign),
         WalletCommand::LockAccount => lock(&w, None, backend),
         WalletCommand::UnlockAccount => lock(&w, Some(&pass), backend),

@@ -385,6 +385,15 @@ impl BackendClient {
         Ok(resp.body)
     }
 
+    /// The Token Status List in JWT form (`statuslist+jwt`) the SD-JWT VCs reference; the
+    /// caller verifies it (`sdjwt::verify_status_list_jwt`).
+    pub async fn status_list_jwt(&self) -> Result<String, ClientError> {
+        let resp = self
+            .call(Method::Get, api::paths::STATUS_LIST_JWT, None, None, None)
+            .await?;
+        String::from_utf8(resp.body).map_err(|_| ClientError::Decode("status list JWT".into()))
+    }
+
     pub async fn account(&self, signer: &dyn DeviceSigner) -> Result<AccountStatus, ClientError> {
         self.json(Method::Get, api::paths::ACCOUNT, None::<&()>, Some(signer))
             .await

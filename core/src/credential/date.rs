@@ -115,6 +115,14 @@ impl Date {
         })
     }
 
+    /// Completed years from this birth date to `today` (a birthday counts from its day; one on
+    /// 29 February counts from 1 March in common years). Shared by the mdoc and SD-JWT VC ages.
+    pub fn years_until(self, today: Date) -> u32 {
+        let years = i32::from(today.year) - i32::from(self.year);
+        let before_birthday = (today.month, today.day) < (self.month, self.day);
+        u32::try_from(years - i32::from(before_birthday)).unwrap_or(0)
+    }
+
     /// The same day `years` later (29 February becomes 28 February).
     pub fn plus_years(self, years: u16) -> Date {
         let year = self.year.saturating_add(years).min(9999);

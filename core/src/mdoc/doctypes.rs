@@ -58,9 +58,7 @@ pub fn full_date(date: Date) -> Value {
 /// Completed years between `birth` and `today` (a birthday counts from its day; one on 29
 /// February counts from 1 March in common years).
 pub fn age_on(birth: Date, today: Date) -> u32 {
-    let years = i32::from(today.year()) - i32::from(birth.year());
-    let before_birthday = (today.month(), today.day()) < (birth.month(), birth.day());
-    u32::try_from(years - i32::from(before_birthday)).unwrap_or(0)
+    birth.years_until(today)
 }
 
 /// Family name and given names of a Vietnamese full name: the family name comes first.

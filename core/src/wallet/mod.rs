@@ -15,6 +15,7 @@ mod mdoc;
 mod mdoc_source;
 mod present;
 mod relying_parties;
+mod sdjwt;
 mod signing;
 mod sync;
 mod sync_state;
@@ -26,6 +27,9 @@ pub use error::WalletError;
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
 pub use mdoc_source::WalletMdocs;
 pub use present::{Consent, PresentationOut, PresentationStock};
+pub use sdjwt::{
+    HeldSdJwt, SDJWT_BATCH, SDJWT_LOW_WATER, SDJWT_VCTS, SdJwtKey, SdJwtStock, vct_of,
+};
 
 use crate::account::passcode::{KdfParams, Passcode, VerifierKey};
 use crate::account::{Account, AccountState};

@@ -275,6 +275,16 @@ impl Wallet {
                     ..SyncReport::default()
                 });
             }
+            Err(
+                e @ ClientError::Api {
+                    code: ErrorCode::AccountLocked,
+                    ..
+                },
+            ) => {
+                // Suspended with the account: the SD-JWT VCs' status list says so.
+                let _ = self.refresh_sdjwt_status(client).await;
+                return Err(e.into());
+            }
             other => other?,
         };
         note(SyncStage::Applying);
@@ -324,6 +334,18 @@ impl Wallet {
         // QR credentials'); a failure is reported like theirs, the first one winning.
         if report.presentation_error.is_none()
             && let Err(e) = self.refill_mdocs(client, passcode).await
+        {
+            report.presentation_error = Some(e.to_string());
+        }
+        // SD-JWT VCs (docs/adr/0035), the same way; then the JWT status list they name, so
+        // `sdjwt_stock` shows a revoked or suspended stock.
+        if report.presentation_error.is_none()
+            && let Err(e) = self.refill_sdjwts(client, passcode).await
+        {
+            report.presentation_error = Some(e.to_string());
+        }
+        if let Err(e) = self.refresh_sdjwt_status(client).await
+            && report.presentation_error.is_none()
         {
             report.presentation_error = Some(e.to_string());
         }
