@@ -15,6 +15,7 @@ pub mod client;
 pub mod consent;
 pub mod credential;
 pub mod keys;
+pub mod kinds;
 pub mod mdoc;
 pub mod oid4vp;
 pub mod platform;

@@ -137,8 +137,13 @@ impl Profile {
         });
         let mut out = Vec::new();
         let mut put = |f: Field, v: Option<FieldValue>| {
+            // The wire table (`allowed`) and the kind's declaration must both allow it.
             if let Some(v) = v
                 && self.allowed().contains(&f)
+                && self
+                    .source()
+                    .declaration()
+                    .discloses(self.as_str(), f.name())
             {
                 out.push((f, v));
             }
