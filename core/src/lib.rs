@@ -15,7 +15,6 @@ pub mod client;
 pub mod consent;
 pub mod credential;
 pub mod keys;
-pub mod kinds;
 pub mod mdoc;
 pub mod oid4vp;
 pub mod platform;

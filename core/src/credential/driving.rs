@@ -165,7 +165,7 @@ pub const MAX_POINTS: u8 = 12;
 impl DrivingLicence {
     /// The rules of the kind's declaration (`kinds/`); the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
-        crate::kinds::validate(
+        crate::credential::kinds::validate(
             super::DocumentKind::DrivingLicence.declaration(),
             &self.to_cbor(),
         )
@@ -208,7 +208,10 @@ impl DrivingLicence {
     }
 
     pub(crate) fn from_cbor(value: &Value) -> Result<DrivingLicence, DocumentError> {
-        crate::kinds::validate(super::DocumentKind::DrivingLicence.declaration(), value)?;
+        crate::credential::kinds::validate(
+            super::DocumentKind::DrivingLicence.declaration(),
+            value,
+        )?;
         let f = Fields::new(value, "")?;
         let mut classes = Vec::new();
         for (i, v) in f.array("classes")?.iter().enumerate() {

@@ -124,7 +124,7 @@ impl HealthInsuranceCard {
 
     /// The rules of the kind's declaration (`kinds/`); the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
-        crate::kinds::validate(
+        crate::credential::kinds::validate(
             super::DocumentKind::HealthInsurance.declaration(),
             &self.to_cbor(),
         )
@@ -152,7 +152,10 @@ impl HealthInsuranceCard {
     }
 
     pub(crate) fn from_cbor(value: &Value) -> Result<HealthInsuranceCard, DocumentError> {
-        crate::kinds::validate(super::DocumentKind::HealthInsurance.declaration(), value)?;
+        crate::credential::kinds::validate(
+            super::DocumentKind::HealthInsurance.declaration(),
+            value,
+        )?;
         let f = Fields::new(value, "")?;
         let facility = f.map("facility")?;
         let card = HealthInsuranceCard {

@@ -182,7 +182,10 @@ impl IdentityCard {
 
     /// The rules of the kind's declaration (`kinds/`); the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
-        crate::kinds::validate(super::DocumentKind::Identity.declaration(), &self.to_cbor())
+        crate::credential::kinds::validate(
+            super::DocumentKind::Identity.declaration(),
+            &self.to_cbor(),
+        )
     }
 
     pub(crate) fn to_cbor(&self) -> Value {
@@ -213,7 +216,7 @@ impl IdentityCard {
     }
 
     pub(crate) fn from_cbor(value: &Value) -> Result<IdentityCard, DocumentError> {
-        crate::kinds::validate(super::DocumentKind::Identity.declaration(), value)?;
+        crate::credential::kinds::validate(super::DocumentKind::Identity.declaration(), value)?;
         let f = Fields::new(value, "")?;
         let account = match f.opt_map("account")? {
             None => None,

@@ -12,6 +12,7 @@ pub(crate) mod format;
 pub(crate) mod health_insurance;
 pub(crate) mod health_record;
 pub(crate) mod identity;
+pub mod kinds;
 pub(crate) mod trust;
 
 pub(crate) use cbor::decode as cbor_decode;
@@ -60,8 +61,8 @@ impl DocumentKind {
     }
 
     /// What the kind is, as data: fields, labels, rules, issuer, summary, profiles.
-    pub fn declaration(self) -> &'static crate::kinds::KindDeclaration {
-        crate::kinds::declaration(self)
+    pub fn declaration(self) -> &'static crate::credential::kinds::KindDeclaration {
+        crate::credential::kinds::declaration(self)
     }
 
     pub fn parse(s: &str) -> Option<DocumentKind> {
@@ -120,12 +121,12 @@ impl Document {
 
     /// Every rule of the kind's declaration; the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
-        crate::kinds::validate(self.kind().declaration(), &self.to_cbor())
+        crate::credential::kinds::validate(self.kind().declaration(), &self.to_cbor())
     }
 
     /// The list entry, as the kind's declaration summarises it.
     pub fn summary(&self) -> DocumentSummary {
-        let s = crate::kinds::summarise(self.kind().declaration(), &self.to_cbor());
+        let s = crate::credential::kinds::summarise(self.kind().declaration(), &self.to_cbor());
         DocumentSummary {
             kind: self.kind(),
             title: self.kind().title(),
@@ -135,8 +136,8 @@ impl Document {
     }
 
     /// The document's fields with their labels and types, in declaration order.
-    pub fn labelled_fields(&self) -> Vec<crate::kinds::LabelledField> {
-        crate::kinds::render(self.kind().declaration(), &self.to_cbor())
+    pub fn labelled_fields(&self) -> Vec<crate::credential::kinds::LabelledField> {
+        crate::credential::kinds::render(self.kind().declaration(), &self.to_cbor())
     }
 
     /// The document's fields as JSON, for display and export: dates as ISO strings, binary

@@ -584,3 +584,40 @@ impl Disclosed {
         Ok(Disclosed(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire table and the source kind's declaration (`credential/kinds/`) name the same
+    /// fields, in the same order.
+    #[test]
+    fn every_profile_discloses_what_its_declaration_says() {
+        for profile in Profile::ALL {
+            let d = profile.source().declaration();
+            let disclosure = d
+                .disclosures
+                .iter()
+                .find(|x| x.profile == profile.as_str())
+                .unwrap_or_else(|| panic!("{profile} not declared by {}", d.name));
+            let declared: Vec<&str> = disclosure.fields.iter().map(|f| f.name.as_str()).collect();
+            let wire: Vec<&str> = profile.allowed().iter().map(|f| f.name()).collect();
+            assert_eq!(declared, wire, "{profile}");
+            for f in profile.allowed() {
+                assert!(d.discloses(profile.as_str(), f.name()));
+            }
+            // No other kind claims the profile.
+            for other in crate::credential::kinds::declarations()
+                .iter()
+                .filter(|o| o.name != d.name)
+            {
+                assert!(
+                    other
+                        .disclosures
+                        .iter()
+                        .all(|x| x.profile != profile.as_str())
+                );
+            }
+        }
+    }
+}

@@ -4,7 +4,6 @@
 use super::*;
 use crate::credential::tests::document;
 use crate::credential::{Document, DocumentKind};
-use crate::present::Profile;
 use ciborium::Value;
 use serde_json::json;
 
@@ -90,33 +89,6 @@ fn declarations_are_well_formed_and_keyed_by_the_enum() {
         declaration(DocumentKind::Identity).issuer.name_vi,
         "Bộ Công an"
     );
-}
-
-#[test]
-fn every_profile_discloses_what_its_declaration_says() {
-    for profile in Profile::ALL {
-        let d = profile.source().declaration();
-        let disclosure = d
-            .disclosures
-            .iter()
-            .find(|x| x.profile == profile.as_str())
-            .unwrap_or_else(|| panic!("{profile} not declared by {}", d.name));
-        let declared: Vec<&str> = disclosure.fields.iter().map(|f| f.name.as_str()).collect();
-        let wire: Vec<&str> = profile.allowed().iter().map(|f| f.name()).collect();
-        assert_eq!(declared, wire, "{profile}");
-        for f in profile.allowed() {
-            assert!(d.discloses(profile.as_str(), f.name()));
-        }
-        // No other kind claims the profile.
-        for other in declarations().iter().filter(|o| o.name != d.name) {
-            assert!(
-                other
-                    .disclosures
-                    .iter()
-                    .all(|x| x.profile != profile.as_str())
-            );
-        }
-    }
 }
 
 #[test]
