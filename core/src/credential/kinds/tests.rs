@@ -74,12 +74,25 @@ fn declarations_are_well_formed_and_keyed_by_the_enum() {
         let d = declaration(kind);
         check_well_formed(d, &all).unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert_eq!(DocumentKind::parse(&d.name), Some(kind));
+        // The enum's serde name (JSON, the store) is the declaration's machine name.
+        assert_eq!(serde_json::to_value(kind).unwrap(), json!(d.name));
         assert_eq!(by_name(&d.name), Some(d));
         assert_eq!(kind.title(), d.label_vi);
         // A declaration is plain data: through JSON and back unchanged.
         let back: KindDeclaration = serde_json::from_value(d.to_json()).unwrap();
         assert_eq!(&back, d);
     }
+    // Wire names are stored in databases and credentials: they never change.
+    let names: Vec<&str> = declarations().iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "identity",
+            "driving_licence",
+            "health_insurance",
+            "health_record"
+        ]
+    );
     let issuers: std::collections::BTreeSet<_> = declarations()
         .iter()
         .map(|d| d.issuer.id.as_str())

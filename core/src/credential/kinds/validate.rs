@@ -102,8 +102,8 @@ fn check_rule(
                 Value::Array(a) => a.len(),
                 _ => return Ok(()),
             };
-            if min.is_some_and(|m| len < m) {
-                fail(format!("at least {} long", min.unwrap_or_default()))
+            if let Some(m) = min.filter(|m| len < *m) {
+                fail(format!("at least {m} long"))
             } else if max.is_some_and(|m| len > m) {
                 fail("too long".into())
             } else {
@@ -115,7 +115,7 @@ fn check_rule(
                 return Ok(());
             };
             // A declaration's pattern that does not compile matches nothing (and the
-            // well-formedness check reports it).
+            // well-formedness check reports it). regex-lite matches in linear time.
             let matches = regex_lite::Regex::new(regex).is_ok_and(|r| r.is_match(text));
             if matches {
                 Ok(())
