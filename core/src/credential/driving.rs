@@ -163,7 +163,7 @@ impl fmt::Debug for DrivingLicence {
 pub const MAX_POINTS: u8 = 12;
 
 impl DrivingLicence {
-    /// The rules of the kind's declaration (`kinds/`); the error names the field.
+    /// The rules of the kind's declaration (`credential/kinds/`); the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
         crate::credential::kinds::validate(
             super::DocumentKind::DrivingLicence.declaration(),

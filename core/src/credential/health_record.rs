@@ -204,7 +204,7 @@ impl HealthRecord {
         )
     }
 
-    /// The rules of the kind's declaration (`kinds/`); the error names the field.
+    /// The rules of the kind's declaration (`credential/kinds/`); the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
         crate::credential::kinds::validate(
             super::DocumentKind::HealthRecord.declaration(),
