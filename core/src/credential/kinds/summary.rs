@@ -29,10 +29,7 @@ impl fmt::Debug for Summary {
 
 /// The summary of `doc` (a validated document of `declaration`'s kind).
 pub fn summarise(declaration: &KindDeclaration, doc: &Value) -> Summary {
-    let holder = match text(&declaration.summary.holder, doc) {
-        Some(t) => t,
-        None => String::new(),
-    };
+    let holder = text(&declaration.summary.holder, doc).unwrap_or_default();
     let valid_until = declaration
         .summary
         .valid_until
