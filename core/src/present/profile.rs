@@ -127,6 +127,17 @@ impl Profile {
     /// The profile's fields from the holder's documents at `now` (Unix seconds). The source
     /// document must be there; others only add fields (the clinic takes sex from the ID card).
     pub fn extract(self, documents: &[Document], now: u64) -> Result<Disclosed, PresentError> {
+        self.extract_as_declared(documents, now, self.source().declaration())
+    }
+
+    /// [`Profile::extract`] with the fields `declaration` (the source kind's) lets the profile
+    /// disclose.
+    fn extract_as_declared(
+        self,
+        documents: &[Document],
+        now: u64,
+        declaration: &crate::credential::kinds::KindDeclaration,
+    ) -> Result<Disclosed, PresentError> {
         let source = documents
             .iter()
             .find(|d| d.kind() == self.source())
@@ -140,10 +151,7 @@ impl Profile {
             // The wire table (`allowed`) and the kind's declaration must both allow it.
             if let Some(v) = v
                 && self.allowed().contains(&f)
-                && self
-                    .source()
-                    .declaration()
-                    .discloses(self.as_str(), f.name())
+                && declaration.discloses(self.as_str(), f.name())
             {
                 out.push((f, v));
             }
@@ -588,6 +596,26 @@ impl Disclosed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A field the declaration does not disclose for a profile is left out of it.
+    #[test]
+    fn the_declaration_gates_what_a_profile_discloses() {
+        let card = crate::credential::tests::document(DocumentKind::Identity);
+        let now = 1_748_736_000;
+        let all = Profile::Airport
+            .extract(std::slice::from_ref(&card), now)
+            .unwrap();
+        assert!(all.get(Field::Nationality).is_some());
+        let mut declaration = DocumentKind::Identity.declaration().clone();
+        for d in &mut declaration.disclosures {
+            d.fields.retain(|f| f.name != "nationality");
+        }
+        let fewer = Profile::Airport
+            .extract_as_declared(std::slice::from_ref(&card), now, &declaration)
+            .unwrap();
+        assert!(fewer.get(Field::Nationality).is_none());
+        assert_eq!(fewer.0.len(), all.0.len() - 1);
+    }
 
     /// The wire table and the source kind's declaration (`credential/kinds/`) name the same
     /// fields, in the same order.
