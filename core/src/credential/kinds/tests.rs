@@ -537,3 +537,56 @@ fn a_kind_declared_only_as_data() {
     assert_eq!(shown[3]["type"], "number");
     assert_eq!(shown[4]["value"], "2025-09-01");
 }
+
+/// Every `not_blank` and `length` rule of the four declarations, read from the declarations
+/// themselves: a valid and an invalid value each, on top-level and object fields.
+#[test]
+fn every_text_rule_of_every_kind() {
+    let mut checked = 0;
+    for kind in DocumentKind::ALL {
+        let doc = document(kind).to_cbor();
+        let mut fields: Vec<(String, &FieldDeclaration)> = Vec::new();
+        for f in &kind.declaration().fields {
+            fields.push((f.name.clone(), f));
+            if let FieldType::Object { fields: inner } = &f.ty {
+                fields.extend(inner.iter().map(|g| (format!("{}.{}", f.name, g.name), g)));
+            }
+        }
+        for (path, f) in fields {
+            if doc_has(&doc, &path).is_none() {
+                continue;
+            }
+            for rule in &f.rules {
+                let (good, bad) = match rule {
+                    Rule::NotBlank => ("Nguyễn Văn An".to_owned(), " \t".to_owned()),
+                    Rule::Length { max: Some(m), .. } if f.ty == FieldType::Text => {
+                        ("ễ".repeat(*m), "a".repeat(m + 1))
+                    }
+                    _ => continue,
+                };
+                assert_eq!(
+                    outcome(kind, &edited(&doc, &path, Some(text(&good)))),
+                    Ok(()),
+                    "{path}"
+                );
+                assert_eq!(
+                    outcome(kind, &edited(&doc, &path, Some(text(&bad)))),
+                    Err(path.clone()),
+                    "{kind} {path} {rule:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    // identity: 5 fields × 2 rules; licence: 2 × 2; BHYT: 2 × 2.
+    assert_eq!(checked, 18);
+}
+
+fn doc_has<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(doc, |v, key| {
+        v.as_map()?
+            .iter()
+            .find(|(k, _)| *k == text(key))
+            .map(|(_, v)| v)
+    })
+}
