@@ -35,8 +35,9 @@ pub use signing::{SignedDocument, SigningConsent, SigningCredential, SigningRequ
 pub use verify::{Verdict, VerdictReason, Verifier, VerifierDesk, verdict_reason_message};
 pub use wallet::{
     AccountStatus, Activation, DocumentDetail, DocumentInfo, DocumentKind, DocumentStatus,
-    PendingActivation, SyncListener, SyncReport, SyncStatus, SyncStep, TransactionEntry,
-    TransactionKind, TransactionOutcome, WalletConfig, WalletHandle,
+    LabelledField, PendingActivation, SyncListener, SyncReport, SyncStatus, SyncStep,
+    TransactionEntry, TransactionKind, TransactionOutcome, WalletConfig, WalletHandle,
+    kind_declaration_json, kind_declarations_json,
 };
 
 uniffi::setup_scaffolding!();

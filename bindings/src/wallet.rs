@@ -96,6 +96,64 @@ impl std::fmt::Debug for DocumentDetail {
     }
 }
 
+/// One field of a document for display, from its kind's declaration: apps render any kind from
+/// these (labels, order, types) without a release. `value_json` is the value as JSON (dates
+/// `YYYY-MM-DD`, bytes `{"bytes": n}`); for `object` it is a list of labelled fields, for `list`
+/// a list of such lists, each field as `{name, label_vi, label_en, type, value, ...}`.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LabelledField {
+    pub name: String,
+    pub label_vi: String,
+    pub label_en: String,
+    /// `text`, `date`, `number`, `bool`, `bytes`, `enum`, `object` or `list`.
+    pub field_type: String,
+    pub value_json: String,
+    /// An enum value's labels.
+    pub value_label_vi: Option<String>,
+    pub value_label_en: Option<String>,
+}
+
+impl std::fmt::Debug for LabelledField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LabelledField")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<eid_core::credential::kinds::LabelledField> for LabelledField {
+    fn from(f: eid_core::credential::kinds::LabelledField) -> Self {
+        LabelledField {
+            name: f.name,
+            label_vi: f.label_vi,
+            label_en: f.label_en,
+            field_type: f.ty,
+            value_json: f.value.to_string(),
+            value_label_vi: f.value_label_vi,
+            value_label_en: f.value_label_en,
+        }
+    }
+}
+
+/// The declaration of a kind as JSON: machine name, labels, fields in display order with types,
+/// labels and rules, issuing authority, summary, profile disclosures (docs/adr/0038).
+#[uniffi::export]
+pub fn kind_declaration_json(kind: DocumentKind) -> String {
+    kind.declaration().to_json().to_string()
+}
+
+/// Every kind's declaration, as a JSON array.
+#[uniffi::export]
+pub fn kind_declarations_json() -> String {
+    serde_json::Value::Array(
+        eid_core::credential::kinds::declarations()
+            .iter()
+            .map(|d| d.to_json())
+            .collect(),
+    )
+    .to_string()
+}
+
 /// One entry of the transaction log (what was shared or signed, never the values).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct TransactionEntry {
@@ -345,6 +403,18 @@ impl WalletHandle {
             fields_json: v.document.fields_json().to_string(),
         });
         logged("document", doc)
+    }
+
+    /// The document's fields with their labels, in its kind's declaration order.
+    pub fn document_fields(&self, id: String) -> Result<Vec<LabelledField>, EidError> {
+        let fields = self.wallet.document(&id).map(|(_, v)| {
+            v.document
+                .labelled_fields()
+                .into_iter()
+                .map(LabelledField::from)
+                .collect()
+        });
+        logged("document_fields", fields)
     }
 
     pub fn transactions(&self) -> Result<Vec<TransactionEntry>, EidError> {

@@ -272,3 +272,71 @@ fn list_names_a_damaged_document_and_an_empty_db_is_damaged() {
         );
     }
 }
+
+/// `eid wallet show ID --json`: the labelled fields in the order of the kind's declaration, each
+/// with its Vietnamese and English labels, type and value; `list --json` names each kind.
+#[test]
+fn show_gives_labelled_fields_in_declaration_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    seed(&dir);
+    let d = dir.to_str().unwrap();
+    let wallet = |more: &[&str]| {
+        let mut args = vec!["wallet", "--data-dir", d, "--passcode", "135790"];
+        args.extend_from_slice(more);
+        ok_json(&args)
+    };
+    let list = wallet(&["list", "--json"]);
+    for row in list.as_array().unwrap() {
+        let kind = eid_core::credential::DocumentKind::parse(row["kind"].as_str().unwrap())
+            .expect("a machine name");
+        let declaration = kind.declaration();
+        let shown = wallet(&["show", row["id"].as_str().unwrap(), "--json"]);
+        let fields = shown["labelled_fields"].as_array().unwrap();
+        let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
+        let declared: Vec<&str> = declaration
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|n| names.contains(n))
+            .collect();
+        assert_eq!(names, declared, "{kind}");
+        assert!(names.len() >= 2, "{kind}");
+        for f in fields {
+            let declared = declaration.field(f["name"].as_str().unwrap()).unwrap();
+            assert_eq!(f["label_vi"], declared.label_vi.as_str());
+            assert_eq!(f["label_en"], declared.label_en.as_str());
+            assert_eq!(f["type"], declared.ty.name());
+            assert!(!f["value"].is_null());
+        }
+        // Every required field is there.
+        for f in declaration.fields.iter().filter(|f| f.required) {
+            assert!(names.contains(&f.name.as_str()), "{kind}: {}", f.name);
+        }
+    }
+    let identity = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "identity")
+        .unwrap();
+    let shown = wallet(&["show", identity["id"].as_str().unwrap(), "--json"]);
+    let first = &shown["labelled_fields"][0];
+    assert_eq!(first["name"], "id_number");
+    assert_eq!(first["label_vi"], "Số định danh cá nhân");
+    assert_eq!(first["value"], shown["fields"]["id_number"]);
+    // The text form prints the labels.
+    let out = eid(&[
+        "wallet",
+        "--data-dir",
+        d,
+        "--passcode",
+        "135790",
+        "show",
+        identity["id"].as_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Số định danh cá nhân: "), "{text}");
+    assert!(text.contains("Giới tính: N"), "{text}");
+}

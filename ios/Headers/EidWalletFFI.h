@@ -787,6 +787,11 @@ RustBuffer uniffi_eid_ffi_fn_method_wallethandle_document(uint64_t ptr, RustBuff
 uint64_t uniffi_eid_ffi_fn_method_wallethandle_document_count(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_DOCUMENT_FIELDS
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_DOCUMENT_FIELDS
+RustBuffer uniffi_eid_ffi_fn_method_wallethandle_document_fields(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_DOCUMENTS
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_DOCUMENTS
 RustBuffer uniffi_eid_ffi_fn_method_wallethandle_documents(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -885,6 +890,17 @@ void uniffi_eid_ffi_fn_func_set_log_forwarder(RustBuffer forwarder, RustBuffer m
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_VERDICT_REASON_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_VERDICT_REASON_MESSAGE
 RustBuffer uniffi_eid_ffi_fn_func_verdict_reason_message(RustBuffer reason, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_KIND_DECLARATION_JSON
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_KIND_DECLARATION_JSON
+RustBuffer uniffi_eid_ffi_fn_func_kind_declaration_json(RustBuffer kind, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_KIND_DECLARATIONS_JSON
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_KIND_DECLARATIONS_JSON
+RustBuffer uniffi_eid_ffi_fn_func_kind_declarations_json(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_EID_FFI_RUSTBUFFER_ALLOC
@@ -1171,6 +1187,18 @@ uint16_t uniffi_eid_ffi_checksum_func_verdict_reason_message(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_KIND_DECLARATION_JSON
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_KIND_DECLARATION_JSON
+uint16_t uniffi_eid_ffi_checksum_func_kind_declaration_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_KIND_DECLARATIONS_JSON
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_KIND_DECLARATIONS_JSON
+uint16_t uniffi_eid_ffi_checksum_func_kind_declarations_json(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_APDUTRANSPORT_TRANSCEIVE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_APDUTRANSPORT_TRANSCEIVE
 uint16_t uniffi_eid_ffi_checksum_method_apdutransport_transceive(void
@@ -1384,6 +1412,12 @@ uint16_t uniffi_eid_ffi_checksum_method_wallethandle_document(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_DOCUMENT_COUNT
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_DOCUMENT_COUNT
 uint16_t uniffi_eid_ffi_checksum_method_wallethandle_document_count(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_DOCUMENT_FIELDS
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_DOCUMENT_FIELDS
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_document_fields(void
     
 );
 #endif

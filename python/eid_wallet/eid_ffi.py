@@ -525,6 +525,10 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
+    if lib.uniffi_eid_ffi_checksum_func_kind_declaration_json() != 31966:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_func_kind_declarations_json() != 58627:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_parse_card_qr() != 39899:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_read_chip() != 43438:
@@ -600,6 +604,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_document() != 26390:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_document_count() != 36427:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_document_fields() != 57681:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_documents() != 22051:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -680,6 +686,12 @@ _UniffiLib.ffi_eid_ffi_rustbuffer_reserve.restype = _UniffiRustBuffer
 _UniffiLib.ffi_eid_ffi_uniffi_contract_version.argtypes = (
 )
 _UniffiLib.ffi_eid_ffi_uniffi_contract_version.restype = ctypes.c_uint32
+_UniffiLib.uniffi_eid_ffi_checksum_func_kind_declaration_json.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_func_kind_declaration_json.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_func_kind_declarations_json.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_func_kind_declarations_json.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_func_parse_card_qr.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_func_parse_card_qr.restype = ctypes.c_uint16
@@ -794,6 +806,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_document.restype = ctypes
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_document_count.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_document_count.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_document_fields.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_document_fields.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_documents.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_documents.restype = ctypes.c_uint16
@@ -869,6 +884,15 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_wipe.restype = ctypes.c_u
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_wallethandle_open.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_wallethandle_open.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_fn_func_kind_declaration_json.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_func_kind_declaration_json.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_func_kind_declarations_json.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_func_kind_declarations_json.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_func_parse_card_qr.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1106,6 +1130,12 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_document_count.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_document_count.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_document_fields.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_document_fields.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_documents.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -2962,6 +2992,78 @@ class _UniffiFfiConverterTypeHttpResponse(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt16.write(value.status, buf)
         _UniffiFfiConverterMapStringString.write(value.headers, buf)
         _UniffiFfiConverterBytes.write(value.body, buf)
+
+@dataclass
+class LabelledField:
+    """
+    One field of a document for display, from its kind's declaration: apps render any kind from
+    these (labels, order, types) without a release. `value_json` is the value as JSON (dates
+    `YYYY-MM-DD`, bytes `{"bytes": n}`); for `object` it is a list of labelled fields, for `list`
+    a list of such lists, each field as `{name, label_vi, label_en, type, value, ...}`.
+"""
+    def __init__(self, *, name:str, label_vi:str, label_en:str, field_type:str, value_json:str, value_label_vi:typing.Optional[str], value_label_en:typing.Optional[str]):
+        self.name = name
+        self.label_vi = label_vi
+        self.label_en = label_en
+        self.field_type = field_type
+        self.value_json = value_json
+        self.value_label_vi = value_label_vi
+        self.value_label_en = value_label_en
+        
+        
+
+    
+    def __str__(self):
+        return "LabelledField(name={}, label_vi={}, label_en={}, field_type={}, value_json={}, value_label_vi={}, value_label_en={})".format(self.name, self.label_vi, self.label_en, self.field_type, self.value_json, self.value_label_vi, self.value_label_en)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label_vi != other.label_vi:
+            return False
+        if self.label_en != other.label_en:
+            return False
+        if self.field_type != other.field_type:
+            return False
+        if self.value_json != other.value_json:
+            return False
+        if self.value_label_vi != other.value_label_vi:
+            return False
+        if self.value_label_en != other.value_label_en:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeLabelledField(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return LabelledField(
+            name=_UniffiFfiConverterString.read(buf),
+            label_vi=_UniffiFfiConverterString.read(buf),
+            label_en=_UniffiFfiConverterString.read(buf),
+            field_type=_UniffiFfiConverterString.read(buf),
+            value_json=_UniffiFfiConverterString.read(buf),
+            value_label_vi=_UniffiFfiConverterOptionalString.read(buf),
+            value_label_en=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.label_vi)
+        _UniffiFfiConverterString.check_lower(value.label_en)
+        _UniffiFfiConverterString.check_lower(value.field_type)
+        _UniffiFfiConverterString.check_lower(value.value_json)
+        _UniffiFfiConverterOptionalString.check_lower(value.value_label_vi)
+        _UniffiFfiConverterOptionalString.check_lower(value.value_label_en)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.label_vi, buf)
+        _UniffiFfiConverterString.write(value.label_en, buf)
+        _UniffiFfiConverterString.write(value.field_type, buf)
+        _UniffiFfiConverterString.write(value.value_json, buf)
+        _UniffiFfiConverterOptionalString.write(value.value_label_vi, buf)
+        _UniffiFfiConverterOptionalString.write(value.value_label_en, buf)
 
 @dataclass
 class PendingActivation:
@@ -8156,6 +8258,29 @@ class _UniffiFfiConverterTypeVerifierDesk:
     def write(cls, value: VerifierDesk, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+class _UniffiFfiConverterSequenceTypeLabelledField(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeLabelledField.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeLabelledField.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeLabelledField.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterSequenceTypeDocumentInfo(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -8326,6 +8451,11 @@ class WalletHandleProtocol(typing.Protocol):
     def document_count(self, ) -> int:
         """
         Works while locked.
+"""
+        raise NotImplementedError
+    def document_fields(self, id: str) -> typing.List[LabelledField]:
+        """
+        The document's fields with their labels, in its kind's declaration order.
 """
         raise NotImplementedError
     def documents(self, ) -> typing.List[DocumentInfo]:
@@ -8602,6 +8732,24 @@ class WalletHandle(WalletHandleProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_document_count,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def document_fields(self, id: str) -> typing.List[LabelledField]:
+        """
+        The document's fields with their labels, in its kind's declaration order.
+"""
+        
+        _UniffiFfiConverterString.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeLabelledField.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_document_fields,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -9150,6 +9298,38 @@ class _UniffiFfiConverterSequenceTypeProfile(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterTypeProfile.read(buf) for i in range(count)
         ]
+def kind_declaration_json(kind: DocumentKind) -> str:
+    """
+    The declaration of a kind as JSON: machine name, labels, fields in display order with types,
+    labels and rules, issuing authority, summary, profile disclosures (docs/adr/0038).
+"""
+    
+    _UniffiFfiConverterTypeDocumentKind.check_lower(kind)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeDocumentKind.lower(kind),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_eid_ffi_fn_func_kind_declaration_json,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def kind_declarations_json() -> str:
+    """
+    Every kind's declaration, as a JSON array.
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_eid_ffi_fn_func_kind_declarations_json,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def parse_card_qr(text: str) -> CardQr:
     """
     Parses the QR printed on the front of a CCCD.
@@ -9266,6 +9446,7 @@ __all__ = [
     "DocumentDetail",
     "HttpRequest",
     "HttpResponse",
+    "LabelledField",
     "PendingActivation",
     "Presentation",
     "PresentationStock",
@@ -9278,6 +9459,8 @@ __all__ = [
     "TransactionEntry",
     "Verdict",
     "WalletConfig",
+    "kind_declaration_json",
+    "kind_declarations_json",
     "parse_card_qr",
     "read_chip",
     "set_log_forwarder",

@@ -69,3 +69,42 @@ def test_sync_without_a_backend_is_a_network_error(tmp_path, keys, http):
     # A refused connection never sent the POST: all 4 attempts were made.
     assert http.exchanges == ["POST"] * 4
     assert http.failures == ["NotSent"] * 4
+
+
+def test_kind_declarations_let_an_app_render_any_kind():
+    import json
+    import unicodedata
+
+    from eid_wallet import DocumentKind, kind_declaration_json, kind_declarations_json
+
+    kinds = json.loads(kind_declarations_json())
+    assert [k["name"] for k in kinds] == [
+        "identity",
+        "driving_licence",
+        "health_insurance",
+        "health_record",
+    ]
+    identity = json.loads(kind_declaration_json(DocumentKind.IDENTITY))
+    assert identity == kinds[0]
+    assert identity["label_vi"] == "Thẻ căn cước"
+    assert identity["issuer"]["name_vi"] == "Bộ Công an"
+    assert [f["name"] for f in identity["fields"]][:4] == [
+        "id_number",
+        "full_name",
+        "birth_date",
+        "sex",
+    ]
+    sex = identity["fields"][3]
+    assert sex["type"]["kind"] == "enum"
+    assert [v["label_vi"] for v in sex["type"]["values"]] == ["Nam", "Nữ"]
+
+    def labels(fields):
+        for f in fields:
+            yield f["label_vi"]
+            yield f["label_en"]
+            inner = f["type"].get("fields") or f["type"].get("items") or []
+            yield from labels(inner)
+
+    for kind in kinds:
+        for label in [kind["label_vi"], kind["label_en"], *labels(kind["fields"])]:
+            assert label.strip() and unicodedata.is_normalized("NFC", label), label

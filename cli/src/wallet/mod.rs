@@ -176,18 +176,50 @@ fn show(w: &Wallet, id: &str, json: bool) -> Result<ExitCode> {
     let mut out = row(w, &info);
     out["issuer"] = json!(info.issuer);
     out["fields"] = verified.document.fields_json();
+    // The same fields labelled, in the order of the kind's declaration (credential/kinds/).
+    let labelled = verified.document.labelled_fields();
+    out["labelled_fields"] = serde_json::to_value(&labelled)?;
     if json {
         print_json(&out)?;
     } else {
         let status = out["status"].as_str().unwrap_or("-");
         println!("{} — {} ({status})", info.title, info.holder);
         println!("Issuer: {}", info.issuer);
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out["fields"]).unwrap_or_default()
-        );
+        print_labelled(&out["labelled_fields"], 0);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `Label: value` lines; an object's or a list item's fields indented below its label.
+fn print_labelled(fields: &serde_json::Value, depth: usize) {
+    let pad = "  ".repeat(depth);
+    for f in fields.as_array().into_iter().flatten() {
+        let label = f["label_vi"].as_str().unwrap_or("-");
+        match f["type"].as_str() {
+            Some("object") => {
+                println!("{pad}{label}:");
+                print_labelled(&f["value"], depth + 1);
+            }
+            Some("list") => {
+                println!("{pad}{label}:");
+                for item in f["value"].as_array().into_iter().flatten() {
+                    print_labelled(item, depth + 1);
+                    println!();
+                }
+            }
+            _ => {
+                let value = match (&f["value_label_vi"], &f["value"]) {
+                    (serde_json::Value::String(l), _) => l.clone(),
+                    (_, serde_json::Value::String(s)) if s.len() > 200 => {
+                        format!("({} characters)", s.chars().count())
+                    }
+                    (_, serde_json::Value::String(s)) => s.clone(),
+                    (_, v) => v.to_string(),
+                };
+                println!("{pad}{label}: {value}");
+            }
+        }
+    }
 }
 
 /// The transaction log.

@@ -187,14 +187,3 @@ pub(crate) fn check_digits(field: &str, value: &str, len: usize) -> Result<(), D
         Err(DocumentError::new(field, format!("must be {len} digits")))
     }
 }
-
-/// A text field that must hold something other than blanks, and not absurdly much.
-pub(crate) fn check_text(field: &str, value: &str) -> Result<(), DocumentError> {
-    if value.trim().is_empty() {
-        Err(DocumentError::new(field, "must not be empty"))
-    } else if value.len() > 1024 {
-        Err(DocumentError::new(field, "too long"))
-    } else {
-        Ok(())
-    }
-}

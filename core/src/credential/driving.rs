@@ -163,44 +163,12 @@ impl fmt::Debug for DrivingLicence {
 pub const MAX_POINTS: u8 = 12;
 
 impl DrivingLicence {
+    /// The rules of the kind's declaration (`credential/kinds/`); the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
-        cbor::check_digits("number", &self.number, 12)?;
-        cbor::check_text("holder_name", &self.holder_name)?;
-        cbor::check_text("issuing_authority", &self.issuing_authority)?;
-        if self.points > MAX_POINTS {
-            return Err(DocumentError::new("points", "must be 0 to 12"));
-        }
-        if self.classes.is_empty() {
-            return Err(DocumentError::new("classes", "at least one class"));
-        }
-        for (i, c) in self.classes.iter().enumerate() {
-            let field = |name: &str| format!("classes[{i}].{name}");
-            if c.class.is_legacy() != (c.issue_date < new_classes_from()) {
-                return Err(DocumentError::new(
-                    field("class"),
-                    "class set does not match the issue date (2025 classes from 2025-01-01)",
-                ));
-            }
-            if c.issue_date < self.date_of_birth {
-                return Err(DocumentError::new(field("issue_date"), "before birth"));
-            }
-            match c.expiry_date {
-                None if !c.class.may_be_indefinite() => {
-                    return Err(DocumentError::new(
-                        field("expiry_date"),
-                        "required for this class",
-                    ));
-                }
-                Some(e) if e <= c.issue_date => {
-                    return Err(DocumentError::new(
-                        field("expiry_date"),
-                        "not after the issue date",
-                    ));
-                }
-                _ => {}
-            }
-        }
-        Ok(())
+        crate::credential::kinds::validate(
+            super::DocumentKind::DrivingLicence.declaration(),
+            &self.to_cbor(),
+        )
     }
 
     /// When the licence stops being usable for every class: `None` if some class never expires.
@@ -240,6 +208,10 @@ impl DrivingLicence {
     }
 
     pub(crate) fn from_cbor(value: &Value) -> Result<DrivingLicence, DocumentError> {
+        crate::credential::kinds::validate(
+            super::DocumentKind::DrivingLicence.declaration(),
+            value,
+        )?;
         let f = Fields::new(value, "")?;
         let mut classes = Vec::new();
         for (i, v) in f.array("classes")?.iter().enumerate() {
@@ -263,7 +235,6 @@ impl DrivingLicence {
             points: u8::try_from(f.uint("points")?)
                 .map_err(|_| DocumentError::new("points", "must be 0 to 12"))?,
         };
-        licence.validate()?;
         Ok(licence)
     }
 }

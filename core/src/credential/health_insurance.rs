@@ -122,19 +122,12 @@ impl HealthInsuranceCard {
         self.code.province_code()
     }
 
+    /// The rules of the kind's declaration (`credential/kinds/`); the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
-        // The code was checked when built, but a model may be assembled by hand.
-        BhytCode::parse(self.code.as_str())?;
-        cbor::check_text("holder_name", &self.holder_name)?;
-        cbor::check_digits("facility.code", &self.facility.code, 5)?;
-        cbor::check_text("facility.name", &self.facility.name)?;
-        if self.valid_to < self.valid_from {
-            return Err(DocumentError::new("valid_to", "before valid_from"));
-        }
-        if self.valid_from < self.date_of_birth {
-            return Err(DocumentError::new("valid_from", "before birth"));
-        }
-        Ok(())
+        crate::credential::kinds::validate(
+            super::DocumentKind::HealthInsurance.declaration(),
+            &self.to_cbor(),
+        )
     }
 
     pub(crate) fn to_cbor(&self) -> Value {
@@ -159,6 +152,10 @@ impl HealthInsuranceCard {
     }
 
     pub(crate) fn from_cbor(value: &Value) -> Result<HealthInsuranceCard, DocumentError> {
+        crate::credential::kinds::validate(
+            super::DocumentKind::HealthInsurance.declaration(),
+            value,
+        )?;
         let f = Fields::new(value, "")?;
         let facility = f.map("facility")?;
         let card = HealthInsuranceCard {
@@ -173,7 +170,6 @@ impl HealthInsuranceCard {
             valid_to: f.date("valid_to")?,
             five_years_continuous: f.opt_date("five_years_continuous")?,
         };
-        card.validate()?;
         Ok(card)
     }
 }

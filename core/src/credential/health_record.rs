@@ -204,8 +204,12 @@ impl HealthRecord {
         )
     }
 
+    /// The rules of the kind's declaration (`credential/kinds/`); the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
-        check(&self.bundle)
+        crate::credential::kinds::validate(
+            super::DocumentKind::HealthRecord.declaration(),
+            &self.to_cbor(),
+        )
     }
 
     pub(crate) fn to_cbor(&self) -> Cbor {
@@ -216,6 +220,7 @@ impl HealthRecord {
     }
 
     pub(crate) fn from_cbor(value: &Cbor) -> Result<HealthRecord, DocumentError> {
+        crate::credential::kinds::validate(super::DocumentKind::HealthRecord.declaration(), value)?;
         let f = Fields::new(value, "")?;
         if f.text("fhir_version")? != "4.0.1" {
             return Err(err("fhir_version", "must be 4.0.1 (FHIR R4)"));

@@ -180,31 +180,12 @@ impl IdentityCard {
         self
     }
 
+    /// The rules of the kind's declaration (`credential/kinds/`); the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
-        cbor::check_digits("id_number", &self.id_number, 12)?;
-        cbor::check_text("full_name", &self.full_name)?;
-        cbor::check_text("nationality", &self.nationality)?;
-        cbor::check_text("place_of_origin", &self.place_of_origin)?;
-        cbor::check_text("place_of_residence", &self.place_of_residence)?;
-        if self.issue_date < self.date_of_birth {
-            return Err(DocumentError::new("issue_date", "before the date of birth"));
-        }
-        if self.expiry_date.is_some_and(|e| e <= self.issue_date) {
-            return Err(DocumentError::new(
-                "expiry_date",
-                "not after the issue date",
-            ));
-        }
-        // JPEG SOI marker (ITU-T T.81 B.1.1.3).
-        if let Some(p) = &self.photo
-            && !p.starts_with(&[0xFF, 0xD8])
-        {
-            return Err(DocumentError::new("photo", "not a JPEG image"));
-        }
-        if let Some(a) = &self.account {
-            cbor::check_text("account.id", &a.id)?;
-        }
-        Ok(())
+        crate::credential::kinds::validate(
+            super::DocumentKind::Identity.declaration(),
+            &self.to_cbor(),
+        )
     }
 
     pub(crate) fn to_cbor(&self) -> Value {
@@ -235,6 +216,7 @@ impl IdentityCard {
     }
 
     pub(crate) fn from_cbor(value: &Value) -> Result<IdentityCard, DocumentError> {
+        crate::credential::kinds::validate(super::DocumentKind::Identity.declaration(), value)?;
         let f = Fields::new(value, "")?;
         let account = match f.opt_map("account")? {
             None => None,
@@ -264,7 +246,6 @@ impl IdentityCard {
             photo: f.opt_bytes("portrait")?.map(<[u8]>::to_vec),
             account,
         };
-        card.validate()?;
         Ok(card)
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! No model's `Debug` shows personal data, and no error carries any.
 
-mod cbor;
+pub(crate) mod cbor;
 pub(crate) mod date;
 pub(crate) mod driving;
 pub(crate) mod error;
@@ -12,6 +12,7 @@ pub(crate) mod format;
 pub(crate) mod health_insurance;
 pub(crate) mod health_record;
 pub(crate) mod identity;
+pub mod kinds;
 pub(crate) mod trust;
 
 pub(crate) use cbor::decode as cbor_decode;
@@ -25,7 +26,7 @@ pub use identity::{AccountLevel, EidAccount, IdentityCard, Sex};
 pub use trust::{TrustList, TrustListError, key_id};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use ciborium::Value;
 use std::fmt;
@@ -54,14 +55,14 @@ impl DocumentKind {
         DocumentKind::HealthRecord,
     ];
 
-    /// Name on the wire (credential `kind`, trust list).
+    /// Name on the wire (credential `kind`, trust list): the declaration's machine name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentKind::Identity => "identity",
-            DocumentKind::DrivingLicence => "driving_licence",
-            DocumentKind::HealthInsurance => "health_insurance",
-            DocumentKind::HealthRecord => "health_record",
-        }
+        self.declaration().name.as_str()
+    }
+
+    /// What the kind is, as data: fields, labels, rules, issuer, summary, profiles.
+    pub fn declaration(self) -> &'static crate::credential::kinds::KindDeclaration {
+        crate::credential::kinds::declaration(self)
     }
 
     pub fn parse(s: &str) -> Option<DocumentKind> {
@@ -70,12 +71,7 @@ impl DocumentKind {
 
     /// The Vietnamese title the wallet shows (the app localises from `kind` if it wants).
     pub fn title(self) -> &'static str {
-        match self {
-            DocumentKind::Identity => "Thẻ căn cước",
-            DocumentKind::DrivingLicence => "Giấy phép lái xe",
-            DocumentKind::HealthInsurance => "Thẻ bảo hiểm y tế",
-            DocumentKind::HealthRecord => "Sổ sức khỏe điện tử",
-        }
+        self.declaration().label_vi.as_str()
     }
 }
 
@@ -123,29 +119,25 @@ impl Document {
         }
     }
 
-    /// Every rule of the document's model; the error names the field.
+    /// Every rule of the kind's declaration; the error names the field.
     pub fn validate(&self) -> Result<(), DocumentError> {
-        match self {
-            Document::Identity(d) => d.validate(),
-            Document::DrivingLicence(d) => d.validate(),
-            Document::HealthInsurance(d) => d.validate(),
-            Document::HealthRecord(d) => d.validate(),
-        }
+        crate::credential::kinds::validate(self.kind().declaration(), &self.to_cbor())
     }
 
+    /// The list entry, as the kind's declaration summarises it.
     pub fn summary(&self) -> DocumentSummary {
-        let (holder, valid_until) = match self {
-            Document::Identity(d) => (d.full_name.clone(), d.expiry_date),
-            Document::DrivingLicence(d) => (d.holder_name.clone(), d.valid_until()),
-            Document::HealthInsurance(d) => (d.holder_name.clone(), Some(d.valid_to)),
-            Document::HealthRecord(d) => (d.patient_name().unwrap_or_default(), None),
-        };
+        let s = crate::credential::kinds::summarise(self.kind().declaration(), &self.to_cbor());
         DocumentSummary {
             kind: self.kind(),
             title: self.kind().title(),
-            holder,
-            valid_until,
+            holder: s.holder,
+            valid_until: s.valid_until,
         }
+    }
+
+    /// The document's fields with their labels and types, in declaration order.
+    pub fn labelled_fields(&self) -> Vec<crate::credential::kinds::LabelledField> {
+        crate::credential::kinds::render(self.kind().declaration(), &self.to_cbor())
     }
 
     /// The document's fields as JSON, for display and export: dates as ISO strings, binary
@@ -165,6 +157,7 @@ impl Document {
 
     /// Reads and validates the `doc` map of a credential of `kind`.
     pub(crate) fn from_cbor(kind: DocumentKind, value: &Value) -> Result<Document, DocumentError> {
+        // Each model's reader checks the declaration first.
         Ok(match kind {
             DocumentKind::Identity => Document::Identity(IdentityCard::from_cbor(value)?),
             DocumentKind::DrivingLicence => {

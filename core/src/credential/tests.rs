@@ -177,7 +177,7 @@ fn bhyt() -> HealthInsuranceCard {
     }
 }
 
-fn document(kind: DocumentKind) -> Document {
+pub(crate) fn document(kind: DocumentKind) -> Document {
     match kind {
         DocumentKind::Identity => Document::Identity(IdentityCard {
             id_number: "048185012345".into(),

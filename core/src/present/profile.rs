@@ -127,6 +127,17 @@ impl Profile {
     /// The profile's fields from the holder's documents at `now` (Unix seconds). The source
     /// document must be there; others only add fields (the clinic takes sex from the ID card).
     pub fn extract(self, documents: &[Document], now: u64) -> Result<Disclosed, PresentError> {
+        self.extract_as_declared(documents, now, self.source().declaration())
+    }
+
+    /// [`Profile::extract`] with the fields `declaration` (the source kind's) lets the profile
+    /// disclose.
+    fn extract_as_declared(
+        self,
+        documents: &[Document],
+        now: u64,
+        declaration: &crate::credential::kinds::KindDeclaration,
+    ) -> Result<Disclosed, PresentError> {
         let source = documents
             .iter()
             .find(|d| d.kind() == self.source())
@@ -137,8 +148,10 @@ impl Profile {
         });
         let mut out = Vec::new();
         let mut put = |f: Field, v: Option<FieldValue>| {
+            // The wire table (`allowed`) and the kind's declaration must both allow it.
             if let Some(v) = v
                 && self.allowed().contains(&f)
+                && declaration.discloses(self.as_str(), f.name())
             {
                 out.push((f, v));
             }
@@ -577,5 +590,62 @@ impl Disclosed {
             return Err("a required field is missing");
         }
         Ok(Disclosed(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A field the declaration does not disclose for a profile is left out of it.
+    #[test]
+    fn the_declaration_gates_what_a_profile_discloses() {
+        let card = crate::credential::tests::document(DocumentKind::Identity);
+        let now = 1_748_736_000;
+        let all = Profile::Airport
+            .extract(std::slice::from_ref(&card), now)
+            .unwrap();
+        assert!(all.get(Field::Nationality).is_some());
+        let mut declaration = DocumentKind::Identity.declaration().clone();
+        for d in &mut declaration.disclosures {
+            d.fields.retain(|f| f.name != "nationality");
+        }
+        let fewer = Profile::Airport
+            .extract_as_declared(std::slice::from_ref(&card), now, &declaration)
+            .unwrap();
+        assert!(fewer.get(Field::Nationality).is_none());
+        assert_eq!(fewer.0.len(), all.0.len() - 1);
+    }
+
+    /// The wire table and the source kind's declaration (`credential/kinds/`) name the same
+    /// fields, in the same order.
+    #[test]
+    fn every_profile_discloses_what_its_declaration_says() {
+        for profile in Profile::ALL {
+            let d = profile.source().declaration();
+            let disclosure = d
+                .disclosures
+                .iter()
+                .find(|x| x.profile == profile.as_str())
+                .unwrap_or_else(|| panic!("{profile} not declared by {}", d.name));
+            let declared: Vec<&str> = disclosure.fields.iter().map(|f| f.name.as_str()).collect();
+            let wire: Vec<&str> = profile.allowed().iter().map(|f| f.name()).collect();
+            assert_eq!(declared, wire, "{profile}");
+            for f in profile.allowed() {
+                assert!(d.discloses(profile.as_str(), f.name()));
+            }
+            // No other kind claims the profile.
+            for other in crate::credential::kinds::declarations()
+                .iter()
+                .filter(|o| o.name != d.name)
+            {
+                assert!(
+                    other
+                        .disclosures
+                        .iter()
+                        .all(|x| x.profile != profile.as_str())
+                );
+            }
+        }
     }
 }

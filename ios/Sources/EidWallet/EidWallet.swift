@@ -3116,6 +3116,11 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
      */
     func documentCount() throws  -> UInt64
     
+    /**
+     * The document's fields with their labels, in its kind's declaration order.
+     */
+    func documentFields(id: String) throws  -> [LabelledField]
+    
     func documents() throws  -> [DocumentInfo]
     
     func enableBiometric(passcode: String) throws 
@@ -3470,6 +3475,19 @@ open func documentCount()throws  -> UInt64  {
         uniffiCallStatus in
     uniffi_eid_ffi_fn_method_wallethandle_document_count(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The document's fields with their labels, in its kind's declaration order.
+     */
+open func documentFields(id: String)throws  -> [LabelledField]  {
+    return try  FfiConverterSequenceTypeLabelledField.lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_wallethandle_document_fields(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),uniffiCallStatus
     )
 })
 }
@@ -4481,6 +4499,98 @@ public func FfiConverterTypeHttpResponse_lift(_ buf: RustBuffer) throws -> HttpR
 #endif
 public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuffer {
     return FfiConverterTypeHttpResponse.lower(value)
+}
+
+
+/**
+ * One field of a document for display, from its kind's declaration: apps render any kind from
+ * these (labels, order, types) without a release. `value_json` is the value as JSON (dates
+ * `YYYY-MM-DD`, bytes `{"bytes": n}`); for `object` it is a list of labelled fields, for `list`
+ * a list of such lists, each field as `{name, label_vi, label_en, type, value, ...}`.
+ */
+public struct LabelledField: Equatable, Hashable {
+    public var name: String
+    public var labelVi: String
+    public var labelEn: String
+    /**
+     * `text`, `date`, `number`, `bool`, `bytes`, `enum`, `object` or `list`.
+     */
+    public var fieldType: String
+    public var valueJson: String
+    /**
+     * An enum value's labels.
+     */
+    public var valueLabelVi: String?
+    public var valueLabelEn: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, labelVi: String, labelEn: String, 
+        /**
+         * `text`, `date`, `number`, `bool`, `bytes`, `enum`, `object` or `list`.
+         */fieldType: String, valueJson: String, 
+        /**
+         * An enum value's labels.
+         */valueLabelVi: String?, valueLabelEn: String?) {
+        self.name = name
+        self.labelVi = labelVi
+        self.labelEn = labelEn
+        self.fieldType = fieldType
+        self.valueJson = valueJson
+        self.valueLabelVi = valueLabelVi
+        self.valueLabelEn = valueLabelEn
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LabelledField: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLabelledField: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LabelledField {
+        return
+            try LabelledField(
+                name: FfiConverterString.read(from: &buf), 
+                labelVi: FfiConverterString.read(from: &buf), 
+                labelEn: FfiConverterString.read(from: &buf), 
+                fieldType: FfiConverterString.read(from: &buf), 
+                valueJson: FfiConverterString.read(from: &buf), 
+                valueLabelVi: FfiConverterOptionString.read(from: &buf), 
+                valueLabelEn: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LabelledField, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.labelVi, into: &buf)
+        FfiConverterString.write(value.labelEn, into: &buf)
+        FfiConverterString.write(value.fieldType, into: &buf)
+        FfiConverterString.write(value.valueJson, into: &buf)
+        FfiConverterOptionString.write(value.valueLabelVi, into: &buf)
+        FfiConverterOptionString.write(value.valueLabelEn, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLabelledField_lift(_ buf: RustBuffer) throws -> LabelledField {
+    return try FfiConverterTypeLabelledField.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLabelledField_lower(_ value: LabelledField) -> RustBuffer {
+    return FfiConverterTypeLabelledField.lower(value)
 }
 
 
@@ -7828,6 +7938,31 @@ fileprivate struct FfiConverterSequenceTypeDocumentInfo: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeLabelledField: FfiConverterRustBuffer {
+    typealias SwiftType = [LabelledField]
+
+    public static func write(_ value: [LabelledField], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeLabelledField.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [LabelledField] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [LabelledField]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeLabelledField.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypePresentationStock: FfiConverterRustBuffer {
     typealias SwiftType = [PresentationStock]
 
@@ -8114,6 +8249,28 @@ public func verdictReasonMessage(reason: VerdictReason) -> String  {
     )
 })
 }
+/**
+ * The declaration of a kind as JSON: machine name, labels, fields in display order with types,
+ * labels and rules, issuing authority, summary, profile disclosures (docs/adr/0038).
+ */
+public func kindDeclarationJson(kind: DocumentKind) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_func_kind_declaration_json(
+        FfiConverterTypeDocumentKind_lower(kind),uniffiCallStatus
+    )
+})
+}
+/**
+ * Every kind's declaration, as a JSON array.
+ */
+public func kindDeclarationsJson() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_func_kind_declarations_json(uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -8140,6 +8297,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_func_kind_declaration_json() != 31966) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_func_kind_declarations_json() != 58627) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_apdutransport_transceive() != 59659) {
@@ -8248,6 +8411,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_document_count() != 36427) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_document_fields() != 57681) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_documents() != 22051) {

@@ -876,6 +876,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_func_verdict_reason_message(
     ): Int
+    external fun uniffi_eid_ffi_checksum_func_kind_declaration_json(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_func_kind_declarations_json(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_apdutransport_transceive(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_apdutransport_max_transceive_length(
@@ -947,6 +951,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_eid_ffi_checksum_method_wallethandle_document(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_document_count(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_document_fields(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_documents(
     ): Int
@@ -1170,6 +1176,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_method_wallethandle_document_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_document_fields(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_method_wallethandle_documents(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_method_wallethandle_enable_biometric(`ptr`: Long,`passcode`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1209,6 +1217,10 @@ internal object UniffiLib {
     external fun uniffi_eid_ffi_fn_func_set_log_forwarder(`forwarder`: RustBuffer.ByValue,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_eid_ffi_fn_func_verdict_reason_message(`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_func_kind_declaration_json(`kind`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_func_kind_declarations_json(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_eid_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1341,6 +1353,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() and 0xFFFF) != 48933) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_func_kind_declaration_json() and 0xFFFF) != 31966) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_func_kind_declarations_json() and 0xFFFF) != 58627) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_method_apdutransport_transceive() and 0xFFFF) != 59659) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1447,6 +1465,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_document_count() and 0xFFFF) != 36427) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_document_fields() and 0xFFFF) != 57681) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_documents() and 0xFFFF) != 22051) {
@@ -5904,6 +5925,11 @@ public interface WalletHandleInterface {
      */
     fun `documentCount`(): kotlin.ULong
     
+    /**
+     * The document's fields with their labels, in its kind's declaration order.
+     */
+    fun `documentFields`(`id`: kotlin.String): List<LabelledField>
+    
     fun `documents`(): List<DocumentInfo>
     
     fun `enableBiometric`(`passcode`: kotlin.String)
@@ -6373,6 +6399,24 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
     UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_document_count(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The document's fields with their labels, in its kind's declaration order.
+     */
+    @Throws(EidException::class)override fun `documentFields`(`id`: kotlin.String): List<LabelledField> {
+            return FfiConverterSequenceTypeLabelledField.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_document_fields(
+        it,
+        
+        FfiConverterString.lower(`id`),_status)
 }
     }
     )
@@ -7309,6 +7353,81 @@ public object FfiConverterTypeHttpResponse: FfiConverterRustBuffer<HttpResponse>
             FfiConverterUShort.write(value.`status`, buf)
             FfiConverterMapStringString.write(value.`headers`, buf)
             FfiConverterByteArray.write(value.`body`, buf)
+    }
+}
+
+
+
+/**
+ * One field of a document for display, from its kind's declaration: apps render any kind from
+ * these (labels, order, types) without a release. `value_json` is the value as JSON (dates
+ * `YYYY-MM-DD`, bytes `{"bytes": n}`); for `object` it is a list of labelled fields, for `list`
+ * a list of such lists, each field as `{name, label_vi, label_en, type, value, ...}`.
+ */
+data class LabelledField (
+    var `name`: kotlin.String
+    , 
+    var `labelVi`: kotlin.String
+    , 
+    var `labelEn`: kotlin.String
+    , 
+    /**
+     * `text`, `date`, `number`, `bool`, `bytes`, `enum`, `object` or `list`.
+     */
+    var `fieldType`: kotlin.String
+    , 
+    var `valueJson`: kotlin.String
+    , 
+    /**
+     * An enum value's labels.
+     */
+    var `valueLabelVi`: kotlin.String?
+    , 
+    var `valueLabelEn`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLabelledField: FfiConverterRustBuffer<LabelledField> {
+    override fun read(buf: ByteBuffer): LabelledField {
+        return LabelledField(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LabelledField) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`labelVi`) +
+            FfiConverterString.allocationSize(value.`labelEn`) +
+            FfiConverterString.allocationSize(value.`fieldType`) +
+            FfiConverterString.allocationSize(value.`valueJson`) +
+            FfiConverterOptionalString.allocationSize(value.`valueLabelVi`) +
+            FfiConverterOptionalString.allocationSize(value.`valueLabelEn`)
+    )
+
+    override fun write(value: LabelledField, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`labelVi`, buf)
+            FfiConverterString.write(value.`labelEn`, buf)
+            FfiConverterString.write(value.`fieldType`, buf)
+            FfiConverterString.write(value.`valueJson`, buf)
+            FfiConverterOptionalString.write(value.`valueLabelVi`, buf)
+            FfiConverterOptionalString.write(value.`valueLabelEn`, buf)
     }
 }
 
@@ -10612,6 +10731,34 @@ public object FfiConverterSequenceTypeDocumentInfo: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeLabelledField: FfiConverterRustBuffer<List<LabelledField>> {
+    override fun read(buf: ByteBuffer): List<LabelledField> {
+        val len = buf.getInt()
+        return List<LabelledField>(len) {
+            FfiConverterTypeLabelledField.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<LabelledField>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeLabelledField.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<LabelledField>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeLabelledField.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypePresentationStock: FfiConverterRustBuffer<List<PresentationStock>> {
     override fun read(buf: ByteBuffer): List<PresentationStock> {
         val len = buf.getInt()
@@ -10859,6 +11006,34 @@ public typealias FfiConverterTypeQrDate = FfiConverterString
     
         
         FfiConverterTypeVerdictReason.lower(`reason`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The declaration of a kind as JSON: machine name, labels, fields in display order with types,
+         * labels and rules, issuing authority, summary, profile disclosures (docs/adr/0038).
+         */ fun `kindDeclarationJson`(`kind`: DocumentKind): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_func_kind_declaration_json(
+    
+        
+        FfiConverterTypeDocumentKind.lower(`kind`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Every kind's declaration, as a JSON array.
+         */ fun `kindDeclarationsJson`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_func_kind_declarations_json(
+    
+        _status)
 }
     )
     }

@@ -118,6 +118,13 @@ class WalletTest {
         assertTrue(docs.all { it.status == DocumentStatus.VALID })
         val identity = wallet.document(docs.first { it.kind == DocumentKind.IDENTITY }.id)
         assertTrue(identity.fieldsJson.contains(citizen.idNumber))
+        // Labelled fields in the kind's declaration order: what an app renders any kind from.
+        val fields = wallet.documentFields(identity.info.id)
+        assertEquals(listOf("id_number", "full_name", "birth_date", "sex"), fields.take(4).map { it.name })
+        assertEquals("Số định danh cá nhân", fields.first().labelVi)
+        assertEquals("\"${citizen.idNumber}\"", fields.first().valueJson)
+        assertEquals("enum", fields[3].fieldType)
+        assertTrue(kindDeclarationJson(DocumentKind.IDENTITY).contains("\"name\":\"identity\""))
         assertEquals(null, wallet.syncStatus().lastError)
         assertEquals(emptyList<HttpTransportException>(), http.failures)
     }

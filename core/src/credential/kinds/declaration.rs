@@ -1,0 +1,312 @@
+//! What a document kind is, as data: its fields in display order with their types, labels and
+//! rules, the authority authorised to issue it, how a list summarises it and which presentation
+//! profiles may disclose which fields. Serialisable, so an app can render a kind it was not
+//! built with, and a new kind can be declared without code (see docs/adr/0038).
+
+use serde::{Deserialize, Serialize};
+
+/// One document kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindDeclaration {
+    /// Machine name on the wire (credential `kind`, trust list), e.g. `driving_licence`.
+    pub name: String,
+    pub label_vi: String,
+    pub label_en: String,
+    /// The authority whose issuer certificate the trust list authorises for this kind.
+    pub issuer: Authority,
+    /// The document's fields, in display order (validation runs in this order too).
+    pub fields: Vec<FieldDeclaration>,
+    pub summary: SummaryDeclaration,
+    /// Which presentation profiles take fields from this kind, and which.
+    #[serde(default)]
+    pub disclosures: Vec<Disclosure>,
+}
+
+/// An issuing authority (cơ quan cấp).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authority {
+    /// Stable id, e.g. `police`, `transport`, `social_insurance`, `health`.
+    pub id: String,
+    pub name_vi: String,
+    pub name_en: String,
+}
+
+/// One field of a document (or of an object or list item inside it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDeclaration {
+    /// Key in the credential's `doc` map.
+    pub name: String,
+    pub label_vi: String,
+    pub label_en: String,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    /// Absent fields are accepted only when this is false.
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Checked in order once the value has the field's type; the first broken rule is reported.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A field's type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    /// RFC 8943 full-date (CBOR tag 1004), shown as `YYYY-MM-DD`.
+    Date,
+    /// An integer.
+    Number,
+    Bool,
+    /// A byte string (e.g. a portrait); rendered as its size.
+    Bytes,
+    /// A text or integer value out of a closed set, each with its labels.
+    Enum {
+        values: Vec<EnumValue>,
+    },
+    /// A map with its own fields.
+    Object {
+        fields: Vec<FieldDeclaration>,
+    },
+    /// A list of maps, each with these fields.
+    List {
+        items: Vec<FieldDeclaration>,
+    },
+}
+
+impl FieldType {
+    /// The type's name in renderings (`text`, `date`, `number`, `bool`, `bytes`, `enum`,
+    /// `object`, `list`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::Date => "date",
+            FieldType::Number => "number",
+            FieldType::Bool => "bool",
+            FieldType::Bytes => "bytes",
+            FieldType::Enum { .. } => "enum",
+            FieldType::Object { .. } => "object",
+            FieldType::List { .. } => "list",
+        }
+    }
+}
+
+/// One value of an enum field: its wire form (a text, or an integer written in decimal) and
+/// labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnumValue {
+    pub value: String,
+    pub label_vi: String,
+    pub label_en: String,
+}
+
+/// A validation rule of a field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Rule {
+    /// Text: something other than blanks.
+    NotBlank,
+    /// Text: length in characters; list: number of items.
+    Length {
+        #[serde(default)]
+        min: Option<usize>,
+        #[serde(default)]
+        max: Option<usize>,
+    },
+    /// Text: matches the regular expression (anchor it with `^...$`); `description` is the
+    /// error reason (it never contains the value).
+    Pattern { regex: String, description: String },
+    /// Number: inclusive bounds.
+    Range {
+        #[serde(default)]
+        min: Option<i64>,
+        #[serde(default)]
+        max: Option<i64>,
+    },
+    /// Date: not before (`strict`: after) the date in `field`, looked up among this field's
+    /// siblings first, then at the document's top level. Skipped when that date is absent.
+    After {
+        field: String,
+        #[serde(default)]
+        strict: bool,
+    },
+    /// A rule that takes code (a check digit, a structured code, a FHIR bundle).
+    Check { function: CheckFunction },
+}
+
+/// The named check functions a declaration may use (implemented in `kinds/checks.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckFunction {
+    /// Personal ID number (số định danh cá nhân): 12 digits, the first three a province code
+    /// (Circular 59/2021/TT-BCA).
+    CccdIdNumber,
+    /// BHYT card code, part by part (Decision 1666/QĐ-BHXH); errors name the part.
+    BhytCode,
+    /// Bytes starting with the JPEG SOI marker.
+    Jpeg,
+    /// An HL7 FHIR R4 IPS document bundle (JSON text); errors name the FHIR element.
+    FhirIpsBundle,
+    /// A licence class code of the class set of its item's `issue_date`, with an
+    /// `expiry_date` unless the class never expires.
+    LicenceClass,
+}
+
+/// How a wallet list shows a document: the holder's name and the date it is valid until.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryDeclaration {
+    pub holder: ValueSource,
+    /// `None`: the list shows no expiry.
+    #[serde(default)]
+    pub valid_until: Option<ValueSource>,
+}
+
+/// Where a summary value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum ValueSource {
+    /// A field by its path (`a.b` for an object's field).
+    Field { path: String },
+    /// The latest date of `field` over the items of the list `list`; none if an item has none
+    /// (e.g. a licence class that never expires).
+    LatestInList { list: String, field: String },
+    /// The patient's name of the FHIR bundle in `field`.
+    FhirPatientName { field: String },
+}
+
+/// The fields a presentation profile may take from this kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclosure {
+    /// Profile name (`airport`, `clinic`, ...).
+    pub profile: String,
+    /// In the profile's wire order.
+    pub fields: Vec<DisclosedField>,
+}
+
+/// A field a profile discloses: its name in the presentation, and the declared field it is
+/// taken or derived from (`path`, or `kind:path` for another kind's field).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisclosedField {
+    pub name: String,
+    pub from: String,
+}
+
+impl KindDeclaration {
+    /// The declared field at `path` (`a.b` for object fields, list item fields by the list's
+    /// name: `classes.expiry_date`).
+    pub fn field(&self, path: &str) -> Option<&FieldDeclaration> {
+        let mut fields = &self.fields;
+        let mut found = None;
+        for part in path.split('.') {
+            let f = fields.iter().find(|f| f.name == part)?;
+            fields = match &f.ty {
+                FieldType::Object { fields } => fields,
+                FieldType::List { items } => items,
+                _ => &EMPTY,
+            };
+            found = Some(f);
+        }
+        found
+    }
+
+    /// Whether `profile` may disclose the presentation field `name`.
+    pub fn discloses(&self, profile: &str, name: &str) -> bool {
+        self.disclosures
+            .iter()
+            .any(|d| d.profile == profile && d.fields.iter().any(|f| f.name == name))
+    }
+
+    /// The declaration as JSON (what the FFI gives apps).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+static EMPTY: Vec<FieldDeclaration> = Vec::new();
+
+/// Builders that keep the declarations short.
+pub(crate) mod build {
+    use super::*;
+
+    pub(crate) fn field(name: &str, vi: &str, en: &str, ty: FieldType) -> FieldDeclaration {
+        FieldDeclaration {
+            name: name.into(),
+            label_vi: vi.into(),
+            label_en: en.into(),
+            ty,
+            required: true,
+            rules: Vec::new(),
+        }
+    }
+
+    impl FieldDeclaration {
+        pub(crate) fn optional(mut self) -> Self {
+            self.required = false;
+            self
+        }
+        pub(crate) fn rule(mut self, rule: Rule) -> Self {
+            self.rules.push(rule);
+            self
+        }
+        /// Non-blank text of at most 1024 characters.
+        pub(crate) fn plain_text(self) -> Self {
+            self.rule(Rule::NotBlank).rule(Rule::Length {
+                min: None,
+                max: Some(1024),
+            })
+        }
+        pub(crate) fn digits(self, n: usize) -> Self {
+            self.rule(Rule::Pattern {
+                regex: format!("^[0-9]{{{n}}}$"),
+                description: format!("must be {n} digits"),
+            })
+        }
+        pub(crate) fn after(self, field: &str, strict: bool) -> Self {
+            self.rule(Rule::After {
+                field: field.into(),
+                strict,
+            })
+        }
+        pub(crate) fn check(self, function: CheckFunction) -> Self {
+            self.rule(Rule::Check { function })
+        }
+    }
+
+    pub(crate) fn value(value: &str, vi: &str, en: &str) -> EnumValue {
+        EnumValue {
+            value: value.into(),
+            label_vi: vi.into(),
+            label_en: en.into(),
+        }
+    }
+
+    pub(crate) fn authority(id: &str, vi: &str, en: &str) -> Authority {
+        Authority {
+            id: id.into(),
+            name_vi: vi.into(),
+            name_en: en.into(),
+        }
+    }
+
+    pub(crate) fn path(p: &str) -> ValueSource {
+        ValueSource::Field { path: p.into() }
+    }
+
+    /// A profile's fields: (presentation name, source field).
+    pub(crate) fn disclosure(profile: &str, fields: &[(&str, &str)]) -> Disclosure {
+        Disclosure {
+            profile: profile.into(),
+            fields: fields
+                .iter()
+                .map(|(name, from)| DisclosedField {
+                    name: (*name).into(),
+                    from: (*from).into(),
+                })
+                .collect(),
+        }
+    }
+}
