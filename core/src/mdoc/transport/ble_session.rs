@@ -163,7 +163,8 @@ impl BleHolder {
 #[derive(Debug)]
 pub struct BleReader {
     endpoint: BleEndpoint,
-    establishment: Vec<u8>,
+    /// Sent once, when the transfer starts.
+    establishment: Option<Vec<u8>>,
     done: bool,
 }
 
@@ -172,7 +173,7 @@ impl BleReader {
     pub fn new(endpoint: BleEndpoint, establishment: Vec<u8>) -> BleReader {
         BleReader {
             endpoint,
-            establishment,
+            establishment: Some(establishment),
             done: false,
         }
     }
@@ -191,9 +192,17 @@ impl BleReader {
     pub fn connected(&mut self, link: &mut dyn GattLink) -> Result<(), BleError> {
         if self.endpoint.is_client() {
             self.endpoint.start(link)?;
-            self.endpoint.send(link, &self.establishment)?;
+            self.send_establishment(link)?;
         }
         Ok(())
+    }
+
+    fn send_establishment(&mut self, link: &mut dyn GattLink) -> Result<(), BleError> {
+        match self.establishment.take() {
+            Some(e) => self.endpoint.send(link, &e),
+            // A second State start: the request went out already.
+            None => Ok(()),
+        }
     }
 
     /// Handles one value from the holder; `Some` with the checked answer once it arrived.
@@ -212,7 +221,7 @@ impl BleReader {
             .inspect_err(|_| self.done = true)?;
         match event {
             Some(BleEvent::Started) => {
-                self.endpoint.send(link, &self.establishment)?;
+                self.send_establishment(link)?;
                 Ok(None)
             }
             Some(BleEvent::Message(m)) => {
