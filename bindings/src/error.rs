@@ -448,6 +448,24 @@ mod tests {
             to_transport_failure(HttpTransportError::MaybeSent { reason: why() }),
             TransportFailure::MaybeSent(why())
         );
+        // A GATT link that threw: a lost link ends the session as a disconnect, anything
+        // else as the platform's error; a failed BLE session reaches the app as `Mdoc`.
+        assert_eq!(
+            to_ble_error(EidError::Mdoc {
+                reason: "link closed".into()
+            }),
+            BleError::Disconnected { mid_message: false }
+        );
+        assert!(matches!(
+            to_ble_error(EidError::Internal {
+                reason: "IllegalStateException".into()
+            }),
+            BleError::Platform(_)
+        ));
+        assert!(matches!(
+            ble_failure(BleError::IdentMismatch),
+            EidError::Mdoc { reason } if reason.contains("Ident")
+        ));
         let bug = uniffi::UnexpectedUniFFICallbackError::new("NullPointerException");
         assert!(matches!(
             to_transport_failure(bug.into()),
