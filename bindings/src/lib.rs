@@ -41,7 +41,9 @@ pub use mdoc_link::{
     MdocPresentationRequest, MdocReaderAuthError, MdocReaderIdentity, MdocRequestedDocument,
     MdocRequestedElement, mdoc_characteristic_uuid,
 };
-pub use mdoc_read::{MdocBleReader, MdocElement, MdocReadRequest, MdocVerdict, mdoc_read_nfc};
+pub use mdoc_read::{
+    MdocBleReader, MdocElement, MdocReadRequest, MdocReaderAuth, MdocVerdict, mdoc_read_nfc,
+};
 pub use passcode::Passcode;
 pub use present::{Consent, DisclosedField, Presentation, PresentationStock, Profile};
 pub use signing::{SignedDocument, SigningConsent, SigningCredential, SigningRequest};

@@ -6,6 +6,7 @@
 
 use crate::chip::{ApduTransport, ForeignLink};
 use crate::error::{EidError, ble_failure};
+use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::mdoc_link::{
     Deferred, MdocBleMode, MdocCharacteristic, MdocGattLink, MdocRequestedElement, Outbox,
     uuid_text,
@@ -15,7 +16,8 @@ use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_ident, b
 use eid_core::mdoc::transport::ble_session::BleReader;
 use eid_core::mdoc::transport::nfc::read_mdoc;
 use eid_core::mdoc::{
-    self as core, DeviceEngagement, ItemsRequest, ReaderSession, Tagged24, ephemeral_key,
+    self as core, DeviceEngagement, ItemsRequest, ReaderError, ReaderSession, ReaderSigner,
+    Tagged24, ephemeral_key,
 };
 use eid_crypto::trust::TrustStore;
 use std::sync::{Arc, Mutex};
@@ -49,8 +51,7 @@ pub struct MdocVerdict {
     pub doc_type: String,
     pub elements: Vec<MdocElement>,
     pub reasons: Vec<String>,
-    /// The request was signed by the reader (this desk's reader authentication). Requests from
-    /// the bindings are not signed yet.
+    /// The request was signed with the desk's reader certificate (`MdocReaderAuth`).
     pub reader_authenticated: bool,
 }
 
@@ -98,6 +99,42 @@ fn trust(iacas: &[Vec<u8>]) -> Result<TrustStore, EidError> {
     Ok(t)
 }
 
+/// The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+/// the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+/// show who asks.
+#[derive(uniffi::Object)]
+pub struct MdocReaderAuth {
+    certificate: Vec<u8>,
+    keys: ForeignKeyStore,
+    alias: String,
+}
+
+impl std::fmt::Debug for MdocReaderAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MdocReaderAuth").finish_non_exhaustive()
+    }
+}
+
+#[uniffi::export]
+impl MdocReaderAuth {
+    #[uniffi::constructor]
+    pub fn new(certificate: Vec<u8>, key_store: Arc<dyn KeyStore>, alias: String) -> Arc<Self> {
+        Arc::new(MdocReaderAuth {
+            certificate,
+            keys: ForeignKeyStore(key_store),
+            alias,
+        })
+    }
+}
+
+impl MdocReaderAuth {
+    /// ES256 r || s with the desk's reader key.
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, ReaderError> {
+        eid_core::keys::sign_es256_raw(&self.keys, &self.alias, tbs)
+            .map_err(|_| ReaderError::Signing)
+    }
+}
+
 fn items(r: &MdocReadRequest) -> ItemsRequest {
     ItemsRequest::new(&r.doc_type, r.elements.clone())
 }
@@ -110,18 +147,27 @@ pub async fn mdoc_read_nfc(
     transport: Arc<dyn ApduTransport>,
     request: MdocReadRequest,
     iacas: Vec<Vec<u8>>,
+    reader_auth: Option<Arc<MdocReaderAuth>>,
 ) -> Result<MdocVerdict, EidError> {
     on_runtime_blocking("mdoc_read_nfc", move || {
         let iacas = trust(&iacas)?;
         let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
         let mut link = ForeignLink(transport);
-        let read =
-            read_mdoc(&mut link, key, &[items(&request)], None, &iacas, now_s()).map_err(|e| {
-                EidError::Mdoc {
-                    reason: e.to_string(),
-                }
-            })?;
-        Ok(core::MdocVerdict::from_outcome(read.outcome, &request.doc_type, false).into())
+        let mut sign = |tbs: &[u8]| match &reader_auth {
+            Some(a) => a.sign(tbs),
+            None => Err(ReaderError::Signing),
+        };
+        let signer = reader_auth.as_ref().map(|a| ReaderSigner {
+            certificate: &a.certificate,
+            sign: &mut sign,
+        });
+        let signed = signer.is_some();
+        let read = read_mdoc(&mut link, key, &[items(&request)], signer, &iacas, now_s()).map_err(
+            |e| EidError::Mdoc {
+                reason: e.to_string(),
+            },
+        )?;
+        Ok(core::MdocVerdict::from_outcome(read.outcome, &request.doc_type, signed).into())
     })
     .await
 }
@@ -140,6 +186,7 @@ struct ReaderState {
 /// then push what arrives into `on_value` / `on_disconnected`.
 #[derive(uniffi::Object)]
 pub struct MdocBleReader {
+    signed: bool,
     doc_type: String,
     key_bytes: Tagged24,
     peripheral: Option<[u8; 16]>,
@@ -169,6 +216,7 @@ impl MdocBleReader {
         engagement_uri: String,
         request: MdocReadRequest,
         iacas: Vec<Vec<u8>>,
+        reader_auth: Option<Arc<MdocReaderAuth>>,
     ) -> Result<Arc<Self>, EidError> {
         let iacas = trust(&iacas)?;
         let engagement = DeviceEngagement::from_uri(engagement_uri.trim()).map_err(|e| {
@@ -184,13 +232,23 @@ impl MdocBleReader {
         let key_bytes = engagement.e_device_key_bytes.clone();
         let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
         let mut session = ReaderSession::qr(key, engagement).map_err(|_| EidError::Crypto)?;
+        let mut sign = |tbs: &[u8]| match &reader_auth {
+            Some(a) => a.sign(tbs),
+            None => Err(ReaderError::Signing),
+        };
+        let signer = reader_auth.as_ref().map(|a| ReaderSigner {
+            certificate: &a.certificate,
+            sign: &mut sign,
+        });
+        let signed = signer.is_some();
         let establishment =
             session
-                .establish(&[items(&request)], None)
+                .establish(&[items(&request)], signer)
                 .map_err(|e| EidError::Mdoc {
                     reason: e.to_string(),
                 })?;
         Ok(Arc::new(MdocBleReader {
+            signed,
             doc_type: request.doc_type,
             key_bytes,
             peripheral,
@@ -284,7 +342,7 @@ impl MdocBleReader {
         let out = match r {
             Ok(Some(outcome)) => {
                 let v: MdocVerdict =
-                    core::MdocVerdict::from_outcome(outcome, &self.doc_type, false).into();
+                    core::MdocVerdict::from_outcome(outcome, &self.doc_type, self.signed).into();
                 *verdict = Some(v.clone());
                 Ok(Some(v))
             }
@@ -304,7 +362,7 @@ impl MdocBleReader {
                 Some(b) if !b.is_done() => b.on_disconnected().to_string(),
                 _ => "the link dropped before the holder answered".to_owned(),
             };
-            s.verdict = Some(core::MdocVerdict::failed(&self.doc_type, false, why).into());
+            s.verdict = Some(core::MdocVerdict::failed(&self.doc_type, self.signed, why).into());
         }
         s.verdict.clone()
     }

@@ -805,7 +805,7 @@ void uniffi_eid_ffi_fn_free_mdocblereader(uint64_t handle, RustCallStatus *_Nonn
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCBLEREADER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCBLEREADER_NEW
-uint64_t uniffi_eid_ffi_fn_constructor_mdocblereader_new(RustBuffer engagement_uri, RustBuffer request, RustBuffer iacas, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_eid_ffi_fn_constructor_mdocblereader_new(RustBuffer engagement_uri, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_CENTRAL_CLIENT_UUID
@@ -841,6 +841,21 @@ RustBuffer uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid(uint64_
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_VERDICT
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_VERDICT
 RustBuffer uniffi_eid_ffi_fn_method_mdocblereader_verdict(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCREADERAUTH
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCREADERAUTH
+uint64_t uniffi_eid_ffi_fn_clone_mdocreaderauth(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCREADERAUTH
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCREADERAUTH
+void uniffi_eid_ffi_fn_free_mdocreaderauth(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCREADERAUTH_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCREADERAUTH_NEW
+uint64_t uniffi_eid_ffi_fn_constructor_mdocreaderauth_new(RustBuffer certificate, uint64_t key_store, RustBuffer alias, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_PASSCODE
@@ -1140,7 +1155,7 @@ RustBuffer uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(RustBuffer mode, Rust
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
-uint64_t uniffi_eid_ffi_fn_func_mdoc_read_nfc(uint64_t transport, RustBuffer request, RustBuffer iacas
+uint64_t uniffi_eid_ffi_fn_func_mdoc_read_nfc(uint64_t transport, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_VERDICT_REASON_MESSAGE
@@ -1921,6 +1936,12 @@ uint16_t uniffi_eid_ffi_checksum_constructor_chipreadcancel_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCBLEREADER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCBLEREADER_NEW
 uint16_t uniffi_eid_ffi_checksum_constructor_mdocblereader_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCREADERAUTH_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCREADERAUTH_NEW
+uint16_t uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new(void
     
 );
 #endif

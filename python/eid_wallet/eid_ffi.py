@@ -527,7 +527,7 @@ def _uniffi_check_contract_api_version(lib):
 def _uniffi_check_api_checksums(lib):
     if lib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() != 55680:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 29721:
+    if lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 9707:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_parse_card_qr() != 39899:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -605,7 +605,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocblereader_verdict() != 20912:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 7587:
+    if lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 59924:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocconsent_decide() != 31817:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -624,6 +624,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu() != 23978:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state() != 64298:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() != 43754:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_constructor_passcode_new() != 32336:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -888,6 +890,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu.resty
 _UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_passcode_new.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_passcode_new.restype = ctypes.c_uint16
@@ -1022,6 +1027,7 @@ _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid.argtypes = (
 _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc.argtypes = (
     ctypes.c_uint64,
+    _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
 )
@@ -1246,6 +1252,7 @@ _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new.restype = ctypes.c_uint64
@@ -1300,6 +1307,13 @@ _UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_state.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocreaderauth_new.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocreaderauth_new.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_debug.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1672,6 +1686,16 @@ _UniffiLib.uniffi_eid_ffi_fn_free_mdocnfcpresentation.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_free_mdocnfcpresentation.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocreaderauth.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocreaderauth.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocreaderauth.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocreaderauth.restype = None
 _UniffiLib.uniffi_eid_ffi_fn_clone_passcode.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -9663,7 +9687,7 @@ class MdocBleReader(MdocBleReaderProtocol):
 """
     
     _handle: ctypes.c_uint64
-    def __init__(self, engagement_uri: str,request: MdocReadRequest,iacas: typing.List[bytes]):
+    def __init__(self, engagement_uri: str,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth]):
         """
         From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
 """
@@ -9673,10 +9697,13 @@ class MdocBleReader(MdocBleReaderProtocol):
         _UniffiFfiConverterTypeMdocReadRequest.check_lower(request)
 
         _UniffiFfiConverterSequenceBytes.check_lower(iacas)
+
+        _UniffiFfiConverterOptionalTypeMdocReaderAuth.check_lower(reader_auth)
         _uniffi_lowered_args = (
             _UniffiFfiConverterString.lower(engagement_uri),
             _UniffiFfiConverterTypeMdocReadRequest.lower(request),
             _UniffiFfiConverterSequenceBytes.lower(iacas),
+            _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeMdocBleReader.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -10142,6 +10169,92 @@ class _UniffiFfiConverterTypeMdocNfcPresentation:
 
     @classmethod
     def write(cls, value: MdocNfcPresentation, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class MdocReaderAuthProtocol(typing.Protocol):
+    """
+    The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+    the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+    show who asks.
+"""
+    
+    pass
+
+class MdocReaderAuth(MdocReaderAuthProtocol):
+    """
+    The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+    the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+    show who asks.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, certificate: bytes,key_store: KeyStore,alias: str):
+        
+        _UniffiFfiConverterBytes.check_lower(certificate)
+
+        _UniffiFfiConverterTypeKeyStore.check_lower(key_store)
+
+        _UniffiFfiConverterString.check_lower(alias)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(certificate),
+            _UniffiFfiConverterTypeKeyStore.lower(key_store),
+            _UniffiFfiConverterString.lower(alias),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocReaderAuth.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocreaderauth_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocreaderauth, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocreaderauth, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+
+
+
+
+
+class _UniffiFfiConverterTypeMdocReaderAuth:
+    @staticmethod
+    def lift(value: int) -> MdocReaderAuth:
+        return MdocReaderAuth._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: MdocReaderAuth):
+        if not isinstance(value, MdocReaderAuth):
+            raise TypeError("Expected MdocReaderAuth instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocReaderAuth) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> MdocReaderAuth:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocReaderAuth, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -11549,6 +11662,31 @@ class _UniffiFfiConverterTypeWalletHandle:
     def write(cls, value: WalletHandle, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+class _UniffiFfiConverterOptionalTypeMdocReaderAuth(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocReaderAuth.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocReaderAuth.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocReaderAuth.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 class _UniffiFfiConverterOptionalTypeChipReadListener(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -11667,7 +11805,7 @@ def mdoc_characteristic_uuid(mode: MdocBleMode,characteristic: MdocCharacteristi
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
-async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas: typing.List[bytes]) -> MdocVerdict:
+async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth]) -> MdocVerdict:
     """
     Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
     answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
@@ -11679,10 +11817,13 @@ async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas:
     _UniffiFfiConverterTypeMdocReadRequest.check_lower(request)
 
     _UniffiFfiConverterSequenceBytes.check_lower(iacas)
+
+    _UniffiFfiConverterOptionalTypeMdocReaderAuth.check_lower(reader_auth)
     _uniffi_lowered_args = (
         _UniffiFfiConverterTypeApduTransport.lower(transport),
         _UniffiFfiConverterTypeMdocReadRequest.lower(request),
         _UniffiFfiConverterSequenceBytes.lower(iacas),
+        _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
     )
     _uniffi_lift_return = _UniffiFfiConverterTypeMdocVerdict.lift
     _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -11868,6 +12009,8 @@ __all__ = [
     "MdocConsent",
     "MdocNfcPresentation",
     "MdocNfcPresentationProtocol",
+    "MdocReaderAuth",
+    "MdocReaderAuthProtocol",
     "SyncListenerImpl",
     "SyncListener",
     "Verifier",

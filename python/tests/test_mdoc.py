@@ -23,6 +23,8 @@ from eid_wallet import (
     MdocNfcDeactivation,
     MdocPresentationState,
     MdocReadRequest,
+    MdocReaderAuth,
+    MdocReaderAuthError,
     MdocRequestedElement,
     TransactionKind,
     TransactionOutcome,
@@ -135,7 +137,7 @@ def test_ble_round_trip_in_both_modes_shares_only_the_asked_elements(wallet, iac
     uri = holder.qr_uri()
     assert uri.startswith("mdoc:")
     asked = ["family_name", "given_name", "birth_date", "resident_address", "document_number", "sex"]
-    reader = MdocBleReader(uri, request(PHOTO_ID, PHOTO_ID_NS, asked, retain=True), iacas)
+    reader = MdocBleReader(uri, request(PHOTO_ID, PHOTO_ID_NS, asked, retain=True), iacas, None)
     assert reader.peripheral_server_uuid() == holder.peripheral_server_uuid()
     assert reader.central_client_uuid() == holder.central_client_uuid()
     assert reader.peripheral_server_uuid() != reader.central_client_uuid()
@@ -172,7 +174,7 @@ def test_ble_decline_gives_the_reader_nothing(wallet, iacas):
     before = len(w.transactions())
     holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=False), Consent(MdocDecision.DECLINE))
     assert holder.central_client_uuid() is None
-    reader = MdocBleReader(holder.qr_uri(), request(MDL, MDL_NS, ["family_name", "driving_privileges"]), iacas)
+    reader = MdocBleReader(holder.qr_uri(), request(MDL, MDL_NS, ["family_name", "driving_privileges"]), iacas, None)
     verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER, mtu=23)
     assert not verdict.valid and verdict.elements == []
     assert any("without a response" in r for r in verdict.reasons), verdict.reasons
@@ -191,10 +193,55 @@ def test_ble_wrong_reader_ident_is_refused(wallet, iacas):
     holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=False, central_client=True), consent)
     link = MemoryLink(185, [])
     link.ident = bytes(16)
-    link.peer = MdocBleReader(holder.qr_uri(), request(MDL, MDL_NS, ["family_name"]), iacas)
+    link.peer = MdocBleReader(holder.qr_uri(), request(MDL, MDL_NS, ["family_name"]), iacas, None)
     with pytest.raises(EidError.Mdoc):
         holder.connected(link, MdocBleMode.CENTRAL_CLIENT)
     assert link.closed and consent.shown == []
+
+
+def reader_certificate(keys, alias):
+    """A self-signed reader certificate for a key of `keys` (no wallet trusts its CA)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    keys.create_signing_key(alias)
+    key = keys._signing[alias]
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test reader desk")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_a_signed_request_is_reader_authenticated_and_shown_as_untrusted(wallet, iacas):
+    from conftest import SoftwareKeyStore
+
+    w, _ = wallet
+    keys = SoftwareKeyStore()
+    auth = MdocReaderAuth(reader_certificate(keys, "reader"), keys, "reader")
+    consent = Consent(MdocDecision.ACCEPT)
+    holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=False), consent)
+    reader = MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name"]), iacas, auth)
+    verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER)
+    assert verdict.valid and verdict.reader_authenticated, verdict
+    # The wallet knows no reader CA yet: the reader is shown as not authenticated, and why.
+    [shown] = consent.shown
+    assert shown.reader is None and shown.reader_auth_error == MdocReaderAuthError.UNTRUSTED
+    # A key the store does not hold: the request cannot be signed.
+    with pytest.raises(EidError.Mdoc):
+        MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name"]), iacas,
+                      MdocReaderAuth(reader_certificate(keys, "other"), SoftwareKeyStore(), "other"))
 
 
 def test_characteristic_uuids_are_the_standard_ones():
@@ -239,7 +286,7 @@ def test_nfc_reader_apdus_go_to_process_apdu(wallet, iacas, short):
     assert holder.state() == MdocPresentationState.WAITING()
     link = Hce(holder, short)
     asked = ["family_name", "birth_date", "resident_address"]
-    verdict = asyncio.run(mdoc_read_nfc(link, request(PHOTO_ID, PHOTO_ID_NS, asked), iacas))
+    verdict = asyncio.run(mdoc_read_nfc(link, request(PHOTO_ID, PHOTO_ID_NS, asked), iacas, None))
     assert verdict.valid, verdict.reasons
     assert {e.identifier for e in verdict.elements} == set(asked)
     # SELECT of the NDEF application first, then the mdoc application, then ENVELOPEs.
@@ -260,7 +307,7 @@ def test_nfc_decline_and_deactivation(wallet, iacas):
     assert bytes(holder.process_apdu(bytes.fromhex("00A4040007A0000002480400")))[-2:] == b"\x90\x00"
     holder.on_deactivated(MdocNfcDeactivation.LINK_LOSS)
     assert bytes(holder.process_apdu(bytes.fromhex("00C3000002530000")))[-2:] == b"\x69\x82"
-    verdict = asyncio.run(mdoc_read_nfc(Hce(holder), request(MDL, MDL_NS, ["family_name"]), iacas))
+    verdict = asyncio.run(mdoc_read_nfc(Hce(holder), request(MDL, MDL_NS, ["family_name"]), iacas, None))
     assert not verdict.valid and verdict.elements == []
     assert holder.state() == MdocPresentationState.DECLINED()
     # Garbage never panics.

@@ -2676,14 +2676,15 @@ open class MdocBleReader: MdocBleReaderProtocol, @unchecked Sendable {
     /**
      * From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
      */
-public convenience init(engagementUri: String, request: MdocReadRequest, iacas: [Data])throws  {
+public convenience init(engagementUri: String, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeEidError_lift) {
         uniffiCallStatus in
     uniffi_eid_ffi_fn_constructor_mdocblereader_new(
         FfiConverterString.lower(engagementUri),
         FfiConverterTypeMdocReadRequest_lower(request),
-        FfiConverterSequenceData.lower(iacas),uniffiCallStatus
+        FfiConverterSequenceData.lower(iacas),
+        FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -3568,6 +3569,133 @@ public func FfiConverterTypeMdocNfcPresentation_lift(_ handle: UInt64) throws ->
 #endif
 public func FfiConverterTypeMdocNfcPresentation_lower(_ value: MdocNfcPresentation) -> UInt64 {
     return FfiConverterTypeMdocNfcPresentation.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+ * the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+ * show who asks.
+ */
+public protocol MdocReaderAuthProtocol: AnyObject, Sendable {
+    
+}
+/**
+ * The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+ * the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+ * show who asks.
+ */
+open class MdocReaderAuth: MdocReaderAuthProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_mdocreaderauth(self.handle, $0) }
+    }
+public convenience init(certificate: Data, keyStore: KeyStore, alias: String) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_constructor_mdocreaderauth_new(
+        FfiConverterData.lower(certificate),
+        FfiConverterTypeKeyStore_lower(keyStore),
+        FfiConverterString.lower(alias),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_mdocreaderauth(handle, $0) }
+    }
+
+    
+
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocReaderAuth: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = MdocReaderAuth
+
+    public static func lift(_ handle: UInt64) throws -> MdocReaderAuth {
+        return MdocReaderAuth(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: MdocReaderAuth) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocReaderAuth {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MdocReaderAuth, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReaderAuth_lift(_ handle: UInt64) throws -> MdocReaderAuth {
+    return try FfiConverterTypeMdocReaderAuth.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReaderAuth_lower(_ value: MdocReaderAuth) -> UInt64 {
+    return FfiConverterTypeMdocReaderAuth.lower(value)
 }
 
 
@@ -6210,8 +6338,7 @@ public struct MdocVerdict: Equatable, Hashable {
     public var elements: [MdocElement]
     public var reasons: [String]
     /**
-     * The request was signed by the reader (this desk's reader authentication). Requests from
-     * the bindings are not signed yet.
+     * The request was signed with the desk's reader certificate (`MdocReaderAuth`).
      */
     public var readerAuthenticated: Bool
 
@@ -6219,8 +6346,7 @@ public struct MdocVerdict: Equatable, Hashable {
     // declare one manually.
     public init(valid: Bool, docType: String, elements: [MdocElement], reasons: [String], 
         /**
-         * The request was signed by the reader (this desk's reader authentication). Requests from
-         * the bindings are not signed yet.
+         * The request was signed with the desk's reader certificate (`MdocReaderAuth`).
          */readerAuthenticated: Bool) {
         self.valid = valid
         self.docType = docType
@@ -9906,6 +10032,30 @@ fileprivate struct FfiConverterOptionTypeLogForwarder: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeMdocReaderAuth: FfiConverterRustBuffer {
+    typealias SwiftType = MdocReaderAuth?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMdocReaderAuth.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMdocReaderAuth.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePasscode: FfiConverterRustBuffer {
     typealias SwiftType = Passcode?
 
@@ -10567,11 +10717,11 @@ public func mdocCharacteristicUuid(mode: MdocBleMode, characteristic: MdocCharac
  * answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
  * link that fails mid-way fails with `Mdoc`.
  */
-public func mdocReadNfc(transport: ApduTransport, request: MdocReadRequest, iacas: [Data])async throws  -> MdocVerdict  {
+public func mdocReadNfc(transport: ApduTransport, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?)async throws  -> MdocVerdict  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_eid_ffi_fn_func_mdoc_read_nfc(FfiConverterTypeApduTransport_lower(transport),FfiConverterTypeMdocReadRequest_lower(request),FfiConverterSequenceData.lower(iacas)
+                uniffi_eid_ffi_fn_func_mdoc_read_nfc(FfiConverterTypeApduTransport_lower(transport),FfiConverterTypeMdocReadRequest_lower(request),FfiConverterSequenceData.lower(iacas),FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth)
                 )
             },
             pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
@@ -10620,7 +10770,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() != 55680) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 29721) {
+    if (uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 9707) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933) {
@@ -10863,7 +11013,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() != 34550) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 7587) {
+    if (uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 59924) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() != 43754) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_passcode_new() != 32336) {

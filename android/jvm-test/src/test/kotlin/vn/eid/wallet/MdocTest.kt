@@ -148,7 +148,7 @@ class MdocTest {
             val holder = wallet.mdocPresentQr(MdocBleOptions(true, true), consent)
             assertTrue(holder.qrUri().startsWith("mdoc:"))
             val asked = listOf("family_name", "given_name", "birth_date", "document_number", "resident_address")
-            val reader = MdocBleReader(holder.qrUri(), request(asked), iacas)
+            val reader = MdocBleReader(holder.qrUri(), request(asked), iacas, null)
             val sizes = mutableListOf<Int>()
             val verdict = joinOverBle(holder, reader, mode, sizes)
             assertNotNull(verdict, "$mode")
@@ -172,7 +172,7 @@ class MdocTest {
     fun declineGivesTheReaderNothing() {
         val holder = wallet.mdocPresentQr(MdocBleOptions(true, false), RecordingConsent(MdocDecision.DECLINE))
         assertNull(holder.centralClientUuid())
-        val reader = MdocBleReader(holder.qrUri(), request(listOf("family_name")), iacas)
+        val reader = MdocBleReader(holder.qrUri(), request(listOf("family_name")), iacas, null)
         val verdict = joinOverBle(holder, reader, MdocBleMode.PERIPHERAL_SERVER, mutableListOf())!!
         assertFalse(verdict.valid)
         assertTrue(verdict.elements.isEmpty())
@@ -200,7 +200,7 @@ class MdocTest {
         val holder = wallet.mdocPresentNfc(consent)
         assertEquals(MdocPresentationState.Waiting, holder.state())
         val hce = Hce(holder)
-        val verdict = mdocReadNfc(hce, request(listOf("family_name", "birth_date")), iacas)
+        val verdict = mdocReadNfc(hce, request(listOf("family_name", "birth_date")), iacas, null)
         assertTrue(verdict.valid, verdict.reasons.toString())
         assertEquals(setOf("family_name", "birth_date"), verdict.elements.map { it.identifier }.toSet())
         assertTrue(hce.commands.any { it[1] == 0xC3.toByte() }, "ENVELOPE")
@@ -208,7 +208,7 @@ class MdocTest {
         assertEquals(1, consent.shown.size)
 
         val declined = wallet.mdocPresentNfc(RecordingConsent(MdocDecision.DECLINE))
-        val nothing = mdocReadNfc(Hce(declined), request(listOf("family_name")), iacas)
+        val nothing = mdocReadNfc(Hce(declined), request(listOf("family_name")), iacas, null)
         assertFalse(nothing.valid)
         assertTrue(nothing.elements.isEmpty())
         assertEquals(MdocPresentationState.Declined, declined.state())

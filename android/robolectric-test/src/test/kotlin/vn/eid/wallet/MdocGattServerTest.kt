@@ -66,7 +66,7 @@ class MdocGattServerTest {
             override fun decide(request: MdocPresentationRequest) = MdocDecision.DECLINE
         })
         val request = MdocReadRequest("org.iso.23220.photoid.1", listOf(MdocRequestedElement("org.iso.23220.1", "family_name", false)))
-        val reader = MdocBleReader(central.qrUri(), request, listOf(anyCertificate()))
+        val reader = MdocBleReader(central.qrUri(), request, listOf(anyCertificate()), null)
         val readerService = MdocGattServer.forReader(context, manager, reader).service()
         assertEquals(UUID.fromString(central.centralClientUuid()), readerService.uuid)
         assertEquals(4, readerService.characteristics.size)

@@ -139,7 +139,7 @@ class MdocHceServiceTest {
         val request = MdocReadRequest("org.iso.23220.photoid.1", listOf(MdocRequestedElement("org.iso.23220.1", "family_name", true)))
         // The reader runs on a native worker thread; this (main) thread runs the looper that
         // carries the service's messages.
-        val read = CompletableFuture.supplyAsync { runBlocking { mdocReadNfc(link, request, listOf(iaca)) } }
+        val read = CompletableFuture.supplyAsync { runBlocking { mdocReadNfc(link, request, listOf(iaca), null) } }
         val deadline = System.currentTimeMillis() + 30_000
         while (!read.isDone && System.currentTimeMillis() < deadline) {
             shadowOf(Looper.getMainLooper()).idle()
