@@ -213,7 +213,7 @@ impl ChipRead {
 }
 
 /// The app's link as the core's transport.
-struct ForeignLink(Arc<dyn ApduTransport>);
+pub(crate) struct ForeignLink(pub(crate) Arc<dyn ApduTransport>);
 
 impl eid_core::platform::ApduTransport for ForeignLink {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {

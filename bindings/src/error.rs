@@ -7,6 +7,7 @@ use eid_core::api::ErrorCode;
 use eid_core::client::{ClientError, RedeemError};
 use eid_core::credential::TrustListError;
 use eid_core::keys::KeyError;
+use eid_core::mdoc::transport::ble::BleError;
 use eid_core::platform::TransportFailure;
 use eid_core::present::PresentError;
 use eid_core::verify::StatusListError;
@@ -106,6 +107,10 @@ pub enum EidError {
     /// Local storage failed or holds data this version cannot read.
     #[error("storage: {reason}")]
     Storage { reason: String },
+    /// An ISO 18013-5 session failed: the BLE or NFC link dropped, a wrong reader (BLE Ident),
+    /// or a message out of protocol. Nothing was shared unless the state says so.
+    #[error("mdoc session: {reason}")]
+    Mdoc { reason: String },
     /// A bug or an unexpected failure of a foreign callback.
     #[error("internal error: {reason}")]
     Internal { reason: String },
@@ -198,6 +203,23 @@ pub(crate) fn to_transport_error(e: EidError) -> TransportError {
     match e {
         EidError::ChipLinkLost => TransportError::LinkLost,
         other => TransportError::Other(other.to_string()),
+    }
+}
+
+/// What a foreign GATT link threw, as the core's BLE error.
+pub(crate) fn to_ble_error(e: EidError) -> BleError {
+    match e {
+        EidError::Mdoc { .. } | EidError::ChipLinkLost => {
+            BleError::Disconnected { mid_message: false }
+        }
+        other => BleError::Platform(other.to_string()),
+    }
+}
+
+/// A BLE session that failed.
+pub(crate) fn ble_failure(e: BleError) -> EidError {
+    EidError::Mdoc {
+        reason: e.to_string(),
     }
 }
 
@@ -426,6 +448,24 @@ mod tests {
             to_transport_failure(HttpTransportError::MaybeSent { reason: why() }),
             TransportFailure::MaybeSent(why())
         );
+        // A GATT link that threw: a lost link ends the session as a disconnect, anything
+        // else as the platform's error; a failed BLE session reaches the app as `Mdoc`.
+        assert_eq!(
+            to_ble_error(EidError::Mdoc {
+                reason: "link closed".into()
+            }),
+            BleError::Disconnected { mid_message: false }
+        );
+        assert!(matches!(
+            to_ble_error(EidError::Internal {
+                reason: "IllegalStateException".into()
+            }),
+            BleError::Platform(_)
+        ));
+        assert!(matches!(
+            ble_failure(BleError::IdentMismatch),
+            EidError::Mdoc { reason } if reason.contains("Ident")
+        ));
         let bug = uniffi::UnexpectedUniFFICallbackError::new("NullPointerException");
         assert!(matches!(
             to_transport_failure(bug.into()),

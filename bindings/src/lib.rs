@@ -12,6 +12,9 @@ mod error;
 mod http;
 mod keys;
 mod log;
+mod mdoc;
+mod mdoc_link;
+mod mdoc_read;
 mod passcode;
 mod present;
 mod run;
@@ -29,6 +32,18 @@ pub use error::EidError;
 pub use http::{HttpRequest, HttpResponse, HttpTransport, HttpTransportError};
 pub use keys::KeyStore;
 pub use log::{LogForwarder, LogLevel, set_log_forwarder};
+pub use mdoc::{
+    MdocBleOptions, MdocBlePresentation, MdocNfcDeactivation, MdocNfcPresentation,
+    MdocPresentationState,
+};
+pub use mdoc_link::{
+    MdocBleMode, MdocCharacteristic, MdocConsent, MdocDecision, MdocGattLink,
+    MdocPresentationRequest, MdocReaderAuthError, MdocReaderIdentity, MdocRequestedDocument,
+    MdocRequestedElement, mdoc_characteristic_uuid,
+};
+pub use mdoc_read::{
+    MdocBleReader, MdocElement, MdocReadRequest, MdocReaderAuth, MdocVerdict, mdoc_read_nfc,
+};
 pub use passcode::Passcode;
 pub use present::{Consent, DisclosedField, Presentation, PresentationStock, Profile};
 pub use signing::{SignedDocument, SigningConsent, SigningCredential, SigningRequest};

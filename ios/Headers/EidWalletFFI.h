@@ -341,6 +341,41 @@ typedef void (*UniffiCallbackInterfaceLogForwarderMethod0)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_CONSENT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_CONSENT_METHOD0
+typedef void (*UniffiCallbackInterfaceMdocConsentMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_GATT_LINK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_GATT_LINK_METHOD0
+typedef void (*UniffiCallbackInterfaceMdocGattLinkMethod0)(uint64_t, uint32_t* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_GATT_LINK_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_GATT_LINK_METHOD1
+typedef void (*UniffiCallbackInterfaceMdocGattLinkMethod1)(uint64_t, RustBuffer, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_GATT_LINK_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_GATT_LINK_METHOD2
+typedef void (*UniffiCallbackInterfaceMdocGattLinkMethod2)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_GATT_LINK_METHOD3
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_MDOC_GATT_LINK_METHOD3
+typedef void (*UniffiCallbackInterfaceMdocGattLinkMethod3)(uint64_t, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceSyncListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -400,6 +435,27 @@ typedef struct UniffiVTableCallbackInterfaceLogForwarder {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceLogForwarderMethod0 _Nonnull log;
 } UniffiVTableCallbackInterfaceLogForwarder;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MDOC_CONSENT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MDOC_CONSENT
+typedef struct UniffiVTableCallbackInterfaceMdocConsent {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceMdocConsentMethod0 _Nonnull decide;
+} UniffiVTableCallbackInterfaceMdocConsent;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MDOC_GATT_LINK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MDOC_GATT_LINK
+typedef struct UniffiVTableCallbackInterfaceMdocGattLink {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceMdocGattLinkMethod0 _Nonnull mtu;
+    UniffiCallbackInterfaceMdocGattLinkMethod1 _Nonnull send;
+    UniffiCallbackInterfaceMdocGattLinkMethod2 _Nonnull read;
+    UniffiCallbackInterfaceMdocGattLinkMethod3 _Nonnull disconnect;
+} UniffiVTableCallbackInterfaceMdocGattLink;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_LISTENER
@@ -602,6 +658,206 @@ void uniffi_eid_ffi_fn_init_callback_vtable_logforwarder(const UniffiVTableCallb
 void uniffi_eid_ffi_fn_method_logforwarder_log(uint64_t ptr, RustBuffer level, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCBLEPRESENTATION
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCBLEPRESENTATION
+uint64_t uniffi_eid_ffi_fn_clone_mdocblepresentation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCBLEPRESENTATION
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCBLEPRESENTATION
+void uniffi_eid_ffi_fn_free_mdocblepresentation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_CANCEL
+void uniffi_eid_ffi_fn_method_mdocblepresentation_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_CENTRAL_CLIENT_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_CENTRAL_CLIENT_UUID
+RustBuffer uniffi_eid_ffi_fn_method_mdocblepresentation_central_client_uuid(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_CONNECTED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_CONNECTED
+void uniffi_eid_ffi_fn_method_mdocblepresentation_connected(uint64_t ptr, uint64_t link, RustBuffer mode, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_ON_DISCONNECTED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_ON_DISCONNECTED
+RustBuffer uniffi_eid_ffi_fn_method_mdocblepresentation_on_disconnected(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_ON_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_ON_VALUE
+RustBuffer uniffi_eid_ffi_fn_method_mdocblepresentation_on_value(uint64_t ptr, RustBuffer characteristic, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_PERIPHERAL_SERVER_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_PERIPHERAL_SERVER_UUID
+RustBuffer uniffi_eid_ffi_fn_method_mdocblepresentation_peripheral_server_uuid(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_QR_URI
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_QR_URI
+RustBuffer uniffi_eid_ffi_fn_method_mdocblepresentation_qr_uri(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEPRESENTATION_STATE
+RustBuffer uniffi_eid_ffi_fn_method_mdocblepresentation_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCNFCPRESENTATION
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCNFCPRESENTATION
+uint64_t uniffi_eid_ffi_fn_clone_mdocnfcpresentation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCNFCPRESENTATION
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCNFCPRESENTATION
+void uniffi_eid_ffi_fn_free_mdocnfcpresentation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_CANCEL
+void uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_ON_DEACTIVATED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_ON_DEACTIVATED
+void uniffi_eid_ffi_fn_method_mdocnfcpresentation_on_deactivated(uint64_t ptr, RustBuffer reason, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_PROCESS_APDU
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_PROCESS_APDU
+RustBuffer uniffi_eid_ffi_fn_method_mdocnfcpresentation_process_apdu(uint64_t ptr, RustBuffer apdu, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_STATE
+RustBuffer uniffi_eid_ffi_fn_method_mdocnfcpresentation_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCCONSENT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCCONSENT
+uint64_t uniffi_eid_ffi_fn_clone_mdocconsent(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCCONSENT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCCONSENT
+void uniffi_eid_ffi_fn_free_mdocconsent(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_INIT_CALLBACK_VTABLE_MDOCCONSENT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_INIT_CALLBACK_VTABLE_MDOCCONSENT
+void uniffi_eid_ffi_fn_init_callback_vtable_mdocconsent(const UniffiVTableCallbackInterfaceMdocConsent* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCCONSENT_DECIDE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCCONSENT_DECIDE
+RustBuffer uniffi_eid_ffi_fn_method_mdocconsent_decide(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCGATTLINK
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCGATTLINK
+uint64_t uniffi_eid_ffi_fn_clone_mdocgattlink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCGATTLINK
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCGATTLINK
+void uniffi_eid_ffi_fn_free_mdocgattlink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_INIT_CALLBACK_VTABLE_MDOCGATTLINK
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_INIT_CALLBACK_VTABLE_MDOCGATTLINK
+void uniffi_eid_ffi_fn_init_callback_vtable_mdocgattlink(const UniffiVTableCallbackInterfaceMdocGattLink* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCGATTLINK_MTU
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCGATTLINK_MTU
+uint32_t uniffi_eid_ffi_fn_method_mdocgattlink_mtu(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCGATTLINK_SEND
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCGATTLINK_SEND
+void uniffi_eid_ffi_fn_method_mdocgattlink_send(uint64_t ptr, RustBuffer characteristic, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCGATTLINK_READ
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCGATTLINK_READ
+RustBuffer uniffi_eid_ffi_fn_method_mdocgattlink_read(uint64_t ptr, RustBuffer characteristic, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCGATTLINK_DISCONNECT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCGATTLINK_DISCONNECT
+void uniffi_eid_ffi_fn_method_mdocgattlink_disconnect(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCBLEREADER
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCBLEREADER
+uint64_t uniffi_eid_ffi_fn_clone_mdocblereader(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCBLEREADER
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCBLEREADER
+void uniffi_eid_ffi_fn_free_mdocblereader(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCBLEREADER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCBLEREADER_NEW
+uint64_t uniffi_eid_ffi_fn_constructor_mdocblereader_new(RustBuffer engagement_uri, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_CENTRAL_CLIENT_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_CENTRAL_CLIENT_UUID
+RustBuffer uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_CONNECTED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_CONNECTED
+void uniffi_eid_ffi_fn_method_mdocblereader_connected(uint64_t ptr, uint64_t link, RustBuffer mode, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_IDENT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_IDENT
+RustBuffer uniffi_eid_ffi_fn_method_mdocblereader_ident(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_ON_DISCONNECTED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_ON_DISCONNECTED
+RustBuffer uniffi_eid_ffi_fn_method_mdocblereader_on_disconnected(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_ON_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_ON_VALUE
+RustBuffer uniffi_eid_ffi_fn_method_mdocblereader_on_value(uint64_t ptr, RustBuffer characteristic, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_PERIPHERAL_SERVER_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_PERIPHERAL_SERVER_UUID
+RustBuffer uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_VERDICT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_VERDICT
+RustBuffer uniffi_eid_ffi_fn_method_mdocblereader_verdict(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCREADERAUTH
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCREADERAUTH
+uint64_t uniffi_eid_ffi_fn_clone_mdocreaderauth(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCREADERAUTH
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCREADERAUTH
+void uniffi_eid_ffi_fn_free_mdocreaderauth(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCREADERAUTH_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCREADERAUTH_NEW
+uint64_t uniffi_eid_ffi_fn_constructor_mdocreaderauth_new(RustBuffer certificate, uint64_t key_store, RustBuffer alias, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_PASSCODE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_PASSCODE
 uint64_t uniffi_eid_ffi_fn_clone_passcode(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -715,6 +971,16 @@ void uniffi_eid_ffi_fn_free_wallethandle(uint64_t handle, RustCallStatus *_Nonnu
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_WALLETHANDLE_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_WALLETHANDLE_OPEN
 uint64_t uniffi_eid_ffi_fn_constructor_wallethandle_open(RustBuffer config, uint64_t key_store, uint64_t http, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_MDOC_PRESENT_NFC
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_MDOC_PRESENT_NFC
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(uint64_t ptr, uint64_t consent, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_MDOC_PRESENT_QR
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_MDOC_PRESENT_QR
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_qr(uint64_t ptr, RustBuffer ble, uint64_t consent, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_PRESENT
@@ -885,6 +1151,16 @@ uint64_t uniffi_eid_ffi_fn_func_read_chip(uint64_t transport, RustBuffer key, Ru
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_SET_LOG_FORWARDER
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_SET_LOG_FORWARDER
 void uniffi_eid_ffi_fn_func_set_log_forwarder(RustBuffer forwarder, RustBuffer max_level, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_CHARACTERISTIC_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_CHARACTERISTIC_UUID
+RustBuffer uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(RustBuffer mode, RustBuffer characteristic, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
+uint64_t uniffi_eid_ffi_fn_func_mdoc_read_nfc(uint64_t transport, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_VERDICT_REASON_MESSAGE
@@ -1181,6 +1457,18 @@ uint16_t uniffi_eid_ffi_checksum_func_set_log_forwarder(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_MDOC_CHARACTERISTIC_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_MDOC_CHARACTERISTIC_UUID
+uint16_t uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_MDOC_READ_NFC
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_MDOC_READ_NFC
+uint16_t uniffi_eid_ffi_checksum_func_mdoc_read_nfc(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_VERDICT_REASON_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_VERDICT_REASON_MESSAGE
 uint16_t uniffi_eid_ffi_checksum_func_verdict_reason_message(void
@@ -1307,6 +1595,150 @@ uint16_t uniffi_eid_ffi_checksum_method_logforwarder_log(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_CANCEL
+uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_CENTRAL_CLIENT_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_CENTRAL_CLIENT_UUID
+uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_CONNECTED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_CONNECTED
+uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_connected(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_ON_DISCONNECTED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_ON_DISCONNECTED
+uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_on_disconnected(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_ON_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_ON_VALUE
+uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_PERIPHERAL_SERVER_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_PERIPHERAL_SERVER_UUID
+uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_QR_URI
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_QR_URI
+uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_STATE
+uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_CANCEL
+uint16_t uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_ON_DEACTIVATED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_ON_DEACTIVATED
+uint16_t uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_PROCESS_APDU
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_PROCESS_APDU
+uint16_t uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_STATE
+uint16_t uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCCONSENT_DECIDE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCCONSENT_DECIDE
+uint16_t uniffi_eid_ffi_checksum_method_mdocconsent_decide(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCGATTLINK_MTU
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCGATTLINK_MTU
+uint16_t uniffi_eid_ffi_checksum_method_mdocgattlink_mtu(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCGATTLINK_SEND
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCGATTLINK_SEND
+uint16_t uniffi_eid_ffi_checksum_method_mdocgattlink_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCGATTLINK_READ
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCGATTLINK_READ
+uint16_t uniffi_eid_ffi_checksum_method_mdocgattlink_read(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCGATTLINK_DISCONNECT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCGATTLINK_DISCONNECT
+uint16_t uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_CENTRAL_CLIENT_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_CENTRAL_CLIENT_UUID
+uint16_t uniffi_eid_ffi_checksum_method_mdocblereader_central_client_uuid(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_CONNECTED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_CONNECTED
+uint16_t uniffi_eid_ffi_checksum_method_mdocblereader_connected(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_IDENT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_IDENT
+uint16_t uniffi_eid_ffi_checksum_method_mdocblereader_ident(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_ON_DISCONNECTED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_ON_DISCONNECTED
+uint16_t uniffi_eid_ffi_checksum_method_mdocblereader_on_disconnected(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_ON_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_ON_VALUE
+uint16_t uniffi_eid_ffi_checksum_method_mdocblereader_on_value(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_PERIPHERAL_SERVER_UUID
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_PERIPHERAL_SERVER_UUID
+uint16_t uniffi_eid_ffi_checksum_method_mdocblereader_peripheral_server_uuid(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_VERDICT
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEREADER_VERDICT
+uint16_t uniffi_eid_ffi_checksum_method_mdocblereader_verdict(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_OFFLINE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_OFFLINE
 uint16_t uniffi_eid_ffi_checksum_method_verifier_verify_offline(void
@@ -1328,6 +1760,18 @@ uint16_t uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_SYNC
 uint16_t uniffi_eid_ffi_checksum_method_synclistener_on_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_MDOC_PRESENT_NFC
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_MDOC_PRESENT_NFC
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_MDOC_PRESENT_QR
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_MDOC_PRESENT_QR
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr(void
     
 );
 #endif
@@ -1520,6 +1964,18 @@ uint16_t uniffi_eid_ffi_checksum_method_wallethandle_wipe(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_CHIPREADCANCEL_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_CHIPREADCANCEL_NEW
 uint16_t uniffi_eid_ffi_checksum_constructor_chipreadcancel_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCBLEREADER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCBLEREADER_NEW
+uint16_t uniffi_eid_ffi_checksum_constructor_mdocblereader_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCREADERAUTH_NEW
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCREADERAUTH_NEW
+uint16_t uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new(void
     
 );
 #endif

@@ -529,6 +529,10 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_kind_declarations_json() != 58627:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() != 55680:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 9707:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_parse_card_qr() != 39899:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_read_chip() != 43438:
@@ -575,6 +579,58 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_logforwarder_log() != 44364:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel() != 22497:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid() != 46301:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_connected() != 61289:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_disconnected() != 3753:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value() != 224:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid() != 38349:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri() != 8702:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_state() != 1093:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblereader_central_client_uuid() != 8107:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblereader_connected() != 15347:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblereader_ident() != 18184:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblereader_on_disconnected() != 36107:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblereader_on_value() != 7156:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblereader_peripheral_server_uuid() != 33111:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocblereader_verdict() != 20912:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 59924:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocconsent_decide() != 31817:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocgattlink_mtu() != 23686:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocgattlink_send() != 62996:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocgattlink_read() != 40502:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect() != 53360:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel() != 43226:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated() != 54905:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu() != 23978:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state() != 64298:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() != 43754:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_constructor_passcode_new() != 32336:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_synclistener_on_sync() != 29610:
@@ -618,6 +674,10 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_lock() != 53086:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote() != 35918:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() != 17858:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr() != 28575:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_present() != 41679:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -692,6 +752,12 @@ _UniffiLib.uniffi_eid_ffi_checksum_func_kind_declaration_json.restype = ctypes.c
 _UniffiLib.uniffi_eid_ffi_checksum_func_kind_declarations_json.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_func_kind_declarations_json.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_func_parse_card_qr.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_func_parse_card_qr.restype = ctypes.c_uint16
@@ -761,6 +827,84 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_keystore_unwrap_key.restype = ctypes.c
 _UniffiLib.uniffi_eid_ffi_checksum_method_logforwarder_log.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_logforwarder_log.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_connected.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_connected.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_disconnected.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_disconnected.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_state.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblepresentation_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_central_client_uuid.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_central_client_uuid.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_connected.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_connected.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_ident.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_ident.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_on_disconnected.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_on_disconnected.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_on_value.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_on_value.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_peripheral_server_uuid.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_peripheral_server_uuid.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_verdict.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocblereader_verdict.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocconsent_decide.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocconsent_decide.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_mtu.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_mtu.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_send.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_send.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_read.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_read.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_passcode_new.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_passcode_new.restype = ctypes.c_uint16
@@ -827,6 +971,12 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock.restype = ctypes.c_u
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_present.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_present.restype = ctypes.c_uint16
@@ -893,6 +1043,19 @@ _UniffiLib.uniffi_eid_ffi_fn_func_kind_declarations_json.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_func_kind_declarations_json.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_func_parse_card_qr.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1026,6 +1189,155 @@ _UniffiLib.uniffi_eid_ffi_fn_method_logforwarder_log.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_logforwarder_log.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_cancel.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_cancel.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_central_client_uuid.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_central_client_uuid.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_connected.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_connected.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_on_disconnected.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_on_disconnected.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_on_value.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_on_value.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_peripheral_server_uuid.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_peripheral_server_uuid.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_qr_uri.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_qr_uri.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_connected.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_connected.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_ident.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_ident.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_disconnected.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_disconnected.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_value.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_value.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_verdict.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_verdict.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocconsent_decide.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocconsent_decide.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_mtu.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_mtu.restype = ctypes.c_uint32
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_send.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_send.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_read.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_read.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_disconnect.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_disconnect.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_on_deactivated.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_on_deactivated.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_process_apdu.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_process_apdu.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocreaderauth_new.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocreaderauth_new.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_debug.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1166,6 +1478,19 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote.argtypes = 
     ctypes.c_uint64,
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_qr.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_qr.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_present.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1341,6 +1666,66 @@ _UniffiLib.uniffi_eid_ffi_fn_free_logforwarder.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_free_logforwarder.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocblepresentation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocblepresentation.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocblepresentation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocblepresentation.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocblereader.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocblereader.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocblereader.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocblereader.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocconsent.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocconsent.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocconsent.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocconsent.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocgattlink.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocgattlink.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocgattlink.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocgattlink.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocnfcpresentation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocnfcpresentation.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocnfcpresentation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocnfcpresentation.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocreaderauth.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocreaderauth.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocreaderauth.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocreaderauth.restype = None
 _UniffiLib.uniffi_eid_ffi_fn_clone_passcode.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1512,6 +1897,52 @@ _UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_logforwarder.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfaceEidFfiLogForwarder),
 )
 _UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_logforwarder.restype = None
+_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_CONSENT_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_MDOC_CONSENT = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_MDOC_CONSENT = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfaceEidFfiMdocConsent(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_MDOC_CONSENT),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_MDOC_CONSENT),
+        ("decide", _UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_CONSENT_METHOD0),
+    ]
+_UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_mdocconsent.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfaceEidFfiMdocConsent),
+)
+_UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_mdocconsent.restype = None
+_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(ctypes.c_uint32),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD1 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD2 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD3 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_MDOC_GATT_LINK = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_MDOC_GATT_LINK = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfaceEidFfiMdocGattLink(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_MDOC_GATT_LINK),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_MDOC_GATT_LINK),
+        ("mtu", _UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD0),
+        ("send", _UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD1),
+        ("read", _UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD2),
+        ("disconnect", _UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD3),
+    ]
+_UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_mdocgattlink.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfaceEidFfiMdocGattLink),
+)
+_UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_mdocgattlink.restype = None
 _UNIFFI_CALLBACK_INTERFACE_EID_FFI_SYNC_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -3066,6 +3497,567 @@ class _UniffiFfiConverterTypeLabelledField(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.write(value.value_label_en, buf)
 
 @dataclass
+class MdocBleOptions:
+    """
+    Which BLE modes the QR engagement offers (at least one).
+"""
+    def __init__(self, *, peripheral_server:bool, central_client:bool):
+        self.peripheral_server = peripheral_server
+        self.central_client = central_client
+        
+        
+
+    
+    def __str__(self):
+        return "MdocBleOptions(peripheral_server={}, central_client={})".format(self.peripheral_server, self.central_client)
+    def __eq__(self, other):
+        if self.peripheral_server != other.peripheral_server:
+            return False
+        if self.central_client != other.central_client:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocBleOptions(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocBleOptions(
+            peripheral_server=_UniffiFfiConverterBoolean.read(buf),
+            central_client=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.peripheral_server)
+        _UniffiFfiConverterBoolean.check_lower(value.central_client)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.peripheral_server, buf)
+        _UniffiFfiConverterBoolean.write(value.central_client, buf)
+
+@dataclass
+class MdocElement:
+    """
+    One disclosed element; `value_json` is its CBOR value as JSON (byte strings base64, dates
+    as text). Personal data: never log it.
+"""
+    def __init__(self, *, namespace:str, identifier:str, value_json:str):
+        self.namespace = namespace
+        self.identifier = identifier
+        self.value_json = value_json
+        
+        
+
+    
+    def __str__(self):
+        return "MdocElement(namespace={}, identifier={}, value_json={})".format(self.namespace, self.identifier, self.value_json)
+    def __eq__(self, other):
+        if self.namespace != other.namespace:
+            return False
+        if self.identifier != other.identifier:
+            return False
+        if self.value_json != other.value_json:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocElement(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocElement(
+            namespace=_UniffiFfiConverterString.read(buf),
+            identifier=_UniffiFfiConverterString.read(buf),
+            value_json=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.namespace)
+        _UniffiFfiConverterString.check_lower(value.identifier)
+        _UniffiFfiConverterString.check_lower(value.value_json)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.namespace, buf)
+        _UniffiFfiConverterString.write(value.identifier, buf)
+        _UniffiFfiConverterString.write(value.value_json, buf)
+
+@dataclass
+class MdocReaderIdentity:
+    """
+    The reader as its certificate names it, once its signature verified.
+"""
+    def __init__(self, *, subject:str, certificate:bytes):
+        self.subject = subject
+        self.certificate = certificate
+        
+        
+
+    
+    def __str__(self):
+        return "MdocReaderIdentity(subject={}, certificate={})".format(self.subject, self.certificate)
+    def __eq__(self, other):
+        if self.subject != other.subject:
+            return False
+        if self.certificate != other.certificate:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocReaderIdentity(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocReaderIdentity(
+            subject=_UniffiFfiConverterString.read(buf),
+            certificate=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.subject)
+        _UniffiFfiConverterBytes.check_lower(value.certificate)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.subject, buf)
+        _UniffiFfiConverterBytes.write(value.certificate, buf)
+
+class _UniffiFfiConverterOptionalTypeMdocReaderIdentity(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocReaderIdentity.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocReaderIdentity.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocReaderIdentity.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
+class MdocReaderAuthError(enum.Enum):
+    """
+    Why the reader is not authenticated.
+"""
+    
+    UNSIGNED = 0
+    
+    FORM = 1
+    
+    UNTRUSTED = 2
+    
+    EXPIRED = 3
+    
+    SIGNATURE = 4
+    
+
+
+class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MdocReaderAuthError.UNSIGNED
+        if variant == 2:
+            return MdocReaderAuthError.FORM
+        if variant == 3:
+            return MdocReaderAuthError.UNTRUSTED
+        if variant == 4:
+            return MdocReaderAuthError.EXPIRED
+        if variant == 5:
+            return MdocReaderAuthError.SIGNATURE
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == MdocReaderAuthError.UNSIGNED:
+            return
+        if value == MdocReaderAuthError.FORM:
+            return
+        if value == MdocReaderAuthError.UNTRUSTED:
+            return
+        if value == MdocReaderAuthError.EXPIRED:
+            return
+        if value == MdocReaderAuthError.SIGNATURE:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == MdocReaderAuthError.UNSIGNED:
+            buf.write_i32(1)
+        if value == MdocReaderAuthError.FORM:
+            buf.write_i32(2)
+        if value == MdocReaderAuthError.UNTRUSTED:
+            buf.write_i32(3)
+        if value == MdocReaderAuthError.EXPIRED:
+            buf.write_i32(4)
+        if value == MdocReaderAuthError.SIGNATURE:
+            buf.write_i32(5)
+
+
+
+class _UniffiFfiConverterOptionalTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocReaderAuthError.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocReaderAuthError.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocReaderAuthError.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class MdocRequestedElement:
+    """
+    One element a reader asks for, with its intent to retain it.
+"""
+    def __init__(self, *, namespace:str, identifier:str, intent_to_retain:bool):
+        self.namespace = namespace
+        self.identifier = identifier
+        self.intent_to_retain = intent_to_retain
+        
+        
+
+    
+    def __str__(self):
+        return "MdocRequestedElement(namespace={}, identifier={}, intent_to_retain={})".format(self.namespace, self.identifier, self.intent_to_retain)
+    def __eq__(self, other):
+        if self.namespace != other.namespace:
+            return False
+        if self.identifier != other.identifier:
+            return False
+        if self.intent_to_retain != other.intent_to_retain:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocRequestedElement(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocRequestedElement(
+            namespace=_UniffiFfiConverterString.read(buf),
+            identifier=_UniffiFfiConverterString.read(buf),
+            intent_to_retain=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.namespace)
+        _UniffiFfiConverterString.check_lower(value.identifier)
+        _UniffiFfiConverterBoolean.check_lower(value.intent_to_retain)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.namespace, buf)
+        _UniffiFfiConverterString.write(value.identifier, buf)
+        _UniffiFfiConverterBoolean.write(value.intent_to_retain, buf)
+
+class _UniffiFfiConverterSequenceTypeMdocRequestedElement(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMdocRequestedElement.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMdocRequestedElement.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMdocRequestedElement.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class MdocRequestedDocument:
+    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement], held:bool):
+        self.doc_type = doc_type
+        self.elements = elements
+        self.held = held
+        
+        
+
+    
+    def __str__(self):
+        return "MdocRequestedDocument(doc_type={}, elements={}, held={})".format(self.doc_type, self.elements, self.held)
+    def __eq__(self, other):
+        if self.doc_type != other.doc_type:
+            return False
+        if self.elements != other.elements:
+            return False
+        if self.held != other.held:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocRequestedDocument(
+            doc_type=_UniffiFfiConverterString.read(buf),
+            elements=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
+            held=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.doc_type)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.elements)
+        _UniffiFfiConverterBoolean.check_lower(value.held)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.doc_type, buf)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.elements, buf)
+        _UniffiFfiConverterBoolean.write(value.held, buf)
+
+class _UniffiFfiConverterSequenceTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMdocRequestedDocument.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMdocRequestedDocument.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMdocRequestedDocument.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class MdocPresentationRequest:
+    """
+    What the citizen is asked to approve.
+"""
+    def __init__(self, *, reader:typing.Optional[MdocReaderIdentity], reader_auth_error:typing.Optional[MdocReaderAuthError], documents:typing.List[MdocRequestedDocument]):
+        self.reader = reader
+        self.reader_auth_error = reader_auth_error
+        self.documents = documents
+        
+        
+
+    
+    def __str__(self):
+        return "MdocPresentationRequest(reader={}, reader_auth_error={}, documents={})".format(self.reader, self.reader_auth_error, self.documents)
+    def __eq__(self, other):
+        if self.reader != other.reader:
+            return False
+        if self.reader_auth_error != other.reader_auth_error:
+            return False
+        if self.documents != other.documents:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocPresentationRequest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocPresentationRequest(
+            reader=_UniffiFfiConverterOptionalTypeMdocReaderIdentity.read(buf),
+            reader_auth_error=_UniffiFfiConverterOptionalTypeMdocReaderAuthError.read(buf),
+            documents=_UniffiFfiConverterSequenceTypeMdocRequestedDocument.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalTypeMdocReaderIdentity.check_lower(value.reader)
+        _UniffiFfiConverterOptionalTypeMdocReaderAuthError.check_lower(value.reader_auth_error)
+        _UniffiFfiConverterSequenceTypeMdocRequestedDocument.check_lower(value.documents)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalTypeMdocReaderIdentity.write(value.reader, buf)
+        _UniffiFfiConverterOptionalTypeMdocReaderAuthError.write(value.reader_auth_error, buf)
+        _UniffiFfiConverterSequenceTypeMdocRequestedDocument.write(value.documents, buf)
+
+@dataclass
+class MdocReadRequest:
+    """
+    What to ask the holder for: one docType and its elements.
+"""
+    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement]):
+        self.doc_type = doc_type
+        self.elements = elements
+        
+        
+
+    
+    def __str__(self):
+        return "MdocReadRequest(doc_type={}, elements={})".format(self.doc_type, self.elements)
+    def __eq__(self, other):
+        if self.doc_type != other.doc_type:
+            return False
+        if self.elements != other.elements:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocReadRequest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocReadRequest(
+            doc_type=_UniffiFfiConverterString.read(buf),
+            elements=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.doc_type)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.elements)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.doc_type, buf)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.elements, buf)
+
+class _UniffiFfiConverterSequenceTypeMdocElement(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMdocElement.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMdocElement.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMdocElement.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class MdocVerdict:
+    """
+    The reader's verdict. `elements` is empty unless `valid`; `reasons` lists every failure.
+"""
+    def __init__(self, *, valid:bool, doc_type:str, elements:typing.List[MdocElement], reasons:typing.List[str], reader_authenticated:bool):
+        self.valid = valid
+        self.doc_type = doc_type
+        self.elements = elements
+        self.reasons = reasons
+        self.reader_authenticated = reader_authenticated
+        
+        
+
+    
+    def __str__(self):
+        return "MdocVerdict(valid={}, doc_type={}, elements={}, reasons={}, reader_authenticated={})".format(self.valid, self.doc_type, self.elements, self.reasons, self.reader_authenticated)
+    def __eq__(self, other):
+        if self.valid != other.valid:
+            return False
+        if self.doc_type != other.doc_type:
+            return False
+        if self.elements != other.elements:
+            return False
+        if self.reasons != other.reasons:
+            return False
+        if self.reader_authenticated != other.reader_authenticated:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocVerdict(
+            valid=_UniffiFfiConverterBoolean.read(buf),
+            doc_type=_UniffiFfiConverterString.read(buf),
+            elements=_UniffiFfiConverterSequenceTypeMdocElement.read(buf),
+            reasons=_UniffiFfiConverterSequenceString.read(buf),
+            reader_authenticated=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.valid)
+        _UniffiFfiConverterString.check_lower(value.doc_type)
+        _UniffiFfiConverterSequenceTypeMdocElement.check_lower(value.elements)
+        _UniffiFfiConverterSequenceString.check_lower(value.reasons)
+        _UniffiFfiConverterBoolean.check_lower(value.reader_authenticated)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.valid, buf)
+        _UniffiFfiConverterString.write(value.doc_type, buf)
+        _UniffiFfiConverterSequenceTypeMdocElement.write(value.elements, buf)
+        _UniffiFfiConverterSequenceString.write(value.reasons, buf)
+        _UniffiFfiConverterBoolean.write(value.reader_authenticated, buf)
+
+@dataclass
 class PendingActivation:
     """
     An activation waiting for its SMS code and chip read.
@@ -3795,29 +4787,6 @@ class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
             buf.write_i32(3)
 
 
-
-class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterString.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterString.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterString.read(buf) for i in range(count)
-        ]
 
 
 
@@ -5973,6 +6942,21 @@ class EidError:  # type: ignore
         def __repr__(self):
             return "EidError.Storage({})".format(str(self))
     _UniffiTempEidError.Storage = Storage # type: ignore
+    class Mdoc(_UniffiTempEidError):
+        """
+        An ISO 18013-5 session failed: the BLE or NFC link dropped, a wrong reader (BLE Ident),
+        or a message out of protocol. Nothing was shared unless the state says so.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "EidError.Mdoc({})".format(str(self))
+    _UniffiTempEidError.Mdoc = Mdoc # type: ignore
     class Internal(_UniffiTempEidError):
         """
         A bug or an unexpected failure of a foreign callback.
@@ -6099,6 +7083,10 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 30:
+            return EidError.Mdoc(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 31:
             return EidError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -6177,6 +7165,9 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
         if isinstance(value, EidError.Crypto):
             return
         if isinstance(value, EidError.Storage):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, EidError.Mdoc):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, EidError.Internal):
@@ -6258,8 +7249,11 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
         if isinstance(value, EidError.Storage):
             buf.write_i32(29)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.Internal):
+        if isinstance(value, EidError.Mdoc):
             buf.write_i32(30)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, EidError.Internal):
+            buf.write_i32(31)
             _UniffiFfiConverterString.write(value.reason, buf)
 
 
@@ -6404,6 +7398,392 @@ class _UniffiFfiConverterTypeLogLevel(_UniffiConverterRustBuffer):
             buf.write_i32(3)
         if value == LogLevel.DEBUG:
             buf.write_i32(4)
+
+
+
+
+
+
+
+
+class MdocBleMode(enum.Enum):
+    """
+    Which side's GATT server carries the session (18013-5 §8.3.3.1.1).
+"""
+    
+    PERIPHERAL_SERVER = 0
+    """
+    The holder's phone is the GATT server (peripheral); the reader connects and writes.
+"""
+    
+    CENTRAL_CLIENT = 1
+    """
+    The reader is the GATT server; the holder's phone connects as client and checks Ident.
+"""
+    
+
+
+class _UniffiFfiConverterTypeMdocBleMode(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MdocBleMode.PERIPHERAL_SERVER
+        if variant == 2:
+            return MdocBleMode.CENTRAL_CLIENT
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == MdocBleMode.PERIPHERAL_SERVER:
+            return
+        if value == MdocBleMode.CENTRAL_CLIENT:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == MdocBleMode.PERIPHERAL_SERVER:
+            buf.write_i32(1)
+        if value == MdocBleMode.CENTRAL_CLIENT:
+            buf.write_i32(2)
+
+
+
+
+
+
+
+
+class MdocCharacteristic(enum.Enum):
+    """
+    The characteristics of the mdoc service; their UUIDs depend on the mode
+    (`mdoc_characteristic_uuid`).
+"""
+    
+    STATE = 0
+    
+    CLIENT2_SERVER = 1
+    
+    SERVER2_CLIENT = 2
+    
+    IDENT = 3
+    """
+    Central client mode only: the reader's server offers it, the holder reads it.
+"""
+    
+
+
+class _UniffiFfiConverterTypeMdocCharacteristic(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MdocCharacteristic.STATE
+        if variant == 2:
+            return MdocCharacteristic.CLIENT2_SERVER
+        if variant == 3:
+            return MdocCharacteristic.SERVER2_CLIENT
+        if variant == 4:
+            return MdocCharacteristic.IDENT
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == MdocCharacteristic.STATE:
+            return
+        if value == MdocCharacteristic.CLIENT2_SERVER:
+            return
+        if value == MdocCharacteristic.SERVER2_CLIENT:
+            return
+        if value == MdocCharacteristic.IDENT:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == MdocCharacteristic.STATE:
+            buf.write_i32(1)
+        if value == MdocCharacteristic.CLIENT2_SERVER:
+            buf.write_i32(2)
+        if value == MdocCharacteristic.SERVER2_CLIENT:
+            buf.write_i32(3)
+        if value == MdocCharacteristic.IDENT:
+            buf.write_i32(4)
+
+
+
+
+
+
+
+
+class MdocDecision(enum.Enum):
+    
+    ACCEPT = 0
+    
+    DECLINE = 1
+    
+
+
+class _UniffiFfiConverterTypeMdocDecision(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MdocDecision.ACCEPT
+        if variant == 2:
+            return MdocDecision.DECLINE
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == MdocDecision.ACCEPT:
+            return
+        if value == MdocDecision.DECLINE:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == MdocDecision.ACCEPT:
+            buf.write_i32(1)
+        if value == MdocDecision.DECLINE:
+            buf.write_i32(2)
+
+
+
+
+
+
+
+
+class MdocNfcDeactivation(enum.Enum):
+    """
+    Why the HCE link went away (Android `HostApduService.onDeactivated`).
+"""
+    
+    LINK_LOSS = 0
+    """
+    The reader's field was lost (`DEACTIVATION_LINK_LOSS`): a tap may resume.
+"""
+    
+    DESELECTED = 1
+    """
+    The reader selected another application (`DEACTIVATION_DESELECTED`).
+"""
+    
+
+
+class _UniffiFfiConverterTypeMdocNfcDeactivation(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MdocNfcDeactivation.LINK_LOSS
+        if variant == 2:
+            return MdocNfcDeactivation.DESELECTED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == MdocNfcDeactivation.LINK_LOSS:
+            return
+        if value == MdocNfcDeactivation.DESELECTED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == MdocNfcDeactivation.LINK_LOSS:
+            buf.write_i32(1)
+        if value == MdocNfcDeactivation.DESELECTED:
+            buf.write_i32(2)
+
+
+
+
+
+
+
+
+class MdocPresentationState:
+    """
+    Where a presentation stands.
+"""
+    def __init__(self):
+        raise RuntimeError("MdocPresentationState cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class WAITING:
+        """
+        Engaged; no request answered yet.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "MdocPresentationState.WAITING()".format()
+        def __eq__(self, other):
+            if not isinstance(other, MdocPresentationState):
+                return NotImplemented
+            if not other.is_WAITING():
+                return False
+            return True
+
+    @dataclass
+    class SHARED:
+        """
+        The citizen accepted: the response went to the reader.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "MdocPresentationState.SHARED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, MdocPresentationState):
+                return NotImplemented
+            if not other.is_SHARED():
+                return False
+            return True
+
+    @dataclass
+    class DECLINED:
+        """
+        The citizen declined: the reader got a session termination, no data.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "MdocPresentationState.DECLINED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, MdocPresentationState):
+                return NotImplemented
+            if not other.is_DECLINED():
+                return False
+            return True
+
+    @dataclass
+    class ENDED:
+        """
+        The session ended before a request was answered (reader left, refused, or bad message).
+"""
+        
+        def __init__(self, reason:str):
+            self.reason = reason
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "MdocPresentationState.ENDED(reason={})".format(self.reason)
+        def __eq__(self, other):
+            if not isinstance(other, MdocPresentationState):
+                return NotImplemented
+            if not other.is_ENDED():
+                return False
+            if self.reason != other.reason:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_WAITING(self) -> bool:
+        return isinstance(self, MdocPresentationState.WAITING)
+    def is_waiting(self) -> bool:
+        return isinstance(self, MdocPresentationState.WAITING)
+    def is_SHARED(self) -> bool:
+        return isinstance(self, MdocPresentationState.SHARED)
+    def is_shared(self) -> bool:
+        return isinstance(self, MdocPresentationState.SHARED)
+    def is_DECLINED(self) -> bool:
+        return isinstance(self, MdocPresentationState.DECLINED)
+    def is_declined(self) -> bool:
+        return isinstance(self, MdocPresentationState.DECLINED)
+    def is_ENDED(self) -> bool:
+        return isinstance(self, MdocPresentationState.ENDED)
+    def is_ended(self) -> bool:
+        return isinstance(self, MdocPresentationState.ENDED)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+MdocPresentationState.WAITING = type("MdocPresentationState.WAITING", (MdocPresentationState.WAITING, MdocPresentationState,), {})  # type: ignore
+MdocPresentationState.SHARED = type("MdocPresentationState.SHARED", (MdocPresentationState.SHARED, MdocPresentationState,), {})  # type: ignore
+MdocPresentationState.DECLINED = type("MdocPresentationState.DECLINED", (MdocPresentationState.DECLINED, MdocPresentationState,), {})  # type: ignore
+MdocPresentationState.ENDED = type("MdocPresentationState.ENDED", (MdocPresentationState.ENDED, MdocPresentationState,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeMdocPresentationState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MdocPresentationState.WAITING(
+            )
+        if variant == 2:
+            return MdocPresentationState.SHARED(
+            )
+        if variant == 3:
+            return MdocPresentationState.DECLINED(
+            )
+        if variant == 4:
+            return MdocPresentationState.ENDED(
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_WAITING():
+            return
+        if value.is_SHARED():
+            return
+        if value.is_DECLINED():
+            return
+        if value.is_ENDED():
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_WAITING():
+            buf.write_i32(1)
+        if value.is_SHARED():
+            buf.write_i32(2)
+        if value.is_DECLINED():
+            buf.write_i32(3)
+        if value.is_ENDED():
+            buf.write_i32(4)
+            _UniffiFfiConverterString.write(value.reason, buf)
 
 
 
@@ -7806,6 +9186,1180 @@ class _UniffiFfiConverterTypeLogForwarder:
         buf.write_u64(cls.lower(value))
 
 
+class MdocGattLink():
+    """
+    The platform's BLE link for one session: bytes only. As GATT client `send` is a write
+    without response, as GATT server a notification (Android `BluetoothGattServer`,
+    CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
+    a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
+    the session never holds its lock while calling the link.
+"""
+    
+    def mtu(self, ) -> int:
+        """
+        The negotiated ATT MTU (23..=515).
+"""
+        raise NotImplementedError
+    def send(self, characteristic: MdocCharacteristic,value: bytes) -> None:
+        """
+        Sends one characteristic value (at most MTU - 3 bytes).
+"""
+        raise NotImplementedError
+    def read(self, characteristic: MdocCharacteristic) -> bytes:
+        """
+        Reads a characteristic of the peer's server (the holder reads Ident in central client
+        mode). May block until the platform's read completes; not called from `on_value`.
+"""
+        raise NotImplementedError
+    def disconnect(self, ) -> None:
+        """
+        Drops the connection.
+"""
+        raise NotImplementedError
+
+class MdocGattLinkImpl(MdocGattLink):
+    """
+    The platform's BLE link for one session: bytes only. As GATT client `send` is a write
+    without response, as GATT server a notification (Android `BluetoothGattServer`,
+    CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
+    a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
+    the session never holds its lock while calling the link.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocgattlink, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocgattlink, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def mtu(self, ) -> int:
+        """
+        The negotiated ATT MTU (23..=515).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_mtu,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def send(self, characteristic: MdocCharacteristic,value: bytes) -> None:
+        """
+        Sends one characteristic value (at most MTU - 3 bytes).
+"""
+        
+        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
+
+        _UniffiFfiConverterBytes.check_lower(value)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
+            _UniffiFfiConverterBytes.lower(value),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_send,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def read(self, characteristic: MdocCharacteristic) -> bytes:
+        """
+        Reads a characteristic of the peer's server (the holder reads Ident in central client
+        mode). May block until the platform's read completes; not called from `on_value`.
+"""
+        
+        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_read,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def disconnect(self, ) -> None:
+        """
+        Drops the connection.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_disconnect,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplMdocGattLinkImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD0
+    def mtu(
+            uniffi_handle,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = ()
+            uniffi_method = uniffi_obj.mtu
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterUInt32.lower(v)
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD1
+    def send(
+            uniffi_handle,
+            characteristic,
+            value,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeMdocCharacteristic.lift(characteristic), _UniffiFfiConverterBytes.lift(value), )
+            uniffi_method = uniffi_obj.send
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                EidError,
+                _UniffiFfiConverterTypeEidError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD2
+    def read(
+            uniffi_handle,
+            characteristic,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeMdocCharacteristic.lift(characteristic), )
+            uniffi_method = uniffi_obj.read
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterBytes.lower(v)
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                EidError,
+                _UniffiFfiConverterTypeEidError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD3
+    def disconnect(
+            uniffi_handle,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = ()
+            uniffi_method = uniffi_obj.disconnect
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_MDOC_GATT_LINK
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeMdocGattLink._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_MDOC_GATT_LINK
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeMdocGattLink._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceEidFfiMdocGattLink(
+        _uniffi_free,
+        _uniffi_clone,
+        mtu,
+        send,
+        read,
+        disconnect,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_mdocgattlink(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeMdocGattLink:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return MdocGattLinkImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeMdocGattLink._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: MdocGattLink):
+        if not isinstance(value, MdocGattLink):
+            raise TypeError("Expected MdocGattLink subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocGattLink):
+         if isinstance(value, MdocGattLinkImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeMdocGattLink._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocGattLink, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class MdocBlePresentationProtocol(typing.Protocol):
+    """
+    A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
+    into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+"""
+    
+    def cancel(self, ) -> None:
+        """
+        The citizen closed the screen: State end to the reader, link dropped.
+"""
+        raise NotImplementedError
+    def central_client_uuid(self, ) -> typing.Optional[str]:
+        """
+        The reader's service UUID to scan for in central client mode (null if not offered).
+"""
+        raise NotImplementedError
+    def connected(self, link: MdocGattLink,mode: MdocBleMode) -> None:
+        """
+        A reader connected to our server (peripheral server mode), or we connected to the
+        reader's server and discovered its characteristics (central client mode: the reader's
+        Ident is read and checked, then State start is written). Call off the GATT callback
+        thread in central client mode (`read` blocks).
+"""
+        raise NotImplementedError
+    def on_disconnected(self, ) -> MdocPresentationState:
+        """
+        The link dropped.
+"""
+        raise NotImplementedError
+    def on_value(self, characteristic: MdocCharacteristic,value: bytes) -> MdocPresentationState:
+        """
+        A value arrived on `characteristic` (a write by the reader to our server, or a
+        notification from the reader's server). The consent is asked here when the request is
+        complete.
+"""
+        raise NotImplementedError
+    def peripheral_server_uuid(self, ) -> typing.Optional[str]:
+        """
+        The service UUID to advertise in peripheral server mode (null if not offered).
+"""
+        raise NotImplementedError
+    def qr_uri(self, ) -> str:
+        """
+        The QR code's text (`mdoc:` + base64url DeviceEngagement).
+"""
+        raise NotImplementedError
+    def state(self, ) -> MdocPresentationState:
+        raise NotImplementedError
+
+class MdocBlePresentation(MdocBlePresentationProtocol):
+    """
+    A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
+    into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocblepresentation, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocblepresentation, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def cancel(self, ) -> None:
+        """
+        The citizen closed the screen: State end to the reader, link dropped.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_cancel,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def central_client_uuid(self, ) -> typing.Optional[str]:
+        """
+        The reader's service UUID to scan for in central client mode (null if not offered).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_central_client_uuid,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def connected(self, link: MdocGattLink,mode: MdocBleMode) -> None:
+        """
+        A reader connected to our server (peripheral server mode), or we connected to the
+        reader's server and discovered its characteristics (central client mode: the reader's
+        Ident is read and checked, then State start is written). Call off the GATT callback
+        thread in central client mode (`read` blocks).
+"""
+        
+        _UniffiFfiConverterTypeMdocGattLink.check_lower(link)
+
+        _UniffiFfiConverterTypeMdocBleMode.check_lower(mode)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocGattLink.lower(link),
+            _UniffiFfiConverterTypeMdocBleMode.lower(mode),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_connected,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def on_disconnected(self, ) -> MdocPresentationState:
+        """
+        The link dropped.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocPresentationState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_on_disconnected,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def on_value(self, characteristic: MdocCharacteristic,value: bytes) -> MdocPresentationState:
+        """
+        A value arrived on `characteristic` (a write by the reader to our server, or a
+        notification from the reader's server). The consent is asked here when the request is
+        complete.
+"""
+        
+        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
+
+        _UniffiFfiConverterBytes.check_lower(value)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
+            _UniffiFfiConverterBytes.lower(value),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocPresentationState.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_on_value,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def peripheral_server_uuid(self, ) -> typing.Optional[str]:
+        """
+        The service UUID to advertise in peripheral server mode (null if not offered).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_peripheral_server_uuid,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def qr_uri(self, ) -> str:
+        """
+        The QR code's text (`mdoc:` + base64url DeviceEngagement).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_qr_uri,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def state(self, ) -> MdocPresentationState:
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocPresentationState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeMdocBlePresentation:
+    @staticmethod
+    def lift(value: int) -> MdocBlePresentation:
+        return MdocBlePresentation._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: MdocBlePresentation):
+        if not isinstance(value, MdocBlePresentation):
+            raise TypeError("Expected MdocBlePresentation instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocBlePresentation) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> MdocBlePresentation:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocBlePresentation, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterOptionalTypeMdocVerdict(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocVerdict.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocVerdict.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocVerdict.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class MdocBleReaderProtocol(typing.Protocol):
+    """
+    A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
+    offers (`peripheral_server_uuid`: scan and connect to the holder's server;
+    `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
+    then push what arrives into `on_value` / `on_disconnected`.
+"""
+    
+    def central_client_uuid(self, ) -> typing.Optional[str]:
+        """
+        The service UUID our server offers in central client mode (null: not offered).
+"""
+        raise NotImplementedError
+    def connected(self, link: MdocGattLink,mode: MdocBleMode) -> None:
+        """
+        We connected to the holder's server (peripheral server mode: State start and the
+        request go out), or the holder connected to ours (central client mode: we wait for its
+        State start).
+"""
+        raise NotImplementedError
+    def ident(self, ) -> bytes:
+        """
+        The value of our Ident characteristic in central client mode (16 bytes).
+"""
+        raise NotImplementedError
+    def on_disconnected(self, ) -> typing.Optional[MdocVerdict]:
+        """
+        The link dropped: before the answer, a verdict that is not valid.
+"""
+        raise NotImplementedError
+    def on_value(self, characteristic: MdocCharacteristic,value: bytes) -> typing.Optional[MdocVerdict]:
+        """
+        A value arrived from the holder; the verdict once its answer is checked.
+"""
+        raise NotImplementedError
+    def peripheral_server_uuid(self, ) -> typing.Optional[str]:
+        """
+        The holder's service UUID in peripheral server mode (null: not offered).
+"""
+        raise NotImplementedError
+    def verdict(self, ) -> typing.Optional[MdocVerdict]:
+        """
+        The verdict, once there is one.
+"""
+        raise NotImplementedError
+
+class MdocBleReader(MdocBleReaderProtocol):
+    """
+    A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
+    offers (`peripheral_server_uuid`: scan and connect to the holder's server;
+    `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
+    then push what arrives into `on_value` / `on_disconnected`.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, engagement_uri: str,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth]):
+        """
+        From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
+"""
+        
+        _UniffiFfiConverterString.check_lower(engagement_uri)
+
+        _UniffiFfiConverterTypeMdocReadRequest.check_lower(request)
+
+        _UniffiFfiConverterSequenceBytes.check_lower(iacas)
+
+        _UniffiFfiConverterOptionalTypeMdocReaderAuth.check_lower(reader_auth)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(engagement_uri),
+            _UniffiFfiConverterTypeMdocReadRequest.lower(request),
+            _UniffiFfiConverterSequenceBytes.lower(iacas),
+            _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocBleReader.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocblereader, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocblereader, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def central_client_uuid(self, ) -> typing.Optional[str]:
+        """
+        The service UUID our server offers in central client mode (null: not offered).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def connected(self, link: MdocGattLink,mode: MdocBleMode) -> None:
+        """
+        We connected to the holder's server (peripheral server mode: State start and the
+        request go out), or the holder connected to ours (central client mode: we wait for its
+        State start).
+"""
+        
+        _UniffiFfiConverterTypeMdocGattLink.check_lower(link)
+
+        _UniffiFfiConverterTypeMdocBleMode.check_lower(mode)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocGattLink.lower(link),
+            _UniffiFfiConverterTypeMdocBleMode.lower(mode),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_connected,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def ident(self, ) -> bytes:
+        """
+        The value of our Ident characteristic in central client mode (16 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_ident,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def on_disconnected(self, ) -> typing.Optional[MdocVerdict]:
+        """
+        The link dropped: before the answer, a verdict that is not valid.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeMdocVerdict.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_disconnected,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def on_value(self, characteristic: MdocCharacteristic,value: bytes) -> typing.Optional[MdocVerdict]:
+        """
+        A value arrived from the holder; the verdict once its answer is checked.
+"""
+        
+        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
+
+        _UniffiFfiConverterBytes.check_lower(value)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
+            _UniffiFfiConverterBytes.lower(value),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeMdocVerdict.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_value,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def peripheral_server_uuid(self, ) -> typing.Optional[str]:
+        """
+        The holder's service UUID in peripheral server mode (null: not offered).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def verdict(self, ) -> typing.Optional[MdocVerdict]:
+        """
+        The verdict, once there is one.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeMdocVerdict.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_verdict,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeMdocBleReader:
+    @staticmethod
+    def lift(value: int) -> MdocBleReader:
+        return MdocBleReader._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: MdocBleReader):
+        if not isinstance(value, MdocBleReader):
+            raise TypeError("Expected MdocBleReader instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocBleReader) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> MdocBleReader:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocBleReader, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class MdocConsent():
+    """
+    The citizen's consent, asked when a reader's request arrives: show the reader (or
+    "unauthenticated"), every element and whether the reader will retain it, then the passcode
+    or biometric prompt. Called on the thread that delivered the request (a GATT callback thread,
+    the HCE worker): it may block on the UI, and must not call back into the presentation.
+"""
+    
+    def decide(self, request: MdocPresentationRequest) -> MdocDecision:
+        raise NotImplementedError
+
+class MdocConsentImpl(MdocConsent):
+    """
+    The citizen's consent, asked when a reader's request arrives: show the reader (or
+    "unauthenticated"), every element and whether the reader will retain it, then the passcode
+    or biometric prompt. Called on the thread that delivered the request (a GATT callback thread,
+    the HCE worker): it may block on the UI, and must not call back into the presentation.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocconsent, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocconsent, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def decide(self, request: MdocPresentationRequest) -> MdocDecision:
+        
+        _UniffiFfiConverterTypeMdocPresentationRequest.check_lower(request)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocPresentationRequest.lower(request),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocDecision.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocconsent_decide,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplMdocConsentImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_CONSENT_METHOD0
+    def decide(
+            uniffi_handle,
+            request,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeMdocConsent._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeMdocPresentationRequest.lift(request), )
+            uniffi_method = uniffi_obj.decide
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterTypeMdocDecision.lower(v)
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_MDOC_CONSENT
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeMdocConsent._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_MDOC_CONSENT
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeMdocConsent._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceEidFfiMdocConsent(
+        _uniffi_free,
+        _uniffi_clone,
+        decide,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_mdocconsent(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeMdocConsent:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return MdocConsentImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeMdocConsent._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: MdocConsent):
+        if not isinstance(value, MdocConsent):
+            raise TypeError("Expected MdocConsent subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocConsent):
+         if isinstance(value, MdocConsentImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeMdocConsent._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocConsent, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class MdocNfcPresentationProtocol(typing.Protocol):
+    """
+    A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
+    application D2760000850101 and the mdoc application A0000002480400 for the service.
+"""
+    
+    def cancel(self, ) -> None:
+        """
+        The citizen closed the screen: the session is over.
+"""
+        raise NotImplementedError
+    def on_deactivated(self, reason: MdocNfcDeactivation) -> None:
+        """
+        The HCE link went away: the selection and any half-sent answer are dropped; the
+        engagement stays, so the same reader can tap again.
+"""
+        raise NotImplementedError
+    def process_apdu(self, apdu: bytes) -> bytes:
+        """
+        One command APDU in, its response (data + SW1 SW2) out. Asks the consent when the
+        request arrives, so call it off the main thread (and answer with `sendResponseApdu`).
+"""
+        raise NotImplementedError
+    def state(self, ) -> MdocPresentationState:
+        raise NotImplementedError
+
+class MdocNfcPresentation(MdocNfcPresentationProtocol):
+    """
+    A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
+    application D2760000850101 and the mdoc application A0000002480400 for the service.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocnfcpresentation, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocnfcpresentation, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def cancel(self, ) -> None:
+        """
+        The citizen closed the screen: the session is over.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def on_deactivated(self, reason: MdocNfcDeactivation) -> None:
+        """
+        The HCE link went away: the selection and any half-sent answer are dropped; the
+        engagement stays, so the same reader can tap again.
+"""
+        
+        _UniffiFfiConverterTypeMdocNfcDeactivation.check_lower(reason)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocNfcDeactivation.lower(reason),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_on_deactivated,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def process_apdu(self, apdu: bytes) -> bytes:
+        """
+        One command APDU in, its response (data + SW1 SW2) out. Asks the consent when the
+        request arrives, so call it off the main thread (and answer with `sendResponseApdu`).
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(apdu)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(apdu),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_process_apdu,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def state(self, ) -> MdocPresentationState:
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocPresentationState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeMdocNfcPresentation:
+    @staticmethod
+    def lift(value: int) -> MdocNfcPresentation:
+        return MdocNfcPresentation._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: MdocNfcPresentation):
+        if not isinstance(value, MdocNfcPresentation):
+            raise TypeError("Expected MdocNfcPresentation instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocNfcPresentation) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> MdocNfcPresentation:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocNfcPresentation, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class MdocReaderAuthProtocol(typing.Protocol):
+    """
+    The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+    the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+    show who asks.
+"""
+    
+    pass
+
+class MdocReaderAuth(MdocReaderAuthProtocol):
+    """
+    The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+    the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+    show who asks.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, certificate: bytes,key_store: KeyStore,alias: str):
+        
+        _UniffiFfiConverterBytes.check_lower(certificate)
+
+        _UniffiFfiConverterTypeKeyStore.check_lower(key_store)
+
+        _UniffiFfiConverterString.check_lower(alias)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(certificate),
+            _UniffiFfiConverterTypeKeyStore.lower(key_store),
+            _UniffiFfiConverterString.lower(alias),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocReaderAuth.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocreaderauth_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocreaderauth, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocreaderauth, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+
+
+
+
+
+class _UniffiFfiConverterTypeMdocReaderAuth:
+    @staticmethod
+    def lift(value: int) -> MdocReaderAuth:
+        return MdocReaderAuth._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: MdocReaderAuth):
+        if not isinstance(value, MdocReaderAuth):
+            raise TypeError("Expected MdocReaderAuth instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocReaderAuth) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> MdocReaderAuth:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocReaderAuth, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class SyncListener():
     """
     Receives the steps of a sync.
@@ -8473,6 +11027,19 @@ class WalletHandleProtocol(typing.Protocol):
         Locks the account at the backend (lost or stolen phone): the device key alone may.
 """
         raise NotImplementedError
+    def mdoc_present_nfc(self, consent: MdocConsent) -> MdocNfcPresentation:
+        """
+        Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
+        and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+"""
+        raise NotImplementedError
+    def mdoc_present_qr(self, ble: MdocBleOptions,consent: MdocConsent) -> MdocBlePresentation:
+        """
+        Starts a presentation engaged by QR: show `qr_uri()`, advertise (peripheral server mode)
+        or scan for (central client mode) the service UUIDs it names, then hand the link to
+        `connected`. The wallet must be unlocked (the passcode or biometric of the screen).
+"""
+        raise NotImplementedError
     def present(self, profile: Profile,consent: Consent,nonce: typing.Optional[bytes]) -> Presentation:
         """
         An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
@@ -8833,6 +11400,48 @@ class WalletHandle(WalletHandleProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def mdoc_present_nfc(self, consent: MdocConsent) -> MdocNfcPresentation:
+        """
+        Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
+        and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+"""
+        
+        _UniffiFfiConverterTypeMdocConsent.check_lower(consent)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocConsent.lower(consent),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocNfcPresentation.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def mdoc_present_qr(self, ble: MdocBleOptions,consent: MdocConsent) -> MdocBlePresentation:
+        """
+        Starts a presentation engaged by QR: show `qr_uri()`, advertise (peripheral server mode)
+        or scan for (central client mode) the service UUIDs it names, then hand the link to
+        `connected`. The wallet must be unlocked (the passcode or biometric of the screen).
+"""
+        
+        _UniffiFfiConverterTypeMdocBleOptions.check_lower(ble)
+
+        _UniffiFfiConverterTypeMdocConsent.check_lower(consent)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocBleOptions.lower(ble),
+            _UniffiFfiConverterTypeMdocConsent.lower(consent),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocBlePresentation.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_qr,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def present(self, profile: Profile,consent: Consent,nonce: typing.Optional[bytes]) -> Presentation:
         """
         An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
@@ -9201,6 +11810,31 @@ class _UniffiFfiConverterTypeWalletHandle:
     def write(cls, value: WalletHandle, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+class _UniffiFfiConverterOptionalTypeMdocReaderAuth(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocReaderAuth.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocReaderAuth.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocReaderAuth.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 class _UniffiFfiConverterOptionalTypeChipReadListener(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -9330,6 +11964,57 @@ def kind_declarations_json() -> str:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def mdoc_characteristic_uuid(mode: MdocBleMode,characteristic: MdocCharacteristic) -> typing.Optional[str]:
+    """
+    The 18013-5 UUID of `characteristic` in `mode` (e.g. `00000001-a123-48ce-896b-4c76973373e6`);
+    null for Ident in peripheral server mode.
+"""
+    
+    _UniffiFfiConverterTypeMdocBleMode.check_lower(mode)
+
+    _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeMdocBleMode.lower(mode),
+        _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth]) -> MdocVerdict:
+    """
+    Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
+    answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
+    link that fails mid-way fails with `Mdoc`.
+"""
+    
+    _UniffiFfiConverterTypeApduTransport.check_lower(transport)
+
+    _UniffiFfiConverterTypeMdocReadRequest.check_lower(request)
+
+    _UniffiFfiConverterSequenceBytes.check_lower(iacas)
+
+    _UniffiFfiConverterOptionalTypeMdocReaderAuth.check_lower(reader_auth)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeApduTransport.lower(transport),
+        _UniffiFfiConverterTypeMdocReadRequest.lower(request),
+        _UniffiFfiConverterSequenceBytes.lower(iacas),
+        _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeMdocVerdict.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+    return await _uniffi_rust_call_async(
+        _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc(*_uniffi_lowered_args),
+        _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+        _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+        _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+        _uniffi_lift_return,
+        _uniffi_error_converter,
+    )
 def parse_card_qr(text: str) -> CardQr:
     """
     Parses the QR printed on the front of a CCCD.
@@ -9425,6 +12110,7 @@ __all__ = [
     "ChipAuthStatus",
     "DocumentKind",
     "DocumentStatus",
+    "MdocReaderAuthError",
     "Profile",
     "TransactionKind",
     "TransactionOutcome",
@@ -9435,6 +12121,11 @@ __all__ = [
     "EidError",
     "HttpTransportError",
     "LogLevel",
+    "MdocBleMode",
+    "MdocCharacteristic",
+    "MdocDecision",
+    "MdocNfcDeactivation",
+    "MdocPresentationState",
     "SyncStep",
     "Activation",
     "CardQr",
@@ -9447,6 +12138,14 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "LabelledField",
+    "MdocBleOptions",
+    "MdocElement",
+    "MdocReaderIdentity",
+    "MdocRequestedElement",
+    "MdocRequestedDocument",
+    "MdocPresentationRequest",
+    "MdocReadRequest",
+    "MdocVerdict",
     "PendingActivation",
     "Presentation",
     "PresentationStock",
@@ -9461,6 +12160,8 @@ __all__ = [
     "WalletConfig",
     "kind_declaration_json",
     "kind_declarations_json",
+    "mdoc_characteristic_uuid",
+    "mdoc_read_nfc",
     "parse_card_qr",
     "read_chip",
     "set_log_forwarder",
@@ -9481,6 +12182,18 @@ __all__ = [
     "KeyStore",
     "LogForwarderImpl",
     "LogForwarder",
+    "MdocGattLinkImpl",
+    "MdocGattLink",
+    "MdocBlePresentation",
+    "MdocBlePresentationProtocol",
+    "MdocBleReader",
+    "MdocBleReaderProtocol",
+    "MdocConsentImpl",
+    "MdocConsent",
+    "MdocNfcPresentation",
+    "MdocNfcPresentationProtocol",
+    "MdocReaderAuth",
+    "MdocReaderAuthProtocol",
     "SyncListenerImpl",
     "SyncListener",
     "Verifier",

@@ -91,13 +91,13 @@ fn the_session_transcript_carries_the_handover_select() {
     let f = MdocFixtures::new().unwrap();
     let iacas = f.iacas().unwrap();
     let mut wallet = f.wallet;
-    let mut consent = |_: &PresentationRequest| Decision::Decline;
+    let consent = |_: &PresentationRequest| Decision::Decline;
     let policy = HolderPolicy {
         reader_cas: None,
         require_reader_auth: false,
         now: NOW,
     };
-    let mut holder = NfcHolder::new(key(3), policy, &mut wallet, &mut consent).unwrap();
+    let mut holder = NfcHolder::new(key(3), policy, &mut wallet, consent).unwrap();
     let mut t = HolderTransport {
         holder: &mut holder,
         extended: true,
@@ -143,13 +143,13 @@ fn decline_over_nfc_and_a_card_that_is_not_an_mdoc() {
     let f = MdocFixtures::new().unwrap();
     let iacas = f.iacas().unwrap();
     let mut wallet = f.wallet;
-    let mut consent = |_: &PresentationRequest| Decision::Decline;
+    let consent = |_: &PresentationRequest| Decision::Decline;
     let policy = HolderPolicy {
         reader_cas: None,
         require_reader_auth: false,
         now: NOW,
     };
-    let mut holder = NfcHolder::new(key(5), policy, &mut wallet, &mut consent).unwrap();
+    let mut holder = NfcHolder::new(key(5), policy, &mut wallet, consent).unwrap();
     let mut t = HolderTransport {
         holder: &mut holder,
         extended: true,
@@ -227,13 +227,13 @@ fn a_card_that_keeps_announcing_more_data_without_sending_any_is_refused() {
 fn random_apdus_never_panic_the_holder_card() {
     let f = MdocFixtures::new().unwrap();
     let mut wallet = f.wallet;
-    let mut consent = |_: &PresentationRequest| Decision::Accept;
+    let consent = |_: &PresentationRequest| Decision::Accept;
     let policy = HolderPolicy {
         reader_cas: None,
         require_reader_auth: false,
         now: NOW,
     };
-    let mut holder = NfcHolder::new(key(8), policy, &mut wallet, &mut consent).unwrap();
+    let mut holder = NfcHolder::new(key(8), policy, &mut wallet, consent).unwrap();
     let mut state = 0x1234_5678_u32;
     let mut next = || {
         state ^= state << 13;

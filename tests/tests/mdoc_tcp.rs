@@ -38,21 +38,14 @@ fn every_preset_over_tcp_between_two_threads() {
             let holder = s.spawn(move || {
                 let (stream, _) = listener.accept().unwrap();
                 let mut link = TcpGatt::new(stream);
-                let mut ep = BleEndpoint::new(
+                let ep = BleEndpoint::new(
                     BleMode::PeripheralServer,
                     BleRole::Holder,
                     session.e_device_key_bytes(),
                 );
                 let mut consent = |_: &PresentationRequest| Decision::Accept;
-                let out = serve_holder(
-                    &mut link,
-                    &mut ep,
-                    &mut session,
-                    &policy,
-                    wallet,
-                    &mut consent,
-                )
-                .unwrap();
+                let out = serve_holder(&mut link, ep, &mut session, &policy, wallet, &mut consent)
+                    .unwrap();
                 (out, session.is_finished())
             });
             let engagement = DeviceEngagement::from_uri(&uri).unwrap();
@@ -70,8 +63,8 @@ fn every_preset_over_tcp_between_two_threads() {
                 )
                 .unwrap();
             let mut link = TcpGatt::new(TcpStream::connect(addr).unwrap());
-            let mut ep = BleEndpoint::new(BleMode::PeripheralServer, BleRole::Reader, &key_bytes);
-            let got = run_reader(&mut link, &mut ep, &mut reader, &est, &iacas, NOW).unwrap();
+            let ep = BleEndpoint::new(BleMode::PeripheralServer, BleRole::Reader, &key_bytes);
+            let got = run_reader(&mut link, ep, &mut reader, &est, &iacas, NOW).unwrap();
             let (h, finished) = holder.join().unwrap();
             assert!(finished, "{name}: the holder saw State end");
             assert_eq!(h.decision, Some(Decision::Accept));

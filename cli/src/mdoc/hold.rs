@@ -5,7 +5,9 @@
 //! in the vsmartcard virtual reader (`--nfc-vpcd`: the phone in HCE mode on a desk reader).
 
 use anyhow::{Context as _, Result, bail};
-use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, retrieval_method};
+use eid_core::mdoc::transport::ble::{
+    BleEndpoint, BleMode, BleRole, random_service_uuid, retrieval_method,
+};
 use eid_core::mdoc::transport::gatt_session::serve_holder;
 use eid_core::mdoc::transport::nfc::NfcHolder;
 use eid_core::mdoc::transport::tcp::TcpGatt;
@@ -67,8 +69,8 @@ pub fn show(r: &PresentationRequest) {
 pub fn serve(
     t: &HolderTransport,
     policy: HolderPolicy<'_>,
-    source: &mut dyn MdocSource,
-    consent: &mut dyn FnMut(&PresentationRequest) -> Decision,
+    source: &mut (dyn MdocSource + Send),
+    consent: &mut (dyn FnMut(&PresentationRequest) -> Decision + Send),
 ) -> Result<()> {
     let (e_device, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
     if t.nfc_vpcd {
@@ -89,8 +91,10 @@ pub fn serve(
         bail!("give --tcp ADDR or --nfc-vpcd");
     };
     let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
-    let mut session =
-        HolderSession::qr(e_device, vec![retrieval_method(Some(random_uuid()), None)])?;
+    let mut session = HolderSession::qr(
+        e_device,
+        vec![retrieval_method(Some(random_service_uuid()), None)],
+    )?;
     let uri = session.qr_uri();
     {
         let mut out = std::io::stdout().lock();
@@ -104,32 +108,16 @@ pub fn serve(
     eprintln!("listening on {}", listener.local_addr()?);
     let (stream, _) = listener.accept()?;
     let mut link = TcpGatt::new(stream);
-    let mut endpoint = BleEndpoint::new(
+    let endpoint = BleEndpoint::new(
         BleMode::PeripheralServer,
         BleRole::Holder,
         session.e_device_key_bytes(),
     );
-    let outcome = serve_holder(
-        &mut link,
-        &mut endpoint,
-        &mut session,
-        &policy,
-        source,
-        consent,
-    )?;
+    let outcome = serve_holder(&mut link, endpoint, &mut session, &policy, source, consent)?;
     if let Some(end) = outcome.end {
         eprintln!("session ended: {end:?}");
     }
     Ok(())
-}
-
-fn random_uuid() -> [u8; 16] {
-    let mut u = [0u8; 16];
-    eid_crypto::Rng::fill(&mut eid_crypto::OsRng, &mut u);
-    // RFC 9562 version 4, variant 10.
-    u[6] = (u[6] & 0x0F) | 0x40;
-    u[8] = (u[8] & 0x3F) | 0x80;
-    u
 }
 
 /// The card, which stops the vpcd bridge once its session is over.

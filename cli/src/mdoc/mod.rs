@@ -3,7 +3,6 @@
 //! `eid dev mdoc-holder`.
 
 pub mod hold;
-pub mod json;
 pub mod read;
 pub mod sizes;
 

@@ -1,7 +1,6 @@
 //! `eid mdoc read`: the verifier desk's side of ISO/IEC 18013-5 over NFC (a phone on a PC/SC
 //! reader, `--pcsc`) or the TCP stand-in for BLE (`--engagement 'mdoc:...' --tcp ADDR`).
 
-use super::json::cbor_to_json;
 use crate::context::now_s;
 use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
@@ -9,8 +8,8 @@ use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_options}
 use eid_core::mdoc::transport::gatt_session::run_reader;
 use eid_core::mdoc::transport::tcp::TcpGatt;
 use eid_core::mdoc::{
-    DeviceEngagement, ReaderError, ReaderOutcome, ReaderSession, ReaderSigner,
-    STATUS_SESSION_TERMINATION, ephemeral_key,
+    DeviceEngagement, MdocVerdict, ReaderError, ReaderOutcome, ReaderSession, ReaderSigner,
+    ephemeral_key,
 };
 use eid_crypto::trust::TrustStore;
 use eid_fixtures::mdoc::{MdocFixtures, PHOTOID, items_request};
@@ -98,10 +97,10 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
         let establishment = reader.establish(&items, signer).map_err(reader_err)?;
         let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
         let mut link = TcpGatt::new(stream);
-        let mut endpoint = BleEndpoint::new(BleMode::PeripheralServer, BleRole::Reader, &key_bytes);
+        let endpoint = BleEndpoint::new(BleMode::PeripheralServer, BleRole::Reader, &key_bytes);
         run_reader(
             &mut link,
-            &mut endpoint,
+            endpoint,
             &mut reader,
             &establishment,
             &trust,
@@ -151,40 +150,24 @@ fn read_pcsc(
 }
 
 fn report(args: &ReadArgs, outcome: ReaderOutcome, reader_authenticated: bool) -> Result<ExitCode> {
-    let (valid, doctype, elements, reasons) = match outcome {
-        ReaderOutcome::Response(Ok(docs)) => {
-            let mut elements = Map::new();
-            let mut doctype = None;
-            for d in &docs {
-                doctype.get_or_insert_with(|| d.doc_type.clone());
-                for (ns, id, v) in &d.elements {
-                    // Elements of the docType's own namespace by identifier, others qualified.
-                    let key = if ns == primary_namespace(&d.doc_type) {
-                        id.clone()
-                    } else {
-                        format!("{ns}/{id}")
-                    };
-                    elements.insert(key, cbor_to_json(v));
-                }
-            }
-            (true, doctype, elements, Vec::new())
-        }
-        ReaderOutcome::Response(Err(e)) => (false, None, Map::new(), vec![e.to_string()]),
-        ReaderOutcome::Ended { status } => {
-            let why = if status == STATUS_SESSION_TERMINATION {
-                "the holder ended the session without a response (declined or refused)".to_owned()
-            } else {
-                format!("the holder answered with status {status}")
-            };
-            (false, None, Map::new(), vec![why])
-        }
-    };
+    let v = MdocVerdict::from_outcome(outcome, &args.doctype, reader_authenticated);
+    // Elements of the docType's own namespace by identifier, others qualified.
+    let mut elements = Map::new();
+    for e in &v.elements {
+        let key = if e.namespace == primary_namespace(&v.doc_type) {
+            e.identifier.clone()
+        } else {
+            format!("{}/{}", e.namespace, e.identifier)
+        };
+        elements.insert(key, e.value.clone());
+    }
+    let valid = v.valid;
     let out = json!({
-        "valid": valid,
-        "doctype": doctype.unwrap_or_else(|| args.doctype.clone()),
+        "valid": v.valid,
+        "doctype": v.doc_type,
         "elements": elements,
-        "reasons": reasons,
-        "reader_authenticated": reader_authenticated,
+        "reasons": v.reasons,
+        "reader_authenticated": v.reader_authenticated,
     });
     if args.json {
         print_json(&out)?;

@@ -84,12 +84,12 @@ pub fn run(json_out: bool) -> Result<ExitCode> {
             + modelled_seconds(reply.len(), MTU, GATT_BYTES_PER_SECOND);
         let mut apdus = Vec::new();
         for extended in [true, false] {
-            let mut consent = |_: &eid_core::mdoc::PresentationRequest| Decision::Accept;
+            let consent = |_: &eid_core::mdoc::PresentationRequest| Decision::Accept;
             let mut nfc = NfcHolder::new(
                 ephemeral_key(&mut eid_crypto::OsRng)?.0,
                 policy,
                 &mut f.wallet,
-                &mut consent,
+                consent,
             )?;
             let mut t = HolderTransport {
                 holder: &mut nfc,

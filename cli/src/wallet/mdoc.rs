@@ -7,7 +7,7 @@ use crate::context::now_s;
 use crate::mdoc::hold::{self, HolderTransport};
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use eid_core::mdoc::{Decision, HolderPolicy, PresentationRequest};
+use eid_core::mdoc::{Decision, PresentationRequest};
 use eid_core::wallet::{Wallet, WalletMdocs};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -50,12 +50,7 @@ pub fn run(w: &Wallet, command: MdocCommand) -> Result<ExitCode> {
 
 fn present(w: &Wallet, transport: &HolderTransport, decline: bool) -> Result<ExitCode> {
     let mut source = WalletMdocs::new(w);
-    // The trust list carries no reader CAs yet: every reader is shown as unauthenticated.
-    let policy = HolderPolicy {
-        reader_cas: None,
-        require_reader_auth: false,
-        now: now_s(),
-    };
+    let policy = WalletMdocs::<&Wallet>::policy(now_s());
     let mut seen = None;
     let mut consent = |r: &PresentationRequest| {
         hold::show(r);

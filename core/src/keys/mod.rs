@@ -11,6 +11,19 @@ mod software;
 pub use error::KeyError;
 pub use software::SoftwareKeyStore;
 
+/// ES256 over `message` with the signing key `alias`, as COSE wants it: r || s (64 bytes),
+/// low-S, from the key store's DER signature.
+pub fn sign_es256_raw(
+    keys: &dyn KeyStore,
+    alias: &str,
+    message: &[u8],
+) -> Result<Vec<u8>, KeyError> {
+    let der = keys.sign(alias, message)?;
+    let der = eid_crypto::es256::normalize_der(&der).ok_or(KeyError::Crypto)?;
+    let sig = p256::ecdsa::Signature::from_der(&der).map_err(|_| KeyError::Crypto)?;
+    Ok(sig.to_bytes().to_vec())
+}
+
 /// Platform secure key storage. Signatures use byte vectors, strings and [`KeyError`] only, so the
 /// trait maps one-to-one onto a UniFFI callback interface.
 ///
@@ -46,4 +59,32 @@ pub trait KeyStore: Send + Sync {
         alias: &str,
         wrapped: &[u8],
     ) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+
+    #[test]
+    fn raw_es256_signatures_verify_and_are_low_s() {
+        let keys = SoftwareKeyStore::in_memory();
+        let public = keys.create_signing_key("reader").unwrap();
+        for i in 0..16u8 {
+            let message = [i; 40];
+            let sig = sign_es256_raw(&keys, "reader", &message).unwrap();
+            assert_eq!(sig.len(), 64);
+            assert!(
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &public)
+                    .verify(&message, &sig)
+                    .is_ok()
+            );
+            let s = p256::ecdsa::Signature::from_slice(&sig).unwrap();
+            assert_eq!(s.normalize_s(), s, "low-S");
+        }
+        assert_eq!(
+            sign_es256_raw(&keys, "missing", b"x"),
+            Err(KeyError::NotFound)
+        );
+    }
 }

@@ -85,6 +85,16 @@ pub trait MdocSource {
     fn sign(&mut self, doc_type: &str, tbs: &[u8]) -> Result<Vec<u8>, HolderError>;
 }
 
+/// A borrowed source is a source (a session may own its source or borrow the caller's).
+impl<T: MdocSource + ?Sized> MdocSource for &mut T {
+    fn issuer_signed(&self, doc_type: &str) -> Option<IssuerSigned> {
+        (**self).issuer_signed(doc_type)
+    }
+    fn sign(&mut self, doc_type: &str, tbs: &[u8]) -> Result<Vec<u8>, HolderError> {
+        (**self).sign(doc_type, tbs)
+    }
+}
+
 /// What happened on a message from the reader.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HolderStep {

@@ -12,7 +12,8 @@
 //! key pairs), `holder_session` and `reader_session` (the two sides' state machines, no I/O),
 //! `transport/` (BLE GATT framing, NFC APDUs and handover, byte-stream framing), `doctypes`
 //! (PhotoID, mDL and BHYT as data, mapped from our documents), `status_list` (the Token Status
-//! List in CWT form, the MSO's reference to it, and the reader's check). Proven against the standard's Annex D
+//! List in CWT form, the MSO's reference to it, and the reader's check), `verdict` (what a
+//! reader desk shows). Proven against the standard's Annex D
 //! example in `core/tests/mdoc_annex_d.rs`.
 
 mod cbor;
@@ -37,6 +38,7 @@ mod status_list;
 mod time;
 mod transcript;
 pub mod transport;
+mod verdict;
 
 pub use cbor::Tagged24;
 pub use check::{
@@ -78,6 +80,7 @@ pub use status_list::{
     verify_status_list_cwt,
 };
 pub use transcript::SessionTranscript;
+pub use verdict::{MdocVerdict, VerdictElement, cbor_to_json};
 
 #[cfg(test)]
 mod tests;

@@ -98,6 +98,14 @@ impl ReaderSession {
         })
     }
 
+    /// A session with a holder engaged by QR (handover `null`).
+    pub fn qr(
+        e_reader_private: SecretKey,
+        engagement: DeviceEngagement,
+    ) -> Result<ReaderSession, MdocError> {
+        ReaderSession::new(e_reader_private, engagement, Value::Null)
+    }
+
     pub fn transcript(&self) -> &SessionTranscript {
         &self.transcript
     }

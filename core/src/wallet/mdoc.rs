@@ -336,10 +336,6 @@ impl Wallet {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);
         }
-        let der = self.keys.sign(alias, message)?;
-        let der = eid_crypto::es256::normalize_der(&der).ok_or(crate::keys::KeyError::Crypto)?;
-        let sig =
-            p256::ecdsa::Signature::from_der(&der).map_err(|_| crate::keys::KeyError::Crypto)?;
-        Ok(sig.to_bytes().to_vec())
+        Ok(crate::keys::sign_es256_raw(&*self.keys, alias, message)?)
     }
 }

@@ -2327,6 +2327,1383 @@ public func FfiConverterTypeLogForwarder_lower(_ value: LogForwarder) -> UInt64 
 
 
 /**
+ * A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
+ * into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+ */
+public protocol MdocBlePresentationProtocol: AnyObject, Sendable {
+    
+    /**
+     * The citizen closed the screen: State end to the reader, link dropped.
+     */
+    func cancel() 
+    
+    /**
+     * The reader's service UUID to scan for in central client mode (null if not offered).
+     */
+    func centralClientUuid()  -> String?
+    
+    /**
+     * A reader connected to our server (peripheral server mode), or we connected to the
+     * reader's server and discovered its characteristics (central client mode: the reader's
+     * Ident is read and checked, then State start is written). Call off the GATT callback
+     * thread in central client mode (`read` blocks).
+     */
+    func connected(link: MdocGattLink, mode: MdocBleMode) throws 
+    
+    /**
+     * The link dropped.
+     */
+    func onDisconnected()  -> MdocPresentationState
+    
+    /**
+     * A value arrived on `characteristic` (a write by the reader to our server, or a
+     * notification from the reader's server). The consent is asked here when the request is
+     * complete.
+     */
+    func onValue(characteristic: MdocCharacteristic, value: Data) throws  -> MdocPresentationState
+    
+    /**
+     * The service UUID to advertise in peripheral server mode (null if not offered).
+     */
+    func peripheralServerUuid()  -> String?
+    
+    /**
+     * The QR code's text (`mdoc:` + base64url DeviceEngagement).
+     */
+    func qrUri()  -> String
+    
+    func state()  -> MdocPresentationState
+    
+}
+/**
+ * A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
+ * into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+ */
+open class MdocBlePresentation: MdocBlePresentationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_mdocblepresentation(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_mdocblepresentation(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The citizen closed the screen: State end to the reader, link dropped.
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblepresentation_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The reader's service UUID to scan for in central client mode (null if not offered).
+     */
+open func centralClientUuid() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblepresentation_central_client_uuid(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A reader connected to our server (peripheral server mode), or we connected to the
+     * reader's server and discovered its characteristics (central client mode: the reader's
+     * Ident is read and checked, then State start is written). Call off the GATT callback
+     * thread in central client mode (`read` blocks).
+     */
+open func connected(link: MdocGattLink, mode: MdocBleMode)throws   {try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblepresentation_connected(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocGattLink_lower(link),
+        FfiConverterTypeMdocBleMode_lower(mode),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The link dropped.
+     */
+open func onDisconnected() -> MdocPresentationState  {
+    return try!  FfiConverterTypeMdocPresentationState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblepresentation_on_disconnected(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A value arrived on `characteristic` (a write by the reader to our server, or a
+     * notification from the reader's server). The consent is asked here when the request is
+     * complete.
+     */
+open func onValue(characteristic: MdocCharacteristic, value: Data)throws  -> MdocPresentationState  {
+    return try  FfiConverterTypeMdocPresentationState_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblepresentation_on_value(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocCharacteristic_lower(characteristic),
+        FfiConverterData.lower(value),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The service UUID to advertise in peripheral server mode (null if not offered).
+     */
+open func peripheralServerUuid() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblepresentation_peripheral_server_uuid(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The QR code's text (`mdoc:` + base64url DeviceEngagement).
+     */
+open func qrUri() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblepresentation_qr_uri(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func state() -> MdocPresentationState  {
+    return try!  FfiConverterTypeMdocPresentationState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblepresentation_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocBlePresentation: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = MdocBlePresentation
+
+    public static func lift(_ handle: UInt64) throws -> MdocBlePresentation {
+        return MdocBlePresentation(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: MdocBlePresentation) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocBlePresentation {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MdocBlePresentation, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocBlePresentation_lift(_ handle: UInt64) throws -> MdocBlePresentation {
+    return try FfiConverterTypeMdocBlePresentation.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocBlePresentation_lower(_ value: MdocBlePresentation) -> UInt64 {
+    return FfiConverterTypeMdocBlePresentation.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
+ * offers (`peripheral_server_uuid`: scan and connect to the holder's server;
+ * `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
+ * then push what arrives into `on_value` / `on_disconnected`.
+ */
+public protocol MdocBleReaderProtocol: AnyObject, Sendable {
+    
+    /**
+     * The service UUID our server offers in central client mode (null: not offered).
+     */
+    func centralClientUuid()  -> String?
+    
+    /**
+     * We connected to the holder's server (peripheral server mode: State start and the
+     * request go out), or the holder connected to ours (central client mode: we wait for its
+     * State start).
+     */
+    func connected(link: MdocGattLink, mode: MdocBleMode) throws 
+    
+    /**
+     * The value of our Ident characteristic in central client mode (16 bytes).
+     */
+    func ident()  -> Data
+    
+    /**
+     * The link dropped: before the answer, a verdict that is not valid.
+     */
+    func onDisconnected()  -> MdocVerdict?
+    
+    /**
+     * A value arrived from the holder; the verdict once its answer is checked.
+     */
+    func onValue(characteristic: MdocCharacteristic, value: Data) throws  -> MdocVerdict?
+    
+    /**
+     * The holder's service UUID in peripheral server mode (null: not offered).
+     */
+    func peripheralServerUuid()  -> String?
+    
+    /**
+     * The verdict, once there is one.
+     */
+    func verdict()  -> MdocVerdict?
+    
+}
+/**
+ * A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
+ * offers (`peripheral_server_uuid`: scan and connect to the holder's server;
+ * `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
+ * then push what arrives into `on_value` / `on_disconnected`.
+ */
+open class MdocBleReader: MdocBleReaderProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_mdocblereader(self.handle, $0) }
+    }
+    /**
+     * From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
+     */
+public convenience init(engagementUri: String, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_constructor_mdocblereader_new(
+        FfiConverterString.lower(engagementUri),
+        FfiConverterTypeMdocReadRequest_lower(request),
+        FfiConverterSequenceData.lower(iacas),
+        FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_mdocblereader(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The service UUID our server offers in central client mode (null: not offered).
+     */
+open func centralClientUuid() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * We connected to the holder's server (peripheral server mode: State start and the
+     * request go out), or the holder connected to ours (central client mode: we wait for its
+     * State start).
+     */
+open func connected(link: MdocGattLink, mode: MdocBleMode)throws   {try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblereader_connected(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocGattLink_lower(link),
+        FfiConverterTypeMdocBleMode_lower(mode),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The value of our Ident characteristic in central client mode (16 bytes).
+     */
+open func ident() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblereader_ident(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The link dropped: before the answer, a verdict that is not valid.
+     */
+open func onDisconnected() -> MdocVerdict?  {
+    return try!  FfiConverterOptionTypeMdocVerdict.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblereader_on_disconnected(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A value arrived from the holder; the verdict once its answer is checked.
+     */
+open func onValue(characteristic: MdocCharacteristic, value: Data)throws  -> MdocVerdict?  {
+    return try  FfiConverterOptionTypeMdocVerdict.lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblereader_on_value(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocCharacteristic_lower(characteristic),
+        FfiConverterData.lower(value),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The holder's service UUID in peripheral server mode (null: not offered).
+     */
+open func peripheralServerUuid() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The verdict, once there is one.
+     */
+open func verdict() -> MdocVerdict?  {
+    return try!  FfiConverterOptionTypeMdocVerdict.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocblereader_verdict(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocBleReader: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = MdocBleReader
+
+    public static func lift(_ handle: UInt64) throws -> MdocBleReader {
+        return MdocBleReader(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: MdocBleReader) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocBleReader {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MdocBleReader, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocBleReader_lift(_ handle: UInt64) throws -> MdocBleReader {
+    return try FfiConverterTypeMdocBleReader.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocBleReader_lower(_ value: MdocBleReader) -> UInt64 {
+    return FfiConverterTypeMdocBleReader.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The citizen's consent, asked when a reader's request arrives: show the reader (or
+ * "unauthenticated"), every element and whether the reader will retain it, then the passcode
+ * or biometric prompt. Called on the thread that delivered the request (a GATT callback thread,
+ * the HCE worker): it may block on the UI, and must not call back into the presentation.
+ */
+public protocol MdocConsent: AnyObject, Sendable {
+    
+    func decide(request: MdocPresentationRequest)  -> MdocDecision
+    
+}
+/**
+ * The citizen's consent, asked when a reader's request arrives: show the reader (or
+ * "unauthenticated"), every element and whether the reader will retain it, then the passcode
+ * or biometric prompt. Called on the thread that delivered the request (a GATT callback thread,
+ * the HCE worker): it may block on the UI, and must not call back into the presentation.
+ */
+open class MdocConsentImpl: MdocConsent, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_mdocconsent(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_mdocconsent(handle, $0) }
+    }
+
+    
+
+    
+open func decide(request: MdocPresentationRequest) -> MdocDecision  {
+    return try!  FfiConverterTypeMdocDecision_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocconsent_decide(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocPresentationRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceMdocConsent {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceMdocConsent = UniffiVTableCallbackInterfaceMdocConsent(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeMdocConsent.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface MdocConsent: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeMdocConsent.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface MdocConsent: handle missing in uniffiClone")
+            }
+        },
+        decide: { (
+            uniffiHandle: UInt64,
+            request: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> MdocDecision in
+                guard let uniffiObj = try? FfiConverterTypeMdocConsent.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.decide(
+                     request: try FfiConverterTypeMdocPresentationRequest_lift(request)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeMdocDecision_lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceMdocConsent> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceMdocConsent>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitMdocConsent() {
+    uniffi_eid_ffi_fn_init_callback_vtable_mdocconsent(UniffiCallbackInterfaceMdocConsent.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocConsent: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<MdocConsent>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = MdocConsent
+
+    public static func lift(_ handle: UInt64) throws -> MdocConsent {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MdocConsentImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: MdocConsent) -> UInt64 {
+         if let rustImpl = value as? MdocConsentImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocConsent {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MdocConsent, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocConsent_lift(_ handle: UInt64) throws -> MdocConsent {
+    return try FfiConverterTypeMdocConsent.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocConsent_lower(_ value: MdocConsent) -> UInt64 {
+    return FfiConverterTypeMdocConsent.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The platform's BLE link for one session: bytes only. As GATT client `send` is a write
+ * without response, as GATT server a notification (Android `BluetoothGattServer`,
+ * CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
+ * a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
+ * the session never holds its lock while calling the link.
+ */
+public protocol MdocGattLink: AnyObject, Sendable {
+    
+    /**
+     * The negotiated ATT MTU (23..=515).
+     */
+    func mtu()  -> UInt32
+    
+    /**
+     * Sends one characteristic value (at most MTU - 3 bytes).
+     */
+    func send(characteristic: MdocCharacteristic, value: Data) throws 
+    
+    /**
+     * Reads a characteristic of the peer's server (the holder reads Ident in central client
+     * mode). May block until the platform's read completes; not called from `on_value`.
+     */
+    func read(characteristic: MdocCharacteristic) throws  -> Data
+    
+    /**
+     * Drops the connection.
+     */
+    func disconnect() 
+    
+}
+/**
+ * The platform's BLE link for one session: bytes only. As GATT client `send` is a write
+ * without response, as GATT server a notification (Android `BluetoothGattServer`,
+ * CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
+ * a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
+ * the session never holds its lock while calling the link.
+ */
+open class MdocGattLinkImpl: MdocGattLink, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_mdocgattlink(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_mdocgattlink(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The negotiated ATT MTU (23..=515).
+     */
+open func mtu() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocgattlink_mtu(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sends one characteristic value (at most MTU - 3 bytes).
+     */
+open func send(characteristic: MdocCharacteristic, value: Data)throws   {try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocgattlink_send(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocCharacteristic_lower(characteristic),
+        FfiConverterData.lower(value),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Reads a characteristic of the peer's server (the holder reads Ident in central client
+     * mode). May block until the platform's read completes; not called from `on_value`.
+     */
+open func read(characteristic: MdocCharacteristic)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocgattlink_read(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocCharacteristic_lower(characteristic),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Drops the connection.
+     */
+open func disconnect()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocgattlink_disconnect(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceMdocGattLink {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceMdocGattLink = UniffiVTableCallbackInterfaceMdocGattLink(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeMdocGattLink.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface MdocGattLink: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeMdocGattLink.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface MdocGattLink: handle missing in uniffiClone")
+            }
+        },
+        mtu: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<UInt32>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> UInt32 in
+                guard let uniffiObj = try? FfiConverterTypeMdocGattLink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.mtu(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterUInt32.lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        },
+        send: { (
+            uniffiHandle: UInt64,
+            characteristic: RustBuffer,
+            value: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeMdocGattLink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.send(
+                     characteristic: try FfiConverterTypeMdocCharacteristic_lift(characteristic),
+                     value: try FfiConverterData.lift(value)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeEidError_lower
+            )
+        },
+        read: { (
+            uniffiHandle: UInt64,
+            characteristic: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeMdocGattLink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.read(
+                     characteristic: try FfiConverterTypeMdocCharacteristic_lift(characteristic)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeEidError_lower
+            )
+        },
+        disconnect: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeMdocGattLink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.disconnect(
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceMdocGattLink> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceMdocGattLink>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitMdocGattLink() {
+    uniffi_eid_ffi_fn_init_callback_vtable_mdocgattlink(UniffiCallbackInterfaceMdocGattLink.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocGattLink: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<MdocGattLink>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = MdocGattLink
+
+    public static func lift(_ handle: UInt64) throws -> MdocGattLink {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MdocGattLinkImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: MdocGattLink) -> UInt64 {
+         if let rustImpl = value as? MdocGattLinkImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocGattLink {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MdocGattLink, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocGattLink_lift(_ handle: UInt64) throws -> MdocGattLink {
+    return try FfiConverterTypeMdocGattLink.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocGattLink_lower(_ value: MdocGattLink) -> UInt64 {
+    return FfiConverterTypeMdocGattLink.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
+ * application D2760000850101 and the mdoc application A0000002480400 for the service.
+ */
+public protocol MdocNfcPresentationProtocol: AnyObject, Sendable {
+    
+    /**
+     * The citizen closed the screen: the session is over.
+     */
+    func cancel() 
+    
+    /**
+     * The HCE link went away: the selection and any half-sent answer are dropped; the
+     * engagement stays, so the same reader can tap again.
+     */
+    func onDeactivated(reason: MdocNfcDeactivation) 
+    
+    /**
+     * One command APDU in, its response (data + SW1 SW2) out. Asks the consent when the
+     * request arrives, so call it off the main thread (and answer with `sendResponseApdu`).
+     */
+    func processApdu(apdu: Data)  -> Data
+    
+    func state()  -> MdocPresentationState
+    
+}
+/**
+ * A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
+ * application D2760000850101 and the mdoc application A0000002480400 for the service.
+ */
+open class MdocNfcPresentation: MdocNfcPresentationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_mdocnfcpresentation(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_mdocnfcpresentation(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The citizen closed the screen: the session is over.
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The HCE link went away: the selection and any half-sent answer are dropped; the
+     * engagement stays, so the same reader can tap again.
+     */
+open func onDeactivated(reason: MdocNfcDeactivation)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocnfcpresentation_on_deactivated(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocNfcDeactivation_lower(reason),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * One command APDU in, its response (data + SW1 SW2) out. Asks the consent when the
+     * request arrives, so call it off the main thread (and answer with `sendResponseApdu`).
+     */
+open func processApdu(apdu: Data) -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocnfcpresentation_process_apdu(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(apdu),uniffiCallStatus
+    )
+})
+}
+    
+open func state() -> MdocPresentationState  {
+    return try!  FfiConverterTypeMdocPresentationState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocnfcpresentation_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocNfcPresentation: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = MdocNfcPresentation
+
+    public static func lift(_ handle: UInt64) throws -> MdocNfcPresentation {
+        return MdocNfcPresentation(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: MdocNfcPresentation) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocNfcPresentation {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MdocNfcPresentation, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocNfcPresentation_lift(_ handle: UInt64) throws -> MdocNfcPresentation {
+    return try FfiConverterTypeMdocNfcPresentation.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocNfcPresentation_lower(_ value: MdocNfcPresentation) -> UInt64 {
+    return FfiConverterTypeMdocNfcPresentation.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+ * the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+ * show who asks.
+ */
+public protocol MdocReaderAuthProtocol: AnyObject, Sendable {
+    
+}
+/**
+ * The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+ * the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+ * show who asks.
+ */
+open class MdocReaderAuth: MdocReaderAuthProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_mdocreaderauth(self.handle, $0) }
+    }
+public convenience init(certificate: Data, keyStore: KeyStore, alias: String) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_constructor_mdocreaderauth_new(
+        FfiConverterData.lower(certificate),
+        FfiConverterTypeKeyStore_lower(keyStore),
+        FfiConverterString.lower(alias),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_mdocreaderauth(handle, $0) }
+    }
+
+    
+
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocReaderAuth: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = MdocReaderAuth
+
+    public static func lift(_ handle: UInt64) throws -> MdocReaderAuth {
+        return MdocReaderAuth(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: MdocReaderAuth) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocReaderAuth {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MdocReaderAuth, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReaderAuth_lift(_ handle: UInt64) throws -> MdocReaderAuth {
+    return try FfiConverterTypeMdocReaderAuth.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReaderAuth_lower(_ value: MdocReaderAuth) -> UInt64 {
+    return FfiConverterTypeMdocReaderAuth.lower(value)
+}
+
+
+
+
+
+
+/**
  * A 6-digit passcode. Made once from the digits the user typed; its string form is redacted.
  */
 public protocol PasscodeProtocol: AnyObject, Sendable {
@@ -3047,6 +4424,19 @@ public func FfiConverterTypeVerifierDesk_lower(_ value: VerifierDesk) -> UInt64 
 public protocol WalletHandleProtocol: AnyObject, Sendable {
     
     /**
+     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
+     * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     */
+    func mdocPresentNfc(consent: MdocConsent) throws  -> MdocNfcPresentation
+    
+    /**
+     * Starts a presentation engaged by QR: show `qr_uri()`, advertise (peripheral server mode)
+     * or scan for (central client mode) the service UUIDs it names, then hand the link to
+     * `connected`. The wallet must be unlocked (the passcode or biometric of the screen).
+     */
+    func mdocPresentQr(ble: MdocBleOptions, consent: MdocConsent) throws  -> MdocBlePresentation
+    
+    /**
      * An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
      * when its screen shows one. Valid 60 s. Fails with `Presentation` when no credential of
      * the profile was ever synced.
@@ -3255,6 +4645,36 @@ public static func `open`(config: WalletConfig, keyStore: KeyStore, http: HttpTr
 }
     
 
+    
+    /**
+     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
+     * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     */
+open func mdocPresentNfc(consent: MdocConsent)throws  -> MdocNfcPresentation  {
+    return try  FfiConverterTypeMdocNfcPresentation_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocConsent_lower(consent),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Starts a presentation engaged by QR: show `qr_uri()`, advertise (peripheral server mode)
+     * or scan for (central client mode) the service UUIDs it names, then hand the link to
+     * `connected`. The wallet must be unlocked (the passcode or biometric of the screen).
+     */
+open func mdocPresentQr(ble: MdocBleOptions, consent: MdocConsent)throws  -> MdocBlePresentation  {
+    return try  FfiConverterTypeMdocBlePresentation_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_qr(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMdocBleOptions_lower(ble),
+        FfiConverterTypeMdocConsent_lower(consent),uniffiCallStatus
+    )
+})
+}
     
     /**
      * An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
@@ -4591,6 +6011,506 @@ public func FfiConverterTypeLabelledField_lift(_ buf: RustBuffer) throws -> Labe
 #endif
 public func FfiConverterTypeLabelledField_lower(_ value: LabelledField) -> RustBuffer {
     return FfiConverterTypeLabelledField.lower(value)
+}
+
+
+/**
+ * Which BLE modes the QR engagement offers (at least one).
+ */
+public struct MdocBleOptions: Equatable, Hashable {
+    public var peripheralServer: Bool
+    public var centralClient: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(peripheralServer: Bool, centralClient: Bool) {
+        self.peripheralServer = peripheralServer
+        self.centralClient = centralClient
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocBleOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocBleOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocBleOptions {
+        return
+            try MdocBleOptions(
+                peripheralServer: FfiConverterBool.read(from: &buf), 
+                centralClient: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocBleOptions, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.peripheralServer, into: &buf)
+        FfiConverterBool.write(value.centralClient, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocBleOptions_lift(_ buf: RustBuffer) throws -> MdocBleOptions {
+    return try FfiConverterTypeMdocBleOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocBleOptions_lower(_ value: MdocBleOptions) -> RustBuffer {
+    return FfiConverterTypeMdocBleOptions.lower(value)
+}
+
+
+/**
+ * One disclosed element; `value_json` is its CBOR value as JSON (byte strings base64, dates
+ * as text). Personal data: never log it.
+ */
+public struct MdocElement: Equatable, Hashable {
+    public var namespace: String
+    public var identifier: String
+    public var valueJson: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(namespace: String, identifier: String, valueJson: String) {
+        self.namespace = namespace
+        self.identifier = identifier
+        self.valueJson = valueJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocElement: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocElement: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocElement {
+        return
+            try MdocElement(
+                namespace: FfiConverterString.read(from: &buf), 
+                identifier: FfiConverterString.read(from: &buf), 
+                valueJson: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocElement, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.namespace, into: &buf)
+        FfiConverterString.write(value.identifier, into: &buf)
+        FfiConverterString.write(value.valueJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocElement_lift(_ buf: RustBuffer) throws -> MdocElement {
+    return try FfiConverterTypeMdocElement.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocElement_lower(_ value: MdocElement) -> RustBuffer {
+    return FfiConverterTypeMdocElement.lower(value)
+}
+
+
+/**
+ * What the citizen is asked to approve.
+ */
+public struct MdocPresentationRequest: Equatable, Hashable {
+    /**
+     * The authenticated reader; null: unauthenticated (show it so).
+     */
+    public var reader: MdocReaderIdentity?
+    public var readerAuthError: MdocReaderAuthError?
+    public var documents: [MdocRequestedDocument]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The authenticated reader; null: unauthenticated (show it so).
+         */reader: MdocReaderIdentity?, readerAuthError: MdocReaderAuthError?, documents: [MdocRequestedDocument]) {
+        self.reader = reader
+        self.readerAuthError = readerAuthError
+        self.documents = documents
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocPresentationRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocPresentationRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocPresentationRequest {
+        return
+            try MdocPresentationRequest(
+                reader: FfiConverterOptionTypeMdocReaderIdentity.read(from: &buf), 
+                readerAuthError: FfiConverterOptionTypeMdocReaderAuthError.read(from: &buf), 
+                documents: FfiConverterSequenceTypeMdocRequestedDocument.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocPresentationRequest, into buf: inout [UInt8]) {
+        FfiConverterOptionTypeMdocReaderIdentity.write(value.reader, into: &buf)
+        FfiConverterOptionTypeMdocReaderAuthError.write(value.readerAuthError, into: &buf)
+        FfiConverterSequenceTypeMdocRequestedDocument.write(value.documents, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocPresentationRequest_lift(_ buf: RustBuffer) throws -> MdocPresentationRequest {
+    return try FfiConverterTypeMdocPresentationRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocPresentationRequest_lower(_ value: MdocPresentationRequest) -> RustBuffer {
+    return FfiConverterTypeMdocPresentationRequest.lower(value)
+}
+
+
+/**
+ * What to ask the holder for: one docType and its elements.
+ */
+public struct MdocReadRequest: Equatable, Hashable {
+    public var docType: String
+    public var elements: [MdocRequestedElement]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(docType: String, elements: [MdocRequestedElement]) {
+        self.docType = docType
+        self.elements = elements
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocReadRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocReadRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocReadRequest {
+        return
+            try MdocReadRequest(
+                docType: FfiConverterString.read(from: &buf), 
+                elements: FfiConverterSequenceTypeMdocRequestedElement.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocReadRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.docType, into: &buf)
+        FfiConverterSequenceTypeMdocRequestedElement.write(value.elements, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReadRequest_lift(_ buf: RustBuffer) throws -> MdocReadRequest {
+    return try FfiConverterTypeMdocReadRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReadRequest_lower(_ value: MdocReadRequest) -> RustBuffer {
+    return FfiConverterTypeMdocReadRequest.lower(value)
+}
+
+
+/**
+ * The reader as its certificate names it, once its signature verified.
+ */
+public struct MdocReaderIdentity: Equatable, Hashable {
+    public var subject: String
+    public var certificate: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(subject: String, certificate: Data) {
+        self.subject = subject
+        self.certificate = certificate
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocReaderIdentity: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocReaderIdentity: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocReaderIdentity {
+        return
+            try MdocReaderIdentity(
+                subject: FfiConverterString.read(from: &buf), 
+                certificate: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocReaderIdentity, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.subject, into: &buf)
+        FfiConverterData.write(value.certificate, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReaderIdentity_lift(_ buf: RustBuffer) throws -> MdocReaderIdentity {
+    return try FfiConverterTypeMdocReaderIdentity.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReaderIdentity_lower(_ value: MdocReaderIdentity) -> RustBuffer {
+    return FfiConverterTypeMdocReaderIdentity.lower(value)
+}
+
+
+public struct MdocRequestedDocument: Equatable, Hashable {
+    public var docType: String
+    public var elements: [MdocRequestedElement]
+    /**
+     * Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
+     */
+    public var held: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(docType: String, elements: [MdocRequestedElement], 
+        /**
+         * Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
+         */held: Bool) {
+        self.docType = docType
+        self.elements = elements
+        self.held = held
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocRequestedDocument: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocRequestedDocument {
+        return
+            try MdocRequestedDocument(
+                docType: FfiConverterString.read(from: &buf), 
+                elements: FfiConverterSequenceTypeMdocRequestedElement.read(from: &buf), 
+                held: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocRequestedDocument, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.docType, into: &buf)
+        FfiConverterSequenceTypeMdocRequestedElement.write(value.elements, into: &buf)
+        FfiConverterBool.write(value.held, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocRequestedDocument_lift(_ buf: RustBuffer) throws -> MdocRequestedDocument {
+    return try FfiConverterTypeMdocRequestedDocument.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocRequestedDocument_lower(_ value: MdocRequestedDocument) -> RustBuffer {
+    return FfiConverterTypeMdocRequestedDocument.lower(value)
+}
+
+
+/**
+ * One element a reader asks for, with its intent to retain it.
+ */
+public struct MdocRequestedElement: Equatable, Hashable {
+    public var namespace: String
+    public var identifier: String
+    public var intentToRetain: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(namespace: String, identifier: String, intentToRetain: Bool) {
+        self.namespace = namespace
+        self.identifier = identifier
+        self.intentToRetain = intentToRetain
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocRequestedElement: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocRequestedElement: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocRequestedElement {
+        return
+            try MdocRequestedElement(
+                namespace: FfiConverterString.read(from: &buf), 
+                identifier: FfiConverterString.read(from: &buf), 
+                intentToRetain: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocRequestedElement, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.namespace, into: &buf)
+        FfiConverterString.write(value.identifier, into: &buf)
+        FfiConverterBool.write(value.intentToRetain, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocRequestedElement_lift(_ buf: RustBuffer) throws -> MdocRequestedElement {
+    return try FfiConverterTypeMdocRequestedElement.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocRequestedElement_lower(_ value: MdocRequestedElement) -> RustBuffer {
+    return FfiConverterTypeMdocRequestedElement.lower(value)
+}
+
+
+/**
+ * The reader's verdict. `elements` is empty unless `valid`; `reasons` lists every failure.
+ */
+public struct MdocVerdict: Equatable, Hashable {
+    public var valid: Bool
+    public var docType: String
+    public var elements: [MdocElement]
+    public var reasons: [String]
+    /**
+     * The request was signed with the desk's reader certificate (`MdocReaderAuth`).
+     */
+    public var readerAuthenticated: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(valid: Bool, docType: String, elements: [MdocElement], reasons: [String], 
+        /**
+         * The request was signed with the desk's reader certificate (`MdocReaderAuth`).
+         */readerAuthenticated: Bool) {
+        self.valid = valid
+        self.docType = docType
+        self.elements = elements
+        self.reasons = reasons
+        self.readerAuthenticated = readerAuthenticated
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocVerdict: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocVerdict: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocVerdict {
+        return
+            try MdocVerdict(
+                valid: FfiConverterBool.read(from: &buf), 
+                docType: FfiConverterString.read(from: &buf), 
+                elements: FfiConverterSequenceTypeMdocElement.read(from: &buf), 
+                reasons: FfiConverterSequenceString.read(from: &buf), 
+                readerAuthenticated: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocVerdict, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.valid, into: &buf)
+        FfiConverterString.write(value.docType, into: &buf)
+        FfiConverterSequenceTypeMdocElement.write(value.elements, into: &buf)
+        FfiConverterSequenceString.write(value.reasons, into: &buf)
+        FfiConverterBool.write(value.readerAuthenticated, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocVerdict_lift(_ buf: RustBuffer) throws -> MdocVerdict {
+    return try FfiConverterTypeMdocVerdict.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocVerdict_lower(_ value: MdocVerdict) -> RustBuffer {
+    return FfiConverterTypeMdocVerdict.lower(value)
 }
 
 
@@ -6378,6 +8298,12 @@ enum EidError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Storage(reason: String
     )
     /**
+     * An ISO 18013-5 session failed: the BLE or NFC link dropped, a wrong reader (BLE Ident),
+     * or a message out of protocol. Nothing was shared unless the state says so.
+     */
+    case Mdoc(reason: String
+    )
+    /**
      * A bug or an unexpected failure of a foreign callback.
      */
     case Internal(reason: String
@@ -6468,7 +8394,10 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
         case 29: return .Storage(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 30: return .Internal(
+        case 30: return .Mdoc(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 31: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -6614,8 +8543,13 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .Mdoc(reason):
             writeInt(&buf, Int32(30))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(31))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -6810,6 +8744,497 @@ public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel 
 #endif
 public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
     return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
+ * Which side's GATT server carries the session (18013-5 §8.3.3.1.1).
+ */
+
+public enum MdocBleMode: Equatable, Hashable {
+    
+    /**
+     * The holder's phone is the GATT server (peripheral); the reader connects and writes.
+     */
+    case peripheralServer
+    /**
+     * The reader is the GATT server; the holder's phone connects as client and checks Ident.
+     */
+    case centralClient
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MdocBleMode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocBleMode: FfiConverterRustBuffer {
+    typealias SwiftType = MdocBleMode
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocBleMode {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .peripheralServer
+        
+        case 2: return .centralClient
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MdocBleMode, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .peripheralServer:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .centralClient:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocBleMode_lift(_ buf: RustBuffer) throws -> MdocBleMode {
+    return try FfiConverterTypeMdocBleMode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocBleMode_lower(_ value: MdocBleMode) -> RustBuffer {
+    return FfiConverterTypeMdocBleMode.lower(value)
+}
+
+
+
+/**
+ * The characteristics of the mdoc service; their UUIDs depend on the mode
+ * (`mdoc_characteristic_uuid`).
+ */
+
+public enum MdocCharacteristic: Equatable, Hashable {
+    
+    case state
+    case client2Server
+    case server2Client
+    /**
+     * Central client mode only: the reader's server offers it, the holder reads it.
+     */
+    case ident
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MdocCharacteristic: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocCharacteristic: FfiConverterRustBuffer {
+    typealias SwiftType = MdocCharacteristic
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocCharacteristic {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .state
+        
+        case 2: return .client2Server
+        
+        case 3: return .server2Client
+        
+        case 4: return .ident
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MdocCharacteristic, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .state:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .client2Server:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .server2Client:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .ident:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocCharacteristic_lift(_ buf: RustBuffer) throws -> MdocCharacteristic {
+    return try FfiConverterTypeMdocCharacteristic.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocCharacteristic_lower(_ value: MdocCharacteristic) -> RustBuffer {
+    return FfiConverterTypeMdocCharacteristic.lower(value)
+}
+
+
+
+
+public enum MdocDecision: Equatable, Hashable {
+    
+    case accept
+    case decline
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MdocDecision: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocDecision: FfiConverterRustBuffer {
+    typealias SwiftType = MdocDecision
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocDecision {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .accept
+        
+        case 2: return .decline
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MdocDecision, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .accept:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .decline:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocDecision_lift(_ buf: RustBuffer) throws -> MdocDecision {
+    return try FfiConverterTypeMdocDecision.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocDecision_lower(_ value: MdocDecision) -> RustBuffer {
+    return FfiConverterTypeMdocDecision.lower(value)
+}
+
+
+
+/**
+ * Why the HCE link went away (Android `HostApduService.onDeactivated`).
+ */
+
+public enum MdocNfcDeactivation: Equatable, Hashable {
+    
+    /**
+     * The reader's field was lost (`DEACTIVATION_LINK_LOSS`): a tap may resume.
+     */
+    case linkLoss
+    /**
+     * The reader selected another application (`DEACTIVATION_DESELECTED`).
+     */
+    case deselected
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MdocNfcDeactivation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocNfcDeactivation: FfiConverterRustBuffer {
+    typealias SwiftType = MdocNfcDeactivation
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocNfcDeactivation {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .linkLoss
+        
+        case 2: return .deselected
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MdocNfcDeactivation, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .linkLoss:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .deselected:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocNfcDeactivation_lift(_ buf: RustBuffer) throws -> MdocNfcDeactivation {
+    return try FfiConverterTypeMdocNfcDeactivation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocNfcDeactivation_lower(_ value: MdocNfcDeactivation) -> RustBuffer {
+    return FfiConverterTypeMdocNfcDeactivation.lower(value)
+}
+
+
+
+/**
+ * Where a presentation stands.
+ */
+
+public enum MdocPresentationState: Equatable, Hashable {
+    
+    /**
+     * Engaged; no request answered yet.
+     */
+    case waiting
+    /**
+     * The citizen accepted: the response went to the reader.
+     */
+    case shared
+    /**
+     * The citizen declined: the reader got a session termination, no data.
+     */
+    case declined
+    /**
+     * The session ended before a request was answered (reader left, refused, or bad message).
+     */
+    case ended(reason: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MdocPresentationState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocPresentationState: FfiConverterRustBuffer {
+    typealias SwiftType = MdocPresentationState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocPresentationState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .waiting
+        
+        case 2: return .shared
+        
+        case 3: return .declined
+        
+        case 4: return .ended(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MdocPresentationState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .waiting:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .shared:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .declined:
+            writeInt(&buf, Int32(3))
+        
+        
+        case let .ended(reason):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocPresentationState_lift(_ buf: RustBuffer) throws -> MdocPresentationState {
+    return try FfiConverterTypeMdocPresentationState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocPresentationState_lower(_ value: MdocPresentationState) -> RustBuffer {
+    return FfiConverterTypeMdocPresentationState.lower(value)
+}
+
+
+
+/**
+ * Why the reader is not authenticated.
+ */
+
+public enum MdocReaderAuthError: Equatable, Hashable {
+    
+    case unsigned
+    case form
+    case untrusted
+    case expired
+    case signature
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MdocReaderAuthError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocReaderAuthError: FfiConverterRustBuffer {
+    typealias SwiftType = MdocReaderAuthError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocReaderAuthError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .unsigned
+        
+        case 2: return .form
+        
+        case 3: return .untrusted
+        
+        case 4: return .expired
+        
+        case 5: return .signature
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MdocReaderAuthError, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .unsigned:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .form:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .untrusted:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .expired:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .signature:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReaderAuthError_lift(_ buf: RustBuffer) throws -> MdocReaderAuthError {
+    return try FfiConverterTypeMdocReaderAuthError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocReaderAuthError_lower(_ value: MdocReaderAuthError) -> RustBuffer {
+    return FfiConverterTypeMdocReaderAuthError.lower(value)
 }
 
 
@@ -7717,6 +10142,30 @@ fileprivate struct FfiConverterOptionTypeLogForwarder: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeMdocReaderAuth: FfiConverterRustBuffer {
+    typealias SwiftType = MdocReaderAuth?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMdocReaderAuth.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMdocReaderAuth.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePasscode: FfiConverterRustBuffer {
     typealias SwiftType = Passcode?
 
@@ -7757,6 +10206,78 @@ fileprivate struct FfiConverterOptionTypeSyncListener: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSyncListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMdocReaderIdentity: FfiConverterRustBuffer {
+    typealias SwiftType = MdocReaderIdentity?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMdocReaderIdentity.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMdocReaderIdentity.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMdocVerdict: FfiConverterRustBuffer {
+    typealias SwiftType = MdocVerdict?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMdocVerdict.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMdocVerdict.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMdocReaderAuthError: FfiConverterRustBuffer {
+    typealias SwiftType = MdocReaderAuthError?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMdocReaderAuthError.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMdocReaderAuthError.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -7955,6 +10476,81 @@ fileprivate struct FfiConverterSequenceTypeLabelledField: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeLabelledField.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMdocElement: FfiConverterRustBuffer {
+    typealias SwiftType = [MdocElement]
+
+    public static func write(_ value: [MdocElement], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMdocElement.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MdocElement] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MdocElement]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMdocElement.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMdocRequestedDocument: FfiConverterRustBuffer {
+    typealias SwiftType = [MdocRequestedDocument]
+
+    public static func write(_ value: [MdocRequestedDocument], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMdocRequestedDocument.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MdocRequestedDocument] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MdocRequestedDocument]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMdocRequestedDocument.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMdocRequestedElement: FfiConverterRustBuffer {
+    typealias SwiftType = [MdocRequestedElement]
+
+    public static func write(_ value: [MdocRequestedElement], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMdocRequestedElement.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MdocRequestedElement] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MdocRequestedElement]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMdocRequestedElement.read(from: &buf))
         }
         return seq
     }
@@ -8239,6 +10835,38 @@ public func setLogForwarder(forwarder: LogForwarder?, maxLevel: LogLevel)  {try!
 }
 }
 /**
+ * The 18013-5 UUID of `characteristic` in `mode` (e.g. `00000001-a123-48ce-896b-4c76973373e6`);
+ * null for Ident in peripheral server mode.
+ */
+public func mdocCharacteristicUuid(mode: MdocBleMode, characteristic: MdocCharacteristic) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(
+        FfiConverterTypeMdocBleMode_lower(mode),
+        FfiConverterTypeMdocCharacteristic_lower(characteristic),uniffiCallStatus
+    )
+})
+}
+/**
+ * Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
+ * answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
+ * link that fails mid-way fails with `Mdoc`.
+ */
+public func mdocReadNfc(transport: ApduTransport, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?)async throws  -> MdocVerdict  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_func_mdoc_read_nfc(FfiConverterTypeApduTransport_lower(transport),FfiConverterTypeMdocReadRequest_lower(request),FfiConverterSequenceData.lower(iacas),FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeMdocVerdict_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+/**
  * The English text of `reason` for the officer (what `eid verify` prints).
  */
 public func verdictReasonMessage(reason: VerdictReason) -> String  {
@@ -8294,6 +10922,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_set_log_forwarder() != 58929) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() != 55680) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 9707) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933) {
@@ -8359,6 +10993,78 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_logforwarder_log() != 44364) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel() != 22497) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid() != 46301) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_connected() != 61289) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_on_disconnected() != 3753) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value() != 224) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid() != 38349) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri() != 8702) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_state() != 1093) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel() != 43226) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated() != 54905) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu() != 23978) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state() != 64298) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocconsent_decide() != 31817) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocgattlink_mtu() != 23686) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocgattlink_send() != 62996) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocgattlink_read() != 40502) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect() != 53360) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblereader_central_client_uuid() != 8107) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblereader_connected() != 15347) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblereader_ident() != 18184) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblereader_on_disconnected() != 36107) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblereader_on_value() != 7156) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblereader_peripheral_server_uuid() != 33111) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_mdocblereader_verdict() != 20912) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_eid_ffi_checksum_method_verifier_verify_offline() != 33353) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8369,6 +11075,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_synclistener_on_sync() != 29610) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() != 17858) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr() != 28575) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_present() != 41679) {
@@ -8467,6 +11179,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() != 34550) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 59924) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() != 43754) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_eid_ffi_checksum_constructor_passcode_new() != 32336) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8491,6 +11209,8 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitHttpTransport()
     uniffiCallbackInitKeyStore()
     uniffiCallbackInitLogForwarder()
+    uniffiCallbackInitMdocConsent()
+    uniffiCallbackInitMdocGattLink()
     uniffiCallbackInitSyncListener()
     return InitializationResult.ok
 }()

@@ -210,6 +210,16 @@ pub fn retrieval_method(peripheral_server: Option<Uuid>, central_client: Option<
     ])
 }
 
+/// A fresh service UUID for an engagement (RFC 9562 version 4): one per session, so a
+/// reader cannot follow the phone from one presentation to the next.
+pub fn random_service_uuid() -> Uuid {
+    let mut u = [0u8; 16];
+    eid_crypto::Rng::fill(&mut eid_crypto::OsRng, &mut u);
+    u[6] = (u[6] & 0x0F) | 0x40;
+    u[8] = (u[8] & 0x3F) | 0x80;
+    u
+}
+
 /// The BLE options of an engagement's retrieval methods: (peripheral server UUID, central
 /// client UUID), each `None` when that mode is not offered.
 pub fn ble_options(methods: &[Value]) -> Option<(Option<Uuid>, Option<Uuid>)> {

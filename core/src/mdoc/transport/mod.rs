@@ -1,10 +1,12 @@
 //! How session messages travel (ISO/IEC 18013-5 §8.3.3): BLE GATT framing, chunking and State
-//! (`ble`), whole presentations over a blocking GATT link (`gatt_session`), a TCP stand-in for
+//! (`ble`), one side of a BLE session driven by pushed values (`ble_session`), whole
+//! presentations over a blocking GATT link (`gatt_session`), a TCP stand-in for
 //! BLE between two processes (`tcp`), the NFC static handover (`ndef`) and NFC data retrieval
 //! with the holder as the card (`nfc`). The platform moves bytes; framing and state are here.
 
 pub mod apdu;
 pub mod ble;
+pub mod ble_session;
 pub mod gatt_session;
 pub mod ndef;
 pub mod nfc;

@@ -97,13 +97,17 @@ enum Selected {
     Mdoc,
 }
 
+/// The citizen's consent, asked when a request arrives.
+pub type ConsentFn<'a> = dyn FnMut(&PresentationRequest) -> Decision + Send + 'a;
+
 /// The holder as an NFC card: the Type 4 Tag with the handover, and the mdoc application that
-/// runs the [`HolderSession`]. `consent` is asked when a request arrives.
+/// runs the [`HolderSession`]. `consent` is asked when a request arrives. The source and the
+/// consent are owned or borrowed (`&mut`) alike, so an HCE service can keep the holder.
 pub struct NfcHolder<'a> {
     session: HolderSession,
     policy: HolderPolicy<'a>,
-    source: &'a mut dyn MdocSource,
-    consent: &'a mut dyn FnMut(&PresentationRequest) -> Decision,
+    source: Box<dyn MdocSource + Send + 'a>,
+    consent: Box<ConsentFn<'a>>,
     ndef_file: Vec<u8>,
     selected: Selected,
     /// Chained ENVELOPE data gathered so far.
@@ -114,6 +118,8 @@ pub struct NfcHolder<'a> {
     pub apdus: usize,
     /// The last request shown (tests and the CLI print it).
     pub last_request: Option<PresentationRequest>,
+    /// The citizen's answer to it.
+    pub last_decision: Option<Decision>,
 }
 
 impl std::fmt::Debug for NfcHolder<'_> {
@@ -138,8 +144,8 @@ impl<'a> NfcHolder<'a> {
     pub fn new(
         e_device_private: eid_crypto::SecretKey,
         policy: HolderPolicy<'a>,
-        source: &'a mut dyn MdocSource,
-        consent: &'a mut dyn FnMut(&PresentationRequest) -> Decision,
+        source: impl MdocSource + Send + 'a,
+        consent: impl FnMut(&PresentationRequest) -> Decision + Send + 'a,
     ) -> Result<NfcHolder<'a>, MdocError> {
         let engagement = DeviceEngagement::new(
             crate::mdoc::ephemeral::public_key(&e_device_private)?,
@@ -156,14 +162,15 @@ impl<'a> NfcHolder<'a> {
         Ok(NfcHolder {
             session,
             policy,
-            source,
-            consent,
+            source: Box::new(source),
+            consent: Box::new(consent),
             ndef_file,
             selected: Selected::None,
             command: Vec::new(),
             pending: Vec::new(),
             apdus: 0,
             last_request: None,
+            last_decision: None,
         })
     }
 
@@ -285,7 +292,8 @@ impl<'a> NfcHolder<'a> {
             Ok(HolderStep::Request(shown)) => {
                 let decision = (self.consent)(&shown);
                 self.last_request = Some(shown);
-                match self.session.decide(decision, self.source) {
+                self.last_decision = Some(decision);
+                match self.session.decide(decision, &mut *self.source) {
                     Ok(r) => Some(r),
                     Err(_) => Some(self.session.terminate()),
                 }

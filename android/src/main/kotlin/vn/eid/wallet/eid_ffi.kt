@@ -699,6 +699,21 @@ internal interface UniffiCallbackInterfaceKeyStoreMethod6 : com.sun.jna.Callback
 internal interface UniffiCallbackInterfaceLogForwarderMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`level`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceMdocConsentMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceMdocGattLinkMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: IntByReference,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceMdocGattLinkMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`characteristic`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceMdocGattLinkMethod2 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`characteristic`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceMdocGattLinkMethod3 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceSyncListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`step`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -824,6 +839,53 @@ internal open class UniffiVTableCallbackInterfaceLogForwarder(
     }
 
 }
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "decide")
+internal open class UniffiVTableCallbackInterfaceMdocConsent(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `decide`: UniffiCallbackInterfaceMdocConsentMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `decide`: UniffiCallbackInterfaceMdocConsentMethod0? = null,
+    ): UniffiVTableCallbackInterfaceMdocConsent(`uniffiFree`,`uniffiClone`,`decide`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceMdocConsent) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `decide` = other.`decide`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "mtu", "send", "read", "disconnect")
+internal open class UniffiVTableCallbackInterfaceMdocGattLink(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `mtu`: UniffiCallbackInterfaceMdocGattLinkMethod0? = null,
+    @JvmField internal var `send`: UniffiCallbackInterfaceMdocGattLinkMethod1? = null,
+    @JvmField internal var `read`: UniffiCallbackInterfaceMdocGattLinkMethod2? = null,
+    @JvmField internal var `disconnect`: UniffiCallbackInterfaceMdocGattLinkMethod3? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `mtu`: UniffiCallbackInterfaceMdocGattLinkMethod0? = null,
+        `send`: UniffiCallbackInterfaceMdocGattLinkMethod1? = null,
+        `read`: UniffiCallbackInterfaceMdocGattLinkMethod2? = null,
+        `disconnect`: UniffiCallbackInterfaceMdocGattLinkMethod3? = null,
+    ): UniffiVTableCallbackInterfaceMdocGattLink(`uniffiFree`,`uniffiClone`,`mtu`,`send`,`read`,`disconnect`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceMdocGattLink) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `mtu` = other.`mtu`
+        `send` = other.`send`
+        `read` = other.`read`
+        `disconnect` = other.`disconnect`
+    }
+
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onSync")
 internal open class UniffiVTableCallbackInterfaceSyncListener(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -874,6 +936,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_func_set_log_forwarder(
     ): Int
+    external fun uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_func_mdoc_read_nfc(
+    ): Int
     external fun uniffi_eid_ffi_checksum_func_verdict_reason_message(
     ): Int
     external fun uniffi_eid_ffi_checksum_func_kind_declaration_json(
@@ -916,6 +982,54 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_method_logforwarder_log(
     ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_connected(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_on_disconnected(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_state(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocconsent_decide(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocgattlink_mtu(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocgattlink_send(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocgattlink_read(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblereader_central_client_uuid(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblereader_connected(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblereader_ident(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblereader_on_disconnected(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblereader_on_value(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblereader_peripheral_server_uuid(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocblereader_verdict(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_verifier_verify_offline(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_verifierdesk_redeem(
@@ -923,6 +1037,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_synclistener_on_sync(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_present(
     ): Int
@@ -988,6 +1106,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_constructor_chipreadcancel_new(
     ): Int
+    external fun uniffi_eid_ffi_checksum_constructor_mdocblereader_new(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new(
+    ): Int
     external fun uniffi_eid_ffi_checksum_constructor_passcode_new(
     ): Int
     external fun uniffi_eid_ffi_checksum_constructor_verifier_fetch(
@@ -1021,6 +1143,8 @@ internal object UniffiLib {
         uniffiCallbackInterfaceHttpTransport.register(this)
         uniffiCallbackInterfaceKeyStore.register(this)
         uniffiCallbackInterfaceLogForwarder.register(this)
+        uniffiCallbackInterfaceMdocConsent.register(this)
+        uniffiCallbackInterfaceMdocGattLink.register(this)
         uniffiCallbackInterfaceSyncListener.register(this)
         
     }
@@ -1102,6 +1226,86 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_eid_ffi_fn_method_logforwarder_log(`ptr`: Long,`level`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_clone_mdocblepresentation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_mdocblepresentation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocblepresentation_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocblepresentation_central_client_uuid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblepresentation_connected(`ptr`: Long,`link`: Long,`mode`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocblepresentation_on_disconnected(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblepresentation_on_value(`ptr`: Long,`characteristic`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblepresentation_peripheral_server_uuid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblepresentation_qr_uri(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblepresentation_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_clone_mdocnfcpresentation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_mdocnfcpresentation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocnfcpresentation_on_deactivated(`ptr`: Long,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocnfcpresentation_process_apdu(`ptr`: Long,`apdu`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocnfcpresentation_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_clone_mdocconsent(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_mdocconsent(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_init_callback_vtable_mdocconsent(`vtable`: UniffiVTableCallbackInterfaceMdocConsent,
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocconsent_decide(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_clone_mdocgattlink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_mdocgattlink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_init_callback_vtable_mdocgattlink(`vtable`: UniffiVTableCallbackInterfaceMdocGattLink,
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocgattlink_mtu(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_eid_ffi_fn_method_mdocgattlink_send(`ptr`: Long,`characteristic`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocgattlink_read(`ptr`: Long,`characteristic`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocgattlink_disconnect(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_clone_mdocblereader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_mdocblereader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_constructor_mdocblereader_new(`engagementUri`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblereader_connected(`ptr`: Long,`link`: Long,`mode`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocblereader_ident(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblereader_on_disconnected(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblereader_on_value(`ptr`: Long,`characteristic`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_mdocblereader_verdict(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_clone_mdocreaderauth(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_mdocreaderauth(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_constructor_mdocreaderauth_new(`certificate`: RustBuffer.ByValue,`keyStore`: Long,`alias`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_eid_ffi_fn_clone_passcode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_free_passcode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1147,6 +1351,10 @@ internal object UniffiLib {
     external fun uniffi_eid_ffi_fn_free_wallethandle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_eid_ffi_fn_constructor_wallethandle_open(`config`: RustBuffer.ByValue,`keyStore`: Long,`http`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(`ptr`: Long,`consent`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_qr(`ptr`: Long,`ble`: RustBuffer.ByValue,`consent`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_present(`ptr`: Long,`profile`: RustBuffer.ByValue,`consent`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1216,6 +1424,10 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_eid_ffi_fn_func_set_log_forwarder(`forwarder`: RustBuffer.ByValue,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(`mode`: RustBuffer.ByValue,`characteristic`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_func_mdoc_read_nfc(`transport`: Long,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_eid_ffi_fn_func_verdict_reason_message(`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_func_kind_declaration_json(`kind`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1350,6 +1562,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_func_set_log_forwarder() and 0xFFFF) != 58929) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() and 0xFFFF) != 55680) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() and 0xFFFF) != 9707) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() and 0xFFFF) != 48933) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1413,6 +1631,78 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_logforwarder_log() and 0xFFFF) != 44364) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel() and 0xFFFF) != 22497) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid() and 0xFFFF) != 46301) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_connected() and 0xFFFF) != 61289) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_disconnected() and 0xFFFF) != 3753) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value() and 0xFFFF) != 224) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid() and 0xFFFF) != 38349) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri() and 0xFFFF) != 8702) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_state() and 0xFFFF) != 1093) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel() and 0xFFFF) != 43226) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated() and 0xFFFF) != 54905) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu() and 0xFFFF) != 23978) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state() and 0xFFFF) != 64298) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocconsent_decide() and 0xFFFF) != 31817) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocgattlink_mtu() and 0xFFFF) != 23686) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocgattlink_send() and 0xFFFF) != 62996) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocgattlink_read() and 0xFFFF) != 40502) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect() and 0xFFFF) != 53360) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblereader_central_client_uuid() and 0xFFFF) != 8107) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblereader_connected() and 0xFFFF) != 15347) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblereader_ident() and 0xFFFF) != 18184) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblereader_on_disconnected() and 0xFFFF) != 36107) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblereader_on_value() and 0xFFFF) != 7156) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblereader_peripheral_server_uuid() and 0xFFFF) != 33111) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblereader_verdict() and 0xFFFF) != 20912) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_method_verifier_verify_offline() and 0xFFFF) != 33353) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1423,6 +1713,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_synclistener_on_sync() and 0xFFFF) != 29610) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() and 0xFFFF) != 17858) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr() and 0xFFFF) != 28575) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_present() and 0xFFFF) != 41679) {
@@ -1519,6 +1815,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() and 0xFFFF) != 34550) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() and 0xFFFF) != 59924) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() and 0xFFFF) != 43754) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_passcode_new() and 0xFFFF) != 32336) {
@@ -4608,6 +4910,2215 @@ public object FfiConverterTypeLogForwarder: FfiConverter<LogForwarder, Long> {
 
 
 /**
+ * A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
+ * into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+ */
+public interface MdocBlePresentationInterface {
+    
+    /**
+     * The citizen closed the screen: State end to the reader, link dropped.
+     */
+    fun `cancel`()
+    
+    /**
+     * The reader's service UUID to scan for in central client mode (null if not offered).
+     */
+    fun `centralClientUuid`(): kotlin.String?
+    
+    /**
+     * A reader connected to our server (peripheral server mode), or we connected to the
+     * reader's server and discovered its characteristics (central client mode: the reader's
+     * Ident is read and checked, then State start is written). Call off the GATT callback
+     * thread in central client mode (`read` blocks).
+     */
+    fun `connected`(`link`: MdocGattLink, `mode`: MdocBleMode)
+    
+    /**
+     * The link dropped.
+     */
+    fun `onDisconnected`(): MdocPresentationState
+    
+    /**
+     * A value arrived on `characteristic` (a write by the reader to our server, or a
+     * notification from the reader's server). The consent is asked here when the request is
+     * complete.
+     */
+    fun `onValue`(`characteristic`: MdocCharacteristic, `value`: kotlin.ByteArray): MdocPresentationState
+    
+    /**
+     * The service UUID to advertise in peripheral server mode (null if not offered).
+     */
+    fun `peripheralServerUuid`(): kotlin.String?
+    
+    /**
+     * The QR code's text (`mdoc:` + base64url DeviceEngagement).
+     */
+    fun `qrUri`(): kotlin.String
+    
+    fun `state`(): MdocPresentationState
+    
+    companion object
+}
+
+/**
+ * A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
+ * into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+ */
+open class MdocBlePresentation: Disposable, AutoCloseable, MdocBlePresentationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_mdocblepresentation(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_mdocblepresentation(handle, status)
+        }
+    }
+
+    
+    /**
+     * The citizen closed the screen: State end to the reader, link dropped.
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The reader's service UUID to scan for in central client mode (null if not offered).
+     */override fun `centralClientUuid`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_central_client_uuid(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A reader connected to our server (peripheral server mode), or we connected to the
+     * reader's server and discovered its characteristics (central client mode: the reader's
+     * Ident is read and checked, then State start is written). Call off the GATT callback
+     * thread in central client mode (`read` blocks).
+     */
+    @Throws(EidException::class)override fun `connected`(`link`: MdocGattLink, `mode`: MdocBleMode)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_connected(
+        it,
+        
+        FfiConverterTypeMdocGattLink.lower(`link`),
+        FfiConverterTypeMdocBleMode.lower(`mode`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The link dropped.
+     */override fun `onDisconnected`(): MdocPresentationState {
+            return FfiConverterTypeMdocPresentationState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_on_disconnected(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A value arrived on `characteristic` (a write by the reader to our server, or a
+     * notification from the reader's server). The consent is asked here when the request is
+     * complete.
+     */
+    @Throws(EidException::class)override fun `onValue`(`characteristic`: MdocCharacteristic, `value`: kotlin.ByteArray): MdocPresentationState {
+            return FfiConverterTypeMdocPresentationState.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_on_value(
+        it,
+        
+        FfiConverterTypeMdocCharacteristic.lower(`characteristic`),
+        FfiConverterByteArray.lower(`value`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The service UUID to advertise in peripheral server mode (null if not offered).
+     */override fun `peripheralServerUuid`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_peripheral_server_uuid(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The QR code's text (`mdoc:` + base64url DeviceEngagement).
+     */override fun `qrUri`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_qr_uri(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    override fun `state`(): MdocPresentationState {
+            return FfiConverterTypeMdocPresentationState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblepresentation_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocBlePresentation: FfiConverter<MdocBlePresentation, Long> {
+    override fun lower(value: MdocBlePresentation): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): MdocBlePresentation {
+        return MdocBlePresentation(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): MdocBlePresentation {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MdocBlePresentation) = 8UL
+
+    override fun write(value: MdocBlePresentation, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
+ * offers (`peripheral_server_uuid`: scan and connect to the holder's server;
+ * `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
+ * then push what arrives into `on_value` / `on_disconnected`.
+ */
+public interface MdocBleReaderInterface {
+    
+    /**
+     * The service UUID our server offers in central client mode (null: not offered).
+     */
+    fun `centralClientUuid`(): kotlin.String?
+    
+    /**
+     * We connected to the holder's server (peripheral server mode: State start and the
+     * request go out), or the holder connected to ours (central client mode: we wait for its
+     * State start).
+     */
+    fun `connected`(`link`: MdocGattLink, `mode`: MdocBleMode)
+    
+    /**
+     * The value of our Ident characteristic in central client mode (16 bytes).
+     */
+    fun `ident`(): kotlin.ByteArray
+    
+    /**
+     * The link dropped: before the answer, a verdict that is not valid.
+     */
+    fun `onDisconnected`(): MdocVerdict?
+    
+    /**
+     * A value arrived from the holder; the verdict once its answer is checked.
+     */
+    fun `onValue`(`characteristic`: MdocCharacteristic, `value`: kotlin.ByteArray): MdocVerdict?
+    
+    /**
+     * The holder's service UUID in peripheral server mode (null: not offered).
+     */
+    fun `peripheralServerUuid`(): kotlin.String?
+    
+    /**
+     * The verdict, once there is one.
+     */
+    fun `verdict`(): MdocVerdict?
+    
+    companion object
+}
+
+/**
+ * A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
+ * offers (`peripheral_server_uuid`: scan and connect to the holder's server;
+ * `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
+ * then push what arrives into `on_value` / `on_disconnected`.
+ */
+open class MdocBleReader: Disposable, AutoCloseable, MdocBleReaderInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
+     */
+    constructor(`engagementUri`: kotlin.String, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new(
+    
+        
+        FfiConverterString.lower(`engagementUri`),
+        FfiConverterTypeMdocReadRequest.lower(`request`),
+        FfiConverterSequenceByteArray.lower(`iacas`),
+        FfiConverterOptionalTypeMdocReaderAuth.lower(`readerAuth`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_mdocblereader(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_mdocblereader(handle, status)
+        }
+    }
+
+    
+    /**
+     * The service UUID our server offers in central client mode (null: not offered).
+     */override fun `centralClientUuid`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * We connected to the holder's server (peripheral server mode: State start and the
+     * request go out), or the holder connected to ours (central client mode: we wait for its
+     * State start).
+     */
+    @Throws(EidException::class)override fun `connected`(`link`: MdocGattLink, `mode`: MdocBleMode)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_connected(
+        it,
+        
+        FfiConverterTypeMdocGattLink.lower(`link`),
+        FfiConverterTypeMdocBleMode.lower(`mode`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The value of our Ident characteristic in central client mode (16 bytes).
+     */override fun `ident`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_ident(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The link dropped: before the answer, a verdict that is not valid.
+     */override fun `onDisconnected`(): MdocVerdict? {
+            return FfiConverterOptionalTypeMdocVerdict.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_disconnected(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A value arrived from the holder; the verdict once its answer is checked.
+     */
+    @Throws(EidException::class)override fun `onValue`(`characteristic`: MdocCharacteristic, `value`: kotlin.ByteArray): MdocVerdict? {
+            return FfiConverterOptionalTypeMdocVerdict.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_value(
+        it,
+        
+        FfiConverterTypeMdocCharacteristic.lower(`characteristic`),
+        FfiConverterByteArray.lower(`value`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The holder's service UUID in peripheral server mode (null: not offered).
+     */override fun `peripheralServerUuid`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The verdict, once there is one.
+     */override fun `verdict`(): MdocVerdict? {
+            return FfiConverterOptionalTypeMdocVerdict.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_verdict(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocBleReader: FfiConverter<MdocBleReader, Long> {
+    override fun lower(value: MdocBleReader): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): MdocBleReader {
+        return MdocBleReader(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): MdocBleReader {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MdocBleReader) = 8UL
+
+    override fun write(value: MdocBleReader, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The citizen's consent, asked when a reader's request arrives: show the reader (or
+ * "unauthenticated"), every element and whether the reader will retain it, then the passcode
+ * or biometric prompt. Called on the thread that delivered the request (a GATT callback thread,
+ * the HCE worker): it may block on the UI, and must not call back into the presentation.
+ */
+public interface MdocConsent {
+    
+    fun `decide`(`request`: MdocPresentationRequest): MdocDecision
+    
+    companion object
+}
+
+/**
+ * The citizen's consent, asked when a reader's request arrives: show the reader (or
+ * "unauthenticated"), every element and whether the reader will retain it, then the passcode
+ * or biometric prompt. Called on the thread that delivered the request (a GATT callback thread,
+ * the HCE worker): it may block on the UI, and must not call back into the presentation.
+ */
+open class MdocConsentImpl: Disposable, AutoCloseable, MdocConsent
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_mdocconsent(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_mdocconsent(handle, status)
+        }
+    }
+
+    override fun `decide`(`request`: MdocPresentationRequest): MdocDecision {
+            return FfiConverterTypeMdocDecision.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocconsent_decide(
+        it,
+        
+        FfiConverterTypeMdocPresentationRequest.lower(`request`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceMdocConsent {
+    internal object `decide`: UniffiCallbackInterfaceMdocConsentMethod0 {
+        override fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeMdocConsent.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`decide`(
+                    FfiConverterTypeMdocPresentationRequest.lift(`request`),
+                )
+            }
+            val writeReturn = { value: MdocDecision -> uniffiOutReturn.setValue(FfiConverterTypeMdocDecision.lower(value)) }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeMdocConsent.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeMdocConsent.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceMdocConsent.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `decide`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_eid_ffi_fn_init_callback_vtable_mdocconsent(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocConsent: FfiConverter<MdocConsent, Long> {
+    internal val handleMap = UniffiHandleMap<MdocConsent>()
+
+    override fun lower(value: MdocConsent): Long {
+        if (value is MdocConsentImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): MdocConsent {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MdocConsentImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): MdocConsent {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MdocConsent) = 8UL
+
+    override fun write(value: MdocConsent, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The platform's BLE link for one session: bytes only. As GATT client `send` is a write
+ * without response, as GATT server a notification (Android `BluetoothGattServer`,
+ * CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
+ * a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
+ * the session never holds its lock while calling the link.
+ */
+public interface MdocGattLink {
+    
+    /**
+     * The negotiated ATT MTU (23..=515).
+     */
+    fun `mtu`(): kotlin.UInt
+    
+    /**
+     * Sends one characteristic value (at most MTU - 3 bytes).
+     */
+    fun `send`(`characteristic`: MdocCharacteristic, `value`: kotlin.ByteArray)
+    
+    /**
+     * Reads a characteristic of the peer's server (the holder reads Ident in central client
+     * mode). May block until the platform's read completes; not called from `on_value`.
+     */
+    fun `read`(`characteristic`: MdocCharacteristic): kotlin.ByteArray
+    
+    /**
+     * Drops the connection.
+     */
+    fun `disconnect`()
+    
+    companion object
+}
+
+/**
+ * The platform's BLE link for one session: bytes only. As GATT client `send` is a write
+ * without response, as GATT server a notification (Android `BluetoothGattServer`,
+ * CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
+ * a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
+ * the session never holds its lock while calling the link.
+ */
+open class MdocGattLinkImpl: Disposable, AutoCloseable, MdocGattLink
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_mdocgattlink(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_mdocgattlink(handle, status)
+        }
+    }
+
+    
+    /**
+     * The negotiated ATT MTU (23..=515).
+     */override fun `mtu`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_mtu(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Sends one characteristic value (at most MTU - 3 bytes).
+     */
+    @Throws(EidException::class)override fun `send`(`characteristic`: MdocCharacteristic, `value`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_send(
+        it,
+        
+        FfiConverterTypeMdocCharacteristic.lower(`characteristic`),
+        FfiConverterByteArray.lower(`value`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Reads a characteristic of the peer's server (the holder reads Ident in central client
+     * mode). May block until the platform's read completes; not called from `on_value`.
+     */
+    @Throws(EidException::class)override fun `read`(`characteristic`: MdocCharacteristic): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_read(
+        it,
+        
+        FfiConverterTypeMdocCharacteristic.lower(`characteristic`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Drops the connection.
+     */override fun `disconnect`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_disconnect(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceMdocGattLink {
+    internal object `mtu`: UniffiCallbackInterfaceMdocGattLinkMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: IntByReference,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeMdocGattLink.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`mtu`(
+                )
+            }
+            val writeReturn = { value: kotlin.UInt -> uniffiOutReturn.setValue(FfiConverterUInt.lower(value)) }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+    internal object `send`: UniffiCallbackInterfaceMdocGattLinkMethod1 {
+        override fun callback(`uniffiHandle`: Long,`characteristic`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeMdocGattLink.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`send`(
+                    FfiConverterTypeMdocCharacteristic.lift(`characteristic`),
+                    FfiConverterByteArray.lift(`value`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: EidException -> FfiConverterTypeEidError.lower(e) }
+            )
+        }
+    }
+    internal object `read`: UniffiCallbackInterfaceMdocGattLinkMethod2 {
+        override fun callback(`uniffiHandle`: Long,`characteristic`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeMdocGattLink.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`read`(
+                    FfiConverterTypeMdocCharacteristic.lift(`characteristic`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: EidException -> FfiConverterTypeEidError.lower(e) }
+            )
+        }
+    }
+    internal object `disconnect`: UniffiCallbackInterfaceMdocGattLinkMethod3 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeMdocGattLink.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`disconnect`(
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeMdocGattLink.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeMdocGattLink.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceMdocGattLink.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `mtu`,
+        `send`,
+        `read`,
+        `disconnect`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_eid_ffi_fn_init_callback_vtable_mdocgattlink(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocGattLink: FfiConverter<MdocGattLink, Long> {
+    internal val handleMap = UniffiHandleMap<MdocGattLink>()
+
+    override fun lower(value: MdocGattLink): Long {
+        if (value is MdocGattLinkImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): MdocGattLink {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MdocGattLinkImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): MdocGattLink {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MdocGattLink) = 8UL
+
+    override fun write(value: MdocGattLink, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
+ * application D2760000850101 and the mdoc application A0000002480400 for the service.
+ */
+public interface MdocNfcPresentationInterface {
+    
+    /**
+     * The citizen closed the screen: the session is over.
+     */
+    fun `cancel`()
+    
+    /**
+     * The HCE link went away: the selection and any half-sent answer are dropped; the
+     * engagement stays, so the same reader can tap again.
+     */
+    fun `onDeactivated`(`reason`: MdocNfcDeactivation)
+    
+    /**
+     * One command APDU in, its response (data + SW1 SW2) out. Asks the consent when the
+     * request arrives, so call it off the main thread (and answer with `sendResponseApdu`).
+     */
+    fun `processApdu`(`apdu`: kotlin.ByteArray): kotlin.ByteArray
+    
+    fun `state`(): MdocPresentationState
+    
+    companion object
+}
+
+/**
+ * A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
+ * application D2760000850101 and the mdoc application A0000002480400 for the service.
+ */
+open class MdocNfcPresentation: Disposable, AutoCloseable, MdocNfcPresentationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_mdocnfcpresentation(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_mdocnfcpresentation(handle, status)
+        }
+    }
+
+    
+    /**
+     * The citizen closed the screen: the session is over.
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The HCE link went away: the selection and any half-sent answer are dropped; the
+     * engagement stays, so the same reader can tap again.
+     */override fun `onDeactivated`(`reason`: MdocNfcDeactivation)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_on_deactivated(
+        it,
+        
+        FfiConverterTypeMdocNfcDeactivation.lower(`reason`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * One command APDU in, its response (data + SW1 SW2) out. Asks the consent when the
+     * request arrives, so call it off the main thread (and answer with `sendResponseApdu`).
+     */override fun `processApdu`(`apdu`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_process_apdu(
+        it,
+        
+        FfiConverterByteArray.lower(`apdu`),_status)
+}
+    }
+    )
+    }
+    
+
+    override fun `state`(): MdocPresentationState {
+            return FfiConverterTypeMdocPresentationState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocNfcPresentation: FfiConverter<MdocNfcPresentation, Long> {
+    override fun lower(value: MdocNfcPresentation): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): MdocNfcPresentation {
+        return MdocNfcPresentation(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): MdocNfcPresentation {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MdocNfcPresentation) = 8UL
+
+    override fun write(value: MdocNfcPresentation, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+ * the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+ * show who asks.
+ */
+public interface MdocReaderAuthInterface {
+    
+    companion object
+}
+
+/**
+ * The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+ * the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+ * show who asks.
+ */
+open class MdocReaderAuth: Disposable, AutoCloseable, MdocReaderAuthInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    constructor(`certificate`: kotlin.ByteArray, `keyStore`: KeyStore, `alias`: kotlin.String) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_constructor_mdocreaderauth_new(
+    
+        
+        FfiConverterByteArray.lower(`certificate`),
+        FfiConverterTypeKeyStore.lower(`keyStore`),
+        FfiConverterString.lower(`alias`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_mdocreaderauth(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_mdocreaderauth(handle, status)
+        }
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocReaderAuth: FfiConverter<MdocReaderAuth, Long> {
+    override fun lower(value: MdocReaderAuth): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): MdocReaderAuth {
+        return MdocReaderAuth(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): MdocReaderAuth {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MdocReaderAuth) = 8UL
+
+    override fun write(value: MdocReaderAuth, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A 6-digit passcode. Made once from the digits the user typed; its string form is redacted.
  */
 public interface PasscodeInterface {
@@ -5856,6 +8367,19 @@ public object FfiConverterTypeVerifierDesk: FfiConverter<VerifierDesk, Long> {
 public interface WalletHandleInterface {
     
     /**
+     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
+     * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     */
+    fun `mdocPresentNfc`(`consent`: MdocConsent): MdocNfcPresentation
+    
+    /**
+     * Starts a presentation engaged by QR: show `qr_uri()`, advertise (peripheral server mode)
+     * or scan for (central client mode) the service UUIDs it names, then hand the link to
+     * `connected`. The wallet must be unlocked (the passcode or biometric of the screen).
+     */
+    fun `mdocPresentQr`(`ble`: MdocBleOptions, `consent`: MdocConsent): MdocBlePresentation
+    
+    /**
      * An offline QR for `profile` after the citizen's consent, bound to the verifier's `nonce`
      * when its screen shows one. Valid 60 s. Fails with `Presentation` when no credential of
      * the profile was ever synced.
@@ -6099,6 +8623,46 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
             UniffiLib.uniffi_eid_ffi_fn_clone_wallethandle(handle, status)
         }
     }
+
+    
+    /**
+     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
+     * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     */
+    @Throws(EidException::class)override fun `mdocPresentNfc`(`consent`: MdocConsent): MdocNfcPresentation {
+            return FfiConverterTypeMdocNfcPresentation.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(
+        it,
+        
+        FfiConverterTypeMdocConsent.lower(`consent`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Starts a presentation engaged by QR: show `qr_uri()`, advertise (peripheral server mode)
+     * or scan for (central client mode) the service UUIDs it names, then hand the link to
+     * `connected`. The wallet must be unlocked (the passcode or biometric of the screen).
+     */
+    @Throws(EidException::class)override fun `mdocPresentQr`(`ble`: MdocBleOptions, `consent`: MdocConsent): MdocBlePresentation {
+            return FfiConverterTypeMdocBlePresentation.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_qr(
+        it,
+        
+        FfiConverterTypeMdocBleOptions.lower(`ble`),
+        FfiConverterTypeMdocConsent.lower(`consent`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -7428,6 +9992,376 @@ public object FfiConverterTypeLabelledField: FfiConverterRustBuffer<LabelledFiel
             FfiConverterString.write(value.`valueJson`, buf)
             FfiConverterOptionalString.write(value.`valueLabelVi`, buf)
             FfiConverterOptionalString.write(value.`valueLabelEn`, buf)
+    }
+}
+
+
+
+/**
+ * Which BLE modes the QR engagement offers (at least one).
+ */
+data class MdocBleOptions (
+    var `peripheralServer`: kotlin.Boolean
+    , 
+    var `centralClient`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocBleOptions: FfiConverterRustBuffer<MdocBleOptions> {
+    override fun read(buf: ByteBuffer): MdocBleOptions {
+        return MdocBleOptions(
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocBleOptions) = (
+            FfiConverterBoolean.allocationSize(value.`peripheralServer`) +
+            FfiConverterBoolean.allocationSize(value.`centralClient`)
+    )
+
+    override fun write(value: MdocBleOptions, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`peripheralServer`, buf)
+            FfiConverterBoolean.write(value.`centralClient`, buf)
+    }
+}
+
+
+
+/**
+ * One disclosed element; `value_json` is its CBOR value as JSON (byte strings base64, dates
+ * as text). Personal data: never log it.
+ */
+data class MdocElement (
+    var `namespace`: kotlin.String
+    , 
+    var `identifier`: kotlin.String
+    , 
+    var `valueJson`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocElement: FfiConverterRustBuffer<MdocElement> {
+    override fun read(buf: ByteBuffer): MdocElement {
+        return MdocElement(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocElement) = (
+            FfiConverterString.allocationSize(value.`namespace`) +
+            FfiConverterString.allocationSize(value.`identifier`) +
+            FfiConverterString.allocationSize(value.`valueJson`)
+    )
+
+    override fun write(value: MdocElement, buf: ByteBuffer) {
+            FfiConverterString.write(value.`namespace`, buf)
+            FfiConverterString.write(value.`identifier`, buf)
+            FfiConverterString.write(value.`valueJson`, buf)
+    }
+}
+
+
+
+/**
+ * What the citizen is asked to approve.
+ */
+data class MdocPresentationRequest (
+    /**
+     * The authenticated reader; null: unauthenticated (show it so).
+     */
+    var `reader`: MdocReaderIdentity?
+    , 
+    var `readerAuthError`: MdocReaderAuthError?
+    , 
+    var `documents`: List<MdocRequestedDocument>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocPresentationRequest: FfiConverterRustBuffer<MdocPresentationRequest> {
+    override fun read(buf: ByteBuffer): MdocPresentationRequest {
+        return MdocPresentationRequest(
+            FfiConverterOptionalTypeMdocReaderIdentity.read(buf),
+            FfiConverterOptionalTypeMdocReaderAuthError.read(buf),
+            FfiConverterSequenceTypeMdocRequestedDocument.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocPresentationRequest) = (
+            FfiConverterOptionalTypeMdocReaderIdentity.allocationSize(value.`reader`) +
+            FfiConverterOptionalTypeMdocReaderAuthError.allocationSize(value.`readerAuthError`) +
+            FfiConverterSequenceTypeMdocRequestedDocument.allocationSize(value.`documents`)
+    )
+
+    override fun write(value: MdocPresentationRequest, buf: ByteBuffer) {
+            FfiConverterOptionalTypeMdocReaderIdentity.write(value.`reader`, buf)
+            FfiConverterOptionalTypeMdocReaderAuthError.write(value.`readerAuthError`, buf)
+            FfiConverterSequenceTypeMdocRequestedDocument.write(value.`documents`, buf)
+    }
+}
+
+
+
+/**
+ * What to ask the holder for: one docType and its elements.
+ */
+data class MdocReadRequest (
+    var `docType`: kotlin.String
+    , 
+    var `elements`: List<MdocRequestedElement>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocReadRequest: FfiConverterRustBuffer<MdocReadRequest> {
+    override fun read(buf: ByteBuffer): MdocReadRequest {
+        return MdocReadRequest(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeMdocRequestedElement.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocReadRequest) = (
+            FfiConverterString.allocationSize(value.`docType`) +
+            FfiConverterSequenceTypeMdocRequestedElement.allocationSize(value.`elements`)
+    )
+
+    override fun write(value: MdocReadRequest, buf: ByteBuffer) {
+            FfiConverterString.write(value.`docType`, buf)
+            FfiConverterSequenceTypeMdocRequestedElement.write(value.`elements`, buf)
+    }
+}
+
+
+
+/**
+ * The reader as its certificate names it, once its signature verified.
+ */
+data class MdocReaderIdentity (
+    var `subject`: kotlin.String
+    , 
+    var `certificate`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocReaderIdentity: FfiConverterRustBuffer<MdocReaderIdentity> {
+    override fun read(buf: ByteBuffer): MdocReaderIdentity {
+        return MdocReaderIdentity(
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocReaderIdentity) = (
+            FfiConverterString.allocationSize(value.`subject`) +
+            FfiConverterByteArray.allocationSize(value.`certificate`)
+    )
+
+    override fun write(value: MdocReaderIdentity, buf: ByteBuffer) {
+            FfiConverterString.write(value.`subject`, buf)
+            FfiConverterByteArray.write(value.`certificate`, buf)
+    }
+}
+
+
+
+data class MdocRequestedDocument (
+    var `docType`: kotlin.String
+    , 
+    var `elements`: List<MdocRequestedElement>
+    , 
+    /**
+     * Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
+     */
+    var `held`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer<MdocRequestedDocument> {
+    override fun read(buf: ByteBuffer): MdocRequestedDocument {
+        return MdocRequestedDocument(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeMdocRequestedElement.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocRequestedDocument) = (
+            FfiConverterString.allocationSize(value.`docType`) +
+            FfiConverterSequenceTypeMdocRequestedElement.allocationSize(value.`elements`) +
+            FfiConverterBoolean.allocationSize(value.`held`)
+    )
+
+    override fun write(value: MdocRequestedDocument, buf: ByteBuffer) {
+            FfiConverterString.write(value.`docType`, buf)
+            FfiConverterSequenceTypeMdocRequestedElement.write(value.`elements`, buf)
+            FfiConverterBoolean.write(value.`held`, buf)
+    }
+}
+
+
+
+/**
+ * One element a reader asks for, with its intent to retain it.
+ */
+data class MdocRequestedElement (
+    var `namespace`: kotlin.String
+    , 
+    var `identifier`: kotlin.String
+    , 
+    var `intentToRetain`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocRequestedElement: FfiConverterRustBuffer<MdocRequestedElement> {
+    override fun read(buf: ByteBuffer): MdocRequestedElement {
+        return MdocRequestedElement(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocRequestedElement) = (
+            FfiConverterString.allocationSize(value.`namespace`) +
+            FfiConverterString.allocationSize(value.`identifier`) +
+            FfiConverterBoolean.allocationSize(value.`intentToRetain`)
+    )
+
+    override fun write(value: MdocRequestedElement, buf: ByteBuffer) {
+            FfiConverterString.write(value.`namespace`, buf)
+            FfiConverterString.write(value.`identifier`, buf)
+            FfiConverterBoolean.write(value.`intentToRetain`, buf)
+    }
+}
+
+
+
+/**
+ * The reader's verdict. `elements` is empty unless `valid`; `reasons` lists every failure.
+ */
+data class MdocVerdict (
+    var `valid`: kotlin.Boolean
+    , 
+    var `docType`: kotlin.String
+    , 
+    var `elements`: List<MdocElement>
+    , 
+    var `reasons`: List<kotlin.String>
+    , 
+    /**
+     * The request was signed with the desk's reader certificate (`MdocReaderAuth`).
+     */
+    var `readerAuthenticated`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocVerdict: FfiConverterRustBuffer<MdocVerdict> {
+    override fun read(buf: ByteBuffer): MdocVerdict {
+        return MdocVerdict(
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeMdocElement.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocVerdict) = (
+            FfiConverterBoolean.allocationSize(value.`valid`) +
+            FfiConverterString.allocationSize(value.`docType`) +
+            FfiConverterSequenceTypeMdocElement.allocationSize(value.`elements`) +
+            FfiConverterSequenceString.allocationSize(value.`reasons`) +
+            FfiConverterBoolean.allocationSize(value.`readerAuthenticated`)
+    )
+
+    override fun write(value: MdocVerdict, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`valid`, buf)
+            FfiConverterString.write(value.`docType`, buf)
+            FfiConverterSequenceTypeMdocElement.write(value.`elements`, buf)
+            FfiConverterSequenceString.write(value.`reasons`, buf)
+            FfiConverterBoolean.write(value.`readerAuthenticated`, buf)
     }
 }
 
@@ -8997,6 +11931,18 @@ sealed class EidException: kotlin.Exception() {
     }
     
     /**
+     * An ISO 18013-5 session failed: the BLE or NFC link dropped, a wrong reader (BLE Ident),
+     * or a message out of protocol. Nothing was shared unless the state says so.
+     */
+    class Mdoc(
+        
+        val `reason`: kotlin.String
+        ) : EidException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
      * A bug or an unexpected failure of a foreign callback.
      */
     class Internal(
@@ -9083,7 +12029,10 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
             29 -> EidException.Storage(
                 FfiConverterString.read(buf),
                 )
-            30 -> EidException.Internal(
+            30 -> EidException.Mdoc(
+                FfiConverterString.read(buf),
+                )
+            31 -> EidException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -9219,6 +12168,11 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 4UL
             )
             is EidException.Storage -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is EidException.Mdoc -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
@@ -9364,8 +12318,13 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.Internal -> {
+            is EidException.Mdoc -> {
                 buf.putInt(30)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is EidException.Internal -> {
+                buf.putInt(31)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -9498,6 +12457,325 @@ public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
     override fun allocationSize(value: LogLevel) = 4UL
 
     override fun write(value: LogLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Which side's GATT server carries the session (18013-5 §8.3.3.1.1).
+ */
+
+enum class MdocBleMode {
+    
+    /**
+     * The holder's phone is the GATT server (peripheral); the reader connects and writes.
+     */
+    PERIPHERAL_SERVER,
+    /**
+     * The reader is the GATT server; the holder's phone connects as client and checks Ident.
+     */
+    CENTRAL_CLIENT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocBleMode: FfiConverterRustBuffer<MdocBleMode> {
+    override fun read(buf: ByteBuffer) = try {
+        MdocBleMode.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MdocBleMode) = 4UL
+
+    override fun write(value: MdocBleMode, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * The characteristics of the mdoc service; their UUIDs depend on the mode
+ * (`mdoc_characteristic_uuid`).
+ */
+
+enum class MdocCharacteristic {
+    
+    STATE,
+    CLIENT2_SERVER,
+    SERVER2_CLIENT,
+    /**
+     * Central client mode only: the reader's server offers it, the holder reads it.
+     */
+    IDENT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocCharacteristic: FfiConverterRustBuffer<MdocCharacteristic> {
+    override fun read(buf: ByteBuffer) = try {
+        MdocCharacteristic.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MdocCharacteristic) = 4UL
+
+    override fun write(value: MdocCharacteristic, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+
+enum class MdocDecision {
+    
+    ACCEPT,
+    DECLINE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocDecision: FfiConverterRustBuffer<MdocDecision> {
+    override fun read(buf: ByteBuffer) = try {
+        MdocDecision.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MdocDecision) = 4UL
+
+    override fun write(value: MdocDecision, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Why the HCE link went away (Android `HostApduService.onDeactivated`).
+ */
+
+enum class MdocNfcDeactivation {
+    
+    /**
+     * The reader's field was lost (`DEACTIVATION_LINK_LOSS`): a tap may resume.
+     */
+    LINK_LOSS,
+    /**
+     * The reader selected another application (`DEACTIVATION_DESELECTED`).
+     */
+    DESELECTED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocNfcDeactivation: FfiConverterRustBuffer<MdocNfcDeactivation> {
+    override fun read(buf: ByteBuffer) = try {
+        MdocNfcDeactivation.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MdocNfcDeactivation) = 4UL
+
+    override fun write(value: MdocNfcDeactivation, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where a presentation stands.
+ */
+sealed class MdocPresentationState {
+    
+    /**
+     * Engaged; no request answered yet.
+     */
+    object Waiting : MdocPresentationState()
+    
+    
+    /**
+     * The citizen accepted: the response went to the reader.
+     */
+    object Shared : MdocPresentationState()
+    
+    
+    /**
+     * The citizen declined: the reader got a session termination, no data.
+     */
+    object Declined : MdocPresentationState()
+    
+    
+    /**
+     * The session ended before a request was answered (reader left, refused, or bad message).
+     */
+    data class Ended(
+        val `reason`: kotlin.String) : MdocPresentationState()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocPresentationState : FfiConverterRustBuffer<MdocPresentationState>{
+    override fun read(buf: ByteBuffer): MdocPresentationState {
+        return when(buf.getInt()) {
+            1 -> MdocPresentationState.Waiting
+            2 -> MdocPresentationState.Shared
+            3 -> MdocPresentationState.Declined
+            4 -> MdocPresentationState.Ended(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: MdocPresentationState): ULong = when(value) {
+        is MdocPresentationState.Waiting -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is MdocPresentationState.Shared -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is MdocPresentationState.Declined -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is MdocPresentationState.Ended -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: MdocPresentationState, buf: ByteBuffer) {
+        when(value) {
+            is MdocPresentationState.Waiting -> {
+                buf.putInt(1)
+                Unit
+            }
+            is MdocPresentationState.Shared -> {
+                buf.putInt(2)
+                Unit
+            }
+            is MdocPresentationState.Declined -> {
+                buf.putInt(3)
+                Unit
+            }
+            is MdocPresentationState.Ended -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Why the reader is not authenticated.
+ */
+
+enum class MdocReaderAuthError {
+    
+    UNSIGNED,
+    FORM,
+    UNTRUSTED,
+    EXPIRED,
+    SIGNATURE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocReaderAuthError: FfiConverterRustBuffer<MdocReaderAuthError> {
+    override fun read(buf: ByteBuffer) = try {
+        MdocReaderAuthError.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MdocReaderAuthError) = 4UL
+
+    override fun write(value: MdocReaderAuthError, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -10463,6 +13741,38 @@ public object FfiConverterOptionalTypeLogForwarder: FfiConverterRustBuffer<LogFo
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeMdocReaderAuth: FfiConverterRustBuffer<MdocReaderAuth?> {
+    override fun read(buf: ByteBuffer): MdocReaderAuth? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMdocReaderAuth.read(buf)
+    }
+
+    override fun allocationSize(value: MdocReaderAuth?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMdocReaderAuth.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MdocReaderAuth?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMdocReaderAuth.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePasscode: FfiConverterRustBuffer<Passcode?> {
     override fun read(buf: ByteBuffer): Passcode? {
         if (buf.get().toInt() == 0) {
@@ -10517,6 +13827,102 @@ public object FfiConverterOptionalTypeSyncListener: FfiConverterRustBuffer<SyncL
         } else {
             buf.put(1)
             FfiConverterTypeSyncListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMdocReaderIdentity: FfiConverterRustBuffer<MdocReaderIdentity?> {
+    override fun read(buf: ByteBuffer): MdocReaderIdentity? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMdocReaderIdentity.read(buf)
+    }
+
+    override fun allocationSize(value: MdocReaderIdentity?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMdocReaderIdentity.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MdocReaderIdentity?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMdocReaderIdentity.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMdocVerdict: FfiConverterRustBuffer<MdocVerdict?> {
+    override fun read(buf: ByteBuffer): MdocVerdict? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMdocVerdict.read(buf)
+    }
+
+    override fun allocationSize(value: MdocVerdict?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMdocVerdict.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MdocVerdict?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMdocVerdict.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMdocReaderAuthError: FfiConverterRustBuffer<MdocReaderAuthError?> {
+    override fun read(buf: ByteBuffer): MdocReaderAuthError? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMdocReaderAuthError.read(buf)
+    }
+
+    override fun allocationSize(value: MdocReaderAuthError?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMdocReaderAuthError.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MdocReaderAuthError?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMdocReaderAuthError.write(value, buf)
         }
     }
 }
@@ -10749,6 +14155,90 @@ public object FfiConverterSequenceTypeLabelledField: FfiConverterRustBuffer<List
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeLabelledField.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMdocElement: FfiConverterRustBuffer<List<MdocElement>> {
+    override fun read(buf: ByteBuffer): List<MdocElement> {
+        val len = buf.getInt()
+        return List<MdocElement>(len) {
+            FfiConverterTypeMdocElement.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MdocElement>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMdocElement.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MdocElement>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMdocElement.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMdocRequestedDocument: FfiConverterRustBuffer<List<MdocRequestedDocument>> {
+    override fun read(buf: ByteBuffer): List<MdocRequestedDocument> {
+        val len = buf.getInt()
+        return List<MdocRequestedDocument>(len) {
+            FfiConverterTypeMdocRequestedDocument.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MdocRequestedDocument>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMdocRequestedDocument.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MdocRequestedDocument>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMdocRequestedDocument.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMdocRequestedElement: FfiConverterRustBuffer<List<MdocRequestedElement>> {
+    override fun read(buf: ByteBuffer): List<MdocRequestedElement> {
+        val len = buf.getInt()
+        return List<MdocRequestedElement>(len) {
+            FfiConverterTypeMdocRequestedElement.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MdocRequestedElement>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMdocRequestedElement.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MdocRequestedElement>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMdocRequestedElement.write(it, buf)
         }
     }
 }
@@ -10996,6 +14486,46 @@ public typealias FfiConverterTypeQrDate = FfiConverterString
 }
     
     
+
+        /**
+         * The 18013-5 UUID of `characteristic` in `mode` (e.g. `00000001-a123-48ce-896b-4c76973373e6`);
+         * null for Ident in peripheral server mode.
+         */ fun `mdocCharacteristicUuid`(`mode`: MdocBleMode, `characteristic`: MdocCharacteristic): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(
+    
+        
+        FfiConverterTypeMdocBleMode.lower(`mode`),
+        FfiConverterTypeMdocCharacteristic.lower(`characteristic`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
+         * answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
+         * link that fails mid-way fails with `Mdoc`.
+         */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `mdocReadNfc`(`transport`: ApduTransport, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?) : MdocVerdict {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc(
+        FfiConverterTypeApduTransport.lower(`transport`),
+        FfiConverterTypeMdocReadRequest.lower(`request`),
+        FfiConverterSequenceByteArray.lower(`iacas`),
+        FfiConverterOptionalTypeMdocReaderAuth.lower(`readerAuth`),),
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeMdocVerdict.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
 
         /**
          * The English text of `reason` for the officer (what `eid verify` prints).

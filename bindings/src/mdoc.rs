@@ -1,0 +1,469 @@
+//! ISO 18013-5 presentations from the wallet: engagement by QR (`mdoc:` URI, then BLE in either
+//! mode over the app's `MdocGattLink`) or by NFC (the phone as a card: `process_apdu` from an
+//! HCE service). The sessions, the wallet's single-use MSOs and the transaction log are
+//! eid-core's (`HolderSession`, `BleHolder`, `NfcHolder`, `WalletMdocs`); here only locks,
+//! callbacks and types.
+
+use crate::error::{EidError, ble_failure};
+use crate::log::{LogLevel, log};
+use crate::mdoc_link::{
+    Deferred, MdocBleMode, MdocCharacteristic, MdocConsent, MdocGattLink, Outbox, uuid_text,
+};
+use crate::wallet::WalletHandle;
+use eid_core::mdoc::transport::ble::{BleMode, random_service_uuid, retrieval_method};
+use eid_core::mdoc::transport::ble_session::{BleHolder, HolderOutcome, HolderParty};
+use eid_core::mdoc::transport::nfc::NfcHolder;
+use eid_core::mdoc::{
+    Decision, HolderPolicy, HolderSession, PresentationRequest, SessionEnd, ephemeral_key,
+};
+use eid_core::wallet::{Wallet, WalletMdocs};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+type Mdocs = WalletMdocs<Arc<Wallet>>;
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Which BLE modes the QR engagement offers (at least one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct MdocBleOptions {
+    pub peripheral_server: bool,
+    pub central_client: bool,
+}
+
+/// Where a presentation stands.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum MdocPresentationState {
+    /// Engaged; no request answered yet.
+    Waiting,
+    /// The citizen accepted: the response went to the reader.
+    Shared,
+    /// The citizen declined: the reader got a session termination, no data.
+    Declined,
+    /// The session ended before a request was answered (reader left, refused, or bad message).
+    Ended { reason: String },
+}
+
+fn state_of(outcome: &HolderOutcome) -> MdocPresentationState {
+    match (outcome.decision, outcome.end) {
+        (Some(Decision::Accept), _) => MdocPresentationState::Shared,
+        (Some(Decision::Decline), _) => MdocPresentationState::Declined,
+        (None, Some(SessionEnd::ReaderRefused(why))) => MdocPresentationState::Ended {
+            reason: format!("reader refused: {why}"),
+        },
+        (None, Some(end)) => MdocPresentationState::Ended {
+            reason: format!("{end:?}"),
+        },
+        (None, None) => MdocPresentationState::Ended {
+            reason: "the reader ended the session".into(),
+        },
+    }
+}
+
+/// Records an answered request in the transaction log, once.
+fn record(
+    mdocs: &Mdocs,
+    recorded: &mut bool,
+    request: Option<&PresentationRequest>,
+    decision: Option<Decision>,
+) {
+    if *recorded {
+        return;
+    }
+    if let (Some(r), Some(d)) = (request, decision) {
+        *recorded = true;
+        if let Err(e) = mdocs.record(r, d) {
+            log(LogLevel::Warn, || {
+                format!("mdoc presentation: not recorded: {e}")
+            });
+        }
+    }
+}
+
+fn consent_fn(
+    consent: Arc<dyn MdocConsent>,
+) -> impl FnMut(&PresentationRequest) -> Decision + Send {
+    move |r: &PresentationRequest| consent.decide(r.clone())
+}
+
+fn locked<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, EidError> {
+    m.lock().map_err(|_| EidError::Internal {
+        reason: "a previous call panicked".into(),
+    })
+}
+
+#[uniffi::export]
+impl WalletHandle {
+    /// Starts a presentation engaged by QR: show `qr_uri()`, advertise (peripheral server mode)
+    /// or scan for (central client mode) the service UUIDs it names, then hand the link to
+    /// `connected`. The wallet must be unlocked (the passcode or biometric of the screen).
+    pub fn mdoc_present_qr(
+        &self,
+        ble: MdocBleOptions,
+        consent: Arc<dyn MdocConsent>,
+    ) -> Result<Arc<MdocBlePresentation>, EidError> {
+        if !self.wallet.is_unlocked() {
+            return Err(EidError::NotUnlocked);
+        }
+        if !ble.peripheral_server && !ble.central_client {
+            return Err(EidError::InvalidInput {
+                reason: "offer at least one BLE mode".into(),
+            });
+        }
+        let peripheral = ble.peripheral_server.then(random_service_uuid);
+        let central = ble.central_client.then(random_service_uuid);
+        let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
+        let session = HolderSession::qr(key, vec![retrieval_method(peripheral, central)])
+            .map_err(|_| EidError::Crypto)?;
+        Ok(Arc::new(MdocBlePresentation {
+            uri: session.qr_uri(),
+            peripheral,
+            central,
+            outbox: Outbox::default(),
+            state: Mutex::new(BleState {
+                session,
+                policy: Mdocs::policy(now_s()),
+                mdocs: WalletMdocs::new(self.wallet.clone()),
+                consent: Box::new(consent_fn(consent)),
+                ble: None,
+                link: None,
+                recorded: false,
+                state: MdocPresentationState::Waiting,
+            }),
+        }))
+    }
+
+    /// Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
+    /// and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+    pub fn mdoc_present_nfc(
+        &self,
+        consent: Arc<dyn MdocConsent>,
+    ) -> Result<Arc<MdocNfcPresentation>, EidError> {
+        if !self.wallet.is_unlocked() {
+            return Err(EidError::NotUnlocked);
+        }
+        let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
+        let holder = NfcHolder::new(
+            key,
+            Mdocs::policy(now_s()),
+            WalletMdocs::new(self.wallet.clone()),
+            consent_fn(consent),
+        )
+        .map_err(|_| EidError::Crypto)?;
+        Ok(Arc::new(MdocNfcPresentation {
+            state: Mutex::new(NfcState {
+                holder,
+                mdocs: WalletMdocs::new(self.wallet.clone()),
+                recorded: false,
+            }),
+        }))
+    }
+}
+
+struct BleState {
+    session: HolderSession,
+    policy: HolderPolicy<'static>,
+    mdocs: Mdocs,
+    consent: Box<dyn FnMut(&PresentationRequest) -> Decision + Send>,
+    ble: Option<BleHolder>,
+    link: Option<Arc<dyn MdocGattLink>>,
+    recorded: bool,
+    state: MdocPresentationState,
+}
+
+impl BleState {
+    fn finished(&mut self, outcome: &HolderOutcome) {
+        self.state = state_of(outcome);
+        record(
+            &self.mdocs,
+            &mut self.recorded,
+            outcome.request.as_ref(),
+            outcome.decision,
+        );
+    }
+}
+
+/// A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
+/// into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+#[derive(uniffi::Object)]
+pub struct MdocBlePresentation {
+    uri: String,
+    peripheral: Option<[u8; 16]>,
+    central: Option<[u8; 16]>,
+    outbox: Outbox,
+    state: Mutex<BleState>,
+}
+
+impl std::fmt::Debug for MdocBlePresentation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MdocBlePresentation")
+            .finish_non_exhaustive()
+    }
+}
+
+impl MdocBlePresentation {
+    /// Runs `f` on the session under the lock, then delivers its sends without the lock.
+    fn with_link<T>(
+        &self,
+        f: impl FnOnce(&mut BleState, &mut Deferred<'_>) -> T,
+    ) -> Result<T, EidError> {
+        let mut s = locked(&self.state)?;
+        let Some(link) = s.link.clone() else {
+            return Err(EidError::InvalidInput {
+                reason: "not connected".into(),
+            });
+        };
+        let mut d = Deferred::new(&link);
+        let r = f(&mut s, &mut d);
+        d.into_outbox(&self.outbox);
+        drop(s);
+        self.outbox.flush(&*link);
+        Ok(r)
+    }
+}
+
+#[uniffi::export]
+impl MdocBlePresentation {
+    /// The QR code's text (`mdoc:` + base64url DeviceEngagement).
+    pub fn qr_uri(&self) -> String {
+        self.uri.clone()
+    }
+
+    /// The service UUID to advertise in peripheral server mode (null if not offered).
+    pub fn peripheral_server_uuid(&self) -> Option<String> {
+        self.peripheral.as_ref().map(uuid_text)
+    }
+
+    /// The reader's service UUID to scan for in central client mode (null if not offered).
+    pub fn central_client_uuid(&self) -> Option<String> {
+        self.central.as_ref().map(uuid_text)
+    }
+
+    /// A reader connected to our server (peripheral server mode), or we connected to the
+    /// reader's server and discovered its characteristics (central client mode: the reader's
+    /// Ident is read and checked, then State start is written). Call off the GATT callback
+    /// thread in central client mode (`read` blocks).
+    pub fn connected(
+        &self,
+        link: Arc<dyn MdocGattLink>,
+        mode: MdocBleMode,
+    ) -> Result<(), EidError> {
+        let offered = match mode {
+            BleMode::PeripheralServer => self.peripheral.is_some(),
+            BleMode::CentralClient => self.central.is_some(),
+        };
+        {
+            let mut s = locked(&self.state)?;
+            if !offered || s.ble.is_some() {
+                return Err(EidError::InvalidInput {
+                    reason: "mode not offered, or already connected".into(),
+                });
+            }
+            s.ble = Some(BleHolder::new(mode, &s.session));
+            s.link = Some(link);
+        }
+        self.with_link(|s, d| match s.ble.as_mut().map(|b| b.connected(d)) {
+            Some(Err(e)) => {
+                s.state = MdocPresentationState::Ended {
+                    reason: e.to_string(),
+                };
+                Err(ble_failure(e))
+            }
+            _ => Ok(()),
+        })?
+    }
+
+    /// A value arrived on `characteristic` (a write by the reader to our server, or a
+    /// notification from the reader's server). The consent is asked here when the request is
+    /// complete.
+    pub fn on_value(
+        &self,
+        characteristic: MdocCharacteristic,
+        value: Vec<u8>,
+    ) -> Result<MdocPresentationState, EidError> {
+        self.with_link(|s, d| {
+            let BleState {
+                session,
+                policy,
+                mdocs,
+                consent,
+                ble,
+                ..
+            } = s;
+            let Some(ble) = ble.as_mut() else {
+                return Err(EidError::InvalidInput {
+                    reason: "not connected".into(),
+                });
+            };
+            let party = HolderParty {
+                session,
+                policy,
+                source: mdocs,
+                consent: consent.as_mut(),
+            };
+            match ble.on_value(d, party, characteristic, &value) {
+                Ok(Some(outcome)) => {
+                    s.finished(&outcome);
+                    Ok(s.state.clone())
+                }
+                Ok(None) => Ok(s.state.clone()),
+                Err(e) => {
+                    let outcome = ble.outcome().clone();
+                    s.finished(&outcome);
+                    Err(ble_failure(e))
+                }
+            }
+        })?
+    }
+
+    /// The link dropped.
+    pub fn on_disconnected(&self) -> MdocPresentationState {
+        let Ok(mut s) = locked(&self.state) else {
+            return MdocPresentationState::Ended {
+                reason: "internal".into(),
+            };
+        };
+        let BleState { session, ble, .. } = &mut *s;
+        if let Some(b) = ble.as_mut().filter(|b| !b.is_done()) {
+            let r = b.on_disconnected(session);
+            let outcome = b.outcome().clone();
+            s.finished(&outcome);
+            if let Err(e) = r {
+                s.state = MdocPresentationState::Ended {
+                    reason: e.to_string(),
+                };
+            }
+        } else if s.ble.is_none() {
+            s.session.transport_ended();
+            s.state = MdocPresentationState::Ended {
+                reason: "no reader connected".into(),
+            };
+        }
+        s.state.clone()
+    }
+
+    /// The citizen closed the screen: State end to the reader, link dropped.
+    pub fn cancel(&self) {
+        let connected = self.with_link(|s, d| {
+            let BleState { session, ble, .. } = s;
+            if let Some(b) = ble.as_mut().filter(|b| !b.is_done()) {
+                b.cancel(d, session);
+            }
+        });
+        if let Ok(mut s) = locked(&self.state) {
+            if connected.is_err() {
+                s.session.transport_ended();
+            }
+            if s.state == MdocPresentationState::Waiting {
+                s.state = MdocPresentationState::Ended {
+                    reason: "cancelled".into(),
+                };
+            }
+        }
+    }
+
+    pub fn state(&self) -> MdocPresentationState {
+        locked(&self.state).map_or(
+            MdocPresentationState::Ended {
+                reason: "internal".into(),
+            },
+            |s| s.state.clone(),
+        )
+    }
+}
+
+struct NfcState {
+    holder: NfcHolder<'static>,
+    /// The same wallet, for the transaction log (the holder owns the session's MSOs).
+    mdocs: Mdocs,
+    recorded: bool,
+}
+
+impl NfcState {
+    fn state(&mut self) -> MdocPresentationState {
+        let finished = self.holder.session().is_finished();
+        if finished {
+            record(
+                &self.mdocs,
+                &mut self.recorded,
+                self.holder.last_request.as_ref(),
+                self.holder.last_decision,
+            );
+        }
+        match (self.holder.last_decision, finished) {
+            (Some(Decision::Accept), _) => MdocPresentationState::Shared,
+            (Some(Decision::Decline), _) => MdocPresentationState::Declined,
+            (None, false) => MdocPresentationState::Waiting,
+            (None, true) => MdocPresentationState::Ended {
+                reason: "the session ended before a request was answered".into(),
+            },
+        }
+    }
+}
+
+/// Why the HCE link went away (Android `HostApduService.onDeactivated`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MdocNfcDeactivation {
+    /// The reader's field was lost (`DEACTIVATION_LINK_LOSS`): a tap may resume.
+    LinkLoss,
+    /// The reader selected another application (`DEACTIVATION_DESELECTED`).
+    Deselected,
+}
+
+/// A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
+/// application D2760000850101 and the mdoc application A0000002480400 for the service.
+#[derive(uniffi::Object)]
+pub struct MdocNfcPresentation {
+    state: Mutex<NfcState>,
+}
+
+impl std::fmt::Debug for MdocNfcPresentation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MdocNfcPresentation")
+            .finish_non_exhaustive()
+    }
+}
+
+#[uniffi::export]
+impl MdocNfcPresentation {
+    /// One command APDU in, its response (data + SW1 SW2) out. Asks the consent when the
+    /// request arrives, so call it off the main thread (and answer with `sendResponseApdu`).
+    pub fn process_apdu(&self, apdu: Vec<u8>) -> Vec<u8> {
+        let Ok(mut s) = self.state.lock() else {
+            // SW 6F00: no precise diagnosis.
+            return vec![0x6F, 0x00];
+        };
+        let r = s.holder.process_apdu(&apdu);
+        s.state();
+        r
+    }
+
+    /// The HCE link went away: the selection and any half-sent answer are dropped; the
+    /// engagement stays, so the same reader can tap again.
+    pub fn on_deactivated(&self, reason: MdocNfcDeactivation) {
+        if let Ok(mut s) = self.state.lock() {
+            let _ = reason;
+            s.holder.field_reset();
+        }
+    }
+
+    /// The citizen closed the screen: the session is over.
+    pub fn cancel(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.holder.deactivated();
+            s.state();
+        }
+    }
+
+    pub fn state(&self) -> MdocPresentationState {
+        self.state.lock().map_or(
+            MdocPresentationState::Ended {
+                reason: "internal".into(),
+            },
+            |mut s| s.state(),
+        )
+    }
+}

@@ -1,0 +1,374 @@
+//! The verifier's side of ISO 18013-5: reads a holder over the app's NFC link (`mdoc_read_nfc`,
+//! the phone or desk reader as PCD) or over BLE after scanning its QR (`MdocBleReader`), and
+//! checks the answer against the IACAs given: a verdict {valid, doctype, elements, reasons,
+//! reader_authenticated}, as `eid mdoc read --json` prints it. The sessions and checks are
+//! eid-core's (`ReaderSession`, `BleReader`, `read_mdoc`, `MdocVerdict`).
+
+use crate::chip::{ApduTransport, ForeignLink};
+use crate::error::{EidError, ble_failure};
+use crate::keys::{ForeignKeyStore, KeyStore};
+use crate::mdoc_link::{
+    Deferred, MdocBleMode, MdocCharacteristic, MdocGattLink, MdocRequestedElement, Outbox,
+    uuid_text,
+};
+use crate::run::on_runtime_blocking;
+use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_ident, ble_options};
+use eid_core::mdoc::transport::ble_session::BleReader;
+use eid_core::mdoc::transport::nfc::read_mdoc;
+use eid_core::mdoc::{
+    self as core, DeviceEngagement, ItemsRequest, ReaderError, ReaderSession, ReaderSigner,
+    Tagged24, ephemeral_key,
+};
+use eid_crypto::trust::TrustStore;
+use std::sync::{Arc, Mutex};
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What to ask the holder for: one docType and its elements.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MdocReadRequest {
+    pub doc_type: String,
+    pub elements: Vec<MdocRequestedElement>,
+}
+
+/// One disclosed element; `value_json` is its CBOR value as JSON (byte strings base64, dates
+/// as text). Personal data: never log it.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MdocElement {
+    pub namespace: String,
+    pub identifier: String,
+    pub value_json: String,
+}
+
+/// The reader's verdict. `elements` is empty unless `valid`; `reasons` lists every failure.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MdocVerdict {
+    pub valid: bool,
+    pub doc_type: String,
+    pub elements: Vec<MdocElement>,
+    pub reasons: Vec<String>,
+    /// The request was signed with the desk's reader certificate (`MdocReaderAuth`).
+    pub reader_authenticated: bool,
+}
+
+impl std::fmt::Debug for MdocVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MdocVerdict")
+            .field("valid", &self.valid)
+            .field("reasons", &self.reasons)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<core::MdocVerdict> for MdocVerdict {
+    fn from(v: core::MdocVerdict) -> Self {
+        MdocVerdict {
+            valid: v.valid,
+            doc_type: v.doc_type,
+            elements: v
+                .elements
+                .into_iter()
+                .map(|e| MdocElement {
+                    namespace: e.namespace,
+                    identifier: e.identifier,
+                    value_json: e.value.to_string(),
+                })
+                .collect(),
+            reasons: v.reasons,
+            reader_authenticated: v.reader_authenticated,
+        }
+    }
+}
+
+fn trust(iacas: &[Vec<u8>]) -> Result<TrustStore, EidError> {
+    let mut t = TrustStore::new();
+    for der in iacas {
+        t.add_der(der).map_err(|e| EidError::InvalidInput {
+            reason: format!("IACA certificate: {e}"),
+        })?;
+    }
+    if t.is_empty() {
+        return Err(EidError::InvalidInput {
+            reason: "no IACA certificate given".into(),
+        });
+    }
+    Ok(t)
+}
+
+/// The desk's reader certificate (DER, issued under a reader CA the wallets trust) and its key in
+/// the desk's key store: requests are then signed (readerAuth, 18013-5 §9.1.4) and holders can
+/// show who asks.
+#[derive(uniffi::Object)]
+pub struct MdocReaderAuth {
+    certificate: Vec<u8>,
+    keys: ForeignKeyStore,
+    alias: String,
+}
+
+impl std::fmt::Debug for MdocReaderAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MdocReaderAuth").finish_non_exhaustive()
+    }
+}
+
+#[uniffi::export]
+impl MdocReaderAuth {
+    #[uniffi::constructor]
+    pub fn new(certificate: Vec<u8>, key_store: Arc<dyn KeyStore>, alias: String) -> Arc<Self> {
+        Arc::new(MdocReaderAuth {
+            certificate,
+            keys: ForeignKeyStore(key_store),
+            alias,
+        })
+    }
+}
+
+impl MdocReaderAuth {
+    /// ES256 r || s with the desk's reader key.
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, ReaderError> {
+        eid_core::keys::sign_es256_raw(&self.keys, &self.alias, tbs)
+            .map_err(|_| ReaderError::Signing)
+    }
+}
+
+fn items(r: &MdocReadRequest) -> ItemsRequest {
+    ItemsRequest::new(&r.doc_type, r.elements.clone())
+}
+
+/// Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
+/// answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
+/// link that fails mid-way fails with `Mdoc`.
+#[uniffi::export]
+pub async fn mdoc_read_nfc(
+    transport: Arc<dyn ApduTransport>,
+    request: MdocReadRequest,
+    iacas: Vec<Vec<u8>>,
+    reader_auth: Option<Arc<MdocReaderAuth>>,
+) -> Result<MdocVerdict, EidError> {
+    on_runtime_blocking("mdoc_read_nfc", move || {
+        let iacas = trust(&iacas)?;
+        let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
+        let mut link = ForeignLink(transport);
+        let mut sign = |tbs: &[u8]| match &reader_auth {
+            Some(a) => a.sign(tbs),
+            None => Err(ReaderError::Signing),
+        };
+        let signer = reader_auth.as_ref().map(|a| ReaderSigner {
+            certificate: &a.certificate,
+            sign: &mut sign,
+        });
+        let signed = signer.is_some();
+        let read = read_mdoc(&mut link, key, &[items(&request)], signer, &iacas, now_s()).map_err(
+            |e| EidError::Mdoc {
+                reason: e.to_string(),
+            },
+        )?;
+        Ok(core::MdocVerdict::from_outcome(read.outcome, &request.doc_type, signed).into())
+    })
+    .await
+}
+
+struct ReaderState {
+    session: ReaderSession,
+    establishment: Vec<u8>,
+    ble: Option<BleReader>,
+    link: Option<Arc<dyn MdocGattLink>>,
+    verdict: Option<MdocVerdict>,
+}
+
+/// A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
+/// offers (`peripheral_server_uuid`: scan and connect to the holder's server;
+/// `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
+/// then push what arrives into `on_value` / `on_disconnected`.
+#[derive(uniffi::Object)]
+pub struct MdocBleReader {
+    signed: bool,
+    doc_type: String,
+    key_bytes: Tagged24,
+    peripheral: Option<[u8; 16]>,
+    central: Option<[u8; 16]>,
+    iacas: TrustStore,
+    outbox: Outbox,
+    state: Mutex<ReaderState>,
+}
+
+impl std::fmt::Debug for MdocBleReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MdocBleReader").finish_non_exhaustive()
+    }
+}
+
+fn locked(m: &Mutex<ReaderState>) -> Result<std::sync::MutexGuard<'_, ReaderState>, EidError> {
+    m.lock().map_err(|_| EidError::Internal {
+        reason: "a previous call panicked".into(),
+    })
+}
+
+#[uniffi::export]
+impl MdocBleReader {
+    /// From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
+    #[uniffi::constructor]
+    pub fn new(
+        engagement_uri: String,
+        request: MdocReadRequest,
+        iacas: Vec<Vec<u8>>,
+        reader_auth: Option<Arc<MdocReaderAuth>>,
+    ) -> Result<Arc<Self>, EidError> {
+        let iacas = trust(&iacas)?;
+        let engagement = DeviceEngagement::from_uri(engagement_uri.trim()).map_err(|e| {
+            EidError::InvalidInput {
+                reason: format!("engagement: {e}"),
+            }
+        })?;
+        let Some((peripheral, central)) = ble_options(&engagement.retrieval_methods) else {
+            return Err(EidError::InvalidInput {
+                reason: "the engagement offers no BLE".into(),
+            });
+        };
+        let key_bytes = engagement.e_device_key_bytes.clone();
+        let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
+        let mut session = ReaderSession::qr(key, engagement).map_err(|_| EidError::Crypto)?;
+        let mut sign = |tbs: &[u8]| match &reader_auth {
+            Some(a) => a.sign(tbs),
+            None => Err(ReaderError::Signing),
+        };
+        let signer = reader_auth.as_ref().map(|a| ReaderSigner {
+            certificate: &a.certificate,
+            sign: &mut sign,
+        });
+        let signed = signer.is_some();
+        let establishment =
+            session
+                .establish(&[items(&request)], signer)
+                .map_err(|e| EidError::Mdoc {
+                    reason: e.to_string(),
+                })?;
+        Ok(Arc::new(MdocBleReader {
+            signed,
+            doc_type: request.doc_type,
+            key_bytes,
+            peripheral,
+            central,
+            iacas,
+            outbox: Outbox::default(),
+            state: Mutex::new(ReaderState {
+                session,
+                establishment,
+                ble: None,
+                link: None,
+                verdict: None,
+            }),
+        }))
+    }
+
+    /// The holder's service UUID in peripheral server mode (null: not offered).
+    pub fn peripheral_server_uuid(&self) -> Option<String> {
+        self.peripheral.as_ref().map(uuid_text)
+    }
+
+    /// The service UUID our server offers in central client mode (null: not offered).
+    pub fn central_client_uuid(&self) -> Option<String> {
+        self.central.as_ref().map(uuid_text)
+    }
+
+    /// The value of our Ident characteristic in central client mode (16 bytes).
+    pub fn ident(&self) -> Vec<u8> {
+        ble_ident(&self.key_bytes).to_vec()
+    }
+
+    /// We connected to the holder's server (peripheral server mode: State start and the
+    /// request go out), or the holder connected to ours (central client mode: we wait for its
+    /// State start).
+    pub fn connected(
+        &self,
+        link: Arc<dyn MdocGattLink>,
+        mode: MdocBleMode,
+    ) -> Result<(), EidError> {
+        let offered = match mode {
+            BleMode::PeripheralServer => self.peripheral.is_some(),
+            BleMode::CentralClient => self.central.is_some(),
+        };
+        let mut s = locked(&self.state)?;
+        if !offered || s.ble.is_some() {
+            return Err(EidError::InvalidInput {
+                reason: "mode not offered, or already connected".into(),
+            });
+        }
+        let endpoint = BleEndpoint::new(mode, BleRole::Reader, &self.key_bytes);
+        let mut ble = BleReader::new(endpoint, std::mem::take(&mut s.establishment));
+        let mut d = Deferred::new(&link);
+        let r = ble.connected(&mut d);
+        d.into_outbox(&self.outbox);
+        s.ble = Some(ble);
+        s.link = Some(link.clone());
+        drop(s);
+        self.outbox.flush(&*link);
+        r.map_err(ble_failure)
+    }
+
+    /// A value arrived from the holder; the verdict once its answer is checked.
+    pub fn on_value(
+        &self,
+        characteristic: MdocCharacteristic,
+        value: Vec<u8>,
+    ) -> Result<Option<MdocVerdict>, EidError> {
+        let mut s = locked(&self.state)?;
+        let ReaderState {
+            session,
+            ble,
+            link,
+            verdict,
+            ..
+        } = &mut *s;
+        let (Some(ble), Some(link)) = (ble.as_mut(), link.clone()) else {
+            return Err(EidError::InvalidInput {
+                reason: "not connected".into(),
+            });
+        };
+        let mut d = Deferred::new(&link);
+        let r = ble.on_value(
+            &mut d,
+            session,
+            &self.iacas,
+            now_s(),
+            characteristic,
+            &value,
+        );
+        d.into_outbox(&self.outbox);
+        let out = match r {
+            Ok(Some(outcome)) => {
+                let v: MdocVerdict =
+                    core::MdocVerdict::from_outcome(outcome, &self.doc_type, self.signed).into();
+                *verdict = Some(v.clone());
+                Ok(Some(v))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(ble_failure(e)),
+        };
+        drop(s);
+        self.outbox.flush(&*link);
+        out
+    }
+
+    /// The link dropped: before the answer, a verdict that is not valid.
+    pub fn on_disconnected(&self) -> Option<MdocVerdict> {
+        let mut s = locked(&self.state).ok()?;
+        if s.verdict.is_none() {
+            let why = match s.ble.as_mut() {
+                Some(b) if !b.is_done() => b.on_disconnected().to_string(),
+                _ => "the link dropped before the holder answered".to_owned(),
+            };
+            s.verdict = Some(core::MdocVerdict::failed(&self.doc_type, self.signed, why).into());
+        }
+        s.verdict.clone()
+    }
+
+    /// The verdict, once there is one.
+    pub fn verdict(&self) -> Option<MdocVerdict> {
+        locked(&self.state).ok()?.verdict.clone()
+    }
+}

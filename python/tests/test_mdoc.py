@@ -1,0 +1,324 @@
+"""ISO 18013-5 through the bindings: an activated wallet presents its mdocs to a reader in the
+same process. The GATT link and the NFC link are Python objects that only move bytes (what the
+Android and CoreBluetooth glue do); the protocol, chunking and checks are the library's."""
+
+import asyncio
+import base64
+import json
+import urllib.request
+
+import eid_testing
+import pytest
+from conftest import activate
+from eid_wallet import (
+    ApduTransport,
+    EidError,
+    MdocBleMode,
+    MdocBleOptions,
+    MdocBleReader,
+    MdocCharacteristic,
+    MdocConsent,
+    MdocDecision,
+    MdocGattLink,
+    MdocNfcDeactivation,
+    MdocPresentationState,
+    MdocReadRequest,
+    MdocReaderAuth,
+    MdocReaderAuthError,
+    MdocRequestedElement,
+    TransactionKind,
+    TransactionOutcome,
+    mdoc_characteristic_uuid,
+    mdoc_read_nfc,
+)
+
+MDL = "org.iso.18013.5.1.mDL"
+MDL_NS = "org.iso.18013.5.1"
+PHOTO_ID = "org.iso.23220.photoid.1"
+PHOTO_ID_NS = "org.iso.23220.1"
+
+
+def b64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@pytest.fixture(scope="module")
+def iacas(backend):
+    url, _ = backend
+    with urllib.request.urlopen(url + "/v1/trust-list", timeout=10) as r:
+        listed = json.load(r)["iaca"]
+    assert len(listed) == 1
+    return [b64(c) for c in listed]
+
+
+@pytest.fixture(scope="module")
+def wallet(tmp_path_factory, backend):
+    from conftest import SoftwareKeyStore
+
+    url, _ = backend
+    citizen = eid_testing.sim_citizens(6)[5]
+    return activate(tmp_path_factory.mktemp("mdoc-wallet"), SoftwareKeyStore(), url, citizen), citizen
+
+
+class Consent(MdocConsent):
+    """The citizen: records what was shown and answers `decision`."""
+
+    def __init__(self, decision):
+        self.decision = decision
+        self.shown = []
+
+    def decide(self, request):
+        self.shown.append(request)
+        return self.decision
+
+
+def request(doc_type, ns, ids, retain=False):
+    return MdocReadRequest(
+        doc_type=doc_type,
+        elements=[MdocRequestedElement(namespace=ns, identifier=i, intent_to_retain=retain) for i in ids],
+    )
+
+
+class MemoryLink(MdocGattLink):
+    """One side's end of an in-memory GATT connection: a send is the peer's `on_value`
+    (synchronously, as the harshest platform would), values are checked against the MTU."""
+
+    def __init__(self, mtu, counts):
+        self._mtu = mtu
+        self.peer = None
+        self.ident = None
+        self.counts = counts
+        self.closed = False
+
+    def mtu(self):
+        return self._mtu
+
+    def send(self, characteristic, value):
+        if self.closed:
+            raise EidError.Mdoc(reason="link closed")
+        assert len(value) <= self._mtu - 3
+        self.counts.append(len(value))
+        self.peer.on_value(characteristic, value)
+
+    def read(self, characteristic):
+        assert characteristic == MdocCharacteristic.IDENT
+        return self.ident
+
+    def disconnect(self):
+        if not self.closed:
+            self.closed = True
+            self.peer.on_disconnected()
+
+
+def ble_round_trip(holder, reader, mode, mtu=185):
+    """Connects holder and reader in `mode` and returns the reader's verdict."""
+    counts = []
+    to_reader = MemoryLink(mtu, counts)  # the holder's link: sends reach the reader
+    to_holder = MemoryLink(mtu, counts)  # the reader's link: sends reach the holder
+    to_reader.peer, to_holder.peer = reader, holder
+    if mode == MdocBleMode.PERIPHERAL_SERVER:
+        # The reader connects to the holder's server: it writes State start and the request.
+        holder.connected(to_reader, mode)
+        reader.connected(to_holder, mode)
+    else:
+        # The holder connects to the reader's server, reads Ident, writes State start.
+        to_reader.ident = reader.ident()
+        reader.connected(to_holder, mode)
+        holder.connected(to_reader, mode)
+    return reader.verdict(), counts
+
+
+@pytest.mark.parametrize("mode", [MdocBleMode.PERIPHERAL_SERVER, MdocBleMode.CENTRAL_CLIENT])
+def test_ble_round_trip_in_both_modes_shares_only_the_asked_elements(wallet, iacas, mode):
+    w, citizen = wallet
+    before = len(w.transactions())
+    consent = Consent(MdocDecision.ACCEPT)
+    holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=True), consent)
+    uri = holder.qr_uri()
+    assert uri.startswith("mdoc:")
+    asked = ["family_name", "given_name", "birth_date", "resident_address", "document_number", "sex"]
+    reader = MdocBleReader(uri, request(PHOTO_ID, PHOTO_ID_NS, asked, retain=True), iacas, None)
+    assert reader.peripheral_server_uuid() == holder.peripheral_server_uuid()
+    assert reader.central_client_uuid() == holder.central_client_uuid()
+    assert reader.peripheral_server_uuid() != reader.central_client_uuid()
+
+    verdict, counts = ble_round_trip(holder, reader, mode, mtu=64)
+    assert verdict is not None and verdict.valid, verdict
+    assert verdict.doc_type == PHOTO_ID and verdict.reasons == []
+    got = {(e.namespace, e.identifier): json.loads(e.value_json) for e in verdict.elements}
+    assert set(got) == {(PHOTO_ID_NS, i) for i in asked}
+    assert got[(PHOTO_ID_NS, "document_number")] == citizen.id_number
+    # Request and response crossed in many chunks of at most MTU - 3: chunking is the library's.
+    assert len(counts) > 10 and max(counts) <= 61
+    assert holder.state() == MdocPresentationState.SHARED()
+
+    # The citizen saw the request: unauthenticated reader, every element with intent to retain.
+    [shown] = consent.shown
+    assert shown.reader is None
+    [doc] = shown.documents
+    assert doc.doc_type == PHOTO_ID and doc.held
+    assert [e.identifier for e in doc.elements] == asked
+    assert all(e.intent_to_retain for e in doc.elements)
+
+    log = w.transactions()
+    assert len(log) == before + 1
+    entry = max((t for t in log if t.profile == "mdoc"), key=lambda t: t.at_ms)
+    assert entry.kind == TransactionKind.PRESENTATION and entry.profile == "mdoc"
+    assert entry.outcome == TransactionOutcome.SUCCESS
+    assert entry.counterparty == "unauthenticated reader"
+    assert sorted(entry.fields) == sorted(f"{PHOTO_ID}/{PHOTO_ID_NS}/{i}" for i in asked)
+
+
+def test_ble_decline_gives_the_reader_nothing(wallet, iacas):
+    w, _ = wallet
+    before = len(w.transactions())
+    holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=False), Consent(MdocDecision.DECLINE))
+    assert holder.central_client_uuid() is None
+    reader = MdocBleReader(holder.qr_uri(), request(MDL, MDL_NS, ["family_name", "driving_privileges"]), iacas, None)
+    verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER, mtu=23)
+    assert not verdict.valid and verdict.elements == []
+    assert any("without a response" in r for r in verdict.reasons), verdict.reasons
+    assert holder.state() == MdocPresentationState.DECLINED()
+    log = w.transactions()
+    assert len(log) == before + 1
+    assert any(t.profile == "mdoc" and t.outcome == TransactionOutcome.REFUSED for t in log)
+    # A mode the engagement does not offer is refused.
+    with pytest.raises(EidError.InvalidInput):
+        holder.connected(MemoryLink(185, []), MdocBleMode.CENTRAL_CLIENT)
+
+
+def test_ble_wrong_reader_ident_is_refused(wallet, iacas):
+    w, _ = wallet
+    consent = Consent(MdocDecision.ACCEPT)
+    holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=False, central_client=True), consent)
+    link = MemoryLink(185, [])
+    link.ident = bytes(16)
+    link.peer = MdocBleReader(holder.qr_uri(), request(MDL, MDL_NS, ["family_name"]), iacas, None)
+    with pytest.raises(EidError.Mdoc):
+        holder.connected(link, MdocBleMode.CENTRAL_CLIENT)
+    assert link.closed and consent.shown == []
+
+
+def reader_certificate(keys, alias):
+    """A self-signed reader certificate for a key of `keys` (no wallet trusts its CA)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    keys.create_signing_key(alias)
+    key = keys._signing[alias]
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test reader desk")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_a_signed_request_is_reader_authenticated_and_shown_as_untrusted(wallet, iacas):
+    from conftest import SoftwareKeyStore
+
+    w, _ = wallet
+    keys = SoftwareKeyStore()
+    auth = MdocReaderAuth(reader_certificate(keys, "reader"), keys, "reader")
+    consent = Consent(MdocDecision.ACCEPT)
+    holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=False), consent)
+    reader = MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name"]), iacas, auth)
+    verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER)
+    assert verdict.valid and verdict.reader_authenticated, verdict
+    # The wallet knows no reader CA yet: the reader is shown as not authenticated, and why.
+    [shown] = consent.shown
+    assert shown.reader is None and shown.reader_auth_error == MdocReaderAuthError.UNTRUSTED
+    # A key the store does not hold: the request cannot be signed.
+    with pytest.raises(EidError.Mdoc):
+        MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name"]), iacas,
+                      MdocReaderAuth(reader_certificate(keys, "other"), SoftwareKeyStore(), "other"))
+
+
+def test_characteristic_uuids_are_the_standard_ones():
+    assert mdoc_characteristic_uuid(MdocBleMode.PERIPHERAL_SERVER, MdocCharacteristic.STATE) == (
+        "00000001-a123-48ce-896b-4c76973373e6"
+    )
+    assert mdoc_characteristic_uuid(MdocBleMode.CENTRAL_CLIENT, MdocCharacteristic.IDENT) == (
+        "00000008-a123-48ce-896b-4c76973373e6"
+    )
+    assert mdoc_characteristic_uuid(MdocBleMode.PERIPHERAL_SERVER, MdocCharacteristic.IDENT) is None
+
+
+class Hce(ApduTransport):
+    """The reader's NFC link: every command APDU handed to the holder's `process_apdu`, as the
+    phone's HCE service does; `short` forces short APDUs (chaining and GET RESPONSE)."""
+
+    def __init__(self, holder, short=False):
+        self.holder = holder
+        self.short = short
+        self.apdus = []
+
+    def transceive(self, command):
+        self.apdus.append(bytes(command))
+        return self.holder.process_apdu(command)
+
+    def max_transceive_length(self):
+        return 261 if self.short else 65544
+
+    def extended_length_supported(self):
+        return not self.short
+
+    def reconnect(self):
+        pass
+
+
+@pytest.mark.parametrize("short", [False, True])
+def test_nfc_reader_apdus_go_to_process_apdu(wallet, iacas, short):
+    w, _ = wallet
+    before = len(w.transactions())
+    consent = Consent(MdocDecision.ACCEPT)
+    holder = w.mdoc_present_nfc(consent)
+    assert holder.state() == MdocPresentationState.WAITING()
+    link = Hce(holder, short)
+    asked = ["family_name", "birth_date", "resident_address"]
+    verdict = asyncio.run(mdoc_read_nfc(link, request(PHOTO_ID, PHOTO_ID_NS, asked), iacas, None))
+    assert verdict.valid, verdict.reasons
+    assert {e.identifier for e in verdict.elements} == set(asked)
+    # SELECT of the NDEF application first, then the mdoc application, then ENVELOPEs.
+    assert link.apdus[0][:5] == bytes([0x00, 0xA4, 0x04, 0x00, 0x07])
+    assert bytes.fromhex("A0000002480400") in b"".join(a for a in link.apdus if a[1] == 0xA4)
+    assert any(a[1] == 0xC3 for a in link.apdus)
+    if short:
+        assert any(a[1] == 0xC0 for a in link.apdus), "GET RESPONSE for a long answer"
+    assert holder.state() == MdocPresentationState.SHARED()
+    assert len(consent.shown) == 1
+    assert len(w.transactions()) == before + 1
+
+
+def test_nfc_decline_and_deactivation(wallet, iacas):
+    w, _ = wallet
+    holder = w.mdoc_present_nfc(Consent(MdocDecision.DECLINE))
+    # A field loss mid-way: the selection is gone (ENVELOPE refused), the engagement stays.
+    assert bytes(holder.process_apdu(bytes.fromhex("00A4040007A0000002480400")))[-2:] == b"\x90\x00"
+    holder.on_deactivated(MdocNfcDeactivation.LINK_LOSS)
+    assert bytes(holder.process_apdu(bytes.fromhex("00C3000002530000")))[-2:] == b"\x69\x82"
+    verdict = asyncio.run(mdoc_read_nfc(Hce(holder), request(MDL, MDL_NS, ["family_name"]), iacas, None))
+    assert not verdict.valid and verdict.elements == []
+    assert holder.state() == MdocPresentationState.DECLINED()
+    # Garbage never panics.
+    assert len(bytes(holder.process_apdu(b"\x00"))) == 2
+
+
+def test_presenting_needs_an_unlocked_wallet(wallet):
+    w, _ = wallet
+    w.lock()
+    try:
+        with pytest.raises(EidError.NotUnlocked):
+            w.mdoc_present_nfc(Consent(MdocDecision.ACCEPT))
+    finally:
+        w.unlock("123456")
