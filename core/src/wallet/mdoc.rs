@@ -3,13 +3,12 @@
 //! like presentation credentials), kept sealed in the presentation slots under the profile
 //! `mso_mdoc:<docType>`, one marked used per presentation or export.
 
+use super::batch::{self, BatchFormat};
 use super::{Result, Wallet, WalletError};
-use crate::account::passcode::Passcode;
-use crate::api::{B64, consent_action, credential_batch_digest, credential_format};
+use crate::api::{B64, credential_format};
 use crate::credential::DocumentKind;
 use crate::mdoc::{self, CheckError, IssuerSigned, IssuerVerified, check_issuer_signed};
 use crate::present::PresentError;
-use crate::transactions::TransactionKind;
 use eid_crypto::trust::TrustStore;
 
 /// A docType is refilled at sync when fewer unused MSOs than this are left.
@@ -30,7 +29,32 @@ pub fn doc_type_of(kind: DocumentKind) -> Option<&'static str> {
 }
 
 fn slot_profile(doc_type: &str) -> String {
-    format!("{}:{doc_type}", credential_format::MSO_MDOC)
+    batch::slot_profile(credential_format::MSO_MDOC, doc_type)
+}
+
+/// The mdoc stock's part in the refill at sync.
+pub(super) struct Mdocs;
+
+impl BatchFormat for Mdocs {
+    const FORMAT: &'static str = credential_format::MSO_MDOC;
+    const WHAT: &'static str = "mdoc credentials";
+    const LOW_WATER: u64 = MDOC_LOW_WATER;
+    const BATCH: usize = MDOC_BATCH;
+    fn type_of(kind: DocumentKind) -> Option<&'static str> {
+        doc_type_of(kind)
+    }
+    fn drop_stale(w: &Wallet, ty: &str) -> Result<()> {
+        w.drop_stale_mdocs(ty)
+    }
+    fn unused(w: &Wallet, ty: &str) -> Result<u64> {
+        w.mdoc_unused(ty)
+    }
+    fn alias(ty: &str) -> Result<String> {
+        alias_for(ty)
+    }
+    fn import(w: &Wallet, ty: &str, aliases: &[String], credentials: &[Vec<u8>]) -> Result<usize> {
+        w.import_mdocs(ty, aliases, credentials)
+    }
 }
 
 /// What `mdoc list` shows of one docType.
@@ -131,87 +155,6 @@ impl Wallet {
             .map(|s| s.alias)
             .collect();
         self.drop_slots(&stale)
-    }
-
-    /// Asks for a batch of every held docType that runs low, with the citizen's consent; empty
-    /// slots left by an earlier failure and expired MSOs are dropped first. Returns the MSOs
-    /// stored.
-    pub(super) async fn refill_mdocs(
-        &self,
-        client: &crate::client::BackendClient,
-        passcode: Option<&Passcode>,
-    ) -> Result<usize> {
-        let mut low = Vec::new();
-        for doc in self.verified_documents()? {
-            let Some(doc_type) = doc_type_of(doc.kind()) else {
-                continue;
-            };
-            self.drop_stale_mdocs(doc_type)?;
-            if self.mdoc_unused(doc_type)? < MDOC_LOW_WATER && !low.contains(&doc_type) {
-                low.push(doc_type);
-            }
-        }
-        if low.is_empty() {
-            return Ok(0);
-        }
-        let passcode = passcode.ok_or(WalletError::InvalidInput(
-            "new mdoc credentials need the citizen's passcode".into(),
-        ))?;
-        self.unlock(passcode)?;
-        let signer = self.request_signer()?;
-        let mut stored = 0;
-        for doc_type in low {
-            let (aliases, public) = self.new_mdoc_keys(doc_type, MDOC_BATCH)?;
-            let keys: Vec<B64> = public.iter().cloned().map(B64).collect();
-            let format = credential_format::MSO_MDOC;
-            let result = async {
-                let proof = self
-                    .remote_consent(
-                        client,
-                        passcode,
-                        consent_action::CREDENTIAL_BATCH,
-                        &credential_batch_digest(format, doc_type, &keys),
-                    )
-                    .await?;
-                Ok(client
-                    .credential_batch(&signer, format, doc_type, &public, proof)
-                    .await?)
-            }
-            .await;
-            self.log_consented(
-                TransactionKind::Account,
-                "backend",
-                &format!("mdoc credentials: {doc_type}"),
-                vec![],
-                &result,
-                None,
-            )?;
-            match result {
-                Ok(creds) => stored += self.import_mdocs(doc_type, &aliases, &creds)?,
-                Err(e) => {
-                    self.drop_slots(&aliases)?;
-                    return Err(e);
-                }
-            }
-        }
-        Ok(stored)
-    }
-
-    /// `n` fresh device keys for MSOs of `doc_type`, each with an empty slot.
-    fn new_mdoc_keys(&self, doc_type: &str, n: usize) -> Result<(Vec<String>, Vec<Vec<u8>>)> {
-        if !self.is_unlocked() {
-            return Err(WalletError::Locked);
-        }
-        let (mut aliases, mut public) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for _ in 0..n {
-            let alias = alias_for(doc_type)?;
-            public.push(self.keys.create_signing_key(&alias)?);
-            aliases.push(alias);
-        }
-        self.store
-            .add_presentation_slots(&slot_profile(doc_type), &aliases)
-            .map_err(WalletError::from_store)?;
-        Ok((aliases, public))
     }
 
     /// Stores the issuer's MSOs for the keys of `aliases`, in order: each must verify against

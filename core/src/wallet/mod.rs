@@ -8,6 +8,7 @@
 //! guess either. With biometric
 //! unlock enabled, the platform key store also keeps a copy wrapped under a biometric-bound key.
 
+mod batch;
 mod consent;
 mod data_key;
 mod error;

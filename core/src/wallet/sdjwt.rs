@@ -5,15 +5,14 @@
 //! marked used per presentation or export. The JWT status list they name is fetched at sync and
 //! kept, so the stock shows whether they are revoked or suspended.
 
+use super::batch::{self, BatchFormat};
 use super::{Result, Wallet, WalletError};
-use crate::account::passcode::Passcode;
-use crate::api::{B64, consent_action, credential_batch_digest, credential_format};
+use crate::api::credential_format;
 use crate::credential::DocumentKind;
 use crate::present::PresentError;
 use crate::sdjwt::{
     self, Es256Signer, PID_VCT, SdJwt, SdJwtError, StatusList, StatusReference, Verified,
 };
-use crate::transactions::TransactionKind;
 
 /// A `vct` is refilled at sync when fewer unused SD-JWT VCs than this are left.
 pub const SDJWT_LOW_WATER: u64 = 3;
@@ -34,7 +33,32 @@ pub fn vct_of(kind: DocumentKind) -> Option<&'static str> {
 }
 
 fn slot_profile(vct: &str) -> String {
-    format!("{}:{vct}", credential_format::SD_JWT_VC)
+    batch::slot_profile(credential_format::SD_JWT_VC, vct)
+}
+
+/// The SD-JWT VC stock's part in the refill at sync.
+pub(super) struct SdJwts;
+
+impl BatchFormat for SdJwts {
+    const FORMAT: &'static str = credential_format::SD_JWT_VC;
+    const WHAT: &'static str = "SD-JWT VCs";
+    const LOW_WATER: u64 = SDJWT_LOW_WATER;
+    const BATCH: usize = SDJWT_BATCH;
+    fn type_of(kind: DocumentKind) -> Option<&'static str> {
+        vct_of(kind)
+    }
+    fn drop_stale(w: &Wallet, ty: &str) -> Result<()> {
+        w.drop_stale_sdjwts(ty)
+    }
+    fn unused(w: &Wallet, ty: &str) -> Result<u64> {
+        Ok(w.sdjwt_stock_of(ty)?.unused)
+    }
+    fn alias(_: &str) -> Result<String> {
+        new_alias()
+    }
+    fn import(w: &Wallet, ty: &str, aliases: &[String], credentials: &[Vec<u8>]) -> Result<usize> {
+        w.import_sdjwts(ty, aliases, credentials)
+    }
 }
 
 /// What `sdjwt list` shows of one `vct`.
@@ -151,97 +175,7 @@ impl Wallet {
             })
             .map(|(alias, _, _)| alias)
             .collect();
-        self.drop_sdjwt_slots(&stale)
-    }
-
-    fn drop_sdjwt_slots(&self, aliases: &[String]) -> Result<()> {
-        for a in aliases {
-            // A key already gone is fine: the slot goes either way.
-            let _ = self.keys.delete(a);
-        }
-        self.store
-            .delete_presentation_slots(aliases)
-            .map_err(WalletError::from_store)
-    }
-
-    /// Asks for a batch of every held `vct` that runs low, with the citizen's consent; empty
-    /// slots and expired credentials are dropped first. Returns the SD-JWT VCs stored.
-    pub(super) async fn refill_sdjwts(
-        &self,
-        client: &crate::client::BackendClient,
-        passcode: Option<&Passcode>,
-    ) -> Result<usize> {
-        let mut low = Vec::new();
-        for doc in self.verified_documents()? {
-            let Some(vct) = vct_of(doc.kind()) else {
-                continue;
-            };
-            self.drop_stale_sdjwts(vct)?;
-            if self.sdjwt_stock_of(vct)?.unused < SDJWT_LOW_WATER && !low.contains(&vct) {
-                low.push(vct);
-            }
-        }
-        if low.is_empty() {
-            return Ok(0);
-        }
-        let passcode = passcode.ok_or(WalletError::InvalidInput(
-            "new SD-JWT VCs need the citizen's passcode".into(),
-        ))?;
-        self.unlock(passcode)?;
-        let signer = self.request_signer()?;
-        let mut stored = 0;
-        for vct in low {
-            let (aliases, public) = self.new_sdjwt_keys(vct, SDJWT_BATCH)?;
-            let keys: Vec<B64> = public.iter().cloned().map(B64).collect();
-            let format = credential_format::SD_JWT_VC;
-            let result = async {
-                let proof = self
-                    .remote_consent(
-                        client,
-                        passcode,
-                        consent_action::CREDENTIAL_BATCH,
-                        &credential_batch_digest(format, vct, &keys),
-                    )
-                    .await?;
-                Ok(client
-                    .credential_batch(&signer, format, vct, &public, proof)
-                    .await?)
-            }
-            .await;
-            self.log_consented(
-                TransactionKind::Account,
-                "backend",
-                &format!("SD-JWT VCs: {vct}"),
-                vec![],
-                &result,
-                None,
-            )?;
-            match result {
-                Ok(creds) => stored += self.import_sdjwts(vct, &aliases, &creds)?,
-                Err(e) => {
-                    self.drop_sdjwt_slots(&aliases)?;
-                    return Err(e);
-                }
-            }
-        }
-        Ok(stored)
-    }
-
-    /// `n` fresh device keys for SD-JWT VCs of `vct`, each with an empty slot.
-    fn new_sdjwt_keys(&self, vct: &str, n: usize) -> Result<(Vec<String>, Vec<Vec<u8>>)> {
-        if !self.is_unlocked() {
-            return Err(WalletError::Locked);
-        }
-        let (mut aliases, mut public) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for _ in 0..n {
-            let alias = new_alias()?;
-            public.push(self.keys.create_signing_key(&alias)?);
-            aliases.push(alias);
-        }
-        self.store
-            .add_presentation_slots(&slot_profile(vct), &aliases)
-            .map_err(WalletError::from_store)?;
-        Ok((aliases, public))
+        self.drop_slots(&stale)
     }
 
     /// Stores the issuer's SD-JWT VCs for the keys of `aliases`, in order: each must verify

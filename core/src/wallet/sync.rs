@@ -333,14 +333,18 @@ impl Wallet {
         // mdocs (docs/adr/0031): `mdoc_stock` shows what arrived (the report's count stays the
         // QR credentials'); a failure is reported like theirs, the first one winning.
         if report.presentation_error.is_none()
-            && let Err(e) = self.refill_mdocs(client, passcode).await
+            && let Err(e) = self
+                .refill_batches::<super::mdoc::Mdocs>(client, passcode)
+                .await
         {
             report.presentation_error = Some(e.to_string());
         }
         // SD-JWT VCs (docs/adr/0035), the same way; then the JWT status list they name, so
         // `sdjwt_stock` shows a revoked or suspended stock.
         if report.presentation_error.is_none()
-            && let Err(e) = self.refill_sdjwts(client, passcode).await
+            && let Err(e) = self
+                .refill_batches::<super::sdjwt::SdJwts>(client, passcode)
+                .await
         {
             report.presentation_error = Some(e.to_string());
         }
