@@ -11,6 +11,7 @@
 
 mod reason;
 pub mod rp_registry;
+mod signed_list;
 pub(crate) mod status;
 
 pub use reason::Reason;

@@ -4,22 +4,16 @@
 //! [`RpRegistryDocument`]. A wallet answers only the relying parties it names, within their
 //! registered purposes (`oid4vp::RpRegistration`), until it expires.
 
+use super::signed_list::{SignedListError, police_signed_payload};
 use crate::api::{RpPublic, RpRegistryDocument};
-use crate::credential::{DocumentKind, TrustList};
+use crate::credential::TrustList;
 use crate::oid4vp::{Purpose, RpRegistration, path_from_json};
-use ciborium::Value;
-use der::Decode;
-use eid_crypto::cose::{Sign1, Tagging};
-use eid_crypto::x509::{SignerCertificate, p256_point};
 use thiserror::Error;
-use x509_cert::Certificate;
 
 /// The `registry` of every document this backend signs.
 pub const RP_REGISTRY_URI: &str = "urn:vn-eid:backend:relying-parties:1";
 /// COSE content type of the signed registry.
 pub const RP_REGISTRY_CONTENT_TYPE: &str = "application/vnd.vn-eid.rp-registry+json";
-/// Largest signed registry accepted.
-const MAX_SIGNED: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RpRegistryError {
@@ -31,6 +25,16 @@ pub enum RpRegistryError {
     Untrusted,
     #[error("relying-party registry expired")]
     Expired,
+}
+
+impl From<SignedListError> for RpRegistryError {
+    fn from(e: SignedListError) -> Self {
+        match e {
+            SignedListError::Malformed(m) => RpRegistryError::Malformed(m),
+            SignedListError::BadSignature => RpRegistryError::BadSignature,
+            SignedListError::Untrusted => RpRegistryError::Untrusted,
+        }
+    }
 }
 
 /// A checked registry.
@@ -50,29 +54,9 @@ impl RpRegistry {
         now: u64,
     ) -> Result<RpRegistry, RpRegistryError> {
         use RpRegistryError::Malformed;
-        if signed.len() > MAX_SIGNED {
-            return Err(Malformed("too large"));
-        }
-        let sign1 = Sign1::decode(signed, Tagging::Tagged).ok_or(Malformed("not COSE"))?;
-        let der = sign1
-            .x5chain()
-            .and_then(Value::as_bytes)
-            .ok_or(Malformed("x5chain"))?;
-        let certificate = Certificate::from_der(der).map_err(|_| Malformed("certificate"))?;
-        let point = p256_point(&certificate).ok_or(Malformed("signer key"))?;
-        if !sign1.verify_es256(&point) {
-            return Err(RpRegistryError::BadSignature);
-        }
-        let signer = SignerCertificate {
-            der: der.clone(),
-            certificate,
-        };
-        trust
-            .check(&signer, DocumentKind::Identity, now)
-            .map_err(|_| RpRegistryError::Untrusted)?;
-        let payload = sign1.payload().ok_or(Malformed("payload"))?;
+        let payload = police_signed_payload(signed, trust, now)?;
         let doc: RpRegistryDocument =
-            serde_json::from_slice(payload).map_err(|_| Malformed("payload"))?;
+            serde_json::from_slice(&payload).map_err(|_| Malformed("payload"))?;
         if doc.registry != RP_REGISTRY_URI {
             return Err(Malformed("registry"));
         }

@@ -2,16 +2,11 @@
 //! `{list, issued_at, ttl, revoked, suspended}` with zlib-compressed bitstrings, bit `i` of
 //! byte `i / 8` least significant first (as in the IETF Token Status List draft).
 
-use crate::credential::{DocumentKind, TrustList};
+use super::signed_list::{SignedListError, police_signed_payload};
+use crate::credential::TrustList;
 use ciborium::Value;
-use der::Decode;
-use eid_crypto::cose::{Sign1, Tagging};
-use eid_crypto::x509::{SignerCertificate, p256_point};
 use thiserror::Error;
-use x509_cert::Certificate;
 
-/// Largest signed list accepted, and largest inflated bitstring (2^27 entries).
-const MAX_SIGNED: usize = 4 * 1024 * 1024;
 const MAX_BITS_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -22,6 +17,16 @@ pub enum StatusListError {
     BadSignature,
     #[error("status list signer is not trusted")]
     Untrusted,
+}
+
+impl From<SignedListError> for StatusListError {
+    fn from(e: SignedListError) -> Self {
+        match e {
+            SignedListError::Malformed(m) => StatusListError::Malformed(m),
+            SignedListError::BadSignature => StatusListError::BadSignature,
+            SignedListError::Untrusted => StatusListError::Untrusted,
+        }
+    }
 }
 
 /// What the list says of one credential.
@@ -60,27 +65,8 @@ impl StatusList {
         now: u64,
     ) -> Result<StatusList, StatusListError> {
         use StatusListError::Malformed;
-        if signed.len() > MAX_SIGNED {
-            return Err(Malformed("too large"));
-        }
-        let sign1 = Sign1::decode(signed, Tagging::Tagged).ok_or(Malformed("not COSE"))?;
-        let der = sign1
-            .x5chain()
-            .and_then(Value::as_bytes)
-            .ok_or(Malformed("x5chain"))?;
-        let certificate = Certificate::from_der(der).map_err(|_| Malformed("certificate"))?;
-        let point = p256_point(&certificate).ok_or(Malformed("signer key"))?;
-        if !sign1.verify_es256(&point) {
-            return Err(StatusListError::BadSignature);
-        }
-        let signer = SignerCertificate {
-            der: der.clone(),
-            certificate,
-        };
-        trust
-            .check(&signer, DocumentKind::Identity, now)
-            .map_err(|_| StatusListError::Untrusted)?;
-        let payload = sign1.payload().ok_or(Malformed("payload"))?;
+        let payload = police_signed_payload(signed, trust, now)?;
+        let payload = payload.as_slice();
         let value = crate::credential::cbor_decode(payload).ok_or(Malformed("payload"))?;
         let map = value.as_map().ok_or(Malformed("payload"))?;
         let get = |k: &str| {
