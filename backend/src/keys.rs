@@ -335,6 +335,31 @@ fn fixtures() -> Result<Vec<NewRow>, Error> {
     Ok(rows)
 }
 
+/// Whether rows of `purpose` exist already; refuses a production start on a database whose
+/// rows of `purpose` are the public development ones (`what` names them in the error).
+pub(crate) async fn purpose_present(
+    store: &Store,
+    purpose: &str,
+    dev_mode: bool,
+    what: &str,
+) -> Result<bool, Error> {
+    let origin: Option<String> =
+        sqlx::query("SELECT origin FROM backend_keys WHERE purpose = $1 LIMIT 1")
+            .bind(purpose)
+            .fetch_optional(store.pool())
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+    match origin {
+        Some(o) if !dev_mode && o == FIXTURE => Err(Error::Config(format!(
+            "this database holds the public development {what}: start it with --dev, or use a \
+             fresh database"
+        ))),
+        Some(_) => Ok(true),
+        None => Ok(false),
+    }
+}
+
 /// Makes the keys on a database's first start: generated ones in production, the fixtures' in
 /// development. Refuses a production start on a database holding development keys.
 pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> Result<(), Error> {

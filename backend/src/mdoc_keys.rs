@@ -14,7 +14,6 @@ use crate::keys::{
 use crate::signing::ca::{self, C, CN, O};
 use crate::signing::iaca::{DOCUMENT_SIGNER_LIFETIME, IACA_LIFETIME, MdocProfile};
 use eid_core::credential::IssuerKey;
-use sqlx::Row;
 use std::sync::Arc;
 
 /// Every purpose of this module's rows starts so (`keys::Keys::load` leaves them alone).
@@ -43,21 +42,7 @@ impl std::fmt::Debug for MdocKeys {
 /// Makes the IACA and document signer on the first start that has none: generated in
 /// production, the fixtures' in development. Refuses a production start on development keys.
 pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> Result<(), Error> {
-    let origin: Option<String> =
-        sqlx::query("SELECT origin FROM backend_keys WHERE purpose = $1 LIMIT 1")
-            .bind(IACA_PURPOSE)
-            .fetch_optional(store.pool())
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-    if let Some(origin) = origin {
-        if !dev_mode && origin == FIXTURE {
-            return Err(Error::Config(
-                "this database holds the public development IACA: start it with --dev, or use \
-                 a fresh database"
-                    .into(),
-            ));
-        }
+    if crate::keys::purpose_present(store, IACA_PURPOSE, dev_mode, "IACA").await? {
         return renew_if_due(store, vault, dev_mode, now).await;
     }
     let (iaca_key, ds_key, origin, suffix) = if dev_mode {

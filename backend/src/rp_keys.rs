@@ -13,7 +13,6 @@ use crate::keys::{
 use crate::signing::ca::{self, C, CN, O, Profile};
 use crate::signing::rp_access::{ACCESS_CERT_LIFETIME, AccessProfile};
 use der::Decode;
-use sqlx::Row;
 use x509_cert::name::Name;
 
 /// Every purpose of this module's rows starts so (`keys::Keys::load` leaves them alone).
@@ -39,21 +38,7 @@ impl std::fmt::Debug for RpCa {
 /// Makes the RP CA on the first start that has none; refuses a production start on the
 /// development one.
 pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> Result<(), Error> {
-    let origin: Option<String> =
-        sqlx::query("SELECT origin FROM backend_keys WHERE purpose = $1 LIMIT 1")
-            .bind(RP_CA_PURPOSE)
-            .fetch_optional(store.pool())
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-    if let Some(origin) = origin {
-        if !dev_mode && origin == FIXTURE {
-            return Err(Error::Config(
-                "this database holds the public development RP CA: start it with --dev, or use \
-                 a fresh database"
-                    .into(),
-            ));
-        }
+    if crate::keys::purpose_present(store, RP_CA_PURPOSE, dev_mode, "RP CA").await? {
         return Ok(());
     }
     let (key, certificate, origin) = if dev_mode {
