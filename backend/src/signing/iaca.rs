@@ -10,9 +10,9 @@
 //!   cRLDistributionPoints.
 
 use super::ca::ca_err;
+use super::cert_ext::ext;
 use crate::error::Error;
-use der::Encode;
-use der::asn1::{Ia5String, ObjectIdentifier, OctetString};
+use der::asn1::{Ia5String, ObjectIdentifier};
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::Extension;
@@ -51,18 +51,6 @@ impl MdocProfile {
             | MdocProfile::DocumentSigner { issuer_uri, .. } => issuer_uri,
         }
     }
-}
-
-fn ext<T: Encode>(
-    oid: ObjectIdentifier,
-    critical: bool,
-    value: &T,
-) -> x509_cert::builder::Result<Extension> {
-    Ok(Extension {
-        extn_id: oid,
-        critical,
-        extn_value: OctetString::new(value.to_der()?)?,
-    })
 }
 
 fn uri(s: &str) -> x509_cert::builder::Result<GeneralName> {

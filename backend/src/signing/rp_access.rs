@@ -11,9 +11,9 @@
 //!   `1.0.18013.5.1.6` (ISO/IEC 18013-5 mdlReaderAuth, non-critical) so the same certificate
 //!   authenticates it as an mdoc reader (the OpenID4VP mdoc answers).
 
+use super::cert_ext::ext;
 use crate::error::Error;
-use der::Encode;
-use der::asn1::{Ia5String, ObjectIdentifier, OctetString};
+use der::asn1::{Ia5String, ObjectIdentifier};
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::Extension;
@@ -35,18 +35,6 @@ pub(crate) struct AccessProfile {
     pub subject: Name,
     pub issuer: Name,
     pub dns_name: String,
-}
-
-fn ext<T: Encode>(
-    oid: ObjectIdentifier,
-    critical: bool,
-    value: &T,
-) -> x509_cert::builder::Result<Extension> {
-    Ok(Extension {
-        extn_id: oid,
-        critical,
-        extn_value: OctetString::new(value.to_der()?)?,
-    })
 }
 
 impl BuilderProfile for AccessProfile {
