@@ -1306,8 +1306,22 @@ fn authorize_answers_a_registered_bank_within_its_purpose_and_refuses_the_rest()
         key: pki.rogue_bank.signing_key(),
         x5c: &rogue_x5c,
     };
+    // The fixtures' own certificate for the bank's name and key, from the same RP CA: it names
+    // another organisation than the hub's registry (no registration number either).
+    let fixture_x5c = [pki.bank.der.clone()];
+    let unnamed = RpSigner {
+        client_id: &client_id,
+        key: pki.bank.signing_key(),
+        x5c: &fixture_x5c,
+    };
     for (name, signer, dcql, reason) in [
         ("city", &city, query(&[&["given_name"]]), "not registered"),
+        (
+            "unnamed",
+            &unnamed,
+            query(&[&["given_name"]]),
+            "another organisation than the registry",
+        ),
         (
             "scope",
             &bank,
@@ -1338,7 +1352,7 @@ fn authorize_answers_a_registered_bank_within_its_purpose_and_refuses_the_rest()
         .iter()
         .filter(|e| e["kind"] == "presentation")
         .collect();
-    assert_eq!(entries.len(), 6, "{log}");
+    assert_eq!(entries.len(), 7, "{log}");
     let counterparty = format!("Ngan hang Example ({client_id})");
     assert_eq!(entries[0]["counterparty"], counterparty.as_str());
     assert_eq!(entries[0]["profile"], "ekyc");
