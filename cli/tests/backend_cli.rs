@@ -1147,7 +1147,7 @@ fn authorize_answers_a_registered_bank_within_its_purpose_and_refuses_the_rest()
         );
         (uri, pending)
     };
-    let bank_x5c = [cert_der.clone()];
+    let bank_x5c = [cert_der];
     let bank = RpSigner {
         client_id: &client_id,
         key: pki.bank.signing_key(),
