@@ -1007,6 +1007,14 @@ fn rp_server() -> (std::sync::Arc<std::sync::Mutex<RpState>>, String) {
                         None => ("404 Not Found", "text/plain", String::new()),
                     }
                 }
+                ("GET", p) if p.starts_with("/redirect/") => {
+                    let to = format!("/request/{}", &p["/redirect/".len()..]);
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    continue;
+                }
                 ("POST", "/response") => {
                     shared.lock().unwrap().responses.push(body);
                     (
@@ -1341,6 +1349,25 @@ fn authorize_answers_a_registered_bank_within_its_purpose_and_refuses_the_rest()
         );
     }
 
+    // A request_uri that redirects (to a request the wallet would answer): not followed.
+    let (uri, _) = request(
+        "moved",
+        &bank,
+        &query(&[&["given_name"]]),
+        ResponseMode::DirectPost,
+    );
+    let out = authorize(
+        &uri.replace("%2Frequest%2Fmoved", "%2Fredirect%2Fmoved"),
+        &[],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HTTP 302"), "{stderr}");
+    assert!(
+        rp.lock().unwrap().responses.is_empty(),
+        "sent after a redirect"
+    );
+
     // The log: every answer, decline and refusal, with the RP, purpose and claim paths, never
     // a value.
     let out = wallet(&dir, &url, "112233", &["log", "--json"]);
@@ -1352,7 +1379,7 @@ fn authorize_answers_a_registered_bank_within_its_purpose_and_refuses_the_rest()
         .iter()
         .filter(|e| e["kind"] == "presentation")
         .collect();
-    assert_eq!(entries.len(), 7, "{log}");
+    assert_eq!(entries.len(), 8, "{log}");
     let counterparty = format!("Ngan hang Example ({client_id})");
     assert_eq!(entries[0]["counterparty"], counterparty.as_str());
     assert_eq!(entries[0]["profile"], "ekyc");
