@@ -1396,3 +1396,149 @@ fn authorize_answers_a_registered_bank_within_its_purpose_and_refuses_the_rest()
     let text = log.to_string();
     assert!(!text.contains(&person.0), "no ID number in the log");
 }
+
+/// GET `url` (the test's own HTTP client).
+fn http_get(url: &str) -> (u16, String) {
+    use eid_core::platform::{HttpRequest, HttpTransport, Method};
+    let r = eid_core::client::UreqTransport::new()
+        .exchange(HttpRequest {
+            method: Method::Get,
+            url: url.to_owned(),
+            headers: vec![],
+            body: None,
+            timeout: std::time::Duration::from_secs(10),
+        })
+        .unwrap();
+    (r.status, String::from_utf8(r.body).unwrap())
+}
+
+/// The value of attribute `name` in an HTML text (`&amp;` and `&quot;` read back).
+fn html_attribute(html: &str, name: &str) -> String {
+    let start = html.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
+    use eid_fixtures::relying_parties::{BANK_DNS, RpPki};
+    use p256::pkcs8::EncodePrivateKey;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "authz-admin"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let pki = RpPki::new().unwrap();
+    let pub_pem = tmp.path().join("bank.pub.pem");
+    let point = eid_crypto::x509::p256_point(&pki.bank.certificate).unwrap();
+    std::fs::write(&pub_pem, public_key_pem(&point)).unwrap();
+    let cert = tmp.path().join("bank.cert.pem");
+    assert_ok(&eid(&[
+        "rp",
+        "--backend",
+        &url,
+        "--admin-token",
+        "authz-admin",
+        "register",
+        "--name",
+        "Ngan hang Example",
+        "--registration-number",
+        "0101234567",
+        "--dns",
+        BANK_DNS,
+        "--response-uri",
+        &format!("{base}/response"),
+        "--purpose",
+        "ekyc",
+        "--key-pem",
+        pub_pem.to_str().unwrap(),
+        "--out-cert",
+        cert.to_str().unwrap(),
+    ]));
+    let key = tmp.path().join("bank.key.pem");
+    let secret = p256::SecretKey::from_slice(&pki.bank.signing_key().to_bytes()).unwrap();
+    let der = secret.to_pkcs8_der().unwrap();
+    let b64 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(der.as_bytes())
+    };
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    std::fs::write(
+        &key,
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args([
+            "rp",
+            "--backend",
+            &url,
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args([
+            "--key",
+            key.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _rp = Server(child);
+    let announced = lines.next().unwrap().unwrap();
+    assert_eq!(announced, format!("listening on {base}"));
+
+    let dir = tmp.path().join("wallet");
+    let person = citizen(1);
+    assert_ok(&activate(&dir, &url, "112233", &person));
+    // The bank's page: the QR as inline SVG, the URI in a data- attribute.
+    let (status, html) = http_get(&format!("{base}/"));
+    assert_eq!(status, 200);
+    assert!(html.contains("<svg"), "{html}");
+    let uri = html_attribute(&html, "data-openid4vp-uri");
+    assert!(
+        uri.starts_with("openid4vp://?client_id=x509_san_dns%3Abank.example.vn"),
+        "{uri}"
+    );
+    let state = html_attribute(&html, "data-state");
+    let (_, waiting) = http_get(&format!("{base}/result/{state}"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&waiting).unwrap()["status"],
+        "waiting"
+    );
+    let out = wallet(&dir, &url, "112233", &["authorize", &uri, "--json"]);
+    assert_ok(&out);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["sent"], true, "{shown}");
+    assert_eq!(shown["redirect_uri"], format!("{base}/"));
+    // What the page's polling shows: exactly the four claims, verified.
+    let (_, result) = http_get(&format!("{base}/result/{state}"));
+    let result: Value = serde_json::from_str(&result).unwrap();
+    assert_eq!(result["status"], "verified", "{result}");
+    let claims = result["claims"].as_object().unwrap();
+    assert_eq!(claims.len(), 4, "{result}");
+    assert_eq!(claims["personal_administrative_number"], person.0.as_str());
+    // The same request answered again: that session is no longer waiting, the RP refuses it.
+    let out = wallet(&dir, &url, "112233", &["authorize", &uri, "--json"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 400"));
+}
