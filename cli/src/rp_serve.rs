@@ -175,6 +175,17 @@ impl Rp {
             .ledger
             .lock()
             .map_err(|_| Oid4vpError::Malformed("ledger"))?;
+        // An error response (the citizen declined) is not encrypted: its state names the session.
+        let form = oid4vp::form_decode(body)?;
+        if form.contains_key("error") {
+            let session = form
+                .get("state")
+                .and_then(|state| sessions.get_mut(state))
+                .filter(|s| matches!(s.outcome, Outcome::Waiting))
+                .ok_or(Oid4vpError::State)?;
+            session.outcome = Outcome::Refused(Oid4vpError::Declined.to_string());
+            return Ok(());
+        }
         for session in sessions.values_mut() {
             if !matches!(session.outcome, Outcome::Waiting) {
                 continue;

@@ -1541,4 +1541,20 @@ fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
     let out = wallet(&dir, &url, "112233", &["authorize", &uri, "--json"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 400"));
+    // A new session, declined: the page shows the refusal, no claim.
+    let (_, html) = http_get(&format!("{base}/"));
+    let (uri, state) = (
+        html_attribute(&html, "data-openid4vp-uri"),
+        html_attribute(&html, "data-state"),
+    );
+    assert_ok(&wallet(
+        &dir,
+        &url,
+        "112233",
+        &["authorize", &uri, "--decline"],
+    ));
+    let (_, result) = http_get(&format!("{base}/result/{state}"));
+    let result: Value = serde_json::from_str(&result).unwrap();
+    assert_eq!(result["status"], "refused", "{result}");
+    assert!(result.get("claims").is_none());
 }
