@@ -59,6 +59,7 @@ enum Outcome {
 }
 
 struct Session {
+    created: u64,
     jwt: String,
     pending: PendingRequest,
     outcome: Outcome,
@@ -145,9 +146,13 @@ impl Rp {
             RequestUriMethod::Get,
         );
         let mut sessions = self.sessions.lock().map_err(|_| anyhow!("sessions"))?;
+        // Sessions older than two request lifetimes are forgotten (the page has long stopped).
+        let horizon = now().saturating_sub(2 * REQUEST_LIFETIME);
+        sessions.retain(|_, s| s.created >= horizon);
         sessions.insert(
             state.clone(),
             Session {
+                created: now(),
                 jwt,
                 pending,
                 outcome: Outcome::Waiting,

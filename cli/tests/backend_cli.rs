@@ -1525,7 +1525,11 @@ fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
         serde_json::from_str::<Value>(&waiting).unwrap()["status"],
         "waiting"
     );
+    let started = std::time::Instant::now();
     let out = wallet(&dir, &url, "112233", &["authorize", &uri, "--json"]);
+    // The whole `eid wallet authorize` process: open and unlock the wallet (Argon2id), fetch and
+    // check the request, present, encrypt, post, the RP's verification.
+    eprintln!("authorize round trip: {:?}", started.elapsed());
     assert_ok(&out);
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["sent"], true, "{shown}");
