@@ -14,6 +14,7 @@ mod fixtures;
 mod mdoc;
 mod output;
 mod rp;
+mod rp_serve;
 mod server;
 mod values;
 mod verify;

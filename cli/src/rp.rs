@@ -13,16 +13,20 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct RpArgs {
-    #[arg(long, env = "EID_BACKEND")]
-    pub backend: String,
-    #[arg(long, env = "EID_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: String,
+    #[arg(long, env = "EID_BACKEND", global = true)]
+    pub backend: Option<String>,
+    /// The hub's admin token (register, list, report).
+    #[arg(long, env = "EID_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    pub admin_token: Option<String>,
     #[command(subcommand)]
     pub command: RpCommand,
 }
 
 #[derive(Subcommand)]
 pub enum RpCommand {
+    /// A reference relying party's page (a bank's "open an account"): cross-device QR, request
+    /// object, response endpoint, verified claims (no admin token needed).
+    Serve(crate::rp_serve::RpServeArgs),
     /// Register a relying party; the backend's RP CA issues its access certificate.
     Register {
         /// Legal name, e.g. "Ngan hang Example".
@@ -100,8 +104,14 @@ pub fn purpose(arg: &str) -> Result<RpPurpose> {
 }
 
 pub fn run(args: RpArgs) -> Result<ExitCode> {
-    let api = client(&args.backend)?;
+    let backend = args.backend.context("--backend URL is needed")?;
+    if let RpCommand::Serve(serve) = args.command {
+        return crate::rp_serve::run(&backend, serve);
+    }
+    let admin_token = args.admin_token.context("--admin-token is needed")?;
+    let api = client(&backend)?;
     match args.command {
+        RpCommand::Serve(_) => {}
         RpCommand::Register {
             name,
             registration_number,
@@ -124,7 +134,7 @@ pub fn run(args: RpArgs) -> Result<ExitCode> {
                 public_key_pem: Some(pem),
                 public_key_jwk: None,
             };
-            let record = block_on(api.register_relying_party(&args.admin_token, &req))??;
+            let record = block_on(api.register_relying_party(&admin_token, &req))??;
             if let Some(path) = out_cert {
                 std::fs::write(&path, &record.access_certificate_pem)
                     .with_context(|| path.display().to_string())?;
@@ -132,11 +142,11 @@ pub fn run(args: RpArgs) -> Result<ExitCode> {
             print_json(&record)?;
         }
         RpCommand::List => {
-            print_json(&block_on(api.list_relying_parties(&args.admin_token))??)?;
+            print_json(&block_on(api.list_relying_parties(&admin_token))??)?;
         }
         RpCommand::Report { from, to, json } => {
             let report =
-                block_on(api.metering_report(&args.admin_token, from.as_deref(), to.as_deref()))??;
+                block_on(api.metering_report(&admin_token, from.as_deref(), to.as_deref()))??;
             if json {
                 print_json(&report)?;
             } else {

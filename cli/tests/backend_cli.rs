@@ -949,3 +949,616 @@ fn sdjwt_list_export_and_status() {
     let statuses = sdjwt::verify_status_list_jwt(&jwt, &status.uri, &trust, now).unwrap();
     assert_eq!(statuses.get(status.idx), Some(sdjwt::INVALID));
 }
+
+/// A relying party's web server on loopback for `authorize`: serves request objects at
+/// `/request/NAME` and keeps every body posted to `/response` (answering with a redirect).
+#[derive(Default)]
+struct RpState {
+    objects: std::collections::HashMap<String, String>,
+    responses: Vec<String>,
+}
+
+fn rp_server() -> (std::sync::Arc<std::sync::Mutex<RpState>>, String) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = std::sync::Arc::new(std::sync::Mutex::new(RpState::default()));
+    let shared = state.clone();
+    let done = format!("{base}/done");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            let head_end = loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(at + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    n.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            while buf.len() < head_end + length {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+            let mut words = head.split_whitespace();
+            let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            let (status, ctype, answer) = match (method, path) {
+                ("GET", p) if p.starts_with("/request/") => {
+                    match shared.lock().unwrap().objects.get(&p["/request/".len()..]) {
+                        Some(jwt) => ("200 OK", "application/oauth-authz-req+jwt", jwt.clone()),
+                        None => ("404 Not Found", "text/plain", String::new()),
+                    }
+                }
+                ("GET", p) if p.starts_with("/redirect/") => {
+                    let to = format!("/request/{}", &p["/redirect/".len()..]);
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    continue;
+                }
+                ("POST", "/response") => {
+                    shared.lock().unwrap().responses.push(body);
+                    (
+                        "200 OK",
+                        "application/json",
+                        serde_json::json!({ "redirect_uri": done }).to_string(),
+                    )
+                }
+                _ => ("404 Not Found", "text/plain", String::new()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (state, base)
+}
+
+/// The SPKI PEM of an uncompressed P-256 point.
+fn public_key_pem(point: &[u8]) -> String {
+    use base64::Engine;
+    let mut der = vec![
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    ];
+    der.extend_from_slice(point);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let (a, b) = b64.split_at(64);
+    format!("-----BEGIN PUBLIC KEY-----\n{a}\n{b}\n-----END PUBLIC KEY-----\n")
+}
+
+#[test]
+fn authorize_answers_a_registered_bank_within_its_purpose_and_refuses_the_rest() {
+    use eid_core::credential::TrustList;
+    use eid_core::oid4vp::{
+        self, DcqlQuery, Enc, MemoryNonceLedger, Oid4vpError, PendingRequest, RequestSpec,
+        RequestUriMethod, ResponseMode, ResponsePolicy, RpSigner,
+    };
+    use eid_core::sdjwt::{self, PID_VCT, StatusList};
+    use eid_fixtures::relying_parties::{BANK_DNS, CITY_DNS, RpPki};
+    use serde_json::json;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "authz-admin"]);
+    let (rp, rp_base) = rp_server();
+    let response_uri = format!("{rp_base}/response");
+    let pki = RpPki::new().unwrap();
+    // The bank registers with its own key; the hub's RP CA issues its access certificate.
+    let key_pem = tmp.path().join("bank.pem");
+    let point = eid_crypto::x509::p256_point(&pki.bank.certificate).unwrap();
+    std::fs::write(&key_pem, public_key_pem(&point)).unwrap();
+    let out = eid(&[
+        "rp",
+        "--backend",
+        &url,
+        "--admin-token",
+        "authz-admin",
+        "register",
+        "--name",
+        "Ngan hang Example",
+        "--registration-number",
+        "0101234567",
+        "--dns",
+        BANK_DNS,
+        "--response-uri",
+        &response_uri,
+        "--purpose",
+        "ekyc",
+        "--purpose",
+        "age_check",
+        "--key-pem",
+        key_pem.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let rec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pem = rec["access_certificate_pem"].as_str().unwrap();
+    let cert_der = {
+        use base64::Engine;
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    };
+    let client_id = format!("x509_san_dns:{BANK_DNS}");
+
+    let dir = tmp.path().join("wallet");
+    let person = citizen(2);
+    assert_ok(&activate(&dir, &url, "112233", &person));
+    assert_ok(&wallet(&dir, &url, "112233", &["sync"]));
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let enc_key = p256::SecretKey::from_slice(&[11u8; 32]).unwrap();
+    let enc_point =
+        p256::elliptic_curve::sec1::ToSec1Point::to_sec1_point(&enc_key.public_key(), false);
+    let query = |paths: &[&[&str]]| {
+        let claims: Vec<_> = paths.iter().map(|p| json!({ "path": p })).collect();
+        DcqlQuery::parse(&json!({"credentials": [{
+            "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID_VCT]},
+            "claims": claims
+        }]}))
+        .unwrap()
+    };
+    // The RP signs a request object, serves it under `name`, and gives the wallet's URI.
+    let request = |name: &str,
+                   signer: &RpSigner<'_>,
+                   dcql: &DcqlQuery,
+                   mode: ResponseMode|
+     -> (String, PendingRequest) {
+        let nonce = format!("nonce-{name}-0S6_WzA2Mj");
+        let (jwt, pending) = oid4vp::request_object(
+            signer,
+            &RequestSpec {
+                response_uri: &response_uri,
+                response_mode: mode,
+                nonce: &nonce,
+                state: Some(name),
+                dcql,
+                encryption_key: Some(("rp-enc-1", enc_point.as_bytes())),
+                enc_values: &[Enc::A128Gcm],
+                wallet_nonce: None,
+                issued_at: now,
+                lifetime: 300,
+            },
+        )
+        .unwrap();
+        rp.lock().unwrap().objects.insert(name.to_owned(), jwt);
+        let uri = oid4vp::authorization_uri(
+            "openid4vp://",
+            signer.client_id,
+            &format!("{rp_base}/request/{name}"),
+            RequestUriMethod::Get,
+        );
+        (uri, pending)
+    };
+    let bank_x5c = [cert_der];
+    let bank = RpSigner {
+        client_id: &client_id,
+        key: pki.bank.signing_key(),
+        x5c: &bank_x5c,
+    };
+    // What the RP trusts: the backend's issuers and its JWT status list.
+    let api = eid_core::client::BackendClient::new(&url, eid_core::client::RetryPolicy::default())
+        .unwrap();
+    let t = eid_core::runtime::block_on(api.trust_list())
+        .unwrap()
+        .unwrap();
+    let trust = TrustList::decode(&t.issuers.0).unwrap();
+    let mut issuer_trust = eid_crypto::trust::TrustStore::new();
+    for a in trust.anchors() {
+        issuer_trust.add_der(a).unwrap();
+    }
+    let status_jwt = eid_core::runtime::block_on(api.status_list_jwt())
+        .unwrap()
+        .unwrap();
+    let status_list = |uri: &str| -> Option<StatusList> {
+        sdjwt::verify_status_list_jwt(&status_jwt, uri, &trust, now).ok()
+    };
+    let mut ledger = MemoryNonceLedger::default();
+    let mut verify = |pending: &PendingRequest, body: &str| {
+        oid4vp::verify_response(
+            pending,
+            body,
+            &ResponsePolicy {
+                issuer_trust: &issuer_trust,
+                now,
+                max_age: 300,
+                status_list: &status_list,
+                decryption_key: Some(&enc_key),
+            },
+            &mut ledger,
+        )
+    };
+    let authorize = |uri: &str, extra: &[&str]| {
+        wallet(
+            &dir,
+            &url,
+            "112233",
+            &[&["authorize", uri, "--json"], extra].concat(),
+        )
+    };
+
+    // eKYC, encrypted answer: the RP gets exactly the asked claims.
+    let (uri, pending) = request(
+        "ekyc",
+        &bank,
+        &query(&[
+            &["given_name"],
+            &["family_name"],
+            &["birthdate"],
+            &["personal_administrative_number"],
+        ]),
+        ResponseMode::DirectPostJwt,
+    );
+    let out = authorize(&uri, &[]);
+    assert_ok(&out);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["rp"]["legal_name"], "Ngan hang Example", "{shown}");
+    assert_eq!(shown["rp"]["registration_number"], "0101234567");
+    assert_eq!(shown["rp"]["client_id"], client_id.as_str());
+    assert_eq!(shown["purpose"], "ekyc");
+    assert_eq!(shown["sent"], true);
+    assert_eq!(shown["redirect_uri"], format!("{rp_base}/done"));
+    let paths: Vec<&str> = shown["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "given_name",
+            "family_name",
+            "birthdate",
+            "personal_administrative_number"
+        ]
+    );
+    assert_eq!(shown["claims"][0]["credential"], PID_VCT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Ngan hang Example") && stderr.contains("purpose: ekyc"),
+        "{stderr}"
+    );
+    let body = rp.lock().unwrap().responses.pop().unwrap();
+    assert!(
+        body.starts_with("response="),
+        "direct_post.jwt: only the JWE"
+    );
+    let got = verify(&pending, &body).unwrap();
+    let claims = &got[0].claims;
+    assert_eq!(claims["personal_administrative_number"], person.0.as_str());
+    for hidden in [
+        "address",
+        "age_equal_or_over",
+        "nationalities",
+        "age_in_years",
+    ] {
+        assert!(!claims.contains_key(hidden), "{hidden} disclosed");
+    }
+    // Replayed to the RP: its ledger refuses the nonce again.
+    assert_eq!(verify(&pending, &body).unwrap_err(), Oid4vpError::Replay);
+
+    // Age check, plain direct_post: over 18 only.
+    let (uri, pending) = request(
+        "age",
+        &bank,
+        &query(&[&["age_equal_or_over", "18"]]),
+        ResponseMode::DirectPost,
+    );
+    let out = authorize(&uri, &[]);
+    assert_ok(&out);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["purpose"], "age_check", "{shown}");
+    let body = rp.lock().unwrap().responses.pop().unwrap();
+    let got = verify(&pending, &body).unwrap();
+    let claims = &got[0].claims;
+    assert!(claims["age_equal_or_over"]["18"].is_boolean());
+    assert_eq!(claims["age_equal_or_over"].as_object().unwrap().len(), 1);
+    assert!(!claims.contains_key("given_name") && !claims.contains_key("birthdate"));
+
+    // Declined: access_denied, nothing disclosed.
+    let (uri, pending) = request(
+        "no",
+        &bank,
+        &query(&[&["given_name"]]),
+        ResponseMode::DirectPost,
+    );
+    let out = authorize(&uri, &["--decline"]);
+    assert_ok(&out);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["sent"], false);
+    let body = rp.lock().unwrap().responses.pop().unwrap();
+    assert!(
+        body.contains("error=access_denied") && !body.contains("vp_token"),
+        "{body}"
+    );
+    assert_eq!(verify(&pending, &body).unwrap_err(), Oid4vpError::Declined);
+
+    // Refused with the reason, nothing sent: an RP not in the registry, a claim outside every
+    // registered purpose, a certificate from a CA the hub does not run.
+    let city_id = format!("x509_san_dns:{CITY_DNS}");
+    let city_x5c = [pki.city.der.clone()];
+    let city = RpSigner {
+        client_id: &city_id,
+        key: pki.city.signing_key(),
+        x5c: &city_x5c,
+    };
+    let rogue_x5c = [pki.rogue_bank.der.clone()];
+    let rogue = RpSigner {
+        client_id: &client_id,
+        key: pki.rogue_bank.signing_key(),
+        x5c: &rogue_x5c,
+    };
+    // The fixtures' own certificate for the bank's name and key, from the same RP CA: it names
+    // another organisation than the hub's registry (no registration number either).
+    let fixture_x5c = [pki.bank.der.clone()];
+    let unnamed = RpSigner {
+        client_id: &client_id,
+        key: pki.bank.signing_key(),
+        x5c: &fixture_x5c,
+    };
+    for (name, signer, dcql, reason) in [
+        ("city", &city, query(&[&["given_name"]]), "not registered"),
+        (
+            "unnamed",
+            &unnamed,
+            query(&[&["given_name"]]),
+            "another organisation than the registry",
+        ),
+        (
+            "scope",
+            &bank,
+            query(&[&["given_name"], &["phone_number"]]),
+            "outside the relying party's registered scope",
+        ),
+        ("rogue", &rogue, query(&[&["given_name"]]), "not trusted"),
+    ] {
+        let (uri, _) = request(name, signer, &dcql, ResponseMode::DirectPost);
+        let out = authorize(&uri, &[]);
+        assert!(!out.status.success(), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{name}: {stderr}");
+        assert!(
+            rp.lock().unwrap().responses.is_empty(),
+            "{name}: something was sent"
+        );
+    }
+
+    // A request_uri that redirects (to a request the wallet would answer): not followed.
+    let (uri, _) = request(
+        "moved",
+        &bank,
+        &query(&[&["given_name"]]),
+        ResponseMode::DirectPost,
+    );
+    let out = authorize(
+        &uri.replace("%2Frequest%2Fmoved", "%2Fredirect%2Fmoved"),
+        &[],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HTTP 302"), "{stderr}");
+    assert!(
+        rp.lock().unwrap().responses.is_empty(),
+        "sent after a redirect"
+    );
+
+    // The log: every answer, decline and refusal, with the RP, purpose and claim paths, never
+    // a value.
+    let out = wallet(&dir, &url, "112233", &["log", "--json"]);
+    assert_ok(&out);
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "presentation")
+        .collect();
+    assert_eq!(entries.len(), 8, "{log}");
+    let counterparty = format!("Ngan hang Example ({client_id})");
+    assert_eq!(entries[0]["counterparty"], counterparty.as_str());
+    assert_eq!(entries[0]["profile"], "ekyc");
+    assert_eq!(entries[0]["outcome"], "success");
+    assert_eq!(entries[0]["fields"][3], "personal_administrative_number");
+    assert_eq!(entries[1]["profile"], "age_check");
+    assert_eq!(entries[1]["fields"], json!(["age_equal_or_over.18"]));
+    assert_eq!(entries[2]["outcome"], "refused");
+    assert_eq!(entries[2]["detail"], "declined by the citizen");
+    assert_eq!(entries[3]["counterparty"], city_id.as_str());
+    for e in &entries[3..] {
+        assert_eq!(e["outcome"], "refused");
+    }
+    let text = log.to_string();
+    assert!(!text.contains(&person.0), "no ID number in the log");
+}
+
+/// GET `url` (the test's own HTTP client).
+fn http_get(url: &str) -> (u16, String) {
+    use eid_core::platform::{HttpRequest, HttpTransport, Method};
+    let r = eid_core::client::UreqTransport::new()
+        .exchange(HttpRequest {
+            method: Method::Get,
+            url: url.to_owned(),
+            headers: vec![],
+            body: None,
+            timeout: std::time::Duration::from_secs(10),
+        })
+        .unwrap();
+    (r.status, String::from_utf8(r.body).unwrap())
+}
+
+/// The value of attribute `name` in an HTML text (`&amp;` and `&quot;` read back).
+fn html_attribute(html: &str, name: &str) -> String {
+    let start = html.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
+    use eid_fixtures::relying_parties::{BANK_DNS, RpPki};
+    use p256::pkcs8::EncodePrivateKey;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "authz-admin"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let pki = RpPki::new().unwrap();
+    let pub_pem = tmp.path().join("bank.pub.pem");
+    let point = eid_crypto::x509::p256_point(&pki.bank.certificate).unwrap();
+    std::fs::write(&pub_pem, public_key_pem(&point)).unwrap();
+    let cert = tmp.path().join("bank.cert.pem");
+    assert_ok(&eid(&[
+        "rp",
+        "--backend",
+        &url,
+        "--admin-token",
+        "authz-admin",
+        "register",
+        "--name",
+        "Ngan hang Example",
+        "--registration-number",
+        "0101234567",
+        "--dns",
+        BANK_DNS,
+        "--response-uri",
+        &format!("{base}/response"),
+        "--purpose",
+        "ekyc",
+        "--key-pem",
+        pub_pem.to_str().unwrap(),
+        "--out-cert",
+        cert.to_str().unwrap(),
+    ]));
+    let key = tmp.path().join("bank.key.pem");
+    let secret = p256::SecretKey::from_slice(&pki.bank.signing_key().to_bytes()).unwrap();
+    let der = secret.to_pkcs8_der().unwrap();
+    let b64 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(der.as_bytes())
+    };
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    std::fs::write(
+        &key,
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args([
+            "rp",
+            "--backend",
+            &url,
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args([
+            "--key",
+            key.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _rp = Server(child);
+    let announced = lines.next().unwrap().unwrap();
+    assert_eq!(announced, format!("listening on {base}"));
+
+    let dir = tmp.path().join("wallet");
+    let person = citizen(1);
+    assert_ok(&activate(&dir, &url, "112233", &person));
+    // The bank's page: the QR as inline SVG, the URI in a data- attribute.
+    let (status, html) = http_get(&format!("{base}/"));
+    assert_eq!(status, 200);
+    assert!(html.contains("<svg"), "{html}");
+    let uri = html_attribute(&html, "data-openid4vp-uri");
+    assert!(
+        uri.starts_with("openid4vp://?client_id=x509_san_dns%3Abank.example.vn"),
+        "{uri}"
+    );
+    let state = html_attribute(&html, "data-state");
+    let (_, waiting) = http_get(&format!("{base}/result/{state}"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&waiting).unwrap()["status"],
+        "waiting"
+    );
+    let started = std::time::Instant::now();
+    let out = wallet(&dir, &url, "112233", &["authorize", &uri, "--json"]);
+    // The whole `eid wallet authorize` process: open and unlock the wallet (Argon2id), fetch and
+    // check the request, present, encrypt, post, the RP's verification.
+    eprintln!("authorize round trip: {:?}", started.elapsed());
+    assert_ok(&out);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["sent"], true, "{shown}");
+    assert_eq!(shown["redirect_uri"], format!("{base}/"));
+    // What the page's polling shows: exactly the four claims, verified.
+    let (_, result) = http_get(&format!("{base}/result/{state}"));
+    let result: Value = serde_json::from_str(&result).unwrap();
+    assert_eq!(result["status"], "verified", "{result}");
+    let claims = result["claims"].as_object().unwrap();
+    assert_eq!(claims.len(), 4, "{result}");
+    assert_eq!(claims["personal_administrative_number"], person.0.as_str());
+    // The same request answered again: that session is no longer waiting, the RP refuses it.
+    let out = wallet(&dir, &url, "112233", &["authorize", &uri, "--json"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 400"));
+    // A new session, declined: the page shows the refusal, no claim.
+    let (_, html) = http_get(&format!("{base}/"));
+    let (uri, state) = (
+        html_attribute(&html, "data-openid4vp-uri"),
+        html_attribute(&html, "data-state"),
+    );
+    assert_ok(&wallet(
+        &dir,
+        &url,
+        "112233",
+        &["authorize", &uri, "--decline"],
+    ));
+    let (_, result) = http_get(&format!("{base}/result/{state}"));
+    let result: Value = serde_json::from_str(&result).unwrap();
+    assert_eq!(result["status"], "refused", "{result}");
+    assert!(result.get("claims").is_none());
+}

@@ -3,6 +3,7 @@
 //! passcode); activation, presentation and signing have a file each.
 
 mod activate;
+mod authorize;
 mod mdoc;
 mod present;
 mod sdjwt;
@@ -68,6 +69,9 @@ pub enum WalletCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Answer a relying party's OpenID4VP request (openid4vp:// URI): shows who asks, why and
+    /// which claims; sends them after consent (the passcode), or `access_denied` with --decline.
+    Authorize(authorize::AuthorizeArgs),
     /// Show a QR for a verifier: only the profile's fields, after the passcode.
     Present(present::PresentArgs),
     /// Remote signing credential: enrol, list.
@@ -128,6 +132,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
     let backend = args.backend.as_deref();
     match args.command {
         WalletCommand::Present(p) => present::present(&w, &pass, backend, &p),
+        WalletCommand::Authorize(a) => authorize::run(&w, &pass, &a),
         WalletCommand::List { json } => list(&w, json),
         WalletCommand::Show { id, json } => show(&w, &id, json),
         WalletCommand::Log { json } => log(&w, json),

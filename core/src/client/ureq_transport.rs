@@ -32,6 +32,9 @@ impl UreqTransport {
             .tls_config(tls)
             // Error statuses are answers: the body says why (ErrorBody).
             .http_status_as_error(false)
+            // Redirects are answers too: the backend API has none, and a wallet must not follow
+            // one from a relying party's request_uri (OpenID4VP 1.0 §13.8).
+            .max_redirects(0)
             .user_agent(concat!("eid-wallet-core/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();

@@ -41,3 +41,45 @@ pub fn https_host(uri: &str) -> Option<String> {
     let host = authority.split(':').next()?;
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
+
+/// Whether `uri` is plain `http://` to a loopback host (`127.0.0.1`, `localhost`, `[::1]`): the
+/// relying parties of a development setup on this device.
+pub fn loopback_http(uri: &str) -> bool {
+    let Some(rest) = uri.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    matches!(
+        host.to_ascii_lowercase().as_str(),
+        "127.0.0.1" | "localhost" | "[::1]"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_http_is_only_this_device() {
+        assert!(loopback_http("http://127.0.0.1:8080/response"));
+        assert!(loopback_http("http://localhost/r"));
+        assert!(loopback_http("http://[::1]:9/r"));
+        for no in [
+            "https://127.0.0.1/r",
+            "http://127.0.0.1.example.org/r",
+            "http://user@127.0.0.1/r",
+            "http://bank.example.vn/r",
+            "http://10.0.0.1/r",
+        ] {
+            assert!(!loopback_http(no), "{no}");
+        }
+    }
+}

@@ -10,9 +10,10 @@ use super::client_id::{ClientId, ClientIdPrefix, dns_names};
 use super::client_metadata::ClientMetadata;
 use super::dcql::DcqlQuery;
 use super::error::Oid4vpError;
-use super::form::https_host;
+use super::form::{https_host, loopback_http};
 use super::scope::RpRegistration;
 use crate::sdjwt::{Jws, x5c_chain};
+use der::asn1::ObjectIdentifier;
 use eid_crypto::trust::TrustStore;
 use eid_crypto::x509::p256_point;
 use serde_json::{Map, Value};
@@ -48,6 +49,10 @@ impl ResponseMode {
 pub struct RpCertificate {
     pub subject: String,
     pub dns_names: Vec<String>,
+    /// The subject's organizationName (the legal name in an access certificate of the hub).
+    pub organization: Option<String>,
+    /// The subject's serialNumber (the business registration number in the hub's certificates).
+    pub serial_number: Option<String>,
 }
 
 /// A verified authorization request: what the wallet shows (relying party, purpose, claims) and
@@ -124,11 +129,31 @@ pub fn verify_request_object(
         _ => Oid4vpError::RequestSignature,
     })?;
     check_validity(&jws.payload, policy)?;
+    let subject = leaf.certificate.tbs_certificate().subject();
     let certificate = RpCertificate {
-        subject: leaf.certificate.tbs_certificate().subject().to_string(),
+        subject: subject.to_string(),
         dns_names: dns_names(leaf),
+        organization: subject_attribute(subject, &ORGANIZATION),
+        serial_number: subject_attribute(subject, &SERIAL_NUMBER),
     };
     from_parameters(client_id, Some(certificate), &jws.payload, policy)
+}
+
+/// X.520 organizationName (2.5.4.10).
+const ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+/// X.520 serialNumber (2.5.4.5).
+const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
+
+/// The first value of attribute `oid` in a name, as UTF8String or PrintableString text.
+fn subject_attribute(name: &x509_cert::name::Name, oid: &ObjectIdentifier) -> Option<String> {
+    name.iter().find(|atv| atv.oid == *oid).and_then(|atv| {
+        atv.value.decode_as::<String>().ok().or_else(|| {
+            atv.value
+                .decode_as::<der::asn1::PrintableStringRef<'_>>()
+                .ok()
+                .map(|p| p.as_str().to_owned())
+        })
+    })
 }
 
 fn check_validity(
@@ -246,7 +271,9 @@ fn from_parameters(
         (None, ClientIdPrefix::RedirectUri(r)) => r.clone(),
         (None, _) => return Err(Malformed("response_uri missing")),
     };
-    if https_host(&response_uri).is_none() {
+    // https, or plain http to this device's loopback: only a development hub registers such a
+    // URI (the registration check below), so a production wallet never sends there.
+    if https_host(&response_uri).is_none() && !loopback_http(&response_uri) {
         return Err(Oid4vpError::ResponseUri);
     }
     let nonce = text(p, "nonce")?

@@ -47,7 +47,9 @@ impl Purpose {
 }
 
 impl RpRegistration {
-    /// The first registered purpose that covers every claim the query names.
+    /// The narrowest registered purpose that covers every claim the query names: the one
+    /// allowing the fewest claim paths, the first registered on a tie (an age check asked by a
+    /// relying party also registered for eKYC is shown to the citizen as the age check).
     pub fn purpose_for(&self, query: &DcqlQuery) -> Result<&Purpose, Oid4vpError> {
         let requested: Vec<&ClaimPath> = query
             .credentials
@@ -56,7 +58,8 @@ impl RpRegistration {
             .collect();
         self.purposes
             .iter()
-            .find(|p| requested.iter().all(|r| p.allows(r)))
+            .filter(|p| requested.iter().all(|r| p.allows(r)))
+            .min_by_key(|p| p.claims.len())
             .ok_or(Oid4vpError::Scope)
     }
 }
@@ -64,6 +67,33 @@ impl RpRegistration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_narrowest_covering_purpose_is_named() {
+        let purpose = |name: &str| Purpose {
+            name: name.into(),
+            claims: crate::oid4vp::purposes::known_claims(name).unwrap(),
+        };
+        let reg = RpRegistration {
+            client_id: "x509_san_dns:bank.example.vn".into(),
+            name: "Bank".into(),
+            response_uris: vec![],
+            purposes: vec![purpose("ekyc"), purpose("age_check")],
+        };
+        let query = |path: serde_json::Value| {
+            DcqlQuery::parse(&serde_json::json!({"credentials": [{
+                "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["x"]},
+                "claims": [{"path": path}]
+            }]}))
+            .unwrap()
+        };
+        let age = query(serde_json::json!(["age_equal_or_over", "18"]));
+        assert_eq!(reg.purpose_for(&age).unwrap().name, "age_check");
+        let name = query(serde_json::json!(["given_name"]));
+        assert_eq!(reg.purpose_for(&name).unwrap().name, "ekyc");
+        let phone = query(serde_json::json!(["phone_number"]));
+        assert_eq!(reg.purpose_for(&phone).unwrap_err(), Oid4vpError::Scope);
+    }
 
     #[test]
     fn coverage_is_by_prefix_and_null_covers_indexes() {

@@ -64,7 +64,9 @@ pub fn parse_authorization_uri(uri: &str) -> Result<AuthorizationUri, Oid4vpErro
             RequestSource::Object(jwt)
         }
         (None, Some(request_uri)) => {
-            if form::https_host(&request_uri).is_none() {
+            // The request object is signed: a development RP on this device's loopback may serve
+            // it over plain http.
+            if form::https_host(&request_uri).is_none() && !form::loopback_http(&request_uri) {
                 return Err(Malformed("request_uri is not https"));
             }
             let method = match method.as_deref() {

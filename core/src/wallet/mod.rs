@@ -8,6 +8,7 @@
 //! guess either. With biometric
 //! unlock enabled, the platform key store also keeps a copy wrapped under a biometric-bound key.
 
+mod authorize;
 mod batch;
 mod consent;
 mod data_key;
@@ -24,6 +25,9 @@ mod sync_state;
 pub use sync::PendingActivation;
 pub use sync_state::{SyncReport, SyncState};
 
+pub use authorize::{
+    AuthorizationPrompt, AuthorizationSent, AuthorizeError, RequestedClaim, RpIdentity, claim_text,
+};
 pub use error::WalletError;
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
 pub use mdoc_source::WalletMdocs;

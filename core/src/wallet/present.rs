@@ -174,7 +174,7 @@ impl Wallet {
             .map_err(WalletError::from_store)
     }
 
-    fn confirm(&self, consent: Consent<'_>) -> Result<()> {
+    pub(super) fn confirm(&self, consent: Consent<'_>) -> Result<()> {
         match consent {
             Consent::Passcode(p) => self.unlock(p),
             Consent::Biometric => self.unlock_with_biometric(),

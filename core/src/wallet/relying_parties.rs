@@ -3,7 +3,7 @@
 //! `oid4vp::WalletPolicy` from [`Wallet::rp_trust`] and [`Wallet::rp_registrations`].
 
 use super::{Result, Wallet, WalletError};
-use crate::api::B64;
+use crate::api::{B64, RpPublic};
 use crate::oid4vp::RpRegistration;
 use crate::verify::RpRegistry;
 use eid_crypto::trust::TrustStore;
@@ -31,6 +31,16 @@ impl Wallet {
     /// `x509_san_dns:bank.example.vn`).
     pub fn rp_registration(&self, client_id: &str) -> Result<Option<RpRegistration>> {
         Ok(self.rp_registry()?.and_then(|r| r.registration(client_id)))
+    }
+
+    /// What the registry publishes of an active relying party (legal name, registration
+    /// number, logo) by its client id.
+    pub fn rp_public(&self, client_id: &str) -> Result<Option<RpPublic>> {
+        Ok(self.rp_registry()?.and_then(|r| {
+            r.relying_parties
+                .into_iter()
+                .find(|p| p.client_id == client_id)
+        }))
     }
 
     /// Every active relying party's registration.

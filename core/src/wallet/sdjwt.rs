@@ -280,6 +280,19 @@ impl Wallet {
     /// presentation (or one export: a credential shown outside is as linkable as a presented
     /// one). `None` when no unused one is left (sync to refill).
     pub fn take_sdjwt(&self, vct: &str) -> Result<Option<HeldSdJwt>> {
+        let Some(held) = self.peek_sdjwt(vct)? else {
+            return Ok(None);
+        };
+        let at = i64::try_from(self.now().saturating_mul(1000)).unwrap_or(i64::MAX);
+        self.store
+            .mark_presentation_used(&held.alias, at)
+            .map_err(WalletError::from_store)?;
+        Ok(Some(held))
+    }
+
+    /// The SD-JWT VC [`Wallet::take_sdjwt`] would take next, left unused (to show the citizen
+    /// what a request would disclose before consent).
+    pub(crate) fn peek_sdjwt(&self, vct: &str) -> Result<Option<HeldSdJwt>> {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);
         }
@@ -291,10 +304,6 @@ impl Wallet {
                 continue;
             }
             let sd_jwt = SdJwt::parse(&text).map_err(refused)?;
-            let at = i64::try_from(self.now().saturating_mul(1000)).unwrap_or(i64::MAX);
-            self.store
-                .mark_presentation_used(&alias, at)
-                .map_err(WalletError::from_store)?;
             return Ok(Some(HeldSdJwt {
                 alias,
                 sd_jwt,

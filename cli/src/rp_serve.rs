@@ -1,0 +1,357 @@
+//! `eid rp --backend URL serve --addr A --key K --cert C`: a reference relying party (a bank's
+//! "open an account" page, issue 16). `GET /` starts a session: a signed OpenID4VP request
+//! (eKYC claims, `direct_post.jwt`) and a page with its cross-device QR (inline SVG from the
+//! core's QR encoder; the `openid4vp://` text in `data-openid4vp-uri`) that polls
+//! `/result/{state}` and shows the verified claims. `GET /request/{state}` serves the request
+//! object, `POST /response` verifies the answer (`oid4vp::verify_response` against the backend's
+//! trust list and JWT status list). Sessions live in memory.
+
+use anyhow::{Context as _, Result, anyhow};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use clap::Args;
+use eid_core::credential::TrustList;
+use eid_core::oid4vp::{
+    self, DcqlQuery, Enc, MemoryNonceLedger, Oid4vpError, PendingRequest, RequestSpec,
+    RequestUriMethod, ResponseMode, ResponsePolicy, RpSigner,
+};
+use eid_core::present::QrImage;
+use eid_core::sdjwt::{self, PID_VCT};
+use eid_crypto::trust::TrustStore;
+use eid_crypto::x509::SignerCertificate;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+/// The claims the page asks for (eKYC: who opens the account).
+const CLAIMS: [&str; 4] = [
+    "family_name",
+    "given_name",
+    "birthdate",
+    "personal_administrative_number",
+];
+/// Seconds a request object is valid.
+const REQUEST_LIFETIME: u64 = 300;
+
+#[derive(Args)]
+pub struct RpServeArgs {
+    /// Where to listen, e.g. 127.0.0.1:8090 (its http://ADDR/response must be registered).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub addr: String,
+    /// The relying party's P-256 private key, PKCS#8 PEM (`PRIVATE KEY`).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Its access certificate from `eid rp register --out-cert` (PEM).
+    #[arg(long)]
+    pub cert: PathBuf,
+}
+
+enum Outcome {
+    Waiting,
+    Verified(Value),
+    Refused(String),
+}
+
+struct Session {
+    created: u64,
+    jwt: String,
+    pending: PendingRequest,
+    outcome: Outcome,
+}
+
+struct Rp {
+    client_id: String,
+    key: p256::ecdsa::SigningKey,
+    cert: Vec<u8>,
+    enc_key: p256::SecretKey,
+    base: String,
+    backend: String,
+    issuer_trust: TrustStore,
+    trust: TrustList,
+    sessions: Mutex<HashMap<String, Session>>,
+    ledger: Mutex<MemoryNonceLedger>,
+}
+
+fn pem_der(text: &str) -> Result<Vec<u8>> {
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .context("PEM body is not base64")
+}
+
+fn now() -> u64 {
+    crate::context::now_s()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn fail(status: StatusCode, why: &str) -> Response {
+    (status, why.to_owned()).into_response()
+}
+
+impl Rp {
+    fn new_session(&self) -> Result<(String, String)> {
+        let mut rng = eid_crypto::OsRng;
+        let state = oid4vp::fresh_nonce(&mut rng);
+        let nonce = oid4vp::fresh_nonce(&mut rng);
+        let claims: Vec<Value> = CLAIMS.iter().map(|c| json!({ "path": [c] })).collect();
+        let dcql = DcqlQuery::parse(&json!({"credentials": [{
+            "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID_VCT]},
+            "claims": claims
+        }]}))?;
+        let enc_point = p256::elliptic_curve::sec1::ToSec1Point::to_sec1_point(
+            &self.enc_key.public_key(),
+            false,
+        );
+        let x5c = [self.cert.clone()];
+        let response_uri = format!("{}/response", self.base);
+        let (jwt, pending) = oid4vp::request_object(
+            &RpSigner {
+                client_id: &self.client_id,
+                key: &self.key,
+                x5c: &x5c,
+            },
+            &RequestSpec {
+                response_uri: &response_uri,
+                response_mode: ResponseMode::DirectPostJwt,
+                nonce: &nonce,
+                state: Some(&state),
+                dcql: &dcql,
+                encryption_key: Some(("rp-enc", enc_point.as_bytes())),
+                enc_values: &[Enc::A128Gcm],
+                wallet_nonce: None,
+                issued_at: now(),
+                lifetime: REQUEST_LIFETIME,
+            },
+        )?;
+        let uri = oid4vp::authorization_uri(
+            "openid4vp://",
+            &self.client_id,
+            &format!("{}/request/{state}", self.base),
+            RequestUriMethod::Get,
+        );
+        let mut sessions = self.sessions.lock().map_err(|_| anyhow!("sessions"))?;
+        // Sessions older than two request lifetimes are forgotten (the page has long stopped).
+        let horizon = now().saturating_sub(2 * REQUEST_LIFETIME);
+        sessions.retain(|_, s| s.created >= horizon);
+        sessions.insert(
+            state.clone(),
+            Session {
+                created: now(),
+                jwt,
+                pending,
+                outcome: Outcome::Waiting,
+            },
+        );
+        Ok((state, uri))
+    }
+
+    /// Verifies a posted answer against every waiting session (the state is inside the JWE).
+    fn verify(&self, body: &str, status_jwt: &str) -> Result<(), Oid4vpError> {
+        let status_list =
+            |uri: &str| sdjwt::verify_status_list_jwt(status_jwt, uri, &self.trust, now()).ok();
+        let policy = ResponsePolicy {
+            issuer_trust: &self.issuer_trust,
+            now: now(),
+            max_age: REQUEST_LIFETIME,
+            status_list: &status_list,
+            decryption_key: Some(&self.enc_key),
+        };
+        let mut sessions = self
+            .sessions
+            .lock()
+            .map_err(|_| Oid4vpError::Malformed("sessions"))?;
+        let mut ledger = self
+            .ledger
+            .lock()
+            .map_err(|_| Oid4vpError::Malformed("ledger"))?;
+        // An error response (the citizen declined) is not encrypted: its state names the session.
+        let form = oid4vp::form_decode(body)?;
+        if form.contains_key("error") {
+            let session = form
+                .get("state")
+                .and_then(|state| sessions.get_mut(state))
+                .filter(|s| matches!(s.outcome, Outcome::Waiting))
+                .ok_or(Oid4vpError::State)?;
+            session.outcome = Outcome::Refused(Oid4vpError::Declined.to_string());
+            return Ok(());
+        }
+        for session in sessions.values_mut() {
+            if !matches!(session.outcome, Outcome::Waiting) {
+                continue;
+            }
+            match oid4vp::verify_response(&session.pending, body, &policy, &mut *ledger) {
+                Err(Oid4vpError::State) => continue,
+                Ok(presentations) => {
+                    let claims: serde_json::Map<String, Value> = presentations
+                        .into_iter()
+                        .flat_map(|p| p.claims)
+                        .filter(|(k, _)| CLAIMS.contains(&k.as_str()))
+                        .collect();
+                    session.outcome = Outcome::Verified(Value::Object(claims));
+                    return Ok(());
+                }
+                Err(e) => {
+                    session.outcome = Outcome::Refused(e.to_string());
+                    return Err(e);
+                }
+            }
+        }
+        Err(Oid4vpError::State)
+    }
+}
+
+async fn page(State(rp): State<Arc<Rp>>) -> Response {
+    let Ok((state, uri)) = rp.new_session() else {
+        return fail(StatusCode::INTERNAL_SERVER_ERROR, "no request");
+    };
+    let svg = QrImage::encode(&uri).map_or_else(|_| String::new(), |q| q.to_svg(4));
+    let (state_attr, uri_attr) = (escape(&state), escape(&uri));
+    Html(format!(
+        r#"<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>Open an account</title></head>
+<body>
+<h1>Open an account</h1>
+<p>Scan with your e-ID wallet to share your name, birth date and ID number.</p>
+<div id="qr" data-openid4vp-uri="{uri_attr}" data-state="{state_attr}">{svg}</div>
+<p id="status">Waiting for the wallet…</p>
+<pre id="claims"></pre>
+<script>
+async function poll() {{
+  const r = await fetch("/result/{state_attr}");
+  const j = await r.json();
+  if (j.status === "verified") {{
+    document.getElementById("status").textContent = "Verified";
+    document.getElementById("claims").textContent = JSON.stringify(j.claims, null, 2);
+  }} else if (j.status === "refused") {{
+    document.getElementById("status").textContent = "Refused: " + j.reason;
+  }} else {{ setTimeout(poll, 1000); }}
+}}
+poll();
+</script>
+</body></html>
+"#
+    ))
+    .into_response()
+}
+
+async fn request(State(rp): State<Arc<Rp>>, Path(state): Path<String>) -> Response {
+    let jwt = rp
+        .sessions
+        .lock()
+        .ok()
+        .and_then(|s| s.get(&state).map(|s| s.jwt.clone()));
+    match jwt {
+        Some(jwt) => (
+            [(header::CONTENT_TYPE, oid4vp::REQUEST_OBJECT_CONTENT_TYPE)],
+            jwt,
+        )
+            .into_response(),
+        None => fail(StatusCode::NOT_FOUND, "no such request"),
+    }
+}
+
+async fn response(State(rp): State<Arc<Rp>>, body: String) -> Response {
+    let backend = rp.backend.clone();
+    // The status list as of now (the core client runs on its own runtime: off this one).
+    let status = tokio::task::spawn_blocking(move || {
+        let api = crate::context::client(&backend).ok()?;
+        eid_core::runtime::block_on(api.status_list_jwt())?.ok()
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    match rp.verify(&body, &status) {
+        Ok(()) => axum::Json(json!({ "redirect_uri": format!("{}/", rp.base) })).into_response(),
+        Err(e) => fail(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+async fn result(State(rp): State<Arc<Rp>>, Path(state): Path<String>) -> Response {
+    let Ok(sessions) = rp.sessions.lock() else {
+        return fail(StatusCode::INTERNAL_SERVER_ERROR, "sessions");
+    };
+    let out = match sessions.get(&state).map(|s| &s.outcome) {
+        None => return fail(StatusCode::NOT_FOUND, "no such session"),
+        Some(Outcome::Waiting) => json!({"status": "waiting"}),
+        Some(Outcome::Verified(claims)) => json!({"status": "verified", "claims": claims}),
+        Some(Outcome::Refused(reason)) => json!({"status": "refused", "reason": reason}),
+    };
+    axum::Json(out).into_response()
+}
+
+/// `backend`: the hub (the issuers' trust list and the JWT status list).
+pub fn run(backend: &str, args: RpServeArgs) -> Result<ExitCode> {
+    use p256::pkcs8::DecodePrivateKey;
+    let key_text =
+        std::fs::read_to_string(&args.key).with_context(|| args.key.display().to_string())?;
+    let key = p256::SecretKey::from_pkcs8_der(&pem_der(&key_text)?)
+        .map_err(|_| anyhow!("--key is not a P-256 PKCS#8 private key"))?;
+    let cert_text =
+        std::fs::read_to_string(&args.cert).with_context(|| args.cert.display().to_string())?;
+    let cert = pem_der(&cert_text)?;
+    let leaf = SignerCertificate::from_der(&cert).map_err(|_| anyhow!("--cert is not X.509"))?;
+    let dns = oid4vp::dns_names(&leaf)
+        .into_iter()
+        .next()
+        .context("the certificate has no DNS name")?;
+    let api = crate::context::client(backend)?;
+    let t = crate::context::block_on(api.trust_list())??;
+    let trust = TrustList::decode(&t.issuers.0).map_err(|_| anyhow!("trust list"))?;
+    let mut issuer_trust = TrustStore::new();
+    for a in trust.anchors() {
+        issuer_trust
+            .add_der(a)
+            .map_err(|_| anyhow!("trust list anchor"))?;
+    }
+    let mut enc = [0u8; 32];
+    eid_crypto::Rng::fill(&mut eid_crypto::OsRng, &mut enc);
+    let enc_key = p256::SecretKey::from_slice(&enc).map_err(|_| anyhow!("encryption key"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let rp = Arc::new(Rp {
+            client_id: format!("x509_san_dns:{dns}"),
+            key: p256::ecdsa::SigningKey::from(&key),
+            cert,
+            enc_key,
+            base: base.clone(),
+            backend: backend.to_owned(),
+            issuer_trust,
+            trust,
+            sessions: Mutex::new(HashMap::new()),
+            ledger: Mutex::new(MemoryNonceLedger::default()),
+        });
+        let app = Router::new()
+            .route("/", get(page))
+            .route("/request/{state}", get(request))
+            .route("/response", post(response))
+            .route("/result/{state}", get(result))
+            .with_state(rp);
+        println!("listening on {base}");
+        axum::serve(listener, app).await.context("serving")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,92 @@
+//! `eid wallet --data-dir D authorize URI [--json] [--decline]`: answers a relying party's
+//! OpenID4VP request (docs/adr/0039). The request is fetched and checked by the core
+//! (`Wallet::authorize_prepare`: RP CA chain, client id, registry, purpose); the relying party,
+//! its purpose and exactly which claims go out are shown on standard error; on a terminal the
+//! citizen answers y/N, otherwise the passcode given is the consent. `--decline` sends
+//! `access_denied`. Refusals end with the reason and nothing sent.
+
+use anyhow::Result;
+use clap::Args;
+use eid_core::account::Passcode;
+use eid_core::client::UreqTransport;
+use eid_core::wallet::{AuthorizationPrompt, Consent, Wallet, claim_text};
+use serde_json::json;
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct AuthorizeArgs {
+    /// The `openid4vp://` (or `https` same-device) URI of the request (the RP's QR or link).
+    pub uri: String,
+    /// Decline: the relying party receives `access_denied` and nothing else.
+    #[arg(long)]
+    pub decline: bool,
+    /// Print {rp, purpose, claims, sent, redirect_uri} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn show(prompt: &AuthorizationPrompt) {
+    let rp = &prompt.rp;
+    eprintln!(
+        "{} (registration number {}), {}",
+        rp.legal_name, rp.registration_number, rp.client_id
+    );
+    eprintln!("purpose: {}", prompt.purpose);
+    eprintln!("asks for:");
+    for c in &prompt.claims {
+        eprintln!("  {}  (from {})", claim_text(&c.path), c.credential);
+    }
+}
+
+/// y/N on a terminal.
+fn ask() -> Result<bool> {
+    eprint!("Send these claims? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+pub fn run(w: &Wallet, pass: &Passcode, args: &AuthorizeArgs) -> Result<ExitCode> {
+    let http = UreqTransport::new();
+    let prompt = w.authorize_prepare(&args.uri, &http)?;
+    show(&prompt);
+    let consent = !args.decline && (!std::io::stdin().is_terminal() || ask()?);
+    let sent = if consent {
+        w.authorize_answer(&prompt, Consent::Passcode(pass), &http)?
+    } else {
+        w.authorize_decline(&prompt, &http)?
+    };
+    if args.json {
+        let claims: Vec<_> = prompt
+            .claims
+            .iter()
+            .map(|c| json!({"query_id": c.query_id, "credential": c.credential, "path": claim_text(&c.path)}))
+            .collect();
+        crate::output::print_json(&json!({
+            "rp": {
+                "client_id": prompt.rp.client_id,
+                "legal_name": prompt.rp.legal_name,
+                "registration_number": prompt.rp.registration_number,
+            },
+            "purpose": prompt.purpose,
+            "claims": claims,
+            "sent": sent.disclosed,
+            "redirect_uri": sent.redirect_uri,
+        }))?;
+    } else {
+        println!(
+            "{}",
+            if sent.disclosed {
+                "sent"
+            } else {
+                "declined: nothing sent"
+            }
+        );
+        if let Some(r) = &sent.redirect_uri {
+            println!("continue at {r}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
