@@ -149,6 +149,39 @@ pub async fn not_found() -> Response {
 }
 
 /// Parses a JSON body; a body that does not fit the contract is `invalid_request`.
+/// The strong ETag of a public document: the first 16 bytes of its SHA-256, quoted.
+pub fn etag_of(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
+}
+
+/// A public, cacheable JSON document: 304 when `If-None-Match` names `etag`, else 200 with
+/// `body`; `Cache-Control: public, max-age` and the ETag either way.
+pub fn cacheable_json(
+    headers: &axum::http::HeaderMap,
+    body: Vec<u8>,
+    etag: &str,
+    max_age: u64,
+) -> Response {
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut resp = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        json_response(StatusCode::OK, body, None)
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    resp
+}
+
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiFailure> {
     serde_json::from_slice(body).map_err(|_| ApiFailure::invalid("the body does not parse"))
 }

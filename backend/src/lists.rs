@@ -2,7 +2,7 @@
 //! public, signed or static, cacheable.
 
 use crate::cache::Cache;
-use crate::error::{ApiFailure, Error, json_response};
+use crate::error::{ApiFailure, Error};
 use crate::replica;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -53,25 +53,8 @@ pub async fn trust_list(State(state): State<Arc<AppState>>, headers: HeaderMap) 
     };
     match serde_json::to_vec(&body) {
         Ok(bytes) => {
-            let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
-            let unchanged = headers
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-            let mut resp = if unchanged {
-                StatusCode::NOT_MODIFIED.into_response()
-            } else {
-                json_response(StatusCode::OK, bytes, None)
-            };
-            let h = resp.headers_mut();
-            h.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&etag) {
-                h.insert(header::ETAG, v);
-            }
-            resp
+            let etag = crate::http::etag_of(&bytes);
+            crate::http::cacheable_json(&headers, bytes, &etag, 3600)
         }
         Err(_) => ApiFailure::from(Error::Random).into_response(),
     }

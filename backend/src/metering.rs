@@ -6,7 +6,7 @@
 
 use crate::error::{ApiFailure, Error};
 use crate::http::Answer;
-use crate::presentation::{admin_unauthenticated, is_admin};
+use crate::presentation::require_admin;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -147,9 +147,7 @@ pub async fn metering(
     RawQuery(query): RawQuery,
 ) -> Response {
     let run = async {
-        if !is_admin(&state, &headers) {
-            return Err(admin_unauthenticated());
-        }
+        require_admin(&state, &headers)?;
         let (from, to) = range(query.as_deref(), day_of(state.now()))?;
         let day = |d: i64| {
             Date::from_unix_days(d)

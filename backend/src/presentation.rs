@@ -89,11 +89,20 @@ fn not_verified() -> ApiFailure {
     ApiFailure::invalid("the token does not verify or was not registered")
 }
 
-pub(crate) fn admin_unauthenticated() -> ApiFailure {
+fn admin_unauthenticated() -> ApiFailure {
     ApiFailure::new(
         ErrorCode::Unauthenticated,
         "the admin token is missing or wrong",
     )
+}
+
+/// Refuses a request without the configured admin token (see [`is_admin`]).
+pub(crate) fn require_admin(state: &AppState, h: &HeaderMap) -> Result<(), ApiFailure> {
+    if is_admin(state, h) {
+        Ok(())
+    } else {
+        Err(admin_unauthenticated())
+    }
 }
 
 /// The registry record `record` opened (checked against the trust list), through the cache.
@@ -258,7 +267,7 @@ pub(crate) fn open_registry_record(state: &AppState, record: &[u8]) -> Result<Do
 
 /// Whether the request carries the configured admin token (compared in constant time, over
 /// hashes so the length does not show either). No configured token: nobody is admin.
-pub(crate) fn is_admin(state: &AppState, h: &HeaderMap) -> bool {
+fn is_admin(state: &AppState, h: &HeaderMap) -> bool {
     let Some(expected) = state.config.admin_token.as_deref() else {
         return false;
     };
@@ -289,9 +298,7 @@ async fn register_inner(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Answer, ApiFailure> {
-    if !is_admin(state, headers) {
-        return Err(admin_unauthenticated());
-    }
+    require_admin(state, headers)?;
     let req: VerifierRegistration = parse(body)?;
     // Citizens see this name: NFC, and no bidirectional or zero-width character that would let
     // one desk's name pass for another's (eid_icao::text).

@@ -13,7 +13,7 @@
 use crate::coherence::{self, Change};
 use crate::error::{ApiFailure, Error};
 use crate::http::{Answer, parse, random_hex};
-use crate::presentation::{admin_unauthenticated, is_admin};
+use crate::presentation::require_admin;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -337,14 +337,6 @@ async fn one(state: &AppState, id: &str) -> Result<RpRecord, ApiFailure> {
     Ok(record_of(&row)?)
 }
 
-fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiFailure> {
-    if is_admin(state, headers) {
-        Ok(())
-    } else {
-        Err(admin_unauthenticated())
-    }
-}
-
 /// POST /v1/admin/relying-parties
 pub async fn register(
     State(state): State<Arc<AppState>>,
@@ -361,7 +353,7 @@ async fn register_inner(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Answer, ApiFailure> {
-    admin(state, headers)?;
+    require_admin(state, headers)?;
     let req: RpRegistrationRequest = parse(body)?;
     let c = check(&req, state.config.dev_mode)?;
     let now = state.now();
@@ -414,7 +406,7 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<String, ApiFailure> {
 /// GET /v1/admin/relying-parties
 pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let run = async {
-        admin(&state, &headers)?;
+        require_admin(&state, &headers)?;
         let mut conn = state.store.pool().acquire().await.map_err(Error::from)?;
         Answer::ok(&RpList {
             relying_parties: all(&mut conn, false).await?,
@@ -430,7 +422,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Response {
     let run = async {
-        admin(&state, &headers)?;
+        require_admin(&state, &headers)?;
         Answer::ok(&one(&state, &id).await?)
     };
     run.await.into_response()
@@ -443,7 +435,7 @@ pub async fn suspend(
     Path(id): Path<String>,
 ) -> Response {
     let run = async {
-        admin(&state, &headers)?;
+        require_admin(&state, &headers)?;
         let current = one(&state, &id).await?;
         if current.status == ACTIVE {
             let mut w = state.store.write().await?;

@@ -6,16 +6,15 @@
 //! holds stays usable for most of [`REGISTRY_LIFETIME`].
 
 use crate::cache::Cache;
-use crate::error::{ApiFailure, Error, json_response};
+use crate::error::{ApiFailure, Error};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use eid_core::api::{B64, RpPublic, RpRegistryDocument, RpRegistryResponse};
 use eid_core::credential::IssuerKey;
 use eid_core::verify::rp_registry::{RP_REGISTRY_CONTENT_TYPE, RP_REGISTRY_URI};
 use eid_crypto::cose::{self, Protected, SignError, Tagging};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// A wallet uses a registry this long after it was signed; a suspension reaches every wallet
@@ -82,7 +81,7 @@ async fn sign_current(state: &AppState) -> Result<SignedRegistry, Error> {
         signed: B64(signed),
     })
     .map_err(|_| Error::Registry("registry encoding".into()))?;
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
+    let etag = crate::http::etag_of(&body);
     Ok(SignedRegistry {
         body,
         etag,
@@ -109,21 +108,5 @@ pub async fn registry(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
         Ok(s) => s,
         Err(e) => return ApiFailure::from(e).into_response(),
     };
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == signed.etag));
-    let mut resp = if unchanged {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        json_response(StatusCode::OK, signed.body.clone(), None)
-    };
-    let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={MAX_AGE}")) {
-        h.insert(header::CACHE_CONTROL, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&signed.etag) {
-        h.insert(header::ETAG, v);
-    }
-    resp
+    crate::http::cacheable_json(&headers, signed.body.clone(), &signed.etag, MAX_AGE)
 }

@@ -30,6 +30,15 @@ pub(super) trait BatchFormat {
     fn import(w: &Wallet, ty: &str, aliases: &[String], credentials: &[Vec<u8>]) -> Result<usize>;
 }
 
+/// A fresh key alias `<prefix>.<96 random bits in lower-case hex>`, for one single-use
+/// credential's device key.
+pub(super) fn random_alias(prefix: &str) -> Result<String> {
+    let mut r = [0u8; 12];
+    getrandom::fill(&mut r)
+        .map_err(|_| WalletError::Present(crate::present::PresentError::Signing))?;
+    Ok(format!("{prefix}.{}", crate::signing::hex(&r)))
+}
+
 /// Where the credentials of type `ty` in format `format` are kept.
 pub(super) fn slot_profile(format: &str, ty: &str) -> String {
     format!("{format}:{ty}")

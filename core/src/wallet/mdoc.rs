@@ -92,10 +92,7 @@ fn refused(_: impl std::fmt::Display) -> WalletError {
 }
 
 fn alias_for(doc_type: &str) -> Result<String> {
-    let mut r = [0u8; 12];
-    getrandom::fill(&mut r).map_err(|_| WalletError::Present(PresentError::Signing))?;
-    let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("eid.mdoc.{doc_type}.{hex}"))
+    batch::random_alias(&format!("eid.mdoc.{doc_type}"))
 }
 
 impl Wallet {

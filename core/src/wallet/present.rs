@@ -59,17 +59,7 @@ struct Chosen {
 }
 
 fn alias_for(profile: Profile) -> Result<String> {
-    let mut r = [0u8; 12];
-    getrandom::fill(&mut r).map_err(|_| WalletError::Present(PresentError::Signing))?;
-    Ok(format!(
-        "eid.present.{}.{}",
-        profile.as_str(),
-        hex_lower(&r)
-    ))
-}
-
-fn hex_lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    super::batch::random_alias(&format!("eid.present.{}", profile.as_str()))
 }
 
 /// A profile is refilled at sync when fewer unused credentials than this are left.

@@ -113,10 +113,7 @@ fn refused(_: SdJwtError) -> WalletError {
 }
 
 fn new_alias() -> Result<String> {
-    let mut r = [0u8; 12];
-    getrandom::fill(&mut r).map_err(|_| WalletError::Present(PresentError::Signing))?;
-    let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("eid.sdjwt.{hex}"))
+    batch::random_alias("eid.sdjwt")
 }
 
 /// The worst of two statuses: invalid (1) before suspended (2) before valid (0).
