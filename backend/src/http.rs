@@ -155,11 +155,22 @@ pub fn etag_of(body: &[u8]) -> String {
     format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
 }
 
-/// A public, cacheable JSON document: 304 when `If-None-Match` names `etag`, else 200 with
-/// `body`; `Cache-Control: public, max-age` and the ETag either way.
+/// A public, cacheable JSON document: see [`cacheable`].
 pub fn cacheable_json(
     headers: &axum::http::HeaderMap,
     body: Vec<u8>,
+    etag: &str,
+    max_age: u64,
+) -> Response {
+    cacheable(headers, "application/json", body.into(), etag, max_age)
+}
+
+/// A public, cacheable document: 304 (no body) when `If-None-Match` names `etag`, else 200
+/// with `body` as `content_type`; `Cache-Control: public, max-age` and the ETag either way.
+pub fn cacheable(
+    headers: &axum::http::HeaderMap,
+    content_type: &'static str,
+    body: axum::body::Bytes,
     etag: &str,
     max_age: u64,
 ) -> Response {
@@ -170,7 +181,12 @@ pub fn cacheable_json(
     let mut resp = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        json_response(StatusCode::OK, body, None)
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+            body,
+        )
+            .into_response()
     };
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {

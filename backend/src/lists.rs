@@ -7,7 +7,7 @@ use crate::replica;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ciborium::Value;
 use eid_core::api::{B64, StatusListResponse, TrustListResponse};
@@ -133,6 +133,9 @@ pub struct SignedStatusList {
     body: Bytes,
     cwt: Bytes,
     jwt: Bytes,
+    /// The strong ETags of `body`, `cwt` and `jwt`, in that order: a wallet or reader that
+    /// holds the current signing gets a 304 (docs/adr/0044).
+    etags: [String; 3],
     issued_at: u64,
 }
 
@@ -163,20 +166,20 @@ async fn current(state: &AppState) -> Result<Arc<SignedStatusList>, Error> {
     }
 }
 
-pub async fn status_list(State(state): State<Arc<AppState>>) -> Response {
-    serve_form(&state, Form::Own).await
+pub async fn status_list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    serve_form(&state, &headers, Form::Own).await
 }
 
 /// GET /v1/status-list/cwt: the Token Status List (draft-ietf-oauth-status-list) in CWT form,
 /// what the MSOs' `status` names (docs/adr/0031).
-pub async fn status_list_cwt(State(state): State<Arc<AppState>>) -> Response {
-    serve_form(&state, Form::Cwt).await
+pub async fn status_list_cwt(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    serve_form(&state, &headers, Form::Cwt).await
 }
 
 /// GET /v1/status-list/jwt: the Token Status List in JWT form (`statuslist+jwt`), what the
 /// SD-JWT VCs' `status` names (docs/adr/0035).
-pub async fn status_list_jwt(State(state): State<Arc<AppState>>) -> Response {
-    serve_form(&state, Form::Jwt).await
+pub async fn status_list_jwt(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    serve_form(&state, &headers, Form::Jwt).await
 }
 
 /// The URI of the JWT status list: the SD-JWT VCs' `status.status_list.uri` and its `sub`.
@@ -197,32 +200,28 @@ pub fn status_list_cwt_uri(state: &AppState) -> String {
     )
 }
 
-async fn serve_form(state: &AppState, form: Form) -> Response {
+async fn serve_form(state: &AppState, headers: &HeaderMap, form: Form) -> Response {
     let now = state.now();
     let list = match current(state).await {
         Ok(list) => list,
         Err(e) => return ApiFailure::from(e).into_response(),
     };
-    let (content_type, body) = match form {
-        Form::Cwt => (eid_core::mdoc::STATUS_LIST_CWT_MEDIA_TYPE, list.cwt.clone()),
+    let (content_type, body, etag) = match form {
+        Form::Cwt => (
+            eid_core::mdoc::STATUS_LIST_CWT_MEDIA_TYPE,
+            &list.cwt,
+            &list.etags[1],
+        ),
         Form::Jwt => (
             eid_core::sdjwt::STATUS_LIST_JWT_MEDIA_TYPE,
-            list.jwt.clone(),
+            &list.jwt,
+            &list.etags[2],
         ),
-        Form::Own => ("application/json", list.body.clone()),
+        Form::Own => ("application/json", &list.body, &list.etags[0]),
     };
-    let mut resp = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        body,
-    )
-        .into_response();
     // Usable for what is left of its TTL.
     let left = STATUS_LIST_TTL.saturating_sub(now.saturating_sub(list.issued_at));
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={left}")) {
-        resp.headers_mut().insert(header::CACHE_CONTROL, v);
-    }
-    resp
+    crate::http::cacheable(headers, content_type, body.clone(), etag, left)
 }
 
 async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
@@ -267,10 +266,12 @@ async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
     let list = token_status_list(&revoked, &suspended)?;
     let cwt = sign_cwt(state, issued_at, &list)?;
     let jwt = sign_jwt(state, issued_at, &list)?;
+    let etags = [body.as_slice(), cwt.as_slice(), jwt.as_slice()].map(crate::http::etag_of);
     Ok(SignedStatusList {
         body: Bytes::from(body),
         cwt: Bytes::from(cwt),
         jwt: Bytes::from(jwt),
+        etags,
         issued_at,
     })
 }

@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::ADMIN_TOKEN;
-use eid_core::api::{RpPurpose, RpRecord, RpRegistrationRequest, paths};
+use eid_core::api::paths;
 use eid_core::client::{BackendClient, RetryPolicy, UreqTransport};
-use eid_core::platform::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
+use eid_core::platform::{HttpRequest, HttpResponse, HttpTransport, TransportFailure};
 use eid_core::runtime::block_on;
 use eid_fixtures::card::cccd::Faults;
 use eid_fixtures::citizens;
@@ -18,38 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const BANK: &str = "bank.example.vn";
-
-fn admin_register(url: &str, dns: &str) -> RpRecord {
-    let key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
-    let point = key.verifying_key().to_sec1_point(false);
-    let req = RpRegistrationRequest {
-        legal_name: "Ngân hàng Example".into(),
-        registration_number: "0101234567".into(),
-        logo_url: None,
-        dns_name: dns.into(),
-        response_uris: vec![format!("https://{dns}/oid4vp/response")],
-        purposes: vec![RpPurpose {
-            name: "ekyc".into(),
-            claims: vec![],
-        }],
-        public_key_pem: None,
-        public_key_jwk: Some(eid_core::sdjwt::jwk_from_point(point.as_bytes()).unwrap()),
-    };
-    let r = UreqTransport::new()
-        .exchange(HttpRequest {
-            method: Method::Post,
-            url: format!("{url}{}", paths::ADMIN_RELYING_PARTIES),
-            headers: vec![
-                ("content-type".into(), "application/json".into()),
-                ("authorization".into(), format!("Bearer {ADMIN_TOKEN}")),
-            ],
-            body: Some(serde_json::to_vec(&req).unwrap()),
-            timeout: Duration::from_secs(10),
-        })
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    serde_json::from_slice(&r.body).unwrap()
-}
 
 /// Passes everything through, and while `tamper` is set flips one byte of the signed registry.
 #[derive(Debug)]
@@ -101,7 +68,7 @@ fn the_wallet_syncs_the_signed_registry_and_refuses_a_tampered_one() {
         // Activation brought the RP CA already; no registry yet.
         assert_eq!(w.rp_trust().unwrap().len(), 1, "{db}");
         assert_eq!(w.rp_registration(&client_id).unwrap(), None);
-        let rec = admin_register(&b.url, BANK);
+        let rec = common::admin_register_rp(&b.url, BANK);
         block_on(w.sync(&api, None, None)).unwrap().unwrap();
         let reg = w.rp_registration(&client_id).unwrap().expect("registered");
         assert_eq!(reg.name, "Ngân hàng Example", "{db}");
@@ -119,7 +86,7 @@ fn the_wallet_syncs_the_signed_registry_and_refuses_a_tampered_one() {
         assert!(w.rp_trust().unwrap().issuer_of(&leaf).is_some(), "{db}");
         // Another relying party registers, and the registry the wallet receives is altered: the
         // sync fails, the wallet keeps what it had.
-        admin_register(&b.url, "hue-s.example.vn");
+        common::admin_register_rp(&b.url, "hue-s.example.vn");
         transport.tamper.store(true, Ordering::SeqCst);
         let err = block_on(w.sync(&api, None, None)).unwrap().unwrap_err();
         assert!(

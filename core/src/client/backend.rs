@@ -84,6 +84,24 @@ pub struct BackendClient {
 }
 
 const NOT_MODIFIED: u16 = 304;
+
+/// A conditional GET's answer: the document with its ETag, or `Unchanged` (304) when the ETag
+/// sent still names the current version.
+#[derive(Debug)]
+pub enum Fetched<T> {
+    Unchanged,
+    Changed(T, Option<String>),
+}
+
+impl<T> Fetched<T> {
+    /// The document of a GET sent without an ETag (a 304 cannot answer it).
+    fn always(self) -> Result<T, ClientError> {
+        match self {
+            Fetched::Changed(t, _) => Ok(t),
+            Fetched::Unchanged => Err(ClientError::Decode("304 to a GET without an ETag".into())),
+        }
+    }
+}
 const TOO_MANY_REQUESTS: u16 = 429;
 
 /// A header value HTTP cannot carry (a control character in a token the caller passed): such a
@@ -359,39 +377,101 @@ impl BackendClient {
         Ok(Some((page, tag)))
     }
 
+    /// A public, cacheable document (trust list, status lists, RP registry): `Unchanged` when
+    /// `etag` still names the backend's current version (304, no body sent), else its body and
+    /// ETag (docs/adr/0044).
+    pub async fn fetch_if_changed(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+    ) -> Result<Fetched<Vec<u8>>, ClientError> {
+        let resp = self.call(Method::Get, path, None, None, etag).await?;
+        if resp.status == NOT_MODIFIED {
+            return Ok(Fetched::Unchanged);
+        }
+        let tag = resp.header("etag").map(str::to_owned);
+        Ok(Fetched::Changed(resp.body, tag))
+    }
+
+    /// [`Self::fetch_if_changed`] for a JSON document.
+    async fn json_if_changed<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+    ) -> Result<Fetched<T>, ClientError> {
+        Ok(match self.fetch_if_changed(path, etag).await? {
+            Fetched::Unchanged => Fetched::Unchanged,
+            Fetched::Changed(body, tag) => Fetched::Changed(
+                serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()))?,
+                tag,
+            ),
+        })
+    }
+
     pub async fn trust_list(&self) -> Result<TrustListResponse, ClientError> {
-        self.json(Method::Get, api::paths::TRUST_LIST, None::<&()>, None)
-            .await
+        self.trust_list_if_changed(None).await?.always()
+    }
+
+    pub async fn trust_list_if_changed(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<Fetched<TrustListResponse>, ClientError> {
+        self.json_if_changed(api::paths::TRUST_LIST, etag).await
     }
 
     pub async fn status_list(&self) -> Result<StatusListResponse, ClientError> {
-        self.json(Method::Get, api::paths::STATUS_LIST, None::<&()>, None)
-            .await
+        self.status_list_if_changed(None).await?.always()
+    }
+
+    pub async fn status_list_if_changed(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<Fetched<StatusListResponse>, ClientError> {
+        self.json_if_changed(api::paths::STATUS_LIST, etag).await
     }
 
     /// The signed registry of active relying parties (docs/adr/0036); the caller verifies it
     /// (`verify::RpRegistry::from_signed`).
-    pub async fn relying_parties(&self) -> Result<crate::api::RpRegistryResponse, ClientError> {
-        self.json(Method::Get, api::paths::RELYING_PARTIES, None::<&()>, None)
+    pub async fn relying_parties_if_changed(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<Fetched<crate::api::RpRegistryResponse>, ClientError> {
+        self.json_if_changed(api::paths::RELYING_PARTIES, etag)
             .await
     }
 
     /// The Token Status List in CWT form (`application/statuslist+cwt`) the MSOs reference;
     /// the caller verifies it (`mdoc::verify_status_list_cwt`, or through `StatusListCache`).
     pub async fn status_list_cwt(&self) -> Result<Vec<u8>, ClientError> {
-        let resp = self
-            .call(Method::Get, api::paths::STATUS_LIST_CWT, None, None, None)
-            .await?;
-        Ok(resp.body)
+        self.fetch_if_changed(api::paths::STATUS_LIST_CWT, None)
+            .await?
+            .always()
     }
 
     /// The Token Status List in JWT form (`statuslist+jwt`) the SD-JWT VCs reference; the
     /// caller verifies it (`sdjwt::verify_status_list_jwt`).
     pub async fn status_list_jwt(&self) -> Result<String, ClientError> {
-        let resp = self
-            .call(Method::Get, api::paths::STATUS_LIST_JWT, None, None, None)
-            .await?;
-        String::from_utf8(resp.body).map_err(|_| ClientError::Decode("status list JWT".into()))
+        self.status_list_jwt_if_changed(None).await?.always()
+    }
+
+    /// [`Self::status_list_jwt`] unless `etag` still names the current one.
+    pub async fn status_list_jwt_if_changed(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<Fetched<String>, ClientError> {
+        Ok(
+            match self
+                .fetch_if_changed(api::paths::STATUS_LIST_JWT, etag)
+                .await?
+            {
+                Fetched::Unchanged => Fetched::Unchanged,
+                Fetched::Changed(body, tag) => Fetched::Changed(
+                    String::from_utf8(body)
+                        .map_err(|_| ClientError::Decode("status list JWT".into()))?,
+                    tag,
+                ),
+            },
+        )
     }
 
     pub async fn account(&self, signer: &dyn DeviceSigner) -> Result<AccountStatus, ClientError> {

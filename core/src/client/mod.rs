@@ -12,7 +12,7 @@ mod signer;
 #[cfg(feature = "http-ureq")]
 pub(crate) mod ureq_transport;
 
-pub use backend::{BackendClient, RetryPolicy, new_request_id};
+pub use backend::{BackendClient, Fetched, RetryPolicy, new_request_id};
 pub use error::ClientError;
 pub use redeem::{RedeemError, redeem};
 pub use signer::{DeviceSigner, KeyStoreVerifier, VerifierKey, VerifierSigner};

@@ -10,6 +10,7 @@
 
 mod authorize;
 mod batch;
+mod conditional;
 mod consent;
 mod data_key;
 mod error;
@@ -394,7 +395,11 @@ impl Wallet {
         let bytes = list
             .encode()
             .map_err(|_| WalletError::Corrupt("trust list"))?;
-        Ok(self.store.meta_put(META_TRUST_LIST, &bytes)?)
+        // Not the backend's answer any more: the next sync asks for the whole list.
+        let (etag_key, none) = conditional::etag_entry(META_TRUST_LIST, None);
+        Ok(self
+            .store
+            .meta_put_all(&[(META_TRUST_LIST, &bytes), (&etag_key, &none)])?)
     }
 
     pub fn trust_list(&self) -> Result<TrustList> {

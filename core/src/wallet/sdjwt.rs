@@ -340,9 +340,18 @@ impl Wallet {
         let Some(uri) = uri else {
             return Ok(());
         };
-        let jwt = client.status_list_jwt().await?;
+        let etag = self.stored_etag(META_STATUS_LIST_JWT)?;
+        let crate::client::Fetched::Changed(jwt, tag) =
+            client.status_list_jwt_if_changed(etag.as_deref()).await?
+        else {
+            // The one held is still the backend's current signing (docs/adr/0044).
+            return Ok(());
+        };
         let trust = self.trust_list()?;
         sdjwt::verify_status_list_jwt(&jwt, &uri, &trust, self.now()).map_err(refused)?;
-        Ok(self.store.meta_put(META_STATUS_LIST_JWT, jwt.as_bytes())?)
+        let (etag_key, etag) = super::conditional::etag_entry(META_STATUS_LIST_JWT, tag.as_deref());
+        Ok(self
+            .store
+            .meta_put_all(&[(META_STATUS_LIST_JWT, jwt.as_bytes()), (&etag_key, &etag)])?)
     }
 }

@@ -1,10 +1,12 @@
 //! Activation and sync: the wallet's side of the backend API.
 
+use super::conditional;
 use super::sync_state::{SyncReport, SyncState};
 use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
+use crate::api::TrustListResponse;
 use crate::api::{ActivationComplete, B64, ChipEvidence, ErrorCode};
-use crate::client::{BackendClient, ClientError, DeviceSigner};
+use crate::client::{BackendClient, ClientError, DeviceSigner, Fetched};
 use crate::credential::TrustList;
 use crate::platform::{SyncListener, SyncStage};
 use eid_icao::NotGenuine;
@@ -167,19 +169,14 @@ impl Wallet {
     }
 
     async fn pull_trust_list(&self, client: &BackendClient) -> Result<(Vec<u8>, Vec<u8>)> {
-        let t = client.trust_list().await?;
-        TrustList::decode(&t.issuers.0)
-            .map_err(|_| WalletError::Corrupt("trust list from the backend"))?;
-        let csca = serde_json::to_vec(&t.csca).map_err(|_| WalletError::Corrupt("CSCA list"))?;
-        let iaca = serde_json::to_vec(&t.iaca).map_err(|_| WalletError::Corrupt("IACA list"))?;
-        let rp_ca = serde_json::to_vec(&t.rp_ca).map_err(|_| WalletError::Corrupt("RP CA list"))?;
-        self.store.meta_put_all(&[
-            (META_TRUST_LIST, &t.issuers.0),
-            (META_CSCA, &csca),
-            (META_IACA, &iaca),
-            (META_RP_CA, &rp_ca),
-        ])?;
-        Ok((t.issuers.0, csca))
+        let Fetched::Changed(t, tag) = client.trust_list_if_changed(None).await? else {
+            return Err(WalletError::Corrupt("trust list from the backend (304)"));
+        };
+        let parts = TrustListParts::of(&t, tag)?;
+        let entries = parts.entries();
+        let refs: Vec<(&str, &[u8])> = entries.iter().map(|(k, v)| (k.as_str(), &v[..])).collect();
+        self.store.meta_put_all(&refs)?;
+        Ok((t.issuers.0, parts.csca))
     }
 
     /// Pulls trust list, status list and documents and applies them in one transaction. On
@@ -231,31 +228,51 @@ impl Wallet {
         let account_id = self.account_id()?.ok_or(WalletError::InvalidInput(
             "the wallet is not activated".into(),
         ))?;
+        // The public lists, each asked for with the ETag of the one held (docs/adr/0044).
         note(SyncStage::TrustList);
-        let t = client.trust_list().await?;
-        let trust = TrustList::decode(&t.issuers.0)
-            .map_err(|_| WalletError::Corrupt("trust list from the backend"))?;
-        let csca = serde_json::to_vec(&t.csca).map_err(|_| WalletError::Corrupt("CSCA list"))?;
-        let iaca = serde_json::to_vec(&t.iaca).map_err(|_| WalletError::Corrupt("IACA list"))?;
+        let mut lists: Vec<(String, Vec<u8>)> = Vec::new();
+        let trust = match client
+            .trust_list_if_changed(self.stored_etag(META_TRUST_LIST)?.as_deref())
+            .await?
+        {
+            Fetched::Unchanged => self.trust_list()?,
+            Fetched::Changed(t, tag) => {
+                let parts = TrustListParts::of(&t, tag)?;
+                lists.extend(parts.entries());
+                parts.trust
+            }
+        };
         note(SyncStage::StatusList);
-        let status = client.status_list().await?;
-        // The relying parties (docs/adr/0036): checked against the trust list just fetched; one
-        // that does not verify fails the sync and nothing changes. A backend without a hub
-        // (404) leaves the stored registry as it is.
-        let rp_ca = serde_json::to_vec(&t.rp_ca).map_err(|_| WalletError::Corrupt("RP CA list"))?;
-        let registry = match client.relying_parties().await {
-            Ok(r) => {
+        if let Fetched::Changed(status, tag) = client
+            .status_list_if_changed(self.stored_etag(META_STATUS_LIST)?.as_deref())
+            .await?
+        {
+            let bytes =
+                serde_json::to_vec(&status).map_err(|_| WalletError::Corrupt("status list"))?;
+            lists.push((META_STATUS_LIST.to_owned(), bytes));
+            lists.push(conditional::etag_entry(META_STATUS_LIST, tag.as_deref()));
+        }
+        // The relying parties (docs/adr/0036): checked against the trust list; one that does
+        // not verify fails the sync and nothing changes. A backend without a hub (404) leaves
+        // the stored registry as it is.
+        match client
+            .relying_parties_if_changed(self.stored_etag(META_RP_REGISTRY)?.as_deref())
+            .await
+        {
+            Ok(Fetched::Changed(r, tag)) => {
                 crate::verify::RpRegistry::from_signed(&r.signed.0, &trust, self.now()).map_err(
                     |_| WalletError::Corrupt("relying-party registry (signature or signer)"),
                 )?;
-                Some(r.signed.0)
+                lists.push((META_RP_REGISTRY.to_owned(), r.signed.0));
+                lists.push(conditional::etag_entry(META_RP_REGISTRY, tag.as_deref()));
             }
-            Err(ClientError::Api {
+            Ok(Fetched::Unchanged)
+            | Err(ClientError::Api {
                 code: ErrorCode::NotFound,
                 ..
-            }) => None,
+            }) => {}
             Err(e) => return Err(e.into()),
-        };
+        }
         note(SyncStage::Documents);
         let signer = WalletSigner {
             wallet: self,
@@ -308,20 +325,10 @@ impl Wallet {
         state.last_error = None;
         let state_bytes =
             serde_json::to_vec(&*state).map_err(|_| WalletError::Corrupt("sync state"))?;
-        let status_bytes =
-            serde_json::to_vec(&status).map_err(|_| WalletError::Corrupt("status list"))?;
         let removed_refs: Vec<&str> = removed.iter().map(String::as_str).collect();
-        let mut meta: Vec<(&str, &[u8])> = vec![
-            (META_TRUST_LIST, &t.issuers.0),
-            (META_CSCA, &csca),
-            (META_IACA, &iaca),
-            (META_RP_CA, &rp_ca),
-            (META_STATUS_LIST, &status_bytes),
-            (META_SYNC_STATE, &state_bytes),
-        ];
-        if let Some(r) = &registry {
-            meta.push((META_RP_REGISTRY, r));
-        }
+        let mut meta: Vec<(&str, &[u8])> =
+            lists.iter().map(|(k, v)| (k.as_str(), &v[..])).collect();
+        meta.push((META_SYNC_STATE, &state_bytes));
         self.store
             .apply_sync(&new, &removed_refs, &meta)
             .map_err(WalletError::from_store)?;
@@ -354,5 +361,44 @@ impl Wallet {
             report.presentation_error = Some(e.to_string());
         }
         Ok(report)
+    }
+}
+
+/// A trust list answer taken apart into what the wallet stores: the issuer list (checked to
+/// decode), the CSCA, IACA and RP CA lists, and the answer's ETag.
+struct TrustListParts {
+    trust: TrustList,
+    issuers: Vec<u8>,
+    csca: Vec<u8>,
+    iaca: Vec<u8>,
+    rp_ca: Vec<u8>,
+    etag: Option<String>,
+}
+
+impl TrustListParts {
+    fn of(t: &TrustListResponse, etag: Option<String>) -> Result<Self> {
+        let encode = |v: &[crate::api::B64], what| {
+            serde_json::to_vec(v).map_err(|_| WalletError::Corrupt(what))
+        };
+        Ok(TrustListParts {
+            trust: TrustList::decode(&t.issuers.0)
+                .map_err(|_| WalletError::Corrupt("trust list from the backend"))?,
+            issuers: t.issuers.0.clone(),
+            csca: encode(&t.csca, "CSCA list")?,
+            iaca: encode(&t.iaca, "IACA list")?,
+            rp_ca: encode(&t.rp_ca, "RP CA list")?,
+            etag,
+        })
+    }
+
+    /// The meta entries: every part and the ETag, for one store transaction.
+    fn entries(&self) -> Vec<(String, Vec<u8>)> {
+        vec![
+            (META_TRUST_LIST.to_owned(), self.issuers.clone()),
+            (META_CSCA.to_owned(), self.csca.clone()),
+            (META_IACA.to_owned(), self.iaca.clone()),
+            (META_RP_CA.to_owned(), self.rp_ca.clone()),
+            conditional::etag_entry(META_TRUST_LIST, self.etag.as_deref()),
+        ]
     }
 }

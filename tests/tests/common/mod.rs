@@ -190,3 +190,37 @@ pub fn activate(
 pub fn pass() -> Passcode {
     Passcode::new("123456").unwrap()
 }
+
+/// Registers a relying party for `dns` (purpose `ekyc`) through the admin API.
+pub fn admin_register_rp(url: &str, dns: &str) -> eid_core::api::RpRecord {
+    let key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+    let point = key.verifying_key().to_sec1_point(false);
+    let req = eid_core::api::RpRegistrationRequest {
+        legal_name: "Ngân hàng Example".into(),
+        registration_number: "0101234567".into(),
+        logo_url: None,
+        dns_name: dns.into(),
+        response_uris: vec![format!("https://{dns}/oid4vp/response")],
+        purposes: vec![eid_core::api::RpPurpose {
+            name: "ekyc".into(),
+            claims: vec![],
+        }],
+        public_key_pem: None,
+        public_key_jwk: Some(eid_core::sdjwt::jwk_from_point(point.as_bytes()).unwrap()),
+    };
+    use eid_core::platform::HttpTransport as _;
+    let r = eid_core::client::UreqTransport::new()
+        .exchange(eid_core::platform::HttpRequest {
+            method: eid_core::platform::Method::Post,
+            url: format!("{url}{}", eid_core::api::paths::ADMIN_RELYING_PARTIES),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("authorization".into(), format!("Bearer {ADMIN_TOKEN}")),
+            ],
+            body: Some(serde_json::to_vec(&req).unwrap()),
+            timeout: Duration::from_secs(10),
+        })
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    serde_json::from_slice(&r.body).unwrap()
+}
