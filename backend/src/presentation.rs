@@ -547,6 +547,13 @@ async fn redeem_inner(state: &AppState, call: &SignedCall) -> Result<Answer, Api
         documents.push(open_record(state, &record)?);
     }
     let fields = extract(token.profile, &documents, now)?;
+    if req
+        .client_request_id
+        .as_deref()
+        .is_some_and(|id| !crate::input::is_client_request_id(id))
+    {
+        return Err(ApiFailure::invalid("client_request_id is malformed"));
+    }
     // One-time: the primary key admits each token id once, however many redeem it at once. A
     // single statement is atomic on both databases: PostgreSQL runs it on its own (one round
     // trip), SQLite in the queued writer transaction.
@@ -554,26 +561,66 @@ async fn redeem_inner(state: &AppState, call: &SignedCall) -> Result<Answer, Api
         .store
         .execute_alone(
             sqlx::query(
-                "INSERT INTO redeemed_tokens (token_id, verifier_id, expires_at, redeemed_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                "INSERT INTO redeemed_tokens \
+                 (token_id, verifier_id, expires_at, redeemed_at, client_request_id) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             )
             .bind(token.id.to_vec())
             .bind(verifier_id)
             .bind(i64::try_from(token.expires_at).unwrap_or(i64::MAX))
-            .bind(state.now_i64()),
+            .bind(state.now_i64())
+            .bind(req.client_request_id.clone()),
         )
         .await?;
-    if inserted == 0 {
-        return Err(ApiFailure::new(
-            ErrorCode::TokenUsed,
-            "the token was already redeemed",
-        ));
-    }
+    let redeemed_at = if inserted == 1 {
+        now
+    } else {
+        // Redeemed before: only a retry of that very redemption (the same desk, the same
+        // client_request_id) gets the fields again, with the first answer's time. Nothing of
+        // the answer is stored: it is made afresh from the registry (docs/adr/0045).
+        retried_redemption(
+            state,
+            &token.id,
+            verifier_id,
+            req.client_request_id.as_deref(),
+        )
+        .await?
+        .ok_or_else(|| ApiFailure::new(ErrorCode::TokenUsed, "the token was already redeemed"))?
+    };
     tracing::info!(verifier = %verifier_id, profile = %token.profile, "token redeemed");
     Answer::ok(&TokenRedeemed {
         profile: token.profile.as_str().to_owned(),
         fields: fields.to_json(),
         account_level: u8::try_from(level).unwrap_or(0),
-        redeemed_at: now,
+        redeemed_at,
     })
+}
+
+/// When `token_id` was redeemed, if that redemption was `verifier_id`'s with
+/// `client_request_id` (a retry of it); `None` for any other redemption.
+async fn retried_redemption(
+    state: &AppState,
+    token_id: &[u8],
+    verifier_id: &str,
+    client_request_id: Option<&str>,
+) -> Result<Option<u64>, ApiFailure> {
+    let Some(id) = client_request_id else {
+        return Ok(None);
+    };
+    let row = sqlx::query(
+        "SELECT verifier_id, client_request_id, redeemed_at FROM redeemed_tokens \
+         WHERE token_id = $1",
+    )
+    .bind(token_id.to_vec())
+    .fetch_optional(state.store.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let first_verifier: String = row.try_get(0)?;
+    let first_id: Option<String> = row.try_get(1)?;
+    let same = first_verifier == verifier_id
+        && first_id.is_some_and(|f| bool::from(f.as_bytes().ct_eq(id.as_bytes())));
+    let at: i64 = row.try_get(2)?;
+    Ok(same.then(|| u64::try_from(at).unwrap_or(0)))
 }

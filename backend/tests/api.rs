@@ -405,6 +405,7 @@ fn openapi_schemas_match_the_contract_types() {
             "TokenRedeem",
             serde_json::to_value(TokenRedeem {
                 token: "VNT2:".into(),
+                client_request_id: Some("r-1".into()),
             })
             .unwrap(),
         ),

@@ -392,6 +392,60 @@ async fn tokens_of_each_profile_are_redeemed_once() {
     }
 }
 
+/// A desk whose redemption answer was lost asks again with the same client_request_id and
+/// gets the same fields and time; nobody else does (docs/adr/0045).
+#[tokio::test]
+async fn a_lost_redemption_answer_is_given_again_to_its_desk_only() {
+    for h in harnesses().await {
+        let c = citizen(7);
+        let device = h.activate(&c).await;
+        let desk = register_verifier(&h, &[Profile::Airport]).await;
+        let other = register_verifier(&h, &[Profile::Airport]).await;
+        let now = h.app.clock().now();
+        let t = h
+            .registered_token(&device, Profile::Airport, now + 60)
+            .await;
+        let send =
+            |v: &VerifierKey, id: Option<&str>| h.send(redeem_request_with_id(v, &t, now, id));
+        let first = send(&desk, Some("desk-try-1")).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", h.db);
+        let first: TokenRedeemed = first.json();
+        let again = send(&desk, Some("desk-try-1")).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", h.db);
+        assert_eq!(again.json::<TokenRedeemed>(), first, "{}", h.db);
+        // Another redemption by the same desk, one without an id, another desk with the id.
+        for (v, id) in [
+            (&desk, Some("desk-try-2")),
+            (&desk, None),
+            (&other, Some("desk-try-1")),
+        ] {
+            let r = send(v, id).await;
+            assert_eq!(
+                (r.status, r.error()),
+                (StatusCode::CONFLICT, ErrorCode::TokenUsed),
+                "{} {id:?}",
+                h.db
+            );
+        }
+        // Redeemed without an id: nothing is given twice.
+        let t2 = h
+            .registered_token(&device, Profile::Airport, now + 60)
+            .await;
+        assert_eq!(redeem(&h, &desk, &t2).await.status, StatusCode::OK);
+        let r = h.send(redeem_request_with_id(&desk, &t2, now, None)).await;
+        assert_eq!(r.error(), ErrorCode::TokenUsed, "{}", h.db);
+        // A malformed id is refused before anything is redeemed.
+        let t3 = h
+            .registered_token(&device, Profile::Airport, now + 60)
+            .await;
+        let r = h
+            .send(redeem_request_with_id(&desk, &t3, now, Some("no spaces")))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", h.db);
+        assert_eq!(redeem(&h, &desk, &t3).await.status, StatusCode::OK);
+    }
+}
+
 #[tokio::test]
 async fn expired_forged_and_unauthorised_redemptions_are_refused() {
     for h in harnesses().await {
@@ -513,7 +567,13 @@ async fn expired_forged_and_unauthorised_redemptions_are_refused() {
             "stale verifier signature",
         );
         let r = h
-            .post(api::paths::TOKEN_REDEEM, &TokenRedeem { token: t.clone() })
+            .post(
+                api::paths::TOKEN_REDEEM,
+                &TokenRedeem {
+                    token: t.clone(),
+                    client_request_id: None,
+                },
+            )
             .await;
         check(
             r,

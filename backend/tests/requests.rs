@@ -275,7 +275,11 @@ async fn high_s_twins_of_request_and_token_signatures_are_refused() {
                 &h,
                 &verifier,
                 api::paths::TOKEN_REDEEM,
-                serde_json::to_vec(&TokenRedeem { token: t.to_text() }).unwrap(),
+                serde_json::to_vec(&TokenRedeem {
+                    token: t.to_text(),
+                    client_request_id: None,
+                })
+                .unwrap(),
             )
         };
         let mut twin = token.clone();

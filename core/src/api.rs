@@ -274,6 +274,11 @@ pub struct CredentialBatchIssued {
 pub struct TokenRedeem {
     /// The QR text (`VNT2:...`).
     pub token: String,
+    /// This redemption's id, fresh per redemption and the same in its retries (docs/adr/0045):
+    /// the desk that redeemed the token retrying with the same id gets the fields again (its
+    /// first answer was lost); any other redemption of a redeemed token is `token_used`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

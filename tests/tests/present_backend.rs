@@ -160,3 +160,80 @@ fn presentations_through_the_backend() {
         assert!(!stale.valid);
     }
 }
+
+/// Passes everything through, but loses the answer to the first redemption after the backend
+/// has redeemed the token (a desk's Wi-Fi dropping at the wrong moment).
+#[derive(Debug, Default)]
+struct LosesFirstRedeemAnswer {
+    inner: eid_core::client::UreqTransport,
+    lost: std::sync::atomic::AtomicBool,
+}
+
+impl eid_core::platform::HttpTransport for LosesFirstRedeemAnswer {
+    fn exchange(
+        &self,
+        request: eid_core::platform::HttpRequest,
+    ) -> Result<eid_core::platform::HttpResponse, eid_core::platform::TransportFailure> {
+        use std::sync::atomic::Ordering;
+        let redeem = request.url.ends_with(eid_core::api::paths::TOKEN_REDEEM);
+        let r = self.inner.exchange(request)?;
+        if redeem && r.status == 200 && !self.lost.swap(true, Ordering::SeqCst) {
+            return Err(eid_core::platform::TransportFailure::MaybeSent(
+                "connection reset after the request was sent".into(),
+            ));
+        }
+        Ok(r)
+    }
+}
+
+/// The desk's client retries a redemption whose answer was lost and gets the fields: the token
+/// was redeemed once, by this desk (docs/adr/0045). Another redemption is still refused.
+#[test]
+fn a_desk_gets_its_fields_when_the_redemption_answer_is_lost() {
+    for (db, b) in common::backends() {
+        let api = common::client(&b.url);
+        let c = citizens::citizens().remove(2);
+        let d = tempfile::tempdir().unwrap();
+        let w = common::wallet(d.path());
+        common::activate(&w, &api, &c, Faults::default()).unwrap();
+        block_on(w.sync(&api, None, Some(&common::pass())))
+            .unwrap()
+            .unwrap();
+        let mut desk_key = VerifierKey::generate();
+        desk_key.verifier_id = block_on(api.register_verifier(
+            common::ADMIN_TOKEN,
+            &VerifierRegistration {
+                name: "Bach Mai clinic desk 3".into(),
+                public_key: B64(desk_key.public_key()),
+                profiles: vec!["clinic".into()],
+            },
+        ))
+        .unwrap()
+        .unwrap()
+        .verifier_id;
+        let token = block_on(w.present_online(&api, Profile::Clinic, &pass(), "clinic"))
+            .unwrap()
+            .unwrap();
+        let transport = std::sync::Arc::new(LosesFirstRedeemAnswer::default());
+        let flaky = BackendClient::with_transport(
+            &b.url,
+            eid_core::client::RetryPolicy {
+                attempts: 3,
+                first_backoff: std::time::Duration::from_millis(20),
+                timeout: std::time::Duration::from_secs(10),
+            },
+            transport.clone(),
+        );
+        let redeemed = block_on(flaky.redeem_token(&desk_key, &token.text))
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{db}: {e}"));
+        assert!(
+            transport.lost.load(std::sync::atomic::Ordering::SeqCst),
+            "{db}: no answer was lost"
+        );
+        assert_eq!(redeemed.profile, "clinic", "{db}");
+        assert_eq!(redeemed.fields["full_name"], c.full_name.as_str(), "{db}");
+        let again = block_on(api.redeem_token(&desk_key, &token.text)).unwrap();
+        assert_eq!(api_code(again.unwrap_err()), ErrorCode::TokenUsed, "{db}");
+    }
+}

@@ -714,10 +714,22 @@ pub async fn redeem_at(h: &Harness, verifier: &VerifierKey, token: &str, timesta
     h.send(redeem_request(verifier, token, timestamp)).await
 }
 
-/// The request of a verifier-signed redemption of `token` at `timestamp`.
+/// The request of a verifier-signed redemption of `token` at `timestamp` (no client_request_id,
+/// as a desk from before docs/adr/0045 sends).
 pub fn redeem_request(verifier: &VerifierKey, token: &str, timestamp: u64) -> Request<Body> {
+    redeem_request_with_id(verifier, token, timestamp, None)
+}
+
+/// [`redeem_request`] with this redemption's `client_request_id`.
+pub fn redeem_request_with_id(
+    verifier: &VerifierKey,
+    token: &str,
+    timestamp: u64,
+    client_request_id: Option<&str>,
+) -> Request<Body> {
     let body = serde_json::to_vec(&TokenRedeem {
         token: token.into(),
+        client_request_id: client_request_id.map(str::to_owned),
     })
     .unwrap();
     let path = api::paths::TOKEN_REDEEM;

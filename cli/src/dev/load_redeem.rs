@@ -87,7 +87,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             &text,
             &Passcode::new(LOAD_PASSCODE)?,
         ))??;
-        let body = serde_json::to_string(&TokenRedeem { token: text })?;
+        let body = serde_json::to_string(&TokenRedeem {
+            token: text,
+            client_request_id: None,
+        })?;
         let nonce = api::new_nonce();
         let sig = verifier.sign(&api::signing_input(
             "POST",

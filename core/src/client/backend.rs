@@ -581,10 +581,14 @@ impl BackendClient {
     ) -> Result<TokenRedeemed, ClientError> {
         let body = serde_json::to_vec(&TokenRedeem {
             token: token_text.to_owned(),
+            client_request_id: Some(new_request_id()),
         })
         .map_err(|e| ClientError::Decode(e.to_string()))?;
+        // Safe to send again: a retry carries the same client_request_id, and the backend
+        // gives the desk that redeemed the token its fields again (docs/adr/0045).
         let options = CallOptions {
             signer: Some(Signer::Verifier(signer)),
+            replay_safe: true,
             ..CallOptions::default()
         };
         let resp = self
