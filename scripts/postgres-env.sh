@@ -9,6 +9,7 @@
 #   pg_pause, pg_resume  # stop the primary (-m fast) and start it again on its port (fault tests)
 #   PG_DURABLE=1    # before pg_start: fsync/synchronous_commit/full_page_writes on (load runs)
 #   pg_settings_json  # those three settings of the running cluster, as JSON
+#   pg_sql QUERY      # one query on the test database (psql -At)
 #   pg_start_replica  # after pg_start: a streaming replica (pg_basebackup -R) on a second port,
 #                   # hot standby, with pg_stat_statements loaded (the replica test counts the
 #                   # statements run there); exports EID_TEST_POSTGRES_REPLICA_URL
@@ -110,14 +111,23 @@ _pg_durability() {
 }
 
 # The running cluster's durability settings as JSON, for measurements to state them.
-pg_settings_json() {
+# pg_sql QUERY | pg_sql -f FILE: runs QUERY (or the file, readable by the cluster's user, e.g. a
+# query and \watch) on the test database, unaligned tuples only (-At).
+pg_sql() {
   local bindir user port
   bindir="$(cat "$PG_STATE_DIR/bindir")"
   user="$(cat "$PG_STATE_DIR/user")"
   port="${EID_TEST_POSTGRES_URL##*:}"
   port="${port%%/*}"
-  _pg_as "$user" "$bindir/psql" -h 127.0.0.1 -p "$port" -U eid -d eid_test -At -c \
-    "SELECT json_object_agg(name, setting) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')"
+  if [ "$1" = "-f" ]; then
+    _pg_as "$user" "$bindir/psql" -h 127.0.0.1 -p "$port" -U eid -d eid_test -At -f "$2"
+  else
+    _pg_as "$user" "$bindir/psql" -h 127.0.0.1 -p "$port" -U eid -d eid_test -At -c "$1"
+  fi
+}
+
+pg_settings_json() {
+  pg_sql "SELECT json_object_agg(name, setting) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')"
 }
 
 pg_start() {

@@ -56,6 +56,9 @@ enum Command {
     /// Load-test preparation (scripts/load-redeem.sh): a verifier, activated citizens and a wrk
     /// script redeeming unique online tokens once each.
     LoadPrepRedeem(dev::load_redeem::Args),
+    /// Load measurement (scripts/load-activation.sh): activations with the chips read
+    /// beforehand, with the backend's CPU per activation.
+    LoadActivate(dev::load_activate::Args),
     /// The backend's own keys: list, rotate (ADR 0018).
     Keys(server::keys::KeysArgs),
     /// Run the reference backend (production-safe unless --dev: needs EID_KEK).
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Dev(cmd) => dev::run(cmd),
         Command::LoadPrep(args) => dev::load::run(args),
         Command::LoadPrepRedeem(args) => dev::load_redeem::run(args),
+        Command::LoadActivate(args) => dev::load_activate::run(args),
         Command::Keys(args) => server::keys::run(args),
         Command::Serve(args) => server::serve::run(args),
         Command::Verify(args) => verify::run(args),

@@ -7,10 +7,8 @@
 
 mod common;
 
-use common::ADMIN_TOKEN;
 use eid_core::account::Passcode;
-use eid_core::api::{RpPurpose, RpRecord, RpRegistrationRequest, paths};
-use eid_core::client::UreqTransport;
+use eid_core::api::{RpPurpose, RpRecord, RpRegistrationRequest};
 use eid_core::credential::TrustList;
 use eid_core::oid4vp::{
     self, DcqlQuery, MemoryNonceLedger, PendingRequest, RequestSpec, RequestUriMethod,
@@ -25,7 +23,6 @@ use eid_fixtures::citizens;
 use eid_fixtures::relying_parties::{BANK_DNS, RpPki};
 use serde_json::json;
 use std::sync::Mutex;
-use std::time::Duration;
 
 const REQUEST_URI: &str = "https://bank.example.vn/oid4vp/request/1";
 const RESPONSE_URI: &str = "https://bank.example.vn/oid4vp/response";
@@ -48,20 +45,7 @@ fn register(url: &str, pki: &RpPki) -> RpRecord {
         public_key_pem: None,
         public_key_jwk: Some(eid_core::sdjwt::jwk_from_point(point.as_bytes()).unwrap()),
     };
-    let r = UreqTransport::new()
-        .exchange(HttpRequest {
-            method: Method::Post,
-            url: format!("{url}{}", paths::ADMIN_RELYING_PARTIES),
-            headers: vec![
-                ("content-type".into(), "application/json".into()),
-                ("authorization".into(), format!("Bearer {ADMIN_TOKEN}")),
-            ],
-            body: Some(serde_json::to_vec(&req).unwrap()),
-            timeout: Duration::from_secs(10),
-        })
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    serde_json::from_slice(&r.body).unwrap()
+    common::post_rp_registration(url, &req)
 }
 
 /// The bank's web server as the wallet's HTTP sees it: signs the request when the wallet POSTs

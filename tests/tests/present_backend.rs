@@ -32,6 +32,23 @@ fn desk(api: &BackendClient, now: u64) -> Verifier {
     Verifier::new(trust).with_status_list(status)
 }
 
+/// A verifier desk registered through the admin API for `profile`.
+fn register_desk(api: &BackendClient, name: &str, profile: &str) -> VerifierKey {
+    let mut desk = VerifierKey::generate();
+    desk.verifier_id = block_on(api.register_verifier(
+        common::ADMIN_TOKEN,
+        &VerifierRegistration {
+            name: name.into(),
+            public_key: B64(desk.public_key()),
+            profiles: vec![profile.into()],
+        },
+    ))
+    .unwrap()
+    .unwrap()
+    .verifier_id;
+    desk
+}
+
 fn api_code(e: ClientError) -> ErrorCode {
     match e {
         ClientError::Api { code, .. } => code,
@@ -77,18 +94,7 @@ fn presentations_through_the_backend() {
         assert!(verdict.status_list_age_s.is_some());
 
         // Online: a desk registered for the airport profile redeems a token once.
-        let mut airport_desk = VerifierKey::generate();
-        airport_desk.verifier_id = block_on(api.register_verifier(
-            common::ADMIN_TOKEN,
-            &VerifierRegistration {
-                name: "Noi Bai T2 check-in 14".into(),
-                public_key: B64(airport_desk.public_key()),
-                profiles: vec!["airport".into()],
-            },
-        ))
-        .unwrap()
-        .unwrap()
-        .verifier_id;
+        let airport_desk = register_desk(&api, "Noi Bai T2 check-in 14", "airport");
         let token = block_on(w1.present_online(&api, Profile::Airport, &pass(), "airport"))
             .unwrap()
             .unwrap();
@@ -199,18 +205,7 @@ fn a_desk_gets_its_fields_when_the_redemption_answer_is_lost() {
         block_on(w.sync(&api, None, Some(&common::pass())))
             .unwrap()
             .unwrap();
-        let mut desk_key = VerifierKey::generate();
-        desk_key.verifier_id = block_on(api.register_verifier(
-            common::ADMIN_TOKEN,
-            &VerifierRegistration {
-                name: "Bach Mai clinic desk 3".into(),
-                public_key: B64(desk_key.public_key()),
-                profiles: vec!["clinic".into()],
-            },
-        ))
-        .unwrap()
-        .unwrap()
-        .verifier_id;
+        let desk_key = register_desk(&api, "Bach Mai clinic desk 3", "clinic");
         let token = block_on(w.present_online(&api, Profile::Clinic, &pass(), "clinic"))
             .unwrap()
             .unwrap();

@@ -120,7 +120,7 @@ pub(crate) fn activate_wallet(client: &BackendClient, c: &Citizen) -> Result<Act
 }
 
 /// The `q` quantile (0..=1) of sorted `values`, nearest rank.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

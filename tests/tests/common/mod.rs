@@ -195,19 +195,29 @@ pub fn pass() -> Passcode {
 pub fn admin_register_rp(url: &str, dns: &str) -> eid_core::api::RpRecord {
     let key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
     let point = key.verifying_key().to_sec1_point(false);
-    let req = eid_core::api::RpRegistrationRequest {
-        legal_name: "Ngân hàng Example".into(),
-        registration_number: "0101234567".into(),
-        logo_url: None,
-        dns_name: dns.into(),
-        response_uris: vec![format!("https://{dns}/oid4vp/response")],
-        purposes: vec![eid_core::api::RpPurpose {
-            name: "ekyc".into(),
-            claims: vec![],
-        }],
-        public_key_pem: None,
-        public_key_jwk: Some(eid_core::sdjwt::jwk_from_point(point.as_bytes()).unwrap()),
-    };
+    post_rp_registration(
+        url,
+        &eid_core::api::RpRegistrationRequest {
+            legal_name: "Ngân hàng Example".into(),
+            registration_number: "0101234567".into(),
+            logo_url: None,
+            dns_name: dns.into(),
+            response_uris: vec![format!("https://{dns}/oid4vp/response")],
+            purposes: vec![eid_core::api::RpPurpose {
+                name: "ekyc".into(),
+                claims: vec![],
+            }],
+            public_key_pem: None,
+            public_key_jwk: Some(eid_core::sdjwt::jwk_from_point(point.as_bytes()).unwrap()),
+        },
+    )
+}
+
+/// POSTs `req` to the admin API with the test admin token; the registered record.
+pub fn post_rp_registration(
+    url: &str,
+    req: &eid_core::api::RpRegistrationRequest,
+) -> eid_core::api::RpRecord {
     use eid_core::platform::HttpTransport as _;
     let r = eid_core::client::UreqTransport::new()
         .exchange(eid_core::platform::HttpRequest {
@@ -217,7 +227,7 @@ pub fn admin_register_rp(url: &str, dns: &str) -> eid_core::api::RpRecord {
                 ("content-type".into(), "application/json".into()),
                 ("authorization".into(), format!("Bearer {ADMIN_TOKEN}")),
             ],
-            body: Some(serde_json::to_vec(&req).unwrap()),
+            body: Some(serde_json::to_vec(req).unwrap()),
             timeout: Duration::from_secs(10),
         })
         .unwrap();
