@@ -33,4 +33,6 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
 cd interop/browser
 # Exactly the lock file's versions (the pinned ones of package.json): only when not there yet.
 npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund --loglevel=error
-timeout 120 node --test --test-concurrency=1 --test-reporter=spec rp-page.test.js
+# The file itself, not under `node --test`'s runner: timeout's SIGTERM reaches the process that
+# started the servers, which stops them.
+timeout 120 node --test-reporter=spec rp-page.test.js

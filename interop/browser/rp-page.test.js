@@ -116,6 +116,18 @@ function keyPair(name) {
   return { key, pub };
 }
 
+/** Ends the servers this test started, whatever ends the test (also `timeout`'s SIGTERM). */
+function stopChildren() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+}
+process.on('exit', stopChildren);
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    stopChildren();
+    process.exit(1);
+  });
+}
+
 before(async () => {
   assert.ok(fs.existsSync(EID), `no eid binary at ${EID} (cargo build -p eid-cli)`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eid-browser-'));
@@ -154,11 +166,11 @@ before(async () => {
     // runs as root in a container. The page is our own, on loopback: no sandbox there.
     args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
   });
-});
+}, { timeout: 2 * CASE_TIMEOUT_MS });
 
 after(async () => {
   if (browser) await browser.close();
-  for (const c of children) c.kill('SIGTERM');
+  stopChildren();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
