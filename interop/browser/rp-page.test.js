@@ -37,6 +37,8 @@ let tmp;
 let backend;
 let bankBase;
 let impostorBase;
+/** The impostor's `eid rp serve` (the last case stops it). */
+let impostor;
 let browser;
 let citizen;
 
@@ -153,6 +155,7 @@ before(async () => {
   assert.equal(await start(rpServe(`127.0.0.1:${bankPort}`, bank.key)), bankBase);
   // An impostor: the bank's (public) certificate, but a key of its own.
   impostorBase = await start(rpServe('127.0.0.1:0', keyPair('impostor').key));
+  impostor = children[children.length - 1];
 
   // The citizen's wallet, activated after the registration: its first sync has the registry.
   const citizens = JSON.parse(await eid(['fixtures', 'citizens', '--json']));
@@ -270,4 +273,13 @@ test('an impostor page or a tampered QR: the wallet refuses, nothing reaches the
     assert.ok(await page.locator('#qr svg').isVisible());
     await page.close();
   }
+});
+
+test('the page loses its server: it says so instead of waiting forever', { timeout: CASE_TIMEOUT_MS }, async () => {
+  const { page } = await openPage(impostorBase);
+  impostor.kill('SIGTERM');
+  assert.equal(await outcome(page), 'error');
+  assert.match(await page.locator('#status').textContent(), /did not answer/);
+  assert.equal(await page.locator('#claims dd').count(), 0);
+  await page.close();
 });
