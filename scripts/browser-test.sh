@@ -28,7 +28,7 @@ fi
 # Node.js 20 or later (playwright-core's minimum) comes with the machine, not from apt: Debian
 # 12's nodejs is 18.
 node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
-  { echo "browser test: needs Node.js 20 or later with npm (found $(node --version))" >&2; exit 1; }
+  { echo "browser test: needs Node.js 20 or later with npm (found $(node --version 2>/dev/null || echo none))" >&2; exit 1; }
 
 cd interop/browser
 # Exactly the lock file's versions (the pinned ones of package.json): only when not there yet.

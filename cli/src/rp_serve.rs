@@ -3,9 +3,10 @@
 //! (eKYC claims, `direct_post.jwt`) and a page with its cross-device QR (inline SVG from the
 //! core's QR encoder; the `openid4vp://` text in `data-openid4vp-uri`) that polls
 //! `/result/{state}` and shows the verified claims (`data-status` on `#status`: `waiting`,
-//! `verified`, `refused`, `error`; each claim a `<dd data-claim=NAME>`; docs/adr/0041). `GET /request/{state}` serves the request
-//! object, `POST /response` verifies the answer (`oid4vp::verify_response` against the backend's
-//! trust list and JWT status list). Sessions live in memory.
+//! `verified`, `refused`, `error`; each claim a `<dd data-claim=NAME>`; docs/adr/0041).
+//! `GET /request/{state}` serves the request object, `POST /response` verifies the answer
+//! (`oid4vp::verify_response` against the backend's trust list and JWT status list). Sessions
+//! live in memory.
 
 use anyhow::{Context as _, Result, anyhow};
 use axum::Router;
