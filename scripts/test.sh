@@ -16,6 +16,8 @@ APT_PACKAGES=(pkg-config libpcsclite-dev pcscd vsmartcard-vpcd postgresql)
 APT_PACKAGES+=(softhsm2 openssl curl)
 # A JDK and maven: the Kotlin tests, the Android glue and the independent JMRTD reader.
 APT_PACKAGES+=(openjdk-17-jdk-headless maven)
+# chromium: the reference relying party's page in a real browser (scripts/browser-test.sh).
+APT_PACKAGES+=(chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -77,6 +79,13 @@ step "remote signing: openssl cms -verify on signatures made by \`eid wallet sig
 cargo build -q -p eid-cli
 signing_openssl_check
 signing_softhsm_stop
+
+# --- A relying party in a real browser ------------------------------------------------------
+# Headless Debian Chromium, driven by playwright-core from npm (no browser download; ADR 0041),
+# opens `eid rp serve`'s page; the QR read off its screenshot goes to `eid wallet authorize`;
+# the page must show the verified claims, or the refusal (interop/browser, README).
+step "browser: the reference relying party's page in headless Chromium"
+scripts/browser-test.sh
 
 # --- Independent reader ---------------------------------------------------------------------
 # JMRTD (Maven Central) reads the simulated CCCD through javax.smartcardio + pcscd + vpcd: the

@@ -2,9 +2,11 @@
 //! "open an account" page, issue 16). `GET /` starts a session: a signed OpenID4VP request
 //! (eKYC claims, `direct_post.jwt`) and a page with its cross-device QR (inline SVG from the
 //! core's QR encoder; the `openid4vp://` text in `data-openid4vp-uri`) that polls
-//! `/result/{state}` and shows the verified claims. `GET /request/{state}` serves the request
-//! object, `POST /response` verifies the answer (`oid4vp::verify_response` against the backend's
-//! trust list and JWT status list). Sessions live in memory.
+//! `/result/{state}` and shows the verified claims (`data-status` on `#status`: `waiting`,
+//! `verified`, `refused`, `error`; each claim a `<dd data-claim=NAME>`; docs/adr/0041).
+//! `GET /request/{state}` serves the request object, `POST /response` verifies the answer
+//! (`oid4vp::verify_response` against the backend's trust list and JWT status list). Sessions
+//! live in memory.
 
 use anyhow::{Context as _, Result, anyhow};
 use axum::Router;
@@ -29,12 +31,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-/// The claims the page asks for (eKYC: who opens the account).
-const CLAIMS: [&str; 4] = [
-    "family_name",
-    "given_name",
-    "birthdate",
-    "personal_administrative_number",
+/// The claims the page asks for (eKYC: who opens the account), with the page's label for each.
+const CLAIMS: [(&str, &str); 4] = [
+    ("family_name", "Family name"),
+    ("given_name", "Given names"),
+    ("birthdate", "Date of birth"),
+    ("personal_administrative_number", "ID number"),
 ];
 /// Seconds a request object is valid.
 const REQUEST_LIFETIME: u64 = 300;
@@ -109,7 +111,7 @@ impl Rp {
         let mut rng = eid_crypto::OsRng;
         let state = oid4vp::fresh_nonce(&mut rng);
         let nonce = oid4vp::fresh_nonce(&mut rng);
-        let claims: Vec<Value> = CLAIMS.iter().map(|c| json!({ "path": [c] })).collect();
+        let claims: Vec<Value> = CLAIMS.iter().map(|(c, _)| json!({ "path": [c] })).collect();
         let dcql = DcqlQuery::parse(&json!({"credentials": [{
             "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID_VCT]},
             "claims": claims
@@ -201,7 +203,7 @@ impl Rp {
                     let claims: serde_json::Map<String, Value> = presentations
                         .into_iter()
                         .flat_map(|p| p.claims)
-                        .filter(|(k, _)| CLAIMS.contains(&k.as_str()))
+                        .filter(|(k, _)| CLAIMS.iter().any(|(c, _)| c == k))
                         .collect();
                     session.outcome = Outcome::Verified(Value::Object(claims));
                     return Ok(());
@@ -222,6 +224,9 @@ async fn page(State(rp): State<Arc<Rp>>) -> Response {
     };
     let svg = QrImage::encode(&uri).map_or_else(|_| String::new(), |q| q.to_svg(4));
     let (state_attr, uri_attr) = (escape(&state), escape(&uri));
+    // The constant [name, label] pairs, in order, as JSON for the script (shown with
+    // textContent, as the claim values are).
+    let labels = json!(CLAIMS);
     Html(format!(
         r#"<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>Open an account</title></head>
@@ -229,17 +234,41 @@ async fn page(State(rp): State<Arc<Rp>>) -> Response {
 <h1>Open an account</h1>
 <p>Scan with your e-ID wallet to share your name, birth date and ID number.</p>
 <div id="qr" data-openid4vp-uri="{uri_attr}" data-state="{state_attr}">{svg}</div>
-<p id="status">Waiting for the wallet…</p>
-<pre id="claims"></pre>
+<p id="status" role="status" data-status="waiting">Waiting for the wallet…</p>
+<dl id="claims"></dl>
 <script>
+const LABELS = {labels};
+function show(status, text) {{
+  const s = document.getElementById("status");
+  s.dataset.status = status;
+  s.textContent = text;
+  // A final answer: the request is spent, its QR goes.
+  if (status !== "waiting") document.getElementById("qr").hidden = true;
+}}
 async function poll() {{
-  const r = await fetch("/result/{state_attr}");
-  const j = await r.json();
+  let j;
+  try {{
+    const r = await fetch("/result/{state_attr}");
+    if (!r.ok) throw new Error("HTTP " + r.status);
+    j = await r.json();
+  }} catch (e) {{
+    show("error", "The bank's server did not answer: " + e.message);
+    return;
+  }}
   if (j.status === "verified") {{
-    document.getElementById("status").textContent = "Verified";
-    document.getElementById("claims").textContent = JSON.stringify(j.claims, null, 2);
+    const dl = document.getElementById("claims");
+    for (const [name, label] of LABELS) {{
+      if (!(name in j.claims)) continue;
+      const dt = document.createElement("dt");
+      dt.textContent = label;
+      const dd = document.createElement("dd");
+      dd.dataset.claim = name;
+      dd.textContent = String(j.claims[name]);
+      dl.append(dt, dd);
+    }}
+    show("verified", "Verified");
   }} else if (j.status === "refused") {{
-    document.getElementById("status").textContent = "Refused: " + j.reason;
+    show("refused", "Refused: " + j.reason);
   }} else {{ setTimeout(poll, 1000); }}
 }}
 poll();
