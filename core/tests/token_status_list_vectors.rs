@@ -762,7 +762,7 @@ fn our_jwt_carries_the_drafts_claims() {
     assert_eq!(jws.typ(), Some("statuslist+jwt"));
     assert_eq!(jws.header.get("alg"), Some(&json!("ES256")));
     let spec: Value = serde_json::from_str(JWT_EXAMPLE_CLAIMS).unwrap();
-    assert_eq!(Value::Object(jws.payload.clone()), spec);
+    assert_eq!(Value::Object(jws.payload), spec);
     let back = StatusList::from_jwt(&jwt, SUB, IssuerKey::Key(&example_point()), IAT + 1).unwrap();
     assert_eq!(back, list);
 }
