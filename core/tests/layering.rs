@@ -36,6 +36,9 @@ const CHIP_ENTRY_POINTS: &[&str] = &[
     "dg2",
     "card_qr",
     "error",
+    // ISO/IEC 7816-4 command/response APDU framing: shared by the chip reader and the mdoc NFC
+    // transport (`mdoc/transport/nfc.rs`, the holder as the card), written once.
+    "apdu",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

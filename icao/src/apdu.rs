@@ -1,4 +1,6 @@
-//! ISO 7816-4 command and response APDUs, short and extended length.
+//! ISO 7816-4 command and response APDUs, short and extended length. Shared by the chip reader
+//! and the mdoc NFC transport (`eid_core::mdoc::transport::nfc`, the holder as the card), so the
+//! framing is written once.
 
 use thiserror::Error;
 
@@ -21,6 +23,14 @@ pub mod sw {
     pub const WRONG_LE_PREFIX: u8 = 0x6C;
     /// `63Cx`: verification failed (PACE/BAC authentication on some chips).
     pub const AUTH_FAILED: u16 = 0x6300;
+    /// `61xx`: more response bytes wait for GET RESPONSE, xx of them (`00`: 256 or more).
+    pub const MORE_DATA_PREFIX: u8 = 0x61;
+
+    /// The `61xx` word announcing `remaining` bytes (at least one; `6100` from 256 on).
+    pub fn more_data(remaining: usize) -> u16 {
+        let xx = u8::try_from(remaining).unwrap_or(0);
+        u16::from_be_bytes([MORE_DATA_PREFIX, xx])
+    }
 }
 
 /// Instruction bytes used by ICAO 9303.
@@ -197,6 +207,11 @@ impl ResponseApdu {
     pub fn is_ok(&self) -> bool {
         self.sw == sw::OK
     }
+
+    /// `61xx`: the card holds more of this response for GET RESPONSE.
+    pub fn has_more_data(&self) -> bool {
+        self.sw.to_be_bytes()[0] == sw::MORE_DATA_PREFIX
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +232,11 @@ mod tests {
                 .with_data(vec![7; 10])
                 .with_le(12),
             CommandApdu::new(0, 0x84, 0, 0),
+            // mdoc NFC ENVELOPE: chained (CLA 0x10) and extended.
+            CommandApdu::new(0x10, 0xC3, 0, 0).with_data(vec![7; 300]),
+            CommandApdu::new(0, 0xC3, 0, 0)
+                .with_data(vec![0x53, 0])
+                .with_le(65536),
         ];
         for c in cases {
             assert_eq!(CommandApdu::parse(&c.to_bytes()).unwrap(), c);
@@ -224,6 +244,13 @@ mod tests {
         assert_eq!(
             CommandApdu::new(0, 0xB0, 0, 4).with_le(65536).to_bytes(),
             [0, 0xB0, 0, 4, 0, 0, 0]
+        );
+        assert_eq!(
+            CommandApdu::new(0, 0xC3, 0, 0)
+                .with_data(vec![9])
+                .with_le(65536)
+                .to_bytes(),
+            [0, 0xC3, 0, 0, 0, 0, 1, 9, 0, 0]
         );
         assert_eq!(
             CommandApdu::new(0, 0x84, 0, 0).with_le(8).to_bytes(),
@@ -248,5 +275,22 @@ mod tests {
         let r = ResponseApdu::parse(&[1, 2, 0x62, 0x82]).unwrap();
         assert_eq!((r.data.as_slice(), r.sw), (&[1u8, 2][..], sw::END_OF_FILE));
         assert!(ResponseApdu::parse(&[0x90]).is_err());
+    }
+
+    #[test]
+    fn more_data_words_announce_what_remains() {
+        assert_eq!(sw::more_data(1), 0x6101);
+        assert_eq!(sw::more_data(255), 0x61FF);
+        assert_eq!(sw::more_data(256), 0x6100);
+        assert_eq!(sw::more_data(70_000), 0x6100);
+        assert!(ResponseApdu::status(sw::more_data(3)).has_more_data());
+        assert!(
+            ResponseApdu::parse(&[7, 0x61, 0x00])
+                .unwrap()
+                .has_more_data()
+        );
+        for other in [sw::OK, sw::END_OF_FILE, 0x6C10, 0x6200] {
+            assert!(!ResponseApdu::status(other).has_more_data(), "{other:04X}");
+        }
     }
 }

@@ -157,16 +157,45 @@ pub fn verify_status_list_cwt(
     if !within(&signer.certificate) || !within(iaca) {
         return Err(CheckError::CertificateExpired);
     }
-    let payload = cbor::decode(sign1.payload().ok_or(bad.clone())?)?;
-    let m = cbor::map(&payload, "status list token")?;
-    if cbor::get_int(m, SUB).and_then(Value::as_text) != Some(uri) {
+    let claims = parse_status_list_cwt_payload(sign1.payload().ok_or(bad.clone())?)?;
+    if claims.sub != uri {
         return Err(bad);
     }
+    if claims.expires_at.is_some_and(|e| now >= e) {
+        return Err(bad);
+    }
+    Ok(VerifiedStatusList {
+        list: claims.list,
+        issued_at: claims.issued_at,
+        expires_at: claims.expires_at,
+        ttl: claims.ttl,
+    })
+}
+
+/// The claims set of a Status List Token (the COSE_Sign1 payload), read for its form only:
+/// `sub` (2), `iat` (6), `exp` (4), `ttl` (65534) and `status_list` (65533). Nothing here is
+/// trusted until [`verify_status_list_cwt`] has checked the signature, `sub` and `exp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusListCwtPayload {
+    pub sub: String,
+    pub list: StatusList,
+    pub issued_at: u64,
+    pub expires_at: Option<u64>,
+    pub ttl: Option<u64>,
+}
+
+/// Reads a Status List Token's claims set (CBOR map with integer keys); `sub`, `iat` and
+/// `status_list` are required. Never panics on hostile input.
+pub fn parse_status_list_cwt_payload(payload: &[u8]) -> Result<StatusListCwtPayload, CheckError> {
+    let bad = CheckError::StatusList;
+    let payload = cbor::decode(payload)?;
+    let m = cbor::map(&payload, "status list token")?;
+    let sub = cbor::get_int(m, SUB)
+        .and_then(Value::as_text)
+        .ok_or(bad.clone())?
+        .to_owned();
     let issued_at = int_claim(m, IAT)?.ok_or(bad.clone())?;
     let expires_at = int_claim(m, EXP)?;
-    if expires_at.is_some_and(|e| now >= e) {
-        return Err(bad);
-    }
     let ttl = int_claim(m, TTL)?;
     let sl = cbor::map(
         cbor::get_int(m, STATUS_LIST).ok_or(bad.clone())?,
@@ -176,7 +205,8 @@ pub fn verify_status_list_cwt(
     let lst = cbor::bytes(cbor::get(sl, "lst"), "status_list")?;
     let list = StatusList::from_compressed(u8::try_from(bits).map_err(|_| bad.clone())?, lst)
         .map_err(|_| bad)?;
-    Ok(VerifiedStatusList {
+    Ok(StatusListCwtPayload {
+        sub,
         list,
         issued_at,
         expires_at,

@@ -2,9 +2,9 @@
 //! (`ble`), one side of a BLE session driven by pushed values (`ble_session`), whole
 //! presentations over a blocking GATT link (`gatt_session`), a TCP stand-in for
 //! BLE between two processes (`tcp`), the NFC static handover (`ndef`) and NFC data retrieval
-//! with the holder as the card (`nfc`). The platform moves bytes; framing and state are here.
+//! with the holder as the card (`nfc`, its ISO/IEC 7816-4 APDUs from `eid_icao::apdu`, the chip
+//! reader's). The platform moves bytes; framing and state are here.
 
-pub mod apdu;
 pub mod ble;
 pub mod ble_session;
 pub mod gatt_session;

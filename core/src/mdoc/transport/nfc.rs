@@ -9,13 +9,13 @@
 //! chaining (CLA bit 0x10) otherwise; the holder's message comes back in the response, also in
 //! `53`; what does not fit Le is announced with SW 61xx and fetched with GET RESPONSE (INS C0).
 
-use super::apdu::{Command as CommandApdu, SHORT_MAX_LE, response, split_response, sw};
 use super::ndef::{NfcLimits, StaticHandover, handover_select, parse_handover_select};
 use crate::mdoc::engagement::DeviceEngagement;
 use crate::mdoc::error::MdocError;
 use crate::mdoc::holder_session::{
     Decision, HolderPolicy, HolderSession, HolderStep, MdocSource, PresentationRequest,
 };
+use eid_icao::apdu::{CommandApdu, ResponseApdu, SHORT_MAX_LE, sw};
 use eid_icao::{ApduTransport, TransportError};
 use thiserror::Error;
 
@@ -85,7 +85,7 @@ fn unwrap(bytes: &[u8]) -> Option<&[u8]> {
 }
 
 fn status_only(code: u16) -> Vec<u8> {
-    response(&[], code)
+    ResponseApdu::status(code).to_bytes()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +197,7 @@ impl<'a> NfcHolder<'a> {
     /// One command APDU in, its response out (data + SW1 SW2). Never panics.
     pub fn process_apdu(&mut self, apdu: &[u8]) -> Vec<u8> {
         self.apdus += 1;
-        let Some(cmd) = CommandApdu::parse(apdu) else {
+        let Ok(cmd) = CommandApdu::parse(apdu) else {
             return status_only(sw::WRONG_LENGTH);
         };
         if cmd.cla & !CLA_CHAINING != 0 {
@@ -269,7 +269,7 @@ impl<'a> NfcHolder<'a> {
         let Some(rest) = file.get(offset..) else {
             return status_only(sw::WRONG_P1P2);
         };
-        response(&rest[..rest.len().min(le)], sw::OK)
+        ResponseApdu::new(rest[..rest.len().min(le)].to_vec(), sw::OK).to_bytes()
     }
 
     fn envelope(&mut self, cmd: &CommandApdu) -> Vec<u8> {
@@ -325,11 +325,9 @@ impl<'a> NfcHolder<'a> {
         let remaining = self.pending.len();
         let code = match remaining {
             0 => sw::OK,
-            // SW2 = 00: 256 bytes or more remain.
-            n if n >= 256 => 0x6100,
-            n => 0x6100 | n as u16,
+            n => sw::more_data(n),
         };
-        response(&data, code)
+        ResponseApdu::new(data, code).to_bytes()
     }
 }
 
@@ -350,28 +348,18 @@ pub enum NfcError {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ApduCount(pub usize);
 
-/// A response: data and status word.
-struct Response {
-    data: Vec<u8>,
-    sw: u16,
-}
-
 fn transmit(
     t: &mut dyn ApduTransport,
     cmd: &CommandApdu,
     count: &mut ApduCount,
-) -> Result<Response, NfcError> {
+) -> Result<ResponseApdu, NfcError> {
     count.0 += 1;
     let raw = t.transmit(&cmd.to_bytes())?;
-    let (data, sw) = split_response(&raw).ok_or(NfcError::Malformed)?;
-    Ok(Response {
-        data: data.to_vec(),
-        sw,
-    })
+    ResponseApdu::parse(&raw).map_err(|_| NfcError::Malformed)
 }
 
-fn expect_ok(r: Response) -> Result<Vec<u8>, NfcError> {
-    if r.sw == sw::OK {
+fn expect_ok(r: ResponseApdu) -> Result<Vec<u8>, NfcError> {
+    if r.is_ok() {
         Ok(r.data)
     } else {
         Err(NfcError::Status(r.sw))
@@ -470,8 +458,8 @@ pub fn exchange(
         match r.sw {
             sw::OK => break,
             // "More data" must come with data, or a card could keep the reader asking forever.
-            s if s >> 8 == 0x61 && r.data.is_empty() => return Err(NfcError::Malformed),
-            s if s >> 8 == 0x61 => {
+            _ if r.has_more_data() && r.data.is_empty() => return Err(NfcError::Malformed),
+            _ if r.has_more_data() => {
                 let next = if extended { 65536 } else { SHORT_MAX_LE };
                 r = transmit(
                     t,
