@@ -128,6 +128,13 @@ fn wrong_uri_expired_untrusted_and_tampered_tokens_are_refused() {
         verify_status_list_cwt(&untrusted, URI, &t, NOW),
         Err(CheckError::UntrustedIssuer)
     );
+    // The same token without its COSE_Sign1 tag (18, the first byte 0xD2): the draft's §5.2
+    // wants it tagged.
+    assert_eq!(bytes[0], 0xD2);
+    assert_eq!(
+        verify_status_list_cwt(&bytes[1..], URI, &t, NOW),
+        Err(CheckError::StatusList)
+    );
     // Every single-byte change is refused (or, in the unsigned tag, harmless), never a panic.
     let mut accepted = 0;
     for i in 0..bytes.len() {

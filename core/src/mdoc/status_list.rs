@@ -134,9 +134,9 @@ pub fn verify_status_list_cwt(
     now: u64,
 ) -> Result<VerifiedStatusList, CheckError> {
     let bad = CheckError::StatusList;
-    let sign1 = Sign1::decode(bytes, Tagging::Tagged)
-        .or_else(|| Sign1::decode(bytes, Tagging::Untagged))
-        .ok_or(bad.clone())?;
+    // draft-ietf-oauth-status-list §5.2: a Status List Token in CWT form is a tagged
+    // COSE_Sign1 (tag 18); an untagged one is not a conforming token.
+    let sign1 = Sign1::decode(bytes, Tagging::Tagged).ok_or(bad.clone())?;
     if !sign1.is_es256() || sign1.typ() != Some(STATUS_LIST_CWT_TYP) {
         return Err(bad);
     }
