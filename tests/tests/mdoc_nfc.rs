@@ -38,7 +38,7 @@ fn every_preset_over_nfc_extended_and_short() {
                 Decision::Accept
             };
             let policy = HolderPolicy {
-                reader_cas: Some(&cas),
+                reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
                 require_reader_auth: true,
                 now: NOW,
             };

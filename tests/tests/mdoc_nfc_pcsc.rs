@@ -87,7 +87,7 @@ fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
         Decision::Accept
     };
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: true,
         now: NOW,
     };

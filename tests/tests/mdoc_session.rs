@@ -86,7 +86,7 @@ fn full_round_trip_with_reader_authentication_and_selective_disclosure() {
         Some(&f.reader),
     );
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: true,
         now: NOW,
     };
@@ -193,7 +193,7 @@ fn reader_auth_required_refuses_unsigned_and_untrusted_readers() {
     let f = MdocFixtures::new().unwrap();
     let cas = f.reader.cas().unwrap();
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: true,
         now: NOW,
     };
@@ -226,7 +226,7 @@ fn reader_auth_required_refuses_unsigned_and_untrusted_readers() {
     // Without the requirement, the rogue reader is shown as unauthenticated, not as trusted.
     let lax = HolderPolicy {
         require_reader_auth: false,
-        ..policy
+        ..policy.clone()
     };
     let mut run = engage(&f, &["family_name"], Some(&f.rogue_reader));
     let HolderStep::Request(shown) = run
@@ -262,7 +262,7 @@ fn decline_ends_the_session_with_status_20_and_discloses_nothing() {
     let mut f = MdocFixtures::new().unwrap();
     let cas = f.reader.cas().unwrap();
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: false,
         now: NOW,
     };
@@ -457,5 +457,141 @@ fn no_byte_of_an_item_the_mso_or_the_device_signature_can_be_changed() {
             CheckError::DeviceAuth | CheckError::Malformed(_) | CheckError::IssuerSignature
         ),
         "{e:?}"
+    );
+}
+
+/// A certificate from the trusted reader CA but without the reader's extended key usage
+/// (mdlReaderAuth, ISO/IEC 18013-5 Annex B) is no reader: shown unauthenticated and why,
+/// refused when the policy requires reader authentication.
+#[test]
+fn a_reader_certificate_without_the_reader_eku_is_refused() {
+    let f = MdocFixtures::new().unwrap();
+    let cas = f.reader.cas().unwrap();
+    let unfit = f.reader.without_reader_eku().unwrap();
+    let lax = HolderPolicy {
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+        require_reader_auth: false,
+        now: NOW,
+    };
+    // The same CA and key with the extended key usage: authenticated.
+    let mut run = engage(&f, &["family_name"], Some(&f.reader));
+    let HolderStep::Request(shown) = run
+        .holder
+        .receive(&run.establishment, &lax, &f.wallet)
+        .unwrap()
+    else {
+        panic!("request")
+    };
+    assert!(shown.reader.is_some());
+    let mut run = engage(&f, &["family_name"], Some(&unfit));
+    let HolderStep::Request(shown) = run
+        .holder
+        .receive(&run.establishment, &lax, &f.wallet)
+        .unwrap()
+    else {
+        panic!("request")
+    };
+    assert_eq!(shown.reader, None);
+    assert_eq!(
+        shown.reader_auth_error,
+        Some(ReaderAuthError::NotReaderCertificate)
+    );
+    let strict = HolderPolicy {
+        require_reader_auth: true,
+        ..lax.clone()
+    };
+    let mut run = engage(&f, &["family_name"], Some(&unfit));
+    let step = run
+        .holder
+        .receive(&run.establishment, &strict, &f.wallet)
+        .unwrap();
+    assert!(matches!(
+        step,
+        HolderStep::Ended {
+            reason: SessionEnd::ReaderRefused(ReaderAuthError::NotReaderCertificate),
+            ..
+        }
+    ));
+}
+
+/// Reader CAs and IACAs never stand in for each other (docs/adr/0040), even when a list is
+/// misconfigured: a document signer (issued by the IACA) signing a request is no reader under
+/// the IACA taken as a reader CA; an MSO signed with a reader certificate authorises no issuer
+/// under the reader CA taken as an IACA.
+#[test]
+fn reader_cas_and_iacas_never_stand_in_for_each_other() {
+    use eid_core::mdoc::{IssuerSigned, MsoSpec, NamespaceElements, check_issuer_signed};
+    let f = MdocFixtures::new().unwrap();
+    let iacas = f.iacas().unwrap();
+    // A request signed by the police document signer, the IACAs as "reader CAs".
+    let holder = HolderSession::qr(keys(1), vec![]).unwrap();
+    let engagement = DeviceEngagement::from_uri(&holder.qr_uri()).unwrap();
+    let mut holder = holder;
+    let mut reader = ReaderSession::new(keys(2), engagement, Value::Null).unwrap();
+    let ds = &f.issuers.police;
+    let mut sign = |tbs: &[u8]| ds.sign_raw(tbs).map_err(|_| ReaderError::Signing);
+    let establishment = reader
+        .establish(
+            &[items_request(PHOTOID, &["family_name"])],
+            Some(ReaderSigner {
+                certificate: ds.certificate(),
+                sign: &mut sign,
+            }),
+        )
+        .unwrap();
+    let policy = HolderPolicy {
+        reader_cas: Some(std::borrow::Cow::Borrowed(&iacas)),
+        require_reader_auth: true,
+        now: NOW,
+    };
+    let step = holder.receive(&establishment, &policy, &f.wallet).unwrap();
+    assert!(
+        matches!(
+            step,
+            HolderStep::Ended {
+                reason: SessionEnd::ReaderRefused(ReaderAuthError::NotReaderCertificate),
+                ..
+            }
+        ),
+        "{step:?}"
+    );
+
+    // An MSO signed with the reader's key and certificate, the reader CA as "IACA".
+    let reader_cas = f.reader.cas().unwrap();
+    let device = eid_core::mdoc::P256Key::from_sec1(
+        &eid_crypto::x509::p256_point(
+            &eid_crypto::x509::SignerCertificate::from_der(&f.reader.certificate)
+                .unwrap()
+                .certificate,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let spec = MsoSpec {
+        doc_type: PHOTOID,
+        device_key: &device,
+        validity: eid_core::mdoc::ValidityInfo {
+            signed: NOW - 60,
+            valid_from: NOW - 60,
+            valid_until: NOW + 86_400,
+            expected_update: None,
+        },
+    };
+    let namespaces: Vec<NamespaceElements> = vec![(
+        eid_fixtures::mdoc::PHOTOID_NS.to_owned(),
+        vec![("family_name".to_owned(), Value::Text("Nguyen".into()))],
+    )];
+    let signed = eid_core::mdoc::issue_mdoc(
+        &spec,
+        &namespaces,
+        &f.reader.certificate,
+        &mut Seq(7),
+        |tbs| f.reader.sign(tbs).map_err(|_| "signing"),
+    )
+    .unwrap();
+    let parsed = IssuerSigned::parse(&signed.encode().unwrap()).unwrap();
+    assert_eq!(
+        check_issuer_signed(&parsed, PHOTOID, &reader_cas, NOW).map(|_| ()),
+        Err(CheckError::UntrustedIssuer)
     );
 }

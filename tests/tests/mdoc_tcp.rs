@@ -29,7 +29,7 @@ fn every_preset_over_tcp_between_two_threads() {
             HolderSession::qr(key, vec![retrieval_method(Some([3; 16]), None)]).unwrap();
         let uri = session.qr_uri();
         let policy = HolderPolicy {
-            reader_cas: Some(&cas),
+            reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
             require_reader_auth: true,
             now: NOW,
         };

@@ -26,7 +26,7 @@ pub fn run(args: MdocHolderArgs) -> Result<ExitCode> {
     let mut f = MdocFixtures::new()?;
     let cas = f.reader.cas()?;
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: args.require_reader_auth,
         now: now_s(),
     };

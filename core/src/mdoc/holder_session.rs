@@ -27,13 +27,15 @@ use super::transcript::SessionTranscript;
 use ciborium::Value;
 use eid_crypto::SecretKey;
 use eid_crypto::trust::TrustStore;
+use std::borrow::Cow;
 use thiserror::Error;
 
 /// What the holder requires of readers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HolderPolicy<'a> {
-    /// The reader CAs the wallet trusts (from the trust list); `None`: none known.
-    pub reader_cas: Option<&'a TrustStore>,
+    /// The reader CAs the wallet trusts (from the trust list's `reader_ca`, never its IACAs);
+    /// `None`: none known. Borrowed by tests and desks, owned by a wallet's session.
+    pub reader_cas: Option<Cow<'a, TrustStore>>,
     /// Refuse a reader that does not authenticate (unsigned request, or not by a trusted CA).
     pub require_reader_auth: bool,
     /// Unix seconds (certificate validity).
@@ -396,7 +398,7 @@ fn authenticate(
     transcript: &SessionTranscript,
     policy: &HolderPolicy<'_>,
 ) -> (Option<ReaderIdentity>, Option<ReaderAuthError>) {
-    let Some(cas) = policy.reader_cas else {
+    let Some(cas) = policy.reader_cas.as_deref() else {
         return (None, Some(ReaderAuthError::Untrusted));
     };
     let mut certificate: Option<Vec<u8>> = None;

@@ -63,7 +63,9 @@ pub use holder_session::{
 pub use issue::{MsoSpec, NamespaceElements, issue_mdoc, issue_mdoc_with_status};
 pub use issuer_signed::{IssuerSigned, IssuerSignedItem};
 pub use mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
-pub use reader_auth::{ReaderAuthError, verify_reader_auth};
+pub use reader_auth::{
+    MDL_READER_AUTH, ReaderAuthError, is_reader_certificate, verify_reader_auth,
+};
 pub use reader_session::{ReaderError, ReaderOutcome, ReaderSession, ReaderSigner};
 pub use request::{DeviceRequest, DocRequest, ItemsRequest, RequestedElement};
 pub use response::{

@@ -9,11 +9,15 @@ use super::mdoc::HeldMdoc;
 use super::{Result, Wallet};
 use crate::mdoc::{
     Decision, HolderError, HolderPolicy, IssuerSigned, MdocSource, PresentationRequest,
+    ReaderAuthError,
 };
 use crate::transactions::{Outcome, Transaction, TransactionKind};
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+/// How the log and the screens name a reader that did not authenticate.
+pub const UNAUTHENTICATED: &str = "unauthenticated reader";
 
 /// The wallet's MSOs for one presentation session. An MSO is taken (marked used) the first
 /// time the session asks for its docType, and the same one serves the whole session.
@@ -31,14 +35,33 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
         }
     }
 
-    /// What the wallet requires of readers at `now` (Unix seconds). The trust list carries no
-    /// reader CAs yet: every reader is shown as unauthenticated, none is refused for it.
-    pub fn policy(now: u64) -> HolderPolicy<'static> {
-        HolderPolicy {
-            reader_cas: None,
-            require_reader_auth: false,
+    /// What the wallet requires of readers at `now` (Unix seconds): their request signed by a
+    /// reader certificate of a reader CA in the synced trust list (docs/adr/0040) to be shown
+    /// as authenticated; with `require_reader_auth` any other reader is refused (the session
+    /// ends, nothing is disclosed).
+    pub fn policy(&self, now: u64, require_reader_auth: bool) -> Result<HolderPolicy<'static>> {
+        let cas = self.wallet.borrow().reader_cas()?;
+        Ok(HolderPolicy {
+            reader_cas: (!cas.is_empty()).then_some(Cow::Owned(cas)),
+            require_reader_auth,
             now,
-        }
+        })
+    }
+
+    /// Records a session the wallet ended because the reader did not authenticate
+    /// (`require_reader_auth`): counterparty "unauthenticated reader", no elements (none was
+    /// shown or sent), outcome refused, the reason in the detail.
+    pub fn record_refused(&self, why: ReaderAuthError) -> Result<()> {
+        let wallet = self.wallet.borrow();
+        wallet.record(&Transaction {
+            at_ms: wallet.clock.wall_ms(),
+            kind: TransactionKind::Presentation,
+            counterparty: UNAUTHENTICATED.to_owned(),
+            profile: "mdoc".to_owned(),
+            fields: Vec::new(),
+            outcome: Outcome::Refused,
+            detail: Some(format!("ISO 18013-5: reader refused: {why}")),
+        })
     }
 
     /// Records the session in the transaction log: who asked (the authenticated reader's
@@ -46,10 +69,10 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
     /// the citizen answered.
     pub fn record(&self, request: &PresentationRequest, decision: Decision) -> Result<()> {
         let wallet = self.wallet.borrow();
-        let counterparty = request.reader.as_ref().map_or_else(
-            || "unauthenticated reader".to_owned(),
-            |r| r.subject.clone(),
-        );
+        let counterparty = request
+            .reader
+            .as_ref()
+            .map_or_else(|| UNAUTHENTICATED.to_owned(), |r| r.subject.clone());
         let fields = request
             .documents
             .iter()

@@ -17,6 +17,7 @@ const META_CSCA: &str = "wallet.csca";
 const META_STATUS_LIST: &str = "wallet.status_list";
 const META_TRUST_LIST: &str = super::META_TRUST_LIST;
 const META_IACA: &str = super::mdoc::META_IACA;
+const META_READER_CA: &str = super::mdoc::META_READER_CA;
 const META_RP_REGISTRY: &str = super::relying_parties::META_RP_REGISTRY;
 const META_RP_CA: &str = super::relying_parties::META_RP_CA;
 
@@ -173,11 +174,14 @@ impl Wallet {
         let csca = serde_json::to_vec(&t.csca).map_err(|_| WalletError::Corrupt("CSCA list"))?;
         let iaca = serde_json::to_vec(&t.iaca).map_err(|_| WalletError::Corrupt("IACA list"))?;
         let rp_ca = serde_json::to_vec(&t.rp_ca).map_err(|_| WalletError::Corrupt("RP CA list"))?;
+        let reader_ca =
+            serde_json::to_vec(&t.reader_ca).map_err(|_| WalletError::Corrupt("reader CA list"))?;
         self.store.meta_put_all(&[
             (META_TRUST_LIST, &t.issuers.0),
             (META_CSCA, &csca),
             (META_IACA, &iaca),
             (META_RP_CA, &rp_ca),
+            (META_READER_CA, &reader_ca),
         ])?;
         Ok((t.issuers.0, csca))
     }
@@ -243,6 +247,8 @@ impl Wallet {
         // that does not verify fails the sync and nothing changes. A backend without a hub
         // (404) leaves the stored registry as it is.
         let rp_ca = serde_json::to_vec(&t.rp_ca).map_err(|_| WalletError::Corrupt("RP CA list"))?;
+        let reader_ca =
+            serde_json::to_vec(&t.reader_ca).map_err(|_| WalletError::Corrupt("reader CA list"))?;
         let registry = match client.relying_parties().await {
             Ok(r) => {
                 crate::verify::RpRegistry::from_signed(&r.signed.0, &trust, self.now()).map_err(
@@ -316,6 +322,7 @@ impl Wallet {
             (META_CSCA, &csca),
             (META_IACA, &iaca),
             (META_RP_CA, &rp_ca),
+            (META_READER_CA, &reader_ca),
             (META_STATUS_LIST, &status_bytes),
             (META_SYNC_STATE, &state_bytes),
         ];
