@@ -120,7 +120,7 @@ impl WalletHandle {
             .map_err(|_| EidError::Crypto)?;
         let mdocs = WalletMdocs::new(self.wallet.clone());
         // Readers authenticate under the reader CAs of the synced trust list (docs/adr/0040).
-        let policy = mdocs.policy(now_s(), false)?;
+        let policy = mdocs.policy(now_s(), false, false)?;
         Ok(Arc::new(MdocBlePresentation {
             uri: session.qr_uri(),
             peripheral,
@@ -150,7 +150,7 @@ impl WalletHandle {
         }
         let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
         let mdocs = WalletMdocs::new(self.wallet.clone());
-        let policy = mdocs.policy(now_s(), false)?;
+        let policy = mdocs.policy(now_s(), false, false)?;
         let holder = NfcHolder::new(key, policy, mdocs, consent_fn(consent))
             .map_err(|_| EidError::Crypto)?;
         Ok(Arc::new(MdocNfcPresentation {

@@ -828,6 +828,8 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
     assert_eq!(v["elements"].as_object().unwrap().len(), 3, "{v}");
     assert_eq!(v["elements"]["age_over_18"], true);
     assert!(shown.contains("org.iso.23220.1/family_name"), "{shown}");
+    // `--dev`: the backend's reader CA is the fixture one the default reader signs under.
+    assert!(shown.contains("(reader authenticated)"), "{shown}");
     let out = wallet(&dir, &url, "112233", &["mdoc", "list", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let photo = list
@@ -837,6 +839,15 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
         .find(|r| r["doctype"] == PHOTO_ID_DOCTYPE)
         .unwrap();
     assert_eq!(photo["unused"], 7, "{list}");
+    assert_eq!(v["device_mac"], false, "signed by default: {v}");
+
+    // A device MAC (the CLI wallet's keys are software-held): checked and valid.
+    let (read, _) = present(&["--device-mac"]);
+    assert_ok(&read);
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["device_mac"], true, "{v}");
+    assert_eq!(v["elements"]["age_over_18"], true);
 
     let (read, _) = present(&["--decline"]);
     assert_eq!(read.status.code(), Some(1));
@@ -847,7 +858,7 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
     let out = wallet(&dir, &url, "112233", &["log", "--json"]);
     assert_ok(&out);
     let log = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(log.matches("ISO 18013-5").count(), 2, "{log}");
+    assert_eq!(log.matches("ISO 18013-5").count(), 3, "{log}");
     assert!(log.contains("org.iso.23220.photoid.1/org.iso.23220.1/birth_date"));
     assert!(!log.contains(&citizen(2).0), "no ID number in the log");
 }

@@ -235,7 +235,8 @@ def test_a_signed_request_is_reader_authenticated_and_shown_as_untrusted(wallet,
     reader = MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name"]), iacas, auth)
     verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER)
     assert verdict.valid and verdict.reader_authenticated, verdict
-    # The wallet knows no reader CA yet: the reader is shown as not authenticated, and why.
+    # A self-made reader certificate, not from the reader CA the wallet synced: shown as not
+    # authenticated, and why.
     [shown] = consent.shown
     assert shown.reader is None and shown.reader_auth_error == MdocReaderAuthError.UNTRUSTED
     # A key the store does not hold: the request cannot be signed.

@@ -90,6 +90,7 @@ fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
         reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: true,
         now: NOW,
+        device_mac: false,
     };
     let stop = AtomicBool::new(false);
     thread::scope(|s| {

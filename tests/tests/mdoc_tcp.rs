@@ -32,6 +32,7 @@ fn every_preset_over_tcp_between_two_threads() {
             reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
             require_reader_auth: true,
             now: NOW,
+            device_mac: false,
         };
         let wallet = &mut wallet;
         let outcome = std::thread::scope(|s| {

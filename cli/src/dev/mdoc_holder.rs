@@ -29,6 +29,7 @@ pub fn run(args: MdocHolderArgs) -> Result<ExitCode> {
         reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: args.require_reader_auth,
         now: now_s(),
+        device_mac: false,
     };
     let decision = if args.decline {
         Decision::Decline

@@ -12,7 +12,8 @@ use clap::Subcommand;
 #[derive(Subcommand)]
 pub enum MdocCommand {
     /// Read an mdoc holder as a verifier desk: engagement, (signed) request, checked response.
-    /// Prints {valid, doctype, elements, reasons, reader_authenticated}; exit 0 valid, 1 not.
+    /// Prints {valid, doctype, elements, reasons, reader_authenticated, device_mac}; exit 0
+    /// valid, 1 not.
     Read(read::ReadArgs),
     /// A reader key made here and its reader authentication certificate from the backend's
     /// reader CA (admin token; only the public key is sent). For `read --reader-key/--reader-cert`.

@@ -168,6 +168,13 @@ fn read_pcsc(
 }
 
 fn report(args: &ReadArgs, outcome: ReaderOutcome, reader_authenticated: bool) -> Result<ExitCode> {
+    // How the device authenticated (ISO 18013-5 §9.1.3): a MAC or a signature.
+    let device_mac = match &outcome {
+        ReaderOutcome::Response(Ok(docs)) => {
+            Some(!docs.is_empty() && docs.iter().all(|d| d.device_mac))
+        }
+        _ => None,
+    };
     let v = MdocVerdict::from_outcome(outcome, &args.doctype, reader_authenticated);
     // Elements of the docType's own namespace by identifier, others qualified.
     let mut elements = Map::new();
@@ -186,6 +193,7 @@ fn report(args: &ReadArgs, outcome: ReaderOutcome, reader_authenticated: bool) -
         "elements": elements,
         "reasons": v.reasons,
         "reader_authenticated": v.reader_authenticated,
+        "device_mac": device_mac,
     });
     if args.json {
         print_json(&out)?;

@@ -67,6 +67,7 @@ pub fn run(json_out: bool) -> Result<ExitCode> {
             reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
             require_reader_auth: true,
             now,
+            device_mac: false,
         };
         let HolderStep::Request(_) = holder.receive(&establishment, &policy, &f.wallet)? else {
             return Err(anyhow!("{name}: the holder refused the fixture reader"));

@@ -42,6 +42,11 @@ pub enum MdocCommand {
         /// logged.
         #[arg(long)]
         require_reader_auth: bool,
+        /// Authenticate the device by MAC (ISO 18013-5 §9.1.3.5, EMacKey from the mdoc's device
+        /// key and the reader's ephemeral key) instead of a signature: the CLI wallet's keys are
+        /// software-held.
+        #[arg(long)]
+        device_mac: bool,
     },
 }
 
@@ -53,7 +58,8 @@ pub fn run(w: &Wallet, command: MdocCommand) -> Result<ExitCode> {
             transport,
             decline,
             require_reader_auth,
-        } => present(w, &transport, decline, require_reader_auth),
+            device_mac,
+        } => present(w, &transport, decline, require_reader_auth, device_mac),
     }
 }
 
@@ -62,9 +68,10 @@ fn present(
     transport: &HolderTransport,
     decline: bool,
     require_reader_auth: bool,
+    device_mac: bool,
 ) -> Result<ExitCode> {
     let mut source = WalletMdocs::new(w);
-    let policy = source.policy(now_s(), require_reader_auth)?;
+    let policy = source.policy(now_s(), require_reader_auth, device_mac)?;
     let mut seen = None;
     let mut consent = |r: &PresentationRequest| {
         hold::show(r);

@@ -55,7 +55,7 @@ pub use doctypes::{
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
 pub use ephemeral::{ephemeral_key, public_key};
 pub use error::{CheckError, MdocError};
-pub use holder::{disclose, respond, respond_with_mac};
+pub use holder::{disclose, respond, respond_with_mac, respond_with_mac_key};
 pub use holder_session::{
     Decision, HolderError, HolderPolicy, HolderSession, HolderStep, MdocSource,
     PresentationRequest, ReaderIdentity, RequestedDocument, SessionEnd, termination_message,

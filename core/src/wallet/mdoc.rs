@@ -291,4 +291,17 @@ impl Wallet {
         }
         Ok(crate::keys::sign_es256_raw(&*self.keys, alias, message)?)
     }
+
+    /// ECDH between the mdoc device key under `alias` and `peer` (SEC1), for a device MAC;
+    /// `None` when the key store cannot agree keys with it (hardware signing keys).
+    pub fn mdoc_key_agreement(
+        &self,
+        alias: &str,
+        peer: &[u8],
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        Ok(self.keys.key_agreement(alias, peer)?)
+    }
 }

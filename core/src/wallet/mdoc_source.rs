@@ -15,6 +15,7 @@ use crate::transactions::{Outcome, Transaction, TransactionKind};
 use std::borrow::{Borrow, Cow};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use zeroize::Zeroizing;
 
 /// How the log and the screens name a reader that did not authenticate.
 pub const UNAUTHENTICATED: &str = "unauthenticated reader";
@@ -38,13 +39,20 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
     /// What the wallet requires of readers at `now` (Unix seconds): their request signed by a
     /// reader certificate of a reader CA in the synced trust list (docs/adr/0040) to be shown
     /// as authenticated; with `require_reader_auth` any other reader is refused (the session
-    /// ends, nothing is disclosed).
-    pub fn policy(&self, now: u64, require_reader_auth: bool) -> Result<HolderPolicy<'static>> {
+    /// ends, nothing is disclosed). With `device_mac` the answer carries a device MAC where the
+    /// key store holds the mdoc's device key in software (ECDH), a signature otherwise.
+    pub fn policy(
+        &self,
+        now: u64,
+        require_reader_auth: bool,
+        device_mac: bool,
+    ) -> Result<HolderPolicy<'static>> {
         let cas = self.wallet.borrow().reader_cas()?;
         Ok(HolderPolicy {
             reader_cas: (!cas.is_empty()).then_some(Cow::Owned(cas)),
             require_reader_auth,
             now,
+            device_mac,
         })
     }
 
@@ -116,5 +124,17 @@ impl<W: Borrow<Wallet>> MdocSource for WalletMdocs<W> {
             .borrow()
             .sign_with_mdoc_key(&held.alias, tbs)
             .map_err(|_| HolderError::Signing)
+    }
+
+    fn key_agreement(&mut self, doc_type: &str, peer: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let taken = self.taken.lock().ok()?;
+        let Some(Some(held)) = taken.get(doc_type) else {
+            return None;
+        };
+        self.wallet
+            .borrow()
+            .mdoc_key_agreement(&held.alias, peer)
+            .ok()
+            .flatten()
     }
 }
