@@ -648,7 +648,7 @@ fn device_mac_round_trip_and_a_changed_mac_byte_is_refused() {
     // The tag is the COSE_Mac0's last field: its 32 bytes end the encoded Mac0.
     let tag = &mac[mac.len() - 32..];
     let at = find(&plain, tag);
-    let mut t = plain.clone();
+    let mut t = plain;
     t[at + 5] ^= 0x01;
     let mut holder_cipher = SessionCipher::new(holder_keys, Role::Device);
     let sealed = SessionData {

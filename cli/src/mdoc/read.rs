@@ -89,7 +89,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
     let certificate = desk.as_ref().map_or(f.reader.certificate.as_slice(), |d| {
         d.certificate.as_slice()
     });
-    let signer = (!args.no_reader_auth).then(|| ReaderSigner {
+    let signer = (!args.no_reader_auth).then_some(ReaderSigner {
         certificate,
         sign: &mut sign,
     });

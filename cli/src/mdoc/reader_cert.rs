@@ -57,6 +57,13 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 }
 
 pub fn run(args: ReaderCertArgs) -> Result<ExitCode> {
+    if args.key_out.exists() {
+        bail!(
+            "{} exists: an existing key is never overwritten",
+            args.key_out.display()
+        );
+    }
+    // A fresh random P-256 key (the session keys' generator; this one is kept).
     let (secret, public) = ephemeral_key(&mut eid_crypto::OsRng)?;
     let key = p256::SecretKey::from_slice(secret.as_bytes())
         .map_err(|_| anyhow!("key generation failed"))?;
@@ -75,13 +82,16 @@ pub fn run(args: ReaderCertArgs) -> Result<ExitCode> {
             public_key: B64(public.sec1().to_vec()),
         },
     ))??;
+    let cert = SignerCertificate::from_der(&issued.certificate.0)
+        .map_err(|_| anyhow!("the backend answered no X.509 certificate"))?;
+    if eid_crypto::x509::p256_point(&cert.certificate).as_deref() != Some(public.sec1()) {
+        bail!("the backend certified another key");
+    }
+    let subject = cert.certificate.tbs_certificate().subject().to_string();
     // The key is kept only once the backend has certified it.
     write_private(&args.key_out, &key_pem)?;
     std::fs::write(&args.cert_out, certificate_pem(&issued.certificate.0)?)
         .with_context(|| format!("writing {}", args.cert_out.display()))?;
-    let subject = SignerCertificate::from_der(&issued.certificate.0)
-        .map(|c| c.certificate.tbs_certificate().subject().to_string())
-        .map_err(|_| anyhow!("the backend answered no X.509 certificate"))?;
     eprintln!(
         "reader certificate for {subject} written to {}, key to {}",
         args.cert_out.display(),

@@ -152,7 +152,8 @@ enum State {
     Engaged,
     Requested {
         cipher: SessionCipher,
-        transcript: SessionTranscript,
+        /// Boxed: the state's other variants carry nothing.
+        transcript: Box<SessionTranscript>,
         request: DeviceRequest,
         /// EReaderKey (SEC1) when the policy asks for a device MAC.
         mac_with: Option<Vec<u8>>,
@@ -345,7 +346,7 @@ impl HolderSession {
         };
         self.state = State::Requested {
             cipher,
-            transcript,
+            transcript: Box::new(transcript),
             request,
             mac_with: policy.device_mac.then(|| est.e_reader_key.sec1().to_vec()),
         };
