@@ -2,7 +2,7 @@
 //! engagement (ephemeral EDeviceKey, DeviceEngagement, `mdoc:` URI) → the reader's
 //! SessionEstablishment, decrypted → its DeviceRequest, reader authentication checked against the
 //! reader CAs → a [`PresentationRequest`] for the citizen → the caller's [`Decision`] → the
-//! DeviceResponse (selective disclosure, device signature) sealed in SessionData, or a
+//! DeviceResponse (selective disclosure, device signature or, by policy, device MAC) sealed in SessionData, or a
 //! termination. Transports (BLE, NFC, TCP) only carry the bytes [`HolderSession`] gives them.
 //!
 //! Status codes (§9.1.1.4, table 20): a message that does not decrypt is answered with status 10,

@@ -1,6 +1,7 @@
 //! The wallet as the mdocs' source in an ISO 18013-5 presentation (issue 15): the session asks
 //! for a docType's IssuerSigned and for device signatures; the wallet takes one unused MSO per
-//! docType for the session (single use, docs/adr/0031) and signs with that MSO's own device key.
+//! docType for the session (single use, docs/adr/0031) and signs with that MSO's own device key
+//! (or agrees EMacKey with it for a device MAC, where the key store can).
 //! Every session ends in the transaction log with the reader, the elements and the outcome.
 //! Shared by `eid wallet mdoc present` (a borrowed wallet) and the bindings (an `Arc<Wallet>`
 //! kept by a presentation object between the platform's callbacks).
