@@ -1,6 +1,6 @@
 //! The mdoc PKI's certificate profiles (ISO/IEC 18013-5 Annex B): the IACA root (B.1.2) and
-//! the document signer (B.1.4); the reader CA and the reader authentication certificate (B.1.5,
-//! B.1.6; docs/adr/0040), the same shapes with the reader's extended key usage.
+//! the document signer (B.1.4); the reader CA and the reader authentication certificate (Annex
+//! B; docs/adr/0040), the same shapes with the reader's extended key usage.
 //!
 //! - IACA: self-signed, at most 20 years; subject with the country (C=VN); extensions
 //!   subjectKeyIdentifier, keyUsage keyCertSign + cRLSign (critical), basicConstraints CA with
