@@ -7,8 +7,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::{
-    auth, coherence, consent, db, keys, mdoc_keys, presentation, registry, rp_keys, server,
-    signing, sms, throttle,
+    auth, coherence, consent, db, keys, mdoc_keys, presentation, reader_keys, registry, rp_keys,
+    server, signing, sms, throttle,
 };
 use axum::Router;
 use std::sync::Arc;
@@ -65,6 +65,8 @@ impl App {
         let mdoc = mdoc_keys::load(&store, &vault).await?;
         rp_keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
         let rp_ca = rp_keys::load(&store, &vault).await?;
+        reader_keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
+        let reader_ca = reader_keys::load(&store, &vault).await?;
         let mut keys = keys::Keys::load(&store, &vault, clock.now()).await?;
         if registry::seed_if_empty(&store, &keys, clock.now(), config.population).await? {
             // Again with the chips' CSCA the seed added.
@@ -87,6 +89,7 @@ impl App {
             keys,
             mdoc,
             rp_ca,
+            reader_ca,
             config,
             clock,
             accounts: Cache::new(gate.clone(), metrics.cache("accounts")),

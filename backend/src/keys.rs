@@ -532,6 +532,7 @@ impl Keys {
             // The mdoc PKI's keys are `mdoc_keys`'.
             if k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX)
                 || k.purpose.starts_with(crate::rp_keys::PURPOSE_PREFIX)
+                || k.purpose.starts_with(crate::reader_keys::PURPOSE_PREFIX)
             {
                 continue;
             }
@@ -750,7 +751,8 @@ pub struct KeyInfo {
 }
 
 /// Every credential issuer key of the database (root and issuers), without opening any; the
-/// mdoc PKI's keys are listed by `mdoc_keys::list`, the RP CA by `rp_keys::list`.
+/// mdoc PKI's keys are listed by `mdoc_keys::list`, the RP CA by `rp_keys::list`, the reader
+/// CA by `reader_keys::list`.
 pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
     Ok(list_all(store)
         .await?
@@ -758,6 +760,7 @@ pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, Error> {
         .filter(|k| {
             !k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX)
                 && !k.purpose.starts_with(crate::rp_keys::PURPOSE_PREFIX)
+                && !k.purpose.starts_with(crate::reader_keys::PURPOSE_PREFIX)
         })
         .collect())
 }

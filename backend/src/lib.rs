@@ -33,6 +33,8 @@ mod meta;
 pub mod metering;
 mod metrics;
 mod presentation;
+pub mod reader_certificates;
+pub mod reader_keys;
 pub mod registry;
 pub mod relying_parties;
 mod replica;
@@ -91,6 +93,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", paths::ADMIN_RELYING_PARTY),
     ("get", paths::ADMIN_METERING),
     ("get", paths::RELYING_PARTIES),
+    // Reader authentication certificates for verifier desks (docs/adr/0040).
+    ("post", paths::ADMIN_READER_CERTIFICATES),
     // Citizen consent (docs/adr/0017).
     ("post", paths::CONSENT_REGISTER),
     ("post", paths::CONSENT_START),
@@ -169,6 +173,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("delete", paths::ADMIN_RELYING_PARTY) => delete(relying_parties::suspend),
         ("get", paths::ADMIN_METERING) => get(metering::metering),
         ("get", paths::RELYING_PARTIES) => get(rp_registry::registry),
+        ("post", paths::ADMIN_READER_CERTIFICATES) => post(reader_certificates::issue),
         ("post", paths::CONSENT_REGISTER) => post(consent::register),
         ("post", paths::CONSENT_START) => post(consent::start),
         ("post", paths::PRESENTATION_TOKENS) => post(presentation::register_token),

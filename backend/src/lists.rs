@@ -50,6 +50,7 @@ pub async fn trust_list(State(state): State<Arc<AppState>>, headers: HeaderMap) 
         csca: state.keys.csca.iter().cloned().map(B64).collect(),
         iaca: vec![B64(state.mdoc.iaca.clone())],
         rp_ca: vec![B64(state.rp_ca.certificate.clone())],
+        reader_ca: vec![B64(state.reader_ca.certificate.clone())],
     };
     match serde_json::to_vec(&body) {
         Ok(bytes) => {

@@ -4,8 +4,8 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::{
-    auth, coherence, consent, db, documents, keys, lists, mdoc_keys, presentation, rp_keys,
-    rp_registry, signing, sms, throttle,
+    auth, coherence, consent, db, documents, keys, lists, mdoc_keys, presentation, reader_keys,
+    rp_keys, rp_registry, signing, sms, throttle,
 };
 
 /// Everything a handler needs.
@@ -17,6 +17,8 @@ pub struct AppState {
     pub mdoc: mdoc_keys::MdocKeys,
     /// The RP CA that issues relying parties' access certificates (docs/adr/0036).
     pub rp_ca: rp_keys::RpCa,
+    /// The reader CA that certifies mdoc readers (docs/adr/0040).
+    pub reader_ca: reader_keys::ReaderCa,
     pub config: Config,
     pub clock: Clock,
     /// Device keys and state per account (see `auth`).

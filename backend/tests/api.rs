@@ -322,6 +322,7 @@ fn openapi_schemas_match_the_contract_types() {
                 csca: vec![b()],
                 iaca: vec![b()],
                 rp_ca: vec![b()],
+                reader_ca: vec![b()],
             })
             .unwrap(),
         ),
@@ -439,6 +440,22 @@ fn openapi_schemas_match_the_contract_types() {
     samples.extend(consent_samples());
     samples.extend(signing_samples());
     samples.extend(hub_samples());
+    samples.push((
+        "ReaderCertificateRequest",
+        serde_json::to_value(ReaderCertificateRequest {
+            name: "Quay san bay".into(),
+            public_key: b(),
+        })
+        .unwrap(),
+    ));
+    samples.push((
+        "ReaderCertificateIssued",
+        serde_json::to_value(ReaderCertificateIssued {
+            certificate: b(),
+            reader_ca: b(),
+        })
+        .unwrap(),
+    ));
     for (name, value) in samples {
         let schema = &doc["components"]["schemas"][name];
         let mut documented: Vec<&str> = schema["properties"]

@@ -118,6 +118,9 @@ impl WalletHandle {
         let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
         let session = HolderSession::qr(key, vec![retrieval_method(peripheral, central)])
             .map_err(|_| EidError::Crypto)?;
+        let mdocs = WalletMdocs::new(self.wallet.clone());
+        // Readers authenticate under the reader CAs of the synced trust list (docs/adr/0040).
+        let policy = mdocs.policy(now_s(), false, false)?;
         Ok(Arc::new(MdocBlePresentation {
             uri: session.qr_uri(),
             peripheral,
@@ -125,8 +128,8 @@ impl WalletHandle {
             outbox: Outbox::default(),
             state: Mutex::new(BleState {
                 session,
-                policy: Mdocs::policy(now_s()),
-                mdocs: WalletMdocs::new(self.wallet.clone()),
+                policy,
+                mdocs,
                 consent: Box::new(consent_fn(consent)),
                 ble: None,
                 link: None,
@@ -146,13 +149,10 @@ impl WalletHandle {
             return Err(EidError::NotUnlocked);
         }
         let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
-        let holder = NfcHolder::new(
-            key,
-            Mdocs::policy(now_s()),
-            WalletMdocs::new(self.wallet.clone()),
-            consent_fn(consent),
-        )
-        .map_err(|_| EidError::Crypto)?;
+        let mdocs = WalletMdocs::new(self.wallet.clone());
+        let policy = mdocs.policy(now_s(), false, false)?;
+        let holder = NfcHolder::new(key, policy, mdocs, consent_fn(consent))
+            .map_err(|_| EidError::Crypto)?;
         Ok(Arc::new(MdocNfcPresentation {
             state: Mutex::new(NfcState {
                 holder,

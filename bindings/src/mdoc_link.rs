@@ -105,6 +105,7 @@ pub enum MdocReaderAuthError {
     Untrusted,
     Expired,
     Signature,
+    NotReaderCertificate,
 }
 
 pub type MdocPresentationRequest = PresentationRequest;

@@ -713,100 +713,112 @@ fn mdoc_list_and_export() {
     );
 }
 
-/// `eid wallet mdoc present` answers `eid mdoc read` (two processes, the TCP stand-in for BLE)
-/// with an MSO the backend issued: the reader trusts only the backend's IACA; the presentation
-/// takes one MSO and lands in the wallet's log; a decline discloses nothing and is logged too.
-#[test]
-fn mdoc_present_from_the_wallet_to_a_reader() {
+/// A certificate as PEM (RFC 7468), written to `path`.
+fn write_certificate_pem(path: &Path, der: &[u8]) {
     use base64::Engine as _;
-    use eid_core::mdoc::PHOTO_ID_DOCTYPE;
-    let tmp = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
-    let (_server, url) = serve(&db);
-    let dir = tmp.path().join("wallet");
-    assert_ok(&activate(&dir, &url, "112233", &citizen(2)));
-    let api = eid_core::client::BackendClient::new(&url, eid_core::client::RetryPolicy::default())
-        .unwrap();
-    let t = eid_core::runtime::block_on(api.trust_list())
-        .unwrap()
-        .unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&t.iaca[0].0);
-    // RFC 7468: 64 characters per line.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let b64 = b64
         .as_bytes()
         .chunks(64)
         .map(|c| std::str::from_utf8(c).unwrap())
         .collect::<Vec<_>>()
         .join("\n");
-    let pem = tmp.path().join("iaca.pem");
     std::fs::write(
-        &pem,
+        path,
         format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"),
     )
     .unwrap();
+}
 
-    let present = |extra: &[&str]| {
-        let base = [
-            "wallet",
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--passcode",
-            "112233",
-        ];
-        let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
-            .args(base)
-            .args(["mdoc", "present", "--tcp", "127.0.0.1:0"])
-            .args(extra)
-            .env_remove("EID_PASSCODE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut uri = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut uri)
-            .unwrap();
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let addr = loop {
-            let mut line = String::new();
-            assert!(err.read_line(&mut line).unwrap() > 0, "holder ended early");
-            if let Some(a) = line.trim().strip_prefix("listening on ") {
-                break a.to_owned();
-            }
-        };
-        let read = eid(&[
-            "mdoc",
-            "read",
-            "--engagement",
-            uri.trim(),
-            "--tcp",
-            &addr,
-            "--elements",
-            "family_name,birth_date,age_over_18",
-            "--trust",
-            pem.to_str().unwrap(),
-            "--json",
-        ]);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if std::time::Instant::now() > deadline {
-                child.kill().unwrap();
-                panic!(
-                    "holder still waiting; reader said: {}",
-                    String::from_utf8_lossy(&read.stderr)
-                );
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
-        assert!(status.success());
-        let mut shown = String::new();
-        std::io::Read::read_to_string(&mut err, &mut shown).unwrap();
-        (read, shown)
+/// The backend's IACA (from its trust list) as a PEM file for `eid mdoc read --trust`.
+fn iaca_pem(url: &str, path: &Path) {
+    let api = eid_core::client::BackendClient::new(url, eid_core::client::RetryPolicy::default())
+        .unwrap();
+    let t = eid_core::runtime::block_on(api.trust_list())
+        .unwrap()
+        .unwrap();
+    write_certificate_pem(path, &t.iaca[0].0);
+}
+
+/// One `eid wallet mdoc present --tcp` (with `present`) answered by one `eid mdoc read` (with
+/// `read` after the engagement and address): the reader's output and what the holder showed
+/// on standard error. The holder must end by itself, successfully.
+fn present_to_reader(dir: &Path, present: &[&str], read: &[&str]) -> (Output, String) {
+    let base = [
+        "wallet",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--passcode",
+        "112233",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(base)
+        .args(["mdoc", "present", "--tcp", "127.0.0.1:0"])
+        .args(present)
+        .env_remove("EID_PASSCODE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut uri = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut uri)
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let addr = loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "holder ended early");
+        if let Some(a) = line.trim().strip_prefix("listening on ") {
+            break a.to_owned();
+        }
     };
+    let read = eid(&[
+        &["mdoc", "read", "--engagement", uri.trim(), "--tcp", &addr][..],
+        read,
+    ]
+    .concat());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!(
+                "holder still waiting; reader said: {}",
+                String::from_utf8_lossy(&read.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success());
+    let mut shown = String::new();
+    std::io::Read::read_to_string(&mut err, &mut shown).unwrap();
+    (read, shown)
+}
+
+/// `eid wallet mdoc present` answers `eid mdoc read` (two processes, the TCP stand-in for BLE)
+/// with an MSO the backend issued: the reader trusts only the backend's IACA; the presentation
+/// takes one MSO and lands in the wallet's log; a decline discloses nothing and is logged too.
+#[test]
+fn mdoc_present_from_the_wallet_to_a_reader() {
+    use eid_core::mdoc::PHOTO_ID_DOCTYPE;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve(&db);
+    let dir = tmp.path().join("wallet");
+    assert_ok(&activate(&dir, &url, "112233", &citizen(2)));
+    let pem = tmp.path().join("iaca.pem");
+    iaca_pem(&url, &pem);
+    let read_args = [
+        "--elements",
+        "family_name,birth_date,age_over_18",
+        "--trust",
+        pem.to_str().unwrap(),
+        "--json",
+    ];
+    let present = |extra: &[&str]| present_to_reader(&dir, extra, &read_args);
 
     let (read, shown) = present(&[]);
     assert_ok(&read);
@@ -816,6 +828,8 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
     assert_eq!(v["elements"].as_object().unwrap().len(), 3, "{v}");
     assert_eq!(v["elements"]["age_over_18"], true);
     assert!(shown.contains("org.iso.23220.1/family_name"), "{shown}");
+    // `--dev`: the backend's reader CA is the fixture one the default reader signs under.
+    assert!(shown.contains("(reader authenticated)"), "{shown}");
     let out = wallet(&dir, &url, "112233", &["mdoc", "list", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let photo = list
@@ -825,6 +839,15 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
         .find(|r| r["doctype"] == PHOTO_ID_DOCTYPE)
         .unwrap();
     assert_eq!(photo["unused"], 7, "{list}");
+    assert_eq!(v["device_mac"], false, "signed by default: {v}");
+
+    // A device MAC (the CLI wallet's keys are software-held): checked and valid.
+    let (read, _) = present(&["--device-mac"]);
+    assert_ok(&read);
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["device_mac"], true, "{v}");
+    assert_eq!(v["elements"]["age_over_18"], true);
 
     let (read, _) = present(&["--decline"]);
     assert_eq!(read.status.code(), Some(1));
@@ -835,9 +858,155 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
     let out = wallet(&dir, &url, "112233", &["log", "--json"]);
     assert_ok(&out);
     let log = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(log.matches("ISO 18013-5").count(), 2, "{log}");
+    assert_eq!(log.matches("ISO 18013-5").count(), 3, "{log}");
     assert!(log.contains("org.iso.23220.photoid.1/org.iso.23220.1/birth_date"));
     assert!(!log.contains(&citizen(2).0), "no ID number in the log");
+}
+
+/// Reader authentication end to end (ISO/IEC 18013-5 §9.1.4, docs/adr/0040): a desk gets its
+/// reader certificate from the backend's reader CA (`eid mdoc reader-cert`, key made locally,
+/// mode 0600); the wallet, which synced the reader CA with the trust list, shows that reader
+/// as authenticated with its name. A reader whose certificate another CA made is shown as
+/// unauthenticated, and with `--require-reader-auth` refused: nothing disclosed, logged.
+#[test]
+fn mdoc_reader_authenticated_by_the_backend_reader_ca() {
+    use p256::pkcs8::EncodePrivateKey;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "reader-admin"]);
+    let dir = tmp.path().join("wallet");
+    assert_ok(&activate(&dir, &url, "112233", &citizen(4)));
+    let pem = tmp.path().join("iaca.pem");
+    iaca_pem(&url, &pem);
+
+    let key = tmp.path().join("desk.key");
+    let cert = tmp.path().join("desk.pem");
+    let reader_cert = |token: &str, key: &Path| {
+        eid(&[
+            "mdoc",
+            "reader-cert",
+            "--backend",
+            &url,
+            "--admin-token",
+            token,
+            "--name",
+            "Quay an ninh T1",
+            "--key-out",
+            key.to_str().unwrap(),
+            "--cert-out",
+            cert.to_str().unwrap(),
+        ])
+    };
+    // A wrong admin token: refused, and no key is left behind.
+    let other_key = tmp.path().join("other.key");
+    assert!(!reader_cert("wrong", &other_key).status.success());
+    assert!(!other_key.exists());
+    assert_ok(&reader_cert("reader-admin", &key));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    // An existing key file is never overwritten.
+    assert!(!reader_cert("reader-admin", &key).status.success());
+
+    // A reader certificate made by a CA the backend does not publish (the fixtures' rogue reader).
+    let f = eid_fixtures::mdoc::MdocFixtures::new().unwrap();
+    let rogue_key = tmp.path().join("rogue.key");
+    let rogue_cert = tmp.path().join("rogue.pem");
+    let secret = p256::SecretKey::from(f.rogue_reader.signing_key());
+    let doc = secret.to_pkcs8_der().unwrap();
+    std::fs::write(
+        &rogue_key,
+        p256::pkcs8::der::pem::encode_string(
+            "PRIVATE KEY",
+            p256::pkcs8::der::pem::LineEnding::LF,
+            doc.as_bytes(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    write_certificate_pem(&rogue_cert, &f.rogue_reader.certificate);
+
+    let read = |key: &Path, cert: &Path| {
+        vec![
+            "--elements".to_owned(),
+            "family_name,age_over_18".to_owned(),
+            "--trust".to_owned(),
+            pem.to_str().unwrap().to_owned(),
+            "--reader-key".to_owned(),
+            key.to_str().unwrap().to_owned(),
+            "--reader-cert".to_owned(),
+            cert.to_str().unwrap().to_owned(),
+            "--json".to_owned(),
+        ]
+    };
+    let desk = read(&key, &cert);
+    let desk: Vec<&str> = desk.iter().map(String::as_str).collect();
+    let rogue = read(&rogue_key, &rogue_cert);
+    let rogue: Vec<&str> = rogue.iter().map(String::as_str).collect();
+
+    // The backend's reader: authenticated, its name shown, and accepted when required.
+    let (out, shown) = present_to_reader(&dir, &["--require-reader-auth"], &desk);
+    assert_ok(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["reader_authenticated"], true, "{v}");
+    assert!(
+        shown.contains("request from CN=Quay an ninh T1,C=VN (reader authenticated)"),
+        "{shown}"
+    );
+    assert!(shown.contains("org.iso.23220.1/family_name"), "{shown}");
+
+    // The rogue reader: shown as unauthenticated and why; the citizen may still answer.
+    let (out, shown) = present_to_reader(&dir, &[], &rogue);
+    assert_ok(&out);
+    assert!(
+        shown.contains(
+            "request from an unauthenticated reader (reader certificate not issued by a trusted \
+             reader CA)"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("(reader authenticated)"), "{shown}");
+
+    // Required: the rogue reader is refused, nothing shown or disclosed.
+    let (out, shown) = present_to_reader(&dir, &["--require-reader-auth"], &rogue);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false, "{v}");
+    assert_eq!(v["elements"], Value::Object(Default::default()), "{v}");
+    assert!(
+        shown.contains("refused: the reader did not authenticate"),
+        "{shown}"
+    );
+    assert!(!shown.contains("family_name"), "{shown}");
+
+    let out = wallet(&dir, &url, "112233", &["log", "--json"]);
+    assert_ok(&out);
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mdoc: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["profile"] == "mdoc")
+        .collect();
+    assert_eq!(mdoc.len(), 3, "{log}");
+    assert!(
+        mdoc.iter()
+            .any(|t| t["counterparty"] == "CN=Quay an ninh T1,C=VN" && t["outcome"] == "success"),
+        "{log}"
+    );
+    let refused: Vec<_> = mdoc.iter().filter(|t| t["outcome"] == "refused").collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    assert_eq!(refused[0]["counterparty"], "unauthenticated reader");
+    assert_eq!(refused[0]["fields"], Value::Array(Vec::new()), "{log}");
 }
 
 /// `eid wallet sdjwt list/export` against `eid serve --dev` (docs/adr/0035): activation's sync

@@ -68,6 +68,8 @@ pub mod paths {
     pub const ADMIN_RELYING_PARTY: &str = "/v1/admin/relying-parties/{id}";
     /// The billable events per relying party, purpose, kind and day (admin).
     pub const ADMIN_METERING: &str = "/v1/admin/metering";
+    /// An mdoc reader's authentication certificate from the reader CA (docs/adr/0040).
+    pub const ADMIN_READER_CERTIFICATES: &str = "/v1/admin/reader-certificates";
     /// The signed registry of active relying parties the wallet syncs.
     pub const RELYING_PARTIES: &str = "/v1/relying-parties";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
@@ -320,6 +322,28 @@ pub struct TrustListResponse {
     /// `x509_san_dns` request objects; docs/adr/0036).
     #[serde(default)]
     pub rp_ca: Vec<B64>,
+    /// The reader CA certificates (ISO/IEC 18013-5 Annex B) that issue mdoc readers'
+    /// authentication certificates (docs/adr/0040). A role of its own: never an issuer anchor.
+    #[serde(default)]
+    pub reader_ca: Vec<B64>,
+}
+
+/// POST /v1/admin/reader-certificates: a verifier desk's (mdoc reader's) P-256 public key and
+/// the name its certificate shows citizens (docs/adr/0040). No private key ever travels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReaderCertificateRequest {
+    /// Shown to the citizen as the reader (the certificate's CN).
+    pub name: String,
+    /// SEC1 uncompressed P-256 point.
+    pub public_key: B64,
+}
+
+/// The reader authentication certificate (DER, ISO/IEC 18013-5 Annex B) and the reader CA
+/// that issued it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReaderCertificateIssued {
+    pub certificate: B64,
+    pub reader_ca: B64,
 }
 
 /// One purpose of a relying party: its name and the claim paths (OpenID4VP DCQL claims path

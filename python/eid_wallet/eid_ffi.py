@@ -3665,6 +3665,8 @@ class MdocReaderAuthError(enum.Enum):
     
     SIGNATURE = 4
     
+    NOT_READER_CERTIFICATE = 5
+    
 
 
 class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
@@ -3681,6 +3683,8 @@ class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
             return MdocReaderAuthError.EXPIRED
         if variant == 5:
             return MdocReaderAuthError.SIGNATURE
+        if variant == 6:
+            return MdocReaderAuthError.NOT_READER_CERTIFICATE
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3694,6 +3698,8 @@ class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
         if value == MdocReaderAuthError.EXPIRED:
             return
         if value == MdocReaderAuthError.SIGNATURE:
+            return
+        if value == MdocReaderAuthError.NOT_READER_CERTIFICATE:
             return
         raise ValueError(value)
 
@@ -3709,6 +3715,8 @@ class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
             buf.write_i32(4)
         if value == MdocReaderAuthError.SIGNATURE:
             buf.write_i32(5)
+        if value == MdocReaderAuthError.NOT_READER_CERTIFICATE:
+            buf.write_i32(6)
 
 
 

@@ -235,13 +235,45 @@ def test_a_signed_request_is_reader_authenticated_and_shown_as_untrusted(wallet,
     reader = MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name"]), iacas, auth)
     verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER)
     assert verdict.valid and verdict.reader_authenticated, verdict
-    # The wallet knows no reader CA yet: the reader is shown as not authenticated, and why.
+    # A self-made reader certificate, not from the reader CA the wallet synced: shown as not
+    # authenticated, and why.
     [shown] = consent.shown
     assert shown.reader is None and shown.reader_auth_error == MdocReaderAuthError.UNTRUSTED
     # A key the store does not hold: the request cannot be signed.
     with pytest.raises(EidError.Mdoc):
         MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name"]), iacas,
                       MdocReaderAuth(reader_certificate(keys, "other"), SoftwareKeyStore(), "other"))
+
+
+def test_a_reader_certified_by_the_backend_reader_ca_is_shown_with_its_name(wallet, iacas, backend):
+    """ADR 0040: the desk's key stays in its key store; the backend's reader CA certifies the
+    public key (admin call); the wallet, which synced that reader CA, shows the reader by name."""
+    from conftest import SoftwareKeyStore
+
+    url, token = backend
+    w, _ = wallet
+    keys = SoftwareKeyStore()
+    public = keys.create_signing_key("desk")
+    body = json.dumps({
+        "name": "Quay an ninh T1",
+        "public_key": base64.urlsafe_b64encode(public).decode().rstrip("="),
+    }).encode()
+    req = urllib.request.Request(url + "/v1/admin/reader-certificates", data=body, method="POST",
+                                 headers={"content-type": "application/json",
+                                          "authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        issued = json.load(r)
+    auth = MdocReaderAuth(b64(issued["certificate"]), keys, "desk")
+    consent = Consent(MdocDecision.ACCEPT)
+    holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=False), consent)
+    reader = MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name"]), iacas, auth)
+    verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER)
+    assert verdict.valid and verdict.reader_authenticated, verdict
+    [shown] = consent.shown
+    assert shown.reader_auth_error is None
+    assert shown.reader is not None and shown.reader.subject == "CN=Quay an ninh T1,C=VN"
+    entry = max((t for t in w.transactions() if t.profile == "mdoc"), key=lambda t: t.at_ms)
+    assert entry.counterparty == "CN=Quay an ninh T1,C=VN"
 
 
 def test_characteristic_uuids_are_the_standard_ones():

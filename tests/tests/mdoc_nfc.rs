@@ -38,9 +38,10 @@ fn every_preset_over_nfc_extended_and_short() {
                 Decision::Accept
             };
             let policy = HolderPolicy {
-                reader_cas: Some(&cas),
+                reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
                 require_reader_auth: true,
                 now: NOW,
+                device_mac: false,
             };
             let mut holder = NfcHolder::new(key(1), policy, &mut wallet, &mut consent).unwrap();
             let mut t = HolderTransport {
@@ -96,6 +97,7 @@ fn the_session_transcript_carries_the_handover_select() {
         reader_cas: None,
         require_reader_auth: false,
         now: NOW,
+        device_mac: false,
     };
     let mut holder = NfcHolder::new(key(3), policy, &mut wallet, consent).unwrap();
     let mut t = HolderTransport {
@@ -148,6 +150,7 @@ fn decline_over_nfc_and_a_card_that_is_not_an_mdoc() {
         reader_cas: None,
         require_reader_auth: false,
         now: NOW,
+        device_mac: false,
     };
     let mut holder = NfcHolder::new(key(5), policy, &mut wallet, consent).unwrap();
     let mut t = HolderTransport {
@@ -232,6 +235,7 @@ fn random_apdus_never_panic_the_holder_card() {
         reader_cas: None,
         require_reader_auth: false,
         now: NOW,
+        device_mac: false,
     };
     let mut holder = NfcHolder::new(key(8), policy, &mut wallet, consent).unwrap();
     let mut state = 0x1234_5678_u32;

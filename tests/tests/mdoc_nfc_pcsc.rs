@@ -87,9 +87,10 @@ fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
         Decision::Accept
     };
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: true,
         now: NOW,
+        device_mac: false,
     };
     let stop = AtomicBool::new(false);
     thread::scope(|s| {

@@ -86,9 +86,10 @@ fn full_round_trip_with_reader_authentication_and_selective_disclosure() {
         Some(&f.reader),
     );
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: true,
         now: NOW,
+        device_mac: false,
     };
     let step = run
         .holder
@@ -173,6 +174,7 @@ fn every_preset_round_trips_unauthenticated_when_the_policy_allows() {
             reader_cas: None,
             require_reader_auth: false,
             now: NOW,
+            device_mac: false,
         };
         let HolderStep::Request(shown) = holder.receive(&est, &policy, &f.wallet).unwrap() else {
             panic!("{name}: request")
@@ -193,9 +195,10 @@ fn reader_auth_required_refuses_unsigned_and_untrusted_readers() {
     let f = MdocFixtures::new().unwrap();
     let cas = f.reader.cas().unwrap();
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: true,
         now: NOW,
+        device_mac: false,
     };
     let iacas = f.iacas().unwrap();
     for (signer, why) in [
@@ -226,7 +229,7 @@ fn reader_auth_required_refuses_unsigned_and_untrusted_readers() {
     // Without the requirement, the rogue reader is shown as unauthenticated, not as trusted.
     let lax = HolderPolicy {
         require_reader_auth: false,
-        ..policy
+        ..policy.clone()
     };
     let mut run = engage(&f, &["family_name"], Some(&f.rogue_reader));
     let HolderStep::Request(shown) = run
@@ -262,9 +265,10 @@ fn decline_ends_the_session_with_status_20_and_discloses_nothing() {
     let mut f = MdocFixtures::new().unwrap();
     let cas = f.reader.cas().unwrap();
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: false,
         now: NOW,
+        device_mac: false,
     };
     let mut run = engage(&f, &["family_name"], Some(&f.reader));
     assert!(matches!(
@@ -297,6 +301,7 @@ fn wrong_session_keys_are_answered_with_status_10_and_do_not_open() {
         reader_cas: None,
         require_reader_auth: false,
         now: NOW,
+        device_mac: false,
     };
     // The reader engaged with another holder's key: the holder cannot open its request.
     let mut holder = HolderSession::qr(keys(1), vec![]).unwrap();
@@ -367,6 +372,7 @@ fn no_byte_of_an_item_the_mso_or_the_device_signature_can_be_changed() {
         reader_cas: None,
         require_reader_auth: false,
         now: NOW,
+        device_mac: false,
     };
     let mut run = engage(&f, &["family_name", "birth_date"], None);
     run.holder
@@ -458,4 +464,235 @@ fn no_byte_of_an_item_the_mso_or_the_device_signature_can_be_changed() {
         ),
         "{e:?}"
     );
+}
+
+/// A certificate from the trusted reader CA but without the reader's extended key usage
+/// (mdlReaderAuth, ISO/IEC 18013-5 Annex B) is no reader: shown unauthenticated and why,
+/// refused when the policy requires reader authentication.
+#[test]
+fn a_reader_certificate_without_the_reader_eku_is_refused() {
+    let f = MdocFixtures::new().unwrap();
+    let cas = f.reader.cas().unwrap();
+    let unfit = f.reader.without_reader_eku().unwrap();
+    let lax = HolderPolicy {
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+        require_reader_auth: false,
+        now: NOW,
+        device_mac: false,
+    };
+    // The same CA and key with the extended key usage: authenticated.
+    let mut run = engage(&f, &["family_name"], Some(&f.reader));
+    let HolderStep::Request(shown) = run
+        .holder
+        .receive(&run.establishment, &lax, &f.wallet)
+        .unwrap()
+    else {
+        panic!("request")
+    };
+    assert!(shown.reader.is_some());
+    let mut run = engage(&f, &["family_name"], Some(&unfit));
+    let HolderStep::Request(shown) = run
+        .holder
+        .receive(&run.establishment, &lax, &f.wallet)
+        .unwrap()
+    else {
+        panic!("request")
+    };
+    assert_eq!(shown.reader, None);
+    assert_eq!(
+        shown.reader_auth_error,
+        Some(ReaderAuthError::NotReaderCertificate)
+    );
+    let strict = HolderPolicy {
+        require_reader_auth: true,
+        ..lax.clone()
+    };
+    let mut run = engage(&f, &["family_name"], Some(&unfit));
+    let step = run
+        .holder
+        .receive(&run.establishment, &strict, &f.wallet)
+        .unwrap();
+    assert!(matches!(
+        step,
+        HolderStep::Ended {
+            reason: SessionEnd::ReaderRefused(ReaderAuthError::NotReaderCertificate),
+            ..
+        }
+    ));
+}
+
+/// Reader CAs and IACAs never stand in for each other (docs/adr/0040), even when a list is
+/// misconfigured: a document signer (issued by the IACA) signing a request is no reader under
+/// the IACA taken as a reader CA; an MSO signed with a reader certificate authorises no issuer
+/// under the reader CA taken as an IACA.
+#[test]
+fn reader_cas_and_iacas_never_stand_in_for_each_other() {
+    use eid_core::mdoc::{IssuerSigned, MsoSpec, NamespaceElements, check_issuer_signed};
+    let f = MdocFixtures::new().unwrap();
+    let iacas = f.iacas().unwrap();
+    // A request signed by the police document signer, the IACAs as "reader CAs".
+    let holder = HolderSession::qr(keys(1), vec![]).unwrap();
+    let engagement = DeviceEngagement::from_uri(&holder.qr_uri()).unwrap();
+    let mut holder = holder;
+    let mut reader = ReaderSession::new(keys(2), engagement, Value::Null).unwrap();
+    let ds = &f.issuers.police;
+    let mut sign = |tbs: &[u8]| ds.sign_raw(tbs).map_err(|_| ReaderError::Signing);
+    let establishment = reader
+        .establish(
+            &[items_request(PHOTOID, &["family_name"])],
+            Some(ReaderSigner {
+                certificate: ds.certificate(),
+                sign: &mut sign,
+            }),
+        )
+        .unwrap();
+    let policy = HolderPolicy {
+        reader_cas: Some(std::borrow::Cow::Borrowed(&iacas)),
+        require_reader_auth: true,
+        now: NOW,
+        device_mac: false,
+    };
+    let step = holder.receive(&establishment, &policy, &f.wallet).unwrap();
+    assert!(
+        matches!(
+            step,
+            HolderStep::Ended {
+                reason: SessionEnd::ReaderRefused(ReaderAuthError::NotReaderCertificate),
+                ..
+            }
+        ),
+        "{step:?}"
+    );
+
+    // An MSO signed with the reader's key and certificate, the reader CA as "IACA".
+    let reader_cas = f.reader.cas().unwrap();
+    let device = eid_core::mdoc::P256Key::from_sec1(
+        &eid_crypto::x509::p256_point(
+            &eid_crypto::x509::SignerCertificate::from_der(&f.reader.certificate)
+                .unwrap()
+                .certificate,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let spec = MsoSpec {
+        doc_type: PHOTOID,
+        device_key: &device,
+        validity: eid_core::mdoc::ValidityInfo {
+            signed: NOW - 60,
+            valid_from: NOW - 60,
+            valid_until: NOW + 86_400,
+            expected_update: None,
+        },
+    };
+    let namespaces: Vec<NamespaceElements> = vec![(
+        eid_fixtures::mdoc::PHOTOID_NS.to_owned(),
+        vec![("family_name".to_owned(), Value::Text("Nguyen".into()))],
+    )];
+    let signed = eid_core::mdoc::issue_mdoc(
+        &spec,
+        &namespaces,
+        &f.reader.certificate,
+        &mut Seq(7),
+        |tbs| f.reader.sign(tbs).map_err(|_| "signing"),
+    )
+    .unwrap();
+    let parsed = IssuerSigned::parse(&signed.encode().unwrap()).unwrap();
+    assert_eq!(
+        check_issuer_signed(&parsed, PHOTOID, &reader_cas, NOW).map(|_| ()),
+        Err(CheckError::UntrustedIssuer)
+    );
+}
+
+/// Device MAC (ISO/IEC 18013-5 §9.1.3.5): with `device_mac` and a source whose device keys are
+/// software-held, the answer carries a COSE_Mac0 under EMacKey (ECDH of the device key and
+/// EReaderKey); the reader checks it and reports valid with a MAC. One changed MAC byte, sealed
+/// as the holder would, is refused with a reason.
+#[test]
+fn device_mac_round_trip_and_a_changed_mac_byte_is_refused() {
+    use eid_core::mdoc::{DeviceAuth, MdocVerdict};
+    let mut f = MdocFixtures::new().unwrap();
+    let iacas = f.iacas().unwrap();
+    let policy = HolderPolicy {
+        reader_cas: None,
+        require_reader_auth: false,
+        now: NOW,
+        device_mac: true,
+    };
+    let mut run = engage(&f, &["family_name", "birth_date"], None);
+    run.holder
+        .receive(&run.establishment, &policy, &f.wallet)
+        .unwrap();
+    let reply = run.holder.decide(Decision::Accept, &mut f.wallet).unwrap();
+    let outcome = run.reader.receive(&reply, &iacas, NOW).unwrap();
+    let ReaderOutcome::Response(Ok(docs)) = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(docs[0].device_mac, "answered by MAC");
+    assert_eq!(docs[0].elements.len(), 2);
+
+    // Open the reply, flip one byte of the MAC tag, seal it again.
+    let transcript = run.reader.transcript().clone();
+    let reader_key = eid_core::mdoc::public_key(&run.reader_private).unwrap();
+    let holder_keys =
+        SessionKeys::derive(&run.holder_private, &reader_key, &transcript.bytes()).unwrap();
+    let mut reader_cipher = SessionCipher::new(holder_keys.clone(), Role::Reader);
+    reader_cipher.encrypt(b"skip counter 1").unwrap();
+    let plain = reader_cipher
+        .decrypt(SessionData::parse(&reply).unwrap().data.as_ref().unwrap())
+        .unwrap();
+    let response = DeviceResponse::parse(&plain).unwrap();
+    let DeviceAuth::Mac(mac) = &response.documents[0].device_signed.auth else {
+        panic!("device MAC")
+    };
+    // The tag is the COSE_Mac0's last field: its 32 bytes end the encoded Mac0.
+    let tag = &mac[mac.len() - 32..];
+    let at = find(&plain, tag);
+    let mut t = plain;
+    t[at + 5] ^= 0x01;
+    let mut holder_cipher = SessionCipher::new(holder_keys, Role::Device);
+    let sealed = SessionData {
+        data: Some(holder_cipher.encrypt(&t).unwrap()),
+        status: None,
+    }
+    .encode();
+    let mut reader = ReaderSession::new(
+        run.reader_private.clone(),
+        run.holder.engagement().clone(),
+        Value::Null,
+    )
+    .unwrap();
+    reader
+        .establish(
+            &[items_request(PHOTOID, &["family_name", "birth_date"])],
+            None,
+        )
+        .unwrap();
+    let outcome = reader.receive(&sealed, &iacas, NOW).unwrap();
+    assert!(
+        matches!(
+            outcome,
+            ReaderOutcome::Response(Err(CheckError::DeviceAuth))
+        ),
+        "{outcome:?}"
+    );
+    let verdict = MdocVerdict::from_outcome(outcome, PHOTOID, false);
+    assert!(!verdict.valid);
+    assert!(verdict.elements.is_empty());
+    assert!(!verdict.reasons.is_empty(), "a reason is given");
+
+    // Without the policy's request the same source signs.
+    let policy = HolderPolicy {
+        device_mac: false,
+        ..policy
+    };
+    let mut run = engage(&f, &["family_name"], None);
+    run.holder
+        .receive(&run.establishment, &policy, &f.wallet)
+        .unwrap();
+    let reply = run.holder.decide(Decision::Accept, &mut f.wallet).unwrap();
+    let ReaderOutcome::Response(Ok(docs)) = run.reader.receive(&reply, &iacas, NOW).unwrap() else {
+        panic!("signed answer")
+    };
+    assert!(!docs[0].device_mac);
 }

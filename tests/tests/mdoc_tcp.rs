@@ -29,9 +29,10 @@ fn every_preset_over_tcp_between_two_threads() {
             HolderSession::qr(key, vec![retrieval_method(Some([3; 16]), None)]).unwrap();
         let uri = session.qr_uri();
         let policy = HolderPolicy {
-            reader_cas: Some(&cas),
+            reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
             require_reader_auth: true,
             now: NOW,
+            device_mac: false,
         };
         let wallet = &mut wallet;
         let outcome = std::thread::scope(|s| {

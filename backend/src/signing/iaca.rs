@@ -1,5 +1,6 @@
-//! The mdoc issuing PKI's certificate profiles (ISO/IEC 18013-5 Annex B): the IACA root
-//! (B.1.2) and the document signer (B.1.4).
+//! The mdoc PKI's certificate profiles (ISO/IEC 18013-5 Annex B): the IACA root (B.1.2) and
+//! the document signer (B.1.4); the reader CA and the reader authentication certificate (Annex
+//! B; docs/adr/0040), the same shapes with the reader's extended key usage.
 //!
 //! - IACA: self-signed, at most 20 years; subject with the country (C=VN); extensions
 //!   subjectKeyIdentifier, keyUsage keyCertSign + cRLSign (critical), basicConstraints CA with
@@ -8,6 +9,9 @@
 //!   authorityKeyIdentifier, subjectKeyIdentifier, keyUsage digitalSignature (critical),
 //!   extendedKeyUsage `1.0.18013.5.1.2` (mdlDS, critical), issuerAlternativeName and
 //!   cRLDistributionPoints.
+//! - Reader CA: the IACA's shape (a root of its own, never an issuer anchor).
+//! - Reader authentication certificate: at most 1187 days (Annex B), the document signer's
+//!   extensions with extendedKeyUsage `1.0.18013.5.1.6` (mdlReaderAuth, critical).
 
 use super::ca::ca_err;
 use super::cert_ext::ext;
@@ -31,6 +35,9 @@ pub const MDL_DS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.0.18013.5.1
 pub const IACA_LIFETIME: u64 = 20 * 365 * 86_400;
 /// The longest document signer validity Annex B allows (457 days).
 pub const DOCUMENT_SIGNER_LIFETIME: u64 = 457 * 86_400;
+/// The longest reader authentication certificate validity Annex B allows (1187 days).
+pub const READER_CERT_MAX_LIFETIME: u64 = 1187 * 86_400;
+pub use eid_core::mdoc::MDL_READER_AUTH;
 
 /// Which certificate of the mdoc PKI.
 pub(crate) enum MdocProfile {
@@ -42,13 +49,31 @@ pub(crate) enum MdocProfile {
         issuer: Name,
         issuer_uri: String,
     },
+    /// The self-signed reader CA.
+    ReaderCa { subject: Name, issuer_uri: String },
+    /// A reader authentication certificate issued by the reader CA `issuer`.
+    ReaderAuth {
+        subject: Name,
+        issuer: Name,
+        issuer_uri: String,
+    },
 }
 
 impl MdocProfile {
     fn issuer_uri(&self) -> &str {
         match self {
             MdocProfile::Iaca { issuer_uri, .. }
-            | MdocProfile::DocumentSigner { issuer_uri, .. } => issuer_uri,
+            | MdocProfile::DocumentSigner { issuer_uri, .. }
+            | MdocProfile::ReaderCa { issuer_uri, .. }
+            | MdocProfile::ReaderAuth { issuer_uri, .. } => issuer_uri,
+        }
+    }
+
+    /// The CRL file under the issuer URI.
+    fn crl(&self) -> &'static str {
+        match self {
+            MdocProfile::Iaca { .. } | MdocProfile::DocumentSigner { .. } => "iaca.crl",
+            MdocProfile::ReaderCa { .. } | MdocProfile::ReaderAuth { .. } => "reader-ca.crl",
         }
     }
 }
@@ -60,16 +85,19 @@ fn uri(s: &str) -> x509_cert::builder::Result<GeneralName> {
 impl BuilderProfile for MdocProfile {
     fn get_issuer(&self, subject: &Name) -> Name {
         match self {
-            MdocProfile::Iaca { .. } => subject.clone(),
-            MdocProfile::DocumentSigner { issuer, .. } => issuer.clone(),
+            MdocProfile::Iaca { .. } | MdocProfile::ReaderCa { .. } => subject.clone(),
+            MdocProfile::DocumentSigner { issuer, .. } | MdocProfile::ReaderAuth { issuer, .. } => {
+                issuer.clone()
+            }
         }
     }
 
     fn get_subject(&self) -> Name {
         match self {
-            MdocProfile::Iaca { subject, .. } | MdocProfile::DocumentSigner { subject, .. } => {
-                subject.clone()
-            }
+            MdocProfile::Iaca { subject, .. }
+            | MdocProfile::DocumentSigner { subject, .. }
+            | MdocProfile::ReaderCa { subject, .. }
+            | MdocProfile::ReaderAuth { subject, .. } => subject.clone(),
         }
     }
 
@@ -86,13 +114,14 @@ impl BuilderProfile for MdocProfile {
         let alt = IssuerAltName(vec![uri(base)?]);
         let crl = CrlDistributionPoints(vec![DistributionPoint {
             distribution_point: Some(DistributionPointName::FullName(vec![uri(&format!(
-                "{base}/iaca.crl"
+                "{base}/{}",
+                self.crl()
             ))?])),
             reasons: None,
             crl_issuer: None,
         }]);
         match self {
-            MdocProfile::Iaca { .. } => {
+            MdocProfile::Iaca { .. } | MdocProfile::ReaderCa { .. } => {
                 out.push(ext(
                     KeyUsage::OID,
                     true,
@@ -107,7 +136,12 @@ impl BuilderProfile for MdocProfile {
                     },
                 )?);
             }
-            MdocProfile::DocumentSigner { .. } => {
+            MdocProfile::DocumentSigner { .. } | MdocProfile::ReaderAuth { .. } => {
+                let eku = if matches!(self, MdocProfile::ReaderAuth { .. }) {
+                    MDL_READER_AUTH
+                } else {
+                    MDL_DS
+                };
                 let aki = SubjectKeyIdentifier::try_from(issuer_spk)?;
                 out.push(ext(
                     AuthorityKeyIdentifier::OID,
@@ -125,7 +159,7 @@ impl BuilderProfile for MdocProfile {
                 out.push(ext(
                     ExtendedKeyUsage::OID,
                     true,
-                    &ExtendedKeyUsage(vec![MDL_DS]),
+                    &ExtendedKeyUsage(vec![eku]),
                 )?);
             }
         }
@@ -138,6 +172,21 @@ impl BuilderProfile for MdocProfile {
 /// Checks the Annex B shape of a document signer certificate (DER) issued by `iaca` (DER):
 /// what a deployment's checks and the tests rely on. Never panics.
 pub fn is_annex_b_document_signer(ds: &[u8], iaca: &[u8]) -> Result<bool, Error> {
+    is_annex_b_end_entity(ds, iaca, MDL_DS, DOCUMENT_SIGNER_LIFETIME)
+}
+
+/// Checks the Annex B shape of a reader authentication certificate (DER) issued by the reader
+/// CA `ca` (DER). Never panics.
+pub fn is_annex_b_reader_certificate(cert: &[u8], ca: &[u8]) -> Result<bool, Error> {
+    is_annex_b_end_entity(cert, ca, MDL_READER_AUTH, READER_CERT_MAX_LIFETIME)
+}
+
+fn is_annex_b_end_entity(
+    ds: &[u8],
+    iaca: &[u8],
+    purpose: ObjectIdentifier,
+    max_lifetime: u64,
+) -> Result<bool, Error> {
     use der::Decode;
     let ds = x509_cert::Certificate::from_der(ds).map_err(ca_err)?;
     let iaca = x509_cert::Certificate::from_der(iaca).map_err(ca_err)?;
@@ -151,7 +200,7 @@ pub fn is_annex_b_document_signer(ds: &[u8], iaca: &[u8]) -> Result<bool, Error>
     let eku_ok = find(ExtendedKeyUsage::OID).is_some_and(|e| {
         e.critical
             && <ExtendedKeyUsage as der::Decode>::from_der(e.extn_value.as_bytes())
-                .is_ok_and(|k| k.0 == [MDL_DS])
+                .is_ok_and(|k| k.0 == [purpose])
     });
     let ku_ok = find(KeyUsage::OID).is_some_and(|e| {
         e.critical
@@ -169,6 +218,6 @@ pub fn is_annex_b_document_signer(ds: &[u8], iaca: &[u8]) -> Result<bool, Error>
         && find(AuthorityKeyIdentifier::OID).is_some()
         && find(CrlDistributionPoints::OID).is_some()
         && find(IssuerAltName::OID).is_some()
-        && days <= DOCUMENT_SIGNER_LIFETIME
+        && days <= max_lifetime
         && ds.tbs_certificate().issuer() == iaca.tbs_certificate().subject())
 }

@@ -13,7 +13,7 @@
 
 use super::cert_ext::ext;
 use crate::error::Error;
-use der::asn1::{Ia5String, ObjectIdentifier};
+use der::asn1::Ia5String;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::Extension;
@@ -25,8 +25,8 @@ use x509_cert::ext::pkix::{
 use x509_cert::name::Name;
 use x509_cert::spki::SubjectPublicKeyInfoRef;
 
-/// id-mdl-kp-mdlReaderAuth (ISO/IEC 18013-5 Annex B).
-pub const MDL_READER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.0.18013.5.1.6");
+/// id-mdl-kp-mdlReaderAuth (ISO/IEC 18013-5 Annex B), the one the holder checks.
+pub use eid_core::mdoc::MDL_READER_AUTH;
 /// An access certificate's validity.
 pub const ACCESS_CERT_LIFETIME: u64 = 90 * 86_400;
 

@@ -26,9 +26,10 @@ pub fn run(args: MdocHolderArgs) -> Result<ExitCode> {
     let mut f = MdocFixtures::new()?;
     let cas = f.reader.cas()?;
     let policy = HolderPolicy {
-        reader_cas: Some(&cas),
+        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
         require_reader_auth: args.require_reader_auth,
         now: now_s(),
+        device_mac: false,
     };
     let decision = if args.decline {
         Decision::Decline

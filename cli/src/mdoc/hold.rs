@@ -12,7 +12,8 @@ use eid_core::mdoc::transport::gatt_session::serve_holder;
 use eid_core::mdoc::transport::nfc::NfcHolder;
 use eid_core::mdoc::transport::tcp::TcpGatt;
 use eid_core::mdoc::{
-    Decision, HolderPolicy, HolderSession, MdocSource, PresentationRequest, ephemeral_key,
+    Decision, HolderPolicy, HolderSession, MdocSource, PresentationRequest, SessionEnd,
+    ephemeral_key,
 };
 use eid_core::present::QrImage;
 use eid_fixtures::card::SmartCard;
@@ -40,14 +41,14 @@ pub struct HolderTransport {
     qr_png: Option<PathBuf>,
 }
 
-/// Shows the request on standard error: the reader and each element asked for.
+/// Shows the request on standard error: the reader (authenticated, with its certificate's
+/// subject, or not and why) and each element asked for.
 pub fn show(r: &PresentationRequest) {
-    let who = r
-        .reader
-        .as_ref()
-        .map_or("an unauthenticated reader".to_owned(), |i| {
-            i.subject.clone()
-        });
+    let who = match (&r.reader, &r.reader_auth_error) {
+        (Some(i), _) => format!("{} (reader authenticated)", i.subject),
+        (None, Some(why)) => format!("an unauthenticated reader ({why})"),
+        (None, None) => "an unauthenticated reader".to_owned(),
+    };
     eprintln!("request from {who}:");
     for d in &r.documents {
         let held = if d.held { "" } else { " (not held)" };
@@ -66,12 +67,13 @@ pub fn show(r: &PresentationRequest) {
 }
 
 /// Serves one reader: engagement, the request shown and answered by `consent`, the response.
+/// Returns why the session ended when it ended without an answer (e.g. a refused reader).
 pub fn serve(
     t: &HolderTransport,
     policy: HolderPolicy<'_>,
     source: &mut (dyn MdocSource + Send),
     consent: &mut (dyn FnMut(&PresentationRequest) -> Decision + Send),
-) -> Result<()> {
+) -> Result<Option<SessionEnd>> {
     let (e_device, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
     if t.nfc_vpcd {
         let holder = NfcHolder::new(e_device, policy, source, consent)?;
@@ -85,7 +87,11 @@ pub fn serve(
             t.vpcd
         );
         eid_fixtures::vpcd::serve(&mut card, &t.vpcd, &stop)?;
-        return Ok(());
+        let end = card.card.holder.last_end;
+        if let Some(end) = end {
+            eprintln!("session ended: {end:?}");
+        }
+        return Ok(end);
     }
     let Some(addr) = t.tcp.as_deref() else {
         bail!("give --tcp ADDR or --nfc-vpcd");
@@ -117,7 +123,7 @@ pub fn serve(
     if let Some(end) = outcome.end {
         eprintln!("session ended: {end:?}");
     }
-    Ok(())
+    Ok(outcome.end)
 }
 
 /// The card, which stops the vpcd bridge once its session is over.

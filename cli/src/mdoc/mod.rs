@@ -1,9 +1,10 @@
 //! `eid mdoc ...`: an ISO/IEC 18013-5 reader desk (`read`, over PC/SC NFC or the TCP stand-in for
-//! BLE) and the size/time table of the request presets (`sizes`). The holder side for tests is
+//! BLE; `reader-cert`, its reader authentication certificate from the backend) and the size/time table of the request presets (`sizes`). The holder side for tests is
 //! `eid dev mdoc-holder`.
 
 pub mod hold;
 pub mod read;
+pub mod reader_cert;
 pub mod sizes;
 
 use clap::Subcommand;
@@ -11,8 +12,12 @@ use clap::Subcommand;
 #[derive(Subcommand)]
 pub enum MdocCommand {
     /// Read an mdoc holder as a verifier desk: engagement, (signed) request, checked response.
-    /// Prints {valid, doctype, elements, reasons, reader_authenticated}; exit 0 valid, 1 not.
+    /// Prints {valid, doctype, elements, reasons, reader_authenticated, device_mac}; exit 0
+    /// valid, 1 not.
     Read(read::ReadArgs),
+    /// A reader key made here and its reader authentication certificate from the backend's
+    /// reader CA (admin token; only the public key is sent). For `read --reader-key/--reader-cert`.
+    ReaderCert(reader_cert::ReaderCertArgs),
     /// Engagement QR version, DeviceRequest and DeviceResponse bytes, modelled BLE time and NFC
     /// APDU count of the airport, hotel, age and licence requests (fixture mdocs).
     Sizes {
@@ -24,6 +29,7 @@ pub enum MdocCommand {
 pub fn run(cmd: MdocCommand) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
         MdocCommand::Read(args) => read::run(args),
+        MdocCommand::ReaderCert(args) => reader_cert::run(args),
         MdocCommand::Sizes { json } => sizes::run(json),
     }
 }

@@ -2,6 +2,7 @@
 //! reader, `--pcsc`) or the TCP stand-in for BLE (`--engagement 'mdoc:...' --tcp ADDR`).
 
 use crate::context::now_s;
+use crate::mdoc::reader_cert::DeskReader;
 use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
 use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_options};
@@ -43,8 +44,15 @@ pub struct ReadArgs {
     #[arg(long)]
     trust: Option<PathBuf>,
     /// Do not sign the request (no reader authentication).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["reader_key", "reader_cert"])]
     no_reader_auth: bool,
+    /// The desk's reader key (PKCS#8 PEM, from `eid mdoc reader-cert`); default: the fixture
+    /// reader's, for tests.
+    #[arg(long, requires = "reader_cert")]
+    reader_key: Option<PathBuf>,
+    /// The desk's reader authentication certificate (PEM) for `--reader-key`.
+    #[arg(long, requires = "reader_key")]
+    reader_cert: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -70,9 +78,19 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
     let ids: Vec<&str> = args.elements.iter().map(String::as_str).collect();
     let items = [items_request(&args.doctype, &ids)];
     let (e_reader, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
-    let mut sign = |tbs: &[u8]| f.reader.sign(tbs);
-    let signer = (!args.no_reader_auth).then(|| ReaderSigner {
-        certificate: &f.reader.certificate,
+    let desk = match (&args.reader_key, &args.reader_cert) {
+        (Some(key), Some(cert)) => Some(DeskReader::load(key, cert)?),
+        _ => None,
+    };
+    let mut sign = |tbs: &[u8]| match &desk {
+        Some(d) => d.sign(tbs),
+        None => f.reader.sign(tbs),
+    };
+    let certificate = desk.as_ref().map_or(f.reader.certificate.as_slice(), |d| {
+        d.certificate.as_slice()
+    });
+    let signer = (!args.no_reader_auth).then_some(ReaderSigner {
+        certificate,
         sign: &mut sign,
     });
     let reader_authenticated = signer.is_some();
@@ -150,6 +168,13 @@ fn read_pcsc(
 }
 
 fn report(args: &ReadArgs, outcome: ReaderOutcome, reader_authenticated: bool) -> Result<ExitCode> {
+    // How the device authenticated (ISO 18013-5 §9.1.3): a MAC or a signature.
+    let device_mac = match &outcome {
+        ReaderOutcome::Response(Ok(docs)) => {
+            Some(!docs.is_empty() && docs.iter().all(|d| d.device_mac))
+        }
+        _ => None,
+    };
     let v = MdocVerdict::from_outcome(outcome, &args.doctype, reader_authenticated);
     // Elements of the docType's own namespace by identifier, others qualified.
     let mut elements = Map::new();
@@ -168,6 +193,7 @@ fn report(args: &ReadArgs, outcome: ReaderOutcome, reader_authenticated: bool) -
         "elements": elements,
         "reasons": v.reasons,
         "reader_authenticated": v.reader_authenticated,
+        "device_mac": device_mac,
     });
     if args.json {
         print_json(&out)?;

@@ -64,9 +64,10 @@ pub fn run(json_out: bool) -> Result<ExitCode> {
             )
             .map_err(|e| anyhow!("{e}"))?;
         let policy = HolderPolicy {
-            reader_cas: Some(&cas),
+            reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
             require_reader_auth: true,
             now,
+            device_mac: false,
         };
         let HolderStep::Request(_) = holder.receive(&establishment, &policy, &f.wallet)? else {
             return Err(anyhow!("{name}: the holder refused the fixture reader"));
@@ -87,7 +88,7 @@ pub fn run(json_out: bool) -> Result<ExitCode> {
             let consent = |_: &eid_core::mdoc::PresentationRequest| Decision::Accept;
             let mut nfc = NfcHolder::new(
                 ephemeral_key(&mut eid_crypto::OsRng)?.0,
-                policy,
+                policy.clone(),
                 &mut f.wallet,
                 consent,
             )?;

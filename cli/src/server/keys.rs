@@ -32,11 +32,14 @@ enum KeysCommand {
         #[arg(long)]
         json: bool,
         /// The mdoc PKI's keys (IACA, document signer; docs/adr/0031) instead of the issuers'.
-        #[arg(long, conflicts_with = "rp")]
+        #[arg(long, conflicts_with_all = ["rp", "reader"])]
         mdoc: bool,
         /// The RP CA (relying parties' access certificates; docs/adr/0036) instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "reader")]
         rp: bool,
+        /// The reader CA (mdoc readers' authentication certificates; docs/adr/0040) instead.
+        #[arg(long)]
+        reader: bool,
     },
     /// A new key for one document kind, signing from `--from` on; the current one stays in the
     /// trust list until what it signed has expired. Restart the backends to take it up, before
@@ -73,12 +76,19 @@ fn parse_time(text: &str) -> Result<u64> {
 
 pub fn run(args: KeysArgs) -> Result<ExitCode> {
     match args.command {
-        KeysCommand::List { json, mdoc, rp } => block_on(async {
+        KeysCommand::List {
+            json,
+            mdoc,
+            rp,
+            reader,
+        } => block_on(async {
             let store = Store::open(&args.db).await?;
             let list = if mdoc {
                 eid_backend::mdoc_keys::list(&store).await?
             } else if rp {
                 eid_backend::rp_keys::list(&store).await?
+            } else if reader {
+                eid_backend::reader_keys::list(&store).await?
             } else {
                 keys::list(&store).await?
             };

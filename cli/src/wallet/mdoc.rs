@@ -7,7 +7,7 @@ use crate::context::now_s;
 use crate::mdoc::hold::{self, HolderTransport};
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use eid_core::mdoc::{Decision, PresentationRequest};
+use eid_core::mdoc::{Decision, PresentationRequest, SessionEnd};
 use eid_core::wallet::{Wallet, WalletMdocs};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -37,6 +37,16 @@ pub enum MdocCommand {
         /// Decline whatever is asked (the reader gets a session termination, no data).
         #[arg(long)]
         decline: bool,
+        /// Refuse a reader that does not authenticate with a certificate of a reader CA in the
+        /// synced trust list: the session ends, nothing is shown or disclosed, the refusal is
+        /// logged.
+        #[arg(long)]
+        require_reader_auth: bool,
+        /// Authenticate the device by MAC (ISO 18013-5 §9.1.3.5, EMacKey from the mdoc's device
+        /// key and the reader's ephemeral key) instead of a signature: the CLI wallet's keys are
+        /// software-held.
+        #[arg(long)]
+        device_mac: bool,
     },
 }
 
@@ -44,13 +54,24 @@ pub fn run(w: &Wallet, command: MdocCommand) -> Result<ExitCode> {
     match command {
         MdocCommand::List { json } => list(w, json),
         MdocCommand::Export { doctype, out } => export(w, &doctype, &out),
-        MdocCommand::Present { transport, decline } => present(w, &transport, decline),
+        MdocCommand::Present {
+            transport,
+            decline,
+            require_reader_auth,
+            device_mac,
+        } => present(w, &transport, decline, require_reader_auth, device_mac),
     }
 }
 
-fn present(w: &Wallet, transport: &HolderTransport, decline: bool) -> Result<ExitCode> {
+fn present(
+    w: &Wallet,
+    transport: &HolderTransport,
+    decline: bool,
+    require_reader_auth: bool,
+    device_mac: bool,
+) -> Result<ExitCode> {
     let mut source = WalletMdocs::new(w);
-    let policy = WalletMdocs::<&Wallet>::policy(now_s());
+    let policy = source.policy(now_s(), require_reader_auth, device_mac)?;
     let mut seen = None;
     let mut consent = |r: &PresentationRequest| {
         hold::show(r);
@@ -63,9 +84,12 @@ fn present(w: &Wallet, transport: &HolderTransport, decline: bool) -> Result<Exi
         seen = Some((r.clone(), decision));
         decision
     };
-    hold::serve(transport, policy, &mut source, &mut consent)?;
+    let end = hold::serve(transport, policy, &mut source, &mut consent)?;
     if let Some((request, decision)) = seen {
         source.record(&request, decision)?;
+    } else if let Some(SessionEnd::ReaderRefused(why)) = end {
+        eprintln!("refused: the reader did not authenticate ({why}); nothing was disclosed");
+        source.record_refused(why)?;
     }
     Ok(ExitCode::SUCCESS)
 }

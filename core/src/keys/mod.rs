@@ -59,6 +59,19 @@ pub trait KeyStore: Send + Sync {
         alias: &str,
         wrapped: &[u8],
     ) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError>;
+
+    /// ECDH on P-256 between the signing key under `alias` and `peer` (SEC1): the shared
+    /// point's x-coordinate, for ISO/IEC 18013-5's device MAC (EMacKey, §9.1.3.5). `None` where
+    /// the key cannot agree keys (platform keys made for signing only; the default, so the
+    /// UniFFI callback interface does not carry it): the caller signs instead.
+    fn key_agreement(
+        &self,
+        alias: &str,
+        peer: &[u8],
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, KeyError> {
+        let _ = (alias, peer);
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -195,6 +195,23 @@ impl KeyStore for SoftwareKeyStore {
         }
     }
 
+    fn key_agreement(
+        &self,
+        alias: &str,
+        peer: &[u8],
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, KeyError> {
+        match self.lock()?.get(alias) {
+            None => Err(KeyError::NotFound),
+            Some(Material::Signing(key)) => {
+                let peer = p256::PublicKey::from_sec1_bytes(peer).map_err(|_| KeyError::Crypto)?;
+                use p256::elliptic_curve::point::AffineCoordinates as _;
+                let shared = (peer.to_projective() * **key.as_nonzero_scalar()).to_affine();
+                Ok(Some(Zeroizing::new(shared.x().to_vec())))
+            }
+            Some(Material::Wrapping(_)) => Err(KeyError::Crypto),
+        }
+    }
+
     fn unwrap_key(&self, alias: &str, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         match self.lock()?.get(alias) {
             Some(Material::Wrapping(k)) => unwrap(&aes_key(k.as_bytes())?, alias, wrapped),
@@ -435,6 +452,40 @@ mod tests {
 
     fn secret(b: u8) -> SecretKey {
         SecretKey::new(vec![b; 32])
+    }
+
+    #[test]
+    fn key_agreement_is_ecdh_with_the_signing_key() {
+        use p256::elliptic_curve::point::AffineCoordinates as _;
+        let store = SoftwareKeyStore::in_memory();
+        let public = store.create_signing_key("mdoc").unwrap();
+        let other = p256::SecretKey::from_slice(&[7; 32]).unwrap();
+        let other_public = p256::ecdsa::VerifyingKey::from(other.public_key()).to_sec1_point(false);
+        let ours = store
+            .key_agreement("mdoc", other_public.as_bytes())
+            .unwrap()
+            .unwrap();
+        // The other side computes the same x-coordinate from our public key.
+        let mine = p256::PublicKey::from_sec1_bytes(&public).unwrap();
+        let theirs = (mine.to_projective() * *other.to_nonzero_scalar()).to_affine();
+        assert_eq!(ours.as_slice(), theirs.x().as_slice());
+        assert_eq!(ours.len(), 32);
+        // No key, a wrapping key, a point off the curve: refused, never a secret.
+        assert!(matches!(
+            store.key_agreement("none", other_public.as_bytes()),
+            Err(KeyError::NotFound)
+        ));
+        store.wrap_key("wrap", &[1; 32]).unwrap();
+        assert!(matches!(
+            store.key_agreement("wrap", other_public.as_bytes()),
+            Err(KeyError::Crypto)
+        ));
+        let mut bad = other_public.as_bytes().to_vec();
+        bad[40] ^= 1;
+        assert!(matches!(
+            store.key_agreement("mdoc", &bad),
+            Err(KeyError::Crypto)
+        ));
     }
 
     fn verify(public: &[u8], message: &[u8], signature: &[u8]) -> bool {

@@ -103,6 +103,11 @@ fn issuer_auth(
         .ok_or(CheckError::IssuerAuthForm)?;
     let ds = SignerCertificate::from_der(ds_der).map_err(|_| CheckError::IssuerAuthForm)?;
     let iaca = iacas.issuer_of(&ds).ok_or(CheckError::UntrustedIssuer)?;
+    // A reader authentication certificate never signs an MSO, whatever root it chains to
+    // (docs/adr/0040): a reader CA taken for an IACA still authorises no issuer.
+    if super::reader_auth::is_reader_certificate(&ds.certificate) {
+        return Err(CheckError::UntrustedIssuer);
+    }
     let point = p256_point(&ds.certificate).ok_or(CheckError::IssuerAuthForm)?;
     if !sign1.verify_es256_any_s(&point) {
         return Err(CheckError::IssuerSignature);

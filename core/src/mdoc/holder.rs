@@ -74,14 +74,26 @@ pub fn respond_with_mac(
     device_private: &SecretKey,
     e_reader_key: &P256Key,
 ) -> Result<Document, MdocError> {
-    let device_namespaces = Tagged24::of(&Value::Map(Vec::new()));
-    let payload = device_authentication_bytes(transcript, doc_type, &device_namespaces);
     let key = session_keys::derive(
         device_private,
         e_reader_key,
         &transcript.bytes(),
         b"EMacKey",
     )?;
+    respond_with_mac_key(issued, doc_type, request, transcript, &key)
+}
+
+/// [`respond_with_mac`] with EMacKey already derived (from a key store's ECDH, see
+/// `session_keys::derive_from_shared`).
+pub fn respond_with_mac_key(
+    issued: &IssuerSigned,
+    doc_type: &str,
+    request: &ItemsRequest,
+    transcript: &SessionTranscript,
+    key: &SecretKey,
+) -> Result<Document, MdocError> {
+    let device_namespaces = Tagged24::of(&Value::Map(Vec::new()));
+    let payload = device_authentication_bytes(transcript, doc_type, &device_namespaces);
     let mac = Mac0::create_hmac256_detached(key.as_bytes(), &payload)
         .ok_or(MdocError::Structure("COSE_Mac0"))?;
     Ok(Document {

@@ -2,7 +2,7 @@
 //! engagement (ephemeral EDeviceKey, DeviceEngagement, `mdoc:` URI) → the reader's
 //! SessionEstablishment, decrypted → its DeviceRequest, reader authentication checked against the
 //! reader CAs → a [`PresentationRequest`] for the citizen → the caller's [`Decision`] → the
-//! DeviceResponse (selective disclosure, device signature) sealed in SessionData, or a
+//! DeviceResponse (selective disclosure, device signature or, by policy, device MAC) sealed in SessionData, or a
 //! termination. Transports (BLE, NFC, TCP) only carry the bytes [`HolderSession`] gives them.
 //!
 //! Status codes (§9.1.1.4, table 20): a message that does not decrypt is answered with status 10,
@@ -13,7 +13,7 @@ use super::cbor::Tagged24;
 use super::engagement::DeviceEngagement;
 use super::ephemeral::public_key;
 use super::error::MdocError;
-use super::holder::respond;
+use super::holder::{respond, respond_with_mac_key};
 use super::issuer_signed::IssuerSigned;
 use super::reader_auth::{ReaderAuthError, verify_reader_auth};
 use super::request::{DeviceRequest, RequestedElement};
@@ -22,22 +22,29 @@ use super::session::{
     STATUS_DECODING_ERROR, STATUS_ENCRYPTION_ERROR, STATUS_SESSION_TERMINATION, SessionData,
     SessionEstablishment,
 };
-use super::session_keys::{Role, SessionCipher, SessionKeys};
+use super::session_keys::{Role, SessionCipher, SessionKeys, derive_from_shared};
 use super::transcript::SessionTranscript;
 use ciborium::Value;
 use eid_crypto::SecretKey;
 use eid_crypto::trust::TrustStore;
+use std::borrow::Cow;
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 /// What the holder requires of readers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HolderPolicy<'a> {
-    /// The reader CAs the wallet trusts (from the trust list); `None`: none known.
-    pub reader_cas: Option<&'a TrustStore>,
+    /// The reader CAs the wallet trusts (from the trust list's `reader_ca`, never its IACAs);
+    /// `None`: none known. Borrowed by tests and desks, owned by a wallet's session.
+    pub reader_cas: Option<Cow<'a, TrustStore>>,
     /// Refuse a reader that does not authenticate (unsigned request, or not by a trusted CA).
     pub require_reader_auth: bool,
     /// Unix seconds (certificate validity).
     pub now: u64,
+    /// Authenticate the device by MAC (§9.1.3.5: EMacKey from the mdoc's device key and
+    /// EReaderKey) where the source can agree keys ([`MdocSource::key_agreement`]: software-held
+    /// device keys); a signature otherwise, and always when `false`.
+    pub device_mac: bool,
 }
 
 /// The reader as its certificate names it, once its signature verified.
@@ -83,6 +90,12 @@ pub trait MdocSource {
     fn issuer_signed(&self, doc_type: &str) -> Option<IssuerSigned>;
     /// ES256 (r || s, SHA-256) over `tbs` with the device key of the mdoc of `doc_type`.
     fn sign(&mut self, doc_type: &str, tbs: &[u8]) -> Result<Vec<u8>, HolderError>;
+    /// ECDH between the device key of the mdoc of `doc_type` and `peer` (SEC1): the shared
+    /// x-coordinate, for a device MAC. `None` (the default) where the key cannot agree keys.
+    fn key_agreement(&mut self, doc_type: &str, peer: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let _ = (doc_type, peer);
+        None
+    }
 }
 
 /// A borrowed source is a source (a session may own its source or borrow the caller's).
@@ -92,6 +105,9 @@ impl<T: MdocSource + ?Sized> MdocSource for &mut T {
     }
     fn sign(&mut self, doc_type: &str, tbs: &[u8]) -> Result<Vec<u8>, HolderError> {
         (**self).sign(doc_type, tbs)
+    }
+    fn key_agreement(&mut self, doc_type: &str, peer: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        (**self).key_agreement(doc_type, peer)
     }
 }
 
@@ -136,8 +152,11 @@ enum State {
     Engaged,
     Requested {
         cipher: SessionCipher,
-        transcript: SessionTranscript,
+        /// Boxed: the state's other variants carry nothing.
+        transcript: Box<SessionTranscript>,
         request: DeviceRequest,
+        /// EReaderKey (SEC1) when the policy asks for a device MAC.
+        mac_with: Option<Vec<u8>>,
     },
     Answered,
     Finished,
@@ -327,8 +346,9 @@ impl HolderSession {
         };
         self.state = State::Requested {
             cipher,
-            transcript,
+            transcript: Box::new(transcript),
             request,
+            mac_with: policy.device_mac.then(|| est.e_reader_key.sec1().to_vec()),
         };
         HolderStep::Request(shown)
     }
@@ -347,7 +367,7 @@ impl HolderSession {
             mut cipher,
             transcript,
             request,
-            ..
+            mac_with,
         } = std::mem::replace(&mut self.state, State::Finished)
         else {
             return Err(HolderError::State);
@@ -361,10 +381,19 @@ impl HolderSession {
             let Some(issued) = source.issuer_signed(doc_type) else {
                 continue;
             };
-            let doc = respond(&issued, doc_type, &d.items, &transcript, |tbs| {
-                source.sign(doc_type, tbs)
-            })
-            .map_err(|_| HolderError::Signing)?;
+            let shared = mac_with
+                .as_deref()
+                .and_then(|peer| source.key_agreement(doc_type, peer));
+            let doc = match shared {
+                Some(shared) => {
+                    let key = derive_from_shared(&shared, &transcript.bytes(), b"EMacKey")?;
+                    respond_with_mac_key(&issued, doc_type, &d.items, &transcript, &key)?
+                }
+                None => respond(&issued, doc_type, &d.items, &transcript, |tbs| {
+                    source.sign(doc_type, tbs)
+                })
+                .map_err(|_| HolderError::Signing)?,
+            };
             documents.push(doc);
         }
         let response = DeviceResponse {
@@ -396,7 +425,7 @@ fn authenticate(
     transcript: &SessionTranscript,
     policy: &HolderPolicy<'_>,
 ) -> (Option<ReaderIdentity>, Option<ReaderAuthError>) {
-    let Some(cas) = policy.reader_cas else {
+    let Some(cas) = policy.reader_cas.as_deref() else {
         return (None, Some(ReaderAuthError::Untrusted));
     };
     let mut certificate: Option<Vec<u8>> = None;

@@ -55,7 +55,7 @@ pub use doctypes::{
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
 pub use ephemeral::{ephemeral_key, public_key};
 pub use error::{CheckError, MdocError};
-pub use holder::{disclose, respond, respond_with_mac};
+pub use holder::{disclose, respond, respond_with_mac, respond_with_mac_key};
 pub use holder_session::{
     Decision, HolderError, HolderPolicy, HolderSession, HolderStep, MdocSource,
     PresentationRequest, ReaderIdentity, RequestedDocument, SessionEnd, termination_message,
@@ -63,7 +63,9 @@ pub use holder_session::{
 pub use issue::{MsoSpec, NamespaceElements, issue_mdoc, issue_mdoc_with_status};
 pub use issuer_signed::{IssuerSigned, IssuerSignedItem};
 pub use mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
-pub use reader_auth::{ReaderAuthError, verify_reader_auth};
+pub use reader_auth::{
+    MDL_READER_AUTH, ReaderAuthError, is_reader_certificate, verify_reader_auth,
+};
 pub use reader_session::{ReaderError, ReaderOutcome, ReaderSession, ReaderSigner};
 pub use request::{DeviceRequest, DocRequest, ItemsRequest, RequestedElement};
 pub use response::{

@@ -1,7 +1,9 @@
 //! Reader authentication (ISO/IEC 18013-5 §9.1.4): the holder's check that a DocRequest was
 //! signed, over ReaderAuthentication with this session's transcript, by a reader certificate
-//! issued by a reader CA it trusts and valid now. The certificate is returned so the wallet can
-//! show the citizen who is asking.
+//! issued by a reader CA it trusts, valid now and made for reader authentication (Annex B: the
+//! extended key usage mdlReaderAuth `1.0.18013.5.1.6`, so an IACA's document signer or any
+//! other certificate of a trusted root is never taken for a reader). The certificate is
+//! returned so the wallet can show the citizen who is asking.
 
 use super::request::DocRequest;
 use super::transcript::SessionTranscript;
@@ -23,6 +25,27 @@ pub enum ReaderAuthError {
     Expired,
     #[error("reader signature invalid")]
     Signature,
+    #[error("not a reader authentication certificate (extended key usage mdlReaderAuth)")]
+    NotReaderCertificate,
+}
+
+/// id-mdl-kp-mdlReaderAuth (ISO/IEC 18013-5 Annex B).
+pub const MDL_READER_AUTH: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.0.18013.5.1.6");
+
+/// Whether the certificate's extendedKeyUsage names mdlReaderAuth. Never panics.
+pub fn is_reader_certificate(cert: &x509_cert::Certificate) -> bool {
+    use der::oid::AssociatedOid;
+    use x509_cert::ext::pkix::ExtendedKeyUsage;
+    cert.tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.extn_id == ExtendedKeyUsage::OID)
+        .any(|e| {
+            <ExtendedKeyUsage as der::Decode>::from_der(e.extn_value.as_bytes())
+                .is_ok_and(|k| k.0.contains(&MDL_READER_AUTH))
+        })
 }
 
 /// Checks `request`'s readerAuth; returns the reader certificate (DER).
@@ -59,6 +82,9 @@ pub fn verify_reader_auth(
     };
     if !within(&cert.certificate) || !within(ca) {
         return Err(ReaderAuthError::Expired);
+    }
+    if !is_reader_certificate(&cert.certificate) {
+        return Err(ReaderAuthError::NotReaderCertificate);
     }
     Ok(cert.der)
 }

@@ -43,8 +43,18 @@ pub(crate) fn derive(
     info: &[u8],
 ) -> Result<SecretKey, MdocError> {
     let ikm = ecdh(private, peer)?;
+    derive_from_shared(ikm.as_bytes(), transcript_bytes, info)
+}
+
+/// [`derive`] from the ECDH shared secret (its x-coordinate) computed elsewhere, e.g. by the
+/// key store that holds the device key (EMacKey, §9.1.3.5).
+pub(crate) fn derive_from_shared(
+    ikm: &[u8],
+    transcript_bytes: &[u8],
+    info: &[u8],
+) -> Result<SecretKey, MdocError> {
     let salt = Sha256::digest(transcript_bytes);
-    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &salt).extract(ikm.as_bytes());
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &salt).extract(ikm);
     let info = [info];
     let okm = prk.expand(&info, Len32).map_err(|_| MdocError::Key)?;
     let mut out = vec![0u8; 32];

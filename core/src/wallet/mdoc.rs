@@ -17,6 +17,8 @@ pub const MDOC_LOW_WATER: u64 = 3;
 pub const MDOC_BATCH: usize = 8;
 /// Where the IACA certificates of the last trust list are kept (JSON list of base64url DER).
 pub(crate) const META_IACA: &str = "wallet.iaca";
+/// Where the reader CA certificates of the last trust list are kept (same form).
+pub(crate) const META_READER_CA: &str = "wallet.reader_ca";
 
 /// The docType of the mdoc each document kind is held as.
 pub fn doc_type_of(kind: DocumentKind) -> Option<&'static str> {
@@ -96,18 +98,29 @@ fn alias_for(doc_type: &str) -> Result<String> {
 }
 
 impl Wallet {
-    /// The IACAs of the last trust list.
+    /// The IACAs of the last trust list: the only anchors of mdoc issuers.
     pub fn iacas(&self) -> Result<TrustStore> {
+        self.anchors(META_IACA, "IACA list")
+    }
+
+    /// The reader CAs of the last trust list (docs/adr/0040): the only anchors of mdoc readers,
+    /// kept apart from the IACAs so neither role can stand in for the other.
+    pub fn reader_cas(&self) -> Result<TrustStore> {
+        self.anchors(META_READER_CA, "reader CA list")
+    }
+
+    /// The certificates stored under `meta` (JSON list of base64url DER) as a trust store.
+    pub(crate) fn anchors(&self, meta: &str, what: &'static str) -> Result<TrustStore> {
         let mut store = TrustStore::new();
-        let Some(bytes) = self.store.meta_get(META_IACA)? else {
+        let Some(bytes) = self.store.meta_get(meta)? else {
             return Ok(store);
         };
         let list: Vec<B64> =
-            serde_json::from_slice(&bytes).map_err(|_| WalletError::Corrupt("IACA list"))?;
+            serde_json::from_slice(&bytes).map_err(|_| WalletError::Corrupt(what))?;
         for der in list {
             store
                 .add_der(&der.0)
-                .map_err(|_| WalletError::Corrupt("IACA list"))?;
+                .map_err(|_| WalletError::Corrupt(what))?;
         }
         Ok(store)
     }
@@ -277,5 +290,18 @@ impl Wallet {
             return Err(WalletError::Locked);
         }
         Ok(crate::keys::sign_es256_raw(&*self.keys, alias, message)?)
+    }
+
+    /// ECDH between the mdoc device key under `alias` and `peer` (SEC1), for a device MAC;
+    /// `None` when the key store cannot agree keys with it (hardware signing keys).
+    pub fn mdoc_key_agreement(
+        &self,
+        alias: &str,
+        peer: &[u8],
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        if !self.is_unlocked() {
+            return Err(WalletError::Locked);
+        }
+        Ok(self.keys.key_agreement(alias, peer)?)
     }
 }

@@ -1,6 +1,7 @@
 //! The wallet as the mdocs' source in an ISO 18013-5 presentation (issue 15): the session asks
 //! for a docType's IssuerSigned and for device signatures; the wallet takes one unused MSO per
-//! docType for the session (single use, docs/adr/0031) and signs with that MSO's own device key.
+//! docType for the session (single use, docs/adr/0031) and signs with that MSO's own device key
+//! (or agrees EMacKey with it for a device MAC, where the key store can).
 //! Every session ends in the transaction log with the reader, the elements and the outcome.
 //! Shared by `eid wallet mdoc present` (a borrowed wallet) and the bindings (an `Arc<Wallet>`
 //! kept by a presentation object between the platform's callbacks).
@@ -9,11 +10,16 @@ use super::mdoc::HeldMdoc;
 use super::{Result, Wallet};
 use crate::mdoc::{
     Decision, HolderError, HolderPolicy, IssuerSigned, MdocSource, PresentationRequest,
+    ReaderAuthError,
 };
 use crate::transactions::{Outcome, Transaction, TransactionKind};
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use zeroize::Zeroizing;
+
+/// How the log and the screens name a reader that did not authenticate.
+pub const UNAUTHENTICATED: &str = "unauthenticated reader";
 
 /// The wallet's MSOs for one presentation session. An MSO is taken (marked used) the first
 /// time the session asks for its docType, and the same one serves the whole session.
@@ -31,14 +37,40 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
         }
     }
 
-    /// What the wallet requires of readers at `now` (Unix seconds). The trust list carries no
-    /// reader CAs yet: every reader is shown as unauthenticated, none is refused for it.
-    pub fn policy(now: u64) -> HolderPolicy<'static> {
-        HolderPolicy {
-            reader_cas: None,
-            require_reader_auth: false,
+    /// What the wallet requires of readers at `now` (Unix seconds): their request signed by a
+    /// reader certificate of a reader CA in the synced trust list (docs/adr/0040) to be shown
+    /// as authenticated; with `require_reader_auth` any other reader is refused (the session
+    /// ends, nothing is disclosed). With `device_mac` the answer carries a device MAC where the
+    /// key store holds the mdoc's device key in software (ECDH), a signature otherwise.
+    pub fn policy(
+        &self,
+        now: u64,
+        require_reader_auth: bool,
+        device_mac: bool,
+    ) -> Result<HolderPolicy<'static>> {
+        let cas = self.wallet.borrow().reader_cas()?;
+        Ok(HolderPolicy {
+            reader_cas: (!cas.is_empty()).then_some(Cow::Owned(cas)),
+            require_reader_auth,
             now,
-        }
+            device_mac,
+        })
+    }
+
+    /// Records a session the wallet ended because the reader did not authenticate
+    /// (`require_reader_auth`): counterparty "unauthenticated reader", no elements (none was
+    /// shown or sent), outcome refused, the reason in the detail.
+    pub fn record_refused(&self, why: ReaderAuthError) -> Result<()> {
+        let wallet = self.wallet.borrow();
+        wallet.record(&Transaction {
+            at_ms: wallet.clock.wall_ms(),
+            kind: TransactionKind::Presentation,
+            counterparty: UNAUTHENTICATED.to_owned(),
+            profile: "mdoc".to_owned(),
+            fields: Vec::new(),
+            outcome: Outcome::Refused,
+            detail: Some(format!("ISO 18013-5: reader refused: {why}")),
+        })
     }
 
     /// Records the session in the transaction log: who asked (the authenticated reader's
@@ -46,10 +78,10 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
     /// the citizen answered.
     pub fn record(&self, request: &PresentationRequest, decision: Decision) -> Result<()> {
         let wallet = self.wallet.borrow();
-        let counterparty = request.reader.as_ref().map_or_else(
-            || "unauthenticated reader".to_owned(),
-            |r| r.subject.clone(),
-        );
+        let counterparty = request
+            .reader
+            .as_ref()
+            .map_or_else(|| UNAUTHENTICATED.to_owned(), |r| r.subject.clone());
         let fields = request
             .documents
             .iter()
@@ -93,5 +125,17 @@ impl<W: Borrow<Wallet>> MdocSource for WalletMdocs<W> {
             .borrow()
             .sign_with_mdoc_key(&held.alias, tbs)
             .map_err(|_| HolderError::Signing)
+    }
+
+    fn key_agreement(&mut self, doc_type: &str, peer: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let taken = self.taken.lock().ok()?;
+        let Some(Some(held)) = taken.get(doc_type) else {
+            return None;
+        };
+        self.wallet
+            .borrow()
+            .mdoc_key_agreement(&held.alias, peer)
+            .ok()
+            .flatten()
     }
 }

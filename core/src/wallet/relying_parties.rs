@@ -3,7 +3,7 @@
 //! `oid4vp::WalletPolicy` from [`Wallet::rp_trust`] and [`Wallet::rp_registrations`].
 
 use super::{Result, Wallet, WalletError};
-use crate::api::{B64, RpPublic};
+use crate::api::RpPublic;
 use crate::oid4vp::RpRegistration;
 use crate::verify::RpRegistry;
 use eid_crypto::trust::TrustStore;
@@ -53,17 +53,6 @@ impl Wallet {
 
     /// The RP CAs whose access certificates sign the requests the wallet accepts.
     pub fn rp_trust(&self) -> Result<TrustStore> {
-        let mut store = TrustStore::new();
-        let Some(bytes) = self.store.meta_get(META_RP_CA)? else {
-            return Ok(store);
-        };
-        let list: Vec<B64> =
-            serde_json::from_slice(&bytes).map_err(|_| WalletError::Corrupt("RP CA list"))?;
-        for der in list {
-            store
-                .add_der(&der.0)
-                .map_err(|_| WalletError::Corrupt("RP CA list"))?;
-        }
-        Ok(store)
+        self.anchors(META_RP_CA, "RP CA list")
     }
 }

@@ -19,6 +19,7 @@ const META_CSCA: &str = "wallet.csca";
 const META_STATUS_LIST: &str = "wallet.status_list";
 const META_TRUST_LIST: &str = super::META_TRUST_LIST;
 const META_IACA: &str = super::mdoc::META_IACA;
+const META_READER_CA: &str = super::mdoc::META_READER_CA;
 const META_RP_REGISTRY: &str = super::relying_parties::META_RP_REGISTRY;
 const META_RP_CA: &str = super::relying_parties::META_RP_CA;
 
@@ -365,13 +366,14 @@ impl Wallet {
 }
 
 /// A trust list answer taken apart into what the wallet stores: the issuer list (checked to
-/// decode), the CSCA, IACA and RP CA lists, and the answer's ETag.
+/// decode), the CSCA, IACA, RP CA and reader CA lists, and the answer's ETag.
 struct TrustListParts {
     trust: TrustList,
     issuers: Vec<u8>,
     csca: Vec<u8>,
     iaca: Vec<u8>,
     rp_ca: Vec<u8>,
+    reader_ca: Vec<u8>,
     etag: Option<String>,
 }
 
@@ -387,6 +389,7 @@ impl TrustListParts {
             csca: encode(&t.csca, "CSCA list")?,
             iaca: encode(&t.iaca, "IACA list")?,
             rp_ca: encode(&t.rp_ca, "RP CA list")?,
+            reader_ca: encode(&t.reader_ca, "reader CA list")?,
             etag,
         })
     }
@@ -398,6 +401,7 @@ impl TrustListParts {
             (META_CSCA.to_owned(), self.csca.clone()),
             (META_IACA.to_owned(), self.iaca.clone()),
             (META_RP_CA.to_owned(), self.rp_ca.clone()),
+            (META_READER_CA.to_owned(), self.reader_ca.clone()),
             conditional::etag_entry(META_TRUST_LIST, self.etag.as_deref()),
         ]
     }

@@ -9160,6 +9160,7 @@ public enum MdocReaderAuthError: Equatable, Hashable {
     case untrusted
     case expired
     case signature
+    case notReaderCertificate
 
 
 
@@ -9191,6 +9192,8 @@ public struct FfiConverterTypeMdocReaderAuthError: FfiConverterRustBuffer {
         
         case 5: return .signature
         
+        case 6: return .notReaderCertificate
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -9217,6 +9220,10 @@ public struct FfiConverterTypeMdocReaderAuthError: FfiConverterRustBuffer {
         
         case .signature:
             writeInt(&buf, Int32(5))
+        
+        
+        case .notReaderCertificate:
+            writeInt(&buf, Int32(6))
         
         }
     }

@@ -1,8 +1,12 @@
-//! The relying-party hub's admin calls (docs/adr/0036), with the backend's admin token:
-//! registration, the list, the metering report. What `eid rp` uses.
+//! The backend's admin calls, with its admin token: the relying-party hub's (docs/adr/0036)
+//! registration, list and metering report, what `eid rp` uses; an mdoc reader's certificate
+//! (docs/adr/0040), what `eid mdoc reader-cert` uses.
 
 use super::{BackendClient, CallOptions};
-use crate::api::{self, MeteringReport, RpList, RpRecord, RpRegistrationRequest};
+use crate::api::{
+    self, MeteringReport, ReaderCertificateIssued, ReaderCertificateRequest, RpList, RpRecord,
+    RpRegistrationRequest,
+};
 use crate::client::ClientError;
 use crate::platform::http::Method;
 use serde::de::DeserializeOwned;
@@ -23,6 +27,22 @@ impl BackendClient {
         };
         let resp = self.call_with(method, path, body, options).await?;
         serde_json::from_slice(&resp.body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Certifies an mdoc reader's public key for reader authentication (ISO/IEC 18013-5).
+    pub async fn issue_reader_certificate(
+        &self,
+        admin_token: &str,
+        request: &ReaderCertificateRequest,
+    ) -> Result<ReaderCertificateIssued, ClientError> {
+        let body = serde_json::to_vec(request).map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.admin(
+            admin_token,
+            Method::Post,
+            api::paths::ADMIN_READER_CERTIFICATES,
+            Some(body),
+        )
+        .await
     }
 
     /// Registers a relying party; its access certificate comes back with it.

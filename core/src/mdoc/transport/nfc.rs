@@ -13,7 +13,7 @@ use super::ndef::{NfcLimits, StaticHandover, handover_select, parse_handover_sel
 use crate::mdoc::engagement::DeviceEngagement;
 use crate::mdoc::error::MdocError;
 use crate::mdoc::holder_session::{
-    Decision, HolderPolicy, HolderSession, HolderStep, MdocSource, PresentationRequest,
+    Decision, HolderPolicy, HolderSession, HolderStep, MdocSource, PresentationRequest, SessionEnd,
 };
 use eid_icao::apdu::{CommandApdu, ResponseApdu, SHORT_MAX_LE, sw};
 use eid_icao::{ApduTransport, TransportError};
@@ -120,6 +120,8 @@ pub struct NfcHolder<'a> {
     pub last_request: Option<PresentationRequest>,
     /// The citizen's answer to it.
     pub last_decision: Option<Decision>,
+    /// Why the session ended without an answer (e.g. a reader refused by the policy).
+    pub last_end: Option<SessionEnd>,
 }
 
 impl std::fmt::Debug for NfcHolder<'_> {
@@ -171,6 +173,7 @@ impl<'a> NfcHolder<'a> {
             apdus: 0,
             last_request: None,
             last_decision: None,
+            last_end: None,
         })
     }
 
@@ -298,7 +301,10 @@ impl<'a> NfcHolder<'a> {
                     Err(_) => Some(self.session.terminate()),
                 }
             }
-            Ok(HolderStep::Ended { reply, .. }) => reply,
+            Ok(HolderStep::Ended { reason, reply }) => {
+                self.last_end = Some(reason);
+                reply
+            }
             Err(_) => return status_only(sw::WRONG_DATA),
         };
         match reply {

@@ -12754,7 +12754,8 @@ enum class MdocReaderAuthError {
     FORM,
     UNTRUSTED,
     EXPIRED,
-    SIGNATURE;
+    SIGNATURE,
+    NOT_READER_CERTIFICATE;
 
     
 

@@ -1,0 +1,134 @@
+//! The reader CA (issue 15, docs/adr/0040): the root that certifies verifier desks and readers
+//! for ISO/IEC 18013-5 reader authentication, one row `reader:ca` in `backend_keys`, sealed
+//! under the KEK or on the PKCS#11 token like the issuer keys. Production generates it (Annex
+//! B's root shape, `signing::iaca::MdocProfile::ReaderCa`); development mode takes the public
+//! fixture reader CA (`eid_fixtures::mdoc`, so the fixture reader `eid mdoc read` signs with by
+//! default is authenticated by a development wallet), and a production start refuses a
+//! database holding that one. Published in the trust list as `reader_ca`, a role of its own:
+//! the wallet never takes it as an IACA, nor an IACA as a reader CA.
+
+use crate::db::Store;
+use crate::error::Error;
+use crate::keys::{
+    FIXTURE, GENERATED, NewRow, RowKey, Vault, certificate_point, insert, keys_err, open_all,
+};
+use crate::signing::ca::{self, C, CN, O};
+use crate::signing::iaca::MdocProfile;
+use der::Decode;
+use x509_cert::name::Name;
+
+/// Every purpose of this module's rows starts so (`keys::Keys::load` leaves them alone).
+pub const PURPOSE_PREFIX: &str = "reader:";
+pub const READER_CA_PURPOSE: &str = "reader:ca";
+/// The generated reader CA's lifetime.
+const READER_CA_LIFETIME: u64 = 10 * 365 * 86_400;
+/// A reader certificate's lifetime: one year (Annex B allows up to 1187 days); a desk asks for
+/// a new one with the same or a new key.
+pub const READER_CERT_LIFETIME: u64 = 365 * 86_400;
+/// Where the reader PKI's issuer alternative name and CRL distribution point point.
+const ISSUER_URI: &str = "https://eid.gov.vn/reader-ca";
+
+/// The reader CA of the running backend.
+pub struct ReaderCa {
+    /// DER of its certificate.
+    pub certificate: Vec<u8>,
+    key: RowKey,
+    name: Name,
+}
+
+impl std::fmt::Debug for ReaderCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderCa").finish_non_exhaustive()
+    }
+}
+
+/// Makes the reader CA on the first start that has none; refuses a production start on the
+/// development one.
+pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> Result<(), Error> {
+    if crate::keys::purpose_present(store, READER_CA_PURPOSE, dev_mode, "reader CA").await? {
+        return Ok(());
+    }
+    let (key, certificate, origin) = if dev_mode {
+        let f =
+            eid_fixtures::mdoc::MdocFixtures::new().map_err(|_| keys_err("fixture reader CA"))?;
+        (
+            RowKey::Sealed(f.reader.ca_signing_key().clone()),
+            f.reader.ca.clone(),
+            FIXTURE,
+        )
+    } else {
+        let key = RowKey::generate(vault)?;
+        let cert = ca::build(
+            MdocProfile::ReaderCa {
+                subject: ca::name(&[(C, "VN"), (O, "Bo Cong an"), (CN, "Reader CA Viet Nam")])?,
+                issuer_uri: ISSUER_URI.into(),
+            },
+            &ca::serial()?,
+            ca::validity(now, READER_CA_LIFETIME)?,
+            ca::spki(&key.public())?,
+            &key,
+        )?;
+        (key, cert, GENERATED)
+    };
+    let row = NewRow {
+        id: format!("initial:{READER_CA_PURPOSE}"),
+        purpose: READER_CA_PURPOSE.into(),
+        origin,
+        certificate,
+        key,
+        signs_from: 0,
+    };
+    insert(store, &vault.kek, std::slice::from_ref(&row), now).await?;
+    tracing::info!(development = dev_mode, "reader CA made");
+    Ok(())
+}
+
+/// Opens the reader CA.
+pub async fn load(store: &Store, vault: &Vault) -> Result<ReaderCa, Error> {
+    let k = open_all(store, vault)
+        .await?
+        .into_iter()
+        .rfind(|k| k.purpose == READER_CA_PURPOSE)
+        .ok_or_else(|| keys_err("no reader CA"))?;
+    if certificate_point(&k.certificate).as_deref() != Some(&k.key.public()) {
+        return Err(keys_err("the reader CA key does not match its certificate"));
+    }
+    let name = x509_cert::Certificate::from_der(&k.certificate)
+        .map_err(|_| keys_err("reader CA certificate"))?
+        .tbs_certificate()
+        .subject()
+        .clone();
+    Ok(ReaderCa {
+        certificate: k.certificate,
+        key: k.key,
+        name,
+    })
+}
+
+impl ReaderCa {
+    /// A reader authentication certificate (Annex B, EKU mdlReaderAuth) for `public_key`
+    /// (SEC1 P-256) named `name` (C=VN, CN=name), valid from `now` for
+    /// [`READER_CERT_LIFETIME`].
+    pub fn issue(&self, name: &str, public_key: &[u8], now: u64) -> Result<Vec<u8>, Error> {
+        ca::build(
+            MdocProfile::ReaderAuth {
+                subject: ca::name(&[(C, "VN"), (CN, name)])?,
+                issuer: self.name.clone(),
+                issuer_uri: ISSUER_URI.into(),
+            },
+            &ca::serial()?,
+            ca::validity(now, READER_CERT_LIFETIME)?,
+            ca::spki(public_key)?,
+            &self.key,
+        )
+    }
+}
+
+/// The reader CA's row, without opening it: what `eid keys list --mdoc` shows beside the IACA.
+pub async fn list(store: &Store) -> Result<Vec<crate::keys::KeyInfo>, Error> {
+    Ok(crate::keys::list_all(store)
+        .await?
+        .into_iter()
+        .filter(|k| k.purpose.starts_with(PURPOSE_PREFIX))
+        .collect())
+}
