@@ -60,6 +60,11 @@ fn issuer_name(kind: DocumentKind) -> (&'static str, &'static str) {
         DocumentKind::DrivingLicence => ("Bo Giao thong Van tai", "Bo Giao thong Van tai"),
         DocumentKind::HealthInsurance => ("Bao hiem Xa hoi Viet Nam", "Bao hiem Xa hoi"),
         DocumentKind::HealthRecord => ("Bo Y te", "Bo Y te"),
+        // An authority with a second kind gets a second certificate, authorised for that kind
+        // only (ADR 0043).
+        DocumentKind::VehicleRegistration => ("Bo Cong an", "Cuc Canh sat giao thong"),
+        DocumentKind::Vaccination => ("Bo Y te", "Bo Y te Tiem chung"),
+        DocumentKind::JudicialRecord => ("Bo Tu phap", "Trung tam Ly lich tu phap quoc gia"),
     }
 }
 
@@ -273,7 +278,7 @@ fn certify(
     )
 }
 
-/// The initial keys of a production database: a new root and four issuers under it.
+/// The initial keys of a production database: a new root and one issuer per kind under it.
 fn generate(vault: &Vault, now: u64) -> Result<Vec<NewRow>, Error> {
     let root_key = RowKey::generate(vault)?;
     let root_name = name_of(ROOT_NAME.0, ROOT_NAME.1)?;
