@@ -56,7 +56,7 @@ fn seeded_wallet_lists_shows_and_logs() {
         "--json",
     ]);
     let rows = list.as_array().unwrap();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 7);
     let mut kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     kinds.sort();
     assert_eq!(
@@ -65,7 +65,10 @@ fn seeded_wallet_lists_shows_and_logs() {
             "driving_licence",
             "health_insurance",
             "health_record",
-            "identity"
+            "identity",
+            "judicial_record",
+            "vaccination",
+            "vehicle_registration"
         ]
     );
     for r in rows {
@@ -239,7 +242,7 @@ fn list_names_a_damaged_document_and_an_empty_db_is_damaged() {
     );
     let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 7);
     let damaged: Vec<&Value> = rows.iter().filter(|r| r["status"] == "damaged").collect();
     assert_eq!(damaged.len(), 1);
     assert_eq!(damaged[0]["id"], victim.as_str());
