@@ -98,7 +98,11 @@ async fn production_keys_are_its_own_and_differ_per_database() {
         .as_bytes()
         .to_vec();
     let fixture_points = points(&fixtures);
-    assert_eq!(fixture_points.len(), 5, "root and four issuers");
+    assert_eq!(
+        fixture_points.len(),
+        1 + DocumentKind::ALL.len(),
+        "root and one issuer per kind"
+    );
     for ((db, a), (_, b)) in fresh_urls(dir.path())
         .await
         .into_iter()
@@ -109,7 +113,11 @@ async fn production_keys_are_its_own_and_differ_per_database() {
         let ta = published_trust(&ha).await;
         let tb = published_trust(&hb).await;
         let (pa, pb) = (points(&ta), points(&tb));
-        assert_eq!(pa.len(), 5, "{db}: root and four issuers");
+        assert_eq!(
+            pa.len(),
+            1 + DocumentKind::ALL.len(),
+            "{db}: root and one issuer per kind"
+        );
         assert!(pa.is_disjoint(&fixture_points), "{db}: a fixture key");
         assert!(pa.is_disjoint(&pb), "{db}: two databases share a key");
         // No certificate in common with the fixtures either.
@@ -151,7 +159,7 @@ async fn production_keys_are_its_own_and_differ_per_database() {
         assert!(credential::verify(&record, &fixtures, now).is_err());
         // Every stored key is generated, none from the fixtures.
         let listed = keys::list(&ha.app.state().store).await.unwrap();
-        assert_eq!(listed.len(), 5, "{db}");
+        assert_eq!(listed.len(), 1 + DocumentKind::ALL.len(), "{db}");
         assert!(listed.iter().all(|k| k.origin == "generated"), "{db}");
         assert!(listed.iter().all(|k| k.holder == "sealed"), "{db}");
     }
@@ -344,7 +352,7 @@ async fn issuer_keys_on_a_pkcs11_token() {
     let h = Harness::from_app(app, "sqlite");
     let trust = published_trust(&h).await;
     let fixtures = Issuers::new().unwrap().trust_list().unwrap();
-    assert_eq!(points(&trust).len(), 5);
+    assert_eq!(points(&trust).len(), 1 + DocumentKind::ALL.len());
     assert!(points(&trust).is_disjoint(&points(&fixtures)));
     let store = h.app.state().store.clone();
     for row in sqlx::query("SELECT holder, key_ref FROM backend_keys")
