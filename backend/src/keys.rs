@@ -817,7 +817,7 @@ mod tests {
             let store = Store::open(&url).await.unwrap();
             ensure(&store, &vault, false, 1_800_000_000).await.unwrap();
             let opened = open_all(&store, &vault).await.unwrap();
-            assert_eq!(opened.len(), 5);
+            assert_eq!(opened.len(), 1 + DocumentKind::ALL.len());
             let scalars: Vec<Vec<u8>> = opened
                 .iter()
                 .map(|k| match &k.key {
