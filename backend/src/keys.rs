@@ -382,7 +382,8 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
                     .into(),
             ));
         }
-        return Ok(());
+        let fixture_db = origins.iter().all(|o| o == FIXTURE);
+        return add_missing_issuers(store, vault, fixture_db, now).await;
     }
     if !dev_mode {
         let citizens: i64 = sqlx::query("SELECT COUNT(*) FROM citizens")
@@ -413,6 +414,74 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
     } else {
         tracing::info!("issuer keys generated for this database");
     }
+    Ok(())
+}
+
+/// Issuers of kinds added after a database's first start (ADR 0043): a development database
+/// gets the fixtures' issuers of those kinds, a production one new keys certified by its root.
+async fn add_missing_issuers(
+    store: &Store,
+    vault: &Vault,
+    fixture_db: bool,
+    now: u64,
+) -> Result<(), Error> {
+    let purposes: Vec<String> = sqlx::query("SELECT DISTINCT purpose FROM backend_keys")
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let missing: Vec<String> = DocumentKind::ALL
+        .into_iter()
+        .map(issuer_purpose)
+        .filter(|p| !purposes.contains(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<NewRow> = if fixture_db {
+        fixtures()?
+            .into_iter()
+            .filter(|r| missing.contains(&r.purpose))
+            .collect()
+    } else {
+        let root = open_all(store, vault)
+            .await?
+            .into_iter()
+            .rfind(|o| o.purpose == ISSUER_ROOT)
+            .ok_or_else(|| keys_err("no issuer root"))?;
+        let root_name = name_of(ROOT_NAME.0, ROOT_NAME.1)?;
+        let mut rows = Vec::new();
+        for kind in DocumentKind::ALL {
+            let purpose = issuer_purpose(kind);
+            if !missing.contains(&purpose) {
+                continue;
+            }
+            let key = RowKey::generate(vault)?;
+            let (o, cn) = issuer_name(kind);
+            let certificate = certify(
+                name_of(o, cn)?,
+                &key,
+                Some((&root_name, &root.key)),
+                now,
+                ISSUER_CERT_LIFETIME,
+            )?;
+            rows.push(NewRow {
+                id: format!("added:{purpose}"),
+                purpose,
+                origin: GENERATED,
+                certificate,
+                key,
+                signs_from: 0,
+            });
+        }
+        rows
+    };
+    insert(store, &vault.kek, &rows, now).await?;
+    tracing::info!(
+        added = rows.len(),
+        "issuer keys added for new document kinds"
+    );
     Ok(())
 }
 
