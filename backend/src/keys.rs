@@ -60,6 +60,11 @@ fn issuer_name(kind: DocumentKind) -> (&'static str, &'static str) {
         DocumentKind::DrivingLicence => ("Bo Giao thong Van tai", "Bo Giao thong Van tai"),
         DocumentKind::HealthInsurance => ("Bao hiem Xa hoi Viet Nam", "Bao hiem Xa hoi"),
         DocumentKind::HealthRecord => ("Bo Y te", "Bo Y te"),
+        // An authority with a second kind gets a second certificate, authorised for that kind
+        // only (ADR 0043).
+        DocumentKind::VehicleRegistration => ("Bo Cong an", "Cuc Canh sat giao thong"),
+        DocumentKind::Vaccination => ("Bo Y te", "Bo Y te Tiem chung"),
+        DocumentKind::JudicialRecord => ("Bo Tu phap", "Trung tam Ly lich tu phap quoc gia"),
     }
 }
 
@@ -273,7 +278,7 @@ fn certify(
     )
 }
 
-/// The initial keys of a production database: a new root and four issuers under it.
+/// The initial keys of a production database: a new root and one issuer per kind under it.
 fn generate(vault: &Vault, now: u64) -> Result<Vec<NewRow>, Error> {
     let root_key = RowKey::generate(vault)?;
     let root_name = name_of(ROOT_NAME.0, ROOT_NAME.1)?;
@@ -377,7 +382,8 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
                     .into(),
             ));
         }
-        return Ok(());
+        let fixture_db = origins.iter().all(|o| o == FIXTURE);
+        return add_missing_issuers(store, vault, fixture_db, now).await;
     }
     if !dev_mode {
         let citizens: i64 = sqlx::query("SELECT COUNT(*) FROM citizens")
@@ -408,6 +414,74 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
     } else {
         tracing::info!("issuer keys generated for this database");
     }
+    Ok(())
+}
+
+/// Issuers of kinds added after a database's first start (ADR 0043): a development database
+/// gets the fixtures' issuers of those kinds, a production one new keys certified by its root.
+async fn add_missing_issuers(
+    store: &Store,
+    vault: &Vault,
+    fixture_db: bool,
+    now: u64,
+) -> Result<(), Error> {
+    let purposes: Vec<String> = sqlx::query("SELECT DISTINCT purpose FROM backend_keys")
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let missing: Vec<String> = DocumentKind::ALL
+        .into_iter()
+        .map(issuer_purpose)
+        .filter(|p| !purposes.contains(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<NewRow> = if fixture_db {
+        fixtures()?
+            .into_iter()
+            .filter(|r| missing.contains(&r.purpose))
+            .collect()
+    } else {
+        let root = open_all(store, vault)
+            .await?
+            .into_iter()
+            .rfind(|o| o.purpose == ISSUER_ROOT)
+            .ok_or_else(|| keys_err("no issuer root"))?;
+        let root_name = name_of(ROOT_NAME.0, ROOT_NAME.1)?;
+        let mut rows = Vec::new();
+        for kind in DocumentKind::ALL {
+            let purpose = issuer_purpose(kind);
+            if !missing.contains(&purpose) {
+                continue;
+            }
+            let key = RowKey::generate(vault)?;
+            let (o, cn) = issuer_name(kind);
+            let certificate = certify(
+                name_of(o, cn)?,
+                &key,
+                Some((&root_name, &root.key)),
+                now,
+                ISSUER_CERT_LIFETIME,
+            )?;
+            rows.push(NewRow {
+                id: format!("added:{purpose}"),
+                purpose,
+                origin: GENERATED,
+                certificate,
+                key,
+                signs_from: 0,
+            });
+        }
+        rows
+    };
+    insert(store, &vault.kek, &rows, now).await?;
+    tracing::info!(
+        added = rows.len(),
+        "issuer keys added for new document kinds"
+    );
     Ok(())
 }
 
@@ -815,7 +889,7 @@ mod tests {
             let store = Store::open(&url).await.unwrap();
             ensure(&store, &vault, false, 1_800_000_000).await.unwrap();
             let opened = open_all(&store, &vault).await.unwrap();
-            assert_eq!(opened.len(), 5);
+            assert_eq!(opened.len(), 1 + DocumentKind::ALL.len());
             let scalars: Vec<Vec<u8>> = opened
                 .iter()
                 .map(|k| match &k.key {

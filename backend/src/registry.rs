@@ -93,18 +93,8 @@ fn build_seed(
         let mut records = Vec::new();
         for doc in issuers::models_for(&c, now).map_err(reg)? {
             let kind = doc.kind();
-            let record = credential::issue(
-                kind,
-                &doc,
-                &holder,
-                Validity::starting(now, RECORD_LIFETIME),
-                &StatusRef {
-                    list: RECORD_STATUS_LIST.into(),
-                    index: 0,
-                },
-                issuers.get(&kind).ok_or_else(|| reg("issuer key"))?,
-            )?;
-            records.push((kind, record));
+            let issuer = issuers.get(&kind).ok_or_else(|| reg("issuer key"))?;
+            records.push((kind, record(&doc, &holder, issuer, now)?));
         }
         out.push(SeedCitizen {
             dg1: file(LdsFile::Dg(1))?,
@@ -123,6 +113,96 @@ fn build_seed(
     })
 }
 
+/// A registry record: the document signed by its kind's issuer, held by the registry.
+fn record(
+    doc: &credential::Document,
+    holder: &[u8],
+    issuer: &IssuerKey,
+    now: u64,
+) -> Result<Vec<u8>, Error> {
+    Ok(credential::issue(
+        doc.kind(),
+        doc,
+        holder,
+        Validity::starting(now, RECORD_LIFETIME),
+        &StatusRef {
+            list: RECORD_STATUS_LIST.into(),
+            index: 0,
+        },
+        issuer,
+    )?)
+}
+
+/// Records of the kinds added after the registry was seeded (ADR 0043), for the fixture citizens
+/// it holds, signed by the issuers of those kinds. Returns how many were added.
+async fn add_missing_kinds(
+    store: &Store,
+    keys: &Keys,
+    now: u64,
+    population: usize,
+) -> Result<usize, Error> {
+    let held: Vec<String> = sqlx::query("SELECT DISTINCT kind FROM registry_records")
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let signers = DocumentKind::ALL
+        .into_iter()
+        .filter(|k| !held.iter().any(|h| h == k.as_str()))
+        .map(|kind| keys.issuer_arc(kind, now).map(|k| (kind, k)))
+        .collect::<Result<BTreeMap<_, _>, Error>>()?;
+    if signers.is_empty() {
+        return Ok(0);
+    }
+    let ids: std::collections::HashSet<String> = sqlx::query("SELECT id_number FROM citizens")
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let records = tokio::task::spawn_blocking(move || {
+        let holder = registry_holder();
+        let mut out = Vec::new();
+        for c in citizens::population(population)
+            .into_iter()
+            .map(nfc_citizen)
+            .filter(|c| ids.contains(&c.id_number))
+        {
+            for doc in issuers::models_for(&c, now).map_err(reg)? {
+                if let Some(issuer) = signers.get(&doc.kind()) {
+                    out.push((
+                        c.id_number.clone(),
+                        doc.kind(),
+                        record(&doc, &holder, issuer, now)?,
+                    ));
+                }
+            }
+        }
+        Ok::<_, Error>(out)
+    })
+    .await
+    .map_err(reg)??;
+    let mut w = store.write().await?;
+    for (id_number, kind, record) in &records {
+        sqlx::query(
+            "INSERT INTO registry_records (id_number, kind, record) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id_number)
+        .bind(kind.as_str())
+        .bind(record)
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    w.commit().await?;
+    tracing::info!(
+        records = records.len(),
+        "registry records added for new document kinds"
+    );
+    Ok(records.len())
+}
+
 /// Fills an empty registry from the fixtures, the records signed by `keys`. Returns whether
 /// it seeded. Safe when several processes start on one database at once (every insert ignores
 /// existing rows, all in one transaction).
@@ -137,6 +217,7 @@ pub async fn seed_if_empty(
         .await?
         .try_get(0)?;
     if count > 0 {
+        add_missing_kinds(store, keys, now, population).await?;
         return Ok(false);
     }
     let issuers = DocumentKind::ALL

@@ -98,7 +98,11 @@ async fn production_keys_are_its_own_and_differ_per_database() {
         .as_bytes()
         .to_vec();
     let fixture_points = points(&fixtures);
-    assert_eq!(fixture_points.len(), 5, "root and four issuers");
+    assert_eq!(
+        fixture_points.len(),
+        1 + DocumentKind::ALL.len(),
+        "root and one issuer per kind"
+    );
     for ((db, a), (_, b)) in fresh_urls(dir.path())
         .await
         .into_iter()
@@ -109,7 +113,11 @@ async fn production_keys_are_its_own_and_differ_per_database() {
         let ta = published_trust(&ha).await;
         let tb = published_trust(&hb).await;
         let (pa, pb) = (points(&ta), points(&tb));
-        assert_eq!(pa.len(), 5, "{db}: root and four issuers");
+        assert_eq!(
+            pa.len(),
+            1 + DocumentKind::ALL.len(),
+            "{db}: root and one issuer per kind"
+        );
         assert!(pa.is_disjoint(&fixture_points), "{db}: a fixture key");
         assert!(pa.is_disjoint(&pb), "{db}: two databases share a key");
         // No certificate in common with the fixtures either.
@@ -151,7 +159,7 @@ async fn production_keys_are_its_own_and_differ_per_database() {
         assert!(credential::verify(&record, &fixtures, now).is_err());
         // Every stored key is generated, none from the fixtures.
         let listed = keys::list(&ha.app.state().store).await.unwrap();
-        assert_eq!(listed.len(), 5, "{db}");
+        assert_eq!(listed.len(), 1 + DocumentKind::ALL.len(), "{db}");
         assert!(listed.iter().all(|k| k.origin == "generated"), "{db}");
         assert!(listed.iter().all(|k| k.holder == "sealed"), "{db}");
     }
@@ -344,7 +352,7 @@ async fn issuer_keys_on_a_pkcs11_token() {
     let h = Harness::from_app(app, "sqlite");
     let trust = published_trust(&h).await;
     let fixtures = Issuers::new().unwrap().trust_list().unwrap();
-    assert_eq!(points(&trust).len(), 5);
+    assert_eq!(points(&trust).len(), 1 + DocumentKind::ALL.len());
     assert!(points(&trust).is_disjoint(&points(&fixtures)));
     let store = h.app.state().store.clone();
     for row in sqlx::query("SELECT holder, key_ref FROM backend_keys")
@@ -404,4 +412,106 @@ async fn issuer_keys_on_a_pkcs11_token() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("PKCS#11"), "{err}");
+}
+
+/// A database made before the vehicle registration, vaccination and judicial record kinds
+/// (ADR 0043): on the next start it gets an issuer of each, certified by its own root (a
+/// development database: the fixtures' issuers), and registry records of those kinds for its
+/// citizens; the old keys stay.
+#[tokio::test]
+async fn a_database_from_before_the_new_kinds_gets_their_issuers_and_records() {
+    const NEW: [DocumentKind; 3] = [
+        DocumentKind::VehicleRegistration,
+        DocumentKind::Vaccination,
+        DocumentKind::JudicialRecord,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for dev in [false, true] {
+        for (db, url) in fresh_urls(dir.path()).await {
+            let open = || async {
+                if dev {
+                    App::open(Config {
+                        population: 3,
+                        ..Config::development(url.clone())
+                    })
+                    .await
+                    .unwrap()
+                } else {
+                    production(&url, 1).await.unwrap()
+                }
+            };
+            let first = open().await;
+            let store = first.state().store.clone();
+            let identity_before = first
+                .state()
+                .keys
+                .issuer(DocumentKind::Identity)
+                .unwrap()
+                .certificate()
+                .to_vec();
+            // As the database was before: no keys or records of the new kinds.
+            for kind in NEW {
+                for sql in [
+                    "DELETE FROM backend_keys WHERE purpose = $1",
+                    "DELETE FROM registry_records WHERE kind = $1",
+                ] {
+                    let value = if sql.contains("backend_keys") {
+                        keys::issuer_purpose(kind)
+                    } else {
+                        kind.as_str().to_owned()
+                    };
+                    sqlx::query(sql)
+                        .bind(value)
+                        .execute(store.pool())
+                        .await
+                        .unwrap();
+                }
+            }
+            store.close().await;
+            drop(first);
+
+            let again = Harness::from_app(open().await, db);
+            let trust = published_trust(&again).await;
+            let now = again.app.clock().now();
+            let state = again.app.state();
+            assert_eq!(
+                state
+                    .keys
+                    .issuer(DocumentKind::Identity)
+                    .unwrap()
+                    .certificate(),
+                identity_before,
+                "{db} dev={dev}: the old keys stay"
+            );
+            for kind in NEW {
+                let issuer = state.keys.issuer(kind).unwrap();
+                trust
+                    .prepared_issuer(&issuer.kid())
+                    .unwrap()
+                    .check(kind, now)
+                    .unwrap();
+                let records: i64 =
+                    sqlx::query("SELECT COUNT(*) FROM registry_records WHERE kind = $1")
+                        .bind(kind.as_str())
+                        .fetch_one(state.store.pool())
+                        .await
+                        .unwrap()
+                        .try_get(0)
+                        .unwrap();
+                assert_eq!(records, 3, "{db} dev={dev} {kind}");
+                let record: Vec<u8> =
+                    sqlx::query("SELECT record FROM registry_records WHERE kind = $1 LIMIT 1")
+                        .bind(kind.as_str())
+                        .fetch_one(state.store.pool())
+                        .await
+                        .unwrap()
+                        .try_get(0)
+                        .unwrap();
+                assert_eq!(state.keys.open_record(&record, now).unwrap().kind(), kind);
+            }
+            let listed = keys::list(&state.store).await.unwrap();
+            assert_eq!(listed.len(), 1 + DocumentKind::ALL.len(), "{db} dev={dev}");
+            state.store.close().await;
+        }
+    }
 }

@@ -57,7 +57,10 @@ async fn documents_are_issued_for_the_device_and_synced_by_cursor_and_etag() {
                 "driving_licence",
                 "health_insurance",
                 "health_record",
-                "identity"
+                "identity",
+                "judicial_record",
+                "vaccination",
+                "vehicle_registration"
             ]
         );
         for d in &page.documents {

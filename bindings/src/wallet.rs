@@ -42,13 +42,18 @@ pub enum AccountStatus {
 
 pub use eid_core::credential::DocumentKind;
 
-/// CCCD, driving licence (GPLX), health insurance card (BHYT), health record.
+/// CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
+/// registration, vaccination record, judicial record extract. Apps render every kind from its
+/// declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
 #[uniffi::remote(Enum)]
 pub enum DocumentKind {
     Identity,
     DrivingLicence,
     HealthInsurance,
     HealthRecord,
+    VehicleRegistration,
+    Vaccination,
+    JudicialRecord,
 }
 
 pub use eid_core::wallet::DocumentStatus;

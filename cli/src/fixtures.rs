@@ -151,7 +151,7 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
 /// Presentation credentials per profile a seeded wallet gets.
 const PRESENTATION_BATCH: usize = 8;
 
-/// `eid fixtures seed-wallet`: a wallet for the first synthetic citizen with the four fixture
+/// `eid fixtures seed-wallet`: a wallet for the first synthetic citizen with the fixture
 /// documents, activated at level 2, without a backend.
 fn seed(data_dir: &Path, passcode_text: &str) -> Result<ExitCode> {
     let w = open_wallet(data_dir)?;
@@ -172,7 +172,7 @@ fn seed(data_dir: &Path, passcode_text: &str) -> Result<ExitCode> {
 }
 
 /// Sets up an empty wallet for the first synthetic citizen: passcode, level 2, fixture trust
-/// list, the four documents and `per_profile` presentation credentials of each profile.
+/// list, one document of each kind and `per_profile` presentation credentials of each profile.
 /// Returns (documents, presentation credentials).
 pub fn seed_into(w: &Wallet, pass: &Passcode, per_profile: usize) -> Result<(usize, usize)> {
     let citizen = citizens::citizens().remove(0);

@@ -56,7 +56,7 @@ fn seeded_wallet_lists_shows_and_logs() {
         "--json",
     ]);
     let rows = list.as_array().unwrap();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 7);
     let mut kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     kinds.sort();
     assert_eq!(
@@ -65,7 +65,10 @@ fn seeded_wallet_lists_shows_and_logs() {
             "driving_licence",
             "health_insurance",
             "health_record",
-            "identity"
+            "identity",
+            "judicial_record",
+            "vaccination",
+            "vehicle_registration"
         ]
     );
     for r in rows {
@@ -103,6 +106,38 @@ fn seeded_wallet_lists_shows_and_logs() {
     ]);
     let code = shown["fields"]["code"].as_str().unwrap();
     assert_eq!(code.len(), 15);
+    // The new kinds (issue 18): labelled fields in declaration order, Vietnamese labels.
+    for (kind, first_labels) in [
+        (
+            "vehicle_registration",
+            ["Số giấy đăng ký", "Biển số", "Loại xe"],
+        ),
+        (
+            "vaccination",
+            ["Họ và tên", "Ngày sinh", "Số định danh cá nhân"],
+        ),
+        ("judicial_record", ["Số phiếu", "Mẫu phiếu", "Họ và tên"]),
+    ] {
+        let row = rows.iter().find(|r| r["kind"] == kind).unwrap();
+        let shown = ok_json(&[
+            "wallet",
+            "--data-dir",
+            d,
+            "--passcode",
+            "135790",
+            "show",
+            row["id"].as_str().unwrap(),
+            "--json",
+        ]);
+        let labels: Vec<&str> = shown["labelled_fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["label_vi"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels[..3], first_labels, "{kind}");
+        assert!(shown["issuer"].is_string(), "{kind}");
+    }
 
     let log = ok_json(&[
         "wallet",
@@ -117,7 +152,7 @@ fn seeded_wallet_lists_shows_and_logs() {
     let status = ok_json(&["wallet", "--data-dir", d, "status", "--json"]);
     assert_eq!(status["state"], "active");
     assert_eq!(status["level"], 2);
-    assert_eq!(status["documents"], 4);
+    assert_eq!(status["documents"], 7);
     assert!(
         status["last_sync"].is_null(),
         "a seeded wallet never synced"
@@ -239,14 +274,14 @@ fn list_names_a_damaged_document_and_an_empty_db_is_damaged() {
     );
     let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 7);
     let damaged: Vec<&Value> = rows.iter().filter(|r| r["status"] == "damaged").collect();
     assert_eq!(damaged.len(), 1);
     assert_eq!(damaged[0]["id"], victim.as_str());
     assert!(damaged[0].get("holder").is_none());
-    assert_eq!(rows.iter().filter(|r| r["status"] == "valid").count(), 3);
+    assert_eq!(rows.iter().filter(|r| r["status"] == "valid").count(), 6);
     let text = String::from_utf8(list(false).stdout).unwrap();
-    assert_eq!(text.lines().count(), 4);
+    assert_eq!(text.lines().count(), 7);
     assert!(
         text.lines()
             .any(|l| l.starts_with(&victim) && l.contains("damaged")),

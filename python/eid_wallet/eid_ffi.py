@@ -3068,7 +3068,9 @@ class _UniffiFfiConverterTypeDisclosedField(_UniffiConverterRustBuffer):
 
 class DocumentKind(enum.Enum):
     """
-    CCCD, driving licence (GPLX), health insurance card (BHYT), health record.
+    CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
+    registration, vaccination record, judicial record extract. Apps render every kind from its
+    declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
 """
     
     IDENTITY = 0
@@ -3078,6 +3080,12 @@ class DocumentKind(enum.Enum):
     HEALTH_INSURANCE = 2
     
     HEALTH_RECORD = 3
+    
+    VEHICLE_REGISTRATION = 4
+    
+    VACCINATION = 5
+    
+    JUDICIAL_RECORD = 6
     
 
 
@@ -3093,6 +3101,12 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
             return DocumentKind.HEALTH_INSURANCE
         if variant == 4:
             return DocumentKind.HEALTH_RECORD
+        if variant == 5:
+            return DocumentKind.VEHICLE_REGISTRATION
+        if variant == 6:
+            return DocumentKind.VACCINATION
+        if variant == 7:
+            return DocumentKind.JUDICIAL_RECORD
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3104,6 +3118,12 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
         if value == DocumentKind.HEALTH_INSURANCE:
             return
         if value == DocumentKind.HEALTH_RECORD:
+            return
+        if value == DocumentKind.VEHICLE_REGISTRATION:
+            return
+        if value == DocumentKind.VACCINATION:
+            return
+        if value == DocumentKind.JUDICIAL_RECORD:
             return
         raise ValueError(value)
 
@@ -3117,6 +3137,12 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
             buf.write_i32(3)
         if value == DocumentKind.HEALTH_RECORD:
             buf.write_i32(4)
+        if value == DocumentKind.VEHICLE_REGISTRATION:
+            buf.write_i32(5)
+        if value == DocumentKind.VACCINATION:
+            buf.write_i32(6)
+        if value == DocumentKind.JUDICIAL_RECORD:
+            buf.write_i32(7)
 
 
 

@@ -83,7 +83,14 @@ def test_kind_declarations_let_an_app_render_any_kind():
         "driving_licence",
         "health_insurance",
         "health_record",
+        "vehicle_registration",
+        "vaccination",
+        "judicial_record",
     ]
+    vehicle = json.loads(kind_declaration_json(DocumentKind.VEHICLE_REGISTRATION))
+    assert vehicle == kinds[4]
+    assert vehicle["label_vi"] == "Giấy chứng nhận đăng ký xe"
+    assert [f["name"] for f in vehicle["fields"]][:2] == ["number", "plate"]
     identity = json.loads(kind_declaration_json(DocumentKind.IDENTITY))
     assert identity == kinds[0]
     assert identity["label_vi"] == "Thẻ căn cước"

@@ -66,7 +66,7 @@ fn open(dir: &Path, keys: &Arc<SoftwareKeyStore>, clock: &Arc<TestClock>) -> Wal
         .with_kdf(KdfParams::FAST_FOR_TESTS)
 }
 
-/// A wallet set up with the passcode 123456, activated, holding the citizen's four documents.
+/// A wallet set up with the passcode 123456, activated, holding the citizen's documents (one of each kind).
 fn seeded(dir: &Path, keys: &Arc<SoftwareKeyStore>, clock: &Arc<TestClock>) -> Wallet {
     let w = open(dir, keys, clock);
     let device = w.set_up(&pass("123456")).unwrap();
@@ -79,7 +79,7 @@ fn seeded(dir: &Path, keys: &Arc<SoftwareKeyStore>, clock: &Arc<TestClock>) -> W
         .map(|(_, c)| c)
         .collect();
     let infos = w.import(&creds).unwrap();
-    assert_eq!(infos.len(), 4);
+    assert_eq!(infos.len(), DocumentKind::ALL.len());
     w
 }
 
@@ -183,11 +183,11 @@ fn import_checks_each_credential_and_is_all_or_nothing() {
         Err(WalletError::Credential(_))
     ));
     w.import(&good).unwrap();
-    assert_eq!(w.documents().unwrap().len(), 4);
+    assert_eq!(w.documents().unwrap().len(), DocumentKind::ALL.len());
     w.import(&good).unwrap();
     assert_eq!(
         w.documents().unwrap().len(),
-        4,
+        DocumentKind::ALL.len(),
         "re-importing replaces, never duplicates"
     );
 }
@@ -220,7 +220,7 @@ fn lockout_holds_across_restarts_and_wall_clock_changes() {
     clock.uptime.fetch_add(61_000, Ordering::SeqCst); // a minute of real time
     let w = open(dir.path(), &keys, &clock);
     w.unlock(&pass("123456")).unwrap();
-    assert_eq!(w.documents().unwrap().len(), 4);
+    assert_eq!(w.documents().unwrap().len(), DocumentKind::ALL.len());
 }
 
 #[test]
@@ -232,12 +232,12 @@ fn passcode_change_biometric_log_revoke_and_wipe() {
     w.lock();
     assert!(w.unlock(&pass("123456")).is_err());
     w.unlock(&pass("246810")).unwrap();
-    assert_eq!(w.documents().unwrap().len(), 4);
+    assert_eq!(w.documents().unwrap().len(), DocumentKind::ALL.len());
 
     w.enable_biometric(&pass("246810")).unwrap();
     w.lock();
     w.unlock_with_biometric().unwrap();
-    assert_eq!(w.documents().unwrap().len(), 4);
+    assert_eq!(w.documents().unwrap().len(), DocumentKind::ALL.len());
 
     let entry = Transaction {
         at_ms: clock.wall_ms(),
@@ -328,7 +328,7 @@ fn one_damaged_document_does_not_hide_the_others() {
     let (keys, clock) = (Arc::new(SoftwareKeyStore::in_memory()), TestClock::new());
     let w = seeded(dir.path(), &keys, &clock);
     let all = w.documents().unwrap();
-    assert_eq!(all.len(), 4);
+    assert_eq!(all.len(), DocumentKind::ALL.len());
     let victim = all
         .iter()
         .find(|d| d.kind == DocumentKind::DrivingLicence)
@@ -348,7 +348,7 @@ fn one_damaged_document_does_not_hide_the_others() {
     let w = open(dir.path(), &keys, &clock);
     w.unlock(&pass("123456")).unwrap();
     let rest = w.documents().unwrap();
-    assert_eq!(rest.len(), 3);
+    assert_eq!(rest.len(), DocumentKind::ALL.len() - 1);
     assert!(rest.iter().all(|d| d.id != victim.id));
     let list = w.document_list().unwrap();
     assert_eq!(list.documents, rest);

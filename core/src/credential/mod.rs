@@ -1,11 +1,13 @@
-//! Wallet credentials: the four documents a citizen holds (identity card, driving licence,
-//! health insurance card, health record), each signed by its issuing authority as a CBOR
+//! Wallet credentials: the documents a citizen holds (identity card, driving licence,
+//! health insurance card, health record, vehicle registration, vaccination record, judicial
+//! record extract), each signed by its issuing authority as a CBOR
 //! payload in a COSE_Sign1 (see [`format`]) and checked against a [`TrustList`].
 //!
 //! No model's `Debug` shows personal data, and no error carries any.
 
 pub(crate) mod cbor;
 pub(crate) mod date;
+pub(crate) mod declared;
 pub(crate) mod driving;
 pub(crate) mod error;
 pub(crate) mod format;
@@ -17,6 +19,7 @@ pub(crate) mod trust;
 
 pub(crate) use cbor::decode as cbor_decode;
 pub use date::Date;
+pub use declared::DeclaredDocument;
 pub use driving::{ClassEntitlement, DrivingLicence, LicenceClass};
 pub use error::{CredentialError, DocumentError, IssueError};
 pub use format::{Es256Signer, IssuerKey, StatusRef, Validity, VerifiedCredential, issue, verify};
@@ -45,15 +48,36 @@ pub enum DocumentKind {
     HealthInsurance,
     /// Sổ sức khỏe điện tử, issued by the Ministry of Health (Bộ Y tế).
     HealthRecord,
+    /// Giấy chứng nhận đăng ký xe, issued by the traffic police (Cục Cảnh sát giao thông,
+    /// Bộ Công an). Declared only ([`DeclaredDocument`]).
+    VehicleRegistration,
+    /// Sổ tiêm chủng, issued by the Ministry of Health. Declared only.
+    Vaccination,
+    /// Phiếu lý lịch tư pháp, issued by the Ministry of Justice (Bộ Tư pháp). Declared only.
+    JudicialRecord,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 4] = [
+    pub const ALL: [DocumentKind; 7] = [
         DocumentKind::Identity,
         DocumentKind::DrivingLicence,
         DocumentKind::HealthInsurance,
         DocumentKind::HealthRecord,
+        DocumentKind::VehicleRegistration,
+        DocumentKind::Vaccination,
+        DocumentKind::JudicialRecord,
     ];
+
+    /// Whether the kind has no typed model: its documents are [`DeclaredDocument`]s, read and
+    /// checked by the declaration alone.
+    pub fn is_declared_only(self) -> bool {
+        matches!(
+            self,
+            DocumentKind::VehicleRegistration
+                | DocumentKind::Vaccination
+                | DocumentKind::JudicialRecord
+        )
+    }
 
     /// Name on the wire (credential `kind`, trust list): the declaration's machine name.
     pub fn as_str(self) -> &'static str {
@@ -88,6 +112,8 @@ pub enum Document {
     DrivingLicence(DrivingLicence),
     HealthInsurance(HealthInsuranceCard),
     HealthRecord(HealthRecord),
+    /// A kind with no typed model (vehicle registration, vaccination, judicial record).
+    Declared(DeclaredDocument),
 }
 
 /// What a wallet list shows for a document. `Debug` hides the holder.
@@ -116,6 +142,7 @@ impl Document {
             Document::DrivingLicence(_) => DocumentKind::DrivingLicence,
             Document::HealthInsurance(_) => DocumentKind::HealthInsurance,
             Document::HealthRecord(_) => DocumentKind::HealthRecord,
+            Document::Declared(d) => d.kind(),
         }
     }
 
@@ -152,6 +179,7 @@ impl Document {
             Document::DrivingLicence(d) => d.to_cbor(),
             Document::HealthInsurance(d) => d.to_cbor(),
             Document::HealthRecord(d) => d.to_cbor(),
+            Document::Declared(d) => d.to_cbor(),
         }
     }
 
@@ -167,6 +195,11 @@ impl Document {
                 Document::HealthInsurance(HealthInsuranceCard::from_cbor(value)?)
             }
             DocumentKind::HealthRecord => Document::HealthRecord(HealthRecord::from_cbor(value)?),
+            DocumentKind::VehicleRegistration
+            | DocumentKind::Vaccination
+            | DocumentKind::JudicialRecord => {
+                Document::Declared(DeclaredDocument::from_cbor(kind, value)?)
+            }
         })
     }
 }

@@ -83,6 +83,11 @@ struct Pki {
     transport: IssuerKey,
     social: IssuerKey,
     health: IssuerKey,
+    /// The police's second issuer (traffic police): vehicle registrations only.
+    traffic_police: IssuerKey,
+    /// The health ministry's second issuer: vaccination records only.
+    vaccination: IssuerKey,
+    justice: IssuerKey,
     /// Same subject as `police`, certified by a root nobody trusts.
     rogue_police: IssuerKey,
     trust: TrustList,
@@ -105,6 +110,9 @@ fn pki() -> Pki {
         transport: issuer("Transport TEST", 4, &root_key, "Root TEST"),
         social: issuer("Social TEST", 5, &root_key, "Root TEST"),
         health: issuer("Health TEST", 6, &root_key, "Root TEST"),
+        traffic_police: issuer("Traffic Police TEST", 10, &root_key, "Root TEST"),
+        vaccination: issuer("Health Immunisation TEST", 11, &root_key, "Root TEST"),
+        justice: issuer("Justice TEST", 12, &root_key, "Root TEST"),
         rogue_police: issuer("Police TEST", 7, &rogue_root_key, "Rogue TEST"),
         root,
         trust,
@@ -115,6 +123,9 @@ fn pki() -> Pki {
         (&p.transport, DocumentKind::DrivingLicence),
         (&p.social, DocumentKind::HealthInsurance),
         (&p.health, DocumentKind::HealthRecord),
+        (&p.traffic_police, DocumentKind::VehicleRegistration),
+        (&p.vaccination, DocumentKind::Vaccination),
+        (&p.justice, DocumentKind::JudicialRecord),
     ] {
         trust
             .authorise_certificate(i.certificate(), &[kind])
@@ -130,6 +141,9 @@ impl Pki {
             DocumentKind::DrivingLicence => &self.transport,
             DocumentKind::HealthInsurance => &self.social,
             DocumentKind::HealthRecord => &self.health,
+            DocumentKind::VehicleRegistration => &self.traffic_police,
+            DocumentKind::Vaccination => &self.vaccination,
+            DocumentKind::JudicialRecord => &self.justice,
         }
     }
     /// A trusted issuer not authorised for `kind`.
@@ -211,6 +225,56 @@ pub(crate) fn document(kind: DocumentKind) -> Document {
         DocumentKind::HealthRecord => {
             Document::HealthRecord(HealthRecord::from_bundle(health_record::tests::ips()).unwrap())
         }
+        DocumentKind::VehicleRegistration
+        | DocumentKind::Vaccination
+        | DocumentKind::JudicialRecord => Document::Declared(
+            crate::credential::DeclaredDocument::from_json(kind, &declared_sample(kind)).unwrap(),
+        ),
+    }
+}
+
+/// A valid document of a declared-only kind, as JSON (its rules' tests edit it).
+pub(crate) fn declared_sample(kind: DocumentKind) -> serde_json::Value {
+    use serde_json::json;
+    match kind {
+        DocumentKind::VehicleRegistration => json!({
+            "number": "012345",
+            "plate": "43A-123.45",
+            "vehicle_type": "car",
+            "owner_name": HOLDER_NAME,
+            "owner_id_number": "048185012345",
+            "brand": "Toyota",
+            "model": "Vios 1.5G",
+            "colour": "Trắng",
+            // Wikipedia's check digit example (X at position 9).
+            "vin": "1M8GDM9AXKP042788",
+            "engine_number": "2NR-1234567",
+            "registration_date": "2019-05-20",
+            "issuing_authority": "Phòng Cảnh sát giao thông Công an Đà Nẵng",
+        }),
+        DocumentKind::Vaccination => json!({
+            "holder_name": HOLDER_NAME,
+            "birth_date": "1985-04-12",
+            "id_number": "048185012345",
+            "doses": [
+                {"vaccine": "45", "dose_number": 1, "date": "2018-03-01", "facility": "Trạm Y tế Phường 1"},
+                {"vaccine": "213", "dose_number": 1, "date": "2021-08-10", "facility": "Trạm Y tế Phường 1", "lot_number": "LOT123456"},
+                {"vaccine": "213", "dose_number": 2, "date": "2021-10-12", "facility": "Trung tâm Kiểm soát bệnh tật Đà Nẵng"}
+            ],
+            "as_of": "2025-06-01",
+        }),
+        DocumentKind::JudicialRecord => json!({
+            "number": "1234/2025/LLTP",
+            "form": "1",
+            "holder_name": HOLDER_NAME,
+            "birth_date": "1985-04-12",
+            "id_number": "048185012345",
+            "result": "none",
+            "issuing_authority": "Sở Tư pháp Đà Nẵng",
+            "issue_date": "2025-05-20",
+            "valid_until": "2025-11-16",
+        }),
+        _ => serde_json::Value::Null,
     }
 }
 

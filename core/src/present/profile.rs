@@ -228,7 +228,9 @@ impl Profile {
                 );
                 put(Field::Points, Some(FieldValue::Uint(u64::from(l.points))));
             }
-            Document::HealthRecord(_) => return Err(PresentError::MissingDocument(self.source())),
+            Document::HealthRecord(_) | Document::Declared(_) => {
+                return Err(PresentError::MissingDocument(self.source()));
+            }
         }
         out.sort_by_key(|(f, _)| f.key());
         Ok(Disclosed(out))

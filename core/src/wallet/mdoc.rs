@@ -26,7 +26,10 @@ pub fn doc_type_of(kind: DocumentKind) -> Option<&'static str> {
         DocumentKind::Identity => Some(mdoc::PHOTO_ID_DOCTYPE),
         DocumentKind::DrivingLicence => Some(mdoc::MDL_DOCTYPE),
         DocumentKind::HealthInsurance => Some(mdoc::BHYT_DOCTYPE),
-        DocumentKind::HealthRecord => None,
+        DocumentKind::HealthRecord
+        | DocumentKind::VehicleRegistration
+        | DocumentKind::Vaccination
+        | DocumentKind::JudicialRecord => None,
     }
 }
 

@@ -107,7 +107,7 @@ impl DocumentInfo {
 
     /// Valid, expired or not yet valid at `now` (Unix seconds): both the credential and the date
     /// printed on the document count.
-    pub(crate) fn status_at(&self, now: u64) -> DocumentStatus {
+    pub fn status_at(&self, now: u64) -> DocumentStatus {
         let printed_expired = self
             .valid_until
             .as_deref()

@@ -8005,7 +8005,9 @@ public func FfiConverterTypeConsent_lower(_ value: Consent) -> RustBuffer {
 
 
 /**
- * CCCD, driving licence (GPLX), health insurance card (BHYT), health record.
+ * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
+ * registration, vaccination record, judicial record extract. Apps render every kind from its
+ * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
  */
 
 public enum DocumentKind: Equatable, Hashable {
@@ -8014,6 +8016,9 @@ public enum DocumentKind: Equatable, Hashable {
     case drivingLicence
     case healthInsurance
     case healthRecord
+    case vehicleRegistration
+    case vaccination
+    case judicialRecord
 
 
 
@@ -8043,6 +8048,12 @@ public struct FfiConverterTypeDocumentKind: FfiConverterRustBuffer {
         
         case 4: return .healthRecord
         
+        case 5: return .vehicleRegistration
+        
+        case 6: return .vaccination
+        
+        case 7: return .judicialRecord
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -8065,6 +8076,18 @@ public struct FfiConverterTypeDocumentKind: FfiConverterRustBuffer {
         
         case .healthRecord:
             writeInt(&buf, Int32(4))
+        
+        
+        case .vehicleRegistration:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .vaccination:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .judicialRecord:
+            writeInt(&buf, Int32(7))
         
         }
     }

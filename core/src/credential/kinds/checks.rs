@@ -67,5 +67,75 @@ pub(crate) fn run(
             }
             Ok(())
         }
+        CheckFunction::Vin => super::vin::check(value.as_text().unwrap_or_default())
+            .map_err(|reason| DocumentError::new(path, reason)),
+        CheckFunction::DosesInOrder => doses_in_order(value, path, object),
+        CheckFunction::JudicialResult => {
+            let entries = match object.get("convictions") {
+                Some(Value::Array(a)) => a.len(),
+                _ => 0,
+            };
+            match (value.as_text(), entries) {
+                (Some("none"), 0) => Ok(()),
+                (Some("none"), _) => Err(DocumentError::new(
+                    object.name("convictions"),
+                    "must be empty when the result is no criminal record",
+                )),
+                (Some("convicted"), 0) => Err(DocumentError::new(
+                    object.name("convictions"),
+                    "required when the result is a criminal record",
+                )),
+                _ => Ok(()),
+            }
+        }
     }
+}
+
+/// Doses in the order given: each no earlier than the one before, none after the document's
+/// `as_of` date (a record never holds a dose from its future), each vaccine's dose numbers
+/// rising. Item types are checked before this runs.
+fn doses_in_order(value: &Value, path: &str, object: &Fields<'_>) -> Result<(), DocumentError> {
+    let Value::Array(doses) = value else {
+        return Ok(());
+    };
+    let as_of = object.get("as_of").and_then(|_| object.date("as_of").ok());
+    let mut previous: Option<crate::credential::Date> = None;
+    let mut numbers: Vec<(String, i128)> = Vec::new();
+    for (i, dose) in doses.iter().enumerate() {
+        let item = Fields::new(dose, &format!("{path}[{i}]"))?;
+        let date = item.date("date")?;
+        if previous.is_some_and(|p| date < p) {
+            return Err(DocumentError::new(
+                item.name("date"),
+                "earlier than the dose before it (doses are in date order)",
+            ));
+        }
+        if as_of.is_some_and(|a| date > a) {
+            return Err(DocumentError::new(
+                item.name("date"),
+                "in the future of the record (after as_of)",
+            ));
+        }
+        previous = Some(date);
+        let vaccine = item
+            .get("vaccine")
+            .and_then(super::validate::enum_wire)
+            .unwrap_or_default();
+        let number = match item.get("dose_number") {
+            Some(Value::Integer(n)) => i128::from(*n),
+            _ => 0,
+        };
+        if let Some((_, last)) = numbers.iter_mut().find(|(v, _)| *v == vaccine) {
+            if number <= *last {
+                return Err(DocumentError::new(
+                    item.name("dose_number"),
+                    "not above the previous dose of this vaccine",
+                ));
+            }
+            *last = number;
+        } else {
+            numbers.push((vaccine, number));
+        }
+    }
+    Ok(())
 }

@@ -25,7 +25,8 @@ pub struct KindDeclaration {
 /// An issuing authority (cơ quan cấp).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authority {
-    /// Stable id, e.g. `police`, `transport`, `social_insurance`, `health`.
+    /// Stable id, e.g. `police`, `transport`, `social_insurance`, `health`, `justice`. One
+    /// authority may hold several issuer certificates, each authorised for one kind (ADR 0043).
     pub id: String,
     pub name_vi: String,
     pub name_en: String,
@@ -154,6 +155,14 @@ pub enum CheckFunction {
     /// A licence class code of the class set of its item's `issue_date`, with an
     /// `expiry_date` unless the class never expires.
     LicenceClass,
+    /// A vehicle identification number (ISO 3779): 17 characters without I, O, Q, and the
+    /// check digit at position 9 (transliteration, weights 8..2,10,0,9..2, mod 11, 10 as `X`).
+    Vin,
+    /// A list of doses (`vaccine`, `dose_number`, `date`): dates in chronological order, none
+    /// after the document's `as_of` date, and a vaccine's dose numbers rising.
+    DosesInOrder,
+    /// A judicial record's `result`: `none` with no `convictions`, `convicted` with at least one.
+    JudicialResult,
 }
 
 /// How a wallet list shows a document: the holder's name and the date it is valid until.

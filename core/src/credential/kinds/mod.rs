@@ -1,7 +1,7 @@
 //! Document kinds as data: each kind is a [`KindDeclaration`] (fields in display order with
 //! types, Vietnamese and English labels and validation rules; the issuing authority; the list
 //! summary; which profiles disclose which fields), and validation, summaries and labelled
-//! renderings come from it. The four kinds of [`DocumentKind`] are declared one per file here;
+//! renderings come from it. The kinds of [`DocumentKind`] are declared one per file here;
 //! a kind declared only as data (e.g. JSON) validates, summarises and renders the same way.
 //! See docs/adr/0038.
 
@@ -11,11 +11,17 @@ mod driving_licence;
 mod health_insurance;
 mod health_record;
 mod identity;
+mod judicial_record;
 mod render;
 mod summary;
+mod vaccination;
 mod validate;
+mod vehicle_registration;
+mod vin;
 mod well_formed;
 
+#[cfg(test)]
+mod declared_tests;
 #[cfg(test)]
 mod tests;
 
@@ -26,20 +32,24 @@ pub use declaration::{
 pub use render::{LabelledField, render};
 pub use summary::{Summary, summarise};
 pub use validate::validate;
+pub use vin::check_digit as vin_check_digit;
 pub use well_formed::check as check_well_formed;
 
 use crate::credential::DocumentKind;
 use std::sync::OnceLock;
 
-/// The declarations of the four built-in kinds, in [`DocumentKind::ALL`] order.
-pub fn declarations() -> &'static [KindDeclaration; 4] {
-    static ALL: OnceLock<[KindDeclaration; 4]> = OnceLock::new();
+/// The declarations of the built-in kinds, in [`DocumentKind::ALL`] order.
+pub fn declarations() -> &'static [KindDeclaration; DocumentKind::ALL.len()] {
+    static ALL: OnceLock<[KindDeclaration; DocumentKind::ALL.len()]> = OnceLock::new();
     ALL.get_or_init(|| {
         [
             identity::declaration(),
             driving_licence::declaration(),
             health_insurance::declaration(),
             health_record::declaration(),
+            vehicle_registration::declaration(),
+            vaccination::declaration(),
+            judicial_record::declaration(),
         ]
     })
 }
@@ -52,6 +62,9 @@ pub fn declaration(kind: DocumentKind) -> &'static KindDeclaration {
         DocumentKind::DrivingLicence => &all[1],
         DocumentKind::HealthInsurance => &all[2],
         DocumentKind::HealthRecord => &all[3],
+        DocumentKind::VehicleRegistration => &all[4],
+        DocumentKind::Vaccination => &all[5],
+        DocumentKind::JudicialRecord => &all[6],
     }
 }
 

@@ -90,14 +90,27 @@ fn declarations_are_well_formed_and_keyed_by_the_enum() {
             "identity",
             "driving_licence",
             "health_insurance",
-            "health_record"
+            "health_record",
+            "vehicle_registration",
+            "vaccination",
+            "judicial_record"
         ]
     );
     let issuers: std::collections::BTreeSet<_> = declarations()
         .iter()
         .map(|d| d.issuer.id.as_str())
         .collect();
-    assert_eq!(issuers.len(), 4, "one authority per kind");
+    // Police and health each issue two kinds (each kind by its own certificate, ADR 0043).
+    assert_eq!(
+        issuers.into_iter().collect::<Vec<_>>(),
+        [
+            "health",
+            "justice",
+            "police",
+            "social_insurance",
+            "transport"
+        ]
+    );
     assert_eq!(
         declaration(DocumentKind::Identity).issuer.name_vi,
         "Bộ Công an"
@@ -538,7 +551,7 @@ fn a_kind_declared_only_as_data() {
     assert_eq!(shown[4]["value"], "2025-09-01");
 }
 
-/// Every `not_blank` and `length` rule of the four declarations, read from the declarations
+/// Every `not_blank` and `length` rule of the declarations, read from the declarations
 /// themselves: a valid and an invalid value each, on top-level and object fields.
 #[test]
 fn every_text_rule_of_every_kind() {
@@ -578,8 +591,9 @@ fn every_text_rule_of_every_kind() {
             }
         }
     }
-    // identity: 5 fields × 2 rules; licence: 2 × 2; BHYT: 2 × 2.
-    assert_eq!(checked, 18);
+    // identity: 5 fields × 2 rules; licence: 2 × 2; BHYT: 2 × 2; vehicle registration:
+    // 5 × 2; vaccination: 1 × 2; judicial record: 2 × 2.
+    assert_eq!(checked, 34);
 }
 
 fn doc_has<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {

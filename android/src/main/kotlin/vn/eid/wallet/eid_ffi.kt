@@ -11559,7 +11559,9 @@ public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
 
 
 /**
- * CCCD, driving licence (GPLX), health insurance card (BHYT), health record.
+ * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
+ * registration, vaccination record, judicial record extract. Apps render every kind from its
+ * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
  */
 
 enum class DocumentKind {
@@ -11567,7 +11569,10 @@ enum class DocumentKind {
     IDENTITY,
     DRIVING_LICENCE,
     HEALTH_INSURANCE,
-    HEALTH_RECORD;
+    HEALTH_RECORD,
+    VEHICLE_REGISTRATION,
+    VACCINATION,
+    JUDICIAL_RECORD;
 
     
 
