@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 10] = match backend {
+    let files: [(i64, &'static str, &'static str); 11] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -102,6 +102,11 @@ fn migrator(backend: Backend) -> Migrator {
                 10,
                 "relying parties",
                 include_str!("../migrations/sqlite/0010_relying_parties.sql"),
+            ),
+            (
+                11,
+                "oidc",
+                include_str!("../migrations/sqlite/0011_oidc.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -154,6 +159,11 @@ fn migrator(backend: Backend) -> Migrator {
                 10,
                 "relying parties",
                 include_str!("../migrations/postgres/0010_relying_parties.sql"),
+            ),
+            (
+                11,
+                "oidc",
+                include_str!("../migrations/postgres/0011_oidc.sql"),
             ),
         ],
     };

@@ -46,7 +46,8 @@ pub use request::{
 pub use resolve::{FetchRequest, resolve_request};
 pub use response::{FORM_CONTENT_TYPE, ResponsePost, decline, respond, vp_token};
 pub use rp_request::{
-    PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, request_object,
+    PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, pid_query,
+    request_object,
 };
 pub use rp_verify::{
     MemoryNonceLedger, NonceLedger, ResponsePolicy, VerifiedPresentation, by_query, verify_response,
