@@ -74,6 +74,7 @@ pub async fn jwks(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p256::elliptic_curve::sec1::ToSec1Point;
 
     #[test]
     fn thumbprint_of_rfc_7638_shape() {
