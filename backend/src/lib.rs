@@ -127,7 +127,7 @@ fn router(state: Arc<AppState>) -> Router {
         })
         .fold(Router::new(), |router, (path, h)| router.route(path, h))
         // "Log in with e-ID": standard OIDC endpoints, described by their discovery document.
-        .merge(oidc::router())
+        .merge(oidc::router(state.clone()))
         .fallback(http::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -58,7 +58,8 @@ pub fn response_uri(state: &AppState) -> String {
 }
 
 /// Writes the hub's registration (made or brought up to date: the response URI follows the
-/// public URL); a suspended hub stays suspended.
+/// public URL); a suspended hub stays suspended. A public URL no wallet may answer to (plain
+/// http off loopback) leaves the facade off, with a warning.
 pub async fn ensure(state: &AppState) -> Result<(), Error> {
     let bad = |_| Error::Config("the OIDC hub's registration".into());
     let purposes = purposes_of(&[
@@ -72,9 +73,13 @@ pub async fn ensure(state: &AppState) -> Result<(), Error> {
         },
     ])
     .map_err(bad)?;
-    let response_uris = vec![
-        crate::relying_parties::uri(&response_uri(state), state.config.dev_mode).map_err(bad)?,
-    ];
+    let Ok(response) = crate::relying_parties::uri(&response_uri(state), state.config.dev_mode)
+    else {
+        // E.g. a development backend on http://0.0.0.0: no wallet could answer the hub there.
+        tracing::warn!("the public URL is no valid response URI: Log in with e-ID is off");
+        return Ok(());
+    };
+    let response_uris = vec![response];
     let point = state.oidc.request_point();
     let dns = dns(state);
     let now = state.now();

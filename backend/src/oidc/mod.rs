@@ -47,12 +47,18 @@ pub fn purpose_scopes() -> [&'static str; 1] {
     [eid_core::oid4vp::purposes::EKYC]
 }
 
-/// The facade's routes (merged into the backend's router, under its layers).
-pub fn router() -> Router<Arc<AppState>> {
+/// The facade's routes (merged into the backend's router, under its layers). The authorization
+/// endpoint, which anyone may call and which writes a session and signs a request, is throttled
+/// like activation (per client and globally).
+pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    let throttled = axum::middleware::from_fn_with_state(state, crate::throttle::guard);
     Router::new()
         .route(paths::DISCOVERY, get(discovery::configuration))
         .route(paths::JWKS, get(discovery::jwks))
-        .route(paths::AUTHORIZE, get(authorize::authorize))
+        .route(
+            paths::AUTHORIZE,
+            get(authorize::authorize).route_layer(throttled),
+        )
         .route(paths::TOKEN, post(token::token))
         .route(
             &format!("{}/{{id}}", paths::REQUEST),
