@@ -1790,7 +1790,7 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
         jws.verify(&point).unwrap();
         assert_eq!(jws.header["alg"], "ES256");
         assert_eq!(jws.header["kid"], jwk["kid"]);
-        let c = jws.payload.clone();
+        let c = jws.payload;
         assert_eq!(c["iss"], url.as_str());
         assert_eq!(c["aud"], client);
         assert_eq!(c["nonce"], "n-0S6_WzA2Mj");
