@@ -1981,3 +1981,96 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
         "{report}"
     );
 }
+
+/// A login across two instances on one PostgreSQL (sessions live in the database): B takes the
+/// authorization request, A serves the hub's request object and verifies the wallet's answer,
+/// B hands out the code and redeems it. Runs when EID_TEST_POSTGRES_URL is set (scripts/test.sh).
+#[test]
+fn oidc_login_across_two_instances_on_postgresql() {
+    use eid_core::platform::Method;
+    let Ok(server) = std::env::var("EID_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let name = format!("eid_oidc_{}", std::process::id());
+    let db = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(eid_backend::db::create_postgres_database(&server, &name))
+        .unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (pa, pb) = (free(), free());
+    let public = format!("http://127.0.0.1:{pa}");
+    let extra = [
+        "--admin-token",
+        "oidc-admin",
+        "--public-url",
+        public.as_str(),
+    ];
+    let (_a, a) = serve_at(&db, &format!("127.0.0.1:{pa}"), &extra);
+    let (_b, b) = serve_at(&db, &format!("127.0.0.1:{pb}"), &extra);
+    assert_eq!(a, public);
+    let cb = "http://127.0.0.1:9/cb";
+    let (client, secret) = oidc_client(&b, "bank.example.vn", &["login"], cb);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wallet");
+    assert_ok(&activate(&dir, &a, "112233", &citizen(1)));
+    let verifier = "a-verifier-of-forty-three-characters-or-more-0123";
+    let query = eid_core::oid4vp::form_encode(&[
+        ("response_type", "code"),
+        ("client_id", &client),
+        ("redirect_uri", cb),
+        ("scope", "openid"),
+        ("code_challenge", &s256(verifier)),
+        ("code_challenge_method", "S256"),
+    ]);
+    let (status, _, text) = http(
+        Method::Get,
+        &format!("{b}/v1/oidc/authorize?{query}"),
+        &[("Accept", "application/json")],
+        None,
+    );
+    assert_eq!(status, 200, "{text}");
+    let started: Value = serde_json::from_str(&text).unwrap();
+    let uri = started["openid4vp_uri"].as_str().unwrap();
+    assert!(uri.contains(&format!("127.0.0.1%3A{pa}")), "{uri}");
+    assert_ok(&wallet(&dir, &a, "112233", &["authorize", uri, "--json"]));
+    let poll = started["poll_uri"].as_str().unwrap().replace(&a, &b);
+    let (_, _, done) = http(Method::Get, &poll, &[], None);
+    let done: Value = serde_json::from_str(&done).unwrap();
+    let code = query_of(done["redirect_uri"].as_str().unwrap())["code"].clone();
+    let body = eid_core::oid4vp::form_encode(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", cb),
+        ("code_verifier", verifier),
+    ]);
+    let auth = basic(&client, &secret);
+    let (status, _, text) = http(
+        Method::Post,
+        &format!("{b}/v1/oidc/token"),
+        &[("Authorization", &auth)],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let jws = eid_core::sdjwt::Jws::parse(answer["id_token"].as_str().unwrap()).unwrap();
+    // Signed with the key both instances publish.
+    let (_, _, jwks) = http(Method::Get, &format!("{a}/v1/oidc/jwks"), &[], None);
+    let jwks: Value = serde_json::from_str(&jwks).unwrap();
+    jws.verify(&eid_core::sdjwt::point_from_jwk(&jwks["keys"][0]).unwrap())
+        .unwrap();
+    assert_eq!(jws.payload["iss"], public.as_str());
+    // Replayed at the other instance: refused.
+    let (status, _, _) = http(
+        Method::Post,
+        &format!("{a}/v1/oidc/token"),
+        &[("Authorization", &auth)],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(status, 400);
+}
