@@ -1748,9 +1748,13 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
             serde_json::from_str::<Value>(&waiting).unwrap()["status"],
             "waiting"
         );
+        let started_at = std::time::Instant::now();
         let out = wallet(&dir, &url, "112233", &["authorize", uri, "--json"]);
         assert_ok(&out);
         let (_, _, done) = http(Method::Get, poll, &[], None);
+        // The wallet process (unlock, fetch and check the hub's request, present, post) and the
+        // hub's verification, until the page's poll has the code.
+        eprintln!("oidc: wallet answer to code: {:?}", started_at.elapsed());
         let done: Value = serde_json::from_str(&done).unwrap();
         let to = done["redirect_uri"].as_str().unwrap().to_owned();
         assert!(to.starts_with(&format!("{redirect}?code=")), "{to}");

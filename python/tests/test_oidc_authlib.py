@@ -85,9 +85,9 @@ def register_client(url, dns, redirect_uri):
     return r.json()["client_id"], r.json()["client_secret"]
 
 
-def test_authlib_logs_in_with_the_wallet_and_validates_the_id_token(tmp_path, hub):
+def test_authlib_logs_in_with_the_wallet_and_validates_the_id_token(tmp_path, hub, monkeypatch):
     # Authlib refuses plain-http OAuth unless told: the hub listens on loopback in this test.
-    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
     redirect_uri = "http://127.0.0.1:9/authlib/callback"
     client_id, client_secret = register_client(hub, "authlib.example.vn", redirect_uri)
     citizens = json.loads(eid("fixtures", "citizens", "--json"))

@@ -152,7 +152,6 @@ async fn exchange(
     claims.insert("aud".into(), rp_id.clone().into());
     claims.insert("iat".into(), now.into());
     claims.insert("exp".into(), (now + ID_TOKEN_LIFETIME).into());
-    claims.insert("auth_time".into(), now.into());
     if let Some(n) = nonce {
         claims.insert("nonce".into(), n.into());
     }
