@@ -1634,18 +1634,21 @@ fn oidc_client(url: &str, dns: &str, purposes: &[&str], redirect: &str) -> (Stri
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, _, text) = http(
-        Method::Post,
-        &format!("{url}/v1/admin/relying-parties/{id}/oidc"),
-        &admin,
-        Some(
-            serde_json::json!({ "redirect_uris": [redirect] })
-                .to_string()
-                .as_bytes(),
-        ),
-    );
-    assert_eq!(status, 200, "{text}");
-    let v: Value = serde_json::from_str(&text).unwrap();
+    // `eid rp oidc-client`: the client id and the secret, shown once.
+    let out = eid(&[
+        "rp",
+        "--backend",
+        url,
+        "--admin-token",
+        "oidc-admin",
+        "oidc-client",
+        "--id",
+        &id,
+        "--redirect-uri",
+        redirect,
+    ]);
+    assert_ok(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["client_id"], id.as_str());
     (id, v["client_secret"].as_str().unwrap().to_owned())
 }

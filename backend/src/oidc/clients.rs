@@ -16,26 +16,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use eid_core::api::ErrorCode;
-use serde::{Deserialize, Serialize};
+use eid_core::api::{ErrorCode, OidcClient, OidcClientRequest};
 use sha2::Digest;
 use sqlx::Row;
 use std::sync::Arc;
 
 const MAX_REDIRECT_URIS: usize = 8;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClientRequest {
-    redirect_uris: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct ClientAnswer {
-    client_id: String,
-    client_secret: String,
-    redirect_uris: Vec<String>,
-}
 
 /// A client of a login: its relying party's id, DNS name (the pairwise sector), purposes and
 /// redirect URIs.
@@ -61,7 +47,7 @@ pub async fn register(
 ) -> Response {
     let run = async {
         require_admin(&state, &headers)?;
-        let req: ClientRequest = parse(&body)?;
+        let req: OidcClientRequest = parse(&body)?;
         if req.redirect_uris.is_empty() || req.redirect_uris.len() > MAX_REDIRECT_URIS {
             return Err(ApiFailure::invalid("redirect_uris: 1 to 8"));
         }
@@ -104,7 +90,7 @@ pub async fn register(
         .map_err(Error::from)?;
         w.commit().await?;
         tracing::info!(rp = %id, "OIDC client secret issued");
-        Answer::ok(&ClientAnswer {
+        Answer::ok(&OidcClient {
             client_id: id.clone(),
             client_secret: secret,
             redirect_uris,

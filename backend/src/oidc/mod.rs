@@ -39,7 +39,7 @@ pub mod paths {
     /// `/{token}`: the browser's poll.
     pub const POLL: &str = "/v1/oidc/poll";
     /// Admin: a relying party's OIDC client registration.
-    pub const ADMIN_CLIENT: &str = "/v1/admin/relying-parties/{id}/oidc";
+    pub const ADMIN_CLIENT: &str = eid_core::api::paths::ADMIN_RP_OIDC_CLIENT;
 }
 
 /// The scopes besides `openid`, one per purpose beyond a login.

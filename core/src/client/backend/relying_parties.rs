@@ -1,5 +1,5 @@
 //! The relying-party hub's admin calls (docs/adr/0036), with the backend's admin token:
-//! registration, the list, the metering report. What `eid rp` uses.
+//! registration, the list, the metering report, OIDC clients. What `eid rp` uses.
 
 use super::{BackendClient, CallOptions};
 use crate::api::{self, MeteringReport, RpList, RpRecord, RpRegistrationRequest};
@@ -40,6 +40,23 @@ impl BackendClient {
             Some(body),
         )
         .await
+    }
+
+    /// Makes registered relying party `id` an OIDC client with `redirect_uris`; its secret
+    /// comes back once (docs/adr/0042).
+    pub async fn oidc_client(
+        &self,
+        admin_token: &str,
+        id: &str,
+        redirect_uris: &[String],
+    ) -> Result<api::OidcClient, ClientError> {
+        let body = serde_json::to_vec(&api::OidcClientRequest {
+            redirect_uris: redirect_uris.to_vec(),
+        })
+        .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let path = api::paths::ADMIN_RP_OIDC_CLIENT.replace("{id}", id);
+        self.admin(admin_token, Method::Post, &path, Some(body))
+            .await
     }
 
     /// Every registered relying party.
