@@ -81,6 +81,7 @@ impl App {
             throttle::Throttle::new(config.limits.client_throttle, config.limits.global_throttle);
         let sms = sms::SmsSender::new(config.dev_mode, config.sms_gateway.as_ref());
         let consent = consent::Consent::open(&store, kek.clone(), clock.now()).await?;
+        let oidc = crate::oidc::keys::OidcKeys::open(&store, kek.clone(), clock.now()).await?;
         let coherence = coherence::Coherence::new(store.backend())?;
         let gate = coherence.gate();
         let metrics = crate::metrics::Metrics::new();
@@ -103,6 +104,8 @@ impl App {
             throttle,
             sms,
             consent,
+            oidc,
+            oidc_hub: Default::default(),
             health: Default::default(),
             draining: Default::default(),
             serve_lock: Default::default(),
@@ -112,6 +115,8 @@ impl App {
         coherence::wait_listening(&state).await;
         // PostgreSQL: notice an outage (and its end) without waiting for the pool.
         crate::health::spawn_prober(&state);
+        // The hub as the verifier of "Log in with e-ID", in its own registry.
+        crate::oidc::hub::ensure(&state).await?;
         Ok(App { state })
     }
 
@@ -185,6 +190,7 @@ impl App {
                 expired,
             ),
             ("DELETE FROM consent_pending WHERE expires_at < $1", expired),
+            ("DELETE FROM oidc_sessions WHERE expires_at < $1", expired),
         ] {
             deleted += sqlx::query(query)
                 .bind(cutoff)

@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 11] = match backend {
+    let files: [(i64, &'static str, &'static str); 12] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -107,6 +107,11 @@ fn migrator(backend: Backend) -> Migrator {
                 11,
                 "redeem retry",
                 include_str!("../migrations/sqlite/0011_redeem_retry.sql"),
+            ),
+            (
+                12,
+                "oidc",
+                include_str!("../migrations/sqlite/0012_oidc.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -164,6 +169,11 @@ fn migrator(backend: Backend) -> Migrator {
                 11,
                 "redeem retry",
                 include_str!("../migrations/postgres/0011_redeem_retry.sql"),
+            ),
+            (
+                12,
+                "oidc",
+                include_str!("../migrations/postgres/0012_oidc.sql"),
             ),
         ],
     };

@@ -210,6 +210,93 @@ pub fn json_response(status: StatusCode, body: Vec<u8>, retry_after: Option<u64>
     resp
 }
 
+/// An OAuth 2.0 / OpenID Connect error answer of the OIDC facade (RFC 6749 §5.2,
+/// §4.1.2.1): `{"error", "error_description"}`, not our `ErrorBody`, because OIDC clients read
+/// that shape. `invalid_client` is 401 with `WWW-Authenticate: Basic`; internal errors map from
+/// [`Error`] here too (logged, never shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthFailure {
+    pub error: &'static str,
+    pub description: &'static str,
+    /// A failure the store caused (503 when it is unreachable, else 500).
+    pub status: StatusCode,
+}
+
+impl OAuthFailure {
+    pub const fn new(error: &'static str, description: &'static str) -> Self {
+        OAuthFailure {
+            error,
+            description,
+            status: StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub const fn invalid_request(description: &'static str) -> Self {
+        OAuthFailure::new("invalid_request", description)
+    }
+
+    pub const fn invalid_grant(description: &'static str) -> Self {
+        OAuthFailure::new("invalid_grant", description)
+    }
+
+    pub const fn invalid_client() -> Self {
+        OAuthFailure {
+            error: "invalid_client",
+            description: "client authentication failed",
+            status: StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    pub const fn not_found(description: &'static str) -> Self {
+        OAuthFailure {
+            error: "invalid_request",
+            description,
+            status: StatusCode::NOT_FOUND,
+        }
+    }
+}
+
+impl From<Error> for OAuthFailure {
+    fn from(e: Error) -> Self {
+        let api = ApiFailure::from(e);
+        OAuthFailure {
+            error: if api.unavailable {
+                "temporarily_unavailable"
+            } else {
+                "server_error"
+            },
+            description: api.message,
+            status: api.status(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for OAuthFailure {
+    fn from(e: sqlx::Error) -> Self {
+        OAuthFailure::from(Error::Db(e))
+    }
+}
+
+impl IntoResponse for OAuthFailure {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "error": self.error,
+            "error_description": self.description,
+        }))
+        .unwrap_or_default();
+        let mut resp = json_response(self.status, body, None);
+        let h = resp.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"eid\""),
+            );
+        }
+        resp
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

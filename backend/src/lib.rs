@@ -32,6 +32,7 @@ pub mod mdoc_keys;
 mod meta;
 pub mod metering;
 mod metrics;
+pub mod oidc;
 mod presentation;
 pub mod reader_certificates;
 pub mod reader_keys;
@@ -129,6 +130,8 @@ fn router(state: Arc<AppState>) -> Router {
             }
         })
         .fold(Router::new(), |router, (path, h)| router.route(path, h))
+        // "Log in with e-ID": standard OIDC endpoints, described by their discovery document.
+        .merge(oidc::router(state.clone()))
         .fallback(http::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

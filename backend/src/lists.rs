@@ -154,6 +154,13 @@ enum Form {
 pub type StatusListCache = Cache<(), SignedStatusList>;
 
 /// The current signed lists, from the cache while fresh.
+/// The current JWT status list (`statuslist+jwt` text), as served: what the hub's own
+/// OpenID4VP checks read (the OIDC facade).
+pub(crate) async fn current_jwt(state: &AppState) -> Result<String, Error> {
+    let list = current(state).await?;
+    String::from_utf8(list.jwt.to_vec()).map_err(|_| Error::Registry("status list".into()))
+}
+
 async fn current(state: &AppState) -> Result<Arc<SignedStatusList>, Error> {
     let now = state.now();
     let (cached, generation) = state.status_list.get(&());

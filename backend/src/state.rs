@@ -40,6 +40,10 @@ pub struct AppState {
     pub(crate) throttle: throttle::Throttle,
     /// Where activation codes go.
     pub(crate) sms: sms::SmsSender,
+    /// The OIDC facade's sealed secrets (docs/adr/0042).
+    pub(crate) oidc: crate::oidc::keys::OidcKeys,
+    /// The hub's verifier identity in this instance (docs/adr/0042).
+    pub(crate) oidc_hub: crate::oidc::hub::Hub,
     /// Citizen consent (docs/adr/0017); always on since every backend has a KEK.
     pub(crate) consent: consent::Consent,
     /// What `/metrics` shows (docs/adr/0030).

@@ -115,6 +115,9 @@ async fn trust(h: &Harness) -> (TrustList, TrustStore, Vec<u8>) {
     )
 }
 
+/// The hub's own client id in a test backend (the default public URL's host).
+const HUB_CLIENT_ID: &str = "x509_san_dns:backend.eid.invalid";
+
 async fn registry(h: &Harness) -> (RpRegistry, Reply) {
     let r = h.get(paths::RELYING_PARTIES).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -212,7 +215,9 @@ async fn the_access_certificate_passes_the_wallets_openid4vp_checks_within_the_r
         assert!(rp_trust.issuer_of(&leaf).is_some(), "{db}");
         let (reg, _) = registry(&h).await;
         let registrations = reg.registrations();
-        assert_eq!(registrations.len(), 1, "{db}");
+        // The bank and the hub itself (the verifier of "Log in with e-ID", docs/adr/0042).
+        assert_eq!(registrations.len(), 2, "{db}");
+        assert!(registrations.iter().any(|r| r.client_id == HUB_CLIENT_ID));
         let now = h.app.clock().now();
         let policy = WalletPolicy {
             rp_trust: &rp_trust,
@@ -430,7 +435,8 @@ async fn registrations_are_refused_without_the_admin_token_or_with_a_bad_field()
             Some(ADMIN_TOKEN),
         )
         .await;
-        assert!(r.json::<RpList>().relying_parties.is_empty(), "{db}");
+        let listed = r.json::<RpList>().relying_parties;
+        assert!(listed.iter().all(|rp| rp.id == "RP-HUB"), "{db}");
         // Loopback http is a development convenience (this backend is one).
         let mut dev = good.clone();
         dev.response_uris = vec!["http://127.0.0.1:8080/cb".into()];
@@ -450,14 +456,15 @@ async fn suspension_takes_the_relying_party_out_of_the_signed_registry() {
             .await
             .json();
         let (reg, r) = registry(&h).await;
-        assert_eq!(reg.relying_parties.len(), 2, "{db}");
+        // The two and the hub itself (docs/adr/0042), registered first.
+        assert_eq!(reg.relying_parties.len(), 3, "{db}");
         let bank = reg.registration(&a.client_id).unwrap();
         assert_eq!(bank.name, "Ngân hàng Example");
         assert_eq!(
             bank.response_uris,
             [format!("https://{BANK}/oid4vp/response")]
         );
-        assert_eq!(reg.relying_parties[0].registration_number, "0101234567");
+        assert_eq!(reg.relying_parties[1].registration_number, "0101234567");
         assert!(
             r.headers["cache-control"]
                 .to_str()
@@ -899,8 +906,8 @@ async fn a_registration_on_one_instance_reaches_the_others_registry() {
         "postgres",
     );
     let b = Harness::from_app(App::open(common::config(url)).await.unwrap(), "postgres");
-    // B signs (and caches) an empty registry first.
-    assert!(registry(&b).await.0.relying_parties.is_empty());
+    // B signs (and caches) a registry of the hub alone first.
+    assert_eq!(registry(&b).await.0.relying_parties.len(), 1);
     let rec: RpRecord = register(&a, &registration(BANK, &rp_key(7))).await.json();
     let start = std::time::Instant::now();
     loop {

@@ -1,6 +1,6 @@
 //! `eid rp --backend URL --admin-token T ...`: the relying-party hub's admin side (issue 16,
 //! docs/adr/0036): `register` (the RP's P-256 public key in, its access certificate out),
-//! `list`, and `report` (the metering).
+//! `list`, `report` (the metering) and `oidc-client` ("Log in with e-ID", docs/adr/0042).
 
 use crate::context::{block_on, client};
 use crate::output::print_json;
@@ -54,6 +54,17 @@ pub enum RpCommand {
         /// Where to write its access certificate (PEM).
         #[arg(long)]
         out_cert: Option<PathBuf>,
+    },
+    /// Make a registered relying party a client of "Log in with e-ID" (OIDC): its redirect
+    /// URIs in; its client id and secret out (JSON; the secret is shown this once, again
+    /// rotates it).
+    OidcClient {
+        /// The relying party's registration id (`RP-...`), its OIDC client_id.
+        #[arg(long)]
+        id: String,
+        /// A redirect URI (https); repeat for more.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
     },
     /// Every registered relying party (JSON).
     List,
@@ -140,6 +151,13 @@ pub fn run(args: RpArgs) -> Result<ExitCode> {
                     .with_context(|| path.display().to_string())?;
             }
             print_json(&record)?;
+        }
+        RpCommand::OidcClient { id, redirect_uris } => {
+            print_json(&block_on(api.oidc_client(
+                &admin_token,
+                &id,
+                &redirect_uris,
+            ))??)?;
         }
         RpCommand::List => {
             print_json(&block_on(api.list_relying_parties(&admin_token))??)?;

@@ -18,11 +18,11 @@ use base64::Engine;
 use clap::Args;
 use eid_core::credential::TrustList;
 use eid_core::oid4vp::{
-    self, DcqlQuery, Enc, MemoryNonceLedger, Oid4vpError, PendingRequest, RequestSpec,
-    RequestUriMethod, ResponseMode, ResponsePolicy, RpSigner,
+    self, Enc, MemoryNonceLedger, Oid4vpError, PendingRequest, RequestSpec, RequestUriMethod,
+    ResponseMode, ResponsePolicy, RpSigner,
 };
 use eid_core::present::QrImage;
-use eid_core::sdjwt::{self, PID_VCT};
+use eid_core::sdjwt;
 use eid_crypto::trust::TrustStore;
 use eid_crypto::x509::SignerCertificate;
 use serde_json::{Value, json};
@@ -111,11 +111,8 @@ impl Rp {
         let mut rng = eid_crypto::OsRng;
         let state = oid4vp::fresh_nonce(&mut rng);
         let nonce = oid4vp::fresh_nonce(&mut rng);
-        let claims: Vec<Value> = CLAIMS.iter().map(|(c, _)| json!({ "path": [c] })).collect();
-        let dcql = DcqlQuery::parse(&json!({"credentials": [{
-            "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID_VCT]},
-            "claims": claims
-        }]}))?;
+        let names: Vec<&str> = CLAIMS.iter().map(|(c, _)| *c).collect();
+        let dcql = oid4vp::pid_query(&names)?;
         let enc_point = p256::elliptic_curve::sec1::ToSec1Point::to_sec1_point(
             &self.enc_key.public_key(),
             false,

@@ -30,8 +30,13 @@ fn serve(db: &str) -> (Server, String) {
 }
 
 fn serve_with(db: &str, extra: &[&str]) -> (Server, String) {
+    serve_at(db, "127.0.0.1:0", extra)
+}
+
+/// [`serve_with`] on `addr` (a fixed port makes the development public URL the real one).
+fn serve_at(db: &str, addr: &str, extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
-        .args(["serve", "--dev", "--addr", "127.0.0.1:0", "--db", db])
+        .args(["serve", "--dev", "--addr", addr, "--db", db])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -1730,4 +1735,518 @@ fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
     let result: Value = serde_json::from_str(&result).unwrap();
     assert_eq!(result["status"], "refused", "{result}");
     assert!(result.get("claims").is_none());
+}
+
+/// One HTTP exchange (the test's own client; redirects are answers, not followed): status,
+/// headers, body.
+fn http(
+    method: eid_core::platform::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> (u16, Vec<(String, String)>, String) {
+    use eid_core::platform::{HttpRequest, HttpTransport};
+    let r = eid_core::client::UreqTransport::new()
+        .exchange(HttpRequest {
+            method,
+            url: url.to_owned(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: body.map(<[u8]>::to_vec),
+            timeout: std::time::Duration::from_secs(10),
+        })
+        .unwrap();
+    (r.status, r.headers, String::from_utf8(r.body).unwrap())
+}
+
+fn header_of(headers: &[(String, String)], name: &str) -> String {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// The query parameters of a URL.
+fn query_of(url: &str) -> std::collections::BTreeMap<String, String> {
+    eid_core::oid4vp::form_decode(url.split_once('?').map_or("", |(_, q)| q)).unwrap()
+}
+
+/// An OIDC client of the hub: a relying party registered (admin API) for `purposes`, made a
+/// client with `redirect`; (client_id, client_secret).
+fn oidc_client(url: &str, dns: &str, purposes: &[&str], redirect: &str) -> (String, String) {
+    use eid_core::platform::Method;
+    let key = p256::SecretKey::from_slice(&[dns.len() as u8 + 1; 32]).unwrap();
+    let point = p256::elliptic_curve::sec1::ToSec1Point::to_sec1_point(&key.public_key(), false);
+    let body = serde_json::json!({
+        "legal_name": format!("RP {dns}"),
+        "registration_number": "0100000001",
+        "dns_name": dns,
+        "response_uris": [redirect],
+        "purposes": purposes.iter().map(|p| serde_json::json!({"name": p})).collect::<Vec<_>>(),
+        "public_key_pem": public_key_pem(point.as_bytes()),
+    });
+    let admin = [
+        ("Authorization", "Bearer oidc-admin"),
+        ("Content-Type", "application/json"),
+    ];
+    let (status, _, text) = http(
+        Method::Post,
+        &format!("{url}/v1/admin/relying-parties"),
+        &admin,
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(status, 200, "{text}");
+    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // `eid rp oidc-client`: the client id and the secret, shown once.
+    let out = eid(&[
+        "rp",
+        "--backend",
+        url,
+        "--admin-token",
+        "oidc-admin",
+        "oidc-client",
+        "--id",
+        &id,
+        "--redirect-uri",
+        redirect,
+    ]);
+    assert_ok(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["client_id"], id.as_str());
+    (id, v["client_secret"].as_str().unwrap().to_owned())
+}
+
+/// PKCE S256 of `verifier` (RFC 7636 §4.2), computed here independently of the backend.
+fn s256(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+#[test]
+fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
+    use eid_core::platform::Method;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_server, url) = serve_at(
+        &db,
+        &format!("127.0.0.1:{port}"),
+        &["--admin-token", "oidc-admin"],
+    );
+    // Discovery: the issuer is the public URL, PKCE S256 and pairwise subjects only.
+    let (status, _, text) = http(
+        Method::Get,
+        &format!("{url}/.well-known/openid-configuration"),
+        &[],
+        None,
+    );
+    assert_eq!(status, 200, "{text}");
+    let meta: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(meta["issuer"], url.as_str());
+    assert_eq!(
+        meta["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        meta["subject_types_supported"],
+        serde_json::json!(["pairwise"])
+    );
+    let (_, _, jwks) = http(Method::Get, meta["jwks_uri"].as_str().unwrap(), &[], None);
+    let jwks: Value = serde_json::from_str(&jwks).unwrap();
+    let jwk = &jwks["keys"][0];
+    let point = eid_core::sdjwt::point_from_jwk(jwk).unwrap();
+
+    let bank_cb = "http://127.0.0.1:9/bank/cb";
+    let city_cb = "http://localhost:9/city/cb";
+    let (bank, bank_secret) = oidc_client(&url, "bank.example.vn", &["login", "ekyc"], bank_cb);
+    let (city, city_secret) = oidc_client(&url, "city.example.vn", &["login"], city_cb);
+    let dir = tmp.path().join("wallet");
+    let person = citizen(1);
+    assert_ok(&activate(&dir, &url, "112233", &person));
+    let authorize_url = |client: &str, redirect: &str, scope: &str, challenge: &str| {
+        format!(
+            "{}?{}",
+            meta["authorization_endpoint"].as_str().unwrap(),
+            eid_core::oid4vp::form_encode(&[
+                ("response_type", "code"),
+                ("client_id", client),
+                ("redirect_uri", redirect),
+                ("scope", scope),
+                ("state", "st-1"),
+                ("nonce", "n-0S6_WzA2Mj"),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+            ])
+        )
+    };
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-the-test-verifier";
+    // One whole login: authorize (JSON), the wallet answers, the browser's poll gets the code.
+    let login = |client: &str, redirect: &str, scope: &str| -> String {
+        let (status, _, text) = http(
+            Method::Get,
+            &authorize_url(client, redirect, scope, &s256(verifier)),
+            &[("Accept", "application/json")],
+            None,
+        );
+        assert_eq!(status, 200, "{text}");
+        let started: Value = serde_json::from_str(&text).unwrap();
+        let uri = started["openid4vp_uri"].as_str().unwrap();
+        assert!(
+            uri.starts_with("openid4vp://?client_id=x509_san_dns%3A"),
+            "{uri}"
+        );
+        let poll = started["poll_uri"].as_str().unwrap();
+        let (_, _, waiting) = http(Method::Get, poll, &[], None);
+        assert_eq!(
+            serde_json::from_str::<Value>(&waiting).unwrap()["status"],
+            "waiting"
+        );
+        let started_at = std::time::Instant::now();
+        let out = wallet(&dir, &url, "112233", &["authorize", uri, "--json"]);
+        assert_ok(&out);
+        let (_, _, done) = http(Method::Get, poll, &[], None);
+        // The wallet process (unlock, fetch and check the hub's request, present, post) and the
+        // hub's verification, until the page's poll has the code.
+        eprintln!("oidc: wallet answer to code: {:?}", started_at.elapsed());
+        let done: Value = serde_json::from_str(&done).unwrap();
+        let to = done["redirect_uri"].as_str().unwrap().to_owned();
+        assert!(to.starts_with(&format!("{redirect}?code=")), "{to}");
+        assert_eq!(query_of(&to)["state"], "st-1");
+        // The code is handed out once.
+        let (_, _, again) = http(Method::Get, poll, &[], None);
+        assert!(
+            serde_json::from_str::<Value>(&again)
+                .unwrap()
+                .get("redirect_uri")
+                .is_none()
+        );
+        query_of(&to)["code"].clone()
+    };
+    let token_url = meta["token_endpoint"].as_str().unwrap().to_owned();
+    let exchange = |auth: &str, code: &str, redirect: &str, verifier: &str| {
+        let body = eid_core::oid4vp::form_encode(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ]);
+        let (status, _, text) = http(
+            Method::Post,
+            &token_url,
+            &[
+                ("Authorization", auth),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(body.as_bytes()),
+        );
+        (status, serde_json::from_str::<Value>(&text).unwrap())
+    };
+    // The ID token: ES256 under the JWKS key, iss, aud, nonce, fresh exp; a login has sub only.
+    let id_token = |answer: &Value, client: &str| -> serde_json::Map<String, Value> {
+        let jws = eid_core::sdjwt::Jws::parse(answer["id_token"].as_str().unwrap()).unwrap();
+        jws.verify(&point).unwrap();
+        assert_eq!(jws.header["alg"], "ES256");
+        assert_eq!(jws.header["kid"], jwk["kid"]);
+        let c = jws.payload;
+        assert_eq!(c["iss"], url.as_str());
+        assert_eq!(c["aud"], client);
+        assert_eq!(c["nonce"], "n-0S6_WzA2Mj");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(c["exp"].as_u64().unwrap() > now);
+        assert!(c["iat"].as_u64().unwrap() <= now + 5);
+        c
+    };
+
+    let code = login(&bank, bank_cb, "openid");
+    let bank_basic = basic(&bank, &bank_secret);
+    // Refusals at the token endpoint, each burning nothing but the attempt's own code.
+    let (status, e) = exchange(&basic(&bank, "wrong-secret"), &code, bank_cb, verifier);
+    assert_eq!(
+        (status, e["error"].as_str().unwrap()),
+        (401, "invalid_client")
+    );
+    let (status, e) = exchange(&basic("RP-UNKNOWN", &bank_secret), &code, bank_cb, verifier);
+    assert_eq!(
+        (status, e["error"].as_str().unwrap()),
+        (401, "invalid_client")
+    );
+    // The code survived the unauthenticated attempts; redeemed now.
+    let (status, answer) = exchange(&bank_basic, &code, bank_cb, verifier);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["token_type"], "Bearer");
+    let claims = id_token(&answer, &bank);
+    let bank_sub = claims["sub"].as_str().unwrap().to_owned();
+    assert_eq!(bank_sub.len(), 43);
+    assert!(!bank_sub.contains(&person.0));
+    for c in [
+        "given_name",
+        "family_name",
+        "birthdate",
+        "personal_administrative_number",
+    ] {
+        assert!(claims.get(c).is_none(), "a login releases no claim: {c}");
+    }
+    // Replay: refused, nothing issued twice.
+    let (status, e) = exchange(&bank_basic, &code, bank_cb, verifier);
+    assert_eq!(
+        (status, e["error"].as_str().unwrap()),
+        (400, "invalid_grant")
+    );
+    assert!(e.get("id_token").is_none());
+
+    // Stable for one RP, unrelated at another.
+    let code = login(&bank, bank_cb, "openid");
+    let (_, answer) = exchange(&bank_basic, &code, bank_cb, verifier);
+    assert_eq!(id_token(&answer, &bank)["sub"], bank_sub.as_str());
+    let code = login(&city, city_cb, "openid");
+    let (status, answer) = exchange(&basic(&city, &city_secret), &code, city_cb, verifier);
+    assert_eq!(status, 200, "{answer}");
+    let city_sub = id_token(&answer, &city)["sub"].as_str().unwrap().to_owned();
+    assert_ne!(city_sub, bank_sub);
+
+    // eKYC: the identity claims in the ID token.
+    let code = login(&bank, bank_cb, "openid ekyc");
+    let (_, answer) = exchange(&bank_basic, &code, bank_cb, verifier);
+    let claims = id_token(&answer, &bank);
+    assert_eq!(claims["sub"], bank_sub.as_str());
+    assert_eq!(claims["personal_administrative_number"], person.0.as_str());
+    assert!(claims["family_name"].is_string());
+    // The city never registered eKYC.
+    let (status, headers, _) = http(
+        Method::Get,
+        &authorize_url(&city, city_cb, "openid ekyc", &s256(verifier)),
+        &[],
+        None,
+    );
+    assert_eq!(status, 303);
+    assert!(header_of(&headers, "location").contains("error=invalid_scope"));
+
+    // A wrong verifier, a wrong redirect URI, another client's code: refused and the code dies.
+    let code = login(&bank, bank_cb, "openid");
+    let (status, e) = exchange(&bank_basic, &code, bank_cb, "x".repeat(43).as_str());
+    assert_eq!(
+        (status, e["error"].as_str().unwrap()),
+        (400, "invalid_grant")
+    );
+    let (status, _) = exchange(&bank_basic, &code, bank_cb, verifier);
+    assert_eq!(status, 400, "a failed attempt burns the code");
+    let code = login(&bank, bank_cb, "openid");
+    let (status, e) = exchange(
+        &bank_basic,
+        &code,
+        "http://127.0.0.1:9/bank/other",
+        verifier,
+    );
+    assert_eq!(
+        (status, e["error"].as_str().unwrap()),
+        (400, "invalid_grant")
+    );
+    let code = login(&bank, bank_cb, "openid");
+    let (status, e) = exchange(&basic(&city, &city_secret), &code, bank_cb, verifier);
+    assert_eq!(
+        (status, e["error"].as_str().unwrap()),
+        (400, "invalid_grant")
+    );
+
+    // An expired code (its row aged in place, as time would): refused.
+    let code = login(&bank, bank_cb, "openid");
+    let aged = rusqlite::Connection::open(tmp.path().join("backend.db"))
+        .unwrap()
+        .execute(
+            "UPDATE oidc_sessions SET expires_at = 1 WHERE status = 'code_issued'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(aged, 1);
+    let (status, e) = exchange(&bank_basic, &code, bank_cb, verifier);
+    assert_eq!(
+        (status, e["error_description"].as_str().unwrap()),
+        (400, "the code expired")
+    );
+
+    // At the authorization endpoint: an unknown client or a redirect URI not registered are
+    // shown, never redirected; missing or plain PKCE goes back as invalid_request.
+    let (status, headers, _) = http(
+        Method::Get,
+        &authorize_url("RP-NOBODY", bank_cb, "openid", &s256(verifier)),
+        &[],
+        None,
+    );
+    assert_eq!(status, 400);
+    assert!(header_of(&headers, "location").is_empty());
+    let (status, headers, _) = http(
+        Method::Get,
+        &authorize_url(&bank, "http://127.0.0.1:9/evil", "openid", &s256(verifier)),
+        &[],
+        None,
+    );
+    assert_eq!(status, 400);
+    assert!(header_of(&headers, "location").is_empty());
+    let plain = authorize_url(&bank, bank_cb, "openid", verifier).replace("S256", "plain");
+    let no_pkce = authorize_url(&bank, bank_cb, "openid", "")
+        .replace("&code_challenge=&code_challenge_method=S256", "");
+    for bad in [plain, no_pkce] {
+        let (status, headers, _) = http(Method::Get, &bad, &[], None);
+        assert_eq!(status, 303, "{bad}");
+        let to = header_of(&headers, "location");
+        assert!(to.starts_with(bank_cb), "{to}");
+        assert_eq!(query_of(&to)["error"], "invalid_request");
+        assert_eq!(query_of(&to)["state"], "st-1");
+    }
+    // The browser page: the QR code and the wallet URI.
+    let (status, _, html) = http(
+        Method::Get,
+        &authorize_url(&bank, bank_cb, "openid", &s256(verifier)),
+        &[],
+        None,
+    );
+    assert_eq!(status, 200);
+    assert!(html.contains("<svg"));
+    assert!(html_attribute(&html, "data-openid4vp-uri").starts_with("openid4vp://"));
+
+    // Billing: every completed login counted (5 logins, 1 eKYC), no claim value stored.
+    let (status, _, report) = http(
+        Method::Get,
+        &format!("{url}/v1/admin/metering"),
+        &[("Authorization", "Bearer oidc-admin")],
+        None,
+    );
+    assert_eq!(status, 200, "{report}");
+    assert!(!report.contains(&person.0));
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let count = |client: &str, purpose: &str| -> u64 {
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["client_id"] == client && r["purpose"] == purpose && r["kind"] == "login")
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        count("x509_san_dns:bank.example.vn", "login"),
+        2,
+        "{report}"
+    );
+    assert_eq!(count("x509_san_dns:bank.example.vn", "ekyc"), 1, "{report}");
+    assert_eq!(
+        count("x509_san_dns:city.example.vn", "login"),
+        1,
+        "{report}"
+    );
+}
+
+/// A login across two instances on one PostgreSQL (sessions live in the database): B takes the
+/// authorization request, A serves the hub's request object and verifies the wallet's answer,
+/// B hands out the code and redeems it. Runs when EID_TEST_POSTGRES_URL is set (scripts/test.sh).
+#[test]
+fn oidc_login_across_two_instances_on_postgresql() {
+    use eid_core::platform::Method;
+    let Ok(server) = std::env::var("EID_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let name = format!("eid_oidc_{}", std::process::id());
+    let db = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(eid_backend::db::create_postgres_database(&server, &name))
+        .unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (pa, pb) = (free(), free());
+    let public = format!("http://127.0.0.1:{pa}");
+    let extra = [
+        "--admin-token",
+        "oidc-admin",
+        "--public-url",
+        public.as_str(),
+    ];
+    let (_a, a) = serve_at(&db, &format!("127.0.0.1:{pa}"), &extra);
+    let (_b, b) = serve_at(&db, &format!("127.0.0.1:{pb}"), &extra);
+    assert_eq!(a, public);
+    let cb = "http://127.0.0.1:9/cb";
+    let (client, secret) = oidc_client(&b, "bank.example.vn", &["login"], cb);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wallet");
+    assert_ok(&activate(&dir, &a, "112233", &citizen(1)));
+    let verifier = "a-verifier-of-forty-three-characters-or-more-0123";
+    let query = eid_core::oid4vp::form_encode(&[
+        ("response_type", "code"),
+        ("client_id", &client),
+        ("redirect_uri", cb),
+        ("scope", "openid"),
+        ("code_challenge", &s256(verifier)),
+        ("code_challenge_method", "S256"),
+    ]);
+    let (status, _, text) = http(
+        Method::Get,
+        &format!("{b}/v1/oidc/authorize?{query}"),
+        &[("Accept", "application/json")],
+        None,
+    );
+    assert_eq!(status, 200, "{text}");
+    let started: Value = serde_json::from_str(&text).unwrap();
+    let uri = started["openid4vp_uri"].as_str().unwrap();
+    assert!(uri.contains(&format!("127.0.0.1%3A{pa}")), "{uri}");
+    assert_ok(&wallet(&dir, &a, "112233", &["authorize", uri, "--json"]));
+    let poll = started["poll_uri"].as_str().unwrap().replace(&a, &b);
+    let (_, _, done) = http(Method::Get, &poll, &[], None);
+    let done: Value = serde_json::from_str(&done).unwrap();
+    let code = query_of(done["redirect_uri"].as_str().unwrap())["code"].clone();
+    let body = eid_core::oid4vp::form_encode(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", cb),
+        ("code_verifier", verifier),
+    ]);
+    let auth = basic(&client, &secret);
+    let (status, _, text) = http(
+        Method::Post,
+        &format!("{b}/v1/oidc/token"),
+        &[("Authorization", &auth)],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let jws = eid_core::sdjwt::Jws::parse(answer["id_token"].as_str().unwrap()).unwrap();
+    // Signed with the key both instances publish.
+    let (_, _, jwks) = http(Method::Get, &format!("{a}/v1/oidc/jwks"), &[], None);
+    let jwks: Value = serde_json::from_str(&jwks).unwrap();
+    jws.verify(&eid_core::sdjwt::point_from_jwk(&jwks["keys"][0]).unwrap())
+        .unwrap();
+    assert_eq!(jws.payload["iss"], public.as_str());
+    // Replayed at the other instance: refused.
+    let (status, _, _) = http(
+        Method::Post,
+        &format!("{a}/v1/oidc/token"),
+        &[("Authorization", &auth)],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(status, 400);
 }

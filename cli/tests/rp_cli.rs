@@ -119,7 +119,10 @@ fn an_admin_registers_lists_and_reports_relying_parties() {
         "rp-admin",
         "list",
     ]));
-    assert_eq!(list["relying_parties"].as_array().unwrap().len(), 1);
+    // The bank and the hub itself (the verifier of "Log in with e-ID", docs/adr/0042).
+    let listed = list["relying_parties"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|r| r["id"] == "RP-HUB"));
     // Nothing billed yet: an empty report over the default range.
     let report = ok(&eid(&[
         "rp",

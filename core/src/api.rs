@@ -66,6 +66,8 @@ pub mod paths {
     /// one registration, and its suspension (`DELETE`).
     pub const ADMIN_RELYING_PARTIES: &str = "/v1/admin/relying-parties";
     pub const ADMIN_RELYING_PARTY: &str = "/v1/admin/relying-parties/{id}";
+    /// `{id}`: a relying party's OIDC client (docs/adr/0042).
+    pub const ADMIN_RP_OIDC_CLIENT: &str = "/v1/admin/relying-parties/{id}/oidc";
     /// The billable events per relying party, purpose, kind and day (admin).
     pub const ADMIN_METERING: &str = "/v1/admin/metering";
     /// An mdoc reader's authentication certificate from the reader CA (docs/adr/0040).
@@ -404,6 +406,31 @@ pub struct RpRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RpList {
     pub relying_parties: Vec<RpRecord>,
+}
+
+/// POST /v1/admin/relying-parties/{id}/oidc: make a registered relying party an OIDC client of
+/// "Log in with e-ID" (docs/adr/0042) with these redirect URIs (again: new URIs, a new secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcClientRequest {
+    pub redirect_uris: Vec<String>,
+}
+
+/// Its answer: the client id (the registration id) and the secret, shown this once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+}
+
+impl std::fmt::Debug for OidcClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcClient")
+            .field("client_id", &self.client_id)
+            .field("redirect_uris", &self.redirect_uris)
+            .finish_non_exhaustive()
+    }
 }
 
 /// GET /v1/relying-parties: a COSE_Sign1 (tagged) by the police issuer, like the status list,

@@ -79,7 +79,8 @@ fn the_wallet_syncs_the_signed_registry_and_refuses_a_tampered_one() {
         assert_eq!(reg.purposes.len(), 1);
         assert_eq!(reg.purposes[0].name, "ekyc");
         assert!(!reg.purposes[0].claims.is_empty());
-        assert_eq!(w.rp_registrations().unwrap().len(), 1);
+        // The bank and the hub itself (docs/adr/0042).
+        assert_eq!(w.rp_registrations().unwrap().len(), 2);
         // The access certificate chains to what the wallet stored.
         let leaf =
             eid_crypto::x509::SignerCertificate::from_der(&rec.access_certificate.0).unwrap();
@@ -99,9 +100,9 @@ fn the_wallet_syncs_the_signed_registry_and_refuses_a_tampered_one() {
             None,
             "{db}"
         );
-        // Untampered again: both.
+        // Untampered again: both (and the hub).
         transport.tamper.store(false, Ordering::SeqCst);
         block_on(w.sync(&api, None, None)).unwrap().unwrap();
-        assert_eq!(w.rp_registrations().unwrap().len(), 2, "{db}");
+        assert_eq!(w.rp_registrations().unwrap().len(), 3, "{db}");
     }
 }

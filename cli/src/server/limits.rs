@@ -26,10 +26,11 @@ pub struct LimitArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "EID_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     max_body_bytes: usize,
-    /// Activation starts and completions per minute per client (also the burst); 0: off.
+    /// Activation starts and completions, and OIDC authorization requests, per minute per client
+    /// (also the burst); 0: off.
     #[arg(long, env = "EID_CLIENT_RATE", default_value_t = Limits::default().client_throttle.per_minute)]
     client_rate: u32,
-    /// Activation starts and completions per minute for all clients together; 0: off.
+    /// The same per minute for all clients together; 0: off.
     #[arg(long, env = "EID_GLOBAL_RATE", default_value_t = Limits::default().global_throttle.per_minute)]
     global_rate: u32,
     /// Seconds the readiness endpoint (/v1/ready) answers 503 after SIGTERM or Ctrl-C before the

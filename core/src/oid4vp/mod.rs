@@ -5,7 +5,7 @@
 //! Wallet: [`resolve_request`] ([`parse_authorization_uri`] → fetch by reference with the
 //! caller's HTTP → [`verify_request_object`] or [`unsigned_request`]) → [`select`] (DCQL over the wallet's SD-JWT VCs) → consent →
 //! [`vp_token`] → [`respond`] (`direct_post` / `direct_post.jwt`) or [`decline`].
-//! Relying party: [`request_object`] + [`authorization_uri`] → [`verify_response`].
+//! Relying party: [`pid_query`] (the PID claims asked) → [`request_object`] + [`authorization_uri`] → [`verify_response`].
 //!
 //! One job per file: `uri`, `form`, `client_id`, `client_metadata`, `request` (wallet side), `resolve` (URI to verified request), `dcql` (the query),
 //! `claims_path` (path processing), `select` (matching), `scope` (registration and purposes), `purposes` (the known ones),
@@ -46,7 +46,8 @@ pub use request::{
 pub use resolve::{FetchRequest, resolve_request};
 pub use response::{FORM_CONTENT_TYPE, ResponsePost, decline, respond, vp_token};
 pub use rp_request::{
-    PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, request_object,
+    PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, pid_query,
+    request_object,
 };
 pub use rp_verify::{
     MemoryNonceLedger, NonceLedger, ResponsePolicy, VerifiedPresentation, by_query, verify_response,

@@ -60,6 +60,17 @@ impl std::fmt::Debug for PendingRequest {
     }
 }
 
+/// The DCQL query for the PID SD-JWT VC (credential query id `pid`) asking for the top-level
+/// `claims`: what a relying party of the hub asks (`eid rp serve`, the backend's OIDC facade).
+pub fn pid_query(claims: &[&str]) -> Result<DcqlQuery, Oid4vpError> {
+    let claims: Vec<Value> = claims.iter().map(|c| json!({ "path": [c] })).collect();
+    DcqlQuery::parse(&json!({"credentials": [{
+        "id": "pid", "format": super::dcql::FORMAT_SD_JWT_VC,
+        "meta": {"vct_values": [crate::sdjwt::PID_VCT]},
+        "claims": claims
+    }]}))
+}
+
 /// A fresh random value (128 bits, base64url) for `nonce`, `state` or `wallet_nonce`.
 pub fn fresh_nonce(rng: &mut dyn Rng) -> String {
     let mut bytes = [0u8; 16];

@@ -1,6 +1,6 @@
 //! The backend's admin calls, with its admin token: the relying-party hub's (docs/adr/0036)
-//! registration, list and metering report, what `eid rp` uses; an mdoc reader's certificate
-//! (docs/adr/0040), what `eid mdoc reader-cert` uses.
+//! registration, list, metering report and OIDC clients, what `eid rp` uses; an mdoc reader's
+//! certificate (docs/adr/0040), what `eid mdoc reader-cert` uses.
 
 use super::{BackendClient, CallOptions};
 use crate::api::{
@@ -60,6 +60,23 @@ impl BackendClient {
             Some(body),
         )
         .await
+    }
+
+    /// Makes registered relying party `id` an OIDC client with `redirect_uris`; its secret
+    /// comes back once (docs/adr/0042).
+    pub async fn oidc_client(
+        &self,
+        admin_token: &str,
+        id: &str,
+        redirect_uris: &[String],
+    ) -> Result<api::OidcClient, ClientError> {
+        let body = serde_json::to_vec(&api::OidcClientRequest {
+            redirect_uris: redirect_uris.to_vec(),
+        })
+        .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let path = api::paths::ADMIN_RP_OIDC_CLIENT.replace("{id}", id);
+        self.admin(admin_token, Method::Post, &path, Some(body))
+            .await
     }
 
     /// Every registered relying party.

@@ -1,0 +1,211 @@
+//! The wallet's answer and the browser's poll. The wallet posts to the hub's response URI
+//! (`direct_post.jwt`); the answer is opened to find its session (`state`), then checked by
+//! `oid4vp::verify_response` exactly as any relying party checks it (issuer trust list, JWT
+//! status list, KB-JWT over the session's nonce, only the claims asked). The subject is made of
+//! the ID number there and sealed with the claims of the client's purpose; nothing else is kept.
+//! The browser's poll (its own token, never in the QR code) then takes the code, once.
+
+use crate::error::{Error, OAuthFailure};
+use crate::oidc::authorize::{error_redirect, with_query};
+use crate::oidc::{session, subject};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use eid_core::credential::TrustList;
+use eid_core::oid4vp::{self, MemoryNonceLedger, ResponsePolicy};
+use eid_crypto::trust::TrustStore;
+use serde_json::{Map, Value, json};
+use sqlx::Row;
+use std::sync::Arc;
+
+/// Seconds a code is valid once the browser took it.
+pub const CODE_LIFETIME: u64 = 60;
+
+/// What the ID token will say, sealed in the session until the code is redeemed.
+pub fn seal_purpose(id: &str) -> String {
+    format!("oidc-result/{id}")
+}
+
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+const REFUSED: OAuthFailure = OAuthFailure::invalid_request("the presentation was refused");
+
+/// POST /v1/oidc/response
+pub async fn response(State(state): State<Arc<AppState>>, body: String) -> Response {
+    match answer(&state, &body).await {
+        Ok(()) => no_store(axum::Json(json!({})).into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
+    let form = oid4vp::form_decode(body).map_err(|_| REFUSED)?;
+    if form.contains_key("error") {
+        // The citizen declined (an unencrypted error response names its session).
+        let id = form.get("state").ok_or(REFUSED)?;
+        let mut w = state.store.write().await?;
+        let done = sqlx::query(
+            "UPDATE oidc_sessions SET status = 'refused' WHERE id = $1 AND status = 'waiting'",
+        )
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        w.commit().await?;
+        return if done == 1 { Ok(()) } else { Err(REFUSED) };
+    }
+    // The session is inside the JWE: open it once to find it, then verify it against that one.
+    let jwe = form.get("response").ok_or(REFUSED)?;
+    let opened = oid4vp::decrypt(jwe, &state.oidc.decryption, Some(session::ENC_KID))
+        .map_err(|_| REFUSED)?;
+    let id = serde_json::from_slice::<Value>(&opened.plaintext)
+        .ok()
+        .and_then(|v| v.get("state").and_then(Value::as_str).map(str::to_owned))
+        .ok_or(REFUSED)?;
+    let row = sqlx::query(
+        "SELECT s.purpose, s.vp_nonce, s.rp_id, r.dns_name FROM oidc_sessions s \
+         JOIN relying_parties r ON r.id = s.rp_id \
+         WHERE s.id = $1 AND s.status = 'waiting' AND s.expires_at > $2",
+    )
+    .bind(&id)
+    .bind(state.now_i64())
+    .fetch_optional(state.store.pool())
+    .await?
+    .ok_or(REFUSED)?;
+    let (purpose, vp_nonce, rp_id, sector): (String, String, String, String) = (
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+    );
+    let pending = session::pending(state, &id, &vp_nonce, &purpose)?;
+    let trust = TrustList::decode(&state.keys.trust_list_cbor)
+        .map_err(|_| Error::Config("trust list".into()))?;
+    let mut issuer_trust = TrustStore::new();
+    for a in trust.anchors() {
+        issuer_trust
+            .add_der(a)
+            .map_err(|_| Error::Config("trust list anchor".into()))?;
+    }
+    let status_jwt = crate::lists::current_jwt(state).await?;
+    let now = state.now();
+    // Synchronous, and its borrows end before the next await.
+    let presentations = {
+        let status_list =
+            |uri: &str| eid_core::sdjwt::verify_status_list_jwt(&status_jwt, uri, &trust, now).ok();
+        let policy = ResponsePolicy {
+            issuer_trust: &issuer_trust,
+            now,
+            max_age: session::LOGIN_LIFETIME,
+            status_list: &status_list,
+            decryption_key: Some(&state.oidc.decryption),
+        };
+        // The session leaves `waiting` once (below): that is this nonce's ledger.
+        oid4vp::verify_response(&pending, body, &policy, &mut MemoryNonceLedger::default())
+            .map_err(|e| {
+                tracing::info!(reason = %e, "OIDC login: presentation refused");
+                REFUSED
+            })?
+    };
+    let claims: Map<String, Value> = presentations.into_iter().flat_map(|p| p.claims).collect();
+    let id_number = claims
+        .get("personal_administrative_number")
+        .and_then(Value::as_str)
+        .ok_or(REFUSED)?;
+    let sub = subject::pairwise(&state.oidc.pairwise, &sector, id_number);
+    let released: Map<String, Value> = session::released_claims(&purpose)
+        .iter()
+        .filter_map(|c| claims.get(*c).map(|v| ((*c).to_owned(), v.clone())))
+        .collect();
+    let result = serde_json::to_vec(&json!({ "sub": sub, "claims": released }))
+        .map_err(|_| Error::Config("encoding".into()))?;
+    let sealed = state.oidc.seal.seal(&seal_purpose(&id), &result)?;
+    let mut w = state.store.write().await?;
+    let done = sqlx::query(
+        "UPDATE oidc_sessions SET status = 'answered', sealed_result = $1 \
+         WHERE id = $2 AND status = 'waiting'",
+    )
+    .bind(sealed)
+    .bind(&id)
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected();
+    w.commit().await?;
+    if done != 1 {
+        return Err(REFUSED);
+    }
+    tracing::info!(rp = %rp_id, purpose = %purpose, "OIDC login answered by the wallet");
+    Ok(())
+}
+
+/// GET /v1/oidc/poll/{token}: `waiting`, or where the browser goes now (once with the code).
+pub async fn poll(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> Response {
+    match poll_inner(&state, &token).await {
+        Ok(v) => no_store(axum::Json(v).into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn poll_inner(state: &AppState, token: &str) -> Result<Value, OAuthFailure> {
+    let row = sqlx::query(
+        "SELECT id, status, redirect_uri, rp_state, expires_at FROM oidc_sessions \
+         WHERE poll_hash = $1",
+    )
+    .bind(session::sha256(token))
+    .fetch_optional(state.store.pool())
+    .await?
+    .ok_or(OAuthFailure::not_found("no such login"))?;
+    let (id, status, redirect_uri, rp_state, expires_at): (
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+    ) = (
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+    );
+    let now = state.now_i64();
+    Ok(match status.as_str() {
+        "waiting" if expires_at > now => json!({"status": "waiting"}),
+        "waiting" | "refused" => json!({
+            "status": "refused",
+            "redirect_uri": error_redirect(&redirect_uri, rp_state.as_deref(), "access_denied"),
+        }),
+        "answered" => {
+            let code = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(crate::http::random_bytes(32)?);
+            let mut w = state.store.write().await?;
+            let done = sqlx::query(
+                "UPDATE oidc_sessions SET status = 'code_issued', code_hash = $1, \
+                 expires_at = $2 WHERE id = $3 AND status = 'answered'",
+            )
+            .bind(session::sha256(&code))
+            .bind(now + CODE_LIFETIME as i64)
+            .bind(&id)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+            w.commit().await?;
+            if done != 1 {
+                return Ok(json!({"status": "done"}));
+            }
+            let mut pairs = vec![("code", code.as_str())];
+            if let Some(s) = rp_state.as_deref() {
+                pairs.push(("state", s));
+            }
+            let query = oid4vp::form_encode(&pairs);
+            json!({"status": "done", "redirect_uri": with_query(&redirect_uri, &query)})
+        }
+        _ => json!({"status": "done"}),
+    })
+}
