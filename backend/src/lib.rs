@@ -8,6 +8,7 @@ mod activation;
 mod app;
 mod auth;
 mod batch;
+mod ca_row;
 mod cache;
 mod clock;
 mod coherence;

@@ -7,14 +7,12 @@
 //! database holding that one. Published in the trust list as `reader_ca`, a role of its own:
 //! the wallet never takes it as an IACA, nor an IACA as a reader CA.
 
+use crate::ca_row;
 use crate::db::Store;
 use crate::error::Error;
-use crate::keys::{
-    FIXTURE, GENERATED, NewRow, RowKey, Vault, certificate_point, insert, keys_err, open_all,
-};
+use crate::keys::{RowKey, Vault, keys_err};
 use crate::signing::ca::{self, C, CN, O};
 use crate::signing::iaca::MdocProfile;
-use der::Decode;
 use x509_cert::name::Name;
 
 /// Every purpose of this module's rows starts so (`keys::Keys::load` leaves them alone).
@@ -45,20 +43,16 @@ impl std::fmt::Debug for ReaderCa {
 /// Makes the reader CA on the first start that has none; refuses a production start on the
 /// development one.
 pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> Result<(), Error> {
-    if crate::keys::purpose_present(store, READER_CA_PURPOSE, dev_mode, "reader CA").await? {
-        return Ok(());
-    }
-    let (key, certificate, origin) = if dev_mode {
+    let fixture = || {
         let f =
             eid_fixtures::mdoc::MdocFixtures::new().map_err(|_| keys_err("fixture reader CA"))?;
-        (
+        Ok((
             RowKey::Sealed(f.reader.ca_signing_key().clone()),
             f.reader.ca.clone(),
-            FIXTURE,
-        )
-    } else {
-        let key = RowKey::generate(vault)?;
-        let cert = ca::build(
+        ))
+    };
+    let generate = |key: &RowKey| {
+        ca::build(
             MdocProfile::ReaderCa {
                 subject: ca::name(&[(C, "VN"), (O, "Bo Cong an"), (CN, "Reader CA Viet Nam")])?,
                 issuer_uri: ISSUER_URI.into(),
@@ -66,42 +60,20 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
             &ca::serial()?,
             ca::validity(now, READER_CA_LIFETIME)?,
             ca::spki(&key.public())?,
-            &key,
-        )?;
-        (key, cert, GENERATED)
+            key,
+        )
     };
-    let row = NewRow {
-        id: format!("initial:{READER_CA_PURPOSE}"),
-        purpose: READER_CA_PURPOSE.into(),
-        origin,
-        certificate,
-        key,
-        signs_from: 0,
-    };
-    insert(store, &vault.kek, std::slice::from_ref(&row), now).await?;
-    tracing::info!(development = dev_mode, "reader CA made");
-    Ok(())
+    let id = (READER_CA_PURPOSE, "reader CA");
+    ca_row::ensure(store, vault, dev_mode, now, id, fixture, generate).await
 }
 
 /// Opens the reader CA.
 pub async fn load(store: &Store, vault: &Vault) -> Result<ReaderCa, Error> {
-    let k = open_all(store, vault)
-        .await?
-        .into_iter()
-        .rfind(|k| k.purpose == READER_CA_PURPOSE)
-        .ok_or_else(|| keys_err("no reader CA"))?;
-    if certificate_point(&k.certificate).as_deref() != Some(&k.key.public()) {
-        return Err(keys_err("the reader CA key does not match its certificate"));
-    }
-    let name = x509_cert::Certificate::from_der(&k.certificate)
-        .map_err(|_| keys_err("reader CA certificate"))?
-        .tbs_certificate()
-        .subject()
-        .clone();
+    let r = ca_row::load(store, vault, READER_CA_PURPOSE, "reader CA").await?;
     Ok(ReaderCa {
-        certificate: k.certificate,
-        key: k.key,
-        name,
+        certificate: r.certificate,
+        key: r.key,
+        name: r.name,
     })
 }
 

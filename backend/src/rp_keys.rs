@@ -5,14 +5,12 @@
 //! city app verify against a development backend), and a production start refuses a database
 //! holding that one. Published in the trust list (`rp_ca`).
 
+use crate::ca_row;
 use crate::db::Store;
 use crate::error::Error;
-use crate::keys::{
-    FIXTURE, GENERATED, NewRow, RowKey, Vault, certificate_point, insert, keys_err, open_all,
-};
+use crate::keys::{RowKey, Vault, keys_err};
 use crate::signing::ca::{self, C, CN, O, Profile};
 use crate::signing::rp_access::{ACCESS_CERT_LIFETIME, AccessProfile};
-use der::Decode;
 use x509_cert::name::Name;
 
 /// Every purpose of this module's rows starts so (`keys::Keys::load` leaves them alone).
@@ -38,20 +36,16 @@ impl std::fmt::Debug for RpCa {
 /// Makes the RP CA on the first start that has none; refuses a production start on the
 /// development one.
 pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> Result<(), Error> {
-    if crate::keys::purpose_present(store, RP_CA_PURPOSE, dev_mode, "RP CA").await? {
-        return Ok(());
-    }
-    let (key, certificate, origin) = if dev_mode {
+    let fixture = || {
         let pki =
             eid_fixtures::relying_parties::RpPki::new().map_err(|_| keys_err("fixture RP CA"))?;
-        (
+        Ok((
             RowKey::Sealed(pki.ca.signing_key().clone()),
             pki.ca.der.clone(),
-            FIXTURE,
-        )
-    } else {
-        let key = RowKey::generate(vault)?;
-        let cert = ca::build(
+        ))
+    };
+    let generate = |key: &RowKey| {
+        ca::build(
             Profile {
                 subject: ca::name(&[(C, "VN"), (O, "Bo Cong an"), (CN, "RP CA Viet Nam")])?,
                 issuer: None,
@@ -59,42 +53,20 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
             &ca::serial()?,
             ca::validity(now, RP_CA_LIFETIME)?,
             ca::spki(&key.public())?,
-            &key,
-        )?;
-        (key, cert, GENERATED)
+            key,
+        )
     };
-    let row = NewRow {
-        id: format!("initial:{RP_CA_PURPOSE}"),
-        purpose: RP_CA_PURPOSE.into(),
-        origin,
-        certificate,
-        key,
-        signs_from: 0,
-    };
-    insert(store, &vault.kek, std::slice::from_ref(&row), now).await?;
-    tracing::info!(development = dev_mode, "RP CA made");
-    Ok(())
+    let id = (RP_CA_PURPOSE, "RP CA");
+    ca_row::ensure(store, vault, dev_mode, now, id, fixture, generate).await
 }
 
 /// Opens the RP CA.
 pub async fn load(store: &Store, vault: &Vault) -> Result<RpCa, Error> {
-    let k = open_all(store, vault)
-        .await?
-        .into_iter()
-        .rfind(|k| k.purpose == RP_CA_PURPOSE)
-        .ok_or_else(|| keys_err("no RP CA"))?;
-    if certificate_point(&k.certificate).as_deref() != Some(&k.key.public()) {
-        return Err(keys_err("the RP CA key does not match its certificate"));
-    }
-    let name = x509_cert::Certificate::from_der(&k.certificate)
-        .map_err(|_| keys_err("RP CA certificate"))?
-        .tbs_certificate()
-        .subject()
-        .clone();
+    let r = ca_row::load(store, vault, RP_CA_PURPOSE, "RP CA").await?;
     Ok(RpCa {
-        certificate: k.certificate,
-        key: k.key,
-        name,
+        certificate: r.certificate,
+        key: r.key,
+        name: r.name,
     })
 }
 
