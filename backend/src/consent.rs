@@ -33,8 +33,8 @@ use opaque_ke::{
 use sqlx::Row;
 use std::sync::Arc;
 
-/// Purposes of the sealed blobs (associated data, so one cannot stand in for the other).
-const SEAL_SETUP: &str = "consent-setup";
+/// Purpose of the sealed login state (associated data; the setup's is
+/// `sealed_setup::CONSENT_SETUP`'s, so one cannot stand in for the other).
 const SEAL_LOGIN: &str = "consent-login";
 
 /// The consent service of a running backend.
@@ -74,31 +74,20 @@ impl Consent {
     /// The service with its setup (made on first start and stored sealed under the backend's
     /// key-encryption key, docs/adr/0018).
     pub async fn open(store: &Store, seal: Arc<SealKey>, now: u64) -> Result<Consent, Error> {
-        let load = || async {
-            sqlx::query("SELECT sealed FROM consent_setup WHERE id = 1")
-                .fetch_optional(store.pool())
-                .await
+        let make = || {
+            Ok(zeroize::Zeroizing::new(
+                ServerSetup::<Suite>::new(&mut SysRng).serialize().to_vec(),
+            ))
         };
-        if load().await?.is_none() {
-            let fresh = ServerSetup::<Suite>::new(&mut SysRng);
-            let sealed = seal.seal(SEAL_SETUP, &fresh.serialize())?;
-            let mut w = store.write().await?;
-            // Another instance starting at the same moment may win: then both use its setup.
-            sqlx::query(
-                "INSERT INTO consent_setup (id, sealed, created_at) VALUES (1, $1, $2) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(sealed)
-            .bind(i64::try_from(now).unwrap_or(i64::MAX))
-            .execute(&mut *w.tx)
-            .await?;
-            w.commit().await?;
-        }
-        let row = load()
-            .await?
-            .ok_or(Error::Config("consent setup missing".into()))?;
-        let sealed: Vec<u8> = row.try_get(0)?;
-        let setup = ServerSetup::<Suite>::deserialize(&seal.open(SEAL_SETUP, &sealed)?)
+        let plain = crate::sealed_setup::open_or_make(
+            store,
+            &seal,
+            &crate::sealed_setup::CONSENT_SETUP,
+            now,
+            make,
+        )
+        .await?;
+        let setup = ServerSetup::<Suite>::deserialize(&plain)
             .map_err(|_| Error::Config("the consent setup does not decode".into()))?;
         Ok(Consent { setup, seal })
     }

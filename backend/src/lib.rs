@@ -43,6 +43,7 @@ mod replica;
 pub mod rp_keys;
 pub mod rp_registry;
 mod sdjwt_issue;
+mod sealed_setup;
 mod server;
 pub mod signing;
 pub mod sms;

@@ -7,12 +7,9 @@
 use crate::db::Store;
 use crate::error::Error;
 use crate::signing::seal::SealKey;
-use sqlx::Row;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
-/// Associated data of the sealed row.
-const SEAL_SECRETS: &str = "oidc-secrets";
 const PARTS: usize = 4;
 
 /// The facade's keys of a running backend.
@@ -48,33 +45,21 @@ impl OidcKeys {
     /// Opens the keys, making them on the first start (another instance starting at the same
     /// moment may win: then both use its row).
     pub async fn open(store: &Store, seal: Arc<SealKey>, now: u64) -> Result<OidcKeys, Error> {
-        let load = || async {
-            sqlx::query("SELECT sealed FROM oidc_secrets WHERE id = 1")
-                .fetch_optional(store.pool())
-                .await
-        };
-        if load().await?.is_none() {
+        let make = || {
             let mut plain = Zeroizing::new(crate::http::random_bytes(32)?);
             for _ in 1..PARTS {
                 plain.extend_from_slice(&scalar()?);
             }
-            let sealed = seal.seal(SEAL_SECRETS, &plain)?;
-            let mut w = store.write().await?;
-            sqlx::query(
-                "INSERT INTO oidc_secrets (id, sealed, created_at) VALUES (1, $1, $2) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(sealed)
-            .bind(i64::try_from(now).unwrap_or(i64::MAX))
-            .execute(&mut *w.tx)
-            .await?;
-            w.commit().await?;
-        }
-        let row = load()
-            .await?
-            .ok_or(Error::Config("OIDC secrets missing".into()))?;
-        let sealed: Vec<u8> = row.try_get(0)?;
-        let plain = seal.open(SEAL_SECRETS, &sealed)?;
+            Ok(plain)
+        };
+        let plain = crate::sealed_setup::open_or_make(
+            store,
+            &seal,
+            &crate::sealed_setup::OIDC_SECRETS,
+            now,
+            make,
+        )
+        .await?;
         if plain.len() != 32 * PARTS {
             return Err(Error::Config("stored OIDC secrets".into()));
         }
