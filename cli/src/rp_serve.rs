@@ -111,8 +111,9 @@ impl Rp {
         let mut rng = eid_crypto::OsRng;
         let state = oid4vp::fresh_nonce(&mut rng);
         let nonce = oid4vp::fresh_nonce(&mut rng);
-        let names: Vec<&str> = CLAIMS.iter().map(|(c, _)| *c).collect();
-        let dcql = oid4vp::pid_query(&names)?;
+        let paths: Vec<[&str; 1]> = CLAIMS.iter().map(|(c, _)| [*c]).collect();
+        let paths: Vec<&[&str]> = paths.iter().map(|p| &p[..]).collect();
+        let dcql = oid4vp::pid_query(&paths)?;
         let enc_point = p256::elliptic_curve::sec1::ToSec1Point::to_sec1_point(
             &self.enc_key.public_key(),
             false,

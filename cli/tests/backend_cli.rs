@@ -1877,7 +1877,12 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
 
     let bank_cb = "http://127.0.0.1:9/bank/cb";
     let city_cb = "http://localhost:9/city/cb";
-    let (bank, bank_secret) = oidc_client(&url, "bank.example.vn", &["login", "ekyc"], bank_cb);
+    let (bank, bank_secret) = oidc_client(
+        &url,
+        "bank.example.vn",
+        &["login", "ekyc", "age_check"],
+        bank_cb,
+    );
     let (city, city_secret) = oidc_client(&url, "city.example.vn", &["login"], city_cb);
     let dir = tmp.path().join("wallet");
     let person = citizen(1);
@@ -2085,6 +2090,35 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
         (status, e["error_description"].as_str().unwrap()),
         (400, "the code expired")
     );
+
+    // An age check: over 18 and nothing else, under the same subject. The eight logins so far
+    // spent the wallet's batch of SD-JWT VCs: a sync refills it.
+    assert_ok(&wallet(&dir, &url, "112233", &["sync"]));
+    let code = login(&bank, bank_cb, "openid age_check");
+    let (status, answer) = exchange(&bank_basic, &code, bank_cb, verifier);
+    assert_eq!(status, 200, "{answer}");
+    let claims = id_token(&answer, &bank);
+    assert_eq!(claims["sub"], bank_sub.as_str());
+    assert_eq!(claims["age_equal_or_over"], serde_json::json!({"18": true}));
+    for c in [
+        "given_name",
+        "family_name",
+        "birthdate",
+        "personal_administrative_number",
+        "age_in_years",
+        "age_birth_year",
+    ] {
+        assert!(claims.get(c).is_none(), "an age check releases no {c}");
+    }
+    // The city never registered it.
+    let (status, headers, _) = http(
+        Method::Get,
+        &authorize_url(&city, city_cb, "openid age_check", &s256(verifier)),
+        &[],
+        None,
+    );
+    assert_eq!(status, 303);
+    assert!(header_of(&headers, "location").contains("error=invalid_scope"));
 
     // At the authorization endpoint: an unknown client or a redirect URI not registered are
     // shown, never redirected; missing or plain PKCE goes back as invalid_request.

@@ -41,7 +41,8 @@ pub fn with_query(uri: &str, query: &str) -> String {
     format!("{uri}{sep}{query}")
 }
 
-/// The purpose the scope asks for: `openid` alone is a login, `openid ekyc` an eKYC.
+/// The purpose the scope asks for: `openid` alone is a login, `openid ekyc` an eKYC, `openid
+/// age_check` an age check.
 fn purpose_of(scope: &str) -> Option<&'static str> {
     let words: Vec<&str> = scope.split(' ').filter(|w| !w.is_empty()).collect();
     if !words.contains(&"openid") {
@@ -51,6 +52,7 @@ fn purpose_of(scope: &str) -> Option<&'static str> {
     match rest.as_slice() {
         [] => Some(purposes::LOGIN),
         [w] if **w == purposes::EKYC => Some(purposes::EKYC),
+        [w] if **w == purposes::AGE_CHECK => Some(purposes::AGE_CHECK),
         _ => None,
     }
 }
@@ -204,6 +206,7 @@ mod tests {
         assert_eq!(purpose_of("openid"), Some("login"));
         assert_eq!(purpose_of("ekyc openid"), Some("ekyc"));
         assert_eq!(purpose_of("ekyc"), None);
+        assert_eq!(purpose_of("openid age_check"), Some("age_check"));
         assert_eq!(purpose_of("openid profile"), None);
         assert_eq!(purpose_of("openid ekyc age_check"), None);
     }

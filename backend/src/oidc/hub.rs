@@ -19,6 +19,8 @@ const HUB_NUMBER: &str = "EID-HUB-OIDC";
 /// The hub's own purpose for a `login`: the ID number only (the subject is derived from it and
 /// never leaves the hub).
 pub const SUBJECT_PURPOSE: &str = "oidc_subject";
+/// The hub's own purpose for an `age_check` login: the ID number (for the subject) and over 18.
+pub const AGE_PURPOSE: &str = "oidc_age_check";
 /// Development fallback when the public URL's host is no DNS name (a loopback address).
 const DEV_DNS: &str = "login.eid.localhost";
 /// An access certificate is renewed after this many seconds (it lives 90 days).
@@ -66,6 +68,13 @@ pub async fn ensure(state: &AppState) -> Result<(), Error> {
         RpPurpose {
             name: SUBJECT_PURPOSE.into(),
             claims: vec![json!(["personal_administrative_number"])],
+        },
+        RpPurpose {
+            name: AGE_PURPOSE.into(),
+            claims: vec![
+                json!(["personal_administrative_number"]),
+                json!(super::session::AGE_OVER_18),
+            ],
         },
         RpPurpose {
             name: purposes::EKYC.into(),

@@ -43,8 +43,11 @@ pub mod paths {
 }
 
 /// The scopes besides `openid`, one per purpose beyond a login.
-pub fn purpose_scopes() -> [&'static str; 1] {
-    [eid_core::oid4vp::purposes::EKYC]
+pub fn purpose_scopes() -> [&'static str; 2] {
+    [
+        eid_core::oid4vp::purposes::EKYC,
+        eid_core::oid4vp::purposes::AGE_CHECK,
+    ]
 }
 
 /// The facade's routes (merged into the backend's router, under its layers). The authorization

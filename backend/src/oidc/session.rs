@@ -25,9 +25,28 @@ pub const LOGIN_LIFETIME: u64 = 300;
 /// The `kid` of the hub's response encryption key.
 pub const ENC_KID: &str = "hub-enc";
 
-/// The claims the hub asks the wallet for, per purpose of the client: a login only the ID
-/// number (the subject is made of it and it never leaves the hub), an eKYC the identity.
-pub fn asked_claims(purpose: &str) -> &'static [&'static str] {
+/// The claim paths the hub asks the wallet for, per purpose of the client: the ID number always
+/// (the subject is made of it and it never leaves the hub), and what the purpose releases: an
+/// eKYC the identity, an age check over 18 only.
+pub fn asked_claims(purpose: &str) -> &'static [&'static [&'static str]] {
+    match purpose {
+        purposes::EKYC => &[
+            &["family_name"],
+            &["given_name"],
+            &["birthdate"],
+            &["personal_administrative_number"],
+        ],
+        purposes::AGE_CHECK => &[&["personal_administrative_number"], AGE_OVER_18],
+        _ => &[&["personal_administrative_number"]],
+    }
+}
+
+/// Over 18 in the PID: `age_equal_or_over.18` (the other thresholds stay undisclosed).
+pub const AGE_OVER_18: &[&str] = &["age_equal_or_over", "18"];
+
+/// The top-level claims of a purpose that go into the ID token (a login: none, only `sub`); of
+/// `age_equal_or_over` only what was disclosed, `{"18": true|false}`.
+pub fn released_claims(purpose: &str) -> &'static [&'static str] {
     match purpose {
         purposes::EKYC => &[
             "family_name",
@@ -35,14 +54,7 @@ pub fn asked_claims(purpose: &str) -> &'static [&'static str] {
             "birthdate",
             "personal_administrative_number",
         ],
-        _ => &["personal_administrative_number"],
-    }
-}
-
-/// The claims of a purpose that go into the ID token (a login: none, only `sub`).
-pub fn released_claims(purpose: &str) -> &'static [&'static str] {
-    match purpose {
-        purposes::EKYC => asked_claims(purposes::EKYC),
+        purposes::AGE_CHECK => &["age_equal_or_over"],
         _ => &[],
     }
 }

@@ -60,10 +60,11 @@ impl std::fmt::Debug for PendingRequest {
     }
 }
 
-/// The DCQL query for the PID SD-JWT VC (credential query id `pid`) asking for the top-level
-/// `claims`: what a relying party of the hub asks (`eid rp serve`, the backend's OIDC facade).
-pub fn pid_query(claims: &[&str]) -> Result<DcqlQuery, Oid4vpError> {
-    let claims: Vec<Value> = claims.iter().map(|c| json!({ "path": [c] })).collect();
+/// The DCQL query for the PID SD-JWT VC (credential query id `pid`) asking for the claims at
+/// `paths` (a top-level claim is a one-element path, `["age_equal_or_over", "18"]` one inside an
+/// object): what a relying party of the hub asks (`eid rp serve`, the backend's OIDC facade).
+pub fn pid_query(paths: &[&[&str]]) -> Result<DcqlQuery, Oid4vpError> {
+    let claims: Vec<Value> = paths.iter().map(|p| json!({ "path": p })).collect();
     DcqlQuery::parse(&json!({"credentials": [{
         "id": "pid", "format": super::dcql::FORMAT_SD_JWT_VC,
         "meta": {"vct_values": [crate::sdjwt::PID_VCT]},
