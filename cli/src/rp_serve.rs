@@ -341,12 +341,7 @@ pub fn run(backend: &str, args: RpServeArgs) -> Result<ExitCode> {
     let api = crate::context::client(backend)?;
     let t = crate::context::block_on(api.trust_list())??;
     let trust = TrustList::decode(&t.issuers.0).map_err(|_| anyhow!("trust list"))?;
-    let mut issuer_trust = TrustStore::new();
-    for a in trust.anchors() {
-        issuer_trust
-            .add_der(a)
-            .map_err(|_| anyhow!("trust list anchor"))?;
-    }
+    let issuer_trust = trust.anchor_store().clone();
     let mut enc = [0u8; 32];
     eid_crypto::Rng::fill(&mut eid_crypto::OsRng, &mut enc);
     let enc_key = p256::SecretKey::from_slice(&enc).map_err(|_| anyhow!("encryption key"))?;

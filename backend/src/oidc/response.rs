@@ -13,9 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use eid_core::credential::TrustList;
 use eid_core::oid4vp::{self, MemoryNonceLedger, ResponsePolicy};
-use eid_crypto::trust::TrustStore;
 use serde_json::{Map, Value, json};
 use sqlx::Row;
 use std::sync::Arc;
@@ -85,22 +83,15 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
         row.try_get(3)?,
     );
     let pending = session::pending(state, &id, &vp_nonce, &purpose)?;
-    let trust = TrustList::decode(&state.keys.trust_list_cbor)
-        .map_err(|_| Error::Config("trust list".into()))?;
-    let mut issuer_trust = TrustStore::new();
-    for a in trust.anchors() {
-        issuer_trust
-            .add_der(a)
-            .map_err(|_| Error::Config("trust list anchor".into()))?;
-    }
+    let trust = &state.keys.trust_list;
     let status_jwt = crate::lists::current_jwt(state).await?;
     let now = state.now();
     // Synchronous, and its borrows end before the next await.
     let presentations = {
         let status_list =
-            |uri: &str| eid_core::sdjwt::verify_status_list_jwt(&status_jwt, uri, &trust, now).ok();
+            |uri: &str| eid_core::sdjwt::verify_status_list_jwt(&status_jwt, uri, trust, now).ok();
         let policy = ResponsePolicy {
-            issuer_trust: &issuer_trust,
+            issuer_trust: trust.anchor_store(),
             now,
             max_age: session::LOGIN_LIFETIME,
             status_list: &status_list,

@@ -223,6 +223,11 @@ impl TrustList {
         self.ca_der.len()
     }
 
+    /// The anchors as a store, for verifiers that check an `x5c` chain to them.
+    pub fn anchor_store(&self) -> &TrustStore {
+        &self.cas
+    }
+
     /// The anchors (CA certificates, DER), in insertion order.
     pub fn anchors(&self) -> &[Vec<u8>] {
         &self.ca_der

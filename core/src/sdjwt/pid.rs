@@ -17,7 +17,6 @@ use super::status_list::StatusList;
 use super::verify::{KeyBindingPolicy, Verified, VerifyOptions, verify};
 use crate::credential::{Date, DocumentKind, IdentityCard, TrustList};
 use base64::Engine;
-use eid_crypto::trust::TrustStore;
 use serde_json::{Map, Value, json};
 
 /// The `vct` of the identity's SD-JWT VC.
@@ -92,15 +91,6 @@ pub fn pid_concealed(claims: &Map<String, Value>) -> Vec<ClaimPath> {
     paths
 }
 
-/// The trust list's anchors as a store for `x5c` chains.
-fn anchors(trust: &TrustList) -> Result<TrustStore, SdJwtError> {
-    let mut store = TrustStore::new();
-    for der in trust.anchors() {
-        store.add_der(der).map_err(|_| SdJwtError::Untrusted)?;
-    }
-    Ok(store)
-}
-
 /// The `x5c` leaf of a verified header must be an issuer the trust list authorises for
 /// identity at `now` (the chain to an anchor is already checked).
 fn identity_issuer(
@@ -131,11 +121,10 @@ pub fn verify_pid(
     now: u64,
     key_binding: Option<KeyBindingPolicy<'_>>,
 ) -> Result<Verified, SdJwtError> {
-    let store = anchors(trust)?;
     let verified = verify(
         presentation,
         &VerifyOptions {
-            issuer: IssuerKey::X5c(&store),
+            issuer: IssuerKey::X5c(trust.anchor_store()),
             typ: Some(super::SD_JWT_VC_TYP),
             now,
             key_binding,
@@ -156,8 +145,7 @@ pub fn verify_status_list_jwt(
     trust: &TrustList,
     now: u64,
 ) -> Result<StatusList, SdJwtError> {
-    let store = anchors(trust)?;
-    let list = StatusList::from_jwt(jwt, uri, IssuerKey::X5c(&store), now)?;
+    let list = StatusList::from_jwt(jwt, uri, IssuerKey::X5c(trust.anchor_store()), now)?;
     identity_issuer(&Jws::parse(jwt)?.header, trust, now)?;
     Ok(list)
 }
