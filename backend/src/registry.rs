@@ -141,17 +141,18 @@ async fn add_missing_kinds(
     now: u64,
     population: usize,
 ) -> Result<usize, Error> {
-    let held: Vec<String> = sqlx::query("SELECT DISTINCT kind FROM registry_records")
-        .fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?;
-    let signers = DocumentKind::ALL
-        .into_iter()
-        .filter(|k| !held.iter().any(|h| h == k.as_str()))
-        .map(|kind| keys.issuer_arc(kind, now).map(|k| (kind, k)))
-        .collect::<Result<BTreeMap<_, _>, Error>>()?;
+    // One row per kind is enough to know it is seeded: a start never scans the whole registry.
+    let mut signers = BTreeMap::new();
+    for kind in DocumentKind::ALL {
+        let seeded = sqlx::query("SELECT 1 FROM registry_records WHERE kind = $1 LIMIT 1")
+            .bind(kind.as_str())
+            .fetch_optional(store.pool())
+            .await?
+            .is_some();
+        if !seeded {
+            signers.insert(kind, keys.issuer_arc(kind, now)?);
+        }
+    }
     if signers.is_empty() {
         return Ok(0);
     }
