@@ -9,6 +9,8 @@
 #
 #   scripts/load-activation.sh                       # 200 citizens, 8 in flight
 #   POPULATION=400 CONCURRENCY=16 scripts/load-activation.sh
+#   THROTTLE=1 scripts/load-activation.sh            # the shared throttles on (docs/adr/0052), at
+#                                                    # rates that never refuse: what they cost
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POPULATION="${POPULATION:-200}"
@@ -27,7 +29,12 @@ export PG_DURABLE=1
 pg_start >/dev/null
 chmod 755 "$work"
 
-serve postgres "$EID_TEST_POSTGRES_URL" --population "$POPULATION" --client-rate 0 --global-rate 0
+# The load comes from one address: with THROTTLE=1 both buckets are taken on every start and
+# complete (a database round trip each) but never run dry.
+RATE=0
+[ "${THROTTLE:-0}" = 1 ] && RATE=100000000
+serve postgres "$EID_TEST_POSTGRES_URL" --population "$POPULATION" --client-rate "$RATE" \
+  --global-rate "$RATE"
 counters() {
   pg_sql "SELECT json_build_object('commits', (SELECT xact_commit FROM pg_stat_database \
     WHERE datname = current_database()), 'wal_sync', wal_sync, 'wal_bytes', wal_bytes) FROM pg_stat_wal"
@@ -49,7 +56,7 @@ wait "$sampler" 2>/dev/null || true
 after="$(counters)"
 stop_server
 
-python3 - "$before" "$after" "$work/waits.txt" "$result" "$(pg_settings_json)" <<'PY'
+python3 - "$before" "$after" "$work/waits.txt" "$result" "$(pg_settings_json)" "$RATE" <<'PY'
 import json, sys
 before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 result, settings = json.loads(sys.argv[4]), json.loads(sys.argv[5])
@@ -64,5 +71,6 @@ result["postgres_backends_waiting_mean"] = {
     "samples": len(rows), "lock": mean(0), "lwlock": mean(1), "io": mean(2), "active": mean(3),
 }
 result["settings"] = settings
+result["throttles"] = "on, never refusing" if sys.argv[6] != "0" else "off"
 print(json.dumps(result))
 PY

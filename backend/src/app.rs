@@ -160,7 +160,7 @@ impl App {
     }
 
     /// Deletes what no request needs any more: activations past the rate-limit window and
-    /// their expiry, development SMS, and stored answers older than [`RETENTION`] (a client
+    /// their expiry, throttle buckets full again, development SMS, and stored answers older than [`RETENTION`] (a client
     /// retries a POST within minutes, not days), request nonces past the timestamp window, and
     /// expired redeemed tokens; forgets the
     /// opened registry records. Returns the number of rows deleted.
@@ -199,6 +199,11 @@ impl App {
                 .rows_affected();
         }
         w.commit().await?;
+        deleted += self
+            .state
+            .throttle
+            .prune(&self.state.store, throttle::now_ms())
+            .await?;
         self.state.presentation.clear_records();
         Ok(deleted)
     }

@@ -14,6 +14,8 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 use eid_backend::App;
+use eid_backend::Config;
+use eid_backend::limits::Rate;
 use eid_core::api::{self, ErrorCode};
 use eid_core::credential::{self, TrustList};
 use eid_core::present::Profile;
@@ -37,8 +39,14 @@ struct Cluster {
     server: String,
 }
 
-/// `n` instances on a fresh database, or `None` (with a note) without a PostgreSQL server.
+/// `n` unthrottled instances on a fresh database, or `None` (with a note) without a PostgreSQL
+/// server.
 async fn cluster(n: usize) -> Option<Cluster> {
+    cluster_with(n, unthrottled).await
+}
+
+/// `n` instances whose configuration `tune` sets, on a fresh database.
+async fn cluster_with(n: usize, tune: impl Fn(Config) -> Config) -> Option<Cluster> {
     let Some(server) = std::env::var("EID_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())
@@ -59,11 +67,9 @@ async fn cluster(n: usize) -> Option<Cluster> {
     let mut addrs = Vec::new();
     for i in 0..n {
         // Each instance names its connections, so the test can find its listener's.
-        let app = App::open(unthrottled(config(format!(
-            "{url}?application_name=eid_{i}"
-        ))))
-        .await
-        .unwrap();
+        let app = App::open(tune(config(format!("{url}?application_name=eid_{i}"))))
+            .await
+            .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let served = app.clone();
@@ -455,4 +461,86 @@ async fn readiness_follows_the_database_and_recovers_by_itself() {
     assert!(back.is_some(), "did not recover");
     assert_eq!(documents(a, &device).await.status, StatusCode::OK);
     admin.close().await.unwrap();
+}
+
+/// The activation throttles, shared by the instances (docs/adr/0052).
+fn throttled(client: Rate, global: Rate) -> impl Fn(Config) -> Config {
+    move |mut c| {
+        c.limits.client_throttle = client;
+        c.limits.global_throttle = global;
+        c
+    }
+}
+
+/// Activation starts for `count` citizens from `first` on, all at once through the proxy: how
+/// many got through the throttles (any answer but 429), and the 429s' Retry-After.
+async fn starts(cl: &Cluster, first: usize, count: usize) -> (usize, Vec<Option<String>>) {
+    let people = eid_fixtures::citizens::population(first + count);
+    let replies = futures_join_all(people[first..].iter().map(|c| {
+        let req = api::ActivationStart {
+            client_request_id: request_id(),
+            id_number: c.id_number.clone(),
+            phone: c.phone.clone(),
+        };
+        async move { cl.proxy.post(api::paths::ACTIVATION_START, &req).await }
+    }))
+    .await;
+    let refused: Vec<_> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .inspect(|r| assert_eq!(r.error(), ErrorCode::RateLimited))
+        .map(|r| {
+            r.headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .collect();
+    (replies.len() - refused.len(), refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_throttles_hold_across_instances() {
+    // One client (the test's address) at 4 a minute: 4 starts in all, not 4 per instance, even
+    // when 12 arrive at once spread over three instances.
+    let per_client = Rate {
+        per_minute: 4,
+        burst: 4,
+    };
+    let Some(cl) = cluster_with(3, throttled(per_client, Rate::OFF)).await else {
+        return;
+    };
+    let (through, refused) = starts(&cl, 0, 12).await;
+    assert_eq!((through, refused.len()), (4, 8));
+    // 4 a minute: the next token in 15 s (rounded up, never 0).
+    for r in &refused {
+        let secs: u64 = r.as_deref().unwrap().parse().unwrap();
+        assert!((1..=15).contains(&secs), "Retry-After {secs}");
+    }
+    // The same on each instance alone: the bucket is empty for all of them.
+    for h in &cl.instances {
+        let c = citizen(7);
+        let r = h
+            .post(
+                api::paths::ACTIVATION_START,
+                &api::ActivationStart {
+                    client_request_id: request_id(),
+                    id_number: c.id_number.clone(),
+                    phone: c.phone.clone(),
+                },
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    // All clients together at 6: again 6 in all over three instances.
+    let global = Rate {
+        per_minute: 6,
+        burst: 6,
+    };
+    let Some(cl) = cluster_with(3, throttled(Rate::OFF, global)).await else {
+        return;
+    };
+    let (through, refused) = starts(&cl, 0, 15).await;
+    assert_eq!((through, refused.len()), (6, 9));
 }

@@ -27,7 +27,7 @@ pub struct LimitArgs {
     #[arg(long, env = "EID_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     max_body_bytes: usize,
     /// Activation starts and completions, and OIDC authorization requests, per minute per client
-    /// (also the burst); 0: off.
+    /// (also the burst), counted across every instance on the database; 0: off.
     #[arg(long, env = "EID_CLIENT_RATE", default_value_t = Limits::default().client_throttle.per_minute)]
     client_rate: u32,
     /// The same per minute for all clients together; 0: off.
