@@ -44,6 +44,11 @@ pub struct Limits {
     pub client_throttle: Rate,
     /// All clients together on the unauthenticated endpoints.
     pub global_throttle: Rate,
+    /// Reverse proxies whose `X-Forwarded-For` names the client for the per-client throttle:
+    /// a request from one of these addresses counts for the right-most address in that header
+    /// that is not itself one of them. Empty (the default): the header is ignored, so a client
+    /// cannot pick its own bucket.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// After the shutdown signal, how long the readiness endpoint answers 503 while the listener
     /// still serves, so a load balancer takes the instance out before it stops accepting
     /// (docs/adr/0027). Then in-flight requests finish. Deployments: the balancer's check
@@ -71,6 +76,7 @@ impl Default for Limits {
                 per_minute: 12_000,
                 burst: 400,
             },
+            trusted_proxies: Vec::new(),
             drain_delay: Duration::ZERO,
         }
     }

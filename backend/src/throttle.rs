@@ -9,6 +9,7 @@ use crate::error::{ApiFailure, Error};
 use crate::limits::Rate;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -156,14 +157,42 @@ fn wait_seconds(tokens: f64, at_ms: i64, now_ms: i64, per_ms: f64) -> u64 {
     (missing / per_ms / 1000.0).ceil().max(1.0) as u64
 }
 
+/// Who sent a request that reached us from `peer`: `peer` itself, unless it is a trusted proxy;
+/// then the right-most address of `X-Forwarded-For` (all such headers, in order) that is not a
+/// trusted proxy — what the nearest untrusted hop connected from; addresses further left were
+/// written by the client and prove nothing. A header that does not parse: the proxy itself.
+pub fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.contains(&client_key(*ip)) || trusted.contains(ip);
+    if !is_trusted(&peer) {
+        return client_key(peer);
+    }
+    let mut hops = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(text) = value.to_str() else {
+            return client_key(peer);
+        };
+        for hop in text.split(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) => hops.push(ip),
+                Err(_) => return client_key(peer),
+            }
+        }
+    }
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .map_or(client_key(peer), client_key)
+}
+
 /// The middleware of the throttled routes. Without a peer address (the router called directly,
 /// as in tests) all requests count as one client.
 pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |c| client_key(c.0.ip()));
-    match state.throttle.take(&state.store, peer, now_ms()).await {
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let client = client_of(peer, req.headers(), &state.config.limits.trusted_proxies);
+    match state.throttle.take(&state.store, client, now_ms()).await {
         Ok(Ok(())) => next.run(req).await,
         Ok(Err(retry_after)) => ApiFailure::rate_limited(retry_after).into_response(),
         Err(e) => ApiFailure::from(e).into_response(),
@@ -250,6 +279,42 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(t.take(&store, a, now + 3_200).await.unwrap(), Ok(()));
         }
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_the_client_and_nobody_else_does() {
+        let proxy = IpAddr::from([10, 0, 0, 9]);
+        let inner = IpAddr::from([10, 0, 0, 8]);
+        let trusted = [proxy, inner];
+        let xff = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append("x-forwarded-for", v.parse().unwrap());
+            }
+            h
+        };
+        let client = IpAddr::from([203, 0, 113, 5]);
+        // The proxy appended the address it saw; what the client wrote before it is ignored.
+        let h = xff(&["198.51.100.77, 203.0.113.5"]);
+        assert_eq!(client_of(proxy, &h, &trusted), client);
+        // Two proxies in a row: skip the inner one.
+        let h = xff(&["198.51.100.77", "203.0.113.5, 10.0.0.8"]);
+        assert_eq!(client_of(proxy, &h, &trusted), client);
+        // An untrusted peer cannot choose its bucket with the header.
+        assert_eq!(client_of(client, &h, &trusted), client);
+        assert_eq!(client_of(client, &h, &[]), client);
+        // No header, or one that does not parse: the proxy's own bucket.
+        assert_eq!(client_of(proxy, &HeaderMap::new(), &trusted), proxy);
+        assert_eq!(
+            client_of(proxy, &xff(&["203.0.113.5, junk"]), &trusted),
+            proxy
+        );
+        // IPv6 clients behind the proxy are their /64.
+        let h = xff(&["2001:db8:1:2:aaaa::1"]);
+        assert_eq!(
+            client_of(proxy, &h, &trusted),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

@@ -493,6 +493,83 @@ async fn the_global_throttle_holds_for_all_clients() {
     }
 }
 
+/// A start for a fresh pair arriving from `peer` with `X-Forwarded-For: xff`.
+async fn start_via(h: &Harness, peer: [u8; 4], xff: &str, i: u32) -> StatusCode {
+    let body = serde_json::to_vec(&ActivationStart {
+        client_request_id: request_id(),
+        id_number: format!("{:012}", 700_000 + i),
+        phone: format!("09{i:08}"),
+    })
+    .unwrap();
+    let mut req = axum::http::Request::post(api::paths::ACTIVATION_START)
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", xff)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            peer, 40000,
+        ))));
+    h.send(req).await.status
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_bucket() {
+    const PROXY: [u8; 4] = [10, 9, 9, 9];
+    let rate = eid_backend::limits::Rate {
+        per_minute: 2,
+        burst: 2,
+    };
+    for trusted in [true, false] {
+        let tune = move |mut c: eid_backend::Config| {
+            c.limits.client_throttle = rate;
+            c.limits.global_throttle = eid_backend::limits::Rate::OFF;
+            if trusted {
+                c.limits.trusted_proxies = vec![PROXY.into()];
+            }
+            c
+        };
+        for h in harnesses_with(tune).await {
+            let mut i = 0;
+            let mut next = || {
+                i += 1;
+                i
+            };
+            // Client A's two, then A is refused even when it writes another address first.
+            assert_eq!(
+                start_via(&h, PROXY, "203.0.113.1", next()).await,
+                StatusCode::OK
+            );
+            assert_eq!(
+                start_via(&h, PROXY, "203.0.113.1", next()).await,
+                StatusCode::OK
+            );
+            let spoofed = start_via(&h, PROXY, "198.51.100.1, 203.0.113.1", next()).await;
+            assert_eq!(spoofed, StatusCode::TOO_MANY_REQUESTS, "{}", h.db);
+            // Client B behind the same proxy: its own bucket only when the proxy is trusted.
+            let b = start_via(&h, PROXY, "203.0.113.2", next()).await;
+            let expected = if trusted {
+                StatusCode::OK
+            } else {
+                StatusCode::TOO_MANY_REQUESTS
+            };
+            assert_eq!(b, expected, "trusted {trusted}, {}", h.db);
+            // A client talking to us directly cannot pick a bucket with the header.
+            let direct = [203, 0, 113, 3];
+            assert_eq!(
+                start_via(&h, direct, "203.0.113.4", next()).await,
+                StatusCode::OK
+            );
+            assert_eq!(
+                start_via(&h, direct, "203.0.113.5", next()).await,
+                StatusCode::OK
+            );
+            let third = start_via(&h, direct, "203.0.113.6", next()).await;
+            assert_eq!(third, StatusCode::TOO_MANY_REQUESTS, "{}", h.db);
+        }
+    }
+}
+
 #[tokio::test]
 async fn repeated_request_ids_get_the_first_answer() {
     for h in harnesses().await {

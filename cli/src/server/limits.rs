@@ -33,6 +33,10 @@ pub struct LimitArgs {
     /// The same per minute for all clients together; 0: off.
     #[arg(long, env = "EID_GLOBAL_RATE", default_value_t = Limits::default().global_throttle.per_minute)]
     global_rate: u32,
+    /// Reverse proxies (comma-separated IP addresses) whose X-Forwarded-For names the client for
+    /// the per-client rate; empty: the header is ignored.
+    #[arg(long, env = "EID_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Seconds the readiness endpoint (/v1/ready) answers 503 after SIGTERM or Ctrl-C before the
     /// listener stops accepting (set it to the load balancer's check interval); then in-flight
     /// requests finish.
@@ -74,6 +78,7 @@ impl LimitArgs {
                     per_minute: self.global_rate,
                     burst: global_burst,
                 },
+                trusted_proxies: self.trusted_proxies,
                 drain_delay: Duration::from_secs(self.drain_seconds),
             },
             sms_gateway: self.sms_gateway.filter(|u| !u.is_empty()).map(|url| {
