@@ -91,6 +91,7 @@ impl App {
             mdoc,
             rp_ca,
             reader_ca,
+            reader_crl: Default::default(),
             config,
             clock,
             accounts: Cache::new(gate.clone(), metrics.cache("accounts")),

@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 13] = match backend {
+    let files: [(i64, &'static str, &'static str); 14] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -117,6 +117,11 @@ fn migrator(backend: Backend) -> Migrator {
                 15,
                 "throttle buckets",
                 include_str!("../migrations/sqlite/0015_throttle_buckets.sql"),
+            ),
+            (
+                18,
+                "reader certificates",
+                include_str!("../migrations/sqlite/0018_reader_certificates.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -184,6 +189,11 @@ fn migrator(backend: Backend) -> Migrator {
                 15,
                 "throttle buckets",
                 include_str!("../migrations/postgres/0015_throttle_buckets.sql"),
+            ),
+            (
+                18,
+                "reader certificates",
+                include_str!("../migrations/postgres/0018_reader_certificates.sql"),
             ),
         ],
     };

@@ -36,6 +36,7 @@ mod metrics;
 pub mod oidc;
 mod presentation;
 pub mod reader_certificates;
+pub mod reader_crl;
 pub mod reader_keys;
 pub mod registry;
 pub mod relying_parties;
@@ -98,6 +99,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::RELYING_PARTIES),
     // Reader authentication certificates for verifier desks (docs/adr/0040).
     ("post", paths::ADMIN_READER_CERTIFICATES),
+    // Their revocation and the reader CA's CRL (docs/adr/0053).
+    ("post", paths::ADMIN_READER_CERTIFICATES_REVOKE),
+    ("get", paths::READER_CA_CRL),
     // Citizen consent (docs/adr/0017).
     ("post", paths::CONSENT_REGISTER),
     ("post", paths::CONSENT_START),
@@ -179,6 +183,8 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("get", paths::ADMIN_METERING) => get(metering::metering),
         ("get", paths::RELYING_PARTIES) => get(rp_registry::registry),
         ("post", paths::ADMIN_READER_CERTIFICATES) => post(reader_certificates::issue),
+        ("post", paths::ADMIN_READER_CERTIFICATES_REVOKE) => post(reader_crl::revoke),
+        ("get", paths::READER_CA_CRL) => get(reader_crl::crl),
         ("post", paths::CONSENT_REGISTER) => post(consent::register),
         ("post", paths::CONSENT_START) => post(consent::start),
         ("post", paths::PRESENTATION_TOKENS) => post(presentation::register_token),

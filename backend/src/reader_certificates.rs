@@ -42,10 +42,11 @@ async fn issue_inner(
     let key = VerifyingKey::from_sec1_bytes(&req.public_key.0)
         .map_err(|_| ApiFailure::invalid("public_key is not a P-256 point (SEC1)"))?;
     let point = key.to_sec1_point(false).as_bytes().to_vec();
-    let certificate = state.reader_ca.issue(&name, &point, state.now())?;
+    let issued = state.reader_ca.issue(&name, &point, state.now())?;
+    crate::reader_crl::record_issued(state, &issued.serial, issued.not_after).await?;
     tracing::info!("reader certificate issued");
     Answer::ok(&ReaderCertificateIssued {
-        certificate: B64(certificate),
+        certificate: B64(issued.certificate),
         reader_ca: B64(state.reader_ca.certificate.clone()),
     })
 }

@@ -80,20 +80,41 @@ pub async fn load(store: &Store, vault: &Vault) -> Result<ReaderCa, Error> {
 impl ReaderCa {
     /// A reader authentication certificate (Annex B, EKU mdlReaderAuth) for `public_key`
     /// (SEC1 P-256) named `name` (C=VN, CN=name), valid from `now` for
-    /// [`READER_CERT_LIFETIME`].
-    pub fn issue(&self, name: &str, public_key: &[u8], now: u64) -> Result<Vec<u8>, Error> {
-        ca::build(
+    /// [`READER_CERT_LIFETIME`]; with its serial number and end of validity (for revocation).
+    pub fn issue(&self, name: &str, public_key: &[u8], now: u64) -> Result<Issued, Error> {
+        let serial = ca::serial()?;
+        let certificate = ca::build(
             MdocProfile::ReaderAuth {
                 subject: ca::name(&[(C, "VN"), (CN, name)])?,
                 issuer: self.name.clone(),
                 issuer_uri: ISSUER_URI.into(),
             },
-            &ca::serial()?,
+            &serial,
             ca::validity(now, READER_CERT_LIFETIME)?,
             ca::spki(public_key)?,
             &self.key,
-        )
+        )?;
+        Ok(Issued {
+            certificate,
+            serial,
+            not_after: now + READER_CERT_LIFETIME,
+        })
     }
+
+    /// The CA's key, for its CRL (`reader_crl`).
+    pub(crate) fn key(&self) -> &RowKey {
+        &self.key
+    }
+}
+
+/// A reader certificate just issued.
+pub struct Issued {
+    /// DER.
+    pub certificate: Vec<u8>,
+    /// Its serial number's content bytes.
+    pub serial: Vec<u8>,
+    /// Unix seconds.
+    pub not_after: u64,
 }
 
 /// The reader CA's row, without opening it: what `eid keys list --mdoc` shows beside the IACA.

@@ -19,6 +19,8 @@ pub struct AppState {
     pub rp_ca: rp_keys::RpCa,
     /// The reader CA that certifies mdoc readers (docs/adr/0040).
     pub reader_ca: reader_keys::ReaderCa,
+    /// The reader CA's last signed CRL (docs/adr/0053).
+    pub(crate) reader_crl: crate::reader_crl::CrlCache,
     pub config: Config,
     pub clock: Clock,
     /// Device keys and state per account (see `auth`).

@@ -181,3 +181,115 @@ async fn production_generates_its_own_reader_ca_and_refuses_the_development_one(
         .unwrap();
     store.close().await;
 }
+
+async fn revoke(h: &Harness, certificate: &[u8], token: Option<&str>) -> Reply {
+    let body = serde_json::to_vec(&api::ReaderCertificateRevoke {
+        certificate: api::B64(certificate.to_vec()),
+    })
+    .unwrap();
+    let mut b = Request::builder()
+        .method("POST")
+        .uri(paths::ADMIN_READER_CERTIFICATES_REVOKE)
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    h.send(b.body(Body::from(body)).unwrap()).await
+}
+
+async fn crl(h: &Harness, etag: Option<&str>) -> Reply {
+    let mut b = Request::builder().uri(paths::READER_CA_CRL);
+    if let Some(t) = etag {
+        b = b.header("if-none-match", t);
+    }
+    h.send(b.body(Body::empty()).unwrap()).await
+}
+
+/// OpenSSL's own check of a CRL against its CA (an independent X.509 implementation).
+fn openssl_verifies(crl_der: &[u8], ca_der: &[u8]) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let crl_path = dir.path().join("reader.crl");
+    let ca_path = dir.path().join("ca.der");
+    std::fs::write(&crl_path, crl_der).unwrap();
+    std::fs::write(&ca_path, ca_der).unwrap();
+    let pem = std::process::Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-in"])
+        .arg(&ca_path)
+        .args(["-out"])
+        .arg(dir.path().join("ca.pem"))
+        .status()
+        .expect("openssl (scripts/test.sh installs it)");
+    assert!(pem.success());
+    let out = std::process::Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-verify", "-in"])
+        .arg(&crl_path)
+        .arg("-CAfile")
+        .arg(dir.path().join("ca.pem"))
+        .output()
+        .unwrap();
+    out.status.success() && String::from_utf8_lossy(&out.stderr).contains("verify OK")
+}
+
+/// Fails before docs/adr/0053: there was no way to withdraw a reader certificate before it
+/// expired (a year), and no CRL at the distribution point the certificates name.
+#[tokio::test]
+async fn a_revoked_reader_certificate_is_listed_in_the_reader_ca_crl() {
+    for h in harnesses().await {
+        let db = h.db;
+        let t: api::TrustListResponse = h.get(paths::TRUST_LIST).await.json();
+        let ca = SignerCertificate::from_der(&t.reader_ca[0].0).unwrap();
+        let mut certs = Vec::new();
+        for n in [21, 22] {
+            let body = serde_json::to_vec(&request("Quầy khám bệnh", &reader_key(n))).unwrap();
+            let issued: ReaderCertificateIssued = issue(&h, &body, Some(ADMIN_TOKEN)).await.json();
+            certs.push(SignerCertificate::from_der(&issued.certificate.0).unwrap());
+        }
+        // Nothing revoked yet: an empty CRL, verified by us and by OpenSSL, cacheable.
+        let r = crl(&h, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{db}");
+        assert_eq!(r.headers["content-type"], "application/pkix-crl");
+        let list = eid_crypto::crl::verify_crl(&r.body, &ca.certificate).unwrap();
+        assert!(list.serials.is_empty(), "{db}");
+        assert!(list.is_current(h.app.clock().now()), "{db}");
+        assert!(openssl_verifies(&r.body, &t.reader_ca[0].0), "{db}");
+        let etag = r.headers["etag"].to_str().unwrap().to_owned();
+        assert_eq!(crl(&h, Some(&etag)).await.status, StatusCode::NOT_MODIFIED);
+
+        // Refusals: no admin token, not a certificate, a certificate of another CA.
+        let first = &certs[0].der;
+        assert_eq!(
+            revoke(&h, first, None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let r = revoke(&h, b"not a certificate", Some(ADMIN_TOKEN)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}");
+        let iaca = &t.iaca[0].0;
+        let r = revoke(&h, iaca, Some(ADMIN_TOKEN)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}");
+
+        // Revoked: listed at once on this instance (the ETag changes), the other one not.
+        let r = revoke(&h, first, Some(ADMIN_TOKEN)).await;
+        assert_eq!(r.status, StatusCode::OK, "{db}");
+        let revoked: api::ReaderCertificateRevoked = r.json();
+        let again: api::ReaderCertificateRevoked =
+            revoke(&h, first, Some(ADMIN_TOKEN)).await.json();
+        assert_eq!(again, revoked, "{db}: revoking twice keeps the first time");
+        let r = crl(&h, Some(&etag)).await;
+        assert_eq!(r.status, StatusCode::OK, "{db}");
+        let list = eid_crypto::crl::verify_crl(&r.body, &ca.certificate).unwrap();
+        assert!(list.revokes(&certs[0].certificate), "{db}");
+        assert!(!list.revokes(&certs[1].certificate), "{db}");
+        assert!(openssl_verifies(&r.body, &t.reader_ca[0].0), "{db}");
+
+        // A CRL with one byte changed, or checked against another CA, is not taken.
+        let mut tampered = r.body.to_vec();
+        let at = tampered.len() / 2;
+        tampered[at] ^= 1;
+        assert!(eid_crypto::crl::verify_crl(&tampered, &ca.certificate).is_err());
+        let other = SignerCertificate::from_der(iaca).unwrap();
+        assert_eq!(
+            eid_crypto::crl::verify_crl(&r.body, &other.certificate),
+            Err(eid_crypto::crl::CrlError::Issuer)
+        );
+    }
+}

@@ -106,6 +106,8 @@ pub enum MdocReaderAuthError {
     Expired,
     Signature,
     NotReaderCertificate,
+    Revoked,
+    RevocationUnknown,
 }
 
 pub type MdocPresentationRequest = PresentationRequest;

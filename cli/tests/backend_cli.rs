@@ -1012,6 +1012,42 @@ fn mdoc_reader_authenticated_by_the_backend_reader_ca() {
     assert_eq!(refused.len(), 1, "{log}");
     assert_eq!(refused[0]["counterparty"], "unauthenticated reader");
     assert_eq!(refused[0]["fields"], Value::Array(Vec::new()), "{log}");
+
+    // The admin revokes the desk's certificate (docs/adr/0053): after its next sync the wallet
+    // holds the reader CA's CRL listing it, shows the desk as unauthenticated and why, and
+    // refuses it when reader authentication is required.
+    let revoke = |token: &str| {
+        eid(&[
+            "mdoc",
+            "reader-revoke",
+            "--backend",
+            &url,
+            "--admin-token",
+            token,
+            "--cert",
+            cert.to_str().unwrap(),
+        ])
+    };
+    assert!(!revoke("wrong").status.success());
+    assert_ok(&revoke("reader-admin"));
+    // Not yet synced: the wallet still holds the CRL without it.
+    let (out, shown) = present_to_reader(&dir, &["--require-reader-auth"], &desk);
+    assert_ok(&out);
+    assert!(shown.contains("(reader authenticated)"), "{shown}");
+    assert_ok(&wallet(&dir, &url, "112233", &["sync"]));
+    let (out, shown) = present_to_reader(&dir, &[], &desk);
+    assert_ok(&out);
+    assert!(
+        shown.contains(
+            "request from an unauthenticated reader (reader certificate revoked by its reader CA)"
+        ),
+        "{shown}"
+    );
+    let (out, shown) = present_to_reader(&dir, &["--require-reader-auth"], &desk);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["elements"], Value::Object(Default::default()), "{v}");
+    assert!(!shown.contains("family_name"), "{shown}");
 }
 
 /// `eid wallet sdjwt list/export` against `eid serve --dev` (docs/adr/0035): activation's sync

@@ -72,6 +72,10 @@ pub mod paths {
     pub const ADMIN_METERING: &str = "/v1/admin/metering";
     /// An mdoc reader's authentication certificate from the reader CA (docs/adr/0040).
     pub const ADMIN_READER_CERTIFICATES: &str = "/v1/admin/reader-certificates";
+    /// Revokes a reader certificate (docs/adr/0053).
+    pub const ADMIN_READER_CERTIFICATES_REVOKE: &str = "/v1/admin/reader-certificates/revoke";
+    /// The reader CA's CRL (DER, RFC 5280) listing revoked reader certificates.
+    pub const READER_CA_CRL: &str = "/v1/reader-ca.crl";
     /// The signed registry of active relying parties the wallet syncs.
     pub const RELYING_PARTIES: &str = "/v1/relying-parties";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
@@ -346,6 +350,19 @@ pub struct ReaderCertificateRequest {
 pub struct ReaderCertificateIssued {
     pub certificate: B64,
     pub reader_ca: B64,
+}
+
+/// Revoke this reader certificate (DER, as issued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReaderCertificateRevoke {
+    pub certificate: B64,
+}
+
+/// A reader certificate revoked at `revoked_at` (Unix seconds; the first revocation's time when
+/// it was already revoked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReaderCertificateRevoked {
+    pub revoked_at: u64,
 }
 
 /// One purpose of a relying party: its name and the claim paths (OpenID4VP DCQL claims path

@@ -186,19 +186,19 @@ fn device_request_and_reader_authentication() {
     // The library's check: the reader certificate valid 2020-10-01 to 2023-12-31.
     let t = transcript();
     assert_eq!(
-        verify_reader_auth(doc, &t, &roots, INSIDE_VALIDITY),
+        verify_reader_auth(doc, &t, &roots, None, INSIDE_VALIDITY),
         Ok(v("reader_cert"))
     );
     assert_eq!(
-        verify_reader_auth(doc, &other_session, &roots, INSIDE_VALIDITY),
+        verify_reader_auth(doc, &other_session, &roots, None, INSIDE_VALIDITY),
         Err(ReaderAuthError::Signature)
     );
     assert_eq!(
-        verify_reader_auth(doc, &t, &iacas(), INSIDE_VALIDITY),
+        verify_reader_auth(doc, &t, &iacas(), None, INSIDE_VALIDITY),
         Err(ReaderAuthError::Untrusted)
     );
     assert_eq!(
-        verify_reader_auth(doc, &t, &roots, 1_800_000_000),
+        verify_reader_auth(doc, &t, &roots, None, 1_800_000_000),
         Err(ReaderAuthError::Expired)
     );
     let unsigned = DocRequest {
@@ -206,7 +206,7 @@ fn device_request_and_reader_authentication() {
         reader_auth: None,
     };
     assert_eq!(
-        verify_reader_auth(&unsigned, &t, &roots, INSIDE_VALIDITY),
+        verify_reader_auth(&unsigned, &t, &roots, None, INSIDE_VALIDITY),
         Err(ReaderAuthError::Unsigned)
     );
 }

@@ -5,6 +5,7 @@
 
 pub mod cms;
 pub mod cose;
+pub mod crl;
 pub mod es256;
 pub mod hash;
 pub mod pem;

@@ -3693,6 +3693,10 @@ class MdocReaderAuthError(enum.Enum):
     
     NOT_READER_CERTIFICATE = 5
     
+    REVOKED = 6
+    
+    REVOCATION_UNKNOWN = 7
+    
 
 
 class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
@@ -3711,6 +3715,10 @@ class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
             return MdocReaderAuthError.SIGNATURE
         if variant == 6:
             return MdocReaderAuthError.NOT_READER_CERTIFICATE
+        if variant == 7:
+            return MdocReaderAuthError.REVOKED
+        if variant == 8:
+            return MdocReaderAuthError.REVOCATION_UNKNOWN
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3726,6 +3734,10 @@ class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
         if value == MdocReaderAuthError.SIGNATURE:
             return
         if value == MdocReaderAuthError.NOT_READER_CERTIFICATE:
+            return
+        if value == MdocReaderAuthError.REVOKED:
+            return
+        if value == MdocReaderAuthError.REVOCATION_UNKNOWN:
             return
         raise ValueError(value)
 
@@ -3743,6 +3755,10 @@ class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
             buf.write_i32(5)
         if value == MdocReaderAuthError.NOT_READER_CERTIFICATE:
             buf.write_i32(6)
+        if value == MdocReaderAuthError.REVOKED:
+            buf.write_i32(7)
+        if value == MdocReaderAuthError.REVOCATION_UNKNOWN:
+            buf.write_i32(8)
 
 
 

@@ -39,6 +39,7 @@ fn every_preset_over_nfc_extended_and_short() {
             };
             let policy = HolderPolicy {
                 reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+                reader_crl: None,
                 require_reader_auth: true,
                 now: NOW,
                 device_mac: false,
@@ -95,6 +96,7 @@ fn the_session_transcript_carries_the_handover_select() {
     let consent = |_: &PresentationRequest| Decision::Decline;
     let policy = HolderPolicy {
         reader_cas: None,
+        reader_crl: None,
         require_reader_auth: false,
         now: NOW,
         device_mac: false,
@@ -148,6 +150,7 @@ fn decline_over_nfc_and_a_card_that_is_not_an_mdoc() {
     let consent = |_: &PresentationRequest| Decision::Decline;
     let policy = HolderPolicy {
         reader_cas: None,
+        reader_crl: None,
         require_reader_auth: false,
         now: NOW,
         device_mac: false,
@@ -233,6 +236,7 @@ fn random_apdus_never_panic_the_holder_card() {
     let consent = |_: &PresentationRequest| Decision::Accept;
     let policy = HolderPolicy {
         reader_cas: None,
+        reader_crl: None,
         require_reader_auth: false,
         now: NOW,
         device_mac: false,

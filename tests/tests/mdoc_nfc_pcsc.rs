@@ -88,6 +88,7 @@ fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
     };
     let policy = HolderPolicy {
         reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+        reader_crl: None,
         require_reader_auth: true,
         now: NOW,
         device_mac: false,

@@ -87,6 +87,7 @@ fn full_round_trip_with_reader_authentication_and_selective_disclosure() {
     );
     let policy = HolderPolicy {
         reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+        reader_crl: None,
         require_reader_auth: true,
         now: NOW,
         device_mac: false,
@@ -172,6 +173,7 @@ fn every_preset_round_trips_unauthenticated_when_the_policy_allows() {
             .unwrap();
         let policy = HolderPolicy {
             reader_cas: None,
+            reader_crl: None,
             require_reader_auth: false,
             now: NOW,
             device_mac: false,
@@ -196,6 +198,7 @@ fn reader_auth_required_refuses_unsigned_and_untrusted_readers() {
     let cas = f.reader.cas().unwrap();
     let policy = HolderPolicy {
         reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+        reader_crl: None,
         require_reader_auth: true,
         now: NOW,
         device_mac: false,
@@ -266,6 +269,7 @@ fn decline_ends_the_session_with_status_20_and_discloses_nothing() {
     let cas = f.reader.cas().unwrap();
     let policy = HolderPolicy {
         reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+        reader_crl: None,
         require_reader_auth: false,
         now: NOW,
         device_mac: false,
@@ -299,6 +303,7 @@ fn wrong_session_keys_are_answered_with_status_10_and_do_not_open() {
     let mut f = MdocFixtures::new().unwrap();
     let policy = HolderPolicy {
         reader_cas: None,
+        reader_crl: None,
         require_reader_auth: false,
         now: NOW,
         device_mac: false,
@@ -370,6 +375,7 @@ fn no_byte_of_an_item_the_mso_or_the_device_signature_can_be_changed() {
     let iacas = f.iacas().unwrap();
     let policy = HolderPolicy {
         reader_cas: None,
+        reader_crl: None,
         require_reader_auth: false,
         now: NOW,
         device_mac: false,
@@ -476,6 +482,7 @@ fn a_reader_certificate_without_the_reader_eku_is_refused() {
     let unfit = f.reader.without_reader_eku().unwrap();
     let lax = HolderPolicy {
         reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+        reader_crl: None,
         require_reader_auth: false,
         now: NOW,
         device_mac: false,
@@ -548,6 +555,7 @@ fn reader_cas_and_iacas_never_stand_in_for_each_other() {
         .unwrap();
     let policy = HolderPolicy {
         reader_cas: Some(std::borrow::Cow::Borrowed(&iacas)),
+        reader_crl: None,
         require_reader_auth: true,
         now: NOW,
         device_mac: false,
@@ -615,6 +623,7 @@ fn device_mac_round_trip_and_a_changed_mac_byte_is_refused() {
     let iacas = f.iacas().unwrap();
     let policy = HolderPolicy {
         reader_cas: None,
+        reader_crl: None,
         require_reader_auth: false,
         now: NOW,
         device_mac: true,
@@ -695,4 +704,60 @@ fn device_mac_round_trip_and_a_changed_mac_byte_is_refused() {
         panic!("signed answer")
     };
     assert!(!docs[0].device_mac);
+}
+
+/// The reader CA's CRL (docs/adr/0053): a listed reader certificate is refused, and while the
+/// holder has no current CRL no reader counts as authenticated (its revocation is unknown).
+#[test]
+fn a_revoked_or_unknown_revocation_reader_is_not_authenticated() {
+    let f = MdocFixtures::new().unwrap();
+    let cas = f.reader.cas().unwrap();
+    let reader = eid_crypto::x509::SignerCertificate::from_der(&f.reader.certificate).unwrap();
+    let serial = reader
+        .certificate
+        .tbs_certificate()
+        .serial_number()
+        .as_bytes()
+        .to_vec();
+    let current = |serials: Vec<Vec<u8>>| eid_crypto::crl::RevocationList {
+        this_update: NOW - 60,
+        next_update: NOW + 86_400,
+        serials: serials.into_iter().collect(),
+    };
+    let stale = eid_crypto::crl::RevocationList {
+        this_update: NOW - 3 * 86_400,
+        next_update: NOW - 2 * 86_400,
+        serials: Default::default(),
+    };
+    for (crl, expected) in [
+        (current(vec![]), None),
+        (current(vec![vec![1, 2, 3]]), None),
+        (
+            current(vec![serial]),
+            Some(ReaderAuthError::Revoked),
+        ),
+        (stale, Some(ReaderAuthError::RevocationUnknown)),
+        (
+            eid_crypto::crl::RevocationList::default(),
+            Some(ReaderAuthError::RevocationUnknown),
+        ),
+    ] {
+        let policy = HolderPolicy {
+            reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+            reader_crl: Some(std::borrow::Cow::Owned(crl)),
+            require_reader_auth: false,
+            now: NOW,
+            device_mac: false,
+        };
+        let mut run = engage(&f, &["family_name"], Some(&f.reader));
+        let HolderStep::Request(shown) = run
+            .holder
+            .receive(&run.establishment, &policy, &f.wallet)
+            .unwrap()
+        else {
+            panic!("request")
+        };
+        assert_eq!(shown.reader_auth_error, expected);
+        assert_eq!(shown.reader.is_some(), expected.is_none());
+    }
 }

@@ -30,6 +30,7 @@ fn every_preset_over_tcp_between_two_threads() {
         let uri = session.qr_uri();
         let policy = HolderPolicy {
             reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+            reader_crl: None,
             require_reader_auth: true,
             now: NOW,
             device_mac: false,

@@ -27,6 +27,7 @@ pub fn run(args: MdocHolderArgs) -> Result<ExitCode> {
     let cas = f.reader.cas()?;
     let policy = HolderPolicy {
         reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+        reader_crl: None,
         require_reader_auth: args.require_reader_auth,
         now: now_s(),
         device_mac: false,

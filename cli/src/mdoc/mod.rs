@@ -1,5 +1,5 @@
 //! `eid mdoc ...`: an ISO/IEC 18013-5 reader desk (`read`, over PC/SC NFC or the TCP stand-in for
-//! BLE; `reader-cert`, its reader authentication certificate from the backend) and the size/time table of the request presets (`sizes`). The holder side for tests is
+//! BLE; `reader-cert`, its reader authentication certificate from the backend; `reader-revoke`) and the size/time table of the request presets (`sizes`). The holder side for tests is
 //! `eid dev mdoc-holder`.
 
 pub mod hold;
@@ -18,6 +18,9 @@ pub enum MdocCommand {
     /// A reader key made here and its reader authentication certificate from the backend's
     /// reader CA (admin token; only the public key is sent). For `read --reader-key/--reader-cert`.
     ReaderCert(reader_cert::ReaderCertArgs),
+    /// Revoke a reader certificate (admin token): listed in the reader CA's CRL, which wallets
+    /// pull at sync; they then refuse that reader.
+    ReaderRevoke(reader_cert::ReaderRevokeArgs),
     /// Engagement QR version, DeviceRequest and DeviceResponse bytes, modelled BLE time and NFC
     /// APDU count of the airport, hotel, age and licence requests (fixture mdocs).
     Sizes {
@@ -30,6 +33,7 @@ pub fn run(cmd: MdocCommand) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
         MdocCommand::Read(args) => read::run(args),
         MdocCommand::ReaderCert(args) => reader_cert::run(args),
+        MdocCommand::ReaderRevoke(args) => reader_cert::revoke(args),
         MdocCommand::Sizes { json } => sizes::run(json),
     }
 }

@@ -35,6 +35,52 @@ pub struct ReaderCertArgs {
     cert_out: PathBuf,
 }
 
+#[derive(clap::Args)]
+pub struct ReaderRevokeArgs {
+    #[arg(long, env = "EID_BACKEND")]
+    backend: String,
+    /// The backend's admin token.
+    #[arg(long, env = "EID_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: String,
+    /// The reader certificate to revoke (PEM, as `reader-cert` wrote it).
+    #[arg(long)]
+    cert: PathBuf,
+}
+
+/// `eid mdoc reader-revoke`: the backend lists the certificate in its reader CA's CRL, which
+/// wallets pull at sync and then refuse the reader (docs/adr/0053).
+pub fn revoke(args: ReaderRevokeArgs) -> Result<ExitCode> {
+    let der = read_certificate(&args.cert)?;
+    let api = client(&args.backend)?;
+    let done = block_on(api.revoke_reader_certificate(&args.admin_token, &der))??;
+    let subject = SignerCertificate::from_der(&der)
+        .map(|c| c.certificate.tbs_certificate().subject().to_string())
+        .unwrap_or_default();
+    eprintln!(
+        "reader certificate of {subject} revoked at {} (listed in the reader CA's CRL)",
+        done.revoked_at
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first certificate of a PEM file (DER).
+fn read_certificate(path: &Path) -> Result<Vec<u8>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut ders = Vec::new();
+    eid_crypto::pem::for_each_certificate(
+        &text,
+        |der| {
+            ders.push(der.to_vec());
+            Ok(())
+        },
+        |_| anyhow!("{} holds no PEM certificate", path.display()),
+    )?;
+    ders.into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("{} holds no PEM certificate", path.display()))
+}
+
 /// A certificate as PEM (RFC 7468).
 pub fn certificate_pem(der: &[u8]) -> Result<String> {
     pem::encode_string("CERTIFICATE", LineEnding::LF, der)
@@ -125,20 +171,7 @@ impl DeskReader {
             return Err(not_a_key());
         }
         let key = p256::SecretKey::from_pkcs8_der(&der).map_err(|_| not_a_key())?;
-        let cert_text = std::fs::read_to_string(certificate)
-            .with_context(|| format!("reading {}", certificate.display()))?;
-        let mut ders = Vec::new();
-        eid_crypto::pem::for_each_certificate(
-            &cert_text,
-            |der| {
-                ders.push(der.to_vec());
-                Ok(())
-            },
-            |_| anyhow!("{} holds no PEM certificate", certificate.display()),
-        )?;
-        let Some(der) = ders.into_iter().next() else {
-            bail!("{} holds no PEM certificate", certificate.display());
-        };
+        let der = read_certificate(certificate)?;
         let key = SigningKey::from(key);
         let point = eid_crypto::x509::p256_point(
             &SignerCertificate::from_der(&der)

@@ -65,6 +65,7 @@ pub fn run(json_out: bool) -> Result<ExitCode> {
             .map_err(|e| anyhow!("{e}"))?;
         let policy = HolderPolicy {
             reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
+            reader_crl: None,
             require_reader_auth: true,
             now,
             device_mac: false,

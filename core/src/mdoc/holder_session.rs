@@ -26,6 +26,7 @@ use super::session_keys::{Role, SessionCipher, SessionKeys, derive_from_shared};
 use super::transcript::SessionTranscript;
 use ciborium::Value;
 use eid_crypto::SecretKey;
+use eid_crypto::crl::RevocationList;
 use eid_crypto::trust::TrustStore;
 use std::borrow::Cow;
 use thiserror::Error;
@@ -37,6 +38,9 @@ pub struct HolderPolicy<'a> {
     /// The reader CAs the wallet trusts (from the trust list's `reader_ca`, never its IACAs);
     /// `None`: none known. Borrowed by tests and desks, owned by a wallet's session.
     pub reader_cas: Option<Cow<'a, TrustStore>>,
+    /// The reader CA's verified CRL (docs/adr/0053): a listed reader is refused, and every
+    /// reader while it is not current. `None`: revocation not checked (desks, tests).
+    pub reader_crl: Option<Cow<'a, RevocationList>>,
     /// Refuse a reader that does not authenticate (unsigned request, or not by a trusted CA).
     pub require_reader_auth: bool,
     /// Unix seconds (certificate validity).
@@ -430,7 +434,7 @@ fn authenticate(
     };
     let mut certificate: Option<Vec<u8>> = None;
     for d in &request.doc_requests {
-        match verify_reader_auth(d, transcript, cas, policy.now) {
+        match verify_reader_auth(d, transcript, cas, policy.reader_crl.as_deref(), policy.now) {
             Ok(der) => {
                 if certificate.as_ref().is_some_and(|c| *c != der) {
                     // Two readers in one request: not one identity to show.

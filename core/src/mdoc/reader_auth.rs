@@ -8,6 +8,7 @@
 use super::request::DocRequest;
 use super::transcript::SessionTranscript;
 use eid_crypto::cose::{Sign1, Tagging, x5chain_leaf};
+use eid_crypto::crl::RevocationList;
 use eid_crypto::trust::TrustStore;
 use eid_crypto::x509::{SignerCertificate, p256_point};
 use thiserror::Error;
@@ -27,6 +28,10 @@ pub enum ReaderAuthError {
     Signature,
     #[error("not a reader authentication certificate (extended key usage mdlReaderAuth)")]
     NotReaderCertificate,
+    #[error("reader certificate revoked by its reader CA")]
+    Revoked,
+    #[error("reader certificate's revocation unknown (no current CRL of its reader CA)")]
+    RevocationUnknown,
 }
 
 /// id-mdl-kp-mdlReaderAuth (ISO/IEC 18013-5 Annex B).
@@ -48,11 +53,14 @@ pub fn is_reader_certificate(cert: &x509_cert::Certificate) -> bool {
         })
 }
 
-/// Checks `request`'s readerAuth; returns the reader certificate (DER).
+/// Checks `request`'s readerAuth; returns the reader certificate (DER). With `revocations` (the
+/// reader CA's verified CRL, docs/adr/0053) a listed certificate is refused, and so is any
+/// when the CRL is not current.
 pub fn verify_reader_auth(
     request: &DocRequest,
     transcript: &SessionTranscript,
     reader_cas: &TrustStore,
+    revocations: Option<&RevocationList>,
     now: u64,
 ) -> Result<Vec<u8>, ReaderAuthError> {
     let bytes = request
@@ -85,6 +93,14 @@ pub fn verify_reader_auth(
     }
     if !is_reader_certificate(&cert.certificate) {
         return Err(ReaderAuthError::NotReaderCertificate);
+    }
+    if let Some(list) = revocations {
+        if !list.is_current(now) {
+            return Err(ReaderAuthError::RevocationUnknown);
+        }
+        if list.revokes(&cert.certificate) {
+            return Err(ReaderAuthError::Revoked);
+        }
     }
     Ok(cert.der)
 }

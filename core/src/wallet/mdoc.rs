@@ -9,6 +9,7 @@ use crate::api::{B64, credential_format};
 use crate::credential::DocumentKind;
 use crate::mdoc::{self, CheckError, IssuerSigned, IssuerVerified, check_issuer_signed};
 use crate::present::PresentError;
+use eid_crypto::crl::RevocationList;
 use eid_crypto::trust::TrustStore;
 
 /// A docType is refilled at sync when fewer unused MSOs than this are left.
@@ -19,6 +20,20 @@ pub const MDOC_BATCH: usize = 8;
 pub(crate) const META_IACA: &str = "wallet.iaca";
 /// Where the reader CA certificates of the last trust list are kept (same form).
 pub(crate) const META_READER_CA: &str = "wallet.reader_ca";
+/// The reader CA's CRL (DER) as last pulled (docs/adr/0053).
+pub(crate) const META_READER_CRL: &str = "wallet.reader_crl";
+
+/// A stored certificate list (JSON list of base64url DER) as a trust store.
+pub(crate) fn anchors_of(bytes: &[u8], what: &'static str) -> Result<TrustStore> {
+    let list: Vec<B64> = serde_json::from_slice(bytes).map_err(|_| WalletError::Corrupt(what))?;
+    let mut store = TrustStore::new();
+    for der in list {
+        store
+            .add_der(&der.0)
+            .map_err(|_| WalletError::Corrupt(what))?;
+    }
+    Ok(store)
+}
 
 /// The docType of the mdoc each document kind is held as.
 pub fn doc_type_of(kind: DocumentKind) -> Option<&'static str> {
@@ -112,20 +127,31 @@ impl Wallet {
         self.anchors(META_READER_CA, "reader CA list")
     }
 
+    /// The revocations of the reader CAs (docs/adr/0053): the CRL pulled at the last sync,
+    /// verified against the reader CA that issued it. `None` without reader CAs. With reader
+    /// CAs but no CRL that verifies (never pulled, or the list changed), an empty list that is
+    /// not current: every reader's revocation is then unknown, so none counts as authenticated.
+    pub fn reader_crl(&self) -> Result<Option<RevocationList>> {
+        let cas = self.reader_cas()?;
+        if cas.is_empty() {
+            return Ok(None);
+        }
+        let Some(der) = self.store.meta_get(META_READER_CRL)? else {
+            return Ok(Some(RevocationList::default()));
+        };
+        Ok(Some(
+            cas.certificates()
+                .find_map(|ca| eid_crypto::crl::verify_crl(&der, ca).ok())
+                .unwrap_or_default(),
+        ))
+    }
+
     /// The certificates stored under `meta` (JSON list of base64url DER) as a trust store.
     pub(crate) fn anchors(&self, meta: &str, what: &'static str) -> Result<TrustStore> {
-        let mut store = TrustStore::new();
-        let Some(bytes) = self.store.meta_get(meta)? else {
-            return Ok(store);
-        };
-        let list: Vec<B64> =
-            serde_json::from_slice(&bytes).map_err(|_| WalletError::Corrupt(what))?;
-        for der in list {
-            store
-                .add_der(&der.0)
-                .map_err(|_| WalletError::Corrupt(what))?;
+        match self.store.meta_get(meta)? {
+            Some(bytes) => anchors_of(&bytes, what),
+            None => Ok(TrustStore::new()),
         }
-        Ok(store)
     }
 
     /// Checks an IssuerSigned of `doc_type` against the IACAs now.

@@ -39,7 +39,8 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
 
     /// What the wallet requires of readers at `now` (Unix seconds): their request signed by a
     /// reader certificate of a reader CA in the synced trust list (docs/adr/0040) to be shown
-    /// as authenticated; with `require_reader_auth` any other reader is refused (the session
+    /// as authenticated, and not revoked by the reader CA's CRL (docs/adr/0053); with
+    /// `require_reader_auth` any other reader is refused (the session
     /// ends, nothing is disclosed). With `device_mac` the answer carries a device MAC where the
     /// key store holds the mdoc's device key in software (ECDH), a signature otherwise.
     pub fn policy(
@@ -48,9 +49,11 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
         require_reader_auth: bool,
         device_mac: bool,
     ) -> Result<HolderPolicy<'static>> {
-        let cas = self.wallet.borrow().reader_cas()?;
+        let wallet = self.wallet.borrow();
+        let cas = wallet.reader_cas()?;
         Ok(HolderPolicy {
             reader_cas: (!cas.is_empty()).then_some(Cow::Owned(cas)),
+            reader_crl: wallet.reader_crl()?.map(Cow::Owned),
             require_reader_auth,
             now,
             device_mac,

@@ -20,6 +20,7 @@ const META_STATUS_LIST: &str = "wallet.status_list";
 const META_TRUST_LIST: &str = super::META_TRUST_LIST;
 const META_IACA: &str = super::mdoc::META_IACA;
 const META_READER_CA: &str = super::mdoc::META_READER_CA;
+const META_READER_CRL: &str = super::mdoc::META_READER_CRL;
 const META_RP_REGISTRY: &str = super::relying_parties::META_RP_REGISTRY;
 const META_RP_CA: &str = super::relying_parties::META_RP_CA;
 
@@ -243,6 +244,39 @@ impl Wallet {
                 parts.trust
             }
         };
+        // The reader CA's CRL (docs/adr/0053), checked against the reader CAs of the trust
+        // list: one that does not verify fails the sync. A backend without one (404) leaves
+        // what is held.
+        let reader_cas = match lists.iter().find(|(k, _)| k == META_READER_CA) {
+            Some((_, bytes)) => super::mdoc::anchors_of(bytes, "reader CA list")?,
+            None => self.reader_cas()?,
+        };
+        if !reader_cas.is_empty() {
+            match client
+                .fetch_if_changed(
+                    crate::api::paths::READER_CA_CRL,
+                    self.stored_etag(META_READER_CRL)?.as_deref(),
+                )
+                .await
+            {
+                Ok(Fetched::Changed(der, tag)) => {
+                    if !reader_cas
+                        .certificates()
+                        .any(|ca| eid_crypto::crl::verify_crl(&der, ca).is_ok())
+                    {
+                        return Err(WalletError::Corrupt("reader CA CRL (signature or issuer)"));
+                    }
+                    lists.push((META_READER_CRL.to_owned(), der));
+                    lists.push(conditional::etag_entry(META_READER_CRL, tag.as_deref()));
+                }
+                Ok(Fetched::Unchanged)
+                | Err(ClientError::Api {
+                    code: ErrorCode::NotFound,
+                    ..
+                }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         note(SyncStage::StatusList);
         if let Fetched::Changed(status, tag) = client
             .status_list_if_changed(self.stored_etag(META_STATUS_LIST)?.as_deref())

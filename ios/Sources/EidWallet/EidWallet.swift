@@ -9184,6 +9184,8 @@ public enum MdocReaderAuthError: Equatable, Hashable {
     case expired
     case signature
     case notReaderCertificate
+    case revoked
+    case revocationUnknown
 
 
 
@@ -9217,6 +9219,10 @@ public struct FfiConverterTypeMdocReaderAuthError: FfiConverterRustBuffer {
         
         case 6: return .notReaderCertificate
         
+        case 7: return .revoked
+        
+        case 8: return .revocationUnknown
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -9247,6 +9253,14 @@ public struct FfiConverterTypeMdocReaderAuthError: FfiConverterRustBuffer {
         
         case .notReaderCertificate:
             writeInt(&buf, Int32(6))
+        
+        
+        case .revoked:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .revocationUnknown:
+            writeInt(&buf, Int32(8))
         
         }
     }

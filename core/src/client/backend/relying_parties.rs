@@ -45,6 +45,25 @@ impl BackendClient {
         .await
     }
 
+    /// Revokes a reader certificate the backend's reader CA issued (docs/adr/0053).
+    pub async fn revoke_reader_certificate(
+        &self,
+        admin_token: &str,
+        certificate: &[u8],
+    ) -> Result<crate::api::ReaderCertificateRevoked, ClientError> {
+        let body = serde_json::to_vec(&crate::api::ReaderCertificateRevoke {
+            certificate: crate::api::B64(certificate.to_vec()),
+        })
+        .map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.admin(
+            admin_token,
+            Method::Post,
+            api::paths::ADMIN_READER_CERTIFICATES_REVOKE,
+            Some(body),
+        )
+        .await
+    }
+
     /// Registers a relying party; its access certificate comes back with it.
     pub async fn register_relying_party(
         &self,

@@ -12760,7 +12760,9 @@ enum class MdocReaderAuthError {
     UNTRUSTED,
     EXPIRED,
     SIGNATURE,
-    NOT_READER_CERTIFICATE;
+    NOT_READER_CERTIFICATE,
+    REVOKED,
+    REVOCATION_UNKNOWN;
 
     
 
