@@ -65,6 +65,14 @@ fn issuer_name(kind: DocumentKind) -> (&'static str, &'static str) {
         DocumentKind::VehicleRegistration => ("Bo Cong an", "Cuc Canh sat giao thong"),
         DocumentKind::Vaccination => ("Bo Y te", "Bo Y te Tiem chung"),
         DocumentKind::JudicialRecord => ("Bo Tu phap", "Trung tam Ly lich tu phap quoc gia"),
+        // The civil kinds (ADR 0047), each by its own certificate as well.
+        DocumentKind::BirthCertificate => ("Bo Tu phap", "Ho tich Khai sinh"),
+        DocumentKind::MarriageCertificate => ("Bo Tu phap", "Ho tich Ket hon"),
+        DocumentKind::SocialInsuranceBook => {
+            ("Bao hiem Xa hoi Viet Nam", "Bao hiem Xa hoi So BHXH")
+        }
+        DocumentKind::Residence => ("Bo Cong an", "Cuc Canh sat QLHC ve TTXH"),
+        DocumentKind::TaxInfo => ("Bo Tai chinh", "Cuc Thue"),
     }
 }
 

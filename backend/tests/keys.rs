@@ -415,16 +415,27 @@ async fn issuer_keys_on_a_pkcs11_token() {
 }
 
 /// A database made before the vehicle registration, vaccination and judicial record kinds
-/// (ADR 0043): on the next start it gets an issuer of each, certified by its own root (a
-/// development database: the fixtures' issuers), and registry records of those kinds for its
-/// citizens; the old keys stay.
+/// (ADR 0043) and the civil kinds (ADR 0047): on the next start it gets an issuer of each,
+/// certified by its own root (a development database: the fixtures' issuers), and registry
+/// records of those kinds for its citizens (a marriage certificate for the married); the old
+/// keys stay.
 #[tokio::test]
 async fn a_database_from_before_the_new_kinds_gets_their_issuers_and_records() {
-    const NEW: [DocumentKind; 3] = [
+    const NEW: [DocumentKind; 8] = [
         DocumentKind::VehicleRegistration,
         DocumentKind::Vaccination,
         DocumentKind::JudicialRecord,
+        DocumentKind::BirthCertificate,
+        DocumentKind::MarriageCertificate,
+        DocumentKind::SocialInsuranceBook,
+        DocumentKind::Residence,
+        DocumentKind::TaxInfo,
     ];
+    let married = eid_fixtures::citizens::population(3)
+        .iter()
+        .filter(|c| c.spouse_name.is_some())
+        .count() as i64;
+    assert!(married > 0);
     let dir = tempfile::tempdir().unwrap();
     for dev in [false, true] {
         for (db, url) in fresh_urls(dir.path()).await {
@@ -498,7 +509,12 @@ async fn a_database_from_before_the_new_kinds_gets_their_issuers_and_records() {
                         .unwrap()
                         .try_get(0)
                         .unwrap();
-                assert_eq!(records, 3, "{db} dev={dev} {kind}");
+                let held = if kind == DocumentKind::MarriageCertificate {
+                    married
+                } else {
+                    3
+                };
+                assert_eq!(records, held, "{db} dev={dev} {kind}");
                 let record: Vec<u8> =
                     sqlx::query("SELECT record FROM registry_records WHERE kind = $1 LIMIT 1")
                         .bind(kind.as_str())

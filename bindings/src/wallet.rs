@@ -43,7 +43,8 @@ pub enum AccountStatus {
 pub use eid_core::credential::DocumentKind;
 
 /// CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
-/// registration, vaccination record, judicial record extract. Apps render every kind from its
+/// registration, vaccination record, judicial record extract, birth certificate, marriage
+/// certificate, social insurance book, residence information, tax information. Apps render every kind from its
 /// declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
 #[uniffi::remote(Enum)]
 pub enum DocumentKind {
@@ -54,6 +55,11 @@ pub enum DocumentKind {
     VehicleRegistration,
     Vaccination,
     JudicialRecord,
+    BirthCertificate,
+    MarriageCertificate,
+    SocialInsuranceBook,
+    Residence,
+    TaxInfo,
 }
 
 pub use eid_core::wallet::DocumentStatus;

@@ -56,17 +56,23 @@ fn seeded_wallet_lists_shows_and_logs() {
         "--json",
     ]);
     let rows = list.as_array().unwrap();
-    assert_eq!(rows.len(), 7);
+    // The first citizen is married: one document of each of the twelve kinds.
+    assert_eq!(rows.len(), 12);
     let mut kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     kinds.sort();
     assert_eq!(
         kinds,
         [
+            "birth_certificate",
             "driving_licence",
             "health_insurance",
             "health_record",
             "identity",
             "judicial_record",
+            "marriage_certificate",
+            "residence",
+            "social_insurance_book",
+            "tax_info",
             "vaccination",
             "vehicle_registration"
         ]
@@ -117,6 +123,27 @@ fn seeded_wallet_lists_shows_and_logs() {
             ["Họ và tên", "Ngày sinh", "Số định danh cá nhân"],
         ),
         ("judicial_record", ["Số phiếu", "Mẫu phiếu", "Họ và tên"]),
+        // The civil kinds (ADR 0047).
+        (
+            "birth_certificate",
+            ["Số đăng ký", "Nơi đăng ký", "Ngày đăng ký"],
+        ),
+        (
+            "marriage_certificate",
+            ["Số đăng ký", "Nơi đăng ký", "Ngày đăng ký"],
+        ),
+        (
+            "social_insurance_book",
+            ["Mã số BHXH", "Họ và tên", "Ngày sinh"],
+        ),
+        (
+            "residence",
+            ["Họ và tên", "Ngày sinh", "Số định danh cá nhân"],
+        ),
+        (
+            "tax_info",
+            ["Họ và tên", "Số định danh cá nhân", "Mã số thuế"],
+        ),
     ] {
         let row = rows.iter().find(|r| r["kind"] == kind).unwrap();
         let shown = ok_json(&[
@@ -137,6 +164,24 @@ fn seeded_wallet_lists_shows_and_logs() {
             .collect();
         assert_eq!(labels[..3], first_labels, "{kind}");
         assert!(shown["issuer"].is_string(), "{kind}");
+        // Every shown field in declaration order.
+        let names: Vec<&str> = shown["labelled_fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        let declared: Vec<&str> = eid_core::credential::DocumentKind::parse(kind)
+            .unwrap()
+            .declaration()
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|n| names.contains(n))
+            .collect();
+        assert_eq!(names, declared, "{kind}");
+        assert!(names.len() >= 5, "{kind}");
+        assert_eq!(row["holder"], rows[0]["holder"], "{kind}");
     }
 
     let log = ok_json(&[
@@ -152,7 +197,7 @@ fn seeded_wallet_lists_shows_and_logs() {
     let status = ok_json(&["wallet", "--data-dir", d, "status", "--json"]);
     assert_eq!(status["state"], "active");
     assert_eq!(status["level"], 2);
-    assert_eq!(status["documents"], 7);
+    assert_eq!(status["documents"], 12);
     assert!(
         status["last_sync"].is_null(),
         "a seeded wallet never synced"
@@ -274,14 +319,14 @@ fn list_names_a_damaged_document_and_an_empty_db_is_damaged() {
     );
     let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 7);
+    assert_eq!(rows.len(), 12);
     let damaged: Vec<&Value> = rows.iter().filter(|r| r["status"] == "damaged").collect();
     assert_eq!(damaged.len(), 1);
     assert_eq!(damaged[0]["id"], victim.as_str());
     assert!(damaged[0].get("holder").is_none());
-    assert_eq!(rows.iter().filter(|r| r["status"] == "valid").count(), 6);
+    assert_eq!(rows.iter().filter(|r| r["status"] == "valid").count(), 11);
     let text = String::from_utf8(list(false).stdout).unwrap();
-    assert_eq!(text.lines().count(), 7);
+    assert_eq!(text.lines().count(), 12);
     assert!(
         text.lines()
             .any(|l| l.starts_with(&victim) && l.contains("damaged")),

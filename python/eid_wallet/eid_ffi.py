@@ -3069,7 +3069,8 @@ class _UniffiFfiConverterTypeDisclosedField(_UniffiConverterRustBuffer):
 class DocumentKind(enum.Enum):
     """
     CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
-    registration, vaccination record, judicial record extract. Apps render every kind from its
+    registration, vaccination record, judicial record extract, birth certificate, marriage
+    certificate, social insurance book, residence information, tax information. Apps render every kind from its
     declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
 """
     
@@ -3086,6 +3087,16 @@ class DocumentKind(enum.Enum):
     VACCINATION = 5
     
     JUDICIAL_RECORD = 6
+    
+    BIRTH_CERTIFICATE = 7
+    
+    MARRIAGE_CERTIFICATE = 8
+    
+    SOCIAL_INSURANCE_BOOK = 9
+    
+    RESIDENCE = 10
+    
+    TAX_INFO = 11
     
 
 
@@ -3107,6 +3118,16 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
             return DocumentKind.VACCINATION
         if variant == 7:
             return DocumentKind.JUDICIAL_RECORD
+        if variant == 8:
+            return DocumentKind.BIRTH_CERTIFICATE
+        if variant == 9:
+            return DocumentKind.MARRIAGE_CERTIFICATE
+        if variant == 10:
+            return DocumentKind.SOCIAL_INSURANCE_BOOK
+        if variant == 11:
+            return DocumentKind.RESIDENCE
+        if variant == 12:
+            return DocumentKind.TAX_INFO
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3124,6 +3145,16 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
         if value == DocumentKind.VACCINATION:
             return
         if value == DocumentKind.JUDICIAL_RECORD:
+            return
+        if value == DocumentKind.BIRTH_CERTIFICATE:
+            return
+        if value == DocumentKind.MARRIAGE_CERTIFICATE:
+            return
+        if value == DocumentKind.SOCIAL_INSURANCE_BOOK:
+            return
+        if value == DocumentKind.RESIDENCE:
+            return
+        if value == DocumentKind.TAX_INFO:
             return
         raise ValueError(value)
 
@@ -3143,6 +3174,16 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
             buf.write_i32(6)
         if value == DocumentKind.JUDICIAL_RECORD:
             buf.write_i32(7)
+        if value == DocumentKind.BIRTH_CERTIFICATE:
+            buf.write_i32(8)
+        if value == DocumentKind.MARRIAGE_CERTIFICATE:
+            buf.write_i32(9)
+        if value == DocumentKind.SOCIAL_INSURANCE_BOOK:
+            buf.write_i32(10)
+        if value == DocumentKind.RESIDENCE:
+            buf.write_i32(11)
+        if value == DocumentKind.TAX_INFO:
+            buf.write_i32(12)
 
 
 

@@ -86,7 +86,16 @@ def test_kind_declarations_let_an_app_render_any_kind():
         "vehicle_registration",
         "vaccination",
         "judicial_record",
+        "birth_certificate",
+        "marriage_certificate",
+        "social_insurance_book",
+        "residence",
+        "tax_info",
     ]
+    marriage = json.loads(kind_declaration_json(DocumentKind.MARRIAGE_CERTIFICATE))
+    assert marriage == kinds[8]
+    assert marriage["label_vi"] == "Giấy chứng nhận kết hôn"
+    assert [f["label_vi"] for f in marriage["fields"]][3:5] == ["Chồng", "Vợ"]
     vehicle = json.loads(kind_declaration_json(DocumentKind.VEHICLE_REGISTRATION))
     assert vehicle == kinds[4]
     assert vehicle["label_vi"] == "Giấy chứng nhận đăng ký xe"

@@ -1,6 +1,7 @@
 //! Wallet credentials: the documents a citizen holds (identity card, driving licence,
 //! health insurance card, health record, vehicle registration, vaccination record, judicial
-//! record extract), each signed by its issuing authority as a CBOR
+//! record extract, birth and marriage certificates, social insurance book, residence and tax
+//! information), each signed by its issuing authority as a CBOR
 //! payload in a COSE_Sign1 (see [`format`]) and checked against a [`TrustList`].
 //!
 //! No model's `Debug` shows personal data, and no error carries any.
@@ -55,10 +56,21 @@ pub enum DocumentKind {
     Vaccination,
     /// Phiếu lý lịch tư pháp, issued by the Ministry of Justice (Bộ Tư pháp). Declared only.
     JudicialRecord,
+    /// Giấy khai sinh, from the Ministry of Justice's civil-status database. Declared only.
+    BirthCertificate,
+    /// Giấy chứng nhận kết hôn, from the civil-status database. Declared only.
+    MarriageCertificate,
+    /// Sổ bảo hiểm xã hội, issued by Viet Nam Social Security. Declared only.
+    SocialInsuranceBook,
+    /// Thông tin cư trú (thường trú, tạm trú), issued by the police. Declared only.
+    Residence,
+    /// Thông tin thuế (the personal ID number as tax code), issued by the Tax Department.
+    /// Declared only.
+    TaxInfo,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 7] = [
+    pub const ALL: [DocumentKind; 12] = [
         DocumentKind::Identity,
         DocumentKind::DrivingLicence,
         DocumentKind::HealthInsurance,
@@ -66,16 +78,22 @@ impl DocumentKind {
         DocumentKind::VehicleRegistration,
         DocumentKind::Vaccination,
         DocumentKind::JudicialRecord,
+        DocumentKind::BirthCertificate,
+        DocumentKind::MarriageCertificate,
+        DocumentKind::SocialInsuranceBook,
+        DocumentKind::Residence,
+        DocumentKind::TaxInfo,
     ];
 
     /// Whether the kind has no typed model: its documents are [`DeclaredDocument`]s, read and
     /// checked by the declaration alone.
     pub fn is_declared_only(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            DocumentKind::VehicleRegistration
-                | DocumentKind::Vaccination
-                | DocumentKind::JudicialRecord
+            DocumentKind::Identity
+                | DocumentKind::DrivingLicence
+                | DocumentKind::HealthInsurance
+                | DocumentKind::HealthRecord
         )
     }
 
@@ -112,7 +130,8 @@ pub enum Document {
     DrivingLicence(DrivingLicence),
     HealthInsurance(HealthInsuranceCard),
     HealthRecord(HealthRecord),
-    /// A kind with no typed model (vehicle registration, vaccination, judicial record).
+    /// A kind with no typed model (vehicle registration, vaccination, judicial record and the
+    /// civil kinds of ADR 0047).
     Declared(DeclaredDocument),
 }
 
@@ -195,11 +214,7 @@ impl Document {
                 Document::HealthInsurance(HealthInsuranceCard::from_cbor(value)?)
             }
             DocumentKind::HealthRecord => Document::HealthRecord(HealthRecord::from_cbor(value)?),
-            DocumentKind::VehicleRegistration
-            | DocumentKind::Vaccination
-            | DocumentKind::JudicialRecord => {
-                Document::Declared(DeclaredDocument::from_cbor(kind, value)?)
-            }
+            _ => Document::Declared(DeclaredDocument::from_cbor(kind, value)?),
         })
     }
 }

@@ -88,6 +88,8 @@ struct Pki {
     /// The health ministry's second issuer: vaccination records only.
     vaccination: IssuerKey,
     justice: IssuerKey,
+    /// One issuer for each civil kind (ADR 0047), authorised for that kind alone.
+    civil: Vec<(DocumentKind, IssuerKey)>,
     /// Same subject as `police`, certified by a root nobody trusts.
     rogue_police: IssuerKey,
     trust: TrustList,
@@ -113,6 +115,11 @@ fn pki() -> Pki {
         traffic_police: issuer("Traffic Police TEST", 10, &root_key, "Root TEST"),
         vaccination: issuer("Health Immunisation TEST", 11, &root_key, "Root TEST"),
         justice: issuer("Justice TEST", 12, &root_key, "Root TEST"),
+        civil: crate::credential::kinds::civil_tests::CIVIL
+            .iter()
+            .zip(13u8..)
+            .map(|(kind, k)| (*kind, issuer(kind.as_str(), k, &root_key, "Root TEST")))
+            .collect(),
         rogue_police: issuer("Police TEST", 7, &rogue_root_key, "Rogue TEST"),
         root,
         trust,
@@ -131,6 +138,11 @@ fn pki() -> Pki {
             .authorise_certificate(i.certificate(), &[kind])
             .unwrap();
     }
+    for (kind, i) in &p.civil {
+        trust
+            .authorise_certificate(i.certificate(), &[*kind])
+            .unwrap();
+    }
     Pki { trust, ..p }
 }
 
@@ -144,6 +156,12 @@ impl Pki {
             DocumentKind::VehicleRegistration => &self.traffic_police,
             DocumentKind::Vaccination => &self.vaccination,
             DocumentKind::JudicialRecord => &self.justice,
+            civil => self
+                .civil
+                .iter()
+                .find(|(k, _)| *k == civil)
+                .map(|(_, i)| i)
+                .expect("an issuer for every civil kind"),
         }
     }
     /// A trusted issuer not authorised for `kind`.
@@ -225,9 +243,7 @@ pub(crate) fn document(kind: DocumentKind) -> Document {
         DocumentKind::HealthRecord => {
             Document::HealthRecord(HealthRecord::from_bundle(health_record::tests::ips()).unwrap())
         }
-        DocumentKind::VehicleRegistration
-        | DocumentKind::Vaccination
-        | DocumentKind::JudicialRecord => Document::Declared(
+        _ => Document::Declared(
             crate::credential::DeclaredDocument::from_json(kind, &declared_sample(kind)).unwrap(),
         ),
     }
@@ -274,7 +290,7 @@ pub(crate) fn declared_sample(kind: DocumentKind) -> serde_json::Value {
             "issue_date": "2025-05-20",
             "valid_until": "2025-11-16",
         }),
-        _ => serde_json::Value::Null,
+        civil => crate::credential::kinds::civil_tests::sample(civil),
     }
 }
 

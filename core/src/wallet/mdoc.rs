@@ -44,7 +44,12 @@ pub fn doc_type_of(kind: DocumentKind) -> Option<&'static str> {
         DocumentKind::HealthRecord
         | DocumentKind::VehicleRegistration
         | DocumentKind::Vaccination
-        | DocumentKind::JudicialRecord => None,
+        | DocumentKind::JudicialRecord
+        | DocumentKind::BirthCertificate
+        | DocumentKind::MarriageCertificate
+        | DocumentKind::SocialInsuranceBook
+        | DocumentKind::Residence
+        | DocumentKind::TaxInfo => None,
     }
 }
 

@@ -8006,7 +8006,8 @@ public func FfiConverterTypeConsent_lower(_ value: Consent) -> RustBuffer {
 
 /**
  * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
- * registration, vaccination record, judicial record extract. Apps render every kind from its
+ * registration, vaccination record, judicial record extract, birth certificate, marriage
+ * certificate, social insurance book, residence information, tax information. Apps render every kind from its
  * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
  */
 
@@ -8019,6 +8020,11 @@ public enum DocumentKind: Equatable, Hashable {
     case vehicleRegistration
     case vaccination
     case judicialRecord
+    case birthCertificate
+    case marriageCertificate
+    case socialInsuranceBook
+    case residence
+    case taxInfo
 
 
 
@@ -8054,6 +8060,16 @@ public struct FfiConverterTypeDocumentKind: FfiConverterRustBuffer {
         
         case 7: return .judicialRecord
         
+        case 8: return .birthCertificate
+        
+        case 9: return .marriageCertificate
+        
+        case 10: return .socialInsuranceBook
+        
+        case 11: return .residence
+        
+        case 12: return .taxInfo
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -8088,6 +8104,26 @@ public struct FfiConverterTypeDocumentKind: FfiConverterRustBuffer {
         
         case .judicialRecord:
             writeInt(&buf, Int32(7))
+        
+        
+        case .birthCertificate:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .marriageCertificate:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .socialInsuranceBook:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .residence:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .taxInfo:
+            writeInt(&buf, Int32(12))
         
         }
     }

@@ -88,6 +88,13 @@ pub(crate) fn run(
                 _ => Ok(()),
             }
         }
+        CheckFunction::CivilRegistrationNumber => {
+            super::civil_checks::registration_number(value, path, object)
+        }
+        CheckFunction::SpouseHolder => super::civil_checks::spouse_holder(value, path, object),
+        CheckFunction::ContributionPeriods => {
+            super::civil_checks::contribution_periods(value, path, object)
+        }
     }
 }
 

@@ -135,6 +135,15 @@ pub enum Rule {
         #[serde(default)]
         strict: bool,
     },
+    /// Date (a birth date): at least `years` full years before the date in `field` (looked up
+    /// as for `after`; a birthday counts from its day, 29 February from 1 March in common
+    /// years). Skipped when that date is absent. E.g. the legal age at a registration.
+    AgeAt { field: String, years: u16 },
+    /// Equal to the value at `path`, a dotted path from the document's top level (e.g. the tax
+    /// identifier and the personal ID number). Skipped when that value is absent.
+    SameAs { path: String },
+    /// Not equal to the value at `path` (as for `same_as`), e.g. two spouses' ID numbers.
+    DiffersFrom { path: String },
     /// A rule that takes code (a check digit, a structured code, a FHIR bundle).
     Check { function: CheckFunction },
 }
@@ -163,6 +172,17 @@ pub enum CheckFunction {
     DosesInOrder,
     /// A judicial record's `result`: `none` with no `convictions`, `convicted` with at least one.
     JudicialResult,
+    /// A civil-status registration number (số đăng ký hộ tịch) `N/YYYY`: a serial of 1 to 6
+    /// digits without leading zero, a slash, and the year of the sibling `registration_date`
+    /// (ADR 0047).
+    CivilRegistrationNumber,
+    /// A marriage certificate's `holder_name`: one of the spouses (`husband.full_name` or
+    /// `wife.full_name`), as each spouse holds an original.
+    SpouseHolder,
+    /// A social insurance book's contribution periods (`from_month`, `to_month` as `YYYY-MM`):
+    /// each from ≤ to, in order and not overlapping, and their months adding up to the
+    /// document's `total_months`.
+    ContributionPeriods,
 }
 
 /// How a wallet list shows a document: the holder's name and the date it is valid until.
@@ -278,6 +298,12 @@ pub(crate) mod build {
             self.rule(Rule::After {
                 field: field.into(),
                 strict,
+            })
+        }
+        pub(crate) fn age_at(self, field: &str, years: u16) -> Self {
+            self.rule(Rule::AgeAt {
+                field: field.into(),
+                years,
             })
         }
         pub(crate) fn check(self, function: CheckFunction) -> Self {

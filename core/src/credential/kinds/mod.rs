@@ -5,21 +5,29 @@
 //! a kind declared only as data (e.g. JSON) validates, summarises and renders the same way.
 //! See docs/adr/0038.
 
+mod birth_certificate;
 mod checks;
+mod civil_checks;
 pub mod declaration;
 mod driving_licence;
 mod health_insurance;
 mod health_record;
 mod identity;
 mod judicial_record;
+mod marriage_certificate;
 mod render;
+mod residence;
+mod social_insurance_book;
 mod summary;
+mod tax_info;
 mod vaccination;
 mod validate;
 mod vehicle_registration;
 mod vin;
 mod well_formed;
 
+#[cfg(test)]
+pub(crate) mod civil_tests;
 #[cfg(test)]
 mod declared_tests;
 #[cfg(test)]
@@ -50,6 +58,11 @@ pub fn declarations() -> &'static [KindDeclaration; DocumentKind::ALL.len()] {
             vehicle_registration::declaration(),
             vaccination::declaration(),
             judicial_record::declaration(),
+            birth_certificate::declaration(),
+            marriage_certificate::declaration(),
+            social_insurance_book::declaration(),
+            residence::declaration(),
+            tax_info::declaration(),
         ]
     })
 }
@@ -65,6 +78,11 @@ pub fn declaration(kind: DocumentKind) -> &'static KindDeclaration {
         DocumentKind::VehicleRegistration => &all[4],
         DocumentKind::Vaccination => &all[5],
         DocumentKind::JudicialRecord => &all[6],
+        DocumentKind::BirthCertificate => &all[7],
+        DocumentKind::MarriageCertificate => &all[8],
+        DocumentKind::SocialInsuranceBook => &all[9],
+        DocumentKind::Residence => &all[10],
+        DocumentKind::TaxInfo => &all[11],
     }
 }
 

@@ -148,7 +148,42 @@ fn check_rule(
                 Ok(())
             }
         }
+        Rule::AgeAt { field, years } => {
+            let this = date_of(object, name);
+            let (Some(birth), Some(at)) = (this, sibling_or_root(object, root, field)) else {
+                return Ok(());
+            };
+            if birth.years_until(at) < u32::from(*years) || birth > at {
+                fail(format!(
+                    "under {years} years of age on the {}",
+                    field.replace('_', " ")
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Rule::SameAs { path: other } => match at_path(root, other) {
+            Some(o) if o != value => fail(format!("must equal {}", other.replace('_', " "))),
+            _ => Ok(()),
+        },
+        Rule::DiffersFrom { path: other } => match at_path(root, other) {
+            Some(o) if o == value => fail(format!("must differ from {}", other.replace('_', " "))),
+            _ => Ok(()),
+        },
         Rule::Check { function } => checks::run(*function, value, path, object),
+    }
+}
+
+/// The value at a dotted path of maps from `root`.
+pub(crate) fn at_path<'a>(root: &Fields<'a>, path: &str) -> Option<&'a Value> {
+    let (first, rest) = match path.split_once('.') {
+        Some((a, b)) => (a, Some(b)),
+        None => (path, None),
+    };
+    let value = root.get(first)?;
+    match rest {
+        None => Some(value),
+        Some(rest) => at_path(&Fields::new(value, "").ok()?, rest),
     }
 }
 

@@ -142,6 +142,17 @@ fn fields(
                     };
                     f.ty == FieldType::Date && (date(list) || date(root))
                 }
+                Rule::AgeAt { field, .. } => {
+                    let date = |fs: &[FieldDeclaration]| {
+                        fs.iter().any(|g| {
+                            g.name == *field && g.ty == FieldType::Date && g.name != f.name
+                        })
+                    };
+                    f.ty == FieldType::Date && (date(list) || date(root))
+                }
+                Rule::SameAs { path } | Rule::DiffersFrom { path } => {
+                    declared_at(root, path).is_some_and(|g| g.ty == f.ty)
+                }
                 Rule::Check { .. } => true,
             };
             if !fits {
@@ -150,4 +161,18 @@ fn fields(
         }
     }
     Ok(())
+}
+
+/// The field declared at a dotted path from the top level.
+fn declared_at<'a>(root: &'a [FieldDeclaration], path: &str) -> Option<&'a FieldDeclaration> {
+    let (first, rest) = match path.split_once('.') {
+        Some((a, b)) => (a, Some(b)),
+        None => (path, None),
+    };
+    let f = root.iter().find(|f| f.name == first)?;
+    match (rest, &f.ty) {
+        (None, _) => Some(f),
+        (Some(rest), FieldType::Object { fields }) => declared_at(fields, rest),
+        _ => None,
+    }
 }

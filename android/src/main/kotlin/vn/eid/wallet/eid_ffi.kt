@@ -11560,7 +11560,8 @@ public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
 
 /**
  * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
- * registration, vaccination record, judicial record extract. Apps render every kind from its
+ * registration, vaccination record, judicial record extract, birth certificate, marriage
+ * certificate, social insurance book, residence information, tax information. Apps render every kind from its
  * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
  */
 
@@ -11572,7 +11573,12 @@ enum class DocumentKind {
     HEALTH_RECORD,
     VEHICLE_REGISTRATION,
     VACCINATION,
-    JUDICIAL_RECORD;
+    JUDICIAL_RECORD,
+    BIRTH_CERTIFICATE,
+    MARRIAGE_CERTIFICATE,
+    SOCIAL_INSURANCE_BOOK,
+    RESIDENCE,
+    TAX_INFO;
 
     
 
