@@ -1,6 +1,6 @@
 //! Wallet credentials: the documents a citizen holds (identity card, driving licence,
 //! health insurance card, health record, vehicle registration, vaccination record, judicial
-//! record extract), each signed by its issuing authority as a CBOR
+//! record extract, e-health book), each signed by its issuing authority as a CBOR
 //! payload in a COSE_Sign1 (see [`format`]) and checked against a [`TrustList`].
 //!
 //! No model's `Debug` shows personal data, and no error carries any.
@@ -46,7 +46,8 @@ pub enum DocumentKind {
     DrivingLicence,
     /// Thẻ bảo hiểm y tế (BHYT), issued by Viet Nam Social Security (BHXH).
     HealthInsurance,
-    /// Sổ sức khỏe điện tử, issued by the Ministry of Health (Bộ Y tế).
+    /// Tóm tắt hồ sơ sức khỏe (the International Patient Summary), issued by the Ministry of
+    /// Health (Bộ Y tế).
     HealthRecord,
     /// Giấy chứng nhận đăng ký xe, issued by the traffic police (Cục Cảnh sát giao thông,
     /// Bộ Công an). Declared only ([`DeclaredDocument`]).
@@ -55,10 +56,13 @@ pub enum DocumentKind {
     Vaccination,
     /// Phiếu lý lịch tư pháp, issued by the Ministry of Justice (Bộ Tư pháp). Declared only.
     JudicialRecord,
+    /// Sổ sức khỏe điện tử, the e-health book (an HL7 FHIR R4 Bundle), issued by the Ministry of
+    /// Health. Declared only (ADR 0051).
+    EHealthBook,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 7] = [
+    pub const ALL: [DocumentKind; 8] = [
         DocumentKind::Identity,
         DocumentKind::DrivingLicence,
         DocumentKind::HealthInsurance,
@@ -66,6 +70,7 @@ impl DocumentKind {
         DocumentKind::VehicleRegistration,
         DocumentKind::Vaccination,
         DocumentKind::JudicialRecord,
+        DocumentKind::EHealthBook,
     ];
 
     /// Whether the kind has no typed model: its documents are [`DeclaredDocument`]s, read and
@@ -76,6 +81,7 @@ impl DocumentKind {
             DocumentKind::VehicleRegistration
                 | DocumentKind::Vaccination
                 | DocumentKind::JudicialRecord
+                | DocumentKind::EHealthBook
         )
     }
 
@@ -112,7 +118,8 @@ pub enum Document {
     DrivingLicence(DrivingLicence),
     HealthInsurance(HealthInsuranceCard),
     HealthRecord(HealthRecord),
-    /// A kind with no typed model (vehicle registration, vaccination, judicial record).
+    /// A kind with no typed model (vehicle registration, vaccination, judicial record, e-health
+    /// book).
     Declared(DeclaredDocument),
 }
 
@@ -173,6 +180,18 @@ impl Document {
         cbor::to_display_json(&self.to_cbor())
     }
 
+    /// The HL7 FHIR R4 Bundle a health record or an e-health book carries (for export to FHIR
+    /// tools); `None` for the other kinds.
+    pub fn fhir_bundle(&self) -> Option<serde_json::Value> {
+        match self {
+            Document::HealthRecord(r) => Some(r.bundle().clone()),
+            Document::Declared(d) if d.kind() == DocumentKind::EHealthBook => {
+                serde_json::from_str(d.text("bundle")?).ok()
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn to_cbor(&self) -> Value {
         match self {
             Document::Identity(d) => d.to_cbor(),
@@ -197,7 +216,8 @@ impl Document {
             DocumentKind::HealthRecord => Document::HealthRecord(HealthRecord::from_cbor(value)?),
             DocumentKind::VehicleRegistration
             | DocumentKind::Vaccination
-            | DocumentKind::JudicialRecord => {
+            | DocumentKind::JudicialRecord
+            | DocumentKind::EHealthBook => {
                 Document::Declared(DeclaredDocument::from_cbor(kind, value)?)
             }
         })

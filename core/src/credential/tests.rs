@@ -88,6 +88,8 @@ struct Pki {
     /// The health ministry's second issuer: vaccination records only.
     vaccination: IssuerKey,
     justice: IssuerKey,
+    /// The health ministry's third issuer: e-health books only.
+    health_book: IssuerKey,
     /// Same subject as `police`, certified by a root nobody trusts.
     rogue_police: IssuerKey,
     trust: TrustList,
@@ -113,6 +115,7 @@ fn pki() -> Pki {
         traffic_police: issuer("Traffic Police TEST", 10, &root_key, "Root TEST"),
         vaccination: issuer("Health Immunisation TEST", 11, &root_key, "Root TEST"),
         justice: issuer("Justice TEST", 12, &root_key, "Root TEST"),
+        health_book: issuer("Health Book TEST", 13, &root_key, "Root TEST"),
         rogue_police: issuer("Police TEST", 7, &rogue_root_key, "Rogue TEST"),
         root,
         trust,
@@ -126,6 +129,7 @@ fn pki() -> Pki {
         (&p.traffic_police, DocumentKind::VehicleRegistration),
         (&p.vaccination, DocumentKind::Vaccination),
         (&p.justice, DocumentKind::JudicialRecord),
+        (&p.health_book, DocumentKind::EHealthBook),
     ] {
         trust
             .authorise_certificate(i.certificate(), &[kind])
@@ -144,6 +148,7 @@ impl Pki {
             DocumentKind::VehicleRegistration => &self.traffic_police,
             DocumentKind::Vaccination => &self.vaccination,
             DocumentKind::JudicialRecord => &self.justice,
+            DocumentKind::EHealthBook => &self.health_book,
         }
     }
     /// A trusted issuer not authorised for `kind`.
@@ -227,7 +232,8 @@ pub(crate) fn document(kind: DocumentKind) -> Document {
         }
         DocumentKind::VehicleRegistration
         | DocumentKind::Vaccination
-        | DocumentKind::JudicialRecord => Document::Declared(
+        | DocumentKind::JudicialRecord
+        | DocumentKind::EHealthBook => Document::Declared(
             crate::credential::DeclaredDocument::from_json(kind, &declared_sample(kind)).unwrap(),
         ),
     }
@@ -274,6 +280,11 @@ pub(crate) fn declared_sample(kind: DocumentKind) -> serde_json::Value {
             "issue_date": "2025-05-20",
             "valid_until": "2025-11-16",
         }),
+        DocumentKind::EHealthBook => {
+            let mut book = crate::credential::kinds::e_health_book_tests::sample();
+            book["holder_name"] = json!(HOLDER_NAME);
+            book
+        }
         _ => serde_json::Value::Null,
     }
 }

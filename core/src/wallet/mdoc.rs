@@ -29,7 +29,8 @@ pub fn doc_type_of(kind: DocumentKind) -> Option<&'static str> {
         DocumentKind::HealthRecord
         | DocumentKind::VehicleRegistration
         | DocumentKind::Vaccination
-        | DocumentKind::JudicialRecord => None,
+        | DocumentKind::JudicialRecord
+        | DocumentKind::EHealthBook => None,
     }
 }
 

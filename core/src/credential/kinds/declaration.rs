@@ -163,6 +163,12 @@ pub enum CheckFunction {
     DosesInOrder,
     /// A judicial record's `result`: `none` with no `convictions`, `convicted` with at least one.
     JudicialResult,
+    /// The e-health book's FHIR R4 Bundle (JSON text): a collection or document of the book's
+    /// resource types, urn:uuid fullUrls that references resolve to, the holder's Patient
+    /// (`id_number`, `birth_date`), dates within the person's life, LOINC/UCUM/ICD-10/CVX codes,
+    /// and the summary fields (`blood_type`, `allergy_count`, `last_encounter`) as the bundle
+    /// says (`kinds/fhir_book.rs`, ADR 0051).
+    EHealthBookBundle,
 }
 
 /// How a wallet list shows a document: the holder's name and the date it is valid until.

@@ -8,6 +8,8 @@
 mod checks;
 pub mod declaration;
 mod driving_licence;
+mod e_health_book;
+mod fhir_book;
 mod health_insurance;
 mod health_record;
 mod identity;
@@ -23,8 +25,14 @@ mod well_formed;
 #[cfg(test)]
 mod declared_tests;
 #[cfg(test)]
+pub(crate) mod e_health_book_tests;
+#[cfg(test)]
 mod tests;
 
+pub use fhir_book::{
+    CCCD_IDENTIFIER_SYSTEM, CVX_SYSTEM, ICD10_SYSTEM, LOINC_SYSTEM, UCUM_SYSTEM, VITAL_SIGN_UNITS,
+    data_elements, loinc_check_digit,
+};
 pub use declaration::{
     Authority, CheckFunction, DisclosedField, Disclosure, EnumValue, FieldDeclaration, FieldType,
     KindDeclaration, Rule, SummaryDeclaration, ValueSource,
@@ -50,6 +58,7 @@ pub fn declarations() -> &'static [KindDeclaration; DocumentKind::ALL.len()] {
             vehicle_registration::declaration(),
             vaccination::declaration(),
             judicial_record::declaration(),
+            e_health_book::declaration(),
         ]
     })
 }
@@ -65,6 +74,7 @@ pub fn declaration(kind: DocumentKind) -> &'static KindDeclaration {
         DocumentKind::VehicleRegistration => &all[4],
         DocumentKind::Vaccination => &all[5],
         DocumentKind::JudicialRecord => &all[6],
+        DocumentKind::EHealthBook => &all[7],
     }
 }
 

@@ -93,14 +93,15 @@ fn declarations_are_well_formed_and_keyed_by_the_enum() {
             "health_record",
             "vehicle_registration",
             "vaccination",
-            "judicial_record"
+            "judicial_record",
+            "e_health_book"
         ]
     );
     let issuers: std::collections::BTreeSet<_> = declarations()
         .iter()
         .map(|d| d.issuer.id.as_str())
         .collect();
-    // Police and health each issue two kinds (each kind by its own certificate, ADR 0043).
+    // Police issues two kinds, health three (each kind by its own certificate, ADRs 0043, 0051).
     assert_eq!(
         issuers.into_iter().collect::<Vec<_>>(),
         [
@@ -592,8 +593,8 @@ fn every_text_rule_of_every_kind() {
         }
     }
     // identity: 5 fields × 2 rules; licence: 2 × 2; BHYT: 2 × 2; vehicle registration:
-    // 5 × 2; vaccination: 1 × 2; judicial record: 2 × 2.
-    assert_eq!(checked, 34);
+    // 5 × 2; vaccination: 1 × 2; judicial record: 2 × 2; e-health book: 1 × 2.
+    assert_eq!(checked, 36);
 }
 
 fn doc_has<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
