@@ -65,6 +65,7 @@ fn issuer_name(kind: DocumentKind) -> (&'static str, &'static str) {
         DocumentKind::VehicleRegistration => ("Bo Cong an", "Cuc Canh sat giao thong"),
         DocumentKind::Vaccination => ("Bo Y te", "Bo Y te Tiem chung"),
         DocumentKind::JudicialRecord => ("Bo Tu phap", "Trung tam Ly lich tu phap quoc gia"),
+        DocumentKind::EHealthBook => ("Bo Y te", "Bo Y te So suc khoe dien tu"),
     }
 }
 

@@ -142,6 +142,7 @@ fn extract(profile: Profile, documents: &[Document], now: u64) -> Result<Disclos
                 DocumentKind::VehicleRegistration => "the citizen holds no vehicle registration",
                 DocumentKind::Vaccination => "the citizen holds no vaccination record",
                 DocumentKind::JudicialRecord => "the citizen holds no judicial record extract",
+                DocumentKind::EHealthBook => "the citizen holds no e-health book",
             },
         ),
         _ => ApiFailure::new(ErrorCode::Internal, "the profile's fields cannot be taken"),

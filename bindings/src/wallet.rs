@@ -43,7 +43,7 @@ pub enum AccountStatus {
 pub use eid_core::credential::DocumentKind;
 
 /// CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
-/// registration, vaccination record, judicial record extract. Apps render every kind from its
+/// registration, vaccination record, judicial record extract, e-health book. Apps render every kind from its
 /// declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
 #[uniffi::remote(Enum)]
 pub enum DocumentKind {
@@ -54,6 +54,7 @@ pub enum DocumentKind {
     VehicleRegistration,
     Vaccination,
     JudicialRecord,
+    EHealthBook,
 }
 
 pub use eid_core::wallet::DocumentStatus;

@@ -147,7 +147,10 @@ fn path(r: Result<(), (String, String)>) -> String {
     let (field, reason) = r.expect_err("must be refused");
     // Never a value: not the ID number, not a name, not a date.
     for value in [ID, "Trần", "2025-", "1985-"] {
-        assert!(!field.contains(value) && !reason.contains(value), "{field}: {reason}");
+        assert!(
+            !field.contains(value) && !reason.contains(value),
+            "{field}: {reason}"
+        );
     }
     field
 }
@@ -178,11 +181,20 @@ fn the_sample_is_valid_and_carries_its_bundle() {
 
 #[test]
 fn bundle_resource_type_and_type() {
-    assert_eq!(path(check(|b| b["resourceType"] = json!("Patient"))), "bundle.resourceType");
-    assert_eq!(path(check(|b| b["type"] = json!("transaction"))), "bundle.type");
+    assert_eq!(
+        path(check(|b| b["resourceType"] = json!("Patient"))),
+        "bundle.resourceType"
+    );
+    assert_eq!(
+        path(check(|b| b["type"] = json!("transaction"))),
+        "bundle.type"
+    );
     assert_eq!(path(check(|b| b["entry"] = json!([]))), "bundle.entry");
     // A document bundle starts with its Composition.
-    assert_eq!(path(check(|b| b["type"] = json!("document"))), "bundle.entry[0]");
+    assert_eq!(
+        path(check(|b| b["type"] = json!("document"))),
+        "bundle.entry[0]"
+    );
     let composition = json!({"fullUrl": url(0xc0), "resource": {
         "resourceType": "Composition", "status": "final", "type": loinc("60591-5", "Patient summary Document"),
         "subject": {"reference": url(1)}, "date": "2025-06-01", "author": [{"reference": url(2)}],
@@ -252,13 +264,15 @@ fn the_patient_is_the_holder() {
     assert_eq!(path(check(none)), "bundle.entry");
     // The holder's ID number under the CCCD system.
     assert_eq!(
-        path(check(|b| resource(b, 0)["identifier"][0]["value"] =
-            json!("048185012346"))),
+        path(check(
+            |b| resource(b, 0)["identifier"][0]["value"] = json!("048185012346")
+        )),
         "bundle.entry[0].resource.identifier"
     );
     assert_eq!(
-        path(check(|b| resource(b, 0)["identifier"][0]["system"] =
-            json!("urn:example:vn:bhyt"))),
+        path(check(
+            |b| resource(b, 0)["identifier"][0]["system"] = json!("urn:example:vn:bhyt")
+        )),
         "bundle.entry[0].resource.identifier"
     );
     // The document's id_number changed, the bundle's not.
@@ -278,26 +292,36 @@ fn the_patient_is_the_holder() {
 #[test]
 fn references_resolve_to_the_right_type() {
     assert_eq!(
-        path(check(|b| resource(b, 4)["encounter"]["reference"] = json!(url(0x77)))),
+        path(check(
+            |b| resource(b, 4)["encounter"]["reference"] = json!(url(0x77))
+        )),
         "bundle.entry[4].resource.encounter.reference"
     );
     assert_eq!(
-        path(check(|b| resource(b, 4)["encounter"]["reference"] = json!(7))),
+        path(check(
+            |b| resource(b, 4)["encounter"]["reference"] = json!(7)
+        )),
         "bundle.entry[4].resource.encounter.reference"
     );
-    let (field, reason) = check(|b| resource(b, 4)["subject"]["reference"] = json!(url(2)))
-        .unwrap_err();
+    let (field, reason) =
+        check(|b| resource(b, 4)["subject"]["reference"] = json!(url(2))).unwrap_err();
     assert_eq!(
         (field.as_str(), reason.as_str()),
-        ("bundle.entry[4].resource.subject", "must reference a Patient")
+        (
+            "bundle.entry[4].resource.subject",
+            "must reference a Patient"
+        )
     );
     assert_eq!(
-        path(check(|b| resource(b, 3)["serviceProvider"]["reference"] = json!(url(3)))),
+        path(check(
+            |b| resource(b, 3)["serviceProvider"]["reference"] = json!(url(3))
+        )),
         "bundle.entry[3].resource.serviceProvider"
     );
     assert_eq!(
-        path(check(|b| resource(b, 3)["participant"][0]["individual"]["reference"] =
-            json!(url(1)))),
+        path(check(
+            |b| resource(b, 3)["participant"][0]["individual"]["reference"] = json!(url(1))
+        )),
         "bundle.entry[3].resource.participant[0].individual"
     );
 }
@@ -306,12 +330,15 @@ fn references_resolve_to_the_right_type() {
 fn dates_in_order_and_within_the_life() {
     // An encounter ending before it starts: the same day, and across days.
     assert_eq!(
-        path(check(|b| resource(b, 3)["period"]["end"] =
-            json!("2025-03-05T07:59:59+07:00"))),
+        path(check(
+            |b| resource(b, 3)["period"]["end"] = json!("2025-03-05T07:59:59+07:00")
+        )),
         "bundle.entry[3].resource.period.end"
     );
     assert_eq!(
-        path(check(|b| resource(b, 3)["period"]["end"] = json!("2025-03-04"))),
+        path(check(
+            |b| resource(b, 3)["period"]["end"] = json!("2025-03-04")
+        )),
         "bundle.entry[3].resource.period.end"
     );
     // The same instant in another zone is not before.
@@ -321,7 +348,9 @@ fn dates_in_order_and_within_the_life() {
     );
     // Observations within the person's life: not before birth, not after the record's date.
     assert_eq!(
-        path(check(|b| resource(b, 5)["effectiveDateTime"] = json!("1985-04-11"))),
+        path(check(
+            |b| resource(b, 5)["effectiveDateTime"] = json!("1985-04-11")
+        )),
         "bundle.entry[5].resource.effectiveDateTime"
     );
     assert_eq!(
@@ -329,7 +358,9 @@ fn dates_in_order_and_within_the_life() {
         Ok(())
     );
     assert_eq!(
-        path(check(|b| resource(b, 5)["effectiveDateTime"] = json!("2025-06-02"))),
+        path(check(
+            |b| resource(b, 5)["effectiveDateTime"] = json!("2025-06-02")
+        )),
         "bundle.entry[5].resource.effectiveDateTime"
     );
     assert_eq!(
@@ -390,27 +421,34 @@ fn dates_in_order_and_within_the_life() {
 fn code_systems() {
     // Observations: LOINC, with the check digit.
     assert_eq!(
-        path(check(|b| resource(b, 5)["code"]["coding"][0]["system"] =
-            json!("http://snomed.info/sct"))),
+        path(check(
+            |b| resource(b, 5)["code"]["coding"][0]["system"] = json!("http://snomed.info/sct")
+        )),
         "bundle.entry[5].resource.code.coding[0].system"
     );
     assert_eq!(
-        path(check(|b| resource(b, 5)["code"]["coding"][0]["code"] = json!("29463-8"))),
+        path(check(
+            |b| resource(b, 5)["code"]["coding"][0]["code"] = json!("29463-8")
+        )),
         "bundle.entry[5].resource.code.coding[0].code"
     );
     assert_eq!(
-        path(check(|b| resource(b, 4)["component"][1]["code"]["coding"][0]["system"] =
-            json!("loinc"))),
+        path(check(
+            |b| resource(b, 4)["component"][1]["code"]["coding"][0]["system"] = json!("loinc")
+        )),
         "bundle.entry[4].resource.component[1].code.coding[0].system"
     );
     assert_eq!(
-        path(check(|b| resource(b, 5)["code"] = json!({"text": "Cân nặng"}))),
+        path(check(
+            |b| resource(b, 5)["code"] = json!({"text": "Cân nặng"})
+        )),
         "bundle.entry[5].resource.code.coding"
     );
     // Quantities: UCUM, in the unit of the vital sign, with a number.
     assert_eq!(
-        path(check(|b| resource(b, 5)["valueQuantity"]["system"] =
-            json!("http://unitsofmeasure.com"))),
+        path(check(
+            |b| resource(b, 5)["valueQuantity"]["system"] = json!("http://unitsofmeasure.com")
+        )),
         "bundle.entry[5].resource.valueQuantity.system"
     );
     let pounds = check(|b| resource(b, 5)["valueQuantity"]["code"] = json!("[lb_av]"));
@@ -422,18 +460,22 @@ fn code_systems() {
         ))
     );
     assert_eq!(
-        path(check(|b| resource(b, 4)["component"][0]["valueQuantity"]["code"] =
-            json!("mmHg"))),
+        path(check(
+            |b| resource(b, 4)["component"][0]["valueQuantity"]["code"] = json!("mmHg")
+        )),
         "bundle.entry[4].resource.component[0].valueQuantity.code"
     );
     assert_eq!(
-        path(check(|b| resource(b, 5)["valueQuantity"]["value"] = json!("54.5"))),
+        path(check(
+            |b| resource(b, 5)["valueQuantity"]["value"] = json!("54.5")
+        )),
         "bundle.entry[5].resource.valueQuantity.value"
     );
     // Conditions: ICD-10.
     assert_eq!(
-        path(check(|b| resource(b, 7)["code"]["coding"][0]["system"] =
-            json!("http://snomed.info/sct"))),
+        path(check(
+            |b| resource(b, 7)["code"]["coding"][0]["system"] = json!("http://snomed.info/sct")
+        )),
         "bundle.entry[7].resource.code.coding[0].system"
     );
     for good in ["J45.9", "U07.1", "E11", "K21.9"] {
@@ -445,7 +487,9 @@ fn code_systems() {
     }
     for bad in ["I1", "i10", "I10.", "I10.123", "110", "I10 "] {
         assert_eq!(
-            path(check(|b| resource(b, 7)["code"]["coding"][0]["code"] = json!(bad))),
+            path(check(
+                |b| resource(b, 7)["code"]["coding"][0]["code"] = json!(bad)
+            )),
             "bundle.entry[7].resource.code.coding[0].code",
             "{bad}"
         );
@@ -456,12 +500,16 @@ fn code_systems() {
         Ok(())
     );
     assert_eq!(
-        path(check(|b| resource(b, 8)["vaccineCode"]["coding"][0]["code"] = json!("999"))),
+        path(check(
+            |b| resource(b, 8)["vaccineCode"]["coding"][0]["code"] = json!("999")
+        )),
         "bundle.entry[8].resource.vaccineCode.coding[0].code"
     );
     assert_eq!(
-        path(check(|b| resource(b, 8)["vaccineCode"]["coding"][0]["system"] =
-            json!("http://snomed.info/sct"))),
+        path(check(
+            |b| resource(b, 8)["vaccineCode"]["coding"][0]["system"] =
+                json!("http://snomed.info/sct")
+        )),
         "bundle.entry[8].resource.vaccineCode.coding[0].system"
     );
 }
@@ -489,8 +537,14 @@ fn summary_fields_say_what_the_bundle_says() {
     );
     // Not a declared blood group.
     assert_eq!(path(with(|d| d["blood_type"] = json!("C+"))), "blood_type");
-    assert_eq!(path(with(|d| d["allergy_count"] = json!(2))), "allergy_count");
-    assert_eq!(path(with(|d| d["allergy_count"] = json!(-1))), "allergy_count");
+    assert_eq!(
+        path(with(|d| d["allergy_count"] = json!(2))),
+        "allergy_count"
+    );
+    assert_eq!(
+        path(with(|d| d["allergy_count"] = json!(-1))),
+        "allergy_count"
+    );
     assert_eq!(
         path(with(|d| d["last_encounter"] = json!("2025-03-04"))),
         "last_encounter"
@@ -501,8 +555,14 @@ fn summary_fields_say_what_the_bundle_says() {
         })),
         "last_encounter"
     );
-    assert_eq!(path(with(|d| d["fhir_version"] = json!("5.0.0"))), "fhir_version");
-    assert_eq!(path(with(|d| d["id_number"] = json!("999185012345"))), "id_number");
+    assert_eq!(
+        path(with(|d| d["fhir_version"] = json!("5.0.0"))),
+        "fhir_version"
+    );
+    assert_eq!(
+        path(with(|d| d["id_number"] = json!("999185012345"))),
+        "id_number"
+    );
 }
 
 /// The LOINC Users' Guide's worked example (12345 → 5) and codes the book uses.
@@ -510,11 +570,15 @@ fn summary_fields_say_what_the_bundle_says() {
 fn loinc_check_digits() {
     assert_eq!(loinc_check_digit("12345"), Some(5));
     for code in [
-        "8480-6", "8462-4", "29463-7", "8302-2", "39156-5", "8867-4", "8310-5", "882-1",
-        "85354-9", "60591-5", "10160-0", "48765-2", "11450-4",
+        "8480-6", "8462-4", "29463-7", "8302-2", "39156-5", "8867-4", "8310-5", "882-1", "85354-9",
+        "60591-5", "10160-0", "48765-2", "11450-4",
     ] {
         let (n, c) = code.split_once('-').unwrap();
-        assert_eq!(loinc_check_digit(n).map(|d| d.to_string()), Some(c.into()), "{code}");
+        assert_eq!(
+            loinc_check_digit(n).map(|d| d.to_string()),
+            Some(c.into()),
+            "{code}"
+        );
     }
     assert_eq!(loinc_check_digit(""), None);
     assert_eq!(loinc_check_digit("12a"), None);

@@ -56,13 +56,13 @@ pub const RESOURCE_TYPES: [&str; 10] = [
 
 /// Vital signs (LOINC) and the UCUM unit each is recorded in (FHIR R4 vital signs profiles).
 pub const VITAL_SIGN_UNITS: [(&str, &str); 7] = [
-    ("8480-6", "mm[Hg]"),  // Systolic blood pressure
-    ("8462-4", "mm[Hg]"),  // Diastolic blood pressure
-    ("8302-2", "cm"),      // Body height
-    ("29463-7", "kg"),     // Body weight
-    ("39156-5", "kg/m2"),  // Body mass index
-    ("8867-4", "/min"),    // Heart rate
-    ("8310-5", "Cel"),     // Body temperature
+    ("8480-6", "mm[Hg]"), // Systolic blood pressure
+    ("8462-4", "mm[Hg]"), // Diastolic blood pressure
+    ("8302-2", "cm"),     // Body height
+    ("29463-7", "kg"),    // Body weight
+    ("39156-5", "kg/m2"), // Body mass index
+    ("8867-4", "/min"),   // Heart rate
+    ("8310-5", "Cel"),    // Body temperature
 ];
 
 /// Elements whose value is a FHIR date, dateTime or instant of a clinical event.
@@ -112,7 +112,10 @@ fn parse_when(s: &str) -> Option<When> {
     let time = rest.strip_prefix('T')?;
     let num = |a: usize, b: usize, max: i64| -> Option<i64> {
         let t = time.get(a..b)?;
-        let n: i64 = t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())??;
+        let n: i64 = t
+            .bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())??;
         (n <= max).then_some(n)
     };
     let (h, m, sec) = (num(0, 2, 23)?, num(3, 5, 59)?, num(6, 8, 60)?);
@@ -137,7 +140,9 @@ fn parse_when(s: &str) -> Option<When> {
             };
             let part = |a: usize, b: usize| -> Option<i64> {
                 let t = z.get(a..b)?;
-                t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+                t.bytes()
+                    .all(|c| c.is_ascii_digit())
+                    .then(|| t.parse().ok())?
             };
             let (oh, om) = (part(1, 3)?, part(4, 6)?);
             if oh > 14 || om > 59 {
@@ -169,11 +174,7 @@ pub fn loinc_check_digit(number: &str) -> Option<u8> {
         return None;
     }
     let digits: Vec<u64> = number.bytes().rev().map(|b| u64::from(b - b'0')).collect();
-    let odd = digits
-        .iter()
-        .step_by(2)
-        .rev()
-        .fold(0u64, |n, d| n * 10 + d);
+    let odd = digits.iter().step_by(2).rev().fold(0u64, |n, d| n * 10 + d);
     let even: u64 = digits.iter().skip(1).step_by(2).sum();
     let doubled = (odd * 2)
         .to_string()
@@ -195,10 +196,8 @@ fn is_loinc(code: &str) -> bool {
 /// (`I10`, `J45.9`, `U07.1`).
 fn is_icd10(code: &str) -> bool {
     let b = code.as_bytes();
-    let head = b.len() >= 3
-        && b[0].is_ascii_uppercase()
-        && b[1].is_ascii_digit()
-        && b[2].is_ascii_digit();
+    let head =
+        b.len() >= 3 && b[0].is_ascii_uppercase() && b[1].is_ascii_digit() && b[2].is_ascii_digit();
     head && match b.get(3..) {
         Some([]) => true,
         Some([b'.', rest @ ..]) => {
@@ -373,7 +372,10 @@ fn coded(
     let mut codes = Vec::new();
     for (here, s, code) in codings(concept, at)? {
         if s != system {
-            return Err(fail(format!("{here}.system"), format!("must be {name} ({system})")));
+            return Err(fail(
+                format!("{here}.system"),
+                format!("must be {name} ({system})"),
+            ));
         }
         if !valid(code) {
             return Err(fail(format!("{here}.code"), invalid.to_owned()));
@@ -496,7 +498,9 @@ pub fn data_elements(bundle: &Value) -> usize {
     bundle
         .get("entry")
         .and_then(Value::as_array)
-        .map_or(0, |e| e.iter().filter_map(|x| x.get("resource")).map(count).sum())
+        .map_or(0, |e| {
+            e.iter().filter_map(|x| x.get("resource")).map(count).sum()
+        })
 }
 
 /// The check of the `bundle` field at `path` (JSON text), against the document's other fields
@@ -545,7 +549,10 @@ pub(crate) fn check(value: &Cbor, path: &str, doc: &Fields<'_>) -> Result<(), Do
     }
     // A document bundle starts with its Composition (FHIR R4 bdl-11).
     if ty == Some("document") && listed.first().map(|(_, t)| *t) != Some("Composition") {
-        return Err(fail(at("entry[0]"), "a document bundle starts with a Composition"));
+        return Err(fail(
+            at("entry[0]"),
+            "a document bundle starts with a Composition",
+        ));
     }
 
     // The Patient: one, the holder.
@@ -632,7 +639,8 @@ fn summary_matches(
     };
     let blood: Vec<&str> = of_type("Observation")
         .filter(|r| {
-            codings(r.get("code"), "").is_ok_and(|c| c.iter().any(|(_, _, k)| *k == LOINC_BLOOD_GROUP))
+            codings(r.get("code"), "")
+                .is_ok_and(|c| c.iter().any(|(_, _, k)| *k == LOINC_BLOOD_GROUP))
         })
         .filter_map(|r| r.get("valueCodeableConcept")?.get("text")?.as_str())
         .collect();

@@ -29,13 +29,13 @@ pub(crate) mod e_health_book_tests;
 #[cfg(test)]
 mod tests;
 
-pub use fhir_book::{
-    CCCD_IDENTIFIER_SYSTEM, CVX_SYSTEM, ICD10_SYSTEM, LOINC_SYSTEM, UCUM_SYSTEM, VITAL_SIGN_UNITS,
-    data_elements, loinc_check_digit,
-};
 pub use declaration::{
     Authority, CheckFunction, DisclosedField, Disclosure, EnumValue, FieldDeclaration, FieldType,
     KindDeclaration, Rule, SummaryDeclaration, ValueSource,
+};
+pub use fhir_book::{
+    CCCD_IDENTIFIER_SYSTEM, CVX_SYSTEM, ICD10_SYSTEM, LOINC_SYSTEM, UCUM_SYSTEM, VITAL_SIGN_UNITS,
+    data_elements, loinc_check_digit,
 };
 pub use render::{LabelledField, render};
 pub use summary::{Summary, summarise};
