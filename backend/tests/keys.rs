@@ -414,16 +414,17 @@ async fn issuer_keys_on_a_pkcs11_token() {
     assert!(err.contains("PKCS#11"), "{err}");
 }
 
-/// A database made before the vehicle registration, vaccination and judicial record kinds
-/// (ADR 0043): on the next start it gets an issuer of each, certified by its own root (a
+/// A database made before the vehicle registration, vaccination, judicial record and e-health
+/// book kinds (ADRs 0043, 0051): on the next start it gets an issuer of each, certified by its own root (a
 /// development database: the fixtures' issuers), and registry records of those kinds for its
 /// citizens; the old keys stay.
 #[tokio::test]
 async fn a_database_from_before_the_new_kinds_gets_their_issuers_and_records() {
-    const NEW: [DocumentKind; 3] = [
+    const NEW: [DocumentKind; 4] = [
         DocumentKind::VehicleRegistration,
         DocumentKind::Vaccination,
         DocumentKind::JudicialRecord,
+        DocumentKind::EHealthBook,
     ];
     let dir = tempfile::tempdir().unwrap();
     for dev in [false, true] {

@@ -86,6 +86,7 @@ def test_kind_declarations_let_an_app_render_any_kind():
         "vehicle_registration",
         "vaccination",
         "judicial_record",
+        "e_health_book",
     ]
     vehicle = json.loads(kind_declaration_json(DocumentKind.VEHICLE_REGISTRATION))
     assert vehicle == kinds[4]
