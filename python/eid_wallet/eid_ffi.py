@@ -3069,7 +3069,7 @@ class _UniffiFfiConverterTypeDisclosedField(_UniffiConverterRustBuffer):
 class DocumentKind(enum.Enum):
     """
     CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
-    registration, vaccination record, judicial record extract. Apps render every kind from its
+    registration, vaccination record, judicial record extract, e-health book. Apps render every kind from its
     declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
 """
     
@@ -3086,6 +3086,8 @@ class DocumentKind(enum.Enum):
     VACCINATION = 5
     
     JUDICIAL_RECORD = 6
+    
+    E_HEALTH_BOOK = 7
     
 
 
@@ -3107,6 +3109,8 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
             return DocumentKind.VACCINATION
         if variant == 7:
             return DocumentKind.JUDICIAL_RECORD
+        if variant == 8:
+            return DocumentKind.E_HEALTH_BOOK
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3124,6 +3128,8 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
         if value == DocumentKind.VACCINATION:
             return
         if value == DocumentKind.JUDICIAL_RECORD:
+            return
+        if value == DocumentKind.E_HEALTH_BOOK:
             return
         raise ValueError(value)
 
@@ -3143,6 +3149,8 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
             buf.write_i32(6)
         if value == DocumentKind.JUDICIAL_RECORD:
             buf.write_i32(7)
+        if value == DocumentKind.E_HEALTH_BOOK:
+            buf.write_i32(8)
 
 
 

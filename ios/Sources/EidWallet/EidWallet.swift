@@ -8006,7 +8006,7 @@ public func FfiConverterTypeConsent_lower(_ value: Consent) -> RustBuffer {
 
 /**
  * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
- * registration, vaccination record, judicial record extract. Apps render every kind from its
+ * registration, vaccination record, judicial record extract, e-health book. Apps render every kind from its
  * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
  */
 
@@ -8019,6 +8019,7 @@ public enum DocumentKind: Equatable, Hashable {
     case vehicleRegistration
     case vaccination
     case judicialRecord
+    case eHealthBook
 
 
 
@@ -8054,6 +8055,8 @@ public struct FfiConverterTypeDocumentKind: FfiConverterRustBuffer {
         
         case 7: return .judicialRecord
         
+        case 8: return .eHealthBook
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -8088,6 +8091,10 @@ public struct FfiConverterTypeDocumentKind: FfiConverterRustBuffer {
         
         case .judicialRecord:
             writeInt(&buf, Int32(7))
+        
+        
+        case .eHealthBook:
+            writeInt(&buf, Int32(8))
         
         }
     }

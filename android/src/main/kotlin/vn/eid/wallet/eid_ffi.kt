@@ -11560,7 +11560,7 @@ public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
 
 /**
  * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
- * registration, vaccination record, judicial record extract. Apps render every kind from its
+ * registration, vaccination record, judicial record extract, e-health book. Apps render every kind from its
  * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
  */
 
@@ -11572,7 +11572,8 @@ enum class DocumentKind {
     HEALTH_RECORD,
     VEHICLE_REGISTRATION,
     VACCINATION,
-    JUDICIAL_RECORD;
+    JUDICIAL_RECORD,
+    E_HEALTH_BOOK;
 
     
 
