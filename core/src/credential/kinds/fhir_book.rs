@@ -266,14 +266,16 @@ impl Context<'_> {
 fn walk(v: &Value, at: &str, ctx: &Context<'_>) -> Result<(), DocumentError> {
     match v {
         Value::Object(map) => {
-            if let (Some(start), Some(end)) = (map.get("start"), map.get("end")) {
-                if let (Some(s), Some(e)) = (
-                    start.as_str().and_then(parse_when),
-                    end.as_str().and_then(parse_when),
-                ) && before(e, s)
-                {
-                    return Err(fail(format!("{at}.end"), "before the period's start"));
-                }
+            let period = (
+                map.get("start")
+                    .and_then(Value::as_str)
+                    .and_then(parse_when),
+                map.get("end").and_then(Value::as_str).and_then(parse_when),
+            );
+            if let (Some(s), Some(e)) = period
+                && before(e, s)
+            {
+                return Err(fail(format!("{at}.end"), "before the period's start"));
             }
             for (key, x) in map {
                 let here = format!("{at}.{}", segment(key));
