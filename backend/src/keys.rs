@@ -73,6 +73,7 @@ fn issuer_name(kind: DocumentKind) -> (&'static str, &'static str) {
         }
         DocumentKind::Residence => ("Bo Cong an", "Cuc Canh sat QLHC ve TTXH"),
         DocumentKind::TaxInfo => ("Bo Tai chinh", "Cuc Thue"),
+        DocumentKind::EHealthBook => ("Bo Y te", "Bo Y te So suc khoe dien tu"),
     }
 }
 

@@ -147,6 +147,7 @@ fn extract(profile: Profile, documents: &[Document], now: u64) -> Result<Disclos
                 DocumentKind::SocialInsuranceBook => "the citizen holds no social insurance book",
                 DocumentKind::Residence => "the citizen's residence is not in the registry",
                 DocumentKind::TaxInfo => "the citizen's tax information is not in the registry",
+                DocumentKind::EHealthBook => "the citizen holds no e-health book",
             },
         ),
         _ => ApiFailure::new(ErrorCode::Internal, "the profile's fields cannot be taken"),

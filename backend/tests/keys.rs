@@ -415,13 +415,13 @@ async fn issuer_keys_on_a_pkcs11_token() {
 }
 
 /// A database made before the vehicle registration, vaccination and judicial record kinds
-/// (ADR 0043) and the civil kinds (ADR 0047): on the next start it gets an issuer of each,
-/// certified by its own root (a development database: the fixtures' issuers), and registry
-/// records of those kinds for its citizens (a marriage certificate for the married); the old
-/// keys stay.
+/// (ADR 0043), the civil kinds (ADR 0047) and the e-health book (ADR 0051): on the next start it
+/// gets an issuer of each, certified by its own root (a development database: the fixtures'
+/// issuers), and registry records of those kinds for its citizens (a marriage certificate for
+/// the married); the old keys stay.
 #[tokio::test]
 async fn a_database_from_before_the_new_kinds_gets_their_issuers_and_records() {
-    const NEW: [DocumentKind; 8] = [
+    const NEW: [DocumentKind; 9] = [
         DocumentKind::VehicleRegistration,
         DocumentKind::Vaccination,
         DocumentKind::JudicialRecord,
@@ -430,6 +430,7 @@ async fn a_database_from_before_the_new_kinds_gets_their_issuers_and_records() {
         DocumentKind::SocialInsuranceBook,
         DocumentKind::Residence,
         DocumentKind::TaxInfo,
+        DocumentKind::EHealthBook,
     ];
     let married = eid_fixtures::citizens::population(3)
         .iter()

@@ -62,6 +62,7 @@ async fn documents_are_issued_for_the_device_and_synced_by_cursor_and_etag() {
             [
                 "birth_certificate",
                 "driving_licence",
+                "e_health_book",
                 "health_insurance",
                 "health_record",
                 "identity",

@@ -44,7 +44,8 @@ pub use eid_core::credential::DocumentKind;
 
 /// CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
 /// registration, vaccination record, judicial record extract, birth certificate, marriage
-/// certificate, social insurance book, residence information, tax information. Apps render every kind from its
+/// certificate, social insurance book, residence information, tax information, e-health book.
+/// Apps render every kind from its
 /// declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
 #[uniffi::remote(Enum)]
 pub enum DocumentKind {
@@ -60,6 +61,7 @@ pub enum DocumentKind {
     SocialInsuranceBook,
     Residence,
     TaxInfo,
+    EHealthBook,
 }
 
 pub use eid_core::wallet::DocumentStatus;

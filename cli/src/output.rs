@@ -16,6 +16,23 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     }
 }
 
+/// Writes a new file only its owner may read (a private key, a health record); an existing
+/// file is never overwritten.
+pub fn write_private(path: &Path, text: &str) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).with_context(|| {
+        format!(
+            "creating {} (an existing file is never overwritten)",
+            path.display()
+        )
+    })?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 /// Pixels per QR module in PNG output.
 const PNG_SCALE: usize = 6;
 

@@ -56,8 +56,8 @@ fn seeded_wallet_lists_shows_and_logs() {
         "--json",
     ]);
     let rows = list.as_array().unwrap();
-    // The first citizen is married: one document of each of the twelve kinds.
-    assert_eq!(rows.len(), 12);
+    // The first citizen is married: one document of each of the thirteen kinds.
+    assert_eq!(rows.len(), 13);
     let mut kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     kinds.sort();
     assert_eq!(
@@ -65,6 +65,7 @@ fn seeded_wallet_lists_shows_and_logs() {
         [
             "birth_certificate",
             "driving_licence",
+            "e_health_book",
             "health_insurance",
             "health_record",
             "identity",
@@ -197,7 +198,7 @@ fn seeded_wallet_lists_shows_and_logs() {
     let status = ok_json(&["wallet", "--data-dir", d, "status", "--json"]);
     assert_eq!(status["state"], "active");
     assert_eq!(status["level"], 2);
-    assert_eq!(status["documents"], 12);
+    assert_eq!(status["documents"], 13);
     assert!(
         status["last_sync"].is_null(),
         "a seeded wallet never synced"
@@ -319,14 +320,14 @@ fn list_names_a_damaged_document_and_an_empty_db_is_damaged() {
     );
     let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 12);
+    assert_eq!(rows.len(), 13);
     let damaged: Vec<&Value> = rows.iter().filter(|r| r["status"] == "damaged").collect();
     assert_eq!(damaged.len(), 1);
     assert_eq!(damaged[0]["id"], victim.as_str());
     assert!(damaged[0].get("holder").is_none());
-    assert_eq!(rows.iter().filter(|r| r["status"] == "valid").count(), 11);
+    assert_eq!(rows.iter().filter(|r| r["status"] == "valid").count(), 12);
     let text = String::from_utf8(list(false).stdout).unwrap();
-    assert_eq!(text.lines().count(), 12);
+    assert_eq!(text.lines().count(), 13);
     assert!(
         text.lines()
             .any(|l| l.starts_with(&victim) && l.contains("damaged")),

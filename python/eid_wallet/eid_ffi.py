@@ -3070,7 +3070,8 @@ class DocumentKind(enum.Enum):
     """
     CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
     registration, vaccination record, judicial record extract, birth certificate, marriage
-    certificate, social insurance book, residence information, tax information. Apps render every kind from its
+    certificate, social insurance book, residence information, tax information, e-health book.
+    Apps render every kind from its
     declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
 """
     
@@ -3097,6 +3098,8 @@ class DocumentKind(enum.Enum):
     RESIDENCE = 10
     
     TAX_INFO = 11
+    
+    E_HEALTH_BOOK = 12
     
 
 
@@ -3128,6 +3131,8 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
             return DocumentKind.RESIDENCE
         if variant == 12:
             return DocumentKind.TAX_INFO
+        if variant == 13:
+            return DocumentKind.E_HEALTH_BOOK
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3155,6 +3160,8 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
         if value == DocumentKind.RESIDENCE:
             return
         if value == DocumentKind.TAX_INFO:
+            return
+        if value == DocumentKind.E_HEALTH_BOOK:
             return
         raise ValueError(value)
 
@@ -3184,6 +3191,8 @@ class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
             buf.write_i32(11)
         if value == DocumentKind.TAX_INFO:
             buf.write_i32(12)
+        if value == DocumentKind.E_HEALTH_BOOK:
+            buf.write_i32(13)
 
 
 

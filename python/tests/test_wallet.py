@@ -91,6 +91,7 @@ def test_kind_declarations_let_an_app_render_any_kind():
         "social_insurance_book",
         "residence",
         "tax_info",
+        "e_health_book",
     ]
     marriage = json.loads(kind_declaration_json(DocumentKind.MARRIAGE_CERTIFICATE))
     assert marriage == kinds[8]

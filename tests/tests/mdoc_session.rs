@@ -732,10 +732,7 @@ fn a_revoked_or_unknown_revocation_reader_is_not_authenticated() {
     for (crl, expected) in [
         (current(vec![]), None),
         (current(vec![vec![1, 2, 3]]), None),
-        (
-            current(vec![serial]),
-            Some(ReaderAuthError::Revoked),
-        ),
+        (current(vec![serial]), Some(ReaderAuthError::Revoked)),
         (stale, Some(ReaderAuthError::RevocationUnknown)),
         (
             eid_crypto::crl::RevocationList::default(),

@@ -13,7 +13,6 @@ use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::der::pem::{self, LineEnding};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -87,21 +86,6 @@ pub fn certificate_pem(der: &[u8]) -> Result<String> {
         .map_err(|_| anyhow!("certificate encoding failed"))
 }
 
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).with_context(|| {
-        format!(
-            "creating {} (an existing key is never overwritten)",
-            path.display()
-        )
-    })?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
-}
-
 pub fn run(args: ReaderCertArgs) -> Result<ExitCode> {
     if args.key_out.exists() {
         bail!(
@@ -135,7 +119,7 @@ pub fn run(args: ReaderCertArgs) -> Result<ExitCode> {
     }
     let subject = cert.certificate.tbs_certificate().subject().to_string();
     // The key is kept only once the backend has certified it.
-    write_private(&args.key_out, &key_pem)?;
+    crate::output::write_private(&args.key_out, &key_pem)?;
     std::fs::write(&args.cert_out, certificate_pem(&issued.certificate.0)?)
         .with_context(|| format!("writing {}", args.cert_out.display()))?;
     eprintln!(

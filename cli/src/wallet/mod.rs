@@ -1,9 +1,10 @@
 //! `eid wallet --data-dir DIR ...`: the citizen's wallet on this computer. This file holds the
 //! options, the dispatch and the account commands (list, show, log, status, sync, lock, change
-//! passcode); activation, presentation and signing have a file each.
+//! passcode); activation, presentation, signing and each export have a file each.
 
 mod activate;
 mod authorize;
+mod fhir;
 mod mdoc;
 mod present;
 mod sdjwt;
@@ -83,6 +84,9 @@ pub enum WalletCommand {
     /// SD-JWT VCs held (the identity as a PID): list, export.
     #[command(subcommand)]
     Sdjwt(sdjwt::SdJwtCommand),
+    /// HL7 FHIR R4 Bundles held (the e-health book, the health record): export.
+    #[command(subcommand)]
+    Fhir(fhir::FhirCommand),
     /// Sign a file with the remote signing key: a detached CMS signature (.p7s).
     Sign(signing::SignArgs),
     /// Lock the account at the backend (lost phone: the device key alone may).
@@ -140,6 +144,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
         WalletCommand::Signing(command) => signing::signing(&w, backend, command),
         WalletCommand::Mdoc(command) => mdoc::run(&w, command),
         WalletCommand::Sdjwt(command) => sdjwt::run(&w, command),
+        WalletCommand::Fhir(command) => fhir::run(&w, command),
         WalletCommand::Sign(sign) => signing::sign(&w, backend, &pass, &sign),
         WalletCommand::LockAccount => lock(&w, None, backend),
         WalletCommand::UnlockAccount => lock(&w, Some(&pass), backend),

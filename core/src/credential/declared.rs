@@ -60,6 +60,11 @@ impl DeclaredDocument {
     pub(crate) fn to_cbor(&self) -> Value {
         self.doc.clone()
     }
+
+    /// A top-level text field.
+    pub(crate) fn text(&self, key: &str) -> Option<&str> {
+        cbor::Fields::new(&self.doc, "").ok()?.text(key).ok()
+    }
 }
 
 fn object_to_cbor(

@@ -1,7 +1,7 @@
 //! Wallet credentials: the documents a citizen holds (identity card, driving licence,
 //! health insurance card, health record, vehicle registration, vaccination record, judicial
 //! record extract, birth and marriage certificates, social insurance book, residence and tax
-//! information), each signed by its issuing authority as a CBOR
+//! information, e-health book), each signed by its issuing authority as a CBOR
 //! payload in a COSE_Sign1 (see [`format`]) and checked against a [`TrustList`].
 //!
 //! No model's `Debug` shows personal data, and no error carries any.
@@ -47,7 +47,8 @@ pub enum DocumentKind {
     DrivingLicence,
     /// Thẻ bảo hiểm y tế (BHYT), issued by Viet Nam Social Security (BHXH).
     HealthInsurance,
-    /// Sổ sức khỏe điện tử, issued by the Ministry of Health (Bộ Y tế).
+    /// Tóm tắt hồ sơ sức khỏe (the International Patient Summary), issued by the Ministry of
+    /// Health (Bộ Y tế).
     HealthRecord,
     /// Giấy chứng nhận đăng ký xe, issued by the traffic police (Cục Cảnh sát giao thông,
     /// Bộ Công an). Declared only ([`DeclaredDocument`]).
@@ -67,10 +68,13 @@ pub enum DocumentKind {
     /// Thông tin thuế (the personal ID number as tax code), issued by the Tax Department.
     /// Declared only.
     TaxInfo,
+    /// Sổ sức khỏe điện tử, the e-health book (an HL7 FHIR R4 Bundle), issued by the Ministry of
+    /// Health. Declared only (ADR 0051).
+    EHealthBook,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 12] = [
+    pub const ALL: [DocumentKind; 13] = [
         DocumentKind::Identity,
         DocumentKind::DrivingLicence,
         DocumentKind::HealthInsurance,
@@ -83,6 +87,7 @@ impl DocumentKind {
         DocumentKind::SocialInsuranceBook,
         DocumentKind::Residence,
         DocumentKind::TaxInfo,
+        DocumentKind::EHealthBook,
     ];
 
     /// Whether the kind has no typed model: its documents are [`DeclaredDocument`]s, read and
@@ -130,8 +135,8 @@ pub enum Document {
     DrivingLicence(DrivingLicence),
     HealthInsurance(HealthInsuranceCard),
     HealthRecord(HealthRecord),
-    /// A kind with no typed model (vehicle registration, vaccination, judicial record and the
-    /// civil kinds of ADR 0047).
+    /// A kind with no typed model (vehicle registration, vaccination, judicial record, the
+    /// civil kinds of ADR 0047 and the e-health book).
     Declared(DeclaredDocument),
 }
 
@@ -190,6 +195,18 @@ impl Document {
     /// fields (the photo) as their size only.
     pub fn fields_json(&self) -> serde_json::Value {
         cbor::to_display_json(&self.to_cbor())
+    }
+
+    /// The HL7 FHIR R4 Bundle a health record or an e-health book carries (for export to FHIR
+    /// tools); `None` for the other kinds.
+    pub fn fhir_bundle(&self) -> Option<serde_json::Value> {
+        match self {
+            Document::HealthRecord(r) => Some(r.bundle().clone()),
+            Document::Declared(d) if d.kind() == DocumentKind::EHealthBook => {
+                serde_json::from_str(d.text("bundle")?).ok()
+            }
+            _ => None,
+        }
     }
 
     pub(crate) fn to_cbor(&self) -> Value {

@@ -90,6 +90,8 @@ struct Pki {
     justice: IssuerKey,
     /// One issuer for each civil kind (ADR 0047), authorised for that kind alone.
     civil: Vec<(DocumentKind, IssuerKey)>,
+    /// The health ministry's third issuer: e-health books only.
+    health_book: IssuerKey,
     /// Same subject as `police`, certified by a root nobody trusts.
     rogue_police: IssuerKey,
     trust: TrustList,
@@ -120,6 +122,7 @@ fn pki() -> Pki {
             .zip(13u8..)
             .map(|(kind, k)| (*kind, issuer(kind.as_str(), k, &root_key, "Root TEST")))
             .collect(),
+        health_book: issuer("Health Book TEST", 18, &root_key, "Root TEST"),
         rogue_police: issuer("Police TEST", 7, &rogue_root_key, "Rogue TEST"),
         root,
         trust,
@@ -133,6 +136,7 @@ fn pki() -> Pki {
         (&p.traffic_police, DocumentKind::VehicleRegistration),
         (&p.vaccination, DocumentKind::Vaccination),
         (&p.justice, DocumentKind::JudicialRecord),
+        (&p.health_book, DocumentKind::EHealthBook),
     ] {
         trust
             .authorise_certificate(i.certificate(), &[kind])
@@ -156,6 +160,7 @@ impl Pki {
             DocumentKind::VehicleRegistration => &self.traffic_police,
             DocumentKind::Vaccination => &self.vaccination,
             DocumentKind::JudicialRecord => &self.justice,
+            DocumentKind::EHealthBook => &self.health_book,
             civil => self
                 .civil
                 .iter()
@@ -290,6 +295,11 @@ pub(crate) fn declared_sample(kind: DocumentKind) -> serde_json::Value {
             "issue_date": "2025-05-20",
             "valid_until": "2025-11-16",
         }),
+        DocumentKind::EHealthBook => {
+            let mut book = crate::credential::kinds::e_health_book_tests::sample();
+            book["holder_name"] = json!(HOLDER_NAME);
+            book
+        }
         civil => crate::credential::kinds::civil_tests::sample(civil),
     }
 }

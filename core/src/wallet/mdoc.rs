@@ -49,7 +49,8 @@ pub fn doc_type_of(kind: DocumentKind) -> Option<&'static str> {
         | DocumentKind::MarriageCertificate
         | DocumentKind::SocialInsuranceBook
         | DocumentKind::Residence
-        | DocumentKind::TaxInfo => None,
+        | DocumentKind::TaxInfo
+        | DocumentKind::EHealthBook => None,
     }
 }
 

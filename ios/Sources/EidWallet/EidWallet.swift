@@ -8007,7 +8007,8 @@ public func FfiConverterTypeConsent_lower(_ value: Consent) -> RustBuffer {
 /**
  * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
  * registration, vaccination record, judicial record extract, birth certificate, marriage
- * certificate, social insurance book, residence information, tax information. Apps render every kind from its
+ * certificate, social insurance book, residence information, tax information, e-health book.
+ * Apps render every kind from its
  * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
  */
 
@@ -8025,6 +8026,7 @@ public enum DocumentKind: Equatable, Hashable {
     case socialInsuranceBook
     case residence
     case taxInfo
+    case eHealthBook
 
 
 
@@ -8069,6 +8071,8 @@ public struct FfiConverterTypeDocumentKind: FfiConverterRustBuffer {
         case 11: return .residence
         
         case 12: return .taxInfo
+        
+        case 13: return .eHealthBook
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -8124,6 +8128,10 @@ public struct FfiConverterTypeDocumentKind: FfiConverterRustBuffer {
         
         case .taxInfo:
             writeInt(&buf, Int32(12))
+        
+        
+        case .eHealthBook:
+            writeInt(&buf, Int32(13))
         
         }
     }

@@ -70,6 +70,7 @@ pub(crate) fn run(
         CheckFunction::Vin => super::vin::check(value.as_text().unwrap_or_default())
             .map_err(|reason| DocumentError::new(path, reason)),
         CheckFunction::DosesInOrder => doses_in_order(value, path, object),
+        CheckFunction::EHealthBookBundle => super::fhir_book::check(value, path, object),
         CheckFunction::JudicialResult => {
             let entries = match object.get("convictions") {
                 Some(Value::Array(a)) => a.len(),

@@ -183,6 +183,12 @@ pub enum CheckFunction {
     /// each from ≤ to, in order and not overlapping, and their months adding up to the
     /// document's `total_months`.
     ContributionPeriods,
+    /// The e-health book's FHIR R4 Bundle (JSON text): a collection or document of the book's
+    /// resource types, urn:uuid fullUrls that references resolve to, the holder's Patient
+    /// (`id_number`, `birth_date`), dates within the person's life, LOINC/UCUM/ICD-10/CVX codes,
+    /// and the summary fields (`blood_type`, `allergy_count`, `last_encounter`) as the bundle
+    /// says (`kinds/fhir_book.rs`, ADR 0051).
+    EHealthBookBundle,
 }
 
 /// How a wallet list shows a document: the holder's name and the date it is valid until.

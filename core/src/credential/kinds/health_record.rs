@@ -1,5 +1,6 @@
-//! The health record (sổ sức khỏe điện tử): an HL7 FHIR R4 IPS bundle, issued by the Ministry
-//! of Health. The bundle's structure is checked by a check function (`credential/health_record.rs`).
+//! The health record: the International Patient Summary (tóm tắt hồ sơ sức khỏe), an HL7 FHIR R4
+//! IPS bundle, issued by the Ministry of Health. The national e-health book (sổ sức khỏe điện
+//! tử) is its own kind, `e_health_book` (ADR 0051). The bundle's structure is checked by a check function (`credential/health_record.rs`).
 
 use super::declaration::build::*;
 use super::declaration::{
@@ -9,8 +10,8 @@ use super::declaration::{
 pub(crate) fn declaration() -> KindDeclaration {
     KindDeclaration {
         name: "health_record".into(),
-        label_vi: "Sổ sức khỏe điện tử".into(),
-        label_en: "Electronic health record".into(),
+        label_vi: "Tóm tắt hồ sơ sức khỏe".into(),
+        label_en: "Patient summary (IPS)".into(),
         issuer: authority("health", "Bộ Y tế", "Ministry of Health"),
         fields: vec![
             field(

@@ -10,6 +10,8 @@ mod checks;
 mod civil_checks;
 pub mod declaration;
 mod driving_licence;
+mod e_health_book;
+mod fhir_book;
 mod health_insurance;
 mod health_record;
 mod identity;
@@ -31,11 +33,17 @@ pub(crate) mod civil_tests;
 #[cfg(test)]
 mod declared_tests;
 #[cfg(test)]
+pub(crate) mod e_health_book_tests;
+#[cfg(test)]
 mod tests;
 
 pub use declaration::{
     Authority, CheckFunction, DisclosedField, Disclosure, EnumValue, FieldDeclaration, FieldType,
     KindDeclaration, Rule, SummaryDeclaration, ValueSource,
+};
+pub use fhir_book::{
+    CCCD_IDENTIFIER_SYSTEM, CVX_SYSTEM, ICD10_SYSTEM, LOINC_SYSTEM, UCUM_SYSTEM, VITAL_SIGN_UNITS,
+    data_elements, loinc_check_digit,
 };
 pub use render::{LabelledField, render};
 pub use summary::{Summary, summarise};
@@ -63,6 +71,7 @@ pub fn declarations() -> &'static [KindDeclaration; DocumentKind::ALL.len()] {
             social_insurance_book::declaration(),
             residence::declaration(),
             tax_info::declaration(),
+            e_health_book::declaration(),
         ]
     })
 }
@@ -83,6 +92,7 @@ pub fn declaration(kind: DocumentKind) -> &'static KindDeclaration {
         DocumentKind::SocialInsuranceBook => &all[9],
         DocumentKind::Residence => &all[10],
         DocumentKind::TaxInfo => &all[11],
+        DocumentKind::EHealthBook => &all[12],
     }
 }
 

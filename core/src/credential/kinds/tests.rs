@@ -98,7 +98,8 @@ fn declarations_are_well_formed_and_keyed_by_the_enum() {
             "marriage_certificate",
             "social_insurance_book",
             "residence",
-            "tax_info"
+            "tax_info",
+            "e_health_book"
         ]
     );
     let issuers: std::collections::BTreeSet<_> = declarations()
@@ -106,7 +107,7 @@ fn declarations_are_well_formed_and_keyed_by_the_enum() {
         .map(|d| d.issuer.id.as_str())
         .collect();
     // Police, health, justice and social insurance each issue several kinds (each kind by its
-    // own certificate, ADR 0043, 0047).
+    // own certificate, ADRs 0043, 0047, 0051).
     assert_eq!(
         issuers.into_iter().collect::<Vec<_>>(),
         [
@@ -611,8 +612,9 @@ fn every_text_rule_of_every_kind() {
     }
     // identity: 5 fields × 2 rules; licence: 2 × 2; BHYT: 2 × 2; vehicle registration:
     // 5 × 2; vaccination: 1 × 2; judicial record: 2 × 2; birth certificate: 7 × 2; marriage
-    // certificate: 5 × 2; social insurance book: 2 × 2; residence: 3 × 2; tax: 2 × 2.
-    assert_eq!(checked, 72);
+    // certificate: 5 × 2; social insurance book: 2 × 2; residence: 3 × 2; tax: 2 × 2; e-health
+    // book: 1 × 2.
+    assert_eq!(checked, 74);
 }
 
 fn doc_has<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {

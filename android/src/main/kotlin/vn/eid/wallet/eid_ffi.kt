@@ -11561,7 +11561,8 @@ public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
 /**
  * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
  * registration, vaccination record, judicial record extract, birth certificate, marriage
- * certificate, social insurance book, residence information, tax information. Apps render every kind from its
+ * certificate, social insurance book, residence information, tax information, e-health book.
+ * Apps render every kind from its
  * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
  */
 
@@ -11578,7 +11579,8 @@ enum class DocumentKind {
     MARRIAGE_CERTIFICATE,
     SOCIAL_INSURANCE_BOOK,
     RESIDENCE,
-    TAX_INFO;
+    TAX_INFO,
+    E_HEALTH_BOOK;
 
     
 
