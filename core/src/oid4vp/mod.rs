@@ -17,6 +17,7 @@ mod client_metadata;
 mod dcql;
 mod error;
 mod form;
+mod handover;
 mod jwe;
 mod minimal;
 pub mod purposes;
@@ -38,6 +39,7 @@ pub use dcql::{
 };
 pub use error::Oid4vpError;
 pub use form::{decode as form_decode, encode as form_encode};
+pub use handover::{HANDOVER_ID, HandoverInfo, jwk_thumbprint, jwk_thumbprint_of};
 pub use jwe::{Decrypted, Enc, choose_key, concat_kdf, decrypt, encrypt};
 pub use request::{
     AuthorizationRequest, REQUEST_OBJECT_CONTENT_TYPE, REQUEST_OBJECT_TYP, ResponseMode,
