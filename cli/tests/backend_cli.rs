@@ -1780,7 +1780,9 @@ fn rp_serve_asks_for_mdoc_elements_and_the_wallet_discloses_exactly_those() {
             html_attribute(&html, "data-openid4vp-uri"),
             html_attribute(&html, "data-state"),
         );
+        let started = std::time::Instant::now();
         let out = wallet(&dir, &url, "112233", &["authorize", &uri]);
+        eprintln!("mdoc authorize round trip ({mode}): {:?}", started.elapsed());
         assert_ok(&out);
         let printed = String::from_utf8_lossy(&out.stdout);
         assert!(

@@ -323,6 +323,7 @@ fn a_bank_gets_exactly_the_asked_mdoc_elements_and_tampering_or_replay_is_refuse
             );
             let pending = bank.pending.lock().unwrap().clone().unwrap();
             let body = bank.posted.lock().unwrap()[0].clone();
+            eprintln!("{mode:?}: posted body {} bytes", body.len());
             let mut ledger = MemoryNonceLedger::default();
             let got = verify(&t, &bank, &pending, &body, RESPONSE_URI, &mut ledger).unwrap();
             assert_eq!(got.len(), 1, "{db} {mode:?}");
