@@ -1616,7 +1616,7 @@ fn start_rp_serve(tmp: &Path, url: &str, extra: &[&str]) -> (Server, String) {
     assert_ok(&eid(&[
         "rp",
         "--backend",
-        &url,
+        url,
         "--admin-token",
         "authz-admin",
         "register",
@@ -1659,7 +1659,7 @@ fn start_rp_serve(tmp: &Path, url: &str, extra: &[&str]) -> (Server, String) {
         .args([
             "rp",
             "--backend",
-            &url,
+            url,
             "serve",
             "--addr",
             &format!("127.0.0.1:{port}"),
@@ -1782,7 +1782,10 @@ fn rp_serve_asks_for_mdoc_elements_and_the_wallet_discloses_exactly_those() {
         );
         let started = std::time::Instant::now();
         let out = wallet(&dir, &url, "112233", &["authorize", &uri]);
-        eprintln!("mdoc authorize round trip ({mode}): {:?}", started.elapsed());
+        eprintln!(
+            "mdoc authorize round trip ({mode}): {:?}",
+            started.elapsed()
+        );
         assert_ok(&out);
         let printed = String::from_utf8_lossy(&out.stdout);
         assert!(

@@ -157,7 +157,7 @@ fn intent_to_retain_reads_and_writes_back_and_must_be_a_boolean() {
     assert_eq!(claims[0].intent_to_retain, Some(true));
     assert_eq!(claims[1].intent_to_retain, None);
     assert_eq!(parsed.to_json(), q);
-    let mut bad = q.clone();
+    let mut bad = q;
     bad["credentials"][0]["claims"][0]["intent_to_retain"] = json!("yes");
     assert!(DcqlQuery::parse(&bad).is_err());
     // The builder the relying parties use writes it on every element.

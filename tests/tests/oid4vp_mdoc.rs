@@ -550,7 +550,7 @@ fn mdoc_elements_outside_the_registered_purposes_are_refused_and_mixed_queries_g
     ], "credential_sets": [{"options": [["photo"], ["pid"]]}]}))
     .unwrap();
     let bank_e = bank(
-        pki.clone(),
+        pki,
         &rec,
         either,
         ResponseMode::DirectPost,

@@ -15,7 +15,7 @@ use super::handover::{HandoverInfo, jwk_thumbprint};
 use super::mdoc_answer::element_of;
 use super::request::ResponseMode;
 use super::rp_request::PendingRequest;
-use super::rp_verify::ResponsePolicy;
+use super::rp_verify::{ResponsePolicy, VerifiedPresentation};
 use crate::mdoc::{self, CheckError, ReaderContext, VerifiedDocument, cbor_to_json};
 use crate::sdjwt::{ClaimPath, StatusList};
 use base64::Engine;
@@ -71,15 +71,15 @@ fn transcript(
     .session_transcript()
 }
 
-/// Checks one base64url DeviceResponse answering `query`: the claims (`{namespace: {element:
-/// value}}`) and the paths disclosed.
+/// Checks one base64url DeviceResponse answering `query`: its claims (`{namespace: {element:
+/// value}}`), the paths disclosed and the verified document.
 pub(crate) fn presentation(
     pending: &PendingRequest,
     query: &CredentialQuery,
     encoded: &str,
     policy: &ResponsePolicy<'_>,
     mdoc: &MdocPolicy<'_>,
-) -> Result<(Map<String, Value>, Vec<ClaimPath>, VerifiedMdoc), Oid4vpError> {
+) -> Result<VerifiedPresentation, Oid4vpError> {
     let Meta::Mdoc { doctype_value } = &query.meta else {
         return Err(Oid4vpError::Malformed(
             "mso_mdoc query without doctype_value",
@@ -142,7 +142,12 @@ pub(crate) fn presentation(
             let Value::Object(claims) = as_json else {
                 return Err(Oid4vpError::Malformed("claims"));
             };
-            return Ok((claims, disclosed, VerifiedMdoc { document }));
+            return Ok(VerifiedPresentation {
+                query_id: query.id.clone(),
+                claims,
+                disclosed,
+                mdoc: Some(VerifiedMdoc { document }),
+            });
         }
     }
     Err(if satisfied_any {

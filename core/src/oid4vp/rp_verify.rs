@@ -185,14 +185,7 @@ pub fn verify_response_with(
             if query.format == FORMAT_MSO_MDOC {
                 let mdoc =
                     mdoc.ok_or(Oid4vpError::Unsupported("mso_mdoc without an IACA policy"))?;
-                let (claims, disclosed, verified) =
-                    mdoc_verify::presentation(pending, query, p, policy, mdoc)?;
-                out.push(VerifiedPresentation {
-                    query_id: query.id.clone(),
-                    claims,
-                    disclosed,
-                    mdoc: Some(verified),
-                });
+                out.push(mdoc_verify::presentation(pending, query, p, policy, mdoc)?);
             } else {
                 out.push(presentation(pending, query, p, policy)?);
             }
