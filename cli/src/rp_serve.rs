@@ -542,3 +542,61 @@ pub fn run(backend: &str, args: RpServeArgs) -> Result<ExitCode> {
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn args(format: &str, doctype: Option<&str>, claims: &[&str]) -> RpServeArgs {
+        RpServeArgs {
+            addr: String::new(),
+            key: PathBuf::new(),
+            cert: PathBuf::new(),
+            format: format.into(),
+            doctype: doctype.map(str::to_owned),
+            claims: claims.iter().map(|c| (*c).to_owned()).collect(),
+            intent_to_retain: Some(true),
+            response_mode: "direct_post".into(),
+        }
+    }
+
+    #[test]
+    fn the_request_builder_asks_for_mdoc_elements_or_pid_claims() {
+        let (q, asked) = asked(&args(
+            "mso_mdoc",
+            Some("org.iso.23220.photoid.1"),
+            &["org.iso.23220.1/family_name", "org.iso.23220.1/age_over_18"],
+        ))
+        .unwrap();
+        let c = &q.to_json()["credentials"][0];
+        assert_eq!(c["format"], "mso_mdoc");
+        assert_eq!(c["meta"]["doctype_value"], "org.iso.23220.photoid.1");
+        assert_eq!(
+            c["claims"][1],
+            json!({"path": ["org.iso.23220.1", "age_over_18"], "intent_to_retain": true})
+        );
+        assert_eq!(asked[0].label, "family_name");
+        // The default: the four eKYC claims of the PID.
+        let (q, asked) = asked_default();
+        assert_eq!(q.credentials[0].format, "dc+sd-jwt");
+        assert_eq!(asked.len(), CLAIMS.len());
+        // Refused: an mdoc without docType or elements, a claim without namespace, a PID with a
+        // docType, another format.
+        for bad in [
+            args("mso_mdoc", None, &["a/b"]),
+            args("mso_mdoc", Some("d"), &[]),
+            args("mso_mdoc", Some("d"), &["family_name"]),
+            args("mso_mdoc", Some("d"), &["ns/"]),
+            args("dc+sd-jwt", Some("d"), &[]),
+            args("dc+sd-jwt", None, &["a..b"]),
+            args("jwt_vc_json", None, &[]),
+        ] {
+            assert!(super::asked(&bad).is_err());
+        }
+    }
+
+    fn asked_default() -> (DcqlQuery, Vec<Asked>) {
+        super::asked(&args("dc+sd-jwt", None, &[])).unwrap()
+    }
+}

@@ -549,13 +549,7 @@ fn mdoc_elements_outside_the_registered_purposes_are_refused_and_mixed_queries_g
          "claims": [{"path": ["age_equal_or_over", "18"]}]}
     ], "credential_sets": [{"options": [["photo"], ["pid"]]}]}))
     .unwrap();
-    let bank_e = bank(
-        pki,
-        &rec,
-        either,
-        ResponseMode::DirectPost,
-        "n-either",
-    );
+    let bank_e = bank(pki, &rec, either, ResponseMode::DirectPost, "n-either");
     let sd_before = w.sdjwt_stock().unwrap()[0].unused;
     let prompt = w.authorize_prepare(&uri(&rec), &bank_e).unwrap();
     assert_eq!(
