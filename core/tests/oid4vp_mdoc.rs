@@ -248,3 +248,136 @@ fn the_relying_party_accepts_exactly_the_asked_elements_and_refuses_the_rest() {
         assert!(check(&p, &b, &iacas, NOW).is_err());
     }
 }
+
+/// A verified request of the relying party, as `verify_request_object` gives it, registered for
+/// the age check only.
+fn age_check_request(
+    dcql: DcqlQuery,
+    mode: ResponseMode,
+    enc: Option<&p256::SecretKey>,
+) -> oid4vp::AuthorizationRequest {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    let jwks = enc.map(|k| {
+        let point = k.public_key().to_sec1_point(false);
+        let mut jwk = eid_core::sdjwt::jwk_from_point(point.as_bytes()).unwrap();
+        jwk["kid"] = "rp-enc".into();
+        jwk["alg"] = "ECDH-ES".into();
+        json!({ "keys": [jwk] })
+    });
+    oid4vp::AuthorizationRequest {
+        client_id: oid4vp::ClientId::parse(CLIENT_ID).unwrap(),
+        certificate: None,
+        registration: oid4vp::RpRegistration {
+            client_id: CLIENT_ID.into(),
+            name: "RP".into(),
+            response_uris: vec![RESPONSE_URI.into()],
+            purposes: vec![oid4vp::Purpose {
+                name: "age_check".into(),
+                claims: oid4vp::purposes::known_claims("age_check").unwrap(),
+            }],
+        },
+        purpose: "age_check".into(),
+        response_mode: mode,
+        response_uri: RESPONSE_URI.into(),
+        nonce: NONCE.into(),
+        state: Some("st".into()),
+        dcql,
+        client_metadata: oid4vp::ClientMetadata {
+            jwks,
+            encrypted_response_enc_values_supported: vec![],
+            vp_formats_supported: None,
+        },
+    }
+}
+
+#[test]
+fn the_wallets_answer_verifies_in_both_modes_and_an_element_outside_the_purpose_is_never_sent() {
+    let f = MdocFixtures::new().unwrap();
+    let iacas = f.iacas().unwrap();
+    let w = wallet(&f);
+    let dcql = oid4vp::mdoc_query(PHOTOID, &[(PHOTOID_NS, "age_over_18")], Some(false)).unwrap();
+    let enc = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
+    for mode in [ResponseMode::DirectPost, ResponseMode::DirectPostJwt] {
+        let request = age_check_request(dcql.clone(), mode, Some(&enc));
+        let selection = select(&request.dcql, &w).unwrap();
+        let token = oid4vp::vp_token(&request, &selection, &w, NOW).unwrap();
+        let post = oid4vp::respond(&request, &token, &mut eid_crypto::OsRng).unwrap();
+        assert_eq!(post.uri, RESPONSE_URI);
+        let pending = PendingRequest {
+            state: Some("st".into()),
+            response_mode: mode,
+            kid: Some("rp-enc".into()),
+            ..pending(dcql.clone())
+        };
+        let issuers = TrustStore::new();
+        let got = oid4vp::verify_response_with(
+            &pending,
+            &post.body,
+            &ResponsePolicy {
+                issuer_trust: &issuers,
+                now: NOW,
+                max_age: 300,
+                status_list: &no_list,
+                decryption_key: Some(&enc),
+            },
+            Some(&MdocPolicy {
+                iacas: &iacas,
+                status_list: &no_list,
+                response_uri: RESPONSE_URI,
+            }),
+            &mut MemoryNonceLedger::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            got[0].claims,
+            *json!({PHOTOID_NS: {"age_over_18": true}})
+                .as_object()
+                .unwrap()
+        );
+
+        // A selection that grew an element the age check does not allow: nothing is made.
+        let mut wider = selection.clone();
+        wider.presentations[0]
+            .disclose
+            .push(ClaimPath::keys(&[PHOTOID_NS, "family_name"]));
+        assert_eq!(
+            oid4vp::vp_token(&request, &wider, &w, NOW).unwrap_err(),
+            Oid4vpError::Scope
+        );
+    }
+    // direct_post.jwt binds the key encrypted to: the RP decrypting with another key of its
+    // own (a re-encrypted answer) fails device authentication.
+    let request = age_check_request(dcql.clone(), ResponseMode::DirectPostJwt, Some(&enc));
+    let token = oid4vp::vp_token(&request, &select(&request.dcql, &w).unwrap(), &w, NOW).unwrap();
+    let other = p256::SecretKey::from_slice(&[8u8; 32]).unwrap();
+    let reencrypted = age_check_request(dcql.clone(), ResponseMode::DirectPostJwt, Some(&other));
+    let post = oid4vp::respond(&reencrypted, &token, &mut eid_crypto::OsRng).unwrap();
+    let pending = PendingRequest {
+        state: Some("st".into()),
+        response_mode: ResponseMode::DirectPostJwt,
+        kid: Some("rp-enc".into()),
+        ..pending(dcql)
+    };
+    let issuers = TrustStore::new();
+    assert_eq!(
+        oid4vp::verify_response_with(
+            &pending,
+            &post.body,
+            &ResponsePolicy {
+                issuer_trust: &issuers,
+                now: NOW,
+                max_age: 300,
+                status_list: &no_list,
+                decryption_key: Some(&other),
+            },
+            Some(&MdocPolicy {
+                iacas: &iacas,
+                status_list: &no_list,
+                response_uri: RESPONSE_URI,
+            }),
+            &mut MemoryNonceLedger::default(),
+        )
+        .unwrap_err(),
+        Oid4vpError::Mdoc(CheckError::DeviceAuth)
+    );
+}
