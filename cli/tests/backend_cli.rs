@@ -1633,13 +1633,11 @@ fn html_attribute(html: &str, name: &str) -> String {
         .replace("&amp;", "&")
 }
 
-#[test]
-fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
+/// `eid rp serve` (with `extra` arguments) for a bank registered at the hub `url` for `ekyc`,
+/// its keys and certificate under `tmp`: the running server and its base URL.
+fn start_rp_serve(tmp: &Path, url: &str, extra: &[&str]) -> (Server, String) {
     use eid_fixtures::relying_parties::{BANK_DNS, RpPki};
     use p256::pkcs8::EncodePrivateKey;
-    let tmp = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
-    let (_server, url) = serve_with(&db, &["--admin-token", "authz-admin"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -1647,14 +1645,14 @@ fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let pki = RpPki::new().unwrap();
-    let pub_pem = tmp.path().join("bank.pub.pem");
+    let pub_pem = tmp.join("bank.pub.pem");
     let point = eid_crypto::x509::p256_point(&pki.bank.certificate).unwrap();
     std::fs::write(&pub_pem, public_key_pem(&point)).unwrap();
-    let cert = tmp.path().join("bank.cert.pem");
+    let cert = tmp.join("bank.cert.pem");
     assert_ok(&eid(&[
         "rp",
         "--backend",
-        &url,
+        url,
         "--admin-token",
         "authz-admin",
         "register",
@@ -1673,7 +1671,7 @@ fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
         "--out-cert",
         cert.to_str().unwrap(),
     ]));
-    let key = tmp.path().join("bank.key.pem");
+    let key = tmp.join("bank.key.pem");
     let secret = p256::SecretKey::from_slice(&pki.bank.signing_key().to_bytes()).unwrap();
     let der = secret.to_pkcs8_der().unwrap();
     let b64 = {
@@ -1697,7 +1695,7 @@ fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
         .args([
             "rp",
             "--backend",
-            &url,
+            url,
             "serve",
             "--addr",
             &format!("127.0.0.1:{port}"),
@@ -1708,14 +1706,24 @@ fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
             "--cert",
             cert.to_str().unwrap(),
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let _rp = Server(child);
+    let rp = Server(child);
     let announced = lines.next().unwrap().unwrap();
     assert_eq!(announced, format!("listening on {base}"));
+    (rp, base)
+}
+
+#[test]
+fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "authz-admin"]);
+    let (_rp, base) = start_rp_serve(tmp.path(), &url, &[]);
 
     let dir = tmp.path().join("wallet");
     let person = citizen(1);
@@ -1771,6 +1779,64 @@ fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
     let result: Value = serde_json::from_str(&result).unwrap();
     assert_eq!(result["status"], "refused", "{result}");
     assert!(result.get("claims").is_none());
+}
+
+#[test]
+fn rp_serve_asks_for_mdoc_elements_and_the_wallet_discloses_exactly_those() {
+    // One hub per response mode: a DNS name registers once.
+    for mode in ["direct_post", "direct_post.jwt"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+        let (_server, url) = serve_with(&db, &["--admin-token", "authz-admin"]);
+        let (_rp, base) = start_rp_serve(
+            tmp.path(),
+            &url,
+            &[
+                "--format",
+                "mso_mdoc",
+                "--doctype",
+                "org.iso.23220.photoid.1",
+                "--claims",
+                "org.iso.23220.1/family_name,org.iso.23220.1/document_number",
+                "--intent-to-retain",
+                "false",
+                "--response-mode",
+                mode,
+            ],
+        );
+        let dir = tmp.path().join("wallet");
+        let person = citizen(1);
+        assert_ok(&activate(&dir, &url, "112233", &person));
+        let (_, html) = http_get(&format!("{base}/"));
+        assert!(
+            html.contains("share: family_name, document_number"),
+            "{html}"
+        );
+        let (uri, state) = (
+            html_attribute(&html, "data-openid4vp-uri"),
+            html_attribute(&html, "data-state"),
+        );
+        let started = std::time::Instant::now();
+        let out = wallet(&dir, &url, "112233", &["authorize", &uri]);
+        eprintln!(
+            "mdoc authorize round trip ({mode}): {:?}",
+            started.elapsed()
+        );
+        assert_ok(&out);
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            printed
+                .contains("disclosed org.iso.23220.1/family_name  (from org.iso.23220.photoid.1)")
+                && printed.contains("disclosed org.iso.23220.1/document_number"),
+            "{printed}"
+        );
+        let (_, result) = http_get(&format!("{base}/result/{state}"));
+        let result: Value = serde_json::from_str(&result).unwrap();
+        assert_eq!(result["status"], "verified", "{mode}: {result}");
+        let claims = result["claims"].as_object().unwrap();
+        assert_eq!(claims.len(), 2, "{result}");
+        assert_eq!(claims["org.iso.23220.1/document_number"], person.0.as_str());
+    }
 }
 
 /// One HTTP exchange (the test's own client; redirects are answers, not followed): status,

@@ -22,7 +22,10 @@ fn annex_d_handover_select_carries_the_example_engagement() {
     let parts = t.handover.as_array().unwrap();
     let hs = parts[0].as_bytes().unwrap();
     let read = parse_handover_select(hs).unwrap();
-    assert_eq!(read.engagement.encoded(), t.device_engagement_bytes.inner());
+    assert_eq!(
+        read.engagement.encoded(),
+        t.device_engagement_bytes.as_ref().unwrap().inner()
+    );
     // The example offers BLE, not NFC data retrieval.
     assert_eq!(read.nfc, None);
     let records = parse_message(hs).unwrap();

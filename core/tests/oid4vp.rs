@@ -743,7 +743,7 @@ fn token_with(
     iat: u64,
 ) -> Value {
     let p = sdjwt::present(
-        &wallet.issued,
+        wallet.sd_jwt().unwrap(),
         disclose,
         &KeyBinding {
             audience: aud,
@@ -876,9 +876,10 @@ fn a_disclosure_swapped_between_two_credentials_is_refused() {
     let b = WalletCredential::new("b", pid(1, &kb), &kb).unwrap();
     // A's presentation with B's birthdate disclosure in place of A's.
     let asked = keys(&[&["family_name"], &["given_name"], &["birthdate"]]);
-    let mut presented = sdjwt::select(&a.issued, &asked).unwrap();
+    let mut presented = sdjwt::select(a.sd_jwt().unwrap(), &asked).unwrap();
     let b_birth = b
-        .issued
+        .sd_jwt()
+        .unwrap()
         .disclosures
         .iter()
         .find(|d| d.name.as_deref() == Some("birthdate"))

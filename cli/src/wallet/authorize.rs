@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 use eid_core::account::Passcode;
 use eid_core::client::UreqTransport;
-use eid_core::wallet::{AuthorizationPrompt, Consent, Wallet, claim_text};
+use eid_core::wallet::{AuthorizationPrompt, Consent, Wallet};
 use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -35,7 +35,7 @@ fn show(prompt: &AuthorizationPrompt) {
     eprintln!("purpose: {}", prompt.purpose);
     eprintln!("asks for:");
     for c in &prompt.claims {
-        eprintln!("  {}  (from {})", claim_text(&c.path), c.credential);
+        eprintln!("  {}  (from {})", c.text(), c.credential);
     }
 }
 
@@ -62,7 +62,7 @@ pub fn run(w: &Wallet, pass: &Passcode, args: &AuthorizeArgs) -> Result<ExitCode
         let claims: Vec<_> = prompt
             .claims
             .iter()
-            .map(|c| json!({"query_id": c.query_id, "credential": c.credential, "path": claim_text(&c.path)}))
+            .map(|c| json!({"query_id": c.query_id, "credential": c.credential, "format": c.format, "path": c.text()}))
             .collect();
         crate::output::print_json(&json!({
             "rp": {
@@ -84,6 +84,11 @@ pub fn run(w: &Wallet, pass: &Passcode, args: &AuthorizeArgs) -> Result<ExitCode
                 "declined: nothing sent"
             }
         );
+        if sent.disclosed {
+            for c in &prompt.claims {
+                println!("disclosed {}  (from {})", c.text(), c.credential);
+            }
+        }
         if let Some(r) = &sent.redirect_uri {
             println!("continue at {r}");
         }

@@ -44,6 +44,27 @@ impl ClientMetadata {
         })
     }
 
+    /// Whether the RP accepts our mdoc presentations: ES256 (COSE -7, or the fully specified
+    /// -9, ESP256) for IssuerAuth and the device signature when its `vp_formats_supported` names
+    /// `mso_mdoc` algorithms (B.2.2); no entry, no limit.
+    pub fn accepts_our_mdoc(&self) -> bool {
+        let Some(format) = self
+            .vp_formats_supported
+            .as_ref()
+            .and_then(|f| f.get(super::dcql::FORMAT_MSO_MDOC))
+        else {
+            return true;
+        };
+        ["issuerauth_alg_values", "deviceauth_alg_values"]
+            .iter()
+            .all(|name| {
+                format
+                    .get(*name)
+                    .and_then(Value::as_array)
+                    .is_none_or(|algs| algs.iter().any(|a| matches!(a.as_i64(), Some(-7 | -9))))
+            })
+    }
+
     /// Whether the RP accepts our SD-JWT VC presentations: ES256 for the issuer JWT and the KB-JWT
     /// when its `vp_formats_supported` names `dc+sd-jwt` algorithms (B.3.5); no entry, no limit.
     pub fn accepts_our_sd_jwt(&self) -> bool {
@@ -120,6 +141,14 @@ mod tests {
                 .encryption()
                 .is_err()
         );
+        // mso_mdoc: ES256 (-7) or ESP256 (-9) for issuer and device; a MAC-only verifier is not served.
+        assert!(m(json!({})).accepts_our_mdoc());
+        let mdoc = |v: Value| {
+            m(json!({"vp_formats_supported": {"mso_mdoc": {"deviceauth_alg_values": v}}}))
+        };
+        assert!(mdoc(json!([-65537, -9])).accepts_our_mdoc());
+        assert!(mdoc(json!([-7])).accepts_our_mdoc());
+        assert!(!mdoc(json!([-65537])).accepts_our_mdoc());
         // vp_formats_supported: ES256 must be among the listed algorithms.
         assert!(m(json!({})).accepts_our_sd_jwt());
         assert!(m(json!({"vp_formats_supported": {"mso_mdoc": {}}})).accepts_our_sd_jwt());

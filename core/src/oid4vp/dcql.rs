@@ -52,6 +52,9 @@ pub struct ClaimQuery {
     pub path: ClaimPath,
     /// Expected values (strings, integers, booleans); `None` accepts any.
     pub values: Option<Vec<Value>>,
+    /// `mso_mdoc` only (B.2.4): the verifier's IntentToRetain for the element (ISO/IEC 18013-5
+    /// §8.3.2.1.2.1); `None`: no statement.
+    pub intent_to_retain: Option<bool>,
 }
 
 /// One credential set query.
@@ -152,7 +155,16 @@ fn claim_query(v: &Value, format: &str) -> Result<ClaimQuery, Oid4vpError> {
             }
         })
         .transpose()?;
-    Ok(ClaimQuery { id, path, values })
+    let intent_to_retain = match (format, obj.get("intent_to_retain")) {
+        (FORMAT_MSO_MDOC, Some(v)) => Some(boolean(Some(v), false)?),
+        _ => None,
+    };
+    Ok(ClaimQuery {
+        id,
+        path,
+        values,
+        intent_to_retain,
+    })
 }
 
 fn meta(format: &str, v: &Value) -> Result<Meta, Oid4vpError> {
@@ -334,6 +346,9 @@ impl CredentialQuery {
                     }
                     if let Some(v) = &c.values {
                         q["values"] = v.clone().into();
+                    }
+                    if let Some(retain) = c.intent_to_retain {
+                        q["intent_to_retain"] = retain.into();
                     }
                     q
                 })

@@ -1,6 +1,7 @@
 //! The one error of OpenID4VP on both sides. Variants name the rule that failed; none carries a
 //! claim value, a nonce, a key or a certificate.
 
+use crate::mdoc::CheckError;
 use crate::sdjwt::SdJwtError;
 use thiserror::Error;
 
@@ -50,6 +51,10 @@ pub enum Oid4vpError {
     /// A presentation fails SD-JWT verification (issuer, disclosures, key binding).
     #[error("presentation invalid: {0}")]
     Presentation(SdJwtError),
+    /// An mdoc presentation fails the reader's check (issuer authentication to the IACAs,
+    /// digests, validity, device signature over this request's SessionTranscript, status).
+    #[error("mdoc presentation invalid: {0}")]
+    Mdoc(CheckError),
     /// A presented credential is revoked or suspended, or its status cannot be checked.
     #[error("credential status: {0}")]
     Status(&'static str),

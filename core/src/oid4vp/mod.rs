@@ -1,15 +1,18 @@
-//! OpenID for Verifiable Presentations 1.0 with DCQL and SD-JWT VC (issue 16, docs/adr/0033),
+//! OpenID for Verifiable Presentations 1.0 with DCQL, SD-JWT VC and ISO mdoc (issues 15, 16,
+//! docs/adr/0033, 0049),
 //! both sides, as pure protocol: functions take and give URIs, bodies and parsed structures; the
-//! caller does the HTTP. A protocol module: it uses `sdjwt` and eid-crypto only.
+//! caller does the HTTP. A protocol module: it uses `sdjwt`, `mdoc` and eid-crypto only.
 //!
 //! Wallet: [`resolve_request`] ([`parse_authorization_uri`] → fetch by reference with the
 //! caller's HTTP → [`verify_request_object`] or [`unsigned_request`]) → [`select`] (DCQL over the wallet's SD-JWT VCs) → consent →
 //! [`vp_token`] → [`respond`] (`direct_post` / `direct_post.jwt`) or [`decline`].
-//! Relying party: [`pid_query`] (the PID claims asked) → [`request_object`] + [`authorization_uri`] → [`verify_response`].
+//! Relying party: [`pid_query`] or [`mdoc_query`] (the claims asked) → [`request_object`] + [`authorization_uri`] → [`verify_response`]
+//! ([`verify_response_with`] and an [`MdocPolicy`] for mdoc answers, ADR 0049).
 //!
 //! One job per file: `uri`, `form`, `client_id`, `client_metadata`, `request` (wallet side), `resolve` (URI to verified request), `dcql` (the query),
 //! `claims_path` (path processing), `select` (matching), `scope` (registration and purposes), `purposes` (the known ones),
-//! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `minimal` (no claim beyond the asked), `error`.
+//! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `minimal` (no claim beyond the asked), `error`,
+//! `handover` (the mdoc SessionTranscript of B.2.6.1), `mdoc_answer` (the wallet's DeviceResponse), `mdoc_verify` (the RP's check of it).
 
 mod claims_path;
 mod client_id;
@@ -17,7 +20,10 @@ mod client_metadata;
 mod dcql;
 mod error;
 mod form;
+mod handover;
 mod jwe;
+mod mdoc_answer;
+mod mdoc_verify;
 mod minimal;
 pub mod purposes;
 mod request;
@@ -38,7 +44,10 @@ pub use dcql::{
 };
 pub use error::Oid4vpError;
 pub use form::{decode as form_decode, encode as form_encode};
+pub use handover::{HANDOVER_ID, HandoverInfo, jwk_thumbprint, jwk_thumbprint_of};
 pub use jwe::{Decrypted, Enc, choose_key, concat_kdf, decrypt, encrypt};
+pub use mdoc_answer::{device_response, session_transcript};
+pub use mdoc_verify::{MdocPolicy, VerifiedMdoc};
 pub use request::{
     AuthorizationRequest, REQUEST_OBJECT_CONTENT_TYPE, REQUEST_OBJECT_TYP, ResponseMode,
     RpCertificate, SELF_ISSUED_AUD, WalletPolicy, unsigned_request, verify_request_object,
@@ -46,14 +55,15 @@ pub use request::{
 pub use resolve::{FetchRequest, resolve_request};
 pub use response::{FORM_CONTENT_TYPE, ResponsePost, decline, respond, vp_token};
 pub use rp_request::{
-    PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, pid_query,
+    PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, mdoc_query, pid_query,
     request_object,
 };
 pub use rp_verify::{
-    MemoryNonceLedger, NonceLedger, ResponsePolicy, VerifiedPresentation, by_query, verify_response,
+    MemoryNonceLedger, NonceLedger, ResponsePolicy, VerifiedPresentation, by_query,
+    verify_response, verify_response_with,
 };
 pub use scope::{Purpose, RpRegistration, covers};
-pub use select::{Selected, Selection, WalletCredential, select};
+pub use select::{Held, Selected, Selection, WalletCredential, select};
 pub use uri::{
     AuthorizationUri, RequestSource, RequestUriMethod, parse_authorization_uri,
     request_uri_post_body,

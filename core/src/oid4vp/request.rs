@@ -289,6 +289,13 @@ fn from_parameters(
     if !client_metadata.accepts_our_sd_jwt() {
         return Err(Unsupported("the RP accepts no ES256 SD-JWT VC"));
     }
+    let asks_mdoc = dcql
+        .credentials
+        .iter()
+        .any(|c| c.format == super::dcql::FORMAT_MSO_MDOC);
+    if asks_mdoc && !client_metadata.accepts_our_mdoc() {
+        return Err(Unsupported("the RP accepts no ES256 mdoc"));
+    }
     let registration = policy
         .registrations
         .iter()

@@ -1,14 +1,17 @@
 //! The wallet's answer (OpenID4VP 1.0 §8): after the citizen consented to a [`Selection`], one
-//! SD-JWT+KB per selected credential (only the selected disclosures; KB-JWT `aud` = the client
-//! identifier with its prefix, `nonce` = the request's, §B.3.6), gathered in a `vp_token` object
+//! SD-JWT+KB per selected SD-JWT VC (only the selected disclosures; KB-JWT `aud` = the client
+//! identifier with its prefix, `nonce` = the request's, §B.3.6) or one DeviceResponse per
+//! selected mdoc (only the selected elements, device-signed over the B.2.6.1 SessionTranscript;
+//! `mdoc_answer`), gathered in a `vp_token` object
 //! keyed by credential query id; then the `direct_post` body (`vp_token`, `state`) or the
 //! `direct_post.jwt` body (`response` = a JWE of those parameters to the RP's key).
 
 use super::error::Oid4vpError;
 use super::form;
 use super::jwe;
+use super::mdoc_answer;
 use super::request::{AuthorizationRequest, ResponseMode};
-use super::select::{Selection, WalletCredential};
+use super::select::{Held, Selection, WalletCredential};
 use crate::sdjwt::{self, KeyBinding};
 use eid_crypto::Rng;
 use serde_json::{Map, Value};
@@ -55,25 +58,44 @@ pub fn vp_token(
         return Err(Oid4vpError::Scope);
     }
     let mut token = Map::new();
+    let mut transcript = None;
     for s in &selection.presentations {
         if request.dcql.credential(&s.query_id).is_none() {
             return Err(Oid4vpError::Malformed("selection for an unknown query"));
         }
         let credential = wallet.get(s.credential).ok_or(Oid4vpError::NoMatch)?;
-        let presentation = sdjwt::present(
-            &credential.issued,
-            &s.disclose,
-            &KeyBinding {
-                audience: request.client_id.as_str(),
-                nonce: &request.nonce,
-                issued_at: now,
-            },
-            credential.device_key,
-        )
-        .map_err(|e| match e {
-            sdjwt::SdJwtError::Signing => Oid4vpError::Signing,
-            other => Oid4vpError::Presentation(other),
-        })?;
+        let presentation = match &credential.held {
+            Held::SdJwt(issued) => sdjwt::present(
+                issued,
+                &s.disclose,
+                &KeyBinding {
+                    audience: request.client_id.as_str(),
+                    nonce: &request.nonce,
+                    issued_at: now,
+                },
+                credential.device_key,
+            )
+            .map_err(|e| match e {
+                sdjwt::SdJwtError::Signing => Oid4vpError::Signing,
+                other => Oid4vpError::Presentation(other),
+            })?,
+            Held::Mdoc {
+                doc_type,
+                issuer_signed,
+            } => {
+                let transcript = match &transcript {
+                    Some(t) => t,
+                    None => transcript.insert(mdoc_answer::session_transcript(request)?),
+                };
+                mdoc_answer::device_response(
+                    transcript,
+                    doc_type,
+                    issuer_signed,
+                    &s.disclose,
+                    credential.device_key,
+                )?
+            }
+        };
         let entry = token
             .entry(s.query_id.clone())
             .or_insert_with(|| Value::Array(Vec::new()));

@@ -72,6 +72,31 @@ pub fn pid_query(paths: &[&[&str]]) -> Result<DcqlQuery, Oid4vpError> {
     }]}))
 }
 
+/// The DCQL query for an mdoc of `doc_type` (credential query id `mdoc`, format `mso_mdoc`,
+/// `meta.doctype_value`) asking for the `(namespace, element)` pairs of `elements`, each with
+/// `intent_to_retain` when given (OpenID4VP 1.0 B.2.3, B.2.4).
+pub fn mdoc_query(
+    doc_type: &str,
+    elements: &[(&str, &str)],
+    intent_to_retain: Option<bool>,
+) -> Result<DcqlQuery, Oid4vpError> {
+    let claims: Vec<Value> = elements
+        .iter()
+        .map(|(ns, id)| {
+            let mut q = json!({ "path": [ns, id] });
+            if let Some(retain) = intent_to_retain {
+                q["intent_to_retain"] = retain.into();
+            }
+            q
+        })
+        .collect();
+    DcqlQuery::parse(&json!({"credentials": [{
+        "id": "mdoc", "format": super::dcql::FORMAT_MSO_MDOC,
+        "meta": {"doctype_value": doc_type},
+        "claims": claims
+    }]}))
+}
+
 /// A fresh random value (128 bits, base64url) for `nonce`, `state` or `wallet_nonce`.
 pub fn fresh_nonce(rng: &mut dyn Rng) -> String {
     let mut bytes = [0u8; 16];
@@ -100,9 +125,11 @@ pub fn request_object(
     payload.insert("dcql_query".into(), spec.dcql.to_json());
     payload.insert("iat".into(), spec.issued_at.into());
     payload.insert("exp".into(), (spec.issued_at + spec.lifetime).into());
+    // B.2.2 / B.3.4: the algorithms we accept (COSE -7 = ES256 for mdoc issuer and device).
     let mut metadata = json!({
         "vp_formats_supported": {
-            "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]}
+            "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]},
+            "mso_mdoc": {"issuerauth_alg_values": [-7], "deviceauth_alg_values": [-7]}
         }
     });
     let kid = match (spec.response_mode, spec.encryption_key) {

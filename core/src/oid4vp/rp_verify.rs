@@ -3,13 +3,16 @@
 //! `multiple`), each SD-JWT VC (issuer chain to the trust anchors, disclosures, KB-JWT with `aud`
 //! = our client identifier, our nonce, fresh `iat`, `sd_hash`), its Token Status List entry, that
 //! the presentations satisfy the DCQL query (credential sets, `vct`, a claim set) and disclose
-//! nothing outside the claims asked, and last that the nonce was never accepted before.
+//! nothing outside the claims asked, and last that the nonce was never accepted before. mdoc
+//! presentations (`mso_mdoc`) are checked by `mdoc_verify` with the relying party's
+//! [`MdocPolicy`] ([`verify_response_with`]).
 
 use super::claims_path;
-use super::dcql::{CredentialQuery, DcqlQuery, FORMAT_SD_JWT_VC, Meta};
+use super::dcql::{CredentialQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC, Meta};
 use super::error::Oid4vpError;
 use super::form;
 use super::jwe;
+use super::mdoc_verify::{self, MdocPolicy, VerifiedMdoc};
 use super::minimal::added;
 use super::request::ResponseMode;
 use super::rp_request::PendingRequest;
@@ -57,8 +60,11 @@ pub struct VerifiedPresentation {
     pub query_id: String,
     /// The credential's claims as presented (always-visible ones and the disclosed ones).
     pub claims: Map<String, Value>,
-    /// Where the disclosures were (concrete paths of the selectively disclosed claims).
+    /// Where the disclosures were (concrete paths of the selectively disclosed claims; an
+    /// mdoc's `[namespace, element]`).
     pub disclosed: Vec<ClaimPath>,
+    /// For an mdoc: the verified document (docType, document signer, MSO).
+    pub mdoc: Option<VerifiedMdoc>,
 }
 
 impl std::fmt::Debug for VerifiedPresentation {
@@ -120,11 +126,23 @@ fn parameters(
     }
 }
 
-/// Verifies a response body posted to our response URI for `pending`.
+/// Verifies a response body posted to our response URI for `pending` (SD-JWT VCs only: an mdoc
+/// presentation is refused without an [`MdocPolicy`]).
 pub fn verify_response(
     pending: &PendingRequest,
     body: &str,
     policy: &ResponsePolicy<'_>,
+    ledger: &mut dyn NonceLedger,
+) -> Result<Vec<VerifiedPresentation>, Oid4vpError> {
+    verify_response_with(pending, body, policy, None, ledger)
+}
+
+/// [`verify_response`], with mdoc presentations checked under `mdoc`.
+pub fn verify_response_with(
+    pending: &PendingRequest,
+    body: &str,
+    policy: &ResponsePolicy<'_>,
+    mdoc: Option<&MdocPolicy<'_>>,
     ledger: &mut dyn NonceLedger,
 ) -> Result<Vec<VerifiedPresentation>, Oid4vpError> {
     let params = parameters(pending, body, policy)?;
@@ -161,10 +179,16 @@ pub fn verify_response(
             ));
         }
         for p in list {
-            let p = p.as_str().ok_or(Oid4vpError::Malformed(
-                "SD-JWT presentation is not a string",
-            ))?;
-            out.push(presentation(pending, query, p, policy)?);
+            let p = p
+                .as_str()
+                .ok_or(Oid4vpError::Malformed("presentation is not a string"))?;
+            if query.format == FORMAT_MSO_MDOC {
+                let mdoc =
+                    mdoc.ok_or(Oid4vpError::Unsupported("mso_mdoc without an IACA policy"))?;
+                out.push(mdoc_verify::presentation(pending, query, p, policy, mdoc)?);
+            } else {
+                out.push(presentation(pending, query, p, policy)?);
+            }
         }
     }
     let returned: BTreeSet<&str> = token.keys().map(String::as_str).collect();
@@ -266,6 +290,7 @@ fn presentation(
                 query_id: query.id.clone(),
                 claims,
                 disclosed,
+                mdoc: None,
             });
         }
     }

@@ -1,28 +1,48 @@
-//! The wallet's evaluation of a DCQL query (OpenID4VP 1.0 §6.4) over its SD-JWT VCs: which
-//! credentials match each credential query (format, `vct_values`, holder binding,
-//! `trusted_authorities` of type `aki`, claims with
-//! `values`, the first satisfiable claim set), which credential queries to answer (every one, or
-//! the first satisfiable option of each credential set, optional sets when they can be met), and
-//! for each presentation the concrete claim paths to disclose, nothing more.
+//! The wallet's evaluation of a DCQL query (OpenID4VP 1.0 §6.4) over its SD-JWT VCs and mdocs:
+//! which credentials match each credential query (format, `vct_values` or `doctype_value`,
+//! holder binding, `trusted_authorities` of type `aki`, claims with `values`, the first
+//! satisfiable claim set), which credential queries to answer (every one, or the first
+//! satisfiable option of each credential set, optional sets when they can be met), and for each
+//! presentation the concrete claim paths to disclose (for an mdoc, `[namespace, element]`),
+//! nothing more.
 
 use super::claims_path;
-use super::dcql::{ClaimQuery, CredentialQuery, DcqlQuery, FORMAT_SD_JWT_VC, Meta};
+use super::dcql::{
+    ClaimQuery, CredentialQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC, Meta,
+};
 use super::error::Oid4vpError;
+use crate::mdoc::{IssuerSigned, cbor_to_json};
 use crate::sdjwt::{ClaimPath, Es256Signer, Jws, SdJwt, b64, process};
 use base64::Engine;
+use eid_crypto::cose::{Sign1, Tagging, x5chain_leaf};
 use eid_crypto::x509::{SignerCertificate, authority_key_identifier};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// An SD-JWT VC the wallet holds (as issued, with every disclosure) and the device key its
-/// `cnf` names.
+/// The credential itself, as issued.
+#[derive(Clone)]
+pub enum Held {
+    /// An SD-JWT VC with every disclosure.
+    SdJwt(SdJwt),
+    /// An mdoc: its docType and the IssuerSigned with every element.
+    Mdoc {
+        doc_type: String,
+        issuer_signed: IssuerSigned,
+    },
+}
+
+/// A credential the wallet holds (an SD-JWT VC with every disclosure, or an mdoc with every
+/// element) and the device key it is bound to (`cnf`, or the MSO's DeviceKey).
 pub struct WalletCredential<'a> {
     /// The wallet's own name for it (shown to the citizen, kept in the transaction log).
     pub handle: String,
-    pub issued: SdJwt,
+    pub held: Held,
     pub device_key: &'a dyn Es256Signer,
+    /// The claims as JSON: the SD-JWT VC's with every disclosure in place, or the mdoc's
+    /// `{namespace: {element: value}}`.
     claims: Value,
-    /// The authority key identifiers (base64url) of the issuer's `x5c` certificates.
+    /// The authority key identifiers (base64url) of the issuer's certificates (`x5c`, or the
+    /// document signer of the MSO's x5chain).
     akis: Vec<String>,
 }
 
@@ -34,8 +54,13 @@ impl std::fmt::Debug for WalletCredential<'_> {
     }
 }
 
+fn aki_of(der: &[u8]) -> Option<String> {
+    let cert = SignerCertificate::from_der(der).ok()?;
+    authority_key_identifier(&cert.certificate).map(|k| b64(&k))
+}
+
 impl<'a> WalletCredential<'a> {
-    /// Reads the credential's claims with every disclosure in place (the wallet's own view).
+    /// Reads an SD-JWT VC's claims with every disclosure in place (the wallet's own view).
     pub fn new(
         handle: &str,
         issued: SdJwt,
@@ -53,25 +78,77 @@ impl<'a> WalletCredential<'a> {
                 let der = base64::engine::general_purpose::STANDARD
                     .decode(c.as_str()?)
                     .ok()?;
-                let cert = SignerCertificate::from_der(&der).ok()?;
-                authority_key_identifier(&cert.certificate).map(|k| b64(&k))
+                aki_of(&der)
             })
             .collect();
         Ok(WalletCredential {
             handle: handle.to_owned(),
-            issued,
+            held: Held::SdJwt(issued),
             device_key,
             claims,
             akis,
         })
     }
 
-    /// The credential's type.
-    pub fn vct(&self) -> Option<&str> {
-        self.claims.get("vct").and_then(Value::as_str)
+    /// An mdoc of `doc_type` (its IssuerSigned as issued, every element) bound to `device_key`.
+    /// The caller has verified it (the wallet keeps only MSOs that check against its IACAs).
+    pub fn mdoc(
+        handle: &str,
+        doc_type: &str,
+        issuer_signed: IssuerSigned,
+        device_key: &'a dyn Es256Signer,
+    ) -> WalletCredential<'a> {
+        let mut namespaces = Map::new();
+        for (ns, items) in &issuer_signed.namespaces {
+            let elements: Map<String, Value> = items
+                .iter()
+                .map(|i| (i.element_identifier.clone(), cbor_to_json(&i.element_value)))
+                .collect();
+            namespaces.insert(ns.clone(), Value::Object(elements));
+        }
+        let akis = Sign1::decode(&issuer_signed.issuer_auth, Tagging::Untagged)
+            .and_then(|s| s.unprotected_x5chain().and_then(x5chain_leaf).cloned())
+            .and_then(|der| aki_of(&der))
+            .into_iter()
+            .collect();
+        WalletCredential {
+            handle: handle.to_owned(),
+            held: Held::Mdoc {
+                doc_type: doc_type.to_owned(),
+                issuer_signed,
+            },
+            device_key,
+            claims: Value::Object(namespaces),
+            akis,
+        }
     }
 
-    /// The credential's claims with every disclosure in place.
+    /// The SD-JWT VC, if this is one.
+    pub fn sd_jwt(&self) -> Option<&SdJwt> {
+        match &self.held {
+            Held::SdJwt(s) => Some(s),
+            Held::Mdoc { .. } => None,
+        }
+    }
+
+    /// The credential's type.
+    pub fn vct(&self) -> Option<&str> {
+        match &self.held {
+            Held::SdJwt(_) => self.claims.get("vct").and_then(Value::as_str),
+            Held::Mdoc { .. } => None,
+        }
+    }
+
+    /// The mdoc's docType, if this is an mdoc.
+    pub fn doc_type(&self) -> Option<&str> {
+        match &self.held {
+            Held::Mdoc { doc_type, .. } => Some(doc_type),
+            Held::SdJwt(_) => None,
+        }
+    }
+
+    /// The credential's claims with every disclosure in place (an mdoc's as
+    /// `{namespace: {element: value}}`).
     pub fn claims(&self) -> &Value {
         &self.claims
     }
@@ -124,16 +201,21 @@ fn trusted_authority(query: &CredentialQuery, c: &WalletCredential<'_>) -> bool 
 
 /// The claim paths to disclose if `credential` answers `query`, or `None`.
 fn credential_matches(query: &CredentialQuery, c: &WalletCredential<'_>) -> Option<Vec<ClaimPath>> {
-    if query.format != FORMAT_SD_JWT_VC {
-        return None; // mso_mdoc is answered by the mdoc module, other formats never.
-    }
-    if let Meta::SdJwtVc { vct_values: vcts } = &query.meta
-        && !c.vct().is_some_and(|v| vcts.iter().any(|x| x == v))
-    {
-        return None;
-    }
-    if query.require_cryptographic_holder_binding && c.claims.get("cnf").is_none() {
-        return None;
+    match (&c.held, &query.meta) {
+        (Held::SdJwt(_), Meta::SdJwtVc { vct_values: vcts })
+            if query.format == FORMAT_SD_JWT_VC =>
+        {
+            if !c.vct().is_some_and(|v| vcts.iter().any(|x| x == v)) {
+                return None;
+            }
+            if query.require_cryptographic_holder_binding && c.claims.get("cnf").is_none() {
+                return None;
+            }
+        }
+        // An MSO always names its device key: holder binding holds.
+        (Held::Mdoc { doc_type, .. }, Meta::Mdoc { doctype_value })
+            if query.format == FORMAT_MSO_MDOC && doc_type == doctype_value => {}
+        _ => return None,
     }
     if !trusted_authority(query, c) {
         return None;

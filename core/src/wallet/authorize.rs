@@ -6,11 +6,15 @@
 //!    RP CA anchors of the last sync (`rp_trust`) and the hub's signed registry (unknown relying
 //!    party, unregistered `response_uri`, claims outside every registered purpose: refused) → the
 //!    access certificate's organisation and registration number must be the registry's → the
-//!    DCQL query evaluated over the next unused PID SD-JWT VC. Gives what to show: who (verified),
-//!    why (the purpose), exactly which claims and from which credential. Nothing is sent.
+//!    DCQL query evaluated over the next unused SD-JWT VC of each `vct` and the next unused mdoc
+//!    (MSO) of each docType it asks for (credential sets may mix both). Gives what to show: who
+//!    (verified), why (the purpose), exactly which claims and from which credential. Nothing is
+//!    sent.
 //! 2. [`Wallet::authorize_answer`] with the citizen's consent (passcode or biometric, as for every
-//!    presentation): one unused SD-JWT VC taken, only the selected disclosures and a KB-JWT (`aud`
-//!    the client id, the request's nonce, `sd_hash`), posted by `direct_post` or `direct_post.jwt`
+//!    presentation): one unused credential taken per one selected; an SD-JWT VC with only the
+//!    selected disclosures and a KB-JWT (`aud` the client id, the request's nonce, `sd_hash`), an
+//!    mdoc as a DeviceResponse with only the selected elements, device-signed over the
+//!    OpenID4VP SessionTranscript (docs/adr/0049); posted by `direct_post` or `direct_post.jwt`
 //!    (encrypted to the key of the RP's client metadata); or [`Wallet::authorize_decline`]
 //!    (`access_denied`, nothing disclosed).
 //!
@@ -19,8 +23,9 @@
 
 use super::{Consent, Wallet, WalletError};
 use crate::oid4vp::{
-    self, AuthorizationRequest, FORM_CONTENT_TYPE, FORMAT_SD_JWT_VC, Meta, Oid4vpError,
-    REQUEST_OBJECT_CONTENT_TYPE, ResponsePost, Selection, WalletCredential, WalletPolicy,
+    self, AuthorizationRequest, FORM_CONTENT_TYPE, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC, Meta,
+    Oid4vpError, REQUEST_OBJECT_CONTENT_TYPE, ResponsePost, Selection, WalletCredential,
+    WalletPolicy,
 };
 use crate::platform::{HttpRequest, HttpTransport, Method};
 use crate::sdjwt::{ClaimPath, PathElem};
@@ -71,10 +76,25 @@ pub struct RpIdentity {
 pub struct RequestedClaim {
     /// The DCQL credential query it answers.
     pub query_id: String,
-    /// The credential it comes from (its `vct`).
+    /// The credential it comes from (its `vct`, or an mdoc's docType).
     pub credential: String,
-    /// The concrete claim path.
+    /// The concrete claim path (an mdoc's `[namespace, element]`).
     pub path: ClaimPath,
+    /// The credential's format (`dc+sd-jwt`, `mso_mdoc`).
+    pub format: &'static str,
+}
+
+impl RequestedClaim {
+    /// The claim as text: an SD-JWT VC's path as [`claim_text`], an mdoc's element as
+    /// `namespace/element` (namespaces hold dots).
+    pub fn text(&self) -> String {
+        match self.path.0.as_slice() {
+            [PathElem::Key(ns), PathElem::Key(id)] if self.format == FORMAT_MSO_MDOC => {
+                format!("{ns}/{id}")
+            }
+            _ => claim_text(&self.path),
+        }
+    }
 }
 
 /// A verified request, ready to show and then to answer or decline.
@@ -85,7 +105,8 @@ pub struct AuthorizationPrompt {
     /// Exactly what an answer discloses.
     pub claims: Vec<RequestedClaim>,
     request: AuthorizationRequest,
-    vct: String,
+    /// The credentials the answer takes (one each), in the order the selection names them.
+    used: Vec<Wanted>,
 }
 
 impl std::fmt::Debug for AuthorizationPrompt {
@@ -136,24 +157,62 @@ fn answer_text(body: &[u8]) -> Option<&str> {
         .flatten()
 }
 
-/// The `vct` a credential query asks for among those the wallet holds, if any.
-fn held_vct(request: &AuthorizationRequest) -> Result<&'static str, AuthorizeError> {
-    let mut vct = None;
-    for q in &request.dcql.credentials {
-        if q.format != FORMAT_SD_JWT_VC {
-            return Err(Oid4vpError::NoMatch.into());
-        }
-        let asked = super::SDJWT_VCTS.iter().find(|held| match &q.meta {
-            Meta::SdJwtVc { vct_values } => vct_values.iter().any(|v| v == *held),
-            _ => false,
-        });
-        match (vct, asked) {
-            (_, None) => return Err(Oid4vpError::NoMatch.into()),
-            (Some(v), Some(a)) if v != *a => return Err(Oid4vpError::NoMatch.into()),
-            (_, Some(a)) => vct = Some(*a),
+/// One kind of credential the wallet holds and a query asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    SdJwt(&'static str),
+    Mdoc(&'static str),
+}
+
+impl Wanted {
+    /// Its `vct` or docType.
+    fn name(self) -> &'static str {
+        match self {
+            Wanted::SdJwt(t) | Wanted::Mdoc(t) => t,
         }
     }
-    vct.ok_or(Oid4vpError::NoMatch.into())
+
+    fn format(self) -> &'static str {
+        match self {
+            Wanted::SdJwt(_) => FORMAT_SD_JWT_VC,
+            Wanted::Mdoc(_) => FORMAT_MSO_MDOC,
+        }
+    }
+}
+
+/// The kinds held that the credential queries ask for, each once, in query order. A query for
+/// something the wallet never holds adds nothing (a credential set may still be met without it).
+fn wanted(request: &AuthorizationRequest) -> Result<Vec<Wanted>, AuthorizeError> {
+    let mut out = Vec::new();
+    for q in &request.dcql.credentials {
+        let found = match (q.format.as_str(), &q.meta) {
+            (FORMAT_SD_JWT_VC, Meta::SdJwtVc { vct_values }) => super::SDJWT_VCTS
+                .iter()
+                .find(|held| vct_values.iter().any(|v| v == *held))
+                .map(|v| Wanted::SdJwt(v)),
+            (FORMAT_MSO_MDOC, Meta::Mdoc { doctype_value }) => crate::mdoc::DOCTYPES
+                .iter()
+                .find(|held| *held == doctype_value)
+                .map(|d| Wanted::Mdoc(d)),
+            _ => None,
+        };
+        if let Some(w) = found
+            && !out.contains(&w)
+        {
+            out.push(w);
+        }
+    }
+    if out.is_empty() {
+        return Err(Oid4vpError::NoMatch.into());
+    }
+    Ok(out)
+}
+
+/// A credential peeked or taken, with the alias of its device key.
+struct Picked {
+    wanted: Wanted,
+    alias: String,
+    held: oid4vp::Held,
 }
 
 impl Wallet {
@@ -235,19 +294,72 @@ impl Wallet {
             Err(e) => return Err(failure.into_inner().unwrap_or(e.into())),
         };
         let rp = self.identity(&request)?;
-        let vct = held_vct(&request)?;
-        let held = self.peek_sdjwt(vct)?.ok_or(Oid4vpError::NoMatch)?;
-        let key = self.sdjwt_key(&held);
-        let credentials = [WalletCredential::new(vct, held.sd_jwt, &key)?];
-        let selection = oid4vp::select(&request.dcql, &credentials)?;
-        let claims = claims_of(&selection, vct);
+        let mut picked = Vec::new();
+        for w in wanted(&request)? {
+            if let Some(p) = self.pick(w, false)? {
+                picked.push(p);
+            }
+        }
+        let (selection, claims) = self.evaluate(&request, &picked)?;
+        let used = picked
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| selection.presentations.iter().any(|s| s.credential == *i))
+            .map(|(_, p)| p.wanted)
+            .collect();
         Ok(AuthorizationPrompt {
             rp,
             purpose: request.purpose.clone(),
             claims,
             request,
-            vct: vct.to_owned(),
+            used,
         })
+    }
+
+    /// The next unused credential of a kind: left unused (`take` false) or marked used.
+    fn pick(&self, wanted: Wanted, take: bool) -> Result<Option<Picked>, AuthorizeError> {
+        Ok(match wanted {
+            Wanted::SdJwt(vct) => {
+                let held = if take {
+                    self.take_sdjwt(vct)?
+                } else {
+                    self.peek_sdjwt(vct)?
+                };
+                held.map(|h| Picked {
+                    wanted,
+                    alias: h.alias,
+                    held: oid4vp::Held::SdJwt(h.sd_jwt),
+                })
+            }
+            Wanted::Mdoc(doc_type) => {
+                let held = if take {
+                    self.take_mdoc(doc_type)?
+                } else {
+                    self.peek_mdoc(doc_type)?
+                };
+                held.map(|h| Picked {
+                    wanted,
+                    alias: h.alias,
+                    held: oid4vp::Held::Mdoc {
+                        doc_type: doc_type.to_owned(),
+                        issuer_signed: h.issuer_signed,
+                    },
+                })
+            }
+        })
+    }
+
+    /// The DCQL query over `picked`: the selection and what it discloses.
+    fn evaluate(
+        &self,
+        request: &AuthorizationRequest,
+        picked: &[Picked],
+    ) -> Result<(Selection, Vec<RequestedClaim>), AuthorizeError> {
+        let keys: Vec<_> = picked.iter().map(|p| self.device_key(&p.alias)).collect();
+        let credentials = credentials(picked, &keys)?;
+        let selection = oid4vp::select(&request.dcql, &credentials)?;
+        let claims = claims_of(&selection, picked);
+        Ok((selection, claims))
     }
 
     /// The relying party's identity: a signed request whose access certificate names the
@@ -298,12 +410,15 @@ impl Wallet {
         prompt: &AuthorizationPrompt,
         http: &dyn HttpTransport,
     ) -> Result<AuthorizationSent, AuthorizeError> {
-        let held = self.take_sdjwt(&prompt.vct)?.ok_or(Oid4vpError::NoMatch)?;
-        let key = self.sdjwt_key(&held);
-        let credentials = [WalletCredential::new(&prompt.vct, held.sd_jwt, &key)?];
+        let mut picked = Vec::new();
+        for w in &prompt.used {
+            picked.push(self.pick(*w, true)?.ok_or(Oid4vpError::NoMatch)?);
+        }
+        let keys: Vec<_> = picked.iter().map(|p| self.device_key(&p.alias)).collect();
+        let credentials = credentials(&picked, &keys)?;
         let selection = oid4vp::select(&prompt.request.dcql, &credentials)?;
-        // The credential taken must disclose exactly what the citizen saw.
-        if claims_of(&selection, &prompt.vct) != prompt.claims {
+        // The credentials taken must disclose exactly what the citizen saw.
+        if claims_of(&selection, &picked) != prompt.claims {
             return Err(Oid4vpError::NoMatch.into());
         }
         let token = oid4vp::vp_token(&prompt.request, &selection, &credentials, self.now())?;
@@ -351,22 +466,49 @@ impl Wallet {
             kind: TransactionKind::Presentation,
             counterparty: format!("{} ({})", prompt.rp.legal_name, prompt.rp.client_id),
             profile: prompt.purpose.clone(),
-            fields: prompt.claims.iter().map(|c| claim_text(&c.path)).collect(),
+            fields: prompt.claims.iter().map(RequestedClaim::text).collect(),
             outcome,
             detail: Some(detail),
         })
     }
 }
 
-fn claims_of(selection: &Selection, vct: &str) -> Vec<RequestedClaim> {
+/// The wallet credentials of `picked`, each signing with its key in `keys` (same order).
+fn credentials<'k>(
+    picked: &[Picked],
+    keys: &'k [super::SdJwtKey<'_>],
+) -> Result<Vec<WalletCredential<'k>>, AuthorizeError> {
+    picked
+        .iter()
+        .zip(keys)
+        .map(|(p, key)| match &p.held {
+            oid4vp::Held::SdJwt(sd_jwt) => {
+                WalletCredential::new(p.wanted.name(), sd_jwt.clone(), key).map_err(Into::into)
+            }
+            oid4vp::Held::Mdoc {
+                doc_type,
+                issuer_signed,
+            } => Ok(WalletCredential::mdoc(
+                p.wanted.name(),
+                doc_type,
+                issuer_signed.clone(),
+                key,
+            )),
+        })
+        .collect()
+}
+
+fn claims_of(selection: &Selection, picked: &[Picked]) -> Vec<RequestedClaim> {
     selection
         .presentations
         .iter()
         .flat_map(|s| {
-            s.disclose.iter().map(|path| RequestedClaim {
+            let wanted = picked.get(s.credential).map(|p| p.wanted);
+            s.disclose.iter().map(move |path| RequestedClaim {
                 query_id: s.query_id.clone(),
-                credential: vct.to_owned(),
+                credential: wanted.map_or("", Wanted::name).to_owned(),
                 path: path.clone(),
+                format: wanted.map_or("", Wanted::format),
             })
         })
         .collect()

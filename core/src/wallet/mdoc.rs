@@ -290,6 +290,19 @@ impl Wallet {
     /// (or one export: an MSO shown outside is as linkable as a presented one). `None` when no
     /// unused one is left (sync to refill).
     pub fn take_mdoc(&self, doc_type: &str) -> Result<Option<HeldMdoc>> {
+        let Some(held) = self.peek_mdoc(doc_type)? else {
+            return Ok(None);
+        };
+        let at = i64::try_from(self.now().saturating_mul(1000)).unwrap_or(i64::MAX);
+        self.store
+            .mark_presentation_used(&held.alias, at)
+            .map_err(WalletError::from_store)?;
+        Ok(Some(held))
+    }
+
+    /// The MSO [`Wallet::take_mdoc`] would take next, left unused (to show the citizen what a
+    /// request would disclose before consent).
+    pub(crate) fn peek_mdoc(&self, doc_type: &str) -> Result<Option<HeldMdoc>> {
         if !self.is_unlocked() {
             return Err(WalletError::Locked);
         }
@@ -305,10 +318,6 @@ impl Wallet {
             let Ok((issuer_signed, _)) = self.check_mdoc(&bytes, doc_type, &iacas) else {
                 continue;
             };
-            let at = i64::try_from(self.now().saturating_mul(1000)).unwrap_or(i64::MAX);
-            self.store
-                .mark_presentation_used(&s.alias, at)
-                .map_err(WalletError::from_store)?;
             return Ok(Some(HeldMdoc {
                 alias: s.alias,
                 issuer_signed,

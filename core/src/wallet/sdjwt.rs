@@ -313,9 +313,15 @@ impl Wallet {
     /// The device key of a taken SD-JWT VC, to sign its KB-JWT (`sdjwt::present`). Signs only
     /// while the wallet is unlocked.
     pub fn sdjwt_key(&self, held: &HeldSdJwt) -> SdJwtKey<'_> {
+        self.device_key(&held.alias)
+    }
+
+    /// The device key under `alias` (an SD-JWT VC's or an MSO's: both ES256 keys of the key
+    /// store) as an [`Es256Signer`]. Signs only while the wallet is unlocked.
+    pub(super) fn device_key(&self, alias: &str) -> SdJwtKey<'_> {
         SdJwtKey {
             wallet: self,
-            alias: held.alias.clone(),
+            alias: alias.to_owned(),
         }
     }
 
