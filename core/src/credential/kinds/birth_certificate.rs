@@ -66,13 +66,7 @@ pub(crate) fn declaration() -> KindDeclaration {
             .plain_text(),
             field("nationality", "Quốc tịch", "Nationality", FieldType::Text).plain_text(),
             field("ethnicity", "Dân tộc", "Ethnicity", FieldType::Text).plain_text(),
-            field(
-                "id_number",
-                "Số định danh cá nhân",
-                "Personal ID number",
-                FieldType::Text,
-            )
-            .check(CheckFunction::CccdIdNumber),
+            id_number_field(),
             field(
                 "father_name",
                 "Họ và tên cha",

@@ -278,6 +278,18 @@ pub(crate) mod build {
         }
     }
 
+    /// The holder's 12-digit personal ID number (số định danh cá nhân), as every kind that
+    /// names its holder carries it.
+    pub(crate) fn id_number_field() -> FieldDeclaration {
+        field(
+            "id_number",
+            "Số định danh cá nhân",
+            "Personal ID number",
+            FieldType::Text,
+        )
+        .check(CheckFunction::CccdIdNumber)
+    }
+
     impl FieldDeclaration {
         pub(crate) fn optional(mut self) -> Self {
             self.required = false;

@@ -12,13 +12,7 @@ use super::declaration::{CheckFunction, FieldType, KindDeclaration, Rule, Summar
 /// A spouse: name, date of birth (of full `age` years on the registration date), nationality,
 /// personal ID number (the wife's differs from the husband's: two persons).
 fn spouse(age: u16, distinct_from: Option<&str>) -> FieldType {
-    let mut id_number = field(
-        "id_number",
-        "Số định danh cá nhân",
-        "Personal ID number",
-        FieldType::Text,
-    )
-    .check(CheckFunction::CccdIdNumber);
+    let mut id_number = id_number_field();
     if let Some(other) = distinct_from {
         id_number = id_number.rule(Rule::DiffersFrom { path: other.into() });
     }

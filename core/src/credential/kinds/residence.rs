@@ -7,9 +7,7 @@
 //! (ADR 0043, 0047).
 
 use super::declaration::build::*;
-use super::declaration::{
-    CheckFunction, FieldDeclaration, FieldType, KindDeclaration, SummaryDeclaration,
-};
+use super::declaration::{FieldDeclaration, FieldType, KindDeclaration, SummaryDeclaration};
 
 /// An address, every part non-blank.
 fn address() -> FieldType {
@@ -73,13 +71,7 @@ pub(crate) fn declaration() -> KindDeclaration {
                 "Date of birth",
                 FieldType::Date,
             ),
-            field(
-                "id_number",
-                "Số định danh cá nhân",
-                "Personal ID number",
-                FieldType::Text,
-            )
-            .check(CheckFunction::CccdIdNumber),
+            id_number_field(),
             field(
                 "permanent",
                 "Nơi thường trú",

@@ -58,13 +58,7 @@ pub(crate) fn declaration() -> KindDeclaration {
                 "Date of birth",
                 FieldType::Date,
             ),
-            field(
-                "id_number",
-                "Số định danh cá nhân",
-                "Personal ID number",
-                FieldType::Text,
-            )
-            .check(CheckFunction::CccdIdNumber),
+            id_number_field(),
             field(
                 "periods",
                 "Quá trình đóng BHXH",

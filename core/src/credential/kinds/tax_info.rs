@@ -15,13 +15,7 @@ pub(crate) fn declaration() -> KindDeclaration {
         issuer: authority("tax", "Bộ Tài chính", "Ministry of Finance"),
         fields: vec![
             field("holder_name", "Họ và tên", "Full name", FieldType::Text).plain_text(),
-            field(
-                "id_number",
-                "Số định danh cá nhân",
-                "Personal ID number",
-                FieldType::Text,
-            )
-            .check(CheckFunction::CccdIdNumber),
+            id_number_field(),
             field(
                 "tax_id",
                 "Mã số thuế",

@@ -85,13 +85,7 @@ pub(crate) fn declaration() -> KindDeclaration {
         fields: vec![
             field("holder_name", "Họ và tên", "Full name", FieldType::Text).plain_text(),
             field("birth_date", "Ngày sinh", "Date of birth", FieldType::Date),
-            field(
-                "id_number",
-                "Số định danh cá nhân",
-                "Personal ID number",
-                FieldType::Text,
-            )
-            .check(CheckFunction::CccdIdNumber),
+            id_number_field(),
             field("doses", "Các mũi tiêm", "Doses", dose)
                 .rule(Rule::Length {
                     min: Some(1),
