@@ -62,6 +62,7 @@ async fn sign_current(state: &AppState) -> Result<SignedRegistry, Error> {
         .await?
         .into_iter()
         .map(|r| RpPublic {
+            intermediary: r.id == crate::oidc::hub::HUB_ID,
             client_id: r.client_id,
             name: r.legal_name,
             registration_number: r.registration_number,

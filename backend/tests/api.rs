@@ -786,6 +786,7 @@ fn hub_samples() -> Vec<(&'static str, serde_json::Value)> {
         logo_url: Some("https://a.vn/l.png".into()),
         response_uris: vec!["https://a.vn/cb".into()],
         purposes: vec![purpose.clone()],
+        intermediary: true,
     };
     let row = MeteringRow {
         client_id: "x509_san_dns:a.vn".into(),

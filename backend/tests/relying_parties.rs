@@ -605,6 +605,7 @@ async fn a_tampered_or_expired_registry_is_refused() {
                     name: "x".into(),
                     claims,
                 }],
+                intermediary: false,
             }],
         };
         let uri = eid_core::verify::rp_registry::RP_REGISTRY_URI;

@@ -1761,6 +1761,28 @@ fn http(
     (r.status, r.headers, String::from_utf8(r.body).unwrap())
 }
 
+/// `DELETE` (the platform transport has GET and POST only): plain HTTP/1.1 to the loopback
+/// backend; the status code.
+fn http_delete(url: &str, authorization: &str) -> u16 {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "DELETE {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {authorization}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
 fn header_of(headers: &[(String, String)], name: &str) -> String {
     headers
         .iter()
@@ -1928,6 +1950,43 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
         let started_at = std::time::Instant::now();
         let out = wallet(&dir, &url, "112233", &["authorize", uri, "--json"]);
         assert_ok(&out);
+        // The citizen is shown the relying party behind the hub, its purpose and what it gets,
+        // as the hub's signed request names them and the synced registry confirms them.
+        let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let dns = if client == bank.as_str() {
+            "bank.example.vn"
+        } else {
+            "city.example.vn"
+        };
+        let behind = &shown["on_behalf_of"];
+        assert_eq!(
+            behind["client_id"],
+            format!("x509_san_dns:{dns}"),
+            "{shown}"
+        );
+        assert_eq!(behind["legal_name"], format!("RP {dns}"));
+        assert_eq!(behind["registration_number"], "0100000001");
+        assert_eq!(
+            shown["shown_as"],
+            format!("RP {dns} (via Cong dang nhap e-ID)")
+        );
+        assert_eq!(shown["rp"]["legal_name"], "Cong dang nhap e-ID");
+        let (purpose, passed): (&str, &[&str]) = match scope {
+            "openid" => ("login", &[]),
+            "openid ekyc" => (
+                "ekyc",
+                &[
+                    "family_name",
+                    "given_name",
+                    "birthdate",
+                    "personal_administrative_number",
+                ],
+            ),
+            _ => ("age_check", &["age_equal_or_over.18"]),
+        };
+        assert_eq!(shown["purpose"], purpose);
+        assert_eq!(behind["purpose"], purpose);
+        assert_eq!(behind["claims"], serde_json::json!(passed));
         let (_, _, done) = http(Method::Get, poll, &[], None);
         // The wallet process (unlock, fetch and check the hub's request, present, post) and the
         // hub's verification, until the page's poll has the code.
@@ -2189,6 +2248,50 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
         count("x509_san_dns:city.example.vn", "login"),
         1,
         "{report}"
+    );
+
+    // The city is suspended while a login for it waits: the wallet, synced, refuses to answer
+    // the hub for it (a suspended relying party is out of the registry), nothing is sent.
+    let (status, _, text) = http(
+        Method::Get,
+        &authorize_url(&city, city_cb, "openid", &s256(verifier)),
+        &[("Accept", "application/json")],
+        None,
+    );
+    assert_eq!(status, 200, "{text}");
+    let started: Value = serde_json::from_str(&text).unwrap();
+    let status = http_delete(
+        &format!("{url}/v1/admin/relying-parties/{city}"),
+        "Bearer oidc-admin",
+    );
+    assert_eq!(status, 200);
+    assert_ok(&wallet(&dir, &url, "112233", &["sync"]));
+    let out = wallet(
+        &dir,
+        &url,
+        "112233",
+        &[
+            "authorize",
+            started["openid4vp_uri"].as_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("relying party behind the intermediary refused")
+            && stderr.contains("unknown or suspended"),
+        "{stderr}"
+    );
+    let (_, _, still) = http(
+        Method::Get,
+        started["poll_uri"].as_str().unwrap(),
+        &[],
+        None,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&still).unwrap()["status"],
+        "waiting"
     );
 }
 

@@ -459,6 +459,11 @@ pub struct RpPublic {
     pub logo_url: Option<String>,
     pub response_uris: Vec<String>,
     pub purposes: Vec<RpPurpose>,
+    /// An intermediary (the hub's "Log in with e-ID", docs/adr/0050): it asks on behalf of
+    /// another registered relying party, which its signed request must name (OpenID4VP 1.0
+    /// `verifier_info`). Absent (false) for every other relying party.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intermediary: bool,
 }
 
 /// GET /v1/admin/metering?from=YYYY-MM-DD&to=YYYY-MM-DD: billable events per relying party,

@@ -27,7 +27,8 @@ pub use sync::PendingActivation;
 pub use sync_state::{SyncReport, SyncState};
 
 pub use authorize::{
-    AuthorizationPrompt, AuthorizationSent, AuthorizeError, RequestedClaim, RpIdentity, claim_text,
+    AuthorizationPrompt, AuthorizationSent, AuthorizeError, RequestedClaim, RpBehind, RpIdentity,
+    claim_text,
 };
 pub use error::WalletError;
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
