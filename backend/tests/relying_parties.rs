@@ -922,3 +922,46 @@ async fn a_registration_on_one_instance_reaches_the_others_registry() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// The hub's own registration is written only when it changed (docs/adr/0050): a restart on the
+/// same database keeps its access certificate, and the registry's bytes are kept in the
+/// database, so every start (and every instance) answers with the same ETag and wallets'
+/// conditional syncs stay 304. A real change (another public URL) writes a new row and ETag.
+#[tokio::test]
+async fn a_restart_keeps_the_hub_registration_and_the_registry_etag() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+    let start = async |public_url: &str| {
+        let config = Config {
+            public_url: public_url.into(),
+            ..common::config(url.clone())
+        };
+        let h = Harness::from_app(App::open(config).await.unwrap(), "sqlite");
+        let r = h.get(paths::RELYING_PARTIES).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let etag = r.headers["etag"].to_str().unwrap().to_owned();
+        let cert: Vec<u8> = sqlx::query_scalar(
+            "SELECT access_certificate FROM relying_parties WHERE id = 'RP-HUB'",
+        )
+        .fetch_one(h.app.state().store.pool())
+        .await
+        .unwrap();
+        (etag, cert, r.body)
+    };
+    let (etag, cert, body) = start("https://login.example.vn").await;
+    // A second later, as a restart would be: the same certificate, the same bytes.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (etag2, cert2, body2) = start("https://login.example.vn").await;
+    assert_eq!(cert2, cert, "the hub's access certificate is reused");
+    assert_eq!(
+        etag2, etag,
+        "an unchanged registry keeps its ETag across starts"
+    );
+    assert_eq!(body2, body);
+    // The hub moved: its row and the registry change.
+    let (etag3, cert3, _) = start("https://login2.example.vn").await;
+    assert_ne!(cert3, cert);
+    assert_ne!(etag3, etag);
+    let (etag4, cert4, _) = start("https://login2.example.vn").await;
+    assert_eq!((etag4, cert4), (etag3, cert3));
+}

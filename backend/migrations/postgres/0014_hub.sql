@@ -1,0 +1,25 @@
+-- The hub's registry kept stable across instances and the OIDC UserInfo endpoint (issue 16,
+-- docs/adr/0050). Keep in step with ../sqlite.
+
+-- The last signed relying-party registry (one row): an instance serves these bytes while what
+-- they were signed over (the active relying parties and the signer's certificate, hashed) is
+-- unchanged and they are younger than the re-signing age, so every instance and every start
+-- answers with the same body and ETag and wallets' conditional syncs stay 304.
+CREATE TABLE rp_registry_signed (
+    id INTEGER PRIMARY KEY,
+    content_hash BYTEA NOT NULL,
+    body BYTEA NOT NULL,
+    issued_at BIGINT NOT NULL
+);
+
+-- An OIDC access token (RFC 6750 Bearer, for UserInfo only): its SHA-256 (256 random bits,
+-- never stored), the client it was issued to, and sealed under the facade's key the pairwise
+-- subject and the claims of the login's scope; deleted when expired (a few minutes).
+CREATE TABLE oidc_access_tokens (
+    token_hash BYTEA PRIMARY KEY,
+    rp_id TEXT NOT NULL,
+    sealed BYTEA NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX oidc_access_tokens_expiry ON oidc_access_tokens (expires_at);
