@@ -965,3 +965,46 @@ async fn a_restart_keeps_the_hub_registration_and_the_registry_etag() {
     let (etag4, cert4, _) = start("https://login2.example.vn").await;
     assert_eq!((etag4, cert4), (etag3, cert3));
 }
+
+/// UserInfo (OIDC Core §5.3, docs/adr/0050) is advertised and refuses what is no valid access
+/// token with RFC 6750's challenge (a whole login with a wallet: `eid-cli`'s OIDC test and the
+/// Authlib test).
+#[tokio::test]
+async fn userinfo_is_advertised_and_refuses_missing_or_unknown_bearer_tokens() {
+    for h in harnesses().await {
+        let meta: serde_json::Value = h.get("/.well-known/openid-configuration").await.json();
+        let issuer = meta["issuer"].as_str().unwrap();
+        assert_eq!(
+            meta["userinfo_endpoint"],
+            format!("{issuer}/v1/oidc/userinfo")
+        );
+        let ask = async |auth: Option<&str>| {
+            let mut req = Request::get("/v1/oidc/userinfo");
+            if let Some(a) = auth {
+                req = req.header("authorization", a);
+            }
+            let r = h.send(req.body(Body::empty()).unwrap()).await;
+            let challenge = r
+                .headers
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (r.status, challenge)
+        };
+        assert_eq!(
+            ask(None).await,
+            (StatusCode::UNAUTHORIZED, "Bearer realm=\"eid\"".to_owned())
+        );
+        for bad in ["Bearer AAAA", "Bearer ", "Basic dXNlcjpwYXNz"] {
+            let (status, challenge) = ask(Some(bad)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
+            assert!(challenge.starts_with("Bearer realm=\"eid\""), "{bad}");
+        }
+        let (_, challenge) = ask(Some("Bearer AAAA")).await;
+        assert_eq!(
+            challenge, "Bearer realm=\"eid\", error=\"invalid_token\"",
+            "{}",
+            h.db
+        );
+    }
+}

@@ -2061,6 +2061,7 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["token_type"], "Bearer");
     let claims = id_token(&answer, &bank);
+    let login_token = answer["access_token"].as_str().unwrap().to_owned();
     let bank_sub = claims["sub"].as_str().unwrap().to_owned();
     assert_eq!(bank_sub.len(), 43);
     assert!(!bank_sub.contains(&person.0));
@@ -2097,6 +2098,65 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
     assert_eq!(claims["sub"], bank_sub.as_str());
     assert_eq!(claims["personal_administrative_number"], person.0.as_str());
     assert!(claims["family_name"].is_string());
+
+    // UserInfo (OIDC Core §5.3) with the access token: the ID token's sub and the scope's
+    // claims, by GET or POST; a login's token gives the sub only.
+    let userinfo_url = meta["userinfo_endpoint"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo_url, format!("{url}/v1/oidc/userinfo"));
+    let userinfo = |method: Method, token: &str| {
+        let (status, headers, text) = http(
+            method,
+            &userinfo_url,
+            &[("Authorization", &format!("Bearer {token}"))],
+            (method == Method::Post).then_some(b"".as_slice()),
+        );
+        (status, header_of(&headers, "www-authenticate"), text)
+    };
+    let ekyc_token = answer["access_token"].as_str().unwrap().to_owned();
+    for method in [Method::Get, Method::Post] {
+        let (status, _, text) = userinfo(method, &ekyc_token);
+        assert_eq!(status, 200, "{text}");
+        let info: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(info["sub"], bank_sub.as_str());
+        for c in [
+            "family_name",
+            "given_name",
+            "birthdate",
+            "personal_administrative_number",
+        ] {
+            assert_eq!(info[c], claims[c], "{c}");
+        }
+        assert_eq!(info.len(), 5, "sub and the eKYC claims only: {text}");
+    }
+    let (status, _, text) = userinfo(Method::Get, &login_token);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        serde_json::json!({ "sub": bank_sub })
+    );
+    // A wrong token, no token, an expired token (its row aged in place): 401, Bearer.
+    let (status, challenge, _) = userinfo(Method::Get, &format!("{ekyc_token}x"));
+    assert_eq!(status, 401);
+    assert!(challenge.starts_with("Bearer ") && challenge.contains("error=\"invalid_token\""));
+    let (status, headers, _) = http(Method::Get, &userinfo_url, &[], None);
+    assert_eq!(status, 401);
+    assert_eq!(
+        header_of(&headers, "www-authenticate"),
+        "Bearer realm=\"eid\""
+    );
+    let aged = rusqlite::Connection::open(tmp.path().join("backend.db"))
+        .unwrap()
+        .execute(
+            "UPDATE oidc_access_tokens SET expires_at = 1 WHERE rp_id = ?1",
+            [&bank],
+        )
+        .unwrap();
+    assert!(aged >= 2, "{aged}");
+    for token in [&ekyc_token, &login_token] {
+        let (status, challenge, _) = userinfo(Method::Get, token);
+        assert_eq!(status, 401);
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    }
     // The city never registered eKYC.
     let (status, headers, _) = http(
         Method::Get,
