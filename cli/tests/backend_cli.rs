@@ -2310,6 +2310,64 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
         "{report}"
     );
 
+    // The citizen's disclosure history (docs/adr/0050): the hub's records of the eight logins
+    // synced before the age check, and the age check from the wallet's own log until the next
+    // sync brings the hub's record of it; names, never values.
+    let history = |expect: usize| -> Vec<Value> {
+        let out = wallet(&dir, &url, "112233", &["disclosures", "--json"]);
+        assert_ok(&out);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains(&person.0), "no claim value in the history");
+        let list: Vec<Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(list.len(), expect, "{text}");
+        list
+    };
+    let bank_id = "x509_san_dns:bank.example.vn";
+    let list = history(9);
+    let from = |source: &str| list.iter().filter(|d| d["source"] == source).count();
+    assert_eq!((from("hub"), from("wallet")), (8, 1));
+    let last = list.last().unwrap();
+    assert_eq!(
+        (&last["source"], &last["client_id"], &last["purpose"]),
+        (
+            &Value::from("wallet"),
+            &Value::from(bank_id),
+            &Value::from("age_check")
+        )
+    );
+    assert_ok(&wallet(&dir, &url, "112233", &["sync"]));
+    let list = history(9);
+    assert!(
+        list.iter()
+            .all(|d| d["source"] == "hub" && d["via"] == "oidc")
+    );
+    let of = |client: &str, purpose: &str| -> Vec<&Value> {
+        list.iter()
+            .filter(|d| d["client_id"] == client && d["purpose"] == purpose)
+            .collect()
+    };
+    let logins = of(bank_id, "login");
+    assert_eq!(logins.len(), 6);
+    assert!(logins.iter().all(
+        |d| d["claims"] == serde_json::json!([]) && d["relying_party"] == "RP bank.example.vn"
+    ));
+    assert_eq!(of("x509_san_dns:city.example.vn", "login").len(), 1);
+    assert_eq!(
+        of(bank_id, "ekyc")[0]["claims"],
+        serde_json::json!([
+            "family_name",
+            "given_name",
+            "birthdate",
+            "personal_administrative_number"
+        ])
+    );
+    assert_eq!(
+        of(bank_id, "age_check")[0]["claims"],
+        serde_json::json!(["age_equal_or_over.18"])
+    );
+    let times: Vec<i64> = list.iter().map(|d| d["at_ms"].as_i64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+
     // The city is suspended while a login for it waits: the wallet, synced, refuses to answer
     // the hub for it (a suspended relying party is out of the registry), nothing is sent.
     let (status, _, text) = http(

@@ -74,6 +74,8 @@ pub mod paths {
     pub const ADMIN_READER_CERTIFICATES: &str = "/v1/admin/reader-certificates";
     /// The signed registry of active relying parties the wallet syncs.
     pub const RELYING_PARTIES: &str = "/v1/relying-parties";
+    /// The citizen's hub-mediated disclosures (device-signed, docs/adr/0050).
+    pub const DISCLOSURES: &str = "/v1/disclosures";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
     pub const OPENAPI: &str = "/openapi.json";
 }
@@ -448,6 +450,30 @@ pub struct RpRegistryDocument {
     /// A wallet stops using it after this (a suspension reaches every wallet within it).
     pub expires_at: u64,
     pub relying_parties: Vec<RpPublic>,
+}
+
+/// GET /v1/disclosures (device-signed): what the hub disclosed of the citizen's account on
+/// their consent, oldest first (docs/adr/0050). Never a claim value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisclosureList {
+    pub disclosures: Vec<HubDisclosure>,
+}
+
+/// One hub-mediated disclosure: to whom, when, for which purpose, which claims (names only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubDisclosure {
+    pub id: String,
+    /// Unix seconds.
+    pub at: u64,
+    /// The relying party's client id and legal name.
+    pub rp_client_id: String,
+    pub rp_name: String,
+    pub purpose: String,
+    /// The claims the relying party received (paths as text); empty for a login (a pairwise
+    /// subject only).
+    pub claims: Vec<String>,
+    /// Through which service (`oidc`: "Log in with e-ID").
+    pub via: String,
 }
 
 /// What wallets learn of one active relying party.

@@ -1,4 +1,5 @@
--- The hub's registry kept stable across instances and the OIDC UserInfo endpoint (issue 16,
+-- The hub's registry kept stable across instances, the OIDC UserInfo endpoint and the citizen's
+-- disclosure history (issue 16,
 -- docs/adr/0050). Keep in step with ../postgres.
 
 -- The last signed relying-party registry (one row): an instance serves these bytes while what
@@ -23,3 +24,20 @@ CREATE TABLE oidc_access_tokens (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX oidc_access_tokens_expiry ON oidc_access_tokens (expires_at);
+
+-- The citizen's disclosure history of hub-mediated flows ("Log in with e-ID"): to which
+-- relying party, when, for which purpose, which claims it received (names, never values),
+-- linked to the account whose identity the wallet presented; synced to the wallet
+-- (GET /v1/disclosures, device-signed).
+CREATE TABLE hub_disclosures (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    rp_id TEXT NOT NULL,
+    rp_client_id TEXT NOT NULL,
+    rp_name TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    claims TEXT NOT NULL,
+    via TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX hub_disclosures_account ON hub_disclosures (account_id, at);

@@ -13,6 +13,7 @@ mod batch;
 mod conditional;
 mod consent;
 mod data_key;
+mod disclosures;
 mod error;
 mod mdoc;
 mod mdoc_source;
@@ -30,6 +31,7 @@ pub use authorize::{
     AuthorizationPrompt, AuthorizationSent, AuthorizeError, RequestedClaim, RpBehind, RpIdentity,
     claim_text,
 };
+pub use disclosures::{Disclosure, DisclosureSource};
 pub use error::WalletError;
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
 pub use mdoc_source::WalletMdocs;
