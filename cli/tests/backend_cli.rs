@@ -2289,15 +2289,40 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
     assert_eq!(status, 200, "{report}");
     assert!(!report.contains(&person.0));
     let report: Value = serde_json::from_str(&report).unwrap();
-    let count = |client: &str, purpose: &str| -> u64 {
+    let count_of = |kind: &str, client: &str, purpose: &str| -> u64 {
         report["rows"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|r| r["client_id"] == client && r["purpose"] == purpose && r["kind"] == "login")
+            .filter(|r| r["client_id"] == client && r["purpose"] == purpose && r["kind"] == kind)
             .map(|r| r["count"].as_u64().unwrap())
             .sum()
     };
+    let count = |client: &str, purpose: &str| count_of("login", client, purpose);
+    // Every presentation the hub verified for a relying party is counted too, redeemed or not
+    // (six bank logins, of which four codes were refused or expired at the token endpoint).
+    let verified =
+        |client: &str, purpose: &str| count_of("presentation_verification", client, purpose);
+    assert_eq!(
+        verified("x509_san_dns:bank.example.vn", "login"),
+        6,
+        "{report}"
+    );
+    assert_eq!(
+        verified("x509_san_dns:bank.example.vn", "ekyc"),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        verified("x509_san_dns:bank.example.vn", "age_check"),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        verified("x509_san_dns:city.example.vn", "login"),
+        1,
+        "{report}"
+    );
     assert_eq!(
         count("x509_san_dns:bank.example.vn", "login"),
         2,

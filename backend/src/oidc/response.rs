@@ -131,6 +131,16 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
     if done != 1 {
         return Err(REFUSED);
     }
+    // One presentation verified for the relying party (docs/adr/0050): billed whether or not
+    // its code is redeemed later (that is the `login`).
+    crate::metering::record_in(
+        &mut w.tx,
+        &rp_id,
+        &purpose,
+        crate::metering::BillableKind::PresentationVerification,
+        now,
+    )
+    .await?;
     // The citizen's disclosure history (docs/adr/0050): names, never values.
     let passed: Vec<String> = session::released_paths(&purpose)
         .iter()
