@@ -1008,3 +1008,38 @@ async fn userinfo_is_advertised_and_refuses_missing_or_unknown_bearer_tokens() {
         );
     }
 }
+
+/// Two instances on one PostgreSQL, started one after the other: the second keeps the hub's
+/// certificate and both answer the registry with the same bytes and ETag (docs/adr/0050).
+/// Runs when EID_TEST_POSTGRES_URL is set.
+#[tokio::test]
+async fn two_instances_on_postgresql_answer_one_registry_etag() {
+    let Ok(url) = std::env::var("EID_TEST_POSTGRES_URL") else {
+        return;
+    };
+    if url.is_empty() {
+        return;
+    }
+    let name = format!("eid_hub_etag_{}", std::process::id());
+    let db = eid_backend::db::create_postgres_database(&url, &name)
+        .await
+        .unwrap();
+    let open = async || {
+        let h = Harness::from_app(
+            App::open(common::config(db.clone())).await.unwrap(),
+            "postgres",
+        );
+        let r = h.get(paths::RELYING_PARTIES).await;
+        assert_eq!(r.status, StatusCode::OK);
+        (h, r.headers["etag"].to_str().unwrap().to_owned(), r.body)
+    };
+    let (a, etag_a, body_a) = open().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (b, etag_b, body_b) = open().await;
+    assert_eq!(etag_b, etag_a);
+    assert_eq!(body_b, body_a);
+    // A's cached answer is still the same bytes.
+    let again = a.get(paths::RELYING_PARTIES).await;
+    assert_eq!(again.headers["etag"].to_str().unwrap(), etag_a);
+    drop((a, b));
+}
