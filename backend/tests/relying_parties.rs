@@ -1043,3 +1043,59 @@ async fn two_instances_on_postgresql_answer_one_registry_etag() {
     assert_eq!(again.headers["etag"].to_str().unwrap(), etag_a);
     drop((a, b));
 }
+
+/// The disclosure history (docs/adr/0050) is the signing device's account's only: another
+/// citizen's device sees none of it, an unsigned request nothing at all. (Recording it during a
+/// whole login with a wallet: `eid-cli`'s OIDC test.)
+#[tokio::test]
+async fn each_account_reads_only_its_own_disclosures() {
+    for h in harnesses().await {
+        let (a, b) = (common::citizen(3), common::citizen(4));
+        let (da, db) = (h.activate(&a).await, h.activate(&b).await);
+        for (i, (account, purpose)) in [
+            (&da.account, "login"),
+            (&da.account, "ekyc"),
+            (&db.account, "age_check"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO hub_disclosures (id, account_id, rp_id, rp_client_id, rp_name, \
+                 purpose, claims, via, at) VALUES ($1, $2, 'RP-X', 'x509_san_dns:x.vn', 'X', $3, \
+                 $4, 'oidc', $5)",
+            )
+            .bind(format!("d{i}"))
+            .bind(account)
+            .bind(purpose)
+            .bind(if purpose == "ekyc" {
+                r#"["given_name"]"#
+            } else {
+                "[]"
+            })
+            .bind(1_000 + i as i64)
+            .execute(h.app.state().store.pool())
+            .await
+            .unwrap();
+        }
+        let h = &h;
+        let list = async |d| {
+            let r = h.signed(d, "GET", paths::DISCLOSURES, vec![], &[]).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+            r.json::<api::DisclosureList>().disclosures
+        };
+        let mine = list(&da).await;
+        assert_eq!(
+            mine.iter().map(|d| d.purpose.as_str()).collect::<Vec<_>>(),
+            ["login", "ekyc"],
+            "{}",
+            h.db
+        );
+        assert_eq!(mine[1].claims, ["given_name"]);
+        let theirs = list(&db).await;
+        assert_eq!(theirs.len(), 1);
+        assert_eq!(theirs[0].purpose, "age_check");
+        let r = h.get(paths::DISCLOSURES).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", h.db);
+    }
+}
