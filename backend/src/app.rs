@@ -192,6 +192,10 @@ impl App {
             ),
             ("DELETE FROM consent_pending WHERE expires_at < $1", expired),
             ("DELETE FROM oidc_sessions WHERE expires_at < $1", expired),
+            (
+                "DELETE FROM oidc_access_tokens WHERE expires_at < $1",
+                expired,
+            ),
         ] {
             deleted += sqlx::query(query)
                 .bind(cutoff)

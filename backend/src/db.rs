@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 14] = match backend {
+    let files: [(i64, &'static str, &'static str); 15] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -113,6 +113,7 @@ fn migrator(backend: Backend) -> Migrator {
                 "oidc",
                 include_str!("../migrations/sqlite/0012_oidc.sql"),
             ),
+            (14, "hub", include_str!("../migrations/sqlite/0014_hub.sql")),
             (
                 15,
                 "throttle buckets",
@@ -184,6 +185,11 @@ fn migrator(backend: Backend) -> Migrator {
                 12,
                 "oidc",
                 include_str!("../migrations/postgres/0012_oidc.sql"),
+            ),
+            (
+                14,
+                "hub",
+                include_str!("../migrations/postgres/0014_hub.sql"),
             ),
             (
                 15,

@@ -247,6 +247,24 @@ impl OAuthFailure {
         }
     }
 
+    /// RFC 6750 §3.1: the bearer token is unknown, expired or revoked.
+    pub const fn invalid_token() -> Self {
+        OAuthFailure {
+            error: "invalid_token",
+            description: "the access token is unknown or expired",
+            status: StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// RFC 6750 §3.1: no bearer token at all (the challenge then names no error).
+    pub const fn no_bearer_token() -> Self {
+        OAuthFailure {
+            error: "invalid_request",
+            description: "a bearer access token is required",
+            status: StatusCode::UNAUTHORIZED,
+        }
+    }
+
     pub const fn not_found(description: &'static str) -> Self {
         OAuthFailure {
             error: "invalid_request",
@@ -288,9 +306,16 @@ impl IntoResponse for OAuthFailure {
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.status == StatusCode::UNAUTHORIZED {
+            // The client's authentication at the token endpoint is Basic; a resource (UserInfo)
+            // takes a bearer token (RFC 6750 §3: no error code when none was sent).
+            let challenge = match self.error {
+                "invalid_client" => "Basic realm=\"eid\"",
+                "invalid_token" => "Bearer realm=\"eid\", error=\"invalid_token\"",
+                _ => "Bearer realm=\"eid\"",
+            };
             h.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"eid\""),
+                HeaderValue::from_static(challenge),
             );
         }
         resp

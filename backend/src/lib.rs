@@ -15,6 +15,7 @@ mod coherence;
 mod config;
 mod consent;
 pub mod db;
+mod disclosures;
 mod documents;
 pub mod error;
 mod evidence;
@@ -97,6 +98,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", paths::ADMIN_RELYING_PARTY),
     ("get", paths::ADMIN_METERING),
     ("get", paths::RELYING_PARTIES),
+    ("get", paths::DISCLOSURES),
     // Reader authentication certificates for verifier desks (docs/adr/0040).
     ("post", paths::ADMIN_READER_CERTIFICATES),
     // Their revocation and the reader CA's CRL (docs/adr/0053).
@@ -182,6 +184,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("delete", paths::ADMIN_RELYING_PARTY) => delete(relying_parties::suspend),
         ("get", paths::ADMIN_METERING) => get(metering::metering),
         ("get", paths::RELYING_PARTIES) => get(rp_registry::registry),
+        ("get", paths::DISCLOSURES) => get(disclosures::list),
         ("post", paths::ADMIN_READER_CERTIFICATES) => post(reader_certificates::issue),
         ("post", paths::ADMIN_READER_CERTIFICATES_REVOKE) => post(reader_crl::revoke),
         ("get", paths::READER_CA_CRL) => get(reader_crl::crl),

@@ -786,6 +786,7 @@ fn hub_samples() -> Vec<(&'static str, serde_json::Value)> {
         logo_url: Some("https://a.vn/l.png".into()),
         response_uris: vec!["https://a.vn/cb".into()],
         purposes: vec![purpose.clone()],
+        intermediary: true,
     };
     let row = MeteringRow {
         client_id: "x509_san_dns:a.vn".into(),
@@ -824,6 +825,20 @@ fn hub_samples() -> Vec<(&'static str, serde_json::Value)> {
             })),
         ),
         ("RpPublic", v(serde_json::to_value(&public))),
+        (
+            "DisclosureList",
+            v(serde_json::to_value(api::DisclosureList {
+                disclosures: vec![api::HubDisclosure {
+                    id: "d1".into(),
+                    at: 1,
+                    rp_client_id: "x509_san_dns:a.vn".into(),
+                    rp_name: "A".into(),
+                    purpose: "ekyc".into(),
+                    claims: vec!["given_name".into()],
+                    via: "oidc".into(),
+                }],
+            })),
+        ),
         (
             "RpRegistryDocument",
             v(serde_json::to_value(RpRegistryDocument {

@@ -605,6 +605,7 @@ async fn a_tampered_or_expired_registry_is_refused() {
                     name: "x".into(),
                     claims,
                 }],
+                intermediary: false,
             }],
         };
         let uri = eid_core::verify::rp_registry::RP_REGISTRY_URI;
@@ -919,5 +920,182 @@ async fn a_registration_on_one_instance_reaches_the_others_registry() {
             "B never heard of it"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The hub's own registration is written only when it changed (docs/adr/0050): a restart on the
+/// same database keeps its access certificate, and the registry's bytes are kept in the
+/// database, so every start (and every instance) answers with the same ETag and wallets'
+/// conditional syncs stay 304. A real change (another public URL) writes a new row and ETag.
+#[tokio::test]
+async fn a_restart_keeps_the_hub_registration_and_the_registry_etag() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+    let start = async |public_url: &str| {
+        let config = Config {
+            public_url: public_url.into(),
+            ..common::config(url.clone())
+        };
+        let h = Harness::from_app(App::open(config).await.unwrap(), "sqlite");
+        let r = h.get(paths::RELYING_PARTIES).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let etag = r.headers["etag"].to_str().unwrap().to_owned();
+        let cert: Vec<u8> = sqlx::query_scalar(
+            "SELECT access_certificate FROM relying_parties WHERE id = 'RP-HUB'",
+        )
+        .fetch_one(h.app.state().store.pool())
+        .await
+        .unwrap();
+        (etag, cert, r.body)
+    };
+    let (etag, cert, body) = start("https://login.example.vn").await;
+    // A second later, as a restart would be: the same certificate, the same bytes.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (etag2, cert2, body2) = start("https://login.example.vn").await;
+    assert_eq!(cert2, cert, "the hub's access certificate is reused");
+    assert_eq!(
+        etag2, etag,
+        "an unchanged registry keeps its ETag across starts"
+    );
+    assert_eq!(body2, body);
+    // The hub moved: its row and the registry change.
+    let (etag3, cert3, _) = start("https://login2.example.vn").await;
+    assert_ne!(cert3, cert);
+    assert_ne!(etag3, etag);
+    let (etag4, cert4, _) = start("https://login2.example.vn").await;
+    assert_eq!((etag4, cert4), (etag3, cert3));
+}
+
+/// UserInfo (OIDC Core §5.3, docs/adr/0050) is advertised and refuses what is no valid access
+/// token with RFC 6750's challenge (a whole login with a wallet: `eid-cli`'s OIDC test and the
+/// Authlib test).
+#[tokio::test]
+async fn userinfo_is_advertised_and_refuses_missing_or_unknown_bearer_tokens() {
+    for h in harnesses().await {
+        let meta: serde_json::Value = h.get("/.well-known/openid-configuration").await.json();
+        let issuer = meta["issuer"].as_str().unwrap();
+        assert_eq!(
+            meta["userinfo_endpoint"],
+            format!("{issuer}/v1/oidc/userinfo")
+        );
+        let ask = async |auth: Option<&str>| {
+            let mut req = Request::get("/v1/oidc/userinfo");
+            if let Some(a) = auth {
+                req = req.header("authorization", a);
+            }
+            let r = h.send(req.body(Body::empty()).unwrap()).await;
+            let challenge = r
+                .headers
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (r.status, challenge)
+        };
+        assert_eq!(
+            ask(None).await,
+            (StatusCode::UNAUTHORIZED, "Bearer realm=\"eid\"".to_owned())
+        );
+        for bad in ["Bearer AAAA", "Bearer ", "Basic dXNlcjpwYXNz"] {
+            let (status, challenge) = ask(Some(bad)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
+            assert!(challenge.starts_with("Bearer realm=\"eid\""), "{bad}");
+        }
+        let (_, challenge) = ask(Some("Bearer AAAA")).await;
+        assert_eq!(
+            challenge, "Bearer realm=\"eid\", error=\"invalid_token\"",
+            "{}",
+            h.db
+        );
+    }
+}
+
+/// Two instances on one PostgreSQL, started one after the other: the second keeps the hub's
+/// certificate and both answer the registry with the same bytes and ETag (docs/adr/0050).
+/// Runs when EID_TEST_POSTGRES_URL is set.
+#[tokio::test]
+async fn two_instances_on_postgresql_answer_one_registry_etag() {
+    let Ok(url) = std::env::var("EID_TEST_POSTGRES_URL") else {
+        return;
+    };
+    if url.is_empty() {
+        return;
+    }
+    let name = format!("eid_hub_etag_{}", std::process::id());
+    let db = eid_backend::db::create_postgres_database(&url, &name)
+        .await
+        .unwrap();
+    let open = async || {
+        let h = Harness::from_app(
+            App::open(common::config(db.clone())).await.unwrap(),
+            "postgres",
+        );
+        let r = h.get(paths::RELYING_PARTIES).await;
+        assert_eq!(r.status, StatusCode::OK);
+        (h, r.headers["etag"].to_str().unwrap().to_owned(), r.body)
+    };
+    let (a, etag_a, body_a) = open().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (b, etag_b, body_b) = open().await;
+    assert_eq!(etag_b, etag_a);
+    assert_eq!(body_b, body_a);
+    // A's cached answer is still the same bytes.
+    let again = a.get(paths::RELYING_PARTIES).await;
+    assert_eq!(again.headers["etag"].to_str().unwrap(), etag_a);
+    drop((a, b));
+}
+
+/// The disclosure history (docs/adr/0050) is the signing device's account's only: another
+/// citizen's device sees none of it, an unsigned request nothing at all. (Recording it during a
+/// whole login with a wallet: `eid-cli`'s OIDC test.)
+#[tokio::test]
+async fn each_account_reads_only_its_own_disclosures() {
+    for h in harnesses().await {
+        let (a, b) = (common::citizen(3), common::citizen(4));
+        let (da, db) = (h.activate(&a).await, h.activate(&b).await);
+        for (i, (account, purpose)) in [
+            (&da.account, "login"),
+            (&da.account, "ekyc"),
+            (&db.account, "age_check"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO hub_disclosures (id, account_id, rp_id, rp_client_id, rp_name, \
+                 purpose, claims, via, at) VALUES ($1, $2, 'RP-X', 'x509_san_dns:x.vn', 'X', $3, \
+                 $4, 'oidc', $5)",
+            )
+            .bind(format!("d{i}"))
+            .bind(account)
+            .bind(purpose)
+            .bind(if purpose == "ekyc" {
+                r#"["given_name"]"#
+            } else {
+                "[]"
+            })
+            .bind(1_000 + i as i64)
+            .execute(h.app.state().store.pool())
+            .await
+            .unwrap();
+        }
+        let h = &h;
+        let list = async |d| {
+            let r = h.signed(d, "GET", paths::DISCLOSURES, vec![], &[]).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", h.db);
+            r.json::<api::DisclosureList>().disclosures
+        };
+        let mine = list(&da).await;
+        assert_eq!(
+            mine.iter().map(|d| d.purpose.as_str()).collect::<Vec<_>>(),
+            ["login", "ekyc"],
+            "{}",
+            h.db
+        );
+        assert_eq!(mine[1].claims, ["given_name"]);
+        let theirs = list(&db).await;
+        assert_eq!(theirs.len(), 1);
+        assert_eq!(theirs[0].purpose, "age_check");
+        let r = h.get(paths::DISCLOSURES).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", h.db);
     }
 }

@@ -1863,6 +1863,28 @@ fn http(
     (r.status, r.headers, String::from_utf8(r.body).unwrap())
 }
 
+/// `DELETE` (the platform transport has GET and POST only): plain HTTP/1.1 to the loopback
+/// backend; the status code.
+fn http_delete(url: &str, authorization: &str) -> u16 {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "DELETE {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {authorization}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
 fn header_of(headers: &[(String, String)], name: &str) -> String {
     headers
         .iter()
@@ -2030,6 +2052,43 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
         let started_at = std::time::Instant::now();
         let out = wallet(&dir, &url, "112233", &["authorize", uri, "--json"]);
         assert_ok(&out);
+        // The citizen is shown the relying party behind the hub, its purpose and what it gets,
+        // as the hub's signed request names them and the synced registry confirms them.
+        let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let dns = if client == bank.as_str() {
+            "bank.example.vn"
+        } else {
+            "city.example.vn"
+        };
+        let behind = &shown["on_behalf_of"];
+        assert_eq!(
+            behind["client_id"],
+            format!("x509_san_dns:{dns}"),
+            "{shown}"
+        );
+        assert_eq!(behind["legal_name"], format!("RP {dns}"));
+        assert_eq!(behind["registration_number"], "0100000001");
+        assert_eq!(
+            shown["shown_as"],
+            format!("RP {dns} (via Cong dang nhap e-ID)")
+        );
+        assert_eq!(shown["rp"]["legal_name"], "Cong dang nhap e-ID");
+        let (purpose, passed): (&str, &[&str]) = match scope {
+            "openid" => ("login", &[]),
+            "openid ekyc" => (
+                "ekyc",
+                &[
+                    "family_name",
+                    "given_name",
+                    "birthdate",
+                    "personal_administrative_number",
+                ],
+            ),
+            _ => ("age_check", &["age_equal_or_over.18"]),
+        };
+        assert_eq!(shown["purpose"], purpose);
+        assert_eq!(behind["purpose"], purpose);
+        assert_eq!(behind["claims"], serde_json::json!(passed));
         let (_, _, done) = http(Method::Get, poll, &[], None);
         // The wallet process (unlock, fetch and check the hub's request, present, post) and the
         // hub's verification, until the page's poll has the code.
@@ -2104,6 +2163,7 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["token_type"], "Bearer");
     let claims = id_token(&answer, &bank);
+    let login_token = answer["access_token"].as_str().unwrap().to_owned();
     let bank_sub = claims["sub"].as_str().unwrap().to_owned();
     assert_eq!(bank_sub.len(), 43);
     assert!(!bank_sub.contains(&person.0));
@@ -2140,6 +2200,65 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
     assert_eq!(claims["sub"], bank_sub.as_str());
     assert_eq!(claims["personal_administrative_number"], person.0.as_str());
     assert!(claims["family_name"].is_string());
+
+    // UserInfo (OIDC Core §5.3) with the access token: the ID token's sub and the scope's
+    // claims, by GET or POST; a login's token gives the sub only.
+    let userinfo_url = meta["userinfo_endpoint"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo_url, format!("{url}/v1/oidc/userinfo"));
+    let userinfo = |method: Method, token: &str| {
+        let (status, headers, text) = http(
+            method,
+            &userinfo_url,
+            &[("Authorization", &format!("Bearer {token}"))],
+            (method == Method::Post).then_some(b"".as_slice()),
+        );
+        (status, header_of(&headers, "www-authenticate"), text)
+    };
+    let ekyc_token = answer["access_token"].as_str().unwrap().to_owned();
+    for method in [Method::Get, Method::Post] {
+        let (status, _, text) = userinfo(method, &ekyc_token);
+        assert_eq!(status, 200, "{text}");
+        let info: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(info["sub"], bank_sub.as_str());
+        for c in [
+            "family_name",
+            "given_name",
+            "birthdate",
+            "personal_administrative_number",
+        ] {
+            assert_eq!(info[c], claims[c], "{c}");
+        }
+        assert_eq!(info.len(), 5, "sub and the eKYC claims only: {text}");
+    }
+    let (status, _, text) = userinfo(Method::Get, &login_token);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        serde_json::json!({ "sub": bank_sub })
+    );
+    // A wrong token, no token, an expired token (its row aged in place): 401, Bearer.
+    let (status, challenge, _) = userinfo(Method::Get, &format!("{ekyc_token}x"));
+    assert_eq!(status, 401);
+    assert!(challenge.starts_with("Bearer ") && challenge.contains("error=\"invalid_token\""));
+    let (status, headers, _) = http(Method::Get, &userinfo_url, &[], None);
+    assert_eq!(status, 401);
+    assert_eq!(
+        header_of(&headers, "www-authenticate"),
+        "Bearer realm=\"eid\""
+    );
+    let aged = rusqlite::Connection::open(tmp.path().join("backend.db"))
+        .unwrap()
+        .execute(
+            "UPDATE oidc_access_tokens SET expires_at = 1 WHERE rp_id = ?1",
+            [&bank],
+        )
+        .unwrap();
+    assert!(aged >= 2, "{aged}");
+    for token in [&ekyc_token, &login_token] {
+        let (status, challenge, _) = userinfo(Method::Get, token);
+        assert_eq!(status, 401);
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    }
     // The city never registered eKYC.
     let (status, headers, _) = http(
         Method::Get,
@@ -2272,15 +2391,40 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
     assert_eq!(status, 200, "{report}");
     assert!(!report.contains(&person.0));
     let report: Value = serde_json::from_str(&report).unwrap();
-    let count = |client: &str, purpose: &str| -> u64 {
+    let count_of = |kind: &str, client: &str, purpose: &str| -> u64 {
         report["rows"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|r| r["client_id"] == client && r["purpose"] == purpose && r["kind"] == "login")
+            .filter(|r| r["client_id"] == client && r["purpose"] == purpose && r["kind"] == kind)
             .map(|r| r["count"].as_u64().unwrap())
             .sum()
     };
+    let count = |client: &str, purpose: &str| count_of("login", client, purpose);
+    // Every presentation the hub verified for a relying party is counted too, redeemed or not
+    // (six bank logins, of which four codes were refused or expired at the token endpoint).
+    let verified =
+        |client: &str, purpose: &str| count_of("presentation_verification", client, purpose);
+    assert_eq!(
+        verified("x509_san_dns:bank.example.vn", "login"),
+        6,
+        "{report}"
+    );
+    assert_eq!(
+        verified("x509_san_dns:bank.example.vn", "ekyc"),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        verified("x509_san_dns:bank.example.vn", "age_check"),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        verified("x509_san_dns:city.example.vn", "login"),
+        1,
+        "{report}"
+    );
     assert_eq!(
         count("x509_san_dns:bank.example.vn", "login"),
         2,
@@ -2291,6 +2435,108 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
         count("x509_san_dns:city.example.vn", "login"),
         1,
         "{report}"
+    );
+
+    // The citizen's disclosure history (docs/adr/0050): the hub's records of the eight logins
+    // synced before the age check, and the age check from the wallet's own log until the next
+    // sync brings the hub's record of it; names, never values.
+    let history = |expect: usize| -> Vec<Value> {
+        let out = wallet(&dir, &url, "112233", &["disclosures", "--json"]);
+        assert_ok(&out);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains(&person.0), "no claim value in the history");
+        let list: Vec<Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(list.len(), expect, "{text}");
+        list
+    };
+    let bank_id = "x509_san_dns:bank.example.vn";
+    let list = history(9);
+    let from = |source: &str| list.iter().filter(|d| d["source"] == source).count();
+    assert_eq!((from("hub"), from("wallet")), (8, 1));
+    let last = list.last().unwrap();
+    assert_eq!(
+        (&last["source"], &last["client_id"], &last["purpose"]),
+        (
+            &Value::from("wallet"),
+            &Value::from(bank_id),
+            &Value::from("age_check")
+        )
+    );
+    assert_ok(&wallet(&dir, &url, "112233", &["sync"]));
+    let list = history(9);
+    assert!(
+        list.iter()
+            .all(|d| d["source"] == "hub" && d["via"] == "oidc")
+    );
+    let of = |client: &str, purpose: &str| -> Vec<&Value> {
+        list.iter()
+            .filter(|d| d["client_id"] == client && d["purpose"] == purpose)
+            .collect()
+    };
+    let logins = of(bank_id, "login");
+    assert_eq!(logins.len(), 6);
+    assert!(logins.iter().all(
+        |d| d["claims"] == serde_json::json!([]) && d["relying_party"] == "RP bank.example.vn"
+    ));
+    assert_eq!(of("x509_san_dns:city.example.vn", "login").len(), 1);
+    assert_eq!(
+        of(bank_id, "ekyc")[0]["claims"],
+        serde_json::json!([
+            "family_name",
+            "given_name",
+            "birthdate",
+            "personal_administrative_number"
+        ])
+    );
+    assert_eq!(
+        of(bank_id, "age_check")[0]["claims"],
+        serde_json::json!(["age_equal_or_over.18"])
+    );
+    let times: Vec<i64> = list.iter().map(|d| d["at_ms"].as_i64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+
+    // The city is suspended while a login for it waits: the wallet, synced, refuses to answer
+    // the hub for it (a suspended relying party is out of the registry), nothing is sent.
+    let (status, _, text) = http(
+        Method::Get,
+        &authorize_url(&city, city_cb, "openid", &s256(verifier)),
+        &[("Accept", "application/json")],
+        None,
+    );
+    assert_eq!(status, 200, "{text}");
+    let started: Value = serde_json::from_str(&text).unwrap();
+    let status = http_delete(
+        &format!("{url}/v1/admin/relying-parties/{city}"),
+        "Bearer oidc-admin",
+    );
+    assert_eq!(status, 200);
+    assert_ok(&wallet(&dir, &url, "112233", &["sync"]));
+    let out = wallet(
+        &dir,
+        &url,
+        "112233",
+        &[
+            "authorize",
+            started["openid4vp_uri"].as_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("relying party behind the intermediary refused")
+            && stderr.contains("unknown or suspended"),
+        "{stderr}"
+    );
+    let (_, _, still) = http(
+        Method::Get,
+        started["poll_uri"].as_str().unwrap(),
+        &[],
+        None,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&still).unwrap()["status"],
+        "waiting"
     );
 }
 

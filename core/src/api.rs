@@ -78,6 +78,8 @@ pub mod paths {
     pub const READER_CA_CRL: &str = "/v1/reader-ca.crl";
     /// The signed registry of active relying parties the wallet syncs.
     pub const RELYING_PARTIES: &str = "/v1/relying-parties";
+    /// The citizen's hub-mediated disclosures (device-signed, docs/adr/0050).
+    pub const DISCLOSURES: &str = "/v1/disclosures";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
     pub const OPENAPI: &str = "/openapi.json";
 }
@@ -467,6 +469,30 @@ pub struct RpRegistryDocument {
     pub relying_parties: Vec<RpPublic>,
 }
 
+/// GET /v1/disclosures (device-signed): what the hub disclosed of the citizen's account on
+/// their consent, oldest first (docs/adr/0050). Never a claim value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisclosureList {
+    pub disclosures: Vec<HubDisclosure>,
+}
+
+/// One hub-mediated disclosure: to whom, when, for which purpose, which claims (names only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubDisclosure {
+    pub id: String,
+    /// Unix seconds.
+    pub at: u64,
+    /// The relying party's client id and legal name.
+    pub rp_client_id: String,
+    pub rp_name: String,
+    pub purpose: String,
+    /// The claims the relying party received (paths as text); empty for a login (a pairwise
+    /// subject only).
+    pub claims: Vec<String>,
+    /// Through which service (`oidc`: "Log in with e-ID").
+    pub via: String,
+}
+
 /// What wallets learn of one active relying party.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RpPublic {
@@ -476,6 +502,11 @@ pub struct RpPublic {
     pub logo_url: Option<String>,
     pub response_uris: Vec<String>,
     pub purposes: Vec<RpPurpose>,
+    /// An intermediary (the hub's "Log in with e-ID", docs/adr/0050): it asks on behalf of
+    /// another registered relying party, which its signed request must name (OpenID4VP 1.0
+    /// `verifier_info`). Absent (false) for every other relying party.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intermediary: bool,
 }
 
 /// GET /v1/admin/metering?from=YYYY-MM-DD&to=YYYY-MM-DD: billable events per relying party,

@@ -101,6 +101,7 @@ fn world() -> World {
                 ]),
             },
         ],
+        intermediary: false,
     };
     let city = RpRegistration {
         client_id: CITY.into(),
@@ -110,6 +111,7 @@ fn world() -> World {
             name: "login".into(),
             claims: keys(&[&["family_name"], &["given_name"]]),
         }],
+        intermediary: false,
     };
     let mut status = StatusList::new(1, 1024).unwrap();
     status.set(STATUS_IDX, 0);
@@ -159,9 +161,14 @@ impl<'a> Rp<'a> {
     }
 
     fn request(&self, nonce: &str) -> (String, PendingRequest) {
+        self.request_with(nonce, &[])
+    }
+
+    /// With `verifier_info` entries.
+    fn request_with(&self, nonce: &str, info: &[serde_json::Value]) -> (String, PendingRequest) {
         let enc = enc_key();
         let enc_point = enc.public_key().to_sec1_point(false);
-        oid4vp::request_object(
+        oid4vp::request_object_with(
             &RpSigner {
                 client_id: self.client_id,
                 key: self.cert.signing_key(),
@@ -179,6 +186,7 @@ impl<'a> Rp<'a> {
                 issued_at: self.issued_at,
                 lifetime: 300,
             },
+            info,
         )
         .unwrap()
     }
@@ -657,6 +665,7 @@ fn unsigned_requests_only_from_redirect_uri_test_rps_when_allowed() {
             name: "login".into(),
             claims: keys(&[&["given_name"]]),
         }],
+        intermediary: false,
     });
     let dcql = json!({"credentials": [{"id": "pid", "format": "dc+sd-jwt",
         "meta": {"vct_values": [PID_VCT]}, "claims": [{"path": ["given_name"]}]}]})
@@ -1208,4 +1217,125 @@ fn resolve_request_fetches_by_get_or_post_or_reads_the_object_by_value() {
         .unwrap_err(),
         Oid4vpError::Malformed("HTTP 404")
     );
+}
+
+/// The hub's "Log in with e-ID" (docs/adr/0050): an intermediary's request names the relying
+/// party it asks for in `verifier_info`; the wallet takes it only from an intermediary of the
+/// registry, only for a registered relying party, purpose and claims.
+#[test]
+fn an_intermediary_names_a_registered_rp_within_its_purpose_or_is_refused() {
+    let mut w = world();
+    // The bank plays the hub here: an intermediary of the registry.
+    w.registrations[0].intermediary = true;
+    let rp = Rp::bank(&w);
+    let city_login = |claims: &[&[&str]]| oid4vp::on_behalf_of_info(CITY, "login", &keys(claims));
+    // Within the city's `login` purpose (family_name, given_name), asked by the query.
+    let (jwt, _) = rp.request_with("v1", &[city_login(&[&["given_name"]])]);
+    let r = oid4vp::verify_request_object(&jwt, BANK, &policy(&w, None)).unwrap();
+    let behind = r.on_behalf_of.unwrap();
+    assert_eq!(behind.registration.client_id, CITY);
+    assert_eq!(behind.registration.name, "Hue-S");
+    assert_eq!(behind.purpose, "login");
+    assert_eq!(behind.claims, keys(&[&["given_name"]]));
+    assert_eq!(
+        r.purpose, "ekyc",
+        "the intermediary's own purpose covers the query"
+    );
+    // Other attestation formats beside ours are ignored.
+    let other = json!({"format": "jwt", "data": "eyJ..", "credential_ids": ["pid"]});
+    let (jwt, _) = rp.request_with("v1b", &[other.clone(), city_login(&[])]);
+    assert!(oid4vp::verify_request_object(&jwt, BANK, &policy(&w, None)).is_ok());
+
+    let refused = |info: &[serde_json::Value]| {
+        let (jwt, _) = rp.request_with("v2", info);
+        oid4vp::verify_request_object(&jwt, BANK, &policy(&w, None)).unwrap_err()
+    };
+    // Naming nobody: an intermediary must say for whom it asks.
+    assert_eq!(
+        refused(&[]),
+        Oid4vpError::OnBehalfOf("the intermediary does not name the relying party it asks for")
+    );
+    assert_eq!(
+        refused(&[other]),
+        Oid4vpError::OnBehalfOf("the intermediary does not name the relying party it asks for")
+    );
+    // Unknown (or suspended: out of the registry).
+    assert_eq!(
+        refused(&[oid4vp::on_behalf_of_info(
+            "x509_san_dns:unknown.example.vn",
+            "login",
+            &[]
+        )]),
+        Oid4vpError::OnBehalfOf(
+            "the relying party behind the intermediary is unknown or suspended"
+        )
+    );
+    // A purpose the city did not register.
+    assert_eq!(
+        refused(&[oid4vp::on_behalf_of_info(CITY, "ekyc", &[])]),
+        Oid4vpError::OnBehalfOf(
+            "the relying party behind the intermediary did not register this purpose"
+        )
+    );
+    // A claim passed on outside the city's purpose (birthdate is asked, but not the city's).
+    assert_eq!(
+        refused(&[city_login(&[&["birthdate"]])]),
+        Oid4vpError::OnBehalfOf(
+            "claims passed on outside the registered purpose of the relying party behind the intermediary"
+        )
+    );
+    // A claim neither the city registered nor the query asks.
+    assert!(matches!(
+        refused(&[city_login(&[&["address"]])]),
+        Oid4vpError::OnBehalfOf(_)
+    ));
+    let mut narrow = w.registrations.clone();
+    narrow[1].purposes[0].claims = keys(&[&["family_name"], &["given_name"], &["sex"]]);
+    let (jwt, _) = rp.request_with("v3", &[city_login(&[&["sex"]])]);
+    let p = WalletPolicy {
+        registrations: &narrow,
+        ..policy(&w, None)
+    };
+    assert_eq!(
+        oid4vp::verify_request_object(&jwt, BANK, &p).unwrap_err(),
+        Oid4vpError::Malformed("verifier_info names a claim the query does not ask")
+    );
+    // Two relying parties, or a malformed entry.
+    assert_eq!(
+        refused(&[city_login(&[]), city_login(&[])]),
+        Oid4vpError::Malformed("verifier_info names two relying parties")
+    );
+    assert_eq!(
+        refused(&[json!({"format": oid4vp::ON_BEHALF_OF})]),
+        Oid4vpError::Malformed("verifier_info data")
+    );
+    assert_eq!(
+        refused(&[json!({"format": oid4vp::ON_BEHALF_OF, "data": {"client_id": CITY}})]),
+        Oid4vpError::Malformed("verifier_info data")
+    );
+    // An intermediary behind an intermediary.
+    let mut chained = w.registrations.clone();
+    chained[1].intermediary = true;
+    let (jwt, _) = rp.request_with("v4", &[city_login(&[])]);
+    let p = WalletPolicy {
+        registrations: &chained,
+        ..policy(&w, None)
+    };
+    assert_eq!(
+        oid4vp::verify_request_object(&jwt, BANK, &p).unwrap_err(),
+        Oid4vpError::OnBehalfOf("an intermediary behind an intermediary")
+    );
+
+    // A relying party that is no intermediary may not claim to ask for another.
+    w.registrations[0].intermediary = false;
+    let rp = Rp::bank(&w);
+    let (jwt, _) = rp.request_with("v5", &[oid4vp::on_behalf_of_info(CITY, "login", &[])]);
+    assert_eq!(
+        oid4vp::verify_request_object(&jwt, BANK, &policy(&w, None)).unwrap_err(),
+        Oid4vpError::OnBehalfOf("only an intermediary may ask on behalf of another relying party")
+    );
+    // Without one it is served as itself.
+    let (jwt, _) = rp.request("v6");
+    let r = oid4vp::verify_request_object(&jwt, BANK, &policy(&w, None)).unwrap();
+    assert!(r.on_behalf_of.is_none());
 }

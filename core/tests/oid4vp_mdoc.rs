@@ -275,6 +275,7 @@ fn age_check_request(
                 name: "age_check".into(),
                 claims: oid4vp::purposes::known_claims("age_check").unwrap(),
             }],
+            intermediary: false,
         },
         purpose: "age_check".into(),
         response_mode: mode,
@@ -282,6 +283,7 @@ fn age_check_request(
         nonce: NONCE.into(),
         state: Some("st".into()),
         dcql,
+        on_behalf_of: None,
         client_metadata: oid4vp::ClientMetadata {
             jwks,
             encrypted_response_enc_values_supported: vec![],

@@ -17,7 +17,7 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
-from authlib.oidc.core import CodeIDToken
+from authlib.oidc.core import CodeIDToken, UserInfo
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -118,6 +118,11 @@ def test_authlib_logs_in_with_the_wallet_and_validates_the_id_token(tmp_path, hu
         assert requests.get(started["poll_uri"], timeout=10).json()["status"] == "waiting"
         shown = json.loads(eid(*wallet, "authorize", started["openid4vp_uri"], "--json"))
         assert shown["sent"] is True
+        # The wallet showed the relying party behind the hub (docs/adr/0050), not only the hub.
+        assert shown["on_behalf_of"]["legal_name"] == "Ngan hang Authlib"
+        assert shown["on_behalf_of"]["client_id"] == "x509_san_dns:authlib.example.vn"
+        assert shown["shown_as"] == "Ngan hang Authlib (via Cong dang nhap e-ID)"
+        assert shown["purpose"] == ("login" if scope == "openid" else "ekyc")
         done = requests.get(started["poll_uri"], timeout=10).json()
         callback = done["redirect_uri"]
         assert callback.startswith(redirect_uri + "?")
@@ -139,15 +144,34 @@ def test_authlib_logs_in_with_the_wallet_and_validates_the_id_token(tmp_path, hu
                               data={"grant_type": "authorization_code", "code": code,
                                     "redirect_uri": redirect_uri, "code_verifier": verifier})
         assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
-        return claims
+        # UserInfo through Authlib's session (the Bearer access token it holds), OIDC Core §5.3:
+        # the ID token's sub (§5.3.2) and the scope's claims.
+        assert meta["userinfo_endpoint"] == f"{hub}/v1/oidc/userinfo"
+        answer = client.get(meta["userinfo_endpoint"], timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["Cache-Control"] == "no-store"
+        info = UserInfo(answer.json())
+        assert info["sub"] == claims["sub"]
+        return claims, info
 
-    first = login("openid")
+    first, info = login("openid")
+    assert dict(info) == {"sub": first["sub"]}, "a login's UserInfo is the subject only"
     assert set(first) >= {"iss", "sub", "aud", "exp", "iat", "nonce"}
     assert "personal_administrative_number" not in first
     assert person["id"] not in json.dumps(dict(first))
-    ekyc = login("openid ekyc")
+    ekyc, info = login("openid ekyc")
     assert ekyc["sub"] == first["sub"], "one citizen, one subject at one relying party"
     assert ekyc["personal_administrative_number"] == person["id"]
+    assert info["personal_administrative_number"] == person["id"]
+    assert set(info) == {"sub", "family_name", "given_name", "birthdate",
+                         "personal_administrative_number"}
+    assert all(info[c] == ekyc[c] for c in info)
+
+    # A token the hub never issued: 401 with RFC 6750's challenge, through Authlib too.
+    bogus = OAuth2Session(client_id, token={"access_token": "bogus", "token_type": "Bearer"})
+    refused = bogus.get(meta["userinfo_endpoint"], timeout=10)
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
 
     # A forged ID token (signed by another key) fails Authlib's check against the JWKS.
     other = JsonWebKey.generate_key("EC", "P-256", is_private=True)

@@ -144,6 +144,7 @@ async fn start(state: &AppState, query: &str) -> Result<Started, OAuthFailure> {
         state,
         &session::NewLogin {
             rp_id: &client.rp_id,
+            rp_client_id: &crate::relying_parties::client_id_of(&client.dns_name),
             purpose,
             redirect_uri,
             rp_state,

@@ -10,7 +10,9 @@ use crate::relying_parties::{client_id_of, dns_name, purposes_of};
 use crate::state::AppState;
 use eid_core::api::RpPurpose;
 use eid_core::oid4vp::purposes;
+use eid_crypto::x509::{SignerCertificate, p256_point, verify_certificate};
 use serde_json::json;
+use sqlx::Row;
 use std::sync::Mutex;
 
 pub const HUB_ID: &str = "RP-HUB";
@@ -92,34 +94,101 @@ pub async fn ensure(state: &AppState) -> Result<(), Error> {
     let point = state.oidc.request_point();
     let dns = dns(state);
     let now = state.now();
-    let certificate = state.rp_ca.issue(HUB_NAME, HUB_NUMBER, &dns, &point, now)?;
-    let mut w = state.store.write().await?;
-    sqlx::query(
-        "INSERT INTO relying_parties (id, client_id, legal_name, registration_number, logo_url, \
-         dns_name, response_uris, purposes, public_key, access_certificate, status, created_at) \
-         VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, 'active', $10) \
-         ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, \
-         dns_name = excluded.dns_name, response_uris = excluded.response_uris, \
-         purposes = excluded.purposes, public_key = excluded.public_key, \
-         access_certificate = excluded.access_certificate",
+    let (uris_text, purposes_text) = (json_text(&response_uris)?, json_text(&purposes)?);
+    // The row as stored: written again only when something changed, so the registry (and its
+    // ETag, what every wallet's conditional sync compares) stays as it is across starts.
+    let stored = sqlx::query(
+        "SELECT client_id, dns_name, response_uris, purposes, public_key, access_certificate \
+         FROM relying_parties WHERE id = $1",
     )
     .bind(HUB_ID)
-    .bind(client_id_of(&dns))
-    .bind(HUB_NAME)
-    .bind(HUB_NUMBER)
-    .bind(&dns)
-    .bind(json_text(&response_uris)?)
-    .bind(json_text(&purposes)?)
-    .bind(point)
-    .bind(&certificate)
-    .bind(i64::try_from(now).unwrap_or(i64::MAX))
-    .execute(&mut *w.tx)
+    .fetch_optional(state.store.pool())
     .await?;
-    coherence::commit(state, w, &[Change::RelyingParties]).await?;
+    let (mut unchanged, mut kept) = (false, None);
+    if let Some(row) = stored {
+        let (client_id, stored_dns, uris, stored_purposes, key, cert): (
+            String,
+            String,
+            String,
+            String,
+            Vec<u8>,
+            Vec<u8>,
+        ) = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+            row.try_get(5)?,
+        );
+        kept = reusable(state, &cert, &point, &dns, now).map(|at| (cert, at));
+        unchanged = kept.is_some()
+            && client_id == client_id_of(&dns)
+            && stored_dns == dns
+            && uris == uris_text
+            && stored_purposes == purposes_text
+            && key == point;
+    }
+    let (certificate, issued_at) = match kept {
+        Some(k) => k,
+        None => (
+            state.rp_ca.issue(HUB_NAME, HUB_NUMBER, &dns, &point, now)?,
+            now,
+        ),
+    };
+    if !unchanged {
+        let mut w = state.store.write().await?;
+        sqlx::query(
+            "INSERT INTO relying_parties (id, client_id, legal_name, registration_number, logo_url, \
+             dns_name, response_uris, purposes, public_key, access_certificate, status, created_at) \
+             VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, 'active', $10) \
+             ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, \
+             dns_name = excluded.dns_name, response_uris = excluded.response_uris, \
+             purposes = excluded.purposes, public_key = excluded.public_key, \
+             access_certificate = excluded.access_certificate",
+        )
+        .bind(HUB_ID)
+        .bind(client_id_of(&dns))
+        .bind(HUB_NAME)
+        .bind(HUB_NUMBER)
+        .bind(&dns)
+        .bind(&uris_text)
+        .bind(&purposes_text)
+        .bind(&point)
+        .bind(&certificate)
+        .bind(i64::try_from(now).unwrap_or(i64::MAX))
+        .execute(&mut *w.tx)
+        .await?;
+        coherence::commit(state, w, &[Change::RelyingParties]).await?;
+    }
     if let Ok(mut held) = state.oidc_hub.certificate.lock() {
-        *held = Some((certificate, now));
+        *held = Some((certificate, issued_at));
     }
     Ok(())
+}
+
+/// When the stored access certificate `der` was issued, if it may still be used: issued by the
+/// current RP CA for the request key `point` and the DNS name `dns`, and younger than
+/// [`RENEW_AFTER`] (so it is renewed on the same schedule as a held one).
+fn reusable(state: &AppState, der: &[u8], point: &[u8], dns: &str, now: u64) -> Option<u64> {
+    let cert = SignerCertificate::from_der(der).ok()?;
+    let ca = SignerCertificate::from_der(&state.rp_ca.certificate).ok()?;
+    verify_certificate(&cert, &ca.certificate).ok()?;
+    if p256_point(&cert.certificate)?.as_slice() != point
+        || eid_core::oid4vp::dns_names(&cert) != [dns]
+    {
+        return None;
+    }
+    // `ca::validity` starts a certificate 300 s before its issue.
+    let issued_at = cert
+        .certificate
+        .tbs_certificate()
+        .validity()
+        .not_before
+        .to_unix_duration()
+        .as_secs()
+        + 300;
+    (issued_at <= now && now - issued_at < RENEW_AFTER).then_some(issued_at)
 }
 
 /// The access certificate to sign a request with (renewed when old).

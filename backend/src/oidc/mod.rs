@@ -6,7 +6,7 @@
 //! One job per file: `discovery` (metadata, JWKS), `clients` (client registration and
 //! `client_secret_basic`), `authorize` (the authorization endpoint and login page), `session`
 //! (login rows, the hub's request object), `response` (the wallet's answer, the browser's poll
-//! and the code), `token` (the code exchange and ID token), `subject` (pairwise subjects),
+//! and the code), `token` (the code exchange and ID token), `userinfo` (access tokens, UserInfo), `subject` (pairwise subjects),
 //! `hub` (the hub's own registration and access certificate), `keys` (its sealed secrets).
 //! These endpoints are described by the discovery document (OIDC Discovery), not by our
 //! OpenAPI contract; errors are OAuth's (`error::OAuthFailure`).
@@ -20,6 +20,7 @@ pub mod response;
 pub mod session;
 pub mod subject;
 pub mod token;
+pub mod userinfo;
 
 use crate::state::AppState;
 use axum::Router;
@@ -32,6 +33,7 @@ pub mod paths {
     pub const JWKS: &str = "/v1/oidc/jwks";
     pub const AUTHORIZE: &str = "/v1/oidc/authorize";
     pub const TOKEN: &str = "/v1/oidc/token";
+    pub const USERINFO: &str = "/v1/oidc/userinfo";
     /// `/{id}`: the hub's OpenID4VP request object (by reference).
     pub const REQUEST: &str = "/v1/oidc/request";
     /// The hub's OpenID4VP response URI.
@@ -63,6 +65,10 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             get(authorize::authorize).route_layer(throttled),
         )
         .route(paths::TOKEN, post(token::token))
+        .route(
+            paths::USERINFO,
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route(
             &format!("{}/{{id}}", paths::REQUEST),
             get(session::request_object),

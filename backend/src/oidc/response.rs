@@ -67,7 +67,7 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
         .and_then(|v| v.get("state").and_then(Value::as_str).map(str::to_owned))
         .ok_or(REFUSED)?;
     let row = sqlx::query(
-        "SELECT s.purpose, s.vp_nonce, s.rp_id, r.dns_name FROM oidc_sessions s \
+        "SELECT s.purpose, s.vp_nonce, s.rp_id, r.dns_name, r.legal_name FROM oidc_sessions s \
          JOIN relying_parties r ON r.id = s.rp_id \
          WHERE s.id = $1 AND s.status = 'waiting' AND s.expires_at > $2",
     )
@@ -76,11 +76,12 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
     .fetch_optional(state.store.pool())
     .await?
     .ok_or(REFUSED)?;
-    let (purpose, vp_nonce, rp_id, sector): (String, String, String, String) = (
+    let (purpose, vp_nonce, rp_id, sector, rp_name): (String, String, String, String, String) = (
         row.try_get(0)?,
         row.try_get(1)?,
         row.try_get(2)?,
         row.try_get(3)?,
+        row.try_get(4)?,
     );
     let pending = session::pending(state, &id, &vp_nonce, &purpose)?;
     let trust = &state.keys.trust_list;
@@ -127,10 +128,40 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
     .execute(&mut *w.tx)
     .await?
     .rows_affected();
-    w.commit().await?;
     if done != 1 {
         return Err(REFUSED);
     }
+    // One presentation verified for the relying party (docs/adr/0050): billed whether or not
+    // its code is redeemed later (that is the `login`).
+    crate::metering::record_in(
+        &mut w.tx,
+        &rp_id,
+        &purpose,
+        crate::metering::BillableKind::PresentationVerification,
+        now,
+    )
+    .await?;
+    // The citizen's disclosure history (docs/adr/0050): names, never values.
+    let passed: Vec<String> = session::released_paths(&purpose)
+        .iter()
+        .map(eid_core::wallet::claim_text)
+        .collect();
+    crate::disclosures::record_in(
+        &mut w.tx,
+        &crate::disclosures::NewDisclosure {
+            id_number,
+            rp_id: &rp_id,
+            rp_client_id: &crate::relying_parties::client_id_of(&sector),
+            rp_name: &rp_name,
+            purpose: &purpose,
+            claims: &passed,
+            via: "oidc",
+        },
+        &oid4vp::fresh_nonce(&mut eid_crypto::OsRng),
+        now,
+    )
+    .await?;
+    w.commit().await?;
     tracing::info!(rp = %rp_id, purpose = %purpose, "OIDC login answered by the wallet");
     Ok(())
 }

@@ -16,6 +16,7 @@ use eid_core::oid4vp::{
     self, DcqlQuery, Enc, PendingRequest, RequestSpec, RequestUriMethod, ResponseMode, RpSigner,
     purposes,
 };
+use eid_core::sdjwt::ClaimPath;
 use sha2::Digest;
 use sqlx::Row;
 use std::sync::Arc;
@@ -59,6 +60,19 @@ pub fn released_claims(purpose: &str) -> &'static [&'static str] {
     }
 }
 
+/// The claim paths the hub passes on to the client (what `released_claims` puts in the ID
+/// token), named in the request's `verifier_info` so the wallet checks them against the
+/// client's registered purpose (docs/adr/0050).
+pub fn released_paths(purpose: &str) -> Vec<ClaimPath> {
+    match purpose {
+        purposes::AGE_CHECK => vec![ClaimPath::keys(AGE_OVER_18)],
+        _ => released_claims(purpose)
+            .iter()
+            .map(|c| ClaimPath::keys(&[c]))
+            .collect(),
+    }
+}
+
 pub fn sha256(s: &str) -> Vec<u8> {
     sha2::Sha256::digest(s.as_bytes()).to_vec()
 }
@@ -66,6 +80,8 @@ pub fn sha256(s: &str) -> Vec<u8> {
 /// The client's authorization request, checked.
 pub struct NewLogin<'a> {
     pub rp_id: &'a str,
+    /// The client's registered client id (`x509_san_dns:...`), named to the wallet.
+    pub rp_client_id: &'a str,
     pub purpose: &'a str,
     pub redirect_uri: &'a str,
     pub rp_state: Option<&'a str>,
@@ -113,7 +129,12 @@ pub async fn open(
     let x5c = [hub::certificate(state)?];
     let dcql = query(login.purpose)?;
     let response_uri = hub::response_uri(state);
-    let (jwt, _) = oid4vp::request_object(
+    let behind = oid4vp::on_behalf_of_info(
+        login.rp_client_id,
+        login.purpose,
+        &released_paths(login.purpose),
+    );
+    let (jwt, _) = oid4vp::request_object_with(
         &RpSigner {
             client_id: &client_id,
             key: &state.oidc.request,
@@ -131,6 +152,7 @@ pub async fn open(
             issued_at: now,
             lifetime: LOGIN_LIFETIME,
         },
+        &[behind],
     )
     .map_err(|_| OAuthFailure::from(Error::Config("signing the request object".into())))?;
     let at = i64::try_from(now).unwrap_or(i64::MAX);

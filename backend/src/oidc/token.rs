@@ -3,7 +3,7 @@
 //! so a replayed or guessed-at code is dead either way), then bound to the client, the exact
 //! redirect URI, its lifetime and the PKCE verifier (S256, RFC 7636 §4.6). The answer: an ID
 //! token (ES256; `iss`, `sub` pairwise, `aud`, `exp`, `iat`, `nonce`, and the purpose's claims)
-//! and a bearer access token. Each login is one billable event, counted in the same
+//! and a bearer access token for UserInfo (`userinfo`). Each login is one billable event, counted in the same
 //! transaction that redeems the code.
 
 use crate::error::{Error, OAuthFailure};
@@ -144,6 +144,7 @@ async fn exchange(
     let result: Value =
         serde_json::from_slice(&opened).map_err(|_| Error::Config("stored login".into()))?;
     metering::record_in(&mut w.tx, &rp_id, &purpose, BillableKind::Login, now).await?;
+    let access_token = super::userinfo::issue(state, &mut w.tx, &rp_id, &result, now).await?;
     w.commit().await?;
 
     let mut claims = Map::new();
@@ -166,8 +167,6 @@ async fn exchange(
     let id_token = eid_core::sdjwt::sign_jws(header, &claims, &state.oidc.id_token)
         .map_err(|_| Error::Config("signing the ID token".into()))?;
     tracing::info!(rp = %rp_id, purpose = %purpose, "OIDC login completed");
-    let access_token =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::http::random_bytes(32)?);
     let mut scope = "openid".to_owned();
     if purpose != eid_core::oid4vp::purposes::LOGIN {
         scope.push(' ');
@@ -176,7 +175,7 @@ async fn exchange(
     Ok(json!({
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": ID_TOKEN_LIFETIME,
+        "expires_in": super::userinfo::ACCESS_TOKEN_LIFETIME,
         "id_token": id_token,
         "scope": scope,
     }))

@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 use eid_core::account::Passcode;
 use eid_core::client::UreqTransport;
-use eid_core::wallet::{AuthorizationPrompt, Consent, Wallet};
+use eid_core::wallet::{AuthorizationPrompt, Consent, Wallet, claim_text};
 use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -21,18 +21,40 @@ pub struct AuthorizeArgs {
     /// Decline: the relying party receives `access_denied` and nothing else.
     #[arg(long)]
     pub decline: bool,
-    /// Print {rp, purpose, claims, sent, redirect_uri} as JSON.
+    /// Print {rp, on_behalf_of, shown_as, purpose, claims, sent, redirect_uri} as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 fn show(prompt: &AuthorizationPrompt) {
     let rp = &prompt.rp;
-    eprintln!(
-        "{} (registration number {}), {}",
-        rp.legal_name, rp.registration_number, rp.client_id
-    );
-    eprintln!("purpose: {}", prompt.purpose);
+    match &prompt.on_behalf_of {
+        Some(b) => eprintln!(
+            "{} (registration number {}, {}; via {}, {})",
+            prompt.shown_as(),
+            b.registration_number,
+            b.client_id,
+            rp.legal_name,
+            rp.client_id
+        ),
+        None => eprintln!(
+            "{} (registration number {}), {}",
+            rp.legal_name, rp.registration_number, rp.client_id
+        ),
+    }
+    eprintln!("purpose: {}", prompt.shown_purpose());
+    if let Some(b) = &prompt.on_behalf_of {
+        let passed: Vec<String> = b.claims.iter().map(claim_text).collect();
+        eprintln!(
+            "{} receives: {}",
+            b.legal_name,
+            if passed.is_empty() {
+                "a pseudonymous login only".to_owned()
+            } else {
+                passed.join(", ")
+            }
+        );
+    }
     eprintln!("asks for:");
     for c in &prompt.claims {
         eprintln!("  {}  (from {})", c.text(), c.credential);
@@ -70,7 +92,15 @@ pub fn run(w: &Wallet, pass: &Passcode, args: &AuthorizeArgs) -> Result<ExitCode
                 "legal_name": prompt.rp.legal_name,
                 "registration_number": prompt.rp.registration_number,
             },
-            "purpose": prompt.purpose,
+            "on_behalf_of": prompt.on_behalf_of.as_ref().map(|b| json!({
+                "client_id": b.client_id,
+                "legal_name": b.legal_name,
+                "registration_number": b.registration_number,
+                "purpose": b.purpose,
+                "claims": b.claims.iter().map(claim_text).collect::<Vec<_>>(),
+            })),
+            "shown_as": prompt.shown_as(),
+            "purpose": prompt.shown_purpose(),
             "claims": claims,
             "sent": sent.disclosed,
             "redirect_uri": sent.redirect_uri,

@@ -18,7 +18,7 @@ use eid_core::account::AccountState;
 use eid_core::account::Passcode;
 use eid_core::platform::{SyncListener, SyncStage};
 use eid_core::transactions;
-use eid_core::wallet::{DocumentInfo, Wallet};
+use eid_core::wallet::{DisclosureSource, DocumentInfo, Wallet};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -55,6 +55,12 @@ pub enum WalletCommand {
     },
     /// The transaction log: every presentation and signature.
     Log {
+        #[arg(long)]
+        json: bool,
+    },
+    /// What was disclosed to whom: the hub's records of the flows it mediated ("Log in with
+    /// e-ID", synced) merged with the wallet's own presentations; names, never values.
+    Disclosures {
         #[arg(long)]
         json: bool,
     },
@@ -140,6 +146,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
         WalletCommand::List { json } => list(&w, json),
         WalletCommand::Show { id, json } => show(&w, &id, json),
         WalletCommand::Log { json } => log(&w, json),
+        WalletCommand::Disclosures { json } => disclosures(&w, json),
         WalletCommand::Sync { json } => sync(&w, &pass, backend, json),
         WalletCommand::Signing(command) => signing::signing(&w, backend, command),
         WalletCommand::Mdoc(command) => mdoc::run(&w, command),
@@ -241,6 +248,40 @@ fn log(w: &Wallet, json: bool) -> Result<ExitCode> {
         println!("no transactions yet");
     } else {
         println!("{}", transactions::export_json(&entries)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn disclosures(w: &Wallet, json: bool) -> Result<ExitCode> {
+    let entries: Vec<_> = w
+        .disclosures()?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "at_ms": d.at_ms,
+                "relying_party": d.relying_party,
+                "client_id": d.client_id,
+                "via": d.via,
+                "purpose": d.purpose,
+                "claims": d.claims,
+                "source": match d.source {
+                    DisclosureSource::Hub => "hub",
+                    DisclosureSource::Wallet => "wallet",
+                },
+            })
+        })
+        .collect();
+    if json {
+        print_json(&entries)?;
+    } else if entries.is_empty() {
+        println!("nothing disclosed yet");
+    } else {
+        for e in &entries {
+            println!(
+                "{}  {}  {}  [{}]",
+                e["at_ms"], e["relying_party"], e["purpose"], e["claims"]
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -474,6 +474,20 @@ impl BackendClient {
         )
     }
 
+    /// The citizen's hub-mediated disclosures (docs/adr/0050).
+    pub async fn disclosures(
+        &self,
+        signer: &dyn DeviceSigner,
+    ) -> Result<api::DisclosureList, ClientError> {
+        self.json(
+            Method::Get,
+            api::paths::DISCLOSURES,
+            None::<&()>,
+            Some(signer),
+        )
+        .await
+    }
+
     pub async fn account(&self, signer: &dyn DeviceSigner) -> Result<AccountStatus, ClientError> {
         self.json(Method::Get, api::paths::ACCOUNT, None::<&()>, Some(signer))
             .await

@@ -30,6 +30,10 @@ pub enum Oid4vpError {
     /// The relying party is not registered with us.
     #[error("relying party not registered")]
     Unregistered,
+    /// An intermediary's request names no relying party, or one the registry does not allow
+    /// (unknown or suspended, purpose or claims outside its registration; docs/adr/0050).
+    #[error("relying party behind the intermediary refused: {0}")]
+    OnBehalfOf(&'static str),
     /// The response URI is not one the relying party registered.
     #[error("response_uri not registered for this relying party")]
     ResponseUri,

@@ -11,7 +11,7 @@
 //!
 //! One job per file: `uri`, `form`, `client_id`, `client_metadata`, `request` (wallet side), `resolve` (URI to verified request), `dcql` (the query),
 //! `claims_path` (path processing), `select` (matching), `scope` (registration and purposes), `purposes` (the known ones),
-//! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `minimal` (no claim beyond the asked), `error`,
+//! `response` (wallet side), `jwe` (ECDH-ES + AES-GCM), `rp_request`, `rp_verify`, `verifier_info` (the relying party behind an intermediary), `minimal` (no claim beyond the asked), `error`,
 //! `handover` (the mdoc SessionTranscript of B.2.6.1), `mdoc_answer` (the wallet's DeviceResponse), `mdoc_verify` (the RP's check of it).
 
 mod claims_path;
@@ -34,6 +34,7 @@ mod rp_verify;
 mod scope;
 mod select;
 mod uri;
+mod verifier_info;
 
 pub use claims_path::select as select_claims;
 pub use client_id::{ClientId, ClientIdPrefix, dns_names, x509_hash};
@@ -56,7 +57,7 @@ pub use resolve::{FetchRequest, resolve_request};
 pub use response::{FORM_CONTENT_TYPE, ResponsePost, decline, respond, vp_token};
 pub use rp_request::{
     PendingRequest, RequestSpec, RpSigner, authorization_uri, fresh_nonce, mdoc_query, pid_query,
-    request_object,
+    request_object, request_object_with,
 };
 pub use rp_verify::{
     MemoryNonceLedger, NonceLedger, ResponsePolicy, VerifiedPresentation, by_query,
@@ -68,3 +69,4 @@ pub use uri::{
     AuthorizationUri, RequestSource, RequestUriMethod, parse_authorization_uri,
     request_uri_post_body,
 };
+pub use verifier_info::{ON_BEHALF_OF, OnBehalfOf, on_behalf_of_info};

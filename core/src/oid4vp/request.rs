@@ -12,6 +12,7 @@ use super::dcql::DcqlQuery;
 use super::error::Oid4vpError;
 use super::form::{https_host, loopback_http};
 use super::scope::RpRegistration;
+use super::verifier_info::{self, OnBehalfOf};
 use crate::sdjwt::{Jws, x5c_chain};
 use der::asn1::ObjectIdentifier;
 use eid_crypto::trust::TrustStore;
@@ -71,6 +72,8 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     pub dcql: DcqlQuery,
     pub client_metadata: ClientMetadata,
+    /// The relying party an intermediary asks for (`verifier_info`, docs/adr/0050).
+    pub on_behalf_of: Option<OnBehalfOf>,
 }
 
 impl std::fmt::Debug for AuthorizationRequest {
@@ -305,6 +308,7 @@ fn from_parameters(
         return Err(Oid4vpError::ResponseUri);
     }
     let purpose = registration.purpose_for(&dcql)?.name.clone();
+    let on_behalf_of = verifier_info::check(p, registration, &dcql, policy.registrations)?;
     Ok(AuthorizationRequest {
         client_id,
         certificate,
@@ -316,5 +320,6 @@ fn from_parameters(
         state,
         dcql,
         client_metadata,
+        on_behalf_of,
     })
 }

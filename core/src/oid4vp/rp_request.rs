@@ -109,6 +109,15 @@ pub fn request_object(
     rp: &RpSigner<'_>,
     spec: &RequestSpec<'_>,
 ) -> Result<(String, PendingRequest), Oid4vpError> {
+    request_object_with(rp, spec, &[])
+}
+
+/// [`request_object`] with `verifier_info` (§5.1; e.g. `on_behalf_of_info`) when not empty.
+pub fn request_object_with(
+    rp: &RpSigner<'_>,
+    spec: &RequestSpec<'_>,
+    verifier_info: &[Value],
+) -> Result<(String, PendingRequest), Oid4vpError> {
     let mut payload = Map::new();
     payload.insert("client_id".into(), rp.client_id.into());
     payload.insert("aud".into(), SELF_ISSUED_AUD.into());
@@ -123,6 +132,9 @@ pub fn request_object(
         payload.insert("wallet_nonce".into(), n.into());
     }
     payload.insert("dcql_query".into(), spec.dcql.to_json());
+    if !verifier_info.is_empty() {
+        payload.insert("verifier_info".into(), verifier_info.into());
+    }
     payload.insert("iat".into(), spec.issued_at.into());
     payload.insert("exp".into(), (spec.issued_at + spec.lifetime).into());
     // B.2.2 / B.3.4: the algorithms we accept (COSE -7 = ES256 for mdoc issuer and device).

@@ -22,6 +22,8 @@ pub struct RpRegistration {
     pub name: String,
     pub response_uris: Vec<String>,
     pub purposes: Vec<Purpose>,
+    /// It asks on behalf of another registered relying party (the hub, docs/adr/0050).
+    pub intermediary: bool,
 }
 
 /// Whether `allowed` covers `requested`: `allowed` is a prefix of it, step by step, where an
@@ -79,6 +81,7 @@ mod tests {
             name: "Bank".into(),
             response_uris: vec![],
             purposes: vec![purpose("ekyc"), purpose("age_check")],
+            intermediary: false,
         };
         let query = |path: serde_json::Value| {
             DcqlQuery::parse(&serde_json::json!({"credentials": [{

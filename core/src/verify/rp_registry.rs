@@ -113,5 +113,6 @@ pub fn registration(rp: &RpPublic) -> Result<RpRegistration, RpRegistryError> {
         name: rp.name.clone(),
         response_uris: rp.response_uris.clone(),
         purposes,
+        intermediary: rp.intermediary,
     })
 }

@@ -97,9 +97,24 @@ impl RequestedClaim {
     }
 }
 
+/// The relying party an intermediary (the hub's "Log in with e-ID") asks for, as the registry
+/// has it (docs/adr/0050).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpBehind {
+    pub client_id: String,
+    pub legal_name: String,
+    pub registration_number: String,
+    /// Its registered purpose the request serves (what the citizen is told).
+    pub purpose: String,
+    /// The claims the intermediary passes on to it (the rest stay with the intermediary).
+    pub claims: Vec<ClaimPath>,
+}
+
 /// A verified request, ready to show and then to answer or decline.
 pub struct AuthorizationPrompt {
     pub rp: RpIdentity,
+    /// The relying party behind an intermediary's request, checked in the registry.
+    pub on_behalf_of: Option<RpBehind>,
     /// The registered purpose that covers the request.
     pub purpose: String,
     /// Exactly what an answer discloses.
@@ -109,10 +124,29 @@ pub struct AuthorizationPrompt {
     used: Vec<Wanted>,
 }
 
+impl AuthorizationPrompt {
+    /// Who the citizen is told asks: the relying party, or the one behind the intermediary
+    /// (`Bank X (via Cong dang nhap e-ID)`).
+    pub fn shown_as(&self) -> String {
+        match &self.on_behalf_of {
+            Some(b) => format!("{} (via {})", b.legal_name, self.rp.legal_name),
+            None => self.rp.legal_name.clone(),
+        }
+    }
+
+    /// The purpose the citizen is told: the one of the relying party behind an intermediary.
+    pub fn shown_purpose(&self) -> &str {
+        self.on_behalf_of
+            .as_ref()
+            .map_or(&self.purpose, |b| &b.purpose)
+    }
+}
+
 impl std::fmt::Debug for AuthorizationPrompt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthorizationPrompt")
             .field("rp", &self.rp)
+            .field("on_behalf_of", &self.on_behalf_of)
             .field("purpose", &self.purpose)
             .field("claims", &self.claims)
             .finish_non_exhaustive()
@@ -294,6 +328,7 @@ impl Wallet {
             Err(e) => return Err(failure.into_inner().unwrap_or(e.into())),
         };
         let rp = self.identity(&request)?;
+        let on_behalf_of = self.behind(&request)?;
         let mut picked = Vec::new();
         for w in wanted(&request)? {
             if let Some(p) = self.pick(w, false)? {
@@ -309,6 +344,7 @@ impl Wallet {
             .collect();
         Ok(AuthorizationPrompt {
             rp,
+            on_behalf_of,
             purpose: request.purpose.clone(),
             claims,
             request,
@@ -391,6 +427,26 @@ impl Wallet {
         })
     }
 
+    /// The relying party behind an intermediary, as the registry publishes it (the protocol
+    /// layer has checked it is registered for the purpose and the claims passed on).
+    fn behind(&self, request: &AuthorizationRequest) -> Result<Option<RpBehind>, AuthorizeError> {
+        let Some(b) = &request.on_behalf_of else {
+            return Ok(None);
+        };
+        let public = self
+            .rp_public(&b.registration.client_id)?
+            .ok_or(Oid4vpError::OnBehalfOf(
+                "the relying party behind the intermediary is unknown or suspended",
+            ))?;
+        Ok(Some(RpBehind {
+            client_id: public.client_id,
+            legal_name: public.name,
+            registration_number: public.registration_number,
+            purpose: b.purpose.clone(),
+            claims: b.claims.clone(),
+        }))
+    }
+
     /// Step 2: the citizen consented. Takes one unused SD-JWT VC, presents exactly the shown
     /// claims with a KB-JWT for this request and posts the answer. Logged either way.
     pub fn authorize_answer(
@@ -464,8 +520,16 @@ impl Wallet {
         self.record(&Transaction {
             at_ms: self.clock.wall_ms(),
             kind: TransactionKind::Presentation,
-            counterparty: format!("{} ({})", prompt.rp.legal_name, prompt.rp.client_id),
-            profile: prompt.purpose.clone(),
+            counterparty: match &prompt.on_behalf_of {
+                Some(b) => format!(
+                    "{} ({}, via {})",
+                    prompt.shown_as(),
+                    b.client_id,
+                    prompt.rp.client_id
+                ),
+                None => format!("{} ({})", prompt.rp.legal_name, prompt.rp.client_id),
+            },
+            profile: prompt.shown_purpose().to_owned(),
             fields: prompt.claims.iter().map(RequestedClaim::text).collect(),
             outcome,
             detail: Some(detail),

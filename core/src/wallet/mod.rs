@@ -13,6 +13,7 @@ mod batch;
 mod conditional;
 mod consent;
 mod data_key;
+mod disclosures;
 mod error;
 mod mdoc;
 mod mdoc_source;
@@ -27,8 +28,10 @@ pub use sync::PendingActivation;
 pub use sync_state::{SyncReport, SyncState};
 
 pub use authorize::{
-    AuthorizationPrompt, AuthorizationSent, AuthorizeError, RequestedClaim, RpIdentity, claim_text,
+    AuthorizationPrompt, AuthorizationSent, AuthorizeError, RequestedClaim, RpBehind, RpIdentity,
+    claim_text,
 };
+pub use disclosures::{Disclosure, DisclosureSource};
 pub use error::WalletError;
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
 pub use mdoc_source::WalletMdocs;

@@ -339,6 +339,19 @@ impl Wallet {
             }
             other => other?,
         };
+        // The hub-mediated disclosures (docs/adr/0050), stored with the lists; a backend
+        // without them (404) leaves what is held.
+        match client.disclosures(&signer).await {
+            Ok(list) => lists.push((
+                super::disclosures::META_HUB_DISCLOSURES.to_owned(),
+                serde_json::to_vec(&list).map_err(|_| WalletError::Corrupt("disclosures"))?,
+            )),
+            Err(ClientError::Api {
+                code: ErrorCode::NotFound,
+                ..
+            }) => {}
+            Err(e) => return Err(e.into()),
+        }
         note(SyncStage::Applying);
         let mut report = SyncReport::default();
         let (mut credentials, mut removed) = (Vec::new(), Vec::new());
