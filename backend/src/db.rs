@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 12] = match backend {
+    let files: [(i64, &'static str, &'static str); 13] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -112,6 +112,11 @@ fn migrator(backend: Backend) -> Migrator {
                 12,
                 "oidc",
                 include_str!("../migrations/sqlite/0012_oidc.sql"),
+            ),
+            (
+                13,
+                "accommodation",
+                include_str!("../migrations/sqlite/0013_accommodation.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -174,6 +179,11 @@ fn migrator(backend: Backend) -> Migrator {
                 12,
                 "oidc",
                 include_str!("../migrations/postgres/0012_oidc.sql"),
+            ),
+            (
+                13,
+                "accommodation",
+                include_str!("../migrations/postgres/0013_accommodation.sql"),
             ),
         ],
     };

@@ -16,6 +16,7 @@ mod data_key;
 mod error;
 mod mdoc;
 mod mdoc_source;
+mod notices;
 mod present;
 mod relying_parties;
 mod sdjwt;
