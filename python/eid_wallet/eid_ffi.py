@@ -4171,6 +4171,12 @@ class Profile(enum.Enum):
     Every identity field but the photo.
 """
     
+    ACCOMMODATION = 5
+    """
+    Accommodation notice at a hotel or hospital: name, ID number, date of birth, permanent
+    address.
+"""
+    
 
 
 class _UniffiFfiConverterTypeProfile(_UniffiConverterRustBuffer):
@@ -4187,6 +4193,8 @@ class _UniffiFfiConverterTypeProfile(_UniffiConverterRustBuffer):
             return Profile.AGE_OVER18
         if variant == 5:
             return Profile.FULL
+        if variant == 6:
+            return Profile.ACCOMMODATION
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -4200,6 +4208,8 @@ class _UniffiFfiConverterTypeProfile(_UniffiConverterRustBuffer):
         if value == Profile.AGE_OVER18:
             return
         if value == Profile.FULL:
+            return
+        if value == Profile.ACCOMMODATION:
             return
         raise ValueError(value)
 
@@ -4215,6 +4225,8 @@ class _UniffiFfiConverterTypeProfile(_UniffiConverterRustBuffer):
             buf.write_i32(4)
         if value == Profile.FULL:
             buf.write_i32(5)
+        if value == Profile.ACCOMMODATION:
+            buf.write_i32(6)
 
 
 
@@ -4787,6 +4799,11 @@ class TransactionKind(enum.Enum):
     Activation, device change, lock, unlock and other account events.
 """
     
+    ACCOMMODATION = 3
+    """
+    A stay a host reported to the police after scanning the citizen's accommodation QR.
+"""
+    
 
 
 class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
@@ -4799,6 +4816,8 @@ class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
             return TransactionKind.SIGNING
         if variant == 3:
             return TransactionKind.ACCOUNT
+        if variant == 4:
+            return TransactionKind.ACCOMMODATION
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -4808,6 +4827,8 @@ class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
         if value == TransactionKind.SIGNING:
             return
         if value == TransactionKind.ACCOUNT:
+            return
+        if value == TransactionKind.ACCOMMODATION:
             return
         raise ValueError(value)
 
@@ -4819,6 +4840,8 @@ class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
             buf.write_i32(2)
         if value == TransactionKind.ACCOUNT:
             buf.write_i32(3)
+        if value == TransactionKind.ACCOMMODATION:
+            buf.write_i32(4)
 
 
 

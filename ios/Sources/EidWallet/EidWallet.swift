@@ -9380,6 +9380,11 @@ public enum Profile: Equatable, Hashable {
      * Every identity field but the photo.
      */
     case full
+    /**
+     * Accommodation notice at a hotel or hospital: name, ID number, date of birth, permanent
+     * address.
+     */
+    case accommodation
 
 
 
@@ -9411,6 +9416,8 @@ public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
         
         case 5: return .full
         
+        case 6: return .accommodation
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -9437,6 +9444,10 @@ public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
         
         case .full:
             writeInt(&buf, Int32(5))
+        
+        
+        case .accommodation:
+            writeInt(&buf, Int32(6))
         
         }
     }
@@ -9567,6 +9578,10 @@ public enum TransactionKind: Equatable, Hashable {
      * Activation, device change, lock, unlock and other account events.
      */
     case account
+    /**
+     * A stay a host reported to the police after scanning the citizen's accommodation QR.
+     */
+    case accommodation
 
 
 
@@ -9594,6 +9609,8 @@ public struct FfiConverterTypeTransactionKind: FfiConverterRustBuffer {
         
         case 3: return .account
         
+        case 4: return .accommodation
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -9612,6 +9629,10 @@ public struct FfiConverterTypeTransactionKind: FfiConverterRustBuffer {
         
         case .account:
             writeInt(&buf, Int32(3))
+        
+        
+        case .accommodation:
+            writeInt(&buf, Int32(4))
         
         }
     }

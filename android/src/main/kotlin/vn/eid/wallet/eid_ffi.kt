@@ -12862,7 +12862,12 @@ enum class Profile {
     /**
      * Every identity field but the photo.
      */
-    FULL;
+    FULL,
+    /**
+     * Accommodation notice at a hotel or hospital: name, ID number, date of birth, permanent
+     * address.
+     */
+    ACCOMMODATION;
 
     
 
@@ -12949,7 +12954,11 @@ enum class TransactionKind {
     /**
      * Activation, device change, lock, unlock and other account events.
      */
-    ACCOUNT;
+    ACCOUNT,
+    /**
+     * A stay a host reported to the police after scanning the citizen's accommodation QR.
+     */
+    ACCOMMODATION;
 
     
 
