@@ -102,7 +102,10 @@ fn a_guest_checks_in_and_sees_the_notice_after_sync() {
             verdict.fields.to_json(),
             serde_json::json!({
                 "full_name": c.full_name,
-                "date_of_birth": c.date_of_birth.to_string(),
+                "date_of_birth": format!(
+                    "{:04}-{:02}-{:02}",
+                    c.date_of_birth.year, c.date_of_birth.month, c.date_of_birth.day
+                ),
                 "id_number": c.id_number,
                 "place_of_residence": c.place_of_residence,
             }),

@@ -86,11 +86,12 @@ fn every_profile_round_trips_with_exactly_its_fields() {
             Profile::Clinic => assert!(fields.contains_key("bhyt_code")),
             Profile::Driving => assert!(fields.contains_key("licence_classes")),
             Profile::Accommodation => {
+                // JSON keys, sorted.
                 assert_eq!(
                     names,
                     [
-                        "full_name",
                         "date_of_birth",
+                        "full_name",
                         "id_number",
                         "place_of_residence"
                     ]
