@@ -641,6 +641,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_constructor_verifier_new() != 45291:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_verifierdesk_check_in() != 12066:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem() != 64640:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id() != 52396:
@@ -920,6 +922,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_fetch.restype = ctypes.c
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_new.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_check_in.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_check_in.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem.restype = ctypes.c_uint16
@@ -1378,6 +1383,14 @@ _UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_check_in.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_check_in.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_redeem.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -2489,84 +2502,6 @@ class _UniffiFfiConverterTypeCardQr(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeQrDate.write(value.issue_date, buf)
         _UniffiFfiConverterBoolean.write(value.signed, buf)
 
-
-
-
-
-
-class ChipStage(enum.Enum):
-    """
-    Stages of a chip read, for the "hold the card still" screen.
-"""
-    
-    ACCESS_CONTROL = 0
-    
-    READING = 1
-    
-    CHIP_AUTHENTICATION = 2
-    
-    ACTIVE_AUTHENTICATION = 3
-    
-    RESUMING = 4
-    """
-    The link dropped; waiting for the card and re-establishing access control.
-"""
-    
-    DONE = 5
-    
-
-
-class _UniffiFfiConverterTypeChipStage(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return ChipStage.ACCESS_CONTROL
-        if variant == 2:
-            return ChipStage.READING
-        if variant == 3:
-            return ChipStage.CHIP_AUTHENTICATION
-        if variant == 4:
-            return ChipStage.ACTIVE_AUTHENTICATION
-        if variant == 5:
-            return ChipStage.RESUMING
-        if variant == 6:
-            return ChipStage.DONE
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == ChipStage.ACCESS_CONTROL:
-            return
-        if value == ChipStage.READING:
-            return
-        if value == ChipStage.CHIP_AUTHENTICATION:
-            return
-        if value == ChipStage.ACTIVE_AUTHENTICATION:
-            return
-        if value == ChipStage.RESUMING:
-            return
-        if value == ChipStage.DONE:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == ChipStage.ACCESS_CONTROL:
-            buf.write_i32(1)
-        if value == ChipStage.READING:
-            buf.write_i32(2)
-        if value == ChipStage.CHIP_AUTHENTICATION:
-            buf.write_i32(3)
-        if value == ChipStage.ACTIVE_AUTHENTICATION:
-            buf.write_i32(4)
-        if value == ChipStage.RESUMING:
-            buf.write_i32(5)
-        if value == ChipStage.DONE:
-            buf.write_i32(6)
-
-
-
 class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u64"
     VALUE_MIN = 0
@@ -2579,1562 +2514,6 @@ class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     @staticmethod
     def write(value, buf):
         buf.write_u64(value)
-
-class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterUInt64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterUInt64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterUInt64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u32"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**32
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u32()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u32(value)
-
-@dataclass
-class ChipProgress:
-    def __init__(self, *, stage:ChipStage, file:typing.Optional[str], bytes_read:int, bytes_total:typing.Optional[int], files_done:int, files_total:int):
-        self.stage = stage
-        self.file = file
-        self.bytes_read = bytes_read
-        self.bytes_total = bytes_total
-        self.files_done = files_done
-        self.files_total = files_total
-        
-        
-
-    
-    def __str__(self):
-        return "ChipProgress(stage={}, file={}, bytes_read={}, bytes_total={}, files_done={}, files_total={})".format(self.stage, self.file, self.bytes_read, self.bytes_total, self.files_done, self.files_total)
-    def __eq__(self, other):
-        if self.stage != other.stage:
-            return False
-        if self.file != other.file:
-            return False
-        if self.bytes_read != other.bytes_read:
-            return False
-        if self.bytes_total != other.bytes_total:
-            return False
-        if self.files_done != other.files_done:
-            return False
-        if self.files_total != other.files_total:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeChipProgress(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return ChipProgress(
-            stage=_UniffiFfiConverterTypeChipStage.read(buf),
-            file=_UniffiFfiConverterOptionalString.read(buf),
-            bytes_read=_UniffiFfiConverterUInt64.read(buf),
-            bytes_total=_UniffiFfiConverterOptionalUInt64.read(buf),
-            files_done=_UniffiFfiConverterUInt32.read(buf),
-            files_total=_UniffiFfiConverterUInt32.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterTypeChipStage.check_lower(value.stage)
-        _UniffiFfiConverterOptionalString.check_lower(value.file)
-        _UniffiFfiConverterUInt64.check_lower(value.bytes_read)
-        _UniffiFfiConverterOptionalUInt64.check_lower(value.bytes_total)
-        _UniffiFfiConverterUInt32.check_lower(value.files_done)
-        _UniffiFfiConverterUInt32.check_lower(value.files_total)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterTypeChipStage.write(value.stage, buf)
-        _UniffiFfiConverterOptionalString.write(value.file, buf)
-        _UniffiFfiConverterUInt64.write(value.bytes_read, buf)
-        _UniffiFfiConverterOptionalUInt64.write(value.bytes_total, buf)
-        _UniffiFfiConverterUInt32.write(value.files_done, buf)
-        _UniffiFfiConverterUInt32.write(value.files_total, buf)
-
-class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        size = buf.read_i32()
-        if size < 0:
-            raise InternalError("Unexpected negative byte string length")
-        return buf.read(size)
-
-    @staticmethod
-    def check_lower(value):
-        try:
-            memoryview(value)
-        except TypeError:
-            raise TypeError("a bytes-like object is required, not {!r}".format(type(value).__name__))
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_i32(len(value))
-        buf.write(value)
-
-class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterBytes.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterBytes.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterBytes.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-@dataclass
-class ChipReadOptions:
-    def __init__(self, *, photo:bool, aa_challenge:typing.Optional[bytes]):
-        self.photo = photo
-        self.aa_challenge = aa_challenge
-        
-        
-
-    
-    def __str__(self):
-        return "ChipReadOptions(photo={}, aa_challenge={})".format(self.photo, self.aa_challenge)
-    def __eq__(self, other):
-        if self.photo != other.photo:
-            return False
-        if self.aa_challenge != other.aa_challenge:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeChipReadOptions(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return ChipReadOptions(
-            photo=_UniffiFfiConverterBoolean.read(buf),
-            aa_challenge=_UniffiFfiConverterOptionalBytes.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterBoolean.check_lower(value.photo)
-        _UniffiFfiConverterOptionalBytes.check_lower(value.aa_challenge)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterBoolean.write(value.photo, buf)
-        _UniffiFfiConverterOptionalBytes.write(value.aa_challenge, buf)
-
-
-
-
-
-
-class AccessControl(enum.Enum):
-    """
-    The access control protocol that opened the chip.
-"""
-    
-    BAC = 0
-    
-    PACE = 1
-    
-
-
-class _UniffiFfiConverterTypeAccessControl(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return AccessControl.BAC
-        if variant == 2:
-            return AccessControl.PACE
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == AccessControl.BAC:
-            return
-        if value == AccessControl.PACE:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == AccessControl.BAC:
-            buf.write_i32(1)
-        if value == AccessControl.PACE:
-            buf.write_i32(2)
-
-
-
-
-
-
-
-
-class PassiveAuthStatus(enum.Enum):
-    """
-    Passive authentication: whether the data is the one the issuer signed.
-"""
-    
-    VALID = 0
-    """
-    Hashes, SOD signature and certificate chain are all good.
-"""
-    
-    INVALID = 1
-    """
-    Something does not verify: the data may have been altered or the SOD is not genuine.
-"""
-    
-    NOT_CHECKED = 2
-    """
-    Nothing failed, but not everything could be checked (no CSCA to anchor the signature).
-"""
-    
-
-
-class _UniffiFfiConverterTypePassiveAuthStatus(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return PassiveAuthStatus.VALID
-        if variant == 2:
-            return PassiveAuthStatus.INVALID
-        if variant == 3:
-            return PassiveAuthStatus.NOT_CHECKED
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == PassiveAuthStatus.VALID:
-            return
-        if value == PassiveAuthStatus.INVALID:
-            return
-        if value == PassiveAuthStatus.NOT_CHECKED:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == PassiveAuthStatus.VALID:
-            buf.write_i32(1)
-        if value == PassiveAuthStatus.INVALID:
-            buf.write_i32(2)
-        if value == PassiveAuthStatus.NOT_CHECKED:
-            buf.write_i32(3)
-
-
-
-
-
-
-
-
-class ChipAuthStatus(enum.Enum):
-    """
-    Chip or active authentication: whether the chip holds the key its data names.
-"""
-    
-    VALID = 0
-    
-    INVALID = 1
-    
-    NOT_SUPPORTED = 2
-    """
-    The chip offers neither chip nor active authentication.
-"""
-    
-
-
-class _UniffiFfiConverterTypeChipAuthStatus(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return ChipAuthStatus.VALID
-        if variant == 2:
-            return ChipAuthStatus.INVALID
-        if variant == 3:
-            return ChipAuthStatus.NOT_SUPPORTED
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == ChipAuthStatus.VALID:
-            return
-        if value == ChipAuthStatus.INVALID:
-            return
-        if value == ChipAuthStatus.NOT_SUPPORTED:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == ChipAuthStatus.VALID:
-            buf.write_i32(1)
-        if value == ChipAuthStatus.INVALID:
-            buf.write_i32(2)
-        if value == ChipAuthStatus.NOT_SUPPORTED:
-            buf.write_i32(3)
-
-
-
-@dataclass
-class ChipSummary:
-    """
-    The checked contents of a chip read, for display. Personal data: never log it.
-"""
-    def __init__(self, *, access_control:AccessControl, document_number:str, id_number:typing.Optional[str], full_name:typing.Optional[str], date_of_birth:str, date_of_expiry:str, passive_authentication:PassiveAuthStatus, chip_authentication:ChipAuthStatus, chip_authentication_method:typing.Optional[str], has_photo:bool, apdu_count:int, resumes:int):
-        self.access_control = access_control
-        self.document_number = document_number
-        self.id_number = id_number
-        self.full_name = full_name
-        self.date_of_birth = date_of_birth
-        self.date_of_expiry = date_of_expiry
-        self.passive_authentication = passive_authentication
-        self.chip_authentication = chip_authentication
-        self.chip_authentication_method = chip_authentication_method
-        self.has_photo = has_photo
-        self.apdu_count = apdu_count
-        self.resumes = resumes
-        
-        
-
-    
-    def __str__(self):
-        return "ChipSummary(access_control={}, document_number={}, id_number={}, full_name={}, date_of_birth={}, date_of_expiry={}, passive_authentication={}, chip_authentication={}, chip_authentication_method={}, has_photo={}, apdu_count={}, resumes={})".format(self.access_control, self.document_number, self.id_number, self.full_name, self.date_of_birth, self.date_of_expiry, self.passive_authentication, self.chip_authentication, self.chip_authentication_method, self.has_photo, self.apdu_count, self.resumes)
-    def __eq__(self, other):
-        if self.access_control != other.access_control:
-            return False
-        if self.document_number != other.document_number:
-            return False
-        if self.id_number != other.id_number:
-            return False
-        if self.full_name != other.full_name:
-            return False
-        if self.date_of_birth != other.date_of_birth:
-            return False
-        if self.date_of_expiry != other.date_of_expiry:
-            return False
-        if self.passive_authentication != other.passive_authentication:
-            return False
-        if self.chip_authentication != other.chip_authentication:
-            return False
-        if self.chip_authentication_method != other.chip_authentication_method:
-            return False
-        if self.has_photo != other.has_photo:
-            return False
-        if self.apdu_count != other.apdu_count:
-            return False
-        if self.resumes != other.resumes:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeChipSummary(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return ChipSummary(
-            access_control=_UniffiFfiConverterTypeAccessControl.read(buf),
-            document_number=_UniffiFfiConverterString.read(buf),
-            id_number=_UniffiFfiConverterOptionalString.read(buf),
-            full_name=_UniffiFfiConverterOptionalString.read(buf),
-            date_of_birth=_UniffiFfiConverterString.read(buf),
-            date_of_expiry=_UniffiFfiConverterString.read(buf),
-            passive_authentication=_UniffiFfiConverterTypePassiveAuthStatus.read(buf),
-            chip_authentication=_UniffiFfiConverterTypeChipAuthStatus.read(buf),
-            chip_authentication_method=_UniffiFfiConverterOptionalString.read(buf),
-            has_photo=_UniffiFfiConverterBoolean.read(buf),
-            apdu_count=_UniffiFfiConverterUInt64.read(buf),
-            resumes=_UniffiFfiConverterUInt64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterTypeAccessControl.check_lower(value.access_control)
-        _UniffiFfiConverterString.check_lower(value.document_number)
-        _UniffiFfiConverterOptionalString.check_lower(value.id_number)
-        _UniffiFfiConverterOptionalString.check_lower(value.full_name)
-        _UniffiFfiConverterString.check_lower(value.date_of_birth)
-        _UniffiFfiConverterString.check_lower(value.date_of_expiry)
-        _UniffiFfiConverterTypePassiveAuthStatus.check_lower(value.passive_authentication)
-        _UniffiFfiConverterTypeChipAuthStatus.check_lower(value.chip_authentication)
-        _UniffiFfiConverterOptionalString.check_lower(value.chip_authentication_method)
-        _UniffiFfiConverterBoolean.check_lower(value.has_photo)
-        _UniffiFfiConverterUInt64.check_lower(value.apdu_count)
-        _UniffiFfiConverterUInt64.check_lower(value.resumes)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterTypeAccessControl.write(value.access_control, buf)
-        _UniffiFfiConverterString.write(value.document_number, buf)
-        _UniffiFfiConverterOptionalString.write(value.id_number, buf)
-        _UniffiFfiConverterOptionalString.write(value.full_name, buf)
-        _UniffiFfiConverterString.write(value.date_of_birth, buf)
-        _UniffiFfiConverterString.write(value.date_of_expiry, buf)
-        _UniffiFfiConverterTypePassiveAuthStatus.write(value.passive_authentication, buf)
-        _UniffiFfiConverterTypeChipAuthStatus.write(value.chip_authentication, buf)
-        _UniffiFfiConverterOptionalString.write(value.chip_authentication_method, buf)
-        _UniffiFfiConverterBoolean.write(value.has_photo, buf)
-        _UniffiFfiConverterUInt64.write(value.apdu_count, buf)
-        _UniffiFfiConverterUInt64.write(value.resumes, buf)
-
-@dataclass
-class DisclosedField:
-    """
-    One disclosed field: its JSON name, the Vietnamese label and the value as text (dates ISO
-    8601; licence classes as JSON).
-"""
-    def __init__(self, *, name:str, label:str, value:str):
-        self.name = name
-        self.label = label
-        self.value = value
-        
-        
-
-    
-    def __str__(self):
-        return "DisclosedField(name={}, label={}, value={})".format(self.name, self.label, self.value)
-    def __eq__(self, other):
-        if self.name != other.name:
-            return False
-        if self.label != other.label:
-            return False
-        if self.value != other.value:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeDisclosedField(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return DisclosedField(
-            name=_UniffiFfiConverterString.read(buf),
-            label=_UniffiFfiConverterString.read(buf),
-            value=_UniffiFfiConverterString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.name)
-        _UniffiFfiConverterString.check_lower(value.label)
-        _UniffiFfiConverterString.check_lower(value.value)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.name, buf)
-        _UniffiFfiConverterString.write(value.label, buf)
-        _UniffiFfiConverterString.write(value.value, buf)
-
-
-
-
-
-
-class DocumentKind(enum.Enum):
-    """
-    CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
-    registration, vaccination record, judicial record extract. Apps render every kind from its
-    declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
-"""
-    
-    IDENTITY = 0
-    
-    DRIVING_LICENCE = 1
-    
-    HEALTH_INSURANCE = 2
-    
-    HEALTH_RECORD = 3
-    
-    VEHICLE_REGISTRATION = 4
-    
-    VACCINATION = 5
-    
-    JUDICIAL_RECORD = 6
-    
-
-
-class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return DocumentKind.IDENTITY
-        if variant == 2:
-            return DocumentKind.DRIVING_LICENCE
-        if variant == 3:
-            return DocumentKind.HEALTH_INSURANCE
-        if variant == 4:
-            return DocumentKind.HEALTH_RECORD
-        if variant == 5:
-            return DocumentKind.VEHICLE_REGISTRATION
-        if variant == 6:
-            return DocumentKind.VACCINATION
-        if variant == 7:
-            return DocumentKind.JUDICIAL_RECORD
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == DocumentKind.IDENTITY:
-            return
-        if value == DocumentKind.DRIVING_LICENCE:
-            return
-        if value == DocumentKind.HEALTH_INSURANCE:
-            return
-        if value == DocumentKind.HEALTH_RECORD:
-            return
-        if value == DocumentKind.VEHICLE_REGISTRATION:
-            return
-        if value == DocumentKind.VACCINATION:
-            return
-        if value == DocumentKind.JUDICIAL_RECORD:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == DocumentKind.IDENTITY:
-            buf.write_i32(1)
-        if value == DocumentKind.DRIVING_LICENCE:
-            buf.write_i32(2)
-        if value == DocumentKind.HEALTH_INSURANCE:
-            buf.write_i32(3)
-        if value == DocumentKind.HEALTH_RECORD:
-            buf.write_i32(4)
-        if value == DocumentKind.VEHICLE_REGISTRATION:
-            buf.write_i32(5)
-        if value == DocumentKind.VACCINATION:
-            buf.write_i32(6)
-        if value == DocumentKind.JUDICIAL_RECORD:
-            buf.write_i32(7)
-
-
-
-
-
-
-
-
-class DocumentStatus(enum.Enum):
-    
-    VALID = 0
-    
-    EXPIRED = 1
-    
-    NOT_YET_VALID = 2
-    
-
-
-class _UniffiFfiConverterTypeDocumentStatus(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return DocumentStatus.VALID
-        if variant == 2:
-            return DocumentStatus.EXPIRED
-        if variant == 3:
-            return DocumentStatus.NOT_YET_VALID
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == DocumentStatus.VALID:
-            return
-        if value == DocumentStatus.EXPIRED:
-            return
-        if value == DocumentStatus.NOT_YET_VALID:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == DocumentStatus.VALID:
-            buf.write_i32(1)
-        if value == DocumentStatus.EXPIRED:
-            buf.write_i32(2)
-        if value == DocumentStatus.NOT_YET_VALID:
-            buf.write_i32(3)
-
-
-
-@dataclass
-class DocumentInfo:
-    """
-    A document as the list shows it.
-"""
-    def __init__(self, *, id:str, kind:DocumentKind, title:str, holder:str, valid_until:typing.Optional[str], status:DocumentStatus, issuer:str):
-        self.id = id
-        self.kind = kind
-        self.title = title
-        self.holder = holder
-        self.valid_until = valid_until
-        self.status = status
-        self.issuer = issuer
-        
-        
-
-    
-    def __str__(self):
-        return "DocumentInfo(id={}, kind={}, title={}, holder={}, valid_until={}, status={}, issuer={})".format(self.id, self.kind, self.title, self.holder, self.valid_until, self.status, self.issuer)
-    def __eq__(self, other):
-        if self.id != other.id:
-            return False
-        if self.kind != other.kind:
-            return False
-        if self.title != other.title:
-            return False
-        if self.holder != other.holder:
-            return False
-        if self.valid_until != other.valid_until:
-            return False
-        if self.status != other.status:
-            return False
-        if self.issuer != other.issuer:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeDocumentInfo(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return DocumentInfo(
-            id=_UniffiFfiConverterString.read(buf),
-            kind=_UniffiFfiConverterTypeDocumentKind.read(buf),
-            title=_UniffiFfiConverterString.read(buf),
-            holder=_UniffiFfiConverterString.read(buf),
-            valid_until=_UniffiFfiConverterOptionalString.read(buf),
-            status=_UniffiFfiConverterTypeDocumentStatus.read(buf),
-            issuer=_UniffiFfiConverterString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.id)
-        _UniffiFfiConverterTypeDocumentKind.check_lower(value.kind)
-        _UniffiFfiConverterString.check_lower(value.title)
-        _UniffiFfiConverterString.check_lower(value.holder)
-        _UniffiFfiConverterOptionalString.check_lower(value.valid_until)
-        _UniffiFfiConverterTypeDocumentStatus.check_lower(value.status)
-        _UniffiFfiConverterString.check_lower(value.issuer)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.id, buf)
-        _UniffiFfiConverterTypeDocumentKind.write(value.kind, buf)
-        _UniffiFfiConverterString.write(value.title, buf)
-        _UniffiFfiConverterString.write(value.holder, buf)
-        _UniffiFfiConverterOptionalString.write(value.valid_until, buf)
-        _UniffiFfiConverterTypeDocumentStatus.write(value.status, buf)
-        _UniffiFfiConverterString.write(value.issuer, buf)
-
-@dataclass
-class DocumentDetail:
-    """
-    One document with all its fields, as JSON (`{ "full_name": ..., ... }`; health records are
-    FHIR R4 bundles).
-"""
-    def __init__(self, *, info:DocumentInfo, fields_json:str):
-        self.info = info
-        self.fields_json = fields_json
-        
-        
-
-    
-    def __str__(self):
-        return "DocumentDetail(info={}, fields_json={})".format(self.info, self.fields_json)
-    def __eq__(self, other):
-        if self.info != other.info:
-            return False
-        if self.fields_json != other.fields_json:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeDocumentDetail(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return DocumentDetail(
-            info=_UniffiFfiConverterTypeDocumentInfo.read(buf),
-            fields_json=_UniffiFfiConverterString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterTypeDocumentInfo.check_lower(value.info)
-        _UniffiFfiConverterString.check_lower(value.fields_json)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterTypeDocumentInfo.write(value.info, buf)
-        _UniffiFfiConverterString.write(value.fields_json, buf)
-
-class _UniffiFfiConverterMapStringString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, items):
-        for (key, value) in items.items():
-            _UniffiFfiConverterString.check_lower(key)
-            _UniffiFfiConverterString.check_lower(value)
-
-    @classmethod
-    def write(cls, items, buf):
-        buf.write_i32(len(items))
-        for (key, value) in items.items():
-            _UniffiFfiConverterString.write(key, buf)
-            _UniffiFfiConverterString.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative map size")
-
-        # It would be nice to use a dict comprehension,
-        # but in Python 3.7 and before the evaluation order is not according to spec,
-        # so we we're reading the value before the key.
-        # This loop makes the order explicit: first reading the key, then the value.
-        d = {}
-        for i in range(count):
-            key = _UniffiFfiConverterString.read(buf)
-            val = _UniffiFfiConverterString.read(buf)
-            d[key] = val
-        return d
-
-@dataclass
-class HttpRequest:
-    """
-    One request to the backend. Header names are lower case; `body` is JSON when present. It
-    carries signatures and personal data: never log it.
-"""
-    def __init__(self, *, method:str, url:str, headers:dict[str, str], body:typing.Optional[bytes], timeout_ms:int):
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.timeout_ms = timeout_ms
-        
-        
-
-    
-    def __str__(self):
-        return "HttpRequest(method={}, url={}, headers={}, body={}, timeout_ms={})".format(self.method, self.url, self.headers, self.body, self.timeout_ms)
-    def __eq__(self, other):
-        if self.method != other.method:
-            return False
-        if self.url != other.url:
-            return False
-        if self.headers != other.headers:
-            return False
-        if self.body != other.body:
-            return False
-        if self.timeout_ms != other.timeout_ms:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeHttpRequest(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return HttpRequest(
-            method=_UniffiFfiConverterString.read(buf),
-            url=_UniffiFfiConverterString.read(buf),
-            headers=_UniffiFfiConverterMapStringString.read(buf),
-            body=_UniffiFfiConverterOptionalBytes.read(buf),
-            timeout_ms=_UniffiFfiConverterUInt64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.method)
-        _UniffiFfiConverterString.check_lower(value.url)
-        _UniffiFfiConverterMapStringString.check_lower(value.headers)
-        _UniffiFfiConverterOptionalBytes.check_lower(value.body)
-        _UniffiFfiConverterUInt64.check_lower(value.timeout_ms)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.method, buf)
-        _UniffiFfiConverterString.write(value.url, buf)
-        _UniffiFfiConverterMapStringString.write(value.headers, buf)
-        _UniffiFfiConverterOptionalBytes.write(value.body, buf)
-        _UniffiFfiConverterUInt64.write(value.timeout_ms, buf)
-
-class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u16"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**16
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u16()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u16(value)
-
-@dataclass
-class HttpResponse:
-    """
-    The backend's answer, whatever its status: return 4xx/5xx answers too, with their body.
-"""
-    def __init__(self, *, status:int, headers:dict[str, str], body:bytes):
-        self.status = status
-        self.headers = headers
-        self.body = body
-        
-        
-
-    
-    def __str__(self):
-        return "HttpResponse(status={}, headers={}, body={})".format(self.status, self.headers, self.body)
-    def __eq__(self, other):
-        if self.status != other.status:
-            return False
-        if self.headers != other.headers:
-            return False
-        if self.body != other.body:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeHttpResponse(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return HttpResponse(
-            status=_UniffiFfiConverterUInt16.read(buf),
-            headers=_UniffiFfiConverterMapStringString.read(buf),
-            body=_UniffiFfiConverterBytes.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterUInt16.check_lower(value.status)
-        _UniffiFfiConverterMapStringString.check_lower(value.headers)
-        _UniffiFfiConverterBytes.check_lower(value.body)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterUInt16.write(value.status, buf)
-        _UniffiFfiConverterMapStringString.write(value.headers, buf)
-        _UniffiFfiConverterBytes.write(value.body, buf)
-
-@dataclass
-class LabelledField:
-    """
-    One field of a document for display, from its kind's declaration: apps render any kind from
-    these (labels, order, types) without a release. `value_json` is the value as JSON (dates
-    `YYYY-MM-DD`, bytes `{"bytes": n}`); for `object` it is a list of labelled fields, for `list`
-    a list of such lists, each field as `{name, label_vi, label_en, type, value, ...}`.
-"""
-    def __init__(self, *, name:str, label_vi:str, label_en:str, field_type:str, value_json:str, value_label_vi:typing.Optional[str], value_label_en:typing.Optional[str]):
-        self.name = name
-        self.label_vi = label_vi
-        self.label_en = label_en
-        self.field_type = field_type
-        self.value_json = value_json
-        self.value_label_vi = value_label_vi
-        self.value_label_en = value_label_en
-        
-        
-
-    
-    def __str__(self):
-        return "LabelledField(name={}, label_vi={}, label_en={}, field_type={}, value_json={}, value_label_vi={}, value_label_en={})".format(self.name, self.label_vi, self.label_en, self.field_type, self.value_json, self.value_label_vi, self.value_label_en)
-    def __eq__(self, other):
-        if self.name != other.name:
-            return False
-        if self.label_vi != other.label_vi:
-            return False
-        if self.label_en != other.label_en:
-            return False
-        if self.field_type != other.field_type:
-            return False
-        if self.value_json != other.value_json:
-            return False
-        if self.value_label_vi != other.value_label_vi:
-            return False
-        if self.value_label_en != other.value_label_en:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeLabelledField(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return LabelledField(
-            name=_UniffiFfiConverterString.read(buf),
-            label_vi=_UniffiFfiConverterString.read(buf),
-            label_en=_UniffiFfiConverterString.read(buf),
-            field_type=_UniffiFfiConverterString.read(buf),
-            value_json=_UniffiFfiConverterString.read(buf),
-            value_label_vi=_UniffiFfiConverterOptionalString.read(buf),
-            value_label_en=_UniffiFfiConverterOptionalString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.name)
-        _UniffiFfiConverterString.check_lower(value.label_vi)
-        _UniffiFfiConverterString.check_lower(value.label_en)
-        _UniffiFfiConverterString.check_lower(value.field_type)
-        _UniffiFfiConverterString.check_lower(value.value_json)
-        _UniffiFfiConverterOptionalString.check_lower(value.value_label_vi)
-        _UniffiFfiConverterOptionalString.check_lower(value.value_label_en)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.name, buf)
-        _UniffiFfiConverterString.write(value.label_vi, buf)
-        _UniffiFfiConverterString.write(value.label_en, buf)
-        _UniffiFfiConverterString.write(value.field_type, buf)
-        _UniffiFfiConverterString.write(value.value_json, buf)
-        _UniffiFfiConverterOptionalString.write(value.value_label_vi, buf)
-        _UniffiFfiConverterOptionalString.write(value.value_label_en, buf)
-
-@dataclass
-class MdocBleOptions:
-    """
-    Which BLE modes the QR engagement offers (at least one).
-"""
-    def __init__(self, *, peripheral_server:bool, central_client:bool):
-        self.peripheral_server = peripheral_server
-        self.central_client = central_client
-        
-        
-
-    
-    def __str__(self):
-        return "MdocBleOptions(peripheral_server={}, central_client={})".format(self.peripheral_server, self.central_client)
-    def __eq__(self, other):
-        if self.peripheral_server != other.peripheral_server:
-            return False
-        if self.central_client != other.central_client:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeMdocBleOptions(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return MdocBleOptions(
-            peripheral_server=_UniffiFfiConverterBoolean.read(buf),
-            central_client=_UniffiFfiConverterBoolean.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterBoolean.check_lower(value.peripheral_server)
-        _UniffiFfiConverterBoolean.check_lower(value.central_client)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterBoolean.write(value.peripheral_server, buf)
-        _UniffiFfiConverterBoolean.write(value.central_client, buf)
-
-@dataclass
-class MdocElement:
-    """
-    One disclosed element; `value_json` is its CBOR value as JSON (byte strings base64, dates
-    as text). Personal data: never log it.
-"""
-    def __init__(self, *, namespace:str, identifier:str, value_json:str):
-        self.namespace = namespace
-        self.identifier = identifier
-        self.value_json = value_json
-        
-        
-
-    
-    def __str__(self):
-        return "MdocElement(namespace={}, identifier={}, value_json={})".format(self.namespace, self.identifier, self.value_json)
-    def __eq__(self, other):
-        if self.namespace != other.namespace:
-            return False
-        if self.identifier != other.identifier:
-            return False
-        if self.value_json != other.value_json:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeMdocElement(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return MdocElement(
-            namespace=_UniffiFfiConverterString.read(buf),
-            identifier=_UniffiFfiConverterString.read(buf),
-            value_json=_UniffiFfiConverterString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.namespace)
-        _UniffiFfiConverterString.check_lower(value.identifier)
-        _UniffiFfiConverterString.check_lower(value.value_json)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.namespace, buf)
-        _UniffiFfiConverterString.write(value.identifier, buf)
-        _UniffiFfiConverterString.write(value.value_json, buf)
-
-@dataclass
-class MdocReaderIdentity:
-    """
-    The reader as its certificate names it, once its signature verified.
-"""
-    def __init__(self, *, subject:str, certificate:bytes):
-        self.subject = subject
-        self.certificate = certificate
-        
-        
-
-    
-    def __str__(self):
-        return "MdocReaderIdentity(subject={}, certificate={})".format(self.subject, self.certificate)
-    def __eq__(self, other):
-        if self.subject != other.subject:
-            return False
-        if self.certificate != other.certificate:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeMdocReaderIdentity(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return MdocReaderIdentity(
-            subject=_UniffiFfiConverterString.read(buf),
-            certificate=_UniffiFfiConverterBytes.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.subject)
-        _UniffiFfiConverterBytes.check_lower(value.certificate)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.subject, buf)
-        _UniffiFfiConverterBytes.write(value.certificate, buf)
-
-class _UniffiFfiConverterOptionalTypeMdocReaderIdentity(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterTypeMdocReaderIdentity.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterTypeMdocReaderIdentity.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterTypeMdocReaderIdentity.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-
-
-
-
-
-class MdocReaderAuthError(enum.Enum):
-    """
-    Why the reader is not authenticated.
-"""
-    
-    UNSIGNED = 0
-    
-    FORM = 1
-    
-    UNTRUSTED = 2
-    
-    EXPIRED = 3
-    
-    SIGNATURE = 4
-    
-    NOT_READER_CERTIFICATE = 5
-    
-
-
-class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return MdocReaderAuthError.UNSIGNED
-        if variant == 2:
-            return MdocReaderAuthError.FORM
-        if variant == 3:
-            return MdocReaderAuthError.UNTRUSTED
-        if variant == 4:
-            return MdocReaderAuthError.EXPIRED
-        if variant == 5:
-            return MdocReaderAuthError.SIGNATURE
-        if variant == 6:
-            return MdocReaderAuthError.NOT_READER_CERTIFICATE
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == MdocReaderAuthError.UNSIGNED:
-            return
-        if value == MdocReaderAuthError.FORM:
-            return
-        if value == MdocReaderAuthError.UNTRUSTED:
-            return
-        if value == MdocReaderAuthError.EXPIRED:
-            return
-        if value == MdocReaderAuthError.SIGNATURE:
-            return
-        if value == MdocReaderAuthError.NOT_READER_CERTIFICATE:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == MdocReaderAuthError.UNSIGNED:
-            buf.write_i32(1)
-        if value == MdocReaderAuthError.FORM:
-            buf.write_i32(2)
-        if value == MdocReaderAuthError.UNTRUSTED:
-            buf.write_i32(3)
-        if value == MdocReaderAuthError.EXPIRED:
-            buf.write_i32(4)
-        if value == MdocReaderAuthError.SIGNATURE:
-            buf.write_i32(5)
-        if value == MdocReaderAuthError.NOT_READER_CERTIFICATE:
-            buf.write_i32(6)
-
-
-
-class _UniffiFfiConverterOptionalTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterTypeMdocReaderAuthError.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterTypeMdocReaderAuthError.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterTypeMdocReaderAuthError.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-@dataclass
-class MdocRequestedElement:
-    """
-    One element a reader asks for, with its intent to retain it.
-"""
-    def __init__(self, *, namespace:str, identifier:str, intent_to_retain:bool):
-        self.namespace = namespace
-        self.identifier = identifier
-        self.intent_to_retain = intent_to_retain
-        
-        
-
-    
-    def __str__(self):
-        return "MdocRequestedElement(namespace={}, identifier={}, intent_to_retain={})".format(self.namespace, self.identifier, self.intent_to_retain)
-    def __eq__(self, other):
-        if self.namespace != other.namespace:
-            return False
-        if self.identifier != other.identifier:
-            return False
-        if self.intent_to_retain != other.intent_to_retain:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeMdocRequestedElement(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return MdocRequestedElement(
-            namespace=_UniffiFfiConverterString.read(buf),
-            identifier=_UniffiFfiConverterString.read(buf),
-            intent_to_retain=_UniffiFfiConverterBoolean.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.namespace)
-        _UniffiFfiConverterString.check_lower(value.identifier)
-        _UniffiFfiConverterBoolean.check_lower(value.intent_to_retain)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.namespace, buf)
-        _UniffiFfiConverterString.write(value.identifier, buf)
-        _UniffiFfiConverterBoolean.write(value.intent_to_retain, buf)
-
-class _UniffiFfiConverterSequenceTypeMdocRequestedElement(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeMdocRequestedElement.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeMdocRequestedElement.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeMdocRequestedElement.read(buf) for i in range(count)
-        ]
-
-@dataclass
-class MdocRequestedDocument:
-    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement], held:bool):
-        self.doc_type = doc_type
-        self.elements = elements
-        self.held = held
-        
-        
-
-    
-    def __str__(self):
-        return "MdocRequestedDocument(doc_type={}, elements={}, held={})".format(self.doc_type, self.elements, self.held)
-    def __eq__(self, other):
-        if self.doc_type != other.doc_type:
-            return False
-        if self.elements != other.elements:
-            return False
-        if self.held != other.held:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return MdocRequestedDocument(
-            doc_type=_UniffiFfiConverterString.read(buf),
-            elements=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
-            held=_UniffiFfiConverterBoolean.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.doc_type)
-        _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.elements)
-        _UniffiFfiConverterBoolean.check_lower(value.held)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.doc_type, buf)
-        _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.elements, buf)
-        _UniffiFfiConverterBoolean.write(value.held, buf)
-
-class _UniffiFfiConverterSequenceTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeMdocRequestedDocument.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeMdocRequestedDocument.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeMdocRequestedDocument.read(buf) for i in range(count)
-        ]
-
-@dataclass
-class MdocPresentationRequest:
-    """
-    What the citizen is asked to approve.
-"""
-    def __init__(self, *, reader:typing.Optional[MdocReaderIdentity], reader_auth_error:typing.Optional[MdocReaderAuthError], documents:typing.List[MdocRequestedDocument]):
-        self.reader = reader
-        self.reader_auth_error = reader_auth_error
-        self.documents = documents
-        
-        
-
-    
-    def __str__(self):
-        return "MdocPresentationRequest(reader={}, reader_auth_error={}, documents={})".format(self.reader, self.reader_auth_error, self.documents)
-    def __eq__(self, other):
-        if self.reader != other.reader:
-            return False
-        if self.reader_auth_error != other.reader_auth_error:
-            return False
-        if self.documents != other.documents:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeMdocPresentationRequest(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return MdocPresentationRequest(
-            reader=_UniffiFfiConverterOptionalTypeMdocReaderIdentity.read(buf),
-            reader_auth_error=_UniffiFfiConverterOptionalTypeMdocReaderAuthError.read(buf),
-            documents=_UniffiFfiConverterSequenceTypeMdocRequestedDocument.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterOptionalTypeMdocReaderIdentity.check_lower(value.reader)
-        _UniffiFfiConverterOptionalTypeMdocReaderAuthError.check_lower(value.reader_auth_error)
-        _UniffiFfiConverterSequenceTypeMdocRequestedDocument.check_lower(value.documents)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterOptionalTypeMdocReaderIdentity.write(value.reader, buf)
-        _UniffiFfiConverterOptionalTypeMdocReaderAuthError.write(value.reader_auth_error, buf)
-        _UniffiFfiConverterSequenceTypeMdocRequestedDocument.write(value.documents, buf)
-
-@dataclass
-class MdocReadRequest:
-    """
-    What to ask the holder for: one docType and its elements.
-"""
-    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement]):
-        self.doc_type = doc_type
-        self.elements = elements
-        
-        
-
-    
-    def __str__(self):
-        return "MdocReadRequest(doc_type={}, elements={})".format(self.doc_type, self.elements)
-    def __eq__(self, other):
-        if self.doc_type != other.doc_type:
-            return False
-        if self.elements != other.elements:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeMdocReadRequest(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return MdocReadRequest(
-            doc_type=_UniffiFfiConverterString.read(buf),
-            elements=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.doc_type)
-        _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.elements)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.doc_type, buf)
-        _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.elements, buf)
-
-class _UniffiFfiConverterSequenceTypeMdocElement(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeMdocElement.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeMdocElement.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeMdocElement.read(buf) for i in range(count)
-        ]
-
-class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterString.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterString.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterString.read(buf) for i in range(count)
-        ]
-
-@dataclass
-class MdocVerdict:
-    """
-    The reader's verdict. `elements` is empty unless `valid`; `reasons` lists every failure.
-"""
-    def __init__(self, *, valid:bool, doc_type:str, elements:typing.List[MdocElement], reasons:typing.List[str], reader_authenticated:bool):
-        self.valid = valid
-        self.doc_type = doc_type
-        self.elements = elements
-        self.reasons = reasons
-        self.reader_authenticated = reader_authenticated
-        
-        
-
-    
-    def __str__(self):
-        return "MdocVerdict(valid={}, doc_type={}, elements={}, reasons={}, reader_authenticated={})".format(self.valid, self.doc_type, self.elements, self.reasons, self.reader_authenticated)
-    def __eq__(self, other):
-        if self.valid != other.valid:
-            return False
-        if self.doc_type != other.doc_type:
-            return False
-        if self.elements != other.elements:
-            return False
-        if self.reasons != other.reasons:
-            return False
-        if self.reader_authenticated != other.reader_authenticated:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return MdocVerdict(
-            valid=_UniffiFfiConverterBoolean.read(buf),
-            doc_type=_UniffiFfiConverterString.read(buf),
-            elements=_UniffiFfiConverterSequenceTypeMdocElement.read(buf),
-            reasons=_UniffiFfiConverterSequenceString.read(buf),
-            reader_authenticated=_UniffiFfiConverterBoolean.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterBoolean.check_lower(value.valid)
-        _UniffiFfiConverterString.check_lower(value.doc_type)
-        _UniffiFfiConverterSequenceTypeMdocElement.check_lower(value.elements)
-        _UniffiFfiConverterSequenceString.check_lower(value.reasons)
-        _UniffiFfiConverterBoolean.check_lower(value.reader_authenticated)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterBoolean.write(value.valid, buf)
-        _UniffiFfiConverterString.write(value.doc_type, buf)
-        _UniffiFfiConverterSequenceTypeMdocElement.write(value.elements, buf)
-        _UniffiFfiConverterSequenceString.write(value.reasons, buf)
-        _UniffiFfiConverterBoolean.write(value.reader_authenticated, buf)
-
-@dataclass
-class PendingActivation:
-    """
-    An activation waiting for its SMS code and chip read.
-"""
-    def __init__(self, *, activation_id:str, chip_challenge:bytes, expires_at:int):
-        self.activation_id = activation_id
-        self.chip_challenge = chip_challenge
-        self.expires_at = expires_at
-        
-        
-
-    
-    def __str__(self):
-        return "PendingActivation(activation_id={}, chip_challenge={}, expires_at={})".format(self.activation_id, self.chip_challenge, self.expires_at)
-    def __eq__(self, other):
-        if self.activation_id != other.activation_id:
-            return False
-        if self.chip_challenge != other.chip_challenge:
-            return False
-        if self.expires_at != other.expires_at:
-            return False
-        return True
-
-class _UniffiFfiConverterTypePendingActivation(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return PendingActivation(
-            activation_id=_UniffiFfiConverterString.read(buf),
-            chip_challenge=_UniffiFfiConverterBytes.read(buf),
-            expires_at=_UniffiFfiConverterUInt64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.activation_id)
-        _UniffiFfiConverterBytes.check_lower(value.chip_challenge)
-        _UniffiFfiConverterUInt64.check_lower(value.expires_at)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.activation_id, buf)
-        _UniffiFfiConverterBytes.write(value.chip_challenge, buf)
-        _UniffiFfiConverterUInt64.write(value.expires_at, buf)
 
 
 
@@ -4230,741 +2609,6 @@ class _UniffiFfiConverterTypeProfile(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterSequenceBoolean(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterBoolean.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterBoolean.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterBoolean.read(buf) for i in range(count)
-        ]
-
-class _UniffiFfiConverterSequenceTypeDisclosedField(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeDisclosedField.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeDisclosedField.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeDisclosedField.read(buf) for i in range(count)
-        ]
-
-@dataclass
-class Presentation:
-    """
-    A QR ready to show. Draw `modules` (`size` × `size`, row-major, `true` = dark) with a quiet
-    zone of 4 light modules, or encode `text` with the platform's QR encoder at `ecc`.
-"""
-    def __init__(self, *, profile:Profile, text:str, qr_version:int, ecc:str, payload_bytes:int, expires_at:int, size:int, modules:typing.List[bool], fields:typing.List[DisclosedField], reused:bool, online:bool):
-        self.profile = profile
-        self.text = text
-        self.qr_version = qr_version
-        self.ecc = ecc
-        self.payload_bytes = payload_bytes
-        self.expires_at = expires_at
-        self.size = size
-        self.modules = modules
-        self.fields = fields
-        self.reused = reused
-        self.online = online
-        
-        
-
-    
-    def __str__(self):
-        return "Presentation(profile={}, text={}, qr_version={}, ecc={}, payload_bytes={}, expires_at={}, size={}, modules={}, fields={}, reused={}, online={})".format(self.profile, self.text, self.qr_version, self.ecc, self.payload_bytes, self.expires_at, self.size, self.modules, self.fields, self.reused, self.online)
-    def __eq__(self, other):
-        if self.profile != other.profile:
-            return False
-        if self.text != other.text:
-            return False
-        if self.qr_version != other.qr_version:
-            return False
-        if self.ecc != other.ecc:
-            return False
-        if self.payload_bytes != other.payload_bytes:
-            return False
-        if self.expires_at != other.expires_at:
-            return False
-        if self.size != other.size:
-            return False
-        if self.modules != other.modules:
-            return False
-        if self.fields != other.fields:
-            return False
-        if self.reused != other.reused:
-            return False
-        if self.online != other.online:
-            return False
-        return True
-
-class _UniffiFfiConverterTypePresentation(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return Presentation(
-            profile=_UniffiFfiConverterTypeProfile.read(buf),
-            text=_UniffiFfiConverterString.read(buf),
-            qr_version=_UniffiFfiConverterUInt8.read(buf),
-            ecc=_UniffiFfiConverterString.read(buf),
-            payload_bytes=_UniffiFfiConverterUInt64.read(buf),
-            expires_at=_UniffiFfiConverterUInt64.read(buf),
-            size=_UniffiFfiConverterUInt32.read(buf),
-            modules=_UniffiFfiConverterSequenceBoolean.read(buf),
-            fields=_UniffiFfiConverterSequenceTypeDisclosedField.read(buf),
-            reused=_UniffiFfiConverterBoolean.read(buf),
-            online=_UniffiFfiConverterBoolean.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterTypeProfile.check_lower(value.profile)
-        _UniffiFfiConverterString.check_lower(value.text)
-        _UniffiFfiConverterUInt8.check_lower(value.qr_version)
-        _UniffiFfiConverterString.check_lower(value.ecc)
-        _UniffiFfiConverterUInt64.check_lower(value.payload_bytes)
-        _UniffiFfiConverterUInt64.check_lower(value.expires_at)
-        _UniffiFfiConverterUInt32.check_lower(value.size)
-        _UniffiFfiConverterSequenceBoolean.check_lower(value.modules)
-        _UniffiFfiConverterSequenceTypeDisclosedField.check_lower(value.fields)
-        _UniffiFfiConverterBoolean.check_lower(value.reused)
-        _UniffiFfiConverterBoolean.check_lower(value.online)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterTypeProfile.write(value.profile, buf)
-        _UniffiFfiConverterString.write(value.text, buf)
-        _UniffiFfiConverterUInt8.write(value.qr_version, buf)
-        _UniffiFfiConverterString.write(value.ecc, buf)
-        _UniffiFfiConverterUInt64.write(value.payload_bytes, buf)
-        _UniffiFfiConverterUInt64.write(value.expires_at, buf)
-        _UniffiFfiConverterUInt32.write(value.size, buf)
-        _UniffiFfiConverterSequenceBoolean.write(value.modules, buf)
-        _UniffiFfiConverterSequenceTypeDisclosedField.write(value.fields, buf)
-        _UniffiFfiConverterBoolean.write(value.reused, buf)
-        _UniffiFfiConverterBoolean.write(value.online, buf)
-
-@dataclass
-class PresentationStock:
-    """
-    Unused presentation credentials left of one profile.
-"""
-    def __init__(self, *, profile:Profile, unused:int):
-        self.profile = profile
-        self.unused = unused
-        
-        
-
-    
-    def __str__(self):
-        return "PresentationStock(profile={}, unused={})".format(self.profile, self.unused)
-    def __eq__(self, other):
-        if self.profile != other.profile:
-            return False
-        if self.unused != other.unused:
-            return False
-        return True
-
-class _UniffiFfiConverterTypePresentationStock(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return PresentationStock(
-            profile=_UniffiFfiConverterTypeProfile.read(buf),
-            unused=_UniffiFfiConverterUInt64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterTypeProfile.check_lower(value.profile)
-        _UniffiFfiConverterUInt64.check_lower(value.unused)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterTypeProfile.write(value.profile, buf)
-        _UniffiFfiConverterUInt64.write(value.unused, buf)
-
-@dataclass
-class SigningConsent:
-    """
-    What the consent screen shows before the passcode is asked.
-"""
-    def __init__(self, *, file_name:str, sha256_hex:str, size:int, relying_party:str, credential_id:str, signer:str):
-        self.file_name = file_name
-        self.sha256_hex = sha256_hex
-        self.size = size
-        self.relying_party = relying_party
-        self.credential_id = credential_id
-        self.signer = signer
-        
-        
-
-    
-    def __str__(self):
-        return "SigningConsent(file_name={}, sha256_hex={}, size={}, relying_party={}, credential_id={}, signer={})".format(self.file_name, self.sha256_hex, self.size, self.relying_party, self.credential_id, self.signer)
-    def __eq__(self, other):
-        if self.file_name != other.file_name:
-            return False
-        if self.sha256_hex != other.sha256_hex:
-            return False
-        if self.size != other.size:
-            return False
-        if self.relying_party != other.relying_party:
-            return False
-        if self.credential_id != other.credential_id:
-            return False
-        if self.signer != other.signer:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSigningConsent(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return SigningConsent(
-            file_name=_UniffiFfiConverterString.read(buf),
-            sha256_hex=_UniffiFfiConverterString.read(buf),
-            size=_UniffiFfiConverterUInt64.read(buf),
-            relying_party=_UniffiFfiConverterString.read(buf),
-            credential_id=_UniffiFfiConverterString.read(buf),
-            signer=_UniffiFfiConverterString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.file_name)
-        _UniffiFfiConverterString.check_lower(value.sha256_hex)
-        _UniffiFfiConverterUInt64.check_lower(value.size)
-        _UniffiFfiConverterString.check_lower(value.relying_party)
-        _UniffiFfiConverterString.check_lower(value.credential_id)
-        _UniffiFfiConverterString.check_lower(value.signer)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.file_name, buf)
-        _UniffiFfiConverterString.write(value.sha256_hex, buf)
-        _UniffiFfiConverterUInt64.write(value.size, buf)
-        _UniffiFfiConverterString.write(value.relying_party, buf)
-        _UniffiFfiConverterString.write(value.credential_id, buf)
-        _UniffiFfiConverterString.write(value.signer, buf)
-
-@dataclass
-class SignedDocument:
-    """
-    A finished signature, already verified against the signing CA.
-"""
-    def __init__(self, *, cms:bytes, consent:SigningConsent, signing_time:int):
-        self.cms = cms
-        self.consent = consent
-        self.signing_time = signing_time
-        
-        
-
-    
-    def __str__(self):
-        return "SignedDocument(cms={}, consent={}, signing_time={})".format(self.cms, self.consent, self.signing_time)
-    def __eq__(self, other):
-        if self.cms != other.cms:
-            return False
-        if self.consent != other.consent:
-            return False
-        if self.signing_time != other.signing_time:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSignedDocument(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return SignedDocument(
-            cms=_UniffiFfiConverterBytes.read(buf),
-            consent=_UniffiFfiConverterTypeSigningConsent.read(buf),
-            signing_time=_UniffiFfiConverterUInt64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterBytes.check_lower(value.cms)
-        _UniffiFfiConverterTypeSigningConsent.check_lower(value.consent)
-        _UniffiFfiConverterUInt64.check_lower(value.signing_time)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterBytes.write(value.cms, buf)
-        _UniffiFfiConverterTypeSigningConsent.write(value.consent, buf)
-        _UniffiFfiConverterUInt64.write(value.signing_time, buf)
-
-@dataclass
-class SigningCredential:
-    """
-    The account's remote signing credential.
-"""
-    def __init__(self, *, credential_id:str, subject:str, status:str, valid_from:int, valid_to:int, certificate:bytes):
-        self.credential_id = credential_id
-        self.subject = subject
-        self.status = status
-        self.valid_from = valid_from
-        self.valid_to = valid_to
-        self.certificate = certificate
-        
-        
-
-    
-    def __str__(self):
-        return "SigningCredential(credential_id={}, subject={}, status={}, valid_from={}, valid_to={}, certificate={})".format(self.credential_id, self.subject, self.status, self.valid_from, self.valid_to, self.certificate)
-    def __eq__(self, other):
-        if self.credential_id != other.credential_id:
-            return False
-        if self.subject != other.subject:
-            return False
-        if self.status != other.status:
-            return False
-        if self.valid_from != other.valid_from:
-            return False
-        if self.valid_to != other.valid_to:
-            return False
-        if self.certificate != other.certificate:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSigningCredential(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return SigningCredential(
-            credential_id=_UniffiFfiConverterString.read(buf),
-            subject=_UniffiFfiConverterString.read(buf),
-            status=_UniffiFfiConverterString.read(buf),
-            valid_from=_UniffiFfiConverterUInt64.read(buf),
-            valid_to=_UniffiFfiConverterUInt64.read(buf),
-            certificate=_UniffiFfiConverterBytes.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.credential_id)
-        _UniffiFfiConverterString.check_lower(value.subject)
-        _UniffiFfiConverterString.check_lower(value.status)
-        _UniffiFfiConverterUInt64.check_lower(value.valid_from)
-        _UniffiFfiConverterUInt64.check_lower(value.valid_to)
-        _UniffiFfiConverterBytes.check_lower(value.certificate)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.credential_id, buf)
-        _UniffiFfiConverterString.write(value.subject, buf)
-        _UniffiFfiConverterString.write(value.status, buf)
-        _UniffiFfiConverterUInt64.write(value.valid_from, buf)
-        _UniffiFfiConverterUInt64.write(value.valid_to, buf)
-        _UniffiFfiConverterBytes.write(value.certificate, buf)
-
-@dataclass
-class SigningRequest:
-    """
-    What the citizen is asked to sign: the file's name and bytes, and who asked for it.
-"""
-    def __init__(self, *, file_name:str, content:bytes, relying_party:str):
-        self.file_name = file_name
-        self.content = content
-        self.relying_party = relying_party
-        
-        
-
-    
-    def __str__(self):
-        return "SigningRequest(file_name={}, content={}, relying_party={})".format(self.file_name, self.content, self.relying_party)
-    def __eq__(self, other):
-        if self.file_name != other.file_name:
-            return False
-        if self.content != other.content:
-            return False
-        if self.relying_party != other.relying_party:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSigningRequest(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return SigningRequest(
-            file_name=_UniffiFfiConverterString.read(buf),
-            content=_UniffiFfiConverterBytes.read(buf),
-            relying_party=_UniffiFfiConverterString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.file_name)
-        _UniffiFfiConverterBytes.check_lower(value.content)
-        _UniffiFfiConverterString.check_lower(value.relying_party)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.file_name, buf)
-        _UniffiFfiConverterBytes.write(value.content, buf)
-        _UniffiFfiConverterString.write(value.relying_party, buf)
-
-@dataclass
-class SyncReport:
-    """
-    What a sync changed.
-"""
-    def __init__(self, *, updated:int, removed:int, unchanged:bool, revoked:bool, presentation_credentials:int, presentation_error:typing.Optional[str]):
-        self.updated = updated
-        self.removed = removed
-        self.unchanged = unchanged
-        self.revoked = revoked
-        self.presentation_credentials = presentation_credentials
-        self.presentation_error = presentation_error
-        
-        
-
-    
-    def __str__(self):
-        return "SyncReport(updated={}, removed={}, unchanged={}, revoked={}, presentation_credentials={}, presentation_error={})".format(self.updated, self.removed, self.unchanged, self.revoked, self.presentation_credentials, self.presentation_error)
-    def __eq__(self, other):
-        if self.updated != other.updated:
-            return False
-        if self.removed != other.removed:
-            return False
-        if self.unchanged != other.unchanged:
-            return False
-        if self.revoked != other.revoked:
-            return False
-        if self.presentation_credentials != other.presentation_credentials:
-            return False
-        if self.presentation_error != other.presentation_error:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSyncReport(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return SyncReport(
-            updated=_UniffiFfiConverterUInt64.read(buf),
-            removed=_UniffiFfiConverterUInt64.read(buf),
-            unchanged=_UniffiFfiConverterBoolean.read(buf),
-            revoked=_UniffiFfiConverterBoolean.read(buf),
-            presentation_credentials=_UniffiFfiConverterUInt64.read(buf),
-            presentation_error=_UniffiFfiConverterOptionalString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterUInt64.check_lower(value.updated)
-        _UniffiFfiConverterUInt64.check_lower(value.removed)
-        _UniffiFfiConverterBoolean.check_lower(value.unchanged)
-        _UniffiFfiConverterBoolean.check_lower(value.revoked)
-        _UniffiFfiConverterUInt64.check_lower(value.presentation_credentials)
-        _UniffiFfiConverterOptionalString.check_lower(value.presentation_error)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterUInt64.write(value.updated, buf)
-        _UniffiFfiConverterUInt64.write(value.removed, buf)
-        _UniffiFfiConverterBoolean.write(value.unchanged, buf)
-        _UniffiFfiConverterBoolean.write(value.revoked, buf)
-        _UniffiFfiConverterUInt64.write(value.presentation_credentials, buf)
-        _UniffiFfiConverterOptionalString.write(value.presentation_error, buf)
-
-class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "i64"
-    VALUE_MIN = -2**63
-    VALUE_MAX = 2**63
-
-    @staticmethod
-    def read(buf):
-        return buf.read_i64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_i64(value)
-
-class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterInt64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterInt64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterInt64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-@dataclass
-class SyncStatus:
-    def __init__(self, *, last_synced_ms:typing.Optional[int], last_attempt_ms:typing.Optional[int], pending:bool, last_error:typing.Optional[str]):
-        self.last_synced_ms = last_synced_ms
-        self.last_attempt_ms = last_attempt_ms
-        self.pending = pending
-        self.last_error = last_error
-        
-        
-
-    
-    def __str__(self):
-        return "SyncStatus(last_synced_ms={}, last_attempt_ms={}, pending={}, last_error={})".format(self.last_synced_ms, self.last_attempt_ms, self.pending, self.last_error)
-    def __eq__(self, other):
-        if self.last_synced_ms != other.last_synced_ms:
-            return False
-        if self.last_attempt_ms != other.last_attempt_ms:
-            return False
-        if self.pending != other.pending:
-            return False
-        if self.last_error != other.last_error:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSyncStatus(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return SyncStatus(
-            last_synced_ms=_UniffiFfiConverterOptionalInt64.read(buf),
-            last_attempt_ms=_UniffiFfiConverterOptionalInt64.read(buf),
-            pending=_UniffiFfiConverterBoolean.read(buf),
-            last_error=_UniffiFfiConverterOptionalString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterOptionalInt64.check_lower(value.last_synced_ms)
-        _UniffiFfiConverterOptionalInt64.check_lower(value.last_attempt_ms)
-        _UniffiFfiConverterBoolean.check_lower(value.pending)
-        _UniffiFfiConverterOptionalString.check_lower(value.last_error)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterOptionalInt64.write(value.last_synced_ms, buf)
-        _UniffiFfiConverterOptionalInt64.write(value.last_attempt_ms, buf)
-        _UniffiFfiConverterBoolean.write(value.pending, buf)
-        _UniffiFfiConverterOptionalString.write(value.last_error, buf)
-
-
-
-
-
-
-class TransactionKind(enum.Enum):
-    """
-    What a transaction log entry records.
-"""
-    
-    PRESENTATION = 0
-    """
-    A QR shown to a verifier (offline or online).
-"""
-    
-    SIGNING = 1
-    """
-    A remote signature authorised on this device.
-"""
-    
-    ACCOUNT = 2
-    """
-    Activation, device change, lock, unlock and other account events.
-"""
-    
-    ACCOMMODATION = 3
-    """
-    A stay a host reported to the police after scanning the citizen's accommodation QR.
-"""
-    
-
-
-class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return TransactionKind.PRESENTATION
-        if variant == 2:
-            return TransactionKind.SIGNING
-        if variant == 3:
-            return TransactionKind.ACCOUNT
-        if variant == 4:
-            return TransactionKind.ACCOMMODATION
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == TransactionKind.PRESENTATION:
-            return
-        if value == TransactionKind.SIGNING:
-            return
-        if value == TransactionKind.ACCOUNT:
-            return
-        if value == TransactionKind.ACCOMMODATION:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == TransactionKind.PRESENTATION:
-            buf.write_i32(1)
-        if value == TransactionKind.SIGNING:
-            buf.write_i32(2)
-        if value == TransactionKind.ACCOUNT:
-            buf.write_i32(3)
-        if value == TransactionKind.ACCOMMODATION:
-            buf.write_i32(4)
-
-
-
-
-
-
-
-
-class TransactionOutcome(enum.Enum):
-    """
-    How a transaction ended.
-"""
-    
-    SUCCESS = 0
-    
-    REFUSED = 1
-    
-    FAILED = 2
-    
-
-
-class _UniffiFfiConverterTypeTransactionOutcome(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return TransactionOutcome.SUCCESS
-        if variant == 2:
-            return TransactionOutcome.REFUSED
-        if variant == 3:
-            return TransactionOutcome.FAILED
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == TransactionOutcome.SUCCESS:
-            return
-        if value == TransactionOutcome.REFUSED:
-            return
-        if value == TransactionOutcome.FAILED:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == TransactionOutcome.SUCCESS:
-            buf.write_i32(1)
-        if value == TransactionOutcome.REFUSED:
-            buf.write_i32(2)
-        if value == TransactionOutcome.FAILED:
-            buf.write_i32(3)
-
-
-
-@dataclass
-class TransactionEntry:
-    """
-    One entry of the transaction log (what was shared or signed, never the values).
-"""
-    def __init__(self, *, at_ms:int, kind:TransactionKind, counterparty:str, profile:str, fields:typing.List[str], outcome:TransactionOutcome, detail:typing.Optional[str]):
-        self.at_ms = at_ms
-        self.kind = kind
-        self.counterparty = counterparty
-        self.profile = profile
-        self.fields = fields
-        self.outcome = outcome
-        self.detail = detail
-        
-        
-
-    
-    def __str__(self):
-        return "TransactionEntry(at_ms={}, kind={}, counterparty={}, profile={}, fields={}, outcome={}, detail={})".format(self.at_ms, self.kind, self.counterparty, self.profile, self.fields, self.outcome, self.detail)
-    def __eq__(self, other):
-        if self.at_ms != other.at_ms:
-            return False
-        if self.kind != other.kind:
-            return False
-        if self.counterparty != other.counterparty:
-            return False
-        if self.profile != other.profile:
-            return False
-        if self.fields != other.fields:
-            return False
-        if self.outcome != other.outcome:
-            return False
-        if self.detail != other.detail:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeTransactionEntry(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return TransactionEntry(
-            at_ms=_UniffiFfiConverterInt64.read(buf),
-            kind=_UniffiFfiConverterTypeTransactionKind.read(buf),
-            counterparty=_UniffiFfiConverterString.read(buf),
-            profile=_UniffiFfiConverterString.read(buf),
-            fields=_UniffiFfiConverterSequenceString.read(buf),
-            outcome=_UniffiFfiConverterTypeTransactionOutcome.read(buf),
-            detail=_UniffiFfiConverterOptionalString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterInt64.check_lower(value.at_ms)
-        _UniffiFfiConverterTypeTransactionKind.check_lower(value.kind)
-        _UniffiFfiConverterString.check_lower(value.counterparty)
-        _UniffiFfiConverterString.check_lower(value.profile)
-        _UniffiFfiConverterSequenceString.check_lower(value.fields)
-        _UniffiFfiConverterTypeTransactionOutcome.check_lower(value.outcome)
-        _UniffiFfiConverterOptionalString.check_lower(value.detail)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterInt64.write(value.at_ms, buf)
-        _UniffiFfiConverterTypeTransactionKind.write(value.kind, buf)
-        _UniffiFfiConverterString.write(value.counterparty, buf)
-        _UniffiFfiConverterString.write(value.profile, buf)
-        _UniffiFfiConverterSequenceString.write(value.fields, buf)
-        _UniffiFfiConverterTypeTransactionOutcome.write(value.outcome, buf)
-        _UniffiFfiConverterOptionalString.write(value.detail, buf)
-
 class _UniffiFfiConverterOptionalTypeProfile(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -4989,6 +2633,75 @@ class _UniffiFfiConverterOptionalTypeProfile(_UniffiConverterRustBuffer):
             return _UniffiFfiConverterTypeProfile.read(buf)
         else:
             raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class DisclosedField:
+    """
+    One disclosed field: its JSON name, the Vietnamese label and the value as text (dates ISO
+    8601; licence classes as JSON).
+"""
+    def __init__(self, *, name:str, label:str, value:str):
+        self.name = name
+        self.label = label
+        self.value = value
+        
+        
+
+    
+    def __str__(self):
+        return "DisclosedField(name={}, label={}, value={})".format(self.name, self.label, self.value)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label != other.label:
+            return False
+        if self.value != other.value:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDisclosedField(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DisclosedField(
+            name=_UniffiFfiConverterString.read(buf),
+            label=_UniffiFfiConverterString.read(buf),
+            value=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterString.check_lower(value.value)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterString.write(value.value, buf)
+
+class _UniffiFfiConverterSequenceTypeDisclosedField(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDisclosedField.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDisclosedField.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDisclosedField.read(buf) for i in range(count)
+        ]
 
 
 
@@ -5952,6 +3665,54 @@ class _UniffiFfiConverterSequenceTypeVerdictReason(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeVerdictReason.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class Verdict:
     """
@@ -6026,6 +3787,2335 @@ class _UniffiFfiConverterTypeVerdict(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.online, buf)
         _UniffiFfiConverterOptionalUInt64.write(value.status_list_age_s, buf)
         _UniffiFfiConverterSequenceString.write(value.warnings, buf)
+
+class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        size = buf.read_i32()
+        if size < 0:
+            raise InternalError("Unexpected negative byte string length")
+        return buf.read(size)
+
+    @staticmethod
+    def check_lower(value):
+        try:
+            memoryview(value)
+        except TypeError:
+            raise TypeError("a bytes-like object is required, not {!r}".format(type(value).__name__))
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i32(len(value))
+        buf.write(value)
+
+@dataclass
+class CheckInReceipt:
+    """
+    A guest checked in by a host (docs/adr/0048): the receipt, checked against the trust list,
+    this host, the dates and the QR, and the guest's fields as the verifier read them. No
+    `Debug`: the guest's fields are personal data.
+"""
+    def __init__(self, *, receipt_id:str, host_id:str, host_name:str, check_in:str, check_out:str, recorded_at:int, guest:Verdict, signed:bytes):
+        self.receipt_id = receipt_id
+        self.host_id = host_id
+        self.host_name = host_name
+        self.check_in = check_in
+        self.check_out = check_out
+        self.recorded_at = recorded_at
+        self.guest = guest
+        self.signed = signed
+        
+        
+
+    
+    def __str__(self):
+        return "CheckInReceipt(receipt_id={}, host_id={}, host_name={}, check_in={}, check_out={}, recorded_at={}, guest={}, signed={})".format(self.receipt_id, self.host_id, self.host_name, self.check_in, self.check_out, self.recorded_at, self.guest, self.signed)
+    def __eq__(self, other):
+        if self.receipt_id != other.receipt_id:
+            return False
+        if self.host_id != other.host_id:
+            return False
+        if self.host_name != other.host_name:
+            return False
+        if self.check_in != other.check_in:
+            return False
+        if self.check_out != other.check_out:
+            return False
+        if self.recorded_at != other.recorded_at:
+            return False
+        if self.guest != other.guest:
+            return False
+        if self.signed != other.signed:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCheckInReceipt(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CheckInReceipt(
+            receipt_id=_UniffiFfiConverterString.read(buf),
+            host_id=_UniffiFfiConverterString.read(buf),
+            host_name=_UniffiFfiConverterString.read(buf),
+            check_in=_UniffiFfiConverterString.read(buf),
+            check_out=_UniffiFfiConverterString.read(buf),
+            recorded_at=_UniffiFfiConverterUInt64.read(buf),
+            guest=_UniffiFfiConverterTypeVerdict.read(buf),
+            signed=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.receipt_id)
+        _UniffiFfiConverterString.check_lower(value.host_id)
+        _UniffiFfiConverterString.check_lower(value.host_name)
+        _UniffiFfiConverterString.check_lower(value.check_in)
+        _UniffiFfiConverterString.check_lower(value.check_out)
+        _UniffiFfiConverterUInt64.check_lower(value.recorded_at)
+        _UniffiFfiConverterTypeVerdict.check_lower(value.guest)
+        _UniffiFfiConverterBytes.check_lower(value.signed)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.receipt_id, buf)
+        _UniffiFfiConverterString.write(value.host_id, buf)
+        _UniffiFfiConverterString.write(value.host_name, buf)
+        _UniffiFfiConverterString.write(value.check_in, buf)
+        _UniffiFfiConverterString.write(value.check_out, buf)
+        _UniffiFfiConverterUInt64.write(value.recorded_at, buf)
+        _UniffiFfiConverterTypeVerdict.write(value.guest, buf)
+        _UniffiFfiConverterBytes.write(value.signed, buf)
+
+
+
+
+
+
+class ChipStage(enum.Enum):
+    """
+    Stages of a chip read, for the "hold the card still" screen.
+"""
+    
+    ACCESS_CONTROL = 0
+    
+    READING = 1
+    
+    CHIP_AUTHENTICATION = 2
+    
+    ACTIVE_AUTHENTICATION = 3
+    
+    RESUMING = 4
+    """
+    The link dropped; waiting for the card and re-establishing access control.
+"""
+    
+    DONE = 5
+    
+
+
+class _UniffiFfiConverterTypeChipStage(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ChipStage.ACCESS_CONTROL
+        if variant == 2:
+            return ChipStage.READING
+        if variant == 3:
+            return ChipStage.CHIP_AUTHENTICATION
+        if variant == 4:
+            return ChipStage.ACTIVE_AUTHENTICATION
+        if variant == 5:
+            return ChipStage.RESUMING
+        if variant == 6:
+            return ChipStage.DONE
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ChipStage.ACCESS_CONTROL:
+            return
+        if value == ChipStage.READING:
+            return
+        if value == ChipStage.CHIP_AUTHENTICATION:
+            return
+        if value == ChipStage.ACTIVE_AUTHENTICATION:
+            return
+        if value == ChipStage.RESUMING:
+            return
+        if value == ChipStage.DONE:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ChipStage.ACCESS_CONTROL:
+            buf.write_i32(1)
+        if value == ChipStage.READING:
+            buf.write_i32(2)
+        if value == ChipStage.CHIP_AUTHENTICATION:
+            buf.write_i32(3)
+        if value == ChipStage.ACTIVE_AUTHENTICATION:
+            buf.write_i32(4)
+        if value == ChipStage.RESUMING:
+            buf.write_i32(5)
+        if value == ChipStage.DONE:
+            buf.write_i32(6)
+
+
+
+class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u32"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**32
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u32(value)
+
+@dataclass
+class ChipProgress:
+    def __init__(self, *, stage:ChipStage, file:typing.Optional[str], bytes_read:int, bytes_total:typing.Optional[int], files_done:int, files_total:int):
+        self.stage = stage
+        self.file = file
+        self.bytes_read = bytes_read
+        self.bytes_total = bytes_total
+        self.files_done = files_done
+        self.files_total = files_total
+        
+        
+
+    
+    def __str__(self):
+        return "ChipProgress(stage={}, file={}, bytes_read={}, bytes_total={}, files_done={}, files_total={})".format(self.stage, self.file, self.bytes_read, self.bytes_total, self.files_done, self.files_total)
+    def __eq__(self, other):
+        if self.stage != other.stage:
+            return False
+        if self.file != other.file:
+            return False
+        if self.bytes_read != other.bytes_read:
+            return False
+        if self.bytes_total != other.bytes_total:
+            return False
+        if self.files_done != other.files_done:
+            return False
+        if self.files_total != other.files_total:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeChipProgress(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ChipProgress(
+            stage=_UniffiFfiConverterTypeChipStage.read(buf),
+            file=_UniffiFfiConverterOptionalString.read(buf),
+            bytes_read=_UniffiFfiConverterUInt64.read(buf),
+            bytes_total=_UniffiFfiConverterOptionalUInt64.read(buf),
+            files_done=_UniffiFfiConverterUInt32.read(buf),
+            files_total=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeChipStage.check_lower(value.stage)
+        _UniffiFfiConverterOptionalString.check_lower(value.file)
+        _UniffiFfiConverterUInt64.check_lower(value.bytes_read)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.bytes_total)
+        _UniffiFfiConverterUInt32.check_lower(value.files_done)
+        _UniffiFfiConverterUInt32.check_lower(value.files_total)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeChipStage.write(value.stage, buf)
+        _UniffiFfiConverterOptionalString.write(value.file, buf)
+        _UniffiFfiConverterUInt64.write(value.bytes_read, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.bytes_total, buf)
+        _UniffiFfiConverterUInt32.write(value.files_done, buf)
+        _UniffiFfiConverterUInt32.write(value.files_total, buf)
+
+class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterBytes.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterBytes.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterBytes.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class ChipReadOptions:
+    def __init__(self, *, photo:bool, aa_challenge:typing.Optional[bytes]):
+        self.photo = photo
+        self.aa_challenge = aa_challenge
+        
+        
+
+    
+    def __str__(self):
+        return "ChipReadOptions(photo={}, aa_challenge={})".format(self.photo, self.aa_challenge)
+    def __eq__(self, other):
+        if self.photo != other.photo:
+            return False
+        if self.aa_challenge != other.aa_challenge:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeChipReadOptions(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ChipReadOptions(
+            photo=_UniffiFfiConverterBoolean.read(buf),
+            aa_challenge=_UniffiFfiConverterOptionalBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.photo)
+        _UniffiFfiConverterOptionalBytes.check_lower(value.aa_challenge)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.photo, buf)
+        _UniffiFfiConverterOptionalBytes.write(value.aa_challenge, buf)
+
+
+
+
+
+
+class AccessControl(enum.Enum):
+    """
+    The access control protocol that opened the chip.
+"""
+    
+    BAC = 0
+    
+    PACE = 1
+    
+
+
+class _UniffiFfiConverterTypeAccessControl(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return AccessControl.BAC
+        if variant == 2:
+            return AccessControl.PACE
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == AccessControl.BAC:
+            return
+        if value == AccessControl.PACE:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == AccessControl.BAC:
+            buf.write_i32(1)
+        if value == AccessControl.PACE:
+            buf.write_i32(2)
+
+
+
+
+
+
+
+
+class PassiveAuthStatus(enum.Enum):
+    """
+    Passive authentication: whether the data is the one the issuer signed.
+"""
+    
+    VALID = 0
+    """
+    Hashes, SOD signature and certificate chain are all good.
+"""
+    
+    INVALID = 1
+    """
+    Something does not verify: the data may have been altered or the SOD is not genuine.
+"""
+    
+    NOT_CHECKED = 2
+    """
+    Nothing failed, but not everything could be checked (no CSCA to anchor the signature).
+"""
+    
+
+
+class _UniffiFfiConverterTypePassiveAuthStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return PassiveAuthStatus.VALID
+        if variant == 2:
+            return PassiveAuthStatus.INVALID
+        if variant == 3:
+            return PassiveAuthStatus.NOT_CHECKED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == PassiveAuthStatus.VALID:
+            return
+        if value == PassiveAuthStatus.INVALID:
+            return
+        if value == PassiveAuthStatus.NOT_CHECKED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == PassiveAuthStatus.VALID:
+            buf.write_i32(1)
+        if value == PassiveAuthStatus.INVALID:
+            buf.write_i32(2)
+        if value == PassiveAuthStatus.NOT_CHECKED:
+            buf.write_i32(3)
+
+
+
+
+
+
+
+
+class ChipAuthStatus(enum.Enum):
+    """
+    Chip or active authentication: whether the chip holds the key its data names.
+"""
+    
+    VALID = 0
+    
+    INVALID = 1
+    
+    NOT_SUPPORTED = 2
+    """
+    The chip offers neither chip nor active authentication.
+"""
+    
+
+
+class _UniffiFfiConverterTypeChipAuthStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ChipAuthStatus.VALID
+        if variant == 2:
+            return ChipAuthStatus.INVALID
+        if variant == 3:
+            return ChipAuthStatus.NOT_SUPPORTED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ChipAuthStatus.VALID:
+            return
+        if value == ChipAuthStatus.INVALID:
+            return
+        if value == ChipAuthStatus.NOT_SUPPORTED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ChipAuthStatus.VALID:
+            buf.write_i32(1)
+        if value == ChipAuthStatus.INVALID:
+            buf.write_i32(2)
+        if value == ChipAuthStatus.NOT_SUPPORTED:
+            buf.write_i32(3)
+
+
+
+@dataclass
+class ChipSummary:
+    """
+    The checked contents of a chip read, for display. Personal data: never log it.
+"""
+    def __init__(self, *, access_control:AccessControl, document_number:str, id_number:typing.Optional[str], full_name:typing.Optional[str], date_of_birth:str, date_of_expiry:str, passive_authentication:PassiveAuthStatus, chip_authentication:ChipAuthStatus, chip_authentication_method:typing.Optional[str], has_photo:bool, apdu_count:int, resumes:int):
+        self.access_control = access_control
+        self.document_number = document_number
+        self.id_number = id_number
+        self.full_name = full_name
+        self.date_of_birth = date_of_birth
+        self.date_of_expiry = date_of_expiry
+        self.passive_authentication = passive_authentication
+        self.chip_authentication = chip_authentication
+        self.chip_authentication_method = chip_authentication_method
+        self.has_photo = has_photo
+        self.apdu_count = apdu_count
+        self.resumes = resumes
+        
+        
+
+    
+    def __str__(self):
+        return "ChipSummary(access_control={}, document_number={}, id_number={}, full_name={}, date_of_birth={}, date_of_expiry={}, passive_authentication={}, chip_authentication={}, chip_authentication_method={}, has_photo={}, apdu_count={}, resumes={})".format(self.access_control, self.document_number, self.id_number, self.full_name, self.date_of_birth, self.date_of_expiry, self.passive_authentication, self.chip_authentication, self.chip_authentication_method, self.has_photo, self.apdu_count, self.resumes)
+    def __eq__(self, other):
+        if self.access_control != other.access_control:
+            return False
+        if self.document_number != other.document_number:
+            return False
+        if self.id_number != other.id_number:
+            return False
+        if self.full_name != other.full_name:
+            return False
+        if self.date_of_birth != other.date_of_birth:
+            return False
+        if self.date_of_expiry != other.date_of_expiry:
+            return False
+        if self.passive_authentication != other.passive_authentication:
+            return False
+        if self.chip_authentication != other.chip_authentication:
+            return False
+        if self.chip_authentication_method != other.chip_authentication_method:
+            return False
+        if self.has_photo != other.has_photo:
+            return False
+        if self.apdu_count != other.apdu_count:
+            return False
+        if self.resumes != other.resumes:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeChipSummary(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ChipSummary(
+            access_control=_UniffiFfiConverterTypeAccessControl.read(buf),
+            document_number=_UniffiFfiConverterString.read(buf),
+            id_number=_UniffiFfiConverterOptionalString.read(buf),
+            full_name=_UniffiFfiConverterOptionalString.read(buf),
+            date_of_birth=_UniffiFfiConverterString.read(buf),
+            date_of_expiry=_UniffiFfiConverterString.read(buf),
+            passive_authentication=_UniffiFfiConverterTypePassiveAuthStatus.read(buf),
+            chip_authentication=_UniffiFfiConverterTypeChipAuthStatus.read(buf),
+            chip_authentication_method=_UniffiFfiConverterOptionalString.read(buf),
+            has_photo=_UniffiFfiConverterBoolean.read(buf),
+            apdu_count=_UniffiFfiConverterUInt64.read(buf),
+            resumes=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeAccessControl.check_lower(value.access_control)
+        _UniffiFfiConverterString.check_lower(value.document_number)
+        _UniffiFfiConverterOptionalString.check_lower(value.id_number)
+        _UniffiFfiConverterOptionalString.check_lower(value.full_name)
+        _UniffiFfiConverterString.check_lower(value.date_of_birth)
+        _UniffiFfiConverterString.check_lower(value.date_of_expiry)
+        _UniffiFfiConverterTypePassiveAuthStatus.check_lower(value.passive_authentication)
+        _UniffiFfiConverterTypeChipAuthStatus.check_lower(value.chip_authentication)
+        _UniffiFfiConverterOptionalString.check_lower(value.chip_authentication_method)
+        _UniffiFfiConverterBoolean.check_lower(value.has_photo)
+        _UniffiFfiConverterUInt64.check_lower(value.apdu_count)
+        _UniffiFfiConverterUInt64.check_lower(value.resumes)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeAccessControl.write(value.access_control, buf)
+        _UniffiFfiConverterString.write(value.document_number, buf)
+        _UniffiFfiConverterOptionalString.write(value.id_number, buf)
+        _UniffiFfiConverterOptionalString.write(value.full_name, buf)
+        _UniffiFfiConverterString.write(value.date_of_birth, buf)
+        _UniffiFfiConverterString.write(value.date_of_expiry, buf)
+        _UniffiFfiConverterTypePassiveAuthStatus.write(value.passive_authentication, buf)
+        _UniffiFfiConverterTypeChipAuthStatus.write(value.chip_authentication, buf)
+        _UniffiFfiConverterOptionalString.write(value.chip_authentication_method, buf)
+        _UniffiFfiConverterBoolean.write(value.has_photo, buf)
+        _UniffiFfiConverterUInt64.write(value.apdu_count, buf)
+        _UniffiFfiConverterUInt64.write(value.resumes, buf)
+
+
+
+
+
+
+class DocumentKind(enum.Enum):
+    """
+    CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
+    registration, vaccination record, judicial record extract. Apps render every kind from its
+    declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
+"""
+    
+    IDENTITY = 0
+    
+    DRIVING_LICENCE = 1
+    
+    HEALTH_INSURANCE = 2
+    
+    HEALTH_RECORD = 3
+    
+    VEHICLE_REGISTRATION = 4
+    
+    VACCINATION = 5
+    
+    JUDICIAL_RECORD = 6
+    
+
+
+class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return DocumentKind.IDENTITY
+        if variant == 2:
+            return DocumentKind.DRIVING_LICENCE
+        if variant == 3:
+            return DocumentKind.HEALTH_INSURANCE
+        if variant == 4:
+            return DocumentKind.HEALTH_RECORD
+        if variant == 5:
+            return DocumentKind.VEHICLE_REGISTRATION
+        if variant == 6:
+            return DocumentKind.VACCINATION
+        if variant == 7:
+            return DocumentKind.JUDICIAL_RECORD
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == DocumentKind.IDENTITY:
+            return
+        if value == DocumentKind.DRIVING_LICENCE:
+            return
+        if value == DocumentKind.HEALTH_INSURANCE:
+            return
+        if value == DocumentKind.HEALTH_RECORD:
+            return
+        if value == DocumentKind.VEHICLE_REGISTRATION:
+            return
+        if value == DocumentKind.VACCINATION:
+            return
+        if value == DocumentKind.JUDICIAL_RECORD:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == DocumentKind.IDENTITY:
+            buf.write_i32(1)
+        if value == DocumentKind.DRIVING_LICENCE:
+            buf.write_i32(2)
+        if value == DocumentKind.HEALTH_INSURANCE:
+            buf.write_i32(3)
+        if value == DocumentKind.HEALTH_RECORD:
+            buf.write_i32(4)
+        if value == DocumentKind.VEHICLE_REGISTRATION:
+            buf.write_i32(5)
+        if value == DocumentKind.VACCINATION:
+            buf.write_i32(6)
+        if value == DocumentKind.JUDICIAL_RECORD:
+            buf.write_i32(7)
+
+
+
+
+
+
+
+
+class DocumentStatus(enum.Enum):
+    
+    VALID = 0
+    
+    EXPIRED = 1
+    
+    NOT_YET_VALID = 2
+    
+
+
+class _UniffiFfiConverterTypeDocumentStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return DocumentStatus.VALID
+        if variant == 2:
+            return DocumentStatus.EXPIRED
+        if variant == 3:
+            return DocumentStatus.NOT_YET_VALID
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == DocumentStatus.VALID:
+            return
+        if value == DocumentStatus.EXPIRED:
+            return
+        if value == DocumentStatus.NOT_YET_VALID:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == DocumentStatus.VALID:
+            buf.write_i32(1)
+        if value == DocumentStatus.EXPIRED:
+            buf.write_i32(2)
+        if value == DocumentStatus.NOT_YET_VALID:
+            buf.write_i32(3)
+
+
+
+@dataclass
+class DocumentInfo:
+    """
+    A document as the list shows it.
+"""
+    def __init__(self, *, id:str, kind:DocumentKind, title:str, holder:str, valid_until:typing.Optional[str], status:DocumentStatus, issuer:str):
+        self.id = id
+        self.kind = kind
+        self.title = title
+        self.holder = holder
+        self.valid_until = valid_until
+        self.status = status
+        self.issuer = issuer
+        
+        
+
+    
+    def __str__(self):
+        return "DocumentInfo(id={}, kind={}, title={}, holder={}, valid_until={}, status={}, issuer={})".format(self.id, self.kind, self.title, self.holder, self.valid_until, self.status, self.issuer)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.title != other.title:
+            return False
+        if self.holder != other.holder:
+            return False
+        if self.valid_until != other.valid_until:
+            return False
+        if self.status != other.status:
+            return False
+        if self.issuer != other.issuer:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDocumentInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DocumentInfo(
+            id=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterTypeDocumentKind.read(buf),
+            title=_UniffiFfiConverterString.read(buf),
+            holder=_UniffiFfiConverterString.read(buf),
+            valid_until=_UniffiFfiConverterOptionalString.read(buf),
+            status=_UniffiFfiConverterTypeDocumentStatus.read(buf),
+            issuer=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.id)
+        _UniffiFfiConverterTypeDocumentKind.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.title)
+        _UniffiFfiConverterString.check_lower(value.holder)
+        _UniffiFfiConverterOptionalString.check_lower(value.valid_until)
+        _UniffiFfiConverterTypeDocumentStatus.check_lower(value.status)
+        _UniffiFfiConverterString.check_lower(value.issuer)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.id, buf)
+        _UniffiFfiConverterTypeDocumentKind.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.title, buf)
+        _UniffiFfiConverterString.write(value.holder, buf)
+        _UniffiFfiConverterOptionalString.write(value.valid_until, buf)
+        _UniffiFfiConverterTypeDocumentStatus.write(value.status, buf)
+        _UniffiFfiConverterString.write(value.issuer, buf)
+
+@dataclass
+class DocumentDetail:
+    """
+    One document with all its fields, as JSON (`{ "full_name": ..., ... }`; health records are
+    FHIR R4 bundles).
+"""
+    def __init__(self, *, info:DocumentInfo, fields_json:str):
+        self.info = info
+        self.fields_json = fields_json
+        
+        
+
+    
+    def __str__(self):
+        return "DocumentDetail(info={}, fields_json={})".format(self.info, self.fields_json)
+    def __eq__(self, other):
+        if self.info != other.info:
+            return False
+        if self.fields_json != other.fields_json:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDocumentDetail(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DocumentDetail(
+            info=_UniffiFfiConverterTypeDocumentInfo.read(buf),
+            fields_json=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeDocumentInfo.check_lower(value.info)
+        _UniffiFfiConverterString.check_lower(value.fields_json)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeDocumentInfo.write(value.info, buf)
+        _UniffiFfiConverterString.write(value.fields_json, buf)
+
+class _UniffiFfiConverterMapStringString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, items):
+        for (key, value) in items.items():
+            _UniffiFfiConverterString.check_lower(key)
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, items, buf):
+        buf.write_i32(len(items))
+        for (key, value) in items.items():
+            _UniffiFfiConverterString.write(key, buf)
+            _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative map size")
+
+        # It would be nice to use a dict comprehension,
+        # but in Python 3.7 and before the evaluation order is not according to spec,
+        # so we we're reading the value before the key.
+        # This loop makes the order explicit: first reading the key, then the value.
+        d = {}
+        for i in range(count):
+            key = _UniffiFfiConverterString.read(buf)
+            val = _UniffiFfiConverterString.read(buf)
+            d[key] = val
+        return d
+
+@dataclass
+class HttpRequest:
+    """
+    One request to the backend. Header names are lower case; `body` is JSON when present. It
+    carries signatures and personal data: never log it.
+"""
+    def __init__(self, *, method:str, url:str, headers:dict[str, str], body:typing.Optional[bytes], timeout_ms:int):
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout_ms = timeout_ms
+        
+        
+
+    
+    def __str__(self):
+        return "HttpRequest(method={}, url={}, headers={}, body={}, timeout_ms={})".format(self.method, self.url, self.headers, self.body, self.timeout_ms)
+    def __eq__(self, other):
+        if self.method != other.method:
+            return False
+        if self.url != other.url:
+            return False
+        if self.headers != other.headers:
+            return False
+        if self.body != other.body:
+            return False
+        if self.timeout_ms != other.timeout_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHttpRequest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HttpRequest(
+            method=_UniffiFfiConverterString.read(buf),
+            url=_UniffiFfiConverterString.read(buf),
+            headers=_UniffiFfiConverterMapStringString.read(buf),
+            body=_UniffiFfiConverterOptionalBytes.read(buf),
+            timeout_ms=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.method)
+        _UniffiFfiConverterString.check_lower(value.url)
+        _UniffiFfiConverterMapStringString.check_lower(value.headers)
+        _UniffiFfiConverterOptionalBytes.check_lower(value.body)
+        _UniffiFfiConverterUInt64.check_lower(value.timeout_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.method, buf)
+        _UniffiFfiConverterString.write(value.url, buf)
+        _UniffiFfiConverterMapStringString.write(value.headers, buf)
+        _UniffiFfiConverterOptionalBytes.write(value.body, buf)
+        _UniffiFfiConverterUInt64.write(value.timeout_ms, buf)
+
+class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u16"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**16
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u16()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u16(value)
+
+@dataclass
+class HttpResponse:
+    """
+    The backend's answer, whatever its status: return 4xx/5xx answers too, with their body.
+"""
+    def __init__(self, *, status:int, headers:dict[str, str], body:bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        
+        
+
+    
+    def __str__(self):
+        return "HttpResponse(status={}, headers={}, body={})".format(self.status, self.headers, self.body)
+    def __eq__(self, other):
+        if self.status != other.status:
+            return False
+        if self.headers != other.headers:
+            return False
+        if self.body != other.body:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHttpResponse(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HttpResponse(
+            status=_UniffiFfiConverterUInt16.read(buf),
+            headers=_UniffiFfiConverterMapStringString.read(buf),
+            body=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt16.check_lower(value.status)
+        _UniffiFfiConverterMapStringString.check_lower(value.headers)
+        _UniffiFfiConverterBytes.check_lower(value.body)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt16.write(value.status, buf)
+        _UniffiFfiConverterMapStringString.write(value.headers, buf)
+        _UniffiFfiConverterBytes.write(value.body, buf)
+
+@dataclass
+class LabelledField:
+    """
+    One field of a document for display, from its kind's declaration: apps render any kind from
+    these (labels, order, types) without a release. `value_json` is the value as JSON (dates
+    `YYYY-MM-DD`, bytes `{"bytes": n}`); for `object` it is a list of labelled fields, for `list`
+    a list of such lists, each field as `{name, label_vi, label_en, type, value, ...}`.
+"""
+    def __init__(self, *, name:str, label_vi:str, label_en:str, field_type:str, value_json:str, value_label_vi:typing.Optional[str], value_label_en:typing.Optional[str]):
+        self.name = name
+        self.label_vi = label_vi
+        self.label_en = label_en
+        self.field_type = field_type
+        self.value_json = value_json
+        self.value_label_vi = value_label_vi
+        self.value_label_en = value_label_en
+        
+        
+
+    
+    def __str__(self):
+        return "LabelledField(name={}, label_vi={}, label_en={}, field_type={}, value_json={}, value_label_vi={}, value_label_en={})".format(self.name, self.label_vi, self.label_en, self.field_type, self.value_json, self.value_label_vi, self.value_label_en)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label_vi != other.label_vi:
+            return False
+        if self.label_en != other.label_en:
+            return False
+        if self.field_type != other.field_type:
+            return False
+        if self.value_json != other.value_json:
+            return False
+        if self.value_label_vi != other.value_label_vi:
+            return False
+        if self.value_label_en != other.value_label_en:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeLabelledField(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return LabelledField(
+            name=_UniffiFfiConverterString.read(buf),
+            label_vi=_UniffiFfiConverterString.read(buf),
+            label_en=_UniffiFfiConverterString.read(buf),
+            field_type=_UniffiFfiConverterString.read(buf),
+            value_json=_UniffiFfiConverterString.read(buf),
+            value_label_vi=_UniffiFfiConverterOptionalString.read(buf),
+            value_label_en=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.label_vi)
+        _UniffiFfiConverterString.check_lower(value.label_en)
+        _UniffiFfiConverterString.check_lower(value.field_type)
+        _UniffiFfiConverterString.check_lower(value.value_json)
+        _UniffiFfiConverterOptionalString.check_lower(value.value_label_vi)
+        _UniffiFfiConverterOptionalString.check_lower(value.value_label_en)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.label_vi, buf)
+        _UniffiFfiConverterString.write(value.label_en, buf)
+        _UniffiFfiConverterString.write(value.field_type, buf)
+        _UniffiFfiConverterString.write(value.value_json, buf)
+        _UniffiFfiConverterOptionalString.write(value.value_label_vi, buf)
+        _UniffiFfiConverterOptionalString.write(value.value_label_en, buf)
+
+@dataclass
+class MdocBleOptions:
+    """
+    Which BLE modes the QR engagement offers (at least one).
+"""
+    def __init__(self, *, peripheral_server:bool, central_client:bool):
+        self.peripheral_server = peripheral_server
+        self.central_client = central_client
+        
+        
+
+    
+    def __str__(self):
+        return "MdocBleOptions(peripheral_server={}, central_client={})".format(self.peripheral_server, self.central_client)
+    def __eq__(self, other):
+        if self.peripheral_server != other.peripheral_server:
+            return False
+        if self.central_client != other.central_client:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocBleOptions(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocBleOptions(
+            peripheral_server=_UniffiFfiConverterBoolean.read(buf),
+            central_client=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.peripheral_server)
+        _UniffiFfiConverterBoolean.check_lower(value.central_client)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.peripheral_server, buf)
+        _UniffiFfiConverterBoolean.write(value.central_client, buf)
+
+@dataclass
+class MdocElement:
+    """
+    One disclosed element; `value_json` is its CBOR value as JSON (byte strings base64, dates
+    as text). Personal data: never log it.
+"""
+    def __init__(self, *, namespace:str, identifier:str, value_json:str):
+        self.namespace = namespace
+        self.identifier = identifier
+        self.value_json = value_json
+        
+        
+
+    
+    def __str__(self):
+        return "MdocElement(namespace={}, identifier={}, value_json={})".format(self.namespace, self.identifier, self.value_json)
+    def __eq__(self, other):
+        if self.namespace != other.namespace:
+            return False
+        if self.identifier != other.identifier:
+            return False
+        if self.value_json != other.value_json:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocElement(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocElement(
+            namespace=_UniffiFfiConverterString.read(buf),
+            identifier=_UniffiFfiConverterString.read(buf),
+            value_json=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.namespace)
+        _UniffiFfiConverterString.check_lower(value.identifier)
+        _UniffiFfiConverterString.check_lower(value.value_json)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.namespace, buf)
+        _UniffiFfiConverterString.write(value.identifier, buf)
+        _UniffiFfiConverterString.write(value.value_json, buf)
+
+@dataclass
+class MdocReaderIdentity:
+    """
+    The reader as its certificate names it, once its signature verified.
+"""
+    def __init__(self, *, subject:str, certificate:bytes):
+        self.subject = subject
+        self.certificate = certificate
+        
+        
+
+    
+    def __str__(self):
+        return "MdocReaderIdentity(subject={}, certificate={})".format(self.subject, self.certificate)
+    def __eq__(self, other):
+        if self.subject != other.subject:
+            return False
+        if self.certificate != other.certificate:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocReaderIdentity(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocReaderIdentity(
+            subject=_UniffiFfiConverterString.read(buf),
+            certificate=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.subject)
+        _UniffiFfiConverterBytes.check_lower(value.certificate)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.subject, buf)
+        _UniffiFfiConverterBytes.write(value.certificate, buf)
+
+class _UniffiFfiConverterOptionalTypeMdocReaderIdentity(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocReaderIdentity.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocReaderIdentity.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocReaderIdentity.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
+class MdocReaderAuthError(enum.Enum):
+    """
+    Why the reader is not authenticated.
+"""
+    
+    UNSIGNED = 0
+    
+    FORM = 1
+    
+    UNTRUSTED = 2
+    
+    EXPIRED = 3
+    
+    SIGNATURE = 4
+    
+    NOT_READER_CERTIFICATE = 5
+    
+
+
+class _UniffiFfiConverterTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MdocReaderAuthError.UNSIGNED
+        if variant == 2:
+            return MdocReaderAuthError.FORM
+        if variant == 3:
+            return MdocReaderAuthError.UNTRUSTED
+        if variant == 4:
+            return MdocReaderAuthError.EXPIRED
+        if variant == 5:
+            return MdocReaderAuthError.SIGNATURE
+        if variant == 6:
+            return MdocReaderAuthError.NOT_READER_CERTIFICATE
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == MdocReaderAuthError.UNSIGNED:
+            return
+        if value == MdocReaderAuthError.FORM:
+            return
+        if value == MdocReaderAuthError.UNTRUSTED:
+            return
+        if value == MdocReaderAuthError.EXPIRED:
+            return
+        if value == MdocReaderAuthError.SIGNATURE:
+            return
+        if value == MdocReaderAuthError.NOT_READER_CERTIFICATE:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == MdocReaderAuthError.UNSIGNED:
+            buf.write_i32(1)
+        if value == MdocReaderAuthError.FORM:
+            buf.write_i32(2)
+        if value == MdocReaderAuthError.UNTRUSTED:
+            buf.write_i32(3)
+        if value == MdocReaderAuthError.EXPIRED:
+            buf.write_i32(4)
+        if value == MdocReaderAuthError.SIGNATURE:
+            buf.write_i32(5)
+        if value == MdocReaderAuthError.NOT_READER_CERTIFICATE:
+            buf.write_i32(6)
+
+
+
+class _UniffiFfiConverterOptionalTypeMdocReaderAuthError(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocReaderAuthError.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocReaderAuthError.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocReaderAuthError.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class MdocRequestedElement:
+    """
+    One element a reader asks for, with its intent to retain it.
+"""
+    def __init__(self, *, namespace:str, identifier:str, intent_to_retain:bool):
+        self.namespace = namespace
+        self.identifier = identifier
+        self.intent_to_retain = intent_to_retain
+        
+        
+
+    
+    def __str__(self):
+        return "MdocRequestedElement(namespace={}, identifier={}, intent_to_retain={})".format(self.namespace, self.identifier, self.intent_to_retain)
+    def __eq__(self, other):
+        if self.namespace != other.namespace:
+            return False
+        if self.identifier != other.identifier:
+            return False
+        if self.intent_to_retain != other.intent_to_retain:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocRequestedElement(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocRequestedElement(
+            namespace=_UniffiFfiConverterString.read(buf),
+            identifier=_UniffiFfiConverterString.read(buf),
+            intent_to_retain=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.namespace)
+        _UniffiFfiConverterString.check_lower(value.identifier)
+        _UniffiFfiConverterBoolean.check_lower(value.intent_to_retain)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.namespace, buf)
+        _UniffiFfiConverterString.write(value.identifier, buf)
+        _UniffiFfiConverterBoolean.write(value.intent_to_retain, buf)
+
+class _UniffiFfiConverterSequenceTypeMdocRequestedElement(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMdocRequestedElement.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMdocRequestedElement.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMdocRequestedElement.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class MdocRequestedDocument:
+    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement], held:bool):
+        self.doc_type = doc_type
+        self.elements = elements
+        self.held = held
+        
+        
+
+    
+    def __str__(self):
+        return "MdocRequestedDocument(doc_type={}, elements={}, held={})".format(self.doc_type, self.elements, self.held)
+    def __eq__(self, other):
+        if self.doc_type != other.doc_type:
+            return False
+        if self.elements != other.elements:
+            return False
+        if self.held != other.held:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocRequestedDocument(
+            doc_type=_UniffiFfiConverterString.read(buf),
+            elements=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
+            held=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.doc_type)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.elements)
+        _UniffiFfiConverterBoolean.check_lower(value.held)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.doc_type, buf)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.elements, buf)
+        _UniffiFfiConverterBoolean.write(value.held, buf)
+
+class _UniffiFfiConverterSequenceTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMdocRequestedDocument.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMdocRequestedDocument.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMdocRequestedDocument.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class MdocPresentationRequest:
+    """
+    What the citizen is asked to approve.
+"""
+    def __init__(self, *, reader:typing.Optional[MdocReaderIdentity], reader_auth_error:typing.Optional[MdocReaderAuthError], documents:typing.List[MdocRequestedDocument]):
+        self.reader = reader
+        self.reader_auth_error = reader_auth_error
+        self.documents = documents
+        
+        
+
+    
+    def __str__(self):
+        return "MdocPresentationRequest(reader={}, reader_auth_error={}, documents={})".format(self.reader, self.reader_auth_error, self.documents)
+    def __eq__(self, other):
+        if self.reader != other.reader:
+            return False
+        if self.reader_auth_error != other.reader_auth_error:
+            return False
+        if self.documents != other.documents:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocPresentationRequest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocPresentationRequest(
+            reader=_UniffiFfiConverterOptionalTypeMdocReaderIdentity.read(buf),
+            reader_auth_error=_UniffiFfiConverterOptionalTypeMdocReaderAuthError.read(buf),
+            documents=_UniffiFfiConverterSequenceTypeMdocRequestedDocument.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalTypeMdocReaderIdentity.check_lower(value.reader)
+        _UniffiFfiConverterOptionalTypeMdocReaderAuthError.check_lower(value.reader_auth_error)
+        _UniffiFfiConverterSequenceTypeMdocRequestedDocument.check_lower(value.documents)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalTypeMdocReaderIdentity.write(value.reader, buf)
+        _UniffiFfiConverterOptionalTypeMdocReaderAuthError.write(value.reader_auth_error, buf)
+        _UniffiFfiConverterSequenceTypeMdocRequestedDocument.write(value.documents, buf)
+
+@dataclass
+class MdocReadRequest:
+    """
+    What to ask the holder for: one docType and its elements.
+"""
+    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement]):
+        self.doc_type = doc_type
+        self.elements = elements
+        
+        
+
+    
+    def __str__(self):
+        return "MdocReadRequest(doc_type={}, elements={})".format(self.doc_type, self.elements)
+    def __eq__(self, other):
+        if self.doc_type != other.doc_type:
+            return False
+        if self.elements != other.elements:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocReadRequest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocReadRequest(
+            doc_type=_UniffiFfiConverterString.read(buf),
+            elements=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.doc_type)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.elements)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.doc_type, buf)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.elements, buf)
+
+class _UniffiFfiConverterSequenceTypeMdocElement(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMdocElement.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMdocElement.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMdocElement.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class MdocVerdict:
+    """
+    The reader's verdict. `elements` is empty unless `valid`; `reasons` lists every failure.
+"""
+    def __init__(self, *, valid:bool, doc_type:str, elements:typing.List[MdocElement], reasons:typing.List[str], reader_authenticated:bool):
+        self.valid = valid
+        self.doc_type = doc_type
+        self.elements = elements
+        self.reasons = reasons
+        self.reader_authenticated = reader_authenticated
+        
+        
+
+    
+    def __str__(self):
+        return "MdocVerdict(valid={}, doc_type={}, elements={}, reasons={}, reader_authenticated={})".format(self.valid, self.doc_type, self.elements, self.reasons, self.reader_authenticated)
+    def __eq__(self, other):
+        if self.valid != other.valid:
+            return False
+        if self.doc_type != other.doc_type:
+            return False
+        if self.elements != other.elements:
+            return False
+        if self.reasons != other.reasons:
+            return False
+        if self.reader_authenticated != other.reader_authenticated:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocVerdict(
+            valid=_UniffiFfiConverterBoolean.read(buf),
+            doc_type=_UniffiFfiConverterString.read(buf),
+            elements=_UniffiFfiConverterSequenceTypeMdocElement.read(buf),
+            reasons=_UniffiFfiConverterSequenceString.read(buf),
+            reader_authenticated=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.valid)
+        _UniffiFfiConverterString.check_lower(value.doc_type)
+        _UniffiFfiConverterSequenceTypeMdocElement.check_lower(value.elements)
+        _UniffiFfiConverterSequenceString.check_lower(value.reasons)
+        _UniffiFfiConverterBoolean.check_lower(value.reader_authenticated)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.valid, buf)
+        _UniffiFfiConverterString.write(value.doc_type, buf)
+        _UniffiFfiConverterSequenceTypeMdocElement.write(value.elements, buf)
+        _UniffiFfiConverterSequenceString.write(value.reasons, buf)
+        _UniffiFfiConverterBoolean.write(value.reader_authenticated, buf)
+
+@dataclass
+class PendingActivation:
+    """
+    An activation waiting for its SMS code and chip read.
+"""
+    def __init__(self, *, activation_id:str, chip_challenge:bytes, expires_at:int):
+        self.activation_id = activation_id
+        self.chip_challenge = chip_challenge
+        self.expires_at = expires_at
+        
+        
+
+    
+    def __str__(self):
+        return "PendingActivation(activation_id={}, chip_challenge={}, expires_at={})".format(self.activation_id, self.chip_challenge, self.expires_at)
+    def __eq__(self, other):
+        if self.activation_id != other.activation_id:
+            return False
+        if self.chip_challenge != other.chip_challenge:
+            return False
+        if self.expires_at != other.expires_at:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePendingActivation(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PendingActivation(
+            activation_id=_UniffiFfiConverterString.read(buf),
+            chip_challenge=_UniffiFfiConverterBytes.read(buf),
+            expires_at=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.activation_id)
+        _UniffiFfiConverterBytes.check_lower(value.chip_challenge)
+        _UniffiFfiConverterUInt64.check_lower(value.expires_at)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.activation_id, buf)
+        _UniffiFfiConverterBytes.write(value.chip_challenge, buf)
+        _UniffiFfiConverterUInt64.write(value.expires_at, buf)
+
+class _UniffiFfiConverterSequenceBoolean(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterBoolean.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterBoolean.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterBoolean.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Presentation:
+    """
+    A QR ready to show. Draw `modules` (`size` × `size`, row-major, `true` = dark) with a quiet
+    zone of 4 light modules, or encode `text` with the platform's QR encoder at `ecc`.
+"""
+    def __init__(self, *, profile:Profile, text:str, qr_version:int, ecc:str, payload_bytes:int, expires_at:int, size:int, modules:typing.List[bool], fields:typing.List[DisclosedField], reused:bool, online:bool):
+        self.profile = profile
+        self.text = text
+        self.qr_version = qr_version
+        self.ecc = ecc
+        self.payload_bytes = payload_bytes
+        self.expires_at = expires_at
+        self.size = size
+        self.modules = modules
+        self.fields = fields
+        self.reused = reused
+        self.online = online
+        
+        
+
+    
+    def __str__(self):
+        return "Presentation(profile={}, text={}, qr_version={}, ecc={}, payload_bytes={}, expires_at={}, size={}, modules={}, fields={}, reused={}, online={})".format(self.profile, self.text, self.qr_version, self.ecc, self.payload_bytes, self.expires_at, self.size, self.modules, self.fields, self.reused, self.online)
+    def __eq__(self, other):
+        if self.profile != other.profile:
+            return False
+        if self.text != other.text:
+            return False
+        if self.qr_version != other.qr_version:
+            return False
+        if self.ecc != other.ecc:
+            return False
+        if self.payload_bytes != other.payload_bytes:
+            return False
+        if self.expires_at != other.expires_at:
+            return False
+        if self.size != other.size:
+            return False
+        if self.modules != other.modules:
+            return False
+        if self.fields != other.fields:
+            return False
+        if self.reused != other.reused:
+            return False
+        if self.online != other.online:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePresentation(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Presentation(
+            profile=_UniffiFfiConverterTypeProfile.read(buf),
+            text=_UniffiFfiConverterString.read(buf),
+            qr_version=_UniffiFfiConverterUInt8.read(buf),
+            ecc=_UniffiFfiConverterString.read(buf),
+            payload_bytes=_UniffiFfiConverterUInt64.read(buf),
+            expires_at=_UniffiFfiConverterUInt64.read(buf),
+            size=_UniffiFfiConverterUInt32.read(buf),
+            modules=_UniffiFfiConverterSequenceBoolean.read(buf),
+            fields=_UniffiFfiConverterSequenceTypeDisclosedField.read(buf),
+            reused=_UniffiFfiConverterBoolean.read(buf),
+            online=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeProfile.check_lower(value.profile)
+        _UniffiFfiConverterString.check_lower(value.text)
+        _UniffiFfiConverterUInt8.check_lower(value.qr_version)
+        _UniffiFfiConverterString.check_lower(value.ecc)
+        _UniffiFfiConverterUInt64.check_lower(value.payload_bytes)
+        _UniffiFfiConverterUInt64.check_lower(value.expires_at)
+        _UniffiFfiConverterUInt32.check_lower(value.size)
+        _UniffiFfiConverterSequenceBoolean.check_lower(value.modules)
+        _UniffiFfiConverterSequenceTypeDisclosedField.check_lower(value.fields)
+        _UniffiFfiConverterBoolean.check_lower(value.reused)
+        _UniffiFfiConverterBoolean.check_lower(value.online)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeProfile.write(value.profile, buf)
+        _UniffiFfiConverterString.write(value.text, buf)
+        _UniffiFfiConverterUInt8.write(value.qr_version, buf)
+        _UniffiFfiConverterString.write(value.ecc, buf)
+        _UniffiFfiConverterUInt64.write(value.payload_bytes, buf)
+        _UniffiFfiConverterUInt64.write(value.expires_at, buf)
+        _UniffiFfiConverterUInt32.write(value.size, buf)
+        _UniffiFfiConverterSequenceBoolean.write(value.modules, buf)
+        _UniffiFfiConverterSequenceTypeDisclosedField.write(value.fields, buf)
+        _UniffiFfiConverterBoolean.write(value.reused, buf)
+        _UniffiFfiConverterBoolean.write(value.online, buf)
+
+@dataclass
+class PresentationStock:
+    """
+    Unused presentation credentials left of one profile.
+"""
+    def __init__(self, *, profile:Profile, unused:int):
+        self.profile = profile
+        self.unused = unused
+        
+        
+
+    
+    def __str__(self):
+        return "PresentationStock(profile={}, unused={})".format(self.profile, self.unused)
+    def __eq__(self, other):
+        if self.profile != other.profile:
+            return False
+        if self.unused != other.unused:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePresentationStock(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PresentationStock(
+            profile=_UniffiFfiConverterTypeProfile.read(buf),
+            unused=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeProfile.check_lower(value.profile)
+        _UniffiFfiConverterUInt64.check_lower(value.unused)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeProfile.write(value.profile, buf)
+        _UniffiFfiConverterUInt64.write(value.unused, buf)
+
+@dataclass
+class SigningConsent:
+    """
+    What the consent screen shows before the passcode is asked.
+"""
+    def __init__(self, *, file_name:str, sha256_hex:str, size:int, relying_party:str, credential_id:str, signer:str):
+        self.file_name = file_name
+        self.sha256_hex = sha256_hex
+        self.size = size
+        self.relying_party = relying_party
+        self.credential_id = credential_id
+        self.signer = signer
+        
+        
+
+    
+    def __str__(self):
+        return "SigningConsent(file_name={}, sha256_hex={}, size={}, relying_party={}, credential_id={}, signer={})".format(self.file_name, self.sha256_hex, self.size, self.relying_party, self.credential_id, self.signer)
+    def __eq__(self, other):
+        if self.file_name != other.file_name:
+            return False
+        if self.sha256_hex != other.sha256_hex:
+            return False
+        if self.size != other.size:
+            return False
+        if self.relying_party != other.relying_party:
+            return False
+        if self.credential_id != other.credential_id:
+            return False
+        if self.signer != other.signer:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSigningConsent(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SigningConsent(
+            file_name=_UniffiFfiConverterString.read(buf),
+            sha256_hex=_UniffiFfiConverterString.read(buf),
+            size=_UniffiFfiConverterUInt64.read(buf),
+            relying_party=_UniffiFfiConverterString.read(buf),
+            credential_id=_UniffiFfiConverterString.read(buf),
+            signer=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.file_name)
+        _UniffiFfiConverterString.check_lower(value.sha256_hex)
+        _UniffiFfiConverterUInt64.check_lower(value.size)
+        _UniffiFfiConverterString.check_lower(value.relying_party)
+        _UniffiFfiConverterString.check_lower(value.credential_id)
+        _UniffiFfiConverterString.check_lower(value.signer)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.file_name, buf)
+        _UniffiFfiConverterString.write(value.sha256_hex, buf)
+        _UniffiFfiConverterUInt64.write(value.size, buf)
+        _UniffiFfiConverterString.write(value.relying_party, buf)
+        _UniffiFfiConverterString.write(value.credential_id, buf)
+        _UniffiFfiConverterString.write(value.signer, buf)
+
+@dataclass
+class SignedDocument:
+    """
+    A finished signature, already verified against the signing CA.
+"""
+    def __init__(self, *, cms:bytes, consent:SigningConsent, signing_time:int):
+        self.cms = cms
+        self.consent = consent
+        self.signing_time = signing_time
+        
+        
+
+    
+    def __str__(self):
+        return "SignedDocument(cms={}, consent={}, signing_time={})".format(self.cms, self.consent, self.signing_time)
+    def __eq__(self, other):
+        if self.cms != other.cms:
+            return False
+        if self.consent != other.consent:
+            return False
+        if self.signing_time != other.signing_time:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSignedDocument(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SignedDocument(
+            cms=_UniffiFfiConverterBytes.read(buf),
+            consent=_UniffiFfiConverterTypeSigningConsent.read(buf),
+            signing_time=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.cms)
+        _UniffiFfiConverterTypeSigningConsent.check_lower(value.consent)
+        _UniffiFfiConverterUInt64.check_lower(value.signing_time)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.cms, buf)
+        _UniffiFfiConverterTypeSigningConsent.write(value.consent, buf)
+        _UniffiFfiConverterUInt64.write(value.signing_time, buf)
+
+@dataclass
+class SigningCredential:
+    """
+    The account's remote signing credential.
+"""
+    def __init__(self, *, credential_id:str, subject:str, status:str, valid_from:int, valid_to:int, certificate:bytes):
+        self.credential_id = credential_id
+        self.subject = subject
+        self.status = status
+        self.valid_from = valid_from
+        self.valid_to = valid_to
+        self.certificate = certificate
+        
+        
+
+    
+    def __str__(self):
+        return "SigningCredential(credential_id={}, subject={}, status={}, valid_from={}, valid_to={}, certificate={})".format(self.credential_id, self.subject, self.status, self.valid_from, self.valid_to, self.certificate)
+    def __eq__(self, other):
+        if self.credential_id != other.credential_id:
+            return False
+        if self.subject != other.subject:
+            return False
+        if self.status != other.status:
+            return False
+        if self.valid_from != other.valid_from:
+            return False
+        if self.valid_to != other.valid_to:
+            return False
+        if self.certificate != other.certificate:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSigningCredential(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SigningCredential(
+            credential_id=_UniffiFfiConverterString.read(buf),
+            subject=_UniffiFfiConverterString.read(buf),
+            status=_UniffiFfiConverterString.read(buf),
+            valid_from=_UniffiFfiConverterUInt64.read(buf),
+            valid_to=_UniffiFfiConverterUInt64.read(buf),
+            certificate=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.credential_id)
+        _UniffiFfiConverterString.check_lower(value.subject)
+        _UniffiFfiConverterString.check_lower(value.status)
+        _UniffiFfiConverterUInt64.check_lower(value.valid_from)
+        _UniffiFfiConverterUInt64.check_lower(value.valid_to)
+        _UniffiFfiConverterBytes.check_lower(value.certificate)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.credential_id, buf)
+        _UniffiFfiConverterString.write(value.subject, buf)
+        _UniffiFfiConverterString.write(value.status, buf)
+        _UniffiFfiConverterUInt64.write(value.valid_from, buf)
+        _UniffiFfiConverterUInt64.write(value.valid_to, buf)
+        _UniffiFfiConverterBytes.write(value.certificate, buf)
+
+@dataclass
+class SigningRequest:
+    """
+    What the citizen is asked to sign: the file's name and bytes, and who asked for it.
+"""
+    def __init__(self, *, file_name:str, content:bytes, relying_party:str):
+        self.file_name = file_name
+        self.content = content
+        self.relying_party = relying_party
+        
+        
+
+    
+    def __str__(self):
+        return "SigningRequest(file_name={}, content={}, relying_party={})".format(self.file_name, self.content, self.relying_party)
+    def __eq__(self, other):
+        if self.file_name != other.file_name:
+            return False
+        if self.content != other.content:
+            return False
+        if self.relying_party != other.relying_party:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSigningRequest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SigningRequest(
+            file_name=_UniffiFfiConverterString.read(buf),
+            content=_UniffiFfiConverterBytes.read(buf),
+            relying_party=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.file_name)
+        _UniffiFfiConverterBytes.check_lower(value.content)
+        _UniffiFfiConverterString.check_lower(value.relying_party)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.file_name, buf)
+        _UniffiFfiConverterBytes.write(value.content, buf)
+        _UniffiFfiConverterString.write(value.relying_party, buf)
+
+@dataclass
+class SyncReport:
+    """
+    What a sync changed.
+"""
+    def __init__(self, *, updated:int, removed:int, unchanged:bool, revoked:bool, presentation_credentials:int, presentation_error:typing.Optional[str]):
+        self.updated = updated
+        self.removed = removed
+        self.unchanged = unchanged
+        self.revoked = revoked
+        self.presentation_credentials = presentation_credentials
+        self.presentation_error = presentation_error
+        
+        
+
+    
+    def __str__(self):
+        return "SyncReport(updated={}, removed={}, unchanged={}, revoked={}, presentation_credentials={}, presentation_error={})".format(self.updated, self.removed, self.unchanged, self.revoked, self.presentation_credentials, self.presentation_error)
+    def __eq__(self, other):
+        if self.updated != other.updated:
+            return False
+        if self.removed != other.removed:
+            return False
+        if self.unchanged != other.unchanged:
+            return False
+        if self.revoked != other.revoked:
+            return False
+        if self.presentation_credentials != other.presentation_credentials:
+            return False
+        if self.presentation_error != other.presentation_error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSyncReport(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SyncReport(
+            updated=_UniffiFfiConverterUInt64.read(buf),
+            removed=_UniffiFfiConverterUInt64.read(buf),
+            unchanged=_UniffiFfiConverterBoolean.read(buf),
+            revoked=_UniffiFfiConverterBoolean.read(buf),
+            presentation_credentials=_UniffiFfiConverterUInt64.read(buf),
+            presentation_error=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.updated)
+        _UniffiFfiConverterUInt64.check_lower(value.removed)
+        _UniffiFfiConverterBoolean.check_lower(value.unchanged)
+        _UniffiFfiConverterBoolean.check_lower(value.revoked)
+        _UniffiFfiConverterUInt64.check_lower(value.presentation_credentials)
+        _UniffiFfiConverterOptionalString.check_lower(value.presentation_error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.updated, buf)
+        _UniffiFfiConverterUInt64.write(value.removed, buf)
+        _UniffiFfiConverterBoolean.write(value.unchanged, buf)
+        _UniffiFfiConverterBoolean.write(value.revoked, buf)
+        _UniffiFfiConverterUInt64.write(value.presentation_credentials, buf)
+        _UniffiFfiConverterOptionalString.write(value.presentation_error, buf)
+
+class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "i64"
+    VALUE_MIN = -2**63
+    VALUE_MAX = 2**63
+
+    @staticmethod
+    def read(buf):
+        return buf.read_i64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i64(value)
+
+class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class SyncStatus:
+    def __init__(self, *, last_synced_ms:typing.Optional[int], last_attempt_ms:typing.Optional[int], pending:bool, last_error:typing.Optional[str]):
+        self.last_synced_ms = last_synced_ms
+        self.last_attempt_ms = last_attempt_ms
+        self.pending = pending
+        self.last_error = last_error
+        
+        
+
+    
+    def __str__(self):
+        return "SyncStatus(last_synced_ms={}, last_attempt_ms={}, pending={}, last_error={})".format(self.last_synced_ms, self.last_attempt_ms, self.pending, self.last_error)
+    def __eq__(self, other):
+        if self.last_synced_ms != other.last_synced_ms:
+            return False
+        if self.last_attempt_ms != other.last_attempt_ms:
+            return False
+        if self.pending != other.pending:
+            return False
+        if self.last_error != other.last_error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSyncStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SyncStatus(
+            last_synced_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            last_attempt_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            pending=_UniffiFfiConverterBoolean.read(buf),
+            last_error=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalInt64.check_lower(value.last_synced_ms)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.last_attempt_ms)
+        _UniffiFfiConverterBoolean.check_lower(value.pending)
+        _UniffiFfiConverterOptionalString.check_lower(value.last_error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalInt64.write(value.last_synced_ms, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.last_attempt_ms, buf)
+        _UniffiFfiConverterBoolean.write(value.pending, buf)
+        _UniffiFfiConverterOptionalString.write(value.last_error, buf)
+
+
+
+
+
+
+class TransactionKind(enum.Enum):
+    """
+    What a transaction log entry records.
+"""
+    
+    PRESENTATION = 0
+    """
+    A QR shown to a verifier (offline or online).
+"""
+    
+    SIGNING = 1
+    """
+    A remote signature authorised on this device.
+"""
+    
+    ACCOUNT = 2
+    """
+    Activation, device change, lock, unlock and other account events.
+"""
+    
+    ACCOMMODATION = 3
+    """
+    A stay a host reported to the police after scanning the citizen's accommodation QR.
+"""
+    
+
+
+class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return TransactionKind.PRESENTATION
+        if variant == 2:
+            return TransactionKind.SIGNING
+        if variant == 3:
+            return TransactionKind.ACCOUNT
+        if variant == 4:
+            return TransactionKind.ACCOMMODATION
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == TransactionKind.PRESENTATION:
+            return
+        if value == TransactionKind.SIGNING:
+            return
+        if value == TransactionKind.ACCOUNT:
+            return
+        if value == TransactionKind.ACCOMMODATION:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == TransactionKind.PRESENTATION:
+            buf.write_i32(1)
+        if value == TransactionKind.SIGNING:
+            buf.write_i32(2)
+        if value == TransactionKind.ACCOUNT:
+            buf.write_i32(3)
+        if value == TransactionKind.ACCOMMODATION:
+            buf.write_i32(4)
+
+
+
+
+
+
+
+
+class TransactionOutcome(enum.Enum):
+    """
+    How a transaction ended.
+"""
+    
+    SUCCESS = 0
+    
+    REFUSED = 1
+    
+    FAILED = 2
+    
+
+
+class _UniffiFfiConverterTypeTransactionOutcome(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return TransactionOutcome.SUCCESS
+        if variant == 2:
+            return TransactionOutcome.REFUSED
+        if variant == 3:
+            return TransactionOutcome.FAILED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == TransactionOutcome.SUCCESS:
+            return
+        if value == TransactionOutcome.REFUSED:
+            return
+        if value == TransactionOutcome.FAILED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == TransactionOutcome.SUCCESS:
+            buf.write_i32(1)
+        if value == TransactionOutcome.REFUSED:
+            buf.write_i32(2)
+        if value == TransactionOutcome.FAILED:
+            buf.write_i32(3)
+
+
+
+@dataclass
+class TransactionEntry:
+    """
+    One entry of the transaction log (what was shared or signed, never the values).
+"""
+    def __init__(self, *, at_ms:int, kind:TransactionKind, counterparty:str, profile:str, fields:typing.List[str], outcome:TransactionOutcome, detail:typing.Optional[str]):
+        self.at_ms = at_ms
+        self.kind = kind
+        self.counterparty = counterparty
+        self.profile = profile
+        self.fields = fields
+        self.outcome = outcome
+        self.detail = detail
+        
+        
+
+    
+    def __str__(self):
+        return "TransactionEntry(at_ms={}, kind={}, counterparty={}, profile={}, fields={}, outcome={}, detail={})".format(self.at_ms, self.kind, self.counterparty, self.profile, self.fields, self.outcome, self.detail)
+    def __eq__(self, other):
+        if self.at_ms != other.at_ms:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.counterparty != other.counterparty:
+            return False
+        if self.profile != other.profile:
+            return False
+        if self.fields != other.fields:
+            return False
+        if self.outcome != other.outcome:
+            return False
+        if self.detail != other.detail:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTransactionEntry(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return TransactionEntry(
+            at_ms=_UniffiFfiConverterInt64.read(buf),
+            kind=_UniffiFfiConverterTypeTransactionKind.read(buf),
+            counterparty=_UniffiFfiConverterString.read(buf),
+            profile=_UniffiFfiConverterString.read(buf),
+            fields=_UniffiFfiConverterSequenceString.read(buf),
+            outcome=_UniffiFfiConverterTypeTransactionOutcome.read(buf),
+            detail=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.at_ms)
+        _UniffiFfiConverterTypeTransactionKind.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.counterparty)
+        _UniffiFfiConverterString.check_lower(value.profile)
+        _UniffiFfiConverterSequenceString.check_lower(value.fields)
+        _UniffiFfiConverterTypeTransactionOutcome.check_lower(value.outcome)
+        _UniffiFfiConverterOptionalString.check_lower(value.detail)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.at_ms, buf)
+        _UniffiFfiConverterTypeTransactionKind.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.counterparty, buf)
+        _UniffiFfiConverterString.write(value.profile, buf)
+        _UniffiFfiConverterSequenceString.write(value.fields, buf)
+        _UniffiFfiConverterTypeTransactionOutcome.write(value.outcome, buf)
+        _UniffiFfiConverterOptionalString.write(value.detail, buf)
 
 @dataclass
 class WalletConfig:
@@ -10701,6 +10791,17 @@ class VerifierDeskProtocol(typing.Protocol):
     `eid.verifier`), its id is kept by the app.
 """
     
+    async def check_in(self, verifier: Verifier,text: str,check_in: str,check_out: str) -> CheckInReceipt:
+        """
+        Checks a guest in, as a host (a desk registered for `Profile.ACCOMMODATION`): `text`, the
+        guest's accommodation QR, is checked with `verifier` first (nothing is sent for a QR it
+        refuses: `Presentation`), then the stay from `check_in` to `check_out` (ISO dates, 1 to
+        366 nights; else `InvalidInput`) is recorded at the backend and its receipt checked. Fails
+        with `Backend { code: "unauthenticated" }` (an unregistered host), `Backend { code:
+        "not_allowed" }` (a desk that is not a host), `Network` (retry: the same QR gets the same
+        receipt), or `Backend { code: "bad_receipt" }`.
+"""
+        raise NotImplementedError
     async def redeem(self, text: str) -> Verdict:
         """
         Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
@@ -10804,6 +10905,41 @@ class VerifierDesk(VerifierDeskProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    async def check_in(self, verifier: Verifier,text: str,check_in: str,check_out: str) -> CheckInReceipt:
+        """
+        Checks a guest in, as a host (a desk registered for `Profile.ACCOMMODATION`): `text`, the
+        guest's accommodation QR, is checked with `verifier` first (nothing is sent for a QR it
+        refuses: `Presentation`), then the stay from `check_in` to `check_out` (ISO dates, 1 to
+        366 nights; else `InvalidInput`) is recorded at the backend and its receipt checked. Fails
+        with `Backend { code: "unauthenticated" }` (an unregistered host), `Backend { code:
+        "not_allowed" }` (a desk that is not a host), `Network` (retry: the same QR gets the same
+        receipt), or `Backend { code: "bad_receipt" }`.
+"""
+        
+        _UniffiFfiConverterTypeVerifier.check_lower(verifier)
+
+        _UniffiFfiConverterString.check_lower(text)
+
+        _UniffiFfiConverterString.check_lower(check_in)
+
+        _UniffiFfiConverterString.check_lower(check_out)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeVerifier.lower(verifier),
+            _UniffiFfiConverterString.lower(text),
+            _UniffiFfiConverterString.lower(check_in),
+            _UniffiFfiConverterString.lower(check_out),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeCheckInReceipt.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_check_in(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def redeem(self, text: str) -> Verdict:
         """
         Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
@@ -12161,6 +12297,8 @@ def verdict_reason_message(reason: VerdictReason) -> str:
 
 __all__ = [
     "InternalError",
+    "Profile",
+    "VerdictReason",
     "ChipStage",
     "AccessControl",
     "PassiveAuthStatus",
@@ -12168,10 +12306,8 @@ __all__ = [
     "DocumentKind",
     "DocumentStatus",
     "MdocReaderAuthError",
-    "Profile",
     "TransactionKind",
     "TransactionOutcome",
-    "VerdictReason",
     "AccountStatus",
     "ChipAccessKey",
     "Consent",
@@ -12186,10 +12322,12 @@ __all__ = [
     "SyncStep",
     "Activation",
     "CardQr",
+    "DisclosedField",
+    "Verdict",
+    "CheckInReceipt",
     "ChipProgress",
     "ChipReadOptions",
     "ChipSummary",
-    "DisclosedField",
     "DocumentInfo",
     "DocumentDetail",
     "HttpRequest",
@@ -12213,7 +12351,6 @@ __all__ = [
     "SyncReport",
     "SyncStatus",
     "TransactionEntry",
-    "Verdict",
     "WalletConfig",
     "kind_declaration_json",
     "kind_declarations_json",
