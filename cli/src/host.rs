@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct HostArgs {
-    /// Directory of this host's key store and registration.
+    /// Directory of this host's key store and registration (default: the current directory).
     #[arg(long, global = true, default_value = ".")]
     pub dir: PathBuf,
     #[arg(long, global = true, env = "EID_BACKEND")]
