@@ -196,6 +196,11 @@ impl App {
                 "DELETE FROM oidc_access_tokens WHERE expires_at < $1",
                 expired,
             ),
+            // Stays, a retention period after check-out (docs/adr/0048).
+            (
+                "DELETE FROM accommodation_stays WHERE check_out_day < $1",
+                now.div_euclid(86_400) - crate::accommodation::STAY_RETENTION_DAYS,
+            ),
         ] {
             deleted += sqlx::query(query)
                 .bind(cutoff)

@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 15] = match backend {
+    let files: [(i64, &'static str, &'static str); 16] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -113,6 +113,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "oidc",
                 include_str!("../migrations/sqlite/0012_oidc.sql"),
             ),
+            (
+                13,
+                "accommodation",
+                include_str!("../migrations/sqlite/0013_accommodation.sql"),
+            ),
             (14, "hub", include_str!("../migrations/sqlite/0014_hub.sql")),
             (
                 15,
@@ -120,9 +125,9 @@ fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/sqlite/0015_throttle_buckets.sql"),
             ),
             (
-                18,
+                16,
                 "reader certificates",
-                include_str!("../migrations/sqlite/0018_reader_certificates.sql"),
+                include_str!("../migrations/sqlite/0016_reader_certificates.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -187,6 +192,11 @@ fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/postgres/0012_oidc.sql"),
             ),
             (
+                13,
+                "accommodation",
+                include_str!("../migrations/postgres/0013_accommodation.sql"),
+            ),
+            (
                 14,
                 "hub",
                 include_str!("../migrations/postgres/0014_hub.sql"),
@@ -197,9 +207,9 @@ fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/postgres/0015_throttle_buckets.sql"),
             ),
             (
-                18,
+                16,
                 "reader certificates",
-                include_str!("../migrations/postgres/0018_reader_certificates.sql"),
+                include_str!("../migrations/postgres/0016_reader_certificates.sql"),
             ),
         ],
     };

@@ -248,7 +248,8 @@ client_requests!(
     eid_core::api::CredentialBatchRequest,
     eid_core::api::TokenRegistration,
     eid_core::api::ConsentRegister,
-    eid_core::api::ConsentStart
+    eid_core::api::ConsentStart,
+    eid_core::api::CheckInRequest
 );
 
 /// Every idempotent POST: the parsed body (else 400), then `run` over it at most once per

@@ -3,6 +3,7 @@
 //! evidence, document sync, trust and status lists, account lock. The wire contract is
 //! `eid_core::api`; the OpenAPI document (`openapi.json`) describes it for other clients.
 
+mod accommodation;
 mod account;
 mod activation;
 mod app;
@@ -91,6 +92,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::STATUS_LIST_JWT),
     ("post", paths::TOKEN_REDEEM),
     ("post", paths::ADMIN_VERIFIERS),
+    // Accommodation notices (docs/adr/0048).
+    ("post", paths::ACCOMMODATION_CHECK_INS),
+    ("get", paths::ACCOMMODATION_NOTICES),
     // The relying-party hub (issue 16, docs/adr/0036).
     ("post", paths::ADMIN_RELYING_PARTIES),
     ("get", paths::ADMIN_RELYING_PARTIES),
@@ -178,6 +182,8 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("get", paths::STATUS_LIST_JWT) => get(lists::status_list_jwt),
         ("post", paths::TOKEN_REDEEM) => post(presentation::redeem),
         ("post", paths::ADMIN_VERIFIERS) => post(presentation::register_verifier),
+        ("post", paths::ACCOMMODATION_CHECK_INS) => post(accommodation::check_in),
+        ("get", paths::ACCOMMODATION_NOTICES) => get(accommodation::notices),
         ("post", paths::ADMIN_RELYING_PARTIES) => post(relying_parties::register),
         ("get", paths::ADMIN_RELYING_PARTIES) => get(relying_parties::list),
         ("get", paths::ADMIN_RELYING_PARTY) => get(relying_parties::get),

@@ -103,18 +103,31 @@ pub fn sign_status_list(
     let mut encoded = Vec::new();
     ciborium::into_writer(&payload, &mut encoded)
         .map_err(|_| Error::Registry("status list encoding".into()))?;
+    police_signed(key, STATUS_LIST_CONTENT_TYPE, encoded, "status list")
+}
+
+/// `payload` signed by `key` (the police issuer) as a tagged COSE_Sign1 with `content_type`
+/// and the key's certificate in x5chain: the form of the status list, the relying-party
+/// registry and accommodation receipts (`eid_core::verify`'s `police_signed_payload` checks
+/// it). `what` names the document in errors.
+pub(crate) fn police_signed(
+    key: &IssuerKey,
+    content_type: &'static str,
+    payload: Vec<u8>,
+    what: &str,
+) -> Result<Vec<u8>, Error> {
     let protected = Protected {
-        content_type: Some(STATUS_LIST_CONTENT_TYPE),
+        content_type: Some(content_type),
         x5chain: Some(key.certificate()),
         ..Protected::default()
     };
     // RFC 9053 §2.1: r || s, low-S (IssuerKey::sign_raw).
-    cose::sign_es256(&protected, encoded, Tagging::Tagged, |tbs| {
+    cose::sign_es256(&protected, payload, Tagging::Tagged, |tbs| {
         key.sign_raw(tbs)
     })
     .map_err(|e| match e {
-        SignError::Signer(_) => Error::Registry("status list signature".into()),
-        SignError::Encoding => Error::Registry("status list encoding".into()),
+        SignError::Signer(_) => Error::Registry(format!("{what} signature")),
+        SignError::Encoding => Error::Registry(format!("{what} encoding")),
     })
 }
 
@@ -159,6 +172,19 @@ pub type StatusListCache = Cache<(), SignedStatusList>;
 pub(crate) async fn current_jwt(state: &AppState) -> Result<String, Error> {
     let list = current(state).await?;
     String::from_utf8(list.jwt.to_vec()).map_err(|_| Error::Registry("status list".into()))
+}
+
+/// The current status list, checked against the backend's own trust list at `now`: what the
+/// backend's own offline checks read (accommodation check-ins, docs/adr/0048).
+pub(crate) async fn current_checked(
+    state: &AppState,
+    now: u64,
+) -> Result<eid_core::verify::StatusList, Error> {
+    let list = current(state).await?;
+    let answer: StatusListResponse =
+        serde_json::from_slice(&list.body).map_err(|_| Error::Registry("status list".into()))?;
+    eid_core::verify::StatusList::from_signed(&answer.signed.0, &state.keys.trust_list, now)
+        .map_err(|e| Error::Registry(format!("status list: {e}")))
 }
 
 async fn current(state: &AppState) -> Result<Arc<SignedStatusList>, Error> {

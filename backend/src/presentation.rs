@@ -44,12 +44,15 @@ const MAX_VERIFIER_NAME: usize = 100;
 /// The record cache is dropped when it grows past this many entries (and on every prune).
 const MAX_CACHED_RECORDS: usize = 100_000;
 
-/// A registered verifier, as redemption needs it.
+/// A registered verifier, as redemption and check-ins (a host is a verifier registered for the
+/// `accommodation` profile, docs/adr/0048) need it.
 #[derive(Debug)]
-struct Verifier {
+pub(crate) struct Verifier {
     /// SEC1 uncompressed point (what ring verifies with).
-    key: Vec<u8>,
-    profiles: Vec<Profile>,
+    pub(crate) key: Vec<u8>,
+    pub(crate) profiles: Vec<Profile>,
+    /// The desk's label, for people (a host's name on its receipts).
+    pub(crate) name: String,
 }
 
 /// In-memory caches of the hot redemption path. Both hold only what the database holds and
@@ -348,14 +351,17 @@ async fn register_inner(
 }
 
 /// The verifier `id`, from the cache or the database.
-async fn verifier(state: &AppState, id: &str) -> Result<Option<Arc<Verifier>>, ApiFailure> {
+pub(crate) async fn verifier(
+    state: &AppState,
+    id: &str,
+) -> Result<Option<Arc<Verifier>>, ApiFailure> {
     let cache = &state.presentation.verifiers;
     if let Some(v) = cache.read().ok().and_then(|c| c.get(id).cloned()) {
         state.presentation.verifier_counters.hits.inc();
         return Ok(Some(v));
     }
     state.presentation.verifier_counters.misses.inc();
-    let Some(row) = sqlx::query("SELECT public_key, profiles FROM verifiers WHERE id = $1")
+    let Some(row) = sqlx::query("SELECT public_key, profiles, name FROM verifiers WHERE id = $1")
         .bind(id)
         .fetch_optional(state.store.pool())
         .await?
@@ -371,6 +377,7 @@ async fn verifier(state: &AppState, id: &str) -> Result<Option<Arc<Verifier>>, A
             .as_bytes()
             .to_vec(),
         profiles: profiles.split(',').filter_map(Profile::parse).collect(),
+        name: row.try_get(2)?,
     });
     if let Ok(mut c) = cache.write() {
         c.insert(id.to_owned(), v.clone());

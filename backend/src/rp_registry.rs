@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use eid_core::api::{B64, RpPublic, RpRegistryDocument, RpRegistryResponse};
 use eid_core::credential::IssuerKey;
 use eid_core::verify::rp_registry::{RP_REGISTRY_CONTENT_TYPE, RP_REGISTRY_URI};
-use eid_crypto::cose::{self, Protected, SignError, Tagging};
 use sqlx::Row;
 use std::sync::Arc;
 
@@ -44,18 +43,7 @@ pub type RegistryCache = Cache<(), SignedRegistry>;
 pub fn sign_registry(key: &IssuerKey, doc: &RpRegistryDocument) -> Result<Vec<u8>, Error> {
     let payload =
         serde_json::to_vec(doc).map_err(|_| Error::Registry("registry encoding".into()))?;
-    let protected = Protected {
-        content_type: Some(RP_REGISTRY_CONTENT_TYPE),
-        x5chain: Some(key.certificate()),
-        ..Protected::default()
-    };
-    cose::sign_es256(&protected, payload, Tagging::Tagged, |tbs| {
-        key.sign_raw(tbs)
-    })
-    .map_err(|e| match e {
-        SignError::Signer(_) => Error::Registry("registry signature".into()),
-        SignError::Encoding => Error::Registry("registry encoding".into()),
-    })
+    crate::lists::police_signed(key, RP_REGISTRY_CONTENT_TYPE, payload, "registry")
 }
 
 async fn sign_current(state: &AppState) -> Result<SignedRegistry, Error> {

@@ -456,6 +456,53 @@ fn openapi_schemas_match_the_contract_types() {
         })
         .unwrap(),
     ));
+    // Accommodation notices (docs/adr/0048).
+    samples.extend([
+        (
+            "CheckInRequest",
+            serde_json::to_value(CheckInRequest {
+                client_request_id: "c".into(),
+                presentation: "VN1:...".into(),
+                check_in: "2026-12-04".into(),
+                check_out: "2026-12-06".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "CheckInAnswer",
+            serde_json::to_value(CheckInAnswer {
+                receipt_id: "LT-1".into(),
+                signed: b(),
+            })
+            .unwrap(),
+        ),
+        (
+            "AccommodationReceipt",
+            serde_json::to_value(AccommodationReceipt {
+                receipt: "urn:x".into(),
+                receipt_id: "LT-1".into(),
+                host_id: "VRF-1".into(),
+                host_name: "Khách sạn Sen".into(),
+                check_in: "2026-12-04".into(),
+                check_out: "2026-12-06".into(),
+                recorded_at: 1,
+                presentation_digest: "00".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "AccommodationNotices",
+            serde_json::to_value(AccommodationNotices { notices: vec![] }).unwrap(),
+        ),
+        (
+            "AccommodationNotice",
+            serde_json::to_value(AccommodationNotice {
+                seq: 1,
+                signed: b(),
+            })
+            .unwrap(),
+        ),
+    ]);
     for (name, value) in samples {
         let schema = &doc["components"]["schemas"][name];
         let mut documented: Vec<&str> = schema["properties"]

@@ -4,7 +4,7 @@
 use crate::http::HttpTransportError;
 use eid_core::account::AccountError;
 use eid_core::api::ErrorCode;
-use eid_core::client::{ClientError, RedeemError};
+use eid_core::client::{CheckInError, ClientError, RedeemError};
 use eid_core::credential::TrustListError;
 use eid_core::keys::KeyError;
 use eid_core::mdoc::transport::ble::BleError;
@@ -292,6 +292,28 @@ impl From<RedeemError> for EidError {
             },
             RedeemError::Unreadable(p) => p.into(),
             RedeemError::Backend(s) => s.into(),
+        }
+    }
+}
+
+/// A check-in a host could not record (docs/adr/0048).
+impl From<CheckInError> for EidError {
+    fn from(e: CheckInError) -> Self {
+        let backend = |code: &str, e: &CheckInError| EidError::Backend {
+            code: code.into(),
+            detail: e.to_string(),
+        };
+        match e {
+            CheckInError::Refused(_) => EidError::Presentation {
+                reason: e.to_string(),
+            },
+            CheckInError::BadStay => EidError::InvalidInput {
+                reason: e.to_string(),
+            },
+            CheckInError::HostNotRegistered => backend("unauthenticated", &e),
+            CheckInError::NotAHost => backend("not_allowed", &e),
+            CheckInError::BadReceipt(_) => backend("bad_receipt", &e),
+            CheckInError::BackendRefused(c) | CheckInError::BackendUnreachable(c) => c.into(),
         }
     }
 }

@@ -47,7 +47,9 @@ pub use mdoc_read::{
 pub use passcode::Passcode;
 pub use present::{Consent, DisclosedField, Presentation, PresentationStock, Profile};
 pub use signing::{SignedDocument, SigningConsent, SigningCredential, SigningRequest};
-pub use verify::{Verdict, VerdictReason, Verifier, VerifierDesk, verdict_reason_message};
+pub use verify::{
+    CheckInReceipt, Verdict, VerdictReason, Verifier, VerifierDesk, verdict_reason_message,
+};
 pub use wallet::{
     AccountStatus, Activation, DocumentDetail, DocumentInfo, DocumentKind, DocumentStatus,
     LabelledField, PendingActivation, SyncListener, SyncReport, SyncStatus, SyncStep,

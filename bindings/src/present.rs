@@ -24,6 +24,9 @@ pub enum Profile {
     AgeOver18,
     /// Every identity field but the photo.
     Full,
+    /// Accommodation notice at a hotel or hospital: name, ID number, date of birth, permanent
+    /// address.
+    Accommodation,
 }
 
 /// How the citizen confirmed an offline presentation. The passcode is a [`Passcode`] object,

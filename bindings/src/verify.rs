@@ -9,8 +9,8 @@ use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::present::{DisclosedField, Profile, disclosed};
 use crate::run::{logged, on_runtime};
 use eid_core::api::{B64, VerifierRegistration};
-use eid_core::client::{BackendClient, KeyStoreVerifier, redeem};
-use eid_core::credential::TrustList;
+use eid_core::client::{BackendClient, KeyStoreVerifier, Stay, redeem};
+use eid_core::credential::{Date, TrustList};
 use eid_core::verify::{self as core, StatusList};
 use std::sync::Arc;
 
@@ -186,6 +186,24 @@ impl Verifier {
     }
 }
 
+/// A guest checked in by a host (docs/adr/0048): the receipt, checked against the trust list,
+/// this host, the dates and the QR, and the guest's fields as the verifier read them. No
+/// `Debug`: the guest's fields are personal data.
+#[derive(uniffi::Record)]
+pub struct CheckInReceipt {
+    pub receipt_id: String,
+    pub host_id: String,
+    pub host_name: String,
+    /// ISO dates (`YYYY-MM-DD`).
+    pub check_in: String,
+    pub check_out: String,
+    /// Unix seconds the backend recorded the stay.
+    pub recorded_at: u64,
+    pub guest: Verdict,
+    /// The receipt as signed (COSE_Sign1 by the police issuer), to keep.
+    pub signed: Vec<u8>,
+}
+
 /// A verifier desk registered at the backend: its key lives in the desk's `KeyStore` (alias
 /// `eid.verifier`), its id is kept by the app.
 #[derive(uniffi::Object)]
@@ -283,6 +301,55 @@ impl VerifierDesk {
         on_runtime("redeem", async move {
             let verdict = redeem(&backend, &*signer, &text, now_s()).await?;
             Ok(verdict.into())
+        })
+        .await
+    }
+
+    /// Checks a guest in, as a host (a desk registered for `Profile.ACCOMMODATION`): `text`, the
+    /// guest's accommodation QR, is checked with `verifier` first (nothing is sent for a QR it
+    /// refuses: `Presentation`), then the stay from `check_in` to `check_out` (ISO dates, 1 to
+    /// 366 nights; else `InvalidInput`) is recorded at the backend and its receipt checked. Fails
+    /// with `Backend { code: "unauthenticated" }` (an unregistered host), `Backend { code:
+    /// "not_allowed" }` (a desk that is not a host), `Network` (retry: the same QR gets the same
+    /// receipt), or `Backend { code: "bad_receipt" }`.
+    pub async fn check_in(
+        &self,
+        verifier: Arc<Verifier>,
+        text: String,
+        check_in: String,
+        check_out: String,
+    ) -> Result<CheckInReceipt, EidError> {
+        let (signer, backend) = (self.signer.clone(), self.backend.clone());
+        let date = |s: &str| {
+            Date::parse_iso(s).ok_or_else(|| EidError::InvalidInput {
+                reason: "dates must be YYYY-MM-DD".into(),
+            })
+        };
+        let stay = Stay {
+            check_in: date(&check_in)?,
+            check_out: date(&check_out)?,
+        };
+        on_runtime("check_in", async move {
+            let done = eid_core::client::check_in(
+                &backend,
+                &verifier.inner,
+                &*signer,
+                &text,
+                stay,
+                now_s(),
+            )
+            .await?;
+            let s = done.receipt.statement;
+            Ok(CheckInReceipt {
+                receipt_id: s.receipt_id,
+                host_id: s.host_id,
+                host_name: s.host_name,
+                check_in: s.check_in,
+                check_out: s.check_out,
+                recorded_at: s.recorded_at,
+                guest: done.verdict.into(),
+                signed: done.signed,
+            })
         })
         .await
     }

@@ -190,6 +190,8 @@ pub enum TransactionKind {
     Signing,
     /// Activation, device change, lock, unlock and other account events.
     Account,
+    /// A stay a host reported to the police after scanning the citizen's accommodation QR.
+    Accommodation,
 }
 
 pub type TransactionOutcome = eid_core::transactions::Outcome;

@@ -11,6 +11,7 @@ mod context;
 mod demo;
 mod dev;
 mod fixtures;
+mod host;
 mod mdoc;
 mod output;
 mod rp;
@@ -69,6 +70,8 @@ enum Command {
     Verifier(verify::desk::VerifierArgs),
     /// Check a presentation QR as a verifier (exit 0 valid, 1 invalid).
     Verify(verify::VerifyArgs),
+    /// A hotel's or hospital's desk: register it, check guests in (accommodation notices).
+    Host(host::HostArgs),
     /// The whole journey, timed: backend, activation with a simulated CCCD, sync, airport and
     /// clinic QR codes verified.
     Demo {
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => server::serve::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Verifier(args) => verify::desk::run(args),
+        Command::Host(args) => host::run(args),
         Command::Rp(args) => rp::run(args),
         Command::Demo { no_qr } => demo::run(no_qr),
         Command::QrSizes { json } => dev::qr::sizes(json),

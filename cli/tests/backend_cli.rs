@@ -262,6 +262,89 @@ fn online_token_redeemed_once_by_a_registered_desk() {
     );
 }
 
+/// A hotel registers as a host, a guest shows an accommodation QR, the hotel checks them in
+/// (an airport QR is refused), and the guest's log shows the notice after sync (docs/adr/0048).
+#[test]
+fn a_hotel_checks_a_guest_in_and_the_guest_sees_it_in_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "cli-admin"]);
+    let w = tmp.path().join("wallet");
+    let guest = citizen(5);
+    assert_ok(&activate(&w, &url, "246810", &guest));
+    let hotel = tmp.path().join("hotel");
+    let hotel = hotel.to_str().unwrap();
+    assert_ok(&eid(&[
+        "host",
+        "--dir",
+        hotel,
+        "--backend",
+        &url,
+        "register",
+        "--admin-token",
+        "cli-admin",
+        "--name",
+        "Khách sạn Sen",
+    ]));
+    let qr = |profile: &str| {
+        let out = wallet(
+            &w,
+            &url,
+            "246810",
+            &["present", "--profile", profile, "--json"],
+        );
+        assert_ok(&out);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["text"].as_str().unwrap().to_owned()
+    };
+    let checkin = |text: &str| {
+        let out = eid(&[
+            "host",
+            "checkin",
+            "--dir",
+            hotel,
+            "--backend",
+            &url,
+            "--text",
+            text,
+            "--nights",
+            "2",
+            "--json",
+        ]);
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), v)
+    };
+    let (code, v) = checkin(&qr("airport"));
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        (v["recorded"].as_bool(), v["error"].as_str()),
+        (Some(false), Some("qr_refused"))
+    );
+    assert!(v["reasons"][0].as_str().unwrap().contains("profile"), "{v}");
+    let (code, v) = checkin(&qr("accommodation"));
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["recorded"], true);
+    assert_eq!(v["host_name"], "Khách sạn Sen");
+    assert_eq!(v["guest"]["id_number"], guest.0.as_str());
+    assert_eq!(v["guest"].as_object().unwrap().len(), 4);
+    let receipt_id = v["receipt_id"].as_str().unwrap().to_owned();
+
+    assert_ok(&wallet(&w, &url, "246810", &["sync"]));
+    let log = wallet(&w, &url, "246810", &["log", "--json"]);
+    assert_ok(&log);
+    let log: Value = serde_json::from_slice(&log.stdout).unwrap();
+    let notices: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "accommodation")
+        .collect();
+    assert_eq!(notices.len(), 1, "{log}");
+    assert_eq!(notices[0]["counterparty"], "Khách sạn Sen");
+    assert!(notices[0]["detail"].as_str().unwrap().contains(&receipt_id));
+}
+
 /// A desk that fetched the lists with `--cache` keeps rejecting a revoked wallet's QR after the
 /// backend goes away; without the cache the same QR would pass with "revocation not checked".
 #[test]

@@ -113,6 +113,14 @@ fn sizes_and_demo() {
         .unwrap();
     assert!(airport["payload_bytes"].as_u64().unwrap() <= 330);
     assert!(airport["qr_version"].as_u64().unwrap() <= 13);
+    // The accommodation notice's QR (issue 18) is in the table and as small as the airport's.
+    let accommodation = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == "accommodation" && r["nonce"] == false)
+        .unwrap();
+    assert!(accommodation["qr_version"].as_u64().unwrap() <= 13);
 
     let demo = eid(&["demo", "--no-qr"]);
     let stdout = String::from_utf8_lossy(&demo.stdout);

@@ -80,6 +80,11 @@ pub mod paths {
     pub const RELYING_PARTIES: &str = "/v1/relying-parties";
     /// The citizen's hub-mediated disclosures (device-signed, docs/adr/0050).
     pub const DISCLOSURES: &str = "/v1/disclosures";
+    /// Accommodation notices (docs/adr/0048): a host's check-in (host-signed, i.e. signed by
+    /// a verifier registered for the `accommodation` profile), and the guest's notices
+    /// (device-signed).
+    pub const ACCOMMODATION_CHECK_INS: &str = "/v1/accommodation/check-ins";
+    pub const ACCOMMODATION_NOTICES: &str = "/v1/accommodation/notices";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
     pub const OPENAPI: &str = "/openapi.json";
 }
@@ -314,6 +319,72 @@ pub struct VerifierRegistration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifierRegistered {
     pub verifier_id: String,
+}
+
+/// POST /v1/accommodation/check-ins (verifier-signed by a host: a verifier registered for the
+/// `accommodation` profile; docs/adr/0048): the guest's offline `accommodation` QR and the stay.
+/// The backend checks the QR itself, records the stay for the police and answers a receipt.
+/// The same QR from the same host gets the same receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInRequest {
+    pub client_request_id: String,
+    /// The scanned QR text (`VN1:...`, profile `accommodation`).
+    pub presentation: String,
+    /// ISO dates (`YYYY-MM-DD`, the host's local calendar).
+    pub check_in: String,
+    pub check_out: String,
+}
+
+/// The answer of a check-in: the receipt, signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInAnswer {
+    pub receipt_id: String,
+    /// COSE_Sign1 (tagged) by the police issuer over the JSON of [`AccommodationReceipt`],
+    /// checked like the status list (`eid_core::verify::accommodation`).
+    pub signed: B64,
+}
+
+/// What an accommodation receipt says: who reported which stay when. It names the guest only
+/// through the digest of the QR the host scanned (the host holds the QR; nobody else learns
+/// the guest from a receipt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccommodationReceipt {
+    /// Always `eid_core::verify::accommodation::RECEIPT_URI`.
+    pub receipt: String,
+    pub receipt_id: String,
+    pub host_id: String,
+    pub host_name: String,
+    pub check_in: String,
+    pub check_out: String,
+    /// Unix seconds the backend recorded the stay.
+    pub recorded_at: u64,
+    /// Hex SHA-256 of the QR's canonical text ([`presentation_digest`]).
+    pub presentation_digest: String,
+}
+
+/// GET /v1/accommodation/notices?after=SEQ (device-signed): the stays hosts reported for this
+/// account's citizen, after the wallet's cursor, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccommodationNotices {
+    /// At most [`MAX_NOTICES_PAGE`]; a full page means more may follow.
+    pub notices: Vec<AccommodationNotice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccommodationNotice {
+    /// The cursor: the wallet asks for notices after the last one it logged.
+    pub seq: u64,
+    /// The receipt the host got (see [`CheckInAnswer::signed`]).
+    pub signed: B64,
+}
+
+/// The most notices one answer carries.
+pub const MAX_NOTICES_PAGE: usize = 100;
+
+/// Hex SHA-256 of a presentation QR's text: how a receipt names the QR it was made for.
+pub fn presentation_digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// GET /v1/trust-list: the issuer trust list (CBOR of `credential::TrustList`) and the CSCA

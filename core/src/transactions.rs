@@ -13,6 +13,9 @@ pub enum TransactionKind {
     Signing,
     /// Activation, device change, lock, unlock and other account events.
     Account,
+    /// A stay a host (hotel, hospital) reported to the police after scanning the citizen's
+    /// `accommodation` QR (docs/adr/0048), synced from the backend.
+    Accommodation,
 }
 
 /// How it ended.

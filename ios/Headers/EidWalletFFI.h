@@ -928,6 +928,11 @@ uint64_t uniffi_eid_ffi_fn_constructor_verifierdesk_open(RustBuffer backend_url,
 uint64_t uniffi_eid_ffi_fn_constructor_verifierdesk_register(RustBuffer backend_url, uint64_t key_store, RustBuffer admin_token, RustBuffer name, RustBuffer profiles, uint64_t http
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIERDESK_CHECK_IN
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIERDESK_CHECK_IN
+uint64_t uniffi_eid_ffi_fn_method_verifierdesk_check_in(uint64_t ptr, uint64_t verifier, RustBuffer text, RustBuffer check_in, RustBuffer check_out
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIERDESK_REDEEM
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_VERIFIERDESK_REDEEM
 uint64_t uniffi_eid_ffi_fn_method_verifierdesk_redeem(uint64_t ptr, RustBuffer text
@@ -1742,6 +1747,12 @@ uint16_t uniffi_eid_ffi_checksum_method_mdocblereader_verdict(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_OFFLINE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_OFFLINE
 uint16_t uniffi_eid_ffi_checksum_method_verifier_verify_offline(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIERDESK_CHECK_IN
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_VERIFIERDESK_CHECK_IN
+uint16_t uniffi_eid_ffi_checksum_method_verifierdesk_check_in(void
     
 );
 #endif

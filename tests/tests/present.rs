@@ -85,6 +85,19 @@ fn every_profile_round_trips_with_exactly_its_fields() {
             }
             Profile::Clinic => assert!(fields.contains_key("bhyt_code")),
             Profile::Driving => assert!(fields.contains_key("licence_classes")),
+            Profile::Accommodation => {
+                // JSON keys, sorted.
+                assert_eq!(
+                    names,
+                    [
+                        "date_of_birth",
+                        "full_name",
+                        "id_number",
+                        "place_of_residence"
+                    ]
+                );
+                assert_eq!(fields["place_of_residence"], c.place_of_residence.as_str());
+            }
         }
         // The QR's text is what the symbol encodes (alphanumeric mode, ECC M).
         assert_eq!(out.qr.text, out.text);

@@ -57,14 +57,27 @@ pub fn run(args: VerifierArgs) -> Result<ExitCode> {
         name,
         profiles,
     } = args.command;
-    let keys = open_key_store(&args.dir)?;
+    register(&args.dir, &args.backend, &admin_token, name, profiles)
+}
+
+/// The desk's key in `dir`, made once, registered at `backend` for `profiles` with the admin
+/// token; the registration kept in `dir` and printed (`eid verifier register`, `eid host
+/// register`).
+pub fn register(
+    dir: &Path,
+    backend: &str,
+    admin_token: &str,
+    name: String,
+    profiles: Vec<String>,
+) -> Result<ExitCode> {
+    let keys = open_key_store(dir)?;
     let public_key = match keys.public_key(ALIAS)? {
         Some(k) => k,
         None => keys.create_signing_key(ALIAS)?,
     };
-    let client = client(&args.backend)?;
+    let client = client(backend)?;
     let registered = block_on(client.register_verifier(
-        &admin_token,
+        admin_token,
         &VerifierRegistration {
             name: name.clone(),
             public_key: B64(public_key),
@@ -76,7 +89,7 @@ pub fn run(args: VerifierArgs) -> Result<ExitCode> {
         name,
         profiles,
     };
-    let path = args.dir.join(FILE);
+    let path = dir.join(FILE);
     std::fs::write(&path, serde_json::to_vec_pretty(&desk)?)
         .with_context(|| path.display().to_string())?;
     print_json(&desk)?;

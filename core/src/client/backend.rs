@@ -611,6 +611,41 @@ impl BackendClient {
         serde_json::from_slice(&resp.body).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// A host's check-in of a guest (docs/adr/0048), signed by the host's verifier key. Retried
+    /// with the same client_request_id (the backend answers a retry with the first receipt).
+    pub async fn accommodation_check_in(
+        &self,
+        signer: &dyn VerifierSigner,
+        request: &api::CheckInRequest,
+    ) -> Result<api::CheckInAnswer, ClientError> {
+        let body = serde_json::to_vec(request).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let options = CallOptions {
+            signer: Some(Signer::Verifier(signer)),
+            replay_safe: true,
+            ..CallOptions::default()
+        };
+        let resp = self
+            .call_with(
+                Method::Post,
+                api::paths::ACCOMMODATION_CHECK_INS,
+                Some(body),
+                options,
+            )
+            .await?;
+        serde_json::from_slice(&resp.body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// The accommodation notices of the signer's citizen after `after` (a notice's `seq`).
+    pub async fn accommodation_notices(
+        &self,
+        signer: &dyn DeviceSigner,
+        after: u64,
+    ) -> Result<api::AccommodationNotices, ClientError> {
+        let path = format!("{}?after={after}", api::paths::ACCOMMODATION_NOTICES);
+        self.json(Method::Get, &path, None::<&()>, Some(signer))
+            .await
+    }
+
     /// Registers a verifier with the backend's admin token; not retried once sent (a retry
     /// could register it twice).
     pub async fn register_verifier(

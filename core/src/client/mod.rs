@@ -7,6 +7,7 @@
 
 mod backend;
 mod error;
+mod host;
 mod redeem;
 mod signer;
 #[cfg(feature = "http-ureq")]
@@ -14,6 +15,7 @@ pub(crate) mod ureq_transport;
 
 pub use backend::{BackendClient, Fetched, RetryPolicy, new_request_id};
 pub use error::ClientError;
+pub use host::{CheckIn, CheckInError, Stay, check_in};
 pub use redeem::{RedeemError, redeem};
 pub use signer::{DeviceSigner, KeyStoreVerifier, VerifierKey, VerifierSigner};
 #[cfg(feature = "http-ureq")]

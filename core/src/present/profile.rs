@@ -22,15 +22,19 @@ pub enum Profile {
     AgeOver18,
     /// Every identity field but the photo.
     Full,
+    /// Accommodation notice (thông báo lưu trú) at a hotel or hospital: name, ID number, date of
+    /// birth, permanent address (docs/adr/0048).
+    Accommodation,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 5] = [
+    pub const ALL: [Profile; 6] = [
         Profile::Airport,
         Profile::Clinic,
         Profile::Driving,
         Profile::AgeOver18,
         Profile::Full,
+        Profile::Accommodation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +44,7 @@ impl Profile {
             Profile::Driving => "driving",
             Profile::AgeOver18 => "age_over_18",
             Profile::Full => "full",
+            Profile::Accommodation => "accommodation",
         }
     }
 
@@ -55,6 +60,7 @@ impl Profile {
             Profile::Driving => 3,
             Profile::AgeOver18 => 4,
             Profile::Full => 5,
+            Profile::Accommodation => 6,
         }
     }
 
@@ -67,7 +73,9 @@ impl Profile {
     /// The document the profile is taken from; its issuer signs the profile's credentials.
     pub fn source(self) -> DocumentKind {
         match self {
-            Profile::Airport | Profile::AgeOver18 | Profile::Full => DocumentKind::Identity,
+            Profile::Airport | Profile::AgeOver18 | Profile::Full | Profile::Accommodation => {
+                DocumentKind::Identity
+            }
             Profile::Clinic => DocumentKind::HealthInsurance,
             Profile::Driving => DocumentKind::DrivingLicence,
         }
@@ -109,6 +117,7 @@ impl Profile {
                 IssueDate,
                 CardExpiry,
             ],
+            Profile::Accommodation => &[FullName, DateOfBirth, IdNumber, PlaceOfResidence],
         }
     }
 
@@ -121,6 +130,7 @@ impl Profile {
             Profile::Driving => &[LicenceNumber, LicenceClasses, Points],
             Profile::AgeOver18 => &[AgeOver18],
             Profile::Full => &[FullName, DateOfBirth, Sex, IdNumber, Nationality, IssueDate],
+            Profile::Accommodation => &[FullName, DateOfBirth, IdNumber, PlaceOfResidence],
         }
     }
 
@@ -617,6 +627,55 @@ mod tests {
             .unwrap();
         assert!(fewer.get(Field::Nationality).is_none());
         assert_eq!(fewer.0.len(), all.0.len() - 1);
+    }
+
+    /// The accommodation notice gets name, ID number, date of birth and permanent address from
+    /// the identity card, and nothing else (not sex, nationality, origin, dates of the card).
+    #[test]
+    fn accommodation_discloses_exactly_the_four_fields_the_police_need() {
+        let card = crate::credential::tests::document(DocumentKind::Identity);
+        let Document::Identity(c) = &card else {
+            unreachable!()
+        };
+        let d = Profile::Accommodation
+            .extract(std::slice::from_ref(&card), 1_748_736_000)
+            .unwrap();
+        let names: Vec<&str> = d.0.iter().map(|(f, _)| f.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "full_name",
+                "date_of_birth",
+                "id_number",
+                "place_of_residence"
+            ]
+        );
+        assert_eq!(
+            d.get(Field::PlaceOfResidence),
+            Some(&FieldValue::Text(c.place_of_residence.clone()))
+        );
+        assert_eq!(
+            d.get(Field::IdNumber),
+            Some(&FieldValue::Text(c.id_number.clone()))
+        );
+        assert_eq!(
+            Profile::parse("accommodation"),
+            Some(Profile::Accommodation)
+        );
+        assert_eq!(Profile::from_code(6), Some(Profile::Accommodation));
+        // On the wire, a field outside the four is refused, and each of the four is required.
+        let mut extra = d.clone();
+        extra.0.insert(2, (Field::Sex, FieldValue::Sex(c.sex)));
+        assert!(Disclosed::from_cbor(Profile::Accommodation, &extra.to_cbor()).is_err());
+        for i in 0..d.0.len() {
+            let mut fewer = d.clone();
+            fewer.0.remove(i);
+            assert!(Disclosed::from_cbor(Profile::Accommodation, &fewer.to_cbor()).is_err());
+        }
+        assert_eq!(
+            Disclosed::from_cbor(Profile::Accommodation, &d.to_cbor()),
+            Ok(d)
+        );
     }
 
     /// The wire table and the source kind's declaration (`credential/kinds/`) name the same

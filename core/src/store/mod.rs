@@ -392,18 +392,44 @@ impl Store {
 
     /// Appends a sealed log record and returns its sequence number (1, 2, ...).
     pub(crate) fn append_log(&self, at_ms: i64, record: &[u8]) -> Result<i64> {
+        self.append_logs(&[(at_ms, record)], &[])
+    }
+
+    /// Appends sealed log records in order and writes `meta` values, in one transaction (all or
+    /// nothing: a synced feed's entries and its cursor). Returns the last sequence number.
+    pub(crate) fn append_logs(
+        &self,
+        entries: &[(i64, &[u8])],
+        meta: &[(&str, &[u8])],
+    ) -> Result<i64> {
+        if meta
+            .iter()
+            .any(|(k, _)| k.starts_with(RESERVED_META_PREFIX))
+        {
+            return Err(StoreError::ReservedMetaKey);
+        }
         let mut conn = self.writer()?;
         // The seal binds seq, so seq is chosen here, under the write lock, not by SQLite on insert.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let seq: i64 = tx
-            .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM log")?
+        let mut seq: i64 = tx
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM log")?
             .query_row([], |r| r.get(0))?;
-        let (seq_bytes, at_bytes) = (seq.to_be_bytes(), at_ms.to_be_bytes());
-        let sealed = self
-            .sealer()?
-            .seal(&log_place(&[&seq_bytes, &at_bytes]), record)?;
-        tx.prepare_cached("INSERT INTO log (seq, at, record) VALUES (?1, ?2, ?3)")?
-            .execute(params![seq, at_ms, sealed])?;
+        for (at_ms, record) in entries {
+            seq += 1;
+            let (seq_bytes, at_bytes) = (seq.to_be_bytes(), at_ms.to_be_bytes());
+            let sealed = self
+                .sealer()?
+                .seal(&log_place(&[&seq_bytes, &at_bytes]), record)?;
+            tx.prepare_cached("INSERT INTO log (seq, at, record) VALUES (?1, ?2, ?3)")?
+                .execute(params![seq, at_ms, sealed])?;
+        }
+        for (k, v) in meta {
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![k, v])?;
+        }
         tx.commit()?;
         Ok(seq)
     }

@@ -9,11 +9,13 @@
 //! the verifier's nonce; the status list (cached; its age is reported); the profile rules
 //! (only the profile's fields, the required ones present, checked while decoding).
 
+pub mod accommodation;
 mod reason;
 pub mod rp_registry;
 mod signed_list;
 pub(crate) mod status;
 
+pub use accommodation::{Receipt, ReceiptError};
 pub use reason::Reason;
 pub use rp_registry::{RpRegistry, RpRegistryError};
 pub use status::{Status, StatusList, StatusListError};

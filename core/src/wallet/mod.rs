@@ -17,6 +17,7 @@ mod disclosures;
 mod error;
 mod mdoc;
 mod mdoc_source;
+mod notices;
 mod present;
 mod relying_parties;
 mod sdjwt;

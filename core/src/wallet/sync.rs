@@ -380,6 +380,8 @@ impl Wallet {
         self.store
             .apply_sync(&new, &removed_refs, &meta)
             .map_err(WalletError::from_store)?;
+        // Accommodation notices (docs/adr/0048) into the log, after the documents.
+        self.sync_notices(client, &signer, &trust).await?;
         // Presentation credentials: a failure here leaves the documents synced.
         match self.refill_presentations(client, passcode).await {
             Ok(n) => report.presentation_credentials = n as u64,

@@ -4234,6 +4234,17 @@ public func FfiConverterTypeVerifier_lower(_ value: Verifier) -> UInt64 {
 public protocol VerifierDeskProtocol: AnyObject, Sendable {
     
     /**
+     * Checks a guest in, as a host (a desk registered for `Profile.ACCOMMODATION`): `text`, the
+     * guest's accommodation QR, is checked with `verifier` first (nothing is sent for a QR it
+     * refuses: `Presentation`), then the stay from `check_in` to `check_out` (ISO dates, 1 to
+     * 366 nights; else `InvalidInput`) is recorded at the backend and its receipt checked. Fails
+     * with `Backend { code: "unauthenticated" }` (an unregistered host), `Backend { code:
+     * "not_allowed" }` (a desk that is not a host), `Network` (retry: the same QR gets the same
+     * receipt), or `Backend { code: "bad_receipt" }`.
+     */
+    func checkIn(verifier: Verifier, text: String, checkIn: String, checkOut: String) async throws  -> CheckInReceipt
+    
+    /**
      * Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
      * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
      * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
@@ -4335,6 +4346,31 @@ public static func register(backendUrl: String, keyStore: KeyStore, adminToken: 
 }
     
 
+    
+    /**
+     * Checks a guest in, as a host (a desk registered for `Profile.ACCOMMODATION`): `text`, the
+     * guest's accommodation QR, is checked with `verifier` first (nothing is sent for a QR it
+     * refuses: `Presentation`), then the stay from `check_in` to `check_out` (ISO dates, 1 to
+     * 366 nights; else `InvalidInput`) is recorded at the backend and its receipt checked. Fails
+     * with `Backend { code: "unauthenticated" }` (an unregistered host), `Backend { code:
+     * "not_allowed" }` (a desk that is not a host), `Network` (retry: the same QR gets the same
+     * receipt), or `Backend { code: "bad_receipt" }`.
+     */
+open func checkIn(verifier: Verifier, text: String, checkIn: String, checkOut: String)async throws  -> CheckInReceipt  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_verifierdesk_check_in(
+                        self.uniffiCloneHandle(),FfiConverterTypeVerifier_lower(verifier),FfiConverterString.lower(text),FfiConverterString.lower(checkIn),FfiConverterString.lower(checkOut)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCheckInReceipt_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
     
     /**
      * Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
@@ -5304,6 +5340,107 @@ public func FfiConverterTypeCardQr_lift(_ buf: RustBuffer) throws -> CardQr {
 #endif
 public func FfiConverterTypeCardQr_lower(_ value: CardQr) -> RustBuffer {
     return FfiConverterTypeCardQr.lower(value)
+}
+
+
+/**
+ * A guest checked in by a host (docs/adr/0048): the receipt, checked against the trust list,
+ * this host, the dates and the QR, and the guest's fields as the verifier read them. No
+ * `Debug`: the guest's fields are personal data.
+ */
+public struct CheckInReceipt: Equatable, Hashable {
+    public var receiptId: String
+    public var hostId: String
+    public var hostName: String
+    /**
+     * ISO dates (`YYYY-MM-DD`).
+     */
+    public var checkIn: String
+    public var checkOut: String
+    /**
+     * Unix seconds the backend recorded the stay.
+     */
+    public var recordedAt: UInt64
+    public var guest: Verdict
+    /**
+     * The receipt as signed (COSE_Sign1 by the police issuer), to keep.
+     */
+    public var signed: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(receiptId: String, hostId: String, hostName: String, 
+        /**
+         * ISO dates (`YYYY-MM-DD`).
+         */checkIn: String, checkOut: String, 
+        /**
+         * Unix seconds the backend recorded the stay.
+         */recordedAt: UInt64, guest: Verdict, 
+        /**
+         * The receipt as signed (COSE_Sign1 by the police issuer), to keep.
+         */signed: Data) {
+        self.receiptId = receiptId
+        self.hostId = hostId
+        self.hostName = hostName
+        self.checkIn = checkIn
+        self.checkOut = checkOut
+        self.recordedAt = recordedAt
+        self.guest = guest
+        self.signed = signed
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CheckInReceipt: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckInReceipt: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckInReceipt {
+        return
+            try CheckInReceipt(
+                receiptId: FfiConverterString.read(from: &buf), 
+                hostId: FfiConverterString.read(from: &buf), 
+                hostName: FfiConverterString.read(from: &buf), 
+                checkIn: FfiConverterString.read(from: &buf), 
+                checkOut: FfiConverterString.read(from: &buf), 
+                recordedAt: FfiConverterUInt64.read(from: &buf), 
+                guest: FfiConverterTypeVerdict.read(from: &buf), 
+                signed: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CheckInReceipt, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.receiptId, into: &buf)
+        FfiConverterString.write(value.hostId, into: &buf)
+        FfiConverterString.write(value.hostName, into: &buf)
+        FfiConverterString.write(value.checkIn, into: &buf)
+        FfiConverterString.write(value.checkOut, into: &buf)
+        FfiConverterUInt64.write(value.recordedAt, into: &buf)
+        FfiConverterTypeVerdict.write(value.guest, into: &buf)
+        FfiConverterData.write(value.signed, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckInReceipt_lift(_ buf: RustBuffer) throws -> CheckInReceipt {
+    return try FfiConverterTypeCheckInReceipt.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckInReceipt_lower(_ value: CheckInReceipt) -> RustBuffer {
+    return FfiConverterTypeCheckInReceipt.lower(value)
 }
 
 
@@ -9438,6 +9575,11 @@ public enum Profile: Equatable, Hashable {
      * Every identity field but the photo.
      */
     case full
+    /**
+     * Accommodation notice at a hotel or hospital: name, ID number, date of birth, permanent
+     * address.
+     */
+    case accommodation
 
 
 
@@ -9469,6 +9611,8 @@ public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
         
         case 5: return .full
         
+        case 6: return .accommodation
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -9495,6 +9639,10 @@ public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
         
         case .full:
             writeInt(&buf, Int32(5))
+        
+        
+        case .accommodation:
+            writeInt(&buf, Int32(6))
         
         }
     }
@@ -9625,6 +9773,10 @@ public enum TransactionKind: Equatable, Hashable {
      * Activation, device change, lock, unlock and other account events.
      */
     case account
+    /**
+     * A stay a host reported to the police after scanning the citizen's accommodation QR.
+     */
+    case accommodation
 
 
 
@@ -9652,6 +9804,8 @@ public struct FfiConverterTypeTransactionKind: FfiConverterRustBuffer {
         
         case 3: return .account
         
+        case 4: return .accommodation
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -9670,6 +9824,10 @@ public struct FfiConverterTypeTransactionKind: FfiConverterRustBuffer {
         
         case .account:
             writeInt(&buf, Int32(3))
+        
+        
+        case .accommodation:
+            writeInt(&buf, Int32(4))
         
         }
     }
@@ -11154,6 +11312,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_verifier_verify_offline() != 33353) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_verifierdesk_check_in() != 12066) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_verifierdesk_redeem() != 64640) {

@@ -102,6 +102,15 @@ pub(crate) fn declaration() -> KindDeclaration {
                     ("card_expiry", "expiry_date"),
                 ],
             ),
+            disclosure(
+                "accommodation",
+                &[
+                    ("full_name", "full_name"),
+                    ("date_of_birth", "birth_date"),
+                    ("id_number", "id_number"),
+                    ("place_of_residence", "place_of_residence"),
+                ],
+            ),
         ],
     }
 }

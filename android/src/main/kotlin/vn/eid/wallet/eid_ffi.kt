@@ -1032,6 +1032,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_method_verifier_verify_offline(
     ): Int
+    external fun uniffi_eid_ffi_checksum_method_verifierdesk_check_in(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_verifierdesk_redeem(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id(
@@ -1333,6 +1335,8 @@ internal object UniffiLib {
     external fun uniffi_eid_ffi_fn_constructor_verifierdesk_open(`backendUrl`: RustBuffer.ByValue,`keyStore`: Long,`verifierId`: RustBuffer.ByValue,`http`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_constructor_verifierdesk_register(`backendUrl`: RustBuffer.ByValue,`keyStore`: Long,`adminToken`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`profiles`: RustBuffer.ByValue,`http`: Long,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_verifierdesk_check_in(`ptr`: Long,`verifier`: Long,`text`: RustBuffer.ByValue,`checkIn`: RustBuffer.ByValue,`checkOut`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_eid_ffi_fn_method_verifierdesk_redeem(`ptr`: Long,`text`: RustBuffer.ByValue,
     ): Long
@@ -1704,6 +1708,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_verifier_verify_offline() and 0xFFFF) != 33353) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_verifierdesk_check_in() and 0xFFFF) != 12066) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem() and 0xFFFF) != 64640) {
@@ -8025,6 +8032,17 @@ public object FfiConverterTypeVerifier: FfiConverter<Verifier, Long> {
 public interface VerifierDeskInterface {
     
     /**
+     * Checks a guest in, as a host (a desk registered for `Profile.ACCOMMODATION`): `text`, the
+     * guest's accommodation QR, is checked with `verifier` first (nothing is sent for a QR it
+     * refuses: `Presentation`), then the stay from `check_in` to `check_out` (ISO dates, 1 to
+     * 366 nights; else `InvalidInput`) is recorded at the backend and its receipt checked. Fails
+     * with `Backend { code: "unauthenticated" }` (an unregistered host), `Backend { code:
+     * "not_allowed" }` (a desk that is not a host), `Network` (retry: the same QR gets the same
+     * receipt), or `Backend { code: "bad_receipt" }`.
+     */
+    suspend fun `checkIn`(`verifier`: Verifier, `text`: kotlin.String, `checkIn`: kotlin.String, `checkOut`: kotlin.String): CheckInReceipt
+    
+    /**
      * Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
      * fields. Fails with `TokenUsed`, `TokenExpired`, `Backend { code: "not_allowed" }` (a
      * profile this desk may not receive), `Network` (retry or ask for an offline QR), or
@@ -8140,6 +8158,40 @@ open class VerifierDesk: Disposable, AutoCloseable, VerifierDeskInterface
         return uniffiRustCall() { status ->
             UniffiLib.uniffi_eid_ffi_fn_clone_verifierdesk(handle, status)
         }
+    }
+
+    
+    /**
+     * Checks a guest in, as a host (a desk registered for `Profile.ACCOMMODATION`): `text`, the
+     * guest's accommodation QR, is checked with `verifier` first (nothing is sent for a QR it
+     * refuses: `Presentation`), then the stay from `check_in` to `check_out` (ISO dates, 1 to
+     * 366 nights; else `InvalidInput`) is recorded at the backend and its receipt checked. Fails
+     * with `Backend { code: "unauthenticated" }` (an unregistered host), `Backend { code:
+     * "not_allowed" }` (a desk that is not a host), `Network` (retry: the same QR gets the same
+     * receipt), or `Backend { code: "bad_receipt" }`.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `checkIn`(`verifier`: Verifier, `text`: kotlin.String, `checkIn`: kotlin.String, `checkOut`: kotlin.String) : CheckInReceipt {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_check_in(
+                uniffiHandle,
+                
+        FfiConverterTypeVerifier.lower(`verifier`),
+        FfiConverterString.lower(`text`),
+        FfiConverterString.lower(`checkIn`),
+        FfiConverterString.lower(`checkOut`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCheckInReceipt.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
     }
 
     
@@ -9439,6 +9491,88 @@ public object FfiConverterTypeCardQr: FfiConverterRustBuffer<CardQr> {
             FfiConverterString.write(value.`address`, buf)
             FfiConverterTypeQrDate.write(value.`issueDate`, buf)
             FfiConverterBoolean.write(value.`signed`, buf)
+    }
+}
+
+
+
+/**
+ * A guest checked in by a host (docs/adr/0048): the receipt, checked against the trust list,
+ * this host, the dates and the QR, and the guest's fields as the verifier read them. No
+ * `Debug`: the guest's fields are personal data.
+ */
+data class CheckInReceipt (
+    var `receiptId`: kotlin.String
+    , 
+    var `hostId`: kotlin.String
+    , 
+    var `hostName`: kotlin.String
+    , 
+    /**
+     * ISO dates (`YYYY-MM-DD`).
+     */
+    var `checkIn`: kotlin.String
+    , 
+    var `checkOut`: kotlin.String
+    , 
+    /**
+     * Unix seconds the backend recorded the stay.
+     */
+    var `recordedAt`: kotlin.ULong
+    , 
+    var `guest`: Verdict
+    , 
+    /**
+     * The receipt as signed (COSE_Sign1 by the police issuer), to keep.
+     */
+    var `signed`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCheckInReceipt: FfiConverterRustBuffer<CheckInReceipt> {
+    override fun read(buf: ByteBuffer): CheckInReceipt {
+        return CheckInReceipt(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterTypeVerdict.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CheckInReceipt) = (
+            FfiConverterString.allocationSize(value.`receiptId`) +
+            FfiConverterString.allocationSize(value.`hostId`) +
+            FfiConverterString.allocationSize(value.`hostName`) +
+            FfiConverterString.allocationSize(value.`checkIn`) +
+            FfiConverterString.allocationSize(value.`checkOut`) +
+            FfiConverterULong.allocationSize(value.`recordedAt`) +
+            FfiConverterTypeVerdict.allocationSize(value.`guest`) +
+            FfiConverterByteArray.allocationSize(value.`signed`)
+    )
+
+    override fun write(value: CheckInReceipt, buf: ByteBuffer) {
+            FfiConverterString.write(value.`receiptId`, buf)
+            FfiConverterString.write(value.`hostId`, buf)
+            FfiConverterString.write(value.`hostName`, buf)
+            FfiConverterString.write(value.`checkIn`, buf)
+            FfiConverterString.write(value.`checkOut`, buf)
+            FfiConverterULong.write(value.`recordedAt`, buf)
+            FfiConverterTypeVerdict.write(value.`guest`, buf)
+            FfiConverterByteArray.write(value.`signed`, buf)
     }
 }
 
@@ -12872,7 +13006,12 @@ enum class Profile {
     /**
      * Every identity field but the photo.
      */
-    FULL;
+    FULL,
+    /**
+     * Accommodation notice at a hotel or hospital: name, ID number, date of birth, permanent
+     * address.
+     */
+    ACCOMMODATION;
 
     
 
@@ -12959,7 +13098,11 @@ enum class TransactionKind {
     /**
      * Activation, device change, lock, unlock and other account events.
      */
-    ACCOUNT;
+    ACCOUNT,
+    /**
+     * A stay a host reported to the police after scanning the citizen's accommodation QR.
+     */
+    ACCOMMODATION;
 
     
 
