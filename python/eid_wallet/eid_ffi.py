@@ -641,6 +641,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_constructor_verifier_new() != 45291:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_verifierdesk_check_in() != 12066:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem() != 64640:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id() != 52396:
@@ -920,6 +922,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_fetch.restype = ctypes.c
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_new.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_verifier_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_check_in.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_check_in.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_verifierdesk_redeem.restype = ctypes.c_uint16
@@ -1378,6 +1383,14 @@ _UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_verifier_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_check_in.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_check_in.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_redeem.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -2489,6 +2502,1389 @@ class _UniffiFfiConverterTypeCardQr(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeQrDate.write(value.issue_date, buf)
         _UniffiFfiConverterBoolean.write(value.signed, buf)
 
+class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u64"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**64
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u64(value)
+
+
+
+
+
+
+class Profile(enum.Enum):
+    """
+    What a verifier asks for (docs/adr/0013).
+"""
+    
+    AIRPORT = 0
+    """
+    Airport check-in: name, date of birth, sex, ID number, nationality, card expiry.
+"""
+    
+    CLINIC = 1
+    """
+    Clinic reception: name, date of birth, sex, BHYT code, benefit level, facility, validity.
+"""
+    
+    DRIVING = 2
+    """
+    Traffic check: licence number, classes, validity, points.
+"""
+    
+    AGE_OVER18 = 3
+    """
+    Yes or no, nothing else.
+"""
+    
+    FULL = 4
+    """
+    Every identity field but the photo.
+"""
+    
+    ACCOMMODATION = 5
+    """
+    Accommodation notice at a hotel or hospital: name, ID number, date of birth, permanent
+    address.
+"""
+    
+
+
+class _UniffiFfiConverterTypeProfile(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Profile.AIRPORT
+        if variant == 2:
+            return Profile.CLINIC
+        if variant == 3:
+            return Profile.DRIVING
+        if variant == 4:
+            return Profile.AGE_OVER18
+        if variant == 5:
+            return Profile.FULL
+        if variant == 6:
+            return Profile.ACCOMMODATION
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == Profile.AIRPORT:
+            return
+        if value == Profile.CLINIC:
+            return
+        if value == Profile.DRIVING:
+            return
+        if value == Profile.AGE_OVER18:
+            return
+        if value == Profile.FULL:
+            return
+        if value == Profile.ACCOMMODATION:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == Profile.AIRPORT:
+            buf.write_i32(1)
+        if value == Profile.CLINIC:
+            buf.write_i32(2)
+        if value == Profile.DRIVING:
+            buf.write_i32(3)
+        if value == Profile.AGE_OVER18:
+            buf.write_i32(4)
+        if value == Profile.FULL:
+            buf.write_i32(5)
+        if value == Profile.ACCOMMODATION:
+            buf.write_i32(6)
+
+
+
+class _UniffiFfiConverterOptionalTypeProfile(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeProfile.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeProfile.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeProfile.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class DisclosedField:
+    """
+    One disclosed field: its JSON name, the Vietnamese label and the value as text (dates ISO
+    8601; licence classes as JSON).
+"""
+    def __init__(self, *, name:str, label:str, value:str):
+        self.name = name
+        self.label = label
+        self.value = value
+        
+        
+
+    
+    def __str__(self):
+        return "DisclosedField(name={}, label={}, value={})".format(self.name, self.label, self.value)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label != other.label:
+            return False
+        if self.value != other.value:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDisclosedField(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DisclosedField(
+            name=_UniffiFfiConverterString.read(buf),
+            label=_UniffiFfiConverterString.read(buf),
+            value=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterString.check_lower(value.value)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterString.write(value.value, buf)
+
+class _UniffiFfiConverterSequenceTypeDisclosedField(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDisclosedField.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDisclosedField.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDisclosedField.read(buf) for i in range(count)
+        ]
+
+
+
+
+
+
+class VerdictReason:
+    """
+    One failed check of a verdict: translate by the variant, or show `message()` (English).
+"""
+    def __init__(self):
+        raise RuntimeError("VerdictReason cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class NOT_A_PRESENTATION:
+        """
+        Not a presentation QR of this scheme.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.NOT_A_PRESENTATION()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_NOT_A_PRESENTATION():
+                return False
+            return True
+
+    @dataclass
+    class MALFORMED:
+        """
+        The QR or its credential does not decode; `detail` names the part.
+"""
+        
+        def __init__(self, detail:str):
+            self.detail = detail
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.MALFORMED(detail={})".format(self.detail)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_MALFORMED():
+                return False
+            if self.detail != other.detail:
+                return False
+            return True
+
+    @dataclass
+    class ONLINE_TOKEN:
+        """
+        An online token given to `Verifier.verify_offline`: redeem it with a `VerifierDesk`.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.ONLINE_TOKEN()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_ONLINE_TOKEN():
+                return False
+            return True
+
+    @dataclass
+    class OFFLINE_QR:
+        """
+        An offline QR given to the online redeem.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.OFFLINE_QR()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_OFFLINE_QR():
+                return False
+            return True
+
+    @dataclass
+    class UNKNOWN_ISSUER:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.UNKNOWN_ISSUER()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_UNKNOWN_ISSUER():
+                return False
+            return True
+
+    @dataclass
+    class UNTRUSTED_ISSUER:
+        """
+        The issuer's chain, validity or authorisation for the profile's document failed.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.UNTRUSTED_ISSUER()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_UNTRUSTED_ISSUER():
+                return False
+            return True
+
+    @dataclass
+    class BAD_ISSUER_SIGNATURE:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.BAD_ISSUER_SIGNATURE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_BAD_ISSUER_SIGNATURE():
+                return False
+            return True
+
+    @dataclass
+    class CREDENTIAL_NOT_YET_VALID:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.CREDENTIAL_NOT_YET_VALID()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_CREDENTIAL_NOT_YET_VALID():
+                return False
+            return True
+
+    @dataclass
+    class CREDENTIAL_EXPIRED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.CREDENTIAL_EXPIRED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_CREDENTIAL_EXPIRED():
+                return False
+            return True
+
+    @dataclass
+    class BAD_DEVICE_SIGNATURE:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.BAD_DEVICE_SIGNATURE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_BAD_DEVICE_SIGNATURE():
+                return False
+            return True
+
+    @dataclass
+    class FROM_THE_FUTURE:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.FROM_THE_FUTURE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_FROM_THE_FUTURE():
+                return False
+            return True
+
+    @dataclass
+    class STALE:
+        """
+        Older than its lifetime.
+"""
+        
+        def __init__(self, max_age_s:int):
+            self.max_age_s = max_age_s
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.STALE(max_age_s={})".format(self.max_age_s)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_STALE():
+                return False
+            if self.max_age_s != other.max_age_s:
+                return False
+            return True
+
+    @dataclass
+    class WRONG_NONCE:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.WRONG_NONCE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_WRONG_NONCE():
+                return False
+            return True
+
+    @dataclass
+    class UNEXPECTED_NONCE:
+        """
+        A nonce this desk did not show (made for another verifier).
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.UNEXPECTED_NONCE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_UNEXPECTED_NONCE():
+                return False
+            return True
+
+    @dataclass
+    class REVOKED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.REVOKED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_REVOKED():
+                return False
+            return True
+
+    @dataclass
+    class SUSPENDED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.SUSPENDED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_SUSPENDED():
+                return False
+            return True
+
+    @dataclass
+    class STATUS_UNKNOWN:
+        """
+        The status index lies outside the status list.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.STATUS_UNKNOWN()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_STATUS_UNKNOWN():
+                return False
+            return True
+
+    @dataclass
+    class WRONG_PROFILE:
+        """
+        Another profile than the desk accepts.
+"""
+        
+        def __init__(self, presented:Profile, expected:Profile):
+            self.presented = presented
+            
+            
+            self.expected = expected
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.WRONG_PROFILE(presented={}, expected={})".format(self.presented, self.expected)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_WRONG_PROFILE():
+                return False
+            if self.presented != other.presented:
+                return False
+            if self.expected != other.expected:
+                return False
+            return True
+
+    @dataclass
+    class PROFILE_EXPECTED:
+        """
+        Not of the profile the desk accepts.
+"""
+        
+        def __init__(self, expected:Profile):
+            self.expected = expected
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.PROFILE_EXPECTED(expected={})".format(self.expected)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_PROFILE_EXPECTED():
+                return False
+            if self.expected != other.expected:
+                return False
+            return True
+
+    @dataclass
+    class TOKEN_USED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.TOKEN_USED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_TOKEN_USED():
+                return False
+            return True
+
+    @dataclass
+    class TOKEN_EXPIRED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.TOKEN_EXPIRED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_TOKEN_EXPIRED():
+                return False
+            return True
+
+    @dataclass
+    class NOT_ALLOWED:
+        """
+        This desk may not receive the profile.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.NOT_ALLOWED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_NOT_ALLOWED():
+                return False
+            return True
+
+    @dataclass
+    class DESK_NOT_RECOGNISED:
+        """
+        The backend does not know this desk or its signature failed.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.DESK_NOT_RECOGNISED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_DESK_NOT_RECOGNISED():
+                return False
+            return True
+
+    @dataclass
+    class ACCOUNT_LOCKED:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.ACCOUNT_LOCKED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_ACCOUNT_LOCKED():
+                return False
+            return True
+
+    @dataclass
+    class BACKEND_REFUSED:
+        
+        def __init__(self, detail:str):
+            self.detail = detail
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.BACKEND_REFUSED(detail={})".format(self.detail)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_BACKEND_REFUSED():
+                return False
+            if self.detail != other.detail:
+                return False
+            return True
+
+    @dataclass
+    class BACKEND_UNREACHABLE:
+        
+        def __init__(self, detail:str):
+            self.detail = detail
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerdictReason.BACKEND_UNREACHABLE(detail={})".format(self.detail)
+        def __eq__(self, other):
+            if not isinstance(other, VerdictReason):
+                return NotImplemented
+            if not other.is_BACKEND_UNREACHABLE():
+                return False
+            if self.detail != other.detail:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_NOT_A_PRESENTATION(self) -> bool:
+        return isinstance(self, VerdictReason.NOT_A_PRESENTATION)
+    def is_not_a_presentation(self) -> bool:
+        return isinstance(self, VerdictReason.NOT_A_PRESENTATION)
+    def is_MALFORMED(self) -> bool:
+        return isinstance(self, VerdictReason.MALFORMED)
+    def is_malformed(self) -> bool:
+        return isinstance(self, VerdictReason.MALFORMED)
+    def is_ONLINE_TOKEN(self) -> bool:
+        return isinstance(self, VerdictReason.ONLINE_TOKEN)
+    def is_online_token(self) -> bool:
+        return isinstance(self, VerdictReason.ONLINE_TOKEN)
+    def is_OFFLINE_QR(self) -> bool:
+        return isinstance(self, VerdictReason.OFFLINE_QR)
+    def is_offline_qr(self) -> bool:
+        return isinstance(self, VerdictReason.OFFLINE_QR)
+    def is_UNKNOWN_ISSUER(self) -> bool:
+        return isinstance(self, VerdictReason.UNKNOWN_ISSUER)
+    def is_unknown_issuer(self) -> bool:
+        return isinstance(self, VerdictReason.UNKNOWN_ISSUER)
+    def is_UNTRUSTED_ISSUER(self) -> bool:
+        return isinstance(self, VerdictReason.UNTRUSTED_ISSUER)
+    def is_untrusted_issuer(self) -> bool:
+        return isinstance(self, VerdictReason.UNTRUSTED_ISSUER)
+    def is_BAD_ISSUER_SIGNATURE(self) -> bool:
+        return isinstance(self, VerdictReason.BAD_ISSUER_SIGNATURE)
+    def is_bad_issuer_signature(self) -> bool:
+        return isinstance(self, VerdictReason.BAD_ISSUER_SIGNATURE)
+    def is_CREDENTIAL_NOT_YET_VALID(self) -> bool:
+        return isinstance(self, VerdictReason.CREDENTIAL_NOT_YET_VALID)
+    def is_credential_not_yet_valid(self) -> bool:
+        return isinstance(self, VerdictReason.CREDENTIAL_NOT_YET_VALID)
+    def is_CREDENTIAL_EXPIRED(self) -> bool:
+        return isinstance(self, VerdictReason.CREDENTIAL_EXPIRED)
+    def is_credential_expired(self) -> bool:
+        return isinstance(self, VerdictReason.CREDENTIAL_EXPIRED)
+    def is_BAD_DEVICE_SIGNATURE(self) -> bool:
+        return isinstance(self, VerdictReason.BAD_DEVICE_SIGNATURE)
+    def is_bad_device_signature(self) -> bool:
+        return isinstance(self, VerdictReason.BAD_DEVICE_SIGNATURE)
+    def is_FROM_THE_FUTURE(self) -> bool:
+        return isinstance(self, VerdictReason.FROM_THE_FUTURE)
+    def is_from_the_future(self) -> bool:
+        return isinstance(self, VerdictReason.FROM_THE_FUTURE)
+    def is_STALE(self) -> bool:
+        return isinstance(self, VerdictReason.STALE)
+    def is_stale(self) -> bool:
+        return isinstance(self, VerdictReason.STALE)
+    def is_WRONG_NONCE(self) -> bool:
+        return isinstance(self, VerdictReason.WRONG_NONCE)
+    def is_wrong_nonce(self) -> bool:
+        return isinstance(self, VerdictReason.WRONG_NONCE)
+    def is_UNEXPECTED_NONCE(self) -> bool:
+        return isinstance(self, VerdictReason.UNEXPECTED_NONCE)
+    def is_unexpected_nonce(self) -> bool:
+        return isinstance(self, VerdictReason.UNEXPECTED_NONCE)
+    def is_REVOKED(self) -> bool:
+        return isinstance(self, VerdictReason.REVOKED)
+    def is_revoked(self) -> bool:
+        return isinstance(self, VerdictReason.REVOKED)
+    def is_SUSPENDED(self) -> bool:
+        return isinstance(self, VerdictReason.SUSPENDED)
+    def is_suspended(self) -> bool:
+        return isinstance(self, VerdictReason.SUSPENDED)
+    def is_STATUS_UNKNOWN(self) -> bool:
+        return isinstance(self, VerdictReason.STATUS_UNKNOWN)
+    def is_status_unknown(self) -> bool:
+        return isinstance(self, VerdictReason.STATUS_UNKNOWN)
+    def is_WRONG_PROFILE(self) -> bool:
+        return isinstance(self, VerdictReason.WRONG_PROFILE)
+    def is_wrong_profile(self) -> bool:
+        return isinstance(self, VerdictReason.WRONG_PROFILE)
+    def is_PROFILE_EXPECTED(self) -> bool:
+        return isinstance(self, VerdictReason.PROFILE_EXPECTED)
+    def is_profile_expected(self) -> bool:
+        return isinstance(self, VerdictReason.PROFILE_EXPECTED)
+    def is_TOKEN_USED(self) -> bool:
+        return isinstance(self, VerdictReason.TOKEN_USED)
+    def is_token_used(self) -> bool:
+        return isinstance(self, VerdictReason.TOKEN_USED)
+    def is_TOKEN_EXPIRED(self) -> bool:
+        return isinstance(self, VerdictReason.TOKEN_EXPIRED)
+    def is_token_expired(self) -> bool:
+        return isinstance(self, VerdictReason.TOKEN_EXPIRED)
+    def is_NOT_ALLOWED(self) -> bool:
+        return isinstance(self, VerdictReason.NOT_ALLOWED)
+    def is_not_allowed(self) -> bool:
+        return isinstance(self, VerdictReason.NOT_ALLOWED)
+    def is_DESK_NOT_RECOGNISED(self) -> bool:
+        return isinstance(self, VerdictReason.DESK_NOT_RECOGNISED)
+    def is_desk_not_recognised(self) -> bool:
+        return isinstance(self, VerdictReason.DESK_NOT_RECOGNISED)
+    def is_ACCOUNT_LOCKED(self) -> bool:
+        return isinstance(self, VerdictReason.ACCOUNT_LOCKED)
+    def is_account_locked(self) -> bool:
+        return isinstance(self, VerdictReason.ACCOUNT_LOCKED)
+    def is_BACKEND_REFUSED(self) -> bool:
+        return isinstance(self, VerdictReason.BACKEND_REFUSED)
+    def is_backend_refused(self) -> bool:
+        return isinstance(self, VerdictReason.BACKEND_REFUSED)
+    def is_BACKEND_UNREACHABLE(self) -> bool:
+        return isinstance(self, VerdictReason.BACKEND_UNREACHABLE)
+    def is_backend_unreachable(self) -> bool:
+        return isinstance(self, VerdictReason.BACKEND_UNREACHABLE)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+VerdictReason.NOT_A_PRESENTATION = type("VerdictReason.NOT_A_PRESENTATION", (VerdictReason.NOT_A_PRESENTATION, VerdictReason,), {})  # type: ignore
+VerdictReason.MALFORMED = type("VerdictReason.MALFORMED", (VerdictReason.MALFORMED, VerdictReason,), {})  # type: ignore
+VerdictReason.ONLINE_TOKEN = type("VerdictReason.ONLINE_TOKEN", (VerdictReason.ONLINE_TOKEN, VerdictReason,), {})  # type: ignore
+VerdictReason.OFFLINE_QR = type("VerdictReason.OFFLINE_QR", (VerdictReason.OFFLINE_QR, VerdictReason,), {})  # type: ignore
+VerdictReason.UNKNOWN_ISSUER = type("VerdictReason.UNKNOWN_ISSUER", (VerdictReason.UNKNOWN_ISSUER, VerdictReason,), {})  # type: ignore
+VerdictReason.UNTRUSTED_ISSUER = type("VerdictReason.UNTRUSTED_ISSUER", (VerdictReason.UNTRUSTED_ISSUER, VerdictReason,), {})  # type: ignore
+VerdictReason.BAD_ISSUER_SIGNATURE = type("VerdictReason.BAD_ISSUER_SIGNATURE", (VerdictReason.BAD_ISSUER_SIGNATURE, VerdictReason,), {})  # type: ignore
+VerdictReason.CREDENTIAL_NOT_YET_VALID = type("VerdictReason.CREDENTIAL_NOT_YET_VALID", (VerdictReason.CREDENTIAL_NOT_YET_VALID, VerdictReason,), {})  # type: ignore
+VerdictReason.CREDENTIAL_EXPIRED = type("VerdictReason.CREDENTIAL_EXPIRED", (VerdictReason.CREDENTIAL_EXPIRED, VerdictReason,), {})  # type: ignore
+VerdictReason.BAD_DEVICE_SIGNATURE = type("VerdictReason.BAD_DEVICE_SIGNATURE", (VerdictReason.BAD_DEVICE_SIGNATURE, VerdictReason,), {})  # type: ignore
+VerdictReason.FROM_THE_FUTURE = type("VerdictReason.FROM_THE_FUTURE", (VerdictReason.FROM_THE_FUTURE, VerdictReason,), {})  # type: ignore
+VerdictReason.STALE = type("VerdictReason.STALE", (VerdictReason.STALE, VerdictReason,), {})  # type: ignore
+VerdictReason.WRONG_NONCE = type("VerdictReason.WRONG_NONCE", (VerdictReason.WRONG_NONCE, VerdictReason,), {})  # type: ignore
+VerdictReason.UNEXPECTED_NONCE = type("VerdictReason.UNEXPECTED_NONCE", (VerdictReason.UNEXPECTED_NONCE, VerdictReason,), {})  # type: ignore
+VerdictReason.REVOKED = type("VerdictReason.REVOKED", (VerdictReason.REVOKED, VerdictReason,), {})  # type: ignore
+VerdictReason.SUSPENDED = type("VerdictReason.SUSPENDED", (VerdictReason.SUSPENDED, VerdictReason,), {})  # type: ignore
+VerdictReason.STATUS_UNKNOWN = type("VerdictReason.STATUS_UNKNOWN", (VerdictReason.STATUS_UNKNOWN, VerdictReason,), {})  # type: ignore
+VerdictReason.WRONG_PROFILE = type("VerdictReason.WRONG_PROFILE", (VerdictReason.WRONG_PROFILE, VerdictReason,), {})  # type: ignore
+VerdictReason.PROFILE_EXPECTED = type("VerdictReason.PROFILE_EXPECTED", (VerdictReason.PROFILE_EXPECTED, VerdictReason,), {})  # type: ignore
+VerdictReason.TOKEN_USED = type("VerdictReason.TOKEN_USED", (VerdictReason.TOKEN_USED, VerdictReason,), {})  # type: ignore
+VerdictReason.TOKEN_EXPIRED = type("VerdictReason.TOKEN_EXPIRED", (VerdictReason.TOKEN_EXPIRED, VerdictReason,), {})  # type: ignore
+VerdictReason.NOT_ALLOWED = type("VerdictReason.NOT_ALLOWED", (VerdictReason.NOT_ALLOWED, VerdictReason,), {})  # type: ignore
+VerdictReason.DESK_NOT_RECOGNISED = type("VerdictReason.DESK_NOT_RECOGNISED", (VerdictReason.DESK_NOT_RECOGNISED, VerdictReason,), {})  # type: ignore
+VerdictReason.ACCOUNT_LOCKED = type("VerdictReason.ACCOUNT_LOCKED", (VerdictReason.ACCOUNT_LOCKED, VerdictReason,), {})  # type: ignore
+VerdictReason.BACKEND_REFUSED = type("VerdictReason.BACKEND_REFUSED", (VerdictReason.BACKEND_REFUSED, VerdictReason,), {})  # type: ignore
+VerdictReason.BACKEND_UNREACHABLE = type("VerdictReason.BACKEND_UNREACHABLE", (VerdictReason.BACKEND_UNREACHABLE, VerdictReason,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeVerdictReason(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return VerdictReason.NOT_A_PRESENTATION(
+            )
+        if variant == 2:
+            return VerdictReason.MALFORMED(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 3:
+            return VerdictReason.ONLINE_TOKEN(
+            )
+        if variant == 4:
+            return VerdictReason.OFFLINE_QR(
+            )
+        if variant == 5:
+            return VerdictReason.UNKNOWN_ISSUER(
+            )
+        if variant == 6:
+            return VerdictReason.UNTRUSTED_ISSUER(
+            )
+        if variant == 7:
+            return VerdictReason.BAD_ISSUER_SIGNATURE(
+            )
+        if variant == 8:
+            return VerdictReason.CREDENTIAL_NOT_YET_VALID(
+            )
+        if variant == 9:
+            return VerdictReason.CREDENTIAL_EXPIRED(
+            )
+        if variant == 10:
+            return VerdictReason.BAD_DEVICE_SIGNATURE(
+            )
+        if variant == 11:
+            return VerdictReason.FROM_THE_FUTURE(
+            )
+        if variant == 12:
+            return VerdictReason.STALE(
+                _UniffiFfiConverterUInt64.read(buf),
+            )
+        if variant == 13:
+            return VerdictReason.WRONG_NONCE(
+            )
+        if variant == 14:
+            return VerdictReason.UNEXPECTED_NONCE(
+            )
+        if variant == 15:
+            return VerdictReason.REVOKED(
+            )
+        if variant == 16:
+            return VerdictReason.SUSPENDED(
+            )
+        if variant == 17:
+            return VerdictReason.STATUS_UNKNOWN(
+            )
+        if variant == 18:
+            return VerdictReason.WRONG_PROFILE(
+                _UniffiFfiConverterTypeProfile.read(buf),
+                _UniffiFfiConverterTypeProfile.read(buf),
+            )
+        if variant == 19:
+            return VerdictReason.PROFILE_EXPECTED(
+                _UniffiFfiConverterTypeProfile.read(buf),
+            )
+        if variant == 20:
+            return VerdictReason.TOKEN_USED(
+            )
+        if variant == 21:
+            return VerdictReason.TOKEN_EXPIRED(
+            )
+        if variant == 22:
+            return VerdictReason.NOT_ALLOWED(
+            )
+        if variant == 23:
+            return VerdictReason.DESK_NOT_RECOGNISED(
+            )
+        if variant == 24:
+            return VerdictReason.ACCOUNT_LOCKED(
+            )
+        if variant == 25:
+            return VerdictReason.BACKEND_REFUSED(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 26:
+            return VerdictReason.BACKEND_UNREACHABLE(
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_NOT_A_PRESENTATION():
+            return
+        if value.is_MALFORMED():
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if value.is_ONLINE_TOKEN():
+            return
+        if value.is_OFFLINE_QR():
+            return
+        if value.is_UNKNOWN_ISSUER():
+            return
+        if value.is_UNTRUSTED_ISSUER():
+            return
+        if value.is_BAD_ISSUER_SIGNATURE():
+            return
+        if value.is_CREDENTIAL_NOT_YET_VALID():
+            return
+        if value.is_CREDENTIAL_EXPIRED():
+            return
+        if value.is_BAD_DEVICE_SIGNATURE():
+            return
+        if value.is_FROM_THE_FUTURE():
+            return
+        if value.is_STALE():
+            _UniffiFfiConverterUInt64.check_lower(value.max_age_s)
+            return
+        if value.is_WRONG_NONCE():
+            return
+        if value.is_UNEXPECTED_NONCE():
+            return
+        if value.is_REVOKED():
+            return
+        if value.is_SUSPENDED():
+            return
+        if value.is_STATUS_UNKNOWN():
+            return
+        if value.is_WRONG_PROFILE():
+            _UniffiFfiConverterTypeProfile.check_lower(value.presented)
+            _UniffiFfiConverterTypeProfile.check_lower(value.expected)
+            return
+        if value.is_PROFILE_EXPECTED():
+            _UniffiFfiConverterTypeProfile.check_lower(value.expected)
+            return
+        if value.is_TOKEN_USED():
+            return
+        if value.is_TOKEN_EXPIRED():
+            return
+        if value.is_NOT_ALLOWED():
+            return
+        if value.is_DESK_NOT_RECOGNISED():
+            return
+        if value.is_ACCOUNT_LOCKED():
+            return
+        if value.is_BACKEND_REFUSED():
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if value.is_BACKEND_UNREACHABLE():
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_NOT_A_PRESENTATION():
+            buf.write_i32(1)
+        if value.is_MALFORMED():
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if value.is_ONLINE_TOKEN():
+            buf.write_i32(3)
+        if value.is_OFFLINE_QR():
+            buf.write_i32(4)
+        if value.is_UNKNOWN_ISSUER():
+            buf.write_i32(5)
+        if value.is_UNTRUSTED_ISSUER():
+            buf.write_i32(6)
+        if value.is_BAD_ISSUER_SIGNATURE():
+            buf.write_i32(7)
+        if value.is_CREDENTIAL_NOT_YET_VALID():
+            buf.write_i32(8)
+        if value.is_CREDENTIAL_EXPIRED():
+            buf.write_i32(9)
+        if value.is_BAD_DEVICE_SIGNATURE():
+            buf.write_i32(10)
+        if value.is_FROM_THE_FUTURE():
+            buf.write_i32(11)
+        if value.is_STALE():
+            buf.write_i32(12)
+            _UniffiFfiConverterUInt64.write(value.max_age_s, buf)
+        if value.is_WRONG_NONCE():
+            buf.write_i32(13)
+        if value.is_UNEXPECTED_NONCE():
+            buf.write_i32(14)
+        if value.is_REVOKED():
+            buf.write_i32(15)
+        if value.is_SUSPENDED():
+            buf.write_i32(16)
+        if value.is_STATUS_UNKNOWN():
+            buf.write_i32(17)
+        if value.is_WRONG_PROFILE():
+            buf.write_i32(18)
+            _UniffiFfiConverterTypeProfile.write(value.presented, buf)
+            _UniffiFfiConverterTypeProfile.write(value.expected, buf)
+        if value.is_PROFILE_EXPECTED():
+            buf.write_i32(19)
+            _UniffiFfiConverterTypeProfile.write(value.expected, buf)
+        if value.is_TOKEN_USED():
+            buf.write_i32(20)
+        if value.is_TOKEN_EXPIRED():
+            buf.write_i32(21)
+        if value.is_NOT_ALLOWED():
+            buf.write_i32(22)
+        if value.is_DESK_NOT_RECOGNISED():
+            buf.write_i32(23)
+        if value.is_ACCOUNT_LOCKED():
+            buf.write_i32(24)
+        if value.is_BACKEND_REFUSED():
+            buf.write_i32(25)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if value.is_BACKEND_UNREACHABLE():
+            buf.write_i32(26)
+            _UniffiFfiConverterString.write(value.detail, buf)
+
+
+
+class _UniffiFfiConverterSequenceTypeVerdictReason(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeVerdictReason.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeVerdictReason.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeVerdictReason.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Verdict:
+    """
+    The outcome of a check. `fields` is empty unless `valid`; `reasons` lists every failure.
+"""
+    def __init__(self, *, valid:bool, profile:typing.Optional[Profile], fields:typing.List[DisclosedField], reasons:typing.List[VerdictReason], checked_at:int, online:bool, status_list_age_s:typing.Optional[int], warnings:typing.List[str]):
+        self.valid = valid
+        self.profile = profile
+        self.fields = fields
+        self.reasons = reasons
+        self.checked_at = checked_at
+        self.online = online
+        self.status_list_age_s = status_list_age_s
+        self.warnings = warnings
+        
+        
+
+    
+    def __str__(self):
+        return "Verdict(valid={}, profile={}, fields={}, reasons={}, checked_at={}, online={}, status_list_age_s={}, warnings={})".format(self.valid, self.profile, self.fields, self.reasons, self.checked_at, self.online, self.status_list_age_s, self.warnings)
+    def __eq__(self, other):
+        if self.valid != other.valid:
+            return False
+        if self.profile != other.profile:
+            return False
+        if self.fields != other.fields:
+            return False
+        if self.reasons != other.reasons:
+            return False
+        if self.checked_at != other.checked_at:
+            return False
+        if self.online != other.online:
+            return False
+        if self.status_list_age_s != other.status_list_age_s:
+            return False
+        if self.warnings != other.warnings:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeVerdict(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Verdict(
+            valid=_UniffiFfiConverterBoolean.read(buf),
+            profile=_UniffiFfiConverterOptionalTypeProfile.read(buf),
+            fields=_UniffiFfiConverterSequenceTypeDisclosedField.read(buf),
+            reasons=_UniffiFfiConverterSequenceTypeVerdictReason.read(buf),
+            checked_at=_UniffiFfiConverterUInt64.read(buf),
+            online=_UniffiFfiConverterBoolean.read(buf),
+            status_list_age_s=_UniffiFfiConverterOptionalUInt64.read(buf),
+            warnings=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.valid)
+        _UniffiFfiConverterOptionalTypeProfile.check_lower(value.profile)
+        _UniffiFfiConverterSequenceTypeDisclosedField.check_lower(value.fields)
+        _UniffiFfiConverterSequenceTypeVerdictReason.check_lower(value.reasons)
+        _UniffiFfiConverterUInt64.check_lower(value.checked_at)
+        _UniffiFfiConverterBoolean.check_lower(value.online)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.status_list_age_s)
+        _UniffiFfiConverterSequenceString.check_lower(value.warnings)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.valid, buf)
+        _UniffiFfiConverterOptionalTypeProfile.write(value.profile, buf)
+        _UniffiFfiConverterSequenceTypeDisclosedField.write(value.fields, buf)
+        _UniffiFfiConverterSequenceTypeVerdictReason.write(value.reasons, buf)
+        _UniffiFfiConverterUInt64.write(value.checked_at, buf)
+        _UniffiFfiConverterBoolean.write(value.online, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.status_list_age_s, buf)
+        _UniffiFfiConverterSequenceString.write(value.warnings, buf)
+
+class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        size = buf.read_i32()
+        if size < 0:
+            raise InternalError("Unexpected negative byte string length")
+        return buf.read(size)
+
+    @staticmethod
+    def check_lower(value):
+        try:
+            memoryview(value)
+        except TypeError:
+            raise TypeError("a bytes-like object is required, not {!r}".format(type(value).__name__))
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i32(len(value))
+        buf.write(value)
+
+@dataclass
+class CheckInReceipt:
+    """
+    A guest checked in by a host (docs/adr/0048): the receipt, checked against the trust list,
+    this host, the dates and the QR, and the guest's fields as the verifier read them. No
+    `Debug`: the guest's fields are personal data.
+"""
+    def __init__(self, *, receipt_id:str, host_id:str, host_name:str, check_in:str, check_out:str, recorded_at:int, guest:Verdict, signed:bytes):
+        self.receipt_id = receipt_id
+        self.host_id = host_id
+        self.host_name = host_name
+        self.check_in = check_in
+        self.check_out = check_out
+        self.recorded_at = recorded_at
+        self.guest = guest
+        self.signed = signed
+        
+        
+
+    
+    def __str__(self):
+        return "CheckInReceipt(receipt_id={}, host_id={}, host_name={}, check_in={}, check_out={}, recorded_at={}, guest={}, signed={})".format(self.receipt_id, self.host_id, self.host_name, self.check_in, self.check_out, self.recorded_at, self.guest, self.signed)
+    def __eq__(self, other):
+        if self.receipt_id != other.receipt_id:
+            return False
+        if self.host_id != other.host_id:
+            return False
+        if self.host_name != other.host_name:
+            return False
+        if self.check_in != other.check_in:
+            return False
+        if self.check_out != other.check_out:
+            return False
+        if self.recorded_at != other.recorded_at:
+            return False
+        if self.guest != other.guest:
+            return False
+        if self.signed != other.signed:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCheckInReceipt(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CheckInReceipt(
+            receipt_id=_UniffiFfiConverterString.read(buf),
+            host_id=_UniffiFfiConverterString.read(buf),
+            host_name=_UniffiFfiConverterString.read(buf),
+            check_in=_UniffiFfiConverterString.read(buf),
+            check_out=_UniffiFfiConverterString.read(buf),
+            recorded_at=_UniffiFfiConverterUInt64.read(buf),
+            guest=_UniffiFfiConverterTypeVerdict.read(buf),
+            signed=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.receipt_id)
+        _UniffiFfiConverterString.check_lower(value.host_id)
+        _UniffiFfiConverterString.check_lower(value.host_name)
+        _UniffiFfiConverterString.check_lower(value.check_in)
+        _UniffiFfiConverterString.check_lower(value.check_out)
+        _UniffiFfiConverterUInt64.check_lower(value.recorded_at)
+        _UniffiFfiConverterTypeVerdict.check_lower(value.guest)
+        _UniffiFfiConverterBytes.check_lower(value.signed)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.receipt_id, buf)
+        _UniffiFfiConverterString.write(value.host_id, buf)
+        _UniffiFfiConverterString.write(value.host_name, buf)
+        _UniffiFfiConverterString.write(value.check_in, buf)
+        _UniffiFfiConverterString.write(value.check_out, buf)
+        _UniffiFfiConverterUInt64.write(value.recorded_at, buf)
+        _UniffiFfiConverterTypeVerdict.write(value.guest, buf)
+        _UniffiFfiConverterBytes.write(value.signed, buf)
+
 
 
 
@@ -2567,44 +3963,6 @@ class _UniffiFfiConverterTypeChipStage(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u64"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**64
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u64(value)
-
-class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterUInt64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterUInt64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterUInt64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
 class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u32"
     VALUE_MIN = 0
@@ -2677,26 +4035,6 @@ class _UniffiFfiConverterTypeChipProgress(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalUInt64.write(value.bytes_total, buf)
         _UniffiFfiConverterUInt32.write(value.files_done, buf)
         _UniffiFfiConverterUInt32.write(value.files_total, buf)
-
-class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        size = buf.read_i32()
-        if size < 0:
-            raise InternalError("Unexpected negative byte string length")
-        return buf.read(size)
-
-    @staticmethod
-    def check_lower(value):
-        try:
-            memoryview(value)
-        except TypeError:
-            raise TypeError("a bytes-like object is required, not {!r}".format(type(value).__name__))
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_i32(len(value))
-        buf.write(value)
 
 class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
     @classmethod
@@ -3014,52 +4352,6 @@ class _UniffiFfiConverterTypeChipSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.has_photo, buf)
         _UniffiFfiConverterUInt64.write(value.apdu_count, buf)
         _UniffiFfiConverterUInt64.write(value.resumes, buf)
-
-@dataclass
-class DisclosedField:
-    """
-    One disclosed field: its JSON name, the Vietnamese label and the value as text (dates ISO
-    8601; licence classes as JSON).
-"""
-    def __init__(self, *, name:str, label:str, value:str):
-        self.name = name
-        self.label = label
-        self.value = value
-        
-        
-
-    
-    def __str__(self):
-        return "DisclosedField(name={}, label={}, value={})".format(self.name, self.label, self.value)
-    def __eq__(self, other):
-        if self.name != other.name:
-            return False
-        if self.label != other.label:
-            return False
-        if self.value != other.value:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeDisclosedField(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return DisclosedField(
-            name=_UniffiFfiConverterString.read(buf),
-            label=_UniffiFfiConverterString.read(buf),
-            value=_UniffiFfiConverterString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.name)
-        _UniffiFfiConverterString.check_lower(value.label)
-        _UniffiFfiConverterString.check_lower(value.value)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.name, buf)
-        _UniffiFfiConverterString.write(value.label, buf)
-        _UniffiFfiConverterString.write(value.value, buf)
 
 
 
@@ -4077,29 +5369,6 @@ class _UniffiFfiConverterSequenceTypeMdocElement(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeMdocElement.read(buf) for i in range(count)
         ]
 
-class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterString.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterString.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterString.read(buf) for i in range(count)
-        ]
-
 @dataclass
 class MdocVerdict:
     """
@@ -4202,88 +5471,6 @@ class _UniffiFfiConverterTypePendingActivation(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBytes.write(value.chip_challenge, buf)
         _UniffiFfiConverterUInt64.write(value.expires_at, buf)
 
-
-
-
-
-
-class Profile(enum.Enum):
-    """
-    What a verifier asks for (docs/adr/0013).
-"""
-    
-    AIRPORT = 0
-    """
-    Airport check-in: name, date of birth, sex, ID number, nationality, card expiry.
-"""
-    
-    CLINIC = 1
-    """
-    Clinic reception: name, date of birth, sex, BHYT code, benefit level, facility, validity.
-"""
-    
-    DRIVING = 2
-    """
-    Traffic check: licence number, classes, validity, points.
-"""
-    
-    AGE_OVER18 = 3
-    """
-    Yes or no, nothing else.
-"""
-    
-    FULL = 4
-    """
-    Every identity field but the photo.
-"""
-    
-
-
-class _UniffiFfiConverterTypeProfile(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return Profile.AIRPORT
-        if variant == 2:
-            return Profile.CLINIC
-        if variant == 3:
-            return Profile.DRIVING
-        if variant == 4:
-            return Profile.AGE_OVER18
-        if variant == 5:
-            return Profile.FULL
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == Profile.AIRPORT:
-            return
-        if value == Profile.CLINIC:
-            return
-        if value == Profile.DRIVING:
-            return
-        if value == Profile.AGE_OVER18:
-            return
-        if value == Profile.FULL:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == Profile.AIRPORT:
-            buf.write_i32(1)
-        if value == Profile.CLINIC:
-            buf.write_i32(2)
-        if value == Profile.DRIVING:
-            buf.write_i32(3)
-        if value == Profile.AGE_OVER18:
-            buf.write_i32(4)
-        if value == Profile.FULL:
-            buf.write_i32(5)
-
-
-
 class _UniffiFfiConverterSequenceBoolean(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -4305,29 +5492,6 @@ class _UniffiFfiConverterSequenceBoolean(_UniffiConverterRustBuffer):
 
         return [
             _UniffiFfiConverterBoolean.read(buf) for i in range(count)
-        ]
-
-class _UniffiFfiConverterSequenceTypeDisclosedField(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeDisclosedField.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeDisclosedField.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeDisclosedField.read(buf) for i in range(count)
         ]
 
 @dataclass
@@ -4853,6 +6017,11 @@ class TransactionKind(enum.Enum):
     Activation, device change, lock, unlock and other account events.
 """
     
+    ACCOMMODATION = 3
+    """
+    A stay a host reported to the police after scanning the citizen's accommodation QR.
+"""
+    
 
 
 class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
@@ -4865,6 +6034,8 @@ class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
             return TransactionKind.SIGNING
         if variant == 3:
             return TransactionKind.ACCOUNT
+        if variant == 4:
+            return TransactionKind.ACCOMMODATION
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -4874,6 +6045,8 @@ class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
         if value == TransactionKind.SIGNING:
             return
         if value == TransactionKind.ACCOUNT:
+            return
+        if value == TransactionKind.ACCOMMODATION:
             return
         raise ValueError(value)
 
@@ -4885,6 +6058,8 @@ class _UniffiFfiConverterTypeTransactionKind(_UniffiConverterRustBuffer):
             buf.write_i32(2)
         if value == TransactionKind.ACCOUNT:
             buf.write_i32(3)
+        if value == TransactionKind.ACCOMMODATION:
+            buf.write_i32(4)
 
 
 
@@ -5007,1068 +6182,6 @@ class _UniffiFfiConverterTypeTransactionEntry(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.fields, buf)
         _UniffiFfiConverterTypeTransactionOutcome.write(value.outcome, buf)
         _UniffiFfiConverterOptionalString.write(value.detail, buf)
-
-class _UniffiFfiConverterOptionalTypeProfile(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterTypeProfile.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterTypeProfile.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterTypeProfile.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-
-
-
-
-
-class VerdictReason:
-    """
-    One failed check of a verdict: translate by the variant, or show `message()` (English).
-"""
-    def __init__(self):
-        raise RuntimeError("VerdictReason cannot be instantiated directly")
-
-    # Each enum variant is a nested class of the enum itself.
-    @dataclass
-    class NOT_A_PRESENTATION:
-        """
-        Not a presentation QR of this scheme.
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.NOT_A_PRESENTATION()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_NOT_A_PRESENTATION():
-                return False
-            return True
-
-    @dataclass
-    class MALFORMED:
-        """
-        The QR or its credential does not decode; `detail` names the part.
-"""
-        
-        def __init__(self, detail:str):
-            self.detail = detail
-            
-            
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.MALFORMED(detail={})".format(self.detail)
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_MALFORMED():
-                return False
-            if self.detail != other.detail:
-                return False
-            return True
-
-    @dataclass
-    class ONLINE_TOKEN:
-        """
-        An online token given to `Verifier.verify_offline`: redeem it with a `VerifierDesk`.
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.ONLINE_TOKEN()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_ONLINE_TOKEN():
-                return False
-            return True
-
-    @dataclass
-    class OFFLINE_QR:
-        """
-        An offline QR given to the online redeem.
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.OFFLINE_QR()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_OFFLINE_QR():
-                return False
-            return True
-
-    @dataclass
-    class UNKNOWN_ISSUER:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.UNKNOWN_ISSUER()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_UNKNOWN_ISSUER():
-                return False
-            return True
-
-    @dataclass
-    class UNTRUSTED_ISSUER:
-        """
-        The issuer's chain, validity or authorisation for the profile's document failed.
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.UNTRUSTED_ISSUER()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_UNTRUSTED_ISSUER():
-                return False
-            return True
-
-    @dataclass
-    class BAD_ISSUER_SIGNATURE:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.BAD_ISSUER_SIGNATURE()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_BAD_ISSUER_SIGNATURE():
-                return False
-            return True
-
-    @dataclass
-    class CREDENTIAL_NOT_YET_VALID:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.CREDENTIAL_NOT_YET_VALID()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_CREDENTIAL_NOT_YET_VALID():
-                return False
-            return True
-
-    @dataclass
-    class CREDENTIAL_EXPIRED:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.CREDENTIAL_EXPIRED()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_CREDENTIAL_EXPIRED():
-                return False
-            return True
-
-    @dataclass
-    class BAD_DEVICE_SIGNATURE:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.BAD_DEVICE_SIGNATURE()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_BAD_DEVICE_SIGNATURE():
-                return False
-            return True
-
-    @dataclass
-    class FROM_THE_FUTURE:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.FROM_THE_FUTURE()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_FROM_THE_FUTURE():
-                return False
-            return True
-
-    @dataclass
-    class STALE:
-        """
-        Older than its lifetime.
-"""
-        
-        def __init__(self, max_age_s:int):
-            self.max_age_s = max_age_s
-            
-            
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.STALE(max_age_s={})".format(self.max_age_s)
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_STALE():
-                return False
-            if self.max_age_s != other.max_age_s:
-                return False
-            return True
-
-    @dataclass
-    class WRONG_NONCE:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.WRONG_NONCE()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_WRONG_NONCE():
-                return False
-            return True
-
-    @dataclass
-    class UNEXPECTED_NONCE:
-        """
-        A nonce this desk did not show (made for another verifier).
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.UNEXPECTED_NONCE()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_UNEXPECTED_NONCE():
-                return False
-            return True
-
-    @dataclass
-    class REVOKED:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.REVOKED()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_REVOKED():
-                return False
-            return True
-
-    @dataclass
-    class SUSPENDED:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.SUSPENDED()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_SUSPENDED():
-                return False
-            return True
-
-    @dataclass
-    class STATUS_UNKNOWN:
-        """
-        The status index lies outside the status list.
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.STATUS_UNKNOWN()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_STATUS_UNKNOWN():
-                return False
-            return True
-
-    @dataclass
-    class WRONG_PROFILE:
-        """
-        Another profile than the desk accepts.
-"""
-        
-        def __init__(self, presented:Profile, expected:Profile):
-            self.presented = presented
-            
-            
-            self.expected = expected
-            
-            
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.WRONG_PROFILE(presented={}, expected={})".format(self.presented, self.expected)
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_WRONG_PROFILE():
-                return False
-            if self.presented != other.presented:
-                return False
-            if self.expected != other.expected:
-                return False
-            return True
-
-    @dataclass
-    class PROFILE_EXPECTED:
-        """
-        Not of the profile the desk accepts.
-"""
-        
-        def __init__(self, expected:Profile):
-            self.expected = expected
-            
-            
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.PROFILE_EXPECTED(expected={})".format(self.expected)
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_PROFILE_EXPECTED():
-                return False
-            if self.expected != other.expected:
-                return False
-            return True
-
-    @dataclass
-    class TOKEN_USED:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.TOKEN_USED()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_TOKEN_USED():
-                return False
-            return True
-
-    @dataclass
-    class TOKEN_EXPIRED:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.TOKEN_EXPIRED()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_TOKEN_EXPIRED():
-                return False
-            return True
-
-    @dataclass
-    class NOT_ALLOWED:
-        """
-        This desk may not receive the profile.
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.NOT_ALLOWED()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_NOT_ALLOWED():
-                return False
-            return True
-
-    @dataclass
-    class DESK_NOT_RECOGNISED:
-        """
-        The backend does not know this desk or its signature failed.
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.DESK_NOT_RECOGNISED()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_DESK_NOT_RECOGNISED():
-                return False
-            return True
-
-    @dataclass
-    class ACCOUNT_LOCKED:
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.ACCOUNT_LOCKED()".format()
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_ACCOUNT_LOCKED():
-                return False
-            return True
-
-    @dataclass
-    class BACKEND_REFUSED:
-        
-        def __init__(self, detail:str):
-            self.detail = detail
-            
-            
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.BACKEND_REFUSED(detail={})".format(self.detail)
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_BACKEND_REFUSED():
-                return False
-            if self.detail != other.detail:
-                return False
-            return True
-
-    @dataclass
-    class BACKEND_UNREACHABLE:
-        
-        def __init__(self, detail:str):
-            self.detail = detail
-            
-            
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "VerdictReason.BACKEND_UNREACHABLE(detail={})".format(self.detail)
-        def __eq__(self, other):
-            if not isinstance(other, VerdictReason):
-                return NotImplemented
-            if not other.is_BACKEND_UNREACHABLE():
-                return False
-            if self.detail != other.detail:
-                return False
-            return True
-
-    
-
-    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
-    # whether an instance is that variant.
-    def is_NOT_A_PRESENTATION(self) -> bool:
-        return isinstance(self, VerdictReason.NOT_A_PRESENTATION)
-    def is_not_a_presentation(self) -> bool:
-        return isinstance(self, VerdictReason.NOT_A_PRESENTATION)
-    def is_MALFORMED(self) -> bool:
-        return isinstance(self, VerdictReason.MALFORMED)
-    def is_malformed(self) -> bool:
-        return isinstance(self, VerdictReason.MALFORMED)
-    def is_ONLINE_TOKEN(self) -> bool:
-        return isinstance(self, VerdictReason.ONLINE_TOKEN)
-    def is_online_token(self) -> bool:
-        return isinstance(self, VerdictReason.ONLINE_TOKEN)
-    def is_OFFLINE_QR(self) -> bool:
-        return isinstance(self, VerdictReason.OFFLINE_QR)
-    def is_offline_qr(self) -> bool:
-        return isinstance(self, VerdictReason.OFFLINE_QR)
-    def is_UNKNOWN_ISSUER(self) -> bool:
-        return isinstance(self, VerdictReason.UNKNOWN_ISSUER)
-    def is_unknown_issuer(self) -> bool:
-        return isinstance(self, VerdictReason.UNKNOWN_ISSUER)
-    def is_UNTRUSTED_ISSUER(self) -> bool:
-        return isinstance(self, VerdictReason.UNTRUSTED_ISSUER)
-    def is_untrusted_issuer(self) -> bool:
-        return isinstance(self, VerdictReason.UNTRUSTED_ISSUER)
-    def is_BAD_ISSUER_SIGNATURE(self) -> bool:
-        return isinstance(self, VerdictReason.BAD_ISSUER_SIGNATURE)
-    def is_bad_issuer_signature(self) -> bool:
-        return isinstance(self, VerdictReason.BAD_ISSUER_SIGNATURE)
-    def is_CREDENTIAL_NOT_YET_VALID(self) -> bool:
-        return isinstance(self, VerdictReason.CREDENTIAL_NOT_YET_VALID)
-    def is_credential_not_yet_valid(self) -> bool:
-        return isinstance(self, VerdictReason.CREDENTIAL_NOT_YET_VALID)
-    def is_CREDENTIAL_EXPIRED(self) -> bool:
-        return isinstance(self, VerdictReason.CREDENTIAL_EXPIRED)
-    def is_credential_expired(self) -> bool:
-        return isinstance(self, VerdictReason.CREDENTIAL_EXPIRED)
-    def is_BAD_DEVICE_SIGNATURE(self) -> bool:
-        return isinstance(self, VerdictReason.BAD_DEVICE_SIGNATURE)
-    def is_bad_device_signature(self) -> bool:
-        return isinstance(self, VerdictReason.BAD_DEVICE_SIGNATURE)
-    def is_FROM_THE_FUTURE(self) -> bool:
-        return isinstance(self, VerdictReason.FROM_THE_FUTURE)
-    def is_from_the_future(self) -> bool:
-        return isinstance(self, VerdictReason.FROM_THE_FUTURE)
-    def is_STALE(self) -> bool:
-        return isinstance(self, VerdictReason.STALE)
-    def is_stale(self) -> bool:
-        return isinstance(self, VerdictReason.STALE)
-    def is_WRONG_NONCE(self) -> bool:
-        return isinstance(self, VerdictReason.WRONG_NONCE)
-    def is_wrong_nonce(self) -> bool:
-        return isinstance(self, VerdictReason.WRONG_NONCE)
-    def is_UNEXPECTED_NONCE(self) -> bool:
-        return isinstance(self, VerdictReason.UNEXPECTED_NONCE)
-    def is_unexpected_nonce(self) -> bool:
-        return isinstance(self, VerdictReason.UNEXPECTED_NONCE)
-    def is_REVOKED(self) -> bool:
-        return isinstance(self, VerdictReason.REVOKED)
-    def is_revoked(self) -> bool:
-        return isinstance(self, VerdictReason.REVOKED)
-    def is_SUSPENDED(self) -> bool:
-        return isinstance(self, VerdictReason.SUSPENDED)
-    def is_suspended(self) -> bool:
-        return isinstance(self, VerdictReason.SUSPENDED)
-    def is_STATUS_UNKNOWN(self) -> bool:
-        return isinstance(self, VerdictReason.STATUS_UNKNOWN)
-    def is_status_unknown(self) -> bool:
-        return isinstance(self, VerdictReason.STATUS_UNKNOWN)
-    def is_WRONG_PROFILE(self) -> bool:
-        return isinstance(self, VerdictReason.WRONG_PROFILE)
-    def is_wrong_profile(self) -> bool:
-        return isinstance(self, VerdictReason.WRONG_PROFILE)
-    def is_PROFILE_EXPECTED(self) -> bool:
-        return isinstance(self, VerdictReason.PROFILE_EXPECTED)
-    def is_profile_expected(self) -> bool:
-        return isinstance(self, VerdictReason.PROFILE_EXPECTED)
-    def is_TOKEN_USED(self) -> bool:
-        return isinstance(self, VerdictReason.TOKEN_USED)
-    def is_token_used(self) -> bool:
-        return isinstance(self, VerdictReason.TOKEN_USED)
-    def is_TOKEN_EXPIRED(self) -> bool:
-        return isinstance(self, VerdictReason.TOKEN_EXPIRED)
-    def is_token_expired(self) -> bool:
-        return isinstance(self, VerdictReason.TOKEN_EXPIRED)
-    def is_NOT_ALLOWED(self) -> bool:
-        return isinstance(self, VerdictReason.NOT_ALLOWED)
-    def is_not_allowed(self) -> bool:
-        return isinstance(self, VerdictReason.NOT_ALLOWED)
-    def is_DESK_NOT_RECOGNISED(self) -> bool:
-        return isinstance(self, VerdictReason.DESK_NOT_RECOGNISED)
-    def is_desk_not_recognised(self) -> bool:
-        return isinstance(self, VerdictReason.DESK_NOT_RECOGNISED)
-    def is_ACCOUNT_LOCKED(self) -> bool:
-        return isinstance(self, VerdictReason.ACCOUNT_LOCKED)
-    def is_account_locked(self) -> bool:
-        return isinstance(self, VerdictReason.ACCOUNT_LOCKED)
-    def is_BACKEND_REFUSED(self) -> bool:
-        return isinstance(self, VerdictReason.BACKEND_REFUSED)
-    def is_backend_refused(self) -> bool:
-        return isinstance(self, VerdictReason.BACKEND_REFUSED)
-    def is_BACKEND_UNREACHABLE(self) -> bool:
-        return isinstance(self, VerdictReason.BACKEND_UNREACHABLE)
-    def is_backend_unreachable(self) -> bool:
-        return isinstance(self, VerdictReason.BACKEND_UNREACHABLE)
-    
-
-# Now, a little trick - we make each nested variant class be a subclass of the main
-# enum class, so that method calls and instance checks etc will work intuitively.
-# We might be able to do this a little more neatly with a metaclass, but this'll do.
-VerdictReason.NOT_A_PRESENTATION = type("VerdictReason.NOT_A_PRESENTATION", (VerdictReason.NOT_A_PRESENTATION, VerdictReason,), {})  # type: ignore
-VerdictReason.MALFORMED = type("VerdictReason.MALFORMED", (VerdictReason.MALFORMED, VerdictReason,), {})  # type: ignore
-VerdictReason.ONLINE_TOKEN = type("VerdictReason.ONLINE_TOKEN", (VerdictReason.ONLINE_TOKEN, VerdictReason,), {})  # type: ignore
-VerdictReason.OFFLINE_QR = type("VerdictReason.OFFLINE_QR", (VerdictReason.OFFLINE_QR, VerdictReason,), {})  # type: ignore
-VerdictReason.UNKNOWN_ISSUER = type("VerdictReason.UNKNOWN_ISSUER", (VerdictReason.UNKNOWN_ISSUER, VerdictReason,), {})  # type: ignore
-VerdictReason.UNTRUSTED_ISSUER = type("VerdictReason.UNTRUSTED_ISSUER", (VerdictReason.UNTRUSTED_ISSUER, VerdictReason,), {})  # type: ignore
-VerdictReason.BAD_ISSUER_SIGNATURE = type("VerdictReason.BAD_ISSUER_SIGNATURE", (VerdictReason.BAD_ISSUER_SIGNATURE, VerdictReason,), {})  # type: ignore
-VerdictReason.CREDENTIAL_NOT_YET_VALID = type("VerdictReason.CREDENTIAL_NOT_YET_VALID", (VerdictReason.CREDENTIAL_NOT_YET_VALID, VerdictReason,), {})  # type: ignore
-VerdictReason.CREDENTIAL_EXPIRED = type("VerdictReason.CREDENTIAL_EXPIRED", (VerdictReason.CREDENTIAL_EXPIRED, VerdictReason,), {})  # type: ignore
-VerdictReason.BAD_DEVICE_SIGNATURE = type("VerdictReason.BAD_DEVICE_SIGNATURE", (VerdictReason.BAD_DEVICE_SIGNATURE, VerdictReason,), {})  # type: ignore
-VerdictReason.FROM_THE_FUTURE = type("VerdictReason.FROM_THE_FUTURE", (VerdictReason.FROM_THE_FUTURE, VerdictReason,), {})  # type: ignore
-VerdictReason.STALE = type("VerdictReason.STALE", (VerdictReason.STALE, VerdictReason,), {})  # type: ignore
-VerdictReason.WRONG_NONCE = type("VerdictReason.WRONG_NONCE", (VerdictReason.WRONG_NONCE, VerdictReason,), {})  # type: ignore
-VerdictReason.UNEXPECTED_NONCE = type("VerdictReason.UNEXPECTED_NONCE", (VerdictReason.UNEXPECTED_NONCE, VerdictReason,), {})  # type: ignore
-VerdictReason.REVOKED = type("VerdictReason.REVOKED", (VerdictReason.REVOKED, VerdictReason,), {})  # type: ignore
-VerdictReason.SUSPENDED = type("VerdictReason.SUSPENDED", (VerdictReason.SUSPENDED, VerdictReason,), {})  # type: ignore
-VerdictReason.STATUS_UNKNOWN = type("VerdictReason.STATUS_UNKNOWN", (VerdictReason.STATUS_UNKNOWN, VerdictReason,), {})  # type: ignore
-VerdictReason.WRONG_PROFILE = type("VerdictReason.WRONG_PROFILE", (VerdictReason.WRONG_PROFILE, VerdictReason,), {})  # type: ignore
-VerdictReason.PROFILE_EXPECTED = type("VerdictReason.PROFILE_EXPECTED", (VerdictReason.PROFILE_EXPECTED, VerdictReason,), {})  # type: ignore
-VerdictReason.TOKEN_USED = type("VerdictReason.TOKEN_USED", (VerdictReason.TOKEN_USED, VerdictReason,), {})  # type: ignore
-VerdictReason.TOKEN_EXPIRED = type("VerdictReason.TOKEN_EXPIRED", (VerdictReason.TOKEN_EXPIRED, VerdictReason,), {})  # type: ignore
-VerdictReason.NOT_ALLOWED = type("VerdictReason.NOT_ALLOWED", (VerdictReason.NOT_ALLOWED, VerdictReason,), {})  # type: ignore
-VerdictReason.DESK_NOT_RECOGNISED = type("VerdictReason.DESK_NOT_RECOGNISED", (VerdictReason.DESK_NOT_RECOGNISED, VerdictReason,), {})  # type: ignore
-VerdictReason.ACCOUNT_LOCKED = type("VerdictReason.ACCOUNT_LOCKED", (VerdictReason.ACCOUNT_LOCKED, VerdictReason,), {})  # type: ignore
-VerdictReason.BACKEND_REFUSED = type("VerdictReason.BACKEND_REFUSED", (VerdictReason.BACKEND_REFUSED, VerdictReason,), {})  # type: ignore
-VerdictReason.BACKEND_UNREACHABLE = type("VerdictReason.BACKEND_UNREACHABLE", (VerdictReason.BACKEND_UNREACHABLE, VerdictReason,), {})  # type: ignore
-
-
-
-
-class _UniffiFfiConverterTypeVerdictReason(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return VerdictReason.NOT_A_PRESENTATION(
-            )
-        if variant == 2:
-            return VerdictReason.MALFORMED(
-                _UniffiFfiConverterString.read(buf),
-            )
-        if variant == 3:
-            return VerdictReason.ONLINE_TOKEN(
-            )
-        if variant == 4:
-            return VerdictReason.OFFLINE_QR(
-            )
-        if variant == 5:
-            return VerdictReason.UNKNOWN_ISSUER(
-            )
-        if variant == 6:
-            return VerdictReason.UNTRUSTED_ISSUER(
-            )
-        if variant == 7:
-            return VerdictReason.BAD_ISSUER_SIGNATURE(
-            )
-        if variant == 8:
-            return VerdictReason.CREDENTIAL_NOT_YET_VALID(
-            )
-        if variant == 9:
-            return VerdictReason.CREDENTIAL_EXPIRED(
-            )
-        if variant == 10:
-            return VerdictReason.BAD_DEVICE_SIGNATURE(
-            )
-        if variant == 11:
-            return VerdictReason.FROM_THE_FUTURE(
-            )
-        if variant == 12:
-            return VerdictReason.STALE(
-                _UniffiFfiConverterUInt64.read(buf),
-            )
-        if variant == 13:
-            return VerdictReason.WRONG_NONCE(
-            )
-        if variant == 14:
-            return VerdictReason.UNEXPECTED_NONCE(
-            )
-        if variant == 15:
-            return VerdictReason.REVOKED(
-            )
-        if variant == 16:
-            return VerdictReason.SUSPENDED(
-            )
-        if variant == 17:
-            return VerdictReason.STATUS_UNKNOWN(
-            )
-        if variant == 18:
-            return VerdictReason.WRONG_PROFILE(
-                _UniffiFfiConverterTypeProfile.read(buf),
-                _UniffiFfiConverterTypeProfile.read(buf),
-            )
-        if variant == 19:
-            return VerdictReason.PROFILE_EXPECTED(
-                _UniffiFfiConverterTypeProfile.read(buf),
-            )
-        if variant == 20:
-            return VerdictReason.TOKEN_USED(
-            )
-        if variant == 21:
-            return VerdictReason.TOKEN_EXPIRED(
-            )
-        if variant == 22:
-            return VerdictReason.NOT_ALLOWED(
-            )
-        if variant == 23:
-            return VerdictReason.DESK_NOT_RECOGNISED(
-            )
-        if variant == 24:
-            return VerdictReason.ACCOUNT_LOCKED(
-            )
-        if variant == 25:
-            return VerdictReason.BACKEND_REFUSED(
-                _UniffiFfiConverterString.read(buf),
-            )
-        if variant == 26:
-            return VerdictReason.BACKEND_UNREACHABLE(
-                _UniffiFfiConverterString.read(buf),
-            )
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value.is_NOT_A_PRESENTATION():
-            return
-        if value.is_MALFORMED():
-            _UniffiFfiConverterString.check_lower(value.detail)
-            return
-        if value.is_ONLINE_TOKEN():
-            return
-        if value.is_OFFLINE_QR():
-            return
-        if value.is_UNKNOWN_ISSUER():
-            return
-        if value.is_UNTRUSTED_ISSUER():
-            return
-        if value.is_BAD_ISSUER_SIGNATURE():
-            return
-        if value.is_CREDENTIAL_NOT_YET_VALID():
-            return
-        if value.is_CREDENTIAL_EXPIRED():
-            return
-        if value.is_BAD_DEVICE_SIGNATURE():
-            return
-        if value.is_FROM_THE_FUTURE():
-            return
-        if value.is_STALE():
-            _UniffiFfiConverterUInt64.check_lower(value.max_age_s)
-            return
-        if value.is_WRONG_NONCE():
-            return
-        if value.is_UNEXPECTED_NONCE():
-            return
-        if value.is_REVOKED():
-            return
-        if value.is_SUSPENDED():
-            return
-        if value.is_STATUS_UNKNOWN():
-            return
-        if value.is_WRONG_PROFILE():
-            _UniffiFfiConverterTypeProfile.check_lower(value.presented)
-            _UniffiFfiConverterTypeProfile.check_lower(value.expected)
-            return
-        if value.is_PROFILE_EXPECTED():
-            _UniffiFfiConverterTypeProfile.check_lower(value.expected)
-            return
-        if value.is_TOKEN_USED():
-            return
-        if value.is_TOKEN_EXPIRED():
-            return
-        if value.is_NOT_ALLOWED():
-            return
-        if value.is_DESK_NOT_RECOGNISED():
-            return
-        if value.is_ACCOUNT_LOCKED():
-            return
-        if value.is_BACKEND_REFUSED():
-            _UniffiFfiConverterString.check_lower(value.detail)
-            return
-        if value.is_BACKEND_UNREACHABLE():
-            _UniffiFfiConverterString.check_lower(value.detail)
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value.is_NOT_A_PRESENTATION():
-            buf.write_i32(1)
-        if value.is_MALFORMED():
-            buf.write_i32(2)
-            _UniffiFfiConverterString.write(value.detail, buf)
-        if value.is_ONLINE_TOKEN():
-            buf.write_i32(3)
-        if value.is_OFFLINE_QR():
-            buf.write_i32(4)
-        if value.is_UNKNOWN_ISSUER():
-            buf.write_i32(5)
-        if value.is_UNTRUSTED_ISSUER():
-            buf.write_i32(6)
-        if value.is_BAD_ISSUER_SIGNATURE():
-            buf.write_i32(7)
-        if value.is_CREDENTIAL_NOT_YET_VALID():
-            buf.write_i32(8)
-        if value.is_CREDENTIAL_EXPIRED():
-            buf.write_i32(9)
-        if value.is_BAD_DEVICE_SIGNATURE():
-            buf.write_i32(10)
-        if value.is_FROM_THE_FUTURE():
-            buf.write_i32(11)
-        if value.is_STALE():
-            buf.write_i32(12)
-            _UniffiFfiConverterUInt64.write(value.max_age_s, buf)
-        if value.is_WRONG_NONCE():
-            buf.write_i32(13)
-        if value.is_UNEXPECTED_NONCE():
-            buf.write_i32(14)
-        if value.is_REVOKED():
-            buf.write_i32(15)
-        if value.is_SUSPENDED():
-            buf.write_i32(16)
-        if value.is_STATUS_UNKNOWN():
-            buf.write_i32(17)
-        if value.is_WRONG_PROFILE():
-            buf.write_i32(18)
-            _UniffiFfiConverterTypeProfile.write(value.presented, buf)
-            _UniffiFfiConverterTypeProfile.write(value.expected, buf)
-        if value.is_PROFILE_EXPECTED():
-            buf.write_i32(19)
-            _UniffiFfiConverterTypeProfile.write(value.expected, buf)
-        if value.is_TOKEN_USED():
-            buf.write_i32(20)
-        if value.is_TOKEN_EXPIRED():
-            buf.write_i32(21)
-        if value.is_NOT_ALLOWED():
-            buf.write_i32(22)
-        if value.is_DESK_NOT_RECOGNISED():
-            buf.write_i32(23)
-        if value.is_ACCOUNT_LOCKED():
-            buf.write_i32(24)
-        if value.is_BACKEND_REFUSED():
-            buf.write_i32(25)
-            _UniffiFfiConverterString.write(value.detail, buf)
-        if value.is_BACKEND_UNREACHABLE():
-            buf.write_i32(26)
-            _UniffiFfiConverterString.write(value.detail, buf)
-
-
-
-class _UniffiFfiConverterSequenceTypeVerdictReason(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeVerdictReason.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeVerdictReason.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeVerdictReason.read(buf) for i in range(count)
-        ]
-
-@dataclass
-class Verdict:
-    """
-    The outcome of a check. `fields` is empty unless `valid`; `reasons` lists every failure.
-"""
-    def __init__(self, *, valid:bool, profile:typing.Optional[Profile], fields:typing.List[DisclosedField], reasons:typing.List[VerdictReason], checked_at:int, online:bool, status_list_age_s:typing.Optional[int], warnings:typing.List[str]):
-        self.valid = valid
-        self.profile = profile
-        self.fields = fields
-        self.reasons = reasons
-        self.checked_at = checked_at
-        self.online = online
-        self.status_list_age_s = status_list_age_s
-        self.warnings = warnings
-        
-        
-
-    
-    def __str__(self):
-        return "Verdict(valid={}, profile={}, fields={}, reasons={}, checked_at={}, online={}, status_list_age_s={}, warnings={})".format(self.valid, self.profile, self.fields, self.reasons, self.checked_at, self.online, self.status_list_age_s, self.warnings)
-    def __eq__(self, other):
-        if self.valid != other.valid:
-            return False
-        if self.profile != other.profile:
-            return False
-        if self.fields != other.fields:
-            return False
-        if self.reasons != other.reasons:
-            return False
-        if self.checked_at != other.checked_at:
-            return False
-        if self.online != other.online:
-            return False
-        if self.status_list_age_s != other.status_list_age_s:
-            return False
-        if self.warnings != other.warnings:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeVerdict(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return Verdict(
-            valid=_UniffiFfiConverterBoolean.read(buf),
-            profile=_UniffiFfiConverterOptionalTypeProfile.read(buf),
-            fields=_UniffiFfiConverterSequenceTypeDisclosedField.read(buf),
-            reasons=_UniffiFfiConverterSequenceTypeVerdictReason.read(buf),
-            checked_at=_UniffiFfiConverterUInt64.read(buf),
-            online=_UniffiFfiConverterBoolean.read(buf),
-            status_list_age_s=_UniffiFfiConverterOptionalUInt64.read(buf),
-            warnings=_UniffiFfiConverterSequenceString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterBoolean.check_lower(value.valid)
-        _UniffiFfiConverterOptionalTypeProfile.check_lower(value.profile)
-        _UniffiFfiConverterSequenceTypeDisclosedField.check_lower(value.fields)
-        _UniffiFfiConverterSequenceTypeVerdictReason.check_lower(value.reasons)
-        _UniffiFfiConverterUInt64.check_lower(value.checked_at)
-        _UniffiFfiConverterBoolean.check_lower(value.online)
-        _UniffiFfiConverterOptionalUInt64.check_lower(value.status_list_age_s)
-        _UniffiFfiConverterSequenceString.check_lower(value.warnings)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterBoolean.write(value.valid, buf)
-        _UniffiFfiConverterOptionalTypeProfile.write(value.profile, buf)
-        _UniffiFfiConverterSequenceTypeDisclosedField.write(value.fields, buf)
-        _UniffiFfiConverterSequenceTypeVerdictReason.write(value.reasons, buf)
-        _UniffiFfiConverterUInt64.write(value.checked_at, buf)
-        _UniffiFfiConverterBoolean.write(value.online, buf)
-        _UniffiFfiConverterOptionalUInt64.write(value.status_list_age_s, buf)
-        _UniffiFfiConverterSequenceString.write(value.warnings, buf)
 
 @dataclass
 class WalletConfig:
@@ -10744,6 +10857,17 @@ class VerifierDeskProtocol(typing.Protocol):
     `eid.verifier`), its id is kept by the app.
 """
     
+    async def check_in(self, verifier: Verifier,text: str,check_in: str,check_out: str) -> CheckInReceipt:
+        """
+        Checks a guest in, as a host (a desk registered for `Profile.ACCOMMODATION`): `text`, the
+        guest's accommodation QR, is checked with `verifier` first (nothing is sent for a QR it
+        refuses: `Presentation`), then the stay from `check_in` to `check_out` (ISO dates, 1 to
+        366 nights; else `InvalidInput`) is recorded at the backend and its receipt checked. Fails
+        with `Backend { code: "unauthenticated" }` (an unregistered host), `Backend { code:
+        "not_allowed" }` (a desk that is not a host), `Network` (retry: the same QR gets the same
+        receipt), or `Backend { code: "bad_receipt" }`.
+"""
+        raise NotImplementedError
     async def redeem(self, text: str) -> Verdict:
         """
         Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
@@ -10847,6 +10971,41 @@ class VerifierDesk(VerifierDeskProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    async def check_in(self, verifier: Verifier,text: str,check_in: str,check_out: str) -> CheckInReceipt:
+        """
+        Checks a guest in, as a host (a desk registered for `Profile.ACCOMMODATION`): `text`, the
+        guest's accommodation QR, is checked with `verifier` first (nothing is sent for a QR it
+        refuses: `Presentation`), then the stay from `check_in` to `check_out` (ISO dates, 1 to
+        366 nights; else `InvalidInput`) is recorded at the backend and its receipt checked. Fails
+        with `Backend { code: "unauthenticated" }` (an unregistered host), `Backend { code:
+        "not_allowed" }` (a desk that is not a host), `Network` (retry: the same QR gets the same
+        receipt), or `Backend { code: "bad_receipt" }`.
+"""
+        
+        _UniffiFfiConverterTypeVerifier.check_lower(verifier)
+
+        _UniffiFfiConverterString.check_lower(text)
+
+        _UniffiFfiConverterString.check_lower(check_in)
+
+        _UniffiFfiConverterString.check_lower(check_out)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeVerifier.lower(verifier),
+            _UniffiFfiConverterString.lower(text),
+            _UniffiFfiConverterString.lower(check_in),
+            _UniffiFfiConverterString.lower(check_out),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeCheckInReceipt.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_verifierdesk_check_in(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def redeem(self, text: str) -> Verdict:
         """
         Redeems a scanned online token (`VNT2:`) once at the backend and returns the consented
@@ -12204,6 +12363,8 @@ def verdict_reason_message(reason: VerdictReason) -> str:
 
 __all__ = [
     "InternalError",
+    "Profile",
+    "VerdictReason",
     "ChipStage",
     "AccessControl",
     "PassiveAuthStatus",
@@ -12211,10 +12372,8 @@ __all__ = [
     "DocumentKind",
     "DocumentStatus",
     "MdocReaderAuthError",
-    "Profile",
     "TransactionKind",
     "TransactionOutcome",
-    "VerdictReason",
     "AccountStatus",
     "ChipAccessKey",
     "Consent",
@@ -12229,10 +12388,12 @@ __all__ = [
     "SyncStep",
     "Activation",
     "CardQr",
+    "DisclosedField",
+    "Verdict",
+    "CheckInReceipt",
     "ChipProgress",
     "ChipReadOptions",
     "ChipSummary",
-    "DisclosedField",
     "DocumentInfo",
     "DocumentDetail",
     "HttpRequest",
@@ -12256,7 +12417,6 @@ __all__ = [
     "SyncReport",
     "SyncStatus",
     "TransactionEntry",
-    "Verdict",
     "WalletConfig",
     "kind_declaration_json",
     "kind_declarations_json",
