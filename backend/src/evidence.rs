@@ -1,7 +1,8 @@
 //! Server-side check of the chip evidence sent with an activation: passive authentication
 //! against the CSCA, the data matching the registry's citizen, and active authentication over
 //! the activation's challenge (so recorded evidence cannot be replayed and a clone without the
-//! chip's private key fails).
+//! chip's private key fails). Bank eKYC (`crate::ekyc`) runs the same checks over its own
+//! challenge.
 
 use crate::error::ApiFailure;
 use eid_core::api::ChipEvidence;
@@ -25,6 +26,37 @@ pub fn check(
     challenge: &[u8],
     trust: &TrustStore,
 ) -> Result<(), ApiFailure> {
+    passive(evidence, trust)?;
+    // Genuine data, but is it the citizen who started this activation?
+    if evidence.dg1.0 != registry.dg1 || evidence.dg13.0 != registry.dg13 {
+        return Err(ApiFailure::evidence(
+            "the chip data does not match the registry",
+        ));
+    }
+    if evidence.dg15.is_none() || evidence.aa_signature.is_none() {
+        return Err(ApiFailure::evidence("active authentication is required"));
+    }
+    if !same_key(evidence, registry) {
+        return Err(ApiFailure::evidence(
+            "the chip key does not match the registry",
+        ));
+    }
+    active(evidence, challenge)
+}
+
+/// Whether the evidence is the registry's current card: DG1, DG13 and the DG15 key.
+pub fn matches(evidence: &ChipEvidence, registry: &RegistryChip) -> bool {
+    evidence.dg1.0 == registry.dg1
+        && evidence.dg13.0 == registry.dg13
+        && same_key(evidence, registry)
+}
+
+fn same_key(evidence: &ChipEvidence, registry: &RegistryChip) -> bool {
+    evidence.dg15.as_ref().is_some_and(|d| d.0 == registry.dg15)
+}
+
+/// ICAO 9303-11 §5.1: every file hashed in the SOD, the SOD signed by a DSC of our CSCA.
+pub fn passive(evidence: &ChipEvidence, trust: &TrustStore) -> Result<(), ApiFailure> {
     let sod =
         sod::parse(&evidence.sod.0).map_err(|_| ApiFailure::evidence("the SOD does not parse"))?;
     let mut dgs = BTreeMap::new();
@@ -36,24 +68,18 @@ pub fn check(
     if let Some(dg15) = &evidence.dg15 {
         dgs.insert(15, dg15.0.clone());
     }
-    // ICAO 9303-11 §5.1: every file hashed in the SOD, the SOD signed by a DSC of our CSCA.
     if pa::verify(&sod, &dgs, Some(trust)).status != PaStatus::Valid {
         return Err(ApiFailure::evidence("passive authentication failed"));
     }
-    // Genuine data, but is it the citizen who started this activation?
-    if evidence.dg1.0 != registry.dg1 || evidence.dg13.0 != registry.dg13 {
-        return Err(ApiFailure::evidence(
-            "the chip data does not match the registry",
-        ));
-    }
+    Ok(())
+}
+
+/// ICAO 9303-11 §6.1: the chip signed `challenge` with the key DG15 announces (DG15 is
+/// covered by passive authentication, which the caller ran first).
+pub fn active(evidence: &ChipEvidence, challenge: &[u8]) -> Result<(), ApiFailure> {
     let (Some(dg15), Some(signature)) = (&evidence.dg15, &evidence.aa_signature) else {
         return Err(ApiFailure::evidence("active authentication is required"));
     };
-    if dg15.0 != registry.dg15 {
-        return Err(ApiFailure::evidence(
-            "the chip key does not match the registry",
-        ));
-    }
     let key = aa::parse_dg15(&dg15.0).map_err(|_| ApiFailure::evidence("DG15 does not parse"))?;
     let info = match &evidence.dg14 {
         Some(dg14) => SecurityInfos::parse_dg14(&dg14.0)
@@ -62,7 +88,6 @@ pub fn check(
             .cloned(),
         None => None,
     };
-    // ICAO 9303-11 §6.1: the chip signed our challenge with the key DG15 announces.
     match aa::verify(&key, info.as_ref(), challenge, &signature.0) {
         Ok(AaOutcome::Valid) => Ok(()),
         _ => Err(ApiFailure::evidence("active authentication failed")),

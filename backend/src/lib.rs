@@ -18,6 +18,7 @@ mod consent;
 pub mod db;
 mod disclosures;
 mod documents;
+mod ekyc;
 pub mod error;
 mod evidence;
 mod faults;
@@ -103,6 +104,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::ADMIN_METERING),
     ("get", paths::RELYING_PARTIES),
     ("get", paths::DISCLOSURES),
+    // Bank eKYC by chip (docs/adr/0054).
+    ("post", paths::EKYC_CHALLENGES),
+    ("post", paths::EKYC_CHECKS),
     // Reader authentication certificates for verifier desks (docs/adr/0040).
     ("post", paths::ADMIN_READER_CERTIFICATES),
     // Their revocation and the reader CA's CRL (docs/adr/0053).
@@ -191,6 +195,8 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("get", paths::ADMIN_METERING) => get(metering::metering),
         ("get", paths::RELYING_PARTIES) => get(rp_registry::registry),
         ("get", paths::DISCLOSURES) => get(disclosures::list),
+        ("post", paths::EKYC_CHALLENGES) => post(ekyc::challenge),
+        ("post", paths::EKYC_CHECKS) => post(ekyc::check),
         ("post", paths::ADMIN_READER_CERTIFICATES) => post(reader_certificates::issue),
         ("post", paths::ADMIN_READER_CERTIFICATES_REVOKE) => post(reader_crl::revoke),
         ("get", paths::READER_CA_CRL) => get(reader_crl::crl),

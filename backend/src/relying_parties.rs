@@ -323,7 +323,8 @@ pub async fn all(
         .collect()
 }
 
-async fn one(state: &AppState, id: &str) -> Result<RpRecord, ApiFailure> {
+/// Registration `id`, active or not (`not_found` when there is none).
+pub(crate) async fn one(state: &AppState, id: &str) -> Result<RpRecord, ApiFailure> {
     let query = format!("SELECT {COLUMNS} FROM relying_parties WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(query))
         .bind(id)

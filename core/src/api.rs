@@ -85,6 +85,10 @@ pub mod paths {
     /// (device-signed).
     pub const ACCOMMODATION_CHECK_INS: &str = "/v1/accommodation/check-ins";
     pub const ACCOMMODATION_NOTICES: &str = "/v1/accommodation/notices";
+    /// Bank eKYC by chip (docs/adr/0054): a relying party's single-use chip challenge, and
+    /// the check of the chip evidence read at its desk (both `client_secret_basic`).
+    pub const EKYC_CHALLENGES: &str = "/v1/ekyc/challenges";
+    pub const EKYC_CHECKS: &str = "/v1/ekyc/checks";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
     pub const OPENAPI: &str = "/openapi.json";
 }
@@ -360,6 +364,57 @@ pub struct AccommodationReceipt {
     pub recorded_at: u64,
     /// Hex SHA-256 of the QR's canonical text ([`presentation_digest`]).
     pub presentation_digest: String,
+}
+
+/// POST /v1/ekyc/challenges (docs/adr/0054): a fresh challenge for the relying party's desk
+/// reader to have the chip sign (INTERNAL AUTHENTICATE), usable once, until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EkycChallenge {
+    pub challenge_id: String,
+    /// 8 random bytes (the ICAO 9303-11 §6.1 RND.IFD).
+    pub challenge: B64,
+    pub expires_at: u64,
+}
+
+/// POST /v1/ekyc/checks: the chip evidence answering challenge `challenge_id`, for one of the
+/// relying party's registered purposes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EkycCheckRequest {
+    pub challenge_id: String,
+    pub purpose: String,
+    pub chip: ChipEvidence,
+}
+
+/// The answer to a check: [`EkycResult`] signed by the police issuer (a tagged COSE_Sign1,
+/// checked with `eid_core::verify::EkycCheck::from_signed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EkycCheckResponse {
+    pub signed: B64,
+}
+
+/// What the backend states about a chip it checked for a relying party. Claim values only in
+/// `fields`, and only those the purpose's registered scope allows (none unless the chip is the
+/// registry's current card of a citizen whose account is not locked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EkycResult {
+    /// Always `eid_core::verify::ekyc::EKYC_RESULT_URI`.
+    pub result: String,
+    /// The relying party's registration id (its OIDC `client_id`).
+    pub rp_id: String,
+    pub purpose: String,
+    pub challenge_id: String,
+    pub challenge: B64,
+    /// Unix seconds of the check.
+    pub checked_at: u64,
+    /// Passive authentication against the CSCA and active authentication over `challenge`
+    /// passed (a result is only ever signed when they do).
+    pub genuine: bool,
+    /// DG1, DG13 and DG15 are the registry's current card of the citizen DG13 names.
+    pub registry_match: bool,
+    /// The card is the current one and the citizen's account (if any) is not locked.
+    pub not_revoked: bool,
+    /// The purpose's fields, PID claim names (`eid_core::sdjwt::pid_claims`).
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// GET /v1/accommodation/notices?after=SEQ (device-signed): the stays hosts reported for this

@@ -10,12 +10,14 @@
 //! (only the profile's fields, the required ones present, checked while decoding).
 
 pub mod accommodation;
+pub mod ekyc;
 mod reason;
 pub mod rp_registry;
 mod signed_list;
 pub(crate) mod status;
 
 pub use accommodation::{Receipt, ReceiptError};
+pub use ekyc::{EkycExpected, EkycResultError, check_result as check_ekyc_result};
 pub use reason::Reason;
 pub use rp_registry::{RpRegistry, RpRegistryError};
 pub use status::{Status, StatusList, StatusListError};
