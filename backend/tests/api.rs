@@ -279,7 +279,7 @@ fn openapi_schemas_match_the_contract_types() {
                 client_request_id: "c".into(),
                 activation_id: "a".into(),
                 sms_code: "123456".into(),
-                chip: evidence,
+                chip: evidence.clone(),
                 device_public_key: b(),
                 attestation: Some(vec![b()]),
                 consent_registration: Some(b()),
@@ -499,6 +499,47 @@ fn openapi_schemas_match_the_contract_types() {
             serde_json::to_value(AccommodationNotice {
                 seq: 1,
                 signed: b(),
+            })
+            .unwrap(),
+        ),
+    ]);
+    // Bank eKYC by chip (docs/adr/0054).
+    samples.extend([
+        (
+            "EkycChallenge",
+            serde_json::to_value(EkycChallenge {
+                challenge_id: "c".into(),
+                challenge: b(),
+                expires_at: 1,
+            })
+            .unwrap(),
+        ),
+        (
+            "EkycCheckRequest",
+            serde_json::to_value(EkycCheckRequest {
+                challenge_id: "c".into(),
+                purpose: "ekyc".into(),
+                chip: evidence,
+            })
+            .unwrap(),
+        ),
+        (
+            "EkycCheckResponse",
+            serde_json::to_value(EkycCheckResponse { signed: b() }).unwrap(),
+        ),
+        (
+            "EkycResult",
+            serde_json::to_value(EkycResult {
+                result: "urn:x".into(),
+                rp_id: "RP-1".into(),
+                purpose: "ekyc".into(),
+                challenge_id: "c".into(),
+                challenge: b(),
+                checked_at: 1,
+                genuine: true,
+                registry_match: true,
+                not_revoked: true,
+                fields: serde_json::Map::new(),
             })
             .unwrap(),
         ),
