@@ -1,6 +1,7 @@
 //! `eid rp --backend URL --admin-token T ...`: the relying-party hub's admin side (issue 16,
 //! docs/adr/0036): `register` (the RP's P-256 public key in, its access certificate out),
-//! `list`, `report` (the metering) and `oidc-client` ("Log in with e-ID", docs/adr/0042).
+//! `list`, `report` (the metering) and `oidc-client` ("Log in with e-ID", docs/adr/0042); and
+//! a relying party's own desk: `ekyc` (bank eKYC by chip, docs/adr/0054).
 
 use crate::context::{block_on, client};
 use crate::output::print_json;
@@ -66,6 +67,11 @@ pub enum RpCommand {
         #[arg(long = "redirect-uri", required = true)]
         redirect_uris: Vec<String>,
     },
+    /// Bank eKYC by chip at the relying party's desk (docs/adr/0054): a challenge from the
+    /// backend, the card read with it, the evidence checked by the backend, the signed result
+    /// verified against the backend's trust list and printed. No admin token: the relying
+    /// party's OIDC client id and secret.
+    Ekyc(EkycArgs),
     /// Every registered relying party (JSON).
     List,
     /// Billable events per relying party, purpose, kind and day.
@@ -79,6 +85,87 @@ pub enum RpCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Args)]
+pub struct EkycArgs {
+    /// The relying party's registration id (`RP-...`), its OIDC client_id.
+    #[arg(long)]
+    pub client_id: String,
+    #[arg(long, env = "EID_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: String,
+    /// One of its registered purposes (`ekyc`, `age_check`, ...).
+    #[arg(long)]
+    pub purpose: String,
+    /// The simulated card of a synthetic citizen: its index in the fixtures or its ID number.
+    #[arg(long, conflicts_with = "pcsc", required_unless_present = "pcsc")]
+    pub chip_fixture: Option<String>,
+    /// A card on a PC/SC desk reader (PACE with --can).
+    #[arg(long, requires = "can")]
+    pub pcsc: bool,
+    #[arg(long, requires = "pcsc")]
+    pub reader: Option<String>,
+    /// The card's 6-digit CAN (printed on its front).
+    #[arg(long)]
+    pub can: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `eid rp ekyc`: challenge, read, check, verify.
+fn ekyc(backend: &str, args: EkycArgs) -> Result<ExitCode> {
+    use eid_core::api::{ChipEvidence, EkycCheckRequest};
+    use eid_core::credential::TrustList;
+    use eid_core::verify::{EkycExpected, check_ekyc_result};
+    let api = client(backend)?;
+    let secret = args.client_secret.as_str();
+    let challenge = block_on(api.ekyc_challenge(&args.client_id, secret))??;
+    let chip = match &args.chip_fixture {
+        Some(n) => {
+            let id = match n.parse::<usize>() {
+                Ok(i) if n.len() < 12 => eid_fixtures::citizens::citizens()
+                    .get(i)
+                    .map(|c| c.id_number.clone())
+                    .context("no synthetic citizen with that index")?,
+                _ => n.clone(),
+            };
+            crate::card::read_sim_card(&id, &challenge.challenge.0, None)?
+        }
+        None => crate::card::read_pcsc_for_activation(
+            args.reader.as_deref(),
+            args.can.as_deref().context("--can is needed with --pcsc")?,
+            &challenge.challenge.0,
+        )?,
+    };
+    let evidence = ChipEvidence::from_chip(&chip).map_err(|m| anyhow!(m))?;
+    let request = EkycCheckRequest {
+        challenge_id: challenge.challenge_id.clone(),
+        purpose: args.purpose.clone(),
+        chip: evidence,
+    };
+    let answer = block_on(api.ekyc_check(&args.client_id, secret, &request))??;
+    let t = block_on(api.trust_list())??;
+    let trust =
+        TrustList::decode(&t.issuers.0).map_err(|_| anyhow!("the trust list does not decode"))?;
+    let expected = EkycExpected {
+        rp_id: &args.client_id,
+        purpose: &args.purpose,
+        challenge_id: &challenge.challenge_id,
+        challenge: &challenge.challenge.0,
+    };
+    let result = check_ekyc_result(&answer.signed.0, &trust, crate::context::now_s(), &expected)
+        .context("the backend's eKYC result")?;
+    if args.json {
+        print_json(&result)?;
+    } else {
+        println!("genuine chip:   {}", result.genuine);
+        println!("registry match: {}", result.registry_match);
+        println!("not revoked:    {}", result.not_revoked);
+        for (name, value) in &result.fields {
+            println!("{name}: {value}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One `--purpose` argument.
@@ -116,13 +203,15 @@ pub fn purpose(arg: &str) -> Result<RpPurpose> {
 
 pub fn run(args: RpArgs) -> Result<ExitCode> {
     let backend = args.backend.context("--backend URL is needed")?;
-    if let RpCommand::Serve(serve) = args.command {
-        return crate::rp_serve::run(&backend, serve);
-    }
+    let command = match args.command {
+        RpCommand::Serve(serve) => return crate::rp_serve::run(&backend, serve),
+        RpCommand::Ekyc(e) => return ekyc(&backend, e),
+        other => other,
+    };
     let admin_token = args.admin_token.context("--admin-token is needed")?;
     let api = client(&backend)?;
-    match args.command {
-        RpCommand::Serve(_) => {}
+    match command {
+        RpCommand::Serve(_) | RpCommand::Ekyc(_) => {}
         RpCommand::Register {
             name,
             registration_number,

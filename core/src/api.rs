@@ -180,6 +180,23 @@ pub struct ChipEvidence {
     pub aa_signature: Option<B64>,
 }
 
+impl ChipEvidence {
+    /// The evidence of a chip read with the verifier's challenge (`ReadRequest::aa_challenge`):
+    /// the files the backend re-checks and the chip's answer. `Err` names the missing file.
+    pub fn from_chip(chip: &eid_icao::document::ChipDocument) -> Result<Self, &'static str> {
+        use eid_icao::lds::LdsFile;
+        let file = |f: LdsFile| chip.files.get(&f).cloned().map(B64);
+        Ok(ChipEvidence {
+            sod: file(LdsFile::Sod).ok_or("EF.SOD was not read")?,
+            dg1: file(LdsFile::DG1).ok_or("DG1 was not read")?,
+            dg13: file(LdsFile::DG13).ok_or("DG13 was not read")?,
+            dg14: file(LdsFile::DG14),
+            dg15: file(LdsFile::DG15),
+            aa_signature: chip.aa_signature.clone().map(B64),
+        })
+    }
+}
+
 /// POST /v1/activation/complete
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivationComplete {

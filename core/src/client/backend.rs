@@ -51,6 +51,8 @@ struct CallOptions<'a> {
     signer: Option<Signer<'a>>,
     if_none_match: Option<&'a str>,
     bearer: Option<&'a str>,
+    /// `client_secret_basic` (RFC 6749 §2.3.1): a relying party's client id and secret.
+    basic: Option<(&'a str, &'a str)>,
     /// The request may be sent again after it may have reached the backend (reads, POSTs with
     /// a client_request_id). When not, only a connection that never opened is retried.
     replay_safe: bool,
@@ -117,6 +119,17 @@ pub fn new_request_id() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// RFC 6749 §2.3.1: id and secret each form-urlencoded, joined by `:`, base64 (RFC 7617).
+fn basic_authorization(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", enc(id), enc(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
 fn now_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -168,6 +181,7 @@ impl BackendClient {
             signer: signer.map(Signer::Device),
             if_none_match,
             bearer: None,
+            basic: None,
             replay_safe: true,
         };
         self.call_with(method, path_and_query, body, options).await
@@ -194,6 +208,9 @@ impl BackendClient {
         }
         if let Some(token) = options.bearer {
             header("authorization", format!("Bearer {token}"));
+        }
+        if let Some((id, secret)) = options.basic {
+            header("authorization", basic_authorization(id, secret));
         }
         if let Some(s) = options.signer {
             let ts = now_seconds();
@@ -687,6 +704,7 @@ impl BackendClient {
 }
 
 // Remote signing calls (issue 6).
+mod ekyc;
 mod relying_parties;
 mod signing;
 // Citizen consent calls (docs/adr/0017).

@@ -11,7 +11,6 @@ use crate::credential::TrustList;
 use crate::platform::{SyncListener, SyncStage};
 use eid_icao::NotGenuine;
 use eid_icao::document::ChipDocument;
-use eid_icao::lds::LdsFile;
 
 const META_ACCOUNT_ID: &str = "wallet.account_id";
 const META_SYNC_STATE: &str = "wallet.sync_state";
@@ -122,17 +121,8 @@ impl Wallet {
         if let Err(e @ NotGenuine::Data(_)) = chip.require_genuine() {
             return Err(WalletError::InvalidInput(e.to_string()));
         }
-        let file = |f: LdsFile| chip.files.get(&f).cloned().map(B64);
-        let evidence = ChipEvidence {
-            sod: file(LdsFile::Sod)
-                .ok_or(WalletError::InvalidInput("EF.SOD was not read".into()))?,
-            dg1: file(LdsFile::DG1).ok_or(WalletError::InvalidInput("DG1 was not read".into()))?,
-            dg13: file(LdsFile::DG13)
-                .ok_or(WalletError::InvalidInput("DG13 was not read".into()))?,
-            dg14: file(LdsFile::DG14),
-            dg15: file(LdsFile::DG15),
-            aa_signature: chip.aa_signature.clone().map(B64),
-        };
+        let evidence =
+            ChipEvidence::from_chip(chip).map_err(|m| WalletError::InvalidInput(m.into()))?;
         let body = ActivationComplete {
             client_request_id: crate::client::new_request_id(),
             activation_id: pending.activation_id.clone(),
