@@ -2715,3 +2715,104 @@ fn oidc_login_across_two_instances_on_postgresql() {
     );
     assert_eq!(status, 400);
 }
+
+/// Bank eKYC by chip (docs/adr/0054): `eid rp ekyc` at a bank's desk reads the simulated card
+/// with the backend's challenge and prints the verified result: the purpose's fields only; a
+/// purpose the bank did not register and a wrong secret are refused; `eid rp report` bills each
+/// answered check as a `chip_check`.
+#[test]
+fn a_bank_desk_checks_a_chip_with_eid_rp_ekyc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "oidc-admin"]);
+    let (bank, secret) = oidc_client(
+        &url,
+        "bank.example.vn",
+        &["ekyc", "age_check"],
+        "http://127.0.0.1:9/bank/cb",
+    );
+    let ekyc = |purpose: &str, secret: &str| {
+        eid(&[
+            "rp",
+            "--backend",
+            &url,
+            "ekyc",
+            "--client-id",
+            &bank,
+            "--client-secret",
+            secret,
+            "--purpose",
+            purpose,
+            "--chip-fixture",
+            "0",
+            "--json",
+        ])
+    };
+    let out = ekyc("ekyc", &secret);
+    assert_ok(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["genuine"], true);
+    assert_eq!(v["registry_match"], true);
+    assert_eq!(v["not_revoked"], true);
+    assert_eq!(v["rp_id"], bank.as_str());
+    assert_eq!(
+        v["fields"]["personal_administrative_number"],
+        citizen(0).0.as_str()
+    );
+    let over_18 = v["fields"]["age_in_years"].as_u64().unwrap() >= 18;
+
+    let out = ekyc("age_check", &secret);
+    assert_ok(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["fields"],
+        serde_json::json!({"age_equal_or_over": {"18": over_18}})
+    );
+
+    let out = ekyc("login", &secret);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not registered this purpose"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ekyc("ekyc", "wrong-secret");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("client authentication failed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = eid(&[
+        "rp",
+        "--backend",
+        &url,
+        "--admin-token",
+        "oidc-admin",
+        "report",
+        "--json",
+    ]);
+    assert_ok(&out);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut rows: Vec<(String, String, u64)> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["purpose"].as_str().unwrap().to_owned(),
+                r["kind"].as_str().unwrap().to_owned(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            ("age_check".into(), "chip_check".into(), 1),
+            ("ekyc".into(), "chip_check".into(), 1),
+        ]
+    );
+}
