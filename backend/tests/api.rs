@@ -311,6 +311,7 @@ fn openapi_schemas_match_the_contract_types() {
                 id: "i".into(),
                 kind: "identity".into(),
                 credential: b(),
+                dependant: None,
             })
             .unwrap(),
         ),
@@ -372,6 +373,7 @@ fn openapi_schemas_match_the_contract_types() {
                 device_keys: vec![b()],
                 client_request_id: "c".into(),
                 consent: Some(proof()),
+                dependant: None,
             })
             .unwrap(),
         ),
