@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 17] = match backend {
+    let files: [(i64, &'static str, &'static str); 18] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -133,6 +133,11 @@ fn migrator(backend: Backend) -> Migrator {
                 17,
                 "ekyc challenges",
                 include_str!("../migrations/sqlite/0017_ekyc.sql"),
+            ),
+            (
+                18,
+                "dependants",
+                include_str!("../migrations/sqlite/0018_dependants.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -220,6 +225,11 @@ fn migrator(backend: Backend) -> Migrator {
                 17,
                 "ekyc challenges",
                 include_str!("../migrations/postgres/0017_ekyc.sql"),
+            ),
+            (
+                18,
+                "dependants",
+                include_str!("../migrations/postgres/0018_dependants.sql"),
             ),
         ],
     };

@@ -121,11 +121,13 @@ async fn build_page(
     since: i64,
 ) -> Result<Arc<Page>, ApiFailure> {
     ensure_documents(state, device).await?;
+    crate::dependants::ensure(state, device).await?;
     renew_documents(state, device).await?;
     // After our own writes (which invalidate): what is read from here on may be cached.
     let (kept, generation) = state.pages.get(device.id.as_str());
 
     let pool = state.store.pool();
+    let dependants = crate::dependants::of_account(state, &device.account_id).await?;
     let mut documents = Vec::new();
     for row in sqlx::query(
         "SELECT id, kind, credential FROM documents \
@@ -136,10 +138,13 @@ async fn build_page(
     .fetch_all(pool)
     .await?
     {
+        let stored: String = row.try_get(1)?;
+        let (kind, dependant) = crate::dependants::split_kind(&stored);
         documents.push(SyncedDocument {
             id: row.try_get(0)?,
-            kind: row.try_get(1)?,
+            kind: kind.to_owned(),
             credential: B64(row.try_get(2)?),
+            dependant: dependant.and_then(|r| dependants.iter().find(|d| d.id == r).cloned()),
         });
     }
     // Removed: credentials replaced by a renewal, and (for completeness: such a device is
@@ -309,9 +314,13 @@ async fn renew_documents(state: &AppState, device: &Device) -> Result<(), ApiFai
         let id: String = row.try_get(0)?;
         let kind: String = row.try_get(1)?;
         let index: i64 = row.try_get(2)?;
-        let kind = DocumentKind::parse(&kind)
+        let (kind, dependant) = crate::dependants::split_kind(&kind);
+        let kind = DocumentKind::parse(kind)
             .ok_or_else(|| ApiFailure::from(crate::error::Error::Registry("kind".into())))?;
-        let doc = model(state, &mut w.tx, device, kind).await?;
+        let doc = match dependant {
+            Some(r) => crate::dependants::model(state, &mut w.tx, device, r, kind).await?,
+            None => model(state, &mut w.tx, device, kind).await?,
+        };
         issue::renew(
             state,
             &mut w.tx,

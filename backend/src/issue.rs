@@ -62,6 +62,19 @@ pub async fn store_new(
     device_key: &[u8],
     doc: &Document,
 ) -> Result<Vec<u8>, Error> {
+    store_new_as(state, tx, device_id, device_key, doc, doc.kind().as_str()).await
+}
+
+/// [`store_new`] under the stored kind `stored_kind`: `KIND/REF` for a dependant's document
+/// (docs/adr/0055), so the device holds one of each kind per person.
+pub async fn store_new_as(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    device_id: &str,
+    device_key: &[u8],
+    doc: &Document,
+    stored_kind: &str,
+) -> Result<Vec<u8>, Error> {
     let issued = sign(state, tx, device_key, doc).await?;
     sqlx::query(
         "INSERT INTO documents (id, device_id, kind, credential, status_index, seq, created_at) \
@@ -69,7 +82,7 @@ pub async fn store_new(
     )
     .bind(&issued.id)
     .bind(device_id)
-    .bind(doc.kind().as_str())
+    .bind(stored_kind)
     .bind(&issued.bytes)
     .bind(issued.status_index)
     .bind(issued.seq)

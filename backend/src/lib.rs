@@ -16,6 +16,7 @@ mod coherence;
 mod config;
 mod consent;
 pub mod db;
+mod dependants;
 mod disclosures;
 mod documents;
 mod ekyc;

@@ -276,6 +276,15 @@ async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
     .await?;
     // Replaced by a renewal: the old credential must not outlive its replacement's issue.
     revoked.extend(indices(conn, "SELECT status_index FROM document_tombstones").await?);
+    // A dependant's documents removed from the guardian's device on the 14th birthday
+    // (docs/adr/0055).
+    revoked.extend(
+        indices(
+            conn,
+            "SELECT status_index FROM documents WHERE removed_seq IS NOT NULL AND kind LIKE '%/%'",
+        )
+        .await?,
+    );
     let suspended = indices(
         conn,
         "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use eid_core::api::{
     B64, ErrorCode, MAX_PRESENTATION_BATCH, MAX_SKEW_SECONDS, PresentationCredentialsIssued,
     PresentationCredentialsRequest, TokenRedeem, TokenRedeemed, TokenRegistered, TokenRegistration,
-    VerifierRegistered, VerifierRegistration, consent_action, headers,
+    VerifierRegistered, VerifierRegistration, consent_action, consented_profile, headers,
     presentation_credentials_digest, token_digest,
 };
 use eid_core::credential::{Document, DocumentKind};
@@ -183,7 +183,10 @@ async fn issue_inner(
         device,
         req.consent.as_ref(),
         consent_action::PRESENTATION_CREDENTIALS,
-        &presentation_credentials_digest(&req.profile, &req.device_keys),
+        &presentation_credentials_digest(
+            &consented_profile(&req.profile, req.dependant.as_deref()),
+            &req.device_keys,
+        ),
     )
     .await?;
     let profile = Profile::parse(&req.profile).ok_or(ApiFailure::invalid("unknown profile"))?;
@@ -193,18 +196,28 @@ async fn issue_inner(
     let keys = fresh_device_keys(&req.device_keys)?;
     let [source, identity] = record_kinds(profile);
     let mut documents = Vec::new();
-    for row in sqlx::query(
-        "SELECT r.record FROM registry_records r JOIN accounts a ON a.id_number = r.id_number \
-         WHERE a.id = $1 AND (r.kind = $2 OR r.kind = $3)",
-    )
-    .bind(&device.account_id)
-    .bind(source)
-    .bind(identity)
-    .fetch_all(state.store.pool())
-    .await?
-    {
-        let record: Vec<u8> = row.try_get(0)?;
-        documents.push(open_record(state, &record)?);
+    if let Some(dependant) = &req.dependant {
+        // A child's own records (docs/adr/0055): the guardian's child under 14, or 404.
+        for record in
+            crate::dependants::records(state, &device.account_id, dependant, &[source, identity])
+                .await?
+        {
+            documents.push(open_record(state, &record)?);
+        }
+    } else {
+        for row in sqlx::query(
+            "SELECT r.record FROM registry_records r JOIN accounts a ON a.id_number = r.id_number \
+             WHERE a.id = $1 AND (r.kind = $2 OR r.kind = $3)",
+        )
+        .bind(&device.account_id)
+        .bind(source)
+        .bind(identity)
+        .fetch_all(state.store.pool())
+        .await?
+        {
+            let record: Vec<u8> = row.try_get(0)?;
+            documents.push(open_record(state, &record)?);
+        }
     }
     let now = state.now();
     let fields = extract(profile, &documents, now)?;

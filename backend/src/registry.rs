@@ -8,6 +8,7 @@ use crate::keys::Keys;
 use eid_core::credential::{self, DocumentKind, IssuerKey, StatusRef, Validity};
 use eid_fixtures::card::cccd;
 use eid_fixtures::citizens::{self, Citizen};
+use eid_fixtures::dependants;
 use eid_fixtures::issuers;
 use eid_fixtures::pki::TestPki;
 use eid_icao::lds::LdsFile;
@@ -219,6 +220,7 @@ pub async fn seed_if_empty(
         .try_get(0)?;
     if count > 0 {
         add_missing_kinds(store, keys, now, population).await?;
+        seed_dependants(store, keys, now, population).await?;
         return Ok(false);
     }
     let issuers = DocumentKind::ALL
@@ -271,7 +273,67 @@ pub async fn seed_if_empty(
         citizens = seed.citizens.len(),
         "registry seeded from fixtures"
     );
+    seed_dependants(store, keys, now, population).await?;
     Ok(true)
+}
+
+/// The fixture guardian's children and their records (docs/adr/0055), once, when the guardian
+/// is in the population. Each child gets a random handle: what the guardian's wallet sees.
+/// Returns how many children were added.
+async fn seed_dependants(
+    store: &Store,
+    keys: &Keys,
+    now: u64,
+    population: usize,
+) -> Result<usize, Error> {
+    if population <= dependants::GUARDIAN_INDEX
+        || sqlx::query("SELECT 1 FROM dependants LIMIT 1")
+            .fetch_optional(store.pool())
+            .await?
+            .is_some()
+    {
+        return Ok(0);
+    }
+    let guardian = dependants::guardian();
+    let holder = registry_holder();
+    let mut children = Vec::new();
+    for c in dependants::children(now).into_iter().map(nfc_citizen) {
+        let mut records = Vec::new();
+        for doc in dependants::documents_for(&c, now).map_err(reg)? {
+            let issuer = keys.issuer_arc(doc.kind(), now)?;
+            records.push((doc.kind(), record(&doc, &holder, &issuer, now)?));
+        }
+        children.push((c, records));
+    }
+    let mut w = store.write().await?;
+    for (c, records) in &children {
+        let d = c.date_of_birth;
+        sqlx::query(
+            "INSERT INTO dependants (ref, guardian_id_number, id_number, full_name, birth_date) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(hex::encode(crate::http::random_bytes(16)?))
+        .bind(&guardian.id_number)
+        .bind(&c.id_number)
+        .bind(&c.full_name)
+        .bind(format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .execute(&mut *w.tx)
+        .await?;
+        for (kind, record) in records {
+            sqlx::query(
+                "INSERT INTO dependant_records (id_number, kind, record) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&c.id_number)
+            .bind(kind.as_str())
+            .bind(record)
+            .execute(&mut *w.tx)
+            .await?;
+        }
+    }
+    w.commit().await?;
+    tracing::info!(children = children.len(), "dependants seeded from fixtures");
+    Ok(children.len())
 }
 
 #[cfg(test)]

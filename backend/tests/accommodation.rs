@@ -35,6 +35,7 @@ async fn credential(h: &Harness, device: &DeviceKey, profile: Profile) -> (Vec<u
         device_keys: keys,
         client_request_id: request_id(),
         consent: Some(consent),
+        dependant: None,
     })
     .unwrap();
     let r = h

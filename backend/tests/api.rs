@@ -311,6 +311,11 @@ fn openapi_schemas_match_the_contract_types() {
                 id: "i".into(),
                 kind: "identity".into(),
                 credential: b(),
+                dependant: Some(eid_core::api::Dependant {
+                    id: "0f3c".into(),
+                    name: "Nguyễn Minh An".into(),
+                    birth_date: "2023-05-01".into(),
+                }),
             })
             .unwrap(),
         ),
@@ -372,6 +377,7 @@ fn openapi_schemas_match_the_contract_types() {
                 device_keys: vec![b()],
                 client_request_id: "c".into(),
                 consent: Some(proof()),
+                dependant: Some("0f3c".into()),
             })
             .unwrap(),
         ),

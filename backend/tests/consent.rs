@@ -59,6 +59,7 @@ async fn credentials_with(
         device_keys: keys.to_vec(),
         client_request_id: request_id(),
         consent: proof,
+        dependant: None,
     })
     .unwrap();
     h.signed(

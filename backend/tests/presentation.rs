@@ -30,6 +30,7 @@ fn request(profile: &str, keys: &[Vec<u8>], id: &str, consent: Option<ConsentPro
         device_keys: keys.iter().cloned().map(B64).collect(),
         client_request_id: id.into(),
         consent,
+        dependant: None,
     })
     .unwrap()
 }

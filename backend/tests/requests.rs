@@ -118,6 +118,7 @@ async fn presentation_request(h: &Harness, device: &DeviceKey, id: &str) -> Vec<
         device_keys,
         client_request_id: id.into(),
         consent: Some(consent),
+        dependant: None,
     })
     .unwrap()
 }

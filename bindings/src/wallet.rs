@@ -408,7 +408,14 @@ impl WalletHandle {
         }
         logged(
             "documents",
-            list.map(|l| l.documents.iter().map(|i| self.info(i)).collect()),
+            // The holder's own: the FFI does not show dependants' documents yet (ADR 0055).
+            list.map(|l| {
+                l.documents
+                    .iter()
+                    .filter(|i| i.dependant.is_none())
+                    .map(|i| self.info(i))
+                    .collect()
+            }),
         )
     }
 

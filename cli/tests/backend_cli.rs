@@ -2816,3 +2816,77 @@ fn a_bank_desk_checks_a_chip_with_eid_rp_ekyc() {
         ]
     );
 }
+
+/// Dependants (docs/adr/0055): citizen 7's wallet lists the children's documents after its own,
+/// each with the child's name, and `present --profile clinic --dependant 1` gives a QR that
+/// `eid verify` shows with the youngest child's name and BHYT card; the log says so.
+#[test]
+fn a_parent_lists_and_presents_a_childs_documents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve(&db);
+    let w = tmp.path().join("wallet");
+    let parent = citizen(7);
+    assert_ok(&activate(&w, &url, "246810", &parent));
+    let list = wallet(&w, &url, "246810", &["list", "--json"]);
+    assert_ok(&list);
+    let list: Value = serde_json::from_slice(&list.stdout).unwrap();
+    let rows = list.as_array().unwrap();
+    let first_child = rows
+        .iter()
+        .position(|r| !r["dependant"].is_null())
+        .expect("the children's documents are listed");
+    assert!(first_child > 0, "the holder's own first");
+    assert!(rows[first_child..].iter().all(|r| !r["dependant"].is_null()));
+    let youngest = rows[first_child]["dependant"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(rows[first_child..].iter().any(|r| r["kind"] == "health_insurance"
+        && r["dependant"]["name"] == youngest.as_str()
+        && r["holder"] == youngest.as_str()));
+    let names: std::collections::BTreeSet<_> = rows[first_child..]
+        .iter()
+        .map(|r| r["dependant"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "two children under 14");
+
+    let shown = wallet(
+        &w,
+        &url,
+        "246810",
+        &["present", "--profile", "clinic", "--dependant", "1", "--json"],
+    );
+    assert_ok(&shown);
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let text = shown["text"].as_str().unwrap();
+    let out = eid(&["verify", "--text", text, "--backend", &url, "--json"]);
+    let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{verdict}");
+    assert_eq!(verdict["profile"], "clinic");
+    assert_eq!(verdict["fields"]["full_name"], youngest.as_str());
+    assert!(
+        verdict["fields"]["bhyt_code"]
+            .as_str()
+            .unwrap()
+            .starts_with("TE1"),
+        "{verdict}"
+    );
+    let unknown = wallet(
+        &w,
+        &url,
+        "246810",
+        &["present", "--profile", "clinic", "--dependant", "9"],
+    );
+    assert!(!unknown.status.success());
+    let log = wallet(&w, &url, "246810", &["log", "--json"]);
+    assert_ok(&log);
+    let log: Value = serde_json::from_slice(&log.stdout).unwrap();
+    assert!(
+        log.as_array().unwrap().iter().any(|e| e["kind"] == "presentation"
+            && e["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&youngest))),
+        "{log}"
+    );
+}

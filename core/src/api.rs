@@ -234,6 +234,32 @@ pub struct SyncedDocument {
     pub id: String,
     pub kind: String,
     pub credential: B64,
+    /// Whose document it is when not the holder's own: a child the holder is the guardian of
+    /// (docs/adr/0055). Absent for the holder's documents; a wallet that ignores it keeps
+    /// working (it would list the child's documents as its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependant: Option<Dependant>,
+}
+
+/// A child whose documents the guardian's wallet holds and presents (docs/adr/0055).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependant {
+    /// Opaque handle the backend gave the child for this guardian (never the ID number):
+    /// names the child in [`PresentationCredentialsRequest::dependant`].
+    pub id: String,
+    /// The child's full name, as on the birth certificate.
+    pub name: String,
+    /// ISO 8601 date of birth.
+    pub birth_date: String,
+}
+
+// Debug shows the handle only: the rest is personal data.
+impl std::fmt::Debug for Dependant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dependant")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// GET /v1/documents?since=CURSOR (device-signed). `304 Not Modified` with `If-None-Match`.
@@ -258,6 +284,19 @@ pub struct PresentationCredentialsRequest {
     /// The citizen's consent over [`presentation_credentials_digest`].
     #[serde(default)]
     pub consent: Option<ConsentProof>,
+    /// Credentials of a dependant's documents ([`Dependant::id`]) instead of the holder's
+    /// (docs/adr/0055); the consent's digest then binds [`consented_profile`] of both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependant: Option<String>,
+}
+
+/// The profile as the consent of a presentation credential batch names it: the profile, and
+/// `profile~dependant` for a dependant's (docs/adr/0055).
+pub fn consented_profile(profile: &str, dependant: Option<&str>) -> String {
+    match dependant {
+        Some(d) => format!("{profile}~{d}"),
+        None => profile.to_owned(),
+    }
 }
 
 /// Largest batch of presentation credentials one request may ask for.

@@ -115,6 +115,12 @@ fn row(w: &Wallet, d: &DocumentInfo) -> serde_json::Value {
         "holder": d.holder,
         "valid_until": d.valid_until,
         "status": w.status_of(d),
+        // Whose document: the holder's own (null) or a dependant's (docs/adr/0055).
+        "dependant": d.dependant.as_ref().map(|c| json!({
+            "id": c.id,
+            "name": c.name,
+            "birth_date": c.birth_date,
+        })),
     })
 }
 
@@ -164,7 +170,19 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
 /// by id and kind only.
 fn list(w: &Wallet, json: bool) -> Result<ExitCode> {
     let list = w.document_list()?;
-    let mut rows: Vec<_> = list.documents.iter().map(|d| row(w, d)).collect();
+    // Grouped by person: the holder's own first, then each dependant's, youngest first.
+    let dependants = w.dependants()?;
+    let group = |d: &DocumentInfo| {
+        d.dependant.as_ref().map_or(0, |c| {
+            1 + dependants
+                .iter()
+                .position(|x| x.id == c.id)
+                .unwrap_or(dependants.len())
+        })
+    };
+    let mut documents: Vec<&DocumentInfo> = list.documents.iter().collect();
+    documents.sort_by_key(|d| group(d));
+    let mut rows: Vec<_> = documents.iter().map(|d| row(w, d)).collect();
     rows.extend(
         list.damaged
             .iter()
@@ -173,8 +191,22 @@ fn list(w: &Wallet, json: bool) -> Result<ExitCode> {
     if json {
         print_json(&rows)?;
     } else {
+        let mut shown_group = None;
         for r in rows {
             let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
+            let person = r["dependant"]["id"].as_str().map(str::to_owned);
+            if person.is_some() && person != shown_group {
+                let n = dependants
+                    .iter()
+                    .position(|x| Some(&x.id) == person.as_ref())
+                    .map_or(0, |i| i + 1);
+                println!(
+                    "— dependant {n}: {} (born {}), present with --dependant {n}",
+                    r["dependant"]["name"].as_str().unwrap_or("-"),
+                    r["dependant"]["birth_date"].as_str().unwrap_or("-"),
+                );
+                shown_group = person;
+            }
             if s("status") == "damaged" {
                 println!("{}  {:<22} damaged: cannot be read", s("id"), s("kind"));
                 continue;

@@ -27,6 +27,19 @@ fn presentation_json(out: &PresentationOut) -> serde_json::Value {
     })
 }
 
+/// The dependant named by `--dependant`: its number in `eid wallet list` (1 = the youngest)
+/// or its id.
+fn dependant_id(w: &Wallet, given: &str) -> Result<String> {
+    let dependants = w.dependants()?;
+    let found = match given.parse::<usize>() {
+        Ok(n) if given.len() < 4 => n.checked_sub(1).and_then(|i| dependants.get(i)),
+        _ => dependants.iter().find(|d| d.id == given),
+    };
+    found
+        .map(|d| d.id.clone())
+        .with_context(|| format!("no dependant {given} in this wallet (see `eid wallet list`)"))
+}
+
 #[derive(Args)]
 pub struct PresentArgs {
     /// airport | clinic | driving | age_over_18 | full
@@ -44,6 +57,10 @@ pub struct PresentArgs {
     /// The verifier's nonce (hex), when its screen shows one.
     #[arg(long)]
     pub nonce: Option<String>,
+    /// Present a dependant's documents instead of your own (docs/adr/0055): the number
+    /// `eid wallet list` shows (1 = the youngest) or the dependant's id.
+    #[arg(long)]
+    pub dependant: Option<String>,
     /// Who receives it (for the transaction log).
     #[arg(long, default_value = "QR verifier")]
     pub to: String,
@@ -61,7 +78,23 @@ pub fn present(
 ) -> Result<ExitCode> {
     let profile = profile(&args.profile)?;
     let nonce = args.nonce.as_deref().map(nonce).transpose()?;
-    let out = if args.online {
+    let dependant = args
+        .dependant
+        .as_deref()
+        .map(|d| dependant_id(w, d))
+        .transpose()?;
+    let out = if let Some(id) = &dependant {
+        if args.online {
+            anyhow::bail!("a dependant's documents are presented offline only");
+        }
+        w.present_of(
+            profile,
+            Some(id.as_str()),
+            nonce.as_deref(),
+            Consent::Passcode(pass),
+            &args.to,
+        )
+    } else if args.online {
         let backend = backend.context("--backend URL is needed for an online token")?;
         let client = client(backend)?;
         block_on(w.present_online(&client, profile, pass, &args.to))?

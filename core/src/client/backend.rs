@@ -541,11 +541,26 @@ impl BackendClient {
         device_keys: &[Vec<u8>],
         consent: crate::api::ConsentProof,
     ) -> Result<Vec<Vec<u8>>, ClientError> {
+        self.presentation_credentials_of(signer, profile, None, device_keys, consent)
+            .await
+    }
+
+    /// [`Self::presentation_credentials`] of the holder's dependant `dependant` (its
+    /// [`crate::api::Dependant::id`], docs/adr/0055), or of the holder's own with `None`.
+    pub async fn presentation_credentials_of(
+        &self,
+        signer: &dyn DeviceSigner,
+        profile: &str,
+        dependant: Option<&str>,
+        device_keys: &[Vec<u8>],
+        consent: crate::api::ConsentProof,
+    ) -> Result<Vec<Vec<u8>>, ClientError> {
         let body = PresentationCredentialsRequest {
             profile: profile.to_owned(),
             device_keys: device_keys.iter().cloned().map(B64).collect(),
             client_request_id: new_request_id(),
             consent: Some(consent),
+            dependant: dependant.map(str::to_owned),
         };
         let issued: PresentationCredentialsIssued = self
             .json(

@@ -83,6 +83,10 @@ pub struct DocumentInfo {
     pub credential_not_before: u64,
     pub credential_expires: u64,
     pub issuer: String,
+    /// The child the document belongs to when it is a dependant's, not the holder's own
+    /// (docs/adr/0055). Sealed with the summary like the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependant: Option<crate::api::Dependant>,
 }
 
 impl std::fmt::Debug for DocumentInfo {
@@ -106,6 +110,7 @@ impl DocumentInfo {
             credential_not_before: v.validity.not_before,
             credential_expires: v.validity.expires,
             issuer: v.issuer.clone(),
+            dependant: None,
         }
     }
 
@@ -152,13 +157,25 @@ pub(crate) struct CheckedBatch {
 impl CheckedBatch {
     /// Verifies every credential now against `trust` and for this device; fails on the first bad.
     pub fn new(w: &Wallet, credentials: &[Vec<u8>], trust: &TrustList) -> Result<Self> {
+        Self::of(w, credentials, &[], trust)
+    }
+
+    /// [`CheckedBatch::new`] with the dependant each credential belongs to (none past the end
+    /// of `dependants`), from the sync page (docs/adr/0055).
+    pub fn of(
+        w: &Wallet,
+        credentials: &[Vec<u8>],
+        dependants: &[Option<crate::api::Dependant>],
+        trust: &TrustList,
+    ) -> Result<Self> {
         let now = w.now();
         let mut batch = CheckedBatch {
             infos: Vec::new(),
             summaries: Vec::new(),
         };
-        for c in credentials {
-            let info = DocumentInfo::from_verified(&w.verify_for_this_device(c, trust, now)?);
+        for (i, c) in credentials.iter().enumerate() {
+            let mut info = DocumentInfo::from_verified(&w.verify_for_this_device(c, trust, now)?);
+            info.dependant = dependants.get(i).cloned().flatten();
             batch
                 .summaries
                 .push(serde_json::to_vec(&info).map_err(|_| WalletError::Corrupt("summary"))?);
@@ -459,7 +476,40 @@ impl Wallet {
     /// cannot be read does not hide the others: it is left out here and named by
     /// [`Wallet::document_list`].
     pub fn documents(&self) -> Result<Vec<DocumentInfo>> {
-        Ok(self.document_list()?.documents)
+        Ok(self
+            .document_list()?
+            .documents
+            .into_iter()
+            .filter(|d| d.dependant.is_none())
+            .collect())
+    }
+
+    /// The readable documents of the holder's dependants (docs/adr/0055), kept apart from the
+    /// holder's own: [`Wallet::documents`] leaves them out, presentations of the holder never
+    /// read them.
+    pub fn dependant_documents(&self) -> Result<Vec<DocumentInfo>> {
+        Ok(self
+            .document_list()?
+            .documents
+            .into_iter()
+            .filter(|d| d.dependant.is_some())
+            .collect())
+    }
+
+    /// The dependants whose documents the wallet holds, youngest first, each once.
+    pub fn dependants(&self) -> Result<Vec<crate::api::Dependant>> {
+        let mut out: Vec<crate::api::Dependant> = Vec::new();
+        for d in self
+            .dependant_documents()?
+            .into_iter()
+            .filter_map(|d| d.dependant)
+        {
+            if !out.iter().any(|o| o.id == d.id) {
+                out.push(d);
+            }
+        }
+        out.sort_by(|a, b| b.birth_date.cmp(&a.birth_date));
+        Ok(out)
     }
 
     /// The readable documents and the ones that are not (altered, sealed under another key, or

@@ -8,7 +8,9 @@
 
 use super::{DEVICE_KEY_ALIAS, Result, Wallet, WalletError};
 use crate::account::passcode::Passcode;
-use crate::api::{B64, consent_action, presentation_credentials_digest, token_digest};
+use crate::api::{
+    B64, consent_action, consented_profile, presentation_credentials_digest, token_digest,
+};
 use crate::credential::Document;
 use crate::present::payload::{PRESENTATION_LIFETIME, TOKEN_LIFETIME, raw_signature};
 use crate::present::{
@@ -82,25 +84,43 @@ impl Wallet {
             .iter()
             .map(Document::kind)
             .collect();
+        // The holder's profiles, then each dependant's whose source document it holds
+        // (docs/adr/0055), in slots of their own (`profile~dependant`).
+        let mut targets: Vec<(Profile, Option<String>, bool)> = Profile::ALL
+            .into_iter()
+            .map(|p| (p, None, kinds.contains(&p.source())))
+            .collect();
+        let dependant_docs = self.dependant_documents()?;
+        for d in self.dependants()? {
+            for p in Profile::ALL {
+                let holds = dependant_docs.iter().any(|i| {
+                    i.kind == p.source() && i.dependant.as_ref().is_some_and(|x| x.id == d.id)
+                });
+                if holds {
+                    targets.push((p, Some(d.id.clone()), true));
+                }
+            }
+        }
         let mut low = Vec::new();
-        for profile in Profile::ALL {
+        for (profile, dependant, holds) in targets {
+            let slot = consented_profile(profile.as_str(), dependant.as_deref());
             let empty: Vec<String> = self
                 .store
-                .presentation_slots(profile.as_str())
+                .presentation_slots(&slot)
                 .map_err(WalletError::from_store)?
                 .into_iter()
                 .filter(|s| s.credential.is_none())
                 .map(|s| s.alias)
                 .collect();
             self.drop_slots(&empty)?;
-            if kinds.contains(&profile.source())
+            if holds
                 && self
                     .store
-                    .unused_presentations(profile.as_str())
+                    .unused_presentations(&slot)
                     .map_err(WalletError::from_store)?
                     < PRESENTATION_LOW_WATER
             {
-                low.push(profile);
+                low.push((profile, dependant, slot));
             }
         }
         if low.is_empty() {
@@ -112,9 +132,9 @@ impl Wallet {
         self.unlock(passcode)?;
         let signer = self.request_signer()?;
         let mut stored = 0;
-        for profile in low {
+        for (profile, dependant, slot) in low {
             let (aliases, public): (Vec<String>, Vec<Vec<u8>>) = self
-                .new_presentation_keys(profile, PRESENTATION_BATCH)?
+                .new_slot_keys(profile, &slot, PRESENTATION_BATCH)?
                 .into_iter()
                 .unzip();
             let keys: Vec<B64> = public.iter().cloned().map(B64).collect();
@@ -124,18 +144,32 @@ impl Wallet {
                         client,
                         passcode,
                         consent_action::PRESENTATION_CREDENTIALS,
-                        &presentation_credentials_digest(profile.as_str(), &keys),
+                        &presentation_credentials_digest(&slot, &keys),
                     )
                     .await?;
                 Ok(client
-                    .presentation_credentials(&signer, profile.as_str(), &public, proof)
+                    .presentation_credentials_of(
+                        &signer,
+                        profile.as_str(),
+                        dependant.as_deref(),
+                        &public,
+                        proof,
+                    )
                     .await?)
             }
             .await;
             self.log_consented(
                 TransactionKind::Account,
                 "backend",
-                &format!("presentation credentials: {}", profile.as_str()),
+                &format!(
+                    "presentation credentials: {}{}",
+                    profile.as_str(),
+                    if dependant.is_some() {
+                        " (a dependant's)"
+                    } else {
+                        ""
+                    }
+                ),
                 vec![],
                 &result,
                 None,
@@ -181,7 +215,7 @@ impl Wallet {
 
     /// What `profile` would disclose, for the consent screen.
     pub fn preview(&self, profile: Profile) -> Result<Disclosed> {
-        if let Some(c) = self.next_credential(profile, false)? {
+        if let Some(c) = self.next_credential(profile, profile.as_str(), false)? {
             return Ok(c.credential.fields);
         }
         Ok(profile.extract(&self.verified_documents()?, self.now())?)
@@ -192,6 +226,17 @@ impl Wallet {
     pub fn new_presentation_keys(
         &self,
         profile: Profile,
+        n: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        self.new_slot_keys(profile, profile.as_str(), n)
+    }
+
+    /// [`Wallet::new_presentation_keys`] for the slots named `slot` (the profile, or
+    /// `profile~dependant`).
+    fn new_slot_keys(
+        &self,
+        profile: Profile,
+        slot: &str,
         n: usize,
     ) -> Result<Vec<(String, Vec<u8>)>> {
         if !self.is_unlocked() {
@@ -205,7 +250,7 @@ impl Wallet {
         }
         let aliases: Vec<String> = out.iter().map(|(a, _)| a.clone()).collect();
         self.store
-            .add_presentation_slots(profile.as_str(), &aliases)
+            .add_presentation_slots(slot, &aliases)
             .map_err(WalletError::from_store)?;
         Ok(out)
     }
@@ -267,10 +312,15 @@ impl Wallet {
 
     /// The next credential to show: the oldest unused valid one, else (`allow_reuse`) the
     /// least recently shown valid one. Expired and unverifiable slots are dropped.
-    fn next_credential(&self, profile: Profile, allow_reuse: bool) -> Result<Option<Chosen>> {
+    fn next_credential(
+        &self,
+        profile: Profile,
+        slot: &str,
+        allow_reuse: bool,
+    ) -> Result<Option<Chosen>> {
         let slots = self
             .store
-            .presentation_slots(profile.as_str())
+            .presentation_slots(slot)
             .map_err(WalletError::from_store)?;
         if slots.is_empty() {
             // Never synced (no trust list yet either): nothing to show, which is not corruption.
@@ -284,6 +334,7 @@ impl Wallet {
         for s in slots {
             let Some(bytes) = s.credential else { continue };
             match presentation_credential::verify(&bytes, &trust, now) {
+                Ok(c) if c.profile != profile => stale.push(s.alias),
                 Ok(c) => match s.used_at_ms {
                     None if unused.is_none() => {
                         unused = Some(Chosen {
@@ -347,14 +398,35 @@ impl Wallet {
         consent: Consent<'_>,
         counterparty: &str,
     ) -> Result<PresentationOut> {
+        self.present_of(profile, None, nonce, consent, counterparty)
+    }
+
+    /// An offline QR for `profile` of the holder's own documents (`dependant` `None`) or,
+    /// chosen explicitly, of the dependant `dependant`'s ([`crate::api::Dependant::id`],
+    /// docs/adr/0055): the child's fields from the child's documents, the log naming the child.
+    pub fn present_of(
+        &self,
+        profile: Profile,
+        dependant: Option<&str>,
+        nonce: Option<&[u8]>,
+        consent: Consent<'_>,
+        counterparty: &str,
+    ) -> Result<PresentationOut> {
         self.confirm(consent)?;
+        let child = match dependant {
+            None => None,
+            Some(id) => Some(self.dependants()?.into_iter().find(|d| d.id == id).ok_or(
+                WalletError::InvalidInput("the wallet holds no documents of this dependant".into()),
+            )?),
+        };
+        let slot = consented_profile(profile.as_str(), dependant);
         let Chosen {
             alias,
             bytes,
             reused,
             credential: c,
         } = self
-            .next_credential(profile, true)?
+            .next_credential(profile, &slot, true)?
             .ok_or(PresentError::NoCredential)?;
         let created_at = self.now();
         let input = Presentation::signing_input(&bytes, created_at, nonce);
@@ -371,16 +443,17 @@ impl Wallet {
         self.store
             .mark_presentation_used(&alias, self.clock.wall_ms())
             .map_err(WalletError::from_store)?;
-        self.log_presentation(
-            profile,
-            counterparty,
-            &c.fields,
-            if reused {
-                "offline QR (credential reused)"
-            } else {
-                "offline QR"
-            },
-        )?;
+        let how = if reused {
+            "offline QR (credential reused)"
+        } else {
+            "offline QR"
+        };
+        let detail = match &child {
+            // The log is sealed like the documents: it may name the child.
+            Some(d) => format!("{how}, a dependant's documents: {}", d.name),
+            None => how.to_owned(),
+        };
+        self.log_presentation(profile, counterparty, &c.fields, &detail)?;
         Ok(PresentationOut {
             profile,
             text,

@@ -344,17 +344,21 @@ impl Wallet {
         }
         note(SyncStage::Applying);
         let mut report = SyncReport::default();
-        let (mut credentials, mut removed) = (Vec::new(), Vec::new());
+        let (mut credentials, mut removed, mut dependants) = (Vec::new(), Vec::new(), Vec::new());
         match page {
             None => report.unchanged = true,
             Some((page, etag)) => {
-                credentials = page.documents.into_iter().map(|d| d.credential.0).collect();
+                (credentials, dependants) = page
+                    .documents
+                    .into_iter()
+                    .map(|d| (d.credential.0, d.dependant))
+                    .unzip();
                 removed = page.removed;
                 state.cursor = Some(page.cursor);
                 state.etag = etag;
             }
         }
-        let checked = super::CheckedBatch::new(self, &credentials, &trust)?;
+        let checked = super::CheckedBatch::of(self, &credentials, &dependants, &trust)?;
         let new = checked.rows(&credentials);
         report.updated = new.len() as u64;
         report.removed = removed.len() as u64;
