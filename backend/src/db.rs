@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 16] = match backend {
+    let files: [(i64, &'static str, &'static str); 17] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -128,6 +128,11 @@ fn migrator(backend: Backend) -> Migrator {
                 16,
                 "reader certificates",
                 include_str!("../migrations/sqlite/0016_reader_certificates.sql"),
+            ),
+            (
+                19,
+                "lifecycle",
+                include_str!("../migrations/sqlite/0019_lifecycle.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -210,6 +215,11 @@ fn migrator(backend: Backend) -> Migrator {
                 16,
                 "reader certificates",
                 include_str!("../migrations/postgres/0016_reader_certificates.sql"),
+            ),
+            (
+                19,
+                "lifecycle",
+                include_str!("../migrations/postgres/0019_lifecycle.sql"),
             ),
         ],
     };
