@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 18] = match backend {
+    let files: [(i64, &'static str, &'static str); 19] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -138,6 +138,11 @@ fn migrator(backend: Backend) -> Migrator {
                 18,
                 "dependants",
                 include_str!("../migrations/sqlite/0018_dependants.sql"),
+            ),
+            (
+                19,
+                "lifecycle",
+                include_str!("../migrations/sqlite/0019_lifecycle.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -230,6 +235,11 @@ fn migrator(backend: Backend) -> Migrator {
                 18,
                 "dependants",
                 include_str!("../migrations/postgres/0018_dependants.sql"),
+            ),
+            (
+                19,
+                "lifecycle",
+                include_str!("../migrations/postgres/0019_lifecycle.sql"),
             ),
         ],
     };

@@ -29,6 +29,7 @@ mod idempotency;
 pub mod input;
 mod issue;
 pub mod keys;
+mod lifecycle;
 pub mod limits;
 pub mod lists;
 pub mod logs;
@@ -113,6 +114,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     // Their revocation and the reader CA's CRL (docs/adr/0053).
     ("post", paths::ADMIN_READER_CERTIFICATES_REVOKE),
     ("get", paths::READER_CA_CRL),
+    // Registry changes pushed to wallets (issue 18, docs/adr/0056).
+    ("post", paths::ADMIN_REGISTRY_CHANGES),
     // Citizen consent (docs/adr/0017).
     ("post", paths::CONSENT_REGISTER),
     ("post", paths::CONSENT_START),
@@ -201,6 +204,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("post", paths::ADMIN_READER_CERTIFICATES) => post(reader_certificates::issue),
         ("post", paths::ADMIN_READER_CERTIFICATES_REVOKE) => post(reader_crl::revoke),
         ("get", paths::READER_CA_CRL) => get(reader_crl::crl),
+        ("post", paths::ADMIN_REGISTRY_CHANGES) => post(lifecycle::change),
         ("post", paths::CONSENT_REGISTER) => post(consent::register),
         ("post", paths::CONSENT_START) => post(consent::start),
         ("post", paths::PRESENTATION_TOKENS) => post(presentation::register_token),

@@ -140,6 +140,43 @@ async fn indices(conn: &mut sqlx::AnyConnection, query: &'static str) -> Result<
         .collect()
 }
 
+/// Credentials of registry records suspended at `now` (a licence taken away, docs/adr/0056):
+/// the held documents of that kind, and the presentation credentials whose profile is drawn
+/// from that kind (`Profile::source`), on the citizen's active devices.
+async fn registry_suspended(conn: &mut sqlx::AnyConnection, now: u64) -> Result<Vec<i64>, Error> {
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    let mut out: Vec<i64> = sqlx::query(
+        "SELECT d.status_index FROM documents d JOIN devices v ON v.id = d.device_id \
+         JOIN accounts a ON a.id = v.account_id \
+         JOIN registry_suspensions s ON s.id_number = a.id_number AND s.kind = d.kind \
+         WHERE v.revoked_at IS NULL AND d.removed_seq IS NULL AND s.until > $1",
+    )
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get(0).map_err(Error::from))
+    .collect::<Result<_, _>>()?;
+    for row in sqlx::query(
+        "SELECT p.status_index, p.profile, s.kind FROM presentation_credentials p \
+         JOIN devices v ON v.id = p.device_id JOIN accounts a ON a.id = v.account_id \
+         JOIN registry_suspensions s ON s.id_number = a.id_number \
+         WHERE v.revoked_at IS NULL AND s.until > $1",
+    )
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let profile: String = row.try_get(1)?;
+        let kind: String = row.try_get(2)?;
+        if eid_core::present::Profile::parse(&profile).is_some_and(|p| p.source().as_str() == kind)
+        {
+            out.push(row.try_get(0)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The signed status list as sent, its Token Status List forms (CWT, JWT), and when they were
 /// signed: one query, one cache entry, one invalidation for every form.
 #[derive(Debug)]
@@ -295,6 +332,8 @@ async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
          WHERE v.revoked_at IS NULL AND a.state = 'locked'",
     )
     .await?;
+    let mut suspended = suspended;
+    suspended.extend(registry_suspended(conn, issued_at).await?);
     let signed = sign_status_list(
         state.keys.status_signer(issued_at)?,
         issued_at,

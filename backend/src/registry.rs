@@ -134,6 +134,15 @@ fn record(
     )?)
 }
 
+/// A changed registry record (ADR 0056): `doc` signed afresh by its kind's issuer at `now`.
+pub(crate) fn sign_record(
+    doc: &credential::Document,
+    issuer: &IssuerKey,
+    now: u64,
+) -> Result<Vec<u8>, Error> {
+    record(doc, &registry_holder(), issuer, now)
+}
+
 /// Records of the kinds added after the registry was seeded (ADR 0043), for the fixture citizens
 /// it holds, signed by the issuers of those kinds. Returns how many were added.
 async fn add_missing_kinds(

@@ -71,6 +71,8 @@ pub enum DocumentStatus {
     Valid,
     Expired,
     NotYetValid,
+    Suspended,
+    Revoked,
 }
 
 /// A document as the list shows it.

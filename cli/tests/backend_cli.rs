@@ -2890,3 +2890,75 @@ fn a_parent_lists_and_presents_a_childs_documents() {
         "{log}"
     );
 }
+
+/// `POST /v1/admin/registry/changes` with the admin token `token`; the HTTP status.
+fn registry_change(url: &str, token: &str, body: &Value) -> u16 {
+    use eid_core::platform::HttpTransport as _;
+    eid_core::client::UreqTransport::new()
+        .exchange(eid_core::platform::HttpRequest {
+            method: eid_core::platform::Method::Post,
+            url: format!("{url}{}", eid_core::api::paths::ADMIN_REGISTRY_CHANGES),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("authorization".into(), format!("Bearer {token}")),
+            ],
+            body: Some(serde_json::to_vec(body).unwrap()),
+            timeout: std::time::Duration::from_secs(10),
+        })
+        .unwrap()
+        .status
+}
+
+/// Issue 18 (docs/adr/0056) as a person runs it: points deducted and the licence suspended at
+/// the backend; after `sync`, `history ID` shows points 12 → 9 with both labels and the time,
+/// and `list --json` shows the licence suspended.
+#[test]
+fn wallet_history_and_a_suspended_licence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "cli-admin"]);
+    let w = tmp.path().join("wallet");
+    let who = citizen(2);
+    assert_ok(&activate(&w, &url, "135246", &who));
+    let licence_row = |w: &Path| {
+        let out = wallet(w, &url, "135246", &["list", "--json"]);
+        assert_ok(&out);
+        let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "driving_licence")
+            .unwrap()
+            .clone()
+    };
+    let deduct = serde_json::json!({"type": "licence_points", "id_number": who.0,
+        "deduct": 3, "reason": "Vượt đèn đỏ"});
+    assert_eq!(registry_change(&url, "wrong", &deduct), 401);
+    assert_eq!(registry_change(&url, "cli-admin", &deduct), 200);
+    assert_ok(&wallet(&w, &url, "135246", &["sync"]));
+    let licence = licence_row(&w);
+    let id = licence["id"].as_str().unwrap();
+    assert_eq!(licence["status"], "valid");
+    let out = wallet(&w, &url, "135246", &["history", id, "--json"]);
+    assert_ok(&out);
+    let history: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries = history.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{history}");
+    assert!(entries[0]["at"].as_str().unwrap().ends_with(" UTC"));
+    let change = &entries[0]["changes"][0];
+    assert_eq!(change["field"], "points");
+    let points = |k: &str| change[k].as_str().unwrap().parse::<u8>().unwrap();
+    let (old, new) = (points("old"), points("new"));
+    assert_eq!(new, old - 3, "{change}");
+    assert!(!change["label_vi"].as_str().unwrap().is_empty());
+    let out = wallet(&w, &url, "135246", &["history", id]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&format!("{old} → {new}")), "{text}");
+
+    let suspend = serde_json::json!({"type": "licence_suspend", "id_number": who.0,
+        "until": "2099-01-31", "reason": "Tước GPLX"});
+    assert_eq!(registry_change(&url, "cli-admin", &suspend), 200);
+    assert_ok(&wallet(&w, &url, "135246", &["sync"]));
+    assert_eq!(licence_row(&w)["status"], "suspended");
+}

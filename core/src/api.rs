@@ -65,6 +65,9 @@ pub mod paths {
     /// Relying parties of the OpenID4VP hub (issue 16, docs/adr/0036): registration (admin),
     /// one registration, and its suspension (`DELETE`).
     pub const ADMIN_RELYING_PARTIES: &str = "/v1/admin/relying-parties";
+    /// A registry authority's change to a citizen's record (licence points, suspension, BHYT
+    /// renewal), pushed to the wallets (issue 18, docs/adr/0056). Admin token.
+    pub const ADMIN_REGISTRY_CHANGES: &str = "/v1/admin/registry/changes";
     pub const ADMIN_RELYING_PARTY: &str = "/v1/admin/relying-parties/{id}";
     /// `{id}`: a relying party's OIDC client (docs/adr/0042).
     pub const ADMIN_RP_OIDC_CLIENT: &str = "/v1/admin/relying-parties/{id}/oidc";

@@ -1,6 +1,6 @@
 //! `eid wallet --data-dir DIR ...`: the citizen's wallet on this computer. This file holds the
-//! options, the dispatch and the account commands (list, show, log, status, sync, lock, change
-//! passcode); activation, presentation, signing and each export have a file each.
+//! options, the dispatch and the account commands (list, show, history, log, status, sync, lock,
+//! change passcode); activation, presentation, signing and each export have a file each.
 
 mod activate;
 mod authorize;
@@ -49,6 +49,14 @@ pub enum WalletCommand {
     },
     /// One document with all its fields.
     Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed in a document and when (lịch sử thay đổi), newest first: the fields the
+    /// issuer changed in each new version (licence points, a renewed card), old → new.
+    History {
+        /// The document's id (as `list` shows it).
         id: String,
         #[arg(long)]
         json: bool,
@@ -151,6 +159,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
         WalletCommand::Authorize(a) => authorize::run(&w, &pass, &a),
         WalletCommand::List { json } => list(&w, json),
         WalletCommand::Show { id, json } => show(&w, &id, json),
+        WalletCommand::History { id, json } => history(&w, &id, json),
         WalletCommand::Log { json } => log(&w, json),
         WalletCommand::Disclosures { json } => disclosures(&w, json),
         WalletCommand::Sync { json } => sync(&w, &pass, backend, json),
@@ -269,6 +278,57 @@ fn print_labelled(fields: &serde_json::Value, depth: usize) {
             }
         }
     }
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` of Unix milliseconds.
+fn utc(ms: i64) -> String {
+    let secs = u64::try_from(ms / 1000).unwrap_or(0);
+    let rest = secs % 86_400;
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        eid_core::credential::Date::from_unix(secs),
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// A document's history (docs/adr/0056), newest first, with both labels.
+fn history(w: &Wallet, id: &str, json: bool) -> Result<ExitCode> {
+    let entries = w.history(id)?;
+    if json {
+        let rows: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "at_ms": e.at_ms,
+                    "at": utc(e.at_ms),
+                    "kind": e.kind,
+                    "document_id": e.document_id,
+                    "previous_id": e.previous_id,
+                    "issued_at": e.issued_at,
+                    "changes": e.changes,
+                })
+            })
+            .collect();
+        print_json(&rows)?;
+    } else if entries.is_empty() {
+        println!("no changes since this document arrived (chưa có thay đổi)");
+    } else {
+        for e in &entries {
+            println!("{}  {}", utc(e.at_ms), e.kind.title());
+            for c in &e.changes {
+                println!(
+                    "  {} ({}): {} → {}",
+                    c.label_vi,
+                    c.label_en,
+                    c.old.as_deref().unwrap_or("-"),
+                    c.new.as_deref().unwrap_or("-")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The transaction log.

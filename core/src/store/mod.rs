@@ -32,6 +32,7 @@ use eid_crypto::SecretKey;
 
 const DOCUMENTS: &str = "documents";
 const LOG: &str = "log";
+const HISTORY: &str = "history";
 const META: &str = "meta";
 /// Meta keys the store keeps for itself; callers cannot write or delete them.
 const RESERVED_META_PREFIX: &str = "store.";
@@ -283,7 +284,7 @@ impl Store {
 
     /// Inserts or replaces several documents in one transaction: all or none are written.
     pub fn put_documents(&self, items: &[NewDocument<'_>]) -> Result<()> {
-        self.apply_sync(items, &[], &[])
+        self.apply_sync(items, &[], &[], &[])
     }
 
     /// How many documents there are (ids are plaintext: no key needed).
@@ -474,6 +475,7 @@ impl Store {
         documents: &[NewDocument<'_>],
         removed: &[&str],
         meta: &[(&str, &[u8])],
+        history: &[(i64, &[u8])],
     ) -> Result<()> {
         if meta
             .iter()
@@ -510,14 +512,53 @@ impl Store {
             for (k, v) in meta {
                 put.execute(params![k, v])?;
             }
+            // The seal binds seq, so seq is chosen here, under the write lock.
+            let mut seq: i64 = tx
+                .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM history")?
+                .query_row([], |r| r.get(0))?;
+            for (at_ms, record) in history {
+                seq += 1;
+                let (seq_bytes, at_bytes) = (seq.to_be_bytes(), at_ms.to_be_bytes());
+                let sealed = self
+                    .sealer()?
+                    .seal(&history_place(&[&seq_bytes, &at_bytes]), record)?;
+                tx.prepare_cached("INSERT INTO history (seq, at, record) VALUES (?1, ?2, ?3)")?
+                    .execute(params![seq, at_ms, sealed])?;
+            }
         }
         tx.commit()?;
         Ok(())
     }
 
+    /// Every document history record, decrypted, oldest first (docs/adr/0056).
+    pub fn history(&self) -> Result<Vec<LogEntry>> {
+        let rows = {
+            let conn = self.reader()?;
+            let mut stmt =
+                conn.prepare_cached("SELECT seq, at, record FROM history ORDER BY seq")?;
+            stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        rows.into_iter()
+            .map(|(seq, at_ms, sealed)| {
+                let (seq_bytes, at_bytes) = (seq.to_be_bytes(), at_ms.to_be_bytes());
+                let record = self
+                    .sealer()?
+                    .open(&history_place(&[&seq_bytes, &at_bytes]), &sealed)?;
+                Ok(LogEntry { seq, at_ms, record })
+            })
+            .collect()
+    }
+
     /// Writes several meta values in one transaction: all or none.
     pub(crate) fn meta_put_all(&self, entries: &[(&str, &[u8])]) -> Result<()> {
-        self.apply_sync(&[], &[], entries)
+        self.apply_sync(&[], &[], entries, &[])
     }
 
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<()> {
@@ -551,7 +592,10 @@ impl Store {
         let mut writer = self.writer()?;
         let _reader = self.reader()?;
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch("DELETE FROM documents; DELETE FROM log; DELETE FROM presentations;")?;
+        tx.execute_batch(
+            "DELETE FROM documents; DELETE FROM log; DELETE FROM presentations; \
+             DELETE FROM history;",
+        )?;
         // The key check stays: it holds no personal data and keeps binding the file to its key.
         tx.execute("DELETE FROM meta WHERE key <> ?1", [KEY_CHECK])?;
         tx.commit()?;
@@ -565,6 +609,14 @@ fn check_meta_key(key: &str) -> Result<()> {
         return Err(StoreError::ReservedMetaKey);
     }
     Ok(())
+}
+
+fn history_place<'a>(row: &'a [&'a [u8]]) -> Place<'a> {
+    Place {
+        table: HISTORY,
+        column: "record",
+        row,
+    }
 }
 
 fn log_place<'a>(row: &'a [&'a [u8]]) -> Place<'a> {

@@ -1,6 +1,6 @@
 //! The store's schema and its migrations.
 //!
-//! v1: `documents` and `meta`. v2: adds `log`. v3: adds `presentations`. `init` writes the newest schema directly; the test
+//! v1: `documents` and `meta`. v2: adds `log`. v3: adds `presentations`. v4: adds `history`. `init` writes the newest schema directly; the test
 //! `upgraded_schema_equals_fresh` keeps it equal to v1 + every upgrade.
 
 use rusqlite::{Connection, Transaction};
@@ -42,11 +42,20 @@ const CREATE_PRESENTATIONS: &str = "CREATE TABLE presentations (
     created_at INTEGER NOT NULL
 ) STRICT";
 
+/// Sealed document history (v4, docs/adr/0056): one record per document replaced by a new
+/// version of the issuer (what changed, old and new values). `seq` is assigned by the store so
+/// the seal can bind it.
+const CREATE_HISTORY: &str = "CREATE TABLE history (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    record BLOB NOT NULL
+) STRICT";
+
 pub(crate) struct StoreSchema;
 
 impl ConnectionInitializer for StoreSchema {
     const NAME: &'static str = "eid wallet store";
-    const END_VERSION: u32 = 3;
+    const END_VERSION: u32 = 4;
 
     fn prepare(&self, conn: &Connection) -> Result<()> {
         apply_pragmas(conn)
@@ -58,6 +67,7 @@ impl ConnectionInitializer for StoreSchema {
             CREATE_META,
             CREATE_LOG,
             CREATE_PRESENTATIONS,
+            CREATE_HISTORY,
         ] {
             tx.execute_batch(sql)?;
         }
@@ -68,6 +78,7 @@ impl ConnectionInitializer for StoreSchema {
         match version {
             1 => tx.execute_batch(CREATE_LOG)?,
             2 => tx.execute_batch(CREATE_PRESENTATIONS)?,
+            3 => tx.execute_batch(CREATE_HISTORY)?,
             // open_writer only calls this for 1..END_VERSION.
             _ => return Err(rusqlite::Error::InvalidQuery.into()),
         }

@@ -291,7 +291,7 @@ fn a_newer_schema_is_refused() {
         Store::open(&path, key(7)),
         Err(StoreError::SchemaTooNew {
             found: 99,
-            supported: 3,
+            supported: 4,
             ..
         })
     ));
@@ -548,4 +548,54 @@ fn crash_mid_write_loses_no_committed_document() {
         let doc = store.document(&s.id).unwrap().unwrap();
         assert_eq!(doc.body, crash_body(i));
     }
+}
+
+/// Document history (docs/adr/0056): written with the sync's documents, sealed (no plaintext
+/// value in the file), bound to its row (a record moved to another seq does not open), read back
+/// in order and removed by a wipe.
+#[test]
+fn history_is_sealed_with_the_sync_and_bound_to_its_row() {
+    let (_dir, path, store) = temp_store();
+    let doc = NewDocument {
+        id: "n",
+        kind: "gplx",
+        summary: b"s",
+        body: b"b",
+    };
+    store
+        .apply_sync(
+            &[doc],
+            &[],
+            &[],
+            &[(5, b"points 12 -> 9".as_slice()), (6, b"second".as_slice())],
+        )
+        .unwrap();
+    let h = store.history().unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(
+        (h[0].seq, h[0].at_ms, &h[0].record[..]),
+        (1, 5, &b"points 12 -> 9"[..])
+    );
+    assert_eq!(h[1].record, b"second");
+    assert!(store.document("n").unwrap().is_some());
+    drop(store);
+    for file in [path.clone(), path.with_extension("db-wal")] {
+        let bytes = fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes.windows(6).any(|w| w == b"points"),
+            "{}",
+            file.display()
+        );
+    }
+    let store = Store::open(&path, key(7)).unwrap();
+    // Swap the two records: each is sealed for its own row.
+    let conn = raw(&path);
+    conn.execute_batch(
+        "UPDATE history SET seq = 99 WHERE seq = 1; UPDATE history SET seq = 1 WHERE seq = 2; \
+         UPDATE history SET seq = 2 WHERE seq = 99;",
+    )
+    .unwrap();
+    assert!(is_unseal(store.history(), "history", "record"));
+    store.wipe().unwrap();
+    assert!(store.history().unwrap().is_empty());
 }

@@ -15,6 +15,7 @@ mod consent;
 mod data_key;
 mod disclosures;
 mod error;
+mod history;
 mod mdoc;
 mod mdoc_source;
 mod notices;
@@ -34,6 +35,7 @@ pub use authorize::{
 };
 pub use disclosures::{Disclosure, DisclosureSource};
 pub use error::WalletError;
+pub use history::{FieldChange, HistoryEntry};
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
 pub use mdoc_source::WalletMdocs;
 pub use present::{Consent, PresentationOut, PresentationStock};
@@ -68,6 +70,11 @@ pub enum DocumentStatus {
     Valid,
     Expired,
     NotYetValid,
+    /// The last status list synced marks it suspended (e.g. a licence taken away until a date,
+    /// docs/adr/0056): held offline too.
+    Suspended,
+    /// The last status list synced marks it revoked.
+    Revoked,
 }
 
 /// A document as a list shows it. Sealed in the store as the record's summary.
@@ -87,6 +94,12 @@ pub struct DocumentInfo {
     /// (docs/adr/0055). Sealed with the summary like the rest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dependant: Option<crate::api::Dependant>,
+    /// The credential's status list entry (list URI, index); absent in summaries stored before
+    /// docs/adr/0056 (those are not checked against the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_list: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_index: Option<u32>,
 }
 
 impl std::fmt::Debug for DocumentInfo {
@@ -111,6 +124,8 @@ impl DocumentInfo {
             credential_expires: v.validity.expires,
             issuer: v.issuer.clone(),
             dependant: None,
+            status_list: Some(v.status.list.clone()),
+            status_index: Some(v.status.index),
         }
     }
 
@@ -152,6 +167,8 @@ pub struct DocumentList {
 pub(crate) struct CheckedBatch {
     pub infos: Vec<DocumentInfo>,
     summaries: Vec<Vec<u8>>,
+    /// The checked credentials (for the history of a sync, docs/adr/0056).
+    pub verified: Vec<VerifiedCredential>,
 }
 
 impl CheckedBatch {
@@ -172,14 +189,17 @@ impl CheckedBatch {
         let mut batch = CheckedBatch {
             infos: Vec::new(),
             summaries: Vec::new(),
+            verified: Vec::new(),
         };
         for (i, c) in credentials.iter().enumerate() {
-            let mut info = DocumentInfo::from_verified(&w.verify_for_this_device(c, trust, now)?);
+            let verified = w.verify_for_this_device(c, trust, now)?;
+            let mut info = DocumentInfo::from_verified(&verified);
             info.dependant = dependants.get(i).cloned().flatten();
             batch
                 .summaries
                 .push(serde_json::to_vec(&info).map_err(|_| WalletError::Corrupt("summary"))?);
             batch.infos.push(info);
+            batch.verified.push(verified);
         }
         Ok(batch)
     }
@@ -532,9 +552,26 @@ impl Wallet {
         Ok(list)
     }
 
-    /// Status of a listed document now.
+    /// Status of a listed document now: its dates, then what the last status list synced says
+    /// of it (suspended or revoked, known offline too; docs/adr/0056). A list that does not
+    /// verify or does not cover the entry leaves the dates' answer.
     pub fn status_of(&self, info: &DocumentInfo) -> DocumentStatus {
-        info.status_at(self.now())
+        let now = self.now();
+        let by_dates = info.status_at(now);
+        if by_dates != DocumentStatus::Valid {
+            return by_dates;
+        }
+        let (Some(list_uri), Some(index)) = (&info.status_list, info.status_index) else {
+            return by_dates;
+        };
+        match self.synced_status_list(now) {
+            Some(list) if &list.list == list_uri => match list.status(index) {
+                crate::verify::Status::Suspended => DocumentStatus::Suspended,
+                crate::verify::Status::Revoked => DocumentStatus::Revoked,
+                _ => by_dates,
+            },
+            _ => by_dates,
+        }
     }
 
     /// One document with its full content, checked again (signature and trust; shown even when

@@ -371,8 +371,12 @@ impl Wallet {
         let mut meta: Vec<(&str, &[u8])> =
             lists.iter().map(|(k, v)| (k.as_str(), &v[..])).collect();
         meta.push((META_SYNC_STATE, &state_bytes));
+        // What changed in documents replaced by a new version (docs/adr/0056).
+        let history = self.history_of_sync(&checked.verified, &removed, self.clock.wall_ms())?;
+        let history_refs: Vec<(i64, &[u8])> =
+            history.iter().map(|(at, h)| (*at, h.as_slice())).collect();
         self.store
-            .apply_sync(&new, &removed_refs, &meta)
+            .apply_sync(&new, &removed_refs, &meta, &history_refs)
             .map_err(WalletError::from_store)?;
         // Accommodation notices (docs/adr/0048) into the log, after the documents.
         self.sync_notices(client, &signer, &trust).await?;
@@ -405,6 +409,16 @@ impl Wallet {
             report.presentation_error = Some(e.to_string());
         }
         Ok(report)
+    }
+}
+
+impl Wallet {
+    /// The last status list synced, checked against the trust list held (its age is not
+    /// checked: what the wallet shows offline is the last known status).
+    pub(super) fn synced_status_list(&self, now: u64) -> Option<crate::verify::StatusList> {
+        let bytes = self.store.meta_get(META_STATUS_LIST).ok()??;
+        let answer: crate::api::StatusListResponse = serde_json::from_slice(&bytes).ok()?;
+        crate::verify::StatusList::from_signed(&answer.signed.0, &self.trust_list().ok()?, now).ok()
     }
 }
 

@@ -1,0 +1,257 @@
+//! POST /v1/admin/registry/changes (issue 18, docs/adr/0056), admin token only: a registry
+//! authority's change to a citizen's record, pushed to the wallets.
+//!
+//! - `licence_points`: points deducted from the driving licence (never below 0);
+//! - `bhyt_renew`: the health insurance card renewed to a new end date;
+//! - `licence_suspend`: the licence taken away (tước GPLX) until a date.
+//!
+//! A change of content re-signs the registry record and re-issues the citizen's credentials of
+//! that kind on every active device (`issue::renew`: the old one becomes a tombstone, revoked),
+//! so the next sync delivers the new version. A suspension changes no content: the status list
+//! marks every credential of the record suspended (`lists`) until the date, so an offline
+//! verifier holding a fresh list sees it. Every change is kept in `registry_changes` (type and
+//! reason, never values). The answer names the kind and how many credentials were re-issued;
+//! no personal data is logged.
+
+use crate::coherence::{self, Change};
+use crate::error::{ApiFailure, Error};
+use crate::http::{Answer, parse};
+use crate::issue;
+use crate::presentation::require_admin;
+use crate::registry;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use eid_core::api::ErrorCode;
+use eid_core::credential::{Date, Document, DocumentKind};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::sync::Arc;
+
+/// Most points a licence holds (2024 law art. 58): the most one change deducts.
+const MAX_POINTS: u8 = 12;
+
+/// One change, as the admin sends it (`{"type": "licence_points", ...}`).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RegistryChange {
+    LicencePoints {
+        id_number: String,
+        deduct: u8,
+        reason: String,
+    },
+    LicenceSuspend {
+        id_number: String,
+        /// ISO date, inclusive: the licence is usable again the day after.
+        until: String,
+        reason: String,
+    },
+    BhytRenew {
+        id_number: String,
+        /// ISO date: the card's new end of validity.
+        valid_until: String,
+    },
+}
+
+impl RegistryChange {
+    fn id_number(&self) -> &str {
+        match self {
+            RegistryChange::LicencePoints { id_number, .. }
+            | RegistryChange::LicenceSuspend { id_number, .. }
+            | RegistryChange::BhytRenew { id_number, .. } => id_number,
+        }
+    }
+
+    fn kind(&self) -> DocumentKind {
+        match self {
+            RegistryChange::LicencePoints { .. } | RegistryChange::LicenceSuspend { .. } => {
+                DocumentKind::DrivingLicence
+            }
+            RegistryChange::BhytRenew { .. } => DocumentKind::HealthInsurance,
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            RegistryChange::LicencePoints { .. } => "licence_points",
+            RegistryChange::LicenceSuspend { .. } => "licence_suspend",
+            RegistryChange::BhytRenew { .. } => "bhyt_renew",
+        }
+    }
+
+    fn reason(&self) -> &str {
+        match self {
+            RegistryChange::LicencePoints { reason, .. }
+            | RegistryChange::LicenceSuspend { reason, .. } => reason,
+            RegistryChange::BhytRenew { .. } => "renewal",
+        }
+    }
+}
+
+/// The answer: what was changed and how many wallets' credentials were re-issued.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RegistryChangeResult {
+    #[serde(rename = "type")]
+    pub change_type: String,
+    pub kind: String,
+    pub reissued: u64,
+    /// Unix seconds until which the record's credentials are suspended (`licence_suspend`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub suspended_until: Option<u64>,
+}
+
+/// POST /v1/admin/registry/changes
+pub async fn change(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change_inner(&state, &headers, &body).await.into_response()
+}
+
+fn date(s: &str) -> Result<Date, ApiFailure> {
+    Date::parse_iso(s).ok_or_else(|| ApiFailure::invalid("a date is not an ISO date"))
+}
+
+/// The document with `change` applied (content changes only).
+fn apply(change: &RegistryChange, doc: Document) -> Result<Document, ApiFailure> {
+    match (change, doc) {
+        (RegistryChange::LicencePoints { deduct, .. }, Document::DrivingLicence(mut l)) => {
+            if *deduct == 0 || *deduct > MAX_POINTS {
+                return Err(ApiFailure::invalid("deduct must be 1 to 12"));
+            }
+            l.points = l.points.saturating_sub(*deduct);
+            Ok(Document::DrivingLicence(l))
+        }
+        (RegistryChange::BhytRenew { valid_until, .. }, Document::HealthInsurance(mut c)) => {
+            let to = date(valid_until)?;
+            if to <= c.valid_to {
+                return Err(ApiFailure::invalid(
+                    "valid_until must be after the card's current end date",
+                ));
+            }
+            c.valid_to = to;
+            Ok(Document::HealthInsurance(c))
+        }
+        _ => Err(ApiFailure::from(Error::Registry("record kind".into()))),
+    }
+}
+
+async fn change_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Answer, ApiFailure> {
+    require_admin(state, headers)?;
+    let change: RegistryChange = parse(body)?;
+    if change.reason().trim().is_empty() || change.reason().len() > 500 {
+        return Err(ApiFailure::invalid("reason must be 1 to 500 characters"));
+    }
+    let kind = change.kind();
+    let id_number = change.id_number();
+    let now = state.now();
+    let now_i64 = state.now_i64();
+    let mut w = state.store.write().await?;
+    let record: Option<Vec<u8>> =
+        sqlx::query("SELECT record FROM registry_records WHERE id_number = $1 AND kind = $2")
+            .bind(id_number)
+            .bind(kind.as_str())
+            .fetch_optional(&mut *w.tx)
+            .await
+            .map_err(Error::from)?
+            .map(|r| r.try_get(0))
+            .transpose()
+            .map_err(Error::from)?;
+    let record = record.ok_or(ApiFailure::new(
+        ErrorCode::NotFound,
+        "no registry record of this kind for this ID number",
+    ))?;
+    sqlx::query(
+        "INSERT INTO registry_changes (id_number, kind, change_type, reason, at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id_number)
+    .bind(kind.as_str())
+    .bind(change.type_name())
+    .bind(change.reason())
+    .bind(now_i64)
+    .execute(&mut *w.tx)
+    .await
+    .map_err(Error::from)?;
+
+    if let RegistryChange::LicenceSuspend { until, .. } = &change {
+        // Through the end of the day `until` (UTC).
+        let until = date(until)?.unix_seconds().saturating_add(86_399);
+        if until <= now {
+            return Err(ApiFailure::invalid("until must be in the future"));
+        }
+        let until_i64 = i64::try_from(until).unwrap_or(i64::MAX);
+        sqlx::query(
+            "INSERT INTO registry_suspensions (id_number, kind, until, reason, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_number, kind) DO UPDATE \
+             SET until = excluded.until, reason = excluded.reason, created_at = excluded.created_at",
+        )
+        .bind(id_number)
+        .bind(kind.as_str())
+        .bind(until_i64)
+        .bind(change.reason())
+        .bind(now_i64)
+        .execute(&mut *w.tx)
+        .await
+        .map_err(Error::from)?;
+        coherence::commit(state, w, &[Change::StatusList]).await?;
+        tracing::info!(kind = %kind, "registry record suspended");
+        return Answer::ok(&RegistryChangeResult {
+            change_type: change.type_name().into(),
+            kind: kind.as_str().into(),
+            reissued: 0,
+            suspended_until: Some(until),
+        });
+    }
+
+    let doc = apply(&change, state.keys.open_record(&record, now)?)?;
+    doc.validate()
+        .map_err(|_| ApiFailure::invalid("the changed document breaks its kind's rules"))?;
+    let signed = registry::sign_record(&doc, state.keys.issuer_at(kind, now)?, now)?;
+    sqlx::query("UPDATE registry_records SET record = $1 WHERE id_number = $2 AND kind = $3")
+        .bind(&signed)
+        .bind(id_number)
+        .bind(kind.as_str())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(Error::from)?;
+    // Every held credential of this record, on the citizen's active devices.
+    let rows = sqlx::query(
+        "SELECT d.id, d.status_index, d.device_id, v.public_key FROM documents d \
+         JOIN devices v ON v.id = d.device_id JOIN accounts a ON a.id = v.account_id \
+         WHERE a.id_number = $1 AND d.kind = $2 AND d.removed_seq IS NULL \
+         AND v.revoked_at IS NULL",
+    )
+    .bind(id_number)
+    .bind(kind.as_str())
+    .fetch_all(&mut *w.tx)
+    .await
+    .map_err(Error::from)?;
+    let mut devices = Vec::new();
+    for row in &rows {
+        let id: String = row.try_get(0).map_err(Error::from)?;
+        let index: i64 = row.try_get(1).map_err(Error::from)?;
+        let device_id: String = row.try_get(2).map_err(Error::from)?;
+        let key: Vec<u8> = row.try_get(3).map_err(Error::from)?;
+        issue::renew(state, &mut w.tx, &device_id, &key, &id, index, &doc).await?;
+        devices.push(device_id);
+    }
+    let mut changes: Vec<Change<'_>> = devices.iter().map(|d| Change::Pages(d)).collect();
+    // The replaced credentials are revoked.
+    changes.push(Change::StatusList);
+    coherence::commit(state, w, &changes).await?;
+    tracing::info!(kind = %kind, reissued = rows.len(), "registry record changed");
+    Answer::ok(&RegistryChangeResult {
+        change_type: change.type_name().into(),
+        kind: kind.as_str().into(),
+        reissued: rows.len() as u64,
+        suspended_until: None,
+    })
+}

@@ -1,0 +1,182 @@
+//! Registry changes pushed to wallets (issue 18, docs/adr/0056), on SQLite and PostgreSQL:
+//! `POST /v1/admin/registry/changes` deducts licence points and renews a BHYT card (the held
+//! credential is re-issued: the next documents page carries the new version and names the old
+//! one removed, the old one is revoked), suspends a licence (its credential is suspended in the
+//! status list, the others not), and refuses a caller without the admin token, an unknown ID
+//! number, and malformed changes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{ADMIN_TOKEN, DeviceKey, Harness, Reply, bit, citizen, harnesses, status_bits};
+use eid_core::api::{DocumentsPage, ErrorCode, TrustListResponse, paths};
+use eid_core::credential::{Document, DocumentKind, TrustList, VerifiedCredential};
+
+async fn change(h: &Harness, body: serde_json::Value, token: Option<&str>) -> Reply {
+    let mut b = Request::builder()
+        .method("POST")
+        .uri(paths::ADMIN_REGISTRY_CHANGES)
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    h.send(
+        b.body(Body::from(serde_json::to_vec(&body).unwrap()))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn page(h: &Harness, device: &DeviceKey, since: Option<&str>) -> DocumentsPage {
+    let path = match since {
+        Some(s) => format!("{}?since={s}", paths::DOCUMENTS),
+        None => paths::DOCUMENTS.to_owned(),
+    };
+    let r = h.signed(device, "GET", &path, Vec::new(), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    r.json()
+}
+
+async fn verified(h: &Harness, page: &DocumentsPage, kind: DocumentKind) -> VerifiedCredential {
+    let t: TrustListResponse = h.get(paths::TRUST_LIST).await.json();
+    let trust = TrustList::decode(&t.issuers.0).unwrap();
+    let d = page
+        .documents
+        .iter()
+        .find(|d| d.kind == kind.as_str())
+        .expect("the kind in the page");
+    eid_core::credential::verify(&d.credential.0, &trust, h.app.clock().now()).unwrap()
+}
+
+#[tokio::test]
+async fn admin_changes_reissue_and_suspend() {
+    for h in harnesses().await {
+        let db = h.db;
+        let c = citizen(0);
+        let device = h.activate(&c).await;
+        let first = page(&h, &device, None).await;
+        let licence = verified(&h, &first, DocumentKind::DrivingLicence).await;
+        let Document::DrivingLicence(l) = &licence.document else {
+            panic!("{db}")
+        };
+        assert_eq!(l.points, 12, "{db}");
+
+        // Points: re-issued with 9 points; the old credential removed and revoked.
+        let r = change(
+            &h,
+            serde_json::json!({"type": "licence_points", "id_number": c.id_number,
+                "deduct": 3, "reason": "Vượt đèn đỏ"}),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{db}");
+        let answer: serde_json::Value = r.json();
+        assert_eq!(answer["reissued"], 1, "{db}");
+        assert_eq!(answer["kind"], "driving_licence", "{db}");
+        let next = page(&h, &device, Some(&first.cursor)).await;
+        assert_eq!(next.documents.len(), 1, "{db}: only the changed document");
+        assert_eq!(next.removed, vec![licence.id.clone()], "{db}");
+        let renewed = verified(&h, &next, DocumentKind::DrivingLicence).await;
+        let Document::DrivingLicence(l) = &renewed.document else {
+            panic!("{db}")
+        };
+        assert_eq!(l.points, 9, "{db}");
+        let (revoked, suspended) = status_bits(&h).await;
+        assert!(
+            bit(&revoked, licence.status.index),
+            "{db}: the old one revoked"
+        );
+        assert!(!bit(&revoked, renewed.status.index), "{db}");
+        assert!(!bit(&suspended, renewed.status.index), "{db}");
+
+        // BHYT renewed for a new year.
+        let card = verified(&h, &first, DocumentKind::HealthInsurance).await;
+        let Document::HealthInsurance(old) = &card.document else {
+            panic!("{db}")
+        };
+        let new_end = old.valid_to.plus_years(1);
+        let r = change(
+            &h,
+            serde_json::json!({"type": "bhyt_renew", "id_number": c.id_number,
+                "valid_until": new_end.to_string()}),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{db}");
+        let after = page(&h, &device, Some(&next.cursor)).await;
+        let Document::HealthInsurance(renewed_card) =
+            verified(&h, &after, DocumentKind::HealthInsurance)
+                .await
+                .document
+        else {
+            panic!("{db}")
+        };
+        assert_eq!(renewed_card.valid_to, new_end, "{db}");
+        assert_eq!(after.removed, vec![card.id.clone()], "{db}");
+        // Renewing to a date not after the current end is refused.
+        let r = change(
+            &h,
+            serde_json::json!({"type": "bhyt_renew", "id_number": c.id_number,
+                "valid_until": new_end.to_string()}),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest, "{db}");
+
+        // Suspended: the licence's entry, and only it, is suspended.
+        let r = change(
+            &h,
+            serde_json::json!({"type": "licence_suspend", "id_number": c.id_number,
+                "until": "2099-12-31", "reason": "Tước GPLX 3 tháng"}),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{db}");
+        let (revoked, suspended) = status_bits(&h).await;
+        assert!(bit(&suspended, renewed.status.index), "{db}");
+        assert!(!bit(&revoked, renewed.status.index), "{db}");
+        let identity = verified(&h, &first, DocumentKind::Identity).await;
+        assert!(!bit(&suspended, identity.status.index), "{db}");
+
+        // Refusals: no or a wrong admin token, an unknown ID number, malformed changes.
+        let points = serde_json::json!({"type": "licence_points", "id_number": c.id_number,
+            "deduct": 1, "reason": "x"});
+        assert_eq!(
+            change(&h, points.clone(), None).await.error(),
+            ErrorCode::Unauthenticated,
+            "{db}"
+        );
+        assert_eq!(
+            change(&h, points, Some("wrong-token")).await.error(),
+            ErrorCode::Unauthenticated,
+            "{db}"
+        );
+        let r = change(
+            &h,
+            serde_json::json!({"type": "licence_points", "id_number": "000000000000",
+                "deduct": 1, "reason": "x"}),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{db}");
+        for bad in [
+            serde_json::json!({"type": "licence_points", "id_number": c.id_number,
+                "deduct": 0, "reason": "x"}),
+            serde_json::json!({"type": "licence_points", "id_number": c.id_number,
+                "deduct": 1, "reason": ""}),
+            serde_json::json!({"type": "licence_suspend", "id_number": c.id_number,
+                "until": "2000-01-01", "reason": "x"}),
+            serde_json::json!({"type": "licence_suspend", "id_number": c.id_number,
+                "until": "soon", "reason": "x"}),
+            serde_json::json!({"type": "address_moon", "id_number": c.id_number}),
+        ] {
+            assert_eq!(
+                change(&h, bad.clone(), Some(ADMIN_TOKEN)).await.error(),
+                ErrorCode::InvalidRequest,
+                "{db}: {bad}"
+            );
+        }
+    }
+}
