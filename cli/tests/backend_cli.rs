@@ -2837,14 +2837,22 @@ fn a_parent_lists_and_presents_a_childs_documents() {
         .position(|r| !r["dependant"].is_null())
         .expect("the children's documents are listed");
     assert!(first_child > 0, "the holder's own first");
-    assert!(rows[first_child..].iter().all(|r| !r["dependant"].is_null()));
+    assert!(
+        rows[first_child..]
+            .iter()
+            .all(|r| !r["dependant"].is_null())
+    );
     let youngest = rows[first_child]["dependant"]["name"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(rows[first_child..].iter().any(|r| r["kind"] == "health_insurance"
-        && r["dependant"]["name"] == youngest.as_str()
-        && r["holder"] == youngest.as_str()));
+    assert!(
+        rows[first_child..]
+            .iter()
+            .any(|r| r["kind"] == "health_insurance"
+                && r["dependant"]["name"] == youngest.as_str()
+                && r["holder"] == youngest.as_str())
+    );
     let names: std::collections::BTreeSet<_> = rows[first_child..]
         .iter()
         .map(|r| r["dependant"]["id"].as_str().unwrap())
@@ -2855,7 +2863,14 @@ fn a_parent_lists_and_presents_a_childs_documents() {
         &w,
         &url,
         "246810",
-        &["present", "--profile", "clinic", "--dependant", "1", "--json"],
+        &[
+            "present",
+            "--profile",
+            "clinic",
+            "--dependant",
+            "1",
+            "--json",
+        ],
     );
     assert_ok(&shown);
     let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
@@ -2883,10 +2898,11 @@ fn a_parent_lists_and_presents_a_childs_documents() {
     assert_ok(&log);
     let log: Value = serde_json::from_slice(&log.stdout).unwrap();
     assert!(
-        log.as_array().unwrap().iter().any(|e| e["kind"] == "presentation"
-            && e["detail"]
-                .as_str()
-                .is_some_and(|d| d.contains(&youngest))),
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "presentation"
+                && e["detail"].as_str().is_some_and(|d| d.contains(&youngest))),
         "{log}"
     );
 }
