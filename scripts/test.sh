@@ -59,7 +59,7 @@ step "initialising a SoftHSM2 token (remote signing through PKCS#11)"
 signing_softhsm_start
 
 step "cargo test (all features, PC/SC included)"
-EID_PCSC_TEST=1 cargo test --workspace --all-features
+EID_PCSC_TEST=1 cargo test --workspace --all-features --no-fail-fast
 
 pcsc_stop
 pg_stop

@@ -437,9 +437,18 @@ impl Store {
 
     /// Every log record, decrypted, oldest first.
     pub fn log(&self) -> Result<Vec<LogEntry>> {
+        self.sealed_records("SELECT seq, at, record FROM log ORDER BY seq", log_place)
+    }
+
+    /// The rows of `select` (seq, at, sealed record) opened at `place`, in its order.
+    fn sealed_records(
+        &self,
+        select: &str,
+        place: for<'a> fn(&'a [&'a [u8]]) -> Place<'a>,
+    ) -> Result<Vec<LogEntry>> {
         let rows = {
             let conn = self.reader()?;
-            let mut stmt = conn.prepare_cached("SELECT seq, at, record FROM log ORDER BY seq")?;
+            let mut stmt = conn.prepare_cached(select)?;
             stmt.query_map([], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -454,7 +463,7 @@ impl Store {
                 let (seq_bytes, at_bytes) = (seq.to_be_bytes(), at_ms.to_be_bytes());
                 let record = self
                     .sealer()?
-                    .open(&log_place(&[&seq_bytes, &at_bytes]), &sealed)?;
+                    .open(&place(&[&seq_bytes, &at_bytes]), &sealed)?;
                 Ok(LogEntry { seq, at_ms, record })
             })
             .collect()
@@ -467,7 +476,6 @@ impl Store {
         Ok(stmt.query_row([key], |r| r.get(0)).optional()?)
     }
 
-    /// Sets a plaintext meta value; never for personal data.
     /// One transaction: documents upserted (sealed before the lock is taken: encryption needs
     /// no database), others removed, meta values written. All or nothing.
     pub(crate) fn apply_sync(
@@ -532,28 +540,10 @@ impl Store {
 
     /// Every document history record, decrypted, oldest first (docs/adr/0056).
     pub fn history(&self) -> Result<Vec<LogEntry>> {
-        let rows = {
-            let conn = self.reader()?;
-            let mut stmt =
-                conn.prepare_cached("SELECT seq, at, record FROM history ORDER BY seq")?;
-            stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-        };
-        rows.into_iter()
-            .map(|(seq, at_ms, sealed)| {
-                let (seq_bytes, at_bytes) = (seq.to_be_bytes(), at_ms.to_be_bytes());
-                let record = self
-                    .sealer()?
-                    .open(&history_place(&[&seq_bytes, &at_bytes]), &sealed)?;
-                Ok(LogEntry { seq, at_ms, record })
-            })
-            .collect()
+        self.sealed_records(
+            "SELECT seq, at, record FROM history ORDER BY seq",
+            history_place,
+        )
     }
 
     /// Writes several meta values in one transaction: all or none.
