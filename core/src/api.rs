@@ -1043,11 +1043,26 @@ mod tests {
     #[test]
     fn a_hub_answer_digest_covers_session_nonce_audience_and_response() {
         let d = hub_response_digest("s1", "n1", "x509_san_dns:hub", "jwe");
-        assert_ne!(d, hub_response_digest("s2", "n1", "x509_san_dns:hub", "jwe"));
-        assert_ne!(d, hub_response_digest("s1", "n2", "x509_san_dns:hub", "jwe"));
-        assert_ne!(d, hub_response_digest("s1", "n1", "x509_san_dns:bank", "jwe"));
-        assert_ne!(d, hub_response_digest("s1", "n1", "x509_san_dns:hub", "jwE"));
-        assert_ne!(d, hub_response_digest("s", "1n1", "x509_san_dns:hub", "jwe"));
+        assert_ne!(
+            d,
+            hub_response_digest("s2", "n1", "x509_san_dns:hub", "jwe")
+        );
+        assert_ne!(
+            d,
+            hub_response_digest("s1", "n2", "x509_san_dns:hub", "jwe")
+        );
+        assert_ne!(
+            d,
+            hub_response_digest("s1", "n1", "x509_san_dns:bank", "jwe")
+        );
+        assert_ne!(
+            d,
+            hub_response_digest("s1", "n1", "x509_san_dns:hub", "jwE")
+        );
+        assert_ne!(
+            d,
+            hub_response_digest("s", "1n1", "x509_san_dns:hub", "jwe")
+        );
     }
 
     #[test]

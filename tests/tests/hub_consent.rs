@@ -93,7 +93,11 @@ impl HttpTransport for Capture {
 
 impl Capture {
     fn last(&self) -> String {
-        self.kept.lock().unwrap().pop().expect("an answer was posted")
+        self.kept
+            .lock()
+            .unwrap()
+            .pop()
+            .expect("an answer was posted")
     }
 }
 
@@ -159,7 +163,10 @@ fn start_login(url: &str, client_id: &str) -> (String, String) {
         ("scope", "openid"),
         ("state", "st-1"),
         ("nonce", "n-hub"),
-        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
         ("code_challenge_method", "S256"),
     ]);
     let (status, v) = http(
@@ -248,13 +255,25 @@ fn a_hub_login_needs_the_citizens_consent_bound_to_that_answer() {
         let bank = oidc_bank(&url);
         let dir_a = tempfile::tempdir().unwrap();
         let wa = file_wallet(dir_a.path());
-        common::activate(&wa, &api, &citizens::citizens().remove(1), Faults::default()).unwrap();
+        common::activate(
+            &wa,
+            &api,
+            &citizens::citizens().remove(1),
+            Faults::default(),
+        )
+        .unwrap();
         block_on(wa.sync(&api, None, Some(&common::pass())))
             .unwrap()
             .unwrap();
         let dir_b = tempfile::tempdir().unwrap();
         let wb = common::wallet(dir_b.path());
-        common::activate(&wb, &api, &citizens::citizens().remove(2), Faults::default()).unwrap();
+        common::activate(
+            &wb,
+            &api,
+            &citizens::citizens().remove(2),
+            Faults::default(),
+        )
+        .unwrap();
         let capture = Capture {
             response_uri: format!("{url}{}", paths::OIDC_RESPONSE),
             kept: Mutex::new(vec![]),
@@ -410,7 +429,10 @@ fn a_hub_login_needs_the_citizens_consent_bound_to_that_answer() {
         let (status, _) = post(&url, &with_proof(&a4, &made_up));
         assert_eq!(status, 400, "{db}");
         guess(3);
-        assert!(waiting(&poll4), "{db}: nothing issued to the device key alone");
+        assert!(
+            waiting(&poll4),
+            "{db}: nothing issued to the device key alone"
+        );
         // The citizen's consent resets the count.
         let (status, why) = post(&url, &with_proof(&a4, &proof(&wa, &api, &digest(&p4, &a4))));
         assert_eq!(status, 200, "{db}: {why}");

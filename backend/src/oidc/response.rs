@@ -122,11 +122,16 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
             decryption_key: Some(&state.oidc.decryption),
         };
         // The session leaves `waiting` once (below): that is this nonce's ledger.
-        oid4vp::verify_response(&pending, &standard, &policy, &mut MemoryNonceLedger::default())
-            .map_err(|e| {
-                tracing::info!(reason = %e, "OIDC login: presentation refused");
-                REFUSED
-            })?
+        oid4vp::verify_response(
+            &pending,
+            &standard,
+            &policy,
+            &mut MemoryNonceLedger::default(),
+        )
+        .map_err(|e| {
+            tracing::info!(reason = %e, "OIDC login: presentation refused");
+            REFUSED
+        })?
     };
     let claims: Map<String, Value> = presentations.into_iter().flat_map(|p| p.claims).collect();
     let id_number = claims
