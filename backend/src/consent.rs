@@ -6,7 +6,8 @@
 //!   proof for a passcode change;
 //! - POST /v1/consent/start (device-signed): counts the attempt first, then answers KE2 and
 //!   keeps the login state (sealed, single use, [`CONSENT_LIFETIME`]);
-//! - [`check`]: what the four consented actions call before they act.
+//! - [`check`]: what the consented actions call before they act; [`check_detached`]: the same
+//!   for an answer to the hub, posted without a device signature (docs/adr/0058).
 //!
 //! Five logins started and not finished correctly lock remote consent for the account with the
 //! local lockout's backoff (1 min, doubling, 24 h cap): 429 `rate_limited` with Retry-After.
@@ -371,26 +372,89 @@ pub async fn check(
     action: &str,
     params_digest: &[u8],
 ) -> Result<Option<i64>, ApiFailure> {
-    let consent = &state.consent;
     let proof = proof.ok_or(required(
         "this action needs the citizen's consent (passcode)",
     ))?;
+    let done = finish(state, Some(&device.id), proof, action, params_digest).await?;
+    Ok(done.change_generation)
+}
+
+/// Who gave a consent checked outside a device-signed call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consenter {
+    pub device_id: String,
+    pub account_id: String,
+}
+
+/// The check of an answer to the hub (docs/adr/0058), which the wallet posts to the response
+/// URI without a device signature: the proof must finish a login some device started with its
+/// device-signed `/v1/consent/start` (so the device key and the passcode both took part), with
+/// the MAC over `action` and `params_digest`; single use and counted like every other consent.
+/// Returns the device and account that consented, for the caller to match with the citizen
+/// presented.
+pub async fn check_detached(
+    state: &AppState,
+    proof: &ConsentProof,
+    action: &str,
+    params_digest: &[u8],
+) -> Result<Consenter, ApiFailure> {
+    let done = finish(state, None, proof, action, params_digest).await?;
+    if done.change_generation.is_some() {
+        // A login started for a passcode change proves nothing else.
+        return Err(required("the consent is unknown, used, expired or wrong"));
+    }
+    Ok(done.consenter)
+}
+
+struct Finished {
+    consenter: Consenter,
+    change_generation: Option<i64>,
+}
+
+/// Finishes the login of `proof` (of `device_id`'s, when given): deleted first (single use
+/// whatever follows), not expired, KE3 valid, the MAC over `action` and `params_digest`
+/// compared in constant time; then the account's failures are reset.
+async fn finish(
+    state: &AppState,
+    device_id: Option<&str>,
+    proof: &ConsentProof,
+    action: &str,
+    params_digest: &[u8],
+) -> Result<Finished, ApiFailure> {
+    let consent = &state.consent;
     let now = state.now_i64();
     // Single use: the login goes first, whatever follows.
     let mut w = state.store.write().await?;
-    let row = sqlx::query(
-        "DELETE FROM consent_sessions WHERE id = $1 AND device_id = $2 \
-         RETURNING state, expires_at, change_generation",
-    )
-    .bind(&proof.consent_id)
-    .bind(&device.id)
-    .fetch_optional(&mut *w.tx)
-    .await?;
+    let row = match device_id {
+        Some(device) => {
+            sqlx::query(
+                "DELETE FROM consent_sessions WHERE id = $1 AND device_id = $2 \
+                 RETURNING state, expires_at, change_generation, device_id, account_id",
+            )
+            .bind(&proof.consent_id)
+            .bind(device)
+            .fetch_optional(&mut *w.tx)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "DELETE FROM consent_sessions WHERE id = $1 \
+                 RETURNING state, expires_at, change_generation, device_id, account_id",
+            )
+            .bind(&proof.consent_id)
+            .fetch_optional(&mut *w.tx)
+            .await?
+        }
+    };
     w.commit().await?;
     let refused = || required("the consent is unknown, used, expired or wrong");
     let row = row.ok_or_else(refused)?;
     let (sealed, expires_at): (Vec<u8>, i64) = (row.try_get(0)?, row.try_get(1)?);
     let change_generation: Option<i64> = row.try_get(2)?;
+    let consenter = Consenter {
+        device_id: row.try_get(3)?,
+        account_id: row.try_get(4)?,
+    };
     if expires_at <= now {
         return Err(refused());
     }
@@ -404,10 +468,13 @@ pub async fn check(
     }
     let mut w = state.store.write().await?;
     sqlx::query("UPDATE consent_attempts SET failures = 0, locked_until = 0 WHERE account_id = $1")
-        .bind(&device.account_id)
+        .bind(&consenter.account_id)
         .execute(&mut *w.tx)
         .await?;
     w.commit().await?;
     tracing::info!(action, "citizen consent verified");
-    Ok(change_generation)
+    Ok(Finished {
+        consenter,
+        change_generation,
+    })
 }

@@ -289,6 +289,30 @@ impl From<Error> for OAuthFailure {
     }
 }
 
+/// A refusal of the consent service (docs/adr/0058) at an OAuth endpoint: its message as an
+/// `invalid_request`; overload (429) and store faults keep their status.
+impl From<ApiFailure> for OAuthFailure {
+    fn from(api: ApiFailure) -> Self {
+        let status = api.status();
+        let error = if api.unavailable {
+            "temporarily_unavailable"
+        } else if status.is_server_error() {
+            "server_error"
+        } else {
+            "invalid_request"
+        };
+        OAuthFailure {
+            error,
+            description: api.message,
+            status: if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+        }
+    }
+}
+
 impl From<sqlx::Error> for OAuthFailure {
     fn from(e: sqlx::Error) -> Self {
         OAuthFailure::from(Error::Db(e))

@@ -61,6 +61,9 @@ pub mod paths {
     /// Citizen consent (docs/adr/0017): the passcode's OPAQUE record, and a consent login.
     pub const CONSENT_REGISTER: &str = "/v1/consent/register";
     pub const CONSENT_START: &str = "/v1/consent/start";
+    /// The "Log in with e-ID" hub's OpenID4VP response URI (docs/adr/0042): its answers carry
+    /// the citizen's consent ([`super::HUB_CONSENT_FIELD`], docs/adr/0058).
+    pub const OIDC_RESPONSE: &str = "/v1/oidc/response";
     pub const ADMIN_VERIFIERS: &str = "/v1/admin/verifiers";
     /// Relying parties of the OpenID4VP hub (issue 16, docs/adr/0036): registration (admin),
     /// one registration, and its suspension (`DELETE`).
@@ -836,7 +839,13 @@ pub mod consent_action {
     pub const PRESENTATION_TOKEN: &str = "presentation_token";
     pub const CREDENTIAL_BATCH: &str = "credential_batch";
     pub const PASSCODE_CHANGE: &str = "passcode_change";
+    /// An answer to the backend's own "Log in with e-ID" hub (docs/adr/0058).
+    pub const HUB_RESPONSE: &str = "hub_response";
 }
+
+/// The form field of an answer to the backend's own hub ([`paths::OIDC_RESPONSE`]) that carries
+/// the citizen's [`ConsentProof`] as JSON, beside the standard `response` (docs/adr/0058).
+pub const HUB_CONSENT_FIELD: &str = "eid_consent";
 
 /// What a consent MAC covers: the action and the SHA-256 of its exact parameters.
 pub fn consent_input(action: &str, params_digest: &[u8]) -> Vec<u8> {
@@ -903,6 +912,20 @@ pub fn registration_digest(upload: &[u8]) -> [u8; 32] {
 /// Parameters of a remote signing authorisation: `crate::signing::authorization_input`.
 pub fn signing_authorization_digest(authorization_input: &[u8]) -> [u8; 32] {
     sha256_parts(&[authorization_input])
+}
+
+/// Parameters of an answer to the hub (docs/adr/0058): the hub's session (`state`), the
+/// request's nonce and client id (the KB-JWT's audience), and the SHA-256 of the exact
+/// `response` (the JWE) posted.
+pub fn hub_response_digest(state: &str, nonce: &str, client_id: &str, response: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let response = Sha256::digest(response.as_bytes());
+    sha256_parts(&[
+        state.as_bytes(),
+        nonce.as_bytes(),
+        client_id.as_bytes(),
+        response.as_slice(),
+    ])
 }
 
 /// GET /v1/dev/outbox?phone=PHONE, development mode only (404 otherwise): the SMS messages the
@@ -1015,6 +1038,31 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::to_value(&e).unwrap();
         assert_eq!(v["error"]["code"], "chip_evidence_invalid");
+    }
+
+    #[test]
+    fn a_hub_answer_digest_covers_session_nonce_audience_and_response() {
+        let d = hub_response_digest("s1", "n1", "x509_san_dns:hub", "jwe");
+        assert_ne!(
+            d,
+            hub_response_digest("s2", "n1", "x509_san_dns:hub", "jwe")
+        );
+        assert_ne!(
+            d,
+            hub_response_digest("s1", "n2", "x509_san_dns:hub", "jwe")
+        );
+        assert_ne!(
+            d,
+            hub_response_digest("s1", "n1", "x509_san_dns:bank", "jwe")
+        );
+        assert_ne!(
+            d,
+            hub_response_digest("s1", "n1", "x509_san_dns:hub", "jwE")
+        );
+        assert_ne!(
+            d,
+            hub_response_digest("s", "1n1", "x509_san_dns:hub", "jwe")
+        );
     }
 
     #[test]

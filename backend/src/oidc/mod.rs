@@ -37,7 +37,7 @@ pub mod paths {
     /// `/{id}`: the hub's OpenID4VP request object (by reference).
     pub const REQUEST: &str = "/v1/oidc/request";
     /// The hub's OpenID4VP response URI.
-    pub const RESPONSE: &str = "/v1/oidc/response";
+    pub const RESPONSE: &str = eid_core::api::paths::OIDC_RESPONSE;
     /// `/{token}`: the browser's poll.
     pub const POLL: &str = "/v1/oidc/poll";
     /// Admin: a relying party's OIDC client registration.

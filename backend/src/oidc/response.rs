@@ -1,7 +1,10 @@
 //! The wallet's answer and the browser's poll. The wallet posts to the hub's response URI
-//! (`direct_post.jwt`); the answer is opened to find its session (`state`), then checked by
-//! `oid4vp::verify_response` exactly as any relying party checks it (issuer trust list, JWT
-//! status list, KB-JWT over the session's nonce, only the claims asked). The subject is made of
+//! (`direct_post.jwt`); the answer is opened to find its session (`state`); the citizen's
+//! consent proof beside it (`eid_consent`, docs/adr/0058) must be bound to exactly this answer
+//! (`consent_action::HUB_RESPONSE` over `hub_response_digest`), single use and counted; then the
+//! standard `response` is checked by `oid4vp::verify_response` exactly as any relying party
+//! checks it (issuer trust list, JWT status list, KB-JWT over the session's nonce, only the
+//! claims asked), and the citizen presented must be the account that consented. The subject is made of
 //! the ID number there and sealed with the claims of the client's purpose; nothing else is kept.
 //! The browser's poll (its own token, never in the QR code) then takes the code, once.
 
@@ -13,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use eid_core::api::{ConsentProof, HUB_CONSENT_FIELD, consent_action, hub_response_digest};
 use eid_core::oid4vp::{self, MemoryNonceLedger, ResponsePolicy};
 use serde_json::{Map, Value, json};
 use sqlx::Row;
@@ -33,6 +37,14 @@ fn no_store(mut resp: Response) -> Response {
 }
 
 const REFUSED: OAuthFailure = OAuthFailure::invalid_request("the presentation was refused");
+const NO_CONSENT: OAuthFailure = OAuthFailure::invalid_request(
+    "the answer carries no consent proof (eid_consent): the citizen's passcode is needed",
+);
+const BAD_CONSENT: OAuthFailure =
+    OAuthFailure::invalid_request("the consent proof (eid_consent) is malformed");
+const OTHER_CITIZEN: OAuthFailure = OAuthFailure::invalid_request(
+    "the consent was given by another account than the citizen presented",
+);
 
 /// POST /v1/oidc/response
 pub async fn response(State(state): State<Arc<AppState>>, body: String) -> Response {
@@ -60,6 +72,9 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
     }
     // The session is inside the JWE: open it once to find it, then verify it against that one.
     let jwe = form.get("response").ok_or(REFUSED)?;
+    // The citizen's consent (docs/adr/0058): the device key's KB-JWT alone logs nobody in.
+    let proof: ConsentProof = serde_json::from_str(form.get(HUB_CONSENT_FIELD).ok_or(NO_CONSENT)?)
+        .map_err(|_| BAD_CONSENT)?;
     let opened = oid4vp::decrypt(jwe, &state.oidc.decryption, Some(session::ENC_KID))
         .map_err(|_| REFUSED)?;
     let id = serde_json::from_slice::<Value>(&opened.plaintext)
@@ -84,6 +99,14 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
         row.try_get(4)?,
     );
     let pending = session::pending(state, &id, &vp_nonce, &purpose)?;
+    // Bound to this session, its nonce and audience and the exact bytes of `response`; used up
+    // whatever follows, and counted with the account's other consents.
+    let digest = hub_response_digest(&id, &vp_nonce, &pending.client_id, jwe);
+    let consenter =
+        crate::consent::check_detached(state, &proof, consent_action::HUB_RESPONSE, &digest)
+            .await?;
+    // The standard answer alone is verified, as any relying party verifies it.
+    let standard = oid4vp::form_encode(&[("response", jwe.as_str())]);
     let trust = &state.keys.trust_list;
     let status_jwt = crate::lists::current_jwt(state).await?;
     let now = state.now();
@@ -99,17 +122,38 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
             decryption_key: Some(&state.oidc.decryption),
         };
         // The session leaves `waiting` once (below): that is this nonce's ledger.
-        oid4vp::verify_response(&pending, body, &policy, &mut MemoryNonceLedger::default())
-            .map_err(|e| {
-                tracing::info!(reason = %e, "OIDC login: presentation refused");
-                REFUSED
-            })?
+        oid4vp::verify_response(
+            &pending,
+            &standard,
+            &policy,
+            &mut MemoryNonceLedger::default(),
+        )
+        .map_err(|e| {
+            tracing::info!(reason = %e, "OIDC login: presentation refused");
+            REFUSED
+        })?
     };
     let claims: Map<String, Value> = presentations.into_iter().flat_map(|p| p.claims).collect();
     let id_number = claims
         .get("personal_administrative_number")
         .and_then(Value::as_str)
         .ok_or(REFUSED)?;
+    // The same citizen: the consenting device's account (active, the device not replaced) is
+    // the one of the ID number presented.
+    let same = sqlx::query(
+        "SELECT 1 FROM devices d JOIN accounts a ON a.id = d.account_id \
+         WHERE d.id = $1 AND a.id = $2 AND a.id_number = $3 AND d.revoked_at IS NULL \
+         AND a.state = 'active'",
+    )
+    .bind(&consenter.device_id)
+    .bind(&consenter.account_id)
+    .bind(id_number)
+    .fetch_optional(state.store.pool())
+    .await?;
+    if same.is_none() {
+        tracing::info!("OIDC login: the consent is another account's than the citizen presented");
+        return Err(OTHER_CITIZEN);
+    }
     let sub = subject::pairwise(&state.oidc.pairwise, &sector, id_number);
     let released: Map<String, Value> = session::released_claims(&purpose)
         .iter()

@@ -3,8 +3,11 @@
 //! (`Wallet::authorize_prepare`: RP CA chain, client id, registry, purpose); the relying party,
 //! its purpose and exactly which claims go out are shown on standard error; on a terminal the
 //! citizen answers y/N, otherwise the passcode given is the consent. `--decline` sends
-//! `access_denied`. Refusals end with the reason and nothing sent.
+//! `access_denied`. Refusals end with the reason and nothing sent. An answer to the hub of the
+//! wallet's own backend (`--backend`, "Log in with e-ID") carries the citizen's consent proof,
+//! made with the passcode (docs/adr/0058).
 
+use crate::context::{block_on, client};
 use anyhow::Result;
 use clap::Args;
 use eid_core::account::Passcode;
@@ -70,13 +73,26 @@ fn ask() -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
-pub fn run(w: &Wallet, pass: &Passcode, args: &AuthorizeArgs) -> Result<ExitCode> {
+pub fn run(
+    w: &Wallet,
+    pass: &Passcode,
+    backend: Option<&str>,
+    args: &AuthorizeArgs,
+) -> Result<ExitCode> {
     let http = UreqTransport::new();
     let prompt = w.authorize_prepare(&args.uri, &http)?;
     show(&prompt);
     let consent = !args.decline && (!std::io::stdin().is_terminal() || ask()?);
+    // The hub of the wallet's own backend takes the answer with the citizen's consent proof.
+    let hub = backend
+        .map(client)
+        .transpose()?
+        .filter(|c| prompt.answers_hub_of(c));
     let sent = if consent {
-        w.authorize_answer(&prompt, Consent::Passcode(pass), &http)?
+        match &hub {
+            Some(api) => block_on(w.authorize_answer_hub(&prompt, pass, api, &http))??,
+            None => w.authorize_answer(&prompt, Consent::Passcode(pass), &http)?,
+        }
     } else {
         w.authorize_decline(&prompt, &http)?
     };

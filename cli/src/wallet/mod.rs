@@ -156,7 +156,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
     let backend = args.backend.as_deref();
     match args.command {
         WalletCommand::Present(p) => present::present(&w, &pass, backend, &p),
-        WalletCommand::Authorize(a) => authorize::run(&w, &pass, &a),
+        WalletCommand::Authorize(a) => authorize::run(&w, &pass, backend, &a),
         WalletCommand::List { json } => list(&w, json),
         WalletCommand::Show { id, json } => show(&w, &id, json),
         WalletCommand::History { id, json } => history(&w, &id, json),

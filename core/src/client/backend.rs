@@ -157,6 +157,11 @@ impl BackendClient {
         Ok(Self::with_transport(base_url, retry, http))
     }
 
+    /// The backend's base URL (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     async fn backoff(&self, attempt: u32) {
         let base = self
             .retry

@@ -119,7 +119,7 @@ pub struct AuthorizationPrompt {
     pub purpose: String,
     /// Exactly what an answer discloses.
     pub claims: Vec<RequestedClaim>,
-    request: AuthorizationRequest,
+    pub(super) request: AuthorizationRequest,
     /// The credentials the answer takes (one each), in the order the selection names them.
     used: Vec<Wanted>,
 }
@@ -466,6 +466,19 @@ impl Wallet {
         prompt: &AuthorizationPrompt,
         http: &dyn HttpTransport,
     ) -> Result<AuthorizationSent, AuthorizeError> {
+        let post = self.answer_post(prompt)?;
+        let redirect_uri = post_to(http, &post)?;
+        Ok(AuthorizationSent {
+            disclosed: true,
+            redirect_uri,
+        })
+    }
+
+    /// The answer's standard POST: takes the credentials and presents exactly the shown claims.
+    pub(super) fn answer_post(
+        &self,
+        prompt: &AuthorizationPrompt,
+    ) -> Result<ResponsePost, AuthorizeError> {
         let mut picked = Vec::new();
         for w in &prompt.used {
             picked.push(self.pick(*w, true)?.ok_or(Oid4vpError::NoMatch)?);
@@ -478,12 +491,11 @@ impl Wallet {
             return Err(Oid4vpError::NoMatch.into());
         }
         let token = oid4vp::vp_token(&prompt.request, &selection, &credentials, self.now())?;
-        let post = oid4vp::respond(&prompt.request, &token, &mut eid_crypto::OsRng)?;
-        let redirect_uri = post_to(http, &post)?;
-        Ok(AuthorizationSent {
-            disclosed: true,
-            redirect_uri,
-        })
+        Ok(oid4vp::respond(
+            &prompt.request,
+            &token,
+            &mut eid_crypto::OsRng,
+        )?)
     }
 
     /// The citizen said no: `error=access_denied` to the response URI, nothing disclosed.
@@ -502,7 +514,7 @@ impl Wallet {
         result
     }
 
-    fn log_authorization(
+    pub(super) fn log_authorization(
         &self,
         prompt: &AuthorizationPrompt,
         result: &Result<AuthorizationSent, AuthorizeError>,
@@ -579,7 +591,7 @@ fn claims_of(selection: &Selection, picked: &[Picked]) -> Vec<RequestedClaim> {
 }
 
 /// Posts a form to the response URI; the relying party's `redirect_uri`, if it gave one.
-fn post_to(
+pub(super) fn post_to(
     http: &dyn HttpTransport,
     post: &ResponsePost,
 ) -> Result<Option<String>, AuthorizeError> {

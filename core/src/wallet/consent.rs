@@ -95,12 +95,23 @@ impl Wallet {
         action: &str,
         params_digest: &[u8],
     ) -> Result<ConsentProof> {
+        let done = self.consent_login(client, passcode).await?;
+        Ok(done.proof(action, params_digest))
+    }
+
+    /// The OPAQUE login of a consent (device-signed start, counted by the backend), finished
+    /// with `passcode`; its proof is made once the action's parameters are known (an answer to
+    /// the hub, whose bytes exist only after the credentials are taken).
+    pub(super) async fn consent_login(
+        &self,
+        client: &BackendClient,
+        passcode: &Passcode,
+    ) -> Result<consent::LoggedIn> {
         let signer = self.request_signer()?;
         self.send_pending_registration(client, &signer).await?;
         let (login, ke1) = consent::login_start(passcode)?;
         let started = client.consent_start(&signer, ke1, None).await?;
-        let done = self.finish_login(login, passcode, &started)?;
-        Ok(done.proof(action, params_digest))
+        self.finish_login(login, passcode, &started)
     }
 
     fn finish_login(

@@ -16,6 +16,7 @@ mod data_key;
 mod disclosures;
 mod error;
 mod history;
+mod hub_answer;
 mod mdoc;
 mod mdoc_source;
 mod notices;

@@ -116,6 +116,49 @@ fn serve_with_signer(
     }
 }
 
+/// The backend on a temporary SQLite database (or `db_url`), served on a free loopback port that
+/// is also its public URL: its "Log in with e-ID" hub is on (docs/adr/0042).
+pub fn backend_with_hub(db_url: Option<String>) -> Backend {
+    let (url, dir) = match db_url {
+        Some(u) => (u, None),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+            (url, Some(dir))
+        }
+    };
+    let listener = block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap()
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = Config {
+        admin_token: Some(ADMIN_TOKEN.into()),
+        public_url: format!("http://{addr}"),
+        ..Config::development(url)
+    };
+    let app = block_on(App::open_with_signer(
+        config,
+        &eid_backend::signing::SignerChoice::Software,
+    ))
+    .unwrap()
+    .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = app.clone();
+    runtime().unwrap().spawn(async move {
+        let _ = served
+            .serve(listener, async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Backend {
+        url: format!("http://{addr}"),
+        app,
+        _dir: dir,
+        stop: Some(tx),
+    }
+}
+
 pub fn client(url: &str) -> BackendClient {
     let fast = RetryPolicy {
         attempts: 2,
