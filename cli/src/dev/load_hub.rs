@@ -77,6 +77,11 @@ pub struct Args {
     /// The backend's process id: its CPU time over the timed part is reported per flow.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// A shell command run right before the clock starts (with the argument `before`) and
+    /// right after it stops (`after`): the load script reads PostgreSQL's counters there, so
+    /// they cover the timed part only.
+    #[arg(long)]
+    hook: Option<String>,
     /// Distinguishes this run's relying party (its DNS name `load-<tag>-<purpose>.example.vn`).
     #[arg(long, default_value = "hub")]
     tag: String,
@@ -341,6 +346,19 @@ fn check(
     Ok(steps)
 }
 
+/// Runs `--hook` with `phase`; its failure stops the run.
+fn hook(cmd: Option<&str>, phase: &str) -> Result<()> {
+    let Some(cmd) = cmd else { return Ok(()) };
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{cmd} {phase}"))
+        .status()?;
+    if !status.success() {
+        bail!("the hook failed ({phase}): {status}");
+    }
+    Ok(())
+}
+
 /// The 1-minute load average (/proc/loadavg), if readable.
 fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
@@ -488,12 +506,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let flow = |http: &UreqTransport, job: &(usize, HeldSdJwt), n: usize| {
                 login(&setup, http, &made[job.0].0.wallet, &job.1, n)
             };
+            hook(args.hook.as_deref(), "before")?;
             let load_before = load_average();
             let server_before = server_pid.as_deref().map(cpu_seconds).transpose()?;
             let client_before = cpu_seconds("self")?;
             let started = Instant::now();
             let (done, errors) = drive(&jobs, concurrency, &flow);
             let wall = started.elapsed().as_secs_f64();
+            hook(args.hook.as_deref(), "after")?;
             let client_cpu = cpu_seconds("self")? - client_before;
             let server_cpu = match (&server_pid, server_before) {
                 (Some(pid), Some(b)) => Some(cpu_seconds(pid)? - b),
@@ -532,12 +552,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let flow = |_: &UreqTransport, i: &usize, _: usize| {
                 check(&api, &client_id, &secret, &people[*i], &chips[*i])
             };
+            hook(args.hook.as_deref(), "before")?;
             let load_before = load_average();
             let server_before = server_pid.as_deref().map(cpu_seconds).transpose()?;
             let client_before = cpu_seconds("self")?;
             let started = Instant::now();
             let (done, errors) = drive(&jobs, concurrency, &flow);
             let wall = started.elapsed().as_secs_f64();
+            hook(args.hook.as_deref(), "after")?;
             let client_cpu = cpu_seconds("self")? - client_before;
             let server_cpu = match (&server_pid, server_before) {
                 (Some(pid), Some(b)) => Some(cpu_seconds(pid)? - b),
