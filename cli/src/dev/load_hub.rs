@@ -156,6 +156,9 @@ fn exchange(
     Ok(text)
 }
 
+/// An activated wallet with the SD-JWT VCs taken out of it for the timed logins.
+type Prepared = (super::load::ActivatedWallet, Vec<HeldSdJwt>);
+
 /// The milliseconds of each step of one flow, in order.
 type Steps = Vec<(&'static str, f64)>;
 
@@ -445,8 +448,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let people = citizens::population(args.population);
             // Wallets activated and refilled, several at once (untimed).
             let next = AtomicUsize::new(0);
-            let made: Mutex<Vec<Result<(super::load::ActivatedWallet, Vec<HeldSdJwt>)>>> =
-                Mutex::new(Vec::new());
+            let made: Mutex<Vec<Result<Prepared>>> = Mutex::new(Vec::new());
             std::thread::scope(|s| {
                 for _ in 0..concurrency {
                     s.spawn(|| {
