@@ -14,8 +14,8 @@
 #      checks round-robin over POPULATION citizens.
 #
 # Prints one JSON object: each figure with p50/p99 (per flow and per step), errors, the load
-# average before it, the backend's and the client's CPU per flow (/proc), PostgreSQL commits,
-# WAL fsyncs (pg_stat_wal.wal_sync) and WAL bytes per flow, the ratios to the baseline, the
+# average before it, the backend's, the client's and PostgreSQL's CPU per flow (/proc),
+# PostgreSQL commits, WAL fsyncs (pg_stat_wal.wal_sync) and WAL bytes per flow, the ratios to the baseline, the
 # settings.
 #
 #   scripts/load-hub.sh                                  # 250 wallets (2 000 logins), 3 000 checks
@@ -72,6 +72,15 @@ cd "$PWD"
 pg_sql "SELECT json_build_object('commits', (SELECT xact_commit FROM pg_stat_database \\
   WHERE datname = current_database()), 'wal_sync', wal_sync, 'wal_bytes', wal_bytes) \\
   FROM pg_stat_wal" >"$work/counters.\$1"
+# CPU ticks (utime + stime) of this cluster's postmaster and its children (backends, WAL writer,
+# checkpointer): PostgreSQL's own CPU, beside the backend's and the client's.
+main="\$(head -1 "\$PG_STATE_DIR/cluster/data/postmaster.pid")"
+ticks=0
+for p in "\$main" \$(pgrep -P "\$main"); do
+  t="\$(cut -d')' -f2 "/proc/\$p/stat" 2>/dev/null | awk '{print \$12 + \$13}')" || t=0
+  ticks=\$((ticks + \${t:-0}))
+done
+echo "\$ticks" >"$work/pgcpu.\$1"
 SH
 chmod 755 "$work/hook.sh"
 # measure MODE ARGS...: one `eid load-hub` run, the counters of its timed part.
@@ -80,15 +89,17 @@ measure() {
   shift
   result="$("$EID" load-hub --backend "$url" --mode "$mode" --concurrency "$CONCURRENCY" \
     --server-pid "$server_pid" --population "$POPULATION" --hook "$work/hook.sh" "$@")"
-  printf '{"result":%s,"before":%s,"after":%s}' "$result" "$(cat "$work/counters.before")" \
-    "$(cat "$work/counters.after")"
+  printf '{"result":%s,"before":%s,"after":%s,"pg_cpu_ticks":%s}' "$result" \
+    "$(cat "$work/counters.before")" "$(cat "$work/counters.after")" \
+    "$(($(cat "$work/pgcpu.after") - $(cat "$work/pgcpu.before")))"
 }
 logins="$(measure logins --rounds "$ROUNDS")"
 ekyc="$(measure ekyc --checks "$CHECKS")"
 stop_server
 
-python3 - "$base" "$logins" "$ekyc" "$(pg_settings_json)" <<'PY'
+python3 - "$base" "$logins" "$ekyc" "$(pg_settings_json)" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
+ticks_per_s = int(sys.argv[5])
 base, settings = json.loads(sys.argv[1]), json.loads(sys.argv[4])
 out = {"baseline_sync_full_pages": base}
 for name, arg in (("hub_logins", sys.argv[2]), ("ekyc_checks", sys.argv[3])):
@@ -97,6 +108,7 @@ for name, arg in (("hub_logins", sys.argv[2]), ("ekyc_checks", sys.argv[3])):
     n = max(r["flows"], 1)
     r["postgres_per_flow"] = {k: round((a[v] - b[v]) / n, 2) for k, v in
                               (("commits", "commits"), ("wal_fsyncs", "wal_sync"), ("wal_bytes", "wal_bytes"))}
+    r["postgres_per_flow"]["cpu_ms"] = round(m["pg_cpu_ticks"] * 1000 / ticks_per_s / n, 2)
     r["ratio_to_baseline_sync"] = round(r["per_s"] / base["requests_per_s"], 4) if base["requests_per_s"] else None
     out[name] = r
 out["settings"] = settings
