@@ -12,7 +12,7 @@
 //!   with the fields of the purpose's registered scope only, and one `chip_check` billable
 //!   event (no claim value, no citizen) committed with it.
 
-use crate::error::{ApiFailure, Error, OAuthFailure};
+use crate::error::{ApiFailure, Error, OAuthFailure, SUSPENDED_RP};
 use crate::evidence::{self, RegistryChip};
 use crate::http::{Answer, parse, random_bytes, random_hex};
 use crate::metering::{self, BillableKind};
@@ -45,6 +45,7 @@ async fn relying_party(state: &AppState, headers: &HeaderMap) -> Result<Client, 
                 ErrorCode::Unauthenticated,
                 "relying-party client authentication failed",
             ),
+            StatusCode::FORBIDDEN => ApiFailure::new(ErrorCode::NotAllowed, SUSPENDED_RP),
             StatusCode::SERVICE_UNAVAILABLE => ApiFailure::unavailable(),
             _ => ApiFailure::new(ErrorCode::Internal, "internal error"),
         })

@@ -210,6 +210,9 @@ pub fn json_response(status: StatusCode, body: Vec<u8>, retry_after: Option<u64>
     resp
 }
 
+/// What a suspended relying party is told when it tries to log a citizen in or check a chip.
+pub const SUSPENDED_RP: &str = "the relying party is suspended by the hub";
+
 /// An OAuth 2.0 / OpenID Connect error answer of the OIDC facade (RFC 6749 §5.2,
 /// §4.1.2.1): `{"error", "error_description"}`, not our `ErrorBody`, because OIDC clients read
 /// that shape. `invalid_client` is 401 with `WWW-Authenticate: Basic`; internal errors map from
@@ -262,6 +265,15 @@ impl OAuthFailure {
             error: "invalid_request",
             description: "a bearer access token is required",
             status: StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The client is registered but its relying party is suspended by the hub's admin.
+    pub const fn suspended() -> Self {
+        OAuthFailure {
+            error: "unauthorized_client",
+            description: SUSPENDED_RP,
+            status: StatusCode::FORBIDDEN,
         }
     }
 

@@ -4,9 +4,12 @@
 //!   logo URL, DNS name, response URIs, purposes with their claim paths, P-256 key), has the RP
 //!   CA issue its access certificate (`signing::rp_access`) and stores both.
 //! - GET /v1/admin/relying-parties[/{id}]: the registrations with their certificates.
-//! - DELETE /v1/admin/relying-parties/{id}: suspends it: it leaves the published registry at
-//!   once (every instance, `coherence::Change::RelyingParties`), so wallets stop answering it at
-//!   their next sync or when their registry expires.
+//! - DELETE /v1/admin/relying-parties/{id}, or POST .../{id}/suspend with an optional reason
+//!   (logged): suspends it: it leaves the published registry at once (every instance,
+//!   `coherence::Change::RelyingParties`), so wallets stop answering it at their next sync or
+//!   when their registry expires, and the hub refuses its logins, token exchanges and eKYC
+//!   checks at once, saying it is suspended (`oidc::clients`).
+//! - POST /v1/admin/relying-parties/{id}/resume: active again, back in the registry.
 //!
 //! What wallets see of them is `rp_registry`'s.
 
@@ -19,7 +22,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use eid_core::api::{B64, ErrorCode, RpList, RpPurpose, RpRecord, RpRegistrationRequest};
+use eid_core::api::{
+    B64, ErrorCode, MAX_SUSPENSION_REASON, RpList, RpPurpose, RpRecord, RpRegistrationRequest,
+    RpSuspend,
+};
 use eid_core::oid4vp::{ClientId, path_from_json, path_to_json, purposes};
 use p256::ecdsa::VerifyingKey;
 use sqlx::Row;
@@ -437,24 +443,94 @@ pub async fn suspend(
 ) -> Response {
     let run = async {
         require_admin(&state, &headers)?;
-        let current = one(&state, &id).await?;
-        if current.status == ACTIVE {
-            let mut w = state.store.write().await?;
-            sqlx::query(
-                "UPDATE relying_parties SET status = 'suspended', suspended_at = $1 \
-                 WHERE id = $2 AND status = 'active'",
-            )
-            .bind(state.now_i64())
-            .bind(&id)
+        set_status(&state, &id, SUSPENDED, None).await
+    };
+    run.await.into_response()
+}
+
+/// POST /v1/admin/relying-parties/{id}/suspend `{"reason": ...}`: suspends it, the reason in
+/// the log (checked: at most 200 characters, no control character).
+pub async fn suspend_with_reason(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let run = async {
+        require_admin(&state, &headers)?;
+        let req: RpSuspend = if body.is_empty() {
+            RpSuspend::default()
+        } else {
+            parse(&body)?
+        };
+        let reason = req
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        if reason.is_some_and(|r| {
+            r.chars().count() > MAX_SUSPENSION_REASON || r.chars().any(char::is_control)
+        }) {
+            return Err(ApiFailure::invalid(
+                "reason: at most 200 characters, no control character",
+            ));
+        }
+        set_status(&state, &id, SUSPENDED, reason).await
+    };
+    run.await.into_response()
+}
+
+/// POST /v1/admin/relying-parties/{id}/resume: a suspended relying party is active again: back
+/// in the published registry (every instance), its logins and eKYC checks accepted.
+pub async fn resume(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let run = async {
+        require_admin(&state, &headers)?;
+        set_status(&state, &id, ACTIVE, None).await
+    };
+    run.await.into_response()
+}
+
+/// Moves relying party `id` to `to` (`active` or `suspended`) if it is not there yet and
+/// answers its record; a change re-signs the registry on every instance.
+async fn set_status(
+    state: &AppState,
+    id: &str,
+    to: &'static str,
+    reason: Option<&str>,
+) -> Result<Answer, ApiFailure> {
+    if to == SUSPENDED && id == crate::oidc::hub::HUB_ID {
+        return Err(ApiFailure::invalid(
+            "the hub's own registration (Log in with e-ID) cannot be suspended",
+        ));
+    }
+    let current = one(state, id).await?;
+    if current.status != to {
+        let (from, suspended_at) = if to == SUSPENDED {
+            (ACTIVE, Some(state.now_i64()))
+        } else {
+            (SUSPENDED, None)
+        };
+        let mut w = state.store.write().await?;
+        sqlx::query("UPDATE relying_parties SET status = $1, suspended_at = $2 WHERE id = $3 AND status = $4")
+            .bind(to)
+            .bind(suspended_at)
+            .bind(id)
+            .bind(from)
             .execute(&mut *w.tx)
             .await
             .map_err(Error::from)?;
-            coherence::commit(&state, w, &[Change::RelyingParties]).await?;
-            tracing::info!(rp = %id, "relying party suspended");
+        coherence::commit(state, w, &[Change::RelyingParties]).await?;
+        if to == SUSPENDED {
+            tracing::info!(rp = %id, reason = reason.unwrap_or("none given"), "relying party suspended");
+        } else {
+            tracing::info!(rp = %id, "relying party resumed");
         }
-        Answer::ok(&one(&state, &id).await?)
-    };
-    run.await.into_response()
+    }
+    Answer::ok(&one(state, id).await?)
 }
 
 /// The active relying party of `client_id`: its id and purposes, for the hub's own flows.

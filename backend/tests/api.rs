@@ -913,6 +913,12 @@ fn hub_samples() -> Vec<(&'static str, serde_json::Value)> {
             })),
         ),
         (
+            "RpSuspend",
+            v(serde_json::to_value(RpSuspend {
+                reason: Some("contract ended".into()),
+            })),
+        ),
+        (
             "RpRegistryResponse",
             v(serde_json::to_value(RpRegistryResponse {
                 signed: B64(vec![1]),

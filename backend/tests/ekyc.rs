@@ -406,7 +406,8 @@ async fn unknown_or_suspended_relying_parties_and_unregistered_purposes_are_refu
             assert!(!String::from_utf8_lossy(&r.body).contains(&c.id_number));
         }
 
-        // Suspended: its credentials no longer work, its open challenge with them.
+        // Suspended: its credentials no longer work, its open challenge with them; once its
+        // secret is proven it is told why (docs/adr/0059), a wrong secret learns nothing.
         let r = admin(
             &h,
             "DELETE",
@@ -416,8 +417,9 @@ async fn unknown_or_suspended_relying_parties_and_unregistered_purposes_are_refu
         .await;
         assert_eq!(r.status, StatusCode::OK);
         let r = check(&h, &bank, &ch.challenge_id, "ekyc", &chip).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(r.error(), ErrorCode::Unauthenticated);
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(r.error(), ErrorCode::NotAllowed);
+        assert!(String::from_utf8_lossy(&r.body).contains("the relying party is suspended"));
         let r = post(
             &h,
             paths::EKYC_CHALLENGES,
@@ -425,7 +427,16 @@ async fn unknown_or_suspended_relying_parties_and_unregistered_purposes_are_refu
             vec![],
         )
         .await;
+        assert_eq!(r.error(), ErrorCode::NotAllowed);
+        let r = post(
+            &h,
+            paths::EKYC_CHALLENGES,
+            Some(&basic(&bank.record.id, "wrong-secret")),
+            vec![],
+        )
+        .await;
         assert_eq!(r.error(), ErrorCode::Unauthenticated);
+        assert!(!String::from_utf8_lossy(&r.body).contains("suspended"));
     }
 }
 

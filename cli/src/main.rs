@@ -60,6 +60,9 @@ enum Command {
     /// Load measurement (scripts/load-activation.sh): activations with the chips read
     /// beforehand, with the backend's CPU per activation.
     LoadActivate(dev::load_activate::Args),
+    /// Load measurement (scripts/load-hub.sh): "Log in with e-ID" logins or eKYC chip checks.
+    #[command(hide = true)]
+    LoadHub(dev::load_hub::Args),
     /// The backend's own keys: list, rotate (ADR 0018).
     Keys(server::keys::KeysArgs),
     /// Run the reference backend (production-safe unless --dev: needs EID_KEK).
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::LoadPrep(args) => dev::load::run(args),
         Command::LoadPrepRedeem(args) => dev::load_redeem::run(args),
         Command::LoadActivate(args) => dev::load_activate::run(args),
+        Command::LoadHub(args) => dev::load_hub::run(args),
         Command::Keys(args) => server::keys::run(args),
         Command::Serve(args) => server::serve::run(args),
         Command::Verify(args) => verify::run(args),

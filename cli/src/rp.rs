@@ -1,7 +1,7 @@
 //! `eid rp --backend URL --admin-token T ...`: the relying-party hub's admin side (issue 16,
 //! docs/adr/0036): `register` (the RP's P-256 public key in, its access certificate out),
-//! `list`, `report` (the metering) and `oidc-client` ("Log in with e-ID", docs/adr/0042); and
-//! a relying party's own desk: `ekyc` (bank eKYC by chip, docs/adr/0054).
+//! `list`, `suspend` / `resume`, `report` (the metering) and `oidc-client` ("Log in with
+//! e-ID", docs/adr/0042); and a relying party's own desk: `ekyc` (bank eKYC by chip, docs/adr/0054).
 
 use crate::context::{block_on, client};
 use crate::output::print_json;
@@ -72,6 +72,20 @@ pub enum RpCommand {
     /// verified against the backend's trust list and printed. No admin token: the relying
     /// party's OIDC client id and secret.
     Ekyc(EkycArgs),
+    /// Suspend a relying party: it leaves the signed registry (wallets stop answering it at
+    /// their next sync), and the hub refuses its logins and eKYC checks at once (JSON record).
+    Suspend {
+        /// Its registration id (`RP-...`), its OIDC client_id.
+        client_id: String,
+        /// Why (logged by the backend with the suspension; at most 200 characters).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Resume a suspended relying party: back in the registry, its logins and checks accepted.
+    Resume {
+        /// Its registration id (`RP-...`).
+        client_id: String,
+    },
     /// Every registered relying party (JSON).
     List,
     /// Billable events per relying party, purpose, kind and day.
@@ -247,6 +261,18 @@ pub fn run(args: RpArgs) -> Result<ExitCode> {
                 &id,
                 &redirect_uris,
             ))??)?;
+        }
+        RpCommand::Suspend { client_id, reason } => {
+            print_json(&block_on(api.suspend_relying_party(
+                &admin_token,
+                &client_id,
+                reason.as_deref(),
+            ))??)?;
+        }
+        RpCommand::Resume { client_id } => {
+            print_json(&block_on(
+                api.resume_relying_party(&admin_token, &client_id),
+            )??)?;
         }
         RpCommand::List => {
             print_json(&block_on(api.list_relying_parties(&admin_token))??)?;

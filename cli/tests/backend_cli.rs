@@ -2982,3 +2982,187 @@ fn wallet_history_and_a_suspended_licence() {
     assert_ok(&wallet(&w, &url, "135246", &["sync"]));
     assert_eq!(licence_row(&w)["status"], "suspended");
 }
+
+/// `eid rp suspend` / `eid rp resume` (docs/adr/0036): a suspended relying party's logins
+/// (authorization and token endpoints) and eKYC checks are refused saying it is suspended, it
+/// leaves the signed registry; resumed, it is back and its checks and logins work again. A
+/// reason longer than allowed, the hub's own registration and an unknown id are refused.
+#[test]
+fn an_admin_suspends_and_resumes_a_relying_party_with_eid_rp() {
+    use eid_core::platform::Method;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "oidc-admin"]);
+    let redirect = "http://127.0.0.1:9/bank/cb";
+    let (bank, secret) = oidc_client(&url, "bank.example.vn", &["login", "ekyc"], redirect);
+    let admin = |args: &[&str]| {
+        let mut all = vec!["rp", "--backend", &url, "--admin-token", "oidc-admin"];
+        all.extend_from_slice(args);
+        eid(&all)
+    };
+    let ekyc = || {
+        eid(&[
+            "rp",
+            "--backend",
+            &url,
+            "ekyc",
+            "--client-id",
+            &bank,
+            "--client-secret",
+            &secret,
+            "--purpose",
+            "ekyc",
+            "--chip-fixture",
+            "3",
+            "--json",
+        ])
+    };
+    let authorize = || {
+        let query = eid_core::oid4vp::form_encode(&[
+            ("response_type", "code"),
+            ("client_id", &bank),
+            ("redirect_uri", redirect),
+            ("scope", "openid"),
+            ("state", "s"),
+            ("nonce", "n"),
+            (
+                "code_challenge",
+                &s256("a-verifier-of-the-bank-long-enough-for-pkce-43"),
+            ),
+            ("code_challenge_method", "S256"),
+        ]);
+        let (status, _, text) = http(
+            Method::Get,
+            &format!("{url}/v1/oidc/authorize?{query}"),
+            &[("Accept", "application/json")],
+            None,
+        );
+        (status, text)
+    };
+    let token = || {
+        let body = eid_core::oid4vp::form_encode(&[
+            ("grant_type", "authorization_code"),
+            ("code", "made-up-code"),
+            ("redirect_uri", redirect),
+            (
+                "code_verifier",
+                "a-verifier-of-the-bank-long-enough-for-pkce-43",
+            ),
+        ]);
+        let (status, _, text) = http(
+            Method::Post,
+            &format!("{url}/v1/oidc/token"),
+            &[
+                ("Authorization", &basic(&bank, &secret)),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(body.as_bytes()),
+        );
+        (status, text)
+    };
+    let registry_has_bank = || {
+        let (status, _, text) = http(Method::Get, &format!("{url}/v1/relying-parties"), &[], None);
+        assert_eq!(status, 200, "{text}");
+        // A COSE_Sign1 (base64 in JSON): the bank's DNS name is in its payload when listed.
+        let bytes = serde_json::from_str::<eid_core::api::RpRegistryResponse>(&text)
+            .unwrap()
+            .signed
+            .0;
+        bytes
+            .windows(b"bank.example.vn".len())
+            .any(|w| w == b"bank.example.vn")
+    };
+
+    // Active: the check and the authorization work, a made-up code is a wrong grant.
+    assert_ok(&ekyc());
+    assert_eq!(authorize().0, 200);
+    let (status, text) = token();
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("invalid_grant"), "{text}");
+    assert!(registry_has_bank());
+
+    let out = admin(&["suspend", &bank, "--reason", "contract ended"]);
+    assert_ok(&out);
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["id"], bank.as_str());
+    assert_eq!(record["status"], "suspended");
+    // Suspending again changes nothing and says so.
+    let out = admin(&["suspend", &bank]);
+    assert_ok(&out);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["status"],
+        "suspended"
+    );
+
+    let out = ekyc();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the relying party is suspended"),
+        "{stderr}"
+    );
+    let (status, text) = authorize();
+    assert_eq!(status, 403, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["error"], "unauthorized_client");
+    assert_eq!(
+        v["error_description"],
+        "the relying party is suspended by the hub"
+    );
+    let (status, text) = token();
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("suspended"), "{text}");
+    assert!(!registry_has_bank());
+    let out = admin(&["list"]);
+    assert_ok(&out);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = list["relying_parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == bank.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["status"], "suspended");
+
+    let out = admin(&["resume", &bank]);
+    assert_ok(&out);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["status"],
+        "active"
+    );
+    let out = ekyc();
+    assert_ok(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["registry_match"], true);
+    assert_eq!(authorize().0, 200);
+    assert!(token().1.contains("invalid_grant"));
+    assert!(registry_has_bank());
+
+    // Refusals: a reason too long, the hub itself, an unknown relying party, no admin token.
+    let long = "x".repeat(201);
+    let out = admin(&["suspend", &bank, "--reason", &long]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("at most 200 characters"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = admin(&["suspend", "RP-HUB"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be suspended"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = admin(&["resume", "RP-NOSUCH"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no such relying party"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = eid(&["rp", "--backend", &url, "suspend", &bank]);
+    assert!(!out.status.success());
+    assert_eq!(authorize().0, 200);
+}

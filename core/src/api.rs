@@ -72,6 +72,10 @@ pub mod paths {
     /// renewal), pushed to the wallets (issue 18, docs/adr/0056). Admin token.
     pub const ADMIN_REGISTRY_CHANGES: &str = "/v1/admin/registry/changes";
     pub const ADMIN_RELYING_PARTY: &str = "/v1/admin/relying-parties/{id}";
+    /// `{id}`: suspends a relying party with an optional reason (`eid rp suspend`).
+    pub const ADMIN_RP_SUSPEND: &str = "/v1/admin/relying-parties/{id}/suspend";
+    /// `{id}`: puts a suspended relying party back in the registry (`eid rp resume`).
+    pub const ADMIN_RP_RESUME: &str = "/v1/admin/relying-parties/{id}/resume";
     /// `{id}`: a relying party's OIDC client (docs/adr/0042).
     pub const ADMIN_RP_OIDC_CLIENT: &str = "/v1/admin/relying-parties/{id}/oidc";
     /// The billable events per relying party, purpose, kind and day (admin).
@@ -614,6 +618,19 @@ pub struct RpRecord {
 pub struct RpList {
     pub relying_parties: Vec<RpRecord>,
 }
+
+/// POST /v1/admin/relying-parties/{id}/suspend: why (an operator's note, at most
+/// [`MAX_SUSPENSION_REASON`] characters, no control character); written to the backend's log
+/// with the suspension, not stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpSuspend {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The longest suspension reason accepted, in characters.
+pub const MAX_SUSPENSION_REASON: usize = 200;
 
 /// POST /v1/admin/relying-parties/{id}/oidc: make a registered relying party an OIDC client of
 /// "Log in with e-ID" (docs/adr/0042) with these redirect URIs (again: new URIs, a new secret).

@@ -103,6 +103,10 @@ async fn start(state: &AppState, query: &str) -> Result<Started, OAuthFailure> {
     let client = clients::find(state, client_id)
         .await?
         .ok_or(OAuthFailure::invalid_request("unknown client_id"))?;
+    // Shown, never redirected: the relying party is not to be sent anyone while suspended.
+    if !client.active {
+        return Err(OAuthFailure::suspended());
+    }
     let redirect_uri =
         get("redirect_uri").ok_or(OAuthFailure::invalid_request("redirect_uri missing"))?;
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {

@@ -31,6 +31,8 @@ pub struct Client {
     pub dns_name: String,
     pub purposes: Vec<String>,
     pub redirect_uris: Vec<String>,
+    /// Its relying party is active (not suspended by the admin).
+    pub active: bool,
     secret_hash: Vec<u8>,
 }
 
@@ -99,12 +101,11 @@ pub async fn register(
     run.await.into_response()
 }
 
-/// The active client `client_id`, if any.
+/// The client `client_id`, active or suspended, if any.
 pub async fn find(state: &AppState, client_id: &str) -> Result<Option<Client>, Error> {
     let row = sqlx::query(
-        "SELECT c.rp_id, r.dns_name, r.purposes, c.redirect_uris, c.secret_hash \
-         FROM oidc_clients c JOIN relying_parties r ON r.id = c.rp_id \
-         WHERE c.rp_id = $1 AND r.status = 'active'",
+        "SELECT c.rp_id, r.dns_name, r.purposes, c.redirect_uris, c.secret_hash, r.status \
+         FROM oidc_clients c JOIN relying_parties r ON r.id = c.rp_id WHERE c.rp_id = $1",
     )
     .bind(client_id)
     .fetch_optional(state.store.pool())
@@ -120,11 +121,13 @@ pub async fn find(state: &AppState, client_id: &str) -> Result<Option<Client>, E
         redirect_uris: serde_json::from_str(&row.try_get::<String, _>(3)?)
             .map_err(|_| corrupt())?,
         secret_hash: row.try_get(4)?,
+        active: row.try_get::<String, _>(5)? == ACTIVE,
     }))
 }
 
-/// `client_secret_basic`: the client named and proven by the `Authorization: Basic` header
-/// (id and secret form-urlencoded, RFC 6749 §2.3.1), or `invalid_client`.
+/// `client_secret_basic`: the active client named and proven by the `Authorization: Basic`
+/// header (id and secret form-urlencoded, RFC 6749 §2.3.1), or `invalid_client`; a client
+/// whose relying party is suspended, once proven, is told so (`unauthorized_client`).
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Client, OAuthFailure> {
     let basic = headers
         .get(header::AUTHORIZATION)
@@ -150,6 +153,9 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Clien
         .ok_or(OAuthFailure::invalid_client())?;
     if !eid_crypto::ct_eq(&digest(secret), &client.secret_hash) {
         return Err(OAuthFailure::invalid_client());
+    }
+    if !client.active {
+        return Err(OAuthFailure::suspended());
     }
     Ok(client)
 }

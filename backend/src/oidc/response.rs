@@ -84,7 +84,7 @@ async fn answer(state: &AppState, body: &str) -> Result<(), OAuthFailure> {
     let row = sqlx::query(
         "SELECT s.purpose, s.vp_nonce, s.rp_id, r.dns_name, r.legal_name FROM oidc_sessions s \
          JOIN relying_parties r ON r.id = s.rp_id \
-         WHERE s.id = $1 AND s.status = 'waiting' AND s.expires_at > $2",
+         WHERE s.id = $1 AND s.status = 'waiting' AND s.expires_at > $2 AND r.status = 'active'",
     )
     .bind(&id)
     .bind(state.now_i64())

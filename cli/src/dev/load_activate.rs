@@ -96,7 +96,7 @@ fn activate(client: &BackendClient, mut r: Ready<'_>) -> Result<f64> {
 }
 
 /// utime + stime of process `pid` in seconds (/proc/PID/stat, fields 14 and 15).
-fn cpu_seconds(pid: &str) -> Result<f64> {
+pub(crate) fn cpu_seconds(pid: &str) -> Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     let rest = stat

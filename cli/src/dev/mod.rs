@@ -1,10 +1,11 @@
 //! Measurements and load-test preparation: `eid chip bench`, `eid chip field`, `eid qr-sizes`, `eid qr-bench`,
-//! `eid load-prep`, `eid load-prep-redeem`, `eid load-activate`, `eid dev mdoc-holder`. Not part of a citizen's or a desk's journey.
+//! `eid load-prep`, `eid load-prep-redeem`, `eid load-activate`, `eid load-hub`, `eid dev mdoc-holder`. Not part of a citizen's or a desk's journey.
 
 pub mod chip_bench;
 pub mod chip_field;
 pub mod load;
 pub mod load_activate;
+pub mod load_hub;
 pub mod load_redeem;
 pub mod mdoc_holder;
 pub mod qr;

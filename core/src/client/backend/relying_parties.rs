@@ -1,6 +1,7 @@
 //! The backend's admin calls, with its admin token: the relying-party hub's (docs/adr/0036)
-//! registration, list, metering report and OIDC clients, what `eid rp` uses; an mdoc reader's
-//! certificate (docs/adr/0040), what `eid mdoc reader-cert` uses.
+//! registration, list, suspension and resumption, metering report and OIDC clients, what
+//! `eid rp` uses; an mdoc reader's certificate (docs/adr/0040), what `eid mdoc reader-cert`
+//! uses.
 
 use super::{BackendClient, CallOptions};
 use crate::api::{
@@ -95,6 +96,34 @@ impl BackendClient {
         .map_err(|e| ClientError::Decode(e.to_string()))?;
         let path = api::paths::ADMIN_RP_OIDC_CLIENT.replace("{id}", id);
         self.admin(admin_token, Method::Post, &path, Some(body))
+            .await
+    }
+
+    /// Suspends relying party `id` (docs/adr/0036): it leaves the published registry, its
+    /// logins and eKYC checks are refused; `reason` goes to the backend's log.
+    pub async fn suspend_relying_party(
+        &self,
+        admin_token: &str,
+        id: &str,
+        reason: Option<&str>,
+    ) -> Result<RpRecord, ClientError> {
+        let body = serde_json::to_vec(&api::RpSuspend {
+            reason: reason.map(str::to_owned),
+        })
+        .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let path = api::paths::ADMIN_RP_SUSPEND.replace("{id}", id);
+        self.admin(admin_token, Method::Post, &path, Some(body))
+            .await
+    }
+
+    /// Puts suspended relying party `id` back in the registry.
+    pub async fn resume_relying_party(
+        &self,
+        admin_token: &str,
+        id: &str,
+    ) -> Result<RpRecord, ClientError> {
+        let path = api::paths::ADMIN_RP_RESUME.replace("{id}", id);
+        self.admin(admin_token, Method::Post, &path, Some(b"{}".to_vec()))
             .await
     }
 
