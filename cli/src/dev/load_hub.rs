@@ -7,7 +7,8 @@
 //!   signed registry), their SD-JWT VCs taken out (`--rounds` refills each). Timed per login:
 //!   the RP's authorize with PKCE S256 (`Accept: application/json`), the wallet fetching and
 //!   verifying the hub's signed request, presenting (KB-JWT over the nonce, JWE to the hub's
-//!   key: the client's own crypto, timed on its own), `POST /v1/oidc/response`, the browser's
+//!   key: the client's own crypto, timed on its own), the citizen's consent login and its proof
+//!   over the answer (docs/adr/0058), `POST /v1/oidc/response`, the browser's
 //!   poll taking the code, the token exchange, and the ID token checked against the JWKS
 //!   (nonce, audience, signature).
 //! - `--mode ekyc`: bank eKYC by chip (docs/adr/0054). Before the clock: a relying party with
@@ -169,6 +170,9 @@ fn ms_since(t: Instant) -> f64 {
 /// What every login shares: the hub's URLs, the RP's client, the wallets' trust in RPs.
 struct LoginSetup<'a> {
     backend: &'a str,
+    /// The hub's backend (the consent login of each answer, docs/adr/0058).
+    api: &'a BackendClient,
+    passcode: &'a Passcode,
     client_id: String,
     basic: String,
     jwks_point: Vec<u8>,
@@ -261,6 +265,13 @@ fn login(
     let token = oid4vp::vp_token(&request, &selection, &credentials, crate::context::now_s())?;
     let post = oid4vp::respond(&request, &token, &mut eid_crypto::OsRng)?;
     steps.push(("client_present", ms_since(t)));
+
+    // The citizen's consent (docs/adr/0058): the OPAQUE login (`POST /v1/consent/start` and the
+    // client's key stretching, with the load wallets' test-grade Argon2 parameters: the phone's
+    // own cost, not the server's) and its proof over this answer, sent with it.
+    let t = Instant::now();
+    let post = block_on(wallet.hub_consent_post(&request, post, s.passcode, s.api))??;
+    steps.push(("consent", ms_since(t)));
 
     let t = Instant::now();
     exchange(
@@ -484,6 +495,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             )?)?;
             let setup = LoginSetup {
                 backend: &args.backend,
+                api: &api,
+                passcode: &pass,
                 basic: format!(
                     "Basic {}",
                     base64::engine::general_purpose::STANDARD

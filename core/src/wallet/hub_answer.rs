@@ -14,7 +14,7 @@ use super::{Wallet, WalletError};
 use crate::account::passcode::Passcode;
 use crate::api::{HUB_CONSENT_FIELD, consent_action, hub_response_digest, paths};
 use crate::client::BackendClient;
-use crate::oid4vp::{self, Oid4vpError, ResponsePost};
+use crate::oid4vp::{self, AuthorizationRequest, Oid4vpError, ResponsePost};
 use crate::platform::HttpTransport;
 
 impl AuthorizationPrompt {
@@ -72,7 +72,7 @@ impl Wallet {
         self.unlock(passcode)?;
         let login = self.consent_login(client, passcode).await?;
         let post = self.answer_post(prompt)?;
-        let with_proof = hub_post(prompt, post, login)?;
+        let with_proof = hub_post(&prompt.request, post, login)?;
         let redirect_uri = post_to(http, &with_proof)?;
         Ok(AuthorizationSent {
             disclosed: true,
@@ -81,9 +81,25 @@ impl Wallet {
     }
 }
 
-/// The standard `post` with the consent proof of `login` over it appended.
+impl Wallet {
+    /// The consent proof for an answer made outside [`Wallet::authorize_answer_hub`] (`post`,
+    /// the standard answer to the hub's `request`, e.g. by the load driver from credentials it
+    /// took): the consent login with `passcode`, its proof over `post` appended. Not logged.
+    pub async fn hub_consent_post(
+        &self,
+        request: &AuthorizationRequest,
+        post: ResponsePost,
+        passcode: &Passcode,
+        client: &BackendClient,
+    ) -> Result<ResponsePost, AuthorizeError> {
+        let login = self.consent_login(client, passcode).await?;
+        hub_post(request, post, login)
+    }
+}
+
+/// The standard `post` answering `request` with the consent proof of `login` over it appended.
 fn hub_post(
-    prompt: &AuthorizationPrompt,
+    request: &AuthorizationRequest,
     post: ResponsePost,
     login: crate::consent::LoggedIn,
 ) -> Result<ResponsePost, AuthorizeError> {
@@ -93,15 +109,11 @@ fn hub_post(
     let response = form
         .get("response")
         .ok_or(Oid4vpError::Malformed("the hub's answer is not encrypted"))?;
-    let state = prompt
-        .state()
+    let state = request
+        .state
+        .as_deref()
         .ok_or(Oid4vpError::Malformed("the hub's request has no state"))?;
-    let digest = hub_response_digest(
-        state,
-        prompt.nonce(),
-        prompt.request.client_id.as_str(),
-        response,
-    );
+    let digest = hub_response_digest(state, &request.nonce, request.client_id.as_str(), response);
     let proof = login.proof(consent_action::HUB_RESPONSE, &digest);
     let json = serde_json::to_string(&proof)
         .map_err(|e| WalletError::InvalidInput(format!("consent proof: {e}")))?;
