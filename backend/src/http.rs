@@ -258,7 +258,8 @@ client_requests!(
     eid_core::api::TokenRegistration,
     eid_core::api::ConsentRegister,
     eid_core::api::ConsentStart,
-    eid_core::api::CheckInRequest
+    eid_core::api::CheckInRequest,
+    eid_core::api::SubmissionRequest
 );
 
 /// Every idempotent POST: the parsed body (else 400), then `run` over it at most once per
