@@ -29,10 +29,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use eid_core::api::{
-    ATTACHMENT_MEDIA_TYPES, AttachmentInfo, B64, ErrorCode, MAX_ATTACHMENT_BYTES,
-    MAX_SUBMISSION_ATTACHMENTS, QueuedSubmission, SubmissionAttachment, SubmissionDecided,
+    AttachmentInfo, B64, ErrorCode, QueuedSubmission, SubmissionAttachment, SubmissionDecided,
     SubmissionDecision, SubmissionDetail, SubmissionInfo, SubmissionList, SubmissionQueue,
-    SubmissionRequest, SubmissionState, attachment_matches,
+    SubmissionRequest, SubmissionState, attachment_refusal,
 };
 use eid_core::credential::{Date, Document, DocumentKind, ProposalError, apply_proposal};
 use sha2::{Digest, Sha256};
@@ -84,33 +83,6 @@ pub async fn submit(State(state): State<Arc<AppState>>, call: SignedCall) -> Res
         async |state, device, req: &SubmissionRequest| submit_inner(state, device, req).await,
     )
     .await
-}
-
-/// The attachments' refusal, if any: count, media type, size, content.
-fn check_attachments(attachments: &[SubmissionAttachment]) -> Option<String> {
-    if attachments.len() > MAX_SUBMISSION_ATTACHMENTS {
-        return Some(format!(
-            "at most {MAX_SUBMISSION_ATTACHMENTS} attachments per submission"
-        ));
-    }
-    for (i, a) in attachments.iter().enumerate() {
-        let n = i + 1;
-        if !ATTACHMENT_MEDIA_TYPES.contains(&a.media_type.as_str()) {
-            return Some(format!(
-                "attachment {n}: media type must be one of {}",
-                ATTACHMENT_MEDIA_TYPES.join(", ")
-            ));
-        }
-        if a.content.0.len() > MAX_ATTACHMENT_BYTES {
-            return Some(format!(
-                "attachment {n} is too large: at most {MAX_ATTACHMENT_BYTES} bytes"
-            ));
-        }
-        if !attachment_matches(&a.media_type, &a.content.0) {
-            return Some(format!("attachment {n} is not a {} file", a.media_type));
-        }
-    }
-    None
 }
 
 /// Why a proposal was refused, for the citizen or the clerk (field paths and rules only).
@@ -167,7 +139,7 @@ async fn submit_inner(
     let Some(kind) = DocumentKind::parse(&req.kind) else {
         return Err(ApiFailure::invalid("unknown document kind"));
     };
-    if let Some(why) = check_attachments(&req.attachments) {
+    if let Some(why) = attachment_refusal(&req.attachments) {
         return Ok(invalid_detail(why));
     }
     let digest = hex::encode(Sha256::digest(
@@ -215,8 +187,8 @@ async fn submit_inner(
     let authority = kind.declaration().issuer.id.clone();
     sqlx::query(
         "INSERT INTO submissions (id, account_id, device_id, id_number, kind, authority, state, \
-         fields, field_names, client_request_id, request_digest, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         fields, field_names, client_request_id, request_digest, seq, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&id)
     .bind(&device.account_id)
@@ -229,6 +201,7 @@ async fn submit_inner(
     .bind(names.join(","))
     .bind(&req.client_request_id)
     .bind(&digest)
+    .bind(crate::db::next_counter(&mut w.tx, "submission").await?)
     .bind(state.now_i64())
     .execute(&mut *w.tx)
     .await?;
@@ -280,7 +253,7 @@ pub async fn list(
         device.require_active(true)?;
         let rows = sqlx::query(concat!(
             info_select!(),
-            " WHERE s.account_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT $2"
+            " WHERE s.account_id = $1 ORDER BY s.seq DESC LIMIT $2"
         ))
         .bind(&device.account_id)
         .bind(MAX_LISTED)
@@ -413,7 +386,7 @@ pub async fn queue(State(state): State<Arc<AppState>>, uri: Uri, headers: Header
         let rows = sqlx::query(concat!(
             queued_select!(),
             " WHERE ($1 = '' OR s.authority = $1) AND s.state = $2 \
-             ORDER BY s.created_at, s.id LIMIT $3"
+             ORDER BY s.seq LIMIT $3"
         ))
         .bind(authority.unwrap_or_default())
         .bind(wanted.as_str())

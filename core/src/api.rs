@@ -522,6 +522,34 @@ pub fn attachment_matches(media_type: &str, bytes: &[u8]) -> bool {
     }
 }
 
+/// Why these attachments cannot go with a submission (count, media type, size, content), in
+/// words for the citizen; `None` when they can. The wallet and the backend both check with it.
+pub fn attachment_refusal(attachments: &[SubmissionAttachment]) -> Option<String> {
+    if attachments.len() > MAX_SUBMISSION_ATTACHMENTS {
+        return Some(format!(
+            "at most {MAX_SUBMISSION_ATTACHMENTS} attachments per submission"
+        ));
+    }
+    for (i, a) in attachments.iter().enumerate() {
+        let n = i + 1;
+        if !ATTACHMENT_MEDIA_TYPES.contains(&a.media_type.as_str()) {
+            return Some(format!(
+                "attachment {n}: media type must be one of {}",
+                ATTACHMENT_MEDIA_TYPES.join(", ")
+            ));
+        }
+        if a.content.0.len() > MAX_ATTACHMENT_BYTES {
+            return Some(format!(
+                "attachment {n} is too large: at most {MAX_ATTACHMENT_BYTES} bytes"
+            ));
+        }
+        if !attachment_matches(&a.media_type, &a.content.0) {
+            return Some(format!("attachment {n} is not a {} file", a.media_type));
+        }
+    }
+    None
+}
+
 /// POST /v1/submissions (device-signed, idempotent by `client_request_id`): the citizen's
 /// proposed record or change of one document kind, routed to the kind's issuing authority.
 /// `Debug` shows the kind and sizes only.

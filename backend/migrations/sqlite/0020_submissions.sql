@@ -19,12 +19,15 @@ CREATE TABLE submissions (
     reason TEXT,
     client_request_id TEXT NOT NULL,
     request_digest TEXT NOT NULL,
+    seq INTEGER NOT NULL UNIQUE,
     created_at INTEGER NOT NULL,
     decided_at INTEGER,
     UNIQUE (account_id, client_request_id)
 );
-CREATE INDEX submissions_queue ON submissions (authority, state, created_at);
-CREATE INDEX submissions_account ON submissions (account_id, created_at);
+CREATE INDEX submissions_queue ON submissions (authority, state, seq);
+CREATE INDEX submissions_account ON submissions (account_id, seq);
+-- Their order of arrival (submissions in one second are still ordered).
+INSERT INTO counters (name, value) VALUES ('submission', 0);
 
 -- Its attachments in the order sent, each sealed under the KEK bound to (submission, index).
 CREATE TABLE submission_attachments (
