@@ -268,7 +268,6 @@ pub async fn list(
     run.await.into_response()
 }
 
-
 fn info_of(row: &sqlx::any::AnyRow) -> Result<SubmissionInfo, ApiFailure> {
     let state: String = row.try_get(3)?;
     let names: String = row.try_get(5)?;
@@ -308,7 +307,6 @@ async fn info(state: &AppState, account_id: &str, id: &str) -> Result<Submission
 
 // ---------------------------------------------------------------------------------------------
 // The authority's side (admin token)
-
 
 /// A queued submission with its fields opened and its attachments listed.
 async fn queued_of(
@@ -467,9 +465,9 @@ pub async fn decide(
             })?),
         };
         match decision.decision {
-            SubmissionState::Pending => Err(ApiFailure::invalid(
-                "decision must be verified or rejected",
-            )),
+            SubmissionState::Pending => {
+                Err(ApiFailure::invalid("decision must be verified or rejected"))
+            }
             SubmissionState::Rejected => {
                 let reason = reason.ok_or(ApiFailure::invalid(
                     "a rejection needs a reason the citizen can act on",
@@ -590,15 +588,13 @@ async fn verify(state: &AppState, id: &str, note: Option<&str>) -> Result<Answer
     .execute(&mut *w.tx)
     .await?;
     let reissued = lifecycle::reissue_held(state, &mut w.tx, &id_number, &doc).await?;
-    sqlx::query(
-        "UPDATE submissions SET state = $1, reason = $2, decided_at = $3 WHERE id = $4",
-    )
-    .bind(SubmissionState::Verified.as_str())
-    .bind(note)
-    .bind(state.now_i64())
-    .bind(id)
-    .execute(&mut *w.tx)
-    .await?;
+    sqlx::query("UPDATE submissions SET state = $1, reason = $2, decided_at = $3 WHERE id = $4")
+        .bind(SubmissionState::Verified.as_str())
+        .bind(note)
+        .bind(state.now_i64())
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
     // Every active device of the account: one that does not hold the kind yet gets it at its
     // next sync (documents::ensure_documents), so its cached pages go too.
     let devices: Vec<String> =

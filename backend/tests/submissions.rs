@@ -27,7 +27,12 @@ fn jpeg(len: usize) -> Vec<u8> {
     b
 }
 
-fn request(key: &str, kind: &str, fields: serde_json::Value, files: Vec<(&str, Vec<u8>)>) -> Vec<u8> {
+fn request(
+    key: &str,
+    kind: &str,
+    fields: serde_json::Value,
+    files: Vec<(&str, Vec<u8>)>,
+) -> Vec<u8> {
     serde_json::to_vec(&SubmissionRequest {
         client_request_id: key.to_owned(),
         kind: kind.to_owned(),
@@ -51,7 +56,13 @@ fn message(r: &Reply) -> String {
     r.json::<ErrorBody>().error.message
 }
 
-async fn admin(h: &Harness, method: &str, path: &str, body: Option<serde_json::Value>, token: Option<&str>) -> Reply {
+async fn admin(
+    h: &Harness,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+    token: Option<&str>,
+) -> Reply {
     let mut b = Request::builder()
         .method(method)
         .uri(path)
@@ -64,8 +75,20 @@ async fn admin(h: &Harness, method: &str, path: &str, body: Option<serde_json::V
 }
 
 async fn queue(h: &Harness, query: &str) -> SubmissionQueue {
-    let r = admin(h, "GET", &format!("{}?{query}", paths::ADMIN_SUBMISSIONS), None, Some(ADMIN_TOKEN)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let r = admin(
+        h,
+        "GET",
+        &format!("{}?{query}", paths::ADMIN_SUBMISSIONS),
+        None,
+        Some(ADMIN_TOKEN),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     r.json()
 }
 
@@ -75,7 +98,9 @@ async fn decide(h: &Harness, id: &str, body: serde_json::Value) -> Reply {
 }
 
 async fn mine(h: &Harness, d: &DeviceKey) -> Vec<SubmissionInfo> {
-    let r = h.signed(d, "GET", paths::SUBMISSIONS, Vec::new(), &[]).await;
+    let r = h
+        .signed(d, "GET", paths::SUBMISSIONS, Vec::new(), &[])
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     r.json::<SubmissionList>().submissions
 }
@@ -90,7 +115,11 @@ async fn page(h: &Harness, device: &DeviceKey, since: Option<&str>) -> Documents
     r.json()
 }
 
-async fn verified(h: &Harness, page: &DocumentsPage, kind: DocumentKind) -> Option<VerifiedCredential> {
+async fn verified(
+    h: &Harness,
+    page: &DocumentsPage,
+    kind: DocumentKind,
+) -> Option<VerifiedCredential> {
     let t: TrustListResponse = h.get(paths::TRUST_LIST).await.json();
     let trust = TrustList::decode(&t.issuers.0).unwrap();
     let d = page.documents.iter().find(|d| d.kind == kind.as_str())?;
@@ -120,7 +149,9 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         let c = citizen(0);
         let device = h.activate(&c).await;
         let first = page(&h, &device, None).await;
-        let vaccination = verified(&h, &first, DocumentKind::Vaccination).await.unwrap();
+        let vaccination = verified(&h, &first, DocumentKind::Vaccination)
+            .await
+            .unwrap();
         let record = vaccination.document.fields_json();
         let dose = dose_abroad(&h, &record);
 
@@ -130,58 +161,169 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         let r = submit(&h, &device, request("k-bad", "vaccination", bad, vec![])).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}");
         let m = message(&r);
-        assert!(m.starts_with("invalid field doses[") && m.ends_with("].dose_number: must be 1 to 10"), "{db}: {m}");
-        let r = submit(&h, &device, request("k-unknown", "passport", json!({"a": 1}), vec![])).await;
+        assert!(
+            m.starts_with("invalid field doses[") && m.ends_with("].dose_number: must be 1 to 10"),
+            "{db}: {m}"
+        );
+        let r = submit(
+            &h,
+            &device,
+            request("k-unknown", "passport", json!({"a": 1}), vec![]),
+        )
+        .await;
         assert_eq!(message(&r), "unknown document kind", "{db}");
-        let r = submit(&h, &device, request("k-judicial", "judicial_record", json!({"form": 1}), vec![])).await;
+        let r = submit(
+            &h,
+            &device,
+            request("k-judicial", "judicial_record", json!({"form": 1}), vec![]),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}");
         assert!(message(&r).contains("not entered by citizens"), "{db}");
 
         // Attachments: bounded in size and count, and of the type they claim.
         let big = jpeg(MAX_ATTACHMENT_BYTES + 1);
-        let r = submit(&h, &device, request("k-big", "vaccination", dose.clone(), vec![("image/jpeg", big)])).await;
+        let r = submit(
+            &h,
+            &device,
+            request(
+                "k-big",
+                "vaccination",
+                dose.clone(),
+                vec![("image/jpeg", big)],
+            ),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}");
-        assert_eq!(message(&r), format!("attachment 1 is too large: at most {MAX_ATTACHMENT_BYTES} bytes"), "{db}");
-        let r = submit(&h, &device, request("k-type", "vaccination", dose.clone(),
-            vec![("image/jpeg", jpeg(10)), ("image/jpeg", b"%PDF-1.7 ...".to_vec())])).await;
+        assert_eq!(
+            message(&r),
+            format!("attachment 1 is too large: at most {MAX_ATTACHMENT_BYTES} bytes"),
+            "{db}"
+        );
+        let r = submit(
+            &h,
+            &device,
+            request(
+                "k-type",
+                "vaccination",
+                dose.clone(),
+                vec![
+                    ("image/jpeg", jpeg(10)),
+                    ("image/jpeg", b"%PDF-1.7 ...".to_vec()),
+                ],
+            ),
+        )
+        .await;
         assert_eq!(message(&r), "attachment 2 is not a image/jpeg file", "{db}");
-        let r = submit(&h, &device, request("k-many", "vaccination", dose.clone(), vec![("image/jpeg", jpeg(10)); 5])).await;
+        let r = submit(
+            &h,
+            &device,
+            request(
+                "k-many",
+                "vaccination",
+                dose.clone(),
+                vec![("image/jpeg", jpeg(10)); 5],
+            ),
+        )
+        .await;
         assert_eq!(message(&r), "at most 4 attachments per submission", "{db}");
-        assert!(mine(&h, &device).await.is_empty(), "{db}: nothing refused was kept");
+        assert!(
+            mine(&h, &device).await.is_empty(),
+            "{db}: nothing refused was kept"
+        );
 
         // Accepted, for the health authority; the same key again is the same submission.
         let certificate = jpeg(200_000);
-        let body = request("k-vacc", "vaccination", dose.clone(), vec![("image/jpeg", certificate.clone())]);
+        let body = request(
+            "k-vacc",
+            "vaccination",
+            dose.clone(),
+            vec![("image/jpeg", certificate.clone())],
+        );
         let r = submit(&h, &device, body.clone()).await;
-        assert_eq!(r.status, StatusCode::OK, "{db}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{db}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let sent: SubmissionInfo = r.json();
-        assert_eq!((sent.state, sent.authority.as_str(), sent.attachments), (SubmissionState::Pending, "health", 1), "{db}");
+        assert_eq!(
+            (sent.state, sent.authority.as_str(), sent.attachments),
+            (SubmissionState::Pending, "health", 1),
+            "{db}"
+        );
         assert_eq!(sent.fields, vec!["doses".to_owned()], "{db}");
         let again: SubmissionInfo = submit(&h, &device, body).await.json();
         assert_eq!(again.id, sent.id, "{db}: a retry is the same submission");
         let other = request("k-vacc", "vaccination", json!({"doses": []}), vec![]);
-        assert_ne!(submit(&h, &device, other).await.status, StatusCode::OK, "{db}: the key of another submission");
+        assert_ne!(
+            submit(&h, &device, other).await.status,
+            StatusCode::OK,
+            "{db}: the key of another submission"
+        );
 
         // A temporary residence, for the police.
         let today = Date::from_unix(h.app.clock().now());
         let residence = json!({"temporary": {
             "address": {"street": "12 Lê Lợi", "commune": "Phường Bến Thành", "province": "Thành phố Hồ Chí Minh"},
             "start_date": today.to_string(), "valid_until": today.plus_years(1).to_string()}});
-        let r = submit(&h, &device, request("k-res", "residence", residence.clone(), vec![])).await;
-        assert_eq!(r.status, StatusCode::OK, "{db}: {}", String::from_utf8_lossy(&r.body));
+        let r = submit(
+            &h,
+            &device,
+            request("k-res", "residence", residence.clone(), vec![]),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{db}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let temp: SubmissionInfo = r.json();
         assert_eq!(temp.authority, "police", "{db}");
 
         // Each authority's queue holds its own; the clerk sees the fields and the attachment.
-        let health = queue(&h, "authority=health&state=pending").await.submissions;
-        assert_eq!(health.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), vec![sent.id.as_str()], "{db}");
+        let health = queue(&h, "authority=health&state=pending")
+            .await
+            .submissions;
+        assert_eq!(
+            health.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            vec![sent.id.as_str()],
+            "{db}"
+        );
         assert_eq!(health[0].fields, dose, "{db}");
         assert_eq!(health[0].id_number, c.id_number, "{db}");
-        assert_eq!((health[0].attachments[0].media_type.as_str(), health[0].attachments[0].size), ("image/jpeg", 200_000), "{db}");
+        assert_eq!(
+            (
+                health[0].attachments[0].media_type.as_str(),
+                health[0].attachments[0].size
+            ),
+            ("image/jpeg", 200_000),
+            "{db}"
+        );
         let police = queue(&h, "authority=police").await.submissions;
-        assert_eq!(police.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), vec![temp.id.as_str()], "{db}");
-        assert!(queue(&h, "authority=transport").await.submissions.is_empty(), "{db}");
-        let detail: SubmissionDetail = admin(&h, "GET", &paths::ADMIN_SUBMISSION.replace("{id}", &sent.id), None, Some(ADMIN_TOKEN)).await.json();
+        assert_eq!(
+            police.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            vec![temp.id.as_str()],
+            "{db}"
+        );
+        assert!(
+            queue(&h, "authority=transport")
+                .await
+                .submissions
+                .is_empty(),
+            "{db}"
+        );
+        let detail: SubmissionDetail = admin(
+            &h,
+            "GET",
+            &paths::ADMIN_SUBMISSION.replace("{id}", &sent.id),
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await
+        .json();
         assert_eq!(detail.attachments[0].content.0, certificate, "{db}");
         // Sealed at rest: neither the fields nor the attachment are in the database in clear.
         let row = sqlx::query("SELECT s.fields, a.content FROM submissions s JOIN submission_attachments a ON a.submission_id = s.id WHERE s.id = $1")
@@ -189,7 +331,8 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
             .fetch_one(h.app.state().store.pool())
             .await
             .unwrap();
-        let (fields, content): (Vec<u8>, Vec<u8>) = (row.try_get(0).unwrap(), row.try_get(1).unwrap());
+        let (fields, content): (Vec<u8>, Vec<u8>) =
+            (row.try_get(0).unwrap(), row.try_get(1).unwrap());
         assert!(!fields.windows(11).any(|w| w == b"Saint-Louis"), "{db}");
         assert!(!content.windows(4).any(|w| w == [0x42; 4]), "{db}");
 
@@ -202,15 +345,28 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         let r = h.signed(&stranger, "POST", &path, body.clone(), &[]).await;
         assert_eq!(r.error(), ErrorCode::Unauthenticated, "{db}");
         let r = h.signed(&device, "POST", &path, body, &[]).await;
-        assert_eq!(r.error(), ErrorCode::Unauthenticated, "{db}: not even the citizen's own");
+        assert_eq!(
+            r.error(),
+            ErrorCode::Unauthenticated,
+            "{db}: not even the citizen's own"
+        );
         // Another citizen sees none of it.
         assert!(mine(&h, &stranger).await.is_empty(), "{db}");
 
         // Rejected: a reason is required, and the citizen sees it.
         let r = decide(&h, &temp.id, json!({"decision": "rejected"})).await;
-        assert_eq!(message(&r), "a rejection needs a reason the citizen can act on", "{db}");
+        assert_eq!(
+            message(&r),
+            "a rejection needs a reason the citizen can act on",
+            "{db}"
+        );
         let reason = "Hợp đồng thuê nhà không có chữ ký của chủ nhà";
-        let r = decide(&h, &temp.id, json!({"decision": "rejected", "reason": reason})).await;
+        let r = decide(
+            &h,
+            &temp.id,
+            json!({"decision": "rejected", "reason": reason}),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::OK, "{db}");
         let r = decide(&h, &temp.id, json!({"decision": "verified"})).await;
         assert_eq!(message(&r), "this submission was already decided", "{db}");
@@ -219,25 +375,80 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
 
         // Verified: the record merged, the held credential re-issued by the vaccination issuer.
         let r = decide(&h, &sent.id, json!({"decision": "verified"})).await;
-        assert_eq!(r.status, StatusCode::OK, "{db}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{db}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let decided: SubmissionDecided = r.json();
-        assert_eq!((decided.state, decided.reissued), (SubmissionState::Verified, 1), "{db}");
+        assert_eq!(
+            (decided.state, decided.reissued),
+            (SubmissionState::Verified, 1),
+            "{db}"
+        );
         let next = page(&h, &device, Some(&first.cursor)).await;
         assert_eq!(next.removed, vec![vaccination.id.clone()], "{db}");
-        let renewed = verified(&h, &next, DocumentKind::Vaccination).await.expect("the new vaccination record");
-        assert_eq!(renewed.issuer, vaccination.issuer, "{db}: the kind's own issuer");
-        assert!(renewed.issuer.contains("Tiem chung"), "{db}: {}", renewed.issuer);
-        let doses = renewed.document.fields_json()["doses"].as_array().unwrap().clone();
-        assert_eq!(doses.len(), record["doses"].as_array().unwrap().len() + 1, "{db}");
-        assert!(doses.iter().any(|d| d["facility"] == "Hôpital Saint-Louis, Paris" && d["lot_number"] == "FLU-2026-77"), "{db}");
-        assert_eq!(renewed.document.fields_json()["as_of"], today.to_string(), "{db}");
+        let renewed = verified(&h, &next, DocumentKind::Vaccination)
+            .await
+            .expect("the new vaccination record");
+        assert_eq!(
+            renewed.issuer, vaccination.issuer,
+            "{db}: the kind's own issuer"
+        );
+        assert!(
+            renewed.issuer.contains("Tiem chung"),
+            "{db}: {}",
+            renewed.issuer
+        );
+        let doses = renewed.document.fields_json()["doses"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            doses.len(),
+            record["doses"].as_array().unwrap().len() + 1,
+            "{db}"
+        );
+        assert!(
+            doses
+                .iter()
+                .any(|d| d["facility"] == "Hôpital Saint-Louis, Paris"
+                    && d["lot_number"] == "FLU-2026-77"),
+            "{db}"
+        );
+        assert_eq!(
+            renewed.document.fields_json()["as_of"],
+            today.to_string(),
+            "{db}"
+        );
 
         // The citizen's list: newest first, states and the reason.
         let list = mine(&h, &device).await;
-        let states: Vec<_> = list.iter().map(|s| (s.id.as_str(), s.state, s.reason.as_deref())).collect();
-        assert_eq!(states, vec![(temp.id.as_str(), SubmissionState::Rejected, Some(reason)), (sent.id.as_str(), SubmissionState::Verified, None)], "{db}");
+        let states: Vec<_> = list
+            .iter()
+            .map(|s| (s.id.as_str(), s.state, s.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                (temp.id.as_str(), SubmissionState::Rejected, Some(reason)),
+                (sent.id.as_str(), SubmissionState::Verified, None)
+            ],
+            "{db}"
+        );
         assert!(list.iter().all(|s| s.decided_at.is_some()), "{db}");
-        assert!(queue(&h, "authority=health").await.submissions.is_empty(), "{db}: decided ones leave the queue");
-        assert_eq!(queue(&h, "authority=health&state=verified").await.submissions.len(), 1, "{db}");
+        assert!(
+            queue(&h, "authority=health").await.submissions.is_empty(),
+            "{db}: decided ones leave the queue"
+        );
+        assert_eq!(
+            queue(&h, "authority=health&state=verified")
+                .await
+                .submissions
+                .len(),
+            1,
+            "{db}"
+        );
     }
 }

@@ -104,8 +104,7 @@ pub fn run(args: AuthorityArgs) -> Result<ExitCode> {
             let Some(state) = SubmissionState::parse(&state) else {
                 bail!("--state must be pending, verified or rejected");
             };
-            let queue =
-                block_on(client.submission_queue(token, authority.as_deref(), state))??;
+            let queue = block_on(client.submission_queue(token, authority.as_deref(), state))??;
             if json {
                 print_json(&queue.submissions.iter().map(row).collect::<Vec<_>>())?;
             } else if queue.submissions.is_empty() {
@@ -131,7 +130,8 @@ pub fn run(args: AuthorityArgs) -> Result<ExitCode> {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
                 for (i, a) in detail.attachments.iter().enumerate() {
-                    let path = dir.join(format!("attachment-{}.{}", i + 1, extension(&a.media_type)));
+                    let path =
+                        dir.join(format!("attachment-{}.{}", i + 1, extension(&a.media_type)));
                     std::fs::write(&path, &a.content.0)
                         .with_context(|| format!("writing {}", path.display()))?;
                     saved.push(path.display().to_string());

@@ -510,7 +510,8 @@ pub const MAX_ATTACHMENT_BYTES: usize = 1024 * 1024;
 pub const ATTACHMENT_MEDIA_TYPES: [&str; 3] = ["image/jpeg", "image/png", "application/pdf"];
 /// The largest body of `POST /v1/submissions`: every attachment at its largest in base64, and
 /// room for the fields.
-pub const MAX_SUBMISSION_BODY: usize = MAX_SUBMISSION_ATTACHMENTS * MAX_ATTACHMENT_BYTES * 4 / 3 + 64 * 1024;
+pub const MAX_SUBMISSION_BODY: usize =
+    MAX_SUBMISSION_ATTACHMENTS * MAX_ATTACHMENT_BYTES * 4 / 3 + 64 * 1024;
 
 /// Whether `bytes` start as a file of `media_type` (one of [`ATTACHMENT_MEDIA_TYPES`]) does.
 pub fn attachment_matches(media_type: &str, bytes: &[u8]) -> bool {

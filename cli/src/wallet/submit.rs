@@ -100,7 +100,13 @@ pub fn submit(w: &Wallet, backend: Option<&str>, args: &SubmitArgs) -> Result<Ex
     if args.json {
         print_json(&row(&sent))?;
     } else {
-        println!("{} {} ({}, authority {})", sent.id, sent.state.as_str(), sent.kind, sent.authority);
+        println!(
+            "{} {} ({}, authority {})",
+            sent.id,
+            sent.state.as_str(),
+            sent.kind,
+            sent.authority
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -115,9 +121,20 @@ pub fn submissions(w: &Wallet, backend: Option<&str>, json: bool) -> Result<Exit
         println!("no submissions");
     } else {
         for s in &list {
-            let created = super::utc(i64::try_from(s.created_at).unwrap_or(0).saturating_mul(1000));
+            let created = super::utc(
+                i64::try_from(s.created_at)
+                    .unwrap_or(0)
+                    .saturating_mul(1000),
+            );
             match &s.reason {
-                Some(r) => println!("{}  {}  {}  {}  {}", s.id, created, s.kind, s.state.as_str(), r),
+                Some(r) => println!(
+                    "{}  {}  {}  {}  {}",
+                    s.id,
+                    created,
+                    s.kind,
+                    s.state.as_str(),
+                    r
+                ),
                 None => println!("{}  {}  {}  {}", s.id, created, s.kind, s.state.as_str()),
             }
         }

@@ -27,8 +27,8 @@ pub use error::{CredentialError, DocumentError, IssueError};
 pub use format::{Es256Signer, IssuerKey, StatusRef, Validity, VerifiedCredential, issue, verify};
 pub use health_insurance::{BhytCode, HealthInsuranceCard, PrimaryCareFacility};
 pub use health_record::HealthRecord;
-pub use proposal::{CITIZEN_ENTERED, ProposalError, apply_proposal};
 pub use identity::{AccountLevel, EidAccount, IdentityCard, Sex};
+pub use proposal::{CITIZEN_ENTERED, ProposalError, apply_proposal};
 pub use trust::{TrustList, TrustListError, key_id};
 
 #[cfg(test)]

@@ -69,13 +69,17 @@ pub fn apply_proposal(
     let proposed = match fields.as_object() {
         Some(o) if !o.is_empty() => o,
         _ => {
-            return Err(DocumentError::new("fields", "must be a map naming at least one field").into());
+            return Err(
+                DocumentError::new("fields", "must be a map naming at least one field").into(),
+            );
         }
     };
     let mut merged: Vec<(String, Value)> = match current {
         None => Vec::new(),
         Some(doc) if doc.kind() != kind => {
-            return Err(DocumentError::new("kind", "the current document is of another kind").into());
+            return Err(
+                DocumentError::new("kind", "the current document is of another kind").into(),
+            );
         }
         Some(doc) => match doc.to_cbor() {
             Value::Map(entries) => entries
@@ -105,10 +109,11 @@ pub fn apply_proposal(
             (FieldType::List { items }, Some((_, Value::Array(list))), Value::Array(added)) => {
                 for (i, item) in added.into_iter().enumerate() {
                     if list.contains(&item) {
-                        return Err(
-                            DocumentError::new(format!("{key}[{i}]"), "already in the record")
-                                .into(),
-                        );
+                        return Err(DocumentError::new(
+                            format!("{key}[{i}]"),
+                            "already in the record",
+                        )
+                        .into());
                     }
                     list.push(item);
                 }
@@ -134,7 +139,9 @@ pub fn apply_proposal(
     if declaration.fields.iter().any(|f| f.name == ID_NUMBER) {
         let holder = merged.iter().find(|(k, _)| k == ID_NUMBER).map(|(_, v)| v);
         if !matches!(holder, Some(Value::Text(t)) if t == holder_id_number) {
-            return Err(DocumentError::new(ID_NUMBER, "must be the holder's personal ID number").into());
+            return Err(
+                DocumentError::new(ID_NUMBER, "must be the holder's personal ID number").into(),
+            );
         }
     }
     // In declaration order, so equal documents are equal bytes.
@@ -193,9 +200,14 @@ mod tests {
         let fields = json!({"doses": [
             {"vaccine": "213", "dose_number": 2, "date": "2022-02-10", "facility": "Hôpital Saint-Louis, Paris"}
         ]});
-        let merged =
-            apply_proposal(DocumentKind::Vaccination, Some(&current), &fields, HOLDER, today())
-                .unwrap();
+        let merged = apply_proposal(
+            DocumentKind::Vaccination,
+            Some(&current),
+            &fields,
+            HOLDER,
+            today(),
+        )
+        .unwrap();
         let json = merged.fields_json();
         let doses = json["doses"].as_array().unwrap();
         assert_eq!(doses.len(), 3);
@@ -205,41 +217,101 @@ mod tests {
         let earlier = json!({"doses": [
             {"vaccine": "03", "dose_number": 1, "date": "2000-06-01", "facility": "Clinic, Bangkok"}
         ]});
-        let merged =
-            apply_proposal(DocumentKind::Vaccination, Some(&merged), &earlier, HOLDER, today())
-                .unwrap();
-        assert_eq!(merged.fields_json()["doses"][1]["facility"], "Clinic, Bangkok");
+        let merged = apply_proposal(
+            DocumentKind::Vaccination,
+            Some(&merged),
+            &earlier,
+            HOLDER,
+            today(),
+        )
+        .unwrap();
+        assert_eq!(
+            merged.fields_json()["doses"][1]["facility"],
+            "Clinic, Bangkok"
+        );
     }
 
     #[test]
     fn refusals_name_the_field_and_the_rule() {
         let current = vaccination(HOLDER);
         let cases = [
-            (json!({"doses": [{"vaccine": "213", "dose_number": 11, "date": "2022-02-10", "facility": "X"}]}), "doses[2].dose_number", "must be 1 to 10"),
-            (json!({"doses": [{"vaccine": "999", "dose_number": 2, "date": "2022-02-10", "facility": "X"}]}), "doses[2].vaccine", "must be one of the declared values"),
-            (json!({"doses": [{"vaccine": "213", "dose_number": 1, "date": "2021-08-01", "facility": "TYT Phường"}]}), "doses[0]", "already in the record"),
+            (
+                json!({"doses": [{"vaccine": "213", "dose_number": 11, "date": "2022-02-10", "facility": "X"}]}),
+                "doses[2].dose_number",
+                "must be 1 to 10",
+            ),
+            (
+                json!({"doses": [{"vaccine": "999", "dose_number": 2, "date": "2022-02-10", "facility": "X"}]}),
+                "doses[2].vaccine",
+                "must be one of the declared values",
+            ),
+            (
+                json!({"doses": [{"vaccine": "213", "dose_number": 1, "date": "2021-08-01", "facility": "TYT Phường"}]}),
+                "doses[0]",
+                "already in the record",
+            ),
             (json!({"colour": "blue"}), "colour", "not a declared field"),
-            (json!({"as_of": "2030-01-01"}), "as_of", "is set by the authority when it records the change"),
-            (json!({"id_number": "001090099999"}), "id_number", "must be the holder's personal ID number"),
-            (json!({}), "fields", "must be a map naming at least one field"),
+            (
+                json!({"as_of": "2030-01-01"}),
+                "as_of",
+                "is set by the authority when it records the change",
+            ),
+            (
+                json!({"id_number": "001090099999"}),
+                "id_number",
+                "must be the holder's personal ID number",
+            ),
+            (
+                json!({}),
+                "fields",
+                "must be a map naming at least one field",
+            ),
         ];
         for (fields, field, reason) in cases {
-            let err = apply_proposal(DocumentKind::Vaccination, Some(&current), &fields, HOLDER, today())
-                .unwrap_err();
-            assert_eq!(err, ProposalError::Invalid(DocumentError::new(field, reason)), "{fields}");
+            let err = apply_proposal(
+                DocumentKind::Vaccination,
+                Some(&current),
+                &fields,
+                HOLDER,
+                today(),
+            )
+            .unwrap_err();
+            assert_eq!(
+                err,
+                ProposalError::Invalid(DocumentError::new(field, reason)),
+                "{fields}"
+            );
         }
         // A dose after the day of the merge breaks the kind's own dose rule.
         let future = json!({"doses": [{"vaccine": "213", "dose_number": 2, "date": "2027-01-01", "facility": "X"}]});
-        let err = apply_proposal(DocumentKind::Vaccination, Some(&current), &future, HOLDER, today())
-            .unwrap_err();
-        assert!(matches!(err, ProposalError::Invalid(ref e) if e.field.starts_with("doses")), "{err}");
+        let err = apply_proposal(
+            DocumentKind::Vaccination,
+            Some(&current),
+            &future,
+            HOLDER,
+            today(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ProposalError::Invalid(ref e) if e.field.starts_with("doses")),
+            "{err}"
+        );
     }
 
     #[test]
     fn only_citizen_entered_kinds_and_a_whole_record_when_none_is_held() {
-        let err = apply_proposal(DocumentKind::JudicialRecord, None, &json!({"form": 1}), HOLDER, today())
-            .unwrap_err();
-        assert_eq!(err, ProposalError::NotCitizenEntered(DocumentKind::JudicialRecord));
+        let err = apply_proposal(
+            DocumentKind::JudicialRecord,
+            None,
+            &json!({"form": 1}),
+            HOLDER,
+            today(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            ProposalError::NotCitizenEntered(DocumentKind::JudicialRecord)
+        );
         // No record held: the proposal is the whole record, so missing fields are named.
         let err = apply_proposal(
             DocumentKind::Vaccination,
@@ -249,6 +321,9 @@ mod tests {
             today(),
         )
         .unwrap_err();
-        assert_eq!(err, ProposalError::Invalid(DocumentError::new("birth_date", "missing")));
+        assert_eq!(
+            err,
+            ProposalError::Invalid(DocumentError::new("birth_date", "missing"))
+        );
     }
 }

@@ -4,8 +4,8 @@
 
 use super::{BackendClient, CallOptions, Signer};
 use crate::api::{
-    self, SubmissionDecided, SubmissionDecision, SubmissionDetail, SubmissionInfo,
-    SubmissionList, SubmissionQueue, SubmissionRequest, SubmissionState,
+    self, SubmissionDecided, SubmissionDecision, SubmissionDetail, SubmissionInfo, SubmissionList,
+    SubmissionQueue, SubmissionRequest, SubmissionState,
 };
 use crate::client::{ClientError, DeviceSigner};
 use crate::platform::http::Method;
