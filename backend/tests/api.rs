@@ -649,7 +649,7 @@ fn submission_samples() -> Vec<(&'static str, serde_json::Value)> {
         (
             "SubmissionList",
             v(serde_json::to_value(SubmissionList {
-                submissions: vec![info.clone()],
+                submissions: vec![info],
             })),
         ),
         ("QueuedSubmission", v(serde_json::to_value(&queued))),
