@@ -227,6 +227,15 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         )
         .await;
         assert_eq!(message(&r), "at most 4 attachments per submission", "{db}");
+        // The body of a submission may exceed the API's usual limit (the 200 000-byte photo
+        // below does, in base64), but not MAX_SUBMISSION_BODY.
+        assert!(
+            200_000 * 4 / 3 > h.app.state().config.limits.max_body_bytes,
+            "{db}"
+        );
+        let huge = vec![b' '; eid_core::api::MAX_SUBMISSION_BODY + 1];
+        let r = submit(&h, &device, huge).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{db}");
         assert!(
             mine(&h, &device).await.is_empty(),
             "{db}: nothing refused was kept"
@@ -450,5 +459,13 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
             1,
             "{db}"
         );
+
+        // The device the account moved from sees nothing any more; the new one sees them all.
+        let moved = h.activate(&c).await;
+        let r = h
+            .signed(&device, "GET", paths::SUBMISSIONS, Vec::new(), &[])
+            .await;
+        assert_eq!(r.error(), ErrorCode::Revoked, "{db}");
+        assert_eq!(mine(&h, &moved).await.len(), 2, "{db}");
     }
 }
