@@ -627,7 +627,7 @@ impl SubmissionState {
 
 /// One of the citizen's submissions, as the wallet lists it: no values (the wallet knows what
 /// it sent), the field names, the state and the clerk's reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionInfo {
     pub id: String,
     pub kind: String,
@@ -702,7 +702,7 @@ pub struct SubmissionDetail {
 }
 
 /// POST /v1/admin/submissions/{id}/decision (admin): `verified` or `rejected` (with a reason).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionDecision {
     pub decision: SubmissionState,
     #[serde(default)]
@@ -710,13 +710,42 @@ pub struct SubmissionDecision {
 }
 
 /// The decision's answer: the new state and how many held credentials were re-issued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionDecided {
     pub id: String,
     pub state: SubmissionState,
     #[serde(default)]
     pub reason: Option<String>,
     pub reissued: u64,
+}
+
+// Debug leaves out the clerk's reason (free text about the citizen's case).
+impl std::fmt::Debug for SubmissionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmissionInfo")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SubmissionDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmissionDecision")
+            .field("decision", &self.decision)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SubmissionDecided {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmissionDecided")
+            .field("id", &self.id)
+            .field("state", &self.state)
+            .field("reissued", &self.reissued)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Hex SHA-256 of a presentation QR's text: how a receipt names the QR it was made for.
@@ -1226,6 +1255,51 @@ mod tests {
         assert!(text.contains("\"chip_challenge\":\"-_8A\""), "{text}");
         assert_eq!(serde_json::from_str::<ActivationStarted>(&text).unwrap(), s);
         assert!(serde_json::from_str::<B64>("\"@@\"").is_err());
+    }
+
+    /// A submission's Debug names its kind and sizes, never the fields, the attachment's bytes
+    /// or the clerk's reason (docs/adr/0057); the attachment check knows each media type.
+    #[test]
+    fn submissions_debug_no_personal_data_and_attachments_are_checked() {
+        let request = SubmissionRequest {
+            client_request_id: "c".into(),
+            kind: "vaccination".into(),
+            fields: serde_json::json!({"doses": [{"facility": "Hôpital Saint-Louis"}]}),
+            attachments: vec![SubmissionAttachment {
+                media_type: "image/png".into(),
+                content: B64(b"\x89PNG\r\n\x1a\nSECRET".to_vec()),
+            }],
+        };
+        let text = format!("{request:?}");
+        assert!(
+            text.contains("vaccination") && text.contains("image/png"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Saint-Louis") && !text.contains("SECRET"),
+            "{text}"
+        );
+        let info = SubmissionInfo {
+            id: "SUB-1".into(),
+            kind: "residence".into(),
+            authority: "police".into(),
+            state: SubmissionState::Rejected,
+            reason: Some("Nguyễn Văn An không có hợp đồng".into()),
+            fields: vec![],
+            attachments: 0,
+            created_at: 0,
+            decided_at: None,
+        };
+        assert!(!format!("{info:?}").contains("Nguyễn"));
+        assert_eq!(attachment_refusal(&request.attachments), None);
+        let mislabelled = SubmissionAttachment {
+            media_type: "application/pdf".into(),
+            content: B64(vec![0xFF, 0xD8, 0xFF]),
+        };
+        assert_eq!(
+            attachment_refusal(&[mislabelled]).as_deref(),
+            Some("attachment 1 is not a application/pdf file")
+        );
     }
 
     #[test]
