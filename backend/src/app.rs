@@ -104,6 +104,7 @@ impl App {
             signing,
             throttle,
             sms,
+            kek,
             consent,
             oidc,
             oidc_hub: Default::default(),

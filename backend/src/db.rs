@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 19] = match backend {
+    let files: [(i64, &'static str, &'static str); 20] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -143,6 +143,11 @@ fn migrator(backend: Backend) -> Migrator {
                 19,
                 "lifecycle",
                 include_str!("../migrations/sqlite/0019_lifecycle.sql"),
+            ),
+            (
+                20,
+                "submissions",
+                include_str!("../migrations/sqlite/0020_submissions.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -240,6 +245,11 @@ fn migrator(backend: Backend) -> Migrator {
                 19,
                 "lifecycle",
                 include_str!("../migrations/postgres/0019_lifecycle.sql"),
+            ),
+            (
+                20,
+                "submissions",
+                include_str!("../migrations/postgres/0020_submissions.sql"),
             ),
         ],
     };

@@ -147,6 +147,23 @@ pub fn code_of_status(status: StatusCode) -> (ErrorCode, &'static str) {
     }
 }
 
+/// A 400 `invalid_request` whose message is made at run time from parts that are never
+/// personal data: a declaration's field path and rule, an attachment's index and media type
+/// (docs/adr/0057). An answer, so an idempotent request stores it like any other.
+pub fn invalid_detail(message: String) -> crate::http::Answer {
+    let body = ErrorBody {
+        error: ApiError {
+            code: ErrorCode::InvalidRequest,
+            message,
+            request_id: current_request_id(),
+        },
+    };
+    crate::http::Answer {
+        status: StatusCode::BAD_REQUEST,
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+    }
+}
+
 /// An error answer with `status` (for the statuses no [`ErrorCode`] maps to: 405, 408, 413).
 pub fn failure_with_status(status: StatusCode) -> Response {
     let (code, message) = code_of_status(status);

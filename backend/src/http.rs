@@ -120,10 +120,19 @@ fn as_error_body(resp: Response) -> Response {
 
 /// Reads the whole request body before the handler runs, at most `max_body_bytes` (else 413)
 /// within `body_read_timeout` of the head (else 408), so a slow or endless upload holds nothing
-/// past those limits.
+/// past those limits. A citizen's submission with its attachments may reach
+/// `eid_core::api::MAX_SUBMISSION_BODY` (docs/adr/0057).
 pub async fn read_body(limits: Limits, req: Request, next: Next) -> Response {
     let too_large = || failure_with_status(StatusCode::PAYLOAD_TOO_LARGE);
     let (parts, body) = req.into_parts();
+    let mut limits = limits;
+    if parts.method == axum::http::Method::POST
+        && parts.uri.path() == eid_core::api::paths::SUBMISSIONS
+    {
+        limits.max_body_bytes = limits
+            .max_body_bytes
+            .max(eid_core::api::MAX_SUBMISSION_BODY);
+    }
     let announced = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -249,7 +258,8 @@ client_requests!(
     eid_core::api::TokenRegistration,
     eid_core::api::ConsentRegister,
     eid_core::api::ConsentStart,
-    eid_core::api::CheckInRequest
+    eid_core::api::CheckInRequest,
+    eid_core::api::SubmissionRequest
 );
 
 /// Every idempotent POST: the parsed body (else 400), then `run` over it at most once per

@@ -55,6 +55,7 @@ pub mod signing;
 pub mod sms;
 mod state;
 mod status_index;
+mod submissions;
 mod throttle;
 
 use axum::Router;
@@ -118,6 +119,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::READER_CA_CRL),
     // Registry changes pushed to wallets (issue 18, docs/adr/0056).
     ("post", paths::ADMIN_REGISTRY_CHANGES),
+    // Citizen-entered data (issue 18, docs/adr/0057).
+    ("post", paths::SUBMISSIONS),
+    ("get", paths::SUBMISSIONS),
+    ("get", paths::ADMIN_SUBMISSIONS),
+    ("get", paths::ADMIN_SUBMISSION),
+    ("post", paths::ADMIN_SUBMISSION_DECISION),
     // Citizen consent (docs/adr/0017).
     ("post", paths::CONSENT_REGISTER),
     ("post", paths::CONSENT_START),
@@ -209,6 +216,11 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("post", paths::ADMIN_READER_CERTIFICATES_REVOKE) => post(reader_crl::revoke),
         ("get", paths::READER_CA_CRL) => get(reader_crl::crl),
         ("post", paths::ADMIN_REGISTRY_CHANGES) => post(lifecycle::change),
+        ("post", paths::SUBMISSIONS) => post(submissions::submit),
+        ("get", paths::SUBMISSIONS) => get(submissions::list),
+        ("get", paths::ADMIN_SUBMISSIONS) => get(submissions::queue),
+        ("get", paths::ADMIN_SUBMISSION) => get(submissions::get),
+        ("post", paths::ADMIN_SUBMISSION_DECISION) => post(submissions::decide),
         ("post", paths::CONSENT_REGISTER) => post(consent::register),
         ("post", paths::CONSENT_START) => post(consent::start),
         ("post", paths::PRESENTATION_TOKENS) => post(presentation::register_token),

@@ -222,7 +222,32 @@ async fn change_inner(
         .execute(&mut *w.tx)
         .await
         .map_err(Error::from)?;
-    // Every held credential of this record, on the citizen's active devices.
+    let devices = reissue_held(state, &mut w.tx, id_number, &doc).await?;
+    let mut changes: Vec<Change<'_>> = devices.iter().map(|d| Change::Pages(d)).collect();
+    // The replaced credentials are revoked.
+    changes.push(Change::StatusList);
+    coherence::commit(state, w, &changes).await?;
+    tracing::info!(kind = %kind, reissued = devices.len(), "registry record changed");
+    Answer::ok(&RegistryChangeResult {
+        change_type: change.type_name().into(),
+        kind: kind.as_str().into(),
+        reissued: devices.len() as u64,
+        suspended_until: None,
+    })
+}
+
+/// Re-issues every held credential of the record of `doc`'s kind for the citizen `id_number`,
+/// on the citizen's active devices, with `doc` (`issue::renew`: the old credential becomes a
+/// tombstone, revoked). Returns the devices whose credential was re-issued (their pages and
+/// the status list are to be invalidated at commit). Also used by verified citizen submissions
+/// (docs/adr/0057).
+pub(crate) async fn reissue_held(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id_number: &str,
+    doc: &Document,
+) -> Result<Vec<String>, ApiFailure> {
+    let kind = doc.kind();
     let rows = sqlx::query(
         "SELECT d.id, d.status_index, d.device_id, v.public_key FROM documents d \
          JOIN devices v ON v.id = d.device_id JOIN accounts a ON a.id = v.account_id \
@@ -231,7 +256,7 @@ async fn change_inner(
     )
     .bind(id_number)
     .bind(kind.as_str())
-    .fetch_all(&mut *w.tx)
+    .fetch_all(&mut **tx)
     .await
     .map_err(Error::from)?;
     let mut devices = Vec::new();
@@ -240,18 +265,8 @@ async fn change_inner(
         let index: i64 = row.try_get(1).map_err(Error::from)?;
         let device_id: String = row.try_get(2).map_err(Error::from)?;
         let key: Vec<u8> = row.try_get(3).map_err(Error::from)?;
-        issue::renew(state, &mut w.tx, &device_id, &key, &id, index, &doc).await?;
+        issue::renew(state, tx, &device_id, &key, &id, index, doc).await?;
         devices.push(device_id);
     }
-    let mut changes: Vec<Change<'_>> = devices.iter().map(|d| Change::Pages(d)).collect();
-    // The replaced credentials are revoked.
-    changes.push(Change::StatusList);
-    coherence::commit(state, w, &changes).await?;
-    tracing::info!(kind = %kind, reissued = rows.len(), "registry record changed");
-    Answer::ok(&RegistryChangeResult {
-        change_type: change.type_name().into(),
-        kind: kind.as_str().into(),
-        reissued: rows.len() as u64,
-        suspended_until: None,
-    })
+    Ok(devices)
 }

@@ -46,6 +46,8 @@ pub struct AppState {
     pub(crate) oidc: crate::oidc::keys::OidcKeys,
     /// The hub's verifier identity in this instance (docs/adr/0042).
     pub(crate) oidc_hub: crate::oidc::hub::Hub,
+    /// The key-encryption key: seals citizens' submissions at rest (docs/adr/0057).
+    pub(crate) kek: std::sync::Arc<signing::seal::SealKey>,
     /// Citizen consent (docs/adr/0017); always on since every backend has a KEK.
     pub(crate) consent: consent::Consent,
     /// What `/metrics` shows (docs/adr/0030).

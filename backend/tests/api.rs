@@ -550,6 +550,7 @@ fn openapi_schemas_match_the_contract_types() {
             .unwrap(),
         ),
     ]);
+    samples.extend(submission_samples());
     for (name, value) in samples {
         let schema = &doc["components"]["schemas"][name];
         let mut documented: Vec<&str> = schema["properties"]
@@ -597,6 +598,95 @@ fn openapi_schemas_match_the_contract_types() {
             "{code:?}"
         );
     }
+}
+
+/// Samples of the citizen submission types (docs/adr/0057) for the schema check.
+fn submission_samples() -> Vec<(&'static str, serde_json::Value)> {
+    use eid_core::api::*;
+    let attachment = SubmissionAttachment {
+        media_type: "image/jpeg".into(),
+        content: B64(vec![0xFF, 0xD8, 0xFF]),
+    };
+    let info = SubmissionInfo {
+        id: "SUB-1".into(),
+        kind: "vaccination".into(),
+        authority: "health".into(),
+        state: SubmissionState::Rejected,
+        reason: Some("r".into()),
+        fields: vec!["doses".into()],
+        attachments: 1,
+        created_at: 1,
+        decided_at: Some(2),
+    };
+    let queued = QueuedSubmission {
+        id: "SUB-1".into(),
+        kind: "vaccination".into(),
+        authority: "health".into(),
+        state: SubmissionState::Pending,
+        id_number: "001099012345".into(),
+        fields: serde_json::json!({"doses": []}),
+        attachments: vec![AttachmentInfo {
+            media_type: "image/jpeg".into(),
+            size: 3,
+        }],
+        reason: Some("r".into()),
+        created_at: 1,
+        decided_at: Some(2),
+    };
+    let v = |x: serde_json::Result<serde_json::Value>| x.unwrap();
+    vec![
+        (
+            "SubmissionRequest",
+            v(serde_json::to_value(SubmissionRequest {
+                client_request_id: "c".into(),
+                kind: "vaccination".into(),
+                fields: serde_json::json!({}),
+                attachments: vec![attachment.clone()],
+            })),
+        ),
+        ("SubmissionAttachment", v(serde_json::to_value(&attachment))),
+        ("SubmissionInfo", v(serde_json::to_value(&info))),
+        (
+            "SubmissionList",
+            v(serde_json::to_value(SubmissionList {
+                submissions: vec![info],
+            })),
+        ),
+        ("QueuedSubmission", v(serde_json::to_value(&queued))),
+        (
+            "AttachmentInfo",
+            v(serde_json::to_value(&queued.attachments[0])),
+        ),
+        (
+            "SubmissionQueue",
+            v(serde_json::to_value(SubmissionQueue {
+                submissions: vec![queued.clone()],
+            })),
+        ),
+        (
+            "SubmissionDetail",
+            v(serde_json::to_value(SubmissionDetail {
+                submission: queued,
+                attachments: vec![attachment],
+            })),
+        ),
+        (
+            "SubmissionDecision",
+            v(serde_json::to_value(SubmissionDecision {
+                decision: SubmissionState::Rejected,
+                reason: Some("r".into()),
+            })),
+        ),
+        (
+            "SubmissionDecided",
+            v(serde_json::to_value(SubmissionDecided {
+                id: "SUB-1".into(),
+                state: SubmissionState::Verified,
+                reason: None,
+                reissued: 1,
+            })),
+        ),
+    ]
 }
 
 fn proof() -> eid_core::api::ConsentProof {

@@ -5,6 +5,7 @@
 //! passcode), `card` and `output` below them, measurements and load preparation in `dev/`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod authority;
 mod card;
 mod chip;
 mod context;
@@ -75,6 +76,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// A hotel's or hospital's desk: register it, check guests in (accommodation notices).
     Host(host::HostArgs),
+    /// An issuing authority's clerk: the queue of citizen-entered data (submissions), verify
+    /// or reject with a reason (admin token; issue 18, docs/adr/0057).
+    Authority(authority::AuthorityArgs),
     /// The whole journey, timed: backend, activation with a simulated CCCD, sync, airport and
     /// clinic QR codes verified.
     Demo {
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Verifier(args) => verify::desk::run(args),
         Command::Host(args) => host::run(args),
+        Command::Authority(args) => authority::run(args),
         Command::Rp(args) => rp::run(args),
         Command::Demo { no_qr } => demo::run(no_qr),
         Command::QrSizes { json } => dev::qr::sizes(json),

@@ -3166,3 +3166,232 @@ fn an_admin_suspends_and_resumes_a_relying_party_with_eid_rp() {
     assert!(!out.status.success());
     assert_eq!(authorize().0, 200);
 }
+
+/// Issue 18 (docs/adr/0057) as a citizen and a clerk run it: `eid wallet submit` refuses a
+/// field that breaks the declaration, an unknown kind, an oversize attachment and an unreachable
+/// backend with words that say so; a vaccination given abroad with a photo goes to the health
+/// queue (`eid authority queue`), the clerk saves the photo (`show --out-dir`) and verifies it,
+/// a temporary residence is rejected with a reason; `eid wallet submissions` shows both states
+/// and the reason, and after `sync` the wallet holds the new vaccination record.
+#[test]
+fn a_citizen_submits_and_a_clerk_decides() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--admin-token", "clerk-token"]);
+    let w = tmp.path().join("wallet");
+    assert_ok(&activate(&w, &url, "246810", &citizen(3)));
+    let vaccination_row = || {
+        let out = wallet(&w, &url, "246810", &["list", "--json"]);
+        assert_ok(&out);
+        let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "vaccination")
+            .unwrap()
+            .clone()
+    };
+    let before = vaccination_row();
+    let id = before["id"].as_str().unwrap();
+    let out = wallet(&w, &url, "246810", &["show", id, "--json"]);
+    assert_ok(&out);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doses = shown["fields"]["doses"].as_array().unwrap().clone();
+    let next = doses
+        .iter()
+        .filter(|d| d["vaccine"] == "03")
+        .filter_map(|d| d["dose_number"].as_i64())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let given = eid_core::credential::Date::from_unix(now - 60 * 86_400);
+    let dose = serde_json::json!({"doses": [{"vaccine": "03", "dose_number": next,
+        "date": given.to_string(), "facility": "Klinik Charité, Berlin"}]});
+    let fields = tmp.path().join("dose.json");
+    std::fs::write(&fields, dose.to_string()).unwrap();
+    let photo = tmp.path().join("certificate.jpg");
+    let photo_bytes = [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[9u8; 3000]].concat();
+    std::fs::write(&photo, &photo_bytes).unwrap();
+    let (f, p) = (fields.to_str().unwrap(), photo.to_str().unwrap());
+    let submit = |args: &[&str]| wallet(&w, &url, "246810", &[&["submit"][..], args].concat());
+    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    // Clear refusals.
+    let mut bad = dose.clone();
+    bad["doses"][0]["dose_number"] = serde_json::json!(0);
+    let bad_file = tmp.path().join("bad.json");
+    std::fs::write(&bad_file, bad.to_string()).unwrap();
+    let out = submit(&[
+        "--kind",
+        "vaccination",
+        "--fields-json",
+        bad_file.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("invalid field doses[")
+            && stderr(&out).contains("].dose_number: must be 1 to 10"),
+        "{}",
+        stderr(&out)
+    );
+    let out = submit(&["--kind", "passport", "--fields-json", f]);
+    assert!(
+        stderr(&out).contains("unknown document kind; citizens submit vaccination, residence"),
+        "{}",
+        stderr(&out)
+    );
+    let big = tmp.path().join("big.jpg");
+    std::fs::write(
+        &big,
+        [&[0xFF, 0xD8, 0xFF][..], &vec![1u8; 1024 * 1024]].concat(),
+    )
+    .unwrap();
+    let out = submit(&[
+        "--kind",
+        "vaccination",
+        "--fields-json",
+        f,
+        "--attach",
+        big.to_str().unwrap(),
+    ]);
+    assert!(stderr(&out).contains("is too large"), "{}", stderr(&out));
+    let out = eid(&[
+        "wallet",
+        "--data-dir",
+        w.to_str().unwrap(),
+        "--backend",
+        "http://127.0.0.1:9",
+        "--passcode",
+        "246810",
+        "submit",
+        "--kind",
+        "vaccination",
+        "--fields-json",
+        f,
+    ]);
+    assert!(
+        stderr(&out).contains("backend unreachable"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Submitted, queued for health, the photo saved by the clerk, verified.
+    let out = submit(&[
+        "--kind",
+        "vaccination",
+        "--fields-json",
+        f,
+        "--attach",
+        p,
+        "--json",
+    ]);
+    assert_ok(&out);
+    let sent: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (sent["state"].as_str(), sent["authority"].as_str()),
+        (Some("pending"), Some("health"))
+    );
+    let sent_id = sent["id"].as_str().unwrap();
+    let clerk = |args: &[&str]| {
+        eid(&[
+            &[
+                "authority",
+                "--backend",
+                &url,
+                "--admin-token",
+                "clerk-token",
+            ][..],
+            args,
+        ]
+        .concat())
+    };
+    let out = clerk(&["queue", "--authority", "health", "--json"]);
+    assert_ok(&out);
+    let queue: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
+    assert_eq!(queue[0]["id"], sent_id);
+    assert_eq!(queue[0]["fields"], dose);
+    let out = clerk(&["queue", "--authority", "police", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        serde_json::json!([])
+    );
+    let saved = tmp.path().join("evidence");
+    assert_ok(&clerk(&[
+        "show",
+        sent_id,
+        "--out-dir",
+        saved.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        std::fs::read(saved.join("attachment-1.jpg")).unwrap(),
+        photo_bytes
+    );
+    let out = eid(&[
+        "authority",
+        "--backend",
+        &url,
+        "--admin-token",
+        "wrong",
+        "queue",
+    ]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("admin"),
+        "{}",
+        stderr(&out)
+    );
+    let out = clerk(&["decide", sent_id, "--verify"]);
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verified (1 credential(s) re-issued)"));
+
+    // A temporary residence, rejected with a reason.
+    let residence = serde_json::json!({"temporary": {"address": {"street": "Thôn 3",
+        "commune": "Xã Tân Lập", "province": "Tỉnh Đắk Lắk"}, "start_date": eid_core::credential::Date::from_unix(now).to_string(),
+        "valid_until": eid_core::credential::Date::from_unix(now + 200 * 86_400).to_string()}});
+    let res_file = tmp.path().join("residence.json");
+    std::fs::write(&res_file, residence.to_string()).unwrap();
+    let out = submit(&[
+        "--kind",
+        "residence",
+        "--fields-json",
+        res_file.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("pending (residence, authority police)"),
+        "{text}"
+    );
+    let res_id = text.split_whitespace().next().unwrap().to_owned();
+    let reason = "Thiếu giấy tờ chứng minh chỗ ở hợp pháp";
+    assert_ok(&clerk(&["decide", &res_id, "--reject", reason]));
+
+    // The wallet: both states, the reason; the new vaccination record after sync.
+    let out = wallet(&w, &url, "246810", &["submissions", "--json"]);
+    assert_ok(&out);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["state"], "rejected");
+    assert_eq!(list[0]["reason"], reason);
+    assert_eq!(list[1]["state"], "verified");
+    assert!(list[1]["created"].as_str().unwrap().ends_with(" UTC"));
+    let out = wallet(&w, &url, "246810", &["submissions"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(reason));
+    assert_ok(&wallet(&w, &url, "246810", &["sync"]));
+    let after = vaccination_row();
+    assert_ne!(after["id"], before["id"]);
+    let out = wallet(
+        &w,
+        &url,
+        "246810",
+        &["show", after["id"].as_str().unwrap(), "--json"],
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        shown["fields"]["doses"].as_array().unwrap().len(),
+        doses.len() + 1
+    );
+}

@@ -99,6 +99,13 @@ pub mod paths {
     /// the check of the chip evidence read at its desk (both `client_secret_basic`).
     pub const EKYC_CHALLENGES: &str = "/v1/ekyc/challenges";
     pub const EKYC_CHECKS: &str = "/v1/ekyc/checks";
+    /// Citizen-entered data (issue 18, docs/adr/0057): the citizen's submissions (device-signed
+    /// `POST` and `GET`), the authority's queue, one submission with its attachments, and the
+    /// clerk's decision (admin token).
+    pub const SUBMISSIONS: &str = "/v1/submissions";
+    pub const ADMIN_SUBMISSIONS: &str = "/v1/admin/submissions";
+    pub const ADMIN_SUBMISSION: &str = "/v1/admin/submissions/{id}";
+    pub const ADMIN_SUBMISSION_DECISION: &str = "/v1/admin/submissions/{id}/decision";
     pub const DEV_OUTBOX: &str = "/v1/dev/outbox";
     pub const OPENAPI: &str = "/openapi.json";
 }
@@ -501,6 +508,252 @@ pub struct AccommodationNotice {
 
 /// The most notices one answer carries.
 pub const MAX_NOTICES_PAGE: usize = 100;
+
+/// The most attachments one submission carries (docs/adr/0057).
+pub const MAX_SUBMISSION_ATTACHMENTS: usize = 4;
+/// The largest attachment, decoded (1 MiB: a phone photo or scan of a certificate, compressed).
+pub const MAX_ATTACHMENT_BYTES: usize = 1024 * 1024;
+/// The media types an attachment may have; its bytes must start as the type says.
+pub const ATTACHMENT_MEDIA_TYPES: [&str; 3] = ["image/jpeg", "image/png", "application/pdf"];
+/// The largest body of `POST /v1/submissions`: every attachment at its largest in base64, and
+/// room for the fields.
+pub const MAX_SUBMISSION_BODY: usize =
+    MAX_SUBMISSION_ATTACHMENTS * MAX_ATTACHMENT_BYTES * 4 / 3 + 64 * 1024;
+
+/// Whether `bytes` start as a file of `media_type` (one of [`ATTACHMENT_MEDIA_TYPES`]) does.
+pub fn attachment_matches(media_type: &str, bytes: &[u8]) -> bool {
+    match media_type {
+        "image/jpeg" => bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "application/pdf" => bytes.starts_with(b"%PDF-"),
+        _ => false,
+    }
+}
+
+/// Why these attachments cannot go with a submission (count, media type, size, content), in
+/// words for the citizen; `None` when they can. The wallet and the backend both check with it.
+pub fn attachment_refusal(attachments: &[SubmissionAttachment]) -> Option<String> {
+    if attachments.len() > MAX_SUBMISSION_ATTACHMENTS {
+        return Some(format!(
+            "at most {MAX_SUBMISSION_ATTACHMENTS} attachments per submission"
+        ));
+    }
+    for (i, a) in attachments.iter().enumerate() {
+        let n = i + 1;
+        if !ATTACHMENT_MEDIA_TYPES.contains(&a.media_type.as_str()) {
+            return Some(format!(
+                "attachment {n}: media type must be one of {}",
+                ATTACHMENT_MEDIA_TYPES.join(", ")
+            ));
+        }
+        if a.content.0.len() > MAX_ATTACHMENT_BYTES {
+            return Some(format!(
+                "attachment {n} is too large: at most {MAX_ATTACHMENT_BYTES} bytes"
+            ));
+        }
+        if !attachment_matches(&a.media_type, &a.content.0) {
+            return Some(format!("attachment {n} is not a {} file", a.media_type));
+        }
+    }
+    None
+}
+
+/// POST /v1/submissions (device-signed, idempotent by `client_request_id`): the citizen's
+/// proposed record or change of one document kind, routed to the kind's issuing authority.
+/// `Debug` shows the kind and sizes only.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionRequest {
+    pub client_request_id: String,
+    /// The kind's machine name (`vaccination`, `residence`).
+    pub kind: String,
+    /// Top-level fields of the kind's declaration, typed as `DeclaredDocument::from_json`
+    /// reads them; merged into the citizen's record (`credential::apply_proposal`).
+    pub fields: serde_json::Value,
+    #[serde(default)]
+    pub attachments: Vec<SubmissionAttachment>,
+}
+
+impl std::fmt::Debug for SubmissionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmissionRequest")
+            .field("kind", &self.kind)
+            .field("attachments", &self.attachments)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file supporting a submission (a certificate of vaccination, a rental contract).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionAttachment {
+    /// One of [`ATTACHMENT_MEDIA_TYPES`].
+    pub media_type: String,
+    /// At most [`MAX_ATTACHMENT_BYTES`].
+    pub content: B64,
+}
+
+impl std::fmt::Debug for SubmissionAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmissionAttachment")
+            .field("media_type", &self.media_type)
+            .field("bytes", &self.content.0.len())
+            .finish()
+    }
+}
+
+/// Where a submission stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionState {
+    /// In the authority's queue.
+    Pending,
+    /// The clerk verified it: the record was merged and re-issued (the next sync brings it).
+    Verified,
+    /// The clerk rejected it, with a reason the citizen sees.
+    Rejected,
+}
+
+impl SubmissionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubmissionState::Pending => "pending",
+            SubmissionState::Verified => "verified",
+            SubmissionState::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SubmissionState> {
+        [
+            SubmissionState::Pending,
+            SubmissionState::Verified,
+            SubmissionState::Rejected,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// One of the citizen's submissions, as the wallet lists it: no values (the wallet knows what
+/// it sent), the field names, the state and the clerk's reason.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionInfo {
+    pub id: String,
+    pub kind: String,
+    /// The issuing authority's id in the kind's declaration (`health`, `police`).
+    pub authority: String,
+    pub state: SubmissionState,
+    /// The clerk's reason (required for a rejection).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The top-level fields proposed.
+    pub fields: Vec<String>,
+    pub attachments: u32,
+    /// Unix seconds.
+    pub created_at: u64,
+    #[serde(default)]
+    pub decided_at: Option<u64>,
+}
+
+/// GET /v1/submissions (device-signed): the account's submissions, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionList {
+    pub submissions: Vec<SubmissionInfo>,
+}
+
+/// An attachment as the queue lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    pub media_type: String,
+    pub size: u64,
+}
+
+/// A submission as the authority's clerk sees it: the citizen's ID number and the proposed
+/// fields (personal data: admin calls only).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedSubmission {
+    pub id: String,
+    pub kind: String,
+    pub authority: String,
+    pub state: SubmissionState,
+    pub id_number: String,
+    pub fields: serde_json::Value,
+    pub attachments: Vec<AttachmentInfo>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub created_at: u64,
+    #[serde(default)]
+    pub decided_at: Option<u64>,
+}
+
+impl std::fmt::Debug for QueuedSubmission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedSubmission")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// GET /v1/admin/submissions?authority=ID&state=pending (admin): an authority's queue, oldest
+/// first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionQueue {
+    pub submissions: Vec<QueuedSubmission>,
+}
+
+/// GET /v1/admin/submissions/{id} (admin): one submission with its attachments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionDetail {
+    pub submission: QueuedSubmission,
+    pub attachments: Vec<SubmissionAttachment>,
+}
+
+/// POST /v1/admin/submissions/{id}/decision (admin): `verified` or `rejected` (with a reason).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionDecision {
+    pub decision: SubmissionState,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The decision's answer: the new state and how many held credentials were re-issued.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionDecided {
+    pub id: String,
+    pub state: SubmissionState,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub reissued: u64,
+}
+
+// Debug leaves out the clerk's reason (free text about the citizen's case).
+impl std::fmt::Debug for SubmissionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmissionInfo")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SubmissionDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmissionDecision")
+            .field("decision", &self.decision)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SubmissionDecided {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmissionDecided")
+            .field("id", &self.id)
+            .field("state", &self.state)
+            .field("reissued", &self.reissued)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Hex SHA-256 of a presentation QR's text: how a receipt names the QR it was made for.
 pub fn presentation_digest(text: &str) -> String {
@@ -1042,6 +1295,51 @@ mod tests {
         assert!(text.contains("\"chip_challenge\":\"-_8A\""), "{text}");
         assert_eq!(serde_json::from_str::<ActivationStarted>(&text).unwrap(), s);
         assert!(serde_json::from_str::<B64>("\"@@\"").is_err());
+    }
+
+    /// A submission's Debug names its kind and sizes, never the fields, the attachment's bytes
+    /// or the clerk's reason (docs/adr/0057); the attachment check knows each media type.
+    #[test]
+    fn submissions_debug_no_personal_data_and_attachments_are_checked() {
+        let request = SubmissionRequest {
+            client_request_id: "c".into(),
+            kind: "vaccination".into(),
+            fields: serde_json::json!({"doses": [{"facility": "Hôpital Saint-Louis"}]}),
+            attachments: vec![SubmissionAttachment {
+                media_type: "image/png".into(),
+                content: B64(b"\x89PNG\r\n\x1a\nSECRET".to_vec()),
+            }],
+        };
+        let text = format!("{request:?}");
+        assert!(
+            text.contains("vaccination") && text.contains("image/png"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Saint-Louis") && !text.contains("SECRET"),
+            "{text}"
+        );
+        let info = SubmissionInfo {
+            id: "SUB-1".into(),
+            kind: "residence".into(),
+            authority: "police".into(),
+            state: SubmissionState::Rejected,
+            reason: Some("Nguyễn Văn An không có hợp đồng".into()),
+            fields: vec![],
+            attachments: 0,
+            created_at: 0,
+            decided_at: None,
+        };
+        assert!(!format!("{info:?}").contains("Nguyễn"));
+        assert_eq!(attachment_refusal(&request.attachments), None);
+        let mislabelled = SubmissionAttachment {
+            media_type: "application/pdf".into(),
+            content: B64(vec![0xFF, 0xD8, 0xFF]),
+        };
+        assert_eq!(
+            attachment_refusal(&[mislabelled]).as_deref(),
+            Some("attachment 1 is not a application/pdf file")
+        );
     }
 
     #[test]

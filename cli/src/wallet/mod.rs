@@ -9,6 +9,7 @@ mod mdoc;
 mod present;
 mod sdjwt;
 mod signing;
+mod submit;
 
 use crate::context::{block_on, client, open_wallet, passcode};
 use crate::output::print_json;
@@ -103,6 +104,14 @@ pub enum WalletCommand {
     Fhir(fhir::FhirCommand),
     /// Sign a file with the remote signing key: a detached CMS signature (.p7s).
     Sign(signing::SignArgs),
+    /// Submit a record or change for the authority to verify (a vaccination given abroad, a
+    /// temporary residence), with attachments: prints the submission's id and state.
+    Submit(submit::SubmitArgs),
+    /// The submissions sent: state (pending, verified, rejected), the clerk's reason, kind, when.
+    Submissions {
+        #[arg(long)]
+        json: bool,
+    },
     /// Lock the account at the backend (lost phone: the device key alone may).
     LockAccount,
     /// Unlock the account at the backend (needs the passcode: the citizen's consent).
@@ -168,6 +177,8 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
         WalletCommand::Sdjwt(command) => sdjwt::run(&w, command),
         WalletCommand::Fhir(command) => fhir::run(&w, command),
         WalletCommand::Sign(sign) => signing::sign(&w, backend, &pass, &sign),
+        WalletCommand::Submit(s) => submit::submit(&w, backend, &s),
+        WalletCommand::Submissions { json } => submit::submissions(&w, backend, json),
         WalletCommand::LockAccount => lock(&w, None, backend),
         WalletCommand::UnlockAccount => lock(&w, Some(&pass), backend),
         WalletCommand::ChangePasscode { new } => change_passcode(&w, &pass, &new, backend),
@@ -281,7 +292,7 @@ fn print_labelled(fields: &serde_json::Value, depth: usize) {
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` of Unix milliseconds.
-fn utc(ms: i64) -> String {
+pub(crate) fn utc(ms: i64) -> String {
     let secs = u64::try_from(ms / 1000).unwrap_or(0);
     let rest = secs % 86_400;
     format!(

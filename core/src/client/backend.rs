@@ -727,5 +727,7 @@ impl BackendClient {
 mod ekyc;
 mod relying_parties;
 mod signing;
+// Citizen-entered data (docs/adr/0057).
+mod submissions;
 // Citizen consent calls (docs/adr/0017).
 mod consent;

@@ -109,7 +109,7 @@ fn object_to_cbor(
     Ok(Value::Map(entries))
 }
 
-fn value_to_cbor(
+pub(super) fn value_to_cbor(
     field: &FieldDeclaration,
     value: &serde_json::Value,
     path: &str,

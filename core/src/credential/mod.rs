@@ -16,6 +16,7 @@ pub(crate) mod health_insurance;
 pub(crate) mod health_record;
 pub(crate) mod identity;
 pub mod kinds;
+pub(crate) mod proposal;
 pub(crate) mod trust;
 
 pub(crate) use cbor::decode as cbor_decode;
@@ -27,6 +28,7 @@ pub use format::{Es256Signer, IssuerKey, StatusRef, Validity, VerifiedCredential
 pub use health_insurance::{BhytCode, HealthInsuranceCard, PrimaryCareFacility};
 pub use health_record::HealthRecord;
 pub use identity::{AccountLevel, EidAccount, IdentityCard, Sex};
+pub use proposal::{CITIZEN_ENTERED, ProposalError, apply_proposal};
 pub use trust::{TrustList, TrustListError, key_id};
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod present;
 mod relying_parties;
 mod sdjwt;
 mod signing;
+mod submissions;
 mod sync;
 mod sync_state;
 

@@ -13,7 +13,7 @@ use crate::platform::http::Method;
 use serde::de::DeserializeOwned;
 
 impl BackendClient {
-    async fn admin<T: DeserializeOwned>(
+    pub(super) async fn admin<T: DeserializeOwned>(
         &self,
         admin_token: &str,
         method: Method,
