@@ -240,7 +240,16 @@ async fn change_inner(
         let index: i64 = row.try_get(1).map_err(Error::from)?;
         let device_id: String = row.try_get(2).map_err(Error::from)?;
         let key: Vec<u8> = row.try_get(3).map_err(Error::from)?;
-        issue::renew(state, &mut w.tx, &device_id, &key, &id, index, &doc).await?;
+        issue::renew(
+            state,
+            &mut w.tx,
+            &device_id,
+            &key,
+            &id,
+            index,
+            issue::ToIssue::Typed(&doc),
+        )
+        .await?;
         devices.push(device_id);
     }
     let mut changes: Vec<Change<'_>> = devices.iter().map(|d| Change::Pages(d)).collect();
