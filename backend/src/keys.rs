@@ -522,7 +522,12 @@ pub async fn ensure_declared_issuers(
         .into_iter()
         .rfind(|o| o.purpose == ISSUER_ROOT)
         .ok_or_else(|| keys_err("no issuer root"))?;
-    let root_name = name_of(ROOT_NAME.0, ROOT_NAME.1)?;
+    // The root's own subject: a development database's root is the fixtures'.
+    let root_name = Certificate::from_der(&root.certificate)
+        .map_err(|_| keys_err("root certificate"))?
+        .tbs_certificate()
+        .subject()
+        .clone();
     let mut rows = Vec::new();
     for name in missing {
         let purpose = format!("issuer:{name}");

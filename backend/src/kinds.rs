@@ -37,6 +37,45 @@ impl std::fmt::Debug for DeclaredKind {
     }
 }
 
+/// One entry of a kinds file (`eid serve --kinds`).
+#[derive(serde::Deserialize)]
+struct KindsFileEntry {
+    declaration: KindDeclaration,
+    #[serde(default)]
+    documents: Vec<KindsFileDocument>,
+}
+
+#[derive(serde::Deserialize)]
+struct KindsFileDocument {
+    id_number: String,
+    doc: serde_json::Value,
+}
+
+/// The kinds of a kinds file: `[{"declaration": {...}, "documents": [{"id_number": "...",
+/// "doc": {...}}]}]`. A declaration naming a check function this backend does not have does
+/// not read. Checked further by [`check_config`] when the backend opens.
+pub fn parse_config(json: &[u8]) -> Result<Vec<DeclaredKind>, Error> {
+    // Where, not what: a document's values are personal data.
+    let entries: Vec<KindsFileEntry> = serde_json::from_slice(json).map_err(|e| {
+        Error::Config(format!(
+            "kinds file: not a list of declarations with documents (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    Ok(entries
+        .into_iter()
+        .map(|e| DeclaredKind {
+            declaration: e.declaration,
+            documents: e
+                .documents
+                .into_iter()
+                .map(|d| (d.id_number, d.doc))
+                .collect(),
+        })
+        .collect())
+}
+
 /// Checks the configured kinds before the backend starts: each well formed, not a built-in
 /// kind's name, each name once, every document valid.
 pub fn check_config(declared: &[DeclaredKind]) -> Result<(), Error> {
@@ -51,6 +90,11 @@ pub fn check_config(declared: &[DeclaredKind]) -> Result<(), Error> {
         }
         let others: Vec<&KindDeclaration> = kinds::declarations().iter().collect();
         kinds::check_well_formed(d, &others).map_err(|e| bad(&d.name, e))?;
+        // Field and rule only: the documents are personal data.
+        for (n, (_, doc)) in k.documents.iter().enumerate() {
+            eid_core::credential::check_declared(d, doc)
+                .map_err(|e| bad(&d.name, format!("document {n}: {e}")))?;
+        }
     }
     Ok(())
 }

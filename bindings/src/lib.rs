@@ -51,7 +51,7 @@ pub use verify::{
     CheckInReceipt, Verdict, VerdictReason, Verifier, VerifierDesk, verdict_reason_message,
 };
 pub use wallet::{
-    AccountStatus, Activation, DocumentDetail, DocumentInfo, DocumentKind, DocumentStatus,
+    AccountStatus, Activation, DocumentDetail, DocumentInfo, DocumentStatus,
     LabelledField, PendingActivation, SyncListener, SyncReport, SyncStatus, SyncStep,
     TransactionEntry, TransactionKind, TransactionOutcome, WalletConfig, WalletHandle,
     kind_declaration_json, kind_declarations_json,

@@ -61,6 +61,18 @@ impl DeclaredCredential {
     }
 }
 
+/// Whether `doc` (JSON typed by the declaration) keeps every rule of `declaration`: what
+/// [`issue_declared`] checks before signing, for a backend to check its registry early.
+pub fn check_declared(
+    declaration: &KindDeclaration,
+    doc: &serde_json::Value,
+) -> Result<(), super::DocumentError> {
+    kinds::validate(
+        declaration,
+        &super::declared::json_to_cbor(&declaration.fields, doc)?,
+    )
+}
+
 /// Signs `doc` (JSON typed by the declaration: dates `YYYY-MM-DD`, numbers as integers, enums
 /// as their wire value) as a credential of `declaration`'s kind, after checking the
 /// declaration is well formed and the document keeps every rule: an issuer never signs a

@@ -21,7 +21,7 @@ pub(crate) mod kind_name;
 pub(crate) mod trust;
 
 pub(crate) use cbor::decode as cbor_decode;
-pub use by_declaration::{DeclaredCredential, issue_declared};
+pub use by_declaration::{DeclaredCredential, check_declared, issue_declared};
 pub use date::Date;
 pub use declared::DeclaredDocument;
 pub use driving::{ClassEntitlement, DrivingLicence, LicenceClass};
