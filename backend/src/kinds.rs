@@ -85,7 +85,11 @@ pub fn check_config(declared: &[DeclaredKind]) -> Result<(), Error> {
         if DocumentKind::parse(&d.name).is_some() {
             return Err(bad(&d.name, "is a built-in kind".into()));
         }
-        if declared.iter().skip(i + 1).any(|o| o.declaration.name == d.name) {
+        if declared
+            .iter()
+            .skip(i + 1)
+            .any(|o| o.declaration.name == d.name)
+        {
             return Err(bad(&d.name, "declared twice".into()));
         }
         let others: Vec<&KindDeclaration> = kinds::declarations().iter().collect();
@@ -124,8 +128,10 @@ impl KindList {
         let payload =
             serde_json::to_vec(&doc).map_err(|_| Error::Registry("kind list encoding".into()))?;
         let signed = sign_payload(signer, payload)?;
-        let body = serde_json::to_vec(&KindListResponse { signed: B64(signed) })
-            .map_err(|_| Error::Registry("kind list encoding".into()))?;
+        let body = serde_json::to_vec(&KindListResponse {
+            signed: B64(signed),
+        })
+        .map_err(|_| Error::Registry("kind list encoding".into()))?;
         let etag = crate::http::etag_of(&body);
         Ok(KindList {
             body,
@@ -136,7 +142,10 @@ impl KindList {
 
     /// The declarations of the declared-only kinds.
     pub fn declarations(&self) -> Vec<KindDeclaration> {
-        self.declared.iter().map(|k| k.declaration.clone()).collect()
+        self.declared
+            .iter()
+            .map(|k| k.declaration.clone())
+            .collect()
     }
 
     pub fn kind(&self, name: &str) -> Option<&DeclaredKind> {

@@ -14,9 +14,7 @@ use eid_backend::kinds::DeclaredKind;
 use eid_core::api::{B64, KindListResponse};
 use eid_core::client::{BackendClient, RetryPolicy, UreqTransport};
 use eid_core::credential::kinds::KindDeclaration;
-use eid_core::credential::{
-    CredentialError, DocumentKind, StatusRef, Validity, issue_declared,
-};
+use eid_core::credential::{CredentialError, DocumentKind, StatusRef, Validity, issue_declared};
 use eid_core::platform::{HttpRequest, HttpResponse, HttpTransport, TransportFailure};
 use eid_core::runtime::block_on;
 use eid_core::verify::KindListError;
@@ -121,7 +119,9 @@ fn a_kind_declared_only_by_the_backend_is_synced_held_listed_and_shown() {
     activate(&w, &api, &c, Faults::default()).unwrap();
     // Before the sync the wallet has never heard of the kind.
     assert_eq!(w.kind_declaration(KIND).unwrap(), None);
-    block_on(w.sync(&api, None, Some(&pass()))).unwrap().unwrap();
+    block_on(w.sync(&api, None, Some(&pass())))
+        .unwrap()
+        .unwrap();
 
     // The declaration arrived with the list, as the backend declared it.
     assert_eq!(w.kind_declaration(KIND).unwrap(), Some(declaration()));
@@ -145,7 +145,10 @@ fn a_kind_declared_only_by_the_backend_is_synced_held_listed_and_shown() {
     assert_eq!(info.valid_until.as_deref(), Some("2031-03-01"));
     assert_eq!(w.status_of(info), DocumentStatus::Valid);
     // The built-in kinds keep their typed paths.
-    let identity = docs.iter().find(|d| d.kind == DocumentKind::Identity).unwrap();
+    let identity = docs
+        .iter()
+        .find(|d| d.kind == DocumentKind::Identity)
+        .unwrap();
     assert!(w.document(&identity.id).is_ok());
     // Signed by the backend's issuer of exactly this kind.
     let issuer = server.app.state().keys.declared_issuer(KIND).unwrap();
@@ -163,13 +166,25 @@ fn a_kind_declared_only_by_the_backend_is_synced_held_listed_and_shown() {
     assert_eq!(names, declared);
     let field = |n: &str| view.labelled_fields.iter().find(|f| f.name == n).unwrap();
     assert_eq!(field("vessel_number").label_vi, "Số đăng ký tàu cá");
-    assert_eq!(field("vessel_number").label_en, "Fishing vessel registration");
+    assert_eq!(
+        field("vessel_number").label_en,
+        "Fishing vessel registration"
+    );
     assert_eq!(field("vessel_number").value, json!("KG-91234-TS"));
-    assert_eq!(field("fishing_area").value_label_vi.as_deref(), Some("Vùng khơi"));
-    assert_eq!(field("fishing_area").value_label_en.as_deref(), Some("Offshore waters"));
+    assert_eq!(
+        field("fishing_area").value_label_vi.as_deref(),
+        Some("Vùng khơi")
+    );
+    assert_eq!(
+        field("fishing_area").value_label_en.as_deref(),
+        Some("Offshore waters")
+    );
     assert_eq!(field("issue_date").ty, "date");
     assert_eq!(field("issue_date").value, json!("2026-03-02"));
-    assert_eq!(view.fields_json["licence_number"], json!("0042/2026/GPKTTS"));
+    assert_eq!(
+        view.fields_json["licence_number"],
+        json!("0042/2026/GPKTTS")
+    );
 
     // Refused: a credential of the kind whose field breaks a rule (signed by the authorised
     // issuer under a copy of the declaration without that rule).
@@ -226,21 +241,37 @@ fn a_kind_declared_only_by_the_backend_is_synced_held_listed_and_shown() {
         Ok(infos) if infos[0].kind.as_str() == KIND
     ));
     // Refused: a trusted issuer not authorised for this kind (the police's identity issuer).
-    let police = server.app.state().keys.issuer(DocumentKind::Identity).unwrap();
-    let bytes = issue_declared(&declaration(), &licence(&c), &device, validity, &status, police)
+    let police = server
+        .app
+        .state()
+        .keys
+        .issuer(DocumentKind::Identity)
         .unwrap();
+    let bytes = issue_declared(
+        &declaration(),
+        &licence(&c),
+        &device,
+        validity,
+        &status,
+        police,
+    )
+    .unwrap();
     assert!(matches!(
         w.import(&[bytes]),
         Err(WalletError::Credential(CredentialError::IssuerNotAuthorisedFor(k))) if k == KIND
     ));
 
     // The next sync asks with the list's ETag: a 304, nothing re-read.
-    block_on(w.sync(&api, None, Some(&pass()))).unwrap().unwrap();
+    block_on(w.sync(&api, None, Some(&pass())))
+        .unwrap()
+        .unwrap();
     assert_eq!(*tamper.kinds_statuses.lock().unwrap(), [200, 304]);
 
     // A tampered list: refused, the sync changes nothing, the previous list is kept.
     *tamper.mode.lock().unwrap() = Mode::FlipPayload;
-    let e = block_on(w.sync(&api, None, Some(&pass()))).unwrap().unwrap_err();
+    let e = block_on(w.sync(&api, None, Some(&pass())))
+        .unwrap()
+        .unwrap_err();
     assert!(
         matches!(e, WalletError::KindList(KindListError::BadSignature)),
         "{e:?}"
@@ -266,7 +297,9 @@ fn a_kind_declared_only_by_the_backend_is_synced_held_listed_and_shown() {
         })
         .unwrap(),
     );
-    let e = block_on(w.sync(&api, None, Some(&pass()))).unwrap().unwrap_err();
+    let e = block_on(w.sync(&api, None, Some(&pass())))
+        .unwrap()
+        .unwrap_err();
     assert!(
         matches!(&e, WalletError::KindList(KindListError::Declaration { index: 0, reason })
             if reason.contains("fishing_quota")),
@@ -276,7 +309,9 @@ fn a_kind_declared_only_by_the_backend_is_synced_held_listed_and_shown() {
 
     // Back to the backend's own list: the wallet syncs again.
     *tamper.mode.lock().unwrap() = Mode::Pass;
-    block_on(w.sync(&api, None, Some(&pass()))).unwrap().unwrap();
+    block_on(w.sync(&api, None, Some(&pass())))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         w.documents()
             .unwrap()

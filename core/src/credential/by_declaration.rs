@@ -93,13 +93,7 @@ pub fn issue_declared(
         .map_err(|reason| super::DocumentError::new("declaration", reason))?;
     let doc = super::declared::json_to_cbor(&declaration.fields, doc)?;
     kinds::validate(declaration, &doc)?;
-    let claims = super::format::claims(
-        &declaration.name,
-        doc,
-        holder_key,
-        validity,
-        status,
-        issuer,
-    )?;
+    let claims =
+        super::format::claims(&declaration.name, doc, holder_key, validity, status, issuer)?;
     super::format::sign_payload(&claims, issuer)
 }

@@ -8,8 +8,8 @@
 
 use super::cbor::{self, Fields};
 use super::error::{CredentialError, IssueError};
-use super::trust::TrustList;
 use super::kinds::KindDeclaration;
+use super::trust::TrustList;
 use super::{Document, DocumentKind};
 use ciborium::Value;
 use coset::{AsCborValue, CoseKey, CoseKeyBuilder, KeyType, Label, iana};

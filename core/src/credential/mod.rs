@@ -16,12 +16,12 @@ pub(crate) mod format;
 pub(crate) mod health_insurance;
 pub(crate) mod health_record;
 pub(crate) mod identity;
-pub mod kinds;
 pub(crate) mod kind_name;
+pub mod kinds;
 pub(crate) mod trust;
 
-pub(crate) use cbor::decode as cbor_decode;
 pub use by_declaration::{DeclaredCredential, check_declared, issue_declared};
+pub(crate) use cbor::decode as cbor_decode;
 pub use date::Date;
 pub use declared::DeclaredDocument;
 pub use driving::{ClassEntitlement, DrivingLicence, LicenceClass};

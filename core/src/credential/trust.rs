@@ -480,4 +480,33 @@ mod tests {
         let back = TrustList::decode(&t.encode().unwrap()).unwrap();
         assert_eq!(back, t);
     }
+
+    /// A kind this library does not know (declared in a backend's kind list, docs/adr/0060)
+    /// is kept by name, so the list still decodes; a name that is not snake_case is refused.
+    #[test]
+    fn unknown_kind_names_are_kept() {
+        let mut t = TrustList::new();
+        t.authorise("CN=Cuc Thuy san TEST,C=VN", &[DocumentKind::Identity])
+            .unwrap();
+        let subject = t.issuers[0].subject.clone();
+        t.authorise_der_named(
+            subject.clone(),
+            std::iter::empty(),
+            ["fishing_licence".to_owned()].into_iter(),
+        );
+        let back = TrustList::decode(&t.encode().unwrap()).unwrap();
+        assert_eq!(back, t);
+        assert!(back.issuers[0].named.contains("fishing_licence"));
+        assert!(back.issuers[0].kinds.contains(&DocumentKind::Identity));
+        let mut bad = TrustList::new();
+        bad.authorise_der_named(
+            subject,
+            std::iter::empty(),
+            ["Fishing-Licence".to_owned()].into_iter(),
+        );
+        assert_eq!(
+            TrustList::decode(&bad.encode().unwrap()),
+            Err(TrustListError::Malformed("issuer kinds"))
+        );
+    }
 }

@@ -32,9 +32,6 @@ pub enum KindListError {
     /// rules only).
     #[error("kind list declaration {index} refused: {reason}")]
     Declaration { index: usize, reason: String },
-    /// Older than the list already held: a replayed list never takes a kind away.
-    #[error("kind list is older than the one held")]
-    Older,
 }
 
 impl From<SignedListError> for KindListError {

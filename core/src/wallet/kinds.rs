@@ -9,7 +9,7 @@ use crate::api::ErrorCode;
 use crate::client::{BackendClient, ClientError, Fetched};
 use crate::credential::kinds::{self, KindDeclaration, LabelledField};
 use crate::credential::{Held, TrustList};
-use crate::verify::{KindList, KindListError};
+use crate::verify::KindList;
 
 /// The signed kind list as the backend sent it.
 pub(crate) const META_KINDS: &str = "wallet.kinds";
@@ -62,7 +62,7 @@ impl Wallet {
     }
 
     /// At sync: the kind list, asked for with the ETag of the one held. A changed one must
-    /// verify against `trust` (this sync's) and be no older than the one held; it joins
+    /// verify against `trust` (this sync's) and is taken unless older than the one held; it joins
     /// `lists`, stored with the documents in one transaction. Returns the declarations the
     /// documents of this sync are checked by.
     pub(super) async fn sync_kinds(
@@ -77,12 +77,13 @@ impl Wallet {
         {
             Ok(Fetched::Changed(answer, tag)) => {
                 let list = KindList::from_signed(&answer.signed.0, trust, self.now())?;
-                // The held one may no longer verify under a new trust list: then it is
-                // replaced, whatever its age.
+                // Older than the one held (another backend instance signed it at its own
+                // start): the held one stays. One that no longer verifies under a new trust
+                // list is replaced, whatever its age.
                 if let Ok(Some(held)) = self.held_kind_list(trust)
                     && list.issued_at < held.issued_at
                 {
-                    return Err(KindListError::Older.into());
+                    return Ok(held.declared_only());
                 }
                 lists.push((META_KINDS.to_owned(), answer.signed.0));
                 lists.push(conditional::etag_entry(META_KINDS, tag.as_deref()));

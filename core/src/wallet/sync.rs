@@ -362,8 +362,7 @@ impl Wallet {
                 state.etag = etag;
             }
         }
-        let checked =
-            super::CheckedBatch::of(self, &credentials, &dependants, &trust, &declared)?;
+        let checked = super::CheckedBatch::of(self, &credentials, &dependants, &trust, &declared)?;
         let new = checked.rows(&credentials);
         report.updated = new.len() as u64;
         report.removed = removed.len() as u64;
