@@ -234,7 +234,7 @@ async fn ensure_documents(state: &AppState, device: &Device) -> Result<(), ApiFa
         .kinds
         .declared
         .iter()
-        .filter(|k| !held.iter().any(|h| *h == k.declaration.name))
+        .filter(|k| !held.contains(&k.declaration.name))
         .collect();
     if missing.is_empty() && declared_missing.is_empty() {
         return Ok(());
