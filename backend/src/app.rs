@@ -60,7 +60,14 @@ impl App {
             store = store.with_replica(url)?;
         }
         let clock = Clock::default();
+        crate::kinds::check_config(&config.declared_kinds)?;
         keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
+        let declared_names: Vec<&str> = config
+            .declared_kinds
+            .iter()
+            .map(|k| k.declaration.name.as_str())
+            .collect();
+        keys::ensure_declared_issuers(&store, &vault, &declared_names, clock.now()).await?;
         mdoc_keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
         let mdoc = mdoc_keys::load(&store, &vault).await?;
         rp_keys::ensure(&store, &vault, config.dev_mode, clock.now()).await?;
@@ -72,6 +79,11 @@ impl App {
             // Again with the chips' CSCA the seed added.
             keys = keys::Keys::load(&store, &vault, clock.now()).await?;
         }
+        let kinds = crate::kinds::KindList::sign(
+            config.declared_kinds.clone(),
+            keys.status_signer(clock.now())?,
+            clock.now(),
+        )?;
         let signing =
             Some(signing::Signing::open(&store, kek.clone(), choice, shared, clock.now()).await?);
         if config.admin_token.is_none() {
@@ -88,6 +100,7 @@ impl App {
         let state = Arc::new(AppState {
             store,
             keys,
+            kinds,
             mdoc,
             rp_ca,
             reader_ca,

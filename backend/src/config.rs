@@ -37,6 +37,9 @@ pub struct Config {
     /// The backend's public base URL (no trailing slash): what the MSOs' status list `uri`
     /// (draft-ietf-oauth-status-list) is made of, so readers can fetch it.
     pub public_url: String,
+    /// Kinds declared only as data, with their documents (docs/adr/0060): published in
+    /// `GET /v1/kinds` and issued at sync though no library release knows them.
+    pub declared_kinds: Vec<crate::kinds::DeclaredKind>,
 }
 
 /// The public base URL when none is configured (an `.invalid` host: never resolvable).
@@ -58,6 +61,7 @@ impl Config {
             kek: None,
             issuer_keys: signing::SignerChoice::Software,
             public_url: DEFAULT_PUBLIC_URL.into(),
+            declared_kinds: Vec::new(),
         }
     }
 

@@ -137,7 +137,7 @@ pub async fn ensure(state: &AppState, device: &Device) -> Result<(), ApiFailure>
             &mut w.tx,
             &device.id,
             &device.public_key,
-            &doc,
+            issue::ToIssue::Typed(&doc),
             stored,
         )
         .await?;

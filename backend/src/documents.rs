@@ -230,10 +230,44 @@ async fn ensure_documents(state: &AppState, device: &Device) -> Result<(), ApiFa
         .into_iter()
         .filter(|k| *k != DocumentKind::Identity && !held.iter().any(|h| h == k.as_str()))
         .collect();
-    if missing.is_empty() {
+    let declared_missing: Vec<&crate::kinds::DeclaredKind> = state
+        .kinds
+        .declared
+        .iter()
+        .filter(|k| !held.contains(&k.declaration.name))
+        .collect();
+    if missing.is_empty() && declared_missing.is_empty() {
         return Ok(());
     }
     let mut w = state.store.write().await?;
+    // The kinds declared as data (docs/adr/0060): the citizen's entry in the kind's registry,
+    // issued from its declaration.
+    if !declared_missing.is_empty() {
+        let id_number = id_number_of(&mut w.tx, device).await?;
+        for kind in declared_missing {
+            let Some(json) = declared_document(kind, &id_number) else {
+                continue;
+            };
+            let exists = sqlx::query("SELECT 1 FROM documents WHERE device_id = $1 AND kind = $2")
+                .bind(&device.id)
+                .bind(&kind.declaration.name)
+                .fetch_optional(&mut *w.tx)
+                .await?
+                .is_some();
+            if exists {
+                continue;
+            }
+            issue::store_new_as(
+                state,
+                &mut w.tx,
+                &device.id,
+                &device.public_key,
+                issue::ToIssue::Declared(kind, json),
+                &kind.declaration.name,
+            )
+            .await?;
+        }
+    }
     let records = sqlx::query(
         "SELECT r.kind, r.record FROM registry_records r \
          JOIN accounts a ON a.id_number = r.id_number WHERE a.id = $1",
@@ -261,6 +295,29 @@ async fn ensure_documents(state: &AppState, device: &Device) -> Result<(), ApiFa
     }
     coherence::commit(state, w, &[Change::Pages(&device.id)]).await?;
     Ok(())
+}
+
+/// The ID number of the device's citizen.
+async fn id_number_of(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    device: &Device,
+) -> Result<String, ApiFailure> {
+    Ok(sqlx::query("SELECT id_number FROM accounts WHERE id = $1")
+        .bind(&device.account_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?)
+}
+
+/// The citizen's document in a declared kind's registry, if any.
+fn declared_document<'a>(
+    kind: &'a crate::kinds::DeclaredKind,
+    id_number: &str,
+) -> Option<&'a serde_json::Value> {
+    kind.documents
+        .iter()
+        .find(|(n, _)| n == id_number)
+        .map(|(_, doc)| doc)
 }
 
 /// The model of `kind` for the account's citizen; the identity card carries the account.
@@ -315,8 +372,27 @@ async fn renew_documents(state: &AppState, device: &Device) -> Result<(), ApiFai
         let kind: String = row.try_get(1)?;
         let index: i64 = row.try_get(2)?;
         let (kind, dependant) = crate::dependants::split_kind(&kind);
-        let kind = DocumentKind::parse(kind)
-            .ok_or_else(|| ApiFailure::from(crate::error::Error::Registry("kind".into())))?;
+        let Some(kind) = DocumentKind::parse(kind) else {
+            // A kind declared as data (docs/adr/0060): renewed from its registry entry.
+            let declared = state
+                .kinds
+                .kind(kind)
+                .ok_or_else(|| crate::kinds::unknown(kind))?;
+            let id_number = id_number_of(&mut w.tx, device).await?;
+            let json = declared_document(declared, &id_number)
+                .ok_or_else(|| crate::kinds::unknown(kind))?;
+            issue::renew(
+                state,
+                &mut w.tx,
+                &device.id,
+                &device.public_key,
+                &id,
+                index,
+                issue::ToIssue::Declared(declared, json),
+            )
+            .await?;
+            continue;
+        };
         let doc = match dependant {
             Some(r) => crate::dependants::model(state, &mut w.tx, device, r, kind).await?,
             None => model(state, &mut w.tx, device, kind).await?,
@@ -328,7 +404,7 @@ async fn renew_documents(state: &AppState, device: &Device) -> Result<(), ApiFai
             &device.public_key,
             &id,
             index,
-            &doc,
+            issue::ToIssue::Typed(&doc),
         )
         .await?;
     }

@@ -151,6 +151,7 @@ const WITHOUT_DATABASE: &[&str] = &[
     eid_core::api::paths::HEALTH,
     crate::meta::READY,
     eid_core::api::paths::TRUST_LIST,
+    eid_core::api::paths::KINDS,
     eid_core::api::paths::OPENAPI,
     eid_core::signing::paths::CA_PEM,
 ];

@@ -20,33 +20,69 @@ struct Issued {
     seq: i64,
 }
 
+/// What to issue: a built-in kind's model, or a document of a kind declared as data
+/// (docs/adr/0060) as JSON typed by its declaration.
+#[derive(Clone, Copy)]
+pub enum ToIssue<'a> {
+    Typed(&'a Document),
+    Declared(&'a crate::kinds::DeclaredKind, &'a serde_json::Value),
+}
+
+impl ToIssue<'_> {
+    fn kind(&self) -> &str {
+        match self {
+            ToIssue::Typed(d) => d.kind().as_str(),
+            ToIssue::Declared(k, _) => &k.declaration.name,
+        }
+    }
+}
+
 async fn sign(
     state: &AppState,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     device_key: &[u8],
-    doc: &Document,
+    doc: ToIssue<'_>,
 ) -> Result<Issued, Error> {
-    let kind = doc.kind();
     let index = status_index::allocate(tx).await?;
     let now = state.now();
     let status = StatusRef {
         list: STATUS_LIST_URI.into(),
         index,
     };
-    let bytes = credential::issue(
-        kind,
-        doc,
-        device_key,
-        Validity::starting(now, CREDENTIAL_LIFETIME),
-        &status,
-        state.keys.issuer_at(kind, now)?,
-    )?;
+    let validity = Validity::starting(now, CREDENTIAL_LIFETIME);
+    let bytes = match doc {
+        ToIssue::Typed(doc) => credential::issue(
+            doc.kind(),
+            doc,
+            device_key,
+            validity,
+            &status,
+            state.keys.issuer_at(doc.kind(), now)?,
+        )?,
+        ToIssue::Declared(kind, json) => credential::issue_declared(
+            &kind.declaration,
+            json,
+            device_key,
+            validity,
+            &status,
+            state.keys.declared_issuer(&kind.declaration.name)?,
+        )?,
+    };
     // Check what we hand out as a wallet would, and take its id from it.
-    let verified = credential::verify(&bytes, &state.keys.trust_list, now)
-        .map_err(|e| Error::Registry(e.to_string()))?;
+    let id = match credential::verify_any(
+        &bytes,
+        &state.keys.trust_list,
+        now,
+        &state.kinds.declarations(),
+    )
+    .map_err(|e| Error::Registry(e.to_string()))?
+    {
+        credential::Held::Typed(v) => v.id,
+        credential::Held::Declared(d) => d.id,
+    };
     let seq = next_counter(tx, "seq").await?;
     Ok(Issued {
-        id: verified.id,
+        id,
         bytes,
         status_index: i64::from(index),
         seq,
@@ -62,7 +98,15 @@ pub async fn store_new(
     device_key: &[u8],
     doc: &Document,
 ) -> Result<Vec<u8>, Error> {
-    store_new_as(state, tx, device_id, device_key, doc, doc.kind().as_str()).await
+    store_new_as(
+        state,
+        tx,
+        device_id,
+        device_key,
+        ToIssue::Typed(doc),
+        doc.kind().as_str(),
+    )
+    .await
 }
 
 /// [`store_new`] under the stored kind `stored_kind`: `KIND/REF` for a dependant's document
@@ -72,9 +116,10 @@ pub async fn store_new_as(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     device_id: &str,
     device_key: &[u8],
-    doc: &Document,
+    doc: ToIssue<'_>,
     stored_kind: &str,
 ) -> Result<Vec<u8>, Error> {
+    debug_assert!(stored_kind.starts_with(doc.kind()));
     let issued = sign(state, tx, device_key, doc).await?;
     sqlx::query(
         "INSERT INTO documents (id, device_id, kind, credential, status_index, seq, created_at) \
@@ -101,7 +146,7 @@ pub async fn renew(
     device_key: &[u8],
     old_id: &str,
     old_status_index: i64,
-    doc: &Document,
+    doc: ToIssue<'_>,
 ) -> Result<(), Error> {
     let issued = sign(state, tx, device_key, doc).await?;
     sqlx::query(

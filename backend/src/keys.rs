@@ -494,6 +494,65 @@ async fn add_missing_issuers(
     Ok(())
 }
 
+/// An issuer key for each kind declared as data (docs/adr/0060) that has none: generated and
+/// certified by the issuer root, as a production backend's new kinds' (development databases
+/// too: no fixture key exists for a kind no release knows). Its subject names the kind.
+pub async fn ensure_declared_issuers(
+    store: &Store,
+    vault: &Vault,
+    names: &[&str],
+    now: u64,
+) -> Result<(), Error> {
+    let purposes: Vec<String> = sqlx::query("SELECT DISTINCT purpose FROM backend_keys")
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !purposes.contains(&format!("issuer:{n}")))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root = open_all(store, vault)
+        .await?
+        .into_iter()
+        .rfind(|o| o.purpose == ISSUER_ROOT)
+        .ok_or_else(|| keys_err("no issuer root"))?;
+    // The root's own subject: a development database's root is the fixtures'.
+    let root_name = Certificate::from_der(&root.certificate)
+        .map_err(|_| keys_err("root certificate"))?
+        .tbs_certificate()
+        .subject()
+        .clone();
+    let mut rows = Vec::new();
+    for name in missing {
+        let purpose = format!("issuer:{name}");
+        let key = RowKey::generate(vault)?;
+        let certificate = certify(
+            name_of("Declared kind issuer", name)?,
+            &key,
+            Some((&root_name, &root.key)),
+            now,
+            ISSUER_CERT_LIFETIME,
+        )?;
+        rows.push(NewRow {
+            id: format!("added:{purpose}"),
+            purpose,
+            origin: GENERATED,
+            certificate,
+            key,
+            signs_from: 0,
+        });
+    }
+    insert(store, &vault.kek, &rows, now).await?;
+    tracing::info!(added = rows.len(), "issuer keys added for declared kinds");
+    Ok(())
+}
+
 /// A stored key, opened.
 pub(crate) struct Opened {
     pub(crate) id: String,
@@ -578,6 +637,8 @@ impl IssuerEntry {
 /// The keys and trust material of the running backend.
 pub struct Keys {
     issuers: Vec<IssuerEntry>,
+    /// The issuers of kinds declared as data, by kind name (docs/adr/0060).
+    declared: Vec<(String, Arc<IssuerKey>)>,
     /// Issuer trust root and the issuers still trusted at load time (what wallets and
     /// verifiers get).
     pub trust_list: TrustList,
@@ -611,6 +672,7 @@ impl Keys {
     pub async fn load(store: &Store, vault: &Vault, now: u64) -> Result<Keys, Error> {
         let mut root = None;
         let mut issuers: Vec<IssuerEntry> = Vec::new();
+        let mut declared: Vec<(String, Arc<IssuerKey>)> = Vec::new();
         for k in open_all(store, vault).await? {
             // The mdoc PKI's keys are `mdoc_keys`'.
             if k.purpose.starts_with(crate::mdoc_keys::PURPOSE_PREFIX)
@@ -626,11 +688,20 @@ impl Keys {
                 root = Some(k.certificate);
                 continue;
             }
-            let kind = k
+            let name = k
                 .purpose
                 .strip_prefix("issuer:")
-                .and_then(DocumentKind::parse)
                 .ok_or_else(|| keys_err("unknown key purpose"))?;
+            let Some(kind) = DocumentKind::parse(name) else {
+                // A kind declared as data (docs/adr/0060): one key, authorised by name.
+                if eid_core::credential::KindName::new(name).is_none() {
+                    return Err(keys_err("unknown key purpose"));
+                }
+                let key = k.key.issuer_key(k.certificate)?;
+                declared.retain(|(n, _)| n != name);
+                declared.push((name.to_owned(), Arc::new(key)));
+                continue;
+            };
             let key = k.key.issuer_key(k.certificate)?;
             // Rows come ordered by purpose and start: the previous entry of the same kind is
             // this one's predecessor.
@@ -668,6 +739,12 @@ impl Keys {
                     .map_err(|_| keys_err("issuer certificate"))?;
             }
         }
+        for (name, key) in &declared {
+            for list in [&mut trust_list, &mut record_trust] {
+                list.authorise_certificate_named(key.certificate(), &[name.as_str()])
+                    .map_err(|_| keys_err("issuer certificate"))?;
+            }
+        }
         let mut chip_trust = TrustStore::new();
         let mut csca = Vec::new();
         for row in sqlx::query("SELECT certificate FROM trust_anchors WHERE purpose = 'csca'")
@@ -685,6 +762,7 @@ impl Keys {
             .map_err(|_| keys_err("trust list encoding"))?;
         Ok(Keys {
             issuers,
+            declared,
             trust_list,
             trust_list_cbor,
             record_trust,
@@ -716,6 +794,15 @@ impl Keys {
     /// [`Keys::issuer_at`], shareable with a blocking task.
     pub(crate) fn issuer_arc(&self, kind: DocumentKind, now: u64) -> Result<Arc<IssuerKey>, Error> {
         self.entry_at(kind, now).map(|e| e.key.clone())
+    }
+
+    /// The issuer of a kind declared as data (docs/adr/0060).
+    pub fn declared_issuer(&self, name: &str) -> Result<&IssuerKey, Error> {
+        self.declared
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, k)| k.as_ref())
+            .ok_or_else(|| keys_err("no issuer for this declared kind"))
     }
 
     /// The status list's signer at `now`: the identity issuer.

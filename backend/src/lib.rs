@@ -29,6 +29,7 @@ mod idempotency;
 pub mod input;
 mod issue;
 pub mod keys;
+pub mod kinds;
 mod lifecycle;
 pub mod limits;
 pub mod lists;
@@ -108,6 +109,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", paths::ADMIN_RP_RESUME),
     ("get", paths::ADMIN_METERING),
     ("get", paths::RELYING_PARTIES),
+    // The kinds issued, as signed declarations (docs/adr/0060).
+    ("get", paths::KINDS),
     ("get", paths::DISCLOSURES),
     // Bank eKYC by chip (docs/adr/0054).
     ("post", paths::EKYC_CHALLENGES),
@@ -209,6 +212,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<AppState>>> {
         ("post", paths::ADMIN_RP_RESUME) => post(relying_parties::resume),
         ("get", paths::ADMIN_METERING) => get(metering::metering),
         ("get", paths::RELYING_PARTIES) => get(rp_registry::registry),
+        ("get", paths::KINDS) => get(kinds::list),
         ("get", paths::DISCLOSURES) => get(disclosures::list),
         ("post", paths::EKYC_CHALLENGES) => post(ekyc::challenge),
         ("post", paths::EKYC_CHECKS) => post(ekyc::check),

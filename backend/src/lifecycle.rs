@@ -265,7 +265,16 @@ pub(crate) async fn reissue_held(
         let index: i64 = row.try_get(1).map_err(Error::from)?;
         let device_id: String = row.try_get(2).map_err(Error::from)?;
         let key: Vec<u8> = row.try_get(3).map_err(Error::from)?;
-        issue::renew(state, tx, &device_id, &key, &id, index, doc).await?;
+        issue::renew(
+            state,
+            tx,
+            &device_id,
+            &key,
+            &id,
+            index,
+            issue::ToIssue::Typed(doc),
+        )
+        .await?;
         devices.push(device_id);
     }
     Ok(devices)

@@ -13,6 +13,8 @@ use crate::{
 pub struct AppState {
     pub store: db::Store,
     pub keys: keys::Keys,
+    /// The signed kind list and the kinds declared as data (docs/adr/0060).
+    pub kinds: crate::kinds::KindList,
     /// The mdoc IACA and document signer (docs/adr/0031).
     pub mdoc: mdoc_keys::MdocKeys,
     /// The RP CA that issues relying parties' access certificates (docs/adr/0036).

@@ -1038,6 +1038,27 @@ fn hub_samples() -> Vec<(&'static str, serde_json::Value)> {
                 relying_parties: vec![public],
             })),
         ),
+        // The signed kind list (docs/adr/0060).
+        (
+            "KindListResponse",
+            v(serde_json::to_value(KindListResponse {
+                signed: B64(vec![1]),
+            })),
+        ),
+        (
+            "KindListDocument",
+            v(serde_json::to_value(KindListDocument {
+                list: eid_core::verify::KIND_LIST_URI.into(),
+                issued_at: 1,
+                kinds: vec![eid_core::credential::DocumentKind::Residence.declaration().to_json()],
+            })),
+        ),
+        (
+            "KindDeclaration",
+            v(serde_json::to_value(
+                eid_core::credential::DocumentKind::Identity.declaration(),
+            )),
+        ),
         ("MeteringRow", v(serde_json::to_value(&row))),
         (
             "MeteringReport",

@@ -357,7 +357,7 @@ impl From<WalletError> for EidError {
             WalletError::Signing(s) => EidError::Signing {
                 reason: s.to_string(),
             },
-            WalletError::Corrupt(_) => EidError::Storage {
+            WalletError::Corrupt(_) | WalletError::KindList(_) => EidError::Storage {
                 reason: e.to_string(),
             },
         }

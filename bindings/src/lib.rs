@@ -51,10 +51,10 @@ pub use verify::{
     CheckInReceipt, Verdict, VerdictReason, Verifier, VerifierDesk, verdict_reason_message,
 };
 pub use wallet::{
-    AccountStatus, Activation, DocumentDetail, DocumentInfo, DocumentKind, DocumentStatus,
-    LabelledField, PendingActivation, SyncListener, SyncReport, SyncStatus, SyncStep,
-    TransactionEntry, TransactionKind, TransactionOutcome, WalletConfig, WalletHandle,
-    kind_declaration_json, kind_declarations_json,
+    AccountStatus, Activation, DocumentDetail, DocumentInfo, DocumentStatus, LabelledField,
+    PendingActivation, SyncListener, SyncReport, SyncStatus, SyncStep, TransactionEntry,
+    TransactionKind, TransactionOutcome, WalletConfig, WalletHandle, kind_declaration_json,
+    kind_declarations_json,
 };
 
 uniffi::setup_scaffolding!();

@@ -40,30 +40,6 @@ pub enum AccountStatus {
     Revoked,
 }
 
-pub use eid_core::credential::DocumentKind;
-
-/// CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
-/// registration, vaccination record, judicial record extract, birth certificate, marriage
-/// certificate, social insurance book, residence information, tax information, e-health book.
-/// Apps render every kind from its
-/// declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
-#[uniffi::remote(Enum)]
-pub enum DocumentKind {
-    Identity,
-    DrivingLicence,
-    HealthInsurance,
-    HealthRecord,
-    VehicleRegistration,
-    Vaccination,
-    JudicialRecord,
-    BirthCertificate,
-    MarriageCertificate,
-    SocialInsuranceBook,
-    Residence,
-    TaxInfo,
-    EHealthBook,
-}
-
 pub use eid_core::wallet::DocumentStatus;
 
 #[uniffi::remote(Enum)]
@@ -79,7 +55,11 @@ pub enum DocumentStatus {
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct DocumentInfo {
     pub id: String,
-    pub kind: DocumentKind,
+    /// The kind's machine name (`identity`, `driving_licence`, ... or a kind the app was not
+    /// built with, declared in the backend's kind list: docs/adr/0060). Apps render every kind
+    /// from its declaration (`WalletHandle.kind_declaration_json`, `document_fields`), never
+    /// by switching on the name.
+    pub kind: String,
     /// Vietnamese title, e.g. "Thẻ căn cước".
     pub title: String,
     pub holder: String,
@@ -150,11 +130,13 @@ impl From<eid_core::credential::kinds::LabelledField> for LabelledField {
     }
 }
 
-/// The declaration of a kind as JSON: machine name, labels, fields in display order with types,
-/// labels and rules, issuing authority, summary, profile disclosures (docs/adr/0038).
+/// The declaration of a kind built into this library, by machine name, as JSON: labels,
+/// fields in display order with types, labels and rules, issuing authority, summary, profile
+/// disclosures (docs/adr/0038). `None` for a kind the library was not built with: the wallet
+/// knows those from its synced kind list (`WalletHandle.kind_declaration_json`).
 #[uniffi::export]
-pub fn kind_declaration_json(kind: DocumentKind) -> String {
-    kind.declaration().to_json().to_string()
+pub fn kind_declaration_json(kind: String) -> Option<String> {
+    eid_core::credential::kinds::by_name(&kind).map(|d| d.to_json().to_string())
 }
 
 /// Every kind's declaration, as a JSON array.
@@ -294,7 +276,7 @@ impl WalletHandle {
     fn info(&self, i: &core::DocumentInfo) -> DocumentInfo {
         DocumentInfo {
             id: i.id.clone(),
-            kind: i.kind,
+            kind: i.kind.as_str().to_owned(),
             title: i.title.clone(),
             holder: i.holder.clone(),
             valid_until: i.valid_until.clone(),
@@ -421,24 +403,36 @@ impl WalletHandle {
         )
     }
 
+    /// One document of any kind (built in, or declared in the synced kind list).
     pub fn document(&self, id: String) -> Result<DocumentDetail, EidError> {
-        let doc = self.wallet.document(&id).map(|(info, v)| DocumentDetail {
-            info: self.info(&info),
-            fields_json: v.document.fields_json().to_string(),
+        let doc = self.wallet.document_view(&id).map(|v| DocumentDetail {
+            info: self.info(&v.info),
+            fields_json: v.fields_json.to_string(),
         });
         logged("document", doc)
     }
 
-    /// The document's fields with their labels, in its kind's declaration order.
+    /// The document's fields with their labels, in its kind's declaration order: any kind,
+    /// one the app was built with or not.
     pub fn document_fields(&self, id: String) -> Result<Vec<LabelledField>, EidError> {
-        let fields = self.wallet.document(&id).map(|(_, v)| {
-            v.document
-                .labelled_fields()
+        let fields = self.wallet.document_view(&id).map(|v| {
+            v.labelled_fields
                 .into_iter()
                 .map(LabelledField::from)
                 .collect()
         });
         logged("document_fields", fields)
+    }
+
+    /// A kind's declaration as JSON by machine name: a built-in kind's, or one from the
+    /// backend's signed kind list synced by this wallet (docs/adr/0060); `None` if unknown.
+    pub fn kind_declaration_json(&self, kind: String) -> Result<Option<String>, EidError> {
+        logged(
+            "kind_declaration_json",
+            self.wallet
+                .kind_declaration(&kind)
+                .map(|d| d.map(|d| d.to_json().to_string())),
+        )
     }
 
     pub fn transactions(&self) -> Result<Vec<TransactionEntry>, EidError> {

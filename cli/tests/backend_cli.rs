@@ -3395,3 +3395,76 @@ fn a_citizen_submits_and_a_clerk_decides() {
         doses.len() + 1
     );
 }
+
+/// A kind no release knows (docs/adr/0060): `eid serve --kinds` declares a fishing licence and
+/// issues one at sync; `eid wallet list --json` lists it by its machine name and `show --json`
+/// gives its labelled fields in declaration order.
+#[test]
+fn a_kind_declared_as_data_is_listed_and_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let person = citizen(4);
+    let declaration: Value =
+        serde_json::from_str(include_str!("../../fixtures/kinds/fishing_licence.json")).unwrap();
+    let kinds = tmp.path().join("kinds.json");
+    let file = serde_json::json!([{
+        "declaration": declaration,
+        "documents": [{"id_number": person.0, "doc": {
+            "licence_number": "0042/2026/GPKTTS",
+            "holder_name": "Chủ tàu",
+            "id_number": person.0,
+            "vessel_number": "KG-91234-TS",
+            "fishing_area": "coastal",
+            "issue_date": "2026-03-02",
+            "valid_until": "2031-03-01",
+        }}],
+    }]);
+    std::fs::write(&kinds, serde_json::to_vec(&file).unwrap()).unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve_with(&db, &["--kinds", kinds.to_str().unwrap()]);
+    let dir = tmp.path().join("wallet");
+    assert_ok(&activate(&dir, &url, "112233", &person));
+    assert_ok(&wallet(&dir, &url, "112233", &["sync"]));
+
+    let out = wallet(&dir, &url, "112233", &["list", "--json"]);
+    assert_ok(&out);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "fishing_licence")
+        .expect("listed by its machine name");
+    assert_eq!(row["title"], "Giấy phép khai thác thủy sản");
+    assert_eq!(row["holder"], "Chủ tàu");
+    assert_eq!(row["valid_until"], "2031-03-01");
+    assert_eq!(row["status"], "valid");
+
+    let out = wallet(
+        &dir,
+        &url,
+        "112233",
+        &["show", row["id"].as_str().unwrap(), "--json"],
+    );
+    assert_ok(&out);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["kind"], "fishing_licence");
+    assert_eq!(shown["title_en"], "Fishing licence");
+    let names: Vec<&str> = shown["labelled_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    let declared: Vec<&str> = declaration["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, declared);
+    let area = &shown["labelled_fields"][4];
+    assert_eq!(area["label_vi"], "Vùng khai thác");
+    assert_eq!(area["value"], "coastal");
+    assert_eq!(area["value_label_vi"], "Vùng ven bờ");
+    assert_eq!(shown["fields"]["id_number"], person.0.as_str());
+}

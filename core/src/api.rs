@@ -88,6 +88,9 @@ pub mod paths {
     pub const READER_CA_CRL: &str = "/v1/reader-ca.crl";
     /// The signed registry of active relying parties the wallet syncs.
     pub const RELYING_PARTIES: &str = "/v1/relying-parties";
+    /// The signed list of the document kinds the backend issues, as declarations: how a kind
+    /// reaches existing apps as data (docs/adr/0060).
+    pub const KINDS: &str = "/v1/kinds";
     /// The citizen's hub-mediated disclosures (device-signed, docs/adr/0050).
     pub const DISCLOSURES: &str = "/v1/disclosures";
     /// Accommodation notices (docs/adr/0048): a host's check-in (host-signed, i.e. signed by
@@ -925,6 +928,25 @@ pub struct RpRegistryDocument {
     /// A wallet stops using it after this (a suspension reaches every wallet within it).
     pub expires_at: u64,
     pub relying_parties: Vec<RpPublic>,
+}
+
+/// GET /v1/kinds: a COSE_Sign1 by the police issuer (as the relying-party registry) over the
+/// JSON of [`KindListDocument`] (docs/adr/0060); the wallet checks it with
+/// `verify::KindList::from_signed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindListResponse {
+    pub signed: B64,
+}
+
+/// The payload of the signed kind list: every kind the backend issues, each a
+/// `credential::kinds::KindDeclaration` as JSON (read one by one, so the error names the kind).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindListDocument {
+    /// `verify::KIND_LIST_URI`.
+    pub list: String,
+    /// Unix seconds; a wallet never goes back to an older list than the one it holds.
+    pub issued_at: u64,
+    pub kinds: Vec<serde_json::Value>,
 }
 
 /// GET /v1/disclosures (device-signed): what the hub disclosed of the citizen's account on

@@ -1083,6 +1083,11 @@ int8_t uniffi_eid_ffi_fn_method_wallethandle_is_set_up(uint64_t ptr, RustCallSta
 int8_t uniffi_eid_ffi_fn_method_wallethandle_is_unlocked(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_KIND_DECLARATION_JSON
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_KIND_DECLARATION_JSON
+RustBuffer uniffi_eid_ffi_fn_method_wallethandle_kind_declaration_json(uint64_t ptr, RustBuffer kind, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_LOCK
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_LOCK
 void uniffi_eid_ffi_fn_method_wallethandle_lock(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1897,6 +1902,12 @@ uint16_t uniffi_eid_ffi_checksum_method_wallethandle_is_set_up(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_IS_UNLOCKED
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_IS_UNLOCKED
 uint16_t uniffi_eid_ffi_checksum_method_wallethandle_is_unlocked(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_KIND_DECLARATION_JSON
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_WALLETHANDLE_KIND_DECLARATION_JSON
+uint16_t uniffi_eid_ffi_checksum_method_wallethandle_kind_declaration_json(void
     
 );
 #endif

@@ -525,7 +525,7 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
-    if lib.uniffi_eid_ffi_checksum_func_kind_declaration_json() != 31966:
+    if lib.uniffi_eid_ffi_checksum_func_kind_declaration_json() != 14131:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_kind_declarations_json() != 58627:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -659,11 +659,11 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() != 40045:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_wallethandle_document() != 26390:
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_document() != 39427:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_document_count() != 36427:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_wallethandle_document_fields() != 57681:
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_document_fields() != 33032:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_documents() != 22051:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -672,6 +672,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_is_set_up() != 8219:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_is_unlocked() != 45232:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_kind_declaration_json() != 9764:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_lock() != 53086:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -970,6 +972,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_is_set_up.restype = ctype
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_is_unlocked.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_is_unlocked.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_kind_declaration_json.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_kind_declaration_json.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_lock.restype = ctypes.c_uint16
@@ -1482,6 +1487,12 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_is_unlocked.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_is_unlocked.restype = ctypes.c_int8
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_kind_declaration_json.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_kind_declaration_json.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -4358,141 +4369,6 @@ class _UniffiFfiConverterTypeChipSummary(_UniffiConverterRustBuffer):
 
 
 
-class DocumentKind(enum.Enum):
-    """
-    CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
-    registration, vaccination record, judicial record extract, birth certificate, marriage
-    certificate, social insurance book, residence information, tax information, e-health book.
-    Apps render every kind from its
-    declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
-"""
-    
-    IDENTITY = 0
-    
-    DRIVING_LICENCE = 1
-    
-    HEALTH_INSURANCE = 2
-    
-    HEALTH_RECORD = 3
-    
-    VEHICLE_REGISTRATION = 4
-    
-    VACCINATION = 5
-    
-    JUDICIAL_RECORD = 6
-    
-    BIRTH_CERTIFICATE = 7
-    
-    MARRIAGE_CERTIFICATE = 8
-    
-    SOCIAL_INSURANCE_BOOK = 9
-    
-    RESIDENCE = 10
-    
-    TAX_INFO = 11
-    
-    E_HEALTH_BOOK = 12
-    
-
-
-class _UniffiFfiConverterTypeDocumentKind(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return DocumentKind.IDENTITY
-        if variant == 2:
-            return DocumentKind.DRIVING_LICENCE
-        if variant == 3:
-            return DocumentKind.HEALTH_INSURANCE
-        if variant == 4:
-            return DocumentKind.HEALTH_RECORD
-        if variant == 5:
-            return DocumentKind.VEHICLE_REGISTRATION
-        if variant == 6:
-            return DocumentKind.VACCINATION
-        if variant == 7:
-            return DocumentKind.JUDICIAL_RECORD
-        if variant == 8:
-            return DocumentKind.BIRTH_CERTIFICATE
-        if variant == 9:
-            return DocumentKind.MARRIAGE_CERTIFICATE
-        if variant == 10:
-            return DocumentKind.SOCIAL_INSURANCE_BOOK
-        if variant == 11:
-            return DocumentKind.RESIDENCE
-        if variant == 12:
-            return DocumentKind.TAX_INFO
-        if variant == 13:
-            return DocumentKind.E_HEALTH_BOOK
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == DocumentKind.IDENTITY:
-            return
-        if value == DocumentKind.DRIVING_LICENCE:
-            return
-        if value == DocumentKind.HEALTH_INSURANCE:
-            return
-        if value == DocumentKind.HEALTH_RECORD:
-            return
-        if value == DocumentKind.VEHICLE_REGISTRATION:
-            return
-        if value == DocumentKind.VACCINATION:
-            return
-        if value == DocumentKind.JUDICIAL_RECORD:
-            return
-        if value == DocumentKind.BIRTH_CERTIFICATE:
-            return
-        if value == DocumentKind.MARRIAGE_CERTIFICATE:
-            return
-        if value == DocumentKind.SOCIAL_INSURANCE_BOOK:
-            return
-        if value == DocumentKind.RESIDENCE:
-            return
-        if value == DocumentKind.TAX_INFO:
-            return
-        if value == DocumentKind.E_HEALTH_BOOK:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == DocumentKind.IDENTITY:
-            buf.write_i32(1)
-        if value == DocumentKind.DRIVING_LICENCE:
-            buf.write_i32(2)
-        if value == DocumentKind.HEALTH_INSURANCE:
-            buf.write_i32(3)
-        if value == DocumentKind.HEALTH_RECORD:
-            buf.write_i32(4)
-        if value == DocumentKind.VEHICLE_REGISTRATION:
-            buf.write_i32(5)
-        if value == DocumentKind.VACCINATION:
-            buf.write_i32(6)
-        if value == DocumentKind.JUDICIAL_RECORD:
-            buf.write_i32(7)
-        if value == DocumentKind.BIRTH_CERTIFICATE:
-            buf.write_i32(8)
-        if value == DocumentKind.MARRIAGE_CERTIFICATE:
-            buf.write_i32(9)
-        if value == DocumentKind.SOCIAL_INSURANCE_BOOK:
-            buf.write_i32(10)
-        if value == DocumentKind.RESIDENCE:
-            buf.write_i32(11)
-        if value == DocumentKind.TAX_INFO:
-            buf.write_i32(12)
-        if value == DocumentKind.E_HEALTH_BOOK:
-            buf.write_i32(13)
-
-
-
-
-
-
-
-
 class DocumentStatus(enum.Enum):
     
     VALID = 0
@@ -4500,6 +4376,10 @@ class DocumentStatus(enum.Enum):
     EXPIRED = 1
     
     NOT_YET_VALID = 2
+    
+    SUSPENDED = 3
+    
+    REVOKED = 4
     
 
 
@@ -4513,6 +4393,10 @@ class _UniffiFfiConverterTypeDocumentStatus(_UniffiConverterRustBuffer):
             return DocumentStatus.EXPIRED
         if variant == 3:
             return DocumentStatus.NOT_YET_VALID
+        if variant == 4:
+            return DocumentStatus.SUSPENDED
+        if variant == 5:
+            return DocumentStatus.REVOKED
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -4522,6 +4406,10 @@ class _UniffiFfiConverterTypeDocumentStatus(_UniffiConverterRustBuffer):
         if value == DocumentStatus.EXPIRED:
             return
         if value == DocumentStatus.NOT_YET_VALID:
+            return
+        if value == DocumentStatus.SUSPENDED:
+            return
+        if value == DocumentStatus.REVOKED:
             return
         raise ValueError(value)
 
@@ -4533,6 +4421,10 @@ class _UniffiFfiConverterTypeDocumentStatus(_UniffiConverterRustBuffer):
             buf.write_i32(2)
         if value == DocumentStatus.NOT_YET_VALID:
             buf.write_i32(3)
+        if value == DocumentStatus.SUSPENDED:
+            buf.write_i32(4)
+        if value == DocumentStatus.REVOKED:
+            buf.write_i32(5)
 
 
 
@@ -4541,7 +4433,7 @@ class DocumentInfo:
     """
     A document as the list shows it.
 """
-    def __init__(self, *, id:str, kind:DocumentKind, title:str, holder:str, valid_until:typing.Optional[str], status:DocumentStatus, issuer:str):
+    def __init__(self, *, id:str, kind:str, title:str, holder:str, valid_until:typing.Optional[str], status:DocumentStatus, issuer:str):
         self.id = id
         self.kind = kind
         self.title = title
@@ -4577,7 +4469,7 @@ class _UniffiFfiConverterTypeDocumentInfo(_UniffiConverterRustBuffer):
     def read(buf):
         return DocumentInfo(
             id=_UniffiFfiConverterString.read(buf),
-            kind=_UniffiFfiConverterTypeDocumentKind.read(buf),
+            kind=_UniffiFfiConverterString.read(buf),
             title=_UniffiFfiConverterString.read(buf),
             holder=_UniffiFfiConverterString.read(buf),
             valid_until=_UniffiFfiConverterOptionalString.read(buf),
@@ -4588,7 +4480,7 @@ class _UniffiFfiConverterTypeDocumentInfo(_UniffiConverterRustBuffer):
     @staticmethod
     def check_lower(value):
         _UniffiFfiConverterString.check_lower(value.id)
-        _UniffiFfiConverterTypeDocumentKind.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.kind)
         _UniffiFfiConverterString.check_lower(value.title)
         _UniffiFfiConverterString.check_lower(value.holder)
         _UniffiFfiConverterOptionalString.check_lower(value.valid_until)
@@ -4598,7 +4490,7 @@ class _UniffiFfiConverterTypeDocumentInfo(_UniffiConverterRustBuffer):
     @staticmethod
     def write(value, buf):
         _UniffiFfiConverterString.write(value.id, buf)
-        _UniffiFfiConverterTypeDocumentKind.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.kind, buf)
         _UniffiFfiConverterString.write(value.title, buf)
         _UniffiFfiConverterString.write(value.holder, buf)
         _UniffiFfiConverterOptionalString.write(value.valid_until, buf)
@@ -11260,6 +11152,9 @@ class WalletHandleProtocol(typing.Protocol):
 """
         raise NotImplementedError
     def document(self, id: str) -> DocumentDetail:
+        """
+        One document of any kind (built in, or declared in the synced kind list).
+"""
         raise NotImplementedError
     def document_count(self, ) -> int:
         """
@@ -11268,7 +11163,8 @@ class WalletHandleProtocol(typing.Protocol):
         raise NotImplementedError
     def document_fields(self, id: str) -> typing.List[LabelledField]:
         """
-        The document's fields with their labels, in its kind's declaration order.
+        The document's fields with their labels, in its kind's declaration order: any kind,
+        one the app was built with or not.
 """
         raise NotImplementedError
     def documents(self, ) -> typing.List[DocumentInfo]:
@@ -11278,6 +11174,12 @@ class WalletHandleProtocol(typing.Protocol):
     def is_set_up(self, ) -> bool:
         raise NotImplementedError
     def is_unlocked(self, ) -> bool:
+        raise NotImplementedError
+    def kind_declaration_json(self, kind: str) -> typing.Optional[str]:
+        """
+        A kind's declaration as JSON by machine name: a built-in kind's, or one from the
+        backend's signed kind list synced by this wallet (docs/adr/0060); `None` if unknown.
+"""
         raise NotImplementedError
     def lock(self, ) -> None:
         raise NotImplementedError
@@ -11532,6 +11434,9 @@ class WalletHandle(WalletHandleProtocol):
             _uniffi_error_converter,
         )
     def document(self, id: str) -> DocumentDetail:
+        """
+        One document of any kind (built in, or declared in the synced kind list).
+"""
         
         _UniffiFfiConverterString.check_lower(id)
         _uniffi_lowered_args = (
@@ -11563,7 +11468,8 @@ class WalletHandle(WalletHandleProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def document_fields(self, id: str) -> typing.List[LabelledField]:
         """
-        The document's fields with their labels, in its kind's declaration order.
+        The document's fields with their labels, in its kind's declaration order: any kind,
+        one the app was built with or not.
 """
         
         _UniffiFfiConverterString.check_lower(id)
@@ -11627,6 +11533,25 @@ class WalletHandle(WalletHandleProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_is_unlocked,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def kind_declaration_json(self, kind: str) -> typing.Optional[str]:
+        """
+        A kind's declaration as JSON by machine name: a built-in kind's, or one from the
+        backend's signed kind list synced by this wallet (docs/adr/0060); `None` if unknown.
+"""
+        
+        _UniffiFfiConverterString.check_lower(kind)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(kind),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_kind_declaration_json,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -12191,17 +12116,19 @@ class _UniffiFfiConverterSequenceTypeProfile(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterTypeProfile.read(buf) for i in range(count)
         ]
-def kind_declaration_json(kind: DocumentKind) -> str:
+def kind_declaration_json(kind: str) -> typing.Optional[str]:
     """
-    The declaration of a kind as JSON: machine name, labels, fields in display order with types,
-    labels and rules, issuing authority, summary, profile disclosures (docs/adr/0038).
+    The declaration of a kind built into this library, by machine name, as JSON: labels,
+    fields in display order with types, labels and rules, issuing authority, summary, profile
+    disclosures (docs/adr/0038). `None` for a kind the library was not built with: the wallet
+    knows those from its synced kind list (`WalletHandle.kind_declaration_json`).
 """
     
-    _UniffiFfiConverterTypeDocumentKind.check_lower(kind)
+    _UniffiFfiConverterString.check_lower(kind)
     _uniffi_lowered_args = (
-        _UniffiFfiConverterTypeDocumentKind.lower(kind),
+        _UniffiFfiConverterString.lower(kind),
     )
-    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
     _uniffi_error_converter = None
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
@@ -12369,7 +12296,6 @@ __all__ = [
     "AccessControl",
     "PassiveAuthStatus",
     "ChipAuthStatus",
-    "DocumentKind",
     "DocumentStatus",
     "MdocReaderAuthError",
     "TransactionKind",

@@ -37,6 +37,11 @@ pub struct ServeArgs {
     /// first ones are always the default population). Ignored when the registry is seeded.
     #[arg(long, default_value_t = eid_fixtures::citizens::POPULATION_SIZE)]
     population: usize,
+    /// Kinds declared only as data, with their documents (docs/adr/0060): a JSON file
+    /// `[{"declaration": {...}, "documents": [{"id_number": "...", "doc": {...}}]}]`. They
+    /// are published in GET /v1/kinds and issued at sync by an issuer key of their own.
+    #[arg(long)]
+    kinds: Option<std::path::PathBuf>,
     /// Bearer token of the admin endpoints (verifier registration), at least 32 characters
     /// in production; without one the admin endpoints refuse everyone. In development mode a
     /// random one is made when none is given and printed once on standard output.
@@ -142,8 +147,15 @@ async fn stop_signal() {
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // Checked before anything starts, so a missing setting is one line and nothing else.
     let (config, generated) = config(&args)?;
+    let declared_kinds = match &args.kinds {
+        Some(path) => eid_backend::kinds::parse_config(
+            &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        )?,
+        None => Vec::new(),
+    };
     let config = Config {
         replica_url: args.replica_url.clone().filter(|u| !u.is_empty()),
+        declared_kinds,
         ..args.limits.clone().apply(config)
     };
     // Logs go to standard error; standard output only says where the server listens.

@@ -241,12 +241,15 @@ fn list(w: &Wallet, json: bool) -> Result<ExitCode> {
 
 /// One document with all its fields.
 fn show(w: &Wallet, id: &str, json: bool) -> Result<ExitCode> {
-    let (info, verified) = w.document(id)?;
-    let mut out = row(w, &info);
+    // Any kind: a built-in one, or one known only from the backend's kind list (ADR 0060).
+    let view = w.document_view(id)?;
+    let info = &view.info;
+    let mut out = row(w, info);
     out["issuer"] = json!(info.issuer);
-    out["fields"] = verified.document.fields_json();
+    out["title_en"] = json!(view.title_en);
+    out["fields"] = view.fields_json;
     // The same fields labelled, in the order of the kind's declaration (credential/kinds/).
-    let labelled = verified.document.labelled_fields();
+    let labelled = view.labelled_fields;
     out["labelled_fields"] = serde_json::to_value(&labelled)?;
     if json {
         print_json(&out)?;

@@ -462,6 +462,15 @@ impl BackendClient {
             .await
     }
 
+    /// The signed kind list (docs/adr/0060); the caller verifies it
+    /// (`verify::KindList::from_signed`).
+    pub async fn kinds_if_changed(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<Fetched<crate::api::KindListResponse>, ClientError> {
+        self.json_if_changed(api::paths::KINDS, etag).await
+    }
+
     /// The Token Status List in CWT form (`application/statuslist+cwt`) the MSOs reference;
     /// the caller verifies it (`mdoc::verify_status_list_cwt`, or through `StatusListCache`).
     pub async fn status_list_cwt(&self) -> Result<Vec<u8>, ClientError> {

@@ -38,6 +38,13 @@ pub enum CredentialError {
     /// A trusted issuer, but not for this kind of document.
     #[error("the issuer is not authorised to issue {0} documents")]
     IssuerNotAuthorised(DocumentKind),
+    /// The same for a kind known only from the backend's kind list, by machine name
+    /// (docs/adr/0060).
+    #[error("the issuer is not authorised to issue {0} documents")]
+    IssuerNotAuthorisedFor(String),
+    /// A kind the library has no code for and that no verified kind list declares.
+    #[error("unknown document kind {0} (not declared in the kind list)")]
+    UnknownKind(String),
     #[error("the credential is not valid yet")]
     NotYetValid,
     #[error("the credential has expired")]

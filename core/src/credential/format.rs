@@ -8,6 +8,7 @@
 
 use super::cbor::{self, Fields};
 use super::error::{CredentialError, IssueError};
+use super::kinds::KindDeclaration;
 use super::trust::TrustList;
 use super::{Document, DocumentKind};
 use ciborium::Value;
@@ -182,7 +183,7 @@ impl fmt::Debug for VerifiedCredential {
 /// entry, holder, kind, time), so the same inputs give the same id (deterministic fixtures).
 fn credential_id(
     issuer: &IssuerKey,
-    kind: DocumentKind,
+    kind: &str,
     holder: &[u8],
     status: &StatusRef,
     issued_at: u64,
@@ -190,7 +191,7 @@ fn credential_id(
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     for part in [
         issuer.certificate.as_slice(),
-        kind.as_str().as_bytes(),
+        kind.as_bytes(),
         holder,
         status.list.as_bytes(),
         &status.index.to_be_bytes(),
@@ -221,14 +222,21 @@ pub fn issue(
         return Err(IssueError::KindMismatch);
     }
     doc.validate()?;
-    let claims = claims(kind, doc.to_cbor(), holder_key, validity, status, issuer)?;
+    let claims = claims(
+        kind.as_str(),
+        doc.to_cbor(),
+        holder_key,
+        validity,
+        status,
+        issuer,
+    )?;
     sign_payload(&claims, issuer)
 }
 
 /// The claims map around any `doc` value: [`issue`] after validation, and tests that need
 /// broken documents.
 pub(crate) fn claims(
-    kind: DocumentKind,
+    kind: &str,
     doc: Value,
     holder_key: &[u8],
     validity: Validity,
@@ -252,7 +260,7 @@ pub(crate) fn claims(
             .to_cbor_value()
             .map_err(|_| IssueError::Encoding)?;
     let claims = cbor::map(vec![
-        ("kind", Some(cbor::text(kind.as_str()))),
+        ("kind", Some(cbor::text(kind))),
         (
             "id",
             Some(cbor::text(credential_id(
@@ -350,12 +358,43 @@ fn holder_key(cnf: Option<&Value>) -> Option<Vec<u8>> {
 
 /// Checks a credential: structure, issuer signature, issuer trust and authorisation for the
 /// kind, validity at `now` (Unix seconds), holder key, and the document's own rules, in that
-/// order (so a tampered credential is `BadSignature`, not a confusing later error).
+/// order (so a tampered credential is `BadSignature`, not a confusing later error). Only the
+/// built-in kinds: [`verify_any`] also takes kinds declared in a kind list.
 pub fn verify(
     bytes: &[u8],
     trust: &TrustList,
     now: u64,
 ) -> Result<VerifiedCredential, CredentialError> {
+    match verify_any(bytes, trust, now, &[])? {
+        Held::Typed(v) => Ok(v),
+        Held::Declared(_) => Err(CredentialError::MalformedEncoding("kind")),
+    }
+}
+
+/// A credential that passed every check: of a built-in kind, or of a kind known only from its
+/// declaration (docs/adr/0060).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Held {
+    Typed(VerifiedCredential),
+    Declared(super::by_declaration::DeclaredCredential),
+}
+
+/// The kind a credential names, resolved.
+enum Resolved<'a> {
+    Typed(DocumentKind),
+    Declared(&'a KindDeclaration),
+}
+
+/// [`verify`] for any kind: a built-in one as there, any other by its declaration among
+/// `declared` (the wallet's verified kind list; built-in names there are ignored). The issuer
+/// must be authorised for the kind's name in the trust list, and the document must keep every
+/// rule of the declaration. A kind neither built in nor declared is `UnknownKind`.
+pub fn verify_any(
+    bytes: &[u8],
+    trust: &TrustList,
+    now: u64,
+    declared: &[KindDeclaration],
+) -> Result<Held, CredentialError> {
     use CredentialError::{MalformedEncoding as Malformed, *};
     if bytes.len() > MAX_CREDENTIAL_BYTES {
         return Err(Malformed("too large"));
@@ -383,11 +422,17 @@ pub fn verify(
     let payload = sign1.payload().ok_or(Malformed("no payload"))?;
     let claims = cbor::decode(payload).ok_or(Malformed("payload is not CBOR"))?;
     let f = Fields::new(&claims, "").map_err(|_| Malformed("claims are not a map"))?;
-    let kind = f
-        .text("kind")
-        .ok()
-        .and_then(DocumentKind::parse)
-        .ok_or(Malformed("kind"))?;
+    let name = f.text("kind").map_err(|_| Malformed("kind"))?;
+    let kind = match DocumentKind::parse(name) {
+        Some(k) => Resolved::Typed(k),
+        None if !super::trust::is_kind_name(name) => return Err(Malformed("kind")),
+        None => Resolved::Declared(
+            declared
+                .iter()
+                .find(|d| d.name == name)
+                .ok_or_else(|| UnknownKind(name.to_owned()))?,
+        ),
+    };
     let iss = f.text("iss").map_err(|_| Malformed("iss"))?;
     if iss != issuer.certificate.tbs_certificate().subject().to_string() {
         return Err(Malformed("iss does not match the issuer certificate"));
@@ -411,7 +456,10 @@ pub fn verify(
             .ok_or(Malformed("status"))?,
     };
 
-    trust.check(&issuer, kind, now)?;
+    match kind {
+        Resolved::Typed(k) => trust.check(&issuer, k, now)?,
+        Resolved::Declared(d) => trust.check_named(&issuer, &d.name, now)?,
+    }
     if now < validity.not_before {
         return Err(NotYetValid);
     }
@@ -420,17 +468,31 @@ pub fn verify(
     }
     let holder_key = holder_key(f.get("cnf")).ok_or(HolderKeyMissing)?;
     let doc = f.get("doc").ok_or(Malformed("no doc"))?;
-    let document = Document::from_cbor(kind, doc).map_err(InvalidDocument)?;
     let issuer_certificate = issuer.der;
-    Ok(VerifiedCredential {
-        kind,
-        id,
-        issuer: iss.to_owned(),
-        validity,
-        status,
-        holder_key,
-        document,
-        issuer_certificate,
+    Ok(match kind {
+        Resolved::Typed(kind) => Held::Typed(VerifiedCredential {
+            kind,
+            id,
+            issuer: iss.to_owned(),
+            validity,
+            status,
+            holder_key,
+            document: Document::from_cbor(kind, doc).map_err(InvalidDocument)?,
+            issuer_certificate,
+        }),
+        Resolved::Declared(declaration) => {
+            super::kinds::validate(declaration, doc).map_err(InvalidDocument)?;
+            Held::Declared(super::by_declaration::DeclaredCredential {
+                declaration: declaration.clone(),
+                id,
+                issuer: iss.to_owned(),
+                validity,
+                status,
+                holder_key,
+                doc: doc.clone(),
+                issuer_certificate,
+            })
+        }
     })
 }
 

@@ -6,6 +6,7 @@
 //!
 //! No model's `Debug` shows personal data, and no error carries any.
 
+pub(crate) mod by_declaration;
 pub(crate) mod cbor;
 pub(crate) mod date;
 pub(crate) mod declared;
@@ -15,19 +16,25 @@ pub(crate) mod format;
 pub(crate) mod health_insurance;
 pub(crate) mod health_record;
 pub(crate) mod identity;
+pub(crate) mod kind_name;
 pub mod kinds;
 pub(crate) mod proposal;
 pub(crate) mod trust;
 
+pub use by_declaration::{DeclaredCredential, check_declared, issue_declared};
 pub(crate) use cbor::decode as cbor_decode;
 pub use date::Date;
 pub use declared::DeclaredDocument;
 pub use driving::{ClassEntitlement, DrivingLicence, LicenceClass};
 pub use error::{CredentialError, DocumentError, IssueError};
-pub use format::{Es256Signer, IssuerKey, StatusRef, Validity, VerifiedCredential, issue, verify};
+pub use format::{
+    Es256Signer, Held, IssuerKey, StatusRef, Validity, VerifiedCredential, issue, verify,
+    verify_any,
+};
 pub use health_insurance::{BhytCode, HealthInsuranceCard, PrimaryCareFacility};
 pub use health_record::HealthRecord;
 pub use identity::{AccountLevel, EidAccount, IdentityCard, Sex};
+pub use kind_name::KindName;
 pub use proposal::{CITIZEN_ENTERED, ProposalError, apply_proposal};
 pub use trust::{TrustList, TrustListError, key_id};
 

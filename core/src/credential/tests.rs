@@ -327,7 +327,7 @@ fn issue_by(kind: DocumentKind, issuer: &IssuerKey) -> Vec<u8> {
 fn issue_edited(kind: DocumentKind, edit: impl FnOnce(&mut Vec<(Value, Value)>)) -> Vec<u8> {
     let p = pki();
     let mut claims = format::claims(
-        kind,
+        kind.as_str(),
         document(kind).to_cbor(),
         &holder(),
         Validity::starting(NOW, YEAR),

@@ -42,6 +42,9 @@ struct Authorisation {
     /// DER of the issuer certificate's subject Name: compared exactly, no string forms.
     subject: Vec<u8>,
     kinds: BTreeSet<DocumentKind>,
+    /// Kinds this library has no code for, by machine name: known to the wallet only from the
+    /// backend's signed kind list (docs/adr/0060). A list naming them still decodes.
+    named: BTreeSet<String>,
 }
 
 /// Trusted CAs and issuer authorisations. Serialised with [`TrustList::encode`] so a backend
@@ -66,6 +69,15 @@ pub fn key_id(certificate_der: &[u8]) -> [u8; 8] {
 }
 
 const VERSION: u64 = 1;
+
+/// A kind's machine name: non-empty snake_case ASCII, at most 64 bytes.
+pub(crate) fn is_kind_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
 
 /// An issuer certificate of the trust list with its chain checked once, for verifiers that
 /// check many compact credentials (QR presentations): its key, subject, the validity window it
@@ -210,13 +222,54 @@ impl TrustList {
     }
 
     fn authorise_der(&mut self, subject: Vec<u8>, kinds: impl Iterator<Item = DocumentKind>) {
+        self.authorise_der_named(subject, kinds, std::iter::empty());
+    }
+
+    fn authorise_der_named(
+        &mut self,
+        subject: Vec<u8>,
+        kinds: impl Iterator<Item = DocumentKind>,
+        named: impl Iterator<Item = String>,
+    ) {
         match self.issuers.iter_mut().find(|a| a.subject == subject) {
-            Some(a) => a.kinds.extend(kinds),
+            Some(a) => {
+                a.kinds.extend(kinds);
+                a.named.extend(named);
+            }
             None => self.issuers.push(Authorisation {
                 subject,
                 kinds: kinds.collect(),
+                named: named.collect(),
             }),
         }
+    }
+
+    /// Authorises the subject of this issuer certificate (DER) for kinds by machine name: a
+    /// built-in kind's name as [`Self::authorise_certificate`], any other (a kind declared
+    /// only as data, docs/adr/0060) by its name. A name must be snake_case.
+    pub fn authorise_certificate_named(
+        &mut self,
+        issuer_certificate: &[u8],
+        names: &[&str],
+    ) -> Result<(), TrustListError> {
+        let (mut kinds, mut named) = (Vec::new(), Vec::new());
+        for n in names {
+            match DocumentKind::parse(n) {
+                Some(k) => kinds.push(k),
+                None if is_kind_name(n) => named.push((*n).to_owned()),
+                None => return Err(TrustListError::Malformed("kind name")),
+            }
+        }
+        self.authorise_certificate(issuer_certificate, &kinds)?;
+        let cert = Certificate::from_der(issuer_certificate)
+            .map_err(|_| TrustListError::BadCertificate)?;
+        let der = cert
+            .tbs_certificate()
+            .subject()
+            .to_der()
+            .map_err(|_| TrustListError::BadCertificate)?;
+        self.authorise_der_named(der, std::iter::empty(), named.into_iter());
+        Ok(())
     }
 
     pub fn ca_count(&self) -> usize {
@@ -249,6 +302,33 @@ impl TrustList {
         kind: DocumentKind,
         now: u64,
     ) -> Result<(), CredentialError> {
+        match self.authorisation_of(issuer, now)? {
+            Some(a) if a.kinds.contains(&kind) => Ok(()),
+            _ => Err(CredentialError::IssuerNotAuthorised(kind)),
+        }
+    }
+
+    /// [`Self::check`] for a kind this library has no code for, by machine name
+    /// (docs/adr/0060).
+    pub(crate) fn check_named(
+        &self,
+        issuer: &SignerCertificate,
+        name: &str,
+        now: u64,
+    ) -> Result<(), CredentialError> {
+        match self.authorisation_of(issuer, now)? {
+            Some(a) if a.named.contains(name) => Ok(()),
+            _ => Err(CredentialError::IssuerNotAuthorisedFor(name.to_owned())),
+        }
+    }
+
+    /// The issuer's authorisations once its certificate is valid at `now` and issued by an
+    /// anchor valid then; `None` when the trust list authorises it for nothing.
+    fn authorisation_of(
+        &self,
+        issuer: &SignerCertificate,
+        now: u64,
+    ) -> Result<Option<&Authorisation>, CredentialError> {
         let validity = issuer.certificate.tbs_certificate().validity();
         let now = std::time::Duration::from_secs(now);
         if now < validity.not_before.to_unix_duration()
@@ -272,10 +352,7 @@ impl TrustList {
             .subject()
             .to_der()
             .map_err(|_| CredentialError::MalformedEncoding("issuer certificate"))?;
-        match self.kinds_of(&subject) {
-            Some(kinds) if kinds.contains(&kind) => Ok(()),
-            _ => Err(CredentialError::IssuerNotAuthorised(kind)),
-        }
+        Ok(self.issuers.iter().find(|a| a.subject == subject))
     }
 
     /// CBOR: `{ "version": 1, "cas": [bstr DER certificate], "issuers": [{ "subject": bstr DER
@@ -290,7 +367,12 @@ impl TrustList {
                     (
                         "kinds",
                         Some(Value::Array(
-                            a.kinds.iter().map(|k| cbor::text(k.as_str())).collect(),
+                            a.kinds
+                                .iter()
+                                .map(|k| k.as_str())
+                                .chain(a.named.iter().map(String::as_str))
+                                .map(cbor::text)
+                                .collect(),
                         )),
                     ),
                 ])
@@ -341,15 +423,20 @@ impl TrustList {
                 return Err(TrustListError::Malformed("issuer subject"));
             };
             Name::from_der(subject).map_err(|_| TrustListError::BadName)?;
-            let mut kinds = Vec::new();
+            let (mut kinds, mut named) = (Vec::new(), Vec::new());
             for k in i.array("kinds").map_err(bad("issuer kinds"))? {
-                let kind = match k {
-                    Value::Text(t) => DocumentKind::parse(t),
-                    _ => None,
-                };
-                kinds.push(kind.ok_or(TrustListError::Malformed("issuer kinds"))?);
+                // A kind this library does not know is kept by name: it may be declared in
+                // the backend's kind list (docs/adr/0060).
+                match k {
+                    Value::Text(t) => match DocumentKind::parse(t) {
+                        Some(kind) => kinds.push(kind),
+                        None if is_kind_name(t) => named.push(t.clone()),
+                        None => return Err(TrustListError::Malformed("issuer kinds")),
+                    },
+                    _ => return Err(TrustListError::Malformed("issuer kinds")),
+                }
             }
-            list.authorise_der(subject.clone(), kinds.into_iter());
+            list.authorise_der_named(subject.clone(), kinds.into_iter(), named.into_iter());
         }
         // Optional (lists from before presentations have none).
         if f.get("issuer_certs").is_some() {
@@ -392,5 +479,34 @@ mod tests {
             .unwrap();
         let back = TrustList::decode(&t.encode().unwrap()).unwrap();
         assert_eq!(back, t);
+    }
+
+    /// A kind this library does not know (declared in a backend's kind list, docs/adr/0060)
+    /// is kept by name, so the list still decodes; a name that is not snake_case is refused.
+    #[test]
+    fn unknown_kind_names_are_kept() {
+        let mut t = TrustList::new();
+        t.authorise("CN=Cuc Thuy san TEST,C=VN", &[DocumentKind::Identity])
+            .unwrap();
+        let subject = t.issuers[0].subject.clone();
+        t.authorise_der_named(
+            subject.clone(),
+            std::iter::empty(),
+            ["fishing_licence".to_owned()].into_iter(),
+        );
+        let back = TrustList::decode(&t.encode().unwrap()).unwrap();
+        assert_eq!(back, t);
+        assert!(back.issuers[0].named.contains("fishing_licence"));
+        assert!(back.issuers[0].kinds.contains(&DocumentKind::Identity));
+        let mut bad = TrustList::new();
+        bad.authorise_der_named(
+            subject,
+            std::iter::empty(),
+            ["Fishing-Licence".to_owned()].into_iter(),
+        );
+        assert_eq!(
+            TrustList::decode(&bad.encode().unwrap()),
+            Err(TrustListError::Malformed("issuer kinds"))
+        );
     }
 }

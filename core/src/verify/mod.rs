@@ -11,6 +11,7 @@
 
 pub mod accommodation;
 pub mod ekyc;
+pub mod kind_list;
 mod reason;
 pub mod rp_registry;
 mod signed_list;
@@ -18,6 +19,7 @@ pub(crate) mod status;
 
 pub use accommodation::{Receipt, ReceiptError};
 pub use ekyc::{EkycExpected, EkycResultError, check_result as check_ekyc_result};
+pub use kind_list::{KIND_LIST_URI, KindList, KindListError};
 pub use reason::Reason;
 pub use rp_registry::{RpRegistry, RpRegistryError};
 pub use status::{Status, StatusList, StatusListError};

@@ -26,6 +26,10 @@ pub enum WalletError {
     /// Remote signing failed on this side (not enrolled, a signature that does not verify).
     #[error(transparent)]
     Signing(#[from] crate::signing::SigningError),
+    /// The backend's kind list was refused (signature, signer, a declaration, or older than the
+    /// one held, docs/adr/0060): the sync changed nothing.
+    #[error(transparent)]
+    KindList(#[from] crate::verify::KindListError),
     /// Input from the user or app is malformed (ID number, phone, SMS code, ...).
     #[error("{0}")]
     InvalidInput(String),

@@ -17,6 +17,7 @@ mod disclosures;
 mod error;
 mod history;
 mod hub_answer;
+mod kinds;
 mod mdoc;
 mod mdoc_source;
 mod notices;
@@ -38,6 +39,7 @@ pub use authorize::{
 pub use disclosures::{Disclosure, DisclosureSource};
 pub use error::WalletError;
 pub use history::{FieldChange, HistoryEntry};
+pub use kinds::DocumentView;
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
 pub use mdoc_source::WalletMdocs;
 pub use present::{Consent, PresentationOut, PresentationStock};
@@ -47,7 +49,8 @@ pub use sdjwt::{
 
 use crate::account::passcode::{KdfParams, Passcode, VerifierKey};
 use crate::account::{Account, AccountState};
-use crate::credential::{self, DocumentKind, TrustList, VerifiedCredential};
+use crate::credential::kinds::KindDeclaration;
+use crate::credential::{self, Held, KindName, TrustList, VerifiedCredential};
 use crate::keys::{KeyError, KeyStore};
 use crate::platform::Clock;
 use crate::store::{NewDocument, Store};
@@ -83,7 +86,9 @@ pub enum DocumentStatus {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentInfo {
     pub id: String,
-    pub kind: DocumentKind,
+    /// The kind's machine name: a built-in kind, or one known only from the backend's signed
+    /// kind list (docs/adr/0060).
+    pub kind: KindName,
     pub title: String,
     pub holder: String,
     /// ISO date printed on the document, if it has one.
@@ -114,21 +119,49 @@ impl std::fmt::Debug for DocumentInfo {
 }
 
 impl DocumentInfo {
-    fn from_verified(v: &VerifiedCredential) -> Self {
-        let s = v.document.summary();
-        DocumentInfo {
-            id: v.id.clone(),
-            kind: v.kind,
-            title: s.title.to_owned(),
-            holder: s.holder,
-            valid_until: s.valid_until.map(|d| d.to_string()),
-            credential_not_before: v.validity.not_before,
-            credential_expires: v.validity.expires,
-            issuer: v.issuer.clone(),
+    fn from_held(held: &Held) -> Result<Self> {
+        let (id, kind, title, holder, valid_until, validity, issuer, status) = match held {
+            Held::Typed(v) => {
+                let s = v.document.summary();
+                (
+                    &v.id,
+                    KindName::from(v.kind),
+                    s.title.to_owned(),
+                    s.holder,
+                    s.valid_until,
+                    v.validity,
+                    &v.issuer,
+                    &v.status,
+                )
+            }
+            Held::Declared(d) => {
+                let s = d.summary();
+                let kind = KindName::new(d.kind()).ok_or(WalletError::Corrupt("kind name"))?;
+                (
+                    &d.id,
+                    kind,
+                    s.title_vi,
+                    s.holder,
+                    s.valid_until,
+                    d.validity,
+                    &d.issuer,
+                    &d.status,
+                )
+            }
+        };
+        Ok(DocumentInfo {
+            id: id.clone(),
+            kind,
+            title,
+            holder,
+            valid_until: valid_until.map(|d| d.to_string()),
+            credential_not_before: validity.not_before,
+            credential_expires: validity.expires,
+            issuer: issuer.clone(),
             dependant: None,
-            status_list: Some(v.status.list.clone()),
-            status_index: Some(v.status.index),
-        }
+            status_list: Some(status.list.clone()),
+            status_index: Some(status.index),
+        })
     }
 
     /// Valid, expired or not yet valid at `now` (Unix seconds): both the credential and the date
@@ -169,14 +202,14 @@ pub struct DocumentList {
 pub(crate) struct CheckedBatch {
     pub infos: Vec<DocumentInfo>,
     summaries: Vec<Vec<u8>>,
-    /// The checked credentials (for the history of a sync, docs/adr/0056).
+    /// The checked credentials of built-in kinds (for the history of a sync, docs/adr/0056).
     pub verified: Vec<VerifiedCredential>,
 }
 
 impl CheckedBatch {
     /// Verifies every credential now against `trust` and for this device; fails on the first bad.
     pub fn new(w: &Wallet, credentials: &[Vec<u8>], trust: &TrustList) -> Result<Self> {
-        Self::of(w, credentials, &[], trust)
+        Self::of(w, credentials, &[], trust, &w.declared_kinds_with(trust)?)
     }
 
     /// [`CheckedBatch::new`] with the dependant each credential belongs to (none past the end
@@ -186,6 +219,7 @@ impl CheckedBatch {
         credentials: &[Vec<u8>],
         dependants: &[Option<crate::api::Dependant>],
         trust: &TrustList,
+        declared: &[KindDeclaration],
     ) -> Result<Self> {
         let now = w.now();
         let mut batch = CheckedBatch {
@@ -194,14 +228,16 @@ impl CheckedBatch {
             verified: Vec::new(),
         };
         for (i, c) in credentials.iter().enumerate() {
-            let verified = w.verify_for_this_device(c, trust, now)?;
-            let mut info = DocumentInfo::from_verified(&verified);
+            let held = w.verify_held(c, trust, now, declared)?;
+            let mut info = DocumentInfo::from_held(&held)?;
             info.dependant = dependants.get(i).cloned().flatten();
             batch
                 .summaries
                 .push(serde_json::to_vec(&info).map_err(|_| WalletError::Corrupt("summary"))?);
             batch.infos.push(info);
-            batch.verified.push(verified);
+            if let Held::Typed(verified) = held {
+                batch.verified.push(verified);
+            }
         }
         Ok(batch)
     }
@@ -459,21 +495,41 @@ impl Wallet {
         trust: &TrustList,
         at: u64,
     ) -> Result<VerifiedCredential> {
-        let verified = match credential::verify(credential, trust, at) {
+        match self.verify_held(credential, trust, at, &[])? {
+            Held::Typed(v) => Ok(v),
+            Held::Declared(_) => Err(credential::CredentialError::MalformedEncoding("kind").into()),
+        }
+    }
+
+    /// A credential of any kind checked at `at` (built in, or among `declared`: the verified
+    /// kind list's), bound to this device.
+    fn verify_held(
+        &self,
+        credential: &[u8],
+        trust: &TrustList,
+        at: u64,
+        declared: &[KindDeclaration],
+    ) -> Result<Held> {
+        let held = match credential::verify_any(credential, trust, at, declared) {
             // Just issued by a backend whose clock runs ahead of the phone's: accept within the
             // skew device requests are allowed too.
-            Err(credential::CredentialError::NotYetValid) => credential::verify(
+            Err(credential::CredentialError::NotYetValid) => credential::verify_any(
                 credential,
                 trust,
                 at.saturating_add(crate::api::MAX_SKEW_SECONDS),
+                declared,
             )?,
             other => other?,
         };
+        let holder_key = match &held {
+            Held::Typed(v) => &v.holder_key,
+            Held::Declared(d) => &d.holder_key,
+        };
         let device = self.device_public_key()?;
-        if !eid_crypto::ct_eq(&verified.holder_key, &device) {
+        if !eid_crypto::ct_eq(holder_key, &device) {
             return Err(credential::CredentialError::HolderKeyMissing.into());
         }
-        Ok(verified)
+        Ok(held)
     }
 
     /// Checks issuer credentials (signature, trust list, validity now, holder = this device,
@@ -626,6 +682,7 @@ impl Wallet {
             data_key::META_WRAPPED,
             data_key::META_BIOMETRIC,
             META_TRUST_LIST,
+            kinds::META_KINDS,
         ] {
             self.store.meta_delete(k)?;
         }

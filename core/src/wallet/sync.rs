@@ -298,6 +298,10 @@ impl Wallet {
             }) => {}
             Err(e) => return Err(e.into()),
         }
+        // The kinds the backend issues (docs/adr/0060), checked against this sync's trust list:
+        // one that does not verify, or older than the one held, fails the sync and nothing
+        // changes. A backend without a kind list (404) leaves what is held.
+        let declared = self.sync_kinds(client, &trust, &mut lists).await?;
         note(SyncStage::Documents);
         let signer = WalletSigner {
             wallet: self,
@@ -358,7 +362,7 @@ impl Wallet {
                 state.etag = etag;
             }
         }
-        let checked = super::CheckedBatch::of(self, &credentials, &dependants, &trust)?;
+        let checked = super::CheckedBatch::of(self, &credentials, &dependants, &trust, &declared)?;
         let new = checked.rows(&credentials);
         report.updated = new.len() as u64;
         report.removed = removed.len() as u64;

@@ -4535,6 +4535,9 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
      */
     func completeActivation(pending: PendingActivation, smsCode: String, chip: ChipRead, passcode: Passcode) async throws  -> Activation
     
+    /**
+     * One document of any kind (built in, or declared in the synced kind list).
+     */
     func document(id: String) throws  -> DocumentDetail
     
     /**
@@ -4543,7 +4546,8 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
     func documentCount() throws  -> UInt64
     
     /**
-     * The document's fields with their labels, in its kind's declaration order.
+     * The document's fields with their labels, in its kind's declaration order: any kind,
+     * one the app was built with or not.
      */
     func documentFields(id: String) throws  -> [LabelledField]
     
@@ -4554,6 +4558,12 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
     func isSetUp() throws  -> Bool
     
     func isUnlocked()  -> Bool
+    
+    /**
+     * A kind's declaration as JSON by machine name: a built-in kind's, or one from the
+     * backend's signed kind list synced by this wallet (docs/adr/0060); `None` if unknown.
+     */
+    func kindDeclarationJson(kind: String) throws  -> String?
     
     func lock() 
     
@@ -4913,6 +4923,9 @@ open func completeActivation(pending: PendingActivation, smsCode: String, chip: 
         )
 }
     
+    /**
+     * One document of any kind (built in, or declared in the synced kind list).
+     */
 open func document(id: String)throws  -> DocumentDetail  {
     return try  FfiConverterTypeDocumentDetail_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
         uniffiCallStatus in
@@ -4936,7 +4949,8 @@ open func documentCount()throws  -> UInt64  {
 }
     
     /**
-     * The document's fields with their labels, in its kind's declaration order.
+     * The document's fields with their labels, in its kind's declaration order: any kind,
+     * one the app was built with or not.
      */
 open func documentFields(id: String)throws  -> [LabelledField]  {
     return try  FfiConverterSequenceTypeLabelledField.lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
@@ -4980,6 +4994,20 @@ open func isUnlocked() -> Bool  {
         uniffiCallStatus in
     uniffi_eid_ffi_fn_method_wallethandle_is_unlocked(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A kind's declaration as JSON by machine name: a built-in kind's, or one from the
+     * backend's signed kind list synced by this wallet (docs/adr/0060); `None` if unknown.
+     */
+open func kindDeclarationJson(kind: String)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_wallethandle_kind_declaration_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(kind),uniffiCallStatus
     )
 })
 }
@@ -5832,7 +5860,13 @@ public func FfiConverterTypeDocumentDetail_lower(_ value: DocumentDetail) -> Rus
  */
 public struct DocumentInfo: Equatable, Hashable {
     public var id: String
-    public var kind: DocumentKind
+    /**
+     * The kind's machine name (`identity`, `driving_licence`, ... or a kind the app was not
+     * built with, declared in the backend's kind list: docs/adr/0060). Apps render every kind
+     * from its declaration (`WalletHandle.kind_declaration_json`, `document_fields`), never
+     * by switching on the name.
+     */
+    public var kind: String
     /**
      * Vietnamese title, e.g. "Thẻ căn cước".
      */
@@ -5847,7 +5881,13 @@ public struct DocumentInfo: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, kind: DocumentKind, 
+    public init(id: String, 
+        /**
+         * The kind's machine name (`identity`, `driving_licence`, ... or a kind the app was not
+         * built with, declared in the backend's kind list: docs/adr/0060). Apps render every kind
+         * from its declaration (`WalletHandle.kind_declaration_json`, `document_fields`), never
+         * by switching on the name.
+         */kind: String, 
         /**
          * Vietnamese title, e.g. "Thẻ căn cước".
          */title: String, holder: String, 
@@ -5880,7 +5920,7 @@ public struct FfiConverterTypeDocumentInfo: FfiConverterRustBuffer {
         return
             try DocumentInfo(
                 id: FfiConverterString.read(from: &buf), 
-                kind: FfiConverterTypeDocumentKind.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
                 title: FfiConverterString.read(from: &buf), 
                 holder: FfiConverterString.read(from: &buf), 
                 validUntil: FfiConverterOptionString.read(from: &buf), 
@@ -5891,7 +5931,7 @@ public struct FfiConverterTypeDocumentInfo: FfiConverterRustBuffer {
 
     public static func write(_ value: DocumentInfo, into buf: inout [UInt8]) {
         FfiConverterString.write(value.id, into: &buf)
-        FfiConverterTypeDocumentKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
         FfiConverterString.write(value.title, into: &buf)
         FfiConverterString.write(value.holder, into: &buf)
         FfiConverterOptionString.write(value.validUntil, into: &buf)
@@ -8141,162 +8181,14 @@ public func FfiConverterTypeConsent_lower(_ value: Consent) -> RustBuffer {
 
 
 
-/**
- * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
- * registration, vaccination record, judicial record extract, birth certificate, marriage
- * certificate, social insurance book, residence information, tax information, e-health book.
- * Apps render every kind from its
- * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
- */
-
-public enum DocumentKind: Equatable, Hashable {
-    
-    case identity
-    case drivingLicence
-    case healthInsurance
-    case healthRecord
-    case vehicleRegistration
-    case vaccination
-    case judicialRecord
-    case birthCertificate
-    case marriageCertificate
-    case socialInsuranceBook
-    case residence
-    case taxInfo
-    case eHealthBook
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension DocumentKind: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeDocumentKind: FfiConverterRustBuffer {
-    typealias SwiftType = DocumentKind
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DocumentKind {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .identity
-        
-        case 2: return .drivingLicence
-        
-        case 3: return .healthInsurance
-        
-        case 4: return .healthRecord
-        
-        case 5: return .vehicleRegistration
-        
-        case 6: return .vaccination
-        
-        case 7: return .judicialRecord
-        
-        case 8: return .birthCertificate
-        
-        case 9: return .marriageCertificate
-        
-        case 10: return .socialInsuranceBook
-        
-        case 11: return .residence
-        
-        case 12: return .taxInfo
-        
-        case 13: return .eHealthBook
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: DocumentKind, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .identity:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .drivingLicence:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .healthInsurance:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .healthRecord:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .vehicleRegistration:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .vaccination:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .judicialRecord:
-            writeInt(&buf, Int32(7))
-        
-        
-        case .birthCertificate:
-            writeInt(&buf, Int32(8))
-        
-        
-        case .marriageCertificate:
-            writeInt(&buf, Int32(9))
-        
-        
-        case .socialInsuranceBook:
-            writeInt(&buf, Int32(10))
-        
-        
-        case .residence:
-            writeInt(&buf, Int32(11))
-        
-        
-        case .taxInfo:
-            writeInt(&buf, Int32(12))
-        
-        
-        case .eHealthBook:
-            writeInt(&buf, Int32(13))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDocumentKind_lift(_ buf: RustBuffer) throws -> DocumentKind {
-    return try FfiConverterTypeDocumentKind.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDocumentKind_lower(_ value: DocumentKind) -> RustBuffer {
-    return FfiConverterTypeDocumentKind.lower(value)
-}
-
-
-
 
 public enum DocumentStatus: Equatable, Hashable {
     
     case valid
     case expired
     case notYetValid
+    case suspended
+    case revoked
 
 
 
@@ -8324,6 +8216,10 @@ public struct FfiConverterTypeDocumentStatus: FfiConverterRustBuffer {
         
         case 3: return .notYetValid
         
+        case 4: return .suspended
+        
+        case 5: return .revoked
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -8342,6 +8238,14 @@ public struct FfiConverterTypeDocumentStatus: FfiConverterRustBuffer {
         
         case .notYetValid:
             writeInt(&buf, Int32(3))
+        
+        
+        case .suspended:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .revoked:
+            writeInt(&buf, Int32(5))
         
         }
     }
@@ -11124,14 +11028,16 @@ public func verdictReasonMessage(reason: VerdictReason) -> String  {
 })
 }
 /**
- * The declaration of a kind as JSON: machine name, labels, fields in display order with types,
- * labels and rules, issuing authority, summary, profile disclosures (docs/adr/0038).
+ * The declaration of a kind built into this library, by machine name, as JSON: labels,
+ * fields in display order with types, labels and rules, issuing authority, summary, profile
+ * disclosures (docs/adr/0038). `None` for a kind the library was not built with: the wallet
+ * knows those from its synced kind list (`WalletHandle.kind_declaration_json`).
  */
-public func kindDeclarationJson(kind: DocumentKind) -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
+public func kindDeclarationJson(kind: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_eid_ffi_fn_func_kind_declaration_json(
-        FfiConverterTypeDocumentKind_lower(kind),uniffiCallStatus
+        FfiConverterString.lower(kind),uniffiCallStatus
     )
 })
 }
@@ -11179,7 +11085,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_func_kind_declaration_json() != 31966) {
+    if (uniffi_eid_ffi_checksum_func_kind_declaration_json() != 14131) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_kind_declarations_json() != 58627) {
@@ -11368,13 +11274,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() != 40045) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_wallethandle_document() != 26390) {
+    if (uniffi_eid_ffi_checksum_method_wallethandle_document() != 39427) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_document_count() != 36427) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_wallethandle_document_fields() != 57681) {
+    if (uniffi_eid_ffi_checksum_method_wallethandle_document_fields() != 33032) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_documents() != 22051) {
@@ -11387,6 +11293,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_is_unlocked() != 45232) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_kind_declaration_json() != 9764) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_lock() != 53086) {

@@ -174,10 +174,10 @@ final class WalletJourneyTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(report.updated, 4, "documents synced: \(report)")
         XCTAssertEqual(steps.steps.all, [.trustList, .statusList, .documents, .applying, .done])
         let docs = try wallet.documents()
-        let kinds: Set<DocumentKind> = [.identity, .drivingLicence, .healthInsurance, .healthRecord]
+        let kinds: Set<String> = ["identity", "driving_licence", "health_insurance", "health_record"]
         XCTAssertEqual(Set(docs.map(\.kind)), kinds)
         XCTAssertTrue(docs.allSatisfy { $0.status == .valid })
-        let identityId = try XCTUnwrap(docs.first { $0.kind == .identity }).id
+        let identityId = try XCTUnwrap(docs.first { $0.kind == "identity" }).id
         XCTAssertTrue(try wallet.document(id: identityId).fieldsJson.contains(citizen.idNumber))
         XCTAssertNil(try wallet.syncStatus().lastError)
     }

@@ -88,10 +88,31 @@ fn serve_with_signer(
     dir: Option<tempfile::TempDir>,
     signer: &eid_backend::signing::SignerChoice,
 ) -> Backend {
-    let config = Config {
+    serve_config(url, dir, signer, |c| c)
+}
+
+/// The backend on a temporary SQLite database with its configuration changed by `change`.
+pub fn backend_with(change: impl FnOnce(Config) -> Config) -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("backend.db").display());
+    serve_config(
+        url,
+        Some(dir),
+        &eid_backend::signing::SignerChoice::Software,
+        change,
+    )
+}
+
+fn serve_config(
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    signer: &eid_backend::signing::SignerChoice,
+    change: impl FnOnce(Config) -> Config,
+) -> Backend {
+    let config = change(Config {
         admin_token: Some(ADMIN_TOKEN.into()),
         ..Config::development(url)
-    };
+    });
     let app = block_on(App::open_with_signer(config, signer))
         .unwrap()
         .unwrap();

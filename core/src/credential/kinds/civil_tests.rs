@@ -413,6 +413,22 @@ fn residence_temporary_term_and_address() {
             ))
         );
     }
+    // At most 2 years per registration (Law on Residence 2020, art. 27(3)): the same day two
+    // years after the start is the last allowed.
+    assert_eq!(
+        check(RESIDENCE, |d| d["temporary"]["valid_until"] =
+            json!("2027-01-06")),
+        Ok(())
+    );
+    for bad in ["2027-01-07", "2028-01-06"] {
+        assert_eq!(
+            check(RESIDENCE, |d| d["temporary"]["valid_until"] = json!(bad)),
+            Err((
+                "temporary.valid_until".into(),
+                "more than 2 years after the start date".into()
+            ))
+        );
+    }
     // A temporary residence needs its end date.
     assert_eq!(
         check(RESIDENCE, |d| {

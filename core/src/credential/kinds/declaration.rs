@@ -139,6 +139,10 @@ pub enum Rule {
     /// as for `after`; a birthday counts from its day, 29 February from 1 March in common
     /// years). Skipped when that date is absent. E.g. the legal age at a registration.
     AgeAt { field: String, years: u16 },
+    /// Date (the end of a term): at most `years` years after the date in `field` (looked up as
+    /// for `after`; the same day `years` later is the last allowed, 29 February counting as 28
+    /// February). Skipped when that date is absent. E.g. a temporary residence's legal maximum.
+    WithinYears { field: String, years: u16 },
     /// Equal to the value at `path`, a dotted path from the document's top level (e.g. the tax
     /// identifier and the personal ID number). Skipped when that value is absent.
     SameAs { path: String },
@@ -320,6 +324,12 @@ pub(crate) mod build {
         }
         pub(crate) fn age_at(self, field: &str, years: u16) -> Self {
             self.rule(Rule::AgeAt {
+                field: field.into(),
+                years,
+            })
+        }
+        pub(crate) fn within_years(self, field: &str, years: u16) -> Self {
+            self.rule(Rule::WithinYears {
                 field: field.into(),
                 years,
             })

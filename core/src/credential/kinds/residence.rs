@@ -2,12 +2,16 @@
 //! an) from the national residence database, which replaced the paper household and
 //! temporary-residence books (Law on Residence 2020). The permanent residence, and a temporary
 //! residence with its start and end (art. 27: registered for a term; the end strictly after the
-//! start). Addresses in the two-level administration since 1 July 2025: the house and street or
+//! start, and at most 2 years: art. 27(3)). Addresses in the two-level administration since 1 July 2025: the house and street or
 //! hamlet, the commune (xã, phường, đặc khu) and the province. Declared only: no typed model
 //! (ADR 0043, 0047).
 
 use super::declaration::build::*;
 use super::declaration::{FieldDeclaration, FieldType, KindDeclaration, SummaryDeclaration};
+
+/// The longest term of one temporary residence registration (Law on Residence 2020, art.
+/// 27(3): "thời hạn tạm trú tối đa là 02 năm", renewable).
+const TEMPORARY_RESIDENCE_MAX_YEARS: u16 = 2;
 
 /// An address, every part non-blank.
 fn address() -> FieldType {
@@ -55,7 +59,8 @@ pub(crate) fn declaration() -> KindDeclaration {
             field("start_date", "Tạm trú từ ngày", "From", FieldType::Date)
                 .after("date_of_birth", false),
             field("valid_until", "Tạm trú đến ngày", "Until", FieldType::Date)
-                .after("start_date", true),
+                .after("start_date", true)
+                .within_years("start_date", TEMPORARY_RESIDENCE_MAX_YEARS),
         ],
     };
     KindDeclaration {

@@ -162,6 +162,20 @@ fn check_rule(
                 Ok(())
             }
         }
+        Rule::WithinYears { field, years } => {
+            let this = date_of(object, name);
+            let (Some(end), Some(start)) = (this, sibling_or_root(object, root, field)) else {
+                return Ok(());
+            };
+            if end > start.plus_years(*years) {
+                fail(format!(
+                    "more than {years} years after the {}",
+                    field.replace('_', " ")
+                ))
+            } else {
+                Ok(())
+            }
+        }
         Rule::SameAs { path: other } => match at_path(root, other) {
             Some(o) if o != value => fail(format!("must equal {}", other.replace('_', " "))),
             _ => Ok(()),

@@ -142,7 +142,7 @@ fn fields(
                     };
                     f.ty == FieldType::Date && (date(list) || date(root))
                 }
-                Rule::AgeAt { field, .. } => {
+                Rule::AgeAt { field, .. } | Rule::WithinYears { field, .. } => {
                     let date = |fs: &[FieldDeclaration]| {
                         fs.iter().any(|g| {
                             g.name == *field && g.ty == FieldType::Date && g.name != f.name

@@ -1082,6 +1082,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_is_unlocked(
     ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_kind_declaration_json(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_lock(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote(
@@ -1398,6 +1400,8 @@ internal object UniffiLib {
     ): Byte
     external fun uniffi_eid_ffi_fn_method_wallethandle_is_unlocked(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_eid_ffi_fn_method_wallethandle_kind_declaration_json(`ptr`: Long,`kind`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_method_wallethandle_lock(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote(`ptr`: Long,
@@ -1575,7 +1579,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() and 0xFFFF) != 48933) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_func_kind_declaration_json() and 0xFFFF) != 31966) {
+    if ((lib.uniffi_eid_ffi_checksum_func_kind_declaration_json() and 0xFFFF) != 14131) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_func_kind_declarations_json() and 0xFFFF) != 58627) {
@@ -1764,13 +1768,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() and 0xFFFF) != 40045) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_document() and 0xFFFF) != 26390) {
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_document() and 0xFFFF) != 39427) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_document_count() and 0xFFFF) != 36427) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_document_fields() and 0xFFFF) != 57681) {
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_document_fields() and 0xFFFF) != 33032) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_documents() and 0xFFFF) != 22051) {
@@ -1783,6 +1787,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_is_unlocked() and 0xFFFF) != 45232) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_kind_declaration_json() and 0xFFFF) != 9764) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_lock() and 0xFFFF) != 53086) {
@@ -8494,6 +8501,9 @@ public interface WalletHandleInterface {
      */
     suspend fun `completeActivation`(`pending`: PendingActivation, `smsCode`: kotlin.String, `chip`: ChipRead, `passcode`: Passcode): Activation
     
+    /**
+     * One document of any kind (built in, or declared in the synced kind list).
+     */
     fun `document`(`id`: kotlin.String): DocumentDetail
     
     /**
@@ -8502,7 +8512,8 @@ public interface WalletHandleInterface {
     fun `documentCount`(): kotlin.ULong
     
     /**
-     * The document's fields with their labels, in its kind's declaration order.
+     * The document's fields with their labels, in its kind's declaration order: any kind,
+     * one the app was built with or not.
      */
     fun `documentFields`(`id`: kotlin.String): List<LabelledField>
     
@@ -8513,6 +8524,12 @@ public interface WalletHandleInterface {
     fun `isSetUp`(): kotlin.Boolean
     
     fun `isUnlocked`(): kotlin.Boolean
+    
+    /**
+     * A kind's declaration as JSON by machine name: a built-in kind's, or one from the
+     * backend's signed kind list synced by this wallet (docs/adr/0060); `None` if unknown.
+     */
+    fun `kindDeclarationJson`(`kind`: kotlin.String): kotlin.String?
     
     fun `lock`()
     
@@ -8990,6 +9007,9 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
     }
 
     
+    /**
+     * One document of any kind (built in, or declared in the synced kind list).
+     */
     @Throws(EidException::class)override fun `document`(`id`: kotlin.String): DocumentDetail {
             return FfiConverterTypeDocumentDetail.lift(
     callWithHandle {
@@ -9023,7 +9043,8 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
 
     
     /**
-     * The document's fields with their labels, in its kind's declaration order.
+     * The document's fields with their labels, in its kind's declaration order: any kind,
+     * one the app was built with or not.
      */
     @Throws(EidException::class)override fun `documentFields`(`id`: kotlin.String): List<LabelledField> {
             return FfiConverterSequenceTypeLabelledField.lift(
@@ -9088,6 +9109,25 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
     UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_is_unlocked(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A kind's declaration as JSON by machine name: a built-in kind's, or one from the
+     * backend's signed kind list synced by this wallet (docs/adr/0060); `None` if unknown.
+     */
+    @Throws(EidException::class)override fun `kindDeclarationJson`(`kind`: kotlin.String): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_kind_declaration_json(
+        it,
+        
+        FfiConverterString.lower(`kind`),_status)
 }
     }
     )
@@ -9881,7 +9921,13 @@ public object FfiConverterTypeDocumentDetail: FfiConverterRustBuffer<DocumentDet
 data class DocumentInfo (
     var `id`: kotlin.String
     , 
-    var `kind`: DocumentKind
+    /**
+     * The kind's machine name (`identity`, `driving_licence`, ... or a kind the app was not
+     * built with, declared in the backend's kind list: docs/adr/0060). Apps render every kind
+     * from its declaration (`WalletHandle.kind_declaration_json`, `document_fields`), never
+     * by switching on the name.
+     */
+    var `kind`: kotlin.String
     , 
     /**
      * Vietnamese title, e.g. "Thẻ căn cước".
@@ -9915,7 +9961,7 @@ public object FfiConverterTypeDocumentInfo: FfiConverterRustBuffer<DocumentInfo>
     override fun read(buf: ByteBuffer): DocumentInfo {
         return DocumentInfo(
             FfiConverterString.read(buf),
-            FfiConverterTypeDocumentKind.read(buf),
+            FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
@@ -9926,7 +9972,7 @@ public object FfiConverterTypeDocumentInfo: FfiConverterRustBuffer<DocumentInfo>
 
     override fun allocationSize(value: DocumentInfo) = (
             FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterTypeDocumentKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`kind`) +
             FfiConverterString.allocationSize(value.`title`) +
             FfiConverterString.allocationSize(value.`holder`) +
             FfiConverterOptionalString.allocationSize(value.`validUntil`) +
@@ -9936,7 +9982,7 @@ public object FfiConverterTypeDocumentInfo: FfiConverterRustBuffer<DocumentInfo>
 
     override fun write(value: DocumentInfo, buf: ByteBuffer) {
             FfiConverterString.write(value.`id`, buf)
-            FfiConverterTypeDocumentKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`kind`, buf)
             FfiConverterString.write(value.`title`, buf)
             FfiConverterString.write(value.`holder`, buf)
             FfiConverterOptionalString.write(value.`validUntil`, buf)
@@ -11692,64 +11738,14 @@ public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
 
 
 
-/**
- * CCCD, driving licence (GPLX), health insurance card (BHYT), health record, vehicle
- * registration, vaccination record, judicial record extract, birth certificate, marriage
- * certificate, social insurance book, residence information, tax information, e-health book.
- * Apps render every kind from its
- * declaration (`kind_declaration_json`, `WalletHandle.document_fields`), not from this enum.
- */
-
-enum class DocumentKind {
-    
-    IDENTITY,
-    DRIVING_LICENCE,
-    HEALTH_INSURANCE,
-    HEALTH_RECORD,
-    VEHICLE_REGISTRATION,
-    VACCINATION,
-    JUDICIAL_RECORD,
-    BIRTH_CERTIFICATE,
-    MARRIAGE_CERTIFICATE,
-    SOCIAL_INSURANCE_BOOK,
-    RESIDENCE,
-    TAX_INFO,
-    E_HEALTH_BOOK;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeDocumentKind: FfiConverterRustBuffer<DocumentKind> {
-    override fun read(buf: ByteBuffer) = try {
-        DocumentKind.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: DocumentKind) = 4UL
-
-    override fun write(value: DocumentKind, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
 
 enum class DocumentStatus {
     
     VALID,
     EXPIRED,
-    NOT_YET_VALID;
+    NOT_YET_VALID,
+    SUSPENDED,
+    REVOKED;
 
     
 
@@ -14701,15 +14697,17 @@ public typealias FfiConverterTypeQrDate = FfiConverterString
     
 
         /**
-         * The declaration of a kind as JSON: machine name, labels, fields in display order with types,
-         * labels and rules, issuing authority, summary, profile disclosures (docs/adr/0038).
-         */ fun `kindDeclarationJson`(`kind`: DocumentKind): kotlin.String {
-            return FfiConverterString.lift(
+         * The declaration of a kind built into this library, by machine name, as JSON: labels,
+         * fields in display order with types, labels and rules, issuing authority, summary, profile
+         * disclosures (docs/adr/0038). `None` for a kind the library was not built with: the wallet
+         * knows those from its synced kind list (`WalletHandle.kind_declaration_json`).
+         */ fun `kindDeclarationJson`(`kind`: kotlin.String): kotlin.String? {
+            return FfiConverterOptionalString.lift(
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_eid_ffi_fn_func_kind_declaration_json(
     
         
-        FfiConverterTypeDocumentKind.lower(`kind`),_status)
+        FfiConverterString.lower(`kind`),_status)
 }
     )
     }
