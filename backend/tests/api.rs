@@ -1050,7 +1050,11 @@ fn hub_samples() -> Vec<(&'static str, serde_json::Value)> {
             v(serde_json::to_value(KindListDocument {
                 list: eid_core::verify::KIND_LIST_URI.into(),
                 issued_at: 1,
-                kinds: vec![eid_core::credential::DocumentKind::Residence.declaration().to_json()],
+                kinds: vec![
+                    eid_core::credential::DocumentKind::Residence
+                        .declaration()
+                        .to_json(),
+                ],
             })),
         ),
         (

@@ -468,9 +468,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
                                 let a = activate_wallet(&api, c)?;
                                 let mut held = Vec::new();
                                 for _ in 0..args.rounds.max(1) {
-                                    block_on(a.wallet.sync(&api, None, Some(&pass)))??;
+                                    let report = block_on(a.wallet.sync(&api, None, Some(&pass)))??;
                                     while let Some(h) = a.wallet.take_sdjwt(PID_VCT)? {
                                         held.push(h);
+                                    }
+                                    if held.is_empty() {
+                                        // Said, not hidden: such a wallet makes no login.
+                                        eprintln!(
+                                            "load-hub: a wallet got no SD-JWT VC: {}",
+                                            report.presentation_error.as_deref().unwrap_or("-")
+                                        );
                                     }
                                 }
                                 Ok((a, held))
