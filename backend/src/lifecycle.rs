@@ -3,7 +3,11 @@
 //!
 //! - `licence_points`: points deducted from the driving licence (never below 0);
 //! - `bhyt_renew`: the health insurance card renewed to a new end date;
-//! - `licence_suspend`: the licence taken away (tước GPLX) until a date.
+//! - `licence_suspend`: the licence taken away (tước GPLX) until a date;
+//! - `record_update`: a new entry from the authority's own systems in a vaccination record (a
+//!   dose given at a clinic) or residence information (a new address), merged exactly as a
+//!   verified citizen submission is (`apply_proposal`, docs/adr/0057) and checked by the kind's
+//!   declaration.
 //!
 //! A change of content re-signs the registry record and re-issues the citizen's credentials of
 //! that kind on every active device (`issue::renew`: the old one becomes a tombstone, revoked),
@@ -14,7 +18,7 @@
 //! no personal data is logged.
 
 use crate::coherence::{self, Change};
-use crate::error::{ApiFailure, Error};
+use crate::error::{ApiFailure, Error, invalid_detail};
 use crate::http::{Answer, parse};
 use crate::issue;
 use crate::presentation::require_admin;
@@ -25,7 +29,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use eid_core::api::ErrorCode;
-use eid_core::credential::{Date, Document, DocumentKind};
+use eid_core::credential::{CITIZEN_ENTERED, Date, Document, DocumentKind, apply_proposal};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::sync::Arc;
@@ -53,6 +57,14 @@ pub enum RegistryChange {
         /// ISO date: the card's new end of validity.
         valid_until: String,
     },
+    RecordUpdate {
+        id_number: String,
+        /// `vaccination` or `residence` (the kinds `apply_proposal` merges).
+        kind: String,
+        /// The fields to merge, as a citizen's proposal carries them (`{"doses": [..]}`).
+        fields: serde_json::Value,
+        reason: String,
+    },
 }
 
 impl RegistryChange {
@@ -60,17 +72,23 @@ impl RegistryChange {
         match self {
             RegistryChange::LicencePoints { id_number, .. }
             | RegistryChange::LicenceSuspend { id_number, .. }
-            | RegistryChange::BhytRenew { id_number, .. } => id_number,
+            | RegistryChange::BhytRenew { id_number, .. }
+            | RegistryChange::RecordUpdate { id_number, .. } => id_number,
         }
     }
 
-    fn kind(&self) -> DocumentKind {
-        match self {
+    fn kind(&self) -> Result<DocumentKind, ApiFailure> {
+        Ok(match self {
             RegistryChange::LicencePoints { .. } | RegistryChange::LicenceSuspend { .. } => {
                 DocumentKind::DrivingLicence
             }
             RegistryChange::BhytRenew { .. } => DocumentKind::HealthInsurance,
-        }
+            RegistryChange::RecordUpdate { kind, .. } => DocumentKind::parse(kind)
+                .filter(|k| CITIZEN_ENTERED.contains(k))
+                .ok_or(ApiFailure::invalid(
+                    "record_update takes a vaccination or residence record",
+                ))?,
+        })
     }
 
     fn type_name(&self) -> &'static str {
@@ -78,13 +96,15 @@ impl RegistryChange {
             RegistryChange::LicencePoints { .. } => "licence_points",
             RegistryChange::LicenceSuspend { .. } => "licence_suspend",
             RegistryChange::BhytRenew { .. } => "bhyt_renew",
+            RegistryChange::RecordUpdate { .. } => "record_update",
         }
     }
 
     fn reason(&self) -> &str {
         match self {
             RegistryChange::LicencePoints { reason, .. }
-            | RegistryChange::LicenceSuspend { reason, .. } => reason,
+            | RegistryChange::LicenceSuspend { reason, .. }
+            | RegistryChange::RecordUpdate { reason, .. } => reason,
             RegistryChange::BhytRenew { .. } => "renewal",
         }
     }
@@ -115,7 +135,8 @@ fn date(s: &str) -> Result<Date, ApiFailure> {
     Date::parse_iso(s).ok_or_else(|| ApiFailure::invalid("a date is not an ISO date"))
 }
 
-/// The document with `change` applied (content changes only).
+/// The document with `change` applied (content changes of a fixed shape; `record_update` is
+/// merged by `apply_proposal`).
 fn apply(change: &RegistryChange, doc: Document) -> Result<Document, ApiFailure> {
     match (change, doc) {
         (RegistryChange::LicencePoints { deduct, .. }, Document::DrivingLicence(mut l)) => {
@@ -149,7 +170,7 @@ async fn change_inner(
     if change.reason().trim().is_empty() || change.reason().len() > 500 {
         return Err(ApiFailure::invalid("reason must be 1 to 500 characters"));
     }
-    let kind = change.kind();
+    let kind = change.kind()?;
     let id_number = change.id_number();
     let now = state.now();
     let now_i64 = state.now_i64();
@@ -211,7 +232,23 @@ async fn change_inner(
         });
     }
 
-    let doc = apply(&change, state.keys.open_record(&record, now)?)?;
+    let current = state.keys.open_record(&record, now)?;
+    let doc = match &change {
+        RegistryChange::RecordUpdate {
+            id_number, fields, ..
+        } => match apply_proposal(
+            kind,
+            Some(&current),
+            fields,
+            id_number,
+            Date::from_unix(now),
+        ) {
+            Ok(doc) => doc,
+            // The field path and the rule, never a value (nothing is written: `w` rolls back).
+            Err(e) => return Ok(invalid_detail(format!("the change cannot be merged: {e}"))),
+        },
+        _ => apply(&change, current)?,
+    };
     doc.validate()
         .map_err(|_| ApiFailure::invalid("the changed document breaks its kind's rules"))?;
     let signed = registry::sign_record(&doc, state.keys.issuer_at(kind, now)?, now)?;

@@ -180,3 +180,101 @@ async fn admin_changes_reissue_and_suspend() {
         }
     }
 }
+
+/// `record_update` (docs/adr/0056, merged as docs/adr/0057's proposals): the health authority
+/// records a dose given at a clinic and the police a new temporary address; each held credential
+/// is re-issued with the entry, the old one revoked. A dose breaking the declaration is refused
+/// naming the field (nothing changes), as is a kind that is not merged this way.
+#[tokio::test]
+async fn authority_record_updates_add_a_dose_and_an_address() {
+    for h in harnesses().await {
+        let db = h.db;
+        let c = citizen(1);
+        let device = h.activate(&c).await;
+        let first = page(&h, &device, None).await;
+        let today = eid_core::credential::Date::from_unix(h.app.clock().now());
+        let before = verified(&h, &first, DocumentKind::Vaccination).await;
+        let doses = before.document.fields_json()["doses"]
+            .as_array()
+            .unwrap()
+            .len();
+
+        let dose = |date: String| {
+            serde_json::json!({"type": "record_update", "id_number": c.id_number,
+                "kind": "vaccination", "reason": "Tiêm tại trạm y tế phường",
+                "fields": {"doses": [{"vaccine": "213", "dose_number": 9, "date": date,
+                    "facility": "Trạm y tế phường Ba Đình"}]}})
+        };
+        // A dose in the future breaks the declaration: refused, naming the field.
+        let r = change(&h, dose("2999-01-01".into()), Some(ADMIN_TOKEN)).await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest, "{db}");
+        let message = String::from_utf8_lossy(&r.body).into_owned();
+        assert!(message.contains("doses"), "{db}: {message}");
+        assert!(
+            page(&h, &device, Some(&first.cursor))
+                .await
+                .documents
+                .is_empty(),
+            "{db}: nothing re-issued"
+        );
+
+        let r = change(&h, dose(today.to_string()), Some(ADMIN_TOKEN)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{db}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let answer: serde_json::Value = r.json();
+        assert_eq!(
+            (answer["type"].as_str(), answer["reissued"].as_u64()),
+            (Some("record_update"), Some(1)),
+            "{db}"
+        );
+        let next = page(&h, &device, Some(&first.cursor)).await;
+        assert_eq!(next.removed, vec![before.id.clone()], "{db}");
+        let after = verified(&h, &next, DocumentKind::Vaccination).await;
+        let fields = after.document.fields_json();
+        assert_eq!(fields["doses"].as_array().unwrap().len(), doses + 1, "{db}");
+        assert_eq!(
+            fields["as_of"],
+            today.to_string(),
+            "{db}: the authority's date"
+        );
+        let (revoked, _) = status_bits(&h).await;
+        assert!(bit(&revoked, before.status.index), "{db}");
+
+        // A new temporary address, registered by the police.
+        let home = verified(&h, &first, DocumentKind::Residence).await;
+        let r = change(
+            &h,
+            serde_json::json!({"type": "record_update", "id_number": c.id_number,
+                "kind": "residence", "reason": "Đăng ký tạm trú",
+                "fields": {"temporary": {"address": {"street": "Số 5 ngõ 12 Trần Phú",
+                    "commune": "Phường Ba Đình", "province": "Thành phố Hà Nội"},
+                    "start_date": today.to_string(),
+                    "valid_until": today.plus_years(1).to_string()}}}),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{db}");
+        let last = page(&h, &device, Some(&next.cursor)).await;
+        assert_eq!(last.removed, vec![home.id.clone()], "{db}");
+        let moved = verified(&h, &last, DocumentKind::Residence).await;
+        assert_eq!(
+            moved.document.fields_json()["temporary"]["address"]["street"],
+            "Số 5 ngõ 12 Trần Phú",
+            "{db}"
+        );
+
+        // Only the kinds merged this way.
+        let r = change(
+            &h,
+            serde_json::json!({"type": "record_update", "id_number": c.id_number,
+                "kind": "driving_licence", "reason": "x", "fields": {"points": 1}}),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(r.error(), ErrorCode::InvalidRequest, "{db}");
+    }
+}
