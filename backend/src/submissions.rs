@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use eid_core::api::{
     AttachmentInfo, B64, ErrorCode, QueuedSubmission, SubmissionAttachment, SubmissionDecided,
     SubmissionDecision, SubmissionDetail, SubmissionInfo, SubmissionList, SubmissionQueue,
-    SubmissionRequest, SubmissionState, attachment_refusal,
+    SubmissionRequest, SubmissionState, attachment_refusal, consent_action, submission_digest,
 };
 use eid_core::credential::{Date, Document, DocumentKind, ProposalError, apply_proposal};
 use sha2::{Digest, Sha256};
@@ -142,6 +142,21 @@ async fn submit_inner(
     if let Some(why) = attachment_refusal(&req.attachments) {
         return Ok(invalid_detail(why));
     }
+    // Filed in the citizen's name: their consent over this exact request, not the device key
+    // alone (docs/adr/0057). Checked before anything is written or looked up.
+    crate::consent::check(
+        state,
+        device,
+        req.consent.as_ref(),
+        consent_action::SUBMISSION,
+        &submission_digest(
+            &req.client_request_id,
+            &req.kind,
+            &req.fields,
+            &req.attachments,
+        ),
+    )
+    .await?;
     let digest = hex::encode(Sha256::digest(
         serde_json::to_vec(&(&req.kind, &req.fields, &req.attachments))
             .map_err(|_| ApiFailure::invalid("the body does not parse"))?,

@@ -642,6 +642,7 @@ fn submission_samples() -> Vec<(&'static str, serde_json::Value)> {
                 kind: "vaccination".into(),
                 fields: serde_json::json!({}),
                 attachments: vec![attachment.clone()],
+                consent: Some(proof()),
             })),
         ),
         ("SubmissionAttachment", v(serde_json::to_value(&attachment))),

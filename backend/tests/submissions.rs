@@ -15,7 +15,8 @@ use common::{ADMIN_TOKEN, DeviceKey, Harness, Reply, citizen, harnesses};
 use eid_core::api::{
     B64, DocumentsPage, ErrorBody, ErrorCode, MAX_ATTACHMENT_BYTES, SubmissionAttachment,
     SubmissionDecided, SubmissionDetail, SubmissionInfo, SubmissionList, SubmissionQueue,
-    SubmissionRequest, SubmissionState, TrustListResponse, paths,
+    SubmissionRequest, SubmissionState, TrustListResponse, consent_action, paths,
+    submission_digest,
 };
 use eid_core::credential::{Date, DocumentKind, TrustList, VerifiedCredential};
 use serde_json::json;
@@ -27,13 +28,13 @@ fn jpeg(len: usize) -> Vec<u8> {
     b
 }
 
-fn request(
+fn draft(
     key: &str,
     kind: &str,
     fields: serde_json::Value,
     files: Vec<(&str, Vec<u8>)>,
-) -> Vec<u8> {
-    serde_json::to_vec(&SubmissionRequest {
+) -> SubmissionRequest {
+    SubmissionRequest {
         client_request_id: key.to_owned(),
         kind: kind.to_owned(),
         fields,
@@ -44,8 +45,20 @@ fn request(
                 content: B64(b),
             })
             .collect(),
-    })
-    .unwrap()
+        consent: None,
+    }
+}
+
+/// The body of `r` without the citizen's consent.
+fn bare(r: &SubmissionRequest) -> Vec<u8> {
+    serde_json::to_vec(r).unwrap()
+}
+
+/// The body of `r` with the citizen's consent over it.
+async fn consented(h: &Harness, d: &DeviceKey, mut r: SubmissionRequest) -> Vec<u8> {
+    let digest = submission_digest(&r.client_request_id, &r.kind, &r.fields, &r.attachments);
+    r.consent = Some(h.consent(d, consent_action::SUBMISSION, &digest).await);
+    bare(&r)
 }
 
 async fn submit(h: &Harness, d: &DeviceKey, body: Vec<u8>) -> Reply {
@@ -158,7 +171,12 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         // Refused by the declaration: the field and the rule are named.
         let mut bad = dose.clone();
         bad["doses"][0]["dose_number"] = json!(11);
-        let r = submit(&h, &device, request("k-bad", "vaccination", bad, vec![])).await;
+        let r = submit(
+            &h,
+            &device,
+            consented(&h, &device, draft("k-bad", "vaccination", bad, vec![])).await,
+        )
+        .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}");
         let m = message(&r);
         assert!(
@@ -168,14 +186,19 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         let r = submit(
             &h,
             &device,
-            request("k-unknown", "passport", json!({"a": 1}), vec![]),
+            bare(&draft("k-unknown", "passport", json!({"a": 1}), vec![])),
         )
         .await;
         assert_eq!(message(&r), "unknown document kind", "{db}");
         let r = submit(
             &h,
             &device,
-            request("k-judicial", "judicial_record", json!({"form": 1}), vec![]),
+            consented(
+                &h,
+                &device,
+                draft("k-judicial", "judicial_record", json!({"form": 1}), vec![]),
+            )
+            .await,
         )
         .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}");
@@ -186,12 +209,12 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         let r = submit(
             &h,
             &device,
-            request(
+            bare(&draft(
                 "k-big",
                 "vaccination",
                 dose.clone(),
                 vec![("image/jpeg", big)],
-            ),
+            )),
         )
         .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}");
@@ -203,7 +226,7 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         let r = submit(
             &h,
             &device,
-            request(
+            bare(&draft(
                 "k-type",
                 "vaccination",
                 dose.clone(),
@@ -211,19 +234,19 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
                     ("image/jpeg", jpeg(10)),
                     ("image/jpeg", b"%PDF-1.7 ...".to_vec()),
                 ],
-            ),
+            )),
         )
         .await;
         assert_eq!(message(&r), "attachment 2 is not a image/jpeg file", "{db}");
         let r = submit(
             &h,
             &device,
-            request(
+            bare(&draft(
                 "k-many",
                 "vaccination",
                 dose.clone(),
                 vec![("image/jpeg", jpeg(10)); 5],
-            ),
+            )),
         )
         .await;
         assert_eq!(message(&r), "at most 4 attachments per submission", "{db}");
@@ -243,12 +266,38 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
 
         // Accepted, for the health authority; the same key again is the same submission.
         let certificate = jpeg(200_000);
-        let body = request(
+        let body = draft(
             "k-vacc",
             "vaccination",
             dose.clone(),
             vec![("image/jpeg", certificate.clone())],
         );
+        // The device key alone files nothing in the citizen's name: no consent, or a consent
+        // to other fields, is refused (docs/adr/0057).
+        // (Each with a key of its own: a refusal is the answer its key keeps.)
+        let mut unconsented = body.clone();
+        unconsented.client_request_id = "k-vacc-0".into();
+        let r = submit(&h, &device, bare(&unconsented)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{db}");
+        assert_eq!(
+            r.json::<ErrorBody>().error.code,
+            ErrorCode::ConsentRequired,
+            "{db}"
+        );
+        let mut other_fields = body.clone();
+        other_fields.client_request_id = "k-vacc-2".into();
+        let digest = submission_digest("k-vacc-2", "vaccination", &json!({"doses": []}), &[]);
+        other_fields.consent = Some(
+            h.consent(&device, consent_action::SUBMISSION, &digest)
+                .await,
+        );
+        let r = submit(&h, &device, bare(&other_fields)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{db}");
+        assert!(
+            mine(&h, &device).await.is_empty(),
+            "{db}: nothing was filed"
+        );
+        let body = consented(&h, &device, body).await;
         let r = submit(&h, &device, body.clone()).await;
         assert_eq!(
             r.status,
@@ -265,7 +314,12 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         assert_eq!(sent.fields, vec!["doses".to_owned()], "{db}");
         let again: SubmissionInfo = submit(&h, &device, body).await.json();
         assert_eq!(again.id, sent.id, "{db}: a retry is the same submission");
-        let other = request("k-vacc", "vaccination", json!({"doses": []}), vec![]);
+        let other = bare(&draft(
+            "k-vacc",
+            "vaccination",
+            json!({"doses": []}),
+            vec![],
+        ));
         assert_ne!(
             submit(&h, &device, other).await.status,
             StatusCode::OK,
@@ -280,7 +334,12 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         let r = submit(
             &h,
             &device,
-            request("k-res", "residence", residence.clone(), vec![]),
+            consented(
+                &h,
+                &device,
+                draft("k-res", "residence", residence.clone(), vec![]),
+            )
+            .await,
         )
         .await;
         assert_eq!(

@@ -574,6 +574,32 @@ pub struct SubmissionRequest {
     pub fields: serde_json::Value,
     #[serde(default)]
     pub attachments: Vec<SubmissionAttachment>,
+    /// The citizen's consent over [`submission_digest`] of this request (docs/adr/0057): a
+    /// submission files a change to the citizen's records in their name, so the device key
+    /// alone does not make one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentProof>,
+}
+
+/// Parameters of a citizen submission: its idempotency key, kind, fields (as compact JSON)
+/// and every attachment's media type and bytes, in order.
+pub fn submission_digest(
+    client_request_id: &str,
+    kind: &str,
+    fields: &serde_json::Value,
+    attachments: &[SubmissionAttachment],
+) -> [u8; 32] {
+    let fields = fields.to_string();
+    let mut parts: Vec<&[u8]> = vec![
+        client_request_id.as_bytes(),
+        kind.as_bytes(),
+        fields.as_bytes(),
+    ];
+    for a in attachments {
+        parts.push(a.media_type.as_bytes());
+        parts.push(&a.content.0);
+    }
+    sha256_parts(&parts)
 }
 
 impl std::fmt::Debug for SubmissionRequest {
@@ -1133,6 +1159,8 @@ pub mod consent_action {
     pub const PASSCODE_CHANGE: &str = "passcode_change";
     /// An answer to the backend's own "Log in with e-ID" hub (docs/adr/0058).
     pub const HUB_RESPONSE: &str = "hub_response";
+    /// A citizen submission of a record or a change (docs/adr/0057).
+    pub const SUBMISSION: &str = "submission";
 }
 
 /// The form field of an answer to the backend's own hub ([`paths::OIDC_RESPONSE`]) that carries
@@ -1331,6 +1359,7 @@ mod tests {
                 media_type: "image/png".into(),
                 content: B64(b"\x89PNG\r\n\x1a\nSECRET".to_vec()),
             }],
+            consent: None,
         };
         let text = format!("{request:?}");
         assert!(

@@ -37,6 +37,7 @@ fn today() -> Date {
 fn a_vaccination_given_abroad_is_verified_and_a_residence_rejected() {
     for (db, b) in common::backends() {
         let api = common::client(&b.url);
+        let pass = common::pass();
         let c = citizens::citizens().remove(0);
         let dir = tempfile::tempdir().unwrap();
         let w = common::wallet(dir.path());
@@ -66,10 +67,10 @@ fn a_vaccination_given_abroad_is_verified_and_a_residence_rejected() {
             content: B64([&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7u8; 5000]].concat()),
         };
 
-        // Refused by the wallet itself: the field and the rule, nothing sent.
+        // Refused by the wallet itself: the field and the rule, nothing sent (no consent asked).
         let mut bad = dose.clone();
         bad["doses"][0]["date"] = json!("2999-01-01");
-        let err = block_on(w.submit(&api, "vaccination", &bad, vec![]))
+        let err = block_on(w.submit(&api, "vaccination", &bad, vec![], &pass))
             .unwrap()
             .unwrap_err();
         assert!(
@@ -78,7 +79,7 @@ fn a_vaccination_given_abroad_is_verified_and_a_residence_rejected() {
         );
         // The backend down: said so, nothing changed.
         let down = common::client("http://127.0.0.1:9");
-        let err = block_on(w.submit(&down, "vaccination", &dose, vec![]))
+        let err = block_on(w.submit(&down, "vaccination", &dose, vec![], &pass))
             .unwrap()
             .unwrap_err();
         assert!(
@@ -90,7 +91,18 @@ fn a_vaccination_given_abroad_is_verified_and_a_residence_rejected() {
             "{db}"
         );
 
-        let sent = block_on(w.submit(&api, "vaccination", &dose, vec![photo.clone()]))
+        // A wrong passcode is no consent: nothing sent.
+        let wrong = eid_core::account::Passcode::new("000000").unwrap();
+        let err = block_on(w.submit(&api, "vaccination", &dose, vec![], &wrong))
+            .unwrap()
+            .unwrap_err();
+        assert!(err.to_string().contains("passcode"), "{db}: {err}");
+        assert!(
+            block_on(w.submissions(&api)).unwrap().unwrap().is_empty(),
+            "{db}"
+        );
+
+        let sent = block_on(w.submit(&api, "vaccination", &dose, vec![photo.clone()], &pass))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -101,7 +113,7 @@ fn a_vaccination_given_abroad_is_verified_and_a_residence_rejected() {
         let residence = json!({"temporary": {
             "address": {"street": "Số 5 ngõ 12 Trần Phú", "commune": "Phường Ba Đình", "province": "Thành phố Hà Nội"},
             "start_date": today().to_string(), "valid_until": today().plus_years(1).to_string()}});
-        let temp = block_on(w.submit(&api, "residence", &residence, vec![]))
+        let temp = block_on(w.submit(&api, "residence", &residence, vec![], &pass))
             .unwrap()
             .unwrap();
         assert_eq!(temp.authority, "police", "{db}");

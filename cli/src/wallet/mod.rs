@@ -177,7 +177,7 @@ pub fn run(args: WalletArgs) -> Result<ExitCode> {
         WalletCommand::Sdjwt(command) => sdjwt::run(&w, command),
         WalletCommand::Fhir(command) => fhir::run(&w, command),
         WalletCommand::Sign(sign) => signing::sign(&w, backend, &pass, &sign),
-        WalletCommand::Submit(s) => submit::submit(&w, backend, &s),
+        WalletCommand::Submit(s) => submit::submit(&w, &pass, backend, &s),
         WalletCommand::Submissions { json } => submit::submissions(&w, backend, json),
         WalletCommand::LockAccount => lock(&w, None, backend),
         WalletCommand::UnlockAccount => lock(&w, Some(&pass), backend),

@@ -6,6 +6,7 @@ use crate::context::{block_on, client};
 use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use eid_core::account::Passcode;
 use eid_core::api::{
     ATTACHMENT_MEDIA_TYPES, B64, MAX_ATTACHMENT_BYTES, SubmissionAttachment, SubmissionInfo,
 };
@@ -76,7 +77,13 @@ fn row(s: &SubmissionInfo) -> serde_json::Value {
     })
 }
 
-pub fn submit(w: &Wallet, backend: Option<&str>, args: &SubmitArgs) -> Result<ExitCode> {
+/// The submission, with the passcode given as the citizen's consent (docs/adr/0057).
+pub fn submit(
+    w: &Wallet,
+    pass: &Passcode,
+    backend: Option<&str>,
+    args: &SubmitArgs,
+) -> Result<ExitCode> {
     let backend = backend.context("--backend URL is needed to submit")?;
     let text = if args.fields_json.as_os_str() == "-" {
         let mut s = String::new();
@@ -96,7 +103,7 @@ pub fn submit(w: &Wallet, backend: Option<&str>, args: &SubmitArgs) -> Result<Ex
         .map(|p| attachment(p))
         .collect::<Result<Vec<_>>>()?;
     let client = client(backend)?;
-    let sent = block_on(w.submit(&client, &args.kind, &fields, attachments))??;
+    let sent = block_on(w.submit(&client, &args.kind, &fields, attachments, pass))??;
     if args.json {
         print_json(&row(&sent))?;
     } else {

@@ -5,16 +5,26 @@
 //! applies (`credential::apply_proposal`), so a mistyped field is named before anything is sent.
 //! The list is asked of the backend when shown (`GET /v1/submissions`): it is not kept on the
 //! device. A verified submission comes back as a re-issued credential at the next sync.
+//!
+//! A submission files a change to the citizen's records in their name: it carries the
+//! citizen's consent ([`consent_action::SUBMISSION`] over [`submission_digest`] of the exact
+//! request), so the device key alone cannot make one.
 
 use super::sync::WalletSigner;
 use super::{Result, Wallet, WalletError};
-use crate::api::{SubmissionAttachment, SubmissionInfo, SubmissionRequest, attachment_refusal};
+use crate::account::passcode::Passcode;
+use crate::api::{
+    SubmissionAttachment, SubmissionInfo, SubmissionRequest, attachment_refusal, consent_action,
+    submission_digest,
+};
 use crate::client::{BackendClient, new_request_id};
 use crate::credential::{CITIZEN_ENTERED, Date, Document, DocumentKind, apply_proposal};
 
 impl Wallet {
     /// Sends a submission of `kind` (its machine name, e.g. `vaccination`) with the proposed
-    /// top-level `fields` and the `attachments`. Refused locally, naming what is wrong, for an
+    /// top-level `fields` and the `attachments`, with the citizen's consent: `passcode`
+    /// unlocks the wallet and proves it to the backend (a wrong one is `WrongPasscode`, nothing
+    /// sent). Refused locally, naming what is wrong and before any consent is asked, for an
     /// unknown kind, a kind not entered by citizens, a field that breaks the kind's rules, or
     /// attachments too many, too large or not of their media type.
     pub async fn submit(
@@ -23,10 +33,9 @@ impl Wallet {
         kind: &str,
         fields: &serde_json::Value,
         attachments: Vec<SubmissionAttachment>,
+        passcode: &Passcode,
     ) -> Result<SubmissionInfo> {
-        if !self.is_unlocked() {
-            return Err(WalletError::Locked);
-        }
+        self.unlock(passcode)?;
         let account_id = self.account_id()?.ok_or(WalletError::InvalidInput(
             "the wallet is not activated".into(),
         ))?;
@@ -41,11 +50,17 @@ impl Wallet {
             return Err(WalletError::InvalidInput(why));
         }
         self.check_proposal(kind, fields)?;
+        let client_request_id = new_request_id();
+        let digest = submission_digest(&client_request_id, kind.as_str(), fields, &attachments);
+        let consent = self
+            .remote_consent(client, passcode, consent_action::SUBMISSION, &digest)
+            .await?;
         let request = SubmissionRequest {
-            client_request_id: new_request_id(),
+            client_request_id,
             kind: kind.as_str().to_owned(),
             fields: fields.clone(),
             attachments,
+            consent: Some(consent),
         };
         let signer = WalletSigner {
             wallet: self,
