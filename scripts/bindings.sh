@@ -17,11 +17,19 @@ ROOT="$PWD"
 LIB="$ROOT/target/debug/libeid_ffi.so"
 TESTLIB="$ROOT/target/debug/libeid_testing.so"
 GEN_TESTING="$ROOT/target/bindings-testing"
-step() { printf '\n==> %s\n' "$*"; }
+step() {
+  if [ -n "${EID_TEST_T0:-}" ]; then
+    printf '\n==> [%ss] %s\n' "$(($(date +%s) - EID_TEST_T0))" "$*"
+  else
+    printf '\n==> %s\n' "$*"
+  fi
+}
 
 build() {
-  step "cargo build eid-ffi (with the bindgen), eid-ffi-testing, eid (for eid serve)"
-  cargo build -q -p eid-ffi --features bindgen -p eid-ffi-testing -p eid-cli
+  step "cargo build the workspace with all features: eid-ffi (with the bindgen), eid-ffi-testing, eid (for eid serve)"
+  # --workspace --all-features: the feature set scripts/test.sh already built, so nothing of
+  # the core is rebuilt (the uniffi bindgen is eid-ffi's `bindgen` feature).
+  cargo build -q --workspace --all-features
 }
 
 bindgen() { "$ROOT/target/debug/uniffi-bindgen" generate --no-format "$@"; }

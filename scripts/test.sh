@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it began (seconds since the script started; the CI log has no times).
+export EID_TEST_T0="${EID_TEST_T0:-$(date +%s)}"
+step() { printf '\n==> [%ss] %s\n' "$(($(date +%s) - EID_TEST_T0))" "$*"; }
 
 # --- System packages (Debian) ---------------------------------------------------------------
 # libpcsclite-dev: the `pcsc` feature links libpcsclite; pcscd + vsmartcard-vpcd: a virtual PC/SC
@@ -72,11 +74,13 @@ step "faults: PostgreSQL restarted under load, an instance killed (backend/tests
   trap pg_stop EXIT
   pg_start
   EID_TEST_FAULT_POSTGRES_URL="$EID_TEST_POSTGRES_URL" EID_TEST_FAULT_PG_STATE="$PG_STATE_DIR" \
-    timeout 600 cargo test -p eid-backend --all-features --test faults -- --test-threads=1
+    timeout 600 cargo test --workspace --all-features --test faults -- --test-threads=1
 )
 
 step "remote signing: openssl cms -verify on signatures made by \`eid wallet sign\`"
-cargo build -q -p eid-cli
+# The workspace with all features, as the tests built it: `-p eid-cli` alone would unify other
+# features and rebuild the core under them (minutes in CI).
+cargo build -q --workspace --all-features
 signing_openssl_check
 signing_softhsm_stop
 
@@ -100,4 +104,4 @@ step "bindings: regenerate + diff, Kotlin and Python tests"
 scripts/bindings.sh all
 
 echo
-echo "all tests passed"
+echo "all tests passed in $(($(date +%s) - EID_TEST_T0)) s"

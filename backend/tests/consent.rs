@@ -172,12 +172,7 @@ async fn a_copy_of_the_device_key_without_the_passcode_authorises_none_of_the_fo
         let r = authorize_with(&h, &owner, &key, async |_| Some(other)).await;
         refused(&r, "a proof over another authorisation");
         let r = authorize_signed(&h, &owner, &key).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         assert!(!r.json::<Sad>().sad.is_empty());
 
         // 2. Presentation credentials.
@@ -466,12 +461,7 @@ async fn a_passcode_change_needs_the_old_passcode() {
             &api::registration_digest(&upload),
         );
         let r = h.register_consent(&owner, &upload, Some(proof)).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         assert_eq!(r.json::<api::ConsentRegistered>().generation, 2);
         assert!(matches!(
             h.try_consent(&owner, PASSCODE, consent_action::ACCOUNT_UNLOCK, &[0; 32])

@@ -69,12 +69,7 @@ async fn bank(h: &Harness, dns: &str) -> Bank {
         serde_json::to_vec(&req).unwrap(),
     )
     .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok("");
     let record: RpRecord = r.json();
     let r = admin(
         h,
@@ -122,12 +117,7 @@ async fn challenge(h: &Harness, bank: &Bank) -> EkycChallenge {
         vec![],
     )
     .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok("");
     let c: EkycChallenge = r.json();
     assert_eq!(c.challenge.0.len(), 8);
     c
@@ -170,12 +160,7 @@ async fn genuine(h: &Harness, bank: &Bank, purpose: &str) -> EkycResult {
         &evidence(&citizen(0), &c.challenge.0),
     )
     .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok("");
     let signed = r.json::<EkycCheckResponse>().signed.0;
     let expected = EkycExpected {
         rp_id: &bank.record.id,
@@ -274,12 +259,7 @@ async fn a_genuine_card_that_is_not_the_registrys_current_one_gets_no_fields() {
             &evidence(&old, &ch.challenge.0),
         )
         .await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         let signed = r.json::<EkycCheckResponse>().signed.0;
         let expected = EkycExpected {
             rp_id: &bank.record.id,

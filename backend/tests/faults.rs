@@ -401,12 +401,7 @@ async fn a_retry_after_a_crash_between_commit_and_answer_gets_the_same_answer() 
     )
     .await
     .unwrap();
-    assert_eq!(
-        retry.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&retry.body)
-    );
+    retry.assert_ok("");
     assert_eq!(retry.headers["idempotent-replayed"], "true");
     let started: api::ActivationStarted = retry.json();
     let activations = "SELECT COUNT(*) FROM activations WHERE id_number = $1";
@@ -437,12 +432,7 @@ async fn a_retry_after_a_crash_between_commit_and_answer_gets_the_same_answer() 
     )
     .await
     .unwrap();
-    assert_eq!(
-        retry.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&retry.body)
-    );
+    retry.assert_ok("");
     assert_eq!(retry.headers["idempotent-replayed"], "true");
     let done: api::ActivationCompleted = retry.json();
     let devices = "SELECT COUNT(*) FROM devices WHERE account_id = $1";
@@ -497,12 +487,7 @@ async fn activate_retrying(
         phone: c.phone.clone(),
     };
     let (r, _) = until_answered(proxy, || post_json(api::paths::ACTIVATION_START, &start)).await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok("");
     let started: api::ActivationStarted = r.json();
     let outbox = format!("{}?phone={}", api::paths::DEV_OUTBOX, c.phone);
     let (r, _) = until_answered(proxy, || {
@@ -532,12 +517,7 @@ async fn activate_retrying(
         post_json(api::paths::ACTIVATION_COMPLETE, &complete)
     })
     .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok("");
     r.json::<api::ActivationCompleted>().account_id
 }
 
@@ -613,12 +593,7 @@ async fn an_instance_killed_under_load_loses_nothing_and_applies_nothing_twice()
         let (token, reply, lost) = r.await.unwrap();
         // Every desk gets its fields, also when the try that redeemed the token lost its
         // answer with the killed instance and a retry asked again.
-        assert_eq!(
-            reply.status,
-            StatusCode::OK,
-            "{token}: {}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.assert_ok(&format!("{token}: "));
         redeemed += 1;
         retried += usize::from(lost);
     }
@@ -697,12 +672,7 @@ async fn a_signature_retried_after_a_crash_gets_the_same_signatures() {
     let device = h.activate(&citizen(2)).await;
     let ok = |r: Result<Reply, String>| {
         let r = r.unwrap();
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         r
     };
 

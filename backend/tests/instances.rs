@@ -332,12 +332,7 @@ async fn one_request_id_runs_once_across_instances() {
     let replies =
         futures_join_all((0..9).map(|_| cl.proxy.post(api::paths::ACTIVATION_START, &req))).await;
     for r in &replies {
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         assert_eq!(r.body, replies[0].body);
     }
     let sent = cl.instances[1].outbox(&c.phone).await.messages.len();

@@ -219,12 +219,7 @@ async fn authority_record_updates_add_a_dose_and_an_address() {
         );
 
         let r = change(&h, dose(today.to_string()), Some(ADMIN_TOKEN)).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{db}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok(&format!("{db}: "));
         let answer: serde_json::Value = r.json();
         assert_eq!(
             (answer["type"].as_str(), answer["reissued"].as_u64()),

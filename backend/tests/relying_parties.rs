@@ -179,12 +179,7 @@ async fn the_access_certificate_passes_the_wallets_openid4vp_checks_within_the_r
         let db = h.db;
         let key = rp_key(7);
         let r = register(&h, &registration("Bank.Example.VN", &key)).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{db}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok(&format!("{db}: "));
         let rec: RpRecord = r.json();
         assert_eq!(rec.client_id, format!("x509_san_dns:{BANK}"), "{db}");
         assert_eq!(rec.status, "active");
@@ -292,12 +287,7 @@ async fn the_access_certificate_passes_the_wallets_openid4vp_checks_within_the_r
             .unwrap(),
         );
         let r = register(&h, &jwk_req).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{db}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok(&format!("{db}: "));
     }
 }
 
@@ -800,12 +790,7 @@ async fn metering_counts_across_two_instances_and_reports_per_rp_purpose_kind_an
             Some(ADMIN_TOKEN),
         )
         .await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{db}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok(&format!("{db}: "));
         let report: MeteringReport = r.json();
         assert_eq!(
             (report.from.as_str(), report.to.as_str()),

@@ -96,12 +96,7 @@ async fn queue(h: &Harness, query: &str) -> SubmissionQueue {
         Some(ADMIN_TOKEN),
     )
     .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok("");
     r.json()
 }
 
@@ -299,12 +294,7 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         );
         let body = consented(&h, &device, body).await;
         let r = submit(&h, &device, body.clone()).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{db}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok(&format!("{db}: "));
         let sent: SubmissionInfo = r.json();
         assert_eq!(
             (sent.state, sent.authority.as_str(), sent.attachments),
@@ -342,12 +332,7 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
             .await,
         )
         .await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{db}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok(&format!("{db}: "));
         let temp: SubmissionInfo = r.json();
         assert_eq!(temp.authority, "police", "{db}");
 
@@ -443,12 +428,7 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
 
         // Verified: the record merged, the held credential re-issued by the vaccination issuer.
         let r = decide(&h, &sent.id, json!({"decision": "verified"})).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{db}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok(&format!("{db}: "));
         let decided: SubmissionDecided = r.json();
         assert_eq!(
             (decided.state, decided.reissued),

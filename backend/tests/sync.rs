@@ -256,12 +256,7 @@ async fn lock_and_unlock_from_the_device() {
         let r = h
             .signed(&device, "POST", api::paths::ACCOUNT_LOCK, lock.clone(), &[])
             .await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         assert_eq!(r.json::<AccountStatus>().state, AccountRemoteState::Locked);
         // A retry of the same request: the same answer.
         let again = h

@@ -8,13 +8,10 @@
 mod common;
 
 use eid_core::account::Passcode;
-use eid_core::api::{RpPurpose, RpRecord, RpRegistrationRequest};
 use eid_core::credential::TrustList;
 use eid_core::oid4vp::{
-    self, DcqlQuery, MemoryNonceLedger, PendingRequest, RequestSpec, RequestUriMethod,
-    ResponseMode, ResponsePolicy, RpSigner,
+    self, DcqlQuery, MemoryNonceLedger, RequestUriMethod, ResponseMode, ResponsePolicy,
 };
-use eid_core::platform::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
 use eid_core::runtime::block_on;
 use eid_core::sdjwt::{self, PID_VCT};
 use eid_core::wallet::{Consent, SDJWT_BATCH, claim_text};
@@ -22,98 +19,8 @@ use eid_fixtures::card::cccd::Faults;
 use eid_fixtures::citizens;
 use eid_fixtures::relying_parties::{BANK_DNS, RpPki};
 use serde_json::json;
-use std::sync::Mutex;
 
-const REQUEST_URI: &str = "https://bank.example.vn/oid4vp/request/1";
-const RESPONSE_URI: &str = "https://bank.example.vn/oid4vp/response";
-
-fn register(url: &str, pki: &RpPki) -> RpRecord {
-    let point = pki.bank.signing_key().verifying_key().to_sec1_point(false);
-    let req = RpRegistrationRequest {
-        legal_name: "Ngân hàng Example".into(),
-        registration_number: "0101234567".into(),
-        logo_url: None,
-        dns_name: BANK_DNS.into(),
-        response_uris: vec![RESPONSE_URI.into()],
-        purposes: ["ekyc", "age_check"]
-            .iter()
-            .map(|p| RpPurpose {
-                name: (*p).into(),
-                claims: vec![],
-            })
-            .collect(),
-        public_key_pem: None,
-        public_key_jwk: Some(eid_core::sdjwt::jwk_from_point(point.as_bytes()).unwrap()),
-    };
-    common::post_rp_registration(url, &req)
-}
-
-/// The bank's web server as the wallet's HTTP sees it: signs the request when the wallet POSTs
-/// to the request URI (with its wallet_nonce), keeps what is posted to the response URI.
-#[derive(Debug)]
-struct Bank {
-    pki: RpPki,
-    cert: Vec<u8>,
-    now: u64,
-    pending: Mutex<Option<PendingRequest>>,
-    posted: Mutex<Vec<String>>,
-}
-
-impl HttpTransport for Bank {
-    fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
-        let ok = |body: String| HttpResponse {
-            status: 200,
-            headers: vec![],
-            body: body.into_bytes(),
-        };
-        let body = String::from_utf8(request.body.unwrap_or_default()).unwrap();
-        match (request.method, request.url.as_str()) {
-            (Method::Post, REQUEST_URI) => {
-                let form = oid4vp::form_decode(&body).unwrap();
-                let dcql = DcqlQuery::parse(&json!({"credentials": [{
-                    "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID_VCT]},
-                    "claims": [{"path": ["age_equal_or_over", "18"]}]
-                }]}))
-                .unwrap();
-                let client_id = format!("x509_san_dns:{BANK_DNS}");
-                let x5c = [self.cert.clone()];
-                let (jwt, pending) = oid4vp::request_object(
-                    &RpSigner {
-                        client_id: &client_id,
-                        key: self.pki.bank.signing_key(),
-                        x5c: &x5c,
-                    },
-                    &RequestSpec {
-                        response_uri: RESPONSE_URI,
-                        response_mode: ResponseMode::DirectPost,
-                        nonce: "n-0S6_WzA2Mj-age",
-                        state: Some("s-1"),
-                        dcql: &dcql,
-                        encryption_key: None,
-                        enc_values: &[],
-                        wallet_nonce: form.get("wallet_nonce").map(String::as_str),
-                        issued_at: self.now,
-                        lifetime: 300,
-                    },
-                )
-                .unwrap();
-                *self.pending.lock().unwrap() = Some(pending);
-                Ok(ok(jwt))
-            }
-            (Method::Post, RESPONSE_URI) => {
-                self.posted.lock().unwrap().push(body);
-                Ok(ok(
-                    json!({"redirect_uri": "https://bank.example.vn/welcome"}).to_string(),
-                ))
-            }
-            _ => Ok(HttpResponse {
-                status: 404,
-                headers: vec![],
-                body: vec![],
-            }),
-        }
-    }
-}
+use common::bank::{Bank, REQUEST_URI, register};
 
 #[test]
 fn a_registered_bank_gets_exactly_the_asked_claim_after_the_passcode() {
@@ -132,13 +39,20 @@ fn a_registered_bank_gets_exactly_the_asked_claim_after_the_passcode() {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let bank = Bank {
+        let age = DcqlQuery::parse(&json!({"credentials": [{
+            "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID_VCT]},
+            "claims": [{"path": ["age_equal_or_over", "18"]}]
+        }]}))
+        .unwrap();
+        let mut bank = Bank::new(
             pki,
-            cert: rec.access_certificate.0.clone(),
+            &rec,
+            age,
+            ResponseMode::DirectPost,
+            "n-0S6_WzA2Mj-age",
             now,
-            pending: Mutex::new(None),
-            posted: Mutex::new(Vec::new()),
-        };
+        );
+        bank.answer = json!({"redirect_uri": "https://bank.example.vn/welcome"});
         let uri = oid4vp::authorization_uri(
             "openid4vp://",
             &rec.client_id,

@@ -9,11 +9,9 @@
 mod common;
 
 use common::{Backend, activate, backends, client, wallet};
-use eid_core::credential::{
-    CredentialError, Date, Document, DocumentKind, StatusRef, Validity, issue,
-};
+use eid_core::credential::{Date, Document, DocumentKind};
 use eid_core::runtime::block_on;
-use eid_core::wallet::{DocumentStatus, WalletError};
+use eid_core::wallet::DocumentStatus;
 use eid_fixtures::card::cccd::Faults;
 use eid_fixtures::citizens::{Citizen, citizens};
 use eid_fixtures::civil_kinds;
@@ -137,49 +135,16 @@ fn a_wrong_authority_issuer_is_refused() {
         .into_iter()
         .find(|c| c.spouse_name.is_some())
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let w = wallet(dir.path());
-    w.activate(2).unwrap();
-    w.set_trust_list(&issuers.trust_list().unwrap()).unwrap();
-    let device = w.device_public_key().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let docs = civil_kinds::for_citizen(&c, now).unwrap();
-    let doc_of = |kind| docs.iter().find(|d| d.kind() == kind).unwrap();
-    let sign = |kind, by| {
-        issue(
-            kind,
-            doc_of(kind),
-            &device,
-            Validity::starting(now, 86_400),
-            &StatusRef {
-                list: "https://status.eid.invalid/lists/1".into(),
-                index: 7,
-            },
-            by,
-        )
-        .unwrap()
-    };
-    for (kind, wrong) in [
-        (DocumentKind::BirthCertificate, &issuers.justice),
-        (DocumentKind::MarriageCertificate, &issuers.birth_registry),
-        (DocumentKind::SocialInsuranceBook, &issuers.social_insurance),
-        (DocumentKind::Residence, &issuers.police),
-        (DocumentKind::TaxInfo, &issuers.residence),
-    ] {
-        let err = w.import(&[sign(kind, wrong)]).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                WalletError::Credential(CredentialError::IssuerNotAuthorised(k)) if k == kind
-            ),
-            "{kind}: {err:?}"
-        );
-    }
-    for kind in CIVIL {
-        let infos = w.import(&[sign(kind, issuers.issuer_for(kind))]).unwrap();
-        assert_eq!(infos[0].kind, kind);
-    }
+    common::assert_only_the_authorised_issuer_signs(
+        &issuers,
+        |now| civil_kinds::for_citizen(&c, now).unwrap(),
+        &[
+            (DocumentKind::BirthCertificate, &issuers.justice),
+            (DocumentKind::MarriageCertificate, &issuers.birth_registry),
+            (DocumentKind::SocialInsuranceBook, &issuers.social_insurance),
+            (DocumentKind::Residence, &issuers.police),
+            (DocumentKind::TaxInfo, &issuers.residence),
+        ],
+        &CIVIL,
+    );
 }

@@ -8,9 +8,9 @@
 mod common;
 
 use common::{Backend, activate, backends, client, wallet};
-use eid_core::credential::{CredentialError, Document, DocumentKind, StatusRef, Validity, issue};
+use eid_core::credential::{Document, DocumentKind};
 use eid_core::runtime::block_on;
-use eid_core::wallet::{DocumentStatus, WalletError};
+use eid_core::wallet::DocumentStatus;
 use eid_fixtures::card::cccd::Faults;
 use eid_fixtures::citizens::citizens;
 use eid_fixtures::declared_kinds;
@@ -149,49 +149,15 @@ fn round_trip(server: &Backend) {
 fn a_wrong_authority_issuer_is_refused() {
     let issuers = eid_fixtures::issuers::Issuers::new().unwrap();
     let c = citizens().remove(0);
-    let dir = tempfile::tempdir().unwrap();
-    let w = wallet(dir.path());
-    w.activate(2).unwrap();
-    w.set_trust_list(&issuers.trust_list().unwrap()).unwrap();
-    let device = w.device_public_key().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let docs = eid_fixtures::issuers::models_for(&c, now).unwrap();
-    let doc_of = |kind| docs.iter().find(|d| d.kind() == kind).unwrap();
-    let sign = |kind, by| {
-        issue(
-            kind,
-            doc_of(kind),
-            &device,
-            Validity::starting(now, 86_400),
-            &StatusRef {
-                list: "https://status.eid.invalid/lists/1".into(),
-                index: 7,
-            },
-            by,
-        )
-        .unwrap()
-    };
-    for (kind, wrong) in [
-        (DocumentKind::JudicialRecord, &issuers.police),
-        (DocumentKind::Vaccination, &issuers.health_ministry),
-        (DocumentKind::VehicleRegistration, &issuers.police),
-        (DocumentKind::JudicialRecord, &issuers.traffic_police),
-    ] {
-        let err = w.import(&[sign(kind, wrong)]).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                WalletError::Credential(CredentialError::IssuerNotAuthorised(k)) if k == kind
-            ),
-            "{kind}: {err:?}"
-        );
-    }
-    // The right issuers are accepted.
-    for kind in NEW_KINDS {
-        let infos = w.import(&[sign(kind, issuers.issuer_for(kind))]).unwrap();
-        assert_eq!(infos[0].kind, kind);
-    }
+    common::assert_only_the_authorised_issuer_signs(
+        &issuers,
+        |now| eid_fixtures::issuers::models_for(&c, now).unwrap(),
+        &[
+            (DocumentKind::JudicialRecord, &issuers.police),
+            (DocumentKind::Vaccination, &issuers.health_ministry),
+            (DocumentKind::VehicleRegistration, &issuers.police),
+            (DocumentKind::JudicialRecord, &issuers.traffic_police),
+        ],
+        &NEW_KINDS,
+    );
 }

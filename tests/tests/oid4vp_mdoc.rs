@@ -14,15 +14,14 @@ mod common;
 
 use base64::Engine;
 use ciborium::Value as Cbor;
-use eid_core::api::{RpPurpose, RpRecord, RpRegistrationRequest};
+use eid_core::api::RpRecord;
 use eid_core::client::BackendClient;
 use eid_core::credential::TrustList;
 use eid_core::mdoc::{self, CheckError, DeviceResponse};
 use eid_core::oid4vp::{
-    self, DcqlQuery, MdocPolicy, MemoryNonceLedger, Oid4vpError, PendingRequest, RequestSpec,
-    RequestUriMethod, ResponseMode, ResponsePolicy, RpSigner, VerifiedPresentation,
+    self, DcqlQuery, MdocPolicy, MemoryNonceLedger, Oid4vpError, PendingRequest, RequestUriMethod,
+    ResponseMode, ResponsePolicy, VerifiedPresentation,
 };
-use eid_core::platform::{HttpRequest, HttpResponse, HttpTransport, Method, TransportFailure};
 use eid_core::runtime::block_on;
 use eid_core::sdjwt::{self, ClaimPath, PID_VCT};
 use eid_core::transactions::Outcome;
@@ -30,106 +29,12 @@ use eid_core::wallet::{AuthorizeError, Consent, MDOC_BATCH, Wallet};
 use eid_crypto::trust::TrustStore;
 use eid_fixtures::card::cccd::Faults;
 use eid_fixtures::citizens;
-use eid_fixtures::relying_parties::{BANK_DNS, RpPki};
-use p256::elliptic_curve::sec1::ToSec1Point;
+use eid_fixtures::relying_parties::RpPki;
 use serde_json::{Value, json};
-use std::sync::Mutex;
 
-const REQUEST_URI: &str = "https://bank.example.vn/oid4vp/request/1";
-const RESPONSE_URI: &str = "https://bank.example.vn/oid4vp/response";
+use common::bank::{Bank, REQUEST_URI, RESPONSE_URI, register};
+
 const ISO: &str = mdoc::ISO_23220_NAMESPACE;
-
-fn register(url: &str, pki: &RpPki) -> RpRecord {
-    let point = pki.bank.signing_key().verifying_key().to_sec1_point(false);
-    let req = RpRegistrationRequest {
-        legal_name: "Ngân hàng Example".into(),
-        registration_number: "0101234567".into(),
-        logo_url: None,
-        dns_name: BANK_DNS.into(),
-        response_uris: vec![RESPONSE_URI.into()],
-        purposes: ["ekyc", "age_check"]
-            .iter()
-            .map(|p| RpPurpose {
-                name: (*p).into(),
-                claims: vec![],
-            })
-            .collect(),
-        public_key_pem: None,
-        public_key_jwk: Some(sdjwt::jwk_from_point(point.as_bytes()).unwrap()),
-    };
-    common::post_rp_registration(url, &req)
-}
-
-/// The bank's web server as the wallet's HTTP sees it: signs `dcql` when the wallet POSTs to
-/// the request URI, keeps what is posted to the response URI.
-struct Bank {
-    pki: RpPki,
-    cert: Vec<u8>,
-    now: u64,
-    dcql: DcqlQuery,
-    mode: ResponseMode,
-    nonce: String,
-    enc: p256::SecretKey,
-    pending: Mutex<Option<PendingRequest>>,
-    posted: Mutex<Vec<String>>,
-}
-
-impl std::fmt::Debug for Bank {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Bank")
-    }
-}
-
-impl HttpTransport for Bank {
-    fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
-        let ok = |body: String| HttpResponse {
-            status: 200,
-            headers: vec![],
-            body: body.into_bytes(),
-        };
-        let body = String::from_utf8(request.body.unwrap_or_default()).unwrap();
-        match (request.method, request.url.as_str()) {
-            (Method::Post, REQUEST_URI) => {
-                let form = oid4vp::form_decode(&body).unwrap();
-                let client_id = format!("x509_san_dns:{BANK_DNS}");
-                let x5c = [self.cert.clone()];
-                let point = self.enc.public_key().to_sec1_point(false);
-                let (jwt, pending) = oid4vp::request_object(
-                    &RpSigner {
-                        client_id: &client_id,
-                        key: self.pki.bank.signing_key(),
-                        x5c: &x5c,
-                    },
-                    &RequestSpec {
-                        response_uri: RESPONSE_URI,
-                        response_mode: self.mode,
-                        nonce: &self.nonce,
-                        state: Some("s-1"),
-                        dcql: &self.dcql,
-                        encryption_key: (self.mode == ResponseMode::DirectPostJwt)
-                            .then_some(("bank-enc", point.as_bytes())),
-                        enc_values: &[],
-                        wallet_nonce: form.get("wallet_nonce").map(String::as_str),
-                        issued_at: self.now,
-                        lifetime: 300,
-                    },
-                )
-                .unwrap();
-                *self.pending.lock().unwrap() = Some(pending);
-                Ok(ok(jwt))
-            }
-            (Method::Post, RESPONSE_URI) => {
-                self.posted.lock().unwrap().push(body);
-                Ok(ok(json!({}).to_string()))
-            }
-            _ => Ok(HttpResponse {
-                status: 404,
-                headers: vec![],
-                body: vec![],
-            }),
-        }
-    }
-}
 
 /// What the bank trusts, as fetched from the hub now.
 struct Trust {
@@ -203,19 +108,7 @@ fn photo_id_query(elements: &[(&str, &str)]) -> DcqlQuery {
 }
 
 fn bank(pki: RpPki, rec: &RpRecord, dcql: DcqlQuery, mode: ResponseMode, nonce: &str) -> Bank {
-    let mut k = [0u8; 32];
-    eid_crypto::Rng::fill(&mut eid_crypto::OsRng, &mut k);
-    Bank {
-        pki,
-        cert: rec.access_certificate.0.clone(),
-        now: now(),
-        dcql,
-        mode,
-        nonce: nonce.into(),
-        enc: p256::SecretKey::from_slice(&k).unwrap(),
-        pending: Mutex::new(None),
-        posted: Mutex::new(Vec::new()),
-    }
+    Bank::new(pki, rec, dcql, mode, nonce, now())
 }
 
 fn uri(rec: &RpRecord) -> String {

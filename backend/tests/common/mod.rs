@@ -64,6 +64,17 @@ impl Reply {
     pub fn error(&self) -> ErrorCode {
         self.json::<ErrorBody>().error.code
     }
+
+    /// Panics unless the answer is 200, with `what` (the case) and the body.
+    #[track_caller]
+    pub fn assert_ok(&self, what: &str) {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "{what}{}",
+            String::from_utf8_lossy(&self.body)
+        );
+    }
 }
 
 /// The passcode every test wallet registers at activation.
@@ -244,12 +255,7 @@ impl Harness {
                 },
             )
             .await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         r.json()
     }
 
@@ -307,23 +313,13 @@ impl Harness {
                 &device,
             )
             .await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         let done: api::ActivationCompleted = r.json();
         device.account = done.account_id;
         device.account_credential = done.account_credential.0;
         let upload = device.finish_registration(&done.consent_registration.unwrap().0);
         let r = self.register_consent(&device, &upload, None).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         device
     }
 
@@ -354,12 +350,7 @@ impl Harness {
     ) -> String {
         let t = token(device, profile, expires_at);
         let r = self.register_token(device, &t).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok("");
         t
     }
 
@@ -699,12 +690,7 @@ pub async fn register_verifier(h: &Harness, profiles: &[Profile]) -> VerifierKey
                 .unwrap(),
         )
         .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok("");
     key.verifier_id = r.json::<VerifierRegistered>().verifier_id;
     key
 }

@@ -2,6 +2,8 @@
 //! simulated chip read with the backend's challenge, and activation.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bank;
+
 use eid_backend::{App, Config};
 use eid_core::account::{KdfParams, Passcode};
 use eid_core::client::{BackendClient, RetryPolicy};
@@ -297,4 +299,59 @@ pub fn post_rp_registration(
         .unwrap();
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     serde_json::from_slice(&r.body).unwrap()
+}
+
+/// Issue 18: a trusted issuer of another kind cannot sign a kind. A fresh level-2 wallet
+/// trusting the fixture issuers refuses each `(kind, issuer)` of `wrong` (the documents
+/// `docs_at(now)` holds, signed by that issuer) as `IssuerNotAuthorised(kind)`, and imports
+/// each kind of `right` signed by its own issuer.
+pub fn assert_only_the_authorised_issuer_signs(
+    issuers: &eid_fixtures::issuers::Issuers,
+    docs_at: impl FnOnce(u64) -> Vec<eid_core::credential::Document>,
+    wrong: &[(
+        eid_core::credential::DocumentKind,
+        &eid_core::credential::IssuerKey,
+    )],
+    right: &[eid_core::credential::DocumentKind],
+) {
+    use eid_core::credential::{CredentialError, StatusRef, Validity, issue};
+    let dir = tempfile::tempdir().unwrap();
+    let w = wallet(dir.path());
+    w.activate(2).unwrap();
+    w.set_trust_list(&issuers.trust_list().unwrap()).unwrap();
+    let device = w.device_public_key().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let docs = docs_at(now);
+    let doc_of = |kind| docs.iter().find(|d| d.kind() == kind).unwrap();
+    let sign = |kind, by| {
+        issue(
+            kind,
+            doc_of(kind),
+            &device,
+            Validity::starting(now, 86_400),
+            &StatusRef {
+                list: "https://status.eid.invalid/lists/1".into(),
+                index: 7,
+            },
+            by,
+        )
+        .unwrap()
+    };
+    for &(kind, by) in wrong {
+        let err = w.import(&[sign(kind, by)]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WalletError::Credential(CredentialError::IssuerNotAuthorised(k)) if k == kind
+            ),
+            "{kind}: {err:?}"
+        );
+    }
+    for &kind in right {
+        let infos = w.import(&[sign(kind, issuers.issuer_for(kind))]).unwrap();
+        assert_eq!(infos[0].kind, kind);
+    }
 }
