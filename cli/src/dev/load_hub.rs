@@ -383,6 +383,50 @@ fn load_average() -> Option<f64> {
         .ok()
 }
 
+/// One timed run of the flows: their timings and errors, the wall time, the CPU seconds of the
+/// server (when its pid is known) and of this process, the load average before, how many flows.
+struct Run {
+    done: Vec<Steps>,
+    errors: Vec<String>,
+    wall: f64,
+    server_cpu: Option<f64>,
+    client_cpu: f64,
+    load_before: Option<f64>,
+    wanted: usize,
+}
+
+/// [`drive`] between the `hook` calls, with the CPU and wall time it took.
+fn timed<J: Sync>(
+    hook_cmd: Option<&str>,
+    server_pid: Option<&str>,
+    jobs: &[J],
+    concurrency: usize,
+    flow: &(dyn Fn(&UreqTransport, &J, usize) -> Result<Steps> + Sync),
+) -> Result<Run> {
+    hook(hook_cmd, "before")?;
+    let load_before = load_average();
+    let server_before = server_pid.map(cpu_seconds).transpose()?;
+    let client_before = cpu_seconds("self")?;
+    let started = Instant::now();
+    let (done, errors) = drive(jobs, concurrency, flow);
+    let wall = started.elapsed().as_secs_f64();
+    hook(hook_cmd, "after")?;
+    let client_cpu = cpu_seconds("self")? - client_before;
+    let server_cpu = match (server_pid, server_before) {
+        (Some(pid), Some(b)) => Some(cpu_seconds(pid)? - b),
+        _ => None,
+    };
+    Ok(Run {
+        done,
+        errors,
+        wall,
+        server_cpu,
+        client_cpu,
+        load_before,
+        wanted: jobs.len(),
+    })
+}
+
 /// Runs `jobs` flows with `concurrency` threads, each with its own HTTP transport; the timings.
 fn drive<J: Sync>(
     jobs: &[J],
@@ -450,9 +494,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let concurrency = args.concurrency.max(1);
     let prep_started = Instant::now();
     let server_pid = args.server_pid.map(|p| p.to_string());
-    let (mode, done, errors, wall, server_cpu, client_cpu, load_before, flows_wanted) = match args
-        .mode
-    {
+    let (
+        mode,
+        Run {
+            done,
+            errors,
+            wall,
+            server_cpu,
+            client_cpu,
+            load_before,
+            wanted: flows_wanted,
+        },
+    ) = match args.mode {
         Mode::Logins => {
             let (client_id, secret) = relying_party(&api, &args.admin_token, &args.tag, "login")?;
             let pass = Passcode::new(LOAD_PASSCODE)?;
@@ -528,28 +581,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let flow = |http: &UreqTransport, job: &(usize, HeldSdJwt), n: usize| {
                 login(&setup, http, &made[job.0].0.wallet, &job.1, n)
             };
-            hook(args.hook.as_deref(), "before")?;
-            let load_before = load_average();
-            let server_before = server_pid.as_deref().map(cpu_seconds).transpose()?;
-            let client_before = cpu_seconds("self")?;
-            let started = Instant::now();
-            let (done, errors) = drive(&jobs, concurrency, &flow);
-            let wall = started.elapsed().as_secs_f64();
-            hook(args.hook.as_deref(), "after")?;
-            let client_cpu = cpu_seconds("self")? - client_before;
-            let server_cpu = match (&server_pid, server_before) {
-                (Some(pid), Some(b)) => Some(cpu_seconds(pid)? - b),
-                _ => None,
-            };
             (
                 "logins",
-                done,
-                errors,
-                wall,
-                server_cpu,
-                client_cpu,
-                load_before,
-                jobs.len(),
+                timed(
+                    args.hook.as_deref(),
+                    server_pid.as_deref(),
+                    &jobs,
+                    concurrency,
+                    &flow,
+                )?,
             )
         }
         Mode::Ekyc => {
@@ -574,28 +614,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let flow = |_: &UreqTransport, i: &usize, _: usize| {
                 check(&api, &client_id, &secret, &people[*i], &chips[*i])
             };
-            hook(args.hook.as_deref(), "before")?;
-            let load_before = load_average();
-            let server_before = server_pid.as_deref().map(cpu_seconds).transpose()?;
-            let client_before = cpu_seconds("self")?;
-            let started = Instant::now();
-            let (done, errors) = drive(&jobs, concurrency, &flow);
-            let wall = started.elapsed().as_secs_f64();
-            hook(args.hook.as_deref(), "after")?;
-            let client_cpu = cpu_seconds("self")? - client_before;
-            let server_cpu = match (&server_pid, server_before) {
-                (Some(pid), Some(b)) => Some(cpu_seconds(pid)? - b),
-                _ => None,
-            };
             (
                 "ekyc_checks",
-                done,
-                errors,
-                wall,
-                server_cpu,
-                client_cpu,
-                load_before,
-                jobs.len(),
+                timed(
+                    args.hook.as_deref(),
+                    server_pid.as_deref(),
+                    &jobs,
+                    concurrency,
+                    &flow,
+                )?,
             )
         }
     };

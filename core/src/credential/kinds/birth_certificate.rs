@@ -6,7 +6,31 @@
 //! `as_of`: a declaration has no clock). Declared only: no typed model (ADR 0043).
 
 use super::declaration::build::*;
-use super::declaration::{CheckFunction, FieldType, KindDeclaration, SummaryDeclaration};
+use super::declaration::{
+    CheckFunction, FieldDeclaration, FieldType, KindDeclaration, SummaryDeclaration,
+};
+
+/// A civil registration's number (`N/YYYY`), on birth and marriage certificates alike.
+pub(crate) fn registration_number() -> FieldDeclaration {
+    field(
+        "number",
+        "Số đăng ký",
+        "Registration number",
+        FieldType::Text,
+    )
+    .check(CheckFunction::CivilRegistrationNumber)
+}
+
+/// The place where a civil registration was made (the commune's People's Committee).
+pub(crate) fn registration_place() -> FieldDeclaration {
+    field(
+        "registration_place",
+        "Nơi đăng ký",
+        "Place of registration",
+        FieldType::Text,
+    )
+    .plain_text()
+}
 
 /// Male and female, as on the identity card.
 pub(crate) fn sex() -> FieldType {
@@ -22,20 +46,8 @@ pub(crate) fn declaration() -> KindDeclaration {
         label_en: "Birth certificate".into(),
         issuer: authority("justice", "Bộ Tư pháp", "Ministry of Justice"),
         fields: vec![
-            field(
-                "number",
-                "Số đăng ký",
-                "Registration number",
-                FieldType::Text,
-            )
-            .check(CheckFunction::CivilRegistrationNumber),
-            field(
-                "registration_place",
-                "Nơi đăng ký",
-                "Place of registration",
-                FieldType::Text,
-            )
-            .plain_text(),
+            registration_number(),
+            registration_place(),
             field(
                 "registration_date",
                 "Ngày đăng ký",

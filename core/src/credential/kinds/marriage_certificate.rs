@@ -6,6 +6,7 @@
 //! marriage between persons of the same sex, so the certificate has a husband and a wife.
 //! Declared only: no typed model (ADR 0043, 0047).
 
+use super::birth_certificate::{registration_number, registration_place};
 use super::declaration::build::*;
 use super::declaration::{CheckFunction, FieldType, KindDeclaration, Rule, SummaryDeclaration};
 
@@ -45,20 +46,8 @@ pub(crate) fn declaration() -> KindDeclaration {
         label_en: "Marriage certificate".into(),
         issuer: authority("justice", "Bộ Tư pháp", "Ministry of Justice"),
         fields: vec![
-            field(
-                "number",
-                "Số đăng ký",
-                "Registration number",
-                FieldType::Text,
-            )
-            .check(CheckFunction::CivilRegistrationNumber),
-            field(
-                "registration_place",
-                "Nơi đăng ký",
-                "Place of registration",
-                FieldType::Text,
-            )
-            .plain_text(),
+            registration_number(),
+            registration_place(),
             field(
                 "registration_date",
                 "Ngày đăng ký",
