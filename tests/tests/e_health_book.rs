@@ -10,11 +10,9 @@ mod common;
 
 use common::{Backend, activate, backends, client, wallet};
 use eid_core::credential::kinds::data_elements;
-use eid_core::credential::{
-    CredentialError, Date, Document, DocumentKind, StatusRef, Validity, issue,
-};
+use eid_core::credential::{Date, Document, DocumentKind};
 use eid_core::runtime::block_on;
-use eid_core::wallet::{DocumentStatus, WalletError};
+use eid_core::wallet::DocumentStatus;
 use eid_fixtures::card::cccd::Faults;
 use eid_fixtures::citizens::citizens;
 use eid_fixtures::{declared_kinds, e_health_book};
@@ -157,45 +155,18 @@ fn round_trip(server: &Backend) {
 fn only_the_e_health_book_issuer_may_sign_one() {
     let issuers = eid_fixtures::issuers::Issuers::new().unwrap();
     let c = citizens().remove(1);
-    let dir = tempfile::tempdir().unwrap();
-    let w = wallet(dir.path());
-    w.activate(2).unwrap();
-    w.set_trust_list(&issuers.trust_list().unwrap()).unwrap();
-    let device = w.device_public_key().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let book = Document::Declared(e_health_book::e_health_book(&c, now).unwrap());
-    let sign = |by| {
-        issue(
-            KIND,
-            &book,
-            &device,
-            Validity::starting(now, 86_400),
-            &StatusRef {
-                list: "https://status.eid.invalid/lists/1".into(),
-                index: 9,
-            },
-            by,
-        )
-        .unwrap()
-    };
-    for wrong in [
-        &issuers.health_ministry,
-        &issuers.vaccination,
-        &issuers.police,
-    ] {
-        let err = w.import(&[sign(wrong)]).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                WalletError::Credential(CredentialError::IssuerNotAuthorised(KIND))
-            ),
-            "{err:?}"
-        );
-    }
-    let infos = w.import(&[sign(&issuers.health_book)]).unwrap();
-    assert_eq!(infos[0].kind, KIND);
-    assert_eq!(infos[0].holder, c.full_name);
+    common::assert_only_the_authorised_issuer_signs(
+        &issuers,
+        |now| {
+            vec![Document::Declared(
+                e_health_book::e_health_book(&c, now).unwrap(),
+            )]
+        },
+        &[
+            (KIND, &issuers.health_ministry),
+            (KIND, &issuers.vaccination),
+            (KIND, &issuers.police),
+        ],
+        &[KIND],
+    );
 }
