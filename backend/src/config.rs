@@ -24,6 +24,9 @@ pub struct Config {
     pub population: usize,
     /// Bearer token of the admin endpoints (verifier registration); none: they refuse everyone.
     pub admin_token: Option<String>,
+    /// Bearer tokens of the issuing authorities' clerks: each opens only its authority's queue
+    /// of citizen submissions (docs/adr/0057); the admin token opens every queue.
+    pub authority_tokens: Vec<AuthorityToken>,
     /// Connection caps, timeouts, body size, throttles (docs/adr/0019).
     pub limits: limits::Limits,
     /// Where production sends activation codes (development: the outbox).
@@ -42,6 +45,40 @@ pub struct Config {
     pub declared_kinds: Vec<crate::kinds::DeclaredKind>,
 }
 
+/// An authority's clerk token (`Debug` shows the authority only).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthorityToken {
+    /// The issuer id of the kinds' declarations: `health`, `police`, ...
+    pub authority: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for AuthorityToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorityToken")
+            .field("authority", &self.authority)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::str::FromStr for AuthorityToken {
+    type Err = String;
+
+    /// `AUTHORITY=TOKEN`, e.g. `health=...`.
+    fn from_str(s: &str) -> Result<AuthorityToken, String> {
+        let (authority, token) = s
+            .split_once('=')
+            .ok_or("an authority token is AUTHORITY=TOKEN, e.g. health=...")?;
+        if authority.is_empty() || token.is_empty() {
+            return Err("an authority token is AUTHORITY=TOKEN, e.g. health=...".into());
+        }
+        Ok(AuthorityToken {
+            authority: authority.to_owned(),
+            token: token.to_owned(),
+        })
+    }
+}
+
 /// The public base URL when none is configured (an `.invalid` host: never resolvable).
 pub const DEFAULT_PUBLIC_URL: &str = "https://backend.eid.invalid";
 
@@ -56,6 +93,7 @@ impl Config {
             starts_per_hour: 5,
             population: eid_fixtures::citizens::POPULATION_SIZE,
             admin_token: None,
+            authority_tokens: Vec::new(),
             limits: limits::Limits::default(),
             sms_gateway: None,
             kek: None,

@@ -68,7 +68,7 @@ use std::sync::Arc;
 pub use activation::{CODE_LIFETIME, MAX_WRONG_CODES, RATE_WINDOW};
 pub use app::{App, RETENTION};
 pub use clock::Clock;
-pub use config::Config;
+pub use config::{AuthorityToken, Config};
 pub use error::Error;
 pub use meta::{Health, READY, Ready};
 pub use state::AppState;

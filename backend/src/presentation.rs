@@ -293,9 +293,16 @@ pub(crate) fn open_registry_record(state: &AppState, record: &[u8]) -> Result<Do
 /// Whether the request carries the configured admin token (compared in constant time, over
 /// hashes so the length does not show either). No configured token: nobody is admin.
 fn is_admin(state: &AppState, h: &HeaderMap) -> bool {
-    let Some(expected) = state.config.admin_token.as_deref() else {
-        return false;
-    };
+    state
+        .config
+        .admin_token
+        .as_deref()
+        .is_some_and(|expected| bearer_is(h, expected))
+}
+
+/// Whether the request's bearer token is `expected` (compared in constant time, over hashes so
+/// the length does not show either).
+pub(crate) fn bearer_is(h: &HeaderMap, expected: &str) -> bool {
     let Some(given) = h
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -306,6 +313,44 @@ fn is_admin(state: &AppState, h: &HeaderMap) -> bool {
     Sha256::digest(given.trim().as_bytes())
         .ct_eq(&Sha256::digest(expected.as_bytes()))
         .into()
+}
+
+/// Who works the queues of citizen submissions (docs/adr/0057): the operator with the admin
+/// token (every authority), or one authority's clerk with that authority's own token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Clerk {
+    Operator,
+    Of(String),
+}
+
+impl Clerk {
+    /// Whether this clerk may see and decide `authority`'s submissions.
+    pub(crate) fn serves(&self, authority: &str) -> bool {
+        match self {
+            Clerk::Operator => true,
+            Clerk::Of(own) => own == authority,
+        }
+    }
+}
+
+/// The admin token, else an authority's token (every one compared, so the time does not tell
+/// which matched); neither: 401.
+pub(crate) fn require_clerk(state: &AppState, h: &HeaderMap) -> Result<Clerk, ApiFailure> {
+    if is_admin(state, h) {
+        return Ok(Clerk::Operator);
+    }
+    let mut found = None;
+    for t in &state.config.authority_tokens {
+        if bearer_is(h, &t.token) && found.is_none() {
+            found = Some(Clerk::Of(t.authority.clone()));
+        }
+    }
+    found.ok_or_else(|| {
+        ApiFailure::new(
+            ErrorCode::Unauthenticated,
+            "the admin or authority token is missing or wrong",
+        )
+    })
 }
 
 pub async fn register_verifier(

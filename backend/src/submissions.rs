@@ -21,7 +21,7 @@ use crate::auth::{Device, Scope, SignedCall, authenticate, device_post};
 use crate::coherence::{self, Change};
 use crate::error::{ApiFailure, Error, invalid_detail};
 use crate::http::{Answer, parse, random_hex};
-use crate::presentation::require_admin;
+use crate::presentation::{Clerk, require_clerk};
 use crate::state::AppState;
 use crate::{lifecycle, registry};
 use axum::body::Bytes;
@@ -393,8 +393,18 @@ fn queue_query(uri: &Uri) -> Result<(Option<String>, SubmissionState), ApiFailur
 /// first.
 pub async fn queue(State(state): State<Arc<AppState>>, uri: Uri, headers: HeaderMap) -> Response {
     let run = async {
-        require_admin(&state, &headers)?;
-        let (authority, wanted) = queue_query(&uri)?;
+        let clerk = require_clerk(&state, &headers)?;
+        let (mut authority, wanted) = queue_query(&uri)?;
+        // An authority's clerk: its own queue, whether named or not.
+        if let Clerk::Of(own) = &clerk {
+            if authority.as_ref().is_some_and(|a| a != own) {
+                return Err(ApiFailure::new(
+                    ErrorCode::NotAllowed,
+                    "this token opens its own authority's queue only",
+                ));
+            }
+            authority = Some(own.clone());
+        }
         // '' is every authority.
         let rows = sqlx::query(concat!(
             queued_select!(),
@@ -426,13 +436,17 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Response {
     let run = async {
-        require_admin(&state, &headers)?;
+        let clerk = require_clerk(&state, &headers)?;
         let row = sqlx::query(concat!(queued_select!(), " WHERE s.id = $1"))
             .bind(&id)
             .fetch_optional(state.store.pool())
             .await?
             .ok_or_else(not_found)?;
         let submission = queued_of(&state, &row).await?;
+        // Another authority's submission is none of this clerk's: as if there were none.
+        if !clerk.serves(&submission.authority) {
+            return Err(not_found());
+        }
         let mut attachments = Vec::new();
         for r in sqlx::query(
             "SELECT idx, media_type, content FROM submission_attachments \
@@ -468,7 +482,15 @@ pub async fn decide(
     body: Bytes,
 ) -> Response {
     let run = async {
-        require_admin(&state, &headers)?;
+        let clerk = require_clerk(&state, &headers)?;
+        let authority: Option<String> =
+            sqlx::query_scalar("SELECT authority FROM submissions WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(state.store.pool())
+                .await?;
+        if !authority.is_some_and(|a| clerk.serves(&a)) {
+            return Err(not_found());
+        }
         let decision: SubmissionDecision = parse(&body)?;
         let reason = match decision.reason.as_deref().map(str::trim) {
             None | Some("") => None,

@@ -11,7 +11,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{ADMIN_TOKEN, DeviceKey, Harness, Reply, citizen, harnesses};
+use common::{ADMIN_TOKEN, DeviceKey, Harness, Reply, citizen, harnesses_with};
 use eid_core::api::{
     B64, DocumentsPage, ErrorBody, ErrorCode, MAX_ATTACHMENT_BYTES, SubmissionAttachment,
     SubmissionDecided, SubmissionDetail, SubmissionInfo, SubmissionList, SubmissionQueue,
@@ -21,6 +21,10 @@ use eid_core::api::{
 use eid_core::credential::{Date, DocumentKind, TrustList, VerifiedCredential};
 use serde_json::json;
 use sqlx::Row;
+
+/// The health and police authorities' own clerk tokens.
+const HEALTH_TOKEN: &str = "test-health-clerk-token";
+const POLICE_TOKEN: &str = "test-police-clerk-token";
 
 fn jpeg(len: usize) -> Vec<u8> {
     let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
@@ -152,7 +156,14 @@ fn dose_abroad(h: &Harness, record: &serde_json::Value) -> serde_json::Value {
 
 #[tokio::test]
 async fn submissions_are_checked_routed_decided_and_delivered() {
-    for h in harnesses().await {
+    let clerks = |c: eid_backend::Config| eid_backend::Config {
+        authority_tokens: vec![
+            format!("health={HEALTH_TOKEN}").parse().unwrap(),
+            format!("police={POLICE_TOKEN}").parse().unwrap(),
+        ],
+        ..c
+    };
+    for h in harnesses_with(clerks).await {
         let db = h.db;
         let c = citizen(0);
         let device = h.activate(&c).await;
@@ -378,6 +389,43 @@ async fn submissions_are_checked_routed_decided_and_delivered() {
         .await
         .json();
         assert_eq!(detail.attachments[0].content.0, certificate, "{db}");
+
+        // An authority's own token opens its own queue only: the health clerk sees the
+        // vaccination, is refused the police's queue, and the residence is none of its own.
+        let as_clerk = async |token: &str, method: &str, path: &str, body| {
+            admin(&h, method, path, body, Some(token)).await
+        };
+        let own: SubmissionQueue = as_clerk(HEALTH_TOKEN, "GET", paths::ADMIN_SUBMISSIONS, None)
+            .await
+            .json();
+        assert_eq!(
+            own.submissions
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>(),
+            vec![sent.id.as_str()],
+            "{db}"
+        );
+        let path = format!("{}?authority=police", paths::ADMIN_SUBMISSIONS);
+        let r = as_clerk(HEALTH_TOKEN, "GET", &path, None).await;
+        assert_eq!(r.error(), ErrorCode::NotAllowed, "{db}");
+        let police_detail = paths::ADMIN_SUBMISSION.replace("{id}", &temp.id);
+        let r = as_clerk(HEALTH_TOKEN, "GET", &police_detail, None).await;
+        assert_eq!(r.error(), ErrorCode::NotFound, "{db}");
+        let police_decision = paths::ADMIN_SUBMISSION_DECISION.replace("{id}", &temp.id);
+        let verify = Some(json!({"decision": "verified"}));
+        let r = as_clerk(HEALTH_TOKEN, "POST", &police_decision, verify).await;
+        assert_eq!(r.error(), ErrorCode::NotFound, "{db}");
+        let r = as_clerk(POLICE_TOKEN, "GET", &police_detail, None).await;
+        r.assert_ok(&format!("{db}: "));
+        let r = as_clerk(
+            "test-health-clerk-tokenX",
+            "GET",
+            paths::ADMIN_SUBMISSIONS,
+            None,
+        )
+        .await;
+        assert_eq!(r.error(), ErrorCode::Unauthenticated, "{db}");
         // Sealed at rest: neither the fields nor the attachment are in the database in clear.
         let row = sqlx::query("SELECT s.fields, a.content FROM submissions s JOIN submission_attachments a ON a.submission_id = s.id WHERE s.id = $1")
             .bind(&sent.id)

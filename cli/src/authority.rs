@@ -16,7 +16,15 @@ use std::process::ExitCode;
 pub struct AuthorityArgs {
     #[arg(long, global = true, env = "EID_BACKEND")]
     pub backend: Option<String>,
-    #[arg(long, global = true, env = "EID_ADMIN_TOKEN", hide_env_values = true)]
+    /// The admin token (every authority's queue), or the authority's own clerk token (`eid
+    /// serve --authority-token`: that authority's queue only).
+    #[arg(
+        long,
+        visible_alias = "token",
+        global = true,
+        env = "EID_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     pub admin_token: Option<String>,
     #[command(subcommand)]
     pub command: AuthorityCommand,
@@ -93,7 +101,7 @@ pub fn run(args: AuthorityArgs) -> Result<ExitCode> {
     let token = args
         .admin_token
         .as_deref()
-        .context("--admin-token (or EID_ADMIN_TOKEN) is needed")?;
+        .context("--token (the admin's or the authority's; or EID_ADMIN_TOKEN) is needed")?;
     let client = client(backend)?;
     match args.command {
         AuthorityCommand::Queue {

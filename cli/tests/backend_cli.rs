@@ -3177,7 +3177,15 @@ fn an_admin_suspends_and_resumes_a_relying_party_with_eid_rp() {
 fn a_citizen_submits_and_a_clerk_decides() {
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
-    let (_server, url) = serve_with(&db, &["--admin-token", "clerk-token"]);
+    let (_server, url) = serve_with(
+        &db,
+        &[
+            "--admin-token",
+            "admin-token",
+            "--authority-token",
+            "health=health-clerk-token",
+        ],
+    );
     let w = tmp.path().join("wallet");
     assert_ok(&activate(&w, &url, "246810", &citizen(3)));
     let vaccination_row = || {
@@ -3302,23 +3310,26 @@ fn a_citizen_submits_and_a_clerk_decides() {
                 "authority",
                 "--backend",
                 &url,
-                "--admin-token",
-                "clerk-token",
+                "--token",
+                "health-clerk-token",
             ][..],
             args,
         ]
         .concat())
     };
-    let out = clerk(&["queue", "--authority", "health", "--json"]);
+    // The health clerk's own token: the health queue, without naming it; not the police's.
+    let out = clerk(&["queue", "--json"]);
     assert_ok(&out);
     let queue: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
     assert_eq!(queue[0]["id"], sent_id);
     assert_eq!(queue[0]["fields"], dose);
     let out = clerk(&["queue", "--authority", "police", "--json"]);
-    assert_eq!(
-        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
-        serde_json::json!([])
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("its own authority's queue only"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     let saved = tmp.path().join("evidence");
     assert_ok(&clerk(&[
@@ -3368,7 +3379,24 @@ fn a_citizen_submits_and_a_clerk_decides() {
     );
     let res_id = text.split_whitespace().next().unwrap().to_owned();
     let reason = "Thiếu giấy tờ chứng minh chỗ ở hợp pháp";
-    assert_ok(&clerk(&["decide", &res_id, "--reject", reason]));
+    // The police's submission is none of the health clerk's; the operator's token decides it.
+    let out = clerk(&["decide", &res_id, "--reject", reason]);
+    assert!(
+        stderr(&out).contains("no submission with this id"),
+        "{}",
+        stderr(&out)
+    );
+    assert_ok(&eid(&[
+        "authority",
+        "--backend",
+        &url,
+        "--admin-token",
+        "admin-token",
+        "decide",
+        &res_id,
+        "--reject",
+        reason,
+    ]));
 
     // The wallet: both states, the reason; the new vaccination record after sync.
     let out = wallet(&w, &url, "246810", &["submissions", "--json"]);

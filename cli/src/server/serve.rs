@@ -47,6 +47,17 @@ pub struct ServeArgs {
     /// random one is made when none is given and printed once on standard output.
     #[arg(long, env = "EID_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// An issuing authority's clerk token, `AUTHORITY=TOKEN` (the issuer id of the kinds'
+    /// declarations: health, police, ...): it opens that authority's queue of citizen
+    /// submissions only (`eid authority`); repeat for more, or comma-separate in the variable.
+    /// At least 32 characters in production.
+    #[arg(
+        long = "authority-token",
+        env = "EID_AUTHORITY_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    authority_tokens: Vec<eid_backend::AuthorityToken>,
     /// Log level: error, warn, info, debug, trace.
     #[arg(long, default_value = "info", env = "EID_LOG")]
     log: tracing_subscriber::filter::LevelFilter,
@@ -89,6 +100,7 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>)> {
         let config = Config {
             population: args.population,
             admin_token: given.or_else(|| generated.clone()),
+            authority_tokens: args.authority_tokens.clone(),
             public_url: args
                 .public_url
                 .clone()
@@ -110,6 +122,16 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>)> {
     {
         bail!("the admin token is shorter than {MIN_ADMIN_TOKEN} characters (EID_ADMIN_TOKEN)");
     }
+    if let Some(t) = args
+        .authority_tokens
+        .iter()
+        .find(|t| t.token.chars().count() < MIN_ADMIN_TOKEN)
+    {
+        bail!(
+            "the {} authority token is shorter than {MIN_ADMIN_TOKEN} characters",
+            t.authority
+        );
+    }
     if !args.limits.has_sms_gateway() {
         bail!(
             "EID_SMS_GATEWAY is not set: production sends activation codes through an SMS \
@@ -119,6 +141,7 @@ fn config(args: &ServeArgs) -> Result<(Config, Option<String>)> {
     let base = Config::production(args.db.clone(), kek, given);
     let config = Config {
         population: args.population,
+        authority_tokens: args.authority_tokens.clone(),
         issuer_keys: args.issuer_keys.clone(),
         public_url: args.public_url.clone().unwrap_or(base.public_url.clone()),
         ..base
