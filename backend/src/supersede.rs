@@ -6,7 +6,9 @@
 //! showing the old values stops verifying, and the wallet drops it at its next sync and refills
 //! from the new record.
 
+use crate::db::Backend;
 use crate::error::Error;
+use crate::state::AppState;
 use eid_core::api::credential_format;
 use eid_core::credential::DocumentKind;
 use eid_core::present::Profile;
@@ -39,6 +41,35 @@ pub(crate) fn drawn_from(profile: &str) -> &'static [DocumentKind] {
         (credential_format::MSO_MDOC, mdoc::BHYT_DOCTYPE) => &[HealthInsurance],
         (credential_format::SD_JWT_VC, sdjwt::PID_VCT) => &[Identity],
         _ => &[],
+    }
+}
+
+/// The registry records of the account `$1`, read by an issuance inside its write transaction
+/// so that it and a change of those records (`supersede`) are ordered: on PostgreSQL the rows
+/// are locked for share (a change's `UPDATE` waits for the batch to commit, then supersedes
+/// it; a batch waits for a change in flight and reads its new record); on SQLite the writer is
+/// one at a time already. `$2`/`$3`, when `kinds` is true, restrict the kinds.
+pub(crate) fn records_query(state: &AppState, kinds: bool) -> &'static str {
+    let postgres = state.store.backend() == Backend::Postgres;
+    match (kinds, postgres) {
+        (false, false) => {
+            "SELECT r.record FROM registry_records r \
+             JOIN accounts a ON a.id_number = r.id_number WHERE a.id = $1"
+        }
+        (false, true) => {
+            "SELECT r.record FROM registry_records r \
+             JOIN accounts a ON a.id_number = r.id_number WHERE a.id = $1 FOR SHARE OF r"
+        }
+        (true, false) => {
+            "SELECT r.record FROM registry_records r \
+             JOIN accounts a ON a.id_number = r.id_number \
+             WHERE a.id = $1 AND (r.kind = $2 OR r.kind = $3)"
+        }
+        (true, true) => {
+            "SELECT r.record FROM registry_records r \
+             JOIN accounts a ON a.id_number = r.id_number \
+             WHERE a.id = $1 AND (r.kind = $2 OR r.kind = $3) FOR SHARE OF r"
+        }
     }
 }
 
