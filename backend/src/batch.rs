@@ -56,10 +56,16 @@ async fn issue_inner(
     }
     let keys = fresh_device_keys(&req.device_keys)?;
     let now = state.now();
+    // The records are read in the write transaction: a registry change is then either seen or
+    // supersedes this batch (docs/adr/0062).
+    let mut w = state.store.write().await?;
     let source = if req.format == credential_format::SD_JWT_VC {
-        Source::SdJwt(sdjwt_issue::pid(state, &device.account_id, now).await?)
+        Source::SdJwt(sdjwt_issue::pid(state, &mut w.tx, &device.account_id, now).await?)
     } else {
-        Source::Mdoc(mdoc_issue::elements(state, &device.account_id, credential_type, now).await?)
+        Source::Mdoc(
+            mdoc_issue::elements(state, &mut w.tx, &device.account_id, credential_type, now)
+                .await?,
+        )
     };
     let issued_at = now - now % VALIDITY_GRANULARITY;
     // Never past the document's own validity: a credential of an expiring card ends with the
@@ -76,7 +82,6 @@ async fn issue_inner(
         ));
     }
     let profile = format!("{}:{credential_type}", req.format);
-    let mut w = state.store.write().await?;
     let mut credentials = Vec::with_capacity(keys.len());
     for key in &keys {
         let status_index = status_index::allocate(&mut w.tx).await?;

@@ -51,7 +51,7 @@ impl WriteTx<'_> {
 
 /// The migrations of `backend`, embedded in the binary (version, description, SQL).
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 20] = match backend {
+    let files: [(i64, &'static str, &'static str); 21] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -148,6 +148,11 @@ fn migrator(backend: Backend) -> Migrator {
                 20,
                 "submissions",
                 include_str!("../migrations/sqlite/0020_submissions.sql"),
+            ),
+            (
+                21,
+                "superseded presentations",
+                include_str!("../migrations/sqlite/0021_superseded_presentations.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -250,6 +255,11 @@ fn migrator(backend: Backend) -> Migrator {
                 20,
                 "submissions",
                 include_str!("../migrations/postgres/0020_submissions.sql"),
+            ),
+            (
+                21,
+                "superseded presentations",
+                include_str!("../migrations/postgres/0021_superseded_presentations.sql"),
             ),
         ],
     };

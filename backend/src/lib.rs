@@ -57,6 +57,7 @@ pub mod sms;
 mod state;
 mod status_index;
 mod submissions;
+mod supersede;
 mod throttle;
 
 use axum::Router;

@@ -4,6 +4,9 @@
 //! - `licence_points`: points deducted from the driving licence (never below 0);
 //! - `bhyt_renew`: the health insurance card renewed to a new end date;
 //! - `licence_suspend`: the licence taken away (tước GPLX) until a date;
+//! - `permanent_address`: a new permanent residence (thường trú) on the identity card's
+//!   record (docs/adr/0062): the identity card is re-issued with it, carrying the account as
+//!   at activation;
 //! - `record_update`: a new entry from the authority's own systems in a vaccination record (a
 //!   dose given at a clinic) or residence information (a new address), merged exactly as a
 //!   verified citizen submission is (`apply_proposal`, docs/adr/0057) and checked by the kind's
@@ -29,13 +32,17 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use eid_core::api::ErrorCode;
-use eid_core::credential::{CITIZEN_ENTERED, Date, Document, DocumentKind, apply_proposal};
+use eid_core::credential::{
+    AccountLevel, CITIZEN_ENTERED, Date, Document, DocumentKind, EidAccount, apply_proposal,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::sync::Arc;
 
 /// Most points a licence holds (2024 law art. 58): the most one change deducts.
 const MAX_POINTS: u8 = 12;
+/// Longest permanent address taken (characters).
+const MAX_ADDRESS: usize = 300;
 
 /// One change, as the admin sends it (`{"type": "licence_points", ...}`).
 #[derive(Debug, Deserialize)]
@@ -57,6 +64,12 @@ pub enum RegistryChange {
         /// ISO date: the card's new end of validity.
         valid_until: String,
     },
+    PermanentAddress {
+        id_number: String,
+        /// The new permanent residence as the card prints it.
+        address: String,
+        reason: String,
+    },
     RecordUpdate {
         id_number: String,
         /// `vaccination` or `residence` (the kinds `apply_proposal` merges).
@@ -73,6 +86,7 @@ impl RegistryChange {
             RegistryChange::LicencePoints { id_number, .. }
             | RegistryChange::LicenceSuspend { id_number, .. }
             | RegistryChange::BhytRenew { id_number, .. }
+            | RegistryChange::PermanentAddress { id_number, .. }
             | RegistryChange::RecordUpdate { id_number, .. } => id_number,
         }
     }
@@ -83,6 +97,7 @@ impl RegistryChange {
                 DocumentKind::DrivingLicence
             }
             RegistryChange::BhytRenew { .. } => DocumentKind::HealthInsurance,
+            RegistryChange::PermanentAddress { .. } => DocumentKind::Identity,
             RegistryChange::RecordUpdate { kind, .. } => DocumentKind::parse(kind)
                 .filter(|k| CITIZEN_ENTERED.contains(k))
                 .ok_or(ApiFailure::invalid(
@@ -96,6 +111,7 @@ impl RegistryChange {
             RegistryChange::LicencePoints { .. } => "licence_points",
             RegistryChange::LicenceSuspend { .. } => "licence_suspend",
             RegistryChange::BhytRenew { .. } => "bhyt_renew",
+            RegistryChange::PermanentAddress { .. } => "permanent_address",
             RegistryChange::RecordUpdate { .. } => "record_update",
         }
     }
@@ -104,6 +120,7 @@ impl RegistryChange {
         match self {
             RegistryChange::LicencePoints { reason, .. }
             | RegistryChange::LicenceSuspend { reason, .. }
+            | RegistryChange::PermanentAddress { reason, .. }
             | RegistryChange::RecordUpdate { reason, .. } => reason,
             RegistryChange::BhytRenew { .. } => "renewal",
         }
@@ -155,6 +172,24 @@ fn apply(change: &RegistryChange, doc: Document) -> Result<Document, ApiFailure>
             }
             c.valid_to = to;
             Ok(Document::HealthInsurance(c))
+        }
+        (RegistryChange::PermanentAddress { address, .. }, Document::Identity(mut c)) => {
+            let address = address.trim();
+            if address.is_empty()
+                || address.chars().count() > MAX_ADDRESS
+                || address.chars().any(char::is_control)
+            {
+                return Err(ApiFailure::invalid(
+                    "address must be 1 to 300 characters, none a control character",
+                ));
+            }
+            if address == c.place_of_residence {
+                return Err(ApiFailure::invalid(
+                    "address is the card's current permanent residence",
+                ));
+            }
+            c.place_of_residence = address.to_owned();
+            Ok(Document::Identity(c))
         }
         _ => Err(ApiFailure::from(Error::Registry("record kind".into()))),
     }
@@ -286,7 +321,7 @@ pub(crate) async fn reissue_held(
 ) -> Result<Vec<String>, ApiFailure> {
     let kind = doc.kind();
     let rows = sqlx::query(
-        "SELECT d.id, d.status_index, d.device_id, v.public_key FROM documents d \
+        "SELECT d.id, d.status_index, d.device_id, v.public_key, a.id FROM documents d \
          JOIN devices v ON v.id = d.device_id JOIN accounts a ON a.id = v.account_id \
          WHERE a.id_number = $1 AND d.kind = $2 AND d.removed_seq IS NULL \
          AND v.revoked_at IS NULL",
@@ -302,6 +337,18 @@ pub(crate) async fn reissue_held(
         let index: i64 = row.try_get(1).map_err(Error::from)?;
         let device_id: String = row.try_get(2).map_err(Error::from)?;
         let key: Vec<u8> = row.try_get(3).map_err(Error::from)?;
+        let account_id: String = row.try_get(4).map_err(Error::from)?;
+        // The identity card carries the account, as at activation (`documents::model`).
+        let with_account = match doc {
+            Document::Identity(card) => {
+                Some(Document::Identity(card.clone().with_account(EidAccount {
+                    id: account_id,
+                    level: AccountLevel::Level2,
+                })))
+            }
+            _ => None,
+        };
+        let doc = with_account.as_ref().unwrap_or(doc);
         issue::renew(
             state,
             tx,
@@ -314,5 +361,9 @@ pub(crate) async fn reissue_held(
         .await?;
         devices.push(device_id);
     }
+    // The presentation credentials drawn from the old record are revoked (docs/adr/0062); the
+    // wallets drop them at their next sync and refill from the new record.
+    let superseded = crate::supersede::supersede(tx, id_number, kind, state.now_i64()).await?;
+    tracing::info!(kind = %kind, superseded, "presentation credentials superseded");
     Ok(devices)
 }

@@ -313,6 +313,14 @@ async fn sign_current(state: &AppState) -> Result<SignedStatusList, Error> {
     .await?;
     // Replaced by a renewal: the old credential must not outlive its replacement's issue.
     revoked.extend(indices(conn, "SELECT status_index FROM document_tombstones").await?);
+    // Presentation credentials drawn from a registry record that changed since (docs/adr/0062).
+    revoked.extend(
+        indices(
+            conn,
+            "SELECT status_index FROM presentation_credentials WHERE superseded_at IS NOT NULL",
+        )
+        .await?,
+    );
     // A dependant's documents removed from the guardian's device on the 14th birthday
     // (docs/adr/0055).
     revoked.extend(

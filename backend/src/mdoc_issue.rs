@@ -36,19 +36,17 @@ pub(crate) fn end_of(date: Option<Date>) -> Option<u64> {
 }
 
 /// The citizen's documents from the registry records of the account (every batch format's
-/// source).
+/// source), read on the batch's write transaction `conn` (`supersede::records_query`).
 pub(crate) async fn registry_documents(
     state: &AppState,
+    conn: &mut sqlx::AnyConnection,
     account_id: &str,
 ) -> Result<Vec<Document>, ApiFailure> {
     let mut documents = Vec::new();
-    for row in sqlx::query(
-        "SELECT r.record FROM registry_records r JOIN accounts a ON a.id_number = r.id_number \
-         WHERE a.id = $1",
-    )
-    .bind(account_id)
-    .fetch_all(state.store.pool())
-    .await?
+    for row in sqlx::query(crate::supersede::records_query(state, false))
+        .bind(account_id)
+        .fetch_all(conn)
+        .await?
     {
         let record: Vec<u8> = row.try_get(0)?;
         documents.push(crate::presentation::open_registry_record(state, &record)?);
@@ -58,11 +56,12 @@ pub(crate) async fn registry_documents(
 
 pub async fn elements(
     state: &AppState,
+    conn: &mut sqlx::AnyConnection,
     account_id: &str,
     doc_type: &str,
     now: u64,
 ) -> Result<Source, ApiFailure> {
-    let documents = registry_documents(state, account_id).await?;
+    let documents = registry_documents(state, conn, account_id).await?;
     let identity = documents.iter().find_map(|d| match d {
         Document::Identity(c) => Some(c),
         _ => None,

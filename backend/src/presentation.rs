@@ -204,16 +204,17 @@ async fn issue_inner(
         {
             documents.push(open_record(state, &record)?);
         }
-    } else {
-        for row in sqlx::query(
-            "SELECT r.record FROM registry_records r JOIN accounts a ON a.id_number = r.id_number \
-             WHERE a.id = $1 AND (r.kind = $2 OR r.kind = $3)",
-        )
-        .bind(&device.account_id)
-        .bind(source)
-        .bind(identity)
-        .fetch_all(state.store.pool())
-        .await?
+    }
+    // The holder's records are read in the write transaction: a registry change is then
+    // either seen or supersedes this batch (docs/adr/0062).
+    let mut w = state.store.write().await?;
+    if req.dependant.is_none() {
+        for row in sqlx::query(crate::supersede::records_query(state, true))
+            .bind(&device.account_id)
+            .bind(source)
+            .bind(identity)
+            .fetch_all(&mut *w.tx)
+            .await?
         {
             let record: Vec<u8> = row.try_get(0)?;
             documents.push(open_record(state, &record)?);
@@ -225,7 +226,6 @@ async fn issue_inner(
     // Validity from the start of the day: every credential issued that day carries the same
     // times, so they say nothing about the batch or the citizen (docs/adr/0020).
     let issued_at = now - now % VALIDITY_GRANULARITY;
-    let mut w = state.store.write().await?;
     let mut credentials = Vec::with_capacity(keys.len());
     for key in &keys {
         let status_index = status_index::allocate(&mut w.tx).await?;

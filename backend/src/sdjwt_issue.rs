@@ -26,8 +26,13 @@ pub struct Pid {
     pub document_end: Option<u64>,
 }
 
-pub async fn pid(state: &AppState, account_id: &str, now: u64) -> Result<Pid, ApiFailure> {
-    let documents = crate::mdoc_issue::registry_documents(state, account_id).await?;
+pub async fn pid(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    now: u64,
+) -> Result<Pid, ApiFailure> {
+    let documents = crate::mdoc_issue::registry_documents(state, conn, account_id).await?;
     let card = documents
         .iter()
         .find_map(|d| match d {

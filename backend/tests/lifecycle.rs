@@ -140,6 +140,10 @@ async fn admin_changes_reissue_and_suspend() {
         let identity = verified(&h, &first, DocumentKind::Identity).await;
         assert!(!bit(&suspended, identity.status.index), "{db}");
 
+        let Document::Identity(card) = &identity.document else {
+            panic!("{db}")
+        };
+        let current_home = card.place_of_residence.clone();
         // Refusals: no or a wrong admin token, an unknown ID number, malformed changes.
         let points = serde_json::json!({"type": "licence_points", "id_number": c.id_number,
             "deduct": 1, "reason": "x"});
@@ -171,6 +175,18 @@ async fn admin_changes_reissue_and_suspend() {
             serde_json::json!({"type": "licence_suspend", "id_number": c.id_number,
                 "until": "soon", "reason": "x"}),
             serde_json::json!({"type": "address_moon", "id_number": c.id_number}),
+            // A permanent address (docs/adr/0062): empty, too long, with a control character,
+            // missing, or the card's current one.
+            serde_json::json!({"type": "permanent_address", "id_number": c.id_number,
+                "address": "  ", "reason": "x"}),
+            serde_json::json!({"type": "permanent_address", "id_number": c.id_number,
+                "address": "a".repeat(301), "reason": "x"}),
+            serde_json::json!({"type": "permanent_address", "id_number": c.id_number,
+                "address": "Số 1\u{0}Hà Nội", "reason": "x"}),
+            serde_json::json!({"type": "permanent_address", "id_number": c.id_number,
+                "reason": "x"}),
+            serde_json::json!({"type": "permanent_address", "id_number": c.id_number,
+                "address": current_home, "reason": "x"}),
         ] {
             assert_eq!(
                 change(&h, bad.clone(), Some(ADMIN_TOKEN)).await.error(),
@@ -178,6 +194,33 @@ async fn admin_changes_reissue_and_suspend() {
                 "{db}: {bad}"
             );
         }
+
+        // A new permanent address re-issues the identity card, which keeps the account.
+        let r = change(
+            &h,
+            serde_json::json!({"type": "permanent_address", "id_number": c.id_number,
+                "address": "Số 12 Phố Tràng Tiền, Hà Nội", "reason": "Đăng ký thường trú"}),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{db}");
+        let body: serde_json::Value = r.json();
+        assert_eq!(body["reissued"], 1, "{db}");
+        let next = page(&h, &device, None).await;
+        let moved = verified(&h, &next, DocumentKind::Identity).await;
+        assert_ne!(moved.id, identity.id, "{db}");
+        let Document::Identity(card) = &moved.document else {
+            panic!("{db}")
+        };
+        assert_eq!(
+            card.place_of_residence, "Số 12 Phố Tràng Tiền, Hà Nội",
+            "{db}"
+        );
+        assert_eq!(
+            card.account.as_ref().map(|a| a.id.as_str()),
+            Some(device.account.as_str()),
+            "{db}"
+        );
     }
 }
 

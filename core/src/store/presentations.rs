@@ -133,6 +133,16 @@ impl Store {
         Ok(())
     }
 
+    /// Every profile with a slot (QR profiles, `profile~dependant`, `<format>:<type>`).
+    pub(crate) fn presentation_profiles(&self) -> Result<Vec<String>> {
+        let conn = self.reader()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT DISTINCT profile FROM presentations ORDER BY profile")?;
+        Ok(stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// How many issued, unused credentials `profile` has.
     pub(crate) fn unused_presentations(&self, profile: &str) -> Result<u64> {
         let conn = self.reader()?;

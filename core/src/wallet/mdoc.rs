@@ -181,6 +181,14 @@ impl Wallet {
         Ok((signed, verified))
     }
 
+    /// The status list index of an issued MSO of `doc_type` that verifies now.
+    pub(super) fn mdoc_status_index(&self, bytes: &[u8], doc_type: &str) -> Option<u32> {
+        let (_, v) = self
+            .mdoc_verdict(bytes, doc_type, &self.iacas().ok()?)
+            .ok()?;
+        u32::try_from(v.mso.status?.idx).ok()
+    }
+
     /// Drops the slots of `doc_type` that are empty (an earlier failed request) or whose MSO
     /// has expired (or its document signer): they will never be shown.
     fn drop_stale_mdocs(&self, doc_type: &str) -> Result<()> {

@@ -26,6 +26,7 @@ mod relying_parties;
 mod sdjwt;
 mod signing;
 mod submissions;
+mod superseded;
 mod sync;
 mod sync_state;
 
@@ -42,7 +43,7 @@ pub use history::{FieldChange, HistoryEntry};
 pub use kinds::DocumentView;
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
 pub use mdoc_source::WalletMdocs;
-pub use present::{Consent, PresentationOut, PresentationStock};
+pub use present::{Consent, PRESENTATION_BATCH, PresentationOut, PresentationStock};
 pub use sdjwt::{
     HeldSdJwt, SDJWT_BATCH, SDJWT_LOW_WATER, SDJWT_VCTS, SdJwtKey, SdJwtStock, vct_of,
 };

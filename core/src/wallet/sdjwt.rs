@@ -143,6 +143,12 @@ impl Wallet {
         Ok(verified)
     }
 
+    /// The status list index of an issued SD-JWT VC of `vct` that verifies now.
+    pub(super) fn sdjwt_status_index(&self, text: &str, vct: &str) -> Option<u32> {
+        let v = self.sdjwt_verdict(text, vct).ok()?;
+        u32::try_from(StatusReference::from_claims(&v.claims)?.idx).ok()
+    }
+
     /// The slots of `vct`: (alias, issued text if filled, used).
     fn sdjwt_slots(&self, vct: &str) -> Result<Vec<(String, Option<String>, bool)>> {
         Ok(self

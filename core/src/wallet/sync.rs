@@ -382,6 +382,9 @@ impl Wallet {
         self.store
             .apply_sync(&new, &removed_refs, &meta, &history_refs)
             .map_err(WalletError::from_store)?;
+        // Presentation credentials drawn from a record that changed are revoked on the list
+        // just stored (docs/adr/0062): dropped now, and replaced by the refill below.
+        self.drop_revoked_presentations()?;
         // Accommodation notices (docs/adr/0048) into the log, after the documents.
         self.sync_notices(client, &signer, &trust).await?;
         // Presentation credentials: a failure here leaves the documents synced.
