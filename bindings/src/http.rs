@@ -84,11 +84,12 @@ impl core::HttpTransport for ForeignHttp {
     }
 }
 
-/// A client of `backend_url` over the app's transport.
-pub(crate) fn client(backend_url: &str, http: Arc<dyn HttpTransport>) -> BackendClient {
-    BackendClient::with_transport(
-        backend_url,
-        RetryPolicy::default(),
-        Arc::new(ForeignHttp(http)),
-    )
+/// The app's transport as the core's (for exchanges with relying parties).
+pub(crate) fn transport(http: Arc<dyn HttpTransport>) -> Arc<dyn core::HttpTransport> {
+    Arc::new(ForeignHttp(http))
+}
+
+/// A client of `backend_url` over the app's transport (`transport`).
+pub(crate) fn client(backend_url: &str, http: Arc<dyn core::HttpTransport>) -> BackendClient {
+    BackendClient::with_transport(backend_url, RetryPolicy::default(), http)
 }
