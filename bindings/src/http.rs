@@ -89,7 +89,12 @@ pub(crate) fn transport(http: Arc<dyn HttpTransport>) -> Arc<dyn core::HttpTrans
     Arc::new(ForeignHttp(http))
 }
 
-/// A client of `backend_url` over the app's transport (`transport`).
-pub(crate) fn client(backend_url: &str, http: Arc<dyn core::HttpTransport>) -> BackendClient {
+/// A client of `backend_url` over the app's transport.
+pub(crate) fn client(backend_url: &str, http: Arc<dyn HttpTransport>) -> BackendClient {
+    client_over(backend_url, transport(http))
+}
+
+/// A client of `backend_url` over the app's transport already adapted (`transport`).
+pub(crate) fn client_over(backend_url: &str, http: Arc<dyn core::HttpTransport>) -> BackendClient {
     BackendClient::with_transport(backend_url, RetryPolicy::default(), http)
 }

@@ -300,7 +300,7 @@ impl WalletHandle {
         http: Arc<dyn HttpTransport>,
     ) -> Result<Arc<Self>, EidError> {
         let http = http::transport(http);
-        let backend = http::client(&config.backend_url, http.clone());
+        let backend = http::client_over(&config.backend_url, http.clone());
         let wallet = Wallet::open(
             &PathBuf::from(config.data_dir),
             Arc::new(ForeignKeyStore(key_store)),

@@ -19,7 +19,11 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("sex", "Giới tính", "Sex"),
     ("address", "Nơi thường trú", "Permanent address"),
     ("resident_address", "Nơi thường trú", "Permanent address"),
-    ("personal_administrative_number", "Số định danh cá nhân", "ID number"),
+    (
+        "personal_administrative_number",
+        "Số định danh cá nhân",
+        "ID number",
+    ),
     ("document_number", "Số giấy tờ", "Document number"),
     ("issuing_authority", "Nơi cấp", "Issuing authority"),
     ("issuing_country", "Quốc gia cấp", "Issuing country"),
@@ -115,11 +119,20 @@ mod tests {
         let c = claim(FORMAT_SD_JWT_VC, ClaimPath::keys(&["family_name"]));
         assert_eq!(c.label().en, "Family name");
         assert_eq!(c.label().vi, "Họ");
-        let c = claim(FORMAT_SD_JWT_VC, ClaimPath::keys(&["age_equal_or_over", "18"]));
+        let c = claim(
+            FORMAT_SD_JWT_VC,
+            ClaimPath::keys(&["age_equal_or_over", "18"]),
+        );
         assert_eq!(c.label().en, "Aged 18 or over");
-        let c = claim(FORMAT_MSO_MDOC, ClaimPath::keys(&["org.iso.23220.1", "age_over_21"]));
+        let c = claim(
+            FORMAT_MSO_MDOC,
+            ClaimPath::keys(&["org.iso.23220.1", "age_over_21"]),
+        );
         assert_eq!(c.label().vi, "Đủ 21 tuổi");
-        let c = claim(FORMAT_MSO_MDOC, ClaimPath::keys(&["org.iso.23220.1", "birth_date"]));
+        let c = claim(
+            FORMAT_MSO_MDOC,
+            ClaimPath::keys(&["org.iso.23220.1", "birth_date"]),
+        );
         assert_eq!(c.label().en, "Date of birth");
     }
 
