@@ -166,10 +166,13 @@ impl AuthorizationRequest {
     /// Puts the prompt back after an attempt that sent nothing and may be retried (a wrong
     /// passcode, a locked wallet).
     fn settle<T>(&self, prompt: AuthorizationPrompt, r: &Result<T, AuthorizeError>) {
+        use eid_core::account::AccountError;
         let retry = matches!(
             r,
             Err(AuthorizeError::Wallet(
-                core::WalletError::Account(_) | core::WalletError::Locked
+                core::WalletError::Account(
+                    AccountError::WrongPasscode { .. } | AccountError::Locked { .. }
+                ) | core::WalletError::Locked
             ))
         );
         if retry && let Ok(mut p) = self.prompt.lock() {
