@@ -32,12 +32,14 @@ STD_MEMBERS = {
     "uuidString", "whitespacesAndNewlines", "x963Representation", "addingTimeInterval", "sleep",
     "arguments", "tearDown", "init", "stop", "shared", "address", "exited", "lines", "message",
     "level", "stages", "steps", "apdus", "url", "adminToken", "self", "utf8",
+    "pemRepresentation", "random", "waitUntilExit", "terminationStatus", "replacingOccurrences",
 }
 
 # Swift/Foundation/CryptoKit calls that share a name with a generated function.
 STD_CALLS = {
     "unlock": {()},  # NSLock
     "open": {(None, "using", "authenticating")},  # AES.GCM.open
+    "write": {("to", "atomically", "encoding")},  # String.write
 }
 
 KEYWORDS = {

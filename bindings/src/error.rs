@@ -11,7 +11,7 @@ use eid_core::mdoc::transport::ble::BleError;
 use eid_core::platform::TransportFailure;
 use eid_core::present::PresentError;
 use eid_core::verify::StatusListError;
-use eid_core::wallet::WalletError;
+use eid_core::wallet::{AuthorizeError, WalletError};
 use eid_icao::card_qr::CardQrError;
 use eid_icao::{ChipError, TransportError};
 
@@ -111,6 +111,14 @@ pub enum EidError {
     /// or a message out of protocol. Nothing was shared unless the state says so.
     #[error("mdoc session: {reason}")]
     Mdoc { reason: String },
+    /// The wallet refused a relying party's request (signature, access certificate, client id,
+    /// not in the hub's registry, claims outside its registered purpose, nothing held matches):
+    /// nothing was disclosed.
+    #[error("request refused: {reason}")]
+    RequestRefused { reason: String },
+    /// The relying party could not be reached or refused the answer (HTTP error status).
+    #[error("relying party: {reason}")]
+    RelyingParty { reason: String },
     /// A bug or an unexpected failure of a foreign callback.
     #[error("internal error: {reason}")]
     Internal { reason: String },
@@ -364,6 +372,25 @@ impl From<WalletError> for EidError {
     }
 }
 
+/// A relying party's request the wallet did not answer, or an answer that did not arrive.
+impl From<AuthorizeError> for EidError {
+    fn from(e: AuthorizeError) -> Self {
+        match e {
+            AuthorizeError::Refused(r) => EidError::RequestRefused {
+                reason: r.to_string(),
+            },
+            AuthorizeError::Identity(r) => EidError::RequestRefused { reason: r.into() },
+            AuthorizeError::Network(r) => EidError::RelyingParty {
+                reason: format!("unreachable: {r}"),
+            },
+            AuthorizeError::Status(s) => EidError::RelyingParty {
+                reason: format!("answered HTTP {s}"),
+            },
+            AuthorizeError::Wallet(w) => w.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,6 +470,34 @@ mod tests {
             EidError::InvalidInput {
                 reason: "an offline QR: verify it offline".into()
             }
+        );
+    }
+
+    #[test]
+    fn refused_requests_and_unreachable_relying_parties_are_typed() {
+        use eid_core::oid4vp::Oid4vpError;
+        assert!(matches!(
+            EidError::from(AuthorizeError::Refused(Oid4vpError::Unregistered)),
+            EidError::RequestRefused { .. }
+        ));
+        assert_eq!(
+            EidError::from(AuthorizeError::Identity("the request is not signed")),
+            EidError::RequestRefused {
+                reason: "the request is not signed".into()
+            }
+        );
+        assert_eq!(
+            EidError::from(AuthorizeError::Status(500)),
+            EidError::RelyingParty {
+                reason: "answered HTTP 500".into()
+            }
+        );
+        // The passcode's errors stay the passcode's (the app asks again).
+        assert_eq!(
+            EidError::from(AuthorizeError::Wallet(WalletError::Account(
+                AccountError::WrongPasscode { attempts_left: 4 }
+            ))),
+            EidError::WrongPasscode { attempts_left: 4 }
         );
     }
 

@@ -84,11 +84,17 @@ impl core::HttpTransport for ForeignHttp {
     }
 }
 
+/// The app's transport as the core's (for exchanges with relying parties).
+pub(crate) fn transport(http: Arc<dyn HttpTransport>) -> Arc<dyn core::HttpTransport> {
+    Arc::new(ForeignHttp(http))
+}
+
 /// A client of `backend_url` over the app's transport.
 pub(crate) fn client(backend_url: &str, http: Arc<dyn HttpTransport>) -> BackendClient {
-    BackendClient::with_transport(
-        backend_url,
-        RetryPolicy::default(),
-        Arc::new(ForeignHttp(http)),
-    )
+    client_over(backend_url, transport(http))
+}
+
+/// A client of `backend_url` over the app's transport already adapted (`transport`).
+pub(crate) fn client_over(backend_url: &str, http: Arc<dyn core::HttpTransport>) -> BackendClient {
+    BackendClient::with_transport(backend_url, RetryPolicy::default(), http)
 }

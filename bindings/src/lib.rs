@@ -6,6 +6,7 @@
 //! or conversions). The few records still mapped by hand say why beside their definition.
 #![allow(unsafe_code)] // the UniFFI scaffolding is generated unsafe FFI glue
 
+mod authorize;
 mod card_qr;
 mod chip;
 mod error;
@@ -22,6 +23,10 @@ mod signing;
 mod verify;
 mod wallet;
 
+pub use authorize::{
+    AuthorizationOutcome, AuthorizationRequest, AuthorizationRequestView, DisclosureEntry,
+    DisclosureSource, RelyingPartyBehind, RequestedClaimView,
+};
 pub use card_qr::{CardQr, parse_card_qr};
 pub use chip::{
     AccessControl, ApduTransport, ChipAccessKey, ChipAuthStatus, ChipProgress, ChipRead,

@@ -270,6 +270,9 @@ pub(crate) fn passcode(digits: &str) -> Result<Passcode, EidError> {
 pub struct WalletHandle {
     pub(crate) wallet: Arc<Wallet>,
     pub(crate) backend: Arc<BackendClient>,
+    /// The app's transport, for exchanges with relying parties (the backend's go through
+    /// `backend`).
+    pub(crate) http: Arc<dyn eid_core::platform::HttpTransport>,
 }
 
 impl WalletHandle {
@@ -296,7 +299,8 @@ impl WalletHandle {
         key_store: Arc<dyn KeyStore>,
         http: Arc<dyn HttpTransport>,
     ) -> Result<Arc<Self>, EidError> {
-        let backend = http::client(&config.backend_url, http);
+        let http = http::transport(http);
+        let backend = http::client_over(&config.backend_url, http.clone());
         let wallet = Wallet::open(
             &PathBuf::from(config.data_dir),
             Arc::new(ForeignKeyStore(key_store)),
@@ -308,6 +312,7 @@ impl WalletHandle {
                 Arc::new(WalletHandle {
                     wallet: Arc::new(w),
                     backend: Arc::new(backend),
+                    http,
                 })
             }),
         )

@@ -549,6 +549,10 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_apdutransport_reconnect() != 59968:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_authorizationrequest_is_spent() != 57379:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_authorizationrequest_view() != 8289:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_chipread_photo() != 54820:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_chipread_summary() != 32600:
@@ -653,11 +657,19 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_account_id() != 16080:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_answer() != 14986:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_decline() != 20301:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_request() != 36691:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode() != 16582:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode_online() != 41406:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation() != 40045:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_disclosure_history() != 39649:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_document() != 39427:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -786,6 +798,12 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_apdutransport_extended_length_supporte
 _UniffiLib.uniffi_eid_ffi_checksum_method_apdutransport_reconnect.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_apdutransport_reconnect.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_authorizationrequest_is_spent.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_authorizationrequest_is_spent.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_authorizationrequest_view.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_authorizationrequest_view.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_chipread_photo.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_chipread_photo.restype = ctypes.c_uint16
@@ -942,6 +960,15 @@ _UniffiLib.uniffi_eid_ffi_checksum_constructor_verifierdesk_register.restype = c
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_account_id.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_account_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_answer.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_answer.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_decline.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_decline.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_request.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_request.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode.restype = ctypes.c_uint16
@@ -951,6 +978,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_change_passcode_online.re
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_complete_activation.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_disclosure_history.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_disclosure_history.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_document.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_wallethandle_document.restype = ctypes.c_uint16
@@ -1111,6 +1141,21 @@ _UniffiLib.uniffi_eid_ffi_fn_method_apdutransport_reconnect.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_apdutransport_reconnect.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_is_spent.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_is_spent.restype = ctypes.c_int8
+_UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_view.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_view.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_uniffi_trait_debug.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_uniffi_trait_debug.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_method_chipread_photo.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1428,6 +1473,22 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_account_id.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_account_id.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_answer.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_answer.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_decline.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_decline.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_request.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_request.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_change_passcode.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1449,6 +1510,11 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_complete_activation.argtypes = 
     ctypes.c_uint64,
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_complete_activation.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_disclosure_history.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_disclosure_history.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_document.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1630,6 +1696,16 @@ _UniffiLib.uniffi_eid_ffi_fn_free_apdutransport.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_free_apdutransport.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_authorizationrequest.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_authorizationrequest.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_authorizationrequest.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_authorizationrequest.restype = None
 _UniffiLib.uniffi_eid_ffi_fn_clone_chipread.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -2366,6 +2442,50 @@ class _UniffiFfiConverterTypeActivation(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.account_id, buf)
         _UniffiFfiConverterUInt8.write(value.level, buf)
 
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -2390,6 +2510,305 @@ class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
             return _UniffiFfiConverterString.read(buf)
         else:
             raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class AuthorizationOutcome:
+    """
+    What an answer or a decline sent.
+"""
+    def __init__(self, *, disclosed:bool, claims:typing.List[str], sent_to:str, redirect_uri:typing.Optional[str]):
+        self.disclosed = disclosed
+        self.claims = claims
+        self.sent_to = sent_to
+        self.redirect_uri = redirect_uri
+        
+        
+
+    
+    def __str__(self):
+        return "AuthorizationOutcome(disclosed={}, claims={}, sent_to={}, redirect_uri={})".format(self.disclosed, self.claims, self.sent_to, self.redirect_uri)
+    def __eq__(self, other):
+        if self.disclosed != other.disclosed:
+            return False
+        if self.claims != other.claims:
+            return False
+        if self.sent_to != other.sent_to:
+            return False
+        if self.redirect_uri != other.redirect_uri:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeAuthorizationOutcome(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return AuthorizationOutcome(
+            disclosed=_UniffiFfiConverterBoolean.read(buf),
+            claims=_UniffiFfiConverterSequenceString.read(buf),
+            sent_to=_UniffiFfiConverterString.read(buf),
+            redirect_uri=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.disclosed)
+        _UniffiFfiConverterSequenceString.check_lower(value.claims)
+        _UniffiFfiConverterString.check_lower(value.sent_to)
+        _UniffiFfiConverterOptionalString.check_lower(value.redirect_uri)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.disclosed, buf)
+        _UniffiFfiConverterSequenceString.write(value.claims, buf)
+        _UniffiFfiConverterString.write(value.sent_to, buf)
+        _UniffiFfiConverterOptionalString.write(value.redirect_uri, buf)
+
+@dataclass
+class RelyingPartyBehind:
+    """
+    The relying party behind an intermediary's request (the hub's "Log in with e-ID"), as the
+    hub's signed registry has it.
+"""
+    def __init__(self, *, client_id:str, legal_name:str, registration_number:str, claims:typing.List[str]):
+        self.client_id = client_id
+        self.legal_name = legal_name
+        self.registration_number = registration_number
+        self.claims = claims
+        
+        
+
+    
+    def __str__(self):
+        return "RelyingPartyBehind(client_id={}, legal_name={}, registration_number={}, claims={})".format(self.client_id, self.legal_name, self.registration_number, self.claims)
+    def __eq__(self, other):
+        if self.client_id != other.client_id:
+            return False
+        if self.legal_name != other.legal_name:
+            return False
+        if self.registration_number != other.registration_number:
+            return False
+        if self.claims != other.claims:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRelyingPartyBehind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RelyingPartyBehind(
+            client_id=_UniffiFfiConverterString.read(buf),
+            legal_name=_UniffiFfiConverterString.read(buf),
+            registration_number=_UniffiFfiConverterString.read(buf),
+            claims=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.client_id)
+        _UniffiFfiConverterString.check_lower(value.legal_name)
+        _UniffiFfiConverterString.check_lower(value.registration_number)
+        _UniffiFfiConverterSequenceString.check_lower(value.claims)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.client_id, buf)
+        _UniffiFfiConverterString.write(value.legal_name, buf)
+        _UniffiFfiConverterString.write(value.registration_number, buf)
+        _UniffiFfiConverterSequenceString.write(value.claims, buf)
+
+class _UniffiFfiConverterOptionalTypeRelyingPartyBehind(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeRelyingPartyBehind.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeRelyingPartyBehind.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeRelyingPartyBehind.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class RequestedClaimView:
+    """
+    One claim a request would disclose: its path as text (`address.formatted`, an mdoc's
+    `namespace/element`), its labels for the consent screen, and where it comes from.
+"""
+    def __init__(self, *, path:str, label_vi:str, label_en:str, credential:str, format:str):
+        self.path = path
+        self.label_vi = label_vi
+        self.label_en = label_en
+        self.credential = credential
+        self.format = format
+        
+        
+
+    
+    def __str__(self):
+        return "RequestedClaimView(path={}, label_vi={}, label_en={}, credential={}, format={})".format(self.path, self.label_vi, self.label_en, self.credential, self.format)
+    def __eq__(self, other):
+        if self.path != other.path:
+            return False
+        if self.label_vi != other.label_vi:
+            return False
+        if self.label_en != other.label_en:
+            return False
+        if self.credential != other.credential:
+            return False
+        if self.format != other.format:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRequestedClaimView(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RequestedClaimView(
+            path=_UniffiFfiConverterString.read(buf),
+            label_vi=_UniffiFfiConverterString.read(buf),
+            label_en=_UniffiFfiConverterString.read(buf),
+            credential=_UniffiFfiConverterString.read(buf),
+            format=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.path)
+        _UniffiFfiConverterString.check_lower(value.label_vi)
+        _UniffiFfiConverterString.check_lower(value.label_en)
+        _UniffiFfiConverterString.check_lower(value.credential)
+        _UniffiFfiConverterString.check_lower(value.format)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.path, buf)
+        _UniffiFfiConverterString.write(value.label_vi, buf)
+        _UniffiFfiConverterString.write(value.label_en, buf)
+        _UniffiFfiConverterString.write(value.credential, buf)
+        _UniffiFfiConverterString.write(value.format, buf)
+
+class _UniffiFfiConverterSequenceTypeRequestedClaimView(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeRequestedClaimView.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeRequestedClaimView.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeRequestedClaimView.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class AuthorizationRequestView:
+    """
+    What the consent screen shows of a verified request. The relying party's identity was
+    verified: its signed request's access certificate (`certificate_dns_names`) chains to the
+    hub's RP CA, and names the legal name and registration number of the hub's registry for
+    `client_id`. Claims outside its registered purpose were refused before this was made.
+"""
+    def __init__(self, *, client_id:str, legal_name:str, registration_number:str, certificate_dns_names:typing.List[str], on_behalf_of:typing.Optional[RelyingPartyBehind], shown_as:str, purpose:str, claims:typing.List[RequestedClaimView], via_hub:bool, response_uri:str):
+        self.client_id = client_id
+        self.legal_name = legal_name
+        self.registration_number = registration_number
+        self.certificate_dns_names = certificate_dns_names
+        self.on_behalf_of = on_behalf_of
+        self.shown_as = shown_as
+        self.purpose = purpose
+        self.claims = claims
+        self.via_hub = via_hub
+        self.response_uri = response_uri
+        
+        
+
+    
+    def __str__(self):
+        return "AuthorizationRequestView(client_id={}, legal_name={}, registration_number={}, certificate_dns_names={}, on_behalf_of={}, shown_as={}, purpose={}, claims={}, via_hub={}, response_uri={})".format(self.client_id, self.legal_name, self.registration_number, self.certificate_dns_names, self.on_behalf_of, self.shown_as, self.purpose, self.claims, self.via_hub, self.response_uri)
+    def __eq__(self, other):
+        if self.client_id != other.client_id:
+            return False
+        if self.legal_name != other.legal_name:
+            return False
+        if self.registration_number != other.registration_number:
+            return False
+        if self.certificate_dns_names != other.certificate_dns_names:
+            return False
+        if self.on_behalf_of != other.on_behalf_of:
+            return False
+        if self.shown_as != other.shown_as:
+            return False
+        if self.purpose != other.purpose:
+            return False
+        if self.claims != other.claims:
+            return False
+        if self.via_hub != other.via_hub:
+            return False
+        if self.response_uri != other.response_uri:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeAuthorizationRequestView(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return AuthorizationRequestView(
+            client_id=_UniffiFfiConverterString.read(buf),
+            legal_name=_UniffiFfiConverterString.read(buf),
+            registration_number=_UniffiFfiConverterString.read(buf),
+            certificate_dns_names=_UniffiFfiConverterSequenceString.read(buf),
+            on_behalf_of=_UniffiFfiConverterOptionalTypeRelyingPartyBehind.read(buf),
+            shown_as=_UniffiFfiConverterString.read(buf),
+            purpose=_UniffiFfiConverterString.read(buf),
+            claims=_UniffiFfiConverterSequenceTypeRequestedClaimView.read(buf),
+            via_hub=_UniffiFfiConverterBoolean.read(buf),
+            response_uri=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.client_id)
+        _UniffiFfiConverterString.check_lower(value.legal_name)
+        _UniffiFfiConverterString.check_lower(value.registration_number)
+        _UniffiFfiConverterSequenceString.check_lower(value.certificate_dns_names)
+        _UniffiFfiConverterOptionalTypeRelyingPartyBehind.check_lower(value.on_behalf_of)
+        _UniffiFfiConverterString.check_lower(value.shown_as)
+        _UniffiFfiConverterString.check_lower(value.purpose)
+        _UniffiFfiConverterSequenceTypeRequestedClaimView.check_lower(value.claims)
+        _UniffiFfiConverterBoolean.check_lower(value.via_hub)
+        _UniffiFfiConverterString.check_lower(value.response_uri)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.client_id, buf)
+        _UniffiFfiConverterString.write(value.legal_name, buf)
+        _UniffiFfiConverterString.write(value.registration_number, buf)
+        _UniffiFfiConverterSequenceString.write(value.certificate_dns_names, buf)
+        _UniffiFfiConverterOptionalTypeRelyingPartyBehind.write(value.on_behalf_of, buf)
+        _UniffiFfiConverterString.write(value.shown_as, buf)
+        _UniffiFfiConverterString.write(value.purpose, buf)
+        _UniffiFfiConverterSequenceTypeRequestedClaimView.write(value.claims, buf)
+        _UniffiFfiConverterBoolean.write(value.via_hub, buf)
+        _UniffiFfiConverterString.write(value.response_uri, buf)
 
 
 class _UniffiFfiConverterTypeQrDate:
@@ -2416,27 +2835,6 @@ class _UniffiFfiConverterTypeQrDate:
 
 QrDate = str
 
-
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
 
 @dataclass
 class CardQr:
@@ -3701,29 +4099,6 @@ class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
-class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterString.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterString.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterString.read(buf) for i in range(count)
-        ]
-
 @dataclass
 class Verdict:
     """
@@ -4363,6 +4738,137 @@ class _UniffiFfiConverterTypeChipSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.has_photo, buf)
         _UniffiFfiConverterUInt64.write(value.apdu_count, buf)
         _UniffiFfiConverterUInt64.write(value.resumes, buf)
+
+class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "i64"
+    VALUE_MIN = -2**63
+    VALUE_MAX = 2**63
+
+    @staticmethod
+    def read(buf):
+        return buf.read_i64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i64(value)
+
+
+
+
+
+
+class DisclosureSource(enum.Enum):
+    """
+    Where a disclosure is known from.
+"""
+    
+    HUB = 0
+    """
+    The hub's record of a flow it mediated (synced).
+"""
+    
+    WALLET = 1
+    """
+    The wallet's own log (a direct answer, or a hub flow not synced yet).
+"""
+    
+
+
+class _UniffiFfiConverterTypeDisclosureSource(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return DisclosureSource.HUB
+        if variant == 2:
+            return DisclosureSource.WALLET
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == DisclosureSource.HUB:
+            return
+        if value == DisclosureSource.WALLET:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == DisclosureSource.HUB:
+            buf.write_i32(1)
+        if value == DisclosureSource.WALLET:
+            buf.write_i32(2)
+
+
+
+@dataclass
+class DisclosureEntry:
+    """
+    One disclosure of the history: to whom, when, why, which claims (names, never values).
+"""
+    def __init__(self, *, at_ms:int, relying_party:str, client_id:typing.Optional[str], via:typing.Optional[str], purpose:str, claims:typing.List[str], source:DisclosureSource):
+        self.at_ms = at_ms
+        self.relying_party = relying_party
+        self.client_id = client_id
+        self.via = via
+        self.purpose = purpose
+        self.claims = claims
+        self.source = source
+        
+        
+
+    
+    def __str__(self):
+        return "DisclosureEntry(at_ms={}, relying_party={}, client_id={}, via={}, purpose={}, claims={}, source={})".format(self.at_ms, self.relying_party, self.client_id, self.via, self.purpose, self.claims, self.source)
+    def __eq__(self, other):
+        if self.at_ms != other.at_ms:
+            return False
+        if self.relying_party != other.relying_party:
+            return False
+        if self.client_id != other.client_id:
+            return False
+        if self.via != other.via:
+            return False
+        if self.purpose != other.purpose:
+            return False
+        if self.claims != other.claims:
+            return False
+        if self.source != other.source:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDisclosureEntry(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DisclosureEntry(
+            at_ms=_UniffiFfiConverterInt64.read(buf),
+            relying_party=_UniffiFfiConverterString.read(buf),
+            client_id=_UniffiFfiConverterOptionalString.read(buf),
+            via=_UniffiFfiConverterOptionalString.read(buf),
+            purpose=_UniffiFfiConverterString.read(buf),
+            claims=_UniffiFfiConverterSequenceString.read(buf),
+            source=_UniffiFfiConverterTypeDisclosureSource.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.at_ms)
+        _UniffiFfiConverterString.check_lower(value.relying_party)
+        _UniffiFfiConverterOptionalString.check_lower(value.client_id)
+        _UniffiFfiConverterOptionalString.check_lower(value.via)
+        _UniffiFfiConverterString.check_lower(value.purpose)
+        _UniffiFfiConverterSequenceString.check_lower(value.claims)
+        _UniffiFfiConverterTypeDisclosureSource.check_lower(value.source)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.at_ms, buf)
+        _UniffiFfiConverterString.write(value.relying_party, buf)
+        _UniffiFfiConverterOptionalString.write(value.client_id, buf)
+        _UniffiFfiConverterOptionalString.write(value.via, buf)
+        _UniffiFfiConverterString.write(value.purpose, buf)
+        _UniffiFfiConverterSequenceString.write(value.claims, buf)
+        _UniffiFfiConverterTypeDisclosureSource.write(value.source, buf)
 
 
 
@@ -5798,19 +6304,6 @@ class _UniffiFfiConverterTypeSyncReport(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.presentation_credentials, buf)
         _UniffiFfiConverterOptionalString.write(value.presentation_error, buf)
 
-class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "i64"
-    VALUE_MIN = -2**63
-    VALUE_MAX = 2**63
-
-    @staticmethod
-    def read(buf):
-        return buf.read_i64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_i64(value)
-
 class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -7062,6 +7555,36 @@ class EidError:  # type: ignore
         def __repr__(self):
             return "EidError.Mdoc({})".format(str(self))
     _UniffiTempEidError.Mdoc = Mdoc # type: ignore
+    class RequestRefused(_UniffiTempEidError):
+        """
+        The wallet refused a relying party's request (signature, access certificate, client id,
+        not in the hub's registry, claims outside its registered purpose, nothing held matches):
+        nothing was disclosed.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "EidError.RequestRefused({})".format(str(self))
+    _UniffiTempEidError.RequestRefused = RequestRefused # type: ignore
+    class RelyingParty(_UniffiTempEidError):
+        """
+        The relying party could not be reached or refused the answer (HTTP error status).
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "EidError.RelyingParty({})".format(str(self))
+    _UniffiTempEidError.RelyingParty = RelyingParty # type: ignore
     class Internal(_UniffiTempEidError):
         """
         A bug or an unexpected failure of a foreign callback.
@@ -7192,6 +7715,14 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 31:
+            return EidError.RequestRefused(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 32:
+            return EidError.RelyingParty(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 33:
             return EidError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -7273,6 +7804,12 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, EidError.Mdoc):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, EidError.RequestRefused):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, EidError.RelyingParty):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, EidError.Internal):
@@ -7357,8 +7894,14 @@ class _UniffiFfiConverterTypeEidError(_UniffiConverterRustBuffer):
         if isinstance(value, EidError.Mdoc):
             buf.write_i32(30)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, EidError.Internal):
+        if isinstance(value, EidError.RequestRefused):
             buf.write_i32(31)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, EidError.RelyingParty):
+            buf.write_i32(32)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, EidError.Internal):
+            buf.write_i32(33)
             _UniffiFfiConverterString.write(value.reason, buf)
 
 
@@ -8223,6 +8766,127 @@ class _UniffiFfiConverterTypeApduTransport:
 
     @classmethod
     def write(cls, value: ApduTransport, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class AuthorizationRequestProtocol(typing.Protocol):
+    """
+    A verified request between the consent screen and the citizen's answer: answered or
+    declined once (`WalletHandle.authorize_answer`, `authorize_decline`). A wrong passcode
+    leaves it to answer again; anything else spends it.
+"""
+    
+    def is_spent(self, ) -> bool:
+        """
+        Answered or declined already.
+"""
+        raise NotImplementedError
+    def view(self, ) -> AuthorizationRequestView:
+        """
+        What to show.
+"""
+        raise NotImplementedError
+
+class AuthorizationRequest(AuthorizationRequestProtocol):
+    """
+    A verified request between the consent screen and the citizen's answer: answered or
+    declined once (`WalletHandle.authorize_answer`, `authorize_decline`). A wrong passcode
+    leaves it to answer again; anything else spends it.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_authorizationrequest, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_authorizationrequest, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def is_spent(self, ) -> bool:
+        """
+        Answered or declined already.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_is_spent,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def view(self, ) -> AuthorizationRequestView:
+        """
+        What to show.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAuthorizationRequestView.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_view,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+    # The Rust `Debug::fmt` implementation.
+    def __repr__(self) -> str:
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_uniffi_trait_debug,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+class _UniffiFfiConverterTypeAuthorizationRequest:
+    @staticmethod
+    def lift(value: int) -> AuthorizationRequest:
+        return AuthorizationRequest._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: AuthorizationRequest):
+        if not isinstance(value, AuthorizationRequest):
+            raise TypeError("Expected AuthorizationRequest instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AuthorizationRequest) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> AuthorizationRequest:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AuthorizationRequest, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -10963,6 +11627,29 @@ class _UniffiFfiConverterTypeVerifierDesk:
     def write(cls, value: VerifierDesk, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+class _UniffiFfiConverterSequenceTypeDisclosureEntry(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDisclosureEntry.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDisclosureEntry.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDisclosureEntry.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterSequenceTypeLabelledField(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -11137,6 +11824,26 @@ class WalletHandleProtocol(typing.Protocol):
     
     def account_id(self, ) -> typing.Optional[str]:
         raise NotImplementedError
+    async def authorize_answer(self, request: AuthorizationRequest,passcode: Passcode) -> AuthorizationOutcome:
+        """
+        The citizen consented with the passcode: exactly the shown claims are presented and
+        posted (to the hub with the consent proof the backend checks, docs/adr/0058). A wrong
+        passcode is `WrongPasscode`, nothing sent, and the request can be answered again.
+"""
+        raise NotImplementedError
+    async def authorize_decline(self, request: AuthorizationRequest) -> AuthorizationOutcome:
+        """
+        The citizen said no: the relying party gets `access_denied`, nothing is disclosed.
+"""
+        raise NotImplementedError
+    async def authorize_request(self, uri: str) -> AuthorizationRequest:
+        """
+        Resolves an `openid4vp://` (or `https` same-device) request: fetched by reference over
+        the app's transport, its signature, access certificate, client id, the hub's registry
+        and the registered purpose checked; nothing is sent. The wallet must be unlocked. A
+        refused request is `RequestRefused` (and logged).
+"""
+        raise NotImplementedError
     def change_passcode(self, old: str,new: str) -> None:
         raise NotImplementedError
     async def change_passcode_online(self, old: Passcode,new: Passcode) -> None:
@@ -11149,6 +11856,13 @@ class WalletHandleProtocol(typing.Protocol):
         """
         Activation step 2 (set up; `chip` read with the pending challenge). The passcode is
         registered at the backend as the citizen's consent for remote actions (docs/adr/0017).
+"""
+        raise NotImplementedError
+    def disclosure_history(self, ) -> typing.List[DisclosureEntry]:
+        """
+        Every disclosure, oldest first: the hub's records of the flows it mediated (as of the
+        last sync) and the wallet's own answers. Declines and refusals are not disclosures
+        (`transactions` has them).
 """
         raise NotImplementedError
     def document(self, id: str) -> DocumentDetail:
@@ -11361,6 +12075,74 @@ class WalletHandle(WalletHandleProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def authorize_answer(self, request: AuthorizationRequest,passcode: Passcode) -> AuthorizationOutcome:
+        """
+        The citizen consented with the passcode: exactly the shown claims are presented and
+        posted (to the hub with the consent proof the backend checks, docs/adr/0058). A wrong
+        passcode is `WrongPasscode`, nothing sent, and the request can be answered again.
+"""
+        
+        _UniffiFfiConverterTypeAuthorizationRequest.check_lower(request)
+
+        _UniffiFfiConverterTypePasscode.check_lower(passcode)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeAuthorizationRequest.lower(request),
+            _UniffiFfiConverterTypePasscode.lower(passcode),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAuthorizationOutcome.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_answer(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def authorize_decline(self, request: AuthorizationRequest) -> AuthorizationOutcome:
+        """
+        The citizen said no: the relying party gets `access_denied`, nothing is disclosed.
+"""
+        
+        _UniffiFfiConverterTypeAuthorizationRequest.check_lower(request)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeAuthorizationRequest.lower(request),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAuthorizationOutcome.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_decline(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def authorize_request(self, uri: str) -> AuthorizationRequest:
+        """
+        Resolves an `openid4vp://` (or `https` same-device) request: fetched by reference over
+        the app's transport, its signature, access certificate, client id, the hub's registry
+        and the registered purpose checked; nothing is sent. The wallet must be unlocked. A
+        refused request is `RequestRefused` (and logged).
+"""
+        
+        _UniffiFfiConverterString.check_lower(uri)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(uri),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAuthorizationRequest.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_request(*_uniffi_lowered_args),
+            _UniffiLib.ffi_eid_ffi_rust_future_poll_u64,
+            _UniffiLib.ffi_eid_ffi_rust_future_complete_u64,
+            _UniffiLib.ffi_eid_ffi_rust_future_free_u64,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     def change_passcode(self, old: str,new: str) -> None:
         
         _UniffiFfiConverterString.check_lower(old)
@@ -11433,6 +12215,23 @@ class WalletHandle(WalletHandleProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def disclosure_history(self, ) -> typing.List[DisclosureEntry]:
+        """
+        Every disclosure, oldest first: the hub's records of the flows it mediated (as of the
+        last sync) and the wallet's own answers. Declines and refusals are not disclosures
+        (`transactions` has them).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeDisclosureEntry.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_disclosure_history,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def document(self, id: str) -> DocumentDetail:
         """
         One document of any kind (built in, or declared in the synced kind list).
@@ -12296,6 +13095,7 @@ __all__ = [
     "AccessControl",
     "PassiveAuthStatus",
     "ChipAuthStatus",
+    "DisclosureSource",
     "DocumentStatus",
     "MdocReaderAuthError",
     "TransactionKind",
@@ -12313,6 +13113,10 @@ __all__ = [
     "MdocPresentationState",
     "SyncStep",
     "Activation",
+    "AuthorizationOutcome",
+    "RelyingPartyBehind",
+    "RequestedClaimView",
+    "AuthorizationRequestView",
     "CardQr",
     "DisclosedField",
     "Verdict",
@@ -12320,6 +13124,7 @@ __all__ = [
     "ChipProgress",
     "ChipReadOptions",
     "ChipSummary",
+    "DisclosureEntry",
     "DocumentInfo",
     "DocumentDetail",
     "HttpRequest",
@@ -12356,6 +13161,8 @@ __all__ = [
     "PasscodeProtocol",
     "ApduTransportImpl",
     "ApduTransport",
+    "AuthorizationRequest",
+    "AuthorizationRequestProtocol",
     "ChipRead",
     "ChipReadProtocol",
     "ChipReadCancel",

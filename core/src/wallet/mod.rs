@@ -10,6 +10,7 @@
 
 mod authorize;
 mod batch;
+mod claim_labels;
 mod conditional;
 mod consent;
 mod data_key;
@@ -37,6 +38,7 @@ pub use authorize::{
     AuthorizationPrompt, AuthorizationSent, AuthorizeError, RequestedClaim, RpBehind, RpIdentity,
     claim_text,
 };
+pub use claim_labels::ClaimLabel;
 pub use disclosures::{Disclosure, DisclosureSource};
 pub use error::WalletError;
 pub use history::{FieldChange, HistoryEntry};

@@ -971,6 +971,167 @@ public func FfiConverterTypeApduTransport_lower(_ value: ApduTransport) -> UInt6
 
 
 /**
+ * A verified request between the consent screen and the citizen's answer: answered or
+ * declined once (`WalletHandle.authorize_answer`, `authorize_decline`). A wrong passcode
+ * leaves it to answer again; anything else spends it.
+ */
+public protocol AuthorizationRequestProtocol: AnyObject, Sendable {
+    
+    /**
+     * Answered or declined already.
+     */
+    func isSpent()  -> Bool
+    
+    /**
+     * What to show.
+     */
+    func view()  -> AuthorizationRequestView
+    
+}
+/**
+ * A verified request between the consent screen and the citizen's answer: answered or
+ * declined once (`WalletHandle.authorize_answer`, `authorize_decline`). A wrong passcode
+ * leaves it to answer again; anything else spends it.
+ */
+open class AuthorizationRequest: AuthorizationRequestProtocol, @unchecked Sendable, CustomDebugStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_authorizationrequest(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_authorizationrequest(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Answered or declined already.
+     */
+open func isSpent() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_authorizationrequest_is_spent(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What to show.
+     */
+open func view() -> AuthorizationRequestView  {
+    return try!  FfiConverterTypeAuthorizationRequestView_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_authorizationrequest_view(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+// The local Rust `Debug` implementation.
+public var debugDescription: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_authorizationrequest_uniffi_trait_debug(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuthorizationRequest: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AuthorizationRequest
+
+    public static func lift(_ handle: UInt64) throws -> AuthorizationRequest {
+        return AuthorizationRequest(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AuthorizationRequest) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuthorizationRequest {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AuthorizationRequest, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationRequest_lift(_ handle: UInt64) throws -> AuthorizationRequest {
+    return try FfiConverterTypeAuthorizationRequest.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationRequest_lower(_ value: AuthorizationRequest) -> UInt64 {
+    return FfiConverterTypeAuthorizationRequest.lower(value)
+}
+
+
+
+
+
+
+/**
  * A finished chip read: the evidence `complete_activation` sends, and what to show.
  */
 public protocol ChipReadProtocol: AnyObject, Sendable {
@@ -4460,6 +4621,33 @@ public func FfiConverterTypeVerifierDesk_lower(_ value: VerifierDesk) -> UInt64 
 public protocol WalletHandleProtocol: AnyObject, Sendable {
     
     /**
+     * The citizen consented with the passcode: exactly the shown claims are presented and
+     * posted (to the hub with the consent proof the backend checks, docs/adr/0058). A wrong
+     * passcode is `WrongPasscode`, nothing sent, and the request can be answered again.
+     */
+    func authorizeAnswer(request: AuthorizationRequest, passcode: Passcode) async throws  -> AuthorizationOutcome
+    
+    /**
+     * The citizen said no: the relying party gets `access_denied`, nothing is disclosed.
+     */
+    func authorizeDecline(request: AuthorizationRequest) async throws  -> AuthorizationOutcome
+    
+    /**
+     * Resolves an `openid4vp://` (or `https` same-device) request: fetched by reference over
+     * the app's transport, its signature, access certificate, client id, the hub's registry
+     * and the registered purpose checked; nothing is sent. The wallet must be unlocked. A
+     * refused request is `RequestRefused` (and logged).
+     */
+    func authorizeRequest(uri: String) async throws  -> AuthorizationRequest
+    
+    /**
+     * Every disclosure, oldest first: the hub's records of the flows it mediated (as of the
+     * last sync) and the wallet's own answers. Declines and refusals are not disclosures
+     * (`transactions` has them).
+     */
+    func disclosureHistory() throws  -> [DisclosureEntry]
+    
+    /**
      * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
      * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
      */
@@ -4691,6 +4879,82 @@ public static func `open`(config: WalletConfig, keyStore: KeyStore, http: HttpTr
 }
     
 
+    
+    /**
+     * The citizen consented with the passcode: exactly the shown claims are presented and
+     * posted (to the hub with the consent proof the backend checks, docs/adr/0058). A wrong
+     * passcode is `WrongPasscode`, nothing sent, and the request can be answered again.
+     */
+open func authorizeAnswer(request: AuthorizationRequest, passcode: Passcode)async throws  -> AuthorizationOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_authorize_answer(
+                        self.uniffiCloneHandle(),FfiConverterTypeAuthorizationRequest_lower(request),FfiConverterTypePasscode_lower(passcode)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAuthorizationOutcome_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+    /**
+     * The citizen said no: the relying party gets `access_denied`, nothing is disclosed.
+     */
+open func authorizeDecline(request: AuthorizationRequest)async throws  -> AuthorizationOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_authorize_decline(
+                        self.uniffiCloneHandle(),FfiConverterTypeAuthorizationRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAuthorizationOutcome_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+    /**
+     * Resolves an `openid4vp://` (or `https` same-device) request: fetched by reference over
+     * the app's transport, its signature, access certificate, client id, the hub's registry
+     * and the registered purpose checked; nothing is sent. The wallet must be unlocked. A
+     * refused request is `RequestRefused` (and logged).
+     */
+open func authorizeRequest(uri: String)async throws  -> AuthorizationRequest  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_method_wallethandle_authorize_request(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(uri)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_u64,
+            completeFunc: ffi_eid_ffi_rust_future_complete_u64,
+            freeFunc: ffi_eid_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeAuthorizationRequest_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+    
+    /**
+     * Every disclosure, oldest first: the hub's records of the flows it mediated (as of the
+     * last sync) and the wallet's own answers. Declines and refusals are not disclosures
+     * (`transactions` has them).
+     */
+open func disclosureHistory()throws  -> [DisclosureEntry]  {
+    return try  FfiConverterSequenceTypeDisclosureEntry.lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_wallethandle_disclosure_history(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
@@ -5279,6 +5543,225 @@ public func FfiConverterTypeActivation_lower(_ value: Activation) -> RustBuffer 
 
 
 /**
+ * What an answer or a decline sent.
+ */
+public struct AuthorizationOutcome: Equatable, Hashable {
+    /**
+     * Claims were sent (`false`: declined, the relying party got `access_denied` only).
+     */
+    public var disclosed: Bool
+    /**
+     * The claims sent (paths as in `RequestedClaimView.path`); empty when declined.
+     */
+    public var claims: [String]
+    /**
+     * Where it was posted.
+     */
+    public var sentTo: String
+    /**
+     * Where the relying party sends the citizen next, if it said.
+     */
+    public var redirectUri: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Claims were sent (`false`: declined, the relying party got `access_denied` only).
+         */disclosed: Bool, 
+        /**
+         * The claims sent (paths as in `RequestedClaimView.path`); empty when declined.
+         */claims: [String], 
+        /**
+         * Where it was posted.
+         */sentTo: String, 
+        /**
+         * Where the relying party sends the citizen next, if it said.
+         */redirectUri: String?) {
+        self.disclosed = disclosed
+        self.claims = claims
+        self.sentTo = sentTo
+        self.redirectUri = redirectUri
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AuthorizationOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuthorizationOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuthorizationOutcome {
+        return
+            try AuthorizationOutcome(
+                disclosed: FfiConverterBool.read(from: &buf), 
+                claims: FfiConverterSequenceString.read(from: &buf), 
+                sentTo: FfiConverterString.read(from: &buf), 
+                redirectUri: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AuthorizationOutcome, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.disclosed, into: &buf)
+        FfiConverterSequenceString.write(value.claims, into: &buf)
+        FfiConverterString.write(value.sentTo, into: &buf)
+        FfiConverterOptionString.write(value.redirectUri, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationOutcome_lift(_ buf: RustBuffer) throws -> AuthorizationOutcome {
+    return try FfiConverterTypeAuthorizationOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationOutcome_lower(_ value: AuthorizationOutcome) -> RustBuffer {
+    return FfiConverterTypeAuthorizationOutcome.lower(value)
+}
+
+
+/**
+ * What the consent screen shows of a verified request. The relying party's identity was
+ * verified: its signed request's access certificate (`certificate_dns_names`) chains to the
+ * hub's RP CA, and names the legal name and registration number of the hub's registry for
+ * `client_id`. Claims outside its registered purpose were refused before this was made.
+ */
+public struct AuthorizationRequestView: Equatable, Hashable {
+    public var clientId: String
+    public var legalName: String
+    public var registrationNumber: String
+    /**
+     * The dNSName SANs of the access certificate that signed the request.
+     */
+    public var certificateDnsNames: [String]
+    public var onBehalfOf: RelyingPartyBehind?
+    /**
+     * Who asks, as the citizen is told (`Bank X (via Cong dang nhap e-ID)` behind the hub).
+     */
+    public var shownAs: String
+    /**
+     * The registered purpose the request serves.
+     */
+    public var purpose: String
+    /**
+     * Exactly what an answer discloses.
+     */
+    public var claims: [RequestedClaimView]
+    /**
+     * The answer goes to this wallet's backend hub (it carries the citizen's consent proof,
+     * docs/adr/0058); otherwise straight to the relying party.
+     */
+    public var viaHub: Bool
+    /**
+     * Where the answer (or the decline) is posted.
+     */
+    public var responseUri: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(clientId: String, legalName: String, registrationNumber: String, 
+        /**
+         * The dNSName SANs of the access certificate that signed the request.
+         */certificateDnsNames: [String], onBehalfOf: RelyingPartyBehind?, 
+        /**
+         * Who asks, as the citizen is told (`Bank X (via Cong dang nhap e-ID)` behind the hub).
+         */shownAs: String, 
+        /**
+         * The registered purpose the request serves.
+         */purpose: String, 
+        /**
+         * Exactly what an answer discloses.
+         */claims: [RequestedClaimView], 
+        /**
+         * The answer goes to this wallet's backend hub (it carries the citizen's consent proof,
+         * docs/adr/0058); otherwise straight to the relying party.
+         */viaHub: Bool, 
+        /**
+         * Where the answer (or the decline) is posted.
+         */responseUri: String) {
+        self.clientId = clientId
+        self.legalName = legalName
+        self.registrationNumber = registrationNumber
+        self.certificateDnsNames = certificateDnsNames
+        self.onBehalfOf = onBehalfOf
+        self.shownAs = shownAs
+        self.purpose = purpose
+        self.claims = claims
+        self.viaHub = viaHub
+        self.responseUri = responseUri
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AuthorizationRequestView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuthorizationRequestView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuthorizationRequestView {
+        return
+            try AuthorizationRequestView(
+                clientId: FfiConverterString.read(from: &buf), 
+                legalName: FfiConverterString.read(from: &buf), 
+                registrationNumber: FfiConverterString.read(from: &buf), 
+                certificateDnsNames: FfiConverterSequenceString.read(from: &buf), 
+                onBehalfOf: FfiConverterOptionTypeRelyingPartyBehind.read(from: &buf), 
+                shownAs: FfiConverterString.read(from: &buf), 
+                purpose: FfiConverterString.read(from: &buf), 
+                claims: FfiConverterSequenceTypeRequestedClaimView.read(from: &buf), 
+                viaHub: FfiConverterBool.read(from: &buf), 
+                responseUri: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AuthorizationRequestView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.clientId, into: &buf)
+        FfiConverterString.write(value.legalName, into: &buf)
+        FfiConverterString.write(value.registrationNumber, into: &buf)
+        FfiConverterSequenceString.write(value.certificateDnsNames, into: &buf)
+        FfiConverterOptionTypeRelyingPartyBehind.write(value.onBehalfOf, into: &buf)
+        FfiConverterString.write(value.shownAs, into: &buf)
+        FfiConverterString.write(value.purpose, into: &buf)
+        FfiConverterSequenceTypeRequestedClaimView.write(value.claims, into: &buf)
+        FfiConverterBool.write(value.viaHub, into: &buf)
+        FfiConverterString.write(value.responseUri, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationRequestView_lift(_ buf: RustBuffer) throws -> AuthorizationRequestView {
+    return try FfiConverterTypeAuthorizationRequestView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationRequestView_lower(_ value: AuthorizationRequestView) -> RustBuffer {
+    return FfiConverterTypeAuthorizationRequestView.lower(value)
+}
+
+
+/**
  * What the QR printed on a CCCD says. `signed` is always false.
  */
 public struct CardQr: Equatable, Hashable {
@@ -5794,6 +6277,95 @@ public func FfiConverterTypeDisclosedField_lift(_ buf: RustBuffer) throws -> Dis
 #endif
 public func FfiConverterTypeDisclosedField_lower(_ value: DisclosedField) -> RustBuffer {
     return FfiConverterTypeDisclosedField.lower(value)
+}
+
+
+/**
+ * One disclosure of the history: to whom, when, why, which claims (names, never values).
+ */
+public struct DisclosureEntry: Equatable, Hashable {
+    /**
+     * Unix milliseconds.
+     */
+    public var atMs: Int64
+    public var relyingParty: String
+    public var clientId: String?
+    /**
+     * The hub service that mediated it (`oidc`); `None` for a direct answer.
+     */
+    public var via: String?
+    public var purpose: String
+    public var claims: [String]
+    public var source: DisclosureSource
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Unix milliseconds.
+         */atMs: Int64, relyingParty: String, clientId: String?, 
+        /**
+         * The hub service that mediated it (`oidc`); `None` for a direct answer.
+         */via: String?, purpose: String, claims: [String], source: DisclosureSource) {
+        self.atMs = atMs
+        self.relyingParty = relyingParty
+        self.clientId = clientId
+        self.via = via
+        self.purpose = purpose
+        self.claims = claims
+        self.source = source
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DisclosureEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDisclosureEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DisclosureEntry {
+        return
+            try DisclosureEntry(
+                atMs: FfiConverterInt64.read(from: &buf), 
+                relyingParty: FfiConverterString.read(from: &buf), 
+                clientId: FfiConverterOptionString.read(from: &buf), 
+                via: FfiConverterOptionString.read(from: &buf), 
+                purpose: FfiConverterString.read(from: &buf), 
+                claims: FfiConverterSequenceString.read(from: &buf), 
+                source: FfiConverterTypeDisclosureSource.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DisclosureEntry, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.atMs, into: &buf)
+        FfiConverterString.write(value.relyingParty, into: &buf)
+        FfiConverterOptionString.write(value.clientId, into: &buf)
+        FfiConverterOptionString.write(value.via, into: &buf)
+        FfiConverterString.write(value.purpose, into: &buf)
+        FfiConverterSequenceString.write(value.claims, into: &buf)
+        FfiConverterTypeDisclosureSource.write(value.source, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisclosureEntry_lift(_ buf: RustBuffer) throws -> DisclosureEntry {
+    return try FfiConverterTypeDisclosureEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisclosureEntry_lower(_ value: DisclosureEntry) -> RustBuffer {
+    return FfiConverterTypeDisclosureEntry.lower(value)
 }
 
 
@@ -6942,6 +7514,160 @@ public func FfiConverterTypePresentationStock_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypePresentationStock_lower(_ value: PresentationStock) -> RustBuffer {
     return FfiConverterTypePresentationStock.lower(value)
+}
+
+
+/**
+ * The relying party behind an intermediary's request (the hub's "Log in with e-ID"), as the
+ * hub's signed registry has it.
+ */
+public struct RelyingPartyBehind: Equatable, Hashable {
+    public var clientId: String
+    public var legalName: String
+    public var registrationNumber: String
+    /**
+     * The claims the intermediary passes on to it (empty: a pseudonymous login only).
+     */
+    public var claims: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(clientId: String, legalName: String, registrationNumber: String, 
+        /**
+         * The claims the intermediary passes on to it (empty: a pseudonymous login only).
+         */claims: [String]) {
+        self.clientId = clientId
+        self.legalName = legalName
+        self.registrationNumber = registrationNumber
+        self.claims = claims
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RelyingPartyBehind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRelyingPartyBehind: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RelyingPartyBehind {
+        return
+            try RelyingPartyBehind(
+                clientId: FfiConverterString.read(from: &buf), 
+                legalName: FfiConverterString.read(from: &buf), 
+                registrationNumber: FfiConverterString.read(from: &buf), 
+                claims: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RelyingPartyBehind, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.clientId, into: &buf)
+        FfiConverterString.write(value.legalName, into: &buf)
+        FfiConverterString.write(value.registrationNumber, into: &buf)
+        FfiConverterSequenceString.write(value.claims, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRelyingPartyBehind_lift(_ buf: RustBuffer) throws -> RelyingPartyBehind {
+    return try FfiConverterTypeRelyingPartyBehind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRelyingPartyBehind_lower(_ value: RelyingPartyBehind) -> RustBuffer {
+    return FfiConverterTypeRelyingPartyBehind.lower(value)
+}
+
+
+/**
+ * One claim a request would disclose: its path as text (`address.formatted`, an mdoc's
+ * `namespace/element`), its labels for the consent screen, and where it comes from.
+ */
+public struct RequestedClaimView: Equatable, Hashable {
+    public var path: String
+    public var labelVi: String
+    public var labelEn: String
+    /**
+     * The credential's `vct` or the mdoc's docType.
+     */
+    public var credential: String
+    /**
+     * `dc+sd-jwt` or `mso_mdoc`.
+     */
+    public var format: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(path: String, labelVi: String, labelEn: String, 
+        /**
+         * The credential's `vct` or the mdoc's docType.
+         */credential: String, 
+        /**
+         * `dc+sd-jwt` or `mso_mdoc`.
+         */format: String) {
+        self.path = path
+        self.labelVi = labelVi
+        self.labelEn = labelEn
+        self.credential = credential
+        self.format = format
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RequestedClaimView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRequestedClaimView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RequestedClaimView {
+        return
+            try RequestedClaimView(
+                path: FfiConverterString.read(from: &buf), 
+                labelVi: FfiConverterString.read(from: &buf), 
+                labelEn: FfiConverterString.read(from: &buf), 
+                credential: FfiConverterString.read(from: &buf), 
+                format: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RequestedClaimView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterString.write(value.labelVi, into: &buf)
+        FfiConverterString.write(value.labelEn, into: &buf)
+        FfiConverterString.write(value.credential, into: &buf)
+        FfiConverterString.write(value.format, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequestedClaimView_lift(_ buf: RustBuffer) throws -> RequestedClaimView {
+    return try FfiConverterTypeRequestedClaimView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequestedClaimView_lower(_ value: RequestedClaimView) -> RustBuffer {
+    return FfiConverterTypeRequestedClaimView.lower(value)
 }
 
 
@@ -8181,6 +8907,81 @@ public func FfiConverterTypeConsent_lower(_ value: Consent) -> RustBuffer {
 
 
 
+/**
+ * Where a disclosure is known from.
+ */
+
+public enum DisclosureSource: Equatable, Hashable {
+    
+    /**
+     * The hub's record of a flow it mediated (synced).
+     */
+    case hub
+    /**
+     * The wallet's own log (a direct answer, or a hub flow not synced yet).
+     */
+    case wallet
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DisclosureSource: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDisclosureSource: FfiConverterRustBuffer {
+    typealias SwiftType = DisclosureSource
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DisclosureSource {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .hub
+        
+        case 2: return .wallet
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DisclosureSource, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .hub:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .wallet:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisclosureSource_lift(_ buf: RustBuffer) throws -> DisclosureSource {
+    return try FfiConverterTypeDisclosureSource.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDisclosureSource_lower(_ value: DisclosureSource) -> RustBuffer {
+    return FfiConverterTypeDisclosureSource.lower(value)
+}
+
+
+
 
 public enum DocumentStatus: Equatable, Hashable {
     
@@ -8412,6 +9213,18 @@ enum EidError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Mdoc(reason: String
     )
     /**
+     * The wallet refused a relying party's request (signature, access certificate, client id,
+     * not in the hub's registry, claims outside its registered purpose, nothing held matches):
+     * nothing was disclosed.
+     */
+    case RequestRefused(reason: String
+    )
+    /**
+     * The relying party could not be reached or refused the answer (HTTP error status).
+     */
+    case RelyingParty(reason: String
+    )
+    /**
      * A bug or an unexpected failure of a foreign callback.
      */
     case Internal(reason: String
@@ -8505,7 +9318,13 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
         case 30: return .Mdoc(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 31: return .Internal(
+        case 31: return .RequestRefused(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 32: return .RelyingParty(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 33: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -8656,8 +9475,18 @@ public struct FfiConverterTypeEidError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .RequestRefused(reason):
             writeInt(&buf, Int32(31))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .RelyingParty(reason):
+            writeInt(&buf, Int32(32))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(33))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -10412,6 +11241,30 @@ fileprivate struct FfiConverterOptionTypeMdocVerdict: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRelyingPartyBehind: FfiConverterRustBuffer {
+    typealias SwiftType = RelyingPartyBehind?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRelyingPartyBehind.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRelyingPartyBehind.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeMdocReaderAuthError: FfiConverterRustBuffer {
     typealias SwiftType = MdocReaderAuthError?
 
@@ -10584,6 +11437,31 @@ fileprivate struct FfiConverterSequenceTypeDisclosedField: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDisclosureEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [DisclosureEntry]
+
+    public static func write(_ value: [DisclosureEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDisclosureEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DisclosureEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DisclosureEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDisclosureEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeDocumentInfo: FfiConverterRustBuffer {
     typealias SwiftType = [DocumentInfo]
 
@@ -10726,6 +11604,31 @@ fileprivate struct FfiConverterSequenceTypePresentationStock: FfiConverterRustBu
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypePresentationStock.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRequestedClaimView: FfiConverterRustBuffer {
+    typealias SwiftType = [RequestedClaimView]
+
+    public static func write(_ value: [RequestedClaimView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRequestedClaimView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RequestedClaimView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RequestedClaimView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRequestedClaimView.read(from: &buf))
         }
         return seq
     }
@@ -11091,6 +11994,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_func_kind_declarations_json() != 58627) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_eid_ffi_checksum_method_authorizationrequest_is_spent() != 57379) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_authorizationrequest_view() != 8289) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_eid_ffi_checksum_method_apdutransport_transceive() != 59659) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -11230,6 +12139,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_synclistener_on_sync() != 29610) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_authorize_answer() != 14986) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_authorize_decline() != 20301) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_authorize_request() != 36691) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_method_wallethandle_disclosure_history() != 39649) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() != 17858) {

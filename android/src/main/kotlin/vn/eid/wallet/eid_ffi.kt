@@ -946,6 +946,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_func_kind_declarations_json(
     ): Int
+    external fun uniffi_eid_ffi_checksum_method_authorizationrequest_is_spent(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_authorizationrequest_view(
+    ): Int
     external fun uniffi_eid_ffi_checksum_method_apdutransport_transceive(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_apdutransport_max_transceive_length(
@@ -1039,6 +1043,14 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_eid_ffi_checksum_method_verifierdesk_verifier_id(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_synclistener_on_sync(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_authorize_answer(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_authorize_decline(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_authorize_request(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_wallethandle_disclosure_history(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc(
     ): Int
@@ -1154,6 +1166,16 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_eid_ffi_fn_clone_authorizationrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_authorizationrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_method_authorizationrequest_is_spent(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_eid_ffi_fn_method_authorizationrequest_view(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_eid_ffi_fn_method_authorizationrequest_uniffi_trait_debug(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_clone_apdutransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_free_apdutransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1358,6 +1380,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_eid_ffi_fn_constructor_wallethandle_open(`config`: RustBuffer.ByValue,`keyStore`: Long,`http`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_authorize_answer(`ptr`: Long,`request`: Long,`passcode`: Long,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_authorize_decline(`ptr`: Long,`request`: Long,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_authorize_request(`ptr`: Long,`uri`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_eid_ffi_fn_method_wallethandle_disclosure_history(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(`ptr`: Long,`consent`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_qr(`ptr`: Long,`ble`: RustBuffer.ByValue,`consent`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1585,6 +1615,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_func_kind_declarations_json() and 0xFFFF) != 58627) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_method_authorizationrequest_is_spent() and 0xFFFF) != 57379) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_authorizationrequest_view() and 0xFFFF) != 8289) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_method_apdutransport_transceive() and 0xFFFF) != 59659) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1724,6 +1760,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_synclistener_on_sync() and 0xFFFF) != 29610) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_answer() and 0xFFFF) != 14986) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_decline() and 0xFFFF) != 20301) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_authorize_request() and 0xFFFF) != 36691) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_disclosure_history() and 0xFFFF) != 39649) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() and 0xFFFF) != 17858) {
@@ -2737,6 +2785,310 @@ public object FfiConverterTypeApduTransport: FfiConverter<ApduTransport, Long> {
     override fun allocationSize(value: ApduTransport) = 8UL
 
     override fun write(value: ApduTransport, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A verified request between the consent screen and the citizen's answer: answered or
+ * declined once (`WalletHandle.authorize_answer`, `authorize_decline`). A wrong passcode
+ * leaves it to answer again; anything else spends it.
+ */
+public interface AuthorizationRequestInterface {
+    
+    /**
+     * Answered or declined already.
+     */
+    fun `isSpent`(): kotlin.Boolean
+    
+    /**
+     * What to show.
+     */
+    fun `view`(): AuthorizationRequestView
+    
+    companion object
+}
+
+/**
+ * A verified request between the consent screen and the citizen's answer: answered or
+ * declined once (`WalletHandle.authorize_answer`, `authorize_decline`). A wrong passcode
+ * leaves it to answer again; anything else spends it.
+ */
+open class AuthorizationRequest: Disposable, AutoCloseable, AuthorizationRequestInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_authorizationrequest(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_authorizationrequest(handle, status)
+        }
+    }
+
+    
+    /**
+     * Answered or declined already.
+     */override fun `isSpent`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_is_spent(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * What to show.
+     */override fun `view`(): AuthorizationRequestView {
+            return FfiConverterTypeAuthorizationRequestView.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_view(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_authorizationrequest_uniffi_trait_debug(
+        it,
+        _status)
+}
+    }
+    )
+    }
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAuthorizationRequest: FfiConverter<AuthorizationRequest, Long> {
+    override fun lower(value: AuthorizationRequest): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AuthorizationRequest {
+        return AuthorizationRequest(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AuthorizationRequest {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AuthorizationRequest) = 8UL
+
+    override fun write(value: AuthorizationRequest, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -8426,6 +8778,33 @@ public object FfiConverterTypeVerifierDesk: FfiConverter<VerifierDesk, Long> {
 public interface WalletHandleInterface {
     
     /**
+     * The citizen consented with the passcode: exactly the shown claims are presented and
+     * posted (to the hub with the consent proof the backend checks, docs/adr/0058). A wrong
+     * passcode is `WrongPasscode`, nothing sent, and the request can be answered again.
+     */
+    suspend fun `authorizeAnswer`(`request`: AuthorizationRequest, `passcode`: Passcode): AuthorizationOutcome
+    
+    /**
+     * The citizen said no: the relying party gets `access_denied`, nothing is disclosed.
+     */
+    suspend fun `authorizeDecline`(`request`: AuthorizationRequest): AuthorizationOutcome
+    
+    /**
+     * Resolves an `openid4vp://` (or `https` same-device) request: fetched by reference over
+     * the app's transport, its signature, access certificate, client id, the hub's registry
+     * and the registered purpose checked; nothing is sent. The wallet must be unlocked. A
+     * refused request is `RequestRefused` (and logged).
+     */
+    suspend fun `authorizeRequest`(`uri`: kotlin.String): AuthorizationRequest
+    
+    /**
+     * Every disclosure, oldest first: the hub's records of the flows it mediated (as of the
+     * last sync) and the wallet's own answers. Declines and refusals are not disclosures
+     * (`transactions` has them).
+     */
+    fun `disclosureHistory`(): List<DisclosureEntry>
+    
+    /**
      * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
      * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
      */
@@ -8692,6 +9071,106 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
             UniffiLib.uniffi_eid_ffi_fn_clone_wallethandle(handle, status)
         }
     }
+
+    
+    /**
+     * The citizen consented with the passcode: exactly the shown claims are presented and
+     * posted (to the hub with the consent proof the backend checks, docs/adr/0058). A wrong
+     * passcode is `WrongPasscode`, nothing sent, and the request can be answered again.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `authorizeAnswer`(`request`: AuthorizationRequest, `passcode`: Passcode) : AuthorizationOutcome {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_answer(
+                uniffiHandle,
+                
+        FfiConverterTypeAuthorizationRequest.lower(`request`),
+        FfiConverterTypePasscode.lower(`passcode`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeAuthorizationOutcome.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The citizen said no: the relying party gets `access_denied`, nothing is disclosed.
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `authorizeDecline`(`request`: AuthorizationRequest) : AuthorizationOutcome {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_decline(
+                uniffiHandle,
+                
+        FfiConverterTypeAuthorizationRequest.lower(`request`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeAuthorizationOutcome.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Resolves an `openid4vp://` (or `https` same-device) request: fetched by reference over
+     * the app's transport, its signature, access certificate, client id, the hub's registry
+     * and the registered purpose checked; nothing is sent. The wallet must be unlocked. A
+     * refused request is `RequestRefused` (and logged).
+     */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `authorizeRequest`(`uri`: kotlin.String) : AuthorizationRequest {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_authorize_request(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`uri`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeAuthorizationRequest.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Every disclosure, oldest first: the hub's records of the flows it mediated (as of the
+     * last sync) and the wallet's own answers. Declines and refusals are not disclosures
+     * (`transactions` has them).
+     */
+    @Throws(EidException::class)override fun `disclosureHistory`(): List<DisclosureEntry> {
+            return FfiConverterSequenceTypeDisclosureEntry.lift(
+    callWithHandle {
+    uniffiRustCallWithError(EidException) { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_disclosure_history(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -9460,6 +9939,172 @@ public object FfiConverterTypeActivation: FfiConverterRustBuffer<Activation> {
 
 
 /**
+ * What an answer or a decline sent.
+ */
+data class AuthorizationOutcome (
+    /**
+     * Claims were sent (`false`: declined, the relying party got `access_denied` only).
+     */
+    var `disclosed`: kotlin.Boolean
+    , 
+    /**
+     * The claims sent (paths as in `RequestedClaimView.path`); empty when declined.
+     */
+    var `claims`: List<kotlin.String>
+    , 
+    /**
+     * Where it was posted.
+     */
+    var `sentTo`: kotlin.String
+    , 
+    /**
+     * Where the relying party sends the citizen next, if it said.
+     */
+    var `redirectUri`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAuthorizationOutcome: FfiConverterRustBuffer<AuthorizationOutcome> {
+    override fun read(buf: ByteBuffer): AuthorizationOutcome {
+        return AuthorizationOutcome(
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AuthorizationOutcome) = (
+            FfiConverterBoolean.allocationSize(value.`disclosed`) +
+            FfiConverterSequenceString.allocationSize(value.`claims`) +
+            FfiConverterString.allocationSize(value.`sentTo`) +
+            FfiConverterOptionalString.allocationSize(value.`redirectUri`)
+    )
+
+    override fun write(value: AuthorizationOutcome, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`disclosed`, buf)
+            FfiConverterSequenceString.write(value.`claims`, buf)
+            FfiConverterString.write(value.`sentTo`, buf)
+            FfiConverterOptionalString.write(value.`redirectUri`, buf)
+    }
+}
+
+
+
+/**
+ * What the consent screen shows of a verified request. The relying party's identity was
+ * verified: its signed request's access certificate (`certificate_dns_names`) chains to the
+ * hub's RP CA, and names the legal name and registration number of the hub's registry for
+ * `client_id`. Claims outside its registered purpose were refused before this was made.
+ */
+data class AuthorizationRequestView (
+    var `clientId`: kotlin.String
+    , 
+    var `legalName`: kotlin.String
+    , 
+    var `registrationNumber`: kotlin.String
+    , 
+    /**
+     * The dNSName SANs of the access certificate that signed the request.
+     */
+    var `certificateDnsNames`: List<kotlin.String>
+    , 
+    var `onBehalfOf`: RelyingPartyBehind?
+    , 
+    /**
+     * Who asks, as the citizen is told (`Bank X (via Cong dang nhap e-ID)` behind the hub).
+     */
+    var `shownAs`: kotlin.String
+    , 
+    /**
+     * The registered purpose the request serves.
+     */
+    var `purpose`: kotlin.String
+    , 
+    /**
+     * Exactly what an answer discloses.
+     */
+    var `claims`: List<RequestedClaimView>
+    , 
+    /**
+     * The answer goes to this wallet's backend hub (it carries the citizen's consent proof,
+     * docs/adr/0058); otherwise straight to the relying party.
+     */
+    var `viaHub`: kotlin.Boolean
+    , 
+    /**
+     * Where the answer (or the decline) is posted.
+     */
+    var `responseUri`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAuthorizationRequestView: FfiConverterRustBuffer<AuthorizationRequestView> {
+    override fun read(buf: ByteBuffer): AuthorizationRequestView {
+        return AuthorizationRequestView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalTypeRelyingPartyBehind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeRequestedClaimView.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AuthorizationRequestView) = (
+            FfiConverterString.allocationSize(value.`clientId`) +
+            FfiConverterString.allocationSize(value.`legalName`) +
+            FfiConverterString.allocationSize(value.`registrationNumber`) +
+            FfiConverterSequenceString.allocationSize(value.`certificateDnsNames`) +
+            FfiConverterOptionalTypeRelyingPartyBehind.allocationSize(value.`onBehalfOf`) +
+            FfiConverterString.allocationSize(value.`shownAs`) +
+            FfiConverterString.allocationSize(value.`purpose`) +
+            FfiConverterSequenceTypeRequestedClaimView.allocationSize(value.`claims`) +
+            FfiConverterBoolean.allocationSize(value.`viaHub`) +
+            FfiConverterString.allocationSize(value.`responseUri`)
+    )
+
+    override fun write(value: AuthorizationRequestView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`clientId`, buf)
+            FfiConverterString.write(value.`legalName`, buf)
+            FfiConverterString.write(value.`registrationNumber`, buf)
+            FfiConverterSequenceString.write(value.`certificateDnsNames`, buf)
+            FfiConverterOptionalTypeRelyingPartyBehind.write(value.`onBehalfOf`, buf)
+            FfiConverterString.write(value.`shownAs`, buf)
+            FfiConverterString.write(value.`purpose`, buf)
+            FfiConverterSequenceTypeRequestedClaimView.write(value.`claims`, buf)
+            FfiConverterBoolean.write(value.`viaHub`, buf)
+            FfiConverterString.write(value.`responseUri`, buf)
+    }
+}
+
+
+
+/**
  * What the QR printed on a CCCD says. `signed` is always false.
  */
 data class CardQr (
@@ -9868,6 +10513,78 @@ public object FfiConverterTypeDisclosedField: FfiConverterRustBuffer<DisclosedFi
             FfiConverterString.write(value.`name`, buf)
             FfiConverterString.write(value.`label`, buf)
             FfiConverterString.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
+ * One disclosure of the history: to whom, when, why, which claims (names, never values).
+ */
+data class DisclosureEntry (
+    /**
+     * Unix milliseconds.
+     */
+    var `atMs`: kotlin.Long
+    , 
+    var `relyingParty`: kotlin.String
+    , 
+    var `clientId`: kotlin.String?
+    , 
+    /**
+     * The hub service that mediated it (`oidc`); `None` for a direct answer.
+     */
+    var `via`: kotlin.String?
+    , 
+    var `purpose`: kotlin.String
+    , 
+    var `claims`: List<kotlin.String>
+    , 
+    var `source`: DisclosureSource
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDisclosureEntry: FfiConverterRustBuffer<DisclosureEntry> {
+    override fun read(buf: ByteBuffer): DisclosureEntry {
+        return DisclosureEntry(
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterTypeDisclosureSource.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DisclosureEntry) = (
+            FfiConverterLong.allocationSize(value.`atMs`) +
+            FfiConverterString.allocationSize(value.`relyingParty`) +
+            FfiConverterOptionalString.allocationSize(value.`clientId`) +
+            FfiConverterOptionalString.allocationSize(value.`via`) +
+            FfiConverterString.allocationSize(value.`purpose`) +
+            FfiConverterSequenceString.allocationSize(value.`claims`) +
+            FfiConverterTypeDisclosureSource.allocationSize(value.`source`)
+    )
+
+    override fun write(value: DisclosureEntry, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`atMs`, buf)
+            FfiConverterString.write(value.`relyingParty`, buf)
+            FfiConverterOptionalString.write(value.`clientId`, buf)
+            FfiConverterOptionalString.write(value.`via`, buf)
+            FfiConverterString.write(value.`purpose`, buf)
+            FfiConverterSequenceString.write(value.`claims`, buf)
+            FfiConverterTypeDisclosureSource.write(value.`source`, buf)
     }
 }
 
@@ -10737,6 +11454,124 @@ public object FfiConverterTypePresentationStock: FfiConverterRustBuffer<Presenta
     override fun write(value: PresentationStock, buf: ByteBuffer) {
             FfiConverterTypeProfile.write(value.`profile`, buf)
             FfiConverterULong.write(value.`unused`, buf)
+    }
+}
+
+
+
+/**
+ * The relying party behind an intermediary's request (the hub's "Log in with e-ID"), as the
+ * hub's signed registry has it.
+ */
+data class RelyingPartyBehind (
+    var `clientId`: kotlin.String
+    , 
+    var `legalName`: kotlin.String
+    , 
+    var `registrationNumber`: kotlin.String
+    , 
+    /**
+     * The claims the intermediary passes on to it (empty: a pseudonymous login only).
+     */
+    var `claims`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRelyingPartyBehind: FfiConverterRustBuffer<RelyingPartyBehind> {
+    override fun read(buf: ByteBuffer): RelyingPartyBehind {
+        return RelyingPartyBehind(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RelyingPartyBehind) = (
+            FfiConverterString.allocationSize(value.`clientId`) +
+            FfiConverterString.allocationSize(value.`legalName`) +
+            FfiConverterString.allocationSize(value.`registrationNumber`) +
+            FfiConverterSequenceString.allocationSize(value.`claims`)
+    )
+
+    override fun write(value: RelyingPartyBehind, buf: ByteBuffer) {
+            FfiConverterString.write(value.`clientId`, buf)
+            FfiConverterString.write(value.`legalName`, buf)
+            FfiConverterString.write(value.`registrationNumber`, buf)
+            FfiConverterSequenceString.write(value.`claims`, buf)
+    }
+}
+
+
+
+/**
+ * One claim a request would disclose: its path as text (`address.formatted`, an mdoc's
+ * `namespace/element`), its labels for the consent screen, and where it comes from.
+ */
+data class RequestedClaimView (
+    var `path`: kotlin.String
+    , 
+    var `labelVi`: kotlin.String
+    , 
+    var `labelEn`: kotlin.String
+    , 
+    /**
+     * The credential's `vct` or the mdoc's docType.
+     */
+    var `credential`: kotlin.String
+    , 
+    /**
+     * `dc+sd-jwt` or `mso_mdoc`.
+     */
+    var `format`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRequestedClaimView: FfiConverterRustBuffer<RequestedClaimView> {
+    override fun read(buf: ByteBuffer): RequestedClaimView {
+        return RequestedClaimView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RequestedClaimView) = (
+            FfiConverterString.allocationSize(value.`path`) +
+            FfiConverterString.allocationSize(value.`labelVi`) +
+            FfiConverterString.allocationSize(value.`labelEn`) +
+            FfiConverterString.allocationSize(value.`credential`) +
+            FfiConverterString.allocationSize(value.`format`)
+    )
+
+    override fun write(value: RequestedClaimView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`path`, buf)
+            FfiConverterString.write(value.`labelVi`, buf)
+            FfiConverterString.write(value.`labelEn`, buf)
+            FfiConverterString.write(value.`credential`, buf)
+            FfiConverterString.write(value.`format`, buf)
     }
 }
 
@@ -11738,6 +12573,49 @@ public object FfiConverterTypeConsent : FfiConverterRustBuffer<Consent>{
 
 
 
+/**
+ * Where a disclosure is known from.
+ */
+
+enum class DisclosureSource {
+    
+    /**
+     * The hub's record of a flow it mediated (synced).
+     */
+    HUB,
+    /**
+     * The wallet's own log (a direct answer, or a hub flow not synced yet).
+     */
+    WALLET;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDisclosureSource: FfiConverterRustBuffer<DisclosureSource> {
+    override fun read(buf: ByteBuffer) = try {
+        DisclosureSource.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DisclosureSource) = 4UL
+
+    override fun write(value: DisclosureSource, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 enum class DocumentStatus {
     
@@ -12086,6 +12964,30 @@ sealed class EidException: kotlin.Exception() {
     }
     
     /**
+     * The wallet refused a relying party's request (signature, access certificate, client id,
+     * not in the hub's registry, claims outside its registered purpose, nothing held matches):
+     * nothing was disclosed.
+     */
+    class RequestRefused(
+        
+        val `reason`: kotlin.String
+        ) : EidException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The relying party could not be reached or refused the answer (HTTP error status).
+     */
+    class RelyingParty(
+        
+        val `reason`: kotlin.String
+        ) : EidException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
      * A bug or an unexpected failure of a foreign callback.
      */
     class Internal(
@@ -12175,7 +13077,13 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
             30 -> EidException.Mdoc(
                 FfiConverterString.read(buf),
                 )
-            31 -> EidException.Internal(
+            31 -> EidException.RequestRefused(
+                FfiConverterString.read(buf),
+                )
+            32 -> EidException.RelyingParty(
+                FfiConverterString.read(buf),
+                )
+            33 -> EidException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -12316,6 +13224,16 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is EidException.Mdoc -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is EidException.RequestRefused -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is EidException.RelyingParty -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
@@ -12466,8 +13384,18 @@ public object FfiConverterTypeEidError : FfiConverterRustBuffer<EidException> {
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is EidException.Internal -> {
+            is EidException.RequestRefused -> {
                 buf.putInt(31)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is EidException.RelyingParty -> {
+                buf.putInt(32)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is EidException.Internal -> {
+                buf.putInt(33)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -14056,6 +14984,38 @@ public object FfiConverterOptionalTypeMdocVerdict: FfiConverterRustBuffer<MdocVe
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeRelyingPartyBehind: FfiConverterRustBuffer<RelyingPartyBehind?> {
+    override fun read(buf: ByteBuffer): RelyingPartyBehind? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRelyingPartyBehind.read(buf)
+    }
+
+    override fun allocationSize(value: RelyingPartyBehind?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRelyingPartyBehind.allocationSize(value)
+        }
+    }
+
+    override fun write(value: RelyingPartyBehind?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRelyingPartyBehind.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeMdocReaderAuthError: FfiConverterRustBuffer<MdocReaderAuthError?> {
     override fun read(buf: ByteBuffer): MdocReaderAuthError? {
         if (buf.get().toInt() == 0) {
@@ -14264,6 +15224,34 @@ public object FfiConverterSequenceTypeDisclosedField: FfiConverterRustBuffer<Lis
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeDisclosureEntry: FfiConverterRustBuffer<List<DisclosureEntry>> {
+    override fun read(buf: ByteBuffer): List<DisclosureEntry> {
+        val len = buf.getInt()
+        return List<DisclosureEntry>(len) {
+            FfiConverterTypeDisclosureEntry.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DisclosureEntry>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDisclosureEntry.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DisclosureEntry>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDisclosureEntry.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeDocumentInfo: FfiConverterRustBuffer<List<DocumentInfo>> {
     override fun read(buf: ByteBuffer): List<DocumentInfo> {
         val len = buf.getInt()
@@ -14422,6 +15410,34 @@ public object FfiConverterSequenceTypePresentationStock: FfiConverterRustBuffer<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypePresentationStock.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRequestedClaimView: FfiConverterRustBuffer<List<RequestedClaimView>> {
+    override fun read(buf: ByteBuffer): List<RequestedClaimView> {
+        val len = buf.getInt()
+        return List<RequestedClaimView>(len) {
+            FfiConverterTypeRequestedClaimView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<RequestedClaimView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRequestedClaimView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<RequestedClaimView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRequestedClaimView.write(it, buf)
         }
     }
 }
