@@ -27,22 +27,16 @@ fn map_entry<'a>(m: &'a [(Value, Value)], key: &Value) -> Option<&'a Value> {
 
 /// (part, bytes) rows for the DeviceResponse answering `items` from the fixture wallet.
 pub fn rows(f: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<(String, usize)>> {
-    let issued: IssuerSigned = f
-        .wallet
-        .mdocs
-        .iter()
-        .find(|m| m.doc_type == items.doc_type)
-        .map(|m| m.issuer_signed.clone())
-        .ok_or_else(|| anyhow!("no fixture mdoc of {}", items.doc_type))?;
     let mdoc = f
         .wallet
         .mdocs
         .iter()
         .find(|m| m.doc_type == items.doc_type)
-        .ok_or_else(|| anyhow!("no fixture mdoc"))?;
+        .ok_or_else(|| anyhow!("no fixture mdoc of {}", items.doc_type))?;
+    let issued: &IssuerSigned = &mdoc.issuer_signed;
     let transcript = SessionTranscript::without_engagement(Value::Null);
     let document = respond(
-        &issued,
+        issued,
         &items.doc_type,
         items,
         &transcript,
@@ -55,13 +49,13 @@ pub fn rows(f: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<(String, usize
     .map_err(|_| anyhow!("device signature"))?;
     let response = DeviceResponse {
         version: "1.0".into(),
-        documents: vec![document.clone()],
+        documents: vec![document],
         status: STATUS_OK,
     }
     .encode()?;
     let mut out = vec![("DeviceResponse".to_owned(), response.len())];
 
-    let disclosed = eid_core::mdoc::disclose(&issued, items);
+    let disclosed = eid_core::mdoc::disclose(issued, items);
     let issuer_signed = disclosed.encode()?;
     let issuer_auth = &disclosed.issuer_auth;
     let device_signed_and_envelope = response.len() - issuer_signed.len();
