@@ -134,6 +134,13 @@ pub fn run(json_out: bool, breakdown: bool) -> Result<ExitCode> {
             .ok_or_else(|| anyhow!("no request preset"))?;
         let parts = super::breakdown::rows(&f, &airport)?;
         if json_out {
+            let parts: Vec<_> = parts
+                .iter()
+                .map(|(part, bytes)| {
+                    let depth = (part.len() - part.trim_start().len()) / 2;
+                    json!({"part": part.trim(), "depth": depth, "bytes": bytes})
+                })
+                .collect();
             print_json(&parts)?;
         } else {
             println!("| airport DeviceResponse part | bytes |");
