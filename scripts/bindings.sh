@@ -107,12 +107,29 @@ kotlin() {
 # generated bindings, compiled against org.robolectric:android-all (Android 14, no SDK needed),
 # and the Robolectric tests of the NFC transport, one of them a whole read through the native
 # library and the simulated card (test-only bindings).
+# A JDK 21 or newer for the Robolectric run (Android 16 needs it): $EID_ROBOLECTRIC_JAVA, else
+# the newest under /usr/lib/jvm (the machine's Temurin JDK beside OpenJDK 17).
+robolectric_java() {
+  local candidates=("${EID_ROBOLECTRIC_JAVA:-}") j v
+  for j in /usr/lib/jvm/*/bin/java; do candidates+=("$j"); done
+  for j in "${candidates[@]}"; do
+    [ -n "$j" ] && [ -x "$j" ] || continue
+    v="$("$j" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+    if [ -n "$v" ] && [ "${v%%.*}" -ge 21 ] 2>/dev/null; then echo "$j"; return 0; fi
+  done
+  echo "no JDK 21+ found for the Robolectric tests (Android 16): set EID_ROBOLECTRIC_JAVA" >&2
+  return 1
+}
+
 android_glue() {
   need_maven
-  step "Android glue: compile against the Android 14 framework, Robolectric tests (Maven)"
+  local java; java="$(robolectric_java)"
+  step "Android glue: compile against the Android 14 framework, Robolectric tests (Maven, $java)"
   rm -rf android/robolectric-test/target/surefire-reports
   (cd android/robolectric-test && mvn -B -q \
     -Dmaven.repo.local="${EID_MAVEN_REPO:-$HOME/.m2/repository}" \
+    -Drobolectric.jvm="$java" \
+    -Drobolectric.argLine="--add-opens=java.base/jdk.internal.access=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED --enable-native-access=ALL-UNNAMED" \
     -Deid.lib.dir="$ROOT/target/debug" -Deid.generated.testing="$GEN_TESTING/kotlin" \
     test)
   surefire_summary "Android glue" android/robolectric-test/target/surefire-reports

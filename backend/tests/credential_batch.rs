@@ -164,6 +164,11 @@ async fn each_doctype_comes_as_single_use_msos_under_the_iaca_of_the_trust_list(
                     .flat_map(|(_, items)| items.iter().map(|i| i.random.as_slice()))
                     .collect();
                 assert_eq!(salts.len(), v.mso.value_digests.len());
+                // 16 bytes each: the minimum of ISO/IEC 18013-5 §9.1.2.5 (docs/adr/0063).
+                assert!(
+                    salts.iter().all(|s| s.len() == 16),
+                    "{doc_type}: salt length"
+                );
             }
             // Same data, nothing else shared: no salt or digest appears in two MSOs.
             let (a, b) = (&all[0], &all[1]);

@@ -195,3 +195,45 @@ fn sizes_table() {
             > 5 * rows[0]["device_response_bytes"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn sizes_breakdown_adds_up_and_shows_16_byte_salts() {
+    let out = eid(&["mdoc", "sizes", "--breakdown", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parts: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let bytes = |p: &Value| p["bytes"].as_u64().unwrap();
+    let part = |name: &str| {
+        parts
+            .iter()
+            .find(|p| p["part"].as_str().unwrap().starts_with(name))
+            .unwrap_or_else(|| panic!("no part {name}"))
+    };
+    let total = bytes(&parts[0]);
+    assert_eq!(parts[0]["part"], "DeviceResponse");
+    // The top-level parts are the whole response, byte for byte.
+    let top: u64 = parts.iter().filter(|p| p["depth"] == 1).map(bytes).sum();
+    assert_eq!(top, total);
+    // The airport answer: five items, each with the 16-byte minimum salt (ISO 18013-5 §9.1.2.5).
+    let items: Vec<&Value> = parts
+        .iter()
+        .filter(|p| p["part"].as_str().unwrap().starts_with("item "))
+        .collect();
+    assert_eq!(items.len(), 5);
+    assert!(
+        items
+            .iter()
+            .all(|p| p["part"].as_str().unwrap().ends_with("(random 16 B)"))
+    );
+    assert!(items.iter().map(|p| bytes(p)).sum::<u64>() < bytes(part("issuerSigned.nameSpaces")));
+    // issuerAuth: x5chain with the certificate, an MSO with all 13 PhotoID digests.
+    assert!(bytes(part("document signer certificate")) > 300);
+    assert!(part("valueDigests (13 digests)")["bytes"].as_u64().unwrap() > 13 * 32);
+    // The same size as the table's airport row.
+    let table = eid(&["mdoc", "sizes", "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&table.stdout).unwrap();
+    assert_eq!(rows[0]["device_response_bytes"].as_u64().unwrap(), total);
+}

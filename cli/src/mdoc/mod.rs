@@ -2,6 +2,7 @@
 //! BLE; `reader-cert`, its reader authentication certificate from the backend; `reader-revoke`) and the size/time table of the request presets (`sizes`). The holder side for tests is
 //! `eid dev mdoc-holder`.
 
+pub mod breakdown;
 pub mod hold;
 pub mod read;
 pub mod reader_cert;
@@ -26,6 +27,9 @@ pub enum MdocCommand {
     Sizes {
         #[arg(long)]
         json: bool,
+        /// Also print where the bytes of the airport DeviceResponse go.
+        #[arg(long)]
+        breakdown: bool,
     },
 }
 
@@ -34,6 +38,6 @@ pub fn run(cmd: MdocCommand) -> anyhow::Result<std::process::ExitCode> {
         MdocCommand::Read(args) => read::run(args),
         MdocCommand::ReaderCert(args) => reader_cert::run(args),
         MdocCommand::ReaderRevoke(args) => reader_cert::revoke(args),
-        MdocCommand::Sizes { json } => sizes::run(json),
+        MdocCommand::Sizes { json, breakdown } => sizes::run(json, breakdown),
     }
 }

@@ -25,7 +25,7 @@ const GATT_BYTES_PER_SECOND: f64 = 20_000.0;
 /// AES-256-GCM tag in SessionData.
 const TAG: usize = 16;
 
-pub fn run(json_out: bool) -> Result<ExitCode> {
+pub fn run(json_out: bool, breakdown: bool) -> Result<ExitCode> {
     let mut f = MdocFixtures::new()?;
     let iacas = f.iacas()?;
     let cas = f.reader.cas()?;
@@ -126,6 +126,30 @@ pub fn run(json_out: bool) -> Result<ExitCode> {
             "nfc_apdus_extended": apdus[0],
             "nfc_apdus_short": apdus[1],
         }));
+    }
+    if breakdown {
+        let (_, airport) = request_presets()
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("no request preset"))?;
+        let parts = super::breakdown::rows(&f, &airport)?;
+        if json_out {
+            let parts: Vec<_> = parts
+                .iter()
+                .map(|(part, bytes)| {
+                    let depth = (part.len() - part.trim_start().len()) / 2;
+                    json!({"part": part.trim(), "depth": depth, "bytes": bytes})
+                })
+                .collect();
+            print_json(&parts)?;
+        } else {
+            println!("| airport DeviceResponse part | bytes |");
+            println!("|---|---|");
+            for (part, bytes) in parts {
+                println!("| {part} | {bytes} |");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     if json_out {
         print_json(&rows)?;

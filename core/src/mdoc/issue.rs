@@ -10,8 +10,11 @@ use ciborium::Value;
 use eid_crypto::Rng;
 use eid_crypto::cose::{SignError, sign_es256_unprotected_x5chain};
 
-/// Bytes of random salt per element (§9.1.2.5 asks for at least 16).
-const RANDOM_LEN: usize = 32;
+/// Bytes of random salt per element: the minimum of ISO/IEC 18013-5 §9.1.2.5 ("random" differs
+/// for every IssuerSignedItem and is at least 16 bytes), 128 bits from the CSPRNG, so a digest
+/// in the MSO reveals nothing of an undisclosed value. Every byte more is carried by every
+/// disclosed element of every presentation (docs/adr/0063).
+pub const RANDOM_LEN: usize = 16;
 
 /// Elements of one namespace, (identifier, value).
 pub type NamespaceElements = (String, Vec<(String, Value)>);
@@ -92,4 +95,69 @@ pub fn issue_mdoc_with_status<E>(
         namespaces: signed,
         issuer_auth,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mdoc::cbor;
+    use p256::elliptic_curve::sec1::ToSec1Point;
+
+    #[test]
+    fn every_item_has_its_own_16_byte_salt_and_its_digest_in_the_mso() {
+        let key = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
+        let point = key.public_key().to_sec1_point(false);
+        let device = P256Key::from_sec1(point.as_bytes()).unwrap();
+        let spec = MsoSpec {
+            doc_type: "org.iso.18013.5.1.mDL",
+            device_key: &device,
+            validity: ValidityInfo {
+                signed: 1_767_225_600,
+                valid_from: 1_767_225_600,
+                valid_until: 1_782_777_600,
+                expected_update: None,
+            },
+        };
+        let elements: Vec<(String, Value)> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|id| ((*id).to_owned(), Value::from(*id)))
+            .collect();
+        let issued = issue_mdoc(
+            &spec,
+            &[("org.iso.18013.5.1".into(), elements)],
+            b"certificate",
+            &mut eid_crypto::OsRng,
+            |_| Ok::<_, ()>(vec![0u8; 64]),
+        )
+        .unwrap();
+        let items = &issued.namespaces[0].1;
+        assert_eq!(items.len(), 4);
+        let mut salts: Vec<&[u8]> = items.iter().map(|i| i.random.as_slice()).collect();
+        assert!(
+            salts
+                .iter()
+                .all(|s| s.len() == RANDOM_LEN && RANDOM_LEN == 16)
+        );
+        salts.sort();
+        salts.dedup();
+        assert_eq!(salts.len(), 4, "a salt was repeated");
+        let Value::Array(parts) = cbor::decode(&issued.issuer_auth).unwrap() else {
+            panic!("issuerAuth is not an array");
+        };
+        let Value::Bytes(payload) = &parts[2] else {
+            panic!("no payload");
+        };
+        let mso = MobileSecurityObject::parse_bytes(payload).unwrap();
+        for item in items {
+            let (_, _, digest) = mso
+                .value_digests
+                .iter()
+                .find(|(_, id, _)| *id == item.digest_id)
+                .unwrap();
+            assert_eq!(
+                *digest,
+                DigestAlgorithm::Sha256.digest(&item.bytes.encoded())
+            );
+        }
+    }
 }
