@@ -91,6 +91,13 @@ signing_softhsm_stop
 step "browser: the reference relying party's page in headless Chromium"
 scripts/browser-test.sh
 
+# --- Independent mdoc verifier --------------------------------------------------------------
+# Auth0's @auth0/mdl (npm, pinned in interop/mdoc/package-lock.json) checks the DeviceResponses
+# `eid wallet mdoc present` gives `eid mdoc read`: issuer chain to the backend's IACA, digests,
+# device signature and MAC (interop/mdoc, docs/adr/0064).
+step "independent mdoc verifier: @auth0/mdl checks our DeviceResponses"
+scripts/interop-mdoc.sh
+
 # --- Independent reader ---------------------------------------------------------------------
 # JMRTD (Maven Central) reads the simulated CCCD through javax.smartcardio + pcscd + vpcd: the
 # simulator behaves like a chip to a reader we did not write (interop/jmrtd, README).

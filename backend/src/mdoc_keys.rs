@@ -87,7 +87,7 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
             issuer_uri: ISSUER_URI.into(),
         },
         &ca::serial()?,
-        ca::validity(now, DOCUMENT_SIGNER_LIFETIME - MARGIN)?,
+        document_signer_validity(now)?,
         ca::spki(&ds_key.public())?,
         &iaca_key,
     )?;
@@ -112,6 +112,16 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
     insert(store, &vault.kek, &rows, now).await?;
     tracing::info!(development = dev_mode, "mdoc IACA and document signer made");
     Ok(())
+}
+
+/// A document signer's certificate starts at the beginning of the UTC day it is made: every
+/// MSO signed that day says it was signed then (`validityInfo.signed`, one time for the whole
+/// day's MSOs so they do not tell their holders apart, docs/adr/0020), and ISO/IEC 18013-5
+/// verifiers check that this time is within the certificate's validity. The lifetime keeps
+/// [`MARGIN`] (a day) inside Annex B's, so the day taken back stays within it.
+fn document_signer_validity(now: u64) -> Result<x509_cert::time::Validity, Error> {
+    let day_start = now - now % crate::presentation::VALIDITY_GRANULARITY;
+    ca::validity_between(day_start, now + DOCUMENT_SIGNER_LIFETIME - MARGIN)
 }
 
 /// A document signer is replaced this long before its certificate ends, so every MSO (30 days)
@@ -170,7 +180,7 @@ async fn renew_if_due(store: &Store, vault: &Vault, dev_mode: bool, now: u64) ->
             issuer_uri: ISSUER_URI.into(),
         },
         &ca::serial()?,
-        ca::validity(now, DOCUMENT_SIGNER_LIFETIME - MARGIN)?,
+        document_signer_validity(now)?,
         ca::spki(&key.public())?,
         &iaca.key,
     )?;

@@ -18,7 +18,7 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
 
 /// Writes a new file only its owner may read (a private key, a health record); an existing
 /// file is never overwritten.
-pub fn write_private(path: &Path, text: &str) -> Result<()> {
+pub fn write_private(path: &Path, text: impl AsRef<[u8]>) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -29,8 +29,18 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
             path.display()
         )
     })?;
-    f.write_all(text.as_bytes())
+    f.write_all(text.as_ref())
         .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Creates the directory `path` (and its parents) only its owner may enter.
+pub fn private_dir(path: &Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(path)
+        .with_context(|| format!("creating {}", path.display()))
 }
 
 /// Pixels per QR module in PNG output.

@@ -126,15 +126,16 @@ pub(crate) fn spki(public_key: &[u8]) -> Result<SubjectPublicKeyInfoOwned, Error
 }
 
 pub(crate) fn validity(now: u64, lifetime: u64) -> Result<Validity, Error> {
-    let not_before = x509_cert::time::Time::try_from(
-        std::time::UNIX_EPOCH + Duration::from_secs(now.saturating_sub(300)),
-    )
-    .map_err(ca_err)?;
-    let not_after = x509_cert::time::Time::try_from(
-        std::time::UNIX_EPOCH + Duration::from_secs(now + lifetime),
-    )
-    .map_err(ca_err)?;
-    Ok(Validity::new(not_before, not_after))
+    validity_between(now.saturating_sub(300), now + lifetime)
+}
+
+/// From `not_before` to `not_after` (Unix seconds).
+pub(crate) fn validity_between(not_before: u64, not_after: u64) -> Result<Validity, Error> {
+    let time = |s: u64| {
+        x509_cert::time::Time::try_from(std::time::UNIX_EPOCH + Duration::from_secs(s))
+            .map_err(ca_err)
+    };
+    Ok(Validity::new(time(not_before)?, time(not_after)?))
 }
 
 pub(crate) fn build<S, P: BuilderProfile>(

@@ -53,8 +53,34 @@ pub struct ReadArgs {
     /// The desk's reader authentication certificate (PEM) for `--reader-key`.
     #[arg(long, requires = "reader_key")]
     reader_cert: Option<PathBuf>,
+    /// Save the session for an outside ISO/IEC 18013-5 verifier in this directory (created,
+    /// mode 0700): `device-response.cbor`, `session-transcript.cbor` (SessionTranscriptBytes)
+    /// and `e-reader-key.cose` (the reader's ephemeral private COSE_Key, to check a device
+    /// MAC). The response holds the citizen's disclosed data: for tests and interoperability
+    /// checks, not for a desk's daily work. TCP only.
+    #[arg(long, conflicts_with = "pcsc")]
+    save_response: Option<PathBuf>,
     #[arg(long)]
     json: bool,
+}
+
+/// Writes `reader`'s finished session into `dir` (see `--save-response`).
+fn save_response(reader: &ReaderSession, dir: &std::path::Path) -> Result<()> {
+    let Some(h) = reader.handover() else {
+        bail!("the holder sent no DeviceResponse: nothing to save");
+    };
+    crate::output::private_dir(dir)?;
+    for (name, bytes) in [
+        ("device-response.cbor", h.device_response.as_slice()),
+        (
+            "session-transcript.cbor",
+            h.session_transcript_bytes.as_slice(),
+        ),
+        ("e-reader-key.cose", h.e_reader_private_cose_key.as_slice()),
+    ] {
+        crate::output::write_private(&dir.join(name), bytes)?;
+    }
+    Ok(())
 }
 
 fn iacas(args: &ReadArgs, f: &MdocFixtures) -> Result<TrustStore> {
@@ -116,14 +142,18 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
         let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
         let mut link = TcpGatt::new(stream);
         let endpoint = BleEndpoint::new(BleMode::PeripheralServer, BleRole::Reader, &key_bytes);
-        run_reader(
+        let outcome = run_reader(
             &mut link,
             endpoint,
             &mut reader,
             &establishment,
             &trust,
             now,
-        )?
+        )?;
+        if let Some(dir) = &args.save_response {
+            save_response(&reader, dir)?;
+        }
+        outcome
     };
     report(&args, outcome, reader_authenticated)
 }

@@ -40,10 +40,7 @@ fn export(w: &Wallet, id: &str, out: &Path, json: bool) -> Result<ExitCode> {
             info.title, info.kind
         )
     })?;
-    write_private(
-        out,
-        &format!("{}\n", serde_json::to_string_pretty(&bundle)?),
-    )?;
+    write_private(out, format!("{}\n", serde_json::to_string_pretty(&bundle)?))?;
     let mut resources = std::collections::BTreeMap::<String, usize>::new();
     for e in bundle["entry"].as_array().into_iter().flatten() {
         let ty = e["resource"]["resourceType"].as_str().unwrap_or("?");

@@ -87,12 +87,20 @@ fn within(cert: &Certificate, now: u64) -> bool {
         && now <= v.not_after.to_unix_duration().as_secs()
 }
 
-/// Issuer authentication: the MSO, verified, and the document signer's DER.
+/// What issuer authentication yields: the MSO, verified, and the document signer's DER and
+/// validity (Unix seconds, from and to).
+struct IssuerAuthenticated {
+    mso: MobileSecurityObject,
+    document_signer: Vec<u8>,
+    signer_validity: (u64, u64),
+}
+
+/// Issuer authentication of an `issuerAuth` COSE_Sign1.
 fn issuer_auth(
     issuer_auth: &[u8],
     iacas: &TrustStore,
     now: u64,
-) -> Result<(MobileSecurityObject, Vec<u8>), CheckError> {
+) -> Result<IssuerAuthenticated, CheckError> {
     let sign1 = Sign1::decode(issuer_auth, Tagging::Untagged).ok_or(CheckError::IssuerAuthForm)?;
     if !sign1.is_es256() {
         return Err(CheckError::IssuerAuthForm);
@@ -116,7 +124,16 @@ fn issuer_auth(
         return Err(CheckError::CertificateExpired);
     }
     let payload = sign1.payload().ok_or(CheckError::IssuerAuthForm)?;
-    Ok((MobileSecurityObject::parse_bytes(payload)?, ds.der))
+    let v = ds.certificate.tbs_certificate().validity();
+    let ds_validity = (
+        v.not_before.to_unix_duration().as_secs(),
+        v.not_after.to_unix_duration().as_secs(),
+    );
+    Ok(IssuerAuthenticated {
+        mso: MobileSecurityObject::parse_bytes(payload)?,
+        document_signer: ds.der,
+        signer_validity: ds_validity,
+    })
 }
 
 /// What issuer authentication alone establishes of an IssuerSigned: the verified MSO, the
@@ -149,12 +166,21 @@ pub fn check_issuer_signed(
     iacas: &TrustStore,
     now: u64,
 ) -> Result<IssuerVerified, CheckError> {
-    let (mso, document_signer) = issuer_auth(&issuer_signed.issuer_auth, iacas, now)?;
+    let IssuerAuthenticated {
+        mso,
+        document_signer,
+        signer_validity: (ds_from, ds_to),
+    } = issuer_auth(&issuer_signed.issuer_auth, iacas, now)?;
     if mso.doc_type != doc_type {
         return Err(CheckError::DocType);
     }
     let v = mso.validity;
     if v.signed > v.valid_from || now < v.valid_from || now > v.valid_until {
+        return Err(CheckError::Validity);
+    }
+    // ISO/IEC 18013-5 §9.3.1: the MSO was signed while its document signer's certificate was
+    // valid.
+    if v.signed < ds_from || v.signed > ds_to {
         return Err(CheckError::Validity);
     }
     let algorithm = mso.digest_algorithm.ok_or(CheckError::DigestAlgorithm)?;

@@ -66,7 +66,9 @@ pub use mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
 pub use reader_auth::{
     MDL_READER_AUTH, ReaderAuthError, is_reader_certificate, verify_reader_auth,
 };
-pub use reader_session::{ReaderError, ReaderOutcome, ReaderSession, ReaderSigner};
+pub use reader_session::{
+    ReaderError, ReaderOutcome, ReaderSession, ReaderSigner, SessionHandover,
+};
 pub use request::{DeviceRequest, DocRequest, ItemsRequest, RequestedElement};
 pub use response::{
     DeviceAuth, DeviceResponse, DeviceSigned, Document, STATUS_OK, device_authentication_bytes,

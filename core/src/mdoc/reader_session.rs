@@ -59,6 +59,18 @@ pub struct ReaderSession {
     cipher: SessionCipher,
     sent: bool,
     done: bool,
+    /// The holder's DeviceResponse as received (decrypted), for [`ReaderSession::handover`].
+    response: Option<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+/// A finished session as an outside verifier needs it to check the DeviceResponse on its own
+/// (ISO/IEC 18013-5 §9.1.3): the response, SessionTranscriptBytes, and the reader's ephemeral
+/// private key as a COSE_Key (what a device MAC is checked with). Personal data and a key:
+/// written only where the operator asks (`eid mdoc read --save-response`).
+pub struct SessionHandover {
+    pub device_response: zeroize::Zeroizing<Vec<u8>>,
+    pub session_transcript_bytes: Vec<u8>,
+    pub e_reader_private_cose_key: zeroize::Zeroizing<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ReaderSession {
@@ -95,6 +107,7 @@ impl ReaderSession {
             cipher: SessionCipher::new(keys, Role::Reader),
             sent: false,
             done: false,
+            response: None,
         })
     }
 
@@ -112,6 +125,33 @@ impl ReaderSession {
 
     pub fn engagement(&self) -> &DeviceEngagement {
         &self.engagement
+    }
+
+    /// The session for an outside verifier, once a DeviceResponse was received.
+    pub fn handover(&self) -> Option<SessionHandover> {
+        let response = self.response.as_ref()?;
+        let mut cose = match public_key(&self.e_reader_private).ok()?.to_cose() {
+            Value::Map(m) => m,
+            _ => return None,
+        };
+        // COSE_Key `d` (-4): the private scalar.
+        cose.push((
+            Value::from(-4),
+            Value::Bytes(self.e_reader_private.as_bytes().to_vec()),
+        ));
+        let cose = Value::Map(cose);
+        let encoded = zeroize::Zeroizing::new(crate::mdoc::cbor::encode(&cose));
+        // The map held the scalar too.
+        if let Value::Map(mut m) = cose
+            && let Some((_, Value::Bytes(mut d))) = m.pop()
+        {
+            zeroize::Zeroize::zeroize(&mut d);
+        }
+        Some(SessionHandover {
+            device_response: response.clone(),
+            session_transcript_bytes: self.transcript.bytes(),
+            e_reader_private_cose_key: encoded,
+        })
     }
 
     /// The DeviceRequest for `items`, each DocRequest signed when `signer` is given.
@@ -184,6 +224,7 @@ impl ReaderSession {
         };
         let response = self.cipher.decrypt(&ciphertext)?;
         self.done = true;
+        self.response = Some(zeroize::Zeroizing::new(response.clone()));
         let ctx = ReaderContext {
             transcript: &self.transcript,
             iacas,
