@@ -19,6 +19,8 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
   { echo "mdoc interop: needs Node.js 20 or later with npm (found $(node --version 2>/dev/null || echo none))" >&2; exit 1; }
 
 cd interop/mdoc
-# Exactly the lock file's versions: only when not there yet.
-npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund --loglevel=error
+# The lock file's versions, only when not there yet. `npm install`, not `npm ci`: cbor-x's
+# optional native helper (@cbor-extract/*) is not served by every registry mirror, so the lock
+# cannot list its platform packages and `npm ci` would refuse the lock; cbor-x runs without it.
+npm ls --depth=0 >/dev/null 2>&1 || npm install --no-audit --no-fund --loglevel=error
 timeout 120 node --test-reporter=spec auth0-verifier.test.js
