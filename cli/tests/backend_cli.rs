@@ -720,7 +720,9 @@ fn serve_logs_json_and_serves_metrics_on_its_own_address() {
 
 #[test]
 fn mdoc_list_and_export() {
-    use eid_core::mdoc::{DOCTYPES, IssuerSigned, MDL_DOCTYPE, check_issuer_signed};
+    use eid_core::mdoc::{
+        DOCTYPES, IssuerSigned, MDL_DOCTYPE, PHOTO_ID_DOCTYPE, check_issuer_signed,
+    };
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
     let (_server, url) = serve(&db);
@@ -803,6 +805,52 @@ fn mdoc_list_and_export() {
             .iter()
             .all(|k| k["origin"] == "fixture")
     );
+
+    // What an airport answer from an MSO the backend issued costs, part by part (the README's
+    // second breakdown): the parts add up, the MSO digests every issued element and carries
+    // the status list reference.
+    let photo = tmp.path().join("photoid.cbor");
+    let out = wallet(
+        &dir,
+        &url,
+        "112233",
+        &[
+            "mdoc",
+            "export",
+            "--doctype",
+            PHOTO_ID_DOCTYPE,
+            "--out",
+            photo.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&out);
+    let issued = IssuerSigned::parse(&std::fs::read(&photo).unwrap()).unwrap();
+    let elements: usize = issued.namespaces.iter().map(|(_, items)| items.len()).sum();
+    let out = eid(&[
+        "mdoc",
+        "sizes",
+        "--breakdown",
+        "--json",
+        "--issuer-signed",
+        photo.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let parts: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let bytes = |p: &Value| p["bytes"].as_u64().unwrap();
+    let top: u64 = parts.iter().filter(|p| p["depth"] == 1).map(bytes).sum();
+    assert_eq!(top, bytes(&parts[0]));
+    let names: Vec<&str> = parts.iter().map(|p| p["part"].as_str().unwrap()).collect();
+    assert!(
+        names.contains(&format!("valueDigests ({elements} digests)").as_str()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"status"), "{names:?}");
+    assert_eq!(names.iter().filter(|n| n.starts_with("item ")).count(), 5);
+    // More than the fixture mdoc's answer: more elements, a status reference, an Annex B
+    // certificate.
+    let fixture: Vec<Value> =
+        serde_json::from_slice(&eid(&["mdoc", "sizes", "--breakdown", "--json"]).stdout).unwrap();
+    assert!(bytes(&parts[0]) > bytes(&fixture[0]));
 }
 
 /// A certificate as PEM (RFC 7468), written to `path`.

@@ -1,14 +1,14 @@
 //! `eid mdoc sizes --breakdown`: where the bytes of one preset's DeviceResponse go, measured on
-//! the encoded structures (fixture mdocs, device signature as in a session): the response and
-//! document envelope, each disclosed IssuerSignedItem, and the issuerAuth split into its COSE
-//! parts, the document signer certificate and the MSO's fields.
+//! the encoded structures (a fixture mdoc, or one the backend issued as `eid wallet mdoc export`
+//! writes it; the device signature is made by a stand-in P-256 key, the same 64 bytes as the
+//! holder's): the response and document envelope, each disclosed IssuerSignedItem, and the
+//! issuerAuth split into its COSE parts, the document signer certificate and the MSO's fields.
 
 use anyhow::{Result, anyhow};
 use ciborium::Value;
 use eid_core::mdoc::{
     DeviceResponse, IssuerSigned, ItemsRequest, STATUS_OK, SessionTranscript, respond,
 };
-use eid_fixtures::mdoc::MdocFixtures;
 
 fn encoded(v: &Value) -> usize {
     let mut out = Vec::new();
@@ -25,15 +25,40 @@ fn map_entry<'a>(m: &'a [(Value, Value)], key: &Value) -> Option<&'a Value> {
     m.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
-/// (part, bytes) rows for the DeviceResponse answering `items` from the fixture wallet.
-pub fn rows(f: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<(String, usize)>> {
-    let mdoc = f
-        .wallet
-        .mdocs
-        .iter()
-        .find(|m| m.doc_type == items.doc_type)
-        .ok_or_else(|| anyhow!("no fixture mdoc of {}", items.doc_type))?;
-    let issued: &IssuerSigned = &mdoc.issuer_signed;
+/// The MSO's docType of an IssuerSigned (not verified: only to pick the request preset).
+pub fn doc_type(issued: &IssuerSigned) -> Result<String> {
+    let mso = mso_bytes(&issued.issuer_auth)?;
+    let Value::Map(m) = decode(&mso)? else {
+        return Err(anyhow!("the MSO is not a map"));
+    };
+    map_entry(&m, &Value::from("docType"))
+        .and_then(Value::as_text)
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("the MSO has no docType"))
+}
+
+/// The MSO inside an issuerAuth COSE_Sign1 (payload = #6.24(bstr .cbor MSO)).
+fn mso_bytes(issuer_auth: &[u8]) -> Result<Vec<u8>> {
+    let Value::Array(parts) = decode(issuer_auth)? else {
+        return Err(anyhow!("issuerAuth is not an array"));
+    };
+    let Some(Value::Bytes(payload)) = parts.get(2) else {
+        return Err(anyhow!("no MSO payload"));
+    };
+    let Value::Tag(24, inner) = decode(payload)? else {
+        return Err(anyhow!("MSO is not tagged 24"));
+    };
+    let Value::Bytes(mso) = *inner else {
+        return Err(anyhow!("MSO is not a bstr"));
+    };
+    Ok(mso)
+}
+
+/// (part, bytes) rows for the DeviceResponse answering `items` from `issued`.
+pub fn rows(issued: &IssuerSigned, items: &ItemsRequest) -> Result<Vec<(String, usize)>> {
+    let (device_key, _) = eid_core::mdoc::ephemeral_key(&mut eid_crypto::OsRng)?;
+    let device_key = p256::ecdsa::SigningKey::from_slice(device_key.as_bytes())
+        .map_err(|_| anyhow!("stand-in device key"))?;
     let transcript = SessionTranscript::without_engagement(Value::Null);
     let document = respond(
         issued,
@@ -42,7 +67,7 @@ pub fn rows(f: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<(String, usize
         &transcript,
         |tbs: &[u8]| -> Result<Vec<u8>, std::convert::Infallible> {
             use p256::ecdsa::signature::Signer;
-            let s: p256::ecdsa::Signature = mdoc.device_key().sign(tbs);
+            let s: p256::ecdsa::Signature = device_key.sign(tbs);
             Ok(s.to_bytes().to_vec())
         },
     )
@@ -114,15 +139,7 @@ pub fn rows(f: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<(String, usize
         encoded(payload),
     ));
     out.push(("    signature".into(), encoded(signature)));
-    let Value::Bytes(payload) = payload else {
-        return Err(anyhow!("no MSO payload"));
-    };
-    let Value::Tag(24, inner) = decode(payload)? else {
-        return Err(anyhow!("MSO is not tagged 24"));
-    };
-    let Value::Bytes(mso) = *inner else {
-        return Err(anyhow!("MSO is not a bstr"));
-    };
+    let mso = mso_bytes(issuer_auth)?;
     out.push(("      MSO".into(), mso.len()));
     if let Value::Map(m) = decode(&mso)? {
         for (k, v) in &m {

@@ -30,6 +30,11 @@ pub enum MdocCommand {
         /// Also print where the bytes of the airport DeviceResponse go.
         #[arg(long)]
         breakdown: bool,
+        /// With --breakdown: measure this IssuerSigned (CBOR, as `eid wallet mdoc export`
+        /// writes what the backend issued) instead of the fixture mdoc; the preset is the
+        /// first of its docType (airport for a PhotoID, licence for an mDL).
+        #[arg(long, requires = "breakdown")]
+        issuer_signed: Option<std::path::PathBuf>,
     },
 }
 
@@ -38,6 +43,10 @@ pub fn run(cmd: MdocCommand) -> anyhow::Result<std::process::ExitCode> {
         MdocCommand::Read(args) => read::run(args),
         MdocCommand::ReaderCert(args) => reader_cert::run(args),
         MdocCommand::ReaderRevoke(args) => reader_cert::revoke(args),
-        MdocCommand::Sizes { json, breakdown } => sizes::run(json, breakdown),
+        MdocCommand::Sizes {
+            json,
+            breakdown,
+            issuer_signed,
+        } => sizes::run(json, breakdown, issuer_signed.as_deref()),
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::context::now_s;
 use crate::output::print_json;
-use anyhow::{Result, anyhow};
+use anyhow::{Context as _, Result, anyhow};
 use eid_core::mdoc::transport::ble::{modelled_seconds, retrieval_method};
 use eid_core::mdoc::transport::nfc::{NfcHolder, read_mdoc};
 use eid_core::mdoc::{
@@ -25,8 +25,42 @@ const GATT_BYTES_PER_SECOND: f64 = 20_000.0;
 /// AES-256-GCM tag in SessionData.
 const TAG: usize = 16;
 
-pub fn run(json_out: bool, breakdown: bool) -> Result<ExitCode> {
+pub fn run(
+    json_out: bool,
+    breakdown: bool,
+    issuer_signed: Option<&std::path::Path>,
+) -> Result<ExitCode> {
     let mut f = MdocFixtures::new()?;
+    if breakdown {
+        let (issued, name, items) = match issuer_signed {
+            Some(path) => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let issued = eid_core::mdoc::IssuerSigned::parse(&bytes)
+                    .with_context(|| format!("{} is not an IssuerSigned", path.display()))?;
+                let doc_type = super::breakdown::doc_type(&issued)?;
+                let (name, items) = request_presets()
+                    .into_iter()
+                    .find(|(_, r)| r.doc_type == doc_type)
+                    .ok_or_else(|| anyhow!("no request preset for {doc_type}"))?;
+                (issued, name, items)
+            }
+            None => {
+                let (name, airport) = request_presets()
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| anyhow!("no request preset"))?;
+                let mdoc = f
+                    .wallet
+                    .mdocs
+                    .iter()
+                    .find(|m| m.doc_type == airport.doc_type)
+                    .ok_or_else(|| anyhow!("no fixture mdoc of {}", airport.doc_type))?;
+                (mdoc.issuer_signed.clone(), name, airport)
+            }
+        };
+        return print_breakdown(name, &super::breakdown::rows(&issued, &items)?, json_out);
+    }
     let iacas = f.iacas()?;
     let cas = f.reader.cas()?;
     let now = now_s();
@@ -127,30 +161,6 @@ pub fn run(json_out: bool, breakdown: bool) -> Result<ExitCode> {
             "nfc_apdus_short": apdus[1],
         }));
     }
-    if breakdown {
-        let (_, airport) = request_presets()
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("no request preset"))?;
-        let parts = super::breakdown::rows(&f, &airport)?;
-        if json_out {
-            let parts: Vec<_> = parts
-                .iter()
-                .map(|(part, bytes)| {
-                    let depth = (part.len() - part.trim_start().len()) / 2;
-                    json!({"part": part.trim(), "depth": depth, "bytes": bytes})
-                })
-                .collect();
-            print_json(&parts)?;
-        } else {
-            println!("| airport DeviceResponse part | bytes |");
-            println!("|---|---|");
-            for (part, bytes) in parts {
-                println!("| {part} | {bytes} |");
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
     if json_out {
         print_json(&rows)?;
     } else {
@@ -170,6 +180,26 @@ pub fn run(json_out: bool, breakdown: bool) -> Result<ExitCode> {
                 r["nfc_apdus_extended"],
                 r["nfc_apdus_short"],
             );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_breakdown(preset: &str, parts: &[(String, usize)], json_out: bool) -> Result<ExitCode> {
+    if json_out {
+        let parts: Vec<_> = parts
+            .iter()
+            .map(|(part, bytes)| {
+                let depth = (part.len() - part.trim_start().len()) / 2;
+                json!({"part": part.trim(), "depth": depth, "bytes": bytes})
+            })
+            .collect();
+        print_json(&parts)?;
+    } else {
+        println!("| {preset} DeviceResponse part | bytes |");
+        println!("|---|---|");
+        for (part, bytes) in parts {
+            println!("| {part} | {bytes} |");
         }
     }
     Ok(ExitCode::SUCCESS)
