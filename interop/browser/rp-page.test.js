@@ -13,8 +13,6 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFile } = require('node:child_process');
-const { promisify } = require('node:util');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -23,6 +21,7 @@ const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { PNG } = require('pngjs');
 const jsQR = require('jsqr');
+const { eidProcesses } = require('../eid-process.js');
 
 const EID = process.env.EID_BIN || path.resolve(__dirname, '../../target/debug/eid');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -30,9 +29,9 @@ const PASSCODE = '112233';
 const BANK_DNS = 'bank.example.vn';
 /** Every case's bound: setup and each case finish well within it, or fail. */
 const CASE_TIMEOUT_MS = 30_000;
+/** `eid` runs and servers; every server is stopped when the test ends (also on `timeout`'s SIGTERM). */
+const { children, eid, start, stopChildren } = eidProcesses(EID, CASE_TIMEOUT_MS);
 
-const execFileP = promisify(execFile);
-const children = [];
 let tmp;
 let backend;
 let bankBase;
@@ -42,54 +41,10 @@ let impostor;
 let browser;
 let citizen;
 
-/** The environment less any EID_* setting of the caller's (the test says what it means). */
-function cleanEnv(env = {}) {
-  const kept = Object.entries(process.env).filter(([k]) => !k.startsWith('EID_'));
-  return { ...Object.fromEntries(kept), ...env };
-}
-
-/** `eid ARGS`: resolves with stdout, rejects with stderr in the message. */
-async function eid(args, env = {}) {
-  try {
-    const { stdout } = await execFileP(EID, args, {
-      env: cleanEnv(env),
-      timeout: CASE_TIMEOUT_MS,
-    });
-    return stdout;
-  } catch (e) {
-    e.message = `eid ${args[0]} ${args[1] || ''}: exit ${e.code}\n${e.stderr || ''}`;
-    throw e;
-  }
-}
-
 /** `eid wallet` for the test's wallet, with the passcode as its environment gives it. */
 function wallet(args) {
   const base = ['wallet', '--data-dir', path.join(tmp, 'wallet'), '--backend', backend];
   return eid([...base, ...args], { EID_PASSCODE: PASSCODE });
-}
-
-/** Starts a long-running `eid` and resolves with the URL of its "listening on" line. */
-function start(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(EID, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
-    children.push(child);
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`eid ${args[0]} did not start: ${err}`)), CASE_TIMEOUT_MS);
-    child.stderr.on('data', (d) => { err += d; });
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^listening on (\S+)$/m);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`eid ${args[0]} ended (${code}): ${err}`));
-    });
-  });
 }
 
 /** A free loopback port (the RP's response URI is registered before it listens). */
@@ -116,18 +71,6 @@ function keyPair(name) {
   fs.writeFileSync(key, privateKey, { mode: 0o600 });
   fs.writeFileSync(pub, publicKey);
   return { key, pub };
-}
-
-/** Ends the servers this test started, whatever ends the test (also `timeout`'s SIGTERM). */
-function stopChildren() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-}
-process.on('exit', stopChildren);
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => {
-    stopChildren();
-    process.exit(1);
-  });
 }
 
 before(async () => {

@@ -15,8 +15,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFile } = require('node:child_process');
-const { promisify } = require('node:util');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -29,64 +28,15 @@ const PHOTO_ID_NS = 'org.iso.23220.1';
 const ELEMENTS = ['family_name', 'given_name', 'birth_date', 'age_over_18'];
 const CASE_TIMEOUT_MS = 30_000;
 
-const execFileP = promisify(execFile);
-const children = [];
+const { cleanEnv, eidProcesses } = require('../eid-process.js');
+
+const { children, eid, start, stopChildren } = eidProcesses(EID, CASE_TIMEOUT_MS);
 let tmp;
 let backend;
 let iacaPem;
 
-function cleanEnv(env = {}) {
-  const kept = Object.entries(process.env).filter(([k]) => !k.startsWith('EID_'));
-  return { ...Object.fromEntries(kept), ...env };
-}
-
-async function eid(args, env = {}) {
-  try {
-    const { stdout } = await execFileP(EID, args, { env: cleanEnv(env), timeout: CASE_TIMEOUT_MS });
-    return stdout;
-  } catch (e) {
-    e.message = `eid ${args.slice(0, 3).join(' ')}: exit ${e.code}\n${e.stderr || ''}`;
-    throw e;
-  }
-}
-
 function walletArgs() {
   return ['wallet', '--data-dir', path.join(tmp, 'wallet'), '--backend', backend];
-}
-
-/** Starts `eid serve` and resolves with its URL. */
-function serve(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(EID, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
-    children.push(child);
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`eid serve did not start: ${err}`)), CASE_TIMEOUT_MS);
-    child.stderr.on('data', (d) => { err += d; });
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^listening on (\S+)\r?\n/m);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`eid serve ended (${code}): ${err}`));
-    });
-  });
-}
-
-function stopChildren() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-}
-process.on('exit', stopChildren);
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => {
-    stopChildren();
-    process.exit(1);
-  });
 }
 
 /**
@@ -152,7 +102,7 @@ function disclosed(dr) {
 before(async () => {
   assert.ok(fs.existsSync(EID), `no eid binary at ${EID} (cargo build -p eid-cli)`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eid-mdoc-interop-'));
-  backend = await serve(['serve', '--dev', '--addr', '127.0.0.1:0', '--db', `sqlite://${path.join(tmp, 'backend.db')}`]);
+  backend = await start(['serve', '--dev', '--addr', '127.0.0.1:0', '--db', `sqlite://${path.join(tmp, 'backend.db')}`]);
   const citizens = JSON.parse(await eid(['fixtures', 'citizens', '--json']));
   await eid([...walletArgs(), 'activate', '--id', citizens[2].id, '--phone', citizens[2].phone, '--sim'],
     { EID_PASSCODE: PASSCODE });
