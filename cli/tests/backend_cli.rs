@@ -94,6 +94,13 @@ fn assert_ok(out: &Output) {
     );
 }
 
+/// A refused command whose standard error says `why`.
+fn assert_fails_with(out: &Output, why: &str) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(why), "{err}");
+}
+
 #[test]
 fn serve_activate_status_sync() {
     let tmp = tempfile::tempdir().unwrap();
@@ -139,8 +146,7 @@ fn serve_activate_status_sync() {
     // Backend gone: sync fails cleanly, documents stay.
     drop(_server);
     let out = wallet(&dir, &url, "112233", &["sync"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("backend unreachable"));
+    assert_fails_with(&out, "backend unreachable");
     let status: Value =
         serde_json::from_slice(&eid(&["wallet", "--data-dir", d, "status", "--json"]).stdout)
             .unwrap();
@@ -786,8 +792,7 @@ fn mdoc_list_and_export() {
         "112233",
         &["mdoc", "export", "--doctype", "org.example.1", "--out", f],
     );
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no unused"));
+    assert_fails_with(&out, "no unused");
     // The development database's mdoc PKI: the fixtures' keys, listed apart from the issuers'.
     let out = eid(&["keys", "--db", &db, "list", "--mdoc", "--json"]);
     assert_ok(&out);
@@ -1265,8 +1270,7 @@ fn sdjwt_list_export_and_status() {
         "112233",
         &["sdjwt", "export", "--vct", "urn:eudi:pid:1", "--out", f],
     );
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no unused"));
+    assert_fails_with(&out, "no unused");
 
     // Locked: the next sync (refused) still fetches the status list; the stock is suspended.
     assert_ok(&wallet(&dir, &url, "112233", &["lock-account"]));
@@ -1896,8 +1900,7 @@ fn rp_serve_page_shows_the_claims_the_wallet_authorized() {
     assert_eq!(claims["personal_administrative_number"], person.0.as_str());
     // The same request answered again: that session is no longer waiting, the RP refuses it.
     let out = wallet(&dir, &url, "112233", &["authorize", &uri, "--json"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 400"));
+    assert_fails_with(&out, "HTTP 400");
     // A new session, declined: the page shows the refusal, no claim.
     let (_, html) = http_get(&format!("{base}/"));
     let (uri, state) = (
@@ -2822,19 +2825,9 @@ fn a_bank_desk_checks_a_chip_with_eid_rp_ekyc() {
     );
 
     let out = ekyc("login", &secret);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("not registered this purpose"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_fails_with(&out, "not registered this purpose");
     let out = ekyc("ekyc", "wrong-secret");
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("client authentication failed"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_fails_with(&out, "client authentication failed");
 
     let out = eid(&[
         "rp",
@@ -3190,26 +3183,11 @@ fn an_admin_suspends_and_resumes_a_relying_party_with_eid_rp() {
     // Refusals: a reason too long, the hub itself, an unknown relying party, no admin token.
     let long = "x".repeat(201);
     let out = admin(&["suspend", &bank, "--reason", &long]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("at most 200 characters"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_fails_with(&out, "at most 200 characters");
     let out = admin(&["suspend", "RP-HUB"]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("cannot be suspended"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_fails_with(&out, "cannot be suspended");
     let out = admin(&["resume", "RP-NOSUCH"]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no such relying party"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_fails_with(&out, "no such relying party");
     let out = eid(&["rp", "--backend", &url, "suspend", &bank]);
     assert!(!out.status.success());
     assert_eq!(authorize().0, 200);
@@ -3373,12 +3351,7 @@ fn a_citizen_submits_and_a_clerk_decides() {
     assert_eq!(queue[0]["id"], sent_id);
     assert_eq!(queue[0]["fields"], dose);
     let out = clerk(&["queue", "--authority", "police", "--json"]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("its own authority's queue only"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_fails_with(&out, "its own authority's queue only");
     let saved = tmp.path().join("evidence");
     assert_ok(&clerk(&[
         "show",

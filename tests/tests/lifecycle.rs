@@ -280,6 +280,21 @@ impl Desk {
         }
     }
 
+    /// An offline QR the desk reads as revoked (its fresh status list says so).
+    fn assert_qr_revoked(&self, text: &str, db: &str) {
+        let QrPayload::Offline(p) = QrPayload::parse(text).unwrap() else {
+            panic!("{db}")
+        };
+        let verdict = Verifier::new(self.trust.clone())
+            .with_status_list(self.status.clone())
+            .verify_offline(text, p.created_at, None, None);
+        assert!(
+            verdict.reasons.contains(&Reason::Revoked),
+            "{db}: {:?}",
+            verdict.reasons
+        );
+    }
+
     /// The status of an MSO in the CWT list it names.
     fn mdoc_status(&self, status: &MsoStatus) -> Option<u8> {
         mdoc::verify_status_list_cwt(&self.cwt, &status.uri, &self.iacas, self.now)
@@ -392,17 +407,7 @@ fn a_registry_change_replaces_the_presentation_credentials() {
             assert_eq!(d.mdoc_status(&status), Some(sdjwt::VALID), "{db}");
         }
         // The copies shown before: revoked for a desk with a fresh list.
-        let QrPayload::Offline(p) = QrPayload::parse(&old_qr.text).unwrap() else {
-            panic!("{db}")
-        };
-        let verdict = Verifier::new(d.trust.clone())
-            .with_status_list(d.status.clone())
-            .verify_offline(&old_qr.text, p.created_at, None, None);
-        assert!(
-            verdict.reasons.contains(&Reason::Revoked),
-            "{db}: {:?}",
-            verdict.reasons
-        );
+        d.assert_qr_revoked(&old_qr.text, db);
         assert_eq!(d.mdoc_status(&old_mdl_status), Some(sdjwt::INVALID), "{db}");
         // Not drawn from the licence: the BHYT mdocs and the PIDs stay.
         assert_eq!(mdocs(mdoc::BHYT_DOCTYPE), bhyt_before, "{db}");
@@ -504,16 +509,6 @@ fn a_registry_change_replaces_the_presentation_credentials() {
         let v = sdjwt::verify_pid(&old_pid.issued, &d.trust, now, None).unwrap();
         assert_eq!(v.claims["address"]["formatted"], before.as_str(), "{db}");
         assert_eq!(d.sdjwt_status(&v.claims), Some(sdjwt::INVALID), "{db}");
-        let QrPayload::Offline(p) = QrPayload::parse(&old_home.text).unwrap() else {
-            panic!("{db}")
-        };
-        let verdict = Verifier::new(d.trust.clone())
-            .with_status_list(d.status.clone())
-            .verify_offline(&old_home.text, p.created_at, None, None);
-        assert!(
-            verdict.reasons.contains(&Reason::Revoked),
-            "{db}: {:?}",
-            verdict.reasons
-        );
+        d.assert_qr_revoked(&old_home.text, db);
     }
 }
