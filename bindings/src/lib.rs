@@ -16,6 +16,7 @@ mod log;
 mod mdoc;
 mod mdoc_link;
 mod mdoc_read;
+mod mdoc_status;
 mod passcode;
 mod present;
 mod run;
@@ -49,6 +50,7 @@ pub use mdoc_link::{
 pub use mdoc_read::{
     MdocBleReader, MdocElement, MdocReadRequest, MdocReaderAuth, MdocVerdict, mdoc_read_nfc,
 };
+pub use mdoc_status::MdocStatusLists;
 pub use passcode::Passcode;
 pub use present::{Consent, DisclosedField, Presentation, PresentationStock, Profile};
 pub use signing::{SignedDocument, SigningConsent, SigningCredential, SigningRequest};

@@ -11,6 +11,7 @@ use crate::mdoc_link::{
     Deferred, MdocBleMode, MdocCharacteristic, MdocGattLink, MdocRequestedElement, Outbox,
     uuid_text,
 };
+use crate::mdoc_status::{MdocStatusLists, checked};
 use crate::run::on_runtime_blocking;
 use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_ident, ble_options};
 use eid_core::mdoc::transport::ble_session::BleReader;
@@ -140,14 +141,16 @@ fn items(r: &MdocReadRequest) -> ItemsRequest {
 }
 
 /// Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
-/// answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
-/// link that fails mid-way fails with `Mdoc`.
-#[uniffi::export]
+/// answer against `iacas` (DER), and each MSO's status against `status` when given. A holder
+/// that declines gives a verdict that is not valid; a link that fails mid-way fails with
+/// `Mdoc`.
+#[uniffi::export(default(status = None))]
 pub async fn mdoc_read_nfc(
     transport: Arc<dyn ApduTransport>,
     request: MdocReadRequest,
     iacas: Vec<Vec<u8>>,
     reader_auth: Option<Arc<MdocReaderAuth>>,
+    status: Option<Arc<MdocStatusLists>>,
 ) -> Result<MdocVerdict, EidError> {
     on_runtime_blocking("mdoc_read_nfc", move || {
         let iacas = trust(&iacas)?;
@@ -162,12 +165,15 @@ pub async fn mdoc_read_nfc(
             sign: &mut sign,
         });
         let signed = signer.is_some();
-        let read = read_mdoc(&mut link, key, &[items(&request)], signer, &iacas, now_s()).map_err(
-            |e| EidError::Mdoc {
-                reason: e.to_string(),
-            },
-        )?;
-        Ok(core::MdocVerdict::from_outcome(read.outcome, &request.doc_type, signed).into())
+        let now = now_s();
+        let read =
+            read_mdoc(&mut link, key, &[items(&request)], signer, &iacas, now).map_err(|e| {
+                EidError::Mdoc {
+                    reason: e.to_string(),
+                }
+            })?;
+        let outcome = checked(status.as_deref(), read.outcome, &iacas, now);
+        Ok(core::MdocVerdict::from_outcome(outcome, &request.doc_type, signed).into())
     })
     .await
 }
@@ -192,6 +198,7 @@ pub struct MdocBleReader {
     peripheral: Option<[u8; 16]>,
     central: Option<[u8; 16]>,
     iacas: TrustStore,
+    status: Option<Arc<MdocStatusLists>>,
     outbox: Outbox,
     state: Mutex<ReaderState>,
 }
@@ -210,13 +217,15 @@ fn locked(m: &Mutex<ReaderState>) -> Result<std::sync::MutexGuard<'_, ReaderStat
 
 #[uniffi::export]
 impl MdocBleReader {
-    /// From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
-    #[uniffi::constructor]
+    /// From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against and the
+    /// status lists to check each MSO's status with (none: revocation is not checked).
+    #[uniffi::constructor(default(status = None))]
     pub fn new(
         engagement_uri: String,
         request: MdocReadRequest,
         iacas: Vec<Vec<u8>>,
         reader_auth: Option<Arc<MdocReaderAuth>>,
+        status: Option<Arc<MdocStatusLists>>,
     ) -> Result<Arc<Self>, EidError> {
         let iacas = trust(&iacas)?;
         let engagement = DeviceEngagement::from_uri(engagement_uri.trim()).map_err(|e| {
@@ -254,6 +263,7 @@ impl MdocBleReader {
             peripheral,
             central,
             iacas,
+            status,
             outbox: Outbox::default(),
             state: Mutex::new(ReaderState {
                 session,
@@ -330,17 +340,12 @@ impl MdocBleReader {
             });
         };
         let mut d = Deferred::new(&link);
-        let r = ble.on_value(
-            &mut d,
-            session,
-            &self.iacas,
-            now_s(),
-            characteristic,
-            &value,
-        );
+        let now = now_s();
+        let r = ble.on_value(&mut d, session, &self.iacas, now, characteristic, &value);
         d.into_outbox(&self.outbox);
         let out = match r {
             Ok(Some(outcome)) => {
+                let outcome = checked(self.status.as_deref(), outcome, &self.iacas, now);
                 let v: MdocVerdict =
                     core::MdocVerdict::from_outcome(outcome, &self.doc_type, self.signed).into();
                 *verdict = Some(v.clone());

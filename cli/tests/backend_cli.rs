@@ -33,7 +33,7 @@ fn serve_with(db: &str, extra: &[&str]) -> (Server, String) {
     serve_at(db, "127.0.0.1:0", extra)
 }
 
-/// [`serve_with`] on `addr` (a fixed port makes the development public URL the real one).
+/// [`serve_with`] on `addr`.
 fn serve_at(db: &str, addr: &str, extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
         .args(["serve", "--dev", "--addr", addr, "--db", db])
@@ -1006,6 +1006,49 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
     assert_eq!(log.matches("ISO 18013-5").count(), 3, "{log}");
     assert!(log.contains("org.iso.23220.photoid.1/org.iso.23220.1/birth_date"));
     assert!(!log.contains(&citizen(2).0), "no ID number in the log");
+
+    // The desk checks the status list each MSO names (fetched from the backend above, or a
+    // copy saved earlier for a desk without network).
+    let saved = tmp.path().join("status-list.cwt");
+    let api = eid_core::client::BackendClient::new(&url, eid_core::client::RetryPolicy::default())
+        .unwrap();
+    std::fs::write(
+        &saved,
+        eid_core::runtime::block_on(api.status_list_cwt())
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    // The citizen activates another phone: this wallet's MSOs are revoked. Before its next
+    // sync it still answers, and the desk says not valid, with the reason and no elements.
+    assert_ok(&activate(
+        &tmp.path().join("wallet-2"),
+        &url,
+        "445566",
+        &citizen(2),
+    ));
+    let (read, _) = present(&[]);
+    assert_eq!(read.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(v["valid"], false, "{v}");
+    assert_eq!(v["reasons"], serde_json::json!(["MSO revoked"]), "{v}");
+    assert_eq!(v["elements"], Value::Object(Default::default()));
+    // The list saved before the revocation still says valid: an offline desk trusts its copy.
+    let offline = [&read_args[..], &["--status-list", saved.to_str().unwrap()]].concat();
+    let (read, _) = present_to_reader(&dir, &[], &offline);
+    assert_ok(&read);
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    // No list to be had (the backend is gone): the status is unknown, so not valid.
+    drop(_server);
+    let (read, _) = present(&[]);
+    assert_eq!(read.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(
+        v["reasons"],
+        serde_json::json!(["status list unavailable or invalid"]),
+        "{v}"
+    );
 }
 
 /// Reader authentication end to end (ISO/IEC 18013-5 §9.1.4, docs/adr/0040): a desk gets its
@@ -2104,16 +2147,8 @@ fn oidc_login_with_the_wallet_pairwise_subjects_and_refusals() {
     use eid_core::platform::Method;
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (_server, url) = serve_at(
-        &db,
-        &format!("127.0.0.1:{port}"),
-        &["--admin-token", "oidc-admin"],
-    );
+    // Port 0: the development public URL names the port the backend got.
+    let (_server, url) = serve_with(&db, &["--admin-token", "oidc-admin"]);
     // Discovery: the issuer is the public URL, PKCE S256 and pairwise subjects only.
     let (status, _, text) = http(
         Method::Get,

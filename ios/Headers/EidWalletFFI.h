@@ -830,7 +830,7 @@ void uniffi_eid_ffi_fn_free_mdocblereader(uint64_t handle, RustCallStatus *_Nonn
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCBLEREADER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCBLEREADER_NEW
-uint64_t uniffi_eid_ffi_fn_constructor_mdocblereader_new(RustBuffer engagement_uri, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_eid_ffi_fn_constructor_mdocblereader_new(RustBuffer engagement_uri, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustBuffer status, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_CENTRAL_CLIENT_UUID
@@ -881,6 +881,26 @@ void uniffi_eid_ffi_fn_free_mdocreaderauth(uint64_t handle, RustCallStatus *_Non
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCREADERAUTH_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCREADERAUTH_NEW
 uint64_t uniffi_eid_ffi_fn_constructor_mdocreaderauth_new(RustBuffer certificate, uint64_t key_store, RustBuffer alias, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCSTATUSLISTS
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_MDOCSTATUSLISTS
+uint64_t uniffi_eid_ffi_fn_clone_mdocstatuslists(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCSTATUSLISTS
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FREE_MDOCSTATUSLISTS
+void uniffi_eid_ffi_fn_free_mdocstatuslists(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCSTATUSLISTS_ONLINE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCSTATUSLISTS_ONLINE
+uint64_t uniffi_eid_ffi_fn_constructor_mdocstatuslists_online(uint64_t http, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCSTATUSLISTS_SAVED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCSTATUSLISTS_SAVED
+uint64_t uniffi_eid_ffi_fn_constructor_mdocstatuslists_saved(RustBuffer lists, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CLONE_PASSCODE
@@ -1215,7 +1235,7 @@ RustBuffer uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(RustBuffer mode, Rust
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
-uint64_t uniffi_eid_ffi_fn_func_mdoc_read_nfc(uint64_t transport, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth
+uint64_t uniffi_eid_ffi_fn_func_mdoc_read_nfc(uint64_t transport, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustBuffer status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_VERDICT_REASON_MESSAGE
@@ -2079,6 +2099,18 @@ uint16_t uniffi_eid_ffi_checksum_constructor_mdocblereader_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCREADERAUTH_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCREADERAUTH_NEW
 uint16_t uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCSTATUSLISTS_ONLINE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCSTATUSLISTS_ONLINE
+uint16_t uniffi_eid_ffi_checksum_constructor_mdocstatuslists_online(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCSTATUSLISTS_SAVED
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_CONSTRUCTOR_MDOCSTATUSLISTS_SAVED
+uint16_t uniffi_eid_ffi_checksum_constructor_mdocstatuslists_saved(void
     
 );
 #endif

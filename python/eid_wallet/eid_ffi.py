@@ -531,7 +531,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() != 55680:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 9707:
+    if lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 32994:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_parse_card_qr() != 39899:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -613,7 +613,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocblereader_verdict() != 20912:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 59924:
+    if lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 58720:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocconsent_decide() != 31817:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -634,6 +634,10 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state() != 64298:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() != 43754:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_mdocstatuslists_online() != 33349:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_constructor_mdocstatuslists_saved() != 34088:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_constructor_passcode_new() != 32336:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -927,6 +931,12 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_state.restype = ct
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocstatuslists_online.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocstatuslists_online.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocstatuslists_saved.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_constructor_mdocstatuslists_saved.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_passcode_new.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_constructor_passcode_new.restype = ctypes.c_uint16
@@ -1091,6 +1101,7 @@ _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid.argtypes = (
 _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc.argtypes = (
     ctypes.c_uint64,
+    _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -1332,6 +1343,7 @@ _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new.restype = ctypes.c_uint64
@@ -1393,6 +1405,16 @@ _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocreaderauth_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocreaderauth_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocstatuslists_online.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocstatuslists_online.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocstatuslists_saved.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_constructor_mdocstatuslists_saved.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_passcode_uniffi_trait_debug.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1826,6 +1848,16 @@ _UniffiLib.uniffi_eid_ffi_fn_free_mdocreaderauth.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_free_mdocreaderauth.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocstatuslists.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_clone_mdocstatuslists.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocstatuslists.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_free_mdocstatuslists.restype = None
 _UniffiLib.uniffi_eid_ffi_fn_clone_passcode.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -10558,9 +10590,10 @@ class MdocBleReader(MdocBleReaderProtocol):
 """
     
     _handle: ctypes.c_uint64
-    def __init__(self, engagement_uri: str,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth]):
+    def __init__(self, engagement_uri: str,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth],status: typing.Union[object, typing.Optional[MdocStatusLists]] = _DEFAULT):
         """
-        From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
+        From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against and the
+        status lists to check each MSO's status with (none: revocation is not checked).
 """
         
         _UniffiFfiConverterString.check_lower(engagement_uri)
@@ -10570,11 +10603,16 @@ class MdocBleReader(MdocBleReaderProtocol):
         _UniffiFfiConverterSequenceBytes.check_lower(iacas)
 
         _UniffiFfiConverterOptionalTypeMdocReaderAuth.check_lower(reader_auth)
+
+        if status is _DEFAULT:
+            status = None
+        _UniffiFfiConverterOptionalTypeMdocStatusLists.check_lower(status)
         _uniffi_lowered_args = (
             _UniffiFfiConverterString.lower(engagement_uri),
             _UniffiFfiConverterTypeMdocReadRequest.lower(request),
             _UniffiFfiConverterSequenceBytes.lower(iacas),
             _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
+            _UniffiFfiConverterOptionalTypeMdocStatusLists.lower(status),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeMdocBleReader.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -11126,6 +11164,109 @@ class _UniffiFfiConverterTypeMdocReaderAuth:
 
     @classmethod
     def write(cls, value: MdocReaderAuth, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class MdocStatusListsProtocol(typing.Protocol):
+    """
+    Where a reading's MSO statuses come from. A reading given none does not check revocation.
+"""
+    
+    pass
+
+class MdocStatusLists(MdocStatusListsProtocol):
+    """
+    Where a reading's MSO statuses come from. A reading given none does not check revocation.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def online(cls, http: HttpTransport) -> MdocStatusLists:
+        """
+        Each MSO's list fetched from the URI it names, over the app's transport (blocking: the
+        reading that needs it waits, up to 10 s, off the main thread).
+"""
+        
+        _UniffiFfiConverterTypeHttpTransport.check_lower(http)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeHttpTransport.lower(http),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocStatusLists.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocstatuslists_online,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def saved(cls, lists: typing.List[bytes]) -> MdocStatusLists:
+        """
+        Lists saved earlier (the bytes as served): each answers for the MSOs naming its URI,
+        while it verifies (signed under a trusted IACA, not expired).
+"""
+        
+        _UniffiFfiConverterSequenceBytes.check_lower(lists)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterSequenceBytes.lower(lists),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocStatusLists.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocstatuslists_saved,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocstatuslists, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocstatuslists, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+
+
+
+
+
+class _UniffiFfiConverterTypeMdocStatusLists:
+    @staticmethod
+    def lift(value: int) -> MdocStatusLists:
+        return MdocStatusLists._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: MdocStatusLists):
+        if not isinstance(value, MdocStatusLists):
+            raise TypeError("Expected MdocStatusLists instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocStatusLists) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> MdocStatusLists:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocStatusLists, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -12818,6 +12959,31 @@ class _UniffiFfiConverterOptionalTypeMdocReaderAuth(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+class _UniffiFfiConverterOptionalTypeMdocStatusLists(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocStatusLists.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocStatusLists.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocStatusLists.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 class _UniffiFfiConverterOptionalTypeChipReadListener(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -12970,11 +13136,12 @@ def mdoc_characteristic_uuid(mode: MdocBleMode,characteristic: MdocCharacteristi
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
-async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth]) -> MdocVerdict:
+async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth],status: typing.Union[object, typing.Optional[MdocStatusLists]] = _DEFAULT) -> MdocVerdict:
     """
     Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
-    answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
-    link that fails mid-way fails with `Mdoc`.
+    answer against `iacas` (DER), and each MSO's status against `status` when given. A holder
+    that declines gives a verdict that is not valid; a link that fails mid-way fails with
+    `Mdoc`.
 """
     
     _UniffiFfiConverterTypeApduTransport.check_lower(transport)
@@ -12984,11 +13151,16 @@ async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas:
     _UniffiFfiConverterSequenceBytes.check_lower(iacas)
 
     _UniffiFfiConverterOptionalTypeMdocReaderAuth.check_lower(reader_auth)
+
+    if status is _DEFAULT:
+        status = None
+    _UniffiFfiConverterOptionalTypeMdocStatusLists.check_lower(status)
     _uniffi_lowered_args = (
         _UniffiFfiConverterTypeApduTransport.lower(transport),
         _UniffiFfiConverterTypeMdocReadRequest.lower(request),
         _UniffiFfiConverterSequenceBytes.lower(iacas),
         _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
+        _UniffiFfiConverterOptionalTypeMdocStatusLists.lower(status),
     )
     _uniffi_lift_return = _UniffiFfiConverterTypeMdocVerdict.lift
     _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -13187,6 +13359,8 @@ __all__ = [
     "MdocNfcPresentationProtocol",
     "MdocReaderAuth",
     "MdocReaderAuthProtocol",
+    "MdocStatusLists",
+    "MdocStatusListsProtocol",
     "SyncListenerImpl",
     "SyncListener",
     "Verifier",

@@ -26,8 +26,10 @@ from eid_wallet import (
     MdocReaderAuth,
     MdocReaderAuthError,
     MdocRequestedElement,
+    MdocStatusLists,
     TransactionKind,
     TransactionOutcome,
+    UrllibTransport,
     mdoc_characteristic_uuid,
     mdoc_read_nfc,
 )
@@ -330,6 +332,46 @@ def test_nfc_reader_apdus_go_to_process_apdu(wallet, iacas, short):
     assert holder.state() == MdocPresentationState.SHARED()
     assert len(consent.shown) == 1
     assert len(w.transactions()) == before + 1
+
+
+def test_a_desk_checks_each_mso_status_online_or_from_a_saved_list(tmp_path, backend, iacas):
+    """The Token Status List each MSO names: fetched through the app's transport and kept while
+    fresh, or saved earlier for a desk without network. A revoked MSO is not valid."""
+    from conftest import SoftwareKeyStore
+
+    url, _ = backend
+    citizen = eid_testing.sim_citizens(7)[6]
+    w = activate(tmp_path / "phone-1", SoftwareKeyStore(), url, citizen)
+    asked = request(PHOTO_ID, PHOTO_ID_NS, ["family_name"])
+
+    def read(status):
+        holder = w.mdoc_present_nfc(Consent(MdocDecision.ACCEPT))
+        return asyncio.run(mdoc_read_nfc(Hce(holder), asked, iacas, None, status))
+
+    with urllib.request.urlopen(url + "/v1/status-list/cwt", timeout=10) as r:
+        before = r.read()
+    desk = MdocStatusLists.online(UrllibTransport())
+    verdict = read(desk)
+    assert verdict.valid, verdict.reasons
+    # The citizen activates another phone: the first phone's MSOs are revoked.
+    activate(tmp_path / "phone-2", SoftwareKeyStore(), url, citizen)
+    verdict = read(MdocStatusLists.online(UrllibTransport()))
+    assert not verdict.valid and verdict.elements == []
+    assert verdict.reasons == ["MSO revoked"]
+    # Over BLE too (the check runs where the answer arrives).
+    holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=False), Consent(MdocDecision.ACCEPT))
+    reader = MdocBleReader(holder.qr_uri(), asked, iacas, None, MdocStatusLists.online(UrllibTransport()))
+    verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER)
+    assert verdict.reasons == ["MSO revoked"]
+    # The desk's own object answers from what it fetched while that is fresh; a list saved
+    # before the revocation still says valid (an offline desk trusts its copy); none matching
+    # the MSO's URI: the status is unknown.
+    assert read(desk).valid
+    assert read(MdocStatusLists.saved([before])).valid
+    verdict = read(MdocStatusLists.saved([]))
+    assert verdict.reasons == ["status list unavailable or invalid"]
+    # Without lists, revocation is not checked (the verdict says what the MSO alone proves).
+    assert read(None).valid
 
 
 def test_nfc_decline_and_deactivation(wallet, iacas):

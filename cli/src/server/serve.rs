@@ -80,7 +80,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "software", env = "EID_ISSUER_KEYS")]
     issuer_keys: eid_backend::signing::SignerChoice,
     /// The backend's public base URL, as readers reach it: the mdocs' status list URI is made
-    /// of it (docs/adr/0031). Development default: http://ADDR; production default: an
+    /// of it (docs/adr/0031). Development default: http://ADDR with the port it got (also for
+    /// port 0); production default: an
     /// `.invalid` host, so set it.
     #[arg(long, env = "EID_PUBLIC_URL")]
     public_url: Option<String>,
@@ -192,15 +193,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let addr = listener.local_addr().context("no local address")?;
+        // In development without --public-url the URLs the backend signs into credentials
+        // (status lists, issuer) name the port it got, also when `--addr` asked for port 0.
+        let mut config = config;
+        if args.dev && args.public_url.is_none() {
+            config.public_url = format!("http://{addr}");
+        }
         let app = App::open_with_signer(config, &args.signer)
             .await
             .context("cannot open the backend")?;
         // SQLite is served by one process: refused before anything is announced.
         app.claim_sqlite().context("cannot serve this database")?;
-        let listener = tokio::net::TcpListener::bind(&args.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        let addr = listener.local_addr().context("no local address")?;
         let metrics = match &args.metrics_addr {
             Some(a) => {
                 let l = tokio::net::TcpListener::bind(a)

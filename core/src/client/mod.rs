@@ -10,6 +10,7 @@ mod error;
 mod host;
 mod redeem;
 mod signer;
+mod status_list;
 #[cfg(feature = "http-ureq")]
 pub(crate) mod ureq_transport;
 
@@ -18,5 +19,6 @@ pub use error::ClientError;
 pub use host::{CheckIn, CheckInError, Stay, check_in};
 pub use redeem::{RedeemError, redeem};
 pub use signer::{DeviceSigner, KeyStoreVerifier, VerifierKey, VerifierSigner};
+pub use status_list::{FetchError, fetch_status_list_cwt};
 #[cfg(feature = "http-ureq")]
 pub use ureq_transport::UreqTransport;

@@ -81,7 +81,8 @@ pub use session_keys::{Role, SessionCipher, SessionKeys};
 pub use status_list::{
     MsoStatus, STATUS_LIST_CWT_MEDIA_TYPE, STATUS_LIST_CWT_TYP, StatusListCache,
     StatusListCwtClaims, StatusListCwtPayload, VerifiedStatusList, check_status,
-    parse_status_list_cwt_payload, sign_status_list_cwt, verify_status_list_cwt,
+    parse_status_list_cwt_payload, sign_status_list_cwt, status_list_cwt_subject,
+    verify_status_list_cwt,
 };
 pub use transcript::SessionTranscript;
 pub use verdict::{MdocVerdict, VerdictElement, cbor_to_json};

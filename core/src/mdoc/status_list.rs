@@ -11,6 +11,7 @@
 use super::cbor;
 use super::error::{CheckError, MdocError};
 use super::mso::MobileSecurityObject;
+use super::reader_session::ReaderOutcome;
 use crate::sdjwt::StatusList;
 use ciborium::Value;
 use eid_crypto::cose::{Protected, Sign1, SignError, Tagging, sign_es256, x5chain_leaf};
@@ -172,6 +173,14 @@ pub fn verify_status_list_cwt(
     })
 }
 
+/// The `sub` (the URI it is served at) of a Status List Token, read without checking anything:
+/// to pick, among lists saved for a desk without network, the one an MSO names (the list is
+/// then verified like a fetched one).
+pub fn status_list_cwt_subject(bytes: &[u8]) -> Option<String> {
+    let sign1 = Sign1::decode(bytes, Tagging::Tagged)?;
+    Some(parse_status_list_cwt_payload(sign1.payload()?).ok()?.sub)
+}
+
 /// The claims set of a Status List Token (the COSE_Sign1 payload), read for its form only:
 /// `sub` (2), `iat` (6), `exp` (4), `ttl` (65534) and `status_list` (65533). Nothing here is
 /// trusted until [`verify_status_list_cwt`] has checked the signature, `sub` and `exp`.
@@ -281,5 +290,26 @@ impl StatusListCache {
         let uri = status.uri.clone();
         let list = self.get(&uri, iacas, now, fetch)?;
         check_status(mso, list)
+    }
+
+    /// A reader's outcome with the status of every verified document checked: a revoked or
+    /// suspended MSO, or a list that cannot be fetched or verified, turns the response into
+    /// that failure (a desk then shows it as not valid, with the reason).
+    pub fn check_outcome<E>(
+        &mut self,
+        outcome: ReaderOutcome,
+        iacas: &TrustStore,
+        now: u64,
+        mut fetch: impl FnMut(&str) -> Result<Vec<u8>, E>,
+    ) -> ReaderOutcome {
+        let ReaderOutcome::Response(Ok(docs)) = outcome else {
+            return outcome;
+        };
+        for d in &docs {
+            if let Err(e) = self.check(&d.mso, iacas, now, &mut fetch) {
+                return ReaderOutcome::Response(Err(e));
+            }
+        }
+        ReaderOutcome::Response(Ok(docs))
     }
 }

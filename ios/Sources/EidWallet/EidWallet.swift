@@ -2835,9 +2835,10 @@ open class MdocBleReader: MdocBleReaderProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_eid_ffi_fn_clone_mdocblereader(self.handle, $0) }
     }
     /**
-     * From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
+     * From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against and the
+     * status lists to check each MSO's status with (none: revocation is not checked).
      */
-public convenience init(engagementUri: String, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?)throws  {
+public convenience init(engagementUri: String, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?, status: MdocStatusLists? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeEidError_lift) {
         uniffiCallStatus in
@@ -2845,7 +2846,8 @@ public convenience init(engagementUri: String, request: MdocReadRequest, iacas: 
         FfiConverterString.lower(engagementUri),
         FfiConverterTypeMdocReadRequest_lower(request),
         FfiConverterSequenceData.lower(iacas),
-        FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth),uniffiCallStatus
+        FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth),
+        FfiConverterOptionTypeMdocStatusLists.lower(status),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -3857,6 +3859,144 @@ public func FfiConverterTypeMdocReaderAuth_lift(_ handle: UInt64) throws -> Mdoc
 #endif
 public func FfiConverterTypeMdocReaderAuth_lower(_ value: MdocReaderAuth) -> UInt64 {
     return FfiConverterTypeMdocReaderAuth.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Where a reading's MSO statuses come from. A reading given none does not check revocation.
+ */
+public protocol MdocStatusListsProtocol: AnyObject, Sendable {
+    
+}
+/**
+ * Where a reading's MSO statuses come from. A reading given none does not check revocation.
+ */
+open class MdocStatusLists: MdocStatusListsProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_eid_ffi_fn_clone_mdocstatuslists(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_eid_ffi_fn_free_mdocstatuslists(handle, $0) }
+    }
+
+    
+    /**
+     * Each MSO's list fetched from the URI it names, over the app's transport (blocking: the
+     * reading that needs it waits, up to 10 s, off the main thread).
+     */
+public static func online(http: HttpTransport) -> MdocStatusLists  {
+    return try!  FfiConverterTypeMdocStatusLists_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_constructor_mdocstatuslists_online(
+        FfiConverterTypeHttpTransport_lower(http),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Lists saved earlier (the bytes as served): each answers for the MSOs naming its URI,
+     * while it verifies (signed under a trusted IACA, not expired).
+     */
+public static func saved(lists: [Data]) -> MdocStatusLists  {
+    return try!  FfiConverterTypeMdocStatusLists_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_constructor_mdocstatuslists_saved(
+        FfiConverterSequenceData.lower(lists),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocStatusLists: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = MdocStatusLists
+
+    public static func lift(_ handle: UInt64) throws -> MdocStatusLists {
+        return MdocStatusLists(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: MdocStatusLists) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocStatusLists {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MdocStatusLists, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocStatusLists_lift(_ handle: UInt64) throws -> MdocStatusLists {
+    return try FfiConverterTypeMdocStatusLists.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocStatusLists_lower(_ value: MdocStatusLists) -> UInt64 {
+    return FfiConverterTypeMdocStatusLists.lower(value)
 }
 
 
@@ -11145,6 +11285,30 @@ fileprivate struct FfiConverterOptionTypeMdocReaderAuth: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeMdocStatusLists: FfiConverterRustBuffer {
+    typealias SwiftType = MdocStatusLists?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMdocStatusLists.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMdocStatusLists.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePasscode: FfiConverterRustBuffer {
     typealias SwiftType = Passcode?
 
@@ -11902,14 +12066,15 @@ public func mdocCharacteristicUuid(mode: MdocBleMode, characteristic: MdocCharac
 }
 /**
  * Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
- * answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
- * link that fails mid-way fails with `Mdoc`.
+ * answer against `iacas` (DER), and each MSO's status against `status` when given. A holder
+ * that declines gives a verdict that is not valid; a link that fails mid-way fails with
+ * `Mdoc`.
  */
-public func mdocReadNfc(transport: ApduTransport, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?)async throws  -> MdocVerdict  {
+public func mdocReadNfc(transport: ApduTransport, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?, status: MdocStatusLists? = nil)async throws  -> MdocVerdict  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_eid_ffi_fn_func_mdoc_read_nfc(FfiConverterTypeApduTransport_lower(transport),FfiConverterTypeMdocReadRequest_lower(request),FfiConverterSequenceData.lower(iacas),FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth)
+                uniffi_eid_ffi_fn_func_mdoc_read_nfc(FfiConverterTypeApduTransport_lower(transport),FfiConverterTypeMdocReadRequest_lower(request),FfiConverterSequenceData.lower(iacas),FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth),FfiConverterOptionTypeMdocStatusLists.lower(status)
                 )
             },
             pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
@@ -11982,7 +12147,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() != 55680) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 9707) {
+    if (uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 32994) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933) {
@@ -12258,10 +12423,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() != 34550) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 59924) {
+    if (uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 58720) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() != 43754) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_constructor_mdocstatuslists_online() != 33349) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_constructor_mdocstatuslists_saved() != 34088) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_passcode_new() != 32336) {

@@ -1126,6 +1126,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new(
     ): Int
+    external fun uniffi_eid_ffi_checksum_constructor_mdocstatuslists_online(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_constructor_mdocstatuslists_saved(
+    ): Int
     external fun uniffi_eid_ffi_checksum_constructor_passcode_new(
     ): Int
     external fun uniffi_eid_ffi_checksum_constructor_verifier_fetch(
@@ -1310,7 +1314,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_eid_ffi_fn_free_mdocblereader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_eid_ffi_fn_constructor_mdocblereader_new(`engagementUri`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_eid_ffi_fn_constructor_mdocblereader_new(`engagementUri`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,`status`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1331,6 +1335,14 @@ internal object UniffiLib {
     external fun uniffi_eid_ffi_fn_free_mdocreaderauth(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_eid_ffi_fn_constructor_mdocreaderauth_new(`certificate`: RustBuffer.ByValue,`keyStore`: Long,`alias`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_clone_mdocstatuslists(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_free_mdocstatuslists(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_eid_ffi_fn_constructor_mdocstatuslists_online(`http`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_eid_ffi_fn_constructor_mdocstatuslists_saved(`lists`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_clone_passcode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1464,7 +1476,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(`mode`: RustBuffer.ByValue,`characteristic`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_eid_ffi_fn_func_mdoc_read_nfc(`transport`: Long,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,
+    external fun uniffi_eid_ffi_fn_func_mdoc_read_nfc(`transport`: Long,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,`status`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_eid_ffi_fn_func_verdict_reason_message(`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1603,7 +1615,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() and 0xFFFF) != 55680) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() and 0xFFFF) != 9707) {
+    if ((lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() and 0xFFFF) != 32994) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() and 0xFFFF) != 48933) {
@@ -1879,10 +1891,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() and 0xFFFF) != 34550) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() and 0xFFFF) != 59924) {
+    if ((lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() and 0xFFFF) != 58720) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() and 0xFFFF) != 43754) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_constructor_mdocstatuslists_online() and 0xFFFF) != 33349) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_eid_ffi_checksum_constructor_mdocstatuslists_saved() and 0xFFFF) != 34088) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_passcode_new() and 0xFFFF) != 32336) {
@@ -5778,9 +5796,10 @@ open class MdocBleReader: Disposable, AutoCloseable, MdocBleReaderInterface
         this.cleanable = null
     }
     /**
-     * From the scanned `mdoc:` URI, the request and the IACAs (DER) to check against.
+     * From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against and the
+     * status lists to check each MSO's status with (none: revocation is not checked).
      */
-    constructor(`engagementUri`: kotlin.String, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?) :
+    constructor(`engagementUri`: kotlin.String, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?, `status`: MdocStatusLists? = null) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(EidException) { _status ->
     UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new(
@@ -5789,7 +5808,8 @@ open class MdocBleReader: Disposable, AutoCloseable, MdocBleReaderInterface
         FfiConverterString.lower(`engagementUri`),
         FfiConverterTypeMdocReadRequest.lower(`request`),
         FfiConverterSequenceByteArray.lower(`iacas`),
-        FfiConverterOptionalTypeMdocReaderAuth.lower(`readerAuth`),_status)
+        FfiConverterOptionalTypeMdocReaderAuth.lower(`readerAuth`),
+        FfiConverterOptionalTypeMdocStatusLists.lower(`status`),_status)
 }
     )
 
@@ -7384,6 +7404,282 @@ public object FfiConverterTypeMdocReaderAuth: FfiConverter<MdocReaderAuth, Long>
     override fun allocationSize(value: MdocReaderAuth) = 8UL
 
     override fun write(value: MdocReaderAuth, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Where a reading's MSO statuses come from. A reading given none does not check revocation.
+ */
+public interface MdocStatusListsInterface {
+    
+    companion object
+}
+
+/**
+ * Where a reading's MSO statuses come from. A reading given none does not check revocation.
+ */
+open class MdocStatusLists: Disposable, AutoCloseable, MdocStatusListsInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_eid_ffi_fn_free_mdocstatuslists(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_eid_ffi_fn_clone_mdocstatuslists(handle, status)
+        }
+    }
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Each MSO's list fetched from the URI it names, over the app's transport (blocking: the
+     * reading that needs it waits, up to 10 s, off the main thread).
+     */ fun `online`(`http`: HttpTransport): MdocStatusLists {
+            return FfiConverterTypeMdocStatusLists.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_constructor_mdocstatuslists_online(
+    
+        
+        FfiConverterTypeHttpTransport.lower(`http`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Lists saved earlier (the bytes as served): each answers for the MSOs naming its URI,
+     * while it verifies (signed under a trusted IACA, not expired).
+     */ fun `saved`(`lists`: List<kotlin.ByteArray>): MdocStatusLists {
+            return FfiConverterTypeMdocStatusLists.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_constructor_mdocstatuslists_saved(
+    
+        
+        FfiConverterSequenceByteArray.lower(`lists`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocStatusLists: FfiConverter<MdocStatusLists, Long> {
+    override fun lower(value: MdocStatusLists): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): MdocStatusLists {
+        return MdocStatusLists(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): MdocStatusLists {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MdocStatusLists) = 8UL
+
+    override fun write(value: MdocStatusLists, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -14856,6 +15152,38 @@ public object FfiConverterOptionalTypeMdocReaderAuth: FfiConverterRustBuffer<Mdo
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeMdocStatusLists: FfiConverterRustBuffer<MdocStatusLists?> {
+    override fun read(buf: ByteBuffer): MdocStatusLists? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMdocStatusLists.read(buf)
+    }
+
+    override fun allocationSize(value: MdocStatusLists?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMdocStatusLists.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MdocStatusLists?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMdocStatusLists.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePasscode: FfiConverterRustBuffer<Passcode?> {
     override fun read(buf: ByteBuffer): Passcode? {
         if (buf.get().toInt() == 0) {
@@ -15676,18 +16004,20 @@ public typealias FfiConverterTypeQrDate = FfiConverterString
 
         /**
          * Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
-         * answer against `iacas` (DER). A holder that declines gives a verdict that is not valid; a
-         * link that fails mid-way fails with `Mdoc`.
+         * answer against `iacas` (DER), and each MSO's status against `status` when given. A holder
+         * that declines gives a verdict that is not valid; a link that fails mid-way fails with
+         * `Mdoc`.
          */
     @Throws(EidException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-     suspend fun `mdocReadNfc`(`transport`: ApduTransport, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?) : MdocVerdict {
+     suspend fun `mdocReadNfc`(`transport`: ApduTransport, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?, `status`: MdocStatusLists? = null) : MdocVerdict {
         return uniffiRustCallAsync(
         UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc(
         FfiConverterTypeApduTransport.lower(`transport`),
         FfiConverterTypeMdocReadRequest.lower(`request`),
         FfiConverterSequenceByteArray.lower(`iacas`),
-        FfiConverterOptionalTypeMdocReaderAuth.lower(`readerAuth`),),
+        FfiConverterOptionalTypeMdocReaderAuth.lower(`readerAuth`),
+        FfiConverterOptionalTypeMdocStatusLists.lower(`status`),),
         { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
         { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },

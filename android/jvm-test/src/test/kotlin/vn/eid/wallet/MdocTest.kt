@@ -215,6 +215,25 @@ class MdocTest {
     }
 
     @Test
+    fun aDeskChecksEachMsoStatusOnlineOrFromSavedLists() = runBlocking {
+        suspend fun read(status: MdocStatusLists?): MdocVerdict {
+            val holder = wallet.mdocPresentNfc(RecordingConsent(MdocDecision.ACCEPT))
+            return mdocReadNfc(Hce(holder), request(listOf("family_name")), iacas, null, status)
+        }
+        // The list each MSO names, fetched through the app's transport: this wallet's are valid.
+        val online = read(MdocStatusLists.online(HttpUrlConnectionTransport()))
+        assertTrue(online.valid, online.reasons.toString())
+        // A desk without network and no saved list for the MSO's URI: the status is unknown.
+        val unknown = read(MdocStatusLists.saved(listOf()))
+        assertFalse(unknown.valid)
+        assertEquals(listOf("status list unavailable or invalid"), unknown.reasons)
+        assertTrue(unknown.elements.isEmpty())
+        // The list saved earlier (the bytes as served) answers for the MSOs naming its URI.
+        val saved = URI("$backendUrl/v1/status-list/cwt").toURL().readBytes()
+        assertTrue(read(MdocStatusLists.saved(listOf(saved))).valid)
+    }
+
+    @Test
     fun characteristicUuidsAreTheStandardOnes() {
         assertEquals("00000002-a123-48ce-896b-4c76973373e6", mdocCharacteristicUuid(MdocBleMode.PERIPHERAL_SERVER, MdocCharacteristic.CLIENT2_SERVER))
         assertEquals("00000008-a123-48ce-896b-4c76973373e6", mdocCharacteristicUuid(MdocBleMode.CENTRAL_CLIENT, MdocCharacteristic.IDENT))
