@@ -1007,6 +1007,36 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
     assert!(log.contains("org.iso.23220.photoid.1/org.iso.23220.1/birth_date"));
     assert!(!log.contains(&citizen(2).0), "no ID number in the log");
 
+    // The DTC: the chip's SOD and data group as the card holds them, checked by ICAO passive
+    // authentication against the CSCA a border desk trusts (or, without one, all but the chain).
+    let csca = tmp.path().join("csca.pem");
+    std::fs::write(&csca, eid(&["fixtures", "csca"]).stdout).unwrap();
+    let dtc = |csca: &[&str]| {
+        let args = [
+            &[
+                "--elements",
+                "org.iso.23220.dtc.1/sod,org.iso.23220.dtc.1/dg1",
+                "--trust",
+                pem.to_str().unwrap(),
+                "--json",
+            ][..],
+            csca,
+        ]
+        .concat();
+        let (read, _) = present_to_reader(&dir, &[], &args);
+        assert_ok(&read);
+        serde_json::from_slice::<Value>(&read.stdout).unwrap()
+    };
+    let v = dtc(&["--csca", csca.to_str().unwrap()]);
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["dtc_passive_authentication"]["status"], "valid", "{v}");
+    assert!(v["elements"]["org.iso.23220.dtc.1/sod"].is_string(), "{v}");
+    let v = dtc(&[]);
+    assert_eq!(
+        v["dtc_passive_authentication"]["status"], "not_checked",
+        "{v}"
+    );
+
     // The desk checks the status list each MSO names (fetched from the backend above, or a
     // copy saved earlier for a desk without network).
     let saved = tmp.path().join("status-list.cwt");

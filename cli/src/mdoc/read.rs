@@ -66,6 +66,12 @@ pub struct ReadArgs {
     /// be had makes the answer not valid ("status list unavailable").
     #[arg(long)]
     status_list: Option<PathBuf>,
+    /// PEM file of the CSCA certificates to check disclosed DTC data (`org.iso.23220.dtc.1`
+    /// SOD and data groups) against, as at a border: ICAO passive authentication. Default: the
+    /// fixture CSCA when the fixture trust is used, otherwise none (hashes and the SOD
+    /// signature are still checked; the chain is reported as not checked).
+    #[arg(long)]
+    csca: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -162,7 +168,39 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
         outcome
     };
     let outcome = check_status(&args, outcome, &trust, now)?;
-    report(&args, outcome, reader_authenticated)
+    let cscas = cscas(&args)?;
+    let dtc = dtc_summary(&outcome, cscas.as_ref());
+    let outcome = eid_core::mdoc::check_dtc(outcome, cscas.as_ref());
+    report(&args, outcome, reader_authenticated, dtc)
+}
+
+/// The CSCAs for DTC data: `--csca`, or the fixture one with the fixture trust.
+fn cscas(args: &ReadArgs) -> Result<Option<TrustStore>> {
+    let pem = match (&args.csca, &args.trust) {
+        (Some(path), _) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        (None, None) => eid_fixtures::pki::TestPki::new()?.csca.pem()?,
+        (None, Some(_)) => return Ok(None),
+    };
+    let mut t = TrustStore::new();
+    if t.add_pem(&pem)? == 0 {
+        bail!("no CSCA certificate in the --csca file");
+    }
+    Ok(Some(t))
+}
+
+/// What passive authentication said of the disclosed DTC data (null: none disclosed).
+fn dtc_summary(outcome: &ReaderOutcome, cscas: Option<&TrustStore>) -> serde_json::Value {
+    let ReaderOutcome::Response(Ok(docs)) = outcome else {
+        return serde_json::Value::Null;
+    };
+    docs.iter()
+        .find_map(|d| eid_core::mdoc::dtc_passive_authentication(d, cscas))
+        .map_or(
+            serde_json::Value::Null,
+            |pa| json!({"status": pa.status, "reason": pa.reason}),
+        )
 }
 
 /// The outcome with every MSO's status checked (ISO 18013-5 leaves revocation to the issuer's
@@ -227,7 +265,12 @@ fn read_pcsc(
     bail!("this eid was built without PC/SC (cargo feature `pcsc`)")
 }
 
-fn report(args: &ReadArgs, outcome: ReaderOutcome, reader_authenticated: bool) -> Result<ExitCode> {
+fn report(
+    args: &ReadArgs,
+    outcome: ReaderOutcome,
+    reader_authenticated: bool,
+    dtc: serde_json::Value,
+) -> Result<ExitCode> {
     // How the device authenticated (ISO 18013-5 §9.1.3): a MAC or a signature.
     let device_mac = match &outcome {
         ReaderOutcome::Response(Ok(docs)) => {
@@ -254,6 +297,7 @@ fn report(args: &ReadArgs, outcome: ReaderOutcome, reader_authenticated: bool) -
         "reasons": v.reasons,
         "reader_authenticated": v.reader_authenticated,
         "device_mac": device_mac,
+        "dtc_passive_authentication": dtc,
     });
     if args.json {
         print_json(&out)?;

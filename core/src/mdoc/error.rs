@@ -78,6 +78,10 @@ pub enum CheckError {
     /// does not reach the MSO's entry.
     #[error("status list unavailable or invalid")]
     StatusList,
+    /// The DTC's chip data fails ICAO passive authentication (`dtc.rs`): the reason names
+    /// data groups and algorithms, never their contents.
+    #[error("DTC passive authentication failed: {0}")]
+    DtcPassiveAuthentication(String),
     /// deviceMac was used but the reader has no ephemeral key to derive EMacKey with.
     #[error("device MAC needs the reader's ephemeral key")]
     NoReaderKey,
