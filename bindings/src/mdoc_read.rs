@@ -4,7 +4,7 @@
 //! reader_authenticated}, as `eid mdoc read --json` prints it. The sessions and checks are
 //! eid-core's (`ReaderSession`, `BleReader`, `read_mdoc`, `MdocVerdict`).
 
-use crate::chip::{ApduTransport, ForeignLink};
+use crate::chip::{ApduTransport, ForeignLink, PassiveAuthStatus};
 use crate::error::{EidError, ble_failure};
 use crate::keys::{ForeignKeyStore, KeyStore};
 use crate::mdoc_link::{
@@ -17,8 +17,8 @@ use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_ident, b
 use eid_core::mdoc::transport::ble_session::BleReader;
 use eid_core::mdoc::transport::nfc::read_mdoc;
 use eid_core::mdoc::{
-    self as core, DeviceEngagement, ItemsRequest, ReaderError, ReaderSession, ReaderSigner,
-    Tagged24, ephemeral_key,
+    self as core, DeviceEngagement, ItemsRequest, ReaderError, ReaderOutcome, ReaderSession,
+    ReaderSigner, Tagged24, ephemeral_key,
 };
 use eid_crypto::trust::TrustStore;
 use std::sync::{Arc, Mutex};
@@ -54,6 +54,9 @@ pub struct MdocVerdict {
     pub reasons: Vec<String>,
     /// The request was signed with the desk's reader certificate (`MdocReaderAuth`).
     pub reader_authenticated: bool,
+    /// ICAO passive authentication of disclosed DTC data (`org.iso.23220.dtc.1` SOD and data
+    /// groups); null when none was disclosed. `Invalid` also makes the verdict not valid.
+    pub dtc_passive_authentication: Option<PassiveAuthStatus>,
 }
 
 impl std::fmt::Debug for MdocVerdict {
@@ -81,8 +84,46 @@ impl From<core::MdocVerdict> for MdocVerdict {
                 .collect(),
             reasons: v.reasons,
             reader_authenticated: v.reader_authenticated,
+            dtc_passive_authentication: None,
         }
     }
+}
+
+/// The CSCAs (DER) a desk checks DTC data against.
+fn cscas(der: Option<&[Vec<u8>]>) -> Result<Option<TrustStore>, EidError> {
+    let Some(der) = der else {
+        return Ok(None);
+    };
+    let mut t = TrustStore::new();
+    for c in der {
+        t.add_der(c).map_err(|e| EidError::InvalidInput {
+            reason: format!("CSCA certificate: {e}"),
+        })?;
+    }
+    Ok(Some(t))
+}
+
+/// The verdict on `outcome` after the status lists and the DTC's passive authentication.
+fn checked_verdict(
+    outcome: ReaderOutcome,
+    checks: &ReaderChecks,
+    doc_type: &str,
+    signed: bool,
+    now: u64,
+) -> MdocVerdict {
+    let outcome = checked(checks.status.as_deref(), outcome, &checks.iacas, now);
+    let dtc = core::dtc_of(&outcome, checks.cscas.as_ref()).map(|pa| pa.status);
+    let outcome = core::check_dtc(outcome, checks.cscas.as_ref());
+    let mut v: MdocVerdict = core::MdocVerdict::from_outcome(outcome, doc_type, signed).into();
+    v.dtc_passive_authentication = dtc;
+    v
+}
+
+/// What a reading checks the holder's answer against.
+struct ReaderChecks {
+    iacas: TrustStore,
+    status: Option<Arc<MdocStatusLists>>,
+    cscas: Option<TrustStore>,
 }
 
 fn trust(iacas: &[Vec<u8>]) -> Result<TrustStore, EidError> {
@@ -141,19 +182,25 @@ fn items(r: &MdocReadRequest) -> ItemsRequest {
 }
 
 /// Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
-/// answer against `iacas` (DER), and each MSO's status against `status` when given. A holder
-/// that declines gives a verdict that is not valid; a link that fails mid-way fails with
-/// `Mdoc`.
-#[uniffi::export(default(status = None))]
+/// answer against `iacas` (DER), each MSO's status against `status` when given, and disclosed
+/// DTC data against `cscas` (DER; none: all but the chain). A holder that declines gives a
+/// verdict that is not valid; a link that fails mid-way fails with `Mdoc`.
+#[uniffi::export(default(status = None, cscas = None))]
 pub async fn mdoc_read_nfc(
     transport: Arc<dyn ApduTransport>,
     request: MdocReadRequest,
     iacas: Vec<Vec<u8>>,
     reader_auth: Option<Arc<MdocReaderAuth>>,
     status: Option<Arc<MdocStatusLists>>,
+    cscas: Option<Vec<Vec<u8>>>,
 ) -> Result<MdocVerdict, EidError> {
     on_runtime_blocking("mdoc_read_nfc", move || {
-        let iacas = trust(&iacas)?;
+        let checks = ReaderChecks {
+            iacas: trust(&iacas)?,
+            status,
+            cscas: self::cscas(cscas.as_deref())?,
+        };
+        let iacas = &checks.iacas;
         let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
         let mut link = ForeignLink(transport);
         let mut sign = |tbs: &[u8]| match &reader_auth {
@@ -167,13 +214,18 @@ pub async fn mdoc_read_nfc(
         let signed = signer.is_some();
         let now = now_s();
         let read =
-            read_mdoc(&mut link, key, &[items(&request)], signer, &iacas, now).map_err(|e| {
+            read_mdoc(&mut link, key, &[items(&request)], signer, iacas, now).map_err(|e| {
                 EidError::Mdoc {
                     reason: e.to_string(),
                 }
             })?;
-        let outcome = checked(status.as_deref(), read.outcome, &iacas, now);
-        Ok(core::MdocVerdict::from_outcome(outcome, &request.doc_type, signed).into())
+        Ok(checked_verdict(
+            read.outcome,
+            &checks,
+            &request.doc_type,
+            signed,
+            now,
+        ))
     })
     .await
 }
@@ -197,8 +249,7 @@ pub struct MdocBleReader {
     key_bytes: Tagged24,
     peripheral: Option<[u8; 16]>,
     central: Option<[u8; 16]>,
-    iacas: TrustStore,
-    status: Option<Arc<MdocStatusLists>>,
+    checks: ReaderChecks,
     outbox: Outbox,
     state: Mutex<ReaderState>,
 }
@@ -217,17 +268,23 @@ fn locked(m: &Mutex<ReaderState>) -> Result<std::sync::MutexGuard<'_, ReaderStat
 
 #[uniffi::export]
 impl MdocBleReader {
-    /// From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against and the
-    /// status lists to check each MSO's status with (none: revocation is not checked).
-    #[uniffi::constructor(default(status = None))]
+    /// From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against, the
+    /// status lists to check each MSO's status with (none: revocation is not checked) and the
+    /// CSCAs (DER) for disclosed DTC data (none: all but the chain).
+    #[uniffi::constructor(default(status = None, cscas = None))]
     pub fn new(
         engagement_uri: String,
         request: MdocReadRequest,
         iacas: Vec<Vec<u8>>,
         reader_auth: Option<Arc<MdocReaderAuth>>,
         status: Option<Arc<MdocStatusLists>>,
+        cscas: Option<Vec<Vec<u8>>>,
     ) -> Result<Arc<Self>, EidError> {
-        let iacas = trust(&iacas)?;
+        let checks = ReaderChecks {
+            iacas: trust(&iacas)?,
+            status,
+            cscas: self::cscas(cscas.as_deref())?,
+        };
         let engagement = DeviceEngagement::from_uri(engagement_uri.trim()).map_err(|e| {
             EidError::InvalidInput {
                 reason: format!("engagement: {e}"),
@@ -262,8 +319,7 @@ impl MdocBleReader {
             key_bytes,
             peripheral,
             central,
-            iacas,
-            status,
+            checks,
             outbox: Outbox::default(),
             state: Mutex::new(ReaderState {
                 session,
@@ -341,13 +397,18 @@ impl MdocBleReader {
         };
         let mut d = Deferred::new(&link);
         let now = now_s();
-        let r = ble.on_value(&mut d, session, &self.iacas, now, characteristic, &value);
+        let r = ble.on_value(
+            &mut d,
+            session,
+            &self.checks.iacas,
+            now,
+            characteristic,
+            &value,
+        );
         d.into_outbox(&self.outbox);
         let out = match r {
             Ok(Some(outcome)) => {
-                let outcome = checked(self.status.as_deref(), outcome, &self.iacas, now);
-                let v: MdocVerdict =
-                    core::MdocVerdict::from_outcome(outcome, &self.doc_type, self.signed).into();
+                let v = checked_verdict(outcome, &self.checks, &self.doc_type, self.signed, now);
                 *verdict = Some(v.clone());
                 Ok(Some(v))
             }

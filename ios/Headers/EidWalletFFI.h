@@ -830,7 +830,7 @@ void uniffi_eid_ffi_fn_free_mdocblereader(uint64_t handle, RustCallStatus *_Nonn
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCBLEREADER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_CONSTRUCTOR_MDOCBLEREADER_NEW
-uint64_t uniffi_eid_ffi_fn_constructor_mdocblereader_new(RustBuffer engagement_uri, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustBuffer status, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_eid_ffi_fn_constructor_mdocblereader_new(RustBuffer engagement_uri, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustBuffer status, RustBuffer cscas, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCBLEREADER_CENTRAL_CLIENT_UUID
@@ -1235,7 +1235,7 @@ RustBuffer uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(RustBuffer mode, Rust
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
-uint64_t uniffi_eid_ffi_fn_func_mdoc_read_nfc(uint64_t transport, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustBuffer status
+uint64_t uniffi_eid_ffi_fn_func_mdoc_read_nfc(uint64_t transport, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustBuffer status, RustBuffer cscas
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_VERDICT_REASON_MESSAGE

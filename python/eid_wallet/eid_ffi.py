@@ -531,7 +531,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() != 55680:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 32994:
+    if lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 42139:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_parse_card_qr() != 39899:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -613,7 +613,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocblereader_verdict() != 20912:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 58720:
+    if lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 12639:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocconsent_decide() != 31817:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -1105,6 +1105,7 @@ _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
+    _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_func_parse_card_qr.argtypes = (
@@ -1339,6 +1340,7 @@ _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_verdict.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_verdict.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new.argtypes = (
+    _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -5799,23 +5801,49 @@ class _UniffiFfiConverterSequenceTypeMdocElement(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeMdocElement.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterOptionalTypePassiveAuthStatus(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypePassiveAuthStatus.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypePassiveAuthStatus.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypePassiveAuthStatus.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class MdocVerdict:
     """
     The reader's verdict. `elements` is empty unless `valid`; `reasons` lists every failure.
 """
-    def __init__(self, *, valid:bool, doc_type:str, elements:typing.List[MdocElement], reasons:typing.List[str], reader_authenticated:bool):
+    def __init__(self, *, valid:bool, doc_type:str, elements:typing.List[MdocElement], reasons:typing.List[str], reader_authenticated:bool, dtc_passive_authentication:typing.Optional[PassiveAuthStatus]):
         self.valid = valid
         self.doc_type = doc_type
         self.elements = elements
         self.reasons = reasons
         self.reader_authenticated = reader_authenticated
+        self.dtc_passive_authentication = dtc_passive_authentication
         
         
 
     
     def __str__(self):
-        return "MdocVerdict(valid={}, doc_type={}, elements={}, reasons={}, reader_authenticated={})".format(self.valid, self.doc_type, self.elements, self.reasons, self.reader_authenticated)
+        return "MdocVerdict(valid={}, doc_type={}, elements={}, reasons={}, reader_authenticated={}, dtc_passive_authentication={})".format(self.valid, self.doc_type, self.elements, self.reasons, self.reader_authenticated, self.dtc_passive_authentication)
     def __eq__(self, other):
         if self.valid != other.valid:
             return False
@@ -5826,6 +5854,8 @@ class MdocVerdict:
         if self.reasons != other.reasons:
             return False
         if self.reader_authenticated != other.reader_authenticated:
+            return False
+        if self.dtc_passive_authentication != other.dtc_passive_authentication:
             return False
         return True
 
@@ -5838,6 +5868,7 @@ class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
             elements=_UniffiFfiConverterSequenceTypeMdocElement.read(buf),
             reasons=_UniffiFfiConverterSequenceString.read(buf),
             reader_authenticated=_UniffiFfiConverterBoolean.read(buf),
+            dtc_passive_authentication=_UniffiFfiConverterOptionalTypePassiveAuthStatus.read(buf),
         )
 
     @staticmethod
@@ -5847,6 +5878,7 @@ class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeMdocElement.check_lower(value.elements)
         _UniffiFfiConverterSequenceString.check_lower(value.reasons)
         _UniffiFfiConverterBoolean.check_lower(value.reader_authenticated)
+        _UniffiFfiConverterOptionalTypePassiveAuthStatus.check_lower(value.dtc_passive_authentication)
 
     @staticmethod
     def write(value, buf):
@@ -5855,6 +5887,7 @@ class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeMdocElement.write(value.elements, buf)
         _UniffiFfiConverterSequenceString.write(value.reasons, buf)
         _UniffiFfiConverterBoolean.write(value.reader_authenticated, buf)
+        _UniffiFfiConverterOptionalTypePassiveAuthStatus.write(value.dtc_passive_authentication, buf)
 
 @dataclass
 class PendingActivation:
@@ -10590,10 +10623,11 @@ class MdocBleReader(MdocBleReaderProtocol):
 """
     
     _handle: ctypes.c_uint64
-    def __init__(self, engagement_uri: str,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth],status: typing.Union[object, typing.Optional[MdocStatusLists]] = _DEFAULT):
+    def __init__(self, engagement_uri: str,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth],status: typing.Union[object, typing.Optional[MdocStatusLists]] = _DEFAULT,cscas: typing.Union[object, typing.Optional[typing.List[bytes]]] = _DEFAULT):
         """
-        From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against and the
-        status lists to check each MSO's status with (none: revocation is not checked).
+        From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against, the
+        status lists to check each MSO's status with (none: revocation is not checked) and the
+        CSCAs (DER) for disclosed DTC data (none: all but the chain).
 """
         
         _UniffiFfiConverterString.check_lower(engagement_uri)
@@ -10607,12 +10641,17 @@ class MdocBleReader(MdocBleReaderProtocol):
         if status is _DEFAULT:
             status = None
         _UniffiFfiConverterOptionalTypeMdocStatusLists.check_lower(status)
+
+        if cscas is _DEFAULT:
+            cscas = None
+        _UniffiFfiConverterOptionalSequenceBytes.check_lower(cscas)
         _uniffi_lowered_args = (
             _UniffiFfiConverterString.lower(engagement_uri),
             _UniffiFfiConverterTypeMdocReadRequest.lower(request),
             _UniffiFfiConverterSequenceBytes.lower(iacas),
             _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
             _UniffiFfiConverterOptionalTypeMdocStatusLists.lower(status),
+            _UniffiFfiConverterOptionalSequenceBytes.lower(cscas),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeMdocBleReader.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -13136,12 +13175,12 @@ def mdoc_characteristic_uuid(mode: MdocBleMode,characteristic: MdocCharacteristi
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
-async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth],status: typing.Union[object, typing.Optional[MdocStatusLists]] = _DEFAULT) -> MdocVerdict:
+async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth],status: typing.Union[object, typing.Optional[MdocStatusLists]] = _DEFAULT,cscas: typing.Union[object, typing.Optional[typing.List[bytes]]] = _DEFAULT) -> MdocVerdict:
     """
     Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
-    answer against `iacas` (DER), and each MSO's status against `status` when given. A holder
-    that declines gives a verdict that is not valid; a link that fails mid-way fails with
-    `Mdoc`.
+    answer against `iacas` (DER), each MSO's status against `status` when given, and disclosed
+    DTC data against `cscas` (DER; none: all but the chain). A holder that declines gives a
+    verdict that is not valid; a link that fails mid-way fails with `Mdoc`.
 """
     
     _UniffiFfiConverterTypeApduTransport.check_lower(transport)
@@ -13155,12 +13194,17 @@ async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas:
     if status is _DEFAULT:
         status = None
     _UniffiFfiConverterOptionalTypeMdocStatusLists.check_lower(status)
+
+    if cscas is _DEFAULT:
+        cscas = None
+    _UniffiFfiConverterOptionalSequenceBytes.check_lower(cscas)
     _uniffi_lowered_args = (
         _UniffiFfiConverterTypeApduTransport.lower(transport),
         _UniffiFfiConverterTypeMdocReadRequest.lower(request),
         _UniffiFfiConverterSequenceBytes.lower(iacas),
         _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
         _UniffiFfiConverterOptionalTypeMdocStatusLists.lower(status),
+        _UniffiFfiConverterOptionalSequenceBytes.lower(cscas),
     )
     _uniffi_lift_return = _UniffiFfiConverterTypeMdocVerdict.lift
     _uniffi_error_converter = _UniffiFfiConverterTypeEidError

@@ -5,6 +5,8 @@ Android and CoreBluetooth glue do); the protocol, chunking and checks are the li
 import asyncio
 import base64
 import json
+import os
+import subprocess
 import urllib.request
 
 import eid_testing
@@ -27,6 +29,7 @@ from eid_wallet import (
     MdocReaderAuthError,
     MdocRequestedElement,
     MdocStatusLists,
+    PassiveAuthStatus,
     TransactionKind,
     TransactionOutcome,
     UrllibTransport,
@@ -353,6 +356,15 @@ def test_a_desk_checks_each_mso_status_online_or_from_a_saved_list(tmp_path, bac
     desk = MdocStatusLists.online(UrllibTransport())
     verdict = read(desk)
     assert verdict.valid, verdict.reasons
+    assert verdict.dtc_passive_authentication is None  # no DTC element asked for
+    # The DTC (the chip's SOD and DG1): ICAO passive authentication under the test CSCA.
+    pem = subprocess.run([os.environ["EID_CLI"], "fixtures", "csca"], capture_output=True, text=True, check=True).stdout
+    csca = base64.b64decode("".join(l for l in pem.splitlines() if not l.startswith("-----")))
+    dtc = request(PHOTO_ID, "org.iso.23220.dtc.1", ["sod", "dg1"])
+    holder = w.mdoc_present_nfc(Consent(MdocDecision.ACCEPT))
+    verdict = asyncio.run(mdoc_read_nfc(Hce(holder), dtc, iacas, None, desk, [csca]))
+    assert verdict.valid, verdict.reasons
+    assert verdict.dtc_passive_authentication == PassiveAuthStatus.VALID
     # The citizen activates another phone: the first phone's MSOs are revoked.
     activate(tmp_path / "phone-2", SoftwareKeyStore(), url, citizen)
     verdict = read(MdocStatusLists.online(UrllibTransport()))

@@ -169,7 +169,11 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
     };
     let outcome = check_status(&args, outcome, &trust, now)?;
     let cscas = cscas(&args)?;
-    let dtc = dtc_summary(&outcome, cscas.as_ref());
+    // What passive authentication says of disclosed DTC data (null: none disclosed).
+    let dtc = eid_core::mdoc::dtc_of(&outcome, cscas.as_ref()).map_or(
+        serde_json::Value::Null,
+        |pa| json!({"status": pa.status, "reason": pa.reason}),
+    );
     let outcome = eid_core::mdoc::check_dtc(outcome, cscas.as_ref());
     report(&args, outcome, reader_authenticated, dtc)
 }
@@ -188,19 +192,6 @@ fn cscas(args: &ReadArgs) -> Result<Option<TrustStore>> {
         bail!("no CSCA certificate in the --csca file");
     }
     Ok(Some(t))
-}
-
-/// What passive authentication said of the disclosed DTC data (null: none disclosed).
-fn dtc_summary(outcome: &ReaderOutcome, cscas: Option<&TrustStore>) -> serde_json::Value {
-    let ReaderOutcome::Response(Ok(docs)) = outcome else {
-        return serde_json::Value::Null;
-    };
-    docs.iter()
-        .find_map(|d| eid_core::mdoc::dtc_passive_authentication(d, cscas))
-        .map_or(
-            serde_json::Value::Null,
-            |pa| json!({"status": pa.status, "reason": pa.reason}),
-        )
 }
 
 /// The outcome with every MSO's status checked (ISO 18013-5 leaves revocation to the issuer's

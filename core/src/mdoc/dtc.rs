@@ -54,6 +54,19 @@ fn of_elements(
     Some(passive_authentication(&files, cscas))
 }
 
+/// What passive authentication says of the first verified document in `outcome` that
+/// disclosed DTC data (`None`: none did, or no verified response).
+pub fn dtc_of(
+    outcome: &ReaderOutcome,
+    cscas: Option<&TrustStore>,
+) -> Option<PassiveAuthentication> {
+    let ReaderOutcome::Response(Ok(docs)) = outcome else {
+        return None;
+    };
+    docs.iter()
+        .find_map(|d| dtc_passive_authentication(d, cscas))
+}
+
 /// `outcome` with the DTC of every verified document checked: data that fails passive
 /// authentication (a data group not matching the SOD, a SOD whose signature does not verify,
 /// a document signer no given CSCA issued) makes the response that failure.

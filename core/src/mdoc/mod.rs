@@ -53,7 +53,7 @@ pub use doctypes::{
     PHOTO_ID_DOCTYPE, PHOTO_ID_NAMESPACE, age_on, bhyt_elements, driving_privileges, full_date,
     mdl_elements, photo_id_elements,
 };
-pub use dtc::{check_dtc, dtc_passive_authentication};
+pub use dtc::{check_dtc, dtc_of, dtc_passive_authentication};
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
 pub use ephemeral::{ephemeral_key, public_key};
 pub use error::{CheckError, MdocError};

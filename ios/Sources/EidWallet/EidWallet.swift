@@ -2835,10 +2835,11 @@ open class MdocBleReader: MdocBleReaderProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_eid_ffi_fn_clone_mdocblereader(self.handle, $0) }
     }
     /**
-     * From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against and the
-     * status lists to check each MSO's status with (none: revocation is not checked).
+     * From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against, the
+     * status lists to check each MSO's status with (none: revocation is not checked) and the
+     * CSCAs (DER) for disclosed DTC data (none: all but the chain).
      */
-public convenience init(engagementUri: String, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?, status: MdocStatusLists? = nil)throws  {
+public convenience init(engagementUri: String, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?, status: MdocStatusLists? = nil, cscas: [Data]? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeEidError_lift) {
         uniffiCallStatus in
@@ -2847,7 +2848,8 @@ public convenience init(engagementUri: String, request: MdocReadRequest, iacas: 
         FfiConverterTypeMdocReadRequest_lower(request),
         FfiConverterSequenceData.lower(iacas),
         FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth),
-        FfiConverterOptionTypeMdocStatusLists.lower(status),uniffiCallStatus
+        FfiConverterOptionTypeMdocStatusLists.lower(status),
+        FfiConverterOptionSequenceData.lower(cscas),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -7340,18 +7342,28 @@ public struct MdocVerdict: Equatable, Hashable {
      * The request was signed with the desk's reader certificate (`MdocReaderAuth`).
      */
     public var readerAuthenticated: Bool
+    /**
+     * ICAO passive authentication of disclosed DTC data (`org.iso.23220.dtc.1` SOD and data
+     * groups); null when none was disclosed. `Invalid` also makes the verdict not valid.
+     */
+    public var dtcPassiveAuthentication: PassiveAuthStatus?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(valid: Bool, docType: String, elements: [MdocElement], reasons: [String], 
         /**
          * The request was signed with the desk's reader certificate (`MdocReaderAuth`).
-         */readerAuthenticated: Bool) {
+         */readerAuthenticated: Bool, 
+        /**
+         * ICAO passive authentication of disclosed DTC data (`org.iso.23220.dtc.1` SOD and data
+         * groups); null when none was disclosed. `Invalid` also makes the verdict not valid.
+         */dtcPassiveAuthentication: PassiveAuthStatus?) {
         self.valid = valid
         self.docType = docType
         self.elements = elements
         self.reasons = reasons
         self.readerAuthenticated = readerAuthenticated
+        self.dtcPassiveAuthentication = dtcPassiveAuthentication
     }
 
     
@@ -7374,7 +7386,8 @@ public struct FfiConverterTypeMdocVerdict: FfiConverterRustBuffer {
                 docType: FfiConverterString.read(from: &buf), 
                 elements: FfiConverterSequenceTypeMdocElement.read(from: &buf), 
                 reasons: FfiConverterSequenceString.read(from: &buf), 
-                readerAuthenticated: FfiConverterBool.read(from: &buf)
+                readerAuthenticated: FfiConverterBool.read(from: &buf), 
+                dtcPassiveAuthentication: FfiConverterOptionTypePassiveAuthStatus.read(from: &buf)
         )
     }
 
@@ -7384,6 +7397,7 @@ public struct FfiConverterTypeMdocVerdict: FfiConverterRustBuffer {
         FfiConverterSequenceTypeMdocElement.write(value.elements, into: &buf)
         FfiConverterSequenceString.write(value.reasons, into: &buf)
         FfiConverterBool.write(value.readerAuthenticated, into: &buf)
+        FfiConverterOptionTypePassiveAuthStatus.write(value.dtcPassiveAuthentication, into: &buf)
     }
 }
 
@@ -11453,6 +11467,30 @@ fileprivate struct FfiConverterOptionTypeMdocReaderAuthError: FfiConverterRustBu
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePassiveAuthStatus: FfiConverterRustBuffer {
+    typealias SwiftType = PassiveAuthStatus?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePassiveAuthStatus.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePassiveAuthStatus.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeProfile: FfiConverterRustBuffer {
     typealias SwiftType = Profile?
 
@@ -12066,15 +12104,15 @@ public func mdocCharacteristicUuid(mode: MdocBleMode, characteristic: MdocCharac
 }
 /**
  * Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
- * answer against `iacas` (DER), and each MSO's status against `status` when given. A holder
- * that declines gives a verdict that is not valid; a link that fails mid-way fails with
- * `Mdoc`.
+ * answer against `iacas` (DER), each MSO's status against `status` when given, and disclosed
+ * DTC data against `cscas` (DER; none: all but the chain). A holder that declines gives a
+ * verdict that is not valid; a link that fails mid-way fails with `Mdoc`.
  */
-public func mdocReadNfc(transport: ApduTransport, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?, status: MdocStatusLists? = nil)async throws  -> MdocVerdict  {
+public func mdocReadNfc(transport: ApduTransport, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?, status: MdocStatusLists? = nil, cscas: [Data]? = nil)async throws  -> MdocVerdict  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_eid_ffi_fn_func_mdoc_read_nfc(FfiConverterTypeApduTransport_lower(transport),FfiConverterTypeMdocReadRequest_lower(request),FfiConverterSequenceData.lower(iacas),FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth),FfiConverterOptionTypeMdocStatusLists.lower(status)
+                uniffi_eid_ffi_fn_func_mdoc_read_nfc(FfiConverterTypeApduTransport_lower(transport),FfiConverterTypeMdocReadRequest_lower(request),FfiConverterSequenceData.lower(iacas),FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth),FfiConverterOptionTypeMdocStatusLists.lower(status),FfiConverterOptionSequenceData.lower(cscas)
                 )
             },
             pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
@@ -12147,7 +12185,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() != 55680) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 32994) {
+    if (uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 42139) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933) {
@@ -12423,7 +12461,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() != 34550) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 58720) {
+    if (uniffi_eid_ffi_checksum_constructor_mdocblereader_new() != 12639) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() != 43754) {

@@ -1314,7 +1314,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_eid_ffi_fn_free_mdocblereader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_eid_ffi_fn_constructor_mdocblereader_new(`engagementUri`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,`status`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_eid_ffi_fn_constructor_mdocblereader_new(`engagementUri`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,`status`: RustBuffer.ByValue,`cscas`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1476,7 +1476,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(`mode`: RustBuffer.ByValue,`characteristic`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_eid_ffi_fn_func_mdoc_read_nfc(`transport`: Long,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,`status`: RustBuffer.ByValue,
+    external fun uniffi_eid_ffi_fn_func_mdoc_read_nfc(`transport`: Long,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,`status`: RustBuffer.ByValue,`cscas`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_eid_ffi_fn_func_verdict_reason_message(`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1615,7 +1615,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid() and 0xFFFF) != 55680) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() and 0xFFFF) != 32994) {
+    if ((lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() and 0xFFFF) != 42139) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() and 0xFFFF) != 48933) {
@@ -1891,7 +1891,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_constructor_chipreadcancel_new() and 0xFFFF) != 34550) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() and 0xFFFF) != 58720) {
+    if ((lib.uniffi_eid_ffi_checksum_constructor_mdocblereader_new() and 0xFFFF) != 12639) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_constructor_mdocreaderauth_new() and 0xFFFF) != 43754) {
@@ -5796,10 +5796,11 @@ open class MdocBleReader: Disposable, AutoCloseable, MdocBleReaderInterface
         this.cleanable = null
     }
     /**
-     * From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against and the
-     * status lists to check each MSO's status with (none: revocation is not checked).
+     * From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against, the
+     * status lists to check each MSO's status with (none: revocation is not checked) and the
+     * CSCAs (DER) for disclosed DTC data (none: all but the chain).
      */
-    constructor(`engagementUri`: kotlin.String, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?, `status`: MdocStatusLists? = null) :
+    constructor(`engagementUri`: kotlin.String, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?, `status`: MdocStatusLists? = null, `cscas`: List<kotlin.ByteArray>? = null) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(EidException) { _status ->
     UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new(
@@ -5809,7 +5810,8 @@ open class MdocBleReader: Disposable, AutoCloseable, MdocBleReaderInterface
         FfiConverterTypeMdocReadRequest.lower(`request`),
         FfiConverterSequenceByteArray.lower(`iacas`),
         FfiConverterOptionalTypeMdocReaderAuth.lower(`readerAuth`),
-        FfiConverterOptionalTypeMdocStatusLists.lower(`status`),_status)
+        FfiConverterOptionalTypeMdocStatusLists.lower(`status`),
+        FfiConverterOptionalSequenceByteArray.lower(`cscas`),_status)
 }
     )
 
@@ -11517,6 +11519,12 @@ data class MdocVerdict (
      * The request was signed with the desk's reader certificate (`MdocReaderAuth`).
      */
     var `readerAuthenticated`: kotlin.Boolean
+    , 
+    /**
+     * ICAO passive authentication of disclosed DTC data (`org.iso.23220.dtc.1` SOD and data
+     * groups); null when none was disclosed. `Invalid` also makes the verdict not valid.
+     */
+    var `dtcPassiveAuthentication`: PassiveAuthStatus?
     
 ){
     
@@ -11538,6 +11546,7 @@ public object FfiConverterTypeMdocVerdict: FfiConverterRustBuffer<MdocVerdict> {
             FfiConverterSequenceTypeMdocElement.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypePassiveAuthStatus.read(buf),
         )
     }
 
@@ -11546,7 +11555,8 @@ public object FfiConverterTypeMdocVerdict: FfiConverterRustBuffer<MdocVerdict> {
             FfiConverterString.allocationSize(value.`docType`) +
             FfiConverterSequenceTypeMdocElement.allocationSize(value.`elements`) +
             FfiConverterSequenceString.allocationSize(value.`reasons`) +
-            FfiConverterBoolean.allocationSize(value.`readerAuthenticated`)
+            FfiConverterBoolean.allocationSize(value.`readerAuthenticated`) +
+            FfiConverterOptionalTypePassiveAuthStatus.allocationSize(value.`dtcPassiveAuthentication`)
     )
 
     override fun write(value: MdocVerdict, buf: ByteBuffer) {
@@ -11555,6 +11565,7 @@ public object FfiConverterTypeMdocVerdict: FfiConverterRustBuffer<MdocVerdict> {
             FfiConverterSequenceTypeMdocElement.write(value.`elements`, buf)
             FfiConverterSequenceString.write(value.`reasons`, buf)
             FfiConverterBoolean.write(value.`readerAuthenticated`, buf)
+            FfiConverterOptionalTypePassiveAuthStatus.write(value.`dtcPassiveAuthentication`, buf)
     }
 }
 
@@ -15376,6 +15387,38 @@ public object FfiConverterOptionalTypeMdocReaderAuthError: FfiConverterRustBuffe
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypePassiveAuthStatus: FfiConverterRustBuffer<PassiveAuthStatus?> {
+    override fun read(buf: ByteBuffer): PassiveAuthStatus? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePassiveAuthStatus.read(buf)
+    }
+
+    override fun allocationSize(value: PassiveAuthStatus?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePassiveAuthStatus.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PassiveAuthStatus?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePassiveAuthStatus.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeProfile: FfiConverterRustBuffer<Profile?> {
     override fun read(buf: ByteBuffer): Profile? {
         if (buf.get().toInt() == 0) {
@@ -16004,20 +16047,21 @@ public typealias FfiConverterTypeQrDate = FfiConverterString
 
         /**
          * Reads an mdoc holder over NFC (static handover, ENVELOPE/GET RESPONSE) and checks its
-         * answer against `iacas` (DER), and each MSO's status against `status` when given. A holder
-         * that declines gives a verdict that is not valid; a link that fails mid-way fails with
-         * `Mdoc`.
+         * answer against `iacas` (DER), each MSO's status against `status` when given, and disclosed
+         * DTC data against `cscas` (DER; none: all but the chain). A holder that declines gives a
+         * verdict that is not valid; a link that fails mid-way fails with `Mdoc`.
          */
     @Throws(EidException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-     suspend fun `mdocReadNfc`(`transport`: ApduTransport, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?, `status`: MdocStatusLists? = null) : MdocVerdict {
+     suspend fun `mdocReadNfc`(`transport`: ApduTransport, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?, `status`: MdocStatusLists? = null, `cscas`: List<kotlin.ByteArray>? = null) : MdocVerdict {
         return uniffiRustCallAsync(
         UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc(
         FfiConverterTypeApduTransport.lower(`transport`),
         FfiConverterTypeMdocReadRequest.lower(`request`),
         FfiConverterSequenceByteArray.lower(`iacas`),
         FfiConverterOptionalTypeMdocReaderAuth.lower(`readerAuth`),
-        FfiConverterOptionalTypeMdocStatusLists.lower(`status`),),
+        FfiConverterOptionalTypeMdocStatusLists.lower(`status`),
+        FfiConverterOptionalSequenceByteArray.lower(`cscas`),),
         { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
         { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
