@@ -98,6 +98,12 @@ scripts/browser-test.sh
 step "independent mdoc verifier: @auth0/mdl checks our DeviceResponses"
 scripts/interop-mdoc.sh
 
+# Multipaz (Maven Central org.multipaz:multipaz-jvm, Google's 18013-5 implementation) is the
+# reader against `eid wallet mdoc present`: engagement, session encryption, reader
+# authentication, DeviceResponse checks to the IACA (interop/multipaz, docs/adr/0065).
+step "independent mdoc reader: Multipaz reads our holder over the TCP stand-in for BLE"
+scripts/interop-multipaz.sh
+
 # --- Independent reader ---------------------------------------------------------------------
 # JMRTD (Maven Central) reads the simulated CCCD through javax.smartcardio + pcscd + vpcd: the
 # simulator behaves like a chip to a reader we did not write (interop/jmrtd, README).

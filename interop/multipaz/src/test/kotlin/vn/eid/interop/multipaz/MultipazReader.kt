@@ -1,0 +1,79 @@
+package vn.eid.interop.multipaz
+
+import kotlinx.coroutines.runBlocking
+import org.multipaz.cbor.Cbor
+import org.multipaz.cbor.Simple
+import org.multipaz.cbor.buildCborArray
+import org.multipaz.crypto.AsymmetricKey
+import org.multipaz.crypto.Crypto
+import org.multipaz.crypto.EcPrivateKey
+import org.multipaz.crypto.X509CertChain
+import org.multipaz.mdoc.connectionmethod.MdocConnectionMethodBle
+import org.multipaz.mdoc.engagement.EngagementParser
+import org.multipaz.mdoc.request.DeviceRequestGenerator
+import org.multipaz.mdoc.response.DeviceResponseParser
+import org.multipaz.mdoc.role.MdocRole
+import org.multipaz.mdoc.sessionencryption.SessionEncryption
+import java.util.Base64
+
+/**
+ * An mdoc reader made of Multipaz's parts, as its reader apps use them: the QR engagement
+ * parsed ([EngagementParser]), a fresh EReaderKey on the holder's curve, SessionTranscript =
+ * [DeviceEngagementBytes, EReaderKeyBytes, null] (ISO/IEC 18013-5 §9.1.5.1, QR handover),
+ * session keys and SessionEstablishment / SessionData ([SessionEncryption]), the DeviceRequest
+ * ([DeviceRequestGenerator], signed with the reader key when one is given), and the
+ * DeviceResponse ([DeviceResponseParser]: issuer signature, digests, validity, device
+ * signature or MAC with the EReaderKey).
+ */
+class MultipazReader(private val readerKey: EcPrivateKey?, private val readerChain: X509CertChain?) {
+
+    /** What came back: Multipaz's parsed response (null when no data), the SessionData status. */
+    class Result(val response: DeviceResponseParser.DeviceResponse?, val status: Long?, val holderEnded: Boolean)
+
+    fun read(holder: EidFixture.Holder, docType: String, items: Map<String, List<String>>): Result = runBlocking {
+        require(holder.uri.startsWith("mdoc:"))
+        val encodedDeviceEngagement = Base64.getUrlDecoder().decode(holder.uri.removePrefix("mdoc:"))
+        val engagement = EngagementParser(encodedDeviceEngagement).parse()
+        check(engagement.connectionMethods.any { it is MdocConnectionMethodBle && it.supportsPeripheralServerMode }) {
+            "the engagement offers no BLE peripheral server mode: ${engagement.connectionMethods}"
+        }
+        val eDeviceKey = engagement.eSenderKey
+        val eReaderKey = Crypto.createEcPrivateKey(eDeviceKey.curve)
+        val encodedSessionTranscript = Cbor.encode(buildCborArray {
+            addTaggedEncodedCbor(encodedDeviceEngagement)
+            addTaggedEncodedCbor(Cbor.encode(eReaderKey.publicKey.toCoseKey().toDataItem()))
+            add(Simple.NULL)
+        })
+        val generator = DeviceRequestGenerator(encodedSessionTranscript)
+        generator.addDocumentRequest(
+            docType,
+            items.mapValues { (_, names) -> names.associateWith { false } },
+            null,
+            readerKey,
+            readerKey?.curve?.defaultSigningAlgorithm ?: org.multipaz.crypto.Algorithm.UNSET,
+            readerChain,
+        )
+        val deviceRequest = generator.generate()
+        val session = SessionEncryption(MdocRole.MDOC_READER, eReaderKey, eDeviceKey, encodedSessionTranscript)
+
+        TcpGattLink.connect(holder.address).use { link ->
+            link.start()
+            link.send(session.encryptMessage(deviceRequest, null))
+            when (val got = link.receive()) {
+                is TcpGattLink.Received.Ended -> Result(null, null, holderEnded = true)
+                is TcpGattLink.Received.Message -> {
+                    val (plaintext, status) = session.decryptMessage(got.bytes)
+                    val parsed = plaintext?.let {
+                        DeviceResponseParser(it, encodedSessionTranscript)
+                            .setEphemeralReaderKey(AsymmetricKey.anonymous(eReaderKey, eReaderKey.curve.defaultKeyAgreementAlgorithm))
+                            .parse()
+                    }
+                    // ISO/IEC 18013-5 §9.1.1.4: the reader ends with status 20, then State end.
+                    runCatching { link.send(SessionEncryption.encodeStatus(20)) }
+                    link.end()
+                    Result(parsed, status, holderEnded = false)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package vn.eid.interop.multipaz
+
+import kotlinx.coroutines.runBlocking
+import kotlinx.serialization.json.JsonObject
+import kotlinx.serialization.json.jsonArray
+import kotlinx.serialization.json.jsonObject
+import kotlinx.serialization.json.jsonPrimitive
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import org.junit.jupiter.api.Timeout
+import org.multipaz.cbor.CborArray
+import org.multipaz.cbor.CborMap
+import org.multipaz.cbor.Cbor
+import org.multipaz.cbor.DataItem
+import org.multipaz.cbor.Tagged
+import org.multipaz.crypto.X509CertChain
+import org.multipaz.mdoc.response.DeviceResponseParser
+import org.multipaz.storage.ephemeral.EphemeralStorage
+import org.multipaz.trustmanagement.TrustManager
+import org.multipaz.trustmanagement.TrustMetadata
+import kotlin.time.Clock
+
+/**
+ * Multipaz as the mdoc reader, our wallet (`eid wallet mdoc present --tcp`) as the holder.
+ * Multipaz does every ISO/IEC 18013-5 step; our code is only on the other side of the socket.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(120)
+class MultipazReaderTest {
+    private lateinit var eid: EidFixture
+    private lateinit var trust: TrustManager
+
+    @BeforeAll
+    fun setUp() {
+        eid = EidFixture()
+        // The verifier's trust anchor: the IACA of the backend's published trust list, nothing else.
+        trust = TrustManager(EphemeralStorage())
+        runBlocking { trust.addX509Cert(eid.iaca, TrustMetadata(displayName = "eID IACA (dev backend)")) }
+    }
+
+    @AfterAll
+    fun tearDown() {
+        if (::eid.isInitialized) eid.close()
+    }
+
+    private fun signedReader() = MultipazReader(eid.readerKey, X509CertChain(listOf(eid.readerCert)))
+
+    /** Every check of Multipaz's parser passed, and the issuer's chain ends at our IACA. */
+    private fun assertVerified(result: MultipazReader.Result, docType: String): DeviceResponseParser.Document {
+        val response = result.response ?: throw AssertionError("the holder answered with no data (status ${result.status})")
+        assertEquals(0L, response.status, "DeviceResponse status OK")
+        assertEquals(1, response.documents.size)
+        val doc = response.documents[0]
+        assertEquals(docType, doc.docType)
+        assertTrue(doc.issuerSignedAuthenticated, "issuerAuth verifies with the document signer's key")
+        assertEquals(0, doc.numIssuerEntryDigestMatchFailures, "every disclosed element matches its MSO digest")
+        assertTrue(doc.deviceSignedAuthenticated, "device authentication over DeviceAuthentication verifies")
+        val now = Clock.System.now()
+        assertTrue(doc.validityInfoValidFrom <= now && now < doc.validityInfoValidUntil, "the MSO is valid now")
+        val ds = doc.issuerCertificateChain.certificates.first()
+        assertTrue(doc.validityInfoSigned >= ds.validityNotBefore && doc.validityInfoSigned <= ds.validityNotAfter,
+            "the MSO was signed within its document signer's validity (§9.3.1)")
+        val verdict = runBlocking { trust.verify(doc.issuerCertificateChain.certificates, now) }
+        assertTrue(verdict.isTrusted, "the document signer chains to the trust list's IACA: ${verdict.error}")
+        assertEquals(eid.iaca, verdict.trustChain!!.certificates.last())
+        return doc
+    }
+
+    @Test
+    fun `a reader-authenticated PhotoID request is answered and passes Multipaz's checks with the wallet's values`() {
+        val ours = eid.ourReading(PHOTO_ID, PHOTO_ID_ELEMENTS)
+        val holder = eid.present("--require-reader-auth")
+        val result = signedReader().read(holder, PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        val doc = assertVerified(result, PHOTO_ID)
+        assertTrue(doc.deviceSignedAuthenticatedViaSignature, "a device signature (no --device-mac)")
+        assertEquals(PHOTO_ID_ELEMENTS.sorted(), doc.getIssuerEntryNames(PHOTO_ID_NS).sorted())
+        assertEquals(ours.string("family_name"), doc.getIssuerEntryString(PHOTO_ID_NS, "family_name"))
+        assertEquals(ours.string("given_name"), doc.getIssuerEntryString(PHOTO_ID_NS, "given_name"))
+        // ISO/IEC TS 23220-2's birth_date is a map {birth_date: full-date, ? approximate_mask}.
+        val birth = Cbor.decode(doc.getIssuerEntryData(PHOTO_ID_NS, "birth_date"))
+        assertTrue(birth is CborMap, "birth_date is a map: ${Cbor.toDiagnostics(birth)}")
+        assertEquals(ours["birth_date"]!!.jsonObject.string("birth_date"), fullDate(birth["birth_date"]))
+        assertEquals(ours.string("age_over_18").toBoolean(), doc.getIssuerEntryBoolean(PHOTO_ID_NS, "age_over_18"))
+        // And they are the fixture citizen's.
+        val fullName = EidFixture.str(eid.citizen, "full_name")
+        assertEquals(fullName, "${doc.getIssuerEntryString(PHOTO_ID_NS, "family_name")} ${doc.getIssuerEntryString(PHOTO_ID_NS, "given_name")}")
+    }
+
+    @Test
+    fun `a device-MACed response passes Multipaz's MAC check with its EReaderKey`() {
+        val holder = eid.present("--device-mac")
+        val result = signedReader().read(holder, PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        val doc = assertVerified(result, PHOTO_ID)
+        assertFalse(doc.deviceSignedAuthenticatedViaSignature, "authenticated by the device MAC")
+    }
+
+    @Test
+    fun `an unsigned request gets no data from a holder that requires reader authentication`() {
+        val holder = eid.present("--require-reader-auth")
+        val result = MultipazReader(null, null).read(holder, PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        assertNull(result.response, "nothing disclosed")
+        assertTrue(result.holderEnded || result.status == 20L,
+            "the holder ends the session (State end or SessionData status 20), got status ${result.status}")
+        holder.exitCode()
+    }
+
+    @Test
+    fun `the mDL with its driving privileges passes Multipaz's checks`() {
+        val ours = eid.ourReading(MDL, MDL_ELEMENTS)
+        val holder = eid.present()
+        val result = signedReader().read(holder, MDL, mapOf(MDL_NS to MDL_ELEMENTS))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        val doc = assertVerified(result, MDL)
+        assertEquals(ours.string("document_number"), doc.getIssuerEntryString(MDL_NS, "document_number"))
+        assertEquals(ours.string("family_name"), doc.getIssuerEntryString(MDL_NS, "family_name"))
+        // driving_privileges (§7.2.4): an array of maps, each with a vehicle_category_code.
+        val privileges = Cbor.decode(doc.getIssuerEntryData(MDL_NS, "driving_privileges"))
+        assertTrue(privileges is CborArray && privileges.items.isNotEmpty(), "driving_privileges is a non-empty array")
+        val codes = (privileges as CborArray).items.map { p ->
+            assertTrue(p is CborMap)
+            p["vehicle_category_code"].asTstr
+        }
+        val ourCodes = ours["driving_privileges"]!!.jsonArray.map { it.jsonObject.string("vehicle_category_code") }
+        assertEquals(ourCodes, codes)
+    }
+
+    private fun JsonObject.string(key: String): String =
+        (this[key] ?: throw AssertionError("our reader shows no $key: $this")).jsonPrimitive.content
+
+    /** A full-date (tag 1004 tstr, RFC 8943) as its text. */
+    private fun fullDate(item: DataItem): String {
+        assertTrue(item is Tagged && item.tagNumber == 1004L, "a full-date: ${Cbor.toDiagnostics(item)}")
+        return (item as Tagged).taggedItem.asTstr
+    }
+
+    companion object {
+        const val PHOTO_ID = "org.iso.23220.photoid.1"
+        const val PHOTO_ID_NS = "org.iso.23220.1"
+        val PHOTO_ID_ELEMENTS = listOf("family_name", "given_name", "birth_date", "age_over_18")
+        const val MDL = "org.iso.18013.5.1.mDL"
+        const val MDL_NS = "org.iso.18013.5.1"
+        val MDL_ELEMENTS = listOf("family_name", "document_number", "driving_privileges")
+    }
+}
