@@ -19,7 +19,16 @@ import org.multipaz.cbor.CborMap
 import org.multipaz.cbor.Cbor
 import org.multipaz.cbor.DataItem
 import org.multipaz.cbor.Tagged
+import org.multipaz.asn1.ASN1Integer
+import org.multipaz.crypto.Algorithm
+import org.multipaz.crypto.AsymmetricKey
+import org.multipaz.crypto.Crypto
+import org.multipaz.crypto.EcCurve
+import org.multipaz.crypto.X500Name
 import org.multipaz.crypto.X509CertChain
+import org.multipaz.mdoc.util.MdocUtil
+import kotlin.time.Duration.Companion.days
+import kotlin.time.Duration.Companion.hours
 import org.multipaz.mdoc.response.DeviceResponseParser
 import org.multipaz.storage.ephemeral.EphemeralStorage
 import org.multipaz.trustmanagement.TrustManager
@@ -106,10 +115,46 @@ class MultipazReaderTest {
     fun `an unsigned request gets no data from a holder that requires reader authentication`() {
         val holder = eid.present("--require-reader-auth")
         val result = MultipazReader(null, null).read(holder, PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        assertRefused(result, holder, "Unsigned")
+    }
+
+    @Test
+    fun `a request signed under a reader CA the wallet does not trust gets no data`() {
+        // Multipaz's own reader root and reader certificate (mdlReaderAuth), not the backend's.
+        val (key, chain) = runBlocking {
+            val now = Clock.System.now()
+            val rootKey = Crypto.createEcPrivateKey(EcCurve.P256)
+            val root = MdocUtil.generateReaderRootCertificate(
+                readerRootKey = AsymmetricKey.anonymous(rootKey, Algorithm.ES256),
+                subject = X500Name.fromName("CN=Multipaz test reader root"),
+                serial = ASN1Integer(1L),
+                validFrom = now - 1.hours,
+                validUntil = now + 1.days,
+                crlUrl = "https://reader-root.invalid/crl",
+            )
+            val readerKey = Crypto.createEcPrivateKey(EcCurve.P256)
+            val cert = MdocUtil.generateReaderCertificate(
+                readerRootKey = AsymmetricKey.X509CertifiedExplicit(X509CertChain(listOf(root)), rootKey, Algorithm.ES256),
+                readerKey = readerKey.publicKey,
+                subject = X500Name.fromName("CN=Multipaz test reader"),
+                dnsName = null,
+                serial = ASN1Integer(2L),
+                validFrom = now - 1.hours,
+                validUntil = now + 1.days,
+            )
+            readerKey to X509CertChain(listOf(cert))
+        }
+        val holder = eid.present("--require-reader-auth")
+        val result = MultipazReader(key, chain).read(holder, PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        assertRefused(result, holder, "Untrusted")
+    }
+
+    /** No data, SessionData status 20 (§9.1.1.4 session termination), and the holder says why. */
+    private fun assertRefused(result: MultipazReader.Result, holder: EidFixture.Holder, why: String) {
         assertNull(result.response, "nothing disclosed")
-        assertTrue(result.holderEnded || result.status == 20L,
-            "the holder ends the session (State end or SessionData status 20), got status ${result.status}")
-        holder.exitCode()
+        assertEquals(20L, result.status, "the holder terminates the session (status 20)")
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        assertTrue(holder.stderr().contains("ReaderRefused($why)"), holder.stderr())
     }
 
     @Test
