@@ -61,6 +61,7 @@ class MultipazReader(private val readerKey: EcPrivateKey?, private val readerCha
             link.send(session.encryptMessage(deviceRequest, null))
             when (val got = link.receive()) {
                 is TcpGattLink.Received.Ended -> Result(null, null, holderEnded = true)
+                is TcpGattLink.Received.Started -> error("the holder wrote State start")
                 is TcpGattLink.Received.Message -> {
                     val (plaintext, status) = session.decryptMessage(got.bytes)
                     val parsed = plaintext?.let {
