@@ -63,7 +63,14 @@ class MultipazHolder private constructor(
     private val dsCert: X509Cert,
 ) {
     /** What the holder saw of the session: Multipaz's reading of the reader's request. */
-    class Seen(val docType: String, val elements: List<String>, val readerAuthenticated: Boolean, val readerChain: X509CertChain?)
+    class Seen(
+        val docType: String,
+        val elements: List<String>,
+        val readerAuthenticated: Boolean,
+        val readerChain: X509CertChain?,
+        /** The `alg` of the protected header of the deviceSignature Multipaz sent. */
+        val deviceSignatureAlg: Long,
+    )
 
     /** A waiting holder: the engagement URI, the address, and (once served) what it saw. */
     inner class Session(private val server: ServerSocket, val uri: String, private val serve: () -> Seen) {
@@ -150,7 +157,8 @@ class MultipazHolder private constructor(
                     link.send(session.encryptMessage(response, null))
                     // The reader ends: SessionData status 20 and/or State end, or it closes.
                     runCatching { link.receive() }
-                    Seen(docRequest.docType, asked, docRequest.readerAuthenticated, docRequest.readerCertificateChain)
+                    Seen(docRequest.docType, asked, docRequest.readerAuthenticated, docRequest.readerCertificateChain,
+                        deviceSignatureAlg(document))
                 }
             }
         }
@@ -185,6 +193,11 @@ class MultipazHolder private constructor(
         /** IssuerSignedItemBytes = #6.24(bstr .cbor IssuerSignedItem): its elementIdentifier. */
         private fun item(encoded: ByteArray): CborMap =
             Cbor.decode((Cbor.decode(encoded) as Tagged).taggedItem.asBstr) as CborMap
+
+        private fun deviceSignatureAlg(document: ByteArray): Long {
+            val signature = Cbor.decode(document)["deviceSigned"]["deviceAuth"]["deviceSignature"]
+            return Cbor.decode(signature.asArray[0].asBstr)[Cose.COSE_LABEL_ALG].asNumber
+        }
 
         private fun elementId(encoded: ByteArray): String = item(encoded)["elementIdentifier"].asTstr
 

@@ -81,6 +81,8 @@ class MultipazHolderTest {
         assertEquals(ELEMENTS.sorted(), seen.elements.sorted())
         assertTrue(seen.readerAuthenticated, "Multipaz verifies our reader's readerAuth")
         assertTrue(seen.readerChain!!.certificates.isNotEmpty())
+        // Multipaz signed DeviceAuthentication with ES256 (-7), the one alg our COSE check takes.
+        assertEquals(-7L, seen.deviceSignatureAlg)
     }
 
     @Test

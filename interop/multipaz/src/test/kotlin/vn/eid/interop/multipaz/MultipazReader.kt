@@ -11,7 +11,13 @@ import org.multipaz.crypto.X509CertChain
 import org.multipaz.mdoc.connectionmethod.MdocConnectionMethodBle
 import org.multipaz.mdoc.engagement.EngagementParser
 import org.multipaz.mdoc.request.DeviceRequestGenerator
+import org.multipaz.documenttype.DocumentTypeRepository
+import org.multipaz.documenttype.knowntypes.DrivingLicense
+import org.multipaz.documenttype.knowntypes.PhotoID
+import org.multipaz.mdoc.request.DeviceRequest
+import org.multipaz.mdoc.response.DeviceResponse
 import org.multipaz.mdoc.response.DeviceResponseParser
+import kotlin.time.Clock
 import org.multipaz.mdoc.role.MdocRole
 import org.multipaz.mdoc.sessionencryption.SessionEncryption
 import java.util.Base64
@@ -27,8 +33,44 @@ import java.util.Base64
  */
 class MultipazReader(private val readerKey: EcPrivateKey?, private val readerChain: X509CertChain?) {
 
-    /** What came back: Multipaz's parsed response (null when no data), the SessionData status. */
-    class Result(val response: DeviceResponseParser.DeviceResponse?, val status: Long?, val holderEnded: Boolean)
+    /**
+     * What came back: Multipaz's parsed response (null when no data), the SessionData status,
+     * and what a later check needs (the decrypted DeviceResponse, the session's transcript,
+     * request and EReaderKey).
+     */
+    class Result(
+        val response: DeviceResponseParser.DeviceResponse?,
+        val status: Long?,
+        val holderEnded: Boolean,
+        private val encodedResponse: ByteArray? = null,
+        val encodedSessionTranscript: ByteArray? = null,
+        private val encodedDeviceRequest: ByteArray? = null,
+        private val eReaderKey: EcPrivateKey? = null,
+    ) {
+        /**
+         * Multipaz's current verifier (DeviceResponse.verify): MSO signature, docType, the MSO
+         * signed within its document signer's validity and valid until no later than it, valid
+         * now, digests, device authentication, and the answer matched to the request with
+         * Multipaz's definitions of the mDL and PhotoID. Throws what it rejects.
+         */
+        fun verifyWithCurrentApi(transcript: ByteArray? = encodedSessionTranscript): DeviceResponse = runBlocking {
+            val key = eReaderKey ?: error("no response")
+            val repository = DocumentTypeRepository().apply {
+                addDocumentType(DrivingLicense.getDocumentType())
+                addDocumentType(PhotoID.getDocumentType())
+            }
+            DeviceResponse.fromDataItem(Cbor.decode(encodedResponse!!)).also {
+                it.verify(
+                    Cbor.decode(transcript!!),
+                    AsymmetricKey.anonymous(key, key.curve.defaultKeyAgreementAlgorithm),
+                    DeviceRequest.fromDataItem(Cbor.decode(encodedDeviceRequest!!)),
+                    repository,
+                    Clock.System.now(),
+                    true,
+                )
+            }
+        }
+    }
 
     fun read(holder: EidFixture.Holder, docType: String, items: Map<String, List<String>>): Result = runBlocking {
         require(holder.uri.startsWith("mdoc:"))
@@ -72,7 +114,7 @@ class MultipazReader(private val readerKey: EcPrivateKey?, private val readerCha
                     // ISO/IEC 18013-5 §9.1.1.4: the reader ends with status 20, then State end.
                     runCatching { link.send(SessionEncryption.encodeStatus(20)) }
                     link.end()
-                    Result(parsed, status, holderEnded = false)
+                    Result(parsed, status, false, plaintext, encodedSessionTranscript, deviceRequest, eReaderKey)
                 }
             }
         }

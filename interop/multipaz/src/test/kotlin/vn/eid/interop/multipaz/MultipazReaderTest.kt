@@ -9,6 +9,7 @@ import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
@@ -78,6 +79,9 @@ class MultipazReaderTest {
         val verdict = runBlocking { trust.verify(doc.issuerCertificateChain.certificates, now) }
         assertTrue(verdict.isTrusted, "the document signer chains to the trust list's IACA: ${verdict.error}")
         assertEquals(eid.iaca, verdict.trustChain!!.certificates.last())
+        // And Multipaz's current verifier, which also matches the answer to the request.
+        val current = result.verifyWithCurrentApi()
+        assertEquals(listOf(docType), current.documents.map { it.docType })
         return doc
     }
 
@@ -109,6 +113,10 @@ class MultipazReaderTest {
         assertEquals(0, holder.exitCode(), holder.stderr())
         val doc = assertVerified(result, PHOTO_ID)
         assertFalse(doc.deviceSignedAuthenticatedViaSignature, "authenticated by the device MAC")
+        // Under another session's transcript the MAC does not verify: the check is real.
+        val other = signedReader().read(eid.present("--device-mac"), PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        val e = assertThrows(IllegalStateException::class.java) { result.verifyWithCurrentApi(other.encodedSessionTranscript) }
+        assertTrue(e.message!!.contains("MAC"), e.message)
     }
 
     @Test
