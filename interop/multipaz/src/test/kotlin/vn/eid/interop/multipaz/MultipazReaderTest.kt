@@ -17,7 +17,15 @@ import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.Timeout
 import org.multipaz.cbor.CborArray
 import org.multipaz.cbor.CborMap
+import org.multipaz.cbor.Bstr
 import org.multipaz.cbor.Cbor
+import org.multipaz.cbor.CborInt
+import org.multipaz.cbor.Simple
+import org.multipaz.cbor.Tstr
+import org.multipaz.documenttype.DocumentAttribute
+import org.multipaz.documenttype.DocumentAttributeType
+import org.multipaz.documenttype.knowntypes.DrivingLicense
+import org.multipaz.documenttype.knowntypes.PhotoID
 import org.multipaz.cbor.DataItem
 import org.multipaz.cbor.Tagged
 import org.multipaz.asn1.ASN1Integer
@@ -184,6 +192,65 @@ class MultipazReaderTest {
         val ourCodes = ours["driving_privileges"]!!.jsonArray.map { it.jsonObject.string("vehicle_category_code") }
         assertEquals(ourCodes, codes)
     }
+
+    @Test
+    fun `every element the wallet holds has the CBOR type of Multipaz's mDL and PhotoID definitions`() {
+        val checked = mutableListOf<String>()
+        val mismatches = mutableListOf<String>()
+        for (type in listOf(PhotoID.getDocumentType(), DrivingLicense.getDocumentType())) {
+            val mdoc = type.mdocDocumentType!!
+            // Everything Multipaz knows of the docType is asked for; the wallet answers what it holds.
+            val asked = mdoc.namespaces.mapValues { (_, ns) -> ns.dataElements.keys.toList() }
+            val holder = eid.present()
+            val doc = assertVerified(signedReader().read(holder, mdoc.docType, asked), mdoc.docType)
+            assertEquals(0, holder.exitCode(), holder.stderr())
+            for (ns in doc.issuerNamespaces) {
+                for (name in doc.getIssuerEntryNames(ns)) {
+                    val attribute = mdoc.namespaces[ns]?.dataElements?.get(name)?.attribute ?: continue
+                    val value = Cbor.decode(doc.getIssuerEntryData(ns, name))
+                    checked += "${mdoc.docType} $ns/$name"
+                    if (!hasType(value, attribute)) {
+                        mismatches += "${mdoc.docType} $ns/$name: ${attribute.type} expected " +
+                            "(sample ${Cbor.toDiagnostics(attribute.sampleValueMdoc ?: Simple.NULL)}), got ${kind(value)}"
+                    }
+                }
+            }
+        }
+        assertTrue(checked.size >= 20, "the wallet disclosed enough elements to compare: $checked")
+        assertEquals(emptyList<String>(), mismatches)
+        println("compared with Multipaz's definitions: ${checked.size} elements\n  " + checked.joinToString("\n  "))
+    }
+
+    /** Whether [value] has the CBOR form Multipaz's [attribute] type gives (ISO 18013-5 §7.2.1, TS 23220-2). */
+    private fun hasType(value: DataItem, attribute: DocumentAttribute): Boolean = when {
+        // A structured sample decides: Multipaz types TS 23220-2's birth_date as Date, but its
+        // sample (like the standard) is the map {birth_date: full-date, ? approximate_mask}.
+        attribute.sampleValueMdoc is CborMap -> sameShape(value, attribute.sampleValueMdoc)
+        else -> hasPlainType(value, attribute)
+    }
+
+    private fun hasPlainType(value: DataItem, attribute: DocumentAttribute): Boolean = when (attribute.type) {
+        is DocumentAttributeType.String, is DocumentAttributeType.StringOptions -> value is Tstr
+        is DocumentAttributeType.Number, is DocumentAttributeType.IntegerOptions -> value is CborInt
+        is DocumentAttributeType.Boolean -> value == Simple.TRUE || value == Simple.FALSE
+        // full-date = #6.1004(tstr) (RFC 8943); ISO 18013-5 also allows tdate for some dates.
+        is DocumentAttributeType.Date -> value is Tagged && (value.tagNumber == 1004L || value.tagNumber == 0L)
+        is DocumentAttributeType.DateTime -> value is Tagged && value.tagNumber == 0L
+        is DocumentAttributeType.Picture, is DocumentAttributeType.Blob -> value is Bstr
+        // A structure: the sample's shape (map or array), and a map's keys among the sample's.
+        is DocumentAttributeType.ComplexType -> sameShape(value, attribute.sampleValueMdoc)
+    }
+
+    private fun sameShape(value: DataItem, sample: DataItem?): Boolean = when {
+        sample == null -> true
+        value is CborArray && sample is CborArray ->
+            sample.items.isEmpty() || value.items.all { sameShape(it, sample.items[0]) }
+        value is CborMap && sample is CborMap -> value.items.keys.all { it in sample.items.keys }
+        else -> kind(value) == kind(sample)
+    }
+
+    private fun kind(value: DataItem): String =
+        if (value is Tagged) "tag ${value.tagNumber}(${kind(value.taggedItem)})" else value::class.simpleName ?: "?"
 
     private fun JsonObject.string(key: String): String =
         (this[key] ?: throw AssertionError("our reader shows no $key: $this")).jsonPrimitive.content
