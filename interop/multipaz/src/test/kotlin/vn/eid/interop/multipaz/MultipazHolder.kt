@@ -68,8 +68,8 @@ class MultipazHolder private constructor(
         val elements: List<String>,
         val readerAuthenticated: Boolean,
         val readerChain: X509CertChain?,
-        /** The `alg` of the protected header of the deviceSignature Multipaz sent. */
-        val deviceSignatureAlg: Long,
+        /** The `alg` of the protected header of the deviceSignature Multipaz sent (null: a MAC). */
+        val deviceSignatureAlg: Long?,
     )
 
     /** A waiting holder: the engagement URI, the address, and (once served) what it saw. */
@@ -95,10 +95,15 @@ class MultipazHolder private constructor(
         namespace: String,
         values: Map<String, DataItem>,
         tamper: Pair<String, DataItem>? = null,
+        deviceMac: Boolean = false,
     ): Session = runBlocking {
         val storage = EphemeralStorage()
         val secureArea = SoftwareSecureArea.create(storage)
-        val deviceKey = secureArea.createKey(null, SoftwareCreateKeySettings.Builder().setAlgorithm(Algorithm.ESP256).build())
+        // A signing key, or a key-agreement key for the device MAC (§9.1.3.5).
+        val deviceKey = secureArea.createKey(
+            null,
+            SoftwareCreateKeySettings.Builder().setAlgorithm(if (deviceMac) Algorithm.ECDH_P256 else Algorithm.ESP256).build(),
+        )
         val data = NameSpacedData.Builder().apply {
             values.forEach { (name, value) -> putEntry(namespace, name, Cbor.encode(value)) }
         }.build()
@@ -149,10 +154,15 @@ class MultipazHolder private constructor(
                     // The asked elements' IssuerSignedItemBytes, one changed after signing if so told.
                     val disclosed = issuerNameSpaces.getValue(namespace).filter { elementId(it) in asked }
                         .map { item -> if (tamper != null && elementId(item) == tamper.first) withValue(item, tamper.second) else item }
-                    val document = DocumentGenerator(docType, issuerAuth, encodedSessionTranscript)
+                    val generator = DocumentGenerator(docType, issuerAuth, encodedSessionTranscript)
                         .setIssuerNamespaces(mapOf(namespace to disclosed))
-                        .setDeviceNamespacesSignature(NameSpacedData.Builder().build(), secureArea, deviceKey.alias, Reason.Unspecified)
-                        .generate()
+                    val noDeviceData = NameSpacedData.Builder().build()
+                    if (deviceMac) {
+                        generator.setDeviceNamespacesMac(noDeviceData, secureArea, deviceKey.alias, eReaderKey.publicKey, Reason.Unspecified)
+                    } else {
+                        generator.setDeviceNamespacesSignature(noDeviceData, secureArea, deviceKey.alias, Reason.Unspecified)
+                    }
+                    val document = generator.generate()
                     val response = DeviceResponseGenerator(0).addDocument(document).generate()
                     link.send(session.encryptMessage(response, null))
                     // The reader ends: SessionData status 20 and/or State end, or it closes.
@@ -194,8 +204,9 @@ class MultipazHolder private constructor(
         private fun item(encoded: ByteArray): CborMap =
             Cbor.decode((Cbor.decode(encoded) as Tagged).taggedItem.asBstr) as CborMap
 
-        private fun deviceSignatureAlg(document: ByteArray): Long {
-            val signature = Cbor.decode(document)["deviceSigned"]["deviceAuth"]["deviceSignature"]
+        private fun deviceSignatureAlg(document: ByteArray): Long? {
+            val auth = Cbor.decode(document)["deviceSigned"]["deviceAuth"]
+            val signature = auth.getOrNull("deviceSignature") ?: return null
             return Cbor.decode(signature.asArray[0].asBstr)[Cose.COSE_LABEL_ALG].asNumber
         }
 

@@ -86,6 +86,18 @@ class MultipazHolderTest {
     }
 
     @Test
+    fun `our reader verifies a Multipaz device MAC`() {
+        val session = holder.present(PHOTO_ID, PHOTO_ID_NS, VALUES, deviceMac = true)
+        val (code, verdict) = ourRead(session, "--trust", iacaPem.path)
+        val seen = session.seen()
+        assertEquals(0, code, verdict.toString())
+        assertTrue(verdict["valid"]!!.jsonPrimitive.boolean, verdict.toString())
+        assertTrue(verdict["device_mac"]!!.jsonPrimitive.boolean, "our reader says the device authenticated by MAC")
+        assertEquals(null, seen.deviceSignatureAlg, "Multipaz sent a deviceMac, no signature")
+        assertEquals("Multipaz", verdict["elements"]!!.jsonObject["family_name"]!!.jsonPrimitive.content)
+    }
+
+    @Test
     fun `a Multipaz response with an element changed after signing fails in our reader`() {
         val session = holder.present(PHOTO_ID, PHOTO_ID_NS, VALUES, tamper = "family_name" to Tstr("Mallory"))
         val (code, verdict) = ourRead(session, "--trust", iacaPem.path)
