@@ -31,7 +31,12 @@ import java.util.Base64
  * DeviceResponse ([DeviceResponseParser]: issuer signature, digests, validity, device
  * signature or MAC with the EReaderKey).
  */
-class MultipazReader(private val readerKey: EcPrivateKey?, private val readerChain: X509CertChain?) {
+class MultipazReader(
+    private val readerKey: EcPrivateKey?,
+    private val readerChain: X509CertChain?,
+    /** The request from Multipaz's current DeviceRequest.Builder instead of its DeviceRequestGenerator. */
+    private val currentRequestApi: Boolean = false,
+) {
 
     /**
      * What came back: Multipaz's parsed response (null when no data), the SessionData status,
@@ -86,16 +91,29 @@ class MultipazReader(private val readerKey: EcPrivateKey?, private val readerCha
             addTaggedEncodedCbor(Cbor.encode(eReaderKey.publicKey.toCoseKey().toDataItem()))
             add(Simple.NULL)
         })
-        val generator = DeviceRequestGenerator(encodedSessionTranscript)
-        generator.addDocumentRequest(
-            docType,
-            items.mapValues { (_, names) -> names.associateWith { false } },
-            null,
-            readerKey,
-            readerKey?.curve?.defaultSigningAlgorithm ?: org.multipaz.crypto.Algorithm.UNSET,
-            readerChain,
-        )
-        val deviceRequest = generator.generate()
+        val itemsToRequest = items.mapValues { (_, names) -> names.associateWith { false } }
+        val deviceRequest = if (currentRequestApi) {
+            val signer = readerKey?.let {
+                // A fully specified algorithm (ESP256): the Builder takes the curve from it and
+                // puts ES256 (-7) in readerAuth's header.
+                AsymmetricKey.X509CertifiedExplicit(readerChain!!, it, it.curve.defaultSigningAlgorithmFullySpecified)
+            }
+            DeviceRequest.Builder(Cbor.decode(encodedSessionTranscript))
+                .addDocRequest(docType, itemsToRequest, null, signer)
+                .build()
+                .let { Cbor.encode(it.toDataItem()) }
+        } else {
+            DeviceRequestGenerator(encodedSessionTranscript).apply {
+                addDocumentRequest(
+                    docType,
+                    itemsToRequest,
+                    null,
+                    readerKey,
+                    readerKey?.curve?.defaultSigningAlgorithm ?: org.multipaz.crypto.Algorithm.UNSET,
+                    readerChain,
+                )
+            }.generate()
+        }
         val session = SessionEncryption(MdocRole.MDOC_READER, eReaderKey, eDeviceKey, encodedSessionTranscript)
 
         TcpGattLink.connect(holder.address).use { link ->

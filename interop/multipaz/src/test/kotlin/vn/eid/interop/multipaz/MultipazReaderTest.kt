@@ -174,10 +174,11 @@ class MultipazReaderTest {
     }
 
     @Test
-    fun `the mDL with its driving privileges passes Multipaz's checks`() {
+    fun `the mDL with its driving privileges passes Multipaz's checks (request from its current DeviceRequest API)`() {
         val ours = eid.ourReading(MDL, MDL_ELEMENTS)
-        val holder = eid.present()
-        val result = signedReader().read(holder, MDL, mapOf(MDL_NS to MDL_ELEMENTS))
+        val holder = eid.present("--require-reader-auth")
+        val reader = MultipazReader(eid.readerKey, X509CertChain(listOf(eid.readerCert)), currentRequestApi = true)
+        val result = reader.read(holder, MDL, mapOf(MDL_NS to MDL_ELEMENTS))
         assertEquals(0, holder.exitCode(), holder.stderr())
         val doc = assertVerified(result, MDL)
         assertEquals(ours.string("document_number"), doc.getIssuerEntryString(MDL_NS, "document_number"))
