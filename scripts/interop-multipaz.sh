@@ -45,10 +45,12 @@ rm -rf interop/multipaz/target/surefire-reports
 # -q hides Surefire's summary: say what ran.
 python3 - interop/multipaz/target/surefire-reports <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
-t = f = 0
+t = f = k = 0
 for p in glob.glob(sys.argv[1] + "/TEST-*.xml"):
     s = ET.parse(p).getroot()
     t += int(s.get("tests")); f += int(s.get("failures")) + int(s.get("errors"))
-print(f"Multipaz: {t - f} passed, {f} failed")
+    k += int(s.get("skipped") or 0)
+# Skipped: the known gaps of docs/adr/0065, each a @Disabled test that passes once closed.
+print(f"Multipaz: {t - f - k} passed, {f} failed, {k} skipped (known gaps, ADR 0065)")
 PY
 exit "$status"

@@ -80,22 +80,16 @@ class EidFixture : AutoCloseable {
         out
     }
 
-    fun runAllowingFailure(vararg args: String): Triple<Int, String, String> {
-        val p = process(args.toList()).start()
-        p.outputStream.close()
-        val err = CompletableFuture.supplyAsync { p.errorStream.bufferedReader().readText() }
-        val out = p.inputStream.bufferedReader().readText()
-        check(p.waitFor(TIMEOUT_S, TimeUnit.SECONDS)) { "eid ${args.take(3).joinToString(" ")} did not end" }
-        return Triple(p.exitValue(), out, err.get())
-    }
+    fun runAllowingFailure(vararg args: String): Triple<Int, String, String> =
+        finish(Children.add(process(args.toList()).start()), "eid ${args.take(3).joinToString(" ")}", TIMEOUT_S)
 
     private fun serve(): String {
         val p = process(listOf("serve", "--dev", "--addr", "127.0.0.1:0", "--admin-token", ADMIN_TOKEN,
             "--db", "sqlite://${File(dir, "backend.db").path}"))
             .redirectError(File(dir, "serve.err"))
             .start()
-        children += p
-        val url = CompletableFuture.supplyAsync {
+        children += Children.add(p)
+        val url = background("eid serve stdout") {
             p.inputStream.bufferedReader().lineSequence()
                 .firstNotNullOfOrNull { Regex("^listening on (\\S+)$").find(it)?.groupValues?.get(1) }
         }.get(TIMEOUT_S, TimeUnit.SECONDS)
@@ -106,7 +100,10 @@ class EidFixture : AutoCloseable {
     class Holder(val process: Process, val uri: String, val address: String, private val stderr: StringBuffer) {
         /** The holder's exit code once it ended by itself. */
         fun exitCode(): Int {
-            check(process.waitFor(TIMEOUT_S, TimeUnit.SECONDS)) { "the holder did not end" }
+            if (!process.waitFor(TIMEOUT_S, TimeUnit.SECONDS)) {
+                process.destroyForcibly()
+                throw AssertionError("the holder did not end: $stderr")
+            }
             return process.exitValue()
         }
 
@@ -115,7 +112,7 @@ class EidFixture : AutoCloseable {
 
     fun present(vararg extra: String): Holder {
         val p = process(listOf(*wallet(), "mdoc", "present", "--tcp", "127.0.0.1:0") + extra).start()
-        children += p
+        children += Children.add(p)
         p.outputStream.close()
         val err = StringBuffer()
         val address = CompletableFuture<String>()

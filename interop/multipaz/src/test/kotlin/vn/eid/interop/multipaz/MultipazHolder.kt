@@ -75,7 +75,7 @@ class MultipazHolder private constructor(
     /** A waiting holder: the engagement URI, the address, and (once served) what it saw. */
     inner class Session(private val server: ServerSocket, val uri: String, private val serve: () -> Seen) {
         val address: String = "127.0.0.1:${server.localPort}"
-        private val result = java.util.concurrent.CompletableFuture.supplyAsync { server.use { serve() } }
+        private val result = background("Multipaz holder") { server.use { serve() } }
 
         fun seen(): Seen = result.get(60, java.util.concurrent.TimeUnit.SECONDS)
     }
@@ -96,6 +96,7 @@ class MultipazHolder private constructor(
         values: Map<String, DataItem>,
         tamper: Pair<String, DataItem>? = null,
         deviceMac: Boolean = false,
+        eDeviceCurve: EcCurve = EcCurve.P256,
     ): Session = runBlocking {
         val storage = EphemeralStorage()
         val secureArea = SoftwareSecureArea.create(storage)
@@ -128,12 +129,12 @@ class MultipazHolder private constructor(
             ).toDataItem(),
         )
 
-        val eDeviceKey = Crypto.createEcPrivateKey(EcCurve.P256)
+        val eDeviceKey = Crypto.createEcPrivateKey(eDeviceCurve)
         val encodedDeviceEngagement = EngagementGenerator(eDeviceKey.publicKey, EngagementGenerator.ENGAGEMENT_VERSION_1_0)
             .addConnectionMethods(listOf(MdocConnectionMethodBle(true, false, UUID.randomUUID(Random.Default), null, null, null)))
             .generate()
         val uri = "mdoc:" + Base64.getUrlEncoder().withoutPadding().encodeToString(encodedDeviceEngagement)
-        val server = ServerSocket(0, 1, InetAddress.getLoopbackAddress())
+        val server = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).apply { soTimeout = 60_000 }
 
         Session(server, uri) {
             runBlocking {
