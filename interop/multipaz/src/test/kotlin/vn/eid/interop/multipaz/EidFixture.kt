@@ -2,8 +2,6 @@ package vn.eid.interop.multipaz
 
 import kotlinx.io.bytestring.ByteString
 import kotlinx.serialization.json.Json
-import kotlinx.serialization.json.JsonArray
-import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
@@ -89,11 +87,19 @@ class EidFixture : AutoCloseable {
             .redirectError(File(dir, "serve.err"))
             .start()
         children += Children.add(p)
-        val url = background("eid serve stdout") {
-            p.inputStream.bufferedReader().lineSequence()
-                .firstNotNullOfOrNull { Regex("^listening on (\\S+)$").find(it)?.groupValues?.get(1) }
-        }.get(TIMEOUT_S, TimeUnit.SECONDS)
-        return url ?: error("eid serve did not start: ${File(dir, "serve.err").readText()}")
+        val url = CompletableFuture<String>()
+        // Read to the end (a full pipe would block the server), the URL taken on the way.
+        background("eid serve stdout") {
+            p.inputStream.bufferedReader().lineSequence().forEach { line ->
+                Regex("^listening on (\\S+)$").find(line)?.let { url.complete(it.groupValues[1]) }
+            }
+            url.completeExceptionally(IllegalStateException("eid serve ended"))
+        }
+        return try {
+            url.get(TIMEOUT_S, TimeUnit.SECONDS)
+        } catch (e: Exception) {
+            throw IllegalStateException("eid serve did not start: ${File(dir, "serve.err").readText()}", e)
+        }
     }
 
     /** A waiting `eid wallet mdoc present --tcp`: its engagement URI and address. */
@@ -160,7 +166,5 @@ class EidFixture : AutoCloseable {
         const val TIMEOUT_S = 60L
 
         fun str(o: JsonObject, key: String): String = o[key]!!.jsonPrimitive.content
-
-
     }
 }
