@@ -98,6 +98,13 @@ scripts/browser-test.sh
 step "independent mdoc verifier: @auth0/mdl checks our DeviceResponses"
 scripts/interop-mdoc.sh
 
+# Multipaz (Maven Central org.multipaz:multipaz-jvm, Google's 18013-5 implementation; a JDK 21+)
+# is the reader against `eid wallet mdoc present` (engagement, session encryption, reader
+# authentication, DeviceResponse checks to the IACA) and the holder against `eid mdoc read`
+# (interop/multipaz, docs/adr/0065).
+step "independent mdoc implementation: Multipaz reads our holder and answers our reader"
+scripts/interop-multipaz.sh
+
 # --- Independent reader ---------------------------------------------------------------------
 # JMRTD (Maven Central) reads the simulated CCCD through javax.smartcardio + pcscd + vpcd: the
 # simulator behaves like a chip to a reader we did not write (interop/jmrtd, README).
