@@ -15,6 +15,7 @@ pub mod signature;
 pub mod tlv;
 pub mod trust;
 pub mod x509;
+pub mod x509_build;
 
 pub use random::{OsRng, Rng};
 pub use secret::{SecretKey, ct_eq};
