@@ -286,7 +286,7 @@ async fn seed_dependants(
     let guardian = dependants::guardian();
     let holder = registry_holder();
     let mut children = Vec::new();
-    for c in dependants::children(now).into_iter().map(nfc_citizen) {
+    for c in dependants::children(now).into_iter().map(Citizen::in_nfc) {
         let mut records = Vec::new();
         for doc in dependants::documents_for(&c, now).map_err(reg)? {
             let issuer = keys.issuer_arc(doc.kind(), now)?;
