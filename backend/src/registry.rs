@@ -336,7 +336,7 @@ mod tests {
         c.full_name = "Nguye\u{302}\u{303}n Va\u{306}n An".into();
         c.place_of_residence = "Ha\u{300} No\u{302}\u{323}i".into();
         c.spouse_name = Some("Tra\u{302}\u{300}n Thi\u{323} Lan".into());
-        let n = nfc_citizen(c);
+        let n = c.in_nfc();
         assert_eq!(n.full_name, "Nguyễn Văn An");
         assert_eq!(n.place_of_residence, "Hà Nội");
         assert_eq!(n.spouse_name.as_deref(), Some("Trần Thị Lan"));

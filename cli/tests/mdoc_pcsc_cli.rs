@@ -83,7 +83,10 @@ fn a_desk_reads_the_holder_over_pcsc() {
     assert_eq!(v["reader_authenticated"], true);
     // The classes of the citizen's licence as the backend issues them (`mdl_elements`), each
     // with its printed code and issue date.
-    let citizen = eid_fixtures::citizens::citizens().into_iter().next().unwrap();
+    let citizen = eid_fixtures::citizens::citizens()
+        .into_iter()
+        .next()
+        .unwrap();
     let licence = eid_fixtures::issuers::driving_licence(&citizen).unwrap();
     let codes: Vec<&str> = licence.classes.iter().map(|c| c.class.code()).collect();
     let privileges = v["elements"]["driving_privileges"].as_array().unwrap();

@@ -236,3 +236,87 @@ fn annex_b_end_entity(
         && max_lifetime.is_none_or(|max| days <= max)
         && ds.tbs_certificate().issuer() == iaca.tbs_certificate().subject()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eid_crypto::x509_build::{self, C, CN, O};
+    use p256::ecdsa::SigningKey;
+    use x509_cert::spki::SubjectPublicKeyInfoOwned;
+
+    const FROM: u64 = 1_767_225_600;
+
+    fn key(b: u8) -> SigningKey {
+        SigningKey::from_slice(&[b; 32]).unwrap()
+    }
+
+    fn spki(k: &SigningKey) -> SubjectPublicKeyInfoOwned {
+        SubjectPublicKeyInfoOwned::from_key(k.verifying_key()).unwrap()
+    }
+
+    fn name(cn: &str) -> Name {
+        x509_build::name(&[(C, "VN"), (O, "Test"), (CN, cn)]).unwrap()
+    }
+
+    fn iaca(k: &SigningKey) -> Vec<u8> {
+        x509_build::build(
+            MdocProfile::Iaca {
+                subject: name("IACA"),
+                issuer_uri: "https://iaca.example".into(),
+            },
+            &[1],
+            x509_build::validity_between(FROM, FROM + IACA_LIFETIME).unwrap(),
+            spki(k),
+            k,
+        )
+        .unwrap()
+    }
+
+    fn end_entity(reader: bool, issuer: &str, lifetime: u64, ca: &SigningKey) -> Vec<u8> {
+        let (subject, issuer, issuer_uri) = (name("EE"), name(issuer), "https://iaca.example");
+        let profile = if reader {
+            MdocProfile::ReaderAuth {
+                subject,
+                issuer,
+                issuer_uri: issuer_uri.into(),
+            }
+        } else {
+            MdocProfile::DocumentSigner {
+                subject,
+                issuer,
+                issuer_uri: issuer_uri.into(),
+            }
+        };
+        x509_build::build(
+            profile,
+            &[2],
+            x509_build::validity_between(FROM, FROM + lifetime).unwrap(),
+            spki(&key(9)),
+            ca,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn document_signer_and_reader_profiles_are_told_apart_and_their_lifetimes_capped() {
+        let ca = key(1);
+        let root = iaca(&ca);
+        let ds = end_entity(false, "IACA", DOCUMENT_SIGNER_LIFETIME, &ca);
+        assert!(is_annex_b_document_signer(&ds, &root));
+        assert!(has_document_signer_profile(&ds, &root));
+        assert!(!is_annex_b_reader_certificate(&ds, &root));
+        // A day longer: the profile is there, Annex B's lifetime is not.
+        let long = end_entity(false, "IACA", DOCUMENT_SIGNER_LIFETIME + 86_400, &ca);
+        assert!(has_document_signer_profile(&long, &root));
+        assert!(!is_annex_b_document_signer(&long, &root));
+        // Another issuer name; a reader certificate; an IACA; garbage: none is a document signer.
+        let other = end_entity(false, "Other", DOCUMENT_SIGNER_LIFETIME, &ca);
+        assert!(!has_document_signer_profile(&other, &root));
+        let reader = end_entity(true, "IACA", READER_CERT_MAX_LIFETIME, &ca);
+        assert!(is_annex_b_reader_certificate(&reader, &root));
+        assert!(!has_document_signer_profile(&reader, &root));
+        assert!(!has_document_signer_profile(&root, &root));
+        assert!(!is_annex_b_document_signer(&[0x30, 0x03, 0x02], &root));
+        assert!(!is_annex_b_document_signer(&ds, &[]));
+    }
+}
