@@ -12,7 +12,6 @@
 //! - Reader CA: the IACA's shape (a root of its own, never an issuer anchor).
 //! - Reader authentication certificate: at most 1187 days (Annex B), the document signer's
 //!   extensions with extendedKeyUsage `1.0.18013.5.1.6` (mdlReaderAuth, critical).
-
 //!
 //! Built with `eid_crypto::x509_build::build`, by the backend (its IACA, document signers,
 //! reader CA and reader certificates) and by the fixtures (the fixture IACA and document signer
