@@ -12,7 +12,7 @@ use eid_core::mdoc::{
 use sqlx::Row;
 
 /// The issuing authority named in the PhotoID (the card's issuer).
-pub(crate) const IDENTITY_AUTHORITY: &str = "Bộ Công an";
+pub(crate) const IDENTITY_AUTHORITY: &str = mdoc::IDENTITY_CARD_AUTHORITY;
 
 /// The docType of `credential_type`, if this backend issues it.
 pub fn doc_type(credential_type: &str) -> Option<&'static str> {

@@ -11,7 +11,6 @@
 use crate::error::{ApiFailure, Error};
 use crate::http::{Answer, parse};
 use crate::presentation::require_admin;
-use crate::signing::cert_ext::ext;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -21,6 +20,7 @@ use der::Encode;
 use der::asn1::BitString;
 use der::oid::AssociatedOid;
 use eid_core::api::{ErrorCode, ReaderCertificateRevoke, ReaderCertificateRevoked};
+use eid_crypto::x509_build::ext;
 use p256::ecdsa::DerSignature;
 use p256::ecdsa::signature::Signer;
 use sqlx::Row;

@@ -48,26 +48,6 @@ struct SeedCitizen {
     records: Vec<(DocumentKind, Vec<u8>)>,
 }
 
-/// The citizen with every name and address in Unicode NFC, as the registry keeps text (one
-/// encoding per name, so equal names are equal bytes; issue 12).
-fn nfc_citizen(mut c: Citizen) -> Citizen {
-    use eid_icao::text::nfc;
-    for s in [
-        &mut c.full_name,
-        &mut c.ethnicity,
-        &mut c.religion,
-        &mut c.place_of_origin,
-        &mut c.place_of_residence,
-        &mut c.identifying_marks,
-        &mut c.father_name,
-        &mut c.mother_name,
-    ] {
-        *s = nfc(s);
-    }
-    c.spouse_name = c.spouse_name.as_deref().map(nfc);
-    c
-}
-
 struct Seed {
     anchors: Vec<(&'static str, Vec<u8>)>,
     citizens: Vec<SeedCitizen>,
@@ -87,7 +67,7 @@ fn build_seed(
     let mut out = Vec::new();
     for c in citizens::population(population)
         .into_iter()
-        .map(nfc_citizen)
+        .map(Citizen::in_nfc)
     {
         let files = cccd::personalise(&c, &cccd::CardOptions::default()).map_err(reg)?;
         let file = |f: LdsFile| files.get(&f).cloned().ok_or_else(|| reg("chip file"));
@@ -177,7 +157,7 @@ async fn add_missing_kinds(
         let mut out = Vec::new();
         for c in citizens::population(population)
             .into_iter()
-            .map(nfc_citizen)
+            .map(Citizen::in_nfc)
             .filter(|c| ids.contains(&c.id_number))
         {
             for doc in issuers::models_for(&c, now).map_err(reg)? {
@@ -306,7 +286,7 @@ async fn seed_dependants(
     let guardian = dependants::guardian();
     let holder = registry_holder();
     let mut children = Vec::new();
-    for c in dependants::children(now).into_iter().map(nfc_citizen) {
+    for c in dependants::children(now).into_iter().map(Citizen::in_nfc) {
         let mut records = Vec::new();
         for doc in dependants::documents_for(&c, now).map_err(reg)? {
             let issuer = keys.issuer_arc(doc.kind(), now)?;
@@ -356,7 +336,7 @@ mod tests {
         c.full_name = "Nguye\u{302}\u{303}n Va\u{306}n An".into();
         c.place_of_residence = "Ha\u{300} No\u{302}\u{323}i".into();
         c.spouse_name = Some("Tra\u{302}\u{300}n Thi\u{323} Lan".into());
-        let n = nfc_citizen(c);
+        let n = c.in_nfc();
         assert_eq!(n.full_name, "Nguyễn Văn An");
         assert_eq!(n.place_of_residence, "Hà Nội");
         assert_eq!(n.spouse_name.as_deref(), Some("Trần Thị Lan"));

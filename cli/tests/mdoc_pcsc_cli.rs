@@ -81,10 +81,21 @@ fn a_desk_reads_the_holder_over_pcsc() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["doctype"], "org.iso.18013.5.1.mDL");
     assert_eq!(v["reader_authenticated"], true);
-    assert_eq!(
-        v["elements"]["driving_privileges"][0]["vehicle_category_code"],
-        "B"
-    );
+    // The classes of the citizen's licence as the backend issues them (`mdl_elements`), each
+    // with its printed code and issue date.
+    let citizen = eid_fixtures::citizens::citizens()
+        .into_iter()
+        .next()
+        .unwrap();
+    let licence = eid_fixtures::issuers::driving_licence(&citizen).unwrap();
+    let codes: Vec<&str> = licence.classes.iter().map(|c| c.class.code()).collect();
+    let privileges = v["elements"]["driving_privileges"].as_array().unwrap();
+    let got: Vec<&str> = privileges
+        .iter()
+        .map(|p| p["vehicle_category_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, codes);
+    assert!(privileges.iter().all(|p| p["issue_date"].is_string()));
     // The portrait (a JPEG, several KB) arrives whole: base64 of FF D8 ...
     assert!(
         v["elements"]["portrait"]

@@ -3,8 +3,8 @@
 //! evaluated by the wallet (credential sets, optional set skipped), `intent_to_retain` read and
 //! written back, and the relying party's check of a DeviceResponse made for its request:
 //! accepted with exactly the asked elements; refused with an extra element, for a query of
-//! another docType, with an untrusted IACA, outside the MSO's validity, another transcript, or
-//! without an mdoc policy.
+//! another docType, with an untrusted IACA, outside the MSO's validity, another transcript,
+//! without an mdoc policy, without the status list the MSO names, or with the mdoc revoked on it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use eid_core::mdoc::CheckError;
@@ -14,7 +14,9 @@ use eid_core::oid4vp::{
 };
 use eid_core::sdjwt::{ClaimPath, StatusList};
 use eid_crypto::trust::TrustStore;
-use eid_fixtures::mdoc::{MDL, MDL_NS, MdocFixtures, NOW, PHOTOID, PHOTOID_NS};
+use eid_fixtures::mdoc::{
+    MDL, MDL_NS, MdocFixtures, NOW, PHOTOID, PHOTOID_NS, STATUS_INDEXES, STATUS_LIST_URI,
+};
 use serde_json::{Value, json};
 
 const CLIENT_ID: &str = "x509_san_dns:rp.example.vn";
@@ -97,11 +99,33 @@ fn no_list(_: &str) -> Option<StatusList> {
     None
 }
 
+/// The fixture MSOs' status list (the backend's CWT list, verified), every entry valid.
+fn fixture_list(uri: &str) -> Option<StatusList> {
+    (uri == STATUS_LIST_URI).then(|| StatusList::new(1, 131_072).unwrap())
+}
+
+/// The same list with the fixture PhotoID revoked.
+fn photo_id_revoked(uri: &str) -> Option<StatusList> {
+    let mut list = fixture_list(uri)?;
+    assert!(list.set(STATUS_INDEXES[0], 1));
+    Some(list)
+}
+
 fn check(
     pending: &PendingRequest,
     body: &str,
     iacas: &TrustStore,
     now: u64,
+) -> Result<Vec<VerifiedPresentation>, Oid4vpError> {
+    check_with(pending, body, iacas, now, &fixture_list)
+}
+
+fn check_with(
+    pending: &PendingRequest,
+    body: &str,
+    iacas: &TrustStore,
+    now: u64,
+    mdoc_status_list: &dyn Fn(&str) -> Option<StatusList>,
 ) -> Result<Vec<VerifiedPresentation>, Oid4vpError> {
     let issuers = TrustStore::new();
     oid4vp::verify_response_with(
@@ -116,7 +140,7 @@ fn check(
         },
         Some(&MdocPolicy {
             iacas,
-            status_list: &no_list,
+            status_list: mdoc_status_list,
             response_uri: RESPONSE_URI,
         }),
         &mut MemoryNonceLedger::default(),
@@ -213,6 +237,15 @@ fn the_relying_party_accepts_exactly_the_asked_elements_and_refuses_the_rest() {
     assert_eq!(
         check(&p, &other, &iacas, NOW).unwrap_err(),
         Oid4vpError::Mdoc(CheckError::DeviceAuth)
+    );
+    // The MSO names a status list: without it nothing is accepted; revoked on it, refused.
+    assert_eq!(
+        check_with(&p, &ok, &iacas, NOW, &no_list).unwrap_err(),
+        Oid4vpError::Mdoc(CheckError::StatusList)
+    );
+    assert_eq!(
+        check_with(&p, &ok, &iacas, NOW, &photo_id_revoked).unwrap_err(),
+        Oid4vpError::Mdoc(CheckError::Revoked)
     );
     // An IACA the relying party does not trust; after the MSO's validity.
     assert_eq!(
@@ -324,7 +357,7 @@ fn the_wallets_answer_verifies_in_both_modes_and_an_element_outside_the_purpose_
             },
             Some(&MdocPolicy {
                 iacas: &iacas,
-                status_list: &no_list,
+                status_list: &fixture_list,
                 response_uri: RESPONSE_URI,
             }),
             &mut MemoryNonceLedger::default(),
@@ -374,7 +407,7 @@ fn the_wallets_answer_verifies_in_both_modes_and_an_element_outside_the_purpose_
             },
             Some(&MdocPolicy {
                 iacas: &iacas,
-                status_list: &no_list,
+                status_list: &fixture_list,
                 response_uri: RESPONSE_URI,
             }),
             &mut MemoryNonceLedger::default(),

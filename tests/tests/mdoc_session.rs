@@ -537,12 +537,12 @@ fn reader_cas_and_iacas_never_stand_in_for_each_other() {
     use eid_core::mdoc::{IssuerSigned, MsoSpec, NamespaceElements, check_issuer_signed};
     let f = MdocFixtures::new().unwrap();
     let iacas = f.iacas().unwrap();
-    // A request signed by the police document signer, the IACAs as "reader CAs".
+    // A request signed by the fixture document signer, the IACAs as "reader CAs".
     let holder = HolderSession::qr(keys(1), vec![]).unwrap();
     let engagement = DeviceEngagement::from_uri(&holder.qr_uri()).unwrap();
     let mut holder = holder;
     let mut reader = ReaderSession::new(keys(2), engagement, Value::Null).unwrap();
-    let ds = &f.issuers.police;
+    let ds = &f.iaca.document_signer;
     let mut sign = |tbs: &[u8]| ds.sign_raw(tbs).map_err(|_| ReaderError::Signing);
     let establishment = reader
         .establish(

@@ -6,23 +6,20 @@ use super::seal::SealKey;
 use super::signer::{public_of, random_key, signer_error};
 use crate::db::Store;
 use crate::error::Error;
-use der::asn1::{ObjectIdentifier, PrintableStringRef, SetOfVec, Utf8StringRef};
+use der::asn1::ObjectIdentifier;
 use der::pem::LineEnding;
-use der::{Decode, Encode, EncodePem};
+use der::{Decode, EncodePem};
+use eid_crypto::x509_build;
 use p256::ecdsa::{DerSignature, SigningKey};
 use sqlx::Row;
-use std::time::Duration;
 use x509_cert::Certificate;
-use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::profile::BuilderProfile;
-use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
 };
 use x509_cert::ext::{Extension, ToExtension};
-use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::serial_number::SerialNumber;
+use x509_cert::name::Name;
 use x509_cert::spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 use x509_cert::time::Validity;
 use zeroize::Zeroizing;
@@ -32,33 +29,16 @@ const CA_KEY_PURPOSE: &str = "eid remote signing CA key v1";
 pub const USER_CERT_LIFETIME: u64 = 2 * 365 * 86_400;
 const CA_LIFETIME: u64 = 20 * 365 * 86_400;
 
-pub(crate) const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
-pub(crate) const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
-pub(crate) const C: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
+pub(crate) use eid_crypto::x509_build::{C, CN, O, SERIAL_NUMBER};
 
 pub(crate) fn ca_err(_: impl std::fmt::Display) -> Error {
     signer_error("certificate")
 }
 
-/// A name of (type, value) pairs; `CN` and `O` as UTF8String (Vietnamese names), the rest as
-/// PrintableString (RFC 5280 §4.1.2.4, X.520).
+/// A name of (type, value) pairs (`eid_crypto::x509_build::name`: `CN` and `O` as UTF8String,
+/// the rest as PrintableString).
 pub fn name(parts: &[(ObjectIdentifier, &str)]) -> Result<Name, Error> {
-    let mut rdns = Vec::new();
-    for (oid, value) in parts {
-        let value = if *oid == CN || *oid == O {
-            der::Any::encode_from(&Utf8StringRef::new(value).map_err(ca_err)?)
-        } else {
-            der::Any::encode_from(&PrintableStringRef::new(value).map_err(ca_err)?)
-        }
-        .map_err(ca_err)?;
-        let atv = AttributeTypeAndValue { oid: *oid, value };
-        rdns.push(RelativeDistinguishedName::from(
-            SetOfVec::try_from(vec![atv]).map_err(ca_err)?,
-        ));
-    }
-    // `Name` is built from its DER (x509-cert offers no safe constructor from an RdnSequence).
-    Name::from_der(&RdnSequence::from(rdns).to_der().map_err(ca_err)?).map_err(ca_err)
+    x509_build::name(parts).map_err(ca_err)
 }
 
 /// The subject of a citizen's signing certificate.
@@ -131,13 +111,10 @@ pub(crate) fn validity(now: u64, lifetime: u64) -> Result<Validity, Error> {
 
 /// From `not_before` to `not_after` (Unix seconds).
 pub(crate) fn validity_between(not_before: u64, not_after: u64) -> Result<Validity, Error> {
-    let time = |s: u64| {
-        x509_cert::time::Time::try_from(std::time::UNIX_EPOCH + Duration::from_secs(s))
-            .map_err(ca_err)
-    };
-    Ok(Validity::new(time(not_before)?, time(not_after)?))
+    x509_build::validity_between(not_before, not_after).map_err(ca_err)
 }
 
+/// The DER of a certificate of `profile` (`eid_crypto::x509_build::build`).
 pub(crate) fn build<S, P: BuilderProfile>(
     profile: P,
     serial: &[u8],
@@ -151,24 +128,12 @@ where
         + x509_cert::spki::DynSignatureAlgorithmIdentifier,
     S::VerifyingKey: x509_cert::spki::EncodePublicKey,
 {
-    let builder = CertificateBuilder::new(
-        profile,
-        SerialNumber::new(serial).map_err(ca_err)?,
-        validity,
-        spki,
-    )
-    .map_err(ca_err)?;
-    let cert = builder.build::<_, DerSignature>(ca_key).map_err(ca_err)?;
-    cert.to_der().map_err(ca_err)
+    x509_build::build(profile, serial, validity, spki, ca_key).map_err(ca_err)
 }
 
 /// A positive 16-byte serial number (RFC 5280 §4.1.2.2).
 pub(crate) fn serial() -> Result<Vec<u8>, Error> {
-    let mut s = crate::http::random_bytes(16)?;
-    if let Some(b) = s.first_mut() {
-        *b = (*b & 0x7F) | 0x01;
-    }
-    Ok(s)
+    Ok(x509_build::positive_serial(crate::http::random_bytes(16)?))
 }
 
 /// The signing CA of the running backend.

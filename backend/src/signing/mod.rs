@@ -5,7 +5,6 @@
 //! within [`SAD_LIFETIME`]. See docs/adr/0011-remote-signing.md.
 
 pub mod ca;
-pub(crate) mod cert_ext;
 pub mod iaca;
 pub mod pkcs11;
 pub mod rp_access;

@@ -11,9 +11,9 @@
 //!   `1.0.18013.5.1.6` (ISO/IEC 18013-5 mdlReaderAuth, non-critical) so the same certificate
 //!   authenticates it as an mdoc reader (the OpenID4VP mdoc answers).
 
-use super::cert_ext::ext;
 use crate::error::Error;
 use der::asn1::Ia5String;
+use eid_crypto::x509_build::ext;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::Extension;

@@ -40,7 +40,7 @@ pub struct ReadArgs {
     /// The docType asked for.
     #[arg(long, default_value = PHOTOID)]
     doctype: String,
-    /// PEM file of the IACA certificates to trust (default: the fixture trust root, for tests).
+    /// PEM file of the IACA certificates to trust (default: the fixture IACA, for tests).
     #[arg(long)]
     trust: Option<PathBuf>,
     /// Do not sign the request (no reader authentication).

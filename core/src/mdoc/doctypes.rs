@@ -41,6 +41,9 @@ pub const BHYT_NAMESPACE: &str = "vn.gov.bhyt.1";
 /// Every docType issued, in a fixed order.
 pub const DOCTYPES: [&str; 3] = [PHOTO_ID_DOCTYPE, MDL_DOCTYPE, BHYT_DOCTYPE];
 
+/// The issuer of the CCCD, named in the PhotoID's `issuing_authority_unicode` (and the PID's
+/// issuing authority) by the backend and the fixture mdocs alike.
+pub const IDENTITY_CARD_AUTHORITY: &str = "Bộ Công an";
 /// ISO 3166-1 alpha-2 of the issuing state.
 const VN: &str = "VN";
 /// The version of the DTC-VC definition carried (ICAO 9303 data groups, 23220-4 Table C.3).

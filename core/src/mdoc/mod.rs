@@ -13,9 +13,11 @@
 //! `transport/` (BLE GATT framing, NFC APDUs and handover, byte-stream framing), `doctypes`
 //! (PhotoID, mDL and BHYT as data, mapped from our documents), `status_list` (the Token Status
 //! List in CWT form, the MSO's reference to it, and the reader's check), `verdict` (what a
-//! reader desk shows). Proven against the standard's Annex D
+//! reader desk shows), `annex_b` (the Annex B certificate profiles: IACA, document signer,
+//! reader CA, reader certificate). Proven against the standard's Annex D
 //! example in `core/tests/mdoc_annex_d.rs`.
 
+pub mod annex_b;
 mod cbor;
 mod check;
 mod cose_key;
@@ -49,9 +51,9 @@ pub use check::{
 pub use cose_key::P256Key;
 pub use doctypes::{
     AGE_THRESHOLDS, BHYT_DOCTYPE, BHYT_NAMESPACE, CCCD_NAMESPACE, ChipFiles, DOCTYPES,
-    DTC_NAMESPACE, GPLX_NAMESPACE, ISO_23220_NAMESPACE, MDL_DOCTYPE, MDL_NAMESPACE,
-    PHOTO_ID_DOCTYPE, PHOTO_ID_NAMESPACE, age_on, bhyt_elements, driving_privileges, full_date,
-    mdl_elements, photo_id_elements,
+    DTC_NAMESPACE, GPLX_NAMESPACE, IDENTITY_CARD_AUTHORITY, ISO_23220_NAMESPACE, MDL_DOCTYPE,
+    MDL_NAMESPACE, PHOTO_ID_DOCTYPE, PHOTO_ID_NAMESPACE, age_on, bhyt_elements, driving_privileges,
+    full_date, mdl_elements, photo_id_elements,
 };
 pub use dtc::{check_dtc, dtc_of, dtc_passive_authentication};
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
