@@ -62,8 +62,9 @@ pub struct ReadArgs {
     save_response: Option<PathBuf>,
     /// A Token Status List (CWT) fetched earlier, for a desk without network: checked like a
     /// fetched one (signed under a trusted IACA, its `sub` the URI the MSO names, not
-    /// expired). Default: each MSO's list is fetched from the URI it names; a list that cannot
-    /// be had makes the answer not valid ("status list unavailable").
+    /// expired). Default: each MSO's list is fetched from the URI it names (with the fixture
+    /// trust, the fixture MSOs' list); a list that cannot be had makes the answer not valid
+    /// ("status list unavailable").
     #[arg(long)]
     status_list: Option<PathBuf>,
     /// PEM file of the CSCA certificates to check disclosed DTC data (`org.iso.23220.dtc.1`
@@ -202,11 +203,13 @@ fn check_status(
     trust: &TrustStore,
     now: u64,
 ) -> Result<ReaderOutcome> {
-    let saved = match &args.status_list {
-        Some(path) => {
+    let saved = match (&args.status_list, &args.trust) {
+        (Some(path), _) => {
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
         }
-        None => None,
+        // The fixture trust: the fixture MSOs' own list.
+        (None, None) => Some(MdocFixtures::new()?.status_list_cwt(now)?),
+        (None, Some(_)) => None,
     };
     let http = eid_core::client::UreqTransport::new();
     Ok(
