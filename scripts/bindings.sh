@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
+# shellcheck source=scripts/jvm-common.sh
+. scripts/jvm-common.sh
 LIB="$ROOT/target/debug/libeid_ffi.so"
 TESTLIB="$ROOT/target/debug/libeid_testing.so"
 GEN_TESTING="$ROOT/target/bindings-testing"
@@ -80,18 +82,6 @@ need_maven() {
   fi
 }
 
-# Counts Surefire's reports (-q hides its summary): "<label>: N passed, N failed".
-surefire_summary() {
-  python3 - "$1" "$2" <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
-t = f = 0
-for p in glob.glob(sys.argv[2] + "/TEST-*.xml"):
-    s = ET.parse(p).getroot()
-    t += int(s.get("tests")); f += int(s.get("failures")) + int(s.get("errors"))
-print(f"{sys.argv[1]}: {t - f} passed, {f} failed")
-PY
-}
-
 kotlin() {
   need_maven
   step "Kotlin tests on the host JVM (Maven)"
@@ -108,17 +98,10 @@ kotlin() {
 # and the Robolectric tests of the NFC transport, one of them a whole read through the native
 # library and the simulated card (test-only bindings).
 # A JDK 21 or newer for the Robolectric run (Android 16 needs it): $EID_ROBOLECTRIC_JAVA, else
-# the newest under /usr/lib/jvm (the machine's Temurin JDK beside OpenJDK 17).
+# one under /usr/lib/jvm (the machine's Temurin JDK beside OpenJDK 17).
 robolectric_java() {
-  local candidates=("${EID_ROBOLECTRIC_JAVA:-}") j v
-  for j in /usr/lib/jvm/*/bin/java; do candidates+=("$j"); done
-  for j in "${candidates[@]}"; do
-    [ -n "$j" ] && [ -x "$j" ] || continue
-    v="$("$j" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
-    if [ -n "$v" ] && [ "${v%%.*}" -ge 21 ] 2>/dev/null; then echo "$j"; return 0; fi
-  done
-  echo "no JDK 21+ found for the Robolectric tests (Android 16): set EID_ROBOLECTRIC_JAVA" >&2
-  return 1
+  jdk_java 21 "${EID_ROBOLECTRIC_JAVA:-}" ||
+    { echo "no JDK 21+ found for the Robolectric tests (Android 16): set EID_ROBOLECTRIC_JAVA" >&2; return 1; }
 }
 
 android_glue() {

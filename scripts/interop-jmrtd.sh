@@ -19,6 +19,8 @@ EID="$ROOT/target/debug/eid"
 
 # shellcheck source=scripts/pcsc-env.sh
 . scripts/pcsc-env.sh
+# shellcheck source=scripts/jvm-common.sh
+. scripts/jvm-common.sh
 started=0
 if ! _pcsc_daemon_alive; then
   pcsc_start
@@ -32,13 +34,5 @@ rm -rf interop/jmrtd/target/surefire-reports
   -Dmaven.repo.local="${EID_MAVEN_REPO:-$HOME/.m2/repository}" \
   -Deid.cli="$EID" \
   test) || status=$?
-# -q hides Surefire's summary: say what ran.
-python3 - interop/jmrtd/target/surefire-reports <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
-t = f = 0
-for p in glob.glob(sys.argv[1] + "/TEST-*.xml"):
-    s = ET.parse(p).getroot()
-    t += int(s.get("tests")); f += int(s.get("failures")) + int(s.get("errors"))
-print(f"JMRTD: {t - f} passed, {f} failed")
-PY
+surefire_summary JMRTD interop/jmrtd/target/surefire-reports
 exit "$status"

@@ -8,8 +8,8 @@
 #
 #   scripts/interop-multipaz.sh     builds `eid` if needed, runs the tests
 #
-# multipaz-jvm is Java 21 bytecode: Maven runs on $EID_MULTIPAZ_JAVA_HOME, else the newest JDK
-# 21+ under /usr/lib/jvm (the machine's Temurin beside OpenJDK 17). Maven keeps its downloads in
+# multipaz-jvm is Java 21 bytecode: Maven runs on $EID_MULTIPAZ_JAVA_HOME, else a JDK 21+
+# under /usr/lib/jvm (the machine's Temurin beside OpenJDK 17). Maven keeps its downloads in
 # ~/.m2 (EID_MAVEN_REPO to change): ~40 MB once per machine, later runs work offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,21 +18,14 @@ EID="$ROOT/target/debug/eid"
 
 [ -x "$EID" ] || cargo build -q --workspace --all-features
 
-java_home() {
-  local candidates=("${EID_MULTIPAZ_JAVA_HOME:-}") h v
-  for h in /usr/lib/jvm/*/; do candidates+=("${h%/}"); done
-  for h in "${candidates[@]}"; do
-    [ -n "$h" ] && [ -x "$h/bin/java" ] || continue
-    v="$("$h/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
-    if [ -n "$v" ] && [ "${v%%.*}" -ge 21 ] 2>/dev/null; then echo "$h"; return 0; fi
-  done
-  echo "no JDK 21+ found for Multipaz (Java 21 bytecode): set EID_MULTIPAZ_JAVA_HOME" >&2
-  return 1
-}
-JAVA_HOME="$(java_home)"
+# shellcheck source=scripts/jvm-common.sh
+. scripts/jvm-common.sh
+java="$(jdk_java 21 "${EID_MULTIPAZ_JAVA_HOME:+$EID_MULTIPAZ_JAVA_HOME/bin/java}")" ||
+  { echo "no JDK 21+ found for Multipaz (Java 21 bytecode): set EID_MULTIPAZ_JAVA_HOME" >&2; exit 1; }
+JAVA_HOME="$(dirname "$(dirname "$java")")"
 export JAVA_HOME
 # Maven 3.8's bundled Guava calls sun.misc.Unsafe, which JDK 24+ warns about on every run.
-v="$("$JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+v="$(java_version "$java")"
 [ "${v%%.*}" -ge 23 ] && MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 export MAVEN_OPTS="${MAVEN_OPTS:-}"
 
@@ -42,15 +35,6 @@ rm -rf interop/multipaz/target/surefire-reports
   -Dmaven.repo.local="${EID_MAVEN_REPO:-$HOME/.m2/repository}" \
   -Deid.cli="$EID" \
   test) || status=$?
-# -q hides Surefire's summary: say what ran.
-python3 - interop/multipaz/target/surefire-reports <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
-t = f = k = 0
-for p in glob.glob(sys.argv[1] + "/TEST-*.xml"):
-    s = ET.parse(p).getroot()
-    t += int(s.get("tests")); f += int(s.get("failures")) + int(s.get("errors"))
-    k += int(s.get("skipped") or 0)
 # Skipped: the known gaps of docs/adr/0065, each a @Disabled test that passes once closed.
-print(f"Multipaz: {t - f - k} passed, {f} failed, {k} skipped (known gaps, ADR 0065)")
-PY
+surefire_summary Multipaz interop/multipaz/target/surefire-reports "(known gaps, ADR 0065)"
 exit "$status"

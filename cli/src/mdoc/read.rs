@@ -168,7 +168,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
         }
         outcome
     };
-    let outcome = check_status(&args, outcome, &trust, now)?;
+    let outcome = check_status(&args, &f, outcome, &trust, now)?;
     let cscas = cscas(&args)?;
     // What passive authentication says of disclosed DTC data (null: none disclosed).
     let dtc = eid_core::mdoc::dtc_of(&outcome, cscas.as_ref()).map_or(
@@ -199,6 +199,7 @@ fn cscas(args: &ReadArgs) -> Result<Option<TrustStore>> {
 /// scheme: ours is the Token Status List the MSO names, docs/adr/0031).
 fn check_status(
     args: &ReadArgs,
+    f: &MdocFixtures,
     outcome: ReaderOutcome,
     trust: &TrustStore,
     now: u64,
@@ -208,7 +209,7 @@ fn check_status(
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
         }
         // The fixture trust: the fixture MSOs' own list.
-        (None, None) => Some(MdocFixtures::new()?.status_list_cwt(now)?),
+        (None, None) => Some(f.status_list_cwt(now)?),
         (None, Some(_)) => None,
     };
     let http = eid_core::client::UreqTransport::new();

@@ -198,42 +198,38 @@ fn annex_b_end_entity(
     max_lifetime: Option<u64>,
 ) -> bool {
     use der::Decode;
-    use der::oid::AssociatedOid;
     let (Ok(ds), Ok(iaca)) = (
         x509_cert::Certificate::from_der(ds),
         x509_cert::Certificate::from_der(iaca),
     ) else {
         return false;
     };
-    let exts = ds
-        .tbs_certificate()
-        .extensions()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let find = |oid| exts.iter().find(|e| e.extn_id == oid);
-    let eku_ok = find(ExtendedKeyUsage::OID).is_some_and(|e| {
-        e.critical
-            && <ExtendedKeyUsage as der::Decode>::from_der(e.extn_value.as_bytes())
-                .is_ok_and(|k| k.0 == [purpose])
+    let tbs = ds.tbs_certificate();
+    // (critical, value) of an extension present once and decoding; a repeated one (RFC 5280
+    // §4.2 forbids it) or an undecodable one counts as absent.
+    fn get<T: der::DecodeOwned + der::oid::AssociatedOid>(
+        tbs: &TbsCertificate,
+    ) -> Option<(bool, T)> {
+        tbs.get_extension::<T>().ok().flatten()
+    }
+    let eku_ok =
+        get::<ExtendedKeyUsage>(tbs).is_some_and(|(critical, k)| critical && k.0 == [purpose]);
+    let ku_ok = get::<KeyUsage>(tbs).is_some_and(|(critical, k)| {
+        critical && k.digital_signature() && !k.key_cert_sign() && !k.crl_sign()
     });
-    let ku_ok = find(KeyUsage::OID).is_some_and(|e| {
-        e.critical
-            && <KeyUsage as der::Decode>::from_der(e.extn_value.as_bytes())
-                .is_ok_and(|k| k.digital_signature() && !k.key_cert_sign() && !k.crl_sign())
-    });
-    let v = ds.tbs_certificate().validity();
-    let days = v
+    let v = tbs.validity();
+    let lifetime = v
         .not_after
         .to_unix_duration()
         .as_secs()
         .saturating_sub(v.not_before.to_unix_duration().as_secs());
     eku_ok
         && ku_ok
-        && find(AuthorityKeyIdentifier::OID).is_some()
-        && find(CrlDistributionPoints::OID).is_some()
-        && find(IssuerAltName::OID).is_some()
-        && max_lifetime.is_none_or(|max| days <= max)
-        && ds.tbs_certificate().issuer() == iaca.tbs_certificate().subject()
+        && get::<AuthorityKeyIdentifier>(tbs).is_some()
+        && get::<CrlDistributionPoints>(tbs).is_some()
+        && get::<IssuerAltName>(tbs).is_some()
+        && max_lifetime.is_none_or(|max| lifetime <= max)
+        && tbs.issuer() == iaca.tbs_certificate().subject()
 }
 
 #[cfg(test)]
