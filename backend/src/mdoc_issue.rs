@@ -7,7 +7,7 @@ use crate::state::AppState;
 use eid_core::api::ErrorCode;
 use eid_core::credential::{Date, Document};
 use eid_core::mdoc::{
-    self, ChipFiles, MsoSpec, MsoStatus, NamespaceElements, P256Key, ValidityInfo,
+    self, ChipFiles, CoseKey, MsoSpec, MsoStatus, NamespaceElements, ValidityInfo,
 };
 use sqlx::Row;
 
@@ -143,7 +143,7 @@ pub fn sign(
     (from, until): (u64, u64),
     status_index: u32,
 ) -> Result<Vec<u8>, Error> {
-    let key = P256Key::from_sec1(device_key).map_err(|_| Error::Registry("device key".into()))?;
+    let key = CoseKey::p256(device_key).map_err(|_| Error::Registry("device key".into()))?;
     let signer = &state.mdoc.signer;
     let issued = mdoc::issue_mdoc_with_status(
         &MsoSpec {

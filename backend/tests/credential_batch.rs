@@ -143,7 +143,7 @@ async fn each_doctype_comes_as_single_use_msos_under_the_iaca_of_the_trust_list(
                 .collect();
             for ((signed, v), key) in all.iter().zip(&keys) {
                 assert_eq!(
-                    v.mso.device_key.sec1(),
+                    v.mso.device_key.public_bytes(),
                     key.as_slice(),
                     "bound to its own key, in order"
                 );

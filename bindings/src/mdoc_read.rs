@@ -18,7 +18,7 @@ use eid_core::mdoc::transport::ble_session::BleReader;
 use eid_core::mdoc::transport::nfc::read_mdoc;
 use eid_core::mdoc::{
     self as core, DeviceEngagement, ItemsRequest, ReaderError, ReaderOutcome, ReaderSession,
-    ReaderSigner, Tagged24, ephemeral_key,
+    ReaderSigner, Tagged24,
 };
 use eid_crypto::trust::TrustStore;
 use std::sync::{Arc, Mutex};
@@ -201,7 +201,6 @@ pub async fn mdoc_read_nfc(
             cscas: self::cscas(cscas.as_deref())?,
         };
         let iacas = &checks.iacas;
-        let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
         let mut link = ForeignLink(transport);
         let mut sign = |tbs: &[u8]| match &reader_auth {
             Some(a) => a.sign(tbs),
@@ -213,12 +212,17 @@ pub async fn mdoc_read_nfc(
         });
         let signed = signer.is_some();
         let now = now_s();
-        let read =
-            read_mdoc(&mut link, key, &[items(&request)], signer, iacas, now).map_err(|e| {
-                EidError::Mdoc {
-                    reason: e.to_string(),
-                }
-            })?;
+        let read = read_mdoc(
+            &mut link,
+            &mut eid_crypto::OsRng,
+            &[items(&request)],
+            signer,
+            iacas,
+            now,
+        )
+        .map_err(|e| EidError::Mdoc {
+            reason: e.to_string(),
+        })?;
         Ok(checked_verdict(
             read.outcome,
             &checks,
@@ -296,8 +300,8 @@ impl MdocBleReader {
             });
         };
         let key_bytes = engagement.e_device_key_bytes.clone();
-        let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
-        let mut session = ReaderSession::qr(key, engagement).map_err(|_| EidError::Crypto)?;
+        let mut session =
+            ReaderSession::qr(&mut eid_crypto::OsRng, engagement).map_err(|_| EidError::Crypto)?;
         let mut sign = |tbs: &[u8]| match &reader_auth {
             Some(a) => a.sign(tbs),
             None => Err(ReaderError::Signing),

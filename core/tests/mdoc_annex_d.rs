@@ -4,7 +4,7 @@
 
 use ciborium::Value;
 use eid_core::mdoc::{
-    CheckError, DeviceEngagement, DeviceRequest, DeviceResponse, DocRequest, P256Key,
+    CheckError, CoseKey, DeviceEngagement, DeviceRequest, DeviceResponse, DocRequest,
     ReaderAuthError, ReaderContext, Role, STATUS_SESSION_TERMINATION, SessionCipher, SessionData,
     SessionEstablishment, SessionKeys, SessionTranscript, check_device_response, respond_with_mac,
     verify_reader_auth,
@@ -36,11 +36,11 @@ fn key(name: &str) -> Vec<u8> {
     hex::decode(line.split_whitespace().nth(1).unwrap()).unwrap()
 }
 
-fn point(who: &str) -> P256Key {
+fn point(who: &str) -> CoseKey {
     let mut p = vec![4];
     p.extend(key(&format!("{who}_x")));
     p.extend(key(&format!("{who}_y")));
-    P256Key::from_sec1(&p).unwrap()
+    CoseKey::p256(&p).unwrap()
 }
 
 fn transcript() -> SessionTranscript {

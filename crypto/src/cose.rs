@@ -212,9 +212,38 @@ impl Sign1 {
 
     /// Whether the protected `alg` is ES256 and nothing critical is asked of the reader.
     pub fn is_es256(&self) -> bool {
+        self.algorithm() == Some(iana::Algorithm::ES256 as i64)
+    }
+
+    /// The protected `alg` (an IANA COSE algorithm identifier: -7 ES256, -35 ES384, -36 ES512,
+    /// -8 EdDSA, ...), when nothing critical is asked of the reader.
+    pub fn algorithm(&self) -> Option<i64> {
         let h = &self.0.protected.header;
-        h.alg == Some(RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256))
-            && h.crit.is_empty()
+        match &h.alg {
+            Some(RegisteredLabelWithPrivate::Assigned(a)) if h.crit.is_empty() => Some(*a as i64),
+            _ => None,
+        }
+    }
+
+    /// Whether `check(signature, Sig_structure)` accepts: over the payload carried, or over
+    /// `detached` (then the COSE_Sign1 must carry none). What each algorithm's check is, is the
+    /// caller's (ISO/IEC 18013-5's curves, in eid-core's mdoc module).
+    pub fn verify_with(
+        &self,
+        detached: Option<&[u8]>,
+        check: impl Fn(&[u8], &[u8]) -> bool,
+    ) -> bool {
+        let check = |signature: &[u8], tbs: &[u8]| check(signature, tbs).then_some(()).ok_or(());
+        match detached {
+            None => self.0.verify_signature(&[], check).is_ok(),
+            Some(payload) => {
+                self.0.payload.is_none()
+                    && self
+                        .0
+                        .verify_detached_signature(payload, &[], check)
+                        .is_ok()
+            }
+        }
     }
 
     /// The *unprotected* `x5chain` value (ISO/IEC 18013-5 puts the document signer there).
@@ -230,40 +259,26 @@ impl Sign1 {
     /// Whether the signature is a valid ES256 signature by `point`, in either S form
     /// ([`es256::verify_raw_any_s`]: ISO/IEC 18013-5 issuer signatures).
     pub fn verify_es256_any_s(&self, point: &[u8]) -> bool {
-        self.0
-            .verify_signature(&[], |signature, tbs| {
-                es256::verify_raw_any_s(point, tbs, signature)
-                    .then_some(())
-                    .ok_or(())
-            })
-            .is_ok()
+        self.verify_with(None, |signature, tbs| {
+            es256::verify_raw_any_s(point, tbs, signature)
+        })
     }
 
     /// Whether the signature is a valid ES256 signature by `point`, in either S form
     /// ([`es256::verify_raw_any_s`]), over the detached `payload` (ISO/IEC 18013-5 device and
     /// reader signatures); false if the COSE_Sign1 carries a payload of its own.
     pub fn verify_es256_detached(&self, point: &[u8], payload: &[u8]) -> bool {
-        self.0.payload.is_none()
-            && self
-                .0
-                .verify_detached_signature(payload, &[], |signature, tbs| {
-                    es256::verify_raw_any_s(point, tbs, signature)
-                        .then_some(())
-                        .ok_or(())
-                })
-                .is_ok()
+        self.verify_with(Some(payload), |signature, tbs| {
+            es256::verify_raw_any_s(point, tbs, signature)
+        })
     }
 
     /// Whether the signature is a valid low-S ES256 signature by `point` (SEC1 uncompressed),
     /// with no external data.
     pub fn verify_es256(&self, point: &[u8]) -> bool {
-        self.0
-            .verify_signature(&[], |signature, tbs| {
-                es256::verify_raw(point, tbs, signature)
-                    .then_some(())
-                    .ok_or(())
-            })
-            .is_ok()
+        self.verify_with(None, |signature, tbs| {
+            es256::verify_raw(point, tbs, signature)
+        })
     }
 
     /// The Sig_structure the signature covers (for benchmarks that time the bare check).

@@ -1,11 +1,13 @@
 //! eid-crypto: the ground floor every other crate builds on. Secret keys and randomness,
-//! constant-time comparison, ES256 and certificate signatures, X.509 certificates (checked, and
+//! constant-time comparison, ES256 and certificate signatures, the elliptic curves (`ec`: keys,
+//! ECDH, ECDSA on the ICAO and ISO/IEC 18013-5 curves), X.509 certificates (checked, and
 //! built from a profile) and trust anchors, PEM, COSE_Sign1, and the BER-TLV reader they parse
 //! with. Nothing here knows about chips, credentials or the wallet (docs/adr/0021).
 
 pub mod cms;
 pub mod cose;
 pub mod crl;
+pub mod ec;
 pub mod es256;
 pub mod hash;
 pub mod pem;

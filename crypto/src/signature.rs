@@ -1,4 +1,4 @@
-//! Signature verification with a certificate's key: ECDSA on P-256, P-384 and the Brainpool
+//! Signature verification with a certificate's key: ECDSA on P-256, P-384, P-521 and the Brainpool
 //! curves (named or explicit parameters), RSA PKCS#1 v1.5 and PSS. What certificates, CMS
 //! signatures and the chip's security object are checked with.
 
@@ -27,6 +27,7 @@ pub enum SignatureError {
 enum Curve {
     P256,
     P384,
+    P521,
     Bp256,
     Bp384,
 }
@@ -47,6 +48,7 @@ fn curve_of(spki: &SubjectPublicKeyInfoOwned) -> Result<Curve, SignatureError> {
         return match named.to_string().as_str() {
             "1.2.840.10045.3.1.7" => Ok(Curve::P256),
             "1.3.132.0.34" => Ok(Curve::P384),
+            "1.3.132.0.35" => Ok(Curve::P521),
             "1.3.36.3.3.2.8.1.1.7" => Ok(Curve::Bp256),
             "1.3.36.3.3.2.8.1.1.11" => Ok(Curve::Bp384),
             other => Err(SignatureError::Unsupported(format!("curve {other}"))),
@@ -66,6 +68,7 @@ fn curve_of(spki: &SubjectPublicKeyInfoOwned) -> Result<Curve, SignatureError> {
     [
         (Curve::P256, order_bytes::<p256::NistP256>()),
         (Curve::P384, order_bytes::<p384::NistP384>()),
+        (Curve::P521, order_bytes::<p521::NistP521>()),
         (Curve::Bp256, order_bytes::<bp256::BrainpoolP256r1>()),
         (Curve::Bp384, order_bytes::<bp384::BrainpoolP384r1>()),
     ]
@@ -154,7 +157,7 @@ pub fn algorithm_name(alg: &AlgorithmIdentifierOwned, digest: Option<HashAlgorit
 
 /// Verifies `signature` over `message` with the key in `spki`. `digest` is the hash for
 /// algorithms that do not name one (`id-ecPublicKey`, `rsaEncryption`). ECDSA on P-256, P-384,
-/// brainpoolP256r1/P384r1; RSA PKCS#1 v1.5 (SHA-1/256/384/512, 2048–8192 bits) and PSS
+/// P-521, brainpoolP256r1/P384r1; RSA PKCS#1 v1.5 (SHA-1/256/384/512, 2048–8192 bits) and PSS
 /// (SHA-256/384/512, MGF1 with the same hash, salt length = hash length).
 pub fn verify_signature(
     spki: &SubjectPublicKeyInfoOwned,
@@ -173,6 +176,7 @@ pub fn verify_signature(
             match curve_of(spki)? {
                 Curve::P256 => ecdsa_verify!(p256::NistP256, key, &prehash, signature),
                 Curve::P384 => ecdsa_verify!(p384::NistP384, key, &prehash, signature),
+                Curve::P521 => ecdsa_verify!(p521::NistP521, key, &prehash, signature),
                 Curve::Bp256 => ecdsa_verify!(bp256::BrainpoolP256r1, key, &prehash, signature),
                 Curve::Bp384 => ecdsa_verify!(bp384::BrainpoolP384r1, key, &prehash, signature),
             }
@@ -331,9 +335,16 @@ mod tests {
             verify_signature(&k, &alg("1.2.840.10045.4.3.2"), None, b"m", &[0x30, 0]),
             Err(SignatureError::BadKey)
         );
+        // P-521 is taken: a point off the curve is a bad key.
         let k = spki(&[4; 133], named("1.3.132.0.35"));
-        assert!(matches!(
+        assert_eq!(
             verify_signature(&k, &alg("1.2.840.10045.4.3.4"), None, b"m", &[]),
+            Err(SignatureError::BadKey)
+        );
+        // secp256k1 is not.
+        let k = spki(&[4; 65], named("1.3.132.0.10"));
+        assert!(matches!(
+            verify_signature(&k, &alg("1.2.840.10045.4.3.2"), None, b"m", &[]),
             Err(SignatureError::Unsupported(_))
         ));
         assert!(matches!(

@@ -19,7 +19,8 @@ pub mod dg13;
 pub mod dg2;
 pub mod dh;
 pub mod document;
-pub mod ec;
+/// The curves and their arithmetic live on the ground floor (eid-crypto), shared with mdoc.
+pub use eid_crypto::ec;
 pub mod error;
 pub mod group;
 pub mod im;

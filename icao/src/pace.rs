@@ -103,6 +103,9 @@ pub fn integrated_map(
         Err(im::MappingError::UnsupportedCipher) => Err(ChipError::Unsupported(
             "PACE integrated mapping with a cipher other than AES-128".into(),
         )),
+        Err(im::MappingError::UnsupportedCurve) => Err(ChipError::Unsupported(
+            "PACE integrated mapping on P-521".into(),
+        )),
         Err(_) => Err(ChipError::Malformed {
             what: "PACE mapping data",
         }),

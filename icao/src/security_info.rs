@@ -217,12 +217,18 @@ impl PaceInfo {
     }
 
     /// Whether this reader can run it: PACE version 2, a protocol of
-    /// [`PaceProtocol::is_supported`] on standardized domain parameters it knows (the four
-    /// curves, the three MODP groups).
+    /// [`PaceProtocol::is_supported`] on standardized domain parameters it knows (the five
+    /// curves, the three MODP groups). Integrated mapping is implemented for fields up to 384
+    /// bits (im.rs), so not on P-521.
     pub fn is_supported(&self) -> bool {
+        let integrated_p521 = self
+            .protocol()
+            .is_some_and(|p| p.mapping == PaceMapping::Integrated)
+            && self.curve() == Some(Curve::P521);
         self.protocol().is_some_and(|p| p.is_supported())
             && self.group().is_some()
             && self.version == 2
+            && !integrated_p521
     }
 
     /// The preference key of [`SecurityInfos::pace_preference`], larger first.

@@ -5,7 +5,7 @@
 
 use ciborium::Value;
 use eid_core::mdoc::{
-    CheckError, DeviceAuth, DeviceEngagement, DeviceResponse, ItemsRequest, MsoSpec, P256Key,
+    CheckError, CoseKey, DeviceAuth, DeviceEngagement, DeviceResponse, ItemsRequest, MsoSpec,
     ReaderContext, RequestedElement, STATUS_OK, SessionTranscript, Tagged24, ValidityInfo,
     check_device_response, issue_mdoc, respond,
 };
@@ -54,7 +54,7 @@ fn setup() -> (
         .to_sec1_point(false)
         .as_bytes()
         .to_vec();
-    let device = P256Key::from_sec1(&point).unwrap();
+    let device = CoseKey::p256(&point).unwrap();
     let spec = MsoSpec {
         doc_type: MDL,
         device_key: &device,

@@ -11,17 +11,13 @@ use eid_core::mdoc::{
 use eid_fixtures::mdoc::{MDL, MdocFixtures, NOW, PHOTOID, request_presets};
 use eid_fixtures::mdoc_card::HolderTransport;
 
+/// A deterministic random source (keys the same every run).
+fn rng(seed: u8) -> eid_fixtures::drbg::Drbg {
+    eid_fixtures::drbg::Drbg::new(&[seed], "mdoc nfc")
+}
+
 fn key(seed: u8) -> eid_crypto::SecretKey {
-    struct R(u8);
-    impl eid_crypto::Rng for R {
-        fn fill(&mut self, out: &mut [u8]) {
-            for b in out {
-                self.0 = self.0.wrapping_mul(29).wrapping_add(11);
-                *b = self.0;
-            }
-        }
-    }
-    ephemeral_key(&mut R(seed)).unwrap().0
+    ephemeral_key(&mut rng(seed)).unwrap().0
 }
 
 #[test]
@@ -56,7 +52,7 @@ fn every_preset_over_nfc_extended_and_short() {
             };
             let read = read_mdoc(
                 &mut t,
-                key(2),
+                &mut rng(2),
                 std::slice::from_ref(&items),
                 Some(signer),
                 &iacas,
@@ -163,7 +159,7 @@ fn decline_over_nfc_and_a_card_that_is_not_an_mdoc() {
     let items = eid_fixtures::mdoc::items_request(PHOTOID, &["family_name"]);
     let read = read_mdoc(
         &mut t,
-        key(6),
+        &mut rng(6),
         std::slice::from_ref(&items),
         None,
         &iacas,
@@ -202,7 +198,7 @@ fn decline_over_nfc_and_a_card_that_is_not_an_mdoc() {
         }
     }
     assert_eq!(
-        read_mdoc(&mut NotMdoc, key(7), &[items], None, &iacas, NOW).unwrap_err(),
+        read_mdoc(&mut NotMdoc, &mut rng(7), &[items], None, &iacas, NOW).unwrap_err(),
         NfcError::Status(0x6A82)
     );
 }

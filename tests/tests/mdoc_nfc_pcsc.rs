@@ -51,17 +51,13 @@ fn open_when_present(reader: &str) -> PcscTransport {
     }
 }
 
+/// A deterministic random source (keys the same every run).
+fn rng(seed: u8) -> eid_fixtures::drbg::Drbg {
+    eid_fixtures::drbg::Drbg::new(&[seed], "mdoc nfc pcsc")
+}
+
 fn key(seed: u8) -> eid_crypto::SecretKey {
-    struct R(u8);
-    impl eid_crypto::Rng for R {
-        fn fill(&mut self, out: &mut [u8]) {
-            for b in out {
-                self.0 = self.0.wrapping_mul(53).wrapping_add(17);
-                *b = self.0;
-            }
-        }
-    }
-    ephemeral_key(&mut R(seed)).unwrap().0
+    ephemeral_key(&mut rng(seed)).unwrap().0
 }
 
 #[test]
@@ -117,7 +113,7 @@ fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
         };
         let read = read_mdoc(
             &mut t,
-            key(2),
+            &mut rng(2),
             std::slice::from_ref(items),
             Some(signer),
             &iacas,

@@ -5,10 +5,11 @@
 
 use ciborium::Value;
 use eid_core::mdoc::{
-    CheckError, Decision, DeviceEngagement, DeviceResponse, HolderError, HolderPolicy,
+    CheckError, CoseCurve, Decision, DeviceEngagement, DeviceResponse, HolderError, HolderPolicy,
     HolderSession, HolderStep, ReaderAuthError, ReaderContext, ReaderError, ReaderOutcome,
     ReaderSession, ReaderSigner, Role, STATUS_SESSION_TERMINATION, SessionCipher, SessionData,
-    SessionEnd, SessionKeys, check_device_response, ephemeral_key,
+    SessionEnd, SessionEstablishment, SessionKeys, SessionTranscript, Tagged24,
+    check_device_response, ephemeral_key, key_pair,
 };
 use eid_crypto::SecretKey;
 use eid_crypto::cose::Sign1;
@@ -26,6 +27,17 @@ impl eid_crypto::Rng for Seq {
 
 fn keys(seed: u8) -> SecretKey {
     ephemeral_key(&mut Seq(seed)).unwrap().0
+}
+
+/// The policy of a holder that answers authenticated readers under `cas` only.
+fn requiring_reader_auth(cas: &eid_crypto::trust::TrustStore) -> HolderPolicy<'_> {
+    HolderPolicy {
+        reader_cas: Some(std::borrow::Cow::Borrowed(cas)),
+        reader_crl: None,
+        require_reader_auth: true,
+        now: NOW,
+        device_mac: false,
+    }
 }
 
 struct Run {
@@ -85,13 +97,7 @@ fn full_round_trip_with_reader_authentication_and_selective_disclosure() {
         &["family_name", "birth_date", "age_over_18"],
         Some(&f.reader),
     );
-    let policy = HolderPolicy {
-        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
-        reader_crl: None,
-        require_reader_auth: true,
-        now: NOW,
-        device_mac: false,
-    };
+    let policy = requiring_reader_auth(&cas);
     let step = run
         .holder
         .receive(&run.establishment, &policy, &f.wallet)
@@ -192,17 +198,102 @@ fn every_preset_round_trips_unauthenticated_when_the_policy_allows() {
     }
 }
 
+/// ISO/IEC 18013-5 §9.1.5.2: the holder picks EDeviceKey's curve and the reader follows it. A
+/// whole session, reader authenticated, on every key-agreement curve we take (P-256, P-384,
+/// P-521, brainpoolP256r1, brainpoolP384r1, X25519); and an EReaderKey on another curve than
+/// EDeviceKey's is refused by the holder before anything is decrypted.
+#[test]
+fn a_session_on_every_curve_of_cipher_suite_1_round_trips() {
+    let mut f = MdocFixtures::new().unwrap();
+    let cas = f.reader.cas().unwrap();
+    let iacas = f.iacas().unwrap();
+    let policy = requiring_reader_auth(&cas);
+    let curves: Vec<CoseCurve> = CoseCurve::ALL.into_iter().filter(|c| c.agrees()).collect();
+    assert_eq!(curves.len(), 6);
+    for curve in curves {
+        let (d, _) = key_pair(curve, &mut Seq(7)).unwrap();
+        let mut holder = HolderSession::qr_on(curve, d, vec![]).unwrap();
+        let engagement = DeviceEngagement::from_uri(&holder.qr_uri()).unwrap();
+        assert_eq!(engagement.e_device_key.curve(), curve);
+        let mut reader = ReaderSession::generate(&mut Seq(8), engagement, Value::Null).unwrap();
+        let est = {
+            let mut sign = |tbs: &[u8]| f.reader.sign(tbs);
+            let signer = ReaderSigner {
+                certificate: &f.reader.certificate,
+                sign: &mut sign,
+            };
+            let items = items_request(PHOTOID, &["family_name", "age_over_18"]);
+            reader.establish(&[items], Some(signer)).unwrap()
+        };
+        let sent = SessionEstablishment::parse(&est).unwrap();
+        assert_eq!(
+            sent.e_reader_key.curve(),
+            curve,
+            "EReaderKey on the holder's curve"
+        );
+        let HolderStep::Request(shown) = holder.receive(&est, &policy, &f.wallet).unwrap() else {
+            panic!("{curve:?}: no request")
+        };
+        assert!(shown.reader.is_some(), "{curve:?}: reader authenticated");
+        let reply = holder.decide(Decision::Accept, &mut f.wallet).unwrap();
+        let ReaderOutcome::Response(Ok(docs)) = reader.receive(&reply, &iacas, NOW).unwrap() else {
+            panic!("{curve:?}: not verified")
+        };
+        let got: Vec<&str> = docs[0]
+            .elements
+            .iter()
+            .map(|(_, id, _)| id.as_str())
+            .collect();
+        assert_eq!(got, ["family_name", "age_over_18"], "{curve:?}");
+
+        // The same engagement answered with a key on the other curve of the same length.
+        let other = match curve {
+            CoseCurve::P256 => CoseCurve::BrainpoolP256r1,
+            CoseCurve::BrainpoolP256r1 => CoseCurve::P256,
+            CoseCurve::P384 => CoseCurve::BrainpoolP384r1,
+            CoseCurve::BrainpoolP384r1 => CoseCurve::P384,
+            _ => continue,
+        };
+        let (d, _) = key_pair(curve, &mut Seq(9)).unwrap();
+        let mut holder = HolderSession::qr_on(curve, d.clone(), vec![]).unwrap();
+        let (_, wrong) = key_pair(other, &mut Seq(10)).unwrap();
+        let wrong_bytes = Tagged24::of(&wrong.to_cose());
+        // Sealed under the keys the holder would derive if it took the key (its scalar on the
+        // other curve), so only the curve check can refuse it.
+        let transcript = SessionTranscript::new(
+            holder.engagement().encoded(),
+            wrong_bytes.clone(),
+            Value::Null,
+        );
+        let keys = SessionKeys::derive(&d, &wrong, &transcript.bytes()).unwrap();
+        let items = items_request(PHOTOID, &["family_name"]);
+        let request = reader.device_request(&[items], None).unwrap();
+        let est = SessionEstablishment {
+            e_reader_key_bytes: wrong_bytes,
+            e_reader_key: wrong,
+            data: SessionCipher::new(keys, Role::Reader)
+                .encrypt(&request)
+                .unwrap(),
+        };
+        let step = holder.receive(&est.encode(), &policy, &f.wallet).unwrap();
+        let HolderStep::Ended { reason, reply } = step else {
+            panic!("{curve:?}: an EReaderKey on {other:?} was taken")
+        };
+        assert_eq!(reason, SessionEnd::Encryption, "{curve:?}");
+        let status = SessionData::parse(&reply.unwrap()).unwrap().status;
+        assert_eq!(
+            status,
+            Some(10),
+            "{curve:?}: status 10, session encryption error"
+        );
+    }
+}
+
 #[test]
 fn reader_auth_required_refuses_unsigned_and_untrusted_readers() {
     let f = MdocFixtures::new().unwrap();
     let cas = f.reader.cas().unwrap();
-    let policy = HolderPolicy {
-        reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),
-        reader_crl: None,
-        require_reader_auth: true,
-        now: NOW,
-        device_mac: false,
-    };
+    let policy = requiring_reader_auth(&cas);
     let iacas = f.iacas().unwrap();
     for (signer, why) in [
         (None, ReaderAuthError::Unsigned),
@@ -387,7 +478,8 @@ fn no_byte_of_an_item_the_mso_or_the_device_signature_can_be_changed() {
     let reply = run.holder.decide(Decision::Accept, &mut f.wallet).unwrap();
     // Open the reply as the holder sealed it, to tamper with the plaintext DeviceResponse.
     let transcript = run.reader.transcript().clone();
-    let reader_key = eid_core::mdoc::public_key(&run.reader_private).unwrap();
+    let reader_key =
+        eid_core::mdoc::public_key(eid_core::mdoc::CoseCurve::P256, &run.reader_private).unwrap();
     let holder_keys =
         SessionKeys::derive(&run.holder_private, &reader_key, &transcript.bytes()).unwrap();
     let mut reader_cipher = SessionCipher::new(holder_keys.clone(), Role::Reader);
@@ -574,7 +666,7 @@ fn reader_cas_and_iacas_never_stand_in_for_each_other() {
 
     // An MSO signed with the reader's key and certificate, the reader CA as "IACA".
     let reader_cas = f.reader.cas().unwrap();
-    let device = eid_core::mdoc::P256Key::from_sec1(
+    let device = eid_core::mdoc::CoseKey::p256(
         &eid_crypto::x509::p256_point(
             &eid_crypto::x509::SignerCertificate::from_der(&f.reader.certificate)
                 .unwrap()
@@ -642,7 +734,8 @@ fn device_mac_round_trip_and_a_changed_mac_byte_is_refused() {
 
     // Open the reply, flip one byte of the MAC tag, seal it again.
     let transcript = run.reader.transcript().clone();
-    let reader_key = eid_core::mdoc::public_key(&run.reader_private).unwrap();
+    let reader_key =
+        eid_core::mdoc::public_key(eid_core::mdoc::CoseCurve::P256, &run.reader_private).unwrap();
     let holder_keys =
         SessionKeys::derive(&run.holder_private, &reader_key, &transcript.bytes()).unwrap();
     let mut reader_cipher = SessionCipher::new(holder_keys.clone(), Role::Reader);

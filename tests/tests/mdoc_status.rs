@@ -46,7 +46,7 @@ fn mso_with(idx: u64) -> eid_core::mdoc::MobileSecurityObject {
         version: "1.0".into(),
         digest_algorithm: Some(eid_core::mdoc::DigestAlgorithm::Sha256),
         value_digests: vec![],
-        device_key: eid_core::mdoc::P256Key::from_sec1(&point).unwrap(),
+        device_key: eid_core::mdoc::CoseKey::p256(&point).unwrap(),
         doc_type: "org.iso.18013.5.1.mDL".into(),
         validity: eid_core::mdoc::ValidityInfo {
             signed: NOW,

@@ -10,7 +10,7 @@ mod common;
 use ciborium::Value;
 use eid_core::api::paths;
 use eid_core::mdoc::{
-    self, CheckError, DeviceEngagement, DeviceResponse, ItemsRequest, P256Key, ReaderContext,
+    self, CheckError, CoseKey, DeviceEngagement, DeviceResponse, ItemsRequest, ReaderContext,
     RequestedElement, STATUS_OK, SessionTranscript, StatusListCache, Tagged24,
     check_device_response, check_issuer_signed, respond,
 };
@@ -120,7 +120,7 @@ fn wallet_holds_exports_and_presents_mdocs_that_a_reader_checks_and_revocation_r
         let held = w.take_mdoc(mdoc::MDL_DOCTYPE).unwrap().unwrap();
         let reader = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
         let reader_key =
-            P256Key::from_sec1(reader.verifying_key().to_sec1_point(false).as_bytes()).unwrap();
+            CoseKey::p256(reader.verifying_key().to_sec1_point(false).as_bytes()).unwrap();
         let engagement = DeviceEngagement::new(reader_key.clone(), vec![]);
         let transcript = SessionTranscript::new(
             engagement.encoded(),

@@ -10,7 +10,7 @@ use eid_core::mdoc::transport::gatt_session::run_reader;
 use eid_core::mdoc::transport::tcp::TcpGatt;
 use eid_core::mdoc::{
     DeviceEngagement, MdocVerdict, ReaderError, ReaderOutcome, ReaderSession, ReaderSigner,
-    StatusListCache, ephemeral_key,
+    StatusListCache,
 };
 use eid_crypto::trust::TrustStore;
 use eid_fixtures::mdoc::{MdocFixtures, PHOTOID, items_request};
@@ -116,7 +116,6 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
     let trust = iacas(&args, &f)?;
     let ids: Vec<&str> = args.elements.iter().map(String::as_str).collect();
     let items = [items_request(&args.doctype, &ids)];
-    let (e_reader, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
     let desk = match (&args.reader_key, &args.reader_cert) {
         (Some(key), Some(cert)) => Some(DeskReader::load(key, cert)?),
         _ => None,
@@ -135,7 +134,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
     let reader_authenticated = signer.is_some();
     let now = now_s();
     let outcome = if args.pcsc {
-        read_pcsc(&args, e_reader, &items, signer, &trust, now)?
+        read_pcsc(&args, &items, signer, &trust, now)?
     } else {
         let (Some(uri), Some(addr)) = (&args.engagement, &args.tcp) else {
             bail!("give --pcsc, or --engagement and --tcp");
@@ -150,7 +149,8 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
             );
         }
         let key_bytes = engagement.e_device_key_bytes.clone();
-        let mut reader = ReaderSession::new(e_reader, engagement, ciborium::Value::Null)?;
+        let mut reader =
+            ReaderSession::generate(&mut eid_crypto::OsRng, engagement, ciborium::Value::Null)?;
         let establishment = reader.establish(&items, signer).map_err(reader_err)?;
         let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
         let mut link = TcpGatt::new(stream);
@@ -236,7 +236,6 @@ fn reader_err(e: ReaderError) -> anyhow::Error {
 #[cfg(feature = "pcsc")]
 fn read_pcsc(
     args: &ReadArgs,
-    e_reader: eid_crypto::SecretKey,
     items: &[eid_core::mdoc::ItemsRequest],
     signer: Option<ReaderSigner<'_>>,
     trust: &TrustStore,
@@ -245,13 +244,12 @@ fn read_pcsc(
     use eid_core::mdoc::transport::nfc::read_mdoc;
     use eid_icao::pcsc::PcscTransport;
     let mut t = PcscTransport::open(args.reader.as_deref(), true)?;
-    Ok(read_mdoc(&mut t, e_reader, items, signer, trust, now)?.outcome)
+    Ok(read_mdoc(&mut t, &mut eid_crypto::OsRng, items, signer, trust, now)?.outcome)
 }
 
 #[cfg(not(feature = "pcsc"))]
 fn read_pcsc(
     _: &ReadArgs,
-    _: eid_crypto::SecretKey,
     _: &[eid_core::mdoc::ItemsRequest],
     _: Option<ReaderSigner<'_>>,
     _: &TrustStore,

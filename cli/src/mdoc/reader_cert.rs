@@ -109,12 +109,12 @@ pub fn run(args: ReaderCertArgs) -> Result<ExitCode> {
         &args.admin_token,
         &ReaderCertificateRequest {
             name: args.name,
-            public_key: B64(public.sec1().to_vec()),
+            public_key: B64(public.public_bytes().to_vec()),
         },
     ))??;
     let cert = SignerCertificate::from_der(&issued.certificate.0)
         .map_err(|_| anyhow!("the backend answered no X.509 certificate"))?;
-    if eid_crypto::x509::p256_point(&cert.certificate).as_deref() != Some(public.sec1()) {
+    if eid_crypto::x509::p256_point(&cert.certificate).as_deref() != Some(public.public_bytes()) {
         bail!("the backend certified another key");
     }
     let subject = cert.certificate.tbs_certificate().subject().to_string();

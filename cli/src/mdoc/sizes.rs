@@ -72,8 +72,8 @@ pub fn run(
         let uri = holder.qr_uri();
         let qr = QrImage::encode(&uri)?;
         let engagement = DeviceEngagement::from_uri(&uri)?;
-        let (reader_key, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
-        let mut reader = ReaderSession::new(reader_key, engagement, ciborium::Value::Null)?;
+        let mut reader =
+            ReaderSession::generate(&mut eid_crypto::OsRng, engagement, ciborium::Value::Null)?;
         let mut sign = |tbs: &[u8]| f.reader.sign(tbs);
         let request = reader
             .device_request(
@@ -134,7 +134,7 @@ pub fn run(
             let mut sign = |tbs: &[u8]| f.reader.sign(tbs);
             let read = read_mdoc(
                 &mut t,
-                ephemeral_key(&mut eid_crypto::OsRng)?.0,
+                &mut eid_crypto::OsRng,
                 std::slice::from_ref(&items),
                 Some(ReaderSigner {
                     certificate: &f.reader.certificate,

@@ -1,10 +1,12 @@
 //! The reader's check of a DeviceResponse (ISO/IEC 18013-5 §9.3.1): issuer authentication (the
-//! MSO's ES256 signature by the document signer in the unprotected x5chain, issued by a trusted
+//! MSO's signature, ECDSA or EdDSA as [`super::signature`] takes them, by the document signer in
+//! the unprotected x5chain, issued by a trusted
 //! IACA, both certificates valid now), the digest of every disclosed element, the MSO's docType
 //! and validity, and device authentication (signature by the MSO's device key, or MAC under
 //! EMacKey) over DeviceAuthentication with this session's transcript. First failure wins.
 
 use super::cbor;
+use super::cose_key::CoseKey;
 use super::error::{CheckError, MdocError};
 use super::issuer_signed::IssuerSigned;
 use super::mso::MobileSecurityObject;
@@ -12,11 +14,12 @@ use super::response::{
     DeviceAuth, DeviceResponse, Document, STATUS_OK, device_authentication_bytes,
 };
 use super::session_keys;
+use super::signature::{SignatureCheck, certificate_key, verify_sign1};
 use super::transcript::SessionTranscript;
 use ciborium::Value;
 use eid_crypto::cose::{Mac0, Sign1, Tagging, x5chain_leaf};
 use eid_crypto::trust::TrustStore;
-use eid_crypto::x509::{SignerCertificate, p256_point};
+use eid_crypto::x509::SignerCertificate;
 use eid_crypto::{SecretKey, ct_eq};
 use x509_cert::Certificate;
 
@@ -102,9 +105,6 @@ fn issuer_auth(
     now: u64,
 ) -> Result<IssuerAuthenticated, CheckError> {
     let sign1 = Sign1::decode(issuer_auth, Tagging::Untagged).ok_or(CheckError::IssuerAuthForm)?;
-    if !sign1.is_es256() {
-        return Err(CheckError::IssuerAuthForm);
-    }
     let ds_der = sign1
         .unprotected_x5chain()
         .and_then(x5chain_leaf)
@@ -116,9 +116,11 @@ fn issuer_auth(
     if super::reader_auth::is_reader_certificate(&ds.certificate) {
         return Err(CheckError::UntrustedIssuer);
     }
-    let point = p256_point(&ds.certificate).ok_or(CheckError::IssuerAuthForm)?;
-    if !sign1.verify_es256_any_s(&point) {
-        return Err(CheckError::IssuerSignature);
+    let key = certificate_key(&ds.certificate).ok_or(CheckError::IssuerAuthForm)?;
+    match verify_sign1(&sign1, &key, None) {
+        Ok(()) => {}
+        Err(SignatureCheck::Unsupported) => return Err(CheckError::IssuerAuthForm),
+        Err(SignatureCheck::Invalid) => return Err(CheckError::IssuerSignature),
     }
     if !within(&ds.certificate, now) || !within(iaca, now) {
         return Err(CheckError::CertificateExpired);
@@ -247,13 +249,24 @@ pub fn check_document(
     let device_mac = match &doc.device_signed.auth {
         DeviceAuth::Signature(s) => {
             let sign1 = Sign1::decode(s, Tagging::Untagged).ok_or(CheckError::DeviceAuth)?;
-            if !sign1.is_es256() || !sign1.verify_es256_detached(mso.device_key.sec1(), &payload) {
+            if verify_sign1(&sign1, &mso.device_key, Some(&payload)).is_err() {
                 return Err(CheckError::DeviceAuth);
             }
             false
         }
         DeviceAuth::Mac(m) => {
             let private = ctx.e_reader_private.ok_or(CheckError::NoReaderKey)?;
+            // EMacKey is ECDH of the device key and EReaderKey (§9.1.3.5): one curve.
+            let e_reader_curve = ctx
+                .transcript
+                .e_reader_key_bytes
+                .as_ref()
+                .and_then(|b| b.item().ok())
+                .and_then(|k| CoseKey::from_cose(&k).ok())
+                .map(|k| k.curve());
+            if e_reader_curve != Some(mso.device_key.curve()) {
+                return Err(CheckError::DeviceAuth);
+            }
             let key = session_keys::derive(
                 private,
                 &mso.device_key,

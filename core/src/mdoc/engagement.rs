@@ -2,7 +2,7 @@
 //! the holder's ephemeral key (EDeviceKey) and how a reader may reach it.
 
 use super::cbor::{self, Tagged24};
-use super::cose_key::P256Key;
+use super::cose_key::CoseKey;
 use super::error::MdocError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,7 +10,8 @@ use ciborium::Value;
 
 /// The URI scheme of a QR device engagement.
 pub const MDOC_URI_SCHEME: &str = "mdoc:";
-/// Cipher suite 1: ECDH P-256, HKDF-SHA-256, AES-256-GCM (§9.1.5.2), the only one defined.
+/// Cipher suite 1: ECDH on a curve of Table 22, HKDF-SHA-256, AES-256-GCM (§9.1.5.2), the only
+/// one defined.
 pub const CIPHER_SUITE_1: u64 = 1;
 
 /// A DeviceEngagement, with the bytes it was read from (they enter the SessionTranscript).
@@ -20,7 +21,7 @@ pub struct DeviceEngagement {
     pub version: String,
     /// EDeviceKeyBytes as received.
     pub e_device_key_bytes: Tagged24,
-    pub e_device_key: P256Key,
+    pub e_device_key: CoseKey,
     /// DeviceRetrievalMethods (key 2) as they are: [type, version, options] arrays.
     pub retrieval_methods: Vec<Value>,
     encoded: Vec<u8>,
@@ -28,7 +29,7 @@ pub struct DeviceEngagement {
 
 impl DeviceEngagement {
     /// Builds an engagement for `key` with the given retrieval methods.
-    pub fn new(e_device_key: P256Key, retrieval_methods: Vec<Value>) -> DeviceEngagement {
+    pub fn new(e_device_key: CoseKey, retrieval_methods: Vec<Value>) -> DeviceEngagement {
         let e_device_key_bytes = Tagged24::of(&e_device_key.to_cose());
         let mut map = vec![
             (Value::from(0), Value::from("1.0")),
@@ -66,7 +67,10 @@ impl DeviceEngagement {
             return Err(MdocError::Structure("DeviceEngagement cipher suite"));
         }
         let e_device_key_bytes = Tagged24::from_value(key, WHAT)?;
-        let e_device_key = P256Key::from_cose(&e_device_key_bytes.item()?)?;
+        let e_device_key = CoseKey::from_cose(&e_device_key_bytes.item()?)?;
+        if !e_device_key.curve().agrees() {
+            return Err(MdocError::Key);
+        }
         let retrieval_methods = match cbor::get_int(m, 2) {
             Some(v) => cbor::array(v, WHAT)?.to_vec(),
             None => Vec::new(),

@@ -16,9 +16,13 @@ pub enum MdocError {
     /// An `mdoc:` URI that is not one (scheme or base64url).
     #[error("not an mdoc: URI")]
     Uri,
-    /// A COSE_Key that is not an uncompressed P-256 EC2 key on the curve.
+    /// A COSE_Key that is not a valid key on its curve (or a private key not valid on it).
     #[error("unsupported or invalid device key")]
     Key,
+    /// A COSE_Key on a curve we do not take (brainpoolP320r1/P512r1, X448, Ed448, or not one
+    /// of ISO/IEC 18013-5's).
+    #[error("device key on an unsupported curve")]
+    UnsupportedCurve,
     /// The session's AES-256-GCM open failed (wrong key, counter or tampered message).
     #[error("session message does not decrypt")]
     Decrypt,
@@ -38,8 +42,9 @@ pub enum CheckError {
     /// The DeviceResponse carries no document (a reader asked for at least one).
     #[error("device response carries no document")]
     NoDocuments,
-    /// The issuerAuth is not an ES256 COSE_Sign1 with a document signer certificate.
-    #[error("issuer authentication is not an ES256 COSE_Sign1 with an x5chain")]
+    /// The issuerAuth is not a COSE_Sign1 with a document signer certificate, or its algorithm
+    /// and the signer's key are not a pair we take (mdoc/signature.rs).
+    #[error("issuer authentication is not a COSE_Sign1 with an x5chain and a supported algorithm")]
     IssuerAuthForm,
     /// The document signer certificate is not issued by a trusted IACA.
     #[error("document signer not issued by a trusted IACA")]

@@ -5,7 +5,7 @@
 //! MAC under EMacKey (ECDH of the device key and the reader's ephemeral key, §9.1.3.5).
 
 use super::cbor::Tagged24;
-use super::cose_key::P256Key;
+use super::cose_key::CoseKey;
 use super::error::MdocError;
 use super::issuer_signed::IssuerSigned;
 use super::request::ItemsRequest;
@@ -72,7 +72,7 @@ pub fn respond_with_mac(
     request: &ItemsRequest,
     transcript: &SessionTranscript,
     device_private: &SecretKey,
-    e_reader_key: &P256Key,
+    e_reader_key: &CoseKey,
 ) -> Result<Document, MdocError> {
     let key = session_keys::derive(
         device_private,

@@ -10,6 +10,7 @@
 //! the session with status 20: nothing about the documents is disclosed.
 
 use super::cbor::Tagged24;
+use super::cose_key::CoseCurve;
 use super::engagement::DeviceEngagement;
 use super::ephemeral::public_key;
 use super::error::MdocError;
@@ -202,7 +203,9 @@ impl HolderSession {
         engagement: DeviceEngagement,
         handover: Value,
     ) -> Result<HolderSession, MdocError> {
-        if public_key(&e_device_private)? != engagement.e_device_key {
+        if public_key(engagement.e_device_key.curve(), &e_device_private)?
+            != engagement.e_device_key
+        {
             return Err(MdocError::Key);
         }
         Ok(HolderSession {
@@ -213,13 +216,23 @@ impl HolderSession {
         })
     }
 
-    /// A session engaged by QR: a DeviceEngagement for `e_device_private` with the given
-    /// retrieval methods, handover `null`.
+    /// A session engaged by QR: a DeviceEngagement for the P-256 key `e_device_private` with
+    /// the given retrieval methods, handover `null`.
     pub fn qr(
         e_device_private: SecretKey,
         retrieval_methods: Vec<Value>,
     ) -> Result<HolderSession, MdocError> {
-        let engagement = DeviceEngagement::new(public_key(&e_device_private)?, retrieval_methods);
+        HolderSession::qr_on(CoseCurve::P256, e_device_private, retrieval_methods)
+    }
+
+    /// [`HolderSession::qr`] with an EDeviceKey on another curve of cipher suite 1.
+    pub fn qr_on(
+        curve: CoseCurve,
+        e_device_private: SecretKey,
+        retrieval_methods: Vec<Value>,
+    ) -> Result<HolderSession, MdocError> {
+        let e_device_key = public_key(curve, &e_device_private)?;
+        let engagement = DeviceEngagement::new(e_device_key, retrieval_methods);
         HolderSession::new(e_device_private, engagement, Value::Null)
     }
 
@@ -304,13 +317,15 @@ impl HolderSession {
             est.e_reader_key_bytes.clone(),
             self.handover.clone(),
         );
+        // EReaderKey must be on EDeviceKey's curve (§9.1.5.2).
+        let same_curve = est.e_reader_key.curve() == self.engagement.e_device_key.curve();
         let keys = match SessionKeys::derive(
             &self.e_device_private,
             &est.e_reader_key,
             &transcript.bytes(),
         ) {
-            Ok(k) => k,
-            Err(_) => {
+            Ok(k) if same_curve => k,
+            _ => {
                 return self.end(
                     SessionEnd::Encryption,
                     Some(status(STATUS_ENCRYPTION_ERROR)),
@@ -352,7 +367,9 @@ impl HolderSession {
             cipher,
             transcript: Box::new(transcript),
             request,
-            mac_with: policy.device_mac.then(|| est.e_reader_key.sec1().to_vec()),
+            mac_with: policy
+                .device_mac
+                .then(|| est.e_reader_key.public_bytes().to_vec()),
         };
         HolderStep::Request(shown)
     }

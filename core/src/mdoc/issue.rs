@@ -2,7 +2,7 @@
 //! salts and shuffled digest IDs, their digests in an MSO bound to the holder's device key, the
 //! MSO signed by the document signer (x5chain in the unprotected header).
 
-use super::cose_key::P256Key;
+use super::cose_key::CoseKey;
 use super::issuer_signed::{IssuerSigned, IssuerSignedItem};
 use super::mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
 use super::status_list::MsoStatus;
@@ -23,7 +23,7 @@ pub type NamespaceElements = (String, Vec<(String, Value)>);
 #[derive(Debug, Clone)]
 pub struct MsoSpec<'a> {
     pub doc_type: &'a str,
-    pub device_key: &'a P256Key,
+    pub device_key: &'a CoseKey,
     pub validity: ValidityInfo,
 }
 
@@ -107,7 +107,7 @@ mod tests {
     fn every_item_has_its_own_16_byte_salt_and_its_digest_in_the_mso() {
         let key = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
         let point = key.public_key().to_sec1_point(false);
-        let device = P256Key::from_sec1(point.as_bytes()).unwrap();
+        let device = CoseKey::p256(point.as_bytes()).unwrap();
         let spec = MsoSpec {
             doc_type: "org.iso.18013.5.1.mDL",
             device_key: &device,

@@ -1,15 +1,17 @@
 //! ISO/IEC 18013-5 mobile documents (mdoc): the data structures of device engagement, session
 //! establishment and encryption, requests and responses, the issuer's Mobile Security Object,
-//! and the reader's check of a DeviceResponse. A protocol module: it uses `credential/` (dates)
-//! and `eid-crypto` (COSE, certificates, trust anchors), nothing above.
+//! and the reader's check of a DeviceResponse. A protocol module: it uses `credential/` (dates),
+//! `eid-crypto` (COSE, certificates, trust anchors) and eid-icao's curve arithmetic, nothing
+//! above.
 //!
-//! One job per file: `cbor` (exact decoding, tag 24), `cose_key`, `engagement` (DeviceEngagement,
+//! One job per file: `cbor` (exact decoding, tag 24), `cose_key` (COSE_Key on the curves we
+//! take), `signature` (which algorithm with which curve, and the check), `engagement` (DeviceEngagement,
 //! `mdoc:` URI), `transcript` (SessionTranscript), `session` (SessionEstablishment, SessionData),
 //! `session_keys` (ECDH, HKDF, AES-256-GCM), `request` (DeviceRequest, ItemsRequest), `reader_auth` (the holder's check of the reader),
 //! `issuer_signed`, `mso`, `response` (DeviceResponse, DeviceSigned, DeviceAuthentication),
 //! `time` (tdate), `check` (the reader's verification), `issue` (IssuerSigned and MSO from
-//! elements), `holder` (selective disclosure and the device signature), `ephemeral` (session
-//! key pairs), `holder_session` and `reader_session` (the two sides' state machines, no I/O),
+//! elements), `holder` (selective disclosure and the device signature), `ephemeral` (key
+//! pairs and ECDH on every curve), `holder_session` and `reader_session` (the two sides' state machines, no I/O),
 //! `transport/` (BLE GATT framing, NFC APDUs and handover, byte-stream framing), `doctypes`
 //! (PhotoID, mDL and BHYT as data, mapped from our documents), `status_list` (the Token Status
 //! List in CWT form, the MSO's reference to it, and the reader's check), `verdict` (what a
@@ -37,6 +39,7 @@ mod request;
 mod response;
 mod session;
 mod session_keys;
+mod signature;
 mod status_list;
 mod time;
 mod transcript;
@@ -48,7 +51,7 @@ pub use check::{
     IssuerVerified, ReaderContext, VerifiedDocument, check_device_response, check_document,
     check_issuer_signed,
 };
-pub use cose_key::P256Key;
+pub use cose_key::{CoseCurve, CoseKey};
 pub use doctypes::{
     AGE_THRESHOLDS, BHYT_DOCTYPE, BHYT_NAMESPACE, CCCD_NAMESPACE, ChipFiles, DOCTYPES,
     DTC_NAMESPACE, GPLX_NAMESPACE, IDENTITY_CARD_AUTHORITY, ISO_23220_NAMESPACE, MDL_DOCTYPE,
@@ -57,7 +60,7 @@ pub use doctypes::{
 };
 pub use dtc::{check_dtc, dtc_of, dtc_passive_authentication};
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
-pub use ephemeral::{ephemeral_key, public_key};
+pub use ephemeral::{ecdh, ephemeral_key, key_pair, public_key};
 pub use error::{CheckError, MdocError};
 pub use holder::{disclose, respond, respond_with_mac, respond_with_mac_key};
 pub use holder_session::{
@@ -82,6 +85,7 @@ pub use session::{
     SessionEstablishment,
 };
 pub use session_keys::{Role, SessionCipher, SessionKeys};
+pub use signature::{SignatureCheck, certificate_key, verify_sign1};
 pub use status_list::{
     MsoStatus, STATUS_LIST_CWT_MEDIA_TYPE, STATUS_LIST_CWT_TYP, StatusListCache,
     StatusListCwtClaims, StatusListCwtPayload, VerifiedStatusList, check_status,

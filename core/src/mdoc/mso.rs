@@ -2,7 +2,7 @@
 //! the device key the holder proves possession of, the docType and the validity.
 
 use super::cbor::{self, Tagged24};
-use super::cose_key::P256Key;
+use super::cose_key::CoseKey;
 use super::error::MdocError;
 use super::status_list::MsoStatus;
 use super::time;
@@ -59,7 +59,7 @@ pub struct MobileSecurityObject {
     pub digest_algorithm: Option<DigestAlgorithm>,
     /// (namespace, digestID, digest)
     pub value_digests: Vec<(String, u64, Vec<u8>)>,
-    pub device_key: P256Key,
+    pub device_key: CoseKey,
     pub doc_type: String,
     pub validity: ValidityInfo,
     /// `status` (draft-ietf-oauth-status-list, mdoc): the MSO's Token Status List entry.
@@ -94,7 +94,7 @@ impl MobileSecurityObject {
             WHAT,
         )?;
         let device_key =
-            P256Key::from_cose(cbor::get(dki, "deviceKey").ok_or(MdocError::Structure(WHAT))?)?;
+            CoseKey::from_cose(cbor::get(dki, "deviceKey").ok_or(MdocError::Structure(WHAT))?)?;
         let doc_type = cbor::text(cbor::get(m, "docType"), WHAT)?.to_owned();
         let vi = cbor::map(
             cbor::get(m, "validityInfo").ok_or(MdocError::Structure(WHAT))?,

@@ -6,11 +6,12 @@
 //! returned so the wallet can show the citizen who is asking.
 
 use super::request::DocRequest;
+use super::signature::{SignatureCheck, certificate_key, verify_sign1};
 use super::transcript::SessionTranscript;
 use eid_crypto::cose::{Sign1, Tagging, x5chain_leaf};
 use eid_crypto::crl::RevocationList;
 use eid_crypto::trust::TrustStore;
-use eid_crypto::x509::{SignerCertificate, p256_point};
+use eid_crypto::x509::SignerCertificate;
 use thiserror::Error;
 
 /// Why a reader is not authenticated.
@@ -18,7 +19,7 @@ use thiserror::Error;
 pub enum ReaderAuthError {
     #[error("the request is not signed by the reader")]
     Unsigned,
-    #[error("readerAuth is not an ES256 COSE_Sign1 with a reader certificate")]
+    #[error("readerAuth is not a COSE_Sign1 with a reader certificate and a supported algorithm")]
     Form,
     #[error("reader certificate not issued by a trusted reader CA")]
     Untrusted,
@@ -68,9 +69,6 @@ pub fn verify_reader_auth(
         .as_ref()
         .ok_or(ReaderAuthError::Unsigned)?;
     let sign1 = Sign1::decode(bytes, Tagging::Untagged).ok_or(ReaderAuthError::Form)?;
-    if !sign1.is_es256() {
-        return Err(ReaderAuthError::Form);
-    }
     let der = sign1
         .unprotected_x5chain()
         .and_then(x5chain_leaf)
@@ -79,9 +77,12 @@ pub fn verify_reader_auth(
     let ca = reader_cas
         .issuer_of(&cert)
         .ok_or(ReaderAuthError::Untrusted)?;
-    let point = p256_point(&cert.certificate).ok_or(ReaderAuthError::Form)?;
-    if !sign1.verify_es256_detached(&point, &request.reader_authentication_bytes(transcript)) {
-        return Err(ReaderAuthError::Signature);
+    let key = certificate_key(&cert.certificate).ok_or(ReaderAuthError::Form)?;
+    let payload = request.reader_authentication_bytes(transcript);
+    match verify_sign1(&sign1, &key, Some(&payload)) {
+        Ok(()) => {}
+        Err(SignatureCheck::Unsupported) => return Err(ReaderAuthError::Form),
+        Err(SignatureCheck::Invalid) => return Err(ReaderAuthError::Signature),
     }
     let within = |c: &x509_cert::Certificate| {
         let v = c.tbs_certificate().validity();

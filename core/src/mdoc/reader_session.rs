@@ -6,17 +6,18 @@
 
 use super::cbor::Tagged24;
 use super::check::{ReaderContext, VerifiedDocument, check_device_response};
+use super::cose_key::CoseKey;
 use super::engagement::DeviceEngagement;
-use super::ephemeral::public_key;
+use super::ephemeral::{key_pair, public_key};
 use super::error::{CheckError, MdocError};
 use super::request::{DeviceRequest, DocRequest, ItemsRequest};
 use super::session::{SessionData, SessionEstablishment};
 use super::session_keys::{Role, SessionCipher, SessionKeys};
 use super::transcript::SessionTranscript;
 use ciborium::Value;
-use eid_crypto::SecretKey;
 use eid_crypto::cose::sign_es256_unprotected_x5chain;
 use eid_crypto::trust::TrustStore;
+use eid_crypto::{Rng, SecretKey};
 use thiserror::Error;
 
 /// ES256 (r || s, SHA-256) over a Sig_structure with the reader key.
@@ -83,14 +84,26 @@ impl std::fmt::Debug for ReaderSession {
 }
 
 impl ReaderSession {
-    /// A session with the holder of `engagement`, our fresh ephemeral `e_reader_private`, and
-    /// the engagement's handover (`null` for QR, the NFC handover messages otherwise).
+    /// A session with the holder of `engagement`, with a fresh EReaderKey drawn from `rng` on
+    /// the curve of the holder's EDeviceKey (§9.1.5.2), and the engagement's handover (`null`
+    /// for QR, the NFC handover messages otherwise).
+    pub fn generate(
+        rng: &mut dyn Rng,
+        engagement: DeviceEngagement,
+        handover: Value,
+    ) -> Result<ReaderSession, MdocError> {
+        let (e_reader_private, _) = key_pair(engagement.e_device_key.curve(), rng)?;
+        ReaderSession::new(e_reader_private, engagement, handover)
+    }
+
+    /// A session with the holder of `engagement`, our ephemeral `e_reader_private` (a private
+    /// key on the curve of the engagement's EDeviceKey), and the engagement's handover.
     pub fn new(
         e_reader_private: SecretKey,
         engagement: DeviceEngagement,
         handover: Value,
     ) -> Result<ReaderSession, MdocError> {
-        let e_reader_key = public_key(&e_reader_private)?;
+        let e_reader_key = public_key(engagement.e_device_key.curve(), &e_reader_private)?;
         let e_reader_key_bytes = Tagged24::of(&e_reader_key.to_cose());
         let transcript =
             SessionTranscript::new(engagement.encoded(), e_reader_key_bytes.clone(), handover);
@@ -112,11 +125,13 @@ impl ReaderSession {
     }
 
     /// A session with a holder engaged by QR (handover `null`).
-    pub fn qr(
-        e_reader_private: SecretKey,
-        engagement: DeviceEngagement,
-    ) -> Result<ReaderSession, MdocError> {
-        ReaderSession::new(e_reader_private, engagement, Value::Null)
+    pub fn qr(rng: &mut dyn Rng, engagement: DeviceEngagement) -> Result<ReaderSession, MdocError> {
+        ReaderSession::generate(rng, engagement, Value::Null)
+    }
+
+    /// The public key of our EReaderKey.
+    fn e_reader_key(&self) -> Result<CoseKey, MdocError> {
+        public_key(self.engagement.e_device_key.curve(), &self.e_reader_private)
     }
 
     pub fn transcript(&self) -> &SessionTranscript {
@@ -130,7 +145,7 @@ impl ReaderSession {
     /// The session for an outside verifier, once a DeviceResponse was received.
     pub fn handover(&self) -> Option<SessionHandover> {
         let response = self.response.as_ref()?;
-        let mut cose = match public_key(&self.e_reader_private).ok()?.to_cose() {
+        let mut cose = match self.e_reader_key().ok()?.to_cose() {
             Value::Map(m) => m,
             _ => return None,
         };
@@ -199,7 +214,7 @@ impl ReaderSession {
         self.sent = true;
         Ok(SessionEstablishment {
             e_reader_key_bytes: self.e_reader_key_bytes.clone(),
-            e_reader_key: public_key(&self.e_reader_private)?,
+            e_reader_key: self.e_reader_key()?,
             data,
         }
         .encode())

@@ -2,7 +2,7 @@
 //! EReaderKey and its first encrypted request) and SessionData (encrypted data and/or status).
 
 use super::cbor::{self, Tagged24};
-use super::cose_key::P256Key;
+use super::cose_key::CoseKey;
 use super::error::MdocError;
 use ciborium::Value;
 
@@ -17,7 +17,7 @@ pub const STATUS_DECODING_ERROR: u64 = 11;
 pub struct SessionEstablishment {
     /// EReaderKeyBytes as received (they enter the SessionTranscript).
     pub e_reader_key_bytes: Tagged24,
-    pub e_reader_key: P256Key,
+    pub e_reader_key: CoseKey,
     /// The encrypted DeviceRequest.
     pub data: Vec<u8>,
 }
@@ -31,7 +31,7 @@ impl SessionEstablishment {
             cbor::get(m, "eReaderKey").ok_or(MdocError::Structure(WHAT))?,
             WHAT,
         )?;
-        let e_reader_key = P256Key::from_cose(&e_reader_key_bytes.item()?)?;
+        let e_reader_key = CoseKey::from_cose(&e_reader_key_bytes.item()?)?;
         let data = cbor::bytes(cbor::get(m, "data"), WHAT)?.to_vec();
         Ok(SessionEstablishment {
             e_reader_key_bytes,

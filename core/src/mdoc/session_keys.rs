@@ -1,15 +1,15 @@
-//! Session encryption (ISO/IEC 18013-5 §9.1.1.5): ECDH P-256 between the ephemeral keys, HKDF-SHA-256
+//! Session encryption (ISO/IEC 18013-5 §9.1.1.5): ECDH between the ephemeral keys (on the curve
+//! of EDeviceKey, [`super::ephemeral::ecdh`]), HKDF-SHA-256
 //! with salt SHA-256(SessionTranscriptBytes) and info "SKReader"/"SKDevice" (and "EMacKey" for the
 //! device MAC, §9.1.3.5), AES-256-GCM with the 12-byte IV `identifier (8) || counter (4)`:
 //! identifier 0 for the reader's messages, 1 for the device's, counter from 1 per direction.
 //!
-//! HKDF, AES-GCM and HMAC come from ring, already in the mobile library; the ECDH is P-256
-//! arithmetic of the workspace's one RustCrypto generation (ADR 0002), so no crate is added.
+//! HKDF, AES-GCM and HMAC come from ring, already in the mobile library.
 
-use super::cose_key::P256Key;
+use super::cose_key::CoseKey;
+use super::ephemeral::ecdh;
 use super::error::MdocError;
 use eid_crypto::SecretKey;
-use p256::elliptic_curve::point::AffineCoordinates;
 use ring::{aead, hkdf};
 use sha2::{Digest, Sha256};
 
@@ -27,18 +27,10 @@ impl hkdf::KeyType for Len32 {
     }
 }
 
-/// The ECDH shared secret (x coordinate) of a private scalar and a peer's public key.
-fn ecdh(private: &SecretKey, peer: &P256Key) -> Result<SecretKey, MdocError> {
-    let sk = p256::SecretKey::from_slice(private.as_bytes()).map_err(|_| MdocError::Key)?;
-    let pk = p256::PublicKey::from_sec1_bytes(peer.sec1()).map_err(|_| MdocError::Key)?;
-    let shared = (pk.to_projective() * *sk.to_nonzero_scalar()).to_affine();
-    Ok(SecretKey::new(shared.x().to_vec()))
-}
-
 /// HKDF-SHA-256(IKM = ECDH(private, peer), salt = SHA-256(SessionTranscriptBytes), info), 32 bytes.
 pub(crate) fn derive(
     private: &SecretKey,
-    peer: &P256Key,
+    peer: &CoseKey,
     transcript_bytes: &[u8],
     info: &[u8],
 ) -> Result<SecretKey, MdocError> {
@@ -73,7 +65,7 @@ impl SessionKeys {
     /// Derives both keys from our ephemeral private scalar and the peer's ephemeral key.
     pub fn derive(
         private: &SecretKey,
-        peer: &P256Key,
+        peer: &CoseKey,
         transcript_bytes: &[u8],
     ) -> Result<SessionKeys, MdocError> {
         Ok(SessionKeys {

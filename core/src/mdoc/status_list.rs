@@ -12,11 +12,12 @@ use super::cbor;
 use super::error::{CheckError, MdocError};
 use super::mso::MobileSecurityObject;
 use super::reader_session::ReaderOutcome;
+use super::signature::{certificate_key, verify_sign1};
 use crate::sdjwt::StatusList;
 use ciborium::Value;
 use eid_crypto::cose::{Protected, Sign1, SignError, Tagging, sign_es256, x5chain_leaf};
 use eid_crypto::trust::TrustStore;
-use eid_crypto::x509::{SignerCertificate, p256_point};
+use eid_crypto::x509::SignerCertificate;
 use std::collections::HashMap;
 
 /// The `typ` of a Status List Token in CWT form.
@@ -126,7 +127,8 @@ fn int_claim(m: &[(Value, Value)], key: i64) -> Result<Option<u64>, CheckError> 
     }
 }
 
-/// Verifies a Status List Token fetched from `uri`: typ, an ES256 signature by a document
+/// Verifies a Status List Token fetched from `uri`: typ, a signature (any algorithm of
+/// [`super::signature`]) by a document
 /// signer issued by one of `iacas` (both valid now), `sub` equal to `uri`, `exp` not passed.
 pub fn verify_status_list_cwt(
     bytes: &[u8],
@@ -138,7 +140,7 @@ pub fn verify_status_list_cwt(
     // draft-ietf-oauth-status-list §5.2: a Status List Token in CWT form is a tagged
     // COSE_Sign1 (tag 18); an untagged one is not a conforming token.
     let sign1 = Sign1::decode(bytes, Tagging::Tagged).ok_or(bad.clone())?;
-    if !sign1.is_es256() || sign1.typ() != Some(STATUS_LIST_CWT_TYP) {
+    if sign1.typ() != Some(STATUS_LIST_CWT_TYP) {
         return Err(bad);
     }
     let der = sign1.x5chain().and_then(x5chain_leaf).ok_or(bad.clone())?;
@@ -146,10 +148,8 @@ pub fn verify_status_list_cwt(
     let iaca = iacas
         .issuer_of(&signer)
         .ok_or(CheckError::UntrustedIssuer)?;
-    let point = p256_point(&signer.certificate).ok_or(bad.clone())?;
-    if !sign1.verify_es256_any_s(&point) {
-        return Err(bad);
-    }
+    let key = certificate_key(&signer.certificate).ok_or(bad.clone())?;
+    verify_sign1(&sign1, &key, None).map_err(|_| bad.clone())?;
     let within = |c: &x509_cert::Certificate| {
         let v = c.tbs_certificate().validity();
         v.not_before.to_unix_duration().as_secs() <= now

@@ -234,7 +234,7 @@ impl Wallet {
             let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&key)
                 .map_err(|_| WalletError::Corrupt("mdoc key"))?
                 .to_sec1_point(false);
-            if key.as_bytes() != v.mso.device_key.sec1() {
+            if key.as_bytes() != v.mso.device_key.public_bytes() {
                 return Err(PresentError::Malformed("mdoc for another key").into());
             }
             items.push((alias.clone(), bytes.clone()));

@@ -150,7 +150,7 @@ impl<'a> NfcHolder<'a> {
         consent: impl FnMut(&PresentationRequest) -> Decision + Send + 'a,
     ) -> Result<NfcHolder<'a>, MdocError> {
         let engagement = DeviceEngagement::new(
-            crate::mdoc::ephemeral::public_key(&e_device_private)?,
+            crate::mdoc::ephemeral::public_key(crate::mdoc::CoseCurve::P256, &e_device_private)?,
             vec![],
         );
         let hs = handover_select(&engagement, HOLDER_LIMITS);
@@ -496,12 +496,12 @@ pub struct NfcRead {
     pub response_bytes: usize,
 }
 
-/// A whole reading: engagement from the Type 4 Tag (static handover), session with
-/// `e_reader_private`, the request for `items` (signed when `signer` is given), the response
+/// A whole reading: engagement from the Type 4 Tag (static handover), session with an
+/// EReaderKey from `rng` on the holder's curve, the request for `items` (signed when `signer` is given), the response
 /// checked against `iacas` at `now`, then the session terminated (status 20).
 pub fn read_mdoc(
     t: &mut dyn ApduTransport,
-    e_reader_private: eid_crypto::SecretKey,
+    rng: &mut dyn eid_crypto::Rng,
     items: &[crate::mdoc::request::ItemsRequest],
     signer: Option<crate::mdoc::reader_session::ReaderSigner<'_>>,
     iacas: &eid_crypto::trust::TrustStore,
@@ -510,7 +510,7 @@ pub fn read_mdoc(
     use crate::mdoc::reader_session::{ReaderError, ReaderSession};
     let mut count = ApduCount::default();
     let handover = read_engagement(t, &mut count)?;
-    let mut reader = ReaderSession::new(e_reader_private, handover.engagement, handover.handover)?;
+    let mut reader = ReaderSession::generate(rng, handover.engagement, handover.handover)?;
     let reader_authenticated = signer.is_some();
     let establishment = reader.establish(items, signer).map_err(|e| match e {
         ReaderError::Mdoc(m) => NfcError::Mdoc(m),

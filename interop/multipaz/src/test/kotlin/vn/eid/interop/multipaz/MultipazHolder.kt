@@ -38,7 +38,9 @@ import org.multipaz.securearea.software.SoftwareCreateKeySettings
 import org.multipaz.securearea.software.SoftwareSecureArea
 import org.multipaz.storage.ephemeral.EphemeralStorage
 import org.multipaz.util.UUID
+import org.bouncycastle.jce.provider.BouncyCastleProvider
 import java.net.InetAddress
+import java.security.Security
 import java.net.ServerSocket
 import java.util.Base64
 import kotlin.random.Random
@@ -61,6 +63,8 @@ class MultipazHolder private constructor(
     val iaca: X509Cert,
     private val dsKey: EcPrivateKey,
     private val dsCert: X509Cert,
+    /** The MSO's signature algorithm (ES256, ES384, ES512 with the document signer's curve). */
+    private val issuerAlgorithm: Algorithm,
 ) {
     /** What the holder saw of the session: Multipaz's reading of the reader's request. */
     class Seen(
@@ -97,13 +101,15 @@ class MultipazHolder private constructor(
         tamper: Pair<String, DataItem>? = null,
         deviceMac: Boolean = false,
         eDeviceCurve: EcCurve = EcCurve.P256,
+        /** The device key's algorithm: a signing key, or a key-agreement key for the MAC. */
+        deviceKeyAlgorithm: Algorithm = if (deviceMac) Algorithm.ECDH_P256 else Algorithm.ESP256,
     ): Session = runBlocking {
         val storage = EphemeralStorage()
         val secureArea = SoftwareSecureArea.create(storage)
         // A signing key, or a key-agreement key for the device MAC (§9.1.3.5).
         val deviceKey = secureArea.createKey(
             null,
-            SoftwareCreateKeySettings.Builder().setAlgorithm(if (deviceMac) Algorithm.ECDH_P256 else Algorithm.ESP256).build(),
+            SoftwareCreateKeySettings.Builder().setAlgorithm(deviceKeyAlgorithm).build(),
         )
         val data = NameSpacedData.Builder().apply {
             values.forEach { (name, value) -> putEntry(namespace, name, Cbor.encode(value)) }
@@ -123,8 +129,8 @@ class MultipazHolder private constructor(
                 dsKey,
                 Cbor.encode(Tagged(Tagged.ENCODED_CBOR, Bstr(mso))),
                 true,
-                Algorithm.ES256,
-                mapOf<CoseLabel, DataItem>(CoseNumberLabel(Cose.COSE_LABEL_ALG) to Algorithm.ES256.coseAlgorithmIdentifier!!.toDataItem()),
+                issuerAlgorithm,
+                mapOf<CoseLabel, DataItem>(CoseNumberLabel(Cose.COSE_LABEL_ALG) to issuerAlgorithm.coseAlgorithmIdentifier!!.toDataItem()),
                 mapOf<CoseLabel, DataItem>(CoseNumberLabel(Cose.COSE_LABEL_X5CHAIN) to X509CertChain(listOf(dsCert)).toDataItem()),
             ).toDataItem(),
         )
@@ -176,12 +182,22 @@ class MultipazHolder private constructor(
     }
 
     companion object {
-        /** A fresh IACA and document signer, as an issuer would hold them. */
-        fun create(): MultipazHolder = runBlocking {
+        init {
+            // Multipaz asks the first "EC" provider; the JDK's SunEC has no brainpool curves.
+            if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
+                Security.insertProviderAt(BouncyCastleProvider(), 1)
+            }
+        }
+
+        /**
+         * A fresh IACA and document signer, as an issuer would hold them: keys on [curve], the
+         * certificates and the MSO signed with [algorithm].
+         */
+        fun create(curve: EcCurve = EcCurve.P256, algorithm: Algorithm = Algorithm.ES256): MultipazHolder = runBlocking {
             val now = Clock.System.now()
-            val iacaKey = Crypto.createEcPrivateKey(EcCurve.P256)
+            val iacaKey = Crypto.createEcPrivateKey(curve)
             val iaca = MdocUtil.generateIacaCertificate(
-                AsymmetricKey.anonymous(iacaKey, Algorithm.ES256),
+                AsymmetricKey.anonymous(iacaKey, algorithm),
                 X500Name.fromName("CN=Multipaz interop IACA,C=UT"),
                 ASN1Integer(1L),
                 now - 1.hours,
@@ -189,16 +205,16 @@ class MultipazHolder private constructor(
                 "https://iaca.invalid",
                 "https://iaca.invalid/crl",
             )
-            val dsKey = Crypto.createEcPrivateKey(EcCurve.P256)
+            val dsKey = Crypto.createEcPrivateKey(curve)
             val ds = MdocUtil.generateDsCertificate(
-                AsymmetricKey.X509CertifiedExplicit(X509CertChain(listOf(iaca)), iacaKey, Algorithm.ES256),
+                AsymmetricKey.X509CertifiedExplicit(X509CertChain(listOf(iaca)), iacaKey, algorithm),
                 dsKey.publicKey,
                 X500Name.fromName("CN=Multipaz interop DS,C=UT"),
                 ASN1Integer(2L),
                 now - 1.hours,
                 now + 30.days,
             )
-            MultipazHolder(iaca, dsKey, ds)
+            MultipazHolder(iaca, dsKey, ds, algorithm)
         }
 
         /** IssuerSignedItemBytes = #6.24(bstr .cbor IssuerSignedItem): its elementIdentifier. */

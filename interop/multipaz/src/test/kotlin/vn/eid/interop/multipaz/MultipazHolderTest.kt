@@ -11,10 +11,13 @@ import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeAll
-import org.junit.jupiter.api.Disabled
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.Timeout
+import org.junit.jupiter.params.ParameterizedTest
+import org.junit.jupiter.params.provider.Arguments
+import org.junit.jupiter.params.provider.MethodSource
+import org.multipaz.crypto.Algorithm
 import org.multipaz.cbor.DataItem
 import org.multipaz.crypto.EcCurve
 import org.multipaz.cbor.Simple
@@ -107,13 +110,7 @@ class MultipazHolderTest {
             "the changed value is not shown as verified: $verdict")
     }
 
-    /**
-     * A known gap (ADR 0065), kept as the test that will pass once it is closed: Multipaz's
-     * holder may pick its EDeviceKey on another curve of 18013-5's cipher suite (here P-384);
-     * our mdoc code is P-256 only, so our reader stops at the engagement ("unsupported or
-     * invalid device key") and never connects.
-     */
-    @Disabled("known gap, ADR 0065: our mdoc reader takes P-256 ephemeral keys only")
+    /** ISO/IEC 18013-5 §9.1.5.2: the holder picks EDeviceKey's curve; our reader follows it. */
     @Test
     fun `our reader reads a Multipaz holder whose EDeviceKey is on P-384`() {
         val session = holder.present(PHOTO_ID, PHOTO_ID_NS, VALUES, eDeviceCurve = EcCurve.P384)
@@ -121,6 +118,52 @@ class MultipazHolderTest {
         session.seen()
         assertEquals(0, code, verdict.toString())
         assertTrue(verdict["valid"]!!.jsonPrimitive.boolean, verdict.toString())
+    }
+
+    /**
+     * The other curves and algorithms of ISO/IEC 18013-5 a Multipaz holder may pick, each read
+     * by `eid mdoc read` (docs/adr/0069): the session's EDeviceKey (§9.1.5.2), the device key
+     * that signs DeviceAuthentication (ES256/ES384/ES512 and EdDSA with their curves) or
+     * computes the device MAC with EReaderKey (on the session's curve, §9.1.3.5).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("holderKeys")
+    fun `our reader reads a Multipaz holder on every curve and device key we take`(
+        case: String,
+        eDeviceCurve: EcCurve,
+        deviceKey: Algorithm,
+        mac: Boolean,
+        expectedAlg: Long?,
+    ) {
+        val session = holder.present(PHOTO_ID, PHOTO_ID_NS, VALUES, deviceMac = mac,
+            eDeviceCurve = eDeviceCurve, deviceKeyAlgorithm = deviceKey)
+        val (code, verdict) = ourRead(session, "--trust", iacaPem.path)
+        val seen = session.seen()
+        assertEquals(0, code, "$case: $verdict")
+        assertTrue(verdict["valid"]!!.jsonPrimitive.boolean, "$case: $verdict")
+        assertEquals(mac, verdict["device_mac"]!!.jsonPrimitive.boolean, case)
+        assertEquals("Multipaz", verdict["elements"]!!.jsonObject["family_name"]!!.jsonPrimitive.content)
+        // What Multipaz put in the deviceSignature's protected header (null: a MAC).
+        assertEquals(expectedAlg, seen.deviceSignatureAlg, case)
+    }
+
+    /** An issuer on P-384 (ES384) and one on P-521 (ES512): IACA, document signer and MSO. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("issuers")
+    fun `our reader checks a Multipaz issuer signing with ES384 and ES512`(curve: EcCurve, algorithm: Algorithm) {
+        val issuer = MultipazHolder.create(curve, algorithm)
+        val pem = File(dir, "multipaz-iaca-${curve.name}.pem").apply { writeText(issuer.iacaPem) }
+        val session = issuer.present(PHOTO_ID, PHOTO_ID_NS, VALUES)
+        val (code, verdict) = ourRead(session, "--trust", pem.path)
+        session.seen()
+        assertEquals(0, code, verdict.toString())
+        assertTrue(verdict["valid"]!!.jsonPrimitive.boolean, verdict.toString())
+        // The same holder's element changed after signing still fails the digest check.
+        val tampered = issuer.present(PHOTO_ID, PHOTO_ID_NS, VALUES, tamper = "family_name" to Tstr("Mallory"))
+        val (badCode, bad) = ourRead(tampered, "--trust", pem.path)
+        tampered.seen()
+        assertEquals(1, badCode, bad.toString())
+        assertFalse(bad["valid"]!!.jsonPrimitive.boolean, bad.toString())
     }
 
     @Test
@@ -134,6 +177,27 @@ class MultipazHolderTest {
     }
 
     companion object {
+        @JvmStatic
+        fun holderKeys(): List<Arguments> = listOf(
+            Arguments.of("session P-521", EcCurve.P521, Algorithm.ESP256, false, -7L),
+            Arguments.of("session brainpoolP256r1", EcCurve.BRAINPOOLP256R1, Algorithm.ESP256, false, -7L),
+            Arguments.of("session brainpoolP384r1", EcCurve.BRAINPOOLP384R1, Algorithm.ESP256, false, -7L),
+            Arguments.of("session X25519", EcCurve.X25519, Algorithm.ESP256, false, -7L),
+            Arguments.of("device key P-384, ES384", EcCurve.P256, Algorithm.ESP384, false, -35L),
+            Arguments.of("device key P-521, ES512", EcCurve.P256, Algorithm.ESP512, false, -36L),
+            Arguments.of("device key brainpoolP256r1, ES256", EcCurve.P256, Algorithm.ESB256, false, -7L),
+            Arguments.of("device key brainpoolP384r1, ES384", EcCurve.P256, Algorithm.ESB384, false, -35L),
+            Arguments.of("device key Ed25519, EdDSA", EcCurve.P256, Algorithm.ED25519, false, -8L),
+            Arguments.of("MAC on P-384", EcCurve.P384, Algorithm.ECDH_P384, true, null),
+            Arguments.of("MAC on X25519", EcCurve.X25519, Algorithm.ECDH_X25519, true, null),
+        )
+
+        @JvmStatic
+        fun issuers(): List<Arguments> = listOf(
+            Arguments.of(EcCurve.P384, Algorithm.ES384),
+            Arguments.of(EcCurve.P521, Algorithm.ES512),
+        )
+
         const val PHOTO_ID = "org.iso.23220.photoid.1"
         const val PHOTO_ID_NS = "org.iso.23220.1"
         val ELEMENTS = listOf("family_name", "given_name", "age_over_18")

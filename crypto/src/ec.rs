@@ -1,13 +1,15 @@
-//! The elliptic curves of ICAO 9303-11 §9.5.1 / BSI TR-03110-3 Table 4 that CCCD chips use, and
-//! the operations PACE, chip authentication and active authentication need. Arithmetic comes from
-//! the RustCrypto curve crates; this module only dispatches over the four curves and works on
+//! The elliptic curves of ICAO 9303-11 §9.5.1 / BSI TR-03110-3 Table 4 (P-256, P-384, P-521,
+//! brainpoolP256r1, brainpoolP384r1), and the operations on them: PACE, chip authentication and
+//! active authentication on the chip (eid-icao), and ISO/IEC 18013-5's session ECDH and ECDSA
+//! checks on the same curves (eid-core's mdoc module). Arithmetic comes from
+//! the RustCrypto curve crates; this module only dispatches over the five curves and works on
 //! byte encodings (SEC1 points, big-endian scalars).
 
+use crate::tlv;
+use crate::{Rng, SecretKey};
 use der::asn1::{Any, BitString, ObjectIdentifier, OctetString, Uint};
 use der::{Tag, Tagged};
 use ecdsa::EcdsaCurve;
-use eid_crypto::tlv;
-use eid_crypto::{Rng, SecretKey};
 use elliptic_curve::ff::{Field, PrimeField};
 use elliptic_curve::group::Group;
 use elliptic_curve::hazmat::FieldArithmetic;
@@ -26,6 +28,7 @@ macro_rules! on_curve {
         match $curve {
             Curve::P256 => $f::<p256::NistP256>($($arg),*),
             Curve::P384 => $f::<p384::NistP384>($($arg),*),
+            Curve::P521 => $f::<p521::NistP521>($($arg),*),
             Curve::BrainpoolP256r1 => $f::<bp256::BrainpoolP256r1>($($arg),*),
             Curve::BrainpoolP384r1 => $f::<bp384::BrainpoolP384r1>($($arg),*),
         }
@@ -53,6 +56,7 @@ pub enum EcError {
 pub enum Curve {
     P256,
     P384,
+    P521,
     BrainpoolP256r1,
     BrainpoolP384r1,
 }
@@ -63,6 +67,8 @@ pub mod oid {
     pub const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
     /// secp384r1 (SEC 2).
     pub const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+    /// secp521r1 (SEC 2).
+    pub const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
     /// brainpoolP256r1 (RFC 5639).
     pub const BRAINPOOL_P256R1: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("1.3.36.3.3.2.8.1.1.7");
@@ -104,11 +110,12 @@ fn plus_one(mut v: Vec<u8>) -> Vec<u8> {
 }
 
 impl Curve {
-    pub const ALL: [Curve; 4] = [
+    pub const ALL: [Curve; 5] = [
         Curve::P256,
         Curve::BrainpoolP256r1,
         Curve::P384,
         Curve::BrainpoolP384r1,
+        Curve::P521,
     ];
 
     /// Standardized domain parameter ID (ICAO 9303-11 Table 6 / BSI TR-03110-3 Table 4).
@@ -118,6 +125,7 @@ impl Curve {
             Curve::BrainpoolP256r1 => 13,
             Curve::P384 => 15,
             Curve::BrainpoolP384r1 => 16,
+            Curve::P521 => 18,
         }
     }
 
@@ -131,6 +139,7 @@ impl Curve {
         match self {
             Curve::P256 => oid::P256,
             Curve::P384 => oid::P384,
+            Curve::P521 => oid::P521,
             Curve::BrainpoolP256r1 => oid::BRAINPOOL_P256R1,
             Curve::BrainpoolP384r1 => oid::BRAINPOOL_P384R1,
         }
@@ -145,6 +154,7 @@ impl Curve {
         match self {
             Curve::P256 | Curve::BrainpoolP256r1 => 32,
             Curve::P384 | Curve::BrainpoolP384r1 => 48,
+            Curve::P521 => 66,
         }
     }
 
@@ -152,6 +162,7 @@ impl Curve {
         match self {
             Curve::P256 => "P-256",
             Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
             Curve::BrainpoolP256r1 => "brainpoolP256r1",
             Curve::BrainpoolP384r1 => "brainpoolP384r1",
         }
@@ -178,7 +189,7 @@ impl Curve {
         }
     }
 
-    /// Recognises one of the four curves from explicit parameters (X9.62 ECParameters as real
+    /// Recognises one of the five curves from explicit parameters (X9.62 ECParameters as real
     /// chips put in DG14/DG15). Integers may carry leading zeros; G may be compressed.
     pub fn from_explicit(
         p: &[u8],
@@ -284,12 +295,20 @@ impl KeyPair {
     }
 
     /// A fresh key pair on `generator`: the private key is drawn by rejection sampling of
-    /// field-length random strings in `[1, n-1]` (BSI TR-03111 §4.1.1).
+    /// random strings of the order's bit length in `[1, n-1]` (BSI TR-03111 §4.1.1).
     pub fn generate_on(generator: &EcPoint, rng: &mut dyn Rng) -> KeyPair {
         let curve = generator.curve;
         let mut buf = Zeroizing::new(vec![0u8; curve.field_len()]);
+        // P-521's 66 bytes hold 528 bits: without the mask, 127 draws in 128 would be too large.
+        let top = match curve {
+            Curve::P521 => 0x01,
+            _ => 0xff,
+        };
         loop {
             rng.fill(&mut buf);
+            if let Some(first) = buf.first_mut() {
+                *first &= top;
+            }
             if let Ok(pair) = KeyPair::from_private_on(generator, SecretKey::new(buf.to_vec())) {
                 return pair;
             }
