@@ -3,7 +3,11 @@
 // `eid rp serve` against the shared test backend; the wallet shows its verified identity, purpose
 // and claims, declines once, refuses a wrong passcode, answers with the passcode, and the bank's
 // server sees the verified claims. Needs the test-only library and EID_CLI (WalletJourneyTests).
+#if canImport(CryptoKit)
 import CryptoKit
+#else
+import TestCrypto  // Linux: CryptoKit's calls over OpenSSL (Linux/TestCrypto)
+#endif
 import Foundation
 import XCTest
 @testable import EidWallet

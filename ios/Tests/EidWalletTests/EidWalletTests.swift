@@ -3,7 +3,11 @@
 // library. The journeys that do (activation with the simulated chip, sync, present/verify,
 // online tokens, remote signing) are in WalletJourneyTests.swift: they need
 // scripts/build-xcframework.sh --with-test-support and EID_CLI (see ios/README.md).
+#if canImport(CryptoKit)
 import CryptoKit
+#else
+import TestCrypto  // Linux: CryptoKit's calls over OpenSSL (Linux/TestCrypto)
+#endif
 import Foundation
 import XCTest
 @testable import EidWallet
