@@ -42,7 +42,7 @@ final class Bank {
             "--key-pem", pubPath.path, "--out-cert", certPath.path,
         ]
         register.standardOutput = FileHandle.nullDevice
-        try register.run()
+        try runWithSignals(register)
         register.waitUntilExit()
         guard register.terminationStatus == 0 else { throw Backend.BackendError.exited }
         process = Process()
@@ -54,7 +54,7 @@ final class Bank {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try runWithSignals(process)
         url = "http://127.0.0.1:\(port)"
         // Its "listening on" line.
         var buffer = Data()

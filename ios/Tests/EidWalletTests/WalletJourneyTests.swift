@@ -15,6 +15,23 @@ import XCTest
 #if canImport(EidWalletTesting)
 import EidWalletTesting
 
+/// Starts `process` with SIGTERM and SIGINT unblocked in it. On Linux, Foundation's Process
+/// gives the child the signal mask of the thread that starts it, and async tests run on
+/// libdispatch's threads, which block them: `eid serve` never saw `terminate()` and ran on after
+/// the tests (seen on the first Linux runs). macOS's Process resets the child's mask itself.
+func runWithSignals(_ process: Process) throws {
+    #if os(Linux)
+    var unblock = sigset_t()
+    var previous = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGTERM)
+    sigaddset(&unblock, SIGINT)
+    pthread_sigmask(SIG_UNBLOCK, &unblock, &previous)
+    defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+    #endif
+    try process.run()
+}
+
 /// `eid serve` on SQLite in a temporary directory, started once for all the journeys.
 final class Backend {
     let url: String
@@ -57,7 +74,7 @@ final class Backend {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try runWithSignals(process)
         do {
             url = try Backend.address(out.fileHandleForReading)
         } catch {
