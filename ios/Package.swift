@@ -31,6 +31,11 @@ var targets: [Target] = [
     .target(name: "EidWallet", dependencies: ["EidWalletFFI"], path: "Sources/EidWallet", linkerSettings: linkRust),
     .systemLibrary(name: "COpenSSL", path: "Linux/COpenSSL"),
     .target(name: "TestCrypto", dependencies: ["COpenSSL"], path: "Linux/TestCrypto"),
+    // MdocCoreBluetooth.swift (a link to it) type-checked against a stub of the CoreBluetooth API
+    // it calls, in a module of its own: built by `swift build`, linked into nothing.
+    .target(name: "CoreBluetooth", path: "Linux/CoreBluetoothStub"),
+    .target(name: "MdocCoreBluetoothCheck", dependencies: ["EidWallet", "CoreBluetooth"],
+            path: "Linux/MdocCoreBluetoothCheck"),
 ]
 var testDependencies: [Target.Dependency] = ["EidWallet", "TestCrypto"]
 if testSupport {

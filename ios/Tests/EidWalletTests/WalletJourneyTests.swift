@@ -3,6 +3,7 @@
 // citizens, dev SMS outbox): scripts/build-xcframework.sh --with-test-support, and the `eid`
 // binary (cargo build -p eid-cli) in EID_CLI:
 //   cd ios && EID_CLI=$PWD/../target/debug/eid swift test
+// On Linux scripts/swift.sh provides both (the test-only library's bindings staged in ios/build/).
 #if canImport(CryptoKit)
 import CryptoKit
 #else
