@@ -32,10 +32,12 @@ var targets: [Target] = [
     .systemLibrary(name: "COpenSSL", path: "Linux/COpenSSL"),
     .target(name: "TestCrypto", dependencies: ["COpenSSL"], path: "Linux/TestCrypto"),
     // MdocCoreBluetooth.swift (a link to it) type-checked against a stub of the CoreBluetooth API
-    // it calls, in a module of its own: built by `swift build`, linked into nothing.
-    .target(name: "CoreBluetooth", path: "Linux/CoreBluetoothStub"),
-    .target(name: "MdocCoreBluetoothCheck", dependencies: ["EidWallet", "CoreBluetooth"],
-            path: "Linux/MdocCoreBluetoothCheck"),
+    // it calls, in a module of its own: built by `swift build`, linked into nothing. The stub is
+    // not named CoreBluetooth: `canImport(CoreBluetooth)` would then turn true for EidWallet too,
+    // whenever the stub happened to be built first.
+    .target(name: "CoreBluetoothStub", path: "Linux/CoreBluetoothStub"),
+    .target(name: "MdocCoreBluetoothCheck", dependencies: ["EidWallet", "CoreBluetoothStub"],
+            path: "Linux/MdocCoreBluetoothCheck", swiftSettings: [.define("CORE_BLUETOOTH_STUB")]),
 ]
 var testDependencies: [Target.Dependency] = ["EidWallet", "TestCrypto"]
 if testSupport {

@@ -4,8 +4,12 @@
 // empty in EidWallet there, and type-checked against a stub of the CoreBluetooth calls it makes
 // (ios/Linux/CoreBluetoothStub, target MdocCoreBluetoothCheck); only a Mac build checks it against
 // Apple's SDK. See ios/README.md.
+#if canImport(CoreBluetooth) || CORE_BLUETOOTH_STUB
 #if canImport(CoreBluetooth)
 import CoreBluetooth
+#else
+import CoreBluetoothStub  // Linux, target MdocCoreBluetoothCheck only
+#endif
 import Foundation
 
 /// One side of a BLE session as the glue drives it: the holder's `MdocBlePresentation` or the

@@ -1,6 +1,7 @@
 // Linux only: a stub of the CoreBluetooth API that Sources/EidWallet/MdocCoreBluetooth.swift
 // uses, written from Apple's documented Swift signatures, so that the glue is type-checked on
-// Linux (target MdocCoreBluetoothCheck; scripts/swift.sh). Nothing here runs or is linked into
+// Linux (target MdocCoreBluetoothCheck, which defines CORE_BLUETOOTH_STUB so that the glue
+// imports this module; scripts/swift.sh). Nothing here runs or is linked into
 // EidWallet. It checks our Swift and our use of the generated API (MdocGattLink,
 // MdocBlePresentation, MdocBleReader, ...), and our CoreBluetooth calls only as far as this stub
 // is faithful: Apple's delegate methods are optional Objective-C requirements, here plain
