@@ -27,7 +27,10 @@ SUITE=trixie
 PACKAGES=(swiftlang libc6-dev libstdc++-14-dev libssl-dev libpcsclite1 ca-certificates)
 # Where the repository appears inside the root: at its own path, so that the paths the package
 # and the tests use (target/debug/..., EID_CLI) are the same inside and out. Read-only: swift's
-# build folder lives in the root (/build), and nothing in the root can write to the repository.
+# build folder lives in the root (/build), nothing in the root can write to the repository, and
+# should a killed run leave the mount behind, an `rm -rf target` cannot delete the work tree
+# through it (the next run unmounts what is left). The host's /dev is not mounted: debootstrap
+# made the device nodes the root needs.
 INNER="$SYSROOT$ROOT"
 
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
