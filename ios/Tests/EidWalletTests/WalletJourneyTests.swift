@@ -17,9 +17,10 @@ import XCTest
 import EidWalletTesting
 
 /// Starts `process` with SIGTERM and SIGINT unblocked in it. On Linux, Foundation's Process
-/// gives the child the signal mask of the thread that starts it, and async tests run on
-/// libdispatch's threads, which block them: `eid serve` never saw `terminate()` and ran on after
-/// the tests (seen on the first Linux runs). macOS's Process resets the child's mask itself.
+/// (swift-corelibs-foundation) gives the child the signal mask of the thread that starts it, and
+/// async tests run on libdispatch's threads, which block them: `eid serve` never saw
+/// `terminate()` and ran on after the tests (seen on the first Linux runs). Apple's Process is
+/// another implementation, left as it was.
 func runWithSignals(_ process: Process) throws {
     #if os(Linux)
     var unblock = sigset_t()
