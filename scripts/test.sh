@@ -117,5 +117,11 @@ scripts/interop-jmrtd.sh
 step "bindings: regenerate + diff, Kotlin and Python tests"
 scripts/bindings.sh all
 
+# The Swift package (ios/) compiled by a real Swift compiler and its XCTests run, journeys
+# included: Debian trixie's swiftlang in a trixie root under target/ (debootstrap; bookworm has
+# no Swift), over the libraries the step above built (scripts/swift.sh, docs/adr/0068).
+step "Swift: swift build + XCTests of ios/ (Debian trixie swiftlang in a chroot)"
+scripts/swift.sh
+
 echo
 echo "all tests passed in $(($(date +%s) - EID_TEST_T0)) s"

@@ -1,8 +1,15 @@
 // ISO 18013-5 over BLE with CoreBluetooth: the platform moves bytes, the library runs the session
 // (chunking, State, Ident, encryption, consent, transaction log). iOS offers no HCE to most apps:
-// QR engagement + BLE there. Not compiled on the Linux CI (no Swift toolchain): see ios/README.md.
+// QR engagement + BLE there. On Linux (scripts/swift.sh) CoreBluetooth does not exist: this file is
+// empty in EidWallet there, and type-checked against a stub of the CoreBluetooth calls it makes
+// (ios/Linux/CoreBluetoothStub, target MdocCoreBluetoothCheck); only a Mac build checks it against
+// Apple's SDK. See ios/README.md.
+#if canImport(CoreBluetooth) || CORE_BLUETOOTH_STUB
 #if canImport(CoreBluetooth)
 import CoreBluetooth
+#else
+import CoreBluetoothStub  // Linux, target MdocCoreBluetoothCheck only
+#endif
 import Foundation
 
 /// One side of a BLE session as the glue drives it: the holder's `MdocBlePresentation` or the

@@ -2,6 +2,9 @@
 // the app's pinning (through the session delegate), proxies and VPN apply as to any other request
 // of the app. Give an instance to `WalletHandle.open`, `Verifier.fetch` and `VerifierDesk`.
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking  // URLSession on Linux (swift-corelibs-foundation)
+#endif
 
 /// Blocking wrapper over `URLSession` for the wallet library, which calls `exchange` on its own
 /// worker threads. It waits on a semaphore for the data task: never call it on the main thread
@@ -36,16 +39,15 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         req.httpBody = request.body
 
         let done = DispatchSemaphore(value: 0)
-        var outcome: Result<HttpResponse, HttpTransportError> = .failure(
-            .MaybeSent(reason: "no answer"))
+        let outcome = Outcome()
         let task = session.dataTask(with: req) { data, response, error in
             defer { done.signal() }
             if let error = error {
-                outcome = .failure(Self.failure(error))
+                outcome.value = .failure(Self.failure(error))
                 return
             }
             guard let http = response as? HTTPURLResponse else {
-                outcome = .failure(.MaybeSent(reason: "not an HTTP answer"))
+                outcome.value = .failure(.MaybeSent(reason: "not an HTTP answer"))
                 return
             }
             var headers: [String: String] = [:]
@@ -54,14 +56,21 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
                     headers[name.lowercased()] = value
                 }
             }
-            outcome = .success(
+            outcome.value = .success(
                 HttpResponse(
                     status: UInt16(clamping: http.statusCode), headers: headers,
                     body: data ?? Data()))
         }
         task.resume()
         done.wait()
-        return try outcome.get()
+        return try outcome.value.get()
+    }
+
+    /// The data task's outcome: written once in the completion handler (URLSession's queue),
+    /// read after the semaphore, which orders the two. A class, because a @Sendable completion
+    /// handler may not mutate a captured var (an error in the Swift 6 language mode).
+    private final class Outcome: @unchecked Sendable {
+        var value: Result<HttpResponse, HttpTransportError> = .failure(.MaybeSent(reason: "no answer"))
     }
 
     /// Whether the request can have left, from the URLError code.

@@ -3,7 +3,11 @@
 // `eid rp serve` against the shared test backend; the wallet shows its verified identity, purpose
 // and claims, declines once, refuses a wrong passcode, answers with the passcode, and the bank's
 // server sees the verified claims. Needs the test-only library and EID_CLI (WalletJourneyTests).
+#if canImport(CryptoKit)
 import CryptoKit
+#else
+import TestCrypto  // Linux: CryptoKit's calls over OpenSSL (Linux/TestCrypto)
+#endif
 import Foundation
 import XCTest
 @testable import EidWallet
@@ -38,7 +42,7 @@ final class Bank {
             "--key-pem", pubPath.path, "--out-cert", certPath.path,
         ]
         register.standardOutput = FileHandle.nullDevice
-        try register.run()
+        try runWithSignals(register)
         register.waitUntilExit()
         guard register.terminationStatus == 0 else { throw Backend.BackendError.exited }
         process = Process()
@@ -50,7 +54,7 @@ final class Bank {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try runWithSignals(process)
         url = "http://127.0.0.1:\(port)"
         // Its "listening on" line.
         var buffer = Data()

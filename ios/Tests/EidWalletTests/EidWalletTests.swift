@@ -1,9 +1,14 @@
 // XCTests of the Swift bindings, mirroring android/jvm-test (run on macOS: scripts/build-xcframework.sh,
-// then `cd ios && swift test`). Here: the calls that need neither a backend nor the test-only
-// library. The journeys that do (activation with the simulated chip, sync, present/verify,
-// online tokens, remote signing) are in WalletJourneyTests.swift: they need
-// scripts/build-xcframework.sh --with-test-support and EID_CLI (see ios/README.md).
+// then `cd ios && swift test`; on Linux: scripts/swift.sh, a step of scripts/test.sh). Here: the
+// calls that need neither a backend nor the test-only library. The journeys that do (activation
+// with the simulated chip, sync, present/verify, online tokens, remote signing) are in
+// WalletJourneyTests.swift: they need scripts/build-xcframework.sh --with-test-support and EID_CLI
+// (see ios/README.md).
+#if canImport(CryptoKit)
 import CryptoKit
+#else
+import TestCrypto  // Linux: CryptoKit's calls over OpenSSL (Linux/TestCrypto)
+#endif
 import Foundation
 import XCTest
 @testable import EidWallet

@@ -1,0 +1,1 @@
+../../Sources/EidWallet/MdocCoreBluetooth.swift
