@@ -221,9 +221,15 @@ pub fn driving_privileges(licence: &DrivingLicence) -> Value {
     )
 }
 
+/// The `expiry_date` of an mDL whose licence has a class without term (A1, A, B1 under the 2024
+/// Road Traffic Order and Safety Law): the last day a full-date can name. ISO/IEC 18013-5 Table 5
+/// makes `expiry_date` mandatory; each class's own term is in `driving_privileges`, where a
+/// class without one has no `expiry_date` (docs/adr/0070).
+pub const MDL_NO_EXPIRY: (u16, u8, u8) = (9999, 12, 31);
+
 /// The mDL elements of a driving licence on `today`; the portrait from the holder's identity
-/// card when the registry has one (the licence record carries none). A licence with a class that
-/// never expires has no expiry date, so no `expiry_date` rather than an invented one.
+/// card when the registry has one (the licence record carries none). `expiry_date` is the
+/// licence's last class expiry, or [`MDL_NO_EXPIRY`] when a class never expires.
 pub fn mdl_elements(
     licence: &DrivingLicence,
     portrait: Option<&[u8]>,
@@ -239,7 +245,9 @@ pub fn mdl_elements(
     if let Some(issue) = issue {
         mdl.push(el("issue_date", full_date(issue)));
     }
-    if let Some(expiry) = licence.valid_until() {
+    let (y, m, d) = MDL_NO_EXPIRY;
+    let never = Date::new(y, m, d);
+    if let Some(expiry) = licence.valid_until().or(never) {
         mdl.push(el("expiry_date", full_date(expiry)));
     }
     mdl.push(el("issuing_country", text(VN)));
@@ -469,6 +477,7 @@ mod tests {
             "given_name",
             "birth_date",
             "issue_date",
+            "expiry_date",
             "issuing_country",
             "issuing_authority",
             "document_number",
@@ -478,9 +487,13 @@ mod tests {
         ] {
             assert!(get(&ns, MDL_NAMESPACE, id).is_some(), "{id}");
         }
-        // Class A never expires: the licence has no expiry date, so no element (not an invented
-        // date); without it, the latest class expiry.
-        assert_eq!(get(&ns, MDL_NAMESPACE, "expiry_date"), None);
+        // Class A never expires: the mandatory element says so with the last full-date (class
+        // A's own entry in driving_privileges has no expiry_date); without it, the latest class
+        // expiry.
+        assert_eq!(
+            get(&ns, MDL_NAMESPACE, "expiry_date"),
+            Some(&tag("9999-12-31"))
+        );
         let mut expiring = licence;
         expiring.classes.remove(0);
         let ns2 = mdl_elements(&expiring, None, d(2026, 3, 3));

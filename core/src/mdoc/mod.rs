@@ -55,8 +55,8 @@ pub use cose_key::{CoseCurve, CoseKey};
 pub use doctypes::{
     AGE_THRESHOLDS, BHYT_DOCTYPE, BHYT_NAMESPACE, CCCD_NAMESPACE, ChipFiles, DOCTYPES,
     DTC_NAMESPACE, GPLX_NAMESPACE, IDENTITY_CARD_AUTHORITY, ISO_23220_NAMESPACE, MDL_DOCTYPE,
-    MDL_NAMESPACE, PHOTO_ID_DOCTYPE, PHOTO_ID_NAMESPACE, age_on, bhyt_elements, driving_privileges,
-    full_date, mdl_elements, photo_id_elements,
+    MDL_NAMESPACE, MDL_NO_EXPIRY, PHOTO_ID_DOCTYPE, PHOTO_ID_NAMESPACE, age_on, bhyt_elements,
+    driving_privileges, full_date, mdl_elements, photo_id_elements,
 };
 pub use dtc::{check_dtc, dtc_of, dtc_passive_authentication};
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
