@@ -772,7 +772,11 @@ async fn a_verifier_cannot_group_presentations_by_citizen() {
                 groups.len()
             );
         }
-        // No adjacency: the indexes of a batch are not neighbours ...
+        // No adjacency: the indexes of a batch are not neighbours. A counter would make all
+        // 7 neighbour pairs of each of the 12 batches lie within 2 of each other (84 pairs);
+        // uniform draws from 131,072 indexes do so by chance about once in 100 runs (expected
+        // 0.01 pairs), twice about once in 20,000, so at most one such pair is allowed ...
+        let mut close_pairs = Vec::new();
         for batch in 0..BATCHES {
             for who in 0..CITIZENS {
                 let mut idx: Vec<u32> = seen
@@ -781,14 +785,18 @@ async fn a_verifier_cannot_group_presentations_by_citizen() {
                     .map(|s| s.3)
                     .collect();
                 idx.sort_unstable();
-                let close = idx.windows(2).filter(|w| w[1] - w[0] <= 2).count();
-                assert_eq!(
-                    close, 0,
-                    "{}: a batch's status indexes lie together: {idx:?}",
-                    h.db
+                close_pairs.extend(
+                    idx.windows(2)
+                        .filter(|w| w[1] - w[0] <= 2)
+                        .map(|w| (w[0], w[1])),
                 );
             }
         }
+        assert!(
+            close_pairs.len() <= 1,
+            "{}: batches' status indexes lie together: {close_pairs:?}",
+            h.db
+        );
         // ... and in index order the citizens are mixed: a neighbour is the same citizen about
         // as often as chance says (23 of 95), far from the 7 in 8 of consecutive batches.
         let mut by_index: Vec<&(usize, usize, String, u32)> = seen.iter().collect();
