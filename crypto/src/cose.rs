@@ -7,7 +7,7 @@
 //!
 //! ISO/IEC 18013-5 (mdoc) adds three forms, checked here too so COSE stays in one place: the
 //! x5chain in the *unprotected* header ([`Sign1::unprotected_x5chain`]), detached payloads
-//! ([`Sign1::verify_es256_detached`], [`sign_es256_unprotected_x5chain`]) and COSE_Mac0 with HMAC 256/256
+//! ([`Sign1::verify_with`], [`sign_es256_unprotected_x5chain`]) and COSE_Mac0 with HMAC 256/256
 //! ([`Mac0`]).
 
 use crate::es256;
@@ -210,11 +210,6 @@ impl Sign1 {
         self.0.payload.as_deref()
     }
 
-    /// Whether the protected `alg` is ES256 and nothing critical is asked of the reader.
-    pub fn is_es256(&self) -> bool {
-        self.algorithm() == Some(iana::Algorithm::ES256 as i64)
-    }
-
     /// The protected `alg` (an IANA COSE algorithm identifier: -7 ES256, -35 ES384, -36 ES512,
     /// -8 EdDSA, ...), when nothing critical is asked of the reader.
     pub fn algorithm(&self) -> Option<i64> {
@@ -254,23 +249,6 @@ impl Sign1 {
             .iter()
             .find(|(l, _)| *l == Label::Int(X5CHAIN))
             .map(|(_, v)| v)
-    }
-
-    /// Whether the signature is a valid ES256 signature by `point`, in either S form
-    /// ([`es256::verify_raw_any_s`]: ISO/IEC 18013-5 issuer signatures).
-    pub fn verify_es256_any_s(&self, point: &[u8]) -> bool {
-        self.verify_with(None, |signature, tbs| {
-            es256::verify_raw_any_s(point, tbs, signature)
-        })
-    }
-
-    /// Whether the signature is a valid ES256 signature by `point`, in either S form
-    /// ([`es256::verify_raw_any_s`]), over the detached `payload` (ISO/IEC 18013-5 device and
-    /// reader signatures); false if the COSE_Sign1 carries a payload of its own.
-    pub fn verify_es256_detached(&self, point: &[u8], payload: &[u8]) -> bool {
-        self.verify_with(Some(payload), |signature, tbs| {
-            es256::verify_raw_any_s(point, tbs, signature)
-        })
     }
 
     /// Whether the signature is a valid low-S ES256 signature by `point` (SEC1 uncompressed),
@@ -374,6 +352,11 @@ mod tests {
 
     fn key() -> SigningKey {
         SigningKey::from_slice(&[9u8; 32]).unwrap()
+    }
+
+    /// ES256 in either S form with the test key (what eid-core's mdoc check does for P-256).
+    fn any_s(signature: &[u8], tbs: &[u8]) -> bool {
+        es256::verify_raw_any_s(&point(), tbs, signature)
     }
 
     fn point() -> Vec<u8> {
@@ -508,15 +491,15 @@ mod tests {
         let bytes =
             sign_es256_unprotected_x5chain(b"detached", true, Some(b"cert"), signer).unwrap();
         let s = Sign1::decode(&bytes, Tagging::Untagged).unwrap();
-        assert!(s.is_es256() && s.payload().is_none());
+        assert!(s.algorithm() == Some(-7) && s.payload().is_none());
         assert_eq!(
             s.unprotected_x5chain()
                 .and_then(x5chain_leaf)
                 .map(Vec::as_slice),
             Some(&b"cert"[..])
         );
-        assert!(s.verify_es256_detached(&point(), b"detached"));
-        assert!(!s.verify_es256_detached(&point(), b"other"));
+        assert!(s.verify_with(Some(b"detached"), any_s));
+        assert!(!s.verify_with(Some(b"other"), any_s));
         let high = es256::flip_s(s.signature()).unwrap();
         assert!(es256::verify_raw_any_s(
             &point(),
@@ -532,7 +515,7 @@ mod tests {
         let bytes = sign_es256_unprotected_x5chain(b"carried", false, None, signer).unwrap();
         let s = Sign1::decode(&bytes, Tagging::Untagged).unwrap();
         assert_eq!(s.payload(), Some(&b"carried"[..]));
-        assert!(s.verify_es256_any_s(&point()));
-        assert!(!s.verify_es256_detached(&point(), b"carried"));
+        assert!(s.verify_with(None, any_s));
+        assert!(!s.verify_with(Some(b"carried"), any_s));
     }
 }

@@ -59,14 +59,6 @@ impl CoseCurve {
         CoseCurve::ALL.into_iter().find(|c| c.cose() == crv)
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            CoseCurve::X25519 => "X25519",
-            CoseCurve::Ed25519 => "Ed25519",
-            c => c.weierstrass().map_or("", EcCurve::name),
-        }
-    }
-
     /// The short Weierstrass curve (EC2 keys), or None for the OKP curves.
     pub fn weierstrass(self) -> Option<EcCurve> {
         match self {

@@ -63,9 +63,8 @@ pub fn ecdh(private: &SecretKey, peer: &CoseKey) -> Result<SecretKey, MdocError>
         return Err(MdocError::Key);
     }
     let d: [u8; 32] = private.as_bytes().try_into().map_err(|_| MdocError::Key)?;
-    let secret = x25519_dalek::StaticSecret::from(d);
-    let mut d = d;
-    zeroize::Zeroize::zeroize(&mut d);
+    let d = zeroize::Zeroizing::new(d);
+    let secret = x25519_dalek::StaticSecret::from(*d);
     let p: [u8; 32] = peer.public_bytes().try_into().map_err(|_| MdocError::Key)?;
     let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(p));
     if !shared.was_contributory() {
