@@ -243,3 +243,30 @@ fn sizes_breakdown_adds_up_and_shows_16_byte_salts() {
     let rows: Vec<Value> = serde_json::from_slice(&table.stdout).unwrap();
     assert_eq!(rows[0]["device_response_bytes"].as_u64().unwrap(), total);
 }
+
+#[test]
+fn sizes_floor_builds_each_smaller_answer_and_only_the_standard_ones_verify() {
+    let out = eid(&["mdoc", "sizes", "--floor", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 6);
+    let bytes: Vec<u64> = rows.iter().map(|r| r["bytes"].as_u64().unwrap()).collect();
+    // Each way is smaller than the one before.
+    assert!(bytes.windows(2).all(|w| w[1] < w[0]), "{bytes:?}");
+    // A device MAC is the same size whatever the mdoc: COSE_Mac0 (HMAC-SHA-256, 32 bytes) in
+    // place of a COSE_Sign1 (ES256, 64 bytes).
+    assert_eq!(bytes[0] - bytes[1], bytes[2] - bytes[3]);
+    // The first row is the table's airport answer.
+    let table = eid(&["mdoc", "sizes", "--json"]);
+    let table: Vec<Value> = serde_json::from_slice(&table.stdout).unwrap();
+    assert_eq!(table[0]["device_response_bytes"].as_u64().unwrap(), bytes[0]);
+    // Every answer within ISO 18013-5 verifies under the fixture IACA; without x5chain no
+    // reader can find the document signer.
+    let verified: Vec<bool> = rows.iter().map(|r| r["verified"].as_bool().unwrap()).collect();
+    assert_eq!(verified, [true, true, true, true, true, false]);
+    assert!(rows[5]["allowed"].as_str().unwrap().starts_with("no"));
+}

@@ -3,6 +3,7 @@
 //! `eid dev mdoc-holder`.
 
 pub mod breakdown;
+pub mod floor;
 pub mod hold;
 pub mod read;
 pub mod reader_cert;
@@ -35,6 +36,10 @@ pub enum MdocCommand {
         /// first of its docType (airport for a PhotoID, licence for an mDL).
         #[arg(long, requires = "breakdown")]
         issuer_signed: Option<std::path::PathBuf>,
+        /// Instead: the airport DeviceResponse built six ways, down to the smallest the
+        /// standard allows and below, each measured and checked by our reader (docs/adr/0063).
+        #[arg(long, conflicts_with = "breakdown")]
+        floor: bool,
     },
 }
 
@@ -44,9 +49,13 @@ pub fn run(cmd: MdocCommand) -> anyhow::Result<std::process::ExitCode> {
         MdocCommand::ReaderCert(args) => reader_cert::run(args),
         MdocCommand::ReaderRevoke(args) => reader_cert::revoke(args),
         MdocCommand::Sizes {
+            json, floor: true, ..
+        } => sizes::floor(json),
+        MdocCommand::Sizes {
             json,
             breakdown,
             issuer_signed,
+            ..
         } => sizes::run(json, breakdown, issuer_signed.as_deref()),
     }
 }

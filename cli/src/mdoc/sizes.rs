@@ -204,3 +204,34 @@ fn print_breakdown(preset: &str, parts: &[(String, usize)], json_out: bool) -> R
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `--floor`: the airport answer built six ways ([`super::floor`]).
+pub fn floor(json_out: bool) -> Result<ExitCode> {
+    let f = MdocFixtures::new()?;
+    let (name, airport) = request_presets()
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("no request preset"))?;
+    let rows = super::floor::rows(&f, &airport)?;
+    if json_out {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                json!({"built_as": r.built_as, "bytes": r.bytes, "allowed": r.allowed,
+                       "verified": r.verified})
+            })
+            .collect();
+        print_json(&rows)?;
+    } else {
+        println!("| {name} DeviceResponse built as | bytes | allowed | verified by our reader |");
+        println!("|---|---|---|---|");
+        for r in &rows {
+            let verified = if r.verified { "yes" } else { "no" };
+            println!(
+                "| {} | {} | {} | {verified} |",
+                r.built_as, r.bytes, r.allowed
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,208 @@
+//! `eid mdoc sizes --floor`: how small the airport DeviceResponse can get, each way built and
+//! measured rather than estimated (docs/adr/0063). From the fixture PhotoID (issued as the
+//! backend issues it) the answer to the airport preset is built six ways, each smaller than the
+//! one before: as issued with a device signature, then with a device MAC; from an mdoc re-issued
+//! with only the requested elements (same values, device key, validity, status entry and
+//! document signer), with a signature and with a MAC; that mdoc without its status reference;
+//! and without x5chain. Each answer is then checked by our reader against the fixture IACA.
+
+use anyhow::{Result, anyhow};
+use ciborium::Value;
+use eid_core::mdoc::{
+    DeviceResponse, HolderSession, IssuerSigned, ItemsRequest, MsoSpec, MsoStatus,
+    NamespaceElements, ReaderContext, STATUS_OK, SessionTranscript, Tagged24,
+    check_device_response, check_issuer_signed, disclose, ephemeral_key, issue_mdoc_with_status,
+    respond, respond_with_mac,
+};
+use eid_crypto::{OsRng, SecretKey};
+use eid_fixtures::mdoc::{MdocFixtures, NOW};
+
+/// One way of building the answer.
+#[derive(Debug)]
+pub struct FloorRow {
+    pub built_as: String,
+    pub bytes: usize,
+    /// Whether ISO/IEC 18013-5 and issue 15 allow it, and if not, what is given up.
+    pub allowed: &'static str,
+    /// Whether our reader verifies it against the fixture IACA.
+    pub verified: bool,
+}
+
+/// The issuer part of an mdoc: what the re-issued mdoc keeps of the original.
+struct Reissue<'a> {
+    fx: &'a MdocFixtures,
+    items: &'a ItemsRequest,
+    namespaces: Vec<NamespaceElements>,
+    spec_key: eid_core::mdoc::CoseKey,
+    validity: eid_core::mdoc::ValidityInfo,
+}
+
+impl Reissue<'_> {
+    /// An mdoc of the requested elements only, with or without the status entry.
+    fn issue(&self, status: Option<MsoStatus>) -> Result<IssuerSigned> {
+        let spec = MsoSpec {
+            doc_type: &self.items.doc_type,
+            device_key: &self.spec_key,
+            validity: self.validity,
+        };
+        let ds = &self.fx.iaca.document_signer;
+        issue_mdoc_with_status(
+            &spec,
+            status,
+            &self.namespaces,
+            ds.certificate(),
+            &mut OsRng,
+            |tbs| ds.sign_raw(tbs),
+        )
+        .map_err(|_| anyhow!("re-issuing the mdoc"))
+    }
+}
+
+/// issuerAuth with an empty unprotected header (no x5chain).
+fn without_x5chain(mut issued: IssuerSigned) -> Result<IssuerSigned> {
+    let mut parts: Vec<Value> = ciborium::from_reader(issued.issuer_auth.as_slice())
+        .map_err(|e| anyhow!("issuerAuth: {e}"))?;
+    *parts
+        .get_mut(1)
+        .ok_or_else(|| anyhow!("issuerAuth is not a COSE_Sign1"))? = Value::Map(Vec::new());
+    issued.issuer_auth.clear();
+    ciborium::into_writer(&Value::Array(parts), &mut issued.issuer_auth)
+        .map_err(|e| anyhow!("issuerAuth: {e}"))?;
+    Ok(issued)
+}
+
+/// The six answers to `items` (the airport preset), measured and checked.
+pub fn rows(fx: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<FloorRow>> {
+    let iacas = fx.iacas()?;
+    let mdoc = fx
+        .wallet
+        .mdocs
+        .iter()
+        .find(|m| m.doc_type == items.doc_type)
+        .ok_or_else(|| anyhow!("no fixture mdoc of {}", items.doc_type))?;
+    let issued = &mdoc.issuer_signed;
+    let device_key = mdoc.device_key();
+    let device_private = SecretKey::new(device_key.to_bytes().to_vec());
+    let verified = check_issuer_signed(issued, &items.doc_type, &iacas, NOW)?;
+
+    // A real session: the MAC needs EReaderKey in the transcript (its curve is checked).
+    let holder = HolderSession::qr(ephemeral_key(&mut OsRng)?.0, vec![])?;
+    let (reader_private, reader_public) = ephemeral_key(&mut OsRng)?;
+    let transcript = SessionTranscript::new(
+        holder.engagement().encoded(),
+        Tagged24::of(&reader_public.to_cose()),
+        Value::Null,
+    );
+    let ctx = ReaderContext {
+        transcript: &transcript,
+        iacas: &iacas,
+        now: NOW,
+        e_reader_private: Some(&reader_private),
+    };
+    let answer = |mdoc: &IssuerSigned, mac: bool| -> Result<(usize, bool)> {
+        let document = if mac {
+            respond_with_mac(
+                mdoc,
+                &items.doc_type,
+                items,
+                &transcript,
+                &device_private,
+                &reader_public,
+            )?
+        } else {
+            respond(
+                mdoc,
+                &items.doc_type,
+                items,
+                &transcript,
+                |tbs: &[u8]| -> Result<Vec<u8>, std::convert::Infallible> {
+                    use p256::ecdsa::signature::Signer;
+                    let s: p256::ecdsa::Signature = device_key.sign(tbs);
+                    Ok(s.to_bytes().to_vec())
+                },
+            )
+            .map_err(|_| anyhow!("device signature"))?
+        };
+        let bytes = DeviceResponse {
+            version: "1.0".into(),
+            documents: vec![document],
+            status: STATUS_OK,
+        }
+        .encode()?;
+        Ok((bytes.len(), check_device_response(&bytes, &ctx).is_ok()))
+    };
+
+    let disclosed = disclose(issued, items);
+    let reissue = Reissue {
+        fx,
+        items,
+        namespaces: disclosed
+            .namespaces
+            .iter()
+            .map(|(ns, list)| {
+                let values = list
+                    .iter()
+                    .map(|i| (i.element_identifier.clone(), i.element_value.clone()))
+                    .collect();
+                (ns.clone(), values)
+            })
+            .collect(),
+        spec_key: verified.mso.device_key.clone(),
+        validity: verified.mso.validity,
+    };
+    let requested = disclosed
+        .namespaces
+        .iter()
+        .map(|(_, l)| l.len())
+        .sum::<usize>();
+    let minimal = reissue.issue(verified.mso.status.clone())?;
+    let no_status = reissue.issue(None)?;
+    let no_x5chain = without_x5chain(no_status.clone())?;
+
+    let carried = verified.mso.value_digests.len();
+    let purpose = "18013-5: yes; the issue: yes, if a travel mdoc is issued beside the PhotoID";
+    let ways: [(String, &IssuerSigned, bool, &'static str); 6] = [
+        (
+            format!("PhotoID as issued ({carried} elements), device signature"),
+            issued,
+            false,
+            "yes",
+        ),
+        ("PhotoID as issued, device MAC".into(), issued, true, "yes"),
+        (
+            format!("mdoc of the {requested} requested elements only, device signature"),
+            &minimal,
+            false,
+            purpose,
+        ),
+        (
+            format!("mdoc of the {requested} requested elements only, device MAC"),
+            &minimal,
+            true,
+            purpose,
+        ),
+        (
+            "the same without the status reference, device MAC".into(),
+            &no_status,
+            true,
+            "18013-5: yes; the issue: no (no revocation)",
+        ),
+        (
+            "the same without x5chain, device MAC".into(),
+            &no_x5chain,
+            true,
+            "no: 18013-5 §9.1.2.4 requires x5chain",
+        ),
+    ];
+    ways.into_iter()
+        .map(|(built_as, mdoc, mac, allowed)| {
+            let (bytes, verified) = answer(mdoc, mac)?;
+            Ok(FloorRow {
+                built_as,
+                bytes,
+                allowed,
+                verified,
+            })
+        })
+        .collect()
+}
