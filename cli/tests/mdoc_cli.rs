@@ -183,7 +183,7 @@ fn sizes_table() {
         .iter()
         .map(|r| r["request"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["airport", "hotel", "age", "licence"]);
+    assert_eq!(names, ["airport", "hotel", "age", "licence", "clinic"]);
     for r in &rows {
         assert!(r["engagement_qr_version"].as_u64().unwrap() <= 10);
         assert!(r["ble_modelled_seconds"].as_f64().unwrap() > 0.0);
@@ -263,10 +263,63 @@ fn sizes_floor_builds_each_smaller_answer_and_only_the_standard_ones_verify() {
     // The first row is the table's airport answer.
     let table = eid(&["mdoc", "sizes", "--json"]);
     let table: Vec<Value> = serde_json::from_slice(&table.stdout).unwrap();
-    assert_eq!(table[0]["device_response_bytes"].as_u64().unwrap(), bytes[0]);
+    assert_eq!(
+        table[0]["device_response_bytes"].as_u64().unwrap(),
+        bytes[0]
+    );
     // Every answer within ISO 18013-5 verifies under the fixture IACA; without x5chain no
     // reader can find the document signer.
-    let verified: Vec<bool> = rows.iter().map(|r| r["verified"].as_bool().unwrap()).collect();
+    let verified: Vec<bool> = rows
+        .iter()
+        .map(|r| r["verified"].as_bool().unwrap())
+        .collect();
     assert_eq!(verified, [true, true, true, true, true, false]);
     assert!(rows[5]["allowed"].as_str().unwrap().starts_with("no"));
+}
+
+/// The licence and the BHYT card too, each to its own holder process: bare identifiers are
+/// looked up in the docType's own namespace, and the answer shows them bare.
+#[test]
+fn read_the_licence_and_the_bhyt_card_over_tcp() {
+    for (doc_type, elements) in [
+        ("org.iso.18013.5.1.mDL", "family_name,driving_privileges"),
+        ("vn.gov.bhyt.1", "card_number,benefit_level,valid_to"),
+    ] {
+        let (mut child, uri, addr, _err) = holder(&[]);
+        let out = eid(&[
+            "mdoc",
+            "read",
+            "--engagement",
+            &uri,
+            "--tcp",
+            &addr,
+            "--doctype",
+            doc_type,
+            "--elements",
+            elements,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{doc_type}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["valid"], true, "{v}");
+        assert_eq!(v["doctype"], doc_type);
+        let e = v["elements"].as_object().unwrap();
+        let mut names: Vec<&str> = e.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let mut asked: Vec<&str> = elements.split(',').collect();
+        asked.sort_unstable();
+        assert_eq!(names, asked, "{v}");
+        if doc_type == "vn.gov.bhyt.1" {
+            // The benefit level is a number from 1 to 5 (Decision 1351/QĐ-BHXH).
+            assert!(
+                (1..=5).contains(&e["benefit_level"].as_u64().unwrap()),
+                "{v}"
+            );
+        }
+        assert!(child.wait().unwrap().success());
+    }
 }

@@ -42,6 +42,7 @@ fn every_preset_in_both_modes_and_at_every_mtu() {
                     panic!("{mode:?} {mtu} {name}: {:?}", run.reader)
                 };
                 assert_eq!(docs[0].elements.len(), items.elements.len());
+                assert_eq!(docs[0].doc_type, items.doc_type, "{name}");
                 assert!(run.holder_finished, "State end reached the holder");
                 // Every value fit MTU - 3 (the link refuses larger ones), and the count is
                 // what the chunking gives.

@@ -63,6 +63,7 @@ fn every_preset_over_nfc_extended_and_short() {
                 panic!("{name}: {:?}", read.outcome)
             };
             assert_eq!(docs[0].elements.len(), items.elements.len(), "{name}");
+            assert_eq!(docs[0].doc_type, items.doc_type, "{name}");
             assert!(read.reader_authenticated);
             // The holder ended with the reader's termination.
             assert!(holder.session().is_finished(), "{name}");

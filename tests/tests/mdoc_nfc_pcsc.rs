@@ -13,7 +13,7 @@ use eid_core::mdoc::transport::nfc::{NfcHolder, read_mdoc};
 use eid_core::mdoc::{
     Decision, HolderPolicy, PresentationRequest, ReaderOutcome, ReaderSigner, ephemeral_key,
 };
-use eid_fixtures::mdoc::{MdocFixtures, NOW, request_presets};
+use eid_fixtures::mdoc::{BHYT, MDL, MdocFixtures, NOW, PHOTOID, request_presets};
 use eid_fixtures::mdoc_card::MdocCard;
 use eid_fixtures::vpcd;
 use eid_icao::ApduTransport;
@@ -104,29 +104,29 @@ fn a_desk_reader_reads_the_phone_through_pcscd_and_vpcd() {
             t.limits().extended_length,
             "the holder's ATR announces extended length"
         );
-        // The licence request carries the portrait: several KB in one extended response.
-        let (_, items) = presets.iter().find(|(n, _)| *n == "licence").unwrap();
+        // Every docType in one session: the licence (with the portrait: several KB in one
+        // extended response), the PhotoID's airport request and the BHYT card's clinic request.
+        let items: Vec<_> = ["licence", "airport", "clinic"]
+            .iter()
+            .map(|name| presets.iter().find(|(n, _)| n == name).unwrap().1.clone())
+            .collect();
         let mut sign = |tbs: &[u8]| f.reader.sign(tbs);
         let signer = ReaderSigner {
             certificate: &f.reader.certificate,
             sign: &mut sign,
         };
-        let read = read_mdoc(
-            &mut t,
-            &mut rng(2),
-            std::slice::from_ref(items),
-            Some(signer),
-            &iacas,
-            NOW,
-        );
+        let read = read_mdoc(&mut t, &mut rng(2), &items, Some(signer), &iacas, NOW);
         stop.store(true, Ordering::SeqCst);
         let apdus_seen = bridge.join().unwrap();
         let read = read.unwrap();
         let ReaderOutcome::Response(Ok(docs)) = &read.outcome else {
             panic!("{:?}", read.outcome)
         };
-        assert_eq!(docs[0].doc_type, eid_fixtures::mdoc::MDL);
-        assert_eq!(docs[0].elements.len(), items.elements.len());
+        let doc_types: Vec<&str> = docs.iter().map(|d| d.doc_type.as_str()).collect();
+        assert_eq!(doc_types, [MDL, PHOTOID, BHYT]);
+        for (doc, asked) in docs.iter().zip(&items) {
+            assert_eq!(doc.elements.len(), asked.elements.len(), "{}", doc.doc_type);
+        }
         assert!(read.response_bytes > 2000);
         assert_eq!(
             read.apdus.0, apdus_seen,

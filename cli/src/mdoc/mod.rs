@@ -24,7 +24,7 @@ pub enum MdocCommand {
     /// pull at sync; they then refuse that reader.
     ReaderRevoke(reader_cert::ReaderRevokeArgs),
     /// Engagement QR version, DeviceRequest and DeviceResponse bytes, modelled BLE time and NFC
-    /// APDU count of the airport, hotel, age and licence requests (fixture mdocs).
+    /// APDU count of the airport, hotel, age, licence and clinic (BHYT) requests (fixture mdocs).
     Sizes {
         #[arg(long)]
         json: bool,

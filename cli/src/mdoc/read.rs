@@ -13,7 +13,7 @@ use eid_core::mdoc::{
     StatusListCache,
 };
 use eid_crypto::trust::TrustStore;
-use eid_fixtures::mdoc::{MdocFixtures, PHOTOID, items_request};
+use eid_fixtures::mdoc::{MdocFixtures, PHOTOID, items_request, primary_namespace};
 use serde_json::{Map, json};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -219,14 +219,6 @@ fn check_status(
             None => eid_core::client::fetch_status_list_cwt(&http, uri),
         }),
     )
-}
-
-fn primary_namespace(doc_type: &str) -> &'static str {
-    if doc_type == eid_fixtures::mdoc::MDL {
-        eid_fixtures::mdoc::MDL_NS
-    } else {
-        eid_fixtures::mdoc::PHOTOID_NS
-    }
 }
 
 fn reader_err(e: ReaderError) -> anyhow::Error {
