@@ -195,6 +195,19 @@ class MultipazReaderTest {
     }
 
     @Test
+    fun `the BHYT card, a domestic docType Multipaz has no definition of, passes its checks`() {
+        val ours = eid.ourReading(BHYT, BHYT_ELEMENTS)
+        val holder = eid.present()
+        val result = signedReader().read(holder, BHYT, mapOf(BHYT to BHYT_ELEMENTS))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        val doc = assertVerified(result, BHYT)
+        assertEquals(BHYT_ELEMENTS.sorted(), doc.getIssuerEntryNames(BHYT).sorted())
+        assertEquals(ours.string("card_number"), doc.getIssuerEntryString(BHYT, "card_number"))
+        assertEquals(ours.string("benefit_level").toLong(), doc.getIssuerEntryNumber(BHYT, "benefit_level"))
+        assertEquals(ours["valid_to"]!!.jsonPrimitive.content, fullDate(Cbor.decode(doc.getIssuerEntryData(BHYT, "valid_to"))))
+    }
+
+    @Test
     fun `every element the wallet holds has the CBOR type of Multipaz's mDL and PhotoID definitions`() {
         val checked = mutableListOf<String>()
         val mismatches = mutableListOf<String>()
@@ -269,5 +282,8 @@ class MultipazReaderTest {
         const val MDL = "org.iso.18013.5.1.mDL"
         const val MDL_NS = "org.iso.18013.5.1"
         val MDL_ELEMENTS = listOf("family_name", "document_number", "driving_privileges")
+        /** The health insurance card: docType and namespace are the same name. */
+        const val BHYT = "vn.gov.bhyt.1"
+        val BHYT_ELEMENTS = listOf("card_number", "benefit_level", "valid_to")
     }
 }
