@@ -11,6 +11,7 @@
 # assertions are what find bugs here. A crash leaves its input in core/fuzz/artifacts/TARGET/;
 # replay it with `cargo fuzz run -s none TARGET core/fuzz/artifacts/TARGET/crash-...` from core/.
 # Corpora grow in core/fuzz/corpus/TARGET/ (not committed) and are reused by the next run.
+# core/fuzz/dicts/TARGET.dict, if present, is the target's libFuzzer dictionary.
 set -euo pipefail
 cd "$(dirname "$0")/../core"
 
@@ -46,8 +47,13 @@ for t in "${targets[@]}"; do
   log="$logdir/$t.log"
   mkdir -p "fuzz/corpus/$t"
   # -jobs/-workers stay at 1: the machine is shared. libFuzzer's chatter goes to the log.
+  # A target's dictionary (tokens of its format), when it has one.
+  dict=()
+  if [ -f "fuzz/dicts/$t.dict" ]; then
+    dict=("-dict=fuzz/dicts/$t.dict")
+  fi
   if cargo fuzz run --sanitizer none "$t" -- \
-    -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
+    -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" >"$log" 2>&1; then
     runs="$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -n 1 || true)"
     echo "    ok: ${runs:-finished} (log: $log)"
   else

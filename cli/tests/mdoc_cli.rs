@@ -170,15 +170,20 @@ fn an_iaca_the_desk_does_not_trust_makes_the_answer_not_valid() {
     drop(err);
 }
 
-#[test]
-fn sizes_table() {
-    let out = eid(&["mdoc", "sizes", "--json"]);
+/// `eid mdoc sizes ARGS --json`, which must succeed: its rows.
+fn sizes_json(args: &[&str]) -> Vec<Value> {
+    let out = eid(&[&["mdoc", "sizes", "--json"][..], args].concat());
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sizes_table() {
+    let rows = sizes_json(&[]);
     let names: Vec<&str> = rows
         .iter()
         .map(|r| r["request"].as_str().unwrap())
@@ -200,13 +205,7 @@ fn sizes_table() {
 
 #[test]
 fn sizes_breakdown_adds_up_and_shows_16_byte_salts() {
-    let out = eid(&["mdoc", "sizes", "--breakdown", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let parts: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let parts = sizes_json(&["--breakdown"]);
     let bytes = |p: &Value| p["bytes"].as_u64().unwrap();
     let part = |name: &str| {
         parts
@@ -239,20 +238,13 @@ fn sizes_breakdown_adds_up_and_shows_16_byte_salts() {
     assert!(part("valueDigests (33 digests)")["bytes"].as_u64().unwrap() > 33 * 32);
     assert!(bytes(part("status")) > 40);
     // The same size as the table's airport row.
-    let table = eid(&["mdoc", "sizes", "--json"]);
-    let rows: Vec<Value> = serde_json::from_slice(&table.stdout).unwrap();
+    let rows = sizes_json(&[]);
     assert_eq!(rows[0]["device_response_bytes"].as_u64().unwrap(), total);
 }
 
 #[test]
 fn sizes_floor_builds_each_smaller_answer_and_only_the_standard_ones_verify() {
-    let out = eid(&["mdoc", "sizes", "--floor", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = sizes_json(&["--floor"]);
     assert_eq!(rows.len(), 6);
     let bytes: Vec<u64> = rows.iter().map(|r| r["bytes"].as_u64().unwrap()).collect();
     // Each way is smaller than the one before.
@@ -261,8 +253,7 @@ fn sizes_floor_builds_each_smaller_answer_and_only_the_standard_ones_verify() {
     // place of a COSE_Sign1 (ES256, 64 bytes).
     assert_eq!(bytes[0] - bytes[1], bytes[2] - bytes[3]);
     // The first row is the table's airport answer.
-    let table = eid(&["mdoc", "sizes", "--json"]);
-    let table: Vec<Value> = serde_json::from_slice(&table.stdout).unwrap();
+    let table = sizes_json(&[]);
     assert_eq!(
         table[0]["device_response_bytes"].as_u64().unwrap(),
         bytes[0]

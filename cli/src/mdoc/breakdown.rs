@@ -7,7 +7,7 @@
 use anyhow::{Result, anyhow};
 use ciborium::Value;
 use eid_core::mdoc::{
-    DeviceResponse, IssuerSigned, ItemsRequest, STATUS_OK, SessionTranscript, respond,
+    DeviceResponse, Document, IssuerSigned, ItemsRequest, STATUS_OK, SessionTranscript, respond,
 };
 
 fn encoded(v: &Value) -> usize {
@@ -54,24 +54,34 @@ fn mso_bytes(issuer_auth: &[u8]) -> Result<Vec<u8>> {
     Ok(mso)
 }
 
-/// (part, bytes) rows for the DeviceResponse answering `items` from `issued`.
-pub fn rows(issued: &IssuerSigned, items: &ItemsRequest) -> Result<Vec<(String, usize)>> {
-    let (device_key, _) = eid_core::mdoc::ephemeral_key(&mut eid_crypto::OsRng)?;
-    let device_key = p256::ecdsa::SigningKey::from_slice(device_key.as_bytes())
-        .map_err(|_| anyhow!("stand-in device key"))?;
-    let transcript = SessionTranscript::without_engagement(Value::Null);
-    let document = respond(
+/// The Document answering `items` from `issued` with a device signature by `device_key`.
+pub fn signed_document(
+    issued: &IssuerSigned,
+    items: &ItemsRequest,
+    transcript: &SessionTranscript,
+    device_key: &p256::ecdsa::SigningKey,
+) -> Result<Document> {
+    respond(
         issued,
         &items.doc_type,
         items,
-        &transcript,
+        transcript,
         |tbs: &[u8]| -> Result<Vec<u8>, std::convert::Infallible> {
             use p256::ecdsa::signature::Signer;
             let s: p256::ecdsa::Signature = device_key.sign(tbs);
             Ok(s.to_bytes().to_vec())
         },
     )
-    .map_err(|_| anyhow!("device signature"))?;
+    .map_err(|_| anyhow!("device signature"))
+}
+
+/// (part, bytes) rows for the DeviceResponse answering `items` from `issued`.
+pub fn rows(issued: &IssuerSigned, items: &ItemsRequest) -> Result<Vec<(String, usize)>> {
+    let (device_key, _) = eid_core::mdoc::ephemeral_key(&mut eid_crypto::OsRng)?;
+    let device_key = p256::ecdsa::SigningKey::from_slice(device_key.as_bytes())
+        .map_err(|_| anyhow!("stand-in device key"))?;
+    let transcript = SessionTranscript::without_engagement(Value::Null);
+    let document = signed_document(issued, items, &transcript, &device_key)?;
     let response = DeviceResponse {
         version: "1.0".into(),
         documents: vec![document],

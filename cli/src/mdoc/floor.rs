@@ -12,7 +12,7 @@ use eid_core::mdoc::{
     DeviceResponse, HolderSession, IssuerSigned, ItemsRequest, MsoSpec, MsoStatus,
     NamespaceElements, ReaderContext, STATUS_OK, SessionTranscript, Tagged24,
     check_device_response, check_issuer_signed, disclose, ephemeral_key, issue_mdoc_with_status,
-    respond, respond_with_mac,
+    respond_with_mac,
 };
 use eid_crypto::{OsRng, SecretKey};
 use eid_fixtures::mdoc::{MdocFixtures, NOW};
@@ -110,18 +110,7 @@ pub fn rows(fx: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<FloorRow>> {
                 &reader_public,
             )?
         } else {
-            respond(
-                mdoc,
-                &items.doc_type,
-                items,
-                &transcript,
-                |tbs: &[u8]| -> Result<Vec<u8>, std::convert::Infallible> {
-                    use p256::ecdsa::signature::Signer;
-                    let s: p256::ecdsa::Signature = device_key.sign(tbs);
-                    Ok(s.to_bytes().to_vec())
-                },
-            )
-            .map_err(|_| anyhow!("device signature"))?
+            super::breakdown::signed_document(mdoc, items, &transcript, device_key)?
         };
         let bytes = DeviceResponse {
             version: "1.0".into(),
