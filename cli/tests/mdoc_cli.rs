@@ -244,28 +244,47 @@ fn sizes_breakdown_adds_up_and_shows_16_byte_salts() {
 
 #[test]
 fn sizes_floor_builds_each_smaller_answer_and_only_the_standard_ones_verify() {
-    let rows = sizes_json(&["--floor"]);
-    assert_eq!(rows.len(), 6);
-    let bytes: Vec<u64> = rows.iter().map(|r| r["bytes"].as_u64().unwrap()).collect();
-    // Each way is smaller than the one before.
-    assert!(bytes.windows(2).all(|w| w[1] < w[0]), "{bytes:?}");
-    // A device MAC is the same size whatever the mdoc: COSE_Mac0 (HMAC-SHA-256, 32 bytes) in
-    // place of a COSE_Sign1 (ES256, 64 bytes).
-    assert_eq!(bytes[0] - bytes[1], bytes[2] - bytes[3]);
-    // The first row is the table's airport answer.
     let table = sizes_json(&[]);
-    assert_eq!(
-        table[0]["device_response_bytes"].as_u64().unwrap(),
-        bytes[0]
-    );
-    // Every answer within ISO 18013-5 verifies under the fixture IACA; without x5chain no
-    // reader can find the document signer.
-    let verified: Vec<bool> = rows
+    for preset in ["airport", "licence", "clinic"] {
+        let rows = sizes_json(&["--floor", "--preset", preset]);
+        assert_eq!(rows.len(), 6);
+        let bytes: Vec<u64> = rows.iter().map(|r| r["bytes"].as_u64().unwrap()).collect();
+        // Each way is smaller than the one before.
+        assert!(bytes.windows(2).all(|w| w[1] < w[0]), "{preset}: {bytes:?}");
+        // A device MAC is the same size whatever the mdoc: COSE_Mac0 (HMAC-SHA-256, 32 bytes)
+        // in place of a COSE_Sign1 (ES256, 64 bytes).
+        assert_eq!(bytes[0] - bytes[1], bytes[2] - bytes[3], "{preset}");
+        // The first row is the table's answer to the same preset.
+        let row = table.iter().find(|r| r["request"] == preset).unwrap();
+        assert_eq!(row["device_response_bytes"].as_u64().unwrap(), bytes[0]);
+        // Every answer within ISO 18013-5 verifies under the fixture IACA; without x5chain no
+        // reader can find the document signer.
+        let verified: Vec<bool> = rows
+            .iter()
+            .map(|r| r["verified"].as_bool().unwrap())
+            .collect();
+        assert_eq!(verified, [true, true, true, true, true, false], "{preset}");
+        assert!(rows[5]["allowed"].as_str().unwrap().starts_with("no"));
+    }
+    // An unknown preset is an error naming the presets.
+    let out = eid(&["mdoc", "sizes", "--floor", "--preset", "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("airport, hotel, age, licence, clinic"));
+}
+
+/// `--breakdown --preset licence`: the portrait is most of the licence's answer, so no
+/// reshaping of the rest brings it near the BLE target.
+#[test]
+fn sizes_breakdown_of_the_licence_shows_the_portrait() {
+    let parts = sizes_json(&["--breakdown", "--preset", "licence"]);
+    let total = parts[0]["bytes"].as_u64().unwrap();
+    let portrait = parts
         .iter()
-        .map(|r| r["verified"].as_bool().unwrap())
-        .collect();
-    assert_eq!(verified, [true, true, true, true, true, false]);
-    assert!(rows[5]["allowed"].as_str().unwrap().starts_with("no"));
+        .find(|p| p["part"].as_str().unwrap().starts_with("item portrait"))
+        .unwrap()["bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(portrait * 4 > total * 3, "{portrait} of {total}");
 }
 
 /// The licence and the BHYT card too, each to its own holder process: bare identifiers are

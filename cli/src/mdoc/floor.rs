@@ -1,10 +1,11 @@
-//! `eid mdoc sizes --floor`: how small the airport DeviceResponse can get, each way built and
-//! measured rather than estimated (docs/adr/0063). From the fixture PhotoID (issued as the
-//! backend issues it) the answer to the airport preset is built six ways, each smaller than the
-//! one before: as issued with a device signature, then with a device MAC; from an mdoc re-issued
-//! with only the requested elements (same values, device key, validity, status entry and
-//! document signer), with a signature and with a MAC; that mdoc without its status reference;
-//! and without x5chain. Each answer is then checked by our reader against the fixture IACA.
+//! `eid mdoc sizes --floor`: how small a preset's DeviceResponse (the airport's by default)
+//! can get, each way built and measured rather than estimated (docs/adr/0063). From the fixture
+//! mdoc (issued as the backend issues it) the answer to the preset is built six ways, each
+//! smaller than the one before: as issued with a device signature, then with a device MAC; from
+//! an mdoc re-issued with only the requested elements (same values, device key, validity,
+//! status entry and document signer), with a signature and with a MAC; that mdoc without its
+//! status reference; and without x5chain. Each answer is then checked by our reader against the
+//! fixture IACA.
 
 use anyhow::{Result, anyhow};
 use ciborium::Value;
@@ -71,7 +72,7 @@ fn without_x5chain(mut issued: IssuerSigned) -> Result<IssuerSigned> {
     Ok(issued)
 }
 
-/// The six answers to `items` (the airport preset), measured and checked.
+/// The six answers to `items` (a preset), measured and checked.
 pub fn rows(fx: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<FloorRow>> {
     let iacas = fx.iacas()?;
     let mdoc = fx
@@ -149,15 +150,33 @@ pub fn rows(fx: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<FloorRow>> {
     let no_x5chain = without_x5chain(no_status.clone())?;
 
     let carried = verified.mso.value_digests.len();
-    let purpose = "18013-5: yes; the issue: yes, if a travel mdoc is issued beside the PhotoID";
+    let (label, purpose) = match items.doc_type.as_str() {
+        eid_fixtures::mdoc::MDL => (
+            "mDL",
+            "18013-5: yes; the issue: yes, if a purpose mdoc is issued beside the mDL",
+        ),
+        eid_fixtures::mdoc::BHYT => (
+            "BHYT card",
+            "18013-5: yes; the issue: yes, if a purpose mdoc is issued beside the BHYT card",
+        ),
+        _ => (
+            "PhotoID",
+            "18013-5: yes; the issue: yes, if a travel mdoc is issued beside the PhotoID",
+        ),
+    };
     let ways: [(String, &IssuerSigned, bool, &'static str); 6] = [
         (
-            format!("PhotoID as issued ({carried} elements), device signature"),
+            format!("{label} as issued ({carried} elements), device signature"),
             issued,
             false,
             "yes",
         ),
-        ("PhotoID as issued, device MAC".into(), issued, true, "yes"),
+        (
+            format!("{label} as issued, device MAC"),
+            issued,
+            true,
+            "yes",
+        ),
         (
             format!("mdoc of the {requested} requested elements only, device signature"),
             &minimal,

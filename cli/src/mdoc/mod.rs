@@ -28,16 +28,22 @@ pub enum MdocCommand {
     Sizes {
         #[arg(long)]
         json: bool,
-        /// Also print where the bytes of the airport DeviceResponse go.
+        /// Also print where the bytes of a preset's DeviceResponse go (the airport's unless
+        /// --preset).
         #[arg(long)]
         breakdown: bool,
+        /// With --breakdown or --floor: the request preset (airport, hotel, age, licence,
+        /// clinic).
+        #[arg(long)]
+        preset: Option<String>,
         /// With --breakdown: measure this IssuerSigned (CBOR, as `eid wallet mdoc export`
         /// writes what the backend issued) instead of the fixture mdoc; the preset is the
         /// first of its docType (airport for a PhotoID, licence for an mDL).
         #[arg(long, requires = "breakdown")]
         issuer_signed: Option<std::path::PathBuf>,
-        /// Instead: the airport DeviceResponse built six ways, down to the smallest the
-        /// standard allows and below, each measured and checked by our reader (docs/adr/0063).
+        /// Instead: a preset's DeviceResponse (the airport's unless --preset) built six ways,
+        /// down to the smallest the standard allows and below, each measured and checked by
+        /// our reader (docs/adr/0063).
         #[arg(long, conflicts_with = "breakdown")]
         floor: bool,
     },
@@ -49,13 +55,17 @@ pub fn run(cmd: MdocCommand) -> anyhow::Result<std::process::ExitCode> {
         MdocCommand::ReaderCert(args) => reader_cert::run(args),
         MdocCommand::ReaderRevoke(args) => reader_cert::revoke(args),
         MdocCommand::Sizes {
-            json, floor: true, ..
-        } => sizes::floor(json),
+            json,
+            floor: true,
+            preset,
+            ..
+        } => sizes::floor(json, preset.as_deref()),
         MdocCommand::Sizes {
             json,
             breakdown,
             issuer_signed,
+            preset,
             ..
-        } => sizes::run(json, breakdown, issuer_signed.as_deref()),
+        } => sizes::run(json, breakdown, issuer_signed.as_deref(), preset.as_deref()),
     }
 }

@@ -11,8 +11,8 @@ use anyhow::{Context as _, Result, anyhow};
 use eid_core::mdoc::transport::ble::{modelled_seconds, retrieval_method};
 use eid_core::mdoc::transport::nfc::{NfcHolder, read_mdoc};
 use eid_core::mdoc::{
-    Decision, DeviceEngagement, HolderPolicy, HolderSession, HolderStep, ReaderOutcome,
-    ReaderSession, ReaderSigner, ephemeral_key,
+    Decision, DeviceEngagement, HolderPolicy, HolderSession, HolderStep, IssuerSigned,
+    ItemsRequest, MdocSource as _, ReaderOutcome, ReaderSession, ReaderSigner, ephemeral_key,
 };
 use eid_core::present::QrImage;
 use eid_fixtures::mdoc::{MdocFixtures, request_presets};
@@ -25,10 +25,29 @@ const GATT_BYTES_PER_SECOND: f64 = 20_000.0;
 /// AES-256-GCM tag in SessionData.
 const TAG: usize = 16;
 
+/// The request preset called `name`.
+fn preset(name: &str) -> Result<(&'static str, ItemsRequest)> {
+    request_presets()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = request_presets().iter().map(|(n, _)| *n).collect();
+            anyhow!("no request preset {name}; presets: {}", names.join(", "))
+        })
+}
+
+/// The fixture mdoc of `doc_type`.
+fn fixture_mdoc(f: &MdocFixtures, doc_type: &str) -> Result<IssuerSigned> {
+    f.wallet
+        .issuer_signed(doc_type)
+        .ok_or_else(|| anyhow!("no fixture mdoc of {doc_type}"))
+}
+
 pub fn run(
     json_out: bool,
     breakdown: bool,
     issuer_signed: Option<&std::path::Path>,
+    preset_name: Option<&str>,
 ) -> Result<ExitCode> {
     let mut f = MdocFixtures::new()?;
     if breakdown {
@@ -36,27 +55,27 @@ pub fn run(
             Some(path) => {
                 let bytes =
                     std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                let issued = eid_core::mdoc::IssuerSigned::parse(&bytes)
+                let issued = IssuerSigned::parse(&bytes)
                     .with_context(|| format!("{} is not an IssuerSigned", path.display()))?;
                 let doc_type = super::breakdown::doc_type(&issued)?;
-                let (name, items) = request_presets()
-                    .into_iter()
-                    .find(|(_, r)| r.doc_type == doc_type)
-                    .ok_or_else(|| anyhow!("no request preset for {doc_type}"))?;
+                let (name, items) = match preset_name {
+                    Some(n) => preset(n)?,
+                    None => request_presets()
+                        .into_iter()
+                        .find(|(_, r)| r.doc_type == doc_type)
+                        .ok_or_else(|| anyhow!("no request preset for {doc_type}"))?,
+                };
+                if items.doc_type != doc_type {
+                    return Err(anyhow!(
+                        "preset {name} asks for {}, the file holds {doc_type}",
+                        items.doc_type
+                    ));
+                }
                 (issued, name, items)
             }
             None => {
-                let (name, airport) = request_presets()
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| anyhow!("no request preset"))?;
-                let mdoc = f
-                    .wallet
-                    .mdocs
-                    .iter()
-                    .find(|m| m.doc_type == airport.doc_type)
-                    .ok_or_else(|| anyhow!("no fixture mdoc of {}", airport.doc_type))?;
-                (mdoc.issuer_signed.clone(), name, airport)
+                let (name, items) = preset(preset_name.unwrap_or("airport"))?;
+                (fixture_mdoc(&f, &items.doc_type)?, name, items)
             }
         };
         return print_breakdown(name, &super::breakdown::rows(&issued, &items)?, json_out);
@@ -205,13 +224,10 @@ fn print_breakdown(preset: &str, parts: &[(String, usize)], json_out: bool) -> R
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--floor`: the airport answer built six ways ([`super::floor`]).
-pub fn floor(json_out: bool) -> Result<ExitCode> {
+/// `--floor`: a preset's answer (the airport's by default) built six ways ([`super::floor`]).
+pub fn floor(json_out: bool, preset_name: Option<&str>) -> Result<ExitCode> {
     let f = MdocFixtures::new()?;
-    let (name, airport) = request_presets()
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow!("no request preset"))?;
+    let (name, airport) = preset(preset_name.unwrap_or("airport"))?;
     let rows = super::floor::rows(&f, &airport)?;
     if json_out {
         let rows: Vec<_> = rows
