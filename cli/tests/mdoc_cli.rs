@@ -333,3 +333,48 @@ fn read_the_licence_and_the_bhyt_card_over_tcp() {
         assert!(child.wait().unwrap().success());
     }
 }
+
+/// What a desk sees for a QR code that is not an engagement, and for a holder that is gone.
+#[test]
+fn a_wrong_engagement_or_an_unreachable_holder_is_a_clear_error() {
+    for uri in ["https://example.invalid/", "mdoc:***", "mdoc:AAAA"] {
+        let out = eid(&[
+            "mdoc",
+            "read",
+            "--engagement",
+            uri,
+            "--tcp",
+            "127.0.0.1:9",
+            "--elements",
+            "family_name",
+            "--json",
+        ]);
+        assert!(!out.status.success(), "{uri}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("the engagement (the holder's QR code): "),
+            "{uri}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A real engagement whose holder is not listening.
+    let (mut child, uri, _addr, _err) = holder(&[]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = eid(&[
+        "mdoc",
+        "read",
+        "--engagement",
+        &uri,
+        "--tcp",
+        "127.0.0.1:9",
+        "--elements",
+        "family_name",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("connecting to 127.0.0.1:9"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -139,7 +139,8 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
         let (Some(uri), Some(addr)) = (&args.engagement, &args.tcp) else {
             bail!("give --pcsc, or --engagement and --tcp");
         };
-        let engagement = DeviceEngagement::from_uri(uri.trim())?;
+        let engagement = DeviceEngagement::from_uri(uri.trim())
+            .context("the engagement (the holder's QR code)")?;
         if !matches!(
             ble_options(&engagement.retrieval_methods),
             Some((Some(_), _))

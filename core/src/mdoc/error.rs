@@ -14,7 +14,7 @@ pub enum MdocError {
     #[error("malformed {0}")]
     Structure(&'static str),
     /// An `mdoc:` URI that is not one (scheme or base64url).
-    #[error("not an mdoc: URI")]
+    #[error("not an engagement: expected `mdoc:` and a base64url DeviceEngagement")]
     Uri,
     /// A COSE_Key that is not a valid key on its curve (or a private key not valid on it).
     #[error("unsupported or invalid device key")]
