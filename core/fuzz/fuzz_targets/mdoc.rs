@@ -33,11 +33,17 @@ fuzz_target!(|data: &[u8]| {
     let _ = IssuerSigned::parse(data);
     let _ = MobileSecurityObject::parse_bytes(data);
     if let Ok(r) = DeviceRequest::parse(data) {
-        assert_eq!(DeviceRequest::parse(&r.encode()).expect("re-encoded request"), r);
+        assert_eq!(
+            DeviceRequest::parse(&r.encode()).expect("re-encoded request"),
+            r
+        );
     }
     if let Ok(r) = DeviceResponse::parse(data) {
         if let Ok(bytes) = r.encode() {
-            assert_eq!(DeviceResponse::parse(&bytes).expect("re-encoded response"), r);
+            assert_eq!(
+                DeviceResponse::parse(&bytes).expect("re-encoded response"),
+                r
+            );
         }
     }
     let transcript = SessionTranscript::parse_bytes(&hex(include_str!(
@@ -46,7 +52,9 @@ fuzz_target!(|data: &[u8]| {
     .expect("Annex D transcript");
     let mut iacas = TrustStore::new();
     iacas
-        .add_der(&hex(include_str!("../../tests/vectors/iso18013-5/iaca_cert.hex")))
+        .add_der(&hex(include_str!(
+            "../../tests/vectors/iso18013-5/iaca_cert.hex"
+        )))
         .expect("Annex D IACA");
     let reader = SecretKey::new(hex(
         "de3b4b9e5f72dd9b58406ae3091434da48a6f9fd010d88fcb0958e2cebec947c",

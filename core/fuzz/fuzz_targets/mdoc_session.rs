@@ -26,14 +26,14 @@ use eid_core::mdoc::transport::ble::{
 use eid_core::mdoc::transport::ble_session::{BleHolder, BleReader, HolderParty};
 use eid_core::mdoc::transport::nfc::{NfcHolder, read_mdoc};
 use eid_core::mdoc::{
-    CoseCurve, Decision, DeviceRequest, DocRequest, HolderPolicy, HolderSession, HolderStep, ItemsRequest,
-    MdocSource, ReaderContext, ReaderOutcome, ReaderSession, ReaderSigner, RequestedElement, Role,
-    SessionCipher, SessionData, SessionEstablishment, SessionKeys, SessionTranscript, Tagged24,
-    check_device_response, key_pair,
+    CoseCurve, Decision, DeviceRequest, DocRequest, HolderPolicy, HolderSession, HolderStep,
+    ItemsRequest, MdocSource, ReaderContext, ReaderOutcome, ReaderSession, ReaderSigner,
+    RequestedElement, Role, SessionCipher, SessionData, SessionEstablishment, SessionKeys,
+    SessionTranscript, Tagged24, check_device_response, key_pair,
 };
 use eid_crypto::cose::sign_es256_unprotected_x5chain;
 use eid_crypto::trust::TrustStore;
-use eid_fixtures::mdoc::{MDL, MdocFixtures, NOW, PHOTOID, request_presets};
+use eid_fixtures::mdoc::{BHYT, MDL, MdocFixtures, NOW, PHOTOID, request_presets};
 use eid_icao::{ApduTransport, TransportError, TransportLimits};
 use libfuzzer_sys::fuzz_target;
 use std::borrow::Cow;
@@ -58,7 +58,11 @@ fn world() -> &'static Mutex<World> {
         for m in &fx.wallet.mdocs {
             for (ns, items) in &m.issuer_signed.namespaces {
                 for i in items {
-                    held.push((m.doc_type.to_owned(), ns.clone(), i.element_identifier.clone()));
+                    held.push((
+                        m.doc_type.to_owned(),
+                        ns.clone(),
+                        i.element_identifier.clone(),
+                    ));
                 }
             }
         }
@@ -107,14 +111,21 @@ struct Counter(u64);
 impl eid_crypto::Rng for Counter {
     fn fill(&mut self, out: &mut [u8]) {
         for b in out {
-            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             *b = (self.0 >> 33) as u8;
         }
     }
 }
 
 fn curve(flag: u8) -> CoseCurve {
-    if flag & 1 == 0 { CoseCurve::P256 } else { CoseCurve::P384 }
+    if flag & 1 == 0 {
+        CoseCurve::P256
+    } else {
+        CoseCurve::P384
+    }
 }
 
 fn holder(curve: CoseCurve, methods: Vec<Value>) -> HolderSession {
@@ -133,7 +144,11 @@ fn policy(flags: u8, reader_cas: &TrustStore) -> HolderPolicy<'_> {
 }
 
 fn decision(flags: u8) -> Decision {
-    if flags & 16 == 0 { Decision::Accept } else { Decision::Decline }
+    if flags & 16 == 0 {
+        Decision::Accept
+    } else {
+        Decision::Decline
+    }
 }
 
 fn holder_raw(input: &mut Input<'_>, w: &mut World) {
@@ -151,14 +166,29 @@ fn holder_raw(input: &mut Input<'_>, w: &mut World) {
 /// plaintext: (EReaderKey private, transcript, reader's cipher, EReaderKeyBytes, EReaderKey).
 fn reader_end(
     session: &HolderSession,
-) -> (eid_crypto::SecretKey, SessionTranscript, SessionCipher, Tagged24, eid_core::mdoc::CoseKey) {
+) -> (
+    eid_crypto::SecretKey,
+    SessionTranscript,
+    SessionCipher,
+    Tagged24,
+    eid_core::mdoc::CoseKey,
+) {
     let device_key = &session.engagement().e_device_key;
     let (private, public) = key_pair(device_key.curve(), &mut Counter(11)).expect("EReaderKey");
     let key_bytes = Tagged24::of(&public.to_cose());
-    let transcript =
-        SessionTranscript::new(session.engagement().encoded(), key_bytes.clone(), Value::Null);
+    let transcript = SessionTranscript::new(
+        session.engagement().encoded(),
+        key_bytes.clone(),
+        Value::Null,
+    );
     let keys = SessionKeys::derive(&private, device_key, &transcript.bytes()).expect("keys");
-    (private, transcript, SessionCipher::new(keys, Role::Reader), key_bytes, public)
+    (
+        private,
+        transcript,
+        SessionCipher::new(keys, Role::Reader),
+        key_bytes,
+        public,
+    )
 }
 
 /// Every verified element was asked for in `request`.
@@ -167,7 +197,9 @@ fn assert_only_requested(request: &[ItemsRequest], docs: &[eid_core::mdoc::Verif
         for (ns, id, _) in &d.elements {
             assert!(
                 request.iter().any(|r| r.doc_type == d.doc_type
-                    && r.elements.iter().any(|e| &e.namespace == ns && &e.identifier == id)),
+                    && r.elements
+                        .iter()
+                        .any(|e| &e.namespace == ns && &e.identifier == id)),
                 "{} {ns} {id} disclosed without being asked for",
                 d.doc_type
             );
@@ -190,23 +222,35 @@ fn edited_request(
         .iter()
         .cloned()
         .map(|items| {
-            let mut d = DocRequest { items, reader_auth: None };
+            let mut d = DocRequest {
+                items,
+                reader_auth: None,
+            };
             if signed {
                 let payload = d.reader_authentication_bytes(transcript);
                 let reader = &w.fx.reader;
                 d.reader_auth = Some(
-                    sign_es256_unprotected_x5chain(&payload, true, Some(&reader.certificate), |tbs| {
-                        reader.sign(tbs)
-                    })
+                    sign_es256_unprotected_x5chain(
+                        &payload,
+                        true,
+                        Some(&reader.certificate),
+                        |tbs| reader.sign(tbs),
+                    )
                     .expect("readerAuth"),
                 );
             }
             d
         })
         .collect();
-    let mut bytes = DeviceRequest { version: "1.0".into(), doc_requests }.encode();
+    let mut bytes = DeviceRequest {
+        version: "1.0".into(),
+        doc_requests,
+    }
+    .encode();
     for _ in 0..8 {
-        let Some(&[hi, lo, op, value]) = input.chunk() else { break };
+        let Some(&[hi, lo, op, value]) = input.chunk() else {
+            break;
+        };
         let at = usize::from(u16::from_be_bytes([hi, lo])) % (bytes.len() + 1);
         match op % 3 {
             0 if at < bytes.len() => bytes[at] = value,
@@ -246,7 +290,10 @@ fn holder_sealed(input: &mut Input<'_>, w: &mut World) {
     // one never passes.
     if let (Some(reader), Some(honest)) = (&shown.reader, &honest) {
         assert_eq!(reader.certificate, w.fx.reader.certificate);
-        for d in DeviceRequest::parse(plain).expect("shown, so parsed").doc_requests {
+        for d in DeviceRequest::parse(plain)
+            .expect("shown, so parsed")
+            .doc_requests
+        {
             assert!(
                 honest.iter().any(|h| h.bytes == d.items.bytes),
                 "an edited ItemsRequest passed reader authentication"
@@ -262,7 +309,10 @@ fn holder_sealed(input: &mut Input<'_>, w: &mut World) {
         .into_iter()
         .map(|d| d.items)
         .collect();
-    if let Ok(SessionData { data: Some(sealed), .. }) = SessionData::parse(&answer) {
+    if let Ok(SessionData {
+        data: Some(sealed), ..
+    }) = SessionData::parse(&answer)
+    {
         let response = cipher.decrypt(&sealed).expect("the holder's answer opens");
         let ctx = ReaderContext {
             transcript: &transcript,
@@ -276,7 +326,10 @@ fn holder_sealed(input: &mut Input<'_>, w: &mut World) {
     }
     // Whatever the reader sends after the answer.
     while let Some(more) = input.chunk() {
-        let message = SessionData { data: Some(cipher.encrypt(more).expect("seal")), status: None };
+        let message = SessionData {
+            data: Some(cipher.encrypt(more).expect("seal")),
+            status: None,
+        };
         let _ = session.receive(&message.encode(), &policy, &w.fx.wallet);
     }
 }
@@ -285,9 +338,10 @@ fn holder_sealed(input: &mut Input<'_>, w: &mut World) {
 fn built_request(input: &mut Input<'_>, held: &[(String, String, String)]) -> Vec<ItemsRequest> {
     let mut docs = Vec::new();
     for _ in 0..(input.byte() % 3 + 1) {
-        let doc_type = match input.byte() % 4 {
+        let doc_type = match input.byte() % 5 {
             0 | 1 => PHOTOID.to_owned(),
             2 => MDL.to_owned(),
+            3 => BHYT.to_owned(),
             _ => input.text(),
         };
         let mut elements = Vec::new();
@@ -299,7 +353,11 @@ fn built_request(input: &mut Input<'_>, held: &[(String, String, String)]) -> Ve
             } else {
                 (input.text(), input.text())
             };
-            elements.push(RequestedElement { namespace, identifier, intent_to_retain: pick & 1 == 1 });
+            elements.push(RequestedElement {
+                namespace,
+                identifier,
+                intent_to_retain: pick & 1 == 1,
+            });
         }
         docs.push(ItemsRequest::new(&doc_type, elements));
     }
@@ -311,32 +369,55 @@ fn authenticated_round_trip(input: &mut Input<'_>, w: &mut World) {
     let accept = flags & 16 == 0;
     let mut session = holder(curve(flags), vec![]);
     let items = built_request(input, &w.held);
-    let World { fx, iacas, reader_cas, held } = w;
+    let World {
+        fx,
+        iacas,
+        reader_cas,
+        held,
+    } = w;
     let policy = policy(flags, reader_cas);
     let mut reader =
         ReaderSession::generate(&mut Counter(3), session.engagement().clone(), Value::Null)
             .expect("reader session");
     let reader_key = &fx.reader;
     let mut sign = |tbs: &[u8]| reader_key.sign(tbs);
-    let signer = ReaderSigner { certificate: &reader_key.certificate, sign: &mut sign };
+    let signer = ReaderSigner {
+        certificate: &reader_key.certificate,
+        sign: &mut sign,
+    };
     let establishment = reader.establish(&items, Some(signer)).expect("request");
-    let step = session.receive(&establishment, &policy, &fx.wallet).expect("first message");
+    let step = session
+        .receive(&establishment, &policy, &fx.wallet)
+        .expect("first message");
     let HolderStep::Request(shown) = step else {
         panic!("a signed request from a trusted reader was not shown: {step:?}");
     };
-    assert!(shown.reader.is_some(), "trusted reader not authenticated: {:?}", shown.reader_auth_error);
-    let answer = session.decide(decision(flags), &mut fx.wallet).expect("answer");
-    let outcome = reader.receive(&answer, iacas, NOW).expect("reader opens the answer");
+    assert!(
+        shown.reader.is_some(),
+        "trusted reader not authenticated: {:?}",
+        shown.reader_auth_error
+    );
+    let answer = session
+        .decide(decision(flags), &mut fx.wallet)
+        .expect("answer");
+    let outcome = reader
+        .receive(&answer, iacas, NOW)
+        .expect("reader opens the answer");
     let asked = |doc_type: &str, ns: &str, id: &str| {
         items.iter().any(|r| {
             r.doc_type == doc_type
-                && r.elements.iter().any(|e| e.namespace == ns && e.identifier == id)
+                && r.elements
+                    .iter()
+                    .any(|e| e.namespace == ns && e.identifier == id)
         })
     };
     let expected: Vec<_> = held.iter().filter(|(d, n, i)| asked(d, n, i)).collect();
     match outcome {
         ReaderOutcome::Ended { status } => {
-            assert!(!accept, "accepted, yet the session ended with status {status}");
+            assert!(
+                !accept,
+                "accepted, yet the session ended with status {status}"
+            );
         }
         ReaderOutcome::Response(Ok(docs)) => {
             assert!(accept, "declined, yet answered");
@@ -349,13 +430,18 @@ fn authenticated_round_trip(input: &mut Input<'_>, w: &mut World) {
                 );
             }
             let mac = flags & 8 != 0 && curve(flags) == CoseCurve::P256;
-            assert!(docs.iter().all(|d| d.device_mac == mac), "device MAC is {mac}");
+            assert!(
+                docs.iter().all(|d| d.device_mac == mac),
+                "device MAC is {mac}"
+            );
         }
         ReaderOutcome::Response(Err(e)) => {
             // Only an answer without a document (nothing held was asked for) may fail.
             assert!(
                 expected.is_empty()
-                    && !items.iter().any(|r| fx.wallet.issuer_signed(&r.doc_type).is_some()),
+                    && !items
+                        .iter()
+                        .any(|r| fx.wallet.issuer_signed(&r.doc_type).is_some()),
                 "our reader refused our holder's answer: {e:?}"
             );
         }
@@ -366,9 +452,12 @@ fn nfc_holder(input: &mut Input<'_>, w: &mut World) {
     let flags = input.byte();
     let (private, _) = key_pair(CoseCurve::P256, &mut Counter(5)).expect("EDeviceKey");
     let World { fx, reader_cas, .. } = w;
-    let mut nfc = NfcHolder::new(private, policy(flags, reader_cas), &mut fx.wallet, move |_: &_| {
-        decision(flags)
-    })
+    let mut nfc = NfcHolder::new(
+        private,
+        policy(flags, reader_cas),
+        &mut fx.wallet,
+        move |_: &_| decision(flags),
+    )
     .expect("NFC holder");
     while let Some(apdu) = input.chunk() {
         match apdu.first() {
@@ -411,7 +500,11 @@ fn characteristic(b: u8) -> Characteristic {
 }
 
 fn mode(b: u8) -> BleMode {
-    if b & 1 == 0 { BleMode::PeripheralServer } else { BleMode::CentralClient }
+    if b & 1 == 0 {
+        BleMode::PeripheralServer
+    } else {
+        BleMode::CentralClient
+    }
 }
 
 /// Flags: bit 5 the curve, bit 6 the mode, bit 7 an honest reader first starts and sends its
@@ -426,7 +519,11 @@ fn ble_holder(input: &mut Input<'_>, w: &mut World) {
     let World { fx, reader_cas, .. } = w;
     let policy = policy(flags, reader_cas);
     let mut consent = |_: &_| decision(flags);
-    let ident = if flags & 1 == 0 { ble_ident(session.e_device_key_bytes()) } else { [0; 16] };
+    let ident = if flags & 1 == 0 {
+        ble_ident(session.e_device_key_bytes())
+    } else {
+        [0; 16]
+    };
     let mut link = Sink { mtu, ident };
     let _ = ble.connected(&mut link);
     let mut values: Vec<(Characteristic, Vec<u8>)> = Vec::new();
@@ -435,7 +532,9 @@ fn ble_holder(input: &mut Input<'_>, w: &mut World) {
             ReaderSession::generate(&mut Counter(3), session.engagement().clone(), Value::Null)
                 .expect("reader session");
         let presets = request_presets();
-        let establishment = reader.establish(std::slice::from_ref(&presets[0].1), None).expect("request");
+        let establishment = reader
+            .establish(std::slice::from_ref(&presets[0].1), None)
+            .expect("request");
         let incoming = if ble_mode == BleMode::PeripheralServer {
             values.push((Characteristic::State, vec![1]));
             Characteristic::Client2Server
@@ -483,7 +582,10 @@ impl ApduTransport for Turncoat<'_, '_, '_> {
         if self.sent <= self.honest {
             return Ok(self.holder.process_apdu(command));
         }
-        self.answers.chunk().map(<[u8]>::to_vec).ok_or(TransportError::LinkLost)
+        self.answers
+            .chunk()
+            .map(<[u8]>::to_vec)
+            .ok_or(TransportError::LinkLost)
     }
     fn limits(&self) -> TransportLimits {
         self.limits
@@ -500,8 +602,15 @@ fn nfc_reader(input: &mut Input<'_>, w: &mut World) {
     let World { fx, iacas, .. } = w;
     let presets = request_presets();
     let (_, items) = &presets[usize::from(flags >> 4) % presets.len()];
-    let quiet = HolderPolicy { reader_cas: None, reader_crl: None, require_reader_auth: false, now: NOW, device_mac: false };
-    let holder = NfcHolder::new(private, quiet, &mut fx.wallet, |_: &_| Decision::Accept).expect("NFC holder");
+    let quiet = HolderPolicy {
+        reader_cas: None,
+        reader_crl: None,
+        require_reader_auth: false,
+        now: NOW,
+        device_mac: false,
+    };
+    let holder = NfcHolder::new(private, quiet, &mut fx.wallet, |_: &_| Decision::Accept)
+        .expect("NFC holder");
     let mut card = Turncoat {
         holder,
         honest,
@@ -509,11 +618,22 @@ fn nfc_reader(input: &mut Input<'_>, w: &mut World) {
         limits: if flags & 1 == 0 {
             TransportLimits::SHORT
         } else {
-            TransportLimits { max_command: 65_544, max_response: 65_538, extended_length: true }
+            TransportLimits {
+                max_command: 65_544,
+                max_response: 65_538,
+                extended_length: true,
+            }
         },
         sent: 0,
     };
-    let _ = read_mdoc(&mut card, &mut Counter(9), std::slice::from_ref(items), None, iacas, NOW);
+    let _ = read_mdoc(
+        &mut card,
+        &mut Counter(9),
+        std::slice::from_ref(items),
+        None,
+        iacas,
+        NOW,
+    );
 }
 
 fn ble_reader(input: &mut Input<'_>, w: &mut World) {
@@ -525,17 +645,33 @@ fn ble_reader(input: &mut Input<'_>, w: &mut World) {
             .expect("reader session");
     let presets = request_presets();
     let (_, items) = &presets[usize::from(flags >> 4) % presets.len()];
-    let establishment = reader.establish(std::slice::from_ref(items), None).expect("request");
-    let endpoint = BleEndpoint::new(mode(flags >> 1), BleRole::Reader, session.e_device_key_bytes());
+    let establishment = reader
+        .establish(std::slice::from_ref(items), None)
+        .expect("request");
+    let endpoint = BleEndpoint::new(
+        mode(flags >> 1),
+        BleRole::Reader,
+        session.e_device_key_bytes(),
+    );
     let mut ble = BleReader::new(endpoint, establishment);
-    let mut link = Sink { mtu, ident: [0; 16] };
+    let mut link = Sink {
+        mtu,
+        ident: [0; 16],
+    };
     let _ = ble.connected(&mut link);
     while let Some(value) = input.chunk() {
         let Some((&which, value)) = value.split_first() else {
             let _ = ble.on_disconnected();
             continue;
         };
-        let _ = ble.on_value(&mut link, &mut reader, &w.iacas, NOW, characteristic(which), value);
+        let _ = ble.on_value(
+            &mut link,
+            &mut reader,
+            &w.iacas,
+            NOW,
+            characteristic(which),
+            value,
+        );
     }
 }
 

@@ -5,8 +5,8 @@
 
 use eid_core::credential::TrustList;
 use eid_core::present::{
-    verify_presentation_credential,
     OFFLINE_PREFIX, OLD_TOKEN_PREFIX, Presentation, QrPayload, TOKEN_PREFIX, Token,
+    verify_presentation_credential,
 };
 use eid_core::verify::Verifier;
 use libfuzzer_sys::fuzz_target;

@@ -8,7 +8,13 @@ use libfuzzer_sys::fuzz_target;
 
 fn exercise(infos: &SecurityInfos) {
     for p in infos.pace() {
-        let _ = (p.protocol(), p.cipher(), p.curve(), p.group(), p.is_supported());
+        let _ = (
+            p.protocol(),
+            p.cipher(),
+            p.curve(),
+            p.group(),
+            p.is_supported(),
+        );
         if let Some(proto) = p.protocol() {
             let _ = proto.oid();
         }

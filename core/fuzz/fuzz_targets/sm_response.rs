@@ -7,11 +7,11 @@
 //! some cards do); the MAC covers the objects as sent, so that must verify as well.
 #![no_main]
 
-use eid_icao::apdu::ResponseApdu;
-use eid_icao::symmetric::{self, Cipher};
-use eid_icao::sm::SecureMessaging;
 use eid_crypto::SecretKey;
 use eid_crypto::tlv;
+use eid_icao::apdu::ResponseApdu;
+use eid_icao::sm::SecureMessaging;
+use eid_icao::symmetric::{self, Cipher};
 use libfuzzer_sys::fuzz_target;
 
 const CIPHERS: [Cipher; 4] = [Cipher::Tdes, Cipher::Aes128, Cipher::Aes192, Cipher::Aes256];
