@@ -51,23 +51,11 @@ fn read_a_holder_in_another_process_over_tcp() {
     assert!(uri.starts_with("mdoc:"), "{uri}");
     let png_bytes = std::fs::read(&png).unwrap();
     assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let out = eid(&[
-        "mdoc",
-        "read",
-        "--engagement",
+    let v = read_json(
         &uri,
-        "--tcp",
         &addr,
-        "--elements",
-        "family_name,birth_date,age_over_18",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &["--elements", "family_name,birth_date,age_over_18"],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
     assert_eq!(v["doctype"], "org.iso.23220.photoid.1");
     assert_eq!(v["reader_authenticated"], true);
@@ -170,15 +158,29 @@ fn an_iaca_the_desk_does_not_trust_makes_the_answer_not_valid() {
     drop(err);
 }
 
-/// `eid mdoc sizes ARGS --json`, which must succeed: its rows.
-fn sizes_json(args: &[&str]) -> Vec<Value> {
-    let out = eid(&[&["mdoc", "sizes", "--json"][..], args].concat());
+/// `eid ARGS`, which must succeed: its standard output as JSON.
+fn eid_json(args: &[&str]) -> Value {
+    let out = eid(args);
     assert!(
         out.status.success(),
-        "{}",
+        "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `eid mdoc read --engagement URI --tcp ADDR ARGS --json`, which must succeed: the verdict.
+fn read_json(uri: &str, addr: &str, args: &[&str]) -> Value {
+    let base = ["mdoc", "read", "--engagement", uri, "--tcp", addr, "--json"];
+    eid_json(&[&base[..], args].concat())
+}
+
+/// `eid mdoc sizes ARGS --json`, which must succeed: its rows.
+fn sizes_json(args: &[&str]) -> Vec<Value> {
+    match eid_json(&[&["mdoc", "sizes", "--json"][..], args].concat()) {
+        Value::Array(rows) => rows,
+        other => panic!("not rows: {other}"),
+    }
 }
 
 #[test]
@@ -296,25 +298,11 @@ fn read_the_licence_and_the_bhyt_card_over_tcp() {
         ("vn.gov.bhyt.1", "card_number,benefit_level,valid_to"),
     ] {
         let (mut child, uri, addr, _err) = holder(&[]);
-        let out = eid(&[
-            "mdoc",
-            "read",
-            "--engagement",
+        let v = read_json(
             &uri,
-            "--tcp",
             &addr,
-            "--doctype",
-            doc_type,
-            "--elements",
-            elements,
-            "--json",
-        ]);
-        assert!(
-            out.status.success(),
-            "{doc_type}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            &["--doctype", doc_type, "--elements", elements],
         );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["valid"], true, "{v}");
         assert_eq!(v["doctype"], doc_type);
         let e = v["elements"].as_object().unwrap();

@@ -25,6 +25,9 @@ const GATT_BYTES_PER_SECOND: f64 = 20_000.0;
 /// AES-256-GCM tag in SessionData.
 const TAG: usize = 16;
 
+/// The preset `--breakdown` and `--floor` take without `--preset`.
+const DEFAULT_PRESET: &str = "airport";
+
 /// The request preset called `name`.
 fn preset(name: &str) -> Result<(&'static str, ItemsRequest)> {
     request_presets()
@@ -74,7 +77,7 @@ pub fn run(
                 (issued, name, items)
             }
             None => {
-                let (name, items) = preset(preset_name.unwrap_or("airport"))?;
+                let (name, items) = preset(preset_name.unwrap_or(DEFAULT_PRESET))?;
                 (fixture_mdoc(&f, &items.doc_type)?, name, items)
             }
         };
@@ -227,8 +230,8 @@ fn print_breakdown(preset: &str, parts: &[(String, usize)], json_out: bool) -> R
 /// `--floor`: a preset's answer (the airport's by default) built six ways ([`super::floor`]).
 pub fn floor(json_out: bool, preset_name: Option<&str>) -> Result<ExitCode> {
     let f = MdocFixtures::new()?;
-    let (name, airport) = preset(preset_name.unwrap_or("airport"))?;
-    let rows = super::floor::rows(&f, &airport)?;
+    let (name, items) = preset(preset_name.unwrap_or(DEFAULT_PRESET))?;
+    let rows = super::floor::rows(&f, &items)?;
     if json_out {
         let rows: Vec<_> = rows
             .iter()

@@ -26,12 +26,11 @@ use eid_core::mdoc::transport::ble::{
 use eid_core::mdoc::transport::ble_session::{BleHolder, BleReader, HolderParty};
 use eid_core::mdoc::transport::nfc::{NfcHolder, read_mdoc};
 use eid_core::mdoc::{
-    CoseCurve, Decision, DeviceRequest, DocRequest, HolderPolicy, HolderSession, HolderStep,
-    ItemsRequest, MdocSource, ReaderContext, ReaderOutcome, ReaderSession, ReaderSigner,
-    RequestedElement, Role, SessionCipher, SessionData, SessionEstablishment, SessionKeys,
-    SessionTranscript, Tagged24, check_device_response, key_pair,
+    CoseCurve, Decision, DeviceRequest, HolderPolicy, HolderSession, HolderStep, ItemsRequest,
+    MdocSource, ReaderContext, ReaderOutcome, ReaderSession, ReaderSigner, RequestedElement, Role,
+    SessionCipher, SessionData, SessionEstablishment, SessionKeys, SessionTranscript, Tagged24,
+    check_device_response, key_pair,
 };
-use eid_crypto::cose::sign_es256_unprotected_x5chain;
 use eid_crypto::trust::TrustStore;
 use eid_fixtures::mdoc::{BHYT, MDL, MdocFixtures, NOW, PHOTOID, request_presets};
 use eid_icao::{ApduTransport, TransportError, TransportLimits};
@@ -128,9 +127,9 @@ fn curve(flag: u8) -> CoseCurve {
     }
 }
 
-fn holder(curve: CoseCurve, methods: Vec<Value>) -> HolderSession {
+fn holder(curve: CoseCurve) -> HolderSession {
     let (private, _) = key_pair(curve, &mut Counter(7)).expect("EDeviceKey");
-    HolderSession::qr_on(curve, private, methods).expect("holder session")
+    HolderSession::qr_on(curve, private, vec![]).expect("holder session")
 }
 
 fn policy(flags: u8, reader_cas: &TrustStore) -> HolderPolicy<'_> {
@@ -153,7 +152,7 @@ fn decision(flags: u8) -> Decision {
 
 fn holder_raw(input: &mut Input<'_>, w: &mut World) {
     let flags = input.byte();
-    let mut session = holder(curve(flags), vec![]);
+    let mut session = holder(curve(flags));
     let policy = policy(flags, &w.reader_cas);
     while let Some(message) = input.chunk() {
         if let Ok(HolderStep::Request(_)) = session.receive(message, &policy, &w.fx.wallet) {
@@ -207,46 +206,24 @@ fn assert_only_requested(request: &[ItemsRequest], docs: &[eid_core::mdoc::Verif
     }
 }
 
-/// An honest DeviceRequest (signed by the trusted reader when `signed`) for a request built
-/// from the input, then changed by up to eight edits from the input (replace, insert or delete
-/// one byte): random bytes rarely make a DeviceRequest, edits of a real one reach every check.
-/// Also the honest ItemsRequests.
+/// An honest DeviceRequest from `reader` (signed by the trusted reader's key when `signed`) for a
+/// request built from the input, then changed by up to eight edits from the input (replace,
+/// insert or delete one byte): random bytes rarely make a DeviceRequest, edits of a real one
+/// reach every check. Also the honest ItemsRequests.
 fn edited_request(
     input: &mut Input<'_>,
     w: &World,
-    transcript: &SessionTranscript,
+    reader: &ReaderSession,
     signed: bool,
 ) -> (Vec<u8>, Vec<ItemsRequest>) {
     let honest = built_request(input, &w.held);
-    let doc_requests = honest
-        .iter()
-        .cloned()
-        .map(|items| {
-            let mut d = DocRequest {
-                items,
-                reader_auth: None,
-            };
-            if signed {
-                let payload = d.reader_authentication_bytes(transcript);
-                let reader = &w.fx.reader;
-                d.reader_auth = Some(
-                    sign_es256_unprotected_x5chain(
-                        &payload,
-                        true,
-                        Some(&reader.certificate),
-                        |tbs| reader.sign(tbs),
-                    )
-                    .expect("readerAuth"),
-                );
-            }
-            d
-        })
-        .collect();
-    let mut bytes = DeviceRequest {
-        version: "1.0".into(),
-        doc_requests,
-    }
-    .encode();
+    let key = &w.fx.reader;
+    let mut sign = |tbs: &[u8]| key.sign(tbs);
+    let signer = signed.then(|| ReaderSigner {
+        certificate: &key.certificate,
+        sign: &mut sign,
+    });
+    let mut bytes = reader.device_request(&honest, signer).expect("request");
     for _ in 0..8 {
         let Some(&[hi, lo, op, value]) = input.chunk() else {
             break;
@@ -266,11 +243,15 @@ fn edited_request(
 
 fn holder_sealed(input: &mut Input<'_>, w: &mut World) {
     let flags = input.byte();
-    let mut session = holder(curve(flags), vec![]);
+    let mut session = holder(curve(flags));
     let policy = policy(flags, &w.reader_cas);
     let (private, transcript, mut cipher, key_bytes, public) = reader_end(&session);
     let (plain, honest) = if flags & 32 != 0 {
-        let (bytes, honest) = edited_request(input, w, &transcript, flags & 64 != 0);
+        // The same EReaderKey, so the same transcript: its readerAuth is what the holder checks.
+        let reader = ReaderSession::new(private.clone(), session.engagement().clone(), Value::Null)
+            .expect("reader session");
+        assert_eq!(reader.transcript(), &transcript);
+        let (bytes, honest) = edited_request(input, w, &reader, flags & 64 != 0);
         (bytes, Some(honest))
     } else {
         (input.chunk().unwrap_or_default().to_vec(), None)
@@ -367,7 +348,7 @@ fn built_request(input: &mut Input<'_>, held: &[(String, String, String)]) -> Ve
 fn authenticated_round_trip(input: &mut Input<'_>, w: &mut World) {
     let flags = input.byte() | 2 | 4; // reader CAs known, reader authentication required
     let accept = flags & 16 == 0;
-    let mut session = holder(curve(flags), vec![]);
+    let mut session = holder(curve(flags));
     let items = built_request(input, &w.held);
     let World {
         fx,
@@ -513,7 +494,7 @@ fn mode(b: u8) -> BleMode {
 fn ble_holder(input: &mut Input<'_>, w: &mut World) {
     let flags = input.byte();
     let mtu = 23 + usize::from(input.byte()) * 2;
-    let mut session = holder(curve(flags >> 5), vec![]);
+    let mut session = holder(curve(flags >> 5));
     let ble_mode = mode(flags >> 6);
     let mut ble = BleHolder::new(ble_mode, &session);
     let World { fx, reader_cas, .. } = w;
@@ -639,7 +620,7 @@ fn nfc_reader(input: &mut Input<'_>, w: &mut World) {
 fn ble_reader(input: &mut Input<'_>, w: &mut World) {
     let flags = input.byte();
     let mtu = 23 + usize::from(input.byte()) * 2;
-    let session = holder(curve(flags), vec![]);
+    let session = holder(curve(flags));
     let mut reader =
         ReaderSession::generate(&mut Counter(3), session.engagement().clone(), Value::Null)
             .expect("reader session");
