@@ -31,29 +31,39 @@ fn eid(args: &[&str]) -> Output {
         .unwrap()
 }
 
-struct Card(Child);
+/// The simulated card's bridge process (none while unplugged).
+struct Card(Option<Child>);
 
 impl Drop for Card {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
-fn plug_card(extra: &[&str]) -> Card {
-    let mut args = vec!["fixtures", "vpcd-card", "--addr", VPCD_ADDR];
-    args.extend_from_slice(extra);
+fn plug_card() -> Card {
     let child = Command::new(env!("CARGO_BIN_EXE_eid"))
-        .args(&args)
+        .args(["fixtures", "vpcd-card", "--addr", VPCD_ADDR])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    Card(child)
+    Card(Some(child))
 }
 
 /// Reads until the card is seen in the reader (vpcd reports it within a poll or two).
-fn read_json(args: &[&str]) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
+///
+/// pcscd can miss a card put in too soon after the last one left: when a PC/SC client
+/// disconnects with a reset from a card that is already gone (the mdoc holder ends its session
+/// before the desk lets go), vpcd drops that connection inside the reset and may accept the next
+/// card before pcscd's status thread (every 400 ms) has seen the reader empty. pcscd then keeps
+/// the reader marked empty while vpcd reports the new card present, for as long as that card
+/// stays. A clerk takes the card off and puts it back; so does this: after 5 s without the card,
+/// it unplugs it, waits for pcscd to see the empty reader, and plugs it again.
+fn read_json(card: &mut Card, args: &[&str]) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut replug_at = Instant::now() + Duration::from_secs(5);
     loop {
         let out = eid(args);
         if out.status.success() {
@@ -64,6 +74,13 @@ fn read_json(args: &[&str]) -> Value {
             Instant::now() < deadline,
             "eid {args:?} kept failing: {err}"
         );
+        if Instant::now() >= replug_at && err.contains("NoSmartcard") {
+            eprintln!("note: the card was not seen in {READER}; plugging it in again");
+            *card = Card(None);
+            std::thread::sleep(Duration::from_secs(1));
+            *card = plug_card();
+            replug_at = Instant::now() + Duration::from_secs(5);
+        }
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -93,14 +110,14 @@ fn reads_the_simulated_cccd_through_pcscd() {
     std::fs::write(&csca, eid(&["fixtures", "csca"]).stdout).unwrap();
     let csca = csca.to_str().unwrap();
 
-    let _card = plug_card(&[]);
+    let mut card = plug_card();
     let (id, dob, expiry, can) = (
         c["id"].as_str().unwrap(),
         c["dob"].as_str().unwrap(),
         c["expiry"].as_str().unwrap(),
         c["can"].as_str().unwrap(),
     );
-    let r = read_json(&[
+    let r = read_json(&mut card, &[
         "chip", "read", "--pcsc", "--reader", READER, "--id", id, "--dob", dob, "--expiry", expiry,
         "--trust", csca, "--photo", "--json", "--stats",
     ]);
@@ -109,7 +126,7 @@ fn reads_the_simulated_cccd_through_pcscd() {
     assert_eq!(r["chip_authentication"]["status"], "valid");
     assert_eq!(r["dg13"]["id_number"], c["id"]);
     assert_eq!(r["photo"]["format"], "jpeg");
-    let r = read_json(&[
+    let r = read_json(&mut card, &[
         "chip", "read", "--pcsc", "--reader", READER, "--can", can, "--json",
     ]);
     assert_eq!(
@@ -166,7 +183,7 @@ fn activates_with_the_card_on_the_reader() {
     let (id, phone) = (c["id"].as_str().unwrap(), c["phone"].as_str().unwrap());
     let tmp = tempfile::tempdir().unwrap();
     let b = backend(&format!("sqlite://{}", tmp.path().join("b.db").display()));
-    let _card = plug_card(&[]);
+    let mut card = plug_card();
     let w = tmp.path().join("w");
     let w = w.to_str().unwrap();
     let activate = |extra: &[&str]| {
@@ -192,7 +209,7 @@ fn activates_with_the_card_on_the_reader() {
     };
     // Wait until the card is in the reader (activation starts count against a rate limit).
     let can = c["can"].as_str().unwrap();
-    read_json(&[
+    read_json(&mut card, &[
         "chip", "read", "--pcsc", "--reader", READER, "--can", can, "--json",
     ]);
     let out = activate(&[]);
