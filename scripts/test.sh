@@ -105,6 +105,12 @@ scripts/interop-mdoc.sh
 step "independent mdoc implementation: Multipaz reads our holder and answers our reader"
 scripts/interop-multipaz.sh
 
+# SpruceID's isomdl (crates.io, its own Cargo workspace under interop/isomdl) reads our
+# licence as an mdoc reader and checks our IACA, document signer and reader certificates
+# against Annex B (docs/adr/0071).
+step "independent mdoc implementation: SpruceID's isomdl reads our holder"
+scripts/interop-isomdl.sh
+
 # --- Independent reader ---------------------------------------------------------------------
 # JMRTD (Maven Central) reads the simulated CCCD through javax.smartcardio + pcscd + vpcd: the
 # simulator behaves like a chip to a reader we did not write (interop/jmrtd, README).

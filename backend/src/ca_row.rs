@@ -8,14 +8,12 @@ use crate::error::Error;
 use crate::keys::{
     FIXTURE, GENERATED, NewRow, RowKey, Vault, certificate_point, insert, keys_err, open_all,
 };
-use der::Decode;
-use x509_cert::name::Name;
 
-/// An opened CA row: its certificate (DER), key and subject (the issuer of what it certifies).
+/// An opened CA row: its certificate (DER; `x509_build::Issuer::of` names the issuer of what it
+/// certifies) and key.
 pub struct CaRow {
     pub certificate: Vec<u8>,
     pub key: RowKey,
-    pub name: Name,
 }
 
 /// Makes the CA of `purpose` (named `what` in logs and errors) unless present: `fixture` gives
@@ -65,14 +63,8 @@ pub async fn load(store: &Store, vault: &Vault, purpose: &str, what: &str) -> Re
             "the {what} key does not match its certificate"
         )));
     }
-    let name = x509_cert::Certificate::from_der(&k.certificate)
-        .map_err(|_| keys_err(&format!("{what} certificate")))?
-        .tbs_certificate()
-        .subject()
-        .clone();
     Ok(CaRow {
         certificate: k.certificate,
         key: k.key,
-        name,
     })
 }

@@ -20,6 +20,7 @@ use crate::signing::signer::{public_of, random_key};
 use der::Decode;
 use eid_core::credential::{self, Document, DocumentKind, Es256Signer, IssuerKey, TrustList};
 use eid_crypto::trust::TrustStore;
+use eid_crypto::x509_build::Issuer;
 use p256::ecdsa::signature::{Keypair, Signer};
 use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -270,7 +271,7 @@ pub(crate) fn name_of(o: &str, cn: &str) -> Result<Name, Error> {
 fn certify(
     subject: Name,
     key: &RowKey,
-    root: Option<(&Name, &RowKey)>,
+    root: Option<(&Issuer, &RowKey)>,
     from: u64,
     lifetime: u64,
 ) -> Result<Vec<u8>, Error> {
@@ -278,7 +279,7 @@ fn certify(
     ca::build(
         Profile {
             subject,
-            issuer: root.map(|(n, _)| n.clone()),
+            issuer: root.map(|(i, _)| i.clone()),
         },
         &ca::serial()?,
         ca::validity(from, lifetime)?,
@@ -291,7 +292,8 @@ fn certify(
 fn generate(vault: &Vault, now: u64) -> Result<Vec<NewRow>, Error> {
     let root_key = RowKey::generate(vault)?;
     let root_name = name_of(ROOT_NAME.0, ROOT_NAME.1)?;
-    let root_cert = certify(root_name.clone(), &root_key, None, now, ROOT_LIFETIME)?;
+    let root_cert = certify(root_name, &root_key, None, now, ROOT_LIFETIME)?;
+    let root_issuer = Issuer::of(&root_cert).map_err(|_| keys_err("root certificate"))?;
     let mut rows = Vec::new();
     for kind in DocumentKind::ALL {
         let key = RowKey::generate(vault)?;
@@ -299,7 +301,7 @@ fn generate(vault: &Vault, now: u64) -> Result<Vec<NewRow>, Error> {
         let certificate = certify(
             name_of(o, cn)?,
             &key,
-            Some((&root_name, &root_key)),
+            Some((&root_issuer, &root_key)),
             now,
             ISSUER_CERT_LIFETIME,
         )?;
@@ -459,7 +461,8 @@ async fn add_missing_issuers(
             .into_iter()
             .rfind(|o| o.purpose == ISSUER_ROOT)
             .ok_or_else(|| keys_err("no issuer root"))?;
-        let root_name = name_of(ROOT_NAME.0, ROOT_NAME.1)?;
+        let root_issuer =
+            Issuer::of(&root.certificate).map_err(|_| keys_err("root certificate"))?;
         let mut rows = Vec::new();
         for kind in DocumentKind::ALL {
             let purpose = issuer_purpose(kind);
@@ -471,7 +474,7 @@ async fn add_missing_issuers(
             let certificate = certify(
                 name_of(o, cn)?,
                 &key,
-                Some((&root_name, &root.key)),
+                Some((&root_issuer, &root.key)),
                 now,
                 ISSUER_CERT_LIFETIME,
             )?;
@@ -522,12 +525,9 @@ pub async fn ensure_declared_issuers(
         .into_iter()
         .rfind(|o| o.purpose == ISSUER_ROOT)
         .ok_or_else(|| keys_err("no issuer root"))?;
-    // The root's own subject: a development database's root is the fixtures'.
-    let root_name = Certificate::from_der(&root.certificate)
-        .map_err(|_| keys_err("root certificate"))?
-        .tbs_certificate()
-        .subject()
-        .clone();
+    // The root's own subject and key identifier: a development database's root is the
+    // fixtures'.
+    let root_issuer = Issuer::of(&root.certificate).map_err(|_| keys_err("root certificate"))?;
     let mut rows = Vec::new();
     for name in missing {
         let purpose = format!("issuer:{name}");
@@ -535,7 +535,7 @@ pub async fn ensure_declared_issuers(
         let certificate = certify(
             name_of("Declared kind issuer", name)?,
             &key,
-            Some((&root_name, &root.key)),
+            Some((&root_issuer, &root.key)),
             now,
             ISSUER_CERT_LIFETIME,
         )?;
@@ -868,8 +868,7 @@ pub async fn rotate(
         .fetch_one(store.pool())
         .await?
         .try_get(0)?;
-    let root_cert = Certificate::from_der(&root.certificate).map_err(|_| keys_err("root"))?;
-    let root_name = root_cert.tbs_certificate().subject().clone();
+    let root_issuer = Issuer::of(&root.certificate).map_err(|_| keys_err("root"))?;
     let subject = Certificate::from_der(&newest.certificate)
         .map_err(|_| keys_err("issuer certificate"))?
         .tbs_certificate()
@@ -881,7 +880,7 @@ pub async fn rotate(
     let certificate = certify(
         subject,
         &key,
-        Some((&root_name, &root.key)),
+        Some((&root_issuer, &root.key)),
         start,
         (from - start).saturating_add(ISSUER_CERT_LIFETIME),
     )?;

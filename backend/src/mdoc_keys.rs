@@ -12,7 +12,7 @@ use crate::keys::{
     FIXTURE, GENERATED, NewRow, RowKey, Vault, certificate_point, insert, keys_err, open_all,
 };
 use crate::signing::ca::{self, C, CN, O};
-use crate::signing::iaca::{DOCUMENT_SIGNER_LIFETIME, IACA_LIFETIME, MdocProfile};
+use crate::signing::iaca::{DOCUMENT_SIGNER_LIFETIME, IACA_LIFETIME, Issuer, MdocProfile};
 use eid_core::credential::IssuerKey;
 use std::sync::Arc;
 
@@ -68,7 +68,7 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
     ])?;
     let iaca = ca::build(
         MdocProfile::Iaca {
-            subject: iaca_name.clone(),
+            subject: iaca_name,
             issuer_uri: ISSUER_URI.into(),
         },
         &ca::serial()?,
@@ -83,7 +83,7 @@ pub async fn ensure(store: &Store, vault: &Vault, dev_mode: bool, now: u64) -> R
                 (O, "Bo Cong an"),
                 (CN, &format!("mDoc Document Signer Viet Nam{suffix}")),
             ])?,
-            issuer: iaca_name,
+            issuer: Issuer::of(&iaca).map_err(|_| keys_err("IACA"))?,
             issuer_uri: ISSUER_URI.into(),
         },
         &ca::serial()?,
@@ -155,10 +155,6 @@ async fn renew_if_due(store: &Store, vault: &Vault, dev_mode: bool, now: u64) ->
         .iter()
         .rfind(|k| k.purpose == IACA_PURPOSE)
         .ok_or_else(|| keys_err("no mdoc IACA"))?;
-    let iaca_cert = {
-        use der::Decode;
-        x509_cert::Certificate::from_der(&iaca.certificate).map_err(|_| keys_err("IACA"))?
-    };
     let subject = {
         use der::Decode;
         x509_cert::Certificate::from_der(&newest.certificate)
@@ -176,7 +172,7 @@ async fn renew_if_due(store: &Store, vault: &Vault, dev_mode: bool, now: u64) ->
     let certificate = ca::build(
         MdocProfile::DocumentSigner {
             subject,
-            issuer: iaca_cert.tbs_certificate().subject().clone(),
+            issuer: Issuer::of(&iaca.certificate).map_err(|_| keys_err("IACA"))?,
             issuer_uri: ISSUER_URI.into(),
         },
         &ca::serial()?,

@@ -12,8 +12,7 @@ use crate::db::Store;
 use crate::error::Error;
 use crate::keys::{RowKey, Vault, keys_err};
 use crate::signing::ca::{self, C, CN, O};
-use crate::signing::iaca::MdocProfile;
-use x509_cert::name::Name;
+use crate::signing::iaca::{Issuer, MdocProfile};
 
 /// Every purpose of this module's rows starts so (`keys::Keys::load` leaves them alone).
 pub const PURPOSE_PREFIX: &str = "reader:";
@@ -31,7 +30,6 @@ pub struct ReaderCa {
     /// DER of its certificate.
     pub certificate: Vec<u8>,
     key: RowKey,
-    name: Name,
 }
 
 impl std::fmt::Debug for ReaderCa {
@@ -73,7 +71,6 @@ pub async fn load(store: &Store, vault: &Vault) -> Result<ReaderCa, Error> {
     Ok(ReaderCa {
         certificate: r.certificate,
         key: r.key,
-        name: r.name,
     })
 }
 
@@ -86,7 +83,7 @@ impl ReaderCa {
         let certificate = ca::build(
             MdocProfile::ReaderAuth {
                 subject: ca::name(&[(C, "VN"), (CN, name)])?,
-                issuer: self.name.clone(),
+                issuer: Issuer::of(&self.certificate).map_err(|_| keys_err("reader CA"))?,
                 issuer_uri: ISSUER_URI.into(),
             },
             &serial,

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::keys::{RowKey, Vault, keys_err};
 use crate::signing::ca::{self, C, CN, O, Profile};
 use crate::signing::rp_access::{ACCESS_CERT_LIFETIME, AccessProfile};
-use x509_cert::name::Name;
+use eid_crypto::x509_build::Issuer;
 
 /// Every purpose of this module's rows starts so (`keys::Keys::load` leaves them alone).
 pub const PURPOSE_PREFIX: &str = "rp:";
@@ -24,7 +24,6 @@ pub struct RpCa {
     /// DER of its certificate.
     pub certificate: Vec<u8>,
     key: RowKey,
-    name: Name,
 }
 
 impl std::fmt::Debug for RpCa {
@@ -66,7 +65,6 @@ pub async fn load(store: &Store, vault: &Vault) -> Result<RpCa, Error> {
     Ok(RpCa {
         certificate: r.certificate,
         key: r.key,
-        name: r.name,
     })
 }
 
@@ -88,7 +86,7 @@ impl RpCa {
                     (SERIAL_NUMBER, registration_number),
                     (CN, legal_name),
                 ])?,
-                issuer: self.name.clone(),
+                issuer: Issuer::of(&self.certificate).map_err(|_| keys_err("RP CA"))?,
                 dns_name: dns_name.to_owned(),
             },
             &ca::serial()?,

@@ -502,6 +502,18 @@ async fn a_database_from_before_the_new_kinds_gets_their_issuers_and_records() {
                     .unwrap()
                     .check(kind, now)
                     .unwrap();
+                // Its authority key identifier is the root's subject key identifier, however
+                // the root computed it (the development root is the fixtures').
+                let cert = |der: &[u8]| {
+                    eid_crypto::x509::SignerCertificate::from_der(der)
+                        .unwrap()
+                        .certificate
+                };
+                assert_eq!(
+                    eid_crypto::x509::authority_key_identifier(&cert(issuer.certificate())),
+                    eid_crypto::x509::subject_key_identifier(&cert(&trust.anchors()[0])),
+                    "{db} dev={dev} {kind}"
+                );
                 let records: i64 =
                     sqlx::query("SELECT COUNT(*) FROM registry_records WHERE kind = $1")
                         .bind(kind.as_str())

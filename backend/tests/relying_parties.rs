@@ -208,6 +208,14 @@ async fn the_access_certificate_passes_the_wallets_openid4vp_checks_within_the_r
             key.verifying_key().to_sec1_point(false).as_bytes()
         );
         assert!(rp_trust.issuer_of(&leaf).is_some(), "{db}");
+        // ... and names the RP CA's key as the RP CA's certificate does (RFC 5280 §4.2.1.1:
+        // OpenSSL and other verifiers find the issuer by it).
+        let ca = eid_crypto::x509::SignerCertificate::from_der(&rp_ca).unwrap();
+        assert_eq!(
+            eid_crypto::x509::authority_key_identifier(&leaf.certificate),
+            eid_crypto::x509::subject_key_identifier(&ca.certificate),
+            "{db}"
+        );
         let (reg, _) = registry(&h).await;
         let registrations = reg.registrations();
         // The bank and the hub itself (the verifier of "Log in with e-ID", docs/adr/0042).

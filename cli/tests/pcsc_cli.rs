@@ -117,18 +117,24 @@ fn reads_the_simulated_cccd_through_pcscd() {
         c["expiry"].as_str().unwrap(),
         c["can"].as_str().unwrap(),
     );
-    let r = read_json(&mut card, &[
-        "chip", "read", "--pcsc", "--reader", READER, "--id", id, "--dob", dob, "--expiry", expiry,
-        "--trust", csca, "--photo", "--json", "--stats",
-    ]);
+    let r = read_json(
+        &mut card,
+        &[
+            "chip", "read", "--pcsc", "--reader", READER, "--id", id, "--dob", dob, "--expiry",
+            expiry, "--trust", csca, "--photo", "--json", "--stats",
+        ],
+    );
     assert_eq!(r["access_control"], "PACE");
     assert_eq!(r["passive_authentication"]["status"], "valid", "{r}");
     assert_eq!(r["chip_authentication"]["status"], "valid");
     assert_eq!(r["dg13"]["id_number"], c["id"]);
     assert_eq!(r["photo"]["format"], "jpeg");
-    let r = read_json(&mut card, &[
-        "chip", "read", "--pcsc", "--reader", READER, "--can", can, "--json",
-    ]);
+    let r = read_json(
+        &mut card,
+        &[
+            "chip", "read", "--pcsc", "--reader", READER, "--can", can, "--json",
+        ],
+    );
     assert_eq!(
         r["passive_authentication"]["status"], "not_checked",
         "no --trust given"
@@ -209,9 +215,12 @@ fn activates_with_the_card_on_the_reader() {
     };
     // Wait until the card is in the reader (activation starts count against a rate limit).
     let can = c["can"].as_str().unwrap();
-    read_json(&mut card, &[
-        "chip", "read", "--pcsc", "--reader", READER, "--can", can, "--json",
-    ]);
+    read_json(
+        &mut card,
+        &[
+            "chip", "read", "--pcsc", "--reader", READER, "--can", can, "--json",
+        ],
+    );
     let out = activate(&[]);
     assert!(
         out.status.success(),

@@ -77,6 +77,52 @@ pub fn ext<T: Encode>(
     })
 }
 
+/// The CA that signs a certificate: its subject (the certificate's issuer) and its subject key
+/// identifier, which becomes the certificate's authority key identifier (RFC 5280 §4.2.1.1;
+/// verifiers such as OpenSSL and isomdl find the issuer by it). Taken from the CA's certificate:
+/// CAs compute their identifiers in different ways (RFC 5280 §4.2.1.2, RFC 7093), and a
+/// certificate must name the one its issuer's certificate carries.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    pub name: Name,
+    /// `None` when the CA's certificate has no subject key identifier: then the SHA-1 of its
+    /// public key (RFC 5280 §4.2.1.2 method 1).
+    pub key_id: Option<Vec<u8>>,
+}
+
+impl Issuer {
+    /// The issuer of the certificates that the CA with this certificate (DER) signs.
+    pub fn of(ca: &[u8]) -> Result<Issuer, BuildError> {
+        let ca = x509_cert::Certificate::from_der(ca).map_err(fail)?;
+        Ok(Issuer {
+            name: ca.tbs_certificate().subject().clone(),
+            key_id: crate::x509::subject_key_identifier(&ca),
+        })
+    }
+
+    /// The authority key identifier extension of a certificate this CA signs with the key of
+    /// `issuer_spk`.
+    pub fn authority_key_identifier(
+        &self,
+        issuer_spk: x509_cert::spki::SubjectPublicKeyInfoRef<'_>,
+    ) -> x509_cert::builder::Result<Extension> {
+        use der::oid::AssociatedOid;
+        use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
+        let key_identifier = match &self.key_id {
+            Some(id) => OctetString::new(id.as_slice())?,
+            None => SubjectKeyIdentifier::try_from(issuer_spk)?.0,
+        };
+        ext(
+            AuthorityKeyIdentifier::OID,
+            false,
+            &AuthorityKeyIdentifier {
+                key_identifier: Some(key_identifier),
+                ..Default::default()
+            },
+        )
+    }
+}
+
 /// The DER of a certificate of `profile` for `spki`, signed by `ca_key` (ECDSA, DER signature).
 pub fn build<S, P: BuilderProfile>(
     profile: P,

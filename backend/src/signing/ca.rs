@@ -9,15 +9,13 @@ use crate::error::Error;
 use der::asn1::ObjectIdentifier;
 use der::pem::LineEnding;
 use der::{Decode, EncodePem};
-use eid_crypto::x509_build;
+use eid_crypto::x509_build::{self, Issuer};
 use p256::ecdsa::{DerSignature, SigningKey};
 use sqlx::Row;
 use x509_cert::Certificate;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::certificate::TbsCertificate;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
-};
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
 use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
@@ -51,12 +49,14 @@ pub fn citizen_name(full_name: &str, id_number: &str) -> Result<Name, Error> {
 /// (path length 0); an issuer: an end-entity signing certificate.
 pub(crate) struct Profile {
     pub subject: Name,
-    pub issuer: Option<Name>,
+    pub issuer: Option<Issuer>,
 }
 
 impl BuilderProfile for Profile {
     fn get_issuer(&self, subject: &Name) -> Name {
-        self.issuer.clone().unwrap_or_else(|| subject.clone())
+        self.issuer
+            .as_ref()
+            .map_or_else(|| subject.clone(), |i| i.name.clone())
     }
 
     fn get_subject(&self) -> Name {
@@ -71,14 +71,17 @@ impl BuilderProfile for Profile {
     ) -> x509_cert::builder::Result<Vec<Extension>> {
         let mut ext = Vec::new();
         let ski = SubjectKeyIdentifier::try_from(spk)?;
-        let aki = SubjectKeyIdentifier::try_from(issuer_spk)?;
         ext.push(ski.to_extension(tbs.subject(), &ext)?);
+        // Self-signed: its own key identifier (`key_id: None` is the SHA-1 one computed above).
+        let own = Issuer {
+            name: tbs.subject().clone(),
+            key_id: None,
+        };
         ext.push(
-            AuthorityKeyIdentifier {
-                key_identifier: Some(aki.0),
-                ..Default::default()
-            }
-            .to_extension(tbs.subject(), &ext)?,
+            self.issuer
+                .as_ref()
+                .unwrap_or(&own)
+                .authority_key_identifier(issuer_spk)?,
         );
         let is_ca = self.issuer.is_none();
         let usage = if is_ca {
@@ -139,7 +142,8 @@ pub(crate) fn serial() -> Result<Vec<u8>, Error> {
 /// The signing CA of the running backend.
 pub struct SigningCa {
     key: SigningKey,
-    name: Name,
+    /// Itself as the issuer of citizens' certificates.
+    issuer: Issuer,
     pub certificate: Vec<u8>,
     pub pem: String,
 }
@@ -197,7 +201,7 @@ impl SigningCa {
         let pem = parsed.to_pem(LineEnding::LF).map_err(ca_err)?;
         Ok(SigningCa {
             key,
-            name: parsed.tbs_certificate().subject().clone(),
+            issuer: Issuer::of(&certificate).map_err(ca_err)?,
             certificate,
             pem,
         })
@@ -208,7 +212,7 @@ impl SigningCa {
         build(
             Profile {
                 subject,
-                issuer: Some(self.name.clone()),
+                issuer: Some(self.issuer.clone()),
             },
             &serial()?,
             validity(now, USER_CERT_LIFETIME)?,

@@ -4,6 +4,6 @@
 
 pub use eid_core::mdoc::MDL_READER_AUTH;
 pub use eid_core::mdoc::annex_b::{
-    DOCUMENT_SIGNER_LIFETIME, IACA_LIFETIME, MDL_DS, MdocProfile, READER_CERT_MAX_LIFETIME,
+    DOCUMENT_SIGNER_LIFETIME, IACA_LIFETIME, Issuer, MDL_DS, MdocProfile, READER_CERT_MAX_LIFETIME,
     has_document_signer_profile, is_annex_b_document_signer, is_annex_b_reader_certificate,
 };

@@ -13,14 +13,13 @@
 
 use crate::error::Error;
 use der::asn1::Ia5String;
-use eid_crypto::x509_build::ext;
+use eid_crypto::x509_build::{Issuer, ext};
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
-    SubjectKeyIdentifier,
+    ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
 use x509_cert::spki::SubjectPublicKeyInfoRef;
@@ -33,13 +32,13 @@ pub const ACCESS_CERT_LIFETIME: u64 = 90 * 86_400;
 /// An access certificate for `dns_name`, issued by `issuer`.
 pub(crate) struct AccessProfile {
     pub subject: Name,
-    pub issuer: Name,
+    pub issuer: Issuer,
     pub dns_name: String,
 }
 
 impl BuilderProfile for AccessProfile {
     fn get_issuer(&self, _subject: &Name) -> Name {
-        self.issuer.clone()
+        self.issuer.name.clone()
     }
 
     fn get_subject(&self) -> Name {
@@ -54,17 +53,9 @@ impl BuilderProfile for AccessProfile {
     ) -> x509_cert::builder::Result<Vec<Extension>> {
         use der::oid::AssociatedOid;
         let ski = SubjectKeyIdentifier::try_from(spk)?;
-        let aki = SubjectKeyIdentifier::try_from(issuer_spk)?;
         Ok(vec![
             ext(SubjectKeyIdentifier::OID, false, &ski)?,
-            ext(
-                AuthorityKeyIdentifier::OID,
-                false,
-                &AuthorityKeyIdentifier {
-                    key_identifier: Some(aki.0),
-                    ..Default::default()
-                },
-            )?,
+            self.issuer.authority_key_identifier(issuer_spk)?,
             ext(
                 KeyUsage::OID,
                 true,

@@ -18,6 +18,7 @@
 //! of the fixture mdocs), so both make certificates of the same shape and size.
 
 use der::asn1::{Ia5String, ObjectIdentifier};
+pub use eid_crypto::x509_build::Issuer;
 use eid_crypto::x509_build::ext;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::certificate::TbsCertificate;
@@ -48,7 +49,7 @@ pub enum MdocProfile {
     /// A document signer issued by `issuer`.
     DocumentSigner {
         subject: Name,
-        issuer: Name,
+        issuer: Issuer,
         issuer_uri: String,
     },
     /// The self-signed reader CA.
@@ -56,7 +57,7 @@ pub enum MdocProfile {
     /// A reader authentication certificate issued by the reader CA `issuer`.
     ReaderAuth {
         subject: Name,
-        issuer: Name,
+        issuer: Issuer,
         issuer_uri: String,
     },
 }
@@ -89,7 +90,7 @@ impl BuilderProfile for MdocProfile {
         match self {
             MdocProfile::Iaca { .. } | MdocProfile::ReaderCa { .. } => subject.clone(),
             MdocProfile::DocumentSigner { issuer, .. } | MdocProfile::ReaderAuth { issuer, .. } => {
-                issuer.clone()
+                issuer.name.clone()
             }
         }
     }
@@ -138,21 +139,13 @@ impl BuilderProfile for MdocProfile {
                     },
                 )?);
             }
-            MdocProfile::DocumentSigner { .. } | MdocProfile::ReaderAuth { .. } => {
+            MdocProfile::DocumentSigner { issuer, .. } | MdocProfile::ReaderAuth { issuer, .. } => {
                 let eku = if matches!(self, MdocProfile::ReaderAuth { .. }) {
                     MDL_READER_AUTH
                 } else {
                     MDL_DS
                 };
-                let aki = SubjectKeyIdentifier::try_from(issuer_spk)?;
-                out.push(ext(
-                    AuthorityKeyIdentifier::OID,
-                    false,
-                    &AuthorityKeyIdentifier {
-                        key_identifier: Some(aki.0),
-                        ..Default::default()
-                    },
-                )?);
+                out.push(issuer.authority_key_identifier(issuer_spk)?);
                 out.push(ext(
                     KeyUsage::OID,
                     true,
@@ -223,9 +216,14 @@ fn annex_b_end_entity(
         .to_unix_duration()
         .as_secs()
         .saturating_sub(v.not_before.to_unix_duration().as_secs());
+    // The authority key identifier names the issuer's key as the issuer's certificate does.
+    let aki_ok = get::<AuthorityKeyIdentifier>(tbs).is_some_and(|(_, aki)| {
+        let ca_key_id = eid_crypto::x509::subject_key_identifier(&iaca);
+        ca_key_id.is_none() || aki.key_identifier.map(|k| k.as_bytes().to_vec()) == ca_key_id
+    });
     eku_ok
         && ku_ok
-        && get::<AuthorityKeyIdentifier>(tbs).is_some()
+        && aki_ok
         && get::<CrlDistributionPoints>(tbs).is_some()
         && get::<IssuerAltName>(tbs).is_some()
         && max_lifetime.is_none_or(|max| lifetime <= max)
@@ -268,7 +266,21 @@ mod tests {
     }
 
     fn end_entity(reader: bool, issuer: &str, lifetime: u64, ca: &SigningKey) -> Vec<u8> {
-        let (subject, issuer, issuer_uri) = (name("EE"), name(issuer), "https://iaca.example");
+        signed_by(reader, issuer, None, lifetime, ca)
+    }
+
+    fn signed_by(
+        reader: bool,
+        issuer: &str,
+        key_id: Option<Vec<u8>>,
+        lifetime: u64,
+        ca: &SigningKey,
+    ) -> Vec<u8> {
+        let issuer = Issuer {
+            name: name(issuer),
+            key_id,
+        };
+        let (subject, issuer_uri) = (name("EE"), "https://iaca.example");
         let profile = if reader {
             MdocProfile::ReaderAuth {
                 subject,
@@ -311,6 +323,22 @@ mod tests {
         assert!(is_annex_b_reader_certificate(&reader, &root));
         assert!(!has_document_signer_profile(&reader, &root));
         assert!(!has_document_signer_profile(&root, &root));
+        // An authority key identifier other than the IACA's subject key identifier.
+        let stray = signed_by(
+            false,
+            "IACA",
+            Some(vec![7; 20]),
+            DOCUMENT_SIGNER_LIFETIME,
+            &ca,
+        );
+        assert!(!has_document_signer_profile(&stray, &root));
+        let named = Issuer::of(&root).unwrap();
+        assert_eq!(named.name, name("IACA"));
+        let same = signed_by(false, "IACA", named.key_id, DOCUMENT_SIGNER_LIFETIME, &ca);
+        assert_eq!(
+            same, ds,
+            "the IACA's own identifier is the one computed from its key"
+        );
         assert!(!is_annex_b_document_signer(&[0x30, 0x03, 0x02], &root));
         assert!(!is_annex_b_document_signer(&ds, &[]));
     }
