@@ -8,11 +8,12 @@ use crate::error::Error;
 use crate::keys::{
     FIXTURE, GENERATED, NewRow, RowKey, Vault, certificate_point, insert, keys_err, open_all,
 };
+use eid_crypto::x509_build::Issuer;
 
-/// An opened CA row: its certificate (DER; `x509_build::Issuer::of` names the issuer of what it
-/// certifies) and key.
+/// An opened CA row: its certificate (DER), the issuer it names in what it certifies, and its key.
 pub struct CaRow {
     pub certificate: Vec<u8>,
+    pub issuer: Issuer,
     pub key: RowKey,
 }
 
@@ -63,8 +64,11 @@ pub async fn load(store: &Store, vault: &Vault, purpose: &str, what: &str) -> Re
             "the {what} key does not match its certificate"
         )));
     }
+    let issuer =
+        Issuer::of(&k.certificate).map_err(|_| keys_err(&format!("the {what} certificate")))?;
     Ok(CaRow {
         certificate: k.certificate,
+        issuer,
         key: k.key,
     })
 }

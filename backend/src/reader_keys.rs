@@ -29,6 +29,7 @@ const ISSUER_URI: &str = "https://eid.gov.vn/reader-ca";
 pub struct ReaderCa {
     /// DER of its certificate.
     pub certificate: Vec<u8>,
+    issuer: Issuer,
     key: RowKey,
 }
 
@@ -70,6 +71,7 @@ pub async fn load(store: &Store, vault: &Vault) -> Result<ReaderCa, Error> {
     let r = ca_row::load(store, vault, READER_CA_PURPOSE, "reader CA").await?;
     Ok(ReaderCa {
         certificate: r.certificate,
+        issuer: r.issuer,
         key: r.key,
     })
 }
@@ -83,7 +85,7 @@ impl ReaderCa {
         let certificate = ca::build(
             MdocProfile::ReaderAuth {
                 subject: ca::name(&[(C, "VN"), (CN, name)])?,
-                issuer: Issuer::of(&self.certificate).map_err(|_| keys_err("reader CA"))?,
+                issuer: self.issuer.clone(),
                 issuer_uri: ISSUER_URI.into(),
             },
             &serial,

@@ -23,6 +23,7 @@ const RP_CA_LIFETIME: u64 = 10 * 365 * 86_400;
 pub struct RpCa {
     /// DER of its certificate.
     pub certificate: Vec<u8>,
+    issuer: Issuer,
     key: RowKey,
 }
 
@@ -64,6 +65,7 @@ pub async fn load(store: &Store, vault: &Vault) -> Result<RpCa, Error> {
     let r = ca_row::load(store, vault, RP_CA_PURPOSE, "RP CA").await?;
     Ok(RpCa {
         certificate: r.certificate,
+        issuer: r.issuer,
         key: r.key,
     })
 }
@@ -86,7 +88,7 @@ impl RpCa {
                     (SERIAL_NUMBER, registration_number),
                     (CN, legal_name),
                 ])?,
-                issuer: Issuer::of(&self.certificate).map_err(|_| keys_err("RP CA"))?,
+                issuer: self.issuer.clone(),
                 dns_name: dns_name.to_owned(),
             },
             &ca::serial()?,

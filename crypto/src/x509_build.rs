@@ -106,21 +106,29 @@ impl Issuer {
         &self,
         issuer_spk: x509_cert::spki::SubjectPublicKeyInfoRef<'_>,
     ) -> x509_cert::builder::Result<Extension> {
-        use der::oid::AssociatedOid;
-        use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
         let key_identifier = match &self.key_id {
             Some(id) => OctetString::new(id.as_slice())?,
-            None => SubjectKeyIdentifier::try_from(issuer_spk)?.0,
+            None => x509_cert::ext::pkix::SubjectKeyIdentifier::try_from(issuer_spk)?.0,
         };
-        ext(
-            AuthorityKeyIdentifier::OID,
-            false,
-            &AuthorityKeyIdentifier {
-                key_identifier: Some(key_identifier),
-                ..Default::default()
-            },
-        )
+        authority_key_identifier(key_identifier)
     }
+}
+
+/// The authority key identifier extension naming `key_identifier` (a self-signed certificate
+/// names its own subject key identifier).
+pub fn authority_key_identifier(
+    key_identifier: OctetString,
+) -> x509_cert::builder::Result<Extension> {
+    use der::oid::AssociatedOid;
+    use x509_cert::ext::pkix::AuthorityKeyIdentifier;
+    ext(
+        AuthorityKeyIdentifier::OID,
+        false,
+        &AuthorityKeyIdentifier {
+            key_identifier: Some(key_identifier),
+            ..Default::default()
+        },
+    )
 }
 
 /// The DER of a certificate of `profile` for `spki`, signed by `ca_key` (ECDSA, DER signature).

@@ -72,17 +72,10 @@ impl BuilderProfile for Profile {
         let mut ext = Vec::new();
         let ski = SubjectKeyIdentifier::try_from(spk)?;
         ext.push(ski.to_extension(tbs.subject(), &ext)?);
-        // Self-signed: its own key identifier (`key_id: None` is the SHA-1 one computed above).
-        let own = Issuer {
-            name: tbs.subject().clone(),
-            key_id: None,
-        };
-        ext.push(
-            self.issuer
-                .as_ref()
-                .unwrap_or(&own)
-                .authority_key_identifier(issuer_spk)?,
-        );
+        ext.push(match &self.issuer {
+            Some(issuer) => issuer.authority_key_identifier(issuer_spk)?,
+            None => x509_build::authority_key_identifier(ski.0)?,
+        });
         let is_ca = self.issuer.is_none();
         let usage = if is_ca {
             KeyUsages::KeyCertSign | KeyUsages::CRLSign
@@ -219,5 +212,54 @@ impl SigningCa {
             spki(public_key)?,
             &self.key,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eid_crypto::x509::{authority_key_identifier, subject_key_identifier};
+
+    fn parse(der: &[u8]) -> Certificate {
+        Certificate::from_der(der).unwrap()
+    }
+
+    #[test]
+    fn a_root_names_its_own_key_identifier_and_its_certificates_name_the_roots() {
+        let root_key = random_key().unwrap();
+        let root = build(
+            Profile {
+                subject: name(&[(C, "VN"), (CN, "Root")]).unwrap(),
+                issuer: None,
+            },
+            &serial().unwrap(),
+            validity(1_800_000_000, CA_LIFETIME).unwrap(),
+            spki(&public_of(&root_key)).unwrap(),
+            &root_key,
+        )
+        .unwrap();
+        let root_ski = subject_key_identifier(&parse(&root)).unwrap();
+        assert_eq!(
+            authority_key_identifier(&parse(&root)),
+            Some(root_ski.clone())
+        );
+
+        let leaf_key = random_key().unwrap();
+        let leaf = build(
+            Profile {
+                subject: citizen_name("Nguyen Van A", "001099012345").unwrap(),
+                issuer: Some(Issuer::of(&root).unwrap()),
+            },
+            &serial().unwrap(),
+            validity(1_800_000_000, USER_CERT_LIFETIME).unwrap(),
+            spki(&public_of(&leaf_key)).unwrap(),
+            &root_key,
+        )
+        .unwrap();
+        assert_eq!(authority_key_identifier(&parse(&leaf)), Some(root_ski));
+        assert_ne!(
+            subject_key_identifier(&parse(&leaf)),
+            subject_key_identifier(&parse(&root))
+        );
     }
 }
