@@ -32,6 +32,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- Rust -----------------------------------------------------------------------------------
+# CI builds from a clean clone, where incremental compilation only adds work: a clean test build
+# measured 619 s and 5.2 GB of target/ without it, 667 s and 8.1 GB with (docs/adr/0001).
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 cargo fmt --manifest-path interop/isomdl/Cargo.toml -- --check
