@@ -8,8 +8,9 @@
 //!   that the harness encodes and whose digests it puts where the input names them, or in the
 //!   payload's `_sd`, so processing gets past the lookup, nested disclosures too): whatever verifies
 //!   has no `_sd`, `...` or top-level `_sd_alg` left, and every disclosure was used; the holder
-//!   reads the same issuance, picks disclosures for paths named by the input, and what it
-//!   presents must verify and disclose nothing it was not asked for beyond the always-visible;
+//!   reads the same issuance, picks disclosures for paths named by the input (claims whole or
+//!   their members), and what it presents must verify, show every claim asked for and no
+//!   top-level claim that was neither asked for nor always visible;
 //! - 2: a genuine PID-like issuance and a KB-JWT that is the holder's signature over the input's
 //!   JSON, each checked claim kept, left out, made wrong or made right by the input: it is
 //!   accepted only with our audience, our nonce, a fresh `iat` and the `sd_hash` of the
@@ -163,26 +164,26 @@ fn signed_by_the_issuer(data: &[u8]) {
     }
 
     // The holder's side: receive, choose, present; the verifier must accept what the holder
-    // made, and see only what was asked for beyond what the issuer left visible.
+    // made, see every claim asked for, and no top-level claim beyond those and what the issuer
+    // left visible.
     let Ok(held) = receive(&issued, IssuerKey::Key(&issuer), NOW) else {
         return;
     };
     let Ok(everything) = verify(&issued, &options(&issuer, None)) else {
         panic!("received but not verified");
     };
-    let names: Vec<Vec<String>> = everything
-        .claims
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| data.get(*i).is_some_and(|b| b & 1 == 1))
-        .flat_map(|(_, (k, v))| {
-            let mut paths = vec![vec![k.clone()]];
-            if let Value::Object(inner) = v {
-                paths.extend(inner.keys().map(|c| vec![k.clone(), c.clone()]));
-            }
-            paths
-        })
-        .collect();
+    // Per claim, a byte of the input: bit 0 asks for it whole, else bit 1 for its members.
+    let mut names: Vec<Vec<String>> = Vec::new();
+    for (i, (k, v)) in everything.claims.iter().enumerate() {
+        let b = data.get(i).copied().unwrap_or(0);
+        if b & 1 == 1 {
+            names.push(vec![k.clone()]);
+        } else if b & 2 == 2
+            && let Value::Object(inner) = v
+        {
+            names.extend(inner.keys().map(|c| vec![k.clone(), c.clone()]));
+        }
+    }
     let requested: Vec<ClaimPath> = names
         .iter()
         .map(|p| ClaimPath::keys(&p.iter().map(String::as_str).collect::<Vec<_>>()))
@@ -197,6 +198,16 @@ fn signed_by_the_issuer(data: &[u8]) {
         if holds(&everything.claims, p) {
             assert!(holds(&shown.claims, p), "asked for, held, not shown");
         }
+    }
+    // Nothing beyond: a claim shown is always visible (no disclosure) or was asked for.
+    let Ok(visible) = verify(&format!("{jwt}~"), &options(&issuer, None)) else {
+        panic!("verifies with every disclosure but not with none");
+    };
+    for k in shown.claims.keys() {
+        assert!(
+            visible.claims.contains_key(k) || names.iter().any(|p| p[0] == *k),
+            "shown but neither asked for nor always visible"
+        );
     }
 }
 
