@@ -20,6 +20,17 @@ fn key(seed: u8) -> eid_crypto::SecretKey {
     ephemeral_key(&mut rng(seed)).unwrap().0
 }
 
+/// A holder that answers any reader, authenticated or not.
+fn any_reader() -> HolderPolicy<'static> {
+    HolderPolicy {
+        reader_cas: None,
+        reader_crl: None,
+        require_reader_auth: false,
+        now: NOW,
+        device_mac: false,
+    }
+}
+
 #[test]
 fn every_preset_over_nfc_extended_and_short() {
     let f = MdocFixtures::new().unwrap();
@@ -91,13 +102,7 @@ fn the_session_transcript_carries_the_handover_select() {
     let iacas = f.iacas().unwrap();
     let mut wallet = f.wallet;
     let consent = |_: &PresentationRequest| Decision::Decline;
-    let policy = HolderPolicy {
-        reader_cas: None,
-        reader_crl: None,
-        require_reader_auth: false,
-        now: NOW,
-        device_mac: false,
-    };
+    let policy = any_reader();
     let mut holder = NfcHolder::new(key(3), policy, &mut wallet, consent).unwrap();
     let mut t = HolderTransport {
         holder: &mut holder,
@@ -145,13 +150,7 @@ fn decline_over_nfc_and_a_card_that_is_not_an_mdoc() {
     let iacas = f.iacas().unwrap();
     let mut wallet = f.wallet;
     let consent = |_: &PresentationRequest| Decision::Decline;
-    let policy = HolderPolicy {
-        reader_cas: None,
-        reader_crl: None,
-        require_reader_auth: false,
-        now: NOW,
-        device_mac: false,
-    };
+    let policy = any_reader();
     let mut holder = NfcHolder::new(key(5), policy, &mut wallet, consent).unwrap();
     let mut t = HolderTransport {
         holder: &mut holder,
@@ -231,13 +230,7 @@ fn random_apdus_never_panic_the_holder_card() {
     let f = MdocFixtures::new().unwrap();
     let mut wallet = f.wallet;
     let consent = |_: &PresentationRequest| Decision::Accept;
-    let policy = HolderPolicy {
-        reader_cas: None,
-        reader_crl: None,
-        require_reader_auth: false,
-        now: NOW,
-        device_mac: false,
-    };
+    let policy = any_reader();
     let mut holder = NfcHolder::new(key(8), policy, &mut wallet, consent).unwrap();
     let mut state = 0x1234_5678_u32;
     let mut next = || {
@@ -265,5 +258,59 @@ fn random_apdus_never_panic_the_holder_card() {
         }
         let r = holder.process_apdu(&apdu);
         assert!(r.len() >= 2);
+    }
+}
+
+/// The reader's termination (SessionData status 20) gets an empty DO'53' and 9000, like every
+/// other ENVELOPE response: a reader that unwraps each response (Multipaz's
+/// NfcTransportMdocReader) refused a bare 9000 as a malformed DO'53'.
+#[test]
+fn the_termination_is_answered_with_an_empty_do53() {
+    struct Recording<'t, 'h, 'a> {
+        inner: HolderTransport<'h, 'a>,
+        responses: &'t mut Vec<Vec<u8>>,
+    }
+    impl eid_icao::ApduTransport for Recording<'_, '_, '_> {
+        fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, eid_icao::TransportError> {
+            let r = self.inner.transmit(command)?;
+            self.responses.push(r.clone());
+            Ok(r)
+        }
+        fn limits(&self) -> eid_icao::TransportLimits {
+            self.inner.limits()
+        }
+        fn reconnect(&mut self) -> Result<(), eid_icao::TransportError> {
+            self.inner.reconnect()
+        }
+    }
+    let f = MdocFixtures::new().unwrap();
+    let iacas = f.iacas().unwrap();
+    let mut wallet = f.wallet;
+    let policy = any_reader();
+    for extended in [true, false] {
+        let mut holder = NfcHolder::new(
+            key(5),
+            policy.clone(),
+            &mut wallet,
+            |_: &PresentationRequest| Decision::Accept,
+        )
+        .unwrap();
+        let mut responses = Vec::new();
+        let mut t = Recording {
+            inner: HolderTransport {
+                holder: &mut holder,
+                extended,
+            },
+            responses: &mut responses,
+        };
+        let items = eid_fixtures::mdoc::items_request(PHOTOID, &["family_name"]);
+        let read = read_mdoc(&mut t, &mut rng(6), &[items], None, &iacas, NOW).unwrap();
+        assert!(matches!(read.outcome, ReaderOutcome::Response(Ok(_))));
+        assert!(holder.session().is_finished());
+        assert_eq!(
+            responses.last().unwrap(),
+            &[0x53, 0x00, 0x90, 0x00],
+            "extended: {extended}"
+        );
     }
 }

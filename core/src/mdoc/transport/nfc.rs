@@ -307,13 +307,10 @@ impl<'a> NfcHolder<'a> {
             }
             Err(_) => return status_only(sw::WRONG_DATA),
         };
-        match reply {
-            Some(r) => {
-                self.pending = wrap(&r);
-                self.answer(cmd.le.unwrap_or(SHORT_MAX_LE))
-            }
-            None => status_only(sw::OK),
-        }
+        // No message back (the reader's termination): an empty DO'53', as every ENVELOPE
+        // response carries one; readers that unwrap each response refuse a bare 9000.
+        self.pending = wrap(&reply.unwrap_or_default());
+        self.answer(cmd.le.unwrap_or(SHORT_MAX_LE))
     }
 
     fn get_response(&mut self, cmd: &CommandApdu) -> Vec<u8> {
@@ -428,7 +425,7 @@ pub fn select_mdoc(t: &mut dyn ApduTransport, count: &mut ApduCount) -> Result<(
 }
 
 /// Sends one session message in ENVELOPE and returns the holder's message (empty when the
-/// holder answered with no data, e.g. to a termination).
+/// holder answered with an empty DO'53' or with no data, e.g. to a termination).
 pub fn exchange(
     t: &mut dyn ApduTransport,
     message: &[u8],

@@ -140,6 +140,34 @@ class EidFixture : AutoCloseable {
     }
 
     /**
+     * A waiting `eid wallet mdoc present --nfc-vpcd`: the wallet as a card in vpcd's first
+     * virtual reader ([VPCD_READER] of pcscd, vpcd port 35963), the phone held to a desk reader.
+     * Its [Holder.uri] is empty (the engagement is on the tag) and its address is vpcd's.
+     */
+    fun presentNfc(vararg extra: String): Holder {
+        PcscNfcTag.waitUntilEmpty(VPCD_READER, TIMEOUT_S * 1000)
+        val p = process(listOf(*wallet(), "mdoc", "present", "--nfc-vpcd", "--vpcd", VPCD_ADDR) + extra).start()
+        children += Children.add(p)
+        p.outputStream.close()
+        val err = StringBuffer()
+        val waiting = CompletableFuture<String>()
+        Thread {
+            p.errorStream.bufferedReader().lineSequence().forEach { line ->
+                err.append(line).append('\n')
+                if (line.contains("waiting for a reader")) waiting.complete(line)
+            }
+            waiting.completeExceptionally(IllegalStateException("the holder ended"))
+        }.apply { isDaemon = true; start() }
+        Thread { p.inputStream.bufferedReader().lineSequence().forEach { } }.apply { isDaemon = true; start() }
+        return try {
+            waiting.get(TIMEOUT_S, TimeUnit.SECONDS)
+            Holder(p, "", VPCD_ADDR, err)
+        } catch (e: Exception) {
+            throw IllegalStateException("the holder did not reach vpcd: $err", e)
+        }
+    }
+
+    /**
      * What our own reader (`eid mdoc read`) sees of the same wallet: the values the Multipaz
      * reader must find too.
      */
@@ -164,6 +192,9 @@ class EidFixture : AutoCloseable {
         const val PASSCODE = "112233"
         const val ADMIN_TOKEN = "multipaz-interop-admin-token-0123456789"
         const val TIMEOUT_S = 60L
+        /** vpcd's first virtual reader, as scripts/pcsc-env.sh starts pcscd. */
+        const val VPCD_ADDR = "127.0.0.1:35963"
+        const val VPCD_READER = "Virtual PCD 00 00"
 
         fun str(o: JsonObject, key: String): String = o[key]!!.jsonPrimitive.content
     }

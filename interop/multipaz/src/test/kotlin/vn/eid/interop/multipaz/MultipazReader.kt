@@ -2,6 +2,7 @@ package vn.eid.interop.multipaz
 
 import kotlinx.coroutines.runBlocking
 import org.multipaz.cbor.Cbor
+import org.multipaz.cbor.DataItem
 import org.multipaz.cbor.Simple
 import org.multipaz.cbor.buildCborArray
 import org.multipaz.crypto.AsymmetricKey
@@ -9,6 +10,13 @@ import org.multipaz.crypto.Crypto
 import org.multipaz.crypto.EcPrivateKey
 import org.multipaz.crypto.X509CertChain
 import org.multipaz.mdoc.connectionmethod.MdocConnectionMethodBle
+import org.multipaz.mdoc.connectionmethod.MdocConnectionMethodNfc
+import org.multipaz.mdoc.nfc.MdocReaderNfcHandoverOptions
+import org.multipaz.mdoc.nfc.MdocReaderNfcHandoverResult
+import org.multipaz.mdoc.nfc.mdocReaderNfcHandover
+import org.multipaz.mdoc.transport.MdocTransportOptions
+import org.multipaz.mdoc.transport.NfcTransportMdocReader
+import org.multipaz.nfc.NfcIsoTag
 import org.multipaz.mdoc.engagement.EngagementParser
 import org.multipaz.mdoc.request.DeviceRequestGenerator
 import org.multipaz.documenttype.DocumentTypeRepository
@@ -24,8 +32,10 @@ import java.util.Base64
 
 /**
  * An mdoc reader made of Multipaz's parts, as its reader apps use them: the QR engagement
- * parsed ([EngagementParser]), a fresh EReaderKey on the holder's curve, SessionTranscript =
- * [DeviceEngagementBytes, EReaderKeyBytes, null] (ISO/IEC 18013-5 §9.1.5.1, QR handover),
+ * parsed ([EngagementParser]) or the NFC one read ([mdocReaderNfcHandover]), a fresh
+ * EReaderKey on the holder's curve, SessionTranscript = [DeviceEngagementBytes,
+ * EReaderKeyBytes, Handover] (ISO/IEC 18013-5 §9.1.5.1: null after a QR code, the Handover
+ * Select message and null after NFC static handover),
  * session keys and SessionEstablishment / SessionData ([SessionEncryption]), the DeviceRequest
  * ([DeviceRequestGenerator], signed with the reader key when one is given), and the
  * DeviceResponse ([DeviceResponseParser]: issuer signature, digests, validity, device
@@ -77,6 +87,7 @@ class MultipazReader(
         }
     }
 
+    /** Over the TCP stand-in for BLE, engaged by the holder's QR code (`mdoc:` URI). */
     fun read(holder: EidFixture.Holder, docType: String, items: Map<String, List<String>>): Result = runBlocking {
         require(holder.uri.startsWith("mdoc:"))
         val encodedDeviceEngagement = Base64.getUrlDecoder().decode(holder.uri.removePrefix("mdoc:"))
@@ -84,15 +95,97 @@ class MultipazReader(
         check(engagement.connectionMethods.any { it is MdocConnectionMethodBle && it.supportsPeripheralServerMode }) {
             "the engagement offers no BLE peripheral server mode: ${engagement.connectionMethods}"
         }
-        val eDeviceKey = engagement.eSenderKey
+        // QR handover: null (§9.1.5.1).
+        TcpGattLink.connect(holder.address).use { link ->
+            link.start()
+            val result = exchange(encodedDeviceEngagement, Simple.NULL, docType, items) { request ->
+                link.send(request)
+                when (val got = link.receive()) {
+                    is TcpGattLink.Received.Ended -> null
+                    is TcpGattLink.Received.Started -> error("the holder wrote State start")
+                    is TcpGattLink.Received.Message -> got.bytes
+                }
+            }
+            if (result.holderEnded) return@runBlocking result
+            // ISO/IEC 18013-5 §9.1.1.4: the reader ends with status 20, then State end.
+            runCatching { link.send(SessionEncryption.encodeStatus(20)) }
+            link.end()
+            result
+        }
+    }
+
+    /**
+     * Over NFC, as Multipaz's reader apps read a phone held to them: [mdocReaderNfcHandover]
+     * reads the holder's NFC Forum Type 4 Tag (static handover: the Handover Select message
+     * with the DeviceEngagement and the NFC carrier), then [NfcTransportMdocReader] selects the
+     * mdoc application and carries the session in ENVELOPE / GET RESPONSE. [tag] is the holder
+     * seen through PC/SC. Also returns what the handover step found.
+     */
+    fun readNfc(tag: NfcIsoTag, docType: String, items: Map<String, List<String>>): Pair<MdocReaderNfcHandoverResult, Result> =
+        runBlocking {
+            val handover = mdocReaderNfcHandover(tag, emptyList(), MdocReaderNfcHandoverOptions(false))
+                ?: error("no mdoc engagement on the tag")
+            val nfc = handover.connectionMethods.filterIsInstance<MdocConnectionMethodNfc>().firstOrNull()
+                ?: error("the handover offers no NFC data retrieval: ${handover.connectionMethods}")
+            val encodedDeviceEngagement = handover.encodedDeviceEngagement.toByteArray()
+            val eDeviceKey = EngagementParser(encodedDeviceEngagement).parse().eSenderKey
+            val transport = NfcTransportMdocReader(MdocRole.MDOC_READER, MdocTransportOptions(), nfc)
+            transport.setTag(tag)
+            transport.open(eDeviceKey)
+            try {
+                val result = exchange(encodedDeviceEngagement, handover.handover, docType, items) { request ->
+                    transport.sendMessage(request)
+                    transport.waitForMessage().takeIf { it.isNotEmpty() }
+                }
+                if (!result.holderEnded) {
+                    // §9.1.1.4: the reader ends the session with status 20. Multipaz sends
+                    // queued messages on its own coroutine; its answer (an empty DO'53') says
+                    // the ENVELOPE went out before the tag is closed.
+                    transport.sendMessage(SessionEncryption.encodeStatus(20))
+                    check(transport.waitForMessage().isEmpty()) { "the holder answered the termination with a message" }
+                }
+                handover to result
+            } finally {
+                transport.close()
+            }
+        }
+
+    /**
+     * The session on any transport: a fresh EReaderKey on the holder's curve, SessionTranscript
+     * = [DeviceEngagementBytes, EReaderKeyBytes, Handover], the DeviceRequest encrypted in
+     * SessionEstablishment, [send] carrying it and returning the holder's message (null when
+     * the holder ended without one), and Multipaz's parse of what it decrypts.
+     */
+    private suspend fun exchange(
+        encodedDeviceEngagement: ByteArray,
+        handover: DataItem,
+        docType: String,
+        items: Map<String, List<String>>,
+        send: suspend (ByteArray) -> ByteArray?,
+    ): Result {
+        val eDeviceKey = EngagementParser(encodedDeviceEngagement).parse().eSenderKey
         val eReaderKey = Crypto.createEcPrivateKey(eDeviceKey.curve)
         val encodedSessionTranscript = Cbor.encode(buildCborArray {
             addTaggedEncodedCbor(encodedDeviceEngagement)
             addTaggedEncodedCbor(Cbor.encode(eReaderKey.publicKey.toCoseKey().toDataItem()))
-            add(Simple.NULL)
+            add(handover)
         })
+        val deviceRequest = request(encodedSessionTranscript, docType, items)
+        val session = SessionEncryption(MdocRole.MDOC_READER, eReaderKey, eDeviceKey, encodedSessionTranscript)
+        val answer = send(session.encryptMessage(deviceRequest, null)) ?: return Result(null, null, holderEnded = true)
+        val (plaintext, status) = session.decryptMessage(answer)
+        val parsed = plaintext?.let {
+            DeviceResponseParser(it, encodedSessionTranscript)
+                .setEphemeralReaderKey(AsymmetricKey.anonymous(eReaderKey, eReaderKey.curve.defaultKeyAgreementAlgorithm))
+                .parse()
+        }
+        return Result(parsed, status, false, plaintext, encodedSessionTranscript, deviceRequest, eReaderKey)
+    }
+
+    /** The DeviceRequest, signed with the reader key when one is given. */
+    private suspend fun request(encodedSessionTranscript: ByteArray, docType: String, items: Map<String, List<String>>): ByteArray {
         val itemsToRequest = items.mapValues { (_, names) -> names.associateWith { false } }
-        val deviceRequest = if (currentRequestApi) {
+        return if (currentRequestApi) {
             val signer = readerKey?.let {
                 // A fully specified algorithm (ESP256): the Builder takes the curve from it and
                 // puts ES256 (-7) in readerAuth's header.
@@ -113,28 +206,6 @@ class MultipazReader(
                     readerChain,
                 )
             }.generate()
-        }
-        val session = SessionEncryption(MdocRole.MDOC_READER, eReaderKey, eDeviceKey, encodedSessionTranscript)
-
-        TcpGattLink.connect(holder.address).use { link ->
-            link.start()
-            link.send(session.encryptMessage(deviceRequest, null))
-            when (val got = link.receive()) {
-                is TcpGattLink.Received.Ended -> Result(null, null, holderEnded = true)
-                is TcpGattLink.Received.Started -> error("the holder wrote State start")
-                is TcpGattLink.Received.Message -> {
-                    val (plaintext, status) = session.decryptMessage(got.bytes)
-                    val parsed = plaintext?.let {
-                        DeviceResponseParser(it, encodedSessionTranscript)
-                            .setEphemeralReaderKey(AsymmetricKey.anonymous(eReaderKey, eReaderKey.curve.defaultKeyAgreementAlgorithm))
-                            .parse()
-                    }
-                    // ISO/IEC 18013-5 §9.1.1.4: the reader ends with status 20, then State end.
-                    runCatching { link.send(SessionEncryption.encodeStatus(20)) }
-                    link.end()
-                    Result(parsed, status, false, plaintext, encodedSessionTranscript, deviceRequest, eReaderKey)
-                }
-            }
         }
     }
 }

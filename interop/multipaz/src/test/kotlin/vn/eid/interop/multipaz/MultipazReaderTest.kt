@@ -35,6 +35,7 @@ import org.multipaz.crypto.Crypto
 import org.multipaz.crypto.EcCurve
 import org.multipaz.crypto.X500Name
 import org.multipaz.crypto.X509CertChain
+import org.multipaz.mdoc.nfc.MdocHandoverType
 import org.multipaz.mdoc.util.MdocUtil
 import kotlin.time.Duration.Companion.days
 import kotlin.time.Duration.Companion.hours
@@ -192,6 +193,42 @@ class MultipazReaderTest {
         }
         val ourCodes = ours["driving_privileges"]!!.jsonArray.map { it.jsonObject.string("vehicle_category_code") }
         assertEquals(ourCodes, codes)
+    }
+
+    @Test
+    fun `over NFC through a desk reader, Multipaz engages by static handover and reads the PhotoID by ENVELOPE`() {
+        val ours = eid.ourReading(PHOTO_ID, PHOTO_ID_ELEMENTS)
+        val holder = eid.presentNfc("--require-reader-auth")
+        val tag = PcscNfcTag.waitFor(EidFixture.VPCD_READER, EidFixture.TIMEOUT_S * 1000)
+        val (handover, result) = signedReader().readNfc(tag, PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        assertEquals(MdocHandoverType.STATIC_HANDOVER, handover.type)
+        // §9.1.5.1: after static handover, Handover = [HandoverSelect message, null].
+        val item = handover.handover
+        assertTrue(item is CborArray && item.items.size == 2 && item.items[0] is Bstr && item.items[1] == Simple.NULL,
+            "static handover in the transcript: ${Cbor.toDiagnostics(item)}")
+        val doc = assertVerified(result, PHOTO_ID)
+        assertEquals(ours.string("family_name"), doc.getIssuerEntryString(PHOTO_ID_NS, "family_name"))
+        assertEquals(ours.string("given_name"), doc.getIssuerEntryString(PHOTO_ID_NS, "given_name"))
+        assertEquals(ours.string("age_over_18").toBoolean(), doc.getIssuerEntryBoolean(PHOTO_ID_NS, "age_over_18"))
+        assertTrue(holder.stderr().contains("(reader authenticated)"), holder.stderr())
+    }
+
+    @Test
+    fun `over NFC with short APDUs only, the mDL with its portrait comes in chained ENVELOPEs and GET RESPONSEs`() {
+        val elements = MDL_ELEMENTS + "portrait"
+        val ours = eid.ourReading(MDL, elements)
+        val holder = eid.presentNfc()
+        // A tag without extended length: Multipaz must chain commands and fetch with GET RESPONSE.
+        val tag = PcscNfcTag.waitFor(EidFixture.VPCD_READER, EidFixture.TIMEOUT_S * 1000, maxTransceiveLength = 261)
+        val (_, result) = signedReader().readNfc(tag, MDL, mapOf(MDL_NS to elements))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        val doc = assertVerified(result, MDL)
+        val portrait = doc.getIssuerEntryByteString(MDL_NS, "portrait")
+        assertTrue(portrait.size > 10_000, "the portrait is the chip's JPEG (${portrait.size} bytes)")
+        assertEquals(ours.string("document_number"), doc.getIssuerEntryString(MDL_NS, "document_number"))
+        val more = tag.statusWords.count { it shr 8 == 0x61 }
+        assertTrue(more > 40, "the response came in short pieces announced by 61xx ($more of them)")
     }
 
     @Test
