@@ -52,10 +52,13 @@ class MultipazHolderTest {
     }
 
     /** `eid mdoc read` against [session]: exit code and its JSON verdict. */
-    private fun ourRead(session: MultipazHolder.Session, vararg extra: String): Pair<Int, JsonObject> {
+    private fun ourRead(session: MultipazHolder.Session, vararg extra: String): Pair<Int, JsonObject> =
+        ourRead(listOf("--engagement", session.uri, "--tcp", session.address) + extra)
+
+    /** `eid mdoc read` with [args] (transport and options): exit code and its JSON verdict. */
+    private fun ourRead(args: List<String>): Pair<Int, JsonObject> {
         val p = ProcessBuilder(
-            listOf(eid, "mdoc", "read", "--engagement", session.uri, "--tcp", session.address,
-                "--elements", ELEMENTS.joinToString(","), "--json") + extra,
+            listOf(eid, "mdoc", "read", "--elements", ELEMENTS.joinToString(","), "--json") + args,
         ).also { pb -> pb.environment().keys.removeIf { it.startsWith("EID_") } }.start()
         val (code, out, err) = finish(Children.add(p), "eid mdoc read")
         val verdict = runCatching { Json.parseToJsonElement(out).jsonObject }
@@ -63,11 +66,8 @@ class MultipazHolderTest {
         return code to verdict
     }
 
-    @Test
-    fun `our reader finds a Multipaz-issued PhotoID response valid, and Multipaz authenticates our reader`() {
-        val session = holder.present(PHOTO_ID, PHOTO_ID_NS, VALUES)
-        val (code, verdict) = ourRead(session, "--trust", iacaPem.path)
-        val seen = session.seen()
+    /** Our reader's verdict: exit 0, valid, the PhotoID with the values Multipaz issued. */
+    private fun assertReadsIssuedPhotoId(code: Int, verdict: JsonObject) {
         assertEquals(0, code, verdict.toString())
         assertTrue(verdict["valid"]!!.jsonPrimitive.boolean, verdict.toString())
         assertEquals(PHOTO_ID, verdict["doctype"]!!.jsonPrimitive.content)
@@ -75,6 +75,14 @@ class MultipazHolderTest {
         assertEquals("Multipaz", elements["family_name"]!!.jsonPrimitive.content)
         assertEquals("Interop", elements["given_name"]!!.jsonPrimitive.content)
         assertEquals(true, elements["age_over_18"]!!.jsonPrimitive.boolean)
+    }
+
+    @Test
+    fun `our reader finds a Multipaz-issued PhotoID response valid, and Multipaz authenticates our reader`() {
+        val session = holder.present(PHOTO_ID, PHOTO_ID_NS, VALUES)
+        val (code, verdict) = ourRead(session, "--trust", iacaPem.path)
+        val seen = session.seen()
+        assertReadsIssuedPhotoId(code, verdict)
         // What Multipaz read of our DeviceRequest: the docType, the elements, and a valid
         // readerAuth over ReaderAuthentication (signature checked with the certificate's key).
         assertEquals(PHOTO_ID, seen.docType)
@@ -84,6 +92,50 @@ class MultipazHolderTest {
         // Multipaz signed DeviceAuthentication with ES256 (-7), the one alg our COSE check takes.
         assertEquals(-7L, seen.deviceSignatureAlg)
     }
+
+    /**
+     * Over NFC: the Multipaz holder is a card in vpcd, and our reader reads it through pcscd as a
+     * desk reader reads a phone: Multipaz's Type 4 Tag and static Handover Select, then its
+     * ENVELOPE / GET RESPONSE data transfer. [extendedLength]: what the card's ATR announces.
+     */
+    private fun readOverNfc(extendedLength: Boolean) {
+        PcscNfcTag.waitUntilEmpty(EidFixture.VPCD_READER, EidFixture.TIMEOUT_S * 1000)
+        holder.presentNfc(EidFixture.VPCD_ADDR, PHOTO_ID, PHOTO_ID_NS, VALUES, extendedLength).use { session ->
+            readOverNfc(session, extendedLength)
+        }
+    }
+
+    private fun readOverNfc(session: MultipazHolder.Session, extendedLength: Boolean) {
+        runCatching { PcscNfcTag.waitUntilPresent(EidFixture.VPCD_READER, 10_000) }.onFailure { e ->
+            // The card never came: say why the holder stopped, if it did.
+            throw AssertionError("${e.message}; the holder: ${runCatching { session.seen() }.exceptionOrNull()}", e)
+        }
+        val (code, verdict) = ourRead(listOf("--pcsc", "--reader", EidFixture.VPCD_READER, "--trust", iacaPem.path))
+        val seen = session.seen()
+        assertReadsIssuedPhotoId(code, verdict)
+        // Multipaz read our request under the NFC transcript and verified its readerAuth.
+        assertEquals(ELEMENTS.sorted(), seen.elements.sorted())
+        assertTrue(seen.readerAuthenticated, "Multipaz verifies our reader's readerAuth")
+        // Our reader fitted its APDUs to what the card's ATR announced.
+        val envelopes = session.commands.filter { it[1] == 0xC3.toByte() }
+        val chained = envelopes.count { it[0] == 0x10.toByte() }
+        val getResponses = session.commands.count { it[1] == 0xC0.toByte() }
+        if (extendedLength) {
+            assertEquals(0, chained + getResponses, "one extended ENVELOPE per message, nothing chained or fetched")
+        } else {
+            assertTrue(chained > 0, "the signed request was chained over short ENVELOPEs")
+            assertTrue(getResponses > 0, "the answer was fetched with GET RESPONSE")
+            assertTrue(session.commands.all { it.size <= 5 + 255 + 1 }, "short APDUs only")
+        }
+    }
+
+    @Test
+    fun `over NFC through a desk reader, our reader engages a Multipaz holder by static handover and reads it by extended ENVELOPE`() =
+        readOverNfc(extendedLength = true)
+
+    @Test
+    fun `over NFC with a card that takes short APDUs only, our reader chains its request and fetches the answer with GET RESPONSE`() =
+        readOverNfc(extendedLength = false)
 
     @Test
     fun `our reader verifies a Multipaz device MAC`() {

@@ -45,15 +45,19 @@ class PcscNfcTag private constructor(
             check(terminal.waitForCardAbsent(timeoutMs)) { "a card stays in '$readerName' after $timeoutMs ms" }
         }
 
+        /** Waits until PC/SC reader [readerName] holds a card (a holder has come), without connecting. */
+        fun waitUntilPresent(readerName: String, timeoutMs: Long) {
+            check(terminal(readerName).waitForCardPresent(timeoutMs)) { "no card in '$readerName' after $timeoutMs ms" }
+        }
+
         private fun terminal(readerName: String): CardTerminal =
             TerminalFactory.getDefault().terminals().list().firstOrNull { it.name == readerName }
                 ?: error("no PC/SC reader '$readerName' (is pcscd with vpcd running?)")
 
         /** The card in PC/SC reader [readerName], once one is there (within [timeoutMs]). */
         fun waitFor(readerName: String, timeoutMs: Long, maxTransceiveLength: Int = 65279): PcscNfcTag {
-            val terminal = terminal(readerName)
-            check(terminal.waitForCardPresent(timeoutMs)) { "no card in '$readerName' after $timeoutMs ms" }
-            return PcscNfcTag(terminal.connect("*"), maxTransceiveLength)
+            waitUntilPresent(readerName, timeoutMs)
+            return PcscNfcTag(terminal(readerName).connect("*"), maxTransceiveLength)
         }
     }
 }
