@@ -22,6 +22,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// How the holder meets the reader.
 #[derive(clap::Args)]
@@ -77,16 +78,22 @@ pub fn serve(
     let (e_device, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
     if t.nfc_vpcd {
         let holder = NfcHolder::new(e_device, policy, source, consent)?;
+        let finished = AtomicBool::new(false);
         let stop = AtomicBool::new(false);
-        let mut card = StopWhenDone {
+        let mut card = MarkWhenDone {
             card: MdocCard { holder },
-            stop: &stop,
+            finished: &finished,
         };
         eprintln!(
             "holder in the virtual reader at {} (NFC engagement); waiting for a reader",
             t.vpcd
         );
-        eid_fixtures::vpcd::serve(&mut card, &t.vpcd, &stop)?;
+        std::thread::scope(|s| {
+            s.spawn(|| leave_after_session(&finished, &stop));
+            let served = eid_fixtures::vpcd::serve(&mut card, &t.vpcd, &stop);
+            stop.store(true, Ordering::SeqCst);
+            served
+        })?;
         let end = card.card.holder.last_end;
         if let Some(end) = end {
             eprintln!("session ended: {end:?}");
@@ -126,13 +133,31 @@ pub fn serve(
     Ok(outcome.end)
 }
 
-/// The card, which stops the vpcd bridge once its session is over.
-struct StopWhenDone<'c, 'a> {
+/// How long the card stays in the reader after its session: the reader disconnects right after
+/// the termination, and pcscd resets the card then. A card pulled during that reset leaves the
+/// reader looking occupied to pcscd for minutes, and the next phone is not seen.
+const LINGER: Duration = Duration::from_millis(500);
+
+/// The card, which marks when its session is over.
+struct MarkWhenDone<'c, 'a> {
     card: MdocCard<'a>,
-    stop: &'c AtomicBool,
+    finished: &'c AtomicBool,
 }
 
-impl SmartCard for StopWhenDone<'_, '_> {
+/// Sets `stop` (the card leaves the reader) [`LINGER`] after `finished`, or returns as soon as
+/// `stop` is set otherwise.
+fn leave_after_session(finished: &AtomicBool, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        if finished.load(Ordering::SeqCst) {
+            std::thread::sleep(LINGER);
+            stop.store(true, Ordering::SeqCst);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl SmartCard for MarkWhenDone<'_, '_> {
     fn atr(&self) -> Vec<u8> {
         self.card.atr()
     }
@@ -145,7 +170,7 @@ impl SmartCard for StopWhenDone<'_, '_> {
     fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
         let r = self.card.process(apdu);
         if self.card.holder.session().is_finished() {
-            self.stop.store(true, Ordering::SeqCst);
+            self.finished.store(true, Ordering::SeqCst);
         }
         r
     }

@@ -28,9 +28,9 @@ class PcscNfcTag private constructor(
         return ResponseApdu(r.sw, ByteString(r.data))
     }
 
-    /** Leaves the card as it is: the holder ends its side after the termination, like a phone taken away. */
+    /** Resets the card, as most PC/SC reader applications leave a card. */
     override suspend fun close() {
-        card.disconnect(false)
+        card.disconnect(true)
     }
 
     override suspend fun updateDialogMessage(message: String) {}
