@@ -62,7 +62,8 @@ class EidFixture : AutoCloseable {
         iacaPem.writeText("-----BEGIN CERTIFICATE-----\n$b64\n-----END CERTIFICATE-----\n")
     }
 
-    fun wallet(): Array<String> = arrayOf("wallet", "--data-dir", File(dir, "wallet").path, "--backend", backend)
+    /** The `eid wallet` arguments of the wallet in [name] (the fixture's own: "wallet"). */
+    fun wallet(name: String = "wallet"): Array<String> = arrayOf("wallet", "--data-dir", File(dir, name).path, "--backend", backend)
 
     private fun process(args: List<String>): ProcessBuilder {
         val pb = ProcessBuilder(listOf(eid) + args)
