@@ -113,8 +113,9 @@ scripts/interop-mdoc.sh
 
 # Multipaz (Maven Central org.multipaz:multipaz-jvm, Google's 18013-5 implementation; a JDK 21+)
 # is the reader against `eid wallet mdoc present` (engagement, session encryption, reader
-# authentication, DeviceResponse checks to the IACA) and the holder against `eid mdoc read`
-# (interop/multipaz, docs/adr/0065).
+# authentication, DeviceResponse checks to the IACA) and the holder against `eid mdoc read`,
+# over the TCP stand-in for BLE and over NFC through pcscd + vpcd (the script starts them), and
+# checks our MSO status references and status list tokens (interop/multipaz, docs/adr/0065).
 step "independent mdoc implementation: Multipaz reads our holder and answers our reader"
 scripts/interop-multipaz.sh
 

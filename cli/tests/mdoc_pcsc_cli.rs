@@ -36,7 +36,8 @@ fn a_desk_reads_the_holder_over_pcsc() {
         eprintln!("skipped: no vpcd reader (set EID_PCSC_TEST=1 to make this an error)");
         return;
     }
-    let v = read_a_phone(Duration::from_secs(15));
+    no_phone_within_a_second();
+    let v = read_a_phone(Duration::from_secs(15), false);
     assert_eq!(v["valid"], true);
     assert_eq!(v["doctype"], "org.iso.18013.5.1.mDL");
     assert_eq!(v["reader_authenticated"], true);
@@ -66,16 +67,34 @@ fn a_desk_reads_the_holder_over_pcsc() {
     // reader until pcscd had reset it at our reader's disconnect. Pulled during that reset, it
     // left the reader looking occupied and the next phone unseen for minutes.
     // (Before the fix, 4 runs in 6 did not see it within the 10 s.)
-    let again = read_a_phone(Duration::from_secs(10));
+    let again = read_a_phone(Duration::from_secs(10), false);
     assert_eq!(again["valid"], true);
+    // A desk that waits for the phone (`--wait`).
+    let waited = read_a_phone(Duration::from_secs(10), true);
+    assert_eq!(waited["valid"], true);
 }
 
-/// Starts a holder in the reader and reads it with `eid mdoc read --pcsc` (retried until
-/// `within`, while the holder connects); the verdict. The holder must end by itself once its
-/// session is over.
-fn read_a_phone(within: Duration) -> Value {
-    let start = Instant::now();
-    let mut holder = Holder(
+/// The desk's command for the licence with the portrait, and `extra` arguments.
+fn desk(extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_eid"));
+    c.args([
+        "mdoc",
+        "read",
+        "--pcsc",
+        "--reader",
+        READER,
+        "--doctype",
+        "org.iso.18013.5.1.mDL",
+        "--elements",
+        "family_name,driving_privileges,portrait",
+        "--json",
+    ])
+    .args(extra);
+    c
+}
+
+fn holder() -> Holder {
+    Holder(
         Command::new(env!("CARGO_BIN_EXE_eid"))
             .args([
                 "dev",
@@ -89,37 +108,71 @@ fn read_a_phone(within: Duration) -> Value {
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
-    );
-    let v: Value = loop {
-        let out = Command::new(env!("CARGO_BIN_EXE_eid"))
-            .args([
-                "mdoc",
-                "read",
-                "--pcsc",
-                "--reader",
-                READER,
-                "--doctype",
-                "org.iso.18013.5.1.mDL",
-                "--elements",
-                "family_name,driving_privileges,portrait",
-                "--json",
-            ])
-            .output()
+    )
+}
+
+/// A phone held to the desk and read; the verdict. `waiting`: the desk starts first and waits
+/// for the phone (`--wait`); otherwise the phone comes first and the desk tries `eid mdoc read`
+/// until it succeeds, within `within`. The holder must end by itself once its session is over.
+fn read_a_phone(within: Duration, waiting: bool) -> Value {
+    let start = Instant::now();
+    let (out, mut holder) = if waiting {
+        let reader = desk(&["--wait", &within.as_secs().to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
-        if out.status.success() {
-            break serde_json::from_slice(&out.stdout).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let holder = holder();
+        let out = reader.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("hold the phone to the reader"), "{stderr}");
+        (out, holder)
+    } else {
+        let holder = holder();
+        loop {
+            let out = desk(&[]).output().unwrap();
+            if out.status.success() {
+                break (out, holder);
+            }
+            assert!(
+                start.elapsed() < within,
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
-        assert!(
-            start.elapsed() < within,
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::thread::sleep(Duration::from_millis(200));
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while holder.0.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "holder still running");
         std::thread::sleep(Duration::from_millis(100));
     }
-    v
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// No phone comes: the desk says so once its wait is over.
+fn no_phone_within_a_second() {
+    let out = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args([
+            "mdoc",
+            "read",
+            "--pcsc",
+            "--reader",
+            READER,
+            "--wait",
+            "1",
+            "--elements",
+            "family_name",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no phone held to the reader within 1 s"),
+        "{stderr}"
+    );
 }

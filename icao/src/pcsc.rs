@@ -76,16 +76,7 @@ impl PcscTransport {
                 })?,
             None => first_reader_with_card(&ctx, names)?,
         };
-        let mut t = PcscTransport {
-            ctx,
-            reader,
-            card: None,
-            atr: Vec::new(),
-            allow_extended,
-            limits: TransportLimits::SHORT,
-            reconnect_timeout: DEFAULT_RECONNECT_TIMEOUT,
-            buf: vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED],
-        };
+        let mut t = PcscTransport::unconnected(ctx, reader, allow_extended);
         t.connect().map_err(|e| match map_error("connect", e) {
             TransportError::LinkLost => TransportError::NoCard(format!(
                 "no card in reader {} ({e:?})",
@@ -94,6 +85,51 @@ impl PcscTransport {
             other => other,
         })?;
         Ok(t)
+    }
+
+    /// [`open`](Self::open), but when no card is there yet it waits up to `wait` for one: in
+    /// `reader`, or with `None` in the first reader listed (a desk has one), as a desk waits for
+    /// the phone to be held to it. A reader name that is not attached fails at once.
+    pub fn open_waiting(
+        reader: Option<&str>,
+        allow_extended: bool,
+        wait: Duration,
+    ) -> Result<Self, TransportError> {
+        match Self::open(reader, allow_extended) {
+            Err(TransportError::NoCard(_)) if !wait.is_zero() => {}
+            done => return done,
+        }
+        let ctx = establish()?;
+        let names = reader_names(&ctx)?;
+        let name = match reader {
+            Some(wanted) => names
+                .into_iter()
+                .find(|n| n.to_bytes() == wanted.as_bytes()),
+            None => names.into_iter().next(),
+        }
+        .ok_or_else(|| {
+            TransportError::NoCard(match reader {
+                Some(wanted) => format!("no PC/SC reader named {wanted:?}"),
+                None => "no PC/SC reader attached".into(),
+            })
+        })?;
+        let mut t =
+            PcscTransport::unconnected(ctx, name, allow_extended).with_reconnect_timeout(wait);
+        t.reconnect()?;
+        Ok(t.with_reconnect_timeout(DEFAULT_RECONNECT_TIMEOUT))
+    }
+
+    fn unconnected(ctx: Context, reader: CString, allow_extended: bool) -> Self {
+        PcscTransport {
+            ctx,
+            reader,
+            card: None,
+            atr: Vec::new(),
+            allow_extended,
+            limits: TransportLimits::SHORT,
+            reconnect_timeout: DEFAULT_RECONNECT_TIMEOUT,
+            buf: vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED],
+        }
     }
 
     /// How long [`ApduTransport::reconnect`] waits for the card (default 10 s).

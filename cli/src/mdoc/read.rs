@@ -24,9 +24,14 @@ pub struct ReadArgs {
     /// NFC through a PC/SC reader (the phone or test holder on the reader).
     #[arg(long, conflicts_with_all = ["engagement", "tcp"])]
     pcsc: bool,
-    /// The PC/SC reader's name (default: the first one holding a card).
+    /// The PC/SC reader's name (default: the first one holding a card; with `--wait`, the
+    /// first one attached).
     #[arg(long, requires = "pcsc")]
     reader: Option<String>,
+    /// Wait up to this many seconds for the phone to be held to the reader (0: it must be
+    /// there already).
+    #[arg(long, default_value_t = 0, requires = "pcsc")]
+    wait: u64,
     /// The holder's QR engagement (`mdoc:` URI).
     #[arg(long, requires = "tcp")]
     engagement: Option<String>,
@@ -234,10 +239,42 @@ fn read_pcsc(
     trust: &TrustStore,
     now: u64,
 ) -> Result<ReaderOutcome> {
-    use eid_core::mdoc::transport::nfc::read_mdoc;
+    use eid_core::mdoc::transport::nfc::{NfcError, read_mdoc};
+    use eid_icao::TransportError;
     use eid_icao::pcsc::PcscTransport;
-    let mut t = PcscTransport::open(args.reader.as_deref(), true)?;
-    Ok(read_mdoc(&mut t, &mut eid_crypto::OsRng, items, signer, trust, now)?.outcome)
+    use std::time::{Duration, Instant};
+    let mut signer = signer;
+    if args.wait > 0 {
+        eprintln!(
+            "hold the phone to the reader (waiting up to {} s)",
+            args.wait
+        );
+    }
+    let mut wait = Duration::from_secs(args.wait);
+    let deadline = Instant::now() + wait;
+    loop {
+        let mut t = match PcscTransport::open_waiting(args.reader.as_deref(), true, wait) {
+            Err(TransportError::NoCard(_)) if args.wait > 0 && Instant::now() >= deadline => {
+                bail!("no phone held to the reader within {} s", args.wait)
+            }
+            opened => opened?,
+        };
+        let this_try = signer.as_mut().map(|s| ReaderSigner {
+            certificate: s.certificate,
+            sign: &mut *s.sign,
+        });
+        match read_mdoc(&mut t, &mut eid_crypto::OsRng, items, this_try, trust, now) {
+            // The phone moved away (or the reader still showed the one before it): a desk that
+            // waits reads it again when it is back.
+            Err(NfcError::Transport(TransportError::LinkLost))
+                if args.wait > 0 && Instant::now() < deadline =>
+            {
+                eprintln!("the phone moved away; hold it to the reader again");
+                wait = deadline.saturating_duration_since(Instant::now());
+            }
+            read => return Ok(read?.outcome),
+        }
+    }
 }
 
 #[cfg(not(feature = "pcsc"))]
