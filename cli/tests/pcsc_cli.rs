@@ -55,12 +55,14 @@ fn plug_card() -> Card {
 /// Reads until the card is seen in the reader (vpcd reports it within a poll or two).
 ///
 /// pcscd can miss a card put in too soon after the last one left: when a PC/SC client
-/// disconnects with a reset from a card that is already gone (the mdoc holder ends its session
-/// before the desk lets go), vpcd drops that connection inside the reset and may accept the next
-/// card before pcscd's status thread (every 400 ms) has seen the reader empty. pcscd then keeps
-/// the reader marked empty while vpcd reports the new card present, for as long as that card
-/// stays. A clerk takes the card off and puts it back; so does this: after 5 s without the card,
-/// it unplugs it, waits for pcscd to see the empty reader, and plugs it again.
+/// disconnects with a reset from a card that is already gone, vpcd drops that connection inside
+/// the reset and may accept the next card before pcscd's status thread (every 400 ms) has seen
+/// the reader empty. pcscd then keeps the reader marked empty while vpcd reports the new card
+/// present, for as long as that card stays. The mdoc holder, which shares this reader with
+/// `mdoc_pcsc_cli.rs`, used to cause it by leaving the moment its session ended; it now stays
+/// 500 ms (ADR 0065, amendment 1). Other cards may still be pulled early, so this stays: like a
+/// clerk who takes the card off and puts it back, after 5 s without the card it unplugs it,
+/// waits for pcscd to see the empty reader, and plugs it again.
 fn read_json(card: &mut Card, args: &[&str]) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut replug_at = Instant::now() + Duration::from_secs(5);
