@@ -10,16 +10,42 @@ use eid_core::mdoc::{
 };
 use eid_crypto::SecretKey;
 use eid_crypto::trust::TrustStore;
+use std::sync::OnceLock;
 
 /// Inside the Annex D example's validity (2021-01-01).
 const NOW: u64 = 1_609_459_200;
 
-fn hex(text: &str) -> Vec<u8> {
-    let t = text.trim();
-    (0..t.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&t[i..i + 2], 16).expect("vector is hex"))
-        .collect()
+/// The Annex D session the reader's check runs in: its transcript, its IACA, the reader's
+/// ephemeral key. Made once: they are the same for every input.
+struct AnnexD {
+    transcript: SessionTranscript,
+    iacas: TrustStore,
+    reader: SecretKey,
+}
+
+fn annex_d() -> &'static AnnexD {
+    static ANNEX_D: OnceLock<AnnexD> = OnceLock::new();
+    ANNEX_D.get_or_init(|| {
+        let hex = |text: &str| hex::decode(text.trim()).expect("vector is hex");
+        let transcript = SessionTranscript::parse_bytes(&hex(include_str!(
+            "../../tests/vectors/iso18013-5/session_transcript_bytes.hex"
+        )))
+        .expect("Annex D transcript");
+        let mut iacas = TrustStore::new();
+        iacas
+            .add_der(&hex(include_str!(
+                "../../tests/vectors/iso18013-5/iaca_cert.hex"
+            )))
+            .expect("Annex D IACA");
+        let reader = SecretKey::new(hex(
+            "de3b4b9e5f72dd9b58406ae3091434da48a6f9fd010d88fcb0958e2cebec947c",
+        ));
+        AnnexD {
+            transcript,
+            iacas,
+            reader,
+        }
+    })
 }
 
 /// Runs one input; panics on a bug.
@@ -45,29 +71,21 @@ pub fn run(data: &[u8]) {
             r
         );
     }
-    let transcript = SessionTranscript::parse_bytes(&hex(include_str!(
-        "../../tests/vectors/iso18013-5/session_transcript_bytes.hex"
-    )))
-    .expect("Annex D transcript");
-    let mut iacas = TrustStore::new();
-    iacas
-        .add_der(&hex(include_str!(
-            "../../tests/vectors/iso18013-5/iaca_cert.hex"
-        )))
-        .expect("Annex D IACA");
-    let reader = SecretKey::new(hex(
-        "de3b4b9e5f72dd9b58406ae3091434da48a6f9fd010d88fcb0958e2cebec947c",
-    ));
+    let AnnexD {
+        transcript,
+        iacas,
+        reader,
+    } = annex_d();
     let ctx = ReaderContext {
-        transcript: &transcript,
-        iacas: &iacas,
+        transcript,
+        iacas,
         now: NOW,
-        e_reader_private: Some(&reader),
+        e_reader_private: Some(reader),
     };
     let _ = check_device_response(data, &ctx);
     if let Ok(signed) = IssuerSigned::parse(data) {
-        let _ = check_issuer_signed(&signed, "org.iso.18013.5.1.mDL", &iacas, NOW);
+        let _ = check_issuer_signed(&signed, "org.iso.18013.5.1.mDL", iacas, NOW);
     }
     let uri = "https://backend.eid.invalid/v1/status-list/cwt";
-    let _ = verify_status_list_cwt(data, uri, &iacas, NOW);
+    let _ = verify_status_list_cwt(data, uri, iacas, NOW);
 }

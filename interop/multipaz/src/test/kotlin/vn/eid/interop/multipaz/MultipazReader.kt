@@ -8,6 +8,7 @@ import org.multipaz.cbor.buildCborArray
 import org.multipaz.crypto.AsymmetricKey
 import org.multipaz.crypto.Crypto
 import org.multipaz.crypto.EcPrivateKey
+import org.multipaz.crypto.EcPublicKey
 import org.multipaz.crypto.X509CertChain
 import org.multipaz.mdoc.connectionmethod.MdocConnectionMethodBle
 import org.multipaz.mdoc.connectionmethod.MdocConnectionMethodNfc
@@ -98,7 +99,7 @@ class MultipazReader(
         // QR handover: null (§9.1.5.1).
         TcpGattLink.connect(holder.address).use { link ->
             link.start()
-            val result = exchange(encodedDeviceEngagement, Simple.NULL, docType, items) { request ->
+            val result = exchange(encodedDeviceEngagement, engagement.eSenderKey, Simple.NULL, docType, items) { request ->
                 link.send(request)
                 when (val got = link.receive()) {
                     is TcpGattLink.Received.Ended -> null
@@ -133,7 +134,7 @@ class MultipazReader(
             transport.setTag(tag)
             transport.open(eDeviceKey)
             try {
-                val result = exchange(encodedDeviceEngagement, handover.handover, docType, items) { request ->
+                val result = exchange(encodedDeviceEngagement, eDeviceKey, handover.handover, docType, items) { request ->
                     transport.sendMessage(request)
                     transport.waitForMessage().takeIf { it.isNotEmpty() }
                 }
@@ -151,19 +152,20 @@ class MultipazReader(
         }
 
     /**
-     * The session on any transport: a fresh EReaderKey on the holder's curve, SessionTranscript
+     * The session on any transport, with the holder's [eDeviceKey] from its engagement: a fresh
+     * EReaderKey on the holder's curve, SessionTranscript
      * = [DeviceEngagementBytes, EReaderKeyBytes, Handover], the DeviceRequest encrypted in
      * SessionEstablishment, [send] carrying it and returning the holder's message (null when
      * the holder ended without one), and Multipaz's parse of what it decrypts.
      */
     private suspend fun exchange(
         encodedDeviceEngagement: ByteArray,
+        eDeviceKey: EcPublicKey,
         handover: DataItem,
         docType: String,
         items: Map<String, List<String>>,
         send: suspend (ByteArray) -> ByteArray?,
     ): Result {
-        val eDeviceKey = EngagementParser(encodedDeviceEngagement).parse().eSenderKey
         val eReaderKey = Crypto.createEcPrivateKey(eDeviceKey.curve)
         val encodedSessionTranscript = Cbor.encode(buildCborArray {
             addTaggedEncodedCbor(encodedDeviceEngagement)
