@@ -69,6 +69,10 @@ CHANNELID    0x8C7B
 EOF
   PCSC_LOG="${PCSC_LOG:-$(mktemp "${TMPDIR:-/tmp}/pcscd.XXXXXX.log")}"
   export PCSC_LOG
+  # The log is kept across restarts (scripts/test.sh starts pcscd again for later steps): only
+  # what this pcscd writes may say it is ready, not an earlier one's "daemon ready".
+  local from
+  from=$(($( (wc -c <"$PCSC_LOG") 2>/dev/null || echo 0) + 1))
   # A pcscd killed earlier may have left its pid file and socket behind; pcscd would refuse to
   # start on a pid file whose process is gone only on some versions, so clear them.
   rm -f "$PCSC_RUN_DIR/pcscd.pid" "$PCSC_RUN_DIR/pcscd.comm"
@@ -79,7 +83,8 @@ EOF
   printf '%s' "$pid" >"$PCSC_STATE_DIR/pid"
   local i
   for i in $(seq 1 100); do
-    if grep -q "daemon ready" "$PCSC_LOG" 2>/dev/null && [ -S "$PCSC_RUN_DIR/pcscd.comm" ]; then
+    if tail -c "+$from" "$PCSC_LOG" 2>/dev/null | grep -q "daemon ready" &&
+      [ -S "$PCSC_RUN_DIR/pcscd.comm" ]; then
       return 0
     fi
     if ! _pcsc_pid_alive "$pid"; then
