@@ -56,6 +56,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 # shellcheck source=scripts/signing-check.sh
 . scripts/signing-check.sh
 trap 'pcsc_stop; pg_stop; signing_softhsm_stop' EXIT
+step "pcsc-env: pcscd started again while a vpcd port is taken (scripts/pcsc-env-check.sh)"
+scripts/pcsc-env-check.sh
 step "starting pcscd with the vpcd virtual reader"
 pcsc_start
 step "starting PostgreSQL on loopback, and a streaming replica of it (backend/tests/replica.rs)"

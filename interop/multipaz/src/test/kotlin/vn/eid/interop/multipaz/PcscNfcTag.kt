@@ -5,6 +5,7 @@ import org.multipaz.nfc.CommandApdu
 import org.multipaz.nfc.NfcIsoTag
 import org.multipaz.nfc.ResponseApdu
 import javax.smartcardio.Card
+import javax.smartcardio.CardException
 import javax.smartcardio.CardTerminal
 import javax.smartcardio.TerminalFactory
 
@@ -50,9 +51,16 @@ class PcscNfcTag private constructor(
             check(terminal(readerName).waitForCardPresent(timeoutMs)) { "no card in '$readerName' after $timeoutMs ms" }
         }
 
-        private fun terminal(readerName: String): CardTerminal =
-            TerminalFactory.getDefault().terminals().list().firstOrNull { it.name == readerName }
+        private fun terminal(readerName: String): CardTerminal {
+            val readers = try {
+                TerminalFactory.getDefault().terminals().list()
+            } catch (e: CardException) {
+                // SCARD_E_NO_READERS_AVAILABLE: pcscd runs, but vpcd did not come up in it.
+                throw IllegalStateException("pcscd has no reader at all, so not '$readerName' (scripts/pcsc-env.sh)", e)
+            }
+            return readers.firstOrNull { it.name == readerName }
                 ?: error("no PC/SC reader '$readerName' (is pcscd with vpcd running?)")
+        }
 
         /** The card in PC/SC reader [readerName], once one is there (within [timeoutMs]). */
         fun waitFor(readerName: String, timeoutMs: Long, maxTransceiveLength: Int = 65279): PcscNfcTag {
