@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use eid_core::mdoc::transport::ble::{ble_options, retrieval_method};
-use eid_core::mdoc::transport::ndef::{parse_handover_select, parse_message};
+use eid_core::mdoc::transport::ndef::{
+    NfcLimits, handover_request, parse_handover_select, parse_message, parse_negotiated_select,
+};
 use eid_core::mdoc::{DeviceEngagement, SessionTranscript};
 
 fn v(name: &str) -> Vec<u8> {
@@ -44,6 +46,64 @@ fn annex_d_handover_select_carries_the_example_engagement() {
     let hr = parts[1].as_bytes().unwrap();
     assert!(parse_message(hr).is_ok());
     assert!(parse_handover_select(hr).is_err());
+}
+
+/// The example transcript comes from a negotiated handover: read as one, its Handover Select
+/// and Handover Request give back the transcript's handover exactly, and our reader's
+/// Handover Request is laid out as the example's (`Hr` 1.5 holding a collision resolution
+/// record, then Alternative Carrier records; the carriers' records after it).
+#[test]
+fn annex_d_negotiated_handover_is_read_and_our_request_has_its_layout() {
+    let t = SessionTranscript::parse_bytes(&v("session_transcript_bytes")).unwrap();
+    let parts = t.handover.as_array().unwrap();
+    let (hs, hr) = (parts[0].as_bytes().unwrap(), parts[1].as_bytes().unwrap());
+    let read = parse_negotiated_select(hs, hr).unwrap();
+    assert!(read.negotiated);
+    assert_eq!(read.handover, t.handover);
+    assert_eq!(
+        read.engagement.encoded(),
+        t.device_engagement_bytes.as_ref().unwrap().inner()
+    );
+    // (kind, carrier data reference) of the records inside the Hr record.
+    let inner = |message: &[u8]| -> Vec<(Vec<u8>, Vec<u8>)> {
+        let hr = &parse_message(message).unwrap()[0];
+        assert_eq!(hr.record_type, b"Hr");
+        assert_eq!(hr.payload[0], 0x15, "Connection Handover 1.5");
+        parse_message(&hr.payload[1..])
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let reference = match r.record_type.as_slice() {
+                    b"ac" => r.payload[2..2 + usize::from(r.payload[1])].to_vec(),
+                    _ => vec![],
+                };
+                (r.record_type, reference)
+            })
+            .collect()
+    };
+    let example = inner(hr);
+    assert_eq!(example[0].0, b"cr");
+    assert!(example.contains(&(b"ac".to_vec(), b"nfc".to_vec())));
+    let ours = handover_request(
+        NfcLimits {
+            max_command_data: 0xFFFF,
+            max_response_data: 0xFFFF,
+        },
+        0x0102,
+    );
+    assert_eq!(
+        inner(&ours),
+        [(b"cr".to_vec(), vec![]), (b"ac".to_vec(), b"nfc".to_vec())]
+    );
+    // Both name the NFC carrier record "nfc", of type iso.org:18013:nfc, version 1.
+    for message in [hr, &ours[..]] {
+        let nfc = parse_message(message)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.record_type == b"iso.org:18013:nfc")
+            .unwrap();
+        assert_eq!((nfc.id.as_slice(), nfc.payload[0]), (&b"nfc"[..], 1));
+    }
 }
 
 #[test]

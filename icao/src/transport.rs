@@ -48,6 +48,13 @@ pub trait ApduTransport {
     /// Waits for the card to come back after [`TransportError::LinkLost`] and reconnects.
     /// The card has lost its session state; the reader re-establishes access control.
     fn reconnect(&mut self) -> Result<(), TransportError>;
+
+    /// Waits `duration` with the card in the field: the waiting time a tag asks for before it
+    /// has an answer (NFC Forum TNEP, in an mdoc's negotiated handover). Simulated links in
+    /// tests and fuzzing need not wait.
+    fn pause(&mut self, duration: std::time::Duration) {
+        std::thread::sleep(duration);
+    }
 }
 
 impl<T: ApduTransport + ?Sized> ApduTransport for Box<T> {
@@ -59,5 +66,8 @@ impl<T: ApduTransport + ?Sized> ApduTransport for Box<T> {
     }
     fn reconnect(&mut self) -> Result<(), TransportError> {
         (**self).reconnect()
+    }
+    fn pause(&mut self, duration: std::time::Duration) {
+        (**self).pause(duration);
     }
 }

@@ -8,7 +8,7 @@ use eid_core::mdoc::{
     Decision, HolderPolicy, PresentationRequest, ReaderOutcome, ReaderSigner,
     STATUS_SESSION_TERMINATION, ephemeral_key,
 };
-use eid_fixtures::mdoc::{MDL, MdocFixtures, NOW, PHOTOID, request_presets};
+use eid_fixtures::mdoc::{MDL, MdocFixtures, NOW, PHOTOID, any_reader_policy, request_presets};
 use eid_fixtures::mdoc_card::HolderTransport;
 
 /// A deterministic random source (keys the same every run).
@@ -18,17 +18,6 @@ fn rng(seed: u8) -> eid_fixtures::drbg::Drbg {
 
 fn key(seed: u8) -> eid_crypto::SecretKey {
     ephemeral_key(&mut rng(seed)).unwrap().0
-}
-
-/// A holder that answers any reader, authenticated or not.
-fn any_reader() -> HolderPolicy<'static> {
-    HolderPolicy {
-        reader_cas: None,
-        reader_crl: None,
-        require_reader_auth: false,
-        now: NOW,
-        device_mac: false,
-    }
 }
 
 #[test]
@@ -102,14 +91,14 @@ fn the_session_transcript_carries_the_handover_select() {
     let iacas = f.iacas().unwrap();
     let mut wallet = f.wallet;
     let consent = |_: &PresentationRequest| Decision::Decline;
-    let policy = any_reader();
+    let policy = any_reader_policy();
     let mut holder = NfcHolder::new(key(3), policy, &mut wallet, consent).unwrap();
     let mut t = HolderTransport {
         holder: &mut holder,
         extended: true,
     };
     let mut count = ApduCount::default();
-    let hs = read_engagement(&mut t, &mut count).unwrap();
+    let hs = read_engagement(&mut t, &mut eid_crypto::OsRng, &mut count).unwrap();
     assert_eq!(count.0, 6);
     let ciborium::Value::Array(parts) = &hs.handover else {
         panic!("NFC handover is an array")
@@ -150,7 +139,7 @@ fn decline_over_nfc_and_a_card_that_is_not_an_mdoc() {
     let iacas = f.iacas().unwrap();
     let mut wallet = f.wallet;
     let consent = |_: &PresentationRequest| Decision::Decline;
-    let policy = any_reader();
+    let policy = any_reader_policy();
     let mut holder = NfcHolder::new(key(5), policy, &mut wallet, consent).unwrap();
     let mut t = HolderTransport {
         holder: &mut holder,
@@ -230,7 +219,7 @@ fn random_apdus_never_panic_the_holder_card() {
     let f = MdocFixtures::new().unwrap();
     let mut wallet = f.wallet;
     let consent = |_: &PresentationRequest| Decision::Accept;
-    let policy = any_reader();
+    let policy = any_reader_policy();
     let mut holder = NfcHolder::new(key(8), policy, &mut wallet, consent).unwrap();
     let mut state = 0x1234_5678_u32;
     let mut next = || {
@@ -286,7 +275,7 @@ fn the_termination_is_answered_with_an_empty_do53() {
     let f = MdocFixtures::new().unwrap();
     let iacas = f.iacas().unwrap();
     let mut wallet = f.wallet;
-    let policy = any_reader();
+    let policy = any_reader_policy();
     for extended in [true, false] {
         let mut holder = NfcHolder::new(
             key(5),

@@ -30,6 +30,10 @@ pub struct HolderTransport {
     /// Be a card in the vpcd virtual reader (NFC engagement by static handover).
     #[arg(long, conflicts_with = "tcp")]
     nfc_vpcd: bool,
+    /// With --nfc-vpcd: offer negotiated handover instead (the reader writes a Handover
+    /// Request over TNEP before it reads the Handover Select).
+    #[arg(long, requires = "nfc_vpcd")]
+    negotiated: bool,
     /// vpcd's address (its first reader listens on 35963, the second on 35964).
     #[arg(long, default_value = eid_fixtures::vpcd::DEFAULT_ADDR, requires = "nfc_vpcd")]
     vpcd: String,
@@ -78,6 +82,11 @@ pub fn serve(
     let (e_device, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
     if t.nfc_vpcd {
         let holder = NfcHolder::new(e_device, policy, source, consent)?;
+        let holder = if t.negotiated {
+            holder.negotiated()
+        } else {
+            holder
+        };
         let finished = AtomicBool::new(false);
         let stop = AtomicBool::new(false);
         let mut card = MarkWhenDone {
@@ -85,8 +94,9 @@ pub fn serve(
             finished: &finished,
         };
         eprintln!(
-            "holder in the virtual reader at {} (NFC engagement); waiting for a reader",
-            t.vpcd
+            "holder in the virtual reader at {} (NFC engagement, {} handover); waiting for a reader",
+            t.vpcd,
+            if t.negotiated { "negotiated" } else { "static" }
         );
         std::thread::scope(|s| {
             s.spawn(|| leave_after_session(&finished, &stop));

@@ -10,10 +10,11 @@
 //! - 2: a reader the holder trusts signs a request built from the input (the wallet's own
 //!   element names mixed with arbitrary ones); the holder must see it as authenticated, must
 //!   disclose exactly the held elements asked for, and the reader must verify the answer;
-//! - 3: the holder as an NFC card ([`NfcHolder`]) takes arbitrary APDUs;
+//! - 3: the holder as an NFC card ([`NfcHolder`]) takes arbitrary APDUs, offering static or
+//!   negotiated handover;
 //! - 4: the holder over BLE ([`BleHolder`]) takes arbitrary GATT values in both modes;
-//! - 5: the reader's whole NFC reading ([`read_mdoc`]) against a card that is the real holder for
-//!   its first APDUs and arbitrary afterwards;
+//! - 5: the reader's whole NFC reading ([`read_mdoc`]) against a card that is the real holder
+//!   (static or negotiated handover) for its first APDUs and arbitrary afterwards;
 //! - 6: the reader over BLE ([`BleReader`]) takes arbitrary GATT values.
 //!
 //! None may panic or loop without end.
@@ -431,13 +432,18 @@ fn nfc_holder(input: &mut Input<'_>, w: &mut World) {
     let flags = input.byte();
     let (private, _) = key_pair(CoseCurve::P256, &mut Counter(5)).expect("EDeviceKey");
     let World { fx, reader_cas, .. } = w;
-    let mut nfc = NfcHolder::new(
+    let nfc = NfcHolder::new(
         private,
         policy(flags, reader_cas),
         &mut fx.wallet,
         move |_: &_| decision(flags),
     )
     .expect("NFC holder");
+    let mut nfc = if flags & 32 != 0 {
+        nfc.negotiated()
+    } else {
+        nfc
+    };
     while let Some(apdu) = input.chunk() {
         match apdu.first() {
             Some(0xFF) => nfc.field_reset(),
@@ -572,6 +578,13 @@ impl ApduTransport for Turncoat<'_, '_, '_> {
     fn reconnect(&mut self) -> Result<(), TransportError> {
         Err(TransportError::LinkLost)
     }
+    /// A TNEP waiting time: not waited here, but the reader must cap what a tag asks for.
+    fn pause(&mut self, duration: std::time::Duration) {
+        assert!(
+            duration <= std::time::Duration::from_secs(5),
+            "the reader waits {duration:?} because a tag asked"
+        );
+    }
 }
 
 fn nfc_reader(input: &mut Input<'_>, w: &mut World) {
@@ -590,6 +603,11 @@ fn nfc_reader(input: &mut Input<'_>, w: &mut World) {
     };
     let holder = NfcHolder::new(private, quiet, &mut fx.wallet, |_: &_| Decision::Accept)
         .expect("NFC holder");
+    let holder = if flags & 2 != 0 {
+        holder.negotiated()
+    } else {
+        holder
+    };
     let mut card = Turncoat {
         holder,
         honest,

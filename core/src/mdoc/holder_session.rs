@@ -236,6 +236,21 @@ impl HolderSession {
         HolderSession::new(e_device_private, engagement, Value::Null)
     }
 
+    /// Whether the reader has not yet sent its first message (the engagement may still change).
+    pub fn awaiting_reader(&self) -> bool {
+        matches!(self.state, State::Engaged)
+    }
+
+    /// Completes the transcript's handover after an NFC negotiated handover, whose Handover
+    /// Request comes after the engagement; only before the reader's first message.
+    pub fn set_handover(&mut self, handover: Value) -> Result<(), MdocError> {
+        if !matches!(self.state, State::Engaged) {
+            return Err(MdocError::Structure("handover after the session began"));
+        }
+        self.handover = handover;
+        Ok(())
+    }
+
     pub fn engagement(&self) -> &DeviceEngagement {
         &self.engagement
     }

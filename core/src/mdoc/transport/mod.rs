@@ -11,3 +11,4 @@ pub mod gatt_session;
 pub mod ndef;
 pub mod nfc;
 pub mod tcp;
+pub mod tnep;

@@ -1,12 +1,16 @@
-//! NFC static handover (ISO/IEC 18013-5 §8.2.2.1, NFC Forum Connection Handover 1.5): the NDEF
+//! NFC engagement (ISO/IEC 18013-5 §8.2.2.1, NFC Forum Connection Handover 1.5): the NDEF
 //! Handover Select message an mdoc offers on NFC, carrying its DeviceEngagement (external type
 //! `iso.org:18013:deviceengagement`, ID `mdoc`) and the carrier of data retrieval: here NFC itself
 //! (external type `iso.org:18013:nfc`, ID `nfc`, payload: version 1, then the maximum command and
-//! response data field lengths as `03 01 hi lo` and `03 02 hi lo`). The Alternative Carrier
-//! record points at the carrier (`nfc`) with the engagement as auxiliary data (`mdoc`).
+//! response data field lengths as `03 01 hi lo` and `03 02 hi lo`, §8.2.2.2). The Alternative
+//! Carrier record points at the carrier (`nfc`) with the engagement as auxiliary data (`mdoc`).
 //!
-//! In the SessionTranscript the handover is `[HandoverSelect bytes, null]` for a static
-//! handover (no Handover Request).
+//! Static handover: the Handover Select message is on the tag, and the SessionTranscript's
+//! handover is `[HandoverSelect bytes, null]`. Negotiated handover: the tag offers the
+//! Connection Handover service by a TNEP Service Parameter record (NFC Forum TNEP 1.0); the
+//! reader selects it (Service Select, answered by a TNEP Status), writes its Handover Request
+//! (a Collision Resolution record and the carriers it supports), and reads the mdoc's Handover
+//! Select; the handover is then `[HandoverSelect bytes, HandoverRequest bytes]`.
 
 use crate::mdoc::engagement::DeviceEngagement;
 use crate::mdoc::error::MdocError;
@@ -26,6 +30,10 @@ pub const DEVICE_ENGAGEMENT_TYPE: &[u8] = b"iso.org:18013:deviceengagement";
 pub const NFC_CARRIER_TYPE: &[u8] = b"iso.org:18013:nfc";
 /// Connection Handover version 1.5.
 const HANDOVER_VERSION: u8 = 0x15;
+/// The NFC Forum service name of Connection Handover, offered over TNEP.
+pub const HANDOVER_SERVICE: &[u8] = b"urn:nfc:sn:handover";
+/// TNEP version 1.0, as the Service Parameter record gives it.
+const TNEP_VERSION: u8 = 0x10;
 
 /// One NDEF record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,17 +194,36 @@ pub fn handover_select(engagement: &DeviceEngagement, limits: NfcLimits) -> Vec<
 
 /// What a reader learns from a Handover Select message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StaticHandover {
+pub struct NfcHandover {
     pub engagement: DeviceEngagement,
     /// The NFC carrier's limits, when NFC data retrieval is offered.
     pub nfc: Option<NfcLimits>,
-    /// The SessionTranscript's handover: `[HandoverSelect, null]`.
+    /// The SessionTranscript's handover: `[HandoverSelect, null]` after a static handover,
+    /// `[HandoverSelect, HandoverRequest]` after a negotiated one.
     pub handover: Value,
+    /// Whether the handover was negotiated (the reader wrote a Handover Request).
+    pub negotiated: bool,
 }
 
-/// Reads a Handover Select message: its first record must be `Hs`, the engagement record is
-/// required.
-pub fn parse_handover_select(message: &[u8]) -> Result<StaticHandover, MdocError> {
+/// Reads the Handover Select message of a static handover: its first record must be `Hs`, the
+/// engagement record is required.
+pub fn parse_handover_select(message: &[u8]) -> Result<NfcHandover, MdocError> {
+    read_handover_select(message, None)
+}
+
+/// Reads the Handover Select message with which an mdoc answered the reader's
+/// `handover_request` in a negotiated handover.
+pub fn parse_negotiated_select(
+    message: &[u8],
+    handover_request: &[u8],
+) -> Result<NfcHandover, MdocError> {
+    read_handover_select(message, Some(handover_request))
+}
+
+fn read_handover_select(
+    message: &[u8],
+    handover_request: Option<&[u8]>,
+) -> Result<NfcHandover, MdocError> {
     let records = parse_message(message)?;
     let first = records
         .first()
@@ -212,16 +239,178 @@ pub fn parse_handover_select(message: &[u8]) -> Result<StaticHandover, MdocError
         .iter()
         .find(|r| r.tnf == TNF_EXTERNAL && r.record_type == NFC_CARRIER_TYPE)
         .and_then(|r| parse_nfc_carrier(&r.payload));
-    Ok(StaticHandover {
+    Ok(NfcHandover {
         engagement: DeviceEngagement::parse(&engagement.payload)?,
         nfc,
-        handover: static_handover(message),
+        handover: Value::Array(vec![
+            Value::Bytes(message.to_vec()),
+            handover_request.map_or(Value::Null, |hr| Value::Bytes(hr.to_vec())),
+        ]),
+        negotiated: handover_request.is_some(),
     })
 }
 
 /// The SessionTranscript handover of a static NFC handover.
 pub fn static_handover(handover_select: &[u8]) -> Value {
     Value::Array(vec![Value::Bytes(handover_select.to_vec()), Value::Null])
+}
+
+/// The Connection Handover service as a tag offers it over TNEP (Service Parameter record `Tp`:
+/// TNEP version, service name, communication mode, minimum waiting time `WT`, maximum number of
+/// waiting time extensions `N_wait`, maximum NDEF message size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandoverService {
+    /// `WT` (6 bits): the reader waits 2^(WT/4 - 1) ms before reading the tag's answer.
+    pub wt_int: u8,
+    /// `N_wait` (4 bits): how many times the tag may ask for that wait again.
+    pub n_wait: u8,
+    /// The largest NDEF message the tag takes.
+    pub max_ndef_size: u16,
+}
+
+impl HandoverService {
+    /// The minimum waiting time T_wait, in microseconds (TNEP 1.0 §4.1.6).
+    pub fn wait_micros(&self) -> u64 {
+        // 2^(WT/4 - 1) ms = 2^(WT/4) * 500 µs; WT has 6 bits, so at most 2^15.75 * 500 µs.
+        let wt = f64::from(self.wt_int & 0x3F);
+        (500.0 * (wt / 4.0).exp2()) as u64
+    }
+}
+
+/// The Connection Handover service among a tag's Service Parameter records, if it offers it
+/// (negotiated handover). A malformed `Tp` record is no offer.
+pub fn handover_service(records: &[NdefRecord]) -> Option<HandoverService> {
+    records.iter().find_map(|r| {
+        if r.tnf != TNF_WELL_KNOWN || r.record_type != b"Tp" {
+            return None;
+        }
+        let (&version, rest) = r.payload.split_first()?;
+        let (&name_len, rest) = rest.split_first()?;
+        let name = rest.get(..usize::from(name_len))?;
+        let [_mode, wt, n_wait, max_hi, max_lo] = rest.get(usize::from(name_len)..)? else {
+            return None;
+        };
+        (version == TNEP_VERSION && name == HANDOVER_SERVICE).then_some(HandoverService {
+            wt_int: wt & 0x3F,
+            n_wait: n_wait & 0x0F,
+            max_ndef_size: u16::from_be_bytes([*max_hi, *max_lo]),
+        })
+    })
+}
+
+/// The tag's initial NDEF message offering the Connection Handover service over TNEP
+/// (single response communication mode).
+pub fn handover_service_offer(service: HandoverService) -> Vec<u8> {
+    let mut payload = vec![TNEP_VERSION, HANDOVER_SERVICE.len() as u8];
+    payload.extend_from_slice(HANDOVER_SERVICE);
+    payload.extend_from_slice(&[0x00, service.wt_int & 0x3F, service.n_wait & 0x0F]);
+    payload.extend_from_slice(&service.max_ndef_size.to_be_bytes());
+    encode_message(&[NdefRecord {
+        tnf: TNF_WELL_KNOWN,
+        record_type: b"Tp".to_vec(),
+        id: Vec::new(),
+        payload,
+    }])
+}
+
+/// The service a Service Select message (`Ts`) chooses.
+pub fn selected_service(message: &[u8]) -> Option<Vec<u8>> {
+    let records = parse_message(message).ok()?;
+    let [r] = records.as_slice() else {
+        return None;
+    };
+    if r.tnf != TNF_WELL_KNOWN || r.record_type != b"Ts" {
+        return None;
+    }
+    let (&len, name) = r.payload.split_first()?;
+    (name.len() == usize::from(len)).then(|| name.to_vec())
+}
+
+/// A TNEP Status message (`Te`).
+pub fn tnep_status_message(status: u8) -> Vec<u8> {
+    encode_message(&[NdefRecord {
+        tnf: TNF_WELL_KNOWN,
+        record_type: b"Te".to_vec(),
+        id: Vec::new(),
+        payload: vec![status],
+    }])
+}
+
+/// Whether `message` is a Handover Request (first record `Hr`, version 1.5) that offers NFC data
+/// retrieval (an `iso.org:18013:nfc` carrier record).
+pub fn requests_nfc(message: &[u8]) -> bool {
+    let Ok(records) = parse_message(message) else {
+        return false;
+    };
+    let is_request = records.first().is_some_and(|r| {
+        r.tnf == TNF_WELL_KNOWN
+            && r.record_type == b"Hr"
+            && r.payload.first() == Some(&HANDOVER_VERSION)
+    });
+    is_request
+        && records
+            .iter()
+            .any(|r| r.tnf == TNF_EXTERNAL && r.record_type == NFC_CARRIER_TYPE)
+}
+
+/// The Service Select message choosing the Connection Handover service.
+pub fn service_select() -> Vec<u8> {
+    let mut payload = vec![HANDOVER_SERVICE.len() as u8];
+    payload.extend_from_slice(HANDOVER_SERVICE);
+    encode_message(&[NdefRecord {
+        tnf: TNF_WELL_KNOWN,
+        record_type: b"Ts".to_vec(),
+        id: Vec::new(),
+        payload,
+    }])
+}
+
+/// The status of a TNEP Status message (`Te`; 0 is success).
+pub fn tnep_status(message: &[u8]) -> Result<u8, MdocError> {
+    parse_message(message)?
+        .iter()
+        .find(|r| r.tnf == TNF_WELL_KNOWN && r.record_type == b"Te")
+        .and_then(|r| match r.payload.as_slice() {
+            [status] => Some(*status),
+            _ => None,
+        })
+        .ok_or(MdocError::Structure("TNEP status"))
+}
+
+/// The reader's Handover Request of a negotiated handover, offering NFC data retrieval with its
+/// `limits`: the `Hr` record (version 1.5) holding a Collision Resolution record (`cr`, the
+/// `random` number) and the Alternative Carrier record of `nfc`, then the NFC carrier record
+/// (§8.2.2.2), as the Handover Request of ISO/IEC 18013-5 Annex D is built.
+pub fn handover_request(limits: NfcLimits, random: u16) -> Vec<u8> {
+    let cr = NdefRecord {
+        tnf: TNF_WELL_KNOWN,
+        record_type: b"cr".to_vec(),
+        id: Vec::new(),
+        payload: random.to_be_bytes().to_vec(),
+    };
+    // Alternative Carrier: CPS active, carrier data reference "nfc", no auxiliary reference.
+    let ac = NdefRecord {
+        tnf: TNF_WELL_KNOWN,
+        record_type: b"ac".to_vec(),
+        id: Vec::new(),
+        payload: [&[0x01, 0x03][..], b"nfc", &[0x00]].concat(),
+    };
+    let mut hr_payload = vec![HANDOVER_VERSION];
+    hr_payload.extend(encode_message(&[cr, ac]));
+    encode_message(&[
+        NdefRecord {
+            tnf: TNF_WELL_KNOWN,
+            record_type: b"Hr".to_vec(),
+            id: Vec::new(),
+            payload: hr_payload,
+        },
+        NdefRecord {
+            tnf: TNF_EXTERNAL,
+            record_type: NFC_CARRIER_TYPE.to_vec(),
+            id: b"nfc".to_vec(),
+            payload: nfc_carrier_payload(limits),
+        },
+    ])
 }
 
 #[cfg(test)]
@@ -274,5 +463,49 @@ mod tests {
             t[i] ^= 0xff;
             let _ = parse_handover_select(&t);
         }
+    }
+
+    #[test]
+    fn tnep_service_offer_round_trips_and_bad_offers_are_none() {
+        let offer = HandoverService {
+            wt_int: 8,
+            n_wait: 15,
+            max_ndef_size: 0x0400,
+        };
+        let m = handover_service_offer(offer);
+        let records = parse_message(&m).unwrap();
+        assert_eq!(handover_service(&records), Some(offer));
+        // Tp: version 0x10, name length 19, "urn:nfc:sn:handover", mode 0, WT, N_wait, size.
+        assert_eq!(records[0].payload[..2], [0x10, 19]);
+        assert_eq!(records[0].payload[21..], [0, 8, 15, 0x04, 0x00]);
+        // T_wait = 2^(WT/4 - 1) ms: WT 0 is 0.5 ms, 4 is 1 ms, 8 is 2 ms, 63 about 27.6 s.
+        let wait = |wt_int| HandoverService { wt_int, ..offer }.wait_micros();
+        assert_eq!((wait(0), wait(4), wait(8)), (500, 1000, 2000));
+        assert_eq!(wait(63) / 1000, 27_554);
+        // Another service, another TNEP version, or a truncated record is no offer.
+        for n in 0..records[0].payload.len() {
+            let mut r = records[0].clone();
+            r.payload.truncate(n);
+            assert_eq!(handover_service(&[r]), None);
+        }
+        let mut other = records[0].clone();
+        other.payload[2] = b'x';
+        let mut version = records[0].clone();
+        version.payload[0] = 0x20;
+        assert_eq!(handover_service(&[other, version]), None);
+        assert_eq!(tnep_status(&tnep_status_message(0)).unwrap(), 0);
+        assert!(tnep_status(&service_select()).is_err());
+        assert_eq!(
+            selected_service(&service_select()).unwrap(),
+            HANDOVER_SERVICE
+        );
+        assert!(requests_nfc(&handover_request(
+            NfcLimits {
+                max_command_data: 0xFF,
+                max_response_data: 0x100
+            },
+            1
+        )));
+        assert!(!requests_nfc(&service_select()));
     }
 }

@@ -3,13 +3,18 @@
 //! response) and the reader on any [`ApduTransport`] (PC/SC desk reader, phone NFC).
 //!
 //! Engagement: an NFC Forum Type 4 Tag (NDEF application D2 76 00 00 85 01 01, capability
-//! container E103, NDEF file E104) holding the static Handover Select message ([`super::ndef`]).
+//! container E103, NDEF file E104) holding the static Handover Select message ([`super::ndef`]),
+//! or offering negotiated handover ([`super::tnep`]); the reader takes either.
 //! Data retrieval: SELECT the mdoc application A0 00 00 02 48 04 00; every reader message goes
 //! in ENVELOPE (INS C3) wrapped as BER-TLV `53`, extended length when the link allows it, command
 //! chaining (CLA bit 0x10) otherwise; the holder's message comes back in the response, also in
 //! `53`; what does not fit Le is announced with SW 61xx and fetched with GET RESPONSE (INS C0).
 
-use super::ndef::{NfcLimits, StaticHandover, handover_select, parse_handover_select};
+use super::ndef::{
+    HandoverService, NfcHandover, NfcLimits, handover_request, handover_select, handover_service,
+    parse_handover_select, parse_message, parse_negotiated_select, service_select, tnep_status,
+};
+use super::tnep::{NegotiatedHandover, Written};
 use crate::mdoc::engagement::DeviceEngagement;
 use crate::mdoc::error::MdocError;
 use crate::mdoc::holder_session::{
@@ -31,6 +36,7 @@ pub const INS_ENVELOPE: u8 = 0xC3;
 pub const INS_GET_RESPONSE: u8 = 0xC0;
 const INS_SELECT: u8 = 0xA4;
 const INS_READ_BINARY: u8 = 0xB0;
+const INS_UPDATE_BINARY: u8 = 0xD6;
 /// BER-TLV tag wrapping session messages in ENVELOPE and its responses.
 const TAG_DATA: u8 = 0x53;
 const CLA_CHAINING: u8 = 0x10;
@@ -109,6 +115,8 @@ pub struct NfcHolder<'a> {
     source: Box<dyn MdocSource + Send + 'a>,
     consent: Box<ConsentFn<'a>>,
     ndef_file: Vec<u8>,
+    /// Negotiated handover, when the holder offers it instead of a static one.
+    negotiation: Option<NegotiatedHandover>,
     selected: Selected,
     /// Chained ENVELOPE data gathered so far.
     command: Vec<u8>,
@@ -167,6 +175,7 @@ impl<'a> NfcHolder<'a> {
             source: Box::new(source),
             consent: Box::new(consent),
             ndef_file,
+            negotiation: None,
             selected: Selected::None,
             command: Vec::new(),
             pending: Vec::new(),
@@ -177,16 +186,34 @@ impl<'a> NfcHolder<'a> {
         })
     }
 
+    /// The same holder offering negotiated handover instead of the static one: its NDEF file
+    /// offers the Connection Handover service, the reader writes its Handover Request, and the
+    /// transcript's handover becomes `[HandoverSelect, HandoverRequest]` ([`super::tnep`]).
+    pub fn negotiated(mut self) -> NfcHolder<'a> {
+        let hs = handover_select(self.session.engagement(), HOLDER_LIMITS);
+        self.negotiation = Some(NegotiatedHandover::new(hs));
+        self.ndef_file = NegotiatedHandover::initial_file();
+        self
+    }
+
     pub fn session(&self) -> &HolderSession {
         &self.session
     }
 
     /// A field reset (power cycle): the selection and any half-sent answer are lost; the
-    /// engagement and the session stay, as on a phone whose wallet screen is still open.
+    /// engagement and the session stay, as on a phone whose wallet screen is still open. A
+    /// negotiated handover starts again while the reader has sent nothing: a reader that comes
+    /// back engages from the start, and its new Handover Request goes into the transcript.
     pub fn field_reset(&mut self) {
         self.selected = Selected::None;
         self.command.clear();
         self.pending.clear();
+        if let Some(n) = self.negotiation.as_mut()
+            && self.session.awaiting_reader()
+        {
+            n.restart();
+            self.ndef_file = NegotiatedHandover::initial_file();
+        }
     }
 
     /// The holder gave up (wallet screen closed): the session is over.
@@ -209,6 +236,7 @@ impl<'a> NfcHolder<'a> {
         match cmd.ins {
             INS_SELECT => self.select(&cmd),
             INS_READ_BINARY => self.read_binary(&cmd),
+            INS_UPDATE_BINARY => self.update_binary(&cmd),
             INS_ENVELOPE => self.envelope(&cmd),
             INS_GET_RESPONSE => self.get_response(&cmd),
             _ => status_only(sw::INS_NOT_SUPPORTED),
@@ -240,7 +268,12 @@ impl<'a> NfcHolder<'a> {
     }
 
     fn capability_container(&self) -> Vec<u8> {
-        let max = (self.ndef_file.len() as u16).to_be_bytes();
+        // Negotiated handover: room for the reader's messages, and the file may be written.
+        let (size, write) = match self.negotiation {
+            Some(_) => (NegotiatedHandover::MAX_FILE, 0x00),
+            None => (self.ndef_file.len(), 0xFF),
+        };
+        let max = (size as u16).to_be_bytes();
         let mle = T4T_MLE.to_be_bytes();
         vec![
             0x00,
@@ -257,8 +290,32 @@ impl<'a> NfcHolder<'a> {
             max[0],
             max[1],
             0x00,
-            0xFF,
+            write,
         ]
+    }
+
+    /// A write of the reader's TNEP message into the NDEF file (negotiated handover only).
+    fn update_binary(&mut self, cmd: &CommandApdu) -> Vec<u8> {
+        let Some(negotiation) = self.negotiation.as_mut() else {
+            return status_only(sw::INS_NOT_SUPPORTED);
+        };
+        if self.selected != Selected::NdefFile {
+            return status_only(sw::FILE_NOT_FOUND);
+        }
+        let offset = usize::from(u16::from_be_bytes([cmd.p1 & 0x7F, cmd.p2]));
+        match negotiation.write(offset, &cmd.data) {
+            Written::Partial => status_only(sw::OK),
+            Written::Answer { file, handover } => {
+                if let Some(h) = handover
+                    && self.session.set_handover(h).is_err()
+                {
+                    return status_only(sw::WRONG_DATA);
+                }
+                self.ndef_file = file;
+                status_only(sw::OK)
+            }
+            Written::Refused => status_only(sw::WRONG_DATA),
+        }
     }
 
     fn read_binary(&mut self, cmd: &CommandApdu) -> Vec<u8> {
@@ -343,6 +400,9 @@ pub enum NfcError {
     Status(u16),
     #[error("malformed response from the card")]
     Malformed,
+    /// The phone's NFC engagement (handover) could not be completed.
+    #[error("NFC handover: {0}")]
+    Handover(&'static str),
     #[error(transparent)]
     Mdoc(#[from] MdocError),
 }
@@ -369,11 +429,120 @@ fn expect_ok(r: ResponseApdu) -> Result<Vec<u8>, NfcError> {
     }
 }
 
-/// The reader's side: reads the engagement from the Type 4 Tag, then exchanges messages.
+/// The Type 4 Tag as the reader found it: the largest READ BINARY and UPDATE BINARY data it
+/// takes, and whether its NDEF file may be written (negotiated handover writes it).
+struct Tag {
+    mle: usize,
+    mlc: usize,
+    writable: bool,
+}
+
+/// Reads the NDEF file (NLEN, then the message in READ BINARY pieces of at most MLe bytes).
+/// An empty message (NLEN 0) comes back empty: a TNEP tag asking for more time.
+fn read_ndef(
+    t: &mut dyn ApduTransport,
+    tag: &Tag,
+    count: &mut ApduCount,
+) -> Result<Vec<u8>, NfcError> {
+    let nlen = expect_ok(transmit(
+        t,
+        &CommandApdu::new(0, INS_READ_BINARY, 0, 0).with_le(2),
+        count,
+    )?)?;
+    let [h, l] = nlen.as_slice() else {
+        return Err(NfcError::Malformed);
+    };
+    let total = usize::from(u16::from_be_bytes([*h, *l]));
+    let mut message = Vec::with_capacity(total);
+    while message.len() < total {
+        let offset = message.len() + 2;
+        let want = (total - message.len()).min(tag.mle);
+        let cmd = CommandApdu::new(0, INS_READ_BINARY, (offset >> 8) as u8 & 0x7F, offset as u8)
+            .with_le(want);
+        let part = expect_ok(transmit(t, &cmd, count)?)?;
+        if part.is_empty() || part.len() > want {
+            return Err(NfcError::Malformed);
+        }
+        message.extend_from_slice(&part);
+    }
+    Ok(message)
+}
+
+/// Writes `message` to the NDEF file (NFC Forum Type 4 Tag 1.2 §7.5.5): in one UPDATE BINARY
+/// with its NLEN when it fits MLc, else NLEN 0, the message in pieces, then NLEN.
+fn write_ndef(
+    t: &mut dyn ApduTransport,
+    tag: &Tag,
+    message: &[u8],
+    count: &mut ApduCount,
+) -> Result<(), NfcError> {
+    let update = |offset: usize, data: Vec<u8>| {
+        CommandApdu::new(0, INS_UPDATE_BINARY, (offset >> 8) as u8, offset as u8).with_data(data)
+    };
+    let nlen = u16::try_from(message.len()).map_err(|_| NfcError::Malformed)?;
+    if message.len() + 2 <= tag.mlc {
+        let data = [&nlen.to_be_bytes()[..], message].concat();
+        expect_ok(transmit(t, &update(0, data), count)?)?;
+        return Ok(());
+    }
+    expect_ok(transmit(t, &update(0, vec![0, 0]), count)?)?;
+    for (i, piece) in message.chunks(tag.mlc).enumerate() {
+        let offset = 2 + i * tag.mlc;
+        if offset > 0x7FFF {
+            return Err(NfcError::Malformed);
+        }
+        expect_ok(transmit(t, &update(offset, piece.to_vec()), count)?)?;
+    }
+    expect_ok(transmit(t, &update(0, nlen.to_be_bytes().to_vec()), count)?)?;
+    Ok(())
+}
+
+/// The longest a reader waits for a TNEP answer, whatever the tag's WT and N_wait say.
+const TNEP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// One TNEP exchange (TNEP 1.0 §5, single response): writes `message`, waits T_wait, and reads
+/// the answer, waiting again (at most N_wait times) while the tag leaves the NDEF file empty.
+fn ndef_transact(
+    t: &mut dyn ApduTransport,
+    tag: &Tag,
+    service: &HandoverService,
+    message: &[u8],
+    count: &mut ApduCount,
+) -> Result<Vec<u8>, NfcError> {
+    if message.len() > usize::from(service.max_ndef_size) {
+        return Err(NfcError::Handover(
+            "the phone takes no Handover Request this long",
+        ));
+    }
+    write_ndef(t, tag, message, count)?;
+    let wait = std::time::Duration::from_micros(service.wait_micros()).min(TNEP_PATIENCE);
+    let mut waited = std::time::Duration::ZERO;
+    for _ in 0..=service.n_wait {
+        t.pause(wait);
+        waited += wait;
+        let answer = read_ndef(t, tag, count)?;
+        if !answer.is_empty() {
+            return Ok(answer);
+        }
+        if waited >= TNEP_PATIENCE {
+            break;
+        }
+    }
+    Err(NfcError::Handover(
+        "the phone did not answer the handover in time",
+    ))
+}
+
+/// The reader's side: reads the engagement from the Type 4 Tag, by static handover (the
+/// Handover Select is on the tag) or negotiated handover (the tag offers the Connection
+/// Handover service: the reader selects it and writes a Handover Request offering NFC data
+/// retrieval with the link's limits, and the mdoc answers with its Handover Select). `rng`
+/// gives the Handover Request's collision resolution number.
 pub fn read_engagement(
     t: &mut dyn ApduTransport,
+    rng: &mut dyn eid_crypto::Rng,
     count: &mut ApduCount,
-) -> Result<StaticHandover, NfcError> {
+) -> Result<NfcHandover, NfcError> {
     let select_aid = |aid: &[u8]| {
         CommandApdu::new(0x00, INS_SELECT, 0x04, 0x00)
             .with_data(aid.to_vec())
@@ -388,33 +557,53 @@ pub fn read_engagement(
         &CommandApdu::new(0, INS_READ_BINARY, 0, 0).with_le(15),
         count,
     )?)?;
-    let mle = match cc.get(3..5) {
-        Some([h, l]) => usize::from(u16::from_be_bytes([*h, *l])).clamp(1, 255),
+    // CCLEN, version, MLe, MLc, then the NDEF File Control TLV (04 06 id size read write).
+    let tag = match cc.get(3..15) {
+        Some([le_h, le_l, lc_h, lc_l, 0x04, 0x06, _, _, _, _, _, write]) => Tag {
+            mle: usize::from(u16::from_be_bytes([*le_h, *le_l])).clamp(1, 255),
+            mlc: usize::from(u16::from_be_bytes([*lc_h, *lc_l])).clamp(1, 255),
+            writable: *write == 0x00,
+        },
         _ => return Err(NfcError::Malformed),
     };
     expect_ok(transmit(t, &select_file(&NDEF_FILE), count)?)?;
-    let nlen = expect_ok(transmit(
-        t,
-        &CommandApdu::new(0, INS_READ_BINARY, 0, 0).with_le(2),
-        count,
-    )?)?;
-    let [h, l] = nlen.as_slice() else {
-        return Err(NfcError::Malformed);
+    let message = read_ndef(t, &tag, count)?;
+    let Some(service) = handover_service(&parse_message(&message)?) else {
+        return Ok(parse_handover_select(&message)?);
     };
-    let total = usize::from(u16::from_be_bytes([*h, *l]));
-    let mut message = Vec::with_capacity(total);
-    while message.len() < total {
-        let offset = message.len() + 2;
-        let want = (total - message.len()).min(mle);
-        let cmd = CommandApdu::new(0, INS_READ_BINARY, (offset >> 8) as u8 & 0x7F, offset as u8)
-            .with_le(want);
-        let part = expect_ok(transmit(t, &cmd, count)?)?;
-        if part.is_empty() || part.len() > want {
-            return Err(NfcError::Malformed);
-        }
-        message.extend_from_slice(&part);
+    if !tag.writable {
+        return Err(NfcError::Handover(
+            "the phone offers negotiated handover on a tag the reader may not write",
+        ));
     }
-    Ok(parse_handover_select(&message)?)
+    let status = tnep_status(&ndef_transact(t, &tag, &service, &service_select(), count)?)?;
+    if status != 0 {
+        return Err(NfcError::Handover(
+            "the phone refused the Connection Handover service",
+        ));
+    }
+    let limits = if t.limits().extended_length {
+        NfcLimits {
+            max_command_data: 0xFFFF,
+            max_response_data: 0xFFFF,
+        }
+    } else {
+        NfcLimits {
+            max_command_data: 0xFF,
+            max_response_data: 0x100,
+        }
+    };
+    let mut random = [0u8; 2];
+    rng.fill(&mut random);
+    let request = handover_request(limits, u16::from_be_bytes(random));
+    let select = ndef_transact(t, &tag, &service, &request, count)?;
+    let handover = parse_negotiated_select(&select, &request)?;
+    if handover.nfc.is_none() {
+        return Err(NfcError::Handover(
+            "the phone chose no NFC data retrieval in its Handover Select",
+        ));
+    }
+    Ok(handover)
 }
 
 /// Selects the mdoc application.
@@ -493,7 +682,7 @@ pub struct NfcRead {
     pub response_bytes: usize,
 }
 
-/// A whole reading: engagement from the Type 4 Tag (static handover), session with an
+/// A whole reading: engagement from the Type 4 Tag (static or negotiated handover), session with an
 /// EReaderKey from `rng` on the holder's curve, the request for `items` (signed when `signer` is given), the response
 /// checked against `iacas` at `now`, then the session terminated (status 20).
 pub fn read_mdoc(
@@ -506,7 +695,7 @@ pub fn read_mdoc(
 ) -> Result<NfcRead, NfcError> {
     use crate::mdoc::reader_session::{ReaderError, ReaderSession};
     let mut count = ApduCount::default();
-    let handover = read_engagement(t, &mut count)?;
+    let handover = read_engagement(t, rng, &mut count)?;
     let mut reader = ReaderSession::generate(rng, handover.engagement, handover.handover)?;
     let reader_authenticated = signer.is_some();
     let establishment = reader.establish(items, signer).map_err(|e| match e {

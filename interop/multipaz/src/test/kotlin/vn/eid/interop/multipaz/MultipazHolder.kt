@@ -250,7 +250,8 @@ class MultipazHolder private constructor(
      * vpcd at [vpcd] ([VpcdCard]) whose APDUs go to Multipaz's NFC holder parts, the Type 4 Tag
      * with the static Handover Select ([MdocNfcEngagementHelper]) and the data transfer by
      * ENVELOPE / GET RESPONSE ([NfcTransportMdoc]). The card announces extended-length APDUs
-     * when [extendedLength].
+     * when [extendedLength]; with [negotiated] the tag offers negotiated handover instead of the
+     * static one, and picks the NFC carrier from the reader's Handover Request.
      */
     fun presentNfc(
         vpcd: String,
@@ -258,6 +259,7 @@ class MultipazHolder private constructor(
         namespace: String,
         values: Map<String, DataItem>,
         extendedLength: Boolean = true,
+        negotiated: Boolean = false,
     ): Session = runBlocking {
         val issued = issue(docType, namespace, values, Algorithm.ESP256)
         val eDeviceKey = Crypto.createEcPrivateKey(EcCurve.P256)
@@ -267,7 +269,12 @@ class MultipazHolder private constructor(
             eDeviceKey.publicKey,
             onHandoverComplete = { _, deviceEngagement, handover -> engaged.complete(deviceEngagement.toByteArray() to handover) },
             onError = { engaged.completeExceptionally(it) },
-            staticHandoverMethods = listOf(nfc),
+            staticHandoverMethods = if (negotiated) null else listOf(nfc),
+            negotiatedHandoverPicker = if (negotiated) {
+                { offered -> offered.filterIsInstance<MdocConnectionMethodNfc>().firstOrNull() ?: error("no NFC carrier offered: $offered") }
+            } else {
+                null
+            },
         )
         val transport = NfcTransportMdoc(MdocRole.MDOC, MdocTransportOptions(), nfc)
         // Open before the reader comes: its SELECT of the mdoc application follows the engagement.

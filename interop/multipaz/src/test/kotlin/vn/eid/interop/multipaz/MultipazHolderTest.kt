@@ -98,10 +98,14 @@ class MultipazHolderTest {
      * desk reader reads a phone: Multipaz's Type 4 Tag and static Handover Select, then its
      * ENVELOPE / GET RESPONSE data transfer. [extendedLength]: what the card's ATR announces.
      */
-    private fun readOverNfc(extendedLength: Boolean) {
+    private fun readOverNfc(extendedLength: Boolean, negotiated: Boolean = false) {
         PcscNfcTag.waitUntilEmpty(EidFixture.VPCD_READER, EidFixture.TIMEOUT_S * 1000)
-        holder.presentNfc(EidFixture.VPCD_ADDR, PHOTO_ID, PHOTO_ID_NS, VALUES, extendedLength).use { session ->
+        holder.presentNfc(EidFixture.VPCD_ADDR, PHOTO_ID, PHOTO_ID_NS, VALUES, extendedLength, negotiated).use { session ->
             readOverNfc(session, extendedLength)
+            // Negotiated handover: our reader wrote its Service Select and Handover Request into
+            // the tag's NDEF file (UPDATE BINARY); static: it only read.
+            val writes = session.commands.count { it[1] == 0xD6.toByte() }
+            if (negotiated) assertEquals(2, writes, "one UPDATE BINARY per TNEP message") else assertEquals(0, writes)
         }
     }
 
@@ -136,6 +140,16 @@ class MultipazHolderTest {
     @Test
     fun `over NFC with a card that takes short APDUs only, our reader chains its request and fetches the answer with GET RESPONSE`() =
         readOverNfc(extendedLength = false)
+
+    /**
+     * ISO/IEC 18013-5 §8.2.2.1 lets the mdoc engage by negotiated handover: Multipaz's holder
+     * offers the Connection Handover service over TNEP, our reader selects it and writes its
+     * Handover Request, Multipaz picks NFC and answers with its Handover Select. Multipaz then
+     * decrypts our request only if we put `[HandoverSelect, HandoverRequest]` in the transcript.
+     */
+    @Test
+    fun `over NFC by negotiated handover, our reader writes its Handover Request to a Multipaz holder and reads it`() =
+        readOverNfc(extendedLength = true, negotiated = true)
 
     @Test
     fun `our reader verifies a Multipaz device MAC`() {

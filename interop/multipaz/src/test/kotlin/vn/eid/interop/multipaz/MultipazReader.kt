@@ -124,7 +124,9 @@ class MultipazReader(
      */
     fun readNfc(tag: NfcIsoTag, docType: String, items: Map<String, List<String>>): Pair<MdocReaderNfcHandoverResult, Result> =
         runBlocking {
-            val handover = mdocReaderNfcHandover(tag, emptyList(), MdocReaderNfcHandoverOptions(false))
+            // Offered in the Handover Request when the tag asks for negotiated handover.
+            val offered = listOf(MdocConnectionMethodNfc(0xFFFF, 0x10000))
+            val handover = mdocReaderNfcHandover(tag, offered, MdocReaderNfcHandoverOptions(false))
                 ?: error("no mdoc engagement on the tag")
             val nfc = handover.connectionMethods.filterIsInstance<MdocConnectionMethodNfc>().firstOrNull()
                 ?: error("the handover offers no NFC data retrieval: ${handover.connectionMethods}")

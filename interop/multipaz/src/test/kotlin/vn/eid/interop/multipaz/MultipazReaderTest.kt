@@ -214,6 +214,26 @@ class MultipazReaderTest {
         assertTrue(holder.stderr().contains("(reader authenticated)"), holder.stderr())
     }
 
+    /**
+     * Our holder offering negotiated handover (`--negotiated`): Multipaz's reader finds the
+     * Connection Handover service on the tag, writes its Handover Request over TNEP, reads our
+     * Handover Select, and verifies the answer under `[HandoverSelect, HandoverRequest]`.
+     */
+    @Test
+    fun `over NFC by negotiated handover, Multipaz writes its Handover Request and reads the PhotoID`() {
+        val holder = eid.presentNfc("--negotiated")
+        val tag = PcscNfcTag.waitFor(EidFixture.VPCD_READER, EidFixture.TIMEOUT_S * 1000)
+        val (handover, result) = signedReader().readNfc(tag, PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        assertEquals(MdocHandoverType.NEGOTIATED_HANDOVER, handover.type)
+        val item = handover.handover
+        assertTrue(item is CborArray && item.items.size == 2 && item.items.all { it is Bstr },
+            "negotiated handover in the transcript: ${Cbor.toDiagnostics(item)}")
+        val doc = assertVerified(result, PHOTO_ID)
+        assertEquals(PHOTO_ID_ELEMENTS.sorted(), doc.getIssuerEntryNames(PHOTO_ID_NS).sorted())
+        assertTrue(holder.stderr().contains("negotiated handover"), holder.stderr())
+    }
+
     @Test
     fun `over NFC with short APDUs only, the mDL with its portrait comes in chained ENVELOPEs and GET RESPONSEs`() {
         val elements = MDL_ELEMENTS + "portrait"
