@@ -972,6 +972,67 @@ fn present_to_reader(dir: &Path, present: &[&str], read: &[&str]) -> (Output, St
     (read, shown)
 }
 
+/// A spent batch does not leave the citizen stuck offline: with every PhotoID MSO used (here by
+/// exports), `eid wallet mdoc present` shows the one used last again, says so, and logs it, as
+/// QR credentials do (docs/adr/0013). Before, the holder said "(not held)" and answered nothing.
+#[test]
+fn a_spent_mdoc_batch_is_shown_again_and_said_so() {
+    use eid_core::mdoc::PHOTO_ID_DOCTYPE;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("backend.db").display());
+    let (_server, url) = serve(&db);
+    let dir = tmp.path().join("wallet");
+    assert_ok(&activate(&dir, &url, "112233", &citizen(3)));
+    let pem = tmp.path().join("iaca.pem");
+    iaca_pem(&url, &pem);
+    let mut exported = 0;
+    loop {
+        let out_file = tmp.path().join(format!("mso-{exported}.cbor"));
+        let args = [
+            "mdoc",
+            "export",
+            "--doctype",
+            PHOTO_ID_DOCTYPE,
+            "--out",
+            out_file.to_str().unwrap(),
+        ];
+        let out = wallet(&dir, &url, "112233", &args);
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("no unused"), "{err}");
+            break;
+        }
+        exported += 1;
+        assert!(exported <= 16, "the batch never ends");
+    }
+    assert_eq!(exported, eid_core::wallet::MDOC_BATCH);
+    let read_args = [
+        "--elements",
+        "family_name,age_over_18",
+        "--trust",
+        pem.to_str().unwrap(),
+        "--json",
+    ];
+    let (read, shown) = present_to_reader(&dir, &[], &read_args);
+    assert_ok(&read);
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["elements"]["age_over_18"], true, "{v}");
+    assert!(!shown.contains("(not held)"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "note: no unused {PHOTO_ID_DOCTYPE} MSO was left, one already shown was shown again"
+        )),
+        "{shown}"
+    );
+    let out = wallet(&dir, &url, "112233", &["log", "--json"]);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("shown again (no unused MSO left): org.iso.23220.photoid.1"),
+        "{log}"
+    );
+}
+
 /// `eid wallet mdoc present` answers `eid mdoc read` (two processes, the TCP stand-in for BLE)
 /// with an MSO the backend issued: the reader trusts only the backend's IACA; the presentation
 /// takes one MSO and lands in the wallet's log; a decline discloses nothing and is logged too.

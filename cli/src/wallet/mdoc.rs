@@ -85,6 +85,11 @@ fn present(
         decision
     };
     let end = hold::serve(transport, policy, &mut source, &mut consent)?;
+    for doc_type in source.reused() {
+        eprintln!(
+            "note: no unused {doc_type} MSO was left, one already shown was shown again: sync to refill"
+        );
+    }
     if let Some((request, decision)) = seen {
         source.record(&request, decision)?;
     } else if let Some(SessionEnd::ReaderRefused(why)) = end {

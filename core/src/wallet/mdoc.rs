@@ -102,6 +102,8 @@ pub struct HeldMdoc {
     pub issuer_signed: IssuerSigned,
     /// The encoded IssuerSigned as the issuer sent it.
     pub bytes: Vec<u8>,
+    /// Shown before (the batch was spent): presentations with it can be linked.
+    pub reused: bool,
 }
 
 impl std::fmt::Debug for HeldMdoc {
@@ -308,6 +310,41 @@ impl Wallet {
         Ok(Some(held))
     }
 
+    /// For an offline presentation: the oldest unused MSO (marked used), else, when the batch is
+    /// spent, the one shown last, again and marked `reused`, so the citizen is never stuck
+    /// offline, as with QR credentials (docs/adr/0013). `None` when no MSO of `doc_type` that
+    /// verifies now is held at all.
+    pub fn take_mdoc_or_reuse(&self, doc_type: &str) -> Result<Option<HeldMdoc>> {
+        if let Some(held) = self.take_mdoc(doc_type)? {
+            return Ok(Some(held));
+        }
+        let iacas = self.iacas()?;
+        let mut last: Option<(i64, HeldMdoc)> = None;
+        for s in self
+            .store
+            .presentation_slots(&slot_profile(doc_type))
+            .map_err(WalletError::from_store)?
+        {
+            let (Some(bytes), Some(used_at)) = (s.credential, s.used_at_ms) else {
+                continue;
+            };
+            if last.as_ref().is_some_and(|(at, _)| *at >= used_at) {
+                continue;
+            }
+            let Ok((issuer_signed, _)) = self.check_mdoc(&bytes, doc_type, &iacas) else {
+                continue;
+            };
+            let held = HeldMdoc {
+                alias: s.alias,
+                issuer_signed,
+                bytes,
+                reused: true,
+            };
+            last = Some((used_at, held));
+        }
+        Ok(last.map(|(_, held)| held))
+    }
+
     /// The MSO [`Wallet::take_mdoc`] would take next, left unused (to show the citizen what a
     /// request would disclose before consent).
     pub(crate) fn peek_mdoc(&self, doc_type: &str) -> Result<Option<HeldMdoc>> {
@@ -330,6 +367,7 @@ impl Wallet {
                 alias: s.alias,
                 issuer_signed,
                 bytes,
+                reused: false,
             }));
         }
         Ok(None)

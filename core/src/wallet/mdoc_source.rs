@@ -1,6 +1,7 @@
 //! The wallet as the mdocs' source in an ISO 18013-5 presentation (issue 15): the session asks
 //! for a docType's IssuerSigned and for device signatures; the wallet takes one unused MSO per
-//! docType for the session (single use, docs/adr/0031) and signs with that MSO's own device key
+//! docType for the session (single use, docs/adr/0031; once a batch is spent, the one shown last
+//! again, and said so) and signs with that MSO's own device key
 //! (or agrees EMacKey with it for a device MAC, where the key store can).
 //! Every session ends in the transaction log with the reader, the elements and the outcome.
 //! Shared by `eid wallet mdoc present` (a borrowed wallet) and the bindings (an `Arc<Wallet>`
@@ -60,6 +61,21 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
         })
     }
 
+    /// The docTypes this session answered with an MSO shown before (the batch was spent): the
+    /// citizen is told, and should sync to refill.
+    pub fn reused(&self) -> Vec<String> {
+        let Ok(taken) = self.taken.lock() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = taken
+            .iter()
+            .filter(|(_, h)| h.as_ref().is_some_and(|h| h.reused))
+            .map(|(doc_type, _)| doc_type.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Records a session the wallet ended because the reader did not authenticate
     /// (`require_reader_auth`): counterparty "unauthenticated reader", no elements (none was
     /// shown or sent), outcome refused, the reason in the detail.
@@ -104,7 +120,13 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
                 Decision::Accept => Outcome::Success,
                 Decision::Decline => Outcome::Refused,
             },
-            detail: Some("ISO 18013-5".to_owned()),
+            detail: Some(match self.reused().as_slice() {
+                [] => "ISO 18013-5".to_owned(),
+                again => format!(
+                    "ISO 18013-5; shown again (no unused MSO left): {}",
+                    again.join(", ")
+                ),
+            }),
         })
     }
 }
@@ -114,7 +136,13 @@ impl<W: Borrow<Wallet>> MdocSource for WalletMdocs<W> {
         let mut taken = self.taken.lock().ok()?;
         taken
             .entry(doc_type.to_owned())
-            .or_insert_with(|| self.wallet.borrow().take_mdoc(doc_type).ok().flatten())
+            .or_insert_with(|| {
+                self.wallet
+                    .borrow()
+                    .take_mdoc_or_reuse(doc_type)
+                    .ok()
+                    .flatten()
+            })
             .as_ref()
             .map(|h| h.issuer_signed.clone())
     }

@@ -89,7 +89,14 @@ class MultipazReader(
     }
 
     /** Over the TCP stand-in for BLE, engaged by the holder's QR code (`mdoc:` URI). */
-    fun read(holder: EidFixture.Holder, docType: String, items: Map<String, List<String>>): Result = runBlocking {
+    fun read(holder: EidFixture.Holder, docType: String, items: Map<String, List<String>>): Result =
+        readAll(holder, single(docType, items))
+
+    /**
+     * One DeviceRequest asking for several documents: per docType, per namespace, each element
+     * with its intent to retain.
+     */
+    fun readAll(holder: EidFixture.Holder, docs: Requested): Result = runBlocking {
         require(holder.uri.startsWith("mdoc:"))
         val encodedDeviceEngagement = Base64.getUrlDecoder().decode(holder.uri.removePrefix("mdoc:"))
         val engagement = EngagementParser(encodedDeviceEngagement).parse()
@@ -99,7 +106,7 @@ class MultipazReader(
         // QR handover: null (§9.1.5.1).
         TcpGattLink.connect(holder.address).use { link ->
             link.start()
-            val result = exchange(encodedDeviceEngagement, engagement.eSenderKey, Simple.NULL, docType, items) { request ->
+            val result = exchange(encodedDeviceEngagement, engagement.eSenderKey, Simple.NULL, docs) { request ->
                 link.send(request)
                 when (val got = link.receive()) {
                     is TcpGattLink.Received.Ended -> null
@@ -136,7 +143,7 @@ class MultipazReader(
             transport.setTag(tag)
             transport.open(eDeviceKey)
             try {
-                val result = exchange(encodedDeviceEngagement, eDeviceKey, handover.handover, docType, items) { request ->
+                val result = exchange(encodedDeviceEngagement, eDeviceKey, handover.handover, single(docType, items)) { request ->
                     transport.sendMessage(request)
                     transport.waitForMessage().takeIf { it.isNotEmpty() }
                 }
@@ -164,8 +171,7 @@ class MultipazReader(
         encodedDeviceEngagement: ByteArray,
         eDeviceKey: EcPublicKey,
         handover: DataItem,
-        docType: String,
-        items: Map<String, List<String>>,
+        docs: Requested,
         send: suspend (ByteArray) -> ByteArray?,
     ): Result {
         val eReaderKey = Crypto.createEcPrivateKey(eDeviceKey.curve)
@@ -174,7 +180,7 @@ class MultipazReader(
             addTaggedEncodedCbor(Cbor.encode(eReaderKey.publicKey.toCoseKey().toDataItem()))
             add(handover)
         })
-        val deviceRequest = request(encodedSessionTranscript, docType, items)
+        val deviceRequest = request(encodedSessionTranscript, docs)
         val session = SessionEncryption(MdocRole.MDOC_READER, eReaderKey, eDeviceKey, encodedSessionTranscript)
         val answer = send(session.encryptMessage(deviceRequest, null)) ?: return Result(null, null, holderEnded = true)
         val (plaintext, status) = session.decryptMessage(answer)
@@ -186,9 +192,8 @@ class MultipazReader(
         return Result(parsed, status, false, plaintext, encodedSessionTranscript, deviceRequest, eReaderKey)
     }
 
-    /** The DeviceRequest, signed with the reader key when one is given. */
-    private suspend fun request(encodedSessionTranscript: ByteArray, docType: String, items: Map<String, List<String>>): ByteArray {
-        val itemsToRequest = items.mapValues { (_, names) -> names.associateWith { false } }
+    /** The DeviceRequest (one DocRequest per entry of [docs]), signed with the reader key when one is given. */
+    private suspend fun request(encodedSessionTranscript: ByteArray, docs: Requested): ByteArray {
         return if (currentRequestApi) {
             val signer = readerKey?.let {
                 // A fully specified algorithm (ESP256): the Builder takes the curve from it and
@@ -196,20 +201,31 @@ class MultipazReader(
                 AsymmetricKey.X509CertifiedExplicit(readerChain!!, it, it.curve.defaultSigningAlgorithmFullySpecified)
             }
             DeviceRequest.Builder(Cbor.decode(encodedSessionTranscript))
-                .addDocRequest(docType, itemsToRequest, null, signer)
+                .apply { docs.forEach { (docType, itemsToRequest) -> addDocRequest(docType, itemsToRequest, null, signer) } }
                 .build()
                 .let { Cbor.encode(it.toDataItem()) }
         } else {
             DeviceRequestGenerator(encodedSessionTranscript).apply {
-                addDocumentRequest(
-                    docType,
-                    itemsToRequest,
-                    null,
-                    readerKey,
-                    readerKey?.curve?.defaultSigningAlgorithm ?: org.multipaz.crypto.Algorithm.UNSET,
-                    readerChain,
-                )
+                docs.forEach { (docType, itemsToRequest) ->
+                    addDocumentRequest(
+                        docType,
+                        itemsToRequest,
+                        null,
+                        readerKey,
+                        readerKey?.curve?.defaultSigningAlgorithm ?: org.multipaz.crypto.Algorithm.UNSET,
+                        readerChain,
+                    )
+                }
             }.generate()
         }
     }
+
+    companion object {
+        /** One docType's request without intent to retain. */
+        fun single(docType: String, items: Map<String, List<String>>): Requested =
+            listOf(docType to items.mapValues { (_, names) -> names.associateWith { false } })
+    }
 }
+
+/** What a DeviceRequest asks for: per docType, per namespace, element name to intent to retain. */
+typealias Requested = List<Pair<String, Map<String, Map<String, Boolean>>>>

@@ -71,12 +71,22 @@ class MultipazReaderTest {
     private fun signedReader() = MultipazReader(eid.readerKey, X509CertChain(listOf(eid.readerCert)))
 
     /** Every check of Multipaz's parser passed, and the issuer's chain ends at our IACA. */
-    private fun assertVerified(result: MultipazReader.Result, docType: String): DeviceResponseParser.Document {
+    private fun assertVerified(result: MultipazReader.Result, docType: String): DeviceResponseParser.Document =
+        assertAllVerified(result, listOf(docType)).single()
+
+    /** The same for an answer with one document per docType asked for, in the request's order. */
+    private fun assertAllVerified(result: MultipazReader.Result, docTypes: List<String>): List<DeviceResponseParser.Document> {
         val response = result.response ?: throw AssertionError("the holder answered with no data (status ${result.status})")
         assertEquals(0L, response.status, "DeviceResponse status OK")
-        assertEquals(1, response.documents.size)
-        val doc = response.documents[0]
-        assertEquals(docType, doc.docType)
+        assertEquals(docTypes, response.documents.map { it.docType })
+        response.documents.forEach { assertDocumentVerified(it) }
+        // And Multipaz's current verifier, which also matches the answer to the request.
+        val current = result.verifyWithCurrentApi()
+        assertEquals(docTypes, current.documents.map { it.docType })
+        return response.documents
+    }
+
+    private fun assertDocumentVerified(doc: DeviceResponseParser.Document) {
         assertTrue(doc.issuerSignedAuthenticated, "issuerAuth verifies with the document signer's key")
         assertEquals(0, doc.numIssuerEntryDigestMatchFailures, "every disclosed element matches its MSO digest")
         assertTrue(doc.deviceSignedAuthenticated, "device authentication over DeviceAuthentication verifies")
@@ -88,10 +98,30 @@ class MultipazReaderTest {
         val verdict = runBlocking { trust.verify(doc.issuerCertificateChain.certificates, now) }
         assertTrue(verdict.isTrusted, "the document signer chains to the trust list's IACA: ${verdict.error}")
         assertEquals(eid.iaca, verdict.trustChain!!.certificates.last())
-        // And Multipaz's current verifier, which also matches the answer to the request.
-        val current = result.verifyWithCurrentApi()
-        assertEquals(listOf(docType), current.documents.map { it.docType })
-        return doc
+    }
+
+    /**
+     * One DeviceRequest for two documents, some elements with intent to retain (§8.3.2.1.2.1):
+     * our holder shows the citizen each element and which ones the reader will keep, and answers
+     * with both documents in the request's order, each passing every check.
+     */
+    @Test
+    fun `one request for the PhotoID and the mDL, with intent to retain, is answered with both documents`() {
+        val holder = eid.present("--require-reader-auth")
+        val result = signedReader().readAll(holder, listOf(
+            PHOTO_ID to mapOf(PHOTO_ID_NS to mapOf("family_name" to true, "age_over_18" to false)),
+            MDL to mapOf(MDL_NS to mapOf("document_number" to false, "driving_privileges" to true)),
+        ))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        val (photoId, mdl) = assertAllVerified(result, listOf(PHOTO_ID, MDL))
+        assertEquals(listOf("age_over_18", "family_name"), photoId.getIssuerEntryNames(PHOTO_ID_NS).sorted())
+        assertEquals(listOf("document_number", "driving_privileges"), mdl.getIssuerEntryNames(MDL_NS).sorted())
+        val shown = holder.stderr()
+        for ((element, retained) in listOf("family_name" to true, "age_over_18" to false,
+            "document_number" to false, "driving_privileges" to true)) {
+            val line = shown.lines().single { it.trim().endsWith("/$element") || it.contains("/$element ") }
+            assertEquals(retained, line.contains("(will be retained)"), "shown to the citizen: $line")
+        }
     }
 
     @Test
@@ -273,8 +303,10 @@ class MultipazReaderTest {
             // Everything Multipaz knows of the docType is asked for; the wallet answers what it holds.
             val asked = mdoc.namespaces.mapValues { (_, ns) -> ns.dataElements.keys.toList() }
             val holder = eid.present()
-            val doc = assertVerified(signedReader().read(holder, mdoc.docType, asked), mdoc.docType)
+            val result = signedReader().read(holder, mdoc.docType, asked)
             assertEquals(0, holder.exitCode(), holder.stderr())
+            val doc = runCatching { assertVerified(result, mdoc.docType) }
+                .getOrElse { throw AssertionError("${it.message}; the holder: ${holder.stderr()}", it) }
             for (ns in doc.issuerNamespaces) {
                 for (name in doc.getIssuerEntryNames(ns)) {
                     val attribute = mdoc.namespaces[ns]?.dataElements?.get(name)?.attribute ?: continue
