@@ -84,6 +84,9 @@ pub struct MdocRequestedDocument {
     pub elements: Vec<MdocRequestedElement>,
     /// Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
     pub held: bool,
+    /// Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
+    /// readers can link the two presentations; tell the citizen, and sync.
+    pub shown_before: bool,
 }
 
 pub type MdocReaderIdentity = ReaderIdentity;

@@ -1019,6 +1019,13 @@ fn a_spent_mdoc_batch_is_shown_again_and_said_so() {
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["elements"]["age_over_18"], true, "{v}");
     assert!(!shown.contains("(not held)"), "{shown}");
+    // Told before consenting, on each element of the document, and again after.
+    assert!(
+        shown.contains(
+            "org.iso.23220.1/family_name (shown before: the two presentations can be linked)"
+        ),
+        "{shown}"
+    );
     assert!(
         shown.contains(&format!(
             "note: no unused {PHOTO_ID_DOCTYPE} MSO was left, one already shown was shown again"

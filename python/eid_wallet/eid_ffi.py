@@ -5631,22 +5631,25 @@ class _UniffiFfiConverterSequenceTypeMdocRequestedElement(_UniffiConverterRustBu
 
 @dataclass
 class MdocRequestedDocument:
-    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement], held:bool):
+    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement], held:bool, shown_before:bool):
         self.doc_type = doc_type
         self.elements = elements
         self.held = held
+        self.shown_before = shown_before
         
         
 
     
     def __str__(self):
-        return "MdocRequestedDocument(doc_type={}, elements={}, held={})".format(self.doc_type, self.elements, self.held)
+        return "MdocRequestedDocument(doc_type={}, elements={}, held={}, shown_before={})".format(self.doc_type, self.elements, self.held, self.shown_before)
     def __eq__(self, other):
         if self.doc_type != other.doc_type:
             return False
         if self.elements != other.elements:
             return False
         if self.held != other.held:
+            return False
+        if self.shown_before != other.shown_before:
             return False
         return True
 
@@ -5657,6 +5660,7 @@ class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
             doc_type=_UniffiFfiConverterString.read(buf),
             elements=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
             held=_UniffiFfiConverterBoolean.read(buf),
+            shown_before=_UniffiFfiConverterBoolean.read(buf),
         )
 
     @staticmethod
@@ -5664,12 +5668,14 @@ class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.check_lower(value.doc_type)
         _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.elements)
         _UniffiFfiConverterBoolean.check_lower(value.held)
+        _UniffiFfiConverterBoolean.check_lower(value.shown_before)
 
     @staticmethod
     def write(value, buf):
         _UniffiFfiConverterString.write(value.doc_type, buf)
         _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.elements, buf)
         _UniffiFfiConverterBoolean.write(value.held, buf)
+        _UniffiFfiConverterBoolean.write(value.shown_before, buf)
 
 class _UniffiFfiConverterSequenceTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
     @classmethod

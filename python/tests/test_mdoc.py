@@ -386,6 +386,29 @@ def test_a_desk_checks_each_mso_status_online_or_from_a_saved_list(tmp_path, bac
     assert read(None).valid
 
 
+def test_a_spent_batch_is_shown_again_and_the_citizen_is_told(tmp_path, backend, iacas):
+    """Eight presentations without a sync spend the PhotoID batch; the ninth still answers, with
+    the MSO used last: the consent screen is told (`shown_before`: readers can link the two),
+    and so is the log. Before, the wallet said "not held" and answered nothing."""
+    from conftest import SoftwareKeyStore
+
+    url, _ = backend
+    w = activate(tmp_path / "phone", SoftwareKeyStore(), url, eid_testing.sim_citizens(5)[4])
+    asked = request(PHOTO_ID, PHOTO_ID_NS, ["family_name"])
+    shown_before = []
+    for _ in range(9):
+        consent = Consent(MdocDecision.ACCEPT)
+        holder = w.mdoc_present_nfc(consent)
+        verdict = asyncio.run(mdoc_read_nfc(Hce(holder), asked, iacas, None))
+        assert verdict.valid, verdict.reasons
+        (document,) = consent.shown[0].documents
+        assert document.held
+        shown_before.append(document.shown_before)
+    assert shown_before == [False] * 8 + [True]
+    details = [t.detail or "" for t in w.transactions() if t.profile == "mdoc"]
+    assert sum("shown again" in d for d in details) == 1, details
+
+
 def test_nfc_decline_and_deactivation(wallet, iacas):
     w, _ = wallet
     holder = w.mdoc_present_nfc(Consent(MdocDecision.DECLINE))

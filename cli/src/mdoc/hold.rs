@@ -56,7 +56,11 @@ pub fn show(r: &PresentationRequest) {
     };
     eprintln!("request from {who}:");
     for d in &r.documents {
-        let held = if d.held { "" } else { " (not held)" };
+        let held = match (d.held, d.shown_before) {
+            (false, _) => " (not held)",
+            (true, true) => " (shown before: the two presentations can be linked)",
+            (true, false) => "",
+        };
         for e in &d.elements {
             let retain = if e.intent_to_retain {
                 " (will be retained)"

@@ -8,7 +8,7 @@ use crate::mdoc::hold::{self, HolderTransport};
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
 use eid_core::mdoc::{Decision, PresentationRequest, SessionEnd};
-use eid_core::wallet::{Wallet, WalletMdocs};
+use eid_core::wallet::{Wallet, WalletMdocs, shown_again};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -85,12 +85,12 @@ fn present(
         decision
     };
     let end = hold::serve(transport, policy, &mut source, &mut consent)?;
-    for doc_type in source.reused() {
-        eprintln!(
-            "note: no unused {doc_type} MSO was left, one already shown was shown again: sync to refill"
-        );
-    }
     if let Some((request, decision)) = seen {
+        for doc_type in shown_again(&request) {
+            eprintln!(
+                "note: no unused {doc_type} MSO was left, one already shown was shown again: sync to refill"
+            );
+        }
         source.record(&request, decision)?;
     } else if let Some(SessionEnd::ReaderRefused(why)) = end {
         eprintln!("refused: the reader did not authenticate ({why}); nothing was disclosed");

@@ -69,6 +69,9 @@ pub struct RequestedDocument {
     pub elements: Vec<RequestedElement>,
     /// Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
     pub held: bool,
+    /// Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
+    /// readers can link the two presentations. The citizen is told before consenting.
+    pub shown_before: bool,
 }
 
 /// What the citizen is asked to approve.
@@ -101,6 +104,12 @@ pub trait MdocSource {
         let _ = (doc_type, peer);
         None
     }
+    /// Whether the mdoc of `doc_type` this session sends was shown before (a spent batch shown
+    /// again). `false` (the default) for a source whose mdocs are not single-use.
+    fn shown_before(&self, doc_type: &str) -> bool {
+        let _ = doc_type;
+        false
+    }
 }
 
 /// A borrowed source is a source (a session may own its source or borrow the caller's).
@@ -113,6 +122,9 @@ impl<T: MdocSource + ?Sized> MdocSource for &mut T {
     }
     fn key_agreement(&mut self, doc_type: &str, peer: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         (**self).key_agreement(doc_type, peer)
+    }
+    fn shown_before(&self, doc_type: &str) -> bool {
+        (**self).shown_before(doc_type)
     }
 }
 
@@ -375,6 +387,7 @@ impl HolderSession {
                     doc_type: d.items.doc_type.clone(),
                     elements: d.items.elements.clone(),
                     held: source.issuer_signed(&d.items.doc_type).is_some(),
+                    shown_before: source.shown_before(&d.items.doc_type),
                 })
                 .collect(),
         };

@@ -61,21 +61,6 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
         })
     }
 
-    /// The docTypes this session answered with an MSO shown before (the batch was spent): the
-    /// citizen is told, and should sync to refill.
-    pub fn reused(&self) -> Vec<String> {
-        let Ok(taken) = self.taken.lock() else {
-            return Vec::new();
-        };
-        let mut out: Vec<String> = taken
-            .iter()
-            .filter(|(_, h)| h.as_ref().is_some_and(|h| h.reused))
-            .map(|(doc_type, _)| doc_type.clone())
-            .collect();
-        out.sort();
-        out
-    }
-
     /// Records a session the wallet ended because the reader did not authenticate
     /// (`require_reader_auth`): counterparty "unauthenticated reader", no elements (none was
     /// shown or sent), outcome refused, the reason in the detail.
@@ -120,7 +105,7 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
                 Decision::Accept => Outcome::Success,
                 Decision::Decline => Outcome::Refused,
             },
-            detail: Some(match self.reused().as_slice() {
+            detail: Some(match shown_again(request).as_slice() {
                 [] => "ISO 18013-5".to_owned(),
                 again => format!(
                     "ISO 18013-5; shown again (no unused MSO left): {}",
@@ -129,6 +114,17 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
             }),
         })
     }
+}
+
+/// The docTypes of `request` answered with an MSO shown before (a spent batch): the citizen
+/// should sync to refill.
+pub fn shown_again(request: &PresentationRequest) -> Vec<String> {
+    request
+        .documents
+        .iter()
+        .filter(|d| d.shown_before)
+        .map(|d| d.doc_type.clone())
+        .collect()
 }
 
 impl<W: Borrow<Wallet>> MdocSource for WalletMdocs<W> {
@@ -156,6 +152,14 @@ impl<W: Borrow<Wallet>> MdocSource for WalletMdocs<W> {
             .borrow()
             .sign_with_mdoc_key(&held.alias, tbs)
             .map_err(|_| HolderError::Signing)
+    }
+
+    fn shown_before(&self, doc_type: &str) -> bool {
+        self.taken.lock().is_ok_and(|taken| {
+            taken
+                .get(doc_type)
+                .is_some_and(|h| h.as_ref().is_some_and(|h| h.reused))
+        })
     }
 
     fn key_agreement(&mut self, doc_type: &str, peer: &[u8]) -> Option<Zeroizing<Vec<u8>>> {

@@ -44,7 +44,7 @@ pub use error::WalletError;
 pub use history::{FieldChange, HistoryEntry};
 pub use kinds::DocumentView;
 pub use mdoc::{HeldMdoc, MDOC_BATCH, MDOC_LOW_WATER, MdocStock, doc_type_of};
-pub use mdoc_source::WalletMdocs;
+pub use mdoc_source::{WalletMdocs, shown_again};
 pub use present::{Consent, PRESENTATION_BATCH, PresentationOut, PresentationStock};
 pub use sdjwt::{
     HeldSdJwt, SDJWT_BATCH, SDJWT_LOW_WATER, SDJWT_VCTS, SdJwtKey, SdJwtStock, vct_of,

@@ -7212,16 +7212,26 @@ public struct MdocRequestedDocument: Equatable, Hashable {
      * Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
      */
     public var held: Bool
+    /**
+     * Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
+     * readers can link the two presentations; tell the citizen, and sync.
+     */
+    public var shownBefore: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(docType: String, elements: [MdocRequestedElement], 
         /**
          * Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
-         */held: Bool) {
+         */held: Bool, 
+        /**
+         * Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
+         * readers can link the two presentations; tell the citizen, and sync.
+         */shownBefore: Bool) {
         self.docType = docType
         self.elements = elements
         self.held = held
+        self.shownBefore = shownBefore
     }
 
     
@@ -7242,7 +7252,8 @@ public struct FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer {
             try MdocRequestedDocument(
                 docType: FfiConverterString.read(from: &buf), 
                 elements: FfiConverterSequenceTypeMdocRequestedElement.read(from: &buf), 
-                held: FfiConverterBool.read(from: &buf)
+                held: FfiConverterBool.read(from: &buf), 
+                shownBefore: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -7250,6 +7261,7 @@ public struct FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer {
         FfiConverterString.write(value.docType, into: &buf)
         FfiConverterSequenceTypeMdocRequestedElement.write(value.elements, into: &buf)
         FfiConverterBool.write(value.held, into: &buf)
+        FfiConverterBool.write(value.shownBefore, into: &buf)
     }
 }
 

@@ -11420,6 +11420,12 @@ data class MdocRequestedDocument (
      * Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
      */
     var `held`: kotlin.Boolean
+    , 
+    /**
+     * Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
+     * readers can link the two presentations; tell the citizen, and sync.
+     */
+    var `shownBefore`: kotlin.Boolean
     
 ){
     
@@ -11439,19 +11445,22 @@ public object FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer<Mdoc
             FfiConverterString.read(buf),
             FfiConverterSequenceTypeMdocRequestedElement.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: MdocRequestedDocument) = (
             FfiConverterString.allocationSize(value.`docType`) +
             FfiConverterSequenceTypeMdocRequestedElement.allocationSize(value.`elements`) +
-            FfiConverterBoolean.allocationSize(value.`held`)
+            FfiConverterBoolean.allocationSize(value.`held`) +
+            FfiConverterBoolean.allocationSize(value.`shownBefore`)
     )
 
     override fun write(value: MdocRequestedDocument, buf: ByteBuffer) {
             FfiConverterString.write(value.`docType`, buf)
             FfiConverterSequenceTypeMdocRequestedElement.write(value.`elements`, buf)
             FfiConverterBoolean.write(value.`held`, buf)
+            FfiConverterBoolean.write(value.`shownBefore`, buf)
     }
 }
 
