@@ -256,7 +256,7 @@ impl HolderSession {
     /// Completes the transcript's handover after an NFC negotiated handover, whose Handover
     /// Request comes after the engagement; only before the reader's first message.
     pub fn set_handover(&mut self, handover: Value) -> Result<(), MdocError> {
-        if !matches!(self.state, State::Engaged) {
+        if !self.awaiting_reader() {
             return Err(MdocError::Structure("handover after the session began"));
         }
         self.handover = handover;

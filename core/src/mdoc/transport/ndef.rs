@@ -44,6 +44,27 @@ pub struct NdefRecord {
     pub payload: Vec<u8>,
 }
 
+/// A record of the NFC Forum well-known type `record_type`, without an ID.
+fn well_known(record_type: &[u8], payload: Vec<u8>) -> NdefRecord {
+    NdefRecord {
+        tnf: TNF_WELL_KNOWN,
+        record_type: record_type.to_vec(),
+        id: Vec::new(),
+        payload,
+    }
+}
+
+/// The Connection Handover service name with its length in front (Service Parameter and
+/// Service Select records).
+fn handover_service_name() -> Vec<u8> {
+    [&[HANDOVER_SERVICE.len() as u8][..], HANDOVER_SERVICE].concat()
+}
+
+/// The content of a Type 4 Tag's NDEF file: NLEN (two bytes), then the message.
+pub fn ndef_file(message: &[u8]) -> Vec<u8> {
+    [&(message.len() as u16).to_be_bytes()[..], message].concat()
+}
+
 /// Encodes records as one NDEF message (short records where the payload allows).
 pub fn encode_message(records: &[NdefRecord]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -242,17 +263,18 @@ fn read_handover_select(
     Ok(NfcHandover {
         engagement: DeviceEngagement::parse(&engagement.payload)?,
         nfc,
-        handover: Value::Array(vec![
-            Value::Bytes(message.to_vec()),
-            handover_request.map_or(Value::Null, |hr| Value::Bytes(hr.to_vec())),
-        ]),
+        handover: nfc_handover(message, handover_request),
         negotiated: handover_request.is_some(),
     })
 }
 
-/// The SessionTranscript handover of a static NFC handover.
-pub fn static_handover(handover_select: &[u8]) -> Value {
-    Value::Array(vec![Value::Bytes(handover_select.to_vec()), Value::Null])
+/// The SessionTranscript handover of an NFC engagement: `[HandoverSelect, null]` after a static
+/// handover, `[HandoverSelect, HandoverRequest]` after a negotiated one.
+pub fn nfc_handover(handover_select: &[u8], handover_request: Option<&[u8]>) -> Value {
+    Value::Array(vec![
+        Value::Bytes(handover_select.to_vec()),
+        handover_request.map_or(Value::Null, |hr| Value::Bytes(hr.to_vec())),
+    ])
 }
 
 /// The Connection Handover service as a tag offers it over TNEP (Service Parameter record `Tp`:
@@ -301,16 +323,11 @@ pub fn handover_service(records: &[NdefRecord]) -> Option<HandoverService> {
 /// The tag's initial NDEF message offering the Connection Handover service over TNEP
 /// (single response communication mode).
 pub fn handover_service_offer(service: HandoverService) -> Vec<u8> {
-    let mut payload = vec![TNEP_VERSION, HANDOVER_SERVICE.len() as u8];
-    payload.extend_from_slice(HANDOVER_SERVICE);
+    let mut payload = vec![TNEP_VERSION];
+    payload.extend(handover_service_name());
     payload.extend_from_slice(&[0x00, service.wt_int & 0x3F, service.n_wait & 0x0F]);
     payload.extend_from_slice(&service.max_ndef_size.to_be_bytes());
-    encode_message(&[NdefRecord {
-        tnf: TNF_WELL_KNOWN,
-        record_type: b"Tp".to_vec(),
-        id: Vec::new(),
-        payload,
-    }])
+    encode_message(&[well_known(b"Tp", payload)])
 }
 
 /// The service a Service Select message (`Ts`) chooses.
@@ -328,12 +345,7 @@ pub fn selected_service(message: &[u8]) -> Option<Vec<u8>> {
 
 /// A TNEP Status message (`Te`).
 pub fn tnep_status_message(status: u8) -> Vec<u8> {
-    encode_message(&[NdefRecord {
-        tnf: TNF_WELL_KNOWN,
-        record_type: b"Te".to_vec(),
-        id: Vec::new(),
-        payload: vec![status],
-    }])
+    encode_message(&[well_known(b"Te", vec![status])])
 }
 
 /// Whether `message` is a Handover Request (first record `Hr`, version 1.5) that offers NFC data
@@ -355,14 +367,7 @@ pub fn requests_nfc(message: &[u8]) -> bool {
 
 /// The Service Select message choosing the Connection Handover service.
 pub fn service_select() -> Vec<u8> {
-    let mut payload = vec![HANDOVER_SERVICE.len() as u8];
-    payload.extend_from_slice(HANDOVER_SERVICE);
-    encode_message(&[NdefRecord {
-        tnf: TNF_WELL_KNOWN,
-        record_type: b"Ts".to_vec(),
-        id: Vec::new(),
-        payload,
-    }])
+    encode_message(&[well_known(b"Ts", handover_service_name())])
 }
 
 /// The status of a TNEP Status message (`Te`; 0 is success).
@@ -382,28 +387,13 @@ pub fn tnep_status(message: &[u8]) -> Result<u8, MdocError> {
 /// `random` number) and the Alternative Carrier record of `nfc`, then the NFC carrier record
 /// (§8.2.2.2), as the Handover Request of ISO/IEC 18013-5 Annex D is built.
 pub fn handover_request(limits: NfcLimits, random: u16) -> Vec<u8> {
-    let cr = NdefRecord {
-        tnf: TNF_WELL_KNOWN,
-        record_type: b"cr".to_vec(),
-        id: Vec::new(),
-        payload: random.to_be_bytes().to_vec(),
-    };
+    let cr = well_known(b"cr", random.to_be_bytes().to_vec());
     // Alternative Carrier: CPS active, carrier data reference "nfc", no auxiliary reference.
-    let ac = NdefRecord {
-        tnf: TNF_WELL_KNOWN,
-        record_type: b"ac".to_vec(),
-        id: Vec::new(),
-        payload: [&[0x01, 0x03][..], b"nfc", &[0x00]].concat(),
-    };
+    let ac = well_known(b"ac", [&[0x01, 0x03][..], b"nfc", &[0x00]].concat());
     let mut hr_payload = vec![HANDOVER_VERSION];
     hr_payload.extend(encode_message(&[cr, ac]));
     encode_message(&[
-        NdefRecord {
-            tnf: TNF_WELL_KNOWN,
-            record_type: b"Hr".to_vec(),
-            id: Vec::new(),
-            payload: hr_payload,
-        },
+        well_known(b"Hr", hr_payload),
         NdefRecord {
             tnf: TNF_EXTERNAL,
             record_type: NFC_CARRIER_TYPE.to_vec(),

@@ -12,7 +12,8 @@
 
 use super::ndef::{
     HandoverService, NfcHandover, NfcLimits, handover_request, handover_select, handover_service,
-    parse_handover_select, parse_message, parse_negotiated_select, service_select, tnep_status,
+    ndef_file, nfc_handover, parse_handover_select, parse_message, parse_negotiated_select,
+    service_select, tnep_status,
 };
 use super::tnep::{NegotiatedHandover, Written};
 use crate::mdoc::engagement::DeviceEngagement;
@@ -162,19 +163,13 @@ impl<'a> NfcHolder<'a> {
             vec![],
         );
         let hs = handover_select(&engagement, HOLDER_LIMITS);
-        let session = HolderSession::new(
-            e_device_private,
-            engagement,
-            super::ndef::static_handover(&hs),
-        )?;
-        let mut ndef_file = (hs.len() as u16).to_be_bytes().to_vec();
-        ndef_file.extend_from_slice(&hs);
+        let session = HolderSession::new(e_device_private, engagement, nfc_handover(&hs, None))?;
         Ok(NfcHolder {
             session,
             policy,
             source: Box::new(source),
             consent: Box::new(consent),
-            ndef_file,
+            ndef_file: ndef_file(&hs),
             negotiation: None,
             selected: Selected::None,
             command: Vec::new(),
@@ -481,8 +476,7 @@ fn write_ndef(
     };
     let nlen = u16::try_from(message.len()).map_err(|_| NfcError::Malformed)?;
     if message.len() + 2 <= tag.mlc {
-        let data = [&nlen.to_be_bytes()[..], message].concat();
-        expect_ok(transmit(t, &update(0, data), count)?)?;
+        expect_ok(transmit(t, &update(0, ndef_file(message)), count)?)?;
         return Ok(());
     }
     expect_ok(transmit(t, &update(0, vec![0, 0]), count)?)?;

@@ -6,8 +6,8 @@
 //! answer replaces the NDEF file's content for the reader to read.
 
 use super::ndef::{
-    HANDOVER_SERVICE, HandoverService, handover_service_offer, requests_nfc, selected_service,
-    tnep_status_message,
+    HANDOVER_SERVICE, HandoverService, handover_service_offer, ndef_file, nfc_handover,
+    requests_nfc, selected_service, tnep_status_message,
 };
 use ciborium::Value;
 
@@ -54,12 +54,6 @@ pub struct NegotiatedHandover {
     written: Vec<u8>,
 }
 
-fn with_nlen(message: &[u8]) -> Vec<u8> {
-    let mut file = (message.len() as u16).to_be_bytes().to_vec();
-    file.extend_from_slice(message);
-    file
-}
-
 impl NegotiatedHandover {
     pub fn new(handover_select: Vec<u8>) -> NegotiatedHandover {
         NegotiatedHandover {
@@ -77,7 +71,7 @@ impl NegotiatedHandover {
 
     /// The NDEF file before the reader writes: the service offer.
     pub fn initial_file() -> Vec<u8> {
-        with_nlen(&handover_service_offer(SERVICE))
+        ndef_file(&handover_service_offer(SERVICE))
     }
 
     /// The NDEF file's size as the capability container announces it.
@@ -117,18 +111,15 @@ impl NegotiatedHandover {
                     STATUS_PROTOCOL_ERROR
                 };
                 Written::Answer {
-                    file: with_nlen(&tnep_status_message(status)),
+                    file: ndef_file(&tnep_status_message(status)),
                     handover: None,
                 }
             }
             Step::Request if requests_nfc(message) => {
                 self.step = Step::Done;
                 Written::Answer {
-                    file: with_nlen(&self.handover_select),
-                    handover: Some(Value::Array(vec![
-                        Value::Bytes(self.handover_select.clone()),
-                        Value::Bytes(message.to_vec()),
-                    ])),
+                    file: ndef_file(&self.handover_select),
+                    handover: Some(nfc_handover(&self.handover_select, Some(message))),
                 }
             }
             Step::Request | Step::Done => Written::Refused,
