@@ -98,7 +98,7 @@ fn the_session_transcript_carries_the_handover_select() {
         extended: true,
     };
     let mut count = ApduCount::default();
-    let hs = read_engagement(&mut t, &mut eid_crypto::OsRng, &mut count).unwrap();
+    let hs = read_engagement(&mut t, &mut eid_crypto::OsRng, None, &mut count).unwrap();
     assert_eq!(count.0, 6);
     let ciborium::Value::Array(parts) = &hs.handover else {
         panic!("NFC handover is an array")

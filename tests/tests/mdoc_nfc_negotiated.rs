@@ -5,9 +5,9 @@
 //! Multipaz's holder and reader check the same against ours (interop/multipaz).
 #![allow(clippy::unwrap_used)]
 
+use eid_core::mdoc::transport::carrier::{BleCarrier, Carrier, NfcLimits};
 use eid_core::mdoc::transport::ndef::{
-    NfcLimits, handover_request, handover_service_offer, parse_message, service_select,
-    tnep_status_message,
+    handover_request, handover_service_offer, parse_message, service_select, tnep_status_message,
 };
 use eid_core::mdoc::transport::nfc::{ApduCount, NfcError, NfcHolder, read_engagement, read_mdoc};
 use eid_core::mdoc::transport::tnep::SERVICE;
@@ -77,7 +77,7 @@ fn the_negotiated_transcript_holds_the_handover_request() {
         extended: true,
     };
     let mut count = ApduCount::default();
-    let read = read_engagement(&mut t, &mut rng(4), &mut count).unwrap();
+    let read = read_engagement(&mut t, &mut rng(4), None, &mut count).unwrap();
     assert!(read.negotiated);
     let ciborium::Value::Array(parts) = &read.handover else {
         panic!("NFC handover is an array")
@@ -105,7 +105,7 @@ fn the_negotiated_transcript_holds_the_handover_request() {
     // again, and a reader engaging anew (another Handover Request) gets a consistent session.
     let first_hr = hr.to_vec();
     t.holder.field_reset();
-    let again = read_engagement(&mut t, &mut rng(8), &mut count).unwrap();
+    let again = read_engagement(&mut t, &mut rng(8), None, &mut count).unwrap();
     assert!(again.negotiated);
     assert_ne!(
         again.handover.as_array().unwrap()[1].as_bytes().unwrap(),
@@ -125,7 +125,7 @@ fn a_reader_that_comes_back_after_a_field_reset_negotiates_again_and_reads() {
         extended: true,
     };
     // The whole handover, then the link drops before the first ENVELOPE.
-    read_engagement(&mut t, &mut rng(10), &mut ApduCount::default()).unwrap();
+    read_engagement(&mut t, &mut rng(10), None, &mut ApduCount::default()).unwrap();
     t.holder.field_reset();
     let read = read_mdoc(
         &mut t,
@@ -239,14 +239,14 @@ fn the_reader_stops_on_a_refused_service_a_read_only_tag_or_a_silent_phone() {
     let mut count = ApduCount::default();
     // The phone answers the Service Select with TNEP status 1 (protocol error).
     let mut refused = ScriptedTag::new(true, vec![tnep_status_message(1)]);
-    let e = read_engagement(&mut refused, &mut rng(5), &mut count).unwrap_err();
+    let e = read_engagement(&mut refused, &mut rng(5), None, &mut count).unwrap_err();
     assert!(
         matches!(e, NfcError::Handover(m) if m.contains("refused")),
         "{e:?}"
     );
     // The tag offers the service but its capability container says it may not be written.
     let mut read_only = ScriptedTag::new(false, vec![tnep_status_message(0)]);
-    let e = read_engagement(&mut read_only, &mut rng(5), &mut count).unwrap_err();
+    let e = read_engagement(&mut read_only, &mut rng(5), None, &mut count).unwrap_err();
     assert!(
         matches!(e, NfcError::Handover(m) if m.contains("may not write")),
         "{e:?}"
@@ -254,7 +254,7 @@ fn the_reader_stops_on_a_refused_service_a_read_only_tag_or_a_silent_phone() {
     // The phone accepts the service, then never answers the Handover Request: the reader asks
     // N_wait + 1 times (N_wait = 2) and gives up.
     let mut silent = ScriptedTag::new(true, vec![tnep_status_message(0)]);
-    let e = read_engagement(&mut silent, &mut rng(5), &mut count).unwrap_err();
+    let e = read_engagement(&mut silent, &mut rng(5), None, &mut count).unwrap_err();
     assert!(
         matches!(e, NfcError::Handover(m) if m.contains("in time")),
         "{e:?}"
@@ -266,7 +266,7 @@ fn the_reader_stops_on_a_refused_service_a_read_only_tag_or_a_silent_phone() {
     assert_eq!(silent.paused, [half_ms; 4]);
     // The phone answers the Handover Request with a TNEP status instead of a Handover Select.
     let mut wrong = ScriptedTag::new(true, vec![tnep_status_message(0), tnep_status_message(0)]);
-    assert!(read_engagement(&mut wrong, &mut rng(5), &mut count).is_err());
+    assert!(read_engagement(&mut wrong, &mut rng(5), None, &mut count).is_err());
 }
 
 #[test]
@@ -291,7 +291,7 @@ fn the_holder_refuses_messages_out_of_turn() {
     };
     // A Handover Request before the service is selected: TNEP status 1, no Handover Select.
     assert_eq!(
-        holder.process_apdu(&update(&handover_request(limits, 7))),
+        holder.process_apdu(&update(&handover_request(&[Carrier::Nfc(limits)], 7))),
         [0x90, 0x00]
     );
     let answer = holder.process_apdu(&read_file);
@@ -303,10 +303,19 @@ fn the_holder_refuses_messages_out_of_turn() {
     );
     let answer = holder.process_apdu(&read_file);
     assert_eq!(&answer[2..answer.len() - 2], tnep_status_message(0));
-    // A request without the NFC carrier is refused (the holder retrieves data over NFC only).
-    let no_nfc = &parse_message(&handover_request(limits, 7)).unwrap()[..1];
+    // A request without a carrier, or with BLE only, is refused (this holder takes NFC only).
+    let no_nfc = &parse_message(&handover_request(&[Carrier::Nfc(limits)], 7)).unwrap()[..1];
     let no_nfc = eid_core::mdoc::transport::ndef::encode_message(no_nfc);
     assert_eq!(holder.process_apdu(&update(&no_nfc)), [0x6A, 0x80]);
+    let ble_only = Carrier::Ble(BleCarrier {
+        peripheral_server: true,
+        central_client: true,
+        uuid: Some([7; 16]),
+    });
+    assert_eq!(
+        holder.process_apdu(&update(&handover_request(&[ble_only], 7))),
+        [0x6A, 0x80]
+    );
     // A write past the file's end is refused.
     assert_eq!(
         holder.process_apdu(&[0x00, 0xD6, 0x7F, 0xFF, 0x02, 1, 2]),

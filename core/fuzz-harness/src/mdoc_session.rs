@@ -11,10 +11,11 @@
 //!   element names mixed with arbitrary ones); the holder must see it as authenticated, must
 //!   disclose exactly the held elements asked for, and the reader must verify the answer;
 //! - 3: the holder as an NFC card ([`NfcHolder`]) takes arbitrary APDUs, offering static or
-//!   negotiated handover;
+//!   negotiated handover, NFC alone or BLE too;
 //! - 4: the holder over BLE ([`BleHolder`]) takes arbitrary GATT values in both modes;
 //! - 5: the reader's whole NFC reading ([`read_mdoc`]) against a card that is the real holder
-//!   (static or negotiated handover) for its first APDUs and arbitrary afterwards;
+//!   (static or negotiated handover, NFC alone or BLE too) for its first APDUs and arbitrary
+//!   afterwards;
 //! - 6: the reader over BLE ([`BleReader`]) takes arbitrary GATT values.
 //!
 //! None may panic or loop without end.
@@ -24,7 +25,8 @@ use eid_core::mdoc::transport::ble::{
     BleEndpoint, BleError, BleMode, BleRole, Characteristic, GattLink, ble_ident, chunks,
 };
 use eid_core::mdoc::transport::ble_session::{BleHolder, BleReader, HolderParty};
-use eid_core::mdoc::transport::nfc::{NfcHolder, read_mdoc};
+use eid_core::mdoc::transport::carrier::{BleCarrier, Carrier};
+use eid_core::mdoc::transport::nfc::{HOLDER_LIMITS, NfcHolder, read_mdoc};
 use eid_core::mdoc::{
     CoseCurve, Decision, DeviceRequest, HolderPolicy, HolderSession, HolderStep, ItemsRequest,
     MdocSource, ReaderContext, ReaderOutcome, ReaderSession, ReaderSigner, RequestedElement, Role,
@@ -439,8 +441,14 @@ fn nfc_holder(input: &mut Input<'_>, w: &mut World) {
         move |_: &_| decision(flags),
     )
     .expect("NFC holder");
-    let mut nfc = if flags & 32 != 0 {
+    let nfc = if flags & 32 != 0 {
         nfc.negotiated()
+    } else {
+        nfc
+    };
+    // Flag 64: BLE offered too, so a Handover Request's BLE record is read and chosen from.
+    let mut nfc = if flags & 64 != 0 {
+        nfc.offering(&with_ble()).expect("carriers")
     } else {
         nfc
     };
@@ -453,6 +461,18 @@ fn nfc_holder(input: &mut Input<'_>, w: &mut World) {
             }
         }
     }
+}
+
+/// The carriers of a holder offering BLE in both modes, then NFC.
+fn with_ble() -> [Carrier; 2] {
+    [
+        Carrier::Ble(BleCarrier {
+            peripheral_server: true,
+            central_client: true,
+            uuid: Some([0x42; 16]),
+        }),
+        Carrier::Nfc(HOLDER_LIMITS),
+    ]
 }
 
 /// A GATT link that drops what is sent; reading Ident gives `ident`.
@@ -605,6 +625,12 @@ fn nfc_reader(input: &mut Input<'_>, w: &mut World) {
         .expect("NFC holder");
     let holder = if flags & 2 != 0 {
         holder.negotiated()
+    } else {
+        holder
+    };
+    // Flag 4: the phone offers BLE too; the desk reads over NFC all the same.
+    let holder = if flags & 4 != 0 {
+        holder.offering(&with_ble()).expect("carriers")
     } else {
         holder
     };

@@ -7,6 +7,7 @@
 
 pub mod ble;
 pub mod ble_session;
+pub mod carrier;
 pub mod gatt_session;
 pub mod ndef;
 pub mod nfc;

@@ -12,12 +12,13 @@
 //! (a Collision Resolution record and the carriers it supports), and reads the mdoc's Handover
 //! Select; the handover is then `[HandoverSelect bytes, HandoverRequest bytes]`.
 
+use super::carrier::{
+    BleCarrier, Carrier, ENGAGEMENT_ID, NfcLimits, TNF_EXTERNAL, TNF_WELL_KNOWN, Writer, carriers,
+};
 use crate::mdoc::engagement::DeviceEngagement;
 use crate::mdoc::error::MdocError;
 use ciborium::Value;
 
-const TNF_WELL_KNOWN: u8 = 0x01;
-const TNF_EXTERNAL: u8 = 0x04;
 const MB: u8 = 0x80;
 const ME: u8 = 0x40;
 const CF: u8 = 0x20;
@@ -26,8 +27,6 @@ const IL: u8 = 0x08;
 
 /// External type of the DeviceEngagement record.
 pub const DEVICE_ENGAGEMENT_TYPE: &[u8] = b"iso.org:18013:deviceengagement";
-/// External type of the NFC carrier configuration record.
-pub const NFC_CARRIER_TYPE: &[u8] = b"iso.org:18013:nfc";
 /// Connection Handover version 1.5.
 const HANDOVER_VERSION: u8 = 0x15;
 /// The NFC Forum service name of Connection Handover, offered over TNEP.
@@ -146,71 +145,40 @@ pub fn parse_message(bytes: &[u8]) -> Result<Vec<NdefRecord>, MdocError> {
     }
 }
 
-/// The maximum command and response data field lengths of the NFC carrier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NfcLimits {
-    pub max_command_data: u16,
-    pub max_response_data: u16,
+/// The Handover Select message offering `offered` carriers (the mdoc's preference first), each
+/// Alternative Carrier record naming the engagement record as auxiliary data.
+pub fn handover_select(engagement: &DeviceEngagement, offered: &[Carrier]) -> Vec<u8> {
+    let mut records = vec![handover_record(b"Hs", None, offered, Writer::Mdoc)];
+    records.extend(offered.iter().map(|c| c.record(Writer::Mdoc)));
+    records.push(NdefRecord {
+        tnf: TNF_EXTERNAL,
+        record_type: DEVICE_ENGAGEMENT_TYPE.to_vec(),
+        id: ENGAGEMENT_ID.to_vec(),
+        payload: engagement.encoded().to_vec(),
+    });
+    encode_message(&records)
 }
 
-fn nfc_carrier_payload(limits: NfcLimits) -> Vec<u8> {
-    let c = limits.max_command_data.to_be_bytes();
-    let r = limits.max_response_data.to_be_bytes();
-    vec![0x01, 0x03, 0x01, c[0], c[1], 0x03, 0x02, r[0], r[1]]
-}
-
-fn parse_nfc_carrier(payload: &[u8]) -> Option<NfcLimits> {
-    let (&version, mut rest) = payload.split_first()?;
-    if version != 0x01 {
-        return None;
-    }
-    let (mut command, mut response) = (None, None);
-    while let Some((&len, r)) = rest.split_first() {
-        let field = r.get(..usize::from(len))?;
-        rest = r.get(usize::from(len)..)?;
-        match field {
-            [0x01, h, l] => command = Some(u16::from_be_bytes([*h, *l])),
-            [0x02, h, l] => response = Some(u16::from_be_bytes([*h, *l])),
-            _ => {}
-        }
-    }
-    Some(NfcLimits {
-        max_command_data: command?,
-        max_response_data: response?,
-    })
-}
-
-/// The Handover Select message of a static handover offering NFC data retrieval.
-pub fn handover_select(engagement: &DeviceEngagement, limits: NfcLimits) -> Vec<u8> {
-    // Alternative Carrier: CPS active, carrier data reference "nfc", one auxiliary reference "mdoc".
-    let ac = NdefRecord {
-        tnf: TNF_WELL_KNOWN,
-        record_type: b"ac".to_vec(),
-        id: Vec::new(),
-        payload: [&[0x01, 0x03][..], b"nfc", &[0x01, 0x04], b"mdoc"].concat(),
-    };
-    let mut hs_payload = vec![HANDOVER_VERSION];
-    hs_payload.extend(encode_message(&[ac]));
-    encode_message(&[
-        NdefRecord {
-            tnf: TNF_WELL_KNOWN,
-            record_type: b"Hs".to_vec(),
-            id: Vec::new(),
-            payload: hs_payload,
-        },
-        NdefRecord {
-            tnf: TNF_EXTERNAL,
-            record_type: NFC_CARRIER_TYPE.to_vec(),
-            id: b"nfc".to_vec(),
-            payload: nfc_carrier_payload(limits),
-        },
-        NdefRecord {
-            tnf: TNF_EXTERNAL,
-            record_type: DEVICE_ENGAGEMENT_TYPE.to_vec(),
-            id: b"mdoc".to_vec(),
-            payload: engagement.encoded().to_vec(),
-        },
-    ])
+/// The `Hs` or `Hr` record (version 1.5): an optional Collision Resolution record, then one
+/// Alternative Carrier record per carrier (a Handover Select's name the engagement).
+fn handover_record(
+    kind: &[u8],
+    collision: Option<u16>,
+    offered: &[Carrier],
+    writer: Writer,
+) -> NdefRecord {
+    let mut inner: Vec<NdefRecord> = collision
+        .map(|random| well_known(b"cr", random.to_be_bytes().to_vec()))
+        .into_iter()
+        .collect();
+    inner.extend(
+        offered
+            .iter()
+            .map(|c| c.alternative_carrier(writer == Writer::Mdoc)),
+    );
+    let mut payload = vec![HANDOVER_VERSION];
+    payload.extend(encode_message(&inner));
+    well_known(kind, payload)
 }
 
 /// What a reader learns from a Handover Select message.
@@ -219,6 +187,9 @@ pub struct NfcHandover {
     pub engagement: DeviceEngagement,
     /// The NFC carrier's limits, when NFC data retrieval is offered.
     pub nfc: Option<NfcLimits>,
+    /// The BLE carrier, when BLE data retrieval is offered (after a negotiated handover, with the
+    /// reader's UUID when the mdoc gave none).
+    pub ble: Option<BleCarrier>,
     /// The SessionTranscript's handover: `[HandoverSelect, null]` after a static handover,
     /// `[HandoverSelect, HandoverRequest]` after a negotiated one.
     pub handover: Value,
@@ -256,15 +227,35 @@ fn read_handover_select(
         .iter()
         .find(|r| r.tnf == TNF_EXTERNAL && r.record_type == DEVICE_ENGAGEMENT_TYPE)
         .ok_or(MdocError::Structure("Handover Select engagement"))?;
-    let nfc = records
-        .iter()
-        .find(|r| r.tnf == TNF_EXTERNAL && r.record_type == NFC_CARRIER_TYPE)
-        .and_then(|r| parse_nfc_carrier(&r.payload));
+    let offered = carriers(&records, Writer::Mdoc);
+    let nfc = offered.iter().find_map(|c| match c {
+        Carrier::Nfc(limits) => Some(*limits),
+        Carrier::Ble(_) => None,
+    });
+    let requested = handover_request
+        .and_then(request_carriers)
+        .unwrap_or_default();
+    let ble = first_ble(&offered).map(|mine| match first_ble(&requested) {
+        Some(theirs) if mine.uuid.is_none() => BleCarrier {
+            uuid: theirs.uuid,
+            ..mine
+        },
+        _ => mine,
+    });
     Ok(NfcHandover {
         engagement: DeviceEngagement::parse(&engagement.payload)?,
         nfc,
+        ble,
         handover: nfc_handover(message, handover_request),
         negotiated: handover_request.is_some(),
+    })
+}
+
+/// The first BLE carrier of `offered`.
+pub fn first_ble(offered: &[Carrier]) -> Option<BleCarrier> {
+    offered.iter().find_map(|c| match c {
+        Carrier::Ble(ble) => Some(*ble),
+        Carrier::Nfc(_) => None,
     })
 }
 
@@ -348,21 +339,15 @@ pub fn tnep_status_message(status: u8) -> Vec<u8> {
     encode_message(&[well_known(b"Te", vec![status])])
 }
 
-/// Whether `message` is a Handover Request (first record `Hr`, version 1.5) that offers NFC data
-/// retrieval (an `iso.org:18013:nfc` carrier record).
-pub fn requests_nfc(message: &[u8]) -> bool {
-    let Ok(records) = parse_message(message) else {
-        return false;
-    };
-    let is_request = records.first().is_some_and(|r| {
-        r.tnf == TNF_WELL_KNOWN
-            && r.record_type == b"Hr"
-            && r.payload.first() == Some(&HANDOVER_VERSION)
-    });
-    is_request
-        && records
-            .iter()
-            .any(|r| r.tnf == TNF_EXTERNAL && r.record_type == NFC_CARRIER_TYPE)
+/// The carriers a Handover Request (first record `Hr`, version 1.5) offers, in its order;
+/// `None` when `message` is no Handover Request.
+pub fn request_carriers(message: &[u8]) -> Option<Vec<Carrier>> {
+    let records = parse_message(message).ok()?;
+    let first = records.first()?;
+    let is_request = first.tnf == TNF_WELL_KNOWN
+        && first.record_type == b"Hr"
+        && first.payload.first() == Some(&HANDOVER_VERSION);
+    is_request.then(|| carriers(&records, Writer::Reader))
 }
 
 /// The Service Select message choosing the Connection Handover service.
@@ -382,25 +367,19 @@ pub fn tnep_status(message: &[u8]) -> Result<u8, MdocError> {
         .ok_or(MdocError::Structure("TNEP status"))
 }
 
-/// The reader's Handover Request of a negotiated handover, offering NFC data retrieval with its
-/// `limits`: the `Hr` record (version 1.5) holding a Collision Resolution record (`cr`, the
-/// `random` number) and the Alternative Carrier record of `nfc`, then the NFC carrier record
-/// (§8.2.2.2), as the Handover Request of ISO/IEC 18013-5 Annex D is built.
-pub fn handover_request(limits: NfcLimits, random: u16) -> Vec<u8> {
-    let cr = well_known(b"cr", random.to_be_bytes().to_vec());
-    // Alternative Carrier: CPS active, carrier data reference "nfc", no auxiliary reference.
-    let ac = well_known(b"ac", [&[0x01, 0x03][..], b"nfc", &[0x00]].concat());
-    let mut hr_payload = vec![HANDOVER_VERSION];
-    hr_payload.extend(encode_message(&[cr, ac]));
-    encode_message(&[
-        well_known(b"Hr", hr_payload),
-        NdefRecord {
-            tnf: TNF_EXTERNAL,
-            record_type: NFC_CARRIER_TYPE.to_vec(),
-            id: b"nfc".to_vec(),
-            payload: nfc_carrier_payload(limits),
-        },
-    ])
+/// The reader's Handover Request of a negotiated handover, offering `offered` carriers (its
+/// preference first): the `Hr` record (version 1.5) holding a Collision Resolution record (`cr`,
+/// the `random` number) and an Alternative Carrier record per carrier, then the carriers'
+/// records (§8.2.2.2), as the Handover Request of ISO/IEC 18013-5 Annex D is built.
+pub fn handover_request(offered: &[Carrier], random: u16) -> Vec<u8> {
+    let mut records = vec![handover_record(
+        b"Hr",
+        Some(random),
+        offered,
+        Writer::Reader,
+    )];
+    records.extend(offered.iter().map(|c| c.record(Writer::Reader)));
+    encode_message(&records)
 }
 
 #[cfg(test)]
@@ -417,10 +396,11 @@ mod tests {
             max_command_data: 0xFFFF,
             max_response_data: 0xFFFF,
         };
-        let hs = handover_select(&e, limits);
+        let hs = handover_select(&e, &[Carrier::Nfc(limits)]);
         let read = parse_handover_select(&hs).unwrap();
         assert_eq!(read.engagement, e);
         assert_eq!(read.nfc, Some(limits));
+        assert_eq!(read.ble, None);
         assert_eq!(
             read.handover,
             Value::Array(vec![Value::Bytes(hs.clone()), Value::Null])
@@ -489,13 +469,11 @@ mod tests {
             selected_service(&service_select()).unwrap(),
             HANDOVER_SERVICE
         );
-        assert!(requests_nfc(&handover_request(
-            NfcLimits {
-                max_command_data: 0xFF,
-                max_response_data: 0x100
-            },
-            1
-        )));
-        assert!(!requests_nfc(&service_select()));
+        let nfc = Carrier::Nfc(crate::mdoc::transport::carrier::SHORT_LIMITS);
+        assert_eq!(
+            request_carriers(&handover_request(&[nfc], 1)),
+            Some(vec![nfc])
+        );
+        assert_eq!(request_carriers(&service_select()), None);
     }
 }

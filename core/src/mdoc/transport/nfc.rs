@@ -4,14 +4,18 @@
 //!
 //! Engagement: an NFC Forum Type 4 Tag (NDEF application D2 76 00 00 85 01 01, capability
 //! container E103, NDEF file E104) holding the static Handover Select message ([`super::ndef`]),
-//! or offering negotiated handover ([`super::tnep`]); the reader takes either.
+//! or offering negotiated handover ([`super::tnep`]); the reader takes either. The handover
+//! names NFC data retrieval, BLE ([`super::carrier`]; the session then runs over
+//! [`super::ble_session`] with this transcript), or both.
 //! Data retrieval: SELECT the mdoc application A0 00 00 02 48 04 00; every reader message goes
 //! in ENVELOPE (INS C3) wrapped as BER-TLV `53`, extended length when the link allows it, command
 //! chaining (CLA bit 0x10) otherwise; the holder's message comes back in the response, also in
 //! `53`; what does not fit Le is announced with SW 61xx and fetched with GET RESPONSE (INS C0).
 
+use super::ble_session::HolderParty;
+use super::carrier::{BleCarrier, Carrier, NfcLimits};
 use super::ndef::{
-    HandoverService, NfcHandover, NfcLimits, handover_request, handover_select, handover_service,
+    HandoverService, NfcHandover, first_ble, handover_request, handover_select, handover_service,
     ndef_file, nfc_handover, parse_handover_select, parse_message, parse_negotiated_select,
     service_select, tnep_status,
 };
@@ -116,8 +120,12 @@ pub struct NfcHolder<'a> {
     source: Box<dyn MdocSource + Send + 'a>,
     consent: Box<ConsentFn<'a>>,
     ndef_file: Vec<u8>,
+    /// The carriers of data retrieval the holder takes, its preference first.
+    offered: Vec<Carrier>,
     /// Negotiated handover, when the holder offers it instead of a static one.
     negotiation: Option<NegotiatedHandover>,
+    /// The carrier a negotiated handover chose.
+    chosen: Option<Carrier>,
     selected: Selected,
     /// Chained ENVELOPE data gathered so far.
     command: Vec<u8>,
@@ -150,8 +158,8 @@ pub const HOLDER_LIMITS: NfcLimits = NfcLimits {
 
 impl<'a> NfcHolder<'a> {
     /// A holder engaged by NFC: a fresh DeviceEngagement for `e_device_private` (no retrieval
-    /// methods: they are in the handover), its Handover Select in the NDEF file, and the session
-    /// whose transcript carries `[HandoverSelect, null]`.
+    /// methods: they are in the handover), its Handover Select offering NFC data retrieval in the
+    /// NDEF file, and the session whose transcript carries `[HandoverSelect, null]`.
     pub fn new(
         e_device_private: eid_crypto::SecretKey,
         policy: HolderPolicy<'a>,
@@ -162,7 +170,8 @@ impl<'a> NfcHolder<'a> {
             crate::mdoc::ephemeral::public_key(crate::mdoc::CoseCurve::P256, &e_device_private)?,
             vec![],
         );
-        let hs = handover_select(&engagement, HOLDER_LIMITS);
+        let offered = vec![Carrier::Nfc(HOLDER_LIMITS)];
+        let hs = handover_select(&engagement, &offered);
         let session = HolderSession::new(e_device_private, engagement, nfc_handover(&hs, None))?;
         Ok(NfcHolder {
             session,
@@ -170,7 +179,9 @@ impl<'a> NfcHolder<'a> {
             source: Box::new(source),
             consent: Box::new(consent),
             ndef_file: ndef_file(&hs),
+            offered,
             negotiation: None,
+            chosen: None,
             selected: Selected::None,
             command: Vec::new(),
             pending: Vec::new(),
@@ -185,14 +196,61 @@ impl<'a> NfcHolder<'a> {
     /// offers the Connection Handover service, the reader writes its Handover Request, and the
     /// transcript's handover becomes `[HandoverSelect, HandoverRequest]` ([`super::tnep`]).
     pub fn negotiated(mut self) -> NfcHolder<'a> {
-        let hs = handover_select(self.session.engagement(), HOLDER_LIMITS);
-        self.negotiation = Some(NegotiatedHandover::new(hs));
+        self.negotiation = Some(NegotiatedHandover::new(
+            self.session.engagement().clone(),
+            self.offered.clone(),
+        ));
         self.ndef_file = NegotiatedHandover::initial_file();
         self
     }
 
+    /// The same holder taking `carriers` of data retrieval, its preference first: NFC
+    /// (with the holder's limits, whatever `carriers` gives) and/or BLE (with its service UUID).
+    /// A static handover names them all; a negotiated one the first the reader offers too. The
+    /// app serves the BLE carrier ([`NfcHolder::ble_carrier`]) while the phone is engaged.
+    pub fn offering(mut self, carriers: &[Carrier]) -> Result<NfcHolder<'a>, MdocError> {
+        const WHAT: MdocError = MdocError::Structure("NFC handover carriers");
+        if carriers.is_empty() {
+            return Err(WHAT);
+        }
+        self.offered = carriers
+            .iter()
+            .map(|c| match c {
+                Carrier::Nfc(_) => Ok(Carrier::Nfc(HOLDER_LIMITS)),
+                Carrier::Ble(b) => b.options().map(|_| *c).ok_or(WHAT),
+            })
+            .collect::<Result<_, _>>()?;
+        if self.negotiation.is_some() {
+            return Ok(self.negotiated());
+        }
+        let hs = handover_select(self.session.engagement(), &self.offered);
+        self.session.set_handover(nfc_handover(&hs, None))?;
+        self.ndef_file = ndef_file(&hs);
+        Ok(self)
+    }
+
+    /// The BLE carrier the reader may connect by: the one offered by a static handover, the one
+    /// a negotiated handover chose (none before the reader's Handover Request).
+    pub fn ble_carrier(&self) -> Option<BleCarrier> {
+        match &self.negotiation {
+            None => first_ble(&self.offered),
+            Some(_) => first_ble(self.chosen.as_slice()),
+        }
+    }
+
     pub fn session(&self) -> &HolderSession {
         &self.session
+    }
+
+    /// The session, policy, mdocs and consent, for a reader that came by BLE
+    /// ([`super::ble_session::BleHolder`]).
+    pub fn party(&mut self) -> HolderParty<'_, 'a> {
+        HolderParty {
+            session: &mut self.session,
+            policy: &self.policy,
+            source: &mut *self.source,
+            consent: &mut *self.consent,
+        }
     }
 
     /// A field reset (power cycle): the selection and any half-sent answer are lost; the
@@ -207,6 +265,7 @@ impl<'a> NfcHolder<'a> {
             && self.session.awaiting_reader()
         {
             n.restart();
+            self.chosen = None;
             self.ndef_file = NegotiatedHandover::initial_file();
         }
     }
@@ -301,10 +360,11 @@ impl<'a> NfcHolder<'a> {
         match negotiation.write(offset, &cmd.data) {
             Written::Partial => status_only(sw::OK),
             Written::Answer { file, handover } => {
-                if let Some(h) = handover
-                    && self.session.set_handover(h).is_err()
-                {
-                    return status_only(sw::WRONG_DATA);
+                if let Some((h, chosen)) = handover {
+                    if self.session.set_handover(h).is_err() {
+                        return status_only(sw::WRONG_DATA);
+                    }
+                    self.chosen = Some(chosen);
                 }
                 self.ndef_file = file;
                 status_only(sw::OK)
@@ -530,11 +590,13 @@ fn ndef_transact(
 /// The reader's side: reads the engagement from the Type 4 Tag, by static handover (the
 /// Handover Select is on the tag) or negotiated handover (the tag offers the Connection
 /// Handover service: the reader selects it and writes a Handover Request offering NFC data
-/// retrieval with the link's limits, and the mdoc answers with its Handover Select). `rng`
-/// gives the Handover Request's collision resolution number.
+/// retrieval with the link's limits, then `ble` when given, and the mdoc answers with its
+/// Handover Select). `rng` gives the Handover Request's collision resolution number. What the
+/// phone offers is in [`NfcHandover::nfc`] and [`NfcHandover::ble`].
 pub fn read_engagement(
     t: &mut dyn ApduTransport,
     rng: &mut dyn eid_crypto::Rng,
+    ble: Option<BleCarrier>,
     count: &mut ApduCount,
 ) -> Result<NfcHandover, NfcError> {
     let select_aid = |aid: &[u8]| {
@@ -589,12 +651,15 @@ pub fn read_engagement(
     };
     let mut random = [0u8; 2];
     rng.fill(&mut random);
-    let request = handover_request(limits, u16::from_be_bytes(random));
+    let offered: Vec<Carrier> = std::iter::once(Carrier::Nfc(limits))
+        .chain(ble.map(Carrier::Ble))
+        .collect();
+    let request = handover_request(&offered, u16::from_be_bytes(random));
     let select = ndef_transact(t, &tag, &service, &request, count)?;
     let handover = parse_negotiated_select(&select, &request)?;
-    if handover.nfc.is_none() {
+    if handover.nfc.is_none() && (ble.is_none() || handover.ble.is_none()) {
         return Err(NfcError::Handover(
-            "the phone chose no NFC data retrieval in its Handover Select",
+            "the phone chose no carrier the reader offered in its Handover Select",
         ));
     }
     Ok(handover)
@@ -689,7 +754,13 @@ pub fn read_mdoc(
 ) -> Result<NfcRead, NfcError> {
     use crate::mdoc::reader_session::{ReaderError, ReaderSession};
     let mut count = ApduCount::default();
-    let handover = read_engagement(t, rng, &mut count)?;
+    let handover = read_engagement(t, rng, None, &mut count)?;
+    if handover.nfc.is_none() {
+        return Err(NfcError::Handover(match handover.ble {
+            Some(_) => "the phone offers data retrieval by BLE only, not by NFC",
+            None => "the phone offers no NFC data retrieval",
+        }));
+    }
     let mut reader = ReaderSession::generate(rng, handover.engagement, handover.handover)?;
     let reader_authenticated = signer.is_some();
     let establishment = reader.establish(items, signer).map_err(|e| match e {

@@ -1,14 +1,17 @@
 //! The mdoc's side of NFC negotiated handover (ISO/IEC 18013-5 §8.2.2.1 over NFC Forum TNEP 1.0,
 //! single response mode): the NDEF file first offers the Connection Handover service; the reader
 //! writes a Service Select (answered by a TNEP Status), then its Handover Request (answered by
-//! the mdoc's Handover Select, which offers NFC data retrieval). The reader writes by UPDATE
+//! the mdoc's Handover Select, which names the one carrier chosen: the first of the mdoc's that
+//! the reader offers too; a BLE carrier in the modes both take, with the reader's UUID). The reader writes by UPDATE
 //! BINARY (Type 4 Tag 1.2 §7.5.5: NLEN 0, the message, then NLEN, or all in one command); the
 //! answer replaces the NDEF file's content for the reader to read.
 
+use super::carrier::Carrier;
 use super::ndef::{
-    HANDOVER_SERVICE, HandoverService, handover_service_offer, ndef_file, nfc_handover,
-    requests_nfc, selected_service, tnep_status_message,
+    HANDOVER_SERVICE, HandoverService, handover_select, handover_service_offer, ndef_file,
+    nfc_handover, request_carriers, selected_service, tnep_status_message,
 };
+use crate::mdoc::engagement::DeviceEngagement;
 use ciborium::Value;
 
 /// What the mdoc offers: no wait (it answers at once), the largest message it takes.
@@ -35,10 +38,11 @@ pub enum Written {
     /// Part of a message (or NLEN 0): nothing to answer yet.
     Partial,
     /// A whole message came in: the NDEF file's new content (NLEN + message), and, when it was
-    /// the Handover Request, the SessionTranscript's handover `[HandoverSelect, HandoverRequest]`.
+    /// the Handover Request, the SessionTranscript's handover `[HandoverSelect, HandoverRequest]`
+    /// with the carrier chosen.
     Answer {
         file: Vec<u8>,
-        handover: Option<Value>,
+        handover: Option<(Value, Carrier)>,
     },
     /// A write out of place or too long, or a message out of turn: refused.
     Refused,
@@ -48,17 +52,19 @@ pub enum Written {
 #[derive(Debug)]
 pub struct NegotiatedHandover {
     step: Step,
-    /// The mdoc's Handover Select (its engagement and the NFC carrier).
-    handover_select: Vec<u8>,
+    engagement: DeviceEngagement,
+    /// The carriers the mdoc takes, its preference first.
+    offered: Vec<Carrier>,
     /// The file as the reader writes it (NLEN + message).
     written: Vec<u8>,
 }
 
 impl NegotiatedHandover {
-    pub fn new(handover_select: Vec<u8>) -> NegotiatedHandover {
+    pub fn new(engagement: DeviceEngagement, offered: Vec<Carrier>) -> NegotiatedHandover {
         NegotiatedHandover {
             step: Step::ServiceSelect,
-            handover_select,
+            engagement,
+            offered,
             written: Vec::new(),
         }
     }
@@ -115,14 +121,30 @@ impl NegotiatedHandover {
                     handover: None,
                 }
             }
-            Step::Request if requests_nfc(message) => {
+            Step::Request => {
+                let Some(chosen) = request_carriers(message).and_then(|r| self.choose(&r)) else {
+                    return Written::Refused;
+                };
                 self.step = Step::Done;
+                let select = handover_select(&self.engagement, &[chosen]);
                 Written::Answer {
-                    file: ndef_file(&self.handover_select),
-                    handover: Some(nfc_handover(&self.handover_select, Some(message))),
+                    file: ndef_file(&select),
+                    handover: Some((nfc_handover(&select, Some(message)), chosen)),
                 }
             }
-            Step::Request | Step::Done => Written::Refused,
+            Step::Done => Written::Refused,
         }
+    }
+
+    /// The first of the mdoc's carriers that the reader offers too.
+    fn choose(&self, requested: &[Carrier]) -> Option<Carrier> {
+        self.offered.iter().find_map(|mine| {
+            requested.iter().find_map(|theirs| match (mine, theirs) {
+                (Carrier::Nfc(limits), Carrier::Nfc(_)) => Some(Carrier::Nfc(*limits)),
+                // The reader's UUID first: it scans for it or advertises it.
+                (Carrier::Ble(m), Carrier::Ble(t)) => t.common(m).map(Carrier::Ble),
+                _ => None,
+            })
+        })
     }
 }
