@@ -45,18 +45,7 @@ pub fn mdoc_characteristic_uuid(
     characteristic.uuid(mode).map(|u| uuid_text(&u))
 }
 
-/// A 128-bit UUID in its canonical text form (lower case, 8-4-4-4-12).
-pub(crate) fn uuid_text(u: &[u8; 16]) -> String {
-    let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
+pub(crate) use eid_core::mdoc::transport::ble::uuid_text;
 
 pub type MdocDecision = Decision;
 

@@ -72,6 +72,70 @@ fn a_desk_reads_the_holder_over_pcsc() {
     // A desk that waits for the phone (`--wait`).
     let waited = read_a_phone(Duration::from_secs(10), true);
     assert_eq!(waited["valid"], true);
+    assert_eq!(waited["retrieval"], "nfc");
+    assert_eq!(
+        waited["handover"],
+        serde_json::json!({"negotiated": false, "nfc": true, "ble": null})
+    );
+    handed_over_to_ble();
+}
+
+/// A phone whose NFC handover names BLE (the TCP stand-in) before NFC, by static and by
+/// negotiated handover: a desk that takes BLE reads over it with the NFC transcript (the answer
+/// decrypts and verifies only so); a desk that does not reads over NFC.
+fn handed_over_to_ble() {
+    for negotiated in [false, true] {
+        for desk_takes_ble in [true, false] {
+            let mut args = vec!["--tcp", "127.0.0.1:0"];
+            if negotiated {
+                args.push("--negotiated");
+            }
+            let (holder, addr) = holder_with(&args);
+            let mut extra = vec![];
+            if desk_takes_ble {
+                extra.extend(["--tcp", addr.as_str()]);
+            }
+            // The phone comes first; the desk tries until it reads it (the reader may still
+            // show the phone before this one for a moment).
+            let start = Instant::now();
+            let out = loop {
+                let out = desk(&extra).output().unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+                if out.status.success() {
+                    break out;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(15),
+                    "{negotiated} {desk_takes_ble}: {stderr}"
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            };
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(v["valid"], true, "{v}");
+            assert!(
+                v["elements"]["portrait"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("/9j/")
+            );
+            let h = &v["handover"];
+            assert_eq!(h["negotiated"], negotiated);
+            let expected = if desk_takes_ble { "ble-tcp" } else { "nfc" };
+            assert_eq!(v["retrieval"], expected, "{v}");
+            if negotiated {
+                // The holder's Handover Select names the one carrier it chose: its first that
+                // the desk offered too.
+                assert_eq!(h["nfc"], !desk_takes_ble, "{h}");
+                assert_eq!(h["ble"].is_null(), !desk_takes_ble, "{h}");
+            } else {
+                assert_eq!(h["nfc"], true);
+                assert_eq!(h["ble"]["peripheral_server"], true);
+                assert_eq!(h["ble"]["central_client"], false);
+                assert_eq!(h["ble"]["uuid"].as_str().unwrap().len(), 36);
+            }
+            holder.ended_within(Duration::from_secs(10));
+        }
+    }
 }
 
 /// The desk's command for the licence with the portrait, and `extra` arguments.
@@ -109,6 +173,53 @@ fn holder() -> Holder {
             .spawn()
             .unwrap(),
     )
+}
+
+/// The holder with `extra` arguments, once it waits for a reader; the TCP stand-in's address
+/// from its "(the TCP link at ADDR stands in for it)".
+fn holder_with(extra: &[&str]) -> (Holder, String) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args([
+            "dev",
+            "mdoc-holder",
+            "--nfc-vpcd",
+            "--vpcd",
+            VPCD_ADDR,
+            "--require-reader-auth",
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let holder = Holder(child);
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let line = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("waiting for a reader"))
+        .expect("the holder waits for a reader");
+    let addr = line
+        .split("the TCP link at ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the stand-in's address")
+        .to_owned();
+    // Keep reading its standard error, so the holder never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (holder, addr)
+}
+
+impl Holder {
+    fn ended_within(mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.0.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "holder still running");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 /// A phone held to the desk and read; the verdict. `waiting`: the desk starts first and waits

@@ -2,14 +2,17 @@
 //! `eid wallet mdoc present` (the wallet's stored MSOs) and `eid dev mdoc-holder` (the fixture
 //! mdocs): over the TCP stand-in for BLE (`--tcp ADDR`: prints the `mdoc:` engagement as the
 //! first line of standard output, optionally as a PNG, waits for one reader) or as an NFC card
-//! in the vsmartcard virtual reader (`--nfc-vpcd`: the phone in HCE mode on a desk reader).
+//! in the vsmartcard virtual reader (`--nfc-vpcd`: the phone in HCE mode on a desk reader). Both
+//! together: NFC engagement whose handover names BLE peripheral server mode (the TCP link
+//! standing in for it) before NFC, and the reader retrieves over either.
 
 use anyhow::{Context as _, Result, bail};
 use eid_core::mdoc::transport::ble::{
-    BleEndpoint, BleMode, BleRole, random_service_uuid, retrieval_method,
+    BleEndpoint, BleError, BleMode, BleRole, random_service_uuid, retrieval_method,
 };
+use eid_core::mdoc::transport::carrier::{BleCarrier, Carrier};
 use eid_core::mdoc::transport::gatt_session::serve_holder;
-use eid_core::mdoc::transport::nfc::NfcHolder;
+use eid_core::mdoc::transport::nfc::{HOLDER_ATR, HOLDER_LIMITS, NfcHolder};
 use eid_core::mdoc::transport::tcp::TcpGatt;
 use eid_core::mdoc::{
     Decision, HolderPolicy, HolderSession, MdocSource, PresentationRequest, SessionEnd,
@@ -17,18 +20,20 @@ use eid_core::mdoc::{
 };
 use eid_core::present::QrImage;
 use eid_fixtures::card::SmartCard;
-use eid_fixtures::mdoc_card::MdocCard;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How the holder meets the reader.
 #[derive(clap::Args)]
 pub struct HolderTransport {
-    /// Be a card in the vpcd virtual reader (NFC engagement by static handover).
-    #[arg(long, conflicts_with = "tcp")]
+    /// Be a card in the vpcd virtual reader (NFC engagement by static handover). With --tcp,
+    /// the handover names BLE peripheral server mode first (the TCP link standing in for it),
+    /// then NFC: the reader retrieves over either.
+    #[arg(long)]
     nfc_vpcd: bool,
     /// With --nfc-vpcd: offer negotiated handover instead (the reader writes a Handover
     /// Request over TNEP before it reads the Handover Select).
@@ -38,7 +43,7 @@ pub struct HolderTransport {
     #[arg(long, default_value = eid_fixtures::vpcd::DEFAULT_ADDR, requires = "nfc_vpcd")]
     vpcd: String,
     /// Listen here for the reader (the TCP stand-in for BLE peripheral server mode); port 0
-    /// picks a free one (printed on standard error).
+    /// picks a free one (printed on standard error). Engaged by QR, or by NFC with --nfc-vpcd.
     #[arg(long)]
     tcp: Option<String>,
     /// Also write the engagement QR code as a PNG (TCP mode).
@@ -85,34 +90,7 @@ pub fn serve(
 ) -> Result<Option<SessionEnd>> {
     let (e_device, _) = ephemeral_key(&mut eid_crypto::OsRng)?;
     if t.nfc_vpcd {
-        let holder = NfcHolder::new(e_device, policy, source, consent)?;
-        let holder = if t.negotiated {
-            holder.negotiated()
-        } else {
-            holder
-        };
-        let finished = AtomicBool::new(false);
-        let stop = AtomicBool::new(false);
-        let mut card = MarkWhenDone {
-            card: MdocCard { holder },
-            finished: &finished,
-        };
-        eprintln!(
-            "holder in the virtual reader at {} (NFC engagement, {} handover); waiting for a reader",
-            t.vpcd,
-            if t.negotiated { "negotiated" } else { "static" }
-        );
-        std::thread::scope(|s| {
-            s.spawn(|| leave_after_session(&finished, &stop));
-            let served = eid_fixtures::vpcd::serve(&mut card, &t.vpcd, &stop);
-            stop.store(true, Ordering::SeqCst);
-            served
-        })?;
-        let end = card.card.holder.last_end;
-        if let Some(end) = end {
-            eprintln!("session ended: {end:?}");
-        }
-        return Ok(end);
+        return serve_nfc(t, NfcHolder::new(e_device, policy, source, consent)?);
     }
     let Some(addr) = t.tcp.as_deref() else {
         bail!("give --tcp ADDR or --nfc-vpcd");
@@ -147,14 +125,123 @@ pub fn serve(
     Ok(outcome.end)
 }
 
+/// The holder as a card in vpcd until its session is over; with `--tcp`, also the TCP stand-in
+/// for the BLE peripheral server mode its handover names.
+fn serve_nfc(t: &HolderTransport, holder: NfcHolder<'_>) -> Result<Option<SessionEnd>> {
+    let holder = if t.negotiated {
+        holder.negotiated()
+    } else {
+        holder
+    };
+    let listener = match t.tcp.as_deref() {
+        Some(addr) => {
+            Some(TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?)
+        }
+        None => None,
+    };
+    let (holder, ble) = match &listener {
+        Some(l) => {
+            let ble = BleCarrier {
+                peripheral_server: true,
+                central_client: false,
+                uuid: Some(random_service_uuid()),
+            };
+            let carriers = [Carrier::Ble(ble), Carrier::Nfc(HOLDER_LIMITS)];
+            let shown = format!(
+                ", BLE peripheral server mode first (the TCP link at {} stands in for it), then NFC",
+                l.local_addr()?
+            );
+            (holder.offering(&carriers)?, shown)
+        }
+        None => (holder, String::new()),
+    };
+    eprintln!(
+        "holder in the virtual reader at {} (NFC engagement, {} handover{ble}); waiting for a reader",
+        t.vpcd,
+        if t.negotiated { "negotiated" } else { "static" }
+    );
+    let holder = Mutex::new(holder);
+    let finished = AtomicBool::new(false);
+    let stop = AtomicBool::new(false);
+    let ble_end = Mutex::new(None);
+    let mut card = SharedCard {
+        holder: &holder,
+        finished: &finished,
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| leave_after_session(&finished, &stop));
+        if let Some(l) = &listener {
+            s.spawn(|| {
+                let end = serve_stand_in(l, &holder, &stop);
+                if let Ok(mut e) = ble_end.lock() {
+                    *e = end;
+                }
+                finished.store(true, Ordering::SeqCst);
+            });
+        }
+        let served = eid_fixtures::vpcd::serve(&mut card, &t.vpcd, &stop);
+        stop.store(true, Ordering::SeqCst);
+        served
+    })?;
+    let by_ble = ble_end.lock().ok().and_then(|mut e| e.take());
+    let end = match by_ble {
+        Some(served) => served.context("the reader on the BLE stand-in")?,
+        None => holder.lock().ok().and_then(|h| h.last_end),
+    };
+    if let Some(end) = &end {
+        eprintln!("session ended: {end:?}");
+    }
+    Ok(end)
+}
+
+/// Waits (until `stop`) for a reader on the TCP stand-in for BLE and serves it the NFC-engaged
+/// session; once a reader came, `Some` with why the session ended without an answer.
+fn serve_stand_in(
+    listener: &TcpListener,
+    holder: &Mutex<NfcHolder<'_>>,
+    stop: &AtomicBool,
+) -> Option<Result<Option<SessionEnd>, BleError>> {
+    listener.set_nonblocking(true).ok()?;
+    let stream = loop {
+        if stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(_) => return None,
+        }
+    };
+    stream.set_nonblocking(false).ok()?;
+    eprintln!("a reader came by the BLE stand-in");
+    let mut holder = holder.lock().ok()?;
+    let endpoint = BleEndpoint::new(
+        BleMode::PeripheralServer,
+        BleRole::Holder,
+        holder.session().e_device_key_bytes(),
+    );
+    let party = holder.party();
+    let served = serve_holder(
+        &mut TcpGatt::new(stream),
+        endpoint,
+        party.session,
+        party.policy,
+        party.source,
+        party.consent,
+    );
+    Some(served.map(|outcome| outcome.end))
+}
+
 /// How long the card stays in the reader after its session: the reader disconnects right after
 /// the termination, and pcscd resets the card then. A card pulled during that reset leaves the
 /// reader looking occupied to pcscd for minutes, and the next phone is not seen.
 const LINGER: Duration = Duration::from_millis(500);
 
-/// The card, which marks when its session is over.
-struct MarkWhenDone<'c, 'a> {
-    card: MdocCard<'a>,
+/// The holder as a card, shared with the BLE stand-in; marks when its session is over.
+struct SharedCard<'c, 'a> {
+    holder: &'c Mutex<NfcHolder<'a>>,
     finished: &'c AtomicBool,
 }
 
@@ -171,19 +258,24 @@ fn leave_after_session(finished: &AtomicBool, stop: &AtomicBool) {
     }
 }
 
-impl SmartCard for MarkWhenDone<'_, '_> {
+impl SmartCard for SharedCard<'_, '_> {
     fn atr(&self) -> Vec<u8> {
-        self.card.atr()
+        HOLDER_ATR.to_vec()
     }
     fn power_on(&mut self) {
-        self.card.power_on();
+        if let Ok(mut h) = self.holder.lock() {
+            h.field_reset();
+        }
     }
     fn power_off(&mut self) {
-        self.card.power_off();
+        self.power_on();
     }
     fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
-        let r = self.card.process(apdu);
-        if self.card.holder.session().is_finished() {
+        let Ok(mut h) = self.holder.lock() else {
+            return vec![0x6F, 0x00];
+        };
+        let r = h.process_apdu(apdu);
+        if h.session().is_finished() {
             self.finished.store(true, Ordering::SeqCst);
         }
         r

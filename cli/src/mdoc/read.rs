@@ -1,12 +1,15 @@
 //! `eid mdoc read`: the verifier desk's side of ISO/IEC 18013-5 over NFC (a phone on a PC/SC
-//! reader, `--pcsc`) or the TCP stand-in for BLE (`--engagement 'mdoc:...' --tcp ADDR`).
+//! reader, `--pcsc`) or the TCP stand-in for BLE (`--engagement 'mdoc:...' --tcp ADDR`); both
+//! (`--pcsc --tcp ADDR`): engaged by NFC, retrieving over the stand-in when the phone's
+//! handover names BLE peripheral server mode.
 
 use crate::context::now_s;
 use crate::mdoc::reader_cert::DeskReader;
 use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
-use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_options};
+use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_options, uuid_text};
 use eid_core::mdoc::transport::gatt_session::run_reader;
+use eid_core::mdoc::transport::ndef::NfcHandover;
 use eid_core::mdoc::transport::tcp::TcpGatt;
 use eid_core::mdoc::{
     DeviceEngagement, MdocVerdict, ReaderError, ReaderOutcome, ReaderSession, ReaderSigner,
@@ -22,7 +25,7 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct ReadArgs {
     /// NFC through a PC/SC reader (the phone or test holder on the reader).
-    #[arg(long, conflicts_with_all = ["engagement", "tcp"])]
+    #[arg(long, conflicts_with = "engagement")]
     pcsc: bool,
     /// The PC/SC reader's name (default: the first one holding a card; with `--wait`, the
     /// first one attached).
@@ -35,8 +38,10 @@ pub struct ReadArgs {
     /// The holder's QR engagement (`mdoc:` URI).
     #[arg(long, requires = "tcp")]
     engagement: Option<String>,
-    /// Address of the holder's TCP stand-in for BLE.
-    #[arg(long, requires = "engagement")]
+    /// Address of the holder's TCP stand-in for BLE: with --engagement (QR), or with --pcsc
+    /// (the NFC handover offers BLE peripheral server mode, negotiated handover included; the
+    /// desk reads over NFC when the phone names no BLE).
+    #[arg(long)]
     tcp: Option<String>,
     /// Elements to ask for, comma-separated: `identifier` (in the docType's namespace) or
     /// `namespace/identifier`.
@@ -138,7 +143,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
     });
     let reader_authenticated = signer.is_some();
     let now = now_s();
-    let outcome = if args.pcsc {
+    let tapped = if args.pcsc {
         read_pcsc(&args, &items, signer, &trust, now)?
     } else {
         let (Some(uri), Some(addr)) = (&args.engagement, &args.tcp) else {
@@ -154,26 +159,26 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
                 "the engagement offers no BLE peripheral server mode (which the TCP link stands in for)"
             );
         }
-        let key_bytes = engagement.e_device_key_bytes.clone();
-        let mut reader =
-            ReaderSession::generate(&mut eid_crypto::OsRng, engagement, ciborium::Value::Null)?;
-        let establishment = reader.establish(&items, signer).map_err(reader_err)?;
-        let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
-        let mut link = TcpGatt::new(stream);
-        let endpoint = BleEndpoint::new(BleMode::PeripheralServer, BleRole::Reader, &key_bytes);
-        let outcome = run_reader(
-            &mut link,
-            endpoint,
-            &mut reader,
-            &establishment,
+        // QR handover: null (§9.1.5.1).
+        let (outcome, reader) = read_stand_in(
+            engagement,
+            ciborium::Value::Null,
+            addr,
+            &items,
+            signer,
             &trust,
             now,
         )?;
         if let Some(dir) = &args.save_response {
             save_response(&reader, dir)?;
         }
-        outcome
+        Tapped {
+            outcome,
+            handover: None,
+            by_ble: true,
+        }
     };
+    let outcome = tapped.outcome;
     let outcome = check_status(&args, &f, outcome, &trust, now)?;
     let cscas = cscas(&args)?;
     // What passive authentication says of disclosed DTC data (null: none disclosed).
@@ -182,7 +187,53 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
         |pa| json!({"status": pa.status, "reason": pa.reason}),
     );
     let outcome = eid_core::mdoc::check_dtc(outcome, cscas.as_ref());
-    report(&args, outcome, reader_authenticated, dtc)
+    let how = json!({
+        "handover": tapped.handover.as_ref().map(handover_json),
+        "retrieval": if tapped.by_ble { "ble-tcp" } else { "nfc" },
+    });
+    report(&args, outcome, reader_authenticated, dtc, how)
+}
+
+/// What a reading gave: the outcome, the NFC handover it engaged by (none: QR), and whether
+/// the data came over the TCP stand-in for BLE.
+struct Tapped {
+    outcome: ReaderOutcome,
+    handover: Option<NfcHandover>,
+    by_ble: bool,
+}
+
+/// The NFC handover as the desk saw it: static or negotiated, the carriers the phone named.
+fn handover_json(h: &NfcHandover) -> serde_json::Value {
+    json!({
+        "negotiated": h.negotiated,
+        "nfc": h.nfc.is_some(),
+        "ble": h.ble.map(|b| json!({
+            "peripheral_server": b.peripheral_server,
+            "central_client": b.central_client,
+            "uuid": b.uuid.as_ref().map(uuid_text),
+        })),
+    })
+}
+
+/// A session over the TCP stand-in for BLE peripheral server mode at `addr`, engaged with
+/// `engagement` and the transcript's `handover`.
+fn read_stand_in(
+    engagement: DeviceEngagement,
+    handover: ciborium::Value,
+    addr: &str,
+    items: &[eid_core::mdoc::ItemsRequest],
+    signer: Option<ReaderSigner<'_>>,
+    trust: &TrustStore,
+    now: u64,
+) -> Result<(ReaderOutcome, ReaderSession)> {
+    let key_bytes = engagement.e_device_key_bytes.clone();
+    let mut reader = ReaderSession::generate(&mut eid_crypto::OsRng, engagement, handover)?;
+    let establishment = reader.establish(items, signer).map_err(reader_err)?;
+    let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+    let mut link = TcpGatt::new(stream);
+    let endpoint = BleEndpoint::new(BleMode::PeripheralServer, BleRole::Reader, &key_bytes);
+    let outcome = run_reader(&mut link, endpoint, &mut reader, &establishment, trust, now)?;
+    Ok((outcome, reader))
 }
 
 /// The CSCAs for DTC data: `--csca`, or the fixture one with the fixture trust.
@@ -238,8 +289,8 @@ fn read_pcsc(
     signer: Option<ReaderSigner<'_>>,
     trust: &TrustStore,
     now: u64,
-) -> Result<ReaderOutcome> {
-    use eid_core::mdoc::transport::nfc::{NfcError, read_mdoc};
+) -> Result<Tapped> {
+    use eid_core::mdoc::transport::nfc::NfcError;
     use eid_icao::TransportError;
     use eid_icao::pcsc::PcscTransport;
     use std::time::{Duration, Instant};
@@ -263,18 +314,80 @@ fn read_pcsc(
             certificate: s.certificate,
             sign: &mut *s.sign,
         });
-        match read_mdoc(&mut t, &mut eid_crypto::OsRng, items, this_try, trust, now) {
+        match read_tap(&mut t, args, items, this_try, trust, now) {
             // The phone moved away (or the reader still showed the one before it): a desk that
             // waits reads it again when it is back.
-            Err(NfcError::Transport(TransportError::LinkLost))
-                if args.wait > 0 && Instant::now() < deadline =>
+            Err(e)
+                if e.downcast_ref::<NfcError>()
+                    == Some(&NfcError::Transport(TransportError::LinkLost))
+                    && args.wait > 0
+                    && Instant::now() < deadline =>
             {
                 eprintln!("the phone moved away; hold it to the reader again");
                 wait = deadline.saturating_duration_since(Instant::now());
             }
-            read => return Ok(read?.outcome),
+            read => return read,
         }
     }
+}
+
+/// One phone on the reader: the engagement by NFC (offering BLE peripheral server mode with
+/// `--tcp`), then the data over the stand-in when the phone named that mode, else over NFC.
+#[cfg(feature = "pcsc")]
+fn read_tap(
+    t: &mut dyn eid_icao::ApduTransport,
+    args: &ReadArgs,
+    items: &[eid_core::mdoc::ItemsRequest],
+    signer: Option<ReaderSigner<'_>>,
+    trust: &TrustStore,
+    now: u64,
+) -> Result<Tapped> {
+    use eid_core::mdoc::transport::ble::random_service_uuid;
+    use eid_core::mdoc::transport::carrier::BleCarrier;
+    use eid_core::mdoc::transport::nfc::{ApduCount, read_engaged, read_engagement};
+    let offer = args.tcp.as_ref().map(|_| BleCarrier {
+        peripheral_server: true,
+        central_client: false,
+        uuid: Some(random_service_uuid()),
+    });
+    let handover = read_engagement(t, &mut eid_crypto::OsRng, offer, &mut ApduCount::default())?;
+    let peripheral = handover
+        .ble
+        .and_then(|b| b.options())
+        .is_some_and(|(p, _)| p.is_some());
+    if let (Some(addr), true) = (&args.tcp, peripheral) {
+        eprintln!(
+            "the phone named BLE peripheral server mode: reading over the stand-in at {addr}"
+        );
+        let (outcome, _) = read_stand_in(
+            handover.engagement.clone(),
+            handover.handover.clone(),
+            addr,
+            items,
+            signer,
+            trust,
+            now,
+        )?;
+        return Ok(Tapped {
+            outcome,
+            handover: Some(handover),
+            by_ble: true,
+        });
+    }
+    let read = read_engaged(
+        t,
+        &mut eid_crypto::OsRng,
+        handover,
+        items,
+        signer,
+        trust,
+        now,
+    )?;
+    Ok(Tapped {
+        outcome: read.outcome,
+        handover: Some(read.handover),
+        by_ble: false,
+    })
 }
 
 #[cfg(not(feature = "pcsc"))]
@@ -284,7 +397,7 @@ fn read_pcsc(
     _: Option<ReaderSigner<'_>>,
     _: &TrustStore,
     _: u64,
-) -> Result<ReaderOutcome> {
+) -> Result<Tapped> {
     bail!("this eid was built without PC/SC (cargo feature `pcsc`)")
 }
 
@@ -293,6 +406,7 @@ fn report(
     outcome: ReaderOutcome,
     reader_authenticated: bool,
     dtc: serde_json::Value,
+    how: serde_json::Value,
 ) -> Result<ExitCode> {
     // How the device authenticated (ISO 18013-5 §9.1.3): a MAC or a signature.
     let device_mac = match &outcome {
@@ -321,6 +435,8 @@ fn report(
         "reader_authenticated": v.reader_authenticated,
         "device_mac": device_mac,
         "dtc_passive_authentication": dtc,
+        "handover": how["handover"],
+        "retrieval": how["retrieval"],
     });
     if args.json {
         print_json(&out)?;

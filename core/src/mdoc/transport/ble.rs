@@ -210,6 +210,19 @@ pub fn retrieval_method(peripheral_server: Option<Uuid>, central_client: Option<
     ])
 }
 
+/// A 128-bit UUID in its canonical text form (lower case, 8-4-4-4-12).
+pub fn uuid_text(u: &Uuid) -> String {
+    let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
 /// A fresh service UUID for an engagement (RFC 9562 version 4): one per session, so a
 /// reader cannot follow the phone from one presentation to the next.
 pub fn random_service_uuid() -> Uuid {

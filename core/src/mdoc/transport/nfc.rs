@@ -739,11 +739,12 @@ pub struct NfcRead {
     pub apdus: ApduCount,
     pub request_bytes: usize,
     pub response_bytes: usize,
+    /// The handover the engagement went by.
+    pub handover: NfcHandover,
 }
 
-/// A whole reading: engagement from the Type 4 Tag (static or negotiated handover), session with an
-/// EReaderKey from `rng` on the holder's curve, the request for `items` (signed when `signer` is given), the response
-/// checked against `iacas` at `now`, then the session terminated (status 20).
+/// A whole reading: engagement from the Type 4 Tag (static or negotiated handover), then
+/// [`read_engaged`].
 pub fn read_mdoc(
     t: &mut dyn ApduTransport,
     rng: &mut dyn eid_crypto::Rng,
@@ -752,16 +753,36 @@ pub fn read_mdoc(
     iacas: &eid_crypto::trust::TrustStore,
     now: u64,
 ) -> Result<NfcRead, NfcError> {
-    use crate::mdoc::reader_session::{ReaderError, ReaderSession};
     let mut count = ApduCount::default();
     let handover = read_engagement(t, rng, None, &mut count)?;
+    let mut read = read_engaged(t, rng, handover, items, signer, iacas, now)?;
+    read.apdus.0 += count.0;
+    Ok(read)
+}
+
+/// NFC data retrieval after the engagement (`handover`, from [`read_engagement`]): a session
+/// with an EReaderKey from `rng` on the holder's curve, the request for `items` (signed when
+/// `signer` is given), the response checked against `iacas` at `now`, then the session
+/// terminated (status 20). A phone whose handover offers no NFC data retrieval is told apart.
+pub fn read_engaged(
+    t: &mut dyn ApduTransport,
+    rng: &mut dyn eid_crypto::Rng,
+    handover: NfcHandover,
+    items: &[crate::mdoc::request::ItemsRequest],
+    signer: Option<crate::mdoc::reader_session::ReaderSigner<'_>>,
+    iacas: &eid_crypto::trust::TrustStore,
+    now: u64,
+) -> Result<NfcRead, NfcError> {
+    use crate::mdoc::reader_session::{ReaderError, ReaderSession};
     if handover.nfc.is_none() {
         return Err(NfcError::Handover(match handover.ble {
             Some(_) => "the phone offers data retrieval by BLE only, not by NFC",
             None => "the phone offers no NFC data retrieval",
         }));
     }
-    let mut reader = ReaderSession::generate(rng, handover.engagement, handover.handover)?;
+    let mut count = ApduCount::default();
+    let mut reader =
+        ReaderSession::generate(rng, handover.engagement.clone(), handover.handover.clone())?;
     let reader_authenticated = signer.is_some();
     let establishment = reader.establish(items, signer).map_err(|e| match e {
         ReaderError::Mdoc(m) => NfcError::Mdoc(m),
@@ -786,6 +807,7 @@ pub fn read_mdoc(
         apdus: count,
         request_bytes: establishment.len(),
         response_bytes: response.len(),
+        handover,
     })
 }
 
