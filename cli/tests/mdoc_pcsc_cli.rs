@@ -201,6 +201,10 @@ fn holder_with(extra: &[&str]) -> (Holder, String) {
         .map_while(Result::ok)
         .find(|l| l.contains("waiting for a reader"))
         .expect("the holder waits for a reader");
+    assert!(
+        line.contains("BLE peripheral server mode first (service "),
+        "{line}"
+    );
     let addr = line
         .split("the TCP link at ")
         .nth(1)

@@ -8,7 +8,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use eid_core::mdoc::transport::ble::{
-    BleEndpoint, BleError, BleMode, BleRole, random_service_uuid, retrieval_method,
+    BleEndpoint, BleError, BleMode, BleRole, random_service_uuid, retrieval_method, uuid_text,
 };
 use eid_core::mdoc::transport::carrier::{BleCarrier, Carrier};
 use eid_core::mdoc::transport::gatt_session::serve_holder;
@@ -148,7 +148,8 @@ fn serve_nfc(t: &HolderTransport, holder: NfcHolder<'_>) -> Result<Option<Sessio
             };
             let carriers = [Carrier::Ble(ble), Carrier::Nfc(HOLDER_LIMITS)];
             let shown = format!(
-                ", BLE peripheral server mode first (the TCP link at {} stands in for it), then NFC",
+                ", BLE peripheral server mode first (service {}; the TCP link at {} stands in for it), then NFC",
+                uuid_text(&ble.uuid.unwrap_or_default()),
                 l.local_addr()?
             );
             (holder.offering(&carriers)?, shown)

@@ -350,6 +350,12 @@ fn read_tap(
         central_client: false,
         uuid: Some(random_service_uuid()),
     });
+    if let Some(uuid) = offer.and_then(|o| o.uuid) {
+        eprintln!(
+            "offering BLE peripheral server mode (service {}) besides NFC, should the phone negotiate",
+            uuid_text(&uuid)
+        );
+    }
     let handover = read_engagement(t, &mut eid_crypto::OsRng, offer, &mut ApduCount::default())?;
     let peripheral = handover
         .ble

@@ -161,8 +161,10 @@ class EidFixture : AutoCloseable {
         }.apply { isDaemon = true; start() }
         Thread { p.inputStream.bufferedReader().lineSequence().forEach { } }.apply { isDaemon = true; start() }
         return try {
-            waiting.get(TIMEOUT_S, TimeUnit.SECONDS)
-            Holder(p, "", VPCD_ADDR, err)
+            val line = waiting.get(TIMEOUT_S, TimeUnit.SECONDS)
+            // With --tcp the handover names BLE first, the TCP link at this address standing in.
+            val standIn = Regex("the TCP link at (\\S+) stands in").find(line)?.groupValues?.get(1)
+            Holder(p, "", standIn ?: VPCD_ADDR, err)
         } catch (e: Exception) {
             throw IllegalStateException("the holder did not reach vpcd: $err", e)
         }

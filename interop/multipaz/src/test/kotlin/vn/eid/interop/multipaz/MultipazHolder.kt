@@ -251,7 +251,9 @@ class MultipazHolder private constructor(
      * with the static Handover Select ([MdocNfcEngagementHelper]) and the data transfer by
      * ENVELOPE / GET RESPONSE ([NfcTransportMdoc]). The card announces extended-length APDUs
      * when [extendedLength]; with [negotiated] the tag offers negotiated handover instead of the
-     * static one, and picks the NFC carrier from the reader's Handover Request.
+     * static one, and picks the NFC carrier from the reader's Handover Request. [bleFirst]: the
+     * static Handover Select names BLE peripheral server mode with that UUID before NFC (none
+     * served here: the reader must take NFC), or alone when not [nfcToo].
      */
     fun presentNfc(
         vpcd: String,
@@ -260,6 +262,8 @@ class MultipazHolder private constructor(
         values: Map<String, DataItem>,
         extendedLength: Boolean = true,
         negotiated: Boolean = false,
+        bleFirst: UUID? = null,
+        nfcToo: Boolean = true,
     ): Session = runBlocking {
         val issued = issue(docType, namespace, values, Algorithm.ESP256)
         val eDeviceKey = Crypto.createEcPrivateKey(EcCurve.P256)
@@ -269,7 +273,11 @@ class MultipazHolder private constructor(
             eDeviceKey.publicKey,
             onHandoverComplete = { _, deviceEngagement, handover -> engaged.complete(deviceEngagement.toByteArray() to handover) },
             onError = { engaged.completeExceptionally(it) },
-            staticHandoverMethods = if (negotiated) null else listOf(nfc),
+            staticHandoverMethods = if (negotiated) {
+                null
+            } else {
+                listOfNotNull(bleFirst?.let { MdocConnectionMethodBle(true, false, it, null, null, null) }, nfc.takeIf { nfcToo })
+            },
             negotiatedHandoverPicker = if (negotiated) {
                 { offered -> offered.filterIsInstance<MdocConnectionMethodNfc>().firstOrNull() ?: error("no NFC carrier offered: $offered") }
             } else {
@@ -278,7 +286,9 @@ class MultipazHolder private constructor(
         )
         val transport = NfcTransportMdoc(MdocRole.MDOC, MdocTransportOptions(), nfc)
         // Open before the reader comes: its SELECT of the mdoc application follows the engagement.
-        transport.open(eDeviceKey.publicKey)
+        // Not when NFC is not named: Multipaz routes every HCE APDU to the one open transport,
+        // which would then wait for a reader that cannot come and take the next session's APDUs.
+        if (nfcToo) transport.open(eDeviceKey.publicKey)
         var dataTransfer = false
         val commands = java.util.Collections.synchronizedList(mutableListOf<ByteArray>())
         val card = VpcdCard(vpcd, VpcdCard.atr(extendedLength)) { apdu ->
@@ -295,6 +305,7 @@ class MultipazHolder private constructor(
         background("vpcd card") { card.serve() }
 
         Session("", vpcd, commands, card::close) {
+            check(nfcToo) { "the handover names no NFC data retrieval: nothing to serve" }
             runBlocking {
                 // Connected once the reader selects the mdoc application, after the engagement.
                 withTimeout(60.seconds) { transport.state.first { it == MdocTransport.State.CONNECTED } }

@@ -23,6 +23,8 @@ import org.multipaz.crypto.EcCurve
 import org.multipaz.cbor.Simple
 import org.multipaz.cbor.Tstr
 import java.io.File
+import org.multipaz.util.UUID
+import kotlin.random.Random
 import java.nio.file.Files
 
 /**
@@ -150,6 +152,47 @@ class MultipazHolderTest {
     @Test
     fun `over NFC by negotiated handover, our reader writes its Handover Request to a Multipaz holder and reads it`() =
         readOverNfc(extendedLength = true, negotiated = true)
+
+    /**
+     * A Multipaz holder whose static Handover Select names BLE peripheral server mode before
+     * NFC (as its phone apps do): our desk reads Multipaz's BLE carrier record as that mode with
+     * Multipaz's UUID, and reads over NFC, which it speaks.
+     */
+    @Test
+    fun `over NFC, our desk reads the BLE carrier a Multipaz holder names first and reads over NFC`() {
+        val uuid = UUID.randomUUID(Random.Default)
+        PcscNfcTag.waitUntilEmpty(EidFixture.VPCD_READER, EidFixture.TIMEOUT_S * 1000)
+        holder.presentNfc(EidFixture.VPCD_ADDR, PHOTO_ID, PHOTO_ID_NS, VALUES, bleFirst = uuid).use { session ->
+            PcscNfcTag.waitUntilPresent(EidFixture.VPCD_READER, 10_000)
+            val (code, verdict) = ourRead(listOf("--pcsc", "--reader", EidFixture.VPCD_READER, "--trust", iacaPem.path))
+            session.seen()
+            assertReadsIssuedPhotoId(code, verdict)
+            assertEquals("nfc", verdict["retrieval"]!!.jsonPrimitive.content)
+            val handover = verdict["handover"]!!.jsonObject
+            assertFalse(handover["negotiated"]!!.jsonPrimitive.boolean)
+            assertTrue(handover["nfc"]!!.jsonPrimitive.boolean)
+            val ble = handover["ble"]!!.jsonObject
+            assertTrue(ble["peripheral_server"]!!.jsonPrimitive.boolean, "$ble")
+            assertFalse(ble["central_client"]!!.jsonPrimitive.boolean, "$ble")
+            assertEquals(uuid.toString(), ble["uuid"]!!.jsonPrimitive.content)
+        }
+    }
+
+    /** A Multipaz holder naming BLE only: our desk, which reads over NFC, says so plainly. */
+    @Test
+    fun `over NFC, a Multipaz holder naming BLE only is refused with the reason`() {
+        PcscNfcTag.waitUntilEmpty(EidFixture.VPCD_READER, EidFixture.TIMEOUT_S * 1000)
+        val uuid = UUID.randomUUID(Random.Default)
+        holder.presentNfc(EidFixture.VPCD_ADDR, PHOTO_ID, PHOTO_ID_NS, VALUES, bleFirst = uuid, nfcToo = false).use {
+            PcscNfcTag.waitUntilPresent(EidFixture.VPCD_READER, 10_000)
+            val p = ProcessBuilder(
+                listOf(eid, "mdoc", "read", "--pcsc", "--reader", EidFixture.VPCD_READER, "--elements", "family_name", "--json"),
+            ).also { pb -> pb.environment().keys.removeIf { it.startsWith("EID_") } }.start()
+            val (code, out, err) = finish(Children.add(p), "eid mdoc read")
+            assertEquals(1, code, "$out\n$err")
+            assertTrue(err.contains("the phone offers data retrieval by BLE only, not by NFC"), err)
+        }
+    }
 
     @Test
     fun `our reader verifies a Multipaz device MAC`() {

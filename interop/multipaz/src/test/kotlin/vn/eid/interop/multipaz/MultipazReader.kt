@@ -30,6 +30,7 @@ import kotlin.time.Clock
 import org.multipaz.mdoc.role.MdocRole
 import org.multipaz.mdoc.sessionencryption.SessionEncryption
 import java.util.Base64
+import org.multipaz.util.UUID
 
 /**
  * An mdoc reader made of Multipaz's parts, as its reader apps use them: the QR engagement
@@ -104,22 +105,63 @@ class MultipazReader(
             "the engagement offers no BLE peripheral server mode: ${engagement.connectionMethods}"
         }
         // QR handover: null (§9.1.5.1).
-        TcpGattLink.connect(holder.address).use { link ->
-            link.start()
-            val result = exchange(encodedDeviceEngagement, engagement.eSenderKey, Simple.NULL, docs) { request ->
-                link.send(request)
-                when (val got = link.receive()) {
-                    is TcpGattLink.Received.Ended -> null
-                    is TcpGattLink.Received.Started -> error("the holder wrote State start")
-                    is TcpGattLink.Received.Message -> got.bytes
-                }
+        overTcp(holder.address, encodedDeviceEngagement, engagement.eSenderKey, Simple.NULL, docs)
+    }
+
+    /**
+     * The session over the TCP stand-in for BLE at [address] (the TCP link carries GATT values as
+     * our stand-in frames them), engaged with [encodedDeviceEngagement] and the transcript's
+     * [handover]: the request, the answer, then status 20 and State end.
+     */
+    private suspend fun overTcp(
+        address: String,
+        encodedDeviceEngagement: ByteArray,
+        eDeviceKey: EcPublicKey,
+        handover: DataItem,
+        docs: Requested,
+    ): Result = TcpGattLink.connect(address).use { link ->
+        link.start()
+        val result = exchange(encodedDeviceEngagement, eDeviceKey, handover, docs) { request ->
+            link.send(request)
+            when (val got = link.receive()) {
+                is TcpGattLink.Received.Ended -> null
+                is TcpGattLink.Received.Started -> error("the holder wrote State start")
+                is TcpGattLink.Received.Message -> got.bytes
             }
-            if (result.holderEnded) return@runBlocking result
-            // ISO/IEC 18013-5 §9.1.1.4: the reader ends with status 20, then State end.
-            runCatching { link.send(SessionEncryption.encodeStatus(20)) }
-            link.end()
-            result
         }
+        if (result.holderEnded) return@use result
+        // ISO/IEC 18013-5 §9.1.1.4: the reader ends with status 20, then State end.
+        runCatching { link.send(SessionEncryption.encodeStatus(20)) }
+        link.end()
+        result
+    }
+
+    /**
+     * Engaged over NFC, the data over "BLE": [mdocReaderNfcHandover] reads the holder's Type 4
+     * Tag, offering BLE peripheral server mode with [uuid] (then NFC) should the tag negotiate;
+     * the handover must name BLE peripheral server mode, and the session then runs over the TCP
+     * stand-in at [address] with the NFC handover in the transcript. Also returns what the
+     * handover step found.
+     */
+    fun readNfcThenBle(
+        tag: NfcIsoTag,
+        address: String,
+        uuid: UUID,
+        docType: String,
+        items: Map<String, List<String>>,
+    ): Pair<MdocReaderNfcHandoverResult, Result> = runBlocking {
+        val offered = listOf(
+            MdocConnectionMethodBle(true, false, uuid, null, null, null),
+            MdocConnectionMethodNfc(0xFFFF, 0x10000),
+        )
+        val handover = mdocReaderNfcHandover(tag, offered, MdocReaderNfcHandoverOptions(false))
+            ?: error("no mdoc engagement on the tag")
+        check(handover.connectionMethods.any { it is MdocConnectionMethodBle && it.supportsPeripheralServerMode }) {
+            "the handover names no BLE peripheral server mode: ${handover.connectionMethods}"
+        }
+        val encodedDeviceEngagement = handover.encodedDeviceEngagement.toByteArray()
+        val eDeviceKey = EngagementParser(encodedDeviceEngagement).parse().eSenderKey
+        handover to overTcp(address, encodedDeviceEngagement, eDeviceKey, handover.handover, single(docType, items))
     }
 
     /**

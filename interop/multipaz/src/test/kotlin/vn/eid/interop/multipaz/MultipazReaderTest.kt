@@ -36,6 +36,10 @@ import org.multipaz.crypto.EcCurve
 import org.multipaz.crypto.X500Name
 import org.multipaz.crypto.X509CertChain
 import org.multipaz.mdoc.nfc.MdocHandoverType
+import org.multipaz.mdoc.connectionmethod.MdocConnectionMethodBle
+import org.multipaz.mdoc.connectionmethod.MdocConnectionMethodNfc
+import org.multipaz.util.UUID
+import kotlin.random.Random
 import org.multipaz.mdoc.util.MdocUtil
 import kotlin.time.Duration.Companion.days
 import kotlin.time.Duration.Companion.hours
@@ -262,6 +266,57 @@ class MultipazReaderTest {
         val doc = assertVerified(result, PHOTO_ID)
         assertEquals(PHOTO_ID_ELEMENTS.sorted(), doc.getIssuerEntryNames(PHOTO_ID_NS).sorted())
         assertTrue(holder.stderr().contains("negotiated handover"), holder.stderr())
+    }
+
+    /**
+     * ISO/IEC 18013-5 §8.2.2.1: the NFC handover may name BLE. Our holder (`--tcp`) names BLE
+     * peripheral server mode first, then NFC, in its static Handover Select: Multipaz reads our
+     * BLE carrier record (LE Role, the service UUID little-endian) as that mode with the UUID we
+     * printed, then reads over the TCP stand-in for BLE and verifies the answer under the NFC
+     * transcript `[HandoverSelect, null]`.
+     */
+    @Test
+    fun `over NFC engagement by static handover naming BLE, Multipaz reads our BLE record and then reads over BLE`() {
+        val holder = eid.presentNfc("--tcp", "127.0.0.1:0")
+        val tag = PcscNfcTag.waitFor(EidFixture.VPCD_READER, EidFixture.TIMEOUT_S * 1000)
+        val theirs = UUID.randomUUID(Random.Default)
+        val (handover, result) = signedReader().readNfcThenBle(tag, holder.address, theirs, PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        assertEquals(MdocHandoverType.STATIC_HANDOVER, handover.type)
+        val ours = Regex("service ([0-9a-f-]{36})").find(holder.stderr())?.groupValues?.get(1) ?: error(holder.stderr())
+        val ble = handover.connectionMethods.filterIsInstance<MdocConnectionMethodBle>().single()
+        assertTrue(ble.supportsPeripheralServerMode && !ble.supportsCentralClientMode, "$ble")
+        assertEquals(ours, ble.peripheralServerModeUuid.toString())
+        assertTrue(handover.connectionMethods.any { it is MdocConnectionMethodNfc }, "NFC named too: ${handover.connectionMethods}")
+        val item = handover.handover
+        assertTrue(item is CborArray && item.items.size == 2 && item.items[0] is Bstr && item.items[1] == Simple.NULL,
+            "static handover in the transcript: ${Cbor.toDiagnostics(item)}")
+        assertEquals(PHOTO_ID_ELEMENTS.sorted(), assertVerified(result, PHOTO_ID).getIssuerEntryNames(PHOTO_ID_NS).sorted())
+        assertTrue(holder.stderr().contains("a reader came by the BLE stand-in"), holder.stderr())
+    }
+
+    /**
+     * Negotiated: Multipaz's Handover Request offers BLE peripheral server mode with its own
+     * UUID, then NFC; our holder takes BLE (its first carrier) in that mode with Multipaz's UUID.
+     * Multipaz reads our Handover Select back as exactly what it offered, and the answer over the
+     * stand-in verifies under `[HandoverSelect, HandoverRequest]`.
+     */
+    @Test
+    fun `over NFC by negotiated handover, our holder picks the BLE Multipaz offers with its UUID`() {
+        val holder = eid.presentNfc("--negotiated", "--tcp", "127.0.0.1:0")
+        val tag = PcscNfcTag.waitFor(EidFixture.VPCD_READER, EidFixture.TIMEOUT_S * 1000)
+        val theirs = UUID.randomUUID(Random.Default)
+        val (handover, result) = signedReader().readNfcThenBle(tag, holder.address, theirs, PHOTO_ID, mapOf(PHOTO_ID_NS to PHOTO_ID_ELEMENTS))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        assertEquals(MdocHandoverType.NEGOTIATED_HANDOVER, handover.type)
+        val ble = handover.connectionMethods.filterIsInstance<MdocConnectionMethodBle>().single()
+        assertTrue(ble.supportsPeripheralServerMode && !ble.supportsCentralClientMode, "$ble")
+        assertEquals(theirs, ble.peripheralServerModeUuid)
+        assertTrue(handover.connectionMethods.none { it is MdocConnectionMethodNfc }, "one carrier chosen: ${handover.connectionMethods}")
+        val item = handover.handover
+        assertTrue(item is CborArray && item.items.size == 2 && item.items.all { it is Bstr },
+            "negotiated handover in the transcript: ${Cbor.toDiagnostics(item)}")
+        assertVerified(result, PHOTO_ID)
     }
 
     @Test
