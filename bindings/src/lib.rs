@@ -17,6 +17,7 @@ mod mdoc;
 mod mdoc_link;
 mod mdoc_read;
 mod mdoc_status;
+mod mdoc_tap;
 mod passcode;
 mod present;
 mod run;
@@ -51,6 +52,7 @@ pub use mdoc_read::{
     MdocBleReader, MdocElement, MdocReadRequest, MdocReaderAuth, MdocVerdict, mdoc_read_nfc,
 };
 pub use mdoc_status::MdocStatusLists;
+pub use mdoc_tap::{MdocTap, mdoc_tap};
 pub use passcode::Passcode;
 pub use present::{Consent, DisclosedField, Presentation, PresentationStock, Profile};
 pub use signing::{SignedDocument, SigningConsent, SigningCredential, SigningRequest};

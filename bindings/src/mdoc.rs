@@ -1,8 +1,9 @@
 //! ISO 18013-5 presentations from the wallet: engagement by QR (`mdoc:` URI, then BLE in either
 //! mode over the app's `MdocGattLink`) or by NFC (the phone as a card: `process_apdu` from an
-//! HCE service). The sessions, the wallet's single-use MSOs and the transaction log are
-//! eid-core's (`HolderSession`, `BleHolder`, `NfcHolder`, `WalletMdocs`); here only locks,
-//! callbacks and types.
+//! HCE service), whose handover may name BLE too (then `ble()` carries the session over GATT).
+//! The sessions, the wallet's single-use MSOs and the transaction log are eid-core's
+//! (`HolderSession`, `BleHolder`, `NfcHolder`, `WalletMdocs`); here only locks, callbacks and
+//! types.
 
 use crate::error::{EidError, ble_failure};
 use crate::log::{LogLevel, log};
@@ -10,9 +11,10 @@ use crate::mdoc_link::{
     Deferred, MdocBleMode, MdocCharacteristic, MdocConsent, MdocGattLink, Outbox, uuid_text,
 };
 use crate::wallet::WalletHandle;
-use eid_core::mdoc::transport::ble::{BleMode, random_service_uuid, retrieval_method};
+use eid_core::mdoc::transport::ble::{BleMode, Uuid, random_service_uuid, retrieval_method};
 use eid_core::mdoc::transport::ble_session::{BleHolder, HolderOutcome, HolderParty};
-use eid_core::mdoc::transport::nfc::NfcHolder;
+use eid_core::mdoc::transport::carrier::{BleCarrier, Carrier};
+use eid_core::mdoc::transport::nfc::{HOLDER_LIMITS, NfcHolder};
 use eid_core::mdoc::{
     Decision, HolderPolicy, HolderSession, PresentationRequest, SessionEnd, ephemeral_key,
 };
@@ -121,53 +123,122 @@ impl WalletHandle {
         let mdocs = WalletMdocs::new(self.wallet.clone());
         // Readers authenticate under the reader CAs of the synced trust list (docs/adr/0040).
         let policy = mdocs.policy(now_s(), false, false)?;
-        Ok(Arc::new(MdocBlePresentation {
-            uri: session.qr_uri(),
-            peripheral,
-            central,
-            outbox: Outbox::default(),
-            state: Mutex::new(BleState {
-                session,
-                policy,
-                mdocs,
-                consent: Box::new(consent_fn(consent)),
-                ble: None,
-                link: None,
-                recorded: false,
-                state: MdocPresentationState::Waiting,
-            }),
-        }))
+        let uri = session.qr_uri();
+        let engaged = Engaged::Qr(Box::new(QrEngaged {
+            session,
+            policy,
+            source: mdocs,
+            consent: Box::new(consent_fn(consent)),
+            offered: (peripheral, central),
+        }));
+        Ok(Arc::new(MdocBlePresentation::new(
+            uri,
+            engaged,
+            WalletMdocs::new(self.wallet.clone()),
+        )))
     }
 
-    /// Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
-    /// and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+    /// Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the handover and
+    /// the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+    /// `ble`: the handover names BLE in these modes (one fresh service UUID) before NFC, so a
+    /// reader may retrieve over BLE instead: serve it through `ble()`. `negotiated`: the tag
+    /// offers negotiated handover (the reader writes its Handover Request, and the handover
+    /// names the first of BLE and NFC that the reader offers too) instead of the static one.
+    #[uniffi::method(default(ble = None, negotiated = false))]
     pub fn mdoc_present_nfc(
         &self,
         consent: Arc<dyn MdocConsent>,
+        ble: Option<MdocBleOptions>,
+        negotiated: bool,
     ) -> Result<Arc<MdocNfcPresentation>, EidError> {
         if !self.wallet.is_unlocked() {
             return Err(EidError::NotUnlocked);
         }
+        let mut carriers = Vec::new();
+        if let Some(b) = ble {
+            if !b.peripheral_server && !b.central_client {
+                return Err(EidError::InvalidInput {
+                    reason: "offer at least one BLE mode".into(),
+                });
+            }
+            carriers.push(Carrier::Ble(BleCarrier {
+                peripheral_server: b.peripheral_server,
+                central_client: b.central_client,
+                uuid: Some(random_service_uuid()),
+            }));
+        }
+        carriers.push(Carrier::Nfc(HOLDER_LIMITS));
         let (key, _) = ephemeral_key(&mut eid_crypto::OsRng).map_err(|_| EidError::Crypto)?;
         let mdocs = WalletMdocs::new(self.wallet.clone());
         let policy = mdocs.policy(now_s(), false, false)?;
         let holder = NfcHolder::new(key, policy, mdocs, consent_fn(consent))
             .map_err(|_| EidError::Crypto)?;
+        let holder = if negotiated {
+            holder.negotiated()
+        } else {
+            holder
+        };
+        let holder = holder.offering(&carriers).map_err(|_| EidError::Crypto)?;
         Ok(Arc::new(MdocNfcPresentation {
-            state: Mutex::new(NfcState {
-                holder,
-                mdocs: WalletMdocs::new(self.wallet.clone()),
-                recorded: false,
-            }),
+            ble: Arc::new(MdocBlePresentation::new(
+                String::new(),
+                Engaged::Nfc(Box::new(holder)),
+                WalletMdocs::new(self.wallet.clone()),
+            )),
         }))
     }
 }
 
-struct BleState {
+/// Where the session lives: engaged by QR (here), or by NFC (in the HCE card, which may hand
+/// the reader over to BLE).
+enum Engaged {
+    Qr(Box<QrEngaged>),
+    Nfc(Box<NfcHolder<'static>>),
+}
+
+struct QrEngaged {
     session: HolderSession,
     policy: HolderPolicy<'static>,
-    mdocs: Mdocs,
+    source: Mdocs,
     consent: Box<dyn FnMut(&PresentationRequest) -> Decision + Send>,
+    /// (peripheral server UUID, central client UUID) the QR code names.
+    offered: (Option<Uuid>, Option<Uuid>),
+}
+
+impl Engaged {
+    fn party(&mut self) -> HolderParty<'_, 'static> {
+        match self {
+            Engaged::Qr(qr) => HolderParty {
+                session: &mut qr.session,
+                policy: &qr.policy,
+                source: &mut qr.source,
+                consent: qr.consent.as_mut(),
+            },
+            Engaged::Nfc(holder) => holder.party(),
+        }
+    }
+
+    fn session(&mut self) -> &mut HolderSession {
+        self.party().session
+    }
+
+    /// The BLE modes a reader may connect by and their UUIDs (after a negotiated handover, the
+    /// one chosen; none before).
+    fn offered(&self) -> (Option<Uuid>, Option<Uuid>) {
+        match self {
+            Engaged::Qr(qr) => qr.offered,
+            Engaged::Nfc(holder) => holder
+                .ble_carrier()
+                .and_then(|b| b.options())
+                .unwrap_or((None, None)),
+        }
+    }
+}
+
+struct BleState {
+    engaged: Engaged,
+    /// The same wallet, for the transaction log.
+    log: Mdocs,
     ble: Option<BleHolder>,
     link: Option<Arc<dyn MdocGattLink>>,
     recorded: bool,
@@ -178,21 +249,48 @@ impl BleState {
     fn finished(&mut self, outcome: &HolderOutcome) {
         self.state = state_of(outcome);
         record(
-            &self.mdocs,
+            &self.log,
             &mut self.recorded,
             outcome.request.as_ref(),
             outcome.decision,
         );
     }
+
+    /// After an APDU: the state of an NFC-engaged session whose data went over NFC.
+    fn nfc_state(&mut self) -> MdocPresentationState {
+        if self.ble.is_some() {
+            return self.state.clone();
+        }
+        let Engaged::Nfc(holder) = &self.engaged else {
+            return self.state.clone();
+        };
+        let finished = holder.session().is_finished();
+        if finished {
+            record(
+                &self.log,
+                &mut self.recorded,
+                holder.last_request.as_ref(),
+                holder.last_decision,
+            );
+        }
+        self.state = match (holder.last_decision, finished) {
+            (Some(Decision::Accept), _) => MdocPresentationState::Shared,
+            (Some(Decision::Decline), _) => MdocPresentationState::Declined,
+            (None, false) => MdocPresentationState::Waiting,
+            (None, true) => MdocPresentationState::Ended {
+                reason: "the session ended before a request was answered".into(),
+            },
+        };
+        self.state.clone()
+    }
 }
 
-/// A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
-/// into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+/// A presentation carried over BLE, engaged by QR (or by NFC: `MdocNfcPresentation.ble()`).
+/// The app's GATT callbacks push what arrives into `on_value` / `on_disconnected`; what the
+/// session sends goes out through the link.
 #[derive(uniffi::Object)]
 pub struct MdocBlePresentation {
     uri: String,
-    peripheral: Option<[u8; 16]>,
-    central: Option<[u8; 16]>,
     outbox: Outbox,
     state: Mutex<BleState>,
 }
@@ -205,6 +303,25 @@ impl std::fmt::Debug for MdocBlePresentation {
 }
 
 impl MdocBlePresentation {
+    fn new(uri: String, engaged: Engaged, log: Mdocs) -> MdocBlePresentation {
+        MdocBlePresentation {
+            uri,
+            outbox: Outbox::default(),
+            state: Mutex::new(BleState {
+                engaged,
+                log,
+                ble: None,
+                link: None,
+                recorded: false,
+                state: MdocPresentationState::Waiting,
+            }),
+        }
+    }
+
+    fn offered(&self) -> (Option<Uuid>, Option<Uuid>) {
+        locked(&self.state).map_or((None, None), |s| s.engaged.offered())
+    }
+
     /// Runs `f` on the session under the lock, then delivers its sends without the lock.
     fn with_link<T>(
         &self,
@@ -227,19 +344,21 @@ impl MdocBlePresentation {
 
 #[uniffi::export]
 impl MdocBlePresentation {
-    /// The QR code's text (`mdoc:` + base64url DeviceEngagement).
+    /// The QR code's text (`mdoc:` + base64url DeviceEngagement); empty when engaged by NFC.
     pub fn qr_uri(&self) -> String {
         self.uri.clone()
     }
 
-    /// The service UUID to advertise in peripheral server mode (null if not offered).
+    /// The service UUID to advertise in peripheral server mode (null if not offered; engaged
+    /// by negotiated handover, null until the handover chose it).
     pub fn peripheral_server_uuid(&self) -> Option<String> {
-        self.peripheral.as_ref().map(uuid_text)
+        self.offered().0.as_ref().map(uuid_text)
     }
 
-    /// The reader's service UUID to scan for in central client mode (null if not offered).
+    /// The reader's service UUID to scan for in central client mode (null if not offered, or
+    /// not yet chosen).
     pub fn central_client_uuid(&self) -> Option<String> {
-        self.central.as_ref().map(uuid_text)
+        self.offered().1.as_ref().map(uuid_text)
     }
 
     /// A reader connected to our server (peripheral server mode), or we connected to the
@@ -251,18 +370,20 @@ impl MdocBlePresentation {
         link: Arc<dyn MdocGattLink>,
         mode: MdocBleMode,
     ) -> Result<(), EidError> {
-        let offered = match mode {
-            BleMode::PeripheralServer => self.peripheral.is_some(),
-            BleMode::CentralClient => self.central.is_some(),
-        };
         {
             let mut s = locked(&self.state)?;
-            if !offered || s.ble.is_some() {
+            let offered = match (mode, s.engaged.offered()) {
+                (BleMode::PeripheralServer, (p, _)) => p.is_some(),
+                (BleMode::CentralClient, (_, c)) => c.is_some(),
+            };
+            // A reader that came by BLE after its first message went over NFC is refused.
+            if !offered || s.ble.is_some() || !s.engaged.session().awaiting_reader() {
                 return Err(EidError::InvalidInput {
                     reason: "mode not offered, or already connected".into(),
                 });
             }
-            s.ble = Some(BleHolder::new(mode, &s.session));
+            let ble = BleHolder::new(mode, s.engaged.session());
+            s.ble = Some(ble);
             s.link = Some(link);
         }
         self.with_link(|s, d| match s.ble.as_mut().map(|b| b.connected(d)) {
@@ -285,26 +406,13 @@ impl MdocBlePresentation {
         value: Vec<u8>,
     ) -> Result<MdocPresentationState, EidError> {
         self.with_link(|s, d| {
-            let BleState {
-                session,
-                policy,
-                mdocs,
-                consent,
-                ble,
-                ..
-            } = s;
+            let BleState { engaged, ble, .. } = s;
             let Some(ble) = ble.as_mut() else {
                 return Err(EidError::InvalidInput {
                     reason: "not connected".into(),
                 });
             };
-            let party = HolderParty {
-                session,
-                policy,
-                source: mdocs,
-                consent: consent.as_mut(),
-            };
-            match ble.on_value(d, party, characteristic, &value) {
+            match ble.on_value(d, engaged.party(), characteristic, &value) {
                 Ok(Some(outcome)) => {
                     s.finished(&outcome);
                     Ok(s.state.clone())
@@ -326,9 +434,9 @@ impl MdocBlePresentation {
                 reason: "internal".into(),
             };
         };
-        let BleState { session, ble, .. } = &mut *s;
+        let BleState { engaged, ble, .. } = &mut *s;
         if let Some(b) = ble.as_mut().filter(|b| !b.is_done()) {
-            let r = b.on_disconnected(session);
+            let r = b.on_disconnected(engaged.session());
             let outcome = b.outcome().clone();
             s.finished(&outcome);
             if let Err(e) = r {
@@ -336,8 +444,8 @@ impl MdocBlePresentation {
                     reason: e.to_string(),
                 };
             }
-        } else if s.ble.is_none() {
-            s.session.transport_ended();
+        } else if s.ble.is_none() && matches!(s.engaged, Engaged::Qr(_)) {
+            s.engaged.session().transport_ended();
             s.state = MdocPresentationState::Ended {
                 reason: "no reader connected".into(),
             };
@@ -348,14 +456,14 @@ impl MdocBlePresentation {
     /// The citizen closed the screen: State end to the reader, link dropped.
     pub fn cancel(&self) {
         let connected = self.with_link(|s, d| {
-            let BleState { session, ble, .. } = s;
+            let BleState { engaged, ble, .. } = s;
             if let Some(b) = ble.as_mut().filter(|b| !b.is_done()) {
-                b.cancel(d, session);
+                b.cancel(d, engaged.session());
             }
         });
         if let Ok(mut s) = locked(&self.state) {
             if connected.is_err() {
-                s.session.transport_ended();
+                s.engaged.session().transport_ended();
             }
             if s.state == MdocPresentationState::Waiting {
                 s.state = MdocPresentationState::Ended {
@@ -375,35 +483,6 @@ impl MdocBlePresentation {
     }
 }
 
-struct NfcState {
-    holder: NfcHolder<'static>,
-    /// The same wallet, for the transaction log (the holder owns the session's MSOs).
-    mdocs: Mdocs,
-    recorded: bool,
-}
-
-impl NfcState {
-    fn state(&mut self) -> MdocPresentationState {
-        let finished = self.holder.session().is_finished();
-        if finished {
-            record(
-                &self.mdocs,
-                &mut self.recorded,
-                self.holder.last_request.as_ref(),
-                self.holder.last_decision,
-            );
-        }
-        match (self.holder.last_decision, finished) {
-            (Some(Decision::Accept), _) => MdocPresentationState::Shared,
-            (Some(Decision::Decline), _) => MdocPresentationState::Declined,
-            (None, false) => MdocPresentationState::Waiting,
-            (None, true) => MdocPresentationState::Ended {
-                reason: "the session ended before a request was answered".into(),
-            },
-        }
-    }
-}
-
 /// Why the HCE link went away (Android `HostApduService.onDeactivated`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum MdocNfcDeactivation {
@@ -414,10 +493,11 @@ pub enum MdocNfcDeactivation {
 }
 
 /// A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
-/// application D2760000850101 and the mdoc application A0000002480400 for the service.
+/// application D2760000850101 and the mdoc application A0000002480400 for the service. When
+/// the handover names BLE, a reader may come by BLE instead: `ble()` serves it.
 #[derive(uniffi::Object)]
 pub struct MdocNfcPresentation {
-    state: Mutex<NfcState>,
+    ble: Arc<MdocBlePresentation>,
 }
 
 impl std::fmt::Debug for MdocNfcPresentation {
@@ -427,43 +507,54 @@ impl std::fmt::Debug for MdocNfcPresentation {
     }
 }
 
+impl MdocNfcPresentation {
+    /// Runs `f` on the HCE card under the lock.
+    fn with_holder<T>(&self, f: impl FnOnce(&mut NfcHolder<'static>) -> T) -> Option<T> {
+        let mut s = self.ble.state.lock().ok()?;
+        let Engaged::Nfc(holder) = &mut s.engaged else {
+            return None;
+        };
+        let r = f(holder);
+        s.nfc_state();
+        Some(r)
+    }
+}
+
 #[uniffi::export]
 impl MdocNfcPresentation {
     /// One command APDU in, its response (data + SW1 SW2) out. Asks the consent when the
     /// request arrives, so call it off the main thread (and answer with `sendResponseApdu`).
     pub fn process_apdu(&self, apdu: Vec<u8>) -> Vec<u8> {
-        let Ok(mut s) = self.state.lock() else {
-            // SW 6F00: no precise diagnosis.
-            return vec![0x6F, 0x00];
-        };
-        let r = s.holder.process_apdu(&apdu);
-        s.state();
-        r
+        // SW 6F00: no precise diagnosis.
+        self.with_holder(|h| h.process_apdu(&apdu))
+            .unwrap_or_else(|| vec![0x6F, 0x00])
     }
 
     /// The HCE link went away: the selection and any half-sent answer are dropped; the
-    /// engagement stays, so the same reader can tap again.
+    /// engagement stays, so the same reader can tap again (or come by BLE).
     pub fn on_deactivated(&self, reason: MdocNfcDeactivation) {
-        if let Ok(mut s) = self.state.lock() {
-            let _ = reason;
-            s.holder.field_reset();
-        }
+        let _ = reason;
+        self.with_holder(|h| h.field_reset());
+    }
+
+    /// The same session for a reader that comes by BLE, when the handover names it: advertise
+    /// `peripheral_server_uuid()` or scan for `central_client_uuid()` (after a negotiated
+    /// handover, ask again after each APDU: they are set once the handover chose BLE).
+    pub fn ble(&self) -> Arc<MdocBlePresentation> {
+        self.ble.clone()
     }
 
     /// The citizen closed the screen: the session is over.
     pub fn cancel(&self) {
-        if let Ok(mut s) = self.state.lock() {
-            s.holder.deactivated();
-            s.state();
+        let by_ble = locked(&self.ble.state).is_ok_and(|s| s.ble.is_some());
+        if by_ble {
+            self.ble.cancel();
+        } else {
+            self.with_holder(|h| h.deactivated());
         }
     }
 
     pub fn state(&self) -> MdocPresentationState {
-        self.state.lock().map_or(
-            MdocPresentationState::Ended {
-                reason: "internal".into(),
-            },
-            |mut s| s.state(),
-        )
+        self.ble.state()
     }
 }

@@ -23,7 +23,7 @@ use eid_core::mdoc::{
 use eid_crypto::trust::TrustStore;
 use std::sync::{Arc, Mutex};
 
-fn now_s() -> u64 {
+pub(crate) fn now_s() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -104,7 +104,7 @@ fn cscas(der: Option<&[Vec<u8>]>) -> Result<Option<TrustStore>, EidError> {
 }
 
 /// The verdict on `outcome` after the status lists and the DTC's passive authentication.
-fn checked_verdict(
+pub(crate) fn checked_verdict(
     outcome: ReaderOutcome,
     checks: &ReaderChecks,
     doc_type: &str,
@@ -120,10 +120,40 @@ fn checked_verdict(
 }
 
 /// What a reading checks the holder's answer against.
-struct ReaderChecks {
-    iacas: TrustStore,
+pub(crate) struct ReaderChecks {
+    pub(crate) iacas: TrustStore,
     status: Option<Arc<MdocStatusLists>>,
     cscas: Option<TrustStore>,
+}
+
+impl ReaderChecks {
+    /// The IACAs (DER, at least one), the status lists and the CSCAs (DER) a reading is given.
+    pub(crate) fn new(
+        iacas: &[Vec<u8>],
+        status: Option<Arc<MdocStatusLists>>,
+        cscas: Option<&[Vec<u8>]>,
+    ) -> Result<ReaderChecks, EidError> {
+        Ok(ReaderChecks {
+            iacas: trust(iacas)?,
+            status,
+            cscas: self::cscas(cscas)?,
+        })
+    }
+}
+
+/// Runs `f` with the signer of `auth`'s requests (none: unsigned requests).
+pub(crate) fn with_signer<T>(
+    auth: Option<&MdocReaderAuth>,
+    f: impl FnOnce(Option<ReaderSigner<'_>>) -> T,
+) -> T {
+    let Some(a) = auth else {
+        return f(None);
+    };
+    let mut sign = |tbs: &[u8]| a.sign(tbs);
+    f(Some(ReaderSigner {
+        certificate: &a.certificate,
+        sign: &mut sign,
+    }))
 }
 
 fn trust(iacas: &[Vec<u8>]) -> Result<TrustStore, EidError> {
@@ -177,7 +207,7 @@ impl MdocReaderAuth {
     }
 }
 
-fn items(r: &MdocReadRequest) -> ItemsRequest {
+pub(crate) fn items(r: &MdocReadRequest) -> ItemsRequest {
     ItemsRequest::new(&r.doc_type, r.elements.clone())
 }
 
@@ -195,31 +225,20 @@ pub async fn mdoc_read_nfc(
     cscas: Option<Vec<Vec<u8>>>,
 ) -> Result<MdocVerdict, EidError> {
     on_runtime_blocking("mdoc_read_nfc", move || {
-        let checks = ReaderChecks {
-            iacas: trust(&iacas)?,
-            status,
-            cscas: self::cscas(cscas.as_deref())?,
-        };
-        let iacas = &checks.iacas;
+        let checks = ReaderChecks::new(&iacas, status, cscas.as_deref())?;
         let mut link = ForeignLink(transport);
-        let mut sign = |tbs: &[u8]| match &reader_auth {
-            Some(a) => a.sign(tbs),
-            None => Err(ReaderError::Signing),
-        };
-        let signer = reader_auth.as_ref().map(|a| ReaderSigner {
-            certificate: &a.certificate,
-            sign: &mut sign,
-        });
-        let signed = signer.is_some();
+        let signed = reader_auth.is_some();
         let now = now_s();
-        let read = read_mdoc(
-            &mut link,
-            &mut eid_crypto::OsRng,
-            &[items(&request)],
-            signer,
-            iacas,
-            now,
-        )
+        let read = with_signer(reader_auth.as_deref(), |signer| {
+            read_mdoc(
+                &mut link,
+                &mut eid_crypto::OsRng,
+                &[items(&request)],
+                signer,
+                &checks.iacas,
+                now,
+            )
+        })
         .map_err(|e| EidError::Mdoc {
             reason: e.to_string(),
         })?;
@@ -270,53 +289,25 @@ fn locked(m: &Mutex<ReaderState>) -> Result<std::sync::MutexGuard<'_, ReaderStat
     })
 }
 
-#[uniffi::export]
 impl MdocBleReader {
-    /// From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against, the
-    /// status lists to check each MSO's status with (none: revocation is not checked) and the
-    /// CSCAs (DER) for disclosed DTC data (none: all but the chain).
-    #[uniffi::constructor(default(status = None, cscas = None))]
-    pub fn new(
-        engagement_uri: String,
+    /// A reading by `session` (engaged, with the transcript's handover) over BLE in the modes
+    /// `offered` (peripheral server UUID, central client UUID).
+    pub(crate) fn engaged(
+        mut session: ReaderSession,
+        offered: (Option<[u8; 16]>, Option<[u8; 16]>),
         request: MdocReadRequest,
-        iacas: Vec<Vec<u8>>,
+        checks: ReaderChecks,
         reader_auth: Option<Arc<MdocReaderAuth>>,
-        status: Option<Arc<MdocStatusLists>>,
-        cscas: Option<Vec<Vec<u8>>>,
     ) -> Result<Arc<Self>, EidError> {
-        let checks = ReaderChecks {
-            iacas: trust(&iacas)?,
-            status,
-            cscas: self::cscas(cscas.as_deref())?,
-        };
-        let engagement = DeviceEngagement::from_uri(engagement_uri.trim()).map_err(|e| {
-            EidError::InvalidInput {
-                reason: format!("engagement: {e}"),
-            }
+        let (peripheral, central) = offered;
+        let key_bytes = session.engagement().e_device_key_bytes.clone();
+        let signed = reader_auth.is_some();
+        let establishment = with_signer(reader_auth.as_deref(), |signer| {
+            session.establish(&[items(&request)], signer)
+        })
+        .map_err(|e| EidError::Mdoc {
+            reason: e.to_string(),
         })?;
-        let Some((peripheral, central)) = ble_options(&engagement.retrieval_methods) else {
-            return Err(EidError::InvalidInput {
-                reason: "the engagement offers no BLE".into(),
-            });
-        };
-        let key_bytes = engagement.e_device_key_bytes.clone();
-        let mut session =
-            ReaderSession::qr(&mut eid_crypto::OsRng, engagement).map_err(|_| EidError::Crypto)?;
-        let mut sign = |tbs: &[u8]| match &reader_auth {
-            Some(a) => a.sign(tbs),
-            None => Err(ReaderError::Signing),
-        };
-        let signer = reader_auth.as_ref().map(|a| ReaderSigner {
-            certificate: &a.certificate,
-            sign: &mut sign,
-        });
-        let signed = signer.is_some();
-        let establishment =
-            session
-                .establish(&[items(&request)], signer)
-                .map_err(|e| EidError::Mdoc {
-                    reason: e.to_string(),
-                })?;
         Ok(Arc::new(MdocBleReader {
             signed,
             doc_type: request.doc_type,
@@ -333,6 +324,38 @@ impl MdocBleReader {
                 verdict: None,
             }),
         }))
+    }
+}
+
+#[uniffi::export]
+impl MdocBleReader {
+    /// From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against, the
+    /// status lists to check each MSO's status with (none: revocation is not checked) and the
+    /// CSCAs (DER) for disclosed DTC data (none: all but the chain).
+    #[uniffi::constructor(default(status = None, cscas = None))]
+    pub fn new(
+        engagement_uri: String,
+        request: MdocReadRequest,
+        iacas: Vec<Vec<u8>>,
+        reader_auth: Option<Arc<MdocReaderAuth>>,
+        status: Option<Arc<MdocStatusLists>>,
+        cscas: Option<Vec<Vec<u8>>>,
+    ) -> Result<Arc<Self>, EidError> {
+        let checks = ReaderChecks::new(&iacas, status, cscas.as_deref())?;
+        let engagement = DeviceEngagement::from_uri(engagement_uri.trim()).map_err(|e| {
+            EidError::InvalidInput {
+                reason: format!("engagement: {e}"),
+            }
+        })?;
+        let Some(offered) = ble_options(&engagement.retrieval_methods) else {
+            return Err(EidError::InvalidInput {
+                reason: "the engagement offers no BLE".into(),
+            });
+        };
+        // QR handover: null (§9.1.5.1).
+        let session =
+            ReaderSession::qr(&mut eid_crypto::OsRng, engagement).map_err(|_| EidError::Crypto)?;
+        MdocBleReader::engaged(session, offered, request, checks, reader_auth)
     }
 
     /// The holder's service UUID in peripheral server mode (null: not offered).

@@ -743,6 +743,11 @@ uint64_t uniffi_eid_ffi_fn_clone_mdocnfcpresentation(uint64_t handle, RustCallSt
 void uniffi_eid_ffi_fn_free_mdocnfcpresentation(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_BLE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_BLE
+uint64_t uniffi_eid_ffi_fn_method_mdocnfcpresentation_ble(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_MDOCNFCPRESENTATION_CANCEL
 void uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1045,7 +1050,7 @@ RustBuffer uniffi_eid_ffi_fn_method_wallethandle_disclosure_history(uint64_t ptr
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_MDOC_PRESENT_NFC
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_MDOC_PRESENT_NFC
-uint64_t uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(uint64_t ptr, uint64_t consent, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(uint64_t ptr, uint64_t consent, RustBuffer ble, int8_t negotiated, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_METHOD_WALLETHANDLE_MDOC_PRESENT_QR
@@ -1236,6 +1241,11 @@ RustBuffer uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(RustBuffer mode, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_READ_NFC
 uint64_t uniffi_eid_ffi_fn_func_mdoc_read_nfc(uint64_t transport, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustBuffer status, RustBuffer cscas
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_TAP
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_MDOC_TAP
+uint64_t uniffi_eid_ffi_fn_func_mdoc_tap(uint64_t transport, RustBuffer ble, RustBuffer request, RustBuffer iacas, RustBuffer reader_auth, RustBuffer status, RustBuffer cscas
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_FN_FUNC_VERDICT_REASON_MESSAGE
@@ -1544,6 +1554,12 @@ uint16_t uniffi_eid_ffi_checksum_func_mdoc_read_nfc(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_MDOC_TAP
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_MDOC_TAP
+uint16_t uniffi_eid_ffi_checksum_func_mdoc_tap(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_VERDICT_REASON_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_FUNC_VERDICT_REASON_MESSAGE
 uint16_t uniffi_eid_ffi_checksum_func_verdict_reason_message(void
@@ -1727,6 +1743,12 @@ uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_STATE
 #define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCBLEPRESENTATION_STATE
 uint16_t uniffi_eid_ffi_checksum_method_mdocblepresentation_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_BLE
+#define UNIFFI_FFIDEF_UNIFFI_EID_FFI_CHECKSUM_METHOD_MDOCNFCPRESENTATION_BLE
+uint16_t uniffi_eid_ffi_checksum_method_mdocnfcpresentation_ble(void
     
 );
 #endif

@@ -533,6 +533,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 42139:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_func_mdoc_tap() != 31855:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_parse_card_qr() != 39899:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_func_read_chip() != 43438:
@@ -585,7 +587,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel() != 22497:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid() != 46301:
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid() != 27401:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_connected() != 61289:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -593,9 +595,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value() != 224:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid() != 38349:
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid() != 9154:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri() != 8702:
+    if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri() != 9164:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_state() != 1093:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -625,9 +627,11 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect() != 53360:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_ble() != 58636:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel() != 43226:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated() != 54905:
+    if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated() != 18257:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu() != 23978:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -695,7 +699,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_lock_account_remote() != 35918:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() != 17858:
+    if lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() != 43554:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr() != 28575:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -778,6 +782,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_func_mdoc_characteristic_uuid.restype = ctype
 _UniffiLib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_func_mdoc_tap.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_func_mdoc_tap.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_func_parse_card_qr.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_func_parse_card_qr.restype = ctypes.c_uint16
@@ -916,6 +923,9 @@ _UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_read.restype = ctypes.c_u
 _UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_mdocgattlink_disconnect.restype = ctypes.c_uint16
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_ble.argtypes = (
+)
+_UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_ble.restype = ctypes.c_uint16
 _UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel.argtypes = (
 )
 _UniffiLib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel.restype = ctypes.c_uint16
@@ -1108,6 +1118,16 @@ _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_read_nfc.restype = ctypes.c_uint64
+_UniffiLib.uniffi_eid_ffi_fn_func_mdoc_tap.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_eid_ffi_fn_func_mdoc_tap.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_func_parse_card_qr.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1378,6 +1398,11 @@ _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_disconnect.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_disconnect.restype = None
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_ble.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_ble.restype = ctypes.c_uint64
 _UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1595,6 +1620,8 @@ _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_lock_account_remote.restype = c
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_int8,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc.restype = ctypes.c_uint64
@@ -8507,6 +8534,700 @@ class _UniffiFfiConverterTypeMdocPresentationState(_UniffiConverterRustBuffer):
 
 
 
+class MdocGattLink():
+    """
+    The platform's BLE link for one session: bytes only. As GATT client `send` is a write
+    without response, as GATT server a notification (Android `BluetoothGattServer`,
+    CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
+    a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
+    the session never holds its lock while calling the link.
+"""
+    
+    def mtu(self, ) -> int:
+        """
+        The negotiated ATT MTU (23..=515).
+"""
+        raise NotImplementedError
+    def send(self, characteristic: MdocCharacteristic,value: bytes) -> None:
+        """
+        Sends one characteristic value (at most MTU - 3 bytes).
+"""
+        raise NotImplementedError
+    def read(self, characteristic: MdocCharacteristic) -> bytes:
+        """
+        Reads a characteristic of the peer's server (the holder reads Ident in central client
+        mode). May block until the platform's read completes; not called from `on_value`.
+"""
+        raise NotImplementedError
+    def disconnect(self, ) -> None:
+        """
+        Drops the connection.
+"""
+        raise NotImplementedError
+
+class MdocGattLinkImpl(MdocGattLink):
+    """
+    The platform's BLE link for one session: bytes only. As GATT client `send` is a write
+    without response, as GATT server a notification (Android `BluetoothGattServer`,
+    CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
+    a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
+    the session never holds its lock while calling the link.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocgattlink, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocgattlink, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def mtu(self, ) -> int:
+        """
+        The negotiated ATT MTU (23..=515).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_mtu,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def send(self, characteristic: MdocCharacteristic,value: bytes) -> None:
+        """
+        Sends one characteristic value (at most MTU - 3 bytes).
+"""
+        
+        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
+
+        _UniffiFfiConverterBytes.check_lower(value)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
+            _UniffiFfiConverterBytes.lower(value),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_send,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def read(self, characteristic: MdocCharacteristic) -> bytes:
+        """
+        Reads a characteristic of the peer's server (the holder reads Ident in central client
+        mode). May block until the platform's read completes; not called from `on_value`.
+"""
+        
+        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_read,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def disconnect(self, ) -> None:
+        """
+        Drops the connection.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_disconnect,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplMdocGattLinkImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD0
+    def mtu(
+            uniffi_handle,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = ()
+            uniffi_method = uniffi_obj.mtu
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterUInt32.lower(v)
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD1
+    def send(
+            uniffi_handle,
+            characteristic,
+            value,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeMdocCharacteristic.lift(characteristic), _UniffiFfiConverterBytes.lift(value), )
+            uniffi_method = uniffi_obj.send
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                EidError,
+                _UniffiFfiConverterTypeEidError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD2
+    def read(
+            uniffi_handle,
+            characteristic,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeMdocCharacteristic.lift(characteristic), )
+            uniffi_method = uniffi_obj.read
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterBytes.lower(v)
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                EidError,
+                _UniffiFfiConverterTypeEidError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD3
+    def disconnect(
+            uniffi_handle,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = ()
+            uniffi_method = uniffi_obj.disconnect
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_MDOC_GATT_LINK
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeMdocGattLink._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_MDOC_GATT_LINK
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeMdocGattLink._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceEidFfiMdocGattLink(
+        _uniffi_free,
+        _uniffi_clone,
+        mtu,
+        send,
+        read,
+        disconnect,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_mdocgattlink(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeMdocGattLink:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return MdocGattLinkImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeMdocGattLink._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: MdocGattLink):
+        if not isinstance(value, MdocGattLink):
+            raise TypeError("Expected MdocGattLink subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocGattLink):
+         if isinstance(value, MdocGattLinkImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeMdocGattLink._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocGattLink, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterOptionalTypeMdocVerdict(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocVerdict.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocVerdict.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocVerdict.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class MdocBleReaderProtocol(typing.Protocol):
+    """
+    A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
+    offers (`peripheral_server_uuid`: scan and connect to the holder's server;
+    `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
+    then push what arrives into `on_value` / `on_disconnected`.
+"""
+    
+    def central_client_uuid(self, ) -> typing.Optional[str]:
+        """
+        The service UUID our server offers in central client mode (null: not offered).
+"""
+        raise NotImplementedError
+    def connected(self, link: MdocGattLink,mode: MdocBleMode) -> None:
+        """
+        We connected to the holder's server (peripheral server mode: State start and the
+        request go out), or the holder connected to ours (central client mode: we wait for its
+        State start).
+"""
+        raise NotImplementedError
+    def ident(self, ) -> bytes:
+        """
+        The value of our Ident characteristic in central client mode (16 bytes).
+"""
+        raise NotImplementedError
+    def on_disconnected(self, ) -> typing.Optional[MdocVerdict]:
+        """
+        The link dropped: before the answer, a verdict that is not valid.
+"""
+        raise NotImplementedError
+    def on_value(self, characteristic: MdocCharacteristic,value: bytes) -> typing.Optional[MdocVerdict]:
+        """
+        A value arrived from the holder; the verdict once its answer is checked.
+"""
+        raise NotImplementedError
+    def peripheral_server_uuid(self, ) -> typing.Optional[str]:
+        """
+        The holder's service UUID in peripheral server mode (null: not offered).
+"""
+        raise NotImplementedError
+    def verdict(self, ) -> typing.Optional[MdocVerdict]:
+        """
+        The verdict, once there is one.
+"""
+        raise NotImplementedError
+
+class MdocBleReader(MdocBleReaderProtocol):
+    """
+    A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
+    offers (`peripheral_server_uuid`: scan and connect to the holder's server;
+    `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
+    then push what arrives into `on_value` / `on_disconnected`.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, engagement_uri: str,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth],status: typing.Union[object, typing.Optional[MdocStatusLists]] = _DEFAULT,cscas: typing.Union[object, typing.Optional[typing.List[bytes]]] = _DEFAULT):
+        """
+        From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against, the
+        status lists to check each MSO's status with (none: revocation is not checked) and the
+        CSCAs (DER) for disclosed DTC data (none: all but the chain).
+"""
+        
+        _UniffiFfiConverterString.check_lower(engagement_uri)
+
+        _UniffiFfiConverterTypeMdocReadRequest.check_lower(request)
+
+        _UniffiFfiConverterSequenceBytes.check_lower(iacas)
+
+        _UniffiFfiConverterOptionalTypeMdocReaderAuth.check_lower(reader_auth)
+
+        if status is _DEFAULT:
+            status = None
+        _UniffiFfiConverterOptionalTypeMdocStatusLists.check_lower(status)
+
+        if cscas is _DEFAULT:
+            cscas = None
+        _UniffiFfiConverterOptionalSequenceBytes.check_lower(cscas)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(engagement_uri),
+            _UniffiFfiConverterTypeMdocReadRequest.lower(request),
+            _UniffiFfiConverterSequenceBytes.lower(iacas),
+            _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
+            _UniffiFfiConverterOptionalTypeMdocStatusLists.lower(status),
+            _UniffiFfiConverterOptionalSequenceBytes.lower(cscas),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocBleReader.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocblereader, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocblereader, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def central_client_uuid(self, ) -> typing.Optional[str]:
+        """
+        The service UUID our server offers in central client mode (null: not offered).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def connected(self, link: MdocGattLink,mode: MdocBleMode) -> None:
+        """
+        We connected to the holder's server (peripheral server mode: State start and the
+        request go out), or the holder connected to ours (central client mode: we wait for its
+        State start).
+"""
+        
+        _UniffiFfiConverterTypeMdocGattLink.check_lower(link)
+
+        _UniffiFfiConverterTypeMdocBleMode.check_lower(mode)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocGattLink.lower(link),
+            _UniffiFfiConverterTypeMdocBleMode.lower(mode),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_connected,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def ident(self, ) -> bytes:
+        """
+        The value of our Ident characteristic in central client mode (16 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_ident,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def on_disconnected(self, ) -> typing.Optional[MdocVerdict]:
+        """
+        The link dropped: before the answer, a verdict that is not valid.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeMdocVerdict.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_disconnected,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def on_value(self, characteristic: MdocCharacteristic,value: bytes) -> typing.Optional[MdocVerdict]:
+        """
+        A value arrived from the holder; the verdict once its answer is checked.
+"""
+        
+        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
+
+        _UniffiFfiConverterBytes.check_lower(value)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
+            _UniffiFfiConverterBytes.lower(value),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeMdocVerdict.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_value,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def peripheral_server_uuid(self, ) -> typing.Optional[str]:
+        """
+        The holder's service UUID in peripheral server mode (null: not offered).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def verdict(self, ) -> typing.Optional[MdocVerdict]:
+        """
+        The verdict, once there is one.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeMdocVerdict.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_verdict,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeMdocBleReader:
+    @staticmethod
+    def lift(value: int) -> MdocBleReader:
+        return MdocBleReader._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: MdocBleReader):
+        if not isinstance(value, MdocBleReader):
+            raise TypeError("Expected MdocBleReader instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: MdocBleReader) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> MdocBleReader:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: MdocBleReader, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+
+
+
+
+class MdocTap:
+    """
+    What a tap gave.
+"""
+    def __init__(self):
+        raise RuntimeError("MdocTap cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class READ:
+        """
+        Read over NFC while the phone was held: the verdict.
+"""
+        
+        def __init__(self, verdict:MdocVerdict):
+            self.verdict = verdict
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "MdocTap.READ(verdict={})".format(self.verdict)
+        def __eq__(self, other):
+            if not isinstance(other, MdocTap):
+                return NotImplemented
+            if not other.is_READ():
+                return False
+            if self.verdict != other.verdict:
+                return False
+            return True
+
+    @dataclass
+    class OVER_BLE:
+        """
+        The phone's handover named BLE: connect as `reader` says (`peripheral_server_uuid`:
+        scan for the holder's server; `central_client_uuid`: run a server with that service),
+        then push what arrives into it. The phone may be taken away.
+"""
+        
+        def __init__(self, reader:MdocBleReader):
+            self.reader = reader
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "MdocTap.OVER_BLE(reader={})".format(self.reader)
+        def __eq__(self, other):
+            if not isinstance(other, MdocTap):
+                return NotImplemented
+            if not other.is_OVER_BLE():
+                return False
+            if self.reader != other.reader:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_READ(self) -> bool:
+        return isinstance(self, MdocTap.READ)
+    def is_read(self) -> bool:
+        return isinstance(self, MdocTap.READ)
+    def is_OVER_BLE(self) -> bool:
+        return isinstance(self, MdocTap.OVER_BLE)
+    def is_over_ble(self) -> bool:
+        return isinstance(self, MdocTap.OVER_BLE)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+MdocTap.READ = type("MdocTap.READ", (MdocTap.READ, MdocTap,), {})  # type: ignore
+MdocTap.OVER_BLE = type("MdocTap.OVER_BLE", (MdocTap.OVER_BLE, MdocTap,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeMdocTap(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MdocTap.READ(
+                _UniffiFfiConverterTypeMdocVerdict.read(buf),
+            )
+        if variant == 2:
+            return MdocTap.OVER_BLE(
+                _UniffiFfiConverterTypeMdocBleReader.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_READ():
+            _UniffiFfiConverterTypeMdocVerdict.check_lower(value.verdict)
+            return
+        if value.is_OVER_BLE():
+            _UniffiFfiConverterTypeMdocBleReader.check_lower(value.reader)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_READ():
+            buf.write_i32(1)
+            _UniffiFfiConverterTypeMdocVerdict.write(value.verdict, buf)
+        if value.is_OVER_BLE():
+            buf.write_i32(2)
+            _UniffiFfiConverterTypeMdocBleReader.write(value.reader, buf)
+
+
+
+
 
 
 
@@ -10026,291 +10747,11 @@ class _UniffiFfiConverterTypeLogForwarder:
         buf.write_u64(cls.lower(value))
 
 
-class MdocGattLink():
-    """
-    The platform's BLE link for one session: bytes only. As GATT client `send` is a write
-    without response, as GATT server a notification (Android `BluetoothGattServer`,
-    CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
-    a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
-    the session never holds its lock while calling the link.
-"""
-    
-    def mtu(self, ) -> int:
-        """
-        The negotiated ATT MTU (23..=515).
-"""
-        raise NotImplementedError
-    def send(self, characteristic: MdocCharacteristic,value: bytes) -> None:
-        """
-        Sends one characteristic value (at most MTU - 3 bytes).
-"""
-        raise NotImplementedError
-    def read(self, characteristic: MdocCharacteristic) -> bytes:
-        """
-        Reads a characteristic of the peer's server (the holder reads Ident in central client
-        mode). May block until the platform's read completes; not called from `on_value`.
-"""
-        raise NotImplementedError
-    def disconnect(self, ) -> None:
-        """
-        Drops the connection.
-"""
-        raise NotImplementedError
-
-class MdocGattLinkImpl(MdocGattLink):
-    """
-    The platform's BLE link for one session: bytes only. As GATT client `send` is a write
-    without response, as GATT server a notification (Android `BluetoothGattServer`,
-    CoreBluetooth `CBPeripheralManager`). Values that arrive go to the session's `on_value`,
-    a dropped link to `on_disconnected`. Sends may deliver synchronously (an in-memory link):
-    the session never holds its lock while calling the link.
-"""
-    
-    _handle: ctypes.c_uint64
-    
-    def __init__(self, *args, **kwargs):
-        raise ValueError("This class has no default constructor")
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocgattlink, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocgattlink, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def mtu(self, ) -> int:
-        """
-        The negotiated ATT MTU (23..=515).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_mtu,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def send(self, characteristic: MdocCharacteristic,value: bytes) -> None:
-        """
-        Sends one characteristic value (at most MTU - 3 bytes).
-"""
-        
-        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
-
-        _UniffiFfiConverterBytes.check_lower(value)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
-            _UniffiFfiConverterBytes.lower(value),
-        )
-        _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_send,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def read(self, characteristic: MdocCharacteristic) -> bytes:
-        """
-        Reads a characteristic of the peer's server (the holder reads Ident in central client
-        mode). May block until the platform's read completes; not called from `on_value`.
-"""
-        
-        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_read,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def disconnect(self, ) -> None:
-        """
-        Drops the connection.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocgattlink_disconnect,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-# Put all the bits inside a class to keep the top-level namespace clean
-class _UniffiTraitImplMdocGattLinkImpl:
-    # For each method, generate a callback function to pass to Rust
-
-    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD0
-    def mtu(
-            uniffi_handle,
-            uniffi_out_return,
-            uniffi_call_status_ptr,
-        ):
-        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
-        def make_call():
-            uniffi_args = ()
-            uniffi_method = uniffi_obj.mtu
-            return uniffi_method(*uniffi_args)
-        def write_return_value(v):
-            uniffi_out_return[0] = _UniffiFfiConverterUInt32.lower(v)
-        _uniffi_trait_interface_call(
-                uniffi_call_status_ptr.contents,
-                make_call,
-                write_return_value,
-        )
-
-    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD1
-    def send(
-            uniffi_handle,
-            characteristic,
-            value,
-            uniffi_out_return,
-            uniffi_call_status_ptr,
-        ):
-        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
-        def make_call():
-            uniffi_args = (_UniffiFfiConverterTypeMdocCharacteristic.lift(characteristic), _UniffiFfiConverterBytes.lift(value), )
-            uniffi_method = uniffi_obj.send
-            return uniffi_method(*uniffi_args)
-        write_return_value = lambda v: None
-        _uniffi_trait_interface_call_with_error(
-                uniffi_call_status_ptr.contents,
-                make_call,
-                write_return_value,
-                EidError,
-                _UniffiFfiConverterTypeEidError.lower,
-        )
-
-    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD2
-    def read(
-            uniffi_handle,
-            characteristic,
-            uniffi_out_return,
-            uniffi_call_status_ptr,
-        ):
-        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
-        def make_call():
-            uniffi_args = (_UniffiFfiConverterTypeMdocCharacteristic.lift(characteristic), )
-            uniffi_method = uniffi_obj.read
-            return uniffi_method(*uniffi_args)
-        def write_return_value(v):
-            uniffi_out_return[0] = _UniffiFfiConverterBytes.lower(v)
-        _uniffi_trait_interface_call_with_error(
-                uniffi_call_status_ptr.contents,
-                make_call,
-                write_return_value,
-                EidError,
-                _UniffiFfiConverterTypeEidError.lower,
-        )
-
-    @_UNIFFI_CALLBACK_INTERFACE_EID_FFI_MDOC_GATT_LINK_METHOD3
-    def disconnect(
-            uniffi_handle,
-            uniffi_out_return,
-            uniffi_call_status_ptr,
-        ):
-        uniffi_obj = _UniffiFfiConverterTypeMdocGattLink._handle_map.get(uniffi_handle)
-        def make_call():
-            uniffi_args = ()
-            uniffi_method = uniffi_obj.disconnect
-            return uniffi_method(*uniffi_args)
-        write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
-                uniffi_call_status_ptr.contents,
-                make_call,
-                write_return_value,
-        )
-
-    @_UNIFFI_CALLBACK_INTERFACE_FREE_EID_FFI_MDOC_GATT_LINK
-    def _uniffi_free(uniffi_handle):
-        _UniffiFfiConverterTypeMdocGattLink._handle_map.remove(uniffi_handle)
-
-    @_UNIFFI_CALLBACK_INTERFACE_CLONE_EID_FFI_MDOC_GATT_LINK
-    def _uniffi_clone(uniffi_handle):
-        return _UniffiFfiConverterTypeMdocGattLink._handle_map.clone(uniffi_handle)
-
-    # Generate the FFI VTable.  This has a field for each callback interface method.
-    _uniffi_vtable = _UniffiVTableCallbackInterfaceEidFfiMdocGattLink(
-        _uniffi_free,
-        _uniffi_clone,
-        mtu,
-        send,
-        read,
-        disconnect,
-    )
-    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
-    # or else bad things will happen when Rust tries to access it.
-    _UniffiLib.uniffi_eid_ffi_fn_init_callback_vtable_mdocgattlink(ctypes.byref(_uniffi_vtable))
-
-class _UniffiFfiConverterTypeMdocGattLink:
-    _handle_map = _UniffiHandleMap()
-
-    @staticmethod
-    def lift(value: int):
-        if (value & 1) == 0:
-            # Rust-generated handle, construct a new class that uses the handle to implement the
-            # interface
-            return MdocGattLinkImpl._uniffi_make_instance(value)
-        else:
-            # Python-generated handle, get the object from the handle map
-            return _UniffiFfiConverterTypeMdocGattLink._handle_map.remove(value)
-
-    @staticmethod
-    def check_lower(value: MdocGattLink):
-        if not isinstance(value, MdocGattLink):
-            raise TypeError("Expected MdocGattLink subclass, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: MdocGattLink):
-         if isinstance(value, MdocGattLinkImpl):
-            # Rust-implementated object.  Clone the handle and return it
-            return value._uniffi_clone_handle()
-         else:
-            # Python-implementated object, generate a new vtable handle and return that.
-            return _UniffiFfiConverterTypeMdocGattLink._handle_map.insert(value)
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer):
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: MdocGattLink, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-
 class MdocBlePresentationProtocol(typing.Protocol):
     """
-    A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
-    into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+    A presentation carried over BLE, engaged by QR (or by NFC: `MdocNfcPresentation.ble()`).
+    The app's GATT callbacks push what arrives into `on_value` / `on_disconnected`; what the
+    session sends goes out through the link.
 """
     
     def cancel(self, ) -> None:
@@ -10320,7 +10761,8 @@ class MdocBlePresentationProtocol(typing.Protocol):
         raise NotImplementedError
     def central_client_uuid(self, ) -> typing.Optional[str]:
         """
-        The reader's service UUID to scan for in central client mode (null if not offered).
+        The reader's service UUID to scan for in central client mode (null if not offered, or
+        not yet chosen).
 """
         raise NotImplementedError
     def connected(self, link: MdocGattLink,mode: MdocBleMode) -> None:
@@ -10345,12 +10787,13 @@ class MdocBlePresentationProtocol(typing.Protocol):
         raise NotImplementedError
     def peripheral_server_uuid(self, ) -> typing.Optional[str]:
         """
-        The service UUID to advertise in peripheral server mode (null if not offered).
+        The service UUID to advertise in peripheral server mode (null if not offered; engaged
+        by negotiated handover, null until the handover chose it).
 """
         raise NotImplementedError
     def qr_uri(self, ) -> str:
         """
-        The QR code's text (`mdoc:` + base64url DeviceEngagement).
+        The QR code's text (`mdoc:` + base64url DeviceEngagement); empty when engaged by NFC.
 """
         raise NotImplementedError
     def state(self, ) -> MdocPresentationState:
@@ -10358,8 +10801,9 @@ class MdocBlePresentationProtocol(typing.Protocol):
 
 class MdocBlePresentation(MdocBlePresentationProtocol):
     """
-    A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
-    into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+    A presentation carried over BLE, engaged by QR (or by NFC: `MdocNfcPresentation.ble()`).
+    The app's GATT callbacks push what arrives into `on_value` / `on_disconnected`; what the
+    session sends goes out through the link.
 """
     
     _handle: ctypes.c_uint64
@@ -10401,7 +10845,8 @@ class MdocBlePresentation(MdocBlePresentationProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def central_client_uuid(self, ) -> typing.Optional[str]:
         """
-        The reader's service UUID to scan for in central client mode (null if not offered).
+        The reader's service UUID to scan for in central client mode (null if not offered, or
+        not yet chosen).
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -10478,7 +10923,8 @@ class MdocBlePresentation(MdocBlePresentationProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def peripheral_server_uuid(self, ) -> typing.Optional[str]:
         """
-        The service UUID to advertise in peripheral server mode (null if not offered).
+        The service UUID to advertise in peripheral server mode (null if not offered; engaged
+        by negotiated handover, null until the handover chose it).
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -10493,7 +10939,7 @@ class MdocBlePresentation(MdocBlePresentationProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def qr_uri(self, ) -> str:
         """
-        The QR code's text (`mdoc:` + base64url DeviceEngagement).
+        The QR code's text (`mdoc:` + base64url DeviceEngagement); empty when engaged by NFC.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -10546,292 +10992,6 @@ class _UniffiFfiConverterTypeMdocBlePresentation:
 
     @classmethod
     def write(cls, value: MdocBlePresentation, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-class _UniffiFfiConverterOptionalTypeMdocVerdict(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterTypeMdocVerdict.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterTypeMdocVerdict.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterTypeMdocVerdict.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-
-class MdocBleReaderProtocol(typing.Protocol):
-    """
-    A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
-    offers (`peripheral_server_uuid`: scan and connect to the holder's server;
-    `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
-    then push what arrives into `on_value` / `on_disconnected`.
-"""
-    
-    def central_client_uuid(self, ) -> typing.Optional[str]:
-        """
-        The service UUID our server offers in central client mode (null: not offered).
-"""
-        raise NotImplementedError
-    def connected(self, link: MdocGattLink,mode: MdocBleMode) -> None:
-        """
-        We connected to the holder's server (peripheral server mode: State start and the
-        request go out), or the holder connected to ours (central client mode: we wait for its
-        State start).
-"""
-        raise NotImplementedError
-    def ident(self, ) -> bytes:
-        """
-        The value of our Ident characteristic in central client mode (16 bytes).
-"""
-        raise NotImplementedError
-    def on_disconnected(self, ) -> typing.Optional[MdocVerdict]:
-        """
-        The link dropped: before the answer, a verdict that is not valid.
-"""
-        raise NotImplementedError
-    def on_value(self, characteristic: MdocCharacteristic,value: bytes) -> typing.Optional[MdocVerdict]:
-        """
-        A value arrived from the holder; the verdict once its answer is checked.
-"""
-        raise NotImplementedError
-    def peripheral_server_uuid(self, ) -> typing.Optional[str]:
-        """
-        The holder's service UUID in peripheral server mode (null: not offered).
-"""
-        raise NotImplementedError
-    def verdict(self, ) -> typing.Optional[MdocVerdict]:
-        """
-        The verdict, once there is one.
-"""
-        raise NotImplementedError
-
-class MdocBleReader(MdocBleReaderProtocol):
-    """
-    A reading over BLE of a holder whose QR was scanned. Connect in a mode the engagement
-    offers (`peripheral_server_uuid`: scan and connect to the holder's server;
-    `central_client_uuid`: run a server with that service and the `ident()` value on Ident),
-    then push what arrives into `on_value` / `on_disconnected`.
-"""
-    
-    _handle: ctypes.c_uint64
-    def __init__(self, engagement_uri: str,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth],status: typing.Union[object, typing.Optional[MdocStatusLists]] = _DEFAULT,cscas: typing.Union[object, typing.Optional[typing.List[bytes]]] = _DEFAULT):
-        """
-        From the scanned `mdoc:` URI, the request, the IACAs (DER) to check against, the
-        status lists to check each MSO's status with (none: revocation is not checked) and the
-        CSCAs (DER) for disclosed DTC data (none: all but the chain).
-"""
-        
-        _UniffiFfiConverterString.check_lower(engagement_uri)
-
-        _UniffiFfiConverterTypeMdocReadRequest.check_lower(request)
-
-        _UniffiFfiConverterSequenceBytes.check_lower(iacas)
-
-        _UniffiFfiConverterOptionalTypeMdocReaderAuth.check_lower(reader_auth)
-
-        if status is _DEFAULT:
-            status = None
-        _UniffiFfiConverterOptionalTypeMdocStatusLists.check_lower(status)
-
-        if cscas is _DEFAULT:
-            cscas = None
-        _UniffiFfiConverterOptionalSequenceBytes.check_lower(cscas)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterString.lower(engagement_uri),
-            _UniffiFfiConverterTypeMdocReadRequest.lower(request),
-            _UniffiFfiConverterSequenceBytes.lower(iacas),
-            _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
-            _UniffiFfiConverterOptionalTypeMdocStatusLists.lower(status),
-            _UniffiFfiConverterOptionalSequenceBytes.lower(cscas),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeMdocBleReader.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_constructor_mdocblereader_new,
-            *_uniffi_lowered_args,
-        )
-        self._handle = _uniffi_ffi_result
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_free_mdocblereader, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_eid_ffi_fn_clone_mdocblereader, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def central_client_uuid(self, ) -> typing.Optional[str]:
-        """
-        The service UUID our server offers in central client mode (null: not offered).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_central_client_uuid,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def connected(self, link: MdocGattLink,mode: MdocBleMode) -> None:
-        """
-        We connected to the holder's server (peripheral server mode: State start and the
-        request go out), or the holder connected to ours (central client mode: we wait for its
-        State start).
-"""
-        
-        _UniffiFfiConverterTypeMdocGattLink.check_lower(link)
-
-        _UniffiFfiConverterTypeMdocBleMode.check_lower(mode)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterTypeMdocGattLink.lower(link),
-            _UniffiFfiConverterTypeMdocBleMode.lower(mode),
-        )
-        _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_connected,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def ident(self, ) -> bytes:
-        """
-        The value of our Ident characteristic in central client mode (16 bytes).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_ident,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def on_disconnected(self, ) -> typing.Optional[MdocVerdict]:
-        """
-        The link dropped: before the answer, a verdict that is not valid.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeMdocVerdict.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_disconnected,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def on_value(self, characteristic: MdocCharacteristic,value: bytes) -> typing.Optional[MdocVerdict]:
-        """
-        A value arrived from the holder; the verdict once its answer is checked.
-"""
-        
-        _UniffiFfiConverterTypeMdocCharacteristic.check_lower(characteristic)
-
-        _UniffiFfiConverterBytes.check_lower(value)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterTypeMdocCharacteristic.lower(characteristic),
-            _UniffiFfiConverterBytes.lower(value),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeMdocVerdict.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeEidError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_on_value,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def peripheral_server_uuid(self, ) -> typing.Optional[str]:
-        """
-        The holder's service UUID in peripheral server mode (null: not offered).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_peripheral_server_uuid,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def verdict(self, ) -> typing.Optional[MdocVerdict]:
-        """
-        The verdict, once there is one.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeMdocVerdict.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_eid_ffi_fn_method_mdocblereader_verdict,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeMdocBleReader:
-    @staticmethod
-    def lift(value: int) -> MdocBleReader:
-        return MdocBleReader._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: MdocBleReader):
-        if not isinstance(value, MdocBleReader):
-            raise TypeError("Expected MdocBleReader instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: MdocBleReader) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> MdocBleReader:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: MdocBleReader, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -10979,9 +11139,17 @@ class _UniffiFfiConverterTypeMdocConsent:
 class MdocNfcPresentationProtocol(typing.Protocol):
     """
     A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
-    application D2760000850101 and the mdoc application A0000002480400 for the service.
+    application D2760000850101 and the mdoc application A0000002480400 for the service. When
+    the handover names BLE, a reader may come by BLE instead: `ble()` serves it.
 """
     
+    def ble(self, ) -> MdocBlePresentation:
+        """
+        The same session for a reader that comes by BLE, when the handover names it: advertise
+        `peripheral_server_uuid()` or scan for `central_client_uuid()` (after a negotiated
+        handover, ask again after each APDU: they are set once the handover chose BLE).
+"""
+        raise NotImplementedError
     def cancel(self, ) -> None:
         """
         The citizen closed the screen: the session is over.
@@ -10990,7 +11158,7 @@ class MdocNfcPresentationProtocol(typing.Protocol):
     def on_deactivated(self, reason: MdocNfcDeactivation) -> None:
         """
         The HCE link went away: the selection and any half-sent answer are dropped; the
-        engagement stays, so the same reader can tap again.
+        engagement stays, so the same reader can tap again (or come by BLE).
 """
         raise NotImplementedError
     def process_apdu(self, apdu: bytes) -> bytes:
@@ -11005,7 +11173,8 @@ class MdocNfcPresentationProtocol(typing.Protocol):
 class MdocNfcPresentation(MdocNfcPresentationProtocol):
     """
     A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
-    application D2760000850101 and the mdoc application A0000002480400 for the service.
+    application D2760000850101 and the mdoc application A0000002480400 for the service. When
+    the handover names BLE, a reader may come by BLE instead: `ble()` serves it.
 """
     
     _handle: ctypes.c_uint64
@@ -11030,6 +11199,23 @@ class MdocNfcPresentation(MdocNfcPresentationProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def ble(self, ) -> MdocBlePresentation:
+        """
+        The same session for a reader that comes by BLE, when the handover names it: advertise
+        `peripheral_server_uuid()` or scan for `central_client_uuid()` (after a negotiated
+        handover, ask again after each APDU: they are set once the handover chose BLE).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMdocBlePresentation.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_ble,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def cancel(self, ) -> None:
         """
         The citizen closed the screen: the session is over.
@@ -11048,7 +11234,7 @@ class MdocNfcPresentation(MdocNfcPresentationProtocol):
     def on_deactivated(self, reason: MdocNfcDeactivation) -> None:
         """
         The HCE link went away: the selection and any half-sent answer are dropped; the
-        engagement stays, so the same reader can tap again.
+        engagement stays, so the same reader can tap again (or come by BLE).
 """
         
         _UniffiFfiConverterTypeMdocNfcDeactivation.check_lower(reason)
@@ -11882,6 +12068,31 @@ class _UniffiFfiConverterSequenceTypeDocumentInfo(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeDocumentInfo.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterOptionalTypeMdocBleOptions(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMdocBleOptions.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMdocBleOptions.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMdocBleOptions.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 class _UniffiFfiConverterSequenceTypePresentationStock(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -12088,10 +12299,14 @@ class WalletHandleProtocol(typing.Protocol):
         Locks the account at the backend (lost or stolen phone): the device key alone may.
 """
         raise NotImplementedError
-    def mdoc_present_nfc(self, consent: MdocConsent) -> MdocNfcPresentation:
+    def mdoc_present_nfc(self, consent: MdocConsent,ble: typing.Union[object, typing.Optional[MdocBleOptions]] = _DEFAULT,negotiated: bool = False) -> MdocNfcPresentation:
         """
-        Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
-        and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+        Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the handover and
+        the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+        `ble`: the handover names BLE in these modes (one fresh service UUID) before NFC, so a
+        reader may retrieve over BLE instead: serve it through `ble()`. `negotiated`: the tag
+        offers negotiated handover (the reader writes its Handover Request, and the handover
+        names the first of BLE and NFC that the reader offers too) instead of the static one.
 """
         raise NotImplementedError
     def mdoc_present_qr(self, ble: MdocBleOptions,consent: MdocConsent) -> MdocBlePresentation:
@@ -12569,16 +12784,28 @@ class WalletHandle(WalletHandleProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
-    def mdoc_present_nfc(self, consent: MdocConsent) -> MdocNfcPresentation:
+    def mdoc_present_nfc(self, consent: MdocConsent,ble: typing.Union[object, typing.Optional[MdocBleOptions]] = _DEFAULT,negotiated: bool = False) -> MdocNfcPresentation:
         """
-        Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
-        and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+        Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the handover and
+        the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+        `ble`: the handover names BLE in these modes (one fresh service UUID) before NFC, so a
+        reader may retrieve over BLE instead: serve it through `ble()`. `negotiated`: the tag
+        offers negotiated handover (the reader writes its Handover Request, and the handover
+        names the first of BLE and NFC that the reader offers too) instead of the static one.
 """
         
         _UniffiFfiConverterTypeMdocConsent.check_lower(consent)
+
+        if ble is _DEFAULT:
+            ble = None
+        _UniffiFfiConverterOptionalTypeMdocBleOptions.check_lower(ble)
+
+        _UniffiFfiConverterBoolean.check_lower(negotiated)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterTypeMdocConsent.lower(consent),
+            _UniffiFfiConverterOptionalTypeMdocBleOptions.lower(ble),
+            _UniffiFfiConverterBoolean.lower(negotiated),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeMdocNfcPresentation.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeEidError
@@ -13222,6 +13449,49 @@ async def mdoc_read_nfc(transport: ApduTransport,request: MdocReadRequest,iacas:
         _uniffi_lift_return,
         _uniffi_error_converter,
     )
+async def mdoc_tap(transport: ApduTransport,ble: MdocBleOptions,request: MdocReadRequest,iacas: typing.List[bytes],reader_auth: typing.Optional[MdocReaderAuth],status: typing.Union[object, typing.Optional[MdocStatusLists]] = _DEFAULT,cscas: typing.Union[object, typing.Optional[typing.List[bytes]]] = _DEFAULT) -> MdocTap:
+    """
+    Engages the phone on `transport` by NFC, offering BLE in the `ble` modes (with a fresh
+    service UUID) before NFC should it negotiate; continues over BLE when its handover names a
+    mode in `ble`, over NFC otherwise. The answer is checked as `mdoc_read_nfc` checks it.
+"""
+    
+    _UniffiFfiConverterTypeApduTransport.check_lower(transport)
+
+    _UniffiFfiConverterTypeMdocBleOptions.check_lower(ble)
+
+    _UniffiFfiConverterTypeMdocReadRequest.check_lower(request)
+
+    _UniffiFfiConverterSequenceBytes.check_lower(iacas)
+
+    _UniffiFfiConverterOptionalTypeMdocReaderAuth.check_lower(reader_auth)
+
+    if status is _DEFAULT:
+        status = None
+    _UniffiFfiConverterOptionalTypeMdocStatusLists.check_lower(status)
+
+    if cscas is _DEFAULT:
+        cscas = None
+    _UniffiFfiConverterOptionalSequenceBytes.check_lower(cscas)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeApduTransport.lower(transport),
+        _UniffiFfiConverterTypeMdocBleOptions.lower(ble),
+        _UniffiFfiConverterTypeMdocReadRequest.lower(request),
+        _UniffiFfiConverterSequenceBytes.lower(iacas),
+        _UniffiFfiConverterOptionalTypeMdocReaderAuth.lower(reader_auth),
+        _UniffiFfiConverterOptionalTypeMdocStatusLists.lower(status),
+        _UniffiFfiConverterOptionalSequenceBytes.lower(cscas),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeMdocTap.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeEidError
+    return await _uniffi_rust_call_async(
+        _UniffiLib.uniffi_eid_ffi_fn_func_mdoc_tap(*_uniffi_lowered_args),
+        _UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer,
+        _UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer,
+        _UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer,
+        _uniffi_lift_return,
+        _uniffi_error_converter,
+    )
 def parse_card_qr(text: str) -> CardQr:
     """
     Parses the QR printed on the front of a CCCD.
@@ -13333,6 +13603,7 @@ __all__ = [
     "MdocDecision",
     "MdocNfcDeactivation",
     "MdocPresentationState",
+    "MdocTap",
     "SyncStep",
     "Activation",
     "AuthorizationOutcome",
@@ -13375,12 +13646,17 @@ __all__ = [
     "kind_declarations_json",
     "mdoc_characteristic_uuid",
     "mdoc_read_nfc",
+    "mdoc_tap",
     "parse_card_qr",
     "read_chip",
     "set_log_forwarder",
     "verdict_reason_message",
     "Passcode",
     "PasscodeProtocol",
+    "MdocGattLinkImpl",
+    "MdocGattLink",
+    "MdocBleReader",
+    "MdocBleReaderProtocol",
     "ApduTransportImpl",
     "ApduTransport",
     "AuthorizationRequest",
@@ -13397,12 +13673,8 @@ __all__ = [
     "KeyStore",
     "LogForwarderImpl",
     "LogForwarder",
-    "MdocGattLinkImpl",
-    "MdocGattLink",
     "MdocBlePresentation",
     "MdocBlePresentationProtocol",
-    "MdocBleReader",
-    "MdocBleReaderProtocol",
     "MdocConsentImpl",
     "MdocConsent",
     "MdocNfcPresentation",

@@ -29,12 +29,14 @@ from eid_wallet import (
     MdocReaderAuthError,
     MdocRequestedElement,
     MdocStatusLists,
+    MdocTap,
     PassiveAuthStatus,
     TransactionKind,
     TransactionOutcome,
     UrllibTransport,
     mdoc_characteristic_uuid,
     mdoc_read_nfc,
+    mdoc_tap,
 )
 
 MDL = "org.iso.18013.5.1.mDL"
@@ -332,6 +334,37 @@ def test_nfc_reader_apdus_go_to_process_apdu(wallet, iacas, short):
     assert any(a[1] == 0xC3 for a in link.apdus)
     if short:
         assert any(a[1] == 0xC0 for a in link.apdus), "GET RESPONSE for a long answer"
+    assert holder.state() == MdocPresentationState.SHARED()
+    assert len(consent.shown) == 1
+    assert len(w.transactions()) == before + 1
+
+
+@pytest.mark.parametrize("negotiated", [False, True])
+def test_a_tap_hands_over_to_ble_in_central_client_mode(wallet, iacas, negotiated):
+    """ISO 18013-5 §8.2.2.1: the holder's NFC handover names BLE in both modes before NFC; the
+    reader takes central client mode only (it runs the GATT server), so the tap hands over to
+    BLE in that mode, with the holder's UUID (static) or the reader's (negotiated), and the
+    answer verifies only under the NFC transcript."""
+    w, _ = wallet
+    before = len(w.transactions())
+    consent = Consent(MdocDecision.ACCEPT)
+    holder = w.mdoc_present_nfc(consent, MdocBleOptions(peripheral_server=True, central_client=True), negotiated)
+    ble = holder.ble()
+    link = Hce(holder)
+    asked = ["family_name", "birth_date"]
+    central_only = MdocBleOptions(peripheral_server=False, central_client=True)
+    tap = asyncio.run(mdoc_tap(link, central_only, request(PHOTO_ID, PHOTO_ID_NS, asked), iacas, None))
+    assert isinstance(tap, MdocTap.OVER_BLE), tap
+    reader = tap.reader
+    assert reader.peripheral_server_uuid() is None
+    assert reader.central_client_uuid() == ble.central_client_uuid() is not None
+    if negotiated:
+        # The holder chose the one mode the reader offered.
+        assert ble.peripheral_server_uuid() is None
+    assert not any(a[1] == 0xC3 for a in link.apdus), "no ENVELOPE: the data goes over BLE"
+    verdict, _ = ble_round_trip(ble, reader, MdocBleMode.CENTRAL_CLIENT)
+    assert verdict is not None and verdict.valid, verdict
+    assert {e.identifier for e in verdict.elements} == set(asked)
     assert holder.state() == MdocPresentationState.SHARED()
     assert len(consent.shown) == 1
     assert len(w.transactions()) == before + 1

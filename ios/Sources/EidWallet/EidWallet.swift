@@ -2488,8 +2488,9 @@ public func FfiConverterTypeLogForwarder_lower(_ value: LogForwarder) -> UInt64 
 
 
 /**
- * A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
- * into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+ * A presentation carried over BLE, engaged by QR (or by NFC: `MdocNfcPresentation.ble()`).
+ * The app's GATT callbacks push what arrives into `on_value` / `on_disconnected`; what the
+ * session sends goes out through the link.
  */
 public protocol MdocBlePresentationProtocol: AnyObject, Sendable {
     
@@ -2499,7 +2500,8 @@ public protocol MdocBlePresentationProtocol: AnyObject, Sendable {
     func cancel() 
     
     /**
-     * The reader's service UUID to scan for in central client mode (null if not offered).
+     * The reader's service UUID to scan for in central client mode (null if not offered, or
+     * not yet chosen).
      */
     func centralClientUuid()  -> String?
     
@@ -2524,12 +2526,13 @@ public protocol MdocBlePresentationProtocol: AnyObject, Sendable {
     func onValue(characteristic: MdocCharacteristic, value: Data) throws  -> MdocPresentationState
     
     /**
-     * The service UUID to advertise in peripheral server mode (null if not offered).
+     * The service UUID to advertise in peripheral server mode (null if not offered; engaged
+     * by negotiated handover, null until the handover chose it).
      */
     func peripheralServerUuid()  -> String?
     
     /**
-     * The QR code's text (`mdoc:` + base64url DeviceEngagement).
+     * The QR code's text (`mdoc:` + base64url DeviceEngagement); empty when engaged by NFC.
      */
     func qrUri()  -> String
     
@@ -2537,8 +2540,9 @@ public protocol MdocBlePresentationProtocol: AnyObject, Sendable {
     
 }
 /**
- * A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
- * into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+ * A presentation carried over BLE, engaged by QR (or by NFC: `MdocNfcPresentation.ble()`).
+ * The app's GATT callbacks push what arrives into `on_value` / `on_disconnected`; what the
+ * session sends goes out through the link.
  */
 open class MdocBlePresentation: MdocBlePresentationProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2605,7 +2609,8 @@ open func cancel()  {try! rustCall() {
 }
     
     /**
-     * The reader's service UUID to scan for in central client mode (null if not offered).
+     * The reader's service UUID to scan for in central client mode (null if not offered, or
+     * not yet chosen).
      */
 open func centralClientUuid() -> String?  {
     return try!  FfiConverterOptionString.lift(try! rustCall() {
@@ -2661,7 +2666,8 @@ open func onValue(characteristic: MdocCharacteristic, value: Data)throws  -> Mdo
 }
     
     /**
-     * The service UUID to advertise in peripheral server mode (null if not offered).
+     * The service UUID to advertise in peripheral server mode (null if not offered; engaged
+     * by negotiated handover, null until the handover chose it).
      */
 open func peripheralServerUuid() -> String?  {
     return try!  FfiConverterOptionString.lift(try! rustCall() {
@@ -2673,7 +2679,7 @@ open func peripheralServerUuid() -> String?  {
 }
     
     /**
-     * The QR code's text (`mdoc:` + base64url DeviceEngagement).
+     * The QR code's text (`mdoc:` + base64url DeviceEngagement); empty when engaged by NFC.
      */
 open func qrUri() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -3563,9 +3569,17 @@ public func FfiConverterTypeMdocGattLink_lower(_ value: MdocGattLink) -> UInt64 
 
 /**
  * A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
- * application D2760000850101 and the mdoc application A0000002480400 for the service.
+ * application D2760000850101 and the mdoc application A0000002480400 for the service. When
+ * the handover names BLE, a reader may come by BLE instead: `ble()` serves it.
  */
 public protocol MdocNfcPresentationProtocol: AnyObject, Sendable {
+    
+    /**
+     * The same session for a reader that comes by BLE, when the handover names it: advertise
+     * `peripheral_server_uuid()` or scan for `central_client_uuid()` (after a negotiated
+     * handover, ask again after each APDU: they are set once the handover chose BLE).
+     */
+    func ble()  -> MdocBlePresentation
     
     /**
      * The citizen closed the screen: the session is over.
@@ -3574,7 +3588,7 @@ public protocol MdocNfcPresentationProtocol: AnyObject, Sendable {
     
     /**
      * The HCE link went away: the selection and any half-sent answer are dropped; the
-     * engagement stays, so the same reader can tap again.
+     * engagement stays, so the same reader can tap again (or come by BLE).
      */
     func onDeactivated(reason: MdocNfcDeactivation) 
     
@@ -3589,7 +3603,8 @@ public protocol MdocNfcPresentationProtocol: AnyObject, Sendable {
 }
 /**
  * A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
- * application D2760000850101 and the mdoc application A0000002480400 for the service.
+ * application D2760000850101 and the mdoc application A0000002480400 for the service. When
+ * the handover names BLE, a reader may come by BLE instead: `ble()` serves it.
  */
 open class MdocNfcPresentation: MdocNfcPresentationProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -3645,6 +3660,20 @@ open class MdocNfcPresentation: MdocNfcPresentationProtocol, @unchecked Sendable
 
     
     /**
+     * The same session for a reader that comes by BLE, when the handover names it: advertise
+     * `peripheral_server_uuid()` or scan for `central_client_uuid()` (after a negotiated
+     * handover, ask again after each APDU: they are set once the handover chose BLE).
+     */
+open func ble() -> MdocBlePresentation  {
+    return try!  FfiConverterTypeMdocBlePresentation_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_eid_ffi_fn_method_mdocnfcpresentation_ble(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The citizen closed the screen: the session is over.
      */
 open func cancel()  {try! rustCall() {
@@ -3657,7 +3686,7 @@ open func cancel()  {try! rustCall() {
     
     /**
      * The HCE link went away: the selection and any half-sent answer are dropped; the
-     * engagement stays, so the same reader can tap again.
+     * engagement stays, so the same reader can tap again (or come by BLE).
      */
 open func onDeactivated(reason: MdocNfcDeactivation)  {try! rustCall() {
         uniffiCallStatus in
@@ -4790,10 +4819,14 @@ public protocol WalletHandleProtocol: AnyObject, Sendable {
     func disclosureHistory() throws  -> [DisclosureEntry]
     
     /**
-     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
-     * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the handover and
+     * the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     * `ble`: the handover names BLE in these modes (one fresh service UUID) before NFC, so a
+     * reader may retrieve over BLE instead: serve it through `ble()`. `negotiated`: the tag
+     * offers negotiated handover (the reader writes its Handover Request, and the handover
+     * names the first of BLE and NFC that the reader offers too) instead of the static one.
      */
-    func mdocPresentNfc(consent: MdocConsent) throws  -> MdocNfcPresentation
+    func mdocPresentNfc(consent: MdocConsent, ble: MdocBleOptions?, negotiated: Bool) throws  -> MdocNfcPresentation
     
     /**
      * Starts a presentation engaged by QR: show `qr_uri()`, advertise (peripheral server mode)
@@ -5099,15 +5132,21 @@ open func disclosureHistory()throws  -> [DisclosureEntry]  {
 }
     
     /**
-     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
-     * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the handover and
+     * the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     * `ble`: the handover names BLE in these modes (one fresh service UUID) before NFC, so a
+     * reader may retrieve over BLE instead: serve it through `ble()`. `negotiated`: the tag
+     * offers negotiated handover (the reader writes its Handover Request, and the handover
+     * names the first of BLE and NFC that the reader offers too) instead of the static one.
      */
-open func mdocPresentNfc(consent: MdocConsent)throws  -> MdocNfcPresentation  {
+open func mdocPresentNfc(consent: MdocConsent, ble: MdocBleOptions? = nil, negotiated: Bool = false)throws  -> MdocNfcPresentation  {
     return try  FfiConverterTypeMdocNfcPresentation_lift(try rustCallWithError(FfiConverterTypeEidError_lift) {
         uniffiCallStatus in
     uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(
             self.uniffiCloneHandle(),
-        FfiConverterTypeMdocConsent_lower(consent),uniffiCallStatus
+        FfiConverterTypeMdocConsent_lower(consent),
+        FfiConverterOptionTypeMdocBleOptions.lower(ble),
+        FfiConverterBool.lower(negotiated),uniffiCallStatus
     )
 })
 }
@@ -10364,6 +10403,89 @@ public func FfiConverterTypeMdocReaderAuthError_lower(_ value: MdocReaderAuthErr
 
 
 /**
+ * What a tap gave.
+ */
+
+public enum MdocTap {
+    
+    /**
+     * Read over NFC while the phone was held: the verdict.
+     */
+    case read(verdict: MdocVerdict
+    )
+    /**
+     * The phone's handover named BLE: connect as `reader` says (`peripheral_server_uuid`:
+     * scan for the holder's server; `central_client_uuid`: run a server with that service),
+     * then push what arrives into it. The phone may be taken away.
+     */
+    case overBle(reader: MdocBleReader
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MdocTap: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocTap: FfiConverterRustBuffer {
+    typealias SwiftType = MdocTap
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocTap {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .read(verdict: try FfiConverterTypeMdocVerdict.read(from: &buf)
+        )
+        
+        case 2: return .overBle(reader: try FfiConverterTypeMdocBleReader.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MdocTap, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .read(verdict):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeMdocVerdict.write(verdict, into: &buf)
+            
+        
+        case let .overBle(reader):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeMdocBleReader.write(reader, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocTap_lift(_ buf: RustBuffer) throws -> MdocTap {
+    return try FfiConverterTypeMdocTap.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocTap_lower(_ value: MdocTap) -> RustBuffer {
+    return FfiConverterTypeMdocTap.lower(value)
+}
+
+
+
+/**
  * Passive authentication: whether the data is the one the issuer signed.
  */
 
@@ -11383,6 +11505,30 @@ fileprivate struct FfiConverterOptionTypeSyncListener: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeMdocBleOptions: FfiConverterRustBuffer {
+    typealias SwiftType = MdocBleOptions?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMdocBleOptions.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMdocBleOptions.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeMdocReaderIdentity: FfiConverterRustBuffer {
     typealias SwiftType = MdocReaderIdentity?
 
@@ -12135,6 +12281,25 @@ public func mdocReadNfc(transport: ApduTransport, request: MdocReadRequest, iaca
         )
 }
 /**
+ * Engages the phone on `transport` by NFC, offering BLE in the `ble` modes (with a fresh
+ * service UUID) before NFC should it negotiate; continues over BLE when its handover names a
+ * mode in `ble`, over NFC otherwise. The answer is checked as `mdoc_read_nfc` checks it.
+ */
+public func mdocTap(transport: ApduTransport, ble: MdocBleOptions, request: MdocReadRequest, iacas: [Data], readerAuth: MdocReaderAuth?, status: MdocStatusLists? = nil, cscas: [Data]? = nil)async throws  -> MdocTap  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_eid_ffi_fn_func_mdoc_tap(FfiConverterTypeApduTransport_lower(transport),FfiConverterTypeMdocBleOptions_lower(ble),FfiConverterTypeMdocReadRequest_lower(request),FfiConverterSequenceData.lower(iacas),FfiConverterOptionTypeMdocReaderAuth.lower(readerAuth),FfiConverterOptionTypeMdocStatusLists.lower(status),FfiConverterOptionSequenceData.lower(cscas)
+                )
+            },
+            pollFunc: ffi_eid_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_eid_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_eid_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeMdocTap_lift,
+            errorHandler: FfiConverterTypeEidError_lift
+        )
+}
+/**
  * The English text of `reason` for the officer (what `eid verify` prints).
  */
 public func verdictReasonMessage(reason: VerdictReason) -> String  {
@@ -12198,6 +12363,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_mdoc_read_nfc() != 42139) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_eid_ffi_checksum_func_mdoc_tap() != 31855) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_func_verdict_reason_message() != 48933) {
@@ -12272,7 +12440,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel() != 22497) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid() != 46301) {
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid() != 27401) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_mdocblepresentation_connected() != 61289) {
@@ -12284,19 +12452,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value() != 224) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid() != 38349) {
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid() != 9154) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri() != 8702) {
+    if (uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri() != 9164) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_mdocblepresentation_state() != 1093) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_eid_ffi_checksum_method_mdocnfcpresentation_ble() != 58636) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel() != 43226) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated() != 54905) {
+    if (uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated() != 18257) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu() != 23978) {
@@ -12368,7 +12539,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_eid_ffi_checksum_method_wallethandle_disclosure_history() != 39649) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() != 17858) {
+    if (uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() != 43554) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr() != 28575) {

@@ -16,7 +16,11 @@ import java.util.concurrent.atomic.AtomicReference
  * and A0000002480400 (mdoc data retrieval), category "other".
  *
  * The wallet screen starts a presentation (`wallet.mdocPresentNfc(consent)`) and sets it with
- * [activate]; closing the screen calls [deactivate]. `processApdu` may block while the citizen
+ * [activate]; closing the screen calls [deactivate]. With `ble = MdocBleOptions(...)` the
+ * handover names BLE before NFC, so a reader phone may go on over BLE after the tap: serve
+ * `presentation.ble()` with [MdocGattServer] (peripheral server mode) or [MdocGattClient]
+ * (central client mode), at once after a static handover, or once its UUID is set after a
+ * negotiated one (`negotiated = true`; the reader's Handover Request chooses). `processApdu` may block while the citizen
  * answers the consent, so it never runs on the main thread: APDUs are handled in order on one
  * worker thread and answered with `sendResponseApdu` (the NFC controller keeps the reader waiting
  * meanwhile). Without an active presentation the service answers "file not found" (6A82), so a

@@ -940,6 +940,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_eid_ffi_checksum_func_mdoc_read_nfc(
     ): Int
+    external fun uniffi_eid_ffi_checksum_func_mdoc_tap(
+    ): Int
     external fun uniffi_eid_ffi_checksum_func_verdict_reason_message(
     ): Int
     external fun uniffi_eid_ffi_checksum_func_kind_declaration_json(
@@ -1001,6 +1003,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_mdocblepresentation_state(
+    ): Int
+    external fun uniffi_eid_ffi_checksum_method_mdocnfcpresentation_ble(
     ): Int
     external fun uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel(
     ): Int
@@ -1280,6 +1284,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_eid_ffi_fn_free_mdocnfcpresentation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_eid_ffi_fn_method_mdocnfcpresentation_ble(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_eid_ffi_fn_method_mdocnfcpresentation_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_eid_ffi_fn_method_mdocnfcpresentation_on_deactivated(`ptr`: Long,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1400,7 +1406,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_disclosure_history(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(`ptr`: Long,`consent`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(`ptr`: Long,`consent`: Long,`ble`: RustBuffer.ByValue,`negotiated`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_qr(`ptr`: Long,`ble`: RustBuffer.ByValue,`consent`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1477,6 +1483,8 @@ internal object UniffiLib {
     external fun uniffi_eid_ffi_fn_func_mdoc_characteristic_uuid(`mode`: RustBuffer.ByValue,`characteristic`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_eid_ffi_fn_func_mdoc_read_nfc(`transport`: Long,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,`status`: RustBuffer.ByValue,`cscas`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_eid_ffi_fn_func_mdoc_tap(`transport`: Long,`ble`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`iacas`: RustBuffer.ByValue,`readerAuth`: RustBuffer.ByValue,`status`: RustBuffer.ByValue,`cscas`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_eid_ffi_fn_func_verdict_reason_message(`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1618,6 +1626,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_func_mdoc_read_nfc() and 0xFFFF) != 42139) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_func_mdoc_tap() and 0xFFFF) != 31855) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_func_verdict_reason_message() and 0xFFFF) != 48933) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1690,7 +1701,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_cancel() and 0xFFFF) != 22497) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid() and 0xFFFF) != 46301) {
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_central_client_uuid() and 0xFFFF) != 27401) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_connected() and 0xFFFF) != 61289) {
@@ -1702,19 +1713,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_on_value() and 0xFFFF) != 224) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid() and 0xFFFF) != 38349) {
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_peripheral_server_uuid() and 0xFFFF) != 9154) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri() and 0xFFFF) != 8702) {
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_qr_uri() and 0xFFFF) != 9164) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_mdocblepresentation_state() and 0xFFFF) != 1093) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_ble() and 0xFFFF) != 58636) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_cancel() and 0xFFFF) != 43226) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated() and 0xFFFF) != 54905) {
+    if ((lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_on_deactivated() and 0xFFFF) != 18257) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_mdocnfcpresentation_process_apdu() and 0xFFFF) != 23978) {
@@ -1786,7 +1800,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_disclosure_history() and 0xFFFF) != 39649) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() and 0xFFFF) != 17858) {
+    if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_nfc() and 0xFFFF) != 43554) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_eid_ffi_checksum_method_wallethandle_mdoc_present_qr() and 0xFFFF) != 28575) {
@@ -5294,8 +5308,9 @@ public object FfiConverterTypeLogForwarder: FfiConverter<LogForwarder, Long> {
 
 
 /**
- * A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
- * into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+ * A presentation carried over BLE, engaged by QR (or by NFC: `MdocNfcPresentation.ble()`).
+ * The app's GATT callbacks push what arrives into `on_value` / `on_disconnected`; what the
+ * session sends goes out through the link.
  */
 public interface MdocBlePresentationInterface {
     
@@ -5305,7 +5320,8 @@ public interface MdocBlePresentationInterface {
     fun `cancel`()
     
     /**
-     * The reader's service UUID to scan for in central client mode (null if not offered).
+     * The reader's service UUID to scan for in central client mode (null if not offered, or
+     * not yet chosen).
      */
     fun `centralClientUuid`(): kotlin.String?
     
@@ -5330,12 +5346,13 @@ public interface MdocBlePresentationInterface {
     fun `onValue`(`characteristic`: MdocCharacteristic, `value`: kotlin.ByteArray): MdocPresentationState
     
     /**
-     * The service UUID to advertise in peripheral server mode (null if not offered).
+     * The service UUID to advertise in peripheral server mode (null if not offered; engaged
+     * by negotiated handover, null until the handover chose it).
      */
     fun `peripheralServerUuid`(): kotlin.String?
     
     /**
-     * The QR code's text (`mdoc:` + base64url DeviceEngagement).
+     * The QR code's text (`mdoc:` + base64url DeviceEngagement); empty when engaged by NFC.
      */
     fun `qrUri`(): kotlin.String
     
@@ -5345,8 +5362,9 @@ public interface MdocBlePresentationInterface {
 }
 
 /**
- * A presentation engaged by QR, carried over BLE. The app's GATT callbacks push what arrives
- * into `on_value` / `on_disconnected`; what the session sends goes out through the link.
+ * A presentation carried over BLE, engaged by QR (or by NFC: `MdocNfcPresentation.ble()`).
+ * The app's GATT callbacks push what arrives into `on_value` / `on_disconnected`; what the
+ * session sends goes out through the link.
  */
 open class MdocBlePresentation: Disposable, AutoCloseable, MdocBlePresentationInterface
 {
@@ -5466,7 +5484,8 @@ open class MdocBlePresentation: Disposable, AutoCloseable, MdocBlePresentationIn
 
     
     /**
-     * The reader's service UUID to scan for in central client mode (null if not offered).
+     * The reader's service UUID to scan for in central client mode (null if not offered, or
+     * not yet chosen).
      */override fun `centralClientUuid`(): kotlin.String? {
             return FfiConverterOptionalString.lift(
     callWithHandle {
@@ -5540,7 +5559,8 @@ open class MdocBlePresentation: Disposable, AutoCloseable, MdocBlePresentationIn
 
     
     /**
-     * The service UUID to advertise in peripheral server mode (null if not offered).
+     * The service UUID to advertise in peripheral server mode (null if not offered; engaged
+     * by negotiated handover, null until the handover chose it).
      */override fun `peripheralServerUuid`(): kotlin.String? {
             return FfiConverterOptionalString.lift(
     callWithHandle {
@@ -5556,7 +5576,7 @@ open class MdocBlePresentation: Disposable, AutoCloseable, MdocBlePresentationIn
 
     
     /**
-     * The QR code's text (`mdoc:` + base64url DeviceEngagement).
+     * The QR code's text (`mdoc:` + base64url DeviceEngagement); empty when engaged by NFC.
      */override fun `qrUri`(): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
@@ -6917,9 +6937,17 @@ public object FfiConverterTypeMdocGattLink: FfiConverter<MdocGattLink, Long> {
 
 /**
  * A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
- * application D2760000850101 and the mdoc application A0000002480400 for the service.
+ * application D2760000850101 and the mdoc application A0000002480400 for the service. When
+ * the handover names BLE, a reader may come by BLE instead: `ble()` serves it.
  */
 public interface MdocNfcPresentationInterface {
+    
+    /**
+     * The same session for a reader that comes by BLE, when the handover names it: advertise
+     * `peripheral_server_uuid()` or scan for `central_client_uuid()` (after a negotiated
+     * handover, ask again after each APDU: they are set once the handover chose BLE).
+     */
+    fun `ble`(): MdocBlePresentation
     
     /**
      * The citizen closed the screen: the session is over.
@@ -6928,7 +6956,7 @@ public interface MdocNfcPresentationInterface {
     
     /**
      * The HCE link went away: the selection and any half-sent answer are dropped; the
-     * engagement stays, so the same reader can tap again.
+     * engagement stays, so the same reader can tap again (or come by BLE).
      */
     fun `onDeactivated`(`reason`: MdocNfcDeactivation)
     
@@ -6945,7 +6973,8 @@ public interface MdocNfcPresentationInterface {
 
 /**
  * A presentation engaged by NFC with the phone as the card (Android HCE). Register the NDEF
- * application D2760000850101 and the mdoc application A0000002480400 for the service.
+ * application D2760000850101 and the mdoc application A0000002480400 for the service. When
+ * the handover names BLE, a reader may come by BLE instead: `ble()` serves it.
  */
 open class MdocNfcPresentation: Disposable, AutoCloseable, MdocNfcPresentationInterface
 {
@@ -7050,6 +7079,24 @@ open class MdocNfcPresentation: Disposable, AutoCloseable, MdocNfcPresentationIn
 
     
     /**
+     * The same session for a reader that comes by BLE, when the handover names it: advertise
+     * `peripheral_server_uuid()` or scan for `central_client_uuid()` (after a negotiated
+     * handover, ask again after each APDU: they are set once the handover chose BLE).
+     */override fun `ble`(): MdocBlePresentation {
+            return FfiConverterTypeMdocBlePresentation.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_eid_ffi_fn_method_mdocnfcpresentation_ble(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The citizen closed the screen: the session is over.
      */override fun `cancel`()
         = 
@@ -7066,7 +7113,7 @@ open class MdocNfcPresentation: Disposable, AutoCloseable, MdocNfcPresentationIn
     
     /**
      * The HCE link went away: the selection and any half-sent answer are dropped; the
-     * engagement stays, so the same reader can tap again.
+     * engagement stays, so the same reader can tap again (or come by BLE).
      */override fun `onDeactivated`(`reason`: MdocNfcDeactivation)
         = 
     callWithHandle {
@@ -9103,10 +9150,14 @@ public interface WalletHandleInterface {
     fun `disclosureHistory`(): List<DisclosureEntry>
     
     /**
-     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
-     * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the handover and
+     * the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     * `ble`: the handover names BLE in these modes (one fresh service UUID) before NFC, so a
+     * reader may retrieve over BLE instead: serve it through `ble()`. `negotiated`: the tag
+     * offers negotiated handover (the reader writes its Handover Request, and the handover
+     * names the first of BLE and NFC that the reader offers too) instead of the static one.
      */
-    fun `mdocPresentNfc`(`consent`: MdocConsent): MdocNfcPresentation
+    fun `mdocPresentNfc`(`consent`: MdocConsent, `ble`: MdocBleOptions? = null, `negotiated`: kotlin.Boolean = false): MdocNfcPresentation
     
     /**
      * Starts a presentation engaged by QR: show `qr_uri()`, advertise (peripheral server mode)
@@ -9472,17 +9523,23 @@ open class WalletHandle: Disposable, AutoCloseable, WalletHandleInterface
 
     
     /**
-     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the static handover
-     * and the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     * Starts a presentation engaged by NFC: the phone is a Type 4 Tag with the handover and
+     * the mdoc application; feed every command APDU of the HCE service to `process_apdu`.
+     * `ble`: the handover names BLE in these modes (one fresh service UUID) before NFC, so a
+     * reader may retrieve over BLE instead: serve it through `ble()`. `negotiated`: the tag
+     * offers negotiated handover (the reader writes its Handover Request, and the handover
+     * names the first of BLE and NFC that the reader offers too) instead of the static one.
      */
-    @Throws(EidException::class)override fun `mdocPresentNfc`(`consent`: MdocConsent): MdocNfcPresentation {
+    @Throws(EidException::class)override fun `mdocPresentNfc`(`consent`: MdocConsent, `ble`: MdocBleOptions?, `negotiated`: kotlin.Boolean): MdocNfcPresentation {
             return FfiConverterTypeMdocNfcPresentation.lift(
     callWithHandle {
     uniffiRustCallWithError(EidException) { _status ->
     UniffiLib.uniffi_eid_ffi_fn_method_wallethandle_mdoc_present_nfc(
         it,
         
-        FfiConverterTypeMdocConsent.lower(`consent`),_status)
+        FfiConverterTypeMdocConsent.lower(`consent`),
+        FfiConverterOptionalTypeMdocBleOptions.lower(`ble`),
+        FfiConverterBoolean.lower(`negotiated`),_status)
 }
     }
     )
@@ -14175,6 +14232,120 @@ public object FfiConverterTypeMdocReaderAuthError: FfiConverterRustBuffer<MdocRe
 
 
 /**
+ * What a tap gave.
+ */
+sealed class MdocTap: Disposable  {
+    
+    /**
+     * Read over NFC while the phone was held: the verdict.
+     */
+    data class Read(
+        val `verdict`: vn.eid.wallet.MdocVerdict) : MdocTap()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The phone's handover named BLE: connect as `reader` says (`peripheral_server_uuid`:
+     * scan for the holder's server; `central_client_uuid`: run a server with that service),
+     * then push what arrives into it. The phone may be taken away.
+     */
+    data class OverBle(
+        val `reader`: vn.eid.wallet.MdocBleReader) : MdocTap()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        when(this) {
+            is MdocTap.Read -> {
+                
+    Disposable.destroy(
+        this.`verdict`
+    )
+                
+            }
+            is MdocTap.OverBle -> {
+                
+    Disposable.destroy(
+        this.`reader`
+    )
+                
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocTap : FfiConverterRustBuffer<MdocTap>{
+    override fun read(buf: ByteBuffer): MdocTap {
+        return when(buf.getInt()) {
+            1 -> MdocTap.Read(
+                FfiConverterTypeMdocVerdict.read(buf),
+                )
+            2 -> MdocTap.OverBle(
+                FfiConverterTypeMdocBleReader.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: MdocTap): ULong = when(value) {
+        is MdocTap.Read -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMdocVerdict.allocationSize(value.`verdict`)
+            )
+        }
+        is MdocTap.OverBle -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMdocBleReader.allocationSize(value.`reader`)
+            )
+        }
+    }
+
+    override fun write(value: MdocTap, buf: ByteBuffer) {
+        when(value) {
+            is MdocTap.Read -> {
+                buf.putInt(1)
+                FfiConverterTypeMdocVerdict.write(value.`verdict`, buf)
+                Unit
+            }
+            is MdocTap.OverBle -> {
+                buf.putInt(2)
+                FfiConverterTypeMdocBleReader.write(value.`reader`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * Passive authentication: whether the data is the one the issuer signed.
  */
 
@@ -15268,6 +15439,38 @@ public object FfiConverterOptionalTypeSyncListener: FfiConverterRustBuffer<SyncL
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeMdocBleOptions: FfiConverterRustBuffer<MdocBleOptions?> {
+    override fun read(buf: ByteBuffer): MdocBleOptions? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMdocBleOptions.read(buf)
+    }
+
+    override fun allocationSize(value: MdocBleOptions?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMdocBleOptions.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MdocBleOptions?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMdocBleOptions.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeMdocReaderIdentity: FfiConverterRustBuffer<MdocReaderIdentity?> {
     override fun read(buf: ByteBuffer): MdocReaderIdentity? {
         if (buf.get().toInt() == 0) {
@@ -16076,6 +16279,33 @@ public typealias FfiConverterTypeQrDate = FfiConverterString
         { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeMdocVerdict.lift(it) },
+        // Error FFI converter
+        EidException.ErrorHandler,
+    )
+    }
+
+        /**
+         * Engages the phone on `transport` by NFC, offering BLE in the `ble` modes (with a fresh
+         * service UUID) before NFC should it negotiate; continues over BLE when its handover names a
+         * mode in `ble`, over NFC otherwise. The answer is checked as `mdoc_read_nfc` checks it.
+         */
+    @Throws(EidException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `mdocTap`(`transport`: ApduTransport, `ble`: MdocBleOptions, `request`: MdocReadRequest, `iacas`: List<kotlin.ByteArray>, `readerAuth`: MdocReaderAuth?, `status`: MdocStatusLists? = null, `cscas`: List<kotlin.ByteArray>? = null) : MdocTap {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_eid_ffi_fn_func_mdoc_tap(
+        FfiConverterTypeApduTransport.lower(`transport`),
+        FfiConverterTypeMdocBleOptions.lower(`ble`),
+        FfiConverterTypeMdocReadRequest.lower(`request`),
+        FfiConverterSequenceByteArray.lower(`iacas`),
+        FfiConverterOptionalTypeMdocReaderAuth.lower(`readerAuth`),
+        FfiConverterOptionalTypeMdocStatusLists.lower(`status`),
+        FfiConverterOptionalSequenceByteArray.lower(`cscas`),),
+        { future, callback, continuation -> UniffiLib.ffi_eid_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_eid_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_eid_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeMdocTap.lift(it) },
         // Error FFI converter
         EidException.ErrorHandler,
     )

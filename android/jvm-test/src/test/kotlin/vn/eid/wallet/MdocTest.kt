@@ -214,6 +214,51 @@ class MdocTest {
         assertEquals(MdocPresentationState.Declined, declined.state())
     }
 
+    /**
+     * A phone held to the reader's phone, whose NFC handover names BLE peripheral server mode
+     * before NFC (ISO/IEC 18013-5 §8.2.2.1): `mdocTap` reads the engagement by NFC and hands
+     * over to BLE, and the session over BLE verifies only under the NFC transcript. By static
+     * handover (the holder's UUID) and negotiated (the reader's UUID, the holder choosing BLE).
+     */
+    @Test
+    fun aTapHandsOverToBleWhenTheHolderNamesIt(): Unit = runBlocking {
+        val asked = listOf("family_name", "given_name", "birth_date")
+        for (negotiated in listOf(false, true)) {
+            val before = wallet.transactions().size
+            val consent = RecordingConsent(MdocDecision.ACCEPT)
+            val holder = wallet.mdocPresentNfc(consent, MdocBleOptions(true, false), negotiated)
+            val ble = holder.ble()
+            assertEquals("", ble.qrUri())
+            // Static: the UUID to advertise is known at once; negotiated: once the reader asked.
+            assertEquals(negotiated, ble.peripheralServerUuid() == null)
+            val hce = Hce(holder)
+            val tap = mdocTap(hce, MdocBleOptions(true, false), request(asked), iacas, null)
+            val reader = (tap as MdocTap.OverBle).reader
+            assertNotNull(ble.peripheralServerUuid())
+            assertEquals(ble.peripheralServerUuid(), reader.peripheralServerUuid(), "negotiated=$negotiated")
+            assertNull(reader.centralClientUuid())
+            assertTrue(hce.commands.none { it[1] == 0xC3.toByte() }, "no ENVELOPE: the data goes over BLE")
+            assertEquals(negotiated, hce.commands.any { it[1] == 0xD6.toByte() }, "a Handover Request written")
+            val verdict = joinOverBle(ble, reader, MdocBleMode.PERIPHERAL_SERVER, mutableListOf())
+            assertNotNull(verdict)
+            assertTrue(verdict!!.valid, verdict.reasons.toString())
+            assertEquals(asked.toSet(), verdict.elements.map { it.identifier }.toSet())
+            assertEquals(MdocPresentationState.Shared, holder.state())
+            assertEquals(1, consent.shown.size)
+            assertEquals(before + 1, wallet.transactions().size, "logged once")
+        }
+        // The reader takes central client mode only, the holder offers peripheral server mode
+        // only: the tap reads over NFC, and the holder takes no BLE reader afterwards.
+        val holder = wallet.mdocPresentNfc(RecordingConsent(MdocDecision.ACCEPT), MdocBleOptions(true, false))
+        val tap = mdocTap(Hce(holder), MdocBleOptions(false, true), request(listOf("family_name")), iacas, null)
+        assertTrue((tap as MdocTap.Read).verdict.valid, tap.verdict.reasons.toString())
+        assertEquals(MdocPresentationState.Shared, holder.state())
+        assertThrows<EidException.InvalidInput> {
+            holder.ble().connected(MemoryGattLink(185u, mutableListOf()), MdocBleMode.PERIPHERAL_SERVER)
+        }
+        assertThrows<EidException.InvalidInput> { wallet.mdocPresentNfc(RecordingConsent(MdocDecision.ACCEPT), MdocBleOptions(false, false)) }
+    }
+
     @Test
     fun aDeskChecksEachMsoStatusOnlineOrFromSavedLists() = runBlocking {
         suspend fun read(status: MdocStatusLists?): MdocVerdict {
