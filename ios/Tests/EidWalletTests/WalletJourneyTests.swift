@@ -135,26 +135,26 @@ final class WalletJourneyTests: XCTestCase {
         super.tearDown()
     }
 
-    private func tempDir() -> URL {
+    static func tempDir() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("eid-wallet-\(UUID().uuidString)")
     }
 
-    private func openWallet(_ dir: URL, _ backendUrl: String, keys: KeyStore = SoftwareKeyStore()) throws -> WalletHandle {
+    static func openWallet(_ dir: URL, _ backendUrl: String, keys: KeyStore = SoftwareKeyStore()) throws -> WalletHandle {
         try WalletHandle.open(config: WalletConfig(dataDir: dir.path, backendUrl: backendUrl), keyStore: keys, http: URLSessionTransport())
     }
 
-    private func mrzKey(_ c: SimCitizen) -> ChipAccessKey {
+    static func mrzKey(_ c: SimCitizen) -> ChipAccessKey {
         .mrz(idNumber: c.idNumber, dateOfBirth: c.dateOfBirth, dateOfExpiry: c.dateOfExpiry)
     }
 
     /// A wallet activated (level 2) for `citizen` against the test backend, and synced.
-    private func activated(_ backend: Backend, _ citizen: SimCitizen) async throws -> WalletHandle {
-        let wallet = try openWallet(tempDir(), backend.url)
+    static func activated(_ backend: Backend, _ citizen: SimCitizen) async throws -> WalletHandle {
+        let wallet = try Self.openWallet(Self.tempDir(), backend.url)
         _ = try wallet.setUp(passcode: "123456")
         let pending = try await wallet.startActivation(idNumber: citizen.idNumber, phone: citizen.phone)
         let link = SimLink(try SimulatedCard(idNumber: citizen.idNumber, dropEvery: nil))
         let chip = try await readChip(
-            transport: link, key: mrzKey(citizen),
+            transport: link, key: Self.mrzKey(citizen),
             options: ChipReadOptions(photo: false, aaChallenge: pending.chipChallenge),
             listener: nil, cancel: nil)
         let code = try XCTUnwrap(try devSmsCode(backendUrl: backend.url, phone: citizen.phone))
@@ -167,7 +167,7 @@ final class WalletJourneyTests: XCTestCase {
     func testActivateSyncAndReadDocuments() async throws {
         let backend = try Backend.shared()
         let citizen = simCitizens(count: 3)[2]
-        let wallet = try openWallet(tempDir(), backend.url)
+        let wallet = try Self.openWallet(Self.tempDir(), backend.url)
         XCTAssertEqual(try wallet.setUp(passcode: "123456").count, 65)
         XCTAssertEqual(try wallet.state(), .notActivated)
 
@@ -178,7 +178,7 @@ final class WalletJourneyTests: XCTestCase {
         let card = try SimulatedCard(idNumber: citizen.idNumber, dropEvery: 15)
         let link = SimLink(card)
         let chip = try await readChip(
-            transport: link, key: mrzKey(citizen),
+            transport: link, key: Self.mrzKey(citizen),
             options: ChipReadOptions(photo: false, aaChallenge: pending.chipChallenge),
             listener: listener, cancel: nil)
         let summary = chip.summary()
@@ -228,7 +228,7 @@ final class WalletJourneyTests: XCTestCase {
     func testPresentOfflineAndVerifyWithTheBackendsLists() async throws {
         let backend = try Backend.shared()
         let citizen = simCitizens(count: 4)[3]
-        let wallet = try await activated(backend, citizen)
+        let wallet = try await Self.activated(backend, citizen)
         let stock = Dictionary(try wallet.presentationStock().map { ($0.profile, $0.unused) }, uniquingKeysWith: { _, b in b })
         let airport = stock[.airport] ?? 0
         XCTAssertGreaterThan(airport, 0, "airport credentials synced: \(stock)")
@@ -295,7 +295,7 @@ final class WalletJourneyTests: XCTestCase {
     func testPresentOnlineAndRedeemOnceAtARegisteredDesk() async throws {
         let backend = try Backend.shared()
         let citizen = simCitizens(count: 5)[4]
-        let wallet = try await activated(backend, citizen)
+        let wallet = try await Self.activated(backend, citizen)
         let token = try await wallet.presentOnline(profile: .airport, passcode: try Passcode(digits: "123456"))
         XCTAssertTrue(token.online)
         XCTAssertTrue(token.text.hasPrefix("VNT2:"), String(token.text.prefix(8)))
@@ -347,7 +347,7 @@ final class WalletJourneyTests: XCTestCase {
     func testEnrolAndSignAFileIntoADetachedCms() async throws {
         let backend = try Backend.shared()
         let citizen = simCitizens(count: 6)[5]
-        let wallet = try await activated(backend, citizen)
+        let wallet = try await Self.activated(backend, citizen)
         let credential = try await wallet.signingEnrol()
         XCTAssertEqual(credential.status, "enabled")
         XCTAssertTrue(credential.subject.contains(citizen.idNumber), credential.subject)
