@@ -13,7 +13,7 @@
 //! writer prefers the one where the mdoc is the peripheral.
 
 use super::ble::Uuid;
-use super::ndef::NdefRecord;
+use super::ndef::{NdefRecord, well_known};
 
 pub(super) const TNF_WELL_KNOWN: u8 = 0x01;
 pub(super) const TNF_MIME: u8 = 0x02;
@@ -132,12 +132,7 @@ impl Carrier {
         } else {
             payload.push(0x00);
         }
-        NdefRecord {
-            tnf: TNF_WELL_KNOWN,
-            record_type: b"ac".to_vec(),
-            id: Vec::new(),
-            payload,
-        }
+        well_known(b"ac", payload)
     }
 }
 

@@ -1,9 +1,8 @@
 //! NFC engagement (ISO/IEC 18013-5 §8.2.2.1, NFC Forum Connection Handover 1.5): the NDEF
 //! Handover Select message an mdoc offers on NFC, carrying its DeviceEngagement (external type
-//! `iso.org:18013:deviceengagement`, ID `mdoc`) and the carrier of data retrieval: here NFC itself
-//! (external type `iso.org:18013:nfc`, ID `nfc`, payload: version 1, then the maximum command and
-//! response data field lengths as `03 01 hi lo` and `03 02 hi lo`, §8.2.2.2). The Alternative
-//! Carrier record points at the carrier (`nfc`) with the engagement as auxiliary data (`mdoc`).
+//! `iso.org:18013:deviceengagement`, ID `mdoc`) and the carriers of data retrieval
+//! ([`super::carrier`]: NFC itself, BLE, or both), each pointed at by an Alternative Carrier
+//! record with the engagement as auxiliary data (`mdoc`).
 //!
 //! Static handover: the Handover Select message is on the tag, and the SessionTranscript's
 //! handover is `[HandoverSelect bytes, null]`. Negotiated handover: the tag offers the
@@ -44,7 +43,7 @@ pub struct NdefRecord {
 }
 
 /// A record of the NFC Forum well-known type `record_type`, without an ID.
-fn well_known(record_type: &[u8], payload: Vec<u8>) -> NdefRecord {
+pub(super) fn well_known(record_type: &[u8], payload: Vec<u8>) -> NdefRecord {
     NdefRecord {
         tnf: TNF_WELL_KNOWN,
         record_type: record_type.to_vec(),
