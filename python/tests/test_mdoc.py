@@ -356,6 +356,8 @@ def test_a_tap_hands_over_to_ble_in_central_client_mode(wallet, iacas, negotiate
     tap = asyncio.run(mdoc_tap(link, central_only, request(PHOTO_ID, PHOTO_ID_NS, asked), iacas, None))
     assert isinstance(tap, MdocTap.OVER_BLE), tap
     reader = tap.reader
+    # The citizen takes the phone away: the HCE link drops, the BLE carrier holds.
+    holder.on_deactivated(MdocNfcDeactivation.LINK_LOSS)
     assert reader.peripheral_server_uuid() is None
     assert reader.central_client_uuid() == ble.central_client_uuid() is not None
     if negotiated:

@@ -47,8 +47,9 @@ fn holder<'w>(
     h.offering(carriers).unwrap()
 }
 
-/// Engages by NFC (the reader offering `reader_ble` in a negotiated handover), then reads the
-/// first preset over the simulated BLE link in `mode`, with the transcript the handover gave.
+/// Engages by NFC (the reader offering `reader_ble` in a negotiated handover), the phone taken
+/// away, then reads the first preset over the simulated BLE link in `mode`, with the transcript
+/// the handover gave.
 fn tap_then_ble(
     holder: &mut NfcHolder<'_>,
     reader_ble: Option<BleCarrier>,
@@ -63,6 +64,9 @@ fn tap_then_ble(
         };
         read_engagement(&mut t, &mut rng(9), reader_ble, &mut count).unwrap()
     };
+    // The citizen takes the phone away after the tap (the field drops), as handing over to BLE
+    // lets them: the BLE carrier the handover named must still hold.
+    holder.field_reset();
     let mut reader = ReaderSession::generate(
         &mut rng(10),
         handover.engagement.clone(),

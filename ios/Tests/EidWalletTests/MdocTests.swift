@@ -150,6 +150,8 @@ final class MdocTests: XCTestCase {
             let link = HceLink(holder)
             let tap = try await mdocTap(transport: link, ble: MdocBleOptions(peripheralServer: true, centralClient: false), request: request(asked), iacas: trust, readerAuth: nil)
             guard case let .overBle(reader) = tap else { return XCTFail("read over NFC: \(tap)") }
+            // The citizen takes the phone away: the HCE link drops, the BLE carrier holds.
+            holder.onDeactivated(reason: .linkLoss)
             XCTAssertEqual(reader.peripheralServerUuid(), holder.ble().peripheralServerUuid())
             XCTAssertFalse(link.commands.contains { $0.count > 1 && $0[1] == 0xC3 }, "no ENVELOPE: the data goes over BLE")
             let verdict = try XCTUnwrap(try join(holder.ble(), reader, .peripheralServer))

@@ -264,8 +264,9 @@ impl<'a> NfcHolder<'a> {
         if let Some(n) = self.negotiation.as_mut()
             && self.session.awaiting_reader()
         {
+            // The carrier chosen stays until another Handover Request replaces it: a reader
+            // that chose BLE connects after the phone has left the field.
             n.restart();
-            self.chosen = None;
             self.ndef_file = NegotiatedHandover::initial_file();
         }
     }

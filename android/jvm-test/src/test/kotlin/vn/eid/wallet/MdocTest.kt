@@ -234,6 +234,8 @@ class MdocTest {
             val hce = Hce(holder)
             val tap = mdocTap(hce, MdocBleOptions(true, false), request(asked), iacas, null)
             val reader = (tap as MdocTap.OverBle).reader
+            // The citizen takes the phone away: the HCE link drops, the BLE carrier holds.
+            holder.onDeactivated(MdocNfcDeactivation.LINK_LOSS)
             assertNotNull(ble.peripheralServerUuid())
             assertEquals(ble.peripheralServerUuid(), reader.peripheralServerUuid(), "negotiated=$negotiated")
             assertNull(reader.centralClientUuid())
