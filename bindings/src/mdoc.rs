@@ -178,7 +178,9 @@ impl WalletHandle {
         } else {
             holder
         };
-        let holder = holder.offering(&carriers).map_err(|_| EidError::Crypto)?;
+        let holder = holder.offering(&carriers).map_err(|e| EidError::Internal {
+            reason: e.to_string(),
+        })?;
         Ok(Arc::new(MdocNfcPresentation {
             ble: Arc::new(MdocBlePresentation::new(
                 String::new(),
