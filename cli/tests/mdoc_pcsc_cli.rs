@@ -95,21 +95,7 @@ fn handed_over_to_ble() {
             if desk_takes_ble {
                 extra.extend(["--tcp", addr.as_str()]);
             }
-            // The phone comes first; the desk tries until it reads it (the reader may still
-            // show the phone before this one for a moment).
-            let start = Instant::now();
-            let out = loop {
-                let out = desk(&extra).output().unwrap();
-                let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-                if out.status.success() {
-                    break out;
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(15),
-                    "{negotiated} {desk_takes_ble}: {stderr}"
-                );
-                std::thread::sleep(Duration::from_millis(200));
-            };
+            let out = read_until_success(&extra, Duration::from_secs(15));
             let v: Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(v["valid"], true, "{v}");
             assert!(
@@ -157,39 +143,49 @@ fn desk(extra: &[&str]) -> Command {
     c
 }
 
+/// The phone: `eid dev mdoc-holder` as a card in the second vpcd reader, reader auth required.
+fn holder_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_eid"));
+    c.args([
+        "dev",
+        "mdoc-holder",
+        "--nfc-vpcd",
+        "--vpcd",
+        VPCD_ADDR,
+        "--require-reader-auth",
+    ])
+    .stdout(Stdio::null());
+    c
+}
+
 fn holder() -> Holder {
-    Holder(
-        Command::new(env!("CARGO_BIN_EXE_eid"))
-            .args([
-                "dev",
-                "mdoc-holder",
-                "--nfc-vpcd",
-                "--vpcd",
-                VPCD_ADDR,
-                "--require-reader-auth",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    Holder(holder_command().stderr(Stdio::null()).spawn().unwrap())
+}
+
+/// The phone comes first; the desk (with `extra` arguments) tries until it reads it, within
+/// `within` (the reader may still show the phone before this one for a moment).
+fn read_until_success(extra: &[&str], within: Duration) -> std::process::Output {
+    let start = Instant::now();
+    loop {
+        let out = desk(extra).output().unwrap();
+        if out.status.success() {
+            return out;
+        }
+        assert!(
+            start.elapsed() < within,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// The holder with `extra` arguments, once it waits for a reader; the TCP stand-in's address
 /// from its "(the TCP link at ADDR stands in for it)".
 fn holder_with(extra: &[&str]) -> (Holder, String) {
     use std::io::BufRead as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
-        .args([
-            "dev",
-            "mdoc-holder",
-            "--nfc-vpcd",
-            "--vpcd",
-            VPCD_ADDR,
-            "--require-reader-auth",
-        ])
+    let mut child = holder_command()
         .args(extra)
-        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -230,8 +226,7 @@ impl Holder {
 /// for the phone (`--wait`); otherwise the phone comes first and the desk tries `eid mdoc read`
 /// until it succeeds, within `within`. The holder must end by itself once its session is over.
 fn read_a_phone(within: Duration, waiting: bool) -> Value {
-    let start = Instant::now();
-    let (out, mut holder) = if waiting {
+    let (out, holder) = if waiting {
         let reader = desk(&["--wait", &within.as_secs().to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -246,24 +241,9 @@ fn read_a_phone(within: Duration, waiting: bool) -> Value {
         (out, holder)
     } else {
         let holder = holder();
-        loop {
-            let out = desk(&[]).output().unwrap();
-            if out.status.success() {
-                break (out, holder);
-            }
-            assert!(
-                start.elapsed() < within,
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        (read_until_success(&[], within), holder)
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while holder.0.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "holder still running");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    holder.ended_within(Duration::from_secs(10));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

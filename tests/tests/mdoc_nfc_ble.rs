@@ -9,6 +9,7 @@
 use ciborium::Value;
 use eid_core::mdoc::transport::ble::BleMode;
 use eid_core::mdoc::transport::carrier::{BleCarrier, Carrier, NfcLimits};
+use eid_core::mdoc::transport::ndef::NfcHandover;
 use eid_core::mdoc::transport::nfc::{
     ApduCount, HOLDER_LIMITS, NfcError, NfcHolder, read_engagement, read_mdoc,
 };
@@ -34,17 +35,41 @@ fn ble(peripheral_server: bool, central_client: bool) -> BleCarrier {
     }
 }
 
+/// A holder that accepts any reader, offering NFC only.
+fn nfc_holder(seed: u8, wallet: &mut FixtureWallet) -> NfcHolder<'_> {
+    let key = ephemeral_key(&mut rng(seed)).unwrap().0;
+    let accept = |_: &PresentationRequest| Decision::Accept;
+    NfcHolder::new(key, any_reader_policy(), wallet, accept).unwrap()
+}
+
 fn holder<'w>(
     seed: u8,
     wallet: &'w mut FixtureWallet,
     carriers: &[Carrier],
     negotiated: bool,
 ) -> NfcHolder<'w> {
-    let key = ephemeral_key(&mut rng(seed)).unwrap().0;
-    let accept = |_: &PresentationRequest| Decision::Accept;
-    let h = NfcHolder::new(key, any_reader_policy(), wallet, accept).unwrap();
+    let h = nfc_holder(seed, wallet);
     let h = if negotiated { h.negotiated() } else { h };
     h.offering(carriers).unwrap()
+}
+
+/// The reader's engagement of `holder` over an extended-length link, offering `reader_ble`
+/// should the holder negotiate.
+fn engage(
+    holder: &mut NfcHolder<'_>,
+    seed: u8,
+    reader_ble: Option<BleCarrier>,
+) -> Result<NfcHandover, NfcError> {
+    let mut t = HolderTransport {
+        holder,
+        extended: true,
+    };
+    read_engagement(
+        &mut t,
+        &mut rng(seed),
+        reader_ble,
+        &mut ApduCount::default(),
+    )
 }
 
 /// Engages by NFC (the reader offering `reader_ble` in a negotiated handover), the phone taken
@@ -55,15 +80,8 @@ fn tap_then_ble(
     reader_ble: Option<BleCarrier>,
     mode: BleMode,
     iacas: &eid_crypto::trust::TrustStore,
-) -> (eid_core::mdoc::transport::ndef::NfcHandover, BleRun) {
-    let mut count = ApduCount::default();
-    let handover = {
-        let mut t = HolderTransport {
-            holder: &mut *holder,
-            extended: true,
-        };
-        read_engagement(&mut t, &mut rng(9), reader_ble, &mut count).unwrap()
-    };
+) -> (NfcHandover, BleRun) {
+    let handover = engage(holder, 9, reader_ble).unwrap();
     // The citizen takes the phone away after the tap (the field drops), as handing over to BLE
     // lets them: the BLE carrier the handover named must still hold.
     holder.field_reset();
@@ -161,17 +179,7 @@ fn a_negotiated_handover_hands_over_to_ble_when_reader_and_holder_take_it() {
     let carriers = [Carrier::Nfc(HOLDER_LIMITS), Carrier::Ble(mine)];
     {
         let mut h = holder(4, &mut wallet, &carriers, true);
-        let mut t = HolderTransport {
-            holder: &mut h,
-            extended: true,
-        };
-        let read = read_engagement(
-            &mut t,
-            &mut rng(5),
-            Some(ble(true, true)),
-            &mut ApduCount::default(),
-        )
-        .unwrap();
+        let read = engage(&mut h, 5, Some(ble(true, true))).unwrap();
         assert_eq!((read.nfc, read.ble), (Some(HOLDER_LIMITS), None));
         assert_eq!(h.ble_carrier(), None);
     }
@@ -179,17 +187,7 @@ fn a_negotiated_handover_hands_over_to_ble_when_reader_and_holder_take_it() {
     // A holder taking BLE in central client mode only, and a reader offering peripheral server
     // mode only: no common carrier, the reader says so.
     let mut h = holder(5, &mut wallet, &[Carrier::Ble(mine)], true);
-    let mut t = HolderTransport {
-        holder: &mut h,
-        extended: true,
-    };
-    let e = read_engagement(
-        &mut t,
-        &mut rng(6),
-        Some(ble(true, false)),
-        &mut ApduCount::default(),
-    )
-    .unwrap_err();
+    let e = engage(&mut h, 6, Some(ble(true, false))).unwrap_err();
     assert!(matches!(e, NfcError::Status(0x6A80)), "{e:?}");
 }
 
@@ -233,41 +231,30 @@ fn a_desk_reader_is_told_a_phone_offers_ble_only() {
 #[test]
 fn bad_carrier_offers_are_refused() {
     let mut wallet = MdocFixtures::new().unwrap().wallet;
-    let key = ephemeral_key(&mut rng(8)).unwrap().0;
-    let accept = |_: &PresentationRequest| Decision::Accept;
-    let h = NfcHolder::new(key, any_reader_policy(), &mut wallet, accept).unwrap();
     let no_uuid = BleCarrier {
         uuid: None,
         ..ble(true, false)
     };
+    let e = nfc_holder(8, &mut wallet)
+        .offering(&[Carrier::Ble(no_uuid)])
+        .unwrap_err();
+    assert!(e.to_string().contains("carriers"), "{e}");
     let no_mode = ble(false, false);
-    let h = h.offering(&[Carrier::Ble(no_uuid)]).unwrap_err();
-    assert!(h.to_string().contains("carriers"), "{h}");
-    let mut wallet = MdocFixtures::new().unwrap().wallet;
-    let key = ephemeral_key(&mut rng(8)).unwrap().0;
-    let h = NfcHolder::new(key, any_reader_policy(), &mut wallet, accept).unwrap();
-    assert!(h.offering(&[Carrier::Ble(no_mode)]).is_err());
-    let mut wallet = MdocFixtures::new().unwrap().wallet;
-    let key = ephemeral_key(&mut rng(8)).unwrap().0;
-    let h = NfcHolder::new(key, any_reader_policy(), &mut wallet, accept).unwrap();
-    assert!(h.offering(&[]).is_err());
+    assert!(
+        nfc_holder(8, &mut wallet)
+            .offering(&[Carrier::Ble(no_mode)])
+            .is_err()
+    );
+    assert!(nfc_holder(8, &mut wallet).offering(&[]).is_err());
     // The holder's own limits whatever the app gives.
-    let mut wallet = MdocFixtures::new().unwrap().wallet;
-    let key = ephemeral_key(&mut rng(8)).unwrap().0;
     let small = NfcLimits {
         max_command_data: 1,
         max_response_data: 1,
     };
-    let mut h = NfcHolder::new(key, any_reader_policy(), &mut wallet, accept)
-        .unwrap()
+    let mut h = nfc_holder(8, &mut wallet)
         .offering(&[Carrier::Nfc(small)])
         .unwrap();
-    let mut t = HolderTransport {
-        holder: &mut h,
-        extended: true,
-    };
-    let read = read_engagement(&mut t, &mut rng(9), None, &mut ApduCount::default()).unwrap();
-    assert_eq!(read.nfc, Some(HOLDER_LIMITS));
+    assert_eq!(engage(&mut h, 9, None).unwrap().nfc, Some(HOLDER_LIMITS));
 }
 
 #[test]
@@ -277,13 +264,7 @@ fn a_reader_that_drops_the_nfc_transcript_gets_nothing_over_ble() {
     let mut wallet = f.wallet;
     let carriers = [Carrier::Ble(ble(true, false))];
     let mut h = holder(11, &mut wallet, &carriers, false);
-    let handover = {
-        let mut t = HolderTransport {
-            holder: &mut h,
-            extended: true,
-        };
-        read_engagement(&mut t, &mut rng(12), None, &mut ApduCount::default()).unwrap()
-    };
+    let handover = engage(&mut h, 12, None).unwrap();
     // A QR-style transcript (handover null): the holder cannot decrypt the request and ends
     // the session with status 10 (session encryption error); the reader gets no document.
     let mut reader =

@@ -175,16 +175,19 @@ fn parse_nfc(payload: &[u8]) -> Option<NfcLimits> {
 }
 
 /// Whether the writer is the BLE peripheral / central in the modes of `ble`.
-fn writer_roles(ble: &BleCarrier, writer: Writer) -> (bool, bool) {
+/// (mdoc peripheral server mode, mdoc central client mode) to (the writer is the peripheral,
+/// the writer is the central), and back: the same swap both ways. In peripheral server mode the
+/// mdoc is the peripheral and the reader the central.
+fn writer_roles(writer: Writer, (a, b): (bool, bool)) -> (bool, bool) {
     match writer {
-        // mdoc peripheral server mode: the mdoc is the peripheral.
-        Writer::Mdoc => (ble.peripheral_server, ble.central_client),
-        Writer::Reader => (ble.central_client, ble.peripheral_server),
+        Writer::Mdoc => (a, b),
+        Writer::Reader => (b, a),
     }
 }
 
 fn ble_payload(ble: &BleCarrier, writer: Writer) -> Vec<u8> {
-    let role = match (writer_roles(ble, writer), writer) {
+    let modes = (ble.peripheral_server, ble.central_client);
+    let role = match (writer_roles(writer, modes), writer) {
         ((true, false), _) => ROLE_PERIPHERAL_ONLY,
         ((false, true), _) => ROLE_CENTRAL_ONLY,
         // Both: the mdoc as peripheral (peripheral server mode) preferred.
@@ -221,16 +224,13 @@ fn parse_ble(payload: &[u8], writer: Writer) -> Option<BleCarrier> {
             _ => {}
         }
     }
-    let (peripheral, central) = match role? {
+    let roles = match role? {
         ROLE_PERIPHERAL_ONLY => (true, false),
         ROLE_CENTRAL_ONLY => (false, true),
         ROLE_BOTH_PERIPHERAL_PREFERRED | ROLE_BOTH_CENTRAL_PREFERRED => (true, true),
         _ => return None,
     };
-    let (peripheral_server, central_client) = match writer {
-        Writer::Mdoc => (peripheral, central),
-        Writer::Reader => (central, peripheral),
-    };
+    let (peripheral_server, central_client) = writer_roles(writer, roles);
     Some(BleCarrier {
         peripheral_server,
         central_client,

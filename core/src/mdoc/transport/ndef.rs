@@ -423,6 +423,15 @@ mod tests {
             .concat()
         );
         assert_eq!(records[1].payload, [1, 3, 1, 0xff, 0xff, 3, 2, 0xff, 0xff]);
+        // Naming BLE too adds its Alternative Carrier record (14 bytes) and its carrier record
+        // (58: type, ID "0", LE Role and UUID).
+        let ble = Carrier::Ble(BleCarrier {
+            peripheral_server: true,
+            central_client: false,
+            uuid: Some([7; 16]),
+        });
+        let both = handover_select(&e, &[ble, Carrier::Nfc(limits)]);
+        assert_eq!(both.len() - hs.len(), 14 + 58);
         // Every prefix fails, never panics.
         for n in 0..hs.len() {
             assert!(parse_handover_select(&hs[..n]).is_err());
