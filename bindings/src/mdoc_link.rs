@@ -73,6 +73,9 @@ pub struct MdocRequestedDocument {
     pub elements: Vec<MdocRequestedElement>,
     /// Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
     pub held: bool,
+    /// Elements asked for that the held mdoc does not hold: nothing is sent for them (the
+    /// reader is told "not returned"); show them so.
+    pub not_held: Vec<MdocRequestedElement>,
     /// Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
     /// readers can link the two presentations; tell the citizen, and sync.
     pub shown_before: bool,

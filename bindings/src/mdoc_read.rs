@@ -57,6 +57,16 @@ pub struct MdocVerdict {
     /// ICAO passive authentication of disclosed DTC data (`org.iso.23220.dtc.1` SOD and data
     /// groups); null when none was disclosed. `Invalid` also makes the verdict not valid.
     pub dtc_passive_authentication: Option<PassiveAuthStatus>,
+    /// Elements asked for that the holder did not return (its mdoc does not hold them): a
+    /// valid verdict can be a shorter answer than the request. Empty unless `valid`.
+    pub not_returned: Vec<MdocElementName>,
+}
+
+/// An element named without its value.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MdocElementName {
+    pub namespace: String,
+    pub identifier: String,
 }
 
 impl std::fmt::Debug for MdocVerdict {
@@ -85,6 +95,14 @@ impl From<core::MdocVerdict> for MdocVerdict {
             reasons: v.reasons,
             reader_authenticated: v.reader_authenticated,
             dtc_passive_authentication: None,
+            not_returned: v
+                .not_returned
+                .into_iter()
+                .map(|e| MdocElementName {
+                    namespace: e.namespace,
+                    identifier: e.identifier,
+                })
+                .collect(),
         }
     }
 }
@@ -107,14 +125,15 @@ fn cscas(der: Option<&[Vec<u8>]>) -> Result<Option<TrustStore>, EidError> {
 pub(crate) fn checked_verdict(
     outcome: ReaderOutcome,
     checks: &ReaderChecks,
-    doc_type: &str,
+    asked: &ItemsRequest,
     signed: bool,
     now: u64,
 ) -> MdocVerdict {
     let outcome = checked(checks.status.as_deref(), outcome, &checks.iacas, now);
     let dtc = core::dtc_of(&outcome, checks.cscas.as_ref()).map(|pa| pa.status);
     let outcome = core::check_dtc(outcome, checks.cscas.as_ref());
-    let mut v: MdocVerdict = core::MdocVerdict::from_outcome(outcome, doc_type, signed).into();
+    let mut v: MdocVerdict =
+        core::MdocVerdict::from_outcome(outcome, std::slice::from_ref(asked), signed).into();
     v.dtc_passive_authentication = dtc;
     v
 }
@@ -245,7 +264,7 @@ pub async fn mdoc_read_nfc(
         Ok(checked_verdict(
             read.outcome,
             &checks,
-            &request.doc_type,
+            &items(&request),
             signed,
             now,
         ))
@@ -268,7 +287,7 @@ struct ReaderState {
 #[derive(uniffi::Object)]
 pub struct MdocBleReader {
     signed: bool,
-    doc_type: String,
+    asked: ItemsRequest,
     key_bytes: Tagged24,
     peripheral: Option<[u8; 16]>,
     central: Option<[u8; 16]>,
@@ -302,15 +321,16 @@ impl MdocBleReader {
         let (peripheral, central) = offered;
         let key_bytes = session.engagement().e_device_key_bytes.clone();
         let signed = reader_auth.is_some();
+        let asked = items(&request);
         let establishment = with_signer(reader_auth.as_deref(), |signer| {
-            session.establish(&[items(&request)], signer)
+            session.establish(std::slice::from_ref(&asked), signer)
         })
         .map_err(|e| EidError::Mdoc {
             reason: e.to_string(),
         })?;
         Ok(Arc::new(MdocBleReader {
             signed,
-            doc_type: request.doc_type,
+            asked,
             key_bytes,
             peripheral,
             central,
@@ -435,7 +455,7 @@ impl MdocBleReader {
         d.into_outbox(&self.outbox);
         let out = match r {
             Ok(Some(outcome)) => {
-                let v = checked_verdict(outcome, &self.checks, &self.doc_type, self.signed, now);
+                let v = checked_verdict(outcome, &self.checks, &self.asked, self.signed, now);
                 *verdict = Some(v.clone());
                 Ok(Some(v))
             }
@@ -455,7 +475,10 @@ impl MdocBleReader {
                 Some(b) if !b.is_done() => b.on_disconnected().to_string(),
                 _ => "the link dropped before the holder answered".to_owned(),
             };
-            s.verdict = Some(core::MdocVerdict::failed(&self.doc_type, self.signed, why).into());
+            s.verdict = Some(
+                core::MdocVerdict::failed(std::slice::from_ref(&self.asked), self.signed, why)
+                    .into(),
+            );
         }
         s.verdict.clone()
     }

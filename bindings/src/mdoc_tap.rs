@@ -80,19 +80,20 @@ pub async fn mdoc_tap(
         }
         let signed = reader_auth.is_some();
         let now = now_s();
+        let asked = items(&request);
         let read = with_signer(reader_auth.as_deref(), |signer| {
             read_engaged(
                 &mut link,
                 &mut eid_crypto::OsRng,
                 handover,
-                &[items(&request)],
+                std::slice::from_ref(&asked),
                 signer,
                 &checks.iacas,
                 now,
             )
         })
         .map_err(mdoc_error)?;
-        let verdict = checked_verdict(read.outcome, &checks, &request.doc_type, signed, now);
+        let verdict = checked_verdict(read.outcome, &checks, &asked, signed, now);
         Ok(MdocTap::Read { verdict })
     })
     .await

@@ -60,6 +60,7 @@ fn read_a_holder_in_another_process_over_tcp() {
     assert_eq!(v["doctype"], "org.iso.23220.photoid.1");
     assert_eq!(v["reader_authenticated"], true);
     assert_eq!(v["reasons"], Value::Array(vec![]));
+    assert_eq!(v["not_returned"], Value::Array(vec![]));
     let e = v["elements"].as_object().unwrap();
     assert_eq!(e.len(), 3);
     assert_eq!(e["age_over_18"], true);
@@ -73,6 +74,38 @@ fn read_a_holder_in_another_process_over_tcp() {
         "{shown}"
     );
     assert!(shown.contains("org.iso.23220.1/birth_date"));
+}
+
+#[test]
+fn an_element_the_mdoc_does_not_hold_is_named_not_returned() {
+    // The fixture PhotoID holds no eye colour: the citizen is told it will not be sent, the
+    // desk that the valid answer is shorter than its request.
+    let (mut child, uri, addr, err) = holder(&[]);
+    let v = read_json(
+        &uri,
+        &addr,
+        &[
+            "--elements",
+            "family_name,eye_colour,org.iso.23220.dtc.1/dg2",
+        ],
+    );
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["elements"].as_object().unwrap().len(), 1, "{v}");
+    assert!(v["elements"]["family_name"].is_string());
+    assert_eq!(
+        v["not_returned"],
+        serde_json::json!(["eye_colour", "org.iso.23220.dtc.1/dg2"])
+    );
+    assert!(child.wait().unwrap().success());
+    let shown = rest(err);
+    assert!(
+        shown.contains("org.iso.23220.1/eye_colour (not in your document: not sent)"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("family_name (not in your document"),
+        "{shown}"
+    );
 }
 
 #[test]

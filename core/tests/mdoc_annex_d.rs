@@ -396,10 +396,6 @@ fn holder_rebuilds_the_example_device_response_with_its_device_mac() {
         &point("ephemeral_reader_key"),
     )
     .unwrap();
-    let ours = DeviceResponse {
-        version: "1.0".into(),
-        documents: vec![doc],
-        status: 0,
-    };
+    let ours = DeviceResponse::ok(vec![doc]);
     assert_eq!(ours.encode().unwrap(), bytes);
 }

@@ -43,7 +43,7 @@ function walletArgs() {
  * One `eid wallet mdoc present --tcp` answered by one `eid mdoc read --save-response`: the
  * reader's JSON verdict and the saved session's files.
  */
-async function presentAndRead(name, presentArgs) {
+async function presentAndRead(name, presentArgs, elements = ELEMENTS) {
   const holder = spawn(EID, [...walletArgs(), 'mdoc', 'present', '--tcp', '127.0.0.1:0', ...presentArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: cleanEnv({ EID_PASSCODE: PASSCODE }),
@@ -67,7 +67,7 @@ async function presentAndRead(name, presentArgs) {
   });
   const dir = path.join(tmp, name);
   const verdict = JSON.parse(await eid([
-    'mdoc', 'read', '--engagement', uri, '--tcp', addr, '--elements', ELEMENTS.join(','),
+    'mdoc', 'read', '--engagement', uri, '--tcp', addr, '--elements', elements.join(','),
     '--trust', path.join(tmp, 'iaca.pem'), '--save-response', dir, '--json',
   ]));
   assert.equal(await ended, 0, 'the holder ends by itself');
@@ -146,6 +146,16 @@ test('a device-MACed response passes with the reader\'s ephemeral key, and only 
   const other = await presentAndRead('other', ['--device-mac']);
   const swapped = await auth0({ ...s, transcript: other.transcript });
   assert.ok(swapped.failed.some((f) => f.startsWith('Device MAC must be valid')), swapped.failed.join('\n'));
+});
+
+test('a Document naming an element it does not return (ErrorCode 0) passes every check', { timeout: CASE_TIMEOUT_MS }, async () => {
+  // The PhotoID holds no eye colour: our holder names it in the Document's `errors`.
+  const s = await presentAndRead('not-returned', [], [...ELEMENTS, 'eye_colour']);
+  assert.equal(s.verdict.valid, true, JSON.stringify(s.verdict));
+  assert.deepEqual(s.verdict.not_returned, ['eye_colour']);
+  const { dr, failed } = await auth0(s);
+  assert.deepEqual(failed, []);
+  assert.deepEqual(Object.keys(disclosed(dr)).sort(), [...ELEMENTS].sort());
 });
 
 test('one changed byte of a disclosed value fails its digest', { timeout: CASE_TIMEOUT_MS }, async () => {

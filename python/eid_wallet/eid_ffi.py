@@ -5409,6 +5409,45 @@ class _UniffiFfiConverterTypeMdocElement(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.value_json, buf)
 
 @dataclass
+class MdocElementName:
+    """
+    An element named without its value.
+"""
+    def __init__(self, *, namespace:str, identifier:str):
+        self.namespace = namespace
+        self.identifier = identifier
+        
+        
+
+    
+    def __str__(self):
+        return "MdocElementName(namespace={}, identifier={})".format(self.namespace, self.identifier)
+    def __eq__(self, other):
+        if self.namespace != other.namespace:
+            return False
+        if self.identifier != other.identifier:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocElementName(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocElementName(
+            namespace=_UniffiFfiConverterString.read(buf),
+            identifier=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.namespace)
+        _UniffiFfiConverterString.check_lower(value.identifier)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.namespace, buf)
+        _UniffiFfiConverterString.write(value.identifier, buf)
+
+@dataclass
 class MdocReaderIdentity:
     """
     The reader as its certificate names it, once its signature verified.
@@ -5658,23 +5697,26 @@ class _UniffiFfiConverterSequenceTypeMdocRequestedElement(_UniffiConverterRustBu
 
 @dataclass
 class MdocRequestedDocument:
-    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement], held:bool, shown_before:bool):
+    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement], held:bool, not_held:typing.List[MdocRequestedElement], shown_before:bool):
         self.doc_type = doc_type
         self.elements = elements
         self.held = held
+        self.not_held = not_held
         self.shown_before = shown_before
         
         
 
     
     def __str__(self):
-        return "MdocRequestedDocument(doc_type={}, elements={}, held={}, shown_before={})".format(self.doc_type, self.elements, self.held, self.shown_before)
+        return "MdocRequestedDocument(doc_type={}, elements={}, held={}, not_held={}, shown_before={})".format(self.doc_type, self.elements, self.held, self.not_held, self.shown_before)
     def __eq__(self, other):
         if self.doc_type != other.doc_type:
             return False
         if self.elements != other.elements:
             return False
         if self.held != other.held:
+            return False
+        if self.not_held != other.not_held:
             return False
         if self.shown_before != other.shown_before:
             return False
@@ -5687,6 +5729,7 @@ class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
             doc_type=_UniffiFfiConverterString.read(buf),
             elements=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
             held=_UniffiFfiConverterBoolean.read(buf),
+            not_held=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
             shown_before=_UniffiFfiConverterBoolean.read(buf),
         )
 
@@ -5695,6 +5738,7 @@ class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.check_lower(value.doc_type)
         _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.elements)
         _UniffiFfiConverterBoolean.check_lower(value.held)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.not_held)
         _UniffiFfiConverterBoolean.check_lower(value.shown_before)
 
     @staticmethod
@@ -5702,6 +5746,7 @@ class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.doc_type, buf)
         _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.elements, buf)
         _UniffiFfiConverterBoolean.write(value.held, buf)
+        _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.not_held, buf)
         _UniffiFfiConverterBoolean.write(value.shown_before, buf)
 
 class _UniffiFfiConverterSequenceTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
@@ -5859,24 +5904,48 @@ class _UniffiFfiConverterOptionalTypePassiveAuthStatus(_UniffiConverterRustBuffe
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+class _UniffiFfiConverterSequenceTypeMdocElementName(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMdocElementName.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMdocElementName.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMdocElementName.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class MdocVerdict:
     """
     The reader's verdict. `elements` is empty unless `valid`; `reasons` lists every failure.
 """
-    def __init__(self, *, valid:bool, doc_type:str, elements:typing.List[MdocElement], reasons:typing.List[str], reader_authenticated:bool, dtc_passive_authentication:typing.Optional[PassiveAuthStatus]):
+    def __init__(self, *, valid:bool, doc_type:str, elements:typing.List[MdocElement], reasons:typing.List[str], reader_authenticated:bool, dtc_passive_authentication:typing.Optional[PassiveAuthStatus], not_returned:typing.List[MdocElementName]):
         self.valid = valid
         self.doc_type = doc_type
         self.elements = elements
         self.reasons = reasons
         self.reader_authenticated = reader_authenticated
         self.dtc_passive_authentication = dtc_passive_authentication
+        self.not_returned = not_returned
         
         
 
     
     def __str__(self):
-        return "MdocVerdict(valid={}, doc_type={}, elements={}, reasons={}, reader_authenticated={}, dtc_passive_authentication={})".format(self.valid, self.doc_type, self.elements, self.reasons, self.reader_authenticated, self.dtc_passive_authentication)
+        return "MdocVerdict(valid={}, doc_type={}, elements={}, reasons={}, reader_authenticated={}, dtc_passive_authentication={}, not_returned={})".format(self.valid, self.doc_type, self.elements, self.reasons, self.reader_authenticated, self.dtc_passive_authentication, self.not_returned)
     def __eq__(self, other):
         if self.valid != other.valid:
             return False
@@ -5890,6 +5959,8 @@ class MdocVerdict:
             return False
         if self.dtc_passive_authentication != other.dtc_passive_authentication:
             return False
+        if self.not_returned != other.not_returned:
+            return False
         return True
 
 class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
@@ -5902,6 +5973,7 @@ class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
             reasons=_UniffiFfiConverterSequenceString.read(buf),
             reader_authenticated=_UniffiFfiConverterBoolean.read(buf),
             dtc_passive_authentication=_UniffiFfiConverterOptionalTypePassiveAuthStatus.read(buf),
+            not_returned=_UniffiFfiConverterSequenceTypeMdocElementName.read(buf),
         )
 
     @staticmethod
@@ -5912,6 +5984,7 @@ class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.check_lower(value.reasons)
         _UniffiFfiConverterBoolean.check_lower(value.reader_authenticated)
         _UniffiFfiConverterOptionalTypePassiveAuthStatus.check_lower(value.dtc_passive_authentication)
+        _UniffiFfiConverterSequenceTypeMdocElementName.check_lower(value.not_returned)
 
     @staticmethod
     def write(value, buf):
@@ -5921,6 +5994,7 @@ class _UniffiFfiConverterTypeMdocVerdict(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.reasons, buf)
         _UniffiFfiConverterBoolean.write(value.reader_authenticated, buf)
         _UniffiFfiConverterOptionalTypePassiveAuthStatus.write(value.dtc_passive_authentication, buf)
+        _UniffiFfiConverterSequenceTypeMdocElementName.write(value.not_returned, buf)
 
 @dataclass
 class PendingActivation:
@@ -13625,6 +13699,7 @@ __all__ = [
     "LabelledField",
     "MdocBleOptions",
     "MdocElement",
+    "MdocElementName",
     "MdocReaderIdentity",
     "MdocRequestedElement",
     "MdocRequestedDocument",

@@ -176,6 +176,35 @@ def test_ble_round_trip_in_both_modes_shares_only_the_asked_elements(wallet, iac
     assert sorted(entry.fields) == sorted(f"{PHOTO_ID}/{PHOTO_ID_NS}/{i}" for i in asked)
 
 
+def test_what_the_wallet_does_not_hold_is_shown_not_sent_and_named_not_returned(wallet, iacas):
+    # The PhotoID holds no eye colour, and the wallet holds no EU PID: the citizen is shown
+    # both, the reader's valid verdict names them not returned, the log lists what was sent.
+    w, _ = wallet
+    consent = Consent(MdocDecision.ACCEPT)
+    holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=False), consent)
+    reader = MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name", "eye_colour"]), iacas, None)
+    verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER)
+    assert verdict.valid, verdict
+    assert [e.identifier for e in verdict.elements] == ["family_name"]
+    assert [(n.namespace, n.identifier) for n in verdict.not_returned] == [(PHOTO_ID_NS, "eye_colour")]
+    [shown] = consent.shown
+    [doc] = shown.documents
+    assert doc.held and [e.identifier for e in doc.not_held] == ["eye_colour"]
+    entry = max((t for t in w.transactions() if t.profile == "mdoc"), key=lambda t: t.at_ms)
+    assert entry.outcome == TransactionOutcome.SUCCESS
+    assert entry.fields == [f"{PHOTO_ID}/{PHOTO_ID_NS}/family_name"]
+
+    # A docType the wallet does not hold: nothing is returned, and the verdict says which.
+    consent = Consent(MdocDecision.ACCEPT)
+    holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=False), consent)
+    pid = "eu.europa.ec.eudi.pid.1"
+    reader = MdocBleReader(holder.qr_uri(), request(pid, "eu.europa.ec.eudi.pid.1", ["family_name"]), iacas, None)
+    verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER)
+    assert not verdict.valid and verdict.not_returned == []
+    assert verdict.reasons == [f"the holder returned none of the documents asked for ({pid})"]
+    assert not consent.shown[0].documents[0].held
+
+
 def test_ble_decline_gives_the_reader_nothing(wallet, iacas):
     w, _ = wallet
     before = len(w.transactions())

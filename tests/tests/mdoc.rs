@@ -6,7 +6,7 @@
 use ciborium::Value;
 use eid_core::mdoc::{
     CheckError, CoseKey, DeviceAuth, DeviceEngagement, DeviceResponse, ItemsRequest, MsoSpec,
-    ReaderContext, RequestedElement, STATUS_OK, SessionTranscript, Tagged24, ValidityInfo,
+    ReaderContext, RequestedElement, SessionTranscript, Tagged24, ValidityInfo,
     check_device_response, issue_mdoc, respond,
 };
 use eid_crypto::trust::TrustStore;
@@ -103,13 +103,7 @@ fn setup() -> (
         sign_with(&device_key()),
     )
     .unwrap();
-    let response = DeviceResponse {
-        version: "1.0".into(),
-        documents: vec![doc],
-        status: STATUS_OK,
-    }
-    .encode()
-    .unwrap();
+    let response = DeviceResponse::ok(vec![doc]).encode().unwrap();
     (issuers, iacas, response, transcript, request)
 }
 

@@ -6,14 +6,16 @@
 use ciborium::Value;
 use eid_core::mdoc::{
     CheckError, CoseCurve, Decision, DeviceEngagement, DeviceResponse, HolderError, HolderPolicy,
-    HolderSession, HolderStep, ReaderAuthError, ReaderContext, ReaderError, ReaderOutcome,
-    ReaderSession, ReaderSigner, Role, STATUS_SESSION_TERMINATION, SessionCipher, SessionData,
-    SessionEnd, SessionEstablishment, SessionKeys, SessionTranscript, Tagged24,
-    check_device_response, ephemeral_key, key_pair,
+    HolderSession, HolderStep, ItemsRequest, MdocVerdict, ReaderAuthError, ReaderContext,
+    ReaderError, ReaderOutcome, ReaderSession, ReaderSigner, Role, STATUS_SESSION_TERMINATION,
+    SessionCipher, SessionData, SessionEnd, SessionEstablishment, SessionKeys, SessionTranscript,
+    Tagged24, check_device_response, ephemeral_key, key_pair,
 };
 use eid_crypto::SecretKey;
 use eid_crypto::cose::Sign1;
-use eid_fixtures::mdoc::{MdocFixtures, NOW, PHOTOID, items_request, request_presets};
+use eid_fixtures::mdoc::{
+    MDL, MdocFixtures, NOW, PHOTOID, any_reader_policy, items_request, request_presets,
+};
 
 struct Seq(u8);
 impl eid_crypto::Rng for Seq {
@@ -54,6 +56,15 @@ fn engage(
     elements: &[&str],
     signed: Option<&eid_fixtures::mdoc::FixtureReader>,
 ) -> Run {
+    engage_for(f, vec![items_request(PHOTOID, elements)], signed)
+}
+
+/// [`engage`] with a request for `items` (one ItemsRequest per document).
+fn engage_for(
+    f: &MdocFixtures,
+    items: Vec<ItemsRequest>,
+    signed: Option<&eid_fixtures::mdoc::FixtureReader>,
+) -> Run {
     let holder_private = keys(1);
     let holder = HolderSession::qr(holder_private.clone(), vec![]).unwrap();
     let uri = holder.qr_uri();
@@ -61,13 +72,12 @@ fn engage(
     let engagement = DeviceEngagement::from_uri(&uri).unwrap();
     let reader_private = keys(2);
     let mut reader = ReaderSession::new(reader_private.clone(), engagement, Value::Null).unwrap();
-    let request = items_request(PHOTOID, elements);
     let establishment = match signed {
         Some(r) => {
             let mut sign = |tbs: &[u8]| r.sign(tbs);
             reader
                 .establish(
-                    &[request],
+                    &items,
                     Some(ReaderSigner {
                         certificate: &r.certificate,
                         sign: &mut sign,
@@ -75,7 +85,7 @@ fn engage(
                 )
                 .unwrap()
         }
-        None => reader.establish(&[request], None).unwrap(),
+        None => reader.establish(&items, None).unwrap(),
     };
     let _ = f;
     Run {
@@ -778,7 +788,7 @@ fn device_mac_round_trip_and_a_changed_mac_byte_is_refused() {
         ),
         "{outcome:?}"
     );
-    let verdict = MdocVerdict::from_outcome(outcome, PHOTOID, false);
+    let verdict = MdocVerdict::from_outcome(outcome, &[items_request(PHOTOID, &[])], false);
     assert!(!verdict.valid);
     assert!(verdict.elements.is_empty());
     assert!(!verdict.reasons.is_empty(), "a reason is given");
@@ -850,4 +860,187 @@ fn a_revoked_or_unknown_revocation_reader_is_not_authenticated() {
         assert_eq!(shown.reader_auth_error, expected);
         assert_eq!(shown.reader.is_some(), expected.is_none());
     }
+}
+
+/// What a reader asking for `items` got from an accepting holder.
+struct Answer {
+    /// What the citizen was shown.
+    shown: eid_core::mdoc::PresentationRequest,
+    outcome: ReaderOutcome,
+    /// The DeviceResponse as it came (decrypted), encoded and as CBOR.
+    bytes: Vec<u8>,
+    wire: Value,
+}
+
+fn accepted_answer(f: &mut MdocFixtures, items: Vec<ItemsRequest>) -> Answer {
+    let iacas = f.iacas().unwrap();
+    let mut run = engage_for(f, items, None);
+    let step = run
+        .holder
+        .receive(&run.establishment, &any_reader_policy(), &f.wallet)
+        .unwrap();
+    let HolderStep::Request(shown) = step else {
+        panic!("a request to show: {step:?}")
+    };
+    let reply = run.holder.decide(Decision::Accept, &mut f.wallet).unwrap();
+    let outcome = run.reader.receive(&reply, &iacas, NOW).unwrap();
+    let bytes = run.reader.handover().unwrap().device_response.to_vec();
+    let wire = ciborium::from_reader(bytes.as_slice()).unwrap();
+    Answer {
+        shown,
+        outcome,
+        bytes,
+        wire,
+    }
+}
+
+fn entry<'a>(map: &'a Value, key: &str) -> Option<&'a Value> {
+    map.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_text() == Some(key))
+        .map(|(_, v)| v)
+}
+
+#[test]
+fn what_the_wallet_does_not_hold_is_named_on_the_wire_and_in_the_verdict() {
+    // ISO/IEC 18013-5 §8.3.2.1.2.2: a requested element not returned goes in the Document's
+    // `errors`, a requested document not returned in `documentErrors`, each with ErrorCode 0
+    // (data not returned); a reader can then tell a shorter answer from a lost one.
+    const PID: &str = "eu.europa.ec.eudi.pid.1";
+    let mut f = MdocFixtures::new().unwrap();
+    let asked = vec![
+        items_request(PHOTOID, &["family_name", "eye_colour"]),
+        items_request(PID, &["org.iso.23220.1/given_name"]),
+    ];
+    let Answer {
+        shown,
+        outcome,
+        bytes,
+        wire,
+    } = accepted_answer(&mut f, asked.clone());
+    // The citizen is shown what will not be sent, and why.
+    assert!(shown.documents[0].held);
+    assert_eq!(shown.documents[0].not_held, [asked[0].elements[1].clone()]);
+    assert!(!shown.documents[1].held && shown.documents[1].not_held.is_empty());
+    let docs = entry(&wire, "documents").unwrap().as_array().unwrap();
+    assert_eq!(docs.len(), 1);
+    let errors = entry(&docs[0], "errors").expect("the Document names what it does not return");
+    let errors = cbor_map_text(errors);
+    assert_eq!(
+        errors,
+        [(
+            "org.iso.23220.1".to_owned(),
+            vec![("eye_colour".to_owned(), 0)]
+        )]
+    );
+    let doc_errors = entry(&wire, "documentErrors").unwrap().as_array().unwrap();
+    assert_eq!(doc_errors.len(), 1);
+    assert_eq!(
+        doc_errors[0],
+        Value::Map(vec![(Value::from(PID), Value::from(0))])
+    );
+    // Parsed back by our own reader.
+    let parsed = DeviceResponse::parse(&bytes).unwrap();
+    assert_eq!(parsed.documents[0].errors.len(), 1);
+    assert_eq!(parsed.document_errors[0].doc_type, PID);
+
+    let verdict = MdocVerdict::from_outcome(outcome, &asked, false);
+    assert!(verdict.valid, "{verdict:?}");
+    let names: Vec<(&str, &str, &str)> = verdict
+        .not_returned
+        .iter()
+        .map(|n| {
+            (
+                n.doc_type.as_str(),
+                n.namespace.as_str(),
+                n.identifier.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (PHOTOID, "org.iso.23220.1", "eye_colour"),
+            (PID, "org.iso.23220.1", "given_name")
+        ]
+    );
+    assert_eq!(verdict.elements.len(), 1);
+    assert_eq!(verdict.elements[0].identifier, "family_name");
+}
+
+#[test]
+fn an_answer_holding_nothing_asked_for_has_no_documents_array() {
+    // `documents` is `[+ Document]`: one or more, so an answer with none leaves the key out
+    // (an empty array is refused by readers that check the CDDL, as SpruceID's isomdl does).
+    let mut f = MdocFixtures::new().unwrap();
+    let asked = vec![items_request("eu.europa.ec.eudi.pid.1", &["family_name"])];
+    let Answer { outcome, wire, .. } = accepted_answer(&mut f, asked.clone());
+    assert_eq!(entry(&wire, "documents"), None, "{wire:?}");
+    assert_eq!(
+        entry(&wire, "status"),
+        Some(&Value::from(0)),
+        "the session itself went well"
+    );
+    assert!(entry(&wire, "documentErrors").is_some());
+    assert_eq!(
+        outcome,
+        ReaderOutcome::Response(Err(CheckError::NoDocuments))
+    );
+    let verdict = MdocVerdict::from_outcome(outcome, &asked, false);
+    assert!(!verdict.valid);
+    assert_eq!(
+        verdict.reasons,
+        ["the holder returned none of the documents asked for (eu.europa.ec.eudi.pid.1)"]
+    );
+    assert!(
+        verdict.not_returned.is_empty(),
+        "only a valid verdict lists them"
+    );
+}
+
+#[test]
+fn every_element_asked_for_and_held_leaves_errors_out() {
+    // The usual answer is unchanged: no `errors`, no `documentErrors`, nothing not returned.
+    let mut f = MdocFixtures::new().unwrap();
+    let asked = vec![
+        items_request(PHOTOID, &["family_name"]),
+        items_request(MDL, &["document_number"]),
+    ];
+    let Answer {
+        shown,
+        outcome,
+        wire,
+        ..
+    } = accepted_answer(&mut f, asked.clone());
+    assert!(shown.documents.iter().all(|d| d.not_held.is_empty()));
+    assert_eq!(entry(&wire, "documentErrors"), None);
+    for d in entry(&wire, "documents").unwrap().as_array().unwrap() {
+        assert_eq!(entry(d, "errors"), None);
+    }
+    let verdict = MdocVerdict::from_outcome(outcome, &asked, false);
+    assert!(
+        verdict.valid && verdict.not_returned.is_empty(),
+        "{verdict:?}"
+    );
+    assert_eq!(verdict.elements.len(), 2);
+}
+
+/// `{ns: {id: code}}` as (namespace, [(identifier, code)]).
+fn cbor_map_text(v: &Value) -> Vec<(String, Vec<(String, i64)>)> {
+    v.as_map()
+        .unwrap()
+        .iter()
+        .map(|(ns, items)| {
+            let items = items
+                .as_map()
+                .unwrap()
+                .iter()
+                .map(|(id, code)| {
+                    let code: i64 = code.as_integer().unwrap().try_into().unwrap();
+                    (id.as_text().unwrap().to_owned(), code)
+                })
+                .collect();
+            (ns.as_text().unwrap().to_owned(), items)
+        })
+        .collect()
 }

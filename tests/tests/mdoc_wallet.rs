@@ -11,8 +11,8 @@ use ciborium::Value;
 use eid_core::api::paths;
 use eid_core::mdoc::{
     self, CheckError, CoseKey, DeviceEngagement, DeviceResponse, ItemsRequest, ReaderContext,
-    RequestedElement, STATUS_OK, SessionTranscript, StatusListCache, Tagged24,
-    check_device_response, check_issuer_signed, respond,
+    RequestedElement, SessionTranscript, StatusListCache, Tagged24, check_device_response,
+    check_issuer_signed, respond,
 };
 use eid_core::runtime::block_on;
 use eid_core::wallet::MDOC_BATCH;
@@ -147,13 +147,7 @@ fn wallet_holds_exports_and_presents_mdocs_that_a_reader_checks_and_revocation_r
             |tbs| w.sign_with_mdoc_key(&alias, tbs),
         )
         .unwrap();
-        let response = DeviceResponse {
-            version: "1.0".into(),
-            documents: vec![doc],
-            status: STATUS_OK,
-        }
-        .encode()
-        .unwrap();
+        let response = DeviceResponse::ok(vec![doc]).encode().unwrap();
         let ctx = ReaderContext {
             transcript: &transcript,
             iacas: &iacas,

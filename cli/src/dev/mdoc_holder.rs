@@ -20,10 +20,19 @@ pub struct MdocHolderArgs {
     /// Decline the request (the reader gets a session termination, no data).
     #[arg(long)]
     decline: bool,
+    /// Hold only the fixture mdocs of these docTypes (comma-separated), as a wallet without a
+    /// licence, say: readers asking for another are told it is not returned.
+    #[arg(long, value_delimiter = ',')]
+    holds: Option<Vec<String>>,
 }
 
 pub fn run(args: MdocHolderArgs) -> Result<ExitCode> {
     let mut f = MdocFixtures::new()?;
+    if let Some(holds) = &args.holds {
+        f.wallet
+            .mdocs
+            .retain(|m| holds.iter().any(|d| d == m.doc_type));
+    }
     let cas = f.reader.cas()?;
     let policy = HolderPolicy {
         reader_cas: Some(std::borrow::Cow::Borrowed(&cas)),

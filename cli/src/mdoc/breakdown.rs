@@ -7,7 +7,7 @@
 use anyhow::{Result, anyhow};
 use ciborium::Value;
 use eid_core::mdoc::{
-    DeviceResponse, Document, IssuerSigned, ItemsRequest, STATUS_OK, SessionTranscript, respond,
+    DeviceResponse, Document, IssuerSigned, ItemsRequest, SessionTranscript, respond,
 };
 
 fn encoded(v: &Value) -> usize {
@@ -82,12 +82,7 @@ pub fn rows(issued: &IssuerSigned, items: &ItemsRequest) -> Result<Vec<(String, 
         .map_err(|_| anyhow!("stand-in device key"))?;
     let transcript = SessionTranscript::without_engagement(Value::Null);
     let document = signed_document(issued, items, &transcript, &device_key)?;
-    let response = DeviceResponse {
-        version: "1.0".into(),
-        documents: vec![document],
-        status: STATUS_OK,
-    }
-    .encode()?;
+    let response = DeviceResponse::ok(vec![document]).encode()?;
     let mut out = vec![("DeviceResponse".to_owned(), response.len())];
 
     let disclosed = eid_core::mdoc::disclose(issued, items);

@@ -11,9 +11,8 @@ use anyhow::{Result, anyhow};
 use ciborium::Value;
 use eid_core::mdoc::{
     DeviceEngagement, DeviceResponse, IssuerSigned, ItemsRequest, MsoSpec, MsoStatus,
-    NamespaceElements, ReaderContext, STATUS_OK, SessionTranscript, Tagged24,
-    check_device_response, check_issuer_signed, disclose, ephemeral_key, issue_mdoc_with_status,
-    respond_with_mac,
+    NamespaceElements, ReaderContext, SessionTranscript, Tagged24, check_device_response,
+    check_issuer_signed, disclose, ephemeral_key, issue_mdoc_with_status, respond_with_mac,
 };
 use eid_crypto::{OsRng, SecretKey};
 use eid_fixtures::mdoc::{MdocFixtures, NOW};
@@ -83,12 +82,7 @@ pub fn rows(fx: &MdocFixtures, items: &ItemsRequest) -> Result<Vec<FloorRow>> {
         } else {
             super::breakdown::signed_document(mdoc, items, &transcript, device_key)?
         };
-        let bytes = DeviceResponse {
-            version: "1.0".into(),
-            documents: vec![document],
-            status: STATUS_OK,
-        }
-        .encode()?;
+        let bytes = DeviceResponse::ok(vec![document]).encode()?;
         Ok((bytes.len(), check_device_response(&bytes, &ctx).is_ok()))
     };
 

@@ -72,8 +72,13 @@ pub fn show(r: &PresentationRequest) {
             } else {
                 ""
             };
+            let missing = if d.not_held.contains(e) {
+                " (not in your document: not sent)"
+            } else {
+                ""
+            };
             eprintln!(
-                "  {} {}/{}{retain}{held}",
+                "  {} {}/{}{retain}{held}{missing}",
                 d.doc_type, e.namespace, e.identifier
             );
         }

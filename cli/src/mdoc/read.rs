@@ -191,7 +191,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
         "handover": tapped.handover.as_ref().map(handover_json),
         "retrieval": if tapped.by_ble { "ble-tcp" } else { "nfc" },
     });
-    report(&args, outcome, reader_authenticated, dtc, how)
+    report(&args, &items, outcome, reader_authenticated, dtc, how)
 }
 
 /// What a reading gave: the outcome, the NFC handover it engaged by (none: QR), and whether
@@ -409,6 +409,7 @@ fn read_pcsc(
 
 fn report(
     args: &ReadArgs,
+    asked: &[eid_core::mdoc::ItemsRequest],
     outcome: ReaderOutcome,
     reader_authenticated: bool,
     dtc: serde_json::Value,
@@ -421,17 +422,24 @@ fn report(
         }
         _ => None,
     };
-    let v = MdocVerdict::from_outcome(outcome, &args.doctype, reader_authenticated);
+    let v = MdocVerdict::from_outcome(outcome, asked, reader_authenticated);
     // Elements of the docType's own namespace by identifier, others qualified.
+    let name = |namespace: &str, identifier: &str| {
+        if namespace == primary_namespace(&v.doc_type) {
+            identifier.to_owned()
+        } else {
+            format!("{namespace}/{identifier}")
+        }
+    };
     let mut elements = Map::new();
     for e in &v.elements {
-        let key = if e.namespace == primary_namespace(&v.doc_type) {
-            e.identifier.clone()
-        } else {
-            format!("{}/{}", e.namespace, e.identifier)
-        };
-        elements.insert(key, e.value.clone());
+        elements.insert(name(&e.namespace, &e.identifier), e.value.clone());
     }
+    let not_returned: Vec<String> = v
+        .not_returned
+        .iter()
+        .map(|e| name(&e.namespace, &e.identifier))
+        .collect();
     let valid = v.valid;
     let out = json!({
         "valid": v.valid,
@@ -439,6 +447,7 @@ fn report(
         "elements": elements,
         "reasons": v.reasons,
         "reader_authenticated": v.reader_authenticated,
+        "not_returned": not_returned,
         "device_mac": device_mac,
         "dtc_passive_authentication": dtc,
         "handover": how["handover"],
@@ -456,6 +465,9 @@ fn report(
                 other => other.to_string(),
             };
             println!("  {k}: {shown}");
+        }
+        for n in &not_returned {
+            println!("  not returned: {n}");
         }
         for r in out["reasons"].as_array().into_iter().flatten() {
             println!("  reason: {}", r.as_str().unwrap_or_default());

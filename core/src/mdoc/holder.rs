@@ -2,14 +2,19 @@
 //! IssuerSigned, only the elements the reader asked for (selective disclosure: the other items
 //! are left out, their digests stay hidden in the MSO), and the device signature over
 //! DeviceAuthentication with this session's transcript, by the MSO's device key, or the device
-//! MAC under EMacKey (ECDH of the device key and the reader's ephemeral key, §9.1.3.5).
+//! MAC under EMacKey (ECDH of the device key and the reader's ephemeral key, §9.1.3.5). A
+//! requested element the mdoc does not hold is named in the Document's `errors` with ErrorCode 0
+//! (data not returned, §8.3.2.1.2.2), so the reader can tell it apart from a lost one.
 
 use super::cbor::Tagged24;
 use super::cose_key::CoseKey;
 use super::error::MdocError;
 use super::issuer_signed::IssuerSigned;
-use super::request::ItemsRequest;
-use super::response::{DeviceAuth, DeviceSigned, Document, device_authentication_bytes};
+use super::request::{ItemsRequest, RequestedElement};
+use super::response::{
+    DeviceAuth, DeviceSigned, Document, ERROR_DATA_NOT_RETURNED, ElementError,
+    device_authentication_bytes,
+};
 use super::session_keys;
 use super::transcript::SessionTranscript;
 use ciborium::Value;
@@ -42,6 +47,42 @@ pub fn disclose(issued: &IssuerSigned, request: &ItemsRequest) -> IssuerSigned {
     }
 }
 
+/// The requested elements of `request` that `issued` does not hold.
+pub fn not_held(issued: &IssuerSigned, request: &ItemsRequest) -> Vec<RequestedElement> {
+    request
+        .elements
+        .iter()
+        .filter(|e| {
+            !issued.namespaces.iter().any(|(ns, items)| {
+                *ns == e.namespace && items.iter().any(|i| i.element_identifier == e.identifier)
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// The Document answering `request` from `issued`, authenticated by `device_signed`.
+fn answer(
+    issued: &IssuerSigned,
+    doc_type: &str,
+    request: &ItemsRequest,
+    device_signed: DeviceSigned,
+) -> Document {
+    Document {
+        doc_type: doc_type.to_owned(),
+        issuer_signed: disclose(issued, request),
+        device_signed,
+        errors: not_held(issued, request)
+            .into_iter()
+            .map(|e| ElementError {
+                namespace: e.namespace,
+                identifier: e.identifier,
+                code: ERROR_DATA_NOT_RETURNED,
+            })
+            .collect(),
+    }
+}
+
 /// A Document answering `request`: disclosed elements and a device signature by `sign` (ES256
 /// r || s over the Sig_structure, with the MSO's device key).
 pub fn respond<E>(
@@ -54,14 +95,11 @@ pub fn respond<E>(
     let device_namespaces = Tagged24::of(&Value::Map(Vec::new()));
     let payload = device_authentication_bytes(transcript, doc_type, &device_namespaces);
     let signature = sign_es256_unprotected_x5chain(&payload, true, None, sign)?;
-    Ok(Document {
-        doc_type: doc_type.to_owned(),
-        issuer_signed: disclose(issued, request),
-        device_signed: DeviceSigned {
-            namespaces: device_namespaces,
-            auth: DeviceAuth::Signature(signature),
-        },
-    })
+    let device_signed = DeviceSigned {
+        namespaces: device_namespaces,
+        auth: DeviceAuth::Signature(signature),
+    };
+    Ok(answer(issued, doc_type, request, device_signed))
 }
 
 /// A Document answering `request` with a device MAC: HMAC-SHA-256 under EMacKey, derived from
@@ -96,12 +134,9 @@ pub fn respond_with_mac_key(
     let payload = device_authentication_bytes(transcript, doc_type, &device_namespaces);
     let mac = Mac0::create_hmac256_detached(key.as_bytes(), &payload)
         .ok_or(MdocError::Structure("COSE_Mac0"))?;
-    Ok(Document {
-        doc_type: doc_type.to_owned(),
-        issuer_signed: disclose(issued, request),
-        device_signed: DeviceSigned {
-            namespaces: device_namespaces,
-            auth: DeviceAuth::Mac(mac),
-        },
-    })
+    let device_signed = DeviceSigned {
+        namespaces: device_namespaces,
+        auth: DeviceAuth::Mac(mac),
+    };
+    Ok(answer(issued, doc_type, request, device_signed))
 }

@@ -14,11 +14,11 @@ use super::cose_key::CoseCurve;
 use super::engagement::DeviceEngagement;
 use super::ephemeral::public_key;
 use super::error::MdocError;
-use super::holder::{respond, respond_with_mac_key};
+use super::holder::{not_held, respond, respond_with_mac_key};
 use super::issuer_signed::IssuerSigned;
 use super::reader_auth::{ReaderAuthError, verify_reader_auth};
 use super::request::{DeviceRequest, RequestedElement};
-use super::response::{DeviceResponse, STATUS_OK};
+use super::response::{DeviceResponse, DocumentError, ERROR_DATA_NOT_RETURNED};
 use super::session::{
     STATUS_DECODING_ERROR, STATUS_ENCRYPTION_ERROR, STATUS_SESSION_TERMINATION, SessionData,
     SessionEstablishment,
@@ -69,6 +69,9 @@ pub struct RequestedDocument {
     pub elements: Vec<RequestedElement>,
     /// Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
     pub held: bool,
+    /// Elements asked for that the held mdoc does not hold: nothing is sent for them, and the
+    /// reader is told they are not returned (ErrorCode 0). Empty when the docType is not held.
+    pub not_held: Vec<RequestedElement>,
     /// Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
     /// readers can link the two presentations. The citizen is told before consenting.
     pub shown_before: bool,
@@ -383,11 +386,15 @@ impl HolderSession {
             documents: request
                 .doc_requests
                 .iter()
-                .map(|d| RequestedDocument {
-                    doc_type: d.items.doc_type.clone(),
-                    elements: d.items.elements.clone(),
-                    held: source.issuer_signed(&d.items.doc_type).is_some(),
-                    shown_before: source.shown_before(&d.items.doc_type),
+                .map(|d| {
+                    let issued = source.issuer_signed(&d.items.doc_type);
+                    RequestedDocument {
+                        doc_type: d.items.doc_type.clone(),
+                        elements: d.items.elements.clone(),
+                        held: issued.is_some(),
+                        not_held: issued.map_or_else(Vec::new, |i| not_held(&i, &d.items)),
+                        shown_before: source.shown_before(&d.items.doc_type),
+                    }
                 })
                 .collect(),
         };
@@ -424,10 +431,16 @@ impl HolderSession {
         if decision == Decision::Decline {
             return Ok(termination_message());
         }
-        let mut documents = Vec::new();
+        let mut response = DeviceResponse::ok(Vec::new());
         for d in &request.doc_requests {
             let doc_type = d.items.doc_type.as_str();
             let Some(issued) = source.issuer_signed(doc_type) else {
+                // Not held: said so (ErrorCode 0), which tells the reader no more than the
+                // document's absence does.
+                response.document_errors.push(DocumentError {
+                    doc_type: doc_type.to_owned(),
+                    code: ERROR_DATA_NOT_RETURNED,
+                });
                 continue;
             };
             let shared = mac_with
@@ -443,14 +456,9 @@ impl HolderSession {
                 })
                 .map_err(|_| HolderError::Signing)?,
             };
-            documents.push(doc);
+            response.documents.push(doc);
         }
-        let response = DeviceResponse {
-            version: "1.0".into(),
-            documents,
-            status: STATUS_OK,
-        }
-        .encode()?;
+        let response = response.encode()?;
         let data = cipher.encrypt(&response)?;
         self.state = State::Answered;
         Ok(SessionData {

@@ -78,7 +78,8 @@ pub use reader_session::{
 };
 pub use request::{DeviceRequest, DocRequest, ItemsRequest, RequestedElement};
 pub use response::{
-    DeviceAuth, DeviceResponse, DeviceSigned, Document, STATUS_OK, device_authentication_bytes,
+    DeviceAuth, DeviceResponse, DeviceSigned, Document, DocumentError, ERROR_DATA_NOT_RETURNED,
+    ElementError, STATUS_OK, device_authentication_bytes,
 };
 pub use session::{
     STATUS_DECODING_ERROR, STATUS_ENCRYPTION_ERROR, STATUS_SESSION_TERMINATION, SessionData,
@@ -93,7 +94,7 @@ pub use status_list::{
     verify_status_list_cwt,
 };
 pub use transcript::SessionTranscript;
-pub use verdict::{MdocVerdict, VerdictElement, cbor_to_json};
+pub use verdict::{MdocVerdict, NotReturned, VerdictElement, cbor_to_json};
 
 #[cfg(test)]
 mod tests;

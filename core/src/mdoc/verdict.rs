@@ -1,9 +1,13 @@
 //! The reader's verdict on one presentation, as a desk shows it (`eid mdoc read --json`, the
-//! verifier bindings): {valid, doctype, elements, reasons, reader_authenticated}, the element
-//! values as JSON (text, numbers, booleans as they are, byte strings as standard base64, tagged
-//! dates as their text, maps and arrays recursively).
+//! verifier bindings): {valid, doctype, elements, reasons, reader_authenticated, not_returned},
+//! the element values as JSON (text, numbers, booleans as they are, byte strings as standard
+//! base64, tagged dates as their text, maps and arrays recursively). `not_returned` names what
+//! was asked for and did not come (an element the holder's mdoc does not hold, a document it
+//! does not hold), so a desk does not take a shorter answer for the whole one.
 
+use super::error::CheckError;
 use super::reader_session::ReaderOutcome;
+use super::request::ItemsRequest;
 use super::session::STATUS_SESSION_TERMINATION;
 use base64::Engine;
 use ciborium::Value;
@@ -15,6 +19,14 @@ pub struct VerdictElement {
     pub namespace: String,
     pub identifier: String,
     pub value: Json,
+}
+
+/// An element asked for and not returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotReturned {
+    pub doc_type: String,
+    pub namespace: String,
+    pub identifier: String,
 }
 
 /// What the reader concludes. Personal data in `elements`: never log it.
@@ -30,6 +42,8 @@ pub struct MdocVerdict {
     pub reasons: Vec<String>,
     /// The request was signed by the reader (reader authentication offered to the holder).
     pub reader_authenticated: bool,
+    /// Elements asked for that no verified document returned (empty unless valid).
+    pub not_returned: Vec<NotReturned>,
 }
 
 impl std::fmt::Debug for MdocVerdict {
@@ -38,30 +52,42 @@ impl std::fmt::Debug for MdocVerdict {
             .field("valid", &self.valid)
             .field("doc_type", &self.doc_type)
             .field("reasons", &self.reasons)
+            .field("not_returned", &self.not_returned)
             .finish_non_exhaustive()
     }
 }
 
 impl MdocVerdict {
-    /// The verdict on `outcome`, for a request of `asked_doc_type`.
+    /// The verdict on `outcome`, for a request of `asked` (one ItemsRequest per document).
     pub fn from_outcome(
         outcome: ReaderOutcome,
-        asked_doc_type: &str,
+        asked: &[ItemsRequest],
         reader_authenticated: bool,
     ) -> MdocVerdict {
-        let mut v = MdocVerdict {
-            valid: false,
-            doc_type: asked_doc_type.to_owned(),
-            elements: Vec::new(),
-            reasons: Vec::new(),
-            reader_authenticated,
-        };
+        let mut v = MdocVerdict::empty(asked, reader_authenticated);
         match outcome {
             ReaderOutcome::Response(Ok(docs)) => {
                 v.valid = true;
                 if let Some(d) = docs.first() {
                     v.doc_type = d.doc_type.clone();
                 }
+                v.not_returned = asked
+                    .iter()
+                    .flat_map(|r| r.elements.iter().map(move |e| (&r.doc_type, e)))
+                    .filter(|(doc_type, e)| {
+                        !docs.iter().any(|d| {
+                            d.doc_type == **doc_type
+                                && d.elements
+                                    .iter()
+                                    .any(|(ns, id, _)| *ns == e.namespace && *id == e.identifier)
+                        })
+                    })
+                    .map(|(doc_type, e)| NotReturned {
+                        doc_type: doc_type.clone(),
+                        namespace: e.namespace.clone(),
+                        identifier: e.identifier.clone(),
+                    })
+                    .collect();
                 v.elements = docs
                     .iter()
                     .flat_map(|d| &d.elements)
@@ -71,6 +97,13 @@ impl MdocVerdict {
                         value: cbor_to_json(value),
                     })
                     .collect();
+            }
+            ReaderOutcome::Response(Err(CheckError::NoDocuments)) => {
+                let names: Vec<&str> = asked.iter().map(|r| r.doc_type.as_str()).collect();
+                v.reasons.push(format!(
+                    "the holder returned none of the documents asked for ({})",
+                    names.join(", ")
+                ))
             }
             ReaderOutcome::Response(Err(e)) => v.reasons.push(e.to_string()),
             ReaderOutcome::Ended { status } => {
@@ -86,13 +119,28 @@ impl MdocVerdict {
     }
 
     /// A reading that failed before any answer (transport, protocol).
-    pub fn failed(asked_doc_type: &str, reader_authenticated: bool, reason: String) -> MdocVerdict {
+    pub fn failed(
+        asked: &[ItemsRequest],
+        reader_authenticated: bool,
+        reason: String,
+    ) -> MdocVerdict {
+        let mut v = MdocVerdict::empty(asked, reader_authenticated);
+        v.reasons.push(reason);
+        v
+    }
+
+    /// Not valid, nothing disclosed, no reason yet; the docType is the first one asked for.
+    fn empty(asked: &[ItemsRequest], reader_authenticated: bool) -> MdocVerdict {
         MdocVerdict {
             valid: false,
-            doc_type: asked_doc_type.to_owned(),
+            doc_type: asked
+                .first()
+                .map(|r| r.doc_type.clone())
+                .unwrap_or_default(),
             elements: Vec::new(),
-            reasons: vec![reason],
+            reasons: Vec::new(),
             reader_authenticated,
+            not_returned: Vec::new(),
         }
     }
 }
@@ -126,7 +174,6 @@ pub fn cbor_to_json(v: &Value) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mdoc::CheckError;
 
     #[test]
     fn values_and_outcomes() {
@@ -141,7 +188,8 @@ mod tests {
             cbor_to_json(&v),
             serde_json::json!({"a": "AQID", "1": "2000-01-02"})
         );
-        let declined = MdocVerdict::from_outcome(ReaderOutcome::Ended { status: 20 }, "d", true);
+        let asked = [ItemsRequest::new("d", Vec::new())];
+        let declined = MdocVerdict::from_outcome(ReaderOutcome::Ended { status: 20 }, &asked, true);
         assert!(!declined.valid && declined.elements.is_empty());
         assert!(
             declined.reasons[0].contains("without a response"),
@@ -149,10 +197,19 @@ mod tests {
         );
         let bad = MdocVerdict::from_outcome(
             ReaderOutcome::Response(Err(CheckError::DocType)),
-            "d",
+            &asked,
             false,
         );
         assert_eq!(bad.reasons, [CheckError::DocType.to_string()]);
         assert_eq!(bad.doc_type, "d");
+        let none = MdocVerdict::from_outcome(
+            ReaderOutcome::Response(Err(CheckError::NoDocuments)),
+            &[asked[0].clone(), ItemsRequest::new("e", Vec::new())],
+            false,
+        );
+        assert_eq!(
+            none.reasons,
+            ["the holder returned none of the documents asked for (d, e)"]
+        );
     }
 }

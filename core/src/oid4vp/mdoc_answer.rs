@@ -8,8 +8,7 @@ use super::error::Oid4vpError;
 use super::handover::{HandoverInfo, jwk_thumbprint_of};
 use super::request::{AuthorizationRequest, ResponseMode};
 use crate::mdoc::{
-    self, DeviceResponse, IssuerSigned, ItemsRequest, RequestedElement, STATUS_OK,
-    SessionTranscript,
+    self, DeviceResponse, IssuerSigned, ItemsRequest, RequestedElement, SessionTranscript,
 };
 use crate::sdjwt::{ClaimPath, Es256Signer, PathElem, b64};
 
@@ -81,12 +80,8 @@ pub fn device_response(
     if disclosed != disclose.len() {
         return Err(Oid4vpError::NoMatch);
     }
-    let bytes = DeviceResponse {
-        version: "1.0".to_owned(),
-        documents: vec![document],
-        status: STATUS_OK,
-    }
-    .encode()
-    .map_err(|_| Oid4vpError::Malformed("DeviceResponse"))?;
+    let bytes = DeviceResponse::ok(vec![document])
+        .encode()
+        .map_err(|_| Oid4vpError::Malformed("DeviceResponse"))?;
     Ok(b64(&bytes))
 }

@@ -78,20 +78,23 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
     }
 
     /// Records the session in the transaction log: who asked (the authenticated reader's
-    /// subject, or "unauthenticated reader"), which `docType/namespace/element`s, and whether
-    /// the citizen answered.
+    /// subject, or "unauthenticated reader"), which `docType/namespace/element`s (on accept,
+    /// those sent: not what the wallet does not hold), and whether the citizen answered.
     pub fn record(&self, request: &PresentationRequest, decision: Decision) -> Result<()> {
         let wallet = self.wallet.borrow();
         let counterparty = request
             .reader
             .as_ref()
             .map_or_else(|| UNAUTHENTICATED.to_owned(), |r| r.subject.clone());
+        let accepted = decision == Decision::Accept;
         let fields = request
             .documents
             .iter()
+            .filter(|d| d.held || !accepted)
             .flat_map(|d| {
                 d.elements
                     .iter()
+                    .filter(move |e| !accepted || !d.not_held.contains(e))
                     .map(move |e| format!("{}/{}/{}", d.doc_type, e.namespace, e.identifier))
             })
             .collect();

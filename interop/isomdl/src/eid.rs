@@ -270,7 +270,20 @@ impl Eid {
         let w = self.wallet_dir();
         let mut args = self.wallet(&w, &["mdoc", "present", "--tcp", "127.0.0.1:0"]);
         args.extend_from_slice(extra);
-        let mut child = Self::command(&self.bin, &args)
+        self.holder(&args)
+    }
+
+    /// `eid dev mdoc-holder --tcp 127.0.0.1:0 EXTRA` (the fixture mdocs under the fixture
+    /// IACA, not this backend's), once it printed its engagement.
+    pub fn dev_holder(&self, extra: &[&str]) -> Result<Holder> {
+        let mut args = vec!["dev", "mdoc-holder", "--tcp", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        self.holder(&args)
+    }
+
+    /// `eid ARGS`, a holder over TCP, once it printed its engagement.
+    fn holder(&self, args: &[&str]) -> Result<Holder> {
+        let mut child = Self::command(&self.bin, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;

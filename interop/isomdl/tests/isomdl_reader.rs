@@ -68,8 +68,17 @@ fn isomdl_reads(
     holder: &eid_interop_isomdl::eid::Holder,
     trust: TrustAnchorRegistry,
 ) -> Result<Reading> {
+    isomdl_asks(holder, trust, &MDL_ELEMENTS)
+}
+
+/// [`isomdl_reads`] asking for `elements` of the mDL namespace.
+fn isomdl_asks(
+    holder: &eid_interop_isomdl::eid::Holder,
+    trust: TrustAnchorRegistry,
+    elements: &[&str],
+) -> Result<Reading> {
     let (mut reader, establishment, _ble_ident) =
-        SessionManager::establish_session(holder.uri.clone(), request(&MDL_ELEMENTS), trust)?;
+        SessionManager::establish_session(holder.uri.clone(), request(elements), trust)?;
     let mut link = GattClient::connect(&holder.address)?;
     link.start()?;
     link.send(&establishment)?;
@@ -142,6 +151,62 @@ fn isomdl_reads_our_licence_and_finds_the_issuer_and_the_device_valid() -> Resul
         (&portrait[0], &portrait[1]),
         (&Value::from(0xFF), &Value::from(0xD8))
     );
+    Ok(())
+}
+
+#[test]
+fn isomdl_takes_our_answer_naming_an_element_the_licence_does_not_hold() -> Result<()> {
+    // Our licence holds no eye colour: the Document names it in `errors` (ErrorCode 0), which
+    // isomdl reads with its own types (a namespace map, a non-empty element map, an int code)
+    // before it checks the rest as usual.
+    let eid = eid()?;
+    let mut holder = eid.present(&[])?;
+    let asked = ["family_name", "eye_colour", "document_number"];
+    let r = isomdl_asks(&holder, registry(&eid.iaca_pem, TrustPurpose::Iaca), &asked)?;
+    assert!(holder.wait()?.success(), "{}", holder.stderr());
+    let o = &r.outcome;
+    assert!(o.errors.is_empty(), "isomdl's errors: {:?}", o.errors);
+    assert_eq!(o.issuer_authentication, AuthenticationStatus::Valid);
+    assert_eq!(o.device_authentication, AuthenticationStatus::Valid);
+    let got = o
+        .response
+        .get(MDL_NS)
+        .and_then(Value::as_object)
+        .context("no mDL namespace")?;
+    let mut names: Vec<&str> = got.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["document_number", "family_name"]);
+    assert!(
+        holder
+            .stderr()
+            .contains("org.iso.18013.5.1/eye_colour (not in your document: not sent)"),
+        "{}",
+        holder.stderr()
+    );
+    Ok(())
+}
+
+#[test]
+fn a_wallet_without_a_licence_answers_isomdl_with_no_documents_array() -> Result<()> {
+    // `documents` is `[+ Document]`: isomdl's type for it is a non-empty list, so an empty
+    // array does not decode at all (isomdl reported "decryption_errors" for it). Left out,
+    // with `documentErrors` naming the mDL, the answer decodes and isomdl says plainly that
+    // the device sent no mDL.
+    let eid = eid()?;
+    let mut holder = eid.dev_holder(&["--holds", "org.iso.23220.photoid.1"])?;
+    let r = isomdl_asks(
+        &holder,
+        registry(&eid.iaca_pem, TrustPurpose::Iaca),
+        &["family_name"],
+    )?;
+    assert!(holder.wait()?.success(), "{}", holder.stderr());
+    assert!(r.answer.data.is_some(), "an answer, not a termination");
+    let errors = serde_json::to_value(&r.outcome.errors)?;
+    assert_eq!(
+        errors,
+        serde_json::json!({"parsing_errors": ["Device did not transmit any data."]})
+    );
+    assert!(r.outcome.response.is_empty());
     Ok(())
 }
 

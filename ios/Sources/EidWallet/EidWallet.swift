@@ -7064,6 +7064,63 @@ public func FfiConverterTypeMdocElement_lower(_ value: MdocElement) -> RustBuffe
 
 
 /**
+ * An element named without its value.
+ */
+public struct MdocElementName: Equatable, Hashable {
+    public var namespace: String
+    public var identifier: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(namespace: String, identifier: String) {
+        self.namespace = namespace
+        self.identifier = identifier
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocElementName: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocElementName: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocElementName {
+        return
+            try MdocElementName(
+                namespace: FfiConverterString.read(from: &buf), 
+                identifier: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocElementName, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.namespace, into: &buf)
+        FfiConverterString.write(value.identifier, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocElementName_lift(_ buf: RustBuffer) throws -> MdocElementName {
+    return try FfiConverterTypeMdocElementName.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocElementName_lower(_ value: MdocElementName) -> RustBuffer {
+    return FfiConverterTypeMdocElementName.lower(value)
+}
+
+
+/**
  * What the citizen is asked to approve.
  */
 public struct MdocPresentationRequest: Equatable, Hashable {
@@ -7252,6 +7309,11 @@ public struct MdocRequestedDocument: Equatable, Hashable {
      */
     public var held: Bool
     /**
+     * Elements asked for that the held mdoc does not hold: nothing is sent for them (the
+     * reader is told "not returned"); show them so.
+     */
+    public var notHeld: [MdocRequestedElement]
+    /**
      * Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
      * readers can link the two presentations; tell the citizen, and sync.
      */
@@ -7264,12 +7326,17 @@ public struct MdocRequestedDocument: Equatable, Hashable {
          * Whether the wallet holds an mdoc of this docType (otherwise nothing is sent for it).
          */held: Bool, 
         /**
+         * Elements asked for that the held mdoc does not hold: nothing is sent for them (the
+         * reader is told "not returned"); show them so.
+         */notHeld: [MdocRequestedElement], 
+        /**
          * Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
          * readers can link the two presentations; tell the citizen, and sync.
          */shownBefore: Bool) {
         self.docType = docType
         self.elements = elements
         self.held = held
+        self.notHeld = notHeld
         self.shownBefore = shownBefore
     }
 
@@ -7292,6 +7359,7 @@ public struct FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer {
                 docType: FfiConverterString.read(from: &buf), 
                 elements: FfiConverterSequenceTypeMdocRequestedElement.read(from: &buf), 
                 held: FfiConverterBool.read(from: &buf), 
+                notHeld: FfiConverterSequenceTypeMdocRequestedElement.read(from: &buf), 
                 shownBefore: FfiConverterBool.read(from: &buf)
         )
     }
@@ -7300,6 +7368,7 @@ public struct FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer {
         FfiConverterString.write(value.docType, into: &buf)
         FfiConverterSequenceTypeMdocRequestedElement.write(value.elements, into: &buf)
         FfiConverterBool.write(value.held, into: &buf)
+        FfiConverterSequenceTypeMdocRequestedElement.write(value.notHeld, into: &buf)
         FfiConverterBool.write(value.shownBefore, into: &buf)
     }
 }
@@ -7398,6 +7467,11 @@ public struct MdocVerdict: Equatable, Hashable {
      * groups); null when none was disclosed. `Invalid` also makes the verdict not valid.
      */
     public var dtcPassiveAuthentication: PassiveAuthStatus?
+    /**
+     * Elements asked for that the holder did not return (its mdoc does not hold them): a
+     * valid verdict can be a shorter answer than the request. Empty unless `valid`.
+     */
+    public var notReturned: [MdocElementName]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7408,13 +7482,18 @@ public struct MdocVerdict: Equatable, Hashable {
         /**
          * ICAO passive authentication of disclosed DTC data (`org.iso.23220.dtc.1` SOD and data
          * groups); null when none was disclosed. `Invalid` also makes the verdict not valid.
-         */dtcPassiveAuthentication: PassiveAuthStatus?) {
+         */dtcPassiveAuthentication: PassiveAuthStatus?, 
+        /**
+         * Elements asked for that the holder did not return (its mdoc does not hold them): a
+         * valid verdict can be a shorter answer than the request. Empty unless `valid`.
+         */notReturned: [MdocElementName]) {
         self.valid = valid
         self.docType = docType
         self.elements = elements
         self.reasons = reasons
         self.readerAuthenticated = readerAuthenticated
         self.dtcPassiveAuthentication = dtcPassiveAuthentication
+        self.notReturned = notReturned
     }
 
     
@@ -7438,7 +7517,8 @@ public struct FfiConverterTypeMdocVerdict: FfiConverterRustBuffer {
                 elements: FfiConverterSequenceTypeMdocElement.read(from: &buf), 
                 reasons: FfiConverterSequenceString.read(from: &buf), 
                 readerAuthenticated: FfiConverterBool.read(from: &buf), 
-                dtcPassiveAuthentication: FfiConverterOptionTypePassiveAuthStatus.read(from: &buf)
+                dtcPassiveAuthentication: FfiConverterOptionTypePassiveAuthStatus.read(from: &buf), 
+                notReturned: FfiConverterSequenceTypeMdocElementName.read(from: &buf)
         )
     }
 
@@ -7449,6 +7529,7 @@ public struct FfiConverterTypeMdocVerdict: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.reasons, into: &buf)
         FfiConverterBool.write(value.readerAuthenticated, into: &buf)
         FfiConverterOptionTypePassiveAuthStatus.write(value.dtcPassiveAuthentication, into: &buf)
+        FfiConverterSequenceTypeMdocElementName.write(value.notReturned, into: &buf)
     }
 }
 
@@ -11889,6 +11970,31 @@ fileprivate struct FfiConverterSequenceTypeMdocElement: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeMdocElement.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMdocElementName: FfiConverterRustBuffer {
+    typealias SwiftType = [MdocElementName]
+
+    public static func write(_ value: [MdocElementName], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMdocElementName.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MdocElementName] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MdocElementName]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMdocElementName.read(from: &buf))
         }
         return seq
     }

@@ -11338,6 +11338,47 @@ public object FfiConverterTypeMdocElement: FfiConverterRustBuffer<MdocElement> {
 
 
 /**
+ * An element named without its value.
+ */
+data class MdocElementName (
+    var `namespace`: kotlin.String
+    , 
+    var `identifier`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocElementName: FfiConverterRustBuffer<MdocElementName> {
+    override fun read(buf: ByteBuffer): MdocElementName {
+        return MdocElementName(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocElementName) = (
+            FfiConverterString.allocationSize(value.`namespace`) +
+            FfiConverterString.allocationSize(value.`identifier`)
+    )
+
+    override fun write(value: MdocElementName, buf: ByteBuffer) {
+            FfiConverterString.write(value.`namespace`, buf)
+            FfiConverterString.write(value.`identifier`, buf)
+    }
+}
+
+
+
+/**
  * What the citizen is asked to approve.
  */
 data class MdocPresentationRequest (
@@ -11479,6 +11520,12 @@ data class MdocRequestedDocument (
     var `held`: kotlin.Boolean
     , 
     /**
+     * Elements asked for that the held mdoc does not hold: nothing is sent for them (the
+     * reader is told "not returned"); show them so.
+     */
+    var `notHeld`: List<MdocRequestedElement>
+    , 
+    /**
      * Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
      * readers can link the two presentations; tell the citizen, and sync.
      */
@@ -11502,6 +11549,7 @@ public object FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer<Mdoc
             FfiConverterString.read(buf),
             FfiConverterSequenceTypeMdocRequestedElement.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeMdocRequestedElement.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
@@ -11510,6 +11558,7 @@ public object FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer<Mdoc
             FfiConverterString.allocationSize(value.`docType`) +
             FfiConverterSequenceTypeMdocRequestedElement.allocationSize(value.`elements`) +
             FfiConverterBoolean.allocationSize(value.`held`) +
+            FfiConverterSequenceTypeMdocRequestedElement.allocationSize(value.`notHeld`) +
             FfiConverterBoolean.allocationSize(value.`shownBefore`)
     )
 
@@ -11517,6 +11566,7 @@ public object FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer<Mdoc
             FfiConverterString.write(value.`docType`, buf)
             FfiConverterSequenceTypeMdocRequestedElement.write(value.`elements`, buf)
             FfiConverterBoolean.write(value.`held`, buf)
+            FfiConverterSequenceTypeMdocRequestedElement.write(value.`notHeld`, buf)
             FfiConverterBoolean.write(value.`shownBefore`, buf)
     }
 }
@@ -11591,6 +11641,12 @@ data class MdocVerdict (
      * groups); null when none was disclosed. `Invalid` also makes the verdict not valid.
      */
     var `dtcPassiveAuthentication`: PassiveAuthStatus?
+    , 
+    /**
+     * Elements asked for that the holder did not return (its mdoc does not hold them): a
+     * valid verdict can be a shorter answer than the request. Empty unless `valid`.
+     */
+    var `notReturned`: List<MdocElementName>
     
 ){
     
@@ -11613,6 +11669,7 @@ public object FfiConverterTypeMdocVerdict: FfiConverterRustBuffer<MdocVerdict> {
             FfiConverterSequenceString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalTypePassiveAuthStatus.read(buf),
+            FfiConverterSequenceTypeMdocElementName.read(buf),
         )
     }
 
@@ -11622,7 +11679,8 @@ public object FfiConverterTypeMdocVerdict: FfiConverterRustBuffer<MdocVerdict> {
             FfiConverterSequenceTypeMdocElement.allocationSize(value.`elements`) +
             FfiConverterSequenceString.allocationSize(value.`reasons`) +
             FfiConverterBoolean.allocationSize(value.`readerAuthenticated`) +
-            FfiConverterOptionalTypePassiveAuthStatus.allocationSize(value.`dtcPassiveAuthentication`)
+            FfiConverterOptionalTypePassiveAuthStatus.allocationSize(value.`dtcPassiveAuthentication`) +
+            FfiConverterSequenceTypeMdocElementName.allocationSize(value.`notReturned`)
     )
 
     override fun write(value: MdocVerdict, buf: ByteBuffer) {
@@ -11632,6 +11690,7 @@ public object FfiConverterTypeMdocVerdict: FfiConverterRustBuffer<MdocVerdict> {
             FfiConverterSequenceString.write(value.`reasons`, buf)
             FfiConverterBoolean.write(value.`readerAuthenticated`, buf)
             FfiConverterOptionalTypePassiveAuthStatus.write(value.`dtcPassiveAuthentication`, buf)
+            FfiConverterSequenceTypeMdocElementName.write(value.`notReturned`, buf)
     }
 }
 
@@ -15909,6 +15968,34 @@ public object FfiConverterSequenceTypeMdocElement: FfiConverterRustBuffer<List<M
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeMdocElement.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMdocElementName: FfiConverterRustBuffer<List<MdocElementName>> {
+    override fun read(buf: ByteBuffer): List<MdocElementName> {
+        val len = buf.getInt()
+        return List<MdocElementName>(len) {
+            FfiConverterTypeMdocElementName.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MdocElementName>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMdocElementName.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MdocElementName>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMdocElementName.write(it, buf)
         }
     }
 }
