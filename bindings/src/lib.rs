@@ -44,12 +44,13 @@ pub use mdoc::{
     MdocPresentationState,
 };
 pub use mdoc_link::{
-    MdocBleMode, MdocCharacteristic, MdocConsent, MdocDecision, MdocGattLink,
+    MdocBleMode, MdocCharacteristic, MdocConsent, MdocDecision, MdocGattLink, MdocNearestAge,
     MdocPresentationRequest, MdocReaderAuthError, MdocReaderIdentity, MdocRequestedDocument,
     MdocRequestedElement, mdoc_characteristic_uuid,
 };
 pub use mdoc_read::{
-    MdocBleReader, MdocElement, MdocReadRequest, MdocReaderAuth, MdocVerdict, mdoc_read_nfc,
+    MdocBleReader, MdocElement, MdocElementName, MdocReadRequest, MdocReaderAuth, MdocVerdict,
+    mdoc_read_nfc,
 };
 pub use mdoc_status::MdocStatusLists;
 pub use mdoc_tap::{MdocTap, mdoc_tap};

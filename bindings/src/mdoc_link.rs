@@ -5,7 +5,7 @@
 use crate::error::{EidError, to_ble_error};
 use eid_core::mdoc::transport::ble::{BleError, BleMode, Characteristic, GattLink};
 use eid_core::mdoc::{
-    Decision, PresentationRequest, ReaderAuthError, ReaderIdentity, RequestedDocument,
+    Decision, NearestAge, PresentationRequest, ReaderAuthError, ReaderIdentity, RequestedDocument,
     RequestedElement,
 };
 use std::collections::VecDeque;
@@ -76,9 +76,22 @@ pub struct MdocRequestedDocument {
     /// Elements asked for that the held mdoc does not hold: nothing is sent for them (the
     /// reader is told "not returned"); show them so.
     pub not_held: Vec<MdocRequestedElement>,
+    /// Requested `age_over_NN` not held, answered by the nearest threshold held (ISO 18013-5
+    /// §7.2.5): show the citizen what is sent instead.
+    pub nearest_age: Vec<MdocNearestAge>,
     /// Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
     /// readers can link the two presentations; tell the citizen, and sync.
     pub shown_before: bool,
+}
+
+pub type MdocNearestAge = NearestAge;
+
+/// An `age_over_NN` asked for, and the threshold sent instead.
+#[uniffi::remote(Record)]
+pub struct MdocNearestAge {
+    pub namespace: String,
+    pub requested: String,
+    pub sent: String,
 }
 
 pub type MdocReaderIdentity = ReaderIdentity;

@@ -79,19 +79,21 @@ fn read_a_holder_in_another_process_over_tcp() {
 #[test]
 fn an_element_the_mdoc_does_not_hold_is_named_not_returned() {
     // The fixture PhotoID holds no eye colour: the citizen is told it will not be sent, the
-    // desk that the valid answer is shorter than its request.
+    // desk that the valid answer is shorter than its request. Nor age_over_20: age_over_21
+    // answers it (ISO 18013-5 §7.2.5; the citizen was born in 1969), and the citizen is told.
     let (mut child, uri, addr, err) = holder(&[]);
     let v = read_json(
         &uri,
         &addr,
         &[
             "--elements",
-            "family_name,eye_colour,org.iso.23220.dtc.1/dg2",
+            "family_name,eye_colour,org.iso.23220.dtc.1/dg2,age_over_20",
         ],
     );
     assert_eq!(v["valid"], true, "{v}");
-    assert_eq!(v["elements"].as_object().unwrap().len(), 1, "{v}");
+    assert_eq!(v["elements"].as_object().unwrap().len(), 2, "{v}");
     assert!(v["elements"]["family_name"].is_string());
+    assert_eq!(v["elements"]["age_over_21"], true);
     assert_eq!(
         v["not_returned"],
         serde_json::json!(["eye_colour", "org.iso.23220.dtc.1/dg2"])
@@ -104,6 +106,10 @@ fn an_element_the_mdoc_does_not_hold_is_named_not_returned() {
     );
     assert!(
         !shown.contains("family_name (not in your document"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("org.iso.23220.1/age_over_20 (answered with age_over_21: sent instead)"),
         "{shown}"
     );
 }

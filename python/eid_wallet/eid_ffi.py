@@ -5448,6 +5448,51 @@ class _UniffiFfiConverterTypeMdocElementName(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.identifier, buf)
 
 @dataclass
+class MdocNearestAge:
+    """
+    An `age_over_NN` asked for, and the threshold sent instead.
+"""
+    def __init__(self, *, namespace:str, requested:str, sent:str):
+        self.namespace = namespace
+        self.requested = requested
+        self.sent = sent
+        
+        
+
+    
+    def __str__(self):
+        return "MdocNearestAge(namespace={}, requested={}, sent={})".format(self.namespace, self.requested, self.sent)
+    def __eq__(self, other):
+        if self.namespace != other.namespace:
+            return False
+        if self.requested != other.requested:
+            return False
+        if self.sent != other.sent:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMdocNearestAge(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MdocNearestAge(
+            namespace=_UniffiFfiConverterString.read(buf),
+            requested=_UniffiFfiConverterString.read(buf),
+            sent=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.namespace)
+        _UniffiFfiConverterString.check_lower(value.requested)
+        _UniffiFfiConverterString.check_lower(value.sent)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.namespace, buf)
+        _UniffiFfiConverterString.write(value.requested, buf)
+        _UniffiFfiConverterString.write(value.sent, buf)
+
+@dataclass
 class MdocReaderIdentity:
     """
     The reader as its certificate names it, once its signature verified.
@@ -5695,20 +5740,44 @@ class _UniffiFfiConverterSequenceTypeMdocRequestedElement(_UniffiConverterRustBu
             _UniffiFfiConverterTypeMdocRequestedElement.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeMdocNearestAge(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMdocNearestAge.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMdocNearestAge.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMdocNearestAge.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class MdocRequestedDocument:
-    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement], held:bool, not_held:typing.List[MdocRequestedElement], shown_before:bool):
+    def __init__(self, *, doc_type:str, elements:typing.List[MdocRequestedElement], held:bool, not_held:typing.List[MdocRequestedElement], nearest_age:typing.List[MdocNearestAge], shown_before:bool):
         self.doc_type = doc_type
         self.elements = elements
         self.held = held
         self.not_held = not_held
+        self.nearest_age = nearest_age
         self.shown_before = shown_before
         
         
 
     
     def __str__(self):
-        return "MdocRequestedDocument(doc_type={}, elements={}, held={}, not_held={}, shown_before={})".format(self.doc_type, self.elements, self.held, self.not_held, self.shown_before)
+        return "MdocRequestedDocument(doc_type={}, elements={}, held={}, not_held={}, nearest_age={}, shown_before={})".format(self.doc_type, self.elements, self.held, self.not_held, self.nearest_age, self.shown_before)
     def __eq__(self, other):
         if self.doc_type != other.doc_type:
             return False
@@ -5717,6 +5786,8 @@ class MdocRequestedDocument:
         if self.held != other.held:
             return False
         if self.not_held != other.not_held:
+            return False
+        if self.nearest_age != other.nearest_age:
             return False
         if self.shown_before != other.shown_before:
             return False
@@ -5730,6 +5801,7 @@ class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
             elements=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
             held=_UniffiFfiConverterBoolean.read(buf),
             not_held=_UniffiFfiConverterSequenceTypeMdocRequestedElement.read(buf),
+            nearest_age=_UniffiFfiConverterSequenceTypeMdocNearestAge.read(buf),
             shown_before=_UniffiFfiConverterBoolean.read(buf),
         )
 
@@ -5739,6 +5811,7 @@ class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.elements)
         _UniffiFfiConverterBoolean.check_lower(value.held)
         _UniffiFfiConverterSequenceTypeMdocRequestedElement.check_lower(value.not_held)
+        _UniffiFfiConverterSequenceTypeMdocNearestAge.check_lower(value.nearest_age)
         _UniffiFfiConverterBoolean.check_lower(value.shown_before)
 
     @staticmethod
@@ -5747,6 +5820,7 @@ class _UniffiFfiConverterTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.elements, buf)
         _UniffiFfiConverterBoolean.write(value.held, buf)
         _UniffiFfiConverterSequenceTypeMdocRequestedElement.write(value.not_held, buf)
+        _UniffiFfiConverterSequenceTypeMdocNearestAge.write(value.nearest_age, buf)
         _UniffiFfiConverterBoolean.write(value.shown_before, buf)
 
 class _UniffiFfiConverterSequenceTypeMdocRequestedDocument(_UniffiConverterRustBuffer):
@@ -13700,6 +13774,7 @@ __all__ = [
     "MdocBleOptions",
     "MdocElement",
     "MdocElementName",
+    "MdocNearestAge",
     "MdocReaderIdentity",
     "MdocRequestedElement",
     "MdocRequestedDocument",

@@ -182,17 +182,22 @@ def test_what_the_wallet_does_not_hold_is_shown_not_sent_and_named_not_returned(
     w, _ = wallet
     consent = Consent(MdocDecision.ACCEPT)
     holder = w.mdoc_present_qr(MdocBleOptions(peripheral_server=True, central_client=False), consent)
-    reader = MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, ["family_name", "eye_colour"]), iacas, None)
+    # age_over_20 is not issued either: every synthetic citizen is over 21, so age_over_21
+    # (true) answers it (ISO 18013-5 §7.2.5), and the citizen is shown that it is sent instead.
+    asked = ["family_name", "eye_colour", "age_over_20"]
+    reader = MdocBleReader(holder.qr_uri(), request(PHOTO_ID, PHOTO_ID_NS, asked), iacas, None)
     verdict, _ = ble_round_trip(holder, reader, MdocBleMode.PERIPHERAL_SERVER)
     assert verdict.valid, verdict
-    assert [e.identifier for e in verdict.elements] == ["family_name"]
+    got = {e.identifier: json.loads(e.value_json) for e in verdict.elements}
+    assert set(got) == {"family_name", "age_over_21"} and got["age_over_21"] is True
     assert [(n.namespace, n.identifier) for n in verdict.not_returned] == [(PHOTO_ID_NS, "eye_colour")]
     [shown] = consent.shown
     [doc] = shown.documents
     assert doc.held and [e.identifier for e in doc.not_held] == ["eye_colour"]
+    assert [(n.requested, n.sent) for n in doc.nearest_age] == [("age_over_20", "age_over_21")]
     entry = max((t for t in w.transactions() if t.profile == "mdoc"), key=lambda t: t.at_ms)
     assert entry.outcome == TransactionOutcome.SUCCESS
-    assert entry.fields == [f"{PHOTO_ID}/{PHOTO_ID_NS}/family_name"]
+    assert entry.fields == [f"{PHOTO_ID}/{PHOTO_ID_NS}/family_name", f"{PHOTO_ID}/{PHOTO_ID_NS}/age_over_21"]
 
     # A docType the wallet does not hold: nothing is returned, and the verdict says which.
     consent = Consent(MdocDecision.ACCEPT)

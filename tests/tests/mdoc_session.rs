@@ -1044,3 +1044,71 @@ fn cbor_map_text(v: &Value) -> Vec<(String, Vec<(String, i64)>)> {
         })
         .collect()
 }
+
+#[test]
+fn an_age_over_not_issued_is_answered_by_the_nearest_threshold_that_answers_it() {
+    // ISO/IEC 18013-5 §7.2.5. The fixture citizen was born in 1969 and holds age_over_16, 18,
+    // 21 (true) and 65 (false). 20 is answered by 21 (true: the smallest true above), 70 by 65
+    // (false: the largest false below); 60 by nothing (no true above, no false below).
+    let mut f = MdocFixtures::new().unwrap();
+    let asked = vec![items_request(
+        PHOTOID,
+        &["age_over_20", "age_over_70", "age_over_60", "age_over_18"],
+    )];
+    let Answer {
+        shown,
+        outcome,
+        wire,
+        ..
+    } = accepted_answer(&mut f, asked.clone());
+    let nearest: Vec<(&str, &str)> = shown.documents[0]
+        .nearest_age
+        .iter()
+        .map(|n| (n.requested.as_str(), n.sent.as_str()))
+        .collect();
+    assert_eq!(
+        nearest,
+        [
+            ("age_over_20", "age_over_21"),
+            ("age_over_70", "age_over_65")
+        ]
+    );
+    let not_held: Vec<&str> = shown.documents[0]
+        .not_held
+        .iter()
+        .map(|e| e.identifier.as_str())
+        .collect();
+    assert_eq!(not_held, ["age_over_60"]);
+    // On the wire: the three thresholds sent, age_over_60 named not returned.
+    let doc = &entry(&wire, "documents").unwrap().as_array().unwrap()[0];
+    assert_eq!(
+        cbor_map_text(entry(doc, "errors").unwrap()),
+        [(
+            "org.iso.23220.1".to_owned(),
+            vec![("age_over_60".to_owned(), 0)]
+        )]
+    );
+    let verdict = MdocVerdict::from_outcome(outcome, &asked, false);
+    assert!(verdict.valid, "{verdict:?}");
+    let mut got: Vec<(&str, &serde_json::Value)> = verdict
+        .elements
+        .iter()
+        .map(|e| (e.identifier.as_str(), &e.value))
+        .collect();
+    got.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        got,
+        [
+            ("age_over_18", &serde_json::Value::Bool(true)),
+            ("age_over_21", &serde_json::Value::Bool(true)),
+            ("age_over_65", &serde_json::Value::Bool(false)),
+        ]
+    );
+    // The reader takes 21 (true) as the answer to 20 and 65 (false) as the answer to 70.
+    let not_returned: Vec<&str> = verdict
+        .not_returned
+        .iter()
+        .map(|n| n.identifier.as_str())
+        .collect();
+    assert_eq!(not_returned, ["age_over_60"]);
+}

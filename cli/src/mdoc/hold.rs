@@ -72,10 +72,14 @@ pub fn show(r: &PresentationRequest) {
             } else {
                 ""
             };
-            let missing = if d.not_held.contains(e) {
-                " (not in your document: not sent)"
-            } else {
-                ""
+            let nearest = d
+                .nearest_age
+                .iter()
+                .find(|n| n.namespace == e.namespace && n.requested == e.identifier);
+            let missing = match nearest {
+                Some(n) => format!(" (answered with {}: sent instead)", n.sent),
+                None if d.not_held.contains(e) => " (not in your document: not sent)".to_owned(),
+                None => String::new(),
             };
             eprintln!(
                 "  {} {}/{}{retain}{held}{missing}",

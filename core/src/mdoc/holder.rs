@@ -4,8 +4,10 @@
 //! DeviceAuthentication with this session's transcript, by the MSO's device key, or the device
 //! MAC under EMacKey (ECDH of the device key and the reader's ephemeral key, §9.1.3.5). A
 //! requested element the mdoc does not hold is named in the Document's `errors` with ErrorCode 0
-//! (data not returned, §8.3.2.1.2.2), so the reader can tell it apart from a lost one.
+//! (data not returned, §8.3.2.1.2.2), so the reader can tell it apart from a lost one; a
+//! requested `age_over_NN` not held is answered by the nearest one held (§7.2.5, `age_over.rs`).
 
+use super::age_over;
 use super::cbor::Tagged24;
 use super::cose_key::CoseKey;
 use super::error::MdocError;
@@ -21,20 +23,45 @@ use ciborium::Value;
 use eid_crypto::SecretKey;
 use eid_crypto::cose::{Mac0, SignError, sign_es256_unprotected_x5chain};
 
-/// The IssuerSigned with only the requested elements of `request` (its docType must match).
+/// A requested `age_over_NN` the mdoc does not hold, answered by the nearest one it holds
+/// (§7.2.5): the citizen is shown which one is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearestAge {
+    pub namespace: String,
+    pub requested: String,
+    pub sent: String,
+}
+
+/// The identifier `issued` sends for `e`: `e` itself when held, the nearest age attestation
+/// for an `age_over_NN` not held, or none.
+fn sent_for<'a>(issued: &'a IssuerSigned, e: &RequestedElement) -> Option<&'a str> {
+    let (_, items) = issued
+        .namespaces
+        .iter()
+        .find(|(ns, _)| *ns == e.namespace)?;
+    age_over::answer_for(
+        &e.identifier,
+        items
+            .iter()
+            .map(|i| (i.element_identifier.as_str(), &i.element_value)),
+    )
+}
+
+/// The IssuerSigned with only what answers `request` (its docType must match): the requested
+/// elements held, and for a requested `age_over_NN` not held the nearest one that answers it.
 pub fn disclose(issued: &IssuerSigned, request: &ItemsRequest) -> IssuerSigned {
+    let sent: Vec<(&str, &str)> = request
+        .elements
+        .iter()
+        .filter_map(|e| Some((e.namespace.as_str(), sent_for(issued, e)?)))
+        .collect();
     let namespaces = issued
         .namespaces
         .iter()
         .map(|(ns, items)| {
             let kept = items
                 .iter()
-                .filter(|i| {
-                    request
-                        .elements
-                        .iter()
-                        .any(|e| &e.namespace == ns && e.identifier == i.element_identifier)
-                })
+                .filter(|i| sent.contains(&(ns.as_str(), i.element_identifier.as_str())))
                 .cloned()
                 .collect::<Vec<_>>();
             (ns.clone(), kept)
@@ -47,17 +74,29 @@ pub fn disclose(issued: &IssuerSigned, request: &ItemsRequest) -> IssuerSigned {
     }
 }
 
-/// The requested elements of `request` that `issued` does not hold.
+/// The requested elements of `request` for which `issued` sends nothing.
 pub fn not_held(issued: &IssuerSigned, request: &ItemsRequest) -> Vec<RequestedElement> {
     request
         .elements
         .iter()
-        .filter(|e| {
-            !issued.namespaces.iter().any(|(ns, items)| {
-                *ns == e.namespace && items.iter().any(|i| i.element_identifier == e.identifier)
+        .filter(|e| sent_for(issued, e).is_none())
+        .cloned()
+        .collect()
+}
+
+/// The requested `age_over_NN` of `request` that `issued` answers with another threshold.
+pub fn nearest_ages(issued: &IssuerSigned, request: &ItemsRequest) -> Vec<NearestAge> {
+    request
+        .elements
+        .iter()
+        .filter_map(|e| {
+            let sent = sent_for(issued, e)?;
+            (sent != e.identifier).then(|| NearestAge {
+                namespace: e.namespace.clone(),
+                requested: e.identifier.clone(),
+                sent: sent.to_owned(),
             })
         })
-        .cloned()
         .collect()
 }
 

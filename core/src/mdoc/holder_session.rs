@@ -14,7 +14,7 @@ use super::cose_key::CoseCurve;
 use super::engagement::DeviceEngagement;
 use super::ephemeral::public_key;
 use super::error::MdocError;
-use super::holder::{not_held, respond, respond_with_mac_key};
+use super::holder::{NearestAge, nearest_ages, not_held, respond, respond_with_mac_key};
 use super::issuer_signed::IssuerSigned;
 use super::reader_auth::{ReaderAuthError, verify_reader_auth};
 use super::request::{DeviceRequest, RequestedElement};
@@ -72,6 +72,9 @@ pub struct RequestedDocument {
     /// Elements asked for that the held mdoc does not hold: nothing is sent for them, and the
     /// reader is told they are not returned (ErrorCode 0). Empty when the docType is not held.
     pub not_held: Vec<RequestedElement>,
+    /// Requested `age_over_NN` not held, answered by the nearest threshold held (§7.2.5): what
+    /// is sent instead, to show the citizen.
+    pub nearest_age: Vec<NearestAge>,
     /// Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
     /// readers can link the two presentations. The citizen is told before consenting.
     pub shown_before: bool,
@@ -392,7 +395,12 @@ impl HolderSession {
                         doc_type: d.items.doc_type.clone(),
                         elements: d.items.elements.clone(),
                         held: issued.is_some(),
-                        not_held: issued.map_or_else(Vec::new, |i| not_held(&i, &d.items)),
+                        not_held: issued
+                            .as_ref()
+                            .map_or_else(Vec::new, |i| not_held(i, &d.items)),
+                        nearest_age: issued
+                            .as_ref()
+                            .map_or_else(Vec::new, |i| nearest_ages(i, &d.items)),
                         shown_before: source.shown_before(&d.items.doc_type),
                     }
                 })

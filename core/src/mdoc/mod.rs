@@ -19,6 +19,7 @@
 //! reader CA, reader certificate). Proven against the standard's Annex D
 //! example in `core/tests/mdoc_annex_d.rs`.
 
+mod age_over;
 pub mod annex_b;
 mod cbor;
 mod check;
@@ -62,7 +63,7 @@ pub use dtc::{check_dtc, dtc_of, dtc_passive_authentication};
 pub use engagement::{CIPHER_SUITE_1, DeviceEngagement, MDOC_URI_SCHEME};
 pub use ephemeral::{ecdh, ephemeral_key, key_pair, public_key};
 pub use error::{CheckError, MdocError};
-pub use holder::{disclose, respond, respond_with_mac, respond_with_mac_key};
+pub use holder::{NearestAge, disclose, respond, respond_with_mac, respond_with_mac_key};
 pub use holder_session::{
     Decision, HolderError, HolderPolicy, HolderSession, HolderStep, MdocSource,
     PresentationRequest, ReaderIdentity, RequestedDocument, SessionEnd, termination_message,

@@ -5,6 +5,7 @@
 //! was asked for and did not come (an element the holder's mdoc does not hold, a document it
 //! does not hold), so a desk does not take a shorter answer for the whole one.
 
+use super::age_over;
 use super::error::CheckError;
 use super::reader_session::ReaderOutcome;
 use super::request::ItemsRequest;
@@ -42,7 +43,8 @@ pub struct MdocVerdict {
     pub reasons: Vec<String>,
     /// The request was signed by the reader (reader authentication offered to the holder).
     pub reader_authenticated: bool,
-    /// Elements asked for that no verified document returned (empty unless valid).
+    /// Elements asked for that no verified document returned (empty unless valid). A requested
+    /// `age_over_NN` answered by another threshold (§7.2.5) is returned, not listed here.
     pub not_returned: Vec<NotReturned>,
 }
 
@@ -77,9 +79,9 @@ impl MdocVerdict {
                     .filter(|(doc_type, e)| {
                         !docs.iter().any(|d| {
                             d.doc_type == **doc_type
-                                && d.elements
-                                    .iter()
-                                    .any(|(ns, id, _)| *ns == e.namespace && *id == e.identifier)
+                                && d.elements.iter().any(|(ns, id, value)| {
+                                    *ns == e.namespace && answers(&e.identifier, id, value)
+                                })
                         })
                     })
                     .map(|(doc_type, e)| NotReturned {
@@ -142,6 +144,22 @@ impl MdocVerdict {
             reader_authenticated,
             not_returned: Vec::new(),
         }
+    }
+}
+
+/// Whether the disclosed element `id` = `value` answers a request for `requested`: the same
+/// element, or for an `age_over_NN` the nearest attestation a holder sends instead (§7.2.5).
+fn answers(requested: &str, id: &str, value: &Value) -> bool {
+    if requested == id {
+        return true;
+    }
+    match (
+        age_over::threshold(requested),
+        age_over::threshold(id),
+        value.as_bool(),
+    ) {
+        (Some(nn), Some(mm), Some(v)) => age_over::answers(nn, mm, v),
+        _ => false,
     }
 }
 

@@ -95,7 +95,19 @@ impl<W: Borrow<Wallet>> WalletMdocs<W> {
                 d.elements
                     .iter()
                     .filter(move |e| !accepted || !d.not_held.contains(e))
-                    .map(move |e| format!("{}/{}/{}", d.doc_type, e.namespace, e.identifier))
+                    .map(move |e| {
+                        // On accept, an age_over_NN answered by another threshold logs that one.
+                        let sent = d
+                            .nearest_age
+                            .iter()
+                            .find(|n| {
+                                accepted
+                                    && n.namespace == e.namespace
+                                    && n.requested == e.identifier
+                            })
+                            .map_or(e.identifier.as_str(), |n| n.sent.as_str());
+                        format!("{}/{}/{}", d.doc_type, e.namespace, sent)
+                    })
             })
             .collect();
         wallet.record(&Transaction {

@@ -158,10 +158,11 @@ fn isomdl_reads_our_licence_and_finds_the_issuer_and_the_device_valid() -> Resul
 fn isomdl_takes_our_answer_naming_an_element_the_licence_does_not_hold() -> Result<()> {
     // Our licence holds no eye colour: the Document names it in `errors` (ErrorCode 0), which
     // isomdl reads with its own types (a namespace map, a non-empty element map, an int code)
-    // before it checks the rest as usual.
+    // before it checks the rest as usual. The third synthetic citizen was born in 1969.
     let eid = eid()?;
     let mut holder = eid.present(&[])?;
-    let asked = ["family_name", "eye_colour", "document_number"];
+    // age_over_20 is not issued either: our holder answers it with age_over_21 (§7.2.5).
+    let asked = ["family_name", "eye_colour", "document_number", "age_over_20"];
     let r = isomdl_asks(&holder, registry(&eid.iaca_pem, TrustPurpose::Iaca), &asked)?;
     assert!(holder.wait()?.success(), "{}", holder.stderr());
     let o = &r.outcome;
@@ -175,7 +176,8 @@ fn isomdl_takes_our_answer_naming_an_element_the_licence_does_not_hold() -> Resu
         .context("no mDL namespace")?;
     let mut names: Vec<&str> = got.keys().map(String::as_str).collect();
     names.sort_unstable();
-    assert_eq!(names, ["document_number", "family_name"]);
+    assert_eq!(names, ["age_over_21", "document_number", "family_name"]);
+    assert_eq!(got["age_over_21"], Value::Bool(true));
     assert!(
         holder
             .stderr()

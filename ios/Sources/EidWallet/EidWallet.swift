@@ -7121,6 +7121,67 @@ public func FfiConverterTypeMdocElementName_lower(_ value: MdocElementName) -> R
 
 
 /**
+ * An `age_over_NN` asked for, and the threshold sent instead.
+ */
+public struct MdocNearestAge: Equatable, Hashable {
+    public var namespace: String
+    public var requested: String
+    public var sent: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(namespace: String, requested: String, sent: String) {
+        self.namespace = namespace
+        self.requested = requested
+        self.sent = sent
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MdocNearestAge: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMdocNearestAge: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MdocNearestAge {
+        return
+            try MdocNearestAge(
+                namespace: FfiConverterString.read(from: &buf), 
+                requested: FfiConverterString.read(from: &buf), 
+                sent: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MdocNearestAge, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.namespace, into: &buf)
+        FfiConverterString.write(value.requested, into: &buf)
+        FfiConverterString.write(value.sent, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocNearestAge_lift(_ buf: RustBuffer) throws -> MdocNearestAge {
+    return try FfiConverterTypeMdocNearestAge.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMdocNearestAge_lower(_ value: MdocNearestAge) -> RustBuffer {
+    return FfiConverterTypeMdocNearestAge.lower(value)
+}
+
+
+/**
  * What the citizen is asked to approve.
  */
 public struct MdocPresentationRequest: Equatable, Hashable {
@@ -7314,6 +7375,11 @@ public struct MdocRequestedDocument: Equatable, Hashable {
      */
     public var notHeld: [MdocRequestedElement]
     /**
+     * Requested `age_over_NN` not held, answered by the nearest threshold held (ISO 18013-5
+     * §7.2.5): show the citizen what is sent instead.
+     */
+    public var nearestAge: [MdocNearestAge]
+    /**
      * Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
      * readers can link the two presentations; tell the citizen, and sync.
      */
@@ -7330,6 +7396,10 @@ public struct MdocRequestedDocument: Equatable, Hashable {
          * reader is told "not returned"); show them so.
          */notHeld: [MdocRequestedElement], 
         /**
+         * Requested `age_over_NN` not held, answered by the nearest threshold held (ISO 18013-5
+         * §7.2.5): show the citizen what is sent instead.
+         */nearestAge: [MdocNearestAge], 
+        /**
          * Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
          * readers can link the two presentations; tell the citizen, and sync.
          */shownBefore: Bool) {
@@ -7337,6 +7407,7 @@ public struct MdocRequestedDocument: Equatable, Hashable {
         self.elements = elements
         self.held = held
         self.notHeld = notHeld
+        self.nearestAge = nearestAge
         self.shownBefore = shownBefore
     }
 
@@ -7360,6 +7431,7 @@ public struct FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer {
                 elements: FfiConverterSequenceTypeMdocRequestedElement.read(from: &buf), 
                 held: FfiConverterBool.read(from: &buf), 
                 notHeld: FfiConverterSequenceTypeMdocRequestedElement.read(from: &buf), 
+                nearestAge: FfiConverterSequenceTypeMdocNearestAge.read(from: &buf), 
                 shownBefore: FfiConverterBool.read(from: &buf)
         )
     }
@@ -7369,6 +7441,7 @@ public struct FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer {
         FfiConverterSequenceTypeMdocRequestedElement.write(value.elements, into: &buf)
         FfiConverterBool.write(value.held, into: &buf)
         FfiConverterSequenceTypeMdocRequestedElement.write(value.notHeld, into: &buf)
+        FfiConverterSequenceTypeMdocNearestAge.write(value.nearestAge, into: &buf)
         FfiConverterBool.write(value.shownBefore, into: &buf)
     }
 }
@@ -11995,6 +12068,31 @@ fileprivate struct FfiConverterSequenceTypeMdocElementName: FfiConverterRustBuff
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeMdocElementName.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMdocNearestAge: FfiConverterRustBuffer {
+    typealias SwiftType = [MdocNearestAge]
+
+    public static func write(_ value: [MdocNearestAge], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMdocNearestAge.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MdocNearestAge] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MdocNearestAge]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMdocNearestAge.read(from: &buf))
         }
         return seq
     }

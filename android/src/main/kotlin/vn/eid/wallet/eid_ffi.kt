@@ -11379,6 +11379,52 @@ public object FfiConverterTypeMdocElementName: FfiConverterRustBuffer<MdocElemen
 
 
 /**
+ * An `age_over_NN` asked for, and the threshold sent instead.
+ */
+data class MdocNearestAge (
+    var `namespace`: kotlin.String
+    , 
+    var `requested`: kotlin.String
+    , 
+    var `sent`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMdocNearestAge: FfiConverterRustBuffer<MdocNearestAge> {
+    override fun read(buf: ByteBuffer): MdocNearestAge {
+        return MdocNearestAge(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MdocNearestAge) = (
+            FfiConverterString.allocationSize(value.`namespace`) +
+            FfiConverterString.allocationSize(value.`requested`) +
+            FfiConverterString.allocationSize(value.`sent`)
+    )
+
+    override fun write(value: MdocNearestAge, buf: ByteBuffer) {
+            FfiConverterString.write(value.`namespace`, buf)
+            FfiConverterString.write(value.`requested`, buf)
+            FfiConverterString.write(value.`sent`, buf)
+    }
+}
+
+
+
+/**
  * What the citizen is asked to approve.
  */
 data class MdocPresentationRequest (
@@ -11526,6 +11572,12 @@ data class MdocRequestedDocument (
     var `notHeld`: List<MdocRequestedElement>
     , 
     /**
+     * Requested `age_over_NN` not held, answered by the nearest threshold held (ISO 18013-5
+     * §7.2.5): show the citizen what is sent instead.
+     */
+    var `nearestAge`: List<MdocNearestAge>
+    , 
+    /**
      * Whether the mdoc to be sent was shown before (its batch is spent until the next sync):
      * readers can link the two presentations; tell the citizen, and sync.
      */
@@ -11550,6 +11602,7 @@ public object FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer<Mdoc
             FfiConverterSequenceTypeMdocRequestedElement.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterSequenceTypeMdocRequestedElement.read(buf),
+            FfiConverterSequenceTypeMdocNearestAge.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
@@ -11559,6 +11612,7 @@ public object FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer<Mdoc
             FfiConverterSequenceTypeMdocRequestedElement.allocationSize(value.`elements`) +
             FfiConverterBoolean.allocationSize(value.`held`) +
             FfiConverterSequenceTypeMdocRequestedElement.allocationSize(value.`notHeld`) +
+            FfiConverterSequenceTypeMdocNearestAge.allocationSize(value.`nearestAge`) +
             FfiConverterBoolean.allocationSize(value.`shownBefore`)
     )
 
@@ -11567,6 +11621,7 @@ public object FfiConverterTypeMdocRequestedDocument: FfiConverterRustBuffer<Mdoc
             FfiConverterSequenceTypeMdocRequestedElement.write(value.`elements`, buf)
             FfiConverterBoolean.write(value.`held`, buf)
             FfiConverterSequenceTypeMdocRequestedElement.write(value.`notHeld`, buf)
+            FfiConverterSequenceTypeMdocNearestAge.write(value.`nearestAge`, buf)
             FfiConverterBoolean.write(value.`shownBefore`, buf)
     }
 }
@@ -15996,6 +16051,34 @@ public object FfiConverterSequenceTypeMdocElementName: FfiConverterRustBuffer<Li
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeMdocElementName.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMdocNearestAge: FfiConverterRustBuffer<List<MdocNearestAge>> {
+    override fun read(buf: ByteBuffer): List<MdocNearestAge> {
+        val len = buf.getInt()
+        return List<MdocNearestAge>(len) {
+            FfiConverterTypeMdocNearestAge.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MdocNearestAge>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMdocNearestAge.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MdocNearestAge>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMdocNearestAge.write(it, buf)
         }
     }
 }
