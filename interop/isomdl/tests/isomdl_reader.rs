@@ -162,7 +162,12 @@ fn isomdl_takes_our_answer_naming_an_element_the_licence_does_not_hold() -> Resu
     let eid = eid()?;
     let mut holder = eid.present(&[])?;
     // age_over_20 is not issued either: our holder answers it with age_over_21 (§7.2.5).
-    let asked = ["family_name", "eye_colour", "document_number", "age_over_20"];
+    let asked = [
+        "family_name",
+        "eye_colour",
+        "document_number",
+        "age_over_20",
+    ];
     let r = isomdl_asks(&holder, registry(&eid.iaca_pem, TrustPurpose::Iaca), &asked)?;
     assert!(holder.wait()?.success(), "{}", holder.stderr());
     let o = &r.outcome;

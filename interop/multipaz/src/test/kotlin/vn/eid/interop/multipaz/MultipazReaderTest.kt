@@ -128,6 +128,29 @@ class MultipazReaderTest {
         }
     }
 
+    /**
+     * What the wallet does not hold (ADR 0076): an element the PhotoID lacks is named in the
+     * Document's `errors`, a docType the wallet lacks in `documentErrors` (ErrorCode 0 each), and
+     * an age_over_NN not issued is answered by the nearest threshold (ISO 18013-5 §7.2.5). Both
+     * of Multipaz's verifiers take the answer; its current one reads both error structures.
+     */
+    @Test
+    fun `an answer naming what the wallet does not hold passes Multipaz's checks and its error structures read back`() {
+        val pid = "eu.europa.ec.eudi.pid.1"
+        val holder = eid.present()
+        val result = signedReader().readAll(holder, listOf(
+            PHOTO_ID to mapOf(PHOTO_ID_NS to mapOf("family_name" to false, "eye_colour" to false, "age_over_20" to false)),
+            pid to mapOf(pid to mapOf("family_name" to false)),
+        ))
+        assertEquals(0, holder.exitCode(), holder.stderr())
+        val doc = assertVerified(result, PHOTO_ID)
+        assertEquals(listOf("age_over_21", "family_name"), doc.getIssuerEntryNames(PHOTO_ID_NS).sorted())
+        assertTrue(doc.getIssuerEntryBoolean(PHOTO_ID_NS, "age_over_21"), "the citizen was born in 1969")
+        val current = result.verifyWithCurrentApi()
+        assertEquals(mapOf(PHOTO_ID_NS to mapOf("eye_colour" to 0)), current.documents.single().errors)
+        assertEquals(listOf(mapOf(pid to 0)), current.documentErrors)
+    }
+
     @Test
     fun `a reader-authenticated PhotoID request is answered and passes Multipaz's checks with the wallet's values`() {
         val ours = eid.ourReading(PHOTO_ID, PHOTO_ID_ELEMENTS)
