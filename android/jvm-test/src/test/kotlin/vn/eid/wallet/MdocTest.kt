@@ -168,6 +168,29 @@ class MdocTest {
         }
     }
 
+    /**
+     * What the wallet does not hold (ADR 0076): the PhotoID has no eye colour and no
+     * age_over_20. The citizen sees both (the latter answered by age_over_21, ISO 18013-5
+     * §7.2.5); the desk's valid verdict names eye_colour not returned; the log lists what was sent.
+     */
+    @Test
+    fun whatTheWalletDoesNotHoldIsShownAndNamedNotReturned() {
+        val consent = RecordingConsent(MdocDecision.ACCEPT)
+        val holder = wallet.mdocPresentQr(MdocBleOptions(true, false), consent)
+        val asked = listOf("family_name", "eye_colour", "age_over_20")
+        val reader = MdocBleReader(holder.qrUri(), request(asked), iacas, null)
+        val verdict = joinOverBle(holder, reader, MdocBleMode.PERIPHERAL_SERVER, mutableListOf())!!
+        assertTrue(verdict.valid, "${verdict.reasons}")
+        assertEquals(setOf("family_name", "age_over_21"), verdict.elements.map { it.identifier }.toSet())
+        assertEquals("true", verdict.elements.first { it.identifier == "age_over_21" }.valueJson)
+        assertEquals(listOf(MdocElementName(PHOTO_ID_NS, "eye_colour")), verdict.notReturned)
+        val doc = consent.shown.single().documents.single()
+        assertEquals(listOf("eye_colour"), doc.notHeld.map { it.identifier })
+        assertEquals(listOf(MdocNearestAge(PHOTO_ID_NS, "age_over_20", "age_over_21")), doc.nearestAge)
+        val entry = wallet.transactions().filter { it.profile == "mdoc" }.maxBy { it.atMs }
+        assertEquals(listOf("family_name", "age_over_21").map { "$PHOTO_ID/$PHOTO_ID_NS/$it" }, entry.fields)
+    }
+
     @Test
     fun declineGivesTheReaderNothing() {
         val holder = wallet.mdocPresentQr(MdocBleOptions(true, false), RecordingConsent(MdocDecision.DECLINE))
