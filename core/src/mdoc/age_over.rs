@@ -16,9 +16,17 @@ pub fn threshold(identifier: &str) -> Option<u8> {
     nn.parse().ok()
 }
 
-/// Whether `age_over_MM` with `value` answers a request for `age_over_NN`.
-pub fn answers(nn: u8, mm: u8, value: bool) -> bool {
-    if value { mm >= nn } else { mm <= nn }
+/// Whether the element `id` with `value` answers a request for `requested`: the same element,
+/// or an `age_over_MM` that answers an `age_over_NN` (true with MM ≥ NN, false with MM ≤ NN).
+pub fn answers(requested: &str, id: &str, value: &Value) -> bool {
+    if requested == id {
+        return true;
+    }
+    match (threshold(requested), threshold(id), value.as_bool()) {
+        (Some(nn), Some(mm), Some(true)) => mm >= nn,
+        (Some(nn), Some(mm), Some(false)) => mm <= nn,
+        _ => false,
+    }
 }
 
 /// The identifier among `held` (one namespace's identifiers and values) that answers a request
@@ -28,17 +36,16 @@ pub fn answer_for<'a>(
     requested: &str,
     held: impl Iterator<Item = (&'a str, &'a Value)>,
 ) -> Option<&'a str> {
-    let nn = threshold(requested);
     let mut nearest_true: Option<(u8, &'a str)> = None;
     let mut nearest_false: Option<(u8, &'a str)> = None;
     for (id, value) in held {
         if id == requested {
             return Some(id);
         }
-        let (Some(nn), Some(mm), Some(v)) = (nn, threshold(id), value.as_bool()) else {
+        let (Some(mm), Some(v)) = (threshold(id), value.as_bool()) else {
             continue;
         };
-        if !answers(nn, mm, v) {
+        if !answers(requested, id, value) {
             continue;
         }
         let slot = if v {

@@ -54,6 +54,16 @@ pub(crate) fn get<'a>(entries: &'a [(Value, Value)], key: &str) -> Option<&'a Va
         .map(|(_, v)| v)
 }
 
+/// `{+ key => {+ entry}}` built one entry at a time: appends `entry` to the map under the text
+/// `key` of `outer`, adding that key (in first-seen order) when it is new. Namespaced maps
+/// (ItemsRequest's nameSpaces, the MSO's valueDigests, a Document's errors) are built this way.
+pub(crate) fn push_under(outer: &mut Vec<(Value, Value)>, key: &str, entry: (Value, Value)) {
+    match outer.iter_mut().find(|(k, _)| k.as_text() == Some(key)) {
+        Some((_, Value::Map(inner))) => inner.push(entry),
+        _ => outer.push((Value::from(key), Value::Map(vec![entry]))),
+    }
+}
+
 /// The value under an integer key.
 pub(crate) fn get_int(entries: &[(Value, Value)], key: i64) -> Option<&Value> {
     entries

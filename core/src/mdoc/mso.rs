@@ -134,10 +134,7 @@ impl MobileSecurityObject {
         let mut namespaces: Vec<(Value, Value)> = Vec::new();
         for (ns, id, digest) in &self.value_digests {
             let entry = (Value::from(*id), Value::Bytes(digest.clone()));
-            match namespaces.iter_mut().find(|(k, _)| k.as_text() == Some(ns)) {
-                Some((_, Value::Map(m))) => m.push(entry),
-                _ => namespaces.push((Value::from(ns.as_str()), Value::Map(vec![entry]))),
-            }
+            cbor::push_under(&mut namespaces, ns, entry);
         }
         let mut validity = vec![
             (Value::from("signed"), time::tdate(self.validity.signed)),

@@ -32,13 +32,7 @@ impl ItemsRequest {
                 Value::from(e.identifier.as_str()),
                 Value::Bool(e.intent_to_retain),
             );
-            match namespaces
-                .iter_mut()
-                .find(|(k, _)| k.as_text() == Some(&e.namespace))
-            {
-                Some((_, Value::Map(m))) => m.push(entry),
-                _ => namespaces.push((Value::from(e.namespace.as_str()), Value::Map(vec![entry]))),
-            }
+            cbor::push_under(&mut namespaces, &e.namespace, entry);
         }
         let value = Value::Map(vec![
             (Value::from("docType"), Value::from(doc_type)),

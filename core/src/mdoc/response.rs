@@ -163,14 +163,7 @@ impl Document {
             let mut namespaces: Vec<(Value, Value)> = Vec::new();
             for e in &self.errors {
                 let entry = (Value::from(e.identifier.as_str()), Value::from(e.code));
-                match namespaces
-                    .iter_mut()
-                    .find(|(k, _)| k.as_text() == Some(&e.namespace))
-                {
-                    Some((_, Value::Map(items))) => items.push(entry),
-                    _ => namespaces
-                        .push((Value::from(e.namespace.as_str()), Value::Map(vec![entry]))),
-                }
+                cbor::push_under(&mut namespaces, &e.namespace, entry);
             }
             m.push((Value::from("errors"), Value::Map(namespaces)));
         }

@@ -80,7 +80,8 @@ impl MdocVerdict {
                         !docs.iter().any(|d| {
                             d.doc_type == **doc_type
                                 && d.elements.iter().any(|(ns, id, value)| {
-                                    *ns == e.namespace && answers(&e.identifier, id, value)
+                                    *ns == e.namespace
+                                        && age_over::answers(&e.identifier, id, value)
                                 })
                         })
                     })
@@ -144,22 +145,6 @@ impl MdocVerdict {
             reader_authenticated,
             not_returned: Vec::new(),
         }
-    }
-}
-
-/// Whether the disclosed element `id` = `value` answers a request for `requested`: the same
-/// element, or for an `age_over_NN` the nearest attestation a holder sends instead (§7.2.5).
-fn answers(requested: &str, id: &str, value: &Value) -> bool {
-    if requested == id {
-        return true;
-    }
-    match (
-        age_over::threshold(requested),
-        age_over::threshold(id),
-        value.as_bool(),
-    ) {
-        (Some(nn), Some(mm), Some(v)) => age_over::answers(nn, mm, v),
-        _ => false,
     }
 }
 
