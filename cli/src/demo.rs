@@ -6,7 +6,7 @@
 use crate::card::read_sim_card;
 use crate::context::{block_on, client, now_s, open_wallet};
 use crate::output::{error_text, write_images};
-use crate::verify::{print_verdict, verifier};
+use crate::verify::{TrustSources, print_verdict, verifier};
 use anyhow::{Context as _, Result, bail};
 use eid_backend::{App, Config};
 use eid_core::account::Passcode;
@@ -114,7 +114,13 @@ fn present_and_verify(
     }
     let now = now_s();
     let (verifier, warnings) = timed("verifier: fetch trust list and status list", || {
-        verifier(None, Some(backend), None, now)
+        let sources = TrustSources {
+            trust: None,
+            backend: Some(backend),
+            cache: None,
+            dev: false,
+        };
+        verifier(&sources, now)
     })?;
     if !warnings.is_empty() {
         bail!("{}", warnings.join("; "));

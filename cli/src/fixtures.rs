@@ -36,6 +36,9 @@ pub enum FixturesCommand {
     },
     /// Print the test CSCA certificate (PEM) that signs the simulated cards' document signers.
     Csca,
+    /// Print the fixture IACA certificate (PEM) under which the fixture mdocs' document signer
+    /// is certified: `eid mdoc read --trust` for them without `--dev`.
+    Iaca,
     /// Plug a citizen's simulated CCCD into the vsmartcard virtual PC/SC reader (vpcd) and
     /// serve it until stopped, so `eid chip read --pcsc` reads it like a card on a desk reader.
     VpcdCard {
@@ -112,6 +115,9 @@ pub fn run(cmd: FixturesCommand) -> Result<ExitCode> {
         FixturesCommand::Csca => {
             let pki = TestPki::new()?;
             print!("{}", pki.csca.pem()?);
+        }
+        FixturesCommand::Iaca => {
+            print!("{}", eid_fixtures::mdoc::MdocFixtures::new()?.iaca.pem()?);
         }
         FixturesCommand::VpcdCard {
             addr,

@@ -5,7 +5,7 @@
 
 use crate::context::{block_on, client, now_s};
 use crate::output::print_json;
-use crate::verify::{desk, verifier};
+use crate::verify::{TrustSources, desk, verifier};
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use eid_core::api::B64;
@@ -112,7 +112,13 @@ pub fn run(args: HostArgs) -> Result<ExitCode> {
                 (None, None) => bail!("--nights or --check-out is needed"),
             };
             let host = desk::desk(&args.dir)?;
-            let (v, warnings) = verifier(None, Some(backend), cache.as_deref(), now)?;
+            let sources = TrustSources {
+                trust: None,
+                backend: Some(backend),
+                cache: cache.as_deref(),
+                dev: false,
+            };
+            let (v, warnings) = verifier(&sources, now)?;
             let stay = Stay {
                 check_in: first,
                 check_out: last,

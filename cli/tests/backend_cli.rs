@@ -402,13 +402,27 @@ fn desk_cache_keeps_revocation_offline() {
     assert!(warnings.contains("backend unreachable"), "{v}");
     assert!(warnings.contains("cache"), "{v}");
 
-    let (code, v) = verify(&[]);
+    // Without the cache and with the backend down, the desk has no trust list: it refuses to
+    // check rather than fall back to the fixture issuers, whose keys anyone can sign with.
+    // (Before ADR 0077 both checks below printed "valid", against the fixture keys.)
+    for extra in [&["--backend", url.as_str()][..], &[]] {
+        let out = eid(&[&["verify", "--text", &text, "--json"], extra].concat());
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty(), "no verdict: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no trust list"), "{err}");
+        assert!(err.contains("--trust FILE"), "{err}");
+    }
+    // A development desk says so in its warnings.
+    let (code, v) = verify(&["--dev"]);
     assert_eq!(
         code,
         Some(0),
         "without the cache nothing says it was revoked: {v}"
     );
-    assert!(v["warnings"].to_string().contains("revocation not checked"));
+    let warnings = v["warnings"].to_string();
+    assert!(warnings.contains("revocation not checked"), "{v}");
+    assert!(warnings.contains("public fixture issuers (--dev)"), "{v}");
 }
 
 const KEK: &str = "5ac0ffee5ac0ffee5ac0ffee5ac0ffee5ac0ffee5ac0ffee5ac0ffee5ac0ffee";
@@ -948,7 +962,15 @@ fn present_to_reader(dir: &Path, present: &[&str], read: &[&str]) -> (Output, St
         }
     };
     let read = eid(&[
-        &["mdoc", "read", "--engagement", uri.trim(), "--tcp", &addr][..],
+        &[
+            "mdoc",
+            "read",
+            "--dev",
+            "--engagement",
+            uri.trim(),
+            "--tcp",
+            &addr,
+        ][..],
         read,
     ]
     .concat());
@@ -1133,6 +1155,19 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
         v["dtc_passive_authentication"]["status"], "not_checked",
         "{v}"
     );
+    // A desk given the backend instead of files trusts the IACAs and CSCAs of its trust list.
+    let args = [
+        "--elements",
+        "family_name,org.iso.23220.dtc.1/sod,org.iso.23220.dtc.1/dg1",
+        "--backend",
+        &url,
+        "--json",
+    ];
+    let (read, _) = present_to_reader(&dir, &[], &args);
+    assert_ok(&read);
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["dtc_passive_authentication"]["status"], "valid", "{v}");
 
     // The desk checks the status list each MSO names (fetched from the backend above, or a
     // copy saved earlier for a desk without network).

@@ -120,6 +120,7 @@ fn an_unauthenticated_reader_is_refused_and_a_decline_is_not_valid() {
     let out = eid(&[
         "mdoc",
         "read",
+        "--dev",
         "--engagement",
         &uri,
         "--tcp",
@@ -142,6 +143,7 @@ fn an_unauthenticated_reader_is_refused_and_a_decline_is_not_valid() {
     let out = eid(&[
         "mdoc",
         "read",
+        "--dev",
         "--engagement",
         &uri,
         "--tcp",
@@ -162,14 +164,12 @@ fn an_unauthenticated_reader_is_refused_and_a_decline_is_not_valid() {
 fn an_iaca_the_desk_does_not_trust_makes_the_answer_not_valid() {
     // The CSCA of the simulated chips is a real certificate, but not the mdocs' IACA.
     let dir = tempfile::tempdir().unwrap();
-    let pem = dir.path().join("other.pem");
-    let csca = eid(&["fixtures", "csca"]);
-    assert!(csca.status.success());
-    std::fs::write(&pem, &csca.stdout).unwrap();
+    let pem = fixtures_pem(dir.path(), "csca");
     let (mut child, uri, addr, err) = holder(&[]);
     let out = eid(&[
         "mdoc",
         "read",
+        "--dev",
         "--engagement",
         &uri,
         "--tcp",
@@ -197,6 +197,60 @@ fn an_iaca_the_desk_does_not_trust_makes_the_answer_not_valid() {
     drop(err);
 }
 
+#[test]
+fn a_desk_trusts_no_fixture_key_unless_told_dev() {
+    // Before ADR 0077 a desk without --trust trusted the fixture IACA, and one without
+    // --reader-key signed with the fixture reader key: keys anyone can sign with.
+    let dir = tempfile::tempdir().unwrap();
+    let pem = fixtures_pem(dir.path(), "iaca");
+    let pem = pem.to_str().unwrap();
+    let (mut child, uri, addr, err) = holder(&[]);
+    let base = [
+        "mdoc",
+        "read",
+        "--engagement",
+        &uri,
+        "--tcp",
+        &addr,
+        "--elements",
+        "family_name",
+        "--json",
+    ];
+    let refused = |extra: &[&str], says: &str| {
+        let out = eid(&[&base[..], extra].concat());
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty(), "no verdict");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+    };
+    refused(&[], "no IACA to trust: give --trust FILE");
+    refused(&["--trust", pem], "no reader key: give --reader-key");
+    // The holder was never engaged: it still answers the next desk, one given the fixture
+    // IACA and no reader key, without --dev. That desk fetches the status list the MSO names,
+    // as a real one does, rather than take the fixtures' own: here it cannot be had, and that
+    // is the one thing wrong with the answer.
+    let out = eid(&[&base[..], &["--trust", pem, "--no-reader-auth"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["reasons"],
+        serde_json::json!(["status list unavailable or invalid"]),
+        "{v}"
+    );
+    assert_eq!(v["reader_authenticated"], false);
+    assert!(child.wait().unwrap().success());
+    drop(err);
+}
+
+/// `eid fixtures WHICH` (a certificate as PEM) written to `WHICH.pem` in `dir`.
+fn fixtures_pem(dir: &std::path::Path, which: &str) -> std::path::PathBuf {
+    let out = eid(&["fixtures", which]);
+    assert!(out.status.success());
+    let path = dir.join(format!("{which}.pem"));
+    std::fs::write(&path, &out.stdout).unwrap();
+    path
+}
+
 /// `eid ARGS`, which must succeed: its standard output as JSON.
 fn eid_json(args: &[&str]) -> Value {
     let out = eid(args);
@@ -210,7 +264,16 @@ fn eid_json(args: &[&str]) -> Value {
 
 /// `eid mdoc read --engagement URI --tcp ADDR ARGS --json`, which must succeed: the verdict.
 fn read_json(uri: &str, addr: &str, args: &[&str]) -> Value {
-    let base = ["mdoc", "read", "--engagement", uri, "--tcp", addr, "--json"];
+    let base = [
+        "mdoc",
+        "read",
+        "--dev",
+        "--engagement",
+        uri,
+        "--tcp",
+        addr,
+        "--json",
+    ];
     eid_json(&[&base[..], args].concat())
 }
 
@@ -368,6 +431,7 @@ fn a_wrong_engagement_or_an_unreachable_holder_is_a_clear_error() {
         let out = eid(&[
             "mdoc",
             "read",
+            "--dev",
             "--engagement",
             uri,
             "--tcp",
@@ -391,6 +455,7 @@ fn a_wrong_engagement_or_an_unreachable_holder_is_a_clear_error() {
     let out = eid(&[
         "mdoc",
         "read",
+        "--dev",
         "--engagement",
         &uri,
         "--tcp",

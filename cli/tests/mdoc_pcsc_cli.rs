@@ -130,6 +130,7 @@ fn desk(extra: &[&str]) -> Command {
     c.args([
         "mdoc",
         "read",
+        "--dev",
         "--pcsc",
         "--reader",
         READER,
@@ -253,6 +254,7 @@ fn no_phone_within_a_second() {
         .args([
             "mdoc",
             "read",
+            "--dev",
             "--pcsc",
             "--reader",
             READER,

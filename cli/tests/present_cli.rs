@@ -58,7 +58,7 @@ fn present_then_verify_by_text_and_by_image() {
     assert_eq!(p["ecc"], "M");
     assert!(p["expires_at"].as_u64().is_some());
 
-    let v = eid(&["verify", "--text", text, "--json"]);
+    let v = eid(&["verify", "--dev", "--text", text, "--json"]);
     assert_eq!(v.status.code(), Some(0));
     let verdict = json(&v);
     assert_eq!(verdict["valid"], true);
@@ -67,7 +67,13 @@ fn present_then_verify_by_text_and_by_image() {
     assert!(verdict["fields"].get("place_of_residence").is_none());
     assert!(verdict["checked_at"].as_u64().is_some());
     // The PNG encodes exactly the text.
-    let img = eid(&["verify", "--image", png.to_str().unwrap(), "--json"]);
+    let img = eid(&[
+        "verify",
+        "--dev",
+        "--image",
+        png.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(img.status.code(), Some(0));
     assert_eq!(json(&img)["valid"], true);
 
@@ -76,14 +82,16 @@ fn present_then_verify_by_text_and_by_image() {
     let i = chars.len() / 2;
     chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
     let bad: String = chars.into_iter().collect();
-    let v = eid(&["verify", "--text", &bad, "--json"]);
+    let v = eid(&["verify", "--dev", "--text", &bad, "--json"]);
     assert_eq!(v.status.code(), Some(1));
     let verdict = json(&v);
     assert_eq!(verdict["valid"], false);
     assert!(!verdict["reasons"].as_array().unwrap().is_empty());
     assert_eq!(verdict["fields"], serde_json::json!({}));
     // A desk expecting another nonce refuses it.
-    let v = eid(&["verify", "--text", text, "--nonce", "00112233", "--json"]);
+    let v = eid(&[
+        "verify", "--dev", "--text", text, "--nonce", "00112233", "--json",
+    ]);
     assert_eq!(v.status.code(), Some(1));
     // Wrong passcode: nothing is shown.
     let out = eid(&[

@@ -67,7 +67,7 @@ async function presentAndRead(name, presentArgs, elements = ELEMENTS) {
   });
   const dir = path.join(tmp, name);
   const verdict = JSON.parse(await eid([
-    'mdoc', 'read', '--engagement', uri, '--tcp', addr, '--elements', elements.join(','),
+    'mdoc', 'read', '--dev', '--engagement', uri, '--tcp', addr, '--elements', elements.join(','),
     '--trust', path.join(tmp, 'iaca.pem'), '--save-response', dir, '--json',
   ]));
   assert.equal(await ended, 0, 'the holder ends by itself');

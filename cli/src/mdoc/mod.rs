@@ -3,6 +3,7 @@
 //! `eid dev mdoc-holder`.
 
 pub mod breakdown;
+pub mod desk_trust;
 pub mod floor;
 pub mod hold;
 pub mod read;

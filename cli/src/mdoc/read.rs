@@ -4,6 +4,7 @@
 //! handover names BLE peripheral server mode.
 
 use crate::context::now_s;
+use crate::mdoc::desk_trust::{DeskTrust, Sources};
 use crate::mdoc::reader_cert::DeskReader;
 use crate::output::print_json;
 use anyhow::{Context as _, Result, bail};
@@ -50,14 +51,24 @@ pub struct ReadArgs {
     /// The docType asked for.
     #[arg(long, default_value = PHOTOID)]
     doctype: String,
-    /// PEM file of the IACA certificates to trust (default: the fixture IACA, for tests).
+    /// PEM file of the IACA certificates to trust (this, --backend or --dev is needed).
     #[arg(long)]
     trust: Option<PathBuf>,
+    /// Trust the IACAs (and, unless --csca, the CSCAs) of this backend's trust list
+    /// (`GET /v1/trust-list`).
+    #[arg(long, conflicts_with = "trust")]
+    backend: Option<String>,
+    /// A development desk: what is not given is the public fixture's (the IACA, the reader key
+    /// and certificate, the CSCA, and with neither --trust nor --backend the fixture MSOs'
+    /// status list). Anyone can sign with those
+    /// keys: for tests only (docs/adr/0077).
+    #[arg(long)]
+    dev: bool,
     /// Do not sign the request (no reader authentication).
     #[arg(long, conflicts_with_all = ["reader_key", "reader_cert"])]
     no_reader_auth: bool,
-    /// The desk's reader key (PKCS#8 PEM, from `eid mdoc reader-cert`); default: the fixture
-    /// reader's, for tests.
+    /// The desk's reader key (PKCS#8 PEM, from `eid mdoc reader-cert`); needed for reader
+    /// authentication unless --dev (the fixture reader's).
     #[arg(long, requires = "reader_cert")]
     reader_key: Option<PathBuf>,
     /// The desk's reader authentication certificate (PEM) for `--reader-key`.
@@ -72,15 +83,16 @@ pub struct ReadArgs {
     save_response: Option<PathBuf>,
     /// A Token Status List (CWT) fetched earlier, for a desk without network: checked like a
     /// fetched one (signed under a trusted IACA, its `sub` the URI the MSO names, not
-    /// expired). Default: each MSO's list is fetched from the URI it names (with the fixture
-    /// trust, the fixture MSOs' list); a list that cannot be had makes the answer not valid
-    /// ("status list unavailable").
+    /// expired). Default: each MSO's list is fetched from the URI it names (with --dev and no
+    /// --trust or --backend, the fixture MSOs' list); a list that cannot be had makes the
+    /// answer not valid ("status list unavailable").
     #[arg(long)]
     status_list: Option<PathBuf>,
     /// PEM file of the CSCA certificates to check disclosed DTC data (`org.iso.23220.dtc.1`
     /// SOD and data groups) against, as at a border: ICAO passive authentication. Default: the
-    /// fixture CSCA when the fixture trust is used, otherwise none (hashes and the SOD
-    /// signature are still checked; the chain is reported as not checked).
+    /// CSCAs of --backend's trust list, the fixture CSCA with --dev and no --trust, otherwise
+    /// none (hashes and the SOD signature are still checked; the chain is reported as not
+    /// checked).
     #[arg(long)]
     csca: Option<PathBuf>,
     #[arg(long)]
@@ -106,29 +118,27 @@ fn save_response(reader: &ReaderSession, dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn iacas(args: &ReadArgs, f: &MdocFixtures) -> Result<TrustStore> {
-    match &args.trust {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let mut t = TrustStore::new();
-            if t.add_pem(&pem)? == 0 {
-                bail!("no certificate in {}", path.display());
-            }
-            Ok(t)
-        }
-        None => Ok(f.iacas()?),
-    }
-}
-
 pub fn run(args: ReadArgs) -> Result<ExitCode> {
     let f = MdocFixtures::new()?;
-    let trust = iacas(&args, &f)?;
+    let anchors = DeskTrust::load(
+        &Sources {
+            trust: args.trust.as_deref(),
+            backend: args.backend.as_deref(),
+            csca: args.csca.as_deref(),
+            dev: args.dev,
+        },
+        &f,
+    )?;
+    let trust = &anchors.iacas;
     let ids: Vec<&str> = args.elements.iter().map(String::as_str).collect();
     let items = [items_request(&args.doctype, &ids)];
     let desk = match (&args.reader_key, &args.reader_cert) {
         (Some(key), Some(cert)) => Some(DeskReader::load(key, cert)?),
-        _ => None,
+        _ if args.dev || args.no_reader_auth => None,
+        _ => bail!(
+            "no reader key: give --reader-key and --reader-cert (`eid mdoc reader-cert`), or \
+             --no-reader-auth; --dev signs with the public fixture reader key, for tests only"
+        ),
     };
     let mut sign = |tbs: &[u8]| match &desk {
         Some(d) => d.sign(tbs),
@@ -144,7 +154,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
     let reader_authenticated = signer.is_some();
     let now = now_s();
     let tapped = if args.pcsc {
-        read_pcsc(&args, &items, signer, &trust, now)?
+        read_pcsc(&args, &items, signer, trust, now)?
     } else {
         let (Some(uri), Some(addr)) = (&args.engagement, &args.tcp) else {
             bail!("give --pcsc, or --engagement and --tcp");
@@ -166,7 +176,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
             addr,
             &items,
             signer,
-            &trust,
+            trust,
             now,
         )?;
         if let Some(dir) = &args.save_response {
@@ -179,8 +189,8 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
         }
     };
     let outcome = tapped.outcome;
-    let outcome = check_status(&args, &f, outcome, &trust, now)?;
-    let cscas = cscas(&args)?;
+    let outcome = check_status(&args, &f, outcome, &anchors, now)?;
+    let cscas = anchors.cscas;
     // What passive authentication says of disclosed DTC data (null: none disclosed).
     let dtc = eid_core::mdoc::dtc_of(&outcome, cscas.as_ref()).map_or(
         serde_json::Value::Null,
@@ -236,42 +246,26 @@ fn read_stand_in(
     Ok((outcome, reader))
 }
 
-/// The CSCAs for DTC data: `--csca`, or the fixture one with the fixture trust.
-fn cscas(args: &ReadArgs) -> Result<Option<TrustStore>> {
-    let pem = match (&args.csca, &args.trust) {
-        (Some(path), _) => {
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-        }
-        (None, None) => eid_fixtures::pki::TestPki::new()?.csca.pem()?,
-        (None, Some(_)) => return Ok(None),
-    };
-    let mut t = TrustStore::new();
-    if t.add_pem(&pem)? == 0 {
-        bail!("no CSCA certificate in the --csca file");
-    }
-    Ok(Some(t))
-}
-
 /// The outcome with every MSO's status checked (ISO 18013-5 leaves revocation to the issuer's
 /// scheme: ours is the Token Status List the MSO names, docs/adr/0031).
 fn check_status(
     args: &ReadArgs,
     f: &MdocFixtures,
     outcome: ReaderOutcome,
-    trust: &TrustStore,
+    anchors: &DeskTrust,
     now: u64,
 ) -> Result<ReaderOutcome> {
-    let saved = match (&args.status_list, &args.trust) {
-        (Some(path), _) => {
+    let saved = match &args.status_list {
+        Some(path) => {
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
         }
         // The fixture trust: the fixture MSOs' own list.
-        (None, None) => Some(f.status_list_cwt(now)?),
-        (None, Some(_)) => None,
+        None if anchors.fixture => Some(f.status_list_cwt(now)?),
+        None => None,
     };
     let http = eid_core::client::UreqTransport::new();
     Ok(
-        StatusListCache::new().check_outcome(outcome, trust, now, |uri| match &saved {
+        StatusListCache::new().check_outcome(outcome, &anchors.iacas, now, |uri| match &saved {
             Some(bytes) => Ok(bytes.clone()),
             None => eid_core::client::fetch_status_list_cwt(&http, uri),
         }),

@@ -30,10 +30,13 @@ pub struct VerifyArgs {
     /// Backend URL: fetch its trust list and status list first (offline QR).
     #[arg(long)]
     pub backend: Option<String>,
-    /// Trust list file (CBOR as served in `issuers` of GET /v1/trust-list); default: the
-    /// fixture issuers.
+    /// Trust list file (CBOR as served in `issuers` of GET /v1/trust-list).
     #[arg(long)]
     pub trust: Option<PathBuf>,
+    /// A development desk: with no trust list from --trust, --backend or --cache, trust the
+    /// public fixture issuers. Anyone can sign with their keys: for tests only.
+    #[arg(long)]
+    pub dev: bool,
     /// The nonce (hex) this verifier showed the wallet.
     #[arg(long)]
     pub nonce: Option<String>,
@@ -51,20 +54,34 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// The verifier this desk has: trust list from --trust or the fixtures, refreshed (with the
-/// status list) from the backend when one is given and answers. With a `cache` directory the
-/// fetched lists are kept there, and used when the backend is not given or does not answer.
-pub fn verifier(
-    trust: Option<&Path>,
-    backend: Option<&str>,
-    cache: Option<&Path>,
-    now: u64,
-) -> Result<(Verifier, Vec<String>)> {
+/// Where a desk's trust list may come from, best first: the backend when it is given and
+/// answers (its status list too), the file `trust`, the lists the `cache` directory kept from
+/// an earlier fetch, and, in a development desk (`dev`), the public fixture issuers. With none
+/// of these the desk refuses to check anything: it never falls back to the fixture keys, which
+/// anyone can sign with (docs/adr/0077).
+pub struct TrustSources<'a> {
+    pub trust: Option<&'a Path>,
+    pub backend: Option<&'a str>,
+    pub cache: Option<&'a Path>,
+    pub dev: bool,
+}
+
+/// The verifier this desk has (see [`TrustSources`]). With a `cache` directory the fetched
+/// lists are kept there, and used when the backend is not given or does not answer.
+pub fn verifier(sources: &TrustSources<'_>, now: u64) -> Result<(Verifier, Vec<String>)> {
+    let TrustSources {
+        trust,
+        backend,
+        cache,
+        dev,
+    } = *sources;
     let mut warnings = Vec::new();
     let mut list = match trust {
-        Some(p) => TrustList::decode(&std::fs::read(p).with_context(|| p.display().to_string())?)
-            .with_context(|| p.display().to_string())?,
-        None => issuers::trust_list()?,
+        Some(p) => Some(
+            TrustList::decode(&std::fs::read(p).with_context(|| p.display().to_string())?)
+                .with_context(|| p.display().to_string())?,
+        ),
+        None => None,
     };
     let cache = cache.map(DeskCache::new);
     let mut status = None;
@@ -79,8 +96,8 @@ pub fn verifier(
         match answer {
             Ok((t, s)) => {
                 fetched = true;
-                list = TrustList::decode(&t.issuers.0)?;
-                match StatusList::from_signed(&s.signed.0, &list, now) {
+                let fresh = list.insert(TrustList::decode(&t.issuers.0)?);
+                match StatusList::from_signed(&s.signed.0, fresh, now) {
                     Ok(checked) => {
                         status = Some(checked);
                         if let Some(c) = &cache {
@@ -97,10 +114,11 @@ pub fn verifier(
         }
     }
     if !fetched && let Some(cached) = cache.as_ref().map(DeskCache::load).transpose()?.flatten() {
-        if trust.is_none() {
-            list = TrustList::decode(&cached.trust).context("cached trust list")?;
-        }
-        match StatusList::from_signed(&cached.status, &list, now) {
+        let list = match &mut list {
+            Some(given) => given,
+            None => list.insert(TrustList::decode(&cached.trust).context("cached trust list")?),
+        };
+        match StatusList::from_signed(&cached.status, list, now) {
             Ok(checked) => {
                 warnings.push(format!(
                     "lists from this desk's cache, fetched {} s ago",
@@ -111,6 +129,23 @@ pub fn verifier(
             Err(e) => warnings.push(format!("cached status list refused: {e}")),
         }
     }
+    let list = match list {
+        Some(list) => list,
+        None if dev => {
+            warnings.push(
+                "checked against the public fixture issuers (--dev): not for real documents".into(),
+            );
+            issuers::trust_list()?
+        }
+        None if backend.is_some() => bail!(
+            "no trust list: the backend did not answer and this desk has no lists kept from an \
+             earlier fetch (--cache DIR); give --trust FILE, or try again when the backend answers"
+        ),
+        None => bail!(
+            "no trust list: give --backend URL (its lists), --trust FILE, or --cache DIR (lists \
+             kept from an earlier fetch); --dev trusts the public fixture issuers, for tests only"
+        ),
+    };
     let mut v = Verifier::new(list);
     if let Some(s) = status {
         v = v.with_status_list(s);
@@ -144,9 +179,12 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         verdict
     } else {
         let (v, warnings) = verifier(
-            args.trust.as_deref(),
-            args.backend.as_deref(),
-            args.cache.as_deref(),
+            &TrustSources {
+                trust: args.trust.as_deref(),
+                backend: args.backend.as_deref(),
+                cache: args.cache.as_deref(),
+                dev: args.dev,
+            },
             now,
         )?;
         let mut verdict = v.verify_offline(&text, now, nonce.as_deref(), want);

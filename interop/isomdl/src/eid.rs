@@ -320,6 +320,7 @@ impl Eid {
         let out = self.run(&[
             "mdoc",
             "read",
+            "--dev",
             "--engagement",
             &holder.uri,
             "--tcp",

@@ -60,7 +60,7 @@ class MultipazHolderTest {
     /** `eid mdoc read` with [args] (transport and options): exit code and its JSON verdict. */
     private fun ourRead(args: List<String>): Pair<Int, JsonObject> {
         val p = ProcessBuilder(
-            listOf(eid, "mdoc", "read", "--elements", ELEMENTS.joinToString(","), "--json") + args,
+            listOf(eid, "mdoc", "read", "--dev", "--elements", ELEMENTS.joinToString(","), "--json") + args,
         ).also { pb -> pb.environment().keys.removeIf { it.startsWith("EID_") } }.start()
         val (code, out, err) = finish(Children.add(p), "eid mdoc read")
         val verdict = runCatching { Json.parseToJsonElement(out).jsonObject }
@@ -186,7 +186,7 @@ class MultipazHolderTest {
         holder.presentNfc(EidFixture.VPCD_ADDR, PHOTO_ID, PHOTO_ID_NS, VALUES, bleFirst = uuid, nfcToo = false).use {
             PcscNfcTag.waitUntilPresent(EidFixture.VPCD_READER, 10_000)
             val p = ProcessBuilder(
-                listOf(eid, "mdoc", "read", "--pcsc", "--reader", EidFixture.VPCD_READER, "--elements", "family_name", "--json"),
+                listOf(eid, "mdoc", "read", "--dev", "--pcsc", "--reader", EidFixture.VPCD_READER, "--elements", "family_name", "--json"),
             ).also { pb -> pb.environment().keys.removeIf { it.startsWith("EID_") } }.start()
             val (code, out, err) = finish(Children.add(p), "eid mdoc read")
             assertEquals(1, code, "$out\n$err")
