@@ -9,8 +9,18 @@ use std::path::Path;
 
 /// Prints a value as pretty JSON on standard output. A closed pipe (`| head`) is not an error.
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    match writeln!(std::io::stdout().lock(), "{text}") {
+    print_line(&serde_json::to_string_pretty(value)?)
+}
+
+/// Prints a value as JSON on one line of standard output (JSON Lines: a desk's verdicts one
+/// after another), flushed at once.
+pub fn print_json_line<T: Serialize>(value: &T) -> Result<()> {
+    print_line(&serde_json::to_string(value)?)
+}
+
+fn print_line(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }

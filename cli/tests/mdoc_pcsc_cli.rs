@@ -78,6 +78,68 @@ fn a_desk_reads_the_holder_over_pcsc() {
         serde_json::json!({"negotiated": false, "nfc": true, "ble": null})
     );
     handed_over_to_ble();
+    a_desk_reads_phone_after_phone();
+}
+
+/// One desk (`--count 3`) reads three phones held to it one after another: a verdict line
+/// each, the second phone declining; it waits for each phone to be taken away before the next,
+/// so no phone is engaged twice, and ends after the third (exit 1: not every answer valid).
+fn a_desk_reads_phone_after_phone() {
+    let reader = desk(&["--count", "3", "--wait", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = reader;
+    for (i, declines) in [false, true, false].into_iter().enumerate() {
+        // A person takes a second to hand the next phone over; pcscd polls vpcd's slot every
+        // 400 ms, and a swap faster than that it may never see.
+        std::thread::sleep(Duration::from_millis(1000));
+        let mut phone = holder_command();
+        if declines {
+            phone.arg("--decline");
+        }
+        let mut phone = Holder(phone.stderr(Stdio::piped()).spawn().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while phone.0.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = reader.kill();
+                let _ = phone.0.kill();
+                let desk = reader.wait_with_output().unwrap();
+                let mut held = String::new();
+                use std::io::Read as _;
+                let _ = phone.0.stderr.take().unwrap().read_to_string(&mut held);
+                let verdicts = String::from_utf8_lossy(&desk.stdout);
+                let valid: Vec<&str> = verdicts.matches("\"valid\":").collect();
+                panic!(
+                    "phone {i} not read within 20 s; {} verdicts before\ndesk: {}\nphone: {held}",
+                    valid.len(),
+                    String::from_utf8_lossy(&desk.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let out = reader.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let verdicts: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let valid: Vec<&Value> = verdicts.iter().map(|v| &v["valid"]).collect();
+    assert_eq!(valid, [true, false, true], "{verdicts:?}");
+    assert!(
+        verdicts[1]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("declined"),
+        "{}",
+        verdicts[1]
+    );
+    assert!(verdicts[2]["elements"]["portrait"].is_string());
+    assert_eq!(stderr.matches("take the phone away").count(), 2, "{stderr}");
 }
 
 /// A phone whose NFC handover names BLE (the TCP stand-in) before NFC, by static and by
@@ -214,6 +276,7 @@ fn holder_with(extra: &[&str]) -> (Holder, String) {
 }
 
 impl Holder {
+    #[track_caller]
     fn ended_within(mut self, within: Duration) {
         let deadline = Instant::now() + within;
         while self.0.try_wait().unwrap().is_none() {

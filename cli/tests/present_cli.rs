@@ -13,6 +13,33 @@ fn eid(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `eid verify --scan ARGS` with `typed` on standard input: its exit code and its verdict
+/// lines.
+fn scan(args: &[&str], typed: &str) -> (Option<i32>, Vec<Value>) {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args(["verify", "--scan"])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lines = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out.status.code(), lines)
+}
+
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
@@ -93,6 +120,33 @@ fn present_then_verify_by_text_and_by_image() {
         "verify", "--dev", "--text", text, "--nonce", "00112233", "--json",
     ]);
     assert_eq!(v.status.code(), Some(1));
+    // A desk's scanner types each code and Enter: one verdict line each, blank lines skipped,
+    // a line that cannot be checked (an online token at a desk without a backend) reported,
+    // and the desk goes on to the end.
+    let scanned = format!("{text}\n\n{bad}\nVNT2:not-a-token\n{text}\n");
+    let (code, lines) = scan(&["--dev", "--json"], &scanned);
+    assert_eq!(code, Some(1), "not every code was valid");
+    let valid: Vec<&Value> = lines.iter().map(|v| &v["valid"]).collect();
+    assert_eq!(valid, [true, false, false, true], "{lines:?}");
+    assert_eq!(lines[0]["profile"], "airport");
+    assert_eq!(lines[3]["fields"], lines[0]["fields"]);
+    assert!(
+        lines[1]["reasons"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
+    assert!(
+        lines[2]["error"].as_str().unwrap().contains("online token"),
+        "{}",
+        lines[2]
+    );
+    let (code, lines) = scan(&["--dev", "--json"], &format!("{text}\n"));
+    assert_eq!(code, Some(0));
+    assert_eq!(lines.len(), 1);
+    // No trust: the scanner desk refuses before it reads a line, like the one-code desk.
+    let (code, lines) = scan(&["--json"], &format!("{text}\n"));
+    assert_eq!(code, Some(1));
+    assert!(lines.is_empty());
     // Wrong passcode: nothing is shown.
     let out = eid(&[
         "wallet",

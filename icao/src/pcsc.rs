@@ -282,6 +282,58 @@ impl ApduTransport for PcscTransport {
     }
 }
 
+/// Waits up to `timeout` until `reader` (None: every attached reader) holds no card: a desk
+/// waiting for the phone it has read to be taken away before it waits for the next one (a
+/// phone left on the reader would otherwise be engaged again). True when the reader is empty
+/// (or gone), or when PC/SC counted a removal and insertion since the wait began (a phone
+/// swapped for the next between two of pcscd's polls); false when the time ran out first.
+pub fn wait_until_empty(reader: Option<&str>, timeout: Duration) -> Result<bool, TransportError> {
+    let ctx = establish()?;
+    let names = match reader {
+        Some(name) => vec![
+            CString::new(name)
+                .map_err(|_| TransportError::NoCard(format!("no PC/SC reader named {name:?}")))?,
+        ],
+        None => reader_names(&ctx)?,
+    };
+    let mut states: Vec<ReaderState> = names
+        .into_iter()
+        .map(|n| ReaderState::new(n, State::UNAWARE))
+        .collect();
+    if states.is_empty() {
+        return Ok(true);
+    }
+    let deadline = Instant::now() + timeout;
+    let mut counts: Option<Vec<u32>> = None;
+    loop {
+        let step = deadline
+            .saturating_duration_since(Instant::now())
+            .min(RECONNECT_POLL);
+        match ctx.get_status_change(step, &mut states) {
+            Ok(()) | Err(PcscError::Timeout) => {}
+            // The reader itself went away: no phone is on it.
+            Err(PcscError::UnknownReader | PcscError::ReaderUnavailable) => return Ok(true),
+            Err(e) => return Err(map_error("waiting for the card to be taken away", e)),
+        }
+        let now: Vec<u32> = states.iter().map(ReaderState::event_count).collect();
+        let swapped = counts.as_ref().is_some_and(|before| *before != now);
+        counts.get_or_insert(now);
+        if swapped
+            || states
+                .iter()
+                .all(|s| !s.event_state().contains(State::PRESENT))
+        {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        for s in &mut states {
+            s.sync_current_state();
+        }
+    }
+}
+
 fn establish() -> Result<Context, TransportError> {
     Context::establish(Scope::User).map_err(|e| map_error("connecting to the PC/SC service", e))
 }

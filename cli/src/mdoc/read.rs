@@ -6,7 +6,7 @@
 use crate::context::now_s;
 use crate::mdoc::desk_trust::{DeskTrust, Sources};
 use crate::mdoc::reader_cert::DeskReader;
-use crate::output::print_json;
+use crate::output::{print_json, print_json_line};
 use anyhow::{Context as _, Result, bail};
 use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_options, uuid_text};
 use eid_core::mdoc::transport::gatt_session::run_reader;
@@ -22,6 +22,7 @@ use serde_json::{Map, json};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct ReadArgs {
@@ -95,6 +96,14 @@ pub struct ReadArgs {
     /// checked).
     #[arg(long)]
     csca: Option<PathBuf>,
+    /// With --pcsc: read this many phones one after another, as a desk does all day (0: until
+    /// stopped). Each verdict is one line (JSON Lines with --json); the status lists fetched
+    /// are kept while fresh; between phones the desk waits for the one it read to be taken
+    /// away, then for the next (each up to --wait seconds; 0: without limit). A phone that
+    /// cannot be read is reported (`{"valid": false, "error": ...}`) and the desk goes on.
+    /// Exit 0 when every answer was valid.
+    #[arg(long, default_value_t = 1, requires = "pcsc")]
+    count: u32,
     #[arg(long)]
     json: bool,
 }
@@ -147,14 +156,36 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
     let certificate = desk.as_ref().map_or(f.reader.certificate.as_slice(), |d| {
         d.certificate.as_slice()
     });
-    let signer = (!args.no_reader_auth).then_some(ReaderSigner {
+    let mut signer = (!args.no_reader_auth).then_some(ReaderSigner {
         certificate,
         sign: &mut sign,
     });
     let reader_authenticated = signer.is_some();
+    // One cache for every phone a desk reads: a list fetched is kept while fresh.
+    let mut lists = StatusListCache::new();
+    let mut judge = |tapped: Tapped, now: u64| {
+        let checked = Checked {
+            args: &args,
+            fixtures: &f,
+            asked: &items,
+            anchors: &anchors,
+            reader_authenticated,
+        };
+        checked.verdict(&mut lists, tapped, now)
+    };
+    if args.pcsc && args.count != 1 {
+        return desk_loop(&args, &items, &mut signer, trust, &mut judge);
+    }
     let now = now_s();
     let tapped = if args.pcsc {
-        read_pcsc(&args, &items, signer, trust, now)?
+        read_pcsc(
+            &args,
+            &items,
+            signer,
+            trust,
+            now,
+            Duration::from_secs(args.wait),
+        )?
     } else {
         let (Some(uri), Some(addr)) = (&args.engagement, &args.tcp) else {
             bail!("give --pcsc, or --engagement and --tcp");
@@ -188,20 +219,142 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
             by_ble: true,
         }
     };
-    let outcome = tapped.outcome;
-    let outcome = check_status(&args, &f, outcome, &anchors, now)?;
-    let cscas = anchors.cscas;
-    // What passive authentication says of disclosed DTC data (null: none disclosed).
-    let dtc = eid_core::mdoc::dtc_of(&outcome, cscas.as_ref()).map_or(
-        serde_json::Value::Null,
-        |pa| json!({"status": pa.status, "reason": pa.reason}),
-    );
-    let outcome = eid_core::mdoc::check_dtc(outcome, cscas.as_ref());
-    let how = json!({
-        "handover": tapped.handover.as_ref().map(handover_json),
-        "retrieval": if tapped.by_ble { "ble-tcp" } else { "nfc" },
-    });
-    report(&args, &items, outcome, reader_authenticated, dtc, how)
+    let (out, valid) = judge(tapped, now)?;
+    show(&args, &out, false)?;
+    Ok(exit_code(valid))
+}
+
+fn exit_code(valid: bool) -> ExitCode {
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// A desk reading phone after phone (`--count`): each verdict on its own line, the phone taken
+/// away before the next is awaited. Ends after `--count` phones, or when none came within
+/// `--wait`; a phone that could not be read is reported and the desk goes on.
+#[cfg(feature = "pcsc")]
+fn desk_loop(
+    args: &ReadArgs,
+    items: &[eid_core::mdoc::ItemsRequest],
+    signer: &mut Option<ReaderSigner<'_>>,
+    trust: &TrustStore,
+    judge: &mut dyn FnMut(Tapped, u64) -> Result<(serde_json::Value, bool)>,
+) -> Result<ExitCode> {
+    // `--wait 0` in a desk that reads many: wait for each next phone without limit.
+    const A_DAY: Duration = Duration::from_secs(24 * 3600);
+    let wait = match args.wait {
+        0 => A_DAY,
+        s => Duration::from_secs(s),
+    };
+    let mut all_valid = true;
+    let mut read = 0u32;
+    loop {
+        eprintln!("hold the next phone to the reader");
+        let now = now_s();
+        let this_phone = signer.as_mut().map(|s| ReaderSigner {
+            certificate: s.certificate,
+            sign: &mut *s.sign,
+        });
+        let verdict = match read_pcsc(args, items, this_phone, trust, now, wait) {
+            Err(e) if e.downcast_ref::<NoPhone>().is_some() => return Err(e),
+            tapped => tapped.and_then(|t| judge(t, now)),
+        };
+        let out = match verdict {
+            Ok((out, valid)) => {
+                all_valid &= valid;
+                out
+            }
+            Err(e) => {
+                all_valid = false;
+                let error = crate::output::error_text(&e);
+                eprintln!("that phone could not be read: {error}");
+                json!({"valid": false, "error": error})
+            }
+        };
+        show(args, &out, true)?;
+        read += 1;
+        if args.count != 0 && read >= args.count {
+            return Ok(exit_code(all_valid));
+        }
+        eprintln!("take the phone away from the reader");
+        while !eid_icao::pcsc::wait_until_empty(args.reader.as_deref(), A_DAY)? {}
+    }
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn desk_loop(
+    _: &ReadArgs,
+    _: &[eid_core::mdoc::ItemsRequest],
+    _: &mut Option<ReaderSigner<'_>>,
+    _: &TrustStore,
+    _: &mut dyn FnMut(Tapped, u64) -> Result<(serde_json::Value, bool)>,
+) -> Result<ExitCode> {
+    bail!("this eid was built without PC/SC (cargo feature `pcsc`)")
+}
+
+/// No phone came to the reader within the wait: the one error that ends a desk's loop.
+#[cfg(feature = "pcsc")]
+#[derive(Debug)]
+struct NoPhone(u64);
+
+#[cfg(feature = "pcsc")]
+impl std::fmt::Display for NoPhone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no phone held to the reader within {} s", self.0)
+    }
+}
+
+#[cfg(feature = "pcsc")]
+impl std::error::Error for NoPhone {}
+
+/// What one answer is checked with: the request, the desk's anchors, whether it signed.
+struct Checked<'a> {
+    args: &'a ReadArgs,
+    fixtures: &'a MdocFixtures,
+    asked: &'a [eid_core::mdoc::ItemsRequest],
+    anchors: &'a DeskTrust,
+    reader_authenticated: bool,
+}
+
+impl Checked<'_> {
+    /// The verdict on one reading (status lists through `lists`, the DTC's passive
+    /// authentication) as the JSON the desk prints, and whether it is valid.
+    fn verdict(
+        &self,
+        lists: &mut StatusListCache,
+        tapped: Tapped,
+        now: u64,
+    ) -> Result<(serde_json::Value, bool)> {
+        let outcome = check_status(
+            self.args,
+            self.fixtures,
+            lists,
+            tapped.outcome,
+            self.anchors,
+            now,
+        )?;
+        let cscas = self.anchors.cscas.as_ref();
+        // What passive authentication says of disclosed DTC data (null: none disclosed).
+        let dtc = eid_core::mdoc::dtc_of(&outcome, cscas).map_or(
+            serde_json::Value::Null,
+            |pa| json!({"status": pa.status, "reason": pa.reason}),
+        );
+        let outcome = eid_core::mdoc::check_dtc(outcome, cscas);
+        let how = json!({
+            "handover": tapped.handover.as_ref().map(handover_json),
+            "retrieval": if tapped.by_ble { "ble-tcp" } else { "nfc" },
+        });
+        Ok(report(
+            self.asked,
+            outcome,
+            self.reader_authenticated,
+            dtc,
+            how,
+        ))
+    }
 }
 
 /// What a reading gave: the outcome, the NFC handover it engaged by (none: QR), and whether
@@ -251,6 +404,7 @@ fn read_stand_in(
 fn check_status(
     args: &ReadArgs,
     f: &MdocFixtures,
+    lists: &mut StatusListCache,
     outcome: ReaderOutcome,
     anchors: &DeskTrust,
     now: u64,
@@ -265,7 +419,7 @@ fn check_status(
     };
     let http = eid_core::client::UreqTransport::new();
     Ok(
-        StatusListCache::new().check_outcome(outcome, &anchors.iacas, now, |uri| match &saved {
+        lists.check_outcome(outcome, &anchors.iacas, now, |uri| match &saved {
             Some(bytes) => Ok(bytes.clone()),
             None => eid_core::client::fetch_status_list_cwt(&http, uri),
         }),
@@ -283,24 +437,26 @@ fn read_pcsc(
     signer: Option<ReaderSigner<'_>>,
     trust: &TrustStore,
     now: u64,
+    wait: Duration,
 ) -> Result<Tapped> {
     use eid_core::mdoc::transport::nfc::NfcError;
     use eid_icao::TransportError;
     use eid_icao::pcsc::PcscTransport;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
     let mut signer = signer;
-    if args.wait > 0 {
+    let waits = !wait.is_zero();
+    if waits && args.count == 1 {
         eprintln!(
             "hold the phone to the reader (waiting up to {} s)",
-            args.wait
+            wait.as_secs()
         );
     }
-    let mut wait = Duration::from_secs(args.wait);
     let deadline = Instant::now() + wait;
+    let mut wait = wait;
     loop {
         let mut t = match PcscTransport::open_waiting(args.reader.as_deref(), true, wait) {
-            Err(TransportError::NoCard(_)) if args.wait > 0 && Instant::now() >= deadline => {
-                bail!("no phone held to the reader within {} s", args.wait)
+            Err(TransportError::NoCard(_)) if waits && Instant::now() >= deadline => {
+                return Err(NoPhone(args.wait).into());
             }
             opened => opened?,
         };
@@ -314,7 +470,7 @@ fn read_pcsc(
             Err(e)
                 if e.downcast_ref::<NfcError>()
                     == Some(&NfcError::Transport(TransportError::LinkLost))
-                    && args.wait > 0
+                    && waits
                     && Instant::now() < deadline =>
             {
                 eprintln!("the phone moved away; hold it to the reader again");
@@ -397,18 +553,19 @@ fn read_pcsc(
     _: Option<ReaderSigner<'_>>,
     _: &TrustStore,
     _: u64,
+    _: Duration,
 ) -> Result<Tapped> {
     bail!("this eid was built without PC/SC (cargo feature `pcsc`)")
 }
 
+/// The verdict as the desk prints it (JSON), and whether it is valid.
 fn report(
-    args: &ReadArgs,
     asked: &[eid_core::mdoc::ItemsRequest],
     outcome: ReaderOutcome,
     reader_authenticated: bool,
     dtc: serde_json::Value,
     how: serde_json::Value,
-) -> Result<ExitCode> {
+) -> (serde_json::Value, bool) {
     // How the device authenticated (ISO 18013-5 §9.1.3): a MAC or a signature.
     let device_mac = match &outcome {
         ReaderOutcome::Response(Ok(docs)) => {
@@ -447,29 +604,37 @@ fn report(
         "handover": how["handover"],
         "retrieval": how["retrieval"],
     });
+    (out, valid)
+}
+
+/// One verdict on standard output: JSON (one line each in a desk's loop), or lines for a
+/// person; a reading that failed in a loop has only `valid` and `error`.
+fn show(args: &ReadArgs, out: &serde_json::Value, one_line: bool) -> Result<()> {
     if args.json {
-        print_json(&out)?;
-    } else {
-        println!("{}", if valid { "VALID" } else { "NOT VALID" });
-        for (k, v) in out["elements"].as_object().into_iter().flatten() {
-            let shown = match v {
-                serde_json::Value::String(s) if s.len() > 60 => {
-                    format!("<{} base64 chars>", s.len())
-                }
-                other => other.to_string(),
-            };
-            println!("  {k}: {shown}");
+        if one_line {
+            return print_json_line(out);
         }
-        for n in &not_returned {
-            println!("  not returned: {n}");
-        }
-        for r in out["reasons"].as_array().into_iter().flatten() {
-            println!("  reason: {}", r.as_str().unwrap_or_default());
-        }
+        return print_json(out);
     }
-    Ok(if valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    let valid = out["valid"] == true;
+    println!("{}", if valid { "VALID" } else { "NOT VALID" });
+    for (k, v) in out["elements"].as_object().into_iter().flatten() {
+        let shown = match v {
+            serde_json::Value::String(s) if s.len() > 60 => {
+                format!("<{} base64 chars>", s.len())
+            }
+            other => other.to_string(),
+        };
+        println!("  {k}: {shown}");
+    }
+    for n in out["not_returned"].as_array().into_iter().flatten() {
+        println!("  not returned: {}", n.as_str().unwrap_or_default());
+    }
+    for r in out["reasons"].as_array().into_iter().flatten() {
+        println!("  reason: {}", r.as_str().unwrap_or_default());
+    }
+    if let Some(e) = out["error"].as_str() {
+        println!("  error: {e}");
+    }
+    Ok(())
 }

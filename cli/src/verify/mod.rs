@@ -6,7 +6,7 @@ mod cache;
 pub mod desk;
 
 use crate::context::{block_on, client, now_s};
-use crate::output::print_json;
+use crate::output::{print_json, print_json_line};
 use crate::values::{nonce, profile};
 use anyhow::{Context as _, Result, bail};
 use cache::{Cached, DeskCache};
@@ -22,11 +22,18 @@ use std::process::ExitCode;
 #[derive(Args)]
 pub struct VerifyArgs {
     /// The scanned text.
-    #[arg(long, conflicts_with = "image", required_unless_present = "image")]
+    #[arg(long, conflicts_with = "image", required_unless_present_any = ["image", "scan"])]
     pub text: Option<String>,
     /// A PNG image with the QR code.
     #[arg(long)]
     pub image: Option<PathBuf>,
+    /// A desk's scanner: read the scanned texts from standard input, one per line (a 2D
+    /// scanner in keyboard mode types the code and Enter), until it ends. Each verdict is one
+    /// line (JSON Lines with --json); the lists fetched from --backend are fetched again once
+    /// five minutes old; a line that cannot be checked gives `{"valid": false, "error": ...}`
+    /// and the desk goes on. Exit 0 when every code was valid.
+    #[arg(long, conflicts_with_all = ["text", "image"])]
+    pub scan: bool,
     /// Backend URL: fetch its trust list and status list first (offline QR).
     #[arg(long)]
     pub backend: Option<String>,
@@ -155,6 +162,10 @@ pub fn verifier(sources: &TrustSources<'_>, now: u64) -> Result<(Verifier, Vec<S
 
 /// `eid verify`: exit 0 for a valid presentation, 1 for an invalid one.
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
+    let mut lists = DeskVerifier::new(&args);
+    if args.scan {
+        return scan(&args, &mut lists);
+    }
     let text = match (&args.text, &args.image) {
         (Some(t), _) => t.clone(),
         (None, Some(p)) => eid_core::present::decode_png(
@@ -162,41 +173,120 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         )?,
         (None, None) => bail!("--text or --image is needed"),
     };
+    let verdict = check(&args, &mut lists, &text, now_s())?;
+    print_verdict(&verdict, args.json)?;
+    Ok(exit_code(verdict.valid))
+}
+
+fn exit_code(valid: bool) -> ExitCode {
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `--scan`: one verdict line per scanned line of standard input, until it ends.
+fn scan(args: &VerifyArgs, lists: &mut DeskVerifier<'_>) -> Result<ExitCode> {
+    use std::io::BufRead as _;
+    let s = &lists.sources;
+    if s.trust.is_none() && s.backend.is_none() && s.cache.is_none() && !s.dev {
+        // Nothing could ever give this desk a trust list: say so before the first scan.
+        lists.get(now_s())?;
+    }
+    let mut all_valid = true;
+    let mut scanned = false;
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("reading the scanner (standard input)")?;
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        scanned = true;
+        match check(args, lists, text, now_s()) {
+            Ok(v) if args.json => {
+                all_valid &= v.valid;
+                print_json_line(&verdict_json(&v))?;
+            }
+            Ok(v) => {
+                all_valid &= v.valid;
+                print_verdict(&v, false)?;
+            }
+            Err(e) => {
+                all_valid = false;
+                let error = crate::output::error_text(&e);
+                if args.json {
+                    print_json_line(&serde_json::json!({"valid": false, "error": error}))?;
+                } else {
+                    println!("ERROR {error}");
+                }
+            }
+        }
+    }
+    Ok(exit_code(all_valid && scanned))
+}
+
+/// Checks one scanned text: an online token redeemed at the backend, or a QR offline.
+fn check(args: &VerifyArgs, lists: &mut DeskVerifier<'_>, text: &str, now: u64) -> Result<Verdict> {
     let nonce = args.nonce.as_deref().map(nonce).transpose()?;
     let want = args.profile.as_deref().map(profile).transpose()?;
-    let now = now_s();
-    let verdict = if text.trim().starts_with(eid_core::present::TOKEN_PREFIX) {
+    if text.trim().starts_with(eid_core::present::TOKEN_PREFIX) {
         let (Some(url), Some(dir)) = (args.backend.as_deref(), args.verifier_dir.as_deref()) else {
             bail!("an online token: verify it with --backend URL --verifier-dir DIR");
         };
         let desk = desk::desk(dir)?;
         let client = client(url)?;
-        let mut verdict = block_on(eid_core::client::redeem(&client, &desk, &text, now))?
+        let mut verdict = block_on(eid_core::client::redeem(&client, &desk, text, now))?
             .unwrap_or_else(|e| e.to_verdict(now));
         if let Some(w) = want {
             verdict.expect_profile(w);
         }
-        verdict
-    } else {
-        let (v, warnings) = verifier(
-            &TrustSources {
+        return Ok(verdict);
+    }
+    let (v, warnings) = lists.get(now)?;
+    let mut verdict = v.verify_offline(text, now, nonce.as_deref(), want);
+    verdict.warnings.extend(warnings.iter().cloned());
+    Ok(verdict)
+}
+
+/// How old the lists a desk fetched from its backend may grow before it fetches them again
+/// (a desk that scans all day sees a revocation within this time).
+const REFRESH_S: u64 = 300;
+
+/// The desk's verifier: built when an offline code first needs it, and again once
+/// [`REFRESH_S`] old when a backend gives the lists.
+struct DeskVerifier<'a> {
+    sources: TrustSources<'a>,
+    built: Option<(Verifier, Vec<String>, u64)>,
+}
+
+impl<'a> DeskVerifier<'a> {
+    fn new(args: &'a VerifyArgs) -> DeskVerifier<'a> {
+        DeskVerifier {
+            sources: TrustSources {
                 trust: args.trust.as_deref(),
                 backend: args.backend.as_deref(),
                 cache: args.cache.as_deref(),
                 dev: args.dev,
             },
-            now,
-        )?;
-        let mut verdict = v.verify_offline(&text, now, nonce.as_deref(), want);
-        verdict.warnings.extend(warnings);
-        verdict
-    };
-    print_verdict(&verdict, args.json)?;
-    Ok(if verdict.valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+            built: None,
+        }
+    }
+
+    fn get(&mut self, now: u64) -> Result<(&Verifier, &[String])> {
+        let stale = match &self.built {
+            None => true,
+            Some((_, _, at)) => {
+                self.sources.backend.is_some() && now.saturating_sub(*at) >= REFRESH_S
+            }
+        };
+        if stale {
+            let (v, warnings) = verifier(&self.sources, now)?;
+            self.built = Some((v, warnings, now));
+        }
+        let (v, warnings, _) = self.built.as_ref().context("the desk's verifier")?;
+        Ok((v, warnings))
+    }
 }
 
 /// A verdict as `eid verify` shows it (`--json`, and the text form's fields). Field order and
