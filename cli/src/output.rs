@@ -7,6 +7,26 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
 
+/// Replaces `dir/name` with `bytes` (`dir` made if needed): written aside and renamed, so a
+/// crash leaves the old copy or the new one, never half of one. For a desk's kept lists.
+pub fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    let path = dir.join(name);
+    let part = dir.join(format!("{name}.part"));
+    std::fs::write(&part, bytes)
+        .and_then(|()| std::fs::rename(&part, &path))
+        .with_context(|| path.display().to_string())
+}
+
+/// A file's bytes, or `None` when there is no such file.
+pub fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(path.display().to_string())),
+    }
+}
+
 /// Prints a value as pretty JSON on standard output. A closed pipe (`| head`) is not an error.
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     print_line(&serde_json::to_string_pretty(value)?)

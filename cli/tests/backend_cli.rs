@@ -1201,8 +1201,39 @@ fn mdoc_present_from_the_wallet_to_a_reader() {
     assert_ok(&read);
     let v: Value = serde_json::from_slice(&read.stdout).unwrap();
     assert_eq!(v["valid"], true, "{v}");
-    // No list to be had (the backend is gone): the status is unknown, so not valid.
+    // A desk that keeps what it fetches (`--cache`) says revoked and keeps the trust list and
+    // the status list; with the backend gone, it still knows, from its copies.
+    let kept = tmp.path().join("desk-kept");
+    let kept_read = || {
+        let args = [
+            "--elements",
+            "family_name",
+            "--backend",
+            &url,
+            "--cache",
+            kept.to_str().unwrap(),
+            "--json",
+        ];
+        let (read, _) = present_to_reader(&dir, &[], &args);
+        assert_eq!(read.status.code(), Some(1));
+        let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+        assert_eq!(v["reasons"], serde_json::json!(["MSO revoked"]), "{v}");
+        String::from_utf8(read.stderr).unwrap()
+    };
+    let online = kept_read();
+    assert!(!online.contains("this desk kept"), "{online}");
     drop(_server);
+    let offline = kept_read();
+    assert!(
+        offline.contains("the trust list this desk kept, fetched"),
+        "{offline}"
+    );
+    assert!(
+        offline.contains("the status list did not come"),
+        "{offline}"
+    );
+    // No list to be had (the backend is gone, nothing kept): the status is unknown, so not
+    // valid.
     let (read, _) = present(&[]);
     assert_eq!(read.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&read.stdout).unwrap();

@@ -4,6 +4,7 @@
 //! never trusts the fixture keys unless told: anyone can sign with them (docs/adr/0077).
 
 use crate::context::{block_on, client};
+use crate::mdoc::desk_cache::MdocDeskCache;
 use anyhow::{Context as _, Result, bail};
 use eid_crypto::trust::TrustStore;
 use eid_fixtures::mdoc::MdocFixtures;
@@ -13,6 +14,9 @@ use std::path::Path;
 pub struct Sources<'a> {
     pub trust: Option<&'a Path>,
     pub backend: Option<&'a str>,
+    /// What the desk kept from an earlier fetch (`--cache`): the backend's trust list is stored
+    /// there, and used when the backend does not answer.
+    pub cache: Option<&'a MdocDeskCache>,
     pub csca: Option<&'a Path>,
     pub dev: bool,
 }
@@ -38,8 +42,31 @@ impl DeskTrust {
             });
         }
         if let Some(url) = s.backend {
-            let list = block_on(client(url)?.trust_list())?
-                .with_context(|| format!("the trust list of {url}"))?;
+            let list = match (block_on(client(url)?.trust_list())?, s.cache) {
+                (Ok(list), cache) => {
+                    if let Some(c) = cache {
+                        c.store_trust(&list)?;
+                    }
+                    list
+                }
+                (Err(e), Some(c)) => match c.load_trust()? {
+                    Some((list, age)) => {
+                        eprintln!(
+                            "the backend did not answer ({e}): the trust list this desk kept, \
+                             fetched {age} s ago"
+                        );
+                        list
+                    }
+                    None => {
+                        return Err(e).with_context(|| {
+                            format!("the trust list of {url} (and none kept in --cache)")
+                        });
+                    }
+                },
+                (Err(e), None) => {
+                    return Err(e).with_context(|| format!("the trust list of {url}"));
+                }
+            };
             let anchors = |ders: &[eid_core::api::B64], what: &str| -> Result<TrustStore> {
                 let mut t = TrustStore::new();
                 for der in ders {

@@ -3,6 +3,7 @@
 //! `eid dev mdoc-holder`.
 
 pub mod breakdown;
+pub mod desk_cache;
 pub mod desk_trust;
 pub mod floor;
 pub mod hold;
@@ -17,7 +18,7 @@ pub enum MdocCommand {
     /// Read an mdoc holder as a verifier desk: engagement, (signed) request, checked response.
     /// Prints {valid, doctype, elements, reasons, reader_authenticated, device_mac}; exit 0
     /// valid, 1 not.
-    Read(read::ReadArgs),
+    Read(Box<read::ReadArgs>),
     /// A reader key made here and its reader authentication certificate from the backend's
     /// reader CA (admin token; only the public key is sent). For `read --reader-key/--reader-cert`.
     ReaderCert(reader_cert::ReaderCertArgs),
@@ -52,7 +53,7 @@ pub enum MdocCommand {
 
 pub fn run(cmd: MdocCommand) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
-        MdocCommand::Read(args) => read::run(args),
+        MdocCommand::Read(args) => read::run(*args),
         MdocCommand::ReaderCert(args) => reader_cert::run(args),
         MdocCommand::ReaderRevoke(args) => reader_cert::revoke(args),
         MdocCommand::Sizes {

@@ -4,6 +4,7 @@
 //! handover names BLE peripheral server mode.
 
 use crate::context::now_s;
+use crate::mdoc::desk_cache::MdocDeskCache;
 use crate::mdoc::desk_trust::{DeskTrust, Sources};
 use crate::mdoc::reader_cert::DeskReader;
 use crate::output::{print_json, print_json_line};
@@ -59,6 +60,11 @@ pub struct ReadArgs {
     /// (`GET /v1/trust-list`).
     #[arg(long, conflicts_with = "trust")]
     backend: Option<String>,
+    /// Keep what the desk fetches in this directory (the backend's trust list, each status
+    /// list), and use it when the network does not answer: a kept status list counts until it
+    /// expires (its `exp`), and its age is said on standard error.
+    #[arg(long, conflicts_with = "status_list")]
+    cache: Option<PathBuf>,
     /// A development desk: what is not given is the public fixture's (the IACA, the reader key
     /// and certificate, the CSCA, and with neither --trust nor --backend the fixture MSOs'
     /// status list). Anyone can sign with those
@@ -129,10 +135,12 @@ fn save_response(reader: &ReaderSession, dir: &std::path::Path) -> Result<()> {
 
 pub fn run(args: ReadArgs) -> Result<ExitCode> {
     let f = MdocFixtures::new()?;
+    let kept = args.cache.as_deref().map(MdocDeskCache::new);
     let anchors = DeskTrust::load(
         &Sources {
             trust: args.trust.as_deref(),
             backend: args.backend.as_deref(),
+            cache: kept.as_ref(),
             csca: args.csca.as_deref(),
             dev: args.dev,
         },
@@ -167,6 +175,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
         let checked = Checked {
             args: &args,
             fixtures: &f,
+            kept: kept.as_ref(),
             asked: &items,
             anchors: &anchors,
             reader_authenticated,
@@ -314,6 +323,7 @@ impl std::error::Error for NoPhone {}
 struct Checked<'a> {
     args: &'a ReadArgs,
     fixtures: &'a MdocFixtures,
+    kept: Option<&'a MdocDeskCache>,
     asked: &'a [eid_core::mdoc::ItemsRequest],
     anchors: &'a DeskTrust,
     reader_authenticated: bool,
@@ -331,6 +341,7 @@ impl Checked<'_> {
         let outcome = check_status(
             self.args,
             self.fixtures,
+            self.kept,
             lists,
             tapped.outcome,
             self.anchors,
@@ -404,6 +415,7 @@ fn read_stand_in(
 fn check_status(
     args: &ReadArgs,
     f: &MdocFixtures,
+    kept: Option<&MdocDeskCache>,
     lists: &mut StatusListCache,
     outcome: ReaderOutcome,
     anchors: &DeskTrust,
@@ -421,9 +433,40 @@ fn check_status(
     Ok(
         lists.check_outcome(outcome, &anchors.iacas, now, |uri| match &saved {
             Some(bytes) => Ok(bytes.clone()),
-            None => eid_core::client::fetch_status_list_cwt(&http, uri),
+            None => fetch_or_kept(&http, kept, uri),
         }),
     )
+}
+
+/// The status list at `uri`, fetched (and kept, with `--cache`), or when the network does not
+/// answer, the copy this desk kept.
+fn fetch_or_kept(
+    http: &eid_core::client::UreqTransport,
+    kept: Option<&MdocDeskCache>,
+    uri: &str,
+) -> Result<Vec<u8>> {
+    use eid_core::client::FetchError;
+    let fetched = eid_core::client::fetch_status_list_cwt(http, uri).map_err(|e| match e {
+        FetchError::Unreachable => anyhow::anyhow!("no answer"),
+        FetchError::Status(code) => anyhow::anyhow!("HTTP {code}"),
+    });
+    match (fetched, kept) {
+        (Ok(cwt), Some(c)) => {
+            c.store_status(uri, &cwt)?;
+            Ok(cwt)
+        }
+        (Ok(cwt), None) => Ok(cwt),
+        (Err(e), Some(c)) => match c.load_status(uri)? {
+            Some((cwt, age)) => {
+                eprintln!(
+                    "the status list did not come ({e}): the copy this desk kept, fetched {age} s ago"
+                );
+                Ok(cwt)
+            }
+            None => Err(e),
+        },
+        (Err(e), None) => Err(e),
+    }
 }
 
 fn reader_err(e: ReaderError) -> anyhow::Error {

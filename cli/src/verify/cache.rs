@@ -3,8 +3,8 @@
 //! list it fetched. The files hold only what the backend serves publicly; the status list is
 //! checked against the trust list again every time it is loaded, and its age is reported.
 
-use anyhow::{Context as _, Result};
-use std::fs;
+use crate::output::{read_if_present, replace_file};
+use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 const TRUST: &str = "trust-list.cbor";
@@ -27,57 +27,20 @@ impl DeskCache {
         }
     }
 
-    /// Replaces both lists; each file is written aside and renamed, so a crash leaves the old
-    /// copy or the new one, never half of one.
+    /// Replaces both lists, each file on its own (`output::replace_file`).
     pub fn store(&self, lists: &Cached) -> Result<()> {
-        fs::create_dir_all(&self.dir).with_context(|| self.dir.display().to_string())?;
         for (name, bytes) in [(TRUST, &lists.trust), (STATUS, &lists.status)] {
-            let path = self.dir.join(name);
-            let part = self.dir.join(format!("{name}.part"));
-            fs::write(&part, bytes)
-                .and_then(|()| fs::rename(&part, &path))
-                .with_context(|| path.display().to_string())?;
+            replace_file(&self.dir, name, bytes)?;
         }
         Ok(())
     }
 
     /// The lists last stored, or `None` when this desk has never fetched any.
     pub fn load(&self) -> Result<Option<Cached>> {
-        let read = |name: &str| {
-            let path = self.dir.join(name);
-            match fs::read(&path) {
-                Ok(b) => Ok(Some(b)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(anyhow::Error::new(e).context(path.display().to_string())),
-            }
-        };
+        let read = |name: &str| read_if_present(&self.dir.join(name));
         Ok(match (read(TRUST)?, read(STATUS)?) {
             (Some(trust), Some(status)) => Some(Cached { trust, status }),
             _ => None,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn stores_loads_and_replaces() {
-        let tmp = tempfile::tempdir().unwrap();
-        let cache = DeskCache::new(&tmp.path().join("desk"));
-        assert!(cache.load().unwrap().is_none());
-        for round in 0..2u8 {
-            let lists = Cached {
-                trust: vec![round, 1],
-                status: vec![round, 2, 3],
-            };
-            cache.store(&lists).unwrap();
-            let back = cache.load().unwrap().unwrap();
-            assert_eq!((back.trust, back.status), (lists.trust, lists.status));
-        }
-        fs::remove_file(tmp.path().join("desk").join(STATUS)).unwrap();
-        assert!(cache.load().unwrap().is_none(), "half a cache is no cache");
     }
 }
