@@ -27,6 +27,15 @@ pub fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// A desk's exit status: 0 when every answer it checked was valid, 1 otherwise.
+pub fn exit_code(valid: bool) -> std::process::ExitCode {
+    if valid {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
+
 /// Prints a value as pretty JSON on standard output. A closed pipe (`| head`) is not an error.
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     print_line(&serde_json::to_string_pretty(value)?)

@@ -7,7 +7,7 @@ use crate::context::now_s;
 use crate::mdoc::desk_cache::MdocDeskCache;
 use crate::mdoc::desk_trust::{DeskTrust, Sources};
 use crate::mdoc::reader_cert::DeskReader;
-use crate::output::{print_json, print_json_line};
+use crate::output::{exit_code, print_json, print_json_line};
 use anyhow::{Context as _, Result, bail};
 use eid_core::mdoc::transport::ble::{BleEndpoint, BleMode, BleRole, ble_options, uuid_text};
 use eid_core::mdoc::transport::gatt_session::run_reader;
@@ -67,8 +67,7 @@ pub struct ReadArgs {
     cache: Option<PathBuf>,
     /// A development desk: what is not given is the public fixture's (the IACA, the reader key
     /// and certificate, the CSCA, and with neither --trust nor --backend the fixture MSOs'
-    /// status list). Anyone can sign with those
-    /// keys: for tests only (docs/adr/0077).
+    /// status list). Anyone can sign with those keys: for tests only (docs/adr/0077).
     #[arg(long)]
     dev: bool,
     /// Do not sign the request (no reader authentication).
@@ -171,10 +170,10 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
     let reader_authenticated = signer.is_some();
     // One cache for every phone a desk reads: a list fetched is kept while fresh.
     let mut lists = StatusListCache::new();
+    let saved = saved_status_list(&args, &f, &anchors, now_s())?;
     let mut judge = |tapped: Tapped, now: u64| {
         let checked = Checked {
-            args: &args,
-            fixtures: &f,
+            saved: saved.as_deref(),
             kept: kept.as_ref(),
             asked: &items,
             anchors: &anchors,
@@ -228,17 +227,9 @@ pub fn run(args: ReadArgs) -> Result<ExitCode> {
             by_ble: true,
         }
     };
-    let (out, valid) = judge(tapped, now)?;
+    let (out, valid) = judge(tapped, now);
     show(&args, &out, false)?;
     Ok(exit_code(valid))
-}
-
-fn exit_code(valid: bool) -> ExitCode {
-    if valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
 }
 
 /// A desk reading phone after phone (`--count`): each verdict on its own line, the phone taken
@@ -250,7 +241,7 @@ fn desk_loop(
     items: &[eid_core::mdoc::ItemsRequest],
     signer: &mut Option<ReaderSigner<'_>>,
     trust: &TrustStore,
-    judge: &mut dyn FnMut(Tapped, u64) -> Result<(serde_json::Value, bool)>,
+    judge: &mut dyn FnMut(Tapped, u64) -> (serde_json::Value, bool),
 ) -> Result<ExitCode> {
     // `--wait 0` in a desk that reads many: wait for each next phone without limit.
     const A_DAY: Duration = Duration::from_secs(24 * 3600);
@@ -269,7 +260,7 @@ fn desk_loop(
         });
         let verdict = match read_pcsc(args, items, this_phone, trust, now, wait) {
             Err(e) if e.downcast_ref::<NoPhone>().is_some() => return Err(e),
-            tapped => tapped.and_then(|t| judge(t, now)),
+            tapped => tapped.map(|t| judge(t, now)),
         };
         let out = match verdict {
             Ok((out, valid)) => {
@@ -299,7 +290,7 @@ fn desk_loop(
     _: &[eid_core::mdoc::ItemsRequest],
     _: &mut Option<ReaderSigner<'_>>,
     _: &TrustStore,
-    _: &mut dyn FnMut(Tapped, u64) -> Result<(serde_json::Value, bool)>,
+    _: &mut dyn FnMut(Tapped, u64) -> (serde_json::Value, bool),
 ) -> Result<ExitCode> {
     bail!("this eid was built without PC/SC (cargo feature `pcsc`)")
 }
@@ -321,8 +312,8 @@ impl std::error::Error for NoPhone {}
 
 /// What one answer is checked with: the request, the desk's anchors, whether it signed.
 struct Checked<'a> {
-    args: &'a ReadArgs,
-    fixtures: &'a MdocFixtures,
+    /// `--status-list`, or the fixture MSOs' list of a development desk.
+    saved: Option<&'a [u8]>,
     kept: Option<&'a MdocDeskCache>,
     asked: &'a [eid_core::mdoc::ItemsRequest],
     anchors: &'a DeskTrust,
@@ -337,16 +328,15 @@ impl Checked<'_> {
         lists: &mut StatusListCache,
         tapped: Tapped,
         now: u64,
-    ) -> Result<(serde_json::Value, bool)> {
+    ) -> (serde_json::Value, bool) {
         let outcome = check_status(
-            self.args,
-            self.fixtures,
+            self.saved,
             self.kept,
             lists,
             tapped.outcome,
             self.anchors,
             now,
-        )?;
+        );
         let cscas = self.anchors.cscas.as_ref();
         // What passive authentication says of disclosed DTC data (null: none disclosed).
         let dtc = eid_core::mdoc::dtc_of(&outcome, cscas).map_or(
@@ -358,13 +348,7 @@ impl Checked<'_> {
             "handover": tapped.handover.as_ref().map(handover_json),
             "retrieval": if tapped.by_ble { "ble-tcp" } else { "nfc" },
         });
-        Ok(report(
-            self.asked,
-            outcome,
-            self.reader_authenticated,
-            dtc,
-            how,
-        ))
+        report(self.asked, outcome, self.reader_authenticated, dtc, how)
     }
 }
 
@@ -413,37 +397,47 @@ fn read_stand_in(
 /// The outcome with every MSO's status checked (ISO 18013-5 leaves revocation to the issuer's
 /// scheme: ours is the Token Status List the MSO names, docs/adr/0031).
 fn check_status(
-    args: &ReadArgs,
-    f: &MdocFixtures,
+    saved: Option<&[u8]>,
     kept: Option<&MdocDeskCache>,
     lists: &mut StatusListCache,
     outcome: ReaderOutcome,
     anchors: &DeskTrust,
     now: u64,
-) -> Result<ReaderOutcome> {
-    let saved = match &args.status_list {
+) -> ReaderOutcome {
+    let http = eid_core::client::UreqTransport::new();
+    lists.check_outcome(outcome, &anchors.iacas, now, |uri| match saved {
+        Some(bytes) => Ok(bytes.to_vec()),
+        None => fetch_or_kept(&http, kept, uri, &anchors.iacas, now),
+    })
+}
+
+/// The status list the desk was given instead of fetching: `--status-list`, or in a
+/// development desk without `--trust` or `--backend`, the fixture MSOs' own list. Read once,
+/// for every phone the desk reads.
+fn saved_status_list(
+    args: &ReadArgs,
+    f: &MdocFixtures,
+    anchors: &DeskTrust,
+    now: u64,
+) -> Result<Option<Vec<u8>>> {
+    Ok(match &args.status_list {
         Some(path) => {
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
         }
-        // The fixture trust: the fixture MSOs' own list.
         None if anchors.fixture => Some(f.status_list_cwt(now)?),
         None => None,
-    };
-    let http = eid_core::client::UreqTransport::new();
-    Ok(
-        lists.check_outcome(outcome, &anchors.iacas, now, |uri| match &saved {
-            Some(bytes) => Ok(bytes.clone()),
-            None => fetch_or_kept(&http, kept, uri),
-        }),
-    )
+    })
 }
 
-/// The status list at `uri`, fetched (and kept, with `--cache`), or when the network does not
-/// answer, the copy this desk kept.
+/// The status list at `uri`, fetched (and with `--cache` kept once it verifies, so a broken
+/// answer never replaces a good copy), or when the network does not answer, the copy this desk
+/// kept. A copy that cannot be written is said on standard error: the fetched list still counts.
 fn fetch_or_kept(
     http: &eid_core::client::UreqTransport,
     kept: Option<&MdocDeskCache>,
     uri: &str,
+    iacas: &TrustStore,
+    now: u64,
 ) -> Result<Vec<u8>> {
     use eid_core::client::FetchError;
     let fetched = eid_core::client::fetch_status_list_cwt(http, uri).map_err(|e| match e {
@@ -452,7 +446,14 @@ fn fetch_or_kept(
     });
     match (fetched, kept) {
         (Ok(cwt), Some(c)) => {
-            c.store_status(uri, &cwt)?;
+            if eid_core::mdoc::verify_status_list_cwt(&cwt, uri, iacas, now).is_ok()
+                && let Err(e) = c.store_status(uri, &cwt)
+            {
+                eprintln!(
+                    "the status list was not kept: {}",
+                    crate::output::error_text(&e)
+                );
+            }
             Ok(cwt)
         }
         (Ok(cwt), None) => Ok(cwt),
@@ -495,11 +496,12 @@ fn read_pcsc(
         );
     }
     let deadline = Instant::now() + wait;
+    let waited_s = wait.as_secs();
     let mut wait = wait;
     loop {
         let mut t = match PcscTransport::open_waiting(args.reader.as_deref(), true, wait) {
             Err(TransportError::NoCard(_)) if waits && Instant::now() >= deadline => {
-                return Err(NoPhone(args.wait).into());
+                return Err(NoPhone(waited_s).into());
             }
             opened => opened?,
         };

@@ -6,7 +6,7 @@ mod cache;
 pub mod desk;
 
 use crate::context::{block_on, client, now_s};
-use crate::output::{print_json, print_json_line};
+use crate::output::{exit_code, print_json, print_json_line};
 use crate::values::{nonce, profile};
 use anyhow::{Context as _, Result, bail};
 use cache::{Cached, DeskCache};
@@ -176,14 +176,6 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let verdict = check(&args, &mut lists, &text, now_s())?;
     print_verdict(&verdict, args.json)?;
     Ok(exit_code(verdict.valid))
-}
-
-fn exit_code(valid: bool) -> ExitCode {
-    if valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
 }
 
 /// `--scan`: one verdict line per scanned line of standard input, until it ends.
